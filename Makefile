@@ -1,0 +1,144 @@
+# Skiff top-level GNU Makefile (non-recursive).
+#
+#   make                   build everything into build/
+#   make check             install missing Debian packages, build, run all tests
+#   make demo              build and run the main demo job
+#   make SANITIZER=address|undefined|thread [check]   sanitizer build in build-<san>/
+#   make CC=clang          any compiler; warnings are errors with gcc and clang
+#   make V=1               show the commands
+#   make fuzz              build the libFuzzer targets (clang) in build-fuzz/
+#   make format            clang-format the sources
+
+SHELL      := /bin/bash
+CC         ?= cc
+SANITIZER  ?=
+V          ?= 0
+
+ifeq ($(SANITIZER),)
+BUILD      ?= build
+else
+BUILD      ?= build-$(SANITIZER)
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef \
+            -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -fno-strict-aliasing -pthread $(WARN)
+CPPFLAGS += -Iverbs/include -MMD -MP -D_GNU_SOURCE
+# Everything above verbs sees only its public headers (verbs/include).
+LDFLAGS  += -pthread
+
+ifneq ($(SANITIZER),)
+ifeq ($(filter $(SANITIZER),address undefined thread),)
+$(error SANITIZER must be address, undefined or thread)
+endif
+CFLAGS   += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=$(SANITIZER)
+ifeq ($(SANITIZER),undefined)
+CFLAGS   += -fno-sanitize-recover=all
+endif
+endif
+
+VERBS_LIBS := -libverbs -lucp -lucs
+TEST_LIBS  := -lcmocka
+
+# ---- verbs: the driver library ----
+VERBS_SRC := verbs/status.c verbs/config.c verbs/wire.c verbs/verbs.c \
+             verbs/rdma/rdma.c verbs/ucx/ucx.c
+VERBS_OBJ := $(VERBS_SRC:%.c=$(BUILD)/%.o)
+LIBVERBS  := $(BUILD)/lib/libskiff_verbs.a
+
+# ---- programs ----
+BIN_PROGS  := $(BUILD)/bin/skinfo
+PERF_PROGS := $(addprefix $(BUILD)/perf/,sk_write_lat sk_read_lat \
+              sk_atomic_lat sk_write_bw sk_pingpong)
+TEST_PROGS := $(addprefix $(BUILD)/tests/,test_wire test_config \
+              test_conformance)
+
+ALL := $(LIBVERBS) $(BIN_PROGS) $(PERF_PROGS) $(TEST_PROGS)
+
+.PHONY: all check demo deps fuzz format clean perf softroce-check
+.DEFAULT_GOAL := all
+
+all: $(ALL)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBVERBS): $(VERBS_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/skinfo: $(BUILD)/verbs/skinfo.o $(LIBVERBS)
+
+PERF_COMMON := $(BUILD)/perf/perf_common.o
+$(PERF_PROGS): $(BUILD)/perf/%: $(BUILD)/perf/%.o $(PERF_COMMON) $(LIBVERBS)
+
+TEST_COMMON := $(BUILD)/tests/lib/sk_test_peer.o
+$(BUILD)/tests/test_wire: $(BUILD)/tests/verbs/test_wire.o $(LIBVERBS)
+$(BUILD)/tests/test_config: $(BUILD)/tests/verbs/test_config.o $(LIBVERBS)
+$(BUILD)/tests/test_conformance: $(BUILD)/tests/verbs/test_conformance.o \
+	$(TEST_COMMON) $(LIBVERBS)
+
+$(BIN_PROGS) $(PERF_PROGS):
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(VERBS_LIBS) -lm
+
+$(TEST_PROGS):
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(VERBS_LIBS) \
+		$(TEST_LIBS) -lm
+
+# ---- user-facing targets ----
+deps:
+	$(Q)./mk/deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory fuzz-build-if-clang
+	$(Q)BUILD=$(BUILD) ./tests/run-checks.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) ./mk/demo.sh
+
+# ---- fuzzing (libFuzzer needs clang) ----
+FUZZ_BUILD   := build-fuzz
+FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_blobs
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
+                -Iverbs/include -D_GNU_SOURCE $(WARN)
+
+fuzz: $(FUZZ_TARGETS)
+
+.PHONY: fuzz-build-if-clang
+fuzz-build-if-clang:
+	$(Q)if command -v clang >/dev/null; then \
+		$(MAKE) --no-print-directory fuzz; \
+	else echo "fuzz: clang not found (install clang)"; exit 1; fi
+
+$(FUZZ_BUILD)/fuzz_blobs: tests/fuzz/fuzz_blobs.c $(VERBS_SRC) \
+	$(wildcard verbs/*.h verbs/include/skiff/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blobs.c $(VERBS_SRC) \
+		$(VERBS_LIBS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-address build-undefined build-thread build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

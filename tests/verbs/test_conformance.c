@@ -1,0 +1,462 @@
+/*
+ * The verbs conformance suite: one set of tests that every provider must
+ * pass, between this process and a real peer process (tests/lib). The
+ * provider comes from SKIFF_PROVIDER: `make check` runs it with ucx on the
+ * host and with rdma on Soft-RoCE inside a QEMU guest.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <skiff/verbs.h>
+
+#include "../lib/sk_test_peer.h"
+
+#define TIMEOUT_MS 20000
+#define BIG        (4u << 20)
+
+struct fixture {
+	struct sk_test_peer peer;
+	struct sk_test_peer peer2; /* a second initiator, for atomics */
+	struct sk_dev *dev;
+	struct sk_dev_attr attr;
+	struct sk_ep *ep;
+	int peer_ep;
+	void *buf;
+	struct sk_mr *mr;
+};
+
+static int setup_common(void **state, int two)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	/* Peers first: fork before this process opens its device. */
+	assert_int_equal(sk_test_peer_start(&f->peer), 0);
+	if (two)
+		assert_int_equal(sk_test_peer_start(&f->peer2), 0);
+	assert_int_equal(sk_dev_open(NULL, NULL, &f->dev), SK_OK);
+	sk_dev_query(f->dev, &f->attr);
+	assert_int_equal(sk_ep_create(f->dev, &f->ep), SK_OK);
+	f->peer_ep = sk_test_peer_connect(&f->peer, f->ep);
+	assert_true(f->peer_ep >= 0);
+	assert_int_equal(posix_memalign(&f->buf, 4096, 2 * BIG + 4096), 0);
+	assert_int_equal(sk_mr_reg(f->dev, f->buf, 2 * BIG + 4096,
+				   SK_ACCESS_LOCAL, &f->mr), SK_OK);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_common(state, 0);
+}
+
+static int setup_two(void **state)
+{
+	return setup_common(state, 1);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	sk_mr_dereg(f->mr);
+	free(f->buf);
+	if (f->ep)
+		sk_ep_destroy(f->ep);
+	sk_dev_close(f->dev);
+	sk_test_peer_stop(&f->peer, 5000);
+	if (f->peer2.pid)
+		sk_test_peer_stop(&f->peer2, 5000);
+	free(f);
+	return 0;
+}
+
+/* Wait for exactly one completion and check it. */
+static void expect_wc(struct fixture *f, unsigned opcode, sk_status_t st,
+		      void *ctx)
+{
+	struct sk_wc wc;
+
+	assert_int_equal(sk_test_wait(f->dev, &wc, 1, TIMEOUT_MS), 1);
+	if (wc.status != st)
+		fail_msg("%s completed with '%s', expected '%s'",
+			 sk_opcode_str(wc.opcode), sk_status_str(wc.status),
+			 sk_status_str(st));
+	assert_int_equal(wc.opcode, opcode);
+	assert_ptr_equal(wc.ctx, ctx);
+	assert_ptr_equal(wc.ep, f->ep);
+}
+
+/* Post, retrying while the queue is full. */
+#define POST(f, call)                                                  \
+	do {                                                           \
+		sk_status_t st_;                                       \
+		while ((st_ = (call)) == SK_ERR_AGAIN) {               \
+			struct sk_wc wc_;                              \
+			(void)sk_dev_poll((f)->dev, &wc_, 0);          \
+		}                                                      \
+		assert_int_equal(st_, SK_OK);                          \
+	} while (0)
+
+static void test_write_read_sizes(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_rkey *rkey;
+	char *src = f->buf, *dst = (char *)f->buf + BIG + 4096;
+	static const size_t odd[] = {3, 1000, 4095, 65537, 1048573};
+	size_t sizes[40], n = 0;
+	int id, ok;
+
+	for (size_t s = 1; s <= BIG; s *= 2)
+		sizes[n++] = s;
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		sizes[n++] = odd[i];
+	id = sk_test_peer_reg(&f->peer, f->ep, BIG + 64,
+			      SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
+			      1, &rkey, NULL);
+	assert_true(id >= 0);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = sizes[i];
+		uint64_t off = (i % 7) * 8 + (i & 1); /* odd offsets too */
+		uint64_t raddr = sk_rkey_addr(rkey) + off;
+
+		sk_test_fill(src, len, 100 + i);
+		POST(f, sk_post_write(f->ep, f->mr, src, len, rkey, raddr, 0,
+				      &sizes[i]));
+		expect_wc(f, SK_OP_WRITE, SK_OK, &sizes[i]);
+		/* The completion promises visibility at the target. */
+		assert_true(sk_test_peer_cksum(&f->peer, (uint32_t)id, off,
+					       len, &ok) ==
+			    sk_test_cksum(src, len));
+		assert_true(ok);
+		memset(dst, 0xee, len);
+		POST(f, sk_post_read(f->ep, f->mr, dst, len, rkey, raddr, 0,
+				     dst));
+		expect_wc(f, SK_OP_READ, SK_OK, dst);
+		if (memcmp(src, dst, len) != 0)
+			fail_msg("read back of %zu bytes differs", len);
+	}
+	sk_rkey_destroy(rkey);
+}
+
+static void test_inline_write_buffer_reuse(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_rkey *rkey;
+	char small[64];
+	int id, ok;
+
+	if (f->attr.max_inline < sizeof(small))
+		skip();
+	id = sk_test_peer_reg(&f->peer, f->ep, 4096, SK_ACCESS_REMOTE_WRITE,
+			      2, &rkey, NULL);
+	assert_true(id >= 0);
+	sk_test_fill(small, sizeof(small), 7);
+	/* No MR: inline data is copied at post time, the buffer is free. */
+	POST(f, sk_post_write(f->ep, NULL, small, sizeof(small), rkey,
+			      sk_rkey_addr(rkey), 0, small));
+	memset(small, 0, sizeof(small));
+	expect_wc(f, SK_OP_WRITE, SK_OK, small);
+	sk_test_fill(small, sizeof(small), 7);
+	assert_true(sk_test_peer_cksum(&f->peer, (uint32_t)id, 0,
+				       sizeof(small), &ok) ==
+		    sk_test_cksum(small, sizeof(small)));
+	sk_rkey_destroy(rkey);
+}
+
+static void test_write_imm(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_test_recv r[32];
+	struct sk_test_msg m = {.cmd = SK_TEST_POST_RECVS};
+	struct sk_rkey *rkey;
+	const unsigned n = 32;
+	int id;
+
+	id = sk_test_peer_reg(&f->peer, f->ep, 1 << 20,
+			      SK_ACCESS_REMOTE_WRITE, 3, &rkey, NULL);
+	assert_true(id >= 0);
+	m.id = (uint32_t)f->peer_ep;
+	m.aux = n;
+	m.a = 64;
+	m.b = (uint64_t)id; /* checksum this region when the imm lands */
+	assert_int_equal(sk_test_peer_call(&f->peer, &m), SK_OK);
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = (size_t)1 << (i % 21); /* 1 B .. 1 MiB */
+
+		sk_test_fill(f->buf, len, 1000 + i);
+		POST(f, sk_post_write_imm(f->ep, f->mr, f->buf, len, rkey,
+					  sk_rkey_addr(rkey), 0xabc00000u + i,
+					  0, NULL));
+		expect_wc(f, SK_OP_WRITE_IMM, SK_OK, NULL);
+		/* One at a time: the target checksums its region when the
+		 * immediate arrives, which must already show the data. */
+		assert_int_equal(sk_test_peer_wait_recvs(&f->peer, 1,
+							 TIMEOUT_MS, &r[i], 1),
+				 1);
+		assert_int_equal(r[i].status, SK_OK);
+		assert_int_equal(r[i].opcode, SK_OP_RECV_IMM);
+		assert_int_equal(r[i].imm, 0xabc00000u + i);
+		assert_int_equal(r[i].byte_len, len);
+		assert_true(r[i].cksum == sk_test_cksum(f->buf, len));
+	}
+	sk_rkey_destroy(rkey);
+}
+
+static void test_send_recv(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t sizes[] = {1, 8, 64, 255, 4096, 65536, 1 << 20,
+				       0};
+	const unsigned n = sizeof(sizes) / sizeof(sizes[0]);
+	struct sk_test_msg m = {.cmd = SK_TEST_POST_RECVS};
+	struct sk_test_recv r[8];
+
+	/* Sends posted before the receives: they wait, then land in order. */
+	for (unsigned i = 0; i < n; i++) {
+		sk_test_fill((char *)f->buf + i * (1 << 20), sizes[i], 50 + i);
+		POST(f, sk_post_send(f->ep, f->mr,
+				     (char *)f->buf + i * (1 << 20), sizes[i],
+				     0, (void *)(uintptr_t)(i + 1)));
+	}
+	usleep(100 * 1000);
+	m.id = (uint32_t)f->peer_ep;
+	m.aux = n;
+	m.a = 1 << 20;
+	m.b = (uint64_t)-1;
+	assert_int_equal(sk_test_peer_call(&f->peer, &m), SK_OK);
+	for (unsigned i = 0; i < n; i++)
+		expect_wc(f, SK_OP_SEND, SK_OK, (void *)(uintptr_t)(i + 1));
+	assert_int_equal(sk_test_peer_wait_recvs(&f->peer, n, TIMEOUT_MS, r, n),
+			 n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(r[i].status, SK_OK);
+		assert_int_equal(r[i].opcode, SK_OP_RECV);
+		assert_int_equal(r[i].byte_len, sizes[i]);
+		assert_true(r[i].cksum ==
+			    sk_test_cksum((char *)f->buf + i * (1 << 20),
+					  sizes[i]));
+	}
+}
+
+static void test_recv_from_peer(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_test_msg m = {.cmd = SK_TEST_SEND};
+	struct sk_wc wc[4];
+	char *expect = (char *)f->buf + BIG;
+
+	for (unsigned i = 0; i < 4; i++)
+		POST(f, sk_post_recv(f->ep, f->mr, (char *)f->buf + i * 8192,
+				     8192, (void *)(uintptr_t)(i + 1)));
+	m.id = (uint32_t)f->peer_ep;
+	m.aux = 4;
+	m.a = 5000;
+	m.b = 77;
+	assert_int_equal(sk_test_peer_call(&f->peer, &m), SK_OK);
+	/* Sleeping on the completion channel must wake for them. */
+	assert_int_equal(sk_test_wait(f->dev, wc, 4, TIMEOUT_MS), 4);
+	sk_test_fill(expect, 5000, 77);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(wc[i].status, SK_OK);
+		assert_int_equal(wc[i].opcode, SK_OP_RECV);
+		assert_int_equal(wc[i].byte_len, 5000);
+		assert_ptr_equal(wc[i].ctx, (void *)(uintptr_t)(i + 1));
+		assert_memory_equal((char *)f->buf + i * 8192, expect, 5000);
+	}
+}
+
+static void test_flush_and_unsignaled(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_rkey *rkey;
+	unsigned n = 10 * f->attr.sq_depth;
+	struct sk_wc wc;
+	int id, ok;
+
+	/* An empty flush completes too. */
+	POST(f, sk_ep_flush(f->ep, f));
+	expect_wc(f, SK_OP_FLUSH, SK_OK, f);
+
+	id = sk_test_peer_reg(&f->peer, f->ep, 64 * 1024,
+			      SK_ACCESS_REMOTE_WRITE, 4, &rkey, NULL);
+	assert_true(id >= 0);
+	sk_test_fill(f->buf, 64 * 1024, 9);
+	/* Many more unsignaled writes than the queue holds: none reports,
+	 * none deadlocks the queue. */
+	for (unsigned i = 0; i < n; i++) {
+		size_t off = (i * 512) % (64 * 1024);
+		sk_status_t st;
+
+		while ((st = sk_post_write(f->ep, f->mr, (char *)f->buf + off,
+					   512, rkey, sk_rkey_addr(rkey) + off,
+					   SK_POST_UNSIGNALED, NULL)) ==
+		       SK_ERR_AGAIN)
+			assert_int_equal(sk_dev_poll(f->dev, &wc, 1), 0);
+		assert_int_equal(st, SK_OK);
+	}
+	POST(f, sk_ep_flush(f->ep, &n));
+	expect_wc(f, SK_OP_FLUSH, SK_OK, &n);
+	assert_int_equal(sk_dev_poll(f->dev, &wc, 1), 0);
+	assert_true(sk_test_peer_cksum(&f->peer, (uint32_t)id, 0, 64 * 1024,
+				       &ok) == sk_test_cksum(f->buf, 64 * 1024));
+	sk_rkey_destroy(rkey);
+}
+
+/* Read the 8-byte word at the start of @rkey through @ep. */
+static uint64_t read_word(struct fixture *f, struct sk_ep *ep,
+			  struct sk_rkey *rkey, uint64_t *slot)
+{
+	struct sk_wc wc;
+
+	POST(f, sk_post_read(ep, f->mr, slot, 8, rkey, sk_rkey_addr(rkey), 0,
+			     NULL));
+	assert_int_equal(sk_test_wait(f->dev, &wc, 1, TIMEOUT_MS), 1);
+	assert_int_equal(wc.status, SK_OK);
+	return *slot;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * FADD, then CAS-increment, on one word from three endpoints of this
+ * process and one endpoint of a second process, all at once. The word must
+ * end on the exact count, and our fetched old values must be distinct.
+ */
+static void test_atomics_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	enum { EPS = 3, PER_EP = 300, PEER2_OPS = 400 };
+	uint64_t *res = (uint64_t *)f->buf;
+	int p2_ep, p1_ep;
+
+	assert_int_equal(sk_test_peers_connect(&f->peer2, &f->peer, &p2_ep,
+					       &p1_ep), 0);
+	for (int op = SK_TEST_FADD; op <= SK_TEST_CAS_INC; op++) {
+		struct sk_ep *eps[EPS];
+		struct sk_rkey *rkeys[EPS];
+		struct sk_test_msg desc, m2;
+		uint64_t guess[EPS], seen[EPS * PER_EP], start;
+		unsigned done[EPS] = {0}, nseen = 0, pending = 0;
+		int id;
+
+		id = sk_test_peer_reg(&f->peer, f->ep, 64,
+				      SK_ACCESS_REMOTE_ATOMIC |
+					      SK_ACCESS_REMOTE_READ,
+				      (uint64_t)op, NULL, &desc);
+		assert_true(id >= 0);
+		for (int e = 0; e < EPS; e++) {
+			assert_int_equal(sk_ep_create(f->dev, &eps[e]), SK_OK);
+			assert_true(sk_test_peer_connect(&f->peer, eps[e]) >=
+				    0);
+			assert_int_equal(sk_rkey_unpack(eps[e], desc.blob,
+							desc.blob_len,
+							&rkeys[e]),
+					 SK_OK);
+		}
+		start = read_word(f, eps[0], rkeys[0], &res[0]);
+
+		/* The second process starts on the same word... */
+		m2 = desc;
+		m2.cmd = SK_TEST_ATOMICS;
+		m2.id = (uint32_t)p2_ep;
+		m2.aux = (uint32_t)op;
+		m2.a = PEER2_OPS;
+		assert_int_equal(sk_test_peer_send(&f->peer2, &m2), 0);
+
+		/* ...while we keep one atomic in flight per endpoint. */
+		for (int e = 0; e < EPS; e++)
+			guess[e] = start;
+		while (nseen < EPS * PER_EP) {
+			struct sk_wc wc;
+			int e;
+
+			for (e = 0; e < EPS; e++) {
+				void *ctx = (void *)(uintptr_t)e;
+				uint64_t raddr = sk_rkey_addr(rkeys[e]);
+
+				if (done[e] >= PER_EP || (pending >> e) & 1)
+					continue;
+				if (op == SK_TEST_FADD)
+					POST(f, sk_post_fadd(eps[e], f->mr,
+							     &res[1 + e],
+							     rkeys[e], raddr,
+							     1, 0, ctx));
+				else
+					POST(f, sk_post_cas(eps[e], f->mr,
+							    &res[1 + e],
+							    rkeys[e], raddr,
+							    guess[e],
+							    guess[e] + 1, 0,
+							    ctx));
+				pending |= 1u << e;
+			}
+			assert_int_equal(sk_test_wait(f->dev, &wc, 1,
+						      TIMEOUT_MS), 1);
+			assert_int_equal(wc.status, SK_OK);
+			e = (int)(uintptr_t)wc.ctx;
+			pending &= ~(1u << e);
+			if (op == SK_TEST_FADD || res[1 + e] == guess[e]) {
+				seen[nseen++] = res[1 + e];
+				done[e]++;
+				guess[e] = res[1 + e] + 1;
+			} else {
+				guess[e] = res[1 + e]; /* lost a race */
+			}
+		}
+		assert_int_equal(sk_test_peer_reply(&f->peer2, &m2), SK_OK);
+		assert_int_equal(m2.c, PEER2_OPS);
+
+		assert_true(read_word(f, eps[0], rkeys[0], &res[0]) ==
+			    start + EPS * PER_EP + PEER2_OPS);
+		qsort(seen, nseen, sizeof(seen[0]), cmp_u64);
+		for (unsigned i = 1; i < nseen; i++)
+			assert_true(seen[i] != seen[i - 1]);
+		for (int e = 0; e < EPS; e++) {
+			sk_rkey_destroy(rkeys[e]);
+			sk_ep_destroy(eps[e]);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_write_read_sizes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_inline_write_buffer_reuse,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_imm, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_send_recv, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_recv_from_peer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_flush_and_unsignaled,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomics_concurrent,
+						setup_two, teardown),
+	};
+	const char *prov = getenv("SKIFF_PROVIDER");
+	char name[64];
+
+	snprintf(name, sizeof(name), "verbs conformance (%s)",
+		 prov ? prov : "auto");
+	return cmocka_run_group_tests_name(name, tests, NULL, NULL);
+}

@@ -1,0 +1,114 @@
+/*
+ * The table of SKIFF_* variables and their parser. Layers above verbs add
+ * their variables here too, so there is one place to read and print them
+ * (as UCX's ucs config parser and `ucx_info -c`).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <skiff/config.h>
+
+#include "provider.h"
+
+const struct sk_config_var sk_config_vars[] = {
+	{"SKIFF_PROVIDER", "auto",
+	 "fabric provider: rdma, ucx, or auto (rdma if an RDMA port is active)"},
+	{"SKIFF_DEVICE", "",
+	 "device to open (e.g. rxe0, mlx5_0); empty: the first usable one"},
+	{"SKIFF_SQ_DEPTH", "256",
+	 "operations outstanding per endpoint (send queue depth)"},
+	{"SKIFF_RQ_DEPTH", "256", "receives posted per endpoint"},
+	{"SKIFF_RDMA_PORT", "1", "rdma: port number of the device"},
+	{"SKIFF_RDMA_GID_INDEX", "auto",
+	 "rdma: GID index; auto prefers a RoCE v2 IPv4 GID"},
+	{"SKIFF_RDMA_MTU", "auto",
+	 "rdma: path MTU 256..4096; auto: the port's active MTU"},
+	{"SKIFF_RDMA_MAX_INLINE", "220",
+	 "rdma: writes and sends up to this many bytes go inline"},
+	{"SKIFF_RDMA_CQ_DEPTH", "4096",
+	 "rdma: initial completion queue depth (grows with endpoints)"},
+	{"SKIFF_RDMA_TIMEOUT", "14",
+	 "rdma: ACK timeout exponent, 4.096 us * 2^N (14: 67 ms)"},
+	{"SKIFF_RDMA_RETRY_CNT", "7",
+	 "rdma: transport retries before 'retry exceeded'"},
+	{"SKIFF_RDMA_RD_ATOMIC", "16",
+	 "rdma: reads and atomics in flight per endpoint (capped by device)"},
+	{"SKIFF_UCX_KEEPALIVE_MS", "500",
+	 "ucx: peer liveness check interval; a dead peer fails within ~2x"},
+	{"SKIFF_UCX_UNEXP_DEPTH", "1024",
+	 "ucx: sends held per endpoint while no receive is posted"},
+	{"SKIFF_UCX_MAX_MRS", "4096",
+	 "ucx: registrations per device (size of the key table)"},
+	{"SKIFF_UCX_KEY_CHECK_MS", "10000",
+	 "ucx: bound on the round trip that checks an imported key"},
+	{NULL, NULL, NULL},
+};
+
+static const struct sk_config_var *sk_config_find(const char *name)
+{
+	for (const struct sk_config_var *v = sk_config_vars; v->name; v++)
+		if (strcmp(v->name, name) == 0)
+			return v;
+	return NULL;
+}
+
+const char *sk_config_str(const char *name)
+{
+	const struct sk_config_var *var = sk_config_find(name);
+	const char *val;
+
+	if (var == NULL) {
+		fprintf(stderr, "skiff: BUG: config variable %s is not in the "
+				"table in verbs/config.c\n", name);
+		abort();
+	}
+	val = getenv(name);
+	return val ? val : var->dflt;
+}
+
+sk_status_t sk_config_ulong(const char *name, unsigned long min,
+			    unsigned long max, unsigned long *val_p)
+{
+	const char *text = sk_config_str(name);
+	unsigned long long v;
+	char *end;
+	unsigned shift = 0;
+
+	errno = 0;
+	v = strtoull(text, &end, 0);
+	if (end == text || errno || text[0] == '-')
+		goto bad;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || (shift && v > (~0ull >> shift)))
+		goto bad;
+	v <<= shift;
+	if (v < min || v > max)
+		goto bad;
+	*val_p = (unsigned long)v;
+	return SK_OK;
+bad:
+	sk_log_error("%s='%s' is not a number in [%lu, %lu]", name, text, min,
+		     max);
+	return SK_ERR_CONFIG;
+}
+
+void sk_config_print(FILE *out)
+{
+	for (const struct sk_config_var *v = sk_config_vars; v->name; v++) {
+		const char *cur = getenv(v->name);
+
+		fprintf(out, "#\n# %s\n#\n", v->help);
+		if (cur)
+			fprintf(out, "%s=%s   (default: %s)\n", v->name, cur,
+				v->dflt);
+		else
+			fprintf(out, "%s=%s\n", v->name, v->dflt);
+	}
+}

@@ -1,0 +1,286 @@
+/*
+ * Skiff verbs: the fabric driver API.
+ *
+ * Every layer above reaches the network through this header and nothing
+ * else. Two providers implement it: "rdma" (rdma-core: InfiniBand, RoCE,
+ * Soft-RoCE) and "ucx" (UCX UCP: shared memory and TCP). The model is the
+ * one of libibverbs, narrowed to what Skiff needs:
+ *
+ *   sk_dev   an opened device: one completion queue, one completion channel.
+ *   sk_mr    registered local memory with explicit rights.
+ *   sk_rkey  a peer's registered memory, imported from its packed descriptor.
+ *   sk_ep    a reliable connected endpoint to one peer.
+ *
+ * Operations are posted, never block, and complete on the device's queue,
+ * read with sk_dev_poll(). Every completion carries the caller's context and
+ * a status. Completions of one endpoint arrive in posting order.
+ *
+ * Threads: a device and everything made from it belong to one thread at a
+ * time; use one device per thread (as one UCP worker per thread).
+ *
+ * Visibility (the flush/fence contract):
+ *  - A write (or atomic) is visible in the target's memory once the initiator
+ *    has seen its completion, or the completion of any later operation posted
+ *    on the same endpoint, or of an sk_ep_flush() posted after it.
+ *  - Unsignaled operations are covered by the next signaled completion on the
+ *    same endpoint; sk_ep_flush() is the way to ask for that point explicitly.
+ *  - The target learns of a write by a write-with-immediate: its immediate is
+ *    delivered (consuming one posted receive) only after the data is visible.
+ *    Polling target memory for the last byte of a write is not a contract.
+ *  - A read sees every write posted before it on the same endpoint.
+ *
+ * Errors: an endpoint that completes an operation with an error enters the
+ * error state, as an RC queue pair does. Everything posted on it afterwards,
+ * and everything still pending, completes with SK_ERR_FLUSHED. Destroy it and
+ * build a new one. Errors always produce a completion, signaled or not.
+ */
+#ifndef SKIFF_VERBS_H
+#define SKIFF_VERBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skiff/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sk_dev;
+struct sk_mr;
+struct sk_rkey;
+struct sk_ep;
+
+/* Largest packed endpoint address or memory descriptor, in bytes. */
+#define SK_BLOB_MAX 1024
+
+/* Rights of a registration. SK_ACCESS_LOCAL is implied by the others. */
+enum sk_access {
+	SK_ACCESS_LOCAL         = 1u << 0, /* local read and write */
+	SK_ACCESS_REMOTE_READ   = 1u << 1,
+	SK_ACCESS_REMOTE_WRITE  = 1u << 2,
+	SK_ACCESS_REMOTE_ATOMIC = 1u << 3,
+};
+#define SK_ACCESS_ALL 0xfu
+
+/* Flags for the sk_post_* calls. */
+enum sk_post_flags {
+	/* No completion on success (errors still complete). The operation is
+	 * covered by the next signaled completion or flush on the endpoint. */
+	SK_POST_UNSIGNALED = 1u << 0,
+};
+
+enum sk_opcode {
+	SK_OP_WRITE = 1,
+	SK_OP_WRITE_IMM,
+	SK_OP_READ,
+	SK_OP_CAS,
+	SK_OP_FADD,
+	SK_OP_SEND,
+	SK_OP_FLUSH,
+	SK_OP_RECV,     /* a send arrived in a posted receive */
+	SK_OP_RECV_IMM, /* a write-with-immediate consumed a posted receive */
+};
+
+/* One completion. */
+struct sk_wc {
+	void        *ctx;      /* the caller's context from the post call */
+	struct sk_ep *ep;      /* the endpoint it happened on */
+	sk_status_t  status;   /* SK_OK or a completion error (status.h) */
+	uint32_t     opcode;   /* enum sk_opcode */
+	uint32_t     byte_len; /* RECV: bytes received; RECV_IMM: bytes written */
+	uint32_t     imm;      /* RECV_IMM: the immediate */
+};
+
+/* What a device can do; filled by sk_dev_query(). */
+struct sk_dev_attr {
+	const char *provider;   /* "rdma" or "ucx" */
+	const char *name;       /* device name, e.g. "rxe0", "mlx5_0", "ucp" */
+	const char *transport;  /* e.g. "RoCE v2", "InfiniBand", "UCX/shm,tcp" */
+	size_t      max_inline; /* writes and sends up to this need no MR */
+	size_t      max_msg;    /* largest send, write or read */
+	uint32_t    sq_depth;   /* operations outstanding per endpoint */
+	uint32_t    rq_depth;   /* receives posted per endpoint */
+	int         native_atomics; /* 1: the NIC or CPU does atomics itself */
+	int         has_fd;     /* 1: sk_dev_fd() can be slept on */
+};
+
+/*
+ * Open a device.
+ * @provider  "rdma", "ucx", "auto", or NULL for $SKIFF_PROVIDER (default
+ *            "auto": rdma when an active RDMA port exists, else ucx).
+ * @device    a device name, or NULL for $SKIFF_DEVICE (default: the first
+ *            usable one).
+ * @dev_p     out: the device, on success only. Free with sk_dev_close().
+ * Returns SK_OK, SK_ERR_NODEV (with a message on stderr naming what is
+ * missing), SK_ERR_CONFIG, SK_ERR_NOMEM or SK_ERR_IO.
+ */
+sk_status_t sk_dev_open(const char *provider, const char *device,
+			struct sk_dev **dev_p);
+
+/* Close a device. All its endpoints and registrations must be gone. */
+void sk_dev_close(struct sk_dev *dev);
+
+void sk_dev_query(const struct sk_dev *dev, struct sk_dev_attr *attr);
+
+/*
+ * Poll up to @max completions into @wc; also drives the provider's progress.
+ * Returns the number written (0 when none). Never blocks.
+ */
+int sk_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max);
+
+/* A file descriptor that becomes readable when sk_dev_arm() said SK_OK and
+ * a completion arrived. -1 if the device has none (then poll). */
+int sk_dev_fd(const struct sk_dev *dev);
+
+/*
+ * Arm the completion channel before sleeping on sk_dev_fd(). Returns SK_OK
+ * when it is safe to sleep, SK_ERR_BUSY when completions are pending (call
+ * sk_dev_poll() instead of sleeping), or another error.
+ */
+sk_status_t sk_dev_arm(struct sk_dev *dev);
+
+/*
+ * Poll up to @max completions, sleeping on the completion channel while
+ * there are none, for at most @timeout_ms (-1: forever). Returns the count,
+ * 0 on timeout, or a negative status.
+ */
+int sk_dev_wait(struct sk_dev *dev, struct sk_wc *wc, int max,
+		int timeout_ms);
+
+/*
+ * Register [addr, addr + len) with @access rights (enum sk_access).
+ * The memory stays the caller's; it must outlive the registration.
+ * @mr_p  out: the registration, on success only. Free with sk_mr_dereg().
+ */
+sk_status_t sk_mr_reg(struct sk_dev *dev, void *addr, size_t len,
+		      unsigned access, struct sk_mr **mr_p);
+
+/* Deregister. No posted operation may still use it. Peers' keys for it stop
+ * working (on ucx: for keys imported after this call). */
+void sk_mr_dereg(struct sk_mr *mr);
+
+void *sk_mr_addr(const struct sk_mr *mr);
+size_t sk_mr_len(const struct sk_mr *mr);
+
+/*
+ * Pack the descriptor of @mr (address, length, rights, key) for a peer.
+ * @buf       where to write; at most SK_BLOB_MAX bytes are needed.
+ * @len_p     in: the capacity of @buf; out: the bytes written.
+ * Returns SK_OK or SK_ERR_INVAL if @buf is too small.
+ */
+sk_status_t sk_mr_pack(const struct sk_mr *mr, void *buf, size_t *len_p);
+
+/*
+ * Import a peer's packed descriptor, for use on @ep (connected).
+ * Bytes from a peer are checked: a truncated, wrong-length, wrong-version or
+ * other-provider blob is refused with SK_ERR_MALFORMED, SK_ERR_VERSION or
+ * SK_ERR_WRONG_PROVIDER and a message. A well-formed descriptor whose key
+ * the target does not honour is accepted here and its operations complete
+ * with SK_ERR_REMOTE_ACCESS, as on an RDMA NIC.
+ * The ucx provider may wait for one round trip to @ep's peer, to check the
+ * key against the target's table.
+ * @rkey_p  out: the key, on success only. Free with sk_rkey_destroy(),
+ *          before @ep is destroyed.
+ */
+sk_status_t sk_rkey_unpack(struct sk_ep *ep, const void *buf, size_t len,
+			   struct sk_rkey **rkey_p);
+void sk_rkey_destroy(struct sk_rkey *rkey);
+
+/* The remote range a key covers, and its rights (enum sk_access). */
+uint64_t sk_rkey_addr(const struct sk_rkey *rkey);
+uint64_t sk_rkey_len(const struct sk_rkey *rkey);
+unsigned sk_rkey_access(const struct sk_rkey *rkey);
+
+/*
+ * Create an endpoint. It can post nothing until sk_ep_connect().
+ * @ep_p  out: the endpoint, on success only. Free with sk_ep_destroy().
+ */
+sk_status_t sk_ep_create(struct sk_dev *dev, struct sk_ep **ep_p);
+
+/*
+ * Pack this endpoint's address for its peer (the out-of-band exchange is the
+ * caller's). @len_p: in the capacity (SK_BLOB_MAX suffices), out the length.
+ */
+sk_status_t sk_ep_addr_pack(const struct sk_ep *ep, void *buf, size_t *len_p);
+
+/*
+ * Connect to the peer whose packed address is @buf. Both sides call it with
+ * each other's address; after it returns SK_OK, operations may be posted.
+ * Bad bytes are refused as in sk_rkey_unpack().
+ */
+sk_status_t sk_ep_connect(struct sk_ep *ep, const void *buf, size_t len);
+
+/*
+ * Destroy an endpoint. Operations still pending are dropped without a
+ * completion: poll them out first (sk_ep_flush) if their buffers matter.
+ */
+void sk_ep_destroy(struct sk_ep *ep);
+
+/* The caller's pointer attached to an endpoint (NULL by default). */
+void sk_ep_set_user(struct sk_ep *ep, void *user);
+void *sk_ep_user(const struct sk_ep *ep);
+
+/*
+ * The operations. All are non-blocking and return SK_OK when posted (a
+ * completion follows unless SK_POST_UNSIGNALED), SK_ERR_AGAIN when the
+ * endpoint's queue is full (poll, then retry), or SK_ERR_INVAL.
+ * Local buffers must lie inside @mr, which must be SK_ACCESS_LOCAL; for
+ * write, write_imm and send, @mr may be NULL when @len <= max_inline, and
+ * the buffer may be reused as soon as the call returns. Otherwise a local
+ * buffer belongs to the operation until it completes.
+ * Remote ranges must lie inside @rkey, with its rights; atomics need an
+ * 8-byte aligned remote address and an 8-byte aligned local result.
+ */
+sk_status_t sk_post_write(struct sk_ep *ep, const struct sk_mr *mr,
+			  const void *laddr, size_t len,
+			  const struct sk_rkey *rkey, uint64_t raddr,
+			  unsigned flags, void *ctx);
+
+/* A write whose @imm reaches the target in a RECV_IMM completion, which
+ * consumes one of the target's posted receives (its buffer is untouched). */
+sk_status_t sk_post_write_imm(struct sk_ep *ep, const struct sk_mr *mr,
+			      const void *laddr, size_t len,
+			      const struct sk_rkey *rkey, uint64_t raddr,
+			      uint32_t imm, unsigned flags, void *ctx);
+
+sk_status_t sk_post_read(struct sk_ep *ep, const struct sk_mr *mr,
+			 void *laddr, size_t len, const struct sk_rkey *rkey,
+			 uint64_t raddr, unsigned flags, void *ctx);
+
+/* 8-byte compare-and-swap: *(u64 *)raddr becomes @swap if it was @compare;
+ * the old value lands in *@result (inside @mr). */
+sk_status_t sk_post_cas(struct sk_ep *ep, const struct sk_mr *mr,
+			uint64_t *result, const struct sk_rkey *rkey,
+			uint64_t raddr, uint64_t compare, uint64_t swap,
+			unsigned flags, void *ctx);
+
+/* 8-byte fetch-and-add; the old value lands in *@result (inside @mr). */
+sk_status_t sk_post_fadd(struct sk_ep *ep, const struct sk_mr *mr,
+			 uint64_t *result, const struct sk_rkey *rkey,
+			 uint64_t raddr, uint64_t add, unsigned flags,
+			 void *ctx);
+
+/* Send @len bytes into the peer's next posted receive. A send that finds
+ * none waits for one, like an RC QP with infinite RNR retry. */
+sk_status_t sk_post_send(struct sk_ep *ep, const struct sk_mr *mr,
+			 const void *laddr, size_t len, unsigned flags,
+			 void *ctx);
+
+/* Post a receive buffer (inside @mr) for one send or write-with-immediate.
+ * Its completion is SK_OP_RECV or SK_OP_RECV_IMM. */
+sk_status_t sk_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
+			 void *laddr, size_t len, void *ctx);
+
+/* Complete (SK_OP_FLUSH) once every operation posted before it on @ep has
+ * completed at the target: writes visible, reads and atomics landed. */
+sk_status_t sk_ep_flush(struct sk_ep *ep, void *ctx);
+
+/* Name of an opcode, for messages. */
+const char *sk_opcode_str(unsigned opcode);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SKIFF_VERBS_H */

@@ -1,0 +1,118 @@
+/*
+ * The provider interface: what verbs.c dispatches to.
+ *
+ * A provider is a const table of function pointers. verbs.c checks the
+ * caller's arguments that do not depend on the provider (NULL pointers,
+ * alignment, sizes) and forwards; a slot left NULL answers
+ * SK_ERR_UNSUPPORTED, never a silent success. Provider objects embed the
+ * generic ones below as their first member and reach their own with
+ * container_of().
+ */
+#ifndef SKIFF_VERBS_PROVIDER_H
+#define SKIFF_VERBS_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skiff/verbs.h>
+
+#define sk_container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define SK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct sk_provider_ops;
+
+struct sk_dev {
+	const struct sk_provider_ops *ops;
+	struct sk_dev_attr attr;
+};
+
+struct sk_mr {
+	struct sk_dev *dev;
+	void *addr;
+	size_t len;
+	unsigned access;
+};
+
+struct sk_ep {
+	struct sk_dev *dev;
+	void *user;
+	int connected;
+};
+
+struct sk_rkey {
+	struct sk_ep *ep;
+	uint64_t addr;
+	uint64_t len;
+	unsigned access;
+};
+
+/* What one post call asks for, filled by verbs.c. */
+struct sk_op {
+	uint32_t opcode;            /* enum sk_opcode */
+	unsigned flags;             /* enum sk_post_flags */
+	void *ctx;
+	const struct sk_mr *mr;     /* may be NULL for inline data */
+	void *laddr;
+	size_t len;
+	const struct sk_rkey *rkey; /* NULL for send */
+	uint64_t raddr;
+	uint32_t imm;               /* WRITE_IMM */
+	uint64_t compare_add;       /* CAS: compare; FADD: add */
+	uint64_t swap;              /* CAS */
+};
+
+/* A provider's device listing entry, for skinfo and "auto". */
+struct sk_dev_info {
+	char name[64];
+	char transport[64];
+	int usable; /* has an active port / can open */
+};
+
+struct sk_provider_ops {
+	const char *name;
+
+	/* Fill up to @max entries; return how many devices exist. */
+	int (*list)(struct sk_dev_info *info, int max);
+
+	sk_status_t (*dev_open)(const char *device, struct sk_dev **dev_p);
+	void (*dev_close)(struct sk_dev *dev);
+	int (*dev_poll)(struct sk_dev *dev, struct sk_wc *wc, int max);
+	int (*dev_fd)(const struct sk_dev *dev);
+	sk_status_t (*dev_arm)(struct sk_dev *dev);
+
+	sk_status_t (*mr_reg)(struct sk_dev *dev, void *addr, size_t len,
+			      unsigned access, struct sk_mr **mr_p);
+	void (*mr_dereg)(struct sk_mr *mr);
+	sk_status_t (*mr_pack)(const struct sk_mr *mr, void *buf,
+			       size_t *len_p);
+
+	sk_status_t (*rkey_unpack)(struct sk_ep *ep, const void *buf,
+				   size_t len, struct sk_rkey **rkey_p);
+	void (*rkey_destroy)(struct sk_rkey *rkey);
+
+	sk_status_t (*ep_create)(struct sk_dev *dev, struct sk_ep **ep_p);
+	sk_status_t (*ep_addr_pack)(const struct sk_ep *ep, void *buf,
+				    size_t *len_p);
+	sk_status_t (*ep_connect)(struct sk_ep *ep, const void *buf,
+				  size_t len);
+	void (*ep_destroy)(struct sk_ep *ep);
+
+	/* All one-sided, two-sided and flush operations. */
+	sk_status_t (*post)(struct sk_ep *ep, const struct sk_op *op);
+	sk_status_t (*post_recv)(struct sk_ep *ep, const struct sk_mr *mr,
+				 void *laddr, size_t len, void *ctx);
+};
+
+extern const struct sk_provider_ops sk_rdma_provider_ops;
+extern const struct sk_provider_ops sk_ucx_provider_ops;
+
+/* The providers, in the order "auto" considers them (for skinfo). */
+size_t sk_provider_count(void);
+const struct sk_provider_ops *sk_provider_get(size_t i);
+
+/* Log an error once, where it is decided: "skiff: <fmt>\n" on stderr. */
+void sk_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* SKIFF_VERBS_PROVIDER_H */

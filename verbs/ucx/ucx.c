@@ -1,0 +1,1411 @@
+/*
+ * The ucx provider: Skiff verbs on UCX UCP, for machines without an RDMA
+ * device (shared memory and TCP).
+ *
+ * Mapping:
+ *   device       a UCP context and one worker (wakeup-capable: its event fd
+ *                is the completion channel).
+ *   registration ucp_mem_map plus a packed rkey, and an entry in the key
+ *                table (below).
+ *   endpoint     a UCP endpoint with peer error handling; its address blob
+ *                is the worker address plus the key table's location.
+ *   write/read   ucp_put_nbx / ucp_get_nbx; atomics ucp_atomic_op_nbx.
+ *   send/recv    active messages into the receiver's posted receives, held
+ *                as persistent UCX data while none is posted.
+ *   write_imm    put, fence, then an active message carrying the immediate:
+ *                UCP's fence orders it after the put, so the target sees
+ *                the data before the immediate.
+ *
+ * Emulating an RC queue pair:
+ *   - Completions of an endpoint are reported in posting order: each post
+ *     takes a slot of a ring and slots retire in order as UCX completes
+ *     them, whatever order UCX uses.
+ *   - A signaled write completes only after ucp_ep_flush_nbx, so it is
+ *     visible at the target, as an RDMA ACK promises. A read, atomic or
+ *     active message after an unflushed write is fenced behind it.
+ *   - An error moves the endpoint into the error state; later slots
+ *     complete with SK_ERR_FLUSHED.
+ *   - Protection: UCX does not check rights, ranges or stale keys across
+ *     processes (a shared-memory put is a memcpy). Every device publishes
+ *     a key table, registered memory of {cookie, addr, len, rights, rkey
+ *     fingerprint} per registration. Importing a descriptor reads its
+ *     entry with one ucp_get and keeps the key only if all fields match;
+ *     every operation is then checked against the key's range and rights
+ *     before it is issued. A failed check completes the operation with
+ *     SK_ERR_REMOTE_ACCESS and leaves the target untouched. A key imported
+ *     before the target deregistered is not revoked (UCX cannot).
+ *
+ * Callbacks find their endpoint by (index, generation) and their slot by
+ * sequence, so a late callback for a destroyed endpoint is ignored.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <ucp/api/ucp.h>
+
+#include <skiff/config.h>
+
+#include "../provider.h"
+#include "../wire.h"
+
+#define UCX_AM_SEND       1
+#define UCX_AM_IMM        2
+#define UCX_MAX_EPS       65535
+#define UCX_PROGRESS_SPIN 16
+#define UCX_CLOSE_MS      2000
+#define UCX_MAX_INLINE    256
+
+/* One entry of the key table; the wire layout of the remote read. */
+struct ucx_keytab_entry {
+	uint64_t cookie;     /* 0: free */
+	uint64_t addr;
+	uint64_t len;
+	uint32_t access;
+	uint32_t rkey_hash;  /* sk_wire_hash32 of the packed UCX rkey */
+};
+
+/* Active-message header, host byte order (same machine or same arch). */
+struct ucx_am_hdr {
+	uint32_t dst_idx;
+	uint32_t dst_gen;
+	uint32_t imm;
+	uint32_t len;
+};
+
+struct ucx_sq_slot {
+	void *ctx;
+	uint32_t seq;
+	uint32_t opcode;
+	uint16_t user_signaled;
+	uint16_t pending;     /* UCX requests still running */
+	sk_status_t status;   /* first error */
+	uint64_t operand;     /* atomic operand: must outlive the request */
+	struct ucx_am_hdr hdr; /* UCX 1.13 reads the header until completion */
+	uint8_t bounce[UCX_MAX_INLINE]; /* inline data, owned by the slot */
+};
+
+struct ucx_rq_slot {
+	void *ctx;
+	void *buf;
+	size_t len;
+	uint32_t seq;
+	uint32_t opcode;
+	uint32_t byte_len;
+	uint32_t imm;
+	int done;
+	sk_status_t status;
+};
+
+/* A message that arrived before a receive was posted. */
+struct ucx_unexp {
+	void *data;          /* UCX-owned: DATA or RNDV descriptor */
+	size_t length;
+	uint16_t kind;       /* UCX_AM_SEND or UCX_AM_IMM */
+	uint8_t rndv;
+	uint8_t held;        /* we returned UCS_INPROGRESS: release it */
+	struct ucx_am_hdr hdr;
+};
+
+struct ucx_ep {
+	struct sk_ep super;
+	ucp_ep_h uep;
+	uint32_t idx;
+	uint32_t gen;
+	uint32_t peer_idx;
+	uint32_t peer_gen;
+	ucp_rkey_h keytab_rkey;
+	uint64_t keytab_addr;
+	uint32_t keytab_size;
+	int failed;          /* error state: new posts complete FLUSHED */
+	int err_reported;    /* one error completion went out already */
+	int dirty;           /* puts issued since the last fence or flush */
+	int destroying;      /* completions are dropped, not reported */
+
+	struct ucx_sq_slot *sq;
+	uint32_t sq_mask, sq_head, sq_tail;
+
+	struct ucx_rq_slot *rq;
+	uint32_t rq_mask;
+	uint32_t rq_head;    /* next to post */
+	uint32_t rq_match;   /* next to fill from an arriving message */
+	uint32_t rq_tail;    /* next to report */
+
+	struct ucx_unexp *uq;
+	uint32_t uq_mask, uq_head, uq_tail;
+};
+
+struct ucx_mr {
+	struct sk_mr super;
+	ucp_mem_h memh;
+	void *rkey_buf;
+	size_t rkey_len;
+	uint32_t key_id;
+	uint64_t cookie;
+};
+
+struct ucx_rkey {
+	struct sk_rkey super;
+	ucp_rkey_h urkey;    /* NULL: the target did not honour the key */
+};
+
+struct ucx_dev {
+	struct sk_dev super;
+	ucp_context_h ctx;
+	ucp_worker_h worker;
+	int efd;
+	ucp_address_t *waddr;
+	size_t waddr_len;
+
+	struct sk_wc *cq;    /* completions ready for sk_dev_poll */
+	uint32_t cq_size, cq_head, cq_tail, cq_need;
+
+	struct ucx_ep **eps;
+	uint32_t *ep_gen;
+	uint32_t neps;
+
+	struct ucx_keytab_entry *keytab;
+	uint32_t keytab_size;
+	ucp_mem_h keytab_memh;
+	void *keytab_rkey_buf;
+	size_t keytab_rkey_len;
+
+	uint32_t sq_depth, rq_depth, uq_depth;
+	unsigned long key_check_ms;
+	unsigned long bad_am;   /* malformed active messages dropped */
+	unsigned long inflight; /* UCX requests whose callback is owed */
+	char transport[64];
+};
+
+static inline struct ucx_dev *ucx_dev(struct sk_dev *dev)
+{
+	return sk_container_of(dev, struct ucx_dev, super);
+}
+
+static inline struct ucx_ep *ucx_ep(struct sk_ep *ep)
+{
+	return sk_container_of(ep, struct ucx_ep, super);
+}
+
+static sk_status_t ucx_status(ucs_status_t st)
+{
+	switch (st) {
+	case UCS_OK:
+		return SK_OK;
+	case UCS_ERR_NO_MEMORY:
+		return SK_ERR_NOMEM;
+	case UCS_ERR_CANCELED:
+		return SK_ERR_FLUSHED;
+	case UCS_ERR_ENDPOINT_TIMEOUT:
+	case UCS_ERR_CONNECTION_RESET:
+	case UCS_ERR_UNREACHABLE:
+	case UCS_ERR_TIMED_OUT:
+	case UCS_ERR_REJECTED:
+		return SK_ERR_RETRY_EXCEEDED;
+	case UCS_ERR_INVALID_PARAM:
+		return SK_ERR_INVAL;
+	case UCS_ERR_UNSUPPORTED:
+		return SK_ERR_UNSUPPORTED;
+	default:
+		return SK_ERR_IO;
+	}
+}
+
+static uint32_t ucx_pow2(unsigned long v)
+{
+	uint32_t p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+static int64_t ucx_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- completion ring ---- */
+
+static void ucx_cq_push(struct ucx_dev *d, const struct sk_wc *wc)
+{
+	/* Sized at endpoint creation for every slot that can complete. */
+	d->cq[d->cq_head++ & (d->cq_size - 1)] = *wc;
+}
+
+static sk_status_t ucx_cq_reserve(struct ucx_dev *d, uint32_t more)
+{
+	uint32_t need = d->cq_need + more;
+
+	if (need > d->cq_size) {
+		uint32_t size = ucx_pow2(need);
+		struct sk_wc *cq = malloc(size * sizeof(*cq));
+		uint32_t n = 0;
+
+		if (cq == NULL)
+			return SK_ERR_NOMEM;
+		while (d->cq_tail != d->cq_head)
+			cq[n++] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
+		free(d->cq);
+		d->cq = cq;
+		d->cq_size = size;
+		d->cq_tail = 0;
+		d->cq_head = n;
+	}
+	d->cq_need = need;
+	return SK_OK;
+}
+
+/* ---- endpoint table and callback cookies ---- */
+
+static inline void *ucx_cookie(const struct ucx_ep *e, uint32_t seq)
+{
+	return (void *)(uintptr_t)((uint64_t)(e->gen & 0xffff) << 48 |
+				   (uint64_t)e->idx << 32 | seq);
+}
+
+static struct ucx_ep *ucx_ep_lookup(struct ucx_dev *d, uint32_t idx,
+				    uint32_t gen)
+{
+	if (idx >= d->neps || d->eps[idx] == NULL || d->ep_gen[idx] != gen)
+		return NULL;
+	return d->eps[idx];
+}
+
+static struct ucx_ep *ucx_cookie_ep(struct ucx_dev *d, void *cookie,
+				    uint32_t *seq_p)
+{
+	uint64_t v = (uintptr_t)cookie;
+	uint32_t idx = (uint32_t)(v >> 32) & 0xffff;
+
+	*seq_p = (uint32_t)v;
+	if (idx >= d->neps || d->eps[idx] == NULL ||
+	    (d->ep_gen[idx] & 0xffff) != (uint32_t)(v >> 48))
+		return NULL;
+	return d->eps[idx];
+}
+
+/* ---- send queue: in-order retirement ---- */
+
+static void ucx_ep_fail(struct ucx_ep *e, sk_status_t st)
+{
+	(void)st;
+	e->failed = 1;
+}
+
+static void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e)
+{
+	while (e->sq_tail != e->sq_head) {
+		struct ucx_sq_slot *s = &e->sq[e->sq_tail & e->sq_mask];
+		struct sk_wc wc;
+
+		if (s->pending)
+			break;
+		/* The first error is reported as it is; everything retired
+		 * after it was flushed, as on an RC QP in the error state. */
+		if (e->err_reported)
+			s->status = SK_ERR_FLUSHED;
+		else if (s->status != SK_OK) {
+			ucx_ep_fail(e, s->status);
+			e->err_reported = 1;
+		}
+		e->sq_tail++;
+		if (e->destroying ||
+		    (s->status == SK_OK && !s->user_signaled))
+			continue;
+		wc = (struct sk_wc){.ctx = s->ctx, .ep = &e->super,
+				    .status = s->status, .opcode = s->opcode};
+		ucx_cq_push(d, &wc);
+	}
+}
+
+static void ucx_slot_note(struct ucx_sq_slot *s, ucs_status_t st)
+{
+	if (st != UCS_OK && s->status == SK_OK)
+		s->status = ucx_status(st);
+}
+
+/* Account one UCX call's result against a slot: NULL is done, an error
+ * pointer failed now, a request completes later in ucx_send_cb. */
+static void ucx_slot_track(struct ucx_dev *d, struct ucx_sq_slot *s,
+			   ucs_status_ptr_t ret)
+{
+	if (ret == NULL)
+		return;
+	if (UCS_PTR_IS_ERR(ret)) {
+		ucx_slot_note(s, UCS_PTR_STATUS(ret));
+		return;
+	}
+	s->pending++;
+	d->inflight++; /* the callback frees the request */
+}
+
+static void ucx_send_cb(void *request, ucs_status_t status, void *user_data);
+
+/* The device whose worker this thread is progressing: UCX callbacks get
+ * only our 64-bit cookie, and a device belongs to one thread. */
+static __thread struct ucx_dev *ucx_cb_dev;
+
+static void ucx_send_cb(void *request, ucs_status_t status, void *user_data)
+{
+	struct ucx_dev *d = ucx_cb_dev;
+	struct ucx_sq_slot *s;
+	struct ucx_ep *e;
+	uint32_t seq;
+
+	/* Freed here, not at post time: UCX 1.13 never completes a flush
+	 * request released before it finished. */
+	ucp_request_free(request);
+	if (d == NULL)
+		return;
+	d->inflight--;
+	e = ucx_cookie_ep(d, user_data, &seq);
+	if (e == NULL)
+		return;
+	s = &e->sq[seq & e->sq_mask];
+	if (s->seq != seq || s->pending == 0)
+		return;
+	ucx_slot_note(s, status);
+	s->pending--;
+	ucx_sq_retire(d, e);
+}
+
+/* ---- receive side ---- */
+
+static void ucx_rq_retire(struct ucx_dev *d, struct ucx_ep *e)
+{
+	while (e->rq_tail != e->rq_match) {
+		struct ucx_rq_slot *r = &e->rq[e->rq_tail & e->rq_mask];
+		struct sk_wc wc;
+
+		if (!r->done)
+			break;
+		e->rq_tail++;
+		if (e->destroying)
+			continue;
+		wc = (struct sk_wc){.ctx = r->ctx, .ep = &e->super,
+				    .status = r->status, .opcode = r->opcode,
+				    .byte_len = r->byte_len, .imm = r->imm};
+		ucx_cq_push(d, &wc);
+	}
+}
+
+static void ucx_recv_data_cb(void *request, ucs_status_t status,
+			     size_t length, void *user_data)
+{
+	struct ucx_dev *d = ucx_cb_dev;
+	struct ucx_rq_slot *r;
+	struct ucx_ep *e;
+	uint32_t seq;
+
+	ucp_request_free(request);
+	if (d == NULL)
+		return;
+	d->inflight--;
+	e = ucx_cookie_ep(d, user_data, &seq);
+	if (e == NULL)
+		return;
+	r = &e->rq[seq & e->rq_mask];
+	if (r->seq != seq || r->done)
+		return;
+	r->status = ucx_status(status);
+	r->byte_len = (uint32_t)length;
+	r->done = 1;
+	if (r->status != SK_OK)
+		ucx_ep_fail(e, r->status);
+	ucx_rq_retire(d, e);
+}
+
+/* Fill the next posted receive with a message. Returns the value for UCX:
+ * UCS_OK when the data may be dropped now. */
+static ucs_status_t ucx_deliver(struct ucx_dev *d, struct ucx_ep *e,
+				const struct ucx_unexp *m)
+{
+	uint32_t seq = e->rq_match++;
+	struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
+	ucs_status_t ret = UCS_OK;
+
+	r->seq = seq;
+	r->imm = 0;
+	r->status = SK_OK;
+	r->done = 1;
+	if (m->kind == UCX_AM_IMM) {
+		r->opcode = SK_OP_RECV_IMM;
+		r->byte_len = m->hdr.len;
+		r->imm = m->hdr.imm;
+	} else if (m->length > r->len) {
+		r->opcode = SK_OP_RECV;
+		r->status = SK_ERR_LOCAL_LENGTH;
+		r->byte_len = 0;
+		ucx_ep_fail(e, r->status);
+	} else if (m->rndv) {
+		ucp_request_param_t p = {
+			.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+					UCP_OP_ATTR_FIELD_USER_DATA,
+			.cb.recv_am = ucx_recv_data_cb,
+			.user_data = ucx_cookie(e, seq),
+		};
+		ucs_status_ptr_t req;
+
+		r->opcode = SK_OP_RECV;
+		r->byte_len = (uint32_t)m->length;
+		r->done = 0;
+		req = ucp_am_recv_data_nbx(d->worker, m->data, r->buf,
+					   m->length, &p);
+		if (req == NULL) {
+			r->done = 1;
+		} else if (UCS_PTR_IS_ERR(req)) {
+			r->done = 1;
+			r->status = ucx_status(UCS_PTR_STATUS(req));
+			ucx_ep_fail(e, r->status);
+		} else {
+			d->inflight++; /* freed by ucx_recv_data_cb */
+		}
+		ret = UCS_INPROGRESS; /* UCX owns the descriptor now */
+	} else {
+		r->opcode = SK_OP_RECV;
+		r->byte_len = (uint32_t)m->length;
+		if (m->length)
+			memcpy(r->buf, m->data, m->length);
+	}
+	ucx_rq_retire(d, e);
+	return ret;
+}
+
+static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
+			      void *data, size_t length,
+			      const ucp_am_recv_param_t *param, uint32_t kind)
+{
+	struct ucx_dev *d = arg;
+	struct ucx_unexp m = {.data = data, .length = length, .kind = kind};
+	struct ucx_ep *e;
+
+	m.rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
+	if (hlen == sizeof(m.hdr))
+		memcpy(&m.hdr, header, sizeof(m.hdr));
+	if (hlen != sizeof(m.hdr) || (kind == UCX_AM_IMM && length != 0) ||
+	    (kind == UCX_AM_SEND && m.hdr.len != length)) {
+		if (d->bad_am++ == 0)
+			sk_log_error("ucx: dropped a malformed active message "
+				     "(header %zu bytes, data %zu)", hlen,
+				     length);
+		return UCS_OK;
+	}
+	e = ucx_ep_lookup(d, m.hdr.dst_idx, m.hdr.dst_gen);
+	if (e == NULL || e->failed)
+		return UCS_OK; /* endpoint gone or in error: drop */
+	if (e->rq_match != e->rq_head && e->uq_head == e->uq_tail) {
+		/* UCS_OK: eager data copied (UCX frees it); UCS_INPROGRESS:
+		 * the descriptor went to ucp_am_recv_data_nbx. */
+		return ucx_deliver(d, e, &m);
+	}
+	if (e->uq_head - e->uq_tail > e->uq_mask) {
+		sk_log_error("ucx: endpoint %u: %u messages wait for a receive "
+			     "(SKIFF_UCX_UNEXP_DEPTH); endpoint failed",
+			     e->idx, e->uq_mask + 1);
+		ucx_ep_fail(e, SK_ERR_REMOTE_OP);
+		return UCS_OK;
+	}
+	m.held = m.rndv || (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_DATA);
+	if (!m.held && kind == UCX_AM_SEND && length) {
+		/* PERSISTENT_DATA promises this never happens. */
+		sk_log_error("ucx: UCX gave non-persistent data; dropped");
+		ucx_ep_fail(e, SK_ERR_IO);
+		return UCS_OK;
+	}
+	e->uq[e->uq_head++ & e->uq_mask] = m;
+	return m.held ? UCS_INPROGRESS : UCS_OK;
+}
+
+static ucs_status_t ucx_am_send_cb(void *arg, const void *header, size_t hlen,
+				   void *data, size_t length,
+				   const ucp_am_recv_param_t *param)
+{
+	return ucx_am_cb(arg, header, hlen, data, length, param, UCX_AM_SEND);
+}
+
+static ucs_status_t ucx_am_imm_cb(void *arg, const void *header, size_t hlen,
+				  void *data, size_t length,
+				  const ucp_am_recv_param_t *param)
+{
+	return ucx_am_cb(arg, header, hlen, data, length, param, UCX_AM_IMM);
+}
+
+/* Match held messages to newly posted receives. */
+static void ucx_uq_drain(struct ucx_dev *d, struct ucx_ep *e)
+{
+	while (e->uq_tail != e->uq_head && e->rq_match != e->rq_head &&
+	       !e->failed) {
+		struct ucx_unexp *m = &e->uq[e->uq_tail++ & e->uq_mask];
+
+		if (ucx_deliver(d, e, m) == UCS_OK && m->held)
+			ucp_am_data_release(d->worker, m->data);
+	}
+}
+
+/* ---- device ---- */
+
+static int ucx_list(struct sk_dev_info *info, int max)
+{
+	if (max > 0) {
+		snprintf(info[0].name, sizeof(info[0].name), "ucp");
+		snprintf(info[0].transport, sizeof(info[0].transport),
+			 "UCX %s, transports from UCX_TLS",
+			 ucp_get_version_string());
+		info[0].usable = 1;
+	}
+	return 1;
+}
+
+static void ucx_progress(struct ucx_dev *d)
+{
+	struct ucx_dev *saved = ucx_cb_dev;
+
+	ucx_cb_dev = d;
+	for (int i = 0; i < UCX_PROGRESS_SPIN; i++)
+		if (ucp_worker_progress(d->worker) == 0)
+			break;
+	ucx_cb_dev = saved;
+}
+
+static sk_status_t ucx_read_config(struct ucx_dev *d, unsigned long *ka_ms,
+				   unsigned long *mrs)
+{
+	unsigned long sq, rq, uq;
+	sk_status_t st;
+
+	if ((st = sk_config_ulong("SKIFF_SQ_DEPTH", 2, 32768, &sq)) ||
+	    (st = sk_config_ulong("SKIFF_RQ_DEPTH", 1, 32768, &rq)) ||
+	    (st = sk_config_ulong("SKIFF_UCX_UNEXP_DEPTH", 1, 1 << 20, &uq)) ||
+	    (st = sk_config_ulong("SKIFF_UCX_KEEPALIVE_MS", 10, 3600000,
+				  ka_ms)) ||
+	    (st = sk_config_ulong("SKIFF_UCX_MAX_MRS", 1, 1 << 20, mrs)) ||
+	    (st = sk_config_ulong("SKIFF_UCX_KEY_CHECK_MS", 1, 3600000,
+				  &d->key_check_ms)))
+		return st;
+	d->sq_depth = ucx_pow2(sq);
+	d->rq_depth = ucx_pow2(rq);
+	d->uq_depth = ucx_pow2(uq);
+	return SK_OK;
+}
+
+static sk_status_t ucx_keytab_init(struct ucx_dev *d, unsigned long n)
+{
+	size_t len = (n + 1) * sizeof(struct ucx_keytab_entry);
+	ucp_mem_map_params_t mp = {
+		.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
+			      UCP_MEM_MAP_PARAM_FIELD_LENGTH,
+		.length = len,
+	};
+	ucs_status_t us;
+
+	/* Entry 0 is never used, so key id 0 is always invalid. */
+	d->keytab = aligned_alloc(4096, (len + 4095) & ~(size_t)4095);
+	if (d->keytab == NULL)
+		return SK_ERR_NOMEM;
+	memset(d->keytab, 0, len);
+	d->keytab_size = (uint32_t)n + 1;
+	mp.address = d->keytab;
+	us = ucp_mem_map(d->ctx, &mp, &d->keytab_memh);
+	if (us != UCS_OK)
+		goto err_free;
+	us = ucp_rkey_pack(d->ctx, d->keytab_memh, &d->keytab_rkey_buf,
+			   &d->keytab_rkey_len);
+	if (us != UCS_OK)
+		goto err_unmap;
+	return SK_OK;
+
+err_unmap:
+	ucp_mem_unmap(d->ctx, d->keytab_memh);
+err_free:
+	sk_log_error("ucx: cannot register the key table: %s",
+		     ucs_status_string(us));
+	free(d->keytab);
+	return ucx_status(us);
+}
+
+static sk_status_t ucx_dev_open(const char *device, struct sk_dev **dev_p)
+{
+	ucp_params_t params = {
+		.field_mask = UCP_PARAM_FIELD_FEATURES,
+		.features = UCP_FEATURE_RMA | UCP_FEATURE_AMO64 |
+			    UCP_FEATURE_AM | UCP_FEATURE_WAKEUP,
+	};
+	ucp_worker_params_t wp = {
+		.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE,
+		.thread_mode = UCS_THREAD_MODE_SINGLE,
+	};
+	ucp_am_handler_param_t ap = {
+		.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID |
+			      UCP_AM_HANDLER_PARAM_FIELD_FLAGS |
+			      UCP_AM_HANDLER_PARAM_FIELD_CB |
+			      UCP_AM_HANDLER_PARAM_FIELD_ARG,
+		.flags = UCP_AM_FLAG_WHOLE_MSG | UCP_AM_FLAG_PERSISTENT_DATA,
+	};
+	unsigned long ka_ms, mrs;
+	char ka[32];
+	ucp_config_t *config;
+	struct ucx_dev *d;
+	ucs_status_t us;
+	sk_status_t st;
+
+	if (device && strcmp(device, "ucp") != 0) {
+		sk_log_error("ucx: no device named '%s' (the ucx provider has "
+			     "one: 'ucp'; pick transports with UCX_TLS)",
+			     device);
+		return SK_ERR_NODEV;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return SK_ERR_NOMEM;
+	st = ucx_read_config(d, &ka_ms, &mrs);
+	if (st != SK_OK)
+		goto err_free;
+
+	/* A transport-level variable, which ucp_config_modify() does not
+	 * take in UCX 1.13: without it, peer error handling leaves shared
+	 * memory out. Set only when the user did not. */
+	setenv("UCX_POSIX_ERROR_HANDLING", "y", 0);
+	us = ucp_config_read(NULL, NULL, &config);
+	if (us != UCS_OK)
+		goto err_ucs;
+	/* Peer failure detection: shared-memory transports take part only
+	 * with their error handling on; keepalive bounds the detection. */
+	snprintf(ka, sizeof(ka), "%lums", ka_ms);
+	if (getenv("UCX_KEEPALIVE_INTERVAL") == NULL)
+		ucp_config_modify(config, "KEEPALIVE_INTERVAL", ka);
+	us = ucp_init(&params, config, &d->ctx);
+	ucp_config_release(config);
+	if (us != UCS_OK)
+		goto err_ucs;
+	us = ucp_worker_create(d->ctx, &wp, &d->worker);
+	if (us != UCS_OK)
+		goto err_cleanup;
+	us = ucp_worker_get_efd(d->worker, &d->efd);
+	if (us != UCS_OK)
+		goto err_worker;
+	us = ucp_worker_get_address(d->worker, &d->waddr, &d->waddr_len);
+	if (us != UCS_OK)
+		goto err_worker;
+	ap.id = UCX_AM_SEND;
+	ap.cb = ucx_am_send_cb;
+	ap.arg = d;
+	us = ucp_worker_set_am_recv_handler(d->worker, &ap);
+	if (us != UCS_OK)
+		goto err_addr;
+	ap.id = UCX_AM_IMM;
+	ap.cb = ucx_am_imm_cb;
+	us = ucp_worker_set_am_recv_handler(d->worker, &ap);
+	if (us != UCS_OK)
+		goto err_addr;
+	st = ucx_keytab_init(d, mrs);
+	if (st != SK_OK)
+		goto err_addr_st;
+	st = ucx_cq_reserve(d, 64);
+	if (st != SK_OK)
+		goto err_keytab;
+
+	snprintf(d->transport, sizeof(d->transport), "UCX %s",
+		 ucp_get_version_string());
+	d->super.ops = &sk_ucx_provider_ops;
+	d->super.attr = (struct sk_dev_attr){
+		.provider = "ucx",
+		.name = "ucp",
+		.transport = d->transport,
+		.max_inline = UCX_MAX_INLINE,
+		.max_msg = 1ul << 31,
+		.sq_depth = d->sq_depth,
+		.rq_depth = d->rq_depth,
+		.native_atomics = 1,
+		.has_fd = 1,
+	};
+	*dev_p = &d->super;
+	return SK_OK;
+
+err_keytab:
+	ucp_rkey_buffer_release(d->keytab_rkey_buf);
+	ucp_mem_unmap(d->ctx, d->keytab_memh);
+	free(d->keytab);
+err_addr_st:
+	ucp_worker_release_address(d->worker, d->waddr);
+	ucp_worker_destroy(d->worker);
+	ucp_cleanup(d->ctx);
+	free(d);
+	return st;
+err_addr:
+	ucp_worker_release_address(d->worker, d->waddr);
+err_worker:
+	ucp_worker_destroy(d->worker);
+err_cleanup:
+	ucp_cleanup(d->ctx);
+err_ucs:
+	sk_log_error("ucx: cannot open UCP: %s", ucs_status_string(us));
+	st = ucx_status(us);
+err_free:
+	free(d);
+	return st;
+}
+
+static void ucx_dev_close(struct sk_dev *dev)
+{
+	struct ucx_dev *d = ucx_dev(dev);
+
+	for (uint32_t i = 0; i < d->neps; i++)
+		if (d->eps[i])
+			sk_log_error("ucx: closing the device with endpoint %u "
+				     "still open", i);
+	ucp_rkey_buffer_release(d->keytab_rkey_buf);
+	ucp_mem_unmap(d->ctx, d->keytab_memh);
+	free(d->keytab);
+	ucp_worker_release_address(d->worker, d->waddr);
+	ucp_worker_destroy(d->worker);
+	ucp_cleanup(d->ctx);
+	free(d->cq);
+	free(d->eps);
+	free(d->ep_gen);
+	free(d);
+}
+
+static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
+{
+	struct ucx_dev *d = ucx_dev(dev);
+	int n = 0;
+
+	if (d->cq_tail == d->cq_head)
+		ucx_progress(d);
+	while (n < max && d->cq_tail != d->cq_head)
+		wc[n++] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
+	return n;
+}
+
+static int ucx_dev_fd(const struct sk_dev *dev)
+{
+	return sk_container_of(dev, const struct ucx_dev, super)->efd;
+}
+
+static sk_status_t ucx_dev_arm(struct sk_dev *dev)
+{
+	struct ucx_dev *d = ucx_dev(dev);
+	ucs_status_t us;
+
+	if (d->cq_tail != d->cq_head)
+		return SK_ERR_BUSY;
+	/* UCX completes some requests (endpoint flushes, shared-memory
+	 * work) from progress alone, with no event on the fd: while any is
+	 * in flight, keep polling. Idle, the worker sleeps. */
+	if (d->inflight) {
+		ucx_progress(d);
+		return SK_ERR_BUSY;
+	}
+	us = ucp_worker_arm(d->worker);
+
+	if (us == UCS_ERR_BUSY)
+		return SK_ERR_BUSY;
+	return us == UCS_OK ? SK_OK : ucx_status(us);
+}
+
+/* ---- registrations and keys ---- */
+
+static sk_status_t ucx_mr_reg(struct sk_dev *dev, void *addr, size_t len,
+			      unsigned access, struct sk_mr **mr_p)
+{
+	struct ucx_dev *d = ucx_dev(dev);
+	ucp_mem_map_params_t mp = {
+		.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
+			      UCP_MEM_MAP_PARAM_FIELD_LENGTH,
+		.address = addr,
+		.length = len,
+	};
+	struct ucx_keytab_entry *ent;
+	struct ucx_mr *m;
+	ucs_status_t us;
+	uint32_t id;
+
+	for (id = 1; id < d->keytab_size; id++)
+		if (d->keytab[id].cookie == 0)
+			break;
+	if (id == d->keytab_size) {
+		sk_log_error("ucx: %u registrations in use "
+			     "(SKIFF_UCX_MAX_MRS)", d->keytab_size - 1);
+		return SK_ERR_NOMEM;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return SK_ERR_NOMEM;
+	us = ucp_mem_map(d->ctx, &mp, &m->memh);
+	if (us != UCS_OK)
+		goto err_free;
+	us = ucp_rkey_pack(d->ctx, m->memh, &m->rkey_buf, &m->rkey_len);
+	if (us != UCS_OK)
+		goto err_unmap;
+	do {
+		if (getrandom(&m->cookie, sizeof(m->cookie), 0) !=
+		    sizeof(m->cookie))
+			m->cookie = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
+	} while (m->cookie == 0);
+	m->key_id = id;
+	ent = &d->keytab[id];
+	ent->addr = (uintptr_t)addr;
+	ent->len = len;
+	ent->access = access;
+	ent->rkey_hash = sk_wire_hash32(m->rkey_buf, m->rkey_len);
+	ent->cookie = m->cookie; /* last: the entry is valid from here */
+	m->super = (struct sk_mr){.dev = dev, .addr = addr, .len = len,
+				  .access = access};
+	*mr_p = &m->super;
+	return SK_OK;
+
+err_unmap:
+	ucp_mem_unmap(d->ctx, m->memh);
+err_free:
+	sk_log_error("ucx: cannot register %zu bytes: %s", len,
+		     ucs_status_string(us));
+	free(m);
+	return ucx_status(us);
+}
+
+static void ucx_mr_dereg(struct sk_mr *mr)
+{
+	struct ucx_mr *m = sk_container_of(mr, struct ucx_mr, super);
+	struct ucx_dev *d = ucx_dev(mr->dev);
+
+	memset(&d->keytab[m->key_id], 0, sizeof(d->keytab[0]));
+	ucp_rkey_buffer_release(m->rkey_buf);
+	ucp_mem_unmap(d->ctx, m->memh);
+	free(m);
+}
+
+/* Memory descriptor body: u64 addr, u64 len, u32 access, u32 key id,
+ * u64 cookie, u16 rkey length, rkey bytes. */
+static sk_status_t ucx_mr_pack(const struct sk_mr *mr, void *buf,
+			       size_t *len_p)
+{
+	const struct ucx_mr *m = sk_container_of(mr, const struct ucx_mr,
+						 super);
+	struct sk_wire_writer w;
+
+	sk_wire_begin(&w, buf, *len_p);
+	sk_wire_put_u64(&w, (uintptr_t)mr->addr);
+	sk_wire_put_u64(&w, mr->len);
+	sk_wire_put_u32(&w, mr->access);
+	sk_wire_put_u32(&w, m->key_id);
+	sk_wire_put_u64(&w, m->cookie);
+	sk_wire_put_u16(&w, (uint16_t)m->rkey_len);
+	sk_wire_put_bytes(&w, m->rkey_buf, m->rkey_len);
+	return sk_wire_finish(&w, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, len_p);
+}
+
+/* Read entry @id of the peer's key table: one get, waited for. */
+static sk_status_t ucx_keytab_fetch(struct ucx_dev *d, struct ucx_ep *e,
+				    uint32_t id, struct ucx_keytab_entry *ent)
+{
+	ucp_request_param_t p = {.op_attr_mask = 0};
+	int64_t deadline = ucx_now_ms() + (int64_t)d->key_check_ms;
+	ucs_status_ptr_t req;
+	ucs_status_t us;
+
+	req = ucp_get_nbx(e->uep, ent, sizeof(*ent),
+			  e->keytab_addr + (uint64_t)id * sizeof(*ent),
+			  e->keytab_rkey, &p);
+	if (req == NULL)
+		return SK_OK;
+	if (UCS_PTR_IS_ERR(req))
+		return ucx_status(UCS_PTR_STATUS(req));
+	while ((us = ucp_request_check_status(req)) == UCS_INPROGRESS) {
+		if (ucx_now_ms() > deadline) {
+			ucp_request_cancel(d->worker, req);
+			ucx_progress(d);
+			ucp_request_free(req);
+			sk_log_error("ucx: key check timed out after %lu ms "
+				     "(SKIFF_UCX_KEY_CHECK_MS)",
+				     d->key_check_ms);
+			return SK_ERR_TIMEOUT;
+		}
+		ucx_progress(d);
+	}
+	ucp_request_free(req);
+	return ucx_status(us);
+}
+
+static sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
+				   size_t len, struct sk_rkey **rkey_p)
+{
+	static const char what[] = "ucx memory descriptor";
+	struct ucx_ep *e = ucx_ep(ep);
+	struct ucx_dev *d = ucx_dev(ep->dev);
+	struct ucx_keytab_entry ent;
+	struct sk_wire_reader r;
+	uint64_t addr, rlen, cookie;
+	uint32_t access, id;
+	uint16_t klen;
+	const void *kbuf;
+	struct ucx_rkey *k;
+	sk_status_t st;
+
+	st = sk_wire_open(buf, len, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, what,
+			  &r);
+	if (st != SK_OK)
+		return st;
+	addr = sk_wire_get_u64(&r);
+	rlen = sk_wire_get_u64(&r);
+	access = sk_wire_get_u32(&r);
+	id = sk_wire_get_u32(&r);
+	cookie = sk_wire_get_u64(&r);
+	klen = sk_wire_get_u16(&r);
+	kbuf = sk_wire_get_bytes(&r, klen);
+	if ((st = sk_wire_end(&r, what)) ||
+	    (st = sk_wire_check_range(addr, rlen, access, what)))
+		return st;
+
+	k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return SK_ERR_NOMEM;
+	k->super = (struct sk_rkey){.ep = ep, .addr = addr, .len = rlen,
+				    .access = access};
+	/* Ask the target whether it issued this key. */
+	memset(&ent, 0, sizeof(ent));
+	if (id != 0 && id < e->keytab_size && cookie != 0) {
+		st = ucx_keytab_fetch(d, e, id, &ent);
+		if (st != SK_OK) {
+			free(k);
+			return st;
+		}
+	}
+	if (ent.cookie == cookie && ent.addr == addr && ent.len == rlen &&
+	    ent.access == access && ent.rkey_hash == sk_wire_hash32(kbuf, klen)) {
+		ucs_status_t us = ucp_ep_rkey_unpack(e->uep, kbuf, &k->urkey);
+
+		if (us != UCS_OK) {
+			sk_log_error("%s: UCX refused the packed key: %s", what,
+				     ucs_status_string(us));
+			free(k);
+			return SK_ERR_MALFORMED;
+		}
+	}
+	/* else: urkey stays NULL and every operation on it fails with
+	 * SK_ERR_REMOTE_ACCESS, as a NIC answers a bad key. */
+	*rkey_p = &k->super;
+	return SK_OK;
+}
+
+static void ucx_rkey_destroy(struct sk_rkey *rkey)
+{
+	struct ucx_rkey *k = sk_container_of(rkey, struct ucx_rkey, super);
+
+	if (k->urkey)
+		ucp_rkey_destroy(k->urkey);
+	free(k);
+}
+
+/* ---- endpoints ---- */
+
+static sk_status_t ucx_ep_slot(struct ucx_dev *d, uint32_t *idx_p)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->neps; i++)
+		if (d->eps[i] == NULL)
+			break;
+	if (i == d->neps) {
+		uint32_t n = d->neps ? d->neps * 2 : 16;
+		struct ucx_ep **eps;
+		uint32_t *gen;
+
+		if (n > UCX_MAX_EPS)
+			return SK_ERR_NOMEM;
+		eps = realloc(d->eps, n * sizeof(*eps));
+		if (eps == NULL)
+			return SK_ERR_NOMEM;
+		d->eps = eps;
+		gen = realloc(d->ep_gen, n * sizeof(*gen));
+		if (gen == NULL)
+			return SK_ERR_NOMEM;
+		d->ep_gen = gen;
+		memset(d->eps + d->neps, 0, (n - d->neps) * sizeof(*eps));
+		memset(d->ep_gen + d->neps, 0, (n - d->neps) * sizeof(*gen));
+		d->neps = n;
+	}
+	*idx_p = i;
+	return SK_OK;
+}
+
+static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
+{
+	struct ucx_dev *d = ucx_dev(dev);
+	struct ucx_ep *e;
+	uint32_t idx;
+	sk_status_t st;
+
+	st = ucx_ep_slot(d, &idx);
+	if (st != SK_OK)
+		return st;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return SK_ERR_NOMEM;
+	e->sq = calloc(d->sq_depth, sizeof(*e->sq));
+	e->rq = calloc(d->rq_depth, sizeof(*e->rq));
+	e->uq = calloc(d->uq_depth, sizeof(*e->uq));
+	if (e->sq == NULL || e->rq == NULL || e->uq == NULL) {
+		st = SK_ERR_NOMEM;
+		goto err_free;
+	}
+	st = ucx_cq_reserve(d, d->sq_depth + d->rq_depth);
+	if (st != SK_OK)
+		goto err_free;
+	e->sq_mask = d->sq_depth - 1;
+	e->rq_mask = d->rq_depth - 1;
+	e->uq_mask = d->uq_depth - 1;
+	e->idx = idx;
+	e->gen = ++d->ep_gen[idx];
+	e->super.dev = dev;
+	d->eps[idx] = e;
+	*ep_p = &e->super;
+	return SK_OK;
+
+err_free:
+	free(e->uq);
+	free(e->rq);
+	free(e->sq);
+	free(e);
+	return st;
+}
+
+/* Endpoint address body: u32 index, u32 generation, u64 key table address,
+ * u32 key table entries, u16 worker address length, u16 key table rkey
+ * length, worker address bytes, key table rkey bytes. */
+static sk_status_t ucx_ep_addr_pack(const struct sk_ep *ep, void *buf,
+				    size_t *len_p)
+{
+	const struct ucx_ep *e = sk_container_of(ep, const struct ucx_ep,
+						 super);
+	const struct ucx_dev *d = sk_container_of(ep->dev,
+						  const struct ucx_dev, super);
+	struct sk_wire_writer w;
+
+	sk_wire_begin(&w, buf, *len_p);
+	sk_wire_put_u32(&w, e->idx);
+	sk_wire_put_u32(&w, e->gen);
+	sk_wire_put_u64(&w, (uintptr_t)d->keytab);
+	sk_wire_put_u32(&w, d->keytab_size);
+	sk_wire_put_u16(&w, (uint16_t)d->waddr_len);
+	sk_wire_put_u16(&w, (uint16_t)d->keytab_rkey_len);
+	sk_wire_put_bytes(&w, d->waddr, d->waddr_len);
+	sk_wire_put_bytes(&w, d->keytab_rkey_buf, d->keytab_rkey_len);
+	return sk_wire_finish(&w, SK_WIRE_MAGIC_EP, SK_WIRE_PROV_UCX, len_p);
+}
+
+static void ucx_ep_err_cb(void *arg, ucp_ep_h uep, ucs_status_t status)
+{
+	struct ucx_ep *e = arg;
+
+	(void)uep;
+	if (!e->failed)
+		ucx_ep_fail(e, ucx_status(status));
+}
+
+static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
+				  size_t len)
+{
+	static const char what[] = "ucx endpoint address";
+	struct ucx_ep *e = ucx_ep(ep);
+	struct ucx_dev *d = ucx_dev(ep->dev);
+	struct sk_wire_reader r;
+	uint16_t alen, klen;
+	const void *abuf, *kbuf;
+	ucp_ep_params_t ep_params;
+	ucs_status_t us;
+	sk_status_t st;
+
+	st = sk_wire_open(buf, len, SK_WIRE_MAGIC_EP, SK_WIRE_PROV_UCX, what,
+			  &r);
+	if (st != SK_OK)
+		return st;
+	e->peer_idx = sk_wire_get_u32(&r);
+	e->peer_gen = sk_wire_get_u32(&r);
+	e->keytab_addr = sk_wire_get_u64(&r);
+	e->keytab_size = sk_wire_get_u32(&r);
+	alen = sk_wire_get_u16(&r);
+	klen = sk_wire_get_u16(&r);
+	abuf = sk_wire_get_bytes(&r, alen);
+	kbuf = sk_wire_get_bytes(&r, klen);
+	st = sk_wire_end(&r, what);
+	if (st != SK_OK)
+		return st;
+	if (alen == 0 || klen == 0 || e->peer_idx >= UCX_MAX_EPS) {
+		sk_log_error("%s: empty worker address or key", what);
+		return SK_ERR_MALFORMED;
+	}
+
+	memset(&ep_params, 0, sizeof(ep_params));
+	ep_params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS |
+			       UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+			       UCP_EP_PARAM_FIELD_ERR_HANDLER;
+	ep_params.address = abuf;
+	ep_params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+	ep_params.err_handler.cb = ucx_ep_err_cb;
+	ep_params.err_handler.arg = e;
+	us = ucp_ep_create(d->worker, &ep_params, &e->uep);
+	if (us != UCS_OK) {
+		sk_log_error("ucx: cannot create an endpoint: %s",
+			     ucs_status_string(us));
+		return ucx_status(us);
+	}
+	us = ucp_ep_rkey_unpack(e->uep, kbuf, &e->keytab_rkey);
+	if (us != UCS_OK) {
+		sk_log_error("%s: UCX refused the key table key: %s", what,
+			     ucs_status_string(us));
+		ucp_ep_destroy(e->uep);
+		e->uep = NULL;
+		return SK_ERR_MALFORMED;
+	}
+	return SK_OK;
+}
+
+static void ucx_ep_close(struct ucx_dev *d, struct ucx_ep *e)
+{
+	ucp_request_param_t p = {
+		.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
+		.flags = UCP_EP_CLOSE_FLAG_FORCE,
+	};
+	int64_t deadline = ucx_now_ms() + UCX_CLOSE_MS;
+	ucs_status_ptr_t req;
+
+	/* Force: pending requests are cancelled and their callbacks run now,
+	 * while this endpoint can still be found (and is "destroying"). */
+	req = ucp_ep_close_nbx(e->uep, &p);
+	if (req == NULL || UCS_PTR_IS_ERR(req))
+		return;
+	while (ucp_request_check_status(req) == UCS_INPROGRESS &&
+	       ucx_now_ms() < deadline)
+		ucx_progress(d);
+	ucp_request_free(req);
+}
+
+static void ucx_ep_destroy(struct sk_ep *ep)
+{
+	struct ucx_ep *e = ucx_ep(ep);
+	struct ucx_dev *d = ucx_dev(ep->dev);
+
+	e->destroying = 1;
+	while (e->uq_tail != e->uq_head) {
+		struct ucx_unexp *m = &e->uq[e->uq_tail++ & e->uq_mask];
+
+		if (m->held)
+			ucp_am_data_release(d->worker, m->data);
+	}
+	if (e->uep) {
+		if (e->keytab_rkey)
+			ucp_rkey_destroy(e->keytab_rkey);
+		ucx_ep_close(d, e);
+	}
+	d->eps[e->idx] = NULL;
+	d->cq_need -= d->sq_depth + d->rq_depth;
+	free(e->uq);
+	free(e->rq);
+	free(e->sq);
+	free(e);
+}
+
+/* ---- operations ---- */
+
+/* Check an operation as a NIC would: local range, remote key, range and
+ * rights. Returns the status the operation completes with. */
+static sk_status_t ucx_op_check(const struct sk_op *op)
+{
+	static const unsigned need[] = {
+		[SK_OP_WRITE] = SK_ACCESS_REMOTE_WRITE,
+		[SK_OP_WRITE_IMM] = SK_ACCESS_REMOTE_WRITE,
+		[SK_OP_READ] = SK_ACCESS_REMOTE_READ,
+		[SK_OP_CAS] = SK_ACCESS_REMOTE_ATOMIC,
+		[SK_OP_FADD] = SK_ACCESS_REMOTE_ATOMIC,
+	};
+	const struct ucx_rkey *k;
+
+	if (op->mr && op->len) {
+		uintptr_t base = (uintptr_t)op->mr->addr;
+		uintptr_t a = (uintptr_t)op->laddr;
+
+		if (a < base || a - base > op->mr->len ||
+		    op->len > op->mr->len - (a - base))
+			return SK_ERR_LOCAL_ACCESS;
+	}
+	if (op->rkey == NULL)
+		return SK_OK;
+	k = sk_container_of(op->rkey, const struct ucx_rkey, super);
+	if (k->urkey == NULL || !(k->super.access & need[op->opcode]))
+		return SK_ERR_REMOTE_ACCESS;
+	if (op->raddr < k->super.addr ||
+	    op->raddr - k->super.addr > k->super.len ||
+	    op->len > k->super.len - (op->raddr - k->super.addr))
+		return SK_ERR_REMOTE_ACCESS;
+	return SK_OK;
+}
+
+static void ucx_fence_if_dirty(struct ucx_dev *d, struct ucx_ep *e)
+{
+	if (e->dirty) {
+		ucp_worker_fence(d->worker);
+		e->dirty = 0;
+	}
+}
+
+static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
+{
+	struct ucx_ep *e = ucx_ep(ep);
+	struct ucx_dev *d = ucx_dev(ep->dev);
+	uint32_t seq = e->sq_head;
+	struct ucx_sq_slot *s;
+	ucp_request_param_t p = {
+		.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+				UCP_OP_ATTR_FIELD_USER_DATA,
+		.cb.send = ucx_send_cb,
+		.user_data = ucx_cookie(e, seq),
+	};
+	ucp_rkey_h urkey = NULL;
+	void *laddr = op->laddr;
+
+	if (e->sq_head - e->sq_tail >= d->sq_depth)
+		return SK_ERR_AGAIN;
+	s = &e->sq[seq & e->sq_mask];
+	*s = (struct ucx_sq_slot){
+		.ctx = op->ctx, .seq = seq, .opcode = op->opcode,
+		.user_signaled = !(op->flags & SK_POST_UNSIGNALED) ||
+				 op->opcode == SK_OP_FLUSH,
+	};
+	e->sq_head++;
+	if (e->failed) {
+		s->status = SK_ERR_FLUSHED;
+		goto out;
+	}
+	s->status = ucx_op_check(op);
+	if (s->status != SK_OK)
+		goto out;
+	if (op->rkey)
+		urkey = sk_container_of(op->rkey, const struct ucx_rkey,
+					super)->urkey;
+	if (op->mr == NULL && op->len) {
+		/* Inline: the caller may reuse its buffer on return. */
+		memcpy(s->bounce, op->laddr, op->len);
+		laddr = s->bounce;
+	}
+
+	/* Keep the slot alive across the calls below: a request that
+	 * completes inside one of them must not retire it early. */
+	s->pending++;
+	switch (op->opcode) {
+	case SK_OP_WRITE:
+		ucx_slot_track(d, s, ucp_put_nbx(e->uep, laddr, op->len,
+					      op->raddr, urkey, &p));
+		e->dirty = 1;
+		if (s->user_signaled) {
+			ucx_slot_track(d, s, ucp_ep_flush_nbx(e->uep, &p));
+			e->dirty = 0;
+		}
+		break;
+	case SK_OP_WRITE_IMM:
+		s->hdr = (struct ucx_am_hdr){.dst_idx = e->peer_idx,
+					     .dst_gen = e->peer_gen,
+					     .imm = op->imm,
+					     .len = (uint32_t)op->len};
+		if (op->len)
+			ucx_slot_track(d, s, ucp_put_nbx(e->uep, laddr, op->len,
+						      op->raddr, urkey, &p));
+		ucp_worker_fence(d->worker);
+		e->dirty = 0;
+		p.op_attr_mask |= UCP_OP_ATTR_FIELD_FLAGS;
+		p.flags = UCP_AM_SEND_FLAG_EAGER;
+		ucx_slot_track(d, s, ucp_am_send_nbx(e->uep, UCX_AM_IMM, &s->hdr,
+						  sizeof(s->hdr), NULL, 0, &p));
+		break;
+	case SK_OP_READ:
+		ucx_fence_if_dirty(d, e);
+		ucx_slot_track(d, s, ucp_get_nbx(e->uep, op->laddr, op->len,
+					      op->raddr, urkey, &p));
+		break;
+	case SK_OP_CAS:
+	case SK_OP_FADD:
+		ucx_fence_if_dirty(d, e);
+		p.op_attr_mask |= UCP_OP_ATTR_FIELD_DATATYPE |
+				  UCP_OP_ATTR_FIELD_REPLY_BUFFER;
+		p.datatype = ucp_dt_make_contig(8);
+		p.reply_buffer = op->laddr;
+		s->operand = op->compare_add;
+		if (op->opcode == SK_OP_CAS)
+			*(uint64_t *)op->laddr = op->swap;
+		ucx_slot_track(d, s, ucp_atomic_op_nbx(
+					  e->uep,
+					  op->opcode == SK_OP_CAS
+						  ? UCP_ATOMIC_OP_CSWAP
+						  : UCP_ATOMIC_OP_ADD,
+					  &s->operand, 1, op->raddr, urkey,
+					  &p));
+		break;
+	case SK_OP_SEND:
+		ucx_fence_if_dirty(d, e);
+		s->hdr = (struct ucx_am_hdr){.dst_idx = e->peer_idx,
+					     .dst_gen = e->peer_gen,
+					     .len = (uint32_t)op->len};
+		ucx_slot_track(d, s, ucp_am_send_nbx(e->uep, UCX_AM_SEND, &s->hdr,
+						  sizeof(s->hdr), laddr,
+						  op->len, &p));
+		break;
+	case SK_OP_FLUSH:
+		ucx_slot_track(d, s, ucp_ep_flush_nbx(e->uep, &p));
+		e->dirty = 0;
+		break;
+	default:
+		s->status = SK_ERR_INVAL;
+		break;
+	}
+	s->pending--;
+out:
+	ucx_sq_retire(d, e);
+	return SK_OK;
+}
+
+static sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
+				 void *laddr, size_t len, void *ctx)
+{
+	struct ucx_ep *e = ucx_ep(ep);
+	struct ucx_dev *d = ucx_dev(ep->dev);
+	uintptr_t base = (uintptr_t)mr->addr, a = (uintptr_t)laddr;
+	struct ucx_rq_slot *r;
+
+	if (e->rq_head - e->rq_tail >= d->rq_depth)
+		return SK_ERR_AGAIN;
+	if (len && (a < base || a - base > mr->len ||
+		    len > mr->len - (a - base)))
+		return SK_ERR_INVAL;
+	r = &e->rq[e->rq_head & e->rq_mask];
+	*r = (struct ucx_rq_slot){.ctx = ctx, .buf = laddr, .len = len};
+	e->rq_head++;
+	ucx_uq_drain(d, e);
+	return SK_OK;
+}
+
+const struct sk_provider_ops sk_ucx_provider_ops = {
+	.name = "ucx",
+	.list = ucx_list,
+	.dev_open = ucx_dev_open,
+	.dev_close = ucx_dev_close,
+	.dev_poll = ucx_dev_poll,
+	.dev_fd = ucx_dev_fd,
+	.dev_arm = ucx_dev_arm,
+	.mr_reg = ucx_mr_reg,
+	.mr_dereg = ucx_mr_dereg,
+	.mr_pack = ucx_mr_pack,
+	.rkey_unpack = ucx_rkey_unpack,
+	.rkey_destroy = ucx_rkey_destroy,
+	.ep_create = ucx_ep_create,
+	.ep_addr_pack = ucx_ep_addr_pack,
+	.ep_connect = ucx_ep_connect,
+	.ep_destroy = ucx_ep_destroy,
+	.post = ucx_post,
+	.post_recv = ucx_post_recv,
+};

@@ -1,0 +1,384 @@
+/*
+ * The generic half of the driver: provider selection, argument checks that
+ * do not depend on the provider, and dispatch through the provider's ops
+ * table. Nothing here touches a NIC; see rdma/ and ucx/ for that.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <skiff/config.h>
+#include <skiff/verbs.h>
+
+#include "provider.h"
+
+static const struct sk_provider_ops *const sk_providers[] = {
+	&sk_rdma_provider_ops,
+	&sk_ucx_provider_ops,
+};
+
+static const struct sk_provider_ops *sk_provider_find(const char *name)
+{
+	for (size_t i = 0; i < SK_ARRAY_SIZE(sk_providers); i++)
+		if (strcmp(sk_providers[i]->name, name) == 0)
+			return sk_providers[i];
+	return NULL;
+}
+
+/* "auto": rdma when some RDMA device has an active port, else ucx. */
+static const struct sk_provider_ops *sk_provider_auto(void)
+{
+	struct sk_dev_info info[16];
+	int n = sk_rdma_provider_ops.list(info, (int)SK_ARRAY_SIZE(info));
+
+	for (int i = 0; i < n && i < (int)SK_ARRAY_SIZE(info); i++)
+		if (info[i].usable)
+			return &sk_rdma_provider_ops;
+	return &sk_ucx_provider_ops;
+}
+
+sk_status_t sk_dev_open(const char *provider, const char *device,
+			struct sk_dev **dev_p)
+{
+	const struct sk_provider_ops *ops;
+
+	if (dev_p == NULL)
+		return SK_ERR_INVAL;
+	if (provider == NULL)
+		provider = sk_config_str("SKIFF_PROVIDER");
+	if (device == NULL || device[0] == '\0') {
+		device = sk_config_str("SKIFF_DEVICE");
+		if (device[0] == '\0')
+			device = NULL;
+	}
+	if (strcmp(provider, "auto") == 0) {
+		ops = sk_provider_auto();
+	} else {
+		ops = sk_provider_find(provider);
+		if (ops == NULL) {
+			sk_log_error("unknown provider '%s' (SKIFF_PROVIDER: "
+				     "rdma, ucx or auto)", provider);
+			return SK_ERR_NODEV;
+		}
+	}
+	return ops->dev_open(device, dev_p);
+}
+
+void sk_dev_close(struct sk_dev *dev)
+{
+	if (dev)
+		dev->ops->dev_close(dev);
+}
+
+void sk_dev_query(const struct sk_dev *dev, struct sk_dev_attr *attr)
+{
+	*attr = dev->attr;
+}
+
+int sk_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
+{
+	if (max <= 0)
+		return 0;
+	return dev->ops->dev_poll(dev, wc, max);
+}
+
+int sk_dev_fd(const struct sk_dev *dev)
+{
+	return dev->ops->dev_fd(dev);
+}
+
+sk_status_t sk_dev_arm(struct sk_dev *dev)
+{
+	return dev->ops->dev_arm(dev);
+}
+
+static int64_t sk_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int sk_dev_wait(struct sk_dev *dev, struct sk_wc *wc, int max, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? 0 : sk_now_ms() + timeout_ms;
+	int fd = sk_dev_fd(dev);
+
+	for (;;) {
+		int n = sk_dev_poll(dev, wc, max);
+		int left = -1;
+		sk_status_t st;
+
+		if (n != 0)
+			return n;
+		if (timeout_ms >= 0) {
+			left = (int)(deadline - sk_now_ms());
+			if (left <= 0)
+				return 0;
+		}
+		if (fd < 0)
+			continue; /* no channel: keep polling */
+		st = sk_dev_arm(dev);
+		if (st == SK_ERR_BUSY)
+			continue;
+		if (st != SK_OK)
+			return st;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+			return sk_status_from_errno(errno);
+	}
+}
+
+sk_status_t sk_mr_reg(struct sk_dev *dev, void *addr, size_t len,
+		      unsigned access, struct sk_mr **mr_p)
+{
+	if (dev == NULL || addr == NULL || len == 0 || mr_p == NULL ||
+	    (access & ~SK_ACCESS_ALL) || access == 0)
+		return SK_ERR_INVAL;
+	return dev->ops->mr_reg(dev, addr, len, access | SK_ACCESS_LOCAL,
+				mr_p);
+}
+
+void sk_mr_dereg(struct sk_mr *mr)
+{
+	if (mr)
+		mr->dev->ops->mr_dereg(mr);
+}
+
+void *sk_mr_addr(const struct sk_mr *mr)
+{
+	return mr->addr;
+}
+
+size_t sk_mr_len(const struct sk_mr *mr)
+{
+	return mr->len;
+}
+
+sk_status_t sk_mr_pack(const struct sk_mr *mr, void *buf, size_t *len_p)
+{
+	if (mr == NULL || buf == NULL || len_p == NULL)
+		return SK_ERR_INVAL;
+	return mr->dev->ops->mr_pack(mr, buf, len_p);
+}
+
+sk_status_t sk_rkey_unpack(struct sk_ep *ep, const void *buf, size_t len,
+			   struct sk_rkey **rkey_p)
+{
+	if (ep == NULL || rkey_p == NULL)
+		return SK_ERR_INVAL;
+	if (!ep->connected)
+		return SK_ERR_NOT_CONNECTED;
+	return ep->dev->ops->rkey_unpack(ep, buf, len, rkey_p);
+}
+
+void sk_rkey_destroy(struct sk_rkey *rkey)
+{
+	if (rkey)
+		rkey->ep->dev->ops->rkey_destroy(rkey);
+}
+
+uint64_t sk_rkey_addr(const struct sk_rkey *rkey)
+{
+	return rkey->addr;
+}
+
+uint64_t sk_rkey_len(const struct sk_rkey *rkey)
+{
+	return rkey->len;
+}
+
+unsigned sk_rkey_access(const struct sk_rkey *rkey)
+{
+	return rkey->access;
+}
+
+sk_status_t sk_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
+{
+	if (dev == NULL || ep_p == NULL)
+		return SK_ERR_INVAL;
+	return dev->ops->ep_create(dev, ep_p);
+}
+
+sk_status_t sk_ep_addr_pack(const struct sk_ep *ep, void *buf, size_t *len_p)
+{
+	if (ep == NULL || buf == NULL || len_p == NULL)
+		return SK_ERR_INVAL;
+	return ep->dev->ops->ep_addr_pack(ep, buf, len_p);
+}
+
+sk_status_t sk_ep_connect(struct sk_ep *ep, const void *buf, size_t len)
+{
+	sk_status_t st;
+
+	if (ep == NULL)
+		return SK_ERR_INVAL;
+	if (ep->connected)
+		return SK_ERR_INVAL;
+	st = ep->dev->ops->ep_connect(ep, buf, len);
+	if (st == SK_OK)
+		ep->connected = 1;
+	return st;
+}
+
+void sk_ep_destroy(struct sk_ep *ep)
+{
+	if (ep)
+		ep->dev->ops->ep_destroy(ep);
+}
+
+void sk_ep_set_user(struct sk_ep *ep, void *user)
+{
+	ep->user = user;
+}
+
+void *sk_ep_user(const struct sk_ep *ep)
+{
+	return ep->user;
+}
+
+static sk_status_t sk_post(struct sk_ep *ep, const struct sk_op *op)
+{
+	if (ep == NULL)
+		return SK_ERR_INVAL;
+	if (!ep->connected)
+		return SK_ERR_NOT_CONNECTED;
+	if (op->len > ep->dev->attr.max_msg)
+		return SK_ERR_INVAL;
+	if (op->len && op->laddr == NULL)
+		return SK_ERR_INVAL;
+	if (op->mr == NULL && op->len > ep->dev->attr.max_inline)
+		return SK_ERR_INVAL;
+	return ep->dev->ops->post(ep, op);
+}
+
+sk_status_t sk_post_write(struct sk_ep *ep, const struct sk_mr *mr,
+			  const void *laddr, size_t len,
+			  const struct sk_rkey *rkey, uint64_t raddr,
+			  unsigned flags, void *ctx)
+{
+	struct sk_op op = {.opcode = SK_OP_WRITE, .flags = flags, .ctx = ctx,
+			   .mr = mr, .laddr = (void *)laddr, .len = len,
+			   .rkey = rkey, .raddr = raddr};
+
+	if (rkey == NULL)
+		return SK_ERR_INVAL;
+	return sk_post(ep, &op);
+}
+
+sk_status_t sk_post_write_imm(struct sk_ep *ep, const struct sk_mr *mr,
+			      const void *laddr, size_t len,
+			      const struct sk_rkey *rkey, uint64_t raddr,
+			      uint32_t imm, unsigned flags, void *ctx)
+{
+	struct sk_op op = {.opcode = SK_OP_WRITE_IMM, .flags = flags,
+			   .ctx = ctx, .mr = mr, .laddr = (void *)laddr,
+			   .len = len, .rkey = rkey, .raddr = raddr,
+			   .imm = imm};
+
+	if (rkey == NULL)
+		return SK_ERR_INVAL;
+	return sk_post(ep, &op);
+}
+
+sk_status_t sk_post_read(struct sk_ep *ep, const struct sk_mr *mr,
+			 void *laddr, size_t len, const struct sk_rkey *rkey,
+			 uint64_t raddr, unsigned flags, void *ctx)
+{
+	struct sk_op op = {.opcode = SK_OP_READ, .flags = flags, .ctx = ctx,
+			   .mr = mr, .laddr = laddr, .len = len, .rkey = rkey,
+			   .raddr = raddr};
+
+	if (rkey == NULL || (mr == NULL && len))
+		return SK_ERR_INVAL;
+	return sk_post(ep, &op);
+}
+
+static sk_status_t sk_post_atomic(struct sk_ep *ep, struct sk_op *op)
+{
+	if (op->mr == NULL || op->rkey == NULL || op->laddr == NULL ||
+	    ((uintptr_t)op->laddr & 7) || (op->raddr & 7))
+		return SK_ERR_INVAL;
+	return sk_post(ep, op);
+}
+
+sk_status_t sk_post_cas(struct sk_ep *ep, const struct sk_mr *mr,
+			uint64_t *result, const struct sk_rkey *rkey,
+			uint64_t raddr, uint64_t compare, uint64_t swap,
+			unsigned flags, void *ctx)
+{
+	struct sk_op op = {.opcode = SK_OP_CAS, .flags = flags, .ctx = ctx,
+			   .mr = mr, .laddr = result, .len = 8, .rkey = rkey,
+			   .raddr = raddr, .compare_add = compare,
+			   .swap = swap};
+
+	return sk_post_atomic(ep, &op);
+}
+
+sk_status_t sk_post_fadd(struct sk_ep *ep, const struct sk_mr *mr,
+			 uint64_t *result, const struct sk_rkey *rkey,
+			 uint64_t raddr, uint64_t add, unsigned flags,
+			 void *ctx)
+{
+	struct sk_op op = {.opcode = SK_OP_FADD, .flags = flags, .ctx = ctx,
+			   .mr = mr, .laddr = result, .len = 8, .rkey = rkey,
+			   .raddr = raddr, .compare_add = add};
+
+	return sk_post_atomic(ep, &op);
+}
+
+sk_status_t sk_post_send(struct sk_ep *ep, const struct sk_mr *mr,
+			 const void *laddr, size_t len, unsigned flags,
+			 void *ctx)
+{
+	struct sk_op op = {.opcode = SK_OP_SEND, .flags = flags, .ctx = ctx,
+			   .mr = mr, .laddr = (void *)laddr, .len = len};
+
+	return sk_post(ep, &op);
+}
+
+sk_status_t sk_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
+			 void *laddr, size_t len, void *ctx)
+{
+	if (ep == NULL || mr == NULL || (len && laddr == NULL))
+		return SK_ERR_INVAL;
+	if (!ep->connected)
+		return SK_ERR_NOT_CONNECTED;
+	return ep->dev->ops->post_recv(ep, mr, laddr, len, ctx);
+}
+
+sk_status_t sk_ep_flush(struct sk_ep *ep, void *ctx)
+{
+	struct sk_op op = {.opcode = SK_OP_FLUSH, .ctx = ctx};
+
+	return sk_post(ep, &op);
+}
+
+const char *sk_opcode_str(unsigned opcode)
+{
+	static const char *const names[] = {
+		[SK_OP_WRITE] = "write",   [SK_OP_WRITE_IMM] = "write_imm",
+		[SK_OP_READ] = "read",     [SK_OP_CAS] = "cas",
+		[SK_OP_FADD] = "fadd",     [SK_OP_SEND] = "send",
+		[SK_OP_FLUSH] = "flush",   [SK_OP_RECV] = "recv",
+		[SK_OP_RECV_IMM] = "recv_imm",
+	};
+
+	if (opcode < SK_ARRAY_SIZE(names) && names[opcode])
+		return names[opcode];
+	return "unknown";
+}
+
+/* For skinfo: the providers, in the order "auto" considers them. */
+size_t sk_provider_count(void)
+{
+	return SK_ARRAY_SIZE(sk_providers);
+}
+
+const struct sk_provider_ops *sk_provider_get(size_t i)
+{
+	return i < SK_ARRAY_SIZE(sk_providers) ? sk_providers[i] : NULL;
+}
