@@ -435,6 +435,155 @@ static void test_atomics_concurrent(void **state)
 	}
 }
 
+/*
+ * Access violations fail at the initiator with SK_ERR_REMOTE_ACCESS, leave
+ * the target's memory as it was, and put the endpoint in the error state.
+ */
+enum violation { WRITE_READONLY, STALE_KEY, OUT_OF_RANGE, READ_NOREAD };
+
+static void check_violation(struct fixture *f, enum violation v)
+{
+	const uint64_t size = 4096;
+	unsigned access = v == WRITE_READONLY ? SK_ACCESS_REMOTE_READ
+			: v == READ_NOREAD    ? SK_ACCESS_REMOTE_WRITE
+					      : SK_ACCESS_REMOTE_READ |
+						SK_ACCESS_REMOTE_WRITE;
+	struct sk_test_msg desc;
+	struct sk_rkey *rkey;
+	uint64_t before, raddr;
+	size_t len = 64;
+	int id, ok;
+
+	id = sk_test_peer_reg(&f->peer, f->ep, size, access, 11, NULL, &desc);
+	assert_true(id >= 0);
+	before = sk_test_peer_cksum(&f->peer, (uint32_t)id, 0, size, &ok);
+	assert_true(ok);
+	if (v == STALE_KEY) {
+		/* The target deregisters; its memory stays allocated. */
+		struct sk_test_msg m = {.cmd = SK_TEST_DEREG, .id = (uint32_t)id};
+
+		assert_int_equal(sk_test_peer_call(&f->peer, &m), SK_OK);
+	}
+	assert_int_equal(sk_rkey_unpack(f->ep, desc.blob, desc.blob_len,
+					&rkey),
+			 SK_OK);
+	raddr = sk_rkey_addr(rkey);
+	if (v == OUT_OF_RANGE)
+		raddr += size - len / 2; /* straddles the end */
+	sk_test_fill(f->buf, len, 99);
+	if (v == READ_NOREAD)
+		POST(f, sk_post_read(f->ep, f->mr, f->buf, len, rkey, raddr,
+				     0, f));
+	else
+		POST(f, sk_post_write(f->ep, f->mr, f->buf, len, rkey, raddr,
+				      0, f));
+	expect_wc(f, v == READ_NOREAD ? SK_OP_READ : SK_OP_WRITE,
+		  SK_ERR_REMOTE_ACCESS, f);
+	/* The endpoint is in error now: the next operation is flushed. */
+	POST(f, sk_post_write(f->ep, f->mr, f->buf, len, rkey,
+			      sk_rkey_addr(rkey), 0, f->buf));
+	expect_wc(f, SK_OP_WRITE, SK_ERR_FLUSHED, f->buf);
+	assert_true(sk_test_peer_cksum(&f->peer, (uint32_t)id, 0, size, &ok) ==
+		    before);
+	assert_true(ok);
+	sk_rkey_destroy(rkey);
+}
+
+static void test_write_to_readonly(void **state)
+{
+	check_violation(*state, WRITE_READONLY);
+}
+
+static void test_read_without_right(void **state)
+{
+	check_violation(*state, READ_NOREAD);
+}
+
+static void test_stale_key(void **state)
+{
+	check_violation(*state, STALE_KEY);
+}
+
+static void test_out_of_range(void **state)
+{
+	check_violation(*state, OUT_OF_RANGE);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The peer is killed while writes stream to it: every posted operation
+ * completes, the first failures with an error, and all within a bound.
+ */
+static void test_peer_killed(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = 64 * 1024;
+	struct sk_rkey *rkey;
+	unsigned posted = 0, done = 0, errors = 0;
+	int64_t kill_at, deadline;
+	int id, status;
+
+	id = sk_test_peer_reg(&f->peer, f->ep, 1 << 20,
+			      SK_ACCESS_REMOTE_WRITE, 1, &rkey, NULL);
+	assert_true(id >= 0);
+	kill_at = mono_ms() + 200;
+	deadline = kill_at + TIMEOUT_MS;
+	while (mono_ms() < deadline) {
+		struct sk_wc wc[16];
+		int n;
+
+		if (f->peer.pid && mono_ms() >= kill_at) {
+			kill(f->peer.pid, SIGKILL);
+			waitpid(f->peer.pid, &status, 0);
+			f->peer.pid = 0;
+		}
+		/* Keep the queue busy until the kill, then post one write per
+		 * wait until the first error shows: over shared memory a write
+		 * to a dead peer completes locally, so only the failure
+		 * detector (keepalive) can fail the endpoint. */
+		while (errors == 0 && posted - done < (f->peer.pid ? 16u : 1u)) {
+			sk_status_t st = sk_post_write(
+				f->ep, f->mr, f->buf, len, rkey,
+				sk_rkey_addr(rkey) + (posted % 16) * len, 0,
+				NULL);
+
+			if (st == SK_ERR_AGAIN)
+				break;
+			assert_int_equal(st, SK_OK);
+			posted++;
+		}
+		n = sk_dev_wait(f->dev, wc, 16, 100);
+		assert_true(n >= 0);
+		for (int i = 0; i < n; i++) {
+			done++;
+			if (wc[i].status == SK_OK)
+				continue;
+			if (errors++ == 0)
+				assert_true(wc[i].status ==
+						    SK_ERR_RETRY_EXCEEDED ||
+					    wc[i].status == SK_ERR_FLUSHED);
+			else
+				assert_int_equal(wc[i].status, SK_ERR_FLUSHED);
+		}
+		if (errors && done == posted)
+			break;
+	}
+	if (!errors || done != posted)
+		fail_msg("after %d ms: %u posted, %u completed, %u errors",
+			 TIMEOUT_MS, posted, done, errors);
+	print_message("peer killed: %u writes posted, %u failed, all done in "
+		      "%lld ms after the kill\n", posted, errors,
+		      (long long)(mono_ms() - kill_at));
+	sk_rkey_destroy(rkey);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +601,16 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomics_concurrent,
 						setup_two, teardown),
+		cmocka_unit_test_setup_teardown(test_write_to_readonly, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_read_without_right, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_key, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_range, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_peer_killed, setup,
+						teardown),
 	};
 	const char *prov = getenv("SKIFF_PROVIDER");
 	char name[64];
