@@ -546,8 +546,21 @@ int sk_test_peer_send(struct sk_test_peer *p, const struct sk_test_msg *msg)
 		       ? 0 : SK_ERR_IO;
 }
 
+/* Wait for the peer's reply, progressing our side meanwhile. */
+static void peer_await(struct sk_test_peer *p)
+{
+	struct pollfd pfd = {.fd = p->sock, .events = POLLIN};
+
+	while (p->idle && poll(&pfd, 1, 0) == 0) {
+		p->idle(p->idle_arg);
+		if (poll(&pfd, 1, 1) != 0)
+			break;
+	}
+}
+
 int sk_test_peer_reply(struct sk_test_peer *p, struct sk_test_msg *msg)
 {
+	peer_await(p);
 	if (recv(p->sock, msg, sizeof(*msg), 0) != (ssize_t)sizeof(*msg))
 		return SK_ERR_IO;
 	return msg->status;
@@ -574,7 +587,7 @@ int sk_test_peer_wait_recvs(struct sk_test_peer *p, unsigned count,
 
 	if (rep == NULL)
 		return SK_ERR_NOMEM;
-	if (sk_test_peer_send(p, &m) == 0 &&
+	if (sk_test_peer_send(p, &m) == 0 && (peer_await(p), 1) &&
 	    recv(p->sock, rep, sizeof(*rep), 0) == (ssize_t)sizeof(*rep)) {
 		n = (int)(rep->hdr.aux < max ? rep->hdr.aux : max);
 		memcpy(out, rep->r, (size_t)n * sizeof(*out));

@@ -58,6 +58,10 @@ struct sk_test_recv {
 struct sk_test_peer {
 	pid_t pid;
 	int sock;
+	/* Called while waiting for a reply, so the test's own device keeps
+	 * progressing (a peer's operation may need it). May be NULL. */
+	void (*idle)(void *arg);
+	void *idle_arg;
 };
 
 /* Fork a peer. Returns 0, or -1 with errno. */
