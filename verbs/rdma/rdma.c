@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <infiniband/verbs.h>
 
@@ -60,6 +61,9 @@ struct rdma_ep {
 	uint32_t rq_mask;
 	uint32_t rq_head;
 	uint32_t rq_tail;
+	uint64_t sq_moved_ns;   /* last post into an empty SQ, or retirement */
+	int stalled;            /* the watchdog moved the QP to error */
+	int err_reported;
 };
 
 struct rdma_mr {
@@ -98,6 +102,8 @@ struct rdma_dev {
 	uint8_t retry_cnt;
 	uint8_t max_rd_atomic;
 	uint8_t max_dest_rd_atomic;
+	uint64_t stall_ns;       /* watchdog bound; 0: off */
+	uint64_t next_check_ns;
 
 	struct rdma_ep **eps;    /* by index; NULL = free */
 	uint16_t *ep_gen;
@@ -252,7 +258,7 @@ static sk_status_t rdma_read_config(struct rdma_dev *d,
 				    const struct ibv_port_attr *pattr,
 				    const struct ibv_device_attr *dattr)
 {
-	unsigned long sq, rq, inl, to, retry, rd, mtu = 0;
+	unsigned long sq, rq, inl, to, retry, rd, stall, mtu = 0;
 	const char *mtu_cfg = sk_config_str("SKIFF_RDMA_MTU");
 	sk_status_t st;
 
@@ -261,8 +267,10 @@ static sk_status_t rdma_read_config(struct rdma_dev *d,
 	    (st = sk_config_ulong("SKIFF_RDMA_MAX_INLINE", 0, 4096, &inl)) ||
 	    (st = sk_config_ulong("SKIFF_RDMA_TIMEOUT", 1, 31, &to)) ||
 	    (st = sk_config_ulong("SKIFF_RDMA_RETRY_CNT", 0, 7, &retry)) ||
-	    (st = sk_config_ulong("SKIFF_RDMA_RD_ATOMIC", 1, 255, &rd)))
+	    (st = sk_config_ulong("SKIFF_RDMA_RD_ATOMIC", 1, 255, &rd)) ||
+	    (st = sk_config_ulong("SKIFF_RDMA_STALL_MS", 0, 86400000, &stall)))
 		return st;
+	d->stall_ns = stall * 1000000ull;
 	if (strcmp(mtu_cfg, "auto") != 0) {
 		if ((st = sk_config_ulong("SKIFF_RDMA_MTU", 256, 4096, &mtu)))
 			return st;
@@ -547,6 +555,48 @@ static struct rdma_ep *rdma_ep_lookup(struct rdma_dev *d, uint64_t wr_id)
 	return d->eps[idx];
 }
 
+static uint64_t rdma_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The stall watchdog. A NIC fails requests to a dead peer with "retry
+ * exceeded" after timeout * (retry_cnt + 1); Soft-RoCE in Linux 6.1 does
+ * not (perftest's ib_write_bw hangs the same way), so an endpoint whose
+ * oldest request has seen no completion for SKIFF_RDMA_STALL_MS is moved
+ * to the error state here: the QP flushes everything, and the first
+ * flushed request is reported as SK_ERR_RETRY_EXCEEDED. Runs from poll,
+ * at most every 100 ms.
+ */
+static void rdma_watchdog(struct rdma_dev *d)
+{
+	uint64_t now = rdma_now_ns();
+
+	if (d->stall_ns == 0 || now < d->next_check_ns)
+		return;
+	d->next_check_ns = now + 100000000ull;
+	for (uint32_t i = 0; i < d->neps; i++) {
+		struct rdma_ep *e = d->eps[i];
+		struct ibv_qp_attr qa = {.qp_state = IBV_QPS_ERR};
+
+		if (e == NULL || e->stalled || e->sq_head == e->sq_tail ||
+		    now - e->sq_moved_ns < d->stall_ns)
+			continue;
+		e->stalled = 1;
+		sk_log_error("rdma: %s: endpoint %u: no completion for %llu ms "
+			     "(peer gone?); moving it to the error state",
+			     d->name, e->idx,
+			     (unsigned long long)(d->stall_ns / 1000000));
+		if (ibv_modify_qp(e->qp, &qa, IBV_QP_STATE))
+			sk_log_error("rdma: %s: QP to ERR failed: %s", d->name,
+				     strerror(errno));
+	}
+}
+
 /* Turn one ibv completion into at most one Skiff completion. */
 static int rdma_wc_convert(struct rdma_dev *d, const struct ibv_wc *w,
 			   struct sk_wc *out)
@@ -557,6 +607,11 @@ static int rdma_wc_convert(struct rdma_dev *d, const struct ibv_wc *w,
 
 	if (e == NULL)
 		return 0;
+	if (st != SK_OK) {
+		if (st == SK_ERR_FLUSHED && e->stalled && !e->err_reported)
+			st = SK_ERR_RETRY_EXCEEDED; /* the watchdog's verdict */
+		e->err_reported = 1;
+	}
 	out->ep = &e->super;
 	out->status = st;
 	out->byte_len = 0;
@@ -584,6 +639,7 @@ static int rdma_wc_convert(struct rdma_dev *d, const struct ibv_wc *w,
 	int report = slot->user_signaled || w->status != IBV_WC_SUCCESS;
 
 	e->sq_tail = seq + 1;
+	e->sq_moved_ns = rdma_now_ns();
 	out->ctx = slot->ctx;
 	out->opcode = slot->opcode;
 	return report;
@@ -612,6 +668,8 @@ static int rdma_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 		if (n < want)
 			break;
 	}
+	if (out == 0)
+		rdma_watchdog(d);
 	return out;
 }
 
@@ -1062,6 +1120,8 @@ static sk_status_t rdma_post(struct sk_ep *ep, const struct sk_op *op)
 			     sk_opcode_str(op->opcode), strerror(err));
 		return sk_status_from_errno(err);
 	}
+	if (e->sq_head == e->sq_tail)
+		e->sq_moved_ns = rdma_now_ns();
 	slot = &e->sq[e->sq_head & e->sq_mask];
 	slot->ctx = op->ctx;
 	slot->opcode = op->opcode;
