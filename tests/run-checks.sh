@@ -51,17 +51,20 @@ conformance() {
 }
 
 fuzz() {
-	local corpus
+	local corpus rc
 	corpus=$(mktemp -d)
-	trap 'rm -rf "$corpus"' RETURN
 	cp tests/fuzz/corpus/* "$corpus"/
 	timeout 300 build-fuzz/fuzz_blobs -max_total_time=30 \
-		-print_final_stats=1 "$corpus"
+		-print_final_stats=1 -artifact_prefix="$LOGS/" "$corpus"
+	rc=$?
+	rm -rf "$corpus"
+	return $rc
 }
 
 sanitized() {
 	local san=$1
-	make --no-print-directory SANITIZER="$san" all >/dev/null &&
+	make --no-print-directory SANITIZER="$san" BUILD="build-$san" all \
+		>/dev/null &&
 		ASAN_OPTIONS=detect_leaks=1 unit "build-$san" &&
 		conformance "build-$san"
 }

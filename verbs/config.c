@@ -3,6 +3,7 @@
  * their variables here too, so there is one place to read and print them
  * (as UCX's ucs config parser and `ucx_info -c`).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,9 +80,14 @@ sk_status_t sk_config_ulong(const char *name, unsigned long min,
 	char *end;
 	unsigned shift = 0;
 
+	/* Digits only: strtoull would skip blanks, take a sign and read
+	 * 010 as octal. */
+	if (!isdigit((unsigned char)text[0]))
+		goto bad;
 	errno = 0;
-	v = strtoull(text, &end, 0);
-	if (end == text || errno || text[0] == '-')
+	v = strtoull(text, &end,
+		     text[0] == '0' && (text[1] | 0x20) == 'x' ? 16 : 10);
+	if (end == text || errno)
 		goto bad;
 	switch (*end) {
 	case 'k': case 'K': shift = 10; end++; break;

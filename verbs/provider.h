@@ -111,6 +111,8 @@ extern const struct sk_provider_ops sk_ucx_provider_ops;
 /* The providers, in the order "auto" considers them (for skinfo). */
 size_t sk_provider_count(void);
 const struct sk_provider_ops *sk_provider_get(size_t i);
+/* What "auto" opens: rdma when an RDMA port is active, else ucx. */
+const struct sk_provider_ops *sk_provider_auto(void);
 
 /* Log an error once, where it is decided: "skiff: <fmt>\n" on stderr. */
 void sk_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

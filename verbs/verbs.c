@@ -28,7 +28,7 @@ static const struct sk_provider_ops *sk_provider_find(const char *name)
 }
 
 /* "auto": rdma when some RDMA device has an active port, else ucx. */
-static const struct sk_provider_ops *sk_provider_auto(void)
+const struct sk_provider_ops *sk_provider_auto(void)
 {
 	struct sk_dev_info info[16];
 	int n = sk_rdma_provider_ops.list(info, (int)SK_ARRAY_SIZE(info));

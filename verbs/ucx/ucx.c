@@ -1116,6 +1116,8 @@ static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 	struct ucx_ep *e = ucx_ep(ep);
 	struct ucx_dev *d = ucx_dev(ep->dev);
 	struct sk_wire_reader r;
+	uint32_t peer_idx, peer_gen, keytab_size;
+	uint64_t keytab_addr;
 	uint16_t alen, klen;
 	const void *abuf, *kbuf;
 	ucp_ep_params_t ep_params;
@@ -1126,10 +1128,10 @@ static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 			  &r);
 	if (st != SK_OK)
 		return st;
-	e->peer_idx = sk_wire_get_u32(&r);
-	e->peer_gen = sk_wire_get_u32(&r);
-	e->keytab_addr = sk_wire_get_u64(&r);
-	e->keytab_size = sk_wire_get_u32(&r);
+	peer_idx = sk_wire_get_u32(&r);
+	peer_gen = sk_wire_get_u32(&r);
+	keytab_addr = sk_wire_get_u64(&r);
+	keytab_size = sk_wire_get_u32(&r);
 	alen = sk_wire_get_u16(&r);
 	klen = sk_wire_get_u16(&r);
 	abuf = sk_wire_get_bytes(&r, alen);
@@ -1137,7 +1139,7 @@ static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 	st = sk_wire_end(&r, what);
 	if (st != SK_OK)
 		return st;
-	if (alen == 0 || klen == 0 || e->peer_idx >= UCX_MAX_EPS) {
+	if (alen == 0 || klen == 0 || peer_idx >= UCX_MAX_EPS) {
 		sk_log_error("%s: empty worker address or key", what);
 		return SK_ERR_MALFORMED;
 	}
@@ -1164,6 +1166,10 @@ static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 		e->uep = NULL;
 		return SK_ERR_MALFORMED;
 	}
+	e->peer_idx = peer_idx;
+	e->peer_gen = peer_gen;
+	e->keytab_addr = keytab_addr;
+	e->keytab_size = keytab_size;
 	return SK_OK;
 }
 

@@ -29,6 +29,11 @@
  *    Polling target memory for the last byte of a write is not a contract.
  *  - A read sees every write posted before it on the same endpoint.
  *
+ * Trust: packed addresses and descriptors must come over a trusted
+ * out-of-band channel (the launcher's, guarded by the job secret). Their
+ * check word catches corruption, not forgery; the ucx provider hands the
+ * opaque UCX bytes inside to UCX, which does not defend against a forger.
+ *
  * Errors: an endpoint that completes an operation with an error enters the
  * error state, as an RC queue pair does. Everything posted on it afterwards,
  * and everything still pending, completes with SK_ERR_FLUSHED. Destroy it and
