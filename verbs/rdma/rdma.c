@@ -268,7 +268,7 @@ static sk_status_t rdma_read_config(struct rdma_dev *d,
 	    (st = sk_config_ulong("SKIFF_RDMA_TIMEOUT", 1, 31, &to)) ||
 	    (st = sk_config_ulong("SKIFF_RDMA_RETRY_CNT", 0, 7, &retry)) ||
 	    (st = sk_config_ulong("SKIFF_RDMA_RD_ATOMIC", 1, 255, &rd)) ||
-	    (st = sk_config_ulong("SKIFF_RDMA_STALL_MS", 0, 86400000, &stall)))
+	    (st = sk_config_ulong("SKIFF_STALL_MS", 0, 86400000, &stall)))
 		return st;
 	d->stall_ns = stall * 1000000ull;
 	if (strcmp(mtu_cfg, "auto") != 0) {
@@ -567,7 +567,7 @@ static uint64_t rdma_now_ns(void)
  * The stall watchdog. A NIC fails requests to a dead peer with "retry
  * exceeded" after timeout * (retry_cnt + 1); Soft-RoCE in Linux 6.1 does
  * not (perftest's ib_write_bw hangs the same way), so an endpoint whose
- * oldest request has seen no completion for SKIFF_RDMA_STALL_MS is moved
+ * oldest request has seen no completion for SKIFF_STALL_MS is moved
  * to the error state here: the QP flushes everything, and the first
  * flushed request is reported as SK_ERR_RETRY_EXCEEDED. Runs from poll,
  * at most every 100 ms.

@@ -124,6 +124,8 @@ struct ucx_ep {
 	int err_reported;    /* one error completion went out already */
 	int dirty;           /* puts issued since the last fence or flush */
 	int destroying;      /* completions are dropped, not reported */
+	int stalled;         /* the stall watchdog failed it */
+	uint64_t sq_moved_ns; /* last post into an empty ring, or retirement */
 
 	struct ucx_sq_slot *sq;
 	uint32_t sq_mask, sq_head, sq_tail;
@@ -175,6 +177,8 @@ struct ucx_dev {
 
 	uint32_t sq_depth, rq_depth, uq_depth;
 	unsigned long key_check_ms;
+	uint64_t stall_ns;      /* watchdog bound; 0: off */
+	uint64_t next_check_ns;
 	unsigned long bad_am;   /* malformed active messages dropped */
 	unsigned long inflight; /* UCX requests whose callback is owed */
 	char transport[64];
@@ -221,6 +225,14 @@ static uint32_t ucx_pow2(unsigned long v)
 	while (p < v)
 		p <<= 1;
 	return p;
+}
+
+static uint64_t ucx_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int64_t ucx_now_ms(void)
@@ -312,10 +324,13 @@ static void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e)
 		if (e->err_reported)
 			s->status = SK_ERR_FLUSHED;
 		else if (s->status != SK_OK) {
+			if (e->stalled)
+				s->status = SK_ERR_RETRY_EXCEEDED;
 			ucx_ep_fail(e, s->status);
 			e->err_reported = 1;
 		}
 		e->sq_tail++;
+		e->sq_moved_ns = ucx_now_ns();
 		if (e->destroying ||
 		    (s->status == SK_OK && !s->user_signaled))
 			continue;
@@ -364,13 +379,15 @@ static void ucx_send_cb(void *request, ucs_status_t status, void *user_data)
 	ucp_request_free(request);
 	if (d == NULL)
 		return;
-	d->inflight--;
 	e = ucx_cookie_ep(d, user_data, &seq);
-	if (e == NULL)
+	if (e == NULL) {
+		d->inflight--;
 		return;
+	}
 	s = &e->sq[seq & e->sq_mask];
 	if (s->seq != seq || s->pending == 0)
-		return;
+		return; /* completed by force already (ucx_sq_abandon) */
+	d->inflight--;
 	ucx_slot_note(s, status);
 	s->pending--;
 	ucx_sq_retire(d, e);
@@ -580,6 +597,11 @@ static sk_status_t ucx_read_config(struct ucx_dev *d, unsigned long *ka_ms,
 	unsigned long sq, rq, uq;
 	sk_status_t st;
 
+	unsigned long stall;
+
+	if ((st = sk_config_ulong("SKIFF_STALL_MS", 0, 86400000, &stall)))
+		return st;
+	d->stall_ns = stall * 1000000ull;
 	if ((st = sk_config_ulong("SKIFF_SQ_DEPTH", 2, 32768, &sq)) ||
 	    (st = sk_config_ulong("SKIFF_RQ_DEPTH", 1, 32768, &rq)) ||
 	    (st = sk_config_ulong("SKIFF_UCX_UNEXP_DEPTH", 1, 1 << 20, &uq)) ||
@@ -772,6 +794,61 @@ static void ucx_dev_close(struct sk_dev *dev)
 	free(d);
 }
 
+static void ucx_ep_close(struct ucx_dev *d, struct ucx_ep *e);
+
+/* Requests UCX never finished, even on a forced close: complete their
+ * slots here as flushed; a late callback finds pending == 0. */
+static void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e)
+{
+	for (uint32_t i = e->sq_tail; i != e->sq_head; i++) {
+		struct ucx_sq_slot *s = &e->sq[i & e->sq_mask];
+
+		if (s->pending == 0)
+			continue;
+		d->inflight -= s->pending;
+		s->pending = 0;
+		if (s->status == SK_OK)
+			s->status = SK_ERR_FLUSHED;
+	}
+	ucx_sq_retire(d, e);
+}
+
+/*
+ * The stall watchdog (SKIFF_STALL_MS), as in the rdma provider: UCX's
+ * keepalive fails a dead peer's endpoint on some paths only (it caught a
+ * killed peer over shared memory, not a large put waiting on it), so an
+ * endpoint whose oldest operation sees no completion for that long is
+ * closed by force. Its requests complete as cancelled; the first is
+ * reported as SK_ERR_RETRY_EXCEEDED, the rest as flushed.
+ */
+static void ucx_watchdog(struct ucx_dev *d)
+{
+	uint64_t now = ucx_now_ns();
+
+	if (d->stall_ns == 0 || now < d->next_check_ns)
+		return;
+	d->next_check_ns = now + 100000000ull;
+	for (uint32_t i = 0; i < d->neps; i++) {
+		struct ucx_ep *e = d->eps[i];
+
+		if (e == NULL || e->stalled || e->uep == NULL ||
+		    e->sq_head == e->sq_tail ||
+		    now - e->sq_moved_ns < d->stall_ns)
+			continue;
+		sk_log_error("ucx: endpoint %u: no completion for %llu ms "
+			     "(peer gone?); closing it", e->idx,
+			     (unsigned long long)(d->stall_ns / 1000000));
+		e->stalled = 1;
+		ucx_ep_fail(e, SK_ERR_RETRY_EXCEEDED);
+		if (e->keytab_rkey)
+			ucp_rkey_destroy(e->keytab_rkey);
+		e->keytab_rkey = NULL;
+		ucx_ep_close(d, e);
+		e->uep = NULL;
+		ucx_sq_abandon(d, e);
+	}
+}
+
 static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 {
 	struct ucx_dev *d = ucx_dev(dev);
@@ -781,6 +858,8 @@ static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 		ucx_progress(d);
 	while (n < max && d->cq_tail != d->cq_head)
 		wc[n++] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
+	if (n == 0)
+		ucx_watchdog(d);
 	return n;
 }
 
@@ -963,6 +1042,8 @@ static sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
 	    (st = sk_wire_check_range(addr, rlen, access, what)))
 		return st;
 
+	if (e->uep == NULL)
+		return SK_ERR_NOT_CONNECTED; /* closed by the watchdog */
 	k = calloc(1, sizeof(*k));
 	if (k == NULL)
 		return SK_ERR_NOMEM;
@@ -1284,6 +1365,8 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 		.user_signaled = !(op->flags & SK_POST_UNSIGNALED) ||
 				 op->opcode == SK_OP_FLUSH,
 	};
+	if (e->sq_head == e->sq_tail)
+		e->sq_moved_ns = ucx_now_ns();
 	e->sq_head++;
 	if (e->failed) {
 		s->status = SK_ERR_FLUSHED;
