@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# demo.sh - the Skiff demo, run by `make demo`: an sk_pingpong server and
+# client on 127.0.0.1 with the default provider (SKIFF_PROVIDER, else auto:
+# rdma if an RDMA port is active, else ucx). Both sides' output is shown as
+# it comes, prefixed [server] and [client]; the demo fails if either side
+# fails or if the pair does not finish within DEMO_TIMEOUT seconds.
+#
+# Environment: BUILD (default build) picks the binaries; DEMO_TIMEOUT
+# (default 120) bounds the run; PORT_MIN/PORT_MAX (default 18600-18999) the
+# TCP ports tried. Extra arguments go to both sides (e.g. -n 100 -s 65536).
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+build=${BUILD:-build}
+case $build in /*) ;; *) build=$root/$build ;; esac
+bin=$build/perf/sk_pingpong
+timeout_s=${DEMO_TIMEOUT:-120}
+port_min=${PORT_MIN:-18600}
+port_max=${PORT_MAX:-18999}
+
+if [ ! -x "$bin" ]; then
+	echo "demo: $bin is missing; run 'make' first" >&2
+	exit 1
+fi
+[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || { echo "demo: bad DEMO_TIMEOUT" >&2; exit 2; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/skiff-demo.XXXXXX")
+pipes=()
+
+# Stop whatever of ours still runs (by pid), then remove the scratch files.
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	local side p
+	for side in server client; do
+		p=$(cat "$tmp/$side.pid" 2>/dev/null) || continue
+		kill -0 "$p" 2>/dev/null || continue
+		kill -TERM "$p" 2>/dev/null
+		sleep 0.5
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in ${pipes[@]+"${pipes[@]}"}; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'echo "demo: interrupted" >&2; exit 130' INT TERM
+
+# start SIDE ARGS...: run sk_pingpong in the background, its output
+# prefixed with [SIDE]; its pid and exit status land in $tmp/SIDE.{pid,rc}.
+start() {
+	local side=$1
+	shift
+	rm -f "$tmp/$side.pid" "$tmp/$side.rc"
+	(
+		"$bin" "$@" </dev/null 2>&1 &
+		echo $! >"$tmp/$side.pid"
+		wait $!
+		echo $? >"$tmp/$side.rc"
+	) | sed -u "s/^/[$side] /" &
+	pipes+=($!)
+	while [ ! -s "$tmp/$side.pid" ]; do
+		sleep 0.01
+	done
+}
+
+# A port nobody listens on now.
+pick_port() {
+	local p _
+	for _ in $(seq 50); do
+		p=$((port_min + RANDOM % (port_max - port_min + 1)))
+		if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Wait until the server listens on $1 (0), exits (1) or 10 s pass (1).
+server_ready() {
+	local pid _
+	pid=$(cat "$tmp/server.pid")
+	for _ in $(seq 200); do
+		ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$pid," && return 0
+		[ -e "$tmp/server.rc" ] && return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+port=
+for attempt in 1 2 3 4 5; do
+	port=$(pick_port) || { echo "demo: no free port in $port_min-$port_max" >&2; exit 1; }
+	echo "demo: sk_pingpong on 127.0.0.1 port $port, provider ${SKIFF_PROVIDER:-auto}" \
+		"(build: $build)"
+	start server -p "$port" "$@"
+	server_ready "$port" && break
+	# A port taken between our look and the server's bind: try another.
+	while [ ! -e "$tmp/server.rc" ]; do sleep 0.05; done
+	rc=$(cat "$tmp/server.rc")
+	if [ "$rc" != 3 ] || [ $attempt = 5 ]; then
+		echo "demo: FAILED: the server did not start (exit status $rc)" >&2
+		exit 1
+	fi
+	port=
+done
+
+start client -p "$port" "$@" 127.0.0.1
+
+deadline=$((SECONDS + timeout_s))
+while [ ! -e "$tmp/server.rc" ] || [ ! -e "$tmp/client.rc" ]; do
+	if [ $SECONDS -ge $deadline ]; then
+		echo "demo: FAILED: no result after ${timeout_s}s; stopping both sides" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+for p in "${pipes[@]}"; do
+	wait "$p" 2>/dev/null
+done
+pipes=()
+
+src=$(cat "$tmp/server.rc")
+crc=$(cat "$tmp/client.rc")
+if [ "$src" = 0 ] && [ "$crc" = 0 ]; then
+	echo "demo: OK (server and client both exited 0)"
+	exit 0
+fi
+echo "demo: FAILED (server exit status $src, client exit status $crc)" >&2
+exit 1

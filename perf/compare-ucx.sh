@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034 # the cmp_* variables are read by compare-lib.sh
+# compare-ucx.sh - Skiff's benchmarks on the ucx provider next to ucx_perftest
+# (package ucx-utils), in the same run, on this host, over 127.0.0.1.
+#
+# Each pair runs server and client as two processes. Like is compared with
+# like (perf/README.md explains each pairing):
+#   sk_write_lat  vs ucp_put_lat  ping-pong, both poll memory; half round trip
+#   sk_read_lat   vs ucp_get      one get at a time, waited for: full op
+#   sk_atomic_lat vs ucp_fadd     one fetch-and-add at a time: full op
+#   sk_write_bw   vs ucp_put_bw   64 KiB puts, the same window (-t / -O 128)
+# Latency: Skiff's t_typical (median) against ucx_perftest's 50.0%ile;
+# bandwidth: Skiff's BW average against ucx_perftest's overall MB/s (both
+# MB = 2^20 bytes). Ratio = Skiff / ucx_perftest; targets: latency <= 1.10,
+# bandwidth >= 0.95. Figures are medians of --trials runs, Skiff and
+# ucx_perftest interleaved: a 2-core machine shared with other jobs is
+# noisy.
+#
+# ucx_perftest runs with -e (error-handling endpoints, which Skiff's ucx
+# provider always creates), the UCX settings Skiff's provider applies
+# (UCX_POSIX_ERROR_HANDLING=y, UCX_KEEPALIVE_INTERVAL=500ms), and
+# UCX_ALLOC_PRIO=heap so that its buffers are ordinary memory, like the
+# application buffers Skiff registers.
+#
+# Exit status: 0 every judged target met, 1 a run failed, 2 usage, 4 a
+# target was missed.
+set -uo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: perf/compare-ucx.sh [--trials N] [--quick] [--keep]
+
+  --trials N   runs per figure; medians are reported (default 3)
+  --quick      fewer iterations: a smoke test, not a measurement
+  --keep       keep the raw outputs (their directory is printed)
+
+Environment: BUILD (default build) picks the binaries; PORT_MIN/PORT_MAX
+(default 18600-18999) the range TCP ports are drawn from.
+EOF
+}
+
+cmp_trials=3
+quick=0
+cmp_keep=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--trials) [ $# -ge 2 ] || { usage >&2; exit 2; }; cmp_trials=$2; shift 2 ;;
+	--trials=*) cmp_trials=${1#*=}; shift ;;
+	--quick) quick=1; shift ;;
+	--keep) cmp_keep=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "compare-ucx.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+	esac
+done
+[[ $cmp_trials =~ ^[1-9][0-9]*$ ]] || { echo "compare-ucx.sh: bad --trials" >&2; exit 2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source-path=SCRIPTDIR source=compare-lib.sh
+. "$here/compare-lib.sh"
+
+build=${BUILD:-build}
+case $build in /*) ;; *) build=$here/../$build ;; esac
+cmp_name=compare-ucx.sh
+cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
+	{ echo "compare-ucx.sh: $build/perf missing (run make)" >&2; exit 1; }
+cmp_host=127.0.0.1
+for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw; do
+	[ -x "$cmp_bin/$t" ] || { echo "compare-ucx.sh: $cmp_bin/$t missing (run make)" >&2; exit 1; }
+done
+for t in ucx_perftest ucx_info ss; do
+	command -v $t >/dev/null || { echo "compare-ucx.sh: $t missing" >&2; exit 1; }
+done
+
+if [ $quick = 1 ]; then
+	lat_n=2000 bw_n=500 warm=200
+else
+	lat_n=20000 bw_n=20000 warm=2000
+fi
+depth=128
+
+export SKIFF_PROVIDER=ucx
+unset SKIFF_DEVICE
+ucx_version=$(ucx_info -v 2>/dev/null | sed -n 's/^# Version //p')
+cmp_peer="ucx_perftest-$ucx_version"
+cmp_col_peer_lat=2
+cmp_col_peer_bw=6
+
+penv="env UCX_POSIX_ERROR_HANDLING=y UCX_KEEPALIVE_INTERVAL=500ms UCX_ALLOC_PRIO=heap"
+psrv="$penv ucx_perftest -p @PORT@ -e"
+pcli="$penv ucx_perftest @HOST@ -p @PORT@ -e -f"
+
+# ucx_perftest before UCX 1.22 (PR #11418, "Progress responder for SW GET")
+# does not progress the target of ucp_get; with -e small gets are emulated
+# in software, so each one waits for the server's 1 ms socket poll.
+getnote=
+case $ucx_version in
+1.[0-9].* | 1.1[0-9].* | 1.2[01].*)
+	getnote="get"
+	cmp_note_text['get']="ucx_perftest $ucx_version does not progress the target of ucp_get
+      (fixed in UCX 1.22, PR #11418): with -e its gets are emulated in software
+      and each waits for the server's 1 ms socket poll. Not a latency; not judged."
+	;;
+esac
+
+cmp_tests=(
+	"write_lat|lat|8|sk_write_lat -s 8 -n $lat_n|ucp_put_lat|$psrv|$pcli -t ucp_put_lat -s 8 -n $lat_n -w $warm|"
+	"write_lat|lat|4096|sk_write_lat -s 4096 -n $lat_n|ucp_put_lat|$psrv|$pcli -t ucp_put_lat -s 4096 -n $lat_n -w $warm|"
+	"read_lat|lat|8|sk_read_lat -s 8 -n $lat_n|ucp_get|$psrv|$pcli -t ucp_get -s 8 -n $lat_n -w $warm|$getnote"
+	"read_lat|lat|4096|sk_read_lat -s 4096 -n $lat_n|ucp_get|$psrv|$pcli -t ucp_get -s 4096 -n $lat_n -w $warm|$getnote"
+	"atomic_lat|lat|8|sk_atomic_lat -A FETCH_AND_ADD -n $lat_n|ucp_fadd|$psrv|$pcli -t ucp_fadd -s 8 -n $lat_n -w $warm|"
+	"write_bw|bw|65536|sk_write_bw -s 65536 -n $bw_n -t $depth|ucp_put_bw|$psrv|$pcli -t ucp_put_bw -s 65536 -n $bw_n -w $((warm / 4)) -O $depth|"
+)
+
+echo "compare-ucx.sh: Skiff (SKIFF_PROVIDER=ucx) vs ucx_perftest $ucx_version -e;" \
+	"$cmp_trials trial(s); $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+cmp_main
+exit $?
