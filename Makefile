@@ -51,6 +51,7 @@ TEST_LIBS  := -lcmocka
 
 # ---- verbs: the driver library ----
 VERBS_SRC := verbs/status.c verbs/config.c verbs/wire.c verbs/verbs.c \
+             verbs/eptab.c \
              verbs/rdma/rdma.c verbs/ucx/ucx.c
 VERBS_OBJ := $(VERBS_SRC:%.c=$(BUILD)/%.o)
 LIBVERBS  := $(BUILD)/lib/libskiff_verbs.a

@@ -108,6 +108,24 @@ struct sk_provider_ops {
 extern const struct sk_provider_ops sk_rdma_provider_ops;
 extern const struct sk_provider_ops sk_ucx_provider_ops;
 
+/* Endpoints of a device by (index, generation); see eptab.c. */
+#define SK_EP_TABLE_MAX 65535
+struct sk_ep_table {
+	struct sk_ep **eps; /* by index; NULL = free */
+	uint16_t *gen;      /* bumped each time a slot is taken */
+	uint32_t n;         /* slots allocated */
+};
+
+/* Take a free slot for @ep; out: its index and new generation. */
+sk_status_t sk_ep_table_add(struct sk_ep_table *t, struct sk_ep *ep,
+			    uint32_t *idx_p, uint16_t *gen_p);
+/* The endpoint at @idx if its generation is @gen (which, coming from a
+ * peer or a completion, may be anything), else NULL. */
+struct sk_ep *sk_ep_table_get(const struct sk_ep_table *t, uint32_t idx,
+			      uint32_t gen);
+void sk_ep_table_del(struct sk_ep_table *t, uint32_t idx);
+void sk_ep_table_cleanup(struct sk_ep_table *t);
+
 /* The providers, in the order "auto" considers them (for skinfo). */
 size_t sk_provider_count(void);
 const struct sk_provider_ops *sk_provider_get(size_t i);

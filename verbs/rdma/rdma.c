@@ -36,7 +36,6 @@
 
 #define RDMA_STASH      16  /* completions peeked by arm, kept for poll */
 #define RDMA_POLL_BATCH 32
-#define RDMA_MAX_EPS    65535
 #define RDMA_SEQ_RECV   (1u << 31) /* wr_id bit: a receive */
 #define RDMA_SEQ_MASK   (RDMA_SEQ_RECV - 1)
 
@@ -105,9 +104,7 @@ struct rdma_dev {
 	uint64_t stall_ns;       /* watchdog bound; 0: off */
 	uint64_t next_check_ns;
 
-	struct rdma_ep **eps;    /* by index; NULL = free */
-	uint16_t *ep_gen;
-	uint32_t neps;           /* slots allocated */
+	struct sk_ep_table eps;
 	char name[64];
 	char transport[64];
 };
@@ -523,8 +520,8 @@ static void rdma_dev_close(struct sk_dev *dev)
 {
 	struct rdma_dev *d = rdma_dev(dev);
 
-	for (uint32_t i = 0; i < d->neps; i++)
-		if (d->eps[i])
+	for (uint32_t i = 0; i < d->eps.n; i++)
+		if (d->eps.eps[i])
 			sk_log_error("rdma: closing %s with endpoint %u still "
 				     "open", d->name, i);
 	if (d->events_unacked)
@@ -535,8 +532,7 @@ static void rdma_dev_close(struct sk_dev *dev)
 		sk_log_error("rdma: %s: registrations still open at close",
 			     d->name);
 	ibv_close_device(d->ctx);
-	free(d->eps);
-	free(d->ep_gen);
+	sk_ep_table_cleanup(&d->eps);
 	free(d);
 }
 
@@ -550,9 +546,10 @@ static struct rdma_ep *rdma_ep_lookup(struct rdma_dev *d, uint64_t wr_id)
 	uint32_t idx = (uint32_t)(wr_id >> 32) & 0xffff;
 	uint16_t gen = (uint16_t)(wr_id >> 48);
 
-	if (idx >= d->neps || d->eps[idx] == NULL || d->ep_gen[idx] != gen)
-		return NULL; /* completion of an endpoint already destroyed */
-	return d->eps[idx];
+	struct sk_ep *ep = sk_ep_table_get(&d->eps, idx, gen);
+
+	/* NULL: a completion of an endpoint already destroyed */
+	return ep ? rdma_ep(ep) : NULL;
 }
 
 static uint64_t rdma_now_ns(void)
@@ -579,8 +576,9 @@ static void rdma_watchdog(struct rdma_dev *d)
 	if (d->stall_ns == 0 || now < d->next_check_ns)
 		return;
 	d->next_check_ns = now + 100000000ull;
-	for (uint32_t i = 0; i < d->neps; i++) {
-		struct rdma_ep *e = d->eps[i];
+	for (uint32_t i = 0; i < d->eps.n; i++) {
+		struct rdma_ep *e = d->eps.eps[i] ? rdma_ep(d->eps.eps[i])
+						  : NULL;
 		struct ibv_qp_attr qa = {.qp_state = IBV_QPS_ERR};
 
 		if (e == NULL || e->stalled || e->sq_head == e->sq_tail ||
@@ -804,36 +802,6 @@ static void rdma_rkey_destroy(struct sk_rkey *rkey)
 	free(sk_container_of(rkey, struct rdma_rkey, super));
 }
 
-static sk_status_t rdma_ep_slot(struct rdma_dev *d, uint32_t *idx_p)
-{
-	uint32_t i;
-
-	for (i = 0; i < d->neps; i++)
-		if (d->eps[i] == NULL)
-			break;
-	if (i == d->neps) {
-		uint32_t n = d->neps ? d->neps * 2 : 16;
-		struct rdma_ep **eps;
-		uint16_t *gen;
-
-		if (n > RDMA_MAX_EPS)
-			return SK_ERR_NOMEM;
-		eps = realloc(d->eps, n * sizeof(*eps));
-		if (eps == NULL)
-			return SK_ERR_NOMEM;
-		d->eps = eps;
-		gen = realloc(d->ep_gen, n * sizeof(*gen));
-		if (gen == NULL)
-			return SK_ERR_NOMEM;
-		d->ep_gen = gen;
-		memset(d->eps + d->neps, 0, (n - d->neps) * sizeof(*eps));
-		memset(d->ep_gen + d->neps, 0, (n - d->neps) * sizeof(*gen));
-		d->neps = n;
-	}
-	*idx_p = i;
-	return SK_OK;
-}
-
 /* The CQ is shared: grow it so every endpoint's queues fit. */
 static sk_status_t rdma_cq_reserve(struct rdma_dev *d, int more)
 {
@@ -866,13 +834,10 @@ static sk_status_t rdma_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 				   IBV_ACCESS_REMOTE_READ |
 				   IBV_ACCESS_REMOTE_ATOMIC,
 	};
-	uint32_t inl = d->max_inline, idx, psn;
+	uint32_t inl = d->max_inline, psn;
 	struct rdma_ep *e;
 	sk_status_t st;
 
-	st = rdma_ep_slot(d, &idx);
-	if (st != SK_OK)
-		return st;
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return SK_ERR_NOMEM;
@@ -905,10 +870,10 @@ static sk_status_t rdma_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 	e->psn = psn & 0xffffff;
 	e->sq_mask = d->sq_depth - 1;
 	e->rq_mask = d->rq_depth - 1;
-	e->idx = idx;
-	e->gen = ++d->ep_gen[idx];
 	e->super.dev = dev;
-	d->eps[idx] = e;
+	st = sk_ep_table_add(&d->eps, &e->super, &e->idx, &e->gen);
+	if (st != SK_OK)
+		goto err_destroy_qp;
 	*ep_p = &e->super;
 	return SK_OK;
 
@@ -1034,7 +999,7 @@ static void rdma_ep_destroy(struct sk_ep *ep)
 	if (ibv_destroy_qp(e->qp))
 		sk_log_error("rdma: %s: destroying a QP failed: %s", d->name,
 			     strerror(errno));
-	d->eps[e->idx] = NULL;
+	sk_ep_table_del(&d->eps, e->idx);
 	d->cq_need -= (int)(d->sq_depth + d->rq_depth);
 	free(e->rq_ctx);
 	free(e->sq);

@@ -54,7 +54,6 @@
 
 #define UCX_AM_SEND       1
 #define UCX_AM_IMM        2
-#define UCX_MAX_EPS       65535
 #define UCX_PROGRESS_SPIN 16
 #define UCX_CLOSE_MS      2000
 #define UCX_MAX_INLINE    256
@@ -114,7 +113,7 @@ struct ucx_ep {
 	struct sk_ep super;
 	ucp_ep_h uep;
 	uint32_t idx;
-	uint32_t gen;
+	uint16_t gen;
 	uint32_t peer_idx;
 	uint32_t peer_gen;
 	ucp_rkey_h keytab_rkey;
@@ -165,9 +164,7 @@ struct ucx_dev {
 	struct sk_wc *cq;    /* completions ready for sk_dev_poll */
 	uint32_t cq_size, cq_head, cq_tail, cq_need;
 
-	struct ucx_ep **eps;
-	uint32_t *ep_gen;
-	uint32_t neps;
+	struct sk_ep_table eps;
 
 	struct ucx_keytab_entry *keytab;
 	uint32_t keytab_size;
@@ -278,29 +275,26 @@ static sk_status_t ucx_cq_reserve(struct ucx_dev *d, uint32_t more)
 
 static inline void *ucx_cookie(const struct ucx_ep *e, uint32_t seq)
 {
-	return (void *)(uintptr_t)((uint64_t)(e->gen & 0xffff) << 48 |
+	return (void *)(uintptr_t)((uint64_t)e->gen << 48 |
 				   (uint64_t)e->idx << 32 | seq);
 }
 
 static struct ucx_ep *ucx_ep_lookup(struct ucx_dev *d, uint32_t idx,
 				    uint32_t gen)
 {
-	if (idx >= d->neps || d->eps[idx] == NULL || d->ep_gen[idx] != gen)
-		return NULL;
-	return d->eps[idx];
+	struct sk_ep *ep = sk_ep_table_get(&d->eps, idx, gen);
+
+	return ep ? ucx_ep(ep) : NULL;
 }
 
 static struct ucx_ep *ucx_cookie_ep(struct ucx_dev *d, void *cookie,
 				    uint32_t *seq_p)
 {
 	uint64_t v = (uintptr_t)cookie;
-	uint32_t idx = (uint32_t)(v >> 32) & 0xffff;
 
 	*seq_p = (uint32_t)v;
-	if (idx >= d->neps || d->eps[idx] == NULL ||
-	    (d->ep_gen[idx] & 0xffff) != (uint32_t)(v >> 48))
-		return NULL;
-	return d->eps[idx];
+	return ucx_ep_lookup(d, (uint32_t)(v >> 32) & 0xffff,
+			     (uint32_t)(v >> 48));
 }
 
 /* ---- send queue: in-order retirement ---- */
@@ -778,8 +772,8 @@ static void ucx_dev_close(struct sk_dev *dev)
 {
 	struct ucx_dev *d = ucx_dev(dev);
 
-	for (uint32_t i = 0; i < d->neps; i++)
-		if (d->eps[i])
+	for (uint32_t i = 0; i < d->eps.n; i++)
+		if (d->eps.eps[i])
 			sk_log_error("ucx: closing the device with endpoint %u "
 				     "still open", i);
 	ucp_rkey_buffer_release(d->keytab_rkey_buf);
@@ -789,8 +783,7 @@ static void ucx_dev_close(struct sk_dev *dev)
 	ucp_worker_destroy(d->worker);
 	ucp_cleanup(d->ctx);
 	free(d->cq);
-	free(d->eps);
-	free(d->ep_gen);
+	sk_ep_table_cleanup(&d->eps);
 	free(d);
 }
 
@@ -828,8 +821,9 @@ static void ucx_watchdog(struct ucx_dev *d)
 	if (d->stall_ns == 0 || now < d->next_check_ns)
 		return;
 	d->next_check_ns = now + 100000000ull;
-	for (uint32_t i = 0; i < d->neps; i++) {
-		struct ucx_ep *e = d->eps[i];
+	for (uint32_t i = 0; i < d->eps.n; i++) {
+		struct ucx_ep *e = d->eps.eps[i] ? ucx_ep(d->eps.eps[i])
+						 : NULL;
 
 		if (e == NULL || e->stalled || e->uep == NULL ||
 		    e->sq_head == e->sq_tail ||
@@ -1086,46 +1080,12 @@ static void ucx_rkey_destroy(struct sk_rkey *rkey)
 
 /* ---- endpoints ---- */
 
-static sk_status_t ucx_ep_slot(struct ucx_dev *d, uint32_t *idx_p)
-{
-	uint32_t i;
-
-	for (i = 0; i < d->neps; i++)
-		if (d->eps[i] == NULL)
-			break;
-	if (i == d->neps) {
-		uint32_t n = d->neps ? d->neps * 2 : 16;
-		struct ucx_ep **eps;
-		uint32_t *gen;
-
-		if (n > UCX_MAX_EPS)
-			return SK_ERR_NOMEM;
-		eps = realloc(d->eps, n * sizeof(*eps));
-		if (eps == NULL)
-			return SK_ERR_NOMEM;
-		d->eps = eps;
-		gen = realloc(d->ep_gen, n * sizeof(*gen));
-		if (gen == NULL)
-			return SK_ERR_NOMEM;
-		d->ep_gen = gen;
-		memset(d->eps + d->neps, 0, (n - d->neps) * sizeof(*eps));
-		memset(d->ep_gen + d->neps, 0, (n - d->neps) * sizeof(*gen));
-		d->neps = n;
-	}
-	*idx_p = i;
-	return SK_OK;
-}
-
 static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 {
 	struct ucx_dev *d = ucx_dev(dev);
 	struct ucx_ep *e;
-	uint32_t idx;
 	sk_status_t st;
 
-	st = ucx_ep_slot(d, &idx);
-	if (st != SK_OK)
-		return st;
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return SK_ERR_NOMEM;
@@ -1142,13 +1102,15 @@ static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 	e->sq_mask = d->sq_depth - 1;
 	e->rq_mask = d->rq_depth - 1;
 	e->uq_mask = d->uq_depth - 1;
-	e->idx = idx;
-	e->gen = ++d->ep_gen[idx];
 	e->super.dev = dev;
-	d->eps[idx] = e;
+	st = sk_ep_table_add(&d->eps, &e->super, &e->idx, &e->gen);
+	if (st != SK_OK)
+		goto err_unreserve;
 	*ep_p = &e->super;
 	return SK_OK;
 
+err_unreserve:
+	d->cq_need -= d->sq_depth + d->rq_depth;
 err_free:
 	free(e->uq);
 	free(e->rq);
@@ -1220,7 +1182,7 @@ static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 	st = sk_wire_end(&r, what);
 	if (st != SK_OK)
 		return st;
-	if (alen == 0 || klen == 0 || peer_idx >= UCX_MAX_EPS) {
+	if (alen == 0 || klen == 0 || peer_idx >= SK_EP_TABLE_MAX) {
 		sk_log_error("%s: empty worker address or key", what);
 		return SK_ERR_MALFORMED;
 	}
@@ -1291,7 +1253,7 @@ static void ucx_ep_destroy(struct sk_ep *ep)
 			ucp_rkey_destroy(e->keytab_rkey);
 		ucx_ep_close(d, e);
 	}
-	d->eps[e->idx] = NULL;
+	sk_ep_table_del(&d->eps, e->idx);
 	d->cq_need -= d->sq_depth + d->rq_depth;
 	free(e->uq);
 	free(e->rq);
