@@ -5,6 +5,7 @@
 #   unit        codec and configuration tests (cmocka)
 #   ucx         the verbs conformance suite, ucx provider, real processes
 #   fuzz        the blob decoders under libFuzzer, a bounded run
+#   perfin      bad flags and garbage TCP exchanges to the perf tools
 #   asan/ubsan/tsan  unit + ucx conformance again, sanitizer builds
 #   rdma        the conformance suite on Soft-RoCE inside a QEMU guest
 #
@@ -85,6 +86,7 @@ rdma() {
 step unit unit "$BUILD"
 step ucx conformance "$BUILD"
 step fuzz fuzz
+step perfin env BUILD="$BUILD" tests/perf-bad-input.sh
 step asan sanitized address
 step ubsan sanitized undefined
 # UCX's memory-event hooks (UCM) and TSan's interceptors crash each other;

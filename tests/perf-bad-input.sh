@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Bad input to the perf tools, from real processes: bad flags get a usage
+# error (exit 2), and a server fed garbage over its TCP exchange refuses it
+# with a message and exits 1, never with a signal or a hang.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+fails=0 passes=0
+
+expect() { # expect CODE DESCRIPTION -- COMMAND...
+	local want=$1 what=$2
+	shift 3
+	timeout 30 "$@" >/tmp/skiff-badin.$$ 2>&1
+	local rc=$?
+	if [ "$rc" = "$want" ]; then
+		passes=$((passes + 1))
+	else
+		echo "FAIL: $what: exit $rc, expected $want"
+		sed 's/^/    | /' /tmp/skiff-badin.$$ | tail -5
+		fails=$((fails + 1))
+	fi
+}
+
+for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw sk_pingpong; do
+	bin=$BUILD/perf/$t
+	expect 2 "$t unknown flag" -- "$bin" --no-such-flag
+	expect 2 "$t bad size" -- "$bin" -s 12q 127.0.0.1
+	expect 2 "$t bad iterations" -- "$bin" -n -5 127.0.0.1
+	expect 2 "$t bad port" -- "$bin" -p 99999
+done
+
+# Garbage, a truncated exchange and an absurd length prefix to a server.
+port=$((18600 + RANDOM % 400))
+for payload in 'garbage that is not a skiff hello' '\x01' \
+	'\xff\xff\xff\xff\xff\xff\xff\xff'; do
+	SKIFF_PROVIDER=ucx timeout 30 "$BUILD/perf/sk_write_lat" -p $port \
+		>/tmp/skiff-badsrv.$$ 2>&1 &
+	srv=$!
+	for _ in $(seq 100); do # until it listens (ss: iproute2)
+		ss -Hltn "sport = :$port" | grep -q . && break
+		sleep 0.1
+	done
+	{ printf "$payload"; sleep 0.5; } >/dev/tcp/127.0.0.1/$port 2>/dev/null
+	wait $srv
+	rc=$?
+	if [ $rc -ge 1 ] && [ $rc -lt 124 ] &&
+	   grep -q . /tmp/skiff-badsrv.$$; then
+		passes=$((passes + 1))
+	else
+		echo "FAIL: server fed '$payload': exit $rc"
+		tail -5 /tmp/skiff-badsrv.$$ | sed 's/^/    | /'
+		fails=$((fails + 1))
+	fi
+	port=$((port + 1))
+done
+rm -f /tmp/skiff-badin.$$ /tmp/skiff-badsrv.$$
+echo "perf bad input: $passes passed, $fails failed"
+[ $fails -eq 0 ]
