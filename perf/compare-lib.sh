@@ -25,6 +25,10 @@
 # column 4 (BW average) or ucx_perftest's 6 (overall MB/s): the columns
 # are given per test kind by cmp_col_skiff_* and cmp_col_peer_*.
 #
+# The ratio column is the median of the per-trial ratios (each trial runs
+# the two back to back), which cancels drift between trials; the value
+# columns are the medians of each side's figures.
+#
 # Exit status of cmp_main: 0 every judged target met, 1 a run failed,
 # 4 a target missed.
 
@@ -157,7 +161,7 @@ cmp_median() {
 cmp_main() {
 	local trial i id kind size sk peer psrv pcli note out sv pv col
 	local -a sk_argv psrv_argv pcli_argv
-	local -A sk_vals peer_vals
+	local -A sk_vals peer_vals ratio_vals
 	local failed=0 missed=0 s p ratio target ok result unit
 	local -A noted
 
@@ -209,6 +213,14 @@ cmp_main() {
 			else
 				cmp_one_peer && cmp_one_skiff
 			fi
+			# The ratio is taken per trial (the two ran back to
+			# back) and its median reported: that cancels the
+			# machine's drift between trials, which medians of the
+			# two columns taken apart do not.
+			if [ "$sv" != '?' ] && [ "$pv" != '?' ]; then
+				ratio_vals[$i]+="$(awk -v s="$sv" -v p="$pv" \
+					'BEGIN{printf "%.4f", (p > 0) ? s / p : 0}') "
+			fi
 			printf '  trial %d: %-10s %6s  skiff %-10s %s %s\n' \
 				"$trial" "$id" "$size" "$sv" "$peer" "$pv"
 		done
@@ -216,7 +228,7 @@ cmp_main() {
 
 	echo
 	echo "Medians of $cmp_trials trial(s): Skiff vs $cmp_peer" \
-		"(ratio = Skiff / $cmp_peer)"
+		"(ratio: median over trials of Skiff / $cmp_peer)"
 	printf '%-11s %6s %13s %27s %6s %7s  %s\n' test size skiff "$cmp_peer" \
 		ratio target result
 	for i in "${!cmp_tests[@]}"; do
@@ -232,7 +244,9 @@ cmp_main() {
 				"${s:-?}" "$peer ${p:-?}" - - "NO DATA"
 			continue
 		fi
-		ratio=$(awk -v s="$s" -v p="$p" 'BEGIN{printf "%.2f", (p > 0) ? s / p : 0}')
+		# shellcheck disable=SC2086
+		ratio=$(cmp_median ${ratio_vals[$i]:-}) || ratio=0
+		ratio=$(awk -v r="$ratio" 'BEGIN{printf "%.2f", r}')
 		if [ "$kind" = lat ]; then
 			target="<=1.10"
 			ok=$(awk -v r="$ratio" 'BEGIN{print (r <= 1.10) ? 1 : 0}')
