@@ -1023,3 +1023,15 @@ long perf_check(const void *buf, size_t len, uint64_t seed)
 			return (long)i;
 	return -1;
 }
+
+int perf_ctx_start(struct perf_ctx *c, const struct perf_tool *tool,
+		   int argc, char **argv)
+{
+	struct perf_opts opts;
+	int ret = perf_opts_parse(&opts, tool, argc, argv);
+
+	if (ret >= 0)
+		return ret;
+	ret = perf_ctx_init(c, &opts);
+	return ret ? ret : -1;
+}

@@ -142,6 +142,12 @@ unsigned perf_opts_sizes(const struct perf_opts *o, size_t *sizes);
  */
 int perf_ctx_init(struct perf_ctx *c, const struct perf_opts *o);
 
+/* Every tool's start: parse the command line for @tool, then
+ * perf_ctx_init(). Returns -1 to go on, or the exit status to return
+ * (help, a usage error, or a failed start). */
+int perf_ctx_start(struct perf_ctx *c, const struct perf_tool *tool,
+		   int argc, char **argv);
+
 /* Wait for the peer's endpoint to drain, then free everything. */
 void perf_ctx_cleanup(struct perf_ctx *c);
 

@@ -82,16 +82,12 @@ static int atomic_lat_run(struct perf_ctx *c, uint64_t *ns)
 
 int main(int argc, char **argv)
 {
-	struct perf_opts opts;
 	struct perf_ctx c;
 	uint64_t *ns;
 	int ret;
 
-	ret = perf_opts_parse(&opts, &atomic_lat_tool, argc, argv);
+	ret = perf_ctx_start(&c, &atomic_lat_tool, argc, argv);
 	if (ret >= 0)
-		return ret;
-	ret = perf_ctx_init(&c, &opts);
-	if (ret)
 		return ret;
 	ret = PERF_EXIT_FAIL;
 	ns = calloc(c.opts.iters + 1, sizeof(*ns));

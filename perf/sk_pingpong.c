@@ -322,17 +322,13 @@ static int pp_client(struct perf_ctx *c, double *avg_us)
 
 int main(int argc, char **argv)
 {
-	struct perf_opts opts;
 	struct perf_ctx c;
 	double avg_us = 0;
 	char rtt_text[64] = "";
 	int ok, ret;
 
-	ret = perf_opts_parse(&opts, &pingpong_tool, argc, argv);
+	ret = perf_ctx_start(&c, &pingpong_tool, argc, argv);
 	if (ret >= 0)
-		return ret;
-	ret = perf_ctx_init(&c, &opts);
-	if (ret)
 		return ret;
 	printf("sk_pingpong: %s: provider %s, device %s, transport %s\n",
 	       c.is_server ? "server" : "client", c.attr.provider,

@@ -71,18 +71,14 @@ static int read_lat_run(struct perf_ctx *c, size_t size, uint64_t *ns)
 
 int main(int argc, char **argv)
 {
-	struct perf_opts opts;
 	struct perf_ctx c;
 	size_t sizes[32];
 	unsigned nsizes;
 	uint64_t *ns;
 	int ret;
 
-	ret = perf_opts_parse(&opts, &read_lat_tool, argc, argv);
+	ret = perf_ctx_start(&c, &read_lat_tool, argc, argv);
 	if (ret >= 0)
-		return ret;
-	ret = perf_ctx_init(&c, &opts);
-	if (ret)
 		return ret;
 	ret = PERF_EXIT_FAIL;
 	ns = calloc(c.opts.iters + 1, sizeof(*ns));

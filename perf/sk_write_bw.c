@@ -138,17 +138,13 @@ static void write_bw_report(const struct write_bw_times *t, size_t size,
 int main(int argc, char **argv)
 {
 	struct write_bw_times t = {NULL, NULL};
-	struct perf_opts opts;
 	struct perf_ctx c;
 	size_t sizes[32];
 	unsigned nsizes, cq_mod;
 	int ret;
 
-	ret = perf_opts_parse(&opts, &write_bw_tool, argc, argv);
+	ret = perf_ctx_start(&c, &write_bw_tool, argc, argv);
 	if (ret >= 0)
-		return ret;
-	ret = perf_ctx_init(&c, &opts);
-	if (ret)
 		return ret;
 	ret = PERF_EXIT_FAIL;
 	cq_mod = c.opts.tx_depth < WRITE_BW_CQ_MOD ? c.opts.tx_depth

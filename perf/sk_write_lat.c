@@ -116,18 +116,14 @@ static int write_lat_run(struct perf_ctx *c, size_t size, uint64_t *ts)
 
 int main(int argc, char **argv)
 {
-	struct perf_opts opts;
 	struct perf_ctx c;
 	size_t sizes[32];
 	unsigned nsizes;
 	uint64_t *ts;
 	int ret;
 
-	ret = perf_opts_parse(&opts, &write_lat_tool, argc, argv);
+	ret = perf_ctx_start(&c, &write_lat_tool, argc, argv);
 	if (ret >= 0)
-		return ret;
-	ret = perf_ctx_init(&c, &opts);
-	if (ret)
 		return ret;
 	ret = PERF_EXIT_FAIL;
 	ts = calloc(c.opts.iters, sizeof(*ts));
