@@ -63,7 +63,17 @@ PERF_PROGS := $(addprefix $(BUILD)/perf/,sk_write_lat sk_read_lat \
 TEST_PROGS := $(addprefix $(BUILD)/tests/,test_wire test_config \
               test_conformance)
 
-ALL := $(LIBVERBS) $(BIN_PROGS) $(PERF_PROGS) $(TEST_PROGS)
+ALL = $(LIBVERBS) $(BIN_PROGS) $(PERF_PROGS) $(TEST_PROGS)
+
+FUZZ_BUILD   := build-fuzz
+FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_blobs
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
+                -Iverbs/include -D_GNU_SOURCE $(WARN)
+
+# Each component adds its programs, tests and fuzz targets to the lists above.
+include libos/module.mk
+include launcher/module.mk
+include perf/compare/module.mk
 
 .PHONY: all check demo deps fuzz format clean perf softroce-check
 .DEFAULT_GOAL := all
@@ -116,11 +126,6 @@ demo: deps
 	$(Q)BUILD=$(BUILD) ./mk/demo.sh
 
 # ---- fuzzing (libFuzzer needs clang) ----
-FUZZ_BUILD   := build-fuzz
-FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_blobs
-FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
-                -Iverbs/include -D_GNU_SOURCE $(WARN)
-
 fuzz: $(FUZZ_TARGETS)
 
 .PHONY: fuzz-build-if-clang

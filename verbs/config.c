@@ -47,6 +47,23 @@ const struct sk_config_var sk_config_vars[] = {
 	 "ucx: registrations per device (size of the key table)"},
 	{"SKIFF_UCX_KEY_CHECK_MS", "10000",
 	 "ucx: bound on the round trip that checks an imported key"},
+	/* libos: the node runtime */
+	{"SKIFF_ARENA_MB", "16",
+	 "libos: size of each node's registered arena, in MiB"},
+	{"SKIFF_LOOP_SPIN_US", "50",
+	 "libos: poll this long after the last event before sleeping"},
+	{"SKIFF_BOOT_TIMEOUT_MS", "60000",
+	 "libos: bound on the bootstrap exchange with the host"},
+	{"SKIFF_SEAL", "0",
+	 "libos: 1 seals nodes after boot (seccomp: only fabric system calls)"},
+	/* launcher: skrun */
+	{"SKIFF_SSH", "ssh",
+	 "skrun: command that reaches remote hosts (e.g. 'ssh -p 2222')"},
+	{"SKIFF_BOOTSTRAP_ADDR", "",
+	 "skrun: address nodes use to reach the host's bootstrap; empty: "
+	 "127.0.0.1 for local jobs, else this host's name"},
+	{"SKIFF_KILL_GRACE_MS", "300",
+	 "skrun: after SIGTERM, wait this long before SIGKILL on abort"},
 	{NULL, NULL, NULL},
 };
 

@@ -1,0 +1,440 @@
+/*
+ * The host's side of the bootstrap (hostproto.h, part 1): a TCP listener
+ * that takes one hello per node, checks the job secret, and, once every
+ * node has joined (or left without joining, as a program that does not link
+ * Skiff does), answers each with the fabric addresses it needs.
+ *
+ * Everything read here comes from whoever can reach the port, so a
+ * connection is bounded in size and time, and refused with a reason (bad
+ * secret, bad or duplicate rank, malformed) without disturbing the job.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <skiff/config.h>
+
+#include "job.h"
+
+#define SK_BCONN_TIMEOUT_MS 30000
+
+struct sk_bconn {
+	struct sk_job  *job;
+	int             fd;
+	char            peer[64];
+	char           *buf;
+	size_t          len, cap;
+	struct sk_watch w;
+	struct sk_timer t;
+};
+
+static unsigned sk_bconn_count;
+
+int sk_boot_hello_parse(const void *buf, size_t len, unsigned max_size,
+			struct sk_boot_hello *hello, const void **blob,
+			uint16_t *blob_len, size_t *used_p, const char **why)
+{
+	const char *p = buf;
+	size_t off = sizeof(*hello);
+	unsigned i;
+
+	if (len < sizeof(*hello))
+		return 0;
+	memcpy(hello, p, sizeof(*hello));
+	if (hello->magic != SK_BOOT_MAGIC) {
+		*why = "not a Skiff bootstrap hello";
+		return -1;
+	}
+	if (hello->version != SK_BOOT_VERSION) {
+		*why = "bootstrap version mismatch";
+		return -1;
+	}
+	if (hello->size == 0 || hello->size > max_size) {
+		*why = "job size out of range";
+		return -1;
+	}
+	for (i = 0; i <= hello->size; i++) {
+		uint16_t l;
+
+		if (len - off < sizeof(l))
+			return 0;
+		memcpy(&l, p + off, sizeof(l));
+		off += sizeof(l);
+		if (l > SK_BLOB_MAX) {
+			*why = "address longer than SK_BLOB_MAX";
+			return -1;
+		}
+		if (len - off < l)
+			return 0;
+		blob[i] = p + off;
+		blob_len[i] = l;
+		off += l;
+	}
+	if (blob_len[0] == 0) {
+		*why = "no address for the host";
+		return -1;
+	}
+	*used_p = off;
+	return 1;
+}
+
+static void sk_bconn_close(struct sk_bconn *c)
+{
+	sk_watch_stop(c->job->loop, &c->w);
+	sk_timer_stop(c->job->loop, &c->t);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	free(c);
+	sk_bconn_count--;
+}
+
+static int sk_send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+			/* A node that does not read its welcome for 5 s is
+			 * dead or hostile: give up on it. */
+			if (poll(&pfd, 1, 5000) <= 0)
+				return -1;
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void sk_bconn_refuse(struct sk_bconn *c, unsigned result,
+			    const char *why)
+{
+	struct sk_boot_welcome w = {.magic = SK_BOOT_MAGIC,
+				    .version = SK_BOOT_VERSION,
+				    .result = (uint16_t)result,
+				    .size = c->job->size};
+
+	fprintf(stderr, "skrun: refused a bootstrap connection from %s: %s\n",
+		c->peer, why ? why : sk_boot_result_str(result));
+	sk_send_all(c->fd, &w, sizeof(w));
+	sk_bconn_close(c);
+}
+
+static int sk_secret_equal(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t d = 0;
+	size_t i;
+
+	for (i = 0; i < SK_BOOT_SECRET_LEN; i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
+}
+
+static void sk_bconn_hello(struct sk_bconn *c, const struct sk_boot_hello *h,
+			   const void **blob, const uint16_t *blob_len)
+{
+	struct sk_job *job = c->job;
+	struct sk_hnode *n;
+	sk_status_t st;
+	unsigned j;
+
+	if (!sk_secret_equal(h->secret, job->secret)) {
+		sk_bconn_refuse(c, SK_BOOT_BAD_SECRET, NULL);
+		return;
+	}
+	if (h->size != job->size || h->rank >= job->size) {
+		sk_bconn_refuse(c, SK_BOOT_BAD_RANK, NULL);
+		return;
+	}
+	n = &job->node[h->rank];
+	if (n->joined || n->exited || job->welcomed) {
+		sk_bconn_refuse(c, SK_BOOT_DUP_RANK, NULL);
+		return;
+	}
+	if (job->aborting) {
+		sk_bconn_refuse(c, SK_BOOT_ABORTED, NULL);
+		return;
+	}
+	n->blob = calloc(job->size, sizeof(*n->blob));
+	n->blob_len = calloc(job->size, sizeof(*n->blob_len));
+	if (n->blob == NULL || n->blob_len == NULL) {
+		sk_job_abort(job, 1, "out of memory in the bootstrap");
+		return;
+	}
+	for (j = 0; j < job->size; j++) {
+		n->blob_len[j] = blob_len[1 + j];
+		n->blob[j] = malloc(blob_len[1 + j] + 1u);
+		if (n->blob[j] == NULL) {
+			sk_job_abort(job, 1, "out of memory in the bootstrap");
+			return;
+		}
+		memcpy(n->blob[j], blob[1 + j], blob_len[1 + j]);
+	}
+	st = sk_services_connect(job, n, blob[0], blob_len[0]);
+	if (st != SK_OK) {
+		sk_bconn_refuse(c, SK_BOOT_MALFORMED, sk_status_str(st));
+		return;
+	}
+	/* Keep the socket for the welcome; the connection is done. */
+	n->conn_fd = c->fd;
+	c->fd = -1;
+	n->joined = true;
+	job->njoined++;
+	sk_bconn_close(c);
+	sk_bootsrv_check(job);
+}
+
+static void sk_bconn_readable(struct sk_watch *w, unsigned revents)
+{
+	struct sk_bconn *c = (struct sk_bconn *)((char *)w -
+						 offsetof(struct sk_bconn, w));
+	const size_t max = SK_BOOT_MSG_MAX;
+	struct sk_boot_hello h;
+	const void **blob;
+	uint16_t *blob_len;
+	const char *why = NULL;
+	size_t used;
+	ssize_t r;
+	int rc;
+
+	if (c->len == c->cap) {
+		size_t ncap = c->cap ? 2 * c->cap : 4096;
+		char *nb;
+
+		if (ncap > max) {
+			sk_bconn_refuse(c, SK_BOOT_MALFORMED,
+					"hello longer than SK_BOOT_MSG_MAX");
+			return;
+		}
+		nb = realloc(c->buf, ncap);
+		if (nb == NULL) {
+			sk_bconn_close(c);
+			return;
+		}
+		c->buf = nb;
+		c->cap = ncap;
+	}
+	r = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r <= 0) {
+		if (c->len > 0)
+			fprintf(stderr, "skrun: bootstrap connection from %s "
+					"closed mid-hello (%zu bytes)\n",
+				c->peer, c->len);
+		sk_bconn_close(c);
+		return;
+	}
+	c->len += (size_t)r;
+	blob = calloc(c->job->size + 1u, sizeof(*blob));
+	blob_len = calloc(c->job->size + 1u, sizeof(*blob_len));
+	if (blob == NULL || blob_len == NULL) {
+		free(blob);
+		free(blob_len);
+		sk_bconn_close(c);
+		return;
+	}
+	rc = sk_boot_hello_parse(c->buf, c->len, c->job->size, &h, blob,
+				 blob_len, &used, &why);
+	if (rc < 0)
+		sk_bconn_refuse(c, SK_BOOT_MALFORMED, why);
+	else if (rc > 0 && used != c->len)
+		sk_bconn_refuse(c, SK_BOOT_MALFORMED,
+				"bytes after the hello");
+	else if (rc > 0)
+		sk_bconn_hello(c, &h, blob, blob_len);
+	free(blob);
+	free(blob_len);
+}
+
+static void sk_bconn_timeout(struct sk_timer *t)
+{
+	struct sk_bconn *c = (struct sk_bconn *)((char *)t -
+						 offsetof(struct sk_bconn, t));
+
+	fprintf(stderr, "skrun: bootstrap connection from %s sent no whole "
+			"hello in %d s; closed\n",
+		c->peer, SK_BCONN_TIMEOUT_MS / 1000);
+	sk_bconn_close(c);
+}
+
+static void sk_bootsrv_accept(struct sk_watch *w, unsigned revents)
+{
+	struct sk_job *job = (struct sk_job *)((char *)w -
+					       offsetof(struct sk_job,
+							listen_w));
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct sk_bconn *c;
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int fd, one = 1;
+
+	fd = accept4(job->listen_fd, (struct sockaddr *)&ss, &sl,
+		     SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip,
+			  sizeof(ip));
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+			  ip, sizeof(ip));
+	/* Every node connects once; a flood beyond that is not ours. */
+	if (sk_bconn_count >= 2 * job->size + 16) {
+		fprintf(stderr, "skrun: too many bootstrap connections; "
+				"closed one from %s\n", ip);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	sk_bconn_count++;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->job = job;
+	c->fd = fd;
+	snprintf(c->peer, sizeof(c->peer), "%s", ip);
+	c->w.fd = fd;
+	c->w.events = POLLIN;
+	c->w.cb = sk_bconn_readable;
+	c->t.cb = sk_bconn_timeout;
+	sk_watch_start(job->loop, &c->w);
+	sk_timer_start(job->loop, &c->t, SK_BCONN_TIMEOUT_MS);
+}
+
+int sk_bootsrv_start(struct sk_job *job, bool remote)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	const char *adv = sk_config_str("SKIFF_BOOTSTRAP_ADDR");
+	int fd, one = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Local jobs listen on loopback only; remote nodes need more. */
+	sa.sin_addr.s_addr = htonl(remote ? INADDR_ANY : INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 1024) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	job->listen_fd = fd;
+	if (*adv == '\0')
+		adv = remote ? job->hostname : "127.0.0.1";
+	snprintf(job->boot_addr, sizeof(job->boot_addr), "%s:%u", adv,
+		 ntohs(sa.sin_port));
+	job->listen_w.fd = fd;
+	job->listen_w.events = POLLIN;
+	job->listen_w.cb = sk_bootsrv_accept;
+	sk_watch_start(job->loop, &job->listen_w);
+	return 0;
+}
+
+void sk_bootsrv_stop(struct sk_job *job)
+{
+	unsigned r;
+
+	if (job->listen_fd >= 0) {
+		sk_watch_stop(job->loop, &job->listen_w);
+		close(job->listen_fd);
+		job->listen_fd = -1;
+	}
+	for (r = 0; r < job->size; r++) {
+		if (job->node[r].conn_fd >= 0) {
+			close(job->node[r].conn_fd);
+			job->node[r].conn_fd = -1;
+		}
+	}
+}
+
+static int sk_put_blob(int fd, const void *blob, uint16_t len)
+{
+	if (sk_send_all(fd, &len, sizeof(len)) < 0)
+		return -1;
+	return len ? sk_send_all(fd, blob, len) : 0;
+}
+
+static void sk_bootsrv_welcome(struct sk_job *job, struct sk_hnode *n)
+{
+	struct sk_boot_welcome w = {.magic = SK_BOOT_MAGIC,
+				    .version = SK_BOOT_VERSION,
+				    .result = SK_BOOT_OK, .size = job->size};
+	char addr[SK_BLOB_MAX];
+	size_t len = sizeof(addr);
+	int fd = n->conn_fd, bad = 0;
+	unsigned j;
+
+	sk_ep_addr_pack(n->ep, addr, &len);
+	/* The welcome is a few KiB: write it blocking, bounded per send. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	bad |= sk_send_all(fd, &w, sizeof(w));
+	bad |= sk_put_blob(fd, addr, (uint16_t)len);
+	for (j = 0; j < job->size && !bad; j++) {
+		struct sk_hnode *p = &job->node[j];
+
+		if (j == n->rank || !p->joined)
+			bad |= sk_put_blob(fd, NULL, 0);
+		else
+			bad |= sk_put_blob(fd, p->blob[n->rank],
+					   p->blob_len[n->rank]);
+	}
+	if (bad)
+		fprintf(stderr, "skrun: cannot send rank %u its welcome\n",
+			n->rank);
+	close(fd);
+	n->conn_fd = -1;
+}
+
+void sk_bootsrv_check(struct sk_job *job)
+{
+	unsigned r, j;
+
+	if (job->welcomed)
+		return;
+	for (r = 0; r < job->size; r++)
+		if (!job->node[r].joined && !job->node[r].exited &&
+		    !job->aborting)
+			return;
+	job->welcomed = true;
+	for (r = 0; r < job->size; r++)
+		if (job->node[r].joined && job->node[r].conn_fd >= 0)
+			sk_bootsrv_welcome(job, &job->node[r]);
+	for (r = 0; r < job->size; r++) {
+		struct sk_hnode *n = &job->node[r];
+
+		if (n->blob == NULL)
+			continue;
+		for (j = 0; j < job->size; j++)
+			free(n->blob[j]);
+		free(n->blob);
+		free(n->blob_len);
+		n->blob = NULL;
+		n->blob_len = NULL;
+	}
+	/* The listener stays: a late or foreign connection is answered
+	 * with its reason (wrong secret, rank taken) until the job ends. */
+}

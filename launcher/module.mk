@@ -1,0 +1,32 @@
+# launcher: skrun and the host's services.
+
+LAUNCHER_OPTS_SRC := launcher/opts.c
+
+TEST_PROGS += $(BUILD)/tests/test_opts
+$(BUILD)/tests/test_opts: $(BUILD)/tests/launcher/test_opts.o \
+	$(BUILD)/launcher/opts.o
+$(BUILD)/tests/launcher/test_opts.o: CPPFLAGS += -Ilauncher
+
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_hostfile
+$(FUZZ_BUILD)/fuzz_hostfile: tests/fuzz/fuzz_hostfile.c $(LAUNCHER_OPTS_SRC) \
+	launcher/opts.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Ilauncher -o $@ tests/fuzz/fuzz_hostfile.c \
+		$(LAUNCHER_OPTS_SRC)
+
+TEST_PROGS += $(BUILD)/tests/test_fileserv
+$(BUILD)/tests/test_fileserv: $(BUILD)/tests/launcher/test_fileserv.o \
+	$(BUILD)/launcher/fileserv.o
+$(BUILD)/tests/launcher/test_fileserv.o: CPPFLAGS += -Ilauncher -Ilibos/include
+$(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include
+
+# ---- skrun ----
+SKRUN_SRC := launcher/skrun.c launcher/bootsrv.c launcher/services.c \
+             launcher/fileserv.c launcher/opts.c
+SKRUN_OBJ := $(SKRUN_SRC:%.c=$(BUILD)/%.o)
+ALL       += $(BUILD)/bin/skrun
+$(BUILD)/bin/skrun: $(SKRUN_OBJ) $(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(VERBS_LIBS) -lhwloc

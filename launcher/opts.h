@@ -1,0 +1,108 @@
+/*
+ * skrun's command line and host lists, parsed into one plain structure.
+ *
+ * Kept apart from the launcher's process and fabric code so that every parser
+ * of outside bytes here (argv, --host lists, hostfiles) can be unit-tested and
+ * fuzzed on its own. Nothing in this file touches processes or the network.
+ */
+#ifndef SKIFF_LAUNCHER_OPTS_H
+#define SKIFF_LAUNCHER_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One host of the job and the nodes it may run. */
+struct sk_host {
+	char    *name;  /* as written: "node7", "10.0.0.2", "localhost" */
+	unsigned slots; /* nodes it may run; 0 in a list means "not given" */
+};
+
+struct sk_host_list {
+	struct sk_host *hosts;
+	size_t          count;
+};
+
+enum sk_bind { SK_BIND_NONE = 0, SK_BIND_CORE };
+
+/* Largest -n, --host entry count, slots per host and -x count we accept. */
+#define SK_OPTS_MAX_NODES 4096
+#define SK_OPTS_MAX_SLOTS 4096
+#define SK_OPTS_MAX_ENV   256
+
+struct sk_job_opts {
+	unsigned    np;            /* -n/-np/-c; 0 = not given */
+	struct sk_host_list hosts; /* from --host and/or --hostfile, in order */
+	const char *hostfile;      /* --hostfile/--machinefile path, or NULL */
+	const char *provider;      /* --provider rdma|ucx|auto, or NULL */
+	const char *root;          /* --root DIR for the file service, or NULL */
+	bool        tag_output;    /* --tag-output */
+	bool        report_bindings; /* --report-bindings */
+	bool        oversubscribe; /* --oversubscribe */
+	enum sk_bind bind;         /* --bind-to core|none (default none) */
+	double      timeout_s;     /* --timeout S (> 0), 0 = none */
+	char      **env;           /* -x VAR or -x VAR=val, in order */
+	size_t      nenv;
+	char      **argv;          /* the program and its arguments (borrowed
+	                            * from the caller's argv) */
+	int         argc;
+	bool        help;          /* -h/--help was given: print usage, exit 0 */
+	bool        version;       /* --version was given */
+};
+
+/*
+ * Parse skrun's arguments (argv[0] is skrun itself). Options end at the first
+ * non-option word or at "--"; the rest is the program and its arguments.
+ * Both "--opt val" and "--opt=val" are accepted, and "-np" as in mpirun.
+ * On error returns -1 and writes one line (no trailing newline) to @err,
+ * e.g. "-n: 'abc' is not a number of nodes"; the caller prints it with the
+ * usage hint and exits 2. Returns 0 otherwise (help/version only set flags).
+ * Strings in @o are borrowed from @argv, except hosts and env, which are
+ * allocated; free them with sk_opts_cleanup().
+ */
+int sk_opts_parse(int argc, char **argv, struct sk_job_opts *o, char *err,
+		  size_t errlen);
+void sk_opts_cleanup(struct sk_job_opts *o);
+
+/* The usage text (for -h and after a usage error). */
+const char *sk_opts_usage(void);
+
+/*
+ * Parse an mpirun --host value, "h1:2,h2,h3:4", appending to @list.
+ * A host without ":N" gets 1 slot, as in Open MPI. Returns 0 or -1 with
+ * @err set.
+ */
+int sk_hosts_parse(const char *arg, struct sk_host_list *list, char *err,
+		   size_t errlen);
+
+/*
+ * Parse an Open MPI hostfile held in memory (@text, @len bytes, need not be
+ * NUL-terminated), appending to @list. Lines are "host [slots=N]
+ * [max_slots=N]"; '#' starts a comment; blank lines are skipped; a host
+ * without slots= gets 1. Any other word, a bad number or a NUL byte is an
+ * error naming the line: "hostfile line 3: 'slots=x' is not a slot count".
+ * Returns 0 or -1 with @err set; on error @list is left as it was.
+ */
+int sk_hostfile_parse(const char *text, size_t len, struct sk_host_list *list,
+		      char *err, size_t errlen);
+
+/* Read the file at @path (at most 1 MiB) and parse it as above. */
+int sk_hostfile_load(const char *path, struct sk_host_list *list, char *err,
+		     size_t errlen);
+
+void sk_host_list_cleanup(struct sk_host_list *list);
+
+/*
+ * Place @np nodes on @list by slot, as mpirun does: fill the first host's
+ * slots, then the next. With an empty list every node goes to "localhost"
+ * (index 0 in @host_of_p, although the list has no entry 0).
+ * If @np exceeds the total slots, it is an error unless @oversubscribe, in
+ * which case placement wraps round-robin. If @np is 0, it becomes the total
+ * number of slots (1 with an empty list).
+ * @host_of_p  out: malloc'd array of *@np_p host indexes (into @list).
+ * Returns 0 or -1 with @err set.
+ */
+int sk_hosts_map(const struct sk_host_list *list, unsigned np,
+		 bool oversubscribe, unsigned *np_p, unsigned **host_of_p,
+		 char *err, size_t errlen);
+
+#endif /* SKIFF_LAUNCHER_OPTS_H */

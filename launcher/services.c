@@ -1,0 +1,478 @@
+/*
+ * The host services: what a node asks of the host over the fabric, on the
+ * node's channel (hostproto.h, part 2). Console output, stdin for rank 0,
+ * the BOOT reply with argv and environment, finalize and abort, and the
+ * file service (fileserv.c) with bulk data moved by RDMA.
+ *
+ * Every request passes sk_hmsg_parse() first; a node that sends bytes it
+ * fails is cut off: its endpoint is closed and the reason printed. The
+ * answer to a request is always exactly one reply; when no send slot is
+ * free the request stays in its receive slot (sk_chan) until one is.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "job.h"
+
+static struct sk_hnode *sk_chan_node(struct sk_chan *chan)
+{
+	return chan->user;
+}
+
+static void sk_reply(struct sk_hnode *n, uint64_t req_id, uint16_t type,
+		     int64_t result, const void *p1, size_t len1,
+		     const void *p2, size_t len2)
+{
+	struct sk_hmsg_hdr h = {.type = type, .req_id = req_id,
+				.result = result};
+	sk_status_t st;
+
+	if (n->link_down)
+		return;
+	st = sk_chan_send(&n->chan, &h, p1, len1, p2, len2);
+	/* Callers check sk_chan_can_send() first; a failure here means the
+	 * link broke, which the channel reports through on_error. */
+	if (st != SK_OK && st != SK_ERR_FLUSHED)
+		fprintf(stderr, "skrun: reply to rank %u failed: %s\n",
+			n->rank, sk_status_str(st));
+}
+
+static void sk_node_cut_timer(struct sk_timer *t)
+{
+	struct sk_hnode *n = (struct sk_hnode *)((char *)t -
+						 offsetof(struct sk_hnode,
+							  cut_t));
+
+	if (n->rkey) {
+		sk_rkey_destroy(n->rkey);
+		n->rkey = NULL;
+	}
+	if (n->ep) {
+		sk_ep_destroy(n->ep);
+		n->ep = NULL;
+	}
+}
+
+static void sk_node_cut(struct sk_hnode *n, const char *what,
+			const char *why)
+{
+	fprintf(stderr, "skrun: rank %u on %s sent %s%s%s%s; closing its "
+			"connection\n",
+		n->rank, n->host, what, why ? " (" : "", why ? why : "",
+		why ? ")" : "");
+	n->link_down = true;
+	sk_chan_cleanup(&n->chan);
+	/* Close the endpoint outside this completion's callback: the node's
+	 * pending and later requests then fail (ENOTCONN) instead of waiting
+	 * for replies that will never come. */
+	n->cut_t.cb = sk_node_cut_timer;
+	sk_timer_start(n->job->loop, &n->cut_t, 0);
+}
+
+/* ---- bulk file data ---- */
+
+static void sk_bulk_done(struct sk_op *op, const struct sk_wc *wc)
+{
+	struct sk_hnode *n = (struct sk_hnode *)((char *)op -
+						 offsetof(struct sk_hnode,
+							  bulk_op));
+	int64_t rc;
+
+	n->bulk_busy = false;
+	if (wc->status != SK_OK) {
+		/* A bad address from the node, or the link died. */
+		sk_reply(n, n->bulk_req, SK_HMSG_REPLY, -EFAULT, NULL, 0,
+			 NULL, 0);
+		return;
+	}
+	if (n->bulk_type == SK_HMSG_READ) {
+		rc = (int64_t)n->bulk_io.len; /* pread's count, kept here */
+	} else {
+		rc = sk_fsrv_write(&n->files, n->bulk_io.fd, n->bulk,
+				   n->bulk_io.len, n->bulk_io.offset);
+	}
+	sk_reply(n, n->bulk_req, SK_HMSG_REPLY, rc, NULL, 0, NULL, 0);
+}
+
+static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n,
+			  const struct sk_hreq *req)
+{
+	const struct sk_hreq_io *io = &req->io;
+	sk_status_t st;
+	int64_t rc;
+
+	if (n->rkey == NULL || n->bulk_busy) {
+		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY,
+			 n->rkey ? -EBUSY : -EPROTO, NULL, 0, NULL, 0);
+		return;
+	}
+	if (io->raddr < sk_rkey_addr(n->rkey) ||
+	    io->len > sk_rkey_len(n->rkey) ||
+	    io->raddr - sk_rkey_addr(n->rkey) >
+		    sk_rkey_len(n->rkey) - io->len) {
+		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, -EFAULT, NULL, 0,
+			 NULL, 0);
+		return;
+	}
+	n->bulk_io = *io;
+	n->bulk_type = req->hdr.type;
+	n->bulk_req = req->hdr.req_id;
+	n->bulk_op.done = sk_bulk_done;
+	if (req->hdr.type == SK_HMSG_READ) {
+		rc = sk_fsrv_read(&n->files, io->fd, n->bulk, io->len,
+				  io->offset);
+		if (rc <= 0) {
+			sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, rc, NULL,
+				 0, NULL, 0);
+			return;
+		}
+		n->bulk_io.len = (uint32_t)rc;
+		st = sk_post_write(n->ep, sk_arena_mr(job->arena), n->bulk,
+				   (size_t)rc, n->rkey, io->raddr, 0,
+				   &n->bulk_op);
+	} else {
+		if (io->len == 0) {
+			sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0,
+				 NULL, 0);
+			return;
+		}
+		st = sk_post_read(n->ep, sk_arena_mr(job->arena), n->bulk,
+				  io->len, n->rkey, io->raddr, 0, &n->bulk_op);
+	}
+	if (st != SK_OK) {
+		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, -EIO, NULL, 0,
+			 NULL, 0);
+		return;
+	}
+	n->bulk_busy = true;
+}
+
+/* ---- requests ---- */
+
+static void sk_serve_ready(struct sk_job *job, struct sk_hnode *n,
+			   const struct sk_hreq *req)
+{
+	sk_status_t st;
+
+	if (n->ready) {
+		sk_node_cut(n, "a second READY", NULL);
+		return;
+	}
+	st = sk_rkey_unpack(n->ep, req->u.bytes.data, req->u.bytes.len,
+			    &n->rkey);
+	if (st != SK_OK) {
+		sk_node_cut(n, "a bad arena descriptor", sk_status_str(st));
+		return;
+	}
+	n->ready = true;
+	n->ready_req = req->hdr.req_id;
+	job->nready++;
+	sk_services_boot(job);
+}
+
+static void sk_serve_stdin(struct sk_job *job, struct sk_hnode *n,
+			   const struct sk_hreq *req)
+{
+	if (n->rank != 0 || job->stdin_eof) {
+		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL,
+			 0);
+		return;
+	}
+	if (n->stdin_waiting) {
+		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, -EBUSY, NULL, 0,
+			 NULL, 0);
+		return;
+	}
+	n->stdin_waiting = true;
+	n->stdin_req = req->hdr.req_id;
+	n->stdin_max = req->u.max;
+	sk_watch_start(job->loop, &job->stdin_w);
+}
+
+static void sk_serve_file(struct sk_job *job, struct sk_hnode *n,
+			  const struct sk_hreq *req)
+{
+	char buf[SK_HMSG_PAYLOAD_MAX];
+	struct sk_hstat st;
+	size_t used = 0;
+	int64_t rc;
+	const void *out = NULL;
+	size_t outlen = 0;
+
+	switch (req->hdr.type) {
+	case SK_HMSG_OPEN:
+		rc = sk_fsrv_open(&job->fsrv, &n->files, req->u.open.path,
+				  req->u.open.o.flags, req->u.open.o.mode);
+		break;
+	case SK_HMSG_CLOSE:
+		rc = sk_fsrv_close(&n->files, req->u.fd.fd);
+		break;
+	case SK_HMSG_READ:
+	case SK_HMSG_WRITE:
+		if (req->io.raddr != 0) {
+			sk_bulk_start(job, n, req);
+			return;
+		}
+		if (req->hdr.type == SK_HMSG_READ) {
+			rc = sk_fsrv_read(&n->files, req->io.fd, buf,
+					  req->io.len, req->io.offset);
+			if (rc > 0) {
+				out = buf;
+				outlen = (size_t)rc;
+			}
+		} else {
+			rc = sk_fsrv_write(&n->files, req->io.fd,
+					   req->u.bytes.data,
+					   req->u.bytes.len, req->io.offset);
+		}
+		break;
+	case SK_HMSG_LSEEK:
+		rc = sk_fsrv_lseek(&n->files, req->u.lseek.fd,
+				   req->u.lseek.offset, req->u.lseek.whence);
+		break;
+	case SK_HMSG_FSTAT:
+		rc = sk_fsrv_fstat(&n->files, req->u.fd.fd, &st);
+		if (rc >= 0) {
+			out = &st;
+			outlen = sizeof(st);
+		}
+		break;
+	case SK_HMSG_UNLINK:
+		rc = sk_fsrv_unlink(&job->fsrv, req->u.path);
+		break;
+	case SK_HMSG_MKDIR:
+		rc = sk_fsrv_mkdir(&job->fsrv, req->u.mkdir.path,
+				   req->u.mkdir.m.mode);
+		break;
+	case SK_HMSG_READDIR:
+		rc = sk_fsrv_readdir(&n->files, req->u.fd.fd, buf, sizeof(buf),
+				     &used);
+		if (rc > 0) {
+			out = buf;
+			outlen = used;
+		}
+		break;
+	default:
+		rc = -ENOSYS;
+		break;
+	}
+	sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, rc, out, outlen, NULL, 0);
+}
+
+static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
+{
+	struct sk_hnode *n = sk_chan_node(chan);
+	struct sk_job *job = n->job;
+	struct sk_hreq req;
+	const char *why = "";
+
+	if (n->link_down)
+		return true;
+	if (sk_hmsg_parse(msg, len, &req, &why) != SK_OK) {
+		sk_node_cut(n, "a malformed message", why);
+		return true;
+	}
+	if (!sk_chan_can_send(chan))
+		return false; /* every request gets a reply: wait for a slot */
+	if (!n->ready && req.hdr.type != SK_HMSG_READY) {
+		sk_node_cut(n, "a request before READY",
+			    sk_hmsg_type_str(req.hdr.type));
+		return true;
+	}
+	switch (req.hdr.type) {
+	case SK_HMSG_READY:
+		sk_serve_ready(job, n, &req);
+		break;
+	case SK_HMSG_CONSOLE:
+		sk_job_output(job, n, req.hdr.flags, req.u.bytes.data,
+			      req.u.bytes.len);
+		sk_reply(n, req.hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL,
+			 0);
+		break;
+	case SK_HMSG_STDIN_READ:
+		sk_serve_stdin(job, n, &req);
+		break;
+	case SK_HMSG_FINALIZE:
+		n->finalized = true;
+		sk_reply(n, req.hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL,
+			 0);
+		break;
+	case SK_HMSG_ABORT:
+		sk_reply(n, req.hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL,
+			 0);
+		sk_job_abort(job, req.u.abort.code ? req.u.abort.code : 1,
+			     "rank %u on %s called abort (code %d): %s",
+			     n->rank, n->host, req.u.abort.code,
+			     req.u.abort.msg);
+		break;
+	default:
+		sk_serve_file(job, n, &req);
+		break;
+	}
+	return true;
+}
+
+static void sk_services_on_error(struct sk_chan *chan, sk_status_t st)
+{
+	struct sk_hnode *n = sk_chan_node(chan);
+
+	n->link_down = true;
+	/* After FINALIZE the node is allowed to go; otherwise its process
+	 * exit (waitpid) names the cause. A node that is alive but lost its
+	 * link cannot serve the job: end it. */
+	if (!n->finalized && !n->exited && !n->job->aborting)
+		sk_job_abort(n->job, 1, "lost the fabric link to rank %u on "
+					"%s (%s)",
+			     n->rank, n->host, sk_status_str(st));
+}
+
+/* Retry BOOT replies and stdin that waited for a send slot. */
+static void sk_services_on_writable(struct sk_chan *chan)
+{
+	struct sk_hnode *n = sk_chan_node(chan);
+
+	sk_services_boot(n->job);
+}
+
+sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
+				const void *addr, size_t len)
+{
+	sk_status_t st;
+
+	st = sk_ep_create(job->dev, &n->ep);
+	if (st != SK_OK)
+		return st;
+	st = sk_ep_connect(n->ep, addr, len);
+	if (st != SK_OK)
+		goto err_destroy;
+	n->bulk = sk_arena_alloc(job->arena, SK_HMSG_BULK_MAX, 4096);
+	if (n->bulk == NULL) {
+		st = SK_ERR_NOMEM;
+		goto err_destroy;
+	}
+	n->chan.on_msg = sk_services_on_msg;
+	n->chan.on_error = sk_services_on_error;
+	n->chan.on_writable = sk_services_on_writable;
+	n->chan.user = n;
+	st = sk_chan_init(&n->chan, job->loop, job->arena, n->ep);
+	if (st != SK_OK)
+		goto err_destroy;
+	return SK_OK;
+
+err_destroy:
+	sk_ep_destroy(n->ep);
+	n->ep = NULL;
+	return st;
+}
+
+/* BOOT replies go out once every node that joined is ready (or gone). */
+void sk_services_boot(struct sk_job *job)
+{
+	char buf[SK_HMSG_PAYLOAD_MAX];
+	size_t len = sizeof(struct sk_hboot);
+	unsigned r;
+	int i;
+
+	if (!job->welcomed || job->booted)
+		return;
+	for (r = 0; r < job->size; r++) {
+		struct sk_hnode *n = &job->node[r];
+
+		if (n->joined && !n->ready && !n->exited && !n->link_down)
+			return;
+	}
+	/* argv, then the forwarded environment, NUL-separated. */
+	for (i = 0; i < job->opts.argc; i++) {
+		size_t l = strlen(job->opts.argv[i]) + 1;
+
+		if (l > sizeof(buf) - len)
+			goto too_big;
+		memcpy(buf + len, job->opts.argv[i], l);
+		len += l;
+	}
+	size_t nenv = 0;
+
+	for (size_t k = 0; k < job->opts.nenv; k++) {
+		const char *e = job->opts.env[k];
+		char tmp[SK_HMSG_PAYLOAD_MAX];
+		size_t l;
+
+		if (strchr(e, '=') == NULL) {
+			const char *v = getenv(e);
+
+			if (v == NULL)
+				continue;
+			snprintf(tmp, sizeof(tmp), "%s=%s", e, v);
+			e = tmp;
+		}
+		l = strlen(e) + 1;
+		if (l > sizeof(buf) - len)
+			goto too_big;
+		memcpy(buf + len, e, l);
+		len += l;
+		nenv++;
+	}
+	for (r = 0; r < job->size; r++) {
+		struct sk_hnode *n = &job->node[r];
+		struct sk_hboot b = {.rank = r, .size = job->size,
+				     .argc = (uint32_t)job->opts.argc,
+				     .envc = (uint32_t)nenv,
+				     .job_id = job->id};
+
+		if (!n->ready || n->link_down)
+			continue;
+		if (!sk_chan_can_send(&n->chan))
+			return; /* on_writable calls again */
+		memcpy(buf, &b, sizeof(b));
+		sk_reply(n, n->ready_req, SK_HMSG_BOOT, 0, buf, len, NULL, 0);
+		n->ready = true;
+		job->nboot_done++;
+		n->ready_req = UINT64_MAX;
+	}
+	job->booted = true;
+	return;
+
+too_big:
+	sk_job_abort(job, 1, "argv and -x environment exceed %zu bytes",
+		     (size_t)SK_HMSG_PAYLOAD_MAX);
+}
+
+/* Host stdin became readable: serve rank 0's waiting STDIN_READ. */
+void sk_services_stdin(struct sk_job *job)
+{
+	struct sk_hnode *n = &job->node[0];
+	char buf[SK_HMSG_PAYLOAD_MAX];
+	ssize_t r;
+
+	if (!n->stdin_waiting || n->link_down) {
+		sk_watch_stop(job->loop, &job->stdin_w);
+		return;
+	}
+	if (!sk_chan_can_send(&n->chan))
+		return;
+	r = read(STDIN_FILENO, buf, n->stdin_max);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r <= 0)
+		job->stdin_eof = true;
+	n->stdin_waiting = false;
+	sk_watch_stop(job->loop, &job->stdin_w);
+	sk_reply(n, n->stdin_req, SK_HMSG_REPLY, r < 0 ? -errno : r,
+		 buf, r > 0 ? (size_t)r : 0, NULL, 0);
+}
+
+void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n)
+{
+	n->link_down = true;
+	sk_fsrv_files_cleanup(&n->files);
+	if (n->rkey) {
+		sk_rkey_destroy(n->rkey);
+		n->rkey = NULL;
+	}
+	sk_services_boot(job);
+}

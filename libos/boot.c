@@ -1,0 +1,666 @@
+/*
+ * Boot and finalize of a node: the path from the program's entry to its
+ * main() and back (the "Boot" flow of DESIGN.md).
+ *
+ *   __wrap_main -> read SKIFF_BOOTSTRAP, the secret, rank and size
+ *     -> open the device, map and register the arena, make endpoints
+ *     -> TCP hello with their addresses; welcome with the host's and peers'
+ *     -> connect, post receives, READY over the fabric
+ *     -> BOOT reply (sent once every node is ready): argv and environment
+ *     -> console streams, atexit finalize, crash flush, optional seal
+ *     -> main()
+ *
+ * Everything after the welcome crosses the fabric. The host's replies arrive
+ * on the node's channel; sk_node_call() runs the loop until its reply is in.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <skiff/config.h>
+#include <skiff/os.h>
+
+#include "node.h"
+
+struct sk_node sk_node;
+
+int __real_main(int argc, char **argv, char **envp);
+int __wrap_main(int argc, char **argv, char **envp);
+
+static void sk_boot_die(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+
+static void sk_boot_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("skiff: boot failed: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* ---- calls to the host ---- */
+
+static bool sk_node_on_msg(struct sk_chan *chan, void *msg, size_t len)
+{
+	struct sk_hmsg_hdr h;
+	struct sk_hcall *c;
+
+	if (len < sizeof(h)) {
+		fprintf(stderr, "skiff: short message from the host\n");
+		return true;
+	}
+	memcpy(&h, msg, sizeof(h));
+	if (h.len != len - sizeof(h) ||
+	    (h.type != SK_HMSG_REPLY && h.type != SK_HMSG_BOOT)) {
+		fprintf(stderr, "skiff: malformed message from the host\n");
+		return true;
+	}
+	c = &sk_node.calls[h.req_id % SK_HMSG_SLOTS];
+	if (!c->busy || c->req_id != h.req_id) {
+		fprintf(stderr, "skiff: reply to no request from the host\n");
+		return true;
+	}
+	c->result = h.result;
+	c->reply_len = 0;
+	if (c->reply != NULL) {
+		if (h.len > c->reply_cap)
+			c->result = -EIO;
+		else {
+			memcpy(c->reply, (char *)msg + sizeof(h), h.len);
+			c->reply_len = h.len;
+		}
+	}
+	c->done = true;
+	if (c->async) {
+		c->busy = false;
+		sk_node.ncalls--;
+	}
+	return true;
+}
+
+static void sk_node_on_error(struct sk_chan *chan, sk_status_t st)
+{
+	unsigned i;
+
+	sk_node.down = true;
+	/* Wake every waiter: the host is gone. */
+	for (i = 0; i < SK_HMSG_SLOTS; i++) {
+		struct sk_hcall *c = &sk_node.calls[i];
+
+		if (!c->busy)
+			continue;
+		c->result = -ENOTCONN;
+		c->done = true;
+		if (c->async) {
+			c->busy = false;
+			sk_node.ncalls--;
+		}
+	}
+}
+
+static struct sk_hcall *sk_node_send(uint16_t type, uint16_t flags,
+				     const void *p1, size_t len1,
+				     const void *p2, size_t len2, bool async)
+{
+	struct sk_hmsg_hdr h = {.type = type, .flags = flags};
+	struct sk_hcall *c;
+	sk_status_t st;
+
+	for (;;) {
+		if (sk_node.down)
+			return NULL;
+		c = &sk_node.calls[sk_node.next_req % SK_HMSG_SLOTS];
+		if (!c->busy && sk_chan_can_send(&sk_node.chan))
+			break;
+		/* At most SK_HMSG_SLOTS requests in flight (hostproto.h):
+		 * wait for the oldest's reply. */
+		if (sk_loop_run_once(sk_node.loop, -1) < 0)
+			return NULL;
+	}
+	h.req_id = sk_node.next_req++;
+	st = sk_chan_send(&sk_node.chan, &h, p1, len1, p2, len2);
+	if (st != SK_OK)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->busy = true;
+	c->async = async;
+	c->req_id = h.req_id;
+	sk_node.ncalls++;
+	return c;
+}
+
+int64_t sk_node_call(uint16_t type, uint16_t flags, const void *p1,
+		     size_t len1, const void *p2, size_t len2, void *reply,
+		     size_t reply_cap, size_t *reply_len_p)
+{
+	struct sk_hcall *c;
+	int64_t result;
+
+	c = sk_node_send(type, flags, p1, len1, p2, len2, false);
+	if (c == NULL)
+		return -ENOTCONN;
+	c->reply = reply;
+	c->reply_cap = reply_cap;
+	while (!c->done)
+		if (sk_loop_run_once(sk_node.loop, -1) < 0)
+			break;
+	result = c->done ? c->result : -ENOTCONN;
+	if (reply_len_p)
+		*reply_len_p = c->reply_len;
+	c->busy = false;
+	sk_node.ncalls--;
+	return result;
+}
+
+int sk_node_post(uint16_t type, uint16_t flags, const void *p1, size_t len1)
+{
+	return sk_node_send(type, flags, p1, len1, NULL, 0, true) ? 0 :
+								    -ENOTCONN;
+}
+
+void sk_node_drain(void)
+{
+	while (sk_node.ncalls > 0 && !sk_node.down)
+		if (sk_loop_run_once(sk_node.loop, -1) < 0)
+			break;
+}
+
+/* ---- the bootstrap exchange (TCP) ---- */
+
+static int sk_hex_decode(const char *hex, uint8_t *out, size_t n)
+{
+	size_t i;
+
+	if (hex == NULL || strlen(hex) != 2 * n)
+		return -1;
+	for (i = 0; i < 2 * n; i++) {
+		char ch = hex[i];
+		int v;
+
+		if (ch >= '0' && ch <= '9')
+			v = ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			v = ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			v = ch - 'A' + 10;
+		else
+			return -1;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
+	return 0;
+}
+
+static unsigned long sk_env_ulong(const char *name, unsigned long max)
+{
+	const char *s = getenv(name);
+	unsigned long v;
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		sk_boot_die("%s is not set (start the program with skrun)",
+			    name);
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || s[0] == '-' || v > max)
+		sk_boot_die("%s='%s' is not a number up to %lu", name, s, max);
+	return v;
+}
+
+static int sk_boot_connect(const char *addr, int timeout_ms)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res, *ai;
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	int fd = -1, rc, one = 1;
+
+	if (colon == NULL || colon == addr ||
+	    (size_t)(colon - addr) >= sizeof(host) || colon[1] == '\0')
+		sk_boot_die("%s='%s' is not host:port", SK_ENV_BOOTSTRAP,
+			    addr);
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc != 0)
+		sk_boot_die("%s='%s': %s", SK_ENV_BOOTSTRAP, addr,
+			    gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		sk_boot_die("cannot reach the host at %s: %s", addr,
+			    strerror(errno));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)timeout_ms;
+	return fd;
+}
+
+static void sk_boot_write(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			sk_boot_die("bootstrap send: %s", strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Read exactly @len bytes before @deadline_ns; 0, or -1 on EOF. */
+static int sk_boot_read(int fd, void *buf, size_t len, uint64_t deadline_ns)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		uint64_t now = sk_time_ns();
+		ssize_t n;
+
+		if (now >= deadline_ns)
+			sk_boot_die("no answer from the host within "
+				    "SKIFF_BOOT_TIMEOUT_MS");
+		if (poll(&pfd, 1, (int)((deadline_ns - now) / 1000000 + 1)) <
+		    0 && errno != EINTR)
+			sk_boot_die("bootstrap poll: %s", strerror(errno));
+		if (pfd.revents == 0)
+			continue;
+		n = recv(fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			sk_boot_die("bootstrap receive: %s", strerror(errno));
+		if (n == 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void sk_boot_put_blob(int fd, const void *blob, size_t len)
+{
+	uint16_t l = (uint16_t)len;
+
+	sk_boot_write(fd, &l, sizeof(l));
+	if (len)
+		sk_boot_write(fd, blob, len);
+}
+
+static size_t sk_boot_get_blob(int fd, void *blob, uint64_t deadline_ns)
+{
+	uint16_t l;
+
+	if (sk_boot_read(fd, &l, sizeof(l), deadline_ns) < 0)
+		sk_boot_die("the host closed the bootstrap connection");
+	if (l > SK_BLOB_MAX)
+		sk_boot_die("malformed welcome (a %u-byte address)", l);
+	if (l && sk_boot_read(fd, blob, l, deadline_ns) < 0)
+		sk_boot_die("the host closed the bootstrap connection");
+	return l;
+}
+
+static void sk_boot_exchange(const char *addr, const uint8_t *secret)
+{
+	struct sk_boot_hello hello = {
+		.magic = SK_BOOT_MAGIC, .version = SK_BOOT_VERSION,
+		.rank = sk_node.rank, .size = sk_node.size,
+	};
+	struct sk_boot_welcome w;
+	unsigned long timeout_ms;
+	uint64_t deadline;
+	char blob[SK_BLOB_MAX];
+	size_t len;
+	unsigned j;
+	sk_status_t st;
+	int fd;
+
+	if (sk_config_ulong("SKIFF_BOOT_TIMEOUT_MS", 1, 3600000,
+			    &timeout_ms) != SK_OK)
+		exit(1);
+	deadline = sk_time_ns() + timeout_ms * 1000000ull;
+	memcpy(hello.secret, secret, SK_BOOT_SECRET_LEN);
+	fd = sk_boot_connect(addr, (int)timeout_ms);
+	sk_boot_write(fd, &hello, sizeof(hello));
+	len = sizeof(blob);
+	sk_ep_addr_pack(sk_node.host_ep, blob, &len);
+	sk_boot_put_blob(fd, blob, len);
+	for (j = 0; j < sk_node.size; j++) {
+		len = 0;
+		if (sk_node.peers[j]) {
+			len = sizeof(blob);
+			sk_ep_addr_pack(sk_node.peers[j], blob, &len);
+		}
+		sk_boot_put_blob(fd, blob, len);
+	}
+
+	if (sk_boot_read(fd, &w, sizeof(w), deadline) < 0)
+		sk_boot_die("the host at %s closed the connection "
+			    "(is this the job's skrun?)", addr);
+	if (w.magic != SK_BOOT_MAGIC || w.version != SK_BOOT_VERSION)
+		sk_boot_die("%s does not speak Skiff's bootstrap", addr);
+	if (w.result != SK_BOOT_OK)
+		sk_boot_die("the host at %s refused rank %u: %s", addr,
+			    sk_node.rank, sk_boot_result_str(w.result));
+	if (w.size != sk_node.size)
+		sk_boot_die("malformed welcome (size %u, not %u)", w.size,
+			    sk_node.size);
+	len = sk_boot_get_blob(fd, blob, deadline);
+	st = sk_ep_connect(sk_node.host_ep, blob, len);
+	if (st != SK_OK)
+		sk_boot_die("connect to the host: %s", sk_status_str(st));
+	for (j = 0; j < sk_node.size; j++) {
+		len = sk_boot_get_blob(fd, blob, deadline);
+		if (sk_node.peers[j] == NULL)
+			continue;
+		if (len == 0) {
+			/* That rank never joined (not a Skiff program). */
+			sk_ep_destroy(sk_node.peers[j]);
+			sk_node.peers[j] = NULL;
+			continue;
+		}
+		st = sk_ep_connect(sk_node.peers[j], blob, len);
+		if (st != SK_OK)
+			sk_boot_die("connect to rank %u: %s", j,
+				    sk_status_str(st));
+	}
+	close(fd);
+}
+
+/* ---- BOOT: argv and environment over the fabric ---- */
+
+static char **sk_boot_strings(const char **pp, const char *end, uint32_t n)
+{
+	char **v = calloc((size_t)n + 1, sizeof(*v));
+	const char *p = *pp;
+	uint32_t i;
+
+	if (v == NULL)
+		sk_boot_die("out of memory");
+	for (i = 0; i < n; i++) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+
+		if (nul == NULL)
+			sk_boot_die("malformed BOOT message");
+		v[i] = strdup(p);
+		p = nul + 1;
+	}
+	*pp = p;
+	return v;
+}
+
+static char **sk_boot_receive(int *argc_p)
+{
+	static char buf[SK_HMSG_PAYLOAD_MAX];
+	char mr[SK_BLOB_MAX];
+	struct sk_hboot b;
+	size_t len = sizeof(mr), got;
+	const char *p;
+	char **argv, **env;
+	int64_t rc;
+	uint32_t i;
+
+	sk_mr_pack(sk_arena_mr(sk_node.arena), mr, &len);
+	rc = sk_node_call(SK_HMSG_READY, 0, mr, len, NULL, 0, buf,
+			  sizeof(buf), &got);
+	if (rc < 0)
+		sk_boot_die("no BOOT from the host: %s", strerror((int)-rc));
+	if (got < sizeof(b))
+		sk_boot_die("malformed BOOT message");
+	memcpy(&b, buf, sizeof(b));
+	if (b.rank != sk_node.rank || b.size != sk_node.size || b.argc == 0 ||
+	    b.argc > got || b.envc > got)
+		sk_boot_die("malformed BOOT message");
+	sk_node.job_id = b.job_id;
+	p = buf + sizeof(b);
+	argv = sk_boot_strings(&p, buf + got, b.argc);
+	env = sk_boot_strings(&p, buf + got, b.envc);
+	for (i = 0; i < b.envc; i++) {
+		char *eq = strchr(env[i], '=');
+
+		if (eq && eq != env[i]) {
+			*eq = '\0';
+			setenv(env[i], eq + 1, 1);
+		}
+		free(env[i]);
+	}
+	free(env);
+	*argc_p = (int)b.argc;
+	return argv;
+}
+
+/* ---- boot, finalize, abort ---- */
+
+static void sk_node_teardown(void)
+{
+	unsigned j;
+
+	for (j = 0; j < sk_node.size; j++)
+		if (sk_node.peers[j])
+			sk_ep_destroy(sk_node.peers[j]);
+	free(sk_node.peers);
+	sk_node.peers = NULL;
+	sk_chan_cleanup(&sk_node.chan);
+	sk_ep_destroy(sk_node.host_ep);
+	sk_arena_destroy(sk_node.arena);
+	sk_loop_destroy(sk_node.loop);
+	sk_dev_close(sk_node.dev);
+	sk_node.dev = NULL;
+	sk_node.booted = false;
+}
+
+static void sk_node_finalize(void)
+{
+	if (!sk_node.booted)
+		return;
+	sk_console_flush();
+	if (!sk_node.down) {
+		/* The reply comes once the host has written everything this
+		 * node said: nothing is lost at exit. */
+		sk_node_call(SK_HMSG_FINALIZE, 0, NULL, 0, NULL, 0, NULL, 0,
+			     NULL);
+	}
+	sk_node.down = true;
+	/* A sealed node cannot make the system calls a provider's teardown
+	 * does (UCX closes sockets it would reopen); the exit that follows
+	 * releases everything anyway. */
+	if (!sk_node.sealed)
+		sk_node_teardown();
+}
+
+static void sk_node_boot(void)
+{
+	const char *addr = getenv(SK_ENV_BOOTSTRAP);
+	const char *jobid = getenv(SK_ENV_JOBID);
+	uint8_t secret[SK_BOOT_SECRET_LEN];
+	unsigned j;
+	sk_status_t st;
+
+	if (sk_hex_decode(getenv(SK_ENV_SECRET), secret, sizeof(secret)))
+		sk_boot_die("%s must be %d hex digits", SK_ENV_SECRET,
+			    2 * SK_BOOT_SECRET_LEN);
+	/* The secret is the job's, not the application's: keep it out of
+	 * what main() and its children see. */
+	unsetenv(SK_ENV_SECRET);
+	sk_node.size = (unsigned)sk_env_ulong(SK_ENV_SIZE, 1u << 20);
+	sk_node.rank = (unsigned)sk_env_ulong(SK_ENV_RANK, 1u << 20);
+	if (sk_node.size == 0 || sk_node.rank >= sk_node.size)
+		sk_boot_die("rank %u is outside a job of size %u",
+			    sk_node.rank, sk_node.size);
+	sk_node.job_id = jobid ? strtoull(jobid, NULL, 10) : 0;
+
+	st = sk_dev_open(NULL, NULL, &sk_node.dev);
+	if (st != SK_OK)
+		sk_boot_die("no fabric device: %s", sk_status_str(st));
+	st = sk_loop_create(sk_node.dev, &sk_node.loop);
+	if (st != SK_OK)
+		sk_boot_die("event loop: %s", sk_status_str(st));
+	st = sk_arena_create(sk_node.dev, 0, SK_ACCESS_ALL, &sk_node.arena);
+	if (st != SK_OK)
+		sk_boot_die("arena: %s", sk_status_str(st));
+	sk_node.bounce = sk_arena_alloc(sk_node.arena, SK_HMSG_BULK_MAX, 4096);
+	if (sk_node.bounce == NULL)
+		sk_boot_die("arena too small (SKIFF_ARENA_MB)");
+	st = sk_ep_create(sk_node.dev, &sk_node.host_ep);
+	if (st != SK_OK)
+		sk_boot_die("endpoint: %s", sk_status_str(st));
+	sk_node.peers = calloc(sk_node.size, sizeof(*sk_node.peers));
+	if (sk_node.peers == NULL)
+		sk_boot_die("out of memory");
+	for (j = 0; j < sk_node.size; j++) {
+		if (j == sk_node.rank)
+			continue;
+		st = sk_ep_create(sk_node.dev, &sk_node.peers[j]);
+		if (st != SK_OK)
+			sk_boot_die("endpoint: %s", sk_status_str(st));
+	}
+
+	sk_boot_exchange(addr, secret);
+	memset(secret, 0, sizeof(secret));
+
+	sk_node.chan.on_msg = sk_node_on_msg;
+	sk_node.chan.on_error = sk_node_on_error;
+	st = sk_chan_init(&sk_node.chan, sk_node.loop, sk_node.arena,
+			  sk_node.host_ep);
+	if (st != SK_OK)
+		sk_boot_die("host channel: %s", sk_status_str(st));
+	sk_node.booted = true;
+}
+
+int __wrap_main(int argc, char **argv, char **envp)
+{
+	const char *seal;
+	char **nargv;
+	int nargc;
+
+	if (getenv(SK_ENV_BOOTSTRAP) == NULL)
+		return __real_main(argc, argv, envp);
+	sk_node_boot();
+	nargv = sk_boot_receive(&nargc);
+	sk_console_install();
+	atexit(sk_node_finalize);
+	seal = sk_config_str("SKIFF_SEAL");
+	if (strcmp(seal, "0") != 0 && strcmp(seal, "") != 0) {
+		if (sk_seal() != 0)
+			sk_os_abort(1, "SKIFF_SEAL: cannot seal this node");
+	}
+	exit(__real_main(nargc, nargv, environ));
+}
+
+void sk_os_abort(int code, const char *fmt, ...)
+{
+	char msg[1024];
+	int32_t c = code;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!sk_node.booted || sk_node.down) {
+		fprintf(stderr, "skiff: abort: %s\n", msg);
+		_exit(code);
+	}
+	sk_console_flush();
+	sk_node_call(SK_HMSG_ABORT, 0, &c, sizeof(c), msg, strlen(msg) + 1,
+		     NULL, 0, NULL);
+	_exit(code);
+}
+
+void sk_os_sleep_ms(uint64_t ms)
+{
+	uint64_t end = sk_time_ns() + ms * 1000000ull;
+
+	if (!sk_node.booted) {
+		struct timespec ts = {(time_t)(ms / 1000),
+				      (long)(ms % 1000) * 1000000};
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	for (;;) {
+		uint64_t now = sk_time_ns();
+
+		if (now >= end)
+			return;
+		sk_loop_run_once(sk_node.loop,
+				 (int)((end - now + 999999) / 1000000));
+	}
+}
+
+bool sk_os_booted(void)
+{
+	return sk_node.booted;
+}
+
+unsigned sk_os_rank(void)
+{
+	return sk_node.booted ? sk_node.rank : 0;
+}
+
+unsigned sk_os_size(void)
+{
+	return sk_node.booted ? sk_node.size : 1;
+}
+
+uint64_t sk_os_job_id(void)
+{
+	return sk_node.job_id;
+}
+
+struct sk_dev *sk_os_dev(void)
+{
+	return sk_node.booted ? sk_node.dev : NULL;
+}
+
+struct sk_loop *sk_os_loop(void)
+{
+	return sk_node.booted ? sk_node.loop : NULL;
+}
+
+struct sk_arena *sk_os_arena(void)
+{
+	return sk_node.booted ? sk_node.arena : NULL;
+}
+
+struct sk_ep *sk_os_peer(unsigned rank)
+{
+	if (!sk_node.booted || rank >= sk_node.size)
+		return NULL;
+	return sk_node.peers[rank];
+}
+
+bool sk_os_sealed(void)
+{
+	return sk_node.sealed;
+}

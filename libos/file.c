@@ -1,0 +1,387 @@
+/*
+ * A node's files: each call is one request to the host's file service
+ * (hostproto.h), or, for bulk data, one request per SK_HMSG_BULK_MAX chunk.
+ *
+ * Small transfers ride inside the messages. Large ones use the node's bounce
+ * buffer in the arena: for a read the host RDMA-writes the chunk there and
+ * then replies; for a write the node copies the chunk there and the host
+ * RDMA-reads it before writing the file. The reply arrives only after the
+ * host's RDMA operation has completed, so the bounce buffer is never reused
+ * while the host still touches it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <skiff/file.h>
+
+#include "node.h"
+
+/* Largest read whose bytes come back inside the reply. */
+#define SK_FILE_INLINE_MAX SK_HMSG_PAYLOAD_MAX
+
+static int sk_file_ret(int64_t rc)
+{
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return 0;
+}
+
+static bool sk_file_ready(void)
+{
+	if (!sk_node.booted) {
+		errno = ENOSYS;
+		return false;
+	}
+	if (sk_node.down) {
+		errno = ENOTCONN;
+		return false;
+	}
+	return true;
+}
+
+static int64_t sk_file_path_call(uint16_t type, const void *fixed,
+				 size_t flen, const char *path)
+{
+	size_t plen = strlen(path) + 1;
+
+	if (plen > SK_HMSG_PATH_MAX)
+		return -ENAMETOOLONG;
+	return sk_node_call(type, 0, fixed, flen, path, plen, NULL, 0, NULL);
+}
+
+int sk_open(const char *path, int flags, ...)
+{
+	struct sk_hreq_open o = {.flags = flags, .mode = 0};
+	int64_t rc;
+
+	if (flags & O_CREAT) {
+		va_list ap;
+
+		va_start(ap, flags);
+		o.mode = va_arg(ap, unsigned);
+		va_end(ap);
+	}
+	if (!sk_file_ready())
+		return -1;
+	rc = sk_file_path_call(SK_HMSG_OPEN, &o, sizeof(o), path);
+	return sk_file_ret(rc) ? -1 : (int)rc;
+}
+
+int sk_close(int fd)
+{
+	struct sk_hreq_fd r = {.fd = fd};
+
+	if (!sk_file_ready())
+		return -1;
+	return sk_file_ret(sk_node_call(SK_HMSG_CLOSE, 0, &r, sizeof(r), NULL,
+					0, NULL, 0, NULL));
+}
+
+/* One read of at most a chunk. */
+static int64_t sk_file_read1(int fd, char *buf, size_t len, int64_t offset)
+{
+	struct sk_hreq_io io = {.fd = fd, .offset = offset};
+	size_t got = 0;
+	int64_t rc;
+
+	if (len <= SK_FILE_INLINE_MAX) {
+		io.len = (uint32_t)len;
+		rc = sk_node_call(SK_HMSG_READ, 0, &io, sizeof(io), NULL, 0,
+				  buf, len, &got);
+		if (rc >= 0 && (uint64_t)rc != got)
+			return -EIO;
+		return rc;
+	}
+	io.len = (uint32_t)(len > SK_HMSG_BULK_MAX ? SK_HMSG_BULK_MAX : len);
+	io.raddr = (uintptr_t)sk_node.bounce;
+	rc = sk_node_call(SK_HMSG_READ, 0, &io, sizeof(io), NULL, 0, NULL, 0,
+			  NULL);
+	if (rc > (int64_t)io.len)
+		return -EIO;
+	if (rc > 0)
+		memcpy(buf, sk_node.bounce, (size_t)rc);
+	return rc;
+}
+
+static int64_t sk_file_write1(int fd, const char *buf, size_t len,
+			      int64_t offset)
+{
+	struct sk_hreq_io io = {.fd = fd, .offset = offset};
+	int64_t rc;
+
+	if (len <= SK_HMSG_PAYLOAD_MAX - sizeof(io)) {
+		io.len = (uint32_t)len;
+		return sk_node_call(SK_HMSG_WRITE, 0, &io, sizeof(io), buf, len,
+				    NULL, 0, NULL);
+	}
+	io.len = (uint32_t)(len > SK_HMSG_BULK_MAX ? SK_HMSG_BULK_MAX : len);
+	io.raddr = (uintptr_t)sk_node.bounce;
+	memcpy(sk_node.bounce, buf, io.len);
+	rc = sk_node_call(SK_HMSG_WRITE, 0, &io, sizeof(io), NULL, 0, NULL, 0,
+			  NULL);
+	if (rc > (int64_t)io.len)
+		return -EIO;
+	return rc;
+}
+
+/* Loop over chunks until done, a short transfer, or an error after some
+ * bytes (then the bytes count, as POSIX's partial transfers). */
+static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
+			  int64_t offset)
+{
+	size_t done = 0;
+
+	if (!sk_file_ready())
+		return -1;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	while (done < len || (len == 0 && done == 0)) {
+		size_t want = len - done;
+		int64_t off = offset < 0 ? -1 : offset + (int64_t)done;
+		int64_t rc = write ?
+			sk_file_write1(fd, (char *)buf + done, want, off) :
+			sk_file_read1(fd, (char *)buf + done, want, off);
+
+		if (rc < 0) {
+			if (done > 0)
+				break;
+			errno = (int)-rc;
+			return -1;
+		}
+		done += (size_t)rc;
+		if (rc == 0 || (size_t)rc < (want > SK_HMSG_BULK_MAX ?
+						     SK_HMSG_BULK_MAX : want))
+			break;
+		if (len == 0)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t sk_read(int fd, void *buf, size_t len)
+{
+	return sk_file_rw(false, fd, buf, len, -1);
+}
+
+ssize_t sk_write(int fd, const void *buf, size_t len)
+{
+	return sk_file_rw(true, fd, (void *)buf, len, -1);
+}
+
+ssize_t sk_pread(int fd, void *buf, size_t len, off_t offset)
+{
+	if (offset < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sk_file_rw(false, fd, buf, len, offset);
+}
+
+ssize_t sk_pwrite(int fd, const void *buf, size_t len, off_t offset)
+{
+	if (offset < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sk_file_rw(true, fd, (void *)buf, len, offset);
+}
+
+off_t sk_lseek(int fd, off_t offset, int whence)
+{
+	struct sk_hreq_lseek r = {.fd = fd, .whence = whence,
+				  .offset = offset};
+	int64_t rc;
+
+	if (!sk_file_ready())
+		return -1;
+	rc = sk_node_call(SK_HMSG_LSEEK, 0, &r, sizeof(r), NULL, 0, NULL, 0,
+			  NULL);
+	return sk_file_ret(rc) ? -1 : (off_t)rc;
+}
+
+int sk_fstat(int fd, struct sk_stat *st)
+{
+	struct sk_hreq_fd r = {.fd = fd};
+	struct sk_hstat hs;
+	size_t got = 0;
+	int64_t rc;
+
+	if (!sk_file_ready())
+		return -1;
+	rc = sk_node_call(SK_HMSG_FSTAT, 0, &r, sizeof(r), NULL, 0, &hs,
+			  sizeof(hs), &got);
+	if (rc >= 0 && got != sizeof(hs))
+		rc = -EIO;
+	if (sk_file_ret(rc))
+		return -1;
+	st->size = hs.size;
+	st->mtime_ns = hs.mtime_ns;
+	st->ino = hs.ino;
+	st->mode = hs.mode;
+	st->nlink = hs.nlink;
+	return 0;
+}
+
+int sk_unlink(const char *path)
+{
+	if (!sk_file_ready())
+		return -1;
+	return sk_file_ret(sk_file_path_call(SK_HMSG_UNLINK, NULL, 0, path));
+}
+
+int sk_mkdir(const char *path, mode_t mode)
+{
+	struct sk_hreq_mkdir m = {.mode = mode};
+
+	if (!sk_file_ready())
+		return -1;
+	return sk_file_ret(sk_file_path_call(SK_HMSG_MKDIR, &m, sizeof(m),
+					     path));
+}
+
+/* ---- directories ---- */
+
+struct sk_dir {
+	int           fd;
+	bool          eof;
+	size_t        len, pos; /* of the batch in buf */
+	struct dirent ent;
+	char          buf[SK_HMSG_PAYLOAD_MAX];
+};
+
+struct sk_dir *sk_opendir(const char *path)
+{
+	struct sk_dir *d;
+	int fd = sk_open(path, O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		sk_close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	d->fd = fd;
+	return d;
+}
+
+struct dirent *sk_readdir(struct sk_dir *d)
+{
+	const char *name, *nul;
+	size_t n;
+
+	if (d->pos >= d->len) {
+		struct sk_hreq_fd r = {.fd = d->fd};
+		int64_t rc;
+
+		if (d->eof || !sk_file_ready())
+			return NULL;
+		rc = sk_node_call(SK_HMSG_READDIR, 0, &r, sizeof(r), NULL, 0,
+				  d->buf, sizeof(d->buf), &d->len);
+		d->pos = 0;
+		if (rc < 0) {
+			errno = (int)-rc;
+			d->len = 0;
+			return NULL;
+		}
+		if (rc == 0) {
+			d->eof = true;
+			d->len = 0;
+			return NULL;
+		}
+	}
+	/* An entry: u8 d_type, then the name and its NUL. */
+	name = d->buf + d->pos + 1;
+	nul = d->pos + 1 < d->len ?
+		      memchr(name, '\0', d->len - d->pos - 1) : NULL;
+	n = nul ? (size_t)(nul - name) : 0;
+	if (nul == NULL || n == 0 || n >= sizeof(d->ent.d_name)) {
+		errno = EIO;
+		d->pos = d->len = 0;
+		d->eof = true;
+		return NULL;
+	}
+	memset(&d->ent, 0, sizeof(d->ent));
+	d->ent.d_type = (unsigned char)d->buf[d->pos];
+	memcpy(d->ent.d_name, name, n + 1);
+	d->pos += n + 2;
+	return &d->ent;
+}
+
+int sk_closedir(struct sk_dir *d)
+{
+	int rc = sk_close(d->fd);
+
+	free(d);
+	return rc;
+}
+
+/* ---- stdio streams ---- */
+
+static ssize_t sk_fcookie_read(void *cookie, char *buf, size_t size)
+{
+	return sk_read((int)(intptr_t)cookie, buf, size);
+}
+
+static ssize_t sk_fcookie_write(void *cookie, const char *buf, size_t size)
+{
+	ssize_t n = sk_write((int)(intptr_t)cookie, buf, size);
+
+	/* fopencookie wants 0 on error, not -1. */
+	return n < 0 ? 0 : n;
+}
+
+static int sk_fcookie_seek(void *cookie, off64_t *offset, int whence)
+{
+	off_t r = sk_lseek((int)(intptr_t)cookie, *offset, whence);
+
+	if (r < 0)
+		return -1;
+	*offset = r;
+	return 0;
+}
+
+static int sk_fcookie_close(void *cookie)
+{
+	return sk_close((int)(intptr_t)cookie);
+}
+
+FILE *sk_fopen(const char *path, const char *mode)
+{
+	cookie_io_functions_t io = {
+		.read = sk_fcookie_read, .write = sk_fcookie_write,
+		.seek = sk_fcookie_seek, .close = sk_fcookie_close,
+	};
+	int flags, fd;
+	bool plus = strchr(mode, '+') != NULL;
+	FILE *f;
+
+	switch (mode[0]) {
+	case 'r': flags = plus ? O_RDWR : O_RDONLY; break;
+	case 'w': flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC; break;
+	case 'a': flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND;
+		break;
+	default:
+		errno = EINVAL;
+		return NULL;
+	}
+	if (strchr(mode, 'x'))
+		flags |= O_EXCL;
+	fd = sk_open(path, flags, 0666);
+	if (fd < 0)
+		return NULL;
+	f = fopencookie((void *)(intptr_t)fd, mode, io);
+	if (f == NULL) {
+		sk_close(fd);
+		return NULL;
+	}
+	return f;
+}

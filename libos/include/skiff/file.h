@@ -1,0 +1,63 @@
+/*
+ * Files of a node, served by the host (skrun's file service) over the
+ * fabric. The API is POSIX's with an sk_ prefix, and sk_fopen() gives a
+ * stdio FILE * on top of it, so fprintf, fgets and fread work unchanged.
+ *
+ * Paths are relative to the job's root on the host (skrun's working
+ * directory, or its --root); the host refuses paths that escape it.
+ * Transfers up to SK_FILE_INLINE_MAX bytes travel inside messages; larger
+ * ones move by RDMA between the node's arena and the host's registered
+ * buffer, a chunk (SK_HMSG_BULK_MAX) at a time.
+ *
+ * Every call blocks the calling (main) thread while it serves the node's
+ * loop, and returns -1 with errno set on failure, as POSIX does. ENOSYS
+ * means the process did not boot as a node.
+ */
+#ifndef SKIFF_FILE_H
+#define SKIFF_FILE_H
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sk_stat {
+	uint64_t size;
+	uint64_t mtime_ns;
+	uint64_t ino;
+	uint32_t mode;
+	uint32_t nlink;
+};
+
+int sk_open(const char *path, int flags, ...);
+int sk_close(int fd);
+ssize_t sk_read(int fd, void *buf, size_t len);
+ssize_t sk_write(int fd, const void *buf, size_t len);
+ssize_t sk_pread(int fd, void *buf, size_t len, off_t offset);
+ssize_t sk_pwrite(int fd, const void *buf, size_t len, off_t offset);
+off_t sk_lseek(int fd, off_t offset, int whence);
+int sk_fstat(int fd, struct sk_stat *st);
+int sk_unlink(const char *path);
+int sk_mkdir(const char *path, mode_t mode);
+
+/* Directories: open with sk_opendir, then sk_readdir returns entries
+ * (d_name and d_type filled; valid until the next call) and NULL at the
+ * end or on error (errno then set). */
+struct sk_dir;
+struct sk_dir *sk_opendir(const char *path);
+struct dirent *sk_readdir(struct sk_dir *dir);
+int sk_closedir(struct sk_dir *dir);
+
+/* A stdio stream over a host file; @mode as fopen's ("r", "w+", "a"...).
+ * Close it with fclose(). */
+FILE *sk_fopen(const char *path, const char *mode);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SKIFF_FILE_H */

@@ -1,0 +1,230 @@
+/*
+ * The wire between a node's library OS and the host (skrun).
+ *
+ * Two parts:
+ *
+ *  1. The bootstrap, over TCP, the only bytes that do not cross the fabric.
+ *     It carries fabric addresses and nothing else: the node sends a hello
+ *     (job secret, rank, its endpoint address for the host and one endpoint
+ *     address per peer); once every node has said hello, the host answers
+ *     each with a welcome (its endpoint address for that node and, per peer,
+ *     the address that peer made for this node). Then the socket closes.
+ *
+ *  2. Host services, over the fabric: messages on the node's endpoint to the
+ *     host. The discipline is request/response: every message a node sends
+ *     is a request that gets exactly one reply, possibly later (a READY is
+ *     answered by BOOT once every node is ready; a STDIN_READ when input
+ *     arrives). A node keeps at most SK_HMSG_SLOTS requests outstanding, and
+ *     each side keeps that many receives posted, so no send ever lacks a
+ *     receive and neither side needs credits beyond that count.
+ *
+ * All integers are little-endian; structures are packed by construction
+ * (every field naturally aligned, sizes asserted below). Everything a host
+ * receives comes from a process it does not trust beyond the job secret, so
+ * sk_hmsg_parse() checks every byte before a service sees it.
+ */
+#ifndef SKIFF_HOSTPROTO_H
+#define SKIFF_HOSTPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skiff/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- 1. bootstrap (TCP) ---- */
+
+#define SK_BOOT_MAGIC      0x544b4253u /* "SBKT" little-endian */
+#define SK_BOOT_VERSION    1
+#define SK_BOOT_SECRET_LEN 32          /* bytes; 64 hex digits in the env */
+
+/* The environment skrun gives each node. */
+#define SK_ENV_BOOTSTRAP "SKIFF_BOOTSTRAP" /* host:port of the bootstrap */
+#define SK_ENV_SECRET    "SKIFF_JOB_SECRET"
+#define SK_ENV_RANK      "SKIFF_RANK"
+#define SK_ENV_SIZE      "SKIFF_SIZE"
+#define SK_ENV_JOBID     "SKIFF_JOB_ID"
+
+/* node -> host. Followed by (1 + size) blobs, each a u16 length then the
+ * bytes: the endpoint address for the host, then one endpoint address per
+ * rank 0..size-1 (empty for the node's own rank). */
+struct sk_boot_hello {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t reserved;
+	uint32_t rank;
+	uint32_t size;
+	uint8_t  secret[SK_BOOT_SECRET_LEN];
+};
+
+enum sk_boot_result {
+	SK_BOOT_OK = 0,
+	SK_BOOT_BAD_SECRET,  /* wrong job secret */
+	SK_BOOT_BAD_RANK,    /* rank out of range or size mismatch */
+	SK_BOOT_DUP_RANK,    /* that rank has already joined */
+	SK_BOOT_MALFORMED,   /* bad magic, version or blobs */
+	SK_BOOT_ABORTED,     /* the job is ending */
+};
+
+/* host -> node. On SK_BOOT_OK followed by (1 + size) blobs as in the hello:
+ * the host's endpoint address for this node, then per rank the address that
+ * rank made for this node (empty for itself and for ranks that never
+ * joined). Otherwise followed by nothing. */
+struct sk_boot_welcome {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t result; /* enum sk_boot_result */
+	uint32_t size;
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct sk_boot_hello) == 48, "hello is 48 bytes");
+_Static_assert(sizeof(struct sk_boot_welcome) == 16, "welcome is 16 bytes");
+
+/* Most bytes one bootstrap message may carry (a 4096-node hello with 1 KiB
+ * blobs fits; anything larger is refused before it is read). */
+#define SK_BOOT_MSG_MAX (8u << 20)
+
+const char *sk_boot_result_str(unsigned result);
+
+/* ---- 2. host services (fabric) ---- */
+
+/* Receive slots per side and slot size. A message is a header and at most
+ * SK_HMSG_PAYLOAD_MAX bytes; bulk file data moves by RDMA instead. */
+#define SK_HMSG_SLOTS       16
+#define SK_HMSG_SLOT_SIZE   16384
+#define SK_HMSG_PAYLOAD_MAX (SK_HMSG_SLOT_SIZE - sizeof(struct sk_hmsg_hdr))
+#define SK_HMSG_PATH_MAX    4096 /* bytes of a path, with its NUL */
+
+enum sk_hmsg_type {
+	/* requests, node -> host */
+	SK_HMSG_READY = 1,  /* endpoints are up; payload: the node's arena
+	                     * descriptor. Reply: BOOT, once all are ready */
+	SK_HMSG_CONSOLE,    /* flags: 1 stdout, 2 stderr; payload: bytes */
+	SK_HMSG_STDIN_READ, /* payload: u32 max. Reply: bytes; 0 = EOF */
+	SK_HMSG_FINALIZE,   /* clean exit follows; reply once output is out */
+	SK_HMSG_ABORT,      /* payload: i32 code, then a message (NUL) */
+	SK_HMSG_OPEN,       /* struct sk_hreq_open, then the path (NUL) */
+	SK_HMSG_CLOSE,      /* struct sk_hreq_fd */
+	SK_HMSG_READ,       /* struct sk_hreq_io */
+	SK_HMSG_WRITE,      /* struct sk_hreq_io, then inline data if !raddr */
+	SK_HMSG_LSEEK,      /* struct sk_hreq_lseek */
+	SK_HMSG_FSTAT,      /* struct sk_hreq_fd. Reply: struct sk_hstat */
+	SK_HMSG_UNLINK,     /* the path (NUL) */
+	SK_HMSG_MKDIR,      /* struct sk_hreq_mkdir, then the path (NUL) */
+	SK_HMSG_READDIR,    /* struct sk_hreq_fd (opened O_DIRECTORY). Reply:
+	                     * entries, each u8 d_type then name (NUL);
+	                     * result = their count, 0 at the end */
+	SK_HMSG_TYPE_MAX,
+	/* replies, host -> node */
+	SK_HMSG_REPLY = 0x80, /* result in hdr.result; payload per request */
+	SK_HMSG_BOOT,         /* struct sk_hboot, then argv then env strings */
+};
+
+struct sk_hmsg_hdr {
+	uint16_t type;   /* enum sk_hmsg_type */
+	uint16_t flags;
+	uint32_t len;    /* payload bytes after this header */
+	uint64_t req_id; /* chosen by the node; echoed by the reply */
+	int64_t  result; /* replies: >= 0 success, < 0 a negated errno */
+};
+
+struct sk_hreq_open {
+	int32_t  flags; /* Linux O_* flags; O_CREAT etc. as on x86-64 */
+	uint32_t mode;
+};
+
+struct sk_hreq_fd {
+	int32_t  fd;    /* a handle the host returned from OPEN */
+	uint32_t reserved;
+};
+
+/* READ: the host reads up to @len bytes at @offset (-1: the file position)
+ * and, if @raddr is 0, returns them inline (@len <= SK_HMSG_PAYLOAD_MAX),
+ * else RDMA-writes them to @raddr in the node's arena before replying.
+ * WRITE: the bytes are inline after this struct (@raddr 0) or the host
+ * RDMA-reads them from @raddr. @len is at most SK_HMSG_BULK_MAX. */
+struct sk_hreq_io {
+	int32_t  fd;
+	uint32_t len;
+	int64_t  offset;
+	uint64_t raddr;
+};
+#define SK_HMSG_BULK_MAX (1u << 20)
+
+struct sk_hreq_lseek {
+	int32_t  fd;
+	int32_t  whence;
+	int64_t  offset;
+};
+
+struct sk_hreq_mkdir {
+	uint32_t mode;
+	uint32_t reserved;
+};
+
+struct sk_hstat {
+	uint64_t size;
+	uint64_t mtime_ns;
+	uint64_t ino;
+	uint32_t mode;
+	uint32_t nlink;
+};
+
+/* BOOT: then argc NUL-terminated strings, then envc "NAME=value" ones. */
+struct sk_hboot {
+	uint32_t rank;
+	uint32_t size;
+	uint32_t argc;
+	uint32_t envc;
+	uint64_t job_id;
+};
+
+_Static_assert(sizeof(struct sk_hmsg_hdr) == 24, "header is 24 bytes");
+_Static_assert(sizeof(struct sk_hreq_open) == 8, "open is 8 bytes");
+_Static_assert(sizeof(struct sk_hreq_fd) == 8, "fd is 8 bytes");
+_Static_assert(sizeof(struct sk_hreq_io) == 24, "io is 24 bytes");
+_Static_assert(sizeof(struct sk_hreq_lseek) == 16, "lseek is 16 bytes");
+_Static_assert(sizeof(struct sk_hreq_mkdir) == 8, "mkdir is 8 bytes");
+_Static_assert(sizeof(struct sk_hstat) == 32, "stat is 32 bytes");
+_Static_assert(sizeof(struct sk_hboot) == 24, "boot is 24 bytes");
+
+/* A request as the host sees it after sk_hmsg_parse(): every field checked,
+ * every string NUL-terminated inside the message. Pointers point into the
+ * message buffer. */
+struct sk_hreq {
+	struct sk_hmsg_hdr hdr;
+	union {
+		struct { const void *data; size_t len; } bytes; /* READY,
+		                                 * CONSOLE, inline WRITE data */
+		uint32_t             max;        /* STDIN_READ */
+		struct { int32_t code; const char *msg; } abort;
+		struct { struct sk_hreq_open o; const char *path; } open;
+		struct sk_hreq_fd    fd;         /* CLOSE, FSTAT, READDIR */
+		struct sk_hreq_lseek lseek;
+		struct { struct sk_hreq_mkdir m; const char *path; } mkdir;
+		const char          *path;       /* UNLINK */
+	} u;
+	struct sk_hreq_io io;                    /* READ, WRITE */
+};
+
+/*
+ * Check a request that arrived in a receive slot (@buf, @len bytes) and
+ * fill @req. Returns SK_OK, or SK_ERR_MALFORMED with a one-line reason in
+ * @why (static text): a short or overlong message, a length field that
+ * disagrees with the bytes, an unknown type, a missing NUL, a bad size.
+ * Never reads outside [buf, buf + len).
+ */
+sk_status_t sk_hmsg_parse(const void *buf, size_t len, struct sk_hreq *req,
+			  const char **why);
+
+const char *sk_hmsg_type_str(unsigned type);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SKIFF_HOSTPROTO_H */

@@ -1,0 +1,314 @@
+/*
+ * The node program of the end-to-end tests (tests/libos/e2e.sh): one binary,
+ * linked as a Skiff node, that does what its first argument says. Output is
+ * plain printf: what the tests read is what reached skrun over the fabric.
+ *
+ *   hello                 one line per rank
+ *   order N               N numbered lines per rank
+ *   exit CODE RANK        RANK exits with CODE, the others exit 0
+ *   crash RANK            RANK dies of SIGSEGV, the others sleep 60 s
+ *   sleep MS              every rank sleeps MS ms on its loop (idle)
+ *   nofinal RANK          RANK _exit(0)s without finalizing
+ *   abort CODE            rank 0 calls sk_os_abort(CODE)
+ *   files MB PATH         each rank writes its MB MiB slice of PATH, then
+ *                         reads it back; prints slice checksums
+ *   readfile PATH         rank 0 reads PATH with fopen/fread; prints its
+ *                         size and checksum
+ *   stdin                 rank 0 reads stdin to EOF; prints size, checksum
+ *   seal PATH             (SKIFF_SEAL=1) printf, a host file read, and raw
+ *                         open()/socket(), each reported
+ *   paths                 bad paths to the file service, each reported
+ *   ring                  a send/recv around the ring of peers
+ *   badmsg                rank 0 sends the host a malformed request
+ *   env VAR               prints VAR's value on every rank
+ *   args                  prints argc and argv
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <skiff/file.h>
+#include <skiff/os.h>
+
+#include "../../libos/node.h" /* badmsg only: the raw host channel */
+
+/* FNV-1a over a buffer, continued from @h. */
+static uint64_t fnv(uint64_t h, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len--) {
+		h ^= *p++;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+#define FNV_INIT 0xcbf29ce484222325ull
+
+/* The byte at @off of the test file: a pattern that catches misplaced
+ * chunks. */
+static unsigned char pattern(uint64_t off)
+{
+	return (unsigned char)((off * 2654435761u) >> 13);
+}
+
+static int do_files(unsigned mb, const char *path)
+{
+	unsigned rank = sk_os_rank();
+	size_t slice = (size_t)mb << 20, chunk = 3u << 20, done;
+	uint64_t base = (uint64_t)rank * slice, hw = FNV_INIT, hr = FNV_INIT;
+	unsigned char *buf = malloc(chunk);
+	int fd;
+
+	fd = sk_open(path, O_RDWR | O_CREAT, 0644);
+	if (fd < 0 || buf == NULL) {
+		printf("rank %u: open %s: %s\n", rank, path, strerror(errno));
+		return 1;
+	}
+	for (done = 0; done < slice; done += chunk) {
+		size_t n = slice - done < chunk ? slice - done : chunk, i;
+
+		for (i = 0; i < n; i++)
+			buf[i] = pattern(base + done + i);
+		hw = fnv(hw, buf, n);
+		if (sk_pwrite(fd, buf, n, (off_t)(base + done)) != (ssize_t)n) {
+			printf("rank %u: pwrite: %s\n", rank, strerror(errno));
+			return 1;
+		}
+	}
+	for (done = 0; done < slice; done += chunk) {
+		size_t n = slice - done < chunk ? slice - done : chunk;
+
+		memset(buf, 0, n);
+		if (sk_pread(fd, buf, n, (off_t)(base + done)) != (ssize_t)n) {
+			printf("rank %u: pread: %s\n", rank, strerror(errno));
+			return 1;
+		}
+		hr = fnv(hr, buf, n);
+	}
+	sk_close(fd);
+	free(buf);
+	printf("rank %u slice %016llx %016llx %s\n", rank,
+	       (unsigned long long)hw, (unsigned long long)hr,
+	       hw == hr ? "match" : "MISMATCH");
+	return hw == hr ? 0 : 1;
+}
+
+static int do_readfile(const char *path)
+{
+	char buf[65536];
+	uint64_t h = FNV_INIT, total = 0;
+	size_t n;
+	FILE *f;
+
+	if (sk_os_rank() != 0)
+		return 0;
+	f = sk_fopen(path, "r");
+	if (f == NULL) {
+		printf("fopen %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		h = fnv(h, buf, n);
+		total += n;
+	}
+	fclose(f);
+	printf("read %llu bytes fnv %016llx\n", (unsigned long long)total,
+	       (unsigned long long)h);
+	return 0;
+}
+
+static int do_stdin(void)
+{
+	char buf[4096];
+	uint64_t h = FNV_INIT, total = 0;
+	size_t n;
+
+	if (sk_os_rank() != 0)
+		return 0;
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0) {
+		h = fnv(h, buf, n);
+		total += n;
+	}
+	printf("stdin %llu bytes fnv %016llx\n", (unsigned long long)total,
+	       (unsigned long long)h);
+	return 0;
+}
+
+static int do_seal(const char *path)
+{
+	char line[256] = "";
+	FILE *f;
+	int fd, s;
+
+	printf("sealed=%d\n", sk_os_sealed());
+	f = sk_fopen(path, "r");
+	if (f && fgets(line, sizeof(line), f))
+		printf("host file: %s", line);
+	else
+		printf("host file: FAILED %s\n", strerror(errno));
+	if (f)
+		fclose(f);
+	fd = open("/etc/hostname", O_RDONLY);
+	printf("raw open: %s\n", fd < 0 ? strerror(errno) : "ALLOWED");
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	printf("raw socket: %s\n", s < 0 ? strerror(errno) : "ALLOWED");
+	return 0;
+}
+
+static void try_open(const char *path)
+{
+	int fd = sk_open(path, O_RDONLY);
+
+	printf("open %s: %s\n", path, fd < 0 ? strerror(errno) : "OPENED");
+	if (fd >= 0)
+		sk_close(fd);
+}
+
+static int do_paths(void)
+{
+	if (sk_os_rank() != 0)
+		return 0;
+	try_open("../outside");
+	try_open("/etc/passwd");
+	try_open("a/../../outside");
+	try_open("escape-link/passwd");
+	try_open("inside.txt");
+	printf("mkdir ../x: %s\n",
+	       sk_mkdir("../x", 0755) < 0 ? strerror(errno) : "MADE");
+	printf("unlink /etc/hostname: %s\n",
+	       sk_unlink("/etc/hostname") < 0 ? strerror(errno) : "UNLINKED");
+	return 0;
+}
+
+struct ring_op {
+	struct sk_op op;
+	bool         done;
+	sk_status_t  st;
+	uint32_t     len;
+};
+
+static void ring_done(struct sk_op *op, const struct sk_wc *wc)
+{
+	struct ring_op *r = (struct ring_op *)op;
+
+	r->done = true;
+	r->st = wc->status;
+	r->len = wc->byte_len;
+}
+
+static int do_ring(void)
+{
+	unsigned rank = sk_os_rank(), size = sk_os_size();
+	unsigned next = (rank + 1) % size, prev = (rank + size - 1) % size;
+	struct sk_arena *a = sk_os_arena();
+	char *buf = sk_arena_alloc(a, 128, 64);
+	struct ring_op rx = {.op.done = ring_done}, tx = {.op.done = ring_done};
+	char msg[64];
+	sk_status_t st;
+
+	if (size < 2) {
+		printf("ring needs 2 nodes\n");
+		return 1;
+	}
+	st = sk_post_recv(sk_os_peer(prev), sk_arena_mr(a), buf, 64, &rx.op);
+	if (st != SK_OK)
+		return 1;
+	snprintf(buf + 64, 64, "token from %u", rank);
+	st = sk_post_send(sk_os_peer(next), sk_arena_mr(a), buf + 64,
+			  strlen(buf + 64) + 1, 0, &tx.op);
+	if (st != SK_OK)
+		return 1;
+	while (!rx.done || !tx.done)
+		sk_loop_run_once(sk_os_loop(), -1);
+	snprintf(msg, sizeof(msg), "token from %u", prev);
+	printf("rank %u got '%s' %s\n", rank, buf,
+	       rx.st == SK_OK && tx.st == SK_OK && strcmp(buf, msg) == 0 ?
+		       "ok" : "BAD");
+	return 0;
+}
+
+static int do_badmsg(void)
+{
+	struct sk_hmsg_hdr h = {.type = SK_HMSG_OPEN, .req_id = 999};
+
+	if (sk_os_rank() != 0)
+		return 0;
+	/* An OPEN whose path has no NUL: the host must cut this link, not
+	 * crash, and the job must end with an error. */
+	sk_chan_send(&sk_node.chan, &h, "no-nul", 6, NULL, 0);
+	sk_os_sleep_ms(2000);
+	printf("after badmsg: %s\n", sk_open("x", O_RDONLY) < 0 ?
+					     strerror(errno) : "open worked");
+	return 3;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned rank = sk_os_rank(), size = sk_os_size();
+	const char *cmd = argc > 1 ? argv[1] : "hello";
+	const char *a2 = argc > 2 ? argv[2] : "0";
+	const char *a3 = argc > 3 ? argv[3] : "0";
+	int i;
+
+	if (strcmp(cmd, "hello") == 0) {
+		printf("hello from rank %u of %u\n", rank, size);
+	} else if (strcmp(cmd, "order") == 0) {
+		for (i = 0; i < atoi(a2); i++)
+			printf("rank %u line %d\n", rank, i);
+	} else if (strcmp(cmd, "exit") == 0) {
+		if (rank == (unsigned)atoi(a3))
+			return atoi(a2);
+	} else if (strcmp(cmd, "crash") == 0) {
+		if (rank == (unsigned)atoi(a2)) {
+			printf("rank %u about to crash\n", rank);
+			fflush(stdout);
+			raise(SIGSEGV);
+		}
+		sk_os_sleep_ms(60000);
+	} else if (strcmp(cmd, "sleep") == 0) {
+		sk_os_sleep_ms((uint64_t)atoll(a2));
+	} else if (strcmp(cmd, "nofinal") == 0) {
+		if (rank == (unsigned)atoi(a2))
+			_exit(0);
+		sk_os_sleep_ms(60000);
+	} else if (strcmp(cmd, "abort") == 0) {
+		if (rank == 0)
+			sk_os_abort(atoi(a2), "test abort from rank %u", rank);
+		sk_os_sleep_ms(60000);
+	} else if (strcmp(cmd, "files") == 0) {
+		return do_files((unsigned)atoi(a2), a3);
+	} else if (strcmp(cmd, "readfile") == 0) {
+		return do_readfile(a2);
+	} else if (strcmp(cmd, "stdin") == 0) {
+		return do_stdin();
+	} else if (strcmp(cmd, "seal") == 0) {
+		return do_seal(a2);
+	} else if (strcmp(cmd, "paths") == 0) {
+		return do_paths();
+	} else if (strcmp(cmd, "ring") == 0) {
+		return do_ring();
+	} else if (strcmp(cmd, "badmsg") == 0) {
+		return do_badmsg();
+	} else if (strcmp(cmd, "env") == 0) {
+		const char *v = getenv(a2);
+
+		printf("rank %u %s=%s\n", rank, a2, v ? v : "(unset)");
+	} else if (strcmp(cmd, "args") == 0) {
+		printf("rank %u argc=%d", rank, argc);
+		for (i = 0; i < argc; i++)
+			printf(" [%s]", argv[i]);
+		printf("\n");
+	} else {
+		fprintf(stderr, "node_app: unknown command '%s'\n", cmd);
+		return 2;
+	}
+	return 0;
+}
