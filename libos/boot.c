@@ -180,6 +180,20 @@ void sk_node_drain(void)
 			break;
 }
 
+void sk_node_drain_ms(unsigned ms)
+{
+	uint64_t end = sk_time_ns() + (uint64_t)ms * 1000000ull;
+
+	while (sk_node.ncalls > 0 && !sk_node.down) {
+		uint64_t now = sk_time_ns();
+
+		if (now >= end ||
+		    sk_loop_run_once(sk_node.loop,
+				     (int)((end - now) / 1000000 + 1)) < 0)
+			break;
+	}
+}
+
 /* ---- the bootstrap exchange (TCP) ---- */
 
 static int sk_hex_decode(const char *hex, uint8_t *out, size_t n)

@@ -93,19 +93,24 @@ void sk_console_flush(void)
 }
 
 static volatile sig_atomic_t sk_crashing;
+static struct sigaction sk_crash_old[NSIG];
 
 static void sk_console_crash(int sig)
 {
-	/* Best effort: stdio's locks may be held by the code that crashed;
-	 * a second fault (SA_RESETHAND) kills the process outright. */
+	/* Best effort: stdio's locks may be held by the code that crashed,
+	 * and a second fault goes straight to the previous handler. The
+	 * wait for the host's acknowledgements is bounded. */
 	if (!sk_crashing) {
 		sk_crashing = 1;
 		if (sk_node.booted && !sk_node.down) {
 			fflush(stdout);
 			fflush(stderr);
-			sk_node_drain();
+			sk_node_drain_ms(1000);
 		}
 	}
+	/* Then whatever was there before us (a sanitizer's or UCX's report,
+	 * or the default action) runs as if we had not been. */
+	sigaction(sig, &sk_crash_old[sig], NULL);
 	raise(sig);
 }
 
@@ -137,15 +142,8 @@ void sk_console_install(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = sk_console_crash;
-	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	sa.sa_flags = SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	for (k = 0; k < sizeof(crash) / sizeof(crash[0]); k++) {
-		struct sigaction old;
-
-		/* Leave a handler someone else installed (a sanitizer). */
-		if (sigaction(crash[k], NULL, &old) == 0 &&
-		    old.sa_handler != SIG_DFL)
-			continue;
-		sigaction(crash[k], &sa, NULL);
-	}
+	for (k = 0; k < sizeof(crash) / sizeof(crash[0]); k++)
+		sigaction(crash[k], &sa, &sk_crash_old[crash[k]]);
 }

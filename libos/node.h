@@ -60,6 +60,8 @@ int64_t sk_node_call(uint16_t type, uint16_t flags, const void *p1,
 int sk_node_post(uint16_t type, uint16_t flags, const void *p1, size_t len1);
 /* Wait until every request sent so far has its reply. */
 void sk_node_drain(void);
+/* The same, for at most @ms milliseconds (crash paths). */
+void sk_node_drain_ms(unsigned ms);
 
 /* console.c */
 void sk_console_install(void);
