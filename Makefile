@@ -74,6 +74,8 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
 include libos/module.mk
 include launcher/module.mk
 include perf/compare/module.mk
+include perf/os/module.mk
+include tests/libos/module.mk
 
 .PHONY: all check demo deps fuzz format clean perf softroce-check
 .DEFAULT_GOAL := all

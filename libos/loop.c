@@ -254,11 +254,14 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 						       1 : wait);
 		} else {
 			sk_status_t st = sk_dev_arm(loop->dev);
+			int bound = sk_dev_sleep_bound(loop->dev);
 
 			if (st == SK_ERR_BUSY)
 				continue;
 			if (st != SK_OK)
 				return st;
+			if (bound >= 0 && (wait < 0 || bound < wait))
+				wait = bound;
 			n = sk_loop_poll_fds(loop, sk_dev_fd(loop->dev), wait);
 		}
 		if (n > 0) {

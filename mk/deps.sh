@@ -26,6 +26,11 @@ PKGS=(
 	busybox-static     # the guest's initramfs
 	iproute2           # ip, rdma link add (in the guest)
 	kmod               # modprobe (in the guest)
+	libhwloc-dev       # skrun --bind-to core
+	openmpi-bin        # mpirun, the peer of perf/compare-boot.sh
+	libopenmpi-dev
+	openssh-server     # the ssh launch path of skrun, tested on loopback
+	openssh-client
 )
 
 missing=()

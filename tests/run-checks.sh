@@ -2,12 +2,15 @@
 # The body of `make check`: every test suite, each as its own step, then one
 # closing line "N passed, N failed" that CI reads.
 #
-#   unit        codec and configuration tests (cmocka)
+#   unit        codec, configuration, option and file-service tests (cmocka)
 #   ucx         the verbs conformance suite, ucx provider, real processes
-#   fuzz        the blob decoders under libFuzzer, a bounded run
+#   e2e         skrun + libos jobs end to end, ucx provider (tests/e2e)
+#   ssh         skrun's ssh launch path against an sshd on loopback
+#   fuzz        every libFuzzer target (blobs, hostfiles, host messages)
 #   perfin      bad flags and garbage TCP exchanges to the perf tools
-#   asan/ubsan/tsan  unit + ucx conformance again, sanitizer builds
-#   rdma        the conformance suite on Soft-RoCE inside a QEMU guest
+#   asan/ubsan  unit + ucx conformance + a short e2e run, sanitizer builds
+#   tsan        unit + ucx conformance, TSan build
+#   rdma        conformance + e2e on Soft-RoCE inside one QEMU guest boot
 #
 # SKIFF_CHECK_SKIP="asan rdma" leaves steps out (printed as skipped; CI
 # never sets it). Logs go to $BUILD/check/<step>.log.
@@ -43,8 +46,11 @@ step() {
 }
 
 unit() {
-	local b=$1
-	"$b/tests/test_wire" && "$b/tests/test_config"
+	local b=$1 t
+	for t in test_wire test_config test_opts test_fileserv test_hostproto; do
+		echo "== $t"
+		"$b/tests/$t" || return 1
+	done
 }
 
 conformance() {
@@ -52,14 +58,23 @@ conformance() {
 }
 
 fuzz() {
-	local corpus rc
-	corpus=$(mktemp -d)
-	cp tests/fuzz/corpus/* "$corpus"/
-	timeout 300 build-fuzz/fuzz_blobs -max_total_time=30 \
-		-print_final_stats=1 -artifact_prefix="$LOGS/" "$corpus"
-	rc=$?
-	rm -rf "$corpus"
+	local t corpus rc=0
+	for t in blobs hostfile hostmsg; do
+		local seeds=tests/fuzz/corpus_$t
+		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
+		corpus=$(mktemp -d)
+		cp "$seeds"/* "$corpus"/
+		echo "== fuzz_$t"
+		timeout 300 "build-fuzz/fuzz_$t" -max_total_time=20 \
+			-print_final_stats=1 -artifact_prefix="$LOGS/" \
+			"$corpus" || rc=1
+		rm -rf "$corpus"
+	done
 	return $rc
+}
+
+e2e() {
+	SKIFF_PROVIDER=ucx BUILD=$1 timeout 900 tests/e2e/jobs.sh
 }
 
 sanitized() {
@@ -67,7 +82,14 @@ sanitized() {
 	make --no-print-directory SANITIZER="$san" BUILD="build-$san" all \
 		>/dev/null &&
 		ASAN_OPTIONS=detect_leaks=1 unit "build-$san" &&
-		conformance "build-$san"
+		conformance "build-$san" || return 1
+	# skrun and real nodes built with the sanitizer; a short file test.
+	# The crash test wants the node to die of its signal, not of the
+	# sanitizer's report.
+	if [ "$san" != thread ]; then
+		ASAN_OPTIONS=detect_leaks=1:handle_segv=0 \
+		UBSAN_OPTIONS=handle_segv=0 E2E_FILE_MB=8 e2e "build-$san"
+	fi
 }
 
 env_sanitized() {
@@ -78,13 +100,15 @@ env_sanitized() {
 }
 
 rdma() {
-	timeout 1500 tests/softroce/guest-run --timeout 1400 \
+	timeout 1500 tests/softroce/guest-run --timeout 1400 --mem 3072 \
 		--env SKIFF_PROVIDER=rdma --env SKIFF_DEVICE=rxe0 \
-		-- "$BUILD/tests/test_conformance"
+		--env BUILD="$BUILD" -- tests/softroce/rdma-suite.sh
 }
 
 step unit unit "$BUILD"
 step ucx conformance "$BUILD"
+step e2e e2e "$BUILD"
+step ssh env BUILD="$BUILD" tests/launcher/ssh-loopback.sh
 step fuzz fuzz
 step perfin env BUILD="$BUILD" tests/perf-bad-input.sh
 step asan sanitized address

@@ -81,6 +81,8 @@ struct sk_provider_ops {
 	int (*dev_poll)(struct sk_dev *dev, struct sk_wc *wc, int max);
 	int (*dev_fd)(const struct sk_dev *dev);
 	sk_status_t (*dev_arm)(struct sk_dev *dev);
+	/* optional: longest sleep before the next poll, -1 none */
+	int (*dev_sleep_bound)(const struct sk_dev *dev);
 
 	sk_status_t (*mr_reg)(struct sk_dev *dev, void *addr, size_t len,
 			      unsigned access, struct sk_mr **mr_p);

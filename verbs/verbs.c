@@ -102,6 +102,11 @@ static int64_t sk_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int sk_dev_sleep_bound(const struct sk_dev *dev)
+{
+	return dev->ops->dev_sleep_bound ? dev->ops->dev_sleep_bound(dev) : -1;
+}
+
 int sk_dev_wait(struct sk_dev *dev, struct sk_wc *wc, int max, int timeout_ms)
 {
 	int64_t deadline = timeout_ms < 0 ? 0 : sk_now_ms() + timeout_ms;
@@ -127,6 +132,10 @@ int sk_dev_wait(struct sk_dev *dev, struct sk_wc *wc, int max, int timeout_ms)
 		if (st != SK_OK)
 			return st;
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int bound = sk_dev_sleep_bound(dev);
+
+		if (bound >= 0 && (left < 0 || bound < left))
+			left = bound;
 		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
 			return sk_status_from_errno(errno);
 	}

@@ -22,6 +22,9 @@
  *   badmsg                rank 0 sends the host a malformed request
  *   env VAR               prints VAR's value on every rank
  *   args                  prints argc and argv
+ *   bootaddr MS           rank 0 prints SKIFF_BOOTSTRAP, all sleep MS ms
+ *   fnvfile PATH          (no skrun needed) FNV of a local file, plain stdio
+ *   fnvpattern BYTES      (no skrun needed) FNV of the files test's pattern
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -301,6 +304,41 @@ int main(int argc, char **argv)
 		const char *v = getenv(a2);
 
 		printf("rank %u %s=%s\n", rank, a2, v ? v : "(unset)");
+	} else if (strcmp(cmd, "bootaddr") == 0) {
+		if (rank == 0) {
+			const char *v = getenv("SKIFF_BOOTSTRAP");
+
+			printf("bootstrap %s\n", v ? v : "(unset)");
+			fflush(stdout);
+		}
+		sk_os_sleep_ms((uint64_t)atoll(a2));
+	} else if (strcmp(cmd, "fnvfile") == 0) {
+		char buf[65536];
+		uint64_t h = FNV_INIT, total = 0;
+		FILE *f = fopen(a2, "r");
+		size_t n;
+
+		if (f == NULL) {
+			perror(a2);
+			return 1;
+		}
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+			h = fnv(h, buf, n);
+			total += n;
+		}
+		fclose(f);
+		printf("read %llu bytes fnv %016llx\n",
+		       (unsigned long long)total, (unsigned long long)h);
+	} else if (strcmp(cmd, "fnvpattern") == 0) {
+		uint64_t h = FNV_INIT, total = strtoull(a2, NULL, 10), off;
+
+		for (off = 0; off < total; off++) {
+			unsigned char b = pattern(off);
+
+			h = fnv(h, &b, 1);
+		}
+		printf("read %llu bytes fnv %016llx\n",
+		       (unsigned long long)total, (unsigned long long)h);
 	} else if (strcmp(cmd, "args") == 0) {
 		printf("rank %u argc=%d", rank, argc);
 		for (i = 0; i < argc; i++)

@@ -595,6 +595,25 @@ static void rdma_watchdog(struct rdma_dev *d)
 	}
 }
 
+/* While any endpoint has requests outstanding, the watchdog must run even
+ * if no completion ever wakes the caller: bound its sleep. */
+static int rdma_dev_sleep_bound(const struct sk_dev *dev)
+{
+	const struct rdma_dev *d = sk_container_of(dev, const struct rdma_dev,
+						   super);
+
+	if (d->stall_ns == 0)
+		return -1;
+	for (uint32_t i = 0; i < d->eps.n; i++) {
+		const struct rdma_ep *e = d->eps.eps[i] ?
+			rdma_ep(d->eps.eps[i]) : NULL;
+
+		if (e && !e->stalled && e->sq_head != e->sq_tail)
+			return 100;
+	}
+	return -1;
+}
+
 /* Turn one ibv completion into at most one Skiff completion. */
 static int rdma_wc_convert(struct rdma_dev *d, const struct ibv_wc *w,
 			   struct sk_wc *out)
@@ -1131,6 +1150,7 @@ const struct sk_provider_ops sk_rdma_provider_ops = {
 	.dev_poll = rdma_dev_poll,
 	.dev_fd = rdma_dev_fd,
 	.dev_arm = rdma_dev_arm,
+	.dev_sleep_bound = rdma_dev_sleep_bound,
 	.mr_reg = rdma_mr_reg,
 	.mr_dereg = rdma_mr_dereg,
 	.mr_pack = rdma_mr_pack,

@@ -146,6 +146,13 @@ int sk_dev_fd(const struct sk_dev *dev);
 sk_status_t sk_dev_arm(struct sk_dev *dev);
 
 /*
+ * The longest the caller may sleep on the completion channel before it
+ * polls again, in milliseconds, or -1 for no bound. A provider that must
+ * notice silence itself (the stall watchdog, SKIFF_STALL_MS) needs polls
+ * while operations are outstanding even when no completion arrives.
+ */
+int sk_dev_sleep_bound(const struct sk_dev *dev);
+/*
  * Poll up to @max completions, sleeping on the completion channel while
  * there are none, for at most @timeout_ms (-1: forever). Returns the count,
  * 0 on timeout, or a negative status.

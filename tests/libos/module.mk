@@ -1,0 +1,1 @@
+# tests/libos: unit tests and fuzz targets of libos's wire checkers.
