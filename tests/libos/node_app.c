@@ -59,7 +59,12 @@ static uint64_t fnv(uint64_t h, const void *buf, size_t len)
  * chunks. */
 static unsigned char pattern(uint64_t off)
 {
-	return (unsigned char)((off * 2654435761u) >> 13);
+	/* A hash of the 8-byte word's index: no period a slice or a chunk
+	 * could line up with. */
+	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 29;
+	return (unsigned char)(x >> ((off & 7) * 8));
 }
 
 static int do_files(unsigned mb, const char *path)
