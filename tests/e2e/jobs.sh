@@ -253,12 +253,31 @@ t_paths() {
 }
 
 t_badmsg() {
-	run 60 -n 2 "$APP" badmsg
-	[ $RC -eq 3 ] || { echo "exit $RC, want 3 (node saw its link close)"; return 1; }
-	grep -q "rank 0 on .* sent a malformed message" "$ERR" ||
-		{ echo "no message about the malformed request"; return 1; }
-	grep -qx "after badmsg: Transport endpoint is not connected" "$OUT" ||
-		{ echo "the node's next call did not fail"; return 1; }
+	local kind
+	for kind in short len type nul result stream bulk; do
+		run 60 -n 2 "$APP" badmsg $kind
+		[ $RC -eq 3 ] ||
+			{ echo "$kind: exit $RC, want 3 (node saw its link close)"; return 1; }
+		grep -q "rank 0 on .* sent a malformed message" "$ERR" ||
+			{ echo "$kind: no message about the malformed request"; return 1; }
+		grep -qx "after badmsg: Transport endpoint is not connected" "$OUT" ||
+			{ echo "$kind: the node's next call did not fail"; return 1; }
+		grep -qx "rank 1 still served: yes" "$OUT" ||
+			{ echo "$kind: the other node was not served"; return 1; }
+	done
+}
+
+t_badreq() {
+	echo inside >inside.txt
+	run 60 -n 1 "$APP" badreq
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	grep -qx "read bad fd: Bad file descriptor" "$OUT" &&
+		grep -qx "close bad fd: Bad file descriptor" "$OUT" &&
+		grep -qx "lseek bad whence: Invalid argument" "$OUT" &&
+		grep -qx "bulk read outside the arena: Bad address" "$OUT" &&
+		grep -qx "readdir on a file: Not a directory" "$OUT" &&
+		grep -qx "still served: yes" "$OUT" ||
+		{ echo "a bad request was not refused"; return 1; }
 }
 
 t_secret() {
@@ -364,6 +383,7 @@ check ring t_ring
 check seal t_seal
 check paths t_paths
 check badmsg t_badmsg
+check badreq t_badreq
 check secret t_secret
 check usage t_usage
 check plain t_plain

@@ -19,7 +19,10 @@
  *                         open()/socket(), each reported
  *   paths                 bad paths to the file service, each reported
  *   ring                  a send/recv around the ring of peers
- *   badmsg                rank 0 sends the host a malformed request
+ *   badmsg KIND           rank 0 sends the host a malformed request
+ *                         (short len type nul result stream bulk)
+ *   badreq                rank 0 sends well-formed requests the host must
+ *                         refuse (bad handles, addresses outside its arena)
  *   env VAR               prints VAR's value on every rank
  *   args                  prints argc and argv
  *   bootaddr MS           rank 0 prints SKIFF_BOOTSTRAP, all sleep MS ms
@@ -243,19 +246,137 @@ static int do_ring(void)
 	return 0;
 }
 
-static int do_badmsg(void)
-{
-	struct sk_hmsg_hdr h = {.type = SK_HMSG_OPEN, .req_id = 999};
+struct raw_op {
+	struct sk_op op;
+	bool         done;
+};
 
-	if (sk_os_rank() != 0)
+static void raw_done(struct sk_op *op, const struct sk_wc *wc)
+{
+	((struct raw_op *)op)->done = true;
+}
+
+/* Send @len raw bytes to the host, bypassing the channel's framing. */
+static void raw_send(const void *bytes, size_t len)
+{
+	struct sk_arena *a = sk_os_arena();
+	char *buf = sk_arena_alloc(a, len ? len : 1, 64);
+	struct raw_op op = {.op.done = raw_done};
+
+	memcpy(buf, bytes, len);
+	if (sk_post_send(sk_node.host_ep, sk_arena_mr(a), buf, len, 0,
+			 &op.op) != SK_OK)
+		return;
+	while (!op.done)
+		sk_loop_run_once(sk_os_loop(), 1000);
+}
+
+/*
+ * A malformed request of kind @kind: the host must cut this link, not
+ * crash, and keep serving the other nodes; this node's next call fails.
+ */
+static int do_badmsg(const char *kind)
+{
+	struct {
+		struct sk_hmsg_hdr h;
+		char p[64];
+	} m;
+	size_t len = sizeof(m.h);
+
+	if (sk_os_rank() != 0) {
+		/* The others keep using the host while rank 0 misbehaves. */
+		sk_os_sleep_ms(1000);
+		printf("rank %u still served: %s\n", sk_os_rank(),
+		       sk_open("x-missing", O_RDONLY) < 0 && errno == ENOENT ?
+			       "yes" : "NO");
 		return 0;
-	/* An OPEN whose path has no NUL: the host must cut this link, not
-	 * crash, and the job must end with an error. */
-	sk_chan_send(&sk_node.chan, &h, "no-nul", 6, NULL, 0);
+	}
+	memset(&m, 0, sizeof(m));
+	m.h.req_id = 999;
+	if (strcmp(kind, "short") == 0) {
+		len = 5;
+	} else if (strcmp(kind, "len") == 0) {
+		m.h.type = SK_HMSG_CONSOLE;
+		m.h.flags = 1;
+		m.h.len = 40; /* but no payload follows */
+	} else if (strcmp(kind, "type") == 0) {
+		m.h.type = 77;
+	} else if (strcmp(kind, "nul") == 0) {
+		struct sk_hreq_open o = {.flags = O_RDONLY};
+
+		m.h.type = SK_HMSG_OPEN;
+		memcpy(m.p, &o, sizeof(o));
+		memcpy(m.p + sizeof(o), "no-nul", 6);
+		m.h.len = sizeof(o) + 6;
+		len += m.h.len;
+	} else if (strcmp(kind, "result") == 0) {
+		m.h.type = SK_HMSG_FINALIZE;
+		m.h.result = -1;
+	} else if (strcmp(kind, "stream") == 0) {
+		m.h.type = SK_HMSG_CONSOLE;
+		m.h.flags = 3;
+		m.h.len = 2;
+		memcpy(m.p, "x\n", 2);
+		len += 2;
+	} else if (strcmp(kind, "bulk") == 0) {
+		struct sk_hreq_io io = {.fd = 0, .len = 64u << 20,
+					.raddr = 4096};
+
+		m.h.type = SK_HMSG_READ;
+		memcpy(m.p, &io, sizeof(io));
+		m.h.len = sizeof(io);
+		len += sizeof(io);
+	} else {
+		printf("unknown badmsg kind %s\n", kind);
+		return 2;
+	}
+	raw_send(&m, len);
 	sk_os_sleep_ms(2000);
 	printf("after badmsg: %s\n", sk_open("x", O_RDONLY) < 0 ?
 					     strerror(errno) : "open worked");
 	return 3;
+}
+
+static int64_t call(uint16_t type, const void *p, size_t len)
+{
+	return sk_node_call(type, 0, p, len, NULL, 0, NULL, 0, NULL);
+}
+
+/* Well-formed requests a host must refuse with an error reply. */
+static int do_badreq(void)
+{
+	char *b = sk_arena_alloc(sk_os_arena(), 4096, 4096);
+	struct sk_hreq_io io = {.fd = 9999, .len = 10, .offset = -1};
+	struct sk_hreq_fd cl = {.fd = -5};
+	struct sk_hreq_lseek ls = {.fd = 0, .whence = 99};
+	int fd;
+
+	if (sk_os_rank() != 0)
+		return 0;
+	printf("read bad fd: %s\n", strerror((int)-call(SK_HMSG_READ, &io,
+							 sizeof(io))));
+	printf("close bad fd: %s\n", strerror((int)-call(SK_HMSG_CLOSE, &cl,
+							  sizeof(cl))));
+	fd = sk_open("inside.txt", O_RDONLY);
+	ls.fd = fd;
+	printf("lseek bad whence: %s\n",
+	       strerror((int)-call(SK_HMSG_LSEEK, &ls, sizeof(ls))));
+	io.fd = fd;
+	io.len = 100000;
+	io.raddr = 8; /* not in this node's arena */
+	printf("bulk read outside the arena: %s\n",
+	       strerror((int)-call(SK_HMSG_READ, &io, sizeof(io))));
+	io.raddr = (uintptr_t)b + 4096 - 100; /* runs past its end */
+	io.len = 20000;
+	printf("bulk read past the buffer: %s\n",
+	       call(SK_HMSG_READ, &io, sizeof(io)) >= 0 ? "allowed (in arena)" :
+							  "refused");
+	sk_close(fd);
+	printf("readdir on a file: %s\n",
+	       sk_opendir("inside.txt") == NULL ? strerror(errno) : "opened");
+	printf("still served: %s\n", sk_open("inside.txt", O_RDONLY) >= 0 ?
+					      "yes" : "NO");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -304,7 +425,9 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "ring") == 0) {
 		return do_ring();
 	} else if (strcmp(cmd, "badmsg") == 0) {
-		return do_badmsg();
+		return do_badmsg(a2);
+	} else if (strcmp(cmd, "badreq") == 0) {
+		return do_badreq();
 	} else if (strcmp(cmd, "env") == 0) {
 		const char *v = getenv(a2);
 
