@@ -408,32 +408,66 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 	if (n->local) {
 		for (k = 0; k < nenv; k++)
 			putenv(env_add[k]);
+		/* -x VAR=val for programs that do not link Skiff (Skiff nodes
+		 * get it again at boot); -x VAR is inherited as it is. */
+		for (k = 0; k < job->opts.nenv; k++)
+			if (strchr(job->opts.env[k], '='))
+				putenv(job->opts.env[k]);
 		execvp(job->opts.argv[0], job->opts.argv);
 		fprintf(stderr, "skrun: cannot start '%s' on %s: %s\n",
 			job->opts.argv[0], n->host, strerror(errno));
 		_exit(127);
 	} else {
-		/* ssh HOST skrun --agent VAR=val ... -- prog args */
+		/*
+		 * $SKIFF_SSH HOST "skrun --agent [--wdir DIR] VAR=val ...
+		 * -- prog args". The remote command is one word, quoted once
+		 * for the remote shell; the local sh only parses $SKIFF_SSH
+		 * (which may hold quotes) and gets HOST and that word as "$@",
+		 * so nothing is unquoted twice.
+		 */
 		const char *ssh = sk_config_str("SKIFF_SSH");
-		char *cmd = NULL;
+		char *cmd = NULL, *sh = NULL, *cwd = getcwd(NULL, 0);
 		size_t len = 0;
 		int i;
 
 		sk_shell_quote(&cmd, &len, self);
 		sk_shell_quote(&cmd, &len, "--agent");
+		if (cwd != NULL) { /* remote nodes start where skrun runs */
+			sk_shell_quote(&cmd, &len, "--wdir");
+			sk_shell_quote(&cmd, &len, cwd);
+		}
+		/* skrun's own SKIFF_* and UCX_* settings, as local nodes
+		 * inherit them (mpirun forwards its MCA settings the same
+		 * way); the job's SKIFF_* variables above come last and win. */
+		for (char **ev = environ; *ev; ev++)
+			if ((strncmp(*ev, "SKIFF_", 6) == 0 ||
+			     strncmp(*ev, "UCX_", 4) == 0) &&
+			    strncmp(*ev, "SKIFF_SSH=", 10) != 0)
+				sk_shell_quote(&cmd, &len, *ev);
 		for (k = 0; k < nenv; k++)
 			sk_shell_quote(&cmd, &len, env_add[k]);
+		/* -x: Skiff nodes also get these at boot; programs that do
+		 * not link Skiff only from the agent. */
+		for (k = 0; k < job->opts.nenv; k++) {
+			const char *e = job->opts.env[k], *v;
+			char *kv = NULL;
+
+			if (strchr(e, '=') != NULL) {
+				sk_shell_quote(&cmd, &len, e);
+			} else if ((v = getenv(e)) != NULL) {
+				if (asprintf(&kv, "%s=%s", e, v) < 0)
+					_exit(127);
+				sk_shell_quote(&cmd, &len, kv);
+				free(kv);
+			}
+		}
 		sk_shell_quote(&cmd, &len, "--");
 		for (i = 0; i < job->opts.argc; i++)
 			sk_shell_quote(&cmd, &len, job->opts.argv[i]);
-		{
-			char *sh = NULL;
-
-			if (asprintf(&sh, "exec %s -o BatchMode=yes %s%s", ssh,
-				     n->host, cmd) < 0)
-				_exit(127);
-			execl("/bin/sh", "sh", "-c", sh, (char *)NULL);
-		}
+		if (asprintf(&sh, "exec %s -o BatchMode=yes \"$@\"", ssh) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", sh, "sh", n->host, cmd + 1,
+		      (char *)NULL);
 		fprintf(stderr, "skrun: cannot run ssh: %s\n",
 			strerror(errno));
 		_exit(127);
@@ -528,18 +562,26 @@ static void sk_report_binding(struct sk_job *job, struct sk_hnode *n)
 /* ---- skrun --agent: the remote end of an ssh launch ---- */
 
 /*
- * skrun --agent VAR=val... -- prog args: run one node on this host for a
- * skrun elsewhere. The ssh connection is its lifeline: when stdin reaches
- * EOF (skrun or ssh died, or the job was aborted) the node is killed. The
- * agent exits with the node's status, or 128 + signal after saying which.
+ * skrun --agent [--wdir DIR] VAR=val... -- prog args: run one node on this
+ * host for a skrun elsewhere, in DIR if this host has it (else in the ssh
+ * login's directory, as mpirun does). The ssh connection is its lifeline:
+ * when stdin reaches EOF (skrun or ssh died, or the job was aborted) the
+ * node's process group is killed. The agent exits with the node's status,
+ * or 128 + signal after saying which (ssh cannot carry a signal back).
  */
 static int sk_agent_main(int argc, char **argv)
 {
+	const char *wdir = NULL, *rank;
+	char host[256] = "";
 	sigset_t set;
-	int i = 2, status, sfd;
-	pid_t pid;
+	int i = 2, status, sfd, wdir_err = 0;
+	pid_t pid, agent = getpid();
 	struct pollfd pfd[2];
 
+	if (i + 1 < argc && strcmp(argv[i], "--wdir") == 0) {
+		wdir = argv[i + 1];
+		i += 2;
+	}
 	for (; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strchr(argv[i], '=') == NULL || putenv(argv[i]) != 0) {
 			fprintf(stderr, "skrun --agent: bad assignment '%s'\n",
@@ -550,43 +592,70 @@ static int sk_agent_main(int argc, char **argv)
 		fprintf(stderr, "skrun --agent: missing program\n");
 		return SK_EXIT_USAGE;
 	}
+	if (wdir != NULL && chdir(wdir) != 0)
+		wdir_err = errno;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	pid = fork();
-	if (pid < 0)
+	if (sfd < 0) {
+		fprintf(stderr, "skrun --agent: signalfd: %s\n",
+			strerror(errno));
 		return SK_EXIT_LAUNCH;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "skrun --agent: fork: %s\n", strerror(errno));
+		return SK_EXIT_LAUNCH;
+	}
 	if (pid == 0) {
 		int in = open("/dev/null", O_RDONLY);
 
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != agent) /* the agent died before prctl */
+			_exit(SK_EXIT_LAUNCH);
 		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		if (in >= 0)
-			dup2(in, STDIN_FILENO);
+		if (in >= 0) {
+			dup2(in, STDIN_FILENO); /* not the lifeline */
+			if (in != STDIN_FILENO)
+				close(in);
+		}
 		execvp(argv[i + 1], argv + i + 1);
+		status = errno;
 		fprintf(stderr, "skrun: cannot start '%s': %s\n", argv[i + 1],
-			strerror(errno));
+			strerror(status));
+		if (wdir_err)
+			fprintf(stderr, "skrun: (it ran in the login directory: "
+					"'%s' is not usable on this host: %s)\n",
+				wdir, strerror(wdir_err));
 		_exit(127);
 	}
 	pfd[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	for (;;) {
 		char buf[256];
+		ssize_t r;
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
-			break;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pfd[0].revents = POLLHUP; /* cannot watch: stop */
+		}
 		if (pfd[1].revents) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) < 0)
-				continue;
-			if (waitpid(pid, &status, WNOHANG) == pid)
+			if (read(sfd, &si, sizeof(si)) > 0 &&
+			    waitpid(pid, &status, WNOHANG) == pid)
 				break;
 		}
-		if (pfd[0].revents && read(STDIN_FILENO, buf, sizeof(buf)) <= 0) {
-			/* The lifeline is cut. */
+		if (pfd[0].revents == 0)
+			continue;
+		r = read(STDIN_FILENO, buf, sizeof(buf));
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			/* The lifeline is cut: skrun, or its ssh, is gone. */
 			kill(-pid, SIGTERM);
 			usleep(200000);
 			kill(-pid, SIGKILL);
@@ -595,9 +664,11 @@ static int sk_agent_main(int argc, char **argv)
 		}
 	}
 	if (WIFSIGNALED(status)) {
-		fprintf(stderr, "skrun: node (pid %d) killed by signal %d "
-				"(%s)\n", (int)pid, WTERMSIG(status),
-			sk_signame(WTERMSIG(status)));
+		rank = getenv(SK_ENV_RANK);
+		gethostname(host, sizeof(host) - 1);
+		fprintf(stderr, "skrun: rank %s (pid %d) on %s was killed by "
+				"signal %d (%s)\n", rank ? rank : "?", (int)pid,
+			host, WTERMSIG(status), sk_signame(WTERMSIG(status)));
 		return 128 + WTERMSIG(status);
 	}
 	return WEXITSTATUS(status);

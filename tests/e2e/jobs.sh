@@ -174,9 +174,11 @@ t_sigint() {
 	done
 	sleep 0.5
 	kill -INT $pid
-	( sleep 20; kill -KILL $pid 2>/dev/null ) &
+	( sleep 20; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 &
+	local guard=$!
 	wait $pid
 	RC=$?
+	kill $guard 2>/dev/null
 	[ $RC -eq 130 ] || { echo "exit $RC, want 130 (128+SIGINT)"; return 1; }
 }
 

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2015,SC2016 # "A && B || fail" and literal $ are meant
+# ssh-loopback.sh - skrun's ssh launch path, for real: a private sshd on
+# 127.0.0.1 (fresh keys, a free port, killed on exit) and jobs whose host
+# "127.0.0.1" is remote to skrun, so every such node goes through
+# $SKIFF_SSH and `skrun --agent`. Needs root and openssh-server
+# (mk/deps.sh); there is no skip: a missing sshd is a failure.
+#
+# Jobs run a private copy of the node program from a temporary directory,
+# so `pgrep -f $T/bin/` finds exactly this test's processes: after every
+# check none may be left behind. Each job is bounded by timeout(1).
+# Output: one "ok"/"FAIL" line per check, then "ssh: N passed, N failed";
+# exit status 1 if any failed.
+#
+#   BUILD      build directory (default build)
+#   SSH_ONLY   run only the checks whose names match this regex
+set -uo pipefail
+
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+repo=$(pwd -P)
+SKRUN=$repo/$BUILD/bin/skrun
+SSHD=/usr/sbin/sshd
+
+die() {
+	echo "FAIL ssh-loopback: $*"
+	echo "ssh: 0 passed, 1 failed"
+	exit 1
+}
+
+[ -x "$SKRUN" ] && [ -x "$repo/$BUILD/tests/node_app" ] ||
+	die "$SKRUN or $BUILD/tests/node_app missing: build first (make)"
+[ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/null ||
+	die "openssh-server/openssh-client not installed; this test is not" \
+		"skipped: run mk/deps.sh (as root)"
+[ "$(id -u)" -eq 0 ] || die "must run as root (sshd)"
+
+T=$(mktemp -d /tmp/skiff-ssh.XXXXXX)
+APP=$T/bin/node_app
+mkdir -p "$T/bin" "$T/work"
+cp "$repo/$BUILD/tests/node_app" "$APP"
+sshd_pid=
+cleanup() {
+	[ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null
+	pkill -KILL -f "$T/bin/" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- the private sshd ----
+
+ssh-keygen -q -N '' -t ed25519 -f "$T/host_key" </dev/null || die "ssh-keygen"
+ssh-keygen -q -N '' -t ed25519 -f "$T/client_key" </dev/null || die "ssh-keygen"
+cp "$T/client_key.pub" "$T/authorized_keys"
+chmod 700 "$T"
+mkdir -p /run/sshd # privilege separation directory
+
+start_sshd() {
+	local port=$1
+	cat >"$T/sshd_config" <<-EOF
+		Port $port
+		ListenAddress 127.0.0.1
+		HostKey $T/host_key
+		AuthorizedKeysFile $T/authorized_keys
+		PermitRootLogin prohibit-password
+		PubkeyAuthentication yes
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		StrictModes no
+		UsePAM no
+		PidFile $T/sshd.pid
+		LogLevel ERROR
+	EOF
+	"$SSHD" -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
+	sshd_pid=$!
+	for _ in $(seq 100); do
+		kill -0 "$sshd_pid" 2>/dev/null || { sshd_pid=; return 1; }
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	kill "$sshd_pid"
+	sshd_pid=
+	return 1
+}
+
+PORT=
+for _ in 1 2 3 4 5 6 7 8; do
+	p=$((20000 + RANDOM % 40000))
+	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue # taken
+	if start_sshd "$p"; then
+		PORT=$p
+		break
+	fi
+done
+[ -n "$PORT" ] || die "sshd did not start: $(tail -5 "$T/sshd.log")"
+
+export SKIFF_SSH="ssh -p $PORT -i $T/client_key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+export SKIFF_BOOTSTRAP_ADDR=127.0.0.1
+R=127.0.0.1 # remote to skrun: not "localhost", not this host's name
+
+# shellcheck disable=SC2086 # SKIFF_SSH is a command line, split on purpose
+timeout 20 $SKIFF_SSH -o BatchMode=yes $R true </dev/null ||
+	die "cannot ssh to $R:$PORT: $(tail -5 "$T/sshd.log")"
+
+cd "$T/work" || die "cd $T/work"
+
+# ---- the checks, each prints why and returns 1 on failure ----
+
+passed=0 failed=0
+OUT=$T/out ERR=$T/err RC=0
+
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+fail() {
+	echo "FAIL $1: $2"
+	sed 's/^/     | /' "$OUT" | head -20
+	sed 's/^/     ! /' "$ERR" | head -20
+	failed=$((failed + 1))
+}
+want() { [[ -z ${SSH_ONLY:-} || $1 =~ $SSH_ONLY ]]; }
+
+# run SECONDS ARGS...: skrun ARGS, output in $OUT/$ERR, status in $RC.
+run() {
+	local t=$1
+	shift
+	timeout -k 5 "$t" "$SKRUN" "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+}
+
+# No process of this test (node, agent, ssh client) may outlive its job.
+orphans() {
+	for _ in $(seq 15); do
+		pgrep -f "$T/bin/" >/dev/null || return 1
+		sleep 0.2
+	done
+	pgrep -af "$T/bin/"
+	return 0
+}
+
+check() {
+	local name=$1
+	shift
+	want "$name" || return 0
+	local why
+	: >"$OUT"
+	: >"$ERR"
+	if why=$("$@" 2>&1); then
+		if orphans >"$T/orph"; then
+			fail "$name" "processes left behind: $(cat "$T/orph")"
+			pkill -KILL -f "$T/bin/"
+		else
+			ok "$name"
+		fi
+	else
+		fail "$name" "$why"
+	fi
+}
+
+t_hello() {
+	local r
+	# A relative program path: remote nodes start in skrun's directory.
+	run 60 --host $R:2 -n 2 ../bin/node_app hello
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	for r in 0 1; do
+		grep -qx "hello from rank $r of 2" "$OUT" ||
+			{ echo "no hello from rank $r"; return 1; }
+	done
+	[ "$(wc -l <"$OUT")" -eq 2 ] || { echo "extra lines"; return 1; }
+}
+
+t_mixed_ring() {
+	run 60 --host localhost:1,$R:1 -n 2 "$APP" ring
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	grep -qx "rank 0 got 'token from 1' ok" "$OUT" &&
+		grep -qx "rank 1 got 'token from 0' ok" "$OUT" ||
+		{ echo "the ring between a local and a remote node failed"; return 1; }
+}
+
+t_exit_code() {
+	run 60 --host $R:2 -n 2 "$APP" exit 5 1
+	[ $RC -eq 5 ] || { echo "exit $RC, want 5"; return 1; }
+	grep -q "rank 1 .* exited with status 5" "$ERR" ||
+		{ echo "no message naming rank 1"; return 1; }
+}
+
+t_args() {
+	local r
+	run 60 --host $R:2 -n 2 "$APP" args "a b" "c'd" "" '$HOME' '*' 'e\"f'
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	for r in 0 1; do
+		grep -qxF "rank $r argc=8 [$APP] [args] [a b] [c'd] [] [\$HOME] [*] [e\\\"f]" "$OUT" ||
+			{ echo "rank $r: argv did not arrive intact"; return 1; }
+	done
+	# A program that is not a Skiff node gets its argv through ssh only.
+	run 60 --host $R:1 -n 1 printf '[%s]\n' "a b" "c'd" "" '$HOME' '*' 'e\"f' ';x'
+	[ $RC -eq 0 ] || { echo "printf: exit $RC"; return 1; }
+	printf '[%s]\n' "a b" "c'd" "" '$HOME' '*' 'e\"f' ';x' | cmp -s - "$OUT" ||
+		{ echo "plain program: argv did not arrive intact through ssh"; return 1; }
+}
+
+t_env() {
+	run 60 --host $R:2 -n 2 -x SK_SSH_A="x y'z" "$APP" env SK_SSH_A
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	grep -qx "rank 0 SK_SSH_A=x y'z" "$OUT" &&
+		grep -qx "rank 1 SK_SSH_A=x y'z" "$OUT" ||
+		{ echo "-x VAR=val did not reach the remote nodes"; return 1; }
+	SK_SSH_B="from here" run 60 --host $R:2 -n 2 -x SK_SSH_B "$APP" env SK_SSH_B
+	[ $RC -eq 0 ] && grep -qx "rank 1 SK_SSH_B=from here" "$OUT" ||
+		{ echo "-x VAR (its value here) did not reach the remote nodes"; return 1; }
+	# A program that is not a Skiff node gets -x through the agent only.
+	run 60 --host $R:1 -n 1 -x SK_SSH_A="x y'z" sh -c 'echo "A=$SK_SSH_A"'
+	[ $RC -eq 0 ] && grep -qx "A=x y'z" "$OUT" ||
+		{ echo "-x did not reach a remote plain program"; return 1; }
+}
+
+t_lifeline() {
+	local pid
+	"$SKRUN" --host $R:2 -n 2 "$APP" sleep 60000 >"$OUT" 2>"$ERR" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 2 ] ||
+		{ kill -KILL $pid; echo "the remote nodes did not start"; return 1; }
+	sleep 0.5
+	kill -KILL $pid
+	wait $pid 2>/dev/null
+	for _ in $(seq 30); do
+		pgrep -f "$T/bin/node_app" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "3 s after kill -9 of skrun, still running:"
+	pgrep -af "$T/bin/node_app"
+	return 1
+}
+
+t_crash() {
+	run 60 --host $R:2 -n 2 "$APP" crash 1
+	[ $RC -eq 139 ] || { echo "exit $RC, want 139 (128+SIGSEGV)"; return 1; }
+	grep -q "rank 1 (pid [0-9]*) on [^ ]* was killed by signal 11" "$ERR" ||
+		{ echo "no message naming rank 1 and its signal"; return 1; }
+	grep -q "rank 1 (pid [0-9]*) on $R exited with status 139" "$ERR" ||
+		{ echo "skrun did not name rank 1 and its host"; return 1; }
+	grep -qx "rank 1 about to crash" "$OUT" ||
+		{ echo "output before the crash was lost"; return 1; }
+}
+
+t_sigint() {
+	local pid dog
+	"$SKRUN" --host localhost:1,$R:2 -n 3 "$APP" sleep 60000 >"$OUT" 2>"$ERR" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 3 ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	kill -INT $pid
+	# A watchdog, off our stdout (the caller's $(...) waits for it).
+	( sleep 20; kill -KILL $pid ) >/dev/null 2>&1 &
+	dog=$!
+	wait $pid
+	RC=$?
+	kill $dog 2>/dev/null
+	[ $RC -eq 130 ] || { echo "exit $RC, want 130 (128+SIGINT)"; return 1; }
+}
+
+t_ssh_fail() {
+	# Nothing listens on port 1: ssh fails, skrun says so and exits.
+	SKIFF_SSH="${SKIFF_SSH/-p $PORT/-p 1} -o ConnectTimeout=5" \
+		run 30 --host $R:1 -n 1 "$APP" hello
+	[ $RC -eq 255 ] || { echo "exit $RC, want 255 (ssh's)"; return 1; }
+	grep -q "rank 0 .* on $R exited with status 255" "$ERR" ||
+		{ echo "no message naming the rank and host"; return 1; }
+}
+
+t_plain() {
+	local h
+	h=$(hostname)
+	run 60 --host $R:2 -n 2 hostname
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -cx "$h" "$OUT")" -eq 2 ] && [ "$(wc -l <"$OUT")" -eq 2 ] ||
+		{ echo "want two lines '$h'"; return 1; }
+}
+
+check hello t_hello
+check mixed-ring t_mixed_ring
+check exit-code t_exit_code
+check args t_args
+check env t_env
+check lifeline t_lifeline
+check crash t_crash
+check plain t_plain
+check sigint t_sigint
+check ssh-fail t_ssh_fail
+
+echo "ssh: $passed passed, $failed failed"
+[ $failed -eq 0 ]
