@@ -1,1 +1,23 @@
 # tests/libos: unit tests and fuzz targets of libos's wire checkers.
+#
+# test_hostproto covers sk_hmsg_parse (libos/hostproto.c) and the bootstrap
+# hello checker sk_boot_hello_parse (launcher/bootsrv.c). bootsrv.o is the
+# real object; libos and verbs resolve what it calls, and the test file
+# holds stand-ins for the two skrun.c/services.c symbols it never reaches.
+
+TEST_PROGS += $(BUILD)/tests/test_hostproto
+$(BUILD)/tests/test_hostproto: $(BUILD)/tests/libos/test_hostproto.o \
+	$(BUILD)/launcher/bootsrv.o $(LIBOS) $(LIBVERBS)
+$(BUILD)/tests/libos/test_hostproto.o: CPPFLAGS += -Ilibos/include -Ilauncher
+
+# The fuzz target compiles the two checkers' sources only (no verbs, no
+# UCX); its own stand-ins cover what bootsrv.c's other functions call.
+HOSTMSG_FUZZ_SRC := libos/hostproto.c launcher/bootsrv.c verbs/status.c
+
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_hostmsg
+$(FUZZ_BUILD)/fuzz_hostmsg: tests/fuzz/fuzz_hostmsg.c $(HOSTMSG_FUZZ_SRC) \
+	libos/include/skiff/hostproto.h launcher/job.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Ilibos/include -Ilauncher -o $@ \
+		tests/fuzz/fuzz_hostmsg.c $(HOSTMSG_FUZZ_SRC)

@@ -1,0 +1,602 @@
+/*
+ * libFuzzer target for the host's checkers of node bytes (hostproto.h):
+ * sk_hmsg_parse(), which every host-service request passes over the fabric
+ * (libos/hostproto.c), and sk_boot_hello_parse(), which reads the TCP
+ * bootstrap hello (launcher/bootsrv.c). The first byte of an input says
+ * what to do with the rest:
+ *
+ *   bit 0     0: the rest is a request (sk_hmsg_parse)
+ *             1: the rest is a hello (sk_boot_hello_parse)
+ *   bit 1     seal it: a request gets its header's len set to the bytes
+ *             after the header and its result cleared, a hello its magic
+ *             and version set right, so mutations reach the type checks
+ *   bits 2-7  for a hello, the job size the host expects, minus one
+ *
+ * The parsers see a buffer that ends exactly where the input does, so
+ * ASan sees any read past it. Oracles, each an abort:
+ *
+ *  - a request is accepted exactly when a model of the rules written from
+ *    hostproto.h (ref_request_ok below) accepts it; an accepted one has
+ *    its fixed fields equal to the bytes, its data pointers at the right
+ *    offsets, and its strings NUL-terminated at the end of the message;
+ *    parsing again into a differently filled struct gives the same struct;
+ *  - a hello that is whole (1) has used <= len, blobs laid out back to
+ *    back inside [buf, buf + used), a non-empty host blob, no blob over
+ *    SK_BLOB_MAX, and at most 1 + size entries written; the same bytes
+ *    cut at used parse the same, cut one shorter need more (0); and a
+ *    prefix's verdict holds for the whole input: a prefix refused (-1)
+ *    means the input is refused, a prefix whole (1) the same hello;
+ *  - every refusal has a reason: one line of printable text.
+ *
+ * Environment:
+ *   SKIFF_FUZZ_WRITE_SEEDS=DIR  write seeds to DIR and exit (how
+ *                               tests/fuzz/corpus_hostmsg was made):
+ *                               valid requests of every type, one a byte
+ *                               over a slot, and two hellos
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <skiff/config.h>
+#include <skiff/hostproto.h>
+
+#include "job.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define HDR       sizeof(struct sk_hmsg_hdr)
+#define NODES_MAX 64 /* bits 2-7, plus one */
+
+#define check(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #cond);                              \
+			abort();                                               \
+		}                                                              \
+	} while (0)
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void check_why(const char *why)
+{
+	size_t n;
+
+	check(why != NULL);
+	n = strlen(why);
+	check(n > 0 && n < 200);
+	for (size_t i = 0; i < n; i++)
+		check(why[i] >= 0x20 && why[i] < 0x7f);
+}
+
+/* ---- requests ---- */
+
+/* A path as the rules want it: [q, q + n) is non-empty, fits, and ends
+ * with its only NUL. */
+static int ref_path_ok(const uint8_t *q, size_t n)
+{
+	return n >= 2 && n <= SK_HMSG_PATH_MAX &&
+	       memchr(q, '\0', n) == q + n - 1;
+}
+
+/* The rules of hostproto.h, one by one, from the bytes. */
+static int ref_request_ok(const uint8_t *b, size_t len)
+{
+	const uint8_t *p = b + HDR;
+	uint16_t type, flags;
+	size_t plen;
+
+	if (len < HDR || len > SK_HMSG_SLOT_SIZE)
+		return 0;
+	plen = len - HDR;
+	type = le16(b);
+	flags = le16(b + 2);
+	if (le32(b + 4) != plen || le64(b + 16) != 0)
+		return 0;
+	switch (type) {
+	case SK_HMSG_READY:
+		return plen >= 1;
+	case SK_HMSG_CONSOLE:
+		return flags == 1 || flags == 2;
+	case SK_HMSG_STDIN_READ:
+		return plen == 4 && le32(p) >= 1 &&
+		       le32(p) <= SK_HMSG_PAYLOAD_MAX;
+	case SK_HMSG_FINALIZE:
+		return plen == 0;
+	case SK_HMSG_ABORT:
+		return plen >= 5 && p[plen - 1] == '\0';
+	case SK_HMSG_OPEN:
+	case SK_HMSG_MKDIR:
+		return plen >= 8 && ref_path_ok(p + 8, plen - 8);
+	case SK_HMSG_UNLINK:
+		return ref_path_ok(p, plen);
+	case SK_HMSG_CLOSE:
+	case SK_HMSG_FSTAT:
+	case SK_HMSG_READDIR:
+		return plen == 8;
+	case SK_HMSG_LSEEK:
+		return plen == 16;
+	case SK_HMSG_READ:
+	case SK_HMSG_WRITE:
+		if (plen < 24 || (int64_t)le64(p + 8) < -1)
+			return 0;
+		if (le64(p + 16) != 0)
+			return plen == 24 && le32(p + 4) <= SK_HMSG_BULK_MAX;
+		if (type == SK_HMSG_READ)
+			return plen == 24 && le32(p + 4) <= SK_HMSG_PAYLOAD_MAX;
+		return le32(p + 4) == plen - 24;
+	default:
+		return 0;
+	}
+}
+
+/* @s is the NUL-terminated string that ends the message at @end. */
+static void check_tail_str(const char *s, const uint8_t *start,
+			   const uint8_t *end)
+{
+	const uint8_t *q = (const uint8_t *)s;
+
+	check(q == start);
+	check(q < end);
+	check(memchr(q, '\0', (size_t)(end - q)) == end - 1);
+}
+
+static void check_request(const uint8_t *b, size_t len,
+			  const struct sk_hreq *r)
+{
+	const uint8_t *p = b + HDR, *end = b + len;
+	size_t plen = len - HDR;
+
+	check(len >= HDR && len <= SK_HMSG_SLOT_SIZE);
+	check(memcmp(&r->hdr, b, HDR) == 0);
+	check(r->hdr.len == plen && r->hdr.result == 0);
+	switch (r->hdr.type) {
+	case SK_HMSG_READY:
+	case SK_HMSG_CONSOLE:
+		check(r->u.bytes.data == p && r->u.bytes.len == plen);
+		break;
+	case SK_HMSG_STDIN_READ:
+		check(r->u.max == le32(p));
+		break;
+	case SK_HMSG_ABORT:
+		check(r->u.abort.code == (int32_t)le32(p));
+		check(r->u.abort.msg == (const char *)p + 4);
+		check(end[-1] == '\0');
+		break;
+	case SK_HMSG_OPEN:
+		check(memcmp(&r->u.open.o, p, 8) == 0);
+		check_tail_str(r->u.open.path, p + 8, end);
+		break;
+	case SK_HMSG_MKDIR:
+		check(memcmp(&r->u.mkdir.m, p, 8) == 0);
+		check_tail_str(r->u.mkdir.path, p + 8, end);
+		break;
+	case SK_HMSG_UNLINK:
+		check_tail_str(r->u.path, p, end);
+		break;
+	case SK_HMSG_CLOSE:
+	case SK_HMSG_FSTAT:
+	case SK_HMSG_READDIR:
+		check(plen == 8 && memcmp(&r->u.fd, p, 8) == 0);
+		break;
+	case SK_HMSG_LSEEK:
+		check(plen == 16 && memcmp(&r->u.lseek, p, 16) == 0);
+		break;
+	case SK_HMSG_READ:
+	case SK_HMSG_WRITE:
+		check(memcmp(&r->io, p, 24) == 0);
+		check(r->io.offset >= -1);
+		if (r->io.raddr) {
+			check(plen == 24 && r->io.len <= SK_HMSG_BULK_MAX);
+		} else if (r->hdr.type == SK_HMSG_WRITE) {
+			check(r->u.bytes.data == p + 24);
+			check(r->u.bytes.len == r->io.len);
+			check(p + 24 + r->u.bytes.len == end);
+		} else {
+			check(plen == 24);
+			check(r->io.len <= SK_HMSG_PAYLOAD_MAX);
+			check(r->u.bytes.len == 0);
+		}
+		break;
+	case SK_HMSG_FINALIZE:
+		check(plen == 0);
+		break;
+	default:
+		check(!"an unknown type was accepted");
+	}
+}
+
+static void fuzz_request(const uint8_t *b, size_t len)
+{
+	struct sk_hreq r, again;
+	const char *why = NULL;
+	sk_status_t st;
+	int want = ref_request_ok(b, len);
+
+	memset(&r, 0xa5, sizeof(r));
+	st = sk_hmsg_parse(b, len, &r, &why);
+	if (st != SK_OK) {
+		check(st == SK_ERR_MALFORMED);
+		check_why(why);
+		if (want) {
+			fprintf(stderr, "refused a valid request: %s\n", why);
+			abort();
+		}
+		return;
+	}
+	if (!want) {
+		fprintf(stderr, "accepted an invalid request (type %u)\n",
+			r.hdr.type);
+		abort();
+	}
+	check_request(b, len, &r);
+	memset(&again, 0x5a, sizeof(again));
+	check(sk_hmsg_parse(b, len, &again, &why) == SK_OK);
+	check(memcmp(&r, &again, sizeof(r)) == 0);
+}
+
+/* ---- hellos ---- */
+
+struct hello_out {
+	struct sk_boot_hello h;
+	const void *blob[NODES_MAX + 2];
+	uint16_t    blob_len[NODES_MAX + 2];
+	size_t      used;
+	const char *why;
+};
+
+static const void *const canary = &canary;
+
+static int hello_parse(const uint8_t *b, size_t len, unsigned max_size,
+		       struct hello_out *o)
+{
+	int rc;
+
+	for (size_t i = 0; i < NODES_MAX + 2; i++) {
+		o->blob[i] = canary;
+		o->blob_len[i] = 0xdead;
+	}
+	o->why = NULL;
+	o->used = SIZE_MAX;
+	rc = sk_boot_hello_parse(b, len, max_size, &o->h, o->blob,
+				 o->blob_len, &o->used, &o->why);
+	check(rc >= -1 && rc <= 1);
+	for (size_t i = 1 + max_size; i < NODES_MAX + 2; i++)
+		check(o->blob[i] == canary && o->blob_len[i] == 0xdead);
+	if (rc < 0)
+		check_why(o->why);
+	return rc;
+}
+
+static void check_hello(const uint8_t *b, size_t len, unsigned max_size,
+			const struct hello_out *o)
+{
+	size_t off = sizeof(struct sk_boot_hello);
+
+	check(o->used <= len && o->used >= off);
+	check(memcmp(&o->h, b, off) == 0);
+	check(o->h.magic == SK_BOOT_MAGIC && o->h.version == SK_BOOT_VERSION);
+	check(o->h.size >= 1 && o->h.size <= max_size);
+	check(o->blob_len[0] >= 1);
+	for (size_t i = 0; i <= o->h.size; i++) {
+		check(o->blob_len[i] <= SK_BLOB_MAX);
+		check(le16(b + off) == o->blob_len[i]);
+		check((const uint8_t *)o->blob[i] == b + off + 2);
+		off += 2 + o->blob_len[i];
+		check(off <= o->used);
+	}
+	check(off == o->used);
+}
+
+static void fuzz_hello(const uint8_t *b, size_t len, unsigned max_size)
+{
+	struct hello_out o, p;
+	int rc = hello_parse(b, len, max_size, &o);
+	size_t half = len / 2;
+	int prc;
+
+	if (rc == 1) {
+		check_hello(b, len, max_size, &o);
+		/* The same hello, and nothing after it. */
+		check(hello_parse(b, o.used, max_size, &p) == 1);
+		check(p.used == o.used);
+		check(hello_parse(b, o.used - 1, max_size, &p) == 0);
+	}
+	/* More bytes never change a verdict: a prefix found malformed
+	 * stays malformed, a prefix found whole is the same hello. */
+	prc = hello_parse(b, half, max_size, &p);
+	if (prc == -1)
+		check(rc == -1);
+	if (prc == 1)
+		check(rc == 1 && p.used == o.used);
+}
+
+/* ---- seeds ---- */
+
+static void write_seed(const char *dir, const char *name, uint8_t mode,
+		       const uint8_t *b, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (f == NULL || fputc(mode, f) == EOF ||
+	    fwrite(b, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "fuzz_hostmsg: cannot write %s\n", path);
+		exit(1);
+	}
+}
+
+/* A request: header, then @n payload bytes. */
+static size_t mk_req(uint8_t *b, uint16_t type, uint16_t flags, uint64_t id,
+		     const void *pl, size_t n)
+{
+	memset(b, 0, HDR);
+	put_le16(b, type);
+	put_le16(b + 2, flags);
+	put_le32(b + 4, (uint32_t)n);
+	put_le64(b + 8, id);
+	memcpy(b + HDR, pl, n);
+	return HDR + n;
+}
+
+/* A payload of two u32s then a string with its NUL. */
+static size_t pl_2x32_str(uint8_t *pl, uint32_t a, uint32_t b, const char *s)
+{
+	put_le32(pl, a);
+	put_le32(pl + 4, b);
+	memcpy(pl + 8, s, strlen(s) + 1);
+	return 8 + strlen(s) + 1;
+}
+
+static size_t pl_io(uint8_t *pl, int32_t fd, uint32_t len, int64_t off,
+		    uint64_t raddr)
+{
+	put_le32(pl, (uint32_t)fd);
+	put_le32(pl + 4, len);
+	put_le64(pl + 8, (uint64_t)off);
+	put_le64(pl + 16, raddr);
+	return 24;
+}
+
+static void write_request(const char *dir, const char *name, uint16_t type,
+			  uint16_t flags, const uint8_t *pl, size_t n)
+{
+	static uint64_t id = 1;
+	static uint8_t b[SK_HMSG_SLOT_SIZE + 1];
+	size_t len;
+
+	check(HDR + n <= sizeof(b));
+	len = mk_req(b, type, flags, id++, pl, n);
+	/* All are valid but one, which is a byte over a slot. */
+	check(ref_request_ok(b, len) == (len <= SK_HMSG_SLOT_SIZE));
+	write_seed(dir, name, 0, b, len);
+}
+
+static void write_hello(const char *dir, const char *name, uint32_t rank,
+			uint32_t size, const uint16_t *blen)
+{
+	uint8_t b[1024];
+	size_t len = sizeof(struct sk_boot_hello);
+	struct hello_out o;
+
+	memset(b, 0, len);
+	put_le32(b, SK_BOOT_MAGIC);
+	put_le16(b + 4, SK_BOOT_VERSION);
+	put_le32(b + 8, rank);
+	put_le32(b + 12, size);
+	for (size_t k = 0; k < SK_BOOT_SECRET_LEN; k++)
+		b[16 + k] = (uint8_t)(0x11 * k);
+	for (uint32_t i = 0; i <= size; i++) {
+		check(len + 2 + blen[i] <= sizeof(b));
+		put_le16(b + len, blen[i]);
+		len += 2;
+		for (size_t j = 0; j < blen[i]; j++)
+			b[len++] = (uint8_t)(i * 32 + j);
+	}
+	check(hello_parse(b, len, size, &o) == 1 && o.used == len);
+	write_seed(dir, name, (uint8_t)(1 | (size - 1) << 2), b, len);
+}
+
+static void write_seeds(const char *dir)
+{
+	static const uint8_t desc[16] = {0x53, 0x4b, 0x4d, 0x52, 1, 2, 16};
+	static const uint16_t hello1[] = {40, 0};
+	static const uint16_t hello3[] = {40, 36, 0, 36};
+	static uint8_t pl[SK_HMSG_PAYLOAD_MAX + 1];
+	size_t n;
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "fuzz_hostmsg: cannot create %s\n", dir);
+		exit(1);
+	}
+	write_request(dir, "ready", SK_HMSG_READY, 0, desc, sizeof(desc));
+	write_request(dir, "console-stdout", SK_HMSG_CONSOLE, 1,
+		      (const uint8_t *)"hello from rank 0\n", 18);
+	write_request(dir, "console-stderr", SK_HMSG_CONSOLE, 2,
+		      (const uint8_t *)"warning\n", 8);
+	put_le32(pl, 4096);
+	write_request(dir, "stdin-read", SK_HMSG_STDIN_READ, 0, pl, 4);
+	write_request(dir, "finalize", SK_HMSG_FINALIZE, 0, pl, 0);
+	put_le32(pl, (uint32_t)-6);
+	memcpy(pl + 4, "assertion failed", 17);
+	write_request(dir, "abort", SK_HMSG_ABORT, 0, pl, 4 + 17);
+	n = pl_2x32_str(pl, 0x241, 0644, "out/result.txt");
+	write_request(dir, "open-create", SK_HMSG_OPEN, 0, pl, n);
+	n = pl_2x32_str(pl, 0x10000, 0, "data/");
+	write_request(dir, "open-dir", SK_HMSG_OPEN, 0, pl, n);
+	/* The longest path, and the largest requests: without inputs this
+	 * long, libFuzzer (-max_len: the longest seed) never tries the
+	 * limits of SK_HMSG_PATH_MAX and SK_HMSG_SLOT_SIZE. */
+	put_le32(pl, 0);
+	put_le32(pl + 4, 0);
+	memset(pl + 8, 'p', SK_HMSG_PATH_MAX - 1);
+	pl[8 + SK_HMSG_PATH_MAX - 1] = '\0';
+	write_request(dir, "open-longest-path", SK_HMSG_OPEN, 0, pl,
+		      8 + SK_HMSG_PATH_MAX);
+	memset(pl, 'c', SK_HMSG_PAYLOAD_MAX + 1);
+	write_request(dir, "console-whole-slot", SK_HMSG_CONSOLE, 1, pl,
+		      SK_HMSG_PAYLOAD_MAX);
+	write_request(dir, "console-over-slot", SK_HMSG_CONSOLE, 1, pl,
+		      SK_HMSG_PAYLOAD_MAX + 1);
+	put_le32(pl, 5);
+	put_le32(pl + 4, 0);
+	write_request(dir, "close", SK_HMSG_CLOSE, 0, pl, 8);
+	write_request(dir, "fstat", SK_HMSG_FSTAT, 0, pl, 8);
+	write_request(dir, "readdir", SK_HMSG_READDIR, 0, pl, 8);
+	n = pl_io(pl, 5, 4096, -1, 0);
+	write_request(dir, "read-inline", SK_HMSG_READ, 0, pl, n);
+	n = pl_io(pl, 5, 1u << 20, 0, 0x7f0012340000ull);
+	write_request(dir, "read-bulk", SK_HMSG_READ, 0, pl, n);
+	n = pl_io(pl, 5, 12, 100, 0);
+	memcpy(pl + n, "hello, file\n", 12);
+	write_request(dir, "write-inline", SK_HMSG_WRITE, 0, pl, n + 12);
+	n = pl_io(pl, 5, 65536, -1, 0x7f0012340000ull);
+	write_request(dir, "write-bulk", SK_HMSG_WRITE, 0, pl, n);
+	put_le32(pl, 5);
+	put_le32(pl + 4, 1);
+	put_le64(pl + 8, (uint64_t)-8);
+	write_request(dir, "lseek", SK_HMSG_LSEEK, 0, pl, 16);
+	write_request(dir, "unlink", SK_HMSG_UNLINK, 0,
+		      (const uint8_t *)"tmp/old.log", 12);
+	n = pl_2x32_str(pl, 0755, 0, "out/run-1");
+	write_request(dir, "mkdir", SK_HMSG_MKDIR, 0, pl, n);
+	write_hello(dir, "hello-1", 0, 1, hello1);
+	write_hello(dir, "hello-3", 1, 3, hello3);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
+
+	(void)argc;
+	(void)argv;
+	if (seeds) {
+		write_seeds(seeds);
+		exit(0);
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t mode, *copy;
+
+	if (size < 1)
+		return 0;
+	mode = data[0];
+	data++;
+	size--;
+	if (!(mode & 2)) {
+		/* libFuzzer's buffer ends where the input does. */
+		if (mode & 1)
+			fuzz_hello(data, size, 1u + (mode >> 2));
+		else
+			fuzz_request(data, size);
+		return 0;
+	}
+	copy = malloc(size ? size : 1);
+	check(copy != NULL);
+	memcpy(copy, data, size);
+	if (mode & 1) {
+		if (size >= 6) {
+			put_le32(copy, SK_BOOT_MAGIC);
+			put_le16(copy + 4, SK_BOOT_VERSION);
+		}
+		fuzz_hello(copy, size, 1u + (mode >> 2));
+	} else {
+		if (size >= HDR) {
+			put_le32(copy + 4, (uint32_t)(size - HDR));
+			put_le64(copy + 16, 0);
+		}
+		fuzz_request(copy, size);
+	}
+	free(copy);
+	return 0;
+}
+
+/*
+ * Link-time stand-ins for what bootsrv.c's connection handling calls
+ * (the event loop, the verbs library, skrun.c and services.c). Only
+ * sk_boot_hello_parse runs here, and it calls none of them; linking the
+ * real ones would bring in UCX and the whole host. Each aborts, so a call
+ * shows up as a crash rather than passing on a fake.
+ */
+const char *sk_config_str(const char *name)
+{
+	abort();
+}
+
+sk_status_t sk_ep_addr_pack(const struct sk_ep *ep, void *buf, size_t *len_p)
+{
+	abort();
+}
+
+void sk_watch_start(struct sk_loop *loop, struct sk_watch *w)
+{
+	abort();
+}
+
+void sk_watch_stop(struct sk_loop *loop, struct sk_watch *w)
+{
+	abort();
+}
+
+void sk_timer_start(struct sk_loop *loop, struct sk_timer *timer, uint64_t ms)
+{
+	abort();
+}
+
+void sk_timer_stop(struct sk_loop *loop, struct sk_timer *timer)
+{
+	abort();
+}
+
+sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
+				const void *addr, size_t len)
+{
+	abort();
+}
+
+void sk_job_abort(struct sk_job *job, int code, const char *fmt, ...)
+{
+	abort();
+}
