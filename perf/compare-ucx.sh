@@ -29,7 +29,8 @@
 #
 # ucx_perftest runs with -e (error-handling endpoints, which Skiff's ucx
 # provider always creates), the UCX settings Skiff's provider applies
-# (UCX_POSIX_ERROR_HANDLING=y, UCX_KEEPALIVE_INTERVAL=500ms), and
+# (UCX_POSIX_ERROR_HANDLING=y, UCX_KEEPALIVE_INTERVAL=500ms,
+# UCX_{POSIX,SYSV}_RX_BUFS_GROW=64), and
 # UCX_ALLOC_PRIO=heap so that its buffers are ordinary memory, like the
 # application buffers Skiff registers. ucp_get_lat applies the same
 # settings itself, as Skiff does: error-handling endpoints, those two
@@ -112,7 +113,7 @@ cmp_value() {
 	fi
 }
 
-penv="env UCX_POSIX_ERROR_HANDLING=y UCX_KEEPALIVE_INTERVAL=500ms UCX_ALLOC_PRIO=heap"
+penv="env UCX_POSIX_ERROR_HANDLING=y UCX_KEEPALIVE_INTERVAL=500ms UCX_POSIX_RX_BUFS_GROW=64 UCX_SYSV_RX_BUFS_GROW=64 UCX_ALLOC_PRIO=heap"
 psrv="$penv ucx_perftest -p @PORT@ -e"
 pcli="$penv ucx_perftest @HOST@ -p @PORT@ -e -f"
 # ucp_get_lat sets the UCX variables itself, as Skiff's provider does.

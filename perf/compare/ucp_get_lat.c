@@ -626,6 +626,8 @@ static int ugl_ucx_open(struct ugl *u)
 	 * take in UCX 1.13: without it, peer error handling leaves shared
 	 * memory out. */
 	setenv("UCX_POSIX_ERROR_HANDLING", "y", 0);
+	setenv("UCX_POSIX_RX_BUFS_GROW", "64", 0); /* as verbs/ucx/ucx.c */
+	setenv("UCX_SYSV_RX_BUFS_GROW", "64", 0);
 	us = ucp_config_read(NULL, NULL, &config);
 	if (us != UCS_OK)
 		return ucx_fail("cannot read the UCX configuration", us);
