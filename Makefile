@@ -76,6 +76,7 @@ include launcher/module.mk
 include perf/compare/module.mk
 include perf/os/module.mk
 include tests/libos/module.mk
+include perf/fuzz.mk
 
 .PHONY: all check demo deps fuzz format clean perf softroce-check
 .DEFAULT_GOAL := all

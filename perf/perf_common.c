@@ -29,13 +29,13 @@
 
 #define PERF_MAGIC        0x534b5046u /* "SKPF" */
 #define PERF_VERSION      1
-#define PERF_HELLO_LEN    40
 #define PERF_PROV_LEN     8
 #define PERF_MAX_SIZE_S   (1ul << 30) /* largest -s */
 #define PERF_MAX_TX_DEPTH 65536u
 #define PERF_GONE_EVERY   4096        /* busy-wait calls between checks */
 #define PERF_IDLE_POLLS   64          /* device polls between clock looks */
 #define PERF_IDLE_NS      100000      /* device polling between socket looks */
+#define PERF_ERR_LEN      256         /* longest refusal: ~150 bytes */
 
 /* ---- command line ---- */
 
@@ -407,18 +407,29 @@ static int perf_blob_send(struct perf_ctx *c, const void *blob, size_t len)
 	return perf_sock_write(c, blob, len);
 }
 
+int perf_blob_len_check(uint32_t len, const char *what, char *err,
+			size_t errlen)
+{
+	if (len == 0 || len > SK_BLOB_MAX) {
+		snprintf(err, errlen, "the peer sent %s of %u bytes (must be "
+				      "1..%d); refused", what, len,
+			 SK_BLOB_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 /* Receive a length-prefixed blob into @buf (SK_BLOB_MAX bytes). */
 static int perf_blob_recv(struct perf_ctx *c, void *buf, size_t *len_p,
 			  const char *what)
 {
+	char err[PERF_ERR_LEN];
 	uint32_t len;
 
 	if (perf_ctx_recv_u32(c, &len))
 		return -1;
-	if (len == 0 || len > SK_BLOB_MAX) {
-		fprintf(stderr, "%s: the peer sent %s of %u bytes (must be "
-				"1..%d); refused\n", perf_name(c), what, len,
-			SK_BLOB_MAX);
+	if (perf_blob_len_check(len, what, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", perf_name(c), err);
 		return -1;
 	}
 	if (perf_sock_read(c, buf, len))
@@ -542,10 +553,9 @@ connected:
  *   32  provider name, NUL-padded to 8 bytes
  * The client sends it; the server checks it, adopts it and echoes it.
  */
-static void perf_hello_pack(const struct perf_ctx *c, uint8_t *b)
+void perf_hello_pack(const struct perf_opts *o, const char *provider,
+		     uint8_t *b)
 {
-	const struct perf_opts *o = &c->opts;
-
 	memset(b, 0, PERF_HELLO_LEN);
 	perf_put_u32(b, PERF_MAGIC);
 	b[4] = 0;
@@ -558,75 +568,102 @@ static void perf_hello_pack(const struct perf_ctx *c, uint8_t *b)
 	b[28] = (uint8_t)o->all_sizes;
 	b[29] = (uint8_t)o->atomic;
 	b[30] = (uint8_t)o->events;
-	strncpy((char *)b + 32, c->attr.provider, PERF_PROV_LEN - 1);
+	strncpy((char *)b + 32, provider, PERF_PROV_LEN - 1);
 }
 
-/* Check the peer's hello and, on the server, adopt its parameters. */
-static int perf_hello_check(struct perf_ctx *c, const uint8_t *b)
+int perf_hello_parse(const uint8_t *b, size_t len,
+		     const struct perf_opts *mine,
+		     const struct sk_dev_attr *attr, struct perf_opts *agreed,
+		     char *err, size_t errlen)
 {
-	const struct perf_tool *t = c->opts.tool;
+	const struct perf_tool *t = mine->tool;
 	char prov[PERF_PROV_LEN];
 	uint64_t size, iters;
 	uint32_t depth;
 
+	/* The socket path always reads PERF_HELLO_LEN bytes; this guards
+	 * other callers (the fuzz target) from reading past @b. */
+	if (len != PERF_HELLO_LEN) {
+		snprintf(err, errlen, "the peer's hello is %zu bytes, not %d",
+			 len, PERF_HELLO_LEN);
+		return -1;
+	}
 	if (perf_get_u32(b) != PERF_MAGIC) {
-		fprintf(stderr, "%s: the peer is not a Skiff benchmark (bad "
-				"magic); wrong port?\n", t->name);
+		snprintf(err, errlen, "the peer is not a Skiff benchmark (bad "
+				      "magic); wrong port?");
 		return -1;
 	}
 	if (b[4] != 0 || b[5] != PERF_VERSION) {
-		fprintf(stderr, "%s: the peer speaks exchange version %u, we "
-				"speak %u\n", t->name, b[4] << 8 | b[5],
-			PERF_VERSION);
+		snprintf(err, errlen, "the peer speaks exchange version %u, "
+				      "we speak %u", b[4] << 8 | b[5],
+			 PERF_VERSION);
 		return -1;
 	}
 	if (b[6] != 0 || b[7] != t->test) {
-		fprintf(stderr, "%s: the peer runs another test (id %u, we "
-				"are %u); run the same tool on both sides\n",
-			t->name, b[6] << 8 | b[7], t->test);
+		snprintf(err, errlen, "the peer runs another test (id %u, we "
+				      "are %u); run the same tool on both "
+				      "sides", b[6] << 8 | b[7], t->test);
 		return -1;
 	}
 	memcpy(prov, b + 32, sizeof(prov));
 	if (prov[PERF_PROV_LEN - 1] != '\0' ||
-	    strcmp(prov, c->attr.provider) != 0) {
+	    strcmp(prov, attr->provider) != 0) {
 		prov[PERF_PROV_LEN - 1] = '\0';
-		fprintf(stderr, "%s: the peer uses provider '%s', we use "
-				"'%s'; set the same SKIFF_PROVIDER on both\n",
-			t->name, prov, c->attr.provider);
+		snprintf(err, errlen, "the peer uses provider '%s', we use "
+				      "'%s'; set the same SKIFF_PROVIDER on "
+				      "both", prov, attr->provider);
 		return -1;
 	}
 	size = perf_get_u64(b + 8);
 	iters = perf_get_u64(b + 16);
 	depth = perf_get_u32(b + 24);
 	if (size < t->min_size || size > PERF_MAX_SIZE_S ||
-	    size > c->attr.max_msg ||
+	    size > attr->max_msg ||
 	    (t->test == PERF_TEST_ATOMIC_LAT && size != 8) ||
 	    iters < t->min_iters || iters > PERF_MAX_ITERS || depth < 1 ||
 	    depth > PERF_MAX_TX_DEPTH || b[28] > 1 || b[29] > 1 ||
 	    b[30] > 1) {
-		fprintf(stderr, "%s: the peer asked for parameters out of "
-				"range (size %llu, iterations %llu, tx depth "
-				"%u); refused\n", t->name,
-			(unsigned long long)size, (unsigned long long)iters,
-			depth);
+		snprintf(err, errlen, "the peer asked for parameters out of "
+				      "range (size %llu, iterations %llu, tx "
+				      "depth %u); refused",
+			 (unsigned long long)size, (unsigned long long)iters,
+			 depth);
 		return -1;
 	}
-	if (!c->is_server) {
+	if (mine->server != NULL) {
 		/* The server echoes what it adopted: it must be ours. */
-		if (size != c->opts.size || iters != c->opts.iters ||
-		    depth != c->opts.tx_depth || b[28] != c->opts.all_sizes ||
-		    b[29] != c->opts.atomic) {
-			fprintf(stderr, "%s: the server did not agree to our "
-					"parameters\n", t->name);
+		if (size != mine->size || iters != mine->iters ||
+		    depth != mine->tx_depth || b[28] != mine->all_sizes ||
+		    b[29] != mine->atomic) {
+			snprintf(err, errlen, "the server did not agree to our "
+					      "parameters");
 			return -1;
 		}
+		*agreed = *mine;
 		return 0;
 	}
-	c->opts.size = (size_t)size;
-	c->opts.iters = (unsigned long)iters;
-	c->opts.tx_depth = depth;
-	c->opts.all_sizes = b[28];
-	c->opts.atomic = b[29];
+	/* -e (b[30]) is each side's own business: not adopted. */
+	*agreed = *mine;
+	agreed->size = (size_t)size;
+	agreed->iters = (unsigned long)iters;
+	agreed->tx_depth = depth;
+	agreed->all_sizes = b[28];
+	agreed->atomic = b[29];
+	return 0;
+}
+
+/* Check the peer's hello and, on the server, adopt its parameters. */
+static int perf_hello_check(struct perf_ctx *c, const uint8_t *b)
+{
+	char err[PERF_ERR_LEN];
+	struct perf_opts agreed;
+
+	if (perf_hello_parse(b, PERF_HELLO_LEN, &c->opts, &c->attr, &agreed,
+			     err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", perf_name(c), err);
+		return -1;
+	}
+	c->opts = agreed;
 	return 0;
 }
 
@@ -636,7 +673,7 @@ static int perf_hello(struct perf_ctx *c)
 	uint8_t b[PERF_HELLO_LEN];
 
 	if (!c->is_server) {
-		perf_hello_pack(c, b);
+		perf_hello_pack(&c->opts, c->attr.provider, b);
 		if (perf_sock_write(c, b, sizeof(b)) ||
 		    perf_sock_read(c, b, sizeof(b)))
 			return -1;
@@ -644,7 +681,7 @@ static int perf_hello(struct perf_ctx *c)
 	}
 	if (perf_sock_read(c, b, sizeof(b)) || perf_hello_check(c, b))
 		return -1;
-	perf_hello_pack(c, b);
+	perf_hello_pack(&c->opts, c->attr.provider, b);
 	return perf_sock_write(c, b, sizeof(b));
 }
 

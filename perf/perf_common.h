@@ -31,6 +31,7 @@
 #define PERF_CONNECT_MS    20000       /* client retries connect() this long */
 #define PERF_SLOT_ALIGN    64
 #define PERF_STASH         64          /* completions kept across waits */
+#define PERF_HELLO_LEN     40          /* the parameter exchange, both ways */
 
 /* Exit statuses of every tool; scripts rely on them. */
 enum perf_exit {
@@ -214,6 +215,32 @@ static inline uint64_t perf_ctx_rword(const struct perf_ctx *c, unsigned i)
 {
 	return c->raddr + 8ull * i;
 }
+
+/* ---- the exchange's checks, without a socket (for the fuzz target) ---- */
+
+/* Write the hello that @o's side sends (layout in perf_common.c) into
+ * @b, PERF_HELLO_LEN bytes; @provider is the device's, sk_dev_attr's. */
+void perf_hello_pack(const struct perf_opts *o, const char *provider,
+		     uint8_t *b);
+
+/*
+ * Check the peer's hello @b of @len bytes against our side: @mine (a
+ * client when mine->server is set, else a server) and our device's @attr
+ * (provider and max_msg are read). On success returns 0 and sets
+ * @agreed: *mine, with the server taking the client's size, iterations,
+ * tx depth, -a and -A. On refusal returns -1, leaves @agreed alone and
+ * writes one line (no program name, no newline) to @err, truncated to
+ * @errlen bytes.
+ */
+int perf_hello_parse(const uint8_t *b, size_t len,
+		     const struct perf_opts *mine,
+		     const struct sk_dev_attr *attr, struct perf_opts *agreed,
+		     char *err, size_t errlen);
+
+/* A blob's length prefix @len: 0 if acceptable (1..SK_BLOB_MAX), else -1
+ * with a message naming @what ("an endpoint address") in @err. */
+int perf_blob_len_check(uint32_t len, const char *what, char *err,
+			size_t errlen);
 
 /* ---- time and reports ---- */
 

@@ -59,7 +59,7 @@ conformance() {
 
 fuzz() {
 	local t corpus rc=0
-	for t in blobs hostfile hostmsg; do
+	for t in blobs hostfile hostmsg perf_hello; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)
