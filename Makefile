@@ -73,6 +73,7 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
 # Each component adds its programs, tests and fuzz targets to the lists above.
 include libos/module.mk
 include launcher/module.mk
+include rpc/module.mk
 include perf/compare/module.mk
 include perf/os/module.mk
 include tests/libos/module.mk

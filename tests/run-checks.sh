@@ -3,14 +3,15 @@
 # closing line "N passed, N failed" that CI reads.
 #
 #   unit        codec, configuration, option and file-service tests (cmocka)
-#   ucx         the verbs conformance suite, ucx provider, real processes
+#   ucx         the verbs conformance and rpc suites, ucx provider, real
+#               processes
 #   e2e         skrun + libos jobs end to end, ucx provider (tests/e2e)
 #   ssh         skrun's ssh launch path against an sshd on loopback
 #   fuzz        every libFuzzer target (blobs, hostfiles, host messages)
 #   perfin      bad flags and garbage TCP exchanges to the perf tools
 #   asan/ubsan  unit + ucx conformance + a short e2e run, sanitizer builds
 #   tsan        unit + ucx conformance, TSan build
-#   rdma        conformance + e2e on Soft-RoCE inside one QEMU guest boot
+#   rdma        conformance + rpc + e2e on Soft-RoCE in one QEMU guest boot
 #
 # SKIFF_CHECK_SKIP="asan rdma" leaves steps out (printed as skipped; CI
 # never sets it). Logs go to $BUILD/check/<step>.log.
@@ -54,7 +55,8 @@ unit() {
 }
 
 conformance() {
-	SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_conformance"
+	SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_conformance" &&
+		SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_rpc"
 }
 
 fuzz() {

@@ -56,6 +56,10 @@ const struct sk_config_var sk_config_vars[] = {
 	 "libos: bound on the bootstrap exchange with the host"},
 	{"SKIFF_SEAL", "0",
 	 "libos: 1 seals nodes after boot (seccomp: only fabric system calls)"},
+	/* rpc */
+	{"SKIFF_RPC_PROBE_MS", "1000",
+	 "rpc: while calls wait on a quiet peer, ping it this often; a peer "
+	 "that answers none for 5x this is dead and its calls fail"},
 	/* launcher: skrun */
 	{"SKIFF_SSH", "ssh",
 	 "skrun: command that reaches remote hosts (e.g. 'ssh -p 2222')"},

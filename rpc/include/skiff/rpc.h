@@ -1,0 +1,142 @@
+/*
+ * Skiff rpc: request/response between nodes over the fabric.
+ *
+ * One struct sk_rpc per thread, over that thread's libos loop and arena
+ * (and so its device). Peers are connected endpoints added with
+ * sk_rpc_peer_add(). Handlers are registered by a 16-bit id.
+ *
+ * Messages up to SK_RPC_INLINE_MAX bytes travel in one send. Larger ones
+ * (up to SK_RPC_MSG_MAX) move by RDMA: the server reads a large request
+ * out of the caller's buffer, and writes a large response, with an
+ * immediate, into the caller's response buffer. Buffers that cross the
+ * fabric come from sk_rpc_buf_alloc(): registered, with room before them
+ * for the header, so nothing is copied on the way out.
+ *
+ * Flow control: a caller has at most SK_RPC_CREDITS calls outstanding per
+ * peer (sk_rpc_call says SK_ERR_AGAIN beyond that), and each side keeps
+ * 2 * SK_RPC_CREDITS receives posted per peer, so a slow server never makes
+ * a send find no receive, and memory stays bounded.
+ *
+ * Failure: when a peer's endpoint fails (death: the provider's keepalive or
+ * stall watchdog, bounded by SKIFF_STALL_MS / SKIFF_UCX_KEEPALIVE_MS) or it
+ * sends a malformed message, the connection is closed and every pending
+ * call to it completes with an error status. A handler's negative status
+ * reaches the caller; an unknown handler id is answered with -ENOENT.
+ *
+ * Threads: everything here belongs to the thread that runs the loop.
+ */
+#ifndef SKIFF_RPC_H
+#define SKIFF_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skiff/arena.h>
+#include <skiff/loop.h>
+#include <skiff/verbs.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SK_RPC_SLOT_SIZE  8192u         /* one receive slot */
+#define SK_RPC_INLINE_MAX (SK_RPC_SLOT_SIZE - 48u) /* payload in a send */
+#define SK_RPC_MSG_MAX    (1u << 20)    /* largest request or response */
+#define SK_RPC_CREDITS    16u           /* calls outstanding per peer */
+#define SK_RPC_HANDLERS   256u          /* handler ids 0..255 */
+
+struct sk_rpc;
+struct sk_rpc_peer;
+struct sk_rpc_req;
+
+/*
+ * A call's completion. @status is >= 0 (the handler's status) or < 0 (a
+ * negated errno: the handler's error, -ENOENT for an unknown handler,
+ * -ECONNRESET when the peer failed, -EMSGSIZE when the response did not fit
+ * @resp_cap). @resp/@len: the response, valid during the callback only
+ * (it is in the caller's response buffer if one was given).
+ */
+typedef void (*sk_rpc_cont_func_t)(void *arg, int status, const void *resp,
+				   size_t len);
+/* A handler: read the request with sk_rpc_req_data(), answer now or later
+ * with sk_rpc_respond(). It must not block. */
+typedef void (*sk_rpc_handler_func_t)(struct sk_rpc_req *req, void *arg);
+
+/*
+ * Create an rpc instance over @loop (which has a device) and @arena (on
+ * the same device, with remote read and write rights). Takes its buffers
+ * from @arena. @rpc_p out, on success only.
+ */
+sk_status_t sk_rpc_create(struct sk_loop *loop, struct sk_arena *arena,
+			  struct sk_rpc **rpc_p);
+/* Destroy; peers must have been removed. */
+void sk_rpc_destroy(struct sk_rpc *rpc);
+
+sk_status_t sk_rpc_register(struct sk_rpc *rpc, uint16_t id,
+			    sk_rpc_handler_func_t fn, void *arg);
+
+/*
+ * Add a peer over connected endpoint @ep (the rpc takes it over and
+ * destroys it with the peer). Both sides call this; it exchanges arena
+ * descriptors over @ep and returns once the peer's arrived (or after
+ * @timeout_ms with SK_ERR_TIMEOUT). @peer_p out, on success only.
+ */
+sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
+			    int timeout_ms, struct sk_rpc_peer **peer_p);
+/* Remove a peer: pending calls complete with -ECONNRESET first. */
+void sk_rpc_peer_remove(struct sk_rpc_peer *peer);
+/* Whether the peer's connection has failed (closed). */
+int sk_rpc_peer_failed(const struct sk_rpc_peer *peer);
+
+/*
+ * A registered buffer of @len bytes (<= SK_RPC_MSG_MAX) for a request or a
+ * response; NULL when the pool is exhausted. Free with sk_rpc_buf_free()
+ * once the call using it has completed.
+ */
+void *sk_rpc_buf_alloc(struct sk_rpc *rpc, size_t len);
+void sk_rpc_buf_free(struct sk_rpc *rpc, void *buf);
+
+/*
+ * Call handler @id on @peer with the @len bytes at @req (from
+ * sk_rpc_buf_alloc, or any memory when @len <= SK_RPC_INLINE_MAX). The
+ * response goes to @resp (from sk_rpc_buf_alloc, up to @resp_cap bytes) or,
+ * with @resp NULL, is handed to @cont in place (then at most
+ * SK_RPC_INLINE_MAX bytes). @req and @resp belong to the call until @cont
+ * runs. Returns SK_OK (@cont will run exactly once), SK_ERR_AGAIN (no
+ * credit: run the loop and retry), SK_ERR_FLUSHED (the peer failed) or
+ * SK_ERR_INVAL.
+ */
+sk_status_t sk_rpc_call(struct sk_rpc_peer *peer, uint16_t id,
+			const void *req, size_t len, void *resp,
+			size_t resp_cap, sk_rpc_cont_func_t cont, void *arg);
+
+/*
+ * Blocking wrapper: call and run the loop until the response. Returns the
+ * status as sk_rpc_cont_func_t has it; the response is copied into @resp
+ * (up to @resp_cap) and its length into *@len_p.
+ */
+int sk_rpc_call_sync(struct sk_rpc_peer *peer, uint16_t id, const void *req,
+		     size_t len, void *resp, size_t resp_cap, size_t *len_p);
+
+/* Server side. The request's bytes stay valid until sk_rpc_respond(). */
+const void *sk_rpc_req_data(const struct sk_rpc_req *req, size_t *len_p);
+struct sk_rpc_peer *sk_rpc_req_peer(const struct sk_rpc_req *req);
+/* A registered buffer for the response of up to @len bytes (NULL if @len
+ * exceeds what the caller can take, or SK_RPC_MSG_MAX). */
+void *sk_rpc_resp_buf(struct sk_rpc_req *req, size_t len);
+/* Answer with @status and the first @len bytes of sk_rpc_resp_buf() (0 and
+ * no buffer for an empty response). May be called from the handler or
+ * later (a deferred response); the request is gone afterwards. */
+sk_status_t sk_rpc_respond(struct sk_rpc_req *req, int status, size_t len);
+
+/* Counters, for tests and benchmarks. */
+struct sk_rpc_stats {
+	uint64_t calls, responses, served, bad_msgs, peer_failures;
+};
+void sk_rpc_stats(const struct sk_rpc *rpc, struct sk_rpc_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SKIFF_RPC_H */

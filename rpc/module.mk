@@ -1,0 +1,19 @@
+# rpc: request/response over the fabric. Includes libos and verbs headers.
+
+RPC_SRC := rpc/rpc.c rpc/wire.c
+RPC_OBJ := $(RPC_SRC:%.c=$(BUILD)/%.o)
+LIBRPC  := $(BUILD)/lib/libskiff_rpc.a
+ALL     += $(LIBRPC)
+
+$(RPC_OBJ): CPPFLAGS += -Irpc/include -Ilibos/include
+
+$(LIBRPC): $(RPC_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The rpc suite between two real processes (both providers).
+TEST_PROGS += $(BUILD)/tests/test_rpc
+$(BUILD)/tests/rpc/test_rpc.o: CPPFLAGS += -Irpc/include -Ilibos/include
+$(BUILD)/tests/test_rpc: $(BUILD)/tests/rpc/test_rpc.o $(LIBRPC) $(LIBOS) \
+	$(LIBVERBS)

@@ -1,0 +1,989 @@
+/*
+ * rpc: calls, handlers and responses over send/recv, with RDMA for large
+ * payloads (rpc/README.md has the design and why).
+ *
+ * Per peer: 2 * SK_RPC_CREDITS receive slots (requests from the peer and
+ * responses to our calls share them), SK_RPC_CREDITS call slots for our
+ * calls, and as many request slots for the peer's. Buffers come from two
+ * pools carved from the arena: slot-sized and SK_RPC_MSG_MAX-sized, each
+ * with SK_RPC_HEADROOM bytes in front for the completion context and the
+ * header (or a large response's trailer), so a registered buffer goes out
+ * as it is.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <skiff/config.h>
+#include <skiff/rpc.h>
+
+#include "wire.h"
+
+#define SK_RPC_NSLOTS   (2 * SK_RPC_CREDITS + 2) /* + ping, pong */
+#define SK_RPC_DEAD_PROBES 4 /* unanswered checks that mean dead */
+#define SK_RPC_SMALL_N  256
+#define SK_RPC_LARGE_N  4
+
+/* Lives in a buffer's headroom: the context of the operation using it. */
+struct sk_rpc_bufop {
+	struct sk_op   op;
+	struct sk_rpc *rpc;
+	void          *owner; /* a call, a request, or NULL: free on done */
+};
+
+_Static_assert(sizeof(struct sk_rpc_bufop) + SK_RPC_HDR <= SK_RPC_HEADROOM,
+	       "op and header fit the headroom");
+
+struct sk_rpc_rslot {
+	struct sk_op        op;
+	struct sk_rpc_peer *peer;
+	char               *buf;
+};
+
+struct sk_rpc_call {
+	struct sk_rpc_peer *peer;
+	unsigned            idx;
+	uint32_t            gen;
+	int                 busy;
+	int                 sent;      /* its send completed */
+	int                 answered;  /* its response arrived */
+	int                 status;
+	sk_rpc_cont_func_t  cont;
+	void               *arg;
+	void               *resp;
+	size_t              resp_cap;
+	const void         *data;      /* the response, when held */
+	size_t              len;
+	struct sk_rpc_rslot *held;     /* slot kept until sent */
+	void               *own_buf;   /* a copy we made of the request */
+};
+
+struct sk_rpc_req {
+	struct sk_op        op;        /* large request's RDMA read */
+	struct sk_rpc_peer *peer;
+	int                 busy;
+	struct sk_rpc_hdr   h;
+	struct sk_rpc_rslot *slot;     /* holds an inline request */
+	const void         *data;
+	size_t              len;
+	void               *large;     /* a large request's copy */
+	void               *resp;      /* from sk_rpc_resp_buf */
+	size_t              resp_len;
+};
+
+struct sk_rpc_peer {
+	struct sk_rpc      *rpc;
+	struct sk_timer     probe_t;   /* liveness while calls wait */
+	int                 probing;   /* a PING is out */
+	uint64_t            heard_ns;  /* last message from the peer */
+	struct sk_ep       *ep;
+	struct sk_rkey     *rkey;      /* the peer's arena */
+	struct sk_rpc_peer *next;
+	int                 failed;
+	int                 hello;
+	unsigned            ncalls;
+	struct sk_rpc_rslot slot[SK_RPC_NSLOTS];
+	struct sk_rpc_call  call[SK_RPC_CREDITS];
+	struct sk_rpc_req   req[SK_RPC_CREDITS];
+	struct sk_timer     close_t;
+	struct sk_rpc_rslot *deferred[SK_RPC_NSLOTS]; /* waiting for a large
+	                                               * buffer */
+	unsigned            ndeferred;
+};
+
+struct sk_rpc {
+	struct sk_loop     *loop;
+	struct sk_arena    *arena;
+	const struct sk_mr *mr;
+	struct sk_pool      small, large;
+	struct {
+		sk_rpc_handler_func_t fn;
+		void                 *arg;
+	} handler[SK_RPC_HANDLERS];
+	struct sk_rpc_peer *peers;
+	struct sk_rpc_stats stats;
+	int                 retrying;
+	unsigned long       probe_ms;  /* SKIFF_RPC_PROBE_MS */
+};
+
+/* ---- buffers ---- */
+
+static int sk_rpc_in_pool(const struct sk_pool *p, const void *buf)
+{
+	const char *b = buf;
+
+	return b >= p->base + SK_RPC_HEADROOM &&
+	       b < p->base + p->obj_size * p->count;
+}
+
+void *sk_rpc_buf_alloc(struct sk_rpc *rpc, size_t len)
+{
+	char *obj;
+
+	if (len > SK_RPC_MSG_MAX)
+		return NULL;
+	obj = sk_pool_get(len <= SK_RPC_INLINE_MAX ? &rpc->small :
+						     &rpc->large);
+	return obj ? obj + SK_RPC_HEADROOM : NULL;
+}
+
+static void sk_rpc_retry_deferred(struct sk_rpc *rpc);
+
+void sk_rpc_buf_free(struct sk_rpc *rpc, void *buf)
+{
+	char *obj = (char *)buf - SK_RPC_HEADROOM;
+
+	if (buf == NULL)
+		return;
+	if (sk_rpc_in_pool(&rpc->large, buf)) {
+		sk_pool_put(&rpc->large, obj);
+		sk_rpc_retry_deferred(rpc);
+	} else {
+		sk_pool_put(&rpc->small, obj);
+	}
+}
+
+static size_t sk_rpc_buf_cap(const struct sk_rpc *rpc, const void *buf)
+{
+	if (sk_rpc_in_pool(&rpc->large, buf))
+		return SK_RPC_MSG_MAX;
+	if (sk_rpc_in_pool(&rpc->small, buf))
+		return SK_RPC_INLINE_MAX;
+	return 0;
+}
+
+static struct sk_rpc_bufop *sk_rpc_bufop(void *buf)
+{
+	return (struct sk_rpc_bufop *)((char *)buf - SK_RPC_HEADROOM);
+}
+
+/* ---- setup ---- */
+
+sk_status_t sk_rpc_create(struct sk_loop *loop, struct sk_arena *arena,
+			  struct sk_rpc **rpc_p)
+{
+	struct sk_rpc *rpc = calloc(1, sizeof(*rpc));
+	sk_status_t st;
+
+	if (rpc == NULL)
+		return SK_ERR_NOMEM;
+	st = sk_config_ulong("SKIFF_RPC_PROBE_MS", 1, 3600000, &rpc->probe_ms);
+	if (st != SK_OK) {
+		free(rpc);
+		return st;
+	}
+	rpc->loop = loop;
+	rpc->arena = arena;
+	rpc->mr = sk_arena_mr(arena);
+	st = sk_pool_init(&rpc->small, arena, SK_RPC_HEADROOM +
+			  SK_RPC_SLOT_SIZE, SK_RPC_SMALL_N);
+	if (st == SK_OK)
+		st = sk_pool_init(&rpc->large, arena, SK_RPC_HEADROOM +
+				  SK_RPC_MSG_MAX, SK_RPC_LARGE_N);
+	if (st != SK_OK) {
+		free(rpc);
+		return st;
+	}
+	*rpc_p = rpc;
+	return SK_OK;
+}
+
+void sk_rpc_destroy(struct sk_rpc *rpc)
+{
+	while (rpc->peers)
+		sk_rpc_peer_remove(rpc->peers);
+	free(rpc);
+}
+
+sk_status_t sk_rpc_register(struct sk_rpc *rpc, uint16_t id,
+			    sk_rpc_handler_func_t fn, void *arg)
+{
+	if (id >= SK_RPC_HANDLERS || fn == NULL)
+		return SK_ERR_INVAL;
+	rpc->handler[id].fn = fn;
+	rpc->handler[id].arg = arg;
+	return SK_OK;
+}
+
+void sk_rpc_stats(const struct sk_rpc *rpc, struct sk_rpc_stats *st)
+{
+	*st = rpc->stats;
+}
+
+int sk_rpc_peer_failed(const struct sk_rpc_peer *peer)
+{
+	return peer->failed;
+}
+
+/* ---- liveness ----
+ *
+ * A dead peer shows only through an operation that needs it alive, and
+ * over shared memory even one-sided operations complete against a dead
+ * process's memory. So while our calls wait and the peer has been quiet
+ * for SKIFF_RPC_PROBE_MS, we send it a PING, which its rpc answers with a
+ * PONG from its loop. A peer that answers none of SK_RPC_DEAD_PROBES
+ * checks in a row is declared dead and its calls fail: the bound is
+ * (SK_RPC_DEAD_PROBES + 1) * SKIFF_RPC_PROBE_MS. A PING to a peer whose
+ * endpoint already failed fails at once.
+ */
+static void sk_rpc_peer_fail(struct sk_rpc_peer *p, const char *why);
+static sk_status_t sk_rpc_post(struct sk_rpc_peer *p, void *buf,
+			       const struct sk_rpc_hdr *h, size_t len,
+			       void *owner);
+
+static void sk_rpc_send_ctl(struct sk_rpc_peer *p, uint8_t type)
+{
+	struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC, .type = type};
+	void *buf = sk_rpc_buf_alloc(p->rpc, 0);
+
+	if (buf == NULL)
+		return;
+	if (sk_rpc_post(p, buf, &h, 0, NULL) != SK_OK) {
+		sk_rpc_buf_free(p->rpc, buf);
+		sk_rpc_peer_fail(p, NULL);
+	}
+}
+
+static void sk_rpc_probe_timer(struct sk_timer *t)
+{
+	struct sk_rpc_peer *p = (struct sk_rpc_peer *)((char *)t -
+						       offsetof(struct sk_rpc_peer,
+								probe_t));
+	uint64_t quiet = sk_time_ns() - p->heard_ns;
+	uint64_t probe_ns = p->rpc->probe_ms * 1000000ull;
+
+	if (p->failed || p->ncalls == 0) {
+		p->probing = 0;
+		return; /* re-armed by the next call */
+	}
+	if (quiet >= (SK_RPC_DEAD_PROBES + 1) * probe_ns) {
+		sk_rpc_peer_fail(p, "the peer answers no liveness check "
+				    "(SKIFF_RPC_PROBE_MS)");
+		return;
+	}
+	if (quiet >= probe_ns && !p->probing) {
+		p->probing = 1; /* one PING in flight at a time */
+		sk_rpc_send_ctl(p, SK_RPC_PING);
+	}
+	sk_timer_start(p->rpc->loop, &p->probe_t, p->rpc->probe_ms);
+}
+
+/* ---- failure ---- */
+
+static void sk_rpc_call_finish(struct sk_rpc_call *c)
+{
+	struct sk_rpc_peer *p = c->peer;
+	struct sk_rpc_rslot *held = c->held;
+	sk_rpc_cont_func_t cont = c->cont;
+	void *arg = c->arg, *own = c->own_buf;
+	const void *data = c->data;
+	size_t len = c->len;
+	int status = c->status;
+
+	c->busy = 0;
+	c->held = NULL;
+	c->own_buf = NULL;
+	c->gen++;
+	p->ncalls--;
+	p->rpc->stats.responses++;
+	cont(arg, status, data, len);
+	if (own)
+		sk_rpc_buf_free(p->rpc, own);
+	if (held && !p->failed &&
+	    sk_post_recv(p->ep, p->rpc->mr, held->buf, SK_RPC_SLOT_SIZE,
+			 &held->op) != SK_OK)
+		p->failed = 1;
+}
+
+static void sk_rpc_close_timer(struct sk_timer *t)
+{
+	struct sk_rpc_peer *p = (struct sk_rpc_peer *)((char *)t -
+						       offsetof(struct sk_rpc_peer,
+								close_t));
+
+	/* Outside any completion callback of this endpoint. */
+	if (p->rkey) {
+		sk_rkey_destroy(p->rkey);
+		p->rkey = NULL;
+	}
+	if (p->ep) {
+		sk_ep_destroy(p->ep);
+		p->ep = NULL;
+	}
+}
+
+/* Close the connection: every pending call completes with -ECONNRESET. */
+static void sk_rpc_peer_fail(struct sk_rpc_peer *p, const char *why)
+{
+	unsigned i;
+
+	if (p->failed)
+		return;
+	p->failed = 1;
+	p->rpc->stats.peer_failures++;
+	if (why)
+		fprintf(stderr, "skiff rpc: closing a peer's connection: %s\n",
+			why);
+	for (i = 0; i < SK_RPC_CREDITS; i++) {
+		struct sk_rpc_call *c = &p->call[i];
+
+		if (!c->busy)
+			continue;
+		/* A held response stays valid: deliver it if it was whole. */
+		if (!c->answered) {
+			c->status = -ECONNRESET;
+			c->data = NULL;
+			c->len = 0;
+		}
+		sk_rpc_call_finish(c);
+	}
+	/* Requests being served: their responses will be dropped. */
+	p->ndeferred = 0;
+	p->close_t.cb = sk_rpc_close_timer;
+	sk_timer_start(p->rpc->loop, &p->close_t, 0);
+}
+
+/* ---- sending ---- */
+
+static void sk_rpc_send_done(struct sk_op *op, const struct sk_wc *wc)
+{
+	struct sk_rpc_bufop *bo = (struct sk_rpc_bufop *)op;
+	void *buf = (char *)bo + SK_RPC_HEADROOM;
+	struct sk_rpc_call *c = bo->owner;
+
+	if (c != NULL) {
+		/* A request: the call finishes once answered too. */
+		if (wc->status != SK_OK) {
+			sk_rpc_peer_fail(c->peer, NULL);
+			return;
+		}
+		c->sent = 1;
+		if (c->answered)
+			sk_rpc_call_finish(c);
+		return;
+	}
+	/* A response (or hello) buffer of ours: done with it. */
+	sk_rpc_buf_free(bo->rpc, buf);
+	if (wc->status != SK_OK && wc->ep) {
+		struct sk_rpc_peer *p = sk_ep_user(wc->ep);
+
+		if (p)
+			sk_rpc_peer_fail(p, NULL);
+	}
+}
+
+/* Post @hdr followed by the @len bytes already at @buf (a pool buffer). */
+static sk_status_t sk_rpc_post(struct sk_rpc_peer *p, void *buf,
+			       const struct sk_rpc_hdr *h, size_t len,
+			       void *owner)
+{
+	struct sk_rpc_bufop *bo = sk_rpc_bufop(buf);
+	char *msg = (char *)buf - SK_RPC_HDR;
+
+	bo->op.done = sk_rpc_send_done;
+	bo->rpc = p->rpc;
+	bo->owner = owner;
+	memcpy(msg, h, SK_RPC_HDR);
+	return sk_post_send(p->ep, p->rpc->mr, msg, SK_RPC_HDR + len, 0,
+			    &bo->op);
+}
+
+/* ---- client ---- */
+
+sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
+			size_t len, void *resp, size_t resp_cap,
+			sk_rpc_cont_func_t cont, void *arg)
+{
+	struct sk_rpc *rpc = p->rpc;
+	struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC, .type = SK_RPC_REQ,
+			       .handler = id, .len = (uint32_t)len};
+	struct sk_rpc_call *c = NULL;
+	void *buf = (void *)req;
+	size_t inl = 0;
+	unsigned i;
+	sk_status_t st;
+
+	if (p->failed)
+		return SK_ERR_FLUSHED;
+	if (cont == NULL || len > SK_RPC_MSG_MAX || id >= SK_RPC_HANDLERS ||
+	    (resp && resp_cap > sk_rpc_buf_cap(rpc, resp)) ||
+	    (resp == NULL && resp_cap != 0))
+		return SK_ERR_INVAL;
+	if (p->ncalls >= SK_RPC_CREDITS)
+		return SK_ERR_AGAIN;
+	for (i = 0; i < SK_RPC_CREDITS; i++) {
+		if (!p->call[i].busy) {
+			c = &p->call[i];
+			break;
+		}
+	}
+	if (c == NULL)
+		return SK_ERR_AGAIN;
+
+	if (len > SK_RPC_INLINE_MAX) {
+		/* Large: the server reads it from our (registered) buffer. */
+		if (sk_rpc_buf_cap(rpc, req) < len)
+			return SK_ERR_INVAL;
+		h.flags |= SK_RPC_F_LARGE_REQ;
+		h.req_addr = (uintptr_t)req;
+		buf = sk_rpc_buf_alloc(rpc, 0);
+		if (buf == NULL)
+			return SK_ERR_AGAIN;
+		c->own_buf = buf;
+	} else if (sk_rpc_buf_cap(rpc, req) == 0 || len == 0) {
+		/* Not one of ours: copy it into a send buffer. */
+		buf = sk_rpc_buf_alloc(rpc, len);
+		if (buf == NULL)
+			return SK_ERR_AGAIN;
+		if (len)
+			memcpy(buf, req, len);
+		c->own_buf = buf;
+		inl = len;
+	} else {
+		inl = len;
+	}
+	if (resp) {
+		h.flags |= SK_RPC_F_RESP_ADDR;
+		h.resp_addr = (uintptr_t)resp;
+		h.resp_cap = (uint32_t)resp_cap;
+	} else {
+		h.resp_cap = SK_RPC_INLINE_MAX;
+	}
+	h.call = (uint16_t)c->idx;
+	h.gen = c->gen;
+	c->busy = 1;
+	c->sent = c->answered = 0;
+	c->cont = cont;
+	c->arg = arg;
+	c->resp = resp;
+	c->resp_cap = resp_cap;
+	c->data = NULL;
+	c->len = 0;
+	st = sk_rpc_post(p, buf, &h, inl, c);
+	if (st != SK_OK) {
+		c->busy = 0;
+		if (c->own_buf) {
+			sk_rpc_buf_free(rpc, c->own_buf);
+			c->own_buf = NULL;
+		}
+		return st;
+	}
+	if (p->ncalls++ == 0) {
+		p->heard_ns = sk_time_ns();
+		if (!p->probe_t.armed)
+			sk_timer_start(rpc->loop, &p->probe_t, rpc->probe_ms);
+	}
+	rpc->stats.calls++;
+	return SK_OK;
+}
+
+struct sk_rpc_sync {
+	int    done, status;
+	void  *resp;
+	size_t cap, len;
+};
+
+static void sk_rpc_sync_cont(void *arg, int status, const void *resp,
+			     size_t len)
+{
+	struct sk_rpc_sync *s = arg;
+
+	s->done = 1;
+	s->status = status;
+	s->len = len;
+	if (resp && s->resp && resp != s->resp)
+		memcpy(s->resp, resp, len < s->cap ? len : s->cap);
+}
+
+int sk_rpc_call_sync(struct sk_rpc_peer *p, uint16_t id, const void *req,
+		     size_t len, void *resp, size_t resp_cap, size_t *len_p)
+{
+	struct sk_rpc_sync s = {.resp = resp, .cap = resp_cap};
+	void *rbuf = NULL;
+	sk_status_t st;
+
+	/* The response lands in a pool buffer, so the server learns the
+	 * real capacity (and large ones can come by RDMA). */
+	if (resp_cap > 0) {
+		rbuf = sk_rpc_buf_alloc(p->rpc, resp_cap);
+		if (rbuf == NULL)
+			return -ENOMEM;
+	}
+	for (;;) {
+		st = sk_rpc_call(p, id, req, len, rbuf,
+				 rbuf ? resp_cap : 0, sk_rpc_sync_cont, &s);
+		if (st != SK_ERR_AGAIN)
+			break;
+		sk_loop_run_once(p->rpc->loop, -1);
+	}
+	if (st != SK_OK) {
+		sk_rpc_buf_free(p->rpc, rbuf);
+		return st == SK_ERR_FLUSHED ? -ECONNRESET : -EINVAL;
+	}
+	while (!s.done)
+		if (sk_loop_run_once(p->rpc->loop, -1) < 0)
+			break;
+	if (rbuf && s.status >= 0 && resp)
+		memcpy(resp, rbuf, s.len < resp_cap ? s.len : resp_cap);
+	sk_rpc_buf_free(p->rpc, rbuf);
+	if (len_p)
+		*len_p = s.len;
+	return s.done ? s.status : -ECONNRESET;
+}
+
+/* A response message (inline payload) for one of our calls. */
+static int sk_rpc_on_resp(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
+			  const struct sk_rpc_hdr *h)
+{
+	struct sk_rpc_call *c = &p->call[h->call];
+
+	if (!c->busy || c->gen != h->gen || c->answered) {
+		sk_rpc_peer_fail(p, "a response to no call");
+		return 1;
+	}
+	c->answered = 1;
+	c->status = h->status;
+	c->len = h->len;
+	c->data = s->buf + SK_RPC_HDR;
+	if (c->resp) {
+		if (h->len > c->resp_cap) {
+			c->status = -EMSGSIZE;
+			c->len = 0;
+		} else {
+			memcpy(c->resp, c->data, h->len);
+		}
+		c->data = c->resp;
+	}
+	if (!c->sent) {
+		/* Keep the slot (and the data) until the send completes. */
+		c->held = s;
+		return 0;
+	}
+	c->held = s;
+	sk_rpc_call_finish(c);
+	return 0; /* finish reposted the slot */
+}
+
+/* A large response landed by RDMA write with immediate. */
+static void sk_rpc_on_imm(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
+			  uint32_t imm)
+{
+	unsigned idx = imm & 0xffffu;
+	struct sk_rpc_call *c;
+	struct sk_rpc_trailer t;
+
+	if (idx >= SK_RPC_CREDITS) {
+		sk_rpc_peer_fail(p, "an immediate for no call");
+		return;
+	}
+	c = &p->call[idx];
+	if (!c->busy || (c->gen & 0xffffu) != imm >> 16 || c->answered ||
+	    c->resp == NULL) {
+		sk_rpc_peer_fail(p, "an immediate for no call");
+		return;
+	}
+	memcpy(&t, (char *)c->resp - SK_RPC_TRAILER, sizeof(t));
+	if (t.call != idx || t.gen != c->gen || t.len > c->resp_cap) {
+		sk_rpc_peer_fail(p, "a malformed large response");
+		return;
+	}
+	c->answered = 1;
+	c->status = t.status;
+	c->data = c->resp;
+	c->len = t.len;
+	c->held = s;
+	if (c->sent)
+		sk_rpc_call_finish(c);
+}
+
+/* ---- server ---- */
+
+const void *sk_rpc_req_data(const struct sk_rpc_req *r, size_t *len_p)
+{
+	*len_p = r->len;
+	return r->data;
+}
+
+struct sk_rpc_peer *sk_rpc_req_peer(const struct sk_rpc_req *r)
+{
+	return r->peer;
+}
+
+void *sk_rpc_resp_buf(struct sk_rpc_req *r, size_t len)
+{
+	struct sk_rpc *rpc = r->peer->rpc;
+
+	if (len > r->h.resp_cap || len > SK_RPC_MSG_MAX)
+		return NULL;
+	if (len > SK_RPC_INLINE_MAX && !(r->h.flags & SK_RPC_F_RESP_ADDR))
+		return NULL;
+	if (r->resp && r->resp_len >= len)
+		return r->resp;
+	sk_rpc_buf_free(rpc, r->resp);
+	r->resp = sk_rpc_buf_alloc(rpc, len);
+	r->resp_len = r->resp ? len : 0;
+	return r->resp;
+}
+
+static void sk_rpc_req_release(struct sk_rpc_req *r)
+{
+	struct sk_rpc_peer *p = r->peer;
+
+	if (r->large)
+		sk_rpc_buf_free(p->rpc, r->large);
+	r->large = NULL;
+	if (r->slot && !p->failed &&
+	    sk_post_recv(p->ep, p->rpc->mr, r->slot->buf, SK_RPC_SLOT_SIZE,
+			 &r->slot->op) != SK_OK)
+		sk_rpc_peer_fail(p, "cannot post a receive");
+	r->slot = NULL;
+	r->busy = 0;
+}
+
+static void sk_rpc_large_sent(struct sk_op *op, const struct sk_wc *wc)
+{
+	struct sk_rpc_bufop *bo = (struct sk_rpc_bufop *)op;
+
+	sk_rpc_buf_free(bo->rpc, (char *)bo + SK_RPC_HEADROOM);
+	if (wc->status != SK_OK && wc->ep) {
+		struct sk_rpc_peer *p = sk_ep_user(wc->ep);
+
+		if (p)
+			sk_rpc_peer_fail(p, NULL);
+	}
+}
+
+sk_status_t sk_rpc_respond(struct sk_rpc_req *r, int status, size_t len)
+{
+	struct sk_rpc_peer *p = r->peer;
+	struct sk_rpc *rpc = p->rpc;
+	void *buf = r->resp;
+	sk_status_t st = SK_OK;
+
+	if (!r->busy)
+		return SK_ERR_INVAL;
+	if (len && (buf == NULL || len > r->resp_len))
+		return SK_ERR_INVAL;
+	r->resp = NULL;
+	rpc->stats.served++;
+	if (p->failed) {
+		sk_rpc_buf_free(rpc, buf);
+		sk_rpc_req_release(r);
+		return SK_ERR_FLUSHED;
+	}
+	if (len > SK_RPC_INLINE_MAX) {
+		/* Large: trailer and payload straight into the caller's
+		 * buffer; the immediate tells it which call. */
+		struct sk_rpc_trailer t = {.call = r->h.call, .gen = r->h.gen,
+					   .len = (uint32_t)len,
+					   .status = status};
+		struct sk_rpc_bufop *bo = sk_rpc_bufop(buf);
+
+		memcpy((char *)buf - SK_RPC_TRAILER, &t, sizeof(t));
+		bo->op.done = sk_rpc_large_sent;
+		bo->rpc = rpc;
+		bo->owner = NULL;
+		st = sk_post_write_imm(p->ep, rpc->mr,
+				       (char *)buf - SK_RPC_TRAILER,
+				       len + SK_RPC_TRAILER, p->rkey,
+				       r->h.resp_addr - SK_RPC_TRAILER,
+				       r->h.call | (r->h.gen & 0xffffu) << 16,
+				       0, &bo->op);
+	} else {
+		struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC,
+				       .type = SK_RPC_RESP,
+				       .call = r->h.call, .gen = r->h.gen,
+				       .len = (uint32_t)len, .status = status};
+
+		if (buf == NULL) {
+			buf = sk_rpc_buf_alloc(rpc, 0);
+			if (buf == NULL) {
+				/* Bounded by credits: cannot happen unless
+				 * peers x credits exceed the pool. */
+				sk_rpc_peer_fail(p, "out of send buffers");
+				sk_rpc_req_release(r);
+				return SK_ERR_NOMEM;
+			}
+		}
+		st = sk_rpc_post(p, buf, &h, len, NULL);
+	}
+	if (st != SK_OK) {
+		sk_rpc_buf_free(rpc, buf);
+		sk_rpc_peer_fail(p, "cannot post a response");
+	}
+	sk_rpc_req_release(r);
+	return st;
+}
+
+static void sk_rpc_dispatch(struct sk_rpc_req *r)
+{
+	struct sk_rpc *rpc = r->peer->rpc;
+
+	if (r->h.handler >= SK_RPC_HANDLERS ||
+	    rpc->handler[r->h.handler].fn == NULL) {
+		sk_rpc_respond(r, -ENOENT, 0);
+		return;
+	}
+	rpc->handler[r->h.handler].fn(r, rpc->handler[r->h.handler].arg);
+}
+
+static void sk_rpc_large_read(struct sk_op *op, const struct sk_wc *wc)
+{
+	struct sk_rpc_req *r = (struct sk_rpc_req *)op;
+
+	if (wc->status != SK_OK) {
+		sk_rpc_req_release(r);
+		sk_rpc_peer_fail(r->peer, NULL);
+		return;
+	}
+	sk_rpc_dispatch(r);
+}
+
+/* Returns 1 when the request was taken (its slot is now the request's),
+ * 0 when it must wait for a large buffer. */
+static int sk_rpc_on_req(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
+			 const struct sk_rpc_hdr *h)
+{
+	struct sk_rpc *rpc = p->rpc;
+	struct sk_rpc_req *r = NULL;
+	unsigned i;
+
+	for (i = 0; i < SK_RPC_CREDITS; i++) {
+		if (!p->req[i].busy) {
+			r = &p->req[i];
+			break;
+		}
+	}
+	if (r == NULL) {
+		/* More requests than credits: the peer broke the rules. */
+		sk_rpc_peer_fail(p, "more requests than credits");
+		return 1;
+	}
+	memset(r, 0, sizeof(*r));
+	r->peer = p;
+	r->h = *h;
+	if (h->flags & SK_RPC_F_LARGE_REQ) {
+		sk_status_t st;
+
+		r->large = sk_rpc_buf_alloc(rpc, h->len);
+		if (r->large == NULL)
+			return 0; /* deferred until one frees */
+		r->busy = 1;
+		r->slot = s;
+		r->data = r->large;
+		r->len = h->len;
+		r->op.done = sk_rpc_large_read;
+		st = sk_post_read(p->ep, rpc->mr, r->large, h->len, p->rkey,
+				  h->req_addr, 0, &r->op);
+		if (st != SK_OK) {
+			sk_rpc_req_release(r);
+			sk_rpc_peer_fail(p, "a large request out of bounds");
+		}
+		return 1;
+	}
+	r->busy = 1;
+	r->slot = s;
+	r->data = s->buf + SK_RPC_HDR;
+	r->len = h->len;
+	sk_rpc_dispatch(r);
+	return 1;
+}
+
+static int sk_rpc_on_req(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
+			 const struct sk_rpc_hdr *h);
+
+/* Large requests that waited for a buffer, oldest first per peer. */
+static void sk_rpc_retry_deferred(struct sk_rpc *rpc)
+{
+	struct sk_rpc_peer *p;
+
+	if (rpc->retrying)
+		return;
+	rpc->retrying = 1;
+	for (p = rpc->peers; p; p = p->next) {
+		while (p->ndeferred > 0 && !p->failed &&
+		       rpc->large.nfree > 0) {
+			struct sk_rpc_rslot *s = p->deferred[0];
+			struct sk_rpc_hdr h;
+
+			memcpy(&h, s->buf, sizeof(h)); /* checked already */
+			if (!sk_rpc_on_req(p, s, &h))
+				break;
+			p->ndeferred--;
+			memmove(p->deferred, p->deferred + 1,
+				p->ndeferred * sizeof(p->deferred[0]));
+		}
+	}
+	rpc->retrying = 0;
+}
+
+/* ---- receiving ---- */
+
+static void sk_rpc_on_hello(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
+			    const struct sk_rpc_hdr *h)
+{
+	sk_status_t st;
+
+	if (p->hello) {
+		sk_rpc_peer_fail(p, "a second hello");
+		return;
+	}
+	st = sk_rkey_unpack(p->ep, s->buf + SK_RPC_HDR, h->len, &p->rkey);
+	if (st != SK_OK) {
+		sk_rpc_peer_fail(p, "a bad arena descriptor");
+		return;
+	}
+	p->hello = 1;
+}
+
+static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
+{
+	struct sk_rpc_rslot *s = (struct sk_rpc_rslot *)op;
+	struct sk_rpc_peer *p = s->peer;
+	struct sk_rpc_hdr h;
+	const char *why = NULL;
+
+	if (wc->status != SK_OK) {
+		sk_rpc_peer_fail(p, NULL);
+		return;
+	}
+	if (p->failed)
+		return;
+	p->heard_ns = sk_time_ns();
+	if (wc->opcode == SK_OP_RECV_IMM) {
+		sk_rpc_on_imm(p, s, wc->imm);
+		return;
+	}
+	if (sk_rpc_hdr_check(s->buf, wc->byte_len, &h, &why) != SK_OK) {
+		p->rpc->stats.bad_msgs++;
+		sk_rpc_peer_fail(p, why);
+		return;
+	}
+	switch (h.type) {
+	case SK_RPC_HELLO:
+		sk_rpc_on_hello(p, s, &h);
+		break;
+	case SK_RPC_PING:
+		sk_rpc_send_ctl(p, SK_RPC_PONG);
+		break;
+	case SK_RPC_PONG:
+		p->probing = 0;
+		break;
+	case SK_RPC_RESP:
+		if (!p->hello) {
+			sk_rpc_peer_fail(p, "a response before the hello");
+			return;
+		}
+		sk_rpc_on_resp(p, s, &h);
+		return; /* the call owns the slot now */
+	case SK_RPC_REQ:
+		if (!p->hello) {
+			sk_rpc_peer_fail(p, "a request before the hello");
+			return;
+		}
+		if (!sk_rpc_on_req(p, s, &h))
+			p->deferred[p->ndeferred++] = s;
+		return; /* the request owns the slot now */
+	}
+	if (!p->failed &&
+	    sk_post_recv(p->ep, p->rpc->mr, s->buf, SK_RPC_SLOT_SIZE,
+			 &s->op) != SK_OK)
+		sk_rpc_peer_fail(p, "cannot post a receive");
+}
+
+sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
+			    int timeout_ms, struct sk_rpc_peer **peer_p)
+{
+	struct sk_rpc_peer *p = calloc(1, sizeof(*p));
+	struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC, .type = SK_RPC_HELLO};
+	uint64_t end = sk_time_ns() + (uint64_t)timeout_ms * 1000000ull;
+	size_t blen = SK_BLOB_MAX;
+	char *buf;
+	unsigned i;
+	sk_status_t st;
+
+	if (p == NULL)
+		return SK_ERR_NOMEM;
+	p->rpc = rpc;
+	p->ep = ep;
+	p->probe_t.cb = sk_rpc_probe_timer;
+	sk_ep_set_user(ep, p);
+	buf = sk_arena_alloc(rpc->arena,
+			     (size_t)SK_RPC_NSLOTS * SK_RPC_SLOT_SIZE, 4096);
+	if (buf == NULL) {
+		free(p);
+		return SK_ERR_NOMEM;
+	}
+	for (i = 0; i < SK_RPC_CREDITS; i++) {
+		p->call[i].peer = p;
+		p->call[i].idx = i;
+		p->req[i].peer = p;
+	}
+	for (i = 0; i < SK_RPC_NSLOTS; i++) {
+		struct sk_rpc_rslot *s = &p->slot[i];
+
+		s->op.done = sk_rpc_recv_done;
+		s->peer = p;
+		s->buf = buf + (size_t)i * SK_RPC_SLOT_SIZE;
+		st = sk_post_recv(ep, rpc->mr, s->buf, SK_RPC_SLOT_SIZE,
+				  &s->op);
+		if (st != SK_OK)
+			goto err;
+	}
+	p->next = rpc->peers;
+	rpc->peers = p;
+
+	buf = sk_rpc_buf_alloc(rpc, 0);
+	if (buf == NULL) {
+		st = SK_ERR_NOMEM;
+		goto err_unlink;
+	}
+	sk_mr_pack(rpc->mr, buf, &blen);
+	h.len = (uint32_t)blen;
+	st = sk_rpc_post(p, buf, &h, blen, NULL);
+	if (st != SK_OK) {
+		sk_rpc_buf_free(rpc, buf);
+		goto err_unlink;
+	}
+	while (!p->hello && !p->failed) {
+		uint64_t now = sk_time_ns();
+
+		if (timeout_ms >= 0 && now >= end) {
+			st = SK_ERR_TIMEOUT;
+			goto err_unlink;
+		}
+		sk_loop_run_once(rpc->loop, timeout_ms < 0 ? -1 :
+				 (int)((end - now) / 1000000 + 1));
+	}
+	if (p->failed) {
+		st = SK_ERR_IO;
+		goto err_unlink;
+	}
+	*peer_p = p;
+	return SK_OK;
+
+err_unlink:
+	sk_rpc_peer_remove(p);
+	return st;
+err:
+	free(p);
+	return st;
+}
+
+void sk_rpc_peer_remove(struct sk_rpc_peer *p)
+{
+	struct sk_rpc_peer **pp;
+
+	sk_rpc_peer_fail(p, NULL);
+	sk_timer_stop(p->rpc->loop, &p->probe_t);
+	sk_timer_stop(p->rpc->loop, &p->close_t);
+	sk_rpc_close_timer(&p->close_t);
+	for (pp = &p->rpc->peers; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	free(p);
+}

@@ -1,0 +1,655 @@
+/*
+ * The rpc library between two real processes, on whichever provider
+ * SKIFF_PROVIDER names (ucx on the host; rdma inside the Soft-RoCE guest).
+ *
+ * Each test forks a server process. Test and server each open their own
+ * device, loop, arena and rpc; endpoint addresses cross a socketpair (the
+ * out-of-band channel), everything else crosses the fabric. The server's
+ * handlers: echo, a deferred answer after a delay, an error, a response of
+ * a requested size, and one that kills the server. Its main loop also obeys
+ * commands on the socket: make another connection, report its counters.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <skiff/rpc.h>
+
+#include "../../rpc/wire.h"
+
+enum { H_ECHO = 1, H_DEFER, H_FAIL, H_BIG, H_DIE, H_UNKNOWN = 9 };
+enum { CMD_CONNECT = 1, CMD_STATS, CMD_EXIT };
+
+struct side {
+	struct sk_dev   *dev;
+	struct sk_loop  *loop;
+	struct sk_arena *arena;
+	struct sk_rpc   *rpc;
+};
+
+static void side_open(struct side *s)
+{
+	if (sk_dev_open(NULL, NULL, &s->dev) != SK_OK ||
+	    sk_loop_create(s->dev, &s->loop) != SK_OK ||
+	    sk_arena_create(s->dev, 32u << 20, SK_ACCESS_ALL, &s->arena) !=
+		    SK_OK ||
+	    sk_rpc_create(s->loop, s->arena, &s->rpc) != SK_OK) {
+		fprintf(stderr, "test_rpc: cannot open a device/loop/rpc\n");
+		exit(2);
+	}
+}
+
+static void side_close(struct side *s)
+{
+	sk_rpc_destroy(s->rpc);
+	sk_arena_destroy(s->arena);
+	sk_loop_destroy(s->loop);
+	sk_dev_close(s->dev);
+}
+
+/* Make an endpoint, swap addresses over @sock, connect. */
+static struct sk_ep *ep_pair(struct side *s, int sock)
+{
+	char mine[SK_BLOB_MAX], theirs[SK_BLOB_MAX];
+	size_t len = sizeof(mine);
+	struct sk_ep *ep;
+	ssize_t n;
+
+	if (sk_ep_create(s->dev, &ep) != SK_OK ||
+	    sk_ep_addr_pack(ep, mine, &len) != SK_OK ||
+	    send(sock, mine, len, 0) != (ssize_t)len)
+		return NULL;
+	n = recv(sock, theirs, sizeof(theirs), 0);
+	if (n <= 0 || sk_ep_connect(ep, theirs, (size_t)n) != SK_OK) {
+		sk_ep_destroy(ep);
+		return NULL;
+	}
+	return ep;
+}
+
+static struct sk_rpc_peer *rpc_pair(struct side *s, int sock)
+{
+	struct sk_ep *ep = ep_pair(s, sock);
+	struct sk_rpc_peer *p;
+
+	if (ep == NULL)
+		return NULL;
+	if (sk_rpc_peer_add(s->rpc, ep, 20000, &p) != SK_OK)
+		return NULL; /* the rpc destroyed ep */
+	return p;
+}
+
+static void fill(void *buf, size_t len, uint32_t seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
+}
+
+/* ---- the server process ---- */
+
+struct deferred {
+	struct sk_timer    t;
+	struct sk_rpc_req *req;
+	uint32_t           tag;
+};
+
+static void defer_fire(struct sk_timer *t)
+{
+	struct deferred *d = (struct deferred *)t;
+	void *out = sk_rpc_resp_buf(d->req, sizeof(d->tag));
+
+	memcpy(out, &d->tag, sizeof(d->tag));
+	sk_rpc_respond(d->req, (int)d->tag, sizeof(d->tag));
+	free(d);
+}
+
+static struct sk_loop *srv_loop;
+
+static void h_echo(struct sk_rpc_req *req, void *arg)
+{
+	size_t len;
+	const void *in = sk_rpc_req_data(req, &len);
+	void *out = len ? sk_rpc_resp_buf(req, len) : NULL;
+
+	if (len && out == NULL) {
+		sk_rpc_respond(req, -EMSGSIZE, 0);
+		return;
+	}
+	if (len)
+		memcpy(out, in, len);
+	sk_rpc_respond(req, 0, len);
+}
+
+static void h_defer(struct sk_rpc_req *req, void *arg)
+{
+	uint32_t in[2];
+	size_t len;
+	const void *p = sk_rpc_req_data(req, &len);
+	struct deferred *d = calloc(1, sizeof(*d));
+
+	memcpy(in, p, sizeof(in));
+	d->req = req;
+	d->tag = in[1];
+	d->t.cb = defer_fire;
+	sk_timer_start(srv_loop, &d->t, in[0]); /* answered later */
+}
+
+static void h_fail(struct sk_rpc_req *req, void *arg)
+{
+	sk_rpc_respond(req, -EIO, 0);
+}
+
+static void h_big(struct sk_rpc_req *req, void *arg)
+{
+	uint32_t n;
+	size_t len;
+	const void *p = sk_rpc_req_data(req, &len);
+	void *out;
+
+	memcpy(&n, p, sizeof(n));
+	out = sk_rpc_resp_buf(req, n);
+	if (out == NULL) {
+		sk_rpc_respond(req, -EMSGSIZE, 0);
+		return;
+	}
+	fill(out, n, n);
+	sk_rpc_respond(req, 0, n);
+}
+
+static void h_die(struct sk_rpc_req *req, void *arg)
+{
+	raise(SIGKILL);
+}
+
+struct srv_thread {
+	int sock;
+};
+
+/* A second server thread: its own device, loop and rpc. */
+static void *srv_thread_main(void *arg)
+{
+	struct srv_thread *t = arg;
+	struct side s;
+	struct sk_rpc_peer *p;
+
+	side_open(&s);
+	sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL);
+	p = rpc_pair(&s, t->sock);
+	while (p && !sk_rpc_peer_failed(p))
+		sk_loop_run_once(s.loop, 200);
+	side_close(&s);
+	return NULL;
+}
+
+struct srv_ctl {
+	struct sk_watch w;
+	struct side    *s;
+	int             done;
+};
+
+static void srv_cmd(struct sk_watch *w, unsigned revents)
+{
+	struct srv_ctl *c = (struct srv_ctl *)w;
+	struct sk_rpc_stats st;
+	uint32_t cmd = 0;
+
+	if (recv(w->fd, &cmd, sizeof(cmd), 0) != sizeof(cmd) ||
+	    cmd == CMD_EXIT) {
+		c->done = 1;
+		return;
+	}
+	if (cmd == CMD_CONNECT) {
+		/* May fail: the bad-input tests send garbage here. */
+		rpc_pair(c->s, w->fd);
+	} else if (cmd == CMD_STATS) {
+		sk_rpc_stats(c->s->rpc, &st);
+		send(w->fd, &st, sizeof(st), 0);
+	}
+}
+
+static void server_main(int ctl, int thr1, int thr2)
+{
+	struct srv_thread t1 = {thr1}, t2 = {thr2};
+	struct srv_ctl c = {.w = {.cb = srv_cmd, .fd = ctl, .events = POLLIN}};
+	pthread_t th[2];
+	struct side s;
+
+	side_open(&s);
+	srv_loop = s.loop;
+	c.s = &s;
+	sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL);
+	sk_rpc_register(s.rpc, H_DEFER, h_defer, NULL);
+	sk_rpc_register(s.rpc, H_FAIL, h_fail, NULL);
+	sk_rpc_register(s.rpc, H_BIG, h_big, NULL);
+	sk_rpc_register(s.rpc, H_DIE, h_die, NULL);
+	pthread_create(&th[0], NULL, srv_thread_main, &t1);
+	pthread_create(&th[1], NULL, srv_thread_main, &t2);
+	/* The first connection, then commands. */
+	rpc_pair(&s, ctl);
+	sk_watch_start(s.loop, &c.w);
+	while (!c.done)
+		sk_loop_run_once(s.loop, 1000);
+	_exit(0); /* threads may still wait for a connection */
+}
+
+/* ---- the test side ---- */
+
+struct fixture {
+	pid_t               pid;
+	int                 ctl, thr[2];
+	struct side         s;
+	struct sk_rpc_peer *peer;
+};
+
+static struct fixture fx;
+
+static int setup(void **state)
+{
+	int ctl[2], t1[2], t2[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ctl) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, t1) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, t2))
+		return -1;
+	fx.pid = fork();
+	if (fx.pid == 0) {
+		close(ctl[0]);
+		close(t1[0]);
+		close(t2[0]);
+		server_main(ctl[1], t1[1], t2[1]);
+	}
+	close(ctl[1]);
+	close(t1[1]);
+	close(t2[1]);
+	fx.ctl = ctl[0];
+	fx.thr[0] = t1[0];
+	fx.thr[1] = t2[0];
+	side_open(&fx.s);
+	fx.peer = rpc_pair(&fx.s, fx.ctl);
+	return fx.peer ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	uint32_t cmd = CMD_EXIT;
+	int status;
+
+	send(fx.ctl, &cmd, sizeof(cmd), MSG_NOSIGNAL);
+	side_close(&fx.s);
+	close(fx.ctl);
+	close(fx.thr[0]);
+	close(fx.thr[1]);
+	kill(fx.pid, SIGKILL);
+	waitpid(fx.pid, &status, 0);
+	return 0;
+}
+
+static void test_sizes(void **state)
+{
+	static const size_t sizes[] = {
+		0, 1, 31, 32, 4095, 4096, SK_RPC_INLINE_MAX,
+		SK_RPC_INLINE_MAX + 1, 65536, 300001, SK_RPC_MSG_MAX,
+	};
+	struct sk_rpc *rpc = fx.s.rpc;
+	size_t i, got;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		char *req = sk_rpc_buf_alloc(rpc, n);
+		char *want = malloc(n + 1), *resp = malloc(n + 1);
+		int rc;
+
+		assert_non_null(req);
+		fill(req, n, (uint32_t)n);
+		memcpy(want, req, n);
+		memset(resp, 0, n + 1);
+		rc = sk_rpc_call_sync(fx.peer, H_ECHO, req, n, resp, n, &got);
+		assert_int_equal(rc, 0);
+		assert_int_equal(got, n);
+		assert_memory_equal(resp, want, n);
+		sk_rpc_buf_free(rpc, req);
+		free(want);
+		free(resp);
+	}
+	/* An inline request from ordinary memory is copied, not refused. */
+	{
+		char small[100], back[100];
+
+		fill(small, sizeof(small), 5);
+		assert_int_equal(sk_rpc_call_sync(fx.peer, H_ECHO, small,
+						  sizeof(small), back,
+						  sizeof(back), &got), 0);
+		assert_memory_equal(small, back, sizeof(small));
+	}
+}
+
+struct outst {
+	int      done;
+	int      status;
+	uint32_t tag;
+	int      order;
+};
+
+static int completion_order;
+
+static void outst_cont(void *arg, int status, const void *resp, size_t len)
+{
+	struct outst *o = arg;
+
+	o->done = 1;
+	o->status = status;
+	if (len == sizeof(o->tag))
+		memcpy(&o->tag, resp, sizeof(o->tag));
+	o->order = completion_order++;
+}
+
+/* Many calls in flight, answered later and out of order; more calls than
+ * credits wait for credits (SK_ERR_AGAIN), none is lost. */
+static void test_outstanding_deferred(void **state)
+{
+	enum { N = 200 };
+	struct outst *o = calloc(N, sizeof(*o));
+	unsigned i, posted = 0, done = 0, inversions = 0;
+
+	completion_order = 0;
+	while (done < N) {
+		while (posted < N) {
+			/* Later calls get shorter delays: out of order. */
+			uint32_t in[2] = {(uint32_t)(40 - (posted % 16) * 2),
+					  posted + 1000};
+			sk_status_t st = sk_rpc_call(fx.peer, H_DEFER, in,
+						     sizeof(in), NULL, 0,
+						     outst_cont, &o[posted]);
+
+			if (st == SK_ERR_AGAIN)
+				break;
+			assert_int_equal(st, SK_OK);
+			posted++;
+		}
+		sk_loop_run_once(fx.s.loop, 100);
+		for (done = 0, i = 0; i < N; i++)
+			done += o[i].done;
+	}
+	for (i = 0; i < N; i++) {
+		assert_int_equal(o[i].status, (int)(i + 1000));
+		assert_int_equal(o[i].tag, i + 1000);
+		if (i > 0 && o[i].order < o[i - 1].order)
+			inversions++;
+	}
+	/* The delays make later calls overtake earlier ones. */
+	assert_true(inversions > 0);
+	free(o);
+}
+
+static void test_errors(void **state)
+{
+	char buf[64];
+	uint32_t n;
+	size_t got;
+	void *rbuf;
+
+	/* A handler's error reaches the caller. */
+	assert_int_equal(sk_rpc_call_sync(fx.peer, H_FAIL, "x", 1, NULL, 0,
+					  &got), -EIO);
+	/* An unknown handler id gets an error response. */
+	assert_int_equal(sk_rpc_call_sync(fx.peer, H_UNKNOWN, "x", 1, NULL, 0,
+					  &got), -ENOENT);
+	/* A response larger than the caller can take. */
+	n = 1000;
+	assert_int_equal(sk_rpc_call_sync(fx.peer, H_BIG, &n, sizeof(n), buf,
+					  sizeof(buf), &got), -EMSGSIZE);
+	/* A large response into a registered buffer, verified. */
+	n = 500000;
+	rbuf = malloc(n);
+	assert_int_equal(sk_rpc_call_sync(fx.peer, H_BIG, &n, sizeof(n), rbuf,
+					  n, &got), 0);
+	assert_int_equal(got, n);
+	{
+		char *want = malloc(n);
+
+		fill(want, n, n);
+		assert_memory_equal(rbuf, want, n);
+		free(want);
+	}
+	free(rbuf);
+	/* Bad arguments are refused locally. */
+	assert_int_equal(sk_rpc_call(fx.peer, H_ECHO, buf, SK_RPC_MSG_MAX + 1,
+				     NULL, 0, outst_cont, NULL), SK_ERR_INVAL);
+	/* The connection still works. */
+	assert_int_equal(sk_rpc_call_sync(fx.peer, H_ECHO, "ok", 2, buf,
+					  sizeof(buf), &got), 0);
+}
+
+struct thr_arg {
+	int      sock;
+	unsigned ok;
+};
+
+static void *client_thread(void *arg)
+{
+	struct thr_arg *t = arg;
+	struct side s;
+	struct sk_rpc_peer *p;
+	unsigned i;
+
+	side_open(&s);
+	p = rpc_pair(&s, t->sock);
+	for (i = 0; p && i < 2000; i++) {
+		uint32_t v = i ^ (uint32_t)t->sock << 20, back = 0;
+		size_t got;
+
+		if (sk_rpc_call_sync(p, H_ECHO, &v, sizeof(v), &back,
+				     sizeof(back), &got) == 0 &&
+		    got == sizeof(v) && back == v)
+			t->ok++;
+	}
+	if (p)
+		sk_rpc_peer_remove(p);
+	side_close(&s);
+	return NULL;
+}
+
+/* Two threads, each with its own device, loop, rpc and endpoint, talking
+ * to two server threads at once. */
+static void test_two_threads(void **state)
+{
+	struct thr_arg a[2] = {{fx.thr[0], 0}, {fx.thr[1], 0}};
+	pthread_t th[2];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, client_thread,
+						&a[i]), 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(a[0].ok, 2000);
+	assert_int_equal(a[1].ok, 2000);
+}
+
+struct raw_op {
+	struct sk_op op;
+	int          done;
+};
+
+static void raw_done(struct sk_op *op, const struct sk_wc *wc)
+{
+	((struct raw_op *)op)->done = 1;
+}
+
+static void raw_wait(struct raw_op *o, int timeout_ms)
+{
+	uint64_t end = sk_time_ns() + (uint64_t)timeout_ms * 1000000ull;
+
+	while (!o->done && sk_time_ns() < end)
+		sk_loop_run_once(fx.s.loop, 50);
+}
+
+/* Send raw bytes on a new connection whose other end is a server rpc. */
+static void raw_connection(const void *msg, size_t len, int with_hello)
+{
+	uint32_t cmd = CMD_CONNECT;
+	struct sk_ep *ep;
+	char *buf = sk_rpc_buf_alloc(fx.s.rpc, 0);
+	char *rx = sk_rpc_buf_alloc(fx.s.rpc, 0);
+	struct raw_op rop = {.op.done = raw_done}, hop = {.op.done = raw_done},
+		      sop = {.op.done = raw_done};
+	const struct sk_mr *mr = sk_arena_mr(fx.s.arena);
+
+	assert_int_equal(send(fx.ctl, &cmd, sizeof(cmd), 0), sizeof(cmd));
+	ep = ep_pair(&fx.s, fx.ctl);
+	assert_non_null(ep);
+	/* Take the server's hello, so its send is not left waiting. */
+	assert_int_equal(sk_post_recv(ep, mr, rx, SK_RPC_SLOT_SIZE, &rop.op),
+			 SK_OK);
+	if (with_hello) {
+		struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC,
+				       .type = SK_RPC_HELLO};
+		size_t blen = SK_BLOB_MAX;
+
+		sk_mr_pack(mr, buf + SK_RPC_HDR, &blen);
+		h.len = (uint32_t)blen;
+		memcpy(buf, &h, sizeof(h));
+		assert_int_equal(sk_post_send(ep, mr, buf, SK_RPC_HDR + blen, 0,
+					      &hop.op), SK_OK);
+		raw_wait(&hop, 10000);
+		assert_true(hop.done);
+	}
+	memcpy(buf, msg, len);
+	/* The server checks our arena key (a round trip on ucx): serve it. */
+	raw_wait(&rop, 500);
+	assert_int_equal(sk_post_send(ep, mr, buf, len, 0, &sop.op), SK_OK);
+	raw_wait(&sop, 3000);
+	/* Let the server judge it (its answer is to close), then drop our
+	 * side; the receive still pending is dropped with the endpoint. */
+	raw_wait(&rop, 300);
+	{
+		struct raw_op idle = {.op.done = raw_done};
+
+		raw_wait(&idle, 300); /* serve the server while it judges */
+	}
+	sk_ep_destroy(ep);
+	sk_rpc_buf_free(fx.s.rpc, buf);
+	sk_rpc_buf_free(fx.s.rpc, rx);
+}
+
+static void server_stats(struct sk_rpc_stats *st)
+{
+	uint32_t cmd = CMD_STATS;
+
+	assert_int_equal(send(fx.ctl, &cmd, sizeof(cmd), 0), sizeof(cmd));
+	assert_int_equal(recv(fx.ctl, st, sizeof(*st), 0), sizeof(*st));
+}
+
+/* Malformed messages close that connection only; the server lives on and
+ * keeps serving its other connection. */
+static void test_bad_input(void **state)
+{
+	struct sk_rpc_stats before, after;
+	struct sk_rpc_hdr h;
+	char garbage[64], buf[16];
+	size_t got;
+
+	server_stats(&before);
+	memset(garbage, 0xa5, sizeof(garbage));
+	raw_connection(garbage, sizeof(garbage), 0); /* instead of a hello */
+	memset(&h, 0, sizeof(h));
+	h.magic = SK_RPC_MAGIC;
+	h.type = SK_RPC_REQ;
+	h.call = SK_RPC_CREDITS + 3; /* out of range */
+	raw_connection(&h, sizeof(h), 1);
+	h.call = 0;
+	h.len = 5000; /* says more bytes than it has */
+	raw_connection(&h, sizeof(h), 1);
+	h.len = 0;
+	h.type = SK_RPC_RESP; /* a response to no call */
+	raw_connection(&h, sizeof(h), 1);
+	raw_connection(&h, 7, 1); /* shorter than a header */
+	server_stats(&after);
+	assert_true(after.bad_msgs >= before.bad_msgs + 4);
+	assert_true(after.peer_failures >= before.peer_failures + 5);
+	assert_int_equal(sk_rpc_call_sync(fx.peer, H_ECHO, "alive", 5, buf,
+					  sizeof(buf), &got), 0);
+	assert_memory_equal(buf, "alive", 5);
+}
+
+static void kill_cont(void *arg, int status, const void *resp, size_t len)
+{
+	struct outst *o = arg;
+
+	o->done = 1;
+	o->status = status;
+}
+
+/* The server dies with calls pending: each completes with an error, and
+ * the wait is bounded. */
+static void test_peer_kill(void **state)
+{
+	enum { N = 10 };
+	struct outst o[N];
+	uint64_t start;
+	unsigned i, done = 0;
+
+	memset(o, 0, sizeof(o));
+	for (i = 0; i < N; i++) {
+		uint32_t in[2] = {60000, i}; /* never answered in time */
+
+		assert_int_equal(sk_rpc_call(fx.peer, H_DEFER, in, sizeof(in),
+					     NULL, 0, kill_cont, &o[i]),
+				 SK_OK);
+	}
+	sk_loop_run_once(fx.s.loop, 50);
+	kill(fx.pid, SIGKILL);
+	start = sk_time_ns();
+	while (done < N && sk_time_ns() - start < 30000000000ull) {
+		sk_loop_run_once(fx.s.loop, 100);
+		for (done = 0, i = 0; i < N; i++)
+			done += o[i].done;
+	}
+	printf("peer kill: %u of %u calls failed, %.0f ms after the kill\n",
+	       done, N, (double)(sk_time_ns() - start) / 1e6);
+	assert_int_equal(done, N);
+	for (i = 0; i < N; i++)
+		assert_int_equal(o[i].status, -ECONNRESET);
+	assert_true(sk_rpc_peer_failed(fx.peer));
+	assert_int_equal(sk_rpc_call(fx.peer, H_ECHO, "x", 1, NULL, 0,
+				     kill_cont, &o[0]), SK_ERR_FLUSHED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outstanding_deferred,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_threads, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_peer_kill, setup,
+						teardown),
+	};
+
+	/* Bound the dead-peer detection of both providers for the kill
+	 * test (Soft-RoCE never times out by itself). */
+	setenv("SKIFF_STALL_MS", "2000", 0);
+	setenv("SKIFF_RPC_PROBE_MS", "200", 0);
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
