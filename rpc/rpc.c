@@ -81,7 +81,8 @@ struct sk_rpc_peer {
 	struct sk_rkey     *rkey;      /* the peer's arena */
 	struct sk_rpc_peer *next;
 	int                 failed;
-	int                 hello;
+	int                 hello;     /* we have the peer's hello */
+	int                 acked;     /* the peer has ours */
 	unsigned            ncalls;
 	struct sk_rpc_rslot slot[SK_RPC_NSLOTS];
 	struct sk_rpc_call  call[SK_RPC_CREDITS];
@@ -835,6 +836,10 @@ static void sk_rpc_on_hello(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 		return;
 	}
 	p->hello = 1;
+	/* Tell the peer we have its hello: its sk_rpc_peer_add returns only
+	 * then, so it keeps progressing while we import its key (a round
+	 * trip to it on ucx). */
+	sk_rpc_send_ctl(p, SK_RPC_PONG);
 }
 
 static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
@@ -869,6 +874,7 @@ static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
 		break;
 	case SK_RPC_PONG:
 		p->probing = 0;
+		p->acked = 1;
 		break;
 	case SK_RPC_RESP:
 		if (!p->hello) {
@@ -946,7 +952,7 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 		sk_rpc_buf_free(rpc, buf);
 		goto err_unlink;
 	}
-	while (!p->hello && !p->failed) {
+	while ((!p->hello || !p->acked) && !p->failed) {
 		uint64_t now = sk_time_ns();
 
 		if (timeout_ms >= 0 && now >= end) {

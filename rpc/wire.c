@@ -51,6 +51,10 @@ sk_status_t sk_rpc_hdr_check(const void *buf, size_t len,
 			*why = "response length disagrees with the bytes";
 			return SK_ERR_MALFORMED;
 		}
+		if (plen > SK_RPC_INLINE_MAX) {
+			*why = "inline payload over SK_RPC_INLINE_MAX";
+			return SK_ERR_MALFORMED;
+		}
 		return SK_OK;
 	case SK_RPC_REQ:
 		if (h->flags & ~(SK_RPC_F_LARGE_REQ | SK_RPC_F_RESP_ADDR)) {
@@ -65,6 +69,9 @@ sk_status_t sk_rpc_hdr_check(const void *buf, size_t len,
 			}
 		} else if (h->len != plen) {
 			*why = "request length disagrees with the bytes";
+			return SK_ERR_MALFORMED;
+		} else if (plen > SK_RPC_INLINE_MAX) {
+			*why = "inline payload over SK_RPC_INLINE_MAX";
 			return SK_ERR_MALFORMED;
 		}
 		if (h->resp_cap > SK_RPC_MSG_MAX ||

@@ -24,7 +24,7 @@ enum sk_rpc_type {
 	SK_RPC_RESP,
 	SK_RPC_HELLO, /* payload: the sender's packed arena descriptor */
 	SK_RPC_PING,  /* liveness check while calls wait; no payload */
-	SK_RPC_PONG,  /* its answer */
+	SK_RPC_PONG,  /* its answer; also: "I have your hello" */
 };
 
 enum sk_rpc_flags {
