@@ -74,6 +74,7 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
 include libos/module.mk
 include launcher/module.mk
 include rpc/module.mk
+include perf/rpc/module.mk
 include tests/rpc/wire.mk
 include perf/compare/module.mk
 include perf/os/module.mk

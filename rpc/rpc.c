@@ -312,6 +312,11 @@ static void sk_rpc_close_timer(struct sk_timer *t)
 		sk_ep_destroy(p->ep);
 		p->ep = NULL;
 	}
+	/* Destroying the endpoint dropped the sends still pending: their
+	 * calls (failed already) finish now. */
+	for (unsigned i = 0; i < SK_RPC_CREDITS; i++)
+		if (p->call[i].busy)
+			sk_rpc_call_finish(&p->call[i]);
 }
 
 /* Close the connection: every pending call completes with -ECONNRESET. */
@@ -333,11 +338,16 @@ static void sk_rpc_peer_fail(struct sk_rpc_peer *p, const char *why)
 			continue;
 		/* A held response stays valid: deliver it if it was whole. */
 		if (!c->answered) {
+			c->answered = 1;
 			c->status = -ECONNRESET;
 			c->data = NULL;
 			c->len = 0;
 		}
-		sk_rpc_call_finish(c);
+		/* A call whose send the provider still owns finishes when that
+		 * send completes (flushed), or when the endpoint is destroyed:
+		 * not before, or its buffer could be reused under the send. */
+		if (c->sent)
+			sk_rpc_call_finish(c);
 	}
 	/* Requests being served: their responses will be dropped. */
 	p->ndeferred = 0;
@@ -355,11 +365,13 @@ static void sk_rpc_send_done(struct sk_op *op, const struct sk_wc *wc)
 
 	if (c != NULL) {
 		/* A request: the call finishes once answered too. */
+		c->sent = 1; /* the provider is done with the buffer */
 		if (wc->status != SK_OK) {
 			sk_rpc_peer_fail(c->peer, NULL);
+			if (c->busy)
+				sk_rpc_call_finish(c);
 			return;
 		}
-		c->sent = 1;
 		if (c->answered)
 			sk_rpc_call_finish(c);
 		return;
@@ -918,6 +930,7 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 	buf = sk_arena_alloc(rpc->arena,
 			     (size_t)SK_RPC_NSLOTS * SK_RPC_SLOT_SIZE, 4096);
 	if (buf == NULL) {
+		sk_ep_destroy(ep); /* ours, as the header promises */
 		free(p);
 		return SK_ERR_NOMEM;
 	}
@@ -973,6 +986,9 @@ err_unlink:
 	sk_rpc_peer_remove(p);
 	return st;
 err:
+	/* Receives already posted reference p: drop them with the endpoint
+	 * before p goes. */
+	sk_ep_destroy(ep);
 	free(p);
 	return st;
 }

@@ -83,7 +83,8 @@ sk_status_t sk_rpc_register(struct sk_rpc *rpc, uint16_t id,
  */
 sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 			    int timeout_ms, struct sk_rpc_peer **peer_p);
-/* Remove a peer: pending calls complete with -ECONNRESET first. */
+/* Remove a peer: pending calls complete with -ECONNRESET first (their
+ * callbacks run inside this call, and inside sk_rpc_destroy()). */
 void sk_rpc_peer_remove(struct sk_rpc_peer *peer);
 /* Whether the peer's connection has failed (closed). */
 int sk_rpc_peer_failed(const struct sk_rpc_peer *peer);
