@@ -133,10 +133,11 @@ static void sk_rpc_retry_deferred(struct sk_rpc *rpc);
 
 void sk_rpc_buf_free(struct sk_rpc *rpc, void *buf)
 {
-	char *obj = (char *)buf - SK_RPC_HEADROOM;
+	char *obj;
 
 	if (buf == NULL)
 		return;
+	obj = (char *)buf - SK_RPC_HEADROOM;
 	if (sk_rpc_in_pool(&rpc->large, buf)) {
 		sk_pool_put(&rpc->large, obj);
 		sk_rpc_retry_deferred(rpc);
