@@ -18,6 +18,7 @@
 
 #define SK_LOOP_BATCH     32 /* completions per poll */
 #define SK_LOOP_MAX_WATCH 64
+#define SK_LOOP_FD_CHECK_NS 20000ull /* descriptors while spinning */
 
 struct sk_loop {
 	struct sk_dev   *dev;
@@ -25,6 +26,7 @@ struct sk_loop {
 	struct sk_watch *watches;
 	uint64_t         spin_ns; /* SKIFF_LOOP_SPIN_US */
 	uint64_t         last_event_ns;
+	uint64_t         fd_check_ns;  /* last poll(2) of the watches */
 	bool             stop;
 };
 
@@ -225,9 +227,15 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 		n = sk_loop_poll_dev(loop);
 		now = sk_time_ns();
 		n += sk_loop_fire_timers(loop, now);
-		n += sk_loop_poll_fds(loop, -1, 0);
+		/* Descriptors cost a poll(2) each look: while spinning, look
+		 * every SK_LOOP_FD_CHECK_NS, not on every turn. */
+		if (loop->watches && now - loop->fd_check_ns >=
+					     SK_LOOP_FD_CHECK_NS) {
+			loop->fd_check_ns = now;
+			n += sk_loop_poll_fds(loop, -1, 0);
+		}
 		if (n > 0) {
-			loop->last_event_ns = sk_time_ns();
+			loop->last_event_ns = now;
 			return n;
 		}
 		if (timeout_ms == 0)
