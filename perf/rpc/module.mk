@@ -7,7 +7,7 @@
 #                 built only where mpicc is installed)
 #
 # The two rpc tools are perf_common tools (TCP exchange, perftest-style
-# output) linked with the rpc library and libos (loop, arena).
+# output) linked with rpc_bench.o, the rpc library and libos (loop, arena).
 
 PERF_RPC_PROGS := $(addprefix $(BUILD)/perf/,rpc_lat rpc_tput)
 MPICC          ?= mpicc
@@ -18,10 +18,13 @@ ALL += $(PERF_RPC_PROGS) $(PERF_RPC_MPI)
 .PHONY: perf-rpc
 perf-rpc: $(PERF_RPC_PROGS) $(PERF_RPC_MPI)
 
-$(PERF_RPC_PROGS:%=%.o): CPPFLAGS += -Irpc/include -Ilibos/include
+$(PERF_RPC_PROGS:%=%.o) $(BUILD)/perf/rpc_bench.o: \
+	CPPFLAGS += -Irpc/include -Ilibos/include
 
+# rpc_bench.o: the setup, server and end-of-run check both tools share.
 $(PERF_RPC_PROGS): $(BUILD)/perf/%: $(BUILD)/perf/%.o \
-	$(BUILD)/perf/perf_common.o $(LIBRPC) $(LIBOS) $(LIBVERBS)
+	$(BUILD)/perf/rpc_bench.o $(BUILD)/perf/perf_common.o $(LIBRPC) \
+	$(LIBOS) $(LIBVERBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(VERBS_LIBS) -lm

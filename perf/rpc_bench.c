@@ -1,0 +1,375 @@
+/*
+ * The shared half of rpc_lat and rpc_tput (rpc_bench.h): setup over
+ * perf_common, extra endpoints swapped over its socket, the server's
+ * handlers and loop, and the final served-calls check.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "rpc_bench.h"
+
+#define RB_ADD_MS        20000   /* sk_rpc_peer_add timeout */
+#define RB_SOCK_EVERY    4096    /* server loop turns between socket looks */
+#define RB_SOCK_MS       30000   /* a TCP answer must come within this */
+#define RB_CMD_DONE      0x444f4e45u /* "DONE" */
+static const char *rb_name(const struct rb *b)
+{
+	return b->c.opts.tool->name;
+}
+
+/* Whether option -@s or --@l is on the command line (perf_opts_parse has
+ * parsed it; this tells "given" from "defaulted"). */
+int rb_opt_given(int argc, char **argv, char s, const char *l)
+{
+	size_t ll = strlen(l);
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (a[0] == '-' && a[1] == s)
+			return 1;
+		if (a[0] == '-' && a[1] == '-' && strncmp(a + 2, l, ll) == 0 &&
+		    (a[2 + ll] == '\0' || a[2 + ll] == '='))
+			return 1;
+	}
+	return 0;
+}
+
+static int rb_sock_write(struct rb *b, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = send(b->c.sock, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "%s: cannot send to the peer: %s\n",
+				rb_name(b), strerror(errno));
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read exactly @len bytes within RB_SOCK_MS; EOF is an error. Only used
+ * where the fabric needs no progress from us (before peer_add, or after the
+ * last call). */
+static int rb_sock_read(struct rb *b, void *buf, size_t len)
+{
+	struct pollfd pfd = {.fd = b->c.sock, .events = POLLIN};
+	char *p = buf;
+
+	while (len) {
+		int r = poll(&pfd, 1, RB_SOCK_MS);
+		ssize_t n;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			fprintf(stderr, "%s: no answer from the peer for %d s\n",
+				rb_name(b), RB_SOCK_MS / 1000);
+			return -1;
+		}
+		n = r < 0 ? -1 : recv(b->c.sock, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "%s: %s\n", rb_name(b),
+				n == 0 ? "the peer closed the connection (see "
+					 "its messages)" : strerror(errno));
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int rb_send_u64(struct rb *b, uint64_t v)
+{
+	uint8_t w[8];
+
+	for (int i = 0; i < 8; i++)
+		w[i] = (uint8_t)(v >> (56 - 8 * i));
+	return rb_sock_write(b, w, sizeof(w));
+}
+
+static int rb_recv_u64(struct rb *b, uint64_t *v)
+{
+	uint8_t w[8];
+
+	if (rb_sock_read(b, w, sizeof(w)))
+		return -1;
+	*v = 0;
+	for (int i = 0; i < 8; i++)
+		*v = *v << 8 | w[i];
+	return 0;
+}
+
+/* Handler 1, the null RPC of the benchmarks: a response of as many bytes
+ * as the request, from sk_rpc_resp_buf() and not written (as ucx_perftest's
+ * responder sends its own buffer without looking at what came). */
+static void rb_sized(struct sk_rpc_req *req, void *arg)
+{
+	struct rb *b = arg;
+	size_t len;
+	int status = 0;
+
+	sk_rpc_req_data(req, &len);
+	if (len && sk_rpc_resp_buf(req, len) == NULL) {
+		status = -EMSGSIZE;
+		len = 0;
+	}
+	if (sk_rpc_respond(req, status, len) != SK_OK)
+		b->resp_fail++;
+}
+
+/* Handler 2: the request's bytes back (the warm-up calls check them). */
+static void rb_echo(struct sk_rpc_req *req, void *arg)
+{
+	struct rb *b = arg;
+	size_t len;
+	const void *in = sk_rpc_req_data(req, &len);
+	void *out = NULL;
+	int status = 0;
+
+	if (len) {
+		out = sk_rpc_resp_buf(req, len);
+		if (out == NULL) {
+			status = -EMSGSIZE;
+			len = 0;
+		} else {
+			memcpy(out, in, len);
+		}
+	}
+	if (sk_rpc_respond(req, status, len) != SK_OK)
+		b->resp_fail++;
+}
+
+/* Handler 0: the client's last call; the server's loop ends after it. */
+static void rb_stop(struct sk_rpc_req *req, void *arg)
+{
+	struct rb *b = arg;
+
+	b->stop = 1;
+	if (sk_rpc_respond(req, 0, 0) != SK_OK)
+		b->resp_fail++;
+}
+
+static int rb_send_blob(struct rb *b, const void *blob, size_t len)
+{
+	uint8_t w[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
+			(uint8_t)(len >> 8), (uint8_t)len};
+
+	return rb_sock_write(b, w, sizeof(w)) || rb_sock_write(b, blob, len);
+}
+
+/* A length-prefixed blob into @buf (SK_BLOB_MAX bytes), length checked. */
+static int rb_recv_blob(struct rb *b, void *buf, size_t *len_p,
+			const char *what)
+{
+	char err[256];
+	uint8_t w[4];
+	uint32_t len;
+
+	if (rb_sock_read(b, w, sizeof(w)))
+		return -1;
+	len = (uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 |
+	      (uint32_t)w[2] << 8 | w[3];
+	if (perf_blob_len_check(len, what, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", rb_name(b), err);
+		return -1;
+	}
+	if (rb_sock_read(b, buf, len))
+		return -1;
+	*len_p = len;
+	return 0;
+}
+
+/* Endpoints 1..n-1 beside perf_common's (0): create, swap addresses over
+ * the socket (all ours out first, then all the peer's in), connect. */
+static int rb_more_eps(struct rb *b, struct sk_ep **eps, unsigned n)
+{
+	uint8_t addr[SK_BLOB_MAX];
+	size_t len;
+	sk_status_t st;
+	unsigned i;
+
+	for (i = 1; i < n; i++) {
+		len = sizeof(addr);
+		st = sk_ep_create(b->c.dev, &eps[i]);
+		if (st == SK_OK)
+			st = sk_ep_addr_pack(eps[i], addr, &len);
+		if (st != SK_OK)
+			goto err_st;
+		if (rb_send_blob(b, addr, len))
+			goto err;
+	}
+	for (i = 1; i < n; i++) {
+		if (rb_recv_blob(b, addr, &len, "an endpoint address"))
+			goto err;
+		st = sk_ep_connect(eps[i], addr, len);
+		if (st != SK_OK)
+			goto err_st;
+	}
+	return 0;
+err_st:
+	fprintf(stderr, "%s: endpoint %u: %s\n", rb_name(b), i,
+		sk_status_str(st));
+err:
+	for (i = 1; i < n; i++) {
+		sk_ep_destroy(eps[i]); /* NULL if never made */
+		eps[i] = NULL;
+	}
+	return -1;
+}
+
+/*
+ * Loop, arena and rpc over perf_common's device, with @npeers peers: the
+ * first over perf_common's endpoint, the others over endpoints made here.
+ * Both sides add them in the same order.
+ */
+int rb_setup(struct rb *b, unsigned npeers)
+{
+	struct perf_ctx *c = &b->c;
+	struct sk_ep *eps[RB_MAX_PEERS] = {0};
+	sk_status_t st;
+	unsigned i;
+
+	sk_rkey_destroy(c->rkey); /* before its endpoint goes */
+	c->rkey = NULL;
+	eps[0] = c->ep;
+	c->ep = NULL;
+	if (rb_more_eps(b, eps, npeers)) {
+		sk_ep_destroy(eps[0]);
+		return -1;
+	}
+	if ((st = sk_loop_create(c->dev, &b->loop)) != SK_OK ||
+	    (st = sk_arena_create(c->dev, 0, SK_ACCESS_ALL, &b->arena)) !=
+		    SK_OK ||
+	    (st = sk_rpc_create(b->loop, b->arena, &b->rpc)) != SK_OK ||
+	    (c->is_server &&
+	     ((st = sk_rpc_register(b->rpc, RB_HANDLER_STOP, rb_stop, b)) !=
+		      SK_OK ||
+	      (st = sk_rpc_register(b->rpc, RB_HANDLER_SIZED, rb_sized,
+				    b)) != SK_OK ||
+	      (st = sk_rpc_register(b->rpc, RB_HANDLER_ECHO, rb_echo, b)) !=
+		      SK_OK))) {
+		fprintf(stderr, "%s: cannot create the loop, arena or rpc: "
+				"%s\n", rb_name(b), sk_status_str(st));
+		for (i = 0; i < npeers; i++)
+			sk_ep_destroy(eps[i]);
+		return -1;
+	}
+	for (i = 0; i < npeers; i++) {
+		st = sk_rpc_peer_add(b->rpc, eps[i], RB_ADD_MS, &b->peer[i]);
+		eps[i] = NULL; /* the rpc's now, even on failure */
+		if (st != SK_OK) {
+			fprintf(stderr, "%s: sk_rpc_peer_add (peer %u): %s\n",
+				rb_name(b), i, sk_status_str(st));
+			while (++i < npeers)
+				sk_ep_destroy(eps[i]);
+			return -1;
+		}
+		b->npeers++;
+	}
+	return 0;
+}
+
+void rb_teardown(struct rb *b)
+{
+	if (b->rpc)
+		sk_rpc_destroy(b->rpc); /* removes the peers */
+	sk_arena_destroy(b->arena);
+	if (b->loop)
+		sk_loop_destroy(b->loop);
+	perf_ctx_cleanup(&b->c);
+}
+
+/*
+ * Server: serve until the client's stop call (so that a run ends at the
+ * same point however long it was: rpc-callgrind.sh subtracts two runs),
+ * then answer the client's "done" with the number of calls served. The
+ * socket is looked at every RB_SOCK_EVERY turns: before the stop call,
+ * anything there means the client went away.
+ */
+int rb_serve(struct rb *b)
+{
+	struct pollfd pfd = {.fd = b->c.sock, .events = POLLIN};
+	struct sk_rpc_stats st;
+	uint64_t cmd;
+
+	while (!b->stop) {
+		int n = sk_loop_run_once(b->loop, 0);
+
+		if (n < 0) {
+			fprintf(stderr, "%s: the loop failed: %s\n", rb_name(b),
+				sk_status_str((sk_status_t)n));
+			return -1;
+		}
+		b->turns++;
+		b->idle_turns += n == 0;
+		if (b->turns % RB_SOCK_EVERY == 0 && poll(&pfd, 1, 0) > 0) {
+			fprintf(stderr, "%s: the client went away or failed "
+					"(see its messages)\n", rb_name(b));
+			return -1;
+		}
+	}
+	if (rb_recv_u64(b, &cmd))
+		return -1;
+	if (cmd != RB_CMD_DONE) {
+		fprintf(stderr, "%s: unexpected word 0x%llx from the client\n",
+			rb_name(b), (unsigned long long)cmd);
+		return -1;
+	}
+	sk_rpc_stats(b->rpc, &st);
+	if (rb_send_u64(b, st.served))
+		return -1;
+	printf("%s: server: served %llu calls in %lu loop turns (%lu "
+	       "empty)%s\n", rb_name(b), (unsigned long long)st.served,
+	       b->turns, b->idle_turns,
+	       b->resp_fail ? "; some responses failed" : "");
+	for (unsigned i = 0; i < b->npeers; i++)
+		if (sk_rpc_peer_failed(b->peer[i])) {
+			fprintf(stderr, "%s: server: peer %u failed\n",
+				rb_name(b), i);
+			return -1;
+		}
+	return b->resp_fail ? -1 : 0;
+}
+
+/* Client: the stop call, then "done" over TCP; the server must have
+ * served our @calls and the stop call. */
+int rb_done(struct rb *b, uint64_t calls)
+{
+	uint64_t served;
+	int status;
+
+	status = sk_rpc_call_sync(b->peer[0], RB_HANDLER_STOP, NULL, 0, NULL,
+				  0, NULL);
+	if (status != 0) {
+		fprintf(stderr, "%s: the stop call failed: %d\n", rb_name(b),
+			status);
+		return -1;
+	}
+	if (rb_send_u64(b, RB_CMD_DONE) || rb_recv_u64(b, &served))
+		return -1;
+	if (served != calls + 1) {
+		fprintf(stderr, "%s: the server served %llu calls, we made "
+				"%llu\n", rb_name(b),
+			(unsigned long long)served,
+			(unsigned long long)calls + 1);
+		return -1;
+	}
+	return 0;
+}
