@@ -21,7 +21,8 @@ expect() { # expect CODE DESCRIPTION -- COMMAND...
 	fi
 }
 
-for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw sk_pingpong; do
+for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw sk_pingpong \
+	rpc_lat rpc_tput compare/ucp_get_lat; do
 	bin=$BUILD/perf/$t
 	expect 2 "$t unknown flag" -- "$bin" --no-such-flag
 	expect 2 "$t bad size" -- "$bin" -s 12q 127.0.0.1
@@ -29,11 +30,13 @@ for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw sk_pingpong; do
 	expect 2 "$t bad port" -- "$bin" -p 99999
 done
 
-# Garbage, a truncated exchange and an absurd length prefix to a server.
+# Garbage, a truncated exchange and an absurd length prefix to a server,
+# for a verbs tool, an rpc tool and the UCP get peer.
 port=$((18600 + RANDOM % 400))
+for t in sk_write_lat rpc_lat compare/ucp_get_lat; do
 for payload in 'garbage that is not a skiff hello' '\x01' \
 	'\xff\xff\xff\xff\xff\xff\xff\xff'; do
-	SKIFF_PROVIDER=ucx timeout 30 "$BUILD/perf/sk_write_lat" -p $port \
+	SKIFF_PROVIDER=ucx timeout 30 "$BUILD/perf/$t" -p $port \
 		>/tmp/skiff-badsrv.$$ 2>&1 &
 	srv=$!
 	for _ in $(seq 100); do # until it listens (ss: iproute2)
@@ -47,11 +50,12 @@ for payload in 'garbage that is not a skiff hello' '\x01' \
 	   grep -q . /tmp/skiff-badsrv.$$; then
 		passes=$((passes + 1))
 	else
-		echo "FAIL: server fed '$payload': exit $rc"
+		echo "FAIL: $t server fed '$payload': exit $rc"
 		tail -5 /tmp/skiff-badsrv.$$ | sed 's/^/    | /'
 		fails=$((fails + 1))
 	fi
 	port=$((port + 1))
+done
 done
 rm -f /tmp/skiff-badin.$$ /tmp/skiff-badsrv.$$
 echo "perf bad input: $passes passed, $fails failed"
