@@ -310,6 +310,29 @@ t_secret() {
 	! grep -q hello "$T/imp.out" || { echo "the impostor ran main()"; return 1; }
 }
 
+# A node started with a broken environment (by hand, or a broken launcher)
+# says what is wrong and exits 1 before main(): no crash, no hang.
+t_bootenv() {
+	local ok64 env want
+	ok64=$(printf '0%.0s' $(seq 64))
+	while IFS='|' read -r env want; do
+		# shellcheck disable=SC2086 # split on purpose
+		env -u SKIFF_PROVIDER $env timeout 20 "$APP" hello \
+			>"$OUT" 2>"$ERR" </dev/null
+		RC=$?
+		[ $RC -eq 1 ] && grep -q "skiff: boot failed: .*$want" "$ERR" &&
+			! grep -q hello "$OUT" ||
+			{ echo "'$env': exit $RC, $(cat "$ERR")"; return 1; }
+	done <<EOF2
+SKIFF_BOOTSTRAP=nocolon SKIFF_JOB_SECRET=$ok64 SKIFF_RANK=0 SKIFF_SIZE=1|is not host:port
+SKIFF_BOOTSTRAP=127.0.0.1:1 SKIFF_JOB_SECRET=$ok64 SKIFF_RANK=abc SKIFF_SIZE=1|SKIFF_RANK='abc' is not a number
+SKIFF_BOOTSTRAP=127.0.0.1:1 SKIFF_JOB_SECRET=$ok64 SKIFF_RANK=5 SKIFF_SIZE=2|rank 5 is outside a job of size 2
+SKIFF_BOOTSTRAP=127.0.0.1:1 SKIFF_JOB_SECRET=$ok64 SKIFF_RANK=0|SKIFF_SIZE is not set
+SKIFF_BOOTSTRAP=127.0.0.1:1 SKIFF_RANK=0 SKIFF_SIZE=1|SKIFF_JOB_SECRET must be 64 hex digits
+SKIFF_BOOTSTRAP=127.0.0.1:1 SKIFF_JOB_SECRET=$ok64 SKIFF_RANK=0 SKIFF_SIZE=1|cannot reach the host
+EOF2
+}
+
 t_usage() {
 	local args
 	printf 'node1 slots=2\nnode2 slots=x\n' >bad.hosts
@@ -387,6 +410,7 @@ check paths t_paths
 check badmsg t_badmsg
 check badreq t_badreq
 check secret t_secret
+check bootenv t_bootenv
 check usage t_usage
 check plain t_plain
 check bind t_bind
