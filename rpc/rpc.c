@@ -24,6 +24,8 @@
 #define SK_RPC_DEAD_PROBES 4 /* unanswered checks that mean dead */
 #define SK_RPC_SMALL_N  256
 #define SK_RPC_LARGE_N  4
+#define SK_RPC_INLINE_STACK 256 /* largest inline message built on the
+                                 * stack */
 
 /* Lives in a buffer's headroom: the context of the operation using it. */
 struct sk_rpc_bufop {
@@ -76,7 +78,10 @@ struct sk_rpc_peer {
 	struct sk_rpc      *rpc;
 	struct sk_timer     probe_t;   /* liveness while calls wait */
 	int                 probing;   /* a PING is out */
-	uint64_t            heard_ns;  /* last message from the peer */
+	uint32_t            heard;     /* messages from the peer, counted */
+	uint32_t            heard_seen; /* ... when the probe last looked */
+	uint64_t            quiet_ns;  /* since when it saw no change */
+	struct sk_op        inl_op;    /* context of unsignaled inline sends */
 	struct sk_ep       *ep;
 	struct sk_rkey     *rkey;      /* the peer's arena */
 	struct sk_rpc_peer *next;
@@ -106,6 +111,8 @@ struct sk_rpc {
 	struct sk_rpc_stats stats;
 	int                 retrying;
 	unsigned long       probe_ms;  /* SKIFF_RPC_PROBE_MS */
+	size_t              inline_max; /* messages sent inline: the device's
+	                                 * max_inline, at most a slot */
 };
 
 /* ---- buffers ---- */
@@ -178,6 +185,13 @@ sk_status_t sk_rpc_create(struct sk_loop *loop, struct sk_arena *arena,
 	rpc->loop = loop;
 	rpc->arena = arena;
 	rpc->mr = sk_arena_mr(arena);
+	{
+		struct sk_dev_attr attr;
+
+		sk_dev_query(sk_loop_dev(loop), &attr);
+		rpc->inline_max = attr.max_inline < SK_RPC_INLINE_STACK ?
+					  attr.max_inline : SK_RPC_INLINE_STACK;
+	}
 	st = sk_pool_init(&rpc->small, arena, SK_RPC_HEADROOM +
 			  SK_RPC_SLOT_SIZE, SK_RPC_SMALL_N);
 	if (st == SK_OK)
@@ -234,17 +248,23 @@ static sk_status_t sk_rpc_post(struct sk_rpc_peer *p, void *buf,
 			       const struct sk_rpc_hdr *h, size_t len,
 			       void *owner);
 
+/* A message built on the stack and sent inline (sk_rpc_post_inline). */
+union sk_rpc_inl {
+	struct sk_rpc_hdr h;
+	char              b[SK_RPC_INLINE_STACK];
+};
+
+static sk_status_t sk_rpc_post_inline(struct sk_rpc_peer *p,
+				      union sk_rpc_inl *m, const void *data,
+				      size_t len);
+
 static void sk_rpc_send_ctl(struct sk_rpc_peer *p, uint8_t type)
 {
-	struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC, .type = type};
-	void *buf = sk_rpc_buf_alloc(p->rpc, 0);
+	union sk_rpc_inl m;
 
-	if (buf == NULL)
-		return;
-	if (sk_rpc_post(p, buf, &h, 0, NULL) != SK_OK) {
-		sk_rpc_buf_free(p->rpc, buf);
+	m.h = (struct sk_rpc_hdr){.magic = SK_RPC_MAGIC, .type = type};
+	if (sk_rpc_post_inline(p, &m, NULL, 0) != SK_OK)
 		sk_rpc_peer_fail(p, NULL);
-	}
 }
 
 static void sk_rpc_probe_timer(struct sk_timer *t)
@@ -252,13 +272,20 @@ static void sk_rpc_probe_timer(struct sk_timer *t)
 	struct sk_rpc_peer *p = (struct sk_rpc_peer *)((char *)t -
 						       offsetof(struct sk_rpc_peer,
 								probe_t));
-	uint64_t quiet = sk_time_ns() - p->heard_ns;
+	uint64_t now = sk_time_ns(), quiet;
 	uint64_t probe_ns = p->rpc->probe_ms * 1000000ull;
 
 	if (p->failed || p->ncalls == 0) {
 		p->probing = 0;
 		return; /* re-armed by the next call */
 	}
+	/* Messages are counted, not timed (no clock read per message):
+	 * quiet is measured from the first look that saw no new one. */
+	if (p->heard != p->heard_seen) {
+		p->heard_seen = p->heard;
+		p->quiet_ns = now;
+	}
+	quiet = now - p->quiet_ns;
 	if (quiet >= (SK_RPC_DEAD_PROBES + 1) * probe_ns) {
 		sk_rpc_peer_fail(p, "the peer answers no liveness check "
 				    "(SKIFF_RPC_PROBE_MS)");
@@ -403,6 +430,33 @@ static sk_status_t sk_rpc_post(struct sk_rpc_peer *p, void *buf,
 			    &bo->op);
 }
 
+/* Only an error completes an unsignaled inline send. */
+static void sk_rpc_inline_done(struct sk_op *op, const struct sk_wc *wc)
+{
+	struct sk_rpc_peer *p = (struct sk_rpc_peer *)((char *)op -
+						       offsetof(struct sk_rpc_peer,
+								inl_op));
+
+	if (wc->status != SK_OK)
+		sk_rpc_peer_fail(p, NULL);
+}
+
+/*
+ * Post the header in @m and @len bytes of @data as one inline, unsignaled
+ * send: the provider copies the message before returning, so no buffer is
+ * held and no completion follows (unless it fails). The caller checked
+ * that SK_RPC_HDR + @len <= rpc->inline_max.
+ */
+static sk_status_t sk_rpc_post_inline(struct sk_rpc_peer *p,
+				      union sk_rpc_inl *m, const void *data,
+				      size_t len)
+{
+	if (len)
+		memcpy(m->b + SK_RPC_HDR, data, len);
+	return sk_post_send(p->ep, NULL, m, SK_RPC_HDR + len,
+			    SK_POST_UNSIGNALED, &p->inl_op);
+}
+
 /* ---- client ---- */
 
 sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
@@ -435,7 +489,10 @@ sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
 	if (c == NULL)
 		return SK_ERR_AGAIN;
 
-	if (len > SK_RPC_INLINE_MAX) {
+	if (SK_RPC_HDR + len <= rpc->inline_max) {
+		/* Small: copied into the send, so done with when posted. */
+		inl = len;
+	} else if (len > SK_RPC_INLINE_MAX) {
 		/* Large: the server reads it from our (registered) buffer. */
 		if (sk_rpc_buf_cap(rpc, req) < len)
 			return SK_ERR_INVAL;
@@ -474,7 +531,15 @@ sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
 	c->resp_cap = resp_cap;
 	c->data = NULL;
 	c->len = 0;
-	st = sk_rpc_post(p, buf, &h, inl, c);
+	if (SK_RPC_HDR + len <= rpc->inline_max) {
+		union sk_rpc_inl m;
+
+		m.h = h;
+		c->sent = 1;
+		st = sk_rpc_post_inline(p, &m, req, len);
+	} else {
+		st = sk_rpc_post(p, buf, &h, inl, c);
+	}
 	if (st != SK_OK) {
 		c->busy = 0;
 		if (c->own_buf) {
@@ -484,7 +549,8 @@ sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
 		return st;
 	}
 	if (p->ncalls++ == 0) {
-		p->heard_ns = sk_time_ns();
+		p->heard_seen = p->heard;
+		p->quiet_ns = sk_time_ns();
 		if (!p->probe_t.armed)
 			sk_timer_start(rpc->loop, &p->probe_t, rpc->probe_ms);
 	}
@@ -704,6 +770,17 @@ sk_status_t sk_rpc_respond(struct sk_rpc_req *r, int status, size_t len)
 				       r->h.resp_addr - SK_RPC_TRAILER,
 				       r->h.call | (r->h.gen & 0xffffu) << 16,
 				       0, &bo->op);
+	} else if (SK_RPC_HDR + len <= rpc->inline_max) {
+		union sk_rpc_inl m;
+
+		m.h = (struct sk_rpc_hdr){.magic = SK_RPC_MAGIC,
+					  .type = SK_RPC_RESP,
+					  .call = r->h.call, .gen = r->h.gen,
+					  .len = (uint32_t)len,
+					  .status = status};
+		st = sk_rpc_post_inline(p, &m, buf, len);
+		sk_rpc_buf_free(rpc, buf);
+		buf = NULL;
 	} else {
 		struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC,
 				       .type = SK_RPC_RESP,
@@ -760,17 +837,11 @@ static int sk_rpc_on_req(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 			 const struct sk_rpc_hdr *h)
 {
 	struct sk_rpc *rpc = p->rpc;
-	struct sk_rpc_req *r = NULL;
-	unsigned i;
+	struct sk_rpc_req *r = &p->req[h->call]; /* checked < credits */
 
-	for (i = 0; i < SK_RPC_CREDITS; i++) {
-		if (!p->req[i].busy) {
-			r = &p->req[i];
-			break;
-		}
-	}
-	if (r == NULL) {
-		/* More requests than credits: the peer broke the rules. */
+	/* The caller's call slot names the request: a slot still being
+	 * served means more requests than credits, against the rules. */
+	if (r->busy) {
 		sk_rpc_peer_fail(p, "more requests than credits");
 		return 1;
 	}
@@ -875,7 +946,7 @@ static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
 	}
 	if (p->failed)
 		return;
-	p->heard_ns = sk_time_ns();
+	p->heard++;
 	if (wc->opcode == SK_OP_RECV_IMM) {
 		sk_rpc_on_imm(p, s, wc->imm);
 		return;
@@ -934,6 +1005,7 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 	p->rpc = rpc;
 	p->ep = ep;
 	p->probe_t.cb = sk_rpc_probe_timer;
+	p->inl_op.done = sk_rpc_inline_done;
 	sk_ep_set_user(ep, p);
 	buf = sk_arena_alloc(rpc->arena,
 			     (size_t)SK_RPC_NSLOTS * SK_RPC_SLOT_SIZE, 4096);
