@@ -52,7 +52,8 @@ TEST_LIBS  := -lcmocka
 # ---- verbs: the driver library ----
 VERBS_SRC := verbs/status.c verbs/config.c verbs/wire.c verbs/verbs.c \
              verbs/eptab.c \
-             verbs/rdma/rdma.c verbs/ucx/ucx.c
+             verbs/rdma/rdma.c verbs/ucx/ucx.c \
+             verbs/ucx/ring.c
 VERBS_OBJ := $(VERBS_SRC:%.c=$(BUILD)/%.o)
 LIBVERBS  := $(BUILD)/lib/libskiff_verbs.a
 
@@ -61,12 +62,12 @@ BIN_PROGS  := $(BUILD)/bin/skinfo
 PERF_PROGS := $(addprefix $(BUILD)/perf/,sk_write_lat sk_read_lat \
               sk_atomic_lat sk_write_bw sk_pingpong)
 TEST_PROGS := $(addprefix $(BUILD)/tests/,test_wire test_config \
-              test_conformance)
+              test_ring test_conformance)
 
 ALL = $(LIBVERBS) $(BIN_PROGS) $(PERF_PROGS) $(TEST_PROGS)
 
 FUZZ_BUILD   := build-fuzz
-FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_blobs
+FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_blobs $(FUZZ_BUILD)/fuzz_ring
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
                 -Iverbs/include -D_GNU_SOURCE $(WARN)
 
@@ -104,6 +105,7 @@ $(PERF_PROGS): $(BUILD)/perf/%: $(BUILD)/perf/%.o $(PERF_COMMON) $(LIBVERBS)
 TEST_COMMON := $(BUILD)/tests/lib/sk_test_peer.o
 $(BUILD)/tests/test_wire: $(BUILD)/tests/verbs/test_wire.o $(LIBVERBS)
 $(BUILD)/tests/test_config: $(BUILD)/tests/verbs/test_config.o $(LIBVERBS)
+$(BUILD)/tests/test_ring: $(BUILD)/tests/verbs/test_ring.o $(LIBVERBS)
 $(BUILD)/tests/test_conformance: $(BUILD)/tests/verbs/test_conformance.o \
 	$(TEST_COMMON) $(LIBVERBS)
 
@@ -145,6 +147,13 @@ $(FUZZ_BUILD)/fuzz_blobs: tests/fuzz/fuzz_blobs.c $(VERBS_SRC) \
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blobs.c $(VERBS_SRC) \
+		$(VERBS_LIBS)
+
+$(FUZZ_BUILD)/fuzz_ring: tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
+	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
 		$(VERBS_LIBS)
 
 format:

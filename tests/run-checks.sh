@@ -48,8 +48,8 @@ step() {
 
 unit() {
 	local b=$1 t
-	for t in test_wire test_config test_opts test_fileserv test_hostproto \
-		test_rpc_wire; do
+	for t in test_wire test_config test_ring test_opts test_fileserv \
+		test_hostproto test_rpc_wire; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done
@@ -62,7 +62,7 @@ conformance() {
 
 fuzz() {
 	local t corpus rc=0
-	for t in blobs hostfile hostmsg perf_hello rpc; do
+	for t in blobs hostfile hostmsg perf_hello rpc ring; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)

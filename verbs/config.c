@@ -47,6 +47,11 @@ const struct sk_config_var sk_config_vars[] = {
 	 "ucx: registrations per device (size of the key table)"},
 	{"SKIFF_UCX_KEY_CHECK_MS", "10000",
 	 "ucx: bound on the round trip that checks an imported key"},
+	{"SKIFF_UCX_SHM", "1",
+	 "ucx: 1 sends to peers on the same host through shared-memory "
+	 "rings (UCX carries the rest); 0 sends everything through UCX"},
+	{"SKIFF_UCX_RING_KB", "128",
+	 "ucx: size of each endpoint's receive ring, in KiB (power of two)"},
 	/* libos: the node runtime */
 	{"SKIFF_ARENA_MB", "16",
 	 "libos: size of each node's registered arena, in MiB"},

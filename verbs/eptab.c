@@ -43,14 +43,6 @@ sk_status_t sk_ep_table_add(struct sk_ep_table *t, struct sk_ep *ep,
 	return SK_OK;
 }
 
-struct sk_ep *sk_ep_table_get(const struct sk_ep_table *t, uint32_t idx,
-			      uint32_t gen)
-{
-	if (idx >= t->n || t->eps[idx] == NULL || t->gen[idx] != gen)
-		return NULL;
-	return t->eps[idx];
-}
-
 void sk_ep_table_del(struct sk_ep_table *t, uint32_t idx)
 {
 	t->eps[idx] = NULL;

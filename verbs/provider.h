@@ -123,8 +123,13 @@ sk_status_t sk_ep_table_add(struct sk_ep_table *t, struct sk_ep *ep,
 			    uint32_t *idx_p, uint16_t *gen_p);
 /* The endpoint at @idx if its generation is @gen (which, coming from a
  * peer or a completion, may be anything), else NULL. */
-struct sk_ep *sk_ep_table_get(const struct sk_ep_table *t, uint32_t idx,
-			      uint32_t gen);
+static inline struct sk_ep *sk_ep_table_get(const struct sk_ep_table *t,
+					    uint32_t idx, uint32_t gen)
+{
+	if (idx >= t->n || t->eps[idx] == NULL || t->gen[idx] != gen)
+		return NULL;
+	return t->eps[idx];
+}
 void sk_ep_table_del(struct sk_ep_table *t, uint32_t idx);
 void sk_ep_table_cleanup(struct sk_ep_table *t);
 

@@ -67,7 +67,7 @@ struct field {
 	size_t len;
 };
 
-#define MAX_FIELDS 8
+#define MAX_FIELDS 13
 
 struct shape {
 	const char *what;
@@ -102,11 +102,14 @@ static const struct shape shapes[NSHAPES] = {
 		     {{F_U64, 0, 0}, {F_U64, 0, 0}, {F_U32, 0, 0},
 		      {F_U32, 0, 0}}},
 	/* ucx_ep_addr_pack: index, generation, key table address and
-	 * size, worker address length, key length, worker address, key */
+	 * size, worker address length, key length, worker address, key;
+	 * the ring: host id, pid, memfd, size, wakeup socket name */
 	[UCX_EP] = {"ucx endpoint address", SK_WIRE_MAGIC_EP, SK_WIRE_PROV_UCX,
 		    {{F_U32, 0, 0}, {F_U32, 0, 0}, {F_U64, 0, 0},
 		     {F_U32, 0, 0}, {F_U16, 0, 0}, {F_U16, 0, 0},
-		     {F_BYTES, 4, 0}, {F_BYTES, 5, 0}}},
+		     {F_BYTES, 4, 0}, {F_BYTES, 5, 0}, {F_U64, 0, 0},
+		     {F_U32, 0, 0}, {F_U32, 0, 0}, {F_U32, 0, 0},
+		     {F_FIXED, 0, 16}}},
 	/* ucx_mr_pack: addr, len, access, key id, cookie, key length, key */
 	[UCX_MR] = {"ucx memory descriptor", SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX,
 		    {{F_U64, 0, 0}, {F_U64, 0, 0}, {F_U32, 0, 0},

@@ -10,8 +10,10 @@
  *   endpoint     a UCP endpoint with peer error handling; its address blob
  *                is the worker address plus the key table's location.
  *   write/read   ucp_put_nbx / ucp_get_nbx; atomics ucp_atomic_op_nbx.
- *   send/recv    active messages into the receiver's posted receives, held
- *                as persistent UCX data while none is posted.
+ *   send/recv    to a peer on this host: a shared-memory ring (ring.h);
+ *                otherwise active messages into the receiver's posted
+ *                receives, held (or copied) while none is posted. Sends
+ *                are numbered and delivered in number order from both.
  *   write_imm    put, fence, then an active message carrying the immediate:
  *                UCP's fence orders it after the put, so the target sees
  *                the data before the immediate.
@@ -42,8 +44,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ucp/api/ucp.h>
 
@@ -51,12 +55,14 @@
 
 #include "../provider.h"
 #include "../wire.h"
+#include "ring.h"
 
 #define UCX_AM_SEND       1
 #define UCX_AM_IMM        2
 #define UCX_PROGRESS_SPIN 16
 #define UCX_CLOSE_MS      2000
 #define UCX_MAX_INLINE    256
+#define UCX_IMM_PROBE     4096 /* sends between tries of a larger imm_max */
 
 /* One entry of the key table; the wire layout of the remote read. */
 struct ucx_keytab_entry {
@@ -73,6 +79,7 @@ struct ucx_am_hdr {
 	uint32_t dst_gen;
 	uint32_t imm;
 	uint32_t len;
+	uint64_t seq;     /* the endpoint's message number (ring.h) */
 };
 
 struct ucx_sq_slot {
@@ -106,6 +113,7 @@ struct ucx_unexp {
 	uint16_t kind;       /* UCX_AM_SEND or UCX_AM_IMM */
 	uint8_t rndv;
 	uint8_t held;        /* we returned UCS_INPROGRESS: release it */
+	uint8_t owned;       /* data is our malloc'd copy: free it */
 	struct ucx_am_hdr hdr;
 };
 
@@ -124,7 +132,11 @@ struct ucx_ep {
 	int dirty;           /* puts issued since the last fence or flush */
 	int destroying;      /* completions are dropped, not reported */
 	int stalled;         /* the stall watchdog failed it */
-	uint64_t sq_moved_ns; /* last post into an empty ring, or retirement */
+	/* The watchdog's view, taken only when it runs (no clock reads on
+	 * the datapath): the oldest slot it saw waiting, and since when. */
+	int wd_armed;
+	uint32_t wd_tail;
+	uint64_t wd_since_ns;
 
 	struct ucx_sq_slot *sq;
 	uint32_t sq_mask, sq_head, sq_tail;
@@ -137,6 +149,16 @@ struct ucx_ep {
 
 	struct ucx_unexp *uq;
 	uint32_t uq_mask, uq_head, uq_tail;
+
+	/* Sends and write_imm notifications are numbered per endpoint; the
+	 * receiver takes them in that order from UCX and from the ring. */
+	uint64_t tx_seq;     /* the next message's number */
+	uint64_t rx_seq;     /* the number expected next */
+	struct ucx_ring_rx rx; /* ours: the peer writes, we read */
+	struct ucx_ring_tx tx; /* the peer's, mapped; tx.ctl NULL: none */
+	int ring_polled;     /* rx is on the device's poll list */
+	int ring_dirty;      /* a put or atomic since the last UCX message:
+	                      * a ring send could overtake it */
 };
 
 struct ucx_mr {
@@ -177,6 +199,15 @@ struct ucx_dev {
 	uint64_t stall_ns;      /* watchdog bound; 0: off */
 	uint64_t next_check_ns;
 	unsigned long bad_am;   /* malformed active messages dropped */
+	size_t imm_max;         /* sends up to this try the immediate path */
+	struct ucx_ring_host host; /* same-host rings (ring.h) */
+	int ring_on;            /* SKIFF_UCX_SHM */
+	uint32_t ring_size;     /* SKIFF_UCX_RING_KB, in bytes */
+	int pfd;                /* epoll of efd and the wakeup socket; -1 */
+	struct ucx_ep **rings;  /* endpoints whose ring we poll */
+	uint32_t nrings, rings_cap;
+	uint32_t polls;
+	uint32_t imm_probe;     /* posts until imm_max is tried again */
 	unsigned long inflight; /* UCX requests whose callback is owed */
 	char transport[64];
 };
@@ -242,9 +273,34 @@ static int64_t ucx_now_ms(void)
 
 /* ---- completion ring ---- */
 
+static sk_status_t ucx_cq_resize(struct ucx_dev *d, uint32_t size)
+{
+	struct sk_wc *cq = malloc(size * sizeof(*cq));
+	uint32_t n = 0;
+
+	if (cq == NULL)
+		return SK_ERR_NOMEM;
+	while (d->cq_tail != d->cq_head)
+		cq[n++] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
+	free(d->cq);
+	d->cq = cq;
+	d->cq_size = size;
+	d->cq_tail = 0;
+	d->cq_head = n;
+	return SK_OK;
+}
+
 static void ucx_cq_push(struct ucx_dev *d, const struct sk_wc *wc)
 {
-	/* Sized at endpoint creation for every slot that can complete. */
+	/* Sized at endpoint creation for every slot that can complete; a
+	 * caller that posts on and on without polling can still outrun it
+	 * (slots free as they retire, not as they are polled): grow then. */
+	if (__builtin_expect(d->cq_head - d->cq_tail == d->cq_size, 0) &&
+	    ucx_cq_resize(d, d->cq_size * 2) != SK_OK) {
+		sk_log_error("ucx: completion queue full and no memory to "
+			     "grow it: a completion is lost");
+		abort();
+	}
 	d->cq[d->cq_head++ & (d->cq_size - 1)] = *wc;
 }
 
@@ -253,19 +309,10 @@ static sk_status_t ucx_cq_reserve(struct ucx_dev *d, uint32_t more)
 	uint32_t need = d->cq_need + more;
 
 	if (need > d->cq_size) {
-		uint32_t size = ucx_pow2(need);
-		struct sk_wc *cq = malloc(size * sizeof(*cq));
-		uint32_t n = 0;
+		sk_status_t st = ucx_cq_resize(d, ucx_pow2(need));
 
-		if (cq == NULL)
-			return SK_ERR_NOMEM;
-		while (d->cq_tail != d->cq_head)
-			cq[n++] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
-		free(d->cq);
-		d->cq = cq;
-		d->cq_size = size;
-		d->cq_tail = 0;
-		d->cq_head = n;
+		if (st != SK_OK)
+			return st;
 	}
 	d->cq_need = need;
 	return SK_OK;
@@ -324,7 +371,6 @@ static void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e)
 			e->err_reported = 1;
 		}
 		e->sq_tail++;
-		e->sq_moved_ns = ucx_now_ns();
 		if (e->destroying ||
 		    (s->status == SK_OK && !s->user_signaled))
 			continue;
@@ -442,6 +488,7 @@ static ucs_status_t ucx_deliver(struct ucx_dev *d, struct ucx_ep *e,
 	struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
 	ucs_status_t ret = UCS_OK;
 
+	e->rx_seq++;
 	r->seq = seq;
 	r->imm = 0;
 	r->status = SK_OK;
@@ -494,12 +541,21 @@ static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
 			      const ucp_am_recv_param_t *param, uint32_t kind)
 {
 	struct ucx_dev *d = arg;
-	struct ucx_unexp m = {.data = data, .length = length, .kind = kind};
+	struct ucx_unexp m;
 	struct ucx_ep *e;
+	int inband = 0; /* our header was in the data */
 
-	m.rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
-	if (hlen == sizeof(m.hdr))
+	if (hlen == 0 && kind == UCX_AM_SEND && length >= sizeof(m.hdr) &&
+	    !(param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV)) {
+		/* A small send carries our header in front of its data. */
+		memcpy(&m.hdr, data, sizeof(m.hdr));
+		data = (char *)data + sizeof(m.hdr);
+		length -= sizeof(m.hdr);
+		hlen = sizeof(m.hdr);
+		inband = 1;
+	} else if (hlen == sizeof(m.hdr)) {
 		memcpy(&m.hdr, header, sizeof(m.hdr));
+	}
 	if (hlen != sizeof(m.hdr) || (kind == UCX_AM_IMM && length != 0) ||
 	    (kind == UCX_AM_SEND && m.hdr.len != length)) {
 		if (d->bad_am++ == 0)
@@ -511,7 +567,47 @@ static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
 	e = ucx_ep_lookup(d, m.hdr.dst_idx, m.hdr.dst_gen);
 	if (e == NULL || e->failed)
 		return UCS_OK; /* endpoint gone or in error: drop */
-	if (e->rq_match != e->rq_head && e->uq_head == e->uq_tail) {
+	m.data = data;
+	m.length = length;
+	m.kind = (uint16_t)kind;
+	m.rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
+	m.held = 0;
+	m.owned = 0;
+	if (m.hdr.seq < e->rx_seq) {
+		sk_log_error("ucx: endpoint %u: message %llu again (expected "
+			     "%llu); endpoint failed", e->idx,
+			     (unsigned long long)m.hdr.seq,
+			     (unsigned long long)e->rx_seq);
+		ucx_ep_fail(e, SK_ERR_REMOTE_OP);
+		return UCS_OK;
+	}
+	if (kind == UCX_AM_SEND && !m.rndv && m.hdr.seq == e->rx_seq &&
+	    e->rq_match != e->rq_head &&
+	    e->rq_tail == e->rq_match && e->uq_head == e->uq_tail &&
+	    !e->destroying) {
+		/* The common case: a receive waits and every earlier one was
+		 * reported, so this one completes now, straight to the
+		 * queue. */
+		struct ucx_rq_slot *r = &e->rq[e->rq_match & e->rq_mask];
+
+		if (length <= r->len) {
+			struct sk_wc wc = {.ctx = r->ctx, .ep = &e->super,
+					   .status = SK_OK,
+					   .opcode = SK_OP_RECV,
+					   .byte_len = (uint32_t)length};
+
+			memcpy(r->buf, data, length);
+			r->seq = e->rq_match;
+			r->done = 1;
+			e->rq_match++;
+			e->rq_tail++;
+			e->rx_seq++;
+			ucx_cq_push(d, &wc);
+			return UCS_OK;
+		}
+	}
+	if (m.hdr.seq == e->rx_seq && e->rq_match != e->rq_head &&
+	    e->uq_head == e->uq_tail) {
 		/* UCS_OK: eager data copied (UCX frees it); UCS_INPROGRESS:
 		 * the descriptor went to ucp_am_recv_data_nbx. */
 		return ucx_deliver(d, e, &m);
@@ -523,14 +619,25 @@ static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
 		ucx_ep_fail(e, SK_ERR_REMOTE_OP);
 		return UCS_OK;
 	}
-	m.held = m.rndv || (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_DATA);
-	if (!m.held && kind == UCX_AM_SEND && length) {
-		/* PERSISTENT_DATA promises this never happens. */
-		sk_log_error("ucx: UCX gave non-persistent data; dropped");
-		ucx_ep_fail(e, SK_ERR_IO);
-		return UCS_OK;
+	/* UCX's descriptor is released by its own address: data moved past
+	 * an in-band header is copied instead of held. */
+	m.held = m.rndv || ((param->recv_attr & UCP_AM_RECV_ATTR_FLAG_DATA) &&
+			    !inband);
+	if (!m.held && length) {
+		/* Short data lives in UCX's receive FIFO only during this
+		 * callback: keep a copy. (UCP_AM_FLAG_PERSISTENT_DATA would
+		 * make UCX copy every message, expected or not.) */
+		m.data = malloc(length);
+		if (m.data == NULL) {
+			sk_log_error("ucx: no memory to hold an early message");
+			ucx_ep_fail(e, SK_ERR_NOMEM);
+			return UCS_OK;
+		}
+		memcpy(m.data, data, length);
+		m.owned = 1;
 	}
 	e->uq[e->uq_head++ & e->uq_mask] = m;
+	/* The messages before it may be in the ring: poll finds them. */
 	return m.held ? UCS_INPROGRESS : UCS_OK;
 }
 
@@ -548,19 +655,156 @@ static ucs_status_t ucx_am_imm_cb(void *arg, const void *header, size_t hlen,
 	return ucx_am_cb(arg, header, hlen, data, length, param, UCX_AM_IMM);
 }
 
-/* Match held messages to newly posted receives. */
-static void ucx_uq_drain(struct ucx_dev *d, struct ucx_ep *e)
+/* A message from the ring into the next posted receive. */
+static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
+			     const void *data, uint32_t len)
 {
-	while (e->uq_tail != e->uq_head && e->rq_match != e->rq_head &&
-	       !e->failed) {
-		struct ucx_unexp *m = &e->uq[e->uq_tail++ & e->uq_mask];
+	uint32_t seq = e->rq_match++;
+	struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
 
-		if (ucx_deliver(d, e, m) == UCS_OK && m->held)
-			ucp_am_data_release(d->worker, m->data);
+	e->rx_seq++;
+	r->seq = seq;
+	r->imm = 0;
+	r->done = 1;
+	r->opcode = SK_OP_RECV;
+	if (len > r->len) {
+		r->status = SK_ERR_LOCAL_LENGTH;
+		r->byte_len = 0;
+		ucx_ep_fail(e, r->status);
+	} else {
+		r->status = SK_OK;
+		r->byte_len = len;
+		memcpy(r->buf, data, len);
+	}
+	ucx_ring_pop(&e->rx, len);
+	ucx_rq_retire(d, e);
+}
+
+/*
+ * Deliver, in number order, what waits: held UCX messages and ring
+ * messages, as long as receives are posted. The two streams are each in
+ * order, so the next message is at the head of one of them.
+ */
+static void ucx_rx_drain(struct ucx_dev *d, struct ucx_ep *e)
+{
+	while (e->rq_match != e->rq_head && !e->failed) {
+		const char *why = NULL;
+		const void *data;
+		uint32_t len;
+
+		if (e->uq_tail != e->uq_head &&
+		    e->uq[e->uq_tail & e->uq_mask].hdr.seq == e->rx_seq) {
+			struct ucx_unexp *m = &e->uq[e->uq_tail++ & e->uq_mask];
+
+			if (ucx_deliver(d, e, m) == UCS_OK && m->held)
+				ucp_am_data_release(d->worker, m->data);
+			if (m->owned)
+				free(m->data);
+			continue;
+		}
+		if (e->rx.ctl == NULL || !e->ring_polled)
+			break;
+		data = ucx_ring_peek(&e->rx, e->rx_seq, &len, &why);
+		if (data == NULL) {
+			if (why) {
+				sk_log_error("ucx: endpoint %u: bad ring cell "
+					     "(%s); endpoint failed", e->idx,
+					     why);
+				ucx_ep_fail(e, SK_ERR_REMOTE_OP);
+			}
+			break;
+		}
+		ucx_ring_deliver(d, e, data, len);
 	}
 }
 
 /* ---- device ---- */
+
+/* Same-host rings: our identity, the wakeup socket, and a completion
+ * channel that covers both UCX's event fd and that socket. Without them
+ * the device works as before, through UCX alone. */
+static void ucx_rings_init(struct ucx_dev *d)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	d->pfd = -1;
+	d->host.wake_fd = -1;
+	if (!d->ring_on)
+		return;
+	ucx_ring_host_init(&d->host);
+	if (d->host.wake_fd >= 0)
+		d->pfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->pfd >= 0 &&
+	    epoll_ctl(d->pfd, EPOLL_CTL_ADD, d->efd, &ev) == 0 &&
+	    epoll_ctl(d->pfd, EPOLL_CTL_ADD, d->host.wake_fd, &ev) == 0)
+		return;
+	if (d->pfd >= 0)
+		close(d->pfd);
+	d->pfd = -1;
+	ucx_ring_host_cleanup(&d->host);
+	d->ring_on = 0;
+}
+
+static void ucx_rings_cleanup(struct ucx_dev *d)
+{
+	if (d->pfd >= 0)
+		close(d->pfd);
+	ucx_ring_host_cleanup(&d->host);
+	free(d->rings);
+}
+
+static sk_status_t ucx_rings_add(struct ucx_dev *d, struct ucx_ep *e)
+{
+	if (d->nrings == d->rings_cap) {
+		uint32_t cap = d->rings_cap ? 2 * d->rings_cap : 16;
+		struct ucx_ep **r = realloc(d->rings, cap * sizeof(*r));
+
+		if (r == NULL)
+			return SK_ERR_NOMEM;
+		d->rings = r;
+		d->rings_cap = cap;
+	}
+	d->rings[d->nrings++] = e;
+	e->ring_polled = 1;
+	return SK_OK;
+}
+
+static void ucx_rings_del(struct ucx_dev *d, struct ucx_ep *e)
+{
+	for (uint32_t i = 0; i < d->nrings; i++) {
+		if (d->rings[i] == e) {
+			d->rings[i] = d->rings[--d->nrings];
+			break;
+		}
+	}
+	e->ring_polled = 0;
+}
+
+/* Ring messages that wait, on every endpoint that has a ring. */
+static void ucx_rings_poll(struct ucx_dev *d)
+{
+	for (uint32_t i = 0; i < d->nrings; i++) {
+		struct ucx_ep *e = d->rings[i];
+
+		if (ucx_ring_ready(&e->rx, e->rx_seq))
+			ucx_rx_drain(d, e);
+	}
+}
+
+/* Before sleeping: tell the senders, then look once more (ring.h).
+ * Returns 1 when a message waits. */
+static int ucx_rings_arm(struct ucx_dev *d)
+{
+	ucx_ring_host_drain(&d->host);
+	for (uint32_t i = 0; i < d->nrings; i++)
+		atomic_store_explicit(&d->rings[i]->rx.ctl->sleeping, 1,
+				      memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	for (uint32_t i = 0; i < d->nrings; i++)
+		if (ucx_ring_ready(&d->rings[i]->rx, d->rings[i]->rx_seq))
+			return 1;
+	return 0;
+}
 
 static int ucx_list(struct sk_dev_info *info, int max)
 {
@@ -579,8 +823,11 @@ static void ucx_progress(struct ucx_dev *d)
 	struct ucx_dev *saved = ucx_cb_dev;
 
 	ucx_cb_dev = d;
+	/* Stop at the first progress that made completions: one more call
+	 * that finds nothing costs as much as the useful one. */
 	for (int i = 0; i < UCX_PROGRESS_SPIN; i++)
-		if (ucp_worker_progress(d->worker) == 0)
+		if (ucp_worker_progress(d->worker) == 0 ||
+		    d->cq_tail != d->cq_head)
 			break;
 	ucx_cb_dev = saved;
 }
@@ -588,7 +835,7 @@ static void ucx_progress(struct ucx_dev *d)
 static sk_status_t ucx_read_config(struct ucx_dev *d, unsigned long *ka_ms,
 				   unsigned long *mrs)
 {
-	unsigned long sq, rq, uq;
+	unsigned long sq, rq, uq, shm, ring_kb;
 	sk_status_t st;
 
 	unsigned long stall;
@@ -603,8 +850,17 @@ static sk_status_t ucx_read_config(struct ucx_dev *d, unsigned long *ka_ms,
 				  ka_ms)) ||
 	    (st = sk_config_ulong("SKIFF_UCX_MAX_MRS", 1, 1 << 20, mrs)) ||
 	    (st = sk_config_ulong("SKIFF_UCX_KEY_CHECK_MS", 1, 3600000,
-				  &d->key_check_ms)))
+				  &d->key_check_ms)) ||
+	    (st = sk_config_ulong("SKIFF_UCX_SHM", 0, 1, &shm)) ||
+	    (st = sk_config_ulong("SKIFF_UCX_RING_KB", 16, 1 << 20, &ring_kb)))
 		return st;
+	if (ring_kb & (ring_kb - 1)) {
+		sk_log_error("SKIFF_UCX_RING_KB=%lu: not a power of two",
+			     ring_kb);
+		return SK_ERR_CONFIG;
+	}
+	d->ring_on = (int)shm;
+	d->ring_size = (uint32_t)(ring_kb * 1024);
 	d->sq_depth = ucx_pow2(sq);
 	d->rq_depth = ucx_pow2(rq);
 	d->uq_depth = ucx_pow2(uq);
@@ -662,7 +918,7 @@ static sk_status_t ucx_dev_open(const char *device, struct sk_dev **dev_p)
 			      UCP_AM_HANDLER_PARAM_FIELD_FLAGS |
 			      UCP_AM_HANDLER_PARAM_FIELD_CB |
 			      UCP_AM_HANDLER_PARAM_FIELD_ARG,
-		.flags = UCP_AM_FLAG_WHOLE_MSG | UCP_AM_FLAG_PERSISTENT_DATA,
+		.flags = UCP_AM_FLAG_WHOLE_MSG,
 	};
 	unsigned long ka_ms, mrs;
 	char ka[32];
@@ -733,6 +989,9 @@ static sk_status_t ucx_dev_open(const char *device, struct sk_dev **dev_p)
 	if (st != SK_OK)
 		goto err_keytab;
 
+	d->imm_max = UCX_MAX_INLINE;
+	d->imm_probe = UCX_IMM_PROBE;
+	ucx_rings_init(d);
 	snprintf(d->transport, sizeof(d->transport), "UCX %s",
 		 ucp_get_version_string());
 	d->super.ops = &sk_ucx_provider_ops;
@@ -788,6 +1047,7 @@ static void ucx_dev_close(struct sk_dev *dev)
 	ucp_worker_release_address(d->worker, d->waddr);
 	ucp_worker_destroy(d->worker);
 	ucp_cleanup(d->ctx);
+	ucx_rings_cleanup(d);
 	free(d->cq);
 	sk_ep_table_cleanup(&d->eps);
 	free(d);
@@ -831,9 +1091,21 @@ static void ucx_watchdog(struct ucx_dev *d)
 		struct ucx_ep *e = d->eps.eps[i] ? ucx_ep(d->eps.eps[i])
 						 : NULL;
 
-		if (e == NULL || e->stalled || e->uep == NULL ||
-		    e->sq_head == e->sq_tail ||
-		    now - e->sq_moved_ns < d->stall_ns)
+		if (e == NULL || e->stalled || e->uep == NULL)
+			continue;
+		if (e->sq_head == e->sq_tail) {
+			e->wd_armed = 0;
+			continue;
+		}
+		if (!e->wd_armed || e->wd_tail != e->sq_tail) {
+			/* Something waits, or the ring moved since the last
+			 * look: start counting from now. */
+			e->wd_armed = 1;
+			e->wd_tail = e->sq_tail;
+			e->wd_since_ns = now;
+			continue;
+		}
+		if (now - e->wd_since_ns < d->stall_ns)
 			continue;
 		sk_log_error("ucx: endpoint %u: no completion for %llu ms "
 			     "(peer gone?); closing it", e->idx,
@@ -854,7 +1126,11 @@ static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 	struct ucx_dev *d = ucx_dev(dev);
 	int n = 0;
 
-	if (d->cq_tail == d->cq_head)
+	if (d->nrings)
+		ucx_rings_poll(d);
+	/* UCX progresses when the rings gave nothing, and every 8th poll
+	 * regardless (its own messages, completions and keepalive). */
+	if (d->cq_tail == d->cq_head || (++d->polls & 7) == 0)
 		ucx_progress(d);
 	while (n < max && d->cq_tail != d->cq_head)
 		wc[n++] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
@@ -865,7 +1141,10 @@ static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 
 static int ucx_dev_fd(const struct sk_dev *dev)
 {
-	return sk_container_of(dev, const struct ucx_dev, super)->efd;
+	const struct ucx_dev *d = sk_container_of(dev, const struct ucx_dev,
+						  super);
+
+	return d->pfd >= 0 ? d->pfd : d->efd;
 }
 
 static sk_status_t ucx_dev_arm(struct sk_dev *dev)
@@ -882,6 +1161,8 @@ static sk_status_t ucx_dev_arm(struct sk_dev *dev)
 		ucx_progress(d);
 		return SK_ERR_BUSY;
 	}
+	if (d->nrings && ucx_rings_arm(d))
+		return SK_ERR_BUSY;
 	us = ucp_worker_arm(d->worker);
 
 	if (us == UCS_ERR_BUSY)
@@ -1109,6 +1390,12 @@ static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 	e->rq_mask = d->rq_depth - 1;
 	e->uq_mask = d->uq_depth - 1;
 	e->super.dev = dev;
+	e->tx_seq = 1;
+	e->rx_seq = 1;
+	e->rx.fd = -1;
+	/* No ring (no memfd, say) only means this peer sends through UCX. */
+	if (d->ring_on && ucx_ring_rx_create(&e->rx, d->ring_size) != SK_OK)
+		e->rx.fd = -1;
 	st = sk_ep_table_add(&d->eps, &e->super, &e->idx, &e->gen);
 	if (st != SK_OK)
 		goto err_unreserve;
@@ -1117,6 +1404,7 @@ static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 
 err_unreserve:
 	d->cq_need -= d->sq_depth + d->rq_depth;
+	ucx_ring_rx_destroy(&e->rx);
 err_free:
 	free(e->uq);
 	free(e->rq);
@@ -1127,7 +1415,9 @@ err_free:
 
 /* Endpoint address body: u32 index, u32 generation, u64 key table address,
  * u32 key table entries, u16 worker address length, u16 key table rkey
- * length, worker address bytes, key table rkey bytes. */
+ * length, worker address bytes, key table rkey bytes; then the ring: u64
+ * host id (0: no ring), u32 pid, u32 memfd, u32 ring bytes, 16 bytes of
+ * wakeup socket name. */
 static sk_status_t ucx_ep_addr_pack(const struct sk_ep *ep, void *buf,
 				    size_t *len_p)
 {
@@ -1146,6 +1436,12 @@ static sk_status_t ucx_ep_addr_pack(const struct sk_ep *ep, void *buf,
 	sk_wire_put_u16(&w, (uint16_t)d->keytab_rkey_len);
 	sk_wire_put_bytes(&w, d->waddr, d->waddr_len);
 	sk_wire_put_bytes(&w, d->keytab_rkey_buf, d->keytab_rkey_len);
+	/* The ring: host id (0: none), pid, memfd, size, wakeup socket. */
+	sk_wire_put_u64(&w, e->rx.ctl ? d->host.host_id : 0);
+	sk_wire_put_u32(&w, d->host.pid);
+	sk_wire_put_u32(&w, (uint32_t)e->rx.fd);
+	sk_wire_put_u32(&w, e->rx.size);
+	sk_wire_put_bytes(&w, d->host.wake_name, UCX_RING_WAKE_LEN);
 	return sk_wire_finish(&w, SK_WIRE_MAGIC_EP, SK_WIRE_PROV_UCX, len_p);
 }
 
@@ -1168,7 +1464,9 @@ static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 	uint32_t peer_idx, peer_gen, keytab_size;
 	uint64_t keytab_addr;
 	uint16_t alen, klen;
-	const void *abuf, *kbuf;
+	const void *abuf, *kbuf, *wname;
+	uint64_t host_id;
+	uint32_t pid, mfd, rsize;
 	ucp_ep_params_t ep_params;
 	ucs_status_t us;
 	sk_status_t st;
@@ -1185,6 +1483,11 @@ static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 	klen = sk_wire_get_u16(&r);
 	abuf = sk_wire_get_bytes(&r, alen);
 	kbuf = sk_wire_get_bytes(&r, klen);
+	host_id = sk_wire_get_u64(&r);
+	pid = sk_wire_get_u32(&r);
+	mfd = sk_wire_get_u32(&r);
+	rsize = sk_wire_get_u32(&r);
+	wname = sk_wire_get_bytes(&r, UCX_RING_WAKE_LEN);
 	st = sk_wire_end(&r, what);
 	if (st != SK_OK)
 		return st;
@@ -1219,6 +1522,23 @@ static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 	e->peer_gen = peer_gen;
 	e->keytab_addr = keytab_addr;
 	e->keytab_size = keytab_size;
+	/* Same host (same boot), both with rings: poll ours, which the peer
+	 * may write to (it decides alike), and map the peer's. A ring we
+	 * cannot map only means our sends go through UCX. */
+	if (d->ring_on && host_id != 0 && host_id == d->host.host_id &&
+	    e->rx.ctl != NULL) {
+		if (ucx_rings_add(d, e) != SK_OK) {
+			ucp_rkey_destroy(e->keytab_rkey);
+			e->keytab_rkey = NULL;
+			ucp_ep_destroy(e->uep);
+			e->uep = NULL;
+			return SK_ERR_NOMEM;
+		}
+		if (mfd > INT32_MAX ||
+		    ucx_ring_tx_open(&e->tx, pid, (int)mfd, rsize,
+				     d->host.wake_fd, wname) != SK_OK)
+			ucx_ring_tx_close(&e->tx);
+	}
 	return SK_OK;
 }
 
@@ -1253,12 +1573,18 @@ static void ucx_ep_destroy(struct sk_ep *ep)
 
 		if (m->held)
 			ucp_am_data_release(d->worker, m->data);
+		if (m->owned)
+			free(m->data);
 	}
 	if (e->uep) {
 		if (e->keytab_rkey)
 			ucp_rkey_destroy(e->keytab_rkey);
 		ucx_ep_close(d, e);
 	}
+	if (e->ring_polled)
+		ucx_rings_del(d, e);
+	ucx_ring_tx_close(&e->tx);
+	ucx_ring_rx_destroy(&e->rx);
 	sk_ep_table_del(&d->eps, e->idx);
 	d->cq_need -= d->sq_depth + d->rq_depth;
 	free(e->uq);
@@ -1310,23 +1636,110 @@ static void ucx_fence_if_dirty(struct ucx_dev *d, struct ucx_ep *e)
 	}
 }
 
+/*
+ * A send UCX can finish inside the call (its eager-short protocol: the
+ * data is in the peer's FIFO on return) needs no slot, no header kept
+ * alive and no callback: ask for exactly that with FORCE_IMM_CMPL. UCX
+ * answers NO_RESOURCE when the message is too big for eager-short (or the
+ * FIFO is full), having sent nothing; the caller then takes the slot path.
+ * A signaled send may skip the ring only when it is empty, so completions
+ * stay in posting order. Returns 1 when the send is done.
+ */
+static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
+			const struct sk_op *op)
+{
+	/* Our header and the data, one piece: UCX gathers one element
+	 * fewer than with a separate AM header. */
+	union {
+		struct ucx_am_hdr hdr;
+		uint8_t bytes[UCX_MAX_INLINE];
+	} msg;
+	ucp_request_param_t p; /* UCX reads only the fields the mask names */
+	int signaled = !(op->flags & SK_POST_UNSIGNALED);
+	ucs_status_ptr_t ret;
+
+	if (op->len + sizeof(msg.hdr) > d->imm_max || e->failed ||
+	    e->uep == NULL || (signaled && e->sq_head != e->sq_tail))
+		return 0;
+	msg.hdr = (struct ucx_am_hdr){.dst_idx = e->peer_idx,
+				      .dst_gen = e->peer_gen,
+				      .len = (uint32_t)op->len,
+				      .seq = e->tx_seq};
+	if (op->len)
+		memcpy(msg.bytes + sizeof(msg.hdr), op->laddr, op->len);
+	ucx_fence_if_dirty(d, e);
+	p.op_attr_mask = UCP_OP_ATTR_FLAG_FORCE_IMM_CMPL;
+	ret = ucp_am_send_nbx(e->uep, UCX_AM_SEND, NULL, 0, msg.bytes,
+			      sizeof(msg.hdr) + op->len, &p);
+	if (ret != NULL) {
+		/* Too big for eager-short (or a full FIFO): stop trying
+		 * this size for a while. An error is the slot path's too. */
+		if (!UCS_PTR_IS_ERR(ret))
+			ucp_request_free(ret); /* not expected; be safe */
+		else if (UCS_PTR_STATUS(ret) == UCS_ERR_NO_RESOURCE)
+			d->imm_max = op->len + sizeof(msg.hdr) - 1;
+		return 0;
+	}
+	e->tx_seq++;
+	e->ring_dirty = 0; /* fenced behind every put before it */
+	if (signaled) {
+		struct sk_wc wc = {.ctx = op->ctx, .ep = &e->super,
+				   .status = SK_OK, .opcode = SK_OP_SEND};
+
+		ucx_cq_push(d, &wc);
+	}
+	return 1;
+}
+
 static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 {
 	struct ucx_ep *e = ucx_ep(ep);
 	struct ucx_dev *d = ucx_dev(ep->dev);
 	uint32_t seq = e->sq_head;
 	struct ucx_sq_slot *s;
-	ucp_request_param_t p = {
+	ucp_request_param_t p;
+	ucp_rkey_h urkey = NULL;
+	void *laddr = op->laddr;
+
+	if (op->opcode == SK_OP_SEND) {
+		int signaled = !(op->flags & SK_POST_UNSIGNALED);
+
+		/* Same host: straight into the peer's ring, unless a put
+		 * before it is not known to be visible yet, or a signaled
+		 * send would complete before earlier operations. */
+		if (e->tx.ctl && !e->ring_dirty && !e->failed &&
+		    (!signaled || e->sq_head == e->sq_tail) &&
+		    op->len <= UINT32_MAX &&
+		    ucx_ring_put(&e->tx, e->tx_seq, op->laddr,
+				 (uint32_t)op->len)) {
+			e->tx_seq++;
+			if (ucx_ring_must_wake(&e->tx))
+				ucx_ring_tx_wake(&e->tx);
+			if (signaled) {
+				struct sk_wc wc = {.ctx = op->ctx,
+						   .ep = &e->super,
+						   .status = SK_OK,
+						   .opcode = SK_OP_SEND};
+
+				ucx_cq_push(d, &wc);
+			}
+			return SK_OK;
+		}
+		if (--d->imm_probe == 0) {
+			d->imm_probe = UCX_IMM_PROBE;
+			d->imm_max = UCX_MAX_INLINE;
+		}
+		if (ucx_send_imm(d, e, op))
+			return SK_OK;
+	}
+	if (e->sq_head - e->sq_tail >= d->sq_depth)
+		return SK_ERR_AGAIN;
+	p = (ucp_request_param_t){
 		.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
 				UCP_OP_ATTR_FIELD_USER_DATA,
 		.cb.send = ucx_send_cb,
 		.user_data = ucx_cookie(e, seq),
 	};
-	ucp_rkey_h urkey = NULL;
-	void *laddr = op->laddr;
-
-	if (e->sq_head - e->sq_tail >= d->sq_depth)
-		return SK_ERR_AGAIN;
 	s = &e->sq[seq & e->sq_mask];
 	/* Field by field: a compound literal would also zero the 256-byte
 	 * bounce buffer on every post (190 instructions of a null RPC). */
@@ -1337,10 +1750,6 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 			   op->opcode == SK_OP_FLUSH;
 	s->pending = 0;
 	s->status = SK_OK;
-	s->operand = 0;
-	memset(&s->hdr, 0, sizeof(s->hdr));
-	if (e->sq_head == e->sq_tail)
-		e->sq_moved_ns = ucx_now_ns();
 	e->sq_head++;
 	if (e->failed) {
 		s->status = SK_ERR_FLUSHED;
@@ -1366,6 +1775,7 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 		ucx_slot_track(d, s, ucp_put_nbx(e->uep, laddr, op->len,
 					      op->raddr, urkey, &p));
 		e->dirty = 1;
+		e->ring_dirty = 1;
 		if (s->user_signaled) {
 			ucx_slot_track(d, s, ucp_ep_flush_nbx(e->uep, &p));
 			e->dirty = 0;
@@ -1375,7 +1785,9 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 		s->hdr = (struct ucx_am_hdr){.dst_idx = e->peer_idx,
 					     .dst_gen = e->peer_gen,
 					     .imm = op->imm,
-					     .len = (uint32_t)op->len};
+					     .len = (uint32_t)op->len,
+					     .seq = e->tx_seq++};
+		e->ring_dirty = 0; /* its notification is fenced */
 		if (op->len)
 			ucx_slot_track(d, s, ucp_put_nbx(e->uep, laddr, op->len,
 						      op->raddr, urkey, &p));
@@ -1399,6 +1811,7 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 		p.datatype = ucp_dt_make_contig(8);
 		p.reply_buffer = op->laddr;
 		s->operand = op->compare_add;
+		e->ring_dirty = 1;
 		if (op->opcode == SK_OP_CAS)
 			*(uint64_t *)op->laddr = op->swap;
 		ucx_slot_track(d, s, ucp_atomic_op_nbx(
@@ -1413,7 +1826,9 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 		ucx_fence_if_dirty(d, e);
 		s->hdr = (struct ucx_am_hdr){.dst_idx = e->peer_idx,
 					     .dst_gen = e->peer_gen,
-					     .len = (uint32_t)op->len};
+					     .len = (uint32_t)op->len,
+					     .seq = e->tx_seq++};
+		e->ring_dirty = 0;
 		ucx_slot_track(d, s, ucp_am_send_nbx(e->uep, UCX_AM_SEND, &s->hdr,
 						  sizeof(s->hdr), laddr,
 						  op->len, &p));
@@ -1446,9 +1861,13 @@ static sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 		    len > mr->len - (a - base)))
 		return SK_ERR_INVAL;
 	r = &e->rq[e->rq_head & e->rq_mask];
-	*r = (struct ucx_rq_slot){.ctx = ctx, .buf = laddr, .len = len};
+	r->ctx = ctx;
+	r->buf = laddr;
+	r->len = len;
+	r->done = 0;
 	e->rq_head++;
-	ucx_uq_drain(d, e);
+	if (e->uq_tail != e->uq_head || e->ring_polled)
+		ucx_rx_drain(d, e);
 	return SK_OK;
 }
 

@@ -1,0 +1,233 @@
+/*
+ * Unit tests of the ucx provider's same-host rings (verbs/ucx/ring.h), on
+ * a real memfd ring mapped twice in this process, as a peer maps it:
+ * messages of every size across many laps (wrap cells), a full ring, the
+ * sequence rule, malformed cells, and the sleep/wake handshake with a
+ * real wakeup socket. The provider's use of rings (the merge with UCX
+ * messages, endpoints) is tested by test_conformance and test_rpc, which
+ * run with rings on by default.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../verbs/ucx/ring.h"
+
+#define SIZE 4096u
+
+struct pair {
+	struct ucx_ring_host host;
+	struct ucx_ring_rx rx;
+	struct ucx_ring_tx tx;
+};
+
+static int setup(void **state)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	ucx_ring_host_init(&p->host);
+	assert_true(p->host.wake_fd >= 0);
+	assert_int_equal(ucx_ring_rx_create(&p->rx, SIZE), SK_OK);
+	assert_int_equal(ucx_ring_tx_open(&p->tx, p->host.pid, p->rx.fd, SIZE,
+					  p->host.wake_fd, p->host.wake_name),
+			 SK_OK);
+	*state = p;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct pair *p = *state;
+
+	ucx_ring_tx_close(&p->tx);
+	ucx_ring_rx_destroy(&p->rx);
+	ucx_ring_host_cleanup(&p->host);
+	free(p);
+	return 0;
+}
+
+static void fill(uint8_t *b, uint32_t len, uint64_t seq)
+{
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(seq * 31 + i);
+}
+
+/* Sizes 0..max in a pattern that wraps many times; each message checked
+ * byte for byte, in order, one in flight or several. */
+static void test_laps(void **state)
+{
+	struct pair *p = *state;
+	uint32_t max = ucx_ring_max_msg(SIZE);
+	uint8_t buf[SIZE], want[SIZE];
+	uint64_t sent = 1, got = 1;
+
+	assert_int_equal(max, SIZE / 4 - 16);
+	for (unsigned i = 0; i < 3000; i++) {
+		uint32_t len = (i * 37) % (max + 1);
+		unsigned batch = 1 + i % 5;
+
+		for (unsigned k = 0; k < batch; k++) {
+			fill(buf, len, sent);
+			if (!ucx_ring_put(&p->tx, sent, buf, len))
+				break; /* full: drain below */
+			sent++;
+		}
+		while (got < sent) {
+			const char *why = NULL;
+			uint32_t n = 0;
+			const void *m = ucx_ring_peek(&p->rx, got, &n, &why);
+
+			assert_non_null(m);
+			assert_null(why);
+			assert_int_equal(n, len);
+			fill(want, n, got);
+			assert_memory_equal(m, want, n);
+			ucx_ring_pop(&p->rx, n);
+			got++;
+		}
+	}
+	assert_true(p->tx.tail > 20 * SIZE); /* many laps */
+}
+
+/* A full ring refuses (and sends nothing) until the receiver pops. */
+static void test_full(void **state)
+{
+	struct pair *p = *state;
+	uint8_t buf[SIZE];
+	uint64_t seq = 1;
+	unsigned n = 0;
+	const char *why = NULL;
+	uint32_t len = 0;
+
+	memset(buf, 7, sizeof(buf));
+	while (ucx_ring_put(&p->tx, seq, buf, 512))
+		seq++, n++;
+	assert_int_equal(n, SIZE / ucx_ring_cell_bytes(512));
+	assert_false(ucx_ring_put(&p->tx, seq, buf, 512));
+	/* Too big for any ring of this size. */
+	assert_false(ucx_ring_put(&p->tx, seq, buf, ucx_ring_max_msg(SIZE) + 1));
+	assert_non_null(ucx_ring_peek(&p->rx, 1, &len, &why));
+	ucx_ring_pop(&p->rx, len);
+	assert_true(ucx_ring_put(&p->tx, seq, buf, 512));
+}
+
+/* Only the expected number is taken: an older or newer one waits. */
+static void test_sequence(void **state)
+{
+	struct pair *p = *state;
+	const char *why = NULL;
+	uint32_t len = 0;
+
+	assert_true(ucx_ring_put(&p->tx, 5, "abc", 3));
+	assert_null(ucx_ring_peek(&p->rx, 4, &len, &why));
+	assert_null(why);
+	assert_false(ucx_ring_ready(&p->rx, 4));
+	assert_true(ucx_ring_ready(&p->rx, 5));
+	assert_non_null(ucx_ring_peek(&p->rx, 5, &len, &why));
+	assert_int_equal(len, 3);
+}
+
+/* Cells a peer could forge: each refused with a reason, nothing read
+ * outside the ring. */
+static void test_bad_cells(void **state)
+{
+	struct pair *p = *state;
+	struct ucx_cell *c = (struct ucx_cell *)p->rx.data;
+	const char *why;
+	uint32_t len = 0;
+
+	c->seq = 1;
+	c->kind = 9;
+	why = NULL;
+	assert_null(ucx_ring_peek(&p->rx, 1, &len, &why));
+	assert_string_equal(why, "an unknown cell kind");
+
+	c->kind = UCX_CELL_MSG;
+	c->len = SIZE; /* past the end */
+	why = NULL;
+	assert_null(ucx_ring_peek(&p->rx, 1, &len, &why));
+	assert_string_equal(why, "a message runs past the ring");
+
+	c->kind = UCX_CELL_WRAP; /* at offset 0: would spin */
+	why = NULL;
+	assert_null(ucx_ring_peek(&p->rx, 1, &len, &why));
+	assert_string_equal(why, "a wrap cell at the start of the ring");
+
+	/* A message cell just fitting before the end is fine. */
+	p->rx.rpos = SIZE - 32;
+	c = (struct ucx_cell *)(p->rx.data + SIZE - 32);
+	c->seq = 2;
+	c->kind = UCX_CELL_MSG;
+	c->len = 16;
+	why = NULL;
+	assert_non_null(ucx_ring_peek(&p->rx, 2, &len, &why));
+	c->len = 17;
+	assert_null(ucx_ring_peek(&p->rx, 2, &len, &why));
+}
+
+/* The receiver going to sleep sets the flag; the next put sees it, clears
+ * it and wakes the socket once; a second put does not wake again. */
+static void test_wake(void **state)
+{
+	struct pair *p = *state;
+	struct pollfd pfd = {.fd = p->host.wake_fd, .events = POLLIN};
+
+	assert_false(ucx_ring_must_wake(&p->tx)); /* awake: no wakeup */
+	atomic_store(&p->rx.ctl->sleeping, 1);
+	assert_true(ucx_ring_put(&p->tx, 1, "x", 1));
+	assert_true(ucx_ring_must_wake(&p->tx));
+	ucx_ring_tx_wake(&p->tx);
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_true(ucx_ring_put(&p->tx, 2, "y", 1));
+	assert_false(ucx_ring_must_wake(&p->tx)); /* cleared by the first */
+	ucx_ring_host_drain(&p->host);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+}
+
+/* A ring that is not one: bad size, a descriptor that is not a ring. */
+static void test_open_refused(void **state)
+{
+	struct pair *p = *state;
+	struct ucx_ring_tx t;
+
+	assert_int_not_equal(ucx_ring_tx_open(&t, p->host.pid, p->rx.fd, 3000,
+					      p->host.wake_fd,
+					      p->host.wake_name),
+			     SK_OK);
+	assert_int_not_equal(ucx_ring_tx_open(&t, p->host.pid, p->rx.fd,
+					      2 * SIZE, p->host.wake_fd,
+					      p->host.wake_name),
+			     SK_OK);
+	assert_int_not_equal(ucx_ring_tx_open(&t, p->host.pid, 0 /* stdin */,
+					      SIZE, p->host.wake_fd,
+					      p->host.wake_name),
+			     SK_OK);
+	assert_int_not_equal(ucx_ring_tx_open(&t, p->host.pid, -1, SIZE,
+					      p->host.wake_fd,
+					      p->host.wake_name),
+			     SK_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_laps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_cells, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_wake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refused, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
