@@ -499,6 +499,10 @@ struct ucx_ep_body {
 	uint16_t alen, klen; /* as written in the length fields */
 	const void *abuf, *kbuf;
 	size_t abuf_len, kbuf_len; /* bytes actually written */
+	/* the receive ring: host id, pid, memfd, size, wakeup name */
+	uint64_t host_id;
+	uint32_t pid, mfd, rsize;
+	const void *wname;
 	uint8_t extra;		   /* trailing bytes after the body */
 };
 
@@ -521,6 +525,11 @@ static void ucx_ep_body_read(const uint8_t *blob, size_t len,
 	b->kbuf = sk_wire_get_bytes(&r, b->klen);
 	b->abuf_len = b->alen;
 	b->kbuf_len = b->klen;
+	b->host_id = sk_wire_get_u64(&r);
+	b->pid = sk_wire_get_u32(&r);
+	b->mfd = sk_wire_get_u32(&r);
+	b->rsize = sk_wire_get_u32(&r);
+	b->wname = sk_wire_get_bytes(&r, 16);
 	assert_int_equal(sk_wire_end(&r, "test"), SK_OK);
 }
 
@@ -539,6 +548,11 @@ static size_t ucx_ep_body_write(const struct ucx_ep_body *b, uint8_t *buf,
 	sk_wire_put_u16(&w, b->klen);
 	sk_wire_put_bytes(&w, b->abuf, b->abuf_len);
 	sk_wire_put_bytes(&w, b->kbuf, b->kbuf_len);
+	sk_wire_put_u64(&w, b->host_id);
+	sk_wire_put_u32(&w, b->pid);
+	sk_wire_put_u32(&w, b->mfd);
+	sk_wire_put_u32(&w, b->rsize);
+	sk_wire_put_bytes(&w, b->wname, 16);
 	for (unsigned i = 0; i < b->extra; i++)
 		sk_wire_put_u8(&w, 0);
 	assert_int_equal(
@@ -677,6 +691,62 @@ static void test_connect_bad_blobs(void **state)
 	assert_int_equal(sk_ep_connect(f->a, junk, sizeof(junk)), SK_ERR_INVAL);
 	send_recv_round(f, 0xa5);
 }
+
+/* A peer's ring that cannot be had (a descriptor that is not its ring, no
+ * such process, a bad size, another host) is not an error: sends go
+ * through UCX and the pair works. */
+static void ring_refused(void **state, int how)
+{
+	struct fixture *f = *state;
+	struct ucx_ep_body body, v;
+	uint8_t blob[SK_BLOB_MAX + 16];
+	size_t n;
+
+	ucx_ep_body_read(f->addr_b, f->addr_b_len, &body);
+	assert_int_not_equal(body.host_id, 0); /* rings are on here */
+	v = body;
+	switch (how) {
+	case 0:
+		v.mfd = 0; /* stdin: not a ring */
+		break;
+	case 1:
+		v.pid = 0x7ffffff0u; /* no such process */
+		break;
+	case 2:
+		v.rsize = 3000; /* not a power of two */
+		break;
+	default: {
+		/* Another machine, as both sides see it: not even tried. */
+		struct ucx_ep_body a;
+
+		ucx_ep_body_read(f->addr_a, f->addr_a_len, &a);
+		a.host_id ^= 1;
+		n = ucx_ep_body_write(&a, blob, sizeof(blob));
+		memcpy(f->addr_a, blob, n);
+		f->addr_a_len = n;
+		v.host_id ^= 1;
+		break;
+	}
+	}
+	n = ucx_ep_body_write(&v, blob, sizeof(blob));
+	memcpy(f->addr_b, blob, n);
+	f->addr_b_len = n;
+	connect_both(f);
+	/* Both ways: a sends through UCX, b into a's ring (or UCX). */
+	for (int i = 0; i < 2; i++) {
+		struct sk_ep *t = f->a;
+
+		send_recv_round(f, 0x3c);
+		send_recv_round(f, 0xc3);
+		f->a = f->b;
+		f->b = t;
+	}
+}
+
+static void test_ring_not_a_ring(void **state) { ring_refused(state, 0); }
+static void test_ring_no_process(void **state) { ring_refused(state, 1); }
+static void test_ring_bad_size(void **state) { ring_refused(state, 2); }
+static void test_ring_other_host(void **state) { ring_refused(state, 3); }
 
 /* The ucx memory descriptor body (verbs/ucx/ucx.c). */
 struct ucx_mr_body {
@@ -890,6 +960,14 @@ int main(void)
 		cmocka_unit_test_setup(test_open_bad_device, clean_env),
 		cmocka_unit_test_setup(test_open_rdma_without_device,
 				       clean_env),
+		cmocka_unit_test_setup_teardown(test_ring_not_a_ring,
+						ucx_setup, ucx_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_no_process,
+						ucx_setup, ucx_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_bad_size,
+						ucx_setup, ucx_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_other_host,
+						ucx_setup, ucx_teardown),
 		cmocka_unit_test_setup_teardown(test_connect_bad_blobs,
 						ucx_setup, ucx_teardown),
 		cmocka_unit_test_setup_teardown(test_rkey_unpack_bad_blobs,
