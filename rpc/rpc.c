@@ -41,6 +41,8 @@ struct sk_rpc_rslot {
 	struct sk_op        op;
 	struct sk_rpc_peer *peer;
 	char               *buf;
+	char               *data;  /* the message: buf, or left in place by
+	                            * the provider (released on repost) */
 };
 
 struct sk_rpc_call {
@@ -165,6 +167,19 @@ static size_t sk_rpc_buf_cap(const struct sk_rpc *rpc, const void *buf)
 static struct sk_rpc_bufop *sk_rpc_bufop(void *buf)
 {
 	return (struct sk_rpc_bufop *)((char *)buf - SK_RPC_HEADROOM);
+}
+
+/* Done with the message in slot @s: give back an in-place one, and post
+ * the slot's buffer again. */
+static sk_status_t sk_rpc_slot_repost(struct sk_rpc_peer *p,
+				      struct sk_rpc_rslot *s)
+{
+	if (s->data != s->buf) {
+		sk_ep_release(p->ep, s->data);
+		s->data = s->buf;
+	}
+	return sk_post_recv(p->ep, p->rpc->mr, s->buf, SK_RPC_SLOT_SIZE,
+			    &s->op);
 }
 
 /* ---- setup ---- */
@@ -319,9 +334,7 @@ static void sk_rpc_call_finish(struct sk_rpc_call *c)
 	cont(arg, status, data, len);
 	if (own)
 		sk_rpc_buf_free(p->rpc, own);
-	if (held && !p->failed &&
-	    sk_post_recv(p->ep, p->rpc->mr, held->buf, SK_RPC_SLOT_SIZE,
-			 &held->op) != SK_OK)
+	if (held && !p->failed && sk_rpc_slot_repost(p, held) != SK_OK)
 		p->failed = 1;
 }
 
@@ -625,7 +638,7 @@ static int sk_rpc_on_resp(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 	c->answered = 1;
 	c->status = h->status;
 	c->len = h->len;
-	c->data = s->buf + SK_RPC_HDR;
+	c->data = s->data + SK_RPC_HDR;
 	if (c->resp) {
 		if (h->len > c->resp_cap) {
 			c->status = -EMSGSIZE;
@@ -713,9 +726,7 @@ static void sk_rpc_req_release(struct sk_rpc_req *r)
 	if (r->large)
 		sk_rpc_buf_free(p->rpc, r->large);
 	r->large = NULL;
-	if (r->slot && !p->failed &&
-	    sk_post_recv(p->ep, p->rpc->mr, r->slot->buf, SK_RPC_SLOT_SIZE,
-			 &r->slot->op) != SK_OK)
+	if (r->slot && !p->failed && sk_rpc_slot_repost(p, r->slot) != SK_OK)
 		sk_rpc_peer_fail(p, "cannot post a receive");
 	r->slot = NULL;
 	r->busy = 0;
@@ -876,7 +887,7 @@ static int sk_rpc_on_req(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 	}
 	r->busy = 1;
 	r->slot = s;
-	r->data = s->buf + SK_RPC_HDR;
+	r->data = s->data + SK_RPC_HDR;
 	r->len = h->len;
 	sk_rpc_dispatch(r);
 	return 1;
@@ -899,7 +910,7 @@ static void sk_rpc_retry_deferred(struct sk_rpc *rpc)
 			struct sk_rpc_rslot *s = p->deferred[0];
 			struct sk_rpc_hdr h;
 
-			memcpy(&h, s->buf, sizeof(h)); /* checked already */
+			memcpy(&h, s->data, sizeof(h)); /* checked already */
 			if (!sk_rpc_on_req(p, s, &h))
 				break;
 			p->ndeferred--;
@@ -921,7 +932,7 @@ static void sk_rpc_on_hello(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 		sk_rpc_peer_fail(p, "a second hello");
 		return;
 	}
-	st = sk_rkey_unpack(p->ep, s->buf + SK_RPC_HDR, h->len, &p->rkey);
+	st = sk_rkey_unpack(p->ep, s->data + SK_RPC_HDR, h->len, &p->rkey);
 	if (st != SK_OK) {
 		sk_rpc_peer_fail(p, "a bad arena descriptor");
 		return;
@@ -947,11 +958,12 @@ static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
 	if (p->failed)
 		return;
 	p->heard++;
+	s->data = wc->data ? wc->data : s->buf;
 	if (wc->opcode == SK_OP_RECV_IMM) {
 		sk_rpc_on_imm(p, s, wc->imm);
 		return;
 	}
-	if (sk_rpc_hdr_check(s->buf, wc->byte_len, &h, &why) != SK_OK) {
+	if (sk_rpc_hdr_check(s->data, wc->byte_len, &h, &why) != SK_OK) {
 		p->rpc->stats.bad_msgs++;
 		sk_rpc_peer_fail(p, why);
 		return;
@@ -983,9 +995,7 @@ static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
 			p->deferred[p->ndeferred++] = s;
 		return; /* the request owns the slot now */
 	}
-	if (!p->failed &&
-	    sk_post_recv(p->ep, p->rpc->mr, s->buf, SK_RPC_SLOT_SIZE,
-			 &s->op) != SK_OK)
+	if (!p->failed && sk_rpc_slot_repost(p, s) != SK_OK)
 		sk_rpc_peer_fail(p, "cannot post a receive");
 }
 
@@ -1007,6 +1017,7 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 	p->probe_t.cb = sk_rpc_probe_timer;
 	p->inl_op.done = sk_rpc_inline_done;
 	sk_ep_set_user(ep, p);
+	sk_ep_set_inplace(ep, 1); /* messages read where they landed */
 	buf = sk_arena_alloc(rpc->arena,
 			     (size_t)SK_RPC_NSLOTS * SK_RPC_SLOT_SIZE, 4096);
 	if (buf == NULL) {
@@ -1025,6 +1036,7 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 		s->op.done = sk_rpc_recv_done;
 		s->peer = p;
 		s->buf = buf + (size_t)i * SK_RPC_SLOT_SIZE;
+		s->data = s->buf;
 		st = sk_post_recv(ep, rpc->mr, s->buf, SK_RPC_SLOT_SIZE,
 				  &s->op);
 		if (st != SK_OK)

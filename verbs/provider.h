@@ -105,6 +105,9 @@ struct sk_provider_ops {
 	sk_status_t (*post)(struct sk_ep *ep, const struct sk_op *op);
 	sk_status_t (*post_recv)(struct sk_ep *ep, const struct sk_mr *mr,
 				 void *laddr, size_t len, void *ctx);
+	/* optional: in-place receives (verbs.h) */
+	void (*ep_set_inplace)(struct sk_ep *ep, int on);
+	void (*ep_release)(struct sk_ep *ep, void *data);
 };
 
 extern const struct sk_provider_ops sk_rdma_provider_ops;

@@ -359,6 +359,21 @@ sk_status_t sk_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	return ep->dev->ops->post_recv(ep, mr, laddr, len, ctx);
 }
 
+sk_status_t sk_ep_set_inplace(struct sk_ep *ep, int on)
+{
+	if (ep == NULL)
+		return SK_ERR_INVAL;
+	if (ep->dev->ops->ep_set_inplace)
+		ep->dev->ops->ep_set_inplace(ep, on != 0);
+	return SK_OK;
+}
+
+void sk_ep_release(struct sk_ep *ep, void *data)
+{
+	if (ep && data && ep->dev->ops->ep_release)
+		ep->dev->ops->ep_release(ep, data);
+}
+
 sk_status_t sk_ep_flush(struct sk_ep *ep, void *ctx)
 {
 	struct sk_op op = {.opcode = SK_OP_FLUSH, .ctx = ctx};

@@ -633,6 +633,7 @@ static int rdma_wc_convert(struct rdma_dev *d, const struct ibv_wc *w,
 	out->status = st;
 	out->byte_len = 0;
 	out->imm = 0;
+	out->data = NULL;
 	/* Bit 31 of the sequence tells a receive from a send: on error the
 	 * opcode of a completion is not valid. Sequences carry 31 bits. */
 	if (seq & RDMA_SEQ_RECV) {

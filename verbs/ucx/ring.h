@@ -23,9 +23,8 @@
  * Sleep and wakeup: a receiver about to sleep sets ctl->sleeping and looks
  * at its rings once more; a sender that finds the flag set after a publish
  * clears it and sends one datagram to the receiver's wakeup socket, which
- * is in the receiver's completion channel. Both sides put a full fence
- * between their store and their load (Dekker), so one of them sees the
- * other.
+ * is in the receiver's completion channel. Each side's store and then load
+ * are sequentially consistent (Dekker), so one of them sees the other.
  *
  * Trust: the sender can write anything into the ring. Every cell is copied
  * out of shared memory once and checked (ucx_ring_cell_check) before use;
@@ -142,8 +141,10 @@ static inline int ucx_ring_put(struct ucx_ring_tx *t, uint64_t seq,
 	memcpy(c + 1, buf, len);
 	c->len = len;
 	c->kind = UCX_CELL_MSG;
+	/* seq_cst, not only release: with the load of ctl->sleeping in
+	 * ucx_ring_must_wake() it is one half of the sleep handshake. */
 	atomic_store_explicit((_Atomic uint64_t *)&c->seq, seq,
-			      memory_order_release);
+			      memory_order_seq_cst);
 	t->tail += need;
 	return 1;
 }
@@ -152,9 +153,8 @@ static inline int ucx_ring_put(struct ucx_ring_tx *t, uint64_t seq,
  * flag is cleared here, so one sender wakes it once). */
 static inline int ucx_ring_must_wake(struct ucx_ring_tx *t)
 {
-	atomic_thread_fence(memory_order_seq_cst);
 	return atomic_load_explicit(&t->ctl->sleeping,
-				    memory_order_relaxed) &&
+				    memory_order_seq_cst) &&
 	       atomic_exchange(&t->ctl->sleeping, 0);
 }
 
@@ -190,21 +190,35 @@ static inline const void *ucx_ring_peek(struct ucx_ring_rx *r, uint64_t seq,
 	return NULL;
 }
 
-/* Consume the message ucx_ring_peek() returned. */
-static inline void ucx_ring_pop(struct ucx_ring_rx *r, uint32_t len)
+/* Move past the message ucx_ring_peek() returned, keeping its space. */
+static inline void ucx_ring_skip(struct ucx_ring_rx *r, uint32_t len)
 {
 	r->rpos += ucx_ring_cell_bytes(len);
-	atomic_store_explicit(&r->ctl->head, r->rpos, memory_order_release);
 }
 
-/* Whether a message numbered @seq waits (for the sleep check). */
+/* Give the sender back everything before @head (<= rpos). */
+static inline void ucx_ring_publish(struct ucx_ring_rx *r, uint64_t head)
+{
+	atomic_store_explicit(&r->ctl->head, head, memory_order_release);
+}
+
+/* Consume the message ucx_ring_peek() returned (nothing held before it). */
+static inline void ucx_ring_pop(struct ucx_ring_rx *r, uint32_t len)
+{
+	ucx_ring_skip(r, len);
+	ucx_ring_publish(r, r->rpos);
+}
+
+/* Whether a message numbered @seq waits. seq_cst: after the store of
+ * ctl->sleeping it is the receiver's half of the sleep handshake (a plain
+ * load on x86). */
 static inline int ucx_ring_ready(const struct ucx_ring_rx *r, uint64_t seq)
 {
 	uint32_t off = (uint32_t)r->rpos & (r->size - 1);
 
 	return atomic_load_explicit(
 		       (_Atomic uint64_t *)(r->data + off), /* cell seq */
-		       memory_order_acquire) == seq;
+		       memory_order_seq_cst) == seq;
 }
 
 /* Setup (ring.c). */

@@ -59,6 +59,7 @@
 
 #define UCX_AM_SEND       1
 #define UCX_AM_IMM        2
+#define UCX_AM_NOP        3 /* takes a number, delivers nothing */
 #define UCX_PROGRESS_SPIN 16
 #define UCX_CLOSE_MS      2000
 #define UCX_MAX_INLINE    256
@@ -104,13 +105,21 @@ struct ucx_rq_slot {
 	uint32_t imm;
 	int done;
 	sk_status_t status;
+	void *data;          /* left in place in the ring; NULL: in buf */
+};
+
+/* A ring message delivered in place, until the user releases it. */
+struct ucx_held {
+	uint64_t start;      /* ring position before it (and its wrap) */
+	void *data;
+	int released;
 };
 
 /* A message that arrived before a receive was posted. */
 struct ucx_unexp {
 	void *data;          /* UCX-owned: DATA or RNDV descriptor */
 	size_t length;
-	uint16_t kind;       /* UCX_AM_SEND or UCX_AM_IMM */
+	uint16_t kind;       /* UCX_AM_SEND, UCX_AM_IMM or UCX_AM_NOP */
 	uint8_t rndv;
 	uint8_t held;        /* we returned UCS_INPROGRESS: release it */
 	uint8_t owned;       /* data is our malloc'd copy: free it */
@@ -159,6 +168,10 @@ struct ucx_ep {
 	int ring_polled;     /* rx is on the device's poll list */
 	int ring_dirty;      /* a put or atomic since the last UCX message:
 	                      * a ring send could overtake it */
+	int inplace;         /* sk_ep_set_inplace */
+	struct ucx_am_hdr nop_hdr; /* UCX reads it until the send is done */
+	struct ucx_held *held; /* in-place messages, oldest first */
+	uint32_t held_mask, held_head, held_tail;
 };
 
 struct ucx_mr {
@@ -448,7 +461,8 @@ static void ucx_rq_retire(struct ucx_dev *d, struct ucx_ep *e)
 			continue;
 		wc = (struct sk_wc){.ctx = r->ctx, .ep = &e->super,
 				    .status = r->status, .opcode = r->opcode,
-				    .byte_len = r->byte_len, .imm = r->imm};
+				    .byte_len = r->byte_len, .imm = r->imm,
+				    .data = r->data};
 		ucx_cq_push(d, &wc);
 	}
 }
@@ -493,6 +507,7 @@ static ucs_status_t ucx_deliver(struct ucx_dev *d, struct ucx_ep *e,
 	r->imm = 0;
 	r->status = SK_OK;
 	r->done = 1;
+	r->data = NULL;
 	if (m->kind == UCX_AM_IMM) {
 		r->opcode = SK_OP_RECV_IMM;
 		r->byte_len = m->hdr.len;
@@ -536,6 +551,8 @@ static ucs_status_t ucx_deliver(struct ucx_dev *d, struct ucx_ep *e,
 	return ret;
 }
 
+static void ucx_rx_drain(struct ucx_dev *d, struct ucx_ep *e);
+
 static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
 			      void *data, size_t length,
 			      const ucp_am_recv_param_t *param, uint32_t kind)
@@ -556,7 +573,8 @@ static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
 	} else if (hlen == sizeof(m.hdr)) {
 		memcpy(&m.hdr, header, sizeof(m.hdr));
 	}
-	if (hlen != sizeof(m.hdr) || (kind == UCX_AM_IMM && length != 0) ||
+	if (hlen != sizeof(m.hdr) ||
+	    ((kind == UCX_AM_IMM || kind == UCX_AM_NOP) && length != 0) ||
 	    (kind == UCX_AM_SEND && m.hdr.len != length)) {
 		if (d->bad_am++ == 0)
 			sk_log_error("ucx: dropped a malformed active message "
@@ -606,8 +624,8 @@ static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
 			return UCS_OK;
 		}
 	}
-	if (m.hdr.seq == e->rx_seq && e->rq_match != e->rq_head &&
-	    e->uq_head == e->uq_tail) {
+	if (kind != UCX_AM_NOP && m.hdr.seq == e->rx_seq &&
+	    e->rq_match != e->rq_head && e->uq_head == e->uq_tail) {
 		/* UCS_OK: eager data copied (UCX frees it); UCS_INPROGRESS:
 		 * the descriptor went to ucp_am_recv_data_nbx. */
 		return ucx_deliver(d, e, &m);
@@ -637,6 +655,8 @@ static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
 		m.owned = 1;
 	}
 	e->uq[e->uq_head++ & e->uq_mask] = m;
+	if (kind == UCX_AM_NOP)
+		ucx_rx_drain(d, e); /* ring messages may wait behind it */
 	/* The messages before it may be in the ring: poll finds them. */
 	return m.held ? UCS_INPROGRESS : UCS_OK;
 }
@@ -655,9 +675,16 @@ static ucs_status_t ucx_am_imm_cb(void *arg, const void *header, size_t hlen,
 	return ucx_am_cb(arg, header, hlen, data, length, param, UCX_AM_IMM);
 }
 
+static ucs_status_t ucx_am_nop_cb(void *arg, const void *header, size_t hlen,
+				  void *data, size_t length,
+				  const ucp_am_recv_param_t *param)
+{
+	return ucx_am_cb(arg, header, hlen, data, length, param, UCX_AM_NOP);
+}
+
 /* A message from the ring into the next posted receive. */
 static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
-			     const void *data, uint32_t len)
+			     uint64_t start, const void *data, uint32_t len)
 {
 	uint32_t seq = e->rq_match++;
 	struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
@@ -667,6 +694,7 @@ static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
 	r->imm = 0;
 	r->done = 1;
 	r->opcode = SK_OP_RECV;
+	r->data = NULL;
 	if (len > r->len) {
 		r->status = SK_ERR_LOCAL_LENGTH;
 		r->byte_len = 0;
@@ -674,10 +702,60 @@ static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
 	} else {
 		r->status = SK_OK;
 		r->byte_len = len;
-		memcpy(r->buf, data, len);
+		if (e->inplace && e->held_head - e->held_tail <= e->held_mask) {
+			/* Left in the ring: the user releases it. */
+			struct ucx_held *h = &e->held[e->held_head++ &
+						      e->held_mask];
+
+			h->start = start;
+			h->data = (void *)data;
+			h->released = 0;
+			r->data = h->data;
+		} else {
+			memcpy(r->buf, data, len);
+		}
 	}
-	ucx_ring_pop(&e->rx, len);
+	ucx_ring_skip(&e->rx, len);
+	if (r->data == NULL)
+		ucx_ring_publish(&e->rx, e->held_head != e->held_tail
+						 ? e->held[e->held_tail &
+							   e->held_mask].start
+						 : e->rx.rpos);
 	ucx_rq_retire(d, e);
+}
+
+/* The user is done with an in-place message: give the sender back the
+ * ring up to the oldest one still held. */
+static void ucx_ep_release(struct sk_ep *ep, void *data)
+{
+	struct ucx_ep *e = ucx_ep(ep);
+	uint32_t i;
+
+	for (i = e->held_tail; i != e->held_head; i++) {
+		struct ucx_held *h = &e->held[i & e->held_mask];
+
+		if (h->data == data && !h->released) {
+			h->released = 1;
+			break;
+		}
+	}
+	if (i == e->held_head) {
+		sk_log_error("ucx: endpoint %u: release of %p, which it did not "
+			     "deliver in place", e->idx, data);
+		return;
+	}
+	while (e->held_tail != e->held_head &&
+	       e->held[e->held_tail & e->held_mask].released)
+		e->held_tail++;
+	ucx_ring_publish(&e->rx, e->held_head != e->held_tail
+					 ? e->held[e->held_tail & e->held_mask]
+						   .start
+					 : e->rx.rpos);
+}
+
+static void ucx_ep_set_inplace(struct sk_ep *ep, int on)
+{
+	ucx_ep(ep)->inplace = on;
 }
 
 /*
@@ -687,14 +765,24 @@ static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
  */
 static void ucx_rx_drain(struct ucx_dev *d, struct ucx_ep *e)
 {
-	while (e->rq_match != e->rq_head && !e->failed) {
+	while (!e->failed) {
 		const char *why = NULL;
 		const void *data;
+		uint64_t start;
 		uint32_t len;
 
 		if (e->uq_tail != e->uq_head &&
 		    e->uq[e->uq_tail & e->uq_mask].hdr.seq == e->rx_seq) {
-			struct ucx_unexp *m = &e->uq[e->uq_tail++ & e->uq_mask];
+			struct ucx_unexp *m = &e->uq[e->uq_tail & e->uq_mask];
+
+			if (m->kind == UCX_AM_NOP) {
+				e->uq_tail++;
+				e->rx_seq++;
+				continue;
+			}
+			if (e->rq_match == e->rq_head)
+				break;
+			e->uq_tail++;
 
 			if (ucx_deliver(d, e, m) == UCS_OK && m->held)
 				ucp_am_data_release(d->worker, m->data);
@@ -702,8 +790,10 @@ static void ucx_rx_drain(struct ucx_dev *d, struct ucx_ep *e)
 				free(m->data);
 			continue;
 		}
-		if (e->rx.ctl == NULL || !e->ring_polled)
+		if (e->rx.ctl == NULL || !e->ring_polled ||
+		    e->rq_match == e->rq_head)
 			break;
+		start = e->rx.rpos;
 		data = ucx_ring_peek(&e->rx, e->rx_seq, &len, &why);
 		if (data == NULL) {
 			if (why) {
@@ -714,7 +804,7 @@ static void ucx_rx_drain(struct ucx_dev *d, struct ucx_ep *e)
 			}
 			break;
 		}
-		ucx_ring_deliver(d, e, data, len);
+		ucx_ring_deliver(d, e, start, data, len);
 	}
 }
 
@@ -798,8 +888,7 @@ static int ucx_rings_arm(struct ucx_dev *d)
 	ucx_ring_host_drain(&d->host);
 	for (uint32_t i = 0; i < d->nrings; i++)
 		atomic_store_explicit(&d->rings[i]->rx.ctl->sleeping, 1,
-				      memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
+				      memory_order_seq_cst);
 	for (uint32_t i = 0; i < d->nrings; i++)
 		if (ucx_ring_ready(&d->rings[i]->rx, d->rings[i]->rx_seq))
 			return 1;
@@ -979,6 +1068,11 @@ static sk_status_t ucx_dev_open(const char *device, struct sk_dev **dev_p)
 		goto err_addr;
 	ap.id = UCX_AM_IMM;
 	ap.cb = ucx_am_imm_cb;
+	us = ucp_worker_set_am_recv_handler(d->worker, &ap);
+	if (us != UCS_OK)
+		goto err_addr;
+	ap.id = UCX_AM_NOP;
+	ap.cb = ucx_am_nop_cb;
 	us = ucp_worker_set_am_recv_handler(d->worker, &ap);
 	if (us != UCS_OK)
 		goto err_addr;
@@ -1379,7 +1473,9 @@ static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 	e->sq = calloc(d->sq_depth, sizeof(*e->sq));
 	e->rq = calloc(d->rq_depth, sizeof(*e->rq));
 	e->uq = calloc(d->uq_depth, sizeof(*e->uq));
-	if (e->sq == NULL || e->rq == NULL || e->uq == NULL) {
+	e->held = calloc(d->rq_depth, sizeof(*e->held));
+	if (e->sq == NULL || e->rq == NULL || e->uq == NULL ||
+	    e->held == NULL) {
 		st = SK_ERR_NOMEM;
 		goto err_free;
 	}
@@ -1389,6 +1485,7 @@ static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 	e->sq_mask = d->sq_depth - 1;
 	e->rq_mask = d->rq_depth - 1;
 	e->uq_mask = d->uq_depth - 1;
+	e->held_mask = d->rq_depth - 1;
 	e->super.dev = dev;
 	e->tx_seq = 1;
 	e->rx_seq = 1;
@@ -1406,6 +1503,7 @@ err_unreserve:
 	d->cq_need -= d->sq_depth + d->rq_depth;
 	ucx_ring_rx_destroy(&e->rx);
 err_free:
+	free(e->held);
 	free(e->uq);
 	free(e->rq);
 	free(e->sq);
@@ -1453,6 +1551,8 @@ static void ucx_ep_err_cb(void *arg, ucp_ep_h uep, ucs_status_t status)
 	if (!e->failed)
 		ucx_ep_fail(e, ucx_status(status));
 }
+
+static void ucx_send_nop(struct ucx_dev *d, struct ucx_ep *e);
 
 static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 				  size_t len)
@@ -1538,8 +1638,48 @@ static sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 		    ucx_ring_tx_open(&e->tx, pid, (int)mfd, rsize,
 				     d->host.wake_fd, wname) != SK_OK)
 			ucx_ring_tx_close(&e->tx);
+		else
+			ucx_send_nop(d, e);
 	}
 	return SK_OK;
+}
+
+static void ucx_nop_cb(void *request, ucs_status_t status, void *user_data)
+{
+	struct ucx_dev *d = user_data;
+
+	(void)status;
+	ucp_request_free(request);
+	d->inflight--;
+}
+
+/*
+ * The first message to a peer whose ring we write goes through UCX, and
+ * the peer takes nothing from the ring before it (it has number 1): so
+ * UCX's wireup of the pair is done before the ring is read, as when every
+ * message went through UCX. Closing an endpoint whose wireup was still in
+ * flight tripped UCX 1.13's connection matching (an assertion) when the
+ * same two workers connected again.
+ */
+static void ucx_send_nop(struct ucx_dev *d, struct ucx_ep *e)
+{
+	ucp_request_param_t p = {
+		.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+				UCP_OP_ATTR_FIELD_USER_DATA,
+		.cb.send = ucx_nop_cb,
+		.user_data = d,
+	};
+	ucs_status_ptr_t ret;
+
+	e->nop_hdr = (struct ucx_am_hdr){.dst_idx = e->peer_idx,
+					 .dst_gen = e->peer_gen,
+					 .seq = e->tx_seq++};
+	ret = ucp_am_send_nbx(e->uep, UCX_AM_NOP, &e->nop_hdr,
+			      sizeof(e->nop_hdr), NULL, 0, &p);
+	if (UCS_PTR_IS_PTR(ret))
+		d->inflight++;
+	else if (UCS_PTR_IS_ERR(ret))
+		ucx_ep_fail(e, ucx_status(UCS_PTR_STATUS(ret)));
 }
 
 static void ucx_ep_close(struct ucx_dev *d, struct ucx_ep *e)
@@ -1587,6 +1727,7 @@ static void ucx_ep_destroy(struct sk_ep *ep)
 	ucx_ring_rx_destroy(&e->rx);
 	sk_ep_table_del(&d->eps, e->idx);
 	d->cq_need -= d->sq_depth + d->rq_depth;
+	free(e->held);
 	free(e->uq);
 	free(e->rq);
 	free(e->sq);
@@ -1865,6 +2006,7 @@ static sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	r->buf = laddr;
 	r->len = len;
 	r->done = 0;
+	r->data = NULL;
 	e->rq_head++;
 	if (e->uq_tail != e->uq_head || e->ring_polled)
 		ucx_rx_drain(d, e);
@@ -1890,4 +2032,6 @@ const struct sk_provider_ops sk_ucx_provider_ops = {
 	.ep_destroy = ucx_ep_destroy,
 	.post = ucx_post,
 	.post_recv = ucx_post_recv,
+	.ep_set_inplace = ucx_ep_set_inplace,
+	.ep_release = ucx_ep_release,
 };

@@ -95,6 +95,9 @@ struct sk_wc {
 	uint32_t     opcode;   /* enum sk_opcode */
 	uint32_t     byte_len; /* RECV: bytes received; RECV_IMM: bytes written */
 	uint32_t     imm;      /* RECV_IMM: the immediate */
+	void        *data;     /* RECV: NULL, the bytes are in the posted
+	                        * buffer; or where they were left in place
+	                        * (sk_ep_set_inplace) */
 };
 
 /* What a device can do; filled by sk_dev_query(). */
@@ -283,6 +286,21 @@ sk_status_t sk_post_send(struct sk_ep *ep, const struct sk_mr *mr,
  * Its completion is SK_OP_RECV or SK_OP_RECV_IMM. */
 sk_status_t sk_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 			 void *laddr, size_t len, void *ctx);
+
+/*
+ * In-place receives. By default a send lands in the buffer of the posted
+ * receive it consumes. After sk_ep_set_inplace(@ep, 1) the provider may
+ * instead leave the bytes where they arrived (the ucx provider does for a
+ * peer on the same host: in the ring it wrote them to) and say so in
+ * wc.data: the posted receive is consumed all the same (repost it as
+ * usual) but its buffer is untouched. Such bytes stay valid, and keep the
+ * sender's ring space, until sk_ep_release(@ep, wc.data); release each
+ * one, in any order, before the endpoint is destroyed or soon. The peer
+ * can still write them (as it can write any memory registered for it).
+ * Providers that cannot (rdma) ignore the setting; wc.data stays NULL.
+ */
+sk_status_t sk_ep_set_inplace(struct sk_ep *ep, int on);
+void sk_ep_release(struct sk_ep *ep, void *data);
 
 /* Complete (SK_OP_FLUSH) once every operation posted before it on @ep has
  * completed at the target: writes visible, reads and atomics landed. */
