@@ -688,39 +688,44 @@ static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
 {
 	uint32_t seq = e->rq_match++;
 	struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
+	struct sk_wc wc = {.ctx = r->ctx, .ep = &e->super, .status = SK_OK,
+			   .opcode = SK_OP_RECV, .byte_len = len};
 
 	e->rx_seq++;
-	r->seq = seq;
-	r->imm = 0;
-	r->done = 1;
-	r->opcode = SK_OP_RECV;
-	r->data = NULL;
 	if (len > r->len) {
-		r->status = SK_ERR_LOCAL_LENGTH;
-		r->byte_len = 0;
-		ucx_ep_fail(e, r->status);
-	} else {
-		r->status = SK_OK;
-		r->byte_len = len;
-		if (e->inplace && e->held_head - e->held_tail <= e->held_mask) {
-			/* Left in the ring: the user releases it. */
-			struct ucx_held *h = &e->held[e->held_head++ &
-						      e->held_mask];
+		wc.status = SK_ERR_LOCAL_LENGTH;
+		wc.byte_len = 0;
+		ucx_ep_fail(e, wc.status);
+	} else if (e->inplace && e->held_head - e->held_tail <= e->held_mask) {
+		/* Left in the ring: the user releases it. */
+		struct ucx_held *h = &e->held[e->held_head++ & e->held_mask];
 
-			h->start = start;
-			h->data = (void *)data;
-			h->released = 0;
-			r->data = h->data;
-		} else {
-			memcpy(r->buf, data, len);
-		}
+		h->start = start;
+		h->data = (void *)data;
+		h->released = 0;
+		wc.data = h->data;
+	} else {
+		memcpy(r->buf, data, len);
 	}
 	ucx_ring_skip(&e->rx, len);
-	if (r->data == NULL)
+	if (wc.data == NULL)
 		ucx_ring_publish(&e->rx, e->held_head != e->held_tail
 						 ? e->held[e->held_tail &
 							   e->held_mask].start
 						 : e->rx.rpos);
+	if (e->rq_tail == seq && !e->destroying) {
+		/* Every earlier receive was reported: report this one. */
+		e->rq_tail++;
+		ucx_cq_push(d, &wc);
+		return;
+	}
+	r->seq = seq;
+	r->imm = 0;
+	r->done = 1;
+	r->opcode = SK_OP_RECV;
+	r->status = wc.status;
+	r->byte_len = wc.byte_len;
+	r->data = wc.data;
 	ucx_rq_retire(d, e);
 }
 
@@ -1220,15 +1225,18 @@ static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 	struct ucx_dev *d = ucx_dev(dev);
 	int n = 0;
 
+	d->polls++;
 	if (d->nrings)
 		ucx_rings_poll(d);
-	/* UCX progresses when the rings gave nothing, and every 8th poll
-	 * regardless (its own messages, completions and keepalive). */
-	if (d->cq_tail == d->cq_head || (++d->polls & 7) == 0)
+	/* UCX progresses when it owes us a request, or when it is the only
+	 * way in and nothing came; with rings carrying sends, every 4th poll
+	 * (its own messages, completions and keepalive). */
+	if ((d->polls & 3) == 0 || d->inflight ||
+	    (d->nrings == 0 && d->cq_tail == d->cq_head))
 		ucx_progress(d);
 	while (n < max && d->cq_tail != d->cq_head)
 		wc[n++] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
-	if (n == 0)
+	if (n == 0 && (d->polls & 15) == 0)
 		ucx_watchdog(d);
 	return n;
 }
