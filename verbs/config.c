@@ -64,7 +64,7 @@ const struct sk_config_var sk_config_vars[] = {
 	/* rpc */
 	{"SKIFF_RPC_PROBE_MS", "1000",
 	 "rpc: while calls wait on a quiet peer, ping it this often; a peer "
-	 "that answers none for 5x this is dead and its calls fail"},
+	 "that answers none for 5-6x this is dead and its calls fail"},
 	/* launcher: skrun */
 	{"SKIFF_SSH", "ssh",
 	 "skrun: command that reaches remote hosts (e.g. 'ssh -p 2222')"},
