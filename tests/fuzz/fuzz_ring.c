@@ -13,8 +13,8 @@
  *    MSG with that length;
  *  - the checker agrees with a model of the rules (ref_check below) on
  *    every cell it is asked about, and a refusal has a reason;
- *  - at most size / 16 messages come out of one pass (each pop moves at
- *    least 16 bytes, so a pass that goes round the ring is a bug).
+ *  - at most size / 64 messages come out of one pass (each pop moves at
+ *    least a 64-byte line, so a pass that goes round the ring is a bug).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,7 +39,7 @@ static void die(const char *why)
 static int ref_check(const struct ucx_cell *c, uint32_t off, uint32_t size)
 {
 	if (c->kind == UCX_CELL_MSG) {
-		uint64_t bytes = (16 + (uint64_t)c->len + 15) / 16 * 16;
+		uint64_t bytes = (16 + (uint64_t)c->len + 63) / 64 * 64;
 
 		return c->len <= size / 4 - 16 && off + bytes <= size;
 	}
@@ -69,11 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(area, data, size < RING ? size : RING);
 	r.data = area;
-	r.rpos = rpos & ~(uint64_t)15; /* the receiver keeps it aligned */
+	r.rpos = rpos & ~(uint64_t)63; /* the receiver keeps it aligned */
 	seq = s16;
 
 	/* The checker against the model, at every aligned offset. */
-	for (uint32_t off = 0; off < RING; off += 16) {
+	for (uint32_t off = 0; off < RING; off += 64) {
 		struct ucx_cell c;
 		const char *why = NULL;
 		int ok;
@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t off;
 		const struct ucx_cell *c;
 
-		if (n > RING / 16)
+		if (n > RING / 64)
 			die("a pass went round the ring");
 		msg = ucx_ring_peek(&r, seq, &len, &why);
 		if (msg == NULL) {

@@ -162,14 +162,14 @@ static void test_bad_cells(void **state)
 	assert_string_equal(why, "a wrap cell at the start of the ring");
 
 	/* A message cell just fitting before the end is fine. */
-	p->rx.rpos = SIZE - 32;
-	c = (struct ucx_cell *)(p->rx.data + SIZE - 32);
+	p->rx.rpos = SIZE - 64;
+	c = (struct ucx_cell *)(p->rx.data + SIZE - 64);
 	c->seq = 2;
 	c->kind = UCX_CELL_MSG;
-	c->len = 16;
+	c->len = 48;
 	why = NULL;
 	assert_non_null(ucx_ring_peek(&p->rx, 2, &len, &why));
-	c->len = 17;
+	c->len = 49;
 	assert_null(ucx_ring_peek(&p->rx, 2, &len, &why));
 }
 

@@ -8,7 +8,7 @@
  * A ring is one memfd, created by the receiving endpoint and mapped by the
  * sender, which opens it through /proc/<pid>/fd/<fd> as UCX's posix
  * transport does. It is a control page, then a power-of-two data area of
- * 16-byte aligned cells:
+ * cells aligned to cache lines:
  *
  *   struct ucx_cell { seq, len, kind }   then len bytes of payload
  *
@@ -43,6 +43,9 @@
 #define UCX_RING_CTL_SIZE 4096u
 #define UCX_RING_MAGIC    0x474e4952534b4653ull /* "SFKSRING" */
 #define UCX_RING_WAKE_LEN 16 /* abstract socket name bytes */
+/* Cells start on cache lines: the receiver polls the line the next cell
+ * begins on, which then holds nothing of the cell before it. */
+#define UCX_CELL_ALIGN    64u
 
 enum ucx_cell_kind {
 	UCX_CELL_MSG = 1,  /* a send: len bytes follow */
@@ -87,8 +90,9 @@ struct ucx_ring_tx {
 
 static inline uint32_t ucx_ring_cell_bytes(uint32_t len)
 {
-	return (uint32_t)((sizeof(struct ucx_cell) + (size_t)len + 15) &
-			  ~(size_t)15);
+	return (uint32_t)((sizeof(struct ucx_cell) + (size_t)len +
+			   UCX_CELL_ALIGN - 1) &
+			  ~(size_t)(UCX_CELL_ALIGN - 1));
 }
 
 /* Largest payload a ring of @size takes (the rest goes through UCX). */
