@@ -8,7 +8,9 @@
  * proves by connecting the two for real afterwards and moving data.
  * Every refusal logs a line on stderr; that noise is expected.
  */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -748,6 +750,157 @@ static void test_ring_no_process(void **state) { ring_refused(state, 1); }
 static void test_ring_bad_size(void **state) { ring_refused(state, 2); }
 static void test_ring_other_host(void **state) { ring_refused(state, 3); }
 
+struct progress_arg {
+	struct sk_dev *dev;
+	atomic_int stop;
+};
+
+static void *progress_thread(void *arg)
+{
+	struct progress_arg *pa = arg;
+	struct sk_wc wc;
+
+	while (!atomic_load(&pa->stop))
+		assert_true(sk_dev_poll(pa->dev, &wc, 1) == 0);
+	return NULL;
+}
+
+/*
+ * A send after a write must not be seen before the write, although sends
+ * take the ring and writes take UCX: with UCX over TCP between two devices
+ * of this process, a 32 KiB put is still streaming through a socket when
+ * a ring send would be in the peer's ring already. Sends without a write
+ * before them take the ring; the receiver must get them all in order, and
+ * at each message see (in the last word of the write) every write posted
+ * before it. With the provider's ring_dirty rule removed this fails.
+ */
+static void test_ring_write_then_send(void **state)
+{
+	struct sk_dev *d1, *d2;
+	struct sk_ep *a, *b;
+	uint8_t addr_a[SK_BLOB_MAX], addr_b[SK_BLOB_MAX], desc[SK_BLOB_MAX];
+	size_t la = sizeof(addr_a), lb = sizeof(addr_b), ld = sizeof(desc);
+	enum { WLEN = 32768, WORDS = WLEN / 8 };
+	uint64_t *target = NULL, *rbuf = NULL, *src = NULL, last_write = 0;
+	uint64_t written_before[64];
+	struct sk_mr *tmr, *rmr, *smr;
+	struct sk_rkey *rkey;
+	const unsigned rounds = 40, batch = 16;
+	uint64_t next = 1, expect = 1;
+
+	(void)state;
+	unset_all();
+	setenv("UCX_TLS", "tcp,self", 1);
+	assert_int_equal(sk_dev_open("ucx", NULL, &d1), SK_OK);
+	assert_int_equal(sk_dev_open("ucx", NULL, &d2), SK_OK);
+	unsetenv("UCX_TLS");
+	assert_int_equal(sk_ep_create(d1, &a), SK_OK);
+	assert_int_equal(sk_ep_create(d2, &b), SK_OK);
+	assert_int_equal(sk_ep_addr_pack(a, addr_a, &la), SK_OK);
+	assert_int_equal(sk_ep_addr_pack(b, addr_b, &lb), SK_OK);
+	assert_int_equal(sk_ep_connect(a, addr_b, lb), SK_OK);
+	assert_int_equal(sk_ep_connect(b, addr_a, la), SK_OK);
+	assert_int_equal(posix_memalign((void **)&target, 4096, WLEN), 0);
+	assert_int_equal(posix_memalign((void **)&rbuf, 4096, 64 * 64), 0);
+	assert_int_equal(posix_memalign((void **)&src, 4096, 4 * WLEN), 0);
+	memset(target, 0, WLEN);
+	assert_int_equal(sk_mr_reg(d2, target, WLEN, SK_ACCESS_REMOTE_WRITE,
+				   &tmr), SK_OK);
+	assert_int_equal(sk_mr_reg(d2, rbuf, 64 * 64, SK_ACCESS_LOCAL, &rmr),
+			 SK_OK);
+	assert_int_equal(sk_mr_reg(d1, src, 4 * WLEN, SK_ACCESS_LOCAL, &smr),
+			 SK_OK);
+	assert_int_equal(sk_mr_pack(tmr, desc, &ld), SK_OK);
+	/* The key check is a round trip: both devices must progress. */
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(sk_post_recv(b, rmr, rbuf + i * 8, 64,
+					      (void *)(uintptr_t)i), SK_OK);
+
+	{
+		/* The key check is a get, which over TCP d2 must serve:
+		 * a thread progresses d2 (and nothing else) meanwhile. */
+		struct progress_arg pa = {.dev = d2};
+		pthread_t th;
+
+		assert_int_equal(pthread_create(&th, NULL, progress_thread,
+						&pa), 0);
+		assert_int_equal(sk_rkey_unpack(a, desc, ld, &rkey), SK_OK);
+		atomic_store(&pa.stop, 1);
+		pthread_join(th, NULL);
+	}
+
+	for (unsigned r = 0; r < rounds; r++) {
+		/* A batch: every third message has a write just before it. */
+		for (unsigned k = 0; k < batch; k++, next++) {
+			if (next % 3 == 0) {
+				/* Four source buffers in turn: unsignaled
+				 * writes own theirs until later ones
+				 * complete. */
+				uint64_t *w = src + (next / 3 % 4) * WORDS;
+
+				for (unsigned j = 0; j < WORDS; j++)
+					w[j] = next;
+				assert_int_equal(
+					sk_post_write(a, smr, w, WLEN, rkey,
+						      (uintptr_t)target,
+						      SK_POST_UNSIGNALED, NULL),
+					SK_OK);
+				last_write = next;
+			}
+			written_before[next % 64] = last_write;
+			assert_int_equal(sk_post_send(a, NULL, &next, 8,
+						      SK_POST_UNSIGNALED, NULL),
+					 SK_OK);
+		}
+		while (expect < next) {
+			struct sk_wc wc;
+			int64_t deadline = now_ms() + TIMEOUT_MS;
+			int n = 0;
+
+			while (n == 0 && now_ms() < deadline) {
+				struct sk_wc w1;
+
+				assert_true(sk_dev_poll(d1, &w1, 1) == 0);
+				n = sk_dev_poll(d2, &wc, 1);
+			}
+			assert_int_equal(n, 1);
+			assert_int_equal(wc.status, SK_OK);
+			assert_int_equal(wc.opcode, SK_OP_RECV);
+			{
+				uint64_t got;
+				unsigned slot = (unsigned)(uintptr_t)wc.ctx;
+
+				memcpy(&got, wc.data ? wc.data
+						     : (void *)(rbuf + slot * 8),
+				       8);
+				if (wc.data)
+					sk_ep_release(b, wc.data);
+				assert_int_equal(got, expect);
+				/* Every write posted before it is visible. */
+				assert_true(((volatile uint64_t *)
+						     target)[WORDS - 1] >=
+					    written_before[expect % 64]);
+				assert_int_equal(
+					sk_post_recv(b, rmr, rbuf + slot * 8,
+						     64, wc.ctx),
+					SK_OK);
+			}
+			expect++;
+		}
+	}
+	sk_rkey_destroy(rkey);
+	sk_ep_destroy(a);
+	sk_ep_destroy(b);
+	sk_mr_dereg(smr);
+	sk_mr_dereg(rmr);
+	sk_mr_dereg(tmr);
+	sk_dev_close(d1);
+	sk_dev_close(d2);
+	free(target);
+	free(rbuf);
+	free(src);
+}
+
 /* The ucx memory descriptor body (verbs/ucx/ucx.c). */
 struct ucx_mr_body {
 	uint64_t addr, len;
@@ -960,6 +1113,7 @@ int main(void)
 		cmocka_unit_test_setup(test_open_bad_device, clean_env),
 		cmocka_unit_test_setup(test_open_rdma_without_device,
 				       clean_env),
+		cmocka_unit_test(test_ring_write_then_send),
 		cmocka_unit_test_setup_teardown(test_ring_not_a_ring,
 						ucx_setup, ucx_teardown),
 		cmocka_unit_test_setup_teardown(test_ring_no_process,
