@@ -684,6 +684,16 @@ static ucs_status_t ucx_am_nop_cb(void *arg, const void *header, size_t hlen,
 }
 
 /* A message from the ring into the next posted receive. */
+/* Tell the sender how far it may write: up to the oldest message still
+ * held in place, or everything read. */
+static void ucx_ring_give_back(struct ucx_ep *e)
+{
+	ucx_ring_publish(&e->rx, e->held_head != e->held_tail
+					 ? e->held[e->held_tail & e->held_mask]
+						   .start
+					 : e->rx.rpos);
+}
+
 static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
 			     uint64_t start, const void *data, uint32_t len)
 {
@@ -710,10 +720,7 @@ static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
 	}
 	ucx_ring_skip(&e->rx, len);
 	if (wc.data == NULL)
-		ucx_ring_publish(&e->rx, e->held_head != e->held_tail
-						 ? e->held[e->held_tail &
-							   e->held_mask].start
-						 : e->rx.rpos);
+		ucx_ring_give_back(e);
 	if (e->rq_tail == seq && !e->destroying) {
 		/* Every earlier receive was reported: report this one. */
 		e->rq_tail++;
@@ -753,10 +760,7 @@ static void ucx_ep_release(struct sk_ep *ep, void *data)
 	while (e->held_tail != e->held_head &&
 	       e->held[e->held_tail & e->held_mask].released)
 		e->held_tail++;
-	ucx_ring_publish(&e->rx, e->held_head != e->held_tail
-					 ? e->held[e->held_tail & e->held_mask]
-						   .start
-					 : e->rx.rpos);
+	ucx_ring_give_back(e);
 }
 
 static void ucx_ep_set_inplace(struct sk_ep *ep, int on)
