@@ -3,7 +3,8 @@
 # client on 127.0.0.1 with the default provider (SKIFF_PROVIDER, else auto:
 # rdma if an RDMA port is active, else ucx), then a 4-node job under skrun
 # (hello, a ring of node-to-node sends, a shared file written and read
-# back through the host). Both sides' output is shown as
+# back through the host), then rpc_lat (rpc round trips, 32 B and 4 KiB).
+# Both sides' output is shown as
 # it comes, prefixed [server] and [client]; the demo fails if either side
 # fails or if the pair does not finish within DEMO_TIMEOUT seconds.
 #
@@ -146,5 +147,29 @@ job -n 4 "$app" hello
 job -n 4 "$app" ring
 job -n 4 "$app" files 8 demo.dat
 echo "demo: $(ls -l "$tmp/demo.dat" | awk '{print $5}') bytes written by 4 nodes through the host, each slice read back and verified"
-echo "demo: OK (ping-pong and a 4-node skrun job)"
+
+# Part 3: rpc round trips (rpc_lat), 32 bytes and 4 KiB, one call at a time.
+bin=$build/perf/rpc_lat
+port=$(pick_port) || { echo "demo: no free port in $port_min-$port_max" >&2; exit 1; }
+echo "demo: rpc_lat on 127.0.0.1 port $port (full round trips; perf/README.md compares them with MPI and UCX)"
+start server -p "$port"
+server_ready "$port" || { echo "demo: FAILED: the rpc_lat server did not start" >&2; exit 1; }
+start client -p "$port" -n 20000 127.0.0.1
+deadline=$((SECONDS + timeout_s))
+while [ ! -e "$tmp/server.rc" ] || [ ! -e "$tmp/client.rc" ]; do
+	if [ $SECONDS -ge $deadline ]; then
+		echo "demo: FAILED: rpc_lat gave no result after ${timeout_s}s" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+for p in "${pipes[@]}"; do
+	wait "$p" 2>/dev/null
+done
+pipes=()
+if [ "$(cat "$tmp/server.rc")" != 0 ] || [ "$(cat "$tmp/client.rc")" != 0 ]; then
+	echo "demo: FAILED: rpc_lat exited $(cat "$tmp/server.rc") / $(cat "$tmp/client.rc")" >&2
+	exit 1
+fi
+echo "demo: OK (ping-pong, a 4-node skrun job, rpc round trips)"
 
