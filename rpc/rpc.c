@@ -43,6 +43,7 @@ struct sk_rpc_rslot {
 	char               *buf;
 	char               *data;  /* the message: buf, or left in place by
 	                            * the provider (released on repost) */
+	uint32_t            len;   /* its bytes */
 };
 
 struct sk_rpc_call {
@@ -338,6 +339,43 @@ static void sk_rpc_call_finish(struct sk_rpc_call *c)
 		p->failed = 1;
 }
 
+/*
+ * Before the endpoint goes: messages left in place live in its provider's
+ * memory (the ucx ring), which goes with it, but a held response is still
+ * handed to its call, and a request may still be read by a handler that
+ * deferred. Copy each into its slot's own buffer and point its users
+ * there. Only on this path: the datapath reads in place.
+ */
+static void sk_rpc_peer_own_all(struct sk_rpc_peer *p)
+{
+	for (unsigned i = 0; i < SK_RPC_NSLOTS; i++) {
+		struct sk_rpc_rslot *s = &p->slot[i];
+		char *old = s->data;
+		size_t len = s->len < SK_RPC_SLOT_SIZE ? s->len
+						       : SK_RPC_SLOT_SIZE;
+
+		if (old == s->buf)
+			continue;
+		memcpy(s->buf, old, len);
+		s->data = s->buf;
+		for (unsigned k = 0; k < SK_RPC_CREDITS; k++) {
+			struct sk_rpc_call *c = &p->call[k];
+			struct sk_rpc_req *r = &p->req[k];
+
+			if (c->busy && c->held == s &&
+			    (const char *)c->data >= old &&
+			    (const char *)c->data <= old + len)
+				c->data = s->buf + ((const char *)c->data - old);
+			if (r->busy && r->slot == s &&
+			    (const char *)r->data >= old &&
+			    (const char *)r->data <= old + len)
+				r->data = s->buf + ((const char *)r->data - old);
+		}
+		if (p->ep)
+			sk_ep_release(p->ep, old);
+	}
+}
+
 static void sk_rpc_close_timer(struct sk_timer *t)
 {
 	struct sk_rpc_peer *p = (struct sk_rpc_peer *)((char *)t -
@@ -345,6 +383,7 @@ static void sk_rpc_close_timer(struct sk_timer *t)
 								close_t));
 
 	/* Outside any completion callback of this endpoint. */
+	sk_rpc_peer_own_all(p);
 	if (p->rkey) {
 		sk_rkey_destroy(p->rkey);
 		p->rkey = NULL;
@@ -959,6 +998,7 @@ static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
 		return;
 	p->heard++;
 	s->data = wc->data ? wc->data : s->buf;
+	s->len = wc->byte_len;
 	if (wc->opcode == SK_OP_RECV_IMM) {
 		sk_rpc_on_imm(p, s, wc->imm);
 		return;
@@ -1075,6 +1115,16 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 	return SK_OK;
 
 err_unlink:
+	for (i = 0; i < SK_RPC_CREDITS; i++) {
+		if (p->req[i].busy) {
+			/* The peer's requests were served while we waited,
+			 * and a handler still holds one (deferred): the peer
+			 * stays, failed, until sk_rpc_destroy, so that the
+			 * handler's request stays valid. */
+			sk_rpc_peer_fail(p, NULL);
+			return st;
+		}
+	}
 	sk_rpc_peer_remove(p);
 	return st;
 err:

@@ -30,7 +30,8 @@
 
 #include "../../rpc/wire.h"
 
-enum { H_ECHO = 1, H_DEFER, H_FAIL, H_BIG, H_DIE, H_UNKNOWN = 9 };
+enum { H_ECHO = 1, H_DEFER, H_FAIL, H_BIG, H_DIE, H_DEFER_READ,
+       H_UNKNOWN = 9 };
 enum { CMD_CONNECT = 1, CMD_STATS, CMD_EXIT };
 
 struct side {
@@ -150,6 +151,35 @@ static void h_defer(struct sk_rpc_req *req, void *arg)
 	sk_timer_start(srv_loop, &d->t, in[0]); /* answered later */
 }
 
+/* Answers 300 ms later, reading the request only then: by that time the
+ * bad-input test has had the connection closed (the request, read in place
+ * from the ucx provider's ring, must have moved with it). The bytes must
+ * be the ones sent (fill seed 99), or the server aborts. */
+#define DEFER_READ_LEN 1000
+
+static void defer_read_fire(struct sk_timer *t)
+{
+	struct deferred *d = (struct deferred *)t;
+	unsigned char want[DEFER_READ_LEN];
+	size_t len;
+	const void *in = sk_rpc_req_data(d->req, &len);
+
+	fill(want, sizeof(want), 99);
+	if (len != sizeof(want) || memcmp(in, want, len) != 0)
+		abort();
+	sk_rpc_respond(d->req, 0, 0);
+	free(d);
+}
+
+static void h_defer_read(struct sk_rpc_req *req, void *arg)
+{
+	struct deferred *d = calloc(1, sizeof(*d));
+
+	d->req = req;
+	d->t.cb = defer_read_fire;
+	sk_timer_start(srv_loop, &d->t, 300);
+}
+
 static void h_fail(struct sk_rpc_req *req, void *arg)
 {
 	sk_rpc_respond(req, -EIO, 0);
@@ -238,6 +268,7 @@ static void server_main(int ctl, int thr1, int thr2)
 	sk_rpc_register(s.rpc, H_FAIL, h_fail, NULL);
 	sk_rpc_register(s.rpc, H_BIG, h_big, NULL);
 	sk_rpc_register(s.rpc, H_DIE, h_die, NULL);
+	sk_rpc_register(s.rpc, H_DEFER_READ, h_defer_read, NULL);
 	pthread_create(&th[0], NULL, srv_thread_main, &t1);
 	pthread_create(&th[1], NULL, srv_thread_main, &t2);
 	/* The first connection, then commands. */
@@ -500,8 +531,10 @@ static void raw_wait(struct raw_op *o, int timeout_ms)
 		sk_loop_run_once(fx.s.loop, 50);
 }
 
-/* Send raw bytes on a new connection whose other end is a server rpc. */
-static void raw_connection(const void *msg, size_t len, int with_hello)
+/* Send raw bytes on a new connection whose other end is a server rpc:
+ * optionally a hello, optionally a first message @pre, then @msg. */
+static void raw_connection2(const void *pre, size_t prelen, const void *msg,
+			    size_t len, int with_hello)
 {
 	uint32_t cmd = CMD_CONNECT;
 	struct sk_ep *ep;
@@ -530,9 +563,18 @@ static void raw_connection(const void *msg, size_t len, int with_hello)
 		raw_wait(&hop, 10000);
 		assert_true(hop.done);
 	}
-	memcpy(buf, msg, len);
 	/* The server checks our arena key (a round trip on ucx): serve it. */
 	raw_wait(&rop, 500);
+	if (pre) {
+		struct raw_op pop = {.op.done = raw_done};
+
+		memcpy(buf, pre, prelen);
+		assert_int_equal(sk_post_send(ep, mr, buf, prelen, 0, &pop.op),
+				 SK_OK);
+		raw_wait(&pop, 3000);
+		assert_true(pop.done);
+	}
+	memcpy(buf, msg, len);
 	assert_int_equal(sk_post_send(ep, mr, buf, len, 0, &sop.op), SK_OK);
 	raw_wait(&sop, 3000);
 	/* Let the server judge it (its answer is to close), then drop our
@@ -546,6 +588,11 @@ static void raw_connection(const void *msg, size_t len, int with_hello)
 	sk_ep_destroy(ep);
 	sk_rpc_buf_free(fx.s.rpc, buf);
 	sk_rpc_buf_free(fx.s.rpc, rx);
+}
+
+static void raw_connection(const void *msg, size_t len, int with_hello)
+{
+	raw_connection2(NULL, 0, msg, len, with_hello);
 }
 
 static void server_stats(struct sk_rpc_stats *st)
@@ -580,9 +627,23 @@ static void test_bad_input(void **state)
 	h.type = SK_RPC_RESP; /* a response to no call */
 	raw_connection(&h, sizeof(h), 1);
 	raw_connection(&h, 7, 1); /* shorter than a header */
+	{
+		/* A request the server defers and reads only after the
+		 * connection was closed for the bad message that followed. */
+		char req[SK_RPC_HDR + DEFER_READ_LEN];
+		struct sk_rpc_hdr rh = {.magic = SK_RPC_MAGIC,
+					.type = SK_RPC_REQ,
+					.handler = H_DEFER_READ,
+					.len = DEFER_READ_LEN};
+
+		memcpy(req, &rh, sizeof(rh));
+		fill(req + SK_RPC_HDR, DEFER_READ_LEN, 99);
+		raw_connection2(req, sizeof(req), garbage, sizeof(garbage), 1);
+		usleep(400 * 1000); /* the deferred answer fires meanwhile */
+	}
 	server_stats(&after);
-	assert_true(after.bad_msgs >= before.bad_msgs + 4);
-	assert_true(after.peer_failures >= before.peer_failures + 5);
+	assert_true(after.bad_msgs >= before.bad_msgs + 5);
+	assert_true(after.peer_failures >= before.peer_failures + 6);
 	assert_int_equal(sk_rpc_call_sync(fx.peer, H_ECHO, "alive", 5, buf,
 					  sizeof(buf), &got), 0);
 	assert_memory_equal(buf, "alive", 5);

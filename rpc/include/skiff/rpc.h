@@ -69,7 +69,7 @@ typedef void (*sk_rpc_handler_func_t)(struct sk_rpc_req *req, void *arg);
  */
 sk_status_t sk_rpc_create(struct sk_loop *loop, struct sk_arena *arena,
 			  struct sk_rpc **rpc_p);
-/* Destroy; peers must have been removed. */
+/* Destroy, removing the peers still there. */
 void sk_rpc_destroy(struct sk_rpc *rpc);
 
 sk_status_t sk_rpc_register(struct sk_rpc *rpc, uint16_t id,
@@ -79,7 +79,10 @@ sk_status_t sk_rpc_register(struct sk_rpc *rpc, uint16_t id,
  * Add a peer over connected endpoint @ep (the rpc takes it over and
  * destroys it with the peer). Both sides call this; it exchanges arena
  * descriptors over @ep and returns once the peer's arrived (or after
- * @timeout_ms with SK_ERR_TIMEOUT). @peer_p out, on success only.
+ * @timeout_ms with SK_ERR_TIMEOUT). @peer_p out, on success only. The
+ * peer's requests are served while it waits; if it then fails while a
+ * handler still holds one (deferred), that peer stays, failed, until
+ * sk_rpc_destroy, so the request stays valid.
  */
 sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 			    int timeout_ms, struct sk_rpc_peer **peer_p);
