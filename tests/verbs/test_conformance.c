@@ -289,6 +289,49 @@ static void test_send_recv(void **state)
 	}
 }
 
+/* Unsignaled sends owe no completion: an endpoint that only sent those
+ * and then idles for longer than SKIFF_STALL_MS (400 ms here, both sides)
+ * is not taken for stalled, and works on. (The rdma provider's watchdog
+ * failed such endpoints: rpc's inline messages are all unsignaled.) */
+static int setup_stall(void **state)
+{
+	setenv("SKIFF_STALL_MS", "400", 1);
+	return setup_common(state, 0);
+}
+
+static int teardown_stall(void **state)
+{
+	unsetenv("SKIFF_STALL_MS");
+	return teardown(state);
+}
+
+static void test_unsignaled_idle(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_test_msg m = {.cmd = SK_TEST_POST_RECVS};
+	struct sk_test_recv r[5];
+	struct sk_wc wc;
+
+	m.id = (uint32_t)f->peer_ep;
+	m.aux = 5;
+	m.a = 64;
+	m.b = (uint64_t)-1;
+	assert_int_equal(sk_test_peer_call(&f->peer, &m), SK_OK);
+	for (unsigned i = 0; i < 4; i++)
+		POST(f, sk_post_send(f->ep, NULL, "idle", 4,
+				     SK_POST_UNSIGNALED, NULL));
+	/* Three times the watchdog's bound, with nothing owed. */
+	assert_int_equal(fx_wait(f, &wc, 1, 1200), 0);
+	POST(f, sk_post_send(f->ep, NULL, "done", 4, 0, (void *)1));
+	expect_wc(f, SK_OP_SEND, SK_OK, (void *)1);
+	assert_int_equal(sk_test_peer_wait_recvs(&f->peer, 5, TIMEOUT_MS, r, 5),
+			 5);
+	for (unsigned i = 0; i < 5; i++) {
+		assert_int_equal(r[i].status, SK_OK);
+		assert_int_equal(r[i].byte_len, 4);
+	}
+}
+
 static void test_recv_from_peer(void **state)
 {
 	struct fixture *f = *state;
@@ -634,6 +677,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_send_recv, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_unsignaled_idle,
+						setup_stall, teardown_stall),
 		cmocka_unit_test_setup_teardown(test_recv_from_peer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_flush_and_unsignaled,

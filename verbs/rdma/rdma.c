@@ -56,11 +56,13 @@ struct rdma_ep {
 	uint32_t sq_head;       /* next sequence to post */
 	uint32_t sq_tail;       /* oldest unretired sequence */
 	uint32_t unsignaled_run;
+	uint32_t sig_end;       /* sequence after the last signaled request */
 	void **rq_ctx;
 	uint32_t rq_mask;
 	uint32_t rq_head;
 	uint32_t rq_tail;
-	uint64_t sq_moved_ns;   /* last post into an empty SQ, or retirement */
+	uint64_t sq_moved_ns;   /* last signaled post while none was out, or
+	                         * retirement */
 	int stalled;            /* the watchdog moved the QP to error */
 	int err_reported;
 };
@@ -560,6 +562,16 @@ static uint64_t rdma_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Whether a signaled request is outstanding, i.e. a completion is owed.
+ * Unsignaled requests after the last signaled one stay in the SQ until a
+ * later signaled one completes: nothing is owed for them, and an idle
+ * endpoint that only sent unsignaled (rpc's inline messages) is not
+ * stalled. */
+static int rdma_signaled_out(const struct rdma_ep *e)
+{
+	return (int32_t)(e->sig_end - e->sq_tail) > 0;
+}
+
 /*
  * The stall watchdog. A NIC fails requests to a dead peer with "retry
  * exceeded" after timeout * (retry_cnt + 1); Soft-RoCE in Linux 6.1 does
@@ -581,7 +593,7 @@ static void rdma_watchdog(struct rdma_dev *d)
 						  : NULL;
 		struct ibv_qp_attr qa = {.qp_state = IBV_QPS_ERR};
 
-		if (e == NULL || e->stalled || e->sq_head == e->sq_tail ||
+		if (e == NULL || e->stalled || !rdma_signaled_out(e) ||
 		    now - e->sq_moved_ns < d->stall_ns)
 			continue;
 		e->stalled = 1;
@@ -608,7 +620,7 @@ static int rdma_dev_sleep_bound(const struct sk_dev *dev)
 		const struct rdma_ep *e = d->eps.eps[i] ?
 			rdma_ep(d->eps.eps[i]) : NULL;
 
-		if (e && !e->stalled && e->sq_head != e->sq_tail)
+		if (e && !e->stalled && rdma_signaled_out(e))
 			return 100;
 	}
 	return -1;
@@ -1105,13 +1117,17 @@ static sk_status_t rdma_post(struct sk_ep *ep, const struct sk_op *op)
 			     sk_opcode_str(op->opcode), strerror(err));
 		return sk_status_from_errno(err);
 	}
-	if (e->sq_head == e->sq_tail)
-		e->sq_moved_ns = rdma_now_ns();
 	slot = &e->sq[e->sq_head & e->sq_mask];
 	slot->ctx = op->ctx;
 	slot->opcode = op->opcode;
 	slot->user_signaled = (uint32_t)user_signaled;
 	e->sq_head++;
+	if (wr.send_flags & IBV_SEND_SIGNALED) {
+		/* The watchdog times from the first completion owed. */
+		if (!rdma_signaled_out(e))
+			e->sq_moved_ns = rdma_now_ns();
+		e->sig_end = e->sq_head;
+	}
 	return SK_OK;
 }
 
