@@ -473,6 +473,29 @@ static void ucx_rq_retire(struct ucx_dev *d, struct ucx_ep *e)
 	}
 }
 
+/* Report receive @seq, whose completion is @wc: straight to the queue
+ * when every earlier receive was reported, else through its slot, in
+ * order. */
+static void ucx_rq_report(struct ucx_dev *d, struct ucx_ep *e, uint32_t seq,
+			  const struct sk_wc *wc)
+{
+	struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
+
+	if (e->rq_tail == seq && !e->destroying) {
+		e->rq_tail++;
+		ucx_cq_push(d, wc);
+		return;
+	}
+	r->seq = seq;
+	r->imm = wc->imm;
+	r->done = 1;
+	r->opcode = wc->opcode;
+	r->status = wc->status;
+	r->byte_len = wc->byte_len;
+	r->data = wc->data;
+	ucx_rq_retire(d, e);
+}
+
 static void ucx_recv_data_cb(void *request, ucs_status_t status,
 			     size_t length, void *user_data)
 {
@@ -636,12 +659,8 @@ static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
 			} else {
 				memcpy(r->buf, data, length);
 			}
-			r->seq = e->rq_match;
-			r->done = 1;
-			e->rq_match++;
-			e->rq_tail++;
 			e->rx_seq++;
-			ucx_cq_push(d, &wc);
+			ucx_rq_report(d, e, e->rq_match++, &wc);
 			return ret;
 		}
 	}
@@ -703,7 +722,6 @@ static ucs_status_t ucx_am_nop_cb(void *arg, const void *header, size_t hlen,
 	return ucx_am_cb(arg, header, hlen, data, length, param, UCX_AM_NOP);
 }
 
-/* A message from the ring into the next posted receive. */
 /* Tell the sender how far it may write: up to the oldest message still
  * held in place, or everything read. */
 static void ucx_ring_give_back(struct ucx_ep *e)
@@ -714,6 +732,7 @@ static void ucx_ring_give_back(struct ucx_ep *e)
 					 : e->rx.rpos);
 }
 
+/* A message from the ring into the next posted receive. */
 static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
 			     uint64_t start, const void *data, uint32_t len)
 {
@@ -741,20 +760,7 @@ static void ucx_ring_deliver(struct ucx_dev *d, struct ucx_ep *e,
 	ucx_ring_skip(&e->rx, len);
 	if (wc.data == NULL)
 		ucx_ring_give_back(e);
-	if (e->rq_tail == seq && !e->destroying) {
-		/* Every earlier receive was reported: report this one. */
-		e->rq_tail++;
-		ucx_cq_push(d, &wc);
-		return;
-	}
-	r->seq = seq;
-	r->imm = 0;
-	r->done = 1;
-	r->opcode = SK_OP_RECV;
-	r->status = wc.status;
-	r->byte_len = wc.byte_len;
-	r->data = wc.data;
-	ucx_rq_retire(d, e);
+	ucx_rq_report(d, e, seq, &wc);
 }
 
 /* The user is done with an in-place message: give the sender back the
@@ -827,8 +833,7 @@ static void ucx_rx_drain(struct ucx_dev *d, struct ucx_ep *e)
 				free(m->data);
 			continue;
 		}
-		if (e->rx.ctl == NULL || !e->ring_polled ||
-		    e->rq_match == e->rq_head)
+		if (!e->ring_polled || e->rq_match == e->rq_head)
 			break;
 		start = e->rx.rpos;
 		data = ucx_ring_peek(&e->rx, e->rx_seq, &len, &why);
@@ -1531,9 +1536,10 @@ static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 	e->tx_seq = 1;
 	e->rx_seq = 1;
 	e->rx.fd = -1;
-	/* No ring (no memfd, say) only means this peer sends through UCX. */
-	if (d->ring_on && ucx_ring_rx_create(&e->rx, d->ring_size) != SK_OK)
-		e->rx.fd = -1;
+	/* No ring (no memfd, say) only means this peer sends through UCX;
+	 * a failed create leaves rx empty. */
+	if (d->ring_on)
+		(void)ucx_ring_rx_create(&e->rx, d->ring_size);
 	st = sk_ep_table_add(&d->eps, &e->super, &e->idx, &e->gen);
 	if (st != SK_OK)
 		goto err_unreserve;
@@ -1699,11 +1705,11 @@ static void ucx_nop_cb(void *request, ucs_status_t status, void *user_data)
  * The first message to a peer whose ring we write goes through UCX, and
  * the peer takes nothing from the ring before it (it has number 1): so
  * UCX's wireup of the pair is done before the ring is read, as when every
- * message went through UCX. It is sent with the first send, not at
- * connect: nodes connect to every peer at boot, and wiring up pairs that
- * never talk cost 13 ms of a 16-node job's boot per node. Closing an endpoint whose wireup was still in
+ * message went through UCX: closing an endpoint whose wireup was still in
  * flight tripped UCX 1.13's connection matching (an assertion) when the
- * same two workers connected again.
+ * same two workers connected again. It is sent with the first send, not
+ * at connect: nodes connect to every peer at boot, and wiring up pairs
+ * that never talk cost 13 ms of a 16-node job's boot per node.
  */
 static void ucx_send_nop(struct ucx_dev *d, struct ucx_ep *e)
 {
@@ -1830,9 +1836,27 @@ static void ucx_fence_if_dirty(struct ucx_dev *d, struct ucx_ep *e)
  * alive and no callback: ask for exactly that with FORCE_IMM_CMPL. UCX
  * answers NO_RESOURCE when the message is too big for eager-short (or the
  * FIFO is full), having sent nothing; the caller then takes the slot path.
- * A signaled send may skip the ring only when it is empty, so completions
- * stay in posting order. Returns 1 when the send is done.
+ * A signaled send may skip the send queue only when it is empty, so
+ * completions stay in posting order. Returns 1 when the send is done.
  */
+/* Whether a send finished in the post may complete outside the send
+ * queue: unsignaled, or signaled with nothing before it. */
+static int ucx_may_skip_sq(const struct ucx_ep *e, const struct sk_op *op)
+{
+	return (op->flags & SK_POST_UNSIGNALED) || e->sq_head == e->sq_tail;
+}
+
+/* A send finished in the post: its completion, if signaled. */
+static void ucx_send_done_now(struct ucx_dev *d, struct ucx_ep *e,
+			      const struct sk_op *op)
+{
+	struct sk_wc wc = {.ctx = op->ctx, .ep = &e->super, .status = SK_OK,
+			   .opcode = SK_OP_SEND};
+
+	if (!(op->flags & SK_POST_UNSIGNALED))
+		ucx_cq_push(d, &wc);
+}
+
 static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
 			const struct sk_op *op)
 {
@@ -1843,11 +1867,14 @@ static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
 		uint8_t bytes[UCX_MAX_INLINE];
 	} msg;
 	ucp_request_param_t p; /* UCX reads only the fields the mask names */
-	int signaled = !(op->flags & SK_POST_UNSIGNALED);
 	ucs_status_ptr_t ret;
 
+	if (--d->imm_probe == 0) {
+		d->imm_probe = UCX_IMM_PROBE;
+		d->imm_max = UCX_MAX_INLINE;
+	}
 	if (op->len + sizeof(msg.hdr) > d->imm_max || e->failed ||
-	    e->uep == NULL || (signaled && e->sq_head != e->sq_tail))
+	    e->uep == NULL || !ucx_may_skip_sq(e, op))
 		return 0;
 	msg.hdr = (struct ucx_am_hdr){.dst_idx = e->peer_idx,
 				      .dst_gen = e->peer_gen,
@@ -1870,12 +1897,30 @@ static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
 	}
 	e->tx_seq++;
 	e->ring_dirty = 0; /* fenced behind every put before it */
-	if (signaled) {
-		struct sk_wc wc = {.ctx = op->ctx, .ep = &e->super,
-				   .status = SK_OK, .opcode = SK_OP_SEND};
+	ucx_send_done_now(d, e, op);
+	return 1;
+}
 
-		ucx_cq_push(d, &wc);
+/*
+ * Same host: straight into the peer's ring, unless a put before it is not
+ * known to be visible yet (ring_dirty) or a signaled send would complete
+ * before earlier operations. Returns 1 when the send is done.
+ */
+static int ucx_send_ring(struct ucx_dev *d, struct ucx_ep *e,
+			 const struct sk_op *op)
+{
+	if (e->nop_owed && e->tx.ctl && !e->failed) {
+		e->nop_owed = 0;
+		ucx_send_nop(d, e);
 	}
+	if (e->tx.ctl == NULL || e->ring_dirty || e->failed ||
+	    !ucx_may_skip_sq(e, op) || op->len > UINT32_MAX ||
+	    !ucx_ring_put(&e->tx, e->tx_seq, op->laddr, (uint32_t)op->len))
+		return 0;
+	e->tx_seq++;
+	if (ucx_ring_must_wake(&e->tx))
+		ucx_ring_tx_wake(&e->tx);
+	ucx_send_done_now(d, e, op);
 	return 1;
 }
 
@@ -1890,38 +1935,7 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 	void *laddr = op->laddr;
 
 	if (op->opcode == SK_OP_SEND) {
-		int signaled = !(op->flags & SK_POST_UNSIGNALED);
-
-		/* Same host: straight into the peer's ring, unless a put
-		 * before it is not known to be visible yet, or a signaled
-		 * send would complete before earlier operations. */
-		if (e->nop_owed && e->tx.ctl && !e->failed) {
-			e->nop_owed = 0;
-			ucx_send_nop(d, e);
-		}
-		if (e->tx.ctl && !e->ring_dirty && !e->failed &&
-		    (!signaled || e->sq_head == e->sq_tail) &&
-		    op->len <= UINT32_MAX &&
-		    ucx_ring_put(&e->tx, e->tx_seq, op->laddr,
-				 (uint32_t)op->len)) {
-			e->tx_seq++;
-			if (ucx_ring_must_wake(&e->tx))
-				ucx_ring_tx_wake(&e->tx);
-			if (signaled) {
-				struct sk_wc wc = {.ctx = op->ctx,
-						   .ep = &e->super,
-						   .status = SK_OK,
-						   .opcode = SK_OP_SEND};
-
-				ucx_cq_push(d, &wc);
-			}
-			return SK_OK;
-		}
-		if (--d->imm_probe == 0) {
-			d->imm_probe = UCX_IMM_PROBE;
-			d->imm_max = UCX_MAX_INLINE;
-		}
-		if (ucx_send_imm(d, e, op))
+		if (ucx_send_ring(d, e, op) || ucx_send_imm(d, e, op))
 			return SK_OK;
 	}
 	if (e->sq_head - e->sq_tail >= d->sq_depth)
