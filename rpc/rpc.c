@@ -255,9 +255,10 @@ int sk_rpc_peer_failed(const struct sk_rpc_peer *peer)
  * process's memory. So while our calls wait and the peer has been quiet
  * for SKIFF_RPC_PROBE_MS, we send it a PING, which its rpc answers with a
  * PONG from its loop. A peer that answers none of SK_RPC_DEAD_PROBES
- * checks in a row is declared dead and its calls fail: the bound is
- * (SK_RPC_DEAD_PROBES + 1) * SKIFF_RPC_PROBE_MS. A PING to a peer whose
- * endpoint already failed fails at once.
+ * checks in a row is declared dead and its calls fail: quiet is measured
+ * from the probe timer's first look that saw no new message, so the bound
+ * is (SK_RPC_DEAD_PROBES + 2) * SKIFF_RPC_PROBE_MS. A PING to a peer
+ * whose endpoint already failed fails at once.
  */
 static void sk_rpc_peer_fail(struct sk_rpc_peer *p, const char *why);
 static sk_status_t sk_rpc_post(struct sk_rpc_peer *p, void *buf,
@@ -346,6 +347,16 @@ static void sk_rpc_call_finish(struct sk_rpc_call *c)
  * deferred. Copy each into its slot's own buffer and point its users
  * there. Only on this path: the datapath reads in place.
  */
+/* @ptr moved with the @len bytes at @old to @new, if it pointed there. */
+static void sk_rpc_relocate(const void **ptr, const char *old, size_t len,
+			    char *new)
+{
+	const char *q = *ptr;
+
+	if (q >= old && q <= old + len)
+		*ptr = new + (q - old);
+}
+
 static void sk_rpc_peer_own_all(struct sk_rpc_peer *p)
 {
 	for (unsigned i = 0; i < SK_RPC_NSLOTS; i++) {
@@ -362,14 +373,10 @@ static void sk_rpc_peer_own_all(struct sk_rpc_peer *p)
 			struct sk_rpc_call *c = &p->call[k];
 			struct sk_rpc_req *r = &p->req[k];
 
-			if (c->busy && c->held == s &&
-			    (const char *)c->data >= old &&
-			    (const char *)c->data <= old + len)
-				c->data = s->buf + ((const char *)c->data - old);
-			if (r->busy && r->slot == s &&
-			    (const char *)r->data >= old &&
-			    (const char *)r->data <= old + len)
-				r->data = s->buf + ((const char *)r->data - old);
+			if (c->busy && c->held == s)
+				sk_rpc_relocate(&c->data, old, len, s->buf);
+			if (r->busy && r->slot == s)
+				sk_rpc_relocate(&r->data, old, len, s->buf);
 		}
 		if (p->ep)
 			sk_ep_release(p->ep, old);
@@ -520,6 +527,7 @@ sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
 			       .handler = id, .len = (uint32_t)len};
 	struct sk_rpc_call *c = NULL;
 	void *buf = (void *)req;
+	int small = SK_RPC_HDR + len <= rpc->inline_max;
 	size_t inl = 0;
 	unsigned i;
 	sk_status_t st;
@@ -541,9 +549,8 @@ sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
 	if (c == NULL)
 		return SK_ERR_AGAIN;
 
-	if (SK_RPC_HDR + len <= rpc->inline_max) {
-		/* Small: copied into the send, so done with when posted. */
-		inl = len;
+	if (small) {
+		/* Copied into the send when posted: nothing to prepare. */
 	} else if (len > SK_RPC_INLINE_MAX) {
 		/* Large: the server reads it from our (registered) buffer. */
 		if (sk_rpc_buf_cap(rpc, req) < len)
@@ -583,7 +590,7 @@ sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
 	c->resp_cap = resp_cap;
 	c->data = NULL;
 	c->len = 0;
-	if (SK_RPC_HDR + len <= rpc->inline_max) {
+	if (small) {
 		union sk_rpc_inl m;
 
 		m.h = h;
@@ -789,6 +796,9 @@ sk_status_t sk_rpc_respond(struct sk_rpc_req *r, int status, size_t len)
 	struct sk_rpc_peer *p = r->peer;
 	struct sk_rpc *rpc = p->rpc;
 	void *buf = r->resp;
+	struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC, .type = SK_RPC_RESP,
+			       .call = r->h.call, .gen = r->h.gen,
+			       .len = (uint32_t)len, .status = status};
 	sk_status_t st = SK_OK;
 
 	if (!r->busy)
@@ -823,20 +833,11 @@ sk_status_t sk_rpc_respond(struct sk_rpc_req *r, int status, size_t len)
 	} else if (SK_RPC_HDR + len <= rpc->inline_max) {
 		union sk_rpc_inl m;
 
-		m.h = (struct sk_rpc_hdr){.magic = SK_RPC_MAGIC,
-					  .type = SK_RPC_RESP,
-					  .call = r->h.call, .gen = r->h.gen,
-					  .len = (uint32_t)len,
-					  .status = status};
+		m.h = h;
 		st = sk_rpc_post_inline(p, &m, buf, len);
 		sk_rpc_buf_free(rpc, buf);
 		buf = NULL;
 	} else {
-		struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC,
-				       .type = SK_RPC_RESP,
-				       .call = r->h.call, .gen = r->h.gen,
-				       .len = (uint32_t)len, .status = status};
-
 		if (buf == NULL) {
 			buf = sk_rpc_buf_alloc(rpc, 0);
 			if (buf == NULL) {
