@@ -92,6 +92,29 @@ server_ready() {
 	return 1
 }
 
+# Wait for both sides to exit (at most DEMO_TIMEOUT); fail unless both
+# exited 0. $1 names the pair in messages.
+finish_pair() {
+	local deadline=$((SECONDS + timeout_s)) p src crc
+	while [ ! -e "$tmp/server.rc" ] || [ ! -e "$tmp/client.rc" ]; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "demo: FAILED: $1 gave no result after ${timeout_s}s; stopping both sides" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	for p in "${pipes[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	pipes=()
+	src=$(cat "$tmp/server.rc")
+	crc=$(cat "$tmp/client.rc")
+	if [ "$src" != 0 ] || [ "$crc" != 0 ]; then
+		echo "demo: FAILED: $1 (server exit status $src, client exit status $crc)" >&2
+		exit 1
+	fi
+}
+
 port=
 for attempt in 1 2 3 4 5; do
 	port=$(pick_port) || { echo "demo: no free port in $port_min-$port_max" >&2; exit 1; }
@@ -110,26 +133,7 @@ for attempt in 1 2 3 4 5; do
 done
 
 start client -p "$port" "$@" 127.0.0.1
-
-deadline=$((SECONDS + timeout_s))
-while [ ! -e "$tmp/server.rc" ] || [ ! -e "$tmp/client.rc" ]; do
-	if [ $SECONDS -ge $deadline ]; then
-		echo "demo: FAILED: no result after ${timeout_s}s; stopping both sides" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-for p in "${pipes[@]}"; do
-	wait "$p" 2>/dev/null
-done
-pipes=()
-
-src=$(cat "$tmp/server.rc")
-crc=$(cat "$tmp/client.rc")
-if [ "$src" != 0 ] || [ "$crc" != 0 ]; then
-	echo "demo: FAILED (server exit status $src, client exit status $crc)" >&2
-	exit 1
-fi
+finish_pair sk_pingpong
 echo "demo: ping-pong OK (server and client both exited 0)"
 
 # Part 2: a 4-node Skiff job under skrun. Every node's printf, its file
@@ -155,21 +159,6 @@ echo "demo: rpc_lat on 127.0.0.1 port $port (full round trips; perf/README.md co
 start server -p "$port"
 server_ready "$port" || { echo "demo: FAILED: the rpc_lat server did not start" >&2; exit 1; }
 start client -p "$port" -n 20000 127.0.0.1
-deadline=$((SECONDS + timeout_s))
-while [ ! -e "$tmp/server.rc" ] || [ ! -e "$tmp/client.rc" ]; do
-	if [ $SECONDS -ge $deadline ]; then
-		echo "demo: FAILED: rpc_lat gave no result after ${timeout_s}s" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-for p in "${pipes[@]}"; do
-	wait "$p" 2>/dev/null
-done
-pipes=()
-if [ "$(cat "$tmp/server.rc")" != 0 ] || [ "$(cat "$tmp/client.rc")" != 0 ]; then
-	echo "demo: FAILED: rpc_lat exited $(cat "$tmp/server.rc") / $(cat "$tmp/client.rc")" >&2
-	exit 1
-fi
+finish_pair rpc_lat
 echo "demo: OK (ping-pong, a 4-node skrun job, rpc round trips)"
 
