@@ -26,6 +26,7 @@
 #include <skiff/hostproto.h>
 
 #include "job.h"
+#include "../lib/le.h"
 
 /* ---- the wire, byte by byte ---- */
 
@@ -101,24 +102,6 @@ _Static_assert(SK_BOOT_MAGIC == 0x544b4253u, "\"SBKT\" little-endian");
 _Static_assert(SK_BOOT_VERSION == 1, "a version bump is a wire change");
 _Static_assert(SK_BOOT_SECRET_LEN == 32, "the secret is 32 bytes");
 _Static_assert(SK_BLOB_MAX <= UINT16_MAX, "a u16 length holds any blob");
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- building requests ---- */
 

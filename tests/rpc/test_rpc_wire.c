@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "wire.h"
+#include "../lib/le.h"
 
 /* ---- the wire, byte by byte ---- */
 
@@ -76,24 +77,6 @@ _Static_assert(SK_RPC_HANDLERS == 256, "handler ids");
 _Static_assert(SK_BLOB_MAX == 1024, "a hello carries at most one blob");
 _Static_assert(SK_RPC_CREDITS <= 0x10000u,
 	       "an immediate's low 16 bits hold any call index");
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- building messages ---- */
 

@@ -19,6 +19,7 @@
 #include <skiff/verbs.h>
 
 #include "../../verbs/wire.h"
+#include "../lib/le.h"
 
 /* The envelope, byte by byte (wire.h); peers depend on every offset. */
 #define OFF_MAGIC    0
@@ -41,18 +42,6 @@ _Static_assert(SK_WIRE_HDR_LEN + UINT16_MAX + SK_WIRE_CHECK_LEN > SK_BLOB_MAX,
 
 #define BODY_MAX UINT16_MAX
 #define BLOB_MAX (SK_WIRE_HDR_LEN + BODY_MAX + SK_WIRE_CHECK_LEN)
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* Recompute the check word after a test edited the blob on purpose. */
 static void reseal(uint8_t *blob, size_t len)
