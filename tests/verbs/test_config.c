@@ -307,6 +307,34 @@ static void test_open_bad_depth(void **state)
 	sk_dev_close(dev);
 }
 
+/* The ring settings: out of range or not a power of two is refused. */
+static void test_open_bad_ring(void **state)
+{
+	static const char *const bad_kb[] = {"100", "8", "2097152", "", "x"};
+	static const char *const bad_shm[] = {"2", "yes", "-1", ""};
+	struct sk_dev *dev = NULL;
+
+	(void)state;
+	setenv("SKIFF_PROVIDER", "ucx", 1);
+	for (size_t i = 0; i < sizeof(bad_kb) / sizeof(bad_kb[0]); i++) {
+		setenv("SKIFF_UCX_RING_KB", bad_kb[i], 1);
+		expect_open_fails(NULL, NULL, SK_ERR_CONFIG);
+	}
+	unsetenv("SKIFF_UCX_RING_KB");
+	for (size_t i = 0; i < sizeof(bad_shm) / sizeof(bad_shm[0]); i++) {
+		setenv("SKIFF_UCX_SHM", bad_shm[i], 1);
+		expect_open_fails(NULL, NULL, SK_ERR_CONFIG);
+	}
+	unsetenv("SKIFF_UCX_SHM");
+	/* Good ones are taken. */
+	setenv("SKIFF_UCX_RING_KB", "16", 1);
+	setenv("SKIFF_UCX_SHM", "0", 1);
+	assert_int_equal(sk_dev_open(NULL, NULL, &dev), SK_OK);
+	sk_dev_close(dev);
+	unsetenv("SKIFF_UCX_RING_KB");
+	unsetenv("SKIFF_UCX_SHM");
+}
+
 static void test_open_bad_device(void **state)
 {
 	(void)state;
@@ -1110,6 +1138,7 @@ int main(void)
 		cmocka_unit_test_setup(test_open_bogus_provider, clean_env),
 		cmocka_unit_test_setup(test_open_explicit_provider, clean_env),
 		cmocka_unit_test_setup(test_open_bad_depth, clean_env),
+		cmocka_unit_test_setup(test_open_bad_ring, clean_env),
 		cmocka_unit_test_setup(test_open_bad_device, clean_env),
 		cmocka_unit_test_setup(test_open_rdma_without_device,
 				       clean_env),
