@@ -1,8 +1,8 @@
 /*
  * The host's side of the bootstrap (hostproto.h, part 1): a TCP listener
- * that takes one hello per node, checks the job secret, and, once every
- * node has joined (or left without joining, as a program that does not link
- * Skiff does), answers each with the fabric addresses it needs.
+ * that takes one hello per node, checks the job secret, connects the
+ * host's endpoint for that node and answers at once with its address. Each
+ * node's exchange is two messages of O(1) size, whatever the job's size.
  *
  * Everything read here comes from whoever can reach the port, so a
  * connection is bounded in size and time, and refused with a reason (bad
@@ -39,12 +39,12 @@ struct sk_bconn {
 static unsigned sk_bconn_count;
 
 int sk_boot_hello_parse(const void *buf, size_t len, unsigned max_size,
-			struct sk_boot_hello *hello, const void **blob,
-			uint16_t *blob_len, size_t *used_p, const char **why)
+			struct sk_boot_hello *hello, const void **blob_p,
+			uint16_t *blob_len_p, size_t *used_p, const char **why)
 {
 	const char *p = buf;
 	size_t off = sizeof(*hello);
-	unsigned i;
+	uint16_t l;
 
 	if (len < sizeof(*hello))
 		return 0;
@@ -61,28 +61,23 @@ int sk_boot_hello_parse(const void *buf, size_t len, unsigned max_size,
 		*why = "job size out of range";
 		return -1;
 	}
-	for (i = 0; i <= hello->size; i++) {
-		uint16_t l;
-
-		if (len - off < sizeof(l))
-			return 0;
-		memcpy(&l, p + off, sizeof(l));
-		off += sizeof(l);
-		if (l > SK_BLOB_MAX) {
-			*why = "address longer than SK_BLOB_MAX";
-			return -1;
-		}
-		if (len - off < l)
-			return 0;
-		blob[i] = p + off;
-		blob_len[i] = l;
-		off += l;
+	if (len - off < sizeof(l))
+		return 0;
+	memcpy(&l, p + off, sizeof(l));
+	off += sizeof(l);
+	if (l > SK_BLOB_MAX) {
+		*why = "address longer than SK_BLOB_MAX";
+		return -1;
 	}
-	if (blob_len[0] == 0) {
+	if (l == 0) {
 		*why = "no address for the host";
 		return -1;
 	}
-	*used_p = off;
+	if (len - off < l)
+		return 0;
+	*blob_p = p + off;
+	*blob_len_p = l;
+	*used_p = off + l;
 	return 1;
 }
 
@@ -147,14 +142,21 @@ static int sk_secret_equal(const uint8_t *a, const uint8_t *b)
 	return d == 0;
 }
 
+static int sk_put_blob(int fd, const void *blob, uint16_t len);
+
 static void sk_bconn_hello(struct sk_bconn *c, const struct sk_boot_hello *h,
-			   const void **blob, const uint16_t *blob_len)
+			   const void *blob, uint16_t blob_len)
 {
+	struct sk_boot_welcome w = {.magic = SK_BOOT_MAGIC,
+				    .version = SK_BOOT_VERSION,
+				    .result = SK_BOOT_OK};
 	struct sk_job *job = c->job;
+	char addr[SK_BLOB_MAX];
+	size_t len = sizeof(addr);
 	struct sk_hnode *n;
 	sk_status_t st;
-	unsigned j;
 
+	w.size = job->size;
 	if (!sk_secret_equal(h->secret, job->secret)) {
 		sk_bconn_refuse(c, SK_BOOT_BAD_SECRET, NULL);
 		return;
@@ -164,7 +166,7 @@ static void sk_bconn_hello(struct sk_bconn *c, const struct sk_boot_hello *h,
 		return;
 	}
 	n = &job->node[h->rank];
-	if (n->joined || n->exited || job->welcomed) {
+	if (n->joined || n->exited || job->booted) {
 		sk_bconn_refuse(c, SK_BOOT_DUP_RANK, NULL);
 		return;
 	}
@@ -172,29 +174,22 @@ static void sk_bconn_hello(struct sk_bconn *c, const struct sk_boot_hello *h,
 		sk_bconn_refuse(c, SK_BOOT_ABORTED, NULL);
 		return;
 	}
-	n->blob = calloc(job->size, sizeof(*n->blob));
-	n->blob_len = calloc(job->size, sizeof(*n->blob_len));
-	if (n->blob == NULL || n->blob_len == NULL) {
-		sk_job_abort(job, 1, "out of memory in the bootstrap");
-		return;
+	st = sk_services_connect(job, n, blob, blob_len);
+	if (st == SK_OK) {
+		st = sk_ep_addr_pack(n->ep, addr, &len);
+		if (st != SK_OK)
+			sk_services_disconnect(job, n);
 	}
-	for (j = 0; j < job->size; j++) {
-		n->blob_len[j] = blob_len[1 + j];
-		n->blob[j] = malloc(blob_len[1 + j] + 1u);
-		if (n->blob[j] == NULL) {
-			sk_job_abort(job, 1, "out of memory in the bootstrap");
-			return;
-		}
-		memcpy(n->blob[j], blob[1 + j], blob_len[1 + j]);
-	}
-	st = sk_services_connect(job, n, blob[0], blob_len[0]);
 	if (st != SK_OK) {
 		sk_bconn_refuse(c, SK_BOOT_MALFORMED, sk_status_str(st));
 		return;
 	}
-	/* Keep the socket for the welcome; the connection is done. */
-	n->conn_fd = c->fd;
-	c->fd = -1;
+	/* The welcome is a few hundred bytes into a fresh socket's buffer;
+	 * a node that does not read it learns nothing it could use. */
+	if (sk_send_all(c->fd, &w, sizeof(w)) < 0 ||
+	    sk_put_blob(c->fd, addr, (uint16_t)len) < 0)
+		fprintf(stderr, "skrun: cannot send rank %u its welcome\n",
+			n->rank);
 	n->joined = true;
 	job->njoined++;
 	sk_bconn_close(c);
@@ -207,29 +202,26 @@ static void sk_bconn_readable(struct sk_watch *w, unsigned revents)
 						 offsetof(struct sk_bconn, w));
 	const size_t max = SK_BOOT_MSG_MAX;
 	struct sk_boot_hello h;
-	const void **blob;
-	uint16_t *blob_len;
+	const void *blob = NULL;
+	uint16_t blob_len = 0;
 	const char *why = NULL;
 	size_t used;
 	ssize_t r;
 	int rc;
 
-	if (c->len == c->cap) {
-		size_t ncap = c->cap ? 2 * c->cap : 4096;
-		char *nb;
-
-		if (ncap > max) {
-			sk_bconn_refuse(c, SK_BOOT_MALFORMED,
-					"hello longer than SK_BOOT_MSG_MAX");
-			return;
-		}
-		nb = realloc(c->buf, ncap);
-		if (nb == NULL) {
+	if (c->buf == NULL) {
+		/* A hello and its one address: a fixed, small bound. */
+		c->buf = malloc(max);
+		if (c->buf == NULL) {
 			sk_bconn_close(c);
 			return;
 		}
-		c->buf = nb;
-		c->cap = ncap;
+		c->cap = max;
+	}
+	if (c->len == c->cap) {
+		sk_bconn_refuse(c, SK_BOOT_MALFORMED,
+				"hello longer than SK_BOOT_MSG_MAX");
+		return;
 	}
 	r = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
 	if (r < 0 && (errno == EINTR || errno == EAGAIN))
@@ -243,16 +235,8 @@ static void sk_bconn_readable(struct sk_watch *w, unsigned revents)
 		return;
 	}
 	c->len += (size_t)r;
-	blob = calloc(c->job->size + 1u, sizeof(*blob));
-	blob_len = calloc(c->job->size + 1u, sizeof(*blob_len));
-	if (blob == NULL || blob_len == NULL) {
-		free(blob);
-		free(blob_len);
-		sk_bconn_close(c);
-		return;
-	}
-	rc = sk_boot_hello_parse(c->buf, c->len, c->job->size, &h, blob,
-				 blob_len, &used, &why);
+	rc = sk_boot_hello_parse(c->buf, c->len, c->job->size, &h, &blob,
+				 &blob_len, &used, &why);
 	if (rc < 0)
 		sk_bconn_refuse(c, SK_BOOT_MALFORMED, why);
 	else if (rc > 0 && used != c->len)
@@ -260,8 +244,6 @@ static void sk_bconn_readable(struct sk_watch *w, unsigned revents)
 				"bytes after the hello");
 	else if (rc > 0)
 		sk_bconn_hello(c, &h, blob, blob_len);
-	free(blob);
-	free(blob_len);
 }
 
 static void sk_bconn_timeout(struct sk_timer *t)
@@ -356,18 +338,10 @@ int sk_bootsrv_start(struct sk_job *job, bool remote)
 
 void sk_bootsrv_stop(struct sk_job *job)
 {
-	unsigned r;
-
 	if (job->listen_fd >= 0) {
 		sk_watch_stop(job->loop, &job->listen_w);
 		close(job->listen_fd);
 		job->listen_fd = -1;
-	}
-	for (r = 0; r < job->size; r++) {
-		if (job->node[r].conn_fd >= 0) {
-			close(job->node[r].conn_fd);
-			job->node[r].conn_fd = -1;
-		}
 	}
 }
 
@@ -378,40 +352,11 @@ static int sk_put_blob(int fd, const void *blob, uint16_t len)
 	return len ? sk_send_all(fd, blob, len) : 0;
 }
 
-static void sk_bootsrv_welcome(struct sk_job *job, struct sk_hnode *n)
-{
-	struct sk_boot_welcome w = {.magic = SK_BOOT_MAGIC,
-				    .version = SK_BOOT_VERSION,
-				    .result = SK_BOOT_OK, .size = job->size};
-	char addr[SK_BLOB_MAX];
-	size_t len = sizeof(addr);
-	int fd = n->conn_fd, bad = 0;
-	unsigned j;
-
-	sk_ep_addr_pack(n->ep, addr, &len);
-	/* The welcome is a few KiB: write it blocking, bounded per send. */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	bad |= sk_send_all(fd, &w, sizeof(w));
-	bad |= sk_put_blob(fd, addr, (uint16_t)len);
-	for (j = 0; j < job->size && !bad; j++) {
-		struct sk_hnode *p = &job->node[j];
-
-		if (j == n->rank || !p->joined)
-			bad |= sk_put_blob(fd, NULL, 0);
-		else
-			bad |= sk_put_blob(fd, p->blob[n->rank],
-					   p->blob_len[n->rank]);
-	}
-	if (bad)
-		fprintf(stderr, "skrun: cannot send rank %u its welcome\n",
-			n->rank);
-	close(fd);
-	n->conn_fd = -1;
-}
-
+/* Every node has joined, or left without joining (a program that does not
+ * link Skiff): the BOOT replies can go once the joined ones are ready. */
 void sk_bootsrv_check(struct sk_job *job)
 {
-	unsigned r, j;
+	unsigned r;
 
 	if (job->welcomed)
 		return;
@@ -420,21 +365,7 @@ void sk_bootsrv_check(struct sk_job *job)
 		    !job->aborting)
 			return;
 	job->welcomed = true;
-	for (r = 0; r < job->size; r++)
-		if (job->node[r].joined && job->node[r].conn_fd >= 0)
-			sk_bootsrv_welcome(job, &job->node[r]);
-	for (r = 0; r < job->size; r++) {
-		struct sk_hnode *n = &job->node[r];
-
-		if (n->blob == NULL)
-			continue;
-		for (j = 0; j < job->size; j++)
-			free(n->blob[j]);
-		free(n->blob);
-		free(n->blob_len);
-		n->blob = NULL;
-		n->blob_len = NULL;
-	}
+	sk_services_boot(job);
 	/* The listener stays: a late or foreign connection is answered
 	 * with its reason (wrong secret, rank taken) until the job ends. */
 }

@@ -34,6 +34,23 @@ struct sk_pipe {
 	int              stream; /* 1 stdout, 2 stderr */
 };
 
+#define SK_NO_RANK UINT32_MAX
+
+/* A node's CONNECT, held by the host until the node it names answers. A
+ * node has at most one in flight (libos/peer.c). */
+struct sk_hconn {
+	bool             active;
+	bool             delivered;   /* PEER went to the target */
+	bool             answer_owed; /* the reply waits for a send slot */
+	unsigned         to;
+	uint16_t         service;
+	uint16_t         blob_len;
+	uint64_t         req_id;
+	int64_t          result;
+	struct sk_hnode *next;        /* in the target's queue */
+	char             blob[SK_BLOB_MAX]; /* ours, then the answer's */
+};
+
 struct sk_hnode {
 	unsigned          rank;
 	const char       *host;      /* where it runs */
@@ -51,11 +68,6 @@ struct sk_hnode {
 	bool              exited;
 	int               status;    /* from waitpid */
 
-	/* bootstrap */
-	int               conn_fd;   /* held open until the welcome */
-	void            **blob;      /* [size] addresses it made per peer */
-	uint16_t         *blob_len;
-
 	/* fabric */
 	struct sk_ep     *ep;
 	struct sk_chan    chan;
@@ -66,6 +78,22 @@ struct sk_hnode {
 	bool              stdin_waiting;
 	uint64_t          stdin_req;
 	uint32_t          stdin_max;
+
+	/* connections between nodes (connect.c) */
+	struct sk_hconn   conn;       /* its own CONNECT */
+	struct sk_hnode  *connq_head; /* CONNECTs to it, oldest first */
+	struct sk_hnode  *connq_tail;
+	struct sk_hnode  *serving;    /* the CONNECT it is answering */
+	bool              listening;  /* its LISTEN/ACCEPT awaits a PEER */
+	uint64_t          listen_req;
+	bool              conn_closed; /* finalized or gone: refuse */
+	unsigned          confirm_to; /* owes CONNECTED to (or SK_NO_RANK) */
+	unsigned          unconfirmed; /* ACCEPTs whose node is not up */
+	bool              fin_held;   /* FINALIZE waits for them */
+	uint64_t          fin_req;
+	bool              in_barrier;
+	bool              barrier_owed;
+	uint64_t          barrier_req;
 
 	/* files */
 	struct sk_fsrv_files files;
@@ -97,7 +125,8 @@ struct sk_job {
 	struct sk_watch   listen_w;
 	char              boot_addr[300]; /* host:port for the nodes */
 	unsigned          njoined, nready, nboot_done;
-	bool              welcomed;   /* the welcomes went out */
+	unsigned          nbarrier;   /* nodes in the barrier */
+	bool              welcomed;   /* every node joined or left */
 	bool              booted;     /* the BOOT replies went out */
 
 	/* job control */
@@ -130,20 +159,41 @@ void sk_bootsrv_stop(struct sk_job *job);
 /*
  * Check a bootstrap hello (@buf, @len bytes, from an untrusted socket).
  * Returns 1 when the whole message is in (*@used_p bytes: the hello and its
- * blobs, whose pointers and lengths go to @blob/@blob_len, [1 + size]
- * entries, pointing into @buf), 0 when more bytes are needed, -1 when it is
- * malformed (@why set). @max_size bounds hello->size before any blob is
- * looked at.
+ * blob, whose pointer and length go to @blob_p and @blob_len_p, pointing into
+ * @buf), 0 when more bytes are needed, -1 when it is malformed (@why set).
+ * @max_size bounds hello->size.
  */
 int sk_boot_hello_parse(const void *buf, size_t len, unsigned max_size,
-			struct sk_boot_hello *hello, const void **blob,
-			uint16_t *blob_len, size_t *used_p, const char **why);
+			struct sk_boot_hello *hello, const void **blob_p,
+			uint16_t *blob_len_p, size_t *used_p, const char **why);
 
 /* services.c */
+void sk_reply(struct sk_hnode *n, uint64_t req_id, uint16_t type,
+	      int64_t result, const void *p1, size_t len1, const void *p2,
+	      size_t len2);
+/* Close a node's link for a protocol violation, saying what it sent. */
+void sk_node_cut(struct sk_hnode *n, const char *what, const char *why);
 sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 				const void *addr, size_t len);
+/* Undo sk_services_connect (its bulk buffer stays in the arena). */
+void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n);
 void sk_services_boot(struct sk_job *job);
 void sk_services_stdin(struct sk_job *job);
 void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n);
+
+/* connect.c: connections between nodes, and the barrier */
+void sk_conn_serve(struct sk_job *job, struct sk_hnode *n,
+		   const struct sk_hreq *req);
+void sk_barrier_serve(struct sk_job *job, struct sk_hnode *n,
+		      const struct sk_hreq *req);
+/* The node finalized, exited or lost its link: refuse what waits for it,
+ * drop what it asked, and let a barrier go on without it. */
+void sk_conn_node_closed(struct sk_job *job, struct sk_hnode *n);
+/* FINALIZE from @n: answer it, now or once every node that connected to
+ * it has its end up. */
+void sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
+		      uint64_t req_id);
+/* Send what waited for a send slot to @n. */
+void sk_conn_writable(struct sk_job *job, struct sk_hnode *n);
 
 #endif /* SKIFF_LAUNCHER_JOB_H */

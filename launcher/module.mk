@@ -23,6 +23,7 @@ $(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include
 
 # ---- skrun ----
 SKRUN_SRC := launcher/skrun.c launcher/bootsrv.c launcher/services.c \
+             launcher/connect.c \
              launcher/fileserv.c launcher/opts.c
 SKRUN_OBJ := $(SKRUN_SRC:%.c=$(BUILD)/%.o)
 ALL       += $(BUILD)/bin/skrun

@@ -24,9 +24,9 @@ static struct sk_hnode *sk_chan_node(struct sk_chan *chan)
 	return chan->user;
 }
 
-static void sk_reply(struct sk_hnode *n, uint64_t req_id, uint16_t type,
-		     int64_t result, const void *p1, size_t len1,
-		     const void *p2, size_t len2)
+void sk_reply(struct sk_hnode *n, uint64_t req_id, uint16_t type,
+	      int64_t result, const void *p1, size_t len1, const void *p2,
+	      size_t len2)
 {
 	struct sk_hmsg_hdr h = {.type = type, .req_id = req_id,
 				.result = result};
@@ -58,8 +58,7 @@ static void sk_node_cut_timer(struct sk_timer *t)
 	}
 }
 
-static void sk_node_cut(struct sk_hnode *n, const char *what,
-			const char *why)
+void sk_node_cut(struct sk_hnode *n, const char *what, const char *why)
 {
 	fprintf(stderr, "skrun: rank %u on %s sent %s%s%s%s; closing its "
 			"connection\n",
@@ -67,6 +66,7 @@ static void sk_node_cut(struct sk_hnode *n, const char *what,
 		why ? ")" : "");
 	n->link_down = true;
 	sk_chan_cleanup(&n->chan);
+	sk_conn_node_closed(n->job, n);
 	/* Close the endpoint outside this completion's callback: the node's
 	 * pending and later requests then fail (ENOTCONN) instead of waiting
 	 * for replies that will never come. */
@@ -299,8 +299,16 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 		break;
 	case SK_HMSG_FINALIZE:
 		n->finalized = true;
-		sk_reply(n, req.hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL,
-			 0);
+		sk_conn_finalize(job, n, req.hdr.req_id);
+		break;
+	case SK_HMSG_CONNECTED:
+	case SK_HMSG_CONNECT:
+	case SK_HMSG_LISTEN:
+	case SK_HMSG_ACCEPT:
+		sk_conn_serve(job, n, &req);
+		break;
+	case SK_HMSG_BARRIER:
+		sk_barrier_serve(job, n, &req);
 		break;
 	case SK_HMSG_ABORT:
 		sk_reply(n, req.hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL,
@@ -322,6 +330,7 @@ static void sk_services_on_error(struct sk_chan *chan, sk_status_t st)
 	struct sk_hnode *n = sk_chan_node(chan);
 
 	n->link_down = true;
+	sk_conn_node_closed(n->job, n);
 	/* After FINALIZE the node is allowed to go; otherwise its process
 	 * exit (waitpid) names the cause. A node that is alive but lost its
 	 * link cannot serve the job: end it. */
@@ -336,6 +345,7 @@ static void sk_services_on_writable(struct sk_chan *chan)
 {
 	struct sk_hnode *n = sk_chan_node(chan);
 
+	sk_conn_writable(n->job, n);
 	sk_services_boot(n->job);
 }
 
@@ -368,6 +378,13 @@ err_destroy:
 	sk_ep_destroy(n->ep);
 	n->ep = NULL;
 	return st;
+}
+
+void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n)
+{
+	sk_chan_cleanup(&n->chan);
+	sk_ep_destroy(n->ep);
+	n->ep = NULL;
 }
 
 /* BOOT replies go out once every node that joined is ready (or gone). */
@@ -469,6 +486,7 @@ void sk_services_stdin(struct sk_job *job)
 void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n)
 {
 	n->link_down = true;
+	sk_conn_node_closed(job, n);
 	sk_fsrv_files_cleanup(&n->files);
 	if (n->rkey) {
 		sk_rkey_destroy(n->rkey);

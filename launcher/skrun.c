@@ -727,8 +727,8 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 				  "localhost";
 		n->local = sk_host_is_local(job, n->host);
 		remote |= !n->local;
-		n->conn_fd = -1;
 		n->stdin_fd = -1;
+		n->confirm_to = SK_NO_RANK;
 		n->pipe[0].w.fd = n->pipe[1].w.fd = -1;
 		sk_fsrv_files_init(&n->files);
 	}

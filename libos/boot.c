@@ -1,17 +1,21 @@
 /*
  * Boot and finalize of a node: the path from the program's entry to its
- * main() and back (the "Boot" flow of DESIGN.md).
+ * main() and back (the "Boot" flow of libos/README.md).
  *
  *   __wrap_main -> read SKIFF_BOOTSTRAP, the secret, rank and size
- *     -> open the device, map and register the arena, make endpoints
- *     -> TCP hello with their addresses; welcome with the host's and peers'
+ *     -> open the device, map and register the arena, make the host's
+ *        endpoint
+ *     -> TCP hello with its address; welcome with the host's
  *     -> connect, post receives, READY over the fabric
  *     -> BOOT reply (sent once every node is ready): argv and environment
+ *     -> LISTEN for nodes that connect to this one (peer.c)
  *     -> console streams, atexit finalize, crash flush, optional seal
  *     -> main()
  *
- * Everything after the welcome crosses the fabric. The host's replies arrive
- * on the node's channel; sk_node_call() runs the loop until its reply is in.
+ * Nothing here grows with the job's size: endpoints to other nodes are made
+ * when first used (peer.c). Everything after the welcome crosses the
+ * fabric. The host's replies arrive on the node's channel; sk_node_call()
+ * runs the loop until its reply is in.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,11 +70,19 @@ static bool sk_node_on_msg(struct sk_chan *chan, void *msg, size_t len)
 	}
 	memcpy(&h, msg, sizeof(h));
 	if (h.len != len - sizeof(h) ||
-	    (h.type != SK_HMSG_REPLY && h.type != SK_HMSG_BOOT)) {
+	    (h.type != SK_HMSG_REPLY && h.type != SK_HMSG_BOOT &&
+	     h.type != SK_HMSG_PEER)) {
 		fprintf(stderr, "skiff: malformed message from the host\n");
 		return true;
 	}
-	c = &sk_node.calls[h.req_id % SK_HMSG_SLOTS];
+	if (h.type == SK_HMSG_PEER) {
+		/* Its answer goes out from here: wait for a send slot. */
+		if (!sk_chan_can_send(chan))
+			return false;
+		sk_node_on_peer(&h, (const char *)msg + sizeof(h));
+		return true;
+	}
+	c = &sk_node.calls[h.req_id % SK_HMSG_CALL_SLOTS];
 	if (!c->busy || c->req_id != h.req_id) {
 		fprintf(stderr, "skiff: reply to no request from the host\n");
 		return true;
@@ -86,7 +98,9 @@ static bool sk_node_on_msg(struct sk_chan *chan, void *msg, size_t len)
 		}
 	}
 	c->done = true;
-	if (c->async) {
+	if (c->on_reply) {
+		c->on_reply(c);
+	} else if (c->async) {
 		c->busy = false;
 		sk_node.ncalls--;
 	}
@@ -99,40 +113,48 @@ static void sk_node_on_error(struct sk_chan *chan, sk_status_t st)
 
 	sk_node.down = true;
 	/* Wake every waiter: the host is gone. */
-	for (i = 0; i < SK_HMSG_SLOTS; i++) {
+	for (i = 0; i < SK_HMSG_CALL_SLOTS; i++) {
 		struct sk_hcall *c = &sk_node.calls[i];
 
 		if (!c->busy)
 			continue;
 		c->result = -ENOTCONN;
 		c->done = true;
-		if (c->async) {
+		if (c->on_reply) {
+			c->on_reply(c);
+		} else if (c->async) {
 			c->busy = false;
 			sk_node.ncalls--;
 		}
 	}
 }
 
-static struct sk_hcall *sk_node_send(uint16_t type, uint16_t flags,
-				     const void *p1, size_t len1,
-				     const void *p2, size_t len2, bool async)
+struct sk_hcall *sk_node_send(uint16_t type, uint16_t flags, const void *p1,
+			      size_t len1, const void *p2, size_t len2,
+			      bool async)
 {
 	struct sk_hmsg_hdr h = {.type = type, .flags = flags};
-	struct sk_hcall *c;
+	struct sk_hcall *c = NULL;
+	unsigned i;
 	sk_status_t st;
 
 	for (;;) {
 		if (sk_node.down)
 			return NULL;
-		c = &sk_node.calls[sk_node.next_req % SK_HMSG_SLOTS];
-		if (!c->busy && sk_chan_can_send(&sk_node.chan))
+		/* Any free call slot; its index is the req_id's remainder,
+		 * which the reply echoes. */
+		for (i = 0; i < SK_HMSG_CALL_SLOTS; i++)
+			if (!sk_node.calls[i].busy)
+				break;
+		if (i < SK_HMSG_CALL_SLOTS && sk_chan_can_send(&sk_node.chan))
 			break;
-		/* At most SK_HMSG_SLOTS requests in flight (hostproto.h):
-		 * wait for the oldest's reply. */
+		/* At most SK_HMSG_CALL_SLOTS requests in flight (hostproto.h):
+		 * wait for a reply. */
 		if (sk_loop_run_once(sk_node.loop, -1) < 0)
 			return NULL;
 	}
-	h.req_id = sk_node.next_req++;
+	c = &sk_node.calls[i];
+	h.req_id = sk_node.next_req++ * SK_HMSG_CALL_SLOTS + i;
 	st = sk_chan_send(&sk_node.chan, &h, p1, len1, p2, len2);
 	if (st != SK_OK)
 		return NULL;
@@ -354,8 +376,7 @@ static void sk_boot_exchange(const char *addr, const uint8_t *secret)
 	unsigned long timeout_ms;
 	uint64_t deadline;
 	char blob[SK_BLOB_MAX];
-	size_t len;
-	unsigned j;
+	size_t len = sizeof(blob);
 	sk_status_t st;
 	int fd;
 
@@ -364,19 +385,13 @@ static void sk_boot_exchange(const char *addr, const uint8_t *secret)
 		exit(1);
 	deadline = sk_time_ns() + timeout_ms * 1000000ull;
 	memcpy(hello.secret, secret, SK_BOOT_SECRET_LEN);
+	st = sk_ep_addr_pack(sk_node.host_ep, blob, &len);
+	if (st != SK_OK)
+		sk_boot_die("endpoint address: %s", sk_status_str(st));
 	fd = sk_boot_connect(addr, (int)timeout_ms);
 	sk_boot_write(fd, &hello, sizeof(hello));
-	len = sizeof(blob);
-	sk_ep_addr_pack(sk_node.host_ep, blob, &len);
 	sk_boot_put_blob(fd, blob, len);
-	for (j = 0; j < sk_node.size; j++) {
-		len = 0;
-		if (sk_node.peers[j]) {
-			len = sizeof(blob);
-			sk_ep_addr_pack(sk_node.peers[j], blob, &len);
-		}
-		sk_boot_put_blob(fd, blob, len);
-	}
+	explicit_bzero(&hello, sizeof(hello));
 
 	if (sk_boot_read(fd, &w, sizeof(w), deadline) < 0)
 		sk_boot_die("the host at %s closed the connection "
@@ -393,21 +408,6 @@ static void sk_boot_exchange(const char *addr, const uint8_t *secret)
 	st = sk_ep_connect(sk_node.host_ep, blob, len);
 	if (st != SK_OK)
 		sk_boot_die("connect to the host: %s", sk_status_str(st));
-	for (j = 0; j < sk_node.size; j++) {
-		len = sk_boot_get_blob(fd, blob, deadline);
-		if (sk_node.peers[j] == NULL)
-			continue;
-		if (len == 0) {
-			/* That rank never joined (not a Skiff program). */
-			sk_ep_destroy(sk_node.peers[j]);
-			sk_node.peers[j] = NULL;
-			continue;
-		}
-		st = sk_ep_connect(sk_node.peers[j], blob, len);
-		if (st != SK_OK)
-			sk_boot_die("connect to rank %u: %s", j,
-				    sk_status_str(st));
-	}
 	close(fd);
 }
 
@@ -444,7 +444,8 @@ static char **sk_boot_receive(int *argc_p)
 	int64_t rc;
 	uint32_t i;
 
-	sk_mr_pack(sk_arena_mr(sk_node.arena), mr, &len);
+	if (sk_mr_pack(sk_arena_mr(sk_node.arena), mr, &len) != SK_OK)
+		sk_boot_die("cannot describe the arena");
 	rc = sk_node_call(SK_HMSG_READY, 0, mr, len, NULL, 0, buf,
 			  sizeof(buf), &got);
 	if (rc < 0)
@@ -477,13 +478,7 @@ static char **sk_boot_receive(int *argc_p)
 
 static void sk_node_teardown(void)
 {
-	unsigned j;
-
-	for (j = 0; j < sk_node.size; j++)
-		if (sk_node.peers[j])
-			sk_ep_destroy(sk_node.peers[j]);
-	free(sk_node.peers);
-	sk_node.peers = NULL;
+	sk_node_peers_close();
 	sk_chan_cleanup(&sk_node.chan);
 	sk_ep_destroy(sk_node.host_ep);
 	sk_arena_destroy(sk_node.arena);
@@ -497,7 +492,12 @@ static void sk_node_finalize(void)
 {
 	if (!sk_node.booted)
 		return;
+	/* Users of the fabric that libos outlives (rpc) go first, while
+	 * their peers can still be told. */
+	sk_node_run_fini();
+	sk_node_peers_flush(2000);
 	sk_console_flush();
+	sk_node.closing = true; /* refuse nodes that connect from now on */
 	if (!sk_node.down) {
 		/* The reply comes once the host has written everything this
 		 * node said: nothing is lost at exit. */
@@ -517,7 +517,6 @@ static void sk_node_boot(void)
 	const char *addr = getenv(SK_ENV_BOOTSTRAP);
 	const char *jobid = getenv(SK_ENV_JOBID);
 	uint8_t secret[SK_BOOT_SECRET_LEN];
-	unsigned j;
 	sk_status_t st;
 
 	if (sk_hex_decode(getenv(SK_ENV_SECRET), secret, sizeof(secret)))
@@ -548,16 +547,10 @@ static void sk_node_boot(void)
 	st = sk_ep_create(sk_node.dev, &sk_node.host_ep);
 	if (st != SK_OK)
 		sk_boot_die("endpoint: %s", sk_status_str(st));
+	/* A pointer per rank, filled on first use: 2 KiB at 256 nodes. */
 	sk_node.peers = calloc(sk_node.size, sizeof(*sk_node.peers));
 	if (sk_node.peers == NULL)
 		sk_boot_die("out of memory");
-	for (j = 0; j < sk_node.size; j++) {
-		if (j == sk_node.rank)
-			continue;
-		st = sk_ep_create(sk_node.dev, &sk_node.peers[j]);
-		if (st != SK_OK)
-			sk_boot_die("endpoint: %s", sk_status_str(st));
-	}
 
 	sk_boot_exchange(addr, secret);
 	memset(secret, 0, sizeof(secret));
@@ -581,10 +574,17 @@ int __wrap_main(int argc, char **argv, char **envp)
 		return __real_main(argc, argv, envp);
 	sk_node_boot();
 	nargv = sk_boot_receive(&nargc);
+	sk_node_listen_start();
 	sk_console_install();
 	atexit(sk_node_finalize);
 	seal = sk_config_str("SKIFF_SEAL");
 	if (strcmp(seal, "0") != 0 && strcmp(seal, "") != 0) {
+		/* A sealed node cannot make endpoints (memfd, shared memory,
+		 * sockets): connect to every node first, as the nodes did at
+		 * boot before connections were made on first use. */
+		if (sk_node_peers_connect_all() != 0)
+			sk_os_abort(1, "SKIFF_SEAL: cannot connect to every "
+				       "node before sealing");
 		if (sk_seal() != 0)
 			sk_os_abort(1, "SKIFF_SEAL: cannot seal this node");
 	}
@@ -665,13 +665,6 @@ struct sk_loop *sk_os_loop(void)
 struct sk_arena *sk_os_arena(void)
 {
 	return sk_node.booted ? sk_node.arena : NULL;
-}
-
-struct sk_ep *sk_os_peer(unsigned rank)
-{
-	if (!sk_node.booted || rank >= sk_node.size)
-		return NULL;
-	return sk_node.peers[rank];
 }
 
 bool sk_os_sealed(void)

@@ -7,6 +7,7 @@
  * not empty and fit SK_HMSG_PATH_MAX, and bulk lengths are bounded.
  * tests/fuzz/fuzz_hostmsg.c drives it with arbitrary bytes.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include <skiff/hostproto.h>
@@ -34,13 +35,17 @@ const char *sk_hmsg_type_str(unsigned type)
 		[SK_HMSG_READ] = "READ",       [SK_HMSG_WRITE] = "WRITE",
 		[SK_HMSG_LSEEK] = "LSEEK",     [SK_HMSG_FSTAT] = "FSTAT",
 		[SK_HMSG_UNLINK] = "UNLINK",   [SK_HMSG_MKDIR] = "MKDIR",
-		[SK_HMSG_READDIR] = "READDIR",
+		[SK_HMSG_READDIR] = "READDIR", [SK_HMSG_CONNECT] = "CONNECT",
+		[SK_HMSG_LISTEN] = "LISTEN",   [SK_HMSG_ACCEPT] = "ACCEPT",
+		[SK_HMSG_BARRIER] = "BARRIER", [SK_HMSG_CONNECTED] = "CONNECTED",
 	};
 
 	if (type == SK_HMSG_REPLY)
 		return "REPLY";
 	if (type == SK_HMSG_BOOT)
 		return "BOOT";
+	if (type == SK_HMSG_PEER)
+		return "PEER";
 	if (type < SK_HMSG_TYPE_MAX && names[type])
 		return names[type];
 	return "unknown";
@@ -208,6 +213,51 @@ sk_status_t sk_hmsg_parse(const void *buf, size_t len, struct sk_hreq *req,
 			plen - sizeof(struct sk_hreq_mkdir), why);
 		if (req->u.mkdir.path == NULL)
 			return SK_ERR_MALFORMED;
+		break;
+	case SK_HMSG_CONNECT:
+	case SK_HMSG_ACCEPT: {
+		struct sk_hreq_peer *hp = &req->u.peer.p;
+		bool refused;
+
+		NEED(sizeof(*hp));
+		memcpy(hp, p, sizeof(*hp));
+		req->u.peer.blob = p + sizeof(*hp);
+		req->u.peer.len = plen - sizeof(*hp);
+		if (hp->service >= SK_HSERVICE_MAX) {
+			*why = "service number out of range";
+			return SK_ERR_MALFORMED;
+		}
+		if (req->hdr.type == SK_HMSG_CONNECT ?
+			    hp->flags != 0 :
+			    (hp->flags & ~(SK_HACCEPT_MERGED |
+					   SK_HACCEPT_REFUSED)) != 0 ||
+				    hp->flags == (SK_HACCEPT_MERGED |
+						  SK_HACCEPT_REFUSED)) {
+			*why = "unknown connection flags";
+			return SK_ERR_MALFORMED;
+		}
+		refused = req->hdr.type == SK_HMSG_ACCEPT &&
+			  (hp->flags & SK_HACCEPT_REFUSED);
+		if (refused ? req->u.peer.len != 0 :
+			      req->u.peer.len == 0 ||
+				      req->u.peer.len > SK_BLOB_MAX) {
+			*why = "endpoint address missing or over SK_BLOB_MAX";
+			return SK_ERR_MALFORMED;
+		}
+		break;
+	}
+	case SK_HMSG_CONNECTED:
+		EXACT(sizeof(struct sk_hreq_peer));
+		memcpy(&req->u.peer.p, p, sizeof(struct sk_hreq_peer));
+		if (req->u.peer.p.service >= SK_HSERVICE_MAX ||
+		    req->u.peer.p.flags != 0) {
+			*why = "service number or flags out of range";
+			return SK_ERR_MALFORMED;
+		}
+		break;
+	case SK_HMSG_LISTEN:
+	case SK_HMSG_BARRIER:
+		EXACT(0);
 		break;
 	default:
 		*why = "unknown request type";

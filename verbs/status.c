@@ -24,6 +24,7 @@ const char *sk_status_str(sk_status_t status)
 	case SK_ERR_TIMEOUT:        return "timed out";
 	case SK_ERR_NOT_CONNECTED:  return "endpoint not connected";
 	case SK_ERR_CONFIG:         return "bad configuration value";
+	case SK_ERR_UNREACHABLE:    return "peer unreachable";
 	case SK_ERR_MALFORMED:      return "malformed input";
 	case SK_ERR_VERSION:        return "unsupported wire version";
 	case SK_ERR_WRONG_PROVIDER: return "made by another provider";

@@ -236,6 +236,8 @@ t_seal() {
 		{ echo "raw open() was not refused"; return 1; }
 	[ "$(grep -c '^raw socket: Operation not permitted$' "$OUT")" -eq 2 ] ||
 		{ echo "raw socket() was not refused"; return 1; }
+	[ "$(grep -c "^rank [01] got 'token from [01]' ok$" "$OUT")" -eq 2 ] ||
+		{ echo "sealed nodes could not reach each other"; return 1; }
 }
 
 t_paths() {

@@ -4,11 +4,12 @@
  * Two parts:
  *
  *  1. The bootstrap, over TCP, the only bytes that do not cross the fabric.
- *     It carries fabric addresses and nothing else: the node sends a hello
- *     (job secret, rank, its endpoint address for the host and one endpoint
- *     address per peer); once every node has said hello, the host answers
- *     each with a welcome (its endpoint address for that node and, per peer,
- *     the address that peer made for this node). Then the socket closes.
+ *     It carries one fabric address each way and nothing else: the node
+ *     sends a hello (job secret, rank, its endpoint address for the host);
+ *     the host answers at once with a welcome (its endpoint address for that
+ *     node). Then the socket closes. A node's boot is O(1) in the job's
+ *     size: connections between nodes are made later, on first use, through
+ *     the host (CONNECT below).
  *
  *  2. Host services, over the fabric: messages on the node's endpoint to the
  *     host. The discipline is request/response: every message a node sends
@@ -17,6 +18,19 @@
  *     arrives). A node keeps at most SK_HMSG_SLOTS requests outstanding, and
  *     each side keeps that many receives posted, so no send ever lacks a
  *     receive and neither side needs credits beyond that count.
+ *
+ *     Node-to-node connections (hostproto's third use): node A sends
+ *     CONNECT (peer B, a service number, the endpoint address A made for
+ *     B). Every node keeps one LISTEN outstanding; the host answers B's
+ *     with PEER (A's rank, service, address). B connects an endpoint to it
+ *     and sends ACCEPT (its own address), which is also its next LISTEN;
+ *     the host then replies to A's CONNECT with B's address, and A says
+ *     CONNECTED once its end is up (B's FINALIZE waits for that, so B can
+ *     never be gone before A could connect to it). When A and B
+ *     connect to each other at once, the one that first sees the other's
+ *     request while its own is pending uses its pending endpoint for both
+ *     (ACCEPT with SK_HACCEPT_MERGED) and the host drops the request that
+ *     merge answered, so every pair ends with exactly one endpoint each.
  *
  * All integers are little-endian; structures are packed by construction
  * (every field naturally aligned, sizes asserted below). Everything a host
@@ -30,6 +44,7 @@
 #include <stdint.h>
 
 #include <skiff/status.h>
+#include <skiff/verbs.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,7 +53,7 @@ extern "C" {
 /* ---- 1. bootstrap (TCP) ---- */
 
 #define SK_BOOT_MAGIC      0x544b4253u /* "SBKT" little-endian */
-#define SK_BOOT_VERSION    1
+#define SK_BOOT_VERSION    2
 #define SK_BOOT_SECRET_LEN 32          /* bytes; 64 hex digits in the env */
 
 /* The environment skrun gives each node. */
@@ -48,9 +63,8 @@ extern "C" {
 #define SK_ENV_SIZE      "SKIFF_SIZE"
 #define SK_ENV_JOBID     "SKIFF_JOB_ID"
 
-/* node -> host. Followed by (1 + size) blobs, each a u16 length then the
- * bytes: the endpoint address for the host, then one endpoint address per
- * rank 0..size-1 (empty for the node's own rank). */
+/* node -> host. Followed by one blob, a u16 length then the bytes: the
+ * endpoint address the node made for the host. */
 struct sk_boot_hello {
 	uint32_t magic;
 	uint16_t version;
@@ -69,10 +83,8 @@ enum sk_boot_result {
 	SK_BOOT_ABORTED,     /* the job is ending */
 };
 
-/* host -> node. On SK_BOOT_OK followed by (1 + size) blobs as in the hello:
- * the host's endpoint address for this node, then per rank the address that
- * rank made for this node (empty for itself and for ranks that never
- * joined). Otherwise followed by nothing. */
+/* host -> node. On SK_BOOT_OK followed by one blob as in the hello: the
+ * host's endpoint address for this node. Otherwise followed by nothing. */
 struct sk_boot_welcome {
 	uint32_t magic;
 	uint16_t version;
@@ -84,9 +96,9 @@ struct sk_boot_welcome {
 _Static_assert(sizeof(struct sk_boot_hello) == 48, "hello is 48 bytes");
 _Static_assert(sizeof(struct sk_boot_welcome) == 16, "welcome is 16 bytes");
 
-/* Most bytes one bootstrap message may carry (a 4096-node hello with 1 KiB
- * blobs fits; anything larger is refused before it is read). */
-#define SK_BOOT_MSG_MAX (8u << 20)
+/* Most bytes one bootstrap message may carry (a hello and its blob;
+ * anything larger is refused before it is read). */
+#define SK_BOOT_MSG_MAX (sizeof(struct sk_boot_hello) + 2 + SK_BLOB_MAX)
 
 const char *sk_boot_result_str(unsigned result);
 
@@ -118,11 +130,34 @@ enum sk_hmsg_type {
 	SK_HMSG_READDIR,    /* struct sk_hreq_fd (opened O_DIRECTORY). Reply:
 	                     * entries, each u8 d_type then name (NUL);
 	                     * result = their count, 0 at the end */
+	SK_HMSG_CONNECT,    /* struct sk_hreq_peer (the peer), then the
+	                     * endpoint address made for it. Reply: the
+	                     * peer's address for ours (result 0), or
+	                     * -ECONNREFUSED, -EINVAL; result 1 and no
+	                     * address when a merge already answered it */
+	SK_HMSG_LISTEN,     /* no payload. Reply: PEER, when a node connects
+	                     * to this one */
+	SK_HMSG_ACCEPT,     /* struct sk_hreq_peer (the connecting rank,
+	                     * flags SK_HACCEPT_*), then this node's address
+	                     * (none when refused). It is also the next
+	                     * LISTEN: its reply is the next PEER */
+	SK_HMSG_BARRIER,    /* no payload. Reply once every node of the job
+	                     * that is still running has sent one */
+	SK_HMSG_CONNECTED,  /* struct sk_hreq_peer (the rank a CONNECT went
+	                     * to): the reply's address is connected. The
+	                     * host holds that node's FINALIZE until then */
 	SK_HMSG_TYPE_MAX,
 	/* replies, host -> node */
 	SK_HMSG_REPLY = 0x80, /* result in hdr.result; payload per request */
 	SK_HMSG_BOOT,         /* struct sk_hboot, then argv then env strings */
+	SK_HMSG_PEER,         /* to a LISTEN or ACCEPT: struct sk_hreq_peer
+	                       * (who connects, its service), then the
+	                       * endpoint address it made for this node */
 };
+
+/* At most this many requests of a node are ordinary ones: the last receive
+ * slot on each side is kept for the LISTEN (or ACCEPT) and its PEER. */
+#define SK_HMSG_CALL_SLOTS (SK_HMSG_SLOTS - 1)
 
 struct sk_hmsg_hdr {
 	uint16_t type;   /* enum sk_hmsg_type */
@@ -166,6 +201,18 @@ struct sk_hreq_mkdir {
 	uint32_t reserved;
 };
 
+/* CONNECT, ACCEPT, CONNECTED and PEER: a rank and a service. Services name who owns
+ * the endpoints of a connection on each node: 0 is libos's own
+ * (sk_os_peer), others are handed to their listener (sk_os_listen). */
+struct sk_hreq_peer {
+	uint32_t rank;
+	uint16_t service;
+	uint16_t flags; /* ACCEPT: SK_HACCEPT_* */
+};
+#define SK_HACCEPT_MERGED  1u /* my own CONNECT to that rank is answered */
+#define SK_HACCEPT_REFUSED 2u /* no endpoint: the connect fails */
+#define SK_HSERVICE_MAX    64u /* services 0..63 */
+
 struct sk_hstat {
 	uint64_t size;
 	uint64_t mtime_ns;
@@ -189,6 +236,7 @@ _Static_assert(sizeof(struct sk_hreq_fd) == 8, "fd is 8 bytes");
 _Static_assert(sizeof(struct sk_hreq_io) == 24, "io is 24 bytes");
 _Static_assert(sizeof(struct sk_hreq_lseek) == 16, "lseek is 16 bytes");
 _Static_assert(sizeof(struct sk_hreq_mkdir) == 8, "mkdir is 8 bytes");
+_Static_assert(sizeof(struct sk_hreq_peer) == 8, "peer is 8 bytes");
 _Static_assert(sizeof(struct sk_hstat) == 32, "stat is 32 bytes");
 _Static_assert(sizeof(struct sk_hboot) == 24, "boot is 24 bytes");
 
@@ -207,6 +255,9 @@ struct sk_hreq {
 		struct sk_hreq_lseek lseek;
 		struct { struct sk_hreq_mkdir m; const char *path; } mkdir;
 		const char          *path;       /* UNLINK */
+		struct { struct sk_hreq_peer p; const void *blob;
+			 size_t len; } peer;     /* CONNECT, ACCEPT,
+		                                  * CONNECTED (no blob) */
 	} u;
 	struct sk_hreq_io io;                    /* READ, WRITE */
 };

@@ -7,10 +7,10 @@
  *
  * Boot (under skrun, which sets SKIFF_BOOTSTRAP and the job secret): open
  * the fabric device, map and register the arena, swap fabric addresses with
- * the host over the bootstrap socket, connect the endpoint to the host and
- * one endpoint to every peer node (all at boot, so the first message to a
- * peer pays no setup), then receive rank, size, argv and environment over
- * the fabric. stdout and stderr are replaced by streams that ship their
+ * the host over the bootstrap socket, connect the endpoint to the host,
+ * then receive rank, size, argv and environment over the fabric. A node's
+ * boot does the same work in a job of 4 nodes as of 256: endpoints to
+ * other nodes are made on first use, through the host (below). stdout and stderr are replaced by streams that ship their
  * bytes to the host; stdin of rank 0 reads the host's stdin. With
  * SKIFF_SEAL=1 the node then seals itself (seccomp): no system call but the
  * fabric provider's.
@@ -47,9 +47,80 @@ struct sk_dev *sk_os_dev(void);
 struct sk_loop *sk_os_loop(void);
 struct sk_arena *sk_os_arena(void);
 
-/* The connected endpoint to node @rank (NULL for itself, out of range, or
- * not booted). Its completions go to the node's loop. */
+/*
+ * Connections to other nodes.
+ *
+ * An endpoint to another node is made the first time it is asked for: the
+ * two nodes swap addresses through the host (a CONNECT, answered by the
+ * other node's loop), which takes a few host round trips. The other node
+ * answers whenever it runs its loop: inside any Skiff call that waits
+ * (sk_os_peer, sk_os_barrier, sk_os_sleep_ms, console and file I/O, rpc
+ * calls) or sk_loop_run_once(). A node busy computing answers late, as an
+ * MPI rank makes no progress outside MPI calls.
+ *
+ * Every connection belongs to a service, which says who owns its
+ * endpoints: service 0 is libos's (sk_os_peer), the others belong to the
+ * code that connects (sk_os_connect) and to the code that listens on the
+ * other node (sk_os_listen). rpc uses SK_RPC_SERVICE (rpc.h).
+ */
+#define SK_OS_SERVICE_MAX 64 /* services 0 .. SK_OS_SERVICE_MAX - 1 */
+
+/*
+ * libos's endpoint to node @rank, connected on first use (the first call
+ * waits, serving the loop, up to SKIFF_BOOT_TIMEOUT_MS). It stays libos's:
+ * never destroy it or hand it to another owner (sk_rpc_peer_add); use
+ * sk_os_connect for an endpoint of your own. Its completions go to the
+ * node's loop. NULL for this node itself, a rank out of range, a rank that
+ * is not a Skiff program or has finished, or when not booted.
+ */
 struct sk_ep *sk_os_peer(unsigned rank);
+
+/*
+ * A new endpoint to node @rank for @service (1 .. SK_OS_SERVICE_MAX - 1),
+ * the caller's to own and destroy. Waits, serving the loop, until the node
+ * has accepted, for at most @timeout_ms (-1: SKIFF_BOOT_TIMEOUT_MS).
+ * On the other node the matching endpoint goes to @service's listener.
+ * When both nodes connect to each other for the same service at once, each
+ * gets its endpoint from this call and no listener is told.
+ * Returns SK_OK, SK_ERR_INVAL (a bad rank or service, not booted),
+ * SK_ERR_UNREACHABLE (that node is not a Skiff program, has finished or
+ * refused), SK_ERR_TIMEOUT, or the provider's error.
+ */
+sk_status_t sk_os_connect(unsigned rank, unsigned service, int timeout_ms,
+			  struct sk_ep **ep_p);
+
+/* Takes over an endpoint another node connected to this one: @ep is
+ * connected, from node @rank, and the callee's to destroy. Called from the
+ * loop: it must not block. */
+typedef void (*sk_os_accept_func_t)(void *arg, unsigned rank,
+				    struct sk_ep *ep);
+
+/*
+ * Hand the endpoints other nodes connect to @service (1 ..
+ * SK_OS_SERVICE_MAX - 1) to @fn. Those that arrived before this call are
+ * handed at once, in arrival order (until then their messages wait, as
+ * sends to a peer with no receive posted). @fn NULL stops; later
+ * endpoints wait again. Returns SK_ERR_INVAL for a bad service.
+ */
+sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
+			 void *arg);
+
+/*
+ * Wait, serving the loop, until every node of the job that is still
+ * running has called sk_os_barrier (as MPI_Barrier; nodes that finished
+ * or died are not waited for). Returns 0, or -ENOTCONN when the host link
+ * is down. Outside a job it returns 0 at once.
+ */
+int sk_os_barrier(void);
+
+/*
+ * Run @fn(@arg) when the node finalizes (after main returns or exit()),
+ * before libos closes the fabric, last registered first: for code that
+ * owns endpoints, such as rpc (sk_rpc_open). At most 8; SK_ERR_NOMEM past
+ * that. sk_os_at_finalize_cancel() forgets a registration.
+ */
+sk_status_t sk_os_at_finalize(void (*fn)(void *arg), void *arg);
+void sk_os_at_finalize_cancel(void (*fn)(void *arg), void *arg);
 
 /* Whether SKIFF_SEAL sealed this node after boot. */
 bool sk_os_sealed(void);

@@ -23,6 +23,8 @@ typedef enum sk_status {
 	SK_ERR_TIMEOUT        = -8,  /* a bounded wait ran out */
 	SK_ERR_NOT_CONNECTED  = -9,  /* endpoint not connected yet */
 	SK_ERR_CONFIG         = -10, /* a SKIFF_* variable has a bad value */
+	SK_ERR_UNREACHABLE    = -11, /* no such peer, or it finished or
+	                              * refused */
 
 	/* Bytes from outside (a peer, a file, the network) were rejected */
 	SK_ERR_MALFORMED      = -20, /* truncated, wrong length or bad field */

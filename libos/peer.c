@@ -1,0 +1,499 @@
+/*
+ * Connections between nodes, made on first use through the host
+ * (hostproto.h has the messages; libos/README.md the flow):
+ *
+ *   A: sk_os_connect(B, svc)  create an endpoint, CONNECT(B, svc, addr A)
+ *   host                      queue it for B; answer B's LISTEN with PEER
+ *   B: sk_node_on_peer        create an endpoint, connect it to addr A,
+ *                             hand it to svc's owner, ACCEPT(addr B)
+ *   host                      reply to A's CONNECT with addr B
+ *   A                         connect to addr B; sk_os_connect returns
+ *
+ * B connects before A hears back, so A's first message never finds B's end
+ * unconnected (on RC, B's end may see A's first packet before A's; the
+ * transport retries it).
+ *
+ * A node has at most one CONNECT in flight (sk_node.conn). When A and B
+ * connect to each other at once, whichever first sees the other's request
+ * while its own is in flight connects its pending endpoint to it and says
+ * MERGED; the host then drops its own request (or, if already delivered,
+ * the other side merges too). Either way each side ends with the one
+ * endpoint it made, connected to the one the other made.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <skiff/config.h>
+#include <skiff/os.h>
+
+#include "node.h"
+
+/* ---- LISTEN and ACCEPT ---- */
+
+static void sk_node_send_listen(uint16_t type, const struct sk_hreq_peer *p,
+				const void *blob, size_t len)
+{
+	struct sk_hmsg_hdr h = {.type = type};
+	sk_status_t st;
+
+	h.req_id = SK_NODE_LISTEN_REQ | sk_node.listen_seq++;
+	st = sk_chan_send(&sk_node.chan, &h, p, p ? sizeof(*p) : 0, blob,
+			  len);
+	/* The last slot on each side is kept for this one request, so only
+	 * a broken link fails it, which the channel reports. */
+	if (st != SK_OK && st != SK_ERR_FLUSHED)
+		fprintf(stderr, "skiff: rank %u: cannot send %s to the host: "
+				"%s\n",
+			sk_node.rank, sk_hmsg_type_str(type),
+			sk_status_str(st));
+}
+
+void sk_node_listen_start(void)
+{
+	sk_node_send_listen(SK_HMSG_LISTEN, NULL, NULL, 0);
+}
+
+/* Give an accepted endpoint to its service's owner, or park it. */
+static sk_status_t sk_node_hand_over(unsigned rank, unsigned service,
+				     struct sk_ep *ep)
+{
+	struct sk_node_service *s = &sk_node.service[service];
+	struct sk_node_parked *pk, **pp;
+
+	if (service == 0) {
+		if (sk_node.peers[rank] != NULL)
+			return SK_ERR_INVAL; /* it has ours already */
+		sk_node.peers[rank] = ep;
+		return SK_OK;
+	}
+	if (s->fn != NULL && s->parked == NULL) {
+		s->fn(s->arg, rank, ep);
+		return SK_OK;
+	}
+	pk = malloc(sizeof(*pk));
+	if (pk == NULL)
+		return SK_ERR_NOMEM;
+	pk->next = NULL;
+	pk->rank = rank;
+	pk->ep = ep;
+	for (pp = &s->parked; *pp; pp = &(*pp)->next)
+		;
+	*pp = pk;
+	return SK_OK;
+}
+
+/*
+ * Another node connects to this one (PEER, the answer to our LISTEN or
+ * ACCEPT). Answer at once with ACCEPT, which is also the next LISTEN.
+ */
+void sk_node_on_peer(const struct sk_hmsg_hdr *h, const void *payload)
+{
+	struct sk_node_conn *c = &sk_node.conn;
+	struct sk_hreq_peer p, a = {0};
+	char blob[SK_BLOB_MAX];
+	size_t len = sizeof(blob), alen;
+	const char *why = NULL;
+	struct sk_ep *ep = NULL;
+	sk_status_t st = SK_OK;
+
+	if (h->len < sizeof(p) || h->len - sizeof(p) > SK_BLOB_MAX ||
+	    !(h->req_id & SK_NODE_LISTEN_REQ)) {
+		/* Without a well-formed PEER we cannot even say whom we
+		 * refuse: the host's message is broken, not a peer's. */
+		fprintf(stderr, "skiff: malformed PEER from the host\n");
+		return;
+	}
+	memcpy(&p, payload, sizeof(p));
+	alen = h->len - sizeof(p);
+	a.rank = p.rank;
+	a.service = p.service;
+	if (p.rank >= sk_node.size || p.rank == sk_node.rank ||
+	    p.service >= SK_HSERVICE_MAX || alen == 0) {
+		why = "a malformed request";
+	} else if (sk_node.closing) {
+		why = NULL; /* finishing: refuse quietly */
+		st = SK_ERR_UNREACHABLE;
+	} else if (c->active && !c->done && c->rank == p.rank &&
+		   c->service == p.service) {
+		/* We are connecting to each other: one endpoint each. */
+		st = sk_ep_connect(c->ep, (const char *)payload + sizeof(p),
+				   alen);
+		c->done = true;
+		c->status = st;
+		if (st == SK_OK) {
+			ep = c->ep;
+			a.flags = SK_HACCEPT_MERGED;
+		}
+	} else if (p.service == 0 && sk_node.peers[p.rank] != NULL) {
+		why = "a second connection";
+	} else {
+		st = sk_ep_create(sk_node.dev, &ep);
+		if (st == SK_OK)
+			st = sk_ep_connect(ep, (const char *)payload +
+						       sizeof(p),
+					   alen);
+		if (st != SK_OK && ep != NULL) {
+			sk_ep_destroy(ep);
+			ep = NULL;
+		}
+	}
+	if (ep != NULL && sk_ep_addr_pack(ep, blob, &len) != SK_OK) {
+		st = SK_ERR_INVAL;
+		if (!(a.flags & SK_HACCEPT_MERGED))
+			sk_ep_destroy(ep);
+		else
+			c->status = st;
+		ep = NULL;
+	}
+	if (ep != NULL && !(a.flags & SK_HACCEPT_MERGED)) {
+		st = sk_node_hand_over(p.rank, p.service, ep);
+		if (st != SK_OK) {
+			sk_ep_destroy(ep);
+			ep = NULL;
+			why = "a connection nobody can take";
+		}
+	}
+	if (ep == NULL) {
+		if (why != NULL || st != SK_ERR_UNREACHABLE)
+			fprintf(stderr, "skiff: rank %u refused rank %u "
+					"(service %u): %s\n",
+				sk_node.rank, p.rank, p.service,
+				why ? why : sk_status_str(st));
+		a.flags = SK_HACCEPT_REFUSED;
+		len = 0;
+	}
+	sk_node_send_listen(SK_HMSG_ACCEPT, &a, blob, len);
+}
+
+/* ---- CONNECT ---- */
+
+static int sk_node_timeout_ms(int timeout_ms)
+{
+	unsigned long ms;
+
+	if (timeout_ms >= 0)
+		return timeout_ms;
+	if (sk_config_ulong("SKIFF_BOOT_TIMEOUT_MS", 1, 3600000, &ms) !=
+	    SK_OK)
+		ms = 60000;
+	return (int)ms;
+}
+
+/* Wait until no CONNECT of ours is in flight (a callback may ask for a
+ * connection while another waits). */
+static sk_status_t sk_node_conn_wait(uint64_t end)
+{
+	while (sk_node.conn.active) {
+		if (sk_node.down)
+			return SK_ERR_UNREACHABLE;
+		if (sk_time_ns() >= end)
+			return SK_ERR_TIMEOUT;
+		if (sk_loop_run_once(sk_node.loop, 10) < 0)
+			return SK_ERR_IO;
+	}
+	return sk_node.down ? SK_ERR_UNREACHABLE : SK_OK;
+}
+
+static uint64_t sk_node_deadline(int timeout_ms)
+{
+	return sk_time_ns() +
+	       (uint64_t)sk_node_timeout_ms(timeout_ms) * 1000000ull;
+}
+
+static sk_status_t sk_node_conn_status(int64_t result)
+{
+	switch (result) {
+	case -ECONNREFUSED: return SK_ERR_UNREACHABLE;
+	case -EINVAL:       return SK_ERR_INVAL;
+	case -ENOTCONN:     return SK_ERR_UNREACHABLE;
+	default:            return SK_ERR_IO;
+	}
+}
+
+/*
+ * The host answered our CONNECT. Usually sk_node_connect still waits and
+ * takes the endpoint; if a merge answered it first, or the wait ran out,
+ * this reply only ends the CONNECT (an endpoint of libos's own that connects
+ * late is kept: the next sk_os_peer finds it).
+ */
+static void sk_node_conn_on_reply(struct sk_hcall *call)
+{
+	struct sk_node_conn *c = &sk_node.conn;
+
+	if (!c->done) {
+		if (call->result == 0)
+			c->status = sk_ep_connect(c->ep, c->reply,
+						  call->reply_len);
+		else
+			c->status = sk_node_conn_status(call->result);
+		c->done = true;
+	}
+	call->busy = false;
+	sk_node.ncalls--;
+	if (call->result == 0) {
+		/* Our end is up (or failed for good): the other node may
+		 * finish now. */
+		struct sk_hreq_peer p = {.rank = c->rank,
+					 .service = c->service};
+
+		sk_node_post(SK_HMSG_CONNECTED, 0, &p, sizeof(p));
+	}
+	if (!c->waiting && c->ep != NULL) {
+		if (c->status == SK_OK && c->service == 0 &&
+		    sk_node.peers[c->rank] == NULL)
+			sk_node.peers[c->rank] = c->ep;
+		else
+			sk_ep_destroy(c->ep);
+		c->ep = NULL;
+	}
+	c->active = false;
+}
+
+static sk_status_t sk_node_connect(unsigned rank, unsigned service,
+				   uint64_t end, struct sk_ep **ep_p)
+{
+	struct sk_node_conn *c = &sk_node.conn;
+	struct sk_hreq_peer p = {.rank = rank, .service = (uint16_t)service};
+	char blob[SK_BLOB_MAX];
+	size_t len = sizeof(blob);
+	struct sk_hcall *call;
+	struct sk_ep *ep;
+	sk_status_t st;
+
+	if (!sk_node.booted || rank >= sk_node.size || rank == sk_node.rank ||
+	    service >= SK_HSERVICE_MAX)
+		return SK_ERR_INVAL;
+	st = sk_node_conn_wait(end);
+	if (st != SK_OK)
+		return st;
+	st = sk_ep_create(sk_node.dev, &ep);
+	if (st != SK_OK)
+		return st;
+	st = sk_ep_addr_pack(ep, blob, &len);
+	if (st != SK_OK) {
+		sk_ep_destroy(ep);
+		return st;
+	}
+	c->active = true;
+	c->done = false;
+	c->waiting = true;
+	c->rank = rank;
+	c->service = (uint16_t)service;
+	c->ep = ep;
+	c->status = SK_OK;
+	call = sk_node_send(SK_HMSG_CONNECT, 0, &p, sizeof(p), blob, len,
+			    false);
+	if (call == NULL) {
+		c->active = false;
+		c->ep = NULL;
+		sk_ep_destroy(ep);
+		return SK_ERR_UNREACHABLE;
+	}
+	call->reply = c->reply;
+	call->reply_cap = sizeof(c->reply);
+	call->on_reply = sk_node_conn_on_reply;
+	while (!c->done && !sk_node.down) {
+		uint64_t now = sk_time_ns();
+
+		if (now >= end)
+			break;
+		if (sk_loop_run_once(sk_node.loop,
+				     (int)((end - now) / 1000000 + 1)) < 0)
+			break;
+	}
+	c->waiting = false;
+	if (!c->done) {
+		/* The reply, when it comes, disposes of the endpoint. */
+		return sk_node.down ? SK_ERR_UNREACHABLE : SK_ERR_TIMEOUT;
+	}
+	c->ep = NULL;
+	if (c->status != SK_OK) {
+		sk_ep_destroy(ep);
+		return c->status;
+	}
+	*ep_p = ep;
+	return SK_OK;
+}
+
+struct sk_ep *sk_os_peer(unsigned rank)
+{
+	struct sk_ep *ep;
+	uint64_t end;
+
+	if (!sk_node.booted || rank >= sk_node.size || rank == sk_node.rank)
+		return NULL;
+	if (sk_node.peers[rank] != NULL)
+		return sk_node.peers[rank];
+	end = sk_node_deadline(-1);
+	/* The other node may connect to us while we wait for our turn. */
+	if (sk_node_conn_wait(end) != SK_OK)
+		return NULL;
+	if (sk_node.peers[rank] != NULL)
+		return sk_node.peers[rank];
+	if (sk_node_connect(rank, 0, end, &ep) != SK_OK)
+		return NULL;
+	sk_node.peers[rank] = ep;
+	return ep;
+}
+
+sk_status_t sk_os_connect(unsigned rank, unsigned service, int timeout_ms,
+			  struct sk_ep **ep_p)
+{
+	if (service == 0)
+		return SK_ERR_INVAL; /* libos's own: sk_os_peer */
+	return sk_node_connect(rank, service, sk_node_deadline(timeout_ms),
+			       ep_p);
+}
+
+sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
+			 void *arg)
+{
+	struct sk_node_service *s;
+
+	if (service == 0 || service >= SK_HSERVICE_MAX)
+		return SK_ERR_INVAL;
+	s = &sk_node.service[service];
+	s->fn = fn;
+	s->arg = arg;
+	/* Those that waited, in arrival order; fn may stop listening. */
+	while (s->fn != NULL && s->parked != NULL) {
+		struct sk_node_parked *pk = s->parked;
+
+		s->parked = pk->next;
+		s->fn(s->arg, pk->rank, pk->ep);
+		free(pk);
+	}
+	return SK_OK;
+}
+
+int sk_os_barrier(void)
+{
+	int64_t rc;
+
+	if (!sk_node.booted)
+		return 0;
+	rc = sk_node_call(SK_HMSG_BARRIER, 0, NULL, 0, NULL, 0, NULL, 0,
+			  NULL);
+	return rc < 0 ? (int)rc : 0;
+}
+
+/* ---- finalize ---- */
+
+sk_status_t sk_os_at_finalize(void (*fn)(void *arg), void *arg)
+{
+	if (sk_node.nfini == SK_NODE_FINI_MAX)
+		return SK_ERR_NOMEM;
+	sk_node.fini[sk_node.nfini].fn = fn;
+	sk_node.fini[sk_node.nfini].arg = arg;
+	sk_node.nfini++;
+	return SK_OK;
+}
+
+void sk_os_at_finalize_cancel(void (*fn)(void *arg), void *arg)
+{
+	unsigned i;
+
+	for (i = sk_node.nfini; i-- > 0;) {
+		if (sk_node.fini[i].fn == fn && sk_node.fini[i].arg == arg) {
+			memmove(&sk_node.fini[i], &sk_node.fini[i + 1],
+				(sk_node.nfini - i - 1) *
+					sizeof(sk_node.fini[0]));
+			sk_node.nfini--;
+			return;
+		}
+	}
+}
+
+void sk_node_run_fini(void)
+{
+	while (sk_node.nfini > 0) {
+		sk_node.nfini--;
+		sk_node.fini[sk_node.nfini].fn(sk_node.fini[sk_node.nfini].arg);
+	}
+}
+
+int sk_node_peers_connect_all(void)
+{
+	unsigned i, j;
+
+	/* Start past our own rank, so that the nodes do not all queue up
+	 * at rank 0 at once. */
+	for (i = 1; i < sk_node.size; i++) {
+		j = (sk_node.rank + i) % sk_node.size;
+		/* NULL for a rank that is not a Skiff program: no matter. */
+		(void)sk_os_peer(j);
+	}
+	/* Everyone's endpoints are up before anyone seals. */
+	return sk_os_barrier();
+}
+
+struct sk_node_flush {
+	struct sk_op op;
+	unsigned    *left;
+};
+
+static void sk_node_flush_done(struct sk_op *op, const struct sk_wc *wc)
+{
+	(*((struct sk_node_flush *)op)->left)--;
+}
+
+/*
+ * Before the FINALIZE: every operation posted on libos's endpoints has
+ * reached its peer. A provider may still hold a send (UCX, until its
+ * wireup with a peer met late is done), and exiting would drop it.
+ */
+void sk_node_peers_flush(unsigned ms)
+{
+	uint64_t end = sk_time_ns() + (uint64_t)ms * 1000000ull;
+	struct sk_node_flush *f;
+	unsigned j, left = 0;
+
+	if (sk_node.peers == NULL || sk_node.down)
+		return;
+	f = calloc(sk_node.size, sizeof(*f));
+	if (f == NULL)
+		return;
+	for (j = 0; j < sk_node.size; j++) {
+		if (sk_node.peers[j] == NULL)
+			continue;
+		f[j].op.done = sk_node_flush_done;
+		f[j].left = &left;
+		if (sk_ep_flush(sk_node.peers[j], &f[j].op) == SK_OK)
+			left++;
+	}
+	while (left > 0) {
+		uint64_t now = sk_time_ns();
+
+		if (now >= end ||
+		    sk_loop_run_once(sk_node.loop,
+				     (int)((end - now) / 1000000 + 1)) < 0)
+			break;
+	}
+	if (left > 0) {
+		/* Completions still owed point into f: keep it. */
+		return;
+	}
+	free(f);
+}
+
+void sk_node_peers_close(void)
+{
+	unsigned j, s;
+
+	for (s = 0; s < SK_HSERVICE_MAX; s++) {
+		while (sk_node.service[s].parked) {
+			struct sk_node_parked *pk = sk_node.service[s].parked;
+
+			sk_node.service[s].parked = pk->next;
+			sk_ep_destroy(pk->ep);
+			free(pk);
+		}
+	}
+	for (j = 0; j < sk_node.size && sk_node.peers; j++)
+		if (sk_node.peers[j])
+			sk_ep_destroy(sk_node.peers[j]);
+	free(sk_node.peers);
+	sk_node.peers = NULL;
+}
