@@ -20,9 +20,10 @@
  *    its fixed fields equal to the bytes, its data pointers at the right
  *    offsets, and its strings NUL-terminated at the end of the message;
  *    parsing again into a differently filled struct gives the same struct;
- *  - a hello that is whole (1) has used <= len, blobs laid out back to
- *    back inside [buf, buf + used), a non-empty host blob, no blob over
- *    SK_BLOB_MAX, and at most 1 + size entries written; the same bytes
+ *  - a hello gets the verdict (1 whole, 0 need more, -1 malformed) that
+ *    a model of its rules (ref_hello below) gives; a whole one has its
+ *    header equal to the bytes and its one blob, 1..SK_BLOB_MAX bytes,
+ *    right after its u16 length, ending at used <= len; the same bytes
  *    cut at used parse the same, cut one shorter need more (0); and a
  *    prefix's verdict holds for the whole input: a prefix refused (-1)
  *    means the input is refused, a prefix whole (1) the same hello;
@@ -32,7 +33,7 @@
  *   SKIFF_FUZZ_WRITE_SEEDS=DIR  write seeds to DIR and exit (how
  *                               tests/fuzz/corpus_hostmsg was made):
  *                               valid requests of every type, one a byte
- *                               over a slot, and two hellos
+ *                               over a slot, and three hellos
  */
 #include <errno.h>
 #include <stdint.h>
@@ -52,7 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define HDR       sizeof(struct sk_hmsg_hdr)
-#define NODES_MAX 64 /* bits 2-7, plus one */
+#define HELLO     sizeof(struct sk_boot_hello)
 
 /* ---- requests ---- */
 
@@ -110,6 +111,30 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 		if (type == SK_HMSG_READ)
 			return plen == 24 && le32(p + 4) <= SK_HMSG_PAYLOAD_MAX;
 		return le32(p + 4) == plen - 24;
+	case SK_HMSG_CONNECT:
+		/* rank (any), service, no flags, then an address */
+		return plen >= 8 && le16(p + 4) < SK_HSERVICE_MAX &&
+		       le16(p + 6) == 0 && plen - 8 >= 1 &&
+		       plen - 8 <= SK_BLOB_MAX;
+	case SK_HMSG_ACCEPT:
+		if (plen < 8 || le16(p + 4) >= SK_HSERVICE_MAX)
+			return 0;
+		switch (le16(p + 6)) {
+		case 0:
+		case SK_HACCEPT_MERGED:
+			return plen - 8 >= 1 && plen - 8 <= SK_BLOB_MAX;
+		case SK_HACCEPT_REFUSED: /* no endpoint, no address */
+			return plen == 8;
+		default:
+			return 0;
+		}
+	case SK_HMSG_CONNECTED:
+		/* rank (any), service, no flags, nothing more */
+		return plen == 8 && le16(p + 4) < SK_HSERVICE_MAX &&
+		       le16(p + 6) == 0;
+	case SK_HMSG_LISTEN:
+	case SK_HMSG_BARRIER:
+		return plen == 0;
 	default:
 		return 0;
 	}
@@ -184,7 +209,28 @@ static void check_request(const uint8_t *b, size_t len,
 		}
 		break;
 	case SK_HMSG_FINALIZE:
+	case SK_HMSG_LISTEN:
+	case SK_HMSG_BARRIER:
 		check(plen == 0);
+		break;
+	case SK_HMSG_CONNECT:
+	case SK_HMSG_ACCEPT:
+		check(plen >= 8 && memcmp(&r->u.peer.p, p, 8) == 0);
+		check(r->u.peer.p.service < SK_HSERVICE_MAX);
+		check((const uint8_t *)r->u.peer.blob == p + 8);
+		check(r->u.peer.len == plen - 8);
+		check(r->u.peer.len <= SK_BLOB_MAX);
+		if (r->hdr.type == SK_HMSG_ACCEPT &&
+		    (r->u.peer.p.flags & SK_HACCEPT_REFUSED))
+			check(r->u.peer.len == 0 &&
+			      r->u.peer.p.flags == SK_HACCEPT_REFUSED);
+		else
+			check(r->u.peer.len >= 1);
+		break;
+	case SK_HMSG_CONNECTED:
+		check(plen == 8 && memcmp(&r->u.peer.p, p, 8) == 0);
+		check(r->u.peer.p.service < SK_HSERVICE_MAX);
+		check(r->u.peer.p.flags == 0);
 		break;
 	default:
 		check(!"an unknown type was accepted");
@@ -222,55 +268,73 @@ static void fuzz_request(const uint8_t *b, size_t len)
 
 /* ---- hellos ---- */
 
+/* The hello's rules, from the bytes: 1 whole, 0 need more, -1 malformed. */
+static int ref_hello(const uint8_t *b, size_t len, unsigned max_size,
+		     size_t *used_p)
+{
+	uint16_t l;
+
+	if (len < HELLO)
+		return 0;
+	if (le32(b) != SK_BOOT_MAGIC || le16(b + 4) != SK_BOOT_VERSION ||
+	    le32(b + 12) == 0 || le32(b + 12) > max_size)
+		return -1;
+	if (len < HELLO + 2)
+		return 0;
+	l = le16(b + HELLO);
+	if (l == 0 || l > SK_BLOB_MAX)
+		return -1;
+	if (len < HELLO + 2 + l)
+		return 0;
+	*used_p = HELLO + 2 + l;
+	return 1;
+}
+
 struct hello_out {
 	struct sk_boot_hello h;
-	const void *blob[NODES_MAX + 2];
-	uint16_t    blob_len[NODES_MAX + 2];
+	const void *blob;
+	uint16_t    blob_len;
 	size_t      used;
 	const char *why;
 };
 
-static const void *const canary = &canary;
-
 static int hello_parse(const uint8_t *b, size_t len, unsigned max_size,
 		       struct hello_out *o)
 {
-	int rc;
+	size_t want_used = 0;
+	int rc, want = ref_hello(b, len, max_size, &want_used);
 
-	for (size_t i = 0; i < NODES_MAX + 2; i++) {
-		o->blob[i] = canary;
-		o->blob_len[i] = 0xdead;
-	}
+	o->blob = NULL;
+	o->blob_len = 0;
 	o->why = NULL;
 	o->used = SIZE_MAX;
-	rc = sk_boot_hello_parse(b, len, max_size, &o->h, o->blob,
-				 o->blob_len, &o->used, &o->why);
-	check(rc >= -1 && rc <= 1);
-	for (size_t i = 1 + max_size; i < NODES_MAX + 2; i++)
-		check(o->blob[i] == canary && o->blob_len[i] == 0xdead);
+	rc = sk_boot_hello_parse(b, len, max_size, &o->h, &o->blob,
+				 &o->blob_len, &o->used, &o->why);
+	if (rc != want) {
+		fprintf(stderr, "hello of %zu bytes (max size %u): %d, the "
+			"rules say %d (%s)\n", len, max_size, rc, want,
+			o->why ? o->why : "no reason");
+		abort();
+	}
 	if (rc < 0)
 		check_why(o->why);
+	if (rc == 1)
+		check(o->used == want_used);
 	return rc;
 }
 
 static void check_hello(const uint8_t *b, size_t len, unsigned max_size,
 			const struct hello_out *o)
 {
-	size_t off = sizeof(struct sk_boot_hello);
-
-	check(o->used <= len && o->used >= off);
-	check(memcmp(&o->h, b, off) == 0);
+	check(o->used <= len && o->used >= HELLO + 2 + 1);
+	check(memcmp(&o->h, b, HELLO) == 0);
 	check(o->h.magic == SK_BOOT_MAGIC && o->h.version == SK_BOOT_VERSION);
 	check(o->h.size >= 1 && o->h.size <= max_size);
-	check(o->blob_len[0] >= 1);
-	for (size_t i = 0; i <= o->h.size; i++) {
-		check(o->blob_len[i] <= SK_BLOB_MAX);
-		check(le16(b + off) == o->blob_len[i]);
-		check((const uint8_t *)o->blob[i] == b + off + 2);
-		off += 2 + o->blob_len[i];
-		check(off <= o->used);
-	}
-	check(off == o->used);
+	check(o->blob_len >= 1 && o->blob_len <= SK_BLOB_MAX);
+	check(le16(b + HELLO) == o->blob_len);
+	check((const uint8_t *)o->blob == b + HELLO + 2);
+	check(HELLO + 2 + o->blob_len == o->used);
+	check(o->used <= SK_BOOT_MSG_MAX);
 }
 
 static void fuzz_hello(const uint8_t *b, size_t len, unsigned max_size)
@@ -284,7 +348,8 @@ static void fuzz_hello(const uint8_t *b, size_t len, unsigned max_size)
 		check_hello(b, len, max_size, &o);
 		/* The same hello, and nothing after it. */
 		check(hello_parse(b, o.used, max_size, &p) == 1);
-		check(p.used == o.used);
+		check(p.used == o.used && p.blob == o.blob &&
+		      p.blob_len == o.blob_len);
 		check(hello_parse(b, o.used - 1, max_size, &p) == 0);
 	}
 	/* More bytes never change a verdict: a prefix found malformed
@@ -359,13 +424,28 @@ static void write_request(const char *dir, const char *name, uint16_t type,
 	write_seed(dir, name, 0, b, len);
 }
 
-static void write_hello(const char *dir, const char *name, uint32_t rank,
-			uint32_t size, const uint16_t *blen)
+/* A payload of struct sk_hreq_peer, then an address of @alen bytes. */
+static size_t pl_peer(uint8_t *pl, uint32_t rank, uint16_t service,
+		      uint16_t flags, size_t alen)
 {
-	uint8_t b[1024];
-	size_t len = sizeof(struct sk_boot_hello);
+	put_le32(pl, rank);
+	put_le16(pl + 4, service);
+	put_le16(pl + 6, flags);
+	for (size_t j = 0; j < alen; j++)
+		pl[8 + j] = (uint8_t)(0x21 + j);
+	return 8 + alen;
+}
+
+/* A hello of a job of @size (1..64: the mode byte's bits 2-7 say it),
+ * and its one blob of @blen bytes. */
+static void write_hello(const char *dir, const char *name, uint32_t rank,
+			uint32_t size, uint16_t blen)
+{
+	uint8_t b[SK_BOOT_MSG_MAX];
+	size_t len = HELLO;
 	struct hello_out o;
 
+	check(size >= 1 && size <= 64 && len + 2 + blen <= sizeof(b));
 	memset(b, 0, len);
 	put_le32(b, SK_BOOT_MAGIC);
 	put_le16(b + 4, SK_BOOT_VERSION);
@@ -373,13 +453,10 @@ static void write_hello(const char *dir, const char *name, uint32_t rank,
 	put_le32(b + 12, size);
 	for (size_t k = 0; k < SK_BOOT_SECRET_LEN; k++)
 		b[16 + k] = (uint8_t)(0x11 * k);
-	for (uint32_t i = 0; i <= size; i++) {
-		check(len + 2 + blen[i] <= sizeof(b));
-		put_le16(b + len, blen[i]);
-		len += 2;
-		for (size_t j = 0; j < blen[i]; j++)
-			b[len++] = (uint8_t)(i * 32 + j);
-	}
+	put_le16(b + len, blen);
+	len += 2;
+	for (size_t j = 0; j < blen; j++)
+		b[len++] = (uint8_t)(0x40 + j);
 	check(hello_parse(b, len, size, &o) == 1 && o.used == len);
 	write_seed(dir, name, (uint8_t)(1 | (size - 1) << 2), b, len);
 }
@@ -387,8 +464,6 @@ static void write_hello(const char *dir, const char *name, uint32_t rank,
 static void write_seeds(const char *dir)
 {
 	static const uint8_t desc[16] = {0x53, 0x4b, 0x4d, 0x52, 1, 2, 16};
-	static const uint16_t hello1[] = {40, 0};
-	static const uint16_t hello3[] = {40, 36, 0, 36};
 	static uint8_t pl[SK_HMSG_PAYLOAD_MAX + 1];
 	size_t n;
 
@@ -447,8 +522,24 @@ static void write_seeds(const char *dir)
 		      (const uint8_t *)"tmp/old.log", 12);
 	n = pl_2x32_str(pl, 0755, 0, "out/run-1");
 	write_request(dir, "mkdir", SK_HMSG_MKDIR, 0, pl, n);
-	write_hello(dir, "hello-1", 0, 1, hello1);
-	write_hello(dir, "hello-3", 1, 3, hello3);
+	n = pl_peer(pl, 1, 0, 0, 40);
+	write_request(dir, "connect", SK_HMSG_CONNECT, 0, pl, n);
+	n = pl_peer(pl, 3, SK_HSERVICE_MAX - 1, 0, SK_BLOB_MAX);
+	write_request(dir, "connect-longest-address", SK_HMSG_CONNECT, 0, pl,
+		      n);
+	write_request(dir, "listen", SK_HMSG_LISTEN, 0, pl, 0);
+	n = pl_peer(pl, 0, 0, 0, 40);
+	write_request(dir, "accept", SK_HMSG_ACCEPT, 0, pl, n);
+	n = pl_peer(pl, 2, 5, SK_HACCEPT_MERGED, 36);
+	write_request(dir, "accept-merged", SK_HMSG_ACCEPT, 0, pl, n);
+	n = pl_peer(pl, 2, 0, SK_HACCEPT_REFUSED, 0);
+	write_request(dir, "accept-refused", SK_HMSG_ACCEPT, 0, pl, n);
+	write_request(dir, "barrier", SK_HMSG_BARRIER, 0, pl, 0);
+	n = pl_peer(pl, 1, 0, 0, 0);
+	write_request(dir, "connected", SK_HMSG_CONNECTED, 0, pl, n);
+	write_hello(dir, "hello-1", 0, 1, 40);
+	write_hello(dir, "hello-3", 1, 3, 36);
+	write_hello(dir, "hello-longest", 63, 64, SK_BLOB_MAX);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -540,6 +631,16 @@ void sk_timer_stop(struct sk_loop *loop, struct sk_timer *timer)
 
 sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 				const void *addr, size_t len)
+{
+	abort();
+}
+
+void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n)
+{
+	abort();
+}
+
+void sk_services_boot(struct sk_job *job)
 {
 	abort();
 }

@@ -11,7 +11,7 @@
  *
  * bootsrv.c needs the rest of skrun; this program links the real libos and
  * verbs libraries for what they provide, and stand-ins (at the end) for
- * the two symbols of skrun.c and services.c that the hello checker never
+ * the symbols of skrun.c and services.c that the hello checker never
  * reaches.
  */
 #include <setjmp.h>
@@ -56,6 +56,10 @@ _Static_assert(offsetof(struct sk_hreq_lseek, fd) == 0, "lseek.fd");
 _Static_assert(offsetof(struct sk_hreq_lseek, whence) == 4, "lseek.whence");
 _Static_assert(offsetof(struct sk_hreq_lseek, offset) == 8, "lseek.offset");
 _Static_assert(offsetof(struct sk_hreq_mkdir, mode) == 0, "mkdir.mode");
+_Static_assert(offsetof(struct sk_hreq_peer, rank) == 0, "peer.rank");
+_Static_assert(offsetof(struct sk_hreq_peer, service) == 4, "peer.service");
+_Static_assert(offsetof(struct sk_hreq_peer, flags) == 6, "peer.flags");
+_Static_assert(sizeof(struct sk_hreq_peer) == 8, "peer is 8 bytes");
 _Static_assert(offsetof(struct sk_hstat, mode) == 24, "stat.mode");
 _Static_assert(offsetof(struct sk_hboot, job_id) == 16, "boot.job_id");
 
@@ -67,12 +71,20 @@ _Static_assert(SK_HMSG_READY == 1 && SK_HMSG_CONSOLE == 2 &&
 		       SK_HMSG_WRITE == 9 && SK_HMSG_LSEEK == 10 &&
 		       SK_HMSG_FSTAT == 11 && SK_HMSG_UNLINK == 12 &&
 		       SK_HMSG_MKDIR == 13 && SK_HMSG_READDIR == 14 &&
-		       SK_HMSG_TYPE_MAX == 15,
+		       SK_HMSG_CONNECT == 15 && SK_HMSG_LISTEN == 16 &&
+		       SK_HMSG_ACCEPT == 17 && SK_HMSG_BARRIER == 18 &&
+		       SK_HMSG_CONNECTED == 19 && SK_HMSG_TYPE_MAX == 20,
 	       "request types are on the wire");
-_Static_assert(SK_HMSG_REPLY == 0x80 && SK_HMSG_BOOT == 0x81,
+_Static_assert(SK_HMSG_REPLY == 0x80 && SK_HMSG_BOOT == 0x81 &&
+		       SK_HMSG_PEER == 0x82,
 	       "reply types are on the wire");
 _Static_assert(SK_HMSG_SLOT_SIZE == 16384 && SK_HMSG_SLOTS == 16,
 	       "both sides post the same slots");
+_Static_assert(SK_HMSG_CALL_SLOTS == SK_HMSG_SLOTS - 1,
+	       "one slot each way is kept for LISTEN and PEER");
+_Static_assert(SK_HACCEPT_MERGED == 1 && SK_HACCEPT_REFUSED == 2,
+	       "accept flags are on the wire");
+_Static_assert(SK_HSERVICE_MAX == 64, "services 0..63");
 _Static_assert(SK_HMSG_PAYLOAD_MAX == 16384 - 24,
 	       "a payload fills the rest of a slot");
 _Static_assert(SK_HMSG_PATH_MAX == 4096, "paths fit PATH_MAX");
@@ -99,9 +111,11 @@ _Static_assert(sizeof(struct sk_boot_hello) == HELLO, "hello is 48 bytes");
 _Static_assert(offsetof(struct sk_boot_welcome, result) == 6, "result");
 _Static_assert(offsetof(struct sk_boot_welcome, size) == 8, "welcome size");
 _Static_assert(SK_BOOT_MAGIC == 0x544b4253u, "\"SBKT\" little-endian");
-_Static_assert(SK_BOOT_VERSION == 1, "a version bump is a wire change");
+_Static_assert(SK_BOOT_VERSION == 2, "a version bump is a wire change");
 _Static_assert(SK_BOOT_SECRET_LEN == 32, "the secret is 32 bytes");
 _Static_assert(SK_BLOB_MAX <= UINT16_MAX, "a u16 length holds any blob");
+_Static_assert(SK_BOOT_MSG_MAX == HELLO + 2 + SK_BLOB_MAX,
+	       "a hello and one blob, whatever the job's size");
 
 /* ---- building requests ---- */
 
@@ -129,6 +143,13 @@ static void msg_bytes(struct msg *m, const void *p, size_t n)
 	assert_true(m->len + n <= MSG_CAP);
 	memcpy(m->b + m->len, p, n);
 	m->len += n;
+}
+
+static void msg_u16(struct msg *m, uint16_t v)
+{
+	assert_true(m->len + 2 <= MSG_CAP);
+	put_le16(m->b + m->len, v);
+	m->len += 2;
 }
 
 static void msg_u32(struct msg *m, uint32_t v)
@@ -254,6 +275,19 @@ static void check_req(const uint8_t *buf, size_t len, const struct sk_hreq *r)
 		assert_ptr_equal(r->u.path, pl);
 		assert_ptr_equal(r->u.path + strlen(r->u.path) + 1, end);
 		break;
+	case SK_HMSG_CONNECT:
+	case SK_HMSG_ACCEPT:
+		/* The address is the rest of the message, inside it. */
+		assert_memory_equal(&r->u.peer.p, pl, 8);
+		assert_ptr_equal(r->u.peer.blob, pl + 8);
+		assert_true((const uint8_t *)r->u.peer.blob + r->u.peer.len ==
+			    end);
+		assert_true(r->u.peer.len <= SK_BLOB_MAX);
+		break;
+	case SK_HMSG_CONNECTED:
+		assert_int_equal(len, HDR + 8);
+		assert_memory_equal(&r->u.peer.p, pl, 8);
+		break;
 	default:
 		break;
 	}
@@ -344,6 +378,26 @@ static void mk_lseek(struct msg *m, int32_t fd, int32_t whence, int64_t off)
 	msg_seal(m);
 }
 
+static uint8_t addr_byte(size_t j)
+{
+	return (uint8_t)(0x30 + 7 * j);
+}
+
+/* CONNECT and ACCEPT: struct sk_hreq_peer, then an address of @alen
+ * bytes (addr_byte). */
+static void mk_peer(struct msg *m, uint16_t type, uint32_t rank,
+		    uint16_t service, uint16_t pflags, size_t alen)
+{
+	msg_begin(m, type, 0);
+	msg_u32(m, rank);
+	msg_u16(m, service);
+	msg_u16(m, pflags);
+	assert_true(m->len + alen <= MSG_CAP);
+	for (size_t j = 0; j < alen; j++)
+		m->b[m->len++] = addr_byte(j);
+	msg_seal(m);
+}
+
 /* A path of @n bytes before its NUL, in a static buffer. */
 static const char *long_path(size_t n)
 {
@@ -374,6 +428,13 @@ static void test_type_names(void **state)
 	assert_string_equal(sk_hmsg_type_str(SK_HMSG_TYPE_MAX), "unknown");
 	assert_string_equal(sk_hmsg_type_str(SK_HMSG_REPLY), "REPLY");
 	assert_string_equal(sk_hmsg_type_str(SK_HMSG_BOOT), "BOOT");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_PEER), "PEER");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_CONNECT), "CONNECT");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_LISTEN), "LISTEN");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_ACCEPT), "ACCEPT");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_BARRIER), "BARRIER");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_CONNECTED), "CONNECTED");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_PEER + 1), "unknown");
 	assert_string_equal(sk_hmsg_type_str(0xffff), "unknown");
 	assert_string_equal(sk_boot_result_str(SK_BOOT_OK), "ok");
 	assert_string_equal(sk_boot_result_str(99), "unknown result");
@@ -661,6 +722,122 @@ static void test_mkdir(void **state)
 	msg_free(m);
 }
 
+/* The parsed peer request: its fields, and an address of @alen bytes
+ * (addr_byte) right after them in the received buffer. */
+static void check_peer(const struct msg *m, const struct sk_hreq *r,
+		       uint16_t type, uint32_t rank, uint16_t service,
+		       uint16_t pflags, size_t alen)
+{
+	check_hdr(r, type, 0, (uint32_t)(8 + alen));
+	assert_int_equal(r->u.peer.p.rank, rank);
+	assert_int_equal(r->u.peer.p.service, service);
+	assert_int_equal(r->u.peer.p.flags, pflags);
+	assert_ptr_equal(r->u.peer.blob, m->heap + HDR + 8);
+	assert_int_equal(r->u.peer.len, alen);
+	for (size_t j = 0; j < alen; j++)
+		assert_int_equal(((const uint8_t *)r->u.peer.blob)[j],
+				 addr_byte(j));
+}
+
+static void test_connect(void **state)
+{
+	static const size_t alen[] = {1, 40, SK_BLOB_MAX};
+	struct msg *m = msg_new();
+	struct sk_hreq r;
+
+	(void)state;
+	mk_peer(m, SK_HMSG_CONNECT, 3, 0, 0, 40);
+	expect_ok(m, &r);
+	check_peer(m, &r, SK_HMSG_CONNECT, 3, 0, 0, 40);
+	/* The last service, and addresses from 1 byte to SK_BLOB_MAX. */
+	for (size_t i = 0; i < sizeof(alen) / sizeof(alen[0]); i++) {
+		mk_peer(m, SK_HMSG_CONNECT, 1, SK_HSERVICE_MAX - 1, 0,
+			alen[i]);
+		expect_ok(m, &r);
+		check_peer(m, &r, SK_HMSG_CONNECT, 1, SK_HSERVICE_MAX - 1, 0,
+			   alen[i]);
+	}
+	/* Any rank passes: the host judges it against the job's size
+	 * (launcher/connect.c), which the checker does not know. */
+	mk_peer(m, SK_HMSG_CONNECT, UINT32_MAX, 7, 0, 12);
+	expect_ok(m, &r);
+	check_peer(m, &r, SK_HMSG_CONNECT, UINT32_MAX, 7, 0, 12);
+	msg_free(m);
+}
+
+static void test_accept(void **state)
+{
+	static const uint16_t with_addr[] = {0, SK_HACCEPT_MERGED};
+	static const size_t alen[] = {1, 36, SK_BLOB_MAX};
+	struct msg *m = msg_new();
+	struct sk_hreq r;
+
+	(void)state;
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t i = 0; i < sizeof(alen) / sizeof(alen[0]); i++) {
+			mk_peer(m, SK_HMSG_ACCEPT, 2, (uint16_t)(5 + i),
+				with_addr[f], alen[i]);
+			expect_ok(m, &r);
+			check_peer(m, &r, SK_HMSG_ACCEPT, 2, (uint16_t)(5 + i),
+				   with_addr[f], alen[i]);
+		}
+		mk_peer(m, SK_HMSG_ACCEPT, 0, SK_HSERVICE_MAX - 1,
+			with_addr[f], 8);
+		expect_ok(m, &r);
+		check_peer(m, &r, SK_HMSG_ACCEPT, 0, SK_HSERVICE_MAX - 1,
+			   with_addr[f], 8);
+	}
+	/* Refused: no endpoint, so no address; it points at the end. */
+	mk_peer(m, SK_HMSG_ACCEPT, 4, 0, SK_HACCEPT_REFUSED, 0);
+	expect_ok(m, &r);
+	check_peer(m, &r, SK_HMSG_ACCEPT, 4, 0, SK_HACCEPT_REFUSED, 0);
+	assert_ptr_equal(r.u.peer.blob, m->heap + m->len);
+	mk_peer(m, SK_HMSG_ACCEPT, 9, SK_HSERVICE_MAX - 1,
+		SK_HACCEPT_REFUSED, 0);
+	expect_ok(m, &r);
+	check_peer(m, &r, SK_HMSG_ACCEPT, 9, SK_HSERVICE_MAX - 1,
+		   SK_HACCEPT_REFUSED, 0);
+	msg_free(m);
+}
+
+static void test_connected(void **state)
+{
+	static const uint32_t ranks[] = {0, 1, 4095, UINT32_MAX};
+	struct msg *m = msg_new();
+	struct sk_hreq r;
+
+	(void)state;
+	/* Any rank: the host checks it against the CONNECT it answered. */
+	for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++) {
+		mk_peer(m, SK_HMSG_CONNECTED, ranks[i], (uint16_t)i, 0, 0);
+		expect_ok(m, &r);
+		check_hdr(&r, SK_HMSG_CONNECTED, 0, 8);
+		assert_int_equal(r.u.peer.p.rank, ranks[i]);
+		assert_int_equal(r.u.peer.p.service, i);
+		assert_int_equal(r.u.peer.p.flags, 0);
+	}
+	mk_peer(m, SK_HMSG_CONNECTED, 2, SK_HSERVICE_MAX - 1, 0, 0);
+	expect_ok(m, &r);
+	assert_int_equal(r.u.peer.p.service, SK_HSERVICE_MAX - 1);
+	msg_free(m);
+}
+
+static void test_listen_barrier(void **state)
+{
+	static const uint16_t types[] = {SK_HMSG_LISTEN, SK_HMSG_BARRIER};
+	struct msg *m = msg_new();
+	struct sk_hreq r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		msg_begin(m, types[i], 0);
+		msg_seal(m);
+		expect_ok(m, &r);
+		check_hdr(&r, types[i], 0, 0);
+	}
+	msg_free(m);
+}
+
 /* ---- refusals: the envelope ---- */
 
 static void test_shorter_than_header(void **state)
@@ -732,6 +909,8 @@ static void test_unknown_type(void **state)
 	static const uint16_t bad[] = {0, SK_HMSG_TYPE_MAX,
 				       SK_HMSG_TYPE_MAX + 1, 0x7f,
 				       SK_HMSG_REPLY, SK_HMSG_BOOT,
+				       SK_HMSG_PEER, SK_HMSG_PEER + 1,
+				       0x100 | SK_HMSG_CONNECT,
 				       0x100 | SK_HMSG_READY, 0xffff};
 	struct msg *m = msg_new();
 
@@ -1050,6 +1229,171 @@ static void test_bulk_bad(void **state)
 	msg_free(m);
 }
 
+static const uint16_t peer_types[] = {SK_HMSG_CONNECT, SK_HMSG_ACCEPT};
+
+static void test_peer_short(void **state)
+{
+	struct msg *m = msg_new();
+
+	(void)state;
+	/* Less than struct sk_hreq_peer, whatever its bytes say. */
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t n = 0; n < sizeof(struct sk_hreq_peer); n++) {
+			mk_peer(m, peer_types[t], 1, 0, 0, 0);
+			m->len = HDR + n;
+			msg_seal(m);
+			expect_refused(m, "payload shorter");
+		}
+		/* An ACCEPT that says REFUSED, cut inside its flags. */
+		mk_peer(m, peer_types[t], 1, 0, SK_HACCEPT_REFUSED, 0);
+		m->len = HDR + 7;
+		msg_seal(m);
+		expect_refused(m, "payload shorter");
+	}
+	msg_free(m);
+}
+
+static void test_peer_bad_service(void **state)
+{
+	static const uint16_t bad[] = {SK_HSERVICE_MAX, SK_HSERVICE_MAX + 1,
+				       0x100, 0x8000, UINT16_MAX};
+	struct msg *m = msg_new();
+
+	(void)state;
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			mk_peer(m, peer_types[t], 1, bad[i], 0, 16);
+			expect_refused(m, "service number out of range");
+		}
+	}
+	mk_peer(m, SK_HMSG_ACCEPT, 1, SK_HSERVICE_MAX, SK_HACCEPT_REFUSED, 0);
+	expect_refused(m, "service number out of range");
+	mk_peer(m, SK_HMSG_ACCEPT, 1, SK_HSERVICE_MAX, SK_HACCEPT_MERGED, 16);
+	expect_refused(m, "service number out of range");
+	msg_free(m);
+}
+
+static void test_peer_bad_flags(void **state)
+{
+	/* CONNECT takes no flags, ACCEPT one of MERGED and REFUSED. */
+	static const uint16_t connect_bad[] = {
+		SK_HACCEPT_MERGED, SK_HACCEPT_REFUSED,
+		SK_HACCEPT_MERGED | SK_HACCEPT_REFUSED, 4, 0x100, 0x8000,
+		UINT16_MAX};
+	static const uint16_t accept_bad[] = {
+		SK_HACCEPT_MERGED | SK_HACCEPT_REFUSED, 4,
+		4 | SK_HACCEPT_MERGED, 4 | SK_HACCEPT_REFUSED, 0x100, 0x8000,
+		UINT16_MAX};
+	struct msg *m = msg_new();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(connect_bad) / sizeof(connect_bad[0]);
+	     i++) {
+		mk_peer(m, SK_HMSG_CONNECT, 1, 0, connect_bad[i], 16);
+		expect_refused(m, "unknown connection flags");
+		mk_peer(m, SK_HMSG_CONNECT, 1, 0, connect_bad[i], 0);
+		expect_refused(m, "unknown connection flags");
+	}
+	for (size_t i = 0; i < sizeof(accept_bad) / sizeof(accept_bad[0]);
+	     i++) {
+		mk_peer(m, SK_HMSG_ACCEPT, 1, 0, accept_bad[i], 16);
+		expect_refused(m, "unknown connection flags");
+		mk_peer(m, SK_HMSG_ACCEPT, 1, 0, accept_bad[i], 0);
+		expect_refused(m, "unknown connection flags");
+	}
+	msg_free(m);
+}
+
+static void test_peer_bad_address(void **state)
+{
+	static const uint16_t with_addr[] = {0, SK_HACCEPT_MERGED};
+	static const size_t refused_len[] = {1, 8, SK_BLOB_MAX,
+					     SK_BLOB_MAX + 1};
+	const size_t most = SK_HMSG_PAYLOAD_MAX - sizeof(struct sk_hreq_peer);
+	struct msg *m = msg_new();
+
+	(void)state;
+	/* CONNECT, ACCEPT and ACCEPT MERGED need 1..SK_BLOB_MAX bytes. */
+	for (size_t i = 0; i < 3; i++) {
+		uint16_t type = i ? SK_HMSG_ACCEPT : SK_HMSG_CONNECT;
+		uint16_t pflags = i ? with_addr[i - 1] : 0;
+
+		mk_peer(m, type, 1, 0, pflags, 0);
+		expect_refused(m, "endpoint address missing");
+		mk_peer(m, type, 1, 0, pflags, SK_BLOB_MAX + 1);
+		expect_refused(m, "over SK_BLOB_MAX");
+		mk_peer(m, type, 1, 0, pflags, 2 * SK_BLOB_MAX);
+		expect_refused(m, "over SK_BLOB_MAX");
+		/* As much as a slot holds. */
+		mk_peer(m, type, 1, 0, pflags, most);
+		assert_int_equal(m->len, SK_HMSG_SLOT_SIZE);
+		expect_refused(m, "over SK_BLOB_MAX");
+	}
+	/* A refused ACCEPT carries none. */
+	for (size_t i = 0; i < sizeof(refused_len) / sizeof(refused_len[0]);
+	     i++) {
+		mk_peer(m, SK_HMSG_ACCEPT, 1, 0, SK_HACCEPT_REFUSED,
+			refused_len[i]);
+		expect_refused(m, "endpoint address");
+	}
+	msg_free(m);
+}
+
+static void test_connected_bad(void **state)
+{
+	static const uint16_t bad_service[] = {SK_HSERVICE_MAX,
+					       SK_HSERVICE_MAX + 1, 0x8000,
+					       UINT16_MAX};
+	static const uint16_t bad_flags[] = {SK_HACCEPT_MERGED,
+					     SK_HACCEPT_REFUSED, 4, UINT16_MAX};
+	static const size_t bad_size[] = {0, 1, 7, 9, 16, 8 + SK_BLOB_MAX};
+	struct msg *m = msg_new();
+
+	(void)state;
+	/* Exactly a struct sk_hreq_peer: an address is not its to carry. */
+	for (size_t i = 0; i < sizeof(bad_size) / sizeof(bad_size[0]); i++) {
+		mk_peer(m, SK_HMSG_CONNECTED, 1, 0, 0, 0);
+		memset(m->b + HDR + 8, 0x21, bad_size[i] > 8 ?
+						     bad_size[i] - 8 : 0);
+		m->len = HDR + bad_size[i];
+		msg_seal(m);
+		expect_refused(m, "payload size");
+	}
+	for (size_t i = 0; i < sizeof(bad_service) / sizeof(bad_service[0]);
+	     i++) {
+		mk_peer(m, SK_HMSG_CONNECTED, 1, bad_service[i], 0, 0);
+		expect_refused(m, "service number or flags");
+	}
+	for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]);
+	     i++) {
+		mk_peer(m, SK_HMSG_CONNECTED, 1, 0, bad_flags[i], 0);
+		expect_refused(m, "service number or flags");
+	}
+	msg_free(m);
+}
+
+static void test_listen_barrier_payload(void **state)
+{
+	static const uint16_t types[] = {SK_HMSG_LISTEN, SK_HMSG_BARRIER};
+	static const size_t sizes[] = {1, 4, 8, 9, SK_BLOB_MAX};
+	struct msg *m = msg_new();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		for (size_t j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
+			/* Even one shaped like a CONNECT. */
+			mk_peer(m, types[i], 1, 0, 0, sizes[j]);
+			expect_refused(m, "payload size");
+			msg_begin(m, types[i], 0);
+			memset(m->b + HDR, 0, sizes[j]);
+			m->len = HDR + sizes[j];
+			msg_seal(m);
+			expect_refused(m, "payload size");
+		}
+	}
+	msg_free(m);
+}
+
 /* ---- truncations ---- */
 
 /*
@@ -1112,6 +1456,38 @@ static int mk_sample(struct msg *m, unsigned i, long *prefix_ok)
 	case 15:
 		mk_fd(m, SK_HMSG_READDIR, 5);
 		break;
+	case 16:
+		/* A shorter address is still an address. */
+		mk_peer(m, SK_HMSG_CONNECT, 2, 0, 0, 40);
+		*prefix_ok = 9;
+		break;
+	case 17:
+		msg_begin(m, SK_HMSG_LISTEN, 0);
+		msg_seal(m);
+		break;
+	case 18:
+		mk_peer(m, SK_HMSG_ACCEPT, 1, 0, 0, 40);
+		*prefix_ok = 9;
+		break;
+	case 19:
+		mk_peer(m, SK_HMSG_ACCEPT, 1, 3, SK_HACCEPT_MERGED, 40);
+		*prefix_ok = 9;
+		break;
+	case 20:
+		mk_peer(m, SK_HMSG_ACCEPT, 1, 0, SK_HACCEPT_REFUSED, 0);
+		break;
+	case 21:
+		msg_begin(m, SK_HMSG_BARRIER, 0);
+		msg_seal(m);
+		break;
+	case 22:
+		mk_peer(m, SK_HMSG_CONNECT, 0, SK_HSERVICE_MAX - 1, 0,
+			SK_BLOB_MAX);
+		*prefix_ok = 9;
+		break;
+	case 23:
+		mk_peer(m, SK_HMSG_CONNECTED, 2, 1, 0, 0);
+		break;
 	default:
 		return 0;
 	}
@@ -1170,33 +1546,32 @@ static void test_every_prefix(void **state)
 /* ---- the bootstrap hello ---- */
 
 #define NODES_MAX 4
-#define HBUF_CAP  (HELLO + (NODES_MAX + 1) * (2 + SK_BLOB_MAX + 1) + 16)
-
-static const void *const canary_ptr = &canary_ptr;
+#define HBUF_CAP  (HELLO + 2 + 2 * SK_BLOB_MAX + 16)
 
 struct hello_msg {
 	uint8_t b[HBUF_CAP];
 	size_t  len;
 };
 
-/* The result of one parse, with canaries past the entries it may fill. */
+/* The result of one parse. */
 struct hello_out {
 	struct sk_boot_hello h;
-	const void *blob[NODES_MAX + 3];
-	uint16_t    blob_len[NODES_MAX + 3];
+	const void *blob;
+	uint16_t    blob_len;
 	size_t      used;
 	const char *why;
 	uint8_t    *heap;
 };
 
-static uint8_t blob_byte(unsigned i, size_t j)
+static uint8_t blob_byte(size_t j)
 {
-	return (uint8_t)(0x40 + 16 * i + j);
+	return (uint8_t)(0x40 + 3 * j);
 }
 
-/* A hello saying @size, followed by @nblobs blobs of @blen[] bytes. */
+/* A hello saying @size, followed by its one blob of @blen bytes; or, with
+ * @nblobs 0, by nothing. */
 static void mk_hello(struct hello_msg *hm, uint32_t rank, uint32_t size,
-		     const uint16_t *blen, unsigned nblobs)
+		     uint16_t blen, unsigned nblobs)
 {
 	uint8_t *p = hm->b;
 
@@ -1208,38 +1583,28 @@ static void mk_hello(struct hello_msg *hm, uint32_t rank, uint32_t size,
 	for (size_t k = 0; k < SK_BOOT_SECRET_LEN; k++)
 		p[HOFF_SECRET + k] = (uint8_t)(0xa0 + k);
 	hm->len = HELLO;
-	for (unsigned i = 0; i < nblobs; i++) {
-		assert_true(hm->len + 2 + blen[i] <= HBUF_CAP);
-		put_le16(p + hm->len, blen[i]);
-		hm->len += 2;
-		for (size_t j = 0; j < blen[i]; j++)
-			p[hm->len++] = blob_byte(i, j);
-	}
+	if (nblobs == 0)
+		return;
+	assert_true(hm->len + 2 + blen <= HBUF_CAP);
+	put_le16(p + hm->len, blen);
+	hm->len += 2;
+	for (size_t j = 0; j < blen; j++)
+		p[hm->len++] = blob_byte(j);
 }
 
+/* Parse the first @len bytes of @hm from an exact-size heap copy, so that
+ * under ASan a read past them fails. */
 static int hello_parse(const struct hello_msg *hm, size_t len,
 		       unsigned max_size, struct hello_out *o)
 {
-	int rc;
-
 	free(o->heap);
 	memset(o, 0, sizeof(*o));
-	for (size_t i = 0; i < NODES_MAX + 3; i++) {
-		o->blob[i] = canary_ptr;
-		o->blob_len[i] = 0xdead;
-	}
 	o->used = SIZE_MAX;
 	o->heap = malloc(len ? len : 1);
 	assert_non_null(o->heap);
 	memcpy(o->heap, hm->b, len);
-	rc = sk_boot_hello_parse(o->heap, len, max_size, &o->h, o->blob,
-				 o->blob_len, &o->used, &o->why);
-	/* Never past the 1 + max_size entries the caller has. */
-	for (size_t i = 1 + max_size; i < NODES_MAX + 3; i++) {
-		assert_ptr_equal(o->blob[i], canary_ptr);
-		assert_int_equal(o->blob_len[i], 0xdead);
-	}
-	return rc;
+	return sk_boot_hello_parse(o->heap, len, max_size, &o->h, &o->blob,
+				   &o->blob_len, &o->used, &o->why);
 }
 
 #define expect_hello_refused(hm, len, max, reason)                         \
@@ -1254,21 +1619,26 @@ static int hello_parse(const struct hello_msg *hm, size_t len,
 		free(o_.heap);                                             \
 	} while (0)
 
-/* A whole hello of @size with blobs @blen[0..size] parses back, under any
+/* A whole hello of @size with a blob of @blen bytes parses back, under any
  * job size from its own up; every prefix of it needs more. */
-static void check_hello(uint32_t rank, uint32_t size, const uint16_t *blen)
+static void check_hello(uint32_t rank, uint32_t size, uint16_t blen)
 {
+	const unsigned maxes[] = {size, size + 1, NODES_MAX, 1u << 20,
+				  UINT32_MAX};
 	struct hello_msg *hm = calloc(1, sizeof(*hm));
 	struct hello_out o = {0};
-	size_t off = HELLO;
 
 	assert_non_null(hm);
-	mk_hello(hm, rank, size, blen, size + 1);
+	mk_hello(hm, rank, size, blen, 1);
+	assert_int_equal(hm->len, HELLO + 2 + blen);
+	assert_true(hm->len <= SK_BOOT_MSG_MAX);
 	for (size_t n = 0; n < hm->len; n++)
 		if (hello_parse(hm, n, size, &o) != 0)
 			fail_msg("prefix of %zu bytes was not 'need more'", n);
-	for (unsigned max = size; max <= NODES_MAX; max++) {
-		assert_int_equal(hello_parse(hm, hm->len, max, &o), 1);
+	for (size_t i = 0; i < sizeof(maxes) / sizeof(maxes[0]); i++) {
+		if (maxes[i] < size)
+			continue;
+		assert_int_equal(hello_parse(hm, hm->len, maxes[i], &o), 1);
 		assert_int_equal(o.used, hm->len);
 		assert_int_equal(o.h.magic, SK_BOOT_MAGIC);
 		assert_int_equal(o.h.version, SK_BOOT_VERSION);
@@ -1276,17 +1646,11 @@ static void check_hello(uint32_t rank, uint32_t size, const uint16_t *blen)
 		assert_int_equal(o.h.size, size);
 		assert_memory_equal(o.h.secret, hm->b + HOFF_SECRET,
 				    SK_BOOT_SECRET_LEN);
-		off = HELLO;
-		for (unsigned i = 0; i <= size; i++) {
-			assert_int_equal(o.blob_len[i], blen[i]);
-			assert_ptr_equal(o.blob[i], o.heap + off + 2);
-			for (size_t j = 0; j < blen[i]; j++)
-				assert_int_equal(
-					((const uint8_t *)o.blob[i])[j],
-					blob_byte(i, j));
-			off += 2 + blen[i];
-		}
-		assert_int_equal(off, hm->len);
+		assert_int_equal(o.blob_len, blen);
+		assert_ptr_equal(o.blob, o.heap + HELLO + 2);
+		for (size_t j = 0; j < blen; j++)
+			assert_int_equal(((const uint8_t *)o.blob)[j],
+					 blob_byte(j));
 	}
 	free(o.heap);
 	free(hm);
@@ -1294,30 +1658,52 @@ static void check_hello(uint32_t rank, uint32_t size, const uint16_t *blen)
 
 static void test_hello_size1(void **state)
 {
-	/* The host's address, and an empty one for itself. */
-	static const uint16_t blen[] = {48, 0};
-
 	(void)state;
-	check_hello(0, 1, blen);
+	check_hello(0, 1, 48);
+	check_hello(0, 1, 1);
 }
 
 static void test_hello_size3(void **state)
 {
-	static const uint16_t blen[] = {1, 7, 0, SK_BLOB_MAX};
-
 	(void)state;
-	check_hello(1, 3, blen);
+	check_hello(1, 3, 7);
+	check_hello(2, 3, 300);
 }
 
-static void test_hello_every_prefix(void **state)
+/* The hello is the same size whatever the job's: one blob. */
+static void test_hello_large_job(void **state)
 {
-	static const uint16_t blen[] = {20, 9, 0, 13};
+	(void)state;
+	check_hello(4095, 4096, 40);
+	check_hello(0, 1u << 20, 40);
+	check_hello(UINT32_MAX - 1, UINT32_MAX, 40);
+}
+
+/* The longest address, and so the longest hello: SK_BOOT_MSG_MAX. */
+static void test_hello_longest(void **state)
+{
 	struct hello_msg *hm = calloc(1, sizeof(*hm));
 	struct hello_out o = {0};
 
 	(void)state;
 	assert_non_null(hm);
-	mk_hello(hm, 1, 3, blen, 4);
+	check_hello(3, NODES_MAX, SK_BLOB_MAX);
+	mk_hello(hm, 3, NODES_MAX, SK_BLOB_MAX, 1);
+	assert_int_equal(hm->len, SK_BOOT_MSG_MAX);
+	assert_int_equal(hello_parse(hm, hm->len, NODES_MAX, &o), 1);
+	assert_int_equal(o.used, SK_BOOT_MSG_MAX);
+	free(o.heap);
+	free(hm);
+}
+
+static void test_hello_every_prefix(void **state)
+{
+	struct hello_msg *hm = calloc(1, sizeof(*hm));
+	struct hello_out o = {0};
+
+	(void)state;
+	assert_non_null(hm);
+	mk_hello(hm, 1, 3, 20, 1);
 	for (size_t n = 0; n < hm->len; n++)
 		if (hello_parse(hm, n, 3, &o) != 0)
 			fail_msg("prefix of %zu bytes was not 'need more'", n);
@@ -1328,18 +1714,26 @@ static void test_hello_every_prefix(void **state)
 
 static void test_hello_trailing(void **state)
 {
-	static const uint16_t blen[] = {5, 0, 0};
 	struct hello_msg *hm = calloc(1, sizeof(*hm));
 	struct hello_out o = {0};
 	size_t whole;
 
 	(void)state;
 	assert_non_null(hm);
-	mk_hello(hm, 0, 2, blen, 3);
+	mk_hello(hm, 0, 2, 5, 1);
 	whole = hm->len;
 	memcpy(hm->b + hm->len, "more", 4);
 	hm->len += 4;
 	/* The hello is whole; the caller refuses what follows it. */
+	assert_int_equal(hello_parse(hm, hm->len, 2, &o), 1);
+	assert_int_equal(o.used, whole);
+	assert_int_equal(o.blob_len, 5);
+	/* What version 1 sent next: more blobs, one per rank. */
+	hm->len = whole;
+	put_le16(hm->b + hm->len, 0);
+	put_le16(hm->b + hm->len + 2, 3);
+	memcpy(hm->b + hm->len + 4, "abc", 3);
+	hm->len += 7;
 	assert_int_equal(hello_parse(hm, hm->len, 2, &o), 1);
 	assert_int_equal(o.used, whole);
 	free(o.heap);
@@ -1348,12 +1742,11 @@ static void test_hello_trailing(void **state)
 
 static void test_hello_bad_header(void **state)
 {
-	static const uint16_t blen[] = {5, 0, 6};
 	struct hello_msg *hm = calloc(1, sizeof(*hm));
 
 	(void)state;
 	assert_non_null(hm);
-	mk_hello(hm, 0, 2, blen, 3);
+	mk_hello(hm, 0, 2, 5, 1);
 	/* Magic: zero, byte-swapped, the welcome's. */
 	put_le32(hm->b + HOFF_MAGIC, 0);
 	expect_hello_refused(hm, hm->len, 2, "not a Skiff");
@@ -1361,15 +1754,18 @@ static void test_hello_bad_header(void **state)
 	expect_hello_refused(hm, hm->len, 2, "not a Skiff");
 	expect_hello_refused(hm, HELLO, 2, "not a Skiff");
 	put_le32(hm->b + HOFF_MAGIC, SK_BOOT_MAGIC);
-	/* Version. */
+	/* Version: 0, the one before (1 + size blobs), the next, garbage. */
 	put_le16(hm->b + HOFF_VERSION, 0);
 	expect_hello_refused(hm, hm->len, 2, "version");
+	put_le16(hm->b + HOFF_VERSION, SK_BOOT_VERSION - 1);
+	expect_hello_refused(hm, hm->len, 2, "version");
+	expect_hello_refused(hm, HELLO, 2, "version");
 	put_le16(hm->b + HOFF_VERSION, SK_BOOT_VERSION + 1);
 	expect_hello_refused(hm, hm->len, 2, "version");
-	put_le16(hm->b + HOFF_VERSION, 0x0101);
+	put_le16(hm->b + HOFF_VERSION, 0x0102);
 	expect_hello_refused(hm, HELLO, 2, "version");
 	put_le16(hm->b + HOFF_VERSION, SK_BOOT_VERSION);
-	/* Size: 0, over the job's, huge; refused before any blob. */
+	/* Size: 0, over the job's, huge; refused before the blob. */
 	put_le32(hm->b + HOFF_SIZE, 0);
 	expect_hello_refused(hm, hm->len, 2, "job size");
 	expect_hello_refused(hm, HELLO, 2, "job size");
@@ -1379,31 +1775,33 @@ static void test_hello_bad_header(void **state)
 	expect_hello_refused(hm, hm->len, 1, "job size");
 	put_le32(hm->b + HOFF_SIZE, UINT32_MAX);
 	expect_hello_refused(hm, HELLO, NODES_MAX, "job size");
+	expect_hello_refused(hm, HELLO, UINT32_MAX - 1, "job size");
 	free(hm);
 }
 
-static void test_hello_bad_blobs(void **state)
+static void test_hello_bad_blob(void **state)
 {
-	static const uint16_t big0[] = {SK_BLOB_MAX + 1, 0};
-	static const uint16_t big2[] = {4, 0, SK_BLOB_MAX + 1};
-	static const uint16_t empty[] = {0, 0, 9};
+	static const uint16_t big[] = {SK_BLOB_MAX + 1, 2 * SK_BLOB_MAX,
+				       UINT16_MAX};
 	struct hello_msg *hm = calloc(1, sizeof(*hm));
 
 	(void)state;
 	assert_non_null(hm);
 	/* Too long, refused as soon as its length is in. */
-	mk_hello(hm, 0, 1, big0, 2);
+	mk_hello(hm, 0, 1, SK_BLOB_MAX + 1, 1);
 	expect_hello_refused(hm, hm->len, 1, "SK_BLOB_MAX");
-	expect_hello_refused(hm, HELLO + 2, 1, "SK_BLOB_MAX");
-	mk_hello(hm, 0, 2, big2, 3);
-	expect_hello_refused(hm, hm->len, 2, "SK_BLOB_MAX");
-	expect_hello_refused(hm, HELLO + 2 + 4 + 2 + 2, 2, "SK_BLOB_MAX");
-	mk_hello(hm, 0, 1, big0, 0);
-	put_le16(hm->b + HELLO, UINT16_MAX);
-	hm->len = HELLO + 2;
-	expect_hello_refused(hm, hm->len, 1, "SK_BLOB_MAX");
-	/* No address for the host. */
-	mk_hello(hm, 0, 2, empty, 3);
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		mk_hello(hm, 0, 1, 0, 0);
+		put_le16(hm->b + HELLO, big[i]);
+		hm->len = HELLO + 2;
+		expect_hello_refused(hm, hm->len, 1, "SK_BLOB_MAX");
+	}
+	/* Empty: no address for the host, whatever follows. */
+	mk_hello(hm, 0, 2, 0, 1);
+	assert_int_equal(hm->len, HELLO + 2);
+	expect_hello_refused(hm, hm->len, 2, "no address for the host");
+	memcpy(hm->b + hm->len, "\x03\x00" "abc", 5);
+	hm->len += 5;
 	expect_hello_refused(hm, hm->len, 2, "no address for the host");
 	free(hm);
 }
@@ -1425,6 +1823,10 @@ int main(void)
 		cmocka_unit_test(test_lseek),
 		cmocka_unit_test(test_unlink),
 		cmocka_unit_test(test_mkdir),
+		cmocka_unit_test(test_connect),
+		cmocka_unit_test(test_accept),
+		cmocka_unit_test(test_connected),
+		cmocka_unit_test(test_listen_barrier),
 		cmocka_unit_test(test_shorter_than_header),
 		cmocka_unit_test(test_longer_than_slot),
 		cmocka_unit_test(test_len_disagrees),
@@ -1444,13 +1846,21 @@ int main(void)
 		cmocka_unit_test(test_inline_write_len),
 		cmocka_unit_test(test_inline_read_bad),
 		cmocka_unit_test(test_bulk_bad),
+		cmocka_unit_test(test_peer_short),
+		cmocka_unit_test(test_peer_bad_service),
+		cmocka_unit_test(test_peer_bad_flags),
+		cmocka_unit_test(test_peer_bad_address),
+		cmocka_unit_test(test_connected_bad),
+		cmocka_unit_test(test_listen_barrier_payload),
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_hello_size1),
 		cmocka_unit_test(test_hello_size3),
+		cmocka_unit_test(test_hello_large_job),
+		cmocka_unit_test(test_hello_longest),
 		cmocka_unit_test(test_hello_every_prefix),
 		cmocka_unit_test(test_hello_trailing),
 		cmocka_unit_test(test_hello_bad_header),
-		cmocka_unit_test(test_hello_bad_blobs),
+		cmocka_unit_test(test_hello_bad_blob),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
@@ -1464,6 +1874,16 @@ int main(void)
  */
 sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 				const void *addr, size_t len)
+{
+	abort();
+}
+
+void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n)
+{
+	abort();
+}
+
+void sk_services_boot(struct sk_job *job)
 {
 	abort();
 }
