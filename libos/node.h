@@ -99,6 +99,10 @@ extern struct sk_node sk_node;
 int64_t sk_node_call(uint16_t type, uint16_t flags, const void *p1,
 		     size_t len1, const void *p2, size_t len2, void *reply,
 		     size_t reply_cap, size_t *reply_len_p);
+/* The host channel's callbacks (node.c). */
+bool sk_node_on_msg(struct sk_chan *chan, void *msg, size_t len);
+void sk_node_on_error(struct sk_chan *chan, sk_status_t st);
+
 /* Send a request and return its call (NULL when the link is down): wait
  * for ->done by running the loop, then clear ->busy and count it out of
  * sk_node.ncalls (sk_node_call does). An @async call frees itself. */

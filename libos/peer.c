@@ -30,6 +30,14 @@
 
 #include "node.h"
 
+/* Keep @ep as libos's own endpoint to @rank. Its user pointer says whose
+ * it is, so that rpc refuses to take it over (sk_rpc_peer_add). */
+static void sk_node_peer_set(unsigned rank, struct sk_ep *ep)
+{
+	sk_ep_set_user(ep, &sk_node);
+	sk_node.peers[rank] = ep;
+}
+
 /* ---- LISTEN and ACCEPT ---- */
 
 static void sk_node_send_listen(uint16_t type, const struct sk_hreq_peer *p,
@@ -65,13 +73,11 @@ static sk_status_t sk_node_hand_over(unsigned rank, unsigned service,
 	if (service == 0) {
 		if (sk_node.peers[rank] != NULL)
 			return SK_ERR_INVAL; /* it has ours already */
-		sk_node.peers[rank] = ep;
+		sk_node_peer_set(rank, ep);
 		return SK_OK;
 	}
-	if (s->fn != NULL && s->parked == NULL) {
-		s->fn(s->arg, rank, ep);
-		return SK_OK;
-	}
+	if (s->fn != NULL && s->parked == NULL)
+		return s->fn(s->arg, rank, ep);
 	pk = malloc(sizeof(*pk));
 	if (pk == NULL)
 		return SK_ERR_NOMEM;
@@ -152,7 +158,7 @@ void sk_node_on_peer(const struct sk_hmsg_hdr *h, const void *payload)
 		if (st != SK_OK) {
 			sk_ep_destroy(ep);
 			ep = NULL;
-			why = "a connection nobody can take";
+			why = "its service did not take the connection";
 		}
 	}
 	if (ep == NULL) {
@@ -243,7 +249,7 @@ static void sk_node_conn_on_reply(struct sk_hcall *call)
 	if (!c->waiting && c->ep != NULL) {
 		if (c->status == SK_OK && c->service == 0 &&
 		    sk_node.peers[c->rank] == NULL)
-			sk_node.peers[c->rank] = c->ep;
+			sk_node_peer_set(c->rank, c->ep);
 		else
 			sk_ep_destroy(c->ep);
 		c->ep = NULL;
@@ -334,7 +340,7 @@ struct sk_ep *sk_os_peer(unsigned rank)
 		return sk_node.peers[rank];
 	if (sk_node_connect(rank, 0, end, &ep) != SK_OK)
 		return NULL;
-	sk_node.peers[rank] = ep;
+	sk_node_peer_set(rank, ep);
 	return ep;
 }
 
@@ -362,7 +368,8 @@ sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
 		struct sk_node_parked *pk = s->parked;
 
 		s->parked = pk->next;
-		s->fn(s->arg, pk->rank, pk->ep);
+		if (s->fn(s->arg, pk->rank, pk->ep) != SK_OK)
+			sk_ep_destroy(pk->ep);
 		free(pk);
 	}
 	return SK_OK;

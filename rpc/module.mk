@@ -17,3 +17,14 @@ TEST_PROGS += $(BUILD)/tests/test_rpc
 $(BUILD)/tests/rpc/test_rpc.o: CPPFLAGS += -Irpc/include -Ilibos/include
 $(BUILD)/tests/test_rpc: $(BUILD)/tests/rpc/test_rpc.o $(LIBRPC) $(LIBOS) \
 	$(LIBVERBS)
+
+# rpc inside skrun jobs, as an application uses it (tests/e2e/jobs.sh).
+NODE_APPS += $(BUILD)/tests/rpc_job
+ALL       += $(BUILD)/tests/rpc_job
+$(BUILD)/tests/rpc/rpc_job.o: CPPFLAGS += -Irpc/include -Ilibos/include
+$(BUILD)/tests/rpc_job: $(BUILD)/tests/rpc/rpc_job.o $(LIBRPC) $(LIBOS) \
+	$(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)

@@ -99,6 +99,7 @@ struct sk_rpc_peer {
 	struct sk_rpc_rslot *deferred[SK_RPC_NSLOTS]; /* waiting for a large
 	                                               * buffer */
 	unsigned            ndeferred;
+	int                 rank;      /* the node it leads to, or -1 */
 };
 
 struct sk_rpc {
@@ -116,7 +117,12 @@ struct sk_rpc {
 	unsigned long       probe_ms;  /* SKIFF_RPC_PROBE_MS */
 	size_t              inline_max; /* messages sent inline: the device's
 	                                 * max_inline, at most a slot */
+	struct sk_rpc_peer **byrank;   /* sk_rpc_open's: [job size] */
+	unsigned            nranks;
 };
+
+/* The node's rpc (sk_rpc_open), at most one. */
+static struct sk_rpc *sk_rpc_node;
 
 /* ---- buffers ---- */
 
@@ -221,10 +227,18 @@ sk_status_t sk_rpc_create(struct sk_loop *loop, struct sk_arena *arena,
 	return SK_OK;
 }
 
+static void sk_rpc_fini(void *arg);
+
 void sk_rpc_destroy(struct sk_rpc *rpc)
 {
+	if (rpc == sk_rpc_node) {
+		sk_os_listen(SK_RPC_SERVICE, NULL, NULL);
+		sk_os_at_finalize_cancel(sk_rpc_fini, rpc);
+		sk_rpc_node = NULL;
+	}
 	while (rpc->peers)
 		sk_rpc_peer_remove(rpc->peers);
+	free(rpc->byrank);
 	free(rpc);
 }
 
@@ -1040,27 +1054,43 @@ static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
 		sk_rpc_peer_fail(p, "cannot post a receive");
 }
 
-sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
-			    int timeout_ms, struct sk_rpc_peer **peer_p)
+/* A peer's receive slots, from the arena (never given back: a bump
+ * allocator). NULL when the arena is spent. */
+static char *sk_rpc_slots_alloc(struct sk_rpc *rpc)
+{
+	return sk_arena_alloc(rpc->arena,
+			      (size_t)SK_RPC_NSLOTS * SK_RPC_SLOT_SIZE, 4096);
+}
+
+/*
+ * The part of adding a peer that does not wait: slots posted, hello sent.
+ * The peer is usable once it has the peer's hello and its PONG (->hello,
+ * ->acked). @slots: its receive slots, or NULL to take them here. On
+ * failure @ep is destroyed (it was given to us).
+ */
+static sk_status_t sk_rpc_peer_start(struct sk_rpc *rpc, struct sk_ep *ep,
+				     char *slots, struct sk_rpc_peer **peer_p)
 {
 	struct sk_rpc_peer *p = calloc(1, sizeof(*p));
 	struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC, .type = SK_RPC_HELLO};
-	uint64_t end = sk_time_ns() + (uint64_t)timeout_ms * 1000000ull;
 	size_t blen = SK_BLOB_MAX;
-	char *buf;
+	char *buf = slots;
 	unsigned i;
 	sk_status_t st;
 
-	if (p == NULL)
+	if (p == NULL) {
+		sk_ep_destroy(ep);
 		return SK_ERR_NOMEM;
+	}
 	p->rpc = rpc;
 	p->ep = ep;
+	p->rank = -1;
 	p->probe_t.cb = sk_rpc_probe_timer;
 	p->inl_op.done = sk_rpc_inline_done;
 	sk_ep_set_user(ep, p);
 	sk_ep_set_inplace(ep, 1); /* messages read where they landed */
-	buf = sk_arena_alloc(rpc->arena,
-			     (size_t)SK_RPC_NSLOTS * SK_RPC_SLOT_SIZE, 4096);
+	if (buf == NULL)
+		buf = sk_rpc_slots_alloc(rpc);
 	if (buf == NULL) {
 		sk_ep_destroy(ep); /* ours, as the header promises */
 		free(p);
@@ -1080,8 +1110,13 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 		s->data = s->buf;
 		st = sk_post_recv(ep, rpc->mr, s->buf, SK_RPC_SLOT_SIZE,
 				  &s->op);
-		if (st != SK_OK)
-			goto err;
+		if (st != SK_OK) {
+			/* Receives already posted reference p: drop them
+			 * with the endpoint before p goes. */
+			sk_ep_destroy(ep);
+			free(p);
+			return st;
+		}
 	}
 	p->next = rpc->peers;
 	rpc->peers = p;
@@ -1089,33 +1124,45 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 	buf = sk_rpc_buf_alloc(rpc, 0);
 	if (buf == NULL) {
 		st = SK_ERR_NOMEM;
-		goto err_unlink;
+		goto err_remove;
 	}
-	sk_mr_pack(rpc->mr, buf, &blen);
-	h.len = (uint32_t)blen;
-	st = sk_rpc_post(p, buf, &h, blen, NULL);
+	st = sk_mr_pack(rpc->mr, buf, &blen);
+	if (st == SK_OK) {
+		h.len = (uint32_t)blen;
+		st = sk_rpc_post(p, buf, &h, blen, NULL);
+	}
 	if (st != SK_OK) {
 		sk_rpc_buf_free(rpc, buf);
-		goto err_unlink;
-	}
-	while ((!p->hello || !p->acked) && !p->failed) {
-		uint64_t now = sk_time_ns();
-
-		if (timeout_ms >= 0 && now >= end) {
-			st = SK_ERR_TIMEOUT;
-			goto err_unlink;
-		}
-		sk_loop_run_once(rpc->loop, timeout_ms < 0 ? -1 :
-				 (int)((end - now) / 1000000 + 1));
-	}
-	if (p->failed) {
-		st = SK_ERR_IO;
-		goto err_unlink;
+		goto err_remove;
 	}
 	*peer_p = p;
 	return SK_OK;
 
-err_unlink:
+err_remove:
+	sk_rpc_peer_remove(p);
+	return st;
+}
+
+/* Wait, serving the loop, until @p can take calls (its hello is in and
+ * ours acknowledged), fails, or @end_ns passes (0: no bound). */
+static sk_status_t sk_rpc_peer_wait(struct sk_rpc_peer *p, uint64_t end_ns)
+{
+	while ((!p->hello || !p->acked) && !p->failed) {
+		uint64_t now = sk_time_ns();
+
+		if (end_ns != 0 && now >= end_ns)
+			return SK_ERR_TIMEOUT;
+		sk_loop_run_once(p->rpc->loop, end_ns == 0 ? -1 :
+				 (int)((end_ns - now) / 1000000 + 1));
+	}
+	return p->failed ? SK_ERR_IO : SK_OK;
+}
+
+/* Take @p out after a failed add; a peer a handler still holds stays. */
+static void sk_rpc_peer_abandon(struct sk_rpc_peer *p)
+{
+	unsigned i;
+
 	for (i = 0; i < SK_RPC_CREDITS; i++) {
 		if (p->req[i].busy) {
 			/* The peer's requests were served while we waited,
@@ -1123,23 +1170,164 @@ err_unlink:
 			 * stays, failed, until sk_rpc_destroy, so that the
 			 * handler's request stays valid. */
 			sk_rpc_peer_fail(p, NULL);
-			return st;
+			return;
 		}
 	}
 	sk_rpc_peer_remove(p);
+}
+
+sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
+			    int timeout_ms, struct sk_rpc_peer **peer_p)
+{
+	uint64_t end = timeout_ms < 0 ? 0 :
+		       sk_time_ns() + (uint64_t)timeout_ms * 1000000ull;
+	struct sk_rpc_peer *p;
+	sk_status_t st;
+
+	if (sk_ep_user(ep) != NULL) {
+		/* Someone owns it (libos's sk_os_peer endpoints do): taking
+		 * it would destroy it twice. Not ours, so left alone. */
+		fprintf(stderr, "skiff: rpc: sk_rpc_peer_add: that endpoint "
+				"already has an owner (sk_os_peer's belong to "
+				"libos: use sk_rpc_connect)\n");
+		return SK_ERR_INVAL;
+	}
+	st = sk_rpc_peer_start(rpc, ep, NULL, &p);
+	if (st != SK_OK)
+		return st;
+	st = sk_rpc_peer_wait(p, end);
+	if (st != SK_OK) {
+		sk_rpc_peer_abandon(p);
+		return st;
+	}
+	*peer_p = p;
+	return SK_OK;
+}
+
+/* ---- the node's rpc (skrun jobs) ---- */
+
+/* Another node connected to ours: its endpoint is ours now. */
+static sk_status_t sk_rpc_accept(void *arg, unsigned rank, struct sk_ep *ep)
+{
+	struct sk_rpc *rpc = arg;
+	struct sk_rpc_peer *p;
+	char *slots = sk_rpc_slots_alloc(rpc);
+	sk_status_t st;
+
+	if (slots == NULL) {
+		/* Refused before the endpoint is touched: the node's
+		 * sk_rpc_connect fails at once instead of waiting. */
+		fprintf(stderr, "skiff: rpc: rank %u refused rank %u: no arena "
+				"left for another peer (raise SKIFF_ARENA_MB)\n",
+			sk_os_rank(), rank);
+		return SK_ERR_NOMEM;
+	}
+	st = sk_rpc_peer_start(rpc, ep, slots, &p);
+	if (st != SK_OK) {
+		fprintf(stderr, "skiff: rpc: rank %u cannot serve rank %u: "
+				"%s\n", sk_os_rank(), rank, sk_status_str(st));
+		return SK_OK; /* taken, and destroyed */
+	}
+	p->rank = (int)rank;
+	if (rpc->byrank[rank] == NULL || rpc->byrank[rank]->failed)
+		rpc->byrank[rank] = p;
+	return SK_OK;
+}
+
+static void sk_rpc_fini(void *arg)
+{
+	sk_rpc_destroy(arg);
+}
+
+sk_status_t sk_rpc_open(struct sk_rpc **rpc_p)
+{
+	struct sk_rpc *rpc;
+	sk_status_t st;
+
+	if (!sk_os_booted() || sk_os_loop() == NULL || sk_rpc_node != NULL)
+		return SK_ERR_INVAL;
+	st = sk_rpc_create(sk_os_loop(), sk_os_arena(), &rpc);
+	if (st != SK_OK)
+		return st;
+	rpc->nranks = sk_os_size();
+	rpc->byrank = calloc(rpc->nranks, sizeof(*rpc->byrank));
+	if (rpc->byrank == NULL) {
+		st = SK_ERR_NOMEM;
+		goto err_free;
+	}
+	st = sk_os_at_finalize(sk_rpc_fini, rpc);
+	if (st != SK_OK)
+		goto err_free;
+	sk_rpc_node = rpc;
+	/* Nodes that connected before now are handed over here. */
+	sk_os_listen(SK_RPC_SERVICE, sk_rpc_accept, rpc);
+	*rpc_p = rpc;
+	return SK_OK;
+
+err_free:
+	free(rpc->byrank);
+	free(rpc);
 	return st;
-err:
-	/* Receives already posted reference p: drop them with the endpoint
-	 * before p goes. */
-	sk_ep_destroy(ep);
-	free(p);
-	return st;
+}
+
+sk_status_t sk_rpc_connect(struct sk_rpc *rpc, unsigned rank, int timeout_ms,
+			   struct sk_rpc_peer **peer_p)
+{
+	unsigned long ms = 60000;
+	uint64_t end;
+	struct sk_rpc_peer *p;
+	struct sk_ep *ep;
+	sk_status_t st;
+
+	if (rpc != sk_rpc_node || rank >= rpc->nranks ||
+	    rank == sk_os_rank())
+		return SK_ERR_INVAL;
+	if (timeout_ms < 0 && sk_config_ulong("SKIFF_BOOT_TIMEOUT_MS", 1,
+					      3600000, &ms) != SK_OK)
+		return SK_ERR_CONFIG;
+	if (timeout_ms >= 0)
+		ms = (unsigned long)timeout_ms;
+	end = sk_time_ns() + (uint64_t)ms * 1000000ull;
+	p = rpc->byrank[rank];
+	if (p != NULL && !p->failed) {
+		st = sk_rpc_peer_wait(p, end);
+		if (st == SK_OK)
+			*peer_p = p;
+		return st;
+	}
+	rpc->byrank[rank] = NULL; /* a failed one stays until removed */
+	st = sk_os_connect(rank, SK_RPC_SERVICE, (int)ms, &ep);
+	if (st != SK_OK)
+		return st;
+	st = sk_rpc_peer_start(rpc, ep, NULL, &p);
+	if (st != SK_OK)
+		return st;
+	p->rank = (int)rank;
+	st = sk_rpc_peer_wait(p, end);
+	if (st != SK_OK) {
+		sk_rpc_peer_abandon(p);
+		return st;
+	}
+	/* Ours, unless the node's own connection was handed over (and is
+	 * up) while we waited: either works; keep the first. */
+	if (rpc->byrank[rank] == NULL || rpc->byrank[rank]->failed)
+		rpc->byrank[rank] = p;
+	*peer_p = p;
+	return SK_OK;
+}
+
+int sk_rpc_peer_rank(const struct sk_rpc_peer *peer)
+{
+	return peer->rank;
 }
 
 void sk_rpc_peer_remove(struct sk_rpc_peer *p)
 {
 	struct sk_rpc_peer **pp;
 
+	if (p->rank >= 0 && p->rpc->byrank != NULL &&
+	    p->rpc->byrank[p->rank] == p)
+		p->rpc->byrank[p->rank] = NULL;
 	sk_rpc_peer_fail(p, NULL);
 	sk_timer_stop(p->rpc->loop, &p->probe_t);
 	sk_timer_stop(p->rpc->loop, &p->close_t);

@@ -22,8 +22,10 @@ FILE_MB=${E2E_FILE_MB:-100}
 
 T=$(mktemp -d /tmp/skiff-e2e.XXXXXX)
 APP=$T/bin/node_app
+RPCJOB=$T/bin/rpc_job
 mkdir -p "$T/bin" "$T/work"
 cp "$repo/$BUILD/tests/node_app" "$APP"
+cp "$repo/$BUILD/tests/rpc_job" "$RPCJOB"
 cd "$T/work"
 cleanup() {
 	pkill -KILL -f "$T/" 2>/dev/null
@@ -217,9 +219,58 @@ t_args_env() {
 }
 
 t_ring() {
-	run 60 -n 4 "$APP" ring
-	[ $RC -eq 0 ] && [ "$(grep -c ' ok$' "$OUT")" -eq 4 ] ||
+	local n=${1:-4}
+	run 120 -n "$n" "$APP" ring
+	[ $RC -eq 0 ] && [ "$(grep -c ' ok$' "$OUT")" -eq "$n" ] ||
 		{ echo "exit $RC"; return 1; }
+}
+
+# rpc inside jobs (tests/rpc/rpc_job.c), as an application uses it.
+t_rpc_all() {
+	local n=$1
+	run 120 -n "$n" "$RPCJOB" all
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c ' peers ok$' "$OUT")" -eq "$n" ] ||
+		{ echo "not every rank reached every other"; return 1; }
+}
+
+t_rpc_owner() {
+	# The bug: libos's endpoint given to sk_rpc_peer_add was destroyed
+	# twice, and the job died with SIGSEGV at exit.
+	run 60 -n 2 "$RPCJOB" owner
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c 'peer_add of sk_os_peer: invalid argument$' "$OUT")" -eq 2 ] ||
+		{ echo "libos's endpoint was not refused"; return 1; }
+	grep -q "already has an owner" "$ERR" ||
+		{ echo "no message saying why"; return 1; }
+}
+
+t_rpc_late() {
+	run 60 -n 4 "$RPCJOB" late
+	[ $RC -eq 0 ] && [ "$(grep -c 'late server ok$' "$OUT")" -eq 3 ] ||
+		{ echo "exit $RC"; return 1; }
+}
+
+t_rpc_finished() {
+	run 60 -n 3 "$RPCJOB" finished
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c 'finished rank: peer unreachable$' "$OUT")" -eq 2 ] ||
+		{ echo "a finished rank was not reported unreachable"; return 1; }
+}
+
+t_rpc_crowd() {
+	# Past the limit: rank 0's arena holds only some peers' slots; the
+	# rest are refused at once, with the setting to raise named.
+	local served refused
+	SKIFF_ARENA_MB=10 run 60 -n 12 "$RPCJOB" crowd
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	served=$(grep -c 'crowd: served$' "$OUT")
+	refused=$(grep -c 'crowd: peer unreachable$' "$OUT")
+	[ "$served" -ge 1 ] && [ "$refused" -ge 1 ] &&
+		[ $((served + refused)) -eq 11 ] ||
+		{ echo "served $served, refused $refused of 11"; return 1; }
+	grep -q "raise SKIFF_ARENA_MB" "$ERR" ||
+		{ echo "no message naming SKIFF_ARENA_MB"; return 1; }
 }
 
 t_seal() {
@@ -407,6 +458,12 @@ check nofinal t_nofinal
 check stdin t_stdin
 check args-env t_args_env
 check ring t_ring
+check rpc-all-4 t_rpc_all 4
+check rpc-all-16 t_rpc_all 16
+check rpc-owner t_rpc_owner
+check rpc-late t_rpc_late
+check rpc-finished t_rpc_finished
+check rpc-crowd t_rpc_crowd
 check seal t_seal
 check paths t_paths
 check badmsg t_badmsg

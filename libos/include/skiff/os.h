@@ -89,17 +89,20 @@ struct sk_ep *sk_os_peer(unsigned rank);
 sk_status_t sk_os_connect(unsigned rank, unsigned service, int timeout_ms,
 			  struct sk_ep **ep_p);
 
-/* Takes over an endpoint another node connected to this one: @ep is
- * connected, from node @rank, and the callee's to destroy. Called from the
+/* Offered an endpoint another node connected to this one: @ep is connected,
+ * from node @rank. Return SK_OK to take it over (it is then the callee's
+ * to destroy), or an error to leave it to libos, which destroys it and
+ * tells that node's sk_os_connect SK_ERR_UNREACHABLE. Called from the
  * loop: it must not block. */
-typedef void (*sk_os_accept_func_t)(void *arg, unsigned rank,
-				    struct sk_ep *ep);
+typedef sk_status_t (*sk_os_accept_func_t)(void *arg, unsigned rank,
+					   struct sk_ep *ep);
 
 /*
  * Hand the endpoints other nodes connect to @service (1 ..
  * SK_OS_SERVICE_MAX - 1) to @fn. Those that arrived before this call are
  * handed at once, in arrival order (until then their messages wait, as
- * sends to a peer with no receive posted). @fn NULL stops; later
+ * sends to a peer with no receive posted; their nodes' sk_os_connect has
+ * returned, so one refused then is only destroyed). @fn NULL stops; later
  * endpoints wait again. Returns SK_ERR_INVAL for a bad service.
  */
 sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,

@@ -1,8 +1,11 @@
 /*
  * Skiff rpc: request/response between nodes over the fabric.
  *
- * One struct sk_rpc per thread, over that thread's libos loop and arena
- * (and so its device). Peers are connected endpoints added with
+ * In a skrun job, a node opens its rpc with sk_rpc_open() and reaches node
+ * r with sk_rpc_connect(rpc, r, ...): connections are made on first use,
+ * and libos and rpc agree on who owns each endpoint (below). Elsewhere, one
+ * struct sk_rpc per thread over that thread's libos loop and arena (and so
+ * its device), with peers added from connected endpoints by
  * sk_rpc_peer_add(). Handlers are registered by a 16-bit id.
  *
  * Messages up to SK_RPC_INLINE_MAX bytes travel in one send. Larger ones
@@ -33,6 +36,7 @@
 
 #include <skiff/arena.h>
 #include <skiff/loop.h>
+#include <skiff/os.h>
 #include <skiff/verbs.h>
 
 #ifdef __cplusplus
@@ -76,8 +80,60 @@ sk_status_t sk_rpc_register(struct sk_rpc *rpc, uint16_t id,
 			    sk_rpc_handler_func_t fn, void *arg);
 
 /*
+ * ---- In a skrun job ----
+ *
+ * The node's rpc: sk_rpc_open() makes it over the node's loop and arena
+ * (sk_os_loop, sk_os_arena) and listens for other nodes on libos service
+ * SK_RPC_SERVICE. Endpoints are rpc's: those it connects (sk_rpc_connect)
+ * and those other nodes connect to it, which libos hands over. libos's own
+ * endpoints (sk_os_peer) stay libos's and are never given to rpc.
+ * sk_rpc_destroy() ends it; if the program exits without, libos destroys
+ * it at finalize, before the fabric closes. Register handlers before the
+ * loop next runs: requests that arrive first are answered -ENOENT.
+ * A typical program (examples/rpc_sum.c):
+ *
+ *     sk_rpc_open(&rpc);
+ *     sk_rpc_register(rpc, ADD, add_handler, NULL);
+ *     if (sk_os_rank() != 0) {
+ *             sk_rpc_connect(rpc, 0, -1, &peer);
+ *             sk_rpc_call_sync(peer, ADD, ...);
+ *     }
+ *     sk_os_barrier();          (rank 0 serves until everyone is done)
+ *     sk_rpc_destroy(rpc);
+ */
+#define SK_RPC_SERVICE 1 /* libos service of rpc's connections */
+
+/*
+ * Open the node's rpc (one per node, on the main thread, after boot).
+ * Returns SK_OK, SK_ERR_INVAL when this process is not a booted node (run
+ * it with skrun) or already has one, or what sk_rpc_create returns.
+ * Memory: ~6 MiB of pools, then 272 KiB of arena per peer: a node that
+ * talks to P peers needs SKIFF_ARENA_MB >= 8 + P / 4.
+ */
+sk_status_t sk_rpc_open(struct sk_rpc **rpc_p);
+
+/*
+ * The peer for node @rank: the same one on every call once connected
+ * (also when @rank connected to us first). The first call connects and
+ * swaps hellos, waiting (serving the loop) until @rank has opened its rpc
+ * and answered, for at most @timeout_ms (-1: SKIFF_BOOT_TIMEOUT_MS). A
+ * peer that failed is replaced by a new connection. Returns SK_OK,
+ * SK_ERR_INVAL (a bad rank, itself, or @rpc not from sk_rpc_open),
+ * SK_ERR_UNREACHABLE (not a Skiff node, finished, or out of memory for
+ * it), SK_ERR_TIMEOUT, or SK_ERR_IO.
+ */
+sk_status_t sk_rpc_connect(struct sk_rpc *rpc, unsigned rank, int timeout_ms,
+			   struct sk_rpc_peer **peer_p);
+
+/* The node a peer leads to (from sk_rpc_connect or one that connected to
+ * us), or -1 for a peer added with sk_rpc_peer_add. */
+int sk_rpc_peer_rank(const struct sk_rpc_peer *peer);
+
+/*
  * Add a peer over connected endpoint @ep (the rpc takes it over and
- * destroys it with the peer). Both sides call this; it exchanges arena
+ * destroys it with the peer; an endpoint that already has an owner's
+ * pointer, sk_ep_user, such as libos's sk_os_peer, is refused with
+ * SK_ERR_INVAL and left alone). Both sides call this; it exchanges arena
  * descriptors over @ep and returns once the peer's arrived (or after
  * @timeout_ms with SK_ERR_TIMEOUT). @peer_p out, on success only. The
  * peer's requests are served while it waits; if it then fails while a
