@@ -2,6 +2,7 @@
 #
 # Skiff nodes (linked through libos, -Wl,--wrap=main):
 #   sk_hello       one line per rank; perf/compare-boot.sh times skrun with it
+#   sk_connect     the cost of connecting nodes on first use
 #   sk_console_bw  MiB of text to stdout; perf/compare-os-io.sh
 #   sk_file_bw     a file written and read back through the host; the same
 #   sk_idle        sleeps on its loop; perf/os/idle-cpu.sh
@@ -10,8 +11,8 @@
 #                  only where mpicc is installed
 #   walltime       runs a command, prints its wall time (CLOCK_MONOTONIC)
 
-PERF_OS_NODES := $(addprefix $(BUILD)/perf/os/,sk_hello sk_console_bw \
-                 sk_file_bw sk_idle)
+PERF_OS_NODES := $(addprefix $(BUILD)/perf/os/,sk_hello sk_connect \
+                 sk_console_bw sk_file_bw sk_idle)
 PERF_OS_TOOLS := $(BUILD)/perf/os/walltime
 MPICC         ?= mpicc
 PERF_OS_MPI   := $(if $(shell command -v $(MPICC) 2>/dev/null),\
