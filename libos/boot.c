@@ -331,12 +331,12 @@ static void sk_node_finalize(void)
 {
 	if (!sk_node.booted)
 		return;
+	sk_node.closing = true; /* refuse nodes that connect from now on */
 	/* Users of the fabric that libos outlives (rpc) go first, while
 	 * their peers can still be told. */
 	sk_node_run_fini();
 	sk_node_peers_flush(2000);
 	sk_console_flush();
-	sk_node.closing = true; /* refuse nodes that connect from now on */
 	if (!sk_node.down) {
 		/* The reply comes once the host has written everything this
 		 * node said: nothing is lost at exit. */

@@ -54,6 +54,7 @@ struct sk_node_service {
 	sk_os_accept_func_t    fn;
 	void                  *arg;
 	struct sk_node_parked *parked;
+	bool                   closed; /* listened, then stopped: refuse */
 };
 
 #define SK_NODE_FINI_MAX 8

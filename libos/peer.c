@@ -76,6 +76,8 @@ static sk_status_t sk_node_hand_over(unsigned rank, unsigned service,
 		sk_node_peer_set(rank, ep);
 		return SK_OK;
 	}
+	if (s->closed)
+		return SK_ERR_UNREACHABLE;
 	if (s->fn != NULL && s->parked == NULL)
 		return s->fn(s->arg, rank, ep);
 	pk = malloc(sizeof(*pk));
@@ -363,6 +365,7 @@ sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
 	s = &sk_node.service[service];
 	s->fn = fn;
 	s->arg = arg;
+	s->closed = fn == NULL;
 	/* Those that waited, in arrival order; fn may stop listening. */
 	while (s->fn != NULL && s->parked != NULL) {
 		struct sk_node_parked *pk = s->parked;
@@ -370,6 +373,14 @@ sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
 		s->parked = pk->next;
 		if (s->fn(s->arg, pk->rank, pk->ep) != SK_OK)
 			sk_ep_destroy(pk->ep);
+		free(pk);
+	}
+	/* Stopped: those still parked will never be taken. */
+	while (s->closed && s->parked != NULL) {
+		struct sk_node_parked *pk = s->parked;
+
+		s->parked = pk->next;
+		sk_ep_destroy(pk->ep);
 		free(pk);
 	}
 	return SK_OK;

@@ -102,8 +102,9 @@ typedef sk_status_t (*sk_os_accept_func_t)(void *arg, unsigned rank,
  * SK_OS_SERVICE_MAX - 1) to @fn. Those that arrived before this call are
  * handed at once, in arrival order (until then their messages wait, as
  * sends to a peer with no receive posted; their nodes' sk_os_connect has
- * returned, so one refused then is only destroyed). @fn NULL stops; later
- * endpoints wait again. Returns SK_ERR_INVAL for a bad service.
+ * returned, so one refused then is only destroyed). @fn NULL stops
+ * listening: later connections to @service are refused, and parked ones
+ * destroyed. Returns SK_ERR_INVAL for a bad service.
  */
 sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
 			 void *arg);
