@@ -43,7 +43,12 @@ SHLIB_RPC   := $(BUILD)/lib/libskiff_rpc.so.$(SKIFF_VERSION)
 SHLIBS      := $(SHLIB_VERBS) $(SHLIB_OS) $(SHLIB_RPC)
 
 # Each library sets all three variables: target-specific values would
-# otherwise pass down to the libraries it depends on.
+# otherwise pass down to the libraries it depends on. Every library finds
+# the ones it needs beside itself ($ORIGIN): a program's RUNPATH covers
+# only the libraries it loads directly, and the linker drops from those
+# the ones it does not call (hello needs libskiff_os, which needs
+# libskiff_verbs).
+SHLIB_RPATH := -Wl,-rpath,'$$ORIGIN'
 $(SHLIB_VERBS): $(VERBS_SRC:%.c=$(PIC)/%.o)
 $(SHLIB_VERBS): SHLIB_LDFLAGS := -Wl,-z,defs
 $(SHLIB_VERBS): SHLIB_LIBS := $(VERBS_LIBS) -lm
@@ -59,10 +64,10 @@ $(SHLIB_RPC): SHLIB_LIBS := $(VERBS_LIBS)
 
 shlib_soname = $(patsubst %.$(SKIFF_VERSION),%.$(SKIFF_VERSION_MAJOR),$(notdir $(1)))
 
-$(SHLIBS):
+$(SHLIBS): mk/install.mk
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared $(LDFLAGS) $(SHLIB_LDFLAGS) \
+	$(Q)$(CC) -shared $(LDFLAGS) $(SHLIB_LDFLAGS) $(SHLIB_RPATH) \
 		-Wl,-soname,$(call shlib_soname,$@) -o $@ \
 		$(filter %.o %.so.$(SKIFF_VERSION),$^) $(SHLIB_LIBS)
 	$(Q)ln -sf $(notdir $@) $(dir $@)$(call shlib_soname,$@)
