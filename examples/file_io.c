@@ -55,16 +55,18 @@ int main(int argc, char **argv)
 		unsigned long v = strtoul(argv[2], &end, 10);
 
 		if (end == argv[2] || *end != '\0' || v < 1 || v > MAX_LINES) {
-			fprintf(stderr, "file_io: LINES must be 1 to %u, not "
-					"'%s'\n",
+			fprintf(stderr,
+				"file_io: LINES must be 1 to %u, not "
+				"'%s'\n",
 				MAX_LINES, argv[2]);
 			return 2;
 		}
 		lines = (unsigned)v;
 	}
 	if (!sk_os_booted()) {
-		fprintf(stderr, "file_io: the files are the host's: run it "
-				"under skrun (skrun -n 4 %s)\n",
+		fprintf(stderr,
+			"file_io: the files are the host's: run it "
+			"under skrun (skrun -n 4 %s)\n",
 			argv[0]);
 		return 2;
 	}
@@ -103,14 +105,16 @@ int main(int argc, char **argv)
 	if (memcmp(want, got, len) != 0) {
 		for (k = 0; k < len && want[k] == got[k]; k++)
 			;
-		fprintf(stderr, "file_io: rank %u: byte %zu of the slice "
-				"differs\n",
+		fprintf(stderr,
+			"file_io: rank %u: byte %zu of the slice "
+			"differs\n",
 			rank, k);
 		return 1;
 	}
 	if (sk_fstat(fd, &st) != 0 || st.size < (uint64_t)off + len) {
-		fprintf(stderr, "file_io: rank %u: the file is shorter than "
-				"my slice\n",
+		fprintf(stderr,
+			"file_io: rank %u: the file is shorter than "
+			"my slice\n",
 			rank);
 		return 1;
 	}

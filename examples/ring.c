@@ -32,11 +32,11 @@
 /* One posted operation: the loop calls ->op.done with its completion. */
 struct op {
 	struct sk_op op;
-	bool         done;
-	sk_status_t  status;
-	uint32_t     opcode;
-	uint32_t     imm;
-	uint32_t     len;
+	bool done;
+	sk_status_t status;
+	uint32_t opcode;
+	uint32_t imm;
+	uint32_t len;
 };
 
 static void op_done(struct sk_op *sop, const struct sk_wc *wc)
@@ -77,15 +77,15 @@ static void check(sk_status_t st, const char *what)
 
 /* What a node holds for the ring. */
 struct ring {
-	unsigned           rank, size, left;
-	const struct sk_mr *mr;        /* the arena's registration */
-	struct sk_ep       *to_left, *to_right;
-	struct sk_rkey     *rkey;      /* the right neighbour's arena */
-	uint64_t            raddr;     /* its mailbox */
-	char               *mailbox;   /* MSG_LEN of text, then the count */
-	char               *out;       /* what I write to the right */
-	char               *rx_buf;    /* for the receives the immediates use */
-	struct op           imm_rx;
+	unsigned rank, size, left;
+	const struct sk_mr *mr; /* the arena's registration */
+	struct sk_ep *to_left, *to_right;
+	struct sk_rkey *rkey; /* the right neighbour's arena */
+	uint64_t raddr;	      /* its mailbox */
+	char *mailbox;	      /* MSG_LEN of text, then the count */
+	char *out;	      /* what I write to the right */
+	char *rx_buf;	      /* for the receives the immediates use */
+	struct op imm_rx;
 };
 
 static void post_token_receive(struct ring *r)
@@ -106,13 +106,15 @@ static void take_token(struct ring *r, uint64_t expect, bool more)
 
 	wait_op(&r->imm_rx, "receive the token");
 	if (r->imm_rx.opcode != SK_OP_RECV_IMM)
-		sk_os_abort(1, "ring: rank %u: got a %s, not a write with "
-			       "immediate",
+		sk_os_abort(1,
+			    "ring: rank %u: got a %s, not a write with "
+			    "immediate",
 			    r->rank, sk_opcode_str(r->imm_rx.opcode));
 	hops = *(uint64_t *)(r->mailbox + MSG_LEN);
 	if (hops != expect || r->imm_rx.imm != (uint32_t)expect)
-		sk_os_abort(1, "ring: rank %u: token %" PRIu64 " (immediate "
-			       "%" PRIu32 "), expected %" PRIu64,
+		sk_os_abort(1,
+			    "ring: rank %u: token %" PRIu64 " (immediate "
+			    "%" PRIu32 "), expected %" PRIu64,
 			    r->rank, hops, r->imm_rx.imm, expect);
 	printf("ring: rank %u got token %" PRIu64 " from rank %u: '%s'\n",
 	       r->rank, hops, r->left, r->mailbox);
@@ -126,8 +128,8 @@ static void pass_token(struct ring *r, uint64_t hops)
 	uint64_t *count = (uint64_t *)(r->out + MSG_LEN);
 	struct op wr, fl, wr_imm;
 
-	snprintf(r->out, MSG_LEN, "hop %" PRIu64 ", written by rank %u",
-		 hops, r->rank);
+	snprintf(r->out, MSG_LEN, "hop %" PRIu64 ", written by rank %u", hops,
+		 r->rank);
 	*count = hops;
 	/* The text by a plain write, which completes silently... */
 	op_init(&wr);
@@ -166,15 +168,17 @@ int main(int argc, char **argv)
 
 		if (end == argv[1] || *end != '\0' || v < 1 || v > 1000) {
 			if (r.rank == 0)
-				fprintf(stderr, "ring: LAPS must be 1 to 1000, "
-						"not '%s'\n",
+				fprintf(stderr,
+					"ring: LAPS must be 1 to 1000, "
+					"not '%s'\n",
 					argv[1]);
 			return 2;
 		}
 		laps = (unsigned)v;
 	}
 	if (r.size < 2) {
-		fprintf(stderr, "ring: needs at least 2 nodes (skrun -n 4 %s)\n",
+		fprintf(stderr,
+			"ring: needs at least 2 nodes (skrun -n 4 %s)\n",
 			argv[0]);
 		return 2;
 	}

@@ -15,6 +15,7 @@
 #define SKIFF_VERSION_MINOR 1
 #define SKIFF_VERSION_PATCH 0
 
+/* clang-format off */
 /* Major, minor and patch in one integer: 0.1.0 is 100, 1.2.3 is 10203. */
 #define SKIFF_VERSION_ENCODE(major, minor, patch) \
 	((major) * 10000 + (minor) * 100 + (patch))
@@ -29,5 +30,6 @@
 	SKIFF_VERSION_XSTR_(SKIFF_VERSION_MAJOR) "." \
 	SKIFF_VERSION_XSTR_(SKIFF_VERSION_MINOR) "." \
 	SKIFF_VERSION_XSTR_(SKIFF_VERSION_PATCH)
+/* clang-format on */
 
 #endif /* SKIFF_VERSION_H */
