@@ -4,13 +4,14 @@
  *   skiffcc ring.c -o ring
  *   skrun -n 4 ./ring [LAPS]          (default 1 lap; at least 2 nodes)
  *
- * Each node gives its left neighbour the descriptor of a mailbox in its
- * arena (a send on their endpoint), so the left neighbour can write into
- * it. To pass the token, a node RDMA-writes a message into the right
- * neighbour's mailbox, flushes, then does a write-with-immediate of the
- * token's hop count: the immediate wakes the neighbour (it consumes one of
- * its posted receives) and the data are visible there by then. No node
- * sends the token's data with a send; the receiver never copies it.
+ * Each node sends its left neighbour the descriptor of its arena and the
+ * address of a mailbox in it (a send on their endpoint), so the left
+ * neighbour can write into the mailbox. To pass the token, a node RDMA-writes a
+ * message into the right neighbour's mailbox, flushes, then does a
+ * write-with-immediate of the token's hop count: the immediate wakes the
+ * neighbour (it consumes one of its posted receives) and the data are visible
+ * there by then. No node sends the token's data with a send; the receiver never
+ * copies it.
  *
  * What it shows: sk_os_peer() (a connected endpoint to every other node),
  * sk_os_arena() (memory registered once at boot: everything the fabric
@@ -159,6 +160,7 @@ int main(int argc, char **argv)
 	struct op desc_rx, desc_tx;
 	char *desc, *right_desc;
 	size_t desc_len = SK_BLOB_MAX;
+	uint64_t addr;
 
 	r.rank = sk_os_rank();
 	r.size = sk_os_size();
@@ -189,15 +191,15 @@ int main(int argc, char **argv)
 
 	/*
 	 * Every buffer the fabric reads or writes comes from the arena,
-	 * which is registered already. Every node allocates the same sizes
-	 * in the same order, so its mailbox sits at the same offset in each
-	 * node's arena.
+	 * which is registered already. A descriptor message is the
+	 * mailbox's address (8 bytes, in this machine's order: every node
+	 * runs this program) and the packed descriptor of the arena.
 	 */
 	r.mailbox = (char *)sk_arena_alloc(arena, MSG_LEN + 8, 64);
 	r.out = (char *)sk_arena_alloc(arena, MSG_LEN + 8, 64);
 	r.rx_buf = (char *)sk_arena_alloc(arena, 64, 64);
-	desc = (char *)sk_arena_alloc(arena, SK_BLOB_MAX, 64);
-	right_desc = (char *)sk_arena_alloc(arena, SK_BLOB_MAX, 64);
+	desc = (char *)sk_arena_alloc(arena, 8 + SK_BLOB_MAX, 64);
+	right_desc = (char *)sk_arena_alloc(arena, 8 + SK_BLOB_MAX, 64);
 	if (!r.mailbox || !r.out || !r.rx_buf || !desc || !right_desc)
 		sk_os_abort(1, "ring: rank %u: arena exhausted", r.rank);
 
@@ -209,22 +211,34 @@ int main(int argc, char **argv)
 	 * send) comes before its first write with immediate.
 	 */
 	op_init(&desc_rx);
-	check(sk_post_recv(r.to_right, r.mr, right_desc, SK_BLOB_MAX,
+	check(sk_post_recv(r.to_right, r.mr, right_desc, 8 + SK_BLOB_MAX,
 			   &desc_rx.op),
 	      "post receive");
 	post_token_receive(&r);
 	/* The descriptor covers the whole arena; the neighbour writes only
 	 * into the mailbox. */
-	check(sk_mr_pack(r.mr, desc, &desc_len), "pack descriptor");
+	addr = (uint64_t)(uintptr_t)r.mailbox;
+	memcpy(desc, &addr, 8);
+	check(sk_mr_pack(r.mr, desc + 8, &desc_len), "pack descriptor");
 	op_init(&desc_tx);
-	check(sk_post_send(r.to_left, r.mr, desc, desc_len, 0, &desc_tx.op),
+	check(sk_post_send(r.to_left, r.mr, desc, 8 + desc_len, 0, &desc_tx.op),
 	      "send descriptor");
 	wait_op(&desc_tx, "send descriptor");
 	wait_op(&desc_rx, "receive descriptor");
-	check(sk_rkey_unpack(r.to_right, right_desc, desc_rx.len, &r.rkey),
+	if (desc_rx.len <= 8)
+		sk_os_abort(1, "ring: rank %u: short descriptor message",
+			    r.rank);
+	check(sk_rkey_unpack(r.to_right, right_desc + 8, desc_rx.len - 8,
+			     &r.rkey),
 	      "unpack the right neighbour's descriptor");
-	r.raddr = sk_rkey_addr(r.rkey) +
-		  (uint64_t)(r.mailbox - (char *)sk_mr_addr(r.mr));
+	memcpy(&r.raddr, right_desc, 8);
+	/* The mailbox must lie inside what the descriptor covers. */
+	if (r.raddr < sk_rkey_addr(r.rkey) ||
+	    r.raddr + MSG_LEN + 8 > sk_rkey_addr(r.rkey) + sk_rkey_len(r.rkey))
+		sk_os_abort(1,
+			    "ring: rank %u: the mailbox is outside the "
+			    "right neighbour's arena",
+			    r.rank);
 
 	/* Hop h lands on rank h % size: rank 0 starts each lap with hop
 	 * lap * size + 1 and takes the token back as hop (lap + 1) * size. */
