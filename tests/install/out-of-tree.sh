@@ -182,6 +182,12 @@ same "skiffcc --showme:libs" "$("$CC_" --showme:libs)" \
 rc=$?
 same "skiffcc --showme:bogus refused (status 2)" "$rc: $(cat "$T/out")" \
 	"2: skiffcc: unknown option '--showme:bogus' (see skiffcc --showme:help)"
+"$CC_" >"$T/out" 2>&1
+rc=$?
+same "skiffcc with no arguments: status 2 and why" "$rc: $(cat "$T/out")" \
+	"2: skiffcc: no input files (see skiffcc --showme:help)"
+same "skiffcc --version is the compiler's, alone" \
+	"$("$CC_" --showme --version)" "cc --version"
 SKIFF_CC=no-such-cc "$CC_" examples/hello.c -o "$T/x" >"$T/out" 2>&1
 rc=$?
 same "SKIFF_CC=no-such-cc: status 127 and why" "$rc: $(cat "$T/out")" \
