@@ -158,6 +158,20 @@ else
 	fail "man pages" "$man_fail"
 fi
 
+# skrun(1) documents every option skrun takes (the table in opts.c).
+man -l "$P/share/man/man1/skrun.1" 2>/dev/null | col -b >"$T/skrun.txt"
+undoc=
+for o in $(sed -nE 's/^[[:space:]]*\{"([^"]+)", OPT_.*/\1/p' launcher/opts.c); do
+	grep -qE -- "(^|[^A-Za-z-])--?$o([^A-Za-z-]|$)" "$T/skrun.txt" ||
+		undoc+=" $o"
+done
+if [ -z "$undoc" ] && [ -s "$T/skrun.txt" ]; then
+	ok "skrun(1) documents every option in launcher/opts.c"
+else
+	: >"$T/log"
+	fail "skrun(1)" "options not documented:$undoc"
+fi
+
 # ---- 3. skiffcc ----
 CC_=$P/bin/skiffcc CXX_=$P/bin/skiffc++
 same "skiffcc --showme:compile" "$("$CC_" --showme:compile)" \
