@@ -175,6 +175,7 @@ do_install() {
 	for f in "${MANPAGES[@]}"; do
 		install -m 0644 "man/$f" "$D$MANDIR/man1/"
 	done
+	ln -sfn skiffcc.1 "$D$MANDIR/man1/skiffc++.1"
 	{
 		echo "# Installed by Skiff's make install: the skiffcc to ask."
 		echo "SKIFFCC ?= $BINDIR/skiffcc"
@@ -208,7 +209,7 @@ do_uninstall() {
 		rm -f "$D$BINDIR/$f"
 	done
 	rm -f "$D$LIBDIR/pkgconfig/skiff.pc"
-	for f in "${MANPAGES[@]}"; do
+	for f in "${MANPAGES[@]}" skiffc++.1; do
 		rm -f "$D$MANDIR/man1/$f"
 	done
 	rm -f "$D$DATADIR/skiff/skiff-app.mk"

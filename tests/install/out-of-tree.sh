@@ -91,7 +91,9 @@ expect_files() {
 		done
 	done
 	echo lib/pkgconfig/skiff.pc
-	for x in skiffcc skinfo skrun; do echo "share/man/man1/$x.1"; done
+	for x in skiffc++ skiffcc skinfo skrun; do
+		echo "share/man/man1/$x.1"
+	done
 	for x in "${EXAMPLES[@]}"; do echo "share/skiff/examples/$x.c"; done
 	[ -f examples/README.md ] && echo share/skiff/examples/README.md
 	echo share/skiff/skiff-app.mk
