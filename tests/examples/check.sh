@@ -55,7 +55,7 @@ verdict() {
 }
 
 check_hello() {
-	local p=$1 r why=
+	local p=$1 r why=''
 	run -n 4 "$p" a 'b c'
 	[ $RC -eq 0 ] || why="exit status $RC"
 	for r in 0 1 2 3; do
@@ -83,7 +83,7 @@ check_hello() {
 }
 
 check_ring() {
-	local p=$1 r why=
+	local p=$1 r why=''
 	run -n 4 "$p"
 	[ $RC -eq 0 ] || why="exit status $RC;"
 	for r in 1 2 3; do
@@ -113,7 +113,7 @@ check_ring() {
 }
 
 check_file_io() {
-	local p=$1 r why= n=2048
+	local p=$1 r why='' n=2048
 	rm -f "$T/work/shared.txt"
 	run -n 4 "$p" shared.txt $n
 	[ $RC -eq 0 ] || why="exit status $RC;"
@@ -140,7 +140,9 @@ check_file_io() {
 mkdir -p "$T/work"
 found=0
 for p in "$DIR"/*; do
-	[ -f "$p" ] && [ -x "$p" ] || continue
+	if [ ! -f "$p" ] || [ ! -x "$p" ]; then
+		continue
+	fi
 	name=${p##*/}
 	found=$((found + 1))
 	case $name in

@@ -23,8 +23,7 @@
 #   BUILD   build directory (default build), already built by make
 set -uo pipefail
 
-cd "$(dirname "$0")/../.."
-repo=$(pwd -P)
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 
 T=$(mktemp -d /tmp/skiff-install.XXXXXX)
@@ -64,7 +63,10 @@ mk() { make --no-print-directory -s BUILD="$BUILD" "$@"; }
 # The version, from the one place it is set.
 V=$(sed -n 's/^#define SKIFF_VERSION_\(MAJOR\|MINOR\|PATCH\) *//p' \
 	verbs/include/skiff/version.h | paste -sd.)
-mapfile -t EXAMPLES < <(cd examples && ls ./*.c | sed 's|^\./||; s|\.c$||')
+mapfile -t EXAMPLES < <(for f in examples/*.c; do
+	f=${f##*/}
+	echo "${f%.c}"
+done)
 echo "Skiff $V, examples: ${EXAMPLES[*]}"
 
 # ---- 1. the examples as make built them ----
@@ -163,10 +165,10 @@ fi
 # skrun(1) documents every option skrun takes (the table in opts.c).
 man -l "$P/share/man/man1/skrun.1" 2>/dev/null | col -b >"$T/skrun.txt"
 undoc=
-for o in $(sed -nE 's/^[[:space:]]*\{"([^"]+)", OPT_.*/\1/p' launcher/opts.c); do
+while read -r o; do
 	grep -qE -- "(^|[^A-Za-z-])--?$o([^A-Za-z-]|$)" "$T/skrun.txt" ||
 		undoc+=" $o"
-done
+done < <(sed -nE 's/^[[:space:]]*\{"([^"]+)", OPT_.*/\1/p' launcher/opts.c)
 if [ -z "$undoc" ] && [ -s "$T/skrun.txt" ]; then
 	ok "skrun(1) documents every option in launcher/opts.c"
 else
@@ -237,7 +239,9 @@ build() {
 		return
 	fi
 	for x in "$W/$variant"/*; do
-		[ -x "$x" ] && [ -f "$x" ] || continue
+		if [ ! -f "$x" ] || [ ! -x "$x" ]; then
+			continue
+		fi
 		is_linked "$kind" "$x" ||
 			why+=" ${x##*/} needs '$(needed "$x")';"
 	done
