@@ -7,6 +7,7 @@
 #   make CC=clang          any compiler; warnings are errors with gcc and clang
 #   make V=1               show the commands
 #   make fuzz              build the libFuzzer targets (clang) in build-fuzz/
+#   make install [PREFIX=/usr/local] [DESTDIR=]   and  make uninstall
 #   make format            clang-format the sources
 
 SHELL      := /bin/bash
@@ -81,6 +82,8 @@ include perf/compare/module.mk
 include perf/os/module.mk
 include tests/libos/module.mk
 include perf/fuzz.mk
+include examples/module.mk
+include mk/install.mk
 
 .PHONY: all check demo deps fuzz format clean perf softroce-check
 .DEFAULT_GOAL := all

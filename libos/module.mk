@@ -17,6 +17,9 @@ $(LIBOS): $(LIBOS_OBJ)
 
 # How an application becomes a node: its entry passes through libos.
 SKIFF_APP_LDFLAGS := -Wl,--wrap=main
+# With a shared libskiff_os the application also exports main, which the
+# library calls (see mk/install.mk): a symbol lookup error at start without.
+SKIFF_APP_SHLIB_LDFLAGS := -Wl,--export-dynamic-symbol=main
 SKIFF_APP_LIBS     = $(LIBOS) $(LIBVERBS) $(VERBS_LIBS)
 
 # The node program of the end-to-end tests.

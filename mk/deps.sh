@@ -11,7 +11,8 @@ PKGS=(
 	build-essential    # gcc, make
 	clang              # make CC=clang, libFuzzer targets
 	libclang-rt-14-dev # sanitizer and fuzzer runtimes for clang
-	pkg-config
+	pkg-config         # also tests/install (skiff.pc)
+	groff-base         # tests/install renders the man pages
 	libibverbs-dev     # verbs/rdma provider
 	librdmacm-dev
 	ibverbs-providers  # rxe (Soft-RoCE) user-space driver

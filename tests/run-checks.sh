@@ -6,6 +6,10 @@
 #   ucx         the verbs conformance and rpc suites, ucx provider, real
 #               processes
 #   e2e         skrun + libos jobs end to end, ucx provider (tests/e2e)
+#   install     the examples under skrun; make install into a scratch
+#               prefix, the examples built out of the tree (skiffcc,
+#               pkg-config, make, C++) and run under the installed skrun;
+#               make uninstall (tests/install/out-of-tree.sh)
 #   ssh         skrun's ssh launch path against an sshd on loopback
 #   fuzz        every libFuzzer target (blobs, hostfiles, host messages)
 #   perfin      bad flags and garbage TCP exchanges to the perf tools
@@ -111,6 +115,7 @@ rdma() {
 step unit unit "$BUILD"
 step ucx conformance "$BUILD"
 step e2e e2e "$BUILD"
+step install env BUILD="$BUILD" tests/install/out-of-tree.sh
 step ssh env BUILD="$BUILD" tests/launcher/ssh-loopback.sh
 step fuzz fuzz
 step perfin env BUILD="$BUILD" tests/perf-bad-input.sh

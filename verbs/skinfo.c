@@ -10,6 +10,7 @@
  * It is part of the verbs layer, so it walks the internal provider table
  * (provider.h) rather than guessing names through the public API.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include <skiff/config.h>
 #include <skiff/verbs.h>
+#include <skiff/version.h>
 
 #include "provider.h"
 
@@ -32,7 +34,7 @@ enum {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: skinfo [-p PROVIDER] [-c] [-h]\n"
+		"usage: skinfo [-p PROVIDER] [-c] [-V] [-h]\n"
 		"\n"
 		"List the Skiff verbs providers, their devices and what each\n"
 		"device can do, and the provider \"auto\" would pick.\n"
@@ -44,6 +46,7 @@ static void usage(FILE *out)
 		")\n"
 		"  -c           print every SKIFF_* variable, its default and "
 		"help\n"
+		"  -V           print Skiff's version (also --version)\n"
 		"  -h           this text\n"
 		"\n"
 		"Exit status: 0 if some device opened, 1 if none did, 2 on a "
@@ -141,11 +144,18 @@ int main(int argc, char **argv)
 {
 	const struct sk_provider_ops *only = NULL;
 	const char *only_name = NULL;
-	int config = 0, help = 0, opened = 0;
+	static const struct option longopts[] = {
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int config = 0, help = 0, version = 0, opened = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "chp:")) != -1) {
+	while ((opt = getopt_long(argc, argv, "chp:V", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'V':
+			version = 1;
+			break;
 		case 'c':
 			config = 1;
 			break;
@@ -175,11 +185,16 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return SKINFO_OK;
 	}
+	if (version) {
+		printf("skinfo (Skiff) %s\n", SKIFF_VERSION);
+		return SKINFO_OK;
+	}
 	if (config) {
 		sk_config_print(stdout);
 		return SKINFO_OK;
 	}
 
+	printf("skiff: %s\n", SKIFF_VERSION);
 	for (size_t i = 0; i < sk_provider_count(); i++) {
 		const struct sk_provider_ops *ops = sk_provider_get(i);
 		int usable = 0;

@@ -14,6 +14,10 @@
 
 #include <skiff/status.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct sk_config_var {
 	const char *name;    /* "SKIFF_PROVIDER" */
 	const char *dflt;    /* default value, as text */
@@ -37,5 +41,9 @@ sk_status_t sk_config_ulong(const char *name, unsigned long min,
 
 /* Print every variable, its default, its current value and help. */
 void sk_config_print(FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKIFF_CONFIG_H */

@@ -8,6 +8,10 @@
 #ifndef SKIFF_STATUS_H
 #define SKIFF_STATUS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sk_status {
 	SK_OK                 = 0,
 	SK_INPROGRESS         = 1,   /* started; a completion will follow */
@@ -45,5 +49,9 @@ const char *sk_status_str(sk_status_t status);
 
 /* Convert an errno value into a status (done once, at the boundary). */
 sk_status_t sk_status_from_errno(int err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKIFF_STATUS_H */
