@@ -137,6 +137,25 @@ check_file_io() {
 	fi
 }
 
+check_rpc_sum() {
+	local p=$1 r why=''
+	run -n 4 "$p"
+	[ $RC -eq 0 ] || why="exit status $RC;"
+	for r in 1 2 3; do
+		grep -qFx "rank $r: $r + $((1000 * r)) = $((1001 * r))" "$OUT" ||
+			why+=" no answer for rank $r;"
+	done
+	[ "$(wc -l <"$OUT")" -eq 3 ] || why+=" extra lines;"
+	verdict "$name: 4 nodes" "$why"
+
+	run -n 1 "$p"
+	if [ $RC -eq 2 ] && grep -q 'skrun -n 2 or more' "$ERR"; then
+		ok "$name: 1 node refused"
+	else
+		fail "$name: 1 node refused" "exit status $RC"
+	fi
+}
+
 mkdir -p "$T/work"
 found=0
 for p in "$DIR"/*; do
@@ -149,6 +168,7 @@ for p in "$DIR"/*; do
 	hello | hello_cxx) check_hello "$p" ;;
 	ring) check_ring "$p" ;;
 	file_io) check_file_io "$p" ;;
+	rpc_sum) check_rpc_sum "$p" ;;
 	*)
 		run -n 4 "$p"
 		if [ $RC -eq 0 ]; then
