@@ -160,5 +160,9 @@ start server -p "$port"
 server_ready "$port" || { echo "demo: FAILED: the rpc_lat server did not start" >&2; exit 1; }
 start client -p "$port" -n 20000 127.0.0.1
 finish_pair rpc_lat
-echo "demo: OK (ping-pong, a 4-node skrun job, rpc round trips)"
+
+# Part 4: rpc inside a job, as examples/rpc_sum.c writes it: rank 0 serves,
+# every other rank connects to it on first use and calls.
+job -n 8 "$build/examples/rpc_sum"
+echo "demo: OK (ping-pong, a 4-node skrun job, rpc round trips, rpc between nodes)"
 
