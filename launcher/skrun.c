@@ -72,6 +72,8 @@ static hwloc_topology_t sk_topo;
 struct sk_launch {
 	int      outfile[2];  /* --output-filename files, or -1 */
 	unsigned local_idx;   /* its index among the ranks on this machine */
+	unsigned host_rank;   /* its index among the ranks on its host */
+	unsigned host_size;   /* how many ranks its host runs */
 	size_t   marker_got;  /* remote: bytes of the agent's marker seen */
 	bool     agent_seen;  /* remote: the whole marker arrived */
 };
@@ -349,16 +351,6 @@ static const char *sk_signame(int sig)
 	return s ? s : "unknown signal";
 }
 
-/* How many ranks the job places on @host. */
-static unsigned sk_host_nranks(const struct sk_job *job, const char *host)
-{
-	unsigned r, count = 0;
-
-	for (r = 0; r < job->size; r++)
-		count += strcmp(job->node[r].host, host) == 0;
-	return count;
-}
-
 /*
  * A rank's non-zero exit that says more than its status: ssh that could
  * not reach the host (its exit 255, before the agent said a word), a
@@ -369,7 +361,7 @@ static unsigned sk_host_nranks(const struct sk_job *job, const char *host)
 static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 			      int code)
 {
-	unsigned count = sk_host_nranks(job, n->host);
+	unsigned count = sk_launch[n->rank].host_size;
 
 	if (!n->local && code == 255 && !sk_launch[n->rank].agent_seen) {
 		sk_job_abort(job, SK_EXIT_NOSTART,
@@ -643,7 +635,13 @@ static int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 	    asprintf(&env[nenv++], "%s=%u", SK_ENV_SIZE, job->size) < 0 ||
 	    asprintf(&env[nenv++], "%s=%llu", SK_ENV_JOBID,
 		     (unsigned long long)job->id) < 0 ||
-	    asprintf(&env[nenv++], "SKIFF_PROVIDER=%s", job->provider) < 0)
+	    asprintf(&env[nenv++], "SKIFF_PROVIDER=%s", job->provider) < 0 ||
+	    /* As mpirun's OMPI_COMM_WORLD_LOCAL_RANK and _SIZE: where
+	     * --map-by and -N put the rank among its host's. */
+	    asprintf(&env[nenv++], "SKIFF_LOCAL_RANK=%u",
+		     sk_launch[n->rank].host_rank) < 0 ||
+	    asprintf(&env[nenv++], "SKIFF_LOCAL_SIZE=%u",
+		     sk_launch[n->rank].host_size) < 0)
 		return -ENOMEM;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		return -errno;
@@ -1193,7 +1191,7 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	const char *first_local = NULL;
 	struct sk_dev_attr attr;
 	char err[512];
-	unsigned *host_of = NULL, r, np, nlocal = 0;
+	unsigned *host_of = NULL, *per_host, r, np, nlocal = 0;
 	bool remote = false;
 	sigset_t set;
 	sk_status_t st;
@@ -1235,8 +1233,10 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	job->id = (uint64_t)getpid();
 	job->node = calloc(np, sizeof(*job->node));
 	sk_launch = calloc(np, sizeof(*sk_launch));
-	if (job->node == NULL || sk_launch == NULL) {
+	per_host = calloc(job->opts.hosts.count + 1, sizeof(*per_host));
+	if (job->node == NULL || sk_launch == NULL || per_host == NULL) {
 		free(host_of);
+		free(per_host);
 		return SK_EXIT_LAUNCH;
 	}
 	for (r = 0; r < np; r++) {
@@ -1254,6 +1254,7 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		n->pipe[0].w.fd = n->pipe[1].w.fd = -1;
 		sk_fsrv_files_init(&n->files);
 		sk_launch[r].outfile[0] = sk_launch[r].outfile[1] = -1;
+		sk_launch[r].host_rank = per_host[host_of[r]]++;
 		/* Every local host is this machine: one count of cores. */
 		if (n->local) {
 			sk_launch[r].local_idx = nlocal++;
@@ -1261,7 +1262,10 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 				first_local = n->host;
 		}
 	}
+	for (r = 0; r < np; r++)
+		sk_launch[r].host_size = per_host[host_of[r]];
 	free(host_of);
+	free(per_host);
 
 	if ((rc = sk_bind_setup(job, nlocal)) != 0 ||
 	    (rc = sk_wdir_setup(job, nlocal > 0)) != 0)
