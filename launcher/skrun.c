@@ -1237,6 +1237,8 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	if (job->node == NULL || sk_launch == NULL || per_host == NULL) {
 		free(host_of);
 		free(per_host);
+		free(sk_launch);
+		sk_launch = NULL;
 		return SK_EXIT_LAUNCH;
 	}
 	for (r = 0; r < np; r++) {
@@ -1400,6 +1402,25 @@ static void sk_job_cleanup(struct sk_job *job)
 	sk_opts_cleanup(&job->opts);
 }
 
+/* What sk_job_setup allocated before it gave up; no rank was started. */
+static void sk_job_setup_undo(struct sk_job *job)
+{
+	for (unsigned r = 0; sk_launch && r < job->size; r++)
+		for (int s = 0; s < 2; s++)
+			if (sk_launch[r].outfile[s] >= 0)
+				close(sk_launch[r].outfile[s]);
+	free(sk_launch);
+	sk_launch = NULL;
+	free(sk_wdir);
+	sk_wdir = NULL;
+	free(job->node);
+	job->node = NULL;
+	if (sk_topo)
+		hwloc_topology_destroy(sk_topo);
+	sk_topo = NULL;
+	sk_opts_cleanup(&job->opts);
+}
+
 int main(int argc, char **argv)
 {
 	struct sk_job job = {.listen_fd = -1, .sig_fd = -1};
@@ -1428,7 +1449,7 @@ int main(int argc, char **argv)
 
 	rc = sk_job_setup(&job, self);
 	if (rc != 0) {
-		sk_opts_cleanup(&job.opts);
+		sk_job_setup_undo(&job);
 		return rc;
 	}
 	/* Run until every node has exited and said all it had to say. A
