@@ -339,7 +339,10 @@ t_usage() {
 	for args in "-n abc $APP" "-n 0 $APP" "--frob $APP" "" "-n 2" \
 		"--hostfile /nonexistent $APP" "--hostfile bad.hosts $APP" \
 		"--timeout -1 $APP" "--bind-to socket $APP" \
-		"--host a:1 -n 5 $APP" "--provider nosuch $APP"; do
+		"--host a:1 -n 5 $APP" "--provider nosuch $APP" \
+		"--map-by socket $APP" "-N 0 $APP" "-N 2 --map-by node $APP" \
+		"--host a:1 -N 2 $APP" "--provider ucx -x SKIFF_PROVIDER=rdma $APP" \
+		"--wdir $T/nowhere $APP"; do
 		# shellcheck disable=SC2086 # split on purpose
 		run 20 $args
 		if [ "$args" = "--provider nosuch $APP" ]; then
@@ -380,7 +383,9 @@ t_plain() {
 t_bind() {
 	local n
 	n=$(nproc)
-	run 30 -n 2 --bind-to core --report-bindings \
+	# overload-allowed: this checks the binding, not the refusal of more
+	# ranks than cores (t_bind_refuse), on machines with one core too.
+	run 30 -n 2 --bind-to core:overload-allowed --report-bindings \
 		sh -c 'grep Cpus_allowed_list /proc/self/status'
 	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
 	grep -q "rank 0 bound to core 0" "$ERR" ||
