@@ -61,10 +61,16 @@
  * What `skrun --agent` writes on its stdout before anything else, so that
  * skrun can tell an ssh client's own exit status 255 (it could not connect
  * or log in) from a program that exited 255: the marker arrived, so ssh
- * did its part. skrun strips it from the rank's output.
+ * did its part. When the agent cannot start the program it says so in a
+ * second line, "<marker minus newline> fail exec|chdir ERRNO WDIR_ERRNO",
+ * so that skrun says it once per host rather than each agent once per
+ * rank. skrun strips these lines from the rank's output.
  */
 static const char sk_agent_marker[] = "\001skrun-agent\n";
 #define SK_AGENT_MARKER_LEN (sizeof(sk_agent_marker) - 1)
+#define SK_AGENT_FAIL_FMT   "\001skrun-agent fail %s %d %d\n"
+
+enum sk_agent_fail { SK_AGENT_OK = 0, SK_AGENT_EXEC, SK_AGENT_CHDIR };
 
 static hwloc_topology_t sk_topo;
 
@@ -74,8 +80,13 @@ struct sk_launch {
 	unsigned local_idx;   /* its index among the ranks on this machine */
 	unsigned host_rank;   /* its index among the ranks on its host */
 	unsigned host_size;   /* how many ranks its host runs */
-	size_t   marker_got;  /* remote: bytes of the agent's marker seen */
-	bool     agent_seen;  /* remote: the whole marker arrived */
+	/* remote: the agent's lines at the start of stdout */
+	char     hdr[64];     /* a line held back until it is whole */
+	size_t   hdr_len;
+	bool     hdr_done;    /* past them: the rest is the rank's output */
+	bool     agent_seen;  /* the marker arrived: ssh did its part */
+	enum sk_agent_fail fail; /* what the agent could not do */
+	int      fail_errno, fail_wdir_errno;
 };
 static struct sk_launch *sk_launch;
 
@@ -288,60 +299,121 @@ static void sk_pipe_close(struct sk_job *job, struct sk_hnode *n, int s)
 	job->open_pipes--;
 }
 
+/* Whether the @n bytes held could still become one of the agent's lines. */
+static bool sk_agent_prefix(const char *h, size_t n)
+{
+	static const char word[] = "\001skrun-agent";
+	size_t wl = sizeof(word) - 1;
+
+	if (memcmp(h, word, n < wl ? n : wl) != 0)
+		return false;
+	for (size_t i = wl; i < n; i++)
+		if (!strchr(" -0123456789abcdefghijklmnopqrstuvwxyz\n", h[i]))
+			return false;
+	return true;
+}
+
+/* A whole line from the agent (with its newline): the marker, a failure,
+ * or something else, which is output after all. */
+static void sk_agent_line(struct sk_hnode *n, struct sk_launch *l)
+{
+	char kind[16];
+	int e, we;
+
+	if (l->hdr_len == SK_AGENT_MARKER_LEN &&
+	    memcmp(l->hdr, sk_agent_marker, SK_AGENT_MARKER_LEN) == 0) {
+		l->agent_seen = true;
+		return;
+	}
+	l->hdr[l->hdr_len - 1] = '\0';
+	if (sscanf(l->hdr, "\001skrun-agent fail %15s %d %d", kind, &e, &we) ==
+		    3 &&
+	    (strcmp(kind, "exec") == 0 || strcmp(kind, "chdir") == 0)) {
+		l->fail = kind[0] == 'e' ? SK_AGENT_EXEC : SK_AGENT_CHDIR;
+		l->fail_errno = e;
+		l->fail_wdir_errno = we;
+		l->agent_seen = true;
+		return;
+	}
+	l->hdr[l->hdr_len - 1] = '\n';
+	sk_job_output(n->job, n, 1, l->hdr, l->hdr_len);
+	l->hdr_done = true;
+}
+
 /*
- * The start of a remote rank's stdout: the agent's marker, which is not
- * the rank's output. Returns how many bytes of @buf it took. Bytes that
- * turn out not to be the marker (an agent of another version) are passed
- * on as output.
+ * The start of a remote rank's stdout: the agent's lines, which are not
+ * the rank's output. Only bytes that begin with the marker's first byte
+ * are held back; anything else ends the agent's part at once. Returns how
+ * many bytes of @buf it took.
  */
-static size_t sk_agent_marker_eat(struct sk_hnode *n, const char *buf,
-				  size_t len)
+static size_t sk_agent_eat(struct sk_hnode *n, const char *buf, size_t len)
 {
 	struct sk_launch *l = &sk_launch[n->rank];
 	size_t i = 0;
 
-	while (i < len && l->marker_got < SK_AGENT_MARKER_LEN &&
-	       buf[i] == sk_agent_marker[l->marker_got]) {
-		i++;
-		l->marker_got++;
-	}
-	if (l->marker_got == SK_AGENT_MARKER_LEN) {
-		l->agent_seen = true;
-		return i;
-	}
-	if (i < len) {
-		/* Not the marker after all: what was held back is output. */
-		l->agent_seen = true;
-		sk_job_output(n->job, n, 1, sk_agent_marker, l->marker_got);
-		return i;
+	while (i < len && !l->hdr_done) {
+		if (l->hdr_len == 0 && buf[i] != sk_agent_marker[0]) {
+			/* Output on stdout at all: ssh got through. */
+			l->agent_seen = true;
+			l->hdr_done = true;
+			break;
+		}
+		l->hdr[l->hdr_len++] = buf[i++];
+		if (l->hdr[l->hdr_len - 1] == '\n') {
+			sk_agent_line(n, l);
+			l->hdr_len = 0;
+		} else if (!sk_agent_prefix(l->hdr, l->hdr_len) ||
+			   l->hdr_len == sizeof(l->hdr)) {
+			/* Not the agent's after all: the rank's output. */
+			sk_job_output(n->job, n, 1, l->hdr, l->hdr_len);
+			l->hdr_len = 0;
+			l->agent_seen = true;
+			l->hdr_done = true;
+		}
 	}
 	return i;
 }
 
-static void sk_pipe_readable(struct sk_watch *w, unsigned revents)
+/* Read what a node's pipe holds now. Returns false at its end. */
+static bool sk_pipe_read(struct sk_pipe *p)
 {
-	struct sk_pipe *p = (struct sk_pipe *)w;
 	struct sk_hnode *n = p->node;
 	char buf[65536];
 	ssize_t r;
+	size_t used = 0;
 
-	r = read(w->fd, buf, sizeof(buf));
+	r = read(p->w.fd, buf, sizeof(buf));
 	if (r < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
+		return errno == EINTR;
 	if (r <= 0) {
-		sk_pipe_close(n->job, n, p->stream - 1);
-		return;
-	}
-	if (!n->local && p->stream == 1 && !sk_launch[n->rank].agent_seen) {
-		size_t used = sk_agent_marker_eat(n, buf, (size_t)r);
+		struct sk_launch *l = &sk_launch[n->rank];
 
-		if (used == (size_t)r)
-			return;
+		if (p->stream == 1 && l->hdr_len) { /* a cut line is output */
+			sk_job_output(n->job, n, 1, l->hdr, l->hdr_len);
+			l->hdr_len = 0;
+		}
+		sk_pipe_close(n->job, n, p->stream - 1);
+		return false;
+	}
+	if (!n->local && p->stream == 1 && !sk_launch[n->rank].hdr_done)
+		used = sk_agent_eat(n, buf, (size_t)r);
+	if (used < (size_t)r)
 		sk_job_output(n->job, n, p->stream, buf + used,
 			      (size_t)r - used);
-		return;
-	}
-	sk_job_output(n->job, n, p->stream, buf, (size_t)r);
+	return true;
+}
+
+static void sk_pipe_readable(struct sk_watch *w, unsigned revents)
+{
+	sk_pipe_read((struct sk_pipe *)w);
+}
+
+/* Read all a node's stdout holds now: what its agent said before it
+ * exited must be known before its exit status is explained. */
+static void sk_pipe_drain(struct sk_hnode *n)
+{
+	while (n->pipe[0].w.fd >= 0 && sk_pipe_read(&n->pipe[0]))
+		;
 }
 
 static const char *sk_signame(int sig)
@@ -361,9 +433,12 @@ static const char *sk_signame(int sig)
 static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 			      int code)
 {
-	unsigned count = sk_launch[n->rank].host_size;
+	struct sk_launch *l = &sk_launch[n->rank];
+	unsigned count = l->host_size;
 
-	if (!n->local && code == 255 && !sk_launch[n->rank].agent_seen) {
+	if (!n->local)
+		sk_pipe_drain(n);
+	if (!n->local && code == 255 && !l->agent_seen) {
 		sk_job_abort(job, SK_EXIT_NOSTART,
 			     "ssh to %s failed (the ssh client exited 255 "
 			     "before skrun --agent started there: it could "
@@ -372,11 +447,31 @@ static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 			     n->host, count, count == 1 ? "" : "s");
 		return true;
 	}
-	if (!n->local && code == SK_EXIT_NOSTART) {
+	if (!n->local && l->fail == SK_AGENT_CHDIR) {
 		sk_job_abort(job, SK_EXIT_NOSTART,
-			     "cannot start '%s' on %s (see the message "
-			     "above); %u rank%s could not start there",
-			     job->opts.argv[0], n->host, count,
+			     "cannot change to the working directory '%s' on "
+			     "%s (--wdir): %s; %u rank%s could not start "
+			     "there",
+			     sk_wdir ? sk_wdir : "?", n->host,
+			     strerror(l->fail_errno), count,
+			     count == 1 ? "" : "s");
+		return true;
+	}
+	if (!n->local && l->fail == SK_AGENT_EXEC) {
+		char cwd[PATH_MAX], note[PATH_MAX + 128] = "";
+
+		/* Without --wdir the agent tries skrun's directory and
+		 * falls back to the login one: say so, it may be why. */
+		if (l->fail_wdir_errno && getcwd(cwd, sizeof(cwd)))
+			snprintf(note, sizeof(note),
+				 " (it ran in the login directory: '%s' is "
+				 "not usable there: %s)",
+				 cwd, strerror(l->fail_wdir_errno));
+		sk_job_abort(job, SK_EXIT_NOSTART,
+			     "cannot start '%s' on %s: %s%s; %u rank%s could "
+			     "not start there",
+			     job->opts.argv[0], n->host,
+			     strerror(l->fail_errno), note, count,
 			     count == 1 ? "" : "s");
 		return true;
 	}
@@ -755,9 +850,7 @@ static int sk_agent_main(int argc, char **argv)
 	/* --wdir given to skrun: as mpirun, a rank does not start
 	 * elsewhere than asked. */
 	if (chdir_to != NULL && chdir(chdir_to) != 0) {
-		fprintf(stderr, "skrun: cannot change to the working directory "
-				"'%s' on %s (--wdir): %s\n", chdir_to, host,
-			strerror(errno));
+		dprintf(STDOUT_FILENO, SK_AGENT_FAIL_FMT, "chdir", errno, 0);
 		return SK_EXIT_NOSTART;
 	}
 	for (; i < argc && strcmp(argv[i], "--") != 0; i++)
@@ -802,14 +895,10 @@ static int sk_agent_main(int argc, char **argv)
 		if (merge)
 			dup2(STDOUT_FILENO, STDERR_FILENO);
 		execvp(argv[i + 1], argv + i + 1);
-		status = errno;
-		fprintf(stderr, "skrun: cannot start '%s' on %s: %s\n",
-			argv[i + 1], host, strerror(status));
-		if (wdir_err)
-			fprintf(stderr, "skrun: (it ran in the login directory: "
-					"'%s' is not usable on this host: %s)\n",
-				wdir, strerror(wdir_err));
-		_exit(127);
+		/* skrun says it, once for the host (sk_agent_marker). */
+		dprintf(STDOUT_FILENO, SK_AGENT_FAIL_FMT, "exec", errno,
+			wdir_err);
+		_exit(SK_EXIT_NOSTART);
 	}
 	pfd[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};

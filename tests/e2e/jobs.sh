@@ -577,9 +577,15 @@ t_messages() {
 	SKIFF_SSH=$T/bin/fakessh run 30 --host 127.0.0.1:1 sh -c 'echo out; exit 255'
 	[ $RC -eq 255 ] && grep -q "rank 0 (pid [0-9]*) on 127.0.0.1 exited with status 255" "$ERR" &&
 		[ "$(cat "$OUT")" = out ] || { echo "a rank's 255: exit $RC"; return 1; }
+	# Remote: the agents tell skrun, which says it once for the host.
 	SKIFF_SSH=$T/bin/fakessh run 30 --host 127.0.0.1:2 "$T/bin/no-such-program"
-	[ $RC -eq 127 ] && [ "$(grep -c "skrun: cannot start '.*no-such-program' on 127.0.0.1 .*2 ranks could not start there" "$ERR")" -eq 1 ] ||
+	[ $RC -eq 127 ] && [ "$(grep -c "cannot start" "$ERR")" -eq 1 ] &&
+		grep -q "skrun: cannot start '.*no-such-program' on 127.0.0.1: No such file or directory; 2 ranks could not start there" "$ERR" ||
 		{ echo "missing remote program: exit $RC"; return 1; }
+	# A program's own 127 is its status, not a failure to start it.
+	SKIFF_SSH=$T/bin/fakessh run 30 --host 127.0.0.1:1 sh -c 'exit 127'
+	[ $RC -eq 127 ] && grep -q "rank 0 (pid [0-9]*) on 127.0.0.1 exited with status 127" "$ERR" &&
+		! grep -q "cannot start" "$ERR" || { echo "a rank's own 127: exit $RC"; return 1; }
 	# The provider that failed, named with where it came from.
 	SKIFF_DEVICE=no-such-dev SKIFF_PROVIDER=ucx run 30 -n 1 "$APP" hello
 	grep -q "provider ucx, from SKIFF_PROVIDER" "$ERR" || { echo "not named"; return 1; }

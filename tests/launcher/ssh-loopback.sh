@@ -293,6 +293,11 @@ t_wdir_merge() {
 	[ $RC -eq 0 ] && [ "$(grep -cx "$T/work/wd" "$OUT")" -eq 2 ] &&
 		[ "$(grep -cx err "$OUT")" -eq 2 ] && [ ! -s "$ERR" ] ||
 		{ echo "exit $RC: --wdir/--merge on remote ranks"; return 1; }
+	# A program the remote host lacks: said once for the host.
+	run 30 --host $R:2 -n 2 "$T/bin/no-such-program"
+	[ $RC -eq 127 ] && [ "$(grep -c "cannot start" "$ERR")" -eq 1 ] &&
+		grep -q "cannot start '.*no-such-program' on $R: No such file or directory; 2 ranks could not start there" "$ERR" ||
+		{ echo "missing remote program: exit $RC"; return 1; }
 	# A --wdir the remote host lacks: the rank does not start elsewhere.
 	run 30 --host $R:1 -n 1 --wdir /no/such/dir touch "$T/work/started"
 	[ $RC -eq 127 ] && [ ! -e "$T/work/started" ] &&
