@@ -475,7 +475,8 @@ static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 			     count == 1 ? "" : "s");
 		return true;
 	}
-	if (sk_nofabric[0] != '\0' && n->local) {
+	/* A Skiff node that cannot open its device exits 1 (boot.c). */
+	if (sk_nofabric[0] != '\0' && n->local && code == 1) {
 		sk_job_abort(job, code,
 			     "rank %u (pid %d) on %s exited with status %d "
 			     "(skrun runs without a fabric here: %s; a Skiff "
@@ -1366,8 +1367,8 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 				      sk_job_path(job));
 
 		if (e != 0) {
-			fprintf(stderr, "skrun: cannot start '%s' on %s: %s "
-					"(%u rank%s could not start there)\n",
+			fprintf(stderr, "skrun: cannot start '%s' on %s: %s; "
+					"%u rank%s could not start there\n",
 				job->opts.argv[0], first_local, strerror(e),
 				nlocal, nlocal == 1 ? "" : "s");
 			return SK_EXIT_NOSTART;

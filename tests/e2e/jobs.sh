@@ -566,7 +566,7 @@ t_messages() {
 	# A missing program: once per host, with the ranks it takes.
 	run 20 -n 3 "$T/bin/no-such-program"
 	[ $RC -eq 127 ] && [ "$(grep -c "cannot start" "$ERR")" -eq 1 ] &&
-		grep -q "(3 ranks could not start there)" "$ERR" ||
+		grep -q "cannot start '.*no-such-program' on localhost: No such file or directory; 3 ranks could not start there" "$ERR" ||
 		{ echo "missing program: exit $RC"; return 1; }
 	# ssh's own failure is not the rank's status...
 	SKIFF_SSH=$T/bin/badssh run 30 --host 127.0.0.1:2 hostname
