@@ -648,12 +648,12 @@ static int place_npernode(const struct sk_host_list *list,
 
 	if (np == 0) {
 		if (most > SK_OPTS_MAX_NODES)
-			return set_err(err, errlen,
-				       "-N %u on %zu host%s is %llu nodes, more "
-				       "than %u",
-				       p->npernode, nhosts,
-				       nhosts == 1 ? "" : "s", most,
-				       SK_OPTS_MAX_NODES);
+			return set_err(
+				err, errlen,
+				"-N %u on %zu host%s is %llu nodes, more "
+				"than %u",
+				p->npernode, nhosts, nhosts == 1 ? "" : "s",
+				most, SK_OPTS_MAX_NODES);
 		np = (unsigned)most;
 	}
 	if (np > most)
@@ -1199,12 +1199,12 @@ static int opts_consistent(struct sk_job_opts *o, char *err, size_t errlen)
 				       "provider (rdma, ucx or auto)",
 				       SHOW(q, pe, strlen(pe)));
 		if (o->provider && strcmp(o->provider, pe) != 0)
-			return set_err(err, errlen,
-				       "--provider %s conflicts with -x "
-				       "SKIFF_PROVIDER=%s: give one of them",
-				       SHOW(q, o->provider,
-					    strlen(o->provider)),
-				       SHOW(q2, pe, strlen(pe)));
+			return set_err(
+				err, errlen,
+				"--provider %s conflicts with -x "
+				"SKIFF_PROVIDER=%s: give one of them",
+				SHOW(q, o->provider, strlen(o->provider)),
+				SHOW(q2, pe, strlen(pe)));
 		o->provider_env = pe;
 	}
 	if (o->map_by == SK_MAP_CORE && !o->bind_given)

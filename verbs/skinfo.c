@@ -25,7 +25,7 @@
 #include "ucx/uct_info.h"
 
 #define SKINFO_MAX_DEVS 64
-#define SKINFO_MAX_TLS  32
+#define SKINFO_MAX_TLS	32
 
 /* Where the kernel lists RDMA devices. */
 #define SYS_IB "/sys/class/infiniband"
@@ -109,8 +109,8 @@ static const char *sys_read(const char *path, char *buf, size_t len)
 static void rdma_modules(char *buf, size_t len)
 {
 	static const char *const mods[] = {"ib_core", "ib_uverbs", "rdma_rxe",
-					   "siw", "mlx5_ib", "mlx4_ib",
-					   "irdma", "bnxt_re", "efa"};
+					   "siw",     "mlx5_ib",   "mlx4_ib",
+					   "irdma",   "bnxt_re",   "efa"};
 	size_t off = 0;
 	char path[64];
 	struct stat st;
@@ -143,8 +143,8 @@ static void rdma_why_none(void)
 		printf("\twhy: no kernel support: %s does not exist (RDMA "
 		       "modules there: %s); load a driver, e.g. for "
 		       "Soft-RoCE: modprobe rdma_rxe && rdma link add rxe0 "
-		       "type rxe netdev eth0\n", SYS_IB,
-		       mods[0] ? mods : "none");
+		       "type rxe netdev eth0\n",
+		       SYS_IB, mods[0] ? mods : "none");
 		return;
 	}
 	while ((e = readdir(dir)) != NULL)
@@ -157,19 +157,21 @@ static void rdma_why_none(void)
 		printf("\twhy: no verbs devices: %s is empty (RDMA modules: "
 		       "%s); no RDMA NIC is bound to a driver and no "
 		       "Soft-RoCE/siw link exists (e.g. rdma link add rxe0 "
-		       "type rxe netdev eth0)\n", SYS_IB,
-		       mods[0] ? mods : "none");
+		       "type rxe netdev eth0)\n",
+		       SYS_IB, mods[0] ? mods : "none");
 		return;
 	}
 	if (stat("/dev/infiniband", &st) != 0)
 		printf("\twhy: the kernel has %s, but /dev/infiniband does "
 		       "not exist: ib_uverbs is not loaded (modprobe "
-		       "ib_uverbs)\n", names);
+		       "ib_uverbs)\n",
+		       names);
 	else
 		printf("\twhy: the kernel has %s, but libibverbs lists none: "
 		       "its user-space driver (rdma-core's provider for that "
 		       "device) is missing, or /dev/infiniband/uverbs* is not "
-		       "accessible to this user\n", names);
+		       "accessible to this user\n",
+		       names);
 }
 
 /* Why a listed rdma device is not usable: its port's state, and for RoCE
@@ -188,11 +190,12 @@ static void rdma_why_unusable(const char *dev)
 	sys_read(path, phys, sizeof(phys));
 	if (state[0] == '\0') {
 		printf("\t\twhy:            port %s does not exist "
-		       "(SKIFF_RDMA_PORT)\n", port);
+		       "(SKIFF_RDMA_PORT)\n",
+		       port);
 		return;
 	}
-	printf("\t\twhy:            port %s is %s (physical: %s)", port,
-	       state, phys[0] ? phys : "?");
+	printf("\t\twhy:            port %s is %s (physical: %s)", port, state,
+	       phys[0] ? phys : "?");
 	snprintf(path, sizeof(path),
 		 SYS_IB "/%.64s/ports/%.16s/gid_attrs/ndevs/0", dev, port);
 	sys_read(path, nd, sizeof(nd));
@@ -218,8 +221,8 @@ static void show_transports(const struct sk_provider_ops *ops,
 	n = ops->dev_transports(dev, tl, SKINFO_MAX_TLS);
 	if (n < 0)
 		return;
-	printf("\t\ttransports in use (UCX_TLS=%s): %d\n",
-	       tls ? tls : "all", n);
+	printf("\t\ttransports in use (UCX_TLS=%s): %d\n", tls ? tls : "all",
+	       n);
 	for (int i = 0; i < n && i < SKINFO_MAX_TLS; i++) {
 		printf("\t\t  %s/%s\n", tl[i].tl, tl[i].dev);
 		fflush(stdout);
@@ -309,9 +312,10 @@ static int show_config(void)
 	bad = sk_config_check();
 	if (bad == 0)
 		return SKINFO_OK;
-	fprintf(stderr, "skinfo: %d SKIFF_* value%s above would be refused "
-			"when a device opens or a node boots\n", bad,
-		bad == 1 ? "" : "s");
+	fprintf(stderr,
+		"skinfo: %d SKIFF_* value%s above would be refused "
+		"when a device opens or a node boots\n",
+		bad, bad == 1 ? "" : "s");
 	return SKINFO_BAD_CONFIG;
 }
 

@@ -634,8 +634,9 @@ static void test_opts_bind_to(void **state)
 	assert_false(o.bind_overload);
 	sk_opts_cleanup(&o);
 
-#define BIND_ERR(v) "--bind-to: '" v "' is not supported (core, " \
-		    "core:overload-allowed or none)"
+#define BIND_ERR(v)                                                            \
+	"--bind-to: '" v "' is not supported (core, "                          \
+	"core:overload-allowed or none)"
 	OPTS_ERR(BIND_ERR("socket"), "--bind-to", "socket", "p");
 	OPTS_ERR(BIND_ERR("Core"), "--bind-to=Core", "p");
 	OPTS_ERR(BIND_ERR(""), "--bind-to", "", "p");
@@ -651,22 +652,23 @@ static void test_opts_map_by(void **state)
 	static const struct {
 		const char *val;
 		enum sk_map map;
-	} good[] = {{"slot", SK_MAP_SLOT}, {"node", SK_MAP_NODE},
+	} good[] = {{"slot", SK_MAP_SLOT},
+		    {"node", SK_MAP_NODE},
 		    {"core", SK_MAP_CORE}};
 	struct sk_job_opts o;
 	char err[256];
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
-		assert_int_equal(PARSE(&o, err, "--map-by",
-				       (char *)good[i].val, "p"),
-				 0);
+		assert_int_equal(
+			PARSE(&o, err, "--map-by", (char *)good[i].val, "p"),
+			0);
 		assert_int_equal(o.map_by, good[i].map);
 		assert_true(o.map_by_given);
 		/* By core binds to cores, as mpirun's does... */
-		assert_int_equal(o.bind, good[i].map == SK_MAP_CORE ?
-						 SK_BIND_CORE :
-						 SK_BIND_NONE);
+		assert_int_equal(o.bind, good[i].map == SK_MAP_CORE
+						 ? SK_BIND_CORE
+						 : SK_BIND_NONE);
 		sk_opts_cleanup(&o);
 	}
 	assert_int_equal(PARSE(&o, err, "-map-by=node", "p"), 0);
@@ -709,8 +711,7 @@ static void test_opts_npernode(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(spell); i++) {
-		assert_int_equal(PARSE(&o, err, (char *)spell[i], "3", "p"),
-				 0);
+		assert_int_equal(PARSE(&o, err, (char *)spell[i], "3", "p"), 0);
 		assert_int_equal(o.npernode, 3);
 		sk_opts_cleanup(&o);
 		snprintf(eq, sizeof(eq), "%s=4096", spell[i]);
@@ -727,14 +728,12 @@ static void test_opts_npernode(void **state)
 	sk_opts_cleanup(&o);
 
 	OPTS_ERR("-N: 'x' is not a number of nodes per host", "-N", "x", "p");
-	OPTS_ERR("-N: '-1' is not a number of nodes per host", "-N", "-1",
-		 "p");
-	OPTS_ERR("-N: '2 ' is not a number of nodes per host", "-N", "2 ",
-		 "p");
+	OPTS_ERR("-N: '-1' is not a number of nodes per host", "-N", "-1", "p");
+	OPTS_ERR("-N: '2 ' is not a number of nodes per host", "-N", "2 ", "p");
 	OPTS_ERR("-N: '' is not a number of nodes per host", "-N", "", "p");
 	OPTS_ERR("-N: '0' is out of range (1 to 4096)", "-N", "0", "p");
-	OPTS_ERR("--npernode: '4097' is out of range (1 to 4096)",
-		 "--npernode", "4097", "p");
+	OPTS_ERR("--npernode: '4097' is out of range (1 to 4096)", "--npernode",
+		 "4097", "p");
 	OPTS_ERR("--npernode: '99999999999999999999' is out of range (1 to "
 		 "4096)",
 		 "--npernode", "99999999999999999999", "p");
@@ -790,9 +789,8 @@ static void test_opts_output(void **state)
 	assert_true(o.merge_stderr);
 	sk_opts_cleanup(&o);
 	/* Only the whole ":nocopy" suffix is a modifier. */
-	assert_int_equal(PARSE(&o, err, "--output-filename", "a:b:nocopyx",
-			       "p"),
-			 0);
+	assert_int_equal(
+		PARSE(&o, err, "--output-filename", "a:b:nocopyx", "p"), 0);
 	assert_string_equal(o.output_dir, "a:b:nocopyx");
 	assert_false(o.output_nocopy);
 	sk_opts_cleanup(&o);
@@ -804,8 +802,7 @@ static void test_opts_output(void **state)
 	assert_false(o.output_nocopy);
 	sk_opts_cleanup(&o);
 
-	OPTS_ERR("--output-filename: empty path", "--output-filename", "",
-		 "p");
+	OPTS_ERR("--output-filename: empty path", "--output-filename", "", "p");
 	OPTS_ERR("--output-filename: empty path", "--output-filename",
 		 ":nocopy", "p");
 	OPTS_ERR("--output-filename: missing value", "--output-filename");
@@ -1717,7 +1714,9 @@ static void place_ok(const struct sk_host_list *list, unsigned np,
 		     enum sk_map map, unsigned npernode, bool over,
 		     const unsigned *want, unsigned want_np)
 {
-	struct sk_place p = {.np = np, .map_by = map, .npernode = npernode,
+	struct sk_place p = {.np = np,
+			     .map_by = map,
+			     .npernode = npernode,
 			     .oversubscribe = over};
 	unsigned got_np = 12345, *host_of = NULL;
 	char err[256];
@@ -1734,7 +1733,9 @@ static void place_err(const struct sk_host_list *list, unsigned np,
 		      enum sk_map map, unsigned npernode, bool over,
 		      const char *want)
 {
-	struct sk_place p = {.np = np, .map_by = map, .npernode = npernode,
+	struct sk_place p = {.np = np,
+			     .map_by = map,
+			     .npernode = npernode,
 			     .oversubscribe = over};
 	unsigned got_np = 77, *host_of = &got_np;
 	char err[256];
@@ -1814,8 +1815,7 @@ static void test_place_npernode(void **state)
 		 (const unsigned[]){0, 0, 0, 1, 1, 1}, 6);
 	/* Only the hosts that get ranks need the slots. */
 	sk_host_list_cleanup(&list);
-	assert_int_equal(sk_hosts_parse("aa:3,bb", &list, err, sizeof(err)),
-			 0);
+	assert_int_equal(sk_hosts_parse("aa:3,bb", &list, err, sizeof(err)), 0);
 	place_ok(&list, 3, SK_MAP_SLOT, 3, false, (const unsigned[]){0, 0, 0},
 		 3);
 	place_ok(&list, 4, SK_MAP_SLOT, 3, false,
@@ -1836,9 +1836,8 @@ static void test_place_npernode(void **state)
 
 	/* At the limits: 4096 per host on one host fits, on two it does
 	 * not unless -n says how many. */
-	assert_int_equal(sk_hosts_parse("a:4096,b:4096", &list, err,
-					sizeof(err)),
-			 0);
+	assert_int_equal(
+		sk_hosts_parse("a:4096,b:4096", &list, err, sizeof(err)), 0);
 	place_err(&list, 0, SK_MAP_SLOT, 4096, false,
 		  "-N 4096 on 2 hosts is 8192 nodes, more than 4096");
 	{

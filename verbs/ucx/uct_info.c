@@ -21,11 +21,16 @@
 static const char *uct_dev_type_str(uct_device_type_t t)
 {
 	switch (t) {
-	case UCT_DEVICE_TYPE_NET:  return "network";
-	case UCT_DEVICE_TYPE_SHM:  return "shared memory";
-	case UCT_DEVICE_TYPE_ACC:  return "accelerator";
-	case UCT_DEVICE_TYPE_SELF: return "loopback";
-	default:                   return "?";
+	case UCT_DEVICE_TYPE_NET:
+		return "network";
+	case UCT_DEVICE_TYPE_SHM:
+		return "shared memory";
+	case UCT_DEVICE_TYPE_ACC:
+		return "accelerator";
+	case UCT_DEVICE_TYPE_SELF:
+		return "loopback";
+	default:
+		return "?";
 	}
 }
 
@@ -55,11 +60,14 @@ static void uct_print_op(FILE *out, const char *indent, const char *op,
 		return;
 	fprintf(out, "%s%-10s", indent, op);
 	if (flags & f_short)
-		fprintf(out, " short <= %s", uct_size_str(m_short, a, sizeof(a)));
+		fprintf(out, " short <= %s",
+			uct_size_str(m_short, a, sizeof(a)));
 	if (flags & f_bcopy)
-		fprintf(out, " bcopy <= %s", uct_size_str(m_bcopy, b, sizeof(b)));
+		fprintf(out, " bcopy <= %s",
+			uct_size_str(m_bcopy, b, sizeof(b)));
 	if (flags & f_zcopy)
-		fprintf(out, " zcopy <= %s", uct_size_str(m_zcopy, c, sizeof(c)));
+		fprintf(out, " zcopy <= %s",
+			uct_size_str(m_zcopy, c, sizeof(c)));
 	fputc('\n', out);
 }
 
@@ -88,15 +96,15 @@ static void uct_print_attr(FILE *out, const char *indent,
 		     ia->cap.am.max_short, ia->cap.am.max_bcopy,
 		     ia->cap.am.max_zcopy);
 	fprintf(out, "%satomics:   %s\n", indent,
-		(ia->cap.atomic64.op_flags | ia->cap.atomic64.fop_flags) ?
-			"64-bit" :
-			"none (emulated by UCP)");
+		(ia->cap.atomic64.op_flags | ia->cap.atomic64.fop_flags)
+			? "64-bit"
+			: "none (emulated by UCP)");
 	fprintf(out, "%sconnect:   %s%s\n", indent,
 		(f & UCT_IFACE_FLAG_CONNECT_TO_IFACE) ? "to iface" : "",
-		(f & UCT_IFACE_FLAG_CONNECT_TO_EP) ?
-			((f & UCT_IFACE_FLAG_CONNECT_TO_IFACE) ? ", to ep" :
-								 "to ep") :
-			"");
+		(f & UCT_IFACE_FLAG_CONNECT_TO_EP)
+			? ((f & UCT_IFACE_FLAG_CONNECT_TO_IFACE) ? ", to ep"
+								 : "to ep")
+			: "");
 }
 
 /* Open @tl on @dev of memory domain @md, print its limits. */
@@ -123,7 +131,8 @@ static int uct_show_iface(FILE *out, const char *indent, uct_md_h md,
 	if (us == UCS_OK)
 		us = uct_worker_create(async, UCS_THREAD_MODE_SINGLE, &worker);
 	if (us == UCS_OK)
-		us = uct_md_iface_config_read(md, res->tl_name, NULL, NULL, &ic);
+		us = uct_md_iface_config_read(md, res->tl_name, NULL, NULL,
+					      &ic);
 	if (us == UCS_OK)
 		us = uct_iface_open(md, worker, &p, ic, &iface);
 	if (us == UCS_OK)
@@ -145,9 +154,8 @@ static int uct_show_iface(FILE *out, const char *indent, uct_md_h md,
 }
 
 /* Look in one memory domain for @tl on @dev. 1: shown, 0: not there. */
-static int uct_find_in_md(FILE *out, const char *indent,
-			  uct_component_h comp, const char *md_name,
-			  const char *tl, const char *dev)
+static int uct_find_in_md(FILE *out, const char *indent, uct_component_h comp,
+			  const char *md_name, const char *tl, const char *dev)
 {
 	uct_md_config_t *mc = NULL;
 	uct_tl_resource_desc_t *res = NULL;
@@ -187,8 +195,9 @@ int sk_uct_print_limits(FILE *out, const char *indent, const char *tl,
 		return -1;
 	for (unsigned c = 0; c < ncomps && !found; c++) {
 		uct_component_attr_t ca = {
-			.field_mask = UCT_COMPONENT_ATTR_FIELD_NAME |
-				      UCT_COMPONENT_ATTR_FIELD_MD_RESOURCE_COUNT,
+			.field_mask =
+				UCT_COMPONENT_ATTR_FIELD_NAME |
+				UCT_COMPONENT_ATTR_FIELD_MD_RESOURCE_COUNT,
 		};
 
 		uct_md_resource_desc_t *mds;
@@ -201,11 +210,10 @@ int sk_uct_print_limits(FILE *out, const char *indent, const char *tl,
 		ca.field_mask = UCT_COMPONENT_ATTR_FIELD_MD_RESOURCES;
 		ca.md_resources = mds;
 		if (uct_component_query(comps[c], &ca) == UCS_OK)
-			for (unsigned m = 0;
-			     m < ca.md_resource_count && !found; m++)
+			for (unsigned m = 0; m < ca.md_resource_count && !found;
+			     m++)
 				found = uct_find_in_md(out, indent, comps[c],
-						       mds[m].md_name, tl,
-						       dev);
+						       mds[m].md_name, tl, dev);
 		free(mds);
 	}
 	uct_release_component_list(comps);
