@@ -666,12 +666,13 @@ static int place_npernode(const struct sk_host_list *list,
 			       most);
 	/* Every host that gets ranks must have the slots for them. */
 	for (size_t i = 0; i < list->count && !p->oversubscribe; i++) {
-		unsigned want = np - (unsigned)(i * p->npernode);
 		const struct sk_host *h = &list->hosts[i];
+		unsigned first = (unsigned)i * p->npernode, want;
 		char q[SHOW_MAX];
 
-		if ((unsigned long long)i * p->npernode >= np)
+		if (first >= np) /* i < 4096 hosts, N <= 4096: no overflow */
 			break;
+		want = np - first;
 		if (want > p->npernode)
 			want = p->npernode;
 		if (want > host_slots(h))
