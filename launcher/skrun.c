@@ -137,6 +137,20 @@ static void sk_outbuf_append(struct sk_outbuf *o, const char *buf,
 	o->len += len;
 }
 
+/* Output of node @n to where it goes: its --output-filename file, and
+ * the terminal unless :nocopy. */
+static void sk_emit(struct sk_job *job, struct sk_hnode *n, int stream,
+		    const char *buf, size_t len)
+{
+	int f = sk_launch ? sk_launch[n->rank].outfile[stream - 1] : -1;
+
+	if (f >= 0)
+		sk_write_all(f, buf, len);
+	if (!job->opts.output_nocopy)
+		sk_write_all(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, buf,
+			     len);
+}
+
 static void sk_tagged_line(struct sk_job *job, struct sk_hnode *n,
 			   int stream, const char *line, size_t len)
 {
@@ -144,10 +158,10 @@ static void sk_tagged_line(struct sk_job *job, struct sk_hnode *n,
 	int tl = snprintf(tag, sizeof(tag), "[%llu,%u]<%s>:",
 			  (unsigned long long)job->id, n->rank,
 			  stream == 1 ? "stdout" : "stderr");
-	int fd = stream == 1 ? STDOUT_FILENO : STDERR_FILENO;
 
-	sk_write_all(fd, tag, (size_t)tl);
-	sk_write_all(fd, line, len);
+	/* Tagged in the files too, as Open MPI 4.1 does. */
+	sk_emit(job, n, stream, tag, (size_t)tl);
+	sk_emit(job, n, stream, line, len);
 }
 
 /* Write what node @n put on @stream (1 stdout, 2 stderr). Lines of one
@@ -163,13 +177,8 @@ void sk_job_output(struct sk_job *job, struct sk_hnode *n, int stream,
 	if (job->opts.merge_stderr)
 		stream = 1;
 	o = &n->out[stream - 1];
-	if (sk_launch && sk_launch[n->rank].outfile[stream - 1] >= 0)
-		sk_write_all(sk_launch[n->rank].outfile[stream - 1], buf, len);
-	if (job->opts.output_nocopy)
-		return;
 	if (!job->opts.tag_output) {
-		sk_write_all(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, buf,
-			     len);
+		sk_emit(job, n, stream, buf, len);
 		return;
 	}
 	while (len > 0 && (nl = memchr(buf, '\n', len)) != NULL) {

@@ -443,6 +443,14 @@ t_output_file() {
 	[ "$(cat of2/1/rank.03/stdout)" = "o 3" ] &&
 		[ "$(cat of2/1/rank.10/stdout)" = "o 10" ] && [ -e of2/1/rank.10/stderr ] ||
 		{ echo "rank.NN files: $(ls of2/1)"; return 1; }
+	# Tagged there too with --tag-output, as Open MPI 4.1; an old file
+	# is truncated.
+	echo old >of/1/rank.0/stdout
+	run 30 -n 1 --tag-output --output-filename of sh -c 'echo t; echo u >&2'
+	grep -qx '\[[0-9]*,0\]<stdout>:t' of/1/rank.0/stdout &&
+		[ "$(wc -l <of/1/rank.0/stdout)" -eq 1 ] &&
+		grep -qx '\[[0-9]*,0\]<stderr>:u' of/1/rank.0/stderr ||
+		{ echo "--tag-output files: $(cat of/1/rank.0/*)"; return 1; }
 	# A Skiff node's output, which crosses the fabric, lands there too.
 	run 60 -n 2 --output-filename of3 "$APP" hello
 	[ $RC -eq 0 ] && [ "$(cat of3/1/rank.1/stdout)" = "hello from rank 1 of 2" ] ||
