@@ -1280,17 +1280,98 @@ static bool sk_host_is_local(const struct sk_job *job, const char *h)
 	       (strlen(h) == hl && strncmp(h, job->hostname, hl) == 0);
 }
 
+/*
+ * The job's provider and where it was chosen: --provider, -x
+ * SKIFF_PROVIDER (opts.c made sure the two agree), SKIFF_PROVIDER, or
+ * auto. NULL, said, for a SKIFF_PROVIDER that names none.
+ */
+static const char *sk_job_provider(const struct sk_job *job,
+				   const char **from_p)
+{
+	const char *prov;
+
+	*from_p = "--provider";
+	if (job->opts.provider)
+		return job->opts.provider;
+	*from_p = "-x SKIFF_PROVIDER";
+	if (job->opts.provider_env)
+		return job->opts.provider_env;
+	prov = sk_config_str("SKIFF_PROVIDER");
+	*from_p = getenv("SKIFF_PROVIDER") ? "SKIFF_PROVIDER" : NULL;
+	if (strcmp(prov, "rdma") && strcmp(prov, "ucx") &&
+	    strcmp(prov, "auto")) {
+		fprintf(stderr, "skrun: SKIFF_PROVIDER='%s' is not a provider "
+				"(rdma, ucx or auto)\n", prov);
+		return NULL;
+	}
+	return prov;
+}
+
+/*
+ * skrun.c's per-rank state (struct sk_launch) for the placement in
+ * @host_of: each rank's place among its host's ranks and among this
+ * machine's (every local host is this machine: one set of cores).
+ * Out: how many ranks run here, and the host name of the first.
+ */
+static int sk_launch_setup(struct sk_job *job, const unsigned *host_of,
+			   unsigned *nlocal_p, const char **first_local_p)
+{
+	unsigned *per_host, r, nlocal = 0;
+
+	sk_launch = calloc(job->size, sizeof(*sk_launch));
+	per_host = calloc(job->opts.hosts.count + 1, sizeof(*per_host));
+	if (sk_launch == NULL || per_host == NULL) {
+		free(per_host);
+		free(sk_launch);
+		sk_launch = NULL;
+		return SK_EXIT_LAUNCH;
+	}
+	*first_local_p = NULL;
+	for (r = 0; r < job->size; r++) {
+		struct sk_launch *l = &sk_launch[r];
+
+		l->outfile[0] = l->outfile[1] = -1;
+		l->host_rank = per_host[host_of[r]]++;
+		if (job->node[r].local) {
+			l->local_idx = nlocal++;
+			if (*first_local_p == NULL)
+				*first_local_p = job->node[r].host;
+		}
+	}
+	for (r = 0; r < job->size; r++)
+		sk_launch[r].host_size = per_host[host_of[r]];
+	free(per_host);
+	*nlocal_p = nlocal;
+	return 0;
+}
+
+/* The program, once for all the ranks that run here. */
+static int sk_prog_setup(const struct sk_job *job, unsigned nlocal,
+			 const char *host)
+{
+	int e;
+
+	if (nlocal == 0)
+		return 0;
+	e = sk_prog_check(job->opts.argv[0], sk_wdir, sk_job_path(job));
+	if (e == 0)
+		return 0;
+	fprintf(stderr, "skrun: cannot start '%s' on %s: %s; %u rank%s could "
+			"not start there\n", job->opts.argv[0], host,
+		strerror(e), nlocal, nlocal == 1 ? "" : "s");
+	return SK_EXIT_NOSTART;
+}
+
 static int sk_job_setup(struct sk_job *job, const char *self)
 {
 	struct sk_place place = {.np = job->opts.np,
 				 .map_by = job->opts.map_by,
 				 .npernode = job->opts.npernode,
 				 .oversubscribe = job->opts.oversubscribe};
-	const char *prov = job->opts.provider, *from = "--provider";
-	const char *first_local = NULL;
+	const char *prov, *from, *first_local;
 	struct sk_dev_attr attr;
 	char err[512];
-	unsigned *host_of = NULL, *per_host, r, np, nlocal = 0;
+	unsigned *host_of = NULL, r, np, nlocal;
 	bool remote = false;
 	sigset_t set;
 	sk_status_t st;
@@ -1309,20 +1390,9 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	signal(SIGPIPE, SIG_IGN);
 	gethostname(job->hostname, sizeof(job->hostname) - 1);
 	sk_warn_env(job);
-	if (prov == NULL && job->opts.provider_env != NULL) {
-		prov = job->opts.provider_env;
-		from = "-x SKIFF_PROVIDER";
-	}
-	if (prov == NULL) {
-		prov = sk_config_str("SKIFF_PROVIDER");
-		from = getenv("SKIFF_PROVIDER") ? "SKIFF_PROVIDER" : NULL;
-		if (strcmp(prov, "rdma") && strcmp(prov, "ucx") &&
-		    strcmp(prov, "auto")) {
-			fprintf(stderr, "skrun: SKIFF_PROVIDER='%s' is not a "
-					"provider (rdma, ucx or auto)\n", prov);
-			return SK_EXIT_USAGE;
-		}
-	}
+	prov = sk_job_provider(job, &from);
+	if (prov == NULL)
+		return SK_EXIT_USAGE;
 	if (sk_hosts_place(&job->opts.hosts, &place, &np, &host_of, err,
 			   sizeof(err)) != 0) {
 		fprintf(stderr, "skrun: %s\n", err);
@@ -1331,15 +1401,8 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	job->size = np;
 	job->id = (uint64_t)getpid();
 	job->node = calloc(np, sizeof(*job->node));
-	sk_launch = calloc(np, sizeof(*sk_launch));
-	per_host = calloc(job->opts.hosts.count + 1, sizeof(*per_host));
-	if (job->node == NULL || sk_launch == NULL || per_host == NULL) {
-		free(host_of);
-		free(per_host);
-		free(sk_launch);
-		sk_launch = NULL;
+	if (job->node == NULL)
 		return SK_EXIT_LAUNCH;
-	}
 	for (r = 0; r < np; r++) {
 		struct sk_hnode *n = &job->node[r];
 
@@ -1354,36 +1417,14 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		n->stdin_fd = -1;
 		n->pipe[0].w.fd = n->pipe[1].w.fd = -1;
 		sk_fsrv_files_init(&n->files);
-		sk_launch[r].outfile[0] = sk_launch[r].outfile[1] = -1;
-		sk_launch[r].host_rank = per_host[host_of[r]]++;
-		/* Every local host is this machine: one count of cores. */
-		if (n->local) {
-			sk_launch[r].local_idx = nlocal++;
-			if (first_local == NULL)
-				first_local = n->host;
-		}
 	}
-	for (r = 0; r < np; r++)
-		sk_launch[r].host_size = per_host[host_of[r]];
+	rc = sk_launch_setup(job, host_of, &nlocal, &first_local);
 	free(host_of);
-	free(per_host);
-
-	if ((rc = sk_bind_setup(job, nlocal)) != 0 ||
-	    (rc = sk_wdir_setup(job, nlocal > 0)) != 0)
-		return rc;
-	if (nlocal > 0) {
-		int e = sk_prog_check(job->opts.argv[0], sk_wdir,
-				      sk_job_path(job));
-
-		if (e != 0) {
-			fprintf(stderr, "skrun: cannot start '%s' on %s: %s; "
-					"%u rank%s could not start there\n",
-				job->opts.argv[0], first_local, strerror(e),
-				nlocal, nlocal == 1 ? "" : "s");
-			return SK_EXIT_NOSTART;
-		}
-	}
-	if ((rc = sk_outputs_open(job)) != 0)
+	/* Each refusal before any rank starts, as mpirun's are. */
+	if (rc != 0 || (rc = sk_bind_setup(job, nlocal)) != 0 ||
+	    (rc = sk_wdir_setup(job, nlocal > 0)) != 0 ||
+	    (rc = sk_prog_setup(job, nlocal, first_local)) != 0 ||
+	    (rc = sk_outputs_open(job)) != 0)
 		return rc;
 
 	if (getrandom(job->secret, sizeof(job->secret), 0) !=
@@ -1416,27 +1457,32 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	st = sk_loop_create(job->dev, &job->loop);
 	if (st != SK_OK)
 		return SK_EXIT_LAUNCH;
-	if (job->dev) {
-		/* Per node: a channel's slots and a bulk buffer. */
-		st = sk_arena_create(
-			job->dev,
-			(size_t)np * (SK_HMSG_BULK_MAX +
-				      (SK_HMSG_SLOTS + SK_CHAN_SEND_SLOTS) *
-					      SK_HMSG_SLOT_SIZE +
-				      8192) +
-				(1u << 20),
-			SK_ACCESS_LOCAL, &job->arena);
-		if (st != SK_OK)
-			return SK_EXIT_LAUNCH;
-		rc = sk_bootsrv_start(job, remote);
-	} else {
+	if (job->dev == NULL) {
+		/* No arena, no services: a listener that only refuses. */
 		rc = sk_refuser_start(job, remote);
+		if (rc != 0) {
+			fprintf(stderr, "skrun: bootstrap listener: %s\n",
+				strerror(-rc));
+			return SK_EXIT_LAUNCH;
+		}
+		goto listening;
 	}
-	if (rc != 0) {
+	/* Per node: a channel's slots and a bulk buffer. */
+	st = sk_arena_create(job->dev,
+			     (size_t)np * (SK_HMSG_BULK_MAX +
+					   (SK_HMSG_SLOTS + SK_CHAN_SEND_SLOTS) *
+						   SK_HMSG_SLOT_SIZE + 8192) +
+				     (1u << 20),
+			     SK_ACCESS_LOCAL, &job->arena);
+	if (st != SK_OK)
+		return SK_EXIT_LAUNCH;
+
+	if (sk_bootsrv_start(job, remote) != 0) {
 		fprintf(stderr, "skrun: bootstrap listener: %s\n",
-			strerror(-rc));
+			strerror(errno));
 		return SK_EXIT_LAUNCH;
 	}
+listening:
 	job->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	job->sig_w = (struct sk_watch){.fd = job->sig_fd, .events = POLLIN,
 				       .cb = sk_signal_readable};
