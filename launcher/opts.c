@@ -864,7 +864,7 @@ static const char usage[] =
 	"Usage: skrun [options] program [args...]\n"
 	"\n"
 	"Run a Skiff job: -n nodes of the program, placed on the hosts by "
-	"slot.\n"
+	"slot\n(or as --map-by or -N say).\n"
 	"\n"
 	"  -n, -np, -c N          number of nodes, 1 to 4096 (default: one\n"
 	"                         per slot of the hosts; 1 with no hosts)\n"
