@@ -100,7 +100,9 @@ $(LIBVERBS): $(VERBS_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/skinfo: $(BUILD)/verbs/skinfo.o $(LIBVERBS)
+$(BUILD)/bin/skinfo: $(BUILD)/verbs/skinfo.o $(BUILD)/verbs/ucx/uct_info.o \
+	$(LIBVERBS)
+$(BUILD)/bin/skinfo: VERBS_LIBS += -luct # uct_info.c: skinfo only
 
 PERF_COMMON := $(BUILD)/perf/perf_common.o
 $(PERF_PROGS): $(BUILD)/perf/%: $(BUILD)/perf/%.o $(PERF_COMMON) $(LIBVERBS)

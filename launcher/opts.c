@@ -627,17 +627,81 @@ out:
 
 /* ---- placement ---- */
 
-int sk_hosts_map(const struct sk_host_list *list, unsigned np,
-		 bool oversubscribe, unsigned *np_p, unsigned **host_of_p,
-		 char *err, size_t errlen)
+/* Slots a list offers in all (each host 1 to SK_OPTS_MAX_SLOTS). */
+static unsigned long long total_slots(const struct sk_host_list *list)
 {
 	unsigned long long total = 0;
-	unsigned *host_of;
-	unsigned k = 0;
 
 	for (size_t i = 0; i < list->count; i++)
 		total += host_slots(&list->hosts[i]);
+	return total;
+}
+
+/* How many ranks and the error when -N does not fit (mpirun's "ppr"). */
+static int place_npernode(const struct sk_host_list *list,
+			  const struct sk_place *p, unsigned *np_p, char *err,
+			  size_t errlen)
+{
+	size_t nhosts = list->count ? list->count : 1;
+	unsigned long long most = (unsigned long long)p->npernode * nhosts;
+	unsigned np = p->np;
+
 	if (np == 0) {
+		if (most > SK_OPTS_MAX_NODES)
+			return set_err(
+				err, errlen,
+				"-N %u on %zu host%s is %llu nodes, more "
+				"than %u",
+				p->npernode, nhosts, nhosts == 1 ? "" : "s",
+				most, SK_OPTS_MAX_NODES);
+		np = (unsigned)most;
+	}
+	if (np > most)
+		return set_err(err, errlen,
+			       "your job has requested more processes than "
+			       "the ppr for this topology can support: %u "
+			       "nodes requested, -N %u on %zu host%s place "
+			       "%llu",
+			       np, p->npernode, nhosts, nhosts == 1 ? "" : "s",
+			       most);
+	/* Every host that gets ranks must have the slots for them. */
+	for (size_t i = 0; i < list->count && !p->oversubscribe; i++) {
+		const struct sk_host *h = &list->hosts[i];
+		unsigned first = (unsigned)i * p->npernode, want;
+		char q[SHOW_MAX];
+
+		if (first >= np) /* i < 4096 hosts, N <= 4096: no overflow */
+			break;
+		want = np - first;
+		if (want > p->npernode)
+			want = p->npernode;
+		if (want > host_slots(h))
+			return set_err(err, errlen,
+				       "there are not enough slots available: "
+				       "-N %u puts %u nodes on host '%s', "
+				       "which has %u slot%s (give more slots, "
+				       "or --oversubscribe)",
+				       p->npernode, want,
+				       SHOW(q, h->name, strlen(h->name)),
+				       host_slots(h),
+				       host_slots(h) == 1 ? "" : "s");
+	}
+	*np_p = np;
+	return 0;
+}
+
+int sk_hosts_place(const struct sk_host_list *list, const struct sk_place *p,
+		   unsigned *np_p, unsigned **host_of_p, char *err,
+		   size_t errlen)
+{
+	unsigned long long total = total_slots(list);
+	unsigned *host_of, *used = NULL;
+	unsigned np = p->np, k = 0;
+
+	if (p->npernode) {
+		if (place_npernode(list, p, &np, err, errlen))
+			return -1;
+	} else if (np == 0) {
 		if (list->count == 0)
 			np = 1;
 		else if (total > SK_OPTS_MAX_NODES)
@@ -651,7 +715,7 @@ int sk_hosts_map(const struct sk_host_list *list, unsigned np,
 	if (np > SK_OPTS_MAX_NODES)
 		return set_err(err, errlen, "%u nodes is more than %u", np,
 			       SK_OPTS_MAX_NODES);
-	if (list->count && np > total && !oversubscribe)
+	if (list->count && np > total && !p->oversubscribe)
 		return set_err(err, errlen,
 			       "there are not enough slots available: %u "
 			       "nodes requested, %llu slot%s on %zu host%s "
@@ -662,20 +726,72 @@ int sk_hosts_map(const struct sk_host_list *list, unsigned np,
 	if (host_of == NULL)
 		return set_err(err, errlen, "out of memory");
 	/* With no hosts every node runs on localhost: index 0, all zero. */
-	if (list->count) {
+	if (list->count == 0)
+		goto out;
+	if (p->npernode) {
+		/* -N: a block of N on each host in order. */
+		for (k = 0; k < np; k++)
+			host_of[k] = k / p->npernode;
+		goto out;
+	}
+	if (p->map_by == SK_MAP_NODE) {
+		/* By node: one on each host with a free slot, in turn. */
+		used = calloc(list->count, sizeof(*used));
+		if (used == NULL) {
+			free(host_of);
+			return set_err(err, errlen, "out of memory");
+		}
+		while (k < np && k < total) {
+			for (size_t i = 0; i < list->count && k < np; i++) {
+				if (used[i] >= host_slots(&list->hosts[i]))
+					continue;
+				used[i]++;
+				host_of[k++] = (unsigned)i;
+			}
+		}
+		free(used);
+	} else {
 		/* By slot: fill the first host, then the next... */
 		for (size_t i = 0; i < list->count && k < np; i++)
 			for (unsigned s = 0;
 			     s < host_slots(&list->hosts[i]) && k < np; s++)
 				host_of[k++] = (unsigned)i;
-		/* ...then one more on each host in turn, as Open MPI
-		 * spreads the excess evenly over the hosts. */
-		for (size_t i = 0; k < np; i = (i + 1) % list->count)
-			host_of[k++] = (unsigned)i;
 	}
+	/* ...then, oversubscribed, one more on each host in turn, as Open
+	 * MPI spreads the excess evenly over the hosts. */
+	for (size_t i = 0; k < np; i = (i + 1) % list->count)
+		host_of[k++] = (unsigned)i;
+out:
 	*np_p = np;
 	*host_of_p = host_of;
 	return 0;
+}
+
+int sk_hosts_map(const struct sk_host_list *list, unsigned np,
+		 bool oversubscribe, unsigned *np_p, unsigned **host_of_p,
+		 char *err, size_t errlen)
+{
+	struct sk_place p = {.np = np, .oversubscribe = oversubscribe};
+
+	return sk_hosts_place(list, &p, np_p, host_of_p, err, errlen);
+}
+
+int sk_bind_check(const struct sk_job_opts *o, const char *host,
+		  unsigned nprocs, unsigned ncores, char *err, size_t errlen)
+{
+	char q[SHOW_MAX];
+
+	if (o->bind != SK_BIND_CORE || o->bind_overload || o->oversubscribe ||
+	    nprocs <= ncores)
+		return 0;
+	return set_err(err, errlen,
+		       "a request was made to bind to that would result in "
+		       "binding more processes than cpus on a resource: bind "
+		       "to CORE, node %s, %u processes, %u core%s (give "
+		       "--oversubscribe, --bind-to none or --bind-to "
+		       "core:overload-allowed to allow it)",
+		       SHOW(q, host, strlen(host)), nprocs, ncores,
+		       ncores == 1 ? "" : "s");
 }
 
 /* ---- the command line ---- */
@@ -694,6 +810,12 @@ enum opt_id {
 	OPT_ROOT,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_MAP_BY,
+	OPT_NPERNODE,
+	OPT_PERNODE,
+	OPT_WDIR,
+	OPT_OUTPUT_FILENAME,
+	OPT_MERGE_STDERR,
 };
 
 /*
@@ -724,13 +846,25 @@ static const struct opt {
 	{"h", OPT_HELP, false},
 	{"help", OPT_HELP, false},
 	{"version", OPT_VERSION, false},
+	/* mpirun's -V; -v is its --verbose, which skrun does not have, and
+	 * issue 9 asked for -v to print the version. */
+	{"V", OPT_VERSION, false},
+	{"v", OPT_VERSION, false},
+	{"map-by", OPT_MAP_BY, true},
+	{"N", OPT_NPERNODE, true},
+	{"npernode", OPT_NPERNODE, true},
+	{"pernode", OPT_PERNODE, false},
+	{"wdir", OPT_WDIR, true},
+	{"wd", OPT_WDIR, true},
+	{"output-filename", OPT_OUTPUT_FILENAME, true},
+	{"merge-stderr-to-stdout", OPT_MERGE_STDERR, false},
 };
 
 static const char usage[] =
 	"Usage: skrun [options] program [args...]\n"
 	"\n"
 	"Run a Skiff job: -n nodes of the program, placed on the hosts by "
-	"slot.\n"
+	"slot\n(or as --map-by or -N say).\n"
 	"\n"
 	"  -n, -np, -c N          number of nodes, 1 to 4096 (default: one\n"
 	"                         per slot of the hosts; 1 with no hosts)\n"
@@ -742,18 +876,34 @@ static const char usage[] =
 	"                         \"host [slots=N] [max_slots=N]\"\n"
 	"  --oversubscribe        allow more nodes than slots (the rest go\n"
 	"                         round-robin over the hosts)\n"
+	"  --map-by slot|node|core\n"
+	"                         slot: fill each host's slots in turn\n"
+	"                         (default); node: one node per host in\n"
+	"                         turn; core: as slot, bound to a core each\n"
+	"  -N, --npernode N       N nodes on each host (--pernode: 1)\n"
 	"  --provider P           fabric provider: rdma, ucx or auto\n"
 	"  -x VAR[=VALUE]         set VAR in every node's environment, to\n"
 	"                         VALUE or to its value here; may be repeated\n"
 	"  --tag-output           prefix every line of output with its node\n"
 	"  --timeout S            end the job after S seconds (S > 0, may be\n"
 	"                         fractional)\n"
-	"  --bind-to core|none    bind each node to a core (default: none)\n"
+	"  --bind-to core|none    bind each node to a core (default: none;\n"
+	"                         core with --map-by core); more nodes than\n"
+	"                         cores is refused unless --oversubscribe\n"
+	"                         or core:overload-allowed\n"
 	"  --report-bindings      report each node's binding as it starts\n"
 	"  --root DIR             directory tree the nodes' files live in\n"
-	"                         (default: the working directory)\n"
+	"                         (default: the nodes' working directory)\n"
+	"  --wdir, -wd DIR        working directory of the nodes (default:\n"
+	"                         skrun's); it must exist\n"
+	"  --output-filename DIR[:nocopy]\n"
+	"                         also write each node's output to\n"
+	"                         DIR/1/rank.N/stdout and stderr (only there\n"
+	"                         with :nocopy), as Open MPI 4.1 does\n"
+	"  --merge-stderr-to-stdout\n"
+	"                         send each node's stderr to its stdout\n"
 	"  -h, --help             print this text\n"
-	"  --version              print the version\n"
+	"  -V, -v, --version      print the version\n"
 	"  --                     end of options\n"
 	"\n"
 	"Every option is also taken with a single dash (-hostfile) and with\n"
@@ -845,6 +995,30 @@ bad:
 		       SHOW(q, val, strlen(val)));
 }
 
+/*
+ * --output-filename DIR[:nocopy], as Open MPI 4.1 takes it: ":nocopy"
+ * keeps the output off the terminal. Only that suffix is cut: any other
+ * colon is part of the path.
+ */
+static int parse_output_dir(struct sk_job_opts *o, const char *opt,
+			    const char *val, char *err, size_t errlen)
+{
+	static const char nocopy[] = ":nocopy";
+	size_t n = strlen(val), sn = sizeof(nocopy) - 1;
+	bool cut = n >= sn && strcmp(val + n - sn, nocopy) == 0;
+
+	if (cut)
+		n -= sn;
+	if (n == 0)
+		return set_err(err, errlen, "%s: empty path", opt);
+	free(o->output_dir);
+	o->output_dir = strndup(val, n);
+	if (o->output_dir == NULL)
+		return set_err(err, errlen, "%s: out of memory", opt);
+	o->output_nocopy = cut;
+	return 0;
+}
+
 /* Apply option @id with value @val; @opt is its name as written. */
 static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 		     const char *val, char *err, size_t errlen)
@@ -901,15 +1075,65 @@ static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 	case OPT_TIMEOUT:
 		return parse_timeout(o, opt, val, err, errlen);
 	case OPT_BIND_TO:
-		if (strcmp(val, "core") == 0)
+		o->bind_overload = false;
+		if (strcmp(val, "core") == 0) {
 			o->bind = SK_BIND_CORE;
-		else if (strcmp(val, "none") == 0)
+		} else if (strcmp(val, "core:overload-allowed") == 0) {
+			o->bind = SK_BIND_CORE;
+			o->bind_overload = true;
+		} else if (strcmp(val, "none") == 0) {
 			o->bind = SK_BIND_NONE;
+		} else {
+			return set_err(err, errlen,
+				       "%s: '%s' is not supported (core, "
+				       "core:overload-allowed or none)",
+				       opt, SHOW(q, val, strlen(val)));
+		}
+		o->bind_given = true;
+		return 0;
+	case OPT_MAP_BY:
+		if (strcmp(val, "slot") == 0)
+			o->map_by = SK_MAP_SLOT;
+		else if (strcmp(val, "node") == 0)
+			o->map_by = SK_MAP_NODE;
+		else if (strcmp(val, "core") == 0)
+			o->map_by = SK_MAP_CORE;
 		else
 			return set_err(err, errlen,
-				       "%s: '%s' is not supported (core or "
-				       "none)",
+				       "%s: '%s' is not supported (slot, node "
+				       "or core)",
 				       opt, SHOW(q, val, strlen(val)));
+		o->map_by_given = true;
+		return 0;
+	case OPT_NPERNODE:
+		switch (parse_uint(val, strlen(val), 1, SK_OPTS_MAX_SLOTS,
+				   &o->npernode)) {
+		case NUM_OK:
+			return 0;
+		case NUM_BAD:
+			return set_err(err, errlen,
+				       "%s: '%s' is not a number of nodes per "
+				       "host",
+				       opt, SHOW(q, val, strlen(val)));
+		case NUM_RANGE:
+			return set_err(err, errlen,
+				       "%s: '%s' is out of range (1 to %u)",
+				       opt, SHOW(q, val, strlen(val)),
+				       SK_OPTS_MAX_SLOTS);
+		}
+		return -1;
+	case OPT_PERNODE:
+		o->npernode = 1;
+		return 0;
+	case OPT_WDIR:
+		if (val[0] == '\0')
+			return set_err(err, errlen, "%s: empty path", opt);
+		o->wdir = val;
+		return 0;
+	case OPT_OUTPUT_FILENAME:
+		return parse_output_dir(o, opt, val, err, errlen);
+	case OPT_MERGE_STDERR:
+		o->merge_stderr = true;
 		return 0;
 	case OPT_REPORT_BINDINGS:
 		o->report_bindings = true;
@@ -931,6 +1155,62 @@ static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 	}
 	return set_err(err, errlen, "%s: BUG: option %d not handled",
 		       SHOW(q2, opt, strlen(opt)), (int)id);
+}
+
+/* The value -x SKIFF_PROVIDER gives the nodes: its own, or skrun's. */
+static const char *env_provider(const struct sk_job_opts *o)
+{
+	static const char name[] = "SKIFF_PROVIDER";
+	const char *val = NULL;
+
+	/* The last -x of a variable is the one the nodes see. */
+	for (size_t k = 0; k < o->nenv; k++) {
+		const char *e = o->env[k];
+
+		if (strncmp(e, name, sizeof(name) - 1) != 0)
+			continue;
+		if (e[sizeof(name) - 1] == '=')
+			val = e + sizeof(name);
+		else if (e[sizeof(name) - 1] == '\0')
+			val = getenv(name);
+	}
+	return val;
+}
+
+/*
+ * What options say together: -N is a placement of its own; two ways of
+ * naming the job's provider must agree (the host and the nodes would
+ * otherwise open different ones and never connect); --map-by core binds
+ * to cores unless --bind-to says otherwise, as in mpirun.
+ */
+static int opts_consistent(struct sk_job_opts *o, char *err, size_t errlen)
+{
+	const char *pe = env_provider(o);
+	char q[SHOW_MAX], q2[SHOW_MAX];
+
+	if (o->npernode && o->map_by_given)
+		return set_err(err, errlen,
+			       "-N/--npernode and --map-by cannot be combined "
+			       "(-N places N nodes on each host)");
+	if (pe) {
+		if (strcmp(pe, "rdma") && strcmp(pe, "ucx") &&
+		    strcmp(pe, "auto"))
+			return set_err(err, errlen,
+				       "-x SKIFF_PROVIDER: '%s' is not a "
+				       "provider (rdma, ucx or auto)",
+				       SHOW(q, pe, strlen(pe)));
+		if (o->provider && strcmp(o->provider, pe) != 0)
+			return set_err(
+				err, errlen,
+				"--provider %s conflicts with -x "
+				"SKIFF_PROVIDER=%s: give one of them",
+				SHOW(q, o->provider, strlen(o->provider)),
+				SHOW(q2, pe, strlen(pe)));
+		o->provider_env = pe;
+	}
+	if (o->map_by == SK_MAP_CORE && !o->bind_given)
+		o->bind = SK_BIND_CORE;
+	return 0;
 }
 
 int sk_opts_parse(int argc, char **argv, struct sk_job_opts *o, char *err,
@@ -981,6 +1261,8 @@ int sk_opts_parse(int argc, char **argv, struct sk_job_opts *o, char *err,
 		if (opt_apply(o, opt->id, shown, val, err, errlen))
 			goto fail;
 	}
+	if (opts_consistent(o, err, errlen))
+		goto fail;
 	if (i < argc) {
 		if (argv[i][0] == '\0') {
 			set_err(err, errlen, "empty program name");
@@ -1001,6 +1283,7 @@ fail:
 void sk_opts_cleanup(struct sk_job_opts *o)
 {
 	sk_host_list_cleanup(&o->hosts);
+	free(o->output_dir);
 	for (size_t i = 0; i < o->nenv; i++)
 		free(o->env[i]);
 	free(o->env);

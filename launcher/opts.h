@@ -24,6 +24,13 @@ struct sk_host_list {
 
 enum sk_bind { SK_BIND_NONE = 0, SK_BIND_CORE };
 
+/* --map-by: how ranks are spread over the hosts' slots (mpirun's names). */
+enum sk_map {
+	SK_MAP_SLOT = 0, /* fill each host's slots in turn (the default) */
+	SK_MAP_NODE,     /* one rank per host in turn, round-robin */
+	SK_MAP_CORE,     /* as slot, a rank per core: binds to cores */
+};
+
 /* Largest -n, --host entry count, slots per host and -x count we accept. */
 #define SK_OPTS_MAX_NODES 4096
 #define SK_OPTS_MAX_SLOTS 4096
@@ -38,7 +45,20 @@ struct sk_job_opts {
 	bool        tag_output;    /* --tag-output */
 	bool        report_bindings; /* --report-bindings */
 	bool        oversubscribe; /* --oversubscribe */
-	enum sk_bind bind;         /* --bind-to core|none (default none) */
+	enum sk_bind bind;         /* --bind-to core|none (default none; core
+	                            * with --map-by core, as mpirun) */
+	bool        bind_given;    /* --bind-to was given */
+	bool        bind_overload; /* --bind-to core:overload-allowed */
+	enum sk_map map_by;        /* --map-by slot|node|core */
+	bool        map_by_given;  /* --map-by was given */
+	unsigned    npernode;      /* -N/--npernode/--pernode; 0 = not given */
+	const char *wdir;          /* --wdir/-wdir/-wd DIR, or NULL */
+	char       *output_dir;    /* --output-filename DIR (allocated: the
+	                            * ":nocopy" suffix is cut off), or NULL */
+	bool        output_nocopy; /* ...:nocopy: files only, not the terminal */
+	bool        merge_stderr;  /* --merge-stderr-to-stdout */
+	const char *provider_env;  /* the value -x SKIFF_PROVIDER[=val] gives
+	                            * the nodes (borrowed), or NULL */
 	double      timeout_s;     /* --timeout S (> 0), 0 = none */
 	char      **env;           /* -x VAR or -x VAR=val, in order */
 	size_t      nenv;
@@ -46,7 +66,7 @@ struct sk_job_opts {
 	                            * from the caller's argv) */
 	int         argc;
 	bool        help;          /* -h/--help was given: print usage, exit 0 */
-	bool        version;       /* --version was given */
+	bool        version;       /* -V/-v/--version was given */
 };
 
 /*
@@ -90,6 +110,40 @@ int sk_hostfile_load(const char *path, struct sk_host_list *list, char *err,
 		     size_t errlen);
 
 void sk_host_list_cleanup(struct sk_host_list *list);
+
+/* What sk_hosts_place is asked for. */
+struct sk_place {
+	unsigned    np;            /* 0: one per slot, or -N per host */
+	enum sk_map map_by;
+	unsigned    npernode;      /* -N; 0 = not given */
+	bool        oversubscribe;
+};
+
+/*
+ * Place nodes on @list as mpirun does. By slot (and core): fill the first
+ * host's slots, then the next; by node: one rank per host in turn,
+ * skipping hosts whose slots are full; with -N: N ranks on each host in
+ * order (np defaults to N per host, and more than that is an error).
+ * More ranks than slots is an error unless @p->oversubscribe; then the
+ * excess goes round-robin over the hosts. With an empty list every rank
+ * goes to "localhost" (index 0 in @host_of, although the list has no
+ * entry 0) and the slots do not limit it.
+ * @host_of_p  out: malloc'd array of *@np_p host indexes (into @list).
+ * Returns 0 or -1 with @err set, outputs untouched.
+ */
+int sk_hosts_place(const struct sk_host_list *list, const struct sk_place *p,
+		   unsigned *np_p, unsigned **host_of_p, char *err,
+		   size_t errlen);
+
+/*
+ * mpirun's refusal to bind more processes than there are cores: with
+ * --bind-to core, @nprocs ranks on host @host with @ncores cores is an
+ * error unless --oversubscribe or --bind-to core:overload-allowed (or
+ * --bind-to none, which does not bind at all). Returns 0 or -1 with @err
+ * set (one line).
+ */
+int sk_bind_check(const struct sk_job_opts *o, const char *host,
+		  unsigned nprocs, unsigned ncores, char *err, size_t errlen);
 
 /*
  * Place @np nodes on @list by slot, as mpirun does: fill the first host's

@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hwloc.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -25,21 +27,66 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <skiff/config.h>
 
+#include <skiff/version.h>
+
 #include "job.h"
+
+#define SKRUN_VERSION SKIFF_VERSION /* skiff/version.h: the one place */
 
 #define SK_EXIT_TIMEOUT 124 /* --timeout expired, as timeout(1) */
 #define SK_EXIT_USAGE   2
 #define SK_EXIT_LAUNCH  1
+#define SK_EXIT_NOSTART 127 /* the program could not be started */
+
+/*
+ * What `skrun --agent` writes on its stdout before anything else, so that
+ * skrun can tell an ssh client's own exit status 255 (it could not connect
+ * or log in) from a program that exited 255: the marker arrived, so ssh
+ * did its part. When the agent cannot start the program it says so in a
+ * second line, "<marker minus newline> fail exec|chdir ERRNO WDIR_ERRNO",
+ * so that skrun says it once per host rather than each agent once per
+ * rank. skrun strips these lines from the rank's output.
+ */
+static const char sk_agent_marker[] = "\001skrun-agent\n";
+#define SK_AGENT_MARKER_LEN (sizeof(sk_agent_marker) - 1)
+#define SK_AGENT_FAIL_FMT   "\001skrun-agent fail %s %d %d\n"
+
+enum sk_agent_fail { SK_AGENT_OK = 0, SK_AGENT_EXEC, SK_AGENT_CHDIR };
 
 static hwloc_topology_t sk_topo;
+
+/* skrun.c's own state per rank, beside job.h's struct sk_hnode. */
+struct sk_launch {
+	int      outfile[2];  /* --output-filename files, or -1 */
+	unsigned local_idx;   /* its index among the ranks on this machine */
+	unsigned host_rank;   /* its index among the ranks on its host */
+	unsigned host_size;   /* how many ranks its host runs */
+	/* remote: the agent's lines at the start of stdout */
+	char     hdr[64];     /* a line held back until it is whole */
+	size_t   hdr_len;
+	bool     hdr_done;    /* past them: the rest is the rank's output */
+	bool     agent_seen;  /* the marker arrived: ssh did its part */
+	enum sk_agent_fail fail; /* what the agent could not do */
+	int      fail_errno, fail_wdir_errno;
+};
+static struct sk_launch *sk_launch;
+
+/* Why skrun runs without a fabric ("" when it has one). */
+static char sk_nofabric[512];
+
+/* --wdir made absolute (relative to skrun's directory), or NULL. */
+static char *sk_wdir;
 
 /* ---- output ---- */
 
@@ -82,6 +129,20 @@ static void sk_outbuf_append(struct sk_outbuf *o, const char *buf,
 	o->len += len;
 }
 
+/* Output of node @n to where it goes: its --output-filename file, and
+ * the terminal unless :nocopy. */
+static void sk_emit(struct sk_job *job, struct sk_hnode *n, int stream,
+		    const char *buf, size_t len)
+{
+	int f = sk_launch ? sk_launch[n->rank].outfile[stream - 1] : -1;
+
+	if (f >= 0)
+		sk_write_all(f, buf, len);
+	if (!job->opts.output_nocopy)
+		sk_write_all(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, buf,
+			     len);
+}
+
 static void sk_tagged_line(struct sk_job *job, struct sk_hnode *n,
 			   int stream, const char *line, size_t len)
 {
@@ -89,10 +150,10 @@ static void sk_tagged_line(struct sk_job *job, struct sk_hnode *n,
 	int tl = snprintf(tag, sizeof(tag), "[%llu,%u]<%s>:",
 			  (unsigned long long)job->id, n->rank,
 			  stream == 1 ? "stdout" : "stderr");
-	int fd = stream == 1 ? STDOUT_FILENO : STDERR_FILENO;
 
-	sk_write_all(fd, tag, (size_t)tl);
-	sk_write_all(fd, line, len);
+	/* Tagged in the files too, as Open MPI 4.1 does. */
+	sk_emit(job, n, stream, tag, (size_t)tl);
+	sk_emit(job, n, stream, line, len);
 }
 
 /* Write what node @n put on @stream (1 stdout, 2 stderr). Lines of one
@@ -100,12 +161,16 @@ static void sk_tagged_line(struct sk_job *job, struct sk_hnode *n,
 void sk_job_output(struct sk_job *job, struct sk_hnode *n, int stream,
 		   const char *buf, size_t len)
 {
-	struct sk_outbuf *o = &n->out[stream - 1];
+	struct sk_outbuf *o;
 	const char *nl;
 
+	/* Over the fabric a Skiff node's two streams arrive apart: merge
+	 * them here, in the order they came. */
+	if (job->opts.merge_stderr)
+		stream = 1;
+	o = &n->out[stream - 1];
 	if (!job->opts.tag_output) {
-		sk_write_all(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, buf,
-			     len);
+		sk_emit(job, n, stream, buf, len);
 		return;
 	}
 	while (len > 0 && (nl = memchr(buf, '\n', len)) != NULL) {
@@ -235,21 +300,121 @@ static void sk_pipe_close(struct sk_job *job, struct sk_hnode *n, int s)
 	job->open_pipes--;
 }
 
-static void sk_pipe_readable(struct sk_watch *w, unsigned revents)
+/* Whether the @n bytes held could still become one of the agent's lines. */
+static bool sk_agent_prefix(const char *h, size_t n)
 {
-	struct sk_pipe *p = (struct sk_pipe *)w;
+	static const char word[] = "\001skrun-agent";
+	size_t wl = sizeof(word) - 1;
+
+	if (memcmp(h, word, n < wl ? n : wl) != 0)
+		return false;
+	for (size_t i = wl; i < n; i++)
+		if (!strchr(" -0123456789abcdefghijklmnopqrstuvwxyz\n", h[i]))
+			return false;
+	return true;
+}
+
+/* A whole line from the agent (with its newline): the marker, a failure,
+ * or something else, which is output after all. */
+static void sk_agent_line(struct sk_hnode *n, struct sk_launch *l)
+{
+	char kind[16];
+	int e, we;
+
+	if (l->hdr_len == SK_AGENT_MARKER_LEN &&
+	    memcmp(l->hdr, sk_agent_marker, SK_AGENT_MARKER_LEN) == 0) {
+		l->agent_seen = true;
+		return;
+	}
+	l->hdr[l->hdr_len - 1] = '\0';
+	if (sscanf(l->hdr, "\001skrun-agent fail %15s %d %d", kind, &e, &we) ==
+		    3 &&
+	    (strcmp(kind, "exec") == 0 || strcmp(kind, "chdir") == 0)) {
+		l->fail = kind[0] == 'e' ? SK_AGENT_EXEC : SK_AGENT_CHDIR;
+		l->fail_errno = e;
+		l->fail_wdir_errno = we;
+		l->agent_seen = true;
+		return;
+	}
+	l->hdr[l->hdr_len - 1] = '\n';
+	sk_job_output(n->job, n, 1, l->hdr, l->hdr_len);
+	l->hdr_done = true;
+}
+
+/*
+ * The start of a remote rank's stdout: the agent's lines, which are not
+ * the rank's output. Only bytes that begin with the marker's first byte
+ * are held back; anything else ends the agent's part at once. Returns how
+ * many bytes of @buf it took.
+ */
+static size_t sk_agent_eat(struct sk_hnode *n, const char *buf, size_t len)
+{
+	struct sk_launch *l = &sk_launch[n->rank];
+	size_t i = 0;
+
+	while (i < len && !l->hdr_done) {
+		if (l->hdr_len == 0 && buf[i] != sk_agent_marker[0]) {
+			/* Output on stdout at all: ssh got through. */
+			l->agent_seen = true;
+			l->hdr_done = true;
+			break;
+		}
+		l->hdr[l->hdr_len++] = buf[i++];
+		if (l->hdr[l->hdr_len - 1] == '\n') {
+			sk_agent_line(n, l);
+			l->hdr_len = 0;
+		} else if (!sk_agent_prefix(l->hdr, l->hdr_len) ||
+			   l->hdr_len == sizeof(l->hdr)) {
+			/* Not the agent's after all: the rank's output. */
+			sk_job_output(n->job, n, 1, l->hdr, l->hdr_len);
+			l->hdr_len = 0;
+			l->agent_seen = true;
+			l->hdr_done = true;
+		}
+	}
+	return i;
+}
+
+/* Read what a node's pipe holds now. Returns false at its end. */
+static bool sk_pipe_read(struct sk_pipe *p)
+{
 	struct sk_hnode *n = p->node;
 	char buf[65536];
 	ssize_t r;
+	size_t used = 0;
 
-	r = read(w->fd, buf, sizeof(buf));
+	r = read(p->w.fd, buf, sizeof(buf));
 	if (r < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
+		return errno == EINTR;
 	if (r <= 0) {
+		struct sk_launch *l = &sk_launch[n->rank];
+
+		if (p->stream == 1 && l->hdr_len) { /* a cut line is output */
+			sk_job_output(n->job, n, 1, l->hdr, l->hdr_len);
+			l->hdr_len = 0;
+		}
 		sk_pipe_close(n->job, n, p->stream - 1);
-		return;
+		return false;
 	}
-	sk_job_output(n->job, n, p->stream, buf, (size_t)r);
+	if (!n->local && p->stream == 1 && !sk_launch[n->rank].hdr_done)
+		used = sk_agent_eat(n, buf, (size_t)r);
+	if (used < (size_t)r)
+		sk_job_output(n->job, n, p->stream, buf + used,
+			      (size_t)r - used);
+	return true;
+}
+
+static void sk_pipe_readable(struct sk_watch *w, unsigned revents)
+{
+	sk_pipe_read((struct sk_pipe *)w);
+}
+
+/* Read all a node's stdout holds now: what its agent said before it
+ * exited must be known before its exit status is explained. */
+static void sk_pipe_drain(struct sk_hnode *n)
+{
+	while (n->pipe[0].w.fd >= 0 && sk_pipe_read(&n->pipe[0]))
+		;
 }
 
 static const char *sk_signame(int sig)
@@ -257,6 +422,71 @@ static const char *sk_signame(int sig)
 	const char *s = sigdescr_np(sig);
 
 	return s ? s : "unknown signal";
+}
+
+/*
+ * A rank's non-zero exit that says more than its status: ssh that could
+ * not reach the host (its exit 255, before the agent said a word), a
+ * program that could not start there (the agent's 127), or a failure on a
+ * host without a fabric. Each is said once per host, with the ranks it
+ * takes, and aborts the job. Returns false for an ordinary exit status.
+ */
+static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
+			      int code)
+{
+	struct sk_launch *l = &sk_launch[n->rank];
+	unsigned count = l->host_size;
+
+	if (!n->local)
+		sk_pipe_drain(n);
+	if (!n->local && code == 255 && !l->agent_seen) {
+		sk_job_abort(job, SK_EXIT_NOSTART,
+			     "ssh to %s failed (the ssh client exited 255 "
+			     "before skrun --agent started there: it could "
+			     "not connect or log in; see its message above); "
+			     "%u rank%s could not start there",
+			     n->host, count, count == 1 ? "" : "s");
+		return true;
+	}
+	if (!n->local && l->fail == SK_AGENT_CHDIR) {
+		sk_job_abort(job, SK_EXIT_NOSTART,
+			     "cannot change to the working directory '%s' on "
+			     "%s (--wdir): %s; %u rank%s could not start "
+			     "there",
+			     sk_wdir ? sk_wdir : "?", n->host,
+			     strerror(l->fail_errno), count,
+			     count == 1 ? "" : "s");
+		return true;
+	}
+	if (!n->local && l->fail == SK_AGENT_EXEC) {
+		char cwd[PATH_MAX], note[PATH_MAX + 128] = "";
+
+		/* Without --wdir the agent tries skrun's directory and
+		 * falls back to the login one: say so, it may be why. */
+		if (l->fail_wdir_errno && getcwd(cwd, sizeof(cwd)))
+			snprintf(note, sizeof(note),
+				 " (it ran in the login directory: '%s' is "
+				 "not usable there: %s)",
+				 cwd, strerror(l->fail_wdir_errno));
+		sk_job_abort(job, SK_EXIT_NOSTART,
+			     "cannot start '%s' on %s: %s%s; %u rank%s could "
+			     "not start there",
+			     job->opts.argv[0], n->host,
+			     strerror(l->fail_errno), note, count,
+			     count == 1 ? "" : "s");
+		return true;
+	}
+	/* A Skiff node that cannot open its device exits 1 (boot.c). */
+	if (sk_nofabric[0] != '\0' && n->local && code == 1) {
+		sk_job_abort(job, code,
+			     "rank %u (pid %d) on %s exited with status %d "
+			     "(skrun runs without a fabric here: %s; a Skiff "
+			     "program cannot boot on this host, plain "
+			     "programs can)",
+			     n->rank, (int)n->pid, n->host, code, sk_nofabric);
+		return true;
+	}
+	return false;
 }
 
 static void sk_node_exited(struct sk_job *job, struct sk_hnode *n,
@@ -284,13 +514,13 @@ static void sk_node_exited(struct sk_job *job, struct sk_hnode *n,
 	} else if (WEXITSTATUS(status) != 0) {
 		int code = WEXITSTATUS(status);
 
-		if (!job->aborting)
+		if (job->aborting)
+			sk_job_set_code(job, code);
+		else if (!sk_exit_explained(job, n, code))
 			sk_job_abort(job, code,
 				     "rank %u (pid %d) on %s exited with "
 				     "status %d",
 				     n->rank, (int)n->pid, n->host, code);
-		else
-			sk_job_set_code(job, code);
 	} else if (n->joined && !n->finalized && !job->aborting) {
 		sk_job_abort(job, 1,
 			     "rank %u (pid %d) on %s exited without "
@@ -394,9 +624,10 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 
 	if (job->opts.bind == SK_BIND_CORE && n->local) {
 		int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
+		unsigned idx = sk_launch[n->rank].local_idx;
 		hwloc_obj_t core = hwloc_get_obj_by_type(
 			sk_topo, HWLOC_OBJ_CORE,
-			ncores > 0 ? (unsigned)n->rank % (unsigned)ncores : 0);
+			ncores > 0 ? idx % (unsigned)ncores : 0);
 
 		if (core && hwloc_set_cpubind(sk_topo, core->cpuset,
 					      HWLOC_CPUBIND_PROCESS) != 0)
@@ -413,6 +644,13 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 		for (k = 0; k < job->opts.nenv; k++)
 			if (strchr(job->opts.env[k], '='))
 				putenv(job->opts.env[k]);
+		/* Checked before any rank started; this is only a race. */
+		if (sk_wdir && chdir(sk_wdir) != 0) {
+			fprintf(stderr, "skrun: cannot change to the working "
+					"directory '%s' on %s (--wdir): %s\n",
+				sk_wdir, n->host, strerror(errno));
+			_exit(SK_EXIT_NOSTART);
+		}
 		execvp(job->opts.argv[0], job->opts.argv);
 		fprintf(stderr, "skrun: cannot start '%s' on %s: %s\n",
 			job->opts.argv[0], n->host, strerror(errno));
@@ -432,10 +670,15 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 
 		sk_shell_quote(&cmd, &len, self);
 		sk_shell_quote(&cmd, &len, "--agent");
-		if (cwd != NULL) { /* remote nodes start where skrun runs */
+		if (sk_wdir != NULL) { /* --wdir: there, or not at all */
+			sk_shell_quote(&cmd, &len, "--chdir");
+			sk_shell_quote(&cmd, &len, sk_wdir);
+		} else if (cwd != NULL) { /* where skrun runs, if it can */
 			sk_shell_quote(&cmd, &len, "--wdir");
 			sk_shell_quote(&cmd, &len, cwd);
 		}
+		if (job->opts.merge_stderr)
+			sk_shell_quote(&cmd, &len, "--merge");
 		/* skrun's own SKIFF_* and UCX_* settings, as local nodes
 		 * inherit them (mpirun forwards its MCA settings the same
 		 * way); the job's SKIFF_* variables above come last and win. */
@@ -489,7 +732,13 @@ static int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 	    asprintf(&env[nenv++], "%s=%u", SK_ENV_SIZE, job->size) < 0 ||
 	    asprintf(&env[nenv++], "%s=%llu", SK_ENV_JOBID,
 		     (unsigned long long)job->id) < 0 ||
-	    asprintf(&env[nenv++], "SKIFF_PROVIDER=%s", job->provider) < 0)
+	    asprintf(&env[nenv++], "SKIFF_PROVIDER=%s", job->provider) < 0 ||
+	    /* As mpirun's OMPI_COMM_WORLD_LOCAL_RANK and _SIZE: where
+	     * --map-by and -N put the rank among its host's. */
+	    asprintf(&env[nenv++], "SKIFF_LOCAL_RANK=%u",
+		     sk_launch[n->rank].host_rank) < 0 ||
+	    asprintf(&env[nenv++], "SKIFF_LOCAL_SIZE=%u",
+		     sk_launch[n->rank].host_size) < 0)
 		return -ENOMEM;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		return -errno;
@@ -502,7 +751,9 @@ static int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 		int in;
 
 		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
+		/* Merged, one pipe keeps the order the node wrote in. */
+		dup2(job->opts.merge_stderr && n->local ? out[1] : err[1],
+		     STDERR_FILENO);
 		if (!n->local) {
 			dup2(lifeline[0], STDIN_FILENO);
 		} else if (n->rank != 0) {
@@ -541,7 +792,8 @@ static int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 static void sk_report_binding(struct sk_job *job, struct sk_hnode *n)
 {
 	int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
-	unsigned core = ncores > 0 ? n->rank % (unsigned)ncores : 0;
+	unsigned idx = sk_launch[n->rank].local_idx;
+	unsigned core = ncores > 0 ? idx % (unsigned)ncores : 0;
 	hwloc_obj_t obj = hwloc_get_obj_by_type(sk_topo, HWLOC_OBJ_CORE, core);
 	char set[128] = "";
 	int i;
@@ -571,16 +823,37 @@ static void sk_report_binding(struct sk_job *job, struct sk_hnode *n)
  */
 static int sk_agent_main(int argc, char **argv)
 {
-	const char *wdir = NULL, *rank;
+	const char *wdir = NULL, *chdir_to = NULL, *rank;
 	char host[256] = "";
 	sigset_t set;
 	int i = 2, status, sfd, wdir_err = 0;
+	bool merge = false;
 	pid_t pid, agent = getpid();
 	struct pollfd pfd[2];
 
-	if (i + 1 < argc && strcmp(argv[i], "--wdir") == 0) {
-		wdir = argv[i + 1];
-		i += 2;
+	/* First of all: ssh got us running (see sk_agent_marker). */
+	if (write(STDOUT_FILENO, sk_agent_marker, SK_AGENT_MARKER_LEN) < 0)
+		return SK_EXIT_LAUNCH;
+	for (;;) {
+		if (i + 1 < argc && strcmp(argv[i], "--wdir") == 0) {
+			wdir = argv[i + 1];
+			i += 2;
+		} else if (i + 1 < argc && strcmp(argv[i], "--chdir") == 0) {
+			chdir_to = argv[i + 1];
+			i += 2;
+		} else if (i < argc && strcmp(argv[i], "--merge") == 0) {
+			merge = true;
+			i++;
+		} else {
+			break;
+		}
+	}
+	gethostname(host, sizeof(host) - 1);
+	/* --wdir given to skrun: as mpirun, a rank does not start
+	 * elsewhere than asked. */
+	if (chdir_to != NULL && chdir(chdir_to) != 0) {
+		dprintf(STDOUT_FILENO, SK_AGENT_FAIL_FMT, "chdir", errno, 0);
+		return SK_EXIT_NOSTART;
 	}
 	for (; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strchr(argv[i], '=') == NULL || putenv(argv[i]) != 0) {
@@ -621,15 +894,13 @@ static int sk_agent_main(int argc, char **argv)
 			if (in != STDIN_FILENO)
 				close(in);
 		}
+		if (merge)
+			dup2(STDOUT_FILENO, STDERR_FILENO);
 		execvp(argv[i + 1], argv + i + 1);
-		status = errno;
-		fprintf(stderr, "skrun: cannot start '%s': %s\n", argv[i + 1],
-			strerror(status));
-		if (wdir_err)
-			fprintf(stderr, "skrun: (it ran in the login directory: "
-					"'%s' is not usable on this host: %s)\n",
-				wdir, strerror(wdir_err));
-		_exit(127);
+		/* skrun says it, once for the host (sk_agent_marker). */
+		dprintf(STDOUT_FILENO, SK_AGENT_FAIL_FMT, "exec", errno,
+			wdir_err);
+		_exit(SK_EXIT_NOSTART);
 	}
 	pfd[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
@@ -665,13 +936,329 @@ static int sk_agent_main(int argc, char **argv)
 	}
 	if (WIFSIGNALED(status)) {
 		rank = getenv(SK_ENV_RANK);
-		gethostname(host, sizeof(host) - 1);
 		fprintf(stderr, "skrun: rank %s (pid %d) on %s was killed by "
 				"signal %d (%s)\n", rank ? rank : "?", (int)pid,
 			host, WTERMSIG(status), sk_signame(WTERMSIG(status)));
 		return 128 + WTERMSIG(status);
 	}
 	return WEXITSTATUS(status);
+}
+
+/* ---- checks before any rank starts ---- */
+
+/*
+ * Whether execvp(@prog) would find something to run, searched as execvp
+ * searches: @prog itself when it holds a '/' (relative to @wdir if one
+ * is given, as the rank will chdir there first), else each directory of
+ * @path. Returns 0 or the errno execvp would fail with. Done once per job
+ * so that a missing program is said once, not once per rank.
+ */
+static int sk_prog_check(const char *prog, const char *wdir, const char *path)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	int found = ENOENT;
+
+	if (strchr(prog, '/')) {
+		if (prog[0] != '/' && wdir != NULL) {
+			if (snprintf(buf, sizeof(buf), "%s/%s", wdir, prog) >=
+			    (int)sizeof(buf))
+				return ENAMETOOLONG;
+			prog = buf;
+		}
+		if (stat(prog, &st) != 0)
+			return errno;
+		if (S_ISDIR(st.st_mode) || access(prog, X_OK) != 0)
+			return EACCES;
+		return 0;
+	}
+	if (path == NULL)
+		path = "/bin:/usr/bin"; /* glibc's execvp default */
+	while (*path) {
+		size_t dl = strcspn(path, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s%s%s", (int)dl, path,
+			     dl ? "/" : "", prog) < (int)sizeof(buf) &&
+		    stat(buf, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			if (access(buf, X_OK) == 0)
+				return 0;
+			found = EACCES;
+		}
+		path += dl + (path[dl] == ':');
+	}
+	return found;
+}
+
+/* The PATH the ranks search: the last -x PATH=..., else skrun's. */
+static const char *sk_job_path(const struct sk_job *job)
+{
+	const char *path = getenv("PATH");
+
+	for (size_t k = 0; k < job->opts.nenv; k++)
+		if (strncmp(job->opts.env[k], "PATH=", 5) == 0)
+			path = job->opts.env[k] + 5;
+	return path;
+}
+
+/* mpirun warns about -x VAR when skrun's environment has no VAR; the job
+ * goes on and the ranks do not get it. */
+static void sk_warn_env(const struct sk_job *job)
+{
+	for (size_t k = 0; k < job->opts.nenv; k++) {
+		const char *e = job->opts.env[k];
+
+		if (strchr(e, '=') == NULL && getenv(e) == NULL)
+			fprintf(stderr, "skrun: Warning: could not find "
+					"environment variable \"%s\" (-x %s: "
+					"the nodes will not have it)\n", e, e);
+	}
+}
+
+/* --wdir: absolute (mpirun makes it so against its own directory), and
+ * checked here when a rank runs on this machine. */
+static int sk_wdir_setup(const struct sk_job *job, bool any_local)
+{
+	const char *w = job->opts.wdir;
+	char *cwd = NULL;
+	struct stat st;
+
+	if (w == NULL)
+		return 0;
+	if (w[0] == '/') {
+		sk_wdir = strdup(w);
+	} else {
+		cwd = getcwd(NULL, 0);
+		if (cwd == NULL || asprintf(&sk_wdir, "%s/%s", cwd, w) < 0)
+			sk_wdir = NULL;
+		free(cwd);
+	}
+	if (sk_wdir == NULL) {
+		fprintf(stderr, "skrun: --wdir '%s': %s\n", w, strerror(errno));
+		return SK_EXIT_USAGE;
+	}
+	if (!any_local)
+		return 0;
+	errno = 0;
+	if (stat(sk_wdir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    access(sk_wdir, X_OK) != 0) {
+		fprintf(stderr, "skrun: cannot change to the working directory "
+				"'%s' on %s (--wdir): %s\n", sk_wdir,
+			job->hostname, errno ? strerror(errno) :
+					       strerror(ENOTDIR));
+		return SK_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* mpirun's refusal to bind more ranks than this machine has cores. */
+static int sk_bind_setup(const struct sk_job *job, unsigned nlocal)
+{
+	char err[512];
+	int ncores;
+
+	if (job->opts.bind != SK_BIND_CORE && !job->opts.report_bindings)
+		return 0;
+	hwloc_topology_init(&sk_topo);
+	hwloc_topology_load(sk_topo);
+	ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
+	if (ncores < 1)
+		ncores = 1;
+	if (sk_bind_check(&job->opts, job->hostname, nlocal, (unsigned)ncores,
+			  err, sizeof(err)) != 0) {
+		fprintf(stderr, "skrun: %s\n", err);
+		return SK_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* mkdir -p @path (mode 0750, as Open MPI makes them). */
+static int sk_mkdirs(char *path)
+{
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+			*p = c;
+			return -1;
+		}
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+/*
+ * --output-filename DIR: DIR/1/rank.N/stdout and .../stderr per rank,
+ * as Open MPI 4.1's mpirun writes them (1 is the job, the only one skrun
+ * runs; N has as many digits as the job's size, zero-filled, so that they
+ * sort). A relative DIR is skrun's directory's. With
+ * --merge-stderr-to-stdout only stdout is made.
+ */
+static int sk_outputs_open(const struct sk_job *job)
+{
+	const char *dir = job->opts.output_dir;
+	unsigned digits = 1, r;
+	char path[PATH_MAX];
+
+	if (dir == NULL)
+		return 0;
+	for (unsigned v = job->size; v >= 10; v /= 10)
+		digits++;
+	for (r = 0; r < job->size; r++) {
+		int len = snprintf(path, sizeof(path), "%s/1/rank.%0*u", dir,
+				   (int)digits, r);
+
+		if (len < 0 || (size_t)len + sizeof("/stderr") > sizeof(path)) {
+			fprintf(stderr, "skrun: --output-filename '%s': path "
+					"too long\n", dir);
+			return SK_EXIT_USAGE;
+		}
+		if (sk_mkdirs(path) != 0)
+			goto fail;
+		for (int s = 0; s < (job->opts.merge_stderr ? 1 : 2); s++) {
+			snprintf(path + len, sizeof(path) - (size_t)len, "/%s",
+				 s ? "stderr" : "stdout");
+			sk_launch[r].outfile[s] =
+				open(path, O_WRONLY | O_CREAT | O_TRUNC |
+						   O_CLOEXEC | O_APPEND, 0644);
+			if (sk_launch[r].outfile[s] < 0)
+				goto fail;
+			path[len] = '\0';
+		}
+	}
+	return 0;
+fail:
+	fprintf(stderr, "skrun: --output-filename: cannot create '%s': %s\n",
+		path, strerror(errno));
+	return SK_EXIT_USAGE;
+}
+
+/* ---- the fabric, or none ---- */
+
+/*
+ * Open the job's provider, keeping what it says on stderr: on success it
+ * is replayed (a warning stays a warning); on failure it is the reason
+ * kept in sk_nofabric, said when a Skiff rank needs the fabric, and not
+ * printed otherwise, as mpirun says nothing about fabrics to `hostname`.
+ */
+static sk_status_t sk_fabric_open(struct sk_job *job, const char *prov,
+				  const char *from)
+{
+	int saved, mfd = memfd_create("skrun-open", MFD_CLOEXEC);
+	char said[384] = "";
+	sk_status_t st;
+	ssize_t got = 0;
+
+	fflush(stderr);
+	saved = mfd >= 0 ? dup(STDERR_FILENO) : -1;
+	if (saved >= 0)
+		dup2(mfd, STDERR_FILENO);
+	st = sk_dev_open(prov, NULL, &job->dev);
+	fflush(stderr);
+	if (saved >= 0) {
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		got = pread(mfd, said, sizeof(said) - 1, 0);
+		said[got > 0 ? got : 0] = '\0';
+	}
+	if (mfd >= 0)
+		close(mfd);
+	if (st == SK_OK) {
+		sk_write_all(STDERR_FILENO, said, strlen(said));
+		return st;
+	}
+	/* One line: "skiff: " prefixes dropped, lines joined. */
+	for (char *p = said; (p = strchr(p, '\n')) != NULL;)
+		*p = p[1] ? ';' : '\0';
+	snprintf(sk_nofabric, sizeof(sk_nofabric),
+		 "cannot open the fabric (provider %s%s%s): %s%s%s%s", prov,
+		 from ? ", from " : "", from ? from : "", sk_status_str(st),
+		 said[0] ? " (" : "",
+		 strncmp(said, "skiff: ", 7) == 0 ? said + 7 : said,
+		 said[0] ? ")" : "");
+	job->dev = NULL;
+	return st;
+}
+
+/*
+ * Without a fabric skrun still listens for bootstrap hellos, only to
+ * answer them: a Skiff rank that gets as far as saying hello (its own
+ * device opened) is refused, and the job ends with the reason.
+ */
+static void sk_refuse_accept(struct sk_watch *w, unsigned revents)
+{
+	struct sk_job *job = (struct sk_job *)((char *)w -
+					       offsetof(struct sk_job,
+							listen_w));
+	struct timeval tv = {.tv_sec = 2};
+	struct sk_boot_hello h;
+	struct sk_boot_welcome wl = {.magic = SK_BOOT_MAGIC,
+				     .version = SK_BOOT_VERSION,
+				     .result = SK_BOOT_BAD_SECRET,
+				     .size = job->size};
+	uint8_t d = 0;
+	char drain[4096];
+	int fd;
+
+	fd = accept4(job->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* A few ms on a failure path: a blocking exchange, bounded. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (recv(fd, &h, sizeof(h), MSG_WAITALL) != (ssize_t)sizeof(h)) {
+		close(fd);
+		return;
+	}
+	for (size_t i = 0; i < SK_BOOT_SECRET_LEN; i++)
+		d |= h.secret[i] ^ job->secret[i];
+	if (d == 0 && h.magic == SK_BOOT_MAGIC && h.rank < job->size)
+		wl.result = SK_BOOT_ABORTED;
+	sk_write_all(fd, (const char *)&wl, sizeof(wl));
+	/* Let the node read the answer before the socket goes: closing
+	 * with its hello unread would reset the connection. */
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, drain, sizeof(drain), 0) > 0)
+		;
+	close(fd);
+	if (wl.result == SK_BOOT_ABORTED)
+		sk_job_abort(job, SK_EXIT_LAUNCH,
+			     "rank %u on %s is a Skiff program, but skrun "
+			     "has no fabric here: %s; it cannot boot",
+			     h.rank, job->node[h.rank].host, sk_nofabric);
+}
+
+static int sk_refuser_start(struct sk_job *job, bool remote)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	const char *adv = sk_config_str("SKIFF_BOOTSTRAP_ADDR");
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	sa.sin_addr.s_addr = htonl(remote ? INADDR_ANY : INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 64) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	job->listen_fd = fd;
+	if (*adv == '\0')
+		adv = remote ? job->hostname : "127.0.0.1";
+	snprintf(job->boot_addr, sizeof(job->boot_addr), "%s:%u", adv,
+		 ntohs(sa.sin_port));
+	job->listen_w = (struct sk_watch){.fd = fd, .events = POLLIN,
+					  .cb = sk_refuse_accept};
+	sk_watch_start(job->loop, &job->listen_w);
+	return 0;
 }
 
 /* ---- main ---- */
@@ -685,15 +1272,103 @@ static bool sk_host_is_local(const struct sk_job *job, const char *h)
 	       (strlen(h) == hl && strncmp(h, job->hostname, hl) == 0);
 }
 
+/*
+ * The job's provider and where it was chosen: --provider, -x
+ * SKIFF_PROVIDER (opts.c made sure the two agree), SKIFF_PROVIDER, or
+ * auto. NULL, said, for a SKIFF_PROVIDER that names none.
+ */
+static const char *sk_job_provider(const struct sk_job *job,
+				   const char **from_p)
+{
+	const char *prov;
+
+	*from_p = "--provider";
+	if (job->opts.provider)
+		return job->opts.provider;
+	*from_p = "-x SKIFF_PROVIDER";
+	if (job->opts.provider_env)
+		return job->opts.provider_env;
+	prov = sk_config_str("SKIFF_PROVIDER");
+	*from_p = getenv("SKIFF_PROVIDER") ? "SKIFF_PROVIDER" : NULL;
+	if (strcmp(prov, "rdma") && strcmp(prov, "ucx") &&
+	    strcmp(prov, "auto")) {
+		fprintf(stderr, "skrun: SKIFF_PROVIDER='%s' is not a provider "
+				"(rdma, ucx or auto)\n", prov);
+		return NULL;
+	}
+	return prov;
+}
+
+/*
+ * skrun.c's per-rank state (struct sk_launch) for the placement in
+ * @host_of: each rank's place among its host's ranks and among this
+ * machine's (every local host is this machine: one set of cores).
+ * Out: how many ranks run here, and the host name of the first.
+ */
+static int sk_launch_setup(struct sk_job *job, const unsigned *host_of,
+			   unsigned *nlocal_p, const char **first_local_p)
+{
+	unsigned *per_host, r, nlocal = 0;
+
+	sk_launch = calloc(job->size, sizeof(*sk_launch));
+	per_host = calloc(job->opts.hosts.count + 1, sizeof(*per_host));
+	if (sk_launch == NULL || per_host == NULL) {
+		free(per_host);
+		free(sk_launch);
+		sk_launch = NULL;
+		return SK_EXIT_LAUNCH;
+	}
+	*first_local_p = NULL;
+	for (r = 0; r < job->size; r++) {
+		struct sk_launch *l = &sk_launch[r];
+
+		l->outfile[0] = l->outfile[1] = -1;
+		l->host_rank = per_host[host_of[r]]++;
+		if (job->node[r].local) {
+			l->local_idx = nlocal++;
+			if (*first_local_p == NULL)
+				*first_local_p = job->node[r].host;
+		}
+	}
+	for (r = 0; r < job->size; r++)
+		sk_launch[r].host_size = per_host[host_of[r]];
+	free(per_host);
+	*nlocal_p = nlocal;
+	return 0;
+}
+
+/* The program, once for all the ranks that run here. */
+static int sk_prog_setup(const struct sk_job *job, unsigned nlocal,
+			 const char *host)
+{
+	int e;
+
+	if (nlocal == 0)
+		return 0;
+	e = sk_prog_check(job->opts.argv[0], sk_wdir, sk_job_path(job));
+	if (e == 0)
+		return 0;
+	fprintf(stderr, "skrun: cannot start '%s' on %s: %s; %u rank%s could "
+			"not start there\n", job->opts.argv[0], host,
+		strerror(e), nlocal, nlocal == 1 ? "" : "s");
+	return SK_EXIT_NOSTART;
+}
+
 static int sk_job_setup(struct sk_job *job, const char *self)
 {
+	struct sk_place place = {.np = job->opts.np,
+				 .map_by = job->opts.map_by,
+				 .npernode = job->opts.npernode,
+				 .oversubscribe = job->opts.oversubscribe};
+	const char *prov, *from, *first_local;
 	struct sk_dev_attr attr;
 	char err[512];
-	unsigned *host_of = NULL, r, np;
+	unsigned *host_of = NULL, r, np, nlocal;
 	bool remote = false;
 	sigset_t set;
 	sk_status_t st;
 	size_t k;
+	int rc;
 
 	/* Block the signals skrun handles before any thread exists (UCX
 	 * starts one when the device opens): threads inherit the mask, so
@@ -706,9 +1381,12 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	gethostname(job->hostname, sizeof(job->hostname) - 1);
-	if (sk_hosts_map(&job->opts.hosts, job->opts.np,
-			 job->opts.oversubscribe, &np, &host_of, err,
-			 sizeof(err)) != 0) {
+	sk_warn_env(job);
+	prov = sk_job_provider(job, &from);
+	if (prov == NULL)
+		return SK_EXIT_USAGE;
+	if (sk_hosts_place(&job->opts.hosts, &place, &np, &host_of, err,
+			   sizeof(err)) != 0) {
 		fprintf(stderr, "skrun: %s\n", err);
 		return SK_EXIT_USAGE;
 	}
@@ -732,7 +1410,14 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		n->pipe[0].w.fd = n->pipe[1].w.fd = -1;
 		sk_fsrv_files_init(&n->files);
 	}
+	rc = sk_launch_setup(job, host_of, &nlocal, &first_local);
 	free(host_of);
+	/* Each refusal before any rank starts, as mpirun's are. */
+	if (rc != 0 || (rc = sk_bind_setup(job, nlocal)) != 0 ||
+	    (rc = sk_wdir_setup(job, nlocal > 0)) != 0 ||
+	    (rc = sk_prog_setup(job, nlocal, first_local)) != 0 ||
+	    (rc = sk_outputs_open(job)) != 0)
+		return rc;
 
 	if (getrandom(job->secret, sizeof(job->secret), 0) !=
 	    (ssize_t)sizeof(job->secret)) {
@@ -742,22 +1427,38 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	for (k = 0; k < sizeof(job->secret); k++)
 		sprintf(job->secret_hex + 2 * k, "%02x", job->secret[k]);
 
-	if (sk_fsrv_init(&job->fsrv, job->opts.root, err, sizeof(err)) != 0) {
+	/* The nodes' files live beneath their working directory unless
+	 * --root says otherwise (the file service runs here: a --wdir
+	 * only remote hosts have leaves it in skrun's directory). */
+	if (sk_fsrv_init(&job->fsrv,
+			 job->opts.root ? job->opts.root :
+			 nlocal > 0     ? sk_wdir :
+					  NULL,
+			 err, sizeof(err)) != 0) {
 		fprintf(stderr, "skrun: %s\n", err);
 		return SK_EXIT_USAGE;
 	}
-	st = sk_dev_open(job->opts.provider, NULL, &job->dev);
-	if (st != SK_OK) {
-		fprintf(stderr, "skrun: cannot open the fabric (provider %s): "
-				"%s\n", job->opts.provider ? job->opts.provider :
-				"auto", sk_status_str(st));
-		return SK_EXIT_LAUNCH;
+	/* No fabric is no reason to refuse `skrun hostname` (mpirun does
+	 * not); a Skiff rank is told why when it tries to boot. */
+	if (sk_fabric_open(job, prov, from) == SK_OK) {
+		sk_dev_query(job->dev, &attr);
+		job->provider = attr.provider;
+	} else {
+		job->provider = prov;
 	}
-	sk_dev_query(job->dev, &attr);
-	job->provider = attr.provider;
 	st = sk_loop_create(job->dev, &job->loop);
 	if (st != SK_OK)
 		return SK_EXIT_LAUNCH;
+	if (job->dev == NULL) {
+		/* No arena, no services: a listener that only refuses. */
+		rc = sk_refuser_start(job, remote);
+		if (rc != 0) {
+			fprintf(stderr, "skrun: bootstrap listener: %s\n",
+				strerror(-rc));
+			return SK_EXIT_LAUNCH;
+		}
+		goto listening;
+	}
 	/* Per node: a channel's slots and a bulk buffer. */
 	st = sk_arena_create(job->dev,
 			     (size_t)np * (SK_HMSG_BULK_MAX +
@@ -773,6 +1474,7 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 			strerror(errno));
 		return SK_EXIT_LAUNCH;
 	}
+listening:
 	job->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	job->sig_w = (struct sk_watch){.fd = job->sig_fd, .events = POLLIN,
 				       .cb = sk_signal_readable};
@@ -784,12 +1486,8 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		sk_timer_start(job->loop, &job->timeout_t,
 			       (uint64_t)(job->opts.timeout_s * 1000.0 + 0.5));
 	}
-	if (job->opts.bind == SK_BIND_CORE || job->opts.report_bindings) {
-		hwloc_topology_init(&sk_topo);
-		hwloc_topology_load(sk_topo);
-	}
 	for (r = 0; r < np; r++) {
-		int rc = sk_spawn(job, &job->node[r], self);
+		rc = sk_spawn(job, &job->node[r], self);
 
 		if (rc < 0) {
 			sk_job_abort(job, SK_EXIT_LAUNCH,
@@ -821,7 +1519,14 @@ static void sk_job_cleanup(struct sk_job *job)
 		if (n->stdin_fd >= 0)
 			close(n->stdin_fd);
 		sk_fsrv_files_cleanup(&n->files);
+		for (int s = 0; s < 2 && sk_launch; s++)
+			if (sk_launch[r].outfile[s] >= 0)
+				close(sk_launch[r].outfile[s]);
 	}
+	free(sk_launch);
+	sk_launch = NULL;
+	free(sk_wdir);
+	sk_wdir = NULL;
 	sk_arena_destroy(job->arena);
 	sk_loop_destroy(job->loop);
 	sk_dev_close(job->dev);
@@ -831,6 +1536,25 @@ static void sk_job_cleanup(struct sk_job *job)
 	free(job->node);
 	if (sk_topo)
 		hwloc_topology_destroy(sk_topo);
+	sk_opts_cleanup(&job->opts);
+}
+
+/* What sk_job_setup allocated before it gave up; no rank was started. */
+static void sk_job_setup_undo(struct sk_job *job)
+{
+	for (unsigned r = 0; sk_launch && r < job->size; r++)
+		for (int s = 0; s < 2; s++)
+			if (sk_launch[r].outfile[s] >= 0)
+				close(sk_launch[r].outfile[s]);
+	free(sk_launch);
+	sk_launch = NULL;
+	free(sk_wdir);
+	sk_wdir = NULL;
+	free(job->node);
+	job->node = NULL;
+	if (sk_topo)
+		hwloc_topology_destroy(sk_topo);
+	sk_topo = NULL;
 	sk_opts_cleanup(&job->opts);
 }
 
@@ -853,7 +1577,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (job.opts.version) {
-		printf("skrun (Skiff) 0.1\n");
+		printf("skrun (Skiff) %s\n", SKRUN_VERSION);
 		sk_opts_cleanup(&job.opts);
 		return 0;
 	}
@@ -862,7 +1586,7 @@ int main(int argc, char **argv)
 
 	rc = sk_job_setup(&job, self);
 	if (rc != 0) {
-		sk_opts_cleanup(&job.opts);
+		sk_job_setup_undo(&job);
 		return rc;
 	}
 	/* Run until every node has exited and said all it had to say. A

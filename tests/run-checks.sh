@@ -12,7 +12,8 @@
 #               make uninstall (tests/install/out-of-tree.sh)
 #   ssh         skrun's ssh launch path against an sshd on loopback
 #   fuzz        every libFuzzer target (blobs, hostfiles, host messages)
-#   perfin      bad flags and garbage TCP exchanges to the perf tools
+#   perfin      bad flags and garbage TCP exchanges to the perf tools;
+#               skinfo's --help, -c checks, rdma reasons, UCX transports
 #   asan/ubsan  unit + ucx conformance + a short e2e run, sanitizer builds
 #   tsan        unit + ucx conformance, TSan build
 #   rdma        conformance + rpc + e2e on Soft-RoCE in one QEMU guest boot
@@ -106,6 +107,14 @@ env_sanitized() {
 	sanitized "$@"
 }
 
+# Bad input to the tools: the perf programs, then skinfo.
+perfin() {
+	local rc=0
+	BUILD=$1 tests/perf-bad-input.sh || rc=1
+	BUILD=$1 tests/skinfo-checks.sh || rc=1
+	return $rc
+}
+
 rdma() {
 	timeout 1500 tests/softroce/guest-run --timeout 1400 --mem 3072 \
 		--env SKIFF_PROVIDER=rdma --env SKIFF_DEVICE=rxe0 \
@@ -118,7 +127,7 @@ step e2e e2e "$BUILD"
 step install env BUILD="$BUILD" tests/install/out-of-tree.sh
 step ssh env BUILD="$BUILD" tests/launcher/ssh-loopback.sh
 step fuzz fuzz
-step perfin env BUILD="$BUILD" tests/perf-bad-input.sh
+step perfin perfin "$BUILD"
 step asan sanitized address
 step ubsan sanitized undefined
 # UCX's memory-event hooks (UCM) and TSan's interceptors crash each other;

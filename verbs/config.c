@@ -134,6 +134,114 @@ bad:
 	return SK_ERR_CONFIG;
 }
 
+/*
+ * What each variable's reader accepts, for sk_config_check (`skinfo -c`):
+ * the same bounds as its sk_config_ulong call, which live beside the code
+ * that uses the value. tests/config-check.sh reads those calls out of the
+ * sources and checks this table against each, at its bounds and past
+ * them, so the two cannot drift apart unnoticed. Variables not listed
+ * take any text (a device name, a command, an address).
+ */
+enum sk_check_kind {
+	SK_CHECK_NUM,      /* a number in [min, max] */
+	SK_CHECK_POW2,     /* ... and a power of two */
+	SK_CHECK_AUTO_NUM, /* "auto", or a number in [min, max] */
+	SK_CHECK_WORDS,    /* one of @words */
+	SK_CHECK_AUTO_WORDS, /* "auto", or a number among @words */
+};
+
+static const struct sk_config_check {
+	const char        *name;
+	enum sk_check_kind kind;
+	unsigned long      min, max;
+	const char        *words; /* space-separated */
+} sk_config_checks[] = {
+	{"SKIFF_PROVIDER", SK_CHECK_WORDS, 0, 0, "rdma ucx auto"},
+	{"SKIFF_SQ_DEPTH", SK_CHECK_NUM, 2, 32768, NULL},
+	{"SKIFF_RQ_DEPTH", SK_CHECK_NUM, 1, 32768, NULL},
+	{"SKIFF_RDMA_PORT", SK_CHECK_NUM, 1, 255, NULL},
+	/* The upper bounds of these two are the device's (GID table
+	 * length, max_cqe): only what no device could take is refused. */
+	{"SKIFF_RDMA_GID_INDEX", SK_CHECK_AUTO_NUM, 0, 0x7fffffff, NULL},
+	{"SKIFF_RDMA_MTU", SK_CHECK_AUTO_WORDS, 0, 0,
+	 "256 512 1024 2048 4096"},
+	{"SKIFF_RDMA_MAX_INLINE", SK_CHECK_NUM, 0, 4096, NULL},
+	{"SKIFF_RDMA_CQ_DEPTH", SK_CHECK_NUM, 16, 0x7fffffff, NULL},
+	{"SKIFF_RDMA_TIMEOUT", SK_CHECK_NUM, 1, 31, NULL},
+	{"SKIFF_RDMA_RETRY_CNT", SK_CHECK_NUM, 0, 7, NULL},
+	{"SKIFF_RDMA_RD_ATOMIC", SK_CHECK_NUM, 1, 255, NULL},
+	{"SKIFF_STALL_MS", SK_CHECK_NUM, 0, 86400000, NULL},
+	{"SKIFF_UCX_KEEPALIVE_MS", SK_CHECK_NUM, 10, 3600000, NULL},
+	{"SKIFF_UCX_UNEXP_DEPTH", SK_CHECK_NUM, 1, 1ul << 20, NULL},
+	{"SKIFF_UCX_MAX_MRS", SK_CHECK_NUM, 1, 1ul << 20, NULL},
+	{"SKIFF_UCX_KEY_CHECK_MS", SK_CHECK_NUM, 1, 3600000, NULL},
+	{"SKIFF_UCX_SHM", SK_CHECK_NUM, 0, 1, NULL},
+	{"SKIFF_UCX_RING_KB", SK_CHECK_POW2, 16, 1ul << 20, NULL},
+	{"SKIFF_ARENA_MB", SK_CHECK_NUM, 1, 1ul << 20, NULL},
+	{"SKIFF_LOOP_SPIN_US", SK_CHECK_NUM, 0, 1000000, NULL},
+	{"SKIFF_BOOT_TIMEOUT_MS", SK_CHECK_NUM, 1, 3600000, NULL},
+	{"SKIFF_RPC_PROBE_MS", SK_CHECK_NUM, 1, 3600000, NULL},
+	{"SKIFF_KILL_GRACE_MS", SK_CHECK_NUM, 0, 60000, NULL},
+};
+
+/* Whether @val is one of the space-separated @words. */
+static int sk_config_word(const char *words, const char *val)
+{
+	size_t n = strlen(val);
+
+	for (const char *w = words; *w;) {
+		size_t wl = strcspn(w, " ");
+
+		if (wl == n && n && strncmp(w, val, n) == 0)
+			return 1;
+		w += wl + (w[wl] == ' ');
+	}
+	return 0;
+}
+
+static int sk_config_check_one(const struct sk_config_check *c)
+{
+	const char *val = getenv(c->name);
+	unsigned long v;
+
+	if (val == NULL)
+		return 0; /* the default, which is good */
+	if ((c->kind == SK_CHECK_AUTO_NUM || c->kind == SK_CHECK_AUTO_WORDS) &&
+	    strcmp(val, "auto") == 0)
+		return 0;
+	switch (c->kind) {
+	case SK_CHECK_WORDS:
+	case SK_CHECK_AUTO_WORDS:
+		if (sk_config_word(c->words, val))
+			return 0;
+		sk_log_error("%s='%s' is not one of: %s%s", c->name, val,
+			     c->kind == SK_CHECK_AUTO_WORDS ? "auto " : "",
+			     c->words);
+		return 1;
+	case SK_CHECK_NUM:
+	case SK_CHECK_AUTO_NUM:
+	case SK_CHECK_POW2:
+		/* The very parser the reader uses, and its message. */
+		if (sk_config_ulong(c->name, c->min, c->max, &v) != SK_OK)
+			return 1;
+		if (c->kind == SK_CHECK_POW2 && (v & (v - 1))) {
+			sk_log_error("%s=%lu: not a power of two", c->name, v);
+			return 1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+int sk_config_check(void)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < SK_ARRAY_SIZE(sk_config_checks); i++)
+		bad += sk_config_check_one(&sk_config_checks[i]);
+	return bad;
+}
+
 void sk_config_print(FILE *out)
 {
 	for (const struct sk_config_var *v = sk_config_vars; v->name; v++) {

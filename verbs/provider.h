@@ -70,6 +70,12 @@ struct sk_dev_info {
 	int usable; /* has an active port / can open */
 };
 
+/* A transport a device really uses, for skinfo: "tcp" on "eth0". */
+struct sk_tl_info {
+	char tl[32];
+	char dev[64];
+};
+
 struct sk_provider_ops {
 	const char *name;
 
@@ -108,6 +114,12 @@ struct sk_provider_ops {
 	/* optional: in-place receives (verbs.h) */
 	void (*ep_set_inplace)(struct sk_ep *ep, int on);
 	void (*ep_release)(struct sk_ep *ep, void *data);
+
+	/* optional, for skinfo: the transports an open device really uses
+	 * (after the provider's own filters, e.g. UCX_TLS). Fill up to @max;
+	 * return how many there are, or -1 if it cannot tell. */
+	int (*dev_transports)(struct sk_dev *dev, struct sk_tl_info *tl,
+			      int max);
 };
 
 extern const struct sk_provider_ops sk_rdma_provider_ops;

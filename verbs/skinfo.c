@@ -10,10 +10,12 @@
  * It is part of the verbs layer, so it walks the internal provider table
  * (provider.h) rather than guessing names through the public API.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <skiff/config.h>
@@ -21,14 +23,29 @@
 #include <skiff/version.h>
 
 #include "provider.h"
+#include "ucx/uct_info.h"
 
 #define SKINFO_MAX_DEVS 64
+#define SKINFO_MAX_TLS	32
 
-/* Exit codes: 0 listed and something opened, 1 nothing opened, 2 usage. */
+/* Where the kernel lists RDMA devices. */
+#define SYS_IB "/sys/class/infiniband"
+
+/* Exit codes: 0 listed and something opened, 1 nothing opened, 2 usage,
+ * 3 a SKIFF_* value that a device open would refuse (-c). */
 enum {
 	SKINFO_OK = 0,
 	SKINFO_NOTHING = 1,
 	SKINFO_USAGE = 2,
+	SKINFO_BAD_CONFIG = 3,
+};
+
+static const struct option long_opts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"config", no_argument, NULL, 'c'},
+	{"provider", required_argument, NULL, 'p'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
 };
 
 static void usage(FILE *out)
@@ -39,18 +56,21 @@ static void usage(FILE *out)
 		"List the Skiff verbs providers, their devices and what each\n"
 		"device can do, and the provider \"auto\" would pick.\n"
 		"\n"
-		"  -p PROVIDER  only this provider (");
+		"  -p, --provider PROVIDER\n"
+		"               only this provider (");
 	for (size_t i = 0; i < sk_provider_count(); i++)
 		fprintf(out, "%s%s", i ? ", " : "", sk_provider_get(i)->name);
 	fprintf(out,
 		")\n"
-		"  -c           print every SKIFF_* variable, its default and "
-		"help\n"
-		"  -V           print Skiff's version (also --version)\n"
-		"  -h           this text\n"
+		"  -c, --config print every SKIFF_* variable, its default and "
+		"help,\n"
+		"               and check the ones set as a device open would\n"
+		"  -V, --version print Skiff's version\n"
+		"  -h, --help   this text\n"
 		"\n"
 		"Exit status: 0 if some device opened, 1 if none did, 2 on a "
-		"usage error.\n");
+		"usage error,\n"
+		"3 if -c found a SKIFF_* value that would be refused.\n");
 }
 
 static const struct sk_provider_ops *find_provider(const char *name)
@@ -73,6 +93,146 @@ static void print_attr(const struct sk_dev_attr *a)
 	printf("\t\thas_fd:         %s\n", a->has_fd ? "yes" : "no");
 }
 
+/* The first line of a small sysfs file, without its newline; "" if none. */
+static const char *sys_read(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (f == NULL)
+		return buf;
+	if (fgets(buf, (int)len, f) == NULL)
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Which of the usual RDMA kernel modules are there (loaded or built in). */
+static void rdma_modules(char *buf, size_t len)
+{
+	static const char *const mods[] = {"ib_core", "ib_uverbs", "rdma_rxe",
+					   "siw",     "mlx5_ib",   "mlx4_ib",
+					   "irdma",   "bnxt_re",   "efa"};
+	size_t off = 0;
+	char path[64];
+	struct stat st;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < SK_ARRAY_SIZE(mods); i++) {
+		snprintf(path, sizeof(path), "/sys/module/%s", mods[i]);
+		if (stat(path, &st) == 0 && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+						off ? ", " : "", mods[i]);
+	}
+}
+
+/*
+ * Why the rdma provider lists no device, from what the kernel shows: no
+ * RDMA support at all, support but no device, or devices that libibverbs
+ * does not list (its user-space driver or /dev/infiniband is missing).
+ */
+static void rdma_why_none(void)
+{
+	char mods[256], names[256] = "";
+	size_t off = 0;
+	struct dirent *e;
+	struct stat st;
+	DIR *dir;
+
+	rdma_modules(mods, sizeof(mods));
+	dir = opendir(SYS_IB);
+	if (dir == NULL) {
+		printf("\twhy: no kernel support: %s does not exist (RDMA "
+		       "modules there: %s); load a driver, e.g. for "
+		       "Soft-RoCE: modprobe rdma_rxe && rdma link add rxe0 "
+		       "type rxe netdev eth0\n",
+		       SYS_IB, mods[0] ? mods : "none");
+		return;
+	}
+	while ((e = readdir(dir)) != NULL)
+		if (e->d_name[0] != '.' && off < sizeof(names))
+			off += (size_t)snprintf(names + off,
+						sizeof(names) - off, "%s%s",
+						off ? ", " : "", e->d_name);
+	closedir(dir);
+	if (off == 0) {
+		printf("\twhy: no verbs devices: %s is empty (RDMA modules: "
+		       "%s); no RDMA NIC is bound to a driver and no "
+		       "Soft-RoCE/siw link exists (e.g. rdma link add rxe0 "
+		       "type rxe netdev eth0)\n",
+		       SYS_IB, mods[0] ? mods : "none");
+		return;
+	}
+	if (stat("/dev/infiniband", &st) != 0)
+		printf("\twhy: the kernel has %s, but /dev/infiniband does "
+		       "not exist: ib_uverbs is not loaded (modprobe "
+		       "ib_uverbs)\n",
+		       names);
+	else
+		printf("\twhy: the kernel has %s, but libibverbs lists none: "
+		       "its user-space driver (rdma-core's provider for that "
+		       "device) is missing, or /dev/infiniband/uverbs* is not "
+		       "accessible to this user\n",
+		       names);
+}
+
+/* Why a listed rdma device is not usable: its port's state, and for RoCE
+ * the state of the network interface under it. */
+static void rdma_why_unusable(const char *dev)
+{
+	const char *port = sk_config_str("SKIFF_RDMA_PORT");
+	char path[512], state[64], phys[64], nd[64], op[64];
+
+	/* Names in sysfs are short; a longer SKIFF_RDMA_PORT is no port. */
+	snprintf(path, sizeof(path), SYS_IB "/%.64s/ports/%.16s/state", dev,
+		 port);
+	sys_read(path, state, sizeof(state));
+	snprintf(path, sizeof(path), SYS_IB "/%.64s/ports/%.16s/phys_state",
+		 dev, port);
+	sys_read(path, phys, sizeof(phys));
+	if (state[0] == '\0') {
+		printf("\t\twhy:            port %s does not exist "
+		       "(SKIFF_RDMA_PORT)\n",
+		       port);
+		return;
+	}
+	printf("\t\twhy:            port %s is %s (physical: %s)", port, state,
+	       phys[0] ? phys : "?");
+	snprintf(path, sizeof(path),
+		 SYS_IB "/%.64s/ports/%.16s/gid_attrs/ndevs/0", dev, port);
+	sys_read(path, nd, sizeof(nd));
+	if (nd[0]) {
+		snprintf(path, sizeof(path), "/sys/class/net/%.63s/operstate",
+			 nd);
+		printf("; its netdev %s is %s", nd,
+		       sys_read(path, op, sizeof(op))[0] ? op : "?");
+	}
+	printf("\n");
+}
+
+/* The transports an open device really uses, each with its limits. */
+static void show_transports(const struct sk_provider_ops *ops,
+			    struct sk_dev *dev)
+{
+	struct sk_tl_info tl[SKINFO_MAX_TLS];
+	const char *tls = getenv("UCX_TLS");
+	int n;
+
+	if (ops->dev_transports == NULL)
+		return;
+	n = ops->dev_transports(dev, tl, SKINFO_MAX_TLS);
+	if (n < 0)
+		return;
+	printf("\t\ttransports in use (UCX_TLS=%s): %d\n", tls ? tls : "all",
+	       n);
+	for (int i = 0; i < n && i < SKINFO_MAX_TLS; i++) {
+		printf("\t\t  %s/%s\n", tl[i].tl, tl[i].dev);
+		fflush(stdout);
+		sk_uct_print_limits(stdout, "\t\t    ", tl[i].tl, tl[i].dev);
+	}
+}
+
 /* Open one listed device and print its attributes. Returns 1 if it opened. */
 static int show_device(const struct sk_provider_ops *ops,
 		       const struct sk_dev_info *info)
@@ -83,6 +243,8 @@ static int show_device(const struct sk_provider_ops *ops,
 
 	printf("\tdevice: %s (%s)\n", info->name, info->transport);
 	printf("\t\tusable:         %s\n", info->usable ? "yes" : "no");
+	if (!info->usable && strcmp(ops->name, "rdma") == 0)
+		rdma_why_unusable(info->name);
 
 	/* Flush our lines first: the provider explains a failure on
 	 * stderr, and the two should come out in order on a terminal. */
@@ -94,6 +256,7 @@ static int show_device(const struct sk_provider_ops *ops,
 	}
 	sk_dev_query(dev, &attr);
 	print_attr(&attr);
+	show_transports(ops, dev);
 	sk_dev_close(dev);
 	return 1;
 }
@@ -110,6 +273,8 @@ static int show_provider(const struct sk_provider_ops *ops, int *usable_p)
 	n = ops->list(info, SKINFO_MAX_DEVS);
 	if (n <= 0) {
 		printf("\t(no devices)\n");
+		if (strcmp(ops->name, "rdma") == 0)
+			rdma_why_none();
 		return 0;
 	}
 	shown = n < SKINFO_MAX_DEVS ? n : SKINFO_MAX_DEVS;
@@ -140,18 +305,32 @@ static void show_auto(const char *auto_pick)
 	       env, opens);
 }
 
+/* -c: the variables, then a check of the ones set, as an open would. */
+static int show_config(void)
+{
+	int bad;
+
+	sk_config_print(stdout);
+	fflush(stdout);
+	bad = sk_config_check();
+	if (bad == 0)
+		return SKINFO_OK;
+	fprintf(stderr,
+		"skinfo: %d SKIFF_* value%s above would be refused "
+		"when a device opens or a node boots\n",
+		bad, bad == 1 ? "" : "s");
+	return SKINFO_BAD_CONFIG;
+}
+
 int main(int argc, char **argv)
 {
 	const struct sk_provider_ops *only = NULL;
 	const char *only_name = NULL;
-	static const struct option longopts[] = {
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
 	int config = 0, help = 0, version = 0, opened = 0;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "chp:V", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "chp:V", long_opts, NULL)) !=
+	       -1) {
 		switch (opt) {
 		case 'V':
 			version = 1;
@@ -189,10 +368,8 @@ int main(int argc, char **argv)
 		printf("skinfo (Skiff) %s\n", SKIFF_VERSION);
 		return SKINFO_OK;
 	}
-	if (config) {
-		sk_config_print(stdout);
-		return SKINFO_OK;
-	}
+	if (config)
+		return show_config();
 
 	printf("skiff: %s\n", SKIFF_VERSION);
 	for (size_t i = 0; i < sk_provider_count(); i++) {

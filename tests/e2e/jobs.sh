@@ -392,7 +392,10 @@ t_usage() {
 	for args in "-n abc $APP" "-n 0 $APP" "--frob $APP" "" "-n 2" \
 		"--hostfile /nonexistent $APP" "--hostfile bad.hosts $APP" \
 		"--timeout -1 $APP" "--bind-to socket $APP" \
-		"--host a:1 -n 5 $APP" "--provider nosuch $APP"; do
+		"--host a:1 -n 5 $APP" "--provider nosuch $APP" \
+		"--map-by socket $APP" "-N 0 $APP" "-N 2 --map-by node $APP" \
+		"--host a:1 -N 2 $APP" "--provider ucx -x SKIFF_PROVIDER=rdma $APP" \
+		"--wdir $T/nowhere $APP"; do
 		# shellcheck disable=SC2086 # split on purpose
 		run 20 $args
 		if [ "$args" = "--provider nosuch $APP" ]; then
@@ -433,7 +436,9 @@ t_plain() {
 t_bind() {
 	local n
 	n=$(nproc)
-	run 30 -n 2 --bind-to core --report-bindings \
+	# overload-allowed: this checks the binding, not the refusal of more
+	# ranks than cores (t_bind_refuse), on machines with one core too.
+	run 30 -n 2 --bind-to core:overload-allowed --report-bindings \
 		sh -c 'grep Cpus_allowed_list /proc/self/status'
 	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
 	grep -q "rank 0 bound to core 0" "$ERR" ||
@@ -442,6 +447,218 @@ t_bind() {
 		[ "$(grep -c 'Cpus_allowed_list:[[:space:]]*[0-9]*$' "$OUT")" -eq 2 ] ||
 			{ echo "not bound to one CPU: $(cat "$OUT")"; return 1; }
 	fi
+}
+
+# ---- what mpirun users expect (issue 9) ----
+
+# A stand-in for ssh: runs the remote command here, telling it which host
+# it "reached" in FAKE_HOST; and one that fails as ssh does (exit 255).
+fake_ssh() {
+	cat >"$T/bin/fakessh" <<-'EOF2'
+		#!/bin/sh
+		while [ "$1" = -o ]; do shift 2; done
+		FAKE_HOST=$1 exec sh -c "$2"
+	EOF2
+	cat >"$T/bin/badssh" <<-'EOF2'
+		#!/bin/sh
+		while [ "$1" = -o ]; do shift 2; done
+		echo "ssh: connect to host $1 port 22: Connection refused" >&2
+		exit 255
+	EOF2
+	chmod +x "$T/bin/fakessh" "$T/bin/badssh"
+}
+
+t_version() {
+	local f
+	for f in -V -v --version; do
+		run 20 $f
+		[ $RC -eq 0 ] && grep -q '^skrun (Skiff) [0-9]' "$OUT" ||
+			{ echo "$f: exit $RC, $(cat "$OUT")"; return 1; }
+	done
+}
+
+t_output_file() {
+	local r
+	rm -rf of of2 of3
+	run 30 -n 3 --output-filename of sh -c 'echo "o $SKIFF_RANK"; echo "e $SKIFF_RANK" >&2'
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	for r in 0 1 2; do
+		[ "$(cat "of/1/rank.$r/stdout")" = "o $r" ] &&
+			[ "$(cat "of/1/rank.$r/stderr")" = "e $r" ] ||
+			{ echo "of/1/rank.$r: $(cat of/1/rank.$r/* 2>&1)"; return 1; }
+	done
+	# As Open MPI 4.1: a copy still goes to the terminal...
+	[ "$(grep -c '^o ' "$OUT")" -eq 3 ] && [ "$(grep -c '^e ' "$ERR")" -eq 3 ] ||
+		{ echo "no copy on the terminal"; return 1; }
+	# ...but not with :nocopy; ranks sort with zero-filled numbers.
+	run 30 -n 11 --output-filename of2:nocopy sh -c 'echo "o $SKIFF_RANK"'
+	[ $RC -eq 0 ] && [ ! -s "$OUT" ] || { echo ":nocopy: exit $RC"; return 1; }
+	[ "$(cat of2/1/rank.03/stdout)" = "o 3" ] &&
+		[ "$(cat of2/1/rank.10/stdout)" = "o 10" ] && [ -e of2/1/rank.10/stderr ] ||
+		{ echo "rank.NN files: $(ls of2/1)"; return 1; }
+	# Tagged there too with --tag-output, as Open MPI 4.1; an old file
+	# is truncated.
+	echo old >of/1/rank.0/stdout
+	run 30 -n 1 --tag-output --output-filename of sh -c 'echo t; echo u >&2'
+	grep -qx '\[[0-9]*,0\]<stdout>:t' of/1/rank.0/stdout &&
+		[ "$(wc -l <of/1/rank.0/stdout)" -eq 1 ] &&
+		grep -qx '\[[0-9]*,0\]<stderr>:u' of/1/rank.0/stderr ||
+		{ echo "--tag-output files: $(cat of/1/rank.0/*)"; return 1; }
+	# A Skiff node's output, which crosses the fabric, lands there too.
+	run 60 -n 2 --output-filename of3 "$APP" hello
+	[ $RC -eq 0 ] && [ "$(cat of3/1/rank.1/stdout)" = "hello from rank 1 of 2" ] ||
+		{ echo "Skiff node: exit $RC"; return 1; }
+	# A path that cannot be made is a clear error before anything runs.
+	: >notadir
+	run 20 -n 1 --output-filename notadir/x touch started
+	[ $RC -eq 2 ] && grep -q "^skrun: --output-filename: cannot create 'notadir/x" "$ERR" &&
+		[ ! -e started ] || { echo "bad dir: exit $RC"; return 1; }
+}
+
+t_wdir() {
+	local want
+	rm -rf wd
+	mkdir -p wd
+	want=$(cd wd && pwd -P)
+	run 30 -n 2 --wdir wd sh -c 'pwd -P'
+	[ $RC -eq 0 ] && [ "$(grep -cx "$want" "$OUT")" -eq 2 ] ||
+		{ echo "--wdir: exit $RC"; return 1; }
+	run 30 -n 1 -wdir "$want" sh -c 'pwd -P'
+	grep -qx "$want" "$OUT" || { echo "-wdir absolute"; return 1; }
+	# A Skiff node's files resolve beneath it.
+	echo in-wdir >wd/f.txt
+	run 60 -n 1 --wdir wd "$APP" readfile f.txt
+	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = "$("$APP" fnvfile wd/f.txt)" ] ||
+		{ echo "Skiff node in --wdir: exit $RC"; return 1; }
+	# Missing: said once, nothing started.
+	run 20 -n 3 --wdir no-such-dir touch started
+	[ $RC -eq 2 ] && [ ! -e started ] &&
+		[ "$(grep -c "cannot change to the working directory '.*no-such-dir'" "$ERR")" -eq 1 ] ||
+		{ echo "missing --wdir: exit $RC"; return 1; }
+	run 20 -n 1 --wdir f.txt true
+	[ $RC -eq 2 ] || { echo "--wdir on a file: exit $RC"; return 1; }
+}
+
+t_merge() {
+	run 30 -n 1 --merge-stderr-to-stdout sh -c 'echo 1; echo 2 >&2; echo 3; echo 4 >&2'
+	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = "$(printf '1\n2\n3\n4')" ] && [ ! -s "$ERR" ] ||
+		{ echo "exit $RC, stdout $(cat "$OUT" | tr '\n' ' ')"; return 1; }
+	run 30 -n 2 --merge-stderr-to-stdout --tag-output sh -c 'echo a >&2'
+	[ "$(grep -c '^\[[0-9]*,[01]\]<stdout>:a$' "$OUT")" -eq 2 ] ||
+		{ echo "tagged: $(cat "$OUT")"; return 1; }
+	rm -rf ofm
+	run 30 -n 1 --merge-stderr-to-stdout --output-filename ofm sh -c 'echo 1; echo 2 >&2'
+	[ "$(cat ofm/1/rank.0/stdout)" = "$(printf '1\n2')" ] && [ ! -e ofm/1/rank.0/stderr ] ||
+		{ echo "merged file: $(ls ofm/1/rank.0)"; return 1; }
+}
+
+t_placement() {
+	fake_ssh
+	local line='echo "$SKIFF_RANK $FAKE_HOST $SKIFF_LOCAL_RANK/$SKIFF_LOCAL_SIZE"'
+	export SKIFF_SSH=$T/bin/fakessh
+	run 30 --host 127.0.0.1:2,127.0.0.2:2 -N 1 sh -c "$line"
+	[ $RC -eq 0 ] && [ "$(sort "$OUT" | tr '\n' ' ')" = "0 127.0.0.1 0/1 1 127.0.0.2 0/1 " ] ||
+		{ echo "-N 1: exit $RC, $(sort "$OUT" | tr '\n' ' ')"; unset SKIFF_SSH; return 1; }
+	run 30 --host 127.0.0.1:2,127.0.0.2:2 --map-by node sh -c "$line"
+	[ "$(sort "$OUT" | tr '\n' ' ')" = "0 127.0.0.1 0/2 1 127.0.0.2 0/2 2 127.0.0.1 1/2 3 127.0.0.2 1/2 " ] ||
+		{ echo "--map-by node: $(sort "$OUT" | tr '\n' ' ')"; unset SKIFF_SSH; return 1; }
+	run 30 --host 127.0.0.1:2,127.0.0.2:2 --map-by slot sh -c "$line"
+	[ "$(sort "$OUT" | tr '\n' ' ')" = "0 127.0.0.1 0/2 1 127.0.0.1 1/2 2 127.0.0.2 0/2 3 127.0.0.2 1/2 " ] ||
+		{ echo "--map-by slot: $(sort "$OUT" | tr '\n' ' ')"; unset SKIFF_SSH; return 1; }
+	run 30 --host 127.0.0.1:2,127.0.0.2:2 -N 2 -n 3 sh -c "$line"
+	[ "$(sort "$OUT" | tr '\n' ' ')" = "0 127.0.0.1 0/2 1 127.0.0.1 1/2 2 127.0.0.2 0/1 " ] ||
+		{ echo "-N 2 -n 3: $(sort "$OUT" | tr '\n' ' ')"; unset SKIFF_SSH; return 1; }
+	run 20 --host 127.0.0.1:2 -N 3 true
+	[ $RC -eq 2 ] && grep -q "not enough slots available: -N 3" "$ERR" ||
+		{ echo "-N past the slots: exit $RC"; unset SKIFF_SSH; return 1; }
+	unset SKIFF_SSH
+}
+
+t_xwarn() {
+	SK_E2E_SET=yes run 30 -n 2 -x SK_E2E_UNSET -x SK_E2E_SET sh -c 'echo "v=${SK_E2E_UNSET-unset} ${SK_E2E_SET}"'
+	[ $RC -eq 0 ] && [ "$(grep -cx 'v=unset yes' "$OUT")" -eq 2 ] ||
+		{ echo "exit $RC"; return 1; }
+	[ "$(grep -c 'Warning: could not find environment variable "SK_E2E_UNSET"' "$ERR")" -eq 1 ] &&
+		! grep -q SK_E2E_SET "$ERR" || { echo "warning: $(cat "$ERR")"; return 1; }
+}
+
+t_bind_refuse() {
+	local n
+	n=$(nproc)
+	# 4096 ranks bound to this machine's cores: refused before any starts.
+	run 20 -n 4096 --bind-to core touch started
+	[ $RC -eq 2 ] && [ ! -e started ] &&
+		grep -q "a request was made to bind to that would result in binding more processes than cpus on a resource: bind to CORE, node [^,]*, 4096 processes" "$ERR" ||
+		{ echo "exit $RC"; return 1; }
+	run 20 -n 4096 --map-by core true
+	[ $RC -eq 2 ] || { echo "--map-by core binds: exit $RC"; return 1; }
+	run 30 -n $((n + 1)) --bind-to core --oversubscribe true
+	[ $RC -eq 0 ] || { echo "--oversubscribe: exit $RC"; return 1; }
+	run 30 -n $((n + 1)) --bind-to core:overload-allowed true
+	[ $RC -eq 0 ] || { echo "overload-allowed: exit $RC"; return 1; }
+	run 30 -n $((n + 1)) --map-by core --bind-to none true
+	[ $RC -eq 0 ] || { echo "--bind-to none: exit $RC"; return 1; }
+}
+
+# skrun runs plain programs where no fabric opens (SKIFF_DEVICE names
+# none, for every provider); a Skiff rank is refused with the reason.
+t_nofabric() {
+	SKIFF_DEVICE=no-such-dev run 30 -n 2 hostname
+	[ $RC -eq 0 ] && [ "$(wc -l <"$OUT")" -eq 2 ] && [ ! -s "$ERR" ] ||
+		{ echo "hostname: exit $RC"; return 1; }
+	SKIFF_DEVICE=no-such-dev run 30 -n 2 "$APP" hello
+	[ $RC -ne 0 ] && grep -q "skrun runs without a fabric here: cannot open the fabric (provider ${SKIFF_PROVIDER:-auto}" "$ERR" ||
+		{ echo "Skiff node: exit $RC"; return 1; }
+	! grep -q hello "$OUT" || { echo "a node ran main()"; return 1; }
+	# Only skrun's device fails; the nodes' opens, and they say hello.
+	local bad=SKIFF_UCX_RING_KB=3 good=SKIFF_UCX_RING_KB=128
+	if [ "${SKIFF_PROVIDER:-}" = rdma ]; then
+		bad=SKIFF_RDMA_PORT=0 good=SKIFF_RDMA_PORT=1
+	fi
+	env "$bad" "$SKRUN" -n 2 -x "$good" "$APP" hello >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 1 ] && grep -q "rank [01] on localhost is a Skiff program, but skrun has no fabric here: cannot open the fabric (provider " "$ERR" ||
+		{ echo "refused hello: exit $RC"; return 1; }
+	! grep -q hello "$OUT" || { echo "a node ran main()"; return 1; }
+}
+
+t_messages() {
+	fake_ssh
+	# A missing program: once per host, with the ranks it takes.
+	run 20 -n 3 "$T/bin/no-such-program"
+	[ $RC -eq 127 ] && [ "$(grep -c "cannot start" "$ERR")" -eq 1 ] &&
+		grep -q "cannot start '.*no-such-program' on localhost: No such file or directory; 3 ranks could not start there" "$ERR" ||
+		{ echo "missing program: exit $RC"; return 1; }
+	# ssh's own failure is not the rank's status...
+	SKIFF_SSH=$T/bin/badssh run 30 --host 127.0.0.1:2 hostname
+	[ $RC -eq 127 ] && [ "$(grep -c "ssh to 127.0.0.1 failed (the ssh client exited 255" "$ERR")" -eq 1 ] &&
+		! grep -q "exited with status 255" "$ERR" ||
+		{ echo "ssh failure: exit $RC"; return 1; }
+	# ...and a rank that exits 255 through ssh is.
+	SKIFF_SSH=$T/bin/fakessh run 30 --host 127.0.0.1:1 sh -c 'echo out; exit 255'
+	[ $RC -eq 255 ] && grep -q "rank 0 (pid [0-9]*) on 127.0.0.1 exited with status 255" "$ERR" &&
+		[ "$(cat "$OUT")" = out ] || { echo "a rank's 255: exit $RC"; return 1; }
+	# Remote: the agents tell skrun, which says it once for the host.
+	SKIFF_SSH=$T/bin/fakessh run 30 --host 127.0.0.1:2 "$T/bin/no-such-program"
+	[ $RC -eq 127 ] && [ "$(grep -c "cannot start" "$ERR")" -eq 1 ] &&
+		grep -q "skrun: cannot start '.*no-such-program' on 127.0.0.1: No such file or directory; 2 ranks could not start there" "$ERR" ||
+		{ echo "missing remote program: exit $RC"; return 1; }
+	# A program's own 127 is its status, not a failure to start it.
+	SKIFF_SSH=$T/bin/fakessh run 30 --host 127.0.0.1:1 sh -c 'exit 127'
+	[ $RC -eq 127 ] && grep -q "rank 0 (pid [0-9]*) on 127.0.0.1 exited with status 127" "$ERR" &&
+		! grep -q "cannot start" "$ERR" || { echo "a rank's own 127: exit $RC"; return 1; }
+	# The provider that failed, named with where it came from.
+	SKIFF_DEVICE=no-such-dev SKIFF_PROVIDER=ucx run 30 -n 1 "$APP" hello
+	grep -q "provider ucx, from SKIFF_PROVIDER" "$ERR" || { echo "not named"; return 1; }
+	SKIFF_DEVICE=no-such-dev run 30 -n 1 --provider ucx "$APP" hello
+	grep -q "provider ucx, from --provider" "$ERR" || { echo "--provider not named"; return 1; }
+	SKIFF_DEVICE=no-such-dev run 30 -n 1 -x SKIFF_PROVIDER=ucx "$APP" hello
+	grep -q "provider ucx, from -x SKIFF_PROVIDER" "$ERR" || { echo "-x not named"; return 1; }
+	# A conflict is refused before anything runs.
+	run 20 -n 1 --provider ucx -x SKIFF_PROVIDER=rdma touch started
+	[ $RC -eq 2 ] && [ ! -e started ] &&
+		grep -q "conflicts with -x SKIFF_PROVIDER=rdma" "$ERR" ||
+		{ echo "conflict: exit $RC"; return 1; }
 }
 
 check hello-1 t_hello 1
@@ -473,6 +690,15 @@ check bootenv t_bootenv
 check usage t_usage
 check plain t_plain
 check bind t_bind
+check version t_version
+check output-file t_output_file
+check wdir t_wdir
+check merge t_merge
+check placement t_placement
+check x-warn t_xwarn
+check bind-refuse t_bind_refuse
+check no-fabric t_nofabric
+check messages t_messages
 check files-${FILE_MB}MB t_files
 
 echo "e2e (${SKIFF_PROVIDER:-auto}): $passed passed, $failed failed"

@@ -14,7 +14,8 @@
  *   bit 2     start from a list that already holds hosts, so that
  *             merging into it and leaving it alone on errors are tested
  *   bit 3     --oversubscribe for the placement below
- *   bits 4-7  np for sk_hosts_map on the resulting list (x 7; 0 = all)
+ *   bits 4-7  np for sk_hosts_map on the resulting list (x 7; 0 = all),
+ *             and for sk_hosts_place by node and with -N 1 + np % 5
  *
  * Oracles, each an abort: every message is one NUL-terminated line of
  * printable text; after a successful parse every host has a valid,
@@ -197,6 +198,53 @@ static void check_map(const struct sk_host_list *l, unsigned np, bool over)
 	free(host_of);
 }
 
+/*
+ * --map-by node and -N on the same list: every rank on a host of the list
+ * and within its slots unless oversubscribed; by node, the hosts' counts
+ * differ by at most one until a host is full; with -N, rank k is on host
+ * k / N.
+ */
+static void check_place(const struct sk_host_list *l, unsigned np, bool over)
+{
+	struct sk_place p = {.np = np, .oversubscribe = over};
+	unsigned got, *host_of, *used, lo, hi;
+	char err[ERR_LEN];
+
+	if (l->count == 0)
+		return;
+	for (int pass = 0; pass < 2; pass++) {
+		p.map_by = pass ? SK_MAP_SLOT : SK_MAP_NODE;
+		p.npernode = pass ? 1 + np % 5 : 0;
+		lo = ~0u;
+		hi = 0;
+		err_reset(err);
+		if (sk_hosts_place(l, &p, &got, &host_of, err, ERR_LEN)) {
+			check_err(err);
+			continue;
+		}
+		used = calloc(l->count, sizeof(*used));
+		check(used != NULL);
+		for (unsigned k = 0; k < got; k++) {
+			check(host_of[k] < l->count);
+			used[host_of[k]]++;
+			if (p.npernode)
+				check(host_of[k] == k / p.npernode);
+		}
+		for (size_t i = 0; i < l->count; i++) {
+			if (!over)
+				check(used[i] <= l->hosts[i].slots);
+			if (used[i] < l->hosts[i].slots) {
+				lo = used[i] < lo ? used[i] : lo;
+				hi = used[i] > hi ? used[i] : hi;
+			}
+		}
+		if (!p.npernode && !over && lo != ~0u)
+			check(hi <= lo + 1);
+		free(used);
+		free(host_of);
+	}
+}
+
 static bool parse_hosts(const uint8_t *s, size_t n, struct sk_host_list *l)
 {
 	char *arg = malloc(n + 1), err[ERR_LEN];
@@ -341,6 +389,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	}
 	check_map(&list, np, over);
+	check_place(&list, np, over);
 	sk_host_list_cleanup(&list);
 	check(list.hosts == NULL && list.count == 0);
 	return 0;

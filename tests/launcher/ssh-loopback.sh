@@ -269,9 +269,40 @@ t_ssh_fail() {
 	# Nothing listens on port 1: ssh fails, skrun says so and exits.
 	SKIFF_SSH="${SKIFF_SSH/-p $PORT/-p 1} -o ConnectTimeout=5" \
 		run 30 --host $R:1 -n 1 "$APP" hello
-	[ $RC -eq 255 ] || { echo "exit $RC, want 255 (ssh's)"; return 1; }
-	grep -q "rank 0 .* on $R exited with status 255" "$ERR" ||
-		{ echo "no message naming the rank and host"; return 1; }
+	# ssh's own 255 is not the rank's status: said as an ssh failure,
+	# once for the host, and the job exits 127 (could not start).
+	[ $RC -eq 127 ] || { echo "exit $RC, want 127"; return 1; }
+	[ "$(grep -c "ssh to $R failed (the ssh client exited 255 before skrun --agent started there" "$ERR")" -eq 1 ] ||
+		{ echo "no single message naming ssh and the host"; return 1; }
+	! grep -q "exited with status 255" "$ERR" ||
+		{ echo "ssh's 255 reported as the rank's status"; return 1; }
+}
+
+t_rank_255() {
+	# A rank that exits 255 through a working ssh: that is its status.
+	run 30 --host $R:1 -n 1 sh -c 'echo before; exit 255'
+	[ $RC -eq 255 ] && grep -q "rank 0 (pid [0-9]*) on $R exited with status 255" "$ERR" ||
+		{ echo "exit $RC, want 255 named as the rank's"; return 1; }
+	[ "$(cat "$OUT")" = before ] || { echo "output: $(cat "$OUT")"; return 1; }
+}
+
+t_wdir_merge() {
+	mkdir -p "$T/work/wd"
+	run 30 --host $R:2 -n 2 --wdir wd --merge-stderr-to-stdout \
+		sh -c 'pwd; echo err >&2'
+	[ $RC -eq 0 ] && [ "$(grep -cx "$T/work/wd" "$OUT")" -eq 2 ] &&
+		[ "$(grep -cx err "$OUT")" -eq 2 ] && [ ! -s "$ERR" ] ||
+		{ echo "exit $RC: --wdir/--merge on remote ranks"; return 1; }
+	# A program the remote host lacks: said once for the host.
+	run 30 --host $R:2 -n 2 "$T/bin/no-such-program"
+	[ $RC -eq 127 ] && [ "$(grep -c "cannot start" "$ERR")" -eq 1 ] &&
+		grep -q "cannot start '.*no-such-program' on $R: No such file or directory; 2 ranks could not start there" "$ERR" ||
+		{ echo "missing remote program: exit $RC"; return 1; }
+	# A --wdir the remote host lacks: the rank does not start elsewhere.
+	run 30 --host $R:1 -n 1 --wdir /no/such/dir touch "$T/work/started"
+	[ $RC -eq 127 ] && [ ! -e "$T/work/started" ] &&
+		grep -q "cannot change to the working directory '/no/such/dir'" "$ERR" ||
+		{ echo "missing remote --wdir: exit $RC"; return 1; }
 }
 
 t_plain() {
@@ -293,6 +324,8 @@ check crash t_crash
 check plain t_plain
 check sigint t_sigint
 check ssh-fail t_ssh_fail
+check rank-255 t_rank_255
+check wdir-merge t_wdir_merge
 
 echo "ssh: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -294,6 +294,14 @@ static void test_opts_help_version(void **state)
 	assert_true(o.version);
 	assert_false(o.help);
 	sk_opts_cleanup(&o);
+	/* mpirun's -V, and -v as issue 9 asked. */
+	assert_int_equal(PARSE(&o, err, "-V"), 0);
+	assert_true(o.version);
+	sk_opts_cleanup(&o);
+	assert_int_equal(PARSE(&o, err, "-v"), 0);
+	assert_true(o.version);
+	sk_opts_cleanup(&o);
+	OPTS_ERR("-v takes no value", "-v=1");
 
 	/* With a program too, both are still only flags. */
 	assert_int_equal(PARSE(&o, err, "-n", "3", "--help", "prog"), 0);
@@ -310,6 +318,11 @@ static void test_opts_help_version(void **state)
 	assert_non_null(strstr(sk_opts_usage(), "Usage: skrun"));
 	assert_non_null(strstr(sk_opts_usage(), "--oversubscribe"));
 	assert_non_null(strstr(sk_opts_usage(), "--hostfile"));
+	assert_non_null(strstr(sk_opts_usage(), "--map-by"));
+	assert_non_null(strstr(sk_opts_usage(), "--npernode"));
+	assert_non_null(strstr(sk_opts_usage(), "--wdir"));
+	assert_non_null(strstr(sk_opts_usage(), "--output-filename"));
+	assert_non_null(strstr(sk_opts_usage(), "--merge-stderr-to-stdout"));
 }
 
 static void test_opts_unknown(void **state)
@@ -323,7 +336,7 @@ static void test_opts_unknown(void **state)
 	OPTS_ERR("unknown option '-'", "-", "prog");
 	OPTS_ERR("unknown option '--=x'", "--=x", "prog");
 	OPTS_ERR("unknown option '--HOST'", "--HOST", "a", "prog");
-	OPTS_ERR("unknown option '-npernode'", "-npernode", "2", "prog");
+	OPTS_ERR("unknown option '-npersocket'", "-npersocket", "2", "prog");
 	OPTS_ERR("unknown option '--bind'", "--bind", "core", "prog");
 }
 
@@ -606,15 +619,255 @@ static void test_opts_bind_to(void **state)
 	sk_opts_cleanup(&o);
 	assert_int_equal(PARSE(&o, err, "-bind-to", "core", "p"), 0);
 	assert_int_equal(o.bind, SK_BIND_CORE);
+	assert_true(o.bind_given);
+	assert_false(o.bind_overload);
+	sk_opts_cleanup(&o);
+	assert_int_equal(
+		PARSE(&o, err, "--bind-to", "core:overload-allowed", "p"), 0);
+	assert_int_equal(o.bind, SK_BIND_CORE);
+	assert_true(o.bind_overload);
+	sk_opts_cleanup(&o);
+	/* The last one wins, its modifier too. */
+	assert_int_equal(PARSE(&o, err, "--bind-to", "core:overload-allowed",
+			       "--bind-to", "core", "p"),
+			 0);
+	assert_false(o.bind_overload);
 	sk_opts_cleanup(&o);
 
-	OPTS_ERR("--bind-to: 'socket' is not supported (core or none)",
-		 "--bind-to", "socket", "p");
-	OPTS_ERR("--bind-to: 'Core' is not supported (core or none)",
-		 "--bind-to=Core", "p");
-	OPTS_ERR("--bind-to: '' is not supported (core or none)", "--bind-to",
-		 "", "p");
+#define BIND_ERR(v)                                                            \
+	"--bind-to: '" v "' is not supported (core, "                          \
+	"core:overload-allowed or none)"
+	OPTS_ERR(BIND_ERR("socket"), "--bind-to", "socket", "p");
+	OPTS_ERR(BIND_ERR("Core"), "--bind-to=Core", "p");
+	OPTS_ERR(BIND_ERR(""), "--bind-to", "", "p");
+	OPTS_ERR(BIND_ERR("core:"), "--bind-to", "core:", "p");
+	OPTS_ERR(BIND_ERR("none:overload-allowed"), "--bind-to",
+		 "none:overload-allowed", "p");
+#undef BIND_ERR
 	OPTS_ERR("--bind-to: missing value", "--bind-to");
+}
+
+static void test_opts_map_by(void **state)
+{
+	static const struct {
+		const char *val;
+		enum sk_map map;
+	} good[] = {{"slot", SK_MAP_SLOT},
+		    {"node", SK_MAP_NODE},
+		    {"core", SK_MAP_CORE}};
+	struct sk_job_opts o;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		assert_int_equal(
+			PARSE(&o, err, "--map-by", (char *)good[i].val, "p"),
+			0);
+		assert_int_equal(o.map_by, good[i].map);
+		assert_true(o.map_by_given);
+		/* By core binds to cores, as mpirun's does... */
+		assert_int_equal(o.bind, good[i].map == SK_MAP_CORE
+						 ? SK_BIND_CORE
+						 : SK_BIND_NONE);
+		sk_opts_cleanup(&o);
+	}
+	assert_int_equal(PARSE(&o, err, "-map-by=node", "p"), 0);
+	assert_int_equal(o.map_by, SK_MAP_NODE);
+	sk_opts_cleanup(&o);
+	/* ...unless --bind-to says otherwise, before or after. */
+	assert_int_equal(
+		PARSE(&o, err, "--bind-to", "none", "--map-by", "core", "p"),
+		0);
+	assert_int_equal(o.map_by, SK_MAP_CORE);
+	assert_int_equal(o.bind, SK_BIND_NONE);
+	sk_opts_cleanup(&o);
+	assert_int_equal(
+		PARSE(&o, err, "--map-by", "core", "--bind-to", "none", "p"),
+		0);
+	assert_int_equal(o.bind, SK_BIND_NONE);
+	sk_opts_cleanup(&o);
+
+	OPTS_ERR("--map-by: 'socket' is not supported (slot, node or core)",
+		 "--map-by", "socket", "p");
+	OPTS_ERR("--map-by: 'ppr:2:node' is not supported (slot, node or "
+		 "core)",
+		 "--map-by", "ppr:2:node", "p");
+	OPTS_ERR("--map-by: 'slot:OVERSUBSCRIBE' is not supported (slot, "
+		 "node or core)",
+		 "--map-by", "slot:OVERSUBSCRIBE", "p");
+	OPTS_ERR("--map-by: 'Node' is not supported (slot, node or core)",
+		 "--map-by=Node", "p");
+	OPTS_ERR("--map-by: '' is not supported (slot, node or core)",
+		 "--map-by", "", "p");
+	OPTS_ERR("--map-by: missing value", "--map-by");
+}
+
+static void test_opts_npernode(void **state)
+{
+	static const char *const spell[] = {"-N", "--N", "-npernode",
+					    "--npernode"};
+	struct sk_job_opts o;
+	char err[256], eq[32];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(spell); i++) {
+		assert_int_equal(PARSE(&o, err, (char *)spell[i], "3", "p"), 0);
+		assert_int_equal(o.npernode, 3);
+		sk_opts_cleanup(&o);
+		snprintf(eq, sizeof(eq), "%s=4096", spell[i]);
+		assert_int_equal(PARSE(&o, err, eq, "p"), 0);
+		assert_int_equal(o.npernode, 4096);
+		sk_opts_cleanup(&o);
+	}
+	assert_int_equal(PARSE(&o, err, "--pernode", "p"), 0);
+	assert_int_equal(o.npernode, 1);
+	sk_opts_cleanup(&o);
+	assert_int_equal(PARSE(&o, err, "-N", "2", "-n", "3", "p"), 0);
+	assert_int_equal(o.npernode, 2);
+	assert_int_equal(o.np, 3);
+	sk_opts_cleanup(&o);
+
+	OPTS_ERR("-N: 'x' is not a number of nodes per host", "-N", "x", "p");
+	OPTS_ERR("-N: '-1' is not a number of nodes per host", "-N", "-1", "p");
+	OPTS_ERR("-N: '2 ' is not a number of nodes per host", "-N", "2 ", "p");
+	OPTS_ERR("-N: '' is not a number of nodes per host", "-N", "", "p");
+	OPTS_ERR("-N: '0' is out of range (1 to 4096)", "-N", "0", "p");
+	OPTS_ERR("--npernode: '4097' is out of range (1 to 4096)", "--npernode",
+		 "4097", "p");
+	OPTS_ERR("--npernode: '99999999999999999999' is out of range (1 to "
+		 "4096)",
+		 "--npernode", "99999999999999999999", "p");
+	OPTS_ERR("-N: missing value", "-N");
+	OPTS_ERR("--pernode takes no value", "--pernode=2", "p");
+	OPTS_ERR("-N/--npernode and --map-by cannot be combined (-N places N "
+		 "nodes on each host)",
+		 "-N", "2", "--map-by", "node", "p");
+	OPTS_ERR("-N/--npernode and --map-by cannot be combined (-N places N "
+		 "nodes on each host)",
+		 "--map-by", "slot", "--pernode", "p");
+}
+
+static void test_opts_wdir(void **state)
+{
+	struct sk_job_opts o;
+	char err[256];
+	char **argv = ARGV("--wdir", "/srv/job", "p");
+
+	(void)state;
+	assert_int_equal(sk_opts_parse(4, argv, &o, err, sizeof(err)), 0);
+	assert_ptr_equal(o.wdir, argv[2]);
+	sk_opts_cleanup(&o);
+	assert_int_equal(PARSE(&o, err, "-wdir", "rel/dir", "p"), 0);
+	assert_string_equal(o.wdir, "rel/dir");
+	sk_opts_cleanup(&o);
+	assert_int_equal(PARSE(&o, err, "-wd=x", "p"), 0);
+	assert_string_equal(o.wdir, "x");
+	sk_opts_cleanup(&o);
+
+	/* Whether it exists is skrun's to check, on the host it is for. */
+	OPTS_ERR("--wdir: empty path", "--wdir", "", "p");
+	OPTS_ERR("-wdir: empty path", "-wdir=", "p");
+	OPTS_ERR("--wdir: missing value", "--wdir");
+}
+
+static void test_opts_output(void **state)
+{
+	struct sk_job_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, err, "--output-filename", "out", "p"), 0);
+	assert_string_equal(o.output_dir, "out");
+	assert_false(o.output_nocopy);
+	assert_false(o.merge_stderr);
+	sk_opts_cleanup(&o);
+	assert_int_equal(PARSE(&o, err, "-output-filename=/tmp/o:nocopy",
+			       "--merge-stderr-to-stdout", "p"),
+			 0);
+	assert_string_equal(o.output_dir, "/tmp/o");
+	assert_true(o.output_nocopy);
+	assert_true(o.merge_stderr);
+	sk_opts_cleanup(&o);
+	/* Only the whole ":nocopy" suffix is a modifier. */
+	assert_int_equal(
+		PARSE(&o, err, "--output-filename", "a:b:nocopyx", "p"), 0);
+	assert_string_equal(o.output_dir, "a:b:nocopyx");
+	assert_false(o.output_nocopy);
+	sk_opts_cleanup(&o);
+	/* Given twice: the last one, nothing leaked (ASan). */
+	assert_int_equal(PARSE(&o, err, "--output-filename", "a:nocopy",
+			       "--output-filename", "b", "p"),
+			 0);
+	assert_string_equal(o.output_dir, "b");
+	assert_false(o.output_nocopy);
+	sk_opts_cleanup(&o);
+
+	OPTS_ERR("--output-filename: empty path", "--output-filename", "", "p");
+	OPTS_ERR("--output-filename: empty path", "--output-filename",
+		 ":nocopy", "p");
+	OPTS_ERR("--output-filename: missing value", "--output-filename");
+	/* The copy is freed when a later option fails (ASan). */
+	OPTS_ERR("-n: 'x' is not a number of nodes", "--output-filename", "d",
+		 "-n", "x", "p");
+	OPTS_ERR("--merge-stderr-to-stdout takes no value",
+		 "--merge-stderr-to-stdout=1", "p");
+}
+
+/* --provider and -x SKIFF_PROVIDER name the job's provider: one answer. */
+static void test_opts_provider_env(void **state)
+{
+	struct sk_job_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, err, "-x", "SKIFF_PROVIDER=ucx", "p"), 0);
+	assert_null(o.provider);
+	assert_string_equal(o.provider_env, "ucx");
+	sk_opts_cleanup(&o);
+	/* Agreeing is fine. */
+	assert_int_equal(PARSE(&o, err, "--provider", "rdma", "-x",
+			       "SKIFF_PROVIDER=rdma", "p"),
+			 0);
+	assert_string_equal(o.provider, "rdma");
+	assert_string_equal(o.provider_env, "rdma");
+	sk_opts_cleanup(&o);
+	/* A longer name is another variable. */
+	assert_int_equal(PARSE(&o, err, "--provider", "rdma", "-x",
+			       "SKIFF_PROVIDERS=ucx", "p"),
+			 0);
+	assert_null(o.provider_env);
+	sk_opts_cleanup(&o);
+	/* "-x SKIFF_PROVIDER" forwards skrun's own value. */
+	setenv("SKIFF_PROVIDER", "ucx", 1);
+	assert_int_equal(PARSE(&o, err, "-x", "SKIFF_PROVIDER", "p"), 0);
+	assert_string_equal(o.provider_env, "ucx");
+	sk_opts_cleanup(&o);
+	OPTS_ERR("--provider rdma conflicts with -x SKIFF_PROVIDER=ucx: give "
+		 "one of them",
+		 "-x", "SKIFF_PROVIDER", "--provider", "rdma", "p");
+	setenv("SKIFF_PROVIDER", "bogus", 1);
+	OPTS_ERR("-x SKIFF_PROVIDER: 'bogus' is not a provider (rdma, ucx or "
+		 "auto)",
+		 "-x", "SKIFF_PROVIDER", "p");
+	unsetenv("SKIFF_PROVIDER");
+	assert_int_equal(PARSE(&o, err, "-x", "SKIFF_PROVIDER", "p"), 0);
+	assert_null(o.provider_env);
+	sk_opts_cleanup(&o);
+
+	OPTS_ERR("--provider ucx conflicts with -x SKIFF_PROVIDER=rdma: give "
+		 "one of them",
+		 "--provider", "ucx", "-x", "SKIFF_PROVIDER=rdma", "p");
+	/* The last -x is what the nodes would see. */
+	OPTS_ERR("--provider ucx conflicts with -x SKIFF_PROVIDER=rdma: give "
+		 "one of them",
+		 "-x", "SKIFF_PROVIDER=ucx", "-x", "SKIFF_PROVIDER=rdma",
+		 "--provider", "ucx", "p");
+	OPTS_ERR("-x SKIFF_PROVIDER: 'verbs' is not a provider (rdma, ucx or "
+		 "auto)",
+		 "-x", "SKIFF_PROVIDER=verbs", "p");
+	OPTS_ERR("-x SKIFF_PROVIDER: '' is not a provider (rdma, ucx or "
+		 "auto)",
+		 "-x", "SKIFF_PROVIDER=", "p");
 }
 
 static void test_opts_root(void **state)
@@ -1455,6 +1708,180 @@ static void test_map_zero_slots(void **state)
 	map_ok(&list, 5, true, (const unsigned[]){0, 1, 1, 0, 1}, 5);
 }
 
+/* ---- sk_hosts_place: --map-by and -N ---- */
+
+static void place_ok(const struct sk_host_list *list, unsigned np,
+		     enum sk_map map, unsigned npernode, bool over,
+		     const unsigned *want, unsigned want_np)
+{
+	struct sk_place p = {.np = np,
+			     .map_by = map,
+			     .npernode = npernode,
+			     .oversubscribe = over};
+	unsigned got_np = 12345, *host_of = NULL;
+	char err[256];
+
+	if (sk_hosts_place(list, &p, &got_np, &host_of, err, sizeof(err)))
+		fail_msg("np %u map %d -N %u: %s", np, (int)map, npernode, err);
+	assert_int_equal(got_np, want_np);
+	assert_non_null(host_of);
+	assert_memory_equal(host_of, want, want_np * sizeof(*want));
+	free(host_of);
+}
+
+static void place_err(const struct sk_host_list *list, unsigned np,
+		      enum sk_map map, unsigned npernode, bool over,
+		      const char *want)
+{
+	struct sk_place p = {.np = np,
+			     .map_by = map,
+			     .npernode = npernode,
+			     .oversubscribe = over};
+	unsigned got_np = 77, *host_of = &got_np;
+	char err[256];
+
+	assert_int_equal(
+		sk_hosts_place(list, &p, &got_np, &host_of, err, sizeof(err)),
+		-1);
+	assert_string_equal(err, want);
+	assert_one_line(err);
+	assert_int_equal(got_np, 77);
+	assert_ptr_equal(host_of, &got_np);
+}
+
+static void test_place_by_node(void **state)
+{
+	struct sk_host_list list = {0};
+	char err[256];
+
+	(void)state;
+	assert_int_equal(sk_hosts_parse("a:2,b:3,c", &list, err, sizeof(err)),
+			 0);
+	/* Round-robin, skipping hosts that are full: c has one slot. */
+	place_ok(&list, 0, SK_MAP_NODE, 0, false,
+		 (const unsigned[]){0, 1, 2, 0, 1, 1}, 6);
+	place_ok(&list, 4, SK_MAP_NODE, 0, false,
+		 (const unsigned[]){0, 1, 2, 0}, 4);
+	place_ok(&list, 1, SK_MAP_NODE, 0, false, (const unsigned[]){0}, 1);
+	/* Oversubscribed: the slots first, then round-robin as by slot. */
+	place_ok(&list, 8, SK_MAP_NODE, 0, true,
+		 (const unsigned[]){0, 1, 2, 0, 1, 1, 0, 1}, 8);
+	place_err(&list, 7, SK_MAP_NODE, 0, false,
+		  "there are not enough slots available: 7 nodes requested, "
+		  "6 slots on 3 hosts (give more hosts or slots, or "
+		  "--oversubscribe)");
+	/* By core is by slot; the binding is skrun's. */
+	place_ok(&list, 0, SK_MAP_CORE, 0, false,
+		 (const unsigned[]){0, 0, 1, 1, 1, 2}, 6);
+	place_ok(&list, 0, SK_MAP_SLOT, 0, false,
+		 (const unsigned[]){0, 0, 1, 1, 1, 2}, 6);
+	sk_host_list_cleanup(&list);
+
+	/* No hosts: localhost, whatever the mapping. */
+	place_ok(&list, 3, SK_MAP_NODE, 0, false, (const unsigned[]){0, 0, 0},
+		 3);
+}
+
+static void test_place_npernode(void **state)
+{
+	struct sk_host_list list = {0};
+	char err[256];
+
+	(void)state;
+	/* mpirun -H aa,bb -npernode 2: 0-1 on aa, 2-3 on bb. */
+	assert_int_equal(sk_hosts_parse("aa:2,bb:2", &list, err, sizeof(err)),
+			 0);
+	place_ok(&list, 0, SK_MAP_SLOT, 2, false,
+		 (const unsigned[]){0, 0, 1, 1}, 4);
+	place_ok(&list, 0, SK_MAP_SLOT, 1, false, (const unsigned[]){0, 1}, 2);
+	/* -n fewer than N per host: the first hosts get theirs. */
+	place_ok(&list, 3, SK_MAP_SLOT, 2, false, (const unsigned[]){0, 0, 1},
+		 3);
+	place_ok(&list, 1, SK_MAP_SLOT, 2, false, (const unsigned[]){0}, 1);
+	place_err(&list, 5, SK_MAP_SLOT, 2, false,
+		  "your job has requested more processes than the ppr for "
+		  "this topology can support: 5 nodes requested, -N 2 on 2 "
+		  "hosts place 4");
+	place_err(&list, 5, SK_MAP_SLOT, 2, true,
+		  "your job has requested more processes than the ppr for "
+		  "this topology can support: 5 nodes requested, -N 2 on 2 "
+		  "hosts place 4");
+	/* More per host than its slots: oversubscription. */
+	place_err(&list, 0, SK_MAP_SLOT, 3, false,
+		  "there are not enough slots available: -N 3 puts 3 nodes on "
+		  "host 'aa', which has 2 slots (give more slots, or "
+		  "--oversubscribe)");
+	place_ok(&list, 0, SK_MAP_SLOT, 3, true,
+		 (const unsigned[]){0, 0, 0, 1, 1, 1}, 6);
+	/* Only the hosts that get ranks need the slots. */
+	sk_host_list_cleanup(&list);
+	assert_int_equal(sk_hosts_parse("aa:3,bb", &list, err, sizeof(err)), 0);
+	place_ok(&list, 3, SK_MAP_SLOT, 3, false, (const unsigned[]){0, 0, 0},
+		 3);
+	place_ok(&list, 4, SK_MAP_SLOT, 3, false,
+		 (const unsigned[]){0, 0, 0, 1}, 4);
+	place_err(&list, 5, SK_MAP_SLOT, 3, false,
+		  "there are not enough slots available: -N 3 puts 2 nodes on "
+		  "host 'bb', which has 1 slot (give more slots, or "
+		  "--oversubscribe)");
+	sk_host_list_cleanup(&list);
+
+	/* No hosts: N on localhost. */
+	place_ok(&list, 0, SK_MAP_SLOT, 3, false, (const unsigned[]){0, 0, 0},
+		 3);
+	place_err(&list, 4, SK_MAP_SLOT, 3, false,
+		  "your job has requested more processes than the ppr for "
+		  "this topology can support: 4 nodes requested, -N 3 on 1 "
+		  "host place 3");
+
+	/* At the limits: 4096 per host on one host fits, on two it does
+	 * not unless -n says how many. */
+	assert_int_equal(
+		sk_hosts_parse("a:4096,b:4096", &list, err, sizeof(err)), 0);
+	place_err(&list, 0, SK_MAP_SLOT, 4096, false,
+		  "-N 4096 on 2 hosts is 8192 nodes, more than 4096");
+	{
+		struct sk_place p = {.npernode = 4096, .np = 4096};
+		unsigned np, *host_of;
+
+		assert_int_equal(sk_hosts_place(&list, &p, &np, &host_of, err,
+						sizeof(err)),
+				 0);
+		assert_int_equal(np, 4096);
+		assert_int_equal(host_of[4095], 0);
+		free(host_of);
+	}
+	sk_host_list_cleanup(&list);
+}
+
+/* mpirun's refusal to bind more processes than cores. */
+static void test_bind_check(void **state)
+{
+	struct sk_job_opts o;
+	char err[256];
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	/* Not binding: anything goes. */
+	assert_int_equal(sk_bind_check(&o, "h", 100, 2, err, sizeof(err)), 0);
+	o.bind = SK_BIND_CORE;
+	assert_int_equal(sk_bind_check(&o, "h", 2, 2, err, sizeof(err)), 0);
+	assert_int_equal(sk_bind_check(&o, "h", 3, 2, err, sizeof(err)), -1);
+	assert_string_equal(err,
+			    "a request was made to bind to that would result "
+			    "in binding more processes than cpus on a "
+			    "resource: bind to CORE, node h, 3 processes, 2 "
+			    "cores (give --oversubscribe, --bind-to none or "
+			    "--bind-to core:overload-allowed to allow it)");
+	assert_int_equal(sk_bind_check(&o, "vm", 2, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "node vm, 2 processes, 1 core ("));
+	o.oversubscribe = true;
+	assert_int_equal(sk_bind_check(&o, "h", 3, 2, err, sizeof(err)), 0);
+	o.oversubscribe = false;
+	o.bind_overload = true;
+	assert_int_equal(sk_bind_check(&o, "h", 3, 2, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1473,6 +1900,11 @@ int main(void)
 		cmocka_unit_test(test_opts_env_max),
 		cmocka_unit_test(test_opts_timeout),
 		cmocka_unit_test(test_opts_bind_to),
+		cmocka_unit_test(test_opts_map_by),
+		cmocka_unit_test(test_opts_npernode),
+		cmocka_unit_test(test_opts_wdir),
+		cmocka_unit_test(test_opts_output),
+		cmocka_unit_test(test_opts_provider_env),
 		cmocka_unit_test(test_opts_root),
 		cmocka_unit_test(test_opts_hostfile),
 		cmocka_unit_test(test_opts_messages),
@@ -1495,6 +1927,9 @@ int main(void)
 		cmocka_unit_test(test_map_errors),
 		cmocka_unit_test(test_map_large),
 		cmocka_unit_test(test_map_zero_slots),
+		cmocka_unit_test(test_place_by_node),
+		cmocka_unit_test(test_place_npernode),
+		cmocka_unit_test(test_bind_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -335,6 +335,56 @@ static void test_open_bad_ring(void **state)
 	unsetenv("SKIFF_UCX_SHM");
 }
 
+/*
+ * sk_config_check (skinfo -c) and a real ucx open agree: what one refuses
+ * the other refuses, what one takes the other takes.
+ */
+static void test_check_agrees_with_open(void **state)
+{
+	static const struct {
+		const char *name, *val;
+		int bad;
+	} cases[] = {
+		{"SKIFF_UCX_RING_KB", "100", 1}, {"SKIFF_UCX_RING_KB", "8", 1},
+		{"SKIFF_UCX_RING_KB", "x", 1},   {"SKIFF_UCX_RING_KB", "64", 0},
+		{"SKIFF_UCX_SHM", "2", 1},       {"SKIFF_UCX_SHM", "0", 0},
+		{"SKIFF_SQ_DEPTH", "1", 1},      {"SKIFF_SQ_DEPTH", "32769", 1},
+		{"SKIFF_SQ_DEPTH", "32768", 0},  {"SKIFF_RQ_DEPTH", "0", 1},
+		{"SKIFF_STALL_MS", "abc", 1},    {"SKIFF_STALL_MS", "0", 0},
+		{"SKIFF_UCX_KEEPALIVE_MS", "9", 1},
+		{"SKIFF_UCX_KEEPALIVE_MS", "10", 0},
+		{"SKIFF_UCX_MAX_MRS", "1048577", 1},
+		{"SKIFF_UCX_UNEXP_DEPTH", "1m", 0},
+	};
+	struct sk_dev *dev = NULL;
+
+	(void)state;
+	setenv("SKIFF_PROVIDER", "ucx", 1);
+	assert_int_equal(sk_config_check(), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setenv(cases[i].name, cases[i].val, 1);
+		assert_int_equal(sk_config_check(), cases[i].bad);
+		if (cases[i].bad) {
+			expect_open_fails(NULL, NULL, SK_ERR_CONFIG);
+		} else {
+			assert_int_equal(sk_dev_open(NULL, NULL, &dev), SK_OK);
+			sk_dev_close(dev);
+		}
+		unsetenv(cases[i].name);
+	}
+	/* Not a provider: refused by both. */
+	setenv("SKIFF_PROVIDER", "verbs", 1);
+	assert_int_equal(sk_config_check(), 1);
+	assert_int_not_equal(sk_dev_open(NULL, NULL, &dev), SK_OK);
+	/* Two bad values: both counted. */
+	setenv("SKIFF_PROVIDER", "ucx", 1);
+	setenv("SKIFF_ARENA_MB", "abc", 1);
+	setenv("SKIFF_LOOP_SPIN_US", "-1", 1);
+	assert_int_equal(sk_config_check(), 2);
+	unsetenv("SKIFF_ARENA_MB");
+	unsetenv("SKIFF_LOOP_SPIN_US");
+}
+
 static void test_open_bad_device(void **state)
 {
 	(void)state;
@@ -1139,6 +1189,7 @@ int main(void)
 		cmocka_unit_test_setup(test_open_explicit_provider, clean_env),
 		cmocka_unit_test_setup(test_open_bad_depth, clean_env),
 		cmocka_unit_test_setup(test_open_bad_ring, clean_env),
+		cmocka_unit_test_setup(test_check_agrees_with_open, clean_env),
 		cmocka_unit_test_setup(test_open_bad_device, clean_env),
 		cmocka_unit_test_setup(test_open_rdma_without_device,
 				       clean_env),

@@ -949,6 +949,50 @@ static int ucx_list(struct sk_dev_info *info, int max)
 	return 1;
 }
 
+/*
+ * The transports the UCP context really uses. UCP 1.13 has no query for
+ * them (ucp_ep_query's transports came later), so this reads the one
+ * place it says: ucp_context_print_info's "resource N : md M dev D flags
+ * XX tl/dev" lines, which list what survived UCX_TLS, UCX_NET_DEVICES
+ * and the rest of UCX's filters.
+ */
+static int ucx_dev_transports(struct sk_dev *dev, struct sk_tl_info *tl,
+			      int max)
+{
+	struct ucx_dev *d = ucx_dev(dev);
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	ucp_context_print_info(d->ctx, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *last, *slash;
+
+		if (strstr(line, "resource") == NULL ||
+		    strstr(line, " md ") == NULL)
+			continue;
+		last = strrchr(line, ' ');
+		last = last ? last + 1 : line;
+		slash = strchr(last, '/');
+		if (slash == NULL || slash == last || slash[1] == '\0')
+			continue;
+		if (n < max) {
+			snprintf(tl[n].tl, sizeof(tl[n].tl), "%.*s",
+				 (int)(slash - last), last);
+			snprintf(tl[n].dev, sizeof(tl[n].dev), "%s",
+				 slash + 1);
+		}
+		n++;
+	}
+	free(text);
+	return n;
+}
+
 static void ucx_progress(struct ucx_dev *d)
 {
 	struct ucx_dev *saved = ucx_cb_dev;
@@ -2099,4 +2143,5 @@ const struct sk_provider_ops sk_ucx_provider_ops = {
 	.post_recv = ucx_post_recv,
 	.ep_set_inplace = ucx_ep_set_inplace,
 	.ep_release = ucx_ep_release,
+	.dev_transports = ucx_dev_transports,
 };

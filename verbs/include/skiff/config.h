@@ -39,6 +39,13 @@ const char *sk_config_str(const char *name);
 sk_status_t sk_config_ulong(const char *name, unsigned long min,
 			    unsigned long max, unsigned long *val_p);
 
+/*
+ * Check every variable set in the environment against what its reader
+ * accepts at device open (or node boot), without opening anything. Each
+ * bad one is logged on stderr, naming it. Returns how many are bad.
+ */
+int sk_config_check(void);
+
 /* Print every variable, its default, its current value and help. */
 void sk_config_print(FILE *out);
 
