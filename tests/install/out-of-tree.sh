@@ -144,6 +144,7 @@ export PKG_CONFIG_PATH=$P/lib/pkgconfig
 same "pkg-config --modversion skiff" "$(pkg-config --modversion skiff)" "$V"
 same "skinfo --version" "$("$P/bin/skinfo" --version)" "skinfo (Skiff) $V"
 same "skinfo -V" "$("$P/bin/skinfo" -V)" "skinfo (Skiff) $V"
+same "skrun --version" "$("$P/bin/skrun" --version)" "skrun (Skiff) $V"
 same "skinfo's listing starts with the version" \
 	"$("$P/bin/skinfo" | head -n 1)" "skiff: $V"
 same "skiffcc --showme:version" "$("$P/bin/skiffcc" --showme:version)" \
