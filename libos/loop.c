@@ -2,35 +2,71 @@
  * The event loop: poll the device, fire due timers, watch descriptors, and
  * sleep on the completion channel when there is nothing to do.
  *
- * Timers sit on a list sorted by deadline and watches on a plain list: a
- * node has a handful of each, so both stay O(n) and simple. The spin-then-
- * sleep policy keeps latency low while traffic flows (a sleeping thread
- * takes microseconds to wake) and costs nothing when idle.
+ * Timers sit in a binary min-heap ordered by (deadline, start order): start
+ * and stop are O(log n), the next deadline O(1). Watches live in one epoll
+ * set with the device's channel: starting or stopping one is one
+ * epoll_ctl(2), and a look at the descriptors costs the same with 1,000
+ * idle watches as with none (skrun watches two pipes per node). The spin-
+ * then-sleep policy keeps latency low while traffic flows (a sleeping
+ * thread takes microseconds to wake) and costs nothing when idle.
+ *
+ * epoll reports descriptors, not watches: an event carries the descriptor
+ * and the generation of its slot, which changes whenever the descriptor
+ * leaves the set. A stale event (its watches stopped by an earlier callback,
+ * or the descriptor closed and its number reused for a new watch) finds a
+ * different generation, or no watch that has not already been looked at, and
+ * is dropped; no pointer to a watch ever goes through the kernel, so a
+ * stopped watch may be freed at once.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <skiff/config.h>
 #include <skiff/loop.h>
 
 #define SK_LOOP_BATCH     32 /* completions per poll */
-#define SK_LOOP_MAX_WATCH 64
+#define SK_LOOP_EVENTS    64 /* descriptor events per look */
 #define SK_LOOP_FD_CHECK_NS 20000ull /* descriptors while spinning */
 #define SK_LOOP_CLOCK_EVERY 16 /* busy turns between two clock reads */
+#define SK_LOOP_DEV_KEY   UINT64_MAX /* the channel's epoll data */
+
+/* The callback gets epoll's events as poll(2)'s revents: same bits. */
+_Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT &&
+	       EPOLLERR == POLLERR && EPOLLHUP == POLLHUP &&
+	       EPOLLPRI == POLLPRI, "epoll and poll bits differ");
+
+/* One per descriptor number that has (or had) watches. */
+struct sk_fdslot {
+	struct sk_watch *head;   /* its active watches */
+	uint32_t         gen;    /* bumped when it leaves the epoll set */
+	unsigned         events; /* registered: union of the watches' */
+	bool             in_set;
+};
 
 struct sk_loop {
-	struct sk_dev   *dev;
-	struct sk_timer *timers;  /* sorted by deadline */
-	struct sk_watch *watches;
-	uint64_t         spin_ns; /* SKIFF_LOOP_SPIN_US */
-	uint64_t         last_event_ns;
-	uint64_t         fd_check_ns;  /* last poll(2) of the watches */
-	unsigned         quick_turns;  /* busy turns since the clock read */
-	bool             busy;         /* events since last_event_ns */
-	bool             stop;
+	struct sk_dev    *dev;
+	int               epfd;
+	bool              dev_in_set;   /* the channel is in epfd */
+	struct sk_timer **heap;         /* min-heap of armed timers */
+	uint32_t          nheap, heap_cap;
+	uint64_t          timer_seq;
+	struct sk_fdslot *fds;          /* by descriptor number */
+	size_t            nfds;
+	struct sk_watch  *fixed;        /* watches epoll cannot watch */
+	unsigned          nwatch;       /* active watches */
+	uint64_t          look;         /* looks at the descriptors */
+	uint64_t          spin_ns; /* SKIFF_LOOP_SPIN_US */
+	uint64_t          last_event_ns;
+	uint64_t          fd_check_ns;  /* last look at the watches */
+	unsigned          quick_turns;  /* busy turns since the clock read */
+	bool              busy;         /* events since last_event_ns */
+	bool              stop;
 };
 
 uint64_t sk_time_ns(void)
@@ -53,15 +89,51 @@ sk_status_t sk_loop_create(struct sk_dev *dev, struct sk_loop **loop_p)
 	loop = calloc(1, sizeof(*loop));
 	if (loop == NULL)
 		return SK_ERR_NOMEM;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->epfd < 0) {
+		fprintf(stderr, "skiff: event loop: epoll_create1: %s\n",
+			strerror(errno));
+		st = errno == ENOMEM ? SK_ERR_NOMEM : SK_ERR_IO;
+		goto err_free;
+	}
+	/* The channel stays in the set: while spinning, a look that finds it
+	 * readable ignores it; asleep, it wakes the loop. */
+	if (dev != NULL && sk_dev_fd(dev) >= 0) {
+		struct epoll_event ev = {.events = EPOLLIN,
+					 .data.u64 = SK_LOOP_DEV_KEY};
+
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, sk_dev_fd(dev),
+			      &ev) != 0) {
+			fprintf(stderr, "skiff: event loop: cannot watch the "
+					"device's channel: %s\n",
+				strerror(errno));
+			st = SK_ERR_IO;
+			goto err_close;
+		}
+		loop->dev_in_set = true;
+	}
 	loop->dev = dev;
 	loop->spin_ns = spin_us * 1000;
 	loop->last_event_ns = sk_time_ns();
 	*loop_p = loop;
 	return SK_OK;
+
+err_close:
+	close(loop->epfd);
+err_free:
+	free(loop);
+	return st;
 }
 
+/* Armed timers and active watches are forgotten, not touched: their memory
+ * may be gone already. */
 void sk_loop_destroy(struct sk_loop *loop)
 {
+	if (loop == NULL)
+		return;
+	close(loop->epfd);
+	free(loop->heap);
+	free(loop->fds);
 	free(loop);
 }
 
@@ -75,58 +147,256 @@ void sk_loop_stop(struct sk_loop *loop)
 	loop->stop = true;
 }
 
+/* ---- timers: a binary min-heap of (deadline, start order) ---- */
+
+static bool sk_timer_before(const struct sk_timer *a, const struct sk_timer *b)
+{
+	return a->deadline_ns < b->deadline_ns ||
+	       (a->deadline_ns == b->deadline_ns && a->seq < b->seq);
+}
+
+static void sk_heap_set(struct sk_loop *loop, uint32_t i, struct sk_timer *t)
+{
+	loop->heap[i] = t;
+	t->heap_idx = i;
+}
+
+static void sk_heap_up(struct sk_loop *loop, uint32_t i)
+{
+	struct sk_timer *t = loop->heap[i];
+
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+
+		if (!sk_timer_before(t, loop->heap[parent]))
+			break;
+		sk_heap_set(loop, i, loop->heap[parent]);
+		i = parent;
+	}
+	sk_heap_set(loop, i, t);
+}
+
+static void sk_heap_down(struct sk_loop *loop, uint32_t i)
+{
+	struct sk_timer *t = loop->heap[i];
+
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+
+		if (c >= loop->nheap)
+			break;
+		if (c + 1 < loop->nheap &&
+		    sk_timer_before(loop->heap[c + 1], loop->heap[c]))
+			c++;
+		if (!sk_timer_before(loop->heap[c], t))
+			break;
+		sk_heap_set(loop, i, loop->heap[c]);
+		i = c;
+	}
+	sk_heap_set(loop, i, t);
+}
+
 void sk_timer_stop(struct sk_loop *loop, struct sk_timer *timer)
 {
-	struct sk_timer **pp;
+	uint32_t i = timer->heap_idx;
+	struct sk_timer *last;
 
 	if (!timer->armed)
 		return;
-	for (pp = &loop->timers; *pp; pp = &(*pp)->next) {
-		if (*pp == timer) {
-			*pp = timer->next;
-			break;
-		}
-	}
 	timer->armed = false;
+	last = loop->heap[--loop->nheap];
+	if (i == loop->nheap)
+		return;
+	/* The last leaf takes the hole and moves up or down. */
+	sk_heap_set(loop, i, last);
+	if (i > 0 && sk_timer_before(last, loop->heap[(i - 1) / 2]))
+		sk_heap_up(loop, i);
+	else
+		sk_heap_down(loop, i);
 }
 
 void sk_timer_start(struct sk_loop *loop, struct sk_timer *timer,
 		    uint64_t ms)
 {
-	struct sk_timer **pp;
-
 	sk_timer_stop(loop, timer);
+	if (loop->nheap == loop->heap_cap) {
+		uint32_t cap = loop->heap_cap ? 2 * loop->heap_cap : 64;
+		struct sk_timer **h = realloc(loop->heap, cap * sizeof(*h));
+
+		/* A few KiB: nothing sensible is left to do without them,
+		 * and a timer that silently never fires would hang its
+		 * owner instead. */
+		if (h == NULL || cap < loop->heap_cap) {
+			fprintf(stderr, "skiff: event loop: no memory for "
+					"%u timers\n", cap);
+			abort();
+		}
+		loop->heap = h;
+		loop->heap_cap = cap;
+	}
 	timer->deadline_ns = sk_time_ns() + ms * 1000000ull;
-	for (pp = &loop->timers; *pp; pp = &(*pp)->next)
-		if ((*pp)->deadline_ns > timer->deadline_ns)
-			break;
-	timer->next = *pp;
-	*pp = timer;
+	timer->seq = loop->timer_seq++;
 	timer->armed = true;
+	loop->heap[loop->nheap] = timer;
+	sk_heap_up(loop, loop->nheap++);
 }
 
-void sk_watch_start(struct sk_loop *loop, struct sk_watch *w)
+/* ---- watches: one epoll set, slots by descriptor number ---- */
+
+#define SK_WATCH_FIXED (1u << 31) /* in ->fixed: in loop->fixed */
+
+static uint64_t sk_fdslot_key(const struct sk_fdslot *e, int fd)
 {
-	if (w->active)
-		return;
-	w->next = loop->watches;
-	loop->watches = w;
-	w->active = true;
+	return (uint64_t)e->gen << 32 | (uint32_t)fd;
+}
+
+/* Bring @fd's registration in line with its watches. Returns 0 or an
+ * errno of epoll_ctl. */
+static int sk_fdslot_sync(struct sk_loop *loop, int fd)
+{
+	struct sk_fdslot *e = &loop->fds[fd];
+	struct epoll_event ev = {0};
+	unsigned events = 0;
+	struct sk_watch *w;
+
+	for (w = e->head; w; w = w->next)
+		events |= w->events & (POLLIN | POLLOUT | POLLPRI);
+	if (e->head == NULL) {
+		if (e->in_set) {
+			/* Fails only if the descriptor was closed first:
+			 * then it left the set by itself. */
+			epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+			e->in_set = false;
+			e->gen++; /* events still queued are stale */
+		}
+		return 0;
+	}
+	if (e->in_set && events == e->events)
+		return 0;
+	ev.events = events;
+	if (e->in_set) {
+		ev.data.u64 = sk_fdslot_key(e, fd);
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+			goto done;
+		if (errno != ENOENT)
+			return errno;
+		/* Closed without a stop and the number reused: a new file
+		 * behind the same number. */
+		e->in_set = false;
+		e->gen++;
+	}
+	ev.data.u64 = sk_fdslot_key(e, fd);
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		if (errno != EEXIST)
+			return errno;
+		/* The loop's own channel is in the set under its key. */
+		if (loop->dev_in_set && fd == sk_dev_fd(loop->dev))
+			return EEXIST;
+		/* Closed without a stop while a copy kept the file in the
+		 * set, and the number came back to it: take it over. */
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)
+			return errno;
+	}
+done:
+	e->in_set = true;
+	e->events = events;
+	return 0;
+}
+
+static int sk_fdslot_grow(struct sk_loop *loop, int fd)
+{
+	size_t n = loop->nfds ? loop->nfds : 64;
+	struct sk_fdslot *p;
+
+	while (n <= (size_t)fd)
+		n *= 2;
+	if (n == loop->nfds)
+		return 0;
+	p = realloc(loop->fds, n * sizeof(*p));
+	if (p == NULL)
+		return ENOMEM;
+	memset(p + loop->nfds, 0, (n - loop->nfds) * sizeof(*p));
+	loop->fds = p;
+	loop->nfds = n;
+	return 0;
+}
+
+/* What poll(2) reports for a descriptor epoll refuses (@err). */
+static unsigned sk_watch_fixed_revents(const struct sk_watch *w, int err)
+{
+	switch (err) {
+	case EPERM: /* a regular file or /dev/null: always ready */
+		return w->events & (POLLIN | POLLOUT);
+	case EBADF:
+		return POLLNVAL;
+	default:
+		fprintf(stderr, "skiff: event loop: cannot watch descriptor "
+				"%d: %s\n", w->fd, strerror(err));
+		return POLLERR;
+	}
+}
+
+static void sk_watch_unlink(struct sk_watch **pp, struct sk_watch *w)
+{
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+	}
 }
 
 void sk_watch_stop(struct sk_loop *loop, struct sk_watch *w)
 {
-	struct sk_watch **pp;
-
 	if (!w->active)
 		return;
-	for (pp = &loop->watches; *pp; pp = &(*pp)->next) {
-		if (*pp == w) {
-			*pp = w->next;
-			break;
-		}
-	}
 	w->active = false;
+	loop->nwatch--;
+	if (w->fixed) {
+		sk_watch_unlink(&loop->fixed, w);
+		w->fixed = 0;
+	} else if (w->reg_fd >= 0) {
+		sk_watch_unlink(&loop->fds[w->reg_fd].head, w);
+		sk_fdslot_sync(loop, w->reg_fd);
+	}
+}
+
+void sk_watch_start(struct sk_loop *loop, struct sk_watch *w)
+{
+	int err;
+
+	if (w->active) {
+		/* A new ->events: re-register (one epoll_ctl at most). */
+		if (w->fixed == 0 && w->reg_fd == w->fd) {
+			if (w->fd < 0 || sk_fdslot_sync(loop, w->fd) == 0)
+				return;
+		}
+		sk_watch_stop(loop, w);
+	}
+	w->active = true;
+	w->look = loop->look; /* not called for events already seen */
+	w->reg_fd = w->fd;
+	w->fixed = 0;
+	w->next = NULL;
+	loop->nwatch++;
+	if (w->fd < 0)
+		return; /* poll(2) ignores it; so do we */
+	err = sk_fdslot_grow(loop, w->fd);
+	if (err == 0) {
+		struct sk_fdslot *e = &loop->fds[w->fd];
+
+		w->next = e->head;
+		e->head = w;
+		err = sk_fdslot_sync(loop, w->fd);
+		if (err == 0)
+			return;
+		sk_watch_unlink(&loop->fds[w->fd].head, w);
+		sk_fdslot_sync(loop, w->fd);
+	}
+	w->reg_fd = -1;
+	w->fixed = SK_WATCH_FIXED | sk_watch_fixed_revents(w, err);
+	w->next = loop->fixed;
+	loop->fixed = w;
 }
 
 static int sk_loop_poll_dev(struct sk_loop *loop)
@@ -156,54 +426,83 @@ static int sk_loop_poll_dev(struct sk_loop *loop)
 
 static int sk_loop_fire_timers(struct sk_loop *loop, uint64_t now)
 {
+	/* Timers started by these callbacks wait for the next turn, even
+	 * if due: a timer re-armed with 0 ms cannot hold the loop here. */
+	uint64_t seq_end = loop->timer_seq;
 	int fired = 0;
 
-	while (loop->timers && loop->timers->deadline_ns <= now) {
-		struct sk_timer *t = loop->timers;
+	while (loop->nheap > 0) {
+		struct sk_timer *t = loop->heap[0];
 
-		loop->timers = t->next;
-		t->armed = false;
+		if (t->deadline_ns > now || t->seq >= seq_end)
+			break;
+		sk_timer_stop(loop, t);
 		t->cb(t);
 		fired++;
 	}
 	return fired;
 }
 
-/* poll(2) the watches and, if @dev_fd >= 0, the armed channel. */
-static int sk_loop_poll_fds(struct sk_loop *loop, int dev_fd, int timeout_ms)
+/* Call the watches of slot @fd (or of the fixed list if @fd < 0) that ask
+ * for @revents and were not yet called in this look. A callback may stop,
+ * free or start any watch, so the list is walked again from its head after
+ * each call: a watch is in it only while active, and ->look says whether
+ * it was called (or started) during this look. Several watches on one
+ * descriptor are rare; one is the rule. */
+static int sk_loop_call(struct sk_loop *loop, int fd, unsigned revents)
 {
-	struct pollfd pfd[SK_LOOP_MAX_WATCH + 1];
-	struct sk_watch *ws[SK_LOOP_MAX_WATCH];
 	struct sk_watch *w;
-	int n = 0, nw = 0, rc, i, handled = 0;
+	int handled = 0;
 
-	for (w = loop->watches; w && nw < SK_LOOP_MAX_WATCH; w = w->next) {
-		ws[nw] = w;
-		pfd[n].fd = w->fd;
-		pfd[n].events = (short)w->events;
-		pfd[n].revents = 0;
-		n++, nw++;
-	}
-	if (dev_fd >= 0) {
-		pfd[n].fd = dev_fd;
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
-		n++;
-	}
-	if (n == 0 && timeout_ms == 0)
-		return 0;
-	rc = poll(pfd, (nfds_t)n, timeout_ms);
-	if (rc <= 0)
-		return 0; /* timeout or EINTR: the caller loops */
-	/* A callback may stop any watch, including ones later in the array:
-	 * check that each is still active before calling it. */
-	for (i = 0; i < nw; i++) {
-		if (pfd[i].revents == 0 || !ws[i]->active)
+again:
+	w = fd >= 0 ? loop->fds[fd].head : loop->fixed;
+	for (; w; w = w->next) {
+		unsigned re;
+
+		if (w->look == loop->look)
 			continue;
-		ws[i]->cb(ws[i], (unsigned)pfd[i].revents);
+		re = fd >= 0 ? revents & (w->events | POLLERR | POLLHUP) :
+			       w->fixed & ~SK_WATCH_FIXED;
+		if (re == 0)
+			continue;
+		w->look = loop->look;
+		w->cb(w, re);
 		handled++;
+		goto again;
 	}
 	return handled;
+}
+
+/* One look at the descriptors: epoll_wait(2) for at most @timeout_ms, then
+ * the callbacks. The channel, if it woke us, needs nothing: the caller polls
+ * the device next. */
+static int sk_loop_look(struct sk_loop *loop, int timeout_ms)
+{
+	struct epoll_event ev[SK_LOOP_EVENTS];
+	int n, i, handled = 0;
+
+	if (loop->fixed)
+		timeout_ms = 0; /* poll(2) would return at once */
+	if (loop->nwatch == 0 && !loop->dev_in_set && timeout_ms == 0)
+		return 0;
+	n = epoll_wait(loop->epfd, ev, SK_LOOP_EVENTS, timeout_ms);
+	loop->look++;
+	for (i = 0; i < n; i++) {
+		uint64_t key = ev[i].data.u64;
+		int fd = (int)(uint32_t)key;
+
+		if (key == SK_LOOP_DEV_KEY)
+			continue;
+		/* A stale event: its slot left the set since (stopped
+		 * watches), or came back for another file. */
+		if ((size_t)fd >= loop->nfds || !loop->fds[fd].in_set ||
+		    loop->fds[fd].gen != (uint32_t)(key >> 32))
+			continue;
+		handled += sk_loop_call(loop, fd, ev[i].events);
+	}
+	if (loop->fixed)
+		handled += sk_loop_call(loop, -1, 0);
+	return handled; /* on EINTR or a timeout, 0: the caller loops */
 }
 
 static int sk_loop_timeout_ms(struct sk_loop *loop, uint64_t now,
@@ -211,9 +510,9 @@ static int sk_loop_timeout_ms(struct sk_loop *loop, uint64_t now,
 {
 	int64_t t;
 
-	if (loop->timers == NULL)
+	if (loop->nheap == 0)
 		return timeout_ms;
-	t = ((int64_t)(loop->timers->deadline_ns - now) + 999999) / 1000000;
+	t = ((int64_t)(loop->heap[0]->deadline_ns - now) + 999999) / 1000000;
 	if (t < 0)
 		t = 0;
 	if (timeout_ms >= 0 && t > timeout_ms)
@@ -243,12 +542,13 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 			loop->last_event_ns = now;
 		}
 		n += sk_loop_fire_timers(loop, now);
-		/* Descriptors cost a poll(2) each look: while spinning, look
-		 * every SK_LOOP_FD_CHECK_NS, not on every turn. */
-		if (loop->watches && now - loop->fd_check_ns >=
+		/* Descriptors cost an epoll_wait(2) each look: while
+		 * spinning, look every SK_LOOP_FD_CHECK_NS, not on every
+		 * turn. */
+		if (loop->nwatch > 0 && now - loop->fd_check_ns >=
 					     SK_LOOP_FD_CHECK_NS) {
 			loop->fd_check_ns = now;
-			n += sk_loop_poll_fds(loop, -1, 0);
+			n += sk_loop_look(loop, 0);
 		}
 		if (n > 0) {
 			loop->last_event_ns = now;
@@ -271,11 +571,10 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 		}
 		wait = sk_loop_timeout_ms(loop, now, wait);
 		if (loop->dev == NULL) {
-			n = sk_loop_poll_fds(loop, -1, wait);
-		} else if (sk_dev_fd(loop->dev) < 0) {
+			n = sk_loop_look(loop, wait);
+		} else if (!loop->dev_in_set) {
 			/* No channel: nap briefly instead of spinning. */
-			n = sk_loop_poll_fds(loop, -1, wait < 0 || wait > 1 ?
-						       1 : wait);
+			n = sk_loop_look(loop, wait < 0 || wait > 1 ? 1 : wait);
 		} else {
 			sk_status_t st = sk_dev_arm(loop->dev);
 			int bound = sk_dev_sleep_bound(loop->dev);
@@ -286,7 +585,7 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 				return st;
 			if (bound >= 0 && (wait < 0 || bound < wait))
 				wait = bound;
-			n = sk_loop_poll_fds(loop, sk_dev_fd(loop->dev), wait);
+			n = sk_loop_look(loop, wait);
 		}
 		if (n > 0) {
 			loop->last_event_ns = sk_time_ns();

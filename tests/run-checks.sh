@@ -2,7 +2,7 @@
 # The body of `make check`: every test suite, each as its own step, then one
 # closing line "N passed, N failed" that CI reads.
 #
-#   unit        codec, configuration, option and file-service tests (cmocka)
+#   unit        codec, configuration, option, file-service and loop tests (cmocka)
 #   ucx         the verbs conformance and rpc suites, ucx provider, real
 #               processes
 #   e2e         skrun + libos jobs end to end, ucx provider (tests/e2e)
@@ -54,7 +54,7 @@ step() {
 unit() {
 	local b=$1 t
 	for t in test_wire test_config test_ring test_opts test_fileserv \
-		test_hostproto test_rpc_wire; do
+		test_hostproto test_rpc_wire test_loop; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done

@@ -1,4 +1,5 @@
-# tests/libos: unit tests and fuzz targets of libos's wire checkers.
+# tests/libos: unit tests of the event loop, and unit tests and fuzz
+# targets of libos's wire checkers.
 #
 # test_hostproto covers sk_hmsg_parse (libos/hostproto.c) and the bootstrap
 # hello checker sk_boot_hello_parse (launcher/bootsrv.c). bootsrv.o is the
@@ -9,6 +10,12 @@ TEST_PROGS += $(BUILD)/tests/test_hostproto
 $(BUILD)/tests/test_hostproto: $(BUILD)/tests/libos/test_hostproto.o \
 	$(BUILD)/launcher/bootsrv.o $(LIBOS) $(LIBVERBS)
 $(BUILD)/tests/libos/test_hostproto.o: CPPFLAGS += -Ilibos/include -Ilauncher
+
+# test_loop: the event loop's timers and watches at scale and under
+# callbacks, without a device.
+TEST_PROGS += $(BUILD)/tests/test_loop
+$(BUILD)/tests/test_loop: $(BUILD)/tests/libos/test_loop.o $(LIBOS) $(LIBVERBS)
+$(BUILD)/tests/libos/test_loop.o: CPPFLAGS += -Ilibos/include
 
 # The fuzz target compiles the two checkers' sources only (no verbs, no
 # UCX); its own stand-ins cover what bootsrv.c's other functions call.

@@ -7,14 +7,33 @@
  * structure (container_of), and its ->done is called with the completion.
  *
  * Idle policy: the loop polls the device for SKIFF_LOOP_SPIN_US after the
- * last event, then arms the completion channel and sleeps in poll(2) on the
- * channel's descriptor, the watched descriptors and the next timer. An idle
- * node therefore costs no CPU (tests run 16 nodes on two cores).
+ * last event, then arms the completion channel and sleeps in epoll_wait(2)
+ * on one set that holds the channel's descriptor and the watched ones, until
+ * the next timer. An idle node therefore costs no CPU (tests run 64 nodes on
+ * two cores).
+ *
+ * Scale: any number of timers and watches. Starting or stopping a timer is
+ * O(log n) (a binary heap), a watch O(1) plus one epoll_ctl(2); a turn costs
+ * the same with 1,000 idle watches as with none.
  *
  * Threads: a loop, its timers and watches belong to the thread that runs it;
  * run one loop (with its own device) per thread. Callbacks must do bounded
- * work and never block; they may start and stop timers and watches,
- * including their own.
+ * work and never block; they may start and stop any timer or watch,
+ * including their own and ones that are due or ready in the same turn: a
+ * timer or watch stopped by an earlier callback is not called, and one
+ * started by a callback is first called on a later look, never with an event
+ * seen before it was started. Once stopped, its memory may be freed or
+ * reused at once, even from a callback.
+ *
+ * Watches, rules that follow from epoll:
+ * - Stop a watch before closing its descriptor. (The kernel keeps watching a
+ *   file that another descriptor, or a forked child, still holds open.)
+ * - To change ->events of an active watch, call sk_watch_start() again.
+ * - Several watches may share one descriptor; each is called with the events
+ *   it asked for (plus POLLERR and POLLHUP).
+ * - A descriptor epoll cannot watch is reported as poll(2) would: a regular
+ *   file (or /dev/null) is always ready for what is asked; a closed one
+ *   gets POLLNVAL.
  */
 #ifndef SKIFF_LOOP_H
 #define SKIFF_LOOP_H
@@ -43,21 +62,27 @@ struct sk_op {
 };
 
 /* A one-shot timer; re-arm it from its callback for a periodic one. The
- * memory is the caller's and must stay valid while the timer is armed. */
+ * memory is the caller's and must stay valid while the timer is armed.
+ * Timers due at the same nanosecond fire in the order they were started. */
 struct sk_timer {
 	sk_timer_func_t  cb;
 	uint64_t         deadline_ns; /* private */
-	struct sk_timer *next;        /* private */
+	uint64_t         seq;         /* private: start order */
+	uint32_t         heap_idx;    /* private */
 	bool             armed;       /* private */
 };
 
-/* A watched file descriptor. */
+/* A watched file descriptor. The memory is the caller's and must stay
+ * valid while the watch is active; ->fd must not change while it is. */
 struct sk_watch {
 	sk_watch_func_t  cb;
 	int              fd;
-	unsigned         events;  /* POLLIN, POLLOUT */
-	struct sk_watch *next;    /* private */
-	bool             active;  /* private */
+	unsigned         events;   /* POLLIN, POLLOUT */
+	struct sk_watch *next;     /* private: the watches of one fd */
+	uint64_t         look;     /* private: last look that saw it */
+	int              reg_fd;   /* private: ->fd when started */
+	unsigned         fixed;    /* private: revents if epoll cannot watch */
+	bool             active;   /* private */
 };
 
 /*
@@ -86,7 +111,9 @@ void sk_timer_start(struct sk_loop *loop, struct sk_timer *timer,
 void sk_timer_stop(struct sk_loop *loop, struct sk_timer *timer);
 
 /* Watch @w->fd for @w->events (with ->cb set); the callback gets poll(2)'s
- * revents (POLLHUP and POLLERR included). */
+ * revents (POLLHUP and POLLERR included). On an active watch: take a new
+ * ->events into account. A watch the kernel refuses (no memory, the
+ * max_user_watches limit) is called with POLLERR, after a message. */
 void sk_watch_start(struct sk_loop *loop, struct sk_watch *w);
 void sk_watch_stop(struct sk_loop *loop, struct sk_watch *w);
 
