@@ -63,6 +63,21 @@ void sk_node_listen_start(void)
 	sk_node_send_listen(SK_HMSG_LISTEN, NULL, NULL, 0);
 }
 
+/* Whether @service takes a connection from @rank, asked before an
+ * endpoint is made (sk_os_accept_func_t). */
+static sk_status_t sk_node_admit(unsigned rank, unsigned service)
+{
+	struct sk_node_service *s = &sk_node.service[service];
+
+	if (service == 0)
+		return SK_OK;
+	if (s->closed)
+		return SK_ERR_UNREACHABLE;
+	if (s->fn != NULL && s->parked == NULL)
+		return s->fn(s->arg, rank, NULL);
+	return SK_OK; /* parked until someone listens */
+}
+
 /* Give an accepted endpoint to its service's owner, or park it. */
 static sk_status_t sk_node_hand_over(unsigned rank, unsigned service,
 				     struct sk_ep *ep)
@@ -136,6 +151,8 @@ void sk_node_on_peer(const struct sk_hmsg_hdr *h, const void *payload)
 		}
 	} else if (p.service == 0 && sk_node.peers[p.rank] != NULL) {
 		why = "a second connection";
+	} else if ((st = sk_node_admit(p.rank, p.service)) != SK_OK) {
+		why = "its service did not take the connection";
 	} else {
 		st = sk_ep_create(sk_node.dev, &ep);
 		if (st == SK_OK)
@@ -371,7 +388,8 @@ sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
 		struct sk_node_parked *pk = s->parked;
 
 		s->parked = pk->next;
-		if (s->fn(s->arg, pk->rank, pk->ep) != SK_OK)
+		if (s->fn(s->arg, pk->rank, NULL) != SK_OK ||
+		    s->fn(s->arg, pk->rank, pk->ep) != SK_OK)
 			sk_ep_destroy(pk->ep);
 		free(pk);
 	}

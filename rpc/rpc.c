@@ -100,6 +100,7 @@ struct sk_rpc_peer {
 	                                               * buffer */
 	unsigned            ndeferred;
 	int                 rank;      /* the node it leads to, or -1 */
+	char               *slots;     /* its receive slots' memory */
 };
 
 struct sk_rpc {
@@ -119,6 +120,8 @@ struct sk_rpc {
 	                                 * max_inline, at most a slot */
 	struct sk_rpc_peer **byrank;   /* sk_rpc_open's: [job size] */
 	unsigned            nranks;
+	char              **free_slots; /* slots of peers that went */
+	unsigned            nfree, free_cap;
 };
 
 /* The node's rpc (sk_rpc_open), at most one. */
@@ -238,6 +241,7 @@ void sk_rpc_destroy(struct sk_rpc *rpc)
 	}
 	while (rpc->peers)
 		sk_rpc_peer_remove(rpc->peers);
+	free(rpc->free_slots);
 	free(rpc->byrank);
 	free(rpc);
 }
@@ -1054,10 +1058,30 @@ static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
 		sk_rpc_peer_fail(p, "cannot post a receive");
 }
 
-/* A peer's receive slots, from the arena (never given back: a bump
- * allocator). NULL when the arena is spent. */
-static char *sk_rpc_slots_alloc(struct sk_rpc *rpc)
+/*
+ * A peer's receive slots: a block of the arena. The arena is a bump
+ * allocator, so the blocks of peers that went are kept for the next ones,
+ * on a list outside the arena (peers may write the arena; not this list).
+ */
+static void sk_rpc_slots_put(struct sk_rpc *rpc, char *block)
 {
+	if (rpc->nfree == rpc->free_cap) {
+		unsigned cap = rpc->free_cap ? 2 * rpc->free_cap : 8;
+		char **f = realloc(rpc->free_slots, cap * sizeof(*f));
+
+		if (f == NULL)
+			return; /* the block is lost to this rpc, no more */
+		rpc->free_slots = f;
+		rpc->free_cap = cap;
+	}
+	rpc->free_slots[rpc->nfree++] = block;
+}
+
+/* A block of slots; NULL when the arena is spent. */
+static char *sk_rpc_slots_get(struct sk_rpc *rpc)
+{
+	if (rpc->nfree > 0)
+		return rpc->free_slots[--rpc->nfree];
 	return sk_arena_alloc(rpc->arena,
 			      (size_t)SK_RPC_NSLOTS * SK_RPC_SLOT_SIZE, 4096);
 }
@@ -1065,8 +1089,9 @@ static char *sk_rpc_slots_alloc(struct sk_rpc *rpc)
 /*
  * The part of adding a peer that does not wait: slots posted, hello sent.
  * The peer is usable once it has the peer's hello and its PONG (->hello,
- * ->acked). @slots: its receive slots, or NULL to take them here. On
- * failure @ep is destroyed (it was given to us).
+ * ->acked). @slots: its receive slots (sk_rpc_slots_get), or NULL to take
+ * them here. On failure @ep is destroyed (it was given to us) and @slots
+ * go back to the list.
  */
 static sk_status_t sk_rpc_peer_start(struct sk_rpc *rpc, struct sk_ep *ep,
 				     char *slots, struct sk_rpc_peer **peer_p)
@@ -1080,6 +1105,8 @@ static sk_status_t sk_rpc_peer_start(struct sk_rpc *rpc, struct sk_ep *ep,
 
 	if (p == NULL) {
 		sk_ep_destroy(ep);
+		if (slots != NULL)
+			sk_rpc_slots_put(rpc, slots);
 		return SK_ERR_NOMEM;
 	}
 	p->rpc = rpc;
@@ -1090,12 +1117,13 @@ static sk_status_t sk_rpc_peer_start(struct sk_rpc *rpc, struct sk_ep *ep,
 	sk_ep_set_user(ep, p);
 	sk_ep_set_inplace(ep, 1); /* messages read where they landed */
 	if (buf == NULL)
-		buf = sk_rpc_slots_alloc(rpc);
+		buf = sk_rpc_slots_get(rpc);
 	if (buf == NULL) {
 		sk_ep_destroy(ep); /* ours, as the header promises */
 		free(p);
 		return SK_ERR_NOMEM;
 	}
+	p->slots = buf;
 	for (i = 0; i < SK_RPC_CREDITS; i++) {
 		p->call[i].peer = p;
 		p->call[i].idx = i;
@@ -1114,6 +1142,7 @@ static sk_status_t sk_rpc_peer_start(struct sk_rpc *rpc, struct sk_ep *ep,
 			/* Receives already posted reference p: drop them
 			 * with the endpoint before p goes. */
 			sk_ep_destroy(ep);
+			sk_rpc_slots_put(rpc, p->slots);
 			free(p);
 			return st;
 		}
@@ -1206,23 +1235,34 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 
 /* ---- the node's rpc (skrun jobs) ---- */
 
-/* Another node connected to ours: its endpoint is ours now. */
+/* Another node connects to ours: first asked whether we can hold it (its
+ * slots are set aside then), then handed its endpoint, ours now. */
 static sk_status_t sk_rpc_accept(void *arg, unsigned rank, struct sk_ep *ep)
 {
 	struct sk_rpc *rpc = arg;
 	struct sk_rpc_peer *p;
-	char *slots = sk_rpc_slots_alloc(rpc);
 	sk_status_t st;
 
-	if (slots == NULL) {
-		/* Refused before the endpoint is touched: the node's
+	if (ep == NULL) {
+		char *block;
+
+		if (rpc->nfree > 0)
+			return SK_OK;
+		block = sk_rpc_slots_get(rpc);
+		if (block != NULL) {
+			sk_rpc_slots_put(rpc, block);
+			if (rpc->nfree > 0)
+				return SK_OK;
+		}
+		/* Refused before any endpoint is made: the node's
 		 * sk_rpc_connect fails at once instead of waiting. */
 		fprintf(stderr, "skiff: rpc: rank %u refused rank %u: no arena "
 				"left for another peer (raise SKIFF_ARENA_MB)\n",
 			sk_os_rank(), rank);
 		return SK_ERR_NOMEM;
 	}
-	st = sk_rpc_peer_start(rpc, ep, slots, &p);
+	/* Its slots were set aside when it was asked, a moment ago. */
+	st = sk_rpc_peer_start(rpc, ep, NULL, &p);
 	if (st != SK_OK) {
 		fprintf(stderr, "skiff: rpc: rank %u cannot serve rank %u: "
 				"%s\n", sk_os_rank(), rank, sk_status_str(st));
@@ -1277,6 +1317,7 @@ sk_status_t sk_rpc_connect(struct sk_rpc *rpc, unsigned rank, int timeout_ms,
 	uint64_t end;
 	struct sk_rpc_peer *p;
 	struct sk_ep *ep;
+	char *slots;
 	sk_status_t st;
 
 	if (rpc != sk_rpc_node || rank >= rpc->nranks ||
@@ -1296,10 +1337,17 @@ sk_status_t sk_rpc_connect(struct sk_rpc *rpc, unsigned rank, int timeout_ms,
 		return st;
 	}
 	rpc->byrank[rank] = NULL; /* a failed one stays until removed */
+	/* Room for its slots first: an endpoint made and dropped at once
+	 * leaves UCX mid-handshake. */
+	slots = sk_rpc_slots_get(rpc);
+	if (slots == NULL)
+		return SK_ERR_NOMEM;
 	st = sk_os_connect(rank, SK_RPC_SERVICE, (int)ms, &ep);
-	if (st != SK_OK)
+	if (st != SK_OK) {
+		sk_rpc_slots_put(rpc, slots);
 		return st;
-	st = sk_rpc_peer_start(rpc, ep, NULL, &p);
+	}
+	st = sk_rpc_peer_start(rpc, ep, slots, &p);
 	if (st != SK_OK)
 		return st;
 	p->rank = (int)rank;
@@ -1338,5 +1386,7 @@ void sk_rpc_peer_remove(struct sk_rpc_peer *p)
 			break;
 		}
 	}
+	/* Its endpoint is gone: nothing lands in its slots any more. */
+	sk_rpc_slots_put(p->rpc, p->slots);
 	free(p);
 }

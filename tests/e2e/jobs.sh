@@ -258,6 +258,21 @@ t_rpc_finished() {
 		{ echo "a finished rank was not reported unreachable"; return 1; }
 }
 
+t_rpc_all_past_arena() {
+	# Every node calls every other, and no arena holds all its peers:
+	# connections are refused at once on both sides, the ranks say so
+	# and exit 1. Before, refused and dropped endpoints left UCX
+	# mid-handshake: the job hung, or died of a UCX assertion.
+	SKIFF_ARENA_MB=10 run 120 -n 16 "$RPCJOB" all
+	[ $RC -eq 1 ] || { echo "exit $RC, not 1"; return 1; }
+	grep -q 'out of memory$\|peer unreachable$' "$OUT" ||
+		{ echo "no refused connection reported"; return 1; }
+	! grep -q 'timed out' "$OUT" || { echo "a connect timed out"; return 1; }
+	! grep -q 'signal' "$ERR" || { echo "a rank died of a signal"; return 1; }
+	grep -q "raise SKIFF_ARENA_MB" "$ERR" ||
+		{ echo "no message naming SKIFF_ARENA_MB"; return 1; }
+}
+
 t_rpc_crowd() {
 	# Past the limit: rank 0's arena holds only some peers' slots; the
 	# rest are refused at once, with the setting to raise named.
@@ -683,6 +698,7 @@ check rpc-owner t_rpc_owner
 check rpc-late t_rpc_late
 check rpc-finished t_rpc_finished
 check rpc-crowd t_rpc_crowd
+check rpc-all-past-arena t_rpc_all_past_arena
 check seal t_seal
 check paths t_paths
 check badmsg t_badmsg

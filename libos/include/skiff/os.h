@@ -89,11 +89,13 @@ struct sk_ep *sk_os_peer(unsigned rank);
 sk_status_t sk_os_connect(unsigned rank, unsigned service, int timeout_ms,
 			  struct sk_ep **ep_p);
 
-/* Offered an endpoint another node connected to this one: @ep is connected,
- * from node @rank. Return SK_OK to take it over (it is then the callee's
- * to destroy), or an error to leave it to libos, which destroys it and
- * tells that node's sk_os_connect SK_ERR_UNREACHABLE. Called from the
- * loop: it must not block. */
+/* A listener. First asked, with @ep NULL, whether it takes a connection
+ * from node @rank: SK_OK, or an error to refuse it (that node's
+ * sk_os_connect then returns SK_ERR_UNREACHABLE, and no endpoint was
+ * made). Then called with @ep, connected, which it takes over (the
+ * callee's to destroy; return SK_OK). Called from the loop: it must not
+ * block. Refusing before an endpoint exists matters: making one and
+ * destroying it at once leaves the provider mid-handshake (UCX). */
 typedef sk_status_t (*sk_os_accept_func_t)(void *arg, unsigned rank,
 					   struct sk_ep *ep);
 
