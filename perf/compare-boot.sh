@@ -118,11 +118,17 @@ hellos_ok() {
 		END { exit !(good == n && bad == 0 && NR == n) }' "$1"
 }
 
-# Why a run failed, from its status: $1.
+# Why a run failed, from its status $1 and its output file $2.
 why() {
 	case $1 in
-	124) echo "timed out after ${run_timeout} s" ;;
-	0) echo "wrong output" ;;
+	124 | 137) echo "timed out after ${run_timeout} s" ;;
+	0)
+		if grep -q 'UCX  ERROR' "$2" 2>/dev/null; then
+			echo "UCX errors in the output"
+		else
+			echo "wrong output"
+		fi
+		;;
 	*) echo "exit $1" ;;
 	esac
 }
@@ -142,13 +148,13 @@ run() {
 	if [ "$rc" != 0 ]; then
 		echo "$os_name: ${cmd[*]} exited $rc (trial $trial)" >&2
 		os_tail "$out"
-		failed_at[$side.$n]=$(why "$rc")
+		failed_at[$side.$n]=$(why "$rc" "$out")
 		return 1
 	fi
 	if ! hellos_ok "$out" "$n"; then
-		echo "$os_name: ${cmd[*]} did not print $n hello lines (trial $trial):" >&2
+		echo "$os_name: ${cmd[*]} did not print $n hello lines (trial $trial, $got ms):" >&2
 		os_tail "$out"
-		failed_at[$side.$n]=$(why 0)
+		failed_at[$side.$n]=$(why 0 "$out")
 		return 1
 	fi
 	return 0
@@ -206,13 +212,25 @@ memory_run() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 		os_tail "$out"
-		failed_at[$side.$n]="memory run: $(why 124)"
+		failed_at[$side.$n]="memory run: $(why 124 "$out")"
 		return 1
 	fi
 	sleep 0.5 # the last line out: let every rank settle into its sleep
 	nodes=$(ranks_of "$pid" "$prog")
 	vals=$(for p in $nodes; do rollup "$p"; done)
 	lp=$(rollup "$pid")
+	if [ "$(wc -l <<<"$vals")" = "$n" ] && [ -n "$lp" ]; then
+		local pss rss max total
+		pss=$(cut -d' ' -f1 <<<"$vals" | sort -n)
+		rss=$(cut -d' ' -f2 <<<"$vals" | sort -n)
+		max=$(tail -n 1 <<<"$pss")
+		total=$(awk -v l="${lp%% *}" '{ t += $1 } END { print t + l }' <<<"$vals")
+		# shellcheck disable=SC2086 # the values are words
+		mem[$side.$n]="$(os_median $pss) $max $(os_median $rss) $lp $total"
+	else
+		echo "$os_name: ${cmd[*]}: found $(wc -w <<<"$nodes") of $n ranks to measure" >&2
+		failed_at[$side.$n]="memory run: ranks not found"
+	fi
 	touch "$pause"
 	for ((i = 0; i < run_timeout * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -228,21 +246,10 @@ memory_run() {
 	if [ "$rc" != 0 ] || ! hellos_ok "$out" "$n"; then
 		echo "$os_name: ${cmd[*]} --pause exited $rc or printed wrong lines" >&2
 		os_tail "$out"
-		failed_at[$side.$n]="memory run: $(why "$rc")"
+		failed_at[$side.$n]="memory run: $(why "$rc" "$out")"
 		return 1
 	fi
-	if [ "$(wc -l <<<"$vals")" != "$n" ] || [ -z "$lp" ]; then
-		echo "$os_name: ${cmd[*]}: found $(wc -w <<<"$nodes") of $n ranks to measure" >&2
-		failed_at[$side.$n]="memory run: ranks not found"
-		return 1
-	fi
-	local pss rss max total
-	pss=$(cut -d' ' -f1 <<<"$vals" | sort -n)
-	rss=$(cut -d' ' -f2 <<<"$vals" | sort -n)
-	max=$(tail -n 1 <<<"$pss")
-	total=$(awk -v l="${lp%% *}" '{ t += $1 } END { print t + l }' <<<"$vals")
-	# shellcheck disable=SC2086 # the values are words
-	mem[$side.$n]="$(os_median $pss) $max $(os_median $rss) $lp $total"
+	[ -n "${mem[$side.$n]:-}" ] || return 1
 	return 0
 }
 
@@ -282,7 +289,8 @@ done
 if [ $memory = 1 ]; then
 	for n in $sizes; do
 		for side in sk mpi; do
-			[ -n "${failed_at[$side.$n]:-}" ] && continue
+			# After a timeout, do not wait for another.
+			[[ ${failed_at[$side.$n]:-} == timed* ]] && continue
 			memory_run "$side" "$n" || failed=1
 		done
 	done
@@ -338,6 +346,7 @@ if [ $memory = 1 ]; then
 				result=MISS
 				missed=1
 			fi
+			result+="${failed_at[sk.$n]:+ (skrun: ${failed_at[sk.$n]})}"
 		else
 			result="NO DATA${failed_at[sk.$n]:+; skrun: ${failed_at[sk.$n]}}"
 		fi
