@@ -26,11 +26,25 @@ struct sk_arena {
 	struct sk_mr  *mr;
 };
 
-static void *sk_arena_map(size_t *size_p, bool *huge_p)
+/*
+ * Huge pages only where registration pins the whole arena anyway (the rdma
+ * provider: ibv_reg_mr faults in every page, so 2 MiB pages cost no memory
+ * and save the NIC's translation entries). Elsewhere (ucx) pages are
+ * touched as used, and one huge page turned the few KiB of message slots
+ * an idle node touches into 2 MiB of RSS (PSS of a node 4.7 -> 2.7 MiB,
+ * of skrun with 4 nodes 9.1 -> 3.0 MiB; libos/README.md).
+ */
+static void *sk_arena_map(size_t *size_p, bool want_huge, bool *huge_p)
 {
 	size_t hsize = (*size_p + SK_HUGE_PAGE - 1) & ~(size_t)(SK_HUGE_PAGE - 1);
 	void *p;
 
+	*huge_p = false;
+	if (!want_huge) {
+		p = mmap(NULL, *size_p, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
 	p = mmap(NULL, hsize, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (p != MAP_FAILED) {
@@ -45,13 +59,13 @@ static void *sk_arena_map(size_t *size_p, bool *huge_p)
 	if (p == MAP_FAILED)
 		return NULL;
 	madvise(p, *size_p, MADV_HUGEPAGE);
-	*huge_p = false;
 	return p;
 }
 
 sk_status_t sk_arena_create(struct sk_dev *dev, size_t size, unsigned access,
 			    struct sk_arena **arena_p)
 {
+	struct sk_dev_attr attr;
 	struct sk_arena *arena;
 	unsigned long mb;
 	sk_status_t st;
@@ -66,7 +80,10 @@ sk_status_t sk_arena_create(struct sk_dev *dev, size_t size, unsigned access,
 	if (arena == NULL)
 		return SK_ERR_NOMEM;
 	arena->size = (size + 4095) & ~(size_t)4095;
-	arena->base = sk_arena_map(&arena->size, &arena->huge);
+	sk_dev_query(dev, &attr);
+	arena->base = sk_arena_map(&arena->size,
+				   strcmp(attr.provider, "rdma") == 0,
+				   &arena->huge);
 	if (arena->base == NULL) {
 		fprintf(stderr, "skiff: cannot map a %zu MiB arena "
 				"(SKIFF_ARENA_MB)\n", size >> 20);

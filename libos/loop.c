@@ -4,9 +4,10 @@
  *
  * Timers sit in a binary min-heap ordered by (deadline, start order): start
  * and stop are O(log n), the next deadline O(1). Watches live in one epoll
- * set with the device's channel: starting or stopping one is one
- * epoll_ctl(2), and a look at the descriptors costs the same with 1,000
- * idle watches as with none (skrun watches two pipes per node). The spin-
+ * set: starting or stopping one is one epoll_ctl(2), and a look at the
+ * descriptors costs the same with 1,000 idle watches as with none (skrun
+ * watches two pipes per node). Asleep, the loop poll(2)s two descriptors:
+ * the device's channel and the set. The spin-
  * then-sleep policy keeps latency low while traffic flows (a sleeping
  * thread takes microseconds to wake) and costs nothing when idle.
  *
@@ -34,7 +35,6 @@
 #define SK_LOOP_EVENTS    64 /* descriptor events per look */
 #define SK_LOOP_FD_CHECK_NS 20000ull /* descriptors while spinning */
 #define SK_LOOP_CLOCK_EVERY 16 /* busy turns between two clock reads */
-#define SK_LOOP_DEV_KEY   UINT64_MAX /* the channel's epoll data */
 
 /* The callback gets epoll's events as poll(2)'s revents: same bits. */
 _Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT &&
@@ -52,7 +52,7 @@ struct sk_fdslot {
 struct sk_loop {
 	struct sk_dev    *dev;
 	int               epfd;
-	bool              dev_in_set;   /* the channel is in epfd */
+	int               dev_fd;       /* the completion channel, or -1 */
 	struct sk_timer **heap;         /* min-heap of armed timers */
 	uint32_t          nheap, heap_cap;
 	uint64_t          timer_seq;
@@ -96,30 +96,17 @@ sk_status_t sk_loop_create(struct sk_dev *dev, struct sk_loop **loop_p)
 		st = errno == ENOMEM ? SK_ERR_NOMEM : SK_ERR_IO;
 		goto err_free;
 	}
-	/* The channel stays in the set: while spinning, a look that finds it
-	 * readable ignores it; asleep, it wakes the loop. */
-	if (dev != NULL && sk_dev_fd(dev) >= 0) {
-		struct epoll_event ev = {.events = EPOLLIN,
-					 .data.u64 = SK_LOOP_DEV_KEY};
-
-		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, sk_dev_fd(dev),
-			      &ev) != 0) {
-			fprintf(stderr, "skiff: event loop: cannot watch the "
-					"device's channel: %s\n",
-				strerror(errno));
-			st = SK_ERR_IO;
-			goto err_close;
-		}
-		loop->dev_in_set = true;
-	}
+	/* The channel stays out of the set: a look while spinning need not
+	 * see it, and asleep, poll(2) sees its state as it is, as before the
+	 * set existed (it is itself an epoll, over UCX's, on the ucx
+	 * provider). */
+	loop->dev_fd = dev != NULL ? sk_dev_fd(dev) : -1;
 	loop->dev = dev;
 	loop->spin_ns = spin_us * 1000;
 	loop->last_event_ns = sk_time_ns();
 	*loop_p = loop;
 	return SK_OK;
 
-err_close:
-	close(loop->epfd);
 err_free:
 	free(loop);
 	return st;
@@ -289,9 +276,6 @@ static int sk_fdslot_sync(struct sk_loop *loop, int fd)
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		if (errno != EEXIST)
 			return errno;
-		/* The loop's own channel is in the set under its key. */
-		if (loop->dev_in_set && fd == sk_dev_fd(loop->dev))
-			return EEXIST;
 		/* Closed without a stop while a copy kept the file in the
 		 * set, and the number came back to it: take it over. */
 		if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)
@@ -474,8 +458,7 @@ again:
 }
 
 /* One look at the descriptors: epoll_wait(2) for at most @timeout_ms, then
- * the callbacks. The channel, if it woke us, needs nothing: the caller polls
- * the device next. */
+ * the callbacks. */
 static int sk_loop_look(struct sk_loop *loop, int timeout_ms)
 {
 	struct epoll_event ev[SK_LOOP_EVENTS];
@@ -483,7 +466,7 @@ static int sk_loop_look(struct sk_loop *loop, int timeout_ms)
 
 	if (loop->fixed)
 		timeout_ms = 0; /* poll(2) would return at once */
-	if (loop->nwatch == 0 && !loop->dev_in_set && timeout_ms == 0)
+	if (loop->nwatch == 0 && timeout_ms == 0)
 		return 0;
 	n = epoll_wait(loop->epfd, ev, SK_LOOP_EVENTS, timeout_ms);
 	loop->look++;
@@ -491,8 +474,6 @@ static int sk_loop_look(struct sk_loop *loop, int timeout_ms)
 		uint64_t key = ev[i].data.u64;
 		int fd = (int)(uint32_t)key;
 
-		if (key == SK_LOOP_DEV_KEY)
-			continue;
 		/* A stale event: its slot left the set since (stopped
 		 * watches), or came back for another file. */
 		if ((size_t)fd >= loop->nfds || !loop->fds[fd].in_set ||
@@ -503,6 +484,25 @@ static int sk_loop_look(struct sk_loop *loop, int timeout_ms)
 	if (loop->fixed)
 		handled += sk_loop_call(loop, -1, 0);
 	return handled; /* on EINTR or a timeout, 0: the caller loops */
+}
+
+/* Sleep on the armed channel and the watches for at most @timeout_ms. A
+ * wake by the channel needs nothing here: the caller polls the device. */
+static int sk_loop_sleep(struct sk_loop *loop, int timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{.fd = loop->dev_fd, .events = POLLIN},
+		{.fd = loop->epfd, .events = POLLIN},
+	};
+	nfds_t n = loop->nwatch > 0 ? 2 : 1;
+
+	if (loop->fixed)
+		timeout_ms = 0;
+	if (poll(pfd, n, timeout_ms) <= 0 && !loop->fixed)
+		return 0; /* timeout or EINTR: the caller loops */
+	if (loop->fixed || (n == 2 && pfd[1].revents))
+		return sk_loop_look(loop, 0);
+	return 0;
 }
 
 static int sk_loop_timeout_ms(struct sk_loop *loop, uint64_t now,
@@ -572,7 +572,7 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 		wait = sk_loop_timeout_ms(loop, now, wait);
 		if (loop->dev == NULL) {
 			n = sk_loop_look(loop, wait);
-		} else if (!loop->dev_in_set) {
+		} else if (loop->dev_fd < 0) {
 			/* No channel: nap briefly instead of spinning. */
 			n = sk_loop_look(loop, wait < 0 || wait > 1 ? 1 : wait);
 		} else {
@@ -585,7 +585,7 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 				return st;
 			if (bound >= 0 && (wait < 0 || bound < wait))
 				wait = bound;
-			n = sk_loop_look(loop, wait);
+			n = sk_loop_sleep(loop, wait);
 		}
 		if (n > 0) {
 			loop->last_event_ns = sk_time_ns();

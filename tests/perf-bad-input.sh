@@ -30,6 +30,22 @@ for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw sk_pingpong \
 	expect 2 "$t bad port" -- "$bin" -p 99999
 done
 
+# compare-boot.sh refuses bad options before running anything (its
+# limits: --sizes up to 4096 nodes, --timeout up to 3600 s); sk_hello
+# refuses a stray argument.
+cb=perf/compare-boot.sh
+expect 2 "compare-boot unknown flag" -- $cb --no-such-flag
+expect 2 "compare-boot bad trials" -- $cb --trials 0
+expect 2 "compare-boot size past 4096" -- $cb --sizes "1 4097"
+expect 2 "compare-boot bad size" -- $cb --sizes "4 x"
+expect 2 "compare-boot empty sizes" -- $cb --sizes " "
+expect 2 "compare-boot timeout past 3600" -- $cb --timeout 3601
+expect 2 "compare-boot bad timeout" -- $cb --timeout 0
+expect 2 "sk_hello --pause without a file" -- env SKIFF_PROVIDER=ucx \
+	"$BUILD/perf/os/sk_hello" --pause
+expect 2 "sk_hello stray argument" -- env SKIFF_PROVIDER=ucx \
+	"$BUILD/perf/os/sk_hello" extra
+
 # Garbage, a truncated exchange and an absurd length prefix to a server,
 # for a verbs tool, an rpc tool and the UCP get peer.
 port=$((18600 + RANDOM % 400))

@@ -2,14 +2,16 @@
  * Unit tests of the libos event loop (libos/loop.c) without a device: timers
  * and descriptor watches at scale (1,000 of each), the orders and the
  * callback rules loop.h promises, and watches on real pipes, sockets,
- * files and reused descriptors. A loop over a device is exercised by every
- * skrun job (tests/e2e/jobs.sh).
+ * files and reused descriptors; one loop over a real ucx device sleeps and
+ * is woken by a watch. Loops over devices are exercised by every skrun job
+ * (tests/e2e/jobs.sh).
  *
  * No timing is asserted: the throughput test prints its counts.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -621,6 +623,55 @@ static void test_start_from_callback(void **state)
 	sk_loop_destroy(loop);
 }
 
+/* A loop over a real ucx device sleeps on the device's channel and the
+ * watches: a byte written by another thread while it sleeps wakes it. */
+struct late_write {
+	int      fd;
+	unsigned ms;
+};
+
+static void *late_write(void *arg)
+{
+	struct late_write *lw = arg;
+
+	usleep(lw->ms * 1000);
+	if (write(lw->fd, "w", 1) != 1)
+		abort();
+	return NULL;
+}
+
+static void test_device_sleep_wakes(void **state)
+{
+	struct late_write lw = {.ms = 50};
+	struct sk_loop *loop;
+	struct sk_dev *dev;
+	struct pwatch p = {0};
+	pthread_t th;
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(sk_dev_open("ucx", NULL, &dev), SK_OK);
+	assert_true(sk_dev_fd(dev) >= 0);
+	assert_int_equal(sk_loop_create(dev, &loop), SK_OK);
+	assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	p.w = (struct sk_watch){.fd = fds[0], .events = POLLIN,
+				.cb = pwatch_readable};
+	sk_watch_start(loop, &p.w);
+	lw.fd = fds[1];
+	assert_int_equal(pthread_create(&th, NULL, late_write, &lw), 0);
+	watch_left = 1;
+	/* -1: only the byte can end the wait (the test's timeout guards). */
+	while (watch_left > 0)
+		assert_true(sk_loop_run_once(loop, -1) >= 0);
+	assert_int_equal(p.calls, 1);
+	pthread_join(th, NULL);
+	sk_watch_stop(loop, &p.w);
+	close(fds[0]);
+	close(fds[1]);
+	sk_loop_destroy(loop);
+	sk_dev_close(dev);
+}
+
 static void never_due(struct sk_timer *t)
 {
 	(void)t;
@@ -693,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_change_events),
 		cmocka_unit_test(test_always_ready_files),
 		cmocka_unit_test(test_start_from_callback),
+		cmocka_unit_test(test_device_sleep_wakes),
 		cmocka_unit_test(test_throughput_counts),
 	};
 

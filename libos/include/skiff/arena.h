@@ -4,9 +4,11 @@
  * (message slots, bulk bounce buffers, application buffers for one-sided
  * operations) comes from here, so nothing is registered on the datapath.
  *
- * The arena is mapped with huge pages when the system has them (fewer TLB
- * and NIC translation misses), else with normal pages. Its size is
- * SKIFF_ARENA_MB.
+ * On the rdma provider, whose registration pins every page, the arena is
+ * mapped with huge pages when the system has them (fewer TLB and NIC
+ * translation misses), else with normal pages. On ucx it has normal pages,
+ * touched only as they are used: an idle node holds a few KiB of it. Its
+ * size is SKIFF_ARENA_MB.
  *
  * Threads: an arena and its pools belong to one thread, like the loop.
  */
