@@ -71,7 +71,9 @@ struct sk_hnode {
 	/* fabric */
 	struct sk_ep     *ep;
 	struct sk_chan    chan;
-	struct sk_rkey   *rkey;      /* its arena */
+	struct sk_rkey   *rkey;      /* its arena, imported on first use */
+	uint16_t          desc_len;  /* its arena's descriptor, from READY */
+	char              desc[SK_BLOB_MAX];
 	bool              link_down;
 	struct sk_timer   cut_t;     /* closes the endpoint after a cut */
 	uint64_t          ready_req;

@@ -106,10 +106,21 @@ static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n,
 	sk_status_t st;
 	int64_t rc;
 
-	if (n->rkey == NULL || n->bulk_busy) {
-		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY,
-			 n->rkey ? -EBUSY : -EPROTO, NULL, 0, NULL, 0);
+	if (n->bulk_busy) {
+		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, -EBUSY, NULL, 0,
+			 NULL, 0);
 		return;
+	}
+	if (n->rkey == NULL) {
+		/* Imported on the first bulk transfer, not at READY: the ucx
+		 * provider may check the key with a round trip, which would
+		 * hold this loop once per node at boot. */
+		st = sk_rkey_unpack(n->ep, n->desc, n->desc_len, &n->rkey);
+		if (st != SK_OK) {
+			sk_node_cut(n, "a bad arena descriptor",
+				    sk_status_str(st));
+			return;
+		}
 	}
 	if (io->raddr < sk_rkey_addr(n->rkey) ||
 	    io->len > sk_rkey_len(n->rkey) ||
@@ -157,18 +168,17 @@ static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n,
 static void sk_serve_ready(struct sk_job *job, struct sk_hnode *n,
 			   const struct sk_hreq *req)
 {
-	sk_status_t st;
-
 	if (n->ready) {
 		sk_node_cut(n, "a second READY", NULL);
 		return;
 	}
-	st = sk_rkey_unpack(n->ep, req->u.bytes.data, req->u.bytes.len,
-			    &n->rkey);
-	if (st != SK_OK) {
-		sk_node_cut(n, "a bad arena descriptor", sk_status_str(st));
+	if (req->u.bytes.len > sizeof(n->desc)) {
+		sk_node_cut(n, "a bad arena descriptor",
+			    "longer than SK_BLOB_MAX");
 		return;
 	}
+	memcpy(n->desc, req->u.bytes.data, req->u.bytes.len);
+	n->desc_len = (uint16_t)req->u.bytes.len;
 	n->ready = true;
 	n->ready_req = req->hdr.req_id;
 	job->nready++;

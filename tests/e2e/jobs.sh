@@ -692,6 +692,7 @@ check nofinal t_nofinal
 check stdin t_stdin
 check args-env t_args_env
 check ring t_ring
+check ring-64 t_ring 64
 check rpc-all-4 t_rpc_all 4
 check rpc-all-16 t_rpc_all 16
 check rpc-owner t_rpc_owner
