@@ -30,6 +30,9 @@
 
 #include "node.h"
 
+_Static_assert(SK_OS_SERVICE_MAX == SK_HSERVICE_MAX,
+	       "os.h's services are hostproto's");
+
 /* Keep @ep as libos's own endpoint to @rank. Its user pointer says whose
  * it is, so that rpc refuses to take it over (sk_rpc_peer_add). */
 static void sk_node_peer_set(unsigned rank, struct sk_ep *ep)
