@@ -364,7 +364,7 @@ sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 {
 	sk_status_t st;
 
-	st = sk_ep_create(job->dev, &n->ep);
+	st = sk_ep_create_attr(job->dev, &SK_CHAN_EP_ATTR, &n->ep);
 	if (st != SK_OK)
 		return st;
 	st = sk_ep_connect(n->ep, addr, len);

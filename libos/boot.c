@@ -383,7 +383,8 @@ static void sk_node_boot(void)
 	sk_node.bounce = sk_arena_alloc(sk_node.arena, SK_HMSG_BULK_MAX, 4096);
 	if (sk_node.bounce == NULL)
 		sk_boot_die("arena too small (SKIFF_ARENA_MB)");
-	st = sk_ep_create(sk_node.dev, &sk_node.host_ep);
+	st = sk_ep_create_attr(sk_node.dev, &SK_CHAN_EP_ATTR,
+			       &sk_node.host_ep);
 	if (st != SK_OK)
 		sk_boot_die("endpoint: %s", sk_status_str(st));
 	/* A pointer per rank, filled on first use: 2 KiB at 256 nodes. */

@@ -100,7 +100,10 @@ struct sk_provider_ops {
 				   size_t len, struct sk_rkey **rkey_p);
 	void (*rkey_destroy)(struct sk_rkey *rkey);
 
-	sk_status_t (*ep_create)(struct sk_dev *dev, struct sk_ep **ep_p);
+	/* @sq, @rq: the endpoint's depths, powers of two, at most the
+	 * device's (sk_ep_depth). */
+	sk_status_t (*ep_create)(struct sk_dev *dev, uint32_t sq, uint32_t rq,
+				 struct sk_ep **ep_p);
 	sk_status_t (*ep_addr_pack)(const struct sk_ep *ep, void *buf,
 				    size_t *len_p);
 	sk_status_t (*ep_connect)(struct sk_ep *ep, const void *buf,
@@ -156,5 +159,9 @@ const struct sk_provider_ops *sk_provider_auto(void);
 
 /* Log an error once, where it is decided: "skiff: <fmt>\n" on stderr. */
 void sk_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* An endpoint's queue depth: @want (0: @dflt) rounded up to a power of
+ * two, at most @dflt (the device's, itself a power of two). */
+uint32_t sk_ep_depth(uint32_t want, uint32_t dflt);
 
 #endif /* SKIFF_VERBS_PROVIDER_H */

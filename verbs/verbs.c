@@ -205,11 +205,34 @@ unsigned sk_rkey_access(const struct sk_rkey *rkey)
 	return rkey->access;
 }
 
-sk_status_t sk_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
+uint32_t sk_ep_depth(uint32_t want, uint32_t dflt)
 {
+	uint32_t d = 1;
+
+	if (want == 0 || want >= dflt)
+		return dflt;
+	while (d < want)
+		d <<= 1;
+	return d;
+}
+
+sk_status_t sk_ep_create_attr(struct sk_dev *dev,
+			      const struct sk_ep_attr *attr,
+			      struct sk_ep **ep_p)
+{
+	struct sk_dev_attr da;
+
 	if (dev == NULL || ep_p == NULL)
 		return SK_ERR_INVAL;
-	return dev->ops->ep_create(dev, ep_p);
+	sk_dev_query(dev, &da);
+	return dev->ops->ep_create(
+		dev, sk_ep_depth(attr ? attr->sq_depth : 0, da.sq_depth),
+		sk_ep_depth(attr ? attr->rq_depth : 0, da.rq_depth), ep_p);
+}
+
+sk_status_t sk_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
+{
+	return sk_ep_create_attr(dev, NULL, ep_p);
 }
 
 sk_status_t sk_ep_addr_pack(const struct sk_ep *ep, void *buf, size_t *len_p)

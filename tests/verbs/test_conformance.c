@@ -305,6 +305,38 @@ static int teardown_stall(void **state)
 	return teardown(state);
 }
 
+/* An endpoint's own queue depths (sk_ep_create_attr): rounded up to a
+ * power of two, capped at the device's, and enforced. */
+static void test_ep_depths(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_ep_attr small = {.sq_depth = 5, .rq_depth = 3};
+	struct sk_ep_attr huge = {.sq_depth = 1u << 30, .rq_depth = 1u << 30};
+	struct sk_ep *ep;
+	char *buf = f->buf;
+	uint32_t i;
+
+	assert_int_equal(sk_ep_create_attr(f->dev, &small, &ep), SK_OK);
+	assert_true(sk_test_peer_connect(&f->peer, ep) >= 0);
+	/* 3 rounds up to 4: four receives fit, the fifth waits. */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(sk_post_recv(ep, f->mr, buf + 64 * i, 64,
+					      NULL), SK_OK);
+	assert_int_equal(sk_post_recv(ep, f->mr, buf, 64, NULL),
+			 SK_ERR_AGAIN);
+	sk_ep_destroy(ep);
+
+	/* Past the device's depth: the device's. */
+	assert_int_equal(sk_ep_create_attr(f->dev, &huge, &ep), SK_OK);
+	assert_true(sk_test_peer_connect(&f->peer, ep) >= 0);
+	for (i = 0; i < f->attr.rq_depth; i++)
+		assert_int_equal(sk_post_recv(ep, f->mr, buf + 64 * (i % 64),
+					      64, NULL), SK_OK);
+	assert_int_equal(sk_post_recv(ep, f->mr, buf, 64, NULL),
+			 SK_ERR_AGAIN);
+	sk_ep_destroy(ep);
+}
+
 static void test_unsignaled_idle(void **state)
 {
 	struct fixture *f = *state;
@@ -676,6 +708,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_imm, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_send_recv, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ep_depths, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unsignaled_idle,
 						setup_stall, teardown_stall),

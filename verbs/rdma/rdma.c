@@ -313,13 +313,14 @@ static sk_status_t rdma_read_config(struct rdma_dev *d,
 	return SK_OK;
 }
 
-static struct ibv_qp *rdma_qp_create(struct rdma_dev *d, uint32_t *inline_p)
+static struct ibv_qp *rdma_qp_create(struct rdma_dev *d, uint32_t sq,
+				     uint32_t rq, uint32_t *inline_p)
 {
 	struct ibv_qp_init_attr ia = {
 		.send_cq = d->cq,
 		.recv_cq = d->cq,
-		.cap = {.max_send_wr = d->sq_depth,
-			.max_recv_wr = d->rq_depth,
+		.cap = {.max_send_wr = sq,
+			.max_recv_wr = rq,
 			.max_send_sge = 1,
 			.max_recv_sge = 1,
 			.max_inline_data = *inline_p},
@@ -340,7 +341,8 @@ static sk_status_t rdma_probe_inline(struct rdma_dev *d)
 
 	for (;;) {
 		uint32_t got = want;
-		struct ibv_qp *qp = rdma_qp_create(d, &got);
+		struct ibv_qp *qp = rdma_qp_create(d, d->sq_depth,
+						   d->rq_depth, &got);
 
 		if (qp) {
 			ibv_destroy_qp(qp);
@@ -855,7 +857,8 @@ static sk_status_t rdma_cq_reserve(struct rdma_dev *d, int more)
 	return SK_OK;
 }
 
-static sk_status_t rdma_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
+static sk_status_t rdma_ep_create(struct sk_dev *dev, uint32_t sq, uint32_t rq,
+				  struct sk_ep **ep_p)
 {
 	struct rdma_dev *d = rdma_dev(dev);
 	struct ibv_qp_attr qa = {
@@ -873,16 +876,16 @@ static sk_status_t rdma_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return SK_ERR_NOMEM;
-	e->sq = calloc(d->sq_depth, sizeof(*e->sq));
-	e->rq_ctx = calloc(d->rq_depth, sizeof(*e->rq_ctx));
+	e->sq = calloc(sq, sizeof(*e->sq));
+	e->rq_ctx = calloc(rq, sizeof(*e->rq_ctx));
 	if (e->sq == NULL || e->rq_ctx == NULL) {
 		st = SK_ERR_NOMEM;
 		goto err_free;
 	}
-	st = rdma_cq_reserve(d, (int)(d->sq_depth + d->rq_depth));
+	st = rdma_cq_reserve(d, (int)(sq + rq));
 	if (st != SK_OK)
 		goto err_free;
-	e->qp = rdma_qp_create(d, &inl);
+	e->qp = rdma_qp_create(d, sq, rq, &inl);
 	if (e->qp == NULL) {
 		sk_log_error("rdma: %s: cannot create a queue pair: %s",
 			     d->name, strerror(errno));
@@ -900,8 +903,8 @@ static sk_status_t rdma_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 	if (getrandom(&psn, sizeof(psn), 0) != sizeof(psn))
 		psn = (uint32_t)rand();
 	e->psn = psn & 0xffffff;
-	e->sq_mask = d->sq_depth - 1;
-	e->rq_mask = d->rq_depth - 1;
+	e->sq_mask = sq - 1;
+	e->rq_mask = rq - 1;
 	e->super.dev = dev;
 	st = sk_ep_table_add(&d->eps, &e->super, &e->idx, &e->gen);
 	if (st != SK_OK)
@@ -912,7 +915,7 @@ static sk_status_t rdma_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 err_destroy_qp:
 	ibv_destroy_qp(e->qp);
 err_unreserve:
-	d->cq_need -= (int)(d->sq_depth + d->rq_depth);
+	d->cq_need -= (int)(sq + rq);
 err_free:
 	free(e->rq_ctx);
 	free(e->sq);
@@ -1032,7 +1035,7 @@ static void rdma_ep_destroy(struct sk_ep *ep)
 		sk_log_error("rdma: %s: destroying a QP failed: %s", d->name,
 			     strerror(errno));
 	sk_ep_table_del(&d->eps, e->idx);
-	d->cq_need -= (int)(d->sq_depth + d->rq_depth);
+	d->cq_need -= (int)(e->sq_mask + 1 + e->rq_mask + 1);
 	free(e->rq_ctx);
 	free(e->sq);
 	free(e);
@@ -1051,7 +1054,7 @@ static sk_status_t rdma_post(struct sk_ep *ep, const struct sk_op *op)
 	int user_signaled = !(op->flags & SK_POST_UNSIGNALED);
 	int err;
 
-	if (e->sq_head - e->sq_tail >= d->sq_depth)
+	if (e->sq_head - e->sq_tail > e->sq_mask)
 		return SK_ERR_AGAIN;
 
 	memset(&wr, 0, sizeof(wr));
@@ -1107,7 +1110,7 @@ static sk_status_t rdma_post(struct sk_ep *ep, const struct sk_op *op)
 	if ((op->opcode == SK_OP_WRITE || op->opcode == SK_OP_WRITE_IMM ||
 	     op->opcode == SK_OP_SEND) && op->len && op->len <= d->max_inline)
 		wr.send_flags |= IBV_SEND_INLINE;
-	if (user_signaled || ++e->unsignaled_run >= d->sq_depth / 2) {
+	if (user_signaled || ++e->unsignaled_run >= (e->sq_mask + 1) / 2) {
 		wr.send_flags |= IBV_SEND_SIGNALED;
 		e->unsignaled_run = 0;
 	}
@@ -1145,7 +1148,7 @@ static sk_status_t rdma_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	struct ibv_recv_wr *bad;
 	int err;
 
-	if (e->rq_head - e->rq_tail >= d->rq_depth)
+	if (e->rq_head - e->rq_tail > e->rq_mask)
 		return SK_ERR_AGAIN;
 	wr.wr_id = rdma_wr_id(e, RDMA_SEQ_RECV | (e->rq_head & RDMA_SEQ_MASK));
 	err = ibv_post_recv(e->qp, &wr, &bad);

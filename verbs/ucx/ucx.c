@@ -1557,32 +1557,37 @@ static void ucx_rkey_destroy(struct sk_rkey *rkey)
 
 /* ---- endpoints ---- */
 
-static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
+static sk_status_t ucx_ep_create(struct sk_dev *dev, uint32_t sq, uint32_t rq,
+				 struct sk_ep **ep_p)
 {
 	struct ucx_dev *d = ucx_dev(dev);
 	struct ucx_ep *e;
+	uint32_t uq;
 	sk_status_t st;
 
+	/* Early messages wait in uq: at most what the peer may have in
+	 * flight, which a small receive queue bounds (4x for slack). */
+	uq = rq < d->rq_depth ? sk_ep_depth(4 * rq, d->uq_depth) : d->uq_depth;
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return SK_ERR_NOMEM;
-	e->sq = calloc(d->sq_depth, sizeof(*e->sq));
-	e->rq = calloc(d->rq_depth, sizeof(*e->rq));
-	e->uq = calloc(d->uq_depth, sizeof(*e->uq));
-	e->held = calloc(d->rq_depth, sizeof(*e->held));
-	e->amheld = calloc(d->rq_depth, sizeof(*e->amheld));
+	e->sq = calloc(sq, sizeof(*e->sq));
+	e->rq = calloc(rq, sizeof(*e->rq));
+	e->uq = calloc(uq, sizeof(*e->uq));
+	e->held = calloc(rq, sizeof(*e->held));
+	e->amheld = calloc(rq, sizeof(*e->amheld));
 	if (e->sq == NULL || e->rq == NULL || e->uq == NULL ||
 	    e->held == NULL || e->amheld == NULL) {
 		st = SK_ERR_NOMEM;
 		goto err_free;
 	}
-	st = ucx_cq_reserve(d, d->sq_depth + d->rq_depth);
+	st = ucx_cq_reserve(d, sq + rq);
 	if (st != SK_OK)
 		goto err_free;
-	e->sq_mask = d->sq_depth - 1;
-	e->rq_mask = d->rq_depth - 1;
-	e->uq_mask = d->uq_depth - 1;
-	e->held_mask = d->rq_depth - 1;
+	e->sq_mask = sq - 1;
+	e->rq_mask = rq - 1;
+	e->uq_mask = uq - 1;
+	e->held_mask = rq - 1;
 	e->super.dev = dev;
 	e->tx_seq = 1;
 	e->rx_seq = 1;
@@ -1598,7 +1603,7 @@ static sk_status_t ucx_ep_create(struct sk_dev *dev, struct sk_ep **ep_p)
 	return SK_OK;
 
 err_unreserve:
-	d->cq_need -= d->sq_depth + d->rq_depth;
+	d->cq_need -= sq + rq;
 	ucx_ring_rx_destroy(&e->rx);
 err_free:
 	free(e->amheld);
@@ -1829,7 +1834,7 @@ static void ucx_ep_destroy(struct sk_ep *ep)
 	ucx_ring_tx_close(&e->tx);
 	ucx_ring_rx_destroy(&e->rx);
 	sk_ep_table_del(&d->eps, e->idx);
-	d->cq_need -= d->sq_depth + d->rq_depth;
+	d->cq_need -= e->sq_mask + 1 + e->rq_mask + 1;
 	free(e->amheld);
 	free(e->held);
 	free(e->uq);
@@ -1989,7 +1994,7 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 		if (ucx_send_ring(d, e, op) || ucx_send_imm(d, e, op))
 			return SK_OK;
 	}
-	if (e->sq_head - e->sq_tail >= d->sq_depth)
+	if (e->sq_head - e->sq_tail > e->sq_mask)
 		return SK_ERR_AGAIN;
 	p = (ucp_request_param_t){
 		.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
@@ -2112,7 +2117,7 @@ static sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	uintptr_t base = (uintptr_t)mr->addr, a = (uintptr_t)laddr;
 	struct ucx_rq_slot *r;
 
-	if (e->rq_head - e->rq_tail >= d->rq_depth)
+	if (e->rq_head - e->rq_tail > e->rq_mask)
 		return SK_ERR_AGAIN;
 	if (len && (a < base || a - base > mr->len ||
 		    len > mr->len - (a - base)))

@@ -213,6 +213,22 @@ unsigned sk_rkey_access(const struct sk_rkey *rkey);
  */
 sk_status_t sk_ep_create(struct sk_dev *dev, struct sk_ep **ep_p);
 
+/* Queue depths of one endpoint: operations outstanding (sq) and receives
+ * posted (rq). 0 takes the device's (sk_dev_attr: SKIFF_SQ_DEPTH,
+ * SKIFF_RQ_DEPTH); others are rounded up to a power of two and capped at
+ * the device's. An endpoint with small queues costs the device's one
+ * completion queue (and memory) that much less: a host with an endpoint
+ * per node asks for what its channel needs. */
+struct sk_ep_attr {
+	uint32_t sq_depth;
+	uint32_t rq_depth;
+};
+
+/* sk_ep_create() with queue depths (@attr NULL: the device's). */
+sk_status_t sk_ep_create_attr(struct sk_dev *dev,
+			      const struct sk_ep_attr *attr,
+			      struct sk_ep **ep_p);
+
 /*
  * Pack this endpoint's address for its peer (the out-of-band exchange is the
  * caller's). @len_p: in the capacity (SK_BLOB_MAX suffices), out the length.
