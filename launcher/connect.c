@@ -247,11 +247,10 @@ void sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
 static void sk_conn_connected(struct sk_job *job, struct sk_hnode *n,
 			      const struct sk_hreq *req)
 {
-	if (n->confirm_to != req->u.peer.p.rank) {
-		sk_node_cut(n, "a CONNECTED for no connection", NULL);
-		return;
-	}
-	sk_conn_confirm(job, n);
+	/* One that matches nothing comes late (the node finished waiting,
+	 * then finalized, which settled it): nothing to do. */
+	if (n->confirm_to == req->u.peer.p.rank)
+		sk_conn_confirm(job, n);
 	sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL, 0);
 }
 
