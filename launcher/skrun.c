@@ -610,6 +610,25 @@ static void sk_shell_quote(char **cmd, size_t *len, const char *s)
 	*len = (size_t)(p - *cmd);
 }
 
+/*
+ * In the child, before exec: a rank starts with its standard streams and
+ * nothing else of skrun's. UCX, libibverbs and hwloc open descriptors
+ * without O_CLOEXEC (UCX's listening sockets, epoll sets, pipes), and a
+ * node holding them keeps skrun's sockets open after skrun closes them.
+ * close_range marks every descriptor above 2 close-on-exec in one system
+ * call; before Linux 5.11, fcntl does it one at a time. Both are safe
+ * between fork and exec, which malloc and opendir are not.
+ */
+static void sk_child_cloexec(void)
+{
+	int fd;
+
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	for (fd = 3; fd < 65536; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 			  char **env_add, size_t nenv, const char *self)
 {
@@ -618,6 +637,7 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sk_child_cloexec();
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);

@@ -258,6 +258,20 @@ t_rpc_finished() {
 		{ echo "a finished rank was not reported unreachable"; return 1; }
 }
 
+t_fds() {
+	# A rank starts with its standard streams and nothing of skrun's
+	# (UCX's sockets, skrun's pipes): before, both leaked into every rank.
+	# ls's own descriptors: the standard three and the directory it reads.
+	run 30 -n 2 ls -m /proc/self/fd
+	[ $RC -eq 0 ] || { echo "plain: exit $RC"; return 1; }
+	[ "$(grep -cx '0, 1, 2, 3' "$OUT")" -eq 2 ] ||
+		{ echo "a plain rank inherited descriptors: $(cat "$OUT")"; return 1; }
+	run 30 -n 2 "$APP" fds
+	[ $RC -eq 0 ] || { echo "node: exit $RC"; return 1; }
+	[ "$(grep -c 'shares 0 descriptors with skrun$' "$OUT")" -eq 2 ] ||
+		{ echo "a node holds skrun's sockets or pipes"; return 1; }
+}
+
 t_rpc_all_past_arena() {
 	# Every node calls every other, and no arena holds all its peers:
 	# connections are refused at once on both sides, the ranks say so
@@ -701,6 +715,7 @@ check rpc-finished t_rpc_finished
 check rpc-crowd t_rpc_crowd
 check rpc-all-past-arena t_rpc_all_past_arena
 check seal t_seal
+check fds t_fds
 check paths t_paths
 check badmsg t_badmsg
 check badreq t_badreq

@@ -23,6 +23,8 @@
  *                         (short len type nul result stream bulk)
  *   badreq                rank 0 sends well-formed requests the host must
  *                         refuse (bad handles, addresses outside its arena)
+ *   fds                   counts sockets and pipes it shares with skrun
+ *                         (its parent), other than the standard streams
  *   env VAR               prints VAR's value on every rank
  *   args                  prints argc and argv
  *   bootaddr MS           rank 0 prints SKIFF_BOOTSTRAP, all sleep MS ms
@@ -175,6 +177,51 @@ static int do_seal(const char *path)
 	printf("raw socket: %s\n", s < 0 ? strerror(errno) : "ALLOWED");
 	/* Node to node still works: the endpoints were made before. */
 	return sk_os_size() > 1 ? do_ring() : 0;
+}
+
+/* What /proc/PID/fd/FD leads to ("socket:[123]"), or "" if nothing. */
+static void fd_target(pid_t pid, int fd, char *out, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(path, out, cap - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+/*
+ * Every descriptor of this node above 2 that leads to the same socket or
+ * pipe as one of skrun's (its parent, for local nodes) was inherited:
+ * skrun's descriptors must not reach its ranks.
+ */
+static int do_fds(void)
+{
+	pid_t parent = getppid();
+	unsigned shared = 0;
+	char mine[256], theirs[256];
+
+	for (int fd = 3; fd < 1024; fd++) {
+		fd_target(getpid(), fd, mine, sizeof(mine));
+		/* Sockets and pipes name their own inode; files and
+		 * anon inodes (epoll, eventfd: one inode for all) do not. */
+		if (strncmp(mine, "socket:", 7) != 0 &&
+		    strncmp(mine, "pipe:", 5) != 0)
+			continue;
+		for (int pfd = 0; pfd < 1024; pfd++) {
+			fd_target(parent, pfd, theirs, sizeof(theirs));
+			if (strcmp(mine, theirs) == 0) {
+				fprintf(stderr, "rank %u: fd %d is skrun's fd "
+						"%d (%s)\n",
+					sk_os_rank(), fd, pfd, mine);
+				shared++;
+				break;
+			}
+		}
+	}
+	printf("rank %u shares %u descriptors with skrun\n", sk_os_rank(),
+	       shared);
+	return 0;
 }
 
 static void try_open(const char *path)
@@ -423,6 +470,8 @@ int main(int argc, char **argv)
 		return do_stdin();
 	} else if (strcmp(cmd, "seal") == 0) {
 		return do_seal(a2);
+	} else if (strcmp(cmd, "fds") == 0) {
+		return do_fds();
 	} else if (strcmp(cmd, "paths") == 0) {
 		return do_paths();
 	} else if (strcmp(cmd, "ring") == 0) {
