@@ -610,6 +610,14 @@ static void sk_shell_quote(char **cmd, size_t *len, const char *s)
 	*len = (size_t)(p - *cmd);
 }
 
+/* Whether @kv assigns the job's secret. */
+static bool sk_is_secret(const char *kv)
+{
+	size_t l = strlen(SK_ENV_SECRET);
+
+	return strncmp(kv, SK_ENV_SECRET, l) == 0 && kv[l] == '=';
+}
+
 /*
  * In the child, before exec: a rank starts with its standard streams and
  * nothing else of skrun's. UCX, libibverbs and hwloc open descriptors
@@ -699,16 +707,21 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 		}
 		if (job->opts.merge_stderr)
 			sk_shell_quote(&cmd, &len, "--merge");
+		/* The job's secret comes on the agent's stdin, never in a
+		 * command line (ps, /proc/PID/cmdline on either host). */
+		sk_shell_quote(&cmd, &len, "--secret-stdin");
 		/* skrun's own SKIFF_* and UCX_* settings, as local nodes
 		 * inherit them (mpirun forwards its MCA settings the same
 		 * way); the job's SKIFF_* variables above come last and win. */
 		for (char **ev = environ; *ev; ev++)
 			if ((strncmp(*ev, "SKIFF_", 6) == 0 ||
 			     strncmp(*ev, "UCX_", 4) == 0) &&
-			    strncmp(*ev, "SKIFF_SSH=", 10) != 0)
+			    strncmp(*ev, "SKIFF_SSH=", 10) != 0 &&
+			    !sk_is_secret(*ev))
 				sk_shell_quote(&cmd, &len, *ev);
 		for (k = 0; k < nenv; k++)
-			sk_shell_quote(&cmd, &len, env_add[k]);
+			if (!sk_is_secret(env_add[k]))
+				sk_shell_quote(&cmd, &len, env_add[k]);
 		/* -x: Skiff nodes also get these at boot; programs that do
 		 * not link Skiff only from the agent. */
 		for (k = 0; k < job->opts.nenv; k++) {
@@ -789,8 +802,18 @@ static int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 	close(out[1]);
 	close(err[1]);
 	if (!n->local) {
+		char line[sizeof(SK_ENV_SECRET) + 2 * SK_BOOT_SECRET_LEN + 2];
+		int l;
+
 		close(lifeline[0]);
 		n->stdin_fd = lifeline[1];
+		/* The secret, first on the lifeline (--secret-stdin): a
+		 * fresh pipe takes these ~80 bytes at once. */
+		l = snprintf(line, sizeof(line), "%s=%s\n", SK_ENV_SECRET,
+			     job->secret_hex);
+		if (write(n->stdin_fd, line, (size_t)l) != l)
+			return -EPIPE;
+		explicit_bzero(line, sizeof(line));
 	}
 	n->pid = pid;
 	setpgid(pid, pid); /* also here: no race with signal_all */
@@ -834,6 +857,42 @@ static void sk_report_binding(struct sk_job *job, struct sk_hnode *n)
 /* ---- skrun --agent: the remote end of an ssh launch ---- */
 
 /*
+ * --secret-stdin: the first line on the lifeline is SKIFF_JOB_SECRET=HEX.
+ * Read it a byte at a time (the rest of the stream is the lifeline's),
+ * for at most 30 s, and put it in the environment the node inherits.
+ */
+static int sk_agent_read_secret(void)
+{
+	char line[sizeof(SK_ENV_SECRET) + 2 * SK_BOOT_SECRET_LEN + 2];
+	size_t n = 0;
+	int rc = -1;
+
+	while (n < sizeof(line) - 1) {
+		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+		ssize_t r;
+
+		if (poll(&pfd, 1, 30000) <= 0)
+			break;
+		r = read(STDIN_FILENO, line + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (line[n] == '\n') {
+			line[n] = '\0';
+			if (sk_is_secret(line) &&
+			    setenv(SK_ENV_SECRET,
+				   line + strlen(SK_ENV_SECRET) + 1, 1) == 0)
+				rc = 0;
+			break;
+		}
+		n++;
+	}
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
+/*
  * skrun --agent [--wdir DIR] VAR=val... -- prog args: run one node on this
  * host for a skrun elsewhere, in DIR if this host has it (else in the ssh
  * login's directory, as mpirun does). The ssh connection is its lifeline:
@@ -863,6 +922,14 @@ static int sk_agent_main(int argc, char **argv)
 			i += 2;
 		} else if (i < argc && strcmp(argv[i], "--merge") == 0) {
 			merge = true;
+			i++;
+		} else if (i < argc &&
+			   strcmp(argv[i], "--secret-stdin") == 0) {
+			if (sk_agent_read_secret() != 0) {
+				fprintf(stderr, "skrun --agent: no job secret "
+						"on stdin\n");
+				return SK_EXIT_USAGE;
+			}
 			i++;
 		} else {
 			break;

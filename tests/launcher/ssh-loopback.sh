@@ -235,6 +235,31 @@ t_lifeline() {
 	return 1
 }
 
+t_secret() {
+	# The job's secret never appears in a command line: not the local
+	# ssh client's, not the remote agent's (ps, /proc/PID/cmdline). It
+	# crosses the ssh channel on the agent's stdin.
+	local pid seen='' agent='' line f
+	"$SKRUN" --host $R:2 -n 2 "$APP" sleep 3000 >"$OUT" 2>"$ERR" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 2 ] ||
+		{ kill -KILL $pid; echo "the remote nodes did not start"; return 1; }
+	for f in /proc/[0-9]*/cmdline; do
+		line=$( { tr '\0' ' ' <"$f"; } 2>/dev/null) || continue
+		[[ $line == *SKIFF_JOB_SECRET* ]] && seen+=" ${f#/proc/}"
+		[[ $line == *--agent*--secret-stdin* ]] && agent=1
+	done
+	wait $pid
+	RC=$?
+	[ -z "$seen" ] || { echo "the secret is in the command line of:$seen"; return 1; }
+	[ -n "$agent" ] || { echo "no agent took its secret from stdin"; return 1; }
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+}
+
 t_crash() {
 	run 60 --host $R:2 -n 2 "$APP" crash 1
 	[ $RC -eq 139 ] || { echo "exit $RC, want 139 (128+SIGSEGV)"; return 1; }
@@ -320,6 +345,7 @@ check exit-code t_exit_code
 check args t_args
 check env t_env
 check lifeline t_lifeline
+check secret t_secret
 check crash t_crash
 check plain t_plain
 check sigint t_sigint
