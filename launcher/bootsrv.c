@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -303,30 +304,110 @@ static void sk_bootsrv_accept(struct sk_watch *w, unsigned revents)
 	sk_timer_start(job->loop, &c->t, SK_BCONN_TIMEOUT_MS);
 }
 
+/* The source address this host uses to reach @host (a UDP connect sends
+ * nothing; it only asks the routing table). 0, or -1 if unknown. */
+static int sk_route_src(const char *host, struct in_addr *src)
+{
+	struct addrinfo hints = {.ai_family = AF_INET,
+				 .ai_socktype = SOCK_DGRAM};
+	struct addrinfo *res;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd, rc = -1;
+
+	if (getaddrinfo(host, "9", &hints, &res) != 0)
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0) {
+		*src = sa.sin_addr;
+		rc = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return rc;
+}
+
+/*
+ * Where the listener binds: loopback for a local job. With remote hosts,
+ * the address SKIFF_BOOTSTRAP_ADDR names, else the one the routes to the
+ * remote hosts leave from (when they all agree); every address only when
+ * they do not. Returns 0, or -1 with a message in @err.
+ */
+static int sk_bootsrv_addr(struct sk_job *job, bool remote, const char *adv,
+			   struct in_addr *addr, char *err, size_t cap)
+{
+	struct addrinfo hints = {.ai_family = AF_INET,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res;
+	struct in_addr src;
+	bool have = false;
+	unsigned r;
+
+	addr->s_addr = htonl(INADDR_LOOPBACK);
+	if (!remote)
+		return 0;
+	if (*adv != '\0') {
+		if (getaddrinfo(adv, NULL, &hints, &res) != 0) {
+			snprintf(err, cap, "SKIFF_BOOTSTRAP_ADDR='%s' does not "
+					   "resolve to an IPv4 address", adv);
+			return -1;
+		}
+		*addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+		freeaddrinfo(res);
+		return 0;
+	}
+	addr->s_addr = htonl(INADDR_ANY);
+	for (r = 0; r < job->size; r++) {
+		if (job->node[r].local)
+			continue;
+		if (sk_route_src(job->node[r].host, &src) != 0 ||
+		    (have && src.s_addr != addr->s_addr)) {
+			addr->s_addr = htonl(INADDR_ANY);
+			return 0; /* no one answer: every address */
+		}
+		*addr = src;
+		have = true;
+	}
+	return 0;
+}
+
 int sk_bootsrv_start(struct sk_job *job, bool remote)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
 	const char *adv = sk_config_str("SKIFF_BOOTSTRAP_ADDR");
+	char ip[INET_ADDRSTRLEN], err[300];
 	int fd, one = 1;
 
+	if (sk_bootsrv_addr(job, remote, adv, &sa.sin_addr, err,
+			    sizeof(err)) != 0) {
+		fprintf(stderr, "skrun: %s\n", err);
+		return -EINVAL;
+	}
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Local jobs listen on loopback only; remote nodes need more. */
-	sa.sin_addr.s_addr = htonl(remote ? INADDR_ANY : INADDR_LOOPBACK);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, 1024) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
 		int e = errno;
 
+		if (e == EADDRNOTAVAIL)
+			fprintf(stderr, "skrun: SKIFF_BOOTSTRAP_ADDR='%s' is "
+					"not an address of this host\n", adv);
 		close(fd);
 		return -e;
 	}
 	job->listen_fd = fd;
-	if (*adv == '\0')
-		adv = remote ? job->hostname : "127.0.0.1";
+	/* Advertise what was bound; a name only where every address is. */
+	if (*adv == '\0' && sa.sin_addr.s_addr != htonl(INADDR_ANY) &&
+	    inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip)) != NULL)
+		adv = ip;
+	else if (*adv == '\0')
+		adv = job->hostname;
 	snprintf(job->boot_addr, sizeof(job->boot_addr), "%s:%u", adv,
 		 ntohs(sa.sin_port));
 	job->listen_w.fd = fd;

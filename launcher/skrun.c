@@ -808,11 +808,14 @@ static int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 		close(lifeline[0]);
 		n->stdin_fd = lifeline[1];
 		/* The secret, first on the lifeline (--secret-stdin): a
-		 * fresh pipe takes these ~80 bytes at once. */
+		 * fresh pipe takes these ~80 bytes at once. If ssh is gone
+		 * already, its exit status says why; nothing to add here. */
 		l = snprintf(line, sizeof(line), "%s=%s\n", SK_ENV_SECRET,
 			     job->secret_hex);
-		if (write(n->stdin_fd, line, (size_t)l) != l)
-			return -EPIPE;
+		if (write(n->stdin_fd, line, (size_t)l) != l && errno != EPIPE)
+			fprintf(stderr, "skrun: rank %u: cannot give the agent "
+					"its secret: %s\n", n->rank,
+				strerror(errno));
 		explicit_bzero(line, sizeof(line));
 	}
 	n->pid = pid;
@@ -1556,9 +1559,10 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	if (st != SK_OK)
 		return SK_EXIT_LAUNCH;
 
-	if (sk_bootsrv_start(job, remote) != 0) {
+	rc = sk_bootsrv_start(job, remote);
+	if (rc != 0) {
 		fprintf(stderr, "skrun: bootstrap listener: %s\n",
-			strerror(errno));
+			strerror(-rc));
 		return SK_EXIT_LAUNCH;
 	}
 listening:

@@ -260,6 +260,33 @@ t_secret() {
 	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
 }
 
+t_listen() {
+	# With remote hosts the bootstrap listens on the address the route
+	# to them leaves from (loopback here) and advertises it; before, it
+	# listened on every address.
+	local pid addr port bound=''
+	"$SKRUN" --host $R:2 -n 2 "$APP" bootaddr 3000 >"$OUT" 2>"$ERR" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q '^bootstrap ' "$OUT" && break
+		sleep 0.1
+	done
+	addr=$(sed -n 's/^bootstrap //p' "$OUT")
+	port=${addr##*:}
+	[ -n "$port" ] && bound=$(ss -Hltn "sport = :$port" | awk '{print $4}')
+	wait $pid
+	RC=$?
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$bound" = "127.0.0.1:$port" ] ||
+		{ echo "the bootstrap listens on '$bound', not 127.0.0.1:$port"; return 1; }
+	[ "${addr%:*}" = 127.0.0.1 ] || { echo "advertised $addr"; return 1; }
+	# An address that is not this host's is refused, with the reason.
+	# (192.0.2.1 is TEST-NET-1: bind fails locally; nothing is sent.)
+	SKIFF_BOOTSTRAP_ADDR=192.0.2.1 run 30 --host $R:1 -n 1 "$APP" hello
+	[ $RC -ne 0 ] && grep -q "SKIFF_BOOTSTRAP_ADDR='192.0.2.1' is not an address of this host" "$ERR" ||
+		{ echo "a foreign SKIFF_BOOTSTRAP_ADDR: exit $RC"; return 1; }
+}
+
 t_crash() {
 	run 60 --host $R:2 -n 2 "$APP" crash 1
 	[ $RC -eq 139 ] || { echo "exit $RC, want 139 (128+SIGSEGV)"; return 1; }
@@ -346,6 +373,7 @@ check args t_args
 check env t_env
 check lifeline t_lifeline
 check secret t_secret
+check listen t_listen
 check crash t_crash
 check plain t_plain
 check sigint t_sigint
