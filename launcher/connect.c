@@ -209,12 +209,25 @@ static void sk_conn_accept(struct sk_job *job, struct sk_hnode *n,
 	sk_conn_deliver(n);
 }
 
-/* The FINALIZE reply of a node that all its accepted peers have
- * connected to. */
+/* The FINALIZE reply of a node, once all its accepted peers have
+ * connected to it and every node has finalized (or gone): as MPI_Finalize,
+ * so that no node tears down an endpoint to one that has exited. */
+/* Every node that joined has finalized, exited or lost its link. */
+static bool sk_conn_all_finalized(const struct sk_job *job)
+{
+	for (unsigned r = 0; r < job->size; r++) {
+		const struct sk_hnode *n = &job->node[r];
+
+		if (n->joined && !n->finalized && !n->exited && !n->link_down)
+			return false;
+	}
+	return true;
+}
+
 static void sk_conn_fin_check(struct sk_hnode *t)
 {
 	if (!t->fin_held || t->unconfirmed > 0 || t->link_down ||
-	    !sk_chan_can_send(&t->chan))
+	    !sk_chan_can_send(&t->chan) || !sk_conn_all_finalized(t->job))
 		return;
 	t->fin_held = false;
 	sk_reply(t, t->fin_req, SK_HMSG_REPLY, 0, NULL, 0, NULL, 0);
@@ -241,7 +254,13 @@ void sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
 	sk_conn_node_closed(job, n);
 	n->fin_held = true;
 	n->fin_req = req_id;
-	sk_conn_fin_check(n);
+	sk_conn_fin_release(job);
+}
+
+void sk_conn_fin_release(struct sk_job *job)
+{
+	for (unsigned r = 0; r < job->size; r++)
+		sk_conn_fin_check(&job->node[r]);
 }
 
 static void sk_conn_connected(struct sk_job *job, struct sk_hnode *n,
@@ -368,6 +387,7 @@ void sk_conn_node_closed(struct sk_job *job, struct sk_hnode *n)
 				 -ECONNABORTED, NULL, 0, NULL, 0);
 	}
 	sk_barrier_check(job);
+	sk_conn_fin_release(job); /* the others need not wait for it */
 }
 
 void sk_conn_writable(struct sk_job *job, struct sk_hnode *n)

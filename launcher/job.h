@@ -195,6 +195,9 @@ void sk_conn_node_closed(struct sk_job *job, struct sk_hnode *n);
  * it has its end up. */
 void sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
 		      uint64_t req_id);
+/* Answer the FINALIZEs held for every node to finalize, if they now are
+ * (a node finalized or went). */
+void sk_conn_fin_release(struct sk_job *job);
 /* Send what waited for a send slot to @n. */
 void sk_conn_writable(struct sk_job *job, struct sk_hnode *n);
 

@@ -336,10 +336,18 @@ static void sk_node_finalize(void)
 	 * their peers can still be told. */
 	sk_node_run_fini();
 	sk_node_peers_flush(2000);
+	/* Endpoints to other nodes go before the FINALIZE, which the host
+	 * answers once every node has sent its own: no node tears down an
+	 * endpoint to one that has exited (UCX would try to attach to the
+	 * dead process's shared memory, and say so). A sealed node skips
+	 * the provider's teardown, as below. */
+	if (!sk_node.sealed)
+		sk_node_peers_close();
 	sk_console_flush();
 	if (!sk_node.down) {
 		/* The reply comes once the host has written everything this
-		 * node said: nothing is lost at exit. */
+		 * node said, and every node has finalized: nothing is lost at
+		 * exit. */
 		sk_node_call(SK_HMSG_FINALIZE, 0, NULL, 0, NULL, 0, NULL, 0,
 			     NULL);
 	}

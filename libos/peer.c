@@ -270,7 +270,7 @@ static void sk_node_conn_on_reply(struct sk_hcall *call)
 	}
 	if (!c->waiting && c->ep != NULL) {
 		if (c->status == SK_OK && c->service == 0 &&
-		    sk_node.peers[c->rank] == NULL)
+		    sk_node.peers != NULL && sk_node.peers[c->rank] == NULL)
 			sk_node_peer_set(c->rank, c->ep);
 		else
 			sk_ep_destroy(c->ep);
@@ -293,6 +293,8 @@ static sk_status_t sk_node_connect(unsigned rank, unsigned service,
 	if (!sk_node.booted || rank >= sk_node.size || rank == sk_node.rank ||
 	    service >= SK_HSERVICE_MAX)
 		return SK_ERR_INVAL;
+	if (sk_node.closing)
+		return SK_ERR_UNREACHABLE; /* finalizing */
 	st = sk_node_conn_wait(end);
 	if (st != SK_OK)
 		return st;
@@ -350,7 +352,8 @@ struct sk_ep *sk_os_peer(unsigned rank)
 	struct sk_ep *ep;
 	uint64_t end;
 
-	if (!sk_node.booted || rank >= sk_node.size || rank == sk_node.rank)
+	if (!sk_node.booted || rank >= sk_node.size || rank == sk_node.rank ||
+	    sk_node.peers == NULL)
 		return NULL;
 	if (sk_node.peers[rank] != NULL)
 		return sk_node.peers[rank];

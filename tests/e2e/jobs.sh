@@ -232,6 +232,10 @@ t_rpc_all() {
 	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
 	[ "$(grep -c ' peers ok$' "$OUT")" -eq "$n" ] ||
 		{ echo "not every rank reached every other"; return 1; }
+	# Teardown: no node closes an endpoint to one that has exited (UCX
+	# then fails to attach to the dead process's shared memory).
+	! grep -q 'UCX  ERROR' "$OUT" "$ERR" ||
+		{ echo "UCX errors at teardown"; return 1; }
 }
 
 t_rpc_owner() {
