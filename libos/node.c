@@ -16,6 +16,19 @@ struct sk_node sk_node;
 
 /* ---- calls to the host ---- */
 
+/* A call's reply is in (or never will be): tell whoever is owed it. A
+ * waiter sees ->done; an async call frees its slot here. */
+static void sk_node_call_done(struct sk_hcall *c)
+{
+	c->done = true;
+	if (c->on_reply) {
+		c->on_reply(c);
+	} else if (c->async) {
+		c->busy = false;
+		sk_node.ncalls--;
+	}
+}
+
 bool sk_node_on_msg(struct sk_chan *chan, void *msg, size_t len)
 {
 	struct sk_hmsg_hdr h;
@@ -54,13 +67,7 @@ bool sk_node_on_msg(struct sk_chan *chan, void *msg, size_t len)
 			c->reply_len = h.len;
 		}
 	}
-	c->done = true;
-	if (c->on_reply) {
-		c->on_reply(c);
-	} else if (c->async) {
-		c->busy = false;
-		sk_node.ncalls--;
-	}
+	sk_node_call_done(c);
 	return true;
 }
 
@@ -76,13 +83,7 @@ void sk_node_on_error(struct sk_chan *chan, sk_status_t st)
 		if (!c->busy)
 			continue;
 		c->result = -ENOTCONN;
-		c->done = true;
-		if (c->on_reply) {
-			c->on_reply(c);
-		} else if (c->async) {
-			c->busy = false;
-			sk_node.ncalls--;
-		}
+		sk_node_call_done(c);
 	}
 }
 

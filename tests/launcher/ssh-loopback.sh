@@ -108,7 +108,7 @@ cd "$T/work" || die "cd $T/work"
 # ---- the checks, each prints why and returns 1 on failure ----
 
 passed=0 failed=0
-OUT=$T/out ERR=$T/err RC=0
+OUT=$T/out ERR=$T/err RC=0 JOB=
 
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
 fail() {
@@ -213,16 +213,24 @@ t_env() {
 		{ echo "-x did not reach a remote plain program"; return 1; }
 }
 
-t_lifeline() {
-	local pid
-	"$SKRUN" --host $R:2 -n 2 "$APP" sleep 60000 >"$OUT" 2>"$ERR" </dev/null &
-	pid=$!
+# start_sleepers MS: a 2-node remote job of `node_app sleep MS` in the
+# background (its pid in $JOB); 0 once both nodes run, else 1 (job killed).
+start_sleepers() {
+	"$SKRUN" --host $R:2 -n 2 "$APP" sleep "$1" >"$OUT" 2>"$ERR" </dev/null &
+	JOB=$!
 	for _ in $(seq 100); do
-		[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 2 ] && break
+		[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 2 ] && return 0
 		sleep 0.1
 	done
-	[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 2 ] ||
-		{ kill -KILL $pid; echo "the remote nodes did not start"; return 1; }
+	kill -KILL $JOB
+	echo "the remote nodes did not start"
+	return 1
+}
+
+t_lifeline() {
+	local pid
+	start_sleepers 60000 || return 1
+	pid=$JOB
 	sleep 0.5
 	kill -KILL $pid
 	wait $pid 2>/dev/null
@@ -240,14 +248,8 @@ t_secret() {
 	# ssh client's, not the remote agent's (ps, /proc/PID/cmdline). It
 	# crosses the ssh channel on the agent's stdin.
 	local pid seen='' agent='' line f
-	"$SKRUN" --host $R:2 -n 2 "$APP" sleep 3000 >"$OUT" 2>"$ERR" </dev/null &
-	pid=$!
-	for _ in $(seq 100); do
-		[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 2 ] && break
-		sleep 0.1
-	done
-	[ "$(pgrep -fc "^$T/bin/node_app sleep")" -ge 2 ] ||
-		{ kill -KILL $pid; echo "the remote nodes did not start"; return 1; }
+	start_sleepers 3000 || return 1
+	pid=$JOB
 	for f in /proc/[0-9]*/cmdline; do
 		line=$( { tr '\0' ' ' <"$f"; } 2>/dev/null) || continue
 		[[ $line == *SKIFF_JOB_SECRET* ]] && seen+=" ${f#/proc/}"
