@@ -419,6 +419,20 @@ SKIFF_BOOTSTRAP=127.0.0.1:1 SKIFF_JOB_SECRET=$ok64 SKIFF_RANK=0 SKIFF_SIZE=1|can
 EOF2
 }
 
+t_agent_secret() {
+	# skrun --agent reads the job secret from its stdin (the ssh channel):
+	# anything but one SKIFF_JOB_SECRET=... line is refused, bounded.
+	local in
+	for in in 'garbage\n' 'SKIFF_JOB_SECRETX=1\n' '' \
+		"$(head -c 300 /dev/zero | tr '\0' A)"; do
+		printf "$in" | timeout 10 "$SKRUN" --agent --secret-stdin -- \
+			true >"$OUT" 2>"$ERR"
+		RC=$?
+		[ $RC -eq 2 ] && grep -q 'no job secret on stdin' "$ERR" ||
+			{ echo "input '$in': exit $RC"; return 1; }
+	done
+}
+
 t_usage() {
 	local args
 	printf 'node1 slots=2\nnode2 slots=x\n' >bad.hosts
@@ -726,6 +740,7 @@ check badreq t_badreq
 check secret t_secret
 check bootenv t_bootenv
 check usage t_usage
+check agent-secret t_agent_secret
 check plain t_plain
 check bind t_bind
 check version t_version
