@@ -1592,6 +1592,19 @@ listening:
 	return 0;
 }
 
+/* The placement and --output-filename state, and --wdir. */
+static void sk_launch_cleanup(struct sk_job *job)
+{
+	for (unsigned r = 0; sk_launch && r < job->size; r++)
+		for (int s = 0; s < 2; s++)
+			if (sk_launch[r].outfile[s] >= 0)
+				close(sk_launch[r].outfile[s]);
+	free(sk_launch);
+	sk_launch = NULL;
+	free(sk_wdir);
+	sk_wdir = NULL;
+}
+
 static void sk_job_cleanup(struct sk_job *job)
 {
 	unsigned r;
@@ -1610,14 +1623,8 @@ static void sk_job_cleanup(struct sk_job *job)
 		if (n->stdin_fd >= 0)
 			close(n->stdin_fd);
 		sk_fsrv_files_cleanup(&n->files);
-		for (int s = 0; s < 2 && sk_launch; s++)
-			if (sk_launch[r].outfile[s] >= 0)
-				close(sk_launch[r].outfile[s]);
 	}
-	free(sk_launch);
-	sk_launch = NULL;
-	free(sk_wdir);
-	sk_wdir = NULL;
+	sk_launch_cleanup(job);
 	sk_arena_destroy(job->arena);
 	sk_loop_destroy(job->loop);
 	sk_dev_close(job->dev);
@@ -1633,14 +1640,7 @@ static void sk_job_cleanup(struct sk_job *job)
 /* What sk_job_setup allocated before it gave up; no rank was started. */
 static void sk_job_setup_undo(struct sk_job *job)
 {
-	for (unsigned r = 0; sk_launch && r < job->size; r++)
-		for (int s = 0; s < 2; s++)
-			if (sk_launch[r].outfile[s] >= 0)
-				close(sk_launch[r].outfile[s]);
-	free(sk_launch);
-	sk_launch = NULL;
-	free(sk_wdir);
-	sk_wdir = NULL;
+	sk_launch_cleanup(job);
 	free(job->node);
 	job->node = NULL;
 	if (sk_topo)
