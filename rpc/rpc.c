@@ -53,6 +53,9 @@ struct sk_rpc_call {
 	int                 busy;
 	int                 sent;      /* its send completed */
 	int                 answered;  /* its response arrived */
+	int                 reported;  /* its continuation ran (a failed
+	                                * peer's calls: before their sends
+	                                * are done) */
 	int                 status;
 	sk_rpc_cont_func_t  cont;
 	void               *arg;
@@ -73,6 +76,7 @@ struct sk_rpc_req {
 	const void         *data;
 	size_t              len;
 	void               *large;     /* a large request's copy */
+	int                 reading;   /* its RDMA read is in flight */
 	void               *resp;      /* from sk_rpc_resp_buf */
 	size_t              resp_len;
 };
@@ -96,8 +100,15 @@ struct sk_rpc_peer {
 	struct sk_rpc_call  call[SK_RPC_CREDITS];
 	struct sk_rpc_req   req[SK_RPC_CREDITS];
 	struct sk_timer     close_t;
-	struct sk_rpc_rslot *deferred[SK_RPC_NSLOTS]; /* waiting for a large
-	                                               * buffer */
+	struct sk_op        flush_op;  /* the drain of a failed endpoint */
+	int                 draining;  /* ... its flush not yet complete */
+	int                 removed;   /* sk_rpc_peer_remove'd: freed once
+	                                * drained */
+	struct {
+		struct sk_rpc_rslot *slot;
+		struct sk_rpc_hdr    h;  /* checked, and read from here only:
+		                          * the slot is the peer's to write */
+	} deferred[SK_RPC_NSLOTS];   /* waiting for a large buffer */
 	unsigned            ndeferred;
 	int                 rank;      /* the node it leads to, or -1 */
 	char               *slots;     /* its receive slots' memory */
@@ -115,6 +126,7 @@ struct sk_rpc {
 	struct sk_rpc_peer *peers;
 	struct sk_rpc_stats stats;
 	int                 retrying;
+	int                 destroying; /* no drain waits: close at once */
 	unsigned long       probe_ms;  /* SKIFF_RPC_PROBE_MS */
 	size_t              inline_max; /* messages sent inline: the device's
 	                                 * max_inline, at most a slot */
@@ -122,6 +134,10 @@ struct sk_rpc {
 	unsigned            nranks;
 	char              **free_slots; /* slots of peers that went */
 	unsigned            nfree, free_cap;
+	/* The peer each pool buffer is posted to (a response, a hello), NULL
+	 * when none: what a closed endpoint's dropped operations held goes
+	 * back from here. Outside the arena, which peers may write. */
+	struct sk_rpc_peer *posted[SK_RPC_SMALL_N + SK_RPC_LARGE_N];
 };
 
 /* The node's rpc (sk_rpc_open), at most one. */
@@ -172,6 +188,19 @@ static size_t sk_rpc_buf_cap(const struct sk_rpc *rpc, const void *buf)
 	if (sk_rpc_in_pool(&rpc->small, buf))
 		return SK_RPC_INLINE_MAX;
 	return 0;
+}
+
+/* Where the peer a pool buffer is posted to is noted (rpc->posted). */
+static struct sk_rpc_peer **sk_rpc_posted(struct sk_rpc *rpc, const void *buf)
+{
+	const char *obj = (const char *)buf - SK_RPC_HEADROOM;
+
+	if (sk_rpc_in_pool(&rpc->large, buf))
+		return &rpc->posted[SK_RPC_SMALL_N +
+				    (size_t)(obj - rpc->large.base) /
+					    rpc->large.obj_size];
+	return &rpc->posted[(size_t)(obj - rpc->small.base) /
+			    rpc->small.obj_size];
 }
 
 static struct sk_rpc_bufop *sk_rpc_bufop(void *buf)
@@ -239,6 +268,7 @@ void sk_rpc_destroy(struct sk_rpc *rpc)
 		sk_os_at_finalize_cancel(sk_rpc_fini, rpc);
 		sk_rpc_node = NULL;
 	}
+	rpc->destroying = 1;
 	while (rpc->peers)
 		sk_rpc_peer_remove(rpc->peers);
 	free(rpc->free_slots);
@@ -343,7 +373,7 @@ static void sk_rpc_call_finish(struct sk_rpc_call *c)
 	void *arg = c->arg, *own = c->own_buf;
 	const void *data = c->data;
 	size_t len = c->len;
-	int status = c->status;
+	int status = c->status, reported = c->reported;
 
 	c->busy = 0;
 	c->held = NULL;
@@ -351,11 +381,15 @@ static void sk_rpc_call_finish(struct sk_rpc_call *c)
 	c->gen++;
 	p->ncalls--;
 	p->rpc->stats.responses++;
-	cont(arg, status, data, len);
+	if (!reported)
+		cont(arg, status, data, len);
 	if (own)
 		sk_rpc_buf_free(p->rpc, own);
+	/* A slot that cannot be posted again fails the peer, and with it
+	 * every call still pending: none waits for a response that has no
+	 * receive left to land in. */
 	if (held && !p->failed && sk_rpc_slot_repost(p, held) != SK_OK)
-		p->failed = 1;
+		sk_rpc_peer_fail(p, "cannot post a receive");
 }
 
 /*
@@ -401,11 +435,19 @@ static void sk_rpc_peer_own_all(struct sk_rpc_peer *p)
 	}
 }
 
-static void sk_rpc_close_timer(struct sk_timer *t)
+static void sk_rpc_req_release(struct sk_rpc_req *r);
+
+/*
+ * The endpoint goes. What its operations still held comes back: the pool
+ * buffers of responses and hellos (rpc->posted), large requests' reads
+ * and calls' sends. After a drain (sk_rpc_flushed) nothing is left;
+ * after the drain's bound or a removal, the provider dropped them with
+ * the endpoint (verbs.h), so their buffers are free to reuse.
+ */
+static void sk_rpc_peer_close(struct sk_rpc_peer *p)
 {
-	struct sk_rpc_peer *p = (struct sk_rpc_peer *)((char *)t -
-						       offsetof(struct sk_rpc_peer,
-								close_t));
+	struct sk_rpc *rpc = p->rpc;
+	unsigned i;
 
 	/* Outside any completion callback of this endpoint. */
 	sk_rpc_peer_own_all(p);
@@ -417,11 +459,58 @@ static void sk_rpc_close_timer(struct sk_timer *t)
 		sk_ep_destroy(p->ep);
 		p->ep = NULL;
 	}
-	/* Destroying the endpoint dropped the sends still pending: their
-	 * calls (failed already) finish now. */
-	for (unsigned i = 0; i < SK_RPC_CREDITS; i++)
+	for (i = 0; i < SK_RPC_SMALL_N + SK_RPC_LARGE_N; i++) {
+		char *obj;
+
+		if (rpc->posted[i] != p)
+			continue;
+		rpc->posted[i] = NULL;
+		obj = i < SK_RPC_SMALL_N ?
+			      rpc->small.base + (size_t)i * rpc->small.obj_size :
+			      rpc->large.base + (size_t)(i - SK_RPC_SMALL_N) *
+							rpc->large.obj_size;
+		sk_rpc_buf_free(rpc, obj + SK_RPC_HEADROOM);
+	}
+	for (i = 0; i < SK_RPC_CREDITS; i++) {
+		if (p->req[i].busy && p->req[i].reading) {
+			p->req[i].reading = 0;
+			sk_rpc_req_release(&p->req[i]);
+		}
+	}
+	/* Calls (failed already) whose sends were dropped finish now. */
+	for (i = 0; i < SK_RPC_CREDITS; i++)
 		if (p->call[i].busy)
 			sk_rpc_call_finish(&p->call[i]);
+}
+
+static void sk_rpc_peer_free(struct sk_rpc_peer *p);
+
+static void sk_rpc_close_timer(struct sk_timer *t)
+{
+	struct sk_rpc_peer *p = (struct sk_rpc_peer *)((char *)t -
+						       offsetof(struct sk_rpc_peer,
+								close_t));
+
+	sk_rpc_peer_close(p);
+	if (p->removed)
+		sk_rpc_peer_free(p);
+}
+
+/* The drain's flush completed: every operation posted before it has
+ * completed and given back what it held. Close from the loop, outside
+ * this endpoint's completion callback. */
+static void sk_rpc_flushed(struct sk_op *op, const struct sk_wc *wc)
+{
+	struct sk_rpc_peer *p = (struct sk_rpc_peer *)((char *)op -
+						       offsetof(struct sk_rpc_peer,
+								flush_op));
+
+	(void)wc;
+	p->draining = 0;
+	if (p->ep == NULL)
+		return;
+	sk_timer_stop(p->rpc->loop, &p->close_t);
+	sk_timer_start(p->rpc->loop, &p->close_t, 0);
 }
 
 /* Close the connection: every pending call completes with -ECONNRESET. */
@@ -448,16 +537,37 @@ static void sk_rpc_peer_fail(struct sk_rpc_peer *p, const char *why)
 			c->data = NULL;
 			c->len = 0;
 		}
-		/* A call whose send the provider still owns finishes when that
-		 * send completes (flushed), or when the endpoint is destroyed:
-		 * not before, or its buffer could be reused under the send. */
-		if (c->sent)
+		/* A call whose send the provider still owns is told now, but
+		 * finishes (its buffers go back) when that send completes
+		 * (the drain), or when the endpoint is destroyed: not before,
+		 * or its buffer could be reused under the send. */
+		if (c->sent) {
 			sk_rpc_call_finish(c);
+		} else if (!c->reported) {
+			c->reported = 1;
+			c->cont(c->arg, c->status, c->data, c->len);
+		}
 	}
 	/* Requests being served: their responses will be dropped. */
 	p->ndeferred = 0;
+	/*
+	 * Drain before the endpoint goes: a flush completes after every
+	 * operation posted before it (at once with SK_ERR_FLUSHED when the
+	 * endpoint is in error), and those completions give back their
+	 * buffers. A live peer that takes none of our sends (no receive
+	 * posted) could hold them forever: after the liveness bound the
+	 * endpoint goes anyway, and its dropped operations' buffers with it
+	 * (sk_rpc_peer_close).
+	 */
 	p->close_t.cb = sk_rpc_close_timer;
-	sk_timer_start(p->rpc->loop, &p->close_t, 0);
+	p->flush_op.done = sk_rpc_flushed;
+	p->draining = p->ep && !p->rpc->destroying &&
+		      sk_ep_flush(p->ep, &p->flush_op) == SK_OK;
+	if (p->draining)
+		sk_timer_start(p->rpc->loop, &p->close_t,
+			       (SK_RPC_DEAD_PROBES + 1) * p->rpc->probe_ms);
+	else
+		sk_timer_start(p->rpc->loop, &p->close_t, 0);
 }
 
 /* ---- sending ---- */
@@ -482,6 +592,7 @@ static void sk_rpc_send_done(struct sk_op *op, const struct sk_wc *wc)
 		return;
 	}
 	/* A response (or hello) buffer of ours: done with it. */
+	*sk_rpc_posted(bo->rpc, buf) = NULL;
 	sk_rpc_buf_free(bo->rpc, buf);
 	if (wc->status != SK_OK && wc->ep) {
 		struct sk_rpc_peer *p = sk_ep_user(wc->ep);
@@ -498,13 +609,17 @@ static sk_status_t sk_rpc_post(struct sk_rpc_peer *p, void *buf,
 {
 	struct sk_rpc_bufop *bo = sk_rpc_bufop(buf);
 	char *msg = (char *)buf - SK_RPC_HDR;
+	sk_status_t st;
 
 	bo->op.done = sk_rpc_send_done;
 	bo->rpc = p->rpc;
 	bo->owner = owner;
 	memcpy(msg, h, SK_RPC_HDR);
-	return sk_post_send(p->ep, p->rpc->mr, msg, SK_RPC_HDR + len, 0,
-			    &bo->op);
+	st = sk_post_send(p->ep, p->rpc->mr, msg, SK_RPC_HDR + len, 0,
+			  &bo->op);
+	if (st == SK_OK && owner == NULL)
+		*sk_rpc_posted(p->rpc, buf) = p; /* the call tracks its own */
+	return st;
 }
 
 /* Only an error completes an unsignaled inline send. */
@@ -601,7 +716,7 @@ sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
 	h.call = (uint16_t)c->idx;
 	h.gen = c->gen;
 	c->busy = 1;
-	c->sent = c->answered = 0;
+	c->sent = c->answered = c->reported = 0;
 	c->cont = cont;
 	c->arg = arg;
 	c->resp = resp;
@@ -799,8 +914,10 @@ static void sk_rpc_req_release(struct sk_rpc_req *r)
 static void sk_rpc_large_sent(struct sk_op *op, const struct sk_wc *wc)
 {
 	struct sk_rpc_bufop *bo = (struct sk_rpc_bufop *)op;
+	void *buf = (char *)bo + SK_RPC_HEADROOM;
 
-	sk_rpc_buf_free(bo->rpc, (char *)bo + SK_RPC_HEADROOM);
+	*sk_rpc_posted(bo->rpc, buf) = NULL;
+	sk_rpc_buf_free(bo->rpc, buf);
 	if (wc->status != SK_OK && wc->ep) {
 		struct sk_rpc_peer *p = sk_ep_user(wc->ep);
 
@@ -848,6 +965,8 @@ sk_status_t sk_rpc_respond(struct sk_rpc_req *r, int status, size_t len)
 				       r->h.resp_addr - SK_RPC_TRAILER,
 				       r->h.call | (r->h.gen & 0xffffu) << 16,
 				       0, &bo->op);
+		if (st == SK_OK)
+			*sk_rpc_posted(rpc, buf) = p;
 	} else if (SK_RPC_HDR + len <= rpc->inline_max) {
 		union sk_rpc_inl m;
 
@@ -892,9 +1011,14 @@ static void sk_rpc_large_read(struct sk_op *op, const struct sk_wc *wc)
 {
 	struct sk_rpc_req *r = (struct sk_rpc_req *)op;
 
-	if (wc->status != SK_OK) {
+	r->reading = 0;
+	if (wc->status != SK_OK || r->peer->failed) {
+		/* A refused address (outside the caller's key) closes the
+		 * connection; a peer closed meanwhile is not served. */
 		sk_rpc_req_release(r);
-		sk_rpc_peer_fail(r->peer, NULL);
+		if (wc->status != SK_OK)
+			sk_rpc_peer_fail(r->peer, "a large request's read "
+						  "failed");
 		return;
 	}
 	sk_rpc_dispatch(r);
@@ -922,6 +1046,7 @@ static int sk_rpc_on_req(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 	r->data = NULL;
 	r->len = 0;
 	r->large = NULL;
+	r->reading = 0;
 	r->resp = NULL;
 	r->resp_len = 0;
 	if (h->flags & SK_RPC_F_LARGE_REQ) {
@@ -935,9 +1060,11 @@ static int sk_rpc_on_req(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 		r->data = r->large;
 		r->len = h->len;
 		r->op.done = sk_rpc_large_read;
+		r->reading = 1;
 		st = sk_post_read(p->ep, rpc->mr, r->large, h->len, p->rkey,
 				  h->req_addr, 0, &r->op);
 		if (st != SK_OK) {
+			r->reading = 0;
 			sk_rpc_req_release(r);
 			sk_rpc_peer_fail(p, "a large request out of bounds");
 		}
@@ -965,12 +1092,13 @@ static void sk_rpc_retry_deferred(struct sk_rpc *rpc)
 	for (p = rpc->peers; p; p = p->next) {
 		while (p->ndeferred > 0 && !p->failed &&
 		       rpc->large.nfree > 0) {
-			struct sk_rpc_rslot *s = p->deferred[0];
-			struct sk_rpc_hdr h;
-
-			memcpy(&h, s->data, sizeof(h)); /* checked already */
-			if (!sk_rpc_on_req(p, s, &h))
+			/* The header checked on arrival, from our copy: the
+			 * slot's bytes are the peer's to rewrite meanwhile. */
+			if (!sk_rpc_on_req(p, p->deferred[0].slot,
+					   &p->deferred[0].h))
 				break;
+			if (p->failed)
+				break; /* it broke the rules: the list went */
 			p->ndeferred--;
 			memmove(p->deferred, p->deferred + 1,
 				p->ndeferred * sizeof(p->deferred[0]));
@@ -1050,8 +1178,10 @@ static void sk_rpc_recv_done(struct sk_op *op, const struct sk_wc *wc)
 			sk_rpc_peer_fail(p, "a request before the hello");
 			return;
 		}
-		if (!sk_rpc_on_req(p, s, &h))
-			p->deferred[p->ndeferred++] = s;
+		if (!sk_rpc_on_req(p, s, &h)) {
+			p->deferred[p->ndeferred].slot = s;
+			p->deferred[p->ndeferred++].h = h;
+		}
 		return; /* the request owns the slot now */
 	}
 	if (!p->failed && sk_rpc_slot_repost(p, s) != SK_OK)
@@ -1369,17 +1499,10 @@ int sk_rpc_peer_rank(const struct sk_rpc_peer *peer)
 	return peer->rank;
 }
 
-void sk_rpc_peer_remove(struct sk_rpc_peer *p)
+static void sk_rpc_peer_free(struct sk_rpc_peer *p)
 {
 	struct sk_rpc_peer **pp;
 
-	if (p->rank >= 0 && p->rpc->byrank != NULL &&
-	    p->rpc->byrank[p->rank] == p)
-		p->rpc->byrank[p->rank] = NULL;
-	sk_rpc_peer_fail(p, NULL);
-	sk_timer_stop(p->rpc->loop, &p->probe_t);
-	sk_timer_stop(p->rpc->loop, &p->close_t);
-	sk_rpc_close_timer(&p->close_t);
 	for (pp = &p->rpc->peers; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
@@ -1389,4 +1512,24 @@ void sk_rpc_peer_remove(struct sk_rpc_peer *p)
 	/* Its endpoint is gone: nothing lands in its slots any more. */
 	sk_rpc_slots_put(p->rpc, p->slots);
 	free(p);
+}
+
+void sk_rpc_peer_remove(struct sk_rpc_peer *p)
+{
+	if (p->rank >= 0 && p->rpc->byrank != NULL &&
+	    p->rpc->byrank[p->rank] == p)
+		p->rpc->byrank[p->rank] = NULL;
+	sk_rpc_peer_fail(p, NULL);
+	sk_timer_stop(p->rpc->loop, &p->probe_t);
+	if (p->draining && !p->rpc->destroying) {
+		/* Its operations are still the provider's: the drain ends
+		 * (sk_rpc_close_timer) with the endpoint closed and the peer
+		 * freed. Its calls have completed already. */
+		p->removed = 1;
+		p->rank = -1;
+		return;
+	}
+	sk_timer_stop(p->rpc->loop, &p->close_t);
+	sk_rpc_peer_close(p);
+	sk_rpc_peer_free(p);
 }
