@@ -7,7 +7,9 @@
  * out-of-band channel), everything else crosses the fabric. The server's
  * handlers: echo, a deferred answer after a delay, an error, a response of
  * a requested size, and one that kills the server. Its main loop also obeys
- * commands on the socket: make another connection, report its counters.
+ * commands on the socket: make another connection (and keep it, to remove
+ * it on command), report its counters, count the large buffers it can
+ * still take.
  */
 #include <errno.h>
 #include <poll.h>
@@ -32,7 +34,8 @@
 
 enum { H_ECHO = 1, H_DEFER, H_FAIL, H_BIG, H_DIE, H_DEFER_READ,
        H_UNKNOWN = 9 };
-enum { CMD_CONNECT = 1, CMD_STATS, CMD_EXIT };
+enum { CMD_CONNECT = 1, CMD_STATS, CMD_EXIT, CMD_PAIR, CMD_REMOVE,
+       CMD_POOL };
 
 struct side {
 	struct sk_dev   *dev;
@@ -228,9 +231,10 @@ static void *srv_thread_main(void *arg)
 }
 
 struct srv_ctl {
-	struct sk_watch w;
-	struct side    *s;
-	int             done;
+	struct sk_watch     w;
+	struct side        *s;
+	int                 done;
+	struct sk_rpc_peer *kept; /* CMD_PAIR's, for CMD_REMOVE */
 };
 
 static void srv_cmd(struct sk_watch *w, unsigned revents)
@@ -238,9 +242,13 @@ static void srv_cmd(struct sk_watch *w, unsigned revents)
 	struct srv_ctl *c = (struct srv_ctl *)w;
 	struct sk_rpc_stats st;
 	uint32_t cmd = 0;
+	ssize_t n = recv(w->fd, &cmd, sizeof(cmd), MSG_DONTWAIT);
 
-	if (recv(w->fd, &cmd, sizeof(cmd), 0) != sizeof(cmd) ||
-	    cmd == CMD_EXIT) {
+	/* A command that runs the loop (CMD_CONNECT, CMD_PAIR) can have
+	 * this watch called again for the readiness it already consumed. */
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n != sizeof(cmd) || cmd == CMD_EXIT) {
 		c->done = 1;
 		return;
 	}
@@ -250,6 +258,27 @@ static void srv_cmd(struct sk_watch *w, unsigned revents)
 	} else if (cmd == CMD_STATS) {
 		sk_rpc_stats(c->s->rpc, &st);
 		send(w->fd, &st, sizeof(st), 0);
+	} else if (cmd == CMD_PAIR) {
+		c->kept = rpc_pair(c->s, w->fd);
+	} else if (cmd == CMD_REMOVE) {
+		uint32_t ok = c->kept != NULL;
+
+		if (c->kept)
+			sk_rpc_peer_remove(c->kept);
+		c->kept = NULL;
+		send(w->fd, &ok, sizeof(ok), 0);
+	} else if (cmd == CMD_POOL) {
+		/* How many of the large pool's buffers are free: take them
+		 * all, count, give them back. */
+		void *b[16];
+		uint32_t nb = 0;
+
+		while (nb < 16 &&
+		       (b[nb] = sk_rpc_buf_alloc(c->s->rpc, SK_RPC_MSG_MAX)))
+			nb++;
+		for (uint32_t i = 0; i < nb; i++)
+			sk_rpc_buf_free(c->s->rpc, b[i]);
+		send(w->fd, &nb, sizeof(nb), 0);
 	}
 }
 
@@ -649,6 +678,338 @@ static void test_bad_input(void **state)
 	assert_memory_equal(buf, "alive", 5);
 }
 
+/*
+ * A raw connection to the server's rpc, driven message by message: the
+ * test speaks the wire format itself (rpc/wire.h), as a hostile peer
+ * would. @nrecv receives are posted for what the server sends (its hello
+ * first); with fewer than its answers, its sends wait for one (on rdma).
+ */
+struct raw {
+	struct sk_ep  *ep;
+	char          *rx[8];
+	struct raw_op  rop[8];
+	char          *tx[16];
+	struct raw_op  sop[16];
+	unsigned       ntx;
+};
+
+static void raw_open(struct raw *r, unsigned nrecv)
+{
+	uint32_t cmd = CMD_CONNECT;
+	const struct sk_mr *mr = sk_arena_mr(fx.s.arena);
+	struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC, .type = SK_RPC_HELLO};
+	size_t blen = SK_BLOB_MAX;
+	unsigned i;
+
+	memset(r, 0, sizeof(*r));
+	assert_true(nrecv >= 1 && nrecv <= 8);
+	assert_int_equal(send(fx.ctl, &cmd, sizeof(cmd), 0), sizeof(cmd));
+	r->ep = ep_pair(&fx.s, fx.ctl);
+	assert_non_null(r->ep);
+	for (i = 0; i < nrecv; i++) {
+		r->rx[i] = sk_rpc_buf_alloc(fx.s.rpc, 0);
+		r->rop[i].op.done = raw_done;
+		assert_int_equal(sk_post_recv(r->ep, mr, r->rx[i],
+					      SK_RPC_SLOT_SIZE, &r->rop[i].op),
+				 SK_OK);
+	}
+	r->tx[0] = sk_rpc_buf_alloc(fx.s.rpc, 0);
+	assert_int_equal(sk_mr_pack(mr, r->tx[0] + SK_RPC_HDR, &blen), SK_OK);
+	h.len = (uint32_t)blen;
+	memcpy(r->tx[0], &h, sizeof(h));
+	r->sop[0].op.done = raw_done;
+	assert_int_equal(sk_post_send(r->ep, mr, r->tx[0], SK_RPC_HDR + blen,
+				      0, &r->sop[0].op), SK_OK);
+	r->ntx = 1;
+	raw_wait(&r->sop[0], 10000);
+	assert_true(r->sop[0].done);
+	/* The server checks our arena key (a round trip on ucx): serve it
+	 * until its hello is in. */
+	raw_wait(&r->rop[0], 3000);
+}
+
+/* Send @len bytes of @msg (each from its own buffer: sends may wait). */
+static void raw_send(struct raw *r, const void *msg, size_t len)
+{
+	unsigned i = r->ntx++;
+
+	assert_true(i < 16);
+	r->tx[i] = sk_rpc_buf_alloc(fx.s.rpc, 0);
+	r->sop[i].op.done = raw_done;
+	memcpy(r->tx[i], msg, len);
+	assert_int_equal(sk_post_send(r->ep, sk_arena_mr(fx.s.arena),
+				      r->tx[i], len, 0, &r->sop[i].op), SK_OK);
+}
+
+/* Serve the loop for @ms (the server judges meanwhile), then drop our
+ * side: what is still pending goes with the endpoint. */
+static void raw_close(struct raw *r, int ms)
+{
+	struct raw_op idle = {.op.done = raw_done};
+	unsigned i;
+
+	raw_wait(&idle, ms);
+	sk_ep_destroy(r->ep);
+	for (i = 0; i < 8; i++)
+		sk_rpc_buf_free(fx.s.rpc, r->rx[i]);
+	for (i = 0; i < r->ntx; i++)
+		sk_rpc_buf_free(fx.s.rpc, r->tx[i]);
+}
+
+static uint32_t server_cmd(uint32_t cmd)
+{
+	uint32_t v = 0;
+
+	assert_int_equal(send(fx.ctl, &cmd, sizeof(cmd), 0), sizeof(cmd));
+	assert_int_equal(recv(fx.ctl, &v, sizeof(v), 0), sizeof(v));
+	return v;
+}
+
+/* The server's free large buffers, once it has closed what it was
+ * closing (a drain ends within its bound: 5 x SKIFF_RPC_PROBE_MS). */
+static uint32_t server_large_free(void)
+{
+	uint32_t n = 0;
+
+	for (int i = 0; i < 100; i++) {
+		struct raw_op idle = {.op.done = raw_done};
+
+		n = server_cmd(CMD_POOL);
+		if (n == 4)
+			break;
+		raw_wait(&idle, 100);
+	}
+	return n;
+}
+
+static void echo_ok(struct sk_rpc_peer *p)
+{
+	char buf[16];
+	size_t got;
+
+	assert_int_equal(sk_rpc_call_sync(p, H_ECHO, "alive", 5, buf,
+					  sizeof(buf), &got), 0);
+	assert_int_equal(got, 5);
+	assert_memory_equal(buf, "alive", 5);
+}
+
+/* A large request whose address lies outside the caller's buffer (its
+ * arena): the server's read is refused (SK_ERR_REMOTE_ACCESS), which
+ * closes that connection only; its large buffer goes back, and the other
+ * connection keeps working. */
+static void test_large_req_out_of_range(void **state)
+{
+	const struct sk_mr *mr = sk_arena_mr(fx.s.arena);
+	char *probe = sk_arena_alloc(fx.s.arena, 64, 64);
+	/* The arena starts at probe minus what was used before it. */
+	uint64_t base = (uintptr_t)probe - (sk_arena_used(fx.s.arena) - 64);
+	uint64_t end = base + sk_arena_size(fx.s.arena);
+	const uint64_t bad[] = {
+		end - 1000,          /* crosses the end */
+		end + (64u << 20),   /* wholly past it */
+		base - 200000,       /* before it */
+		4096,                /* nowhere near */
+	};
+	struct sk_rpc_stats before, after;
+	unsigned i;
+
+	(void)mr;
+	server_stats(&before);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC,
+				       .type = SK_RPC_REQ,
+				       .flags = SK_RPC_F_LARGE_REQ,
+				       .handler = H_ECHO,
+				       .len = 100000, .req_addr = bad[i]};
+		struct raw r;
+
+		raw_open(&r, 2);
+		raw_send(&r, &h, sizeof(h));
+		raw_close(&r, 300);
+		echo_ok(fx.peer);
+	}
+	server_stats(&after);
+	assert_true(after.peer_failures >= before.peer_failures + 4);
+	assert_int_equal(after.served, before.served + 4); /* echo_ok's */
+	assert_int_equal(server_large_free(), 4);
+	echo_ok(fx.peer);
+}
+
+/*
+ * Large buffers come back after a peer failure. The raw peer asks for a
+ * large response (the server RDMA-writes it with an immediate, holding
+ * one of its 4 large buffers) but posts no receive for the immediate (on
+ * rdma the write then waits, RNR), and breaks the protocol at once: the
+ * server closes the connection with the write still in flight. Six times,
+ * more than the pool has: each buffer must come back when the connection
+ * goes.
+ */
+static void test_pool_after_failure(void **state)
+{
+	uint32_t n = 500000;
+	char *resp = sk_rpc_buf_alloc(fx.s.rpc, n);
+	char garbage[64];
+	unsigned i;
+
+	assert_non_null(resp);
+	memset(garbage, 0xa5, sizeof(garbage));
+	for (i = 0; i < 6; i++) {
+		char msg[SK_RPC_HDR + sizeof(n)];
+		struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC,
+				       .type = SK_RPC_REQ,
+				       .flags = SK_RPC_F_RESP_ADDR,
+				       .handler = H_BIG, .len = sizeof(n),
+				       .resp_cap = n,
+				       .resp_addr = (uintptr_t)resp};
+		struct raw r;
+
+		memcpy(msg, &h, sizeof(h));
+		memcpy(msg + SK_RPC_HDR, &n, sizeof(n));
+		raw_open(&r, 1); /* the hello's, nothing for the answer */
+		raw_send(&r, msg, sizeof(msg));
+		raw_send(&r, garbage, sizeof(garbage));
+		raw_close(&r, 100);
+	}
+	assert_int_equal(server_large_free(), 4);
+	/* And they serve: a large response to the good peer. */
+	{
+		size_t got;
+
+		assert_int_equal(sk_rpc_call_sync(fx.peer, H_BIG, &n,
+						  sizeof(n), resp, n, &got), 0);
+		assert_int_equal(got, n);
+	}
+	sk_rpc_buf_free(fx.s.rpc, resp);
+	echo_ok(fx.peer);
+}
+
+/*
+ * Large requests that wait for a buffer, and a peer that sends two of them
+ * on one call slot (more requests than credits): when buffers free, the
+ * first is taken and the second closes the connection, while the server
+ * walks its list of waiting requests. The server lives on.
+ */
+static void test_deferred_over_credits(void **state)
+{
+	const size_t len = SK_RPC_INLINE_MAX + 100;
+	char *payload = sk_rpc_buf_alloc(fx.s.rpc, len);
+	struct sk_rpc_stats before, after;
+	struct raw r;
+	unsigned i;
+
+	assert_non_null(payload);
+	{
+		uint32_t in[2] = {300, 7}; /* held 300 ms by the handler */
+
+		memset(payload, 0, len);
+		memcpy(payload, in, sizeof(in));
+	}
+	server_stats(&before);
+	raw_open(&r, 8);
+	for (i = 0; i < 6; i++) {
+		/* 0..3 take the server's 4 large buffers; two on slot 4
+		 * wait for one. */
+		struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC,
+				       .type = SK_RPC_REQ,
+				       .flags = SK_RPC_F_LARGE_REQ,
+				       .handler = H_DEFER,
+				       .call = (uint16_t)(i < 4 ? i : 4),
+				       .len = (uint32_t)len, .resp_cap = 64,
+				       .req_addr = (uintptr_t)payload};
+
+		raw_send(&r, &h, sizeof(h));
+	}
+	raw_close(&r, 800);
+	server_stats(&after);
+	assert_true(after.peer_failures >= before.peer_failures + 1);
+	assert_int_equal(server_large_free(), 4);
+	sk_rpc_buf_free(fx.s.rpc, payload);
+	echo_ok(fx.peer);
+}
+
+/* More calls than credits: exactly SK_RPC_CREDITS go, the next is
+ * SK_ERR_AGAIN, and every one that went completes. */
+static void test_credits(void **state)
+{
+	struct outst o[SK_RPC_CREDITS + 1];
+	unsigned i, done = 0;
+
+	memset(o, 0, sizeof(o));
+	for (i = 0; i < SK_RPC_CREDITS; i++) {
+		uint32_t in[2] = {50, i + 1};
+
+		assert_int_equal(sk_rpc_call(fx.peer, H_DEFER, in, sizeof(in),
+					     NULL, 0, outst_cont, &o[i]),
+				 SK_OK);
+	}
+	{
+		uint32_t in[2] = {0, 999};
+
+		assert_int_equal(sk_rpc_call(fx.peer, H_DEFER, in, sizeof(in),
+					     NULL, 0, outst_cont,
+					     &o[SK_RPC_CREDITS]),
+				 SK_ERR_AGAIN);
+	}
+	while (done < SK_RPC_CREDITS) {
+		sk_loop_run_once(fx.s.loop, 100);
+		for (done = 0, i = 0; i < SK_RPC_CREDITS; i++)
+			done += o[i].done;
+	}
+	for (i = 0; i < SK_RPC_CREDITS; i++) {
+		assert_int_equal(o[i].status, (int)(i + 1));
+		assert_int_equal(o[i].tag, i + 1);
+	}
+	assert_false(o[SK_RPC_CREDITS].done);
+	/* The credits are back: the refused call goes now. */
+	{
+		uint32_t in[2] = {0, 999};
+
+		assert_int_equal(sk_rpc_call(fx.peer, H_DEFER, in, sizeof(in),
+					     NULL, 0, outst_cont,
+					     &o[SK_RPC_CREDITS]),
+				 SK_OK);
+		while (!o[SK_RPC_CREDITS].done)
+			sk_loop_run_once(fx.s.loop, 100);
+		assert_int_equal(o[SK_RPC_CREDITS].status, 999);
+	}
+}
+
+/*
+ * A peer's receive slots (272 KiB of arena each) go back when it goes:
+ * add and remove a peer on both sides three times as often as either
+ * 32 MiB arena could hold peers without reuse.
+ */
+static void test_slot_reuse(void **state)
+{
+	size_t per = (size_t)(2 * SK_RPC_CREDITS + 2) * SK_RPC_SLOT_SIZE;
+	unsigned cycles = 3 * (unsigned)(sk_arena_size(fx.s.arena) / per);
+	size_t used = 0;
+	unsigned i;
+
+	for (i = 0; i < cycles; i++) {
+		uint32_t cmd = CMD_PAIR;
+		struct sk_rpc_peer *p;
+
+		assert_int_equal(send(fx.ctl, &cmd, sizeof(cmd), 0),
+				 sizeof(cmd));
+		p = rpc_pair(&fx.s, fx.ctl);
+		if (p == NULL)
+			fail_msg("cycle %u of %u: no peer (arena used %zu of "
+				 "%zu)", i, cycles, sk_arena_used(fx.s.arena),
+				 sk_arena_size(fx.s.arena));
+		echo_ok(p);
+		assert_int_equal(server_cmd(CMD_REMOVE), 1);
+		sk_rpc_peer_remove(p);
+		if (i == 0)
+			used = sk_arena_used(fx.s.arena);
+	}
+	/* Blocks were reused: at most one more was carved (a removed
+	 * peer's block comes back when its drain ends, maybe after the next
+	 * peer took one). */
+	assert_true(sk_arena_used(fx.s.arena) <= used + per);
+	echo_ok(fx.peer);
+}
+
 static void kill_cont(void *arg, int status, const void *resp, size_t len)
 {
 	struct outst *o = arg;
@@ -692,7 +1053,7 @@ static void test_peer_kill(void **state)
 				     kill_cont, &o[0]), SK_ERR_FLUSHED);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
@@ -703,6 +1064,15 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_large_req_out_of_range,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_after_failure, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_over_credits,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slot_reuse, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_peer_kill, setup,
 						teardown),
 	};
@@ -712,5 +1082,7 @@ int main(void)
 	setenv("SKIFF_STALL_MS", "2000", 0);
 	setenv("SKIFF_RPC_PROBE_MS", "200", 0);
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]); /* one test: its name */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
