@@ -28,3 +28,14 @@ $(BUILD)/tests/rpc_job: $(BUILD)/tests/rpc/rpc_job.o $(LIBRPC) $(LIBOS) \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
 		$(VERBS_LIBS)
+
+# A node that attacks another's rpc with the verbs API (tests/e2e/jobs.sh).
+NODE_APPS += $(BUILD)/tests/hostile_job
+ALL       += $(BUILD)/tests/hostile_job
+$(BUILD)/tests/rpc/hostile_job.o: CPPFLAGS += -Irpc/include -Ilibos/include
+$(BUILD)/tests/hostile_job: $(BUILD)/tests/rpc/hostile_job.o $(LIBRPC) \
+	$(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)

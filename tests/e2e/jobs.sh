@@ -23,9 +23,11 @@ FILE_MB=${E2E_FILE_MB:-100}
 T=$(mktemp -d /tmp/skiff-e2e.XXXXXX)
 APP=$T/bin/node_app
 RPCJOB=$T/bin/rpc_job
+HOSTILE=$T/bin/hostile_job
 mkdir -p "$T/bin" "$T/work"
 cp "$repo/$BUILD/tests/node_app" "$APP"
 cp "$repo/$BUILD/tests/rpc_job" "$RPCJOB"
+cp "$repo/$BUILD/tests/hostile_job" "$HOSTILE"
 cd "$T/work"
 cleanup() {
 	pkill -KILL -f "$T/" 2>/dev/null
@@ -260,6 +262,29 @@ t_rpc_finished() {
 	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
 	[ "$(grep -c 'finished rank: peer unreachable$' "$OUT")" -eq 2 ] ||
 		{ echo "a finished rank was not reported unreachable"; return 1; }
+}
+
+t_hostile() {
+	# Rank 1 attacks rank 0's rpc with the verbs API (tests/rpc/
+	# hostile_job.c): random bytes over all the memory rank 0 exposes to
+	# it, writes just outside it, then malformed rpc traffic. Rank 0 must
+	# live, run nothing it did not mean to, keep its heap canary and its
+	# connections to the good ranks (2, 3: checked calls before and
+	# after), and close only rank 1's connections; the host keeps
+	# serving (every rank's output arrives, barriers pass).
+	local must closed
+	run 120 -n 4 "$HOSTILE"
+	! grep -q 'signal' "$ERR" || { echo "a rank died of a signal"; return 1; }
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	grep -q '^victim ok$' "$OUT" || { echo "the victim failed"; return 1; }
+	[ "$(grep -c 'good ok$' "$OUT")" -eq 2 ] ||
+		{ echo "a good rank lost calls or its connection"; return 1; }
+	grep -q '^hostile done$' "$OUT" ||
+		{ echo "a write outside the exposed region went through"; return 1; }
+	must=$(sed -n 's/^hostile: \([0-9]*\) connections the victim must close$/\1/p' "$OUT")
+	closed=$(sed -n 's/^victim: served [0-9]*, closed \([0-9]*\) connections.*/\1/p' "$OUT")
+	[ -n "$must" ] && [ -n "$closed" ] && [ "$closed" -ge "$must" ] ||
+		{ echo "the victim closed ${closed:-?} of ${must:-?} bad connections"; return 1; }
 }
 
 t_fds() {
@@ -732,6 +757,7 @@ check rpc-late t_rpc_late
 check rpc-finished t_rpc_finished
 check rpc-crowd t_rpc_crowd
 check rpc-all-past-arena t_rpc_all_past_arena
+check rpc-hostile t_hostile
 check seal t_seal
 check fds t_fds
 check paths t_paths
