@@ -45,7 +45,7 @@ static void side_open(struct side *s)
 {
 	if (sk_dev_open(NULL, NULL, &s->dev) != SK_OK ||
 	    sk_loop_create(s->dev, &s->loop) != SK_OK ||
-	    sk_arena_create(s->dev, 32u << 20, SK_ACCESS_ALL, &s->arena) !=
+	    sk_arena_create(s->dev, 32u << 20, SK_ACCESS_LOCAL, &s->arena) !=
 		    SK_OK ||
 	    sk_rpc_create(s->loop, s->arena, &s->rpc) != SK_OK) {
 		fprintf(stderr, "test_rpc: cannot open a device/loop/rpc\n");
@@ -331,7 +331,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void test_sizes(void **state)
+/* Echo calls of every size class, each checked byte for byte. */
+static void echo_sizes(void)
 {
 	static const size_t sizes[] = {
 		0, 1, 31, 32, 4095, 4096, SK_RPC_INLINE_MAX,
@@ -358,6 +359,13 @@ static void test_sizes(void **state)
 		free(want);
 		free(resp);
 	}
+}
+
+static void test_sizes(void **state)
+{
+	size_t got;
+
+	echo_sizes();
 	/* An inline request from ordinary memory is copied, not refused. */
 	{
 		char small[100], back[100];
@@ -516,11 +524,13 @@ static void test_two_threads(void **state)
 struct raw_op {
 	struct sk_op op;
 	int          done;
+	sk_status_t  st;
 };
 
 static void raw_done(struct sk_op *op, const struct sk_wc *wc)
 {
 	((struct raw_op *)op)->done = 1;
+	((struct raw_op *)op)->st = wc->status;
 }
 
 static void raw_wait(struct raw_op *o, int timeout_ms)
@@ -649,6 +659,101 @@ static void test_bad_input(void **state)
 	assert_memory_equal(buf, "alive", 5);
 }
 
+/* Post one raw operation on @ep and wait for it; its status. */
+static sk_status_t raw_post_wait(sk_status_t st, struct raw_op *o)
+{
+	if (st != SK_OK)
+		return st;
+	raw_wait(o, 10000);
+	return o->done ? o->st : SK_ERR_TIMEOUT;
+}
+
+/*
+ * A hostile peer: it connects, takes the server's hello, and RDMA-writes
+ * random bytes over every byte the key in it covers, then tries the byte
+ * after. Only data may be there: the server keeps serving its other
+ * connection, every size class, and the write past the end is refused.
+ */
+static void test_hostile_write(void **state)
+{
+	enum { CHUNK = 65536 };
+	uint32_t cmd = CMD_CONNECT;
+	const struct sk_mr *mr = sk_arena_mr(fx.s.arena);
+	char *rx = sk_rpc_buf_alloc(fx.s.rpc, 0);
+	char *hello = sk_rpc_buf_alloc(fx.s.rpc, 0);
+	char *junk = sk_arena_alloc(fx.s.arena, CHUNK, 4096);
+	struct raw_op rop = {.op.done = raw_done}, hop = {.op.done = raw_done};
+	struct sk_rpc_hdr h;
+	struct sk_rpc_stats st;
+	struct sk_rkey *rkey;
+	struct sk_ep *ep;
+	uint64_t off, len, addr;
+	size_t blen = SK_BLOB_MAX;
+
+	assert_non_null(junk);
+	assert_int_equal(send(fx.ctl, &cmd, sizeof(cmd), 0), sizeof(cmd));
+	ep = ep_pair(&fx.s, fx.ctl);
+	assert_non_null(ep);
+	assert_int_equal(raw_post_wait(sk_post_recv(ep, mr, rx,
+						    SK_RPC_SLOT_SIZE, &rop.op),
+				       &rop),
+			 SK_OK);
+	memcpy(&h, rx, sizeof(h));
+	assert_int_equal(h.type, SK_RPC_HELLO);
+	assert_true(h.len <= SK_RPC_SLOT_SIZE - SK_RPC_HDR);
+	assert_int_equal(sk_rkey_unpack(ep, rx + SK_RPC_HDR, h.len, &rkey),
+			 SK_OK);
+	/* Ours, so that the server's peer_add is done with this one. */
+	h = (struct sk_rpc_hdr){.magic = SK_RPC_MAGIC, .type = SK_RPC_HELLO};
+	assert_int_equal(sk_mr_pack(mr, hello + SK_RPC_HDR, &blen), SK_OK);
+	h.len = (uint32_t)blen;
+	memcpy(hello, &h, sizeof(h));
+	assert_int_equal(raw_post_wait(sk_post_send(ep, mr, hello,
+						    SK_RPC_HDR + blen, 0,
+						    &hop.op),
+				       &hop),
+			 SK_OK);
+
+	addr = sk_rkey_addr(rkey);
+	len = sk_rkey_len(rkey);
+	printf("hostile: the server's hello exposes %llu KiB\n",
+	       (unsigned long long)(len >> 10));
+	assert_true(len < 32u << 20); /* not its whole arena */
+	for (off = 0; off < len; off += CHUNK) {
+		struct raw_op w = {.op.done = raw_done};
+		uint64_t n = len - off < CHUNK ? len - off : CHUNK;
+
+		fill(junk, n, (uint32_t)off);
+		assert_int_equal(raw_post_wait(sk_post_write(ep, mr, junk, n,
+							     rkey, addr + off,
+							     0, &w.op),
+					       &w),
+				 SK_OK);
+	}
+	{
+		struct raw_op w = {.op.done = raw_done};
+
+		/* One byte past the end: refused here (ucx) or by the
+		 * target's NIC (rdma), which then closes the connection. */
+		assert_int_equal(raw_post_wait(sk_post_write(ep, mr, junk, 64,
+							     rkey, addr + len,
+							     0, &w.op),
+					       &w),
+				 SK_ERR_REMOTE_ACCESS);
+	}
+	sk_rkey_destroy(rkey);
+	sk_ep_destroy(ep);
+	sk_rpc_buf_free(fx.s.rpc, rx);
+	sk_rpc_buf_free(fx.s.rpc, hello);
+
+	/* The server serves on: every size class, twice (each of its large
+	 * buffers in turn), then its counters. */
+	echo_sizes();
+	echo_sizes();
+	server_stats(&st);
+	assert_true(st.served > 0);
+}
+
 static void kill_cont(void *arg, int status, const void *resp, size_t len)
 {
 	struct outst *o = arg;
@@ -702,6 +807,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_threads, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_write, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_peer_kill, setup,
 						teardown),
