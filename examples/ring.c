@@ -4,9 +4,10 @@
  *   skiffcc ring.c -o ring
  *   skrun -n 4 ./ring [LAPS]          (default 1 lap; at least 2 nodes)
  *
- * Each node sends its left neighbour the descriptor of its arena and the
- * address of a mailbox in it (a send on their endpoint), so the left
- * neighbour can write into the mailbox. To pass the token, a node RDMA-writes a
+ * Each node gives its mailbox a region of its own, registered for remote
+ * write and nothing else, and sends its left neighbour that region's
+ * descriptor and the mailbox's address (a send on their endpoint), so the
+ * left neighbour can write into the mailbox and nowhere else. To pass the token, a node RDMA-writes a
  * message into the right neighbour's mailbox, flushes, then does a
  * write-with-immediate of the token's hop count: the immediate wakes the
  * neighbour (it consumes one of its posted receives) and the data are visible
@@ -15,7 +16,8 @@
  *
  * What it shows: sk_os_peer() (a connected endpoint to every other node),
  * sk_os_arena() (memory registered once at boot: everything the fabric
- * touches lives there), sk_os_loop() (completions dispatched to each
+ * touches lives there; its own registration is for local use) and
+ * sk_arena_region() (the part a peer may write), sk_os_loop() (completions dispatched to each
  * operation's struct sk_op), packing and unpacking a memory descriptor,
  * sk_post_write, sk_ep_flush and sk_post_write_imm.
  */
@@ -79,9 +81,10 @@ static void check(sk_status_t st, const char *what)
 /* What a node holds for the ring. */
 struct ring {
 	unsigned rank, size, left;
-	const struct sk_mr *mr; /* the arena's registration */
+	const struct sk_mr *mr; /* the arena's registration (local) */
+	struct sk_region box;   /* the mailbox's: the left neighbour writes */
 	struct sk_ep *to_left, *to_right;
-	struct sk_rkey *rkey; /* the right neighbour's arena */
+	struct sk_rkey *rkey; /* the right neighbour's mailbox region */
 	uint64_t raddr;	      /* its mailbox */
 	char *mailbox;	      /* MSG_LEN of text, then the count */
 	char *out;	      /* what I write to the right */
@@ -191,11 +194,16 @@ int main(int argc, char **argv)
 
 	/*
 	 * Every buffer the fabric reads or writes comes from the arena,
-	 * which is registered already. A descriptor message is the
+	 * which is registered already (for local use). The mailbox, the
+	 * one buffer a peer writes, is a region with remote write only:
+	 * its key is all the neighbour gets. A descriptor message is the
 	 * mailbox's address (8 bytes, in this machine's order: every node
-	 * runs this program) and the packed descriptor of the arena.
+	 * runs this program) and the packed descriptor of its region.
 	 */
-	r.mailbox = (char *)sk_arena_alloc(arena, MSG_LEN + 8, 64);
+	check(sk_arena_region(arena, MSG_LEN + 8, SK_ACCESS_REMOTE_WRITE,
+			      &r.box),
+	      "mailbox region");
+	r.mailbox = r.box.base;
 	r.out = (char *)sk_arena_alloc(arena, MSG_LEN + 8, 64);
 	r.rx_buf = (char *)sk_arena_alloc(arena, 64, 64);
 	desc = (char *)sk_arena_alloc(arena, 8 + SK_BLOB_MAX, 64);
@@ -215,11 +223,10 @@ int main(int argc, char **argv)
 			   &desc_rx.op),
 	      "post receive");
 	post_token_receive(&r);
-	/* The descriptor covers the whole arena; the neighbour writes only
-	 * into the mailbox. */
+	/* The descriptor covers the mailbox's page and nothing else. */
 	addr = (uint64_t)(uintptr_t)r.mailbox;
 	memcpy(desc, &addr, 8);
-	check(sk_mr_pack(r.mr, desc + 8, &desc_len), "pack descriptor");
+	check(sk_mr_pack(r.box.mr, desc + 8, &desc_len), "pack descriptor");
 	op_init(&desc_tx);
 	check(sk_post_send(r.to_left, r.mr, desc, 8 + desc_len, 0, &desc_tx.op),
 	      "send descriptor");
@@ -237,7 +244,7 @@ int main(int argc, char **argv)
 	    r.raddr + MSG_LEN + 8 > sk_rkey_addr(r.rkey) + sk_rkey_len(r.rkey))
 		sk_os_abort(1,
 			    "ring: rank %u: the mailbox is outside the "
-			    "right neighbour's arena",
+			    "right neighbour's mailbox region",
 			    r.rank);
 
 	/* Hop h lands on rank h % size: rank 0 starts each lap with hop
@@ -258,5 +265,8 @@ int main(int argc, char **argv)
 		       "(%u hops)\n",
 		       laps, laps == 1 ? "" : "s", r.size, laps * r.size);
 	sk_rkey_destroy(r.rkey);
+	/* Every write to the mailbox has landed (the last token is in):
+	 * the neighbour's key may stop working. */
+	sk_arena_region_release(arena, &r.box);
 	return 0;
 }

@@ -71,8 +71,9 @@ struct sk_hnode {
 	/* fabric */
 	struct sk_ep     *ep;
 	struct sk_chan    chan;
-	struct sk_rkey   *rkey;      /* its arena, imported on first use */
-	uint16_t          desc_len;  /* its arena's descriptor, from READY */
+	struct sk_rkey   *rkey;      /* its bounce region, imported on first
+	                              * use */
+	uint16_t          desc_len;  /* that region's descriptor, from READY */
 	char              desc[SK_BLOB_MAX];
 	bool              link_down;
 	struct sk_timer   cut_t;     /* closes the endpoint after a cut */

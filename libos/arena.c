@@ -6,6 +6,13 @@
  * but the whole. Pools turn a carved range into fixed-size objects on a free
  * list (as UCX's mpool and eRPC's msgbufs): get and put are O(1), with no
  * malloc and no registration on the datapath.
+ *
+ * What peers may touch is carved as regions, each registered on its own;
+ * the arena's whole registration has the rights its creator gave it (a
+ * node's: local only). A pool's free list and its objects' metadata are on
+ * the heap, never inside the objects: the objects may be in a region a
+ * peer writes, and nothing a peer writes may decide which object the
+ * allocator hands out next or where a completion goes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,13 +24,17 @@
 #include <skiff/config.h>
 
 #define SK_HUGE_PAGE (2u << 20)
+#define SK_PAGE      4096u
 
 struct sk_arena {
 	char          *base;
 	size_t         size;
 	size_t         used;
 	bool           huge;
+	struct sk_dev *dev;
 	struct sk_mr  *mr;
+	struct sk_mr **regions;  /* registrations of regions not released */
+	unsigned       nregions, regions_cap;
 };
 
 /*
@@ -79,6 +90,7 @@ sk_status_t sk_arena_create(struct sk_dev *dev, size_t size, unsigned access,
 	arena = calloc(1, sizeof(*arena));
 	if (arena == NULL)
 		return SK_ERR_NOMEM;
+	arena->dev = dev;
 	arena->size = (size + 4095) & ~(size_t)4095;
 	sk_dev_query(dev, &attr);
 	arena->base = sk_arena_map(&arena->size,
@@ -111,6 +123,9 @@ void sk_arena_destroy(struct sk_arena *arena)
 {
 	if (arena == NULL)
 		return;
+	while (arena->nregions > 0)
+		sk_mr_dereg(arena->regions[--arena->nregions]);
+	free(arena->regions);
 	sk_mr_dereg(arena->mr);
 	munmap(arena->base, arena->size);
 	free(arena);
@@ -151,45 +166,159 @@ void *sk_arena_alloc(struct sk_arena *arena, size_t size, size_t align)
 	return arena->base + off;
 }
 
+sk_status_t sk_arena_region(struct sk_arena *arena, size_t size,
+			    unsigned access, struct sk_region *region)
+{
+	size_t sz = (size + SK_PAGE - 1) & ~(size_t)(SK_PAGE - 1);
+	struct sk_mr *mr;
+	sk_status_t st;
+	char *base;
+
+	if (size == 0 || sz < size)
+		return SK_ERR_INVAL;
+	if (arena->nregions == arena->regions_cap) {
+		unsigned cap = arena->regions_cap ? 2 * arena->regions_cap : 4;
+		struct sk_mr **r = realloc(arena->regions, cap * sizeof(*r));
+
+		if (r == NULL)
+			return SK_ERR_NOMEM;
+		arena->regions = r;
+		arena->regions_cap = cap;
+	}
+	/* Whole pages: the region shares no page with other arena memory,
+	 * which is what a provider's own protection (UCX's, by pages, where
+	 * it has any) can tell apart. */
+	base = sk_arena_alloc(arena, sz, SK_PAGE);
+	if (base == NULL)
+		return SK_ERR_NOMEM;
+	st = sk_mr_reg(arena->dev, base, sz, access, &mr);
+	if (st != SK_OK) {
+		fprintf(stderr, "skiff: cannot register a %zu KiB region of "
+				"the arena: %s\n", sz >> 10,
+			sk_status_str(st));
+		return st;
+	}
+	arena->regions[arena->nregions++] = mr;
+	*region = (struct sk_region){.base = base, .size = sz, .mr = mr};
+	return SK_OK;
+}
+
+void sk_arena_region_release(struct sk_arena *arena,
+			     struct sk_region *region)
+{
+	unsigned i;
+
+	if (region->mr == NULL)
+		return;
+	for (i = 0; i < arena->nregions; i++) {
+		if (arena->regions[i] == region->mr) {
+			arena->regions[i] = arena->regions[--arena->nregions];
+			break;
+		}
+	}
+	sk_mr_dereg(region->mr);
+	region->mr = NULL;
+}
+
 sk_status_t sk_pool_init(struct sk_pool *pool, struct sk_arena *arena,
 			 size_t obj_size, unsigned count)
 {
+	return sk_pool_init_attr(pool, arena, obj_size, count, NULL);
+}
+
+sk_status_t sk_pool_init_attr(struct sk_pool *pool, struct sk_arena *arena,
+			      size_t obj_size, unsigned count,
+			      const struct sk_pool_attr *attr)
+{
 	size_t sz = (obj_size + 63) & ~(size_t)63;
+	unsigned access = attr ? attr->access & ~(unsigned)SK_ACCESS_LOCAL : 0;
+	size_t meta_size = attr ? attr->meta_size : 0;
+	sk_status_t st;
 	unsigned i;
 
-	if (count == 0 || sz < obj_size || sz > SIZE_MAX / count)
+	memset(pool, 0, sizeof(*pool));
+	if (count == 0 || sz < obj_size || sz > SIZE_MAX / count ||
+	    (meta_size && count > SIZE_MAX / meta_size))
 		return SK_ERR_INVAL;
-	pool->base = sk_arena_alloc(arena, sz * count, 64);
-	if (pool->base == NULL)
-		return SK_ERR_NOMEM;
+	pool->free_idx = malloc(count * sizeof(*pool->free_idx));
+	pool->busy = calloc(count, 1);
+	pool->meta = meta_size ? calloc(count, meta_size) : NULL;
+	if (pool->free_idx == NULL || pool->busy == NULL ||
+	    (meta_size && pool->meta == NULL)) {
+		st = SK_ERR_NOMEM;
+		goto err_free;
+	}
+	if (access) {
+		st = sk_arena_region(arena, sz * count,
+				     access | SK_ACCESS_LOCAL, &pool->region);
+		if (st != SK_OK)
+			goto err_free;
+		pool->base = pool->region.base;
+		pool->mr = pool->region.mr;
+	} else {
+		pool->base = sk_arena_alloc(arena, sz * count, 64);
+		if (pool->base == NULL) {
+			st = SK_ERR_NOMEM;
+			goto err_free;
+		}
+		pool->mr = arena->mr;
+	}
 	pool->arena = arena;
 	pool->obj_size = sz;
 	pool->count = count;
 	pool->nfree = count;
-	pool->free_list = NULL;
-	for (i = count; i-- > 0;) {
-		void **obj = (void **)(pool->base + (size_t)i * sz);
-
-		*obj = pool->free_list;
-		pool->free_list = obj;
-	}
+	pool->meta_size = meta_size;
+	/* Lowest index on top: objects are handed out in address order, and
+	 * pages are touched as the pool is used. */
+	for (i = 0; i < count; i++)
+		pool->free_idx[i] = count - 1 - i;
 	return SK_OK;
+
+err_free:
+	free(pool->free_idx);
+	free(pool->busy);
+	free(pool->meta);
+	memset(pool, 0, sizeof(*pool));
+	return st;
+}
+
+void sk_pool_fini(struct sk_pool *pool)
+{
+	if (pool->arena == NULL)
+		return;
+	sk_arena_region_release(pool->arena, &pool->region);
+	free(pool->free_idx);
+	free(pool->busy);
+	free(pool->meta);
+	memset(pool, 0, sizeof(*pool));
 }
 
 void *sk_pool_get(struct sk_pool *pool)
 {
-	void **obj = pool->free_list;
+	unsigned i;
 
-	if (obj == NULL)
+	if (pool->nfree == 0)
 		return NULL;
-	pool->free_list = *obj;
-	pool->nfree--;
-	return obj;
+	i = pool->free_idx[--pool->nfree];
+	pool->busy[i] = 1;
+	return pool->base + (size_t)i * pool->obj_size;
 }
 
 void sk_pool_put(struct sk_pool *pool, void *obj)
 {
-	*(void **)obj = pool->free_list;
-	pool->free_list = obj;
-	pool->nfree++;
+	const char *o = obj;
+	size_t off, i;
+
+	if (!sk_pool_has(pool, o))
+		goto bad;
+	off = (size_t)(o - pool->base);
+	i = off / pool->obj_size;
+	if (i * pool->obj_size != off || !pool->busy[i])
+		goto bad;
+	pool->busy[i] = 0;
+	pool->free_idx[pool->nfree++] = (unsigned)i;
+	return;
+bad:
+	fprintf(stderr, "skiff: sk_pool_put: %p is not an object this pool "
+			"handed out (ignored)\n", obj);
 }

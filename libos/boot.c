@@ -3,8 +3,9 @@
  * main() and back (the "Boot" flow of libos/README.md).
  *
  *   __wrap_main -> read SKIFF_BOOTSTRAP, the secret, rank and size
- *     -> open the device, map and register the arena, make the host's
- *        endpoint
+ *     -> open the device, map and register the arena (local use only),
+ *        carve the bulk bounce region (the one part the host may read
+ *        and write), make the host's endpoint
  *     -> TCP hello with its address; welcome with the host's
  *     -> connect, post receives, READY over the fabric
  *     -> BOOT reply (sent once every node is ready): argv and environment
@@ -283,8 +284,9 @@ static char **sk_boot_receive(int *argc_p)
 	int64_t rc;
 	uint32_t i;
 
-	if (sk_mr_pack(sk_arena_mr(sk_node.arena), mr, &len) != SK_OK)
-		sk_boot_die("cannot describe the arena");
+	/* The host's key: the bounce region only, never the arena. */
+	if (sk_mr_pack(sk_node.bounce_region.mr, mr, &len) != SK_OK)
+		sk_boot_die("cannot describe the bounce buffer");
 	rc = sk_node_call(SK_HMSG_READY, 0, mr, len, NULL, 0, buf,
 			  sizeof(buf), &got);
 	if (rc < 0)
@@ -385,12 +387,21 @@ static void sk_node_boot(void)
 	st = sk_loop_create(sk_node.dev, &sk_node.loop);
 	if (st != SK_OK)
 		sk_boot_die("event loop: %s", sk_status_str(st));
-	st = sk_arena_create(sk_node.dev, 0, SK_ACCESS_ALL, &sk_node.arena);
+	/* Local rights only: the channel's slots, rpc's small buffers and
+	 * whatever the application keeps here are no peer's to write.
+	 * What peers may touch gets a region of its own (arena.h). */
+	st = sk_arena_create(sk_node.dev, 0, SK_ACCESS_LOCAL, &sk_node.arena);
 	if (st != SK_OK)
 		sk_boot_die("arena: %s", sk_status_str(st));
-	sk_node.bounce = sk_arena_alloc(sk_node.arena, SK_HMSG_BULK_MAX, 4096);
-	if (sk_node.bounce == NULL)
-		sk_boot_die("arena too small (SKIFF_ARENA_MB)");
+	/* The host RDMA-writes file reads into it and RDMA-reads file
+	 * writes out of it (file.c); nothing else is there. */
+	st = sk_arena_region(sk_node.arena, SK_HMSG_BULK_MAX,
+			     SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
+			     &sk_node.bounce_region);
+	if (st != SK_OK)
+		sk_boot_die("bounce buffer: %s (SKIFF_ARENA_MB)",
+			    sk_status_str(st));
+	sk_node.bounce = sk_node.bounce_region.base;
 	st = sk_ep_create_attr(sk_node.dev, &SK_CHAN_EP_ATTR,
 			       &sk_node.host_ep);
 	if (st != SK_OK)

@@ -3,7 +3,8 @@
  * (hostproto.h), or, for bulk data, one request per SK_HMSG_BULK_MAX chunk.
  *
  * Small transfers ride inside the messages. Large ones use the node's bounce
- * buffer in the arena: for a read the host RDMA-writes the chunk there and
+ * buffer, a region of the arena registered on its own for the host to read
+ * and write (and the only memory of the node it has a key for): for a read the host RDMA-writes the chunk there and
  * then replies; for a write the node copies the chunk there and the host
  * RDMA-reads it before writing the file. The reply arrives only after the
  * host's RDMA operation has completed, so the bounce buffer is never reused

@@ -75,7 +75,8 @@ struct sk_node {
 	struct sk_hcall  calls[SK_HMSG_CALL_SLOTS];
 	unsigned         ncalls;   /* busy calls */
 	uint64_t         next_req;
-	char            *bounce;   /* SK_HMSG_BULK_MAX bytes in the arena */
+	char            *bounce;   /* SK_HMSG_BULK_MAX bytes: bounce_region */
+	struct sk_region bounce_region; /* the host reads and writes it */
 
 	/* connections between nodes (peer.c) */
 	struct sk_node_conn    conn;

@@ -255,7 +255,7 @@ int rb_setup(struct rb *b, unsigned npeers)
 		return -1;
 	}
 	if ((st = sk_loop_create(c->dev, &b->loop)) != SK_OK ||
-	    (st = sk_arena_create(c->dev, 0, SK_ACCESS_ALL, &b->arena)) !=
+	    (st = sk_arena_create(c->dev, 0, SK_ACCESS_LOCAL, &b->arena)) !=
 		    SK_OK ||
 	    (st = sk_rpc_create(b->loop, b->arena, &b->rpc)) != SK_OK ||
 	    (c->is_server &&

@@ -6,9 +6,18 @@
  * responses to our calls share them), SK_RPC_CREDITS call slots for our
  * calls, and as many request slots for the peer's. Buffers come from two
  * pools carved from the arena: slot-sized and SK_RPC_MSG_MAX-sized, each
- * with SK_RPC_HEADROOM bytes in front for the completion context and the
- * header (or a large response's trailer), so a registered buffer goes out
- * as it is.
+ * with SK_RPC_HEADROOM bytes in front for the header (or a large
+ * response's trailer), so a registered buffer goes out as it is.
+ *
+ * What peers may touch: only the large pool, a region of its own with
+ * remote read and write (peers read large requests out of it and write
+ * large responses and their trailers into it); its key is the one the
+ * hello carries. The small pool and the receive slots are in the arena's
+ * local registration. The completion context of each buffer's operation
+ * (struct sk_rpc_bufop, with the function the completion calls) is the
+ * pools' metadata, on the heap: a peer that writes all of the large
+ * region can corrupt payloads there, not what runs or what is allocated
+ * (rpc/README.md, "Registered regions").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,15 +36,17 @@
 #define SK_RPC_INLINE_STACK 256 /* largest inline message built on the
                                  * stack */
 
-/* Lives in a buffer's headroom: the context of the operation using it. */
+/* A buffer's pool metadata (sk_pool_meta), outside peer-writable memory:
+ * the context of the operation using the buffer. */
 struct sk_rpc_bufop {
 	struct sk_op   op;
 	struct sk_rpc *rpc;
+	char          *buf;   /* the buffer (after its headroom) */
 	void          *owner; /* a call, a request, or NULL: free on done */
 };
 
-_Static_assert(sizeof(struct sk_rpc_bufop) + SK_RPC_HDR <= SK_RPC_HEADROOM,
-	       "op and header fit the headroom");
+_Static_assert(SK_RPC_HDR <= SK_RPC_HEADROOM &&
+	       SK_RPC_TRAILER <= SK_RPC_HEADROOM, "header fits the headroom");
 
 struct sk_rpc_rslot {
 	struct sk_op        op;
@@ -90,7 +101,7 @@ struct sk_rpc_peer {
 	uint64_t            quiet_ns;  /* since when it saw no change */
 	struct sk_op        inl_op;    /* context of unsignaled inline sends */
 	struct sk_ep       *ep;
-	struct sk_rkey     *rkey;      /* the peer's arena */
+	struct sk_rkey     *rkey;      /* the peer's large-buffer region */
 	struct sk_rpc_peer *next;
 	int                 failed;
 	int                 hello;     /* we have the peer's hello */
@@ -117,8 +128,8 @@ struct sk_rpc_peer {
 struct sk_rpc {
 	struct sk_loop     *loop;
 	struct sk_arena    *arena;
-	const struct sk_mr *mr;
-	struct sk_pool      small, large;
+	const struct sk_mr *mr;        /* the arena's (local): slots */
+	struct sk_pool      small, large; /* large: a region peers touch */
 	struct {
 		sk_rpc_handler_func_t fn;
 		void                 *arg;
@@ -203,9 +214,20 @@ static struct sk_rpc_peer **sk_rpc_posted(struct sk_rpc *rpc, const void *buf)
 			    rpc->small.obj_size];
 }
 
-static struct sk_rpc_bufop *sk_rpc_bufop(void *buf)
+static struct sk_rpc_bufop *sk_rpc_bufop(struct sk_rpc *rpc, void *buf)
 {
-	return (struct sk_rpc_bufop *)((char *)buf - SK_RPC_HEADROOM);
+	const struct sk_pool *pool = sk_rpc_in_pool(&rpc->large, buf) ?
+					     &rpc->large : &rpc->small;
+
+	return sk_pool_meta(pool, buf);
+}
+
+/* The registration a pool buffer is in. */
+static const struct sk_mr *sk_rpc_buf_mr(const struct sk_rpc *rpc,
+					 const void *buf)
+{
+	return sk_rpc_in_pool(&rpc->large, buf) ? rpc->large.mr
+						: rpc->small.mr;
 }
 
 /* Done with the message in slot @s: give back an in-place one, and post
@@ -222,6 +244,19 @@ static sk_status_t sk_rpc_slot_repost(struct sk_rpc_peer *p,
 }
 
 /* ---- setup ---- */
+
+/* What never changes in a buffer's metadata, set once. */
+static void sk_rpc_bufops_init(struct sk_rpc *rpc, struct sk_pool *pool)
+{
+	for (unsigned i = 0; i < pool->count; i++) {
+		char *buf = pool->base + (size_t)i * pool->obj_size +
+			    SK_RPC_HEADROOM;
+		struct sk_rpc_bufop *bo = sk_pool_meta(pool, buf);
+
+		bo->rpc = rpc;
+		bo->buf = buf;
+	}
+}
 
 sk_status_t sk_rpc_create(struct sk_loop *loop, struct sk_arena *arena,
 			  struct sk_rpc **rpc_p)
@@ -246,17 +281,30 @@ sk_status_t sk_rpc_create(struct sk_loop *loop, struct sk_arena *arena,
 		rpc->inline_max = attr.max_inline < SK_RPC_INLINE_STACK ?
 					  attr.max_inline : SK_RPC_INLINE_STACK;
 	}
-	st = sk_pool_init(&rpc->small, arena, SK_RPC_HEADROOM +
-			  SK_RPC_SLOT_SIZE, SK_RPC_SMALL_N);
-	if (st == SK_OK)
-		st = sk_pool_init(&rpc->large, arena, SK_RPC_HEADROOM +
-				  SK_RPC_MSG_MAX, SK_RPC_LARGE_N);
-	if (st != SK_OK) {
-		free(rpc);
-		return st;
-	}
+	st = sk_pool_init_attr(&rpc->small, arena, SK_RPC_HEADROOM +
+			       SK_RPC_SLOT_SIZE, SK_RPC_SMALL_N,
+			       &(struct sk_pool_attr){
+				       .meta_size = sizeof(struct sk_rpc_bufop)});
+	if (st != SK_OK)
+		goto err_free;
+	st = sk_pool_init_attr(&rpc->large, arena, SK_RPC_HEADROOM +
+			       SK_RPC_MSG_MAX, SK_RPC_LARGE_N,
+			       &(struct sk_pool_attr){
+				       .access = SK_ACCESS_REMOTE_READ |
+						 SK_ACCESS_REMOTE_WRITE,
+				       .meta_size = sizeof(struct sk_rpc_bufop)});
+	if (st != SK_OK)
+		goto err_small;
+	sk_rpc_bufops_init(rpc, &rpc->small);
+	sk_rpc_bufops_init(rpc, &rpc->large);
 	*rpc_p = rpc;
 	return SK_OK;
+
+err_small:
+	sk_pool_fini(&rpc->small);
+err_free:
+	free(rpc);
+	return st;
 }
 
 static void sk_rpc_fini(void *arg);
@@ -273,6 +321,10 @@ void sk_rpc_destroy(struct sk_rpc *rpc)
 		sk_rpc_peer_remove(rpc->peers);
 	free(rpc->free_slots);
 	free(rpc->byrank);
+	/* Every peer is gone, with its endpoint: no operation uses the
+	 * buffers any more, and the large region's key stops working. */
+	sk_pool_fini(&rpc->large);
+	sk_pool_fini(&rpc->small);
 	free(rpc);
 }
 
@@ -575,7 +627,7 @@ static void sk_rpc_peer_fail(struct sk_rpc_peer *p, const char *why)
 static void sk_rpc_send_done(struct sk_op *op, const struct sk_wc *wc)
 {
 	struct sk_rpc_bufop *bo = (struct sk_rpc_bufop *)op;
-	void *buf = (char *)bo + SK_RPC_HEADROOM;
+	void *buf = bo->buf;
 	struct sk_rpc_call *c = bo->owner;
 
 	if (c != NULL) {
@@ -607,16 +659,15 @@ static sk_status_t sk_rpc_post(struct sk_rpc_peer *p, void *buf,
 			       const struct sk_rpc_hdr *h, size_t len,
 			       void *owner)
 {
-	struct sk_rpc_bufop *bo = sk_rpc_bufop(buf);
+	struct sk_rpc_bufop *bo = sk_rpc_bufop(p->rpc, buf);
 	char *msg = (char *)buf - SK_RPC_HDR;
 	sk_status_t st;
 
 	bo->op.done = sk_rpc_send_done;
-	bo->rpc = p->rpc;
 	bo->owner = owner;
 	memcpy(msg, h, SK_RPC_HDR);
-	st = sk_post_send(p->ep, p->rpc->mr, msg, SK_RPC_HDR + len, 0,
-			  &bo->op);
+	st = sk_post_send(p->ep, sk_rpc_buf_mr(p->rpc, buf), msg,
+			  SK_RPC_HDR + len, 0, &bo->op);
 	if (st == SK_OK && owner == NULL)
 		*sk_rpc_posted(p->rpc, buf) = p; /* the call tracks its own */
 	return st;
@@ -914,10 +965,9 @@ static void sk_rpc_req_release(struct sk_rpc_req *r)
 static void sk_rpc_large_sent(struct sk_op *op, const struct sk_wc *wc)
 {
 	struct sk_rpc_bufop *bo = (struct sk_rpc_bufop *)op;
-	void *buf = (char *)bo + SK_RPC_HEADROOM;
 
-	*sk_rpc_posted(bo->rpc, buf) = NULL;
-	sk_rpc_buf_free(bo->rpc, buf);
+	*sk_rpc_posted(bo->rpc, bo->buf) = NULL;
+	sk_rpc_buf_free(bo->rpc, bo->buf);
 	if (wc->status != SK_OK && wc->ep) {
 		struct sk_rpc_peer *p = sk_ep_user(wc->ep);
 
@@ -953,13 +1003,12 @@ sk_status_t sk_rpc_respond(struct sk_rpc_req *r, int status, size_t len)
 		struct sk_rpc_trailer t = {.call = r->h.call, .gen = r->h.gen,
 					   .len = (uint32_t)len,
 					   .status = status};
-		struct sk_rpc_bufop *bo = sk_rpc_bufop(buf);
+		struct sk_rpc_bufop *bo = sk_rpc_bufop(rpc, buf);
 
 		memcpy((char *)buf - SK_RPC_TRAILER, &t, sizeof(t));
 		bo->op.done = sk_rpc_large_sent;
-		bo->rpc = rpc;
 		bo->owner = NULL;
-		st = sk_post_write_imm(p->ep, rpc->mr,
+		st = sk_post_write_imm(p->ep, rpc->large.mr,
 				       (char *)buf - SK_RPC_TRAILER,
 				       len + SK_RPC_TRAILER, p->rkey,
 				       r->h.resp_addr - SK_RPC_TRAILER,
@@ -1061,8 +1110,8 @@ static int sk_rpc_on_req(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 		r->len = h->len;
 		r->op.done = sk_rpc_large_read;
 		r->reading = 1;
-		st = sk_post_read(p->ep, rpc->mr, r->large, h->len, p->rkey,
-				  h->req_addr, 0, &r->op);
+		st = sk_post_read(p->ep, rpc->large.mr, r->large, h->len,
+				  p->rkey, h->req_addr, 0, &r->op);
 		if (st != SK_OK) {
 			r->reading = 0;
 			sk_rpc_req_release(r);
@@ -1120,7 +1169,7 @@ static void sk_rpc_on_hello(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 	}
 	st = sk_rkey_unpack(p->ep, s->data + SK_RPC_HDR, h->len, &p->rkey);
 	if (st != SK_OK) {
-		sk_rpc_peer_fail(p, "a bad arena descriptor");
+		sk_rpc_peer_fail(p, "a bad buffer-region descriptor");
 		return;
 	}
 	p->hello = 1;
@@ -1285,7 +1334,8 @@ static sk_status_t sk_rpc_peer_start(struct sk_rpc *rpc, struct sk_ep *ep,
 		st = SK_ERR_NOMEM;
 		goto err_remove;
 	}
-	st = sk_mr_pack(rpc->mr, buf, &blen);
+	/* The large pool's key: all of this node a peer may touch. */
+	st = sk_mr_pack(rpc->large.mr, buf, &blen);
 	if (st == SK_OK) {
 		h.len = (uint32_t)blen;
 		st = sk_rpc_post(p, buf, &h, blen, NULL);

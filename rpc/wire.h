@@ -3,10 +3,12 @@
  *
  * Every message is a 40-byte header and, for an inline request or
  * response, its payload. A large request is a header whose req_addr points
- * at the payload in the caller's arena (the server RDMA-reads it). A large
- * response is not a message: the server RDMA-writes a trailer and the
- * payload to resp_addr - SK_RPC_TRAILER in the caller's arena, with an
- * immediate that names the call (index | generation << 16).
+ * at the payload in the caller's large-buffer region (the server RDMA-reads
+ * it). A large response is not a message: the server RDMA-writes a trailer
+ * and the payload to resp_addr - SK_RPC_TRAILER in the caller's
+ * large-buffer region, with an immediate that names the call (index |
+ * generation << 16). Both addresses are checked against that region's key
+ * (the provider refuses what lies outside it).
  */
 #ifndef SKIFF_RPC_WIRE_H
 #define SKIFF_RPC_WIRE_H
@@ -22,7 +24,8 @@
 enum sk_rpc_type {
 	SK_RPC_REQ = 1,
 	SK_RPC_RESP,
-	SK_RPC_HELLO, /* payload: the sender's packed arena descriptor */
+	SK_RPC_HELLO, /* payload: the packed descriptor of the sender's
+	               * large-buffer region */
 	SK_RPC_PING,  /* liveness check while calls wait; no payload */
 	SK_RPC_PONG,  /* its answer; also: "I have your hello" */
 };
@@ -56,7 +59,7 @@ struct sk_rpc_trailer {
 
 #define SK_RPC_HDR     sizeof(struct sk_rpc_hdr)
 #define SK_RPC_TRAILER sizeof(struct sk_rpc_trailer)
-#define SK_RPC_HEADROOM 64u /* before every rpc buffer: op, header */
+#define SK_RPC_HEADROOM 64u /* before every rpc buffer: header or trailer */
 
 _Static_assert(sizeof(struct sk_rpc_hdr) == 40, "rpc header is 40 bytes");
 _Static_assert(sizeof(struct sk_rpc_trailer) == 16, "trailer is 16 bytes");

@@ -62,6 +62,7 @@ unit() {
 
 conformance() {
 	SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_conformance" &&
+		SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_arena" &&
 		SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_rpc"
 }
 

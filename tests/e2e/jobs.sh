@@ -227,6 +227,15 @@ t_ring() {
 		{ echo "exit $RC"; return 1; }
 }
 
+# A node's arena key (all a peer could learn of it) grants no remote
+# write: only the regions made for peers do.
+t_arenakey() {
+	run 60 -n 2 "$APP" arenakey
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	grep -qx "write with a node's arena key: refused" "$OUT" ||
+		{ echo "the arena's key let a peer write"; return 1; }
+}
+
 # rpc inside jobs (tests/rpc/rpc_job.c), as an application uses it.
 t_rpc_all() {
 	local n=$1
@@ -388,6 +397,7 @@ t_badreq() {
 		grep -qx "close bad fd: Bad file descriptor" "$OUT" &&
 		grep -qx "lseek bad whence: Invalid argument" "$OUT" &&
 		grep -qx "bulk read outside the arena: Bad address" "$OUT" &&
+		grep -qx "bulk read into the arena, not the bounce buffer: Bad address" "$OUT" &&
 		grep -qx "readdir on a file: Not a directory" "$OUT" &&
 		grep -qx "still served: yes" "$OUT" ||
 		{ echo "a bad request was not refused"; return 1; }
@@ -750,6 +760,7 @@ check stdin t_stdin
 check args-env t_args_env
 check ring t_ring
 check ring-64 t_ring 64
+check arenakey t_arenakey
 check rpc-all-4 t_rpc_all 4
 check rpc-all-16 t_rpc_all 16
 check rpc-owner t_rpc_owner

@@ -92,7 +92,7 @@ static const char *ref_check(const uint8_t *b, size_t len)
 	if ((type < 3 || type > 5) && le16(b + OFF_CALL) >= 16)
 		return "call index out of range";
 	switch (type) {
-	case 3: /* HELLO: one packed arena descriptor */
+	case 3: /* HELLO: one packed region descriptor */
 		if (flags != 0 || blen != plen || plen < 1 || plen > 1024)
 			return "malformed hello";
 		return NULL;

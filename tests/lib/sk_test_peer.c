@@ -402,6 +402,55 @@ out_free:
 	free(res);
 }
 
+/* What a hostile peer does with a key: write over everything it covers,
+ * and past it. Each 4 KiB write is waited for, so c counts what landed. */
+static void peer_scribble(struct peer_state *s, struct sk_test_msg *m)
+{
+	enum { CHUNK = 4096 };
+	struct sk_ep *ep = m->id < PEER_MAX ? s->eps[m->id] : NULL;
+	struct sk_rkey *rkey;
+	struct sk_mr *mr;
+	uint64_t done = 0;
+	char *buf;
+
+	m->c = 0;
+	if (ep == NULL || posix_memalign((void **)&buf, 4096, CHUNK)) {
+		m->status = SK_ERR_INVAL;
+		return;
+	}
+	m->status = sk_rkey_unpack(ep, m->blob, m->blob_len, &rkey);
+	if (m->status != SK_OK)
+		goto out_free;
+	m->status = sk_mr_reg(s->dev, buf, CHUNK, SK_ACCESS_LOCAL, &mr);
+	if (m->status != SK_OK)
+		goto out_rkey;
+	while (done < m->b) {
+		uint64_t len = m->b - done < CHUNK ? m->b - done : CHUNK;
+		struct sk_wc wc;
+
+		sk_test_fill(buf, len, m->aux + done);
+		m->status = sk_post_write(ep, mr, buf, len, rkey,
+					  sk_rkey_addr(rkey) + m->a + done, 0,
+					  NULL);
+		if (m->status != SK_OK)
+			break;
+		if (sk_test_wait(s->dev, &wc, 1, 10000) != 1) {
+			m->status = SK_ERR_TIMEOUT;
+			break;
+		}
+		m->status = wc.status;
+		if (m->status != SK_OK)
+			break;
+		done += len;
+	}
+	m->c = done;
+	sk_mr_dereg(mr);
+out_rkey:
+	sk_rkey_destroy(rkey);
+out_free:
+	free(buf);
+}
+
 static void peer_cleanup(struct peer_state *s)
 {
 	for (int i = 0; i < PEER_MAX; i++)
@@ -470,6 +519,9 @@ static void peer_handle(struct peer_state *s, struct sk_test_msg *m)
 		break;
 	case SK_TEST_ATOMICS:
 		peer_atomics(s, m);
+		break;
+	case SK_TEST_SCRIBBLE:
+		peer_scribble(s, m);
 		break;
 	default:
 		m->status = SK_ERR_INVAL;

@@ -27,6 +27,11 @@ enum sk_test_cmd {
 	SK_TEST_ATOMICS,    /* id=ep, aux=op, a=count, blob=descriptor */
 	SK_TEST_EP_CREATE,  /* -> id, blob=its address (not connected) */
 	SK_TEST_EP_CONNECT, /* id, blob=the other side's address */
+	SK_TEST_SCRIBBLE,   /* id=ep, blob=descriptor, a=offset from its start,
+	                     * b=len (may run past its end), aux=seed: RDMA-
+	                     * write random bytes there in 4 KiB writes ->
+	                     * status of the first that failed, c=bytes
+	                     * written before it */
 	SK_TEST_EXIT,
 };
 

@@ -17,6 +17,13 @@ TEST_PROGS += $(BUILD)/tests/test_loop
 $(BUILD)/tests/test_loop: $(BUILD)/tests/libos/test_loop.o $(LIBOS) $(LIBVERBS)
 $(BUILD)/tests/libos/test_loop.o: CPPFLAGS += -Ilibos/include
 
+# test_arena: regions and pools against a real second process that writes
+# over every byte a key covers (tests/lib's peer), on SKIFF_PROVIDER.
+TEST_PROGS += $(BUILD)/tests/test_arena
+$(BUILD)/tests/test_arena: $(BUILD)/tests/libos/test_arena.o \
+	$(BUILD)/tests/lib/sk_test_peer.o $(LIBOS) $(LIBVERBS)
+$(BUILD)/tests/libos/test_arena.o: CPPFLAGS += -Ilibos/include
+
 # The fuzz target compiles the two checkers' sources only (no verbs, no
 # UCX); its own stand-ins cover what bootsrv.c's other functions call.
 HOSTMSG_FUZZ_SRC := libos/hostproto.c launcher/bootsrv.c verbs/status.c

@@ -19,6 +19,9 @@
  *                         open()/socket(), each reported, then the ring
  *   paths                 bad paths to the file service, each reported
  *   ring                  a send/recv around the ring of peers
+ *   arenakey              (2 nodes) rank 1 sends rank 0 its arena's key;
+ *                         rank 0 RDMA-writes with it and reports whether
+ *                         the write was refused
  *   badmsg KIND           rank 0 sends the host a malformed request
  *                         (short len type nul result stream bulk)
  *   badreq                rank 0 sends well-formed requests the host must
@@ -296,6 +299,58 @@ static int do_ring(void)
 	return 0;
 }
 
+/* The arena's own key must not let a peer write the arena: control data
+ * (channel slots, rpc's small buffers, what the application keeps there)
+ * lives in it. */
+static int do_arenakey(void)
+{
+	struct sk_arena *a = sk_os_arena();
+	char *buf = sk_arena_alloc(a, 64 + SK_BLOB_MAX, 64);
+	struct ring_op rx = {.op.done = ring_done}, tx = {.op.done = ring_done},
+		       wr = {.op.done = ring_done};
+	struct sk_rkey *rkey;
+	size_t len = SK_BLOB_MAX;
+	sk_status_t st;
+
+	if (sk_os_size() != 2) {
+		printf("arenakey needs 2 nodes\n");
+		return 1;
+	}
+	if (sk_os_rank() == 1) {
+		st = sk_mr_pack(sk_arena_mr(a), buf, &len);
+		if (st == SK_OK)
+			st = sk_post_send(sk_os_peer(0), sk_arena_mr(a), buf,
+					  len, 0, &tx.op);
+		if (st != SK_OK)
+			return 1;
+		while (!tx.done)
+			sk_loop_run_once(sk_os_loop(), -1);
+		sk_os_barrier(); /* alive while rank 0 writes */
+		return tx.st == SK_OK ? 0 : 1;
+	}
+	st = sk_post_recv(sk_os_peer(1), sk_arena_mr(a), buf, SK_BLOB_MAX,
+			  &rx.op);
+	if (st != SK_OK)
+		return 1;
+	while (!rx.done)
+		sk_loop_run_once(sk_os_loop(), -1);
+	if (rx.st != SK_OK ||
+	    sk_rkey_unpack(sk_os_peer(1), buf, rx.len, &rkey) != SK_OK)
+		return 1;
+	memset(buf, 0xee, 64);
+	st = sk_post_write(sk_os_peer(1), sk_arena_mr(a), buf, 64, rkey,
+			   sk_rkey_addr(rkey), 0, &wr.op);
+	while (st == SK_OK && !wr.done)
+		sk_loop_run_once(sk_os_loop(), -1);
+	if (st == SK_OK)
+		st = wr.st;
+	printf("write with a node's arena key: %s\n",
+	       st == SK_ERR_REMOTE_ACCESS ? "refused" : sk_status_str(st));
+	sk_rkey_destroy(rkey);
+	sk_os_barrier();
+	return 0;
+}
+
 struct raw_op {
 	struct sk_op op;
 	bool         done;
@@ -399,6 +454,7 @@ static int do_badreq(void)
 	struct sk_hreq_io io = {.fd = 9999, .len = 10, .offset = -1};
 	struct sk_hreq_fd cl = {.fd = -5};
 	struct sk_hreq_lseek ls = {.fd = 0, .whence = 99};
+	int64_t rc;
 	int fd;
 
 	if (sk_os_rank() != 0)
@@ -416,11 +472,13 @@ static int do_badreq(void)
 	io.raddr = 8; /* not in this node's arena */
 	printf("bulk read outside the arena: %s\n",
 	       strerror((int)-call(SK_HMSG_READ, &io, sizeof(io))));
-	io.raddr = (uintptr_t)b + 4096 - 100; /* runs past its end */
-	io.len = 20000;
-	printf("bulk read past the buffer: %s\n",
-	       call(SK_HMSG_READ, &io, sizeof(io)) >= 0 ? "allowed (in arena)" :
-							  "refused");
+	/* In the arena but not the bounce buffer: the host has no key for
+	 * the rest of the arena. */
+	io.raddr = (uintptr_t)b;
+	io.len = 100;
+	rc = call(SK_HMSG_READ, &io, sizeof(io));
+	printf("bulk read into the arena, not the bounce buffer: %s\n",
+	       rc >= 0 ? "allowed" : strerror((int)-rc));
 	sk_close(fd);
 	printf("readdir on a file: %s\n",
 	       sk_opendir("inside.txt") == NULL ? strerror(errno) : "opened");
@@ -476,6 +534,8 @@ int main(int argc, char **argv)
 		return do_paths();
 	} else if (strcmp(cmd, "ring") == 0) {
 		return do_ring();
+	} else if (strcmp(cmd, "arenakey") == 0) {
+		return do_arenakey();
 	} else if (strcmp(cmd, "badmsg") == 0) {
 		return do_badmsg(a2);
 	} else if (strcmp(cmd, "badreq") == 0) {

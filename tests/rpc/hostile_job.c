@@ -227,7 +227,8 @@ static void idle(int ms)
 	hop_wait(&never, ms);
 }
 
-#define NRX 4
+#define NRX 64 /* the victim's answers to a flood, hello and PONG: its sends
+                * wait for a receive on rdma */
 
 /* One connection to the victim's rpc, spoken raw. */
 struct conn {

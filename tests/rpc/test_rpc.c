@@ -48,7 +48,7 @@ static void side_open(struct side *s)
 {
 	if (sk_dev_open(NULL, NULL, &s->dev) != SK_OK ||
 	    sk_loop_create(s->dev, &s->loop) != SK_OK ||
-	    sk_arena_create(s->dev, 32u << 20, SK_ACCESS_ALL, &s->arena) !=
+	    sk_arena_create(s->dev, 32u << 20, SK_ACCESS_LOCAL, &s->arena) !=
 		    SK_OK ||
 	    sk_rpc_create(s->loop, s->arena, &s->rpc) != SK_OK) {
 		fprintf(stderr, "test_rpc: cannot open a device/loop/rpc\n");
@@ -315,6 +315,7 @@ struct fixture {
 	int                 ctl, thr[2];
 	struct side         s;
 	struct sk_rpc_peer *peer;
+	struct sk_region    raw;  /* what the raw peers expose (raw_open) */
 };
 
 static struct fixture fx;
@@ -351,6 +352,9 @@ static int teardown(void **state)
 	int status;
 
 	send(fx.ctl, &cmd, sizeof(cmd), MSG_NOSIGNAL);
+	if (fx.raw.mr)
+		sk_arena_region_release(fx.s.arena, &fx.raw);
+	fx.raw.mr = NULL;
 	side_close(&fx.s);
 	close(fx.ctl);
 	close(fx.thr[0]);
@@ -360,7 +364,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void test_sizes(void **state)
+/* Echo calls of every size class, each checked byte for byte. */
+static void echo_sizes(void)
 {
 	static const size_t sizes[] = {
 		0, 1, 31, 32, 4095, 4096, SK_RPC_INLINE_MAX,
@@ -387,6 +392,13 @@ static void test_sizes(void **state)
 		free(want);
 		free(resp);
 	}
+}
+
+static void test_sizes(void **state)
+{
+	size_t got;
+
+	echo_sizes();
 	/* An inline request from ordinary memory is copied, not refused. */
 	{
 		char small[100], back[100];
@@ -545,11 +557,13 @@ static void test_two_threads(void **state)
 struct raw_op {
 	struct sk_op op;
 	int          done;
+	sk_status_t  st;
 };
 
 static void raw_done(struct sk_op *op, const struct sk_wc *wc)
 {
 	((struct raw_op *)op)->done = 1;
+	((struct raw_op *)op)->st = wc->status;
 }
 
 static void raw_wait(struct raw_op *o, int timeout_ms)
@@ -693,6 +707,17 @@ struct raw {
 	unsigned       ntx;
 };
 
+/* The raw peers' exposed region (as an rpc's large buffers): 4 MiB,
+ * carved once per test. */
+static struct sk_region *raw_region(void)
+{
+	if (fx.raw.mr == NULL)
+		assert_int_equal(sk_arena_region(fx.s.arena, 4u << 20,
+						 SK_ACCESS_ALL, &fx.raw),
+				 SK_OK);
+	return &fx.raw;
+}
+
 static void raw_open(struct raw *r, unsigned nrecv)
 {
 	uint32_t cmd = CMD_CONNECT;
@@ -714,7 +739,8 @@ static void raw_open(struct raw *r, unsigned nrecv)
 				 SK_OK);
 	}
 	r->tx[0] = sk_rpc_buf_alloc(fx.s.rpc, 0);
-	assert_int_equal(sk_mr_pack(mr, r->tx[0] + SK_RPC_HDR, &blen), SK_OK);
+	assert_int_equal(sk_mr_pack(raw_region()->mr, r->tx[0] + SK_RPC_HDR,
+				    &blen), SK_OK);
 	h.len = (uint32_t)blen;
 	memcpy(r->tx[0], &h, sizeof(h));
 	r->sop[0].op.done = raw_done;
@@ -793,17 +819,14 @@ static void echo_ok(struct sk_rpc_peer *p)
 	assert_memory_equal(buf, "alive", 5);
 }
 
-/* A large request whose address lies outside the caller's buffer (its
- * arena): the server's read is refused (SK_ERR_REMOTE_ACCESS), which
+/* A large request whose address lies outside the caller's buffer (the
+ * region its hello exposed): the server's read is refused (SK_ERR_REMOTE_ACCESS), which
  * closes that connection only; its large buffer goes back, and the other
  * connection keeps working. */
 static void test_large_req_out_of_range(void **state)
 {
-	const struct sk_mr *mr = sk_arena_mr(fx.s.arena);
-	char *probe = sk_arena_alloc(fx.s.arena, 64, 64);
-	/* The arena starts at probe minus what was used before it. */
-	uint64_t base = (uintptr_t)probe - (sk_arena_used(fx.s.arena) - 64);
-	uint64_t end = base + sk_arena_size(fx.s.arena);
+	uint64_t base = (uintptr_t)raw_region()->base;
+	uint64_t end = base + raw_region()->size;
 	const uint64_t bad[] = {
 		end - 1000,          /* crosses the end */
 		end + (64u << 20),   /* wholly past it */
@@ -813,7 +836,6 @@ static void test_large_req_out_of_range(void **state)
 	struct sk_rpc_stats before, after;
 	unsigned i;
 
-	(void)mr;
 	server_stats(&before);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sk_rpc_hdr h = {.magic = SK_RPC_MAGIC,
@@ -847,7 +869,7 @@ static void test_large_req_out_of_range(void **state)
 static void test_pool_after_failure(void **state)
 {
 	uint32_t n = 500000;
-	char *resp = sk_rpc_buf_alloc(fx.s.rpc, n);
+	char *resp = raw_region()->base + 4096; /* room for the trailer */
 	char garbage[64];
 	unsigned i;
 
@@ -873,13 +895,15 @@ static void test_pool_after_failure(void **state)
 	assert_int_equal(server_large_free(), 4);
 	/* And they serve: a large response to the good peer. */
 	{
+		char *back = sk_rpc_buf_alloc(fx.s.rpc, n);
 		size_t got;
 
+		assert_non_null(back);
 		assert_int_equal(sk_rpc_call_sync(fx.peer, H_BIG, &n,
-						  sizeof(n), resp, n, &got), 0);
+						  sizeof(n), back, n, &got), 0);
 		assert_int_equal(got, n);
+		sk_rpc_buf_free(fx.s.rpc, back);
 	}
-	sk_rpc_buf_free(fx.s.rpc, resp);
 	echo_ok(fx.peer);
 }
 
@@ -892,7 +916,7 @@ static void test_pool_after_failure(void **state)
 static void test_deferred_over_credits(void **state)
 {
 	const size_t len = SK_RPC_INLINE_MAX + 100;
-	char *payload = sk_rpc_buf_alloc(fx.s.rpc, len);
+	char *payload = raw_region()->base;
 	struct sk_rpc_stats before, after;
 	struct raw r;
 	unsigned i;
@@ -921,9 +945,11 @@ static void test_deferred_over_credits(void **state)
 	}
 	raw_close(&r, 800);
 	server_stats(&after);
+	/* The four were read and answered (so the two waited), then the
+	 * connection closed. */
+	assert_true(after.served >= before.served + 4);
 	assert_true(after.peer_failures >= before.peer_failures + 1);
 	assert_int_equal(server_large_free(), 4);
-	sk_rpc_buf_free(fx.s.rpc, payload);
 	echo_ok(fx.peer);
 }
 
@@ -1010,6 +1036,101 @@ static void test_slot_reuse(void **state)
 	echo_ok(fx.peer);
 }
 
+/* Post one raw operation on @ep and wait for it; its status. */
+static sk_status_t raw_post_wait(sk_status_t st, struct raw_op *o)
+{
+	if (st != SK_OK)
+		return st;
+	raw_wait(o, 10000);
+	return o->done ? o->st : SK_ERR_TIMEOUT;
+}
+
+/*
+ * A hostile peer: it connects, takes the server's hello, and RDMA-writes
+ * random bytes over every byte the key in it covers, then tries the byte
+ * after. Only data may be there: the server keeps serving its other
+ * connection, every size class, and the write past the end is refused.
+ */
+static void test_hostile_write(void **state)
+{
+	enum { CHUNK = 65536 };
+	uint32_t cmd = CMD_CONNECT;
+	const struct sk_mr *mr = sk_arena_mr(fx.s.arena);
+	char *rx = sk_rpc_buf_alloc(fx.s.rpc, 0);
+	char *hello = sk_rpc_buf_alloc(fx.s.rpc, 0);
+	char *junk = sk_arena_alloc(fx.s.arena, CHUNK, 4096);
+	struct raw_op rop = {.op.done = raw_done}, hop = {.op.done = raw_done};
+	struct sk_rpc_hdr h;
+	struct sk_rpc_stats st;
+	struct sk_rkey *rkey;
+	struct sk_ep *ep;
+	uint64_t off, len, addr;
+	size_t blen = SK_BLOB_MAX;
+
+	assert_non_null(junk);
+	assert_int_equal(send(fx.ctl, &cmd, sizeof(cmd), 0), sizeof(cmd));
+	ep = ep_pair(&fx.s, fx.ctl);
+	assert_non_null(ep);
+	assert_int_equal(raw_post_wait(sk_post_recv(ep, mr, rx,
+						    SK_RPC_SLOT_SIZE, &rop.op),
+				       &rop),
+			 SK_OK);
+	memcpy(&h, rx, sizeof(h));
+	assert_int_equal(h.type, SK_RPC_HELLO);
+	assert_true(h.len <= SK_RPC_SLOT_SIZE - SK_RPC_HDR);
+	assert_int_equal(sk_rkey_unpack(ep, rx + SK_RPC_HDR, h.len, &rkey),
+			 SK_OK);
+	/* Ours, so that the server's peer_add is done with this one. */
+	h = (struct sk_rpc_hdr){.magic = SK_RPC_MAGIC, .type = SK_RPC_HELLO};
+	assert_int_equal(sk_mr_pack(mr, hello + SK_RPC_HDR, &blen), SK_OK);
+	h.len = (uint32_t)blen;
+	memcpy(hello, &h, sizeof(h));
+	assert_int_equal(raw_post_wait(sk_post_send(ep, mr, hello,
+						    SK_RPC_HDR + blen, 0,
+						    &hop.op),
+				       &hop),
+			 SK_OK);
+
+	addr = sk_rkey_addr(rkey);
+	len = sk_rkey_len(rkey);
+	printf("hostile: the server's hello exposes %llu KiB\n",
+	       (unsigned long long)(len >> 10));
+	assert_true(len < 32u << 20); /* not its whole arena */
+	for (off = 0; off < len; off += CHUNK) {
+		struct raw_op w = {.op.done = raw_done};
+		uint64_t n = len - off < CHUNK ? len - off : CHUNK;
+
+		fill(junk, n, (uint32_t)off);
+		assert_int_equal(raw_post_wait(sk_post_write(ep, mr, junk, n,
+							     rkey, addr + off,
+							     0, &w.op),
+					       &w),
+				 SK_OK);
+	}
+	{
+		struct raw_op w = {.op.done = raw_done};
+
+		/* One byte past the end: refused here (ucx) or by the
+		 * target's NIC (rdma), which then closes the connection. */
+		assert_int_equal(raw_post_wait(sk_post_write(ep, mr, junk, 64,
+							     rkey, addr + len,
+							     0, &w.op),
+					       &w),
+				 SK_ERR_REMOTE_ACCESS);
+	}
+	sk_rkey_destroy(rkey);
+	sk_ep_destroy(ep);
+	sk_rpc_buf_free(fx.s.rpc, rx);
+	sk_rpc_buf_free(fx.s.rpc, hello);
+
+	/* The server serves on: every size class, twice (each of its large
+	 * buffers in turn), then its counters. */
+	echo_sizes();
+	echo_sizes();
+	server_stats(&st);
+	assert_true(st.served > 0);
+}
+
 static void kill_cont(void *arg, int status, const void *resp, size_t len)
 {
 	struct outst *o = arg;
@@ -1072,6 +1193,8 @@ int main(int argc, char **argv)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slot_reuse, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_write, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_peer_kill, setup,
 						teardown),

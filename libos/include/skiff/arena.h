@@ -4,6 +4,16 @@
  * (message slots, bulk bounce buffers, application buffers for one-sided
  * operations) comes from here, so nothing is registered on the datapath.
  *
+ * Rights: the arena's own registration is for local use (sends, receives,
+ * the local side of one-sided operations). Memory a peer may read or write
+ * is carved as a region (sk_arena_region): page-aligned, registered on its
+ * own with only the rights its use needs, and its key is the only one that
+ * leaves the node. Control data (a pool's free list, the completion context
+ * of its objects: sk_pool_meta) lives outside the arena, in ordinary heap
+ * memory no peer can reach, so a stray or hostile write into a region can
+ * corrupt the data there and nothing else (libos/README.md, "Registered
+ * regions").
+ *
  * On the rdma provider, whose registration pins every page, the arena is
  * mapped with huge pages when the system has them (fewer TLB and NIC
  * translation misses), else with normal pages. On ucx it has normal pages,
@@ -26,14 +36,41 @@ extern "C" {
 
 struct sk_arena;
 
+/* A separately registered part of an arena (sk_arena_region). */
+struct sk_region {
+	char         *base;     /* page-aligned */
+	size_t        size;     /* a multiple of the page size */
+	struct sk_mr *mr;       /* covers exactly [base, base + size) */
+};
+
+/* How a pool is carved (sk_pool_init_attr). */
+struct sk_pool_attr {
+	/* 0 or SK_ACCESS_LOCAL: the objects are in the arena's own (local)
+	 * registration. Remote rights: the objects get a region of their own
+	 * with these rights (struct sk_pool.region). */
+	unsigned access;
+	/* Bytes of metadata per object (sk_pool_meta), kept outside the
+	 * arena: the place for what peers must not write, such as the
+	 * struct sk_op of an operation using the object. Zeroed at init. */
+	size_t   meta_size;
+};
+
 /* A pool of equal objects carved out of an arena. */
 struct sk_pool {
-	struct sk_arena *arena;
-	size_t           obj_size;  /* rounded up to 64 bytes */
-	unsigned         count;
-	unsigned         nfree;
-	char            *base;
-	void            *free_list; /* private */
+	struct sk_arena    *arena;
+	size_t              obj_size;  /* rounded up to 64 bytes */
+	unsigned            count;
+	unsigned            nfree;
+	char               *base;
+	const struct sk_mr *mr;        /* the registration the objects are in */
+	struct sk_region    region;    /* its own, if it asked for remote
+	                                * rights (else region.mr is NULL) */
+	size_t              meta_size;
+	char               *meta;      /* count * meta_size, on the heap */
+	/* private, on the heap: the free objects' indexes (a stack) and
+	 * which objects are handed out */
+	unsigned           *free_idx;
+	unsigned char      *busy;
 };
 
 /*
@@ -59,13 +96,56 @@ size_t sk_arena_used(const struct sk_arena *arena);
  */
 void *sk_arena_alloc(struct sk_arena *arena, size_t size, size_t align);
 
-/* Carve a pool of @count objects of @obj_size bytes. */
+/*
+ * Carve a page-aligned region of @size bytes (rounded up to whole pages,
+ * so it shares no page with other arena memory) and register it on its own
+ * with @access rights (enum sk_access). @region out, on success only.
+ * Returns SK_OK, SK_ERR_NOMEM when the arena is exhausted, or what
+ * sk_mr_reg returns. The memory is the arena's for its lifetime; the
+ * registration goes with sk_arena_region_release() or sk_arena_destroy().
+ */
+sk_status_t sk_arena_region(struct sk_arena *arena, size_t size,
+			    unsigned access, struct sk_region *region);
+/* Deregister a region (keys peers hold for it stop working). Its memory
+ * is not reused: whatever a peer writes there later reaches nobody. */
+void sk_arena_region_release(struct sk_arena *arena,
+			     struct sk_region *region);
+
+/* Carve a pool of @count objects of @obj_size bytes in the arena's own
+ * registration, with no metadata (sk_pool_init_attr with @attr NULL). */
 sk_status_t sk_pool_init(struct sk_pool *pool, struct sk_arena *arena,
 			 size_t obj_size, unsigned count);
+/* The same, as @attr says. Free with sk_pool_fini(). */
+sk_status_t sk_pool_init_attr(struct sk_pool *pool, struct sk_arena *arena,
+			      size_t obj_size, unsigned count,
+			      const struct sk_pool_attr *attr);
+/* Free the pool's heap arrays and release its region. Its objects stay
+ * arena memory (the arena has nothing to free but the whole); every
+ * operation on them must have completed. */
+void sk_pool_fini(struct sk_pool *pool);
 /* An object, or NULL when all are in use. */
 void *sk_pool_get(struct sk_pool *pool);
-/* Return an object taken from this pool. */
+/* Return an object taken from this pool. Anything else (a pointer that is
+ * not the start of one of its objects, or one already returned) is
+ * refused with a message and changes nothing. */
 void sk_pool_put(struct sk_pool *pool, void *obj);
+
+/* Whether @p points into one of the pool's objects. */
+static inline int sk_pool_has(const struct sk_pool *pool, const void *p)
+{
+	const char *b = (const char *)p;
+
+	return b >= pool->base && b < pool->base + pool->obj_size *
+						      pool->count;
+}
+
+/* The metadata of the object @p points into (sk_pool_has must hold). */
+static inline void *sk_pool_meta(const struct sk_pool *pool, const void *p)
+{
+	size_t i = (size_t)((const char *)p - pool->base) / pool->obj_size;
+
+	return pool->meta + i * pool->meta_size;
+}
 
 #ifdef __cplusplus
 }

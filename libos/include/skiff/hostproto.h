@@ -113,8 +113,10 @@ const char *sk_boot_result_str(unsigned result);
 
 enum sk_hmsg_type {
 	/* requests, node -> host */
-	SK_HMSG_READY = 1,  /* endpoints are up; payload: the node's arena
-	                     * descriptor. Reply: BOOT, once all are ready */
+	SK_HMSG_READY = 1,  /* endpoints are up; payload: the descriptor of
+	                     * the node's bounce region (the only memory of
+	                     * the node the host may read or write). Reply:
+	                     * BOOT, once all are ready */
 	SK_HMSG_CONSOLE,    /* flags: 1 stdout, 2 stderr; payload: bytes */
 	SK_HMSG_STDIN_READ, /* payload: u32 max. Reply: bytes; 0 = EOF */
 	SK_HMSG_FINALIZE,   /* clean exit follows; reply once output is out */
@@ -179,7 +181,8 @@ struct sk_hreq_fd {
 
 /* READ: the host reads up to @len bytes at @offset (-1: the file position)
  * and, if @raddr is 0, returns them inline (@len <= SK_HMSG_PAYLOAD_MAX),
- * else RDMA-writes them to @raddr in the node's arena before replying.
+ * else RDMA-writes them to @raddr in the node's bounce region before
+ * replying.
  * WRITE: the bytes are inline after this struct (@raddr 0) or the host
  * RDMA-reads them from @raddr. @len is at most SK_HMSG_BULK_MAX. */
 struct sk_hreq_io {

@@ -42,7 +42,9 @@ unsigned sk_os_rank(void);
 unsigned sk_os_size(void);
 uint64_t sk_os_job_id(void);
 
-/* The node's device, loop and arena (NULL when not booted). */
+/* The node's device, loop and arena (NULL when not booted). The arena's
+ * own registration is for local use only: memory a peer may read or write
+ * is a region of it (sk_arena_region), with its own key. */
 struct sk_dev *sk_os_dev(void);
 struct sk_loop *sk_os_loop(void);
 struct sk_arena *sk_os_arena(void);

@@ -68,8 +68,10 @@ typedef void (*sk_rpc_handler_func_t)(struct sk_rpc_req *req, void *arg);
 
 /*
  * Create an rpc instance over @loop (which has a device) and @arena (on
- * the same device, with remote read and write rights). Takes its buffers
- * from @arena. @rpc_p out, on success only.
+ * the same device; local rights suffice). Takes its buffers from @arena:
+ * the large ones in a region of their own with remote read and write, the
+ * only memory whose key peers get (rpc/README.md). @rpc_p out, on success
+ * only.
  */
 sk_status_t sk_rpc_create(struct sk_loop *loop, struct sk_arena *arena,
 			  struct sk_rpc **rpc_p);
@@ -133,8 +135,8 @@ int sk_rpc_peer_rank(const struct sk_rpc_peer *peer);
  * Add a peer over connected endpoint @ep (the rpc takes it over and
  * destroys it with the peer; an endpoint that already has an owner's
  * pointer, sk_ep_user, such as libos's sk_os_peer, is refused with
- * SK_ERR_INVAL and left alone). Both sides call this; it exchanges arena
- * descriptors over @ep and returns once the peer's arrived (or after
+ * SK_ERR_INVAL and left alone). Both sides call this; it exchanges the
+ * descriptors of the large-buffer regions over @ep and returns once the peer's arrived (or after
  * @timeout_ms with SK_ERR_TIMEOUT). @peer_p out, on success only. The
  * peer's requests are served while it waits; if it then fails while a
  * handler still holds one (deferred), that peer stays, failed, until

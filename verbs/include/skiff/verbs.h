@@ -34,6 +34,23 @@
  * check word catches corruption, not forgery; the ucx provider hands the
  * opaque UCX bytes inside to UCX, which does not defend against a forger.
  *
+ * What a key protects: a registration's rights and range are enforced
+ * against honest initiators, not hostile ones.
+ *  - ucx: the rights, the range and the key table (sk_rkey_unpack's check
+ *    that the target issued the key) are checked by the initiator alone,
+ *    in this provider. They are advisory: a hostile peer that calls UCX
+ *    itself, or simply shares memory with the target on one host, can
+ *    ignore them and write whatever UCX lets it reach.
+ *  - rdma: the NIC checks every operation against the registration, but
+ *    an rkey is a capability within the protection domain, and keys are
+ *    guessable (rxe hands them out in sequence); a peer with a queue pair
+ *    into the domain can try them.
+ * Nothing in Skiff relies on either for safety. The defence is what is
+ * registered: only data is ever exposed to peers, never control (no
+ * function pointer, allocator link or bookkeeping lives in memory a peer
+ * may write), and each region gets only the rights its use needs
+ * (libos/README.md, "Registered regions").
+ *
  * Errors: an endpoint that completes an operation with an error enters the
  * error state, as an RC queue pair does. Everything posted on it afterwards,
  * and everything still pending, completes with SK_ERR_FLUSHED. Destroy it and
