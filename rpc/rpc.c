@@ -1161,13 +1161,18 @@ static void sk_rpc_retry_deferred(struct sk_rpc *rpc)
 static void sk_rpc_on_hello(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 			    const struct sk_rpc_hdr *h)
 {
+	char blob[SK_BLOB_MAX];
 	sk_status_t st;
 
 	if (p->hello) {
 		sk_rpc_peer_fail(p, "a second hello");
 		return;
 	}
-	st = sk_rkey_unpack(p->ep, s->data + SK_RPC_HDR, h->len, &p->rkey);
+	/* From a copy: the message may still be in memory the peer writes
+	 * (the ucx ring), and the provider's checks must see the bytes it
+	 * uses (h->len <= SK_BLOB_MAX: checked). */
+	memcpy(blob, s->data + SK_RPC_HDR, h->len);
+	st = sk_rkey_unpack(p->ep, blob, h->len, &p->rkey);
 	if (st != SK_OK) {
 		sk_rpc_peer_fail(p, "a bad buffer-region descriptor");
 		return;
