@@ -122,6 +122,9 @@ struct sk_rpc_peer {
 	} deferred[SK_RPC_NSLOTS];   /* waiting for a large buffer */
 	unsigned            ndeferred;
 	int                 rank;      /* the node it leads to, or -1 */
+	int                 shown;     /* the program may hold a pointer to
+	                                * it (peer_add, connect, req_peer):
+	                                * else it goes when it fails */
 	char               *slots;     /* its receive slots' memory */
 };
 
@@ -544,8 +547,24 @@ static void sk_rpc_close_timer(struct sk_timer *t)
 								close_t));
 
 	sk_rpc_peer_close(p);
-	if (p->removed)
+	if (p->removed) {
 		sk_rpc_peer_free(p);
+		return;
+	}
+	/* A connection another node made that the program never saw: no
+	 * one can name it, so it goes now with its slots (unless a handler
+	 * holds one of its requests). Else a node that connects and breaks
+	 * the rules again and again would use up the arena, 272 KiB a time,
+	 * and good nodes would be refused. */
+	if (!p->shown) {
+		for (unsigned i = 0; i < SK_RPC_CREDITS; i++)
+			if (p->req[i].busy)
+				return;
+		if (p->rank >= 0 && p->rpc->byrank != NULL &&
+		    p->rpc->byrank[p->rank] == p)
+			p->rpc->byrank[p->rank] = NULL;
+		sk_rpc_peer_free(p);
+	}
 }
 
 /* The drain's flush completed: every operation posted before it has
@@ -930,6 +949,7 @@ const void *sk_rpc_req_data(const struct sk_rpc_req *r, size_t *len_p)
 
 struct sk_rpc_peer *sk_rpc_req_peer(const struct sk_rpc_req *r)
 {
+	r->peer->shown = 1;
 	return r->peer;
 }
 
@@ -1409,6 +1429,7 @@ sk_status_t sk_rpc_peer_add(struct sk_rpc *rpc, struct sk_ep *ep,
 	st = sk_rpc_peer_start(rpc, ep, NULL, &p);
 	if (st != SK_OK)
 		return st;
+	p->shown = 1;
 	st = sk_rpc_peer_wait(p, end);
 	if (st != SK_OK) {
 		sk_rpc_peer_abandon(p);
@@ -1516,6 +1537,7 @@ sk_status_t sk_rpc_connect(struct sk_rpc *rpc, unsigned rank, int timeout_ms,
 	end = sk_time_ns() + (uint64_t)ms * 1000000ull;
 	p = rpc->byrank[rank];
 	if (p != NULL && !p->failed) {
+		p->shown = 1;
 		st = sk_rpc_peer_wait(p, end);
 		if (st == SK_OK)
 			*peer_p = p;
@@ -1536,6 +1558,7 @@ sk_status_t sk_rpc_connect(struct sk_rpc *rpc, unsigned rank, int timeout_ms,
 	if (st != SK_OK)
 		return st;
 	p->rank = (int)rank;
+	p->shown = 1;
 	st = sk_rpc_peer_wait(p, end);
 	if (st != SK_OK) {
 		sk_rpc_peer_abandon(p);

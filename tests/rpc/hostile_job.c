@@ -21,9 +21,14 @@
  *                  for no call, large requests whose address lies outside
  *                  this node's memory, a second hello, a message longer
  *                  than a receive slot ("hostile done")
- *   rank 2..   good nodes: checked echo calls to the victim (32 B, 8000 B,
- *              64 KiB and 1 MiB, every byte compared) before the attack
+ *              and then 48 more connections that send garbage: more than
+ *              the victim's arena holds peers (about 28 by default), so
+ *              the victim must give back what each closed one held
+ *   rank 2     a good node: checked echo calls to the victim (32 B, 8000
+ *              B, 64 KiB and 1 MiB, every byte compared) before the attack
  *              and after it, on the same connection ("good ok")
+ *   rank 3..   good nodes that connect to the victim only after the
+ *              attack, and make the same checked calls ("good ok")
  *
  * The victim must not crash, must run no code it did not mean to (a jump
  * through an overwritten pointer would crash it or show as a lost canary),
@@ -162,7 +167,7 @@ static int do_good(void)
 {
 	struct sk_rpc *rpc;
 	struct sk_rpc_peer *peer = NULL, *again = NULL;
-	int bad = 0;
+	int bad = 0, early = sk_os_rank() == 2;
 
 	if (sk_rpc_open(&rpc) != SK_OK) {
 		printf("rank %u: cannot open its rpc\n", sk_os_rank());
@@ -170,12 +175,24 @@ static int do_good(void)
 	}
 	sk_rpc_register(rpc, RPC_ECHO, echo_handler, NULL);
 	sk_os_barrier(); /* A */
-	if (sk_rpc_connect(rpc, 0, -1, &peer) != SK_OK)
+	if (early && sk_rpc_connect(rpc, 0, -1, &peer) != SK_OK)
 		bad++;
-	else
+	else if (early)
 		bad += echo_all(rpc, peer, "before the attack");
 	sk_os_barrier(); /* B */
 	sk_os_barrier(); /* C */
+	if (!early) {
+		/* A first connection after the attack: the victim has room
+		 * for it still. */
+		sk_status_t st = sk_rpc_connect(rpc, 0, 10000, &peer);
+
+		if (st != SK_OK) {
+			printf("rank %u: connect to the victim after the "
+			       "attack: %s\n", sk_os_rank(),
+			       sk_status_str(st));
+			peer = NULL;
+		}
+	}
 	if (peer == NULL || sk_rpc_peer_failed(peer) ||
 	    sk_rpc_connect(rpc, 0, 5000, &again) != SK_OK || again != peer) {
 		printf("rank %u: the victim closed our connection\n",
@@ -519,6 +536,21 @@ static unsigned attack_protocol(void)
 		       "sent\n");
 		conn_close(&c, 200);
 	}
+	/* More connections than the victim's arena holds peers, each
+	 * closed for its garbage. */
+	for (int i = 0; i < 48; i++) {
+		for (size_t k = 0; k < 64; k += 8) {
+			uint64_t v = rnd();
+
+			memcpy(msg + k, &v, 8);
+		}
+		if (conn_open(&c, 0) != 0)
+			break;
+		conn_send(&c, msg, 64);
+		conn_close(&c, 30);
+		nconn++;
+	}
+	printf("hostile: then 48 connections with garbage\n");
 #undef ONE
 	return nconn;
 }
