@@ -346,6 +346,13 @@ static int conn_open(struct conn *c, int hello)
 
 static void conn_close(struct conn *c, int ms)
 {
+	struct hop fl = {.op.done = hop_done};
+
+	/* Everything sent has reached the victim before our end goes: a
+	 * send's completion only says its buffer is free (UCX may still hold
+	 * the message, and a forced close drops it). */
+	if (sk_ep_flush(c->ep, &fl.op) == SK_OK)
+		hop_wait(&fl, 5000);
 	idle(ms); /* the victim judges meanwhile */
 	if (c->rkey)
 		sk_rkey_destroy(c->rkey);

@@ -771,9 +771,13 @@ static void raw_send(struct raw *r, const void *msg, size_t len)
  * side: what is still pending goes with the endpoint. */
 static void raw_close(struct raw *r, int ms)
 {
-	struct raw_op idle = {.op.done = raw_done};
+	struct raw_op idle = {.op.done = raw_done}, fl = {.op.done = raw_done};
 	unsigned i;
 
+	/* What we sent has reached the server before our end goes (a forced
+	 * close drops what UCX still holds). */
+	if (sk_ep_flush(r->ep, &fl.op) == SK_OK)
+		raw_wait(&fl, 5000);
 	raw_wait(&idle, ms);
 	sk_ep_destroy(r->ep);
 	for (i = 0; i < 8; i++)
