@@ -1114,8 +1114,7 @@ static int sk_rpc_on_req(struct sk_rpc_peer *p, struct sk_rpc_rslot *s,
 	r->slot = NULL;
 	r->data = NULL;
 	r->len = 0;
-	r->large = NULL;
-	r->reading = 0;
+	r->large = NULL; /* ->reading is 0 whenever the slot is free */
 	r->resp = NULL;
 	r->resp_len = 0;
 	if (h->flags & SK_RPC_F_LARGE_REQ) {
