@@ -117,7 +117,7 @@ static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n,
 		 * hold this loop once per node at boot. */
 		st = sk_rkey_unpack(n->ep, n->desc, n->desc_len, &n->rkey);
 		if (st != SK_OK) {
-			sk_node_cut(n, "a bad bounce-buffer descriptor",
+			sk_node_cut(n, "a bad arena descriptor",
 				    sk_status_str(st));
 			return;
 		}
@@ -173,7 +173,7 @@ static void sk_serve_ready(struct sk_job *job, struct sk_hnode *n,
 		return;
 	}
 	if (req->u.bytes.len > sizeof(n->desc)) {
-		sk_node_cut(n, "a bad bounce-buffer descriptor",
+		sk_node_cut(n, "a bad arena descriptor",
 			    "longer than SK_BLOB_MAX");
 		return;
 	}

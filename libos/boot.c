@@ -398,9 +398,8 @@ static void sk_node_boot(void)
 	st = sk_arena_region(sk_node.arena, SK_HMSG_BULK_MAX,
 			     SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
 			     &sk_node.bounce_region);
-	if (st != SK_OK)
-		sk_boot_die("bounce buffer: %s (SKIFF_ARENA_MB)",
-			    sk_status_str(st));
+	if (st != SK_OK) /* the arena or the provider said why, above */
+		sk_boot_die("bounce buffer: %s", sk_status_str(st));
 	sk_node.bounce = sk_node.bounce_region.base;
 	st = sk_ep_create_attr(sk_node.dev, &SK_CHAN_EP_ATTR,
 			       &sk_node.host_ep);

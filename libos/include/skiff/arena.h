@@ -75,14 +75,18 @@ struct sk_pool {
 
 /*
  * Map @size bytes (0: SKIFF_ARENA_MB) and register them on @dev with
- * @access rights (enum sk_access). @arena_p out, on success only; free with
- * sk_arena_destroy() after every operation on it has completed.
+ * @access rights (enum sk_access): SK_ACCESS_LOCAL, as a node's and
+ * skrun's are. Remote rights here would reach everything in the arena
+ * (channel slots, every pool): give peers regions instead. @arena_p out,
+ * on success only; free with sk_arena_destroy() after every operation on
+ * it has completed.
  */
 sk_status_t sk_arena_create(struct sk_dev *dev, size_t size, unsigned access,
 			    struct sk_arena **arena_p);
 void sk_arena_destroy(struct sk_arena *arena);
 
-/* The registration covering the whole arena. */
+/* The registration covering the whole arena (for local use: never hand
+ * its key to a peer). */
 const struct sk_mr *sk_arena_mr(const struct sk_arena *arena);
 /* Whether the arena got huge pages. */
 bool sk_arena_huge(const struct sk_arena *arena);
