@@ -708,6 +708,37 @@ t_messages() {
 		{ echo "conflict: exit $RC"; return 1; }
 }
 
+# Wait up to 20 s for FILE to exist (a helper in place).
+await_file() {
+	local i
+	for i in $(seq 200); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# A host that accepts nothing (bootpeer.py blackhole: its SYNs dropped, as a
+# filtered port's are) costs a node its SKIFF_BOOT_TIMEOUT_MS, not the
+# kernel's minutes of SYN retries, and the node says why.
+t_boot_blackhole() {
+	local ok64 pid
+	ok64=$(printf '0%.0s' $(seq 64))
+	rm -f bh.addr
+	python3 "$repo/tests/launcher/bootpeer.py" blackhole bh.addr &
+	pid=$!
+	await_file bh.addr || { kill $pid; echo "no blackhole listener"; return 1; }
+	env -u SKIFF_PROVIDER SKIFF_BOOTSTRAP="$(cat bh.addr)" \
+		SKIFF_JOB_SECRET=$ok64 SKIFF_RANK=0 SKIFF_SIZE=1 \
+		SKIFF_BOOT_TIMEOUT_MS=1000 timeout 60 "$APP" hello \
+		>"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	kill $pid
+	wait $pid 2>/dev/null
+	[ $RC -eq 1 ] && grep -q "skiff: boot failed: cannot reach the host at $(cat bh.addr): no answer within SKIFF_BOOT_TIMEOUT_MS" "$ERR" ||
+		{ echo "exit $RC (124: the connect ignored its timeout)"; return 1; }
+}
+
 check hello-1 t_hello 1
 check hello-4 t_hello 4
 check hello-16 t_hello 16
@@ -753,6 +784,7 @@ check bind-refuse t_bind_refuse
 check no-fabric t_nofabric
 check messages t_messages
 check files-${FILE_MB}MB t_files
+check boot-blackhole t_boot_blackhole
 
 echo "e2e (${SKIFF_PROVIDER:-auto}): $passed passed, $failed failed"
 [ $failed -eq 0 ]
