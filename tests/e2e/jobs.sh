@@ -739,6 +739,61 @@ t_boot_blackhole() {
 		{ echo "exit $RC (124: the connect ignored its timeout)"; return 1; }
 }
 
+# Clients of the bootstrap that send nothing or trickle a hello a byte at a
+# time (bootpeer.py), more of them than skrun keeps open (2 x size + 16),
+# connect before the ranks do: the ranks still boot and finish, each
+# trickler is closed with a message when SKIFF_BOOT_TIMEOUT_MS (here 3 s
+# on skrun; the nodes keep the default) runs out, and the oldest idle ones
+# make room for the nodes.
+t_boot_hostile() {
+	local pid sp tp i
+	rm -f boot.addr sil.ok tri.ok go done
+	# The ranks wait for the hostile clients before they boot. A wrapper
+	# script, not sh -c: a node's argv comes from skrun (BOOT).
+	cat >"$T/bin/hold_app" <<'EOF2'
+#!/bin/sh
+echo "$SKIFF_BOOTSTRAP" >boot.addr.$SKIFF_RANK
+mv boot.addr.$SKIFF_RANK boot.addr
+while [ ! -e go ]; do sleep 0.05; done
+SKIFF_BOOT_TIMEOUT_MS=60000 "$(dirname "$0")/node_app" "$@" || exit
+while [ ! -e done ]; do sleep 0.05; done
+EOF2
+	chmod +x "$T/bin/hold_app"
+	SKIFF_BOOT_TIMEOUT_MS=3000 timeout -k 5 90 "$SKRUN" -n 2 \
+		"$T/bin/hold_app" hello >"$OUT" 2>"$ERR" </dev/null &
+	pid=$!
+	await_file boot.addr || { kill $pid; echo "no bootstrap address"; return 1; }
+	python3 "$repo/tests/launcher/bootpeer.py" silent sil.ok "$(cat boot.addr)" 12 &
+	sp=$!
+	python3 "$repo/tests/launcher/bootpeer.py" trickle tri.ok "$(cat boot.addr)" 12 &
+	tp=$!
+	await_file sil.ok && await_file tri.ok ||
+		{ kill $pid $sp $tp; echo "hostile clients not connected"; return 1; }
+	touch go
+	for i in $(seq 300); do
+		[ "$(grep -c '^hello from rank' "$OUT")" -eq 2 ] && break
+		sleep 0.1
+	done
+	# Every trickler (it has sent bytes) closed with the reason.
+	for i in $(seq 300); do
+		[ "$(grep -c 'bootstrap connection from 127.0.0.1 sent [1-9][0-9]* bytes and no whole hello in 3000 ms (SKIFF_BOOT_TIMEOUT_MS); closed' "$ERR")" -ge 4 ] && break
+		sleep 0.1
+	done
+	touch done
+	wait $pid
+	RC=$?
+	kill $sp $tp
+	wait $sp $tp 2>/dev/null
+	[ $RC -eq 0 ] && [ "$(grep -c '^hello from rank' "$OUT")" -eq 2 ] ||
+		{ echo "job: exit $RC, $(grep -c '^hello from rank' "$OUT") hellos"; return 1; }
+	grep -q 'too many bootstrap connections; closed the oldest, from 127.0.0.1 ([0-9]* bytes in)' "$ERR" ||
+		{ echo "no room made for the nodes"; return 1; }
+	grep -q 'sent [1-9][0-9]* bytes and no whole hello in 3000 ms' "$ERR" ||
+		{ echo "no trickler closed with its reason"; return 1; }
+	! grep -q 'refused\|boot failed' "$ERR" ||
+		{ echo "a node was refused"; return 1; }
+}
+
 check hello-1 t_hello 1
 check hello-4 t_hello 4
 check hello-16 t_hello 16
@@ -785,6 +840,7 @@ check no-fabric t_nofabric
 check messages t_messages
 check files-${FILE_MB}MB t_files
 check boot-blackhole t_boot_blackhole
+check boot-hostile t_boot_hostile
 
 echo "e2e (${SKIFF_PROVIDER:-auto}): $passed passed, $failed failed"
 [ $failed -eq 0 ]
