@@ -44,7 +44,6 @@ struct sk_bconn {
 
 static unsigned sk_bconn_count;
 static struct sk_bconn *sk_bconn_head, *sk_bconn_tail;
-static unsigned long sk_bconn_timeout_ms;
 
 int sk_boot_hello_parse(const void *buf, size_t len, unsigned max_size,
 			struct sk_boot_hello *hello, const void **blob_p,
@@ -270,7 +269,7 @@ static void sk_bconn_timeout(struct sk_timer *t)
 	fprintf(stderr, "skrun: bootstrap connection from %s sent %zu bytes "
 			"and no whole hello in %lu ms (SKIFF_BOOT_TIMEOUT_MS); "
 			"closed\n",
-		c->peer, c->len, sk_bconn_timeout_ms);
+		c->peer, c->len, c->job->boot_timeout_ms);
 	sk_bconn_close(c);
 }
 
@@ -325,7 +324,7 @@ static void sk_bootsrv_accept(struct sk_watch *w, unsigned revents)
 	c->w.cb = sk_bconn_readable;
 	c->t.cb = sk_bconn_timeout;
 	sk_watch_start(job->loop, &c->w);
-	sk_timer_start(job->loop, &c->t, sk_bconn_timeout_ms);
+	sk_timer_start(job->loop, &c->t, job->boot_timeout_ms);
 }
 
 /* The source address this host uses to reach @host (a UDP connect sends
@@ -405,11 +404,6 @@ int sk_bootsrv_start(struct sk_job *job, bool remote)
 	char ip[INET_ADDRSTRLEN], err[300];
 	int fd, one = 1;
 
-	/* A node gives up on its welcome after SKIFF_BOOT_TIMEOUT_MS; a
-	 * hello not whole by then is no node's. */
-	if (sk_config_ulong("SKIFF_BOOT_TIMEOUT_MS", 1, 3600000,
-			    &sk_bconn_timeout_ms) != SK_OK)
-		return -EINVAL;
 	if (sk_bootsrv_addr(job, remote, adv, &sa.sin_addr, err,
 			    sizeof(err)) != 0) {
 		fprintf(stderr, "skrun: %s\n", err);

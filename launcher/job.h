@@ -126,6 +126,9 @@ struct sk_job {
 	int               listen_fd;
 	struct sk_watch   listen_w;
 	char              boot_addr[300]; /* host:port for the nodes */
+	/* SKIFF_BOOT_TIMEOUT_MS: a node gives up on its welcome after it,
+	 * so a connection with no whole hello by then is no node's. */
+	unsigned long     boot_timeout_ms;
 	unsigned          njoined, nready, nboot_done;
 	unsigned          nbarrier;   /* nodes in the barrier */
 	bool              welcomed;   /* every node joined or left */

@@ -1516,6 +1516,10 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	}
 	for (k = 0; k < sizeof(job->secret); k++)
 		sprintf(job->secret_hex + 2 * k, "%02x", job->secret[k]);
+	/* sk_config_ulong says what is wrong with a bad value. */
+	if (sk_config_ulong("SKIFF_BOOT_TIMEOUT_MS", 1, 3600000,
+			    &job->boot_timeout_ms) != SK_OK)
+		return SK_EXIT_USAGE;
 
 	/* The nodes' files live beneath their working directory unless
 	 * --root says otherwise (the file service runs here: a --wdir
