@@ -27,6 +27,8 @@ struct sk_outbuf {
 	size_t len, cap;
 };
 
+struct sk_fop;
+
 /* One of a node's output pipes. */
 struct sk_pipe {
 	struct sk_watch  w;
@@ -101,10 +103,10 @@ struct sk_hnode {
 	struct sk_fsrv_files files;
 	char             *bulk;      /* SK_HMSG_BULK_MAX in the host arena */
 	struct sk_op      bulk_op;
-	bool              bulk_busy;
-	struct sk_hreq_io bulk_io;
-	uint16_t          bulk_type;
-	uint64_t          bulk_req;
+	struct sk_fop    *fop;       /* its file request (services.c) */
+	bool              fop_busy;  /* one is in flight */
+	bool              fop_owed;  /* its reply waits for a send slot */
+	bool              files_owed; /* gone while a thread had its files */
 };
 
 struct sk_job {
@@ -185,6 +187,9 @@ void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n);
 void sk_services_boot(struct sk_job *job);
 void sk_services_stdin(struct sk_job *job);
 void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n);
+/* At the job's end: close what the nodes left open, except the files a
+ * thread may still be in. Returns how many nodes had one. */
+unsigned sk_services_files_cleanup(struct sk_job *job);
 
 /* connect.c: connections between nodes, and the barrier */
 void sk_conn_serve(struct sk_job *job, struct sk_hnode *n,

@@ -40,6 +40,7 @@
 
 #include <skiff/version.h>
 
+#include "fileq.h"
 #include "job.h"
 
 #define SKRUN_VERSION SKIFF_VERSION /* skiff/version.h: the one place */
@@ -1562,6 +1563,11 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 			     SK_ACCESS_LOCAL, &job->arena);
 	if (st != SK_OK)
 		return SK_EXIT_LAUNCH;
+	rc = sk_fileq_init(job->loop);
+	if (rc != 0) {
+		fprintf(stderr, "skrun: file threads: %s\n", strerror(-rc));
+		return SK_EXIT_LAUNCH;
+	}
 
 	rc = sk_bootsrv_start(job, remote);
 	if (rc != 0) {
@@ -1611,7 +1617,7 @@ static void sk_launch_cleanup(struct sk_job *job)
 
 static void sk_job_cleanup(struct sk_job *job)
 {
-	unsigned r;
+	unsigned r, busy;
 
 	sk_bootsrv_stop(job);
 	for (r = 0; r < job->size; r++) {
@@ -1626,13 +1632,19 @@ static void sk_job_cleanup(struct sk_job *job)
 			sk_ep_destroy(n->ep);
 		if (n->stdin_fd >= 0)
 			close(n->stdin_fd);
-		sk_fsrv_files_cleanup(&n->files);
 	}
+	/* A file thread may still wait in a system call for a node (a read
+	 * from a FIFO nobody writes): it keeps its node's files, its bulk
+	 * buffer in the arena and the root until the exit that follows. */
+	busy = sk_fileq_stop();
+	busy += sk_services_files_cleanup(job);
 	sk_launch_cleanup(job);
-	sk_arena_destroy(job->arena);
+	if (busy == 0)
+		sk_arena_destroy(job->arena);
 	sk_loop_destroy(job->loop);
 	sk_dev_close(job->dev);
-	sk_fsrv_cleanup(&job->fsrv);
+	if (busy == 0)
+		sk_fsrv_cleanup(&job->fsrv);
 	if (job->sig_fd >= 0)
 		close(job->sig_fd);
 	free(job->node);

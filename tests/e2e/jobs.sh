@@ -794,6 +794,55 @@ EOF2
 		{ echo "a node was refused"; return 1; }
 }
 
+# Is a thread of process $1 in read(2) on the descriptor it has for file $2?
+in_read_on() {
+	local fd t nr a1 rest
+	for fd in /proc/$1/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "$2" ] || continue
+		for t in /proc/$1/task/*; do
+			read -r nr a1 rest 2>/dev/null <"$t/syscall" || continue
+			[ "$nr" = 0 ] && [ "$((a1))" = "${fd##*/}" ] && return 0
+		done
+	done
+	return 1
+}
+
+# One node waits in a file read on the host (a FIFO with a writer and no
+# data: a disk that does not answer) while another prints: the console
+# must not wait for the file (skrun's file threads), and the read gets
+# the data once it comes, as a blocking read does.
+t_slow_file() {
+	local tpid pid i fifo
+	cp "$repo/$BUILD/tests/fifo_app" "$T/bin/fifo_app"
+	rm -f slow.fifo go
+	mkfifo slow.fifo
+	fifo=$(pwd -P)/slow.fifo
+	exec 7<>slow.fifo # a writer, so that reads wait instead of ending
+	timeout -k 5 90 "$SKRUN" -n 2 "$T/bin/fifo_app" slow.fifo go \
+		>"$OUT" 2>"$ERR" </dev/null &
+	tpid=$!
+	for i in $(seq 300); do
+		pid=$(pgrep -P $tpid -x skrun) && in_read_on "$pid" "$fifo" && break
+		sleep 0.1
+	done
+	in_read_on "$pid" "$fifo" ||
+		{ exec 7>&-; kill $tpid; wait $tpid; echo "rank 1's read never waited in skrun: $(cat "$OUT")"; return 1; }
+	touch go
+	for i in $(seq 300); do
+		grep -qx 'rank 0 speaks' "$OUT" && break
+		sleep 0.1
+	done
+	grep -qx 'rank 0 speaks' "$OUT" ||
+		{ exec 7>&-; kill $tpid; wait $tpid; echo "rank 0's console waited for rank 1's read"; return 1; }
+	in_read_on "$pid" "$fifo" || { exec 7>&-; wait $tpid; echo "the read ended before its data"; return 1; }
+	echo data >&7
+	exec 7>&-
+	wait $tpid
+	RC=$?
+	[ $RC -eq 0 ] && grep -qx 'rank 1 read: data' "$OUT" ||
+		{ echo "exit $RC"; return 1; }
+}
+
 check hello-1 t_hello 1
 check hello-4 t_hello 4
 check hello-16 t_hello 16
@@ -841,6 +890,7 @@ check messages t_messages
 check files-${FILE_MB}MB t_files
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
+check slow-file t_slow_file
 
 echo "e2e (${SKIFF_PROVIDER:-auto}): $passed passed, $failed failed"
 [ $failed -eq 0 ]
