@@ -41,3 +41,13 @@ $(BUILD)/tests/fifo_app: $(BUILD)/tests/launcher/fifo_app.o $(LIBOS) $(LIBVERBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
 		$(VERBS_LIBS)
+
+# The node program of e2e's silent-node check.
+ALL += $(BUILD)/tests/keystall_app
+$(BUILD)/tests/launcher/keystall_app.o: CPPFLAGS += -Ilibos/include
+$(BUILD)/tests/keystall_app: $(BUILD)/tests/launcher/keystall_app.o $(LIBOS) \
+	$(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)

@@ -282,10 +282,14 @@ static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n)
 	sk_status_t st;
 
 	if (n->rkey == NULL) {
-		/* Imported on the first bulk transfer, not at READY: the ucx
-		 * provider may check the key with a round trip, which would
-		 * hold this loop once per node at boot. */
-		st = sk_rkey_unpack(n->ep, n->desc, n->desc_len, &n->rkey);
+		/* Imported on the first bulk transfer, without the ucx key
+		 * check's round trip: the descriptor is the node's own, of
+		 * its arena, which lives as long as its link to us, and a
+		 * node that does not answer (stopped, hostile, busy over
+		 * TCP) would otherwise hold this loop, and every other
+		 * node's console, for SKIFF_UCX_KEY_CHECK_MS. */
+		st = sk_rkey_unpack_nowait(n->ep, n->desc, n->desc_len,
+					   &n->rkey);
 		if (st != SK_OK) {
 			sk_fop_end(n);
 			sk_node_cut(n, "a bad arena descriptor",

@@ -843,6 +843,44 @@ t_slow_file() {
 		{ echo "exit $RC"; return 1; }
 }
 
+# A node that asks for a bulk read, so that skrun imports its arena key,
+# and then stops answering (SIGSTOP) must not hold skrun's loop: another
+# node's console gets through while it is stopped. UCX over TCP, where
+# UCX's key check needs the target to answer, with a check timeout far
+# beyond the test's; SKIFF_STALL_MS=0 so that skrun waits for the stopped
+# node instead of cutting it.
+t_silent_node() {
+	local tpid pid i st
+	cp "$repo/$BUILD/tests/keystall_app" "$T/bin/keystall_app"
+	rm -f go
+	head -c 200000 /dev/urandom >ks.dat
+	UCX_TLS=tcp,self UCX_WARN_UNUSED_ENV_VARS=n SKIFF_UCX_KEY_CHECK_MS=3600000 \
+		SKIFF_STALL_MS=0 timeout -k 5 120 "$SKRUN" -n 2 \
+		"$T/bin/keystall_app" ks.dat go >"$OUT" 2>"$ERR" </dev/null &
+	tpid=$!
+	# Rank 1 stops itself once its request is out.
+	for i in $(seq 300); do
+		for pid in $(pgrep -f "$T/bin/keystall_app"); do
+			st=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)
+			[ "$st" = T ] && break 2
+		done
+		sleep 0.1
+	done
+	[ "$st" = T ] || { kill $tpid; wait $tpid; echo "rank 1 never stopped: $(cat "$OUT")"; return 1; }
+	touch go
+	for i in $(seq 300); do
+		grep -qx 'rank 0 speaks' "$OUT" && break
+		sleep 0.1
+	done
+	grep -qx 'rank 0 speaks' "$OUT" ||
+		{ kill -CONT "$pid"; kill $tpid; wait $tpid; echo "rank 0's console waited for the stopped rank 1"; return 1; }
+	kill -CONT "$pid"
+	wait $tpid
+	RC=$?
+	[ $RC -eq 0 ] && grep -qx 'rank 1 served: yes' "$OUT" ||
+		{ echo "exit $RC"; return 1; }
+}
+
 check hello-1 t_hello 1
 check hello-4 t_hello 4
 check hello-16 t_hello 16
@@ -891,6 +929,7 @@ check files-${FILE_MB}MB t_files
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file
+check silent-node t_silent_node
 
 echo "e2e (${SKIFF_PROVIDER:-auto}): $passed passed, $failed failed"
 [ $failed -eq 0 ]
