@@ -195,6 +195,11 @@ static void sk_bconn_hello(struct sk_bconn *c, const struct sk_boot_hello *h,
 		if (st != SK_OK)
 			sk_services_disconnect(job, n);
 	}
+	if (st == SK_ERR_NODEV) {
+		/* skrun has no fabric: sk_services_connect ended the job. */
+		sk_bconn_refuse(c, SK_BOOT_ABORTED, "skrun has no fabric here");
+		return;
+	}
 	if (st != SK_OK) {
 		sk_bconn_refuse(c, SK_BOOT_MALFORMED, sk_status_str(st));
 		return;

@@ -123,6 +123,7 @@ struct sk_job {
 	struct sk_arena  *arena;
 	struct sk_fsrv    fsrv;
 	const char       *provider;   /* the host's, given to every node */
+	const char       *nofabric;   /* why there is no dev, or NULL */
 
 	/* bootstrap server */
 	int               listen_fd;

@@ -1274,84 +1274,6 @@ static sk_status_t sk_fabric_open(struct sk_job *job, const char *prov,
 	return st;
 }
 
-/*
- * Without a fabric skrun still listens for bootstrap hellos, only to
- * answer them: a Skiff rank that gets as far as saying hello (its own
- * device opened) is refused, and the job ends with the reason.
- */
-static void sk_refuse_accept(struct sk_watch *w, unsigned revents)
-{
-	struct sk_job *job = (struct sk_job *)((char *)w -
-					       offsetof(struct sk_job,
-							listen_w));
-	struct timeval tv = {.tv_sec = 2};
-	struct sk_boot_hello h;
-	struct sk_boot_welcome wl = {.magic = SK_BOOT_MAGIC,
-				     .version = SK_BOOT_VERSION,
-				     .result = SK_BOOT_BAD_SECRET,
-				     .size = job->size};
-	uint8_t d = 0;
-	char drain[4096];
-	int fd;
-
-	fd = accept4(job->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	/* A few ms on a failure path: a blocking exchange, bounded. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (recv(fd, &h, sizeof(h), MSG_WAITALL) != (ssize_t)sizeof(h)) {
-		close(fd);
-		return;
-	}
-	for (size_t i = 0; i < SK_BOOT_SECRET_LEN; i++)
-		d |= h.secret[i] ^ job->secret[i];
-	if (d == 0 && h.magic == SK_BOOT_MAGIC && h.rank < job->size)
-		wl.result = SK_BOOT_ABORTED;
-	sk_write_all(fd, (const char *)&wl, sizeof(wl));
-	/* Let the node read the answer before the socket goes: closing
-	 * with its hello unread would reset the connection. */
-	shutdown(fd, SHUT_WR);
-	while (recv(fd, drain, sizeof(drain), 0) > 0)
-		;
-	close(fd);
-	if (wl.result == SK_BOOT_ABORTED)
-		sk_job_abort(job, SK_EXIT_LAUNCH,
-			     "rank %u on %s is a Skiff program, but skrun "
-			     "has no fabric here: %s; it cannot boot",
-			     h.rank, job->node[h.rank].host, sk_nofabric);
-}
-
-static int sk_refuser_start(struct sk_job *job, bool remote)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
-	const char *adv = sk_config_str("SKIFF_BOOTSTRAP_ADDR");
-	int fd;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	sa.sin_addr.s_addr = htonl(remote ? INADDR_ANY : INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 64) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	job->listen_fd = fd;
-	if (*adv == '\0')
-		adv = remote ? job->hostname : "127.0.0.1";
-	snprintf(job->boot_addr, sizeof(job->boot_addr), "%s:%u", adv,
-		 ntohs(sa.sin_port));
-	job->listen_w = (struct sk_watch){.fd = fd, .events = POLLIN,
-					  .cb = sk_refuse_accept};
-	sk_watch_start(job->loop, &job->listen_w);
-	return 0;
-}
-
 /* ---- main ---- */
 
 static bool sk_host_is_local(const struct sk_job *job, const char *h)
@@ -1545,14 +1467,11 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	if (st != SK_OK)
 		return SK_EXIT_LAUNCH;
 	if (job->dev == NULL) {
-		/* No arena, no services: a listener that only refuses. */
-		rc = sk_refuser_start(job, remote);
-		if (rc != 0) {
-			fprintf(stderr, "skrun: bootstrap listener: %s\n",
-				strerror(-rc));
-			return SK_EXIT_LAUNCH;
-		}
-		goto listening;
+		/* No arena, no services: the bootstrap only answers, and a
+		 * Skiff rank's hello ends the job with the reason
+		 * (sk_services_connect). */
+		job->nofabric = sk_nofabric;
+		goto bootsrv;
 	}
 	/* Per node: a channel's slots and a bulk buffer. */
 	st = sk_arena_create(job->dev,
@@ -1569,13 +1488,13 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		return SK_EXIT_LAUNCH;
 	}
 
+bootsrv:
 	rc = sk_bootsrv_start(job, remote);
 	if (rc != 0) {
 		fprintf(stderr, "skrun: bootstrap listener: %s\n",
 			strerror(-rc));
 		return SK_EXIT_LAUNCH;
 	}
-listening:
 	job->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	job->sig_w = (struct sk_watch){.fd = job->sig_fd, .events = POLLIN,
 				       .cb = sk_signal_readable};

@@ -881,6 +881,46 @@ t_silent_node() {
 		{ echo "exit $RC"; return 1; }
 }
 
+# Without a fabric skrun still answers bootstrap hellos, and its loop
+# still carries the ranks' output: clients that send a hello and then keep
+# dripping bytes, or send nothing, must not hold that loop.
+t_nofabric_idle() {
+	local tpid sp i
+	rm -f boot.addr sil.ok sil2.ok go done
+	cat >"$T/bin/plain_wait" <<'EOF2'
+#!/bin/sh
+echo "$SKIFF_BOOTSTRAP" >boot.addr.tmp
+mv boot.addr.tmp boot.addr
+while [ ! -e go ]; do sleep 0.05; done
+echo "after go"
+while [ ! -e done ]; do sleep 0.05; done
+EOF2
+	chmod +x "$T/bin/plain_wait"
+	SKIFF_DEVICE=no-such-dev timeout -k 5 120 "$SKRUN" -n 1 \
+		"$T/bin/plain_wait" >"$OUT" 2>"$ERR" </dev/null &
+	tpid=$!
+	await_file boot.addr || { kill $tpid; echo "no bootstrap address"; return 1; }
+	python3 "$repo/tests/launcher/bootpeer.py" drip sil.ok "$(cat boot.addr)" 2 &
+	sp=$!
+	await_file sil.ok || { kill $tpid $sp; echo "clients not connected"; return 1; }
+	python3 "$repo/tests/launcher/bootpeer.py" silent sil2.ok "$(cat boot.addr)" 8 &
+	sp="$sp $!"
+	await_file sil2.ok || { kill $tpid $sp; echo "clients not connected"; return 1; }
+	touch go
+	for i in $(seq 300); do
+		grep -qx 'after go' "$OUT" && break
+		sleep 0.1
+	done
+	touch done
+	grep -qx 'after go' "$OUT" ||
+		{ kill $sp; wait $tpid; echo "the rank's output waited for the idle clients"; return 1; }
+	wait $tpid
+	RC=$?
+	kill $sp
+	wait $sp 2>/dev/null
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+}
+
 check hello-1 t_hello 1
 check hello-4 t_hello 4
 check hello-16 t_hello 16
@@ -930,6 +970,7 @@ check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file
 check silent-node t_silent_node
+check no-fabric-idle t_nofabric_idle
 
 echo "e2e (${SKIFF_PROVIDER:-auto}): $passed passed, $failed failed"
 [ $failed -eq 0 ]

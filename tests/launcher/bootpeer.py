@@ -14,6 +14,10 @@
 #       N connections that each send a plausible hello one byte at a time,
 #       a byte every 100 ms, never finishing (the hello's address length
 #       says more bytes follow than will ever come).
+#   drip FILE HOST:PORT N
+#       N connections that each send a whole hello with a wrong secret at
+#       once, then one more byte every 0.5 s, for as long as they live: a
+#       server that reads until the client stops would never stop.
 # FILE gets "ready" once the connections are up.
 import os
 import socket
@@ -82,6 +86,21 @@ def trickle(path, addr, n):
         time.sleep(3600)
 
 
+def drip(path, addr, n):
+    conns = [connect(addr) for _ in range(n)]
+    hello = struct.pack("<IHHII", 0x544B4253, 2, 0, 0, 1) + b"\x5a" * 32
+    for c in conns:
+        c.send(hello)
+    ready(path, "ready")
+    while True:
+        for c in conns:
+            try:
+                c.send(b"\x00")
+            except OSError:
+                pass
+        time.sleep(0.5)
+
+
 def main():
     mode = sys.argv[1]
     if mode == "blackhole":
@@ -90,6 +109,8 @@ def main():
         silent(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif mode == "trickle":
         trickle(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif mode == "drip":
+        drip(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
         sys.exit("bootpeer.py: unknown mode " + mode)
 
