@@ -188,9 +188,10 @@ void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n);
 void sk_services_boot(struct sk_job *job);
 void sk_services_stdin(struct sk_job *job);
 void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n);
-/* At the job's end: close what the nodes left open, except the files a
+/* At the job's end: close what the nodes left open, except, unless
+ * @threads_gone (sk_fileq_stop joined every file thread), the files a
  * thread may still be in. Returns how many nodes had one. */
-unsigned sk_services_files_cleanup(struct sk_job *job);
+unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone);
 
 /* connect.c: connections between nodes, and the barrier */
 void sk_conn_serve(struct sk_job *job, struct sk_hnode *n,

@@ -645,14 +645,14 @@ void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n)
 	sk_services_boot(job);
 }
 
-unsigned sk_services_files_cleanup(struct sk_job *job)
+unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone)
 {
 	unsigned r, busy = 0;
 
 	for (r = 0; r < job->size; r++) {
 		struct sk_hnode *n = &job->node[r];
 
-		if (n->fop_busy && n->fop->on_thread) {
+		if (!threads_gone && n->fop_busy && n->fop->on_thread) {
 			busy++; /* the exit closes them */
 			continue;
 		}

@@ -1552,21 +1552,21 @@ static void sk_job_cleanup(struct sk_job *job)
 		if (n->stdin_fd >= 0)
 			close(n->stdin_fd);
 	}
-	/* A file thread may still wait in a system call for a node (a read
-	 * from a FIFO nobody writes): it keeps its node's files, its bulk
-	 * buffer in the arena and the root until the exit that follows. */
+	/* A file thread that could not be stopped (a disk in uninterruptible
+	 * sleep) keeps its node (files, bulk buffer in the arena, the device
+	 * that registered it) and the root until the exit that follows. */
 	busy = sk_fileq_stop();
-	busy += sk_services_files_cleanup(job);
+	busy += sk_services_files_cleanup(job, busy == 0);
 	sk_launch_cleanup(job);
-	if (busy == 0)
-		sk_arena_destroy(job->arena);
 	sk_loop_destroy(job->loop);
-	sk_dev_close(job->dev);
-	if (busy == 0)
+	if (busy == 0) {
+		sk_arena_destroy(job->arena);
+		sk_dev_close(job->dev);
 		sk_fsrv_cleanup(&job->fsrv);
+		free(job->node);
+	}
 	if (job->sig_fd >= 0)
 		close(job->sig_fd);
-	free(job->node);
 	if (sk_topo)
 		hwloc_topology_destroy(sk_topo);
 	sk_opts_cleanup(&job->opts);
@@ -1586,7 +1586,9 @@ static void sk_job_setup_undo(struct sk_job *job)
 
 int main(int argc, char **argv)
 {
-	struct sk_job job = {.listen_fd = -1, .sig_fd = -1};
+	/* Static: what a file thread still in a system call uses at the
+	 * end (sk_job_cleanup) stays reachable until the exit. */
+	static struct sk_job job = {.listen_fd = -1, .sig_fd = -1};
 	char err[512], self[PATH_MAX];
 	ssize_t sl;
 	int rc;
