@@ -1552,9 +1552,10 @@ static void sk_job_cleanup(struct sk_job *job)
 		if (n->stdin_fd >= 0)
 			close(n->stdin_fd);
 	}
-	/* A file thread that could not be stopped (a disk in uninterruptible
-	 * sleep) keeps its node (files, bulk buffer in the arena, the device
-	 * that registered it) and the root until the exit that follows. */
+	/* A file thread may still wait in a system call for a node (a read
+	 * from a FIFO nobody writes, a disk that does not answer): it keeps
+	 * its node (files, bulk buffer in the arena, the device that
+	 * registered it) and the root until the exit that follows. */
 	busy = sk_fileq_stop();
 	busy += sk_services_files_cleanup(job, busy == 0);
 	sk_launch_cleanup(job);
