@@ -189,7 +189,7 @@ void sk_services_boot(struct sk_job *job);
 void sk_services_stdin(struct sk_job *job);
 void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n);
 /* At the job's end: close what the nodes left open, except, unless
- * @threads_gone (sk_fileq_stop joined every file thread), the files a
+ * @threads_gone (sk_fileq_stop found no request running), the files a
  * thread may still be in. Returns how many nodes had one. */
 unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone);
 
