@@ -7,6 +7,12 @@
  * Everything read here comes from whoever can reach the port, so a
  * connection is bounded in size and time, and refused with a reason (bad
  * secret, bad or duplicate rank, malformed) without disturbing the job.
+ * No connection can hold up another: each is read as its bytes come, by
+ * the loop, and one that is silent or trickles is closed when a node's
+ * own wait for its welcome (SKIFF_BOOT_TIMEOUT_MS) would have ended. When
+ * too many are open, the oldest goes: a node sends its whole hello as it
+ * connects, so the oldest still waiting for one is the least likely to be
+ * a node.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,9 +31,8 @@
 
 #include "job.h"
 
-#define SK_BCONN_TIMEOUT_MS 30000
-
 struct sk_bconn {
+	struct sk_bconn *prev, *next; /* open connections, oldest first */
 	struct sk_job  *job;
 	int             fd;
 	char            peer[64];
@@ -38,6 +43,7 @@ struct sk_bconn {
 };
 
 static unsigned sk_bconn_count;
+static struct sk_bconn *sk_bconn_head, *sk_bconn_tail;
 
 int sk_boot_hello_parse(const void *buf, size_t len, unsigned max_size,
 			struct sk_boot_hello *hello, const void **blob_p,
@@ -84,6 +90,14 @@ int sk_boot_hello_parse(const void *buf, size_t len, unsigned max_size,
 
 static void sk_bconn_close(struct sk_bconn *c)
 {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		sk_bconn_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		sk_bconn_tail = c->prev;
 	sk_watch_stop(c->job->loop, &c->w);
 	sk_timer_stop(c->job->loop, &c->t);
 	if (c->fd >= 0)
@@ -181,6 +195,11 @@ static void sk_bconn_hello(struct sk_bconn *c, const struct sk_boot_hello *h,
 		if (st != SK_OK)
 			sk_services_disconnect(job, n);
 	}
+	if (st == SK_ERR_NODEV) {
+		/* skrun has no fabric: sk_services_connect ended the job. */
+		sk_bconn_refuse(c, SK_BOOT_ABORTED, "skrun has no fabric here");
+		return;
+	}
 	if (st != SK_OK) {
 		sk_bconn_refuse(c, SK_BOOT_MALFORMED, sk_status_str(st));
 		return;
@@ -252,9 +271,10 @@ static void sk_bconn_timeout(struct sk_timer *t)
 	struct sk_bconn *c = (struct sk_bconn *)((char *)t -
 						 offsetof(struct sk_bconn, t));
 
-	fprintf(stderr, "skrun: bootstrap connection from %s sent no whole "
-			"hello in %d s; closed\n",
-		c->peer, SK_BCONN_TIMEOUT_MS / 1000);
+	fprintf(stderr, "skrun: bootstrap connection from %s sent %zu bytes "
+			"and no whole hello in %lu ms (SKIFF_BOOT_TIMEOUT_MS); "
+			"closed\n",
+		c->peer, c->len, c->job->boot_timeout_ms);
 	sk_bconn_close(c);
 }
 
@@ -279,12 +299,14 @@ static void sk_bootsrv_accept(struct sk_watch *w, unsigned revents)
 	else if (ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
 			  ip, sizeof(ip));
-	/* Every node connects once; a flood beyond that is not ours. */
+	/* Every node connects once; a flood beyond that is not ours. Make
+	 * room by closing the oldest: refusing the newest instead would let
+	 * a few idle connections keep every node out. */
 	if (sk_bconn_count >= 2 * job->size + 16) {
-		fprintf(stderr, "skrun: too many bootstrap connections; "
-				"closed one from %s\n", ip);
-		close(fd);
-		return;
+		fprintf(stderr, "skrun: too many bootstrap connections; closed "
+				"the oldest, from %s (%zu bytes in)\n",
+			sk_bconn_head->peer, sk_bconn_head->len);
+		sk_bconn_close(sk_bconn_head);
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -292,6 +314,12 @@ static void sk_bootsrv_accept(struct sk_watch *w, unsigned revents)
 		return;
 	}
 	sk_bconn_count++;
+	c->prev = sk_bconn_tail;
+	if (sk_bconn_tail)
+		sk_bconn_tail->next = c;
+	else
+		sk_bconn_head = c;
+	sk_bconn_tail = c;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->job = job;
 	c->fd = fd;
@@ -301,7 +329,7 @@ static void sk_bootsrv_accept(struct sk_watch *w, unsigned revents)
 	c->w.cb = sk_bconn_readable;
 	c->t.cb = sk_bconn_timeout;
 	sk_watch_start(job->loop, &c->w);
-	sk_timer_start(job->loop, &c->t, SK_BCONN_TIMEOUT_MS);
+	sk_timer_start(job->loop, &c->t, job->boot_timeout_ms);
 }
 
 /* The source address this host uses to reach @host (a UDP connect sends
@@ -419,6 +447,8 @@ int sk_bootsrv_start(struct sk_job *job, bool remote)
 
 void sk_bootsrv_stop(struct sk_job *job)
 {
+	while (sk_bconn_head)
+		sk_bconn_close(sk_bconn_head);
 	if (job->listen_fd >= 0) {
 		sk_watch_stop(job->loop, &job->listen_w);
 		close(job->listen_fd);

@@ -48,10 +48,12 @@
 	 O_NOFOLLOW | O_CLOEXEC)
 
 /*
- * Added to every open. O_NONBLOCK because one service loop serves every
- * node: opening a FIFO without a peer, or some devices, must not stall it.
- * Regular files and directories ignore the flag; on anything else a node's
- * read or write that would wait returns -EAGAIN instead.
+ * Added to every open. O_NONBLOCK so that the open itself never waits:
+ * a FIFO without its other end opens at once for reading (and reads end
+ * of file) and is -ENXIO for writing, as with O_NONBLOCK. The flag is
+ * then taken off: skrun runs these calls on its file threads (fileq.h),
+ * where a read or write that waits (a FIFO with a writer but no data yet)
+ * holds up only the node that asked, as its own read would.
  */
 #define OPEN_FLAGS_HOST (O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 
@@ -235,6 +237,12 @@ int64_t sk_fsrv_open(struct sk_fsrv *srv, struct sk_fsrv_files *files,
 			  flags & O_CREAT ? mode & 0777 : 0);
 	if (fd < 0)
 		return fd;
+	ret = fcntl(fd, F_GETFL);
+	if (ret < 0 || fcntl(fd, F_SETFL, ret & ~O_NONBLOCK) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
 	files->f[h].fd = fd;
 	files->f[h].dir = NULL;
 	return h;

@@ -12,7 +12,8 @@
  * nor the host's.
  *
  * Every function returns >= 0 on success or a negated errno; none of them
- * touches the fabric.
+ * touches the fabric, so skrun runs them on its file threads (fileq.h).
+ * One node's table is used by one thread at a time; the root is only read.
  */
 #ifndef SKIFF_LAUNCHER_FILESERV_H
 #define SKIFF_LAUNCHER_FILESERV_H

@@ -27,6 +27,8 @@ struct sk_outbuf {
 	size_t len, cap;
 };
 
+struct sk_fop;
+
 /* One of a node's output pipes. */
 struct sk_pipe {
 	struct sk_watch  w;
@@ -102,10 +104,10 @@ struct sk_hnode {
 	struct sk_fsrv_files files;
 	char             *bulk;      /* SK_HMSG_BULK_MAX in the host arena */
 	struct sk_op      bulk_op;
-	bool              bulk_busy;
-	struct sk_hreq_io bulk_io;
-	uint16_t          bulk_type;
-	uint64_t          bulk_req;
+	struct sk_fop    *fop;       /* its file request (services.c) */
+	bool              fop_busy;  /* one is in flight */
+	bool              fop_owed;  /* its reply waits for a send slot */
+	bool              files_owed; /* gone while a thread had its files */
 };
 
 struct sk_job {
@@ -122,11 +124,15 @@ struct sk_job {
 	struct sk_arena  *arena;
 	struct sk_fsrv    fsrv;
 	const char       *provider;   /* the host's, given to every node */
+	const char       *nofabric;   /* why there is no dev, or NULL */
 
 	/* bootstrap server */
 	int               listen_fd;
 	struct sk_watch   listen_w;
 	char              boot_addr[300]; /* host:port for the nodes */
+	/* SKIFF_BOOT_TIMEOUT_MS: a node gives up on its welcome after it,
+	 * so a connection with no whole hello by then is no node's. */
+	unsigned long     boot_timeout_ms;
 	unsigned          njoined, nready, nboot_done;
 	unsigned          nbarrier;   /* nodes in the barrier */
 	bool              welcomed;   /* every node joined or left */
@@ -183,6 +189,10 @@ void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n);
 void sk_services_boot(struct sk_job *job);
 void sk_services_stdin(struct sk_job *job);
 void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n);
+/* At the job's end: close what the nodes left open, except, unless
+ * @threads_gone (sk_fileq_stop found no request running), the files a
+ * thread may still be in. Returns how many nodes had one. */
+unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone);
 
 /* connect.c: connections between nodes, and the barrier */
 void sk_conn_serve(struct sk_job *job, struct sk_hnode *n,

@@ -23,11 +23,31 @@ $(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include
 
 # ---- skrun ----
 SKRUN_SRC := launcher/skrun.c launcher/bootsrv.c launcher/services.c \
-             launcher/connect.c \
+             launcher/connect.c launcher/fileq.c \
              launcher/fileserv.c launcher/opts.c
 SKRUN_OBJ := $(SKRUN_SRC:%.c=$(BUILD)/%.o)
 ALL       += $(BUILD)/bin/skrun
 $(BUILD)/bin/skrun: $(SKRUN_OBJ) $(LIBOS) $(LIBVERBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(VERBS_LIBS) -lhwloc
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(VERBS_LIBS) -lhwloc \
+		-pthread
+
+# The node program of e2e's file-threads check (tests/e2e/jobs.sh).
+ALL += $(BUILD)/tests/fifo_app
+$(BUILD)/tests/launcher/fifo_app.o: CPPFLAGS += -Ilibos/include
+$(BUILD)/tests/fifo_app: $(BUILD)/tests/launcher/fifo_app.o $(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)
+
+# The node program of e2e's silent-node check.
+ALL += $(BUILD)/tests/keystall_app
+$(BUILD)/tests/launcher/keystall_app.o: CPPFLAGS += -Ilibos/include
+$(BUILD)/tests/keystall_app: $(BUILD)/tests/launcher/keystall_app.o $(LIBOS) \
+	$(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileq.h"
 #include "job.h"
 
 static struct sk_hnode *sk_chan_node(struct sk_chan *chan)
@@ -74,49 +75,223 @@ void sk_node_cut(struct sk_hnode *n, const char *what, const char *why)
 	sk_timer_start(n->job->loop, &n->cut_t, 0);
 }
 
-/* ---- bulk file data ---- */
+/* ---- files ---- */
 
+/*
+ * A node's file request. Its system calls run on a file thread (fileq.h),
+ * so a slow disk or a FIFO that waits holds up that node alone; the
+ * fabric (bulk RDMA, the reply) stays on the loop's thread. A node has at
+ * most one in flight: the next waits in its receive slot (on_msg says
+ * "not now") and comes back when this one's reply has gone.
+ *
+ * The message is copied here before it is parsed again, so the thread
+ * works on bytes nobody else can change, and their pointers stay valid
+ * after the receive slot is reposted.
+ */
+struct sk_fop {
+	struct sk_fileq_req q;
+	struct sk_hnode    *node;
+	bool                on_thread;  /* between submit and ->done */
+	struct sk_hreq      req;        /* parsed from msg */
+	int64_t             rc;
+	const void         *out;
+	size_t              outlen;
+	struct sk_hstat     st;
+	char                msg[SK_HMSG_SLOT_SIZE];
+	char                buf[SK_HMSG_PAYLOAD_MAX]; /* inline read, readdir */
+};
+
+static bool sk_fop_bulk(const struct sk_fop *f)
+{
+	return (f->req.hdr.type == SK_HMSG_READ ||
+		f->req.hdr.type == SK_HMSG_WRITE) && f->req.io.raddr != 0;
+}
+
+/* The request is over: the node may send the next. */
+static void sk_fop_end(struct sk_hnode *n)
+{
+	n->fop_busy = false;
+	if (n->files_owed) {
+		/* The node went while a thread had its files. */
+		n->files_owed = false;
+		sk_fsrv_files_cleanup(&n->files);
+	}
+}
+
+static void sk_fop_reply(struct sk_hnode *n)
+{
+	struct sk_fop *f = n->fop;
+
+	if (!n->link_down && !sk_chan_can_send(&n->chan)) {
+		n->fop_owed = true; /* on_writable sends it */
+		return;
+	}
+	n->fop_owed = false;
+	sk_reply(n, f->req.hdr.req_id, SK_HMSG_REPLY, f->rc, f->out,
+		 f->outlen, NULL, 0);
+	sk_fop_end(n);
+}
+
+static void sk_fop_fail(struct sk_hnode *n, int64_t rc)
+{
+	n->fop->rc = rc;
+	n->fop->out = NULL;
+	n->fop->outlen = 0;
+	sk_fop_reply(n);
+}
+
+/* On a file thread: the system calls, nothing else. */
+static void sk_fop_work(struct sk_fileq_req *q)
+{
+	struct sk_fop *f = (struct sk_fop *)((char *)q -
+					     offsetof(struct sk_fop, q));
+	const struct sk_hreq *req = &f->req;
+	struct sk_hnode *n = f->node;
+	struct sk_fsrv *srv = &n->job->fsrv;
+	size_t used = 0;
+	int64_t rc;
+
+	f->out = NULL;
+	f->outlen = 0;
+	switch (req->hdr.type) {
+	case SK_HMSG_OPEN:
+		rc = sk_fsrv_open(srv, &n->files, req->u.open.path,
+				  req->u.open.o.flags, req->u.open.o.mode);
+		break;
+	case SK_HMSG_CLOSE:
+		rc = sk_fsrv_close(&n->files, req->u.fd.fd);
+		break;
+	case SK_HMSG_READ:
+		if (req->io.raddr != 0) {
+			/* Into the bulk buffer; the loop's thread writes
+			 * it to the node. */
+			rc = sk_fsrv_read(&n->files, req->io.fd, n->bulk,
+					  req->io.len, req->io.offset);
+			break;
+		}
+		rc = sk_fsrv_read(&n->files, req->io.fd, f->buf, req->io.len,
+				  req->io.offset);
+		if (rc > 0) {
+			f->out = f->buf;
+			f->outlen = (size_t)rc;
+		}
+		break;
+	case SK_HMSG_WRITE:
+		if (req->io.raddr != 0)
+			rc = sk_fsrv_write(&n->files, req->io.fd, n->bulk,
+					   req->io.len, req->io.offset);
+		else
+			rc = sk_fsrv_write(&n->files, req->io.fd,
+					   req->u.bytes.data, req->u.bytes.len,
+					   req->io.offset);
+		break;
+	case SK_HMSG_LSEEK:
+		rc = sk_fsrv_lseek(&n->files, req->u.lseek.fd,
+				   req->u.lseek.offset, req->u.lseek.whence);
+		break;
+	case SK_HMSG_FSTAT:
+		rc = sk_fsrv_fstat(&n->files, req->u.fd.fd, &f->st);
+		if (rc >= 0) {
+			f->out = &f->st;
+			f->outlen = sizeof(f->st);
+		}
+		break;
+	case SK_HMSG_UNLINK:
+		rc = sk_fsrv_unlink(srv, req->u.path);
+		break;
+	case SK_HMSG_MKDIR:
+		rc = sk_fsrv_mkdir(srv, req->u.mkdir.path,
+				   req->u.mkdir.m.mode);
+		break;
+	case SK_HMSG_READDIR:
+		rc = sk_fsrv_readdir(&n->files, req->u.fd.fd, f->buf,
+				     sizeof(f->buf), &used);
+		if (rc > 0) {
+			f->out = f->buf;
+			f->outlen = used;
+		}
+		break;
+	default:
+		rc = -ENOSYS;
+		break;
+	}
+	f->rc = rc;
+}
+
+static void sk_fop_done(struct sk_fileq_req *q);
+
+static void sk_fop_submit(struct sk_hnode *n)
+{
+	n->fop->on_thread = true;
+	n->fop->q.work = sk_fop_work;
+	n->fop->q.done = sk_fop_done;
+	sk_fileq_submit(&n->fop->q);
+}
+
+/* Back on the loop's thread. */
+static void sk_fop_done(struct sk_fileq_req *q)
+{
+	struct sk_fop *f = (struct sk_fop *)((char *)q -
+					     offsetof(struct sk_fop, q));
+	struct sk_hnode *n = f->node;
+	struct sk_job *job = n->job;
+	sk_status_t st;
+
+	f->on_thread = false;
+	if (n->link_down || n->exited) {
+		sk_fop_end(n);
+		return;
+	}
+	if (f->req.hdr.type == SK_HMSG_READ && sk_fop_bulk(f) && f->rc > 0) {
+		st = sk_post_write(n->ep, sk_arena_mr(job->arena), n->bulk,
+				   (size_t)f->rc, n->rkey, f->req.io.raddr, 0,
+				   &n->bulk_op);
+		if (st == SK_OK)
+			return; /* sk_bulk_done replies */
+		f->rc = -EIO;
+	}
+	sk_fop_reply(n);
+}
+
+/* The RDMA of a bulk transfer completed. */
 static void sk_bulk_done(struct sk_op *op, const struct sk_wc *wc)
 {
 	struct sk_hnode *n = (struct sk_hnode *)((char *)op -
 						 offsetof(struct sk_hnode,
 							  bulk_op));
-	int64_t rc;
 
-	n->bulk_busy = false;
+	if (n->link_down || n->exited) {
+		sk_fop_end(n);
+		return;
+	}
 	if (wc->status != SK_OK) {
 		/* A bad address from the node, or the link died. */
-		sk_reply(n, n->bulk_req, SK_HMSG_REPLY, -EFAULT, NULL, 0,
-			 NULL, 0);
+		sk_fop_fail(n, -EFAULT);
 		return;
 	}
-	if (n->bulk_type == SK_HMSG_READ) {
-		rc = (int64_t)n->bulk_io.len; /* pread's count, kept here */
-	} else {
-		rc = sk_fsrv_write(&n->files, n->bulk_io.fd, n->bulk,
-				   n->bulk_io.len, n->bulk_io.offset);
+	if (n->fop->req.hdr.type == SK_HMSG_READ) {
+		sk_fop_reply(n); /* rc: pread's count */
+		return;
 	}
-	sk_reply(n, n->bulk_req, SK_HMSG_REPLY, rc, NULL, 0, NULL, 0);
+	sk_fop_submit(n); /* the data is in: write it to the file */
 }
 
-static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n,
-			  const struct sk_hreq *req)
+static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n)
 {
-	const struct sk_hreq_io *io = &req->io;
+	const struct sk_hreq_io *io = &n->fop->req.io;
 	sk_status_t st;
-	int64_t rc;
 
-	if (n->bulk_busy) {
-		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, -EBUSY, NULL, 0,
-			 NULL, 0);
-		return;
-	}
 	if (n->rkey == NULL) {
-		/* Imported on the first bulk transfer, not at READY: the ucx
-		 * provider may check the key with a round trip, which would
-		 * hold this loop once per node at boot. */
-		st = sk_rkey_unpack(n->ep, n->desc, n->desc_len, &n->rkey);
+		/* Imported on the first bulk transfer, without the ucx key
+		 * check's round trip: the descriptor is the node's own, of
+		 * its arena, which lives as long as its link to us, and a
+		 * node that does not answer (stopped, hostile, busy over
+		 * TCP) would otherwise hold this loop, and every other
+		 * node's console, for SKIFF_UCX_KEY_CHECK_MS. */
+		st = sk_rkey_unpack_nowait(n->ep, n->desc, n->desc_len,
+					   &n->rkey);
 		if (st != SK_OK) {
+			sk_fop_end(n);
 			sk_node_cut(n, "a bad arena descriptor",
 				    sk_status_str(st));
 			return;
@@ -126,41 +301,62 @@ static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n,
 	    io->len > sk_rkey_len(n->rkey) ||
 	    io->raddr - sk_rkey_addr(n->rkey) >
 		    sk_rkey_len(n->rkey) - io->len) {
-		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, -EFAULT, NULL, 0,
-			 NULL, 0);
+		sk_fop_fail(n, -EFAULT);
 		return;
 	}
-	n->bulk_io = *io;
-	n->bulk_type = req->hdr.type;
-	n->bulk_req = req->hdr.req_id;
 	n->bulk_op.done = sk_bulk_done;
-	if (req->hdr.type == SK_HMSG_READ) {
-		rc = sk_fsrv_read(&n->files, io->fd, n->bulk, io->len,
-				  io->offset);
-		if (rc <= 0) {
-			sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, rc, NULL,
-				 0, NULL, 0);
-			return;
-		}
-		n->bulk_io.len = (uint32_t)rc;
-		st = sk_post_write(n->ep, sk_arena_mr(job->arena), n->bulk,
-				   (size_t)rc, n->rkey, io->raddr, 0,
-				   &n->bulk_op);
-	} else {
-		if (io->len == 0) {
-			sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0,
-				 NULL, 0);
-			return;
-		}
-		st = sk_post_read(n->ep, sk_arena_mr(job->arena), n->bulk,
-				  io->len, n->rkey, io->raddr, 0, &n->bulk_op);
-	}
-	if (st != SK_OK) {
-		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, -EIO, NULL, 0,
-			 NULL, 0);
+	if (n->fop->req.hdr.type == SK_HMSG_READ) {
+		sk_fop_submit(n); /* pread, then the RDMA write */
 		return;
 	}
-	n->bulk_busy = true;
+	if (io->len == 0) {
+		sk_fop_fail(n, 0);
+		return;
+	}
+	st = sk_post_read(n->ep, sk_arena_mr(job->arena), n->bulk, io->len,
+			  n->rkey, io->raddr, 0, &n->bulk_op);
+	if (st != SK_OK)
+		sk_fop_fail(n, -EIO);
+}
+
+/* A file request: false to leave it in its slot while the node's last
+ * one is still in flight. */
+static bool sk_serve_file(struct sk_job *job, struct sk_hnode *n,
+			  const void *msg, size_t len)
+{
+	struct sk_fop *f;
+	const char *why = "";
+
+	if (n->fop_busy)
+		return false;
+	if (n->fop == NULL) {
+		n->fop = calloc(1, sizeof(*n->fop));
+		if (n->fop == NULL) {
+			struct sk_hreq req;
+
+			if (sk_hmsg_parse(msg, len, &req, &why) == SK_OK)
+				sk_reply(n, req.hdr.req_id, SK_HMSG_REPLY,
+					 -ENOMEM, NULL, 0, NULL, 0);
+			return true;
+		}
+	}
+	f = n->fop;
+	f->node = n;
+	if (len > sizeof(f->msg)) {
+		sk_node_cut(n, "a malformed message", "longer than a slot");
+		return true;
+	}
+	memcpy(f->msg, msg, len);
+	if (sk_hmsg_parse(f->msg, len, &f->req, &why) != SK_OK) {
+		sk_node_cut(n, "a malformed message", why);
+		return true;
+	}
+	n->fop_busy = true;
+	if (sk_fop_bulk(f))
+		sk_bulk_start(job, n);
+	else
+		sk_fop_submit(n);
+	return true;
 }
 
 /* ---- requests ---- */
@@ -202,76 +398,6 @@ static void sk_serve_stdin(struct sk_job *job, struct sk_hnode *n,
 	n->stdin_req = req->hdr.req_id;
 	n->stdin_max = req->u.max;
 	sk_watch_start(job->loop, &job->stdin_w);
-}
-
-static void sk_serve_file(struct sk_job *job, struct sk_hnode *n,
-			  const struct sk_hreq *req)
-{
-	char buf[SK_HMSG_PAYLOAD_MAX];
-	struct sk_hstat st;
-	size_t used = 0;
-	int64_t rc;
-	const void *out = NULL;
-	size_t outlen = 0;
-
-	switch (req->hdr.type) {
-	case SK_HMSG_OPEN:
-		rc = sk_fsrv_open(&job->fsrv, &n->files, req->u.open.path,
-				  req->u.open.o.flags, req->u.open.o.mode);
-		break;
-	case SK_HMSG_CLOSE:
-		rc = sk_fsrv_close(&n->files, req->u.fd.fd);
-		break;
-	case SK_HMSG_READ:
-	case SK_HMSG_WRITE:
-		if (req->io.raddr != 0) {
-			sk_bulk_start(job, n, req);
-			return;
-		}
-		if (req->hdr.type == SK_HMSG_READ) {
-			rc = sk_fsrv_read(&n->files, req->io.fd, buf,
-					  req->io.len, req->io.offset);
-			if (rc > 0) {
-				out = buf;
-				outlen = (size_t)rc;
-			}
-		} else {
-			rc = sk_fsrv_write(&n->files, req->io.fd,
-					   req->u.bytes.data,
-					   req->u.bytes.len, req->io.offset);
-		}
-		break;
-	case SK_HMSG_LSEEK:
-		rc = sk_fsrv_lseek(&n->files, req->u.lseek.fd,
-				   req->u.lseek.offset, req->u.lseek.whence);
-		break;
-	case SK_HMSG_FSTAT:
-		rc = sk_fsrv_fstat(&n->files, req->u.fd.fd, &st);
-		if (rc >= 0) {
-			out = &st;
-			outlen = sizeof(st);
-		}
-		break;
-	case SK_HMSG_UNLINK:
-		rc = sk_fsrv_unlink(&job->fsrv, req->u.path);
-		break;
-	case SK_HMSG_MKDIR:
-		rc = sk_fsrv_mkdir(&job->fsrv, req->u.mkdir.path,
-				   req->u.mkdir.m.mode);
-		break;
-	case SK_HMSG_READDIR:
-		rc = sk_fsrv_readdir(&n->files, req->u.fd.fd, buf, sizeof(buf),
-				     &used);
-		if (rc > 0) {
-			out = buf;
-			outlen = used;
-		}
-		break;
-	default:
-		rc = -ENOSYS;
-		break;
-	}
-	sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, rc, out, outlen, NULL, 0);
 }
 
 static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
@@ -329,8 +455,7 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 			     req.u.abort.msg);
 		break;
 	default:
-		sk_serve_file(job, n, &req);
-		break;
+		return sk_serve_file(job, n, msg, len);
 	}
 	return true;
 }
@@ -355,6 +480,8 @@ static void sk_services_on_writable(struct sk_chan *chan)
 {
 	struct sk_hnode *n = sk_chan_node(chan);
 
+	if (n->fop_owed)
+		sk_fop_reply(n);
 	sk_conn_writable(n->job, n);
 	sk_services_boot(n->job);
 }
@@ -364,6 +491,14 @@ sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 {
 	sk_status_t st;
 
+	if (job->dev == NULL) {
+		/* Exit 1: the launch failed, as for any rank that cannot
+		 * start (skrun.c, SK_EXIT_LAUNCH). */
+		sk_job_abort(job, 1, "rank %u on %s is a Skiff program, but "
+				     "skrun has no fabric here: %s; it cannot "
+				     "boot", n->rank, n->host, job->nofabric);
+		return SK_ERR_NODEV;
+	}
 	st = sk_ep_create_attr(job->dev, &SK_CHAN_EP_ATTR, &n->ep);
 	if (st != SK_OK)
 		return st;
@@ -497,10 +632,33 @@ void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n)
 {
 	n->link_down = true;
 	sk_conn_node_closed(job, n);
-	sk_fsrv_files_cleanup(&n->files);
+	/* A thread may be in its files now: they close when it is done.
+	 * A bulk RDMA in flight touches no file. */
+	if (n->fop_busy && n->fop->on_thread)
+		n->files_owed = true;
+	else
+		sk_fsrv_files_cleanup(&n->files);
 	if (n->rkey) {
 		sk_rkey_destroy(n->rkey);
 		n->rkey = NULL;
 	}
 	sk_services_boot(job);
+}
+
+unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone)
+{
+	unsigned r, busy = 0;
+
+	for (r = 0; r < job->size; r++) {
+		struct sk_hnode *n = &job->node[r];
+
+		if (!threads_gone && n->fop_busy && n->fop->on_thread) {
+			busy++; /* the exit closes them */
+			continue;
+		}
+		sk_fsrv_files_cleanup(&n->files);
+		free(n->fop);
+		n->fop = NULL;
+	}
+	return busy;
 }

@@ -40,6 +40,7 @@
 
 #include <skiff/version.h>
 
+#include "fileq.h"
 #include "job.h"
 
 #define SKRUN_VERSION SKIFF_VERSION /* skiff/version.h: the one place */
@@ -1273,84 +1274,6 @@ static sk_status_t sk_fabric_open(struct sk_job *job, const char *prov,
 	return st;
 }
 
-/*
- * Without a fabric skrun still listens for bootstrap hellos, only to
- * answer them: a Skiff rank that gets as far as saying hello (its own
- * device opened) is refused, and the job ends with the reason.
- */
-static void sk_refuse_accept(struct sk_watch *w, unsigned revents)
-{
-	struct sk_job *job = (struct sk_job *)((char *)w -
-					       offsetof(struct sk_job,
-							listen_w));
-	struct timeval tv = {.tv_sec = 2};
-	struct sk_boot_hello h;
-	struct sk_boot_welcome wl = {.magic = SK_BOOT_MAGIC,
-				     .version = SK_BOOT_VERSION,
-				     .result = SK_BOOT_BAD_SECRET,
-				     .size = job->size};
-	uint8_t d = 0;
-	char drain[4096];
-	int fd;
-
-	fd = accept4(job->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	/* A few ms on a failure path: a blocking exchange, bounded. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (recv(fd, &h, sizeof(h), MSG_WAITALL) != (ssize_t)sizeof(h)) {
-		close(fd);
-		return;
-	}
-	for (size_t i = 0; i < SK_BOOT_SECRET_LEN; i++)
-		d |= h.secret[i] ^ job->secret[i];
-	if (d == 0 && h.magic == SK_BOOT_MAGIC && h.rank < job->size)
-		wl.result = SK_BOOT_ABORTED;
-	sk_write_all(fd, (const char *)&wl, sizeof(wl));
-	/* Let the node read the answer before the socket goes: closing
-	 * with its hello unread would reset the connection. */
-	shutdown(fd, SHUT_WR);
-	while (recv(fd, drain, sizeof(drain), 0) > 0)
-		;
-	close(fd);
-	if (wl.result == SK_BOOT_ABORTED)
-		sk_job_abort(job, SK_EXIT_LAUNCH,
-			     "rank %u on %s is a Skiff program, but skrun "
-			     "has no fabric here: %s; it cannot boot",
-			     h.rank, job->node[h.rank].host, sk_nofabric);
-}
-
-static int sk_refuser_start(struct sk_job *job, bool remote)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
-	const char *adv = sk_config_str("SKIFF_BOOTSTRAP_ADDR");
-	int fd;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	sa.sin_addr.s_addr = htonl(remote ? INADDR_ANY : INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 64) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	job->listen_fd = fd;
-	if (*adv == '\0')
-		adv = remote ? job->hostname : "127.0.0.1";
-	snprintf(job->boot_addr, sizeof(job->boot_addr), "%s:%u", adv,
-		 ntohs(sa.sin_port));
-	job->listen_w = (struct sk_watch){.fd = fd, .events = POLLIN,
-					  .cb = sk_refuse_accept};
-	sk_watch_start(job->loop, &job->listen_w);
-	return 0;
-}
-
 /* ---- main ---- */
 
 static bool sk_host_is_local(const struct sk_job *job, const char *h)
@@ -1516,6 +1439,10 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	}
 	for (k = 0; k < sizeof(job->secret); k++)
 		sprintf(job->secret_hex + 2 * k, "%02x", job->secret[k]);
+	/* sk_config_ulong says what is wrong with a bad value. */
+	if (sk_config_ulong("SKIFF_BOOT_TIMEOUT_MS", 1, 3600000,
+			    &job->boot_timeout_ms) != SK_OK)
+		return SK_EXIT_USAGE;
 
 	/* The nodes' files live beneath their working directory unless
 	 * --root says otherwise (the file service runs here: a --wdir
@@ -1540,14 +1467,11 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	if (st != SK_OK)
 		return SK_EXIT_LAUNCH;
 	if (job->dev == NULL) {
-		/* No arena, no services: a listener that only refuses. */
-		rc = sk_refuser_start(job, remote);
-		if (rc != 0) {
-			fprintf(stderr, "skrun: bootstrap listener: %s\n",
-				strerror(-rc));
-			return SK_EXIT_LAUNCH;
-		}
-		goto listening;
+		/* No arena, no services: the bootstrap only answers, and a
+		 * Skiff rank's hello ends the job with the reason
+		 * (sk_services_connect). */
+		job->nofabric = sk_nofabric;
+		goto bootsrv;
 	}
 	/* Per node: a channel's slots and a bulk buffer. */
 	st = sk_arena_create(job->dev,
@@ -1558,14 +1482,19 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 			     SK_ACCESS_LOCAL, &job->arena);
 	if (st != SK_OK)
 		return SK_EXIT_LAUNCH;
+	rc = sk_fileq_init(job->loop);
+	if (rc != 0) {
+		fprintf(stderr, "skrun: file threads: %s\n", strerror(-rc));
+		return SK_EXIT_LAUNCH;
+	}
 
+bootsrv:
 	rc = sk_bootsrv_start(job, remote);
 	if (rc != 0) {
 		fprintf(stderr, "skrun: bootstrap listener: %s\n",
 			strerror(-rc));
 		return SK_EXIT_LAUNCH;
 	}
-listening:
 	job->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	job->sig_w = (struct sk_watch){.fd = job->sig_fd, .events = POLLIN,
 				       .cb = sk_signal_readable};
@@ -1607,7 +1536,7 @@ static void sk_launch_cleanup(struct sk_job *job)
 
 static void sk_job_cleanup(struct sk_job *job)
 {
-	unsigned r;
+	unsigned r, busy;
 
 	sk_bootsrv_stop(job);
 	for (r = 0; r < job->size; r++) {
@@ -1622,16 +1551,23 @@ static void sk_job_cleanup(struct sk_job *job)
 			sk_ep_destroy(n->ep);
 		if (n->stdin_fd >= 0)
 			close(n->stdin_fd);
-		sk_fsrv_files_cleanup(&n->files);
 	}
+	/* A file thread may still wait in a system call for a node (a read
+	 * from a FIFO nobody writes, a disk that does not answer): it keeps
+	 * its node (files, bulk buffer in the arena, the device that
+	 * registered it) and the root until the exit that follows. */
+	busy = sk_fileq_stop();
+	busy += sk_services_files_cleanup(job, busy == 0);
 	sk_launch_cleanup(job);
-	sk_arena_destroy(job->arena);
 	sk_loop_destroy(job->loop);
-	sk_dev_close(job->dev);
-	sk_fsrv_cleanup(&job->fsrv);
+	if (busy == 0) {
+		sk_arena_destroy(job->arena);
+		sk_dev_close(job->dev);
+		sk_fsrv_cleanup(&job->fsrv);
+		free(job->node);
+	}
 	if (job->sig_fd >= 0)
 		close(job->sig_fd);
-	free(job->node);
 	if (sk_topo)
 		hwloc_topology_destroy(sk_topo);
 	sk_opts_cleanup(&job->opts);
@@ -1651,7 +1587,9 @@ static void sk_job_setup_undo(struct sk_job *job)
 
 int main(int argc, char **argv)
 {
-	struct sk_job job = {.listen_fd = -1, .sig_fd = -1};
+	/* Static: what a file thread still in a system call uses at the
+	 * end (sk_job_cleanup) stays reachable until the exit. */
+	static struct sk_job job = {.listen_fd = -1, .sig_fd = -1};
 	char err[512], self[PATH_MAX];
 	ssize_t sl;
 	int rc;

@@ -20,6 +20,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -100,14 +101,54 @@ static unsigned long sk_env_ulong(const char *name, unsigned long max)
 	return v;
 }
 
-static int sk_boot_connect(const char *addr, int timeout_ms)
+/*
+ * Connect @fd to @ai before @deadline_ns. Non-blocking, then poll: a host
+ * that never answers the SYN (a filtered port, an address that routes
+ * nowhere, a listener whose backlog is full) must cost the node its
+ * timeout, not the kernel's minutes of SYN retries. 0, or -1 with errno.
+ */
+static int sk_boot_connect_one(int fd, const struct addrinfo *ai,
+			       uint64_t deadline_ns)
+{
+	socklen_t sl = sizeof(int);
+	int err = 0;
+
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -1;
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		uint64_t now = sk_time_ns();
+		int rc;
+
+		if (now >= deadline_ns) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		rc = poll(&pfd, 1, (int)((deadline_ns - now) / 1000000 + 1));
+		if (rc < 0 && errno != EINTR)
+			return -1;
+		if (rc > 0)
+			break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
+		return -1;
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+static int sk_boot_connect(const char *addr, uint64_t deadline_ns)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 				 .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res, *ai;
 	char host[256];
 	const char *colon = strrchr(addr, ':');
-	int fd = -1, rc, one = 1;
+	int fd = -1, rc, one = 1, err = 0;
 
 	if (colon == NULL || colon == addr ||
 	    (size_t)(colon - addr) >= sizeof(host) || colon[1] == '\0')
@@ -120,20 +161,32 @@ static int sk_boot_connect(const char *addr, int timeout_ms)
 		sk_boot_die("%s='%s': %s", SK_ENV_BOOTSTRAP, addr,
 			    gai_strerror(rc));
 	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-		if (fd < 0)
+		fd = socket(ai->ai_family,
+			    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0) {
+			err = errno;
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		}
+		if (sk_boot_connect_one(fd, ai, deadline_ns) == 0)
 			break;
+		err = errno;
 		close(fd);
 		fd = -1;
+		if (err == ETIMEDOUT)
+			break; /* the whole budget is spent */
 	}
 	freeaddrinfo(res);
+	if (fd < 0 && err == ETIMEDOUT)
+		sk_boot_die("cannot reach the host at %s: no answer within "
+			    "SKIFF_BOOT_TIMEOUT_MS", addr);
 	if (fd < 0)
 		sk_boot_die("cannot reach the host at %s: %s", addr,
-			    strerror(errno));
+			    strerror(err));
+	/* The exchange that follows has its own deadline (sk_boot_read)
+	 * and sends a few hundred bytes into a fresh socket: blocking. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		sk_boot_die("bootstrap socket: %s", strerror(errno));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	(void)timeout_ms;
 	return fd;
 }
 
@@ -228,7 +281,7 @@ static void sk_boot_exchange(const char *addr, const uint8_t *secret)
 	st = sk_ep_addr_pack(sk_node.host_ep, blob, &len);
 	if (st != SK_OK)
 		sk_boot_die("endpoint address: %s", sk_status_str(st));
-	fd = sk_boot_connect(addr, (int)timeout_ms);
+	fd = sk_boot_connect(addr, deadline);
 	sk_boot_write(fd, &hello, sizeof(hello));
 	sk_boot_put_blob(fd, blob, len);
 	explicit_bzero(&hello, sizeof(hello));

@@ -98,6 +98,10 @@ struct sk_provider_ops {
 
 	sk_status_t (*rkey_unpack)(struct sk_ep *ep, const void *buf,
 				   size_t len, struct sk_rkey **rkey_p);
+	/* optional: rkey_unpack without asking the peer (verbs.h); NULL
+	 * when rkey_unpack never waits */
+	sk_status_t (*rkey_unpack_nowait)(struct sk_ep *ep, const void *buf,
+					  size_t len, struct sk_rkey **rkey_p);
 	void (*rkey_destroy)(struct sk_rkey *rkey);
 
 	/* @sq, @rq: the endpoint's depths, powers of two, at most the

@@ -184,6 +184,18 @@ sk_status_t sk_rkey_unpack(struct sk_ep *ep, const void *buf, size_t len,
 	return ep->dev->ops->rkey_unpack(ep, buf, len, rkey_p);
 }
 
+sk_status_t sk_rkey_unpack_nowait(struct sk_ep *ep, const void *buf,
+				  size_t len, struct sk_rkey **rkey_p)
+{
+	if (ep == NULL || rkey_p == NULL)
+		return SK_ERR_INVAL;
+	if (!ep->connected)
+		return SK_ERR_NOT_CONNECTED;
+	if (ep->dev->ops->rkey_unpack_nowait == NULL)
+		return ep->dev->ops->rkey_unpack(ep, buf, len, rkey_p);
+	return ep->dev->ops->rkey_unpack_nowait(ep, buf, len, rkey_p);
+}
+
 void sk_rkey_destroy(struct sk_rkey *rkey)
 {
 	if (rkey)

@@ -745,6 +745,233 @@ t_messages() {
 		{ echo "conflict: exit $RC"; return 1; }
 }
 
+# Wait up to 20 s for FILE to exist (a helper in place).
+await_file() {
+	local i
+	for i in $(seq 200); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# A host that accepts nothing (bootpeer.py blackhole: its SYNs dropped, as a
+# filtered port's are) costs a node its SKIFF_BOOT_TIMEOUT_MS, not the
+# kernel's minutes of SYN retries, and the node says why.
+t_boot_blackhole() {
+	local ok64 pid
+	ok64=$(printf '0%.0s' $(seq 64))
+	rm -f bh.addr
+	python3 "$repo/tests/launcher/bootpeer.py" blackhole bh.addr &
+	pid=$!
+	await_file bh.addr || { kill $pid; echo "no blackhole listener"; return 1; }
+	env -u SKIFF_PROVIDER SKIFF_BOOTSTRAP="$(cat bh.addr)" \
+		SKIFF_JOB_SECRET=$ok64 SKIFF_RANK=0 SKIFF_SIZE=1 \
+		SKIFF_BOOT_TIMEOUT_MS=1000 timeout 60 "$APP" hello \
+		>"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	kill $pid
+	wait $pid 2>/dev/null
+	[ $RC -eq 1 ] && grep -q "skiff: boot failed: cannot reach the host at $(cat bh.addr): no answer within SKIFF_BOOT_TIMEOUT_MS" "$ERR" ||
+		{ echo "exit $RC (124: the connect ignored its timeout)"; return 1; }
+}
+
+# Clients of the bootstrap that send nothing or trickle a hello a byte at a
+# time (bootpeer.py), more of them than skrun keeps open (2 x size + 16),
+# connect before the ranks do: the ranks still boot and finish, each
+# trickler is closed with a message when SKIFF_BOOT_TIMEOUT_MS (here 3 s
+# on skrun; the nodes keep the default) runs out, and the oldest idle ones
+# make room for the nodes.
+t_boot_hostile() {
+	local pid sp tp i
+	rm -f boot.addr sil.ok tri.ok go done
+	# The ranks wait for the hostile clients before they boot. A wrapper
+	# script, not sh -c: a node's argv comes from skrun (BOOT).
+	cat >"$T/bin/hold_app" <<'EOF2'
+#!/bin/sh
+echo "$SKIFF_BOOTSTRAP" >boot.addr.$SKIFF_RANK
+mv boot.addr.$SKIFF_RANK boot.addr
+while [ ! -e go ]; do sleep 0.05; done
+SKIFF_BOOT_TIMEOUT_MS=60000 "$(dirname "$0")/node_app" "$@" || exit
+while [ ! -e done ]; do sleep 0.05; done
+EOF2
+	chmod +x "$T/bin/hold_app"
+	SKIFF_BOOT_TIMEOUT_MS=3000 timeout -k 5 90 "$SKRUN" -n 2 \
+		"$T/bin/hold_app" hello >"$OUT" 2>"$ERR" </dev/null &
+	pid=$!
+	await_file boot.addr || { kill $pid; echo "no bootstrap address"; return 1; }
+	python3 "$repo/tests/launcher/bootpeer.py" silent sil.ok "$(cat boot.addr)" 12 &
+	sp=$!
+	python3 "$repo/tests/launcher/bootpeer.py" trickle tri.ok "$(cat boot.addr)" 12 &
+	tp=$!
+	await_file sil.ok && await_file tri.ok ||
+		{ kill $pid $sp $tp; echo "hostile clients not connected"; return 1; }
+	touch go
+	for i in $(seq 300); do
+		[ "$(grep -c '^hello from rank' "$OUT")" -eq 2 ] && break
+		sleep 0.1
+	done
+	# Every trickler (it has sent bytes) closed with the reason.
+	for i in $(seq 300); do
+		[ "$(grep -c 'bootstrap connection from 127.0.0.1 sent [1-9][0-9]* bytes and no whole hello in 3000 ms (SKIFF_BOOT_TIMEOUT_MS); closed' "$ERR")" -ge 4 ] && break
+		sleep 0.1
+	done
+	touch done
+	wait $pid
+	RC=$?
+	kill $sp $tp
+	wait $sp $tp 2>/dev/null
+	[ $RC -eq 0 ] && [ "$(grep -c '^hello from rank' "$OUT")" -eq 2 ] ||
+		{ echo "job: exit $RC, $(grep -c '^hello from rank' "$OUT") hellos"; return 1; }
+	grep -q 'too many bootstrap connections; closed the oldest, from 127.0.0.1 ([0-9]* bytes in)' "$ERR" ||
+		{ echo "no room made for the nodes"; return 1; }
+	grep -q 'sent [1-9][0-9]* bytes and no whole hello in 3000 ms' "$ERR" ||
+		{ echo "no trickler closed with its reason"; return 1; }
+	! grep -q 'refused\|boot failed' "$ERR" ||
+		{ echo "a node was refused"; return 1; }
+}
+
+# Is a thread of process $1 in read(2) on the descriptor it has for file $2?
+in_read_on() {
+	local fd t nr a1 rest
+	for fd in /proc/$1/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "$2" ] || continue
+		for t in /proc/$1/task/*; do
+			read -r nr a1 rest 2>/dev/null <"$t/syscall" || continue
+			[ "$nr" = 0 ] && [ "$((a1))" = "${fd##*/}" ] && return 0
+		done
+	done
+	return 1
+}
+
+# One node waits in a file read on the host (a FIFO with a writer and no
+# data: a disk that does not answer) while another prints: the console
+# must not wait for the file (skrun's file threads), and the read gets
+# the data once it comes, as a blocking read does.
+t_slow_file() {
+	local tpid pid i fifo
+	cp "$repo/$BUILD/tests/fifo_app" "$T/bin/fifo_app"
+	rm -f slow.fifo go
+	mkfifo slow.fifo
+	fifo=$(pwd -P)/slow.fifo
+	exec 7<>slow.fifo # a writer, so that reads wait instead of ending
+	timeout -k 5 90 "$SKRUN" -n 2 "$T/bin/fifo_app" slow.fifo go \
+		>"$OUT" 2>"$ERR" </dev/null &
+	tpid=$!
+	for i in $(seq 300); do
+		pid=$(pgrep -P $tpid -x skrun) && in_read_on "$pid" "$fifo" && break
+		sleep 0.1
+	done
+	in_read_on "$pid" "$fifo" ||
+		{ exec 7>&-; kill $tpid; wait $tpid; echo "rank 1's read never waited in skrun: $(cat "$OUT")"; return 1; }
+	touch go
+	for i in $(seq 300); do
+		grep -qx 'rank 0 speaks' "$OUT" && break
+		sleep 0.1
+	done
+	grep -qx 'rank 0 speaks' "$OUT" ||
+		{ exec 7>&-; kill $tpid; wait $tpid; echo "rank 0's console waited for rank 1's read"; return 1; }
+	in_read_on "$pid" "$fifo" || { exec 7>&-; wait $tpid; echo "the read ended before its data"; return 1; }
+	echo data >&7
+	exec 7>&-
+	wait $tpid
+	RC=$?
+	[ $RC -eq 0 ] && grep -qx 'rank 1 read: data' "$OUT" ||
+		{ echo "exit $RC"; return 1; }
+}
+
+# A node that asks for a bulk read, so that skrun imports its arena key,
+# and then stops answering (SIGSTOP) must not hold skrun's loop: another
+# node's console gets through while it is stopped. UCX over TCP, where
+# UCX's key check needs the target to answer, with a check timeout far
+# beyond the test's; SKIFF_STALL_MS=0 so that skrun waits for the stopped
+# node instead of cutting it.
+t_silent_node() {
+	local tpid pid i st
+	cp "$repo/$BUILD/tests/keystall_app" "$T/bin/keystall_app"
+	rm -f go
+	head -c 200000 /dev/urandom >ks.dat
+	UCX_TLS=tcp,self UCX_WARN_UNUSED_ENV_VARS=n SKIFF_UCX_KEY_CHECK_MS=3600000 \
+		SKIFF_STALL_MS=0 timeout -k 5 120 "$SKRUN" -n 2 \
+		"$T/bin/keystall_app" ks.dat go >"$OUT" 2>"$ERR" </dev/null &
+	tpid=$!
+	# Rank 1 stops itself once its request is out.
+	for i in $(seq 300); do
+		for pid in $(pgrep -f "$T/bin/keystall_app"); do
+			st=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)
+			[ "$st" = T ] && break 2
+		done
+		sleep 0.1
+	done
+	[ "$st" = T ] || { kill $tpid; wait $tpid; echo "rank 1 never stopped: $(cat "$OUT")"; return 1; }
+	touch go
+	for i in $(seq 300); do
+		grep -qx 'rank 0 speaks' "$OUT" && break
+		sleep 0.1
+	done
+	grep -qx 'rank 0 speaks' "$OUT" ||
+		{ kill -CONT "$pid"; kill $tpid; wait $tpid; echo "rank 0's console waited for the stopped rank 1"; return 1; }
+	kill -CONT "$pid"
+	wait $tpid
+	RC=$?
+	[ $RC -eq 0 ] && grep -qx 'rank 1 served: yes' "$OUT" ||
+		{ echo "exit $RC"; return 1; }
+}
+
+# Without a fabric skrun still answers bootstrap hellos, and its loop
+# still carries the ranks' output: clients that send a hello and then keep
+# dripping bytes, or send nothing, must not hold that loop.
+t_nofabric_idle() {
+	local tpid sp i
+	rm -f boot.addr sil.ok sil2.ok go done
+	cat >"$T/bin/plain_wait" <<'EOF2'
+#!/bin/sh
+echo "$SKIFF_BOOTSTRAP" >boot.addr.tmp
+mv boot.addr.tmp boot.addr
+while [ ! -e go ]; do sleep 0.05; done
+echo "after go"
+while [ ! -e done ]; do sleep 0.05; done
+EOF2
+	chmod +x "$T/bin/plain_wait"
+	SKIFF_DEVICE=no-such-dev timeout -k 5 120 "$SKRUN" -n 1 \
+		"$T/bin/plain_wait" >"$OUT" 2>"$ERR" </dev/null &
+	tpid=$!
+	await_file boot.addr || { kill $tpid; echo "no bootstrap address"; return 1; }
+	python3 "$repo/tests/launcher/bootpeer.py" drip sil.ok "$(cat boot.addr)" 2 &
+	sp=$!
+	await_file sil.ok || { kill $tpid $sp; echo "clients not connected"; return 1; }
+	python3 "$repo/tests/launcher/bootpeer.py" silent sil2.ok "$(cat boot.addr)" 8 &
+	sp="$sp $!"
+	await_file sil2.ok || { kill $tpid $sp; echo "clients not connected"; return 1; }
+	touch go
+	for i in $(seq 300); do
+		grep -qx 'after go' "$OUT" && break
+		sleep 0.1
+	done
+	touch done
+	grep -qx 'after go' "$OUT" ||
+		{ kill $sp; wait $tpid; echo "the rank's output waited for the idle clients"; return 1; }
+	wait $tpid
+	RC=$?
+	kill $sp
+	wait $sp 2>/dev/null
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+}
+
+# The job ends (--timeout) while a node waits in a file read on the host
+# that never returns: skrun still exits, with the job's status, though one
+# of its file threads is stuck in read(2).
+t_slow_file_end() {
+	cp "$repo/$BUILD/tests/fifo_app" "$T/bin/fifo_app"
+	rm -f slow.fifo go
+	mkfifo slow.fifo
+	exec 7<>slow.fifo
+	run 60 --timeout 3 -n 2 "$T/bin/fifo_app" slow.fifo go
+	exec 7>&-
+	[ $RC -eq 124 ] && grep -q 'the job timed out after 3 s' "$ERR" ||
+		{ echo "exit $RC"; return 1; }
+}
+
 check hello-1 t_hello 1
 check hello-4 t_hello 4
 check hello-16 t_hello 16
@@ -792,6 +1019,12 @@ check bind-refuse t_bind_refuse
 check no-fabric t_nofabric
 check messages t_messages
 check files-${FILE_MB}MB t_files
+check boot-blackhole t_boot_blackhole
+check boot-hostile t_boot_hostile
+check slow-file t_slow_file
+check slow-file-end t_slow_file_end
+check silent-node t_silent_node
+check no-fabric-idle t_nofabric_idle
 
 echo "e2e (${SKIFF_PROVIDER:-auto}): $passed passed, $failed failed"
 [ $failed -eq 0 ]

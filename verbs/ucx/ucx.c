@@ -1483,8 +1483,11 @@ static sk_status_t ucx_keytab_fetch(struct ucx_dev *d, struct ucx_ep *e,
 	return ucx_status(us);
 }
 
-static sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
-				   size_t len, struct sk_rkey **rkey_p)
+/* Import a descriptor; @ask: check its key against the target's table
+ * (one round trip), else take it as the target's own word. */
+static sk_status_t ucx_rkey_import(struct sk_ep *ep, const void *buf,
+				   size_t len, int ask,
+				   struct sk_rkey **rkey_p)
 {
 	static const char what[] = "ucx memory descriptor";
 	struct ucx_ep *e = ucx_ep(ep);
@@ -1522,15 +1525,17 @@ static sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
 				    .access = access};
 	/* Ask the target whether it issued this key. */
 	memset(&ent, 0, sizeof(ent));
-	if (id != 0 && id < e->keytab_size && cookie != 0) {
+	if (ask && id != 0 && id < e->keytab_size && cookie != 0) {
 		st = ucx_keytab_fetch(d, e, id, &ent);
 		if (st != SK_OK) {
 			free(k);
 			return st;
 		}
 	}
-	if (ent.cookie == cookie && ent.addr == addr && ent.len == rlen &&
-	    ent.access == access && ent.rkey_hash == sk_wire_hash32(kbuf, klen)) {
+	if (!ask ||
+	    (ent.cookie == cookie && ent.addr == addr && ent.len == rlen &&
+	     ent.access == access &&
+	     ent.rkey_hash == sk_wire_hash32(kbuf, klen))) {
 		ucs_status_t us = ucp_ep_rkey_unpack(e->uep, kbuf, &k->urkey);
 
 		if (us != UCS_OK) {
@@ -1544,6 +1549,21 @@ static sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
 	 * SK_ERR_REMOTE_ACCESS, as a NIC answers a bad key. */
 	*rkey_p = &k->super;
 	return SK_OK;
+}
+
+static sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
+				   size_t len, struct sk_rkey **rkey_p)
+{
+	return ucx_rkey_import(ep, buf, len, 1, rkey_p);
+}
+
+/* The target's table would be asked about a key the target itself sent:
+ * its answer proves nothing against it (verbs.h), and waiting for it
+ * is what the caller cannot afford. */
+static sk_status_t ucx_rkey_unpack_nowait(struct sk_ep *ep, const void *buf,
+					  size_t len, struct sk_rkey **rkey_p)
+{
+	return ucx_rkey_import(ep, buf, len, 0, rkey_p);
 }
 
 static void ucx_rkey_destroy(struct sk_rkey *rkey)
@@ -2146,6 +2166,7 @@ const struct sk_provider_ops sk_ucx_provider_ops = {
 	.mr_dereg = ucx_mr_dereg,
 	.mr_pack = ucx_mr_pack,
 	.rkey_unpack = ucx_rkey_unpack,
+	.rkey_unpack_nowait = ucx_rkey_unpack_nowait,
 	.rkey_destroy = ucx_rkey_destroy,
 	.ep_create = ucx_ep_create,
 	.ep_addr_pack = ucx_ep_addr_pack,

@@ -217,6 +217,20 @@ sk_status_t sk_mr_pack(const struct sk_mr *mr, void *buf, size_t *len_p);
  */
 sk_status_t sk_rkey_unpack(struct sk_ep *ep, const void *buf, size_t len,
 			   struct sk_rkey **rkey_p);
+/*
+ * sk_rkey_unpack() that never waits for the peer, for a descriptor that
+ * @ep's peer itself sent about memory that stays registered while @ep
+ * lives (skrun's import of a node's arena, whose one loop serves every
+ * node: a round trip to a node that does not answer would stall them
+ * all). The ucx provider does not ask the target's key table whether it
+ * issued the key: asked about a key it sent itself, the target's answer
+ * proves nothing against it, and a descriptor that is not the target's
+ * own is not this call's. Its other checks are sk_rkey_unpack()'s. A key
+ * of a registration the peer has since dropped is then not refused: that
+ * is why the memory must outlive @ep. rdma never waits: the same call.
+ */
+sk_status_t sk_rkey_unpack_nowait(struct sk_ep *ep, const void *buf,
+				  size_t len, struct sk_rkey **rkey_p);
 void sk_rkey_destroy(struct sk_rkey *rkey);
 
 /* The remote range a key covers, and its rights (enum sk_access). */

@@ -1,0 +1,201 @@
+/*
+ * skrun's file threads (fileq.h).
+ *
+ * One queue of requests under a mutex, a condition variable for idle
+ * workers, and a list of finished requests that the loop's thread takes
+ * whole when the eventfd says there are some (as memcached hands work
+ * back to its event threads through a pipe). The loop's thread never
+ * waits on a worker: it takes the mutex only to push or to swap a list.
+ *
+ * Workers are detached: one may sit in read() on a FIFO for the job's
+ * whole life, and skrun's exit must not wait for it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "fileq.h"
+
+static struct {
+	pthread_mutex_t      lock;
+	pthread_cond_t       cond;
+	struct sk_fileq_req *head, *tail;  /* waiting for a worker */
+	struct sk_fileq_req *done_head, *done_tail;
+	unsigned             queued;       /* in head..tail */
+	unsigned             running;      /* in a worker's ->work */
+	unsigned             idle;         /* workers waiting on cond */
+	unsigned             nthreads;
+	bool                 stopping;
+	bool                 said_inline;
+	int                  efd;
+	struct sk_watch      w;
+	struct sk_loop      *loop;
+} sk_fq = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.efd = -1,
+};
+
+static void sk_fileq_wake(void)
+{
+	uint64_t one = 1;
+
+	/* Fails only when the counter would overflow: then the loop has
+	 * a wake-up pending anyway. */
+	if (write(sk_fq.efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		perror("skrun: file threads: eventfd");
+}
+
+/* Called with the lock held. */
+static void sk_fileq_finish(struct sk_fileq_req *req)
+{
+	req->next = NULL;
+	if (sk_fq.done_tail)
+		sk_fq.done_tail->next = req;
+	else
+		sk_fq.done_head = req;
+	sk_fq.done_tail = req;
+}
+
+static void *sk_fileq_worker(void *arg)
+{
+	struct sk_fileq_req *req;
+
+	(void)arg;
+	pthread_mutex_lock(&sk_fq.lock);
+	for (;;) {
+		while (sk_fq.head == NULL && !sk_fq.stopping) {
+			sk_fq.idle++;
+			pthread_cond_wait(&sk_fq.cond, &sk_fq.lock);
+			sk_fq.idle--;
+		}
+		if (sk_fq.stopping)
+			break;
+		req = sk_fq.head;
+		sk_fq.head = req->next;
+		if (sk_fq.head == NULL)
+			sk_fq.tail = NULL;
+		sk_fq.queued--;
+		sk_fq.running++;
+		pthread_mutex_unlock(&sk_fq.lock);
+
+		req->work(req);
+
+		pthread_mutex_lock(&sk_fq.lock);
+		sk_fq.running--;
+		sk_fileq_finish(req);
+		sk_fileq_wake();
+	}
+	sk_fq.nthreads--;
+	pthread_mutex_unlock(&sk_fq.lock);
+	return NULL;
+}
+
+/* The loop's side: run ->done of everything finished, in order. */
+static void sk_fileq_readable(struct sk_watch *w, unsigned revents)
+{
+	struct sk_fileq_req *req, *next;
+	uint64_t n;
+
+	(void)w;
+	(void)revents;
+	if (read(sk_fq.efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		perror("skrun: file threads: eventfd");
+	pthread_mutex_lock(&sk_fq.lock);
+	req = sk_fq.done_head;
+	sk_fq.done_head = sk_fq.done_tail = NULL;
+	pthread_mutex_unlock(&sk_fq.lock);
+	for (; req; req = next) {
+		next = req->next; /* ->done may submit @req again */
+		req->done(req);
+	}
+}
+
+int sk_fileq_init(struct sk_loop *loop)
+{
+	sk_fq.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sk_fq.efd < 0)
+		return -errno;
+	sk_fq.loop = loop;
+	sk_fq.w = (struct sk_watch){.fd = sk_fq.efd, .events = POLLIN,
+				    .cb = sk_fileq_readable};
+	sk_watch_start(loop, &sk_fq.w);
+	return 0;
+}
+
+void sk_fileq_submit(struct sk_fileq_req *req)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	int rc = -1;
+
+	req->next = NULL;
+	pthread_mutex_lock(&sk_fq.lock);
+	if (sk_fq.tail)
+		sk_fq.tail->next = req;
+	else
+		sk_fq.head = req;
+	sk_fq.tail = req;
+	sk_fq.queued++;
+	/* A new worker only when the idle ones cannot take everything
+	 * queued: most jobs never start more than their busiest moment
+	 * needs. The workers inherit the loop thread's blocked signals,
+	 * which skrun takes through its signalfd. */
+	if (sk_fq.queued > sk_fq.idle && sk_fq.nthreads < SK_FILEQ_THREADS) {
+		if (pthread_attr_init(&attr) == 0) {
+			pthread_attr_setdetachstate(&attr,
+						    PTHREAD_CREATE_DETACHED);
+			rc = pthread_create(&tid, &attr, sk_fileq_worker,
+					    NULL);
+			pthread_attr_destroy(&attr);
+		}
+		if (rc == 0)
+			sk_fq.nthreads++;
+	}
+	if (sk_fq.nthreads == 0) {
+		/* No thread at all (the system refused every one): the
+		 * request is still served, here, as before there were
+		 * threads. */
+		sk_fq.head = sk_fq.tail = NULL;
+		sk_fq.queued = 0;
+		if (!sk_fq.said_inline)
+			fprintf(stderr, "skrun: cannot start a file thread: "
+					"%s; file requests run in the service "
+					"loop\n", strerror(rc > 0 ? rc : EAGAIN));
+		sk_fq.said_inline = true;
+		pthread_mutex_unlock(&sk_fq.lock);
+		req->work(req);
+		pthread_mutex_lock(&sk_fq.lock);
+		sk_fileq_finish(req);
+		sk_fileq_wake();
+	} else {
+		pthread_cond_signal(&sk_fq.cond);
+	}
+	pthread_mutex_unlock(&sk_fq.lock);
+}
+
+unsigned sk_fileq_stop(void)
+{
+	unsigned left;
+
+	if (sk_fq.efd < 0)
+		return 0;
+	pthread_mutex_lock(&sk_fq.lock);
+	sk_fq.stopping = true;
+	pthread_cond_broadcast(&sk_fq.cond);
+	left = sk_fq.running + sk_fq.queued;
+	pthread_mutex_unlock(&sk_fq.lock);
+	sk_watch_stop(sk_fq.loop, &sk_fq.w);
+	/* A worker still in ->work writes the eventfd when it returns. */
+	if (left == 0) {
+		close(sk_fq.efd);
+		sk_fq.efd = -1;
+	}
+	return left;
+}
