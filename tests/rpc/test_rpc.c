@@ -1033,10 +1033,11 @@ static void test_slot_reuse(void **state)
 		if (i == 0)
 			used = sk_arena_used(fx.s.arena);
 	}
-	/* Blocks were reused: at most one more was carved (a removed
-	 * peer's block comes back when its drain ends, maybe after the next
-	 * peer took one). */
-	assert_true(sk_arena_used(fx.s.arena) <= used + per);
+	/* Blocks were reused: a few more at most were carved (a removed
+	 * peer's block comes back when its drain ends, which on a loaded
+	 * machine can be after the next peers took theirs); without reuse
+	 * the arena runs out a third of the way through. */
+	assert_true(sk_arena_used(fx.s.arena) <= used + 4 * per);
 	echo_ok(fx.peer);
 }
 
