@@ -4,6 +4,7 @@
  * provider comes from SKIFF_PROVIDER: `make check` runs it with ucx on the
  * host and with rdma on Soft-RoCE inside a QEMU guest.
  */
+#include <alloca.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -698,6 +699,83 @@ static void test_peer_killed(void **state)
 	sk_rkey_destroy(rkey);
 }
 
+/*
+ * The key check of a peer that does not answer. The ucx provider reads the
+ * target's key table when it imports a descriptor; over tcp (software RMA)
+ * the target's own progress answers that read, so a stopped peer never
+ * does. The import must give up after SKIFF_UCX_KEY_CHECK_MS (300 ms
+ * here) with SK_ERR_TIMEOUT, and the read it leaves behind must land in
+ * memory the provider still owns when the peer wakes and answers (it
+ * landed in a dead stack frame: ASan's use-after-return catches it).
+ * Providers that check nothing over the network (rdma) just import.
+ */
+static int setup_silent(void **state)
+{
+	setenv("UCX_TLS", "tcp", 1);
+	setenv("UCX_WARN_UNUSED_ENV_VARS", "n", 0); /* posix knobs */
+	setenv("SKIFF_UCX_KEY_CHECK_MS", "300", 1);
+	return setup_common(state, 0);
+}
+
+static int teardown_silent(void **state)
+{
+	unsetenv("UCX_TLS");
+	unsetenv("SKIFF_UCX_KEY_CHECK_MS");
+	return teardown(state);
+}
+
+static void test_key_check_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_test_msg desc;
+	struct sk_rkey *rkey = NULL;
+	struct sk_wc wc;
+	sk_status_t st;
+	char *big;
+	int id, ok;
+
+	id = sk_test_peer_reg(&f->peer, f->ep, 4096,
+			      SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
+			      21, NULL, &desc);
+	assert_true(id >= 0);
+	assert_int_equal(kill(f->peer.pid, SIGSTOP), 0);
+	st = sk_rkey_unpack(f->ep, desc.blob, desc.blob_len, &rkey);
+	if (st == SK_OK) {
+		/* No round trip to wait for (rdma). */
+		sk_rkey_destroy(rkey);
+		rkey = NULL;
+	} else {
+		assert_int_equal(st, SK_ERR_TIMEOUT);
+		/* A second one waits alone, and gives up alike. */
+		assert_int_equal(sk_rkey_unpack(f->ep, desc.blob,
+						desc.blob_len, &rkey),
+				 SK_ERR_TIMEOUT);
+	}
+	/* Put a fresh frame where the import's was, then let the peer answer
+	 * both reads while we poll. */
+	big = alloca(4096);
+	memset(big, 0x5a, 4096);
+	assert_int_equal(kill(f->peer.pid, SIGCONT), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(sk_dev_wait(f->dev, &wc, 1, 10), 0);
+	for (int i = 0; i < 4096; i++)
+		if (big[i] != 0x5a)
+			fail_msg("a late key-table read landed in our stack, at "
+				 "byte %d", i);
+	/* The endpoint works on: the key imports and is used. */
+	assert_int_equal(sk_rkey_unpack(f->ep, desc.blob, desc.blob_len,
+					&rkey),
+			 SK_OK);
+	sk_test_fill(f->buf, 64, 22);
+	POST(f, sk_post_write(f->ep, f->mr, f->buf, 64, rkey,
+			      sk_rkey_addr(rkey), 0, f));
+	expect_wc(f, SK_OP_WRITE, SK_OK, f);
+	assert_true(sk_test_peer_cksum(&f->peer, (uint32_t)id, 0, 64, &ok) ==
+		    sk_test_cksum(f->buf, 64));
+	assert_true(ok);
+	sk_rkey_destroy(rkey);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +807,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_peer_killed, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_key_check_timeout,
+						setup_silent, teardown_silent),
 	};
 	const char *prov = getenv("SKIFF_PROVIDER");
 	char name[64];

@@ -189,6 +189,16 @@ struct ucx_mr {
 	uint64_t cookie;
 };
 
+/* A read of a peer's key-table entry (ucx_keytab_fetch), with the buffer
+ * it lands in. */
+struct ucx_fetch {
+	struct ucx_keytab_entry ent;
+	struct ucx_fetch *next, **pprev; /* the device's list */
+	ucs_status_t status;
+	int done;
+	int orphan;          /* its waiter timed out: the callback frees it */
+};
+
 struct ucx_rkey {
 	struct sk_rkey super;
 	ucp_rkey_h urkey;    /* NULL: the target did not honour the key */
@@ -228,8 +238,16 @@ struct ucx_dev {
 	uint32_t polls;
 	uint32_t imm_probe;     /* posts until imm_max is tried again */
 	unsigned long inflight; /* UCX requests whose callback is owed */
+	struct ucx_fetch *fetches; /* key-table reads UCX still owns */
 	char transport[64];
 };
+
+static void ucx_fetch_unlink(struct ucx_fetch *f)
+{
+	*f->pprev = f->next;
+	if (f->next)
+		f->next->pprev = f->pprev;
+}
 
 static inline struct ucx_dev *ucx_dev(struct sk_dev *dev)
 {
@@ -1233,6 +1251,13 @@ static void ucx_dev_close(struct sk_dev *dev)
 	free(d->keytab);
 	ucp_worker_release_address(d->worker, d->waddr);
 	ucp_worker_destroy(d->worker);
+	/* The worker is gone: nothing can land in these any more. */
+	while (d->fetches) {
+		struct ucx_fetch *f = d->fetches;
+
+		ucx_fetch_unlink(f);
+		free(f);
+	}
 	ucp_cleanup(d->ctx);
 	ucx_rings_cleanup(d);
 	free(d->cq);
@@ -1451,27 +1476,63 @@ static sk_status_t ucx_mr_pack(const struct sk_mr *mr, void *buf,
 	return sk_wire_finish(&w, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, len_p);
 }
 
-/* Read entry @id of the peer's key table: one get, waited for. */
+/* A key-table read finished. Its waiter may have given up (orphan): then
+ * the read is freed here, with the buffer UCX just wrote. */
+static void ucx_fetch_cb(void *request, ucs_status_t status, void *user_data)
+{
+	struct ucx_fetch *f = user_data;
+
+	ucp_request_free(request);
+	if (f->orphan) {
+		ucx_fetch_unlink(f);
+		free(f);
+		return;
+	}
+	f->status = status;
+	f->done = 1;
+}
+
+/*
+ * Read entry @id of the peer's key table: one get, waited for. The get
+ * lands in a heap buffer that belongs to the request, not in the caller's
+ * frame: after a timeout UCX still owns it (ucp_request_cancel does
+ * nothing for RMA) and may complete it whenever the peer answers. It then
+ * stays on the device's list until its callback frees it, or until the
+ * device closes.
+ */
 static sk_status_t ucx_keytab_fetch(struct ucx_dev *d, struct ucx_ep *e,
 				    uint32_t id, struct ucx_keytab_entry *ent)
 {
-	ucp_request_param_t p = {.op_attr_mask = 0};
 	int64_t deadline = ucx_now_ms() + (int64_t)d->key_check_ms;
+	ucp_request_param_t p = {
+		.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+				UCP_OP_ATTR_FIELD_USER_DATA,
+		.cb.send = ucx_fetch_cb,
+	};
+	struct ucx_fetch *f = calloc(1, sizeof(*f));
 	ucs_status_ptr_t req;
-	ucs_status_t us;
+	sk_status_t st;
 
-	req = ucp_get_nbx(e->uep, ent, sizeof(*ent),
-			  e->keytab_addr + (uint64_t)id * sizeof(*ent),
+	if (f == NULL)
+		return SK_ERR_NOMEM;
+	p.user_data = f;
+	req = ucp_get_nbx(e->uep, &f->ent, sizeof(f->ent),
+			  e->keytab_addr + (uint64_t)id * sizeof(f->ent),
 			  e->keytab_rkey, &p);
-	if (req == NULL)
-		return SK_OK;
-	if (UCS_PTR_IS_ERR(req))
-		return ucx_status(UCS_PTR_STATUS(req));
-	while ((us = ucp_request_check_status(req)) == UCS_INPROGRESS) {
+	if (req == NULL || UCS_PTR_IS_ERR(req)) {
+		st = req ? ucx_status(UCS_PTR_STATUS(req)) : SK_OK;
+		*ent = f->ent;
+		free(f);
+		return st;
+	}
+	f->next = d->fetches;
+	if (f->next)
+		f->next->pprev = &f->next;
+	f->pprev = &d->fetches;
+	d->fetches = f;
+	while (!f->done) {
 		if (ucx_now_ms() > deadline) {
-			ucp_request_cancel(d->worker, req);
-			ucx_progress(d);
-			ucp_request_free(req);
+			f->orphan = 1; /* ucx_fetch_cb or ucx_dev_close frees */
 			sk_log_error("ucx: key check timed out after %lu ms "
 				     "(SKIFF_UCX_KEY_CHECK_MS)",
 				     d->key_check_ms);
@@ -1479,8 +1540,11 @@ static sk_status_t ucx_keytab_fetch(struct ucx_dev *d, struct ucx_ep *e,
 		}
 		ucx_progress(d);
 	}
-	ucp_request_free(req);
-	return ucx_status(us);
+	st = ucx_status(f->status);
+	*ent = f->ent;
+	ucx_fetch_unlink(f);
+	free(f);
+	return st;
 }
 
 static sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
