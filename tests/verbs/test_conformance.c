@@ -41,6 +41,10 @@ struct fixture {
 
 static void fx_idle(void *arg);
 
+/* Variables set for this process's device only, after the peers started
+ * (NULL-terminated name, value pairs); teardown unsets them. */
+static const char *const *fx_local_env;
+
 static int setup_common(void **state, int two)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -50,6 +54,8 @@ static int setup_common(void **state, int two)
 	assert_int_equal(sk_test_peer_start(&f->peer), 0);
 	if (two)
 		assert_int_equal(sk_test_peer_start(&f->peer2), 0);
+	for (const char *const *v = fx_local_env; v && v[0]; v += 2)
+		setenv(v[0], v[1], 1);
 	assert_int_equal(sk_dev_open(NULL, NULL, &f->dev), SK_OK);
 	sk_dev_query(f->dev, &f->attr);
 	f->peer.idle = f->peer2.idle = fx_idle;
@@ -78,6 +84,9 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	for (const char *const *v = fx_local_env; v && v[0]; v += 2)
+		unsetenv(v[0]);
+	fx_local_env = NULL;
 	sk_mr_dereg(f->mr);
 	free(f->buf);
 	if (f->ep)
@@ -776,6 +785,175 @@ static void test_key_check_timeout(void **state)
 	sk_rkey_destroy(rkey);
 }
 
+/* Have the peer post @count receives of 64 bytes on its endpoint @pep. */
+static void peer_post_recvs(struct fixture *f, int pep, unsigned count)
+{
+	struct sk_test_msg m = {.cmd = SK_TEST_POST_RECVS};
+
+	m.id = (uint32_t)pep;
+	m.aux = count;
+	m.a = 64;
+	m.b = (uint64_t)-1;
+	assert_int_equal(sk_test_peer_call(&f->peer, &m), SK_OK);
+}
+
+/*
+ * Completions of a destroyed endpoint: sends (which some transports
+ * complete inside the post) and writes in flight, none polled, when the
+ * endpoint goes. No later poll may name it (wc.ep would point at freed
+ * memory); the other endpoint's completions all arrive.
+ */
+static void test_destroy_with_completions(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned n = 32;
+	struct sk_rkey *rkey;
+	struct sk_ep *ep2, *gone;
+	unsigned mine = 0;
+	struct sk_wc wc;
+	int id, pep2;
+
+	id = sk_test_peer_reg(&f->peer, f->ep, 4096, SK_ACCESS_REMOTE_WRITE,
+			      23, &rkey, NULL);
+	assert_true(id >= 0);
+	assert_int_equal(sk_ep_create(f->dev, &ep2), SK_OK);
+	pep2 = sk_test_peer_connect(&f->peer, ep2);
+	assert_true(pep2 >= 0);
+	peer_post_recvs(f, pep2, n + 1);
+	/* One round trip first: UCX 1.13 trips on an endpoint closed while
+	 * its wireup is in flight (an assertion in the peer). */
+	POST(f, sk_post_send(ep2, NULL, "wire", 4, 0, f));
+	POST(f, sk_ep_flush(ep2, f));
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+		assert_int_equal(wc.status, SK_OK);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		POST(f, sk_post_send(ep2, NULL, "gone", 4, 0, NULL));
+		POST(f, sk_post_write(f->ep, f->mr, f->buf, 64, rkey,
+				      sk_rkey_addr(rkey), 0, f));
+	}
+	gone = ep2;
+	sk_ep_destroy(ep2);
+	while (mine < n) {
+		assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+		if (wc.ep == gone)
+			fail_msg("a completion names the destroyed endpoint "
+				 "(%s, %s)", sk_opcode_str(wc.opcode),
+				 sk_status_str(wc.status));
+		assert_ptr_equal(wc.ep, f->ep);
+		assert_int_equal(wc.status, SK_OK);
+		mine++;
+	}
+	assert_int_equal(sk_dev_wait(f->dev, &wc, 1, 200), 0);
+	sk_rkey_destroy(rkey);
+}
+
+/*
+ * A completion holds its place in its endpoint's send queue until it is
+ * polled, as on an RDMA NIC: an endpoint of depth 4 takes at most 4
+ * signaled operations that nobody polls, then says SK_ERR_AGAIN, so the
+ * device's queue cannot overflow (nor grow on the datapath). Sends, which
+ * some transports complete inside the post, fill it at once. Polling gives
+ * every one of them, in order, and makes room again.
+ */
+static void test_unpolled_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_ep_attr small = {.sq_depth = 4, .rq_depth = 4};
+	struct sk_ep *ep;
+	struct sk_wc wc[8];
+	unsigned posted = 0;
+	sk_status_t st;
+	int pep;
+
+	assert_int_equal(sk_ep_create_attr(f->dev, &small, &ep), SK_OK);
+	pep = sk_test_peer_connect(&f->peer, ep);
+	assert_true(pep >= 0);
+	peer_post_recvs(f, pep, 8);
+	for (int round = 0; round < 2; round++) {
+		unsigned got = 0, first = posted;
+
+		while ((st = sk_post_send(ep, NULL, "unpolled", 8, 0,
+					  (void *)(uintptr_t)posted)) ==
+		       SK_OK) {
+			posted++;
+			if (posted - first > 64)
+				fail_msg("%u completions posted unpolled on "
+					 "an endpoint of depth 4",
+					 posted - first);
+		}
+		assert_int_equal(st, SK_ERR_AGAIN);
+		assert_true(posted - first >= 1 && posted - first <= 4);
+		while (got < posted - first) {
+			int k = fx_wait(f, wc, (int)(posted - first - got),
+					TIMEOUT_MS);
+
+			assert_true(k > 0);
+			for (int i = 0; i < k; i++, got++) {
+				assert_ptr_equal(wc[i].ep, ep);
+				assert_int_equal(wc[i].status, SK_OK);
+				assert_ptr_equal(wc[i].ctx,
+						 (void *)(uintptr_t)(first +
+								     got));
+			}
+		}
+	}
+	sk_ep_destroy(ep);
+}
+
+/*
+ * An endpoint that fails with no operation of ours at fault reports why,
+ * and every receive posted on it completes (as on an RC QP in the error
+ * state), whatever failed it. The ucx provider holds sends that arrive
+ * before a receive is posted, up to SKIFF_UCX_UNEXP_DEPTH of them (4 here,
+ * and no same-host ring, for this process only); past that the endpoint
+ * fails, inside UCX's callback, as when it has no memory to hold one. The
+ * next completion must say SK_ERR_REMOTE_OP, not hang or be lost. On
+ * providers without that limit (rdma: the sends wait for receives) the
+ * test does not apply.
+ */
+static const char *const early_env[] = {
+	"SKIFF_UCX_UNEXP_DEPTH", "4", "SKIFF_UCX_SHM", "0", NULL,
+};
+
+static int setup_early(void **state)
+{
+	fx_local_env = early_env;
+	return setup_common(state, 0);
+}
+
+static void test_early_overflow_reported(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_test_msg m = {.cmd = SK_TEST_SEND};
+	struct sk_wc wc;
+
+	if (strcmp(f->attr.provider, "ucx") != 0)
+		skip();
+	/* 8 sends of 64 bytes, no receive posted here: the 5th overflows.
+	 * The call polls our device (fx_idle) while the peer sends. */
+	m.id = (uint32_t)f->peer_ep;
+	m.aux = 8;
+	m.a = 64;
+	m.b = 25;
+	assert_int_equal(sk_test_peer_call(&f->peer, &m), SK_OK);
+	assert_int_equal(sk_dev_wait(f->dev, &wc, 1, 200), 0);
+	POST(f, sk_post_recv(f->ep, f->mr, f->buf, 4096, (void *)1));
+	POST(f, sk_post_recv(f->ep, f->mr, f->buf, 4096, (void *)2));
+	assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+	assert_ptr_equal(wc.ctx, (void *)1);
+	assert_int_equal(wc.opcode, SK_OP_RECV);
+	if (wc.status != SK_ERR_REMOTE_OP)
+		fail_msg("first completion: '%s', expected the failure's "
+			 "reason", sk_status_str(wc.status));
+	assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+	assert_ptr_equal(wc.ctx, (void *)2);
+	assert_int_equal(wc.status, SK_ERR_FLUSHED);
+	POST(f, sk_post_send(f->ep, NULL, "late", 4, 0, (void *)3));
+	expect_wc(f, SK_OP_SEND, SK_ERR_FLUSHED, (void *)3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,6 +985,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_peer_killed, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_with_completions,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unpolled_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_early_overflow_reported,
+						setup_early, teardown),
 		cmocka_unit_test_setup_teardown(test_key_check_timeout,
 						setup_silent, teardown_silent),
 	};

@@ -138,6 +138,8 @@ struct ucx_ep {
 	uint64_t keytab_addr;
 	uint32_t keytab_size;
 	int failed;          /* error state: new posts complete FLUSHED */
+	sk_status_t fail_status; /* why it failed, first reason */
+	int rq_flush_owed;   /* failed: its posted receives must complete */
 	int err_reported;    /* one error completion went out already */
 	int dirty;           /* puts issued since the last fence or flush */
 	int destroying;      /* completions are dropped, not reported */
@@ -150,6 +152,11 @@ struct ucx_ep {
 
 	struct ucx_sq_slot *sq;
 	uint32_t sq_mask, sq_head, sq_tail;
+	/* Completions of the send and receive queues that wait in the
+	 * device's queue: they hold their place in their endpoint's queue
+	 * until polled, as on an RDMA NIC, so the device's queue (sized for
+	 * every endpoint's depths) never overflows and never grows. */
+	uint32_t sq_cq, rq_cq;
 
 	struct ucx_rq_slot *rq;
 	uint32_t rq_mask;
@@ -228,6 +235,7 @@ struct ucx_dev {
 	uint64_t stall_ns;      /* watchdog bound; 0: off */
 	uint64_t next_check_ns;
 	unsigned long bad_am;   /* malformed active messages dropped */
+	uint32_t flush_owed;    /* failed endpoints with receives to flush */
 	size_t imm_max;         /* sends up to this try the immediate path */
 	struct ucx_ring_host host; /* same-host rings (ring.h) */
 	int ring_on;            /* SKIFF_UCX_SHM */
@@ -327,18 +335,41 @@ static sk_status_t ucx_cq_resize(struct ucx_dev *d, uint32_t size)
 	return SK_OK;
 }
 
-static void ucx_cq_push(struct ucx_dev *d, const struct sk_wc *wc)
+/*
+ * Queue a completion of @e. No allocation here: the queue is sized at
+ * endpoint creation for every endpoint's depths, and a completion keeps
+ * its place in its endpoint's queue until it is polled (sq_cq, rq_cq), so
+ * it always fits. Should that ever not hold, the endpoint fails rather
+ * than the process.
+ */
+static void ucx_cq_push(struct ucx_dev *d, struct ucx_ep *e,
+			const struct sk_wc *wc)
 {
-	/* Sized at endpoint creation for every slot that can complete; a
-	 * caller that posts on and on without polling can still outrun it
-	 * (slots free as they retire, not as they are polled): grow then. */
-	if (__builtin_expect(d->cq_head - d->cq_tail == d->cq_size, 0) &&
-	    ucx_cq_resize(d, d->cq_size * 2) != SK_OK) {
-		sk_log_error("ucx: completion queue full and no memory to "
-			     "grow it: a completion is lost");
-		abort();
+	if (__builtin_expect(d->cq_head - d->cq_tail == d->cq_size, 0)) {
+		sk_log_error("ucx: endpoint %u: the completion queue is full "
+			     "(a bug): a completion is lost, endpoint failed",
+			     e->idx);
+		e->failed = 1;
+		return;
 	}
+	if (wc->opcode >= SK_OP_RECV)
+		e->rq_cq++;
+	else
+		e->sq_cq++;
 	d->cq[d->cq_head++ & (d->cq_size - 1)] = *wc;
+}
+
+/* The completions of a destroyed endpoint leave the queue with it, so no
+ * poll hands out a wc.ep that is gone (the rdma provider drops them by
+ * generation at poll time). */
+static void ucx_cq_purge(struct ucx_dev *d, const struct ucx_ep *e)
+{
+	uint32_t mask = d->cq_size - 1, out = d->cq_tail;
+
+	for (uint32_t i = d->cq_tail; i != d->cq_head; i++)
+		if (d->cq[i & mask].ep != &e->super)
+			d->cq[out++ & mask] = d->cq[i & mask];
+	d->cq_head = out;
 }
 
 static sk_status_t ucx_cq_reserve(struct ucx_dev *d, uint32_t more)
@@ -383,10 +414,35 @@ static struct ucx_ep *ucx_cookie_ep(struct ucx_dev *d, void *cookie,
 
 /* ---- send queue: in-order retirement ---- */
 
+/*
+ * Move @e into the error state, as an RC QP: new posts complete flushed,
+ * and so do its posted receives (at the next poll or post: this runs
+ * inside UCX callbacks and deliveries). A failure that no operation of
+ * ours caused (peer gone, a bad message, no memory for an early one) is
+ * reported by the first error completion in place of "flushed".
+ */
 static void ucx_ep_fail(struct ucx_ep *e, sk_status_t st)
 {
-	(void)st;
+	if (e->fail_status == SK_OK)
+		e->fail_status = st;
 	e->failed = 1;
+	if (!e->rq_flush_owed) {
+		e->rq_flush_owed = 1;
+		ucx_dev(e->super.dev)->flush_owed++;
+	}
+}
+
+/* The status of @e's first error completion, whose own status is @st;
+ * the ones after it are flushed. */
+static sk_status_t ucx_first_error(struct ucx_ep *e, sk_status_t st)
+{
+	e->err_reported = 1;
+	if (e->stalled)
+		st = SK_ERR_RETRY_EXCEEDED; /* the watchdog's verdict */
+	else if (st == SK_ERR_FLUSHED && e->fail_status != SK_OK)
+		st = e->fail_status;
+	ucx_ep_fail(e, st);
+	return st;
 }
 
 static void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e)
@@ -401,19 +457,15 @@ static void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e)
 		 * after it was flushed, as on an RC QP in the error state. */
 		if (e->err_reported)
 			s->status = SK_ERR_FLUSHED;
-		else if (s->status != SK_OK) {
-			if (e->stalled)
-				s->status = SK_ERR_RETRY_EXCEEDED;
-			ucx_ep_fail(e, s->status);
-			e->err_reported = 1;
-		}
+		else if (s->status != SK_OK)
+			s->status = ucx_first_error(e, s->status);
 		e->sq_tail++;
 		if (e->destroying ||
 		    (s->status == SK_OK && !s->user_signaled))
 			continue;
 		wc = (struct sk_wc){.ctx = s->ctx, .ep = &e->super,
 				    .status = s->status, .opcode = s->opcode};
-		ucx_cq_push(d, &wc);
+		ucx_cq_push(d, e, &wc);
 	}
 }
 
@@ -487,7 +539,11 @@ static void ucx_rq_retire(struct ucx_dev *d, struct ucx_ep *e)
 				    .status = r->status, .opcode = r->opcode,
 				    .byte_len = r->byte_len, .imm = r->imm,
 				    .data = r->data};
-		ucx_cq_push(d, &wc);
+		if (wc.status != SK_OK)
+			wc.status = e->err_reported
+					    ? SK_ERR_FLUSHED
+					    : ucx_first_error(e, wc.status);
+		ucx_cq_push(d, e, &wc);
 	}
 }
 
@@ -499,9 +555,9 @@ static void ucx_rq_report(struct ucx_dev *d, struct ucx_ep *e, uint32_t seq,
 {
 	struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
 
-	if (e->rq_tail == seq && !e->destroying) {
+	if (e->rq_tail == seq && !e->destroying && wc->status == SK_OK) {
 		e->rq_tail++;
-		ucx_cq_push(d, wc);
+		ucx_cq_push(d, e, wc);
 		return;
 	}
 	r->seq = seq;
@@ -512,6 +568,40 @@ static void ucx_rq_report(struct ucx_dev *d, struct ucx_ep *e, uint32_t seq,
 	r->byte_len = wc->byte_len;
 	r->data = wc->data;
 	ucx_rq_retire(d, e);
+}
+
+/* A failed endpoint's posted receives that no message will fill: they
+ * complete, flushed (the first error may say why, ucx_first_error). */
+static void ucx_rq_flush(struct ucx_dev *d, struct ucx_ep *e)
+{
+	if (e->rq_flush_owed) {
+		e->rq_flush_owed = 0;
+		d->flush_owed--;
+	}
+	while (e->rq_match != e->rq_head) {
+		uint32_t seq = e->rq_match++;
+		struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
+
+		r->seq = seq;
+		r->opcode = SK_OP_RECV;
+		r->status = SK_ERR_FLUSHED;
+		r->byte_len = 0;
+		r->imm = 0;
+		r->data = NULL;
+		r->done = 1;
+	}
+	ucx_rq_retire(d, e);
+}
+
+static void ucx_flush_failed(struct ucx_dev *d)
+{
+	for (uint32_t i = 0; i < d->eps.n && d->flush_owed; i++) {
+		struct ucx_ep *e = d->eps.eps[i] ? ucx_ep(d->eps.eps[i])
+						 : NULL;
+
+		if (e && e->rq_flush_owed)
+			ucx_rq_flush(d, e);
+	}
 }
 
 static void ucx_recv_data_cb(void *request, ucs_status_t status,
@@ -1347,8 +1437,19 @@ static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 	if ((d->polls & 3) == 0 || d->inflight ||
 	    (d->nrings == 0 && d->cq_tail == d->cq_head))
 		ucx_progress(d);
-	while (n < max && d->cq_tail != d->cq_head)
-		wc[n++] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
+	if (d->flush_owed)
+		ucx_flush_failed(d);
+	while (n < max && d->cq_tail != d->cq_head) {
+		struct ucx_ep *e;
+
+		wc[n] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
+		e = ucx_ep(wc[n].ep);
+		if (wc[n].opcode >= SK_OP_RECV)
+			e->rq_cq--;
+		else
+			e->sq_cq--;
+		n++;
+	}
 	if (n == 0 && (d->polls & 15) == 0)
 		ucx_watchdog(d);
 	return n;
@@ -1367,7 +1468,7 @@ static sk_status_t ucx_dev_arm(struct sk_dev *dev)
 	struct ucx_dev *d = ucx_dev(dev);
 	ucs_status_t us;
 
-	if (d->cq_tail != d->cq_head)
+	if (d->cq_tail != d->cq_head || d->flush_owed)
 		return SK_ERR_BUSY;
 	/* UCX completes some requests (endpoint flushes, shared-memory
 	 * work) from progress alone, with no event on the fd: while any is
@@ -1895,6 +1996,9 @@ static void ucx_ep_destroy(struct sk_ep *ep)
 	}
 	if (e->ring_polled)
 		ucx_rings_del(d, e);
+	if (e->rq_flush_owed)
+		d->flush_owed--;
+	ucx_cq_purge(d, e);
 	ucx_ring_tx_close(&e->tx);
 	ucx_ring_rx_destroy(&e->rx);
 	sk_ep_table_del(&d->eps, e->idx);
@@ -1963,7 +2067,8 @@ static void ucx_fence_if_dirty(struct ucx_dev *d, struct ucx_ep *e)
  * queue: unsignaled, or signaled with nothing before it. */
 static int ucx_may_skip_sq(const struct ucx_ep *e, const struct sk_op *op)
 {
-	return (op->flags & SK_POST_UNSIGNALED) || e->sq_head == e->sq_tail;
+	return (op->flags & SK_POST_UNSIGNALED) ||
+	       (e->sq_head == e->sq_tail && e->sq_cq <= e->sq_mask);
 }
 
 /* A send finished in the post: its completion, if signaled. */
@@ -1974,7 +2079,7 @@ static void ucx_send_done_now(struct ucx_dev *d, struct ucx_ep *e,
 			   .opcode = SK_OP_SEND};
 
 	if (!(op->flags & SK_POST_UNSIGNALED))
-		ucx_cq_push(d, &wc);
+		ucx_cq_push(d, e, &wc);
 }
 
 static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
@@ -2058,7 +2163,7 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 		if (ucx_send_ring(d, e, op) || ucx_send_imm(d, e, op))
 			return SK_OK;
 	}
-	if (e->sq_head - e->sq_tail > e->sq_mask)
+	if (e->sq_head - e->sq_tail + e->sq_cq > e->sq_mask)
 		return SK_ERR_AGAIN;
 	p = (ucp_request_param_t){
 		.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
@@ -2181,7 +2286,7 @@ static sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	uintptr_t base = (uintptr_t)mr->addr, a = (uintptr_t)laddr;
 	struct ucx_rq_slot *r;
 
-	if (e->rq_head - e->rq_tail > e->rq_mask)
+	if (e->rq_head - e->rq_tail + e->rq_cq > e->rq_mask)
 		return SK_ERR_AGAIN;
 	if (len && (a < base || a - base > mr->len ||
 		    len > mr->len - (a - base)))
@@ -2193,7 +2298,9 @@ static sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	r->done = 0;
 	r->data = NULL;
 	e->rq_head++;
-	if (e->uq_tail != e->uq_head || e->ring_polled)
+	if (e->failed)
+		ucx_rq_flush(d, e);
+	else if (e->uq_tail != e->uq_head || e->ring_polled)
 		ucx_rx_drain(d, e);
 	return SK_OK;
 }
