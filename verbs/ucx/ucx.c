@@ -1037,10 +1037,7 @@ static int ucx_rings_arm(struct ucx_dev *d)
 {
 	ucx_ring_host_drain(&d->host);
 	for (uint32_t i = 0; i < d->nrings; i++)
-		atomic_store_explicit(&d->rings[i]->rx.ctl->sleeping, 1,
-				      memory_order_seq_cst);
-	for (uint32_t i = 0; i < d->nrings; i++)
-		if (ucx_ring_ready(&d->rings[i]->rx, d->rings[i]->rx_seq))
+		if (ucx_ring_rx_arm(&d->rings[i]->rx, d->rings[i]->rx_seq))
 			return 1;
 	return 0;
 }
