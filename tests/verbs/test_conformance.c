@@ -954,6 +954,67 @@ static void test_early_overflow_reported(void **state)
 	expect_wc(f, SK_OP_SEND, SK_ERR_FLUSHED, (void *)3);
 }
 
+/*
+ * The stall watchdog on a busy device (SKIFF_STALL_MS 400 ms, both
+ * sides). One endpoint owes a completion that never comes: a 1 MiB send
+ * whose peer posts no receive (it waits, as with RC's infinite RNR
+ * retry). Meanwhile another endpoint keeps the device busy, so that (on
+ * providers that complete flushes in the post) no poll comes back empty.
+ * The stalled endpoint must still fail, with SK_ERR_RETRY_EXCEEDED, and
+ * the busy one must see nothing but successes. (The ucx watchdog used to
+ * look only on empty polls.)
+ */
+static void test_stall_busy_device(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_ep *ep2;
+	unsigned out = 0, flushes = 0;
+	int64_t deadline = mono_ms() + TIMEOUT_MS;
+	int done = 0;
+
+	assert_int_equal(sk_ep_create(f->dev, &ep2), SK_OK);
+	assert_true(sk_test_peer_connect(&f->peer, ep2) >= 0);
+	POST(f, sk_post_send(ep2, f->mr, f->buf, 1 << 20, 0, ep2));
+	while (!done && mono_ms() < deadline) {
+		struct sk_wc wc[16];
+		int n;
+
+		while (out < 8) {
+			POST(f, sk_ep_flush(f->ep, f));
+			out++;
+		}
+		n = sk_dev_poll(f->dev, wc, 16);
+		for (int i = 0; i < n; i++) {
+			if (wc[i].ep == f->ep) {
+				assert_int_equal(wc[i].status, SK_OK);
+				out--;
+				flushes++;
+				continue;
+			}
+			assert_ptr_equal(wc[i].ep, ep2);
+			assert_ptr_equal(wc[i].ctx, ep2);
+			if (wc[i].status != SK_ERR_RETRY_EXCEEDED)
+				fail_msg("the stalled send completed with "
+					 "'%s'", sk_status_str(wc[i].status));
+			done = 1;
+		}
+	}
+	if (!done)
+		fail_msg("the stalled endpoint did not fail in %d ms, while "
+			 "%u flushes completed on the other", TIMEOUT_MS,
+			 flushes);
+	print_message("stalled endpoint failed; %u flushes on the busy one\n",
+		      flushes);
+	sk_ep_destroy(ep2);
+	while (out > 0) {
+		struct sk_wc wc;
+
+		assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+		assert_int_equal(wc.status, SK_OK);
+		out--;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -991,6 +1052,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_early_overflow_reported,
 						setup_early, teardown),
+		cmocka_unit_test_setup_teardown(test_stall_busy_device,
+						setup_stall, teardown_stall),
 		cmocka_unit_test_setup_teardown(test_key_check_timeout,
 						setup_silent, teardown_silent),
 	};

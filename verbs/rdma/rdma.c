@@ -61,8 +61,11 @@ struct rdma_ep {
 	uint32_t rq_mask;
 	uint32_t rq_head;
 	uint32_t rq_tail;
-	uint64_t sq_moved_ns;   /* last signaled post while none was out, or
-	                         * retirement */
+	/* The watchdog's view, taken only when it runs (no clock reads on
+	 * the datapath): the oldest request it saw owed, and since when. */
+	int wd_armed;
+	uint32_t wd_tail;
+	uint64_t wd_since_ns;
 	int stalled;            /* the watchdog moved the QP to error */
 	int err_reported;
 };
@@ -105,6 +108,7 @@ struct rdma_dev {
 	uint8_t max_dest_rd_atomic;
 	uint64_t stall_ns;       /* watchdog bound; 0: off */
 	uint64_t next_check_ns;
+	uint32_t polls;
 
 	struct sk_ep_table eps;
 	char name[64];
@@ -269,6 +273,17 @@ static sk_status_t rdma_read_config(struct rdma_dev *d,
 	    (st = sk_config_ulong("SKIFF_RDMA_RD_ATOMIC", 1, 255, &rd)) ||
 	    (st = sk_config_ulong("SKIFF_STALL_MS", 0, 86400000, &stall)))
 		return st;
+	/* The stall watchdog is for devices that never fail a dead peer
+	 * (verbs.h). A hardware NIC does, after timeout * (retry_cnt + 1)
+	 * (SKIFF_RDMA_TIMEOUT, _RETRY_CNT: about 0.5 s by default), and there
+	 * the watchdog could only misfire: a send that waits for the peer's
+	 * receive (RNR, retried forever as verbs.h promises) is not a dead
+	 * peer. So unless SKIFF_STALL_MS is set, it guards Soft-RoCE only
+	 * (rxe: vendor id 0xffffff), whose requests to a dead peer never
+	 * complete (Linux 6.1). getenv, not the table's default: "set" is
+	 * what decides here. */
+	if (getenv("SKIFF_STALL_MS") == NULL && dattr->vendor_id != 0xffffff)
+		stall = 0;
 	d->stall_ns = stall * 1000000ull;
 	if (strcmp(mtu_cfg, "auto") != 0) {
 		if ((st = sk_config_ulong("SKIFF_RDMA_MTU", 256, 4096, &mtu)))
@@ -575,19 +590,23 @@ static int rdma_signaled_out(const struct rdma_ep *e)
 }
 
 /*
- * The stall watchdog. A NIC fails requests to a dead peer with "retry
- * exceeded" after timeout * (retry_cnt + 1); Soft-RoCE in Linux 6.1 does
- * not (perftest's ib_write_bw hangs the same way), so an endpoint whose
- * oldest request has seen no completion for SKIFF_STALL_MS is moved
- * to the error state here: the QP flushes everything, and the first
- * flushed request is reported as SK_ERR_RETRY_EXCEEDED. Runs from poll,
- * at most every 100 ms.
+ * The stall watchdog (SKIFF_STALL_MS; what it is for: verbs.h). A NIC
+ * fails requests to a dead peer with "retry exceeded" after timeout *
+ * (retry_cnt + 1); Soft-RoCE in Linux 6.1 does not (perftest's
+ * ib_write_bw hangs the same way), so an endpoint whose oldest owed
+ * request has seen no completion for SKIFF_STALL_MS is moved to the error
+ * state here: the QP flushes everything, and the first flushed request is
+ * reported as SK_ERR_RETRY_EXCEEDED. Off on hardware NICs unless set
+ * (rdma_read_config). Runs from poll, busy or not, and scans at most
+ * every 100 ms; it samples the clock only then, as the ucx one does: an
+ * endpoint counts as stalled once the watchdog saw the same oldest
+ * request owed for the whole bound.
  */
 static void rdma_watchdog(struct rdma_dev *d)
 {
 	uint64_t now = rdma_now_ns();
 
-	if (d->stall_ns == 0 || now < d->next_check_ns)
+	if (now < d->next_check_ns)
 		return;
 	d->next_check_ns = now + 100000000ull;
 	for (uint32_t i = 0; i < d->eps.n; i++) {
@@ -595,8 +614,19 @@ static void rdma_watchdog(struct rdma_dev *d)
 						  : NULL;
 		struct ibv_qp_attr qa = {.qp_state = IBV_QPS_ERR};
 
-		if (e == NULL || e->stalled || !rdma_signaled_out(e) ||
-		    now - e->sq_moved_ns < d->stall_ns)
+		if (e == NULL || e->stalled)
+			continue;
+		if (!rdma_signaled_out(e)) {
+			e->wd_armed = 0;
+			continue;
+		}
+		if (!e->wd_armed || e->wd_tail != e->sq_tail) {
+			e->wd_armed = 1;
+			e->wd_tail = e->sq_tail;
+			e->wd_since_ns = now;
+			continue;
+		}
+		if (now - e->wd_since_ns < d->stall_ns)
 			continue;
 		e->stalled = 1;
 		sk_log_error("rdma: %s: endpoint %u: no completion for %llu ms "
@@ -671,7 +701,6 @@ static int rdma_wc_convert(struct rdma_dev *d, const struct ibv_wc *w,
 	int report = slot->user_signaled || w->status != IBV_WC_SUCCESS;
 
 	e->sq_tail = seq + 1;
-	e->sq_moved_ns = rdma_now_ns();
 	out->ctx = slot->ctx;
 	out->opcode = slot->opcode;
 	return report;
@@ -700,7 +729,9 @@ static int rdma_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 		if (n < want)
 			break;
 	}
-	if (out == 0)
+	/* Idle polls and every 64th busy one: a device kept busy by one
+	 * endpoint still notices another's stall. */
+	if (d->stall_ns && (out == 0 || (++d->polls & 63) == 0))
 		rdma_watchdog(d);
 	return out;
 }
@@ -1125,12 +1156,8 @@ static sk_status_t rdma_post(struct sk_ep *ep, const struct sk_op *op)
 	slot->opcode = op->opcode;
 	slot->user_signaled = (uint32_t)user_signaled;
 	e->sq_head++;
-	if (wr.send_flags & IBV_SEND_SIGNALED) {
-		/* The watchdog times from the first completion owed. */
-		if (!rdma_signaled_out(e))
-			e->sq_moved_ns = rdma_now_ns();
+	if (wr.send_flags & IBV_SEND_SIGNALED)
 		e->sig_end = e->sq_head;
-	}
 	return SK_OK;
 }
 

@@ -144,6 +144,7 @@ struct ucx_ep {
 	int dirty;           /* puts issued since the last fence or flush */
 	int destroying;      /* completions are dropped, not reported */
 	int stalled;         /* the stall watchdog failed it */
+	void *close_req;     /* its forced close, still running (watchdog) */
 	/* The watchdog's view, taken only when it runs (no clock reads on
 	 * the datapath): the oldest slot it saw waiting, and since when. */
 	int wd_armed;
@@ -1352,7 +1353,7 @@ static void ucx_dev_close(struct sk_dev *dev)
 	free(d);
 }
 
-static void ucx_ep_close(struct ucx_dev *d, struct ucx_ep *e);
+static void *ucx_ep_close_start(struct ucx_dev *d, struct ucx_ep *e);
 
 /* Requests UCX never finished, even on a forced close: complete their
  * slots here as flushed; a late callback finds pending == 0. */
@@ -1372,18 +1373,22 @@ static void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e)
 }
 
 /*
- * The stall watchdog (SKIFF_STALL_MS), as in the rdma provider: UCX's
+ * The stall watchdog (SKIFF_STALL_MS; what it is for: verbs.h). UCX's
  * keepalive fails a dead peer's endpoint on some paths only (it caught a
  * killed peer over shared memory, not a large put waiting on it), so an
  * endpoint whose oldest operation sees no completion for that long is
  * closed by force. Its requests complete as cancelled; the first is
  * reported as SK_ERR_RETRY_EXCEEDED, the rest as flushed.
+ *
+ * It runs from poll, busy or not (ucx_dev_poll), and scans at most every
+ * 100 ms; it never waits: the forced close finishes in the background
+ * (close_req, reaped by ucx_ep_destroy), and its slots complete now.
  */
 static void ucx_watchdog(struct ucx_dev *d)
 {
 	uint64_t now = ucx_now_ns();
 
-	if (d->stall_ns == 0 || now < d->next_check_ns)
+	if (now < d->next_check_ns)
 		return;
 	d->next_check_ns = now + 100000000ull;
 	for (uint32_t i = 0; i < d->eps.n; i++) {
@@ -1414,10 +1419,29 @@ static void ucx_watchdog(struct ucx_dev *d)
 		if (e->keytab_rkey)
 			ucp_rkey_destroy(e->keytab_rkey);
 		e->keytab_rkey = NULL;
-		ucx_ep_close(d, e);
+		e->close_req = ucx_ep_close_start(d, e);
 		e->uep = NULL;
 		ucx_sq_abandon(d, e);
 	}
+}
+
+/* While an endpoint owes completions, the watchdog must run even if none
+ * ever wakes the caller: bound its sleep, as the rdma provider does. */
+static int ucx_dev_sleep_bound(const struct sk_dev *dev)
+{
+	const struct ucx_dev *d = sk_container_of(dev, const struct ucx_dev,
+						  super);
+
+	if (d->stall_ns == 0)
+		return -1;
+	for (uint32_t i = 0; i < d->eps.n; i++) {
+		const struct ucx_ep *e = d->eps.eps[i] ?
+			ucx_ep(d->eps.eps[i]) : NULL;
+
+		if (e && !e->stalled && e->uep && e->sq_head != e->sq_tail)
+			return 100;
+	}
+	return -1;
 }
 
 static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
@@ -1447,7 +1471,10 @@ static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 			e->sq_cq--;
 		n++;
 	}
-	if (n == 0 && (d->polls & 15) == 0)
+	/* The watchdog looks on idle polls and on every 64th busy one: a
+	 * device kept busy by one endpoint still notices another's stall.
+	 * One coarse clock read (vDSO) when it looks. */
+	if (d->stall_ns && (n == 0 || (d->polls & 63) == 0))
 		ucx_watchdog(d);
 	return n;
 }
@@ -1950,20 +1977,33 @@ static void ucx_send_nop(struct ucx_dev *d, struct ucx_ep *e)
 		ucx_ep_fail(e, ucx_status(UCS_PTR_STATUS(ret)));
 }
 
-static void ucx_ep_close(struct ucx_dev *d, struct ucx_ep *e)
+/*
+ * Start a forced close of @e's UCP endpoint: pending requests are
+ * cancelled and their callbacks run now, while this endpoint can still be
+ * found (as this device's: ucx_cb_dev), so they are accounted. Returns the
+ * close request when it is still running, else NULL.
+ */
+static void *ucx_ep_close_start(struct ucx_dev *d, struct ucx_ep *e)
 {
 	ucp_request_param_t p = {
 		.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
 		.flags = UCP_EP_CLOSE_FLAG_FORCE,
 	};
-	int64_t deadline = ucx_now_ms() + UCX_CLOSE_MS;
+	struct ucx_dev *saved = ucx_cb_dev;
 	ucs_status_ptr_t req;
 
-	/* Force: pending requests are cancelled and their callbacks run now,
-	 * while this endpoint can still be found (and is "destroying"). */
+	ucx_cb_dev = d;
 	req = ucp_ep_close_nbx(e->uep, &p);
-	if (req == NULL || UCS_PTR_IS_ERR(req))
-		return;
+	ucx_cb_dev = saved;
+	return req == NULL || UCS_PTR_IS_ERR(req) ? NULL : req;
+}
+
+/* Wait, boundedly, for a close request to finish, and free it. Only from
+ * sk_ep_destroy: never from poll. */
+static void ucx_ep_close_wait(struct ucx_dev *d, void *req)
+{
+	int64_t deadline = ucx_now_ms() + UCX_CLOSE_MS;
+
 	while (ucp_request_check_status(req) == UCS_INPROGRESS &&
 	       ucx_now_ms() < deadline)
 		ucx_progress(d);
@@ -1989,8 +2029,10 @@ static void ucx_ep_destroy(struct sk_ep *ep)
 	if (e->uep) {
 		if (e->keytab_rkey)
 			ucp_rkey_destroy(e->keytab_rkey);
-		ucx_ep_close(d, e);
+		e->close_req = ucx_ep_close_start(d, e);
 	}
+	if (e->close_req)
+		ucx_ep_close_wait(d, e->close_req);
 	if (e->ring_polled)
 		ucx_rings_del(d, e);
 	if (e->rq_flush_owed)
@@ -2310,6 +2352,7 @@ const struct sk_provider_ops sk_ucx_provider_ops = {
 	.dev_poll = ucx_dev_poll,
 	.dev_fd = ucx_dev_fd,
 	.dev_arm = ucx_dev_arm,
+	.dev_sleep_bound = ucx_dev_sleep_bound,
 	.mr_reg = ucx_mr_reg,
 	.mr_dereg = ucx_mr_dereg,
 	.mr_pack = ucx_mr_pack,
