@@ -56,6 +56,7 @@
 #include "../provider.h"
 #include "../wire.h"
 #include "ring.h"
+#include "ucx_wire.h"
 
 #define UCX_AM_SEND       1
 #define UCX_AM_IMM        2
@@ -1581,24 +1582,58 @@ static void ucx_mr_dereg(struct sk_mr *mr)
 	free(m);
 }
 
-/* Memory descriptor body: u64 addr, u64 len, u32 access, u32 key id,
- * u64 cookie, u16 rkey length, rkey bytes. */
+sk_status_t ucx_mr_desc_encode(const struct ucx_mr_desc *m, void *buf,
+			       size_t *len_p)
+{
+	struct sk_wire_writer w;
+
+	sk_wire_begin(&w, buf, *len_p);
+	sk_wire_put_u64(&w, m->addr);
+	sk_wire_put_u64(&w, m->len);
+	sk_wire_put_u32(&w, m->access);
+	sk_wire_put_u32(&w, m->key_id);
+	sk_wire_put_u64(&w, m->cookie);
+	sk_wire_put_u16(&w, m->rkey_len);
+	sk_wire_put_bytes(&w, m->rkey, m->rkey_len);
+	return sk_wire_finish(&w, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, len_p);
+}
+
+sk_status_t ucx_mr_desc_decode(const void *buf, size_t len,
+			       struct ucx_mr_desc *m)
+{
+	static const char what[] = "ucx memory descriptor";
+	struct sk_wire_reader r;
+	sk_status_t st;
+
+	st = sk_wire_open(buf, len, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, what,
+			  &r);
+	if (st != SK_OK)
+		return st;
+	m->addr = sk_wire_get_u64(&r);
+	m->len = sk_wire_get_u64(&r);
+	m->access = sk_wire_get_u32(&r);
+	m->key_id = sk_wire_get_u32(&r);
+	m->cookie = sk_wire_get_u64(&r);
+	m->rkey_len = sk_wire_get_u16(&r);
+	m->rkey = sk_wire_get_bytes(&r, m->rkey_len);
+	if ((st = sk_wire_end(&r, what)) ||
+	    (st = sk_wire_check_range(m->addr, m->len, m->access, what)))
+		return st;
+	return SK_OK;
+}
+
 static sk_status_t ucx_mr_pack(const struct sk_mr *mr, void *buf,
 			       size_t *len_p)
 {
 	const struct ucx_mr *m = sk_container_of(mr, const struct ucx_mr,
 						 super);
-	struct sk_wire_writer w;
+	struct ucx_mr_desc desc = {.addr = (uintptr_t)mr->addr,
+				   .len = mr->len, .access = mr->access,
+				   .key_id = m->key_id, .cookie = m->cookie,
+				   .rkey_len = (uint16_t)m->rkey_len,
+				   .rkey = m->rkey_buf};
 
-	sk_wire_begin(&w, buf, *len_p);
-	sk_wire_put_u64(&w, (uintptr_t)mr->addr);
-	sk_wire_put_u64(&w, mr->len);
-	sk_wire_put_u32(&w, mr->access);
-	sk_wire_put_u32(&w, m->key_id);
-	sk_wire_put_u64(&w, m->cookie);
-	sk_wire_put_u16(&w, (uint16_t)m->rkey_len);
-	sk_wire_put_bytes(&w, m->rkey_buf, m->rkey_len);
-	return sk_wire_finish(&w, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, len_p);
+	return ucx_mr_desc_encode(&desc, buf, len_p);
 }
 
 /* A key-table read finished. Its waiter may have given up (orphan): then
@@ -1675,56 +1710,41 @@ static sk_status_t ucx_keytab_fetch(struct ucx_dev *d, struct ucx_ep *e,
 static sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
 				   size_t len, struct sk_rkey **rkey_p)
 {
-	static const char what[] = "ucx memory descriptor";
 	struct ucx_ep *e = ucx_ep(ep);
 	struct ucx_dev *d = ucx_dev(ep->dev);
 	struct ucx_keytab_entry ent;
-	struct sk_wire_reader r;
-	uint64_t addr, rlen, cookie;
-	uint32_t access, id;
-	uint16_t klen;
-	const void *kbuf;
+	struct ucx_mr_desc m;
 	struct ucx_rkey *k;
 	sk_status_t st;
 
-	st = sk_wire_open(buf, len, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, what,
-			  &r);
+	st = ucx_mr_desc_decode(buf, len, &m);
 	if (st != SK_OK)
 		return st;
-	addr = sk_wire_get_u64(&r);
-	rlen = sk_wire_get_u64(&r);
-	access = sk_wire_get_u32(&r);
-	id = sk_wire_get_u32(&r);
-	cookie = sk_wire_get_u64(&r);
-	klen = sk_wire_get_u16(&r);
-	kbuf = sk_wire_get_bytes(&r, klen);
-	if ((st = sk_wire_end(&r, what)) ||
-	    (st = sk_wire_check_range(addr, rlen, access, what)))
-		return st;
-
 	if (e->uep == NULL)
 		return SK_ERR_NOT_CONNECTED; /* closed by the watchdog */
 	k = calloc(1, sizeof(*k));
 	if (k == NULL)
 		return SK_ERR_NOMEM;
-	k->super = (struct sk_rkey){.ep = ep, .addr = addr, .len = rlen,
-				    .access = access};
+	k->super = (struct sk_rkey){.ep = ep, .addr = m.addr, .len = m.len,
+				    .access = m.access};
 	/* Ask the target whether it issued this key. */
 	memset(&ent, 0, sizeof(ent));
-	if (id != 0 && id < e->keytab_size && cookie != 0) {
-		st = ucx_keytab_fetch(d, e, id, &ent);
+	if (m.key_id != 0 && m.key_id < e->keytab_size && m.cookie != 0) {
+		st = ucx_keytab_fetch(d, e, m.key_id, &ent);
 		if (st != SK_OK) {
 			free(k);
 			return st;
 		}
 	}
-	if (ent.cookie == cookie && ent.addr == addr && ent.len == rlen &&
-	    ent.access == access && ent.rkey_hash == sk_wire_hash32(kbuf, klen)) {
-		ucs_status_t us = ucp_ep_rkey_unpack(e->uep, kbuf, &k->urkey);
+	if (ent.cookie == m.cookie && ent.addr == m.addr && ent.len == m.len &&
+	    ent.access == m.access &&
+	    ent.rkey_hash == sk_wire_hash32(m.rkey, m.rkey_len)) {
+		ucs_status_t us = ucp_ep_rkey_unpack(e->uep, m.rkey,
+						     &k->urkey);
 
 		if (us != UCS_OK) {
-			sk_log_error("%s: UCX refused the packed key: %s", what,
-				     ucs_status_string(us));
+			sk_log_error("ucx memory descriptor: UCX refused the "
+				     "packed key: %s", ucs_status_string(us));
 			free(k);
 			return SK_ERR_MALFORMED;
 		}
@@ -1733,6 +1753,12 @@ static sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
 	 * SK_ERR_REMOTE_ACCESS, as a NIC answers a bad key. */
 	*rkey_p = &k->super;
 	return SK_OK;
+}
+
+int ucx_rkey_honoured(const struct sk_rkey *rkey)
+{
+	return sk_container_of(rkey, const struct ucx_rkey, super)->urkey !=
+	       NULL;
 }
 
 static void ucx_rkey_destroy(struct sk_rkey *rkey)
