@@ -26,7 +26,15 @@
  *     visible at the target, as an RDMA ACK promises. A read, atomic or
  *     active message after an unflushed write is fenced behind it.
  *   - An error moves the endpoint into the error state; later slots
- *     complete with SK_ERR_FLUSHED.
+ *     complete with SK_ERR_FLUSHED, and so do its posted receives. A
+ *     failure no operation caused (peer gone, a bad or unholdable message)
+ *     is reported by the first error completion.
+ *   - A completion keeps its place in its endpoint's queue until it is
+ *     polled, as a NIC's send queue entry does: the device's software
+ *     queue, sized at endpoint creation for every endpoint's depths, then
+ *     always has room (nothing is allocated on the datapath), and a full
+ *     endpoint says SK_ERR_AGAIN. A destroyed endpoint's completions leave
+ *     the queue with it.
  *   - Protection: UCX does not check rights, ranges or stale keys across
  *     processes (a shared-memory put is a memcpy). Every device publishes
  *     a key table, registered memory of {cookie, addr, len, rights, rkey
