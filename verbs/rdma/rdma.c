@@ -598,8 +598,8 @@ static int rdma_signaled_out(const struct rdma_ep *e)
  * request has seen no completion for SKIFF_STALL_MS is moved to the error
  * state here: the QP flushes everything, and the first flushed request is
  * reported as SK_ERR_RETRY_EXCEEDED. Off on hardware NICs unless set
- * (rdma_read_config). Runs from poll, busy or not, and scans at most
- * every 100 ms; it samples the clock only then, as the ucx one does: an
+ * (rdma_read_config). Runs from every 64th poll, busy or not, and from
+ * arm (before the caller sleeps), and scans at most every 100 ms; it samples the clock only then, as the ucx one does: an
  * endpoint counts as stalled once the watchdog saw the same oldest
  * request owed for the whole bound.
  */
@@ -730,9 +730,10 @@ static int rdma_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 		if (n < want)
 			break;
 	}
-	/* Idle polls and every 64th busy one: a device kept busy by one
-	 * endpoint still notices another's stall. */
-	if (d->stall_ns && (out == 0 || (++d->polls & 63) == 0))
+	/* Every 64th poll, busy or not (a device kept busy by one endpoint
+	 * still notices another's stall), and before the caller sleeps
+	 * (rdma_dev_arm): one coarse clock read then, none on other polls. */
+	if (d->stall_ns && (++d->polls & 63) == 0)
 		rdma_watchdog(d);
 	return out;
 }
@@ -748,6 +749,8 @@ static sk_status_t rdma_dev_arm(struct sk_dev *dev)
 	struct ibv_cq *ev_cq;
 	void *ev_ctx;
 
+	if (d->stall_ns)
+		rdma_watchdog(d);
 	if (d->stash_pos < d->nstash)
 		return SK_ERR_BUSY;
 	/* Consume the channel's events (non-blocking fd), then re-arm and

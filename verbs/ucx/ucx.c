@@ -1389,8 +1389,8 @@ static void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e)
  * closed by force. Its requests complete as cancelled; the first is
  * reported as SK_ERR_RETRY_EXCEEDED, the rest as flushed.
  *
- * It runs from poll, busy or not (ucx_dev_poll), and scans at most every
- * 100 ms; it never waits: the forced close finishes in the background
+ * It runs from every 64th poll, busy or not, and from arm (before the
+ * caller sleeps), and scans at most every 100 ms; it never waits: the forced close finishes in the background
  * (close_req, reaped by ucx_ep_destroy), and its slots complete now.
  */
 static void ucx_watchdog(struct ucx_dev *d)
@@ -1480,10 +1480,11 @@ static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 			e->sq_cq--;
 		n++;
 	}
-	/* The watchdog looks on idle polls and on every 64th busy one: a
-	 * device kept busy by one endpoint still notices another's stall.
-	 * One coarse clock read (vDSO) when it looks. */
-	if (d->stall_ns && (n == 0 || (d->polls & 63) == 0))
+	/* The watchdog looks on every 64th poll, busy or not (a device kept
+	 * busy by one endpoint still notices another's stall), and before
+	 * the caller sleeps (ucx_dev_arm): one coarse clock read then, none
+	 * on the other polls. */
+	if (d->stall_ns && (d->polls & 63) == 0)
 		ucx_watchdog(d);
 	return n;
 }
@@ -1501,6 +1502,8 @@ static sk_status_t ucx_dev_arm(struct sk_dev *dev)
 	struct ucx_dev *d = ucx_dev(dev);
 	ucs_status_t us;
 
+	if (d->stall_ns)
+		ucx_watchdog(d);
 	if (d->cq_tail != d->cq_head || d->flush_owed)
 		return SK_ERR_BUSY;
 	/* UCX completes some requests (endpoint flushes, shared-memory

@@ -169,11 +169,11 @@ sk_status_t sk_dev_arm(struct sk_dev *dev);
  * a dead peer and where the watchdog could only misfire on RNR waits.
  * Set SKIFF_STALL_MS to apply a bound everywhere, 0 to turn it off.
  *
- * How it runs, alike in both providers: from sk_dev_poll(), on idle polls
- * and on every 64th busy one (a device kept busy by one endpoint still
- * notices another's stall), scanning at most every 100 ms, with one
- * coarse clock read when it looks and none on the datapath; it never
- * blocks (the ucx provider's forced close of the endpoint finishes in the
+ * How it runs, alike in both providers: from every 64th sk_dev_poll(),
+ * busy or idle (a device kept busy by one endpoint still notices
+ * another's stall), and from sk_dev_arm() before the caller sleeps,
+ * scanning at most every 100 ms, with one coarse clock read when it looks
+ * and none on the other polls; it never blocks (the ucx provider's forced close of the endpoint finishes in the
  * background). Detection takes between the bound and the bound plus the
  * interval between looks.
  *
