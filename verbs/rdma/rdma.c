@@ -279,11 +279,13 @@ static sk_status_t rdma_read_config(struct rdma_dev *d,
 	 * (SKIFF_RDMA_TIMEOUT, _RETRY_CNT: about 0.5 s by default), and there
 	 * the watchdog could only misfire: a send that waits for the peer's
 	 * receive (RNR, retried forever as verbs.h promises) is not a dead
-	 * peer. So unless SKIFF_STALL_MS is set, it guards Soft-RoCE only
-	 * (rxe: vendor id 0xffffff), whose requests to a dead peer never
-	 * complete (Linux 6.1). getenv, not the table's default: "set" is
-	 * what decides here. */
-	if (getenv("SKIFF_STALL_MS") == NULL && dattr->vendor_id != 0xffffff)
+	 * peer. So unless SKIFF_STALL_MS is set, it guards Soft-RoCE only,
+	 * whose requests to a dead peer never complete (Linux 6.1). rxe
+	 * says so by its vendor id: 0xffffff in current kernels (IBTA's
+	 * "no vendor"), 0 in older ones; no hardware NIC uses either. getenv, not the
+	 * table's default: "set" is what decides here. */
+	if (getenv("SKIFF_STALL_MS") == NULL && dattr->vendor_id != 0xffffff &&
+	    dattr->vendor_id != 0)
 		stall = 0;
 	d->stall_ns = stall * 1000000ull;
 	if (strcmp(mtu_cfg, "auto") != 0) {
