@@ -345,24 +345,29 @@ static sk_status_t ucx_cq_resize(struct ucx_dev *d, uint32_t size)
 	return SK_OK;
 }
 
+static void __attribute__((cold, noinline))
+ucx_cq_overflow(struct ucx_ep *e)
+{
+	sk_log_error("ucx: endpoint %u: the completion queue is full (a bug): "
+		     "a completion is lost, endpoint failed", e->idx);
+	e->failed = 1;
+}
+
 /*
- * Queue a completion of @e. No allocation here: the queue is sized at
- * endpoint creation for every endpoint's depths, and a completion keeps
- * its place in its endpoint's queue until it is polled (sq_cq, rq_cq), so
- * it always fits. Should that ever not hold, the endpoint fails rather
- * than the process.
+ * Queue a completion of @e's send queue, or of its receive queue if @rq.
+ * No allocation here: the queue is sized at endpoint creation for every
+ * endpoint's depths, and a completion keeps its place in its endpoint's
+ * queue until it is polled (sq_cq, rq_cq), so it always fits. Should that
+ * ever not hold, the endpoint fails rather than the process.
  */
-static void ucx_cq_push(struct ucx_dev *d, struct ucx_ep *e,
-			const struct sk_wc *wc)
+static inline void ucx_cq_push(struct ucx_dev *d, struct ucx_ep *e,
+			       const struct sk_wc *wc, int rq)
 {
 	if (__builtin_expect(d->cq_head - d->cq_tail == d->cq_size, 0)) {
-		sk_log_error("ucx: endpoint %u: the completion queue is full "
-			     "(a bug): a completion is lost, endpoint failed",
-			     e->idx);
-		e->failed = 1;
+		ucx_cq_overflow(e);
 		return;
 	}
-	if (wc->opcode >= SK_OP_RECV)
+	if (rq)
 		e->rq_cq++;
 	else
 		e->sq_cq++;
@@ -475,7 +480,7 @@ static void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e)
 			continue;
 		wc = (struct sk_wc){.ctx = s->ctx, .ep = &e->super,
 				    .status = s->status, .opcode = s->opcode};
-		ucx_cq_push(d, e, &wc);
+		ucx_cq_push(d, e, &wc, 0);
 	}
 }
 
@@ -553,7 +558,7 @@ static void ucx_rq_retire(struct ucx_dev *d, struct ucx_ep *e)
 			wc.status = e->err_reported
 					    ? SK_ERR_FLUSHED
 					    : ucx_first_error(e, wc.status);
-		ucx_cq_push(d, e, &wc);
+		ucx_cq_push(d, e, &wc, 1);
 	}
 }
 
@@ -567,7 +572,7 @@ static void ucx_rq_report(struct ucx_dev *d, struct ucx_ep *e, uint32_t seq,
 
 	if (e->rq_tail == seq && !e->destroying && wc->status == SK_OK) {
 		e->rq_tail++;
-		ucx_cq_push(d, e, wc);
+		ucx_cq_push(d, e, wc, 1);
 		return;
 	}
 	r->seq = seq;
@@ -1469,16 +1474,24 @@ static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 		ucx_progress(d);
 	if (d->flush_owed)
 		ucx_flush_failed(d);
-	while (n < max && d->cq_tail != d->cq_head) {
-		struct ucx_ep *e;
+	if (d->cq_tail != d->cq_head) {
+		/* In locals: the stores to the endpoints' counts would make
+		 * the compiler reload the queue's fields every time. */
+		uint32_t tail = d->cq_tail, head = d->cq_head;
+		uint32_t mask = d->cq_size - 1;
+		const struct sk_wc *cq = d->cq;
 
-		wc[n] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
-		e = ucx_ep(wc[n].ep);
-		if (wc[n].opcode >= SK_OP_RECV)
-			e->rq_cq--;
-		else
-			e->sq_cq--;
-		n++;
+		while (n < max && tail != head) {
+			const struct sk_wc *c = &cq[tail++ & mask];
+			struct ucx_ep *e = ucx_ep(c->ep);
+
+			if (c->opcode >= SK_OP_RECV)
+				e->rq_cq--;
+			else
+				e->sq_cq--;
+			wc[n++] = *c;
+		}
+		d->cq_tail = tail;
 	}
 	/* The watchdog looks on every 64th poll, busy or not (a device kept
 	 * busy by one endpoint still notices another's stall), and before
@@ -2155,7 +2168,7 @@ static void ucx_send_done_now(struct ucx_dev *d, struct ucx_ep *e,
 			   .opcode = SK_OP_SEND};
 
 	if (!(op->flags & SK_POST_UNSIGNALED))
-		ucx_cq_push(d, e, &wc);
+		ucx_cq_push(d, e, &wc, 0);
 }
 
 static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
