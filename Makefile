@@ -68,7 +68,8 @@ TEST_PROGS := $(addprefix $(BUILD)/tests/,test_wire test_config \
 ALL = $(LIBVERBS) $(BIN_PROGS) $(PERF_PROGS) $(TEST_PROGS)
 
 FUZZ_BUILD   := build-fuzz
-FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_blobs $(FUZZ_BUILD)/fuzz_ring
+FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_blobs $(FUZZ_BUILD)/fuzz_ring \
+                $(FUZZ_BUILD)/fuzz_rdma_blobs $(FUZZ_BUILD)/fuzz_ucx_rkey
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
                 -Iverbs/include -D_GNU_SOURCE $(WARN)
 
@@ -160,6 +161,21 @@ $(FUZZ_BUILD)/fuzz_ring: tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
 		$(VERBS_LIBS)
+
+# The providers' own decoders (verbs/rdma/rdma.h, verbs/ucx/ucx_wire.h).
+$(FUZZ_BUILD)/fuzz_rdma_blobs: tests/fuzz/fuzz_rdma_blobs.c $(VERBS_SRC) \
+	$(wildcard verbs/*.h verbs/rdma/*.h verbs/include/skiff/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rdma_blobs.c \
+		$(VERBS_SRC) $(VERBS_LIBS)
+
+$(FUZZ_BUILD)/fuzz_ucx_rkey: tests/fuzz/fuzz_ucx_rkey.c $(VERBS_SRC) \
+	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ucx_rkey.c \
+		$(VERBS_SRC) $(VERBS_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -11,7 +11,8 @@
 #               pkg-config, make, C++) and run under the installed skrun;
 #               make uninstall (tests/install/out-of-tree.sh)
 #   ssh         skrun's ssh launch path against an sshd on loopback
-#   fuzz        every libFuzzer target (blobs, hostfiles, host messages)
+#   fuzz        every libFuzzer target (blobs, hostfiles, host messages,
+#               the rdma and ucx providers' own descriptor decoders)
 #   perfin      bad flags and garbage TCP exchanges to the perf tools;
 #               skinfo's --help, -c checks, rdma reasons, UCX transports
 #   asan/ubsan  unit + ucx conformance + a short e2e run, sanitizer builds
@@ -68,7 +69,8 @@ conformance() {
 
 fuzz() {
 	local t corpus rc=0
-	for t in blobs hostfile hostmsg perf_hello rpc ring; do
+	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
+		ucx_rkey; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)

@@ -4,6 +4,7 @@
  * provider comes from SKIFF_PROVIDER: `make check` runs it with ucx on the
  * host and with rdma on Soft-RoCE inside a QEMU guest.
  */
+#include <alloca.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,6 +41,10 @@ struct fixture {
 
 static void fx_idle(void *arg);
 
+/* Variables set for this process's device only, after the peers started
+ * (NULL-terminated name, value pairs); teardown unsets them. */
+static const char *const *fx_local_env;
+
 static int setup_common(void **state, int two)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -49,6 +54,8 @@ static int setup_common(void **state, int two)
 	assert_int_equal(sk_test_peer_start(&f->peer), 0);
 	if (two)
 		assert_int_equal(sk_test_peer_start(&f->peer2), 0);
+	for (const char *const *v = fx_local_env; v && v[0]; v += 2)
+		setenv(v[0], v[1], 1);
 	assert_int_equal(sk_dev_open(NULL, NULL, &f->dev), SK_OK);
 	sk_dev_query(f->dev, &f->attr);
 	f->peer.idle = f->peer2.idle = fx_idle;
@@ -77,6 +84,9 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	for (const char *const *v = fx_local_env; v && v[0]; v += 2)
+		unsetenv(v[0]);
+	fx_local_env = NULL;
 	sk_mr_dereg(f->mr);
 	free(f->buf);
 	if (f->ep)
@@ -137,6 +147,22 @@ static void expect_wc(struct fixture *f, unsigned opcode, sk_status_t st,
 	assert_int_equal(wc.opcode, opcode);
 	assert_ptr_equal(wc.ctx, ctx);
 	assert_ptr_equal(wc.ep, f->ep);
+}
+
+/*
+ * Wait until @ep's connection is up: UCX 1.13 trips on an endpoint closed
+ * while its wireup is in flight, when the same two workers connect again
+ * (an assertion in the peer: ucp_ep_update_remote_id). A flush completes
+ * once the wireup is done.
+ */
+static void fx_wireup(struct fixture *f, struct sk_ep *ep)
+{
+	struct sk_wc wc;
+
+	assert_int_equal(sk_ep_flush(ep, &wc), SK_OK);
+	assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+	assert_int_equal(wc.status, SK_OK);
+	assert_ptr_equal(wc.ep, ep);
 }
 
 /* Post, retrying while the queue is full. */
@@ -318,6 +344,7 @@ static void test_ep_depths(void **state)
 
 	assert_int_equal(sk_ep_create_attr(f->dev, &small, &ep), SK_OK);
 	assert_true(sk_test_peer_connect(&f->peer, ep) >= 0);
+	fx_wireup(f, ep);
 	/* 3 rounds up to 4: four receives fit, the fifth waits. */
 	for (i = 0; i < 4; i++)
 		assert_int_equal(sk_post_recv(ep, f->mr, buf + 64 * i, 64,
@@ -329,6 +356,7 @@ static void test_ep_depths(void **state)
 	/* Past the device's depth: the device's. */
 	assert_int_equal(sk_ep_create_attr(f->dev, &huge, &ep), SK_OK);
 	assert_true(sk_test_peer_connect(&f->peer, ep) >= 0);
+	fx_wireup(f, ep);
 	for (i = 0; i < f->attr.rq_depth; i++)
 		assert_int_equal(sk_post_recv(ep, f->mr, buf + 64 * (i % 64),
 					      64, NULL), SK_OK);
@@ -698,6 +726,306 @@ static void test_peer_killed(void **state)
 	sk_rkey_destroy(rkey);
 }
 
+/*
+ * The key check of a peer that does not answer. The ucx provider reads the
+ * target's key table when it imports a descriptor; over tcp (software RMA)
+ * the target's own progress answers that read, so a stopped peer never
+ * does. The import must give up after SKIFF_UCX_KEY_CHECK_MS (300 ms
+ * here) with SK_ERR_TIMEOUT, and the read it leaves behind must land in
+ * memory the provider still owns when the peer wakes and answers (it
+ * landed in a dead stack frame: ASan's use-after-return catches it).
+ * Providers that check nothing over the network (rdma) just import.
+ */
+static int setup_silent(void **state)
+{
+	setenv("UCX_TLS", "tcp", 1);
+	setenv("UCX_WARN_UNUSED_ENV_VARS", "n", 0); /* posix knobs */
+	setenv("SKIFF_UCX_KEY_CHECK_MS", "300", 1);
+	return setup_common(state, 0);
+}
+
+static int teardown_silent(void **state)
+{
+	unsetenv("UCX_TLS");
+	unsetenv("SKIFF_UCX_KEY_CHECK_MS");
+	return teardown(state);
+}
+
+static void test_key_check_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_test_msg desc;
+	struct sk_rkey *rkey = NULL;
+	struct sk_wc wc;
+	sk_status_t st;
+	char *big;
+	int id, ok;
+
+	id = sk_test_peer_reg(&f->peer, f->ep, 4096,
+			      SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
+			      21, NULL, &desc);
+	assert_true(id >= 0);
+	assert_int_equal(kill(f->peer.pid, SIGSTOP), 0);
+	st = sk_rkey_unpack(f->ep, desc.blob, desc.blob_len, &rkey);
+	if (st == SK_OK) {
+		/* No round trip to wait for (rdma). */
+		sk_rkey_destroy(rkey);
+		rkey = NULL;
+	} else {
+		assert_int_equal(st, SK_ERR_TIMEOUT);
+		/* A second one waits alone, and gives up alike. */
+		assert_int_equal(sk_rkey_unpack(f->ep, desc.blob,
+						desc.blob_len, &rkey),
+				 SK_ERR_TIMEOUT);
+	}
+	/* Put a fresh frame where the import's was, then let the peer answer
+	 * both reads while we poll. */
+	big = alloca(4096);
+	memset(big, 0x5a, 4096);
+	assert_int_equal(kill(f->peer.pid, SIGCONT), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(sk_dev_wait(f->dev, &wc, 1, 10), 0);
+	for (int i = 0; i < 4096; i++)
+		if (big[i] != 0x5a)
+			fail_msg("a late key-table read landed in our stack, at "
+				 "byte %d", i);
+	/* The endpoint works on: the key imports and is used. */
+	assert_int_equal(sk_rkey_unpack(f->ep, desc.blob, desc.blob_len,
+					&rkey),
+			 SK_OK);
+	sk_test_fill(f->buf, 64, 22);
+	POST(f, sk_post_write(f->ep, f->mr, f->buf, 64, rkey,
+			      sk_rkey_addr(rkey), 0, f));
+	expect_wc(f, SK_OP_WRITE, SK_OK, f);
+	assert_true(sk_test_peer_cksum(&f->peer, (uint32_t)id, 0, 64, &ok) ==
+		    sk_test_cksum(f->buf, 64));
+	assert_true(ok);
+	sk_rkey_destroy(rkey);
+}
+
+/* Have the peer post @count receives of 64 bytes on its endpoint @pep. */
+static void peer_post_recvs(struct fixture *f, int pep, unsigned count)
+{
+	struct sk_test_msg m = {.cmd = SK_TEST_POST_RECVS};
+
+	m.id = (uint32_t)pep;
+	m.aux = count;
+	m.a = 64;
+	m.b = (uint64_t)-1;
+	assert_int_equal(sk_test_peer_call(&f->peer, &m), SK_OK);
+}
+
+/*
+ * Completions of a destroyed endpoint: sends (which some transports
+ * complete inside the post) and writes in flight, none polled, when the
+ * endpoint goes. No later poll may name it (wc.ep would point at freed
+ * memory); the other endpoint's completions all arrive.
+ */
+static void test_destroy_with_completions(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned n = 32;
+	struct sk_rkey *rkey;
+	struct sk_ep *ep2, *gone;
+	unsigned mine = 0;
+	struct sk_wc wc;
+	int id, pep2;
+
+	id = sk_test_peer_reg(&f->peer, f->ep, 4096, SK_ACCESS_REMOTE_WRITE,
+			      23, &rkey, NULL);
+	assert_true(id >= 0);
+	assert_int_equal(sk_ep_create(f->dev, &ep2), SK_OK);
+	pep2 = sk_test_peer_connect(&f->peer, ep2);
+	assert_true(pep2 >= 0);
+	peer_post_recvs(f, pep2, n);
+	fx_wireup(f, ep2);
+	for (unsigned i = 0; i < n; i++) {
+		POST(f, sk_post_send(ep2, NULL, "gone", 4, 0, NULL));
+		POST(f, sk_post_write(f->ep, f->mr, f->buf, 64, rkey,
+				      sk_rkey_addr(rkey), 0, f));
+	}
+	gone = ep2;
+	sk_ep_destroy(ep2);
+	while (mine < n) {
+		assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+		if (wc.ep == gone)
+			fail_msg("a completion names the destroyed endpoint "
+				 "(%s, %s)", sk_opcode_str(wc.opcode),
+				 sk_status_str(wc.status));
+		assert_ptr_equal(wc.ep, f->ep);
+		assert_int_equal(wc.status, SK_OK);
+		mine++;
+	}
+	assert_int_equal(sk_dev_wait(f->dev, &wc, 1, 200), 0);
+	sk_rkey_destroy(rkey);
+}
+
+/*
+ * A completion holds its place in its endpoint's send queue until it is
+ * polled, as on an RDMA NIC: an endpoint of depth 4 takes at most 4
+ * signaled operations that nobody polls, then says SK_ERR_AGAIN, so the
+ * device's queue cannot overflow (nor grow on the datapath). Sends, which
+ * some transports complete inside the post, fill it at once. Polling gives
+ * every one of them, in order, and makes room again.
+ */
+static void test_unpolled_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_ep_attr small = {.sq_depth = 4, .rq_depth = 4};
+	struct sk_ep *ep;
+	struct sk_wc wc[8];
+	unsigned posted = 0;
+	sk_status_t st;
+	int pep;
+
+	assert_int_equal(sk_ep_create_attr(f->dev, &small, &ep), SK_OK);
+	pep = sk_test_peer_connect(&f->peer, ep);
+	assert_true(pep >= 0);
+	peer_post_recvs(f, pep, 8);
+	for (int round = 0; round < 2; round++) {
+		unsigned got = 0, first = posted;
+
+		while ((st = sk_post_send(ep, NULL, "unpolled", 8, 0,
+					  (void *)(uintptr_t)posted)) ==
+		       SK_OK) {
+			posted++;
+			if (posted - first > 64)
+				fail_msg("%u completions posted unpolled on "
+					 "an endpoint of depth 4",
+					 posted - first);
+		}
+		assert_int_equal(st, SK_ERR_AGAIN);
+		assert_true(posted - first >= 1 && posted - first <= 4);
+		while (got < posted - first) {
+			int k = fx_wait(f, wc, (int)(posted - first - got),
+					TIMEOUT_MS);
+
+			assert_true(k > 0);
+			for (int i = 0; i < k; i++, got++) {
+				assert_ptr_equal(wc[i].ep, ep);
+				assert_int_equal(wc[i].status, SK_OK);
+				assert_ptr_equal(wc[i].ctx,
+						 (void *)(uintptr_t)(first +
+								     got));
+			}
+		}
+	}
+	sk_ep_destroy(ep);
+}
+
+/*
+ * An endpoint that fails with no operation of ours at fault reports why,
+ * and every receive posted on it completes (as on an RC QP in the error
+ * state), whatever failed it. The ucx provider holds sends that arrive
+ * before a receive is posted, up to SKIFF_UCX_UNEXP_DEPTH of them (4 here,
+ * and no same-host ring, for this process only); past that the endpoint
+ * fails, inside UCX's callback, as when it has no memory to hold one. The
+ * next completion must say SK_ERR_REMOTE_OP, not hang or be lost. On
+ * providers without that limit (rdma: the sends wait for receives) the
+ * test does not apply.
+ */
+static const char *const early_env[] = {
+	"SKIFF_UCX_UNEXP_DEPTH", "4", "SKIFF_UCX_SHM", "0", NULL,
+};
+
+static int setup_early(void **state)
+{
+	fx_local_env = early_env;
+	return setup_common(state, 0);
+}
+
+static void test_early_overflow_reported(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_test_msg m = {.cmd = SK_TEST_SEND};
+	struct sk_wc wc;
+
+	if (strcmp(f->attr.provider, "ucx") != 0)
+		skip();
+	/* 8 sends of 64 bytes, no receive posted here: the 5th overflows.
+	 * The call polls our device (fx_idle) while the peer sends. */
+	m.id = (uint32_t)f->peer_ep;
+	m.aux = 8;
+	m.a = 64;
+	m.b = 25;
+	assert_int_equal(sk_test_peer_call(&f->peer, &m), SK_OK);
+	assert_int_equal(sk_dev_wait(f->dev, &wc, 1, 200), 0);
+	POST(f, sk_post_recv(f->ep, f->mr, f->buf, 4096, (void *)1));
+	POST(f, sk_post_recv(f->ep, f->mr, f->buf, 4096, (void *)2));
+	assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+	assert_ptr_equal(wc.ctx, (void *)1);
+	assert_int_equal(wc.opcode, SK_OP_RECV);
+	if (wc.status != SK_ERR_REMOTE_OP)
+		fail_msg("first completion: '%s', expected the failure's "
+			 "reason", sk_status_str(wc.status));
+	assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+	assert_ptr_equal(wc.ctx, (void *)2);
+	assert_int_equal(wc.status, SK_ERR_FLUSHED);
+	POST(f, sk_post_send(f->ep, NULL, "late", 4, 0, (void *)3));
+	expect_wc(f, SK_OP_SEND, SK_ERR_FLUSHED, (void *)3);
+}
+
+/*
+ * The stall watchdog on a busy device (SKIFF_STALL_MS 400 ms, both
+ * sides). One endpoint owes a completion that never comes: a 1 MiB send
+ * whose peer posts no receive (it waits, as with RC's infinite RNR
+ * retry). Meanwhile another endpoint keeps the device busy, so that (on
+ * providers that complete flushes in the post) no poll comes back empty.
+ * The stalled endpoint must still fail, with SK_ERR_RETRY_EXCEEDED, and
+ * the busy one must see nothing but successes. (The ucx watchdog used to
+ * look only on empty polls.)
+ */
+static void test_stall_busy_device(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_ep *ep2;
+	unsigned out = 0, flushes = 0;
+	int64_t deadline = mono_ms() + TIMEOUT_MS;
+	int done = 0;
+
+	assert_int_equal(sk_ep_create(f->dev, &ep2), SK_OK);
+	assert_true(sk_test_peer_connect(&f->peer, ep2) >= 0);
+	POST(f, sk_post_send(ep2, f->mr, f->buf, 1 << 20, 0, ep2));
+	while (!done && mono_ms() < deadline) {
+		struct sk_wc wc[16];
+		int n;
+
+		while (out < 8) {
+			POST(f, sk_ep_flush(f->ep, f));
+			out++;
+		}
+		n = sk_dev_poll(f->dev, wc, 16);
+		for (int i = 0; i < n; i++) {
+			if (wc[i].ep == f->ep) {
+				assert_int_equal(wc[i].status, SK_OK);
+				out--;
+				flushes++;
+				continue;
+			}
+			assert_ptr_equal(wc[i].ep, ep2);
+			assert_ptr_equal(wc[i].ctx, ep2);
+			if (wc[i].status != SK_ERR_RETRY_EXCEEDED)
+				fail_msg("the stalled send completed with "
+					 "'%s'", sk_status_str(wc[i].status));
+			done = 1;
+		}
+	}
+	if (!done)
+		fail_msg("the stalled endpoint did not fail in %d ms, while "
+			 "%u flushes completed on the other", TIMEOUT_MS,
+			 flushes);
+	print_message("stalled endpoint failed; %u flushes on the busy one\n",
+		      flushes);
+	sk_ep_destroy(ep2);
+	while (out > 0) {
+		struct sk_wc wc;
+
+		assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+		assert_int_equal(wc.status, SK_OK);
+		out--;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +1057,16 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_peer_killed, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_with_completions,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unpolled_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_early_overflow_reported,
+						setup_early, teardown),
+		cmocka_unit_test_setup_teardown(test_stall_busy_device,
+						setup_stall, teardown_stall),
+		cmocka_unit_test_setup_teardown(test_key_check_timeout,
+						setup_silent, teardown_silent),
 	};
 	const char *prov = getenv("SKIFF_PROVIDER");
 	char name[64];

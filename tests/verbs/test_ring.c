@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -192,6 +195,139 @@ static void test_wake(void **state)
 	assert_int_equal(poll(&pfd, 1, 0), 0);
 }
 
+/*
+ * The sleep/wake handshake with two real threads racing: a receiver that
+ * arms and sleeps on the wakeup socket whenever its next message is not
+ * there (as sk_dev_wait does), and a sender that puts and wakes
+ * (ucx_ring_must_wake, ucx_ring_tx_wake), pausing now and then so the
+ * receiver does go to sleep, many thousands of times. A lost wakeup leaves
+ * the receiver asleep with a message waiting: it waits 10 s on the socket
+ * (a hang guard, not a timing check) and reports which message. Run under
+ * TSan too (make check's tsan step).
+ */
+#define RACE_MSGS 50000u
+
+struct race {
+	struct pair *p;
+	unsigned sleeps;     /* receiver: sleeps taken */
+	unsigned wakes;      /* sender: wakeups sent */
+	uint64_t lost_at;    /* receiver: the message it overslept, or 0 */
+	int lost_ready;      /* ...and it was there, unannounced */
+	uint64_t bad_at;     /* receiver: a message with wrong bytes, or 0 */
+	_Atomic int stop;    /* receiver gave up: the sender stops too */
+};
+
+static void *race_sender(void *arg)
+{
+	struct race *rc = arg;
+	uint8_t buf[256];
+	unsigned rnd = 12345;
+
+	for (uint64_t seq = 1; seq <= RACE_MSGS; seq++) {
+		uint32_t len = (uint32_t)(seq * 13 % sizeof(buf));
+
+		fill(buf, len, seq);
+		while (!ucx_ring_put(&rc->p->tx, seq, buf, len)) {
+			if (atomic_load(&rc->stop))
+				return NULL;
+			sched_yield(); /* full: the receiver pops */
+		}
+		if (ucx_ring_must_wake(&rc->p->tx)) {
+			ucx_ring_tx_wake(&rc->p->tx);
+			rc->wakes++;
+		}
+		/* Mostly, wait until the receiver took it: this message is
+		 * then the last one, and only our wakeup can end a sleep it
+		 * began (a later put would hide a lost one). Then spin a
+		 * random while (0 to a few us) before the next put, so that
+		 * puts land at every point of the receiver's drain, arm and
+		 * check. Now and then stream on, or pause longer. */
+		rnd = rnd * 1103515245u + 12345u;
+		if ((rnd >> 16) % 4 != 0) {
+			unsigned spin = (rnd >> 8) % 4096;
+
+			while (atomic_load_explicit(&rc->p->tx.ctl->head,
+						    memory_order_acquire) !=
+			       rc->p->tx.tail) {
+				if (atomic_load(&rc->stop))
+					return NULL;
+				sched_yield();
+			}
+			for (volatile unsigned i = 0; i < spin; i++)
+				;
+		} else if ((rnd >> 16) % 64 == 1) {
+			usleep(1 + (rnd >> 20) % 50);
+		}
+	}
+	return NULL;
+}
+
+static void *race_receiver(void *arg)
+{
+	struct race *rc = arg;
+	struct pair *p = rc->p;
+	struct pollfd pfd = {.fd = p->host.wake_fd, .events = POLLIN};
+	uint8_t want[256];
+
+	for (uint64_t seq = 1; seq <= RACE_MSGS; seq++) {
+		const char *why = NULL;
+		const void *m;
+		uint32_t len = 0;
+
+		/* Take it, or wait for it as sk_dev_wait does. A peek may
+		 * find nothing yet after skipping a WRAP cell (the sender
+		 * writes the message after it): wait for that too. */
+		while ((m = ucx_ring_peek(&p->rx, seq, &len, &why)) == NULL) {
+			if (why)
+				break;
+			ucx_ring_host_drain(&p->host);
+			if (ucx_ring_rx_arm(&p->rx, seq))
+				continue;
+			rc->sleeps++;
+			if (poll(&pfd, 1, 10000) == 0) {
+				/* 10 s asleep: a lost wakeup if it waits. */
+				rc->lost_ready = ucx_ring_ready(&p->rx, seq);
+				rc->lost_at = seq;
+				atomic_store(&rc->stop, 1);
+				return NULL;
+			}
+		}
+		fill(want, len, seq);
+		if (m == NULL || len != seq * 13 % sizeof(want) ||
+		    memcmp(m, want, len) != 0) {
+			rc->bad_at = seq;
+			atomic_store(&rc->stop, 1);
+			return NULL;
+		}
+		ucx_ring_pop(&p->rx, len);
+	}
+	return NULL;
+}
+
+static void test_sleep_wake_race(void **state)
+{
+	struct race rc = {.p = *state};
+	pthread_t tx, rx;
+
+	assert_int_equal(pthread_create(&rx, NULL, race_receiver, &rc), 0);
+	assert_int_equal(pthread_create(&tx, NULL, race_sender, &rc), 0);
+	assert_int_equal(pthread_join(rx, NULL), 0);
+	assert_int_equal(pthread_join(tx, NULL), 0);
+	if (rc.lost_at)
+		fail_msg("%s: message %llu, after %u sleeps and %u wakeups",
+			 rc.lost_ready ? "lost wakeup: the message waited "
+					 "while the receiver slept 10 s"
+				       : "the sender sent nothing for 10 s",
+			 (unsigned long long)rc.lost_at, rc.sleeps, rc.wakes);
+	if (rc.bad_at)
+		fail_msg("message %llu came out wrong",
+			 (unsigned long long)rc.bad_at);
+	print_message("%u messages, %u sleeps, %u wakeups\n", RACE_MSGS,
+		      rc.sleeps, rc.wakes);
+	/* The race was run: the receiver did sleep, and was woken. */
+	assert_true(rc.sleeps > 0);
+}
+
 /* A ring that is not one: bad size, a descriptor that is not a ring. */
 static void test_open_refused(void **state)
 {
@@ -225,6 +361,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_cells, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sleep_wake_race, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_open_refused, setup,
 						teardown),
 	};

@@ -225,6 +225,19 @@ static inline int ucx_ring_ready(const struct ucx_ring_rx *r, uint64_t seq)
 		       memory_order_seq_cst) == seq;
 }
 
+/*
+ * The receiver's half of the sleep handshake: say it may sleep, then look
+ * once more. Returns 1 when message @seq waits (do not sleep: take it),
+ * 0 when it is safe to sleep on the wakeup socket, which the sender's
+ * next put then wakes (ucx_ring_must_wake). Drain the socket before (a
+ * datagram left from an earlier wakeup would end the sleep at once).
+ */
+static inline int ucx_ring_rx_arm(struct ucx_ring_rx *r, uint64_t seq)
+{
+	atomic_store_explicit(&r->ctl->sleeping, 1, memory_order_seq_cst);
+	return ucx_ring_ready(r, seq);
+}
+
 /* Setup (ring.c). */
 struct ucx_ring_host {
 	uint64_t host_id;     /* this boot of this machine; 0: unknown */

@@ -26,7 +26,15 @@
  *     visible at the target, as an RDMA ACK promises. A read, atomic or
  *     active message after an unflushed write is fenced behind it.
  *   - An error moves the endpoint into the error state; later slots
- *     complete with SK_ERR_FLUSHED.
+ *     complete with SK_ERR_FLUSHED, and so do its posted receives. A
+ *     failure no operation caused (peer gone, a bad or unholdable message)
+ *     is reported by the first error completion.
+ *   - A completion keeps its place in its endpoint's queue until it is
+ *     polled, as a NIC's send queue entry does: the device's software
+ *     queue, sized at endpoint creation for every endpoint's depths, then
+ *     always has room (nothing is allocated on the datapath), and a full
+ *     endpoint says SK_ERR_AGAIN. A destroyed endpoint's completions leave
+ *     the queue with it.
  *   - Protection: UCX does not check rights, ranges or stale keys across
  *     processes (a shared-memory put is a memcpy). Every device publishes
  *     a key table, registered memory of {cookie, addr, len, rights, rkey
@@ -56,6 +64,7 @@
 #include "../provider.h"
 #include "../wire.h"
 #include "ring.h"
+#include "ucx_wire.h"
 
 #define UCX_AM_SEND       1
 #define UCX_AM_IMM        2
@@ -138,10 +147,13 @@ struct ucx_ep {
 	uint64_t keytab_addr;
 	uint32_t keytab_size;
 	int failed;          /* error state: new posts complete FLUSHED */
+	sk_status_t fail_status; /* why it failed, first reason */
+	int rq_flush_owed;   /* failed: its posted receives must complete */
 	int err_reported;    /* one error completion went out already */
 	int dirty;           /* puts issued since the last fence or flush */
 	int destroying;      /* completions are dropped, not reported */
 	int stalled;         /* the stall watchdog failed it */
+	void *close_req;     /* its forced close, still running (watchdog) */
 	/* The watchdog's view, taken only when it runs (no clock reads on
 	 * the datapath): the oldest slot it saw waiting, and since when. */
 	int wd_armed;
@@ -150,6 +162,11 @@ struct ucx_ep {
 
 	struct ucx_sq_slot *sq;
 	uint32_t sq_mask, sq_head, sq_tail;
+	/* Completions of the send and receive queues that wait in the
+	 * device's queue: they hold their place in their endpoint's queue
+	 * until polled, as on an RDMA NIC, so the device's queue (sized for
+	 * every endpoint's depths) never overflows and never grows. */
+	uint32_t sq_cq, rq_cq;
 
 	struct ucx_rq_slot *rq;
 	uint32_t rq_mask;
@@ -189,6 +206,16 @@ struct ucx_mr {
 	uint64_t cookie;
 };
 
+/* A read of a peer's key-table entry (ucx_keytab_fetch), with the buffer
+ * it lands in. */
+struct ucx_fetch {
+	struct ucx_keytab_entry ent;
+	struct ucx_fetch *next, **pprev; /* the device's list */
+	ucs_status_t status;
+	int done;
+	int orphan;          /* its waiter timed out: the callback frees it */
+};
+
 struct ucx_rkey {
 	struct sk_rkey super;
 	ucp_rkey_h urkey;    /* NULL: the target did not honour the key */
@@ -218,6 +245,7 @@ struct ucx_dev {
 	uint64_t stall_ns;      /* watchdog bound; 0: off */
 	uint64_t next_check_ns;
 	unsigned long bad_am;   /* malformed active messages dropped */
+	uint32_t flush_owed;    /* failed endpoints with receives to flush */
 	size_t imm_max;         /* sends up to this try the immediate path */
 	struct ucx_ring_host host; /* same-host rings (ring.h) */
 	int ring_on;            /* SKIFF_UCX_SHM */
@@ -228,8 +256,16 @@ struct ucx_dev {
 	uint32_t polls;
 	uint32_t imm_probe;     /* posts until imm_max is tried again */
 	unsigned long inflight; /* UCX requests whose callback is owed */
+	struct ucx_fetch *fetches; /* key-table reads UCX still owns */
 	char transport[64];
 };
+
+static void ucx_fetch_unlink(struct ucx_fetch *f)
+{
+	*f->pprev = f->next;
+	if (f->next)
+		f->next->pprev = f->pprev;
+}
 
 static inline struct ucx_dev *ucx_dev(struct sk_dev *dev)
 {
@@ -309,18 +345,46 @@ static sk_status_t ucx_cq_resize(struct ucx_dev *d, uint32_t size)
 	return SK_OK;
 }
 
-static void ucx_cq_push(struct ucx_dev *d, const struct sk_wc *wc)
+static void __attribute__((cold, noinline))
+ucx_cq_overflow(struct ucx_ep *e)
 {
-	/* Sized at endpoint creation for every slot that can complete; a
-	 * caller that posts on and on without polling can still outrun it
-	 * (slots free as they retire, not as they are polled): grow then. */
-	if (__builtin_expect(d->cq_head - d->cq_tail == d->cq_size, 0) &&
-	    ucx_cq_resize(d, d->cq_size * 2) != SK_OK) {
-		sk_log_error("ucx: completion queue full and no memory to "
-			     "grow it: a completion is lost");
-		abort();
+	sk_log_error("ucx: endpoint %u: the completion queue is full (a bug): "
+		     "a completion is lost, endpoint failed", e->idx);
+	e->failed = 1;
+}
+
+/*
+ * Queue a completion of @e's send queue, or of its receive queue if @rq.
+ * No allocation here: the queue is sized at endpoint creation for every
+ * endpoint's depths, and a completion keeps its place in its endpoint's
+ * queue until it is polled (sq_cq, rq_cq), so it always fits. Should that
+ * ever not hold, the endpoint fails rather than the process.
+ */
+static inline void ucx_cq_push(struct ucx_dev *d, struct ucx_ep *e,
+			       const struct sk_wc *wc, int rq)
+{
+	if (__builtin_expect(d->cq_head - d->cq_tail == d->cq_size, 0)) {
+		ucx_cq_overflow(e);
+		return;
 	}
+	if (rq)
+		e->rq_cq++;
+	else
+		e->sq_cq++;
 	d->cq[d->cq_head++ & (d->cq_size - 1)] = *wc;
+}
+
+/* The completions of a destroyed endpoint leave the queue with it, so no
+ * poll hands out a wc.ep that is gone (the rdma provider drops them by
+ * generation at poll time). */
+static void ucx_cq_purge(struct ucx_dev *d, const struct ucx_ep *e)
+{
+	uint32_t mask = d->cq_size - 1, out = d->cq_tail;
+
+	for (uint32_t i = d->cq_tail; i != d->cq_head; i++)
+		if (d->cq[i & mask].ep != &e->super)
+			d->cq[out++ & mask] = d->cq[i & mask];
+	d->cq_head = out;
 }
 
 static sk_status_t ucx_cq_reserve(struct ucx_dev *d, uint32_t more)
@@ -365,10 +429,35 @@ static struct ucx_ep *ucx_cookie_ep(struct ucx_dev *d, void *cookie,
 
 /* ---- send queue: in-order retirement ---- */
 
+/*
+ * Move @e into the error state, as an RC QP: new posts complete flushed,
+ * and so do its posted receives (at the next poll or post: this runs
+ * inside UCX callbacks and deliveries). A failure that no operation of
+ * ours caused (peer gone, a bad message, no memory for an early one) is
+ * reported by the first error completion in place of "flushed".
+ */
 static void ucx_ep_fail(struct ucx_ep *e, sk_status_t st)
 {
-	(void)st;
+	if (e->fail_status == SK_OK)
+		e->fail_status = st;
 	e->failed = 1;
+	if (!e->rq_flush_owed) {
+		e->rq_flush_owed = 1;
+		ucx_dev(e->super.dev)->flush_owed++;
+	}
+}
+
+/* The status of @e's first error completion, whose own status is @st;
+ * the ones after it are flushed. */
+static sk_status_t ucx_first_error(struct ucx_ep *e, sk_status_t st)
+{
+	e->err_reported = 1;
+	if (e->stalled)
+		st = SK_ERR_RETRY_EXCEEDED; /* the watchdog's verdict */
+	else if (st == SK_ERR_FLUSHED && e->fail_status != SK_OK)
+		st = e->fail_status;
+	ucx_ep_fail(e, st);
+	return st;
 }
 
 static void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e)
@@ -383,19 +472,15 @@ static void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e)
 		 * after it was flushed, as on an RC QP in the error state. */
 		if (e->err_reported)
 			s->status = SK_ERR_FLUSHED;
-		else if (s->status != SK_OK) {
-			if (e->stalled)
-				s->status = SK_ERR_RETRY_EXCEEDED;
-			ucx_ep_fail(e, s->status);
-			e->err_reported = 1;
-		}
+		else if (s->status != SK_OK)
+			s->status = ucx_first_error(e, s->status);
 		e->sq_tail++;
 		if (e->destroying ||
 		    (s->status == SK_OK && !s->user_signaled))
 			continue;
 		wc = (struct sk_wc){.ctx = s->ctx, .ep = &e->super,
 				    .status = s->status, .opcode = s->opcode};
-		ucx_cq_push(d, &wc);
+		ucx_cq_push(d, e, &wc, 0);
 	}
 }
 
@@ -469,7 +554,11 @@ static void ucx_rq_retire(struct ucx_dev *d, struct ucx_ep *e)
 				    .status = r->status, .opcode = r->opcode,
 				    .byte_len = r->byte_len, .imm = r->imm,
 				    .data = r->data};
-		ucx_cq_push(d, &wc);
+		if (wc.status != SK_OK)
+			wc.status = e->err_reported
+					    ? SK_ERR_FLUSHED
+					    : ucx_first_error(e, wc.status);
+		ucx_cq_push(d, e, &wc, 1);
 	}
 }
 
@@ -481,9 +570,9 @@ static void ucx_rq_report(struct ucx_dev *d, struct ucx_ep *e, uint32_t seq,
 {
 	struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
 
-	if (e->rq_tail == seq && !e->destroying) {
+	if (e->rq_tail == seq && !e->destroying && wc->status == SK_OK) {
 		e->rq_tail++;
-		ucx_cq_push(d, wc);
+		ucx_cq_push(d, e, wc, 1);
 		return;
 	}
 	r->seq = seq;
@@ -494,6 +583,40 @@ static void ucx_rq_report(struct ucx_dev *d, struct ucx_ep *e, uint32_t seq,
 	r->byte_len = wc->byte_len;
 	r->data = wc->data;
 	ucx_rq_retire(d, e);
+}
+
+/* A failed endpoint's posted receives that no message will fill: they
+ * complete, flushed (the first error may say why, ucx_first_error). */
+static void ucx_rq_flush(struct ucx_dev *d, struct ucx_ep *e)
+{
+	if (e->rq_flush_owed) {
+		e->rq_flush_owed = 0;
+		d->flush_owed--;
+	}
+	while (e->rq_match != e->rq_head) {
+		uint32_t seq = e->rq_match++;
+		struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
+
+		r->seq = seq;
+		r->opcode = SK_OP_RECV;
+		r->status = SK_ERR_FLUSHED;
+		r->byte_len = 0;
+		r->imm = 0;
+		r->data = NULL;
+		r->done = 1;
+	}
+	ucx_rq_retire(d, e);
+}
+
+static void ucx_flush_failed(struct ucx_dev *d)
+{
+	for (uint32_t i = 0; i < d->eps.n && d->flush_owed; i++) {
+		struct ucx_ep *e = d->eps.eps[i] ? ucx_ep(d->eps.eps[i])
+						 : NULL;
+
+		if (e && e->rq_flush_owed)
+			ucx_rq_flush(d, e);
+	}
 }
 
 static void ucx_recv_data_cb(void *request, ucs_status_t status,
@@ -929,10 +1052,7 @@ static int ucx_rings_arm(struct ucx_dev *d)
 {
 	ucx_ring_host_drain(&d->host);
 	for (uint32_t i = 0; i < d->nrings; i++)
-		atomic_store_explicit(&d->rings[i]->rx.ctl->sleeping, 1,
-				      memory_order_seq_cst);
-	for (uint32_t i = 0; i < d->nrings; i++)
-		if (ucx_ring_ready(&d->rings[i]->rx, d->rings[i]->rx_seq))
+		if (ucx_ring_rx_arm(&d->rings[i]->rx, d->rings[i]->rx_seq))
 			return 1;
 	return 0;
 }
@@ -1233,6 +1353,13 @@ static void ucx_dev_close(struct sk_dev *dev)
 	free(d->keytab);
 	ucp_worker_release_address(d->worker, d->waddr);
 	ucp_worker_destroy(d->worker);
+	/* The worker is gone: nothing can land in these any more. */
+	while (d->fetches) {
+		struct ucx_fetch *f = d->fetches;
+
+		ucx_fetch_unlink(f);
+		free(f);
+	}
 	ucp_cleanup(d->ctx);
 	ucx_rings_cleanup(d);
 	free(d->cq);
@@ -1240,7 +1367,7 @@ static void ucx_dev_close(struct sk_dev *dev)
 	free(d);
 }
 
-static void ucx_ep_close(struct ucx_dev *d, struct ucx_ep *e);
+static void *ucx_ep_close_start(struct ucx_dev *d, struct ucx_ep *e);
 
 /* Requests UCX never finished, even on a forced close: complete their
  * slots here as flushed; a late callback finds pending == 0. */
@@ -1260,18 +1387,22 @@ static void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e)
 }
 
 /*
- * The stall watchdog (SKIFF_STALL_MS), as in the rdma provider: UCX's
+ * The stall watchdog (SKIFF_STALL_MS; what it is for: verbs.h). UCX's
  * keepalive fails a dead peer's endpoint on some paths only (it caught a
  * killed peer over shared memory, not a large put waiting on it), so an
  * endpoint whose oldest operation sees no completion for that long is
  * closed by force. Its requests complete as cancelled; the first is
  * reported as SK_ERR_RETRY_EXCEEDED, the rest as flushed.
+ *
+ * It runs from every 64th poll, busy or not, and from arm (before the
+ * caller sleeps), and scans at most every 100 ms; it never waits: the forced close finishes in the background
+ * (close_req, reaped by ucx_ep_destroy), and its slots complete now.
  */
 static void ucx_watchdog(struct ucx_dev *d)
 {
 	uint64_t now = ucx_now_ns();
 
-	if (d->stall_ns == 0 || now < d->next_check_ns)
+	if (now < d->next_check_ns)
 		return;
 	d->next_check_ns = now + 100000000ull;
 	for (uint32_t i = 0; i < d->eps.n; i++) {
@@ -1302,10 +1433,29 @@ static void ucx_watchdog(struct ucx_dev *d)
 		if (e->keytab_rkey)
 			ucp_rkey_destroy(e->keytab_rkey);
 		e->keytab_rkey = NULL;
-		ucx_ep_close(d, e);
+		e->close_req = ucx_ep_close_start(d, e);
 		e->uep = NULL;
 		ucx_sq_abandon(d, e);
 	}
+}
+
+/* While an endpoint owes completions, the watchdog must run even if none
+ * ever wakes the caller: bound its sleep, as the rdma provider does. */
+static int ucx_dev_sleep_bound(const struct sk_dev *dev)
+{
+	const struct ucx_dev *d = sk_container_of(dev, const struct ucx_dev,
+						  super);
+
+	if (d->stall_ns == 0)
+		return -1;
+	for (uint32_t i = 0; i < d->eps.n; i++) {
+		const struct ucx_ep *e = d->eps.eps[i] ?
+			ucx_ep(d->eps.eps[i]) : NULL;
+
+		if (e && !e->stalled && e->uep && e->sq_head != e->sq_tail)
+			return 100;
+	}
+	return -1;
 }
 
 static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
@@ -1322,9 +1472,32 @@ static int ucx_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 	if ((d->polls & 3) == 0 || d->inflight ||
 	    (d->nrings == 0 && d->cq_tail == d->cq_head))
 		ucx_progress(d);
-	while (n < max && d->cq_tail != d->cq_head)
-		wc[n++] = d->cq[d->cq_tail++ & (d->cq_size - 1)];
-	if (n == 0 && (d->polls & 15) == 0)
+	if (d->flush_owed)
+		ucx_flush_failed(d);
+	if (d->cq_tail != d->cq_head) {
+		/* In locals: the stores to the endpoints' counts would make
+		 * the compiler reload the queue's fields every time. */
+		uint32_t tail = d->cq_tail, head = d->cq_head;
+		uint32_t mask = d->cq_size - 1;
+		const struct sk_wc *cq = d->cq;
+
+		while (n < max && tail != head) {
+			const struct sk_wc *c = &cq[tail++ & mask];
+			struct ucx_ep *e = ucx_ep(c->ep);
+
+			if (c->opcode >= SK_OP_RECV)
+				e->rq_cq--;
+			else
+				e->sq_cq--;
+			wc[n++] = *c;
+		}
+		d->cq_tail = tail;
+	}
+	/* The watchdog looks on every 64th poll, busy or not (a device kept
+	 * busy by one endpoint still notices another's stall), and before
+	 * the caller sleeps (ucx_dev_arm): one coarse clock read then, none
+	 * on the other polls. */
+	if (d->stall_ns && (d->polls & 63) == 0)
 		ucx_watchdog(d);
 	return n;
 }
@@ -1342,7 +1515,9 @@ static sk_status_t ucx_dev_arm(struct sk_dev *dev)
 	struct ucx_dev *d = ucx_dev(dev);
 	ucs_status_t us;
 
-	if (d->cq_tail != d->cq_head)
+	if (d->stall_ns)
+		ucx_watchdog(d);
+	if (d->cq_tail != d->cq_head || d->flush_owed)
 		return SK_ERR_BUSY;
 	/* UCX completes some requests (endpoint flushes, shared-memory
 	 * work) from progress alone, with no event on the fd: while any is
@@ -1431,47 +1606,117 @@ static void ucx_mr_dereg(struct sk_mr *mr)
 	free(m);
 }
 
-/* Memory descriptor body: u64 addr, u64 len, u32 access, u32 key id,
- * u64 cookie, u16 rkey length, rkey bytes. */
+sk_status_t ucx_mr_desc_encode(const struct ucx_mr_desc *m, void *buf,
+			       size_t *len_p)
+{
+	struct sk_wire_writer w;
+
+	sk_wire_begin(&w, buf, *len_p);
+	sk_wire_put_u64(&w, m->addr);
+	sk_wire_put_u64(&w, m->len);
+	sk_wire_put_u32(&w, m->access);
+	sk_wire_put_u32(&w, m->key_id);
+	sk_wire_put_u64(&w, m->cookie);
+	sk_wire_put_u16(&w, m->rkey_len);
+	sk_wire_put_bytes(&w, m->rkey, m->rkey_len);
+	return sk_wire_finish(&w, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, len_p);
+}
+
+sk_status_t ucx_mr_desc_decode(const void *buf, size_t len,
+			       struct ucx_mr_desc *m)
+{
+	static const char what[] = "ucx memory descriptor";
+	struct sk_wire_reader r;
+	sk_status_t st;
+
+	st = sk_wire_open(buf, len, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, what,
+			  &r);
+	if (st != SK_OK)
+		return st;
+	m->addr = sk_wire_get_u64(&r);
+	m->len = sk_wire_get_u64(&r);
+	m->access = sk_wire_get_u32(&r);
+	m->key_id = sk_wire_get_u32(&r);
+	m->cookie = sk_wire_get_u64(&r);
+	m->rkey_len = sk_wire_get_u16(&r);
+	m->rkey = sk_wire_get_bytes(&r, m->rkey_len);
+	if ((st = sk_wire_end(&r, what)) ||
+	    (st = sk_wire_check_range(m->addr, m->len, m->access, what)))
+		return st;
+	return SK_OK;
+}
+
 static sk_status_t ucx_mr_pack(const struct sk_mr *mr, void *buf,
 			       size_t *len_p)
 {
 	const struct ucx_mr *m = sk_container_of(mr, const struct ucx_mr,
 						 super);
-	struct sk_wire_writer w;
+	struct ucx_mr_desc desc = {.addr = (uintptr_t)mr->addr,
+				   .len = mr->len, .access = mr->access,
+				   .key_id = m->key_id, .cookie = m->cookie,
+				   .rkey_len = (uint16_t)m->rkey_len,
+				   .rkey = m->rkey_buf};
 
-	sk_wire_begin(&w, buf, *len_p);
-	sk_wire_put_u64(&w, (uintptr_t)mr->addr);
-	sk_wire_put_u64(&w, mr->len);
-	sk_wire_put_u32(&w, mr->access);
-	sk_wire_put_u32(&w, m->key_id);
-	sk_wire_put_u64(&w, m->cookie);
-	sk_wire_put_u16(&w, (uint16_t)m->rkey_len);
-	sk_wire_put_bytes(&w, m->rkey_buf, m->rkey_len);
-	return sk_wire_finish(&w, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, len_p);
+	return ucx_mr_desc_encode(&desc, buf, len_p);
 }
 
-/* Read entry @id of the peer's key table: one get, waited for. */
+/* A key-table read finished. Its waiter may have given up (orphan): then
+ * the read is freed here, with the buffer UCX just wrote. */
+static void ucx_fetch_cb(void *request, ucs_status_t status, void *user_data)
+{
+	struct ucx_fetch *f = user_data;
+
+	ucp_request_free(request);
+	if (f->orphan) {
+		ucx_fetch_unlink(f);
+		free(f);
+		return;
+	}
+	f->status = status;
+	f->done = 1;
+}
+
+/*
+ * Read entry @id of the peer's key table: one get, waited for. The get
+ * lands in a heap buffer that belongs to the request, not in the caller's
+ * frame: after a timeout UCX still owns it (ucp_request_cancel does
+ * nothing for RMA) and may complete it whenever the peer answers. It then
+ * stays on the device's list until its callback frees it, or until the
+ * device closes.
+ */
 static sk_status_t ucx_keytab_fetch(struct ucx_dev *d, struct ucx_ep *e,
 				    uint32_t id, struct ucx_keytab_entry *ent)
 {
-	ucp_request_param_t p = {.op_attr_mask = 0};
 	int64_t deadline = ucx_now_ms() + (int64_t)d->key_check_ms;
+	ucp_request_param_t p = {
+		.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+				UCP_OP_ATTR_FIELD_USER_DATA,
+		.cb.send = ucx_fetch_cb,
+	};
+	struct ucx_fetch *f = calloc(1, sizeof(*f));
 	ucs_status_ptr_t req;
-	ucs_status_t us;
+	sk_status_t st;
 
-	req = ucp_get_nbx(e->uep, ent, sizeof(*ent),
-			  e->keytab_addr + (uint64_t)id * sizeof(*ent),
+	if (f == NULL)
+		return SK_ERR_NOMEM;
+	p.user_data = f;
+	req = ucp_get_nbx(e->uep, &f->ent, sizeof(f->ent),
+			  e->keytab_addr + (uint64_t)id * sizeof(f->ent),
 			  e->keytab_rkey, &p);
-	if (req == NULL)
-		return SK_OK;
-	if (UCS_PTR_IS_ERR(req))
-		return ucx_status(UCS_PTR_STATUS(req));
-	while ((us = ucp_request_check_status(req)) == UCS_INPROGRESS) {
+	if (req == NULL || UCS_PTR_IS_ERR(req)) {
+		st = req ? ucx_status(UCS_PTR_STATUS(req)) : SK_OK;
+		*ent = f->ent;
+		free(f);
+		return st;
+	}
+	f->next = d->fetches;
+	if (f->next)
+		f->next->pprev = &f->next;
+	f->pprev = &d->fetches;
+	d->fetches = f;
+	while (!f->done) {
 		if (ucx_now_ms() > deadline) {
-			ucp_request_cancel(d->worker, req);
-			ucx_progress(d);
-			ucp_request_free(req);
+			f->orphan = 1; /* ucx_fetch_cb or ucx_dev_close frees */
 			sk_log_error("ucx: key check timed out after %lu ms "
 				     "(SKIFF_UCX_KEY_CHECK_MS)",
 				     d->key_check_ms);
@@ -1479,8 +1724,11 @@ static sk_status_t ucx_keytab_fetch(struct ucx_dev *d, struct ucx_ep *e,
 		}
 		ucx_progress(d);
 	}
-	ucp_request_free(req);
-	return ucx_status(us);
+	st = ucx_status(f->status);
+	*ent = f->ent;
+	ucx_fetch_unlink(f);
+	free(f);
+	return st;
 }
 
 /* Import a descriptor; @ask: check its key against the target's table
@@ -1489,58 +1737,43 @@ static sk_status_t ucx_rkey_import(struct sk_ep *ep, const void *buf,
 				   size_t len, int ask,
 				   struct sk_rkey **rkey_p)
 {
-	static const char what[] = "ucx memory descriptor";
 	struct ucx_ep *e = ucx_ep(ep);
 	struct ucx_dev *d = ucx_dev(ep->dev);
 	struct ucx_keytab_entry ent;
-	struct sk_wire_reader r;
-	uint64_t addr, rlen, cookie;
-	uint32_t access, id;
-	uint16_t klen;
-	const void *kbuf;
+	struct ucx_mr_desc m;
 	struct ucx_rkey *k;
 	sk_status_t st;
 
-	st = sk_wire_open(buf, len, SK_WIRE_MAGIC_MR, SK_WIRE_PROV_UCX, what,
-			  &r);
+	st = ucx_mr_desc_decode(buf, len, &m);
 	if (st != SK_OK)
 		return st;
-	addr = sk_wire_get_u64(&r);
-	rlen = sk_wire_get_u64(&r);
-	access = sk_wire_get_u32(&r);
-	id = sk_wire_get_u32(&r);
-	cookie = sk_wire_get_u64(&r);
-	klen = sk_wire_get_u16(&r);
-	kbuf = sk_wire_get_bytes(&r, klen);
-	if ((st = sk_wire_end(&r, what)) ||
-	    (st = sk_wire_check_range(addr, rlen, access, what)))
-		return st;
-
 	if (e->uep == NULL)
 		return SK_ERR_NOT_CONNECTED; /* closed by the watchdog */
 	k = calloc(1, sizeof(*k));
 	if (k == NULL)
 		return SK_ERR_NOMEM;
-	k->super = (struct sk_rkey){.ep = ep, .addr = addr, .len = rlen,
-				    .access = access};
+	k->super = (struct sk_rkey){.ep = ep, .addr = m.addr, .len = m.len,
+				    .access = m.access};
 	/* Ask the target whether it issued this key. */
 	memset(&ent, 0, sizeof(ent));
-	if (ask && id != 0 && id < e->keytab_size && cookie != 0) {
-		st = ucx_keytab_fetch(d, e, id, &ent);
+	if (ask && m.key_id != 0 && m.key_id < e->keytab_size &&
+	    m.cookie != 0) {
+		st = ucx_keytab_fetch(d, e, m.key_id, &ent);
 		if (st != SK_OK) {
 			free(k);
 			return st;
 		}
 	}
 	if (!ask ||
-	    (ent.cookie == cookie && ent.addr == addr && ent.len == rlen &&
-	     ent.access == access &&
-	     ent.rkey_hash == sk_wire_hash32(kbuf, klen))) {
-		ucs_status_t us = ucp_ep_rkey_unpack(e->uep, kbuf, &k->urkey);
+	    (ent.cookie == m.cookie && ent.addr == m.addr &&
+	     ent.len == m.len && ent.access == m.access &&
+	     ent.rkey_hash == sk_wire_hash32(m.rkey, m.rkey_len))) {
+		ucs_status_t us = ucp_ep_rkey_unpack(e->uep, m.rkey,
+						     &k->urkey);
 
 		if (us != UCS_OK) {
-			sk_log_error("%s: UCX refused the packed key: %s", what,
-				     ucs_status_string(us));
+			sk_log_error("ucx memory descriptor: UCX refused the "
+				     "packed key: %s", ucs_status_string(us));
 			free(k);
 			return SK_ERR_MALFORMED;
 		}
@@ -1564,6 +1797,12 @@ static sk_status_t ucx_rkey_unpack_nowait(struct sk_ep *ep, const void *buf,
 					  size_t len, struct sk_rkey **rkey_p)
 {
 	return ucx_rkey_import(ep, buf, len, 0, rkey_p);
+}
+
+int ucx_rkey_honoured(const struct sk_rkey *rkey)
+{
+	return sk_container_of(rkey, const struct ucx_rkey, super)->urkey !=
+	       NULL;
 }
 
 static void ucx_rkey_destroy(struct sk_rkey *rkey)
@@ -1808,20 +2047,33 @@ static void ucx_send_nop(struct ucx_dev *d, struct ucx_ep *e)
 		ucx_ep_fail(e, ucx_status(UCS_PTR_STATUS(ret)));
 }
 
-static void ucx_ep_close(struct ucx_dev *d, struct ucx_ep *e)
+/*
+ * Start a forced close of @e's UCP endpoint: pending requests are
+ * cancelled and their callbacks run now, while this endpoint can still be
+ * found (as this device's: ucx_cb_dev), so they are accounted. Returns the
+ * close request when it is still running, else NULL.
+ */
+static void *ucx_ep_close_start(struct ucx_dev *d, struct ucx_ep *e)
 {
 	ucp_request_param_t p = {
 		.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
 		.flags = UCP_EP_CLOSE_FLAG_FORCE,
 	};
-	int64_t deadline = ucx_now_ms() + UCX_CLOSE_MS;
+	struct ucx_dev *saved = ucx_cb_dev;
 	ucs_status_ptr_t req;
 
-	/* Force: pending requests are cancelled and their callbacks run now,
-	 * while this endpoint can still be found (and is "destroying"). */
+	ucx_cb_dev = d;
 	req = ucp_ep_close_nbx(e->uep, &p);
-	if (req == NULL || UCS_PTR_IS_ERR(req))
-		return;
+	ucx_cb_dev = saved;
+	return req == NULL || UCS_PTR_IS_ERR(req) ? NULL : req;
+}
+
+/* Wait, boundedly, for a close request to finish, and free it. Only from
+ * sk_ep_destroy: never from poll. */
+static void ucx_ep_close_wait(struct ucx_dev *d, void *req)
+{
+	int64_t deadline = ucx_now_ms() + UCX_CLOSE_MS;
+
 	while (ucp_request_check_status(req) == UCS_INPROGRESS &&
 	       ucx_now_ms() < deadline)
 		ucx_progress(d);
@@ -1847,10 +2099,15 @@ static void ucx_ep_destroy(struct sk_ep *ep)
 	if (e->uep) {
 		if (e->keytab_rkey)
 			ucp_rkey_destroy(e->keytab_rkey);
-		ucx_ep_close(d, e);
+		e->close_req = ucx_ep_close_start(d, e);
 	}
+	if (e->close_req)
+		ucx_ep_close_wait(d, e->close_req);
 	if (e->ring_polled)
 		ucx_rings_del(d, e);
+	if (e->rq_flush_owed)
+		d->flush_owed--;
+	ucx_cq_purge(d, e);
 	ucx_ring_tx_close(&e->tx);
 	ucx_ring_rx_destroy(&e->rx);
 	sk_ep_table_del(&d->eps, e->idx);
@@ -1919,7 +2176,8 @@ static void ucx_fence_if_dirty(struct ucx_dev *d, struct ucx_ep *e)
  * queue: unsignaled, or signaled with nothing before it. */
 static int ucx_may_skip_sq(const struct ucx_ep *e, const struct sk_op *op)
 {
-	return (op->flags & SK_POST_UNSIGNALED) || e->sq_head == e->sq_tail;
+	return (op->flags & SK_POST_UNSIGNALED) ||
+	       (e->sq_head == e->sq_tail && e->sq_cq <= e->sq_mask);
 }
 
 /* A send finished in the post: its completion, if signaled. */
@@ -1930,7 +2188,7 @@ static void ucx_send_done_now(struct ucx_dev *d, struct ucx_ep *e,
 			   .opcode = SK_OP_SEND};
 
 	if (!(op->flags & SK_POST_UNSIGNALED))
-		ucx_cq_push(d, &wc);
+		ucx_cq_push(d, e, &wc, 0);
 }
 
 static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
@@ -2014,7 +2272,7 @@ static sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
 		if (ucx_send_ring(d, e, op) || ucx_send_imm(d, e, op))
 			return SK_OK;
 	}
-	if (e->sq_head - e->sq_tail > e->sq_mask)
+	if (e->sq_head - e->sq_tail + e->sq_cq > e->sq_mask)
 		return SK_ERR_AGAIN;
 	p = (ucp_request_param_t){
 		.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
@@ -2137,7 +2395,7 @@ static sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	uintptr_t base = (uintptr_t)mr->addr, a = (uintptr_t)laddr;
 	struct ucx_rq_slot *r;
 
-	if (e->rq_head - e->rq_tail > e->rq_mask)
+	if (e->rq_head - e->rq_tail + e->rq_cq > e->rq_mask)
 		return SK_ERR_AGAIN;
 	if (len && (a < base || a - base > mr->len ||
 		    len > mr->len - (a - base)))
@@ -2149,7 +2407,9 @@ static sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	r->done = 0;
 	r->data = NULL;
 	e->rq_head++;
-	if (e->uq_tail != e->uq_head || e->ring_polled)
+	if (e->failed)
+		ucx_rq_flush(d, e);
+	else if (e->uq_tail != e->uq_head || e->ring_polled)
 		ucx_rx_drain(d, e);
 	return SK_OK;
 }
@@ -2162,6 +2422,7 @@ const struct sk_provider_ops sk_ucx_provider_ops = {
 	.dev_poll = ucx_dev_poll,
 	.dev_fd = ucx_dev_fd,
 	.dev_arm = ucx_dev_arm,
+	.dev_sleep_bound = ucx_dev_sleep_bound,
 	.mr_reg = ucx_mr_reg,
 	.mr_dereg = ucx_mr_dereg,
 	.mr_pack = ucx_mr_pack,

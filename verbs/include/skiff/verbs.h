@@ -166,10 +166,38 @@ int sk_dev_fd(const struct sk_dev *dev);
 sk_status_t sk_dev_arm(struct sk_dev *dev);
 
 /*
- * The longest the caller may sleep on the completion channel before it
- * polls again, in milliseconds, or -1 for no bound. A provider that must
- * notice silence itself (the stall watchdog, SKIFF_STALL_MS) needs polls
- * while operations are outstanding even when no completion arrives.
+ * The stall watchdog (SKIFF_STALL_MS).
+ *
+ * What it is for: a last resort against a dead peer on transports that
+ * never report one. An RDMA NIC fails requests to a dead peer with
+ * SK_ERR_RETRY_EXCEEDED after its transport retries; Soft-RoCE (Linux 6.1)
+ * and some UCX protocols (large puts and sends to a killed peer) leave
+ * them pending forever. The watchdog fails an endpoint whose oldest
+ * operation owed a completion has seen none for SKIFF_STALL_MS: it enters
+ * the error state, its first error completion says SK_ERR_RETRY_EXCEEDED,
+ * the rest SK_ERR_FLUSHED. It is not a timeout for slow operations, and it
+ * cannot tell a dead peer from a send waiting for the peer's receive (RC's
+ * infinite RNR retry): such a send fails too once it has waited that long.
+ * Unsignaled operations owe nothing: an endpoint that only has those out
+ * is never stalled.
+ *
+ * Defaults: ucx 5000 ms; rdma 5000 ms on Soft-RoCE and off on hardware
+ * NICs, whose own retries (SKIFF_RDMA_TIMEOUT, SKIFF_RDMA_RETRY_CNT) catch
+ * a dead peer and where the watchdog could only misfire on RNR waits.
+ * Set SKIFF_STALL_MS to apply a bound everywhere, 0 to turn it off.
+ *
+ * How it runs, alike in both providers: from every 64th sk_dev_poll(),
+ * busy or idle (a device kept busy by one endpoint still notices
+ * another's stall), and from sk_dev_arm() before the caller sleeps,
+ * scanning at most every 100 ms, with one coarse clock read when it looks
+ * and none on the other polls; it never blocks (the ucx provider's forced close of the endpoint finishes in the
+ * background). Detection takes between the bound and the bound plus the
+ * interval between looks.
+ *
+ * sk_dev_sleep_bound(): the longest the caller may sleep on the completion
+ * channel before it polls again, in milliseconds, or -1 for no bound.
+ * While an endpoint owes completions the watchdog needs polls even when no
+ * completion arrives.
  */
 int sk_dev_sleep_bound(const struct sk_dev *dev);
 /*

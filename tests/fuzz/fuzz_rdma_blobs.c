@@ -1,0 +1,169 @@
+/*
+ * libFuzzer target for the rdma provider's decoders of a peer's bytes, on
+ * the provider's own code (verbs/rdma/rdma.h), with no device:
+ *
+ *  - rdma_ep_addr_decode, which rdma_ep_connect runs on the peer's packed
+ *    address before it touches the QP, for a device on each link layer;
+ *  - rdma_mr_desc_decode, and the provider's whole rkey_unpack through its
+ *    ops table (it needs no device: the key is the peer's to honour).
+ *
+ * Each input is used as it is and "sealed" (its body length and check word
+ * recomputed, so that mutations reach the body instead of dying at the
+ * check word). Oracles, each an abort:
+ *  - an accepted address has a 24-bit QPN and PSN, an MTU of 256..4096 and
+ *    the device's link layer; it encodes back (rdma_ep_addr_encode, what
+ *    rdma_ep_addr_pack sends) to the very same bytes;
+ *  - an accepted descriptor passes sk_wire_check_range and encodes back to
+ *    the same bytes; rkey_unpack accepts exactly what the decoder accepts,
+ *    and its key says what the descriptor says.
+ *
+ * SKIFF_FUZZ_VERBOSE=1 keeps the decoders' messages; SKIFF_FUZZ_WRITE_SEEDS
+ * =DIR writes valid blobs (made with the provider's encoders) and exits:
+ * how tests/fuzz/corpus_rdma_blobs was made.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <infiniband/verbs.h>
+
+#include "../../verbs/provider.h"
+#include "../../verbs/rdma/rdma.h"
+#include "../../verbs/wire.h"
+#include "fuzz_check.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void ep_addr(const uint8_t *data, size_t size)
+{
+	static const uint8_t lls[] = {IBV_LINK_LAYER_INFINIBAND,
+				      IBV_LINK_LAYER_ETHERNET};
+
+	for (size_t i = 0; i < sizeof(lls); i++) {
+		struct rdma_peer_addr a;
+		uint8_t back[SK_BLOB_MAX];
+		size_t len = sizeof(back);
+
+		if (rdma_ep_addr_decode(data, size, lls[i], &a) != SK_OK)
+			continue;
+		check(a.qpn <= 0xffffff && a.psn <= 0xffffff);
+		check(a.mtu >= IBV_MTU_256 && a.mtu <= IBV_MTU_4096);
+		check(a.link_layer == lls[i]);
+		check(rdma_ep_addr_encode(&a, back, &len) == SK_OK);
+		check(len == size && memcmp(back, data, size) == 0);
+	}
+}
+
+static void mr_desc(const uint8_t *data, size_t size)
+{
+	struct sk_ep ep = {.connected = 1}; /* rkey_unpack only keeps it */
+	struct rdma_mr_desc m;
+	struct sk_rkey *rkey = NULL;
+	uint8_t back[SK_BLOB_MAX];
+	size_t len = sizeof(back);
+	sk_status_t st, ust;
+
+	st = rdma_mr_desc_decode(data, size, &m);
+	ust = sk_rdma_provider_ops.rkey_unpack(&ep, data, size, &rkey);
+	check((st == SK_OK) == (ust == SK_OK));
+	if (st != SK_OK)
+		return;
+	check(sk_wire_check_range(m.addr, m.len, m.access, "fuzz") == SK_OK);
+	check(rdma_mr_desc_encode(&m, back, &len) == SK_OK);
+	check(len == size && memcmp(back, data, size) == 0);
+	check(rkey->ep == &ep && rkey->addr == m.addr && rkey->len == m.len &&
+	      rkey->access == m.access);
+	sk_rdma_provider_ops.rkey_destroy(rkey);
+}
+
+static void run(const uint8_t *data, size_t size)
+{
+	ep_addr(data, size);
+	mr_desc(data, size);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t body = size - SK_WIRE_HDR_LEN - SK_WIRE_CHECK_LEN;
+	uint8_t *copy;
+	uint32_t h;
+
+	/* Exactly sized on the heap: ASan sees a read past the blob. */
+	copy = malloc(size ? size : 1);
+	if (copy == NULL)
+		return 0;
+	memcpy(copy, data, size);
+	run(copy, size);
+	if (size >= SK_WIRE_HDR_LEN + SK_WIRE_CHECK_LEN && body <= UINT16_MAX) {
+		copy[6] = (uint8_t)body;
+		copy[7] = (uint8_t)(body >> 8);
+		h = sk_wire_hash32(copy, size - SK_WIRE_CHECK_LEN);
+		for (int i = 0; i < 4; i++)
+			copy[size - SK_WIRE_CHECK_LEN + i] =
+				(uint8_t)(h >> (8 * i));
+		run(copy, size);
+	}
+	free(copy);
+	return 0;
+}
+
+static void write_seed(const char *dir, const char *name, const void *blob,
+		       size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	check(f != NULL && fwrite(blob, 1, len, f) == len && fclose(f) == 0);
+}
+
+static void write_seeds(const char *dir)
+{
+	struct rdma_peer_addr roce = {
+		.qpn = 0x000011, .psn = 0xabcdef, .lid = 0,
+		.link_layer = IBV_LINK_LAYER_ETHERNET, .mtu = IBV_MTU_1024,
+		.gid = {[10] = 0xff, [11] = 0xff, 192, 168, 1, 10},
+	};
+	struct rdma_peer_addr ib = {
+		.qpn = 0x000123, .psn = 1, .lid = 7,
+		.link_layer = IBV_LINK_LAYER_INFINIBAND, .mtu = IBV_MTU_4096,
+	};
+	struct rdma_mr_desc mr = {.addr = 0x7f0000001000ull, .len = 65536,
+				  .rkey = 0x1234, .access = SK_ACCESS_ALL};
+	uint8_t blob[SK_BLOB_MAX];
+	size_t len;
+
+	len = sizeof(blob);
+	check(rdma_ep_addr_encode(&roce, blob, &len) == SK_OK);
+	write_seed(dir, "ep-roce", blob, len);
+	len = sizeof(blob);
+	check(rdma_ep_addr_encode(&ib, blob, &len) == SK_OK);
+	write_seed(dir, "ep-ib", blob, len);
+	len = sizeof(blob);
+	check(rdma_mr_desc_encode(&mr, blob, &len) == SK_OK);
+	write_seed(dir, "mr", blob, len);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
+	const char *verbose = getenv("SKIFF_FUZZ_VERBOSE");
+
+	(void)argc;
+	(void)argv;
+	if (seeds) {
+		write_seeds(seeds);
+		exit(0);
+	}
+	/* Every refused input logs a line (see fuzz_blobs.c). */
+	if (verbose == NULL || strcmp(verbose, "0") == 0) {
+		FILE *null = fopen("/dev/null", "w");
+
+		if (null)
+			stderr = null;
+	}
+	return 0;
+}
