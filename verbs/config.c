@@ -38,7 +38,8 @@ const struct sk_config_var sk_config_vars[] = {
 	 "rdma: reads and atomics in flight per endpoint (capped by device)"},
 	{"SKIFF_STALL_MS", "5000",
 	 "fail an endpoint whose oldest operation got no completion for this "
-	 "long (0: off): Soft-RoCE and some UCX paths never fail a dead peer"},
+	 "long (0: off): Soft-RoCE and some UCX paths never fail a dead peer; "
+	 "unset, off on hardware RDMA NICs"},
 	{"SKIFF_UCX_KEEPALIVE_MS", "500",
 	 "ucx: peer liveness check interval; a dead peer fails within ~2x"},
 	{"SKIFF_UCX_UNEXP_DEPTH", "1024",

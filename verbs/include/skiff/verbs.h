@@ -190,9 +190,9 @@ sk_status_t sk_dev_arm(struct sk_dev *dev);
  * busy or idle (a device kept busy by one endpoint still notices
  * another's stall), and from sk_dev_arm() before the caller sleeps,
  * scanning at most every 100 ms, with one coarse clock read when it looks
- * and none on the other polls; it never blocks (the ucx provider's forced close of the endpoint finishes in the
- * background). Detection takes between the bound and the bound plus the
- * interval between looks.
+ * and none on the other polls; it never blocks (the ucx provider's forced
+ * close of the endpoint finishes in the background). Detection takes
+ * between the bound and the bound plus the interval between looks.
  *
  * sk_dev_sleep_bound(): the longest the caller may sleep on the completion
  * channel before it polls again, in milliseconds, or -1 for no bound.
