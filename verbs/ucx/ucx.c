@@ -1566,9 +1566,15 @@ static sk_status_t ucx_mr_reg(struct sk_dev *dev, void *addr, size_t len,
 	us = ucp_mem_map(d->ctx, &mp, &m->memh);
 	if (us != UCS_OK)
 		goto err_free;
-	us = ucp_rkey_pack(d->ctx, m->memh, &m->rkey_buf, &m->rkey_len);
-	if (us != UCS_OK)
-		goto err_unmap;
+	/* A registration for local use only packs no UCX key at all: its
+	 * descriptor then grants nothing, whoever reads it (the key table's
+	 * rights are only advisory, verbs.h). */
+	if ((access & ~(unsigned)SK_ACCESS_LOCAL) != 0) {
+		us = ucp_rkey_pack(d->ctx, m->memh, &m->rkey_buf,
+				   &m->rkey_len);
+		if (us != UCS_OK)
+			goto err_unmap;
+	}
 	do {
 		if (getrandom(&m->cookie, sizeof(m->cookie), 0) !=
 		    sizeof(m->cookie))
@@ -1601,7 +1607,8 @@ static void ucx_mr_dereg(struct sk_mr *mr)
 	struct ucx_dev *d = ucx_dev(mr->dev);
 
 	memset(&d->keytab[m->key_id], 0, sizeof(d->keytab[0]));
-	ucp_rkey_buffer_release(m->rkey_buf);
+	if (m->rkey_buf != NULL)
+		ucp_rkey_buffer_release(m->rkey_buf);
 	ucp_mem_unmap(d->ctx, m->memh);
 	free(m);
 }
@@ -1756,7 +1763,8 @@ static sk_status_t ucx_rkey_import(struct sk_ep *ep, const void *buf,
 				    .access = m.access};
 	/* Ask the target whether it issued this key. */
 	memset(&ent, 0, sizeof(ent));
-	if (ask && m.key_id != 0 && m.key_id < e->keytab_size &&
+	if (ask && m.rkey_len != 0 && m.key_id != 0 &&
+	    m.key_id < e->keytab_size &&
 	    m.cookie != 0) {
 		st = ucx_keytab_fetch(d, e, m.key_id, &ent);
 		if (st != SK_OK) {
@@ -1764,7 +1772,9 @@ static sk_status_t ucx_rkey_import(struct sk_ep *ep, const void *buf,
 			return st;
 		}
 	}
-	if (!ask ||
+	if (m.rkey_len == 0) {
+		/* a local-only registration: no key to import */
+	} else if (!ask ||
 	    (ent.cookie == m.cookie && ent.addr == m.addr &&
 	     ent.len == m.len && ent.access == m.access &&
 	     ent.rkey_hash == sk_wire_hash32(m.rkey, m.rkey_len))) {
