@@ -354,8 +354,9 @@ static void sk_rpc_call_finish(struct sk_rpc_call *c)
 	cont(arg, status, data, len);
 	if (own)
 		sk_rpc_buf_free(p->rpc, own);
+	/* Failed properly, so that the peer's other calls end too. */
 	if (held && !p->failed && sk_rpc_slot_repost(p, held) != SK_OK)
-		p->failed = 1;
+		sk_rpc_peer_fail(p, "cannot post a receive");
 }
 
 /*
