@@ -132,7 +132,7 @@ setup() {
 # $2/{out,err,rc,left}. Each run is its own session, so whatever it leaves
 # behind is found.
 run() {
-	local at=$1 d=$2 sid left
+	local at=$1 d=$2 sid left i
 	rm -f "$d"/count.* "$d"/left
 	(
 		cd "$d" || exit 1
@@ -147,10 +147,15 @@ run() {
 	echo $? >"$d/rc"
 	# The subshell was no group leader, so setsid made it a session
 	# of its own without forking: the session id is its pid.
-	left=$(ps -eo pid=,sid=,comm= | awk -v s="$sid" '$2 == s')
+	# A process still on its way out gets 2 s to finish.
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		left=$(ps -eo pid=,sid=,stat=,comm= |
+			awk -v s="$sid" '$2 == s && $3 !~ /^Z/')
+		[ -z "$left" ] && break
+		sleep 0.2
+	done
 	if [ -n "$left" ]; then
 		echo $left >"$d/left"
-		sleep 1 # it may be on its way out
 		pkill -KILL -s "$sid" 2>/dev/null || true
 	fi
 }
