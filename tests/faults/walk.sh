@@ -288,8 +288,8 @@ for workload in "${workloads[@]}"; do
 	what="every point"
 	[ "$STRIDE" != 1 ] && what="every ${STRIDE}th point"
 	echo "$workload: $points points, $walked runs walked ($what):" \
-		"$errors clear errors, $ok successes, $nbad bad" \
-		"$([ $waited = 0 ] || echo "($waited waited by design)");" \
+		"$errors clear errors, $ok successes, $nbad bad$(
+			[ $waited = 0 ] || echo " ($waited waited by design)");" \
 		"$unreached not reached; $((SECONDS - t0)) s"
 done
 echo "fault walk: $((SECONDS - t_all)) s," \
