@@ -4,6 +4,8 @@
 #   make check             install missing Debian packages, build, run all tests
 #   make demo              build and run the main demo job
 #   make SANITIZER=address|undefined|thread [check]   sanitizer build in build-<san>/
+#   make FAULTS=1 [SANITIZER=address]   fault-injection build (skiff/fault.h) in
+#                          build-faults/ (build-address-faults/); tests/faults
 #   make CC=clang          any compiler; warnings are errors with gcc and clang
 #   make V=1               show the commands
 #   make fuzz              build the libFuzzer targets (clang) in build-fuzz/
@@ -13,12 +15,15 @@
 SHELL      := /bin/bash
 CC         ?= cc
 SANITIZER  ?=
+FAULTS     ?=
 V          ?= 0
 
+# FAULTS=1: the fault-injection test build (skiff/fault.h), in its own
+# directory: build-faults, or build-<san>-faults with a sanitizer.
 ifeq ($(SANITIZER),)
-BUILD      ?= build
+BUILD      ?= build$(if $(filter 1,$(FAULTS)),-faults)
 else
-BUILD      ?= build-$(SANITIZER)
+BUILD      ?= build-$(SANITIZER)$(if $(filter 1,$(FAULTS)),-faults)
 endif
 
 ifeq ($(V),1)
@@ -36,6 +41,12 @@ CPPFLAGS += -Iverbs/include -MMD -MP -D_GNU_SOURCE
 # Everything above verbs sees only its public headers (verbs/include).
 LDFLAGS  += -pthread
 
+ifeq ($(FAULTS),1)
+CPPFLAGS += -DSK_FAULT_INJECT
+else ifneq ($(FAULTS),)
+$(error FAULTS must be 1 or empty)
+endif
+
 ifneq ($(SANITIZER),)
 ifeq ($(filter $(SANITIZER),address undefined thread),)
 $(error SANITIZER must be address, undefined or thread)
@@ -52,7 +63,7 @@ TEST_LIBS  := -lcmocka
 
 # ---- verbs: the driver library ----
 VERBS_SRC := verbs/status.c verbs/config.c verbs/wire.c verbs/verbs.c \
-             verbs/eptab.c \
+             verbs/eptab.c verbs/fault.c \
              verbs/rdma/rdma.c verbs/ucx/ucx.c \
              verbs/ucx/ring.c
 VERBS_OBJ := $(VERBS_SRC:%.c=$(BUILD)/%.o)
@@ -82,6 +93,7 @@ include tests/rpc/wire.mk
 include perf/compare/module.mk
 include perf/os/module.mk
 include tests/libos/module.mk
+include tests/faults/module.mk
 include perf/fuzz.mk
 include examples/module.mk
 include mk/install.mk
@@ -181,6 +193,7 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-address build-undefined build-thread build-fuzz
+	rm -rf build build-address build-undefined build-thread build-fuzz \
+		build-faults build-*-faults
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -229,8 +229,10 @@ static void sk_conn_fin_check(struct sk_hnode *t)
 	if (!t->fin_held || t->unconfirmed > 0 || t->link_down ||
 	    !sk_chan_can_send(&t->chan) || !sk_conn_all_finalized(t->job))
 		return;
-	t->fin_held = false;
+	/* Held until sent: a send that fails reports the link lost at
+	 * once (on_error), which must know the node still waits for it. */
 	sk_reply(t, t->fin_req, SK_HMSG_REPLY, 0, NULL, 0, NULL, 0);
+	t->fin_held = false;
 }
 
 /* @n's end of the connection to its confirm_to node is up, or will never

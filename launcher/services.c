@@ -466,10 +466,17 @@ static void sk_services_on_error(struct sk_chan *chan, sk_status_t st)
 
 	n->link_down = true;
 	sk_conn_node_closed(n->job, n);
-	/* After FINALIZE the node is allowed to go; otherwise its process
-	 * exit (waitpid) names the cause. A node that is alive but lost its
-	 * link cannot serve the job: end it. */
-	if (!n->finalized && !n->exited && !n->job->aborting)
+	/* Close our endpoint too, as sk_node_cut does: a node that waits
+	 * for a reply (its FINALIZE's, after it finalized) then sees its
+	 * link fail instead of waiting forever, and so does skrun for it. */
+	n->cut_t.cb = sk_node_cut_timer;
+	sk_timer_start(n->job->loop, &n->cut_t, 0);
+	/* After FINALIZE's reply the node is allowed to go; otherwise its
+	 * process exit (waitpid) names the cause. A node that is alive but
+	 * lost its link cannot serve the job, nor end (it waits for that
+	 * reply): end it. */
+	if ((!n->finalized || n->fin_held) && !n->exited &&
+	    !n->job->aborting)
 		sk_job_abort(n->job, 1, "lost the fabric link to rank %u on "
 					"%s (%s)",
 			     n->rank, n->host, sk_status_str(st));

@@ -1576,6 +1576,13 @@ static void sk_job_cleanup(struct sk_job *job)
 /* What sk_job_setup allocated before it gave up; no rank was started. */
 static void sk_job_setup_undo(struct sk_job *job)
 {
+	/* The fabric and the file service, if it got that far (a zeroed
+	 * sk_fsrv has root_fd 0: not ours to close). */
+	sk_arena_destroy(job->arena);
+	sk_loop_destroy(job->loop);
+	sk_dev_close(job->dev);
+	if (job->fsrv.root != NULL)
+		sk_fsrv_cleanup(&job->fsrv);
 	sk_launch_cleanup(job);
 	free(job->node);
 	job->node = NULL;

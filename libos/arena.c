@@ -22,6 +22,7 @@
 
 #include <skiff/arena.h>
 #include <skiff/config.h>
+#include <skiff/fault.h>
 
 #define SK_HUGE_PAGE (2u << 20)
 #define SK_PAGE      4096u
@@ -93,7 +94,8 @@ sk_status_t sk_arena_create(struct sk_dev *dev, size_t size, unsigned access,
 	arena->dev = dev;
 	arena->size = (size + 4095) & ~(size_t)4095;
 	sk_dev_query(dev, &attr);
-	arena->base = sk_arena_map(&arena->size,
+	arena->base = SK_FAULT("arena_map") ? NULL :
+		      sk_arena_map(&arena->size,
 				   strcmp(attr.provider, "rdma") == 0,
 				   &arena->huge);
 	if (arena->base == NULL) {
@@ -155,7 +157,8 @@ void *sk_arena_alloc(struct sk_arena *arena, size_t size, size_t align)
 {
 	size_t off = (arena->used + align - 1) & ~(align - 1);
 
-	if (off > arena->size || size > arena->size - off) {
+	if (SK_FAULT("arena_alloc") || off > arena->size ||
+	    size > arena->size - off) {
 		fprintf(stderr, "skiff: arena exhausted: %zu of %zu MiB used, "
 				"%zu bytes wanted (raise SKIFF_ARENA_MB)\n",
 			arena->used >> 20, arena->size >> 20, size);
@@ -297,7 +300,7 @@ void *sk_pool_get(struct sk_pool *pool)
 {
 	unsigned i;
 
-	if (pool->nfree == 0)
+	if (SK_FAULT("pool_get") || pool->nfree == 0)
 		return NULL;
 	i = pool->free_idx[--pool->nfree];
 	pool->busy[i] = 1;

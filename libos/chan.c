@@ -164,6 +164,13 @@ sk_status_t sk_chan_send(struct sk_chan *chan, struct sk_hmsg_hdr *hdr,
 			  sizeof(*hdr) + len1 + len2, 0, &s->op);
 	if (st != SK_OK) {
 		chan->sfree[chan->nsfree++] = s->idx;
+		/* Other than a full queue, the endpoint cannot carry this
+		 * message, so not the ones after it either: the channel has
+		 * failed, as when a completion says so. Going on would lose
+		 * this message and keep the next (a console line dropped
+		 * from the middle of the output, found by the fault walk). */
+		if (st != SK_ERR_AGAIN)
+			sk_chan_fail(chan, st);
 		return st;
 	}
 	chan->pending++;

@@ -428,12 +428,17 @@ static int sk_loop_fire_timers(struct sk_loop *loop, uint64_t now)
 }
 
 /* Call the watches of slot @fd (or of the fixed list if @fd < 0) that ask
- * for @revents and were not yet called in this look. A callback may stop,
+ * for @revents and were not yet called in look @look. A callback may stop,
  * free or start any watch, so the list is walked again from its head after
  * each call: a watch is in it only while active, and ->look says whether
- * it was called (or started) during this look. Several watches on one
- * descriptor are rare; one is the rule. */
-static int sk_loop_call(struct sk_loop *loop, int fd, unsigned revents)
+ * it was called (or started) during this look. A callback may also run
+ * the loop (sk_rpc_peer_add does), whose looks are later ones: a watch
+ * they called or started has seen newer events than @revents, and one
+ * that is not ready any more must not be called with them (its read
+ * would block). Several watches on one descriptor are rare; one is the
+ * rule. */
+static int sk_loop_call(struct sk_loop *loop, uint64_t look, int fd,
+			unsigned revents)
 {
 	struct sk_watch *w;
 	int handled = 0;
@@ -443,7 +448,7 @@ again:
 	for (; w; w = w->next) {
 		unsigned re;
 
-		if (w->look == loop->look)
+		if (w->look >= look)
 			continue;
 		re = fd >= 0 ? revents & (w->events | POLLERR | POLLHUP) :
 			       w->fixed & ~SK_WATCH_FIXED;
@@ -463,13 +468,14 @@ static int sk_loop_look(struct sk_loop *loop, int timeout_ms)
 {
 	struct epoll_event ev[SK_LOOP_EVENTS];
 	int n, i, handled = 0;
+	uint64_t look;
 
 	if (loop->fixed)
 		timeout_ms = 0; /* poll(2) would return at once */
 	if (loop->nwatch == 0 && timeout_ms == 0)
 		return 0;
 	n = epoll_wait(loop->epfd, ev, SK_LOOP_EVENTS, timeout_ms);
-	loop->look++;
+	look = ++loop->look;
 	for (i = 0; i < n; i++) {
 		uint64_t key = ev[i].data.u64;
 		int fd = (int)(uint32_t)key;
@@ -479,10 +485,10 @@ static int sk_loop_look(struct sk_loop *loop, int timeout_ms)
 		if ((size_t)fd >= loop->nfds || !loop->fds[fd].in_set ||
 		    loop->fds[fd].gen != (uint32_t)(key >> 32))
 			continue;
-		handled += sk_loop_call(loop, fd, ev[i].events);
+		handled += sk_loop_call(loop, look, fd, ev[i].events);
 	}
 	if (loop->fixed)
-		handled += sk_loop_call(loop, -1, 0);
+		handled += sk_loop_call(loop, look, -1, 0);
 	return handled; /* on EINTR or a timeout, 0: the caller loops */
 }
 

@@ -26,7 +26,8 @@ die() {
 }
 
 # The public headers: what an application may include. chan.h and
-# hostproto.h are libos's own and stay out.
+# hostproto.h are libos's own and stay out, as does fault.h (the test
+# builds' fault injection, make FAULTS=1).
 HEADERS=(
 	verbs/include/skiff/verbs.h
 	verbs/include/skiff/status.h

@@ -17,6 +17,9 @@
 #               skinfo's --help, -c checks, rdma reasons, UCX transports
 #   asan/ubsan  unit + ucx conformance + a short e2e run, sanitizer builds
 #   tsan        unit + ucx conformance, TSan build
+#   faults      the fault walk: an rpc workload and a 2-node skrun job, each
+#               run with its N-th fault point failing for every N, in every
+#               process; ASan+LSan fault build (tests/faults/walk.sh)
 #   rdma        conformance + rpc + e2e on Soft-RoCE in one QEMU guest boot
 #
 # SKIFF_CHECK_SKIP="asan rdma" leaves steps out (printed as skipped; CI
@@ -136,6 +139,7 @@ step ubsan sanitized undefined
 # UCX's memory-event hooks (UCM) and TSan's interceptors crash each other;
 # Skiff does not use UCX's registration cache, so switch the hooks off.
 step tsan env_sanitized UCX_MEM_EVENTS=no thread
+step faults tests/faults/walk.sh
 step rdma rdma
 
 echo

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <skiff/config.h>
+#include <skiff/fault.h>
 #include <skiff/verbs.h>
 
 #include "provider.h"
@@ -63,6 +64,8 @@ sk_status_t sk_dev_open(const char *provider, const char *device,
 			return SK_ERR_NODEV;
 		}
 	}
+	if (SK_FAULT("dev_open"))
+		return SK_ERR_NOMEM;
 	return ops->dev_open(device, dev_p);
 }
 
@@ -147,6 +150,8 @@ sk_status_t sk_mr_reg(struct sk_dev *dev, void *addr, size_t len,
 	if (dev == NULL || addr == NULL || len == 0 || mr_p == NULL ||
 	    (access & ~SK_ACCESS_ALL) || access == 0)
 		return SK_ERR_INVAL;
+	if (SK_FAULT("mr_reg"))
+		return SK_ERR_NOMEM;
 	return dev->ops->mr_reg(dev, addr, len, access | SK_ACCESS_LOCAL,
 				mr_p);
 }
@@ -171,6 +176,8 @@ sk_status_t sk_mr_pack(const struct sk_mr *mr, void *buf, size_t *len_p)
 {
 	if (mr == NULL || buf == NULL || len_p == NULL)
 		return SK_ERR_INVAL;
+	if (SK_FAULT("mr_pack"))
+		return SK_ERR_NOMEM;
 	return mr->dev->ops->mr_pack(mr, buf, len_p);
 }
 
@@ -181,6 +188,8 @@ sk_status_t sk_rkey_unpack(struct sk_ep *ep, const void *buf, size_t len,
 		return SK_ERR_INVAL;
 	if (!ep->connected)
 		return SK_ERR_NOT_CONNECTED;
+	if (SK_FAULT("rkey_unpack"))
+		return SK_ERR_TIMEOUT; /* ucx: the key check's round trip */
 	return ep->dev->ops->rkey_unpack(ep, buf, len, rkey_p);
 }
 
@@ -237,6 +246,8 @@ sk_status_t sk_ep_create_attr(struct sk_dev *dev,
 	if (dev == NULL || ep_p == NULL)
 		return SK_ERR_INVAL;
 	sk_dev_query(dev, &da);
+	if (SK_FAULT("ep_create"))
+		return SK_ERR_NOMEM;
 	return dev->ops->ep_create(
 		dev, sk_ep_depth(attr ? attr->sq_depth : 0, da.sq_depth),
 		sk_ep_depth(attr ? attr->rq_depth : 0, da.rq_depth), ep_p);
@@ -251,6 +262,8 @@ sk_status_t sk_ep_addr_pack(const struct sk_ep *ep, void *buf, size_t *len_p)
 {
 	if (ep == NULL || buf == NULL || len_p == NULL)
 		return SK_ERR_INVAL;
+	if (SK_FAULT("ep_addr_pack"))
+		return SK_ERR_NOMEM;
 	return ep->dev->ops->ep_addr_pack(ep, buf, len_p);
 }
 
@@ -262,6 +275,8 @@ sk_status_t sk_ep_connect(struct sk_ep *ep, const void *buf, size_t len)
 		return SK_ERR_INVAL;
 	if (ep->connected)
 		return SK_ERR_INVAL;
+	if (SK_FAULT("ep_connect"))
+		return SK_ERR_UNREACHABLE;
 	st = ep->dev->ops->ep_connect(ep, buf, len);
 	if (st == SK_OK)
 		ep->connected = 1;
@@ -296,6 +311,10 @@ static sk_status_t sk_post(struct sk_ep *ep, const struct sk_op *op)
 		return SK_ERR_INVAL;
 	if (op->mr == NULL && op->len > ep->dev->attr.max_inline)
 		return SK_ERR_INVAL;
+	/* As when the provider found the endpoint closed (its watchdog,
+	 * keepalive or a peer that went away). */
+	if (SK_FAULT(sk_opcode_str(op->opcode)))
+		return SK_ERR_NOT_CONNECTED;
 	return ep->dev->ops->post(ep, op);
 }
 
@@ -390,6 +409,8 @@ sk_status_t sk_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	if (ep == NULL || mr == NULL || (len && laddr == NULL))
 		return SK_ERR_INVAL;
 	if (!ep->connected)
+		return SK_ERR_NOT_CONNECTED;
+	if (SK_FAULT("recv"))
 		return SK_ERR_NOT_CONNECTED;
 	return ep->dev->ops->post_recv(ep, mr, laddr, len, ctx);
 }

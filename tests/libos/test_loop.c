@@ -623,6 +623,53 @@ static void test_start_from_callback(void **state)
 	sk_loop_destroy(loop);
 }
 
+/* A callback that runs the loop itself (as sk_rpc_peer_add does inside a
+ * watch's callback): when it returns, the outer look must not call it
+ * again with the event it has consumed (a blocking read would hang). */
+struct nester {
+	struct sk_watch w;
+	struct sk_loop *loop;
+	unsigned        calls, empty;
+};
+
+static void nester_cb(struct sk_watch *w, unsigned revents)
+{
+	struct nester *n = (struct nester *)w;
+	char c;
+
+	(void)revents;
+	n->calls++;
+	if (read(w->fd, &c, 1) != 1)
+		n->empty++; /* called for an event already consumed */
+	if (n->calls == 1) {
+		/* Long enough to look at the descriptors (a spinning
+		 * turn need not). */
+		assert_true(sk_loop_run_once(n->loop, 20) >= 0);
+	}
+}
+
+static void test_nested_run_in_callback(void **state)
+{
+	struct sk_loop *loop = new_loop();
+	struct nester n = {0};
+	int a[2];
+
+	(void)state;
+	assert_int_equal(pipe2(a, O_NONBLOCK), 0);
+	n = (struct nester){.w = {.fd = a[0], .events = POLLIN,
+				  .cb = nester_cb},
+			    .loop = loop};
+	sk_watch_start(loop, &n.w);
+	assert_int_equal(write(a[1], "1", 1), 1);
+	assert_true(sk_loop_run_once(loop, 1000) >= 0);
+	assert_true(sk_loop_run_once(loop, 0) >= 0);
+	assert_int_equal(n.calls, 1);
+	assert_int_equal(n.empty, 0);
+	sk_watch_stop(loop, &n.w);
+	close(a[0]), close(a[1]);
+	sk_loop_destroy(loop);
+}
+
 /* A loop over a real ucx device sleeps on the device's channel and the
  * watches: a byte written by another thread while it sleeps wakes it. */
 struct late_write {
@@ -744,6 +791,7 @@ int main(void)
 		cmocka_unit_test(test_change_events),
 		cmocka_unit_test(test_always_ready_files),
 		cmocka_unit_test(test_start_from_callback),
+		cmocka_unit_test(test_nested_run_in_callback),
 		cmocka_unit_test(test_device_sleep_wakes),
 		cmocka_unit_test(test_throughput_counts),
 	};
