@@ -1554,8 +1554,9 @@ static void sk_job_cleanup(struct sk_job *job)
 	}
 	/* A file thread may still wait in a system call for a node (a read
 	 * from a FIFO nobody writes, a disk that does not answer): it keeps
-	 * its node (files, bulk buffer in the arena, the device that
-	 * registered it) and the root until the exit that follows. */
+	 * its node (files, the bulk buffer's memory in the arena) and the
+	 * root until the exit that follows. It never touches the fabric, so
+	 * the registrations and the device go in any case. */
 	busy = sk_fileq_stop();
 	busy += sk_services_files_cleanup(job, busy == 0);
 	sk_launch_cleanup(job);
@@ -1565,6 +1566,9 @@ static void sk_job_cleanup(struct sk_job *job)
 		sk_dev_close(job->dev);
 		sk_fsrv_cleanup(&job->fsrv);
 		free(job->node);
+	} else {
+		sk_arena_dereg(job->arena);
+		sk_dev_close(job->dev);
 	}
 	if (job->sig_fd >= 0)
 		close(job->sig_fd);

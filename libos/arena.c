@@ -121,14 +121,23 @@ err_free:
 	return st;
 }
 
-void sk_arena_destroy(struct sk_arena *arena)
+void sk_arena_dereg(struct sk_arena *arena)
 {
 	if (arena == NULL)
 		return;
 	while (arena->nregions > 0)
 		sk_mr_dereg(arena->regions[--arena->nregions]);
+	if (arena->mr != NULL)
+		sk_mr_dereg(arena->mr);
+	arena->mr = NULL;
+}
+
+void sk_arena_destroy(struct sk_arena *arena)
+{
+	if (arena == NULL)
+		return;
+	sk_arena_dereg(arena);
 	free(arena->regions);
-	sk_mr_dereg(arena->mr);
 	munmap(arena->base, arena->size);
 	free(arena);
 }

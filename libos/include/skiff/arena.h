@@ -84,6 +84,13 @@ struct sk_pool {
 sk_status_t sk_arena_create(struct sk_dev *dev, size_t size, unsigned access,
 			    struct sk_arena **arena_p);
 void sk_arena_destroy(struct sk_arena *arena);
+/*
+ * Deregister the arena and every region of it, keeping the memory mapped
+ * (sk_arena_destroy() unmaps it later, or the process's exit does): for
+ * an owner that must close the device while another thread may still
+ * write into the memory with plain stores (skrun's file threads at exit).
+ */
+void sk_arena_dereg(struct sk_arena *arena);
 
 /* The registration covering the whole arena (for local use: never hand
  * its key to a peer). */
