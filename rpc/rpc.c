@@ -632,6 +632,11 @@ static void sk_rpc_peer_fail(struct sk_rpc_peer *p, const char *why)
 	 */
 	p->close_t.cb = sk_rpc_close_timer;
 	p->flush_op.done = sk_rpc_flushed;
+	/* In the error state first: the drain then needs nothing from the
+	 * peer (on rdma a flush behind a gone peer's unacknowledged writes
+	 * waited for the stall watchdog, seconds per connection). */
+	if (p->ep && !p->rpc->destroying)
+		(void)sk_ep_cancel(p->ep);
 	p->draining = p->ep && !p->rpc->destroying &&
 		      sk_ep_flush(p->ep, &p->flush_op) == SK_OK;
 	if (p->draining)

@@ -113,6 +113,7 @@ struct sk_provider_ops {
 	sk_status_t (*ep_connect)(struct sk_ep *ep, const void *buf,
 				  size_t len);
 	void (*ep_destroy)(struct sk_ep *ep);
+	sk_status_t (*ep_cancel)(struct sk_ep *ep); /* verbs.h */
 
 	/* All one-sided, two-sided and flush operations. */
 	sk_status_t (*post)(struct sk_ep *ep, const struct sk_op *op);

@@ -437,6 +437,11 @@ sk_status_t sk_ep_flush(struct sk_ep *ep, void *ctx)
 	return sk_post(ep, &op);
 }
 
+sk_status_t sk_ep_cancel(struct sk_ep *ep)
+{
+	return ep->dev->ops->ep_cancel(ep);
+}
+
 const char *sk_opcode_str(unsigned opcode)
 {
 	static const char *const names[] = {

@@ -1026,6 +1026,54 @@ static void test_stall_busy_device(void **state)
 	}
 }
 
+/*
+ * sk_ep_cancel: a peer that takes nothing (no receive posted: on rdma the
+ * sends wait in RNR retry forever) cannot hold a drain. After the cancel
+ * every send completes (done already, or flushed), the flush behind them
+ * completes flushed, and so does a post after it. The watchdog is off
+ * here (SKIFF_STALL_MS=0): only the cancel can end the wait.
+ */
+static int setup_nostall(void **state)
+{
+	setenv("SKIFF_STALL_MS", "0", 1);
+	return setup_common(state, 0);
+}
+
+static void test_cancel(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned n = 4;
+	struct sk_wc wc;
+	unsigned sends = 0;
+	int flushed = 0;
+
+	fx_wireup(f, f->ep);
+	for (unsigned i = 0; i < n; i++)
+		POST(f, sk_post_send(f->ep, f->mr, f->buf, 64, 0,
+				     (void *)(uintptr_t)(i + 1)));
+	assert_int_equal(sk_ep_cancel(f->ep), SK_OK);
+	assert_int_equal(sk_ep_cancel(f->ep), SK_OK); /* idempotent */
+	POST(f, sk_ep_flush(f->ep, f));
+	while (!flushed) {
+		assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+		assert_ptr_equal(wc.ep, f->ep);
+		if (wc.ctx == f) {
+			assert_int_equal(wc.opcode, SK_OP_FLUSH);
+			assert_int_equal(wc.status, SK_ERR_FLUSHED);
+			flushed = 1;
+			continue;
+		}
+		assert_int_equal(wc.opcode, SK_OP_SEND);
+		assert_int_equal((uintptr_t)wc.ctx, ++sends);
+		if (wc.status != SK_OK && wc.status != SK_ERR_FLUSHED)
+			fail_msg("send %u completed with '%s'", sends,
+				 sk_status_str(wc.status));
+	}
+	assert_int_equal(sends, n);
+	POST(f, sk_post_send(f->ep, f->mr, f->buf, 64, 0, f->buf));
+	expect_wc(f, SK_OP_SEND, SK_ERR_FLUSHED, f->buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1067,6 +1115,8 @@ int main(void)
 						setup_stall, teardown_stall),
 		cmocka_unit_test_setup_teardown(test_key_check_timeout,
 						setup_silent, teardown_silent),
+		cmocka_unit_test_setup_teardown(test_cancel, setup_nostall,
+						teardown_stall),
 	};
 	const char *prov = getenv("SKIFF_PROVIDER");
 	char name[64];

@@ -1116,6 +1116,19 @@ static void rdma_ep_destroy(struct sk_ep *ep)
 	free(e);
 }
 
+static sk_status_t rdma_ep_cancel(struct sk_ep *ep)
+{
+	struct rdma_ep *e = rdma_ep(ep);
+	struct ibv_qp_attr qa = {.qp_state = IBV_QPS_ERR};
+
+	if (ibv_modify_qp(e->qp, &qa, IBV_QP_STATE)) {
+		sk_log_error("rdma: %s: QP to ERR failed: %s",
+			     rdma_dev(ep->dev)->name, strerror(errno));
+		return sk_status_from_errno(errno);
+	}
+	return SK_OK;
+}
+
 static sk_status_t rdma_post(struct sk_ep *ep, const struct sk_op *op)
 {
 	struct rdma_ep *e = rdma_ep(ep);
@@ -1251,6 +1264,7 @@ const struct sk_provider_ops sk_rdma_provider_ops = {
 	.ep_addr_pack = rdma_ep_addr_pack,
 	.ep_connect = rdma_ep_connect,
 	.ep_destroy = rdma_ep_destroy,
+	.ep_cancel = rdma_ep_cancel,
 	.post = rdma_post,
 	.post_recv = rdma_post_recv,
 };

@@ -2424,6 +2424,17 @@ static sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 	return SK_OK;
 }
 
+/* verbs.h: what UCX started stays UCX's until it completes (the slot holds
+ * its place: completions retire in order); the rest flushes now. */
+static sk_status_t ucx_ep_cancel(struct sk_ep *ep)
+{
+	struct ucx_ep *e = ucx_ep(ep);
+
+	ucx_ep_fail(e, SK_ERR_FLUSHED);
+	ucx_rq_flush(ucx_dev(ep->dev), e);
+	return SK_OK;
+}
+
 const struct sk_provider_ops sk_ucx_provider_ops = {
 	.name = "ucx",
 	.list = ucx_list,
@@ -2443,6 +2454,7 @@ const struct sk_provider_ops sk_ucx_provider_ops = {
 	.ep_addr_pack = ucx_ep_addr_pack,
 	.ep_connect = ucx_ep_connect,
 	.ep_destroy = ucx_ep_destroy,
+	.ep_cancel = ucx_ep_cancel,
 	.post = ucx_post,
 	.post_recv = ucx_post_recv,
 	.ep_set_inplace = ucx_ep_set_inplace,

@@ -381,6 +381,18 @@ void sk_ep_release(struct sk_ep *ep, void *data);
  * completed at the target: writes visible, reads and atomics landed. */
 sk_status_t sk_ep_flush(struct sk_ep *ep, void *ctx);
 
+/*
+ * Move @ep into the error state now, as ibv_modify_qp(IBV_QPS_ERR) does,
+ * to close a connection without the peer's help (a peer that is gone, or
+ * that broke the protocol): nothing more goes to the peer, and every
+ * operation outstanding or posted later completes with SK_ERR_FLUSHED.
+ * A flush posted after it marks the end of the drain, as the kernel's
+ * ib_drain_qp() does; on rdma it completes at once, on ucx once UCX has
+ * let go of the operations it already started (their buffers are UCX's
+ * until then). Idempotent.
+ */
+sk_status_t sk_ep_cancel(struct sk_ep *ep);
+
 /* Name of an opcode, for messages. */
 const char *sk_opcode_str(unsigned opcode);
 
