@@ -20,7 +20,8 @@
 #   faults      the fault walk: an rpc workload and a 2-node skrun job, each
 #               run with its N-th fault point failing for every N, in every
 #               process; ASan+LSan fault build (tests/faults/walk.sh)
-#   rdma        conformance + rpc + e2e on Soft-RoCE in one QEMU guest boot
+#   rdma        conformance + arena + rpc + e2e + a strided fault walk on
+#               Soft-RoCE, in one QEMU guest boot
 #
 # SKIFF_CHECK_SKIP="asan rdma" leaves steps out (printed as skipped; CI
 # never sets it). Logs go to $BUILD/check/<step>.log.

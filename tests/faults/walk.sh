@@ -102,7 +102,7 @@ want_fnv=$("$repo/$BUILD/tests/node_app" fnvfile "$T/in.bin" 2>/dev/null |
 export ASAN_OPTIONS=detect_leaks=1:exitcode=66:fast_unwind_on_malloc=0
 export UBSAN_OPTIONS=exitcode=66
 export LSAN_OPTIONS=suppressions=$repo/tests/faults/lsan.supp:print_suppressions=0
-export SKIFF_PROVIDER=ucx
+export SKIFF_PROVIDER=${SKIFF_PROVIDER:-ucx} # rdma: in the Soft-RoCE guest
 # A dead peer found in ~0.6 s, not 5-6 s: the walk's runs stay short.
 export SKIFF_RPC_PROBE_MS=100
 unset SKIFF_FAULT_AT SKIFF_FAULT_PROC SKIFF_FAULT_IF SKIFF_FAULT_COUNT
