@@ -351,8 +351,13 @@ static void conn_close(struct conn *c, int ms)
 	/* Everything sent has reached the victim before our end goes: a
 	 * send's completion only says its buffer is free (UCX may still hold
 	 * the message, and a forced close drops it). */
-	if (sk_ep_flush(c->ep, &fl.op) == SK_OK)
+	if (sk_ep_flush(c->ep, &fl.op) == SK_OK && hop_wait(&fl, 500) != 0) {
+		/* The victim cancelled its end already (rpc's drain): on
+		 * rdma nothing acknowledges our flush any more, and waiting
+		 * for the stall watchdog would cost 5 s a connection. */
+		sk_ep_cancel(c->ep);
 		hop_wait(&fl, 5000);
+	}
 	idle(ms); /* the victim judges meanwhile */
 	if (c->rkey)
 		sk_rkey_destroy(c->rkey);
