@@ -622,19 +622,18 @@ static void sk_rpc_peer_fail(struct sk_rpc_peer *p, const char *why)
 	/* Requests being served: their responses will be dropped. */
 	p->ndeferred = 0;
 	/*
-	 * Drain before the endpoint goes: a flush completes after every
-	 * operation posted before it (at once with SK_ERR_FLUSHED when the
-	 * endpoint is in error), and those completions give back their
-	 * buffers. A live peer that takes none of our sends (no receive
-	 * posted) could hold them forever: after the liveness bound the
-	 * endpoint goes anyway, and its dropped operations' buffers with it
+	 * Cancel, then drain, before the endpoint goes (as ib_drain_qp):
+	 * in the error state every operation completes flushed without the
+	 * peer's help (on rdma a flush behind a gone peer's unacknowledged
+	 * writes waited for the stall watchdog, seconds per connection), and
+	 * the flush posted last completes after them all, their completions
+	 * having given back their buffers. ucx keeps an operation UCX started
+	 * until UCX lets go: after the liveness bound the endpoint goes
+	 * anyway, and its dropped operations' buffers with it
 	 * (sk_rpc_peer_close).
 	 */
 	p->close_t.cb = sk_rpc_close_timer;
 	p->flush_op.done = sk_rpc_flushed;
-	/* In the error state first: the drain then needs nothing from the
-	 * peer (on rdma a flush behind a gone peer's unacknowledged writes
-	 * waited for the stall watchdog, seconds per connection). */
 	if (p->ep && !p->rpc->destroying)
 		(void)sk_ep_cancel(p->ep);
 	p->draining = p->ep && !p->rpc->destroying &&
