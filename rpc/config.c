@@ -16,7 +16,7 @@ static const struct sk_config_var sk_rpc_config_vars[] = {
 };
 
 struct sk_config_table sk_rpc_config = {
-	.layer = "rpc",
+	.layer = "rpc: request/response",
 	.order = SK_CONFIG_ORDER_RPC,
 	.vars = sk_rpc_config_vars,
 };

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # skinfo, for real: --help; `skinfo -c` refusing every SKIFF_* value that
 # the code reading it would refuse, and nothing else (the bounds are read
-# out of the sk_config_ulong calls in the sources, so the table in
-# verbs/config.c cannot drift from them); why there is no rdma device; the
+# out of the sk_config_ulong calls in the sources, so no layer's table,
+# <layer>/config.c, can drift from them, and a table skinfo does not link
+# shows as a refusal missing); why there is no rdma device; the
 # UCX transports really in use, beside `ucx_info -d`'s view of them.
 # Output: a line per failure, then "skinfo: N passed, N failed".
 set -uo pipefail

@@ -1,7 +1,7 @@
 /*
  * Unit tests of what verbs takes from outside the process and must refuse
- * cleanly: SKIFF_* variables (verbs/config.c and how sk_dev_open uses
- * them), and peers' blobs handed to the public API of a real ucx device.
+ * cleanly: SKIFF_* variables (the registry in verbs/config.c, verbs' own
+ * tables, and how sk_dev_open uses them), and peers' blobs handed to the public API of a real ucx device.
  * For the blobs, two endpoints of one device are fed truncated, foreign,
  * wrong-version and corrupted addresses and descriptors; each must be
  * refused with its status and leave the endpoint as it was, which the test
