@@ -64,8 +64,8 @@ TEST_LIBS  := -lcmocka
 # ---- verbs: the driver library ----
 VERBS_SRC := verbs/status.c verbs/config.c verbs/wire.c verbs/verbs.c \
              verbs/eptab.c verbs/fault.c \
-             verbs/rdma/rdma.c verbs/ucx/ucx.c \
-             verbs/ucx/ring.c
+             verbs/rdma/rdma.c verbs/rdma/config.c verbs/ucx/ucx.c \
+             verbs/ucx/ring.c verbs/ucx/config.c
 VERBS_OBJ := $(VERBS_SRC:%.c=$(BUILD)/%.o)
 LIBVERBS  := $(BUILD)/lib/libskiff_verbs.a
 
@@ -113,8 +113,14 @@ $(LIBVERBS): $(VERBS_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# skinfo -c prints and checks every layer's SKIFF_* table. skinfo stays in
+# verbs (it walks verbs' internal provider table), so its source names no
+# layer above; the link brings in the layers' table objects, whose
+# constructors register them, as ucx_info links libucs, uct and ucp.
+SKINFO_CONFIG_OBJ := $(BUILD)/libos/config.o $(BUILD)/rpc/config.o \
+                     $(BUILD)/launcher/config.o
 $(BUILD)/bin/skinfo: $(BUILD)/verbs/skinfo.o $(BUILD)/verbs/ucx/uct_info.o \
-	$(LIBVERBS)
+	$(SKINFO_CONFIG_OBJ) $(LIBVERBS)
 $(BUILD)/bin/skinfo: VERBS_LIBS += -luct # uct_info.c: skinfo only
 
 PERF_COMMON := $(BUILD)/perf/perf_common.o

@@ -24,7 +24,7 @@ $(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include
 # ---- skrun ----
 SKRUN_SRC := launcher/skrun.c launcher/bootsrv.c launcher/services.c \
              launcher/connect.c launcher/fileq.c \
-             launcher/fileserv.c launcher/opts.c
+             launcher/fileserv.c launcher/opts.c launcher/config.c
 SKRUN_OBJ := $(SKRUN_SRC:%.c=$(BUILD)/%.o)
 ALL       += $(BUILD)/bin/skrun
 $(BUILD)/bin/skrun: $(SKRUN_OBJ) $(LIBOS) $(LIBVERBS)

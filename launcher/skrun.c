@@ -43,6 +43,9 @@
 #include "fileq.h"
 #include "job.h"
 
+/* The SKIFF_* table this file reads from (skiff/config.h). */
+SK_CONFIG_USES(sk_os_config);
+
 #define SKRUN_VERSION SKIFF_VERSION /* skiff/version.h: the one place */
 
 #define SK_EXIT_TIMEOUT 124 /* --timeout expired, as timeout(1) */

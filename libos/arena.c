@@ -24,6 +24,9 @@
 #include <skiff/config.h>
 #include <skiff/fault.h>
 
+/* The SKIFF_* table this file reads from (skiff/config.h). */
+SK_CONFIG_USES(sk_os_config);
+
 #define SK_HUGE_PAGE (2u << 20)
 #define SK_PAGE      4096u
 

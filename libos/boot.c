@@ -39,6 +39,9 @@
 
 #include "node.h"
 
+/* The SKIFF_* table this file reads from (skiff/config.h). */
+SK_CONFIG_USES(sk_os_config);
+
 int __real_main(int argc, char **argv, char **envp);
 int __wrap_main(int argc, char **argv, char **envp);
 

@@ -31,6 +31,9 @@
 #include <skiff/config.h>
 #include <skiff/loop.h>
 
+/* The SKIFF_* table this file reads from (skiff/config.h). */
+SK_CONFIG_USES(sk_os_config);
+
 #define SK_LOOP_BATCH     32 /* completions per poll */
 #define SK_LOOP_EVENTS    64 /* descriptor events per look */
 #define SK_LOOP_FD_CHECK_NS 20000ull /* descriptors while spinning */

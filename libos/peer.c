@@ -30,6 +30,9 @@
 
 #include "node.h"
 
+/* The SKIFF_* table this file reads from (skiff/config.h). */
+SK_CONFIG_USES(sk_os_config);
+
 _Static_assert(SK_OS_SERVICE_MAX == SK_HSERVICE_MAX,
 	       "os.h's services are hostproto's");
 

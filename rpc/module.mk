@@ -1,6 +1,6 @@
 # rpc: request/response over the fabric. Includes libos and verbs headers.
 
-RPC_SRC := rpc/rpc.c rpc/wire.c
+RPC_SRC := rpc/rpc.c rpc/wire.c rpc/config.c
 RPC_OBJ := $(RPC_SRC:%.c=$(BUILD)/%.o)
 LIBRPC  := $(BUILD)/lib/libskiff_rpc.a
 ALL     += $(LIBRPC)

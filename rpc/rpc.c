@@ -29,6 +29,10 @@
 
 #include "wire.h"
 
+/* The SKIFF_* tables this file reads from (skiff/config.h). */
+SK_CONFIG_USES(sk_rpc_config);
+SK_CONFIG_USES(sk_os_config);
+
 #define SK_RPC_NSLOTS   (2 * SK_RPC_CREDITS + 2) /* + ping, pong */
 #define SK_RPC_DEAD_PROBES 4 /* unanswered checks that mean dead */
 #define SK_RPC_SMALL_N  256

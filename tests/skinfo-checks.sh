@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# skinfo, for real: --help; `skinfo -c` refusing every SKIFF_* value that
+# skinfo, for real: --help; each layer's SKIFF_* variables declared in
+# that layer's table (or a lower one's) and read there; `skinfo -c` refusing every SKIFF_* value that
 # the code reading it would refuse, and nothing else (the bounds are read
-# out of the sk_config_ulong calls in the sources, so the table in
-# verbs/config.c cannot drift from them); why there is no rdma device; the
+# out of the sk_config_ulong calls in the sources, so no layer's table,
+# <layer>/config.c, can drift from them, and a table skinfo does not link
+# shows as a refusal missing); why there is no rdma device; the
 # UCX transports really in use, beside `ucx_info -d`'s view of them.
 # Output: a line per failure, then "skinfo: N passed, N failed".
 set -uo pipefail
@@ -41,6 +43,34 @@ for h in --help -h; do
 done
 sk 2 "skinfo --no-such-flag" -- "$SKINFO" --no-such-flag
 grep -q '^usage: skinfo' "$ERR" || bad "bad flag: no usage on stderr"
+
+# ---- each layer's settings live in that layer ----
+# A name read in a layer is declared in its table or a lower layer's; a
+# name declared in a layer's table is read in that layer.
+declared() { grep -hoE '^[[:space:]]*\{"SKIFF_[A-Z0-9_]+"' "$@" | tr -dc 'A-Z0-9_\n'; }
+read_in() {
+	grep -rhoE 'sk_config_(str|ulong)\("SKIFF_[A-Z0-9_]+"' "$1" --include='*.c' |
+		sed -E 's/.*"(SKIFF_[A-Z0-9_]+)"/\1/' | sort -u
+}
+verbs_tabs="verbs/config.c verbs/rdma/config.c verbs/ucx/config.c"
+for layer in verbs libos rpc launcher; do
+	case $layer in
+	verbs) below="$verbs_tabs" own="$verbs_tabs" ;;
+	libos) below="$verbs_tabs libos/config.c" own=libos/config.c ;;
+	rpc) below="$verbs_tabs libos/config.c rpc/config.c" own=rpc/config.c ;;
+	launcher) below="$verbs_tabs libos/config.c launcher/config.c"
+		own=launcher/config.c ;;
+	esac
+	for f in $own; do [ -f "$f" ] || bad "$layer: no table $f"; done
+	for name in $(read_in $layer); do
+		declared $below | grep -qx "$name" && ok ||
+			bad "$layer reads $name, which neither it nor a layer below declares"
+	done
+	for name in $(declared $own); do
+		read_in $layer | grep -qx "$name" && ok ||
+			bad "$layer declares $name, which nothing in $layer reads"
+	done
+done
 
 # ---- skinfo -c: what an open would refuse ----
 sk 0 "skinfo -c, nothing set" -- "$SKINFO" -c

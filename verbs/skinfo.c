@@ -5,7 +5,9 @@
  * opens each one and prints what sk_dev_query() reports; then it names the
  * provider "auto" would pick. A device that does not open is reported with
  * the reason and the listing goes on. `skinfo -c` prints every SKIFF_*
- * variable with its default and help instead.
+ * variable with its default and help instead, grouped by layer, and checks
+ * those set. It names no layer above verbs: the Makefile links their
+ * tables in (verbs/README.md, "Settings").
  *
  * It is part of the verbs layer, so it walks the internal provider table
  * (provider.h) rather than guessing names through the public API.

@@ -147,6 +147,18 @@ same "skinfo -V" "$("$P/bin/skinfo" -V)" "skinfo (Skiff) $V"
 same "skrun --version" "$("$P/bin/skrun" --version)" "skrun (Skiff) $V"
 same "skinfo's listing starts with the version" \
 	"$("$P/bin/skinfo" | head -n 1)" "skiff: $V"
+# The installed skinfo -c knows every layer's SKIFF_* table (each layer
+# registers its own; skinfo links them) and refuses as each layer would.
+same "installed skinfo -c: a group per layer" \
+	"$("$P/bin/skinfo" -c | sed -n 's/^# ==== \([a-z/]*\):.*/\1/p' | tr '\n' ' ')" \
+	"verbs verbs/rdma verbs/ucx libos rpc launcher "
+for bad in SKIFF_SQ_DEPTH=1 SKIFF_ARENA_MB=abc SKIFF_RPC_PROBE_MS=0 \
+	SKIFF_KILL_GRACE_MS=60001; do
+	env "$bad" "$P/bin/skinfo" -c >/dev/null 2>"$T/log"
+	rc=$?
+	same "installed skinfo -c refuses $bad" \
+		"$rc:$(grep -c "${bad%%=*}" "$T/log")" "3:1"
+done
 same "skiffcc --showme:version" "$("$P/bin/skiffcc" --showme:version)" \
 	"skiffcc: Skiff $V"
 

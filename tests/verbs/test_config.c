@@ -1,7 +1,7 @@
 /*
  * Unit tests of what verbs takes from outside the process and must refuse
- * cleanly: SKIFF_* variables (verbs/config.c and how sk_dev_open uses
- * them), and peers' blobs handed to the public API of a real ucx device.
+ * cleanly: SKIFF_* variables (the registry in verbs/config.c, verbs' own
+ * tables, and how sk_dev_open uses them), and peers' blobs handed to the public API of a real ucx device.
  * For the blobs, two endpoints of one device are fed truncated, foreign,
  * wrong-version and corrupted addresses and descriptors; each must be
  * refused with its status and leave the endpoint as it was, which the test
@@ -36,8 +36,9 @@
 /* Every test starts from a clean environment: no SKIFF_* set. */
 static void unset_all(void)
 {
-	for (const struct sk_config_var *v = sk_config_vars; v->name; v++)
-		unsetenv(v->name);
+	for (const struct sk_config_table *t = sk_config_tables(); t; t = t->next)
+		for (const struct sk_config_var *v = t->vars; v->name; v++)
+			unsetenv(v->name);
 }
 
 static int clean_env(void **state)
@@ -188,21 +189,87 @@ static void test_str_default_vs_env(void **state)
 }
 
 /* Every table entry is well formed: a SKIFF_ name, a default, a help line,
- * no duplicates. */
+ * bounds that hold the default; the tables are in layer order, verbs'
+ * own first. */
 static void test_table_sane(void **state)
 {
-	const struct sk_config_var *v, *w;
+	const struct sk_config_table *t;
+	const struct sk_config_var *v;
+	unsigned order = 0;
+	int n = 0;
 
 	(void)state;
-	for (v = sk_config_vars; v->name; v++) {
-		assert_int_equal(strncmp(v->name, "SKIFF_", 6), 0);
-		assert_non_null(v->dflt);
-		assert_non_null(v->help);
-		assert_true(strlen(v->help) > 0);
-		assert_null(strchr(v->help, '\n'));
-		for (w = v + 1; w->name; w++)
-			assert_string_not_equal(v->name, w->name);
+	t = sk_config_tables();
+	assert_non_null(t);
+	assert_int_equal(t->order, SK_CONFIG_ORDER_VERBS);
+	for (; t; t = t->next) {
+		assert_true(t->order >= order);
+		order = t->order;
+		assert_non_null(t->layer);
+		for (v = t->vars; v->name; v++, n++) {
+			assert_int_equal(strncmp(v->name, "SKIFF_", 6), 0);
+			assert_non_null(v->dflt);
+			assert_non_null(v->help);
+			assert_true(strlen(v->help) > 0);
+			assert_null(strchr(v->help, '\n'));
+			assert_true(v->kind == SK_CONFIG_TEXT ||
+				    (v->kind >= SK_CONFIG_WORDS) == (v->words != NULL));
+		}
 	}
+	/* verbs and both providers are linked into every program that
+	 * reads the configuration. */
+	assert_true(n >= 5 + 8 + 6);
+	/* Each default passes its own check. */
+	assert_int_equal(sk_config_check(), 0);
+}
+
+/* A variable declared by two layers is a bug: registering it aborts. */
+static void test_register_twice_aborts(void **state)
+{
+	static const struct sk_config_var vars[] = {
+		{"SKIFF_SQ_DEPTH", "1", "again", SK_CONFIG_TEXT, 0, 0, NULL},
+		{NULL, NULL, NULL, 0, 0, 0, NULL},
+	};
+	static struct sk_config_table dup = {
+		.layer = "test", .order = 99, .vars = vars,
+	};
+	static const struct sk_config_var own[] = {
+		{"SKIFF_TEST_OWN", "7", "a test's own", SK_CONFIG_NUM, 1, 9, NULL},
+		{NULL, NULL, NULL, 0, 0, 0, NULL},
+	};
+	static struct sk_config_table mine = {
+		.layer = "test", .order = 99, .vars = own,
+	};
+	unsigned long val = 0;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sk_config_register(&dup);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+
+	/* A new name is read and checked like the others, once registered
+	 * (again is a no-op, not a duplicate). */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sk_config_register(&mine);
+		sk_config_register(&mine);
+		setenv("SKIFF_TEST_OWN", "10", 1);
+		_exit(sk_config_check() != 1 ||
+		      sk_config_ulong("SKIFF_TEST_OWN", 1, 9, &val) !=
+			      SK_ERR_CONFIG);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* A name missing from the table is a bug in the caller: it aborts. */
@@ -235,9 +302,19 @@ static void test_print(void **state)
 	assert_non_null(out);
 	sk_config_print(out);
 	fclose(out);
-	for (const struct sk_config_var *v = sk_config_vars; v->name; v++) {
-		assert_non_null(strstr(text, v->name));
-		assert_non_null(strstr(text, v->help));
+	for (const struct sk_config_table *t = sk_config_tables(); t;
+	     t = t->next) {
+		/* Each layer's heading comes before its variables. */
+		char head[128];
+		const char *at;
+
+		snprintf(head, sizeof(head), "\n# ==== %s ====\n", t->layer);
+		at = strstr(text, head);
+		assert_non_null(at);
+		for (const struct sk_config_var *v = t->vars; v->name; v++) {
+			assert_true(strstr(text, v->name) > at);
+			assert_non_null(strstr(text, v->help));
+		}
 	}
 	assert_non_null(strstr(text, "\nSKIFF_PROVIDER=auto\n"));
 	assert_non_null(strstr(text, "\nSKIFF_SQ_DEPTH=64   (default: 256)\n"));
@@ -376,13 +453,18 @@ static void test_check_agrees_with_open(void **state)
 	setenv("SKIFF_PROVIDER", "verbs", 1);
 	assert_int_equal(sk_config_check(), 1);
 	assert_int_not_equal(sk_dev_open(NULL, NULL, &dev), SK_OK);
-	/* Two bad values: both counted. */
+	/* Two bad values, in two tables: both counted. (The layers above
+	 * are not linked here, so their variables are not checked:
+	 * tests/skinfo-checks.sh checks them through skinfo, which links
+	 * every table.) */
 	setenv("SKIFF_PROVIDER", "ucx", 1);
+	setenv("SKIFF_SQ_DEPTH", "abc", 1);
+	setenv("SKIFF_RDMA_TIMEOUT", "-1", 1);
 	setenv("SKIFF_ARENA_MB", "abc", 1);
-	setenv("SKIFF_LOOP_SPIN_US", "-1", 1);
 	assert_int_equal(sk_config_check(), 2);
+	unsetenv("SKIFF_SQ_DEPTH");
+	unsetenv("SKIFF_RDMA_TIMEOUT");
 	unsetenv("SKIFF_ARENA_MB");
-	unsetenv("SKIFF_LOOP_SPIN_US");
 }
 
 static void test_open_bad_device(void **state)
@@ -1184,6 +1266,7 @@ int main(void)
 		cmocka_unit_test_setup(test_str_default_vs_env, clean_env),
 		cmocka_unit_test_setup(test_table_sane, clean_env),
 		cmocka_unit_test_setup(test_str_unknown_aborts, clean_env),
+		cmocka_unit_test_setup(test_register_twice_aborts, clean_env),
 		cmocka_unit_test_setup(test_print, clean_env),
 		cmocka_unit_test_setup(test_open_bogus_provider, clean_env),
 		cmocka_unit_test_setup(test_open_explicit_provider, clean_env),
