@@ -64,8 +64,9 @@ TEST_LIBS  := -lcmocka
 # ---- verbs: the driver library ----
 VERBS_SRC := verbs/status.c verbs/config.c verbs/wire.c verbs/verbs.c \
              verbs/eptab.c verbs/fault.c \
-             verbs/rdma/rdma.c verbs/ucx/ucx.c \
-             verbs/ucx/ring.c
+             verbs/rdma/rdma.c \
+             $(addprefix verbs/ucx/,ucx.c ucx_cq.c ring.c)
+
 VERBS_OBJ := $(VERBS_SRC:%.c=$(BUILD)/%.o)
 LIBVERBS  := $(BUILD)/lib/libskiff_verbs.a
 

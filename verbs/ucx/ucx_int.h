@@ -341,9 +341,11 @@ static inline int64_t ucx_now_ms(void)
  * only our 64-bit cookie, and a device belongs to one thread. */
 extern __thread struct ucx_dev *ucx_cb_dev;
 
-/* ucx.c */
+/* ucx_cq.c */
 void __attribute__((cold, noinline))
 ucx_cq_overflow(struct ucx_ep *e);
+void ucx_cq_purge(struct ucx_dev *d, const struct ucx_ep *e);
+sk_status_t ucx_cq_reserve(struct ucx_dev *d, uint32_t more);
 
 #pragma GCC visibility pop
 
