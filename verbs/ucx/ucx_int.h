@@ -347,6 +347,15 @@ ucx_cq_overflow(struct ucx_ep *e);
 void ucx_cq_purge(struct ucx_dev *d, const struct ucx_ep *e);
 sk_status_t ucx_cq_reserve(struct ucx_dev *d, uint32_t more);
 
+/* ucx_sq.c */
+void ucx_ep_fail(struct ucx_ep *e, sk_status_t st);
+sk_status_t ucx_first_error(struct ucx_ep *e, sk_status_t st);
+void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e);
+void ucx_send_cb(void *request, ucs_status_t status, void *user_data);
+
+/* ucx.c */
+void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e);
+
 #pragma GCC visibility pop
 
 /* ---- hot helpers: inline, so that the datapath makes no more calls
@@ -400,5 +409,29 @@ static inline struct ucx_ep *ucx_cookie_ep(struct ucx_dev *d, void *cookie,
 			     (uint32_t)(v >> 48));
 }
 
+
+/* ---- send queue (ucx_sq.c) ---- */
+
+static inline void ucx_slot_note(struct ucx_sq_slot *s, ucs_status_t st)
+{
+	if (st != UCS_OK && s->status == SK_OK)
+		s->status = ucx_status(st);
+}
+
+/* Account one UCX call's result against a slot: NULL is done, an error
+ * pointer failed now, a request completes later in ucx_send_cb. */
+static inline void ucx_slot_track(struct ucx_dev *d,
+				  struct ucx_sq_slot *s,
+				  ucs_status_ptr_t ret)
+{
+	if (ret == NULL)
+		return;
+	if (UCS_PTR_IS_ERR(ret)) {
+		ucx_slot_note(s, UCS_PTR_STATUS(ret));
+		return;
+	}
+	s->pending++;
+	d->inflight++; /* the callback frees the request */
+}
 
 #endif /* SKIFF_VERBS_UCX_INT_H */
