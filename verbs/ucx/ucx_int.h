@@ -353,6 +353,15 @@ sk_status_t ucx_first_error(struct ucx_ep *e, sk_status_t st);
 void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_send_cb(void *request, ucs_status_t status, void *user_data);
 
+/* ucx_rq.c */
+void ucx_rq_retire(struct ucx_dev *d, struct ucx_ep *e);
+void ucx_rq_report(struct ucx_dev *d, struct ucx_ep *e, uint32_t seq,
+		   const struct sk_wc *wc);
+void ucx_rq_flush(struct ucx_dev *d, struct ucx_ep *e);
+void ucx_flush_failed(struct ucx_dev *d);
+void ucx_recv_data_cb(void *request, ucs_status_t status,
+		      size_t length, void *user_data);
+
 /* ucx.c */
 void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e);
 
