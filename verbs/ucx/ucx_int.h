@@ -362,7 +362,22 @@ void ucx_flush_failed(struct ucx_dev *d);
 void ucx_recv_data_cb(void *request, ucs_status_t status,
 		      size_t length, void *user_data);
 
+/* ucx_am.c */
+ucs_status_t ucx_deliver(struct ucx_dev *d, struct ucx_ep *e,
+			 const struct ucx_unexp *m);
+ucs_status_t ucx_am_send_cb(void *arg, const void *header, size_t hlen,
+			    void *data, size_t length,
+			    const ucp_am_recv_param_t *param);
+ucs_status_t ucx_am_imm_cb(void *arg, const void *header, size_t hlen,
+			   void *data, size_t length,
+			   const ucp_am_recv_param_t *param);
+ucs_status_t ucx_am_nop_cb(void *arg, const void *header, size_t hlen,
+			   void *data, size_t length,
+			   const ucp_am_recv_param_t *param);
+
 /* ucx.c */
+void ucx_ep_release(struct sk_ep *ep, void *data);
+void ucx_rx_drain(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e);
 
 #pragma GCC visibility pop
