@@ -375,9 +375,17 @@ ucs_status_t ucx_am_nop_cb(void *arg, const void *header, size_t hlen,
 			   void *data, size_t length,
 			   const ucp_am_recv_param_t *param);
 
-/* ucx.c */
+/* ucx_ring.c */
 void ucx_ep_release(struct sk_ep *ep, void *data);
+void ucx_ep_set_inplace(struct sk_ep *ep, int on);
 void ucx_rx_drain(struct ucx_dev *d, struct ucx_ep *e);
+void ucx_rings_init(struct ucx_dev *d);
+void ucx_rings_cleanup(struct ucx_dev *d);
+sk_status_t ucx_rings_add(struct ucx_dev *d, struct ucx_ep *e);
+void ucx_rings_del(struct ucx_dev *d, struct ucx_ep *e);
+int ucx_rings_arm(struct ucx_dev *d);
+
+/* ucx.c */
 void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e);
 
 #pragma GCC visibility pop
@@ -456,6 +464,19 @@ static inline void ucx_slot_track(struct ucx_dev *d,
 	}
 	s->pending++;
 	d->inflight++; /* the callback frees the request */
+}
+
+/* ---- same-host rings (ucx_ring.c) ---- */
+
+/* Ring messages that wait, on every endpoint that has a ring. */
+static inline void ucx_rings_poll(struct ucx_dev *d)
+{
+	for (uint32_t i = 0; i < d->nrings; i++) {
+		struct ucx_ep *e = d->rings[i];
+
+		if (ucx_ring_ready(&e->rx, e->rx_seq))
+			ucx_rx_drain(d, e);
+	}
 }
 
 #endif /* SKIFF_VERBS_UCX_INT_H */
