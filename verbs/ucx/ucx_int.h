@@ -385,7 +385,22 @@ sk_status_t ucx_rings_add(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_rings_del(struct ucx_dev *d, struct ucx_ep *e);
 int ucx_rings_arm(struct ucx_dev *d);
 
+/* ucx_key.c */
+sk_status_t ucx_keytab_init(struct ucx_dev *d, unsigned long n);
+sk_status_t ucx_mr_reg(struct sk_dev *dev, void *addr, size_t len,
+		       unsigned access, struct sk_mr **mr_p);
+void ucx_mr_dereg(struct sk_mr *mr);
+sk_status_t ucx_mr_pack(const struct sk_mr *mr, void *buf,
+			size_t *len_p);
+sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,
+			    size_t len, struct sk_rkey **rkey_p);
+sk_status_t ucx_rkey_unpack_nowait(struct sk_ep *ep, const void *buf,
+				   size_t len, struct sk_rkey **rkey_p);
+void ucx_rkey_destroy(struct sk_rkey *rkey);
+
 /* ucx.c */
+void ucx_progress(struct ucx_dev *d);
+void ucx_dev_close(struct sk_dev *dev);
 void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e);
 
 #pragma GCC visibility pop
