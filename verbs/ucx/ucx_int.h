@@ -385,6 +385,10 @@ sk_status_t ucx_rings_add(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_rings_del(struct ucx_dev *d, struct ucx_ep *e);
 int ucx_rings_arm(struct ucx_dev *d);
 
+/* ucx_watchdog.c */
+void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e);
+void ucx_watchdog(struct ucx_dev *d);
+
 /* ucx_key.c */
 sk_status_t ucx_keytab_init(struct ucx_dev *d, unsigned long n);
 sk_status_t ucx_mr_reg(struct sk_dev *dev, void *addr, size_t len,
@@ -401,7 +405,8 @@ void ucx_rkey_destroy(struct sk_rkey *rkey);
 /* ucx.c */
 void ucx_progress(struct ucx_dev *d);
 void ucx_dev_close(struct sk_dev *dev);
-void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e);
+void *ucx_ep_close_start(struct ucx_dev *d, struct ucx_ep *e);
+void ucx_ep_destroy(struct sk_ep *ep);
 
 #pragma GCC visibility pop
 
