@@ -402,11 +402,20 @@ sk_status_t ucx_rkey_unpack_nowait(struct sk_ep *ep, const void *buf,
 				   size_t len, struct sk_rkey **rkey_p);
 void ucx_rkey_destroy(struct sk_rkey *rkey);
 
+/* ucx_ep.c */
+sk_status_t ucx_ep_create(struct sk_dev *dev, uint32_t sq, uint32_t rq,
+			  struct sk_ep **ep_p);
+sk_status_t ucx_ep_addr_pack(const struct sk_ep *ep, void *buf,
+			     size_t *len_p);
+sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
+			   size_t len);
+void ucx_send_nop(struct ucx_dev *d, struct ucx_ep *e);
+void *ucx_ep_close_start(struct ucx_dev *d, struct ucx_ep *e);
+void ucx_ep_destroy(struct sk_ep *ep);
+
 /* ucx.c */
 void ucx_progress(struct ucx_dev *d);
 void ucx_dev_close(struct sk_dev *dev);
-void *ucx_ep_close_start(struct ucx_dev *d, struct ucx_ep *e);
-void ucx_ep_destroy(struct sk_ep *ep);
 
 #pragma GCC visibility pop
 
