@@ -65,7 +65,7 @@ TEST_LIBS  := -lcmocka
 VERBS_SRC := verbs/status.c verbs/config.c verbs/wire.c verbs/verbs.c \
              verbs/eptab.c verbs/fault.c \
              verbs/rdma/rdma.c \
-             $(addprefix verbs/ucx/,ucx.c ucx_ep.c ucx_ops.c ucx_sq.c \
+             $(addprefix verbs/ucx/,ucx_dev.c ucx_ep.c ucx_ops.c ucx_sq.c \
                ucx_rq.c ucx_cq.c ucx_am.c ucx_ring.c ucx_key.c \
                ucx_watchdog.c ring.c)
 

@@ -385,6 +385,10 @@ sk_status_t ucx_rings_add(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_rings_del(struct ucx_dev *d, struct ucx_ep *e);
 int ucx_rings_arm(struct ucx_dev *d);
 
+/* ucx_dev.c */
+void ucx_progress(struct ucx_dev *d);
+void ucx_dev_close(struct sk_dev *dev);
+
 /* ucx_watchdog.c */
 void ucx_sq_abandon(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_watchdog(struct ucx_dev *d);
@@ -418,10 +422,6 @@ sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op);
 sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 			  void *laddr, size_t len, void *ctx);
 sk_status_t ucx_ep_cancel(struct sk_ep *ep);
-
-/* ucx.c */
-void ucx_progress(struct ucx_dev *d);
-void ucx_dev_close(struct sk_dev *dev);
 
 #pragma GCC visibility pop
 

@@ -1,6 +1,6 @@
 /*
- * The device, and what has not moved to a file of its own yet
- * (the overview is in ucx_int.h).
+ * The device: UCP context and worker, its settings, the poll and arm
+ * that drive everything else, and the provider's operations table.
  */
 
 #include "ucx_int.h"
