@@ -285,7 +285,8 @@ void ucx_dev_close(struct sk_dev *dev)
 	free(d);
 }
 
-
+/* While an endpoint owes completions, the watchdog must run even if none
+ * ever wakes the caller: bound its sleep, as the rdma provider does. */
 static int ucx_dev_sleep_bound(const struct sk_dev *dev)
 {
 	const struct ucx_dev *d = sk_container_of(dev, const struct ucx_dev,
@@ -379,7 +380,6 @@ static sk_status_t ucx_dev_arm(struct sk_dev *dev)
 		return SK_ERR_BUSY;
 	return us == UCS_OK ? SK_OK : ucx_status(us);
 }
-
 
 const struct sk_provider_ops sk_ucx_provider_ops = {
 	.name = "ucx",

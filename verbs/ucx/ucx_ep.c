@@ -106,7 +106,6 @@ static void ucx_ep_err_cb(void *arg, ucp_ep_h uep, ucs_status_t status)
 		ucx_ep_fail(e, ucx_status(status));
 }
 
-
 sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 			   size_t len)
 {

@@ -449,7 +449,6 @@ static inline void ucx_cq_push(struct ucx_dev *d, struct ucx_ep *e,
 	d->cq[d->cq_head++ & (d->cq_size - 1)] = *wc;
 }
 
-
 /* ---- endpoint table and callback cookies ---- */
 
 static inline void *ucx_cookie(const struct ucx_ep *e, uint32_t seq)
@@ -475,7 +474,6 @@ static inline struct ucx_ep *ucx_cookie_ep(struct ucx_dev *d, void *cookie,
 	return ucx_ep_lookup(d, (uint32_t)(v >> 32) & 0xffff,
 			     (uint32_t)(v >> 48));
 }
-
 
 /* ---- send queue (ucx_sq.c) ---- */
 

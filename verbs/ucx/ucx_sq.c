@@ -62,7 +62,6 @@ void ucx_sq_retire(struct ucx_dev *d, struct ucx_ep *e)
 	}
 }
 
-
 void ucx_send_cb(void *request, ucs_status_t status, void *user_data)
 {
 	struct ucx_dev *d = ucx_cb_dev;

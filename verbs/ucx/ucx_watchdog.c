@@ -74,6 +74,3 @@ void ucx_watchdog(struct ucx_dev *d)
 		ucx_sq_abandon(d, e);
 	}
 }
-
-/* While an endpoint owes completions, the watchdog must run even if none
- * ever wakes the caller: bound its sleep, as the rdma provider does. */
