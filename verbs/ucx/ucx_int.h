@@ -418,7 +418,7 @@ void *ucx_ep_close_start(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_ep_destroy(struct sk_ep *ep);
 
 /* ucx_ops.c */
-sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op);
+sk_status_t ucx_post(struct sk_ep *ep, const struct sk_wr *op);
 sk_status_t ucx_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
 			  void *laddr, size_t len, void *ctx);
 sk_status_t ucx_ep_cancel(struct sk_ep *ep);

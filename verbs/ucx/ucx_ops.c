@@ -9,7 +9,7 @@
 
 /* Check an operation as a NIC would: local range, remote key, range and
  * rights. Returns the status the operation completes with. */
-static sk_status_t ucx_op_check(const struct sk_op *op)
+static sk_status_t ucx_op_check(const struct sk_wr *op)
 {
 	static const unsigned need[] = {
 		[SK_OP_WRITE] = SK_ACCESS_REMOTE_WRITE,
@@ -59,7 +59,7 @@ static void ucx_fence_if_dirty(struct ucx_dev *d, struct ucx_ep *e)
  */
 /* Whether a send finished in the post may complete outside the send
  * queue: unsignaled, or signaled with nothing before it. */
-static int ucx_may_skip_sq(const struct ucx_ep *e, const struct sk_op *op)
+static int ucx_may_skip_sq(const struct ucx_ep *e, const struct sk_wr *op)
 {
 	return (op->flags & SK_POST_UNSIGNALED) ||
 	       (e->sq_head == e->sq_tail && e->sq_cq <= e->sq_mask);
@@ -67,7 +67,7 @@ static int ucx_may_skip_sq(const struct ucx_ep *e, const struct sk_op *op)
 
 /* A send finished in the post: its completion, if signaled. */
 static void ucx_send_done_now(struct ucx_dev *d, struct ucx_ep *e,
-			      const struct sk_op *op)
+			      const struct sk_wr *op)
 {
 	struct sk_wc wc = {.ctx = op->ctx, .ep = &e->super, .status = SK_OK,
 			   .opcode = SK_OP_SEND};
@@ -77,7 +77,7 @@ static void ucx_send_done_now(struct ucx_dev *d, struct ucx_ep *e,
 }
 
 static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
-			const struct sk_op *op)
+			const struct sk_wr *op)
 {
 	/* Our header and the data, one piece: UCX gathers one element
 	 * fewer than with a separate AM header. */
@@ -126,7 +126,7 @@ static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
  * before earlier operations. Returns 1 when the send is done.
  */
 static int ucx_send_ring(struct ucx_dev *d, struct ucx_ep *e,
-			 const struct sk_op *op)
+			 const struct sk_wr *op)
 {
 	if (e->nop_owed && e->tx.ctl && !e->failed) {
 		e->nop_owed = 0;
@@ -143,7 +143,7 @@ static int ucx_send_ring(struct ucx_dev *d, struct ucx_ep *e,
 	return 1;
 }
 
-sk_status_t ucx_post(struct sk_ep *ep, const struct sk_op *op)
+sk_status_t ucx_post(struct sk_ep *ep, const struct sk_wr *op)
 {
 	struct ucx_ep *e = ucx_ep(ep);
 	struct ucx_dev *d = ucx_dev(ep->dev);
