@@ -66,8 +66,8 @@ static int ucx_may_skip_sq(const struct ucx_ep *e, const struct sk_wr *op)
 }
 
 /* A send finished in the post: its completion, if signaled. */
-static void ucx_send_done_now(struct ucx_dev *d, struct ucx_ep *e,
-			      const struct sk_wr *op)
+static inline void ucx_send_done_now(struct ucx_dev *d, struct ucx_ep *e,
+				     const struct sk_wr *op)
 {
 	struct sk_wc wc = {.ctx = op->ctx, .ep = &e->super, .status = SK_OK,
 			   .opcode = SK_OP_SEND};
