@@ -48,8 +48,9 @@ struct sk_rkey {
 	unsigned access;
 };
 
-/* What one post call asks for, filled by verbs.c. */
-struct sk_op {
+/* A work request: what one post call asks for, filled by verbs.c. (Not
+ * libos's struct sk_op, a loop user's completion context.) */
+struct sk_wr {
 	uint32_t opcode;            /* enum sk_opcode */
 	unsigned flags;             /* enum sk_post_flags */
 	void *ctx;
@@ -116,7 +117,7 @@ struct sk_provider_ops {
 	sk_status_t (*ep_cancel)(struct sk_ep *ep); /* verbs.h */
 
 	/* All one-sided, two-sided and flush operations. */
-	sk_status_t (*post)(struct sk_ep *ep, const struct sk_op *op);
+	sk_status_t (*post)(struct sk_ep *ep, const struct sk_wr *op);
 	sk_status_t (*post_recv)(struct sk_ep *ep, const struct sk_mr *mr,
 				 void *laddr, size_t len, void *ctx);
 	/* optional: in-place receives (verbs.h) */

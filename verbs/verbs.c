@@ -299,7 +299,7 @@ void *sk_ep_user(const struct sk_ep *ep)
 	return ep->user;
 }
 
-static sk_status_t sk_post(struct sk_ep *ep, const struct sk_op *op)
+static sk_status_t sk_post(struct sk_ep *ep, const struct sk_wr *op)
 {
 	if (ep == NULL)
 		return SK_ERR_INVAL;
@@ -323,7 +323,7 @@ sk_status_t sk_post_write(struct sk_ep *ep, const struct sk_mr *mr,
 			  const struct sk_rkey *rkey, uint64_t raddr,
 			  unsigned flags, void *ctx)
 {
-	struct sk_op op = {.opcode = SK_OP_WRITE, .flags = flags, .ctx = ctx,
+	struct sk_wr op = {.opcode = SK_OP_WRITE, .flags = flags, .ctx = ctx,
 			   .mr = mr, .laddr = (void *)laddr, .len = len,
 			   .rkey = rkey, .raddr = raddr};
 
@@ -337,7 +337,7 @@ sk_status_t sk_post_write_imm(struct sk_ep *ep, const struct sk_mr *mr,
 			      const struct sk_rkey *rkey, uint64_t raddr,
 			      uint32_t imm, unsigned flags, void *ctx)
 {
-	struct sk_op op = {.opcode = SK_OP_WRITE_IMM, .flags = flags,
+	struct sk_wr op = {.opcode = SK_OP_WRITE_IMM, .flags = flags,
 			   .ctx = ctx, .mr = mr, .laddr = (void *)laddr,
 			   .len = len, .rkey = rkey, .raddr = raddr,
 			   .imm = imm};
@@ -351,7 +351,7 @@ sk_status_t sk_post_read(struct sk_ep *ep, const struct sk_mr *mr,
 			 void *laddr, size_t len, const struct sk_rkey *rkey,
 			 uint64_t raddr, unsigned flags, void *ctx)
 {
-	struct sk_op op = {.opcode = SK_OP_READ, .flags = flags, .ctx = ctx,
+	struct sk_wr op = {.opcode = SK_OP_READ, .flags = flags, .ctx = ctx,
 			   .mr = mr, .laddr = laddr, .len = len, .rkey = rkey,
 			   .raddr = raddr};
 
@@ -360,7 +360,7 @@ sk_status_t sk_post_read(struct sk_ep *ep, const struct sk_mr *mr,
 	return sk_post(ep, &op);
 }
 
-static sk_status_t sk_post_atomic(struct sk_ep *ep, struct sk_op *op)
+static sk_status_t sk_post_atomic(struct sk_ep *ep, struct sk_wr *op)
 {
 	if (op->mr == NULL || op->rkey == NULL || op->laddr == NULL ||
 	    ((uintptr_t)op->laddr & 7) || (op->raddr & 7))
@@ -373,7 +373,7 @@ sk_status_t sk_post_cas(struct sk_ep *ep, const struct sk_mr *mr,
 			uint64_t raddr, uint64_t compare, uint64_t swap,
 			unsigned flags, void *ctx)
 {
-	struct sk_op op = {.opcode = SK_OP_CAS, .flags = flags, .ctx = ctx,
+	struct sk_wr op = {.opcode = SK_OP_CAS, .flags = flags, .ctx = ctx,
 			   .mr = mr, .laddr = result, .len = 8, .rkey = rkey,
 			   .raddr = raddr, .compare_add = compare,
 			   .swap = swap};
@@ -386,7 +386,7 @@ sk_status_t sk_post_fadd(struct sk_ep *ep, const struct sk_mr *mr,
 			 uint64_t raddr, uint64_t add, unsigned flags,
 			 void *ctx)
 {
-	struct sk_op op = {.opcode = SK_OP_FADD, .flags = flags, .ctx = ctx,
+	struct sk_wr op = {.opcode = SK_OP_FADD, .flags = flags, .ctx = ctx,
 			   .mr = mr, .laddr = result, .len = 8, .rkey = rkey,
 			   .raddr = raddr, .compare_add = add};
 
@@ -397,7 +397,7 @@ sk_status_t sk_post_send(struct sk_ep *ep, const struct sk_mr *mr,
 			 const void *laddr, size_t len, unsigned flags,
 			 void *ctx)
 {
-	struct sk_op op = {.opcode = SK_OP_SEND, .flags = flags, .ctx = ctx,
+	struct sk_wr op = {.opcode = SK_OP_SEND, .flags = flags, .ctx = ctx,
 			   .mr = mr, .laddr = (void *)laddr, .len = len};
 
 	return sk_post(ep, &op);
@@ -432,7 +432,7 @@ void sk_ep_release(struct sk_ep *ep, void *data)
 
 sk_status_t sk_ep_flush(struct sk_ep *ep, void *ctx)
 {
-	struct sk_op op = {.opcode = SK_OP_FLUSH, .ctx = ctx};
+	struct sk_wr op = {.opcode = SK_OP_FLUSH, .ctx = ctx};
 
 	return sk_post(ep, &op);
 }

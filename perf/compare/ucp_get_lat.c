@@ -19,7 +19,7 @@
  * once at the end; the table is printed by perf_common.c's functions, so
  * the columns and statistics are sk_read_lat's own (t_typical = median).
  *
- * UCX set up as Skiff's ucx provider sets it up (verbs/ucx/ucx.c): features
+ * UCX set up as Skiff's ucx provider sets it up (verbs/ucx/ucx_dev.c): features
  * RMA | AMO64 | AM | WAKEUP, a single-threaded worker, endpoints with
  * UCP_ERR_HANDLING_MODE_PEER, UCX_POSIX_ERROR_HANDLING=y and a keepalive
  * of 500 ms unless the environment says otherwise, page-aligned ordinary
@@ -626,7 +626,7 @@ static int ugl_ucx_open(struct ugl *u)
 	 * take in UCX 1.13: without it, peer error handling leaves shared
 	 * memory out. */
 	setenv("UCX_POSIX_ERROR_HANDLING", "y", 0);
-	setenv("UCX_POSIX_RX_BUFS_GROW", "64", 0); /* as verbs/ucx/ucx.c */
+	setenv("UCX_POSIX_RX_BUFS_GROW", "64", 0); /* as verbs/ucx/ucx_dev.c */
 	setenv("UCX_SYSV_RX_BUFS_GROW", "64", 0);
 	us = ucp_config_read(NULL, NULL, &config);
 	if (us != UCS_OK)

@@ -10,9 +10,10 @@
  *
  *  1. sk_wire_open and the readers, in each of the four body shapes the
  *     providers write (rdma and ucx, endpoint and descriptor; the shapes
- *     are copied from verbs/rdma/rdma.c and verbs/ucx/ucx.c). A body that
- *     decodes must encode back to the very same bytes, and every pointer
- *     a reader hands out must lie inside the body: a violation aborts.
+ *     are copied from verbs/rdma/rdma.c, verbs/ucx/ucx_ep.c and
+ *     ucx_key.c). A body that decodes must encode back to the very same
+ *     bytes, and every pointer a reader hands out must lie inside the
+ *     body: a violation aborts.
  *  2. The public API on a real ucx device opened once at start:
  *     sk_rkey_unpack() on an endpoint connected to a second endpoint of
  *     the same device (it may read the key table over UCX), and
@@ -78,7 +79,7 @@ struct shape {
 
 enum { RDMA_EP, RDMA_MR, UCX_EP, UCX_MR, NSHAPES };
 
-/* Fields of the ucx endpoint address, and its index limit (ucx.c). */
+/* Fields of the ucx endpoint address, and its index limit (ucx_ep.c). */
 enum {
 	UCX_EP_IDX = 0,
 	UCX_EP_ALEN = 4,

@@ -7,7 +7,7 @@
  * Input: 8 bytes of start position (the receiver's rpos), 2 bytes of the
  * first expected sequence number's low bits, then the data area of a
  * 4096-byte ring (zero-padded). The target then takes messages the way
- * ucx.c does (peek, check, pop), expecting seq, seq + 1, ..., until a
+ * ucx_ring.c does (peek, check, pop), expecting seq, seq + 1, ..., until a
  * peek gives nothing. Oracles, each an abort:
  *  - a message lies wholly inside the data area and its cell header says
  *    MSG with that length;

@@ -653,7 +653,7 @@ static void reseal(uint8_t *blob, size_t len)
 		blob[len - SK_WIRE_CHECK_LEN + i] = (uint8_t)(h >> (8 * i));
 }
 
-/* The ucx endpoint address body (verbs/ucx/ucx.c), to build variants. */
+/* The ucx endpoint address body (verbs/ucx/ucx_ep.c), to build variants. */
 struct ucx_ep_body {
 	uint32_t idx, gen;
 	uint64_t keytab_addr;
@@ -1061,7 +1061,7 @@ static void test_ring_write_then_send(void **state)
 	free(src);
 }
 
-/* The ucx memory descriptor body (verbs/ucx/ucx.c). */
+/* The ucx memory descriptor body (verbs/ucx/ucx_key.c). */
 struct ucx_mr_body {
 	uint64_t addr, len;
 	uint32_t access, id;

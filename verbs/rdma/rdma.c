@@ -1129,7 +1129,7 @@ static sk_status_t rdma_ep_cancel(struct sk_ep *ep)
 	return SK_OK;
 }
 
-static sk_status_t rdma_post(struct sk_ep *ep, const struct sk_op *op)
+static sk_status_t rdma_post(struct sk_ep *ep, const struct sk_wr *op)
 {
 	struct rdma_ep *e = rdma_ep(ep);
 	struct rdma_dev *d = rdma_dev(ep->dev);

@@ -1,5 +1,5 @@
 /*
- * The ucx provider's SKIFF_* variables (skiff/config.h), read in ucx.c
+ * The ucx provider's SKIFF_* variables (skiff/config.h), read in ucx_dev.c
  * when a device opens. verbs/config.c registers this table with its own.
  */
 #include <stddef.h>

@@ -3,7 +3,7 @@
  * machine go through a ring of shared memory instead of UCX active
  * messages, as Open MPI's vader fast boxes do. UCX keeps everything else
  * (RMA, atomics, peers on other hosts, messages too big for the ring), and
- * the receiver merges the two streams by sequence number (ucx.c).
+ * the receiver merges the two streams by sequence number (ucx_ring.c).
  *
  * A ring is one memfd, created by the receiving endpoint and mapped by the
  * sender, which opens it through /proc/<pid>/fd/<fd> as UCX's posix

@@ -1,6 +1,6 @@
 /*
  * The ucx provider's memory descriptor codec, and what an imported key
- * turned out to be: for the provider (ucx.c) and its fuzz target
+ * turned out to be: for the provider (ucx_key.c) and its fuzz target
  * (tests/fuzz/fuzz_ucx_rkey.c), which drives the provider's own
  * sk_rkey_unpack on a live UCX worker and checks it with these.
  */
