@@ -17,8 +17,9 @@
 
 #include <cmocka.h>
 
+#include <skiff/le.h>
+
 #include "wire.h"
-#include "../lib/le.h"
 
 /* ---- the wire, byte by byte ---- */
 
@@ -97,12 +98,12 @@ struct msg {
 static void msg_begin(struct msg *m, uint8_t type, uint8_t flags)
 {
 	memset(m->b, 0, HDR);
-	put_le16(m->b + OFF_MAGIC, SK_RPC_MAGIC);
+	sk_le16_put(m->b + OFF_MAGIC, SK_RPC_MAGIC);
 	m->b[OFF_TYPE] = type;
 	m->b[OFF_FLAGS] = flags;
-	put_le16(m->b + OFF_HANDLER, HANDLER);
-	put_le16(m->b + OFF_CALL, CALL);
-	put_le32(m->b + OFF_GEN, GEN);
+	sk_le16_put(m->b + OFF_HANDLER, HANDLER);
+	sk_le16_put(m->b + OFF_CALL, CALL);
+	sk_le32_put(m->b + OFF_GEN, GEN);
 	m->len = HDR;
 }
 
@@ -113,22 +114,22 @@ static void msg_payload(struct msg *m, size_t n)
 	for (size_t i = 0; i < n; i++)
 		m->b[HDR + i] = (uint8_t)(i * 7 + 1);
 	m->len = HDR + n;
-	put_le32(m->b + OFF_LEN, (uint32_t)n);
+	sk_le32_put(m->b + OFF_LEN, (uint32_t)n);
 }
 
 static void set16(struct msg *m, size_t off, uint16_t v)
 {
-	put_le16(m->b + off, v);
+	sk_le16_put(m->b + off, v);
 }
 
 static void set32(struct msg *m, size_t off, uint32_t v)
 {
-	put_le32(m->b + off, v);
+	sk_le32_put(m->b + off, v);
 }
 
 static void set64(struct msg *m, size_t off, uint64_t v)
 {
-	put_le64(m->b + off, v);
+	sk_le64_put(m->b + off, v);
 }
 
 static struct msg *msg_new(void)
