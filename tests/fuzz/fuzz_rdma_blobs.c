@@ -31,6 +31,7 @@
 #include "../../verbs/provider.h"
 #include "../../verbs/rdma/rdma.h"
 #include "../../verbs/wire.h"
+#include "../lib/wire_seal.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -86,9 +87,7 @@ static void run(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t body = size - SK_WIRE_HDR_LEN - SK_WIRE_CHECK_LEN;
 	uint8_t *copy;
-	uint32_t h;
 
 	/* Exactly sized on the heap: ASan sees a read past the blob. */
 	copy = malloc(size ? size : 1);
@@ -96,15 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	run(copy, size);
-	if (size >= SK_WIRE_HDR_LEN + SK_WIRE_CHECK_LEN && body <= UINT16_MAX) {
-		copy[6] = (uint8_t)body;
-		copy[7] = (uint8_t)(body >> 8);
-		h = sk_wire_hash32(copy, size - SK_WIRE_CHECK_LEN);
-		for (int i = 0; i < 4; i++)
-			copy[size - SK_WIRE_CHECK_LEN + i] =
-				(uint8_t)(h >> (8 * i));
+	if (sk_test_wire_seal(copy, size) == 0)
 		run(copy, size);
-	}
 	free(copy);
 	return 0;
 }

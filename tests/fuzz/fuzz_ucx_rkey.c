@@ -37,6 +37,7 @@
 
 #include "../../verbs/ucx/ucx_wire.h"
 #include "../../verbs/wire.h"
+#include "../lib/wire_seal.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -135,8 +136,6 @@ static void forge(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy;
-	size_t body;
-	uint32_t h;
 
 	if (size < 1 || fz.dev == NULL)
 		return 0;
@@ -153,16 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (copy == NULL)
 		return 0;
 	memcpy(copy, data + 1, size);
-	body = size - SK_WIRE_HDR_LEN - SK_WIRE_CHECK_LEN;
-	if (data[0] % 3 == 1 && size >= SK_WIRE_HDR_LEN + SK_WIRE_CHECK_LEN &&
-	    body <= UINT16_MAX) {
-		copy[6] = (uint8_t)body;
-		copy[7] = (uint8_t)(body >> 8);
-		h = sk_wire_hash32(copy, size - SK_WIRE_CHECK_LEN);
-		for (int i = 0; i < 4; i++)
-			copy[size - SK_WIRE_CHECK_LEN + i] =
-				(uint8_t)(h >> (8 * i));
-	}
+	if (data[0] % 3 == 1)
+		(void)sk_test_wire_seal(copy, size);
 	import(copy, size);
 	free(copy);
 	return 0;
