@@ -229,42 +229,54 @@ int perf_sock_read(struct perf_sock *s, void *buf, size_t len, int ms,
 	return 0;
 }
 
+/* One little-endian word of @n bytes (4 or 8). */
+static int perf_sock_send_word(struct perf_sock *s, uint64_t v, size_t n)
+{
+	uint8_t b[8];
+
+	if (n == 4)
+		sk_le32_put(b, (uint32_t)v);
+	else
+		sk_le64_put(b, v);
+	return perf_sock_write(s, b, n);
+}
+
+static int perf_sock_recv_word(struct perf_sock *s, uint64_t *v, size_t n,
+			       int ms, const char *what)
+{
+	uint8_t b[8];
+
+	if (perf_sock_read(s, b, n, ms, what))
+		return -1;
+	*v = n == 4 ? sk_le32_get(b) : sk_le64_get(b);
+	return 0;
+}
+
 int perf_sock_send_u32(struct perf_sock *s, uint32_t v)
 {
-	uint8_t b[4];
-
-	sk_le32_put(b, v);
-	return perf_sock_write(s, b, sizeof(b));
+	return perf_sock_send_word(s, v, 4);
 }
 
 int perf_sock_recv_u32(struct perf_sock *s, uint32_t *v, int ms,
 		       const char *what)
 {
-	uint8_t b[4];
+	uint64_t w;
 
-	if (perf_sock_read(s, b, sizeof(b), ms, what))
+	if (perf_sock_recv_word(s, &w, 4, ms, what))
 		return -1;
-	*v = sk_le32_get(b);
+	*v = (uint32_t)w;
 	return 0;
 }
 
 int perf_sock_send_u64(struct perf_sock *s, uint64_t v)
 {
-	uint8_t b[8];
-
-	sk_le64_put(b, v);
-	return perf_sock_write(s, b, sizeof(b));
+	return perf_sock_send_word(s, v, 8);
 }
 
 int perf_sock_recv_u64(struct perf_sock *s, uint64_t *v, int ms,
 		       const char *what)
 {
-	uint8_t b[8];
-
-	if (perf_sock_read(s, b, sizeof(b), ms, what))
-		return -1;
-	*v = sk_le64_get(b);
-	return 0;
+	return perf_sock_recv_word(s, v, 8, ms, what);
 }
 
 int perf_sock_blob_send(struct perf_sock *s, const void *blob, size_t len)

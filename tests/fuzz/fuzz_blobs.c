@@ -45,6 +45,7 @@
 
 #include "../../verbs/wire.h"
 #include "../lib/wire_seal.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -491,9 +492,7 @@ static void close_device(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
-	const char *verbose = getenv("SKIFF_FUZZ_VERBOSE");
 	const char *opaque = getenv("SKIFF_FUZZ_UCX_OPAQUE");
-	int quiet = verbose == NULL || strcmp(verbose, "0") == 0;
 
 	(void)argc;
 	(void)argv;
@@ -511,14 +510,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		close_device();
 		exit(0);
 	}
-	/* Every refused input logs a line; at thousands of inputs a second
-	 * that is the run's whole cost. Sanitizer reports and libFuzzer's
-	 * own output do not go through this FILE (glibc lets it be set). */
-	if (quiet) {
-		FILE *null = fopen("/dev/null", "w");
-
-		if (null)
-			stderr = null;
-	}
+	fuzz_quiet_unless_verbose();
 	return 0;
 }

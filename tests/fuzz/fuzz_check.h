@@ -1,7 +1,8 @@
 /*
- * Oracles shared by the fuzz targets: check() aborts (libFuzzer keeps the
- * input) with the failed condition; check_why() holds a checker's refusal
- * reason to its promise, one line of printable text.
+ * Oracles and set-up shared by the fuzz targets: check() aborts
+ * (libFuzzer keeps the input) with the failed condition; check_why() holds
+ * a checker's refusal reason to its promise, one line of printable text;
+ * fuzz_quiet_unless_verbose() silences the code's own refusal messages.
  */
 #ifndef SKIFF_FUZZ_CHECK_H
 #define SKIFF_FUZZ_CHECK_H
@@ -28,6 +29,24 @@ static inline void check_why(const char *why)
 	check(n > 0 && n < 200);
 	for (size_t i = 0; i < n; i++)
 		check(why[i] >= 0x20 && why[i] < 0x7f);
+}
+
+/*
+ * Unless SKIFF_FUZZ_VERBOSE is set (and not 0), send stderr to /dev/null:
+ * every refused input logs a line, and at thousands of inputs a second
+ * that is the run's whole cost. Sanitizer reports and libFuzzer's own
+ * output do not go through this FILE (glibc lets it be set).
+ */
+static inline void fuzz_quiet_unless_verbose(void)
+{
+	const char *verbose = getenv("SKIFF_FUZZ_VERBOSE");
+	FILE *null;
+
+	if (verbose != NULL && strcmp(verbose, "0") != 0)
+		return;
+	null = fopen("/dev/null", "w");
+	if (null)
+		stderr = null;
 }
 
 #endif /* SKIFF_FUZZ_CHECK_H */

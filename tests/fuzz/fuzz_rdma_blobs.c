@@ -142,7 +142,6 @@ static void write_seeds(const char *dir)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
-	const char *verbose = getenv("SKIFF_FUZZ_VERBOSE");
 
 	(void)argc;
 	(void)argv;
@@ -150,12 +149,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		write_seeds(seeds);
 		exit(0);
 	}
-	/* Every refused input logs a line (see fuzz_blobs.c). */
-	if (verbose == NULL || strcmp(verbose, "0") == 0) {
-		FILE *null = fopen("/dev/null", "w");
-
-		if (null)
-			stderr = null;
-	}
+	fuzz_quiet_unless_verbose();
 	return 0;
 }
