@@ -82,6 +82,13 @@ int perf_ctx_init(struct perf_ctx *c, const struct perf_opts *o);
 int perf_ctx_start(struct perf_ctx *c, const struct perf_tool *tool,
 		   int argc, char **argv);
 
+/* The latency tools' start: perf_ctx_start(), then room for iters +
+ * @extra timestamps (zeroed) in *@ns_p, then the header block. Returns -1
+ * to go on, or the exit status to return (all undone, a message printed). */
+int perf_ctx_start_lat(struct perf_ctx *c, const struct perf_tool *tool,
+		       int argc, char **argv, unsigned long extra,
+		       uint64_t **ns_p);
+
 /* Wait for the peer's endpoint to drain, then free everything. */
 void perf_ctx_cleanup(struct perf_ctx *c);
 

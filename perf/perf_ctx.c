@@ -394,3 +394,21 @@ int perf_ctx_start(struct perf_ctx *c, const struct perf_tool *tool,
 	ret = perf_ctx_init(c, &opts);
 	return ret ? ret : -1;
 }
+
+int perf_ctx_start_lat(struct perf_ctx *c, const struct perf_tool *tool,
+		       int argc, char **argv, unsigned long extra,
+		       uint64_t **ns_p)
+{
+	int ret = perf_ctx_start(c, tool, argc, argv);
+
+	if (ret >= 0)
+		return ret;
+	*ns_p = calloc(c->opts.iters + extra, sizeof(**ns_p));
+	if (*ns_p == NULL) {
+		fprintf(stderr, "%s: out of memory\n", perf_name(c));
+		perf_ctx_cleanup(c);
+		return PERF_EXIT_FAIL;
+	}
+	perf_ctx_print_header(c);
+	return -1;
+}
