@@ -193,6 +193,28 @@ int rb_setup(struct rb *b, unsigned npeers)
 	return 0;
 }
 
+int rb_start(struct rb *b, const struct perf_opts *o, size_t max,
+	     const char *limit, unsigned npeers)
+{
+	int ret = perf_ctx_init(&b->c, o);
+
+	if (ret)
+		return ret;
+	if (b->c.opts.size > max) { /* a client checked already */
+		fprintf(stderr, "%s: the client asked for %zu bytes; %s %zu\n",
+			rb_name(b), b->c.opts.size, limit, max);
+		goto err;
+	}
+	if (rb_setup(b, npeers))
+		goto err;
+	perf_ctx_print_header(&b->c);
+	return -1;
+
+err:
+	rb_teardown(b);
+	return PERF_EXIT_FAIL;
+}
+
 void rb_teardown(struct rb *b)
 {
 	if (b->rpc)
