@@ -40,24 +40,11 @@
 #include <skiff/le.h>
 
 #include "wire.h"
+#include "../rpc/wire_layout.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The wire as the model reads it (the unit test asserts these). */
-#define HDR           40
-#define OFF_MAGIC     0
-#define OFF_TYPE      2
-#define OFF_FLAGS     3
-#define OFF_HANDLER   4
-#define OFF_CALL      6
-#define OFF_LEN       8
-#define OFF_RESP_CAP  12
-#define OFF_GEN       16
-#define OFF_STATUS    20
-#define OFF_REQ_ADDR  24
-#define OFF_RESP_ADDR 32
 
 #define MODE_MAGIC 1u
 #define MODE_LEN   2u

@@ -20,21 +20,9 @@
 #include <skiff/le.h>
 
 #include "wire.h"
+#include "wire_layout.h"
 
 /* ---- the wire, byte by byte ---- */
-
-#define OFF_MAGIC     0
-#define OFF_TYPE      2
-#define OFF_FLAGS     3
-#define OFF_HANDLER   4
-#define OFF_CALL      6
-#define OFF_LEN       8
-#define OFF_RESP_CAP  12
-#define OFF_GEN       16
-#define OFF_STATUS    20
-#define OFF_REQ_ADDR  24
-#define OFF_RESP_ADDR 32
-#define HDR           40
 
 _Static_assert(offsetof(struct sk_rpc_hdr, magic) == OFF_MAGIC, "magic");
 _Static_assert(offsetof(struct sk_rpc_hdr, type) == OFF_TYPE, "type");
