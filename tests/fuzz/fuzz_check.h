@@ -2,6 +2,7 @@
  * Oracles and set-up shared by the fuzz targets: check() aborts
  * (libFuzzer keeps the input) with the failed condition; check_why() holds
  * a checker's refusal reason to its promise, one line of printable text;
+ * fuzz_seeds_if_asked() writes the seeds instead of fuzzing;
  * fuzz_quiet_unless_verbose() silences the code's own refusal messages.
  */
 #ifndef SKIFF_FUZZ_CHECK_H
@@ -29,6 +30,18 @@ static inline void check_why(const char *why)
 	check(n > 0 && n < 200);
 	for (size_t i = 0; i < n; i++)
 		check(why[i] >= 0x20 && why[i] < 0x7f);
+}
+
+/* SKIFF_FUZZ_WRITE_SEEDS=DIR: write the target's seeds into DIR with
+ * @write_seeds and exit (how each tests/fuzz/corpus* was made). */
+static inline void fuzz_seeds_if_asked(void (*write_seeds)(const char *dir))
+{
+	const char *dir = getenv("SKIFF_FUZZ_WRITE_SEEDS");
+
+	if (dir) {
+		write_seeds(dir);
+		exit(0);
+	}
 }
 
 /*

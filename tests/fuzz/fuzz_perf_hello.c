@@ -467,13 +467,8 @@ static void write_seeds(const char *dir)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
-
 	(void)argc;
 	(void)argv;
-	if (seeds) {
-		write_seeds(seeds);
-		exit(0);
-	}
+	fuzz_seeds_if_asked(write_seeds);
 	return 0;
 }
