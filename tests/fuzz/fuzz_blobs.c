@@ -387,18 +387,6 @@ const char *__lsan_default_suppressions(void)
 	       "leak:libucs.so\n";
 }
 
-static void write_seed(const char *dir, const char *name, const void *blob,
-		       size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(blob, 1, len, f) != len || fclose(f) != 0)
-		die(path, "cannot write the seed");
-}
-
 static void write_built_seed(const char *dir, const char *name, unsigned k,
 			     const struct fields *in)
 {
@@ -407,7 +395,7 @@ static void write_built_seed(const char *dir, const char *name, unsigned k,
 
 	if (len == 0)
 		die(name, "seed does not fit");
-	write_seed(dir, name, blob, len);
+	fuzz_write_seed(dir, name, -1, blob, len);
 }
 
 /* Valid blobs of every shape: the ucx ones from this process, the rdma
@@ -441,11 +429,11 @@ static void write_seeds(const char *dir)
 	len = sizeof(blob);
 	if (sk_ep_addr_pack(fz.b, blob, &len) != SK_OK)
 		die("seeds", "sk_ep_addr_pack failed");
-	write_seed(dir, "ucx-ep", blob, len);
+	fuzz_write_seed(dir, "ucx-ep", -1, blob, len);
 	len = sizeof(blob);
 	if (sk_mr_pack(fz.mr, blob, &len) != SK_OK)
 		die("seeds", "sk_mr_pack failed");
-	write_seed(dir, "ucx-mr", blob, len);
+	fuzz_write_seed(dir, "ucx-mr", -1, blob, len);
 }
 
 static int open_device(void)

@@ -32,6 +32,21 @@ static inline void check_why(const char *why)
 		check(why[i] >= 0x20 && why[i] < 0x7f);
 }
 
+/* Write the seed file @dir/@name: the byte @mode first unless it is -1
+ * (the targets that read a mode byte), then @len bytes of @buf. A seed
+ * that cannot be written is a failed check. */
+static inline void fuzz_write_seed(const char *dir, const char *name,
+				   int mode, const void *buf, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	check(f != NULL && (mode < 0 || fputc(mode, f) != EOF) &&
+	      fwrite(buf, 1, len, f) == len && fclose(f) == 0);
+}
+
 /* SKIFF_FUZZ_WRITE_SEEDS=DIR: write the target's seeds into DIR with
  * @write_seeds and exit (how each tests/fuzz/corpus* was made). */
 static inline void fuzz_seeds_if_asked(void (*write_seeds)(const char *dir))

@@ -101,17 +101,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-static void write_seed(const char *dir, const char *name, const void *blob,
-		       size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	check(f != NULL && fwrite(blob, 1, len, f) == len && fclose(f) == 0);
-}
-
 static void write_seeds(const char *dir)
 {
 	struct rdma_peer_addr roce = {
@@ -130,13 +119,13 @@ static void write_seeds(const char *dir)
 
 	len = sizeof(blob);
 	check(rdma_ep_addr_encode(&roce, blob, &len) == SK_OK);
-	write_seed(dir, "ep-roce", blob, len);
+	fuzz_write_seed(dir, "ep-roce", -1, blob, len);
 	len = sizeof(blob);
 	check(rdma_ep_addr_encode(&ib, blob, &len) == SK_OK);
-	write_seed(dir, "ep-ib", blob, len);
+	fuzz_write_seed(dir, "ep-ib", -1, blob, len);
 	len = sizeof(blob);
 	check(rdma_mr_desc_encode(&mr, blob, &len) == SK_OK);
-	write_seed(dir, "mr", blob, len);
+	fuzz_write_seed(dir, "mr", -1, blob, len);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

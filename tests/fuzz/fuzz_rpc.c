@@ -209,21 +209,6 @@ static void fuzz_msg(const uint8_t *b, size_t len)
 #define RESP_ADDR 0x7f0056780040ull
 #define REQ_ADDR  0x7f0012340040ull
 
-static void write_seed(const char *dir, const char *name, const uint8_t *b,
-		       size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fputc(0, f) == EOF || fwrite(b, 1, len, f) != len ||
-	    fclose(f) != 0) {
-		fprintf(stderr, "fuzz_rpc: cannot write %s\n", path);
-		exit(1);
-	}
-}
-
 /*
  * A message as rpc.c writes it: header, then @n payload bytes (none for a
  * large request, whose @n is its len). All are valid but the one whose
@@ -266,7 +251,7 @@ static void seed(const char *dir, const char *name, uint8_t type,
 	valid = strstr(name, "over-slot") == NULL;
 	check((sk_rpc_hdr_check(b, len, &h, &why) == SK_OK) == valid);
 	check((ref_check(b, len) == NULL) == valid);
-	write_seed(dir, name, b, len);
+	fuzz_write_seed(dir, name, 0, b, len);
 }
 
 static void write_seeds(const char *dir)

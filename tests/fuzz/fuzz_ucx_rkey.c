@@ -168,18 +168,6 @@ const char *__lsan_default_suppressions(void)
 	       "leak:libucs.so\n";
 }
 
-static void write_seed(const char *dir, const char *name, uint8_t mode,
-		       const void *body, size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	check(f != NULL && fwrite(&mode, 1, 1, f) == 1 &&
-	      fwrite(body, 1, len, f) == len && fclose(f) == 0);
-}
-
 /* The genuine descriptor as it is and sealed, and a forgery of each
  * field alone (the rkey one with this run's genuine bytes flipped). */
 static void write_seeds(const char *dir)
@@ -189,10 +177,10 @@ static void write_seeds(const char *dir)
 					    "forge-cookie", "forge-rkey"};
 	uint8_t f[1 + 32 + SK_BLOB_MAX];
 
-	write_seed(dir, "genuine", 0, fz.blob, fz.blob_len);
-	write_seed(dir, "genuine-sealed", 1, fz.blob, fz.blob_len);
+	fuzz_write_seed(dir, "genuine", 0, fz.blob, fz.blob_len);
+	fuzz_write_seed(dir, "genuine-sealed", 1, fz.blob, fz.blob_len);
 	memset(f, 0, sizeof(f));
-	write_seed(dir, "forge-none", 2, f, 33);
+	fuzz_write_seed(dir, "forge-none", 2, f, 33);
 	for (unsigned i = 0; i < 6; i++) {
 		size_t len = 33;
 
@@ -208,7 +196,7 @@ static void write_seeds(const char *dir)
 			f[33] ^= 1;
 			len += fz.genuine.rkey_len;
 		}
-		write_seed(dir, names[i], 2, f, len);
+		fuzz_write_seed(dir, names[i], 2, f, len);
 	}
 }
 
