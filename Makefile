@@ -76,6 +76,15 @@ LIBVERBS  := $(BUILD)/lib/libskiff_verbs.a
 BIN_PROGS  := $(BUILD)/bin/skinfo
 PERF_PROGS := $(addprefix $(BUILD)/perf/,sk_write_lat sk_read_lat \
               sk_atomic_lat sk_write_bw sk_pingpong)
+
+# The perf tools' shared code, by concern (perf/README.md): PERF_BASE needs
+# no Skiff verbs (ucp_get_lat links it alone); PERF_COMMON adds the hello
+# and the verbs connection of the sk_* and rpc tools.
+PERF_BASE   := $(addprefix $(BUILD)/perf/,perf_opts.o perf_sock.o \
+               perf_report.o)
+PERF_COMMON := $(PERF_BASE) $(addprefix $(BUILD)/perf/,perf_hello.o \
+               perf_ctx.o)
+
 TEST_PROGS := $(addprefix $(BUILD)/tests/,test_wire test_config \
               test_ring test_conformance)
 
@@ -126,7 +135,6 @@ $(BUILD)/bin/skinfo: $(BUILD)/verbs/skinfo.o $(BUILD)/verbs/ucx/uct_info.o \
 	$(SKINFO_CONFIG_OBJ) $(LIBVERBS)
 $(BUILD)/bin/skinfo: VERBS_LIBS += -luct # uct_info.c: skinfo only
 
-PERF_COMMON := $(BUILD)/perf/perf_common.o
 $(PERF_PROGS): $(BUILD)/perf/%: $(BUILD)/perf/%.o $(PERF_COMMON) $(LIBVERBS)
 
 TEST_COMMON := $(BUILD)/tests/lib/sk_test_peer.o

@@ -1,18 +1,23 @@
 /*
- * Shared plumbing of the Skiff benchmarks (sk_write_lat, sk_read_lat,
- * sk_atomic_lat, sk_write_bw) and of the sk_pingpong demo.
+ * The Skiff benchmarks' connection (sk_write_lat, sk_read_lat,
+ * sk_atomic_lat, sk_write_bw, the sk_pingpong demo, and under rpc_bench
+ * rpc_lat and rpc_tput).
  *
  * They work like perftest's ib_* tools: the server is started without a
  * host, the client with the server's host as its last argument; the two
- * meet over a TCP socket (port -p, default 18515), agree on the test's
- * parameters (the client's win), swap their packed endpoint addresses and
- * memory descriptors, and then talk only through Skiff verbs. The socket
- * stays open for barriers and for "done" messages, and tells either side
- * when its peer died.
+ * meet over a TCP socket (perf_sock.h), agree on the test's parameters
+ * (the hello below; the client's win), swap their packed endpoint
+ * addresses and memory descriptors, and then talk only through Skiff
+ * verbs. The socket stays open for barriers and for "done" messages, and
+ * tells either side when its peer died.
  *
  * Everything read from the socket is checked (magic, version, test, ranges,
  * blob lengths up to SK_BLOB_MAX) and refused with a message; the blobs
  * themselves are checked again by sk_ep_connect() and sk_rkey_unpack().
+ *
+ * The parts that do not need Skiff verbs have headers of their own, which
+ * this one includes: perf_opts.h (command line), perf_sock.h (TCP
+ * exchange), perf_report.h (clock, tables, data patterns).
  *
  * One process, one thread, one device: none of this is thread-safe.
  */
@@ -21,75 +26,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include <skiff/verbs.h>
 
-#define PERF_DEFAULT_PORT  18515
-#define PERF_MAX_SIZE      (1ul << 23) /* -a goes up to this, as perftest */
-#define PERF_MAX_ITERS     10000000ul  /* timestamps are kept in memory */
-#define PERF_CONNECT_MS    20000       /* client retries connect() this long */
+#include "perf_opts.h"
+#include "perf_report.h"
+#include "perf_sock.h"
+
 #define PERF_SLOT_ALIGN    64
 #define PERF_STASH         64          /* completions kept across waits */
 #define PERF_HELLO_LEN     40          /* the parameter exchange, both ways */
-
-/* Exit statuses of every tool; scripts rely on them. */
-enum perf_exit {
-	PERF_EXIT_OK        = 0,
-	PERF_EXIT_FAIL      = 1, /* the test or a verification failed */
-	PERF_EXIT_USAGE     = 2, /* bad command line */
-	PERF_EXIT_PORT_BUSY = 3, /* server: the TCP port is taken */
-};
-
-/* Which tool is running; both sides must run the same one. */
-enum perf_test {
-	PERF_TEST_WRITE_LAT = 1,
-	PERF_TEST_READ_LAT,
-	PERF_TEST_ATOMIC_LAT,
-	PERF_TEST_WRITE_BW,
-	PERF_TEST_PINGPONG,
-};
-
-/* Options a tool accepts beyond the common ones (-s -n -p -d --provider). */
-enum perf_opt_flags {
-	PERF_OPT_ALL      = 1u << 0, /* -a */
-	PERF_OPT_ATOMIC   = 1u << 1, /* -A CMP_AND_SWAP|FETCH_AND_ADD */
-	PERF_OPT_TX_DEPTH = 1u << 2, /* -t */
-	PERF_OPT_EVENTS   = 1u << 3, /* -e: sleep on the completion channel */
-};
-
-enum perf_atomic {
-	PERF_ATOMIC_FADD = 0,
-	PERF_ATOMIC_CAS  = 1,
-};
-
-/* A tool's identity and defaults; one const instance per program. */
-struct perf_tool {
-	const char *name;       /* "sk_write_lat", used in messages */
-	const char *title;      /* "RDMA_Write Latency Test" */
-	enum perf_test test;
-	unsigned opts;          /* enum perf_opt_flags */
-	size_t def_size;
-	unsigned long def_iters;
-	unsigned long min_iters;
-	size_t min_size;
-	unsigned slots;         /* buffers of the message size to register */
-};
-
-/* The command line, after perf_opts_parse(). */
-struct perf_opts {
-	const struct perf_tool *tool;
-	const char *server;     /* client: the server's host; server: NULL */
-	const char *provider;   /* NULL: $SKIFF_PROVIDER */
-	const char *device;     /* NULL: $SKIFF_DEVICE */
-	unsigned port;
-	size_t size;
-	unsigned long iters;
-	uint32_t tx_depth;
-	int all_sizes;
-	int atomic;             /* enum perf_atomic */
-	int events;
-};
+#define PERF_GONE_EVERY    4096        /* busy-wait calls between checks */
 
 /*
  * One benchmark connection: the device, one endpoint to the peer, one
@@ -101,7 +48,7 @@ struct perf_ctx {
 	struct perf_opts opts;  /* agreed with the peer */
 	struct sk_dev *dev;
 	struct sk_dev_attr attr;
-	int sock;
+	struct perf_sock sock;
 	int is_server;
 	int progress_peer;      /* 1: poll the device whenever we wait */
 	uint32_t sync_seq;
@@ -119,20 +66,6 @@ struct perf_ctx {
 	unsigned stash_head, stash_tail;
 };
 
-/* ---- command line ---- */
-
-/*
- * Parse argv for @tool into @o. Returns -1 when the program should go on,
- * or an exit status (PERF_EXIT_OK after -h, PERF_EXIT_USAGE after a
- * message). Also makes stdout line-buffered, for scripts that prefix it.
- */
-int perf_opts_parse(struct perf_opts *o, const struct perf_tool *tool,
-		    int argc, char **argv);
-
-/* The message sizes to run: either opts->size or 2..PERF_MAX_SIZE with -a.
- * Returns how many were written to @sizes (room for 32). */
-unsigned perf_opts_sizes(const struct perf_opts *o, size_t *sizes);
-
 /* ---- connection ---- */
 
 /*
@@ -148,6 +81,13 @@ int perf_ctx_init(struct perf_ctx *c, const struct perf_opts *o);
  * (help, a usage error, or a failed start). */
 int perf_ctx_start(struct perf_ctx *c, const struct perf_tool *tool,
 		   int argc, char **argv);
+
+/* The latency tools' start: perf_ctx_start(), then room for iters +
+ * @extra timestamps (zeroed) in *@ns_p, then the header block. Returns -1
+ * to go on, or the exit status to return (all undone, a message printed). */
+int perf_ctx_start_lat(struct perf_ctx *c, const struct perf_tool *tool,
+		       int argc, char **argv, unsigned long extra,
+		       uint64_t **ns_p);
 
 /* Wait for the peer's endpoint to drain, then free everything. */
 void perf_ctx_cleanup(struct perf_ctx *c);
@@ -218,7 +158,7 @@ static inline uint64_t perf_ctx_rword(const struct perf_ctx *c, unsigned i)
 
 /* ---- the exchange's checks, without a socket (for the fuzz target) ---- */
 
-/* Write the hello that @o's side sends (layout in perf_common.c) into
+/* Write the hello that @o's side sends (layout in perf_hello.c) into
  * @b, PERF_HELLO_LEN bytes; @provider is the device's, sk_dev_attr's. */
 void perf_hello_pack(const struct perf_opts *o, const char *provider,
 		     uint8_t *b);
@@ -236,44 +176,5 @@ int perf_hello_parse(const uint8_t *b, size_t len,
 		     const struct perf_opts *mine,
 		     const struct sk_dev_attr *attr, struct perf_opts *agreed,
 		     char *err, size_t errlen);
-
-/* A blob's length prefix @len: 0 if acceptable (1..SK_BLOB_MAX), else -1
- * with a message naming @what ("an endpoint address") in @err. */
-int perf_blob_len_check(uint32_t len, const char *what, char *err,
-			size_t errlen);
-
-/* ---- time and reports ---- */
-
-static inline uint64_t perf_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-void perf_lat_print_head(void);
-
-/*
- * Sort @ns (@n samples, nanoseconds) and print one perftest latency row:
- * min, max, typical (median), average, stdev, 99% and 99.9% percentiles,
- * each divided by @divisor (2 for half round trips).
- */
-void perf_lat_print_row(size_t size, unsigned long iters, uint64_t *ns,
-			size_t n, unsigned divisor);
-
-void perf_bw_print_head(void);
-void perf_bw_print_row(size_t size, unsigned long iters, double peak_mbs,
-		       double avg_mbs, double mpps);
-
-void perf_print_line(void);
-
-/* ---- data patterns for verification ---- */
-
-void perf_fill(void *buf, size_t len, uint64_t seed);
-
-/* Returns the offset of the first byte that differs from perf_fill()'s
- * pattern, or -1 if all match. */
-long perf_check(const void *buf, size_t len, uint64_t seed);
 
 #endif /* SKIFF_PERF_COMMON_H */

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "rpc_bench.h"
 
@@ -41,79 +40,15 @@ int rb_opt_given(int argc, char **argv, char s, const char *l)
 	return 0;
 }
 
-static int rb_sock_write(struct rb *b, const void *buf, size_t len)
+/*
+ * The TCP exchange without the device: only used where the fabric needs no
+ * progress from us (before peer_add, or after the last call), and where
+ * the rpc library, not perf_ctx, owns the device's completions. Each read
+ * must come within RB_SOCK_MS.
+ */
+static struct perf_sock rb_sock(const struct rb *b)
 {
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(b->c.sock, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "%s: cannot send to the peer: %s\n",
-				rb_name(b), strerror(errno));
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Read exactly @len bytes within RB_SOCK_MS; EOF is an error. Only used
- * where the fabric needs no progress from us (before peer_add, or after the
- * last call). */
-static int rb_sock_read(struct rb *b, void *buf, size_t len)
-{
-	struct pollfd pfd = {.fd = b->c.sock, .events = POLLIN};
-	char *p = buf;
-
-	while (len) {
-		int r = poll(&pfd, 1, RB_SOCK_MS);
-		ssize_t n;
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 0) {
-			fprintf(stderr, "%s: no answer from the peer for %d s\n",
-				rb_name(b), RB_SOCK_MS / 1000);
-			return -1;
-		}
-		n = r < 0 ? -1 : recv(b->c.sock, p, len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "%s: %s\n", rb_name(b),
-				n == 0 ? "the peer closed the connection (see "
-					 "its messages)" : strerror(errno));
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int rb_send_u64(struct rb *b, uint64_t v)
-{
-	uint8_t w[8];
-
-	for (int i = 0; i < 8; i++)
-		w[i] = (uint8_t)(v >> (56 - 8 * i));
-	return rb_sock_write(b, w, sizeof(w));
-}
-
-static int rb_recv_u64(struct rb *b, uint64_t *v)
-{
-	uint8_t w[8];
-
-	if (rb_sock_read(b, w, sizeof(w)))
-		return -1;
-	*v = 0;
-	for (int i = 0; i < 8; i++)
-		*v = *v << 8 | w[i];
-	return 0;
+	return (struct perf_sock){.fd = b->c.sock.fd, .name = rb_name(b)};
 }
 
 /* Handler 1, the null RPC of the benchmarks: a response of as many bytes
@@ -166,40 +101,11 @@ static void rb_stop(struct sk_rpc_req *req, void *arg)
 		b->resp_fail++;
 }
 
-static int rb_send_blob(struct rb *b, const void *blob, size_t len)
-{
-	uint8_t w[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
-			(uint8_t)(len >> 8), (uint8_t)len};
-
-	return rb_sock_write(b, w, sizeof(w)) || rb_sock_write(b, blob, len);
-}
-
-/* A length-prefixed blob into @buf (SK_BLOB_MAX bytes), length checked. */
-static int rb_recv_blob(struct rb *b, void *buf, size_t *len_p,
-			const char *what)
-{
-	char err[256];
-	uint8_t w[4];
-	uint32_t len;
-
-	if (rb_sock_read(b, w, sizeof(w)))
-		return -1;
-	len = (uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 |
-	      (uint32_t)w[2] << 8 | w[3];
-	if (perf_blob_len_check(len, what, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s\n", rb_name(b), err);
-		return -1;
-	}
-	if (rb_sock_read(b, buf, len))
-		return -1;
-	*len_p = len;
-	return 0;
-}
-
 /* Endpoints 1..n-1 beside perf_common's (0): create, swap addresses over
  * the socket (all ours out first, then all the peer's in), connect. */
 static int rb_more_eps(struct rb *b, struct sk_ep **eps, unsigned n)
 {
+	struct perf_sock s = rb_sock(b);
 	uint8_t addr[SK_BLOB_MAX];
 	size_t len;
 	sk_status_t st;
@@ -212,11 +118,12 @@ static int rb_more_eps(struct rb *b, struct sk_ep **eps, unsigned n)
 			st = sk_ep_addr_pack(eps[i], addr, &len);
 		if (st != SK_OK)
 			goto err_st;
-		if (rb_send_blob(b, addr, len))
+		if (perf_sock_blob_send(&s, addr, len))
 			goto err;
 	}
 	for (i = 1; i < n; i++) {
-		if (rb_recv_blob(b, addr, &len, "an endpoint address"))
+		if (perf_sock_blob_recv(&s, addr, SK_BLOB_MAX, &len,
+					RB_SOCK_MS, "an endpoint address"))
 			goto err;
 		st = sk_ep_connect(eps[i], addr, len);
 		if (st != SK_OK)
@@ -286,6 +193,28 @@ int rb_setup(struct rb *b, unsigned npeers)
 	return 0;
 }
 
+int rb_start(struct rb *b, const struct perf_opts *o, size_t max,
+	     const char *limit, unsigned npeers)
+{
+	int ret = perf_ctx_init(&b->c, o);
+
+	if (ret)
+		return ret;
+	if (b->c.opts.size > max) { /* a client checked already */
+		fprintf(stderr, "%s: the client asked for %zu bytes; %s %zu\n",
+			rb_name(b), b->c.opts.size, limit, max);
+		goto err;
+	}
+	if (rb_setup(b, npeers))
+		goto err;
+	perf_ctx_print_header(&b->c);
+	return -1;
+
+err:
+	rb_teardown(b);
+	return PERF_EXIT_FAIL;
+}
+
 void rb_teardown(struct rb *b)
 {
 	if (b->rpc)
@@ -305,7 +234,8 @@ void rb_teardown(struct rb *b)
  */
 int rb_serve(struct rb *b)
 {
-	struct pollfd pfd = {.fd = b->c.sock, .events = POLLIN};
+	struct pollfd pfd = {.fd = b->c.sock.fd, .events = POLLIN};
+	struct perf_sock s = rb_sock(b);
 	struct sk_rpc_stats st;
 	uint64_t cmd;
 
@@ -325,7 +255,7 @@ int rb_serve(struct rb *b)
 			return -1;
 		}
 	}
-	if (rb_recv_u64(b, &cmd))
+	if (perf_sock_recv_u64(&s, &cmd, RB_SOCK_MS, "the client's done"))
 		return -1;
 	if (cmd != RB_CMD_DONE) {
 		fprintf(stderr, "%s: unexpected word 0x%llx from the client\n",
@@ -333,7 +263,7 @@ int rb_serve(struct rb *b)
 		return -1;
 	}
 	sk_rpc_stats(b->rpc, &st);
-	if (rb_send_u64(b, st.served))
+	if (perf_sock_send_u64(&s, st.served))
 		return -1;
 	printf("%s: server: served %llu calls in %lu loop turns (%lu "
 	       "empty)%s\n", rb_name(b), (unsigned long long)st.served,
@@ -352,6 +282,7 @@ int rb_serve(struct rb *b)
  * served our @calls and the stop call. */
 int rb_done(struct rb *b, uint64_t calls)
 {
+	struct perf_sock s = rb_sock(b);
 	uint64_t served;
 	int status;
 
@@ -362,7 +293,8 @@ int rb_done(struct rb *b, uint64_t calls)
 			status);
 		return -1;
 	}
-	if (rb_send_u64(b, RB_CMD_DONE) || rb_recv_u64(b, &served))
+	if (perf_sock_send_u64(&s, RB_CMD_DONE) ||
+	    perf_sock_recv_u64(&s, &served, RB_SOCK_MS, "the served count"))
 		return -1;
 	if (served != calls + 1) {
 		fprintf(stderr, "%s: the server served %llu calls, we made "

@@ -40,6 +40,14 @@ int rb_opt_given(int argc, char **argv, char s, const char *l);
  */
 int rb_setup(struct rb *b, unsigned npeers);
 void rb_teardown(struct rb *b);
+/*
+ * Both tools' start, after their own option checks: perf_ctx_init(), a
+ * server's check of the client's size against @max (@limit says why in
+ * the message: "at most"), rb_setup() with @npeers, the header block.
+ * Returns -1 to go on, or the exit status to return (all undone).
+ */
+int rb_start(struct rb *b, const struct perf_opts *o, size_t max,
+	     const char *limit, unsigned npeers);
 /* Server: serve until the client's stop call, then answer its "done" with
  * the number of calls served. */
 int rb_serve(struct rb *b);

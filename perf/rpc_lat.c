@@ -182,19 +182,10 @@ int main(int argc, char **argv)
 		sizes[0] = o.size;
 		nsizes = 1;
 	}
-	ret = perf_ctx_init(&b.c, &o);
-	if (ret)
+	ret = rb_start(&b, &o, SK_RPC_MSG_MAX, "an rpc message is at most", 1);
+	if (ret >= 0)
 		return ret;
 	ret = PERF_EXIT_FAIL;
-	if (b.c.opts.size > SK_RPC_MSG_MAX) { /* a client checked already */
-		fprintf(stderr, "rpc_lat: the client asked for %zu bytes; an "
-				"rpc message is at most %u\n", b.c.opts.size,
-			SK_RPC_MSG_MAX);
-		goto out;
-	}
-	if (rb_setup(&b, 1))
-		goto out;
-	perf_ctx_print_header(&b.c);
 	if (b.c.is_server) {
 		if (rb_serve(&b) == 0)
 			ret = PERF_EXIT_OK;

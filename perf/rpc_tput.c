@@ -223,18 +223,10 @@ int main(int argc, char **argv)
 		depths[0] = o.tx_depth;
 		ndepths = 1;
 	}
-	ret = perf_ctx_init(&b.c, &o);
-	if (ret)
+	ret = rb_start(&b, &o, SK_RPC_INLINE_MAX, "at most", RB_MAX_PEERS);
+	if (ret >= 0)
 		return ret;
 	ret = PERF_EXIT_FAIL;
-	if (b.c.opts.size > SK_RPC_INLINE_MAX) { /* a client checked already */
-		fprintf(stderr, "rpc_tput: the client asked for %zu bytes; at "
-				"most %u\n", b.c.opts.size, SK_RPC_INLINE_MAX);
-		goto out;
-	}
-	if (rb_setup(&b, RB_MAX_PEERS))
-		goto out;
-	perf_ctx_print_header(&b.c);
 	if (b.c.is_server) {
 		if (rb_serve(&b) == 0)
 			ret = PERF_EXIT_OK;

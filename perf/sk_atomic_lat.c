@@ -86,16 +86,10 @@ int main(int argc, char **argv)
 	uint64_t *ns;
 	int ret;
 
-	ret = perf_ctx_start(&c, &atomic_lat_tool, argc, argv);
+	ret = perf_ctx_start_lat(&c, &atomic_lat_tool, argc, argv, 1, &ns);
 	if (ret >= 0)
 		return ret;
 	ret = PERF_EXIT_FAIL;
-	ns = calloc(c.opts.iters + 1, sizeof(*ns));
-	if (ns == NULL) {
-		fprintf(stderr, "sk_atomic_lat: out of memory\n");
-		goto out_cleanup;
-	}
-	perf_ctx_print_header(&c);
 	if (c.is_server) {
 		/* The target starts at 0; the client's checks rely on it. */
 		*perf_ctx_word(&c, ATOMIC_TARGET) = 0;
@@ -121,7 +115,6 @@ int main(int argc, char **argv)
 	ret = PERF_EXIT_OK;
 out_free:
 	free(ns);
-out_cleanup:
 	perf_ctx_cleanup(&c);
 	return ret;
 }

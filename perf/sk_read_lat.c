@@ -77,16 +77,10 @@ int main(int argc, char **argv)
 	uint64_t *ns;
 	int ret;
 
-	ret = perf_ctx_start(&c, &read_lat_tool, argc, argv);
+	ret = perf_ctx_start_lat(&c, &read_lat_tool, argc, argv, 1, &ns);
 	if (ret >= 0)
 		return ret;
 	ret = PERF_EXIT_FAIL;
-	ns = calloc(c.opts.iters + 1, sizeof(*ns));
-	if (ns == NULL) {
-		fprintf(stderr, "sk_read_lat: out of memory\n");
-		goto out_cleanup;
-	}
-	perf_ctx_print_header(&c);
 	if (!c.is_server)
 		perf_lat_print_head();
 	nsizes = perf_opts_sizes(&c.opts, sizes);
@@ -109,7 +103,6 @@ int main(int argc, char **argv)
 		ret = PERF_EXIT_OK;
 out_free:
 	free(ns);
-out_cleanup:
 	perf_ctx_cleanup(&c);
 	return ret;
 }

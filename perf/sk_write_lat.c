@@ -122,16 +122,10 @@ int main(int argc, char **argv)
 	uint64_t *ts;
 	int ret;
 
-	ret = perf_ctx_start(&c, &write_lat_tool, argc, argv);
+	ret = perf_ctx_start_lat(&c, &write_lat_tool, argc, argv, 0, &ts);
 	if (ret >= 0)
 		return ret;
 	ret = PERF_EXIT_FAIL;
-	ts = calloc(c.opts.iters, sizeof(*ts));
-	if (ts == NULL) {
-		fprintf(stderr, "sk_write_lat: out of memory\n");
-		goto out_cleanup;
-	}
-	perf_ctx_print_header(&c);
 	perf_lat_print_head();
 	nsizes = perf_opts_sizes(&c.opts, sizes);
 	for (unsigned i = 0; i < nsizes; i++) {
@@ -148,7 +142,6 @@ int main(int argc, char **argv)
 		ret = PERF_EXIT_OK;
 out_free:
 	free(ts);
-out_cleanup:
 	perf_ctx_cleanup(&c);
 	return ret;
 }

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include <skiff/le.h>
 #include <skiff/verbs.h>
 
 #include "provider.h"
@@ -23,21 +24,6 @@ static const char *sk_wire_prov_name(uint8_t provider)
 	}
 }
 
-static uint64_t sk_wire_load(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void sk_wire_store(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 sk_status_t sk_wire_open(const void *buf, size_t len, uint32_t magic,
 			 uint8_t provider, const char *what,
 			 struct sk_wire_reader *r)
@@ -50,9 +36,9 @@ sk_status_t sk_wire_open(const void *buf, size_t len, uint32_t magic,
 			     what, buf ? len : 0, SK_WIRE_HDR_LEN);
 		return SK_ERR_MALFORMED;
 	}
-	if (sk_wire_load(p, 4) != magic) {
+	if (sk_le32_get(p) != magic) {
 		sk_log_error("%s: bad magic 0x%08x", what,
-			     (unsigned)sk_wire_load(p, 4));
+			     (unsigned)sk_le32_get(p));
 		return SK_ERR_MALFORMED;
 	}
 	if (p[4] != SK_WIRE_VERSION) {
@@ -66,14 +52,14 @@ sk_status_t sk_wire_open(const void *buf, size_t len, uint32_t magic,
 			     sk_wire_prov_name(provider));
 		return SK_ERR_WRONG_PROVIDER;
 	}
-	body = sk_wire_load(p + 6, 2);
+	body = sk_le16_get(p + 6);
 	if (len != SK_WIRE_HDR_LEN + body + SK_WIRE_CHECK_LEN) {
 		sk_log_error("%s: length %zu does not match its header (%zu)",
 			     what, len,
 			     SK_WIRE_HDR_LEN + body + SK_WIRE_CHECK_LEN);
 		return SK_ERR_MALFORMED;
 	}
-	if (sk_wire_load(p + len - SK_WIRE_CHECK_LEN, 4) !=
+	if (sk_le32_get(p + len - SK_WIRE_CHECK_LEN) !=
 	    sk_wire_hash32(p, len - SK_WIRE_CHECK_LEN)) {
 		sk_log_error("%s: check word mismatch (corrupted)", what);
 		return SK_ERR_MALFORMED;
@@ -111,14 +97,20 @@ static const uint8_t *sk_wire_take(struct sk_wire_reader *r, size_t n)
 	return p;
 }
 
+uint8_t sk_wire_get_u8(struct sk_wire_reader *r)
+{
+	const uint8_t *p = sk_wire_take(r, 1);
+
+	return p ? *p : 0;
+}
+
 #define SK_WIRE_GETTER(bits)                                              \
 	uint##bits##_t sk_wire_get_u##bits(struct sk_wire_reader *r)      \
 	{                                                                 \
 		const uint8_t *p = sk_wire_take(r, (bits) / 8);           \
-		return p ? (uint##bits##_t)sk_wire_load(p, (bits) / 8) : 0; \
+		return p ? sk_le##bits##_get(p) : 0;                      \
 	}
 
-SK_WIRE_GETTER(8)
 SK_WIRE_GETTER(16)
 SK_WIRE_GETTER(32)
 SK_WIRE_GETTER(64)
@@ -158,15 +150,22 @@ static uint8_t *sk_wire_room(struct sk_wire_writer *w, size_t n)
 	return p;
 }
 
+void sk_wire_put_u8(struct sk_wire_writer *w, uint8_t v)
+{
+	uint8_t *p = sk_wire_room(w, 1);
+
+	if (p)
+		*p = v;
+}
+
 #define SK_WIRE_PUTTER(bits)                                                \
 	void sk_wire_put_u##bits(struct sk_wire_writer *w, uint##bits##_t v) \
 	{                                                                   \
 		uint8_t *p = sk_wire_room(w, (bits) / 8);                   \
 		if (p)                                                      \
-			sk_wire_store(p, v, (bits) / 8);                    \
+			sk_le##bits##_put(p, v);                            \
 	}
 
-SK_WIRE_PUTTER(8)
 SK_WIRE_PUTTER(16)
 SK_WIRE_PUTTER(32)
 SK_WIRE_PUTTER(64)
@@ -188,14 +187,14 @@ sk_status_t sk_wire_finish(struct sk_wire_writer *w, uint32_t magic,
 
 	if (w->overrun || body > UINT16_MAX)
 		return SK_ERR_INVAL;
-	sk_wire_store(start, magic, 4);
+	sk_le32_put(start, magic);
 	start[4] = SK_WIRE_VERSION;
 	start[5] = provider;
-	sk_wire_store(start + 6, body, 2);
+	sk_le16_put(start + 6, (uint16_t)body);
 	check = sk_wire_room(w, SK_WIRE_CHECK_LEN);
 	if (check == NULL)
 		return SK_ERR_INVAL;
-	sk_wire_store(check, sk_wire_hash32(start, w->written - 4), 4);
+	sk_le32_put(check, sk_wire_hash32(start, w->written - 4));
 	*len_p = w->written;
 	return SK_OK;
 }

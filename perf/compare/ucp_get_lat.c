@@ -26,7 +26,8 @@
  * memory mapped with ucp_mem_map on both sides, the data 64 bytes into it
  * (where sk_read_lat's slot 0 is).
  *
- * TCP exchange (integers big-endian): the client sends a 32-byte hello
+ * TCP exchange (perf/perf_sock.c, as Skiff's tools meet; integers
+ * little-endian, skiff/le.h): the client sends a 32-byte hello
  * {u32 magic "UGLT", u32 version, u64 size, u64 iterations, u64 warm-up};
  * the server checks it, adopts it and echoes it. Then each sends u32
  * length + worker address; the server also sends u64 address of the data
@@ -41,37 +42,38 @@
  *
  * Exit status: 0 ok, 1 failure, 2 bad command line, 3 port in use.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <ucp/api/ucp.h>
 
-#include "../perf_common.h"
+#include <skiff/le.h>
+
+/* The perf tools' parts that need no Skiff verbs: no Skiff library is
+ * linked (perf/compare/module.mk). */
+#include "../perf_opts.h"
+#include "../perf_report.h"
+#include "../perf_sock.h"
 
 #define NAME            "ucp_get_lat"
-#define UGL_MAGIC       0x55474c54u /* "UGLT" */
-#define UGL_VERSION     1u
+/* The words read as their names in the bytes. Version 2: the integers
+ * became little-endian (big-endian in version 1). */
+#define UGL_MAGIC       0x544c4755u /* "UGLT" */
+#define UGL_VERSION     2u
 #define UGL_HELLO_LEN   32
-#define UGL_GO          0x474f2121u /* "GO!!" */
-#define UGL_DONE        0x444f4e45u /* "DONE" */
+#define UGL_GO          0x21214f47u /* "GO!!" */
+#define UGL_DONE        0x454e4f44u /* "DONE" */
 #define UGL_BLOB_MAX    65536u      /* worker address or rkey */
 #define UGL_MAX_SIZE    (1ul << 30)
-#define UGL_OFFSET      PERF_SLOT_ALIGN /* data offset in the buffer */
+#define UGL_OFFSET      64          /* data offset and slot alignment, as
+                                       sk_read_lat's (PERF_SLOT_ALIGN) */
 #define UGL_EXCHANGE_MS 30000       /* each step of the TCP exchange */
 #define UGL_OP_MS       10000       /* one get */
 #define UGL_CLOSE_MS    2000        /* endpoint close, as Skiff's */
 #define UGL_GONE_EVERY  4096        /* busy-wait spins between socket looks */
-#define UGL_IDLE_POLLS  64          /* worker polls between clock looks */
-#define UGL_IDLE_NS     100000      /* worker polling between socket looks */
 #define UGL_KEEPALIVE   "500ms"     /* Skiff's SKIFF_UCX_KEEPALIVE_MS */
 
 struct ugl {
@@ -82,8 +84,7 @@ struct ugl {
 	unsigned long iters, warmup;
 	int verbose;
 
-	int sock;
-	int progress;           /* poll the worker while waiting on the socket */
+	struct perf_sock sock;  /* progresses the worker once the ep exists */
 	unsigned long spins;
 	ucp_context_h ctx;
 	ucp_worker_h worker;
@@ -135,35 +136,6 @@ static void usage(FILE *out)
 		PERF_DEFAULT_PORT);
 }
 
-/* A count with an optional k/m/g suffix (powers of 1024). */
-static int parse_ulong(const char *text, unsigned long min,
-		       unsigned long max, unsigned long *val_p)
-{
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	if (text[0] < '0' || text[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: break;
-	}
-	if (*end != '\0' || (shift && v > (~0ull >> shift)))
-		return -1;
-	v <<= shift;
-	if (v < min || v > max)
-		return -1;
-	*val_p = (unsigned long)v;
-	return 0;
-}
-
 static int opt_bad(const char *opt, const char *val, const char *why)
 {
 	fprintf(stderr, NAME ": bad %s '%s': %s\n", opt, val, why);
@@ -191,25 +163,25 @@ static int parse_args(struct ugl *u, int argc, char **argv)
 				 NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			if (parse_ulong(optarg, 1, UGL_MAX_SIZE, &v))
+			if (perf_parse_ulong(optarg, 1, UGL_MAX_SIZE, &v))
 				return opt_bad("size", optarg,
 					       "need 1..1g bytes");
 			u->size = v;
 			break;
 		case 'n':
-			if (parse_ulong(optarg, 1, PERF_MAX_ITERS, &v))
+			if (perf_parse_ulong(optarg, 1, PERF_MAX_ITERS, &v))
 				return opt_bad("iteration count", optarg,
 					       "out of range");
 			u->iters = v;
 			break;
 		case 'w':
-			if (parse_ulong(optarg, 0, PERF_MAX_ITERS, &v))
+			if (perf_parse_ulong(optarg, 0, PERF_MAX_ITERS, &v))
 				return opt_bad("warm-up count", optarg,
 					       "out of range");
 			u->warmup = v;
 			break;
 		case 'p':
-			if (parse_ulong(optarg, 1, 65535, &v))
+			if (perf_parse_ulong(optarg, 1, 65535, &v))
 				return opt_bad("port", optarg, "need 1..65535");
 			u->port = (unsigned)v;
 			break;
@@ -242,286 +214,35 @@ static int parse_args(struct ugl *u, int argc, char **argv)
 	return -1;
 }
 
-/* ---- socket ---- */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	put_u32(p, (uint32_t)(v >> 32));
-	put_u32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
-}
+/* ---- the TCP exchange (perf_sock.c) ---- */
 
 static void ugl_progress(struct ugl *u)
 {
 	ucp_worker_progress(u->worker);
 }
 
-/*
- * Wait until the socket is readable; @deadline (perf_now_ns() time, 0 for
- * none) bounds the wait. Once the endpoint exists, the worker is busy
- * polled meanwhile, and the socket looked at every 100 us, as Skiff's
- * tools wait on the ucx provider. Returns 0, or -1 after a message.
- */
-static int sock_wait(struct ugl *u, uint64_t deadline, const char *what)
+static int ugl_sock_progress(void *arg)
 {
-	struct pollfd pfd = {.fd = u->sock, .events = POLLIN};
-
-	for (;;) {
-		int r, ms = 0;
-
-		if (!u->progress) {
-			ms = 1000;
-			if (deadline) {
-				uint64_t now = perf_now_ns();
-
-				if (now < deadline &&
-				    (deadline - now) / 1000000 < 1000)
-					ms = (int)((deadline - now) / 1000000) +
-					     1;
-			}
-		}
-		r = poll(&pfd, 1, ms);
-		if (r > 0)
-			return 0;
-		if (r < 0 && errno != EINTR) {
-			fprintf(stderr, NAME ": poll on the socket: %s\n",
-				strerror(errno));
-			return -1;
-		}
-		if (deadline && perf_now_ns() >= deadline) {
-			fprintf(stderr, NAME ": the peer sent nothing for %d s "
-					"while we waited for %s; giving up\n",
-				UGL_EXCHANGE_MS / 1000, what);
-			return -1;
-		}
-		if (u->progress) {
-			uint64_t until = perf_now_ns() + UGL_IDLE_NS;
-
-			do {
-				for (int i = 0; i < UGL_IDLE_POLLS; i++)
-					ugl_progress(u);
-			} while (perf_now_ns() < until);
-		}
-	}
-}
-
-/* Read exactly @len bytes within @ms (0: no limit); EOF is an error. */
-static int sock_read(struct ugl *u, void *buf, size_t len, int ms,
-		     const char *what)
-{
-	uint64_t deadline = ms ? perf_now_ns() + (uint64_t)ms * 1000000 : 0;
-	char *p = buf;
-
-	while (len) {
-		ssize_t n;
-
-		if (sock_wait(u, deadline, what))
-			return -1;
-		n = recv(u->sock, p, len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0) {
-			fprintf(stderr, NAME ": the peer closed the connection "
-					"while we waited for %s (see its "
-					"messages)\n", what);
-			return -1;
-		}
-		if (n < 0) {
-			fprintf(stderr, NAME ": cannot read %s from the peer: "
-					"%s\n", what, strerror(errno));
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	ugl_progress(arg);
 	return 0;
-}
-
-static int sock_write(struct ugl *u, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(u->sock, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, NAME ": cannot send to the peer: %s\n",
-				strerror(errno));
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int send_u32(struct ugl *u, uint32_t v)
-{
-	uint8_t b[4];
-
-	put_u32(b, v);
-	return sock_write(u, b, sizeof(b));
-}
-
-static int recv_u32(struct ugl *u, uint32_t *v, int ms, const char *what)
-{
-	uint8_t b[4];
-
-	if (sock_read(u, b, sizeof(b), ms, what))
-		return -1;
-	*v = get_u32(b);
-	return 0;
-}
-
-static int blob_send(struct ugl *u, const void *blob, size_t len)
-{
-	return send_u32(u, (uint32_t)len) || sock_write(u, blob, len) ? -1 : 0;
 }
 
 /* A length-prefixed blob of 1..UGL_BLOB_MAX bytes, into malloc'd *@buf_p. */
 static int blob_recv(struct ugl *u, void **buf_p, size_t *len_p,
 		     const char *what)
 {
-	uint32_t len;
-	void *buf;
+	void *buf = malloc(UGL_BLOB_MAX);
 
-	if (recv_u32(u, &len, UGL_EXCHANGE_MS, what))
-		return -1;
-	if (len == 0 || len > UGL_BLOB_MAX) {
-		fprintf(stderr, NAME ": the peer sent %s of %u bytes (must be "
-				"1..%u); refused\n", what, len, UGL_BLOB_MAX);
-		return -1;
-	}
-	buf = malloc(len);
 	if (buf == NULL) {
 		fprintf(stderr, NAME ": out of memory\n");
 		return -1;
 	}
-	if (sock_read(u, buf, len, UGL_EXCHANGE_MS, what)) {
+	if (perf_sock_blob_recv(&u->sock, buf, UGL_BLOB_MAX, len_p,
+				UGL_EXCHANGE_MS, what)) {
 		free(buf);
 		return -1;
 	}
 	*buf_p = buf;
-	*len_p = len;
-	return 0;
-}
-
-static int sock_listen(struct ugl *u)
-{
-	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6,
-				  .sin6_addr = IN6ADDR_ANY_INIT,
-				  .sin6_port = htons((uint16_t)u->port)};
-	struct sockaddr_in a4 = {.sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_ANY),
-				 .sin_port = htons((uint16_t)u->port)};
-	int one = 1, zero = 0, fd, conn, err;
-
-	/* Dual-stack when the kernel has IPv6, else IPv4 alone. */
-	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) < 0)
-			goto err_bind;
-	} else {
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			fprintf(stderr, NAME ": socket: %s\n", strerror(errno));
-			return PERF_EXIT_FAIL;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) < 0)
-			goto err_bind;
-	}
-	if (listen(fd, 1) < 0) {
-		fprintf(stderr, NAME ": listen: %s\n", strerror(errno));
-		close(fd);
-		return PERF_EXIT_FAIL;
-	}
-	printf(NAME ": waiting for a client on port %u\n", u->port);
-	do
-		conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	while (conn < 0 && errno == EINTR);
-	if (conn < 0) {
-		fprintf(stderr, NAME ": accept: %s\n", strerror(errno));
-		close(fd);
-		return PERF_EXIT_FAIL;
-	}
-	close(fd);
-	u->sock = conn;
-	return 0;
-
-err_bind:
-	err = errno;
-	fprintf(stderr, NAME ": cannot listen on TCP port %u: %s\n", u->port,
-		strerror(err));
-	close(fd);
-	return err == EADDRINUSE ? PERF_EXIT_PORT_BUSY : PERF_EXIT_FAIL;
-}
-
-/* Connect, retrying for PERF_CONNECT_MS: the server may start after us. */
-static int sock_connect(struct ugl *u)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM};
-	uint64_t deadline = perf_now_ns() + PERF_CONNECT_MS * 1000000ull;
-	struct addrinfo *res, *ai;
-	char port[8];
-	int err = 0, gai, fd;
-
-	snprintf(port, sizeof(port), "%u", u->port);
-	gai = getaddrinfo(u->host, port, &hints, &res);
-	if (gai) {
-		fprintf(stderr, NAME ": cannot resolve '%s': %s\n", u->host,
-			gai_strerror(gai));
-		return PERF_EXIT_FAIL;
-	}
-	for (;;) {
-		for (ai = res; ai; ai = ai->ai_next) {
-			fd = socket(ai->ai_family,
-				    ai->ai_socktype | SOCK_CLOEXEC,
-				    ai->ai_protocol);
-			if (fd < 0) {
-				err = errno;
-				continue;
-			}
-			if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-				goto connected;
-			err = errno;
-			close(fd);
-		}
-		if (perf_now_ns() > deadline)
-			break;
-		usleep(100000);
-	}
-	fprintf(stderr, NAME ": cannot connect to %s port %u for %d s: %s\n",
-		u->host, u->port, PERF_CONNECT_MS / 1000, strerror(err));
-	freeaddrinfo(res);
-	return PERF_EXIT_FAIL;
-
-connected:
-	freeaddrinfo(res);
-	u->sock = fd;
 	return 0;
 }
 
@@ -532,32 +253,32 @@ static int hello(struct ugl *u)
 	uint64_t size, iters, warmup;
 
 	if (u->host) {
-		put_u32(b, UGL_MAGIC);
-		put_u32(b + 4, UGL_VERSION);
-		put_u64(b + 8, u->size);
-		put_u64(b + 16, u->iters);
-		put_u64(b + 24, u->warmup);
-		if (sock_write(u, b, sizeof(b)) ||
-		    sock_read(u, b, sizeof(b), UGL_EXCHANGE_MS,
+		sk_le32_put(b, UGL_MAGIC);
+		sk_le32_put(b + 4, UGL_VERSION);
+		sk_le64_put(b + 8, u->size);
+		sk_le64_put(b + 16, u->iters);
+		sk_le64_put(b + 24, u->warmup);
+		if (perf_sock_write(&u->sock, b, sizeof(b)) ||
+		    perf_sock_read(&u->sock, b, sizeof(b), UGL_EXCHANGE_MS,
 			      "the server's hello"))
 			return -1;
-	} else if (sock_read(u, b, sizeof(b), UGL_EXCHANGE_MS,
+	} else if (perf_sock_read(&u->sock, b, sizeof(b), UGL_EXCHANGE_MS,
 			     "the client's hello")) {
 		return -1;
 	}
-	if (get_u32(b) != UGL_MAGIC) {
+	if (sk_le32_get(b) != UGL_MAGIC) {
 		fprintf(stderr, NAME ": the peer is not " NAME " (bad magic); "
 				"wrong port?\n");
 		return -1;
 	}
-	if (get_u32(b + 4) != UGL_VERSION) {
+	if (sk_le32_get(b + 4) != UGL_VERSION) {
 		fprintf(stderr, NAME ": the peer speaks version %u, we speak "
-				"%u\n", get_u32(b + 4), UGL_VERSION);
+				"%u\n", sk_le32_get(b + 4), UGL_VERSION);
 		return -1;
 	}
-	size = get_u64(b + 8);
-	iters = get_u64(b + 16);
-	warmup = get_u64(b + 24);
+	size = sk_le64_get(b + 8);
+	iters = sk_le64_get(b + 16);
+	warmup = sk_le64_get(b + 24);
 	if (size < 1 || size > UGL_MAX_SIZE || iters < 1 ||
 	    iters > PERF_MAX_ITERS || warmup > PERF_MAX_ITERS) {
 		fprintf(stderr, NAME ": the peer asked for parameters out of "
@@ -578,7 +299,7 @@ static int hello(struct ugl *u)
 	u->size = (size_t)size;
 	u->iters = (unsigned long)iters;
 	u->warmup = (unsigned long)warmup;
-	return sock_write(u, b, sizeof(b));
+	return perf_sock_write(&u->sock, b, sizeof(b));
 }
 
 /* ---- UCX ---- */
@@ -666,8 +387,8 @@ static int ugl_buf_map(struct ugl *u)
 		.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
 			      UCP_MEM_MAP_PARAM_FIELD_LENGTH,
 	};
-	size_t slot = (u->size + PERF_SLOT_ALIGN - 1) &
-		      ~(size_t)(PERF_SLOT_ALIGN - 1);
+	size_t slot = (u->size + UGL_OFFSET - 1) &
+		      ~(size_t)(UGL_OFFSET - 1);
 	size_t len;
 	ucs_status_t us;
 
@@ -709,22 +430,22 @@ static int ugl_connect(struct ugl *u)
 	uint8_t b[8];
 	int ret = -1;
 
-	if (blob_send(u, u->waddr, u->waddr_len))
+	if (perf_sock_blob_send(&u->sock, u->waddr, u->waddr_len))
 		return -1;
 	if (!u->host) {
-		put_u64(b, (uintptr_t)u->buf + UGL_OFFSET);
-		if (sock_write(u, b, sizeof(b)) ||
-		    blob_send(u, u->rkey_buf, u->rkey_len))
+		sk_le64_put(b, (uintptr_t)u->buf + UGL_OFFSET);
+		if (perf_sock_write(&u->sock, b, sizeof(b)) ||
+		    perf_sock_blob_send(&u->sock, u->rkey_buf, u->rkey_len))
 			return -1;
 	}
 	if (blob_recv(u, &peer_addr, &peer_len, "a worker address"))
 		return -1;
 	if (u->host) {
-		if (sock_read(u, b, sizeof(b), UGL_EXCHANGE_MS,
+		if (perf_sock_read(&u->sock, b, sizeof(b), UGL_EXCHANGE_MS,
 			      "the data address") ||
 		    blob_recv(u, &rkey, &rkey_len, "a packed rkey"))
 			goto out;
-		u->raddr = get_u64(b);
+		u->raddr = sk_le64_get(b);
 	}
 
 	memset(&ep_params, 0, sizeof(ep_params));
@@ -741,7 +462,8 @@ static int ugl_connect(struct ugl *u)
 		ucx_fail("cannot create an endpoint to the peer", us);
 		goto out;
 	}
-	u->progress = 1;
+	u->sock.progress = ugl_sock_progress;
+	u->sock.arg = u;
 	if (u->host) {
 		us = ucp_ep_rkey_unpack(u->ep, rkey, &u->rkey);
 		if (us != UCS_OK) {
@@ -801,8 +523,7 @@ static void ugl_cleanup(struct ugl *u)
 		ucp_worker_destroy(u->worker);
 	if (u->ctx)
 		ucp_cleanup(u->ctx);
-	if (u->sock >= 0)
-		close(u->sock);
+	perf_sock_close(&u->sock);
 }
 
 /* ---- the test ---- */
@@ -811,26 +532,12 @@ static void ugl_cleanup(struct ugl *u)
  * peer died or gave up. Returns 1 (after a message) then. */
 static int peer_gone(struct ugl *u)
 {
-	struct pollfd pfd = {.fd = u->sock, .events = POLLIN};
-	char byte;
-	ssize_t n;
-
 	if (u->ep_status != UCS_OK) {
 		fprintf(stderr, NAME ": the endpoint to the peer failed: %s\n",
 			ucs_status_string(u->ep_status));
 		return 1;
 	}
-	if (poll(&pfd, 1, 0) <= 0)
-		return 0;
-	n = recv(u->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n > 0)
-		fprintf(stderr, NAME ": the peer stopped the test (see its "
-				"messages)\n");
-	else
-		fprintf(stderr, NAME ": the peer went away during the test%s%s"
-				"\n", n < 0 ? ": " : "",
-			n < 0 ? strerror(errno) : "");
-	return 1;
+	return perf_sock_peer_gone(&u->sock);
 }
 
 /* One get of u->size bytes into @dst, waited for by busy polling the
@@ -951,14 +658,14 @@ static int client(struct ugl *u)
 	if (failed) {
 		uint8_t b[8];
 
-		put_u32(b, UGL_DONE);
-		put_u32(b + 4, 1);
-		(void)!send(u->sock, b, sizeof(b), MSG_NOSIGNAL | MSG_DONTWAIT);
+		sk_le32_put(b, UGL_DONE);
+		sk_le32_put(b + 4, 1);
+		(void)!send(u->sock.fd, b, sizeof(b), MSG_NOSIGNAL | MSG_DONTWAIT);
 		return -1;
 	}
-	if (send_u32(u, UGL_DONE) || send_u32(u, 0))
+	if (perf_sock_send_u32(&u->sock, UGL_DONE) || perf_sock_send_u32(&u->sock, 0))
 		return -1;
-	if (recv_u32(u, &v, UGL_EXCHANGE_MS, "the server's last word"))
+	if (perf_sock_recv_u32(&u->sock, &v, UGL_EXCHANGE_MS, "the server's last word"))
 		return -1;
 	if (v != UGL_DONE) {
 		fprintf(stderr, NAME ": the server ended out of step (0x%08x)"
@@ -976,8 +683,8 @@ static int server(struct ugl *u)
 	/* Busy poll the worker until the client's "done" (no time limit:
 	 * the test takes as long as it takes; a dead client closes the
 	 * socket). */
-	if (recv_u32(u, &v, 0, "the client's end of test") ||
-	    recv_u32(u, &status, UGL_EXCHANGE_MS, "the client's verdict"))
+	if (perf_sock_recv_u32(&u->sock, &v, 0, "the client's end of test") ||
+	    perf_sock_recv_u32(&u->sock, &status, UGL_EXCHANGE_MS, "the client's verdict"))
 		return -1;
 	if (v != UGL_DONE || status > 1) {
 		fprintf(stderr, NAME ": the client ended out of step "
@@ -989,13 +696,13 @@ static int server(struct ugl *u)
 				"its messages)\n");
 		return -1;
 	}
-	return send_u32(u, UGL_DONE);
+	return perf_sock_send_u32(&u->sock, UGL_DONE);
 }
 
 int main(int argc, char **argv)
 {
 	struct ugl u = {.port = PERF_DEFAULT_PORT, .size = 8, .iters = 1000,
-			.warmup = 100, .sock = -1};
+			.warmup = 100, .sock = {.fd = -1, .name = NAME}};
 	uint32_t v;
 	int ret;
 
@@ -1003,21 +710,21 @@ int main(int argc, char **argv)
 	ret = parse_args(&u, argc, argv);
 	if (ret >= 0)
 		return ret;
-	ret = u.host ? sock_connect(&u) : sock_listen(&u);
+	ret = u.host ? perf_sock_connect(&u.sock, u.host, u.port) :
+		       perf_sock_listen(&u.sock, u.port);
 	if (ret)
 		return ret;
 	ret = PERF_EXIT_FAIL;
-	setsockopt(u.sock, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	if (hello(&u) || ugl_ucx_open(&u) || ugl_buf_map(&u) ||
 	    ugl_connect(&u))
 		goto out;
 	/* Barrier: both endpoints exist before the first get. The client
 	 * speaks first, the server answers. */
-	if (u.host && send_u32(&u, UGL_GO))
+	if (u.host && perf_sock_send_u32(&u.sock, UGL_GO))
 		goto out;
-	if (recv_u32(&u, &v, UGL_EXCHANGE_MS, "the barrier"))
+	if (perf_sock_recv_u32(&u.sock, &v, UGL_EXCHANGE_MS, "the barrier"))
 		goto out;
-	if (!u.host && v == UGL_GO && send_u32(&u, UGL_GO))
+	if (!u.host && v == UGL_GO && perf_sock_send_u32(&u.sock, UGL_GO))
 		goto out;
 	if (v != UGL_GO) {
 		fprintf(stderr, NAME ": the peer is out of step at the barrier "

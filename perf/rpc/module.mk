@@ -23,7 +23,7 @@ $(PERF_RPC_PROGS:%=%.o) $(BUILD)/perf/rpc_bench.o: \
 
 # rpc_bench.o: the setup, server and end-of-run check both tools share.
 $(PERF_RPC_PROGS): $(BUILD)/perf/%: $(BUILD)/perf/%.o \
-	$(BUILD)/perf/rpc_bench.o $(BUILD)/perf/perf_common.o $(LIBRPC) \
+	$(BUILD)/perf/rpc_bench.o $(PERF_COMMON) $(LIBRPC) \
 	$(LIBOS) $(LIBVERBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")

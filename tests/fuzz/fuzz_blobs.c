@@ -45,6 +45,8 @@
 #include <skiff/verbs.h>
 
 #include "../../verbs/wire.h"
+#include "../lib/wire_seal.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -353,25 +355,16 @@ static void run_all(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t body = size - SK_WIRE_HDR_LEN - SK_WIRE_CHECK_LEN;
 	uint8_t *sealed;
-	uint32_t h;
 
 	run_all(data, size);
-	if (size < SK_WIRE_HDR_LEN + SK_WIRE_CHECK_LEN || body > UINT16_MAX)
-		return 0;
-
 	/* The same bytes with a true length and check word. */
-	sealed = malloc(size);
+	sealed = malloc(size ? size : 1);
 	if (sealed == NULL)
 		return 0;
 	memcpy(sealed, data, size);
-	sealed[6] = (uint8_t)body;
-	sealed[7] = (uint8_t)(body >> 8);
-	h = sk_wire_hash32(sealed, size - SK_WIRE_CHECK_LEN);
-	for (int i = 0; i < 4; i++)
-		sealed[size - SK_WIRE_CHECK_LEN + i] = (uint8_t)(h >> (8 * i));
-	run_all(sealed, size);
+	if (sk_test_wire_seal(sealed, size) == 0)
+		run_all(sealed, size);
 	free(sealed);
 	return 0;
 }
@@ -395,18 +388,6 @@ const char *__lsan_default_suppressions(void)
 	       "leak:libucs.so\n";
 }
 
-static void write_seed(const char *dir, const char *name, const void *blob,
-		       size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(blob, 1, len, f) != len || fclose(f) != 0)
-		die(path, "cannot write the seed");
-}
-
 static void write_built_seed(const char *dir, const char *name, unsigned k,
 			     const struct fields *in)
 {
@@ -415,7 +396,7 @@ static void write_built_seed(const char *dir, const char *name, unsigned k,
 
 	if (len == 0)
 		die(name, "seed does not fit");
-	write_seed(dir, name, blob, len);
+	fuzz_write_seed(dir, name, -1, blob, len);
 }
 
 /* Valid blobs of every shape: the ucx ones from this process, the rdma
@@ -449,11 +430,11 @@ static void write_seeds(const char *dir)
 	len = sizeof(blob);
 	if (sk_ep_addr_pack(fz.b, blob, &len) != SK_OK)
 		die("seeds", "sk_ep_addr_pack failed");
-	write_seed(dir, "ucx-ep", blob, len);
+	fuzz_write_seed(dir, "ucx-ep", -1, blob, len);
 	len = sizeof(blob);
 	if (sk_mr_pack(fz.mr, blob, &len) != SK_OK)
 		die("seeds", "sk_mr_pack failed");
-	write_seed(dir, "ucx-mr", blob, len);
+	fuzz_write_seed(dir, "ucx-mr", -1, blob, len);
 }
 
 static int open_device(void)
@@ -500,9 +481,7 @@ static void close_device(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
-	const char *verbose = getenv("SKIFF_FUZZ_VERBOSE");
 	const char *opaque = getenv("SKIFF_FUZZ_UCX_OPAQUE");
-	int quiet = verbose == NULL || strcmp(verbose, "0") == 0;
 
 	(void)argc;
 	(void)argv;
@@ -520,14 +499,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		close_device();
 		exit(0);
 	}
-	/* Every refused input logs a line; at thousands of inputs a second
-	 * that is the run's whole cost. Sanitizer reports and libFuzzer's
-	 * own output do not go through this FILE (glibc lets it be set). */
-	if (quiet) {
-		FILE *null = fopen("/dev/null", "w");
-
-		if (null)
-			stderr = null;
-	}
+	fuzz_quiet_unless_verbose();
 	return 0;
 }

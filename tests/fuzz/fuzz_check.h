@@ -1,7 +1,9 @@
 /*
- * Oracles shared by the fuzz targets: check() aborts (libFuzzer keeps the
- * input) with the failed condition; check_why() holds a checker's refusal
- * reason to its promise, one line of printable text.
+ * Oracles and set-up shared by the fuzz targets: check() aborts
+ * (libFuzzer keeps the input) with the failed condition; check_why() holds
+ * a checker's refusal reason to its promise, one line of printable text;
+ * fuzz_seeds_if_asked() writes the seeds instead of fuzzing;
+ * fuzz_quiet_unless_verbose() silences the code's own refusal messages.
  */
 #ifndef SKIFF_FUZZ_CHECK_H
 #define SKIFF_FUZZ_CHECK_H
@@ -28,6 +30,51 @@ static inline void check_why(const char *why)
 	check(n > 0 && n < 200);
 	for (size_t i = 0; i < n; i++)
 		check(why[i] >= 0x20 && why[i] < 0x7f);
+}
+
+/* Write the seed file @dir/@name: the byte @mode first unless it is -1
+ * (the targets that read a mode byte), then @len bytes of @buf. A seed
+ * that cannot be written is a failed check. */
+static inline void fuzz_write_seed(const char *dir, const char *name,
+				   int mode, const void *buf, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	check(f != NULL && (mode < 0 || fputc(mode, f) != EOF) &&
+	      fwrite(buf, 1, len, f) == len && fclose(f) == 0);
+}
+
+/* SKIFF_FUZZ_WRITE_SEEDS=DIR: write the target's seeds into DIR with
+ * @write_seeds and exit (how each tests/fuzz/corpus* was made). */
+static inline void fuzz_seeds_if_asked(void (*write_seeds)(const char *dir))
+{
+	const char *dir = getenv("SKIFF_FUZZ_WRITE_SEEDS");
+
+	if (dir) {
+		write_seeds(dir);
+		exit(0);
+	}
+}
+
+/*
+ * Unless SKIFF_FUZZ_VERBOSE is set (and not 0), send stderr to /dev/null:
+ * every refused input logs a line, and at thousands of inputs a second
+ * that is the run's whole cost. Sanitizer reports and libFuzzer's own
+ * output do not go through this FILE (glibc lets it be set).
+ */
+static inline void fuzz_quiet_unless_verbose(void)
+{
+	const char *verbose = getenv("SKIFF_FUZZ_VERBOSE");
+	FILE *null;
+
+	if (verbose != NULL && strcmp(verbose, "0") != 0)
+		return;
+	null = fopen("/dev/null", "w");
+	if (null)
+		stderr = null;
 }
 
 #endif /* SKIFF_FUZZ_CHECK_H */

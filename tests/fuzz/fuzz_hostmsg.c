@@ -44,9 +44,9 @@
 
 #include <skiff/config.h>
 #include <skiff/hostproto.h>
+#include <skiff/le.h>
 
 #include "job.h"
-#include "../lib/le.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -75,9 +75,9 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 	if (len < HDR || len > SK_HMSG_SLOT_SIZE)
 		return 0;
 	plen = len - HDR;
-	type = le16(b);
-	flags = le16(b + 2);
-	if (le32(b + 4) != plen || le64(b + 16) != 0)
+	type = sk_le16_get(b);
+	flags = sk_le16_get(b + 2);
+	if (sk_le32_get(b + 4) != plen || sk_le64_get(b + 16) != 0)
 		return 0;
 	switch (type) {
 	case SK_HMSG_READY:
@@ -85,8 +85,8 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 	case SK_HMSG_CONSOLE:
 		return flags == 1 || flags == 2;
 	case SK_HMSG_STDIN_READ:
-		return plen == 4 && le32(p) >= 1 &&
-		       le32(p) <= SK_HMSG_PAYLOAD_MAX;
+		return plen == 4 && sk_le32_get(p) >= 1 &&
+		       sk_le32_get(p) <= SK_HMSG_PAYLOAD_MAX;
 	case SK_HMSG_FINALIZE:
 		return plen == 0;
 	case SK_HMSG_ABORT:
@@ -104,22 +104,22 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 		return plen == 16;
 	case SK_HMSG_READ:
 	case SK_HMSG_WRITE:
-		if (plen < 24 || (int64_t)le64(p + 8) < -1)
+		if (plen < 24 || (int64_t)sk_le64_get(p + 8) < -1)
 			return 0;
-		if (le64(p + 16) != 0)
-			return plen == 24 && le32(p + 4) <= SK_HMSG_BULK_MAX;
+		if (sk_le64_get(p + 16) != 0)
+			return plen == 24 && sk_le32_get(p + 4) <= SK_HMSG_BULK_MAX;
 		if (type == SK_HMSG_READ)
-			return plen == 24 && le32(p + 4) <= SK_HMSG_PAYLOAD_MAX;
-		return le32(p + 4) == plen - 24;
+			return plen == 24 && sk_le32_get(p + 4) <= SK_HMSG_PAYLOAD_MAX;
+		return sk_le32_get(p + 4) == plen - 24;
 	case SK_HMSG_CONNECT:
 		/* rank (any), service, no flags, then an address */
-		return plen >= 8 && le16(p + 4) < SK_HSERVICE_MAX &&
-		       le16(p + 6) == 0 && plen - 8 >= 1 &&
+		return plen >= 8 && sk_le16_get(p + 4) < SK_HSERVICE_MAX &&
+		       sk_le16_get(p + 6) == 0 && plen - 8 >= 1 &&
 		       plen - 8 <= SK_BLOB_MAX;
 	case SK_HMSG_ACCEPT:
-		if (plen < 8 || le16(p + 4) >= SK_HSERVICE_MAX)
+		if (plen < 8 || sk_le16_get(p + 4) >= SK_HSERVICE_MAX)
 			return 0;
-		switch (le16(p + 6)) {
+		switch (sk_le16_get(p + 6)) {
 		case 0:
 		case SK_HACCEPT_MERGED:
 			return plen - 8 >= 1 && plen - 8 <= SK_BLOB_MAX;
@@ -130,8 +130,8 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 		}
 	case SK_HMSG_CONNECTED:
 		/* rank (any), service, no flags, nothing more */
-		return plen == 8 && le16(p + 4) < SK_HSERVICE_MAX &&
-		       le16(p + 6) == 0;
+		return plen == 8 && sk_le16_get(p + 4) < SK_HSERVICE_MAX &&
+		       sk_le16_get(p + 6) == 0;
 	case SK_HMSG_LISTEN:
 	case SK_HMSG_BARRIER:
 		return plen == 0;
@@ -166,10 +166,10 @@ static void check_request(const uint8_t *b, size_t len,
 		check(r->u.bytes.data == p && r->u.bytes.len == plen);
 		break;
 	case SK_HMSG_STDIN_READ:
-		check(r->u.max == le32(p));
+		check(r->u.max == sk_le32_get(p));
 		break;
 	case SK_HMSG_ABORT:
-		check(r->u.abort.code == (int32_t)le32(p));
+		check(r->u.abort.code == (int32_t)sk_le32_get(p));
 		check(r->u.abort.msg == (const char *)p + 4);
 		check(end[-1] == '\0');
 		break;
@@ -276,12 +276,12 @@ static int ref_hello(const uint8_t *b, size_t len, unsigned max_size,
 
 	if (len < HELLO)
 		return 0;
-	if (le32(b) != SK_BOOT_MAGIC || le16(b + 4) != SK_BOOT_VERSION ||
-	    le32(b + 12) == 0 || le32(b + 12) > max_size)
+	if (sk_le32_get(b) != SK_BOOT_MAGIC || sk_le16_get(b + 4) != SK_BOOT_VERSION ||
+	    sk_le32_get(b + 12) == 0 || sk_le32_get(b + 12) > max_size)
 		return -1;
 	if (len < HELLO + 2)
 		return 0;
-	l = le16(b + HELLO);
+	l = sk_le16_get(b + HELLO);
 	if (l == 0 || l > SK_BLOB_MAX)
 		return -1;
 	if (len < HELLO + 2 + l)
@@ -331,7 +331,7 @@ static void check_hello(const uint8_t *b, size_t len, unsigned max_size,
 	check(o->h.magic == SK_BOOT_MAGIC && o->h.version == SK_BOOT_VERSION);
 	check(o->h.size >= 1 && o->h.size <= max_size);
 	check(o->blob_len >= 1 && o->blob_len <= SK_BLOB_MAX);
-	check(le16(b + HELLO) == o->blob_len);
+	check(sk_le16_get(b + HELLO) == o->blob_len);
 	check((const uint8_t *)o->blob == b + HELLO + 2);
 	check(HELLO + 2 + o->blob_len == o->used);
 	check(o->used <= SK_BOOT_MSG_MAX);
@@ -383,10 +383,10 @@ static size_t mk_req(uint8_t *b, uint16_t type, uint16_t flags, uint64_t id,
 		     const void *pl, size_t n)
 {
 	memset(b, 0, HDR);
-	put_le16(b, type);
-	put_le16(b + 2, flags);
-	put_le32(b + 4, (uint32_t)n);
-	put_le64(b + 8, id);
+	sk_le16_put(b, type);
+	sk_le16_put(b + 2, flags);
+	sk_le32_put(b + 4, (uint32_t)n);
+	sk_le64_put(b + 8, id);
 	memcpy(b + HDR, pl, n);
 	return HDR + n;
 }
@@ -394,8 +394,8 @@ static size_t mk_req(uint8_t *b, uint16_t type, uint16_t flags, uint64_t id,
 /* A payload of two u32s then a string with its NUL. */
 static size_t pl_2x32_str(uint8_t *pl, uint32_t a, uint32_t b, const char *s)
 {
-	put_le32(pl, a);
-	put_le32(pl + 4, b);
+	sk_le32_put(pl, a);
+	sk_le32_put(pl + 4, b);
 	memcpy(pl + 8, s, strlen(s) + 1);
 	return 8 + strlen(s) + 1;
 }
@@ -403,10 +403,10 @@ static size_t pl_2x32_str(uint8_t *pl, uint32_t a, uint32_t b, const char *s)
 static size_t pl_io(uint8_t *pl, int32_t fd, uint32_t len, int64_t off,
 		    uint64_t raddr)
 {
-	put_le32(pl, (uint32_t)fd);
-	put_le32(pl + 4, len);
-	put_le64(pl + 8, (uint64_t)off);
-	put_le64(pl + 16, raddr);
+	sk_le32_put(pl, (uint32_t)fd);
+	sk_le32_put(pl + 4, len);
+	sk_le64_put(pl + 8, (uint64_t)off);
+	sk_le64_put(pl + 16, raddr);
 	return 24;
 }
 
@@ -428,9 +428,9 @@ static void write_request(const char *dir, const char *name, uint16_t type,
 static size_t pl_peer(uint8_t *pl, uint32_t rank, uint16_t service,
 		      uint16_t flags, size_t alen)
 {
-	put_le32(pl, rank);
-	put_le16(pl + 4, service);
-	put_le16(pl + 6, flags);
+	sk_le32_put(pl, rank);
+	sk_le16_put(pl + 4, service);
+	sk_le16_put(pl + 6, flags);
 	for (size_t j = 0; j < alen; j++)
 		pl[8 + j] = (uint8_t)(0x21 + j);
 	return 8 + alen;
@@ -447,13 +447,13 @@ static void write_hello(const char *dir, const char *name, uint32_t rank,
 
 	check(size >= 1 && size <= 64 && len + 2 + blen <= sizeof(b));
 	memset(b, 0, len);
-	put_le32(b, SK_BOOT_MAGIC);
-	put_le16(b + 4, SK_BOOT_VERSION);
-	put_le32(b + 8, rank);
-	put_le32(b + 12, size);
+	sk_le32_put(b, SK_BOOT_MAGIC);
+	sk_le16_put(b + 4, SK_BOOT_VERSION);
+	sk_le32_put(b + 8, rank);
+	sk_le32_put(b + 12, size);
 	for (size_t k = 0; k < SK_BOOT_SECRET_LEN; k++)
 		b[16 + k] = (uint8_t)(0x11 * k);
-	put_le16(b + len, blen);
+	sk_le16_put(b + len, blen);
 	len += 2;
 	for (size_t j = 0; j < blen; j++)
 		b[len++] = (uint8_t)(0x40 + j);
@@ -476,10 +476,10 @@ static void write_seeds(const char *dir)
 		      (const uint8_t *)"hello from rank 0\n", 18);
 	write_request(dir, "console-stderr", SK_HMSG_CONSOLE, 2,
 		      (const uint8_t *)"warning\n", 8);
-	put_le32(pl, 4096);
+	sk_le32_put(pl, 4096);
 	write_request(dir, "stdin-read", SK_HMSG_STDIN_READ, 0, pl, 4);
 	write_request(dir, "finalize", SK_HMSG_FINALIZE, 0, pl, 0);
-	put_le32(pl, (uint32_t)-6);
+	sk_le32_put(pl, (uint32_t)-6);
 	memcpy(pl + 4, "assertion failed", 17);
 	write_request(dir, "abort", SK_HMSG_ABORT, 0, pl, 4 + 17);
 	n = pl_2x32_str(pl, 0x241, 0644, "out/result.txt");
@@ -489,8 +489,8 @@ static void write_seeds(const char *dir)
 	/* The longest path, and the largest requests: without inputs this
 	 * long, libFuzzer (-max_len: the longest seed) never tries the
 	 * limits of SK_HMSG_PATH_MAX and SK_HMSG_SLOT_SIZE. */
-	put_le32(pl, 0);
-	put_le32(pl + 4, 0);
+	sk_le32_put(pl, 0);
+	sk_le32_put(pl + 4, 0);
 	memset(pl + 8, 'p', SK_HMSG_PATH_MAX - 1);
 	pl[8 + SK_HMSG_PATH_MAX - 1] = '\0';
 	write_request(dir, "open-longest-path", SK_HMSG_OPEN, 0, pl,
@@ -500,8 +500,8 @@ static void write_seeds(const char *dir)
 		      SK_HMSG_PAYLOAD_MAX);
 	write_request(dir, "console-over-slot", SK_HMSG_CONSOLE, 1, pl,
 		      SK_HMSG_PAYLOAD_MAX + 1);
-	put_le32(pl, 5);
-	put_le32(pl + 4, 0);
+	sk_le32_put(pl, 5);
+	sk_le32_put(pl + 4, 0);
 	write_request(dir, "close", SK_HMSG_CLOSE, 0, pl, 8);
 	write_request(dir, "fstat", SK_HMSG_FSTAT, 0, pl, 8);
 	write_request(dir, "readdir", SK_HMSG_READDIR, 0, pl, 8);
@@ -514,9 +514,9 @@ static void write_seeds(const char *dir)
 	write_request(dir, "write-inline", SK_HMSG_WRITE, 0, pl, n + 12);
 	n = pl_io(pl, 5, 65536, -1, 0x7f0012340000ull);
 	write_request(dir, "write-bulk", SK_HMSG_WRITE, 0, pl, n);
-	put_le32(pl, 5);
-	put_le32(pl + 4, 1);
-	put_le64(pl + 8, (uint64_t)-8);
+	sk_le32_put(pl, 5);
+	sk_le32_put(pl + 4, 1);
+	sk_le64_put(pl + 8, (uint64_t)-8);
 	write_request(dir, "lseek", SK_HMSG_LSEEK, 0, pl, 16);
 	write_request(dir, "unlink", SK_HMSG_UNLINK, 0,
 		      (const uint8_t *)"tmp/old.log", 12);
@@ -544,14 +544,9 @@ static void write_seeds(const char *dir)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
-
 	(void)argc;
 	(void)argv;
-	if (seeds) {
-		write_seeds(seeds);
-		exit(0);
-	}
+	fuzz_seeds_if_asked(write_seeds);
 	return 0;
 }
 
@@ -577,14 +572,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	if (mode & 1) {
 		if (size >= 6) {
-			put_le32(copy, SK_BOOT_MAGIC);
-			put_le16(copy + 4, SK_BOOT_VERSION);
+			sk_le32_put(copy, SK_BOOT_MAGIC);
+			sk_le16_put(copy + 4, SK_BOOT_VERSION);
 		}
 		fuzz_hello(copy, size, 1u + (mode >> 2));
 	} else {
 		if (size >= HDR) {
-			put_le32(copy + 4, (uint32_t)(size - HDR));
-			put_le64(copy + 16, 0);
+			sk_le32_put(copy + 4, (uint32_t)(size - HDR));
+			sk_le64_put(copy + 16, 0);
 		}
 		fuzz_request(copy, size);
 	}

@@ -15,13 +15,13 @@
  *             buffer size for a second, truncating call (0: NULL, 0)
  *   2..41     the hello, cut short if the input is
  *   42..      what follows on the socket: up to two blobs, each a
- *             big-endian u32 length and that many bytes
+ *             little-endian u32 length and that many bytes
  *
  * The parser gets a heap copy that ends exactly where the hello does, so
  * ASan sees any read past it. Oracles, each an abort:
  *
  *  - a hello is accepted exactly when ref_hello_ok(), written from the
- *    layout documented in perf_common.c and the limits of perf_common.h
+ *    layout documented in perf_hello.c and the limits of perf_opts.h
  *    and the sk_* tools, accepts it: every accepted hello meets every
  *    documented constraint, and nothing in range is refused;
  *  - a server's agreed options are its own with the hello's size,
@@ -48,24 +48,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <skiff/le.h>
+
 #include "perf_common.h"
+
+#include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
-
-/* The hello's rules as documented in perf_common.c; kept apart from the
+/* The hello's rules as documented in perf_hello.c; kept apart from the
  * code's own defines on purpose, so a changed limit shows up here. */
 #define SPEC_MAGIC	  "SKPF"
-#define SPEC_VERSION	  1
+#define SPEC_VERSION	  2
 #define SPEC_MAX_SIZE	  (1ull << 30) /* largest -s */
 #define SPEC_MAX_TX_DEPTH 65536u
 #define SPEC_PROV_LEN	  8
@@ -108,15 +103,6 @@ enum bump {
 	BUMP_EVENTS,
 };
 
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* The options perf_opts_parse() gives @t with no flags. */
 static struct perf_opts tool_defaults(const struct perf_tool *t)
 {
@@ -140,7 +126,7 @@ static int ref_hello_ok(const uint8_t *b, size_t len,
 	const void *nul;
 
 	if (len != PERF_HELLO_LEN || memcmp(b, SPEC_MAGIC, 4) != 0 ||
-	    get_be(b + 4, 2) != SPEC_VERSION || get_be(b + 6, 2) != t->test)
+	    sk_le16_get(b + 4) != SPEC_VERSION || sk_le16_get(b + 6) != t->test)
 		return 0;
 	/* NUL-padded to 8 bytes: the last is NUL; what follows the name's
 	 * own NUL before it is not read. */
@@ -150,9 +136,9 @@ static int ref_hello_ok(const uint8_t *b, size_t len,
 		    strlen(attr->provider) ||
 	    memcmp(b + 32, attr->provider, strlen(attr->provider)) != 0)
 		return 0;
-	size = get_be(b + 8, 8);
-	iters = get_be(b + 16, 8);
-	depth = get_be(b + 24, 4);
+	size = sk_le64_get(b + 8);
+	iters = sk_le64_get(b + 16);
+	depth = sk_le32_get(b + 24);
 	if (size < t->min_size || size > SPEC_MAX_SIZE ||
 	    size > attr->max_msg ||
 	    (t->test == PERF_TEST_ATOMIC_LAT && size != 8))
@@ -201,9 +187,9 @@ static void check_adopted(const uint8_t *b, const struct perf_opts *mine,
 	check(agreed->device == mine->device);
 	check(agreed->port == mine->port);
 	check(agreed->events == mine->events);
-	check(agreed->size == get_be(b + 8, 8));
-	check(agreed->iters == get_be(b + 16, 8));
-	check(agreed->tx_depth == get_be(b + 24, 4));
+	check(agreed->size == sk_le64_get(b + 8));
+	check(agreed->iters == sk_le64_get(b + 16));
+	check(agreed->tx_depth == sk_le32_get(b + 24));
 	check(agreed->all_sizes == b[28]);
 	check(agreed->atomic == b[29]);
 }
@@ -344,11 +330,12 @@ static void fuzz_blobs(const uint8_t *data, size_t size)
 	char err[ERR_LEN];
 
 	for (unsigned i = 0; i < 2 && size >= 4; i++) {
-		uint32_t len = (uint32_t)get_be(data, 4);
+		uint32_t len = sk_le32_get(data);
 		int ret;
 
 		memset(err, 'E', sizeof(err));
-		ret = perf_blob_len_check(len, what[i], err, sizeof(err));
+		ret = perf_blob_len_check(len, SK_BLOB_MAX, what[i], err,
+					  sizeof(err));
 		check(ret == 0 || ret == -1);
 		check((ret == 0) == (len >= 1 && len <= SK_BLOB_MAX));
 		if (ret != 0) {
@@ -413,8 +400,7 @@ static void write_seed(const char *dir, const char *name, uint8_t cfg0,
 	seed[1] = 0; /* a client asked for exactly what it gets */
 	perf_hello_pack(o, providers[(cfg0 >> 4) & 3], seed + CFG_LEN);
 	for (unsigned i = 0; i < 2; i++) {
-		for (unsigned k = 0; k < 4; k++)
-			p[k] = (uint8_t)(blob_len[i] >> (24 - 8 * k));
+		sk_le32_put(p, blob_len[i]);
 		p += 4 + blob_len[i];
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -481,13 +467,8 @@ static void write_seeds(const char *dir)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
-
 	(void)argc;
 	(void)argv;
-	if (seeds) {
-		write_seeds(seeds);
-		exit(0);
-	}
+	fuzz_seeds_if_asked(write_seeds);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include "../../verbs/provider.h"
 #include "../../verbs/rdma/rdma.h"
 #include "../../verbs/wire.h"
+#include "../lib/wire_seal.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -86,9 +87,7 @@ static void run(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t body = size - SK_WIRE_HDR_LEN - SK_WIRE_CHECK_LEN;
 	uint8_t *copy;
-	uint32_t h;
 
 	/* Exactly sized on the heap: ASan sees a read past the blob. */
 	copy = malloc(size ? size : 1);
@@ -96,28 +95,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	run(copy, size);
-	if (size >= SK_WIRE_HDR_LEN + SK_WIRE_CHECK_LEN && body <= UINT16_MAX) {
-		copy[6] = (uint8_t)body;
-		copy[7] = (uint8_t)(body >> 8);
-		h = sk_wire_hash32(copy, size - SK_WIRE_CHECK_LEN);
-		for (int i = 0; i < 4; i++)
-			copy[size - SK_WIRE_CHECK_LEN + i] =
-				(uint8_t)(h >> (8 * i));
+	if (sk_test_wire_seal(copy, size) == 0)
 		run(copy, size);
-	}
 	free(copy);
 	return 0;
-}
-
-static void write_seed(const char *dir, const char *name, const void *blob,
-		       size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	check(f != NULL && fwrite(blob, 1, len, f) == len && fclose(f) == 0);
 }
 
 static void write_seeds(const char *dir)
@@ -138,32 +119,20 @@ static void write_seeds(const char *dir)
 
 	len = sizeof(blob);
 	check(rdma_ep_addr_encode(&roce, blob, &len) == SK_OK);
-	write_seed(dir, "ep-roce", blob, len);
+	fuzz_write_seed(dir, "ep-roce", -1, blob, len);
 	len = sizeof(blob);
 	check(rdma_ep_addr_encode(&ib, blob, &len) == SK_OK);
-	write_seed(dir, "ep-ib", blob, len);
+	fuzz_write_seed(dir, "ep-ib", -1, blob, len);
 	len = sizeof(blob);
 	check(rdma_mr_desc_encode(&mr, blob, &len) == SK_OK);
-	write_seed(dir, "mr", blob, len);
+	fuzz_write_seed(dir, "mr", -1, blob, len);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
-	const char *verbose = getenv("SKIFF_FUZZ_VERBOSE");
-
 	(void)argc;
 	(void)argv;
-	if (seeds) {
-		write_seeds(seeds);
-		exit(0);
-	}
-	/* Every refused input logs a line (see fuzz_blobs.c). */
-	if (verbose == NULL || strcmp(verbose, "0") == 0) {
-		FILE *null = fopen("/dev/null", "w");
-
-		if (null)
-			stderr = null;
-	}
+	fuzz_seeds_if_asked(write_seeds);
+	fuzz_quiet_unless_verbose();
 	return 0;
 }

@@ -37,26 +37,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <skiff/le.h>
+
 #include "wire.h"
-#include "../lib/le.h"
+#include "../rpc/wire_layout.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The wire as the model reads it (the unit test asserts these). */
-#define HDR           40
-#define OFF_MAGIC     0
-#define OFF_TYPE      2
-#define OFF_FLAGS     3
-#define OFF_HANDLER   4
-#define OFF_CALL      6
-#define OFF_LEN       8
-#define OFF_RESP_CAP  12
-#define OFF_GEN       16
-#define OFF_STATUS    20
-#define OFF_REQ_ADDR  24
-#define OFF_RESP_ADDR 32
 
 #define MODE_MAGIC 1u
 #define MODE_LEN   2u
@@ -81,15 +69,15 @@ static const char *ref_check(const uint8_t *b, size_t len)
 		return "shorter than a header";
 	if (len > SK_RPC_SLOT_SIZE)
 		return "longer than a slot";
-	if (le16(b + OFF_MAGIC) != 0x5243)
+	if (sk_le16_get(b + OFF_MAGIC) != 0x5243)
 		return "bad magic";
 	plen = len - HDR;
 	type = b[OFF_TYPE];
 	flags = b[OFF_FLAGS];
-	blen = le32(b + OFF_LEN);
-	cap = le32(b + OFF_RESP_CAP);
+	blen = sk_le32_get(b + OFF_LEN);
+	cap = sk_le32_get(b + OFF_RESP_CAP);
 	/* Only a request and a response name a call slot. */
-	if ((type < 3 || type > 5) && le16(b + OFF_CALL) >= 16)
+	if ((type < 3 || type > 5) && sk_le16_get(b + OFF_CALL) >= 16)
 		return "call index out of range";
 	switch (type) {
 	case 3: /* HELLO: one packed region descriptor */
@@ -112,7 +100,7 @@ static const char *ref_check(const uint8_t *b, size_t len)
 			return "unknown request flags";
 		if (flags & 1) {
 			if (plen != 0 || blen <= 8144 || blen > 1u << 20 ||
-			    le64(b + OFF_REQ_ADDR) == 0)
+			    sk_le64_get(b + OFF_REQ_ADDR) == 0)
 				return "malformed large request";
 		} else if (blen != plen) {
 			return "request length disagrees with the bytes";
@@ -121,7 +109,7 @@ static const char *ref_check(const uint8_t *b, size_t len)
 		}
 		if (cap > 1u << 20)
 			return "bad response capacity or address";
-		if ((flags & 2) && le64(b + OFF_RESP_ADDR) == 0)
+		if ((flags & 2) && sk_le64_get(b + OFF_RESP_ADDR) == 0)
 			return "bad response capacity or address";
 		if (!(flags & 2) && cap > 8144)
 			return "bad response capacity or address";
@@ -221,21 +209,6 @@ static void fuzz_msg(const uint8_t *b, size_t len)
 #define RESP_ADDR 0x7f0056780040ull
 #define REQ_ADDR  0x7f0012340040ull
 
-static void write_seed(const char *dir, const char *name, const uint8_t *b,
-		       size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fputc(0, f) == EOF || fwrite(b, 1, len, f) != len ||
-	    fclose(f) != 0) {
-		fprintf(stderr, "fuzz_rpc: cannot write %s\n", path);
-		exit(1);
-	}
-}
-
 /*
  * A message as rpc.c writes it: header, then @n payload bytes (none for a
  * large request, whose @n is its len). All are valid but the one whose
@@ -253,32 +226,32 @@ static void seed(const char *dir, const char *name, uint8_t type,
 	int valid;
 
 	memset(b, 0, HDR);
-	put_le16(b + OFF_MAGIC, SK_RPC_MAGIC);
+	sk_le16_put(b + OFF_MAGIC, SK_RPC_MAGIC);
 	b[OFF_TYPE] = type;
 	b[OFF_FLAGS] = flags;
-	put_le16(b + OFF_CALL, call);
-	put_le32(b + OFF_LEN, n);
-	put_le32(b + OFF_RESP_CAP, cap);
+	sk_le16_put(b + OFF_CALL, call);
+	sk_le32_put(b + OFF_LEN, n);
+	sk_le32_put(b + OFF_RESP_CAP, cap);
 	if (type == SK_RPC_REQ) {
-		put_le16(b + OFF_HANDLER, 7);
-		put_le32(b + OFF_GEN, gen++);
+		sk_le16_put(b + OFF_HANDLER, 7);
+		sk_le32_put(b + OFF_GEN, gen++);
 	}
 	if (type == SK_RPC_RESP) {
-		put_le32(b + OFF_GEN, gen++);
-		put_le32(b + OFF_STATUS, (uint32_t)-2);
+		sk_le32_put(b + OFF_GEN, gen++);
+		sk_le32_put(b + OFF_STATUS, (uint32_t)-2);
 	}
 	if (flags & SK_RPC_F_LARGE_REQ)
-		put_le64(b + OFF_REQ_ADDR, REQ_ADDR);
+		sk_le64_put(b + OFF_REQ_ADDR, REQ_ADDR);
 	else
 		len += n;
-	put_le64(b + OFF_RESP_ADDR, resp_addr);
+	sk_le64_put(b + OFF_RESP_ADDR, resp_addr);
 	check(len <= sizeof(b));
 	for (size_t i = HDR; i < len; i++)
 		b[i] = (uint8_t)(i * 7 + 1);
 	valid = strstr(name, "over-slot") == NULL;
 	check((sk_rpc_hdr_check(b, len, &h, &why) == SK_OK) == valid);
 	check((ref_check(b, len) == NULL) == valid);
-	write_seed(dir, name, b, len);
+	fuzz_write_seed(dir, name, 0, b, len);
 }
 
 static void write_seeds(const char *dir)
@@ -313,14 +286,9 @@ static void write_seeds(const char *dir)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
-
 	(void)argc;
 	(void)argv;
-	if (seeds) {
-		write_seeds(seeds);
-		exit(0);
-	}
+	fuzz_seeds_if_asked(write_seeds);
 	return 0;
 }
 
@@ -343,13 +311,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	if (size >= HDR) {
 		if (mode & MODE_MAGIC)
-			put_le16(copy + OFF_MAGIC, SK_RPC_MAGIC);
+			sk_le16_put(copy + OFF_MAGIC, SK_RPC_MAGIC);
 		if ((mode & MODE_LEN) && !(copy[OFF_TYPE] == SK_RPC_REQ &&
 					   (copy[OFF_FLAGS] & 1)))
-			put_le32(copy + OFF_LEN, (uint32_t)(size - HDR));
+			sk_le32_put(copy + OFF_LEN, (uint32_t)(size - HDR));
 		if (mode & MODE_CALL)
-			put_le16(copy + OFF_CALL,
-				 le16(copy + OFF_CALL) % SK_RPC_CREDITS);
+			sk_le16_put(copy + OFF_CALL,
+				 sk_le16_get(copy + OFF_CALL) % SK_RPC_CREDITS);
 	}
 	fuzz_msg(copy, size);
 	free(copy);

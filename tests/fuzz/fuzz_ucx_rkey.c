@@ -37,6 +37,7 @@
 
 #include "../../verbs/ucx/ucx_wire.h"
 #include "../../verbs/wire.h"
+#include "../lib/wire_seal.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -135,8 +136,6 @@ static void forge(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy;
-	size_t body;
-	uint32_t h;
 
 	if (size < 1 || fz.dev == NULL)
 		return 0;
@@ -153,16 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (copy == NULL)
 		return 0;
 	memcpy(copy, data + 1, size);
-	body = size - SK_WIRE_HDR_LEN - SK_WIRE_CHECK_LEN;
-	if (data[0] % 3 == 1 && size >= SK_WIRE_HDR_LEN + SK_WIRE_CHECK_LEN &&
-	    body <= UINT16_MAX) {
-		copy[6] = (uint8_t)body;
-		copy[7] = (uint8_t)(body >> 8);
-		h = sk_wire_hash32(copy, size - SK_WIRE_CHECK_LEN);
-		for (int i = 0; i < 4; i++)
-			copy[size - SK_WIRE_CHECK_LEN + i] =
-				(uint8_t)(h >> (8 * i));
-	}
+	if (data[0] % 3 == 1)
+		(void)sk_test_wire_seal(copy, size);
 	import(copy, size);
 	free(copy);
 	return 0;
@@ -177,18 +168,6 @@ const char *__lsan_default_suppressions(void)
 	       "leak:libucs.so\n";
 }
 
-static void write_seed(const char *dir, const char *name, uint8_t mode,
-		       const void *body, size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	check(f != NULL && fwrite(&mode, 1, 1, f) == 1 &&
-	      fwrite(body, 1, len, f) == len && fclose(f) == 0);
-}
-
 /* The genuine descriptor as it is and sealed, and a forgery of each
  * field alone (the rkey one with this run's genuine bytes flipped). */
 static void write_seeds(const char *dir)
@@ -198,10 +177,10 @@ static void write_seeds(const char *dir)
 					    "forge-cookie", "forge-rkey"};
 	uint8_t f[1 + 32 + SK_BLOB_MAX];
 
-	write_seed(dir, "genuine", 0, fz.blob, fz.blob_len);
-	write_seed(dir, "genuine-sealed", 1, fz.blob, fz.blob_len);
+	fuzz_write_seed(dir, "genuine", 0, fz.blob, fz.blob_len);
+	fuzz_write_seed(dir, "genuine-sealed", 1, fz.blob, fz.blob_len);
 	memset(f, 0, sizeof(f));
-	write_seed(dir, "forge-none", 2, f, 33);
+	fuzz_write_seed(dir, "forge-none", 2, f, 33);
 	for (unsigned i = 0; i < 6; i++) {
 		size_t len = 33;
 
@@ -217,7 +196,7 @@ static void write_seeds(const char *dir)
 			f[33] ^= 1;
 			len += fz.genuine.rkey_len;
 		}
-		write_seed(dir, names[i], 2, f, len);
+		fuzz_write_seed(dir, names[i], 2, f, len);
 	}
 }
 
@@ -251,7 +230,6 @@ static int open_device(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *seeds = getenv("SKIFF_FUZZ_WRITE_SEEDS");
-	const char *verbose = getenv("SKIFF_FUZZ_VERBOSE");
 
 	(void)argc;
 	(void)argv;
@@ -274,12 +252,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		write_seeds(seeds);
 		exit(0);
 	}
-	/* Every refused input logs a line (see fuzz_blobs.c). */
-	if (verbose == NULL || strcmp(verbose, "0") == 0) {
-		FILE *null = fopen("/dev/null", "w");
-
-		if (null)
-			stderr = null;
-	}
+	fuzz_quiet_unless_verbose();
 	return 0;
 }

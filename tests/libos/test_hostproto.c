@@ -24,9 +24,9 @@
 #include <cmocka.h>
 
 #include <skiff/hostproto.h>
+#include <skiff/le.h>
 
 #include "job.h"
-#include "../lib/le.h"
 
 /* ---- the wire, byte by byte ---- */
 
@@ -132,9 +132,9 @@ struct msg {
 static void msg_begin(struct msg *m, uint16_t type, uint16_t flags)
 {
 	memset(m->b, 0, HDR);
-	put_le16(m->b + OFF_TYPE, type);
-	put_le16(m->b + OFF_FLAGS, flags);
-	put_le64(m->b + OFF_REQ_ID, REQ_ID);
+	sk_le16_put(m->b + OFF_TYPE, type);
+	sk_le16_put(m->b + OFF_FLAGS, flags);
+	sk_le64_put(m->b + OFF_REQ_ID, REQ_ID);
 	m->len = HDR;
 }
 
@@ -148,21 +148,21 @@ static void msg_bytes(struct msg *m, const void *p, size_t n)
 static void msg_u16(struct msg *m, uint16_t v)
 {
 	assert_true(m->len + 2 <= MSG_CAP);
-	put_le16(m->b + m->len, v);
+	sk_le16_put(m->b + m->len, v);
 	m->len += 2;
 }
 
 static void msg_u32(struct msg *m, uint32_t v)
 {
 	assert_true(m->len + 4 <= MSG_CAP);
-	put_le32(m->b + m->len, v);
+	sk_le32_put(m->b + m->len, v);
 	m->len += 4;
 }
 
 static void msg_u64(struct msg *m, uint64_t v)
 {
 	assert_true(m->len + 8 <= MSG_CAP);
-	put_le64(m->b + m->len, v);
+	sk_le64_put(m->b + m->len, v);
 	m->len += 8;
 }
 
@@ -175,7 +175,7 @@ static void msg_str(struct msg *m, const char *s)
 /* Set the header's length to the payload built so far. */
 static void msg_seal(struct msg *m)
 {
-	put_le32(m->b + OFF_LEN, (uint32_t)(m->len - HDR));
+	sk_le32_put(m->b + OFF_LEN, (uint32_t)(m->len - HDR));
 }
 
 static struct msg *msg_new(void)
@@ -874,11 +874,11 @@ static void test_len_disagrees(void **state)
 	(void)state;
 	mk_bytes(m, SK_HMSG_CONSOLE, 1, "four", 4);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		put_le32(m->b + OFF_LEN, bad[i]);
+		sk_le32_put(m->b + OFF_LEN, bad[i]);
 		expect_refused(m, "header length");
 	}
 	/* The high bytes count too. */
-	put_le32(m->b + OFF_LEN, 4 + 0x100);
+	sk_le32_put(m->b + OFF_LEN, 4 + 0x100);
 	expect_refused(m, "header length");
 	msg_free(m);
 }
@@ -891,10 +891,10 @@ static void test_result_set(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		mk_bytes(m, SK_HMSG_CONSOLE, 1, "x", 1);
-		put_le64(m->b + OFF_RESULT, (uint64_t)bad[i]);
+		sk_le64_put(m->b + OFF_RESULT, (uint64_t)bad[i]);
 		expect_refused(m, "result");
 		mk_fd(m, SK_HMSG_CLOSE, 3);
-		put_le64(m->b + OFF_RESULT, (uint64_t)bad[i]);
+		sk_le64_put(m->b + OFF_RESULT, (uint64_t)bad[i]);
 		expect_refused(m, "result");
 	}
 	/* One byte set in the top half. */
@@ -1576,17 +1576,17 @@ static void mk_hello(struct hello_msg *hm, uint32_t rank, uint32_t size,
 	uint8_t *p = hm->b;
 
 	memset(p, 0, HELLO);
-	put_le32(p + HOFF_MAGIC, SK_BOOT_MAGIC);
-	put_le16(p + HOFF_VERSION, SK_BOOT_VERSION);
-	put_le32(p + HOFF_RANK, rank);
-	put_le32(p + HOFF_SIZE, size);
+	sk_le32_put(p + HOFF_MAGIC, SK_BOOT_MAGIC);
+	sk_le16_put(p + HOFF_VERSION, SK_BOOT_VERSION);
+	sk_le32_put(p + HOFF_RANK, rank);
+	sk_le32_put(p + HOFF_SIZE, size);
 	for (size_t k = 0; k < SK_BOOT_SECRET_LEN; k++)
 		p[HOFF_SECRET + k] = (uint8_t)(0xa0 + k);
 	hm->len = HELLO;
 	if (nblobs == 0)
 		return;
 	assert_true(hm->len + 2 + blen <= HBUF_CAP);
-	put_le16(p + hm->len, blen);
+	sk_le16_put(p + hm->len, blen);
 	hm->len += 2;
 	for (size_t j = 0; j < blen; j++)
 		p[hm->len++] = blob_byte(j);
@@ -1730,8 +1730,8 @@ static void test_hello_trailing(void **state)
 	assert_int_equal(o.blob_len, 5);
 	/* What version 1 sent next: more blobs, one per rank. */
 	hm->len = whole;
-	put_le16(hm->b + hm->len, 0);
-	put_le16(hm->b + hm->len + 2, 3);
+	sk_le16_put(hm->b + hm->len, 0);
+	sk_le16_put(hm->b + hm->len + 2, 3);
 	memcpy(hm->b + hm->len + 4, "abc", 3);
 	hm->len += 7;
 	assert_int_equal(hello_parse(hm, hm->len, 2, &o), 1);
@@ -1748,32 +1748,32 @@ static void test_hello_bad_header(void **state)
 	assert_non_null(hm);
 	mk_hello(hm, 0, 2, 5, 1);
 	/* Magic: zero, byte-swapped, the welcome's. */
-	put_le32(hm->b + HOFF_MAGIC, 0);
+	sk_le32_put(hm->b + HOFF_MAGIC, 0);
 	expect_hello_refused(hm, hm->len, 2, "not a Skiff");
-	put_le32(hm->b + HOFF_MAGIC, 0x53424b54u);
+	sk_le32_put(hm->b + HOFF_MAGIC, 0x53424b54u);
 	expect_hello_refused(hm, hm->len, 2, "not a Skiff");
 	expect_hello_refused(hm, HELLO, 2, "not a Skiff");
-	put_le32(hm->b + HOFF_MAGIC, SK_BOOT_MAGIC);
+	sk_le32_put(hm->b + HOFF_MAGIC, SK_BOOT_MAGIC);
 	/* Version: 0, the one before (1 + size blobs), the next, garbage. */
-	put_le16(hm->b + HOFF_VERSION, 0);
+	sk_le16_put(hm->b + HOFF_VERSION, 0);
 	expect_hello_refused(hm, hm->len, 2, "version");
-	put_le16(hm->b + HOFF_VERSION, SK_BOOT_VERSION - 1);
+	sk_le16_put(hm->b + HOFF_VERSION, SK_BOOT_VERSION - 1);
 	expect_hello_refused(hm, hm->len, 2, "version");
 	expect_hello_refused(hm, HELLO, 2, "version");
-	put_le16(hm->b + HOFF_VERSION, SK_BOOT_VERSION + 1);
+	sk_le16_put(hm->b + HOFF_VERSION, SK_BOOT_VERSION + 1);
 	expect_hello_refused(hm, hm->len, 2, "version");
-	put_le16(hm->b + HOFF_VERSION, 0x0102);
+	sk_le16_put(hm->b + HOFF_VERSION, 0x0102);
 	expect_hello_refused(hm, HELLO, 2, "version");
-	put_le16(hm->b + HOFF_VERSION, SK_BOOT_VERSION);
+	sk_le16_put(hm->b + HOFF_VERSION, SK_BOOT_VERSION);
 	/* Size: 0, over the job's, huge; refused before the blob. */
-	put_le32(hm->b + HOFF_SIZE, 0);
+	sk_le32_put(hm->b + HOFF_SIZE, 0);
 	expect_hello_refused(hm, hm->len, 2, "job size");
 	expect_hello_refused(hm, HELLO, 2, "job size");
-	put_le32(hm->b + HOFF_SIZE, 3);
+	sk_le32_put(hm->b + HOFF_SIZE, 3);
 	expect_hello_refused(hm, hm->len, 2, "job size");
-	put_le32(hm->b + HOFF_SIZE, 2);
+	sk_le32_put(hm->b + HOFF_SIZE, 2);
 	expect_hello_refused(hm, hm->len, 1, "job size");
-	put_le32(hm->b + HOFF_SIZE, UINT32_MAX);
+	sk_le32_put(hm->b + HOFF_SIZE, UINT32_MAX);
 	expect_hello_refused(hm, HELLO, NODES_MAX, "job size");
 	expect_hello_refused(hm, HELLO, UINT32_MAX - 1, "job size");
 	free(hm);
@@ -1792,7 +1792,7 @@ static void test_hello_bad_blob(void **state)
 	expect_hello_refused(hm, hm->len, 1, "SK_BLOB_MAX");
 	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
 		mk_hello(hm, 0, 1, 0, 0);
-		put_le16(hm->b + HELLO, big[i]);
+		sk_le16_put(hm->b + HELLO, big[i]);
 		hm->len = HELLO + 2;
 		expect_hello_refused(hm, hm->len, 1, "SK_BLOB_MAX");
 	}

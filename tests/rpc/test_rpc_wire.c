@@ -17,23 +17,12 @@
 
 #include <cmocka.h>
 
+#include <skiff/le.h>
+
 #include "wire.h"
-#include "../lib/le.h"
+#include "wire_layout.h"
 
 /* ---- the wire, byte by byte ---- */
-
-#define OFF_MAGIC     0
-#define OFF_TYPE      2
-#define OFF_FLAGS     3
-#define OFF_HANDLER   4
-#define OFF_CALL      6
-#define OFF_LEN       8
-#define OFF_RESP_CAP  12
-#define OFF_GEN       16
-#define OFF_STATUS    20
-#define OFF_REQ_ADDR  24
-#define OFF_RESP_ADDR 32
-#define HDR           40
 
 _Static_assert(offsetof(struct sk_rpc_hdr, magic) == OFF_MAGIC, "magic");
 _Static_assert(offsetof(struct sk_rpc_hdr, type) == OFF_TYPE, "type");
@@ -97,12 +86,12 @@ struct msg {
 static void msg_begin(struct msg *m, uint8_t type, uint8_t flags)
 {
 	memset(m->b, 0, HDR);
-	put_le16(m->b + OFF_MAGIC, SK_RPC_MAGIC);
+	sk_le16_put(m->b + OFF_MAGIC, SK_RPC_MAGIC);
 	m->b[OFF_TYPE] = type;
 	m->b[OFF_FLAGS] = flags;
-	put_le16(m->b + OFF_HANDLER, HANDLER);
-	put_le16(m->b + OFF_CALL, CALL);
-	put_le32(m->b + OFF_GEN, GEN);
+	sk_le16_put(m->b + OFF_HANDLER, HANDLER);
+	sk_le16_put(m->b + OFF_CALL, CALL);
+	sk_le32_put(m->b + OFF_GEN, GEN);
 	m->len = HDR;
 }
 
@@ -113,22 +102,22 @@ static void msg_payload(struct msg *m, size_t n)
 	for (size_t i = 0; i < n; i++)
 		m->b[HDR + i] = (uint8_t)(i * 7 + 1);
 	m->len = HDR + n;
-	put_le32(m->b + OFF_LEN, (uint32_t)n);
+	sk_le32_put(m->b + OFF_LEN, (uint32_t)n);
 }
 
 static void set16(struct msg *m, size_t off, uint16_t v)
 {
-	put_le16(m->b + off, v);
+	sk_le16_put(m->b + off, v);
 }
 
 static void set32(struct msg *m, size_t off, uint32_t v)
 {
-	put_le32(m->b + off, v);
+	sk_le32_put(m->b + off, v);
 }
 
 static void set64(struct msg *m, size_t off, uint64_t v)
 {
-	put_le64(m->b + off, v);
+	sk_le64_put(m->b + off, v);
 }
 
 static struct msg *msg_new(void)

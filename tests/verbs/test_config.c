@@ -29,6 +29,7 @@
 
 #include "../../verbs/provider.h"
 #include "../../verbs/wire.h"
+#include "../lib/wire_seal.h"
 
 #define TIMEOUT_MS 10000
 #define BUF_LEN	   4096
@@ -645,14 +646,6 @@ static void expect_connect(struct fixture *f, const void *blob, size_t len,
 			 sk_status_str(st), sk_status_str(want));
 }
 
-static void reseal(uint8_t *blob, size_t len)
-{
-	uint32_t h = sk_wire_hash32(blob, len - SK_WIRE_CHECK_LEN);
-
-	for (int i = 0; i < 4; i++)
-		blob[len - SK_WIRE_CHECK_LEN + i] = (uint8_t)(h >> (8 * i));
-}
-
 /* The ucx endpoint address body (verbs/ucx/ucx_ep.c), to build variants. */
 struct ucx_ep_body {
 	uint32_t idx, gen;
@@ -780,7 +773,7 @@ static void test_connect_bad_blobs(void **state)
 	memcpy(blob, good, len);
 	blob[4] = SK_WIRE_VERSION + 1;
 	expect_connect(f, blob, len, SK_ERR_VERSION, "a newer version");
-	reseal(blob, len);
+	sk_test_wire_reseal(blob, len);
 	expect_connect(f, blob, len, SK_ERR_VERSION, "a resealed version");
 
 	/* Wrong length: one byte more, or a header that disagrees. */
@@ -788,7 +781,7 @@ static void test_connect_bad_blobs(void **state)
 	blob[len] = 0;
 	expect_connect(f, blob, len + 1, SK_ERR_MALFORMED, "a trailing byte");
 	blob[6]++;
-	reseal(blob, len);
+	sk_test_wire_reseal(blob, len);
 	expect_connect(f, blob, len, SK_ERR_MALFORMED, "a wrong body_len");
 
 	/* Another provider's address, and a descriptor instead. */
