@@ -37,8 +37,14 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -fno-strict-aliasing -pthread $(WARN)
-CPPFLAGS += -Iverbs/include -MMD -MP -D_GNU_SOURCE
-# Everything above verbs sees only its public headers (verbs/include).
+CPPFLAGS += -Iverbs/include -Iverbs/internal -MMD -MP -D_GNU_SOURCE
+# Each layer has two header directories. include/skiff/ is its public
+# API, exactly the headers `make install` installs (mk/install.sh), which
+# is all an application may include. internal/skiff/ holds what Skiff's own
+# parts share and no application sees: verbs' fault-injection points and
+# little-endian codec (fault.h, le.h), libos's channel and the host-node
+# protocol (chan.h, hostproto.h), whose other end is the launcher. Above
+# verbs, code sees only these two directories of the layers below it.
 LDFLAGS  += -pthread
 
 ifeq ($(FAULTS),1)
@@ -94,7 +100,7 @@ FUZZ_BUILD   := build-fuzz
 FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_blobs $(FUZZ_BUILD)/fuzz_ring \
                 $(FUZZ_BUILD)/fuzz_rdma_blobs $(FUZZ_BUILD)/fuzz_ucx_rkey
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
-                -Iverbs/include -D_GNU_SOURCE $(WARN)
+                -Iverbs/include -Iverbs/internal -D_GNU_SOURCE $(WARN)
 
 # Each component adds its programs, tests and fuzz targets to the lists above.
 include libos/module.mk
@@ -178,14 +184,14 @@ fuzz-build-if-clang:
 	else echo "fuzz: clang not found (install clang)"; exit 1; fi
 
 $(FUZZ_BUILD)/fuzz_blobs: tests/fuzz/fuzz_blobs.c $(VERBS_SRC) \
-	$(wildcard verbs/*.h verbs/include/skiff/*.h)
+	$(wildcard verbs/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blobs.c $(VERBS_SRC) \
 		$(VERBS_LIBS)
 
 $(FUZZ_BUILD)/fuzz_ring: tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
-	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h)
+	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
@@ -193,14 +199,14 @@ $(FUZZ_BUILD)/fuzz_ring: tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
 
 # The providers' own decoders (verbs/rdma/rdma.h, verbs/ucx/ucx_wire.h).
 $(FUZZ_BUILD)/fuzz_rdma_blobs: tests/fuzz/fuzz_rdma_blobs.c $(VERBS_SRC) \
-	$(wildcard verbs/*.h verbs/rdma/*.h verbs/include/skiff/*.h)
+	$(wildcard verbs/*.h verbs/rdma/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rdma_blobs.c \
 		$(VERBS_SRC) $(VERBS_LIBS)
 
 $(FUZZ_BUILD)/fuzz_ucx_rkey: tests/fuzz/fuzz_ucx_rkey.c $(VERBS_SRC) \
-	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h)
+	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ucx_rkey.c \

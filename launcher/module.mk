@@ -18,8 +18,8 @@ $(FUZZ_BUILD)/fuzz_hostfile: tests/fuzz/fuzz_hostfile.c $(LAUNCHER_OPTS_SRC) \
 TEST_PROGS += $(BUILD)/tests/test_fileserv
 $(BUILD)/tests/test_fileserv: $(BUILD)/tests/launcher/test_fileserv.o \
 	$(BUILD)/launcher/fileserv.o
-$(BUILD)/tests/launcher/test_fileserv.o: CPPFLAGS += -Ilauncher -Ilibos/include
-$(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include
+$(BUILD)/tests/launcher/test_fileserv.o: CPPFLAGS += -Ilauncher -Ilibos/include -Ilibos/internal
+$(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include -Ilibos/internal
 
 # ---- skrun ----
 SKRUN_SRC := launcher/skrun.c launcher/bootsrv.c launcher/services.c \
@@ -44,7 +44,7 @@ $(BUILD)/tests/fifo_app: $(BUILD)/tests/launcher/fifo_app.o $(LIBOS) $(LIBVERBS)
 
 # The node program of e2e's silent-node check.
 ALL += $(BUILD)/tests/keystall_app
-$(BUILD)/tests/launcher/keystall_app.o: CPPFLAGS += -Ilibos/include
+$(BUILD)/tests/launcher/keystall_app.o: CPPFLAGS += -Ilibos/include -Ilibos/internal
 $(BUILD)/tests/keystall_app: $(BUILD)/tests/launcher/keystall_app.o $(LIBOS) \
 	$(LIBVERBS)
 	@mkdir -p $(dir $@)

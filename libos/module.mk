@@ -8,7 +8,7 @@ LIBOS_OBJ := $(LIBOS_SRC:%.c=$(BUILD)/%.o)
 LIBOS     := $(BUILD)/lib/libskiff_os.a
 ALL       += $(LIBOS)
 
-$(LIBOS_OBJ): CPPFLAGS += -Ilibos/include
+$(LIBOS_OBJ): CPPFLAGS += -Ilibos/include -Ilibos/internal
 
 $(LIBOS): $(LIBOS_OBJ)
 	@mkdir -p $(dir $@)
@@ -25,7 +25,7 @@ SKIFF_APP_LIBS     = $(LIBOS) $(LIBVERBS) $(VERBS_LIBS)
 # The node program of the end-to-end tests.
 NODE_APPS := $(BUILD)/tests/node_app
 ALL       += $(NODE_APPS)
-$(BUILD)/tests/libos/node_app.o: CPPFLAGS += -Ilibos/include
+$(BUILD)/tests/libos/node_app.o: CPPFLAGS += -Ilibos/include -Ilibos/internal
 $(BUILD)/tests/node_app: $(BUILD)/tests/libos/node_app.o $(LIBOS) $(LIBVERBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")

@@ -34,7 +34,7 @@ $(PIC)/%.o: %.c
 	@$(if $(Q),echo "  CC      $< (pic)")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
 
-$(PIC)/libos/%.o: CPPFLAGS += -Ilibos/include
+$(PIC)/libos/%.o: CPPFLAGS += -Ilibos/include -Ilibos/internal
 $(PIC)/rpc/%.o: CPPFLAGS += -Irpc/include -Ilibos/include
 
 SHLIB_VERBS := $(BUILD)/lib/libskiff_verbs.so.$(SKIFF_VERSION)

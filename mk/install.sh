@@ -25,9 +25,10 @@ die() {
 	exit 2
 }
 
-# The public headers: what an application may include. chan.h and
-# hostproto.h are libos's own and stay out, as does fault.h (the test
-# builds' fault injection, make FAULTS=1).
+# The public headers: what an application may include, exactly the
+# layers' include/skiff/ directories (tests/install/out-of-tree.sh checks).
+# Skiff's own shared headers (internal/skiff/: chan.h, hostproto.h,
+# fault.h, le.h) stay out.
 HEADERS=(
 	verbs/include/skiff/verbs.h
 	verbs/include/skiff/status.h

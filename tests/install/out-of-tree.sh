@@ -109,6 +109,17 @@ else
 	fail "installed files" "differ from the expected list"
 fi
 
+# include/skiff/ in the tree is the public API, nothing more: every header
+# there is installed, and Skiff's own shared headers live in internal/.
+ls verbs/include/skiff/*.h libos/include/skiff/*.h rpc/include/skiff/*.h |
+	sed 's|.*/|include/skiff/|' | LC_ALL=C sort >"$T/tree_h"
+grep '^include/skiff/' "$T/got" >"$T/inst_h"
+if diff -u "$T/tree_h" "$T/inst_h" >"$T/log"; then
+	ok "include/skiff/ in the tree is exactly the installed headers"
+else
+	fail "include/skiff/ in the tree" "differs from the installed headers"
+fi
+
 # Only the public headers, and each compiles on its own in C and C++.
 hdr_fail=
 for h in "$P"/include/skiff/*.h; do

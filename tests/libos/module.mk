@@ -9,7 +9,7 @@
 TEST_PROGS += $(BUILD)/tests/test_hostproto
 $(BUILD)/tests/test_hostproto: $(BUILD)/tests/libos/test_hostproto.o \
 	$(BUILD)/launcher/bootsrv.o $(LIBOS) $(LIBVERBS)
-$(BUILD)/tests/libos/test_hostproto.o: CPPFLAGS += -Ilibos/include -Ilauncher
+$(BUILD)/tests/libos/test_hostproto.o: CPPFLAGS += -Ilibos/include -Ilibos/internal -Ilauncher
 
 # test_loop: the event loop's timers and watches at scale and under
 # callbacks, without a device.
@@ -30,8 +30,8 @@ HOSTMSG_FUZZ_SRC := libos/hostproto.c launcher/bootsrv.c verbs/status.c
 
 FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_hostmsg
 $(FUZZ_BUILD)/fuzz_hostmsg: tests/fuzz/fuzz_hostmsg.c $(HOSTMSG_FUZZ_SRC) \
-	libos/include/skiff/hostproto.h launcher/job.h
+	libos/internal/skiff/hostproto.h launcher/job.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang $(FUZZ_CFLAGS) -Ilibos/include -Ilauncher -o $@ \
+	$(Q)clang $(FUZZ_CFLAGS) -Ilibos/include -Ilibos/internal -Ilauncher -o $@ \
 		tests/fuzz/fuzz_hostmsg.c $(HOSTMSG_FUZZ_SRC)
