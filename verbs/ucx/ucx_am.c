@@ -129,8 +129,9 @@ static ucs_status_t ucx_am_cb(void *arg, const void *header, size_t hlen,
 				/* Left in UCX's descriptor, as a ring message
 				 * is left in the ring: copying it out of the
 				 * shared FIFO pulls every line across cores
-				 * (+0.8 us round trip at 4 KiB). Smaller ones
-				 * are copied: cheaper than a descriptor swap.
+				 * (measured: perf/README.md, "Figures behind
+				 * design choices"). Smaller ones are copied:
+				 * cheaper than a descriptor swap.
 				 * Released in ucx_ep_release. */
 				e->amheld[e->namheld++] = data;
 				wc.data = data;

@@ -158,9 +158,10 @@ static sk_status_t ucx_dev_open(const char *device, struct sk_dev **dev_p)
 	 * memory out. Set only when the user did not. */
 	setenv("UCX_POSIX_ERROR_HANDLING", "y", 0);
 	/* Each shared-memory transport pre-faults 512 receive buffers of
-	 * 8 KiB when the worker starts: 60% of a device open, and of a
-	 * node's boot, where page faults are dear (VMs). Pools still grow
-	 * on demand, 64 at a time. Set only when the user did not. */
+	 * 8 KiB when the worker starts: most of a device open, and of a
+	 * node's boot, where page faults are dear (VMs; perf/README.md,
+	 * "Figures behind design choices"). Pools still grow on demand,
+	 * 64 at a time. Set only when the user did not. */
 	setenv("UCX_POSIX_RX_BUFS_GROW", "64", 0);
 	if (getenv("UCX_TLS") != NULL) /* else sysv is left out (below) */
 		setenv("UCX_SYSV_RX_BUFS_GROW", "64", 0);
@@ -174,7 +175,7 @@ static sk_status_t ucx_dev_open(const char *device, struct sk_dev **dev_p)
 		ucp_config_modify(config, "KEEPALIVE_INTERVAL", ka);
 	/* Every endpoint asks for peer error handling, which sysv lacks
 	 * (UCX_SYSV_ERROR_HANDLING=n): its interface is never used, yet its
-	 * receive buffers and FIFO cost 0.8 MiB per process (posix, the
+	 * receive buffers and FIFO cost memory in every process (posix, the
 	 * same transport over other segments, carries the traffic). */
 	if (getenv("UCX_TLS") == NULL)
 		ucp_config_modify(config, "TLS", "^sysv");

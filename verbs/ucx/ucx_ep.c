@@ -212,8 +212,9 @@ static void ucx_nop_cb(void *request, ucs_status_t status, void *user_data)
  * message went through UCX: closing an endpoint whose wireup was still in
  * flight tripped UCX 1.13's connection matching (an assertion) when the
  * same two workers connected again. It is sent with the first send, not
- * at connect: nodes connect to every peer at boot, and wiring up pairs
- * that never talk cost 13 ms of a 16-node job's boot per node.
+ * at connect: a connected pair may never talk (sealed nodes connect to
+ * every node), and wiring up such pairs made a whole job's boot slower
+ * (perf/README.md, "Figures behind design choices").
  */
 void ucx_send_nop(struct ucx_dev *d, struct ucx_ep *e)
 {

@@ -167,7 +167,8 @@ sk_status_t ucx_post(struct sk_ep *ep, const struct sk_wr *op)
 	};
 	s = &e->sq[seq & e->sq_mask];
 	/* Field by field: a compound literal would also zero the 256-byte
-	 * bounce buffer on every post (190 instructions of a null RPC). */
+	 * bounce buffer on every post, which callgrind shows on a null RPC
+	 * (perf/README.md, "Figures behind design choices"). */
 	s->ctx = op->ctx;
 	s->seq = seq;
 	s->opcode = op->opcode;

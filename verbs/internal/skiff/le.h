@@ -5,9 +5,9 @@
  * read and write their integers through these, so there is one place that
  * says what "little-endian" means, and no per-file copy to drift.
  *
- * Header-only and dependency-free on purpose: it sits next to verbs'
- * public headers so that every layer above (libos, rpc, perf, tests) may
- * include it, but, like fault.h, it is not installed (mk/install.sh):
+ * Header-only and dependency-free on purpose: it sits in verbs/internal/
+ * so that every layer above (libos, rpc, perf, tests) may include it, but,
+ * like fault.h, it is not installed (mk/install.sh):
  * byte order is a helper of Skiff's own formats, not an API Skiff offers
  * applications.
  *
