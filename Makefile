@@ -70,10 +70,11 @@ TEST_LIBS  := -lcmocka
 # ---- verbs: the driver library ----
 VERBS_SRC := verbs/status.c verbs/config.c verbs/wire.c verbs/verbs.c \
              verbs/eptab.c verbs/fault.c \
-             verbs/rdma/rdma.c verbs/rdma/config.c \
+             $(addprefix verbs/rdma/,rdma_wire.c rdma_cq.c rdma_mr.c \
+               rdma_ep.c rdma_ops.c rdma_dev.c config.c) \
              $(addprefix verbs/ucx/,ucx_dev.c ucx_ep.c ucx_ops.c ucx_sq.c \
                ucx_rq.c ucx_cq.c ucx_am.c ucx_ring.c ucx_key.c \
-               ucx_watchdog.c ring.c config.c)
+               ucx_watchdog.c ucx_progress.c ring.c config.c)
 
 VERBS_OBJ := $(VERBS_SRC:%.c=$(BUILD)/%.o)
 LIBVERBS  := $(BUILD)/lib/libskiff_verbs.a

@@ -2,7 +2,9 @@
 # The body of `make check`: every test suite, each as its own step, then one
 # closing line "N passed, N failed" that CI reads.
 #
-#   unit        codec, configuration, option, file-service and loop tests (cmocka)
+#   unit        codec, configuration, option, file-service and loop tests
+#               (cmocka); no call up a layer or cycle between files
+#               (tests/tools/callcycles.py)
 #   ucx         the verbs conformance and rpc suites, ucx provider, real
 #               processes
 #   e2e         skrun + libos jobs end to end, ucx provider (tests/e2e)
@@ -58,6 +60,8 @@ step() {
 
 unit() {
 	local b=$1 t
+	echo "== callcycles (who calls whom, from nm)"
+	python3 tests/tools/callcycles.py "$b" || return 1
 	for t in test_wire test_config test_ring test_opts test_fileserv \
 		test_hostproto test_rpc_wire test_loop; do
 		echo "== $t"

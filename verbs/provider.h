@@ -168,6 +168,15 @@ void sk_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* An endpoint's queue depth: @want (0: @dflt) rounded up to a power of
  * two, at most @dflt (the device's, itself a power of two). */
-uint32_t sk_ep_depth(uint32_t want, uint32_t dflt);
+static inline uint32_t sk_ep_depth(uint32_t want, uint32_t dflt)
+{
+	uint32_t d = 1;
+
+	if (want == 0 || want >= dflt)
+		return dflt;
+	while (d < want)
+		d <<= 1;
+	return d;
+}
 
 #endif /* SKIFF_VERBS_PROVIDER_H */

@@ -1,5 +1,6 @@
 /*
- * Status codes to text, and the one place errno becomes a status.
+ * Status and opcode codes to text, and the one place errno becomes a
+ * status. Providers call these too, so they live below verbs.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -63,4 +64,19 @@ void sk_log_error(const char *fmt, ...)
 	va_end(ap);
 	/* One write, so lines from many processes do not interleave. */
 	fprintf(stderr, "skiff: %s\n", line);
+}
+
+const char *sk_opcode_str(unsigned opcode)
+{
+	static const char *const names[] = {
+		[SK_OP_WRITE] = "write",   [SK_OP_WRITE_IMM] = "write_imm",
+		[SK_OP_READ] = "read",     [SK_OP_CAS] = "cas",
+		[SK_OP_FADD] = "fadd",     [SK_OP_SEND] = "send",
+		[SK_OP_FLUSH] = "flush",   [SK_OP_RECV] = "recv",
+		[SK_OP_RECV_IMM] = "recv_imm",
+	};
+
+	if (opcode < SK_ARRAY_SIZE(names) && names[opcode])
+		return names[opcode];
+	return "unknown";
 }

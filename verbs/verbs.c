@@ -226,17 +226,6 @@ unsigned sk_rkey_access(const struct sk_rkey *rkey)
 	return rkey->access;
 }
 
-uint32_t sk_ep_depth(uint32_t want, uint32_t dflt)
-{
-	uint32_t d = 1;
-
-	if (want == 0 || want >= dflt)
-		return dflt;
-	while (d < want)
-		d <<= 1;
-	return d;
-}
-
 sk_status_t sk_ep_create_attr(struct sk_dev *dev,
 			      const struct sk_ep_attr *attr,
 			      struct sk_ep **ep_p)
@@ -440,21 +429,6 @@ sk_status_t sk_ep_flush(struct sk_ep *ep, void *ctx)
 sk_status_t sk_ep_cancel(struct sk_ep *ep)
 {
 	return ep->dev->ops->ep_cancel(ep);
-}
-
-const char *sk_opcode_str(unsigned opcode)
-{
-	static const char *const names[] = {
-		[SK_OP_WRITE] = "write",   [SK_OP_WRITE_IMM] = "write_imm",
-		[SK_OP_READ] = "read",     [SK_OP_CAS] = "cas",
-		[SK_OP_FADD] = "fadd",     [SK_OP_SEND] = "send",
-		[SK_OP_FLUSH] = "flush",   [SK_OP_RECV] = "recv",
-		[SK_OP_RECV_IMM] = "recv_imm",
-	};
-
-	if (opcode < SK_ARRAY_SIZE(names) && names[opcode])
-		return names[opcode];
-	return "unknown";
 }
 
 /* For skinfo: the providers, in the order "auto" considers them. */

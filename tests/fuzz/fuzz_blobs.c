@@ -10,7 +10,7 @@
  *
  *  1. sk_wire_open and the readers, in each of the four body shapes the
  *     providers write (rdma and ucx, endpoint and descriptor; the shapes
- *     are copied from verbs/rdma/rdma.c, verbs/ucx/ucx_ep.c and
+ *     are copied from verbs/rdma/rdma_wire.c, verbs/ucx/ucx_ep.c and
  *     ucx_key.c). A body that decodes must encode back to the very same
  *     bytes, and every pointer a reader hands out must lie inside the
  *     body: a violation aborts.
@@ -400,7 +400,7 @@ static void write_built_seed(const char *dir, const char *name, unsigned k,
 }
 
 /* Valid blobs of every shape: the ucx ones from this process, the rdma
- * ones built as rdma.c would (no RDMA device needed). */
+ * ones built as rdma_wire.c would (no RDMA device needed). */
 static void write_seeds(const char *dir)
 {
 	static const uint8_t gid[16] = {[10] = 0xff, [11] = 0xff, 192,

@@ -716,7 +716,7 @@ static size_t ucx_ep_body_write(const struct ucx_ep_body *b, uint8_t *buf,
 	return len;
 }
 
-/* What the rdma provider sends (verbs/rdma/rdma.c): a well-formed blob of
+/* What the rdma provider sends (verbs/rdma/rdma_wire.c): a well-formed blob of
  * the wrong provider. */
 static size_t rdma_ep_blob(uint8_t *buf, size_t cap)
 {

@@ -1,5 +1,5 @@
 /*
- * The rdma provider's SKIFF_* variables (skiff/config.h), read in rdma.c
+ * The rdma provider's SKIFF_* variables (skiff/config.h), read in rdma_dev.c
  * when a device opens. verbs/config.c registers this table with its own.
  */
 #include <stddef.h>

@@ -1,9 +1,9 @@
 /*
  * The rdma provider's wire codecs: what a peer's packed endpoint address
  * and memory descriptor say, decoded and checked without a device. The
- * provider (rdma.c) connects and imports through these, and the fuzz
- * target tests/fuzz/fuzz_rdma_blobs.c drives the very same functions, on
- * any host.
+ * provider (rdma_ep.c, rdma_mr.c) connects and imports through these,
+ * and the fuzz target tests/fuzz/fuzz_rdma_blobs.c drives the very same
+ * functions, on any host.
  */
 #ifndef SKIFF_VERBS_RDMA_H
 #define SKIFF_VERBS_RDMA_H

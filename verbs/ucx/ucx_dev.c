@@ -5,9 +5,6 @@
 
 #include "ucx_int.h"
 
-/* The device whose worker this thread is progressing (ucx_int.h). */
-__thread struct ucx_dev *ucx_cb_dev;
-
 /* ---- device ---- */
 
 static int ucx_list(struct sk_dev_info *info, int max)
@@ -64,20 +61,6 @@ static int ucx_dev_transports(struct sk_dev *dev, struct sk_tl_info *tl,
 	}
 	free(text);
 	return n;
-}
-
-void ucx_progress(struct ucx_dev *d)
-{
-	struct ucx_dev *saved = ucx_cb_dev;
-
-	ucx_cb_dev = d;
-	/* Stop at the first progress that made completions: one more call
-	 * that finds nothing costs as much as the useful one. */
-	for (int i = 0; i < UCX_PROGRESS_SPIN; i++)
-		if (ucp_worker_progress(d->worker) == 0 ||
-		    d->cq_tail != d->cq_head)
-			break;
-	ucx_cb_dev = saved;
 }
 
 static sk_status_t ucx_read_config(struct ucx_dev *d, unsigned long *ka_ms,

@@ -47,6 +47,20 @@
  *
  * Callbacks find their endpoint by (index, generation) and their slot by
  * sequence, so a late callback for a destroyed endpoint is ignored.
+ *
+ * The files, each one concern, each calling only those before it (checked
+ * by tests/tools/callcycles.py; the software CQ's push is inline here):
+ *   ucx_progress.c  the worker's progress, and which device it runs for
+ *   ucx_cq.c        the device's software completion queue
+ *   ucx_sq.c        the send queue: slots retire in order; endpoint errors
+ *   ucx_rq.c        the receive queue: delivery into posted receives
+ *   ucx_ring.c      shared-memory rings to peers on this host (ring.h)
+ *   ucx_am.c        active messages: what arrives through UCX
+ *   ucx_key.c       registrations, packed keys and the key table
+ *   ucx_ep.c        endpoints: create, address, connect, close
+ *   ucx_ops.c       posting: write, read, atomics, sends, receives, cancel
+ *   ucx_watchdog.c  stalled endpoints fail
+ *   ucx_dev.c       the device, its poll and arm, the operations table
  */
 
 #ifndef SKIFF_VERBS_UCX_INT_H
@@ -361,10 +375,10 @@ void ucx_rq_flush(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_flush_failed(struct ucx_dev *d);
 void ucx_recv_data_cb(void *request, ucs_status_t status,
 		      size_t length, void *user_data);
-
-/* ucx_am.c */
 ucs_status_t ucx_deliver(struct ucx_dev *d, struct ucx_ep *e,
 			 const struct ucx_unexp *m);
+
+/* ucx_am.c */
 ucs_status_t ucx_am_send_cb(void *arg, const void *header, size_t hlen,
 			    void *data, size_t length,
 			    const ucp_am_recv_param_t *param);
@@ -385,8 +399,10 @@ sk_status_t ucx_rings_add(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_rings_del(struct ucx_dev *d, struct ucx_ep *e);
 int ucx_rings_arm(struct ucx_dev *d);
 
-/* ucx_dev.c */
+/* ucx_progress.c */
 void ucx_progress(struct ucx_dev *d);
+
+/* ucx_dev.c */
 void ucx_dev_close(struct sk_dev *dev);
 
 /* ucx_watchdog.c */

@@ -115,3 +115,62 @@ void ucx_recv_data_cb(void *request, ucs_status_t status,
 
 /* Fill the next posted receive with a message. Returns the value for UCX:
  * UCS_OK when the data may be dropped now. */
+
+/* Fill the next posted receive from @m, a message that arrived in order
+ * through UCX or the ring, and retire what is complete. UCS_INPROGRESS:
+ * a rendezvous descriptor went to ucp_am_recv_data_nbx. */
+ucs_status_t ucx_deliver(struct ucx_dev *d, struct ucx_ep *e,
+			 const struct ucx_unexp *m)
+{
+	uint32_t seq = e->rq_match++;
+	struct ucx_rq_slot *r = &e->rq[seq & e->rq_mask];
+	ucs_status_t ret = UCS_OK;
+
+	e->rx_seq++;
+	r->seq = seq;
+	r->imm = 0;
+	r->status = SK_OK;
+	r->done = 1;
+	r->data = NULL;
+	if (m->kind == UCX_AM_IMM) {
+		r->opcode = SK_OP_RECV_IMM;
+		r->byte_len = m->hdr.len;
+		r->imm = m->hdr.imm;
+	} else if (m->length > r->len) {
+		r->opcode = SK_OP_RECV;
+		r->status = SK_ERR_LOCAL_LENGTH;
+		r->byte_len = 0;
+		ucx_ep_fail(e, r->status);
+	} else if (m->rndv) {
+		ucp_request_param_t p = {
+			.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+					UCP_OP_ATTR_FIELD_USER_DATA,
+			.cb.recv_am = ucx_recv_data_cb,
+			.user_data = ucx_cookie(e, seq),
+		};
+		ucs_status_ptr_t req;
+
+		r->opcode = SK_OP_RECV;
+		r->byte_len = (uint32_t)m->length;
+		r->done = 0;
+		req = ucp_am_recv_data_nbx(d->worker, m->data, r->buf,
+					   m->length, &p);
+		if (req == NULL) {
+			r->done = 1;
+		} else if (UCS_PTR_IS_ERR(req)) {
+			r->done = 1;
+			r->status = ucx_status(UCS_PTR_STATUS(req));
+			ucx_ep_fail(e, r->status);
+		} else {
+			d->inflight++; /* freed by ucx_recv_data_cb */
+		}
+		ret = UCS_INPROGRESS; /* UCX owns the descriptor now */
+	} else {
+		r->opcode = SK_OP_RECV;
+		r->byte_len = (uint32_t)m->length;
+		if (m->length)
+			memcpy(r->buf, m->data, m->length);
+	}
+	ucx_rq_retire(d, e);
+	return ret;
+}

@@ -1,0 +1,214 @@
+/*
+ * The rdma provider: Skiff verbs on rdma-core (libibverbs), for InfiniBand,
+ * RoCE and Soft-RoCE.
+ *
+ * One device = one protection domain, one completion queue shared by every
+ * endpoint and bound to one completion channel. An endpoint is an RC queue
+ * pair, connected from the peer's packed address (QPN, PSN, LID, GID, MTU)
+ * as ibv_rc_pingpong and perftest do; the exchange itself is the caller's.
+ *
+ * Send queue bookkeeping: each endpoint numbers its work requests; the
+ * wr_id carries (generation, endpoint index, sequence), so a completion
+ * finds its endpoint even after the endpoint's slot was reused. Unsignaled
+ * requests are retired by the next signaled completion (RC completes in
+ * order), and every SQ-depth/2 unsignaled requests one is signaled
+ * internally so the send queue never fills with unretired entries.
+ *
+ * Errors are the NIC's: a bad key or range is caught by the target's HCA,
+ * reported as IBV_WC_REM_ACCESS_ERR at the initiator, and the QP enters the
+ * error state, flushing the rest; the provider only maps the statuses.
+ *
+ * The files, each one concern, each calling only those before it (checked
+ * by tests/tools/callcycles.py):
+ *   rdma_wire.c  the wire codecs of rdma.h (address, memory descriptor)
+ *   rdma_cq.c    completions: poll, arm, the stash, the stall watchdog
+ *   rdma_mr.c    registrations and remote keys
+ *   rdma_ep.c    endpoints: the RC QP, connect, cancel, destroy
+ *   rdma_ops.c   posting work requests and receives
+ *   rdma_dev.c   the device, its settings, the operations table
+ */
+#ifndef SKIFF_VERBS_RDMA_INT_H
+#define SKIFF_VERBS_RDMA_INT_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <infiniband/verbs.h>
+
+#include <skiff/config.h>
+
+#include "../provider.h"
+#include "../wire.h"
+#include "rdma.h"
+
+#define RDMA_STASH      16  /* completions peeked by arm, kept for poll */
+#define RDMA_POLL_BATCH 32
+#define RDMA_SEQ_RECV   (1u << 31) /* wr_id bit: a receive */
+#define RDMA_SEQ_MASK   (RDMA_SEQ_RECV - 1)
+
+struct rdma_sq_slot {
+	void *ctx;
+	uint32_t opcode;
+	uint32_t user_signaled;
+};
+
+struct rdma_ep {
+	struct sk_ep super;
+	struct ibv_qp *qp;
+	uint32_t idx;
+	uint16_t gen;
+	uint32_t psn;
+	struct rdma_sq_slot *sq;
+	uint32_t sq_mask;
+	uint32_t sq_head;       /* next sequence to post */
+	uint32_t sq_tail;       /* oldest unretired sequence */
+	uint32_t unsignaled_run;
+	uint32_t sig_end;       /* sequence after the last signaled request */
+	void **rq_ctx;
+	uint32_t rq_mask;
+	uint32_t rq_head;
+	uint32_t rq_tail;
+	/* The watchdog's view, taken only when it runs (no clock reads on
+	 * the datapath): the oldest request it saw owed, and since when. */
+	int wd_armed;
+	uint32_t wd_tail;
+	uint64_t wd_since_ns;
+	int stalled;            /* the watchdog moved the QP to error */
+	int err_reported;
+};
+
+struct rdma_mr {
+	struct sk_mr super;
+	struct ibv_mr *mr;
+};
+
+struct rdma_rkey {
+	struct sk_rkey super;
+	uint32_t rkey;
+};
+
+struct rdma_dev {
+	struct sk_dev super;
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_comp_channel *chan;
+	struct ibv_cq *cq;
+	int cq_size;
+	int cq_need;             /* entries the endpoints can produce */
+	unsigned events_unacked;
+	struct ibv_wc stash[RDMA_STASH];
+	int nstash;
+	int stash_pos;
+
+	uint8_t port;
+	int gid_index;
+	union ibv_gid gid;
+	uint16_t lid;
+	uint8_t link_layer;
+	enum ibv_mtu mtu;
+	uint32_t max_inline;
+	uint32_t sq_depth;
+	uint32_t rq_depth;
+	uint8_t timeout;
+	uint8_t retry_cnt;
+	uint8_t max_rd_atomic;
+	uint8_t max_dest_rd_atomic;
+	uint64_t stall_ns;       /* watchdog bound; 0: off */
+	uint64_t next_check_ns;
+	uint32_t polls;
+
+	struct sk_ep_table eps;
+	char name[64];
+	char transport[64];
+};
+
+static inline struct rdma_dev *rdma_dev(struct sk_dev *dev)
+{
+	return sk_container_of(dev, struct rdma_dev, super);
+}
+
+static inline struct rdma_ep *rdma_ep(struct sk_ep *ep)
+{
+	return sk_container_of(ep, struct rdma_ep, super);
+}
+
+static inline uint64_t rdma_wr_id(const struct rdma_ep *e, uint32_t seq)
+{
+	return (uint64_t)e->gen << 48 | (uint64_t)e->idx << 32 | seq;
+}
+
+
+static inline struct rdma_ep *rdma_ep_lookup(struct rdma_dev *d, uint64_t wr_id)
+{
+	uint32_t idx = (uint32_t)(wr_id >> 32) & 0xffff;
+	uint16_t gen = (uint16_t)(wr_id >> 48);
+
+	struct sk_ep *ep = sk_ep_table_get(&d->eps, idx, gen);
+
+	/* NULL: a completion of an endpoint already destroyed */
+	return ep ? rdma_ep(ep) : NULL;
+}
+
+
+static inline uint64_t rdma_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline const char *rdma_link_layer_str(uint8_t ll)
+{
+	return ll == IBV_LINK_LAYER_ETHERNET ? "RoCE" : "InfiniBand";
+}
+
+/*
+ * Shared between the files of the provider, and not beyond it: hidden, so
+ * that libskiff_verbs.so exports what it did.
+ */
+#pragma GCC visibility push(hidden)
+
+/* rdma_cq.c */
+sk_status_t rdma_cq_reserve(struct rdma_dev *d, int more);
+int rdma_dev_sleep_bound(const struct sk_dev *dev);
+int rdma_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max);
+int rdma_dev_fd(const struct sk_dev *dev);
+sk_status_t rdma_dev_arm(struct sk_dev *dev);
+
+/* rdma_mr.c */
+sk_status_t rdma_mr_reg(struct sk_dev *dev, void *addr, size_t len,
+			unsigned access, struct sk_mr **mr_p);
+void rdma_mr_dereg(struct sk_mr *mr);
+sk_status_t rdma_mr_pack(const struct sk_mr *mr, void *buf,
+			 size_t *len_p);
+sk_status_t rdma_rkey_unpack(struct sk_ep *ep, const void *buf,
+			     size_t len, struct sk_rkey **rkey_p);
+void rdma_rkey_destroy(struct sk_rkey *rkey);
+
+/* rdma_ep.c */
+struct ibv_qp *rdma_qp_create(struct rdma_dev *d, uint32_t sq,
+			      uint32_t rq, uint32_t *inline_p);
+sk_status_t rdma_ep_create(struct sk_dev *dev, uint32_t sq, uint32_t rq,
+			   struct sk_ep **ep_p);
+sk_status_t rdma_ep_addr_pack(const struct sk_ep *ep, void *buf,
+			      size_t *len_p);
+sk_status_t rdma_ep_connect(struct sk_ep *ep, const void *buf,
+			    size_t len);
+void rdma_ep_destroy(struct sk_ep *ep);
+sk_status_t rdma_ep_cancel(struct sk_ep *ep);
+
+/* rdma_ops.c */
+sk_status_t rdma_post(struct sk_ep *ep, const struct sk_wr *op);
+sk_status_t rdma_post_recv(struct sk_ep *ep, const struct sk_mr *mr,
+			   void *laddr, size_t len, void *ctx);
+
+#pragma GCC visibility pop
+
+#endif /* SKIFF_VERBS_RDMA_INT_H */
