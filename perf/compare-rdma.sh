@@ -15,7 +15,7 @@
 # bandwidth: BW average against BW average (MB = 2^20 bytes). Ratio =
 # Skiff / perftest; targets: typical latency <= 1.10, bandwidth >= 0.95.
 # Figures are medians of --trials runs, Skiff and perftest interleaved;
-# under TCG single figures swing by up to 2x (../shared/SOFT-ROCE.md), so
+# under TCG single figures swing by up to 2x (tests/softroce/README.md), so
 # only ratios within one run mean anything.
 #
 # The last line is "compare-rdma.sh: PASS ..." or "... MISS ..." or
