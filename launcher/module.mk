@@ -23,7 +23,7 @@ $(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include -Ilibos/internal
 
 # ---- skrun ----
 SKRUN_SRC := launcher/skrun.c launcher/bootsrv.c launcher/services.c \
-             launcher/connect.c launcher/fileq.c \
+             launcher/connect.c launcher/job.c launcher/fileq.c \
              launcher/fileserv.c launcher/opts.c launcher/config.c
 SKRUN_OBJ := $(SKRUN_SRC:%.c=$(BUILD)/%.o)
 ALL       += $(BUILD)/bin/skrun

@@ -162,8 +162,8 @@ static void sk_tagged_line(struct sk_job *job, struct sk_hnode *n,
 
 /* Write what node @n put on @stream (1 stdout, 2 stderr). Lines of one
  * node stay whole and in order; with --tag-output each gets its tag. */
-void sk_job_output(struct sk_job *job, struct sk_hnode *n, int stream,
-		   const char *buf, size_t len)
+static void sk_output_write(struct sk_job *job, struct sk_hnode *n,
+			    int stream, const char *buf, size_t len)
 {
 	struct sk_outbuf *o;
 	const char *nl;
@@ -259,16 +259,14 @@ static void sk_job_stop(struct sk_job *job, int sig)
 	sk_bootsrv_check(job);
 }
 
-void sk_job_abort(struct sk_job *job, int code, const char *fmt, ...)
+/* sk_job_abort's, through the job's ops. */
+__attribute__((format(printf, 3, 0))) static void
+sk_jobctl_vabort(struct sk_job *job, int code, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (job->aborting)
 		return;
 	fputs("skrun: ", stderr);
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 	fputs("; aborting the job\n", stderr);
 	sk_job_set_code(job, code);
 	sk_job_stop(job, SIGTERM);
@@ -341,7 +339,7 @@ static void sk_agent_line(struct sk_hnode *n, struct sk_launch *l)
 		return;
 	}
 	l->hdr[l->hdr_len - 1] = '\n';
-	sk_job_output(n->job, n, 1, l->hdr, l->hdr_len);
+	sk_output_write(n->job, n, 1, l->hdr, l->hdr_len);
 	l->hdr_done = true;
 }
 
@@ -370,7 +368,7 @@ static size_t sk_agent_eat(struct sk_hnode *n, const char *buf, size_t len)
 		} else if (!sk_agent_prefix(l->hdr, l->hdr_len) ||
 			   l->hdr_len == sizeof(l->hdr)) {
 			/* Not the agent's after all: the rank's output. */
-			sk_job_output(n->job, n, 1, l->hdr, l->hdr_len);
+			sk_output_write(n->job, n, 1, l->hdr, l->hdr_len);
 			l->hdr_len = 0;
 			l->agent_seen = true;
 			l->hdr_done = true;
@@ -394,7 +392,7 @@ static bool sk_pipe_read(struct sk_pipe *p)
 		struct sk_launch *l = &sk_launch[n->rank];
 
 		if (p->stream == 1 && l->hdr_len) { /* a cut line is output */
-			sk_job_output(n->job, n, 1, l->hdr, l->hdr_len);
+			sk_output_write(n->job, n, 1, l->hdr, l->hdr_len);
 			l->hdr_len = 0;
 		}
 		sk_pipe_close(n->job, n, p->stream - 1);
@@ -403,7 +401,7 @@ static bool sk_pipe_read(struct sk_pipe *p)
 	if (!n->local && p->stream == 1 && !sk_launch[n->rank].hdr_done)
 		used = sk_agent_eat(n, buf, (size_t)r);
 	if (used < (size_t)r)
-		sk_job_output(n->job, n, p->stream, buf + used,
+		sk_output_write(n->job, n, p->stream, buf + used,
 			      (size_t)r - used);
 	return true;
 }
@@ -1599,11 +1597,18 @@ static void sk_job_setup_undo(struct sk_job *job)
 	sk_opts_cleanup(&job->opts);
 }
 
+/* What the parts below skrun's own tell it (job.h): they never call up. */
+static const struct sk_job_ops sk_skrun_ops = {
+	.abort = sk_jobctl_vabort,
+	.output = sk_output_write,
+};
+
 int main(int argc, char **argv)
 {
 	/* Static: what a file thread still in a system call uses at the
 	 * end (sk_job_cleanup) stays reachable until the exit. */
-	static struct sk_job job = {.listen_fd = -1, .sig_fd = -1};
+	static struct sk_job job = {.ops = &sk_skrun_ops, .listen_fd = -1,
+				    .sig_fd = -1};
 	char err[512], self[PATH_MAX];
 	ssize_t sl;
 	int rc;
