@@ -22,7 +22,9 @@ $(BUILD)/tests/launcher/test_fileserv.o: CPPFLAGS += -Ilauncher -Ilibos/include 
 $(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include -Ilibos/internal
 
 # ---- skrun ----
-SKRUN_SRC := launcher/skrun.c launcher/bootsrv.c launcher/services.c \
+SKRUN_SRC := launcher/skrun.c launcher/agent.c launcher/jobctl.c \
+             launcher/spawn.c launcher/checks.c launcher/output.c \
+             launcher/bootsrv.c launcher/services.c \
              launcher/connect.c launcher/job.c launcher/fileq.c \
              launcher/fileserv.c launcher/opts.c launcher/config.c
 SKRUN_OBJ := $(SKRUN_SRC:%.c=$(BUILD)/%.o)
