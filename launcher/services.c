@@ -490,7 +490,7 @@ sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 
 	if (job->dev == NULL) {
 		/* Exit 1: the launch failed, as for any rank that cannot
-		 * start (skrun.c, SK_EXIT_LAUNCH). */
+		 * start (skrun.h, SK_EXIT_LAUNCH). */
 		sk_job_abort(job, 1, "rank %u on %s is a Skiff program, but "
 				     "skrun has no fabric here: %s; it cannot "
 				     "boot", n->rank, n->host, job->nofabric);

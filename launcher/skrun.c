@@ -128,7 +128,7 @@ static const char *sk_job_provider(const struct sk_job *job,
 }
 
 /*
- * skrun.c's per-rank state (struct sk_launch) for the placement in
+ * skrun's per-rank state (struct sk_launch, skrun.h) for the placement in
  * @host_of: each rank's place among its host's ranks and among this
  * machine's (every local host is this machine: one set of cores).
  * Out: how many ranks run here, and the host name of the first.
