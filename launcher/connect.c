@@ -12,6 +12,10 @@
  * a merge (both nodes connecting to each other) answered it already, or
  * -ECONNREFUSED when the target is not a Skiff node, has finished, died or
  * refused.
+ *
+ * Below services.c, which hands requests down here: a request that breaks
+ * the protocol is returned to it as what the node sent, and services.c
+ * cuts the node off. Replies go out through sk_reply (job.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -161,29 +165,26 @@ static void sk_conn_connect(struct sk_job *job, struct sk_hnode *n,
 	sk_conn_deliver(t);
 }
 
-static void sk_conn_listen(struct sk_job *job, struct sk_hnode *n,
-			   const struct sk_hreq *req)
+static const char *sk_conn_listen(struct sk_job *job, struct sk_hnode *n,
+				  const struct sk_hreq *req)
 {
-	if (n->listening || n->serving != NULL) {
-		sk_node_cut(n, "a second LISTEN", NULL);
-		return;
-	}
+	if (n->listening || n->serving != NULL)
+		return "a second LISTEN";
 	n->listening = true;
 	n->listen_req = req->hdr.req_id;
 	sk_conn_deliver(n);
+	return NULL;
 }
 
-static void sk_conn_accept(struct sk_job *job, struct sk_hnode *n,
-			   const struct sk_hreq *req)
+static const char *sk_conn_accept(struct sk_job *job, struct sk_hnode *n,
+				  const struct sk_hreq *req)
 {
 	const struct sk_hreq_peer *p = &req->u.peer.p;
 	struct sk_hnode *from = n->serving;
 
 	if (from == NULL || n->listening || p->rank != from->rank ||
-	    p->service != from->conn.service) {
-		sk_node_cut(n, "an ACCEPT of no request", NULL);
-		return;
-	}
+	    p->service != from->conn.service)
+		return "an ACCEPT of no request";
 	n->serving = NULL;
 	if (from->conn.active && from->conn.delivered &&
 	    from->conn.to == n->rank) {
@@ -207,6 +208,7 @@ static void sk_conn_accept(struct sk_job *job, struct sk_hnode *n,
 	n->listening = true;
 	n->listen_req = req->hdr.req_id;
 	sk_conn_deliver(n);
+	return NULL;
 }
 
 /* The FINALIZE reply of a node, once all its accepted peers have
@@ -275,8 +277,8 @@ static void sk_conn_connected(struct sk_job *job, struct sk_hnode *n,
 	sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL, 0);
 }
 
-void sk_conn_serve(struct sk_job *job, struct sk_hnode *n,
-		   const struct sk_hreq *req)
+const char *sk_conn_serve(struct sk_job *job, struct sk_hnode *n,
+			  const struct sk_hreq *req)
 {
 	switch (req->hdr.type) {
 	case SK_HMSG_CONNECTED:
@@ -286,12 +288,11 @@ void sk_conn_serve(struct sk_job *job, struct sk_hnode *n,
 		sk_conn_connect(job, n, req);
 		break;
 	case SK_HMSG_LISTEN:
-		sk_conn_listen(job, n, req);
-		break;
+		return sk_conn_listen(job, n, req);
 	case SK_HMSG_ACCEPT:
-		sk_conn_accept(job, n, req);
-		break;
+		return sk_conn_accept(job, n, req);
 	}
+	return NULL;
 }
 
 /* ---- the barrier ---- */
@@ -336,17 +337,16 @@ static void sk_barrier_check(struct sk_job *job)
 	job->nbarrier = 0;
 }
 
-void sk_barrier_serve(struct sk_job *job, struct sk_hnode *n,
-		      const struct sk_hreq *req)
+const char *sk_barrier_serve(struct sk_job *job, struct sk_hnode *n,
+			     const struct sk_hreq *req)
 {
-	if (n->in_barrier || n->barrier_owed) {
-		sk_node_cut(n, "a second BARRIER", NULL);
-		return;
-	}
+	if (n->in_barrier || n->barrier_owed)
+		return "a second BARRIER";
 	n->in_barrier = true;
 	n->barrier_req = req->hdr.req_id;
 	job->nbarrier++;
 	sk_barrier_check(job);
+	return NULL;
 }
 
 /* ---- a node that goes ---- */

@@ -1,11 +1,22 @@
 /*
  * skrun's view of a job: the nodes it started and the state of each, shared
- * by the launcher's parts (skrun.c: processes and job control; bootsrv.c:
- * the TCP bootstrap; services.c: the host services over the fabric).
+ * by the launcher's parts, and the calls of the parts below skrun's own.
+ *
+ * The parts call downward only, in this order (README.md):
+ *   job.c      replies to a node; sk_job_abort and sk_job_output, which
+ *              reach skrun through the ops it hands down (struct sk_job_ops)
+ *   connect.c  connections between nodes, the barrier
+ *   services.c the host services over the fabric (uses connect.c, the
+ *              file threads fileq.c and the file service fileserv.c)
+ *   bootsrv.c  the TCP bootstrap (uses services.c)
+ * and above them skrun's own parts (skrun.h): processes, output and job
+ * control. A lower part that must tell skrun something calls through the
+ * ops, never a function of skrun's.
  */
 #ifndef SKIFF_LAUNCHER_JOB_H
 #define SKIFF_LAUNCHER_JOB_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,7 +121,23 @@ struct sk_hnode {
 	bool              files_owed; /* gone while a thread had its files */
 };
 
+/*
+ * What skrun does for the parts below it, which never call up: skrun hands
+ * these down in sk_job.ops before any of them runs. Called on the loop's
+ * thread only.
+ */
+struct sk_job_ops {
+	/* End the job with exit status @code unless it is ending already,
+	 * saying why (@fmt and @ap, printf's). */
+	void (*abort)(struct sk_job *job, int code, const char *fmt,
+		      va_list ap) __attribute__((format(printf, 3, 0)));
+	/* Bytes node @n wrote on @stream (1 stdout, 2 stderr). */
+	void (*output)(struct sk_job *job, struct sk_hnode *n, int stream,
+		       const char *buf, size_t len);
+};
+
 struct sk_job {
+	const struct sk_job_ops *ops; /* skrun's, for the parts below it */
 	struct sk_job_opts opts;
 	unsigned          size;
 	struct sk_hnode  *node;       /* [size] */
@@ -153,13 +180,62 @@ struct sk_job {
 	struct sk_watch   stdin_w;
 };
 
-/* skrun.c */
+/* job.c: what every part may call, whatever its place */
+
+/* Answer request @req_id of node @n with a message of @type: @result and
+ * the payload @p1 (@len1 bytes) then @p2 (@len2). Nothing when its link
+ * is down. The caller has checked sk_chan_can_send(). */
+void sk_reply(struct sk_hnode *n, uint64_t req_id, uint16_t type,
+	      int64_t result, const void *p1, size_t len1, const void *p2,
+	      size_t len2);
+/* End the job (job->ops->abort): "skrun: <why>; aborting the job". */
 void sk_job_abort(struct sk_job *job, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Node @n's output (job->ops->output). Lines of one node stay whole and
+ * in order; with --tag-output each gets its tag. */
 void sk_job_output(struct sk_job *job, struct sk_hnode *n, int stream,
 		   const char *buf, size_t len);
 
+/* connect.c: connections between nodes, and the barrier */
+
+/* A CONNECT, CONNECTED, LISTEN or ACCEPT (sk_conn_serve) or a BARRIER
+ * (sk_barrier_serve) from @n. Returns NULL, or what @n sent that breaks
+ * the protocol ("a second LISTEN"): the caller cuts it off. */
+const char *sk_conn_serve(struct sk_job *job, struct sk_hnode *n,
+			  const struct sk_hreq *req);
+const char *sk_barrier_serve(struct sk_job *job, struct sk_hnode *n,
+			     const struct sk_hreq *req);
+/* The node finalized, exited or lost its link: refuse what waits for it,
+ * drop what it asked, and let a barrier go on without it. */
+void sk_conn_node_closed(struct sk_job *job, struct sk_hnode *n);
+/* FINALIZE from @n: answer it, now or once every node that connected to
+ * it has its end up. */
+void sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
+		      uint64_t req_id);
+/* Answer the FINALIZEs held for every node to finalize, if they now are
+ * (a node finalized or went). */
+void sk_conn_fin_release(struct sk_job *job);
+/* Send what waited for a send slot to @n. */
+void sk_conn_writable(struct sk_job *job, struct sk_hnode *n);
+
+/* services.c */
+
+/* Close a node's link for a protocol violation, saying what it sent. */
+void sk_node_cut(struct sk_hnode *n, const char *what, const char *why);
+sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
+				const void *addr, size_t len);
+/* Undo sk_services_connect (its bulk buffer stays in the arena). */
+void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n);
+void sk_services_boot(struct sk_job *job);
+void sk_services_stdin(struct sk_job *job);
+void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n);
+/* At the job's end: close what the nodes left open, except, unless
+ * @threads_gone (sk_fileq_stop found no request running), the files a
+ * thread may still be in. Returns how many nodes had one. */
+unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone);
+
 /* bootsrv.c */
+
 int sk_bootsrv_start(struct sk_job *job, bool remote);
 /* A node left before joining (or the job ends): welcome what can be. */
 void sk_bootsrv_check(struct sk_job *job);
@@ -175,41 +251,5 @@ void sk_bootsrv_stop(struct sk_job *job);
 int sk_boot_hello_parse(const void *buf, size_t len, unsigned max_size,
 			struct sk_boot_hello *hello, const void **blob_p,
 			uint16_t *blob_len_p, size_t *used_p, const char **why);
-
-/* services.c */
-void sk_reply(struct sk_hnode *n, uint64_t req_id, uint16_t type,
-	      int64_t result, const void *p1, size_t len1, const void *p2,
-	      size_t len2);
-/* Close a node's link for a protocol violation, saying what it sent. */
-void sk_node_cut(struct sk_hnode *n, const char *what, const char *why);
-sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
-				const void *addr, size_t len);
-/* Undo sk_services_connect (its bulk buffer stays in the arena). */
-void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n);
-void sk_services_boot(struct sk_job *job);
-void sk_services_stdin(struct sk_job *job);
-void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n);
-/* At the job's end: close what the nodes left open, except, unless
- * @threads_gone (sk_fileq_stop found no request running), the files a
- * thread may still be in. Returns how many nodes had one. */
-unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone);
-
-/* connect.c: connections between nodes, and the barrier */
-void sk_conn_serve(struct sk_job *job, struct sk_hnode *n,
-		   const struct sk_hreq *req);
-void sk_barrier_serve(struct sk_job *job, struct sk_hnode *n,
-		      const struct sk_hreq *req);
-/* The node finalized, exited or lost its link: refuse what waits for it,
- * drop what it asked, and let a barrier go on without it. */
-void sk_conn_node_closed(struct sk_job *job, struct sk_hnode *n);
-/* FINALIZE from @n: answer it, now or once every node that connected to
- * it has its end up. */
-void sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
-		      uint64_t req_id);
-/* Answer the FINALIZEs held for every node to finalize, if they now are
- * (a node finalized or went). */
-void sk_conn_fin_release(struct sk_job *job);
-/* Send what waited for a send slot to @n. */
-void sk_conn_writable(struct sk_job *job, struct sk_hnode *n);
 
 #endif /* SKIFF_LAUNCHER_JOB_H */

@@ -1,15 +1,17 @@
 # launcher: skrun and the host's services.
 
-LAUNCHER_OPTS_SRC := launcher/opts.c
+# skrun's parsers of outside text: unit-tested and fuzzed on their own.
+LAUNCHER_OPTS_SRC := launcher/opts.c launcher/hosts.c launcher/place.c \
+                     launcher/parse.c
 
 TEST_PROGS += $(BUILD)/tests/test_opts
 $(BUILD)/tests/test_opts: $(BUILD)/tests/launcher/test_opts.o \
-	$(BUILD)/launcher/opts.o
+	$(LAUNCHER_OPTS_SRC:%.c=$(BUILD)/%.o)
 $(BUILD)/tests/launcher/test_opts.o: CPPFLAGS += -Ilauncher
 
 FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_hostfile
 $(FUZZ_BUILD)/fuzz_hostfile: tests/fuzz/fuzz_hostfile.c $(LAUNCHER_OPTS_SRC) \
-	launcher/opts.h
+	launcher/opts.h launcher/parse.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Ilauncher -o $@ tests/fuzz/fuzz_hostfile.c \
@@ -22,9 +24,11 @@ $(BUILD)/tests/launcher/test_fileserv.o: CPPFLAGS += -Ilauncher -Ilibos/include 
 $(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include -Ilibos/internal
 
 # ---- skrun ----
-SKRUN_SRC := launcher/skrun.c launcher/bootsrv.c launcher/services.c \
-             launcher/connect.c launcher/fileq.c \
-             launcher/fileserv.c launcher/opts.c launcher/config.c
+SKRUN_SRC := launcher/skrun.c launcher/agent.c launcher/jobctl.c \
+             launcher/spawn.c launcher/checks.c launcher/output.c \
+             launcher/bootsrv.c launcher/services.c \
+             launcher/connect.c launcher/job.c launcher/fileq.c \
+             launcher/fileserv.c $(LAUNCHER_OPTS_SRC) launcher/config.c
 SKRUN_OBJ := $(SKRUN_SRC:%.c=$(BUILD)/%.o)
 ALL       += $(BUILD)/bin/skrun
 $(BUILD)/bin/skrun: $(SKRUN_OBJ) $(LIBOS) $(LIBVERBS)

@@ -6,8 +6,13 @@
  *
  * Every request passes sk_hmsg_parse() first; a node that sends bytes it
  * fails is cut off: its endpoint is closed and the reason printed. The
- * answer to a request is always exactly one reply; when no send slot is
- * free the request stays in its receive slot (sk_chan) until one is.
+ * answer to a request is always exactly one reply (sk_reply, job.c); when
+ * no send slot is free the request stays in its receive slot (sk_chan)
+ * until one is.
+ *
+ * Above connect.c and the file threads, below bootsrv.c and skrun: what
+ * skrun must hear (a node's output, a reason to end the job) goes through
+ * sk_job_output and sk_job_abort, the ops skrun handed down (job.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,24 +28,6 @@
 static struct sk_hnode *sk_chan_node(struct sk_chan *chan)
 {
 	return chan->user;
-}
-
-void sk_reply(struct sk_hnode *n, uint64_t req_id, uint16_t type,
-	      int64_t result, const void *p1, size_t len1, const void *p2,
-	      size_t len2)
-{
-	struct sk_hmsg_hdr h = {.type = type, .req_id = req_id,
-				.result = result};
-	sk_status_t st;
-
-	if (n->link_down)
-		return;
-	st = sk_chan_send(&n->chan, &h, p1, len1, p2, len2);
-	/* Callers check sk_chan_can_send() first; a failure here means the
-	 * link broke, which the channel reports through on_error. */
-	if (st != SK_OK && st != SK_ERR_FLUSHED)
-		fprintf(stderr, "skrun: reply to rank %u failed: %s\n",
-			n->rank, sk_status_str(st));
 }
 
 static void sk_node_cut_timer(struct sk_timer *t)
@@ -405,7 +392,7 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 	struct sk_hnode *n = sk_chan_node(chan);
 	struct sk_job *job = n->job;
 	struct sk_hreq req;
-	const char *why = "";
+	const char *why = "", *bad = NULL;
 
 	if (n->link_down)
 		return true;
@@ -441,10 +428,10 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 	case SK_HMSG_CONNECT:
 	case SK_HMSG_LISTEN:
 	case SK_HMSG_ACCEPT:
-		sk_conn_serve(job, n, &req);
+		bad = sk_conn_serve(job, n, &req);
 		break;
 	case SK_HMSG_BARRIER:
-		sk_barrier_serve(job, n, &req);
+		bad = sk_barrier_serve(job, n, &req);
 		break;
 	case SK_HMSG_ABORT:
 		sk_reply(n, req.hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL,
@@ -457,6 +444,9 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 	default:
 		return sk_serve_file(job, n, msg, len);
 	}
+	/* connect.c's word on a request that breaks the protocol. */
+	if (bad != NULL)
+		sk_node_cut(n, bad, NULL);
 	return true;
 }
 
@@ -500,7 +490,7 @@ sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 
 	if (job->dev == NULL) {
 		/* Exit 1: the launch failed, as for any rank that cannot
-		 * start (skrun.c, SK_EXIT_LAUNCH). */
+		 * start (skrun.h, SK_EXIT_LAUNCH). */
 		sk_job_abort(job, 1, "rank %u on %s is a Skiff program, but "
 				     "skrun has no fabric here: %s; it cannot "
 				     "boot", n->rank, n->host, job->nofabric);

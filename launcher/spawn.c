@@ -1,0 +1,323 @@
+/*
+ * Starting a rank's process. A local rank is forked and runs the program
+ * here, bound to a core if asked; a remote one is an ssh client that runs
+ * `skrun --agent` on its host (agent.c), given the rank's environment on
+ * its command line and the job's secret first on its stdin, the lifeline.
+ * Either way the rank gets its own process group, dies with skrun
+ * (PR_SET_PDEATHSIG), starts with its standard streams and nothing else of
+ * skrun's, and writes into two pipes that output.c reads.
+ *
+ * Binding (--bind-to core, --report-bindings) needs this machine's
+ * topology: sk_bind_setup loads it, and refuses to bind more ranks than
+ * there are cores as mpirun does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <hwloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <skiff/config.h>
+
+#include "skrun.h"
+
+static hwloc_topology_t sk_topo;
+
+/* Quote @s for a POSIX shell (the remote side of ssh). */
+static void sk_shell_quote(char **cmd, size_t *len, const char *s)
+{
+	size_t need = *len + 4 * strlen(s) + 4;
+	char *p;
+
+	*cmd = realloc(*cmd, need);
+	if (*cmd == NULL)
+		abort(); /* launch-time only */
+	p = *cmd + *len;
+	*p++ = ' ';
+	*p++ = '\'';
+	for (; *s; s++) {
+		if (*s == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else {
+			*p++ = *s;
+		}
+	}
+	*p++ = '\'';
+	*p = '\0';
+	*len = (size_t)(p - *cmd);
+}
+
+/*
+ * In the child, before exec: a rank starts with its standard streams and
+ * nothing else of skrun's. UCX, libibverbs and hwloc open descriptors
+ * without O_CLOEXEC (UCX's listening sockets, epoll sets, pipes), and a
+ * node holding them keeps skrun's sockets open after skrun closes them.
+ * close_range marks every descriptor above 2 close-on-exec in one system
+ * call; before Linux 5.11, fcntl does it one at a time. Both are safe
+ * between fork and exec, which malloc and opendir are not.
+ */
+static void sk_child_cloexec(void)
+{
+	int fd;
+
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	for (fd = 3; fd < 65536; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
+			  char **env_add, size_t nenv, const char *self)
+{
+	sigset_t all;
+	size_t k;
+
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sk_child_cloexec();
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGPIPE, SIG_DFL);
+
+	if (job->opts.bind == SK_BIND_CORE && n->local) {
+		int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
+		unsigned idx = sk_launch[n->rank].local_idx;
+		hwloc_obj_t core = hwloc_get_obj_by_type(
+			sk_topo, HWLOC_OBJ_CORE,
+			ncores > 0 ? idx % (unsigned)ncores : 0);
+
+		if (core && hwloc_set_cpubind(sk_topo, core->cpuset,
+					      HWLOC_CPUBIND_PROCESS) != 0)
+			fprintf(stderr, "skrun: rank %u: cannot bind to core "
+					"%u: %s\n", n->rank, core->logical_index,
+				strerror(errno));
+	}
+
+	if (n->local) {
+		for (k = 0; k < nenv; k++)
+			putenv(env_add[k]);
+		/* -x VAR=val for programs that do not link Skiff (Skiff nodes
+		 * get it again at boot); -x VAR is inherited as it is. */
+		for (k = 0; k < job->opts.nenv; k++)
+			if (strchr(job->opts.env[k], '='))
+				putenv(job->opts.env[k]);
+		/* Checked before any rank started; this is only a race. */
+		if (sk_wdir && chdir(sk_wdir) != 0) {
+			fprintf(stderr, "skrun: cannot change to the working "
+					"directory '%s' on %s (--wdir): %s\n",
+				sk_wdir, n->host, strerror(errno));
+			_exit(SK_EXIT_NOSTART);
+		}
+		execvp(job->opts.argv[0], job->opts.argv);
+		fprintf(stderr, "skrun: cannot start '%s' on %s: %s\n",
+			job->opts.argv[0], n->host, strerror(errno));
+		_exit(127);
+	} else {
+		/*
+		 * $SKIFF_SSH HOST "skrun --agent [--wdir DIR] VAR=val ...
+		 * -- prog args". The remote command is one word, quoted once
+		 * for the remote shell; the local sh only parses $SKIFF_SSH
+		 * (which may hold quotes) and gets HOST and that word as "$@",
+		 * so nothing is unquoted twice.
+		 */
+		const char *ssh = sk_config_str("SKIFF_SSH");
+		char *cmd = NULL, *sh = NULL, *cwd = getcwd(NULL, 0);
+		size_t len = 0;
+		int i;
+
+		sk_shell_quote(&cmd, &len, self);
+		sk_shell_quote(&cmd, &len, "--agent");
+		if (sk_wdir != NULL) { /* --wdir: there, or not at all */
+			sk_shell_quote(&cmd, &len, "--chdir");
+			sk_shell_quote(&cmd, &len, sk_wdir);
+		} else if (cwd != NULL) { /* where skrun runs, if it can */
+			sk_shell_quote(&cmd, &len, "--wdir");
+			sk_shell_quote(&cmd, &len, cwd);
+		}
+		if (job->opts.merge_stderr)
+			sk_shell_quote(&cmd, &len, "--merge");
+		/* The job's secret comes on the agent's stdin, never in a
+		 * command line (ps, /proc/PID/cmdline on either host). */
+		sk_shell_quote(&cmd, &len, "--secret-stdin");
+		/* skrun's own SKIFF_* and UCX_* settings, as local nodes
+		 * inherit them (mpirun forwards its MCA settings the same
+		 * way); the job's SKIFF_* variables above come last and win. */
+		for (char **ev = environ; *ev; ev++)
+			if ((strncmp(*ev, "SKIFF_", 6) == 0 ||
+			     strncmp(*ev, "UCX_", 4) == 0) &&
+			    strncmp(*ev, "SKIFF_SSH=", 10) != 0 &&
+			    !sk_is_secret(*ev))
+				sk_shell_quote(&cmd, &len, *ev);
+		for (k = 0; k < nenv; k++)
+			if (!sk_is_secret(env_add[k]))
+				sk_shell_quote(&cmd, &len, env_add[k]);
+		/* -x: Skiff nodes also get these at boot; programs that do
+		 * not link Skiff only from the agent. */
+		for (k = 0; k < job->opts.nenv; k++) {
+			const char *e = job->opts.env[k], *v;
+			char *kv = NULL;
+
+			if (strchr(e, '=') != NULL) {
+				sk_shell_quote(&cmd, &len, e);
+			} else if ((v = getenv(e)) != NULL) {
+				if (asprintf(&kv, "%s=%s", e, v) < 0)
+					_exit(127);
+				sk_shell_quote(&cmd, &len, kv);
+				free(kv);
+			}
+		}
+		sk_shell_quote(&cmd, &len, "--");
+		for (i = 0; i < job->opts.argc; i++)
+			sk_shell_quote(&cmd, &len, job->opts.argv[i]);
+		if (asprintf(&sh, "exec %s -o BatchMode=yes \"$@\"", ssh) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", sh, "sh", n->host, cmd + 1,
+		      (char *)NULL);
+		fprintf(stderr, "skrun: cannot run ssh: %s\n",
+			strerror(errno));
+		_exit(127);
+	}
+}
+
+int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
+{
+	char *env[16];
+	size_t nenv = 0, k;
+	int out[2], err[2], lifeline[2] = {-1, -1};
+	pid_t pid;
+
+	if (asprintf(&env[nenv++], "%s=%s", SK_ENV_BOOTSTRAP,
+		     job->boot_addr) < 0 ||
+	    asprintf(&env[nenv++], "%s=%s", SK_ENV_SECRET,
+		     job->secret_hex) < 0 ||
+	    asprintf(&env[nenv++], "%s=%u", SK_ENV_RANK, n->rank) < 0 ||
+	    asprintf(&env[nenv++], "%s=%u", SK_ENV_SIZE, job->size) < 0 ||
+	    asprintf(&env[nenv++], "%s=%llu", SK_ENV_JOBID,
+		     (unsigned long long)job->id) < 0 ||
+	    asprintf(&env[nenv++], "SKIFF_PROVIDER=%s", job->provider) < 0 ||
+	    /* As mpirun's OMPI_COMM_WORLD_LOCAL_RANK and _SIZE: where
+	     * --map-by and -N put the rank among its host's. */
+	    asprintf(&env[nenv++], "SKIFF_LOCAL_RANK=%u",
+		     sk_launch[n->rank].host_rank) < 0 ||
+	    asprintf(&env[nenv++], "SKIFF_LOCAL_SIZE=%u",
+		     sk_launch[n->rank].host_size) < 0)
+		return -ENOMEM;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		return -errno;
+	if (!n->local && pipe2(lifeline, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int in;
+
+		dup2(out[1], STDOUT_FILENO);
+		/* Merged, one pipe keeps the order the node wrote in. */
+		dup2(job->opts.merge_stderr && n->local ? out[1] : err[1],
+		     STDERR_FILENO);
+		if (!n->local) {
+			dup2(lifeline[0], STDIN_FILENO);
+		} else if (n->rank != 0) {
+			/* Like mpirun: stdin goes to rank 0 only. */
+			in = open("/dev/null", O_RDONLY);
+			if (in >= 0)
+				dup2(in, STDIN_FILENO);
+		}
+		sk_child_exec(job, n, env, nenv, self);
+	}
+	for (k = 0; k < nenv; k++)
+		free(env[k]);
+	close(out[1]);
+	close(err[1]);
+	if (!n->local) {
+		char line[sizeof(SK_ENV_SECRET) + 2 * SK_BOOT_SECRET_LEN + 2];
+		int l;
+
+		close(lifeline[0]);
+		n->stdin_fd = lifeline[1];
+		/* The secret, first on the lifeline (--secret-stdin): a
+		 * fresh pipe takes these ~80 bytes at once. If ssh is gone
+		 * already, its exit status says why; nothing to add here. */
+		l = snprintf(line, sizeof(line), "%s=%s\n", SK_ENV_SECRET,
+			     job->secret_hex);
+		if (write(n->stdin_fd, line, (size_t)l) != l && errno != EPIPE)
+			fprintf(stderr, "skrun: rank %u: cannot give the agent "
+					"its secret: %s\n", n->rank,
+				strerror(errno));
+		explicit_bzero(line, sizeof(line));
+	}
+	n->pid = pid;
+	setpgid(pid, pid); /* also here: no race with signal_all */
+	for (k = 0; k < 2; k++) {
+		struct sk_pipe *p = &n->pipe[k];
+
+		p->w = (struct sk_watch){.fd = k ? err[0] : out[0],
+					 .events = POLLIN,
+					 .cb = sk_pipe_readable};
+		p->node = n;
+		p->stream = (int)k + 1;
+		fcntl(p->w.fd, F_SETFL, O_NONBLOCK);
+		sk_watch_start(job->loop, &p->w);
+	}
+	job->open_pipes += 2;
+	return 0;
+}
+
+void sk_report_binding(struct sk_job *job, struct sk_hnode *n)
+{
+	int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
+	unsigned idx = sk_launch[n->rank].local_idx;
+	unsigned core = ncores > 0 ? idx % (unsigned)ncores : 0;
+	hwloc_obj_t obj = hwloc_get_obj_by_type(sk_topo, HWLOC_OBJ_CORE, core);
+	char set[128] = "";
+	int i;
+
+	for (i = 0; i < ncores && i < 64; i++)
+		strcat(set, i == (int)core ? "[B]" : "[.]");
+	if (job->opts.bind == SK_BIND_NONE || obj == NULL)
+		fprintf(stderr, "[%s:%d] rank %u is not bound\n", job->hostname,
+			(int)getpid(), n->rank);
+	else
+		fprintf(stderr, "[%s:%d] rank %u bound to core %u (PU %s): "
+				"%s\n",
+			job->hostname, (int)getpid(), n->rank, core,
+			hwloc_bitmap_first(obj->cpuset) >= 0 ? "first" : "?",
+			set);
+}
+
+/* ---- the cores ---- */
+
+/* mpirun's refusal to bind more ranks than this machine has cores. */
+int sk_bind_setup(const struct sk_job *job, unsigned nlocal)
+{
+	char err[512];
+	int ncores;
+
+	if (job->opts.bind != SK_BIND_CORE && !job->opts.report_bindings)
+		return 0;
+	hwloc_topology_init(&sk_topo);
+	hwloc_topology_load(sk_topo);
+	ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
+	if (ncores < 1)
+		ncores = 1;
+	if (sk_bind_check(&job->opts, job->hostname, nlocal, (unsigned)ncores,
+			  err, sizeof(err)) != 0) {
+		fprintf(stderr, "skrun: %s\n", err);
+		return SK_EXIT_USAGE;
+	}
+	return 0;
+}
+
+void sk_bind_cleanup(void)
+{
+	if (sk_topo)
+		hwloc_topology_destroy(sk_topo);
+	sk_topo = NULL;
+}
