@@ -4,7 +4,7 @@
 # test_hostproto covers sk_hmsg_parse (libos/hostproto.c) and the bootstrap
 # hello checker sk_boot_hello_parse (launcher/bootsrv.c). bootsrv.o is the
 # real object; libos and verbs resolve what it calls, and the test file
-# holds stand-ins for the skrun.c/services.c symbols it never reaches.
+# holds stand-ins for the services.c symbols it never reaches.
 
 TEST_PROGS += $(BUILD)/tests/test_hostproto
 $(BUILD)/tests/test_hostproto: $(BUILD)/tests/libos/test_hostproto.o \
