@@ -1,6 +1,10 @@
 # rpc: request/response over the fabric. Includes libos and verbs headers.
 
-RPC_SRC := rpc/rpc.c rpc/wire.c rpc/config.c
+# In the order they depend on each other, lowest first (rpc/README.md):
+# each calls only files before it.
+RPC_SRC := rpc/wire.c rpc/config.c rpc/core.c rpc/send.c rpc/probe.c \
+	   rpc/large.c rpc/call.c rpc/serve.c rpc/recv.c rpc/close.c \
+	   rpc/peer.c rpc/rpc.c
 RPC_OBJ := $(RPC_SRC:%.c=$(BUILD)/%.o)
 LIBRPC  := $(BUILD)/lib/libskiff_rpc.a
 ALL     += $(LIBRPC)
