@@ -284,13 +284,7 @@ static void write_seeds(const char *dir)
 	     mmax, RESP_ADDR);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_seeds_if_asked(write_seeds);
-	return 0;
-}
+FUZZ_INITIALIZE_WITH_SEEDS(write_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -306,9 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_msg(data, size);
 		return 0;
 	}
-	copy = malloc(size ? size : 1);
-	check(copy != NULL);
-	memcpy(copy, data, size);
+	copy = fuzz_dup(data, size);
 	if (size >= HDR) {
 		if (mode & MODE_MAGIC)
 			sk_le16_put(copy + OFF_MAGIC, SK_RPC_MAGIC);
