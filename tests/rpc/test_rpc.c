@@ -30,6 +30,8 @@
 
 #include <skiff/rpc.h>
 
+#include "../lib/rpc_side.h"
+
 #include "../../rpc/wire.h"
 
 enum { H_ECHO = 1, H_DEFER, H_FAIL, H_BIG, H_DIE, H_DEFER_READ,
@@ -37,51 +39,25 @@ enum { H_ECHO = 1, H_DEFER, H_FAIL, H_BIG, H_DIE, H_DEFER_READ,
 enum { CMD_CONNECT = 1, CMD_STATS, CMD_EXIT, CMD_PAIR, CMD_REMOVE,
        CMD_POOL };
 
-struct side {
-	struct sk_dev   *dev;
-	struct sk_loop  *loop;
-	struct sk_arena *arena;
-	struct sk_rpc   *rpc;
-};
-
-static void side_open(struct side *s)
+static void side_open_or_exit(struct side *s)
 {
-	if (sk_dev_open(NULL, NULL, &s->dev) != SK_OK ||
-	    sk_loop_create(s->dev, &s->loop) != SK_OK ||
-	    sk_arena_create(s->dev, 32u << 20, SK_ACCESS_LOCAL, &s->arena) !=
-		    SK_OK ||
-	    sk_rpc_create(s->loop, s->arena, &s->rpc) != SK_OK) {
-		fprintf(stderr, "test_rpc: cannot open a device/loop/rpc\n");
+	const char *what;
+	sk_status_t st = side_open(s, 32u << 20, SK_ACCESS_LOCAL, &what);
+
+	if (st != SK_OK) {
+		fprintf(stderr, "test_rpc: cannot open a %s: %s\n", what,
+			sk_status_str(st));
 		exit(2);
 	}
 }
 
-static void side_close(struct side *s)
-{
-	sk_rpc_destroy(s->rpc);
-	sk_arena_destroy(s->arena);
-	sk_loop_destroy(s->loop);
-	sk_dev_close(s->dev);
-}
-
-/* Make an endpoint, swap addresses over @sock, connect. */
+/* Make an endpoint, pair it with the other side's over @sock. */
 static struct sk_ep *ep_pair(struct side *s, int sock)
 {
-	char mine[SK_BLOB_MAX], theirs[SK_BLOB_MAX];
-	size_t len = sizeof(mine);
 	struct sk_ep *ep;
-	ssize_t n;
+	const char *what;
 
-	if (sk_ep_create(s->dev, &ep) != SK_OK ||
-	    sk_ep_addr_pack(ep, mine, &len) != SK_OK ||
-	    send(sock, mine, len, 0) != (ssize_t)len)
-		return NULL;
-	n = recv(sock, theirs, sizeof(theirs), 0);
-	if (n <= 0 || sk_ep_connect(ep, theirs, (size_t)n) != SK_OK) {
-		sk_ep_destroy(ep);
-		return NULL;
-	}
-	return ep;
+	return ep_pair_over(s, sock, &ep, &what) == 0 ? ep : NULL;
 }
 
 static struct sk_rpc_peer *rpc_pair(struct side *s, int sock)
@@ -127,17 +103,10 @@ static struct sk_loop *srv_loop;
 
 static void h_echo(struct sk_rpc_req *req, void *arg)
 {
-	size_t len;
-	const void *in = sk_rpc_req_data(req, &len);
-	void *out = len ? sk_rpc_resp_buf(req, len) : NULL;
+	ssize_t n = sk_test_echo_copy(req, -EMSGSIZE);
 
-	if (len && out == NULL) {
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	if (len)
-		memcpy(out, in, len);
-	sk_rpc_respond(req, 0, len);
+	if (n >= 0)
+		sk_rpc_respond(req, 0, (size_t)n);
 }
 
 static void h_defer(struct sk_rpc_req *req, void *arg)
@@ -221,7 +190,7 @@ static void *srv_thread_main(void *arg)
 	struct side s;
 	struct sk_rpc_peer *p;
 
-	side_open(&s);
+	side_open_or_exit(&s);
 	sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL);
 	p = rpc_pair(&s, t->sock);
 	while (p && !sk_rpc_peer_failed(p))
@@ -289,7 +258,7 @@ static void server_main(int ctl, int thr1, int thr2)
 	pthread_t th[2];
 	struct side s;
 
-	side_open(&s);
+	side_open_or_exit(&s);
 	srv_loop = s.loop;
 	c.s = &s;
 	sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL);
@@ -341,7 +310,7 @@ static int setup(void **state)
 	fx.ctl = ctl[0];
 	fx.thr[0] = t1[0];
 	fx.thr[1] = t2[0];
-	side_open(&fx.s);
+	side_open_or_exit(&fx.s);
 	fx.peer = rpc_pair(&fx.s, fx.ctl);
 	return fx.peer ? 0 : -1;
 }
@@ -520,7 +489,7 @@ static void *client_thread(void *arg)
 	struct sk_rpc_peer *p;
 	unsigned i;
 
-	side_open(&s);
+	side_open_or_exit(&s);
 	p = rpc_pair(&s, t->sock);
 	for (i = 0; p && i < 2000; i++) {
 		uint32_t v = i ^ (uint32_t)t->sock << 20, back = 0;
