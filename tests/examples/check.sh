@@ -25,16 +25,9 @@ DIR=$(cd "$DIR" && pwd)
 
 T=$(mktemp -d /tmp/skiff-examples.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-OUT=$T/out ERR=$T/err RC=0
-passed=0 failed=0
-
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1: $2"
-	sed 's/^/     | /' "$OUT" | head -20
-	sed 's/^/     ! /' "$ERR" | head -20
-	failed=$((failed + 1))
-}
+OUT=$T/out ERR=$T/err
+# shellcheck source-path=SCRIPTDIR source=../lib/checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
 
 # run ARGS...: skrun ARGS in the scratch directory, bounded in time.
 run() {
@@ -181,5 +174,4 @@ for p in "$DIR"/*; do
 done
 [ $found -gt 0 ] || { echo "FAIL no example programs in $DIR"; failed=$((failed + 1)); }
 
-echo "examples ($DIR): $passed passed, $failed failed"
-[ $failed -eq 0 ]
+summary "examples ($DIR)"
