@@ -4,8 +4,10 @@
 # (sourced, not run): run Skiff's benchmarks and a reference tool pair by
 # pair, each as a server and a client over TCP on a free port, several
 # trials interleaved, and print the table of medians and ratios.
+# compare-rpc.sh and rpc-callgrind.sh use its start (cmp_setup) and its
+# server and client runs (cmp_pair, cmp_reap, cmp_cleanup).
 #
-# The caller sets, before cmp_main:
+# The caller calls cmp_setup first; then it sets, before cmp_main:
 #   cmp_name     its name, for messages
 #   cmp_bin      directory of the sk_* binaries
 #   cmp_host     address the clients connect to
@@ -42,6 +44,44 @@ cmp_keep=${cmp_keep:-0}
 cmp_server_pid=
 cmp_reaped_rc=0
 declare -A cmp_note_text
+
+cmp_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+
+# cmp_die MESSAGE: "$cmp_name: MESSAGE" and exit 1; to stderr, or, where
+# the caller set cmp_fail_word (compare-rdma.sh: FAILED, which the guest's
+# log is searched for), to stdout after that word.
+cmp_die() {
+	if [ -n "${cmp_fail_word:-}" ]; then
+		echo "$cmp_name: $cmp_fail_word: $*"
+	else
+		echo "$cmp_name: $*" >&2
+	fi
+	exit 1
+}
+
+# cmp_setup NAME TOOL... -- COMMAND...: every caller's start. Sets
+# cmp_name and cmp_bin (the absolute $BUILD/perf; BUILD, default build, is
+# relative to the tree); each TOOL must be an executable there, each
+# COMMAND on the PATH, or cmp_die says which is missing. cmp_make_hint and
+# cmp_cmd_hint, if set, say how to get a missing tool or command.
+cmp_setup() {
+	local build=${BUILD:-build} t
+	cmp_name=$1
+	shift
+	case $build in /*) ;; *) build=$cmp_here/../$build ;; esac
+	cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
+		cmp_die "$build/perf missing (run make)"
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		[ -x "$cmp_bin/$1" ] ||
+			cmp_die "$cmp_bin/$1 missing (${cmp_make_hint:-run make})"
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	for t in "$@"; do
+		command -v "$t" >/dev/null ||
+			cmp_die "$t missing${cmp_cmd_hint:+ ($cmp_cmd_hint)}"
+	done
+}
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cmp_cleanup() {

@@ -71,18 +71,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=compare-lib.sh
 . "$here/compare-lib.sh"
 
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$here/../$build ;; esac
-cmp_name=compare-rdma.sh
-cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
-	{ echo "compare-rdma.sh: FAILED: $build/perf missing (run make)"; exit 1; }
-for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw; do
-	[ -x "$cmp_bin/$t" ] || { echo "compare-rdma.sh: FAILED: $cmp_bin/$t missing"; exit 1; }
-done
-for t in ib_write_lat ib_read_lat ib_atomic_lat ib_write_bw ibv_devinfo ss; do
-	command -v $t >/dev/null ||
-		{ echo "compare-rdma.sh: FAILED: $t missing (perftest, ibverbs-utils, iproute2)"; exit 1; }
-done
+cmp_fail_word=FAILED
+cmp_cmd_hint="perftest, ibverbs-utils, iproute2"
+cmp_setup compare-rdma.sh sk_write_lat sk_read_lat sk_atomic_lat \
+	sk_write_bw -- ib_write_lat ib_read_lat ib_atomic_lat ib_write_bw \
+	ibv_devinfo ss
 if ! ibv_devinfo -d "$dev" 2>/dev/null | grep -q PORT_ACTIVE; then
 	echo "compare-rdma.sh: FAILED: device $dev has no active port"
 	exit 1

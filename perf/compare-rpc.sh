@@ -75,19 +75,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=compare-lib.sh
 . "$here/compare-lib.sh"
 
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$here/../$build ;; esac
-cmp_name=compare-rpc.sh
-cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
-	{ echo "compare-rpc.sh: $build/perf missing (run make)" >&2; exit 1; }
-cmp_host=127.0.0.1
-for t in rpc_lat rpc_tput compare/mpi_pingpong; do
-	[ -x "$cmp_bin/$t" ] || { echo "compare-rpc.sh: $cmp_bin/$t missing (run make; mpi_pingpong needs mpicc)" >&2; exit 1; }
-done
 mpirun=${MPIRUN:-mpirun}
-for t in ucx_perftest ucx_info ss "$mpirun"; do
-	command -v "$t" >/dev/null || { echo "compare-rpc.sh: $t missing" >&2; exit 1; }
-done
+cmp_make_hint="run make; mpi_pingpong needs mpicc"
+cmp_setup compare-rpc.sh rpc_lat rpc_tput compare/mpi_pingpong -- \
+	ucx_perftest ucx_info ss "$mpirun"
+cmp_host=127.0.0.1
 
 if [ $quick = 1 ]; then
 	lat_n=2000 warm=200 tput_n=20000

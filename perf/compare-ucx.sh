@@ -73,18 +73,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=compare-lib.sh
 . "$here/compare-lib.sh"
 
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$here/../$build ;; esac
-cmp_name=compare-ucx.sh
-cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
-	{ echo "compare-ucx.sh: $build/perf missing (run make)" >&2; exit 1; }
+cmp_setup compare-ucx.sh sk_write_lat sk_read_lat sk_atomic_lat \
+	sk_write_bw compare/ucp_get_lat -- ucx_perftest ucx_info ss
 cmp_host=127.0.0.1
-for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw compare/ucp_get_lat; do
-	[ -x "$cmp_bin/$t" ] || { echo "compare-ucx.sh: $cmp_bin/$t missing (run make)" >&2; exit 1; }
-done
-for t in ucx_perftest ucx_info ss; do
-	command -v $t >/dev/null || { echo "compare-ucx.sh: $t missing" >&2; exit 1; }
-done
 
 if [ $quick = 1 ]; then
 	lat_n=2000 bw_n=500 warm=200
