@@ -130,14 +130,6 @@ static void defer_fire(struct sk_timer *t)
 	free(d);
 }
 
-static void h_echo(struct sk_rpc_req *req, void *arg)
-{
-	ssize_t n = sk_test_echo_copy(req, -EMSGSIZE);
-
-	if (n >= 0)
-		sk_rpc_respond(req, 0, (size_t)n);
-}
-
 static void h_defer(struct sk_rpc_req *req, void *arg)
 {
 	uint32_t in[2];
@@ -221,7 +213,7 @@ static int server_main(int sock)
 		goto out;
 	srv_loop = s.loop;
 	c.s = &s;
-	if (sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL) != SK_OK ||
+	if (sk_rpc_register(s.rpc, H_ECHO, sk_test_h_echo, NULL) != SK_OK ||
 	    sk_rpc_register(s.rpc, H_DEFER, h_defer, NULL) != SK_OK ||
 	    sk_rpc_register(s.rpc, H_FAIL, h_fail, NULL) != SK_OK ||
 	    sk_rpc_register(s.rpc, H_BIG, h_big, NULL) != SK_OK) {

@@ -33,6 +33,28 @@ static inline ssize_t sk_test_echo_copy(struct sk_rpc_req *req, int nomem)
 	return (ssize_t)len;
 }
 
+/* The handlers: the request's bytes back with status 0, -EMSGSIZE if
+ * there is no room for them (test_rpc, fault_rpc)... */
+static inline void sk_test_h_echo(struct sk_rpc_req *req, void *arg)
+{
+	ssize_t n = sk_test_echo_copy(req, -EMSGSIZE);
+
+	(void)arg;
+	if (n >= 0)
+		sk_rpc_respond(req, 0, (size_t)n);
+}
+
+/* ...or with their length (mod 32 Ki) as the status, -ENOMEM if there is
+ * no room (rpc_job, hostile_job: the caller checks both). */
+static inline void sk_test_h_echo_len(struct sk_rpc_req *req, void *arg)
+{
+	ssize_t n = sk_test_echo_copy(req, -ENOMEM);
+
+	(void)arg;
+	if (n >= 0)
+		sk_rpc_respond(req, (int)(n & 0x7fff), (size_t)n);
+}
+
 /* One process's rpc: its own device, loop, arena and rpc instance. */
 struct side {
 	struct sk_dev   *dev;

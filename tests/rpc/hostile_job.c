@@ -47,25 +47,14 @@
 #include <skiff/loop.h>
 #include <skiff/os.h>
 #include <skiff/rpc.h>
-
-#include "../lib/rpc_side.h"
 #include <skiff/verbs.h>
 
 #include "../../rpc/wire.h"
+#include "../lib/rpc_side.h"
 
 enum { RPC_ECHO = 7 };
 
 /* ---- the victim and the good ranks ---- */
-
-/* Answers the request's bytes, with their length (mod 32 Ki) as status. */
-static void echo_handler(struct sk_rpc_req *req, void *arg)
-{
-	ssize_t n = sk_test_echo_copy(req, -12 /* ENOMEM */);
-
-	(void)arg;
-	if (n >= 0)
-		sk_rpc_respond(req, (int)(n & 0x7fff), (size_t)n);
-}
 
 static void fill(unsigned char *p, size_t len, unsigned seed)
 {
@@ -127,7 +116,7 @@ static int do_victim(void)
 		return 1;
 	}
 	fill(canary, CANARY_LEN, 1234);
-	sk_rpc_register(rpc, RPC_ECHO, echo_handler, NULL);
+	sk_rpc_register(rpc, RPC_ECHO, sk_test_h_echo_len, NULL);
 	sk_os_barrier(); /* A: rpc open everywhere */
 	sk_os_barrier(); /* B: the good ranks' first calls */
 	sk_os_barrier(); /* C: the attack */
@@ -169,7 +158,7 @@ static int do_good(void)
 		printf("rank %u: cannot open its rpc\n", sk_os_rank());
 		return 1;
 	}
-	sk_rpc_register(rpc, RPC_ECHO, echo_handler, NULL);
+	sk_rpc_register(rpc, RPC_ECHO, sk_test_h_echo_len, NULL);
 	sk_os_barrier(); /* A */
 	if (early && sk_rpc_connect(rpc, 0, -1, &peer) != SK_OK)
 		bad++;

@@ -28,16 +28,6 @@
 
 enum { RPC_ECHO = 7 };
 
-/* Answers the request's bytes, with their length (mod 32 Ki) as status. */
-static void echo_handler(struct sk_rpc_req *req, void *arg)
-{
-	ssize_t n = sk_test_echo_copy(req, -12 /* ENOMEM */);
-
-	(void)arg;
-	if (n >= 0)
-		sk_rpc_respond(req, (int)(n & 0x7fff), (size_t)n);
-}
-
 static void fill(unsigned char *p, size_t len, unsigned from, unsigned to)
 {
 	for (size_t i = 0; i < len; i++)
@@ -63,7 +53,7 @@ static struct sk_rpc *open_rpc(void)
 		       sk_status_str(st));
 		exit(1);
 	}
-	sk_rpc_register(rpc, RPC_ECHO, echo_handler, NULL);
+	sk_rpc_register(rpc, RPC_ECHO, sk_test_h_echo_len, NULL);
 	return rpc;
 }
 

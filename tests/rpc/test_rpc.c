@@ -101,14 +101,6 @@ static void defer_fire(struct sk_timer *t)
 
 static struct sk_loop *srv_loop;
 
-static void h_echo(struct sk_rpc_req *req, void *arg)
-{
-	ssize_t n = sk_test_echo_copy(req, -EMSGSIZE);
-
-	if (n >= 0)
-		sk_rpc_respond(req, 0, (size_t)n);
-}
-
 static void h_defer(struct sk_rpc_req *req, void *arg)
 {
 	uint32_t in[2];
@@ -191,7 +183,7 @@ static void *srv_thread_main(void *arg)
 	struct sk_rpc_peer *p;
 
 	side_open_or_exit(&s);
-	sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL);
+	sk_rpc_register(s.rpc, H_ECHO, sk_test_h_echo, NULL);
 	p = rpc_pair(&s, t->sock);
 	while (p && !sk_rpc_peer_failed(p))
 		sk_loop_run_once(s.loop, 200);
@@ -261,7 +253,7 @@ static void server_main(int ctl, int thr1, int thr2)
 	side_open_or_exit(&s);
 	srv_loop = s.loop;
 	c.s = &s;
-	sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL);
+	sk_rpc_register(s.rpc, H_ECHO, sk_test_h_echo, NULL);
 	sk_rpc_register(s.rpc, H_DEFER, h_defer, NULL);
 	sk_rpc_register(s.rpc, H_FAIL, h_fail, NULL);
 	sk_rpc_register(s.rpc, H_BIG, h_big, NULL);
