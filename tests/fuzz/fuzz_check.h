@@ -47,6 +47,16 @@ static inline uint8_t *fuzz_dup(const void *data, size_t len)
 	return copy;
 }
 
+/* Take the mode byte of a target that reads one off the front of
+ * @data/@size. Returns it, or -1 if the input is empty. */
+static inline int fuzz_take_mode(const uint8_t **data, size_t *size)
+{
+	if (*size < 1)
+		return -1;
+	(*size)--;
+	return *(*data)++;
+}
+
 /* Write the seed file @dir/@name: the byte @mode first unless it is -1
  * (the targets that read a mode byte), then @len bytes of @buf. A seed
  * that cannot be written is a failed check. */

@@ -546,13 +546,11 @@ FUZZ_INITIALIZE_WITH_SEEDS(write_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t mode, *copy;
+	int mode = fuzz_take_mode(&data, &size);
+	uint8_t *copy;
 
-	if (size < 1)
+	if (mode < 0)
 		return 0;
-	mode = data[0];
-	data++;
-	size--;
 	if (!(mode & 2)) {
 		/* libFuzzer's buffer ends where the input does. */
 		if (mode & 1)
