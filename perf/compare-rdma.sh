@@ -40,6 +40,10 @@ Environment: BUILD (default build) picks the binaries; PORT_MIN/PORT_MAX
 EOF
 }
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source-path=SCRIPTDIR source=compare-lib.sh
+. "$here/compare-lib.sh"
+
 cmp_trials=3
 quick=0
 cmp_keep=0
@@ -47,29 +51,23 @@ dev=rxe0
 gid=1
 cmp_host=127.0.0.1
 while [ $# -gt 0 ]; do
+	cmp_opt compare-rdma.sh "$@" && { shift "$cmp_shift"; continue; }
 	case $1 in
-	--trials | --dev | --gid | --host)
+	--dev | --gid | --host)
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
 		case $1 in
-		--trials) cmp_trials=$2 ;;
 		--dev) dev=$2 ;;
 		--gid) gid=$2 ;;
 		--host) cmp_host=$2 ;;
 		esac
 		shift 2
 		;;
-	--quick) quick=1; shift ;;
-	--keep) cmp_keep=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "compare-rdma.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
-[[ $cmp_trials =~ ^[1-9][0-9]*$ ]] || { echo "compare-rdma.sh: bad --trials" >&2; exit 2; }
 [[ $gid =~ ^[0-9]+$ ]] || { echo "compare-rdma.sh: bad --gid" >&2; exit 2; }
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-# shellcheck source-path=SCRIPTDIR source=compare-lib.sh
-. "$here/compare-lib.sh"
 
 cmp_fail_word=FAILED
 cmp_cmd_hint="perftest, ibverbs-utils, iproute2"

@@ -54,24 +54,21 @@ Environment: BUILD (default build) picks the binaries; PORT_MIN/PORT_MAX
 EOF
 }
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source-path=SCRIPTDIR source=compare-lib.sh
+. "$here/compare-lib.sh"
+
 cmp_trials=3
 quick=0
 cmp_keep=0
 while [ $# -gt 0 ]; do
+	cmp_opt compare-ucx.sh "$@" && { shift "$cmp_shift"; continue; }
 	case $1 in
-	--trials) [ $# -ge 2 ] || { usage >&2; exit 2; }; cmp_trials=$2; shift 2 ;;
-	--trials=*) cmp_trials=${1#*=}; shift ;;
-	--quick) quick=1; shift ;;
-	--keep) cmp_keep=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "compare-ucx.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
-[[ $cmp_trials =~ ^[1-9][0-9]*$ ]] || { echo "compare-ucx.sh: bad --trials" >&2; exit 2; }
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-# shellcheck source-path=SCRIPTDIR source=compare-lib.sh
-. "$here/compare-lib.sh"
 
 cmp_setup compare-ucx.sh sk_write_lat sk_read_lat sk_atomic_lat \
 	sk_write_bw compare/ucp_get_lat -- ucx_perftest ucx_info ss
