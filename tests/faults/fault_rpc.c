@@ -82,14 +82,6 @@ static int peer_pair(struct side *s, int sock, struct sk_rpc_peer **p_p)
 	return 0;
 }
 
-static void fill(void *buf, size_t len, uint32_t seed)
-{
-	unsigned char *p = buf;
-
-	for (size_t i = 0; i < len; i++)
-		p[i] = (unsigned char)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
-}
-
 static int check(const void *buf, size_t len, uint32_t seed)
 {
 	const unsigned char *p = buf;
@@ -153,32 +145,6 @@ static void h_defer(struct sk_rpc_req *req, void *arg)
 	sk_timer_start(srv_loop, &d->t, in[0]); /* answered later */
 }
 
-static void h_fail(struct sk_rpc_req *req, void *arg)
-{
-	sk_rpc_respond(req, -EIO, 0);
-}
-
-static void h_big(struct sk_rpc_req *req, void *arg)
-{
-	uint32_t n;
-	size_t len;
-	const void *p = sk_rpc_req_data(req, &len);
-	void *out;
-
-	if (len != sizeof(n)) {
-		sk_rpc_respond(req, -EINVAL, 0);
-		return;
-	}
-	memcpy(&n, p, sizeof(n));
-	out = sk_rpc_resp_buf(req, n);
-	if (out == NULL) {
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	fill(out, n, n);
-	sk_rpc_respond(req, 0, n);
-}
-
 struct srv_ctl {
 	struct sk_watch w;
 	struct side    *s;
@@ -215,8 +181,8 @@ static int server_main(int sock)
 	c.s = &s;
 	if (sk_rpc_register(s.rpc, H_ECHO, sk_test_h_echo, NULL) != SK_OK ||
 	    sk_rpc_register(s.rpc, H_DEFER, h_defer, NULL) != SK_OK ||
-	    sk_rpc_register(s.rpc, H_FAIL, h_fail, NULL) != SK_OK ||
-	    sk_rpc_register(s.rpc, H_BIG, h_big, NULL) != SK_OK) {
+	    sk_rpc_register(s.rpc, H_FAIL, sk_test_h_fail, NULL) != SK_OK ||
+	    sk_rpc_register(s.rpc, H_BIG, sk_test_h_big, NULL) != SK_OK) {
 		fail("register", SK_ERR_INVAL);
 		goto out;
 	}
@@ -321,7 +287,7 @@ static int calls(struct side *s, struct sk_rpc_peer *p)
 	int rc;
 
 	/* Inline, from ordinary memory, into ordinary memory. */
-	fill(small, sizeof(small), 1);
+	sk_test_rpc_fill(small, sizeof(small), 1);
 	rc = call1(s, p, H_ECHO, small, sizeof(small), NULL, 0, &c,
 		   "small call");
 	if (rc)
@@ -343,7 +309,7 @@ static int calls(struct side *s, struct sk_rpc_peer *p)
 		rc = fail("buffers", SK_ERR_NOMEM);
 		goto out;
 	}
-	fill(req, LARGE, 2);
+	sk_test_rpc_fill(req, LARGE, 2);
 	rc = call1(s, p, H_ECHO, req, LARGE, resp, BIG_RESP, &c,
 		   "large call");
 	if (rc)

@@ -9,6 +9,7 @@
 #define SKIFF_TESTS_RPC_SIDE_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -33,6 +34,16 @@ static inline ssize_t sk_test_echo_copy(struct sk_rpc_req *req, int nomem)
 	return (ssize_t)len;
 }
 
+/* The pattern the rpc tests send and the big handler answers: byte i of
+ * seed @seed. */
+static inline void sk_test_rpc_fill(void *buf, size_t len, uint32_t seed)
+{
+	unsigned char *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		p[i] = (unsigned char)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
+}
+
 /* The handlers: the request's bytes back with status 0, -EMSGSIZE if
  * there is no room for them (test_rpc, fault_rpc)... */
 static inline void sk_test_h_echo(struct sk_rpc_req *req, void *arg)
@@ -53,6 +64,38 @@ static inline void sk_test_h_echo_len(struct sk_rpc_req *req, void *arg)
 	(void)arg;
 	if (n >= 0)
 		sk_rpc_respond(req, (int)(n & 0x7fff), (size_t)n);
+}
+
+/* Always fails: -EIO, no bytes. */
+static inline void sk_test_h_fail(struct sk_rpc_req *req, void *arg)
+{
+	(void)arg;
+	sk_rpc_respond(req, -EIO, 0);
+}
+
+/* The request is a u32 n: answers n bytes of sk_test_rpc_fill(n), built
+ * in the response buffer (-EMSGSIZE if there is none that large,
+ * -EINVAL for a request of another size). */
+static inline void sk_test_h_big(struct sk_rpc_req *req, void *arg)
+{
+	uint32_t n;
+	size_t len;
+	const void *p = sk_rpc_req_data(req, &len);
+	void *out;
+
+	(void)arg;
+	if (len != sizeof(n)) {
+		sk_rpc_respond(req, -EINVAL, 0);
+		return;
+	}
+	memcpy(&n, p, sizeof(n));
+	out = sk_rpc_resp_buf(req, n);
+	if (out == NULL) {
+		sk_rpc_respond(req, -EMSGSIZE, 0);
+		return;
+	}
+	sk_test_rpc_fill(out, n, n);
+	sk_rpc_respond(req, 0, n);
 }
 
 /* One process's rpc: its own device, loop, arena and rpc instance. */

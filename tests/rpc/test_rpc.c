@@ -72,15 +72,6 @@ static struct sk_rpc_peer *rpc_pair(struct side *s, int sock)
 	return p;
 }
 
-static void fill(void *buf, size_t len, uint32_t seed)
-{
-	unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (unsigned char)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
-}
-
 /* ---- the server process ---- */
 
 struct deferred {
@@ -128,7 +119,7 @@ static void defer_read_fire(struct sk_timer *t)
 	size_t len;
 	const void *in = sk_rpc_req_data(d->req, &len);
 
-	fill(want, sizeof(want), 99);
+	sk_test_rpc_fill(want, sizeof(want), 99);
 	if (len != sizeof(want) || memcmp(in, want, len) != 0)
 		abort();
 	sk_rpc_respond(d->req, 0, 0);
@@ -142,28 +133,6 @@ static void h_defer_read(struct sk_rpc_req *req, void *arg)
 	d->req = req;
 	d->t.cb = defer_read_fire;
 	sk_timer_start(srv_loop, &d->t, 300);
-}
-
-static void h_fail(struct sk_rpc_req *req, void *arg)
-{
-	sk_rpc_respond(req, -EIO, 0);
-}
-
-static void h_big(struct sk_rpc_req *req, void *arg)
-{
-	uint32_t n;
-	size_t len;
-	const void *p = sk_rpc_req_data(req, &len);
-	void *out;
-
-	memcpy(&n, p, sizeof(n));
-	out = sk_rpc_resp_buf(req, n);
-	if (out == NULL) {
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	fill(out, n, n);
-	sk_rpc_respond(req, 0, n);
 }
 
 static void h_die(struct sk_rpc_req *req, void *arg)
@@ -255,8 +224,8 @@ static void server_main(int ctl, int thr1, int thr2)
 	c.s = &s;
 	sk_rpc_register(s.rpc, H_ECHO, sk_test_h_echo, NULL);
 	sk_rpc_register(s.rpc, H_DEFER, h_defer, NULL);
-	sk_rpc_register(s.rpc, H_FAIL, h_fail, NULL);
-	sk_rpc_register(s.rpc, H_BIG, h_big, NULL);
+	sk_rpc_register(s.rpc, H_FAIL, sk_test_h_fail, NULL);
+	sk_rpc_register(s.rpc, H_BIG, sk_test_h_big, NULL);
 	sk_rpc_register(s.rpc, H_DIE, h_die, NULL);
 	sk_rpc_register(s.rpc, H_DEFER_READ, h_defer_read, NULL);
 	pthread_create(&th[0], NULL, srv_thread_main, &t1);
@@ -342,7 +311,7 @@ static void echo_sizes(void)
 		int rc;
 
 		assert_non_null(req);
-		fill(req, n, (uint32_t)n);
+		sk_test_rpc_fill(req, n, (uint32_t)n);
 		memcpy(want, req, n);
 		memset(resp, 0, n + 1);
 		rc = sk_rpc_call_sync(fx.peer, H_ECHO, req, n, resp, n, &got);
@@ -364,7 +333,7 @@ static void test_sizes(void **state)
 	{
 		char small[100], back[100];
 
-		fill(small, sizeof(small), 5);
+		sk_test_rpc_fill(small, sizeof(small), 5);
 		assert_int_equal(sk_rpc_call_sync(fx.peer, H_ECHO, small,
 						  sizeof(small), back,
 						  sizeof(back), &got), 0);
@@ -456,7 +425,7 @@ static void test_errors(void **state)
 	{
 		char *want = malloc(n);
 
-		fill(want, n, n);
+		sk_test_rpc_fill(want, n, n);
 		assert_memory_equal(rbuf, want, n);
 		free(want);
 	}
@@ -641,7 +610,7 @@ static void test_bad_input(void **state)
 					.len = DEFER_READ_LEN};
 
 		memcpy(req, &rh, sizeof(rh));
-		fill(req + SK_RPC_HDR, DEFER_READ_LEN, 99);
+		sk_test_rpc_fill(req + SK_RPC_HDR, DEFER_READ_LEN, 99);
 		raw_connection2(req, sizeof(req), garbage, sizeof(garbage), 1);
 		usleep(400 * 1000); /* the deferred answer fires meanwhile */
 	}
@@ -1066,7 +1035,7 @@ static void test_hostile_write(void **state)
 		struct raw_op w = {.op.done = raw_done};
 		uint64_t n = len - off < CHUNK ? len - off : CHUNK;
 
-		fill(junk, n, (uint32_t)off);
+		sk_test_rpc_fill(junk, n, (uint32_t)off);
 		assert_int_equal(raw_post_wait(sk_post_write(ep, mr, junk, n,
 							     rkey, addr + off,
 							     0, &w.op),
