@@ -41,6 +41,8 @@ cmp_col_skiff_bw=4
 cmp_col_peer_lat=5
 cmp_col_peer_bw=4
 cmp_keep=${cmp_keep:-0}
+cmp_trials=3 # cmp_opt's defaults; a caller may change them after sourcing
+quick=0
 cmp_server_pid=
 cmp_reaped_rc=0
 declare -A cmp_note_text

@@ -44,9 +44,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=compare-lib.sh
 . "$here/compare-lib.sh"
 
-cmp_trials=3
-quick=0
-cmp_keep=0
 dev=rxe0
 gid=1
 cmp_host=127.0.0.1

@@ -51,8 +51,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 
 cmp_trials=5
 sizes="32 4096"
-quick=0
-cmp_keep=0
 while [ $# -gt 0 ]; do
 	cmp_opt compare-rpc.sh "$@" && { shift "$cmp_shift"; continue; }
 	case $1 in

@@ -58,9 +58,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=compare-lib.sh
 . "$here/compare-lib.sh"
 
-cmp_trials=3
-quick=0
-cmp_keep=0
 while [ $# -gt 0 ]; do
 	cmp_opt compare-ucx.sh "$@" && { shift "$cmp_shift"; continue; }
 	case $1 in
