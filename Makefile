@@ -185,14 +185,14 @@ fuzz-build-if-clang:
 	else echo "fuzz: clang not found (install clang)"; exit 1; fi
 
 $(FUZZ_BUILD)/fuzz_blobs: tests/fuzz/fuzz_blobs.c $(VERBS_SRC) \
-	$(wildcard verbs/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h)
+	$(wildcard verbs/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blobs.c $(VERBS_SRC) \
 		$(VERBS_LIBS)
 
 $(FUZZ_BUILD)/fuzz_ring: tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
-	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h)
+	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
@@ -200,14 +200,14 @@ $(FUZZ_BUILD)/fuzz_ring: tests/fuzz/fuzz_ring.c $(VERBS_SRC) \
 
 # The providers' own decoders (verbs/rdma/rdma.h, verbs/ucx/ucx_wire.h).
 $(FUZZ_BUILD)/fuzz_rdma_blobs: tests/fuzz/fuzz_rdma_blobs.c $(VERBS_SRC) \
-	$(wildcard verbs/*.h verbs/rdma/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h)
+	$(wildcard verbs/*.h verbs/rdma/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rdma_blobs.c \
 		$(VERBS_SRC) $(VERBS_LIBS)
 
 $(FUZZ_BUILD)/fuzz_ucx_rkey: tests/fuzz/fuzz_ucx_rkey.c $(VERBS_SRC) \
-	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h)
+	$(wildcard verbs/*.h verbs/ucx/*.h verbs/include/skiff/*.h verbs/internal/skiff/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ucx_rkey.c \

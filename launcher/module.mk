@@ -11,7 +11,7 @@ $(BUILD)/tests/launcher/test_opts.o: CPPFLAGS += -Ilauncher
 
 FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_hostfile
 $(FUZZ_BUILD)/fuzz_hostfile: tests/fuzz/fuzz_hostfile.c $(LAUNCHER_OPTS_SRC) \
-	launcher/opts.h launcher/parse.h
+	launcher/opts.h launcher/parse.h $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Ilauncher -o $@ tests/fuzz/fuzz_hostfile.c \

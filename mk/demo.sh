@@ -18,8 +18,9 @@ build=${BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 bin=$build/perf/sk_pingpong
 timeout_s=${DEMO_TIMEOUT:-120}
-port_min=${PORT_MIN:-18600}
-port_max=${PORT_MAX:-18999}
+# The benchmarks' port picking and listen wait (PORT_MIN/PORT_MAX).
+# shellcheck source-path=SCRIPTDIR source=../perf/compare-lib.sh
+. "$root/perf/compare-lib.sh"
 
 if [ ! -x "$bin" ]; then
 	echo "demo: $bin is missing; run 'make' first" >&2
@@ -67,30 +68,8 @@ start() {
 	done
 }
 
-# A port nobody listens on now.
-pick_port() {
-	local p _
-	for _ in $(seq 50); do
-		p=$((port_min + RANDOM % (port_max - port_min + 1)))
-		if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# Wait until the server listens on $1 (0), exits (1) or 10 s pass (1).
-server_ready() {
-	local pid _
-	pid=$(cat "$tmp/server.pid")
-	for _ in $(seq 200); do
-		ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$pid," && return 0
-		[ -e "$tmp/server.rc" ] && return 1
-		sleep 0.05
-	done
-	return 1
-}
+# Wait until the server listens on $1 (0), or exits or 20 s pass (1).
+server_ready() { cmp_wait_listen "$(cat "$tmp/server.pid")" "$1"; }
 
 # Wait for both sides to exit (at most DEMO_TIMEOUT); fail unless both
 # exited 0. $1 names the pair in messages.
@@ -117,7 +96,7 @@ finish_pair() {
 
 port=
 for attempt in 1 2 3 4 5; do
-	port=$(pick_port) || { echo "demo: no free port in $port_min-$port_max" >&2; exit 1; }
+	port=$(cmp_pick_port) || { echo "demo: no free port in $cmp_port_min-$cmp_port_max" >&2; exit 1; }
 	echo "demo: sk_pingpong on 127.0.0.1 port $port, provider ${SKIFF_PROVIDER:-auto}" \
 		"(build: $build)"
 	start server -p "$port" "$@"
@@ -154,7 +133,7 @@ echo "demo: $(ls -l "$tmp/demo.dat" | awk '{print $5}') bytes written by 4 nodes
 
 # Part 3: rpc round trips (rpc_lat), 32 bytes and 4 KiB, one call at a time.
 bin=$build/perf/rpc_lat
-port=$(pick_port) || { echo "demo: no free port in $port_min-$port_max" >&2; exit 1; }
+port=$(cmp_pick_port) || { echo "demo: no free port in $cmp_port_min-$cmp_port_max" >&2; exit 1; }
 echo "demo: rpc_lat on 127.0.0.1 port $port (full round trips; perf/README.md compares them with MPI and UCX)"
 start server -p "$port"
 server_ready "$port" || { echo "demo: FAILED: the rpc_lat server did not start" >&2; exit 1; }

@@ -4,8 +4,10 @@
 # (sourced, not run): run Skiff's benchmarks and a reference tool pair by
 # pair, each as a server and a client over TCP on a free port, several
 # trials interleaved, and print the table of medians and ratios.
+# compare-rpc.sh and rpc-callgrind.sh use its start (cmp_setup) and its
+# server and client runs (cmp_pair, cmp_reap, cmp_cleanup).
 #
-# The caller sets, before cmp_main:
+# The caller calls cmp_setup first; then it sets, before cmp_main:
 #   cmp_name     its name, for messages
 #   cmp_bin      directory of the sk_* binaries
 #   cmp_host     address the clients connect to
@@ -39,9 +41,69 @@ cmp_col_skiff_bw=4
 cmp_col_peer_lat=5
 cmp_col_peer_bw=4
 cmp_keep=${cmp_keep:-0}
+cmp_trials=3 # cmp_opt's defaults; a caller may change them after sourcing
+quick=0
 cmp_server_pid=
 cmp_reaped_rc=0
 declare -A cmp_note_text
+
+cmp_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+
+# cmp_opt NAME ARG...: the options compare-rpc, compare-ucx and
+# compare-rdma share: --trials N (or =N: a count from 1), --quick, --keep.
+# Sets cmp_trials, quick or cmp_keep, and cmp_shift to the arguments it
+# took; returns 1 if ARG is none of them. A missing or bad --trials is a
+# usage error: exit 2 (with the caller's usage for a missing one).
+cmp_opt() {
+	local name=$1 v
+	shift
+	cmp_shift=1
+	case $1 in
+	--trials) [ $# -ge 2 ] || { usage >&2; exit 2; }; v=$2; cmp_shift=2 ;;
+	--trials=*) v=${1#*=} ;;
+	--quick) quick=1; return 0 ;;
+	--keep) cmp_keep=1; return 0 ;;
+	*) return 1 ;;
+	esac
+	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "$name: bad --trials: $v" >&2; exit 2; }
+	cmp_trials=$v
+}
+
+# cmp_die MESSAGE: "$cmp_name: MESSAGE" and exit 1; to stderr, or, where
+# the caller set cmp_fail_word (compare-rdma.sh: FAILED, which the guest's
+# log is searched for), to stdout after that word.
+cmp_die() {
+	if [ -n "${cmp_fail_word:-}" ]; then
+		echo "$cmp_name: $cmp_fail_word: $*"
+	else
+		echo "$cmp_name: $*" >&2
+	fi
+	exit 1
+}
+
+# cmp_setup NAME TOOL... -- COMMAND...: every caller's start. Sets
+# cmp_name and cmp_bin (the absolute $BUILD/perf; BUILD, default build, is
+# relative to the tree); each TOOL must be an executable there, each
+# COMMAND on the PATH, or cmp_die says which is missing. cmp_make_hint and
+# cmp_cmd_hint, if set, say how to get a missing tool or command.
+cmp_setup() {
+	local build=${BUILD:-build} t
+	cmp_name=$1
+	shift
+	case $build in /*) ;; *) build=$cmp_here/../$build ;; esac
+	cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
+		cmp_die "$build/perf missing (run make)"
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		[ -x "$cmp_bin/$1" ] ||
+			cmp_die "$cmp_bin/$1 missing (${cmp_make_hint:-run make})"
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	for t in "$@"; do
+		command -v "$t" >/dev/null ||
+			cmp_die "$t missing${cmp_cmd_hint:+ ($cmp_cmd_hint)}"
+	done
+}
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cmp_cleanup() {
@@ -165,30 +227,33 @@ cmp_main() {
 	local failed=0 missed=0 s p ratio target ok result unit
 	local -A noted
 
-	# One run of each side for test $i, trial $trial (dynamic scope).
+	# cmp_one TAG NAME KIND-COLUMN SERVER... -- CLIENT...: one run of a
+	# side for test $i, trial $trial (dynamic scope); its figure to
+	# cmp_got, or a message, failed=1 and status 1.
+	cmp_one() {
+		local tag=$1 name=$2
+		col=$3
+		shift 3
+		cmp_run "$out.$tag" "${!col}" "$@" && return 0
+		echo "$cmp_name: $name failed (trial $trial):" >&2
+		tail -n 5 "$out.$tag" "$out.$tag.srv" >&2
+		failed=1
+		return 1
+	}
 	cmp_one_skiff() {
-		col=cmp_col_skiff_$kind
-		if cmp_run "$out.sk" "${!col}" "$cmp_bin/${sk_argv[0]}" -p @PORT@ \
-			"${sk_argv[@]:1}" -- "$cmp_bin/${sk_argv[0]}" -p @PORT@ \
-			"${sk_argv[@]:1}" @HOST@; then
+		if cmp_one sk "${sk_argv[0]}" "cmp_col_skiff_$kind" \
+			"$cmp_bin/${sk_argv[0]}" -p @PORT@ "${sk_argv[@]:1}" -- \
+			"$cmp_bin/${sk_argv[0]}" -p @PORT@ "${sk_argv[@]:1}" @HOST@; then
 			sv=$cmp_got
 			sk_vals[$i]+="$sv "
-		else
-			echo "$cmp_name: ${sk_argv[0]} failed (trial $trial):" >&2
-			tail -n 5 "$out.sk" "$out.sk.srv" >&2
-			failed=1
 		fi
 		return 0
 	}
 	cmp_one_peer() {
-		col=cmp_col_peer_$kind
-		if cmp_run "$out.peer" "${!col}" "${psrv_argv[@]}" -- "${pcli_argv[@]}"; then
+		if cmp_one peer "$peer" "cmp_col_peer_$kind" "${psrv_argv[@]}" -- \
+			"${pcli_argv[@]}"; then
 			pv=$cmp_got
 			peer_vals[$i]+="$pv "
-		else
-			echo "$cmp_name: $peer failed (trial $trial):" >&2
-			tail -n 5 "$out.peer" "$out.peer.srv" >&2
-			failed=1
 		fi
 		return 0
 	}

@@ -40,49 +40,37 @@ Environment: BUILD (default build) picks the binaries; PORT_MIN/PORT_MAX
 EOF
 }
 
-cmp_trials=3
-quick=0
-cmp_keep=0
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source-path=SCRIPTDIR source=compare-lib.sh
+. "$here/compare-lib.sh"
+
 dev=rxe0
 gid=1
 cmp_host=127.0.0.1
 while [ $# -gt 0 ]; do
+	cmp_opt compare-rdma.sh "$@" && { shift "$cmp_shift"; continue; }
 	case $1 in
-	--trials | --dev | --gid | --host)
+	--dev | --gid | --host)
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
 		case $1 in
-		--trials) cmp_trials=$2 ;;
 		--dev) dev=$2 ;;
 		--gid) gid=$2 ;;
 		--host) cmp_host=$2 ;;
 		esac
 		shift 2
 		;;
-	--quick) quick=1; shift ;;
-	--keep) cmp_keep=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "compare-rdma.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
-[[ $cmp_trials =~ ^[1-9][0-9]*$ ]] || { echo "compare-rdma.sh: bad --trials" >&2; exit 2; }
 [[ $gid =~ ^[0-9]+$ ]] || { echo "compare-rdma.sh: bad --gid" >&2; exit 2; }
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-# shellcheck source-path=SCRIPTDIR source=compare-lib.sh
-. "$here/compare-lib.sh"
 
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$here/../$build ;; esac
-cmp_name=compare-rdma.sh
-cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
-	{ echo "compare-rdma.sh: FAILED: $build/perf missing (run make)"; exit 1; }
-for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw; do
-	[ -x "$cmp_bin/$t" ] || { echo "compare-rdma.sh: FAILED: $cmp_bin/$t missing"; exit 1; }
-done
-for t in ib_write_lat ib_read_lat ib_atomic_lat ib_write_bw ibv_devinfo ss; do
-	command -v $t >/dev/null ||
-		{ echo "compare-rdma.sh: FAILED: $t missing (perftest, ibverbs-utils, iproute2)"; exit 1; }
-done
+cmp_fail_word=FAILED
+cmp_cmd_hint="perftest, ibverbs-utils, iproute2"
+cmp_setup compare-rdma.sh sk_write_lat sk_read_lat sk_atomic_lat \
+	sk_write_bw -- ib_write_lat ib_read_lat ib_atomic_lat ib_write_bw \
+	ibv_devinfo ss
 if ! ibv_devinfo -d "$dev" 2>/dev/null | grep -q PORT_ACTIVE; then
 	echo "compare-rdma.sh: FAILED: device $dev has no active port"
 	exit 1

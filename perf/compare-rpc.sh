@@ -45,23 +45,21 @@ TCP ports are drawn from.
 EOF
 }
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source-path=SCRIPTDIR source=compare-lib.sh
+. "$here/compare-lib.sh"
+
 cmp_trials=5
 sizes="32 4096"
-quick=0
-cmp_keep=0
 while [ $# -gt 0 ]; do
+	cmp_opt compare-rpc.sh "$@" && { shift "$cmp_shift"; continue; }
 	case $1 in
-	--trials) [ $# -ge 2 ] || { usage >&2; exit 2; }; cmp_trials=$2; shift 2 ;;
-	--trials=*) cmp_trials=${1#*=}; shift ;;
 	--sizes) [ $# -ge 2 ] || { usage >&2; exit 2; }; sizes=$2; shift 2 ;;
 	--sizes=*) sizes=${1#*=}; shift ;;
-	--quick) quick=1; shift ;;
-	--keep) cmp_keep=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "compare-rpc.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
-[[ $cmp_trials =~ ^[1-9][0-9]*$ ]] || { echo "compare-rpc.sh: bad --trials: $cmp_trials" >&2; exit 2; }
 for s in $sizes; do
 	# rpc_lat takes up to 1 MiB; ucx_perftest and MPI any of these.
 	if ! [[ $s =~ ^[0-9]+$ ]] || [ "$s" -gt 1048576 ]; then
@@ -71,23 +69,12 @@ for s in $sizes; do
 done
 [ -n "${sizes// /}" ] || { echo "compare-rpc.sh: --sizes is empty" >&2; exit 2; }
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-# shellcheck source-path=SCRIPTDIR source=compare-lib.sh
-. "$here/compare-lib.sh"
 
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$here/../$build ;; esac
-cmp_name=compare-rpc.sh
-cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
-	{ echo "compare-rpc.sh: $build/perf missing (run make)" >&2; exit 1; }
-cmp_host=127.0.0.1
-for t in rpc_lat rpc_tput compare/mpi_pingpong; do
-	[ -x "$cmp_bin/$t" ] || { echo "compare-rpc.sh: $cmp_bin/$t missing (run make; mpi_pingpong needs mpicc)" >&2; exit 1; }
-done
 mpirun=${MPIRUN:-mpirun}
-for t in ucx_perftest ucx_info ss "$mpirun"; do
-	command -v "$t" >/dev/null || { echo "compare-rpc.sh: $t missing" >&2; exit 1; }
-done
+cmp_make_hint="run make; mpi_pingpong needs mpicc"
+cmp_setup compare-rpc.sh rpc_lat rpc_tput compare/mpi_pingpong -- \
+	ucx_perftest ucx_info ss "$mpirun"
+cmp_host=127.0.0.1
 
 if [ $quick = 1 ]; then
 	lat_n=2000 warm=200 tput_n=20000

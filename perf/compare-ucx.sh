@@ -54,37 +54,22 @@ Environment: BUILD (default build) picks the binaries; PORT_MIN/PORT_MAX
 EOF
 }
 
-cmp_trials=3
-quick=0
-cmp_keep=0
-while [ $# -gt 0 ]; do
-	case $1 in
-	--trials) [ $# -ge 2 ] || { usage >&2; exit 2; }; cmp_trials=$2; shift 2 ;;
-	--trials=*) cmp_trials=${1#*=}; shift ;;
-	--quick) quick=1; shift ;;
-	--keep) cmp_keep=1; shift ;;
-	-h | --help) usage; exit 0 ;;
-	*) echo "compare-ucx.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
-	esac
-done
-[[ $cmp_trials =~ ^[1-9][0-9]*$ ]] || { echo "compare-ucx.sh: bad --trials" >&2; exit 2; }
-
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=compare-lib.sh
 . "$here/compare-lib.sh"
 
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$here/../$build ;; esac
-cmp_name=compare-ucx.sh
-cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
-	{ echo "compare-ucx.sh: $build/perf missing (run make)" >&2; exit 1; }
+while [ $# -gt 0 ]; do
+	cmp_opt compare-ucx.sh "$@" && { shift "$cmp_shift"; continue; }
+	case $1 in
+	-h | --help) usage; exit 0 ;;
+	*) echo "compare-ucx.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+	esac
+done
+
+
+cmp_setup compare-ucx.sh sk_write_lat sk_read_lat sk_atomic_lat \
+	sk_write_bw compare/ucp_get_lat -- ucx_perftest ucx_info ss
 cmp_host=127.0.0.1
-for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw compare/ucp_get_lat; do
-	[ -x "$cmp_bin/$t" ] || { echo "compare-ucx.sh: $cmp_bin/$t missing (run make)" >&2; exit 1; }
-done
-for t in ucx_perftest ucx_info ss; do
-	command -v $t >/dev/null || { echo "compare-ucx.sh: $t missing" >&2; exit 1; }
-done
 
 if [ $quick = 1 ]; then
 	lat_n=2000 bw_n=500 warm=200

@@ -7,7 +7,7 @@
 FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_perf_hello
 $(FUZZ_BUILD)/fuzz_perf_hello: tests/fuzz/fuzz_perf_hello.c \
 	perf/perf_hello.c perf/perf_sock.c $(wildcard perf/perf_*.h) \
-	$(wildcard verbs/include/skiff/*.h verbs/internal/skiff/*.h)
+	$(wildcard verbs/include/skiff/*.h verbs/internal/skiff/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Iperf -o $@ tests/fuzz/fuzz_perf_hello.c \

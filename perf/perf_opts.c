@@ -11,6 +11,21 @@
 
 #include "perf_opts.h"
 
+/* The lines of the options a tool may or may not take. */
+static const struct {
+	unsigned    flag; /* enum perf_opt_flags */
+	const char *text;
+} opt_help[] = {
+	{PERF_OPT_ALL, "  -a, --all                run all sizes from 2 to "
+		       "2^23 bytes"},
+	{PERF_OPT_ATOMIC, "  -A, --atomic_type=<op>   CMP_AND_SWAP or "
+			  "FETCH_AND_ADD (default FETCH_AND_ADD)"},
+	{PERF_OPT_TX_DEPTH, "  -t, --tx-depth=<count>   writes outstanding "
+			    "(default 128)"},
+	{PERF_OPT_EVENTS, "  -e, --events             sleep on the completion "
+			  "channel instead of polling"},
+};
+
 static void perf_usage(const struct perf_tool *t, FILE *out)
 {
 	fprintf(out,
@@ -22,18 +37,9 @@ static void perf_usage(const struct perf_tool *t, FILE *out)
 		"  -s, --size=<bytes>       message size (default %zu)\n"
 		"  -n, --iters=<count>      iterations (default %lu)\n",
 		t->name, t->name, t->title, t->def_size, t->def_iters);
-	if (t->opts & PERF_OPT_ALL)
-		fprintf(out, "  -a, --all                run all sizes from 2 to "
-			     "2^23 bytes\n");
-	if (t->opts & PERF_OPT_ATOMIC)
-		fprintf(out, "  -A, --atomic_type=<op>   CMP_AND_SWAP or "
-			     "FETCH_AND_ADD (default FETCH_AND_ADD)\n");
-	if (t->opts & PERF_OPT_TX_DEPTH)
-		fprintf(out, "  -t, --tx-depth=<count>   writes outstanding "
-			     "(default 128)\n");
-	if (t->opts & PERF_OPT_EVENTS)
-		fprintf(out, "  -e, --events             sleep on the completion "
-			     "channel instead of polling\n");
+	for (size_t i = 0; i < sizeof(opt_help) / sizeof(opt_help[0]); i++)
+		if (t->opts & opt_help[i].flag)
+			fprintf(out, "%s\n", opt_help[i].text);
 	fprintf(out,
 		"  -p, --port=<port>        TCP port of the exchange (default "
 		"%d)\n"

@@ -83,18 +83,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=compare-lib.sh
 . "$here/compare-lib.sh"
 
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$here/../$build ;; esac
-cmp_name=rpc-callgrind.sh
-cmp_bin=$(cd "$build/perf" 2>/dev/null && pwd -P) ||
-	{ echo "rpc-callgrind.sh: $build/perf missing (run make)" >&2; exit 1; }
+cmp_cmd_hint="apt-get install valgrind iproute2"
+cmp_setup rpc-callgrind.sh rpc_lat rpc_tput -- valgrind callgrind_annotate ss
 cmp_host=127.0.0.1
-for t in rpc_lat rpc_tput; do
-	[ -x "$cmp_bin/$t" ] || { echo "rpc-callgrind.sh: $cmp_bin/$t missing (run make)" >&2; exit 1; }
-done
-for t in valgrind callgrind_annotate ss; do
-	command -v $t >/dev/null || { echo "rpc-callgrind.sh: $t missing (apt-get install valgrind iproute2)" >&2; exit 1; }
-done
 
 export SKIFF_PROVIDER=ucx
 unset SKIFF_DEVICE

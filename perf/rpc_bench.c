@@ -208,11 +208,21 @@ int rb_start(struct rb *b, const struct perf_opts *o, size_t max,
 	if (rb_setup(b, npeers))
 		goto err;
 	perf_ctx_print_header(&b->c);
+	if (b->c.is_server) {
+		ret = rb_serve(b) == 0 ? PERF_EXIT_OK : PERF_EXIT_FAIL;
+		rb_teardown(b);
+		return ret;
+	}
 	return -1;
 
 err:
 	rb_teardown(b);
 	return PERF_EXIT_FAIL;
+}
+
+unsigned long rb_warmup(unsigned long iters)
+{
+	return iters / 10 < 10 ? 10 : iters / 10;
 }
 
 void rb_teardown(struct rb *b)

@@ -43,11 +43,14 @@ void rb_teardown(struct rb *b);
 /*
  * Both tools' start, after their own option checks: perf_ctx_init(), a
  * server's check of the client's size against @max (@limit says why in
- * the message: "at most"), rb_setup() with @npeers, the header block.
- * Returns -1 to go on, or the exit status to return (all undone).
+ * the message: "at most"), rb_setup() with @npeers, the header block;
+ * then a server serves (rb_serve) and is done. Returns -1 for a client to
+ * go on, or the exit status to return (all undone).
  */
 int rb_start(struct rb *b, const struct perf_opts *o, size_t max,
 	     const char *limit, unsigned npeers);
+/* The untimed calls before a timed run of @iters: a tenth, at least 10. */
+unsigned long rb_warmup(unsigned long iters);
 /* Server: serve until the client's stop call, then answer its "done" with
  * the number of calls served. */
 int rb_serve(struct rb *b);

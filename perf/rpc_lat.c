@@ -186,12 +186,7 @@ int main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	ret = PERF_EXIT_FAIL;
-	if (b.c.is_server) {
-		if (rb_serve(&b) == 0)
-			ret = PERF_EXIT_OK;
-		goto out;
-	}
-	warm = b.c.opts.iters / 10 < 10 ? 10 : b.c.opts.iters / 10;
+	warm = rb_warmup(b.c.opts.iters);
 	printf(" Full round trip per call: request sent to response received,"
 	       " one call at a time\n (%lu untimed warm-up calls per size, "
 	       "checked byte for byte).\n", warm);

@@ -149,7 +149,7 @@ static int tput_run(struct rb *b, struct tput *t, unsigned depth,
 {
 	unsigned npeers = (depth + SK_RPC_CREDITS - 1) / SK_RPC_CREDITS;
 	unsigned long iters = b->c.opts.iters;
-	unsigned long warm = iters / 10 < 10 ? 10 : iters / 10;
+	unsigned long warm = rb_warmup(iters);
 	uint64_t t0, t1;
 	double sec;
 	int ret = -1;
@@ -227,16 +227,11 @@ int main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	ret = PERF_EXIT_FAIL;
-	if (b.c.is_server) {
-		if (rb_serve(&b) == 0)
-			ret = PERF_EXIT_OK;
-		goto out;
-	}
 	printf(" Calls per second: -n calls from the first call to the last "
 	       "response, after\n %lu untimed; at most %u calls outstanding "
 	       "per peer (SK_RPC_CREDITS), so\n more than %u use several "
 	       "peers, each over its own endpoint.\n",
-	       b.c.opts.iters / 10 < 10 ? 10 : b.c.opts.iters / 10,
+	       rb_warmup(b.c.opts.iters),
 	       SK_RPC_CREDITS, SK_RPC_CREDITS);
 	printf(" #bytes  #outstanding  #peers  #calls     time[sec]   "
 	       "Mcalls/s    calls/s\n");

@@ -65,6 +65,9 @@ os_name=idle-cpu.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
+# cmp_reap: the job's bounded wait.
+# shellcheck source-path=SCRIPTDIR source=../compare-lib.sh
+. "$here/../compare-lib.sh"
 os_setup sk_idle || exit 1
 hz=$(getconf CLK_TCK)
 # The nodes sleep past the window, then end by themselves.
@@ -137,17 +140,8 @@ for trial in $(seq "$trials"); do
 			"$(pct "$dn" $((window * 1000000000)))"
 	done
 	# The job ends by itself: exit 0, a "done" line per node.
-	rc=0
-	for _ in $(seq $(( (sleep_ms / 1000 + 30) * 10 ))); do
-		kill -0 "$sk" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$sk" 2>/dev/null; then
-		kill -TERM "$sk" 2>/dev/null
-		sleep 1
-		kill -KILL "$sk" 2>/dev/null
-	fi
-	wait "$sk" || rc=$?
+	cmp_reap "$sk" $((sleep_ms / 1000 + 30))
+	rc=$cmp_reaped_rc
 	got=$(grep -c "^idle rank [0-9]* of $nodes: done$" "$out")
 	if [ "$rc" != 0 ] || [ "$got" != "$nodes" ]; then
 		echo "$os_name: the job (trial $trial) exited $rc with $got of $nodes done lines" >&2

@@ -18,18 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static unsigned long parse(const char *s, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return 0;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || v > max)
-		return 0;
-	return v;
-}
+#include "os_args.h"
 
 static void usage(void)
 {
@@ -47,12 +36,12 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "l:b:")) != -1) {
 		switch (c) {
 		case 'l':
-			line = parse(optarg, 1u << 20);
+			line = os_parse_count(optarg, 1u << 20);
 			if (line < 2)
 				usage();
 			break;
 		case 'b':
-			block = parse(optarg, 64u << 20);
+			block = os_parse_count(optarg, 64u << 20);
 			if (block == 0)
 				usage();
 			break;
@@ -62,7 +51,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		usage();
-	mib = parse(argv[optind], 1u << 16);
+	mib = os_parse_count(argv[optind], 1u << 16);
 	if (mib == 0)
 		usage();
 	total = (size_t)mib << 20;

@@ -30,18 +30,7 @@
 #include <skiff/file.h>
 #include <skiff/os.h>
 
-static unsigned long parse(const char *s, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return 0;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || v > max)
-		return 0;
-	return v;
-}
+#include "os_args.h"
 
 static void usage(void)
 {
@@ -75,13 +64,13 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "c:")) != -1) {
 		if (c != 'c')
 			usage();
-		chunk = parse(optarg, 64ul << 20);
+		chunk = os_parse_count(optarg, 64ul << 20);
 		if (chunk < 8)
 			usage();
 	}
 	if (optind != argc - 2)
 		usage();
-	mib = parse(argv[optind], 1ul << 16);
+	mib = os_parse_count(argv[optind], 1ul << 16);
 	if (mib == 0)
 		usage();
 	path = argv[optind + 1];

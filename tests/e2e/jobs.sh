@@ -35,53 +35,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0 failed=0
-OUT=$T/out ERR=$T/err RC=0
-
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1: $2"
-	sed 's/^/     | /' "$OUT" | head -20
-	sed 's/^/     ! /' "$ERR" | head -20
-	failed=$((failed + 1))
-}
-want() { [[ -z ${E2E_ONLY:-} || $1 =~ $E2E_ONLY ]]; }
-
-# run SECONDS ARGS...: skrun ARGS, output in $OUT/$ERR, status in $RC.
-run() {
-	local t=$1
-	shift
-	timeout -k 5 "$t" "$SKRUN" "$@" >"$OUT" 2>"$ERR" </dev/null
-	RC=$?
-}
-
-# No process of this test may outlive its job.
-orphans() {
-	local i
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		pgrep -f "$T/bin/" >/dev/null || return 1
-		sleep 0.2
-	done
-	pgrep -af "$T/bin/"
-	return 0
-}
-
-check() {
-	local name=$1
-	shift
-	want "$name" || return 0
-	local why
-	if why=$("$@" 2>&1); then
-		if orphans >"$T/orph"; then
-			fail "$name" "processes left behind: $(cat "$T/orph")"
-			pkill -KILL -f "$T/bin/"
-		else
-			ok "$name"
-		fi
-	else
-		fail "$name" "$why"
-	fi
-}
+OUT=$T/out ERR=$T/err CHECK_ONLY=${E2E_ONLY:-}
+# shellcheck source-path=SCRIPTDIR source=../lib/checks.sh
+. "$repo/tests/lib/checks.sh"
 
 # ---- the checks: each returns 0 or prints why and returns 1 ----
 
@@ -144,14 +100,14 @@ t_crash() {
 		{ echo "output before the crash was lost"; return 1; }
 }
 
+# nodes_up N PATTERN: at least N processes match PATTERN.
+nodes_up() { [ "$(pgrep -fc "$2")" -ge "$1" ]; }
+
 t_kill() {
 	local pid victim
 	timeout -k 5 60 "$SKRUN" -n 3 "$APP" sleep 60000 >"$OUT" 2>"$ERR" &
 	pid=$!
-	for _ in $(seq 50); do
-		[ "$(pgrep -fc "$T/bin/node_app sleep")" -ge 3 ] && break
-		sleep 0.2
-	done
+	await 100 nodes_up 3 "$T/bin/node_app sleep"
 	sleep 0.5
 	victim=$(pgrep -f "$T/bin/node_app sleep" | tail -1)
 	kill -KILL "$victim"
@@ -172,10 +128,7 @@ t_sigint() {
 	local pid
 	"$SKRUN" -n 2 "$APP" sleep 60000 >"$OUT" 2>"$ERR" &
 	pid=$!
-	for _ in $(seq 50); do
-		[ "$(pgrep -fc "$T/bin/node_app sleep")" -ge 2 ] && break
-		sleep 0.2
-	done
+	await 100 nodes_up 2 "$T/bin/node_app sleep"
 	sleep 0.5
 	kill -INT $pid
 	( sleep 20; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 &
@@ -746,14 +699,7 @@ t_messages() {
 }
 
 # Wait up to 20 s for FILE to exist (a helper in place).
-await_file() {
-	local i
-	for i in $(seq 200); do
-		[ -s "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+await_file() { await 200 test -s "$1"; }
 
 # A host that accepts nothing (bootpeer.py blackhole: its SYNs dropped, as a
 # filtered port's are) costs a node its SKIFF_BOOT_TIMEOUT_MS, not the
@@ -865,10 +811,7 @@ t_slow_file() {
 	in_read_on "$pid" "$fifo" ||
 		{ exec 7>&-; kill $tpid; wait $tpid; echo "rank 1's read never waited in skrun: $(cat "$OUT")"; return 1; }
 	touch go
-	for i in $(seq 300); do
-		grep -qx 'rank 0 speaks' "$OUT" && break
-		sleep 0.1
-	done
+	await 300 grep -qx 'rank 0 speaks' "$OUT"
 	grep -qx 'rank 0 speaks' "$OUT" ||
 		{ exec 7>&-; kill $tpid; wait $tpid; echo "rank 0's console waited for rank 1's read"; return 1; }
 	in_read_on "$pid" "$fifo" || { exec 7>&-; wait $tpid; echo "the read ended before its data"; return 1; }
@@ -905,10 +848,7 @@ t_silent_node() {
 	done
 	[ "$st" = T ] || { kill $tpid; wait $tpid; echo "rank 1 never stopped: $(cat "$OUT")"; return 1; }
 	touch go
-	for i in $(seq 300); do
-		grep -qx 'rank 0 speaks' "$OUT" && break
-		sleep 0.1
-	done
+	await 300 grep -qx 'rank 0 speaks' "$OUT"
 	grep -qx 'rank 0 speaks' "$OUT" ||
 		{ kill -CONT "$pid"; kill $tpid; wait $tpid; echo "rank 0's console waited for the stopped rank 1"; return 1; }
 	kill -CONT "$pid"
@@ -922,7 +862,7 @@ t_silent_node() {
 # still carries the ranks' output: clients that send a hello and then keep
 # dripping bytes, or send nothing, must not hold that loop.
 t_nofabric_idle() {
-	local tpid sp i
+	local tpid sp
 	rm -f boot.addr sil.ok sil2.ok go done
 	cat >"$T/bin/plain_wait" <<'EOF2'
 #!/bin/sh
@@ -944,10 +884,7 @@ EOF2
 	sp="$sp $!"
 	await_file sil2.ok || { kill $tpid $sp; echo "clients not connected"; return 1; }
 	touch go
-	for i in $(seq 300); do
-		grep -qx 'after go' "$OUT" && break
-		sleep 0.1
-	done
+	await 300 grep -qx 'after go' "$OUT"
 	touch done
 	grep -qx 'after go' "$OUT" ||
 		{ kill $sp; wait $tpid; echo "the rank's output waited for the idle clients"; return 1; }
@@ -1026,5 +963,4 @@ check slow-file-end t_slow_file_end
 check silent-node t_silent_node
 check no-fabric-idle t_nofabric_idle
 
-echo "e2e (${SKIFF_PROVIDER:-auto}): $passed passed, $failed failed"
-[ $failed -eq 0 ]
+summary "e2e (${SKIFF_PROVIDER:-auto})"

@@ -25,16 +25,9 @@ DIR=$(cd "$DIR" && pwd)
 
 T=$(mktemp -d /tmp/skiff-examples.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-OUT=$T/out ERR=$T/err RC=0
-passed=0 failed=0
-
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1: $2"
-	sed 's/^/     | /' "$OUT" | head -20
-	sed 's/^/     ! /' "$ERR" | head -20
-	failed=$((failed + 1))
-}
+OUT=$T/out ERR=$T/err
+# shellcheck source-path=SCRIPTDIR source=../lib/checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
 
 # run ARGS...: skrun ARGS in the scratch directory, bounded in time.
 run() {
@@ -44,6 +37,19 @@ run() {
 }
 
 lines() { grep -c -- "$1" "$OUT"; }
+
+# refused CHECK STATUS TEXT [CMD...]: ok when the last run exited STATUS
+# with TEXT on its stderr (and CMD, if given, succeeds).
+refused() {
+	local check=$1 status=$2 text=$3
+	shift 3
+	if [ "$RC" -eq "$status" ] && grep -q -- "$text" "$ERR" &&
+		{ [ $# -eq 0 ] || "$@"; }; then
+		ok "$check"
+	else
+		fail "$check" "exit status $RC"
+	fi
+}
 
 # verdict CHECK WHY: ok when WHY (the reasons it failed) is empty.
 verdict() {
@@ -75,11 +81,7 @@ check_hello() {
 	verdict "$name --exit 3" "$why"
 
 	run -n 2 "$p" --exit 256
-	if [ $RC -eq 2 ] && grep -q "'256' is not a code from 0 to 255" "$ERR"; then
-		ok "$name --exit 256 refused"
-	else
-		fail "$name --exit 256 refused" "exit status $RC"
-	fi
+	refused "$name --exit 256 refused" 2 "'256' is not a code from 0 to 255"
 }
 
 check_ring() {
@@ -105,11 +107,7 @@ check_ring() {
 	fi
 
 	run -n 1 "$p"
-	if [ $RC -eq 2 ] && grep -q 'needs at least 2 nodes' "$ERR"; then
-		ok "$name: 1 node refused"
-	else
-		fail "$name: 1 node refused" "exit status $RC"
-	fi
+	refused "$name: 1 node refused" 2 'needs at least 2 nodes'
 }
 
 check_file_io() {
@@ -129,12 +127,8 @@ check_file_io() {
 	verdict "$name: 4 slices" "$why"
 
 	run -n 2 "$p" ../outside.txt 10
-	if [ $RC -eq 1 ] && grep -q 'open ../outside.txt: Permission denied' "$ERR" &&
-		[ ! -e "$T/outside.txt" ]; then
-		ok "$name: a path out of the root refused"
-	else
-		fail "$name: a path out of the root refused" "exit status $RC"
-	fi
+	refused "$name: a path out of the root refused" 1 \
+		'open ../outside.txt: Permission denied' test ! -e "$T/outside.txt"
 }
 
 check_rpc_sum() {
@@ -149,11 +143,7 @@ check_rpc_sum() {
 	verdict "$name: 4 nodes" "$why"
 
 	run -n 1 "$p"
-	if [ $RC -eq 2 ] && grep -q 'skrun -n 2 or more' "$ERR"; then
-		ok "$name: 1 node refused"
-	else
-		fail "$name: 1 node refused" "exit status $RC"
-	fi
+	refused "$name: 1 node refused" 2 'skrun -n 2 or more'
 }
 
 mkdir -p "$T/work"
@@ -181,5 +171,4 @@ for p in "$DIR"/*; do
 done
 [ $found -gt 0 ] || { echo "FAIL no example programs in $DIR"; failed=$((failed + 1)); }
 
-echo "examples ($DIR): $passed passed, $failed failed"
-[ $failed -eq 0 ]
+summary "examples ($DIR)"

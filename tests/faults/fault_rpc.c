@@ -33,17 +33,12 @@
 
 #include <skiff/rpc.h>
 
+#include "../lib/rpc_side.h"
+
 enum { H_ECHO = 1, H_DEFER, H_FAIL, H_BIG, H_UNKNOWN = 9 };
 enum { CMD_CONNECT = 1, CMD_EXIT };
 
 #define WAIT_MS 10000
-
-struct side {
-	struct sk_dev   *dev;
-	struct sk_loop  *loop;
-	struct sk_arena *arena;
-	struct sk_rpc   *rpc;
-};
 
 static const char *me = "fault_rpc";
 /* How long sk_rpc_peer_add waits for the other side's hello. A side that
@@ -61,85 +56,30 @@ static int fail(const char *what, int st)
 	return 1;
 }
 
-static void side_close(struct side *s)
+/* This process's device, loop, arena and rpc; 1 (said why) if one of
+ * them cannot be had. */
+static int open_side(struct side *s)
 {
-	if (s->rpc)
-		sk_rpc_destroy(s->rpc);
-	if (s->arena)
-		sk_arena_destroy(s->arena);
-	if (s->loop)
-		sk_loop_destroy(s->loop);
-	if (s->dev)
-		sk_dev_close(s->dev);
+	const char *what;
+	sk_status_t st = side_open(s, 16u << 20, SK_ACCESS_ALL, &what);
+
+	return st == SK_OK ? 0 : fail(what, st);
 }
 
-static int side_open(struct side *s)
-{
-	sk_status_t st;
-
-	memset(s, 0, sizeof(*s));
-	if ((st = sk_dev_open(NULL, NULL, &s->dev)) != SK_OK) {
-		s->dev = NULL;
-		return fail("device", st);
-	}
-	if ((st = sk_loop_create(s->dev, &s->loop)) != SK_OK) {
-		s->loop = NULL;
-		return fail("loop", st);
-	}
-	if ((st = sk_arena_create(s->dev, 16u << 20, SK_ACCESS_ALL,
-				  &s->arena)) != SK_OK) {
-		s->arena = NULL;
-		return fail("arena", st);
-	}
-	if ((st = sk_rpc_create(s->loop, s->arena, &s->rpc)) != SK_OK) {
-		s->rpc = NULL;
-		return fail("rpc", st);
-	}
-	return 0;
-}
-
-/* Make an endpoint, swap addresses over @sock, connect, add the peer. */
+/* Make an endpoint, pair it with the other side's over @sock, add the
+ * peer. */
 static int peer_pair(struct side *s, int sock, struct sk_rpc_peer **p_p)
 {
-	char mine[SK_BLOB_MAX], theirs[SK_BLOB_MAX];
-	size_t len = sizeof(mine);
 	struct sk_ep *ep;
+	const char *what;
+	int err;
 	sk_status_t st;
-	ssize_t n;
 
-	if ((st = sk_ep_create(s->dev, &ep)) != SK_OK)
-		return fail("endpoint", st);
-	st = sk_ep_addr_pack(ep, mine, &len);
-	if (st != SK_OK) {
-		sk_ep_destroy(ep);
-		return fail("endpoint address", st);
-	}
-	/* The other side needs ours even when it is about to fail. */
-	if (send(sock, mine, len, MSG_NOSIGNAL) != (ssize_t)len) {
-		sk_ep_destroy(ep);
-		return fail("send the address", -errno);
-	}
-	n = recv(sock, theirs, sizeof(theirs), 0);
-	if (n <= 0) {
-		sk_ep_destroy(ep);
-		return fail("the other side's address", n < 0 ? -errno :
-								-ECONNRESET);
-	}
-	if ((st = sk_ep_connect(ep, theirs, (size_t)n)) != SK_OK) {
-		sk_ep_destroy(ep);
-		return fail("connect", st);
-	}
+	if ((err = ep_pair_over(s, sock, &ep, &what)) != 0)
+		return fail(what, err);
 	if ((st = sk_rpc_peer_add(s->rpc, ep, peer_wait_ms, p_p)) != SK_OK)
 		return fail("peer add", st); /* the rpc destroyed ep */
 	return 0;
-}
-
-static void fill(void *buf, size_t len, uint32_t seed)
-{
-	unsigned char *p = buf;
-
-	for (size_t i = 0; i < len; i++)
-		p[i] = (unsigned char)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
 }
 
 static int check(const void *buf, size_t len, uint32_t seed)
@@ -182,21 +122,6 @@ static void defer_fire(struct sk_timer *t)
 	free(d);
 }
 
-static void h_echo(struct sk_rpc_req *req, void *arg)
-{
-	size_t len;
-	const void *in = sk_rpc_req_data(req, &len);
-	void *out = len ? sk_rpc_resp_buf(req, len) : NULL;
-
-	if (len && out == NULL) {
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	if (len)
-		memcpy(out, in, len);
-	sk_rpc_respond(req, 0, len);
-}
-
 static void h_defer(struct sk_rpc_req *req, void *arg)
 {
 	uint32_t in[2];
@@ -218,32 +143,6 @@ static void h_defer(struct sk_rpc_req *req, void *arg)
 		srv_deferred->prev = &d->next;
 	srv_deferred = d;
 	sk_timer_start(srv_loop, &d->t, in[0]); /* answered later */
-}
-
-static void h_fail(struct sk_rpc_req *req, void *arg)
-{
-	sk_rpc_respond(req, -EIO, 0);
-}
-
-static void h_big(struct sk_rpc_req *req, void *arg)
-{
-	uint32_t n;
-	size_t len;
-	const void *p = sk_rpc_req_data(req, &len);
-	void *out;
-
-	if (len != sizeof(n)) {
-		sk_rpc_respond(req, -EINVAL, 0);
-		return;
-	}
-	memcpy(&n, p, sizeof(n));
-	out = sk_rpc_resp_buf(req, n);
-	if (out == NULL) {
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	fill(out, n, n);
-	sk_rpc_respond(req, 0, n);
 }
 
 struct srv_ctl {
@@ -276,14 +175,14 @@ static int server_main(int sock)
 	struct side s;
 
 	me = "fault_rpc_srv";
-	if (side_open(&s) != 0)
+	if (open_side(&s) != 0)
 		goto out;
 	srv_loop = s.loop;
 	c.s = &s;
-	if (sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL) != SK_OK ||
+	if (sk_rpc_register(s.rpc, H_ECHO, sk_test_h_echo, NULL) != SK_OK ||
 	    sk_rpc_register(s.rpc, H_DEFER, h_defer, NULL) != SK_OK ||
-	    sk_rpc_register(s.rpc, H_FAIL, h_fail, NULL) != SK_OK ||
-	    sk_rpc_register(s.rpc, H_BIG, h_big, NULL) != SK_OK) {
+	    sk_rpc_register(s.rpc, H_FAIL, sk_test_h_fail, NULL) != SK_OK ||
+	    sk_rpc_register(s.rpc, H_BIG, sk_test_h_big, NULL) != SK_OK) {
 		fail("register", SK_ERR_INVAL);
 		goto out;
 	}
@@ -388,7 +287,7 @@ static int calls(struct side *s, struct sk_rpc_peer *p)
 	int rc;
 
 	/* Inline, from ordinary memory, into ordinary memory. */
-	fill(small, sizeof(small), 1);
+	sk_test_rpc_fill(small, sizeof(small), 1);
 	rc = call1(s, p, H_ECHO, small, sizeof(small), NULL, 0, &c,
 		   "small call");
 	if (rc)
@@ -410,7 +309,7 @@ static int calls(struct side *s, struct sk_rpc_peer *p)
 		rc = fail("buffers", SK_ERR_NOMEM);
 		goto out;
 	}
-	fill(req, LARGE, 2);
+	sk_test_rpc_fill(req, LARGE, 2);
 	rc = call1(s, p, H_ECHO, req, LARGE, resp, BIG_RESP, &c,
 		   "large call");
 	if (rc)
@@ -499,7 +398,7 @@ static int client_main(int sock, pid_t srv)
 	int rc, status;
 	uint64_t end;
 
-	rc = side_open(&s);
+	rc = open_side(&s);
 	if (rc)
 		goto out;
 	rc = peer_pair(&s, sock, &p);

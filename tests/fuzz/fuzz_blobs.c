@@ -47,10 +47,10 @@
 #include "../../verbs/wire.h"
 #include "../lib/wire_seal.h"
 #include "fuzz_check.h"
+#include "fuzz_ucx.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const char *__lsan_default_suppressions(void);
 
 /* ---- the body shapes ---- */
 
@@ -254,10 +254,7 @@ static void replay_shapes(const uint8_t *data, size_t size)
 /* ---- (2): the public API on a live ucx device ---- */
 
 static struct {
-	struct sk_dev *dev;
-	struct sk_ep *a, *b; /* connected to each other */
-	void *buf;
-	struct sk_mr *mr;
+	struct fuzz_ucx u;
 	uint8_t waddr[SK_BLOB_MAX]; /* this worker's UCX address */
 	size_t waddr_len;
 	uint8_t ktkey[SK_BLOB_MAX]; /* its key table's packed rkey */
@@ -269,7 +266,7 @@ static void api_rkey_unpack(const uint8_t *data, size_t size)
 {
 	struct sk_rkey *rkey;
 
-	if (sk_rkey_unpack(fz.a, data, size, &rkey) == SK_OK)
+	if (sk_rkey_unpack(fz.u.a, data, size, &rkey) == SK_OK)
 		sk_rkey_destroy(rkey);
 }
 
@@ -302,7 +299,7 @@ static void api_ep_connect(const uint8_t *data, size_t size)
 	reaches = ucx_ep_reaches_ucx(data, size, &ours);
 	if (reaches && !ours)
 		return; /* another worker: see Safety above */
-	if (sk_ep_create(fz.dev, &ep) != SK_OK)
+	if (sk_ep_create(fz.u.dev, &ep) != SK_OK)
 		die("sk_ep_create", "failed");
 	st = sk_ep_connect(ep, data, size);
 	sk_ep_destroy(ep);
@@ -346,7 +343,7 @@ static void api_ep_connect_live(const uint8_t *data, size_t size)
 static void run_all(const uint8_t *data, size_t size)
 {
 	replay_shapes(data, size);
-	if (fz.dev == NULL)
+	if (fz.u.dev == NULL)
 		return;
 	api_rkey_unpack(data, size);
 	api_ep_connect(data, size);
@@ -359,10 +356,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	run_all(data, size);
 	/* The same bytes with a true length and check word. */
-	sealed = malloc(size ? size : 1);
-	if (sealed == NULL)
-		return 0;
-	memcpy(sealed, data, size);
+	sealed = fuzz_dup(data, size);
 	if (sk_test_wire_seal(sealed, size) == 0)
 		run_all(sealed, size);
 	free(sealed);
@@ -370,23 +364,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 /* ---- set-up, and the seed writer ---- */
-
-/*
- * LeakSanitizer sees neither UCX's shared memory nor its tagged endpoint
- * pointers, so live UCX objects look leaked: those of the device made at
- * start, and endpoints that a force close hands to the worker to free
- * later (20000 connect/destroy rounds on one device hold the heap flat).
- * UCX is built without frame pointers, so a leak report's stack ends in
- * the UCX library that allocated: suppress by library. Memory that Skiff
- * allocates itself is still checked after every input.
- */
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:LLVMFuzzerInitialize\n"
-	       "leak:libucp.so\n"
-	       "leak:libuct.so\n"
-	       "leak:libucs.so\n";
-}
 
 static void write_built_seed(const char *dir, const char *name, unsigned k,
 			     const struct fields *in)
@@ -425,38 +402,25 @@ static void write_seeds(const char *dir)
 	write_built_seed(dir, "rdma-ep-roce", RDMA_EP, &rdma_ep);
 	write_built_seed(dir, "rdma-ep-ib", RDMA_EP, &rdma_ib);
 	write_built_seed(dir, "rdma-mr", RDMA_MR, &rdma_mr);
-	if (fz.dev == NULL)
+	if (fz.u.dev == NULL)
 		die("seeds", "no ucx device");
 	len = sizeof(blob);
-	if (sk_ep_addr_pack(fz.b, blob, &len) != SK_OK)
+	if (sk_ep_addr_pack(fz.u.b, blob, &len) != SK_OK)
 		die("seeds", "sk_ep_addr_pack failed");
 	fuzz_write_seed(dir, "ucx-ep", -1, blob, len);
 	len = sizeof(blob);
-	if (sk_mr_pack(fz.mr, blob, &len) != SK_OK)
+	if (sk_mr_pack(fz.u.mr, blob, &len) != SK_OK)
 		die("seeds", "sk_mr_pack failed");
 	fuzz_write_seed(dir, "ucx-mr", -1, blob, len);
 }
 
 static int open_device(void)
 {
-	uint8_t addr_a[SK_BLOB_MAX], addr_b[SK_BLOB_MAX];
-	size_t len_a = sizeof(addr_a), len_b = sizeof(addr_b);
+	uint8_t addr_b[SK_BLOB_MAX];
+	size_t len_b = sizeof(addr_b);
 	struct fields f;
 
-	if (sk_dev_open("ucx", NULL, &fz.dev) != SK_OK)
-		return -1;
-	if (sk_ep_create(fz.dev, &fz.a) || sk_ep_create(fz.dev, &fz.b) ||
-	    sk_ep_addr_pack(fz.a, addr_a, &len_a) ||
-	    sk_ep_addr_pack(fz.b, addr_b, &len_b) ||
-	    sk_ep_connect(fz.a, addr_b, len_b) ||
-	    sk_ep_connect(fz.b, addr_a, len_a))
-		return -1;
-	fz.buf = aligned_alloc(4096, 4096);
-	if (fz.buf == NULL ||
-	    sk_mr_reg(fz.dev, fz.buf, 4096,
-		      SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE |
-			      SK_ACCESS_REMOTE_ATOMIC,
-		      &fz.mr))
+	if (fuzz_ucx_open(&fz.u, addr_b, &len_b))
 		return -1;
 	/* Our worker address, for the live variant. */
 	if (!decode(&shapes[UCX_EP], addr_b, len_b, &f))
@@ -470,11 +434,11 @@ static int open_device(void)
 
 static void close_device(void)
 {
-	sk_mr_dereg(fz.mr);
-	sk_ep_destroy(fz.a);
-	sk_ep_destroy(fz.b);
-	sk_dev_close(fz.dev);
-	free(fz.buf);
+	sk_mr_dereg(fz.u.mr);
+	sk_ep_destroy(fz.u.a);
+	sk_ep_destroy(fz.u.b);
+	sk_dev_close(fz.u.dev);
+	free(fz.u.buf);
 	memset(&fz, 0, sizeof(fz));
 }
 

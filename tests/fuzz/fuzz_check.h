@@ -2,12 +2,15 @@
  * Oracles and set-up shared by the fuzz targets: check() aborts
  * (libFuzzer keeps the input) with the failed condition; check_why() holds
  * a checker's refusal reason to its promise, one line of printable text;
- * fuzz_seeds_if_asked() writes the seeds instead of fuzzing;
+ * fuzz_dup() gives a checker an exact-size heap copy of the input;
+ * fuzz_seeds_if_asked() writes the seeds instead of fuzzing (and
+ * FUZZ_INITIALIZE_WITH_SEEDS, the initializer that does only that);
  * fuzz_quiet_unless_verbose() silences the code's own refusal messages.
  */
 #ifndef SKIFF_FUZZ_CHECK_H
 #define SKIFF_FUZZ_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,28 @@ static inline void check_why(const char *why)
 	check(n > 0 && n < 200);
 	for (size_t i = 0; i < n; i++)
 		check(why[i] >= 0x20 && why[i] < 0x7f);
+}
+
+/* @len bytes of @data in a heap block of exactly that size (malloc(0) may
+ * be NULL: then 1), so that ASan sees a read past them; free() it. Also
+ * where a target rewrites fields of the input before checking it. */
+static inline uint8_t *fuzz_dup(const void *data, size_t len)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+
+	check(copy != NULL);
+	memcpy(copy, data, len);
+	return copy;
+}
+
+/* Take the mode byte of a target that reads one off the front of
+ * @data/@size. Returns it, or -1 if the input is empty. */
+static inline int fuzz_take_mode(const uint8_t **data, size_t *size)
+{
+	if (*size < 1)
+		return -1;
+	(*size)--;
+	return *(*data)++;
 }
 
 /* Write the seed file @dir/@name: the byte @mode first unless it is -1
@@ -58,6 +83,17 @@ static inline void fuzz_seeds_if_asked(void (*write_seeds)(const char *dir))
 		exit(0);
 	}
 }
+
+/* The LLVMFuzzerInitialize of a target whose only set-up is its seed
+ * writer @write_seeds. */
+#define FUZZ_INITIALIZE_WITH_SEEDS(write_seeds)                                \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                      \
+	{                                                                      \
+		(void)argc;                                                    \
+		(void)argv;                                                    \
+		fuzz_seeds_if_asked(write_seeds);                              \
+		return 0;                                                      \
+	}
 
 /*
  * Unless SKIFF_FUZZ_VERBOSE is set (and not 0), send stderr to /dev/null:

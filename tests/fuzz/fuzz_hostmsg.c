@@ -542,23 +542,15 @@ static void write_seeds(const char *dir)
 	write_hello(dir, "hello-longest", 63, 64, SK_BLOB_MAX);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_seeds_if_asked(write_seeds);
-	return 0;
-}
+FUZZ_INITIALIZE_WITH_SEEDS(write_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t mode, *copy;
+	int mode = fuzz_take_mode(&data, &size);
+	uint8_t *copy;
 
-	if (size < 1)
+	if (mode < 0)
 		return 0;
-	mode = data[0];
-	data++;
-	size--;
 	if (!(mode & 2)) {
 		/* libFuzzer's buffer ends where the input does. */
 		if (mode & 1)
@@ -567,9 +559,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_request(data, size);
 		return 0;
 	}
-	copy = malloc(size ? size : 1);
-	check(copy != NULL);
-	memcpy(copy, data, size);
+	copy = fuzz_dup(data, size);
 	if (mode & 1) {
 		if (size >= 6) {
 			sk_le32_put(copy, SK_BOOT_MAGIC);
@@ -588,11 +578,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 /*
- * Link-time stand-ins for what bootsrv.c's connection handling calls
- * (the event loop, the verbs library, skrun.c and services.c). Only
- * sk_boot_hello_parse runs here, and it calls none of them; linking the
- * real ones would bring in UCX and the whole host. Each aborts, so a call
- * shows up as a crash rather than passing on a fake.
+ * Link-time stand-ins for what bootsrv.c's connection handling calls in
+ * the event loop and the verbs library (those of skrun.c and services.c
+ * are tests/lib/bootsrv_standins.c). Only sk_boot_hello_parse runs here,
+ * and it calls none of them; linking the real ones would bring in UCX and
+ * the whole host. Each aborts, so a call shows up as a crash rather than
+ * passing on a fake.
  */
 const char *sk_config_str(const char *name)
 {
@@ -620,27 +611,6 @@ void sk_timer_start(struct sk_loop *loop, struct sk_timer *timer, uint64_t ms)
 }
 
 void sk_timer_stop(struct sk_loop *loop, struct sk_timer *timer)
-{
-	abort();
-}
-
-sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
-				const void *addr, size_t len)
-{
-	abort();
-}
-
-void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n)
-{
-	abort();
-}
-
-void sk_services_boot(struct sk_job *job)
-{
-	abort();
-}
-
-void sk_job_abort(struct sk_job *job, int code, const char *fmt, ...)
 {
 	abort();
 }

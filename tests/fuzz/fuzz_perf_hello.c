@@ -280,10 +280,8 @@ static void fuzz_hello(const uint8_t *cfg, const uint8_t *data, size_t size)
 	uint8_t *b;
 	int ret;
 
-	/* Exactly sized on the heap (malloc(0) may be NULL: then 1). */
-	b = malloc(len ? len : 1);
-	check(b != NULL);
-	memcpy(b, data, len);
+	/* Exactly sized on the heap. */
+	b = fuzz_dup(data, len);
 
 	if (cfg[0] & 8)
 		mine = client_opts(b, len, t, &attr, cfg[1]);
@@ -465,10 +463,4 @@ static void write_seeds(const char *dir)
 	}
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_seeds_if_asked(write_seeds);
-	return 0;
-}
+FUZZ_INITIALIZE_WITH_SEEDS(write_seeds)

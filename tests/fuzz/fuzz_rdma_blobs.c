@@ -90,10 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *copy;
 
 	/* Exactly sized on the heap: ASan sees a read past the blob. */
-	copy = malloc(size ? size : 1);
-	if (copy == NULL)
-		return 0;
-	memcpy(copy, data, size);
+	copy = fuzz_dup(data, size);
 	run(copy, size);
 	if (sk_test_wire_seal(copy, size) == 0)
 		run(copy, size);

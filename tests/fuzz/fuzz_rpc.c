@@ -18,7 +18,7 @@
  *    (ref_check below), accepts it, and a refusal gives the model's
  *    reason: the checks run in the order the model has them;
  *  - an accepted message has its header copied out byte for byte, and
- *    what rpc.c relies on holds: a call index in range where it indexes a
+ *    what rpc relies on holds: a call index in range where it indexes a
  *    call slot, an inline payload that is all there, a large request's
  *    len within the limits, a hello that fits a blob;
  *  - checking again gives the same verdict and header;
@@ -128,7 +128,7 @@ _Static_assert(SK_RPC_MAGIC == 0x5243 && SK_RPC_REQ == 1 &&
 		       SK_RPC_HDR == HDR,
 	       "the model's numbers are wire.h's");
 
-/* What rpc.c relies on once a message is accepted, said directly. */
+/* What rpc relies on once a message is accepted, said directly. */
 static void check_accepted(const uint8_t *b, size_t len,
 			   const struct sk_rpc_hdr *h)
 {
@@ -210,7 +210,7 @@ static void fuzz_msg(const uint8_t *b, size_t len)
 #define REQ_ADDR  0x7f0012340040ull
 
 /*
- * A message as rpc.c writes it: header, then @n payload bytes (none for a
+ * A message as rpc writes it: header, then @n payload bytes (none for a
  * large request, whose @n is its len). All are valid but the one whose
  * name says so.
  */
@@ -284,31 +284,21 @@ static void write_seeds(const char *dir)
 	     mmax, RESP_ADDR);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_seeds_if_asked(write_seeds);
-	return 0;
-}
+FUZZ_INITIALIZE_WITH_SEEDS(write_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t mode, *copy;
+	int mode = fuzz_take_mode(&data, &size);
+	uint8_t *copy;
 
-	if (size < 1)
+	if (mode < 0)
 		return 0;
-	mode = data[0];
-	data++;
-	size--;
 	if (!(mode & (MODE_MAGIC | MODE_LEN | MODE_CALL))) {
 		/* libFuzzer's buffer ends where the input does. */
 		fuzz_msg(data, size);
 		return 0;
 	}
-	copy = malloc(size ? size : 1);
-	check(copy != NULL);
-	memcpy(copy, data, size);
+	copy = fuzz_dup(data, size);
 	if (size >= HDR) {
 		if (mode & MODE_MAGIC)
 			sk_le16_put(copy + OFF_MAGIC, SK_RPC_MAGIC);

@@ -39,16 +39,13 @@
 #include "../../verbs/wire.h"
 #include "../lib/wire_seal.h"
 #include "fuzz_check.h"
+#include "fuzz_ucx.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const char *__lsan_default_suppressions(void);
 
 static struct {
-	struct sk_dev *dev;
-	struct sk_ep *a, *b;
-	void *buf;
-	struct sk_mr *mr;
+	struct fuzz_ucx u;
 	uint8_t blob[SK_BLOB_MAX];  /* the genuine descriptor */
 	size_t blob_len;
 	struct ucx_mr_desc genuine; /* decoded from blob */
@@ -71,7 +68,7 @@ static void import(const uint8_t *blob, size_t len)
 	sk_status_t dst, st;
 
 	dst = ucx_mr_desc_decode(blob, len, &m);
-	st = sk_rkey_unpack(fz.a, blob, len, &rkey);
+	st = sk_rkey_unpack(fz.u.a, blob, len, &rkey);
 	if (dst != SK_OK) {
 		check(st == dst);
 		return;
@@ -137,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy;
 
-	if (size < 1 || fz.dev == NULL)
+	if (size < 1 || fz.u.dev == NULL)
 		return 0;
 	switch (data[0] % 3) {
 	case 2:
@@ -148,24 +145,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Exactly sized on the heap: ASan sees a read past the blob. */
 	size--;
-	copy = malloc(size ? size : 1);
-	if (copy == NULL)
-		return 0;
-	memcpy(copy, data + 1, size);
+	copy = fuzz_dup(data + 1, size);
 	if (data[0] % 3 == 1)
 		(void)sk_test_wire_seal(copy, size);
 	import(copy, size);
 	free(copy);
 	return 0;
-}
-
-/* Live UCX objects look leaked to LeakSanitizer (see fuzz_blobs.c). */
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:LLVMFuzzerInitialize\n"
-	       "leak:libucp.so\n"
-	       "leak:libuct.so\n"
-	       "leak:libucs.so\n";
 }
 
 /* The genuine descriptor as it is and sealed, and a forgery of each
@@ -202,26 +187,13 @@ static void write_seeds(const char *dir)
 
 static int open_device(void)
 {
-	uint8_t addr_a[SK_BLOB_MAX], addr_b[SK_BLOB_MAX];
-	size_t len_a = sizeof(addr_a), len_b = sizeof(addr_b);
+	uint8_t addr_b[SK_BLOB_MAX];
+	size_t len_b = sizeof(addr_b);
 
-	if (sk_dev_open("ucx", NULL, &fz.dev) != SK_OK)
-		return -1;
-	if (sk_ep_create(fz.dev, &fz.a) || sk_ep_create(fz.dev, &fz.b) ||
-	    sk_ep_addr_pack(fz.a, addr_a, &len_a) ||
-	    sk_ep_addr_pack(fz.b, addr_b, &len_b) ||
-	    sk_ep_connect(fz.a, addr_b, len_b) ||
-	    sk_ep_connect(fz.b, addr_a, len_a))
-		return -1;
-	fz.buf = aligned_alloc(4096, 4096);
-	if (fz.buf == NULL ||
-	    sk_mr_reg(fz.dev, fz.buf, 4096,
-		      SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE |
-			      SK_ACCESS_REMOTE_ATOMIC,
-		      &fz.mr))
+	if (fuzz_ucx_open(&fz.u, addr_b, &len_b))
 		return -1;
 	fz.blob_len = sizeof(fz.blob);
-	if (sk_mr_pack(fz.mr, fz.blob, &fz.blob_len) != SK_OK ||
+	if (sk_mr_pack(fz.u.mr, fz.blob, &fz.blob_len) != SK_OK ||
 	    ucx_mr_desc_decode(fz.blob, fz.blob_len, &fz.genuine) != SK_OK)
 		return -1;
 	return 0;
@@ -243,7 +215,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	{
 		struct sk_rkey *rkey;
 
-		check(sk_rkey_unpack(fz.a, fz.blob, fz.blob_len, &rkey) ==
+		check(sk_rkey_unpack(fz.u.a, fz.blob, fz.blob_len, &rkey) ==
 		      SK_OK);
 		check(ucx_rkey_honoured(rkey));
 		sk_rkey_destroy(rkey);

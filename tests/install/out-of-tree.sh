@@ -32,13 +32,11 @@ P=$T/prefix # the scratch prefix
 W=$T/build  # out-of-tree builds
 mkdir -p "$P" "$W"
 
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1: $2"
-	[ -s "$T/log" ] && sed 's/^/     | /' "$T/log" | head -20
-	failed=$((failed + 1))
-}
+# ok, fail and summary from the suites' frame; a failure shows $T/log.
+OUT=$T/log ERR=/dev/null
+: >"$OUT"
+# shellcheck source-path=SCRIPTDIR source=../lib/checks.sh
+. tests/lib/checks.sh
 # try NAME CMD...: CMD's output goes to $T/log; ok if it succeeds.
 try() {
 	local name=$1
@@ -69,14 +67,20 @@ mapfile -t EXAMPLES < <(for f in examples/*.c; do
 done)
 echo "Skiff $V, examples: ${EXAMPLES[*]}"
 
+# examples NAME SKRUN DIR: tests/examples/check.sh on the examples in DIR
+# under SKRUN, its lines shown.
+examples() {
+	if tests/examples/check.sh "$2" "$3" "$V" >"$T/log" 2>&1; then
+		sed 's/^/     /' "$T/log"
+		ok "$1"
+	else
+		fail "$1" "see above"
+	fi
+}
+
 # ---- 1. the examples as make built them ----
-if tests/examples/check.sh "$BUILD/bin/skrun" "$BUILD/examples" "$V" \
-	>"$T/log" 2>&1; then
-	sed 's/^/     /' "$T/log"
-	ok "examples in $BUILD/examples under $BUILD/bin/skrun"
-else
-	fail "examples in $BUILD/examples under $BUILD/bin/skrun" "see above"
-fi
+examples "examples in $BUILD/examples under $BUILD/bin/skrun" \
+	"$BUILD/bin/skrun" "$BUILD/examples"
 
 # ---- 2. install ----
 try "make install PREFIX=<scratch>" mk install PREFIX="$P"
@@ -275,13 +279,8 @@ build() {
 		return
 	fi
 	ok "$variant: built, linked $kind"
-	if tests/examples/check.sh "$P/bin/skrun" "$W/$variant" "$V" \
-		>"$T/log" 2>&1; then
-		sed 's/^/     /' "$T/log"
-		ok "$variant: run under the installed skrun"
-	else
-		fail "$variant: run under the installed skrun" "see above"
-	fi
+	examples "$variant: run under the installed skrun" "$P/bin/skrun" \
+		"$W/$variant"
 }
 
 with_skiffcc() {
@@ -422,5 +421,4 @@ same "uninstall: no file or link left" \
 same "uninstall: no Skiff directory left" \
 	"$(find "$P" -name '*skiff*' | head -3)" ""
 
-echo "install: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+summary install

@@ -19,22 +19,17 @@
 #include <skiff/file.h>
 #include <skiff/os.h>
 
+#include "stall_app.h"
+
 int main(int argc, char **argv)
 {
 	char buf[256];
 	ssize_t n;
 	int fd;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: fifo_app PATH GO\n");
-		return 2;
-	}
+	stall_app_args(argc, "fifo_app");
 	if (sk_os_rank() == 1) {
-		fd = sk_open(argv[1], O_RDONLY);
-		if (fd < 0) {
-			printf("rank 1 open: %s\n", strerror(errno));
-			return 1;
-		}
+		fd = stall_app_open(argv[1]);
 		n = sk_read(fd, buf, sizeof(buf) - 1);
 		if (n < 0) {
 			printf("rank 1 read failed: %s\n", strerror(errno));
@@ -45,11 +40,7 @@ int main(int argc, char **argv)
 		sk_close(fd);
 		return 0;
 	}
-	if (sk_os_rank() == 0) {
-		while (access(argv[2], F_OK) != 0)
-			sk_os_sleep_ms(20);
-		printf("rank 0 speaks\n");
-		fflush(stdout);
-	}
+	if (sk_os_rank() == 0)
+		stall_app_speak(argv[2]);
 	return 0;
 }

@@ -23,6 +23,8 @@
 #include <skiff/file.h>
 #include <skiff/os.h>
 
+#include "stall_app.h"
+
 #include "../../libos/node.h" /* the raw host channel and bounce buffer */
 
 int main(int argc, char **argv)
@@ -31,16 +33,9 @@ int main(int argc, char **argv)
 	char buf[64];
 	int fd;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: keystall_app FILE GO\n");
-		return 2;
-	}
+	stall_app_args(argc, "keystall_app");
 	if (sk_os_rank() == 1) {
-		fd = sk_open(argv[1], O_RDONLY);
-		if (fd < 0) {
-			printf("rank 1 open: %s\n", strerror(errno));
-			return 1;
-		}
+		fd = stall_app_open(argv[1]);
 		io.fd = fd;
 		io.raddr = (uintptr_t)sk_node.bounce;
 		/* On the same host the request goes out through the shared
@@ -56,11 +51,7 @@ int main(int argc, char **argv)
 		sk_close(fd);
 		return 0;
 	}
-	if (sk_os_rank() == 0) {
-		while (access(argv[2], F_OK) != 0)
-			sk_os_sleep_ms(20);
-		printf("rank 0 speaks\n");
-		fflush(stdout);
-	}
+	if (sk_os_rank() == 0)
+		stall_app_speak(argv[2]);
 	return 0;
 }

@@ -107,54 +107,10 @@ cd "$T/work" || die "cd $T/work"
 
 # ---- the checks, each prints why and returns 1 on failure ----
 
-passed=0 failed=0
-OUT=$T/out ERR=$T/err RC=0 JOB=
-
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1: $2"
-	sed 's/^/     | /' "$OUT" | head -20
-	sed 's/^/     ! /' "$ERR" | head -20
-	failed=$((failed + 1))
-}
-want() { [[ -z ${SSH_ONLY:-} || $1 =~ $SSH_ONLY ]]; }
-
-# run SECONDS ARGS...: skrun ARGS, output in $OUT/$ERR, status in $RC.
-run() {
-	local t=$1
-	shift
-	timeout -k 5 "$t" "$SKRUN" "$@" >"$OUT" 2>"$ERR" </dev/null
-	RC=$?
-}
-
-# No process of this test (node, agent, ssh client) may outlive its job.
-orphans() {
-	for _ in $(seq 15); do
-		pgrep -f "$T/bin/" >/dev/null || return 1
-		sleep 0.2
-	done
-	pgrep -af "$T/bin/"
-	return 0
-}
-
-check() {
-	local name=$1
-	shift
-	want "$name" || return 0
-	local why
-	: >"$OUT"
-	: >"$ERR"
-	if why=$("$@" 2>&1); then
-		if orphans >"$T/orph"; then
-			fail "$name" "processes left behind: $(cat "$T/orph")"
-			pkill -KILL -f "$T/bin/"
-		else
-			ok "$name"
-		fi
-	else
-		fail "$name" "$why"
-	fi
-}
+OUT=$T/out ERR=$T/err JOB='' CHECK_ONLY=${SSH_ONLY:-}
+CHECK_ORPHAN_ROUNDS=15 # node, agent and ssh client
+# shellcheck source-path=SCRIPTDIR source=../lib/checks.sh
+. "$repo/tests/lib/checks.sh"
 
 t_hello() {
 	local r
@@ -383,5 +339,4 @@ check ssh-fail t_ssh_fail
 check rank-255 t_rank_255
 check wdir-merge t_wdir_merge
 
-echo "ssh: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+summary ssh

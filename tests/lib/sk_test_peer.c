@@ -349,43 +349,87 @@ static void peer_send(struct peer_state *s, struct sk_test_msg *m)
 	free(buf);
 }
 
+/* What an operation against a descriptor on one endpoint needs: @m's
+ * endpoint, its key unpacked, and a local buffer of @size bytes aligned to
+ * @align, registered. Returns 0, or -1 with m->status set and nothing
+ * held. */
+static int peer_op_begin(struct peer_state *s, struct sk_test_msg *m,
+			 size_t size, size_t align, struct sk_ep **ep_p,
+			 void **buf_p, struct sk_mr **mr_p,
+			 struct sk_rkey **rkey_p)
+{
+	struct sk_ep *ep = m->id < PEER_MAX ? s->eps[m->id] : NULL;
+
+	if (ep == NULL || posix_memalign(buf_p, align, size)) {
+		m->status = SK_ERR_INVAL;
+		return -1;
+	}
+	m->status = sk_rkey_unpack(ep, m->blob, m->blob_len, rkey_p);
+	if (m->status != SK_OK)
+		goto out_free;
+	m->status = sk_mr_reg(s->dev, *buf_p, size, SK_ACCESS_LOCAL, mr_p);
+	if (m->status != SK_OK)
+		goto out_rkey;
+	*ep_p = ep;
+	return 0;
+
+out_rkey:
+	sk_rkey_destroy(*rkey_p);
+out_free:
+	free(*buf_p);
+	return -1;
+}
+
+static void peer_op_end(void *buf, struct sk_mr *mr, struct sk_rkey *rkey)
+{
+	sk_mr_dereg(mr);
+	sk_rkey_destroy(rkey);
+	free(buf);
+}
+
+/* After a post that returned @st: wait for its one completion. Returns 0
+ * with its status in m->status, or -1 if there is none (the post failed,
+ * or SK_ERR_TIMEOUT), with m->status saying which. */
+static int peer_op_wait(struct peer_state *s, struct sk_test_msg *m,
+			sk_status_t st)
+{
+	struct sk_wc wc;
+
+	m->status = st;
+	if (st != SK_OK)
+		return -1;
+	if (sk_test_wait(s->dev, &wc, 1, 10000) != 1) {
+		m->status = SK_ERR_TIMEOUT;
+		return -1;
+	}
+	m->status = wc.status;
+	return 0;
+}
+
 /* Run @count atomics against a descriptor on one endpoint, one at a time:
  * FADD +1, or a compare-and-swap increment loop. c = successes. */
 static void peer_atomics(struct peer_state *s, struct sk_test_msg *m)
 {
-	struct sk_ep *ep = m->id < PEER_MAX ? s->eps[m->id] : NULL;
+	struct sk_ep *ep;
 	struct sk_rkey *rkey;
 	struct sk_mr *mr;
 	uint64_t *res, guess = 0, ok = 0;
+	void *buf;
 
-	if (ep == NULL || posix_memalign((void **)&res, 64, 64)) {
-		m->status = SK_ERR_INVAL;
+	if (peer_op_begin(s, m, 64, 64, &ep, &buf, &mr, &rkey))
 		return;
-	}
-	m->status = sk_rkey_unpack(ep, m->blob, m->blob_len, &rkey);
-	if (m->status != SK_OK)
-		goto out_free;
-	m->status = sk_mr_reg(s->dev, res, 64, SK_ACCESS_LOCAL, &mr);
-	if (m->status != SK_OK)
-		goto out_rkey;
+	res = buf;
 	for (uint64_t i = 0; i < m->a && m->status == SK_OK;) {
-		struct sk_wc wc;
+		sk_status_t st;
 
 		if (m->aux == SK_TEST_FADD)
-			m->status = sk_post_fadd(ep, mr, res, rkey,
-						 sk_rkey_addr(rkey), 1, 0,
-						 NULL);
+			st = sk_post_fadd(ep, mr, res, rkey,
+					  sk_rkey_addr(rkey), 1, 0, NULL);
 		else
-			m->status = sk_post_cas(ep, mr, res, rkey,
-						sk_rkey_addr(rkey), guess,
-						guess + 1, 0, NULL);
-		if (m->status != SK_OK)
+			st = sk_post_cas(ep, mr, res, rkey, sk_rkey_addr(rkey),
+					 guess, guess + 1, 0, NULL);
+		if (peer_op_wait(s, m, st))
 			break;
-		if (sk_test_wait(s->dev, &wc, 1, 10000) != 1) {
-			m->status = SK_ERR_TIMEOUT;
-			break;
-		}
-		m->status = wc.status;
 		if (m->aux == SK_TEST_FADD || *res == guess) {
 			ok++;
 			i++;
@@ -395,11 +439,7 @@ static void peer_atomics(struct peer_state *s, struct sk_test_msg *m)
 		}
 	}
 	m->c = ok;
-	sk_mr_dereg(mr);
-out_rkey:
-	sk_rkey_destroy(rkey);
-out_free:
-	free(res);
+	peer_op_end(buf, mr, rkey);
 }
 
 /* What a hostile peer does with a key: write over everything it covers,
@@ -407,48 +447,30 @@ out_free:
 static void peer_scribble(struct peer_state *s, struct sk_test_msg *m)
 {
 	enum { CHUNK = 4096 };
-	struct sk_ep *ep = m->id < PEER_MAX ? s->eps[m->id] : NULL;
+	struct sk_ep *ep;
 	struct sk_rkey *rkey;
 	struct sk_mr *mr;
 	uint64_t done = 0;
-	char *buf;
+	void *buf;
 
 	m->c = 0;
-	if (ep == NULL || posix_memalign((void **)&buf, 4096, CHUNK)) {
-		m->status = SK_ERR_INVAL;
+	if (peer_op_begin(s, m, CHUNK, 4096, &ep, &buf, &mr, &rkey))
 		return;
-	}
-	m->status = sk_rkey_unpack(ep, m->blob, m->blob_len, &rkey);
-	if (m->status != SK_OK)
-		goto out_free;
-	m->status = sk_mr_reg(s->dev, buf, CHUNK, SK_ACCESS_LOCAL, &mr);
-	if (m->status != SK_OK)
-		goto out_rkey;
 	while (done < m->b) {
 		uint64_t len = m->b - done < CHUNK ? m->b - done : CHUNK;
-		struct sk_wc wc;
 
 		sk_test_fill(buf, len, m->aux + done);
-		m->status = sk_post_write(ep, mr, buf, len, rkey,
-					  sk_rkey_addr(rkey) + m->a + done, 0,
-					  NULL);
-		if (m->status != SK_OK)
-			break;
-		if (sk_test_wait(s->dev, &wc, 1, 10000) != 1) {
-			m->status = SK_ERR_TIMEOUT;
-			break;
-		}
-		m->status = wc.status;
-		if (m->status != SK_OK)
+		if (peer_op_wait(s, m,
+				 sk_post_write(ep, mr, buf, len, rkey,
+					       sk_rkey_addr(rkey) + m->a +
+						       done,
+					       0, NULL)) ||
+		    m->status != SK_OK)
 			break;
 		done += len;
 	}
 	m->c = done;
-	sk_mr_dereg(mr);
-out_rkey:
-	sk_rkey_destroy(rkey);
-out_free:
-	free(buf);
+	peer_op_end(buf, mr, rkey);
 }
 
 static void peer_cleanup(struct peer_state *s)

@@ -3,13 +3,15 @@
 #
 # test_hostproto covers sk_hmsg_parse (libos/hostproto.c) and the bootstrap
 # hello checker sk_boot_hello_parse (launcher/bootsrv.c). bootsrv.o is the
-# real object; libos and verbs resolve what it calls, and the test file
-# holds stand-ins for the services.c symbols it never reaches.
+# real object; libos and verbs resolve what it calls, and tests/lib's
+# stand-ins the services.c symbols it never reaches.
 
 TEST_PROGS += $(BUILD)/tests/test_hostproto
 $(BUILD)/tests/test_hostproto: $(BUILD)/tests/libos/test_hostproto.o \
-	$(BUILD)/launcher/bootsrv.o $(LIBOS) $(LIBVERBS)
+	$(BUILD)/tests/lib/bootsrv_standins.o $(BUILD)/launcher/bootsrv.o \
+	$(LIBOS) $(LIBVERBS)
 $(BUILD)/tests/libos/test_hostproto.o: CPPFLAGS += -Ilibos/include -Ilibos/internal -Ilauncher
+$(BUILD)/tests/lib/bootsrv_standins.o: CPPFLAGS += -Ilibos/include -Ilibos/internal -Ilauncher
 
 # test_loop: the event loop's timers and watches at scale and under
 # callbacks, without a device.
@@ -26,11 +28,12 @@ $(BUILD)/tests/libos/test_arena.o: CPPFLAGS += -Ilibos/include
 
 # The fuzz target compiles the two checkers' sources only (no verbs, no
 # UCX); its own stand-ins cover what bootsrv.c's other functions call.
-HOSTMSG_FUZZ_SRC := libos/hostproto.c launcher/bootsrv.c verbs/status.c
+HOSTMSG_FUZZ_SRC := libos/hostproto.c launcher/bootsrv.c verbs/status.c \
+                    tests/lib/bootsrv_standins.c
 
 FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_hostmsg
 $(FUZZ_BUILD)/fuzz_hostmsg: tests/fuzz/fuzz_hostmsg.c $(HOSTMSG_FUZZ_SRC) \
-	libos/internal/skiff/hostproto.h launcher/job.h
+	libos/internal/skiff/hostproto.h launcher/job.h $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Ilibos/include -Ilibos/internal -Ilauncher -o $@ \

@@ -50,26 +50,11 @@
 #include <skiff/verbs.h>
 
 #include "../../rpc/wire.h"
+#include "../lib/rpc_side.h"
 
 enum { RPC_ECHO = 7 };
 
 /* ---- the victim and the good ranks ---- */
-
-static void echo_handler(struct sk_rpc_req *req, void *arg)
-{
-	size_t len;
-	const void *data = sk_rpc_req_data(req, &len);
-	void *out = len ? sk_rpc_resp_buf(req, len) : NULL;
-
-	(void)arg;
-	if (len && out == NULL) {
-		sk_rpc_respond(req, -12 /* ENOMEM */, 0);
-		return;
-	}
-	if (len)
-		memcpy(out, data, len);
-	sk_rpc_respond(req, (int)(len & 0x7fff), len);
-}
 
 static void fill(unsigned char *p, size_t len, unsigned seed)
 {
@@ -131,7 +116,7 @@ static int do_victim(void)
 		return 1;
 	}
 	fill(canary, CANARY_LEN, 1234);
-	sk_rpc_register(rpc, RPC_ECHO, echo_handler, NULL);
+	sk_rpc_register(rpc, RPC_ECHO, sk_test_h_echo_len, NULL);
 	sk_os_barrier(); /* A: rpc open everywhere */
 	sk_os_barrier(); /* B: the good ranks' first calls */
 	sk_os_barrier(); /* C: the attack */
@@ -173,7 +158,7 @@ static int do_good(void)
 		printf("rank %u: cannot open its rpc\n", sk_os_rank());
 		return 1;
 	}
-	sk_rpc_register(rpc, RPC_ECHO, echo_handler, NULL);
+	sk_rpc_register(rpc, RPC_ECHO, sk_test_h_echo_len, NULL);
 	sk_os_barrier(); /* A */
 	if (early && sk_rpc_connect(rpc, 0, -1, &peer) != SK_OK)
 		bad++;

@@ -24,23 +24,9 @@
 #include <skiff/os.h>
 #include <skiff/rpc.h>
 
+#include "../lib/rpc_side.h"
+
 enum { RPC_ECHO = 7 };
-
-static void echo_handler(struct sk_rpc_req *req, void *arg)
-{
-	size_t len;
-	const void *data = sk_rpc_req_data(req, &len);
-	void *out = len ? sk_rpc_resp_buf(req, len) : NULL;
-
-	(void)arg;
-	if (len && out == NULL) {
-		sk_rpc_respond(req, -12 /* ENOMEM */, 0);
-		return;
-	}
-	if (len)
-		memcpy(out, data, len);
-	sk_rpc_respond(req, (int)(len & 0x7fff), len);
-}
 
 static void fill(unsigned char *p, size_t len, unsigned from, unsigned to)
 {
@@ -67,7 +53,7 @@ static struct sk_rpc *open_rpc(void)
 		       sk_status_str(st));
 		exit(1);
 	}
-	sk_rpc_register(rpc, RPC_ECHO, echo_handler, NULL);
+	sk_rpc_register(rpc, RPC_ECHO, sk_test_h_echo_len, NULL);
 	return rpc;
 }
 

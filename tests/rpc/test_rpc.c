@@ -30,6 +30,8 @@
 
 #include <skiff/rpc.h>
 
+#include "../lib/rpc_side.h"
+
 #include "../../rpc/wire.h"
 
 enum { H_ECHO = 1, H_DEFER, H_FAIL, H_BIG, H_DIE, H_DEFER_READ,
@@ -37,51 +39,25 @@ enum { H_ECHO = 1, H_DEFER, H_FAIL, H_BIG, H_DIE, H_DEFER_READ,
 enum { CMD_CONNECT = 1, CMD_STATS, CMD_EXIT, CMD_PAIR, CMD_REMOVE,
        CMD_POOL };
 
-struct side {
-	struct sk_dev   *dev;
-	struct sk_loop  *loop;
-	struct sk_arena *arena;
-	struct sk_rpc   *rpc;
-};
-
-static void side_open(struct side *s)
+static void side_open_or_exit(struct side *s)
 {
-	if (sk_dev_open(NULL, NULL, &s->dev) != SK_OK ||
-	    sk_loop_create(s->dev, &s->loop) != SK_OK ||
-	    sk_arena_create(s->dev, 32u << 20, SK_ACCESS_LOCAL, &s->arena) !=
-		    SK_OK ||
-	    sk_rpc_create(s->loop, s->arena, &s->rpc) != SK_OK) {
-		fprintf(stderr, "test_rpc: cannot open a device/loop/rpc\n");
+	const char *what;
+	sk_status_t st = side_open(s, 32u << 20, SK_ACCESS_LOCAL, &what);
+
+	if (st != SK_OK) {
+		fprintf(stderr, "test_rpc: cannot open a %s: %s\n", what,
+			sk_status_str(st));
 		exit(2);
 	}
 }
 
-static void side_close(struct side *s)
-{
-	sk_rpc_destroy(s->rpc);
-	sk_arena_destroy(s->arena);
-	sk_loop_destroy(s->loop);
-	sk_dev_close(s->dev);
-}
-
-/* Make an endpoint, swap addresses over @sock, connect. */
+/* Make an endpoint, pair it with the other side's over @sock. */
 static struct sk_ep *ep_pair(struct side *s, int sock)
 {
-	char mine[SK_BLOB_MAX], theirs[SK_BLOB_MAX];
-	size_t len = sizeof(mine);
 	struct sk_ep *ep;
-	ssize_t n;
+	const char *what;
 
-	if (sk_ep_create(s->dev, &ep) != SK_OK ||
-	    sk_ep_addr_pack(ep, mine, &len) != SK_OK ||
-	    send(sock, mine, len, 0) != (ssize_t)len)
-		return NULL;
-	n = recv(sock, theirs, sizeof(theirs), 0);
-	if (n <= 0 || sk_ep_connect(ep, theirs, (size_t)n) != SK_OK) {
-		sk_ep_destroy(ep);
-		return NULL;
-	}
-	return ep;
+	return ep_pair_over(s, sock, &ep, &what) == 0 ? ep : NULL;
 }
 
 static struct sk_rpc_peer *rpc_pair(struct side *s, int sock)
@@ -94,15 +70,6 @@ static struct sk_rpc_peer *rpc_pair(struct side *s, int sock)
 	if (sk_rpc_peer_add(s->rpc, ep, 20000, &p) != SK_OK)
 		return NULL; /* the rpc destroyed ep */
 	return p;
-}
-
-static void fill(void *buf, size_t len, uint32_t seed)
-{
-	unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (unsigned char)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
 }
 
 /* ---- the server process ---- */
@@ -124,21 +91,6 @@ static void defer_fire(struct sk_timer *t)
 }
 
 static struct sk_loop *srv_loop;
-
-static void h_echo(struct sk_rpc_req *req, void *arg)
-{
-	size_t len;
-	const void *in = sk_rpc_req_data(req, &len);
-	void *out = len ? sk_rpc_resp_buf(req, len) : NULL;
-
-	if (len && out == NULL) {
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	if (len)
-		memcpy(out, in, len);
-	sk_rpc_respond(req, 0, len);
-}
 
 static void h_defer(struct sk_rpc_req *req, void *arg)
 {
@@ -167,7 +119,7 @@ static void defer_read_fire(struct sk_timer *t)
 	size_t len;
 	const void *in = sk_rpc_req_data(d->req, &len);
 
-	fill(want, sizeof(want), 99);
+	sk_test_rpc_fill(want, sizeof(want), 99);
 	if (len != sizeof(want) || memcmp(in, want, len) != 0)
 		abort();
 	sk_rpc_respond(d->req, 0, 0);
@@ -181,28 +133,6 @@ static void h_defer_read(struct sk_rpc_req *req, void *arg)
 	d->req = req;
 	d->t.cb = defer_read_fire;
 	sk_timer_start(srv_loop, &d->t, 300);
-}
-
-static void h_fail(struct sk_rpc_req *req, void *arg)
-{
-	sk_rpc_respond(req, -EIO, 0);
-}
-
-static void h_big(struct sk_rpc_req *req, void *arg)
-{
-	uint32_t n;
-	size_t len;
-	const void *p = sk_rpc_req_data(req, &len);
-	void *out;
-
-	memcpy(&n, p, sizeof(n));
-	out = sk_rpc_resp_buf(req, n);
-	if (out == NULL) {
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	fill(out, n, n);
-	sk_rpc_respond(req, 0, n);
 }
 
 static void h_die(struct sk_rpc_req *req, void *arg)
@@ -221,8 +151,8 @@ static void *srv_thread_main(void *arg)
 	struct side s;
 	struct sk_rpc_peer *p;
 
-	side_open(&s);
-	sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL);
+	side_open_or_exit(&s);
+	sk_rpc_register(s.rpc, H_ECHO, sk_test_h_echo, NULL);
 	p = rpc_pair(&s, t->sock);
 	while (p && !sk_rpc_peer_failed(p))
 		sk_loop_run_once(s.loop, 200);
@@ -289,13 +219,13 @@ static void server_main(int ctl, int thr1, int thr2)
 	pthread_t th[2];
 	struct side s;
 
-	side_open(&s);
+	side_open_or_exit(&s);
 	srv_loop = s.loop;
 	c.s = &s;
-	sk_rpc_register(s.rpc, H_ECHO, h_echo, NULL);
+	sk_rpc_register(s.rpc, H_ECHO, sk_test_h_echo, NULL);
 	sk_rpc_register(s.rpc, H_DEFER, h_defer, NULL);
-	sk_rpc_register(s.rpc, H_FAIL, h_fail, NULL);
-	sk_rpc_register(s.rpc, H_BIG, h_big, NULL);
+	sk_rpc_register(s.rpc, H_FAIL, sk_test_h_fail, NULL);
+	sk_rpc_register(s.rpc, H_BIG, sk_test_h_big, NULL);
 	sk_rpc_register(s.rpc, H_DIE, h_die, NULL);
 	sk_rpc_register(s.rpc, H_DEFER_READ, h_defer_read, NULL);
 	pthread_create(&th[0], NULL, srv_thread_main, &t1);
@@ -341,7 +271,7 @@ static int setup(void **state)
 	fx.ctl = ctl[0];
 	fx.thr[0] = t1[0];
 	fx.thr[1] = t2[0];
-	side_open(&fx.s);
+	side_open_or_exit(&fx.s);
 	fx.peer = rpc_pair(&fx.s, fx.ctl);
 	return fx.peer ? 0 : -1;
 }
@@ -381,7 +311,7 @@ static void echo_sizes(void)
 		int rc;
 
 		assert_non_null(req);
-		fill(req, n, (uint32_t)n);
+		sk_test_rpc_fill(req, n, (uint32_t)n);
 		memcpy(want, req, n);
 		memset(resp, 0, n + 1);
 		rc = sk_rpc_call_sync(fx.peer, H_ECHO, req, n, resp, n, &got);
@@ -403,7 +333,7 @@ static void test_sizes(void **state)
 	{
 		char small[100], back[100];
 
-		fill(small, sizeof(small), 5);
+		sk_test_rpc_fill(small, sizeof(small), 5);
 		assert_int_equal(sk_rpc_call_sync(fx.peer, H_ECHO, small,
 						  sizeof(small), back,
 						  sizeof(back), &got), 0);
@@ -495,7 +425,7 @@ static void test_errors(void **state)
 	{
 		char *want = malloc(n);
 
-		fill(want, n, n);
+		sk_test_rpc_fill(want, n, n);
 		assert_memory_equal(rbuf, want, n);
 		free(want);
 	}
@@ -520,7 +450,7 @@ static void *client_thread(void *arg)
 	struct sk_rpc_peer *p;
 	unsigned i;
 
-	side_open(&s);
+	side_open_or_exit(&s);
 	p = rpc_pair(&s, t->sock);
 	for (i = 0; p && i < 2000; i++) {
 		uint32_t v = i ^ (uint32_t)t->sock << 20, back = 0;
@@ -680,7 +610,7 @@ static void test_bad_input(void **state)
 					.len = DEFER_READ_LEN};
 
 		memcpy(req, &rh, sizeof(rh));
-		fill(req + SK_RPC_HDR, DEFER_READ_LEN, 99);
+		sk_test_rpc_fill(req + SK_RPC_HDR, DEFER_READ_LEN, 99);
 		raw_connection2(req, sizeof(req), garbage, sizeof(garbage), 1);
 		usleep(400 * 1000); /* the deferred answer fires meanwhile */
 	}
@@ -1105,7 +1035,7 @@ static void test_hostile_write(void **state)
 		struct raw_op w = {.op.done = raw_done};
 		uint64_t n = len - off < CHUNK ? len - off : CHUNK;
 
-		fill(junk, n, (uint32_t)off);
+		sk_test_rpc_fill(junk, n, (uint32_t)off);
 		assert_int_equal(raw_post_wait(sk_post_write(ep, mr, junk, n,
 							     rkey, addr + off,
 							     0, &w.op),

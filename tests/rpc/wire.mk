@@ -15,7 +15,7 @@ RPC_FUZZ_SRC := rpc/wire.c
 FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_rpc
 $(FUZZ_BUILD)/fuzz_rpc: tests/fuzz/fuzz_rpc.c $(RPC_FUZZ_SRC) rpc/wire.h \
 	tests/rpc/wire_layout.h \
-	rpc/include/skiff/rpc.h
+	rpc/include/skiff/rpc.h $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Irpc/include -Ilibos/include -Irpc -o $@ \

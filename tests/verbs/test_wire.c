@@ -55,6 +55,16 @@ static const uint8_t sample_bytes[5] = {0xde, 0xad, 0xbe, 0xef, 0x00};
 #define SAMPLE_BODY (1 + 2 + 4 + 8 + sizeof(sample_bytes))
 #define SAMPLE_LEN  (SK_WIRE_HDR_LEN + SAMPLE_BODY + SK_WIRE_CHECK_LEN)
 
+/* The sample body: one field of each width, then bytes. */
+static void put_sample(struct sk_wire_writer *w)
+{
+	sk_wire_put_u8(w, 0xa5);
+	sk_wire_put_u16(w, 0xbeef);
+	sk_wire_put_u32(w, 0xdeadbeef);
+	sk_wire_put_u64(w, 0x0123456789abcdefull);
+	sk_wire_put_bytes(w, sample_bytes, sizeof(sample_bytes));
+}
+
 static size_t make_sample(uint8_t *buf, size_t cap, uint32_t magic,
 			  uint8_t prov)
 {
@@ -62,13 +72,25 @@ static size_t make_sample(uint8_t *buf, size_t cap, uint32_t magic,
 	size_t len = 0;
 
 	sk_wire_begin(&w, buf, cap);
-	sk_wire_put_u8(&w, 0xa5);
-	sk_wire_put_u16(&w, 0xbeef);
-	sk_wire_put_u32(&w, 0xdeadbeef);
-	sk_wire_put_u64(&w, 0x0123456789abcdefull);
-	sk_wire_put_bytes(&w, sample_bytes, sizeof(sample_bytes));
+	put_sample(&w);
 	assert_int_equal(sk_wire_finish(&w, magic, prov, &len), SK_OK);
 	assert_int_equal(len, SAMPLE_LEN);
+	return len;
+}
+
+/* Seal @w's body as a ucx endpoint envelope and open it again into @r;
+ * returns the envelope's length. */
+static size_t seal_open_ep(struct sk_wire_writer *w, const uint8_t *buf,
+			   struct sk_wire_reader *r)
+{
+	size_t len = 0;
+
+	assert_int_equal(
+		sk_wire_finish(w, SK_WIRE_MAGIC_EP, SK_WIRE_PROV_UCX, &len),
+		SK_OK);
+	assert_int_equal(sk_wire_open(buf, len, SK_WIRE_MAGIC_EP,
+				      SK_WIRE_PROV_UCX, "test", r),
+			 SK_OK);
 	return len;
 }
 
@@ -223,18 +245,11 @@ static void test_roundtrip_empty_body(void **state)
 	uint8_t buf[SK_WIRE_HDR_LEN + SK_WIRE_CHECK_LEN];
 	struct sk_wire_writer w;
 	struct sk_wire_reader r;
-	size_t len = 0;
 
 	(void)state;
 	sk_wire_begin(&w, buf, sizeof(buf));
 	sk_wire_put_bytes(&w, NULL, 0);
-	assert_int_equal(
-		sk_wire_finish(&w, SK_WIRE_MAGIC_EP, SK_WIRE_PROV_UCX, &len),
-		SK_OK);
-	assert_int_equal(len, sizeof(buf));
-	assert_int_equal(sk_wire_open(buf, len, SK_WIRE_MAGIC_EP,
-				      SK_WIRE_PROV_UCX, "test", &r),
-			 SK_OK);
+	assert_int_equal(seal_open_ep(&w, buf, &r), sizeof(buf));
 	assert_int_equal(r.left, 0);
 	assert_non_null(sk_wire_get_bytes(&r, 0));
 	assert_int_equal(sk_wire_end(&r, "test"), SK_OK);
@@ -473,18 +488,12 @@ static void test_trailing_bytes_in_body(void **state)
 	uint8_t buf[64];
 	struct sk_wire_writer w;
 	struct sk_wire_reader r;
-	size_t len = 0;
 
 	(void)state;
 	sk_wire_begin(&w, buf, sizeof(buf));
 	sk_wire_put_u32(&w, 7);
 	sk_wire_put_u8(&w, 0);
-	assert_int_equal(
-		sk_wire_finish(&w, SK_WIRE_MAGIC_EP, SK_WIRE_PROV_UCX, &len),
-		SK_OK);
-	assert_int_equal(sk_wire_open(buf, len, SK_WIRE_MAGIC_EP,
-				      SK_WIRE_PROV_UCX, "test", &r),
-			 SK_OK);
+	seal_open_ep(&w, buf, &r);
 	assert_int_equal(sk_wire_get_u32(&r), 7);
 	assert_int_equal(sk_wire_end(&r, "test"), SK_ERR_MALFORMED);
 }
@@ -502,12 +511,7 @@ static void test_short_body(void **state)
 	sk_wire_begin(&w, buf, sizeof(buf));
 	sk_wire_put_u32(&w, 0x11223344);
 	sk_wire_put_u16(&w, 0x5566);
-	assert_int_equal(
-		sk_wire_finish(&w, SK_WIRE_MAGIC_EP, SK_WIRE_PROV_UCX, &len),
-		SK_OK);
-	assert_int_equal(sk_wire_open(buf, len, SK_WIRE_MAGIC_EP,
-				      SK_WIRE_PROV_UCX, "test", &r),
-			 SK_OK);
+	len = seal_open_ep(&w, buf, &r);
 	assert_int_equal(sk_wire_get_u32(&r), 0x11223344);
 	/* 2 bytes left: a u64 overruns. */
 	assert_true(sk_wire_get_u64(&r) == 0);
@@ -599,11 +603,7 @@ static void test_writer_overflow(void **state)
 
 		memset(buf, 0xcc, sizeof(buf));
 		sk_wire_begin(&w, buf, cap);
-		sk_wire_put_u8(&w, 0xa5);
-		sk_wire_put_u16(&w, 0xbeef);
-		sk_wire_put_u32(&w, 0xdeadbeef);
-		sk_wire_put_u64(&w, 0x0123456789abcdefull);
-		sk_wire_put_bytes(&w, sample_bytes, sizeof(sample_bytes));
+		put_sample(&w);
 		assert_int_equal(sk_wire_finish(&w, SK_WIRE_MAGIC_EP,
 						SK_WIRE_PROV_UCX, &len),
 				 SK_ERR_INVAL);

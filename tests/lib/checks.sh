@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # RC, passed, failed: read by the callers
+# checks.sh - the frame of the shell suites tests/e2e/jobs.sh,
+# tests/launcher/ssh-loopback.sh and tests/examples/check.sh (sourced, not
+# run): one "ok"/"FAIL" line per check and the counts, a skrun run bounded
+# in time, the check that no process outlives its job, and the summary.
+#
+# The caller sets, before its first check:
+#   T            its scratch directory; T/bin holds the programs it runs,
+#                so `pgrep -f $T/bin/` finds exactly its processes
+#   OUT, ERR     where a run's stdout and stderr go
+#   SKRUN        the skrun binary
+#   CHECK_ONLY   run only the checks whose names match this regex (may be
+#                empty: all)
+#   CHECK_ORPHAN_ROUNDS  0.2 s rounds a job's processes get to exit
+#                (default 10)
+
+passed=0 failed=0 RC=0
+
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+fail() {
+	echo "FAIL $1: $2"
+	sed 's/^/     | /' "$OUT" | head -20
+	sed 's/^/     ! /' "$ERR" | head -20
+	failed=$((failed + 1))
+}
+want() { [[ -z ${CHECK_ONLY:-} || $1 =~ $CHECK_ONLY ]]; }
+
+# run SECONDS ARGS...: skrun ARGS, output in $OUT/$ERR, status in $RC.
+run() {
+	local t=$1
+	shift
+	timeout -k 5 "$t" "$SKRUN" "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+}
+
+# await TRIES CMD...: run CMD every 0.1 s until it succeeds, at most TRIES
+# times; its status is the last try's.
+await() {
+	local n=$1 _
+	shift
+	for _ in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# No process of the check may outlive its job: 0 (and their list) if some
+# are still there after CHECK_ORPHAN_ROUNDS rounds, 1 if none.
+orphans() {
+	local _
+	for _ in $(seq "${CHECK_ORPHAN_ROUNDS:-10}"); do
+		pgrep -f "$T/bin/" >/dev/null || return 1
+		sleep 0.2
+	done
+	pgrep -af "$T/bin/"
+	return 0
+}
+
+# check NAME CMD...: run the check CMD (0, or prints why and returns 1)
+# with $OUT and $ERR emptied, then look for processes left behind.
+check() {
+	local name=$1
+	shift
+	want "$name" || return 0
+	local why
+	: >"$OUT"
+	: >"$ERR"
+	if why=$("$@" 2>&1); then
+		if orphans >"$T/orph"; then
+			fail "$name" "processes left behind: $(cat "$T/orph")"
+			pkill -KILL -f "$T/bin/"
+		else
+			ok "$name"
+		fi
+	else
+		fail "$name" "$why"
+	fi
+}
+
+# summary LABEL: the counts line; fails if any check failed.
+summary() {
+	echo "$1: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
