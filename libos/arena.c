@@ -48,8 +48,9 @@ struct sk_arena {
  * provider: ibv_reg_mr faults in every page, so 2 MiB pages cost no memory
  * and save the NIC's translation entries). Elsewhere (ucx) pages are
  * touched as used, and one huge page turned the few KiB of message slots
- * an idle node touches into 2 MiB of RSS (PSS of a node 4.7 -> 2.7 MiB,
- * of skrun with 4 nodes 9.1 -> 3.0 MiB; libos/README.md).
+ * an idle node touches into 2 MiB of RSS, in every node and, per 2 MiB of
+ * its slots, in skrun (the node's and skrun's memory with and without:
+ * perf/README.md, perf/compare-boot.sh).
  */
 static void *sk_arena_map(size_t *size_p, bool want_huge, bool *huge_p)
 {
