@@ -65,7 +65,8 @@ struct sk_op {
  * memory is the caller's and must stay valid while the timer is armed.
  * Timers due at the same nanosecond fire in the order they were started.
  * ->cb is the caller's to set; ->priv is the loop's (when the timer is
- * due, its place among the armed ones): storage only, zeroed or not. */
+ * due, its place among the armed ones): zero it before the first start,
+ * as an initializer or calloc does, and leave it alone after. */
 struct sk_timer {
 	sk_timer_func_t  cb;
 	union {
@@ -77,8 +78,9 @@ struct sk_timer {
 /* A watched file descriptor. The memory is the caller's and must stay
  * valid while the watch is active; ->fd must not change while it is.
  * ->cb, ->fd and ->events are the caller's to set; ->priv is the loop's
- * (the other watches of the descriptor, the last look that saw it):
- * storage only. */
+ * (the other watches of the descriptor, the last look that saw it): zero
+ * it before the first start, as an initializer or calloc does, and leave
+ * it alone after. */
 struct sk_watch {
 	sk_watch_func_t  cb;
 	int              fd;
