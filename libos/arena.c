@@ -24,6 +24,8 @@
 #include <skiff/config.h>
 #include <skiff/fault.h>
 
+#include "arena_priv.h"
+
 /* The SKIFF_* table this file reads from (skiff/config.h). */
 SK_CONFIG_USES(sk_os_config);
 
@@ -46,8 +48,9 @@ struct sk_arena {
  * provider: ibv_reg_mr faults in every page, so 2 MiB pages cost no memory
  * and save the NIC's translation entries). Elsewhere (ucx) pages are
  * touched as used, and one huge page turned the few KiB of message slots
- * an idle node touches into 2 MiB of RSS (PSS of a node 4.7 -> 2.7 MiB,
- * of skrun with 4 nodes 9.1 -> 3.0 MiB; libos/README.md).
+ * an idle node touches into 2 MiB of RSS, in every node and, per 2 MiB of
+ * its slots, in skrun (the node's and skrun's memory with and without:
+ * perf/README.md, perf/compare-boot.sh).
  */
 static void *sk_arena_map(size_t *size_p, bool want_huge, bool *huge_p)
 {
@@ -248,6 +251,7 @@ sk_status_t sk_pool_init_attr(struct sk_pool *pool, struct sk_arena *arena,
 	size_t sz = (obj_size + 63) & ~(size_t)63;
 	unsigned access = attr ? attr->access & ~(unsigned)SK_ACCESS_LOCAL : 0;
 	size_t meta_size = attr ? attr->meta_size : 0;
+	struct sk_pool_priv *pp = sk_pool_priv(pool);
 	sk_status_t st;
 	unsigned i;
 
@@ -255,21 +259,21 @@ sk_status_t sk_pool_init_attr(struct sk_pool *pool, struct sk_arena *arena,
 	if (count == 0 || sz < obj_size || sz > SIZE_MAX / count ||
 	    (meta_size && count > SIZE_MAX / meta_size))
 		return SK_ERR_INVAL;
-	pool->free_idx = malloc(count * sizeof(*pool->free_idx));
-	pool->busy = calloc(count, 1);
+	pp->free_idx = malloc(count * sizeof(*pp->free_idx));
+	pp->busy = calloc(count, 1);
 	pool->meta = meta_size ? calloc(count, meta_size) : NULL;
-	if (pool->free_idx == NULL || pool->busy == NULL ||
+	if (pp->free_idx == NULL || pp->busy == NULL ||
 	    (meta_size && pool->meta == NULL)) {
 		st = SK_ERR_NOMEM;
 		goto err_free;
 	}
 	if (access) {
 		st = sk_arena_region(arena, sz * count,
-				     access | SK_ACCESS_LOCAL, &pool->region);
+				     access | SK_ACCESS_LOCAL, &pp->region);
 		if (st != SK_OK)
 			goto err_free;
-		pool->base = pool->region.base;
-		pool->mr = pool->region.mr;
+		pool->base = pp->region.base;
+		pool->mr = pp->region.mr;
 	} else {
 		pool->base = sk_arena_alloc(arena, sz * count, 64);
 		if (pool->base == NULL) {
@@ -278,20 +282,20 @@ sk_status_t sk_pool_init_attr(struct sk_pool *pool, struct sk_arena *arena,
 		}
 		pool->mr = arena->mr;
 	}
-	pool->arena = arena;
+	pp->arena = arena;
 	pool->obj_size = sz;
 	pool->count = count;
-	pool->nfree = count;
+	pp->nfree = count;
 	pool->meta_size = meta_size;
 	/* Lowest index on top: objects are handed out in address order, and
 	 * pages are touched as the pool is used. */
 	for (i = 0; i < count; i++)
-		pool->free_idx[i] = count - 1 - i;
+		pp->free_idx[i] = count - 1 - i;
 	return SK_OK;
 
 err_free:
-	free(pool->free_idx);
-	free(pool->busy);
+	free(pp->free_idx);
+	free(pp->busy);
 	free(pool->meta);
 	memset(pool, 0, sizeof(*pool));
 	return st;
@@ -299,28 +303,32 @@ err_free:
 
 void sk_pool_fini(struct sk_pool *pool)
 {
-	if (pool->arena == NULL)
+	struct sk_pool_priv *pp = sk_pool_priv(pool);
+
+	if (pp->arena == NULL)
 		return;
-	sk_arena_region_release(pool->arena, &pool->region);
-	free(pool->free_idx);
-	free(pool->busy);
+	sk_arena_region_release(pp->arena, &pp->region);
+	free(pp->free_idx);
+	free(pp->busy);
 	free(pool->meta);
 	memset(pool, 0, sizeof(*pool));
 }
 
 void *sk_pool_get(struct sk_pool *pool)
 {
+	struct sk_pool_priv *pp = sk_pool_priv(pool);
 	unsigned i;
 
-	if (SK_FAULT("pool_get") || pool->nfree == 0)
+	if (SK_FAULT("pool_get") || pp->nfree == 0)
 		return NULL;
-	i = pool->free_idx[--pool->nfree];
-	pool->busy[i] = 1;
+	i = pp->free_idx[--pp->nfree];
+	pp->busy[i] = 1;
 	return pool->base + (size_t)i * pool->obj_size;
 }
 
 void sk_pool_put(struct sk_pool *pool, void *obj)
 {
+	struct sk_pool_priv *pp = sk_pool_priv(pool);
 	const char *o = obj;
 	size_t off, i;
 
@@ -328,12 +336,17 @@ void sk_pool_put(struct sk_pool *pool, void *obj)
 		goto bad;
 	off = (size_t)(o - pool->base);
 	i = off / pool->obj_size;
-	if (i * pool->obj_size != off || !pool->busy[i])
+	if (i * pool->obj_size != off || !pp->busy[i])
 		goto bad;
-	pool->busy[i] = 0;
-	pool->free_idx[pool->nfree++] = (unsigned)i;
+	pp->busy[i] = 0;
+	pp->free_idx[pp->nfree++] = (unsigned)i;
 	return;
 bad:
 	fprintf(stderr, "skiff: sk_pool_put: %p is not an object this pool "
 			"handed out (ignored)\n", obj);
+}
+
+unsigned sk_pool_nfree(const struct sk_pool *pool)
+{
+	return sk_pool_cpriv(pool)->nfree;
 }

@@ -37,7 +37,10 @@
 #include <skiff/config.h>
 #include <skiff/os.h>
 
+#include "console.h"
 #include "node.h"
+#include "peer.h"
+#include "seal.h"
 
 /* The SKIFF_* table this file reads from (skiff/config.h). */
 SK_CONFIG_USES(sk_os_config);
@@ -68,8 +71,7 @@ static void sk_boot_die(const char *fmt, ...)
 	sk_node.loop = NULL;
 	sk_dev_close(sk_node.dev);
 	sk_node.dev = NULL;
-	free(sk_node.peers);
-	sk_node.peers = NULL;
+	sk_node_peers_close(); /* none made yet: only the room for them */
 	exit(1);
 }
 
@@ -402,9 +404,9 @@ static void sk_node_finalize(void)
 {
 	if (!sk_node.booted)
 		return;
-	sk_node.closing = true; /* refuse nodes that connect from now on */
 	/* Users of the fabric that libos outlives (rpc) go first, while
-	 * their peers can still be told. */
+	 * their peers can still be told; nodes that connect from now on are
+	 * refused. */
 	sk_node_run_fini();
 	sk_node_peers_flush(2000);
 	/* Endpoints to other nodes go before the FINALIZE, which the host
@@ -474,9 +476,7 @@ static void sk_node_boot(void)
 			       &sk_node.host_ep);
 	if (st != SK_OK)
 		sk_boot_die("endpoint: %s", sk_status_str(st));
-	/* A pointer per rank, filled on first use: 2 KiB at 256 nodes. */
-	sk_node.peers = calloc(sk_node.size, sizeof(*sk_node.peers));
-	if (sk_node.peers == NULL)
+	if (sk_node_peers_init() != 0)
 		sk_boot_die("out of memory");
 
 	sk_boot_exchange(addr, secret);
@@ -527,7 +527,7 @@ void sk_os_abort(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!sk_node.booted || sk_node.down) {
+	if (!sk_node_linked()) {
 		fprintf(stderr, "skiff: abort: %s\n", msg);
 		_exit(code);
 	}

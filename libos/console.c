@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "node.h"
 
 static char sk_out_buf[SK_HMSG_PAYLOAD_MAX];
@@ -48,7 +49,7 @@ static ssize_t sk_console_write(void *cookie, const char *buf, size_t size)
 
 		if (n > SK_HMSG_PAYLOAD_MAX)
 			n = SK_HMSG_PAYLOAD_MAX;
-		if (!sk_node.booted || sk_node.down ||
+		if (!sk_node_linked() ||
 		    sk_node_post(SK_HMSG_CONSOLE, (uint16_t)stream, buf + off,
 				 n) != 0) {
 			sk_console_raw(stream, buf + off, size - off);
@@ -68,7 +69,7 @@ static ssize_t sk_console_read(void *cookie, char *buf, size_t size)
 
 	if (sk_node.rank != 0 || max == 0)
 		return 0;
-	if (!sk_node.booted || sk_node.down)
+	if (!sk_node_linked())
 		return 0;
 	rc = sk_node_call(SK_HMSG_STDIN_READ, 0, &max, sizeof(max), NULL, 0,
 			  buf, size, &got);
@@ -102,7 +103,7 @@ static void sk_console_crash(int sig)
 	 * wait for the host's acknowledgements is bounded. */
 	if (!sk_crashing) {
 		sk_crashing = 1;
-		if (sk_node.booted && !sk_node.down) {
+		if (sk_node_linked()) {
 			fflush(stdout);
 			fflush(stderr);
 			sk_node_drain_ms(1000);

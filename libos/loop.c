@@ -31,6 +31,8 @@
 #include <skiff/config.h>
 #include <skiff/loop.h>
 
+#include "loop_priv.h"
+
 /* The SKIFF_* table this file reads from (skiff/config.h). */
 SK_CONFIG_USES(sk_os_config);
 
@@ -139,8 +141,12 @@ void sk_loop_stop(struct sk_loop *loop)
 
 /* ---- timers: a binary min-heap of (deadline, start order) ---- */
 
-static bool sk_timer_before(const struct sk_timer *a, const struct sk_timer *b)
+static bool sk_timer_before(const struct sk_timer *ta,
+			    const struct sk_timer *tb)
 {
+	const struct sk_timer_priv *a = sk_timer_cpriv(ta);
+	const struct sk_timer_priv *b = sk_timer_cpriv(tb);
+
 	return a->deadline_ns < b->deadline_ns ||
 	       (a->deadline_ns == b->deadline_ns && a->seq < b->seq);
 }
@@ -148,7 +154,7 @@ static bool sk_timer_before(const struct sk_timer *a, const struct sk_timer *b)
 static void sk_heap_set(struct sk_loop *loop, uint32_t i, struct sk_timer *t)
 {
 	loop->heap[i] = t;
-	t->heap_idx = i;
+	sk_timer_priv(t)->heap_idx = i;
 }
 
 static void sk_heap_up(struct sk_loop *loop, uint32_t i)
@@ -188,12 +194,13 @@ static void sk_heap_down(struct sk_loop *loop, uint32_t i)
 
 void sk_timer_stop(struct sk_loop *loop, struct sk_timer *timer)
 {
-	uint32_t i = timer->heap_idx;
+	struct sk_timer_priv *tp = sk_timer_priv(timer);
+	uint32_t i = tp->heap_idx;
 	struct sk_timer *last;
 
-	if (!timer->armed)
+	if (!tp->armed)
 		return;
-	timer->armed = false;
+	tp->armed = false;
 	last = loop->heap[--loop->nheap];
 	if (i == loop->nheap)
 		return;
@@ -208,6 +215,8 @@ void sk_timer_stop(struct sk_loop *loop, struct sk_timer *timer)
 void sk_timer_start(struct sk_loop *loop, struct sk_timer *timer,
 		    uint64_t ms)
 {
+	struct sk_timer_priv *tp = sk_timer_priv(timer);
+
 	sk_timer_stop(loop, timer);
 	if (loop->nheap == loop->heap_cap) {
 		uint32_t cap = loop->heap_cap ? 2 * loop->heap_cap : 64;
@@ -224,11 +233,16 @@ void sk_timer_start(struct sk_loop *loop, struct sk_timer *timer,
 		loop->heap = h;
 		loop->heap_cap = cap;
 	}
-	timer->deadline_ns = sk_time_ns() + ms * 1000000ull;
-	timer->seq = loop->timer_seq++;
-	timer->armed = true;
+	tp->deadline_ns = sk_time_ns() + ms * 1000000ull;
+	tp->seq = loop->timer_seq++;
+	tp->armed = true;
 	loop->heap[loop->nheap] = timer;
 	sk_heap_up(loop, loop->nheap++);
+}
+
+bool sk_timer_armed(const struct sk_timer *timer)
+{
+	return sk_timer_cpriv(timer)->armed;
 }
 
 /* ---- watches: one epoll set, slots by descriptor number ---- */
@@ -249,7 +263,7 @@ static int sk_fdslot_sync(struct sk_loop *loop, int fd)
 	unsigned events = 0;
 	struct sk_watch *w;
 
-	for (w = e->head; w; w = w->next)
+	for (w = e->head; w; w = sk_watch_priv(w)->next)
 		events |= w->events & (POLLIN | POLLOUT | POLLPRI);
 	if (e->head == NULL) {
 		if (e->in_set) {
@@ -325,9 +339,9 @@ static unsigned sk_watch_fixed_revents(const struct sk_watch *w, int err)
 
 static void sk_watch_unlink(struct sk_watch **pp, struct sk_watch *w)
 {
-	for (; *pp; pp = &(*pp)->next) {
+	for (; *pp; pp = &sk_watch_priv(*pp)->next) {
 		if (*pp == w) {
-			*pp = w->next;
+			*pp = sk_watch_priv(w)->next;
 			return;
 		}
 	}
@@ -335,36 +349,44 @@ static void sk_watch_unlink(struct sk_watch **pp, struct sk_watch *w)
 
 void sk_watch_stop(struct sk_loop *loop, struct sk_watch *w)
 {
-	if (!w->active)
+	struct sk_watch_priv *wp = sk_watch_priv(w);
+
+	if (!wp->active)
 		return;
-	w->active = false;
+	wp->active = false;
 	loop->nwatch--;
-	if (w->fixed) {
+	if (wp->fixed) {
 		sk_watch_unlink(&loop->fixed, w);
-		w->fixed = 0;
-	} else if (w->reg_fd >= 0) {
-		sk_watch_unlink(&loop->fds[w->reg_fd].head, w);
-		sk_fdslot_sync(loop, w->reg_fd);
+		wp->fixed = 0;
+	} else if (wp->reg_fd >= 0) {
+		sk_watch_unlink(&loop->fds[wp->reg_fd].head, w);
+		sk_fdslot_sync(loop, wp->reg_fd);
 	}
+}
+
+bool sk_watch_active(const struct sk_watch *w)
+{
+	return sk_watch_cpriv(w)->active;
 }
 
 void sk_watch_start(struct sk_loop *loop, struct sk_watch *w)
 {
+	struct sk_watch_priv *wp = sk_watch_priv(w);
 	int err;
 
-	if (w->active) {
+	if (wp->active) {
 		/* A new ->events: re-register (one epoll_ctl at most). */
-		if (w->fixed == 0 && w->reg_fd == w->fd) {
+		if (wp->fixed == 0 && wp->reg_fd == w->fd) {
 			if (w->fd < 0 || sk_fdslot_sync(loop, w->fd) == 0)
 				return;
 		}
 		sk_watch_stop(loop, w);
 	}
-	w->active = true;
-	w->look = loop->look; /* not called for events already seen */
-	w->reg_fd = w->fd;
-	w->fixed = 0;
-	w->next = NULL;
+	wp->active = true;
+	wp->look = loop->look; /* not called for events already seen */
+	wp->reg_fd = w->fd;
+	wp->fixed = 0;
+	wp->next = NULL;
 	loop->nwatch++;
 	if (w->fd < 0)
 		return; /* poll(2) ignores it; so do we */
@@ -372,7 +394,7 @@ void sk_watch_start(struct sk_loop *loop, struct sk_watch *w)
 	if (err == 0) {
 		struct sk_fdslot *e = &loop->fds[w->fd];
 
-		w->next = e->head;
+		wp->next = e->head;
 		e->head = w;
 		err = sk_fdslot_sync(loop, w->fd);
 		if (err == 0)
@@ -380,9 +402,9 @@ void sk_watch_start(struct sk_loop *loop, struct sk_watch *w)
 		sk_watch_unlink(&loop->fds[w->fd].head, w);
 		sk_fdslot_sync(loop, w->fd);
 	}
-	w->reg_fd = -1;
-	w->fixed = SK_WATCH_FIXED | sk_watch_fixed_revents(w, err);
-	w->next = loop->fixed;
+	wp->reg_fd = -1;
+	wp->fixed = SK_WATCH_FIXED | sk_watch_fixed_revents(w, err);
+	wp->next = loop->fixed;
 	loop->fixed = w;
 }
 
@@ -421,7 +443,8 @@ static int sk_loop_fire_timers(struct sk_loop *loop, uint64_t now)
 	while (loop->nheap > 0) {
 		struct sk_timer *t = loop->heap[0];
 
-		if (t->deadline_ns > now || t->seq >= seq_end)
+		if (sk_timer_priv(t)->deadline_ns > now ||
+		    sk_timer_priv(t)->seq >= seq_end)
 			break;
 		sk_timer_stop(loop, t);
 		t->cb(t);
@@ -448,16 +471,17 @@ static int sk_loop_call(struct sk_loop *loop, uint64_t look, int fd,
 
 again:
 	w = fd >= 0 ? loop->fds[fd].head : loop->fixed;
-	for (; w; w = w->next) {
+	for (; w; w = sk_watch_priv(w)->next) {
+		struct sk_watch_priv *wp = sk_watch_priv(w);
 		unsigned re;
 
-		if (w->look >= look)
+		if (wp->look >= look)
 			continue;
 		re = fd >= 0 ? revents & (w->events | POLLERR | POLLHUP) :
-			       w->fixed & ~SK_WATCH_FIXED;
+			       wp->fixed & ~SK_WATCH_FIXED;
 		if (re == 0)
 			continue;
-		w->look = loop->look;
+		wp->look = loop->look;
 		w->cb(w, re);
 		handled++;
 		goto again;
@@ -521,7 +545,8 @@ static int sk_loop_timeout_ms(struct sk_loop *loop, uint64_t now,
 
 	if (loop->nheap == 0)
 		return timeout_ms;
-	t = ((int64_t)(loop->heap[0]->deadline_ns - now) + 999999) / 1000000;
+	t = ((int64_t)(sk_timer_priv(loop->heap[0])->deadline_ns - now) +
+	     999999) / 1000000;
 	if (t < 0)
 		t = 0;
 	if (timeout_ms >= 0 && t > timeout_ms)

@@ -41,7 +41,7 @@ bool sk_node_on_msg(struct sk_chan *chan, void *msg, size_t len)
 	memcpy(&h, msg, sizeof(h));
 	if (h.len != len - sizeof(h) ||
 	    (h.type != SK_HMSG_REPLY && h.type != SK_HMSG_BOOT &&
-	     h.type != SK_HMSG_PEER)) {
+	     (h.type != SK_HMSG_PEER || sk_node.on_peer == NULL))) {
 		fprintf(stderr, "skiff: malformed message from the host\n");
 		return true;
 	}
@@ -49,7 +49,7 @@ bool sk_node_on_msg(struct sk_chan *chan, void *msg, size_t len)
 		/* Its answer goes out from here: wait for a send slot. */
 		if (!sk_chan_can_send(chan))
 			return false;
-		sk_node_on_peer(&h, (const char *)msg + sizeof(h));
+		sk_node.on_peer(&h, (const char *)msg + sizeof(h));
 		return true;
 	}
 	c = &sk_node.calls[h.req_id % SK_HMSG_CALL_SLOTS];

@@ -1,5 +1,16 @@
 /*
- * Private to libos: the node's state and its calls to the host.
+ * Private to libos: the node's state and its calls to the host (node.c).
+ *
+ * The parts of libos stack up, each calling only those below it:
+ *
+ *   boot.c                       boot, finalize, abort: starts the rest
+ *   console.c  file.c  seal.c    services a node uses (console.h,
+ *   peer.c                         file.h, seal.h, peer.h)
+ *   node.c                       the node's state, requests to the host
+ *   chan.c  loop.c  arena.c  hostproto.c
+ *
+ * This header is node.c's alone. Where node.c must reach a part above it
+ * (a PEER for peer.c), that part registers a callback here.
  */
 #ifndef SKIFF_LIBOS_NODE_H
 #define SKIFF_LIBOS_NODE_H
@@ -30,35 +41,9 @@ struct sk_hcall {
 	void   (*on_reply)(struct sk_hcall *c);
 };
 
-/* This node's one CONNECT in flight (at most one at a time: a second
- * sk_os_connect waits for the first). */
-struct sk_node_conn {
-	bool          active;   /* until the host's reply is in */
-	bool          done;     /* connected (or failed): status says */
-	bool          waiting;  /* sk_os_connect waits for it */
-	unsigned      rank;
-	uint16_t      service;
-	struct sk_ep *ep;
-	sk_status_t   status;
-	char          reply[SK_BLOB_MAX];
-};
-
-/* An endpoint another node connected to a service nobody listens to yet. */
-struct sk_node_parked {
-	struct sk_node_parked *next;
-	unsigned               rank;
-	struct sk_ep          *ep;
-};
-
-struct sk_node_service {
-	sk_os_accept_func_t    fn;
-	void                  *arg;
-	struct sk_node_parked *parked;
-	bool                   closed; /* listened, then stopped: refuse */
-};
-
-#define SK_NODE_FINI_MAX 8
-#define SK_NODE_LISTEN_REQ (1ull << 63) /* req_id bit of LISTEN/ACCEPT */
+/* A PEER from the host: another node connects to this one (peer.c). */
+typedef void (*sk_node_peer_func_t)(const struct sk_hmsg_hdr *h,
+				    const void *payload);
 
 struct sk_node {
 	bool             booted;
@@ -70,7 +55,6 @@ struct sk_node {
 	struct sk_loop  *loop;
 	struct sk_arena *arena;
 	struct sk_ep    *host_ep;
-	struct sk_ep   **peers;    /* [size], libos's own: made on first use */
 	struct sk_chan   chan;
 	struct sk_hcall  calls[SK_HMSG_CALL_SLOTS];
 	unsigned         ncalls;   /* busy calls */
@@ -78,16 +62,9 @@ struct sk_node {
 	char            *bounce;   /* SK_HMSG_BULK_MAX bytes: bounce_region */
 	struct sk_region bounce_region; /* the host reads and writes it */
 
-	/* connections between nodes (peer.c) */
-	struct sk_node_conn    conn;
-	struct sk_node_service service[SK_HSERVICE_MAX];
-	uint64_t               listen_seq;
-	bool                   closing;  /* finalizing: accept nothing */
-	struct {
-		void (*fn)(void *arg);
-		void *arg;
-	} fini[SK_NODE_FINI_MAX];
-	unsigned               nfini;
+	/* Who takes a PEER: set by peer.c when it posts its LISTEN, which
+	 * is what makes the host send them (NULL: a PEER is malformed). */
+	sk_node_peer_func_t on_peer;
 };
 
 extern struct sk_node sk_node;
@@ -119,20 +96,11 @@ void sk_node_drain(void);
 /* The same, for at most @ms milliseconds (crash paths). */
 void sk_node_drain_ms(unsigned ms);
 
-/* peer.c: the LISTEN after boot, a PEER from the host, and teardown. */
-void sk_node_listen_start(void);
-void sk_node_on_peer(const struct sk_hmsg_hdr *h, const void *payload);
-void sk_node_peers_flush(unsigned ms);
-/* Sealed mode: libos's endpoint to every node, then a barrier. 0 or a
- * negated errno. */
-int sk_node_peers_connect_all(void);
-void sk_node_peers_close(void);
-void sk_node_run_fini(void);
-
-/* console.c */
-void sk_console_install(void);
-void sk_console_flush(void);
-/* seal.c */
-int sk_seal(void);
+/* Whether calls to the host can go: booted, and neither finalized nor
+ * cut off from the host. */
+static inline bool sk_node_linked(void)
+{
+	return sk_node.booted && !sk_node.down;
+}
 
 #endif /* SKIFF_LIBOS_NODE_H */

@@ -13,7 +13,7 @@
  * unconnected (on RC, B's end may see A's first packet before A's; the
  * transport retries it).
  *
- * A node has at most one CONNECT in flight (sk_node.conn). When A and B
+ * A node has at most one CONNECT in flight (sk_peers.conn). When A and B
  * connect to each other at once, whichever first sees the other's request
  * while its own is in flight connects its pending endpoint to it and says
  * MERGED; the host then drops its own request (or, if already delivered,
@@ -29,6 +29,7 @@
 #include <skiff/os.h>
 
 #include "node.h"
+#include "peer.h"
 
 /* The SKIFF_* table this file reads from (skiff/config.h). */
 SK_CONFIG_USES(sk_os_config);
@@ -36,12 +37,57 @@ SK_CONFIG_USES(sk_os_config);
 _Static_assert(SK_OS_SERVICE_MAX == SK_HSERVICE_MAX,
 	       "os.h's services are hostproto's");
 
+/* This node's one CONNECT in flight (at most one at a time: a second
+ * sk_os_connect waits for the first). */
+struct sk_node_conn {
+	bool          active;   /* until the host's reply is in */
+	bool          done;     /* connected (or failed): status says */
+	bool          waiting;  /* sk_os_connect waits for it */
+	unsigned      rank;
+	uint16_t      service;
+	struct sk_ep *ep;
+	sk_status_t   status;
+	char          reply[SK_BLOB_MAX];
+};
+
+/* An endpoint another node connected to a service nobody listens to yet. */
+struct sk_node_parked {
+	struct sk_node_parked *next;
+	unsigned               rank;
+	struct sk_ep          *ep;
+};
+
+struct sk_node_service {
+	sk_os_accept_func_t    fn;
+	void                  *arg;
+	struct sk_node_parked *parked;
+	bool                   closed; /* listened, then stopped: refuse */
+};
+
+#define SK_NODE_FINI_MAX 8
+#define SK_NODE_LISTEN_REQ (1ull << 63) /* req_id bit of LISTEN/ACCEPT */
+
+/* The connections of this node, and its finalize hooks. */
+static struct {
+	struct sk_ep         **ep;      /* [size], libos's own: made on
+	                                 * first use */
+	struct sk_node_conn    conn;
+	struct sk_node_service service[SK_HSERVICE_MAX];
+	uint64_t               listen_seq;
+	bool                   closing; /* finalizing: accept nothing */
+	struct {
+		void (*fn)(void *arg);
+		void *arg;
+	} fini[SK_NODE_FINI_MAX];
+	unsigned               nfini;
+} sk_peers;
+
 /* Keep @ep as libos's own endpoint to @rank. Its user pointer says whose
  * it is, so that rpc refuses to take it over (sk_rpc_peer_add). */
 static void sk_node_peer_set(unsigned rank, struct sk_ep *ep)
 {
 	sk_ep_set_user(ep, &sk_node);
-	sk_node.peers[rank] = ep;
+	sk_peers.ep[rank] = ep;
 }
 
 /* ---- LISTEN and ACCEPT ---- */
@@ -52,7 +98,7 @@ static void sk_node_send_listen(uint16_t type, const struct sk_hreq_peer *p,
 	struct sk_hmsg_hdr h = {.type = type};
 	sk_status_t st;
 
-	h.req_id = SK_NODE_LISTEN_REQ | sk_node.listen_seq++;
+	h.req_id = SK_NODE_LISTEN_REQ | sk_peers.listen_seq++;
 	st = sk_chan_send(&sk_node.chan, &h, p, p ? sizeof(*p) : 0, blob,
 			  len);
 	/* The last slot on each side is kept for this one request, so only
@@ -64,8 +110,20 @@ static void sk_node_send_listen(uint16_t type, const struct sk_hreq_peer *p,
 			sk_status_str(st));
 }
 
+static void sk_node_on_peer(const struct sk_hmsg_hdr *h,
+			    const void *payload);
+
+int sk_node_peers_init(void)
+{
+	/* A pointer per rank, filled on first use: 2 KiB at 256 nodes. */
+	sk_peers.ep = calloc(sk_node.size, sizeof(*sk_peers.ep));
+	return sk_peers.ep ? 0 : -ENOMEM;
+}
+
 void sk_node_listen_start(void)
 {
+	/* The host answers the LISTEN with PEERs: node.c hands them here. */
+	sk_node.on_peer = sk_node_on_peer;
 	sk_node_send_listen(SK_HMSG_LISTEN, NULL, NULL, 0);
 }
 
@@ -73,7 +131,7 @@ void sk_node_listen_start(void)
  * endpoint is made (sk_os_accept_func_t). */
 static sk_status_t sk_node_admit(unsigned rank, unsigned service)
 {
-	struct sk_node_service *s = &sk_node.service[service];
+	struct sk_node_service *s = &sk_peers.service[service];
 
 	if (service == 0)
 		return SK_OK;
@@ -88,11 +146,11 @@ static sk_status_t sk_node_admit(unsigned rank, unsigned service)
 static sk_status_t sk_node_hand_over(unsigned rank, unsigned service,
 				     struct sk_ep *ep)
 {
-	struct sk_node_service *s = &sk_node.service[service];
+	struct sk_node_service *s = &sk_peers.service[service];
 	struct sk_node_parked *pk, **pp;
 
 	if (service == 0) {
-		if (sk_node.peers[rank] != NULL)
+		if (sk_peers.ep[rank] != NULL)
 			return SK_ERR_INVAL; /* it has ours already */
 		sk_node_peer_set(rank, ep);
 		return SK_OK;
@@ -117,9 +175,10 @@ static sk_status_t sk_node_hand_over(unsigned rank, unsigned service,
  * Another node connects to this one (PEER, the answer to our LISTEN or
  * ACCEPT). Answer at once with ACCEPT, which is also the next LISTEN.
  */
-void sk_node_on_peer(const struct sk_hmsg_hdr *h, const void *payload)
+static void sk_node_on_peer(const struct sk_hmsg_hdr *h,
+			    const void *payload)
 {
-	struct sk_node_conn *c = &sk_node.conn;
+	struct sk_node_conn *c = &sk_peers.conn;
 	struct sk_hreq_peer p, a = {0};
 	char blob[SK_BLOB_MAX];
 	size_t len = sizeof(blob), alen;
@@ -141,7 +200,7 @@ void sk_node_on_peer(const struct sk_hmsg_hdr *h, const void *payload)
 	if (p.rank >= sk_node.size || p.rank == sk_node.rank ||
 	    p.service >= SK_HSERVICE_MAX || alen == 0) {
 		why = "a malformed request";
-	} else if (sk_node.closing) {
+	} else if (sk_peers.closing) {
 		why = NULL; /* finishing: refuse quietly */
 		st = SK_ERR_UNREACHABLE;
 	} else if (c->active && !c->done && c->rank == p.rank &&
@@ -155,7 +214,7 @@ void sk_node_on_peer(const struct sk_hmsg_hdr *h, const void *payload)
 			ep = c->ep;
 			a.flags = SK_HACCEPT_MERGED;
 		}
-	} else if (p.service == 0 && sk_node.peers[p.rank] != NULL) {
+	} else if (p.service == 0 && sk_peers.ep[p.rank] != NULL) {
 		why = "a second connection";
 	} else if ((st = sk_node_admit(p.rank, p.service)) != SK_OK) {
 		why = "its service did not take the connection";
@@ -216,7 +275,7 @@ static int sk_node_timeout_ms(int timeout_ms)
  * connection while another waits). */
 static sk_status_t sk_node_conn_wait(uint64_t end)
 {
-	while (sk_node.conn.active) {
+	while (sk_peers.conn.active) {
 		if (sk_node.down)
 			return SK_ERR_UNREACHABLE;
 		if (sk_time_ns() >= end)
@@ -251,7 +310,7 @@ static sk_status_t sk_node_conn_status(int64_t result)
  */
 static void sk_node_conn_on_reply(struct sk_hcall *call)
 {
-	struct sk_node_conn *c = &sk_node.conn;
+	struct sk_node_conn *c = &sk_peers.conn;
 
 	if (!c->done) {
 		if (call->result == 0)
@@ -273,7 +332,7 @@ static void sk_node_conn_on_reply(struct sk_hcall *call)
 	}
 	if (!c->waiting && c->ep != NULL) {
 		if (c->status == SK_OK && c->service == 0 &&
-		    sk_node.peers != NULL && sk_node.peers[c->rank] == NULL)
+		    sk_peers.ep != NULL && sk_peers.ep[c->rank] == NULL)
 			sk_node_peer_set(c->rank, c->ep);
 		else
 			sk_ep_destroy(c->ep);
@@ -285,7 +344,7 @@ static void sk_node_conn_on_reply(struct sk_hcall *call)
 static sk_status_t sk_node_connect(unsigned rank, unsigned service,
 				   uint64_t end, struct sk_ep **ep_p)
 {
-	struct sk_node_conn *c = &sk_node.conn;
+	struct sk_node_conn *c = &sk_peers.conn;
 	struct sk_hreq_peer p = {.rank = rank, .service = (uint16_t)service};
 	char blob[SK_BLOB_MAX];
 	size_t len = sizeof(blob);
@@ -296,7 +355,7 @@ static sk_status_t sk_node_connect(unsigned rank, unsigned service,
 	if (!sk_node.booted || rank >= sk_node.size || rank == sk_node.rank ||
 	    service >= SK_HSERVICE_MAX)
 		return SK_ERR_INVAL;
-	if (sk_node.closing)
+	if (sk_peers.closing)
 		return SK_ERR_UNREACHABLE; /* finalizing */
 	st = sk_node_conn_wait(end);
 	if (st != SK_OK)
@@ -356,16 +415,16 @@ struct sk_ep *sk_os_peer(unsigned rank)
 	uint64_t end;
 
 	if (!sk_node.booted || rank >= sk_node.size || rank == sk_node.rank ||
-	    sk_node.peers == NULL)
+	    sk_peers.ep == NULL)
 		return NULL;
-	if (sk_node.peers[rank] != NULL)
-		return sk_node.peers[rank];
+	if (sk_peers.ep[rank] != NULL)
+		return sk_peers.ep[rank];
 	end = sk_node_deadline(-1);
 	/* The other node may connect to us while we wait for our turn. */
 	if (sk_node_conn_wait(end) != SK_OK)
 		return NULL;
-	if (sk_node.peers[rank] != NULL)
-		return sk_node.peers[rank];
+	if (sk_peers.ep[rank] != NULL)
+		return sk_peers.ep[rank];
 	if (sk_node_connect(rank, 0, end, &ep) != SK_OK)
 		return NULL;
 	sk_node_peer_set(rank, ep);
@@ -388,7 +447,7 @@ sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
 
 	if (service == 0 || service >= SK_HSERVICE_MAX)
 		return SK_ERR_INVAL;
-	s = &sk_node.service[service];
+	s = &sk_peers.service[service];
 	s->fn = fn;
 	s->arg = arg;
 	s->closed = fn == NULL;
@@ -428,11 +487,11 @@ int sk_os_barrier(void)
 
 sk_status_t sk_os_at_finalize(void (*fn)(void *arg), void *arg)
 {
-	if (sk_node.nfini == SK_NODE_FINI_MAX)
+	if (sk_peers.nfini == SK_NODE_FINI_MAX)
 		return SK_ERR_NOMEM;
-	sk_node.fini[sk_node.nfini].fn = fn;
-	sk_node.fini[sk_node.nfini].arg = arg;
-	sk_node.nfini++;
+	sk_peers.fini[sk_peers.nfini].fn = fn;
+	sk_peers.fini[sk_peers.nfini].arg = arg;
+	sk_peers.nfini++;
 	return SK_OK;
 }
 
@@ -440,12 +499,12 @@ void sk_os_at_finalize_cancel(void (*fn)(void *arg), void *arg)
 {
 	unsigned i;
 
-	for (i = sk_node.nfini; i-- > 0;) {
-		if (sk_node.fini[i].fn == fn && sk_node.fini[i].arg == arg) {
-			memmove(&sk_node.fini[i], &sk_node.fini[i + 1],
-				(sk_node.nfini - i - 1) *
-					sizeof(sk_node.fini[0]));
-			sk_node.nfini--;
+	for (i = sk_peers.nfini; i-- > 0;) {
+		if (sk_peers.fini[i].fn == fn && sk_peers.fini[i].arg == arg) {
+			memmove(&sk_peers.fini[i], &sk_peers.fini[i + 1],
+				(sk_peers.nfini - i - 1) *
+					sizeof(sk_peers.fini[0]));
+			sk_peers.nfini--;
 			return;
 		}
 	}
@@ -453,9 +512,11 @@ void sk_os_at_finalize_cancel(void (*fn)(void *arg), void *arg)
 
 void sk_node_run_fini(void)
 {
-	while (sk_node.nfini > 0) {
-		sk_node.nfini--;
-		sk_node.fini[sk_node.nfini].fn(sk_node.fini[sk_node.nfini].arg);
+	sk_peers.closing = true; /* refuse nodes that connect from now on */
+	while (sk_peers.nfini > 0) {
+		unsigned i = --sk_peers.nfini;
+
+		sk_peers.fini[i].fn(sk_peers.fini[i].arg);
 	}
 }
 
@@ -495,17 +556,17 @@ void sk_node_peers_flush(unsigned ms)
 	struct sk_node_flush *f;
 	unsigned j, left = 0;
 
-	if (sk_node.peers == NULL || sk_node.down)
+	if (sk_peers.ep == NULL || sk_node.down)
 		return;
 	f = calloc(sk_node.size, sizeof(*f));
 	if (f == NULL)
 		return;
 	for (j = 0; j < sk_node.size; j++) {
-		if (sk_node.peers[j] == NULL)
+		if (sk_peers.ep[j] == NULL)
 			continue;
 		f[j].op.done = sk_node_flush_done;
 		f[j].left = &left;
-		if (sk_ep_flush(sk_node.peers[j], &f[j].op) == SK_OK)
+		if (sk_ep_flush(sk_peers.ep[j], &f[j].op) == SK_OK)
 			left++;
 	}
 	while (left > 0) {
@@ -528,17 +589,17 @@ void sk_node_peers_close(void)
 	unsigned j, s;
 
 	for (s = 0; s < SK_HSERVICE_MAX; s++) {
-		while (sk_node.service[s].parked) {
-			struct sk_node_parked *pk = sk_node.service[s].parked;
+		while (sk_peers.service[s].parked) {
+			struct sk_node_parked *pk = sk_peers.service[s].parked;
 
-			sk_node.service[s].parked = pk->next;
+			sk_peers.service[s].parked = pk->next;
 			sk_ep_destroy(pk->ep);
 			free(pk);
 		}
 	}
-	for (j = 0; j < sk_node.size && sk_node.peers; j++)
-		if (sk_node.peers[j])
-			sk_ep_destroy(sk_node.peers[j]);
-	free(sk_node.peers);
-	sk_node.peers = NULL;
+	for (j = 0; j < sk_node.size && sk_peers.ep; j++)
+		if (sk_peers.ep[j])
+			sk_ep_destroy(sk_peers.ep[j]);
+	free(sk_peers.ep);
+	sk_peers.ep = NULL;
 }

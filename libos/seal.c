@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "seal.h"
 #include "node.h"
 
 #if defined(__x86_64__)

@@ -17,14 +17,16 @@ $(BUILD)/tests/lib/bootsrv_standins.o: CPPFLAGS += -Ilibos/include -Ilibos/inter
 # callbacks, without a device.
 TEST_PROGS += $(BUILD)/tests/test_loop
 $(BUILD)/tests/test_loop: $(BUILD)/tests/libos/test_loop.o $(LIBOS) $(LIBVERBS)
-$(BUILD)/tests/libos/test_loop.o: CPPFLAGS += -Ilibos/include
+# It includes libos/loop_priv.h (the deadlines the loop computed).
+$(BUILD)/tests/libos/test_loop.o: CPPFLAGS += -Ilibos/include -Ilibos
 
 # test_arena: regions and pools against a real second process that writes
 # over every byte a key covers (tests/lib's peer), on SKIFF_PROVIDER.
 TEST_PROGS += $(BUILD)/tests/test_arena
 $(BUILD)/tests/test_arena: $(BUILD)/tests/libos/test_arena.o \
 	$(BUILD)/tests/lib/sk_test_peer.o $(LIBOS) $(LIBVERBS)
-$(BUILD)/tests/libos/test_arena.o: CPPFLAGS += -Ilibos/include
+# It includes libos/arena_priv.h (the region a pool's objects are in).
+$(BUILD)/tests/libos/test_arena.o: CPPFLAGS += -Ilibos/include -Ilibos
 
 # The fuzz target compiles the two checkers' sources only (no verbs, no
 # UCX); its own stand-ins cover what bootsrv.c's other functions call.

@@ -10,6 +10,9 @@
  * overwritten still hands out each free object exactly once and keeps its
  * per-object metadata, because neither lives in the objects; memory around
  * the region is untouched; a released region's key no longer works.
+ *
+ * Uses arena.h, and libos's private arena_priv.h for one thing: the region
+ * a pool with remote rights carved (its pages, its size).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +25,8 @@
 #include <cmocka.h>
 
 #include <skiff/arena.h>
+
+#include "arena_priv.h"
 
 #include "../lib/sk_test_peer.h"
 
@@ -151,6 +156,7 @@ static void test_pool_region_hostile(void **state)
 		.access = SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
 		.meta_size = sizeof(uint64_t),
 	};
+	const struct sk_region *region;
 	struct sk_pool pool;
 	char *obj[OBJ_N], *again[OBJ_N];
 	struct sk_ep *ep;
@@ -162,11 +168,15 @@ static void test_pool_region_hostile(void **state)
 	assert_int_equal(sk_pool_init_attr(&pool, f->arena, OBJ_SIZE, OBJ_N,
 					   &attr),
 			 SK_OK);
-	assert_non_null(pool.region.mr);
-	assert_ptr_equal(pool.mr, pool.region.mr);
-	assert_int_equal((uintptr_t)pool.region.base % 4096, 0);
-	assert_int_equal(pool.region.size % 4096, 0);
-	assert_true(pool.region.size >= pool.obj_size * OBJ_N);
+	region = &sk_pool_priv(&pool)->region;
+	assert_non_null(region->mr);
+	assert_ptr_equal(pool.mr, region->mr);
+	assert_ptr_equal(pool.base, region->base);
+	assert_ptr_equal(sk_pool_obj(&pool, 0), region->base);
+	assert_int_equal(pool.count, OBJ_N);
+	assert_int_equal((uintptr_t)region->base % 4096, 0);
+	assert_int_equal(region->size % 4096, 0);
+	assert_true(region->size >= pool.obj_size * OBJ_N);
 	for (i = 0; i < OBJ_N; i++) {
 		obj[i] = sk_pool_get(&pool);
 		assert_non_null(obj[i]);
@@ -178,20 +188,24 @@ static void test_pool_region_hostile(void **state)
 		sk_pool_put(&pool, obj[i]);
 
 	id = connect_peer(f, &ep);
-	assert_int_equal(scribble(f, id, pool.mr, 0, pool.region.size + 4096,
+	assert_int_equal(scribble(f, id, pool.mr, 0, region->size + 4096,
 				  &written),
 			 SK_ERR_REMOTE_ACCESS);
-	assert_int_equal(written, pool.region.size); /* all of it, no more */
+	assert_int_equal(written, region->size); /* all of it, no more */
 	sk_ep_destroy(ep);
 
 	for (i = 0; i < OBJ_N; i++)
 		assert_int_equal(*(uint64_t *)sk_pool_meta(&pool, obj[i]),
 				 0xc0de0000u + i);
 	/* Exactly the objects put back come out, each once. */
-	assert_int_equal(pool.nfree, OBJ_N / 2);
+	assert_int_equal(sk_pool_nfree(&pool), OBJ_N / 2);
 	for (i = 0; i < OBJ_N / 2; i++) {
 		again[i] = sk_pool_get(&pool);
 		assert_non_null(again[i]);
+		assert_true(sk_pool_has(&pool, again[i]));
+		assert_ptr_equal(sk_pool_obj(&pool, sk_pool_index(&pool,
+								  again[i])),
+				 again[i]);
 		assert_int_equal((again[i] - obj[0]) % (ptrdiff_t)pool.obj_size,
 				 0);
 		assert_int_equal(((again[i] - obj[0]) /
@@ -202,7 +216,7 @@ static void test_pool_region_hostile(void **state)
 	assert_null(sk_pool_get(&pool));
 	for (i = 0; i < OBJ_N; i++)
 		sk_pool_put(&pool, obj[i]);
-	assert_int_equal(pool.nfree, OBJ_N);
+	assert_int_equal(sk_pool_nfree(&pool), OBJ_N);
 	canaries_check(f);
 	sk_pool_fini(&pool);
 }
@@ -246,7 +260,7 @@ static void test_pool_limits(void **state)
 			 SK_ERR_INVAL);
 	assert_int_equal(sk_pool_init(&pool, f->arena, 64, 2), SK_OK);
 	assert_ptr_equal(pool.mr, sk_arena_mr(f->arena));
-	assert_null(pool.region.mr);
+	assert_null(sk_pool_priv(&pool)->region.mr);
 	a = sk_pool_get(&pool);
 	b = sk_pool_get(&pool);
 	assert_non_null(a);
@@ -256,7 +270,7 @@ static void test_pool_limits(void **state)
 	sk_pool_put(&pool, a);     /* twice */
 	sk_pool_put(&pool, a + 1); /* inside an object */
 	sk_pool_put(&pool, &pool); /* not the pool's */
-	assert_int_equal(pool.nfree, 1);
+	assert_int_equal(sk_pool_nfree(&pool), 1);
 	assert_ptr_equal(sk_pool_get(&pool), a);
 	assert_null(sk_pool_get(&pool));
 	sk_pool_fini(&pool);

@@ -7,6 +7,9 @@
  * (tests/e2e/jobs.sh).
  *
  * No timing is asserted: the throughput test prints its counts.
+ *
+ * Uses loop.h, and libos's private loop_priv.h for one thing: the order of
+ * the deadlines the loop computed (test_timers_order).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,8 @@
 #include <cmocka.h>
 
 #include <skiff/loop.h>
+
+#include "loop_priv.h"
 
 #define RUN_LIMIT_NS (10ull * 1000000000ull) /* a test that waits longer failed */
 
@@ -84,6 +89,7 @@ static void rec_fire(struct sk_timer *t)
 {
 	struct rec_timer *r = (struct rec_timer *)t;
 
+	assert_false(sk_timer_armed(t)); /* disarmed before its call */
 	r->fired++;
 	r->fired_at = sk_time_ns();
 	if (fire_n < NTIMERS)
@@ -109,7 +115,9 @@ static void test_timers_order(void **state)
 		r[i].id = i;
 		r[i].t.cb = rec_fire;
 		/* i * 7919 mod 50: every ms from 0 to 49, scrambled */
+		assert_false(sk_timer_armed(&r[i].t));
 		sk_timer_start(loop, &r[i].t, (i * 7919u) % 50);
+		assert_true(sk_timer_armed(&r[i].t));
 		r[i].deadline = before + ((i * 7919u) % 50) * 1000000ull;
 	}
 	run_until_zero(loop, &timers_left);
@@ -122,8 +130,11 @@ static void test_timers_order(void **state)
 	for (i = 1; i < NTIMERS; i++) {
 		const struct rec_timer *a = fire_log[i - 1], *b = fire_log[i];
 
-		assert_true(a->t.deadline_ns <= b->t.deadline_ns);
-		if (a->t.deadline_ns == b->t.deadline_ns)
+		const struct sk_timer_priv *ta = sk_timer_cpriv(&a->t);
+		const struct sk_timer_priv *tb = sk_timer_cpriv(&b->t);
+
+		assert_true(ta->deadline_ns <= tb->deadline_ns);
+		if (ta->deadline_ns == tb->deadline_ns)
 			assert_true(a->id < b->id);
 	}
 	/* Nothing is left armed: the loop times out with no event. */
@@ -481,8 +492,10 @@ static void test_same_fd_twice(void **state)
 	in.w = (struct sk_watch){.fd = sv[0], .events = POLLIN, .cb = twin_cb};
 	out.w = (struct sk_watch){.fd = sv[0], .events = POLLOUT, .cb = twin_cb};
 	in2.w = (struct sk_watch){.fd = sv[0], .events = POLLIN, .cb = twin_cb};
+	assert_false(sk_watch_active(&in.w));
 	sk_watch_start(loop, &in.w);
 	sk_watch_start(loop, &out.w);
+	assert_true(sk_watch_active(&in.w));
 	/* Writable at once, not readable. */
 	assert_true(sk_loop_run_once(loop, 100) > 0);
 	assert_int_equal(in.calls, 0);
@@ -491,6 +504,8 @@ static void test_same_fd_twice(void **state)
 	assert_true(out.last & POLLOUT);
 	/* Stop the output watch; data arrives: only the input one. */
 	sk_watch_stop(loop, &out.w);
+	assert_false(sk_watch_active(&out.w));
+	assert_true(sk_watch_active(&in.w));
 	out.calls = 0;
 	assert_int_equal(write(sv[1], "q", 1), 1);
 	assert_true(sk_loop_run_once(loop, 100) > 0);

@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <skiff/verbs.h>
 
@@ -47,7 +48,7 @@ struct sk_region {
 struct sk_pool_attr {
 	/* 0 or SK_ACCESS_LOCAL: the objects are in the arena's own (local)
 	 * registration. Remote rights: the objects get a region of their own
-	 * with these rights (struct sk_pool.region). */
+	 * with these rights (whose registration is then struct sk_pool.mr). */
 	unsigned access;
 	/* Bytes of metadata per object (sk_pool_meta), kept outside the
 	 * arena: the place for what peers must not write, such as the
@@ -55,22 +56,27 @@ struct sk_pool_attr {
 	size_t   meta_size;
 };
 
-/* A pool of equal objects carved out of an arena. */
+/*
+ * A pool of equal objects carved out of an arena. The memory is the
+ * caller's (embed it); sk_pool_init fills it. The named fields are the
+ * caller's to read, never to write: set by sk_pool_init, they do not
+ * change until sk_pool_fini. ->priv is the allocator's (its free list,
+ * which objects are out, its region): storage only.
+ */
 struct sk_pool {
-	struct sk_arena    *arena;
+	char               *base;      /* object i: sk_pool_obj(pool, i) */
 	size_t              obj_size;  /* rounded up to 64 bytes */
 	unsigned            count;
-	unsigned            nfree;
-	char               *base;
-	const struct sk_mr *mr;        /* the registration the objects are in */
-	struct sk_region    region;    /* its own, if it asked for remote
-	                                * rights (else region.mr is NULL) */
+	const struct sk_mr *mr;        /* the registration the objects are in:
+	                                * the arena's, or the pool's own
+	                                * region's with remote rights */
+	char               *meta;      /* count * meta_size, on the heap:
+	                                * sk_pool_meta() */
 	size_t              meta_size;
-	char               *meta;      /* count * meta_size, on the heap */
-	/* private, on the heap: the free objects' indexes (a stack) and
-	 * which objects are handed out */
-	unsigned           *free_idx;
-	unsigned char      *busy;
+	union {
+		uint64_t u64[7];
+		void    *align;
+	} priv;
 };
 
 /*
@@ -140,6 +146,23 @@ void *sk_pool_get(struct sk_pool *pool);
  * not the start of one of its objects, or one already returned) is
  * refused with a message and changes nothing. */
 void sk_pool_put(struct sk_pool *pool, void *obj);
+
+/* How many objects are free (not handed out). */
+unsigned sk_pool_nfree(const struct sk_pool *pool);
+
+/* Object @i of the pool (i < pool->count). */
+static inline void *sk_pool_obj(const struct sk_pool *pool, unsigned i)
+{
+	return pool->base + (size_t)i * pool->obj_size;
+}
+
+/* The index of the object @p points into (sk_pool_has must hold). */
+static inline unsigned sk_pool_index(const struct sk_pool *pool,
+				     const void *p)
+{
+	return (unsigned)((size_t)((const char *)p - pool->base) /
+			  pool->obj_size);
+}
 
 /* Whether @p points into one of the pool's objects. */
 static inline int sk_pool_has(const struct sk_pool *pool, const void *p)

@@ -63,26 +63,32 @@ struct sk_op {
 
 /* A one-shot timer; re-arm it from its callback for a periodic one. The
  * memory is the caller's and must stay valid while the timer is armed.
- * Timers due at the same nanosecond fire in the order they were started. */
+ * Timers due at the same nanosecond fire in the order they were started.
+ * ->cb is the caller's to set; ->priv is the loop's (when the timer is
+ * due, its place among the armed ones): zero it before the first start,
+ * as an initializer or calloc does, and leave it alone after. */
 struct sk_timer {
 	sk_timer_func_t  cb;
-	uint64_t         deadline_ns; /* private */
-	uint64_t         seq;         /* private: start order */
-	uint32_t         heap_idx;    /* private */
-	bool             armed;       /* private */
+	union {
+		uint64_t u64[3];
+		void    *align;
+	} priv;
 };
 
 /* A watched file descriptor. The memory is the caller's and must stay
- * valid while the watch is active; ->fd must not change while it is. */
+ * valid while the watch is active; ->fd must not change while it is.
+ * ->cb, ->fd and ->events are the caller's to set; ->priv is the loop's
+ * (the other watches of the descriptor, the last look that saw it): zero
+ * it before the first start, as an initializer or calloc does, and leave
+ * it alone after. */
 struct sk_watch {
 	sk_watch_func_t  cb;
 	int              fd;
 	unsigned         events;   /* POLLIN, POLLOUT */
-	struct sk_watch *next;     /* private: the watches of one fd */
-	uint64_t         look;     /* private: last look that saw it */
-	int              reg_fd;   /* private: ->fd when started */
-	unsigned         fixed;    /* private: revents if epoll cannot watch */
-	bool             active;   /* private */
+	union {
+		uint64_t u64[4];
+		void    *align;
+	} priv;
 };
 
 /*
@@ -109,6 +115,8 @@ void sk_loop_stop(struct sk_loop *loop);
 void sk_timer_start(struct sk_loop *loop, struct sk_timer *timer,
 		    uint64_t ms);
 void sk_timer_stop(struct sk_loop *loop, struct sk_timer *timer);
+/* Whether @timer is armed: started, and neither fired nor stopped since. */
+bool sk_timer_armed(const struct sk_timer *timer);
 
 /* Watch @w->fd for @w->events (with ->cb set); the callback gets poll(2)'s
  * revents (POLLHUP and POLLERR included). On an active watch: take a new
@@ -116,6 +124,8 @@ void sk_timer_stop(struct sk_loop *loop, struct sk_timer *timer);
  * max_user_watches limit) is called with POLLERR, after a message. */
 void sk_watch_start(struct sk_loop *loop, struct sk_watch *w);
 void sk_watch_stop(struct sk_loop *loop, struct sk_watch *w);
+/* Whether @w is active: started and not stopped since. */
+bool sk_watch_active(const struct sk_watch *w);
 
 /* The device of the loop (NULL if none). */
 struct sk_dev *sk_loop_dev(const struct sk_loop *loop);
