@@ -105,7 +105,7 @@ sk_status_t sk_rpc_call(struct sk_rpc_peer *p, uint16_t id, const void *req,
 	if (p->ncalls++ == 0) {
 		p->heard_seen = p->heard;
 		p->quiet_ns = sk_time_ns();
-		if (!p->probe_t.armed)
+		if (!sk_timer_armed(&p->probe_t))
 			sk_timer_start(rpc->loop, &p->probe_t, rpc->probe_ms);
 	}
 	rpc->stats.calls++;

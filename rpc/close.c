@@ -83,9 +83,8 @@ static void sk_rpc_peer_close(struct sk_rpc_peer *p)
 			continue;
 		rpc->posted[i] = NULL;
 		obj = i < SK_RPC_SMALL_N ?
-			      rpc->small.base + (size_t)i * rpc->small.obj_size :
-			      rpc->large.base + (size_t)(i - SK_RPC_SMALL_N) *
-							rpc->large.obj_size;
+			      sk_pool_obj(&rpc->small, i) :
+			      sk_pool_obj(&rpc->large, i - SK_RPC_SMALL_N);
 		sk_rpc_buf_free(rpc, obj + SK_RPC_HEADROOM);
 	}
 	for (i = 0; i < SK_RPC_CREDITS; i++) {

@@ -35,7 +35,7 @@ static void sk_rpc_retry_deferred(struct sk_rpc *rpc)
 	rpc->retrying = 1;
 	for (p = rpc->peers; p; p = p->next) {
 		while (p->ndeferred > 0 && !p->failed &&
-		       rpc->large.nfree > 0) {
+		       sk_pool_nfree(&rpc->large) > 0) {
 			/* The header checked on arrival, from our copy: the
 			 * slot's bytes are the peer's to rewrite meanwhile. */
 			if (!rpc->take(p, p->deferred[0].slot,

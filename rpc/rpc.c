@@ -28,8 +28,7 @@ static struct sk_rpc *sk_rpc_node;
 static void sk_rpc_bufops_init(struct sk_rpc *rpc, struct sk_pool *pool)
 {
 	for (unsigned i = 0; i < pool->count; i++) {
-		char *buf = pool->base + (size_t)i * pool->obj_size +
-			    SK_RPC_HEADROOM;
+		char *buf = (char *)sk_pool_obj(pool, i) + SK_RPC_HEADROOM;
 		struct sk_rpc_bufop *bo = sk_pool_meta(pool, buf);
 
 		bo->rpc = rpc;

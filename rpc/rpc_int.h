@@ -213,10 +213,8 @@ static inline struct sk_rpc_peer **sk_rpc_posted(struct sk_rpc *rpc,
 
 	if (sk_rpc_in_pool(&rpc->large, buf))
 		return &rpc->posted[SK_RPC_SMALL_N +
-				    (size_t)(obj - rpc->large.base) /
-					    rpc->large.obj_size];
-	return &rpc->posted[(size_t)(obj - rpc->small.base) /
-			    rpc->small.obj_size];
+				    sk_pool_index(&rpc->large, obj)];
+	return &rpc->posted[sk_pool_index(&rpc->small, obj)];
 }
 
 static inline struct sk_rpc_bufop *sk_rpc_bufop(struct sk_rpc *rpc,
