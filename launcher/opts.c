@@ -249,6 +249,26 @@ static int parse_output_dir(struct sk_job_opts *o, const char *opt,
 }
 
 /* Apply option @id with value @val; @opt is its name as written. */
+/* A count option's value: a number in [1, @max] of @what. */
+static int opt_count(const char *opt, const char *val, unsigned max,
+		     const char *what, unsigned *out, char *err, size_t errlen)
+{
+	char q[SK_SHOW_MAX];
+
+	switch (sk_parse_uint(val, strlen(val), 1, max, out)) {
+	case SK_NUM_OK:
+		return 0;
+	case SK_NUM_BAD:
+		return sk_parse_err(err, errlen, "%s: '%s' is not a number of %s",
+				    opt, SK_SHOW(q, val, strlen(val)), what);
+	case SK_NUM_RANGE:
+		return sk_parse_err(err, errlen,
+				    "%s: '%s' is out of range (1 to %u)", opt,
+				    SK_SHOW(q, val, strlen(val)), max);
+	}
+	return -1;
+}
+
 static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 		     const char *val, char *err, size_t errlen)
 {
@@ -256,22 +276,8 @@ static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 
 	switch (id) {
 	case OPT_NP:
-		switch (sk_parse_uint(val, strlen(val), 1, SK_OPTS_MAX_NODES,
-				      &o->np)) {
-		case SK_NUM_OK:
-			return 0;
-		case SK_NUM_BAD:
-			return sk_parse_err(err, errlen,
-					    "%s: '%s' is not a number of nodes",
-					    opt, SK_SHOW(q, val, strlen(val)));
-		case SK_NUM_RANGE:
-			return sk_parse_err(
-				err, errlen,
-				"%s: '%s' is out of range (1 to %u)", opt,
-				SK_SHOW(q, val, strlen(val)),
-				SK_OPTS_MAX_NODES);
-		}
-		return -1;
+		return opt_count(opt, val, SK_OPTS_MAX_NODES, "nodes", &o->np,
+				 err, errlen);
 	case OPT_HOST:
 		return sk_hosts_parse(val, &o->hosts, err, errlen);
 	case OPT_HOSTFILE:
@@ -339,24 +345,8 @@ static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 		o->map_by_given = true;
 		return 0;
 	case OPT_NPERNODE:
-		switch (sk_parse_uint(val, strlen(val), 1, SK_OPTS_MAX_SLOTS,
-				      &o->npernode)) {
-		case SK_NUM_OK:
-			return 0;
-		case SK_NUM_BAD:
-			return sk_parse_err(
-				err, errlen,
-				"%s: '%s' is not a number of nodes per "
-				"host",
-				opt, SK_SHOW(q, val, strlen(val)));
-		case SK_NUM_RANGE:
-			return sk_parse_err(
-				err, errlen,
-				"%s: '%s' is out of range (1 to %u)", opt,
-				SK_SHOW(q, val, strlen(val)),
-				SK_OPTS_MAX_SLOTS);
-		}
-		return -1;
+		return opt_count(opt, val, SK_OPTS_MAX_SLOTS, "nodes per host",
+				 &o->npernode, err, errlen);
 	case OPT_PERNODE:
 		o->npernode = 1;
 		return 0;
