@@ -138,9 +138,13 @@ bool sk_kv_expired(uint64_t exp, uint64_t now);
  * sk_kv_parse_u64 reads a token, the item's trailing "\r\n" standing for
  * the end. So " 12", "12 abc", "12\t", "+12" and "-0" are numbers; "",
  * "12abc", "abc", "-1" and "18446744073709551616" are not
- * (SK_KV_ENONNUM). memcached also refuses any value stored in chunks
- * (items over 512 KiB by default), whatever it holds; kv does not emulate
- * that, so a number padded with spaces past 512 KiB is a number here.
+ * (SK_KV_ENONNUM). memcached also refuses any item stored in chunks,
+ * whatever it holds: by default one whose 59 + key + value bytes exceed
+ * 512 KiB (a value of 524229 bytes or more under a 1-byte key). kv does
+ * not emulate that: a number padded with spaces that far is a number here.
+ * Nor does it emulate memcached on a value of only white space, where
+ * strtoull reads on past the item (1.6.18 then answers with digits from
+ * whatever follows in the slab); kv answers SK_KV_ENONNUM.
  *
  * sk_kv_delta: the whole operation. incr adds modulo 2^64; decr stops at
  * 0. It writes the new number's digits to digits[] (no NUL) and their count
