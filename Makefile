@@ -109,6 +109,7 @@ include launcher/module.mk
 include rpc/module.mk
 include perf/rpc/module.mk
 include tests/rpc/wire.mk
+include tests/kv/sem.mk
 include perf/compare/module.mk
 include perf/os/module.mk
 include tests/libos/module.mk

@@ -32,6 +32,8 @@ PKGS=(
 	libopenmpi-dev
 	openssh-server     # the ssh launch path of skrun, tested on loopback
 	openssh-client
+	memcached          # tests/kv: the oracle of kv's memcached semantics
+	libmemcached-tools # memcslap/memcstat, memcached's own clients in perf/
 )
 
 missing=()

@@ -2,9 +2,9 @@
 # The body of `make check`: every test suite, each as its own step, then one
 # closing line "N passed, N failed" that CI reads.
 #
-#   unit        codec, configuration, option, file-service and loop tests
-#               (cmocka); no call up a layer or cycle between files
-#               (tests/tools/callcycles.py)
+#   unit        codec, configuration, option, file-service, loop and kv
+#               semantics tests (cmocka); no call up a layer or cycle
+#               between files (tests/tools/callcycles.py)
 #   ucx         the verbs conformance and rpc suites, ucx provider, real
 #               processes
 #   e2e         skrun + libos jobs end to end, ucx provider (tests/e2e)
@@ -13,6 +13,8 @@
 #               pkg-config, make, C++) and run under the installed skrun;
 #               make uninstall (tests/install/out-of-tree.sh)
 #   ssh         skrun's ssh launch path against an sshd on loopback
+#   kvsem       kv's memcached semantics against a private memcached 1.6,
+#               byte for byte (tests/kv/memcached-diff.sh)
 #   fuzz        every libFuzzer target (blobs, hostfiles, host messages,
 #               the rdma and ucx providers' own descriptor decoders)
 #   perfin      bad flags and garbage TCP exchanges to the perf tools;
@@ -63,7 +65,7 @@ unit() {
 	echo "== callcycles (who calls whom, from nm)"
 	python3 tests/tools/callcycles.py "$b" || return 1
 	for t in test_wire test_config test_ring test_opts test_fileserv \
-		test_hostproto test_rpc_wire test_loop; do
+		test_hostproto test_rpc_wire test_loop test_sem; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done
@@ -78,7 +80,7 @@ conformance() {
 fuzz() {
 	local t corpus rc=0
 	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
-		ucx_rkey; do
+		ucx_rkey kvsem; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)
@@ -137,6 +139,7 @@ step ucx conformance "$BUILD"
 step e2e e2e "$BUILD"
 step install env BUILD="$BUILD" tests/install/out-of-tree.sh
 step ssh env BUILD="$BUILD" tests/launcher/ssh-loopback.sh
+step kvsem env BUILD="$BUILD" tests/kv/memcached-diff.sh
 step fuzz fuzz
 step perfin perfin "$BUILD"
 step asan sanitized address
