@@ -47,8 +47,9 @@ struct sk_kv_part {
 	uint32_t cls_units[NCLASS_MAX];
 	unsigned nclass;
 	struct sk_kv_meta *free[NCLASS_MAX];
-	struct sk_kv_meta *q_head, *q_tail;
-	uint64_t q_bytes;
+	struct sk_kv_meta *p_head, *p_tail;  /* retired, not yet stamped */
+	struct sk_kv_meta *q_head, *q_tail;  /* stamped, oldest first */
+	uint64_t q_bytes;                    /* of both lists */
 	uint64_t q_count;
 	uint64_t items;
 	uint64_t cas_next;
@@ -321,6 +322,7 @@ void sk_kv_part_cleanup(struct sk_kv_part *part)
 		free(part->shadow[i]);
 	for (c = 0; c < part->nclass; c++)
 		free_list(part->free[c]);
+	free_list(part->p_head);
 	free_list(part->q_head);
 	free(part->shadow);
 	free(part);
@@ -398,11 +400,35 @@ int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
 	return SK_OK;
 }
 
+/*
+ * Items retired by the previous call get now_ns as their retire time. The
+ * caller read now_ns after that call returned, so after the slot store
+ * that unpublished them: a time taken before it (at the start of the call
+ * that retired them) could be earlier than a reader's read of the slot by
+ * as long as the owner stalled in between, and Q would start too soon.
+ */
+static void stamp(struct sk_kv_part *part, uint64_t now_ns)
+{
+	struct sk_kv_meta *m;
+
+	if (!part->p_head)
+		return;
+	for (m = part->p_head; m; m = m->next)
+		m->retired_ns = now_ns;
+	if (part->q_tail)
+		part->q_tail->next = part->p_head;
+	else
+		part->q_head = part->p_head;
+	part->q_tail = part->p_tail;
+	part->p_head = part->p_tail = NULL;
+}
+
 unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
 {
 	struct sk_kv_meta *m;
 	unsigned n = 0;
 
+	stamp(part, now_ns);
 	/* FIFO in retire order; a clock that went back only delays. */
 	while ((m = part->q_head) && now_ns >= m->retired_ns &&
 	       now_ns - m->retired_ns >= part->cfg.quarantine_ns) {
@@ -418,16 +444,15 @@ unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
 	return n;
 }
 
-static void retire(struct sk_kv_part *part, struct sk_kv_meta *m,
-		   uint64_t now_ns)
+/* Out of its slot: quarantined, its time stamped by the next call. */
+static void retire(struct sk_kv_part *part, struct sk_kv_meta *m)
 {
-	m->retired_ns = now_ns;
 	m->next = NULL;
-	if (part->q_tail)
-		part->q_tail->next = m;
+	if (part->p_tail)
+		part->p_tail->next = m;
 	else
-		part->q_head = m;
-	part->q_tail = m;
+		part->p_head = m;
+	part->p_tail = m;
 	part->q_bytes += (uint64_t)part->cls_units[m->cls] * SK_KV_LINE;
 	part->q_count++;
 }
@@ -544,6 +569,7 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	if (klen == 0 || klen > SK_KV_KEY_MAX || alen > SK_KV_VALUE_MAX ||
 	    blen > SK_KV_VALUE_MAX - alen)
 		return SK_ERR_INVAL;
+	stamp(part, now_ns);
 	h = sk_kv_siphash13(&part->cfg.hkey, key, klen);
 	units = UNITS(sk_kv_item_size(klen, alen + blen));
 	for (attempt = 0;; attempt++) {
@@ -595,7 +621,7 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	if (!old)
 		part->items++;
 	else if (old != m)
-		retire(part, old, now_ns);
+		retire(part, old);
 	if (cas_p)
 		*cas_p = ih.cas;
 	return SK_OK;
@@ -610,11 +636,12 @@ int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,
 	if (klen == 0 || klen > SK_KV_KEY_MAX)
 		return SK_ERR_INVAL;
 	h = sk_kv_siphash13(&part->cfg.hkey, key, klen);
+	stamp(part, now_ns);
 	w = find(part, h, key, klen);
 	if (w < 0)
 		return SK_KV_ERR_NOT_FOUND;
 	__atomic_store_n(&part->bucket[w], 0, __ATOMIC_RELEASE);
-	retire(part, part->shadow[w], now_ns);
+	retire(part, part->shadow[w]);
 	part->shadow[w] = NULL;
 	part->items--;
 	return SK_OK;

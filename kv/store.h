@@ -287,9 +287,17 @@ int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
 		      struct sk_kv_item_view *item_p);
 
 /*
+ * Time: the owner's calls take now_ns, the caller's monotonic clock read
+ * after its previous call to this partition returned (any sequential
+ * caller does). An item retired by a call is stamped with the now_ns of
+ * the next call (set, delete or reap), which is later than the slot store
+ * that retired it, and is reused only from Q after that stamp.
+ */
+
+/*
  * Insert or replace: build the new item in free store memory, seal it,
  * publish it with one release store of its slot word, and retire the old
- * item (if any) into quarantine at now_ns (monotonic; the caller's clock).
+ * item (if any) into quarantine.
  * The value's bytes are vlen at value, or, for append/prepend, a then b
  * (b may be NULL with blen 0). cas is assigned (the partition's counter)
  * and returned in *cas_p (may be NULL).
@@ -303,13 +311,14 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 		   uint32_t flags, uint32_t exptime, uint64_t now_ns,
 		   uint64_t *cas_p);
 
-/* Unpublish (slot := 0) and retire at now_ns. 0 or SK_KV_ERR_NOT_FOUND,
+/* Unpublish (slot := 0) and retire. 0 or SK_KV_ERR_NOT_FOUND,
  * SK_ERR_INVAL for a bad key length. */
 int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,
 		      uint64_t now_ns);
 
-/* Free the retired items that have aged Q by now_ns. sk_kv_part_set calls
- * it too; an idle owner calls it from a timer. Returns how many. */
+/* Stamp what the last call retired, and free the retired items that have
+ * aged Q by now_ns. sk_kv_part_set calls it too; an idle owner calls it
+ * from a timer. Returns how many came free. */
 unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns);
 
 /* A new epoch in the region header and every bucket header, so that
