@@ -5,6 +5,9 @@
 #   unit        codec, configuration, option, file-service and loop tests
 #               (cmocka); no call up a layer or cycle between files
 #               (tests/tools/callcycles.py)
+#   kvtorn      the kv store's torn-read stress: 10^6 one-sided-style GETs
+#               against a rewriting owner, and two broken owners that it
+#               must catch (tests/kv/torn.sh)
 #   ucx         the verbs conformance and rpc suites, ucx provider, real
 #               processes
 #   e2e         skrun + libos jobs end to end, ucx provider (tests/e2e)
@@ -133,6 +136,7 @@ rdma() {
 }
 
 step unit unit "$BUILD"
+step kvtorn env BUILD="$BUILD" tests/kv/torn.sh
 step ucx conformance "$BUILD"
 step e2e e2e "$BUILD"
 step install env BUILD="$BUILD" tests/install/out-of-tree.sh
