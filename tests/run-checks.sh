@@ -2,9 +2,12 @@
 # The body of `make check`: every test suite, each as its own step, then one
 # closing line "N passed, N failed" that CI reads.
 #
-#   unit        codec, configuration, option, file-service, loop and kv
-#               semantics tests (cmocka); no call up a layer or cycle
-#               between files (tests/tools/callcycles.py)
+#   unit        codec, configuration, option, file-service, loop, kv
+#               semantics and kv store tests (cmocka); no call up a layer
+#               or cycle between files (tests/tools/callcycles.py)
+#   kvtorn      the kv store's torn-read stress: 10^6 one-sided-style GETs
+#               against a rewriting owner, and two broken owners that it
+#               must catch (tests/kv/torn.sh)
 #   ucx         the verbs conformance and rpc suites, ucx provider, real
 #               processes
 #   e2e         skrun + libos jobs end to end, ucx provider (tests/e2e)
@@ -65,7 +68,7 @@ unit() {
 	echo "== callcycles (who calls whom, from nm)"
 	python3 tests/tools/callcycles.py "$b" || return 1
 	for t in test_wire test_config test_ring test_opts test_fileserv \
-		test_hostproto test_rpc_wire test_loop test_sem; do
+		test_hostproto test_rpc_wire test_loop test_sem test_store; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done
@@ -135,6 +138,7 @@ rdma() {
 }
 
 step unit unit "$BUILD"
+step kvtorn env BUILD="$BUILD" tests/kv/torn.sh
 step ucx conformance "$BUILD"
 step e2e e2e "$BUILD"
 step install env BUILD="$BUILD" tests/install/out-of-tree.sh

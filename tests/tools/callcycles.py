@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """callcycles.py - which object files of Skiff call which, from nm.
 
-Reads the objects under BUILD/{verbs,libos,rpc,launcher}, draws an edge A -> B
+Reads the objects under BUILD/{verbs,libos,rpc,launcher,kv}, draws an edge A -> B
 when A refers to a global symbol B defines, and checks two things:
 
   layers   an object refers only to its own layer and the layers below it
-           (verbs < libos < rpc; the launcher sits on libos, beside rpc).
+           (verbs < libos < rpc < kv; the launcher sits on libos, beside
+           rpc).
   cycles   no two objects of different concerns call into each other, even
            through others (a strongly connected component of the graph).
 
@@ -16,10 +17,11 @@ import os
 import subprocess
 import sys
 
-LAYERS = {"verbs": 0, "libos": 1, "rpc": 2, "launcher": 2}
+LAYERS = {"verbs": 0, "libos": 1, "rpc": 2, "launcher": 2, "kv": 3}
 MAY_USE = {"verbs": {"verbs"}, "libos": {"verbs", "libos"},
            "rpc": {"verbs", "libos", "rpc"},
-           "launcher": {"verbs", "libos", "launcher"}}
+           "launcher": {"verbs", "libos", "launcher"},
+           "kv": {"verbs", "libos", "rpc", "kv"}}
 
 
 def objects(build):

@@ -1,0 +1,667 @@
+/*
+ * The partition store (store.h; kv/README.md, "Design"): the layout of a
+ * partition's region, the owner's out-of-place updates with their
+ * quarantine, and the reader's acceptance rules.
+ *
+ * The owner is the region's only writer and the only one who knows where
+ * free memory is: chunks, free lists, the quarantine and each item's
+ * metadata are on its heap. It writes the region with relaxed 8-byte
+ * atomic stores because peers' NICs (and, in tests, reader threads) read
+ * it at the same moment; each update is published by one release store of
+ * a slot word. A retired item stays untouched for Q before its chunk can
+ * be reused, which is what lets a reader that finishes within L = Q/4 of
+ * reading the slot take an immutable snapshot.
+ *
+ * SK_KV_BROKEN_PUBLISH (tests only, kv_stress_torn_broken) rewrites a
+ * live item in place when the new one fits its chunk: the publish step
+ * the design forbids, built to show that the torn-read stress catches it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+#define UNITS(bytes) ((bytes) / SK_KV_LINE)
+#define NCLASS_MAX 64
+
+/* A chunk of the item store, and the item in it: on the owner's heap. */
+struct sk_kv_meta {
+	struct sk_kv_meta *next;  /* free list or quarantine */
+	uint64_t h;               /* the live item's key hash */
+	uint64_t off;             /* units from the store's start */
+	uint64_t retired_ns;      /* when it left its slot */
+	uint32_t units;           /* the item's exact size */
+	uint16_t cls;             /* the chunk's size class */
+};
+
+struct sk_kv_part {
+	uint8_t *mem;
+	struct sk_kv_region_hdr *hdr;
+	uint64_t *bucket;            /* nbuckets x 8 words */
+	uint8_t *store;
+	struct sk_kv_part_cfg cfg;
+	uint64_t store_off;
+	uint64_t store_units;
+	uint64_t bump;               /* first never-used unit */
+	struct sk_kv_meta **shadow;  /* the item of each slot word */
+	uint32_t cls_units[NCLASS_MAX];
+	unsigned nclass;
+	struct sk_kv_meta *free[NCLASS_MAX];
+	struct sk_kv_meta *p_head, *p_tail;  /* retired, not yet stamped */
+	struct sk_kv_meta *q_head, *q_tail;  /* stamped, oldest first */
+	uint64_t q_bytes;                    /* of both lists */
+	uint64_t q_count;
+	uint64_t items;
+	uint64_t cas_next;
+};
+
+const char *sk_kv_status_str(int status)
+{
+	switch (status) {
+	case SK_KV_ERR_NOT_FOUND:
+		return "no such key";
+	case SK_KV_ERR_PAIR_FULL:
+		return "both buckets of the key's pair are full";
+	case SK_KV_ERR_QUARANTINE_FULL:
+		return "too many retired bytes in quarantine";
+	case SK_KV_ERR_STALE:
+		return "bucket of another epoch or partition (stale map)";
+	case SK_KV_ERR_BAD_CHECK:
+		return "item bytes fail their check";
+	case SK_KV_ERR_OTHER_KEY:
+		return "item of another key";
+	case SK_KV_ERR_EXPIRED:
+		return "item expired";
+	default:
+		return sk_status_str(status);
+	}
+}
+
+/* ---- the reader ---- */
+
+int sk_kv_view_from_hdr(const void *bytes, size_t len, struct sk_kv_view *view_p)
+{
+	struct sk_kv_region_hdr h;
+	uint64_t units;
+
+	if (len < sizeof(h))
+		return SK_ERR_MALFORMED;
+	memcpy(&h, bytes, sizeof(h));
+	if (h.magic != SK_KV_MAGIC)
+		return SK_ERR_MALFORMED;
+	if (h.version != SK_KV_VERSION)
+		return SK_ERR_VERSION;
+	if (h.nbuckets < 2 || h.nbuckets > SK_KV_BUCKETS_MAX ||
+	    (h.nbuckets & (h.nbuckets - 1)) ||
+	    h.store_off != SK_KV_HDR_SIZE + h.nbuckets * SK_KV_LINE ||
+	    h.partition >= SK_KV_PART_MAX || h.store_size % SK_KV_LINE)
+		return SK_ERR_MALFORMED;
+	units = UNITS(h.store_size);
+	if (units == 0 || units > SK_KV_OFF_MAX + 1)
+		return SK_ERR_MALFORMED;
+	view_p->partition = h.partition;
+	view_p->epoch = h.epoch;
+	view_p->nbuckets = h.nbuckets;
+	view_p->store_off = h.store_off;
+	view_p->store_size = h.store_size;
+	return SK_OK;
+}
+
+static uint64_t pair_index(uint64_t h, uint64_t nbuckets)
+{
+	return h & (nbuckets / 2 - 1);
+}
+
+void sk_kv_read_plan(const struct sk_kv_view *view,
+		     const struct sk_kv_hkey *hkey, const void *key,
+		     size_t klen, struct sk_kv_plan *plan_p)
+{
+	uint64_t h = sk_kv_siphash13(hkey, key, klen);
+
+	plan_p->h = h;
+	plan_p->fp = sk_kv_fp(h);
+	plan_p->pair_off = SK_KV_HDR_SIZE +
+			   pair_index(h, view->nbuckets) * SK_KV_PAIR_SIZE;
+}
+
+int sk_kv_read_pick(const struct sk_kv_view *view,
+		    const struct sk_kv_plan *plan, const void *pair,
+		    struct sk_kv_cand *cands, unsigned *n_p)
+{
+	uint64_t w[2 * 8];
+	uint64_t store_units = UNITS(view->store_size);
+	unsigned i, n = 0;
+
+	memcpy(w, pair, sizeof(w));
+	*n_p = 0;
+	for (i = 0; i < 2; i++) {
+		if (sk_kv_bhdr_epoch(w[8 * i]) != view->epoch ||
+		    sk_kv_bhdr_partition(w[8 * i]) != view->partition)
+			return SK_KV_ERR_STALE;
+	}
+	for (i = 0; i < 16; i++) {
+		uint64_t s = w[i], units, off;
+
+		if (i % 8 == 0 || s == 0 || sk_kv_slot_fp(s) != plan->fp)
+			continue;
+		units = sk_kv_slot_units(s);
+		off = sk_kv_slot_off(s);
+		/* A slot is the owner's word, but what a READ returns is
+		 * bytes: never let one send the next READ out of bounds. */
+		if (units == 0 || off >= store_units ||
+		    units > store_units - off)
+			continue;
+		cands[n].off = view->store_off + off * SK_KV_LINE;
+		cands[n].len = units * SK_KV_LINE;
+		n++;
+	}
+	*n_p = n;
+	return SK_OK;
+}
+
+static uint64_t item_check(uint64_t region_off, const uint8_t *item,
+			   size_t len)
+{
+	struct sk_kv_hkey k = { .k0 = region_off, .k1 = SK_KV_CHECK_K1 };
+
+	return sk_kv_siphash13(&k, item + 8, len - 8);
+}
+
+int sk_kv_read_parse(const struct sk_kv_plan *plan,
+		     const struct sk_kv_cand *cand, const void *item,
+		     const void *key, size_t klen, uint32_t owner_now,
+		     struct sk_kv_item_view *item_p)
+{
+	const uint8_t *p = item;
+	struct sk_kv_item_hdr h;
+
+	if (cand->len < SK_KV_LINE)
+		return SK_ERR_MALFORMED;
+	memcpy(&h, p, sizeof(h));
+	/* Lengths first: the bytes may be anything, and the key compare
+	 * below must stay inside the copy. */
+	if (h.klen == 0 || h.vlen > SK_KV_VALUE_MAX ||
+	    sk_kv_item_size(h.klen, h.vlen) != cand->len)
+		return SK_ERR_MALFORMED;
+	if (h.key_hash != plan->h || h.klen != klen ||
+	    memcmp(p + SK_KV_ITEM_HDR, key, klen))
+		return SK_KV_ERR_OTHER_KEY;
+	if (h.exptime != 0 && h.exptime <= owner_now)
+		return SK_KV_ERR_EXPIRED;
+	item_p->value = p + SK_KV_ITEM_HDR + h.klen;
+	item_p->vlen = h.vlen;
+	item_p->flags = h.flags;
+	item_p->cas = h.cas;
+	item_p->exptime = h.exptime;
+	return SK_OK;
+}
+
+int sk_kv_read_check(const struct sk_kv_plan *plan,
+		     const struct sk_kv_cand *cand, const void *item,
+		     const void *key, size_t klen, uint32_t owner_now,
+		     struct sk_kv_item_view *item_p)
+{
+	uint64_t check;
+
+	if (cand->len < SK_KV_LINE)
+		return SK_ERR_MALFORMED;
+	memcpy(&check, item, sizeof(check));
+	if (check != item_check(cand->off, item, cand->len))
+		return SK_KV_ERR_BAD_CHECK;
+	return sk_kv_read_parse(plan, cand, item, key, klen, owner_now,
+				item_p);
+}
+
+/* ---- the owner ---- */
+
+/* Size classes in units, growing by ~1.25 like memcached's slabs, the
+ * last one SK_KV_UNITS_MAX. */
+static void classes_init(struct sk_kv_part *part)
+{
+	uint64_t u = 1;
+	unsigned n = 0;
+
+	while (u < SK_KV_UNITS_MAX && n < NCLASS_MAX - 1) {
+		part->cls_units[n++] = u;
+		u = u + 1 > u * 5 / 4 ? u + 1 : u * 5 / 4;
+	}
+	part->cls_units[n++] = SK_KV_UNITS_MAX;
+	part->nclass = n;
+}
+
+static unsigned class_of(const struct sk_kv_part *part, uint64_t units)
+{
+	unsigned lo = 0, hi = part->nclass - 1;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (part->cls_units[mid] >= units)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+int sk_kv_part_init(void *mem, size_t size, const struct sk_kv_part_cfg *cfg,
+		    struct sk_kv_part **part_p)
+{
+	struct sk_kv_part *part;
+	uint64_t nb = cfg->nbuckets, store_off, units, b, bhdr;
+
+	if (!mem || ((uintptr_t)mem % SK_KV_LINE) || nb < 2 ||
+	    nb > SK_KV_BUCKETS_MAX || (nb & (nb - 1)) ||
+	    cfg->partition >= SK_KV_PART_MAX)
+		return SK_ERR_INVAL;
+	store_off = SK_KV_HDR_SIZE + nb * SK_KV_LINE;
+	if (size < store_off + SK_KV_LINE)
+		return SK_ERR_INVAL;
+	units = UNITS(size - store_off);
+	if (units > SK_KV_OFF_MAX + 1)
+		units = SK_KV_OFF_MAX + 1;
+
+	part = calloc(1, sizeof(*part));
+	if (!part)
+		return SK_ERR_NOMEM;
+	part->shadow = calloc(nb * 8, sizeof(*part->shadow));
+	if (!part->shadow)
+		goto err_free_part;
+
+	part->mem = mem;
+	part->hdr = mem;
+	part->bucket = (uint64_t *)((uint8_t *)mem + SK_KV_HDR_SIZE);
+	part->store = (uint8_t *)mem + store_off;
+	part->cfg = *cfg;
+	if (!part->cfg.quarantine_max)
+		part->cfg.quarantine_max = units * SK_KV_LINE / 2;
+	part->store_off = store_off;
+	part->store_units = units;
+	part->cas_next = 1;
+	classes_init(part);
+
+	/* Not yet visible to any peer: plain stores. */
+	memset(mem, 0, store_off);
+	part->hdr->magic = SK_KV_MAGIC;
+	part->hdr->version = SK_KV_VERSION;
+	part->hdr->partition = cfg->partition;
+	part->hdr->epoch = cfg->epoch;
+	part->hdr->owner_rank = cfg->owner_rank;
+	part->hdr->nbuckets = nb;
+	part->hdr->store_off = store_off;
+	part->hdr->store_size = units * SK_KV_LINE;
+	bhdr = sk_kv_bhdr_make(cfg->epoch, cfg->partition, 0);
+	for (b = 0; b < nb; b++)
+		part->bucket[b * 8] = bhdr;
+	*part_p = part;
+	return SK_OK;
+
+err_free_part:
+	free(part);
+	return SK_ERR_NOMEM;
+}
+
+static void free_list(struct sk_kv_meta *m)
+{
+	while (m) {
+		struct sk_kv_meta *next = m->next;
+
+		free(m);
+		m = next;
+	}
+}
+
+void sk_kv_part_cleanup(struct sk_kv_part *part)
+{
+	uint64_t i;
+	unsigned c;
+
+	if (!part)
+		return;
+	for (i = 0; i < part->cfg.nbuckets * 8; i++)
+		free(part->shadow[i]);
+	for (c = 0; c < part->nclass; c++)
+		free_list(part->free[c]);
+	free_list(part->p_head);
+	free_list(part->q_head);
+	free(part->shadow);
+	free(part);
+}
+
+void sk_kv_part_view(const struct sk_kv_part *part, struct sk_kv_view *view_p)
+{
+	view_p->partition = part->cfg.partition;
+	view_p->epoch = __atomic_load_n(&part->hdr->epoch, __ATOMIC_RELAXED);
+	view_p->nbuckets = part->cfg.nbuckets;
+	view_p->store_off = part->store_off;
+	view_p->store_size = part->store_units * SK_KV_LINE;
+}
+
+static const uint8_t *item_at(const struct sk_kv_part *part,
+			      const struct sk_kv_meta *m)
+{
+	return part->store + m->off * SK_KV_LINE;
+}
+
+/* The word index (in part->bucket) of the key's live slot, or -1. The
+ * owner reads its own region with plain loads: nobody else writes it. */
+static int64_t find(const struct sk_kv_part *part, uint64_t h,
+		    const void *key, size_t klen)
+{
+	uint64_t base = pair_index(h, part->cfg.nbuckets) * 16, w;
+	unsigned fp = sk_kv_fp(h);
+
+	for (w = base; w < base + 16; w++) {
+		const struct sk_kv_meta *m = part->shadow[w];
+		const struct sk_kv_item_hdr *ih;
+
+		if (w % 8 == 0 || !m || sk_kv_slot_fp(part->bucket[w]) != fp ||
+		    m->h != h)
+			continue;
+		ih = (const void *)item_at(part, m);
+		if (ih->klen == klen &&
+		    !memcmp(item_at(part, m) + SK_KV_ITEM_HDR, key, klen))
+			return w;
+	}
+	return -1;
+}
+
+static int64_t find_empty(const struct sk_kv_part *part, uint64_t h)
+{
+	uint64_t base = pair_index(h, part->cfg.nbuckets) * 16, w;
+
+	for (w = base; w < base + 16; w++)
+		if (w % 8 && part->bucket[w] == 0)
+			return w;
+	return -1;
+}
+
+int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
+		      struct sk_kv_item_view *item_p)
+{
+	const struct sk_kv_item_hdr *ih;
+	const struct sk_kv_meta *m;
+	uint64_t h;
+	int64_t w;
+
+	if (klen == 0 || klen > SK_KV_KEY_MAX)
+		return SK_ERR_INVAL;
+	h = sk_kv_siphash13(&part->cfg.hkey, key, klen);
+	w = find(part, h, key, klen);
+	if (w < 0)
+		return SK_KV_ERR_NOT_FOUND;
+	m = part->shadow[w];
+	ih = (const void *)item_at(part, m);
+	item_p->value = item_at(part, m) + SK_KV_ITEM_HDR + ih->klen;
+	item_p->vlen = ih->vlen;
+	item_p->flags = ih->flags;
+	item_p->cas = ih->cas;
+	item_p->exptime = ih->exptime;
+	return SK_OK;
+}
+
+/*
+ * Items retired by the previous call get now_ns as their retire time. The
+ * caller read now_ns after that call returned, so after the slot store
+ * that unpublished them: a time taken before it (at the start of the call
+ * that retired them) could be earlier than a reader's read of the slot by
+ * as long as the owner stalled in between, and Q would start too soon.
+ */
+static void stamp(struct sk_kv_part *part, uint64_t now_ns)
+{
+	struct sk_kv_meta *m;
+
+	if (!part->p_head)
+		return;
+	for (m = part->p_head; m; m = m->next)
+		m->retired_ns = now_ns;
+	if (part->q_tail)
+		part->q_tail->next = part->p_head;
+	else
+		part->q_head = part->p_head;
+	part->q_tail = part->p_tail;
+	part->p_head = part->p_tail = NULL;
+}
+
+unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
+{
+	struct sk_kv_meta *m;
+	unsigned n = 0;
+
+	stamp(part, now_ns);
+	/* FIFO in retire order; a clock that went back only delays. */
+	while ((m = part->q_head) && now_ns >= m->retired_ns &&
+	       now_ns - m->retired_ns >= part->cfg.quarantine_ns) {
+		part->q_head = m->next;
+		if (!part->q_head)
+			part->q_tail = NULL;
+		part->q_bytes -= (uint64_t)part->cls_units[m->cls] * SK_KV_LINE;
+		part->q_count--;
+		m->next = part->free[m->cls];
+		part->free[m->cls] = m;
+		n++;
+	}
+	return n;
+}
+
+/* Out of its slot: quarantined, its time stamped by the next call. */
+static void retire(struct sk_kv_part *part, struct sk_kv_meta *m)
+{
+	m->next = NULL;
+	if (part->p_tail)
+		part->p_tail->next = m;
+	else
+		part->p_head = m;
+	part->p_tail = m;
+	part->q_bytes += (uint64_t)part->cls_units[m->cls] * SK_KV_LINE;
+	part->q_count++;
+}
+
+static struct sk_kv_meta *chunk_alloc(struct sk_kv_part *part, uint64_t units)
+{
+	unsigned c = class_of(part, units);
+	uint64_t cu = part->cls_units[c];
+	struct sk_kv_meta *m = part->free[c];
+
+	if (m) {
+		part->free[c] = m->next;
+		return m;
+	}
+	if (cu > part->store_units - part->bump)
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->off = part->bump;
+	m->cls = c;
+	part->bump += cu;
+	return m;
+}
+
+/* Writes a region with relaxed 8-byte stores, gathering bytes into
+ * words: readers may be copying these lines right now (NICs, or the
+ * stress test's threads), so a store must not be torn below a word. */
+struct region_writer {
+	uint64_t *w;
+	uint8_t part[8];
+	unsigned fill;
+};
+
+static void rw_put(struct region_writer *rw, const void *src, size_t n)
+{
+	const uint8_t *p = src;
+	uint64_t v;
+
+	while (n && rw->fill) {
+		rw->part[rw->fill++] = *p++;
+		n--;
+		if (rw->fill == 8) {
+			memcpy(&v, rw->part, 8);
+			__atomic_store_n(rw->w++, v, __ATOMIC_RELAXED);
+			rw->fill = 0;
+		}
+	}
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&v, p, 8);
+		__atomic_store_n(rw->w++, v, __ATOMIC_RELAXED);
+	}
+	while (n--)
+		rw->part[rw->fill++] = *p++;
+}
+
+/* Zeros up to end (a word boundary past the data). */
+static void rw_pad(struct region_writer *rw, uint64_t *end)
+{
+	if (rw->fill) {
+		static const uint8_t zero[8];
+
+		rw_put(rw, zero, 8 - rw->fill);
+	}
+	while (rw->w < end)
+		__atomic_store_n(rw->w++, 0, __ATOMIC_RELAXED);
+}
+
+/* Find the slot and the memory of an update, or say why not. */
+static int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
+		       size_t klen, uint64_t units, uint64_t now_ns,
+		       int64_t *w_p, struct sk_kv_meta **m_p)
+{
+	int64_t w = find(part, h, key, klen);
+	struct sk_kv_meta *m;
+
+	if (w < 0)
+		w = find_empty(part, h);
+	if (w < 0)
+		return SK_KV_ERR_PAIR_FULL;
+#ifdef SK_KV_BROKEN_PUBLISH
+	m = part->shadow[w];
+	if (m && part->cls_units[m->cls] >= units) {
+		/* In place over the live item: what the design forbids. */
+		*w_p = w;
+		*m_p = m;
+		return SK_OK;
+	}
+#endif
+	sk_kv_part_reap(part, now_ns);
+	if (part->q_bytes >= part->cfg.quarantine_max)
+		return SK_KV_ERR_QUARANTINE_FULL;
+	m = chunk_alloc(part, units);
+	if (!m)
+		return SK_ERR_NOMEM;
+	*w_p = w;
+	*m_p = m;
+	return SK_OK;
+}
+
+int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
+		   const void *a, size_t alen, const void *b, size_t blen,
+		   uint32_t flags, uint32_t exptime, uint64_t now_ns,
+		   uint64_t *cas_p)
+{
+	struct region_writer rw;
+	struct sk_kv_item_hdr ih;
+	struct sk_kv_meta *m, *old;
+	uint64_t h, units, region_off, check;
+	uint8_t *item;
+	int64_t w;
+	int st, attempt;
+
+	if (klen == 0 || klen > SK_KV_KEY_MAX || alen > SK_KV_VALUE_MAX ||
+	    blen > SK_KV_VALUE_MAX - alen)
+		return SK_ERR_INVAL;
+	stamp(part, now_ns);
+	h = sk_kv_siphash13(&part->cfg.hkey, key, klen);
+	units = UNITS(sk_kv_item_size(klen, alen + blen));
+	for (attempt = 0;; attempt++) {
+		st = set_prepare(part, h, key, klen, units, now_ns, &w, &m);
+		if (st == SK_OK)
+			break;
+		if (attempt || !part->cfg.evict ||
+		    (st != SK_KV_ERR_PAIR_FULL && st != SK_ERR_NOMEM))
+			return st;
+		st = part->cfg.evict(part, part->cfg.evict_arg,
+				     SK_KV_HDR_SIZE +
+				     pair_index(h, part->cfg.nbuckets) *
+				     SK_KV_PAIR_SIZE,
+				     st == SK_ERR_NOMEM ? units : 0, now_ns);
+		if (st != SK_OK)
+			return st;
+	}
+
+	/* Build the whole item where no reader is directed yet. */
+	item = part->store + m->off * SK_KV_LINE;
+	region_off = part->store_off + m->off * SK_KV_LINE;
+	memset(&ih, 0, sizeof(ih));
+	ih.cas = part->cas_next++;
+	ih.key_hash = h;
+	ih.flags = flags;
+	ih.exptime = exptime;
+	ih.vlen = alen + blen;
+	ih.klen = klen;
+	rw.w = (uint64_t *)item + 1;
+	rw.fill = 0;
+	rw_put(&rw, (const uint8_t *)&ih + 8, sizeof(ih) - 8);
+	rw_put(&rw, key, klen);
+	if (alen)
+		rw_put(&rw, a, alen);
+	if (blen)
+		rw_put(&rw, b, blen);
+	rw_pad(&rw, (uint64_t *)(item + units * SK_KV_LINE));
+	check = item_check(region_off, item, units * SK_KV_LINE);
+	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
+
+	/* The publish: the item's stores before the slot's (release). */
+	old = part->shadow[w];
+	m->h = h;
+	m->units = units;
+	__atomic_store_n(&part->bucket[w],
+			 sk_kv_slot_make(sk_kv_fp(h), units, m->off),
+			 __ATOMIC_RELEASE);
+	part->shadow[w] = m;
+	if (!old)
+		part->items++;
+	else if (old != m)
+		retire(part, old);
+	if (cas_p)
+		*cas_p = ih.cas;
+	return SK_OK;
+}
+
+int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,
+		      uint64_t now_ns)
+{
+	uint64_t h;
+	int64_t w;
+
+	if (klen == 0 || klen > SK_KV_KEY_MAX)
+		return SK_ERR_INVAL;
+	h = sk_kv_siphash13(&part->cfg.hkey, key, klen);
+	stamp(part, now_ns);
+	w = find(part, h, key, klen);
+	if (w < 0)
+		return SK_KV_ERR_NOT_FOUND;
+	__atomic_store_n(&part->bucket[w], 0, __ATOMIC_RELEASE);
+	retire(part, part->shadow[w]);
+	part->shadow[w] = NULL;
+	part->items--;
+	return SK_OK;
+}
+
+void sk_kv_part_restamp(struct sk_kv_part *part, uint32_t epoch)
+{
+	uint64_t bhdr = sk_kv_bhdr_make(epoch, part->cfg.partition, 0), b;
+
+	__atomic_store_n(&part->hdr->epoch, epoch, __ATOMIC_RELAXED);
+	for (b = 0; b < part->cfg.nbuckets; b++)
+		__atomic_store_n(&part->bucket[b * 8], bhdr, __ATOMIC_RELEASE);
+	part->cfg.epoch = epoch;
+}
+
+void sk_kv_part_stats(const struct sk_kv_part *part,
+		      struct sk_kv_part_stats *stats_p)
+{
+	stats_p->items = part->items;
+	stats_p->store_used = part->bump * SK_KV_LINE;
+	stats_p->quarantined = part->q_count;
+	stats_p->quarantine_bytes = part->q_bytes;
+}

@@ -1,0 +1,337 @@
+/*
+ * The kv partition store (kv/README.md, "Design"): one partition of the
+ * table laid out in one memory range that peers may only read, the
+ * owner's operations on it, and the reader's rules for bytes copied out
+ * of it by one-sided READs. Private to kv: not installed.
+ *
+ * Region of one partition (all offsets from its start, 64-byte aligned):
+ *
+ *	[ header 4 KiB ][ B buckets x 64 B ][ item store ]
+ *
+ * Every word in the region is in host byte order; kv runs between hosts
+ * of one byte order (little-endian, checked at compile time in store.c).
+ *
+ * Two sides, kept apart:
+ * - the owner (struct sk_kv_part): the only writer. Its allocator, free
+ *   lists, quarantine and per-item metadata live on its heap, never in the
+ *   region. One thread at a time.
+ * - the reader (sk_kv_read_*): pure functions of a view (struct
+ *   sk_kv_view, from the region header), the key and bytes already copied
+ *   out of the region. They touch no owner state, so a remote node runs
+ *   them on what its READs returned.
+ */
+#ifndef SK_KV_STORE_H
+#define SK_KV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skiff/status.h>
+
+#include "hash.h"
+
+#define SK_KV_LINE        64u      /* bucket size and item unit */
+#define SK_KV_HDR_SIZE    4096u    /* the region header's share */
+#define SK_KV_SLOTS       7u       /* slots per bucket (words 1..7) */
+#define SK_KV_PAIR_SIZE   128u     /* one GET's first READ */
+#define SK_KV_PAIR_SLOTS  14u      /* candidate slots of one key */
+#define SK_KV_ITEM_HDR    40u      /* struct sk_kv_item_hdr */
+#define SK_KV_KEY_MAX     250u     /* memcached's key limit */
+#define SK_KV_VALUE_MAX   1048576u /* 1 MiB, memcached's default -I */
+#define SK_KV_UNITS_MAX   0xffffu  /* slot field: items < 4 MiB */
+#define SK_KV_OFF_MAX     ((1ull << 36) - 1) /* slot field, in units */
+#define SK_KV_FP_BITS     12u
+#define SK_KV_PART_MAX    (1u << 24) /* bucket header's partition field */
+#define SK_KV_BUCKETS_MAX (1ull << 29) /* hash bits 0..27 pick the pair */
+#define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
+#define SK_KV_VERSION     1u
+
+/* kv's statuses, next to the project's (skiff/status.h). */
+enum {
+	SK_KV_ERR_NOT_FOUND       = -100, /* no such key */
+	SK_KV_ERR_PAIR_FULL       = -101, /* both buckets of the pair full */
+	SK_KV_ERR_QUARANTINE_FULL = -102, /* retired bytes over the bound:
+					   * wait for the oldest to age Q */
+	SK_KV_ERR_STALE           = -103, /* bucket header: other epoch or
+					   * partition than the reader's map */
+	SK_KV_ERR_BAD_CHECK       = -104, /* item bytes fail their check */
+	SK_KV_ERR_OTHER_KEY       = -105, /* a sound item of another key */
+	SK_KV_ERR_EXPIRED         = -106, /* by the owner's clock */
+};
+
+/* Text for a kv status, or for any sk_status_t. */
+const char *sk_kv_status_str(int status);
+
+/* ---- the formats ---- */
+
+/* slot = fp:12 | units:16 | off:36; 0 = empty (fp is never 0). */
+static inline uint64_t sk_kv_slot_make(unsigned fp, uint64_t units,
+				       uint64_t off)
+{
+	return (uint64_t)fp << 52 | units << 36 | off;
+}
+static inline unsigned sk_kv_slot_fp(uint64_t s) { return s >> 52; }
+static inline uint64_t sk_kv_slot_units(uint64_t s)
+{
+	return (s >> 36) & SK_KV_UNITS_MAX;
+}
+static inline uint64_t sk_kv_slot_off(uint64_t s) { return s & SK_KV_OFF_MAX; }
+
+/* Bucket word 0: epoch:32 (low) | partition:24 | flags:8 (high). */
+static inline uint64_t sk_kv_bhdr_make(uint32_t epoch, uint32_t partition,
+				       unsigned flags)
+{
+	return (uint64_t)flags << 56 | (uint64_t)(partition & 0xffffff) << 32 |
+	       epoch;
+}
+static inline uint32_t sk_kv_bhdr_epoch(uint64_t w) { return (uint32_t)w; }
+static inline uint32_t sk_kv_bhdr_partition(uint64_t w)
+{
+	return (w >> 32) & 0xffffff;
+}
+
+/* The region header, at offset 0. Written at init; the epoch again by
+ * sk_kv_part_restamp. */
+struct sk_kv_region_hdr {
+	uint64_t magic;       /* SK_KV_MAGIC */
+	uint32_t version;     /* SK_KV_VERSION */
+	uint32_t partition;
+	uint32_t epoch;
+	uint32_t owner_rank;
+	uint64_t nbuckets;    /* B, a power of two >= 2 */
+	uint64_t store_off;   /* = SK_KV_HDR_SIZE + 64 B */
+	uint64_t store_size;  /* bytes, a multiple of 64 */
+};
+
+/* An item, 64-byte aligned, immutable once its slot is published. After
+ * the header: klen key bytes, vlen value bytes, zeros up to a multiple of
+ * 64. check = SipHash-1-3 of every byte after it up to that end, keyed
+ * with (the item's offset in the region, SK_KV_CHECK_K1): the same bytes
+ * elsewhere do not pass. */
+struct sk_kv_item_hdr {
+	uint64_t check;
+	uint64_t cas;
+	uint64_t key_hash;    /* the full h */
+	uint32_t flags;       /* memcached's client flags */
+	uint32_t exptime;     /* owner's Unix seconds, 0 = never */
+	uint32_t vlen;
+	uint8_t klen;
+	uint8_t kind;         /* 0; reserved for later kinds */
+	uint16_t reserved;
+};
+
+#define SK_KV_CHECK_K1 0x6b63656863766b73ull /* "skvcheck" */
+
+/* Bytes of the item of a key and value: header, key, value, padding. */
+static inline uint64_t sk_kv_item_size(size_t klen, size_t vlen)
+{
+	return (SK_KV_ITEM_HDR + klen + vlen + SK_KV_LINE - 1) &
+	       ~(uint64_t)(SK_KV_LINE - 1);
+}
+
+/* ---- placement inside a partition ---- */
+
+/* h's bits: the top ones choose the partition (up to 24), bits 28..39
+ * the fingerprint, bits 0..27 the bucket pair. */
+static inline unsigned sk_kv_fp(uint64_t h)
+{
+	unsigned fp = (h >> 28) & ((1u << SK_KV_FP_BITS) - 1);
+
+	return fp ? fp : 1;
+}
+
+/* partition = h >> (64 - log2 P), for P a power of two >= 1. */
+static inline uint32_t sk_kv_partition_of(uint64_t h, uint32_t nparts)
+{
+	return nparts <= 1 ? 0 : h >> (64 - __builtin_ctz(nparts));
+}
+
+/* ---- the reader ---- */
+
+/* What a reader knows of a partition: its region header, read once. */
+struct sk_kv_view {
+	uint32_t partition;
+	uint32_t epoch;       /* of the reader's map */
+	uint64_t nbuckets;
+	uint64_t store_off;
+	uint64_t store_size;
+};
+
+/*
+ * Check the len bytes of a region header copied from a peer and fill
+ * *view_p from them. SK_ERR_MALFORMED (short, bad magic, sizes that do
+ * not add up) or SK_ERR_VERSION; *view_p is written only on success.
+ */
+int sk_kv_view_from_hdr(const void *hdr, size_t len, struct sk_kv_view *view_p);
+
+/* The first READ of a GET: 128 bytes at pair_off in the region. */
+struct sk_kv_plan {
+	uint64_t h;
+	uint64_t pair_off;
+	unsigned fp;
+};
+
+/* One fingerprint match: READ len bytes at off in the region. */
+struct sk_kv_cand {
+	uint64_t off;
+	uint32_t len;
+};
+
+void sk_kv_read_plan(const struct sk_kv_view *view,
+		     const struct sk_kv_hkey *hkey, const void *key,
+		     size_t klen, struct sk_kv_plan *plan_p);
+
+/*
+ * From the 128 bytes of the pair (copied), the slots whose fingerprint
+ * matches, in slot order, at most SK_KV_PAIR_SLOTS into cands; their
+ * number in *n_p (0: the key is absent, as of this read). Slots that point
+ * outside the store are not candidates. SK_KV_ERR_STALE when a bucket
+ * header names another epoch or partition than the view: the reader's map
+ * is out of date, and *n_p is 0.
+ */
+int sk_kv_read_pick(const struct sk_kv_view *view,
+		    const struct sk_kv_plan *plan, const void *pair,
+		    struct sk_kv_cand *cands, unsigned *n_p);
+
+/* An accepted item, pointing into the caller's copy. */
+struct sk_kv_item_view {
+	const uint8_t *value;
+	uint32_t vlen;
+	uint32_t flags;
+	uint64_t cas;
+	uint32_t exptime;
+};
+
+/*
+ * Rules (1) to (3) on the cand->len bytes copied from cand->off: (1) the
+ * check matches (else SK_KV_ERR_BAD_CHECK), the header's lengths fit the
+ * size read (else SK_ERR_MALFORMED), (2) it is the key's item (else
+ * SK_KV_ERR_OTHER_KEY), (3) not expired at owner_now, the owner's Unix
+ * seconds as the reader estimates them (else SK_KV_ERR_EXPIRED). Rule (4),
+ * the lease, is the caller's: the GET must have taken less than
+ * sk_kv_lease_ns(Q) on its monotonic clock. *item_p is written only on
+ * success and points into item.
+ */
+int sk_kv_read_check(const struct sk_kv_plan *plan,
+		     const struct sk_kv_cand *cand, const void *item,
+		     const void *key, size_t klen, uint32_t owner_now,
+		     struct sk_kv_item_view *item_p);
+
+/* sk_kv_read_check without rule (1): what a reader could decide if items
+ * carried no check. Exists so that the torn-read stress can show what the
+ * first line of the safety argument (immutability, quarantine, lease)
+ * holds by itself. */
+int sk_kv_read_parse(const struct sk_kv_plan *plan,
+		     const struct sk_kv_cand *cand, const void *item,
+		     const void *key, size_t klen, uint32_t owner_now,
+		     struct sk_kv_item_view *item_p);
+
+/* The lease L of a quarantine Q: a GET slower than this is retried. */
+static inline uint64_t sk_kv_lease_ns(uint64_t quarantine_ns)
+{
+	return quarantine_ns / 4;
+}
+
+/* ---- the owner ---- */
+
+struct sk_kv_part;
+
+/*
+ * Called when an update finds no room: need_units == 0 when both buckets
+ * of the pair (pair_off, region offset) are full, else the store has no
+ * free chunk of need_units. It may delete items (sk_kv_part_delete) and
+ * returns 0 to have the update try once more, or a negative status that
+ * the update returns. NULL: the update returns SK_KV_ERR_PAIR_FULL or
+ * SK_ERR_NOMEM at once (memcached -M). This is where eviction goes.
+ */
+typedef int (*sk_kv_evict_func_t)(struct sk_kv_part *part, void *arg,
+				  uint64_t pair_off, uint64_t need_units,
+				  uint64_t now_ns);
+
+struct sk_kv_part_cfg {
+	uint32_t partition;        /* < SK_KV_PART_MAX */
+	uint32_t epoch;
+	uint32_t owner_rank;
+	uint64_t nbuckets;         /* power of two, 2..SK_KV_BUCKETS_MAX */
+	struct sk_kv_hkey hkey;    /* the job's key-hash secret */
+	uint64_t quarantine_ns;    /* Q */
+	uint64_t quarantine_max;   /* bytes retired at most; 0 = the store's
+				    * size / 2 */
+	sk_kv_evict_func_t evict;  /* may be NULL */
+	void *evict_arg;
+};
+
+/*
+ * Lay a partition out over size bytes at mem (64-byte aligned; the caller
+ * owns it, registers it for peers' READs, and frees it after
+ * sk_kv_part_cleanup). Writes the header and empty buckets; the item store
+ * is the rest, which must hold at least one 64-byte unit and at most
+ * SK_KV_OFF_MAX + 1 of them (beyond, the rest of mem is unused).
+ * SK_ERR_INVAL for a bad size, alignment or field; SK_ERR_NOMEM.
+ */
+int sk_kv_part_init(void *mem, size_t size, const struct sk_kv_part_cfg *cfg,
+		    struct sk_kv_part **part_p);
+/* Frees the owner's heap state; mem is untouched. */
+void sk_kv_part_cleanup(struct sk_kv_part *part);
+
+/* The view a peer builds from this partition's header (for tests and the
+ * owner's own reads). */
+void sk_kv_part_view(const struct sk_kv_part *part, struct sk_kv_view *view_p);
+
+/*
+ * The key's live item (expired or not: expiry is the caller's), in
+ * *item_p pointing into the region: valid until this key is next changed.
+ * SK_KV_ERR_NOT_FOUND; SK_ERR_INVAL for a key of 0 or > 250 bytes.
+ */
+int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
+		      struct sk_kv_item_view *item_p);
+
+/*
+ * Time: the owner's calls take now_ns, the caller's monotonic clock read
+ * after its previous call to this partition returned (any sequential
+ * caller does). An item retired by a call is stamped with the now_ns of
+ * the next call (set, delete or reap), which is later than the slot store
+ * that retired it, and is reused only from Q after that stamp.
+ */
+
+/*
+ * Insert or replace: build the new item in free store memory, seal it,
+ * publish it with one release store of its slot word, and retire the old
+ * item (if any) into quarantine.
+ * The value's bytes are vlen at value, or, for append/prepend, a then b
+ * (b may be NULL with blen 0). cas is assigned (the partition's counter)
+ * and returned in *cas_p (may be NULL).
+ * Returns 0; SK_ERR_INVAL (key 0 or > 250 bytes, value > 1 MiB);
+ * SK_KV_ERR_PAIR_FULL; SK_ERR_NOMEM (no free chunk, even after reaping
+ * quarantine at now_ns); SK_KV_ERR_QUARANTINE_FULL (wait and retry).
+ * On error the partition is unchanged.
+ */
+int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
+		   const void *a, size_t alen, const void *b, size_t blen,
+		   uint32_t flags, uint32_t exptime, uint64_t now_ns,
+		   uint64_t *cas_p);
+
+/* Unpublish (slot := 0) and retire. 0 or SK_KV_ERR_NOT_FOUND,
+ * SK_ERR_INVAL for a bad key length. */
+int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,
+		      uint64_t now_ns);
+
+/* Stamp what the last call retired, and free the retired items that have
+ * aged Q by now_ns. sk_kv_part_set calls it too; an idle owner calls it
+ * from a timer. Returns how many came free. */
+unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns);
+
+/* A new epoch in the region header and every bucket header, so that
+ * readers with an older map see SK_KV_ERR_STALE. */
+void sk_kv_part_restamp(struct sk_kv_part *part, uint32_t epoch);
+
+struct sk_kv_part_stats {
+	uint64_t items;            /* published */
+	uint64_t store_used;       /* bytes carved from the store */
+	uint64_t quarantined;      /* retired items not yet free */
+	uint64_t quarantine_bytes;
+};
+void sk_kv_part_stats(const struct sk_kv_part *part,
+		      struct sk_kv_part_stats *stats_p);
+
+#endif

@@ -1,0 +1,530 @@
+/*
+ * Torn-read stress of the kv partition store (kv/store.c), in one
+ * process: a writer thread owns a partition and keeps rewriting a few
+ * keys with values of several sizes (32 B to 64 KiB), each carrying a
+ * stamp (key id, write sequence) and its own checksum; reader threads do
+ * what a one-sided GET does, on the live region: copy the bucket pair,
+ * then the item, with a copy that orders nothing, as RDMA READ orders
+ * nothing (the 64-byte lines in a random order, with pauses and yields
+ * between lines), then apply the acceptance rules, the lease included.
+ *
+ * Every accepted value must be exactly one that was written: its bytes
+ * those of (key, seq), its checksum good, its key the key asked, its seq
+ * issued already and not older than one this reader saw before. One bad
+ * value ends the run with exit status 3.
+ *
+ * --no-check leaves out rule (1), the item check, so that the run tests
+ * what immutability, quarantine and the lease hold by themselves. Two
+ * ways of breaking them must then be caught (tests/kv/torn.sh): built
+ * with the broken publish (kv_stress_torn_broken, SK_KV_BROKEN_PUBLISH)
+ * the writer rewrites live items in place; with --reuse-now the owner's
+ * quarantine is 0 (retired chunks reused at once) while readers keep
+ * their lease. With the check, neither may let a bad value through.
+ *
+ * The readers' copies race with the writer's stores on purpose. Both go
+ * through 8-byte atomics (the writer's relaxed, in kv/store.c; the
+ * readers' acquire, below), so that ThreadSanitizer sees atomics, not a
+ * data race, and still checks all the rest (the counters, the writer's
+ * own state). No suppression is needed.
+ *
+ *   kv_stress_torn [--gets N] [--readers N] [--no-check] [--reuse-now]
+ *                  [--seed S] [--quarantine-ms Q]
+ * exit 0: N GETs accepted, all good; 3: a bad value accepted; 1: a
+ * failure of the test itself; 2: usage.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+
+#define NKEYS      16
+#define NBUCKETS   64
+#define STORE_SIZE (64u << 20)
+#define VMAX       65536u
+#define STAMP_SIZE 24u /* magic, key id, seq, vlen */
+#define READERS_MAX 16
+
+/* Value sizes, by sixteenths: large ones rarer, as they cost the readers
+ * most time (a 64 KiB GET is 1025 lines to copy and check). */
+static const uint32_t sizes[16] = { VMAX, 16000, 16000, 4000, 4000, 4000,
+				    1000, 1000, 1000, 1000, 120, 120, 120,
+				    32, 32, 32 };
+#define STAMP_MAGIC 0x6e726f74u /* "torn" */
+
+static const struct sk_kv_hkey hkey = { 0x0123456789abcdefull,
+					0xfedcba9876543210ull };
+
+static struct {
+	uint8_t *region;
+	struct sk_kv_part *part;
+	struct sk_kv_view view;
+	uint64_t lease_ns;
+	uint64_t target;
+	int no_check;
+	uint64_t seed;
+	/* Shared counters: atomics. */
+	uint64_t issued[NKEYS];     /* highest seq handed to the store */
+	uint64_t accepted;
+	int stop;
+	int bad;
+} g;
+
+static char keys[NKEYS][16];
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* FNV-1a over 8-byte words then bytes: the value's own checksum,
+ * independent of kv's hash. */
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull, w;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+	}
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ull;
+	return h;
+}
+
+/* The value of (key, seq): stamp, bytes from (key, seq), checksum. */
+static void value_make(uint8_t *v, uint32_t vlen, uint32_t key, uint64_t seq)
+{
+	uint64_t x = (uint64_t)key << 48 ^ seq ^ g.seed, r, sum;
+	uint32_t magic = STAMP_MAGIC, i;
+
+	memcpy(v, &magic, 4);
+	memcpy(v + 4, &key, 4);
+	memcpy(v + 8, &seq, 8);
+	memcpy(v + 16, &vlen, 4);
+	memset(v + 20, 0, 4);
+	for (i = STAMP_SIZE; i + 8 <= vlen - 8; i += 8) {
+		r = splitmix(&x);
+		memcpy(v + i, &r, 8);
+	}
+	for (; i < vlen - 8; i++)
+		v[i] = splitmix(&x);
+	sum = fnv(v, vlen - 8);
+	memcpy(v + vlen - 8, &sum, 8);
+}
+
+/* 0 if v is exactly the value (key, seq) written, for its seq. */
+static int value_verify(const uint8_t *v, uint32_t vlen, uint32_t key,
+			uint64_t *seq_p, uint8_t *scratch, const char **why)
+{
+	uint32_t magic, k, len;
+	uint64_t seq, sum;
+
+	*why = "size not one of the written sizes";
+	if (vlen < STAMP_SIZE + 8 || vlen > VMAX)
+		return -1;
+	memcpy(&magic, v, 4);
+	memcpy(&k, v + 4, 4);
+	memcpy(&seq, v + 8, 8);
+	memcpy(&len, v + 16, 4);
+	memcpy(&sum, v + vlen - 8, 8);
+	*seq_p = seq;
+	*why = "checksum";
+	if (sum != fnv(v, vlen - 8))
+		return -1;
+	*why = "stamp";
+	if (magic != STAMP_MAGIC || len != vlen)
+		return -1;
+	*why = "stamp's key is not the key asked";
+	if (k != key)
+		return -1;
+	*why = "seq never issued";
+	if (seq == 0 || seq > __atomic_load_n(&g.issued[key], __ATOMIC_ACQUIRE))
+		return -1;
+	*why = "bytes differ from those written for (key, seq)";
+	value_make(scratch, vlen, key, seq);
+	if (memcmp(scratch, v, vlen))
+		return -1;
+	return 0;
+}
+
+/* ---- the writer: the partition's owner ---- */
+
+static void *writer(void *arg)
+{
+	uint8_t *v = malloc(VMAX);
+	uint64_t x = g.seed ^ 0x5eed, seq[NKEYS] = { 0 }, writes = 0,
+		 deletes = 0, waits = 0;
+	int st;
+
+	if (!v) {
+		fprintf(stderr, "writer: out of memory\n");
+		__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	while (!__atomic_load_n(&g.stop, __ATOMIC_RELAXED)) {
+		uint64_t r = splitmix(&x);
+		uint32_t key = r % NKEYS, vlen = sizes[(r >> 8) % 16];
+
+		if ((r >> 16) % 32 == 0) {
+			st = sk_kv_part_delete(g.part, keys[key],
+					       strlen(keys[key]), now_ns());
+			if (st && st != SK_KV_ERR_NOT_FOUND)
+				goto err;
+			deletes++;
+			continue;
+		}
+		seq[key]++;
+		value_make(v, vlen, key, seq[key]);
+		/* Issued before it can be seen. */
+		__atomic_store_n(&g.issued[key], seq[key], __ATOMIC_RELEASE);
+		for (;;) {
+			st = sk_kv_part_set(g.part, keys[key],
+					    strlen(keys[key]), v, vlen, NULL,
+					    0, key, 0, now_ns(), NULL);
+			if (st != SK_KV_ERR_QUARANTINE_FULL &&
+			    st != SK_ERR_NOMEM)
+				break;
+			/* Wait for the oldest retired items to age Q. */
+			waits++;
+			sched_yield();
+		}
+		if (st)
+			goto err;
+		writes++;
+	}
+	printf("writer: %" PRIu64 " sets, %" PRIu64 " deletes, %" PRIu64
+	       " waits for quarantine\n", writes, deletes, waits);
+	free(v);
+	return NULL;
+err:
+	fprintf(stderr, "writer: %s\n", sk_kv_status_str(st));
+	__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&g.stop, 1, __ATOMIC_RELAXED);
+	free(v);
+	return NULL;
+}
+
+/* ---- the readers: one-sided GETs ---- */
+
+struct reader {
+	pthread_t tid;
+	unsigned id;
+	uint64_t x;                 /* its random state */
+	uint64_t accepted, misses, r_check, r_malformed, r_lease;
+	uint64_t last[NKEYS];       /* newest seq this reader accepted */
+	uint16_t order[(SK_KV_ITEM_HDR + 16 + VMAX) / SK_KV_LINE + 2];
+};
+
+/*
+ * What a NIC's READ does to len bytes at off: each 64-byte line copied
+ * in a random order, each 8-byte word whole (an atomic load: the race
+ * with the owner's stores is the point), with yields and short pauses
+ * between lines so that the owner can move on meanwhile. The loads are
+ * acquire loads: the next READ is posted after this one completes, so
+ * what this one saw (the slot's release store) comes before it, as a
+ * completion orders it. (An acquire fence after relaxed loads says the
+ * same, but ThreadSanitizer does not model fences; on x86 both are plain
+ * loads.)
+ */
+static void nic_read(struct reader *rd, uint64_t off, size_t len, void *dst)
+{
+	unsigned n = len / SK_KV_LINE, i, j, w;
+	const uint64_t *src = (const uint64_t *)(g.region + off);
+	uint64_t *d = dst;
+
+	for (i = 0; i < n; i++)
+		rd->order[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		uint16_t t;
+
+		j = splitmix(&rd->x) % (i + 1);
+		t = rd->order[i];
+		rd->order[i] = rd->order[j];
+		rd->order[j] = t;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned line = rd->order[i];
+		uint64_t r = splitmix(&rd->x);
+
+		for (w = 0; w < 8; w++)
+			d[line * 8 + w] = __atomic_load_n(&src[line * 8 + w],
+							  __ATOMIC_ACQUIRE);
+		if (r % 1024 == 0)
+			sched_yield();
+		else if (r % 32 == 1)
+			for (w = 0; w < (r >> 32) % 1000; w++)
+				__asm__ __volatile__("" ::: "memory");
+	}
+}
+
+static void report_bad(struct reader *rd, uint32_t key, const char *why,
+		       uint64_t seq, uint32_t vlen)
+{
+	fprintf(stderr,
+		"reader %u: ACCEPTED A BAD VALUE for key %u (%s): vlen %u, "
+		"stamp seq %" PRIu64 ", issued %" PRIu64 ", last seen %" PRIu64
+		"\n", rd->id, key, why, vlen, seq,
+		__atomic_load_n(&g.issued[key], __ATOMIC_ACQUIRE),
+		rd->last[key]);
+	__atomic_store_n(&g.bad, 3, __ATOMIC_RELAXED);
+	__atomic_store_n(&g.stop, 1, __ATOMIC_RELAXED);
+}
+
+static void *reader(void *arg)
+{
+	struct reader *rd = arg;
+	size_t max = sk_kv_item_size(16, VMAX);
+	uint8_t *item = aligned_alloc(64, max), *scratch = malloc(VMAX);
+	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
+	uint8_t pair[SK_KV_PAIR_SIZE] __attribute__((aligned(64)));
+	uint64_t batch = 0;
+
+	if (!item || !scratch) {
+		fprintf(stderr, "reader: out of memory\n");
+		__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
+		goto out;
+	}
+	while (!__atomic_load_n(&g.stop, __ATOMIC_RELAXED)) {
+		uint32_t key = splitmix(&rd->x) % NKEYS;
+		size_t klen = strlen(keys[key]);
+		struct sk_kv_item_view v;
+		struct sk_kv_plan plan;
+		const char *why;
+		uint64_t t0, seq = 0;
+		unsigned n, i;
+		int st;
+
+		sk_kv_read_plan(&g.view, &hkey, keys[key], klen, &plan);
+		t0 = now_ns();
+		nic_read(rd, plan.pair_off, SK_KV_PAIR_SIZE, pair);
+		st = sk_kv_read_pick(&g.view, &plan, pair, cands, &n);
+		if (st) {
+			fprintf(stderr, "reader: %s\n", sk_kv_status_str(st));
+			__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		st = SK_KV_ERR_NOT_FOUND;
+		for (i = 0; i < n; i++) {
+			if (cands[i].len > max)
+				continue; /* not one of ours */
+			nic_read(rd, cands[i].off, cands[i].len, item);
+			st = g.no_check ?
+				     sk_kv_read_parse(&plan, &cands[i], item,
+						      keys[key], klen, 0, &v) :
+				     sk_kv_read_check(&plan, &cands[i], item,
+						      keys[key], klen, 0, &v);
+			if (st != SK_KV_ERR_OTHER_KEY)
+				break;
+		}
+		/* Rule (4): a GET slower than the lease is thrown away. */
+		if (now_ns() - t0 >= g.lease_ns) {
+			rd->r_lease++;
+			continue;
+		}
+		if (st == SK_KV_ERR_NOT_FOUND || st == SK_KV_ERR_OTHER_KEY) {
+			rd->misses++;
+			continue;
+		}
+		if (st == SK_KV_ERR_BAD_CHECK) {
+			rd->r_check++;
+			continue;
+		}
+		if (st == SK_ERR_MALFORMED) {
+			rd->r_malformed++;
+			continue;
+		}
+		if (st) {
+			fprintf(stderr, "reader: %s\n", sk_kv_status_str(st));
+			__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		if (value_verify(v.value, v.vlen, key, &seq, scratch, &why)) {
+			report_bad(rd, key, why, seq, v.vlen);
+			break;
+		}
+		if (v.flags != key) {
+			report_bad(rd, key, "client flags", seq, v.vlen);
+			break;
+		}
+		/* Slot reads of one thread move forward in time. */
+		if (seq < rd->last[key]) {
+			report_bad(rd, key, "older than one seen before", seq,
+				   v.vlen);
+			break;
+		}
+		rd->last[key] = seq;
+		rd->accepted++;
+		if (++batch == 256) {
+			if (__atomic_add_fetch(&g.accepted, batch,
+					       __ATOMIC_RELAXED) >= g.target)
+				__atomic_store_n(&g.stop, 1, __ATOMIC_RELAXED);
+			batch = 0;
+		}
+	}
+out:
+	free(item);
+	free(scratch);
+	return NULL;
+}
+
+static int parse_u64(const char *s, uint64_t *v_p)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return -1;
+	*v_p = v;
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: kv_stress_torn [--gets N] [--readers N] "
+			"[--no-check] [--reuse-now] [--seed S] "
+			"[--quarantine-ms Q]\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t readers = 3, q_ms = 20, t0, secs100;
+	int reuse_now = 0;
+	uint64_t acc = 0, miss = 0, rc = 0, rm = 0, rl = 0;
+	struct sk_kv_part_cfg cfg = { .nbuckets = NBUCKETS, .epoch = 1 };
+	static struct reader rds[READERS_MAX];
+	pthread_t wt;
+	unsigned i;
+	int a, st;
+
+	g.target = 1000000;
+	g.seed = 1;
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--no-check")) {
+			g.no_check = 1;
+			continue;
+		}
+		if (!strcmp(argv[a], "--reuse-now")) {
+			reuse_now = 1;
+			continue;
+		}
+		if (a + 1 >= argc)
+			return usage();
+		if (!strcmp(argv[a], "--gets")) {
+			if (parse_u64(argv[++a], &g.target) || !g.target)
+				return usage();
+		} else if (!strcmp(argv[a], "--readers")) {
+			if (parse_u64(argv[++a], &readers) || !readers ||
+			    readers > READERS_MAX)
+				return usage();
+		} else if (!strcmp(argv[a], "--seed")) {
+			if (parse_u64(argv[++a], &g.seed))
+				return usage();
+		} else if (!strcmp(argv[a], "--quarantine-ms")) {
+			if (parse_u64(argv[++a], &q_ms) || !q_ms ||
+			    q_ms > 60000)
+				return usage();
+		} else {
+			return usage();
+		}
+	}
+	for (i = 0; i < NKEYS; i++)
+		snprintf(keys[i], sizeof(keys[i]), "torn-key-%02u", i);
+
+	cfg.hkey = hkey;
+	cfg.quarantine_ns = q_ms * 1000000;
+	g.lease_ns = sk_kv_lease_ns(cfg.quarantine_ns);
+	if (reuse_now)
+		cfg.quarantine_ns = 0;
+	g.region = aligned_alloc(4096, STORE_SIZE);
+	if (!g.region) {
+		fprintf(stderr, "kv_stress_torn: out of memory\n");
+		return 1;
+	}
+	st = sk_kv_part_init(g.region, STORE_SIZE, &cfg, &g.part);
+	if (st) {
+		fprintf(stderr, "kv_stress_torn: init: %s\n",
+			sk_kv_status_str(st));
+		return 1;
+	}
+	st = sk_kv_view_from_hdr(g.region, SK_KV_HDR_SIZE, &g.view);
+	if (st) {
+		fprintf(stderr, "kv_stress_torn: header: %s\n",
+			sk_kv_status_str(st));
+		return 1;
+	}
+#ifdef SK_KV_BROKEN_PUBLISH
+	printf("kv_stress_torn: BROKEN publish (in place)\n");
+#endif
+	printf("kv_stress_torn: %" PRIu64 " GETs, %" PRIu64 " readers, "
+	       "Q %" PRIu64 " ms%s, lease %" PRIu64 " us, rule (1) %s\n",
+	       g.target, readers, q_ms,
+	       reuse_now ? " for readers, 0 (NO quarantine) for the owner" :
+			   "",
+	       g.lease_ns / 1000, g.no_check ? "OFF" : "on");
+	fflush(stdout);
+
+	t0 = now_ns();
+	if (pthread_create(&wt, NULL, writer, NULL))
+		return 1;
+	for (i = 0; i < readers; i++) {
+		rds[i].id = i;
+		rds[i].x = g.seed * 1000 + i;
+		if (pthread_create(&rds[i].tid, NULL, reader, &rds[i])) {
+			__atomic_store_n(&g.stop, 1, __ATOMIC_RELAXED);
+			readers = i;
+			__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	for (i = 0; i < readers; i++)
+		pthread_join(rds[i].tid, NULL);
+	__atomic_store_n(&g.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(wt, NULL);
+	secs100 = (now_ns() - t0) / 10000000;
+
+	for (i = 0; i < readers; i++) {
+		acc += rds[i].accepted;
+		miss += rds[i].misses;
+		rc += rds[i].r_check;
+		rm += rds[i].r_malformed;
+		rl += rds[i].r_lease;
+	}
+	printf("kv_stress_torn: %" PRIu64 " GETs accepted, %" PRIu64
+	       " misses (deleted), retries: %" PRIu64 " bad check, %" PRIu64
+	       " malformed, %" PRIu64 " over the lease; %" PRIu64 ".%02" PRIu64
+	       " s\n", acc, miss, rc, rm, rl, secs100 / 100, secs100 % 100);
+	sk_kv_part_cleanup(g.part);
+	free(g.region);
+	if (g.bad == 3) {
+		printf("kv_stress_torn: FAILED: a torn or wrong value was "
+		       "accepted\n");
+		return 3;
+	}
+	if (g.bad || acc < g.target) {
+		printf("kv_stress_torn: FAILED\n");
+		return 1;
+	}
+	printf("kv_stress_torn: ok, every accepted value was one written\n");
+	return 0;
+}

@@ -1,0 +1,672 @@
+/*
+ * Unit tests of the kv partition store (kv/store.c) and its hash
+ * (kv/hash.c), on a partition in this process's memory: the owner's
+ * operations, every limit (full bucket pair, out of memory, quarantine
+ * bound, slot fields, key and value sizes), quarantine timing with the
+ * time passed in, and the reader's rules run on copies of the region, as
+ * a remote reader runs them on what its READs returned.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+#define Q_NS 100000000ull /* 100 ms */
+
+/*
+ * Key 00 01 .. 0f, message 00 01 .. (i-1), for i = 0..63. SipHash-2-4:
+ * the reference implementation's vectors_sip64 (github.com/veorq/SipHash
+ * vectors.h). SipHash-1-3 has no table in the paper; these are OpenSSL
+ * 3.0's SIPHASH MAC with c-rounds:1 d-rounds:3 size:8, an implementation
+ * not written here, read little-endian.
+ */
+static const uint64_t sip24[64] = {
+	0x726fdb47dd0e0e31ull, 0x74f839c593dc67fdull, 0x0d6c8009d9a94f5aull,
+	0x85676696d7fb7e2dull, 0xcf2794e0277187b7ull, 0x18765564cd99a68dull,
+	0xcbc9466e58fee3ceull, 0xab0200f58b01d137ull, 0x93f5f5799a932462ull,
+	0x9e0082df0ba9e4b0ull, 0x7a5dbbc594ddb9f3ull, 0xf4b32f46226bada7ull,
+	0x751e8fbc860ee5fbull, 0x14ea5627c0843d90ull, 0xf723ca908e7af2eeull,
+	0xa129ca6149be45e5ull, 0x3f2acc7f57c29bdbull, 0x699ae9f52cbe4794ull,
+	0x4bc1b3f0968dd39cull, 0xbb6dc91da77961bdull, 0xbed65cf21aa2ee98ull,
+	0xd0f2cbb02e3b67c7ull, 0x93536795e3a33e88ull, 0xa80c038ccd5ccec8ull,
+	0xb8ad50c6f649af94ull, 0xbce192de8a85b8eaull, 0x17d835b85bbb15f3ull,
+	0x2f2e6163076bcfadull, 0xde4daaaca71dc9a5ull, 0xa6a2506687956571ull,
+	0xad87a3535c49ef28ull, 0x32d892fad841c342ull, 0x7127512f72f27cceull,
+	0xa7f32346f95978e3ull, 0x12e0b01abb051238ull, 0x15e034d40fa197aeull,
+	0x314dffbe0815a3b4ull, 0x027990f029623981ull, 0xcadcd4e59ef40c4dull,
+	0x9abfd8766a33735cull, 0x0e3ea96b5304a7d0ull, 0xad0c42d6fc585992ull,
+	0x187306c89bc215a9ull, 0xd4a60abcf3792b95ull, 0xf935451de4f21df2ull,
+	0xa9538f0419755787ull, 0xdb9acddff56ca510ull, 0xd06c98cd5c0975ebull,
+	0xe612a3cb9ecba951ull, 0xc766e62cfcadaf96ull, 0xee64435a9752fe72ull,
+	0xa192d576b245165aull, 0x0a8787bf8ecb74b2ull, 0x81b3e73d20b49b6full,
+	0x7fa8220ba3b2eceaull, 0x245731c13ca42499ull, 0xb78dbfaf3a8d83bdull,
+	0xea1ad565322a1a0bull, 0x60e61c23a3795013ull, 0x6606d7e446282b93ull,
+	0x6ca4ecb15c5f91e1ull, 0x9f626da15c9625f3ull, 0xe51b38608ef25f57ull,
+	0x958a324ceb064572ull,
+};
+static const uint64_t sip13[64] = {
+	0xabac0158050fc4dcull, 0xc9f49bf37d57ca93ull, 0x82cb9b024dc7d44dull,
+	0x8bf80ab8e7ddf7fbull, 0xcf75576088d38328ull, 0xdef9d52f49533b67ull,
+	0xc50d2b50c59f22a7ull, 0xd3927d989bb11140ull, 0x369095118d299a8eull,
+	0x25a48eb36c063de4ull, 0x79de85ee92ff097full, 0x70c118c1f94dc352ull,
+	0x78a384b157b4d9a2ull, 0x306f760c1229ffa7ull, 0x605aa111c0f95d34ull,
+	0xd320d86d2a519956ull, 0xcc4fdd1a7d908b66ull, 0x9cf2689063dbd80cull,
+	0x8ffc389cb473e63eull, 0xf21f9de58d297d1cull, 0xc0dc2f46a6cce040ull,
+	0xb992abfe2b45f844ull, 0x7ffe7b9ba320872eull, 0x525a0e7fdae6c123ull,
+	0xf464aeb267349c8cull, 0x45cd5928705b0979ull, 0x3a3e35e3ca9913a5ull,
+	0xa91dc74e4ade3b35ull, 0xfb0bed02ef6cd00dull, 0x88d93cb44ab1e1f4ull,
+	0x540f11d643c5e663ull, 0x2370dd1f8c21d1bcull, 0x81157b6c16a7b60dull,
+	0x4d54b9e57a8ff9bfull, 0x759f12781f2a753eull, 0xcea1a3bebf186b91ull,
+	0x2cf508d3ada26206ull, 0xb6101c2da3c33057ull, 0xb3f47496ae3a36a1ull,
+	0x626b57547b108392ull, 0xc1d2363299e41531ull, 0x667cc1923f1ad944ull,
+	0x65704ffec8138825ull, 0x24f280d1c28949a6ull, 0xc2ca1cedfaf8876bull,
+	0xc2164bfc9f042196ull, 0xa16e9c9368b1d623ull, 0x49fb169c8b5114fdull,
+	0x9f3143f8df074c46ull, 0xc6fdaf2412cc86b3ull, 0x7eaf49d10a52098full,
+	0x1cf313559d292f9aull, 0xc44a30dda2f41f12ull, 0x36fae98943a71ed0ull,
+	0x318fb34c73f0bce6ull, 0xa27abf3670a7e980ull, 0xb4bcc0db243c6d75ull,
+	0x23f8d852fdb71513ull, 0x8f035f4da67d8a08ull, 0xd89cd0e5b7e8f148ull,
+	0xf6f4e6bcf7a644eeull, 0xaec59ad80f1837f2ull, 0xc3b2f6154b6694e0ull,
+	0x9d199062b7bbb3a8ull,
+};
+
+static void hash_vectors(void **state)
+{
+	struct sk_kv_hkey k = { 0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull };
+	uint8_t msg[64];
+	unsigned i;
+
+	for (i = 0; i < 64; i++)
+		msg[i] = i;
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(sk_kv_siphash24(&k, msg, i), sip24[i]);
+		assert_int_equal(sk_kv_siphash13(&k, msg, i), sip13[i]);
+	}
+	/* Unaligned input reads the same bytes. */
+	{
+		uint8_t buf[65];
+
+		memcpy(buf + 1, msg, 63);
+		assert_int_equal(sk_kv_siphash13(&k, buf + 1, 63), sip13[63]);
+	}
+}
+
+static void formats_at_limits(void **state)
+{
+	uint64_t s = sk_kv_slot_make(0xfff, SK_KV_UNITS_MAX, SK_KV_OFF_MAX);
+	uint64_t w;
+
+	assert_int_equal(s, UINT64_MAX);
+	assert_int_equal(sk_kv_slot_fp(s), 0xfff);
+	assert_int_equal(sk_kv_slot_units(s), SK_KV_UNITS_MAX);
+	assert_int_equal(sk_kv_slot_off(s), SK_KV_OFF_MAX);
+	s = sk_kv_slot_make(1, 1, 0);
+	assert_int_equal(sk_kv_slot_fp(s), 1);
+	assert_int_equal(sk_kv_slot_units(s), 1);
+	assert_int_equal(sk_kv_slot_off(s), 0);
+	s = sk_kv_slot_make(1, SK_KV_UNITS_MAX, 0);
+	assert_int_equal(sk_kv_slot_fp(s), 1);
+	assert_int_equal(sk_kv_slot_off(s), 0);
+
+	w = sk_kv_bhdr_make(UINT32_MAX, SK_KV_PART_MAX - 1, 0xff);
+	assert_int_equal(sk_kv_bhdr_epoch(w), UINT32_MAX);
+	assert_int_equal(sk_kv_bhdr_partition(w), SK_KV_PART_MAX - 1);
+	assert_int_equal(w >> 56, 0xff);
+
+	/* The largest item kv stores fits the slot's units field. */
+	assert_true(sk_kv_item_size(SK_KV_KEY_MAX, SK_KV_VALUE_MAX) /
+		    SK_KV_LINE <= SK_KV_UNITS_MAX);
+	assert_int_equal(sizeof(struct sk_kv_item_hdr), SK_KV_ITEM_HDR);
+	assert_int_equal(sk_kv_item_size(1, 23), 64);
+	assert_int_equal(sk_kv_item_size(1, 24), 128);
+
+	assert_int_equal(sk_kv_fp(0), 1); /* never 0 */
+	assert_int_equal(sk_kv_partition_of(UINT64_MAX, 1), 0);
+	assert_int_equal(sk_kv_partition_of(UINT64_MAX, 256), 255);
+	assert_int_equal(sk_kv_partition_of(1ull << 56, 256), 1);
+}
+
+/* ---- a partition in this process ---- */
+
+struct fx {
+	void *mem;
+	size_t size;
+	struct sk_kv_part *part;
+	struct sk_kv_view view;
+	struct sk_kv_part_cfg cfg;
+};
+
+static struct sk_kv_part_cfg cfg_default(uint64_t nbuckets)
+{
+	struct sk_kv_part_cfg c = {
+		.partition = 7, .epoch = 3, .owner_rank = 1,
+		.nbuckets = nbuckets,
+		.hkey = { 0x1234, 0x5678 },
+		.quarantine_ns = Q_NS,
+	};
+	return c;
+}
+
+static void fx_open(struct fx *f, size_t store, const struct sk_kv_part_cfg *c)
+{
+	f->cfg = *c;
+	f->size = SK_KV_HDR_SIZE + c->nbuckets * SK_KV_LINE + store;
+	f->mem = aligned_alloc(4096, (f->size + 4095) & ~(size_t)4095);
+	assert_non_null(f->mem);
+	assert_int_equal(sk_kv_part_init(f->mem, f->size, c, &f->part), 0);
+	/* As a peer: from the header's bytes. */
+	assert_int_equal(sk_kv_view_from_hdr(f->mem, SK_KV_HDR_SIZE, &f->view),
+			 0);
+}
+
+static void fx_close(struct fx *f)
+{
+	sk_kv_part_cleanup(f->part);
+	free(f->mem);
+}
+
+/* A one-sided GET, on copies of the region's bytes. */
+static int remote_get(struct fx *f, const void *key, size_t klen,
+		      uint32_t owner_now, uint8_t *buf, size_t bufsize,
+		      struct sk_kv_item_view *v)
+{
+	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
+	uint8_t pair[SK_KV_PAIR_SIZE];
+	struct sk_kv_plan plan;
+	unsigned n, i;
+	int st;
+
+	sk_kv_read_plan(&f->view, &f->cfg.hkey, key, klen, &plan);
+	assert_true(plan.pair_off + SK_KV_PAIR_SIZE <= f->view.store_off);
+	memcpy(pair, (uint8_t *)f->mem + plan.pair_off, sizeof(pair));
+	st = sk_kv_read_pick(&f->view, &plan, pair, cands, &n);
+	if (st)
+		return st;
+	for (i = 0; i < n; i++) {
+		assert_true(cands[i].len <= bufsize);
+		memcpy(buf, (uint8_t *)f->mem + cands[i].off, cands[i].len);
+		st = sk_kv_read_check(&plan, &cands[i], buf, key, klen,
+				      owner_now, v);
+		if (st != SK_KV_ERR_OTHER_KEY)
+			return st;
+	}
+	return SK_KV_ERR_NOT_FOUND;
+}
+
+static int set(struct fx *f, const char *key, const void *val, size_t vlen,
+	       uint64_t now)
+{
+	return sk_kv_part_set(f->part, key, strlen(key), val, vlen, NULL, 0,
+			      0, 0, now, NULL);
+}
+
+static void init_limits(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2);
+	struct sk_kv_part *p;
+	size_t min = SK_KV_HDR_SIZE + 2 * SK_KV_LINE + SK_KV_LINE;
+	uint8_t *mem = aligned_alloc(4096, 2 * 4096 + 65536);
+	struct sk_kv_view v;
+
+	assert_non_null(mem);
+	assert_int_equal(sk_kv_part_init(NULL, min, &c, &p), SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_init(mem + 8, min, &c, &p), SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_init(mem, min - 1, &c, &p), SK_ERR_INVAL);
+	c.nbuckets = 0;
+	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
+	c.nbuckets = 1;
+	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
+	c.nbuckets = 6;
+	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
+	c.nbuckets = SK_KV_BUCKETS_MAX * 2;
+	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
+	c.nbuckets = 2;
+	c.partition = SK_KV_PART_MAX;
+	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
+	c.partition = SK_KV_PART_MAX - 1;
+
+	/* The smallest partition: one unit of store. */
+	assert_int_equal(sk_kv_part_init(mem, min, &c, &p), 0);
+	assert_int_equal(sk_kv_view_from_hdr(mem, SK_KV_HDR_SIZE, &v), 0);
+	assert_int_equal(v.store_size, SK_KV_LINE);
+	assert_int_equal(v.partition, SK_KV_PART_MAX - 1);
+	assert_int_equal(sk_kv_part_set(p, "k", 1, "v", 1, NULL, 0, 0, 0, 0,
+					NULL), 0);
+	assert_int_equal(sk_kv_part_set(p, "j", 1, "v", 1, NULL, 0, 0, 0, 0,
+					NULL), SK_ERR_NOMEM);
+	sk_kv_part_cleanup(p);
+
+	/* A header from a peer is checked, not trusted. */
+	assert_int_equal(sk_kv_view_from_hdr(mem, 8, &v), SK_ERR_MALFORMED);
+	((struct sk_kv_region_hdr *)mem)->version = 2;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_VERSION);
+	((struct sk_kv_region_hdr *)mem)->version = SK_KV_VERSION;
+	((struct sk_kv_region_hdr *)mem)->nbuckets = 4;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
+	((struct sk_kv_region_hdr *)mem)->nbuckets = 2;
+	((struct sk_kv_region_hdr *)mem)->store_size = 65;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
+	((struct sk_kv_region_hdr *)mem)->store_size = 0;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
+	((struct sk_kv_region_hdr *)mem)->magic ^= 1;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
+	free(mem);
+}
+
+static void owner_ops(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_item_view v, r;
+	struct sk_kv_part_stats st;
+	uint64_t cas1, cas2;
+	uint8_t buf[4096];
+	struct fx f;
+
+	fx_open(&f, 1 << 20, &c);
+	assert_int_equal(sk_kv_part_lookup(f.part, "a", 1, &v),
+			 SK_KV_ERR_NOT_FOUND);
+	assert_int_equal(remote_get(&f, "a", 1, 0, buf, sizeof(buf), &r),
+			 SK_KV_ERR_NOT_FOUND);
+	assert_int_equal(sk_kv_part_set(f.part, "a", 1, "hello", 5, NULL, 0,
+					42, 1000, 10, &cas1), 0);
+	assert_int_equal(sk_kv_part_lookup(f.part, "a", 1, &v), 0);
+	assert_int_equal(v.vlen, 5);
+	assert_memory_equal(v.value, "hello", 5);
+	assert_int_equal(v.flags, 42);
+	assert_int_equal(v.exptime, 1000);
+	assert_int_equal(v.cas, cas1);
+
+	/* The same from copied bytes, and expiry by the owner's clock. */
+	assert_int_equal(remote_get(&f, "a", 1, 999, buf, sizeof(buf), &r), 0);
+	assert_int_equal(r.vlen, 5);
+	assert_memory_equal(r.value, "hello", 5);
+	assert_int_equal(r.flags, 42);
+	assert_int_equal(r.cas, cas1);
+	assert_int_equal(remote_get(&f, "a", 1, 1000, buf, sizeof(buf), &r),
+			 SK_KV_ERR_EXPIRED);
+
+	/* Replace: out of place, the old item retired. Two pieces. */
+	assert_int_equal(sk_kv_part_set(f.part, "a", 1, "hel", 3, "lo!", 3, 0,
+					0, 20, &cas2), 0);
+	assert_true(cas2 > cas1);
+	assert_int_equal(remote_get(&f, "a", 1, UINT32_MAX, buf, sizeof(buf),
+				    &r), 0);
+	assert_int_equal(r.vlen, 6);
+	assert_memory_equal(r.value, "hello!", 6);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, 1);
+	assert_int_equal(st.quarantined, 1);
+
+	assert_int_equal(sk_kv_part_delete(f.part, "a", 1, 30), 0);
+	assert_int_equal(sk_kv_part_delete(f.part, "a", 1, 30),
+			 SK_KV_ERR_NOT_FOUND);
+	assert_int_equal(sk_kv_part_lookup(f.part, "a", 1, &v),
+			 SK_KV_ERR_NOT_FOUND);
+	assert_int_equal(remote_get(&f, "a", 1, 0, buf, sizeof(buf), &r),
+			 SK_KV_ERR_NOT_FOUND);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, 0);
+	assert_int_equal(st.quarantined, 2);
+	assert_string_equal(sk_kv_status_str(SK_KV_ERR_PAIR_FULL),
+			    "both buckets of the key's pair are full");
+	fx_close(&f);
+}
+
+static void key_and_value_sizes(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_item_view r;
+	char key[SK_KV_KEY_MAX + 1];
+	size_t bufsize = sk_kv_item_size(SK_KV_KEY_MAX, SK_KV_VALUE_MAX);
+	uint8_t *val = malloc(SK_KV_VALUE_MAX + 1), *buf = malloc(bufsize);
+	size_t i;
+	struct fx f;
+
+	assert_non_null(val);
+	assert_non_null(buf);
+	for (i = 0; i <= SK_KV_VALUE_MAX; i++)
+		val[i] = i * 7 + (i >> 13);
+	memset(key, 'k', sizeof(key));
+	fx_open(&f, 4 << 20, &c);
+
+	assert_int_equal(sk_kv_part_set(f.part, key, 0, "v", 1, NULL, 0, 0, 0,
+					0, NULL), SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_set(f.part, key, SK_KV_KEY_MAX + 1, "v", 1,
+					NULL, 0, 0, 0, 0, NULL), SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_set(f.part, key, 1, val,
+					SK_KV_VALUE_MAX + 1, NULL, 0, 0, 0, 0,
+					NULL), SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_set(f.part, key, 1, val, SK_KV_VALUE_MAX,
+					"x", 1, 0, 0, 0, NULL), SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_lookup(f.part, key, 0, &r), SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_delete(f.part, key, 251, 0), SK_ERR_INVAL);
+
+	/* A 1-byte key with an empty value; a 250-byte key with 1 MiB. */
+	assert_int_equal(sk_kv_part_set(f.part, key, 1, NULL, 0, NULL, 0, 0, 0,
+					0, NULL), 0);
+	assert_int_equal(sk_kv_part_set(f.part, key, SK_KV_KEY_MAX, val,
+					SK_KV_VALUE_MAX, NULL, 0, 0, 0, 0,
+					NULL), 0);
+	assert_int_equal(remote_get(&f, key, 1, 0, buf, bufsize, &r), 0);
+	assert_int_equal(r.vlen, 0);
+	assert_int_equal(remote_get(&f, key, SK_KV_KEY_MAX, 0, buf, bufsize,
+				    &r), 0);
+	assert_int_equal(r.vlen, SK_KV_VALUE_MAX);
+	assert_memory_equal(r.value, val, SK_KV_VALUE_MAX);
+	/* 249 and 251 bytes of the same letter are other keys. */
+	assert_int_equal(remote_get(&f, key, SK_KV_KEY_MAX - 1, 0, buf,
+				    bufsize, &r), SK_KV_ERR_NOT_FOUND);
+	fx_close(&f);
+	free(val);
+	free(buf);
+}
+
+static void keyname(char *k, unsigned i)
+{
+	snprintf(k, 16, "key%u", i);
+}
+
+/* Keys that land in one pair (B = 2 has only one). */
+static void full_pair(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2);
+	char k[16];
+	unsigned i;
+	struct fx f;
+
+	fx_open(&f, 1 << 16, &c);
+	for (i = 0; i < SK_KV_PAIR_SLOTS; i++) {
+		keyname(k, i);
+		assert_int_equal(set(&f, k, "v", 1, 0), 0);
+	}
+	keyname(k, i);
+	assert_int_equal(set(&f, k, "v", 1, 0), SK_KV_ERR_PAIR_FULL);
+	/* Replacing a present key needs no new slot. */
+	keyname(k, 3);
+	assert_int_equal(set(&f, k, "w", 1, 0), 0);
+	assert_int_equal(sk_kv_part_delete(f.part, k, strlen(k), 0), 0);
+	keyname(k, SK_KV_PAIR_SLOTS);
+	assert_int_equal(set(&f, k, "v", 1, 0), 0);
+	fx_close(&f);
+}
+
+struct evict_log {
+	int calls;
+	uint64_t pair_off, need;
+	int ret;
+};
+
+/* An eviction hook that deletes key0, the way a policy will. */
+static int evict_key0(struct sk_kv_part *part, void *arg, uint64_t pair_off,
+		      uint64_t need_units, uint64_t now_ns)
+{
+	struct evict_log *log = arg;
+
+	log->calls++;
+	log->pair_off = pair_off;
+	log->need = need_units;
+	if (log->ret)
+		return log->ret;
+	/* 0 even when key0 is gone already: the update tries once more
+	 * only, then fails. */
+	(void)sk_kv_part_delete(part, "key0", 4, now_ns);
+	return 0;
+}
+
+static void evict_hook(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2);
+	struct evict_log log = { 0 };
+	struct sk_kv_item_view v;
+	char k[16];
+	unsigned i;
+	struct fx f;
+
+	c.evict = evict_key0;
+	c.evict_arg = &log;
+	fx_open(&f, 1 << 16, &c);
+	for (i = 0; i < SK_KV_PAIR_SLOTS; i++) {
+		keyname(k, i);
+		assert_int_equal(set(&f, k, "v", 1, 0), 0);
+	}
+	assert_int_equal(log.calls, 0);
+	assert_int_equal(set(&f, "new", "v", 1, 0), 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.pair_off, SK_KV_HDR_SIZE);
+	assert_int_equal(log.need, 0);
+	assert_int_equal(sk_kv_part_lookup(f.part, "key0", 4, &v),
+			 SK_KV_ERR_NOT_FOUND);
+	/* key0 is gone: the hook frees nothing, the update fails. */
+	assert_int_equal(set(&f, "new2", "v", 1, 0), SK_KV_ERR_PAIR_FULL);
+	assert_int_equal(log.calls, 2);
+	log.ret = SK_ERR_IO;
+	assert_int_equal(set(&f, "new3", "v", 1, 0), SK_ERR_IO);
+	fx_close(&f);
+}
+
+/*
+ * Out of memory, and the chunks' lifecycle: a retired chunk is not reused
+ * before Q has passed since its retirement, and is at Q.
+ */
+static void memory_and_quarantine(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_part_stats st;
+	struct sk_kv_item_view v;
+	uint64_t t0 = 5 * Q_NS;
+	char k[16];
+	unsigned i, n;
+	struct fx f;
+
+	/* 16 units of store, 1-unit items: exactly 16 fit. */
+	fx_open(&f, 16 * SK_KV_LINE, &c);
+	for (i = n = 0; i < 64; i++) {
+		int r;
+
+		keyname(k, i);
+		r = set(&f, k, "v", 1, t0);
+		if (r == SK_ERR_NOMEM)
+			break;
+		assert_int_equal(r, 0);
+		n++;
+	}
+	assert_int_equal(n, 16);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.store_used, 16 * SK_KV_LINE);
+	/* The failed update changed nothing. */
+	keyname(k, 16);
+	assert_int_equal(sk_kv_part_lookup(f.part, k, strlen(k), &v),
+			 SK_KV_ERR_NOT_FOUND);
+	/* The last unit of the store holds a good item: find it. */
+	for (i = 0; i < 16; i++) {
+		uint8_t buf[64];
+		struct sk_kv_item_view r;
+
+		keyname(k, i);
+		assert_int_equal(remote_get(&f, k, strlen(k), 0, buf,
+					    sizeof(buf), &r), 0);
+	}
+
+	/* Delete one; an idle owner's timer stamps it at t0: quarantined
+	 * until t0 + Q. */
+	assert_int_equal(sk_kv_part_delete(f.part, "key0", 4, t0), 0);
+	assert_int_equal(sk_kv_part_reap(f.part, t0), 0);
+	assert_int_equal(set(&f, "late", "v", 1, t0 + Q_NS - 1), SK_ERR_NOMEM);
+	/* Replacing needs memory too. */
+	assert_int_equal(set(&f, "key1", "w", 1, t0 + Q_NS - 1), SK_ERR_NOMEM);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.quarantined, 1);
+	assert_int_equal(set(&f, "late", "v", 1, t0 + Q_NS), 0);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.quarantined, 0);
+
+	/* A retired item's time is that of the owner's next call, read after
+	 * the slot store: not the time passed to the call that retired it. */
+	t0 += 2 * Q_NS;
+	assert_int_equal(sk_kv_part_delete(f.part, "late", 4, t0), 0);
+	assert_int_equal(sk_kv_part_reap(f.part, t0 + Q_NS), 0);
+	assert_int_equal(sk_kv_part_reap(f.part, t0 + 2 * Q_NS - 1), 0);
+	/* A clock that goes back frees nothing. */
+	assert_int_equal(sk_kv_part_reap(f.part, t0), 0);
+	assert_int_equal(sk_kv_part_reap(f.part, t0 + 2 * Q_NS), 1);
+	fx_close(&f);
+}
+
+static void quarantine_bound(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_part_stats st;
+	unsigned i;
+	struct fx f;
+
+	c.quarantine_max = 4 * SK_KV_LINE;
+	fx_open(&f, 64 * SK_KV_LINE, &c);
+	/* Each rewrite retires one 64-byte item. */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(set(&f, "k", "v", 1, 0), 0);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.quarantine_bytes, 4 * SK_KV_LINE);
+	assert_int_equal(set(&f, "k", "v", 1, Q_NS - 1),
+			 SK_KV_ERR_QUARANTINE_FULL);
+	assert_int_equal(set(&f, "other", "v", 1, Q_NS - 1),
+			 SK_KV_ERR_QUARANTINE_FULL);
+	/* Frees the three stamped at 0; the one stamped Q - 1 stays, and
+	 * this update retires one more. */
+	assert_int_equal(set(&f, "k", "v", 1, Q_NS), 0);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.quarantine_bytes, 2 * SK_KV_LINE);
+	fx_close(&f);
+}
+
+/* The reader's rules, on bytes a READ could return. */
+static void reader_rules(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2);
+	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS], cb;
+	struct sk_kv_plan pa, pb;
+	struct sk_kv_view old;
+	struct sk_kv_item_view r;
+	uint8_t pair[SK_KV_PAIR_SIZE], item[128], moved[256];
+	uint64_t *w = (uint64_t *)pair;
+	unsigned n, i;
+	struct fx f;
+
+	fx_open(&f, 1 << 16, &c);
+	assert_int_equal(set(&f, "a", "alpha", 5, 0), 0);
+	assert_int_equal(set(&f, "b", "beta", 4, 0), 0);
+	sk_kv_read_plan(&f.view, &c.hkey, "a", 1, &pa);
+	sk_kv_read_plan(&f.view, &c.hkey, "b", 1, &pb);
+	memcpy(pair, (uint8_t *)f.mem + pa.pair_off, sizeof(pair));
+	assert_int_equal(sk_kv_read_pick(&f.view, &pb, pair, cands, &n), 0);
+	assert_true(n >= 1);
+	cb = cands[0];
+	memcpy(item, (uint8_t *)f.mem + cb.off, cb.len);
+	assert_int_equal(sk_kv_read_check(&pb, &cb, item, "b", 1, 0, &r), 0);
+	/* b's item asked for as a: another key. */
+	assert_int_equal(sk_kv_read_check(&pa, &cb, item, "a", 1, 0, &r),
+			 SK_KV_ERR_OTHER_KEY);
+	/* One bit anywhere, padding included: the check fails. */
+	for (i = 8; i < cb.len; i++) {
+		item[i] ^= 0x10;
+		assert_int_equal(sk_kv_read_check(&pb, &cb, item, "b", 1, 0,
+						  &r), SK_KV_ERR_BAD_CHECK);
+		item[i] ^= 0x10;
+	}
+	/* The same bytes said to be elsewhere: the check is of the place. */
+	cb.off += SK_KV_LINE;
+	assert_int_equal(sk_kv_read_check(&pb, &cb, item, "b", 1, 0, &r),
+			 SK_KV_ERR_BAD_CHECK);
+	cb.off -= SK_KV_LINE;
+	/* Read at a wrong length (a torn slot): the check fails. */
+	memset(moved, 0, sizeof(moved));
+	memcpy(moved, item, cb.len);
+	cb.len += SK_KV_LINE;
+	assert_int_equal(sk_kv_read_check(&pb, &cb, moved, "b", 1, 0, &r),
+			 SK_KV_ERR_BAD_CHECK);
+	/* Without the check, the lengths still keep parse inside the copy. */
+	assert_int_equal(sk_kv_read_parse(&pb, &cb, moved, "b", 1, 0, &r),
+			 SK_ERR_MALFORMED);
+	cb.len -= SK_KV_LINE;
+
+	/* A slot past the store's end is no candidate. */
+	for (i = 1; i < 16; i++)
+		if (i != 8)
+			w[i] = sk_kv_slot_make(pb.fp, 1,
+					       f.view.store_size / SK_KV_LINE);
+	assert_int_equal(sk_kv_read_pick(&f.view, &pb, pair, cands, &n), 0);
+	assert_int_equal(n, 0);
+	w[1] = sk_kv_slot_make(pb.fp, SK_KV_UNITS_MAX, 0);
+	w[2] = sk_kv_slot_make(pb.fp, 0, 0);
+	w[3] = sk_kv_slot_make(pb.fp, 1, SK_KV_OFF_MAX);
+	assert_int_equal(sk_kv_read_pick(&f.view, &pb, pair, cands, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* A new epoch: a reader with the old map learns it is stale. */
+	old = f.view;
+	sk_kv_part_restamp(f.part, 4);
+	memcpy(pair, (uint8_t *)f.mem + pa.pair_off, sizeof(pair));
+	assert_int_equal(sk_kv_read_pick(&old, &pa, pair, cands, &n),
+			 SK_KV_ERR_STALE);
+	assert_int_equal(n, 0);
+	assert_int_equal(sk_kv_view_from_hdr(f.mem, SK_KV_HDR_SIZE, &f.view),
+			 0);
+	assert_int_equal(f.view.epoch, 4);
+	assert_int_equal(sk_kv_read_pick(&f.view, &pa, pair, cands, &n), 0);
+	assert_true(n >= 1);
+	/* The partition too, bucket by bucket. */
+	old = f.view;
+	old.partition = 8;
+	assert_int_equal(sk_kv_read_pick(&old, &pa, pair, cands, &n),
+			 SK_KV_ERR_STALE);
+	w[8] = sk_kv_bhdr_make(4, 8, 0);
+	assert_int_equal(sk_kv_read_pick(&f.view, &pa, pair, cands, &n),
+			 SK_KV_ERR_STALE);
+	fx_close(&f);
+}
+
+/* Random bytes as an item: never accepted, never read out of bounds. */
+static void reader_random_bytes(void **state)
+{
+	struct sk_kv_plan plan = { .h = 1, .fp = 1 };
+	struct sk_kv_cand cand = { .off = 4096 + 128 };
+	struct sk_kv_item_view r;
+	uint8_t buf[256];
+	unsigned i, j;
+
+	srand(12);
+	for (i = 0; i < 20000; i++) {
+		cand.len = 64 * (1 + i % 4);
+		for (j = 0; j < cand.len; j++)
+			buf[j] = rand();
+		if (i % 2)
+			buf[36] = 1 + i % 4; /* a plausible klen */
+		assert_int_not_equal(sk_kv_read_check(&plan, &cand, buf, "k",
+						      1, 0, &r), 0);
+		(void)sk_kv_read_parse(&plan, &cand, buf, "k", 1, 0, &r);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(hash_vectors),
+		cmocka_unit_test(formats_at_limits),
+		cmocka_unit_test(init_limits),
+		cmocka_unit_test(owner_ops),
+		cmocka_unit_test(key_and_value_sizes),
+		cmocka_unit_test(full_pair),
+		cmocka_unit_test(evict_hook),
+		cmocka_unit_test(memory_and_quarantine),
+		cmocka_unit_test(quarantine_bound),
+		cmocka_unit_test(reader_rules),
+		cmocka_unit_test(reader_random_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

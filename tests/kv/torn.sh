@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The torn-read stress of the kv partition store (tests/kv/stress_torn.c),
+# each run with the exit status it must have:
+#   - the store as built, every acceptance rule: 10^6 GETs, all good (0);
+#   - the same without rule (1), the item check: immutability, quarantine
+#     and the lease must hold by themselves (0);
+#   - without the check, two broken owners: the publish rewriting live
+#     items in place (kv_stress_torn_broken), and no quarantine
+#     (--reuse-now). The stress must catch each: exit 3, a bad value
+#     accepted;
+#   - the same two broken owners with the check: it must catch what they
+#     break, so no bad value gets through (0), at the cost of retries.
+#
+#   BUILD=build tests/kv/torn.sh
+set -uo pipefail
+
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+good=$BUILD/tests/kv_stress_torn
+broken=$BUILD/tests/kv_stress_torn_broken
+rc=0
+
+# run WANT_STATUS WHAT PROGRAM ARGS...
+run() {
+	local want=$1 what=$2 t0=$SECONDS st
+	shift 2
+	echo "== $what (must exit $want)"
+	timeout 300 nice "$@"
+	st=$?
+	if [ "$st" -ne "$want" ]; then
+		echo "torn.sh: FAILED: $what exited $st, not $want"
+		rc=1
+	else
+		echo "torn.sh: ok: $what exited $st ($((SECONDS - t0)) s)"
+	fi
+}
+
+for p in "$good" "$broken"; do
+	if [ ! -x "$p" ]; then
+		echo "torn.sh: $p missing: make first"
+		exit 1
+	fi
+done
+
+run 0 "good store, all rules" "$good" --gets 1000000
+run 0 "good store, no item check" "$good" --gets 1000000 --no-check
+run 3 "in-place publish, no item check" "$broken" --no-check
+run 3 "no quarantine, no item check" "$good" --no-check --reuse-now
+run 0 "in-place publish, item check" "$broken" --gets 200000
+run 0 "no quarantine, item check" "$good" --gets 200000 --reuse-now
+exit $rc
