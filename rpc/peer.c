@@ -172,3 +172,8 @@ int sk_rpc_peer_failed(const struct sk_rpc_peer *peer)
 {
 	return peer->failed;
 }
+
+struct sk_ep *sk_rpc_peer_ep(const struct sk_rpc_peer *peer)
+{
+	return peer->failed ? NULL : peer->ep;
+}

@@ -151,6 +151,27 @@ void sk_rpc_peer_remove(struct sk_rpc_peer *peer);
 int sk_rpc_peer_failed(const struct sk_rpc_peer *peer);
 
 /*
+ * The peer's endpoint, for one-sided operations beside rpc's own (kv's
+ * GETs READ the peer's memory): sk_rkey_unpack() and sk_post_read() on it.
+ * NULL once the peer has failed: rpc then drains and destroys it, and
+ * an operation still held past the liveness bound is dropped without a
+ * completion (ucx), so do not wait for one on a failed peer; keys
+ * unpacked on it must be dropped before the loop next runs, or left alone
+ * (rpc has no close hook yet). Rules for such a user, because rpc treats
+ * a post that fails on its own endpoint as the peer's failure, and sizes
+ * nothing for others: keep at most SK_RPC_EP_SHARE operations outstanding on it, post
+ * only signalled ones (rpc's completion dispatch hands any completion
+ * whose context is a struct sk_op * to its ->done), and treat SK_ERR_AGAIN
+ * as "run the loop once, then retry". rpc's own use of an endpoint is
+ * bounded by its credits (calls and responses, SK_RPC_CREDITS each way,
+ * the large reads and writes among them, a probe, the drain), a few
+ * dozen against the 256 of SKIFF_SQ_DEPTH's default; SK_RPC_EP_SHARE is
+ * the share a program may add, not a measured margin at smaller depths.
+ */
+#define SK_RPC_EP_SHARE 8u
+struct sk_ep *sk_rpc_peer_ep(const struct sk_rpc_peer *peer);
+
+/*
  * A registered buffer of @len bytes (<= SK_RPC_MSG_MAX) for a request or a
  * response; NULL when the pool is exhausted. Free with sk_rpc_buf_free()
  * once the call using it has completed.
