@@ -24,10 +24,12 @@ T=$(mktemp -d /tmp/skiff-e2e.XXXXXX)
 APP=$T/bin/node_app
 RPCJOB=$T/bin/rpc_job
 HOSTILE=$T/bin/hostile_job
+KVJOB=$T/bin/kv_job
 mkdir -p "$T/bin" "$T/work"
 cp "$repo/$BUILD/tests/node_app" "$APP"
 cp "$repo/$BUILD/tests/rpc_job" "$RPCJOB"
 cp "$repo/$BUILD/tests/hostile_job" "$HOSTILE"
+cp "$repo/$BUILD/tests/kv_job" "$KVJOB"
 cd "$T/work"
 cleanup() {
 	pkill -KILL -f "$T/" 2>/dev/null
@@ -278,6 +280,22 @@ t_rpc_all_past_arena() {
 	! grep -q 'signal' "$ERR" || { echo "a rank died of a signal"; return 1; }
 	grep -q "raise SKIFF_ARENA_MB" "$ERR" ||
 		{ echo "no message naming SKIFF_ARENA_MB"; return 1; }
+}
+
+# kv inside a job (tests/kv/kv_job.c), as an application uses it: 4 ranks
+# set, GET one-sided, delete and check each other's keys, and the limits.
+# 16 partitions of 4 MiB: a rank may own up to 8 of them, next to rpc's
+# ~7 MiB and kv's 1 MiB read buffer.
+t_kv_all() {
+	SKIFF_ARENA_MB=64 run 300 -n 4 "$KVJOB" all
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c '; limits ok$' "$OUT")" -eq 4 ] ||
+		{ echo "not every rank checked every key"; return 1; }
+	# Most remote GETs were one-sided: the counts are the job's own.
+	grep -q 'one-sided [1-9]' "$OUT" ||
+		{ echo "no GET was one-sided"; return 1; }
+	! grep -q 'UCX  ERROR' "$OUT" "$ERR" ||
+		{ echo "UCX errors"; return 1; }
 }
 
 t_rpc_crowd() {
@@ -935,6 +953,7 @@ check rpc-finished t_rpc_finished
 check rpc-crowd t_rpc_crowd
 check rpc-all-past-arena t_rpc_all_past_arena
 check rpc-hostile t_hostile
+check kv-all-4 t_kv_all
 check seal t_seal
 check fds t_fds
 check paths t_paths

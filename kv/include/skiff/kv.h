@@ -1,0 +1,143 @@
+/*
+ * Skiff kv: a hash table spread over the nodes of a skrun job, with
+ * memcached's semantics (kv/README.md).
+ *
+ * The model. The table is cut into P partitions (a power of two); a key's
+ * SipHash, keyed with a secret of the job, picks its partition, and
+ * rendezvous hashing over ranks 0..N-1 picks each partition's owner, so
+ * every node finds a key's owner by itself. Membership is static for now
+ * (epoch 1: the job's N ranks). Each partition lives in a region of its
+ * owner's arena that peers may only read (SK_ACCESS_REMOTE_READ).
+ *
+ * - A GET costs the owner nothing: the client READs the key's 128-byte
+ *   bucket pair out of the owner's region, then the item a slot points
+ *   at, and accepts it only by the store's rules (its seal, its key, its
+ *   expiry by the owner's clock, and a lease on the whole GET's time).
+ *   A GET that keeps failing those rules (a write racing it) falls back
+ *   to asking the owner by rpc.
+ * - Updates (set, delete) go by rpc to the owner, the only writer of its
+ *   partitions, which decides them as memcached would (kv/sem.c) and
+ *   publishes them so that a concurrent reader never accepts a torn item.
+ * - A key owned by the caller itself is read and written in place.
+ * - The first contact with an owner fetches, in one rpc, the descriptors
+ *   of its partitions and its clock (expiry is the owner's).
+ *
+ * Calls block, serving the node's loop while they wait (as
+ * sk_rpc_call_sync), so a node's own partitions keep being served.
+ * Everything belongs to the thread that runs the node's loop.
+ *
+ * Results: a call returns an sk_status_t for what went wrong underneath
+ * (SK_ERR_UNREACHABLE: the key's owner is gone; the other partitions keep
+ * working) and, when it returns SK_OK, memcached's answer in *res_p.
+ *
+ * kv uses rpc handler ids SK_KV_RPC_FIRST .. SK_KV_RPC_FIRST + 4 on the
+ * rpc it is given: the program's own handlers must use other ids.
+ */
+#ifndef SKIFF_KV_H
+#define SKIFF_KV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skiff/status.h>
+#include <skiff/kv_res.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sk_rpc;
+struct sk_kv;
+
+/* memcached's key limit; keys have no space or control character. */
+#define SK_KV_KEY_MAX 250
+/* The value limit (memcached's -I 1m). */
+#define SK_KV_VALUE_MAX (1u << 20)
+/*
+ * The largest value sk_kv_set takes for now: a set is one rpc message,
+ * whose limit (SK_RPC_MSG_MAX, 1 MiB) also holds the request's header and
+ * key. Larger values up to SK_KV_VALUE_MAX answer SK_KV_ETOOLARGE until
+ * sets go in parts.
+ */
+#define SK_KV_SET_MAX ((1u << 20) - 512u)
+
+#define SK_KV_RPC_FIRST 240u
+
+struct sk_kv_attr {
+	/* Partitions, a power of two, at most 2^24; 0: 256. */
+	uint32_t partitions;
+	/* Bytes of one partition's region (index and items), at least
+	 * 64 KiB; 0: 1 MiB. A node needs about P / N times this in its arena
+	 * (SKIFF_ARENA_MB), next to rpc's share and 1 MiB of read buffer. */
+	size_t part_bytes;
+	/* Buckets of a partition, a power of two; 0: one per 1 KiB of
+	 * part_bytes. */
+	uint64_t buckets;
+	/* The quarantine Q of freed items, in ms (kv/README.md); 0: 100. A
+	 * one-sided GET slower than Q / 4 is retried. */
+	uint32_t quarantine_ms;
+};
+
+/*
+ * Collective: every rank of the job calls it, with the same @attr (NULL:
+ * the defaults), over its node's rpc (sk_rpc_open), before any of them
+ * uses the table; it returns once every rank has laid its partitions out
+ * (it runs an sk_os_barrier). Returns SK_OK and *@kv_p, SK_ERR_INVAL (bad
+ * attributes, not a skrun node), SK_ERR_NOMEM (the arena cannot hold the
+ * partitions: raise SKIFF_ARENA_MB), or an rpc status reaching rank 0
+ * (which hands out the job's hash secret).
+ */
+sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
+		       struct sk_kv **kv_p);
+/*
+ * End this node's part: its partitions go, so call it after the other
+ * ranks are done with them (after an sk_os_barrier), before
+ * sk_rpc_destroy.
+ */
+void sk_kv_close(struct sk_kv *kv);
+
+/*
+ * get: the value of @key (@klen bytes). On SK_OK, *@res_p is SK_KV_OK
+ * (found: up to @cap bytes of the value copied to @buf, its whole length
+ * in *@vlen_p, which the caller compares with @cap; its client flags and
+ * CAS in *@flags_p and *@cas_p, each pointer may be NULL), SK_KV_NOT_FOUND,
+ * or SK_KV_EFORMAT (a bad key). SK_ERR_UNREACHABLE: the owner is gone.
+ */
+sk_status_t sk_kv_get(struct sk_kv *kv, const void *key, size_t klen,
+		      void *buf, size_t cap, size_t *vlen_p,
+		      uint32_t *flags_p, uint64_t *cas_p,
+		      enum sk_kv_res *res_p);
+
+/*
+ * set: store @vlen bytes at @value under @key, with client @flags and
+ * memcached's @exptime (0 never, up to 30 days relative, beyond absolute
+ * Unix seconds, negative already expired). *@res_p: SK_KV_STORED,
+ * SK_KV_EFORMAT (bad key), SK_KV_ETOOLARGE (over SK_KV_SET_MAX), or
+ * SK_KV_ENOMEM (the partition is full; there is no eviction yet).
+ */
+sk_status_t sk_kv_set(struct sk_kv *kv, const void *key, size_t klen,
+		      const void *value, size_t vlen, uint32_t flags,
+		      int32_t exptime, enum sk_kv_res *res_p);
+
+/* delete: *@res_p is SK_KV_DELETED, SK_KV_NOT_FOUND or SK_KV_EFORMAT. */
+sk_status_t sk_kv_delete(struct sk_kv *kv, const void *key, size_t klen,
+			 enum sk_kv_res *res_p);
+
+/* Counters of this node's client, for tests and benchmarks. */
+struct sk_kv_stats {
+	uint64_t gets_local;     /* served from this node's own partitions */
+	uint64_t gets_onesided;  /* answered by READs alone */
+	uint64_t gets_rpc;       /* fell back to the owner's rpc */
+	uint64_t read_retries;   /* GET attempts the rules turned down */
+	uint64_t updates_rpc;    /* sets and deletes sent to an owner */
+};
+void sk_kv_stats(const struct sk_kv *kv, struct sk_kv_stats *st);
+
+/* The rank owning @key's partition (where a set goes). */
+unsigned sk_kv_owner_of(const struct sk_kv *kv, const void *key, size_t klen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SKIFF_KV_H */

@@ -1,0 +1,185 @@
+/*
+ * kv's fabric side, private: the node's state (the map of partitions to
+ * owners, its own partitions, what it knows of each owner), the wire
+ * format of its rpcs, and the functions its files share.
+ *
+ *   map.c     the job's secret and the placement (rendezvous hashing)
+ *   owner.c   this node's partitions: layout, the updates, the handlers
+ *   client.c  the calls: one-sided GET, updates by rpc, first contact
+ *   kv.c      open and close
+ *
+ * Every word on the wire is in host byte order, as in the partition
+ * regions (kv/store.h: one byte order per job).
+ */
+#ifndef SK_KV_INT_H
+#define SK_KV_INT_H
+
+#include <stdint.h>
+
+/* store.h and sem.h both define the key and value limits, with the same
+ * values spelled differently; kv.h's spelling is sem.h's. */
+#include "store.h"
+#undef SK_KV_KEY_MAX
+#undef SK_KV_VALUE_MAX
+
+#include <skiff/arena.h>
+#include <skiff/kv.h>
+#include <skiff/loop.h>
+#include <skiff/rpc.h>
+#include <skiff/verbs.h>
+
+#include "sem.h"
+
+/* The rpc handler ids, from SK_KV_RPC_FIRST (kv.h). */
+enum {
+	KV_RPC_SECRET = SK_KV_RPC_FIRST, /* rank 0: the job's hash secret */
+	KV_RPC_DESC,                     /* an owner's partitions, its clock */
+	KV_RPC_GET,
+	KV_RPC_SET,
+	KV_RPC_DELETE,
+	KV_RPC_END
+};
+
+#define KV_EPOCH      1u   /* static membership, for now */
+#define KV_READ_TRIES 8u   /* one-sided attempts before the rpc GET */
+#define KV_WIRE_MAGIC 0x31637266766b6b73ull /* "skkvfrc1" */
+
+/* KV_RPC_SECRET: request and response. */
+struct kv_secret_req {
+	uint32_t partitions;  /* must agree with rank 0's */
+	uint32_t epoch;
+};
+struct kv_secret_resp {
+	uint64_t k0, k1;
+};
+
+/* KV_RPC_DESC: request { epoch }, response a header and one entry per
+ * partition the owner holds, in increasing partition order, each
+ * followed by desc_len bytes of sk_mr_pack's descriptor, padded to 8. */
+struct kv_desc_req {
+	uint32_t epoch;
+	uint32_t reserved;
+};
+struct kv_desc_hdr {
+	uint64_t magic;       /* KV_WIRE_MAGIC */
+	uint32_t epoch;
+	uint32_t count;
+	uint64_t unix_ns;     /* the owner's clock (CLOCK_REALTIME) */
+};
+struct kv_desc_ent {
+	uint32_t partition;
+	uint32_t desc_len;    /* <= SK_BLOB_MAX */
+	uint64_t base;        /* the region's address at the owner */
+	struct sk_kv_region_hdr hdr; /* its header, as peers would READ it */
+};
+
+/* KV_RPC_GET and KV_RPC_DELETE: the key follows. The handler's status is
+ * the enum sk_kv_res; GET's response on SK_KV_OK is kv_get_resp and the
+ * value. */
+struct kv_key_req {
+	uint32_t klen;
+	uint32_t reserved;
+};
+struct kv_get_resp {
+	uint32_t flags;
+	uint32_t vlen;
+	uint64_t cas;
+};
+
+/* KV_RPC_SET: the key, then the value, follow. */
+struct kv_set_req {
+	uint32_t op;          /* enum sk_kv_op; only SK_KV_SET so far */
+	uint32_t flags;
+	int32_t exptime;
+	uint32_t klen;
+	uint32_t vlen;
+	uint32_t reserved;
+};
+
+/* What this node knows of a partition. */
+struct kv_part {
+	uint32_t owner;             /* rank */
+	/* Owned here: */
+	struct sk_kv_part *part;
+	struct sk_region region;
+	/* Owned elsewhere, once its owner's descriptors came: */
+	int ready;
+	struct sk_kv_view view;
+	struct sk_rkey *rkey;
+	uint64_t base;
+};
+
+/* What this node knows of another node as an owner. */
+struct kv_owner {
+	struct sk_rpc_peer *peer;   /* NULL until first contact */
+	int ready;                  /* its descriptors are here */
+	uint64_t unix_ns;           /* its clock when it answered ... */
+	uint64_t mono_ns;           /* ... on ours */
+	uint32_t nowned;            /* partitions it holds, by the map */
+};
+
+/* The one READ a blocking GET has outstanding. */
+struct kv_read {
+	struct sk_op op;
+	int done;
+	int lost;               /* abandoned (kv_read): not reusable yet */
+	sk_status_t status;
+};
+
+struct sk_kv {
+	struct sk_rpc *rpc;
+	struct sk_loop *loop;
+	struct sk_arena *arena;
+	unsigned rank, size;
+	uint32_t nparts;
+	uint32_t epoch;
+	size_t part_bytes;
+	uint64_t buckets;
+	uint64_t quarantine_ns;
+	struct sk_kv_hkey hkey;
+	int have_secret;            /* rank 0 from the start; others once
+	                             * rank 0 answered */
+	int ready;                  /* partitions laid out: serve them */
+	struct kv_part *parts;      /* [nparts] */
+	struct kv_owner *owners;    /* [size] */
+	struct sk_region rbuf;      /* where READs land (local rights) */
+	struct kv_read rd;
+	struct sk_kv_stats st;
+};
+
+/* map.c */
+uint32_t kv_rendezvous(const struct sk_kv_hkey *hkey, uint32_t partition,
+		       uint32_t epoch, unsigned nranks);
+sk_status_t kv_fetch_secret(struct sk_kv *kv);
+void kv_h_secret(struct sk_rpc_req *req, void *arg);
+
+/* owner.c */
+uint64_t kv_mono_ns(void);
+uint64_t kv_unix_ns(void);
+sk_status_t kv_own_init(struct sk_kv *kv);
+void kv_own_cleanup(struct sk_kv *kv);
+enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
+			  const void *key, size_t klen,
+			  struct sk_kv_item_view *item_p);
+enum sk_kv_res kv_own_set(struct sk_kv *kv, struct kv_part *kp,
+			  const void *key, size_t klen, const void *value,
+			  size_t vlen, uint32_t flags, int32_t exptime);
+enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
+			     const void *key, size_t klen);
+void kv_h_desc(struct sk_rpc_req *req, void *arg);
+void kv_h_get(struct sk_rpc_req *req, void *arg);
+void kv_h_set(struct sk_rpc_req *req, void *arg);
+void kv_h_delete(struct sk_rpc_req *req, void *arg);
+
+/* client.c */
+void kv_client_cleanup(struct sk_kv *kv);
+
+static inline struct kv_part *kv_part_of(struct sk_kv *kv, const void *key,
+					 size_t klen)
+{
+	uint64_t h = sk_kv_siphash13(&kv->hkey, key, klen);
+
+	return &kv->parts[sk_kv_partition_of(h, kv->nparts)];
+}
+
+#endif
