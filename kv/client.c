@@ -250,6 +250,17 @@ static void kv_get_copy(const struct kv_get_out *out, const void *value,
 }
 
 /*
+ * A READ that failed: the owner is gone, or it is rpc's to say (its
+ * probe decides liveness): ask the owner by rpc, which either answers or
+ * fails the peer.
+ */
+static sk_status_t kv_read_failed(const struct kv_owner *o)
+{
+	return sk_rpc_peer_failed(o->peer) ? SK_ERR_UNREACHABLE
+					   : SK_ERR_AGAIN;
+}
+
+/*
  * The one-sided GET. Returns SK_OK with *res_p (SK_KV_OK or
  * SK_KV_NOT_FOUND), SK_ERR_AGAIN when the caller should ask the owner by
  * rpc, or a fabric status.
@@ -280,8 +291,7 @@ static sk_status_t kv_get_onesided(struct sk_kv *kv, struct kv_owner *o,
 			return SK_ERR_UNREACHABLE;
 		st = kv_read(kv, o, ep, kp, plan.pair_off, SK_KV_PAIR_SIZE, 0);
 		if (st != SK_OK)
-			return sk_rpc_peer_failed(o->peer) ? SK_ERR_UNREACHABLE
-							   : st;
+			return kv_read_failed(o);
 		rc = sk_kv_read_pick(&kp->view, &plan, kv->rbuf.base, cands,
 				     &n);
 		if (rc == SK_KV_ERR_STALE)
@@ -299,8 +309,7 @@ static sk_status_t kv_get_onesided(struct sk_kv *kv, struct kv_owner *o,
 			st = kv_read(kv, o, ep, kp, cands[i].off, cands[i].len,
 				     SK_KV_PAIR_SIZE);
 			if (st != SK_OK)
-				return sk_rpc_peer_failed(o->peer) ?
-				       SK_ERR_UNREACHABLE : st;
+				return kv_read_failed(o);
 			now = kv_mono_ns();
 			owner_now = (uint32_t)((o->unix_ns + (now - o->mono_ns))
 					       / 1000000000ull);

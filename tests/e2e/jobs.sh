@@ -298,6 +298,17 @@ t_kv_all() {
 		{ echo "UCX errors"; return 1; }
 }
 
+t_kv_gone() {
+	# Rank 1 ends after the keys are set: the GETs and sets of its
+	# partitions fail with "peer unreachable", the rest still work, and
+	# nothing hangs (timeout's bound).
+	SKIFF_ARENA_MB=64 run 300 -n 4 "$KVJOB" gone
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c '; gone ok$' "$OUT")" -eq 3 ] ||
+		{ echo "not every remaining rank saw rank 1 gone"; return 1; }
+	! grep -q 'signal' "$ERR" || { echo "a rank died of a signal"; return 1; }
+}
+
 t_rpc_crowd() {
 	# Past the limit: rank 0's arena holds only some peers' slots; the
 	# rest are refused at once, with the setting to raise named.
@@ -954,6 +965,7 @@ check rpc-crowd t_rpc_crowd
 check rpc-all-past-arena t_rpc_all_past_arena
 check rpc-hostile t_hostile
 check kv-all-4 t_kv_all
+check kv-gone t_kv_gone
 check seal t_seal
 check fds t_fds
 check paths t_paths

@@ -12,6 +12,11 @@
  *           refused (EFORMAT); a value of SK_KV_SET_MAX bytes is stored
  *           and read back, one byte more is refused (ETOOLARGE).
  *
+ *   gone    every rank sets KEYS keys of its own; rank 1 then ends (a
+ *           clean exit, without sk_kv_close); the others GET every key:
+ *           those of rank 1's partitions fail with SK_ERR_UNREACHABLE,
+ *           the rest are read and checked, then set again the same way.
+ *
  * Each rank prints one line of counts ("rank R: ... ok") or says what
  * failed and exits 1.
  */
@@ -185,6 +190,51 @@ static void limits(struct sk_kv *kv, unsigned char *big)
 	get_one(kv, "big2", 4, big, SK_KV_SET_MAX, 0, 0, SK_KV_NOT_FOUND);
 }
 
+/* The "gone" mode after rank 1 has ended: every key, owned by rank 1 or
+ * not, gets the answer its owner's state calls for, and nothing hangs. */
+static void gone(struct sk_kv *kv, unsigned n, unsigned char *val,
+		 unsigned char *buf)
+{
+	unsigned ok = 0, unreachable = 0;
+	enum sk_kv_res res;
+	char key[64];
+	sk_status_t st;
+
+	for (unsigned r = 0; r < n; r++) {
+		for (unsigned i = 0; i < KEYS; i++) {
+			size_t klen = key_of(key, r, i);
+			size_t vlen = 0;
+
+			st = sk_kv_get(kv, key, klen, buf, VMAX, &vlen, NULL,
+				       NULL, &res);
+			if (sk_kv_owner_of(kv, key, klen) == 1) {
+				if (st != SK_ERR_UNREACHABLE)
+					FAIL("get of %s on the gone rank 1: "
+					     "%s", key, sk_status_str(st));
+				fill(val, vlen_of(i), seed_of(key, klen));
+				st = sk_kv_set(kv, key, klen, val, vlen_of(i),
+					       0, 0, &res);
+				if (st != SK_ERR_UNREACHABLE)
+					FAIL("set of %s on the gone rank 1: "
+					     "%s", key, sk_status_str(st));
+				unreachable++;
+				continue;
+			}
+			if (st != SK_OK || res != SK_KV_OK ||
+			    vlen != vlen_of(i) ||
+			    check(buf, vlen, seed_of(key, klen)) != 0)
+				FAIL("get of %s after rank 1 ended: %s, %s",
+				     key, sk_status_str(st), res_str(res));
+			ok++;
+		}
+	}
+	if (unreachable == 0)
+		FAIL("rank 1 owned no key: the test proves nothing");
+	printf("rank %u: after rank 1 ended: %u keys read, %u unreachable "
+	       "as expected; gone ok\n", me, ok, unreachable);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	struct sk_kv_attr attr = {
@@ -200,8 +250,9 @@ int main(int argc, char **argv)
 	sk_status_t st;
 
 	me = sk_os_rank();
-	if (argc != 2 || strcmp(argv[1], "all") != 0) {
-		printf("usage: kv_job all\n");
+	if (argc != 2 || (strcmp(argv[1], "all") != 0 &&
+			  strcmp(argv[1], "gone") != 0)) {
+		printf("usage: kv_job all|gone\n");
 		return 2;
 	}
 	st = sk_rpc_open(&rpc);
@@ -224,6 +275,19 @@ int main(int argc, char **argv)
 			SK_KV_STORED);
 	}
 	barrier();
+	if (strcmp(argv[1], "gone") == 0) {
+		if (me != 1) {
+			/* Returns once rank 1 has finished (os.h). */
+			barrier();
+			gone(kv, n, val, buf);
+			barrier();
+			sk_kv_close(kv);
+		} /* rank 1 ends at once; libos ends its rpc at exit */
+		free(val);
+		free(buf);
+		free(big);
+		return 0;
+	}
 	for (unsigned r = 0; r < n; r++) {
 		for (unsigned i = 0; i < KEYS; i++) {
 			size_t klen = key_of(key, r, i);
