@@ -12,10 +12,10 @@
  *           refused (EFORMAT); a value of SK_KV_SET_MAX bytes is stored
  *           and read back, one byte more is refused (ETOOLARGE).
  *
- *   gone    every rank sets KEYS keys of its own; rank 1 then ends (a
- *           clean exit, without sk_kv_close); the others GET every key:
+ *   gone    every rank sets KEYS keys of its own; rank 1 then closes its
+ *           kv and ends, while the others GET every key:
  *           those of rank 1's partitions fail with SK_ERR_UNREACHABLE,
- *           the rest are read and checked, then set again the same way.
+ *           and so do sets of them; the rest are read and checked.
  *
  * Each rank prints one line of counts ("rank R: ... ok") or says what
  * failed and exits 1.
@@ -281,8 +281,9 @@ int main(int argc, char **argv)
 			barrier();
 			gone(kv, n, val, buf);
 			barrier();
-			sk_kv_close(kv);
-		} /* rank 1 ends at once; libos ends its rpc at exit */
+		}
+		/* Rank 1 ends at once (libos ends its rpc at exit). */
+		sk_kv_close(kv);
 		free(val);
 		free(buf);
 		free(big);
