@@ -310,6 +310,17 @@ t_kv_gone() {
 	! grep -q 'signal' "$ERR" || { echo "a rank died of a signal"; return 1; }
 }
 
+t_kv_hostile() {
+	# Rank 0 sends random bytes to every kv handler of the others: all
+	# refused, no owner crashes, and every key still reads back whole.
+	SKIFF_ARENA_MB=64 run 300 -n 4 "$KVJOB" hostile
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	grep -q '^rank 0: 3000 calls of random bytes, 3000 refused' "$OUT" ||
+		{ echo "random bytes were taken"; return 1; }
+	[ "$(grep -c '; hostile ok$' "$OUT")" -eq 4 ] ||
+		{ echo "a rank's keys did not survive"; return 1; }
+}
+
 t_rpc_crowd() {
 	# Past the limit: rank 0's arena holds only some peers' slots; the
 	# rest are refused at once, with the setting to raise named.
@@ -967,6 +978,7 @@ check rpc-all-past-arena t_rpc_all_past_arena
 check rpc-hostile t_hostile
 check kv-all-4 t_kv_all
 check kv-gone t_kv_gone
+check kv-hostile t_kv_hostile
 check seal t_seal
 check fds t_fds
 check paths t_paths

@@ -17,9 +17,15 @@
  *           those of rank 1's partitions fail with SK_ERR_UNREACHABLE,
  *           and so do sets of them; the rest are read and checked.
  *
+ *   hostile every rank sets KEYS keys of its own; rank 0 then sends
+ *           random bytes of random lengths (0 .. 9000, so some go by
+ *           RDMA) to every kv handler id of every other rank; none may
+ *           crash or hang an owner, and every key still reads back whole.
+ *
  * Each rank prints one line of counts ("rank R: ... ok") or says what
  * failed and exits 1.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -235,6 +241,50 @@ static void gone(struct sk_kv *kv, unsigned n, unsigned char *val,
 	fflush(stdout);
 }
 
+/* Rank 0's attack on the others' kv handlers (ids from kv.h). */
+static void hostile(struct sk_rpc *rpc, unsigned n)
+{
+	unsigned calls = 0, refused = 0;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	unsigned char *req = sk_rpc_buf_alloc(rpc, 9000);
+	unsigned char resp[256];
+
+	if (req == NULL)
+		FAIL("no rpc buffer");
+	for (unsigned r = 1; r < n; r++) {
+		struct sk_rpc_peer *peer;
+		sk_status_t st = sk_rpc_connect(rpc, r, -1, &peer);
+
+		if (st != SK_OK)
+			FAIL("connect to rank %u: %s", r, sk_status_str(st));
+		for (unsigned k = 0; k < 200; k++) {
+			for (unsigned id = SK_KV_RPC_FIRST;
+			     id <= SK_KV_RPC_FIRST + 4; id++) {
+				size_t len, got = 0;
+				int rc;
+
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				len = k % 10 == 9 ? 8192 + x % 808 : x % 300;
+				fill(req, len, x);
+				rc = sk_rpc_call_sync(peer, (uint16_t)id, req,
+						      len, resp, sizeof(resp),
+						      &got);
+				if (rc == -ECONNRESET)
+					FAIL("rank %u failed on bytes to "
+					     "handler %u", r, id);
+				calls++;
+				refused += rc < 0;
+			}
+		}
+	}
+	sk_rpc_buf_free(rpc, req);
+	printf("rank %u: %u calls of random bytes, %u refused; hostile "
+	       "sent\n", me, calls, refused);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	struct sk_kv_attr attr = {
@@ -251,8 +301,9 @@ int main(int argc, char **argv)
 
 	me = sk_os_rank();
 	if (argc != 2 || (strcmp(argv[1], "all") != 0 &&
-			  strcmp(argv[1], "gone") != 0)) {
-		printf("usage: kv_job all|gone\n");
+			  strcmp(argv[1], "gone") != 0 &&
+			  strcmp(argv[1], "hostile") != 0)) {
+		printf("usage: kv_job all|gone|hostile\n");
 		return 2;
 	}
 	st = sk_rpc_open(&rpc);
@@ -275,6 +326,29 @@ int main(int argc, char **argv)
 			SK_KV_STORED);
 	}
 	barrier();
+	if (strcmp(argv[1], "hostile") == 0) {
+		if (me == 0)
+			hostile(rpc, n);
+		barrier();
+		for (unsigned r = 0; r < n; r++) {
+			for (unsigned i = 0; i < KEYS; i++) {
+				size_t klen = key_of(key, r, i);
+
+				get_one(kv, key, klen, buf, VMAX, vlen_of(i),
+					r << 16 | i, SK_KV_OK);
+				got++;
+			}
+		}
+		printf("rank %u: %u keys read back whole; hostile ok\n", me,
+		       got);
+		fflush(stdout);
+		barrier();
+		sk_kv_close(kv);
+		free(val);
+		free(buf);
+		free(big);
+		return 0;
+	}
 	if (strcmp(argv[1], "gone") == 0) {
 		if (me != 1) {
 			/* Returns once rank 1 has finished (os.h). */
