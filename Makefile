@@ -113,6 +113,7 @@ include perf/compare/module.mk
 include perf/os/module.mk
 include tests/libos/module.mk
 include tests/faults/module.mk
+include tests/kv/module.mk
 include perf/fuzz.mk
 include examples/module.mk
 include mk/install.mk
