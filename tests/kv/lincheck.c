@@ -212,6 +212,20 @@ int sk_lc_history_add(struct sk_lc_history *h, const struct sk_lc_op *op,
 				       NULL;
 	if (!op_has_value(o.code))
 		o.val_len = 0;
+	/* Arguments the operation does not take are not kept, so that a
+	 * written history reads back the same. */
+	if (!op_has_flags(o.code))
+		o.flags = 0;
+	if (o.code != SK_LC_CAS && o.code != SK_LC_INCR &&
+	    o.code != SK_LC_DECR)
+		o.arg = 0;
+	if (o.res != SK_LC_R_HIT) {
+		o.res_flags = 0;
+		if (o.res != SK_LC_R_NUMBER)
+			o.res_num = 0;
+	} else if (o.code != SK_LC_GETS) {
+		o.res_num = 0;
+	}
 	if (op_has_value(o.code) && o.val == NULL)
 		goto err_nomem;
 	if (o.res == SK_LC_R_HIT) {
@@ -691,7 +705,7 @@ struct lc_val {
 
 struct lc_entry {
 	struct lc_entry *prev, *next, *match; /* match: the call's return */
-	uint32_t op;			      /* local index */
+	uint32_t op; /* local index */
 	bool call;
 };
 
@@ -1030,13 +1044,28 @@ stored:
 	}
 }
 
-/* The memo: (linearized set, state, bound tokens) blobs already explored,
- * compared whole, so a hash collision can never hide a linearization. */
+/*
+ * The memo. A search node is (C, P, state, bound tokens): C the completed
+ * ops linearized, P the pending ones. A node N is pruned when a node W
+ * already visited has the same C, state and tokens and P(W) is a subset
+ * of P(N): every continuation from N is one from W too (W may leave out
+ * more pending ops; what may come next depends on C alone, through the
+ * returns still in the list). So if N could reach a linearization, so
+ * could W, and the search through W finds it (by induction on the length
+ * of the shortest such continuation). With no pending ops this is Lowe's
+ * memo of (set, state) pairs; with them it keeps a pending op's "applied
+ * here, or later, or never" from multiplying the states by 2^pending.
+ * Keys are compared whole, so a hash collision can never hide a
+ * linearization.
+ */
 struct memo {
-	uint64_t *blobs;
-	size_t n, cap; /* in blobs */
-	size_t words;  /* per blob */
-	uint32_t *tab; /* blob index + 1 */
+	uint64_t *keys; /* C, state, tokens: kw words each */
+	size_t n, cap, kw;
+	uint32_t *first; /* per key: its first P, index + 1 */
+	size_t first_cap;
+	uint64_t *ps; /* P sets: next index + 1, then pw words */
+	size_t np, ps_cap, pw;
+	uint32_t *tab; /* key index + 1 */
 	size_t tab_cap;
 };
 
@@ -1049,39 +1078,78 @@ static uint64_t blob_hash(const uint64_t *b, size_t words)
 	return h;
 }
 
-/* 1 if @b was new (and is now remembered), 0 if known, -1 on ENOMEM. */
-static int memo_insert(struct memo *m, const uint64_t *b)
+static int memo_rehash(struct memo *m)
+{
+	size_t cap = m->tab_cap ? m->tab_cap * 2 : 1024, s;
+	uint32_t *t;
+
+	if (cap > UINT32_MAX)
+		return -1;
+	t = calloc(cap, sizeof(*t));
+	if (t == NULL)
+		return -1;
+	for (size_t i = 0; i < m->n; i++) {
+		s = blob_hash(m->keys + i * m->kw, m->kw) & (cap - 1);
+		while (t[s])
+			s = (s + 1) & (cap - 1);
+		t[s] = (uint32_t)i + 1;
+	}
+	free(m->tab);
+	m->tab = t;
+	m->tab_cap = cap;
+	return 0;
+}
+
+/* Add @p to key @ki's list. */
+static int memo_add_p(struct memo *m, size_t ki, const uint64_t *p)
+{
+	uint64_t *node;
+
+	if (m->np >= UINT32_MAX ||
+	    grow((void **)&m->ps, &m->ps_cap, m->np + 1, (m->pw + 1) * 8))
+		return -1;
+	node = m->ps + m->np * (m->pw + 1);
+	node[0] = m->first[ki];
+	memcpy(node + 1, p, m->pw * 8);
+	m->first[ki] = (uint32_t)++m->np;
+	return 0;
+}
+
+/* Visit node (@key, @p): 1 if new (now remembered), 0 if subsumed by a
+ * node visited before, -1 if memory ran out. */
+static int memo_visit(struct memo *m, const uint64_t *key, const uint64_t *p)
 {
 	size_t s;
 
-	if ((m->n + 1) * 2 > m->tab_cap) {
-		size_t cap = m->tab_cap ? m->tab_cap * 2 : 1024;
-		uint32_t *t;
-
-		if (cap > UINT32_MAX)
-			return -1;
-		t = calloc(cap, sizeof(*t));
-		if (t == NULL)
-			return -1;
-		for (size_t i = 0; i < m->n; i++) {
-			s = blob_hash(m->blobs + i * m->words, m->words) &
-			    (cap - 1);
-			while (t[s])
-				s = (s + 1) & (cap - 1);
-			t[s] = (uint32_t)i + 1;
-		}
-		free(m->tab);
-		m->tab = t;
-		m->tab_cap = cap;
-	}
-	for (s = blob_hash(b, m->words) & (m->tab_cap - 1); m->tab[s];
-	     s = (s + 1) & (m->tab_cap - 1))
-		if (memcmp(m->blobs + (m->tab[s] - 1) * m->words, b,
-			   m->words * 8) == 0)
-			return 0;
-	if (grow((void **)&m->blobs, &m->cap, m->n + 1, m->words * 8))
+	if ((m->n + 1) * 2 > m->tab_cap && memo_rehash(m))
 		return -1;
-	memcpy(m->blobs + m->n * m->words, b, m->words * 8);
+	for (s = blob_hash(key, m->kw) & (m->tab_cap - 1); m->tab[s];
+	     s = (s + 1) & (m->tab_cap - 1)) {
+		size_t ki = m->tab[s] - 1;
+
+		if (memcmp(m->keys + ki * m->kw, key, m->kw * 8) != 0)
+			continue;
+		for (uint32_t j = m->first[ki]; j;) {
+			const uint64_t *node = m->ps + (j - 1) * (m->pw + 1);
+			size_t w = 0;
+
+			while (w < m->pw && !(node[1 + w] & ~p[w]))
+				w++;
+			if (w == m->pw)
+				return 0; /* a subset of @p was here */
+			j = (uint32_t)node[0];
+		}
+		return memo_add_p(m, ki, p) ? -1 : 1;
+	}
+	if (m->n >= UINT32_MAX ||
+	    grow((void **)&m->keys, &m->cap, m->n + 1, m->kw * 8) ||
+	    grow((void **)&m->first, &m->first_cap, m->n + 1,
+		 sizeof(*m->first)))
+		return -1;
+	memcpy(m->keys + m->n * m->kw, key, m->kw * 8);
+	m->first[m->n] = 0;
+	if (memo_add_p(m, m->n, p))
+		return -1;
 	m->tab[s] = (uint32_t)++m->n;
 	return 1;
 }
@@ -1137,13 +1205,17 @@ static void unlift(struct lc_entry *e)
  * Search the window of the key's ops invoked at or before @cut (those
  * answering after it are pending) for a linearization. Wing & Gong's
  * search as Lowe and porcupine run it: the list holds call and return
- * events in time order; walking it, a call is a candidate until the first
- * return still in the list (just-in-time linearization: an op invoked
- * after some pending op answered cannot come before it); a linearized
- * call leaves the list with its return; reaching a return means the
- * current prefix is a dead end, so the last choice is undone. Pending
- * ops have no return, so they may be linearized anywhere after their call
- * or never.
+ * events in time order; walking it, a call is a candidate until the
+ * first return still in the list (just-in-time linearization: an op
+ * invoked after some unlinearized op answered cannot come before it); a
+ * linearized call leaves the list with its return; reaching a return
+ * means the current prefix is a dead end, so the last choice is undone.
+ * Pending ops have no return, so they may be linearized anywhere after
+ * their call, or never. They are tried in invocation order with the rest:
+ * in a recorded run a timed-out op mostly took effect soon after its call,
+ * and trying it there first finds linearizations fastest (trying pending
+ * ops last prunes failing searches a little better, but makes some
+ * linearizable ones run out of budget).
  */
 static enum sk_lc_verdict search(struct lc_key *k, uint64_t cut)
 {
@@ -1153,12 +1225,12 @@ static enum sk_lc_verdict search(struct lc_key *k, uint64_t cut)
 	struct lc_entry *ent = calloc(2 * n + 1, sizeof(*ent));
 	struct lc_entry **call_of = calloc(n + 1, sizeof(*call_of));
 	struct lc_frame *fr = calloc(n + 1, sizeof(*fr));
-	uint64_t *blob = calloc(words, 8);
+	uint64_t *blob = calloc(words + lw, 8);
 	bool *pend = calloc(n + 1, sizeof(*pend));
-	struct memo m = {.words = words};
+	struct memo m = {.kw = words, .pw = lw};
 	enum sk_lc_verdict v = SK_LC_UNKNOWN;
 	struct lc_entry head = {0}, *e, *prev;
-	uint64_t *lin, *used;
+	uint64_t *lin, *used, *plin;
 	struct lc_state st = {.tok = -1};
 	unsigned start_choice = 0;
 
@@ -1166,8 +1238,11 @@ static enum sk_lc_verdict search(struct lc_key *k, uint64_t cut)
 		k->nomem = true;
 		goto out;
 	}
+	/* blob: C (completed ops linearized), state, bound tokens; then P
+	 * (pending ops linearized), kept apart for the memo. */
 	lin = blob;
 	used = blob + lw + 2;
+	plin = blob + words;
 	memcpy(lin + lw, &st, sizeof(st));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct sk_lc_op *op = kop(k, i);
@@ -1198,6 +1273,12 @@ static enum sk_lc_verdict search(struct lc_key *k, uint64_t cut)
 			call_of[e->op]->match = e;
 	}
 
+	/* The root is a visited node too: a pending op that changes
+	 * nothing is then never linearized (it may as well be left out). */
+	if (memo_visit(&m, blob, plin) < 0) {
+		k->nomem = true;
+		goto out;
+	}
 	e = head.next;
 	for (;;) {
 		if (remaining == 0) {
@@ -1222,11 +1303,11 @@ static enum sk_lc_verdict search(struct lc_key *k, uint64_t cut)
 					break;
 				if (r == 0)
 					continue;
-				bit_set(lin, e->op);
+				bit_set(pend[e->op] ? plin : lin, e->op);
 				if (bind >= 0)
 					bit_set(used, (size_t)bind);
 				memcpy(lin + lw, &ns, sizeof(ns));
-				r = memo_insert(&m, blob);
+				r = memo_visit(&m, blob, plin);
 				if (r < 0) {
 					k->nomem = true;
 					goto out;
@@ -1242,7 +1323,7 @@ static enum sk_lc_verdict search(struct lc_key *k, uint64_t cut)
 					lifted = true;
 					break;
 				}
-				bit_clear(lin, e->op);
+				bit_clear(pend[e->op] ? plin : lin, e->op);
 				if (bind >= 0)
 					bit_clear(used, (size_t)bind);
 				memcpy(lin + lw, &st, sizeof(st));
@@ -1253,7 +1334,7 @@ static enum sk_lc_verdict search(struct lc_key *k, uint64_t cut)
 			}
 			continue;
 		}
-		/* A return (or the end): undo the last choice. */
+		/* No candidate left: undo the last choice. */
 		if (nframes == 0) {
 			v = SK_LC_NOT_LINEARIZABLE;
 			break;
@@ -1262,7 +1343,7 @@ static enum sk_lc_verdict search(struct lc_key *k, uint64_t cut)
 			struct lc_frame *f = &fr[--nframes];
 
 			st = f->old;
-			bit_clear(lin, f->e->op);
+			bit_clear(pend[f->e->op] ? plin : lin, f->e->op);
 			if (f->bind >= 0)
 				bit_clear(used, (size_t)f->bind);
 			memcpy(lin + lw, &st, sizeof(st));
@@ -1273,7 +1354,9 @@ static enum sk_lc_verdict search(struct lc_key *k, uint64_t cut)
 		}
 	}
 out:
-	free(m.blobs);
+	free(m.keys);
+	free(m.first);
+	free(m.ps);
 	free(m.tab);
 	free(ev);
 	free(ent);
@@ -1409,6 +1492,7 @@ static int check_key(const struct sk_lc_history *h, size_t *idx, size_t n,
 		 */
 		size_t lo = 0, hi;
 
+		r->window_shortest = !o->no_window;
 		qsort(cuts, ncuts, sizeof(*cuts), u64_cmp);
 		hi = ncuts ? ncuts - 1 : 0;
 		while (!o->no_window && lo < hi) {
@@ -1421,6 +1505,8 @@ static int check_key(const struct sk_lc_history *h, size_t *idx, size_t n,
 				hi = mid;
 			else
 				lo = mid + 1;
+			if (mv == SK_LC_UNKNOWN)
+				r->window_shortest = false;
 		}
 		r->cut = ncuts ? cuts[hi] : 0;
 		r->window = calloc(n + 1, sizeof(*r->window));

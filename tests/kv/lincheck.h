@@ -167,6 +167,10 @@ struct sk_lc_key_report {
 	size_t culprit;
 	size_t *window;
 	size_t nwindow;
+	/* Every shorter window was shown linearizable. False when the
+	 * budget left some undecided (or no_window): @window still cannot
+	 * be linearized, but a shorter one might not either. */
+	bool window_shortest;
 };
 
 struct sk_lc_report {
