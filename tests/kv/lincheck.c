@@ -287,8 +287,15 @@ static int lex_fail(struct lex *x, const char *what, const char *w,
 		return fail(x->err, x->errlen,
 			    "line %u: expected %s, found the end of the line",
 			    x->line, what);
-	return fail(x->err, x->errlen, "line %u: expected %s, found \"%.*s\"",
-		    x->line, what, (int)(n > 40 ? 40 : n), w);
+	char shown[41];
+	size_t m = n > 40 ? 40 : n;
+
+	/* The reason is one line of text whatever the file holds. */
+	for (size_t i = 0; i < m; i++)
+		shown[i] = w[i] >= 0x20 && w[i] < 0x7f ? w[i] : '?';
+	shown[m] = '\0';
+	return fail(x->err, x->errlen, "line %u: expected %s, found \"%s\"",
+		    x->line, what, shown);
 }
 
 static bool word_is(const char *w, size_t n, const char *s)
