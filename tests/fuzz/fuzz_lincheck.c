@@ -108,31 +108,29 @@ out:
 /* ---- the seed writer ---- */
 
 static const char *const hand[][2] = {
-	{"every-op",
-	 "# one of each operation and result\n"
-	 "0 0 10 set k \"a\" 3 -> STORED\n"
-	 "1 5 timeout set k x:62ff 1\n"
-	 "0 20 30 add k \"b\" 0 -> NOT_STORED\n"
-	 "0 40 50 replace k \"c\\\\\\\"\\x00\" 2 -> STORED\n"
-	 "0 60 70 append k \"d\" -> STORED\n"
-	 "0 80 90 prepend k x: -> STORED\n"
-	 "0 100 110 gets k -> VALUE \"c\\\\\\\"\\x00d\" 2 7\n"
-	 "0 120 130 cas k \"9\" 0 7 -> STORED\n"
-	 "0 140 150 cas k \"9\" 0 7 -> EXISTS\n"
-	 "0 160 170 incr k 18446744073709551615 -> 8\n"
-	 "0 180 190 decr k 9 -> 0\n"
-	 "0 200 210 touch k -> TOUCHED\n"
-	 "0 220 230 get k -> VALUE \"0\" 0\n"
-	 "0 240 250 delete k -> DELETED\n"
-	 "0 260 270 get k -> END\n"
-	 "0 280 290 incr k 1 -> NOT_FOUND\n"
-	 "0 300 310 set k \"x\" 0 -> STORED\n"
-	 "0 320 330 decr k 1 -> CLIENT_ERROR\n"
-	 "2 340 timeout delete k -> ?\r\n"},
-	{"not-linearizable",
-	 "0 0 10 set n \"0\" 0 -> STORED\n"
-	 "1 20 100 incr n 1 -> 1\n"
-	 "2 30 90 incr n 1 -> 1\n"},
+	{"every-op", "# one of each operation and result\n"
+		     "0 0 10 set k \"a\" 3 -> STORED\n"
+		     "1 5 timeout set k x:62ff 1\n"
+		     "0 20 30 add k \"b\" 0 -> NOT_STORED\n"
+		     "0 40 50 replace k \"c\\\\\\\"\\x00\" 2 -> STORED\n"
+		     "0 60 70 append k \"d\" -> STORED\n"
+		     "0 80 90 prepend k x: -> STORED\n"
+		     "0 100 110 gets k -> VALUE \"c\\\\\\\"\\x00d\" 2 7\n"
+		     "0 120 130 cas k \"9\" 0 7 -> STORED\n"
+		     "0 140 150 cas k \"9\" 0 7 -> EXISTS\n"
+		     "0 160 170 incr k 18446744073709551615 -> 8\n"
+		     "0 180 190 decr k 9 -> 0\n"
+		     "0 200 210 touch k -> TOUCHED\n"
+		     "0 220 230 get k -> VALUE \"0\" 0\n"
+		     "0 240 250 delete k -> DELETED\n"
+		     "0 260 270 get k -> END\n"
+		     "0 280 290 incr k 1 -> NOT_FOUND\n"
+		     "0 300 310 set k \"x\" 0 -> STORED\n"
+		     "0 320 330 decr k 1 -> CLIENT_ERROR\n"
+		     "2 340 timeout delete k -> ?\r\n"},
+	{"not-linearizable", "0 0 10 set n \"0\" 0 -> STORED\n"
+			     "1 20 100 incr n 1 -> 1\n"
+			     "2 30 90 incr n 1 -> 1\n"},
 	{"bad-line", "0 0 10 set k \"a\" 0 -> STORED\n0 5 x get k -> END\n"},
 };
 
@@ -142,9 +140,12 @@ static void write_seeds(const char *dir)
 		fuzz_write_seed(dir, hand[i][0], -1, hand[i][1],
 				strlen(hand[i][1]));
 	for (unsigned s = 1; s <= 2; s++) {
-		struct sk_lc_gen_opts o = {.seed = s, .nkeys = s + 1,
-					   .nops = 40, .nclients = 4,
-					   .timeout_pct = 10, .lost_pct = 50};
+		struct sk_lc_gen_opts o = {.seed = s,
+					   .nkeys = s + 1,
+					   .nops = 40,
+					   .nclients = 4,
+					   .timeout_pct = 10,
+					   .lost_pct = 50};
 		struct sk_lc_history h;
 		char name[32], *text;
 		size_t len;

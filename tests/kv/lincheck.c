@@ -81,8 +81,8 @@ static bool op_read_only(enum sk_lc_opcode c)
 	return c == SK_LC_GET || c == SK_LC_GETS || c == SK_LC_TOUCH;
 }
 
-static __attribute__((format(printf, 3, 4))) int
-fail(char *err, size_t errlen, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) int fail(char *err, size_t errlen,
+						      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -154,7 +154,8 @@ static int key_check(const uint8_t *k, size_t len, char *err, size_t errlen)
 	for (size_t i = 0; i < len; i++)
 		if (k[i] <= 0x20 || k[i] == 0x7f)
 			return fail(err, errlen,
-				    "a key without spaces or control characters (byte %zu is 0x%02x)",
+				    "a key without spaces or control "
+				    "characters (byte %zu is 0x%02x)",
 				    i, k[i]);
 	return 0;
 }
@@ -169,8 +170,7 @@ static int op_check(const struct sk_lc_op *op, char *err, size_t errlen)
 			    SK_LC_VALUE_MAX, op->val_len);
 	if (op->timed_out) {
 		if (op->res != SK_LC_R_NONE)
-			return fail(err, errlen,
-				    "no result for a timed-out %s",
+			return fail(err, errlen, "no result for a timed-out %s",
 				    op_names[op->code]);
 		return 0;
 	}
@@ -182,16 +182,16 @@ static int op_check(const struct sk_lc_op *op, char *err, size_t errlen)
 		return fail(err, errlen, "a value of at most %u bytes, not %u",
 			    SK_LC_VALUE_MAX, op->res_val_len);
 	if (op->response < op->invoke)
-		return fail(err, errlen,
-			    "a response time at or after the invocation (%" PRIu64
-			    " < %" PRIu64 ")",
-			    op->response, op->invoke);
+		return fail(
+			err, errlen,
+			"a response time at or after the invocation (%" PRIu64
+			" < %" PRIu64 ")",
+			op->response, op->invoke);
 	return 0;
 }
 
 int sk_lc_history_add(struct sk_lc_history *h, const struct sk_lc_op *op,
-		      const void *key, size_t key_len, char *err,
-		      size_t errlen)
+		      const void *key, size_t key_len, char *err, size_t errlen)
 {
 	struct sk_lc_op o = *op;
 	size_t k;
@@ -208,16 +208,15 @@ int sk_lc_history_add(struct sk_lc_history *h, const struct sk_lc_op *op,
 		goto err_nomem;
 	/* Copies first; the key is added last so that a failure leaves
 	 * @h as it was (but for blobs nobody points to, freed at cleanup). */
-	o.val = op_has_value(o.code) ? history_dup(h, op->val, op->val_len) :
-				       NULL;
+	o.val = op_has_value(o.code) ? history_dup(h, op->val, op->val_len)
+				     : NULL;
 	if (!op_has_value(o.code))
 		o.val_len = 0;
 	/* Arguments the operation does not take are not kept, so that a
 	 * written history reads back the same. */
 	if (!op_has_flags(o.code))
 		o.flags = 0;
-	if (o.code != SK_LC_CAS && o.code != SK_LC_INCR &&
-	    o.code != SK_LC_DECR)
+	if (o.code != SK_LC_CAS && o.code != SK_LC_INCR && o.code != SK_LC_DECR)
 		o.arg = 0;
 	if (o.res != SK_LC_R_HIT) {
 		o.res_flags = 0;
@@ -280,8 +279,7 @@ static size_t lex_word(struct lex *x, const char **w)
 	return (size_t)(x->p - s);
 }
 
-static int lex_fail(struct lex *x, const char *what, const char *w,
-		    size_t n)
+static int lex_fail(struct lex *x, const char *what, const char *w, size_t n)
 {
 	if (n == 0)
 		return fail(x->err, x->errlen,
@@ -303,8 +301,7 @@ static bool word_is(const char *w, size_t n, const char *s)
 	return n == strlen(s) && memcmp(w, s, n) == 0;
 }
 
-static int lex_u64(struct lex *x, const char *what, uint64_t max,
-		   uint64_t *v)
+static int lex_u64(struct lex *x, const char *what, uint64_t max, uint64_t *v)
 {
 	const char *w;
 	size_t n = lex_word(x, &w);
@@ -342,8 +339,8 @@ static int hexval(int c)
  */
 static int lex_value(struct lex *x, int which, uint32_t *len)
 {
-	static const char what[] =
-		"a value (\"text\" with \\\\, \\\" and \\xHH escapes, or x:HEX)";
+	static const char what[] = "a value (\"text\" with \\\\, \\\" and "
+				   "\\xHH escapes, or x:HEX)";
 	uint8_t *out = x->buf[which];
 	size_t n = 0;
 	const char *w;
@@ -357,7 +354,8 @@ static int lex_value(struct lex *x, int which, uint32_t *len)
 
 			if (x->p >= x->end)
 				return fail(x->err, x->errlen,
-					    "line %u: expected the closing quote of a value",
+					    "line %u: expected the closing "
+					    "quote of a value",
 					    x->line);
 			if (*x->p == '"') {
 				x->p++;
@@ -365,7 +363,8 @@ static int lex_value(struct lex *x, int which, uint32_t *len)
 			}
 			if (n == SK_LC_VALUE_MAX)
 				return fail(x->err, x->errlen,
-					    "line %u: expected a value of at most %u bytes",
+					    "line %u: expected a value of at "
+					    "most %u bytes",
 					    x->line, SK_LC_VALUE_MAX);
 			if (*x->p != '\\') {
 				out[n++] = (uint8_t)*x->p++;
@@ -381,7 +380,8 @@ static int lex_value(struct lex *x, int which, uint32_t *len)
 			    (hi = hexval(x->p[2])) < 0 ||
 			    (lo = hexval(x->p[3])) < 0)
 				return fail(x->err, x->errlen,
-					    "line %u: expected \\\\, \\\" or \\xHH in a quoted value",
+					    "line %u: expected \\\\, \\\" or "
+					    "\\xHH in a quoted value",
 					    x->line);
 			out[n++] = (uint8_t)(hi << 4 | lo);
 			x->p += 4;
@@ -389,7 +389,8 @@ static int lex_value(struct lex *x, int which, uint32_t *len)
 		/* A value is a word of its own. */
 		if (x->p < x->end && *x->p != ' ' && *x->p != '\t')
 			return fail(x->err, x->errlen,
-				    "line %u: expected a space after a quoted value",
+				    "line %u: expected a space after a quoted "
+				    "value",
 				    x->line);
 	} else {
 		size_t wn = lex_word(x, &w);
@@ -397,9 +398,10 @@ static int lex_value(struct lex *x, int which, uint32_t *len)
 		if (wn < 2 || w[0] != 'x' || w[1] != ':' || (wn - 2) % 2)
 			return lex_fail(x, what, w, wn);
 		if ((wn - 2) / 2 > SK_LC_VALUE_MAX)
-			return fail(x->err, x->errlen,
-				    "line %u: expected a value of at most %u bytes",
-				    x->line, SK_LC_VALUE_MAX);
+			return fail(
+				x->err, x->errlen,
+				"line %u: expected a value of at most %u bytes",
+				x->line, SK_LC_VALUE_MAX);
 		for (size_t i = 2; i < wn; i += 2) {
 			int hi = hexval(w[i]), lo = hexval(w[i + 1]);
 
@@ -465,12 +467,14 @@ static int parse_result(struct lex *x, struct sk_lc_op *op)
 		char what[160];
 		size_t m = 0;
 
-		m += (size_t)snprintf(what, sizeof(what), "a result of %s:",
-				      op_names[op->code]);
+		m += (size_t)snprintf(what, sizeof(what),
+				      "a result of %s:", op_names[op->code]);
 		for (int r = SK_LC_R_STORED; r < SK_LC_NRESULTS; r++)
-			if (op_results[op->code] & (1u << r) && m < sizeof(what))
-				m += (size_t)snprintf(what + m, sizeof(what) - m,
-						      " %s", res_names[r]);
+			if (op_results[op->code] & (1u << r) &&
+			    m < sizeof(what))
+				m += (size_t)snprintf(what + m,
+						      sizeof(what) - m, " %s",
+						      res_names[r]);
 		return lex_fail(x, what, w, n);
 	}
 }
@@ -499,7 +503,8 @@ static int parse_line(struct lex *x, struct sk_lc_history *h)
 			return -1;
 		if (op.response < op.invoke)
 			return fail(x->err, x->errlen,
-				    "line %u: expected a response time at or after the invocation time",
+				    "line %u: expected a response time at or "
+				    "after the invocation time",
 				    x->line);
 	}
 	n = lex_word(x, &w);
@@ -508,15 +513,17 @@ static int parse_line(struct lex *x, struct sk_lc_history *h)
 			break;
 	if (c == SK_LC_NOPS)
 		return lex_fail(x,
-				"an operation (get gets set add replace append prepend cas delete incr decr touch)",
+				"an operation (get gets set add replace append "
+				"prepend cas delete incr decr touch)",
 				w, n);
 	op.code = (enum sk_lc_opcode)c;
 	key_len = lex_word(x, &key);
 	if (key_check((const uint8_t *)key, key_len, NULL, 0)) {
 		if (key_len > SK_LC_KEY_MAX)
-			return fail(x->err, x->errlen,
-				    "line %u: expected a key of at most %u bytes",
-				    x->line, SK_LC_KEY_MAX);
+			return fail(
+				x->err, x->errlen,
+				"line %u: expected a key of at most %u bytes",
+				x->line, SK_LC_KEY_MAX);
 		return lex_fail(x, "a key", key, key_len);
 	}
 	if (op_has_value(op.code)) {
@@ -545,7 +552,8 @@ static int parse_line(struct lex *x, struct sk_lc_history *h)
 			n = lex_word(x, &w);
 			if (!word_is(w, n, "?"))
 				return lex_fail(x,
-						"\"?\": a timed-out operation has no result",
+						"\"?\": a timed-out operation "
+						"has no result",
 						w, n);
 		}
 		if (lex_end(x, "the end of the line"))
@@ -569,8 +577,8 @@ static int parse_line(struct lex *x, struct sk_lc_history *h)
 	return 0;
 }
 
-int sk_lc_parse(const void *buf, size_t len, struct sk_lc_history *h,
-		char *err, size_t errlen)
+int sk_lc_parse(const void *buf, size_t len, struct sk_lc_history *h, char *err,
+		size_t errlen)
 {
 	const char *p = buf, *end = p + len;
 	struct lex x = {.err = err, .errlen = errlen};
@@ -595,7 +603,8 @@ int sk_lc_parse(const void *buf, size_t len, struct sk_lc_history *h,
 		for (const char *q = x.p; q < x.end; q++)
 			if (*q == '\0' || *q == '\r') {
 				ret = fail(err, errlen,
-					   "line %u: expected text, found a %s byte",
+					   "line %u: expected text, found a %s "
+					   "byte",
 					   x.line, *q ? "CR" : "NUL");
 				goto out;
 			}
@@ -648,7 +657,8 @@ int sk_lc_write_op(FILE *f, const struct sk_lc_history *h,
 			     op_names[op->code], (int)k->len,
 			     (const char *)k->bytes) < 0;
 	if (op_has_value(op->code))
-		r |= fputc(' ', f) == EOF || write_value(f, op->val, op->val_len);
+		r |= fputc(' ', f) == EOF ||
+		     write_value(f, op->val, op->val_len);
 	if (op_has_flags(op->code))
 		r |= fprintf(f, " %" PRIu32, op->flags) < 0;
 	if (op->code == SK_LC_CAS || op->code == SK_LC_INCR ||
@@ -712,7 +722,7 @@ struct lc_val {
 
 struct lc_entry {
 	struct lc_entry *prev, *next, *match; /* match: the call's return */
-	uint32_t op; /* local index */
+	uint32_t op;			      /* local index */
 	bool call;
 };
 
@@ -900,8 +910,8 @@ static void new_version(struct lc_state *ns, uint32_t val, uint32_t flags,
  * k->nomem).
  */
 static int step(struct lc_key *k, const struct lc_state *s,
-		const uint64_t *used, uint32_t i, bool pending,
-		unsigned choice, struct lc_state *ns, int32_t *bind)
+		const uint64_t *used, uint32_t i, bool pending, unsigned choice,
+		struct lc_state *ns, int32_t *bind)
 {
 	const struct sk_lc_op *op = kop(k, i);
 	bool present = s->bits & LC_PRESENT;
@@ -980,8 +990,8 @@ static int step(struct lc_key *k, const struct lc_state *s,
 				return -1;
 			return pending || want == SK_LC_R_NOT_FOUND;
 		}
-		can_succeed = s->tok >= 0 ? s->tok == ti :
-					    !bit(used, (size_t)ti);
+		can_succeed =
+			s->tok >= 0 ? s->tok == ti : !bit(used, (size_t)ti);
 		can_fail = s->tok != ti;
 		if (!pending) {
 			if (choice > 0)
@@ -997,7 +1007,7 @@ static int step(struct lc_key *k, const struct lc_state *s,
 				return 1;
 			return -1;
 		}
-stored:
+	stored:
 		if (s->tok < 0)
 			*bind = ti;
 		new_version(ns, k->arg_val[i], op->flags, 0);
@@ -1423,8 +1433,8 @@ static int32_t tok_index(const struct lc_key *k, uint64_t t)
 static int check_key(const struct sk_lc_history *h, size_t *idx, size_t n,
 		     const struct sk_lc_opts *o, struct sk_lc_key_report *r)
 {
-	struct lc_key k = {.h = h, .idx = idx, .n = n,
-			   .max_steps = o->max_steps};
+	struct lc_key k = {
+		.h = h, .idx = idx, .n = n, .max_steps = o->max_steps};
 	uint64_t *cuts = NULL;
 	size_t ncuts = 0;
 	int ret = -1;
@@ -1583,8 +1593,7 @@ int sk_lc_check(const struct sk_lc_history *h, const struct sk_lc_opts *opts,
 		if (check_key(h, idx + start[k], n, &o, r))
 			goto out;
 		if (r->verdict == SK_LC_NOT_LINEARIZABLE ||
-		    (r->verdict == SK_LC_UNKNOWN &&
-		     rep->verdict == SK_LC_OK))
+		    (r->verdict == SK_LC_UNKNOWN && rep->verdict == SK_LC_OK))
 			rep->verdict = r->verdict;
 	}
 	ret = 0;

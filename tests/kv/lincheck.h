@@ -121,8 +121,8 @@ int sk_lc_history_add(struct sk_lc_history *h, const struct sk_lc_op *op,
  * "line N: ..." in @err saying what was expected; @h then holds the lines
  * before the bad one and still needs sk_lc_history_cleanup().
  */
-int sk_lc_parse(const void *buf, size_t len, struct sk_lc_history *h,
-		char *err, size_t errlen);
+int sk_lc_parse(const void *buf, size_t len, struct sk_lc_history *h, char *err,
+		size_t errlen);
 
 /* Write @op of @h as one line of the file format (with '\n'), which
  * sk_lc_parse() reads back as the same operation. Returns 0 or -1 on a
@@ -155,8 +155,8 @@ struct sk_lc_opts {
 struct sk_lc_key_report {
 	uint32_t key;
 	enum sk_lc_verdict verdict;
-	uint64_t steps;	 /* spent on this key */
-	size_t nops;	 /* the key's operations */
+	uint64_t steps; /* spent on this key */
+	size_t nops;	/* the key's operations */
 	/* NOT_LINEARIZABLE: the shortest prefix window found that cannot be
 	 * linearized: every operation of the key invoked at or before @cut,
 	 * those that answered after @cut taken as pending (timed out). The
@@ -174,7 +174,7 @@ struct sk_lc_key_report {
 };
 
 struct sk_lc_report {
-	enum sk_lc_verdict verdict; /* NOT_LINEARIZABLE > UNKNOWN > OK */
+	enum sk_lc_verdict verdict;    /* NOT_LINEARIZABLE > UNKNOWN > OK */
 	struct sk_lc_key_report *keys; /* one per key, in key order */
 	size_t nkeys;
 };

@@ -10,8 +10,8 @@
 
 #include "lincheck_gen.h"
 
-#define GAP	 100u /* ns between the operations' points */
-#define VAL_MAX	 200u /* appends beyond this become sets */
+#define GAP	100u /* ns between the operations' points */
+#define VAL_MAX 200u /* appends beyond this become sets */
 
 struct ref_item {
 	bool present;
@@ -57,8 +57,8 @@ static bool ref_number(const struct ref_item *it, uint64_t *v)
 /* A value: a short word, or a number (some near 2^64, to wrap). */
 static uint32_t gen_value(uint64_t *s, uint8_t *out)
 {
-	static const char *const nums[] = {"0", "1", "7", "42", "99",
-					   "18446744073709551610"};
+	static const char *const nums[] = {"0",	 "1",  "7",
+					   "42", "99", "18446744073709551610"};
 	uint32_t n;
 
 	if (below(s, 10) < 4) {

@@ -104,7 +104,9 @@ static int gen(const char *spec)
 	if (n < 4 || tok != NULL || v[1] < 1 || v[1] > 1000 || v[3] < 1 ||
 	    v[3] > 1000 || v[2] > 100000000 || v[4] > 100) {
 		fprintf(stderr,
-			"kv_lincheck: --gen wants SEED,KEYS,OPS,CLIENTS[,TIMEOUT_PCT] with 1-1000 keys, 1-1000 clients, at most 10^8 ops, a percentage\n");
+			"kv_lincheck: --gen wants "
+			"SEED,KEYS,OPS,CLIENTS[,TIMEOUT_PCT] with 1-1000 keys, "
+			"1-1000 clients, at most 10^8 ops, a percentage\n");
 		free(copy);
 		return 2;
 	}
@@ -193,7 +195,8 @@ int main(int argc, char **argv)
 			if (parse_u64(optarg, &o.max_steps) ||
 			    o.max_steps == 0) {
 				fprintf(stderr,
-					"kv_lincheck: --max-steps wants a positive integer, not \"%s\"\n",
+					"kv_lincheck: --max-steps wants a "
+					"positive integer, not \"%s\"\n",
 					optarg);
 				return 2;
 			}
@@ -234,9 +237,9 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < rep.nkeys; i++)
 		print_key(&h, &rep.keys[i], o.max_steps);
-	ret = rep.verdict == SK_LC_OK		   ? 0 :
-	      rep.verdict == SK_LC_NOT_LINEARIZABLE ? 1 :
-						    3;
+	ret = rep.verdict == SK_LC_OK		      ? 0
+	      : rep.verdict == SK_LC_NOT_LINEARIZABLE ? 1
+						      : 3;
 	sk_lc_report_cleanup(&rep);
 out:
 	sk_lc_history_cleanup(&h);

@@ -56,8 +56,9 @@ static enum sk_lc_verdict judge(const char *text)
 	return v;
 }
 
-#define assert_lin(text)     assert_int_equal(judge(text), SK_LC_OK)
-#define assert_not_lin(text) assert_int_equal(judge(text), SK_LC_NOT_LINEARIZABLE)
+#define assert_lin(text) assert_int_equal(judge(text), SK_LC_OK)
+#define assert_not_lin(text)                                                   \
+	assert_int_equal(judge(text), SK_LC_NOT_LINEARIZABLE)
 
 /* ---- linearizable by hand ---- */
 
@@ -498,7 +499,8 @@ static void test_parse_errors(void **state)
 	REFUSED("0 0 1 get k -> END\n0 0 1 get k -> END\n1\n",
 		"line 3: expected the invocation time");
 	REFUSED("0 5 4 get k -> END\n", "response time at or after");
-	REFUSED("0 5 soon get k -> END\n", "response time in ns or \"timeout\"");
+	REFUSED("0 5 soon get k -> END\n",
+		"response time in ns or \"timeout\"");
 	REFUSED("0 0 1 fetch k -> END\n", "expected an operation");
 	REFUSED("0 0 1 get\n", "a key, found the end of the line");
 	REFUSED("0 0 1 get k\n", "\"->\" and the result");
@@ -567,40 +569,42 @@ static void test_parse_limits(void **state)
 				continue;
 			}
 			sk_lc_history_init(&h);
-			assert_int_equal(sk_lc_parse(text, n, &h, err,
-						     sizeof(err)),
-					 0);
+			assert_int_equal(
+				sk_lc_parse(text, n, &h, err, sizeof(err)), 0);
 			assert_int_equal(h.ops[0].val_len, len);
-			assert_int_equal(h.ops[0].val[len - 1], hex ? 0x66 : '6');
+			assert_int_equal(h.ops[0].val[len - 1],
+					 hex ? 0x66 : '6');
 			sk_lc_history_cleanup(&h);
 		}
 	free(text);
 
 	/* sk_lc_history_add checks built ops the same way. */
 	{
-		struct sk_lc_op op = {.code = SK_LC_GET, .res = SK_LC_R_MISS,
-				      .invoke = 2, .response = 1};
+		struct sk_lc_op op = {.code = SK_LC_GET,
+				      .res = SK_LC_R_MISS,
+				      .invoke = 2,
+				      .response = 1};
 
 		sk_lc_history_init(&h);
-		assert_int_equal(sk_lc_history_add(&h, &op, "k", 1, err,
-						   sizeof(err)),
-				 -1);
+		assert_int_equal(
+			sk_lc_history_add(&h, &op, "k", 1, err, sizeof(err)),
+			-1);
 		op.response = 2;
-		assert_int_equal(sk_lc_history_add(&h, &op, "k k", 3, err,
-						   sizeof(err)),
-				 -1);
+		assert_int_equal(
+			sk_lc_history_add(&h, &op, "k k", 3, err, sizeof(err)),
+			-1);
 		op.res = SK_LC_R_STORED;
-		assert_int_equal(sk_lc_history_add(&h, &op, "k", 1, err,
-						   sizeof(err)),
-				 -1);
+		assert_int_equal(
+			sk_lc_history_add(&h, &op, "k", 1, err, sizeof(err)),
+			-1);
 		op.timed_out = true;
-		assert_int_equal(sk_lc_history_add(&h, &op, "k", 1, err,
-						   sizeof(err)),
-				 -1);
+		assert_int_equal(
+			sk_lc_history_add(&h, &op, "k", 1, err, sizeof(err)),
+			-1);
 		op.res = SK_LC_R_NONE;
-		assert_int_equal(sk_lc_history_add(&h, &op, "k", 1, err,
-						   sizeof(err)),
-				 0);
+		assert_int_equal(
+			sk_lc_history_add(&h, &op, "k", 1, err, sizeof(err)),
+			0);
 		assert_int_equal(h.nops, 1);
 		sk_lc_history_cleanup(&h);
 	}
@@ -624,14 +628,17 @@ static void test_round_trip(void **state)
 	{
 		/* Bytes that need escapes. */
 		static const uint8_t odd[] = {'"', '\\', 0, 0x7f, 0xff, ' '};
-		struct sk_lc_op op = {.code = SK_LC_SET, .val = odd,
-				      .val_len = sizeof(odd), .flags = 7,
-				      .invoke = 1, .response = 2,
+		struct sk_lc_op op = {.code = SK_LC_SET,
+				      .val = odd,
+				      .val_len = sizeof(odd),
+				      .flags = 7,
+				      .invoke = 1,
+				      .response = 2,
 				      .res = SK_LC_R_STORED};
 
-		assert_int_equal(sk_lc_history_add(&h, &op, "~!", 2, err,
-						   sizeof(err)),
-				 0);
+		assert_int_equal(
+			sk_lc_history_add(&h, &op, "~!", 2, err, sizeof(err)),
+			0);
 	}
 	f = open_memstream(&text, &len);
 	assert_non_null(f);
@@ -707,11 +714,12 @@ static int run_cli(const char *text, const char *extra)
 		posix_spawn_file_actions_t fa;
 
 		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-		assert_int_equal(posix_spawn(&pid, tool, &fa, NULL, argv,
-					     environ),
-				 0);
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
+						 0);
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+						 0);
+		assert_int_equal(
+			posix_spawn(&pid, tool, &fa, NULL, argv, environ), 0);
 		posix_spawn_file_actions_destroy(&fa);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
