@@ -68,7 +68,8 @@ unit() {
 	echo "== callcycles (who calls whom, from nm)"
 	python3 tests/tools/callcycles.py "$b" || return 1
 	for t in test_wire test_config test_ring test_opts test_fileserv \
-		test_hostproto test_rpc_wire test_loop test_sem test_store; do
+		test_hostproto test_rpc_wire test_loop test_sem test_store \
+		test_lincheck; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done
@@ -83,7 +84,7 @@ conformance() {
 fuzz() {
 	local t corpus rc=0
 	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
-		ucx_rkey kvsem; do
+		ucx_rkey kvsem lincheck; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)
