@@ -3,8 +3,9 @@
 # closing line "N passed, N failed" that CI reads.
 #
 #   unit        codec, configuration, option, file-service, loop, kv
-#               semantics and kv store tests (cmocka); no call up a layer
-#               or cycle between files (tests/tools/callcycles.py)
+#               semantics, kv store and linearizability-checker tests
+#               (cmocka); no call up a layer or cycle between files
+#               (tests/tools/callcycles.py)
 #   kvtorn      the kv store's torn-read stress: 10^6 one-sided-style GETs
 #               against a rewriting owner, and two broken owners that it
 #               must catch (tests/kv/torn.sh)
@@ -19,7 +20,8 @@
 #   kvsem       kv's memcached semantics against a private memcached 1.6,
 #               byte for byte (tests/kv/memcached-diff.sh)
 #   fuzz        every libFuzzer target (blobs, hostfiles, host messages,
-#               the rdma and ucx providers' own descriptor decoders)
+#               the rdma and ucx providers' own descriptor decoders, kv's
+#               memcached parsers, the linearizability checker's histories)
 #   perfin      bad flags and garbage TCP exchanges to the perf tools;
 #               skinfo's --help, -c checks, rdma reasons, UCX transports
 #   asan/ubsan  unit + ucx conformance + a short e2e run, sanitizer builds
