@@ -92,7 +92,7 @@ fuzz() {
 		corpus=$(mktemp -d)
 		cp "$seeds"/* "$corpus"/
 		echo "== fuzz_$t"
-		timeout 300 "build-fuzz/fuzz_$t" -max_total_time=20 \
+		timeout 300 "build-fuzz/fuzz_$t" -max_total_time=12 \
 			-print_final_stats=1 -artifact_prefix="$LOGS/" \
 			"$corpus" || rc=1
 		rm -rf "$corpus"
