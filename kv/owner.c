@@ -232,34 +232,54 @@ void kv_h_desc(struct sk_rpc_req *req, void *arg)
 	sk_rpc_respond(req, 0, off);
 }
 
-void kv_h_get(struct sk_rpc_req *req, void *arg)
+/*
+ * The key of a get or delete request (struct kv_key_req, then the key) and
+ * its partition, which must be this node's. On a bad request (-EPROTO) or
+ * a key this node does not own (-ESTALE) the request is answered here and
+ * false returned.
+ */
+static bool kv_key_req_take(struct sk_kv *kv, struct sk_rpc_req *req,
+			    const char **key_p, uint32_t *klen_p,
+			    struct kv_part **kp_p)
 {
-	struct sk_kv *kv = arg;
 	struct kv_key_req q;
-	struct sk_kv_item_view iv;
-	struct kv_get_resp *a;
-	struct kv_part *kp;
 	const char *data;
-	enum sk_kv_res r;
 	size_t len;
 
 	data = sk_rpc_req_data(req, &len);
 	if (len < sizeof(q)) {
 		sk_rpc_respond(req, -EPROTO, 0);
-		return;
+		return false;
 	}
 	memcpy(&q, data, sizeof(q));
 	if (q.klen != len - sizeof(q) ||
 	    !sk_kv_key_ok(data + sizeof(q), q.klen)) {
 		sk_rpc_respond(req, -EPROTO, 0);
-		return;
+		return false;
 	}
 	if (!kv->ready ||
-	    (kp = kv_req_part(kv, data + sizeof(q), q.klen)) == NULL) {
+	    (*kp_p = kv_req_part(kv, data + sizeof(q), q.klen)) == NULL) {
 		sk_rpc_respond(req, -ESTALE, 0);
-		return;
+		return false;
 	}
-	r = kv_own_get(kv, kp, data + sizeof(q), q.klen, &iv);
+	*key_p = data + sizeof(q);
+	*klen_p = q.klen;
+	return true;
+}
+
+void kv_h_get(struct sk_rpc_req *req, void *arg)
+{
+	struct sk_kv *kv = arg;
+	struct sk_kv_item_view iv;
+	struct kv_get_resp *a;
+	struct kv_part *kp;
+	const char *key;
+	enum sk_kv_res r;
+	uint32_t klen;
+
+	if (!kv_key_req_take(kv, req, &key, &klen, &kp))
+		return;
+	r = kv_own_get(kv, kp, key, klen, &iv);
 	if (r != SK_KV_OK) {
 		sk_rpc_respond(req, r, 0);
 		return;
@@ -313,27 +333,11 @@ void kv_h_set(struct sk_rpc_req *req, void *arg)
 void kv_h_delete(struct sk_rpc_req *req, void *arg)
 {
 	struct sk_kv *kv = arg;
-	struct kv_key_req q;
 	struct kv_part *kp;
-	const char *data;
-	size_t len;
+	const char *key;
+	uint32_t klen;
 
-	data = sk_rpc_req_data(req, &len);
-	if (len < sizeof(q)) {
-		sk_rpc_respond(req, -EPROTO, 0);
+	if (!kv_key_req_take(kv, req, &key, &klen, &kp))
 		return;
-	}
-	memcpy(&q, data, sizeof(q));
-	if (q.klen != len - sizeof(q) ||
-	    !sk_kv_key_ok(data + sizeof(q), q.klen)) {
-		sk_rpc_respond(req, -EPROTO, 0);
-		return;
-	}
-	if (!kv->ready ||
-	    (kp = kv_req_part(kv, data + sizeof(q), q.klen)) == NULL) {
-		sk_rpc_respond(req, -ESTALE, 0);
-		return;
-	}
-	sk_rpc_respond(req, kv_own_delete(kv, kp, data + sizeof(q), q.klen),
-		       0);
+	sk_rpc_respond(req, kv_own_delete(kv, kp, key, klen), 0);
 }
