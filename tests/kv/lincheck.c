@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lincheck.h"
+#include "../lib/hex.h"
 
 static const char *const op_names[SK_LC_NOPS] = {
 	[SK_LC_GET] = "get",	     [SK_LC_GETS] = "gets",
@@ -322,17 +323,6 @@ static int lex_u64(struct lex *x, const char *what, uint64_t max, uint64_t *v)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * A value: "quoted" with \\, \" and \xHH escapes, or x:HEX. Decoded into
  * x->buf[@which]; the length in *@len.
@@ -377,8 +367,8 @@ static int lex_value(struct lex *x, int which, uint32_t *len)
 				continue;
 			}
 			if (x->end - x->p < 4 || x->p[1] != 'x' ||
-			    (hi = hexval(x->p[2])) < 0 ||
-			    (lo = hexval(x->p[3])) < 0)
+			    (hi = sk_test_hexval(x->p[2])) < 0 ||
+			    (lo = sk_test_hexval(x->p[3])) < 0)
 				return fail(x->err, x->errlen,
 					    "line %u: expected \\\\, \\\" or "
 					    "\\xHH in a quoted value",
@@ -403,7 +393,7 @@ static int lex_value(struct lex *x, int which, uint32_t *len)
 				"line %u: expected a value of at most %u bytes",
 				x->line, SK_LC_VALUE_MAX);
 		for (size_t i = 2; i < wn; i += 2) {
-			int hi = hexval(w[i]), lo = hexval(w[i + 1]);
+			int hi = sk_test_hexval(w[i]), lo = sk_test_hexval(w[i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return lex_fail(x, what, w, wn);

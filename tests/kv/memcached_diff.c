@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "sem_model.h"
+#include "../lib/hex.h"
 
 #define MAX_VARS 16
 
@@ -81,17 +82,6 @@ static void put(struct skm_buf *b, const void *p, size_t n)
 		die("%s", "out of memory");
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* TEXT of a case line into bytes; $NAME is kept as written. */
 static void unescape(const char *s, struct skm_buf *b)
 {
@@ -107,8 +97,8 @@ static void unescape(const char *s, struct skm_buf *b)
 			case '0': put(b, "", 1); break;
 			case '\\': put(b, "\\", 1); break;
 			case 'x':
-				h = hexval(s[2]);
-				l = h < 0 ? -1 : hexval(s[3]);
+				h = sk_test_hexval(s[2]);
+				l = h < 0 ? -1 : sk_test_hexval(s[3]);
 				if (l < 0)
 					die("bad \\x escape in %s", s);
 				c = (char)(h * 16 + l);
