@@ -285,6 +285,17 @@ static void hostile(struct sk_rpc *rpc, unsigned n)
 	fflush(stdout);
 }
 
+/* The job's end, whichever test ran: close the table, free the buffers. */
+static int finish(struct sk_kv *kv, unsigned char *val, unsigned char *buf,
+		  unsigned char *big)
+{
+	sk_kv_close(kv);
+	free(val);
+	free(buf);
+	free(big);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sk_kv_attr attr = {
@@ -343,11 +354,7 @@ int main(int argc, char **argv)
 		       got);
 		fflush(stdout);
 		barrier();
-		sk_kv_close(kv);
-		free(val);
-		free(buf);
-		free(big);
-		return 0;
+		return finish(kv, val, buf, big);
 	}
 	if (strcmp(argv[1], "gone") == 0) {
 		if (me != 1) {
@@ -357,11 +364,7 @@ int main(int argc, char **argv)
 			barrier();
 		}
 		/* Rank 1 ends at once (libos ends its rpc at exit). */
-		sk_kv_close(kv);
-		free(val);
-		free(buf);
-		free(big);
-		return 0;
+		return finish(kv, val, buf, big);
 	}
 	for (unsigned r = 0; r < n; r++) {
 		for (unsigned i = 0; i < KEYS; i++) {
@@ -403,9 +406,5 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	/* Nobody reads this node's partitions once all are here. */
 	barrier();
-	sk_kv_close(kv);
-	free(val);
-	free(buf);
-	free(big);
-	return 0;
+	return finish(kv, val, buf, big);
 }
