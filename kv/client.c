@@ -345,7 +345,7 @@ static sk_status_t kv_get_rpc(struct sk_kv *kv, struct kv_owner *o,
 			      const struct kv_get_out *out,
 			      enum sk_kv_res *res_p)
 {
-	size_t cap = sizeof(struct kv_get_resp) + SK_KV_SET_MAX;
+	size_t cap = sizeof(struct kv_get_resp) + SK_KV_VALUE_MAX;
 	size_t len = sizeof(struct kv_key_req) + klen, got = 0;
 	struct kv_key_req q = {.klen = (uint32_t)klen};
 	struct kv_get_resp a;
@@ -429,12 +429,14 @@ sk_status_t sk_kv_get(struct sk_kv *kv, const void *key, size_t klen,
 
 /* ---- updates ---- */
 
-/* An update's rpc; @req is @len bytes (a pool buffer when large). */
+/* An update's rpc; @req is @len bytes (a pool buffer when large), and
+ * the response's body, if any, goes to @resp (up to @resp_cap). */
 static sk_status_t kv_update(struct sk_kv *kv, unsigned rank, uint16_t id,
-			     const void *req, size_t len,
-			     enum sk_kv_res *res_p)
+			     const void *req, size_t len, void *resp,
+			     size_t resp_cap, enum sk_kv_res *res_p)
 {
 	struct kv_owner *o = &kv->owners[rank];
+	size_t rlen = 0;
 	int rc;
 
 	if (o->peer && sk_rpc_peer_failed(o->peer))
@@ -448,23 +450,25 @@ static sk_status_t kv_update(struct sk_kv *kv, unsigned rank, uint16_t id,
 		}
 	}
 	kv->st.updates_rpc++;
-	rc = sk_rpc_call_sync(o->peer, id, req, len, NULL, 0, NULL);
+	rc = sk_rpc_call_sync(o->peer, id, req, len, resp, resp_cap, &rlen);
 	if (rc < 0)
 		return kv_rpc_status(rc);
-	if (rc >= SK_KV_RES_COUNT)
+	if (rc >= SK_KV_RES_COUNT || (rlen && rlen != resp_cap))
 		return SK_ERR_MALFORMED;
 	*res_p = rc;
 	return SK_OK;
 }
 
-sk_status_t sk_kv_set(struct sk_kv *kv, const void *key, size_t klen,
-		      const void *value, size_t vlen, uint32_t flags,
-		      int32_t exptime, enum sk_kv_res *res_p)
+sk_status_t sk_kv_store(struct sk_kv *kv, enum sk_kv_op op, const void *key,
+			size_t klen, const void *value, size_t vlen,
+			uint32_t flags, int32_t exptime, uint64_t cas,
+			uint64_t *cas_p, enum sk_kv_res *res_p)
 {
-	struct kv_set_req q = {
-		.op = SK_KV_SET, .flags = flags, .exptime = exptime,
-		.klen = (uint32_t)klen, .vlen = (uint32_t)vlen,
+	struct kv_store_req q = {
+		.op = op, .flags = flags, .exptime = exptime,
+		.klen = (uint32_t)klen, .vlen = (uint32_t)vlen, .cas = cas,
 	};
+	struct kv_cas_resp a = {0};
 	struct kv_part *kp;
 	size_t len;
 	char *req;
@@ -473,18 +477,18 @@ sk_status_t sk_kv_set(struct sk_kv *kv, const void *key, size_t klen,
 	if (kv == NULL || res_p == NULL || (key == NULL && klen) ||
 	    (value == NULL && vlen))
 		return SK_ERR_INVAL;
-	if (!sk_kv_key_ok(key, klen)) {
+	if (!sk_kv_key_ok(key, klen) || (unsigned)op > SK_KV_CAS) {
 		*res_p = SK_KV_EFORMAT;
 		return SK_OK;
 	}
-	if (vlen > SK_KV_SET_MAX) {
+	if (!sk_kv_value_ok(vlen)) {
 		*res_p = SK_KV_ETOOLARGE;
 		return SK_OK;
 	}
 	kp = kv_part_of(kv, key, klen);
 	if (kp->owner == kv->rank) {
-		*res_p = kv_own_set(kv, kp, key, klen, value, vlen, flags,
-				    exptime);
+		*res_p = kv_own_store(kv, kp, op, key, klen, value, vlen, flags,
+				      exptime, cas, cas_p);
 		return SK_OK;
 	}
 	/* A registered buffer: a large request is READ out of it. */
@@ -496,9 +500,20 @@ sk_status_t sk_kv_set(struct sk_kv *kv, const void *key, size_t klen,
 	memcpy(req + sizeof(q), key, klen);
 	if (vlen)
 		memcpy(req + sizeof(q) + klen, value, vlen);
-	st = kv_update(kv, kp->owner, KV_RPC_SET, req, len, res_p);
+	st = kv_update(kv, kp->owner, KV_RPC_STORE, req, len, &a, sizeof(a),
+		       res_p);
 	sk_rpc_buf_free(kv->rpc, req);
+	if (st == SK_OK && *res_p == SK_KV_STORED && cas_p)
+		*cas_p = a.cas;
 	return st;
+}
+
+sk_status_t sk_kv_set(struct sk_kv *kv, const void *key, size_t klen,
+		      const void *value, size_t vlen, uint32_t flags,
+		      int32_t exptime, enum sk_kv_res *res_p)
+{
+	return sk_kv_store(kv, SK_KV_SET, key, klen, value, vlen, flags,
+			   exptime, 0, NULL, res_p);
 }
 
 sk_status_t sk_kv_delete(struct sk_kv *kv, const void *key, size_t klen,
@@ -522,7 +537,7 @@ sk_status_t sk_kv_delete(struct sk_kv *kv, const void *key, size_t klen,
 	memcpy(req, &q, sizeof(q));
 	memcpy(req + sizeof(q), key, klen);
 	return kv_update(kv, kp->owner, KV_RPC_DELETE, req, sizeof(q) + klen,
-			 res_p);
+			 NULL, 0, res_p);
 }
 
 void kv_client_cleanup(struct sk_kv *kv)

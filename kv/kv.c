@@ -96,7 +96,7 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 		sk_rpc_handler_func_t fn;
 	} handlers[] = {
 		{KV_RPC_SECRET, kv_h_secret}, {KV_RPC_DESC, kv_h_desc},
-		{KV_RPC_GET, kv_h_get},       {KV_RPC_SET, kv_h_set},
+		{KV_RPC_GET, kv_h_get},       {KV_RPC_STORE, kv_h_store},
 		{KV_RPC_DELETE, kv_h_delete},
 	};
 	struct sk_kv *kv;
@@ -142,7 +142,7 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 	}
 	/* Where READs land: a pair, then the largest item a set makes. */
 	rsize = SK_KV_PAIR_SIZE + sk_kv_item_size(SK_KV_KEY_MAX,
-						  SK_KV_SET_MAX);
+						  SK_KV_VALUE_MAX);
 	st = sk_arena_region(kv->arena, rsize, SK_ACCESS_LOCAL, &kv->rbuf);
 	if (st != SK_OK) {
 		kv->rbuf.mr = NULL;

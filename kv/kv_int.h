@@ -14,6 +14,7 @@
 #ifndef SK_KV_INT_H
 #define SK_KV_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* store.h and sem.h both define the key and value limits, with the same
@@ -35,8 +36,10 @@ enum {
 	KV_RPC_SECRET = SK_KV_RPC_FIRST, /* rank 0: the job's hash secret */
 	KV_RPC_DESC,                     /* an owner's partitions, its clock */
 	KV_RPC_GET,
-	KV_RPC_SET,
+	KV_RPC_STORE,                    /* set, add, replace, append, ... */
 	KV_RPC_DELETE,
+	KV_RPC_DELTA,                    /* incr, decr */
+	KV_RPC_TOUCH,                    /* touch, gat */
 	KV_RPC_END
 };
 
@@ -86,14 +89,42 @@ struct kv_get_resp {
 	uint64_t cas;
 };
 
-/* KV_RPC_SET: the key, then the value, follow. */
-struct kv_set_req {
-	uint32_t op;          /* enum sk_kv_op; only SK_KV_SET so far */
+/*
+ * KV_RPC_STORE: the key, then the value, follow. The handler's status is
+ * the enum sk_kv_res; on SK_KV_STORED the response is kv_cas_resp.
+ */
+struct kv_store_req {
+	uint32_t op;          /* enum sk_kv_op */
 	uint32_t flags;
 	int32_t exptime;
 	uint32_t klen;
 	uint32_t vlen;
-	uint32_t reserved;
+	uint32_t reserved;    /* 0 */
+	uint64_t cas;         /* SK_KV_CAS: the CAS unique to match */
+};
+struct kv_cas_resp {
+	uint64_t cas;
+};
+
+/* KV_RPC_DELTA: the key follows. On SK_KV_OK the response is
+ * kv_delta_resp. */
+struct kv_delta_req {
+	uint32_t incr;        /* 1 incr, 0 decr */
+	uint32_t klen;
+	uint64_t delta;
+};
+struct kv_delta_resp {
+	uint64_t value;
+	uint64_t cas;
+};
+
+/* KV_RPC_TOUCH: the key follows. touch answers SK_KV_TOUCHED and no
+ * body; gat SK_KV_OK and kv_get_resp and the value, as KV_RPC_GET. */
+struct kv_touch_req {
+	int32_t exptime;
+	uint32_t klen;
+	uint32_t gat;         /* 1 gat, 0 touch */
+	uint32_t reserved;    /* 0 */
 };
 
 /* What this node knows of a partition. */
@@ -161,15 +192,26 @@ void kv_own_cleanup(struct sk_kv *kv);
 enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
 			  const void *key, size_t klen,
 			  struct sk_kv_item_view *item_p);
-enum sk_kv_res kv_own_set(struct sk_kv *kv, struct kv_part *kp,
-			  const void *key, size_t klen, const void *value,
-			  size_t vlen, uint32_t flags, int32_t exptime);
+enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
+			    enum sk_kv_op op, const void *key, size_t klen,
+			    const void *value, size_t vlen, uint32_t flags,
+			    int32_t exptime, uint64_t cas, uint64_t *cas_p);
 enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
 			     const void *key, size_t klen);
+enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
+			    const void *key, size_t klen, bool incr,
+			    uint64_t delta, uint64_t *value_p, uint64_t *cas_p);
+/* touch (item_p NULL) or gat (the touched item in *item_p, as
+ * kv_own_get's). */
+enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
+			    const void *key, size_t klen, int32_t exptime,
+			    struct sk_kv_item_view *item_p);
 void kv_h_desc(struct sk_rpc_req *req, void *arg);
 void kv_h_get(struct sk_rpc_req *req, void *arg);
-void kv_h_set(struct sk_rpc_req *req, void *arg);
+void kv_h_store(struct sk_rpc_req *req, void *arg);
 void kv_h_delete(struct sk_rpc_req *req, void *arg);
+void kv_h_delta(struct sk_rpc_req *req, void *arg);
+void kv_h_touch(struct sk_rpc_req *req, void *arg);
 
 /* client.c */
 void kv_client_cleanup(struct sk_kv *kv);

@@ -100,38 +100,49 @@ enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
 	return SK_KV_OK;
 }
 
-enum sk_kv_res kv_own_set(struct sk_kv *kv, struct kv_part *kp,
-			  const void *key, size_t klen, const void *value,
-			  size_t vlen, uint32_t flags, int32_t exptime)
+enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
+			    enum sk_kv_op op, const void *key, size_t klen,
+			    const void *value, size_t vlen, uint32_t flags,
+			    int32_t exptime, uint64_t cas, uint64_t *cas_p)
 {
 	uint64_t now = kv_unix_ns() / 1000000000ull;
 	struct sk_kv_meta cur, req, out;
 	struct sk_kv_item_view iv;
 	const struct sk_kv_meta *curp = NULL;
-	size_t cur_len = 0;
+	const void *a = value, *b = NULL;
+	size_t alen = vlen, blen = 0;
 	enum sk_kv_res r;
 	int st;
 
 	(void)kv;
+	if (!sk_kv_value_ok(vlen))
+		return SK_KV_ETOOLARGE;
 	if (sk_kv_part_lookup(kp->part, key, klen, &iv) == 0 &&
 	    !sk_kv_expired(iv.exptime, now)) {
 		cur.flags = iv.flags;
 		cur.exp = iv.exptime;
 		cur.cas = iv.cas;
 		curp = &cur;
-		cur_len = iv.vlen;
 	}
 	req.flags = flags;
 	req.exp = sk_kv_exptime_abs(exptime, now);
-	req.cas = 0;
-	r = sk_kv_store(SK_KV_SET, curp, cur_len, &req, vlen, &out);
+	req.cas = cas;
+	r = sk_kv_store_decide(op, curp, curp ? iv.vlen : 0, &req, vlen, &out);
 	if (r != SK_KV_STORED)
 		return r;
+	/* The joined value: the old bytes stay in the region (the old item
+	 * is only retired by the set) while the new item is built. */
+	if (op == SK_KV_APPEND) {
+		a = iv.value, alen = iv.vlen;
+		b = value, blen = vlen;
+	} else if (op == SK_KV_PREPEND) {
+		b = iv.value, blen = iv.vlen;
+	}
 	/* Absolute expiries fit 32 bits until 2106; the store's field. */
 	if (out.exp > UINT32_MAX)
 		out.exp = UINT32_MAX;
-	st = sk_kv_part_set(kp->part, key, klen, value, vlen, NULL, 0,
-			    out.flags, (uint32_t)out.exp, kv_mono_ns(), NULL);
+	st = sk_kv_part_set(kp->part, key, klen, a, alen, b, blen, out.flags,
+			    (uint32_t)out.exp, kv_mono_ns(), cas_p);
 	switch (st) {
 	case 0:
 		return SK_KV_STORED;
@@ -297,12 +308,15 @@ void kv_h_get(struct sk_rpc_req *req, void *arg)
 	sk_rpc_respond(req, SK_KV_OK, sizeof(*a) + iv.vlen);
 }
 
-void kv_h_set(struct sk_rpc_req *req, void *arg)
+void kv_h_store(struct sk_rpc_req *req, void *arg)
 {
 	struct sk_kv *kv = arg;
-	struct kv_set_req q;
+	struct kv_store_req q;
+	struct kv_cas_resp *a;
 	struct kv_part *kp;
 	const char *data, *key;
+	enum sk_kv_res r;
+	uint64_t cas = 0;
 	size_t len;
 
 	data = sk_rpc_req_data(req, &len);
@@ -312,7 +326,7 @@ void kv_h_set(struct sk_rpc_req *req, void *arg)
 	}
 	memcpy(&q, data, sizeof(q));
 	key = data + sizeof(q);
-	if (q.op != SK_KV_SET || q.klen > SK_KV_KEY_MAX ||
+	if (q.op > SK_KV_CAS || q.reserved || q.klen > SK_KV_KEY_MAX ||
 	    (uint64_t)q.klen + q.vlen != len - sizeof(q) ||
 	    !sk_kv_key_ok(key, q.klen)) {
 		sk_rpc_respond(req, -EPROTO, 0);
@@ -322,12 +336,14 @@ void kv_h_set(struct sk_rpc_req *req, void *arg)
 		sk_rpc_respond(req, -ESTALE, 0);
 		return;
 	}
-	if (!sk_kv_value_ok(q.vlen)) {
-		sk_rpc_respond(req, SK_KV_ETOOLARGE, 0);
+	r = kv_own_store(kv, kp, q.op, key, q.klen, key + q.klen, q.vlen,
+			 q.flags, q.exptime, q.cas, &cas);
+	if (r != SK_KV_STORED || (a = sk_rpc_resp_buf(req, sizeof(*a))) == NULL) {
+		sk_rpc_respond(req, r, 0);
 		return;
 	}
-	sk_rpc_respond(req, kv_own_set(kv, kp, key, q.klen, key + q.klen,
-				       q.vlen, q.flags, q.exptime), 0);
+	a->cas = cas;
+	sk_rpc_respond(req, r, sizeof(*a));
 }
 
 void kv_h_delete(struct sk_rpc_req *req, void *arg)

@@ -209,9 +209,10 @@ enum sk_kv_res sk_kv_delta(const void *val, size_t len, bool incr,
 	return SK_KV_OK;
 }
 
-enum sk_kv_res sk_kv_store(enum sk_kv_op op, const struct sk_kv_meta *cur,
-			   size_t cur_len, const struct sk_kv_meta *req,
-			   size_t req_len, struct sk_kv_meta *out)
+enum sk_kv_res sk_kv_store_decide(enum sk_kv_op op,
+				  const struct sk_kv_meta *cur, size_t cur_len,
+				  const struct sk_kv_meta *req, size_t req_len,
+				  struct sk_kv_meta *out)
 {
 	*out = *req;
 	switch (op) {

@@ -140,7 +140,7 @@ enum sk_kv_res sk_kv_delta(const void *val, size_t len, bool incr,
 			   size_t *new_len);
 
 /*
- * The storage commands. cur is the live item (NULL if there is none or it
+ * The storage commands (enum sk_kv_op, kv_res.h). cur is the live item (NULL if there is none or it
  * has expired), req the request's flags, expiry and (for cas) cas unique.
  * On SK_KV_STORED, *out holds the flags and expiry the stored item gets:
  * the request's for set/add/replace/cas, the old item's for
@@ -155,15 +155,6 @@ enum sk_kv_res sk_kv_delta(const void *val, size_t len, bool incr,
  * The value's own size is checked first, by sk_kv_value_ok
  * (SK_KV_ETOOLARGE, after which memcached reads and drops the data block).
  */
-enum sk_kv_op {
-	SK_KV_SET,
-	SK_KV_ADD,
-	SK_KV_REPLACE,
-	SK_KV_APPEND,
-	SK_KV_PREPEND,
-	SK_KV_CAS,
-};
-
 struct sk_kv_meta {
 	uint32_t flags;
 	uint64_t exp; /* absolute, sk_kv_exptime_abs */
@@ -175,9 +166,10 @@ static inline bool sk_kv_value_ok(size_t len)
 	return len <= SK_KV_VALUE_MAX;
 }
 
-enum sk_kv_res sk_kv_store(enum sk_kv_op op, const struct sk_kv_meta *cur,
-			   size_t cur_len, const struct sk_kv_meta *req,
-			   size_t req_len, struct sk_kv_meta *out);
+enum sk_kv_res sk_kv_store_decide(enum sk_kv_op op,
+				  const struct sk_kv_meta *cur, size_t cur_len,
+				  const struct sk_kv_meta *req, size_t req_len,
+				  struct sk_kv_meta *out);
 
 /*
  * touch and gat/gats: on a live item, set its expiry to

@@ -9,7 +9,7 @@
  *           checks that those miss and the rest still hit. Then the
  *           limits, on rank 0's keys read from every rank: a 250-byte key
  *           is stored and read, a 251-byte one and one with a space are
- *           refused (EFORMAT); a value of SK_KV_SET_MAX bytes is stored
+ *           refused (EFORMAT); a value of SK_KV_VALUE_MAX bytes is stored
  *           and read back, one byte more is refused (ETOOLARGE).
  *
  *   gone    every rank sets KEYS keys of its own; rank 1 then closes its
@@ -176,13 +176,13 @@ static void limits(struct sk_kv *kv, unsigned char *big)
 		fill(big, SK_KV_KEY_MAX, seed_of(key, SK_KV_KEY_MAX));
 		set_one(kv, key, SK_KV_KEY_MAX, big, SK_KV_KEY_MAX, 250,
 			SK_KV_STORED);
-		fill(big, SK_KV_SET_MAX, seed_of("big", 3));
-		set_one(kv, "big", 3, big, SK_KV_SET_MAX, 7, SK_KV_STORED);
+		fill(big, SK_KV_VALUE_MAX, seed_of("big", 3));
+		set_one(kv, "big", 3, big, SK_KV_VALUE_MAX, 7, SK_KV_STORED);
 	}
 	/* Refused by every rank, before any owner is asked. */
 	set_one(kv, key, SK_KV_KEY_MAX + 1, big, 1, 0, SK_KV_EFORMAT);
 	set_one(kv, "a key", 5, big, 1, 0, SK_KV_EFORMAT);
-	set_one(kv, "big2", 4, big, SK_KV_SET_MAX + 1, 0, SK_KV_ETOOLARGE);
+	set_one(kv, "big2", 4, big, SK_KV_VALUE_MAX + 1, 0, SK_KV_ETOOLARGE);
 	del_one(kv, key, SK_KV_KEY_MAX + 1, SK_KV_EFORMAT);
 	st = sk_kv_get(kv, key, SK_KV_KEY_MAX + 1, big, 1, NULL, NULL, NULL,
 		       &res);
@@ -190,10 +190,10 @@ static void limits(struct sk_kv *kv, unsigned char *big)
 		FAIL("get of a 251-byte key: %s, %s", sk_status_str(st),
 		     res_str(res));
 	barrier();
-	get_one(kv, key, SK_KV_KEY_MAX, big, SK_KV_SET_MAX, SK_KV_KEY_MAX,
+	get_one(kv, key, SK_KV_KEY_MAX, big, SK_KV_VALUE_MAX, SK_KV_KEY_MAX,
 		250, SK_KV_OK);
-	get_one(kv, "big", 3, big, SK_KV_SET_MAX, SK_KV_SET_MAX, 7, SK_KV_OK);
-	get_one(kv, "big2", 4, big, SK_KV_SET_MAX, 0, 0, SK_KV_NOT_FOUND);
+	get_one(kv, "big", 3, big, SK_KV_VALUE_MAX, SK_KV_VALUE_MAX, 7, SK_KV_OK);
+	get_one(kv, "big2", 4, big, SK_KV_VALUE_MAX, 0, 0, SK_KV_NOT_FOUND);
 }
 
 /* The "gone" mode after rank 1 has ended: every key, owned by rank 1 or
@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 		FAIL("sk_kv_open: %s", sk_status_str(st));
 	val = malloc(VMAX);
 	buf = malloc(VMAX);
-	big = malloc(SK_KV_SET_MAX + 1);
+	big = malloc(SK_KV_VALUE_MAX + 1);
 	if (val == NULL || buf == NULL || big == NULL)
 		FAIL("out of memory");
 

@@ -279,7 +279,7 @@ static long do_update(struct conn *c, struct tok *t, size_t n,
 	}
 	pp = find(c->m, &t[1]);
 	cur = pp ? &(*pp)->meta : NULL;
-	r = sk_kv_store(op, cur, pp ? (*pp)->len : 0, &req, (size_t)vlen,
+	r = sk_kv_store_decide(op, cur, pp ? (*pp)->len : 0, &req, (size_t)vlen,
 			&out);
 	if (r != SK_KV_STORED) {
 		out_res(c, r);

@@ -239,40 +239,40 @@ static void test_store(void **state)
 	struct sk_kv_meta cur = { .flags = 42, .exp = 100, .cas = 9 };
 	struct sk_kv_meta req = { .flags = 7, .exp = 200, .cas = 9 }, out;
 
-	assert_int_equal(sk_kv_store(SK_KV_SET, NULL, 0, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_SET, NULL, 0, &req, 1, &out),
 			 SK_KV_STORED);
 	assert_int_equal(out.flags, 7);
-	assert_int_equal(sk_kv_store(SK_KV_ADD, &cur, 1, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_ADD, &cur, 1, &req, 1, &out),
 			 SK_KV_NOT_STORED);
-	assert_int_equal(sk_kv_store(SK_KV_ADD, NULL, 0, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_ADD, NULL, 0, &req, 1, &out),
 			 SK_KV_STORED);
-	assert_int_equal(sk_kv_store(SK_KV_REPLACE, NULL, 0, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_REPLACE, NULL, 0, &req, 1, &out),
 			 SK_KV_NOT_STORED);
-	assert_int_equal(sk_kv_store(SK_KV_REPLACE, &cur, 1, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_REPLACE, &cur, 1, &req, 1, &out),
 			 SK_KV_STORED);
-	assert_int_equal(sk_kv_store(SK_KV_APPEND, NULL, 0, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_APPEND, NULL, 0, &req, 1, &out),
 			 SK_KV_NOT_STORED);
-	assert_int_equal(sk_kv_store(SK_KV_PREPEND, &cur, 1, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_PREPEND, &cur, 1, &req, 1, &out),
 			 SK_KV_STORED);
 	assert_int_equal(out.flags, 42); /* the old item's */
 	assert_int_equal(out.exp, 100);
 	/* append up to the limit, and one byte past it */
-	assert_int_equal(sk_kv_store(SK_KV_APPEND, &cur, SK_KV_VALUE_MAX - 1,
+	assert_int_equal(sk_kv_store_decide(SK_KV_APPEND, &cur, SK_KV_VALUE_MAX - 1,
 				     &req, 1, &out),
 			 SK_KV_STORED);
-	assert_int_equal(sk_kv_store(SK_KV_APPEND, &cur, SK_KV_VALUE_MAX, &req,
+	assert_int_equal(sk_kv_store_decide(SK_KV_APPEND, &cur, SK_KV_VALUE_MAX, &req,
 				     1, &out),
 			 SK_KV_NOT_STORED);
-	assert_int_equal(sk_kv_store(SK_KV_CAS, NULL, 0, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, NULL, 0, &req, 1, &out),
 			 SK_KV_NOT_FOUND);
-	assert_int_equal(sk_kv_store(SK_KV_CAS, &cur, 1, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),
 			 SK_KV_STORED);
 	req.cas = 8;
-	assert_int_equal(sk_kv_store(SK_KV_CAS, &cur, 1, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),
 			 SK_KV_EXISTS);
 	req.cas = 0;
 	cur.cas = 0;
-	assert_int_equal(sk_kv_store(SK_KV_CAS, &cur, 1, &req, 1, &out),
+	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),
 			 SK_KV_EXISTS);
 	assert_true(sk_kv_value_ok(SK_KV_VALUE_MAX));
 	assert_false(sk_kv_value_ok(SK_KV_VALUE_MAX + 1));

@@ -60,7 +60,8 @@ _Static_assert(SK_RPC_F_LARGE_REQ == 1 && SK_RPC_F_RESP_ADDR == 2,
 	       "request flags are on the wire");
 _Static_assert(SK_RPC_SLOT_SIZE == 8192, "both sides post the same slots");
 _Static_assert(SK_RPC_INLINE_MAX == 8192 - 48, "inline payloads");
-_Static_assert(SK_RPC_MSG_MAX == 1u << 20, "messages are at most 1 MiB");
+_Static_assert(SK_RPC_MSG_MAX == (1u << 20) + 4096u,
+	       "messages are at most 1 MiB and a page");
 _Static_assert(SK_RPC_CREDITS == 16, "calls outstanding per peer");
 _Static_assert(SK_RPC_HANDLERS == 256, "handler ids");
 _Static_assert(SK_BLOB_MAX == 1024, "a hello carries at most one blob");

@@ -53,13 +53,6 @@ struct sk_kv;
 #define SK_KV_KEY_MAX 250
 /* The value limit (memcached's -I 1m). */
 #define SK_KV_VALUE_MAX (1u << 20)
-/*
- * The largest value sk_kv_set takes for now: a set is one rpc message,
- * whose limit (SK_RPC_MSG_MAX, 1 MiB) also holds the request's header and
- * key. Larger values up to SK_KV_VALUE_MAX answer SK_KV_ETOOLARGE until
- * sets go in parts.
- */
-#define SK_KV_SET_MAX ((1u << 20) - 512u)
 
 #define SK_KV_RPC_FIRST 240u
 
@@ -109,19 +102,137 @@ sk_status_t sk_kv_get(struct sk_kv *kv, const void *key, size_t klen,
 		      enum sk_kv_res *res_p);
 
 /*
- * set: store @vlen bytes at @value under @key, with client @flags and
- * memcached's @exptime (0 never, up to 30 days relative, beyond absolute
- * Unix seconds, negative already expired). *@res_p: SK_KV_STORED,
- * SK_KV_EFORMAT (bad key), SK_KV_ETOOLARGE (over SK_KV_SET_MAX), or
- * SK_KV_ENOMEM (the partition is full; there is no eviction yet).
+ * store: memcached's storage command @op (kv_res.h: set, add, replace,
+ * append, prepend, cas) of @vlen bytes at @value under @key, with client
+ * @flags and memcached's @exptime (0 never, up to 30 days relative, beyond
+ * absolute Unix seconds, negative already expired); append and prepend
+ * keep the item's flags and expiry and ignore these. @cas is the CAS
+ * unique a cas must match (others ignore it). *@res_p: SK_KV_STORED (the
+ * item's new CAS in *@cas_p, which may be NULL), SK_KV_NOT_STORED (add on
+ * a present key; replace, append or prepend on an absent one; an append
+ * past SK_KV_VALUE_MAX), SK_KV_EXISTS (cas: the CAS moved on),
+ * SK_KV_NOT_FOUND (cas: no item), SK_KV_EFORMAT (bad key or op),
+ * SK_KV_ETOOLARGE (over SK_KV_VALUE_MAX) or SK_KV_ENOMEM (the partition is
+ * full and eviction is off, or nothing could be evicted).
  */
+sk_status_t sk_kv_store(struct sk_kv *kv, enum sk_kv_op op, const void *key,
+			size_t klen, const void *value, size_t vlen,
+			uint32_t flags, int32_t exptime, uint64_t cas,
+			uint64_t *cas_p, enum sk_kv_res *res_p);
+
+/* set: sk_kv_store with SK_KV_SET. */
 sk_status_t sk_kv_set(struct sk_kv *kv, const void *key, size_t klen,
 		      const void *value, size_t vlen, uint32_t flags,
 		      int32_t exptime, enum sk_kv_res *res_p);
 
+/*
+ * incr and decr by @delta, on a value that is a decimal number: incr wraps
+ * at 2^64, decr stops at 0. *@res_p: SK_KV_OK (the new number in
+ * *@value_p), SK_KV_NOT_FOUND, SK_KV_ENONNUM (the value is not a number),
+ * SK_KV_EFORMAT (bad key) or SK_KV_ENOMEM_DELTA. The item keeps its flags
+ * and expiry and gets a new CAS.
+ */
+sk_status_t sk_kv_incr(struct sk_kv *kv, const void *key, size_t klen,
+		       uint64_t delta, uint64_t *value_p,
+		       enum sk_kv_res *res_p);
+sk_status_t sk_kv_decr(struct sk_kv *kv, const void *key, size_t klen,
+		       uint64_t delta, uint64_t *value_p,
+		       enum sk_kv_res *res_p);
+
+/*
+ * touch: give a present item the expiry @exptime (read as sk_kv_store
+ * reads it), keeping its value, flags and CAS. *@res_p: SK_KV_TOUCHED,
+ * SK_KV_NOT_FOUND or SK_KV_EFORMAT.
+ * gat: touch, then answer as sk_kv_get (SK_KV_OK and the value).
+ */
+sk_status_t sk_kv_touch(struct sk_kv *kv, const void *key, size_t klen,
+			int32_t exptime, enum sk_kv_res *res_p);
+sk_status_t sk_kv_gat(struct sk_kv *kv, const void *key, size_t klen,
+		      int32_t exptime, void *buf, size_t cap, size_t *vlen_p,
+		      uint32_t *flags_p, uint64_t *cas_p,
+		      enum sk_kv_res *res_p);
+
 /* delete: *@res_p is SK_KV_DELETED, SK_KV_NOT_FOUND or SK_KV_EFORMAT. */
 sk_status_t sk_kv_delete(struct sk_kv *kv, const void *key, size_t klen,
 			 enum sk_kv_res *res_p);
+
+/*
+ * The asynchronous calls: post many requests, then wait for them all; this
+ * is how a node keeps the fabric busy. A request is a struct sk_kv_req the
+ * caller owns and keeps in place until it is done; the blocking calls
+ * above are one request posted and waited for, so both answer alike.
+ *
+ *	struct sk_kv_req r[64] = {0};
+ *	for (i = 0; i < 64; i++) {
+ *		r[i].cmd = SK_KV_CMD_GET;
+ *		r[i].key = keys[i]; r[i].klen = 16;
+ *		r[i].buf = bufs[i]; r[i].cap = 1024;
+ *	}
+ *	sk_kv_batch(kv, r, 64);       // r[i].status, r[i].res, r[i].vlen
+ *
+ * Requests to one owner may complete in any order, and two requests on
+ * one key in flight together are not ordered: wait for the first before
+ * posting the second if order matters.
+ */
+enum sk_kv_cmd {
+	SK_KV_CMD_GET,     /* get/gets: buf, cap -> vlen, flags, cas */
+	SK_KV_CMD_STORE,   /* op, value, vlen, flags, exptime, cas -> cas */
+	SK_KV_CMD_DELETE,
+	SK_KV_CMD_INCR,    /* delta -> number */
+	SK_KV_CMD_DECR,    /* delta -> number */
+	SK_KV_CMD_TOUCH,   /* exptime */
+	SK_KV_CMD_GAT,     /* exptime, buf, cap -> vlen, flags, cas */
+	SK_KV_CMD_COUNT
+};
+
+/* At most this many requests of one node are in flight at once; a post
+ * past it first waits (serving the loop) for one to finish. */
+#define SK_KV_INFLIGHT_MAX 256u
+
+struct sk_kv_req {
+	/* Set by the caller: */
+	enum sk_kv_cmd cmd;
+	enum sk_kv_op op;       /* SK_KV_CMD_STORE */
+	const void *key;
+	size_t klen;
+	const void *value;      /* SK_KV_CMD_STORE */
+	void *buf;              /* GET, GAT: up to cap bytes of the value */
+	size_t cap;
+	uint32_t flags;         /* STORE: in; GET, GAT: out */
+	int32_t exptime;        /* STORE, TOUCH, GAT */
+	uint64_t delta;         /* INCR, DECR */
+	/* In and out: */
+	size_t vlen;            /* STORE: in; GET, GAT: the whole length */
+	uint64_t cas;           /* STORE with SK_KV_CAS: in; out: the
+	                         * item's CAS (GET, GAT, a store) */
+	/* Set by kv: */
+	uint64_t number;        /* INCR, DECR: the new value */
+	sk_status_t status;     /* as the blocking call's return */
+	enum sk_kv_res res;     /* memcached's answer, when status is SK_OK */
+	int done;               /* status and res are final */
+	/* kv's own, while in flight. */
+	struct sk_kv_req_priv *priv_;
+	uint64_t priv_words_[4];
+};
+
+/*
+ * Start @req. SK_OK: it is in flight and will be done (req->done) after
+ * sk_kv_progress or sk_kv_wait; SK_ERR_INVAL: a bad request (NULL pointers,
+ * an unknown cmd), not posted. A bad key, too large a value and the like
+ * are answers (req->res), as in the blocking calls, not errors here.
+ */
+sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req);
+
+/* One pass of the node's loop without blocking; returns how many of this
+ * node's kv requests became done. */
+unsigned sk_kv_progress(struct sk_kv *kv);
+
+/* Wait, serving the loop, until the @n requests at @reqs are done. Each
+ * has its own status; this returns SK_OK unless the wait itself failed. */
+sk_status_t sk_kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n);
+
+/* Post the @n requests at @reqs, then wait for them all. */
+sk_status_t sk_kv_batch(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n);
 
 /* Counters of this node's client, for tests and benchmarks. */
 struct sk_kv_stats {
@@ -129,7 +240,7 @@ struct sk_kv_stats {
 	uint64_t gets_onesided;  /* answered by READs alone */
 	uint64_t gets_rpc;       /* fell back to the owner's rpc */
 	uint64_t read_retries;   /* GET attempts the rules turned down */
-	uint64_t updates_rpc;    /* sets and deletes sent to an owner */
+	uint64_t updates_rpc;    /* updates sent to an owner */
 };
 void sk_kv_stats(const struct sk_kv *kv, struct sk_kv_stats *st);
 

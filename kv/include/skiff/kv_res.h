@@ -33,6 +33,21 @@ enum sk_kv_res {
 	SK_KV_RES_COUNT
 };
 
+/*
+ * memcached's storage commands (sk_kv_store, struct sk_kv_req): set, add
+ * (only if absent), replace (only if present), append and prepend (to a
+ * present value; they keep its flags and expiry), and cas (set, only if
+ * the item's CAS is still the one given).
+ */
+enum sk_kv_op {
+	SK_KV_SET,
+	SK_KV_ADD,
+	SK_KV_REPLACE,
+	SK_KV_APPEND,
+	SK_KV_PREPEND,
+	SK_KV_CAS,
+};
+
 /* The reply line without its "\r\n"; NULL for a value out of range. */
 const char *sk_kv_res_str(enum sk_kv_res r);
 

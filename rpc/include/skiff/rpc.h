@@ -45,7 +45,9 @@ extern "C" {
 
 #define SK_RPC_SLOT_SIZE  8192u         /* one receive slot */
 #define SK_RPC_INLINE_MAX (SK_RPC_SLOT_SIZE - 48u) /* payload in a send */
-#define SK_RPC_MSG_MAX    (1u << 20)    /* largest request or response */
+/* The largest request or response: 1 MiB of payload, such as a kv value
+ * of memcached's 1 MiB limit, and a page for the header and key around it. */
+#define SK_RPC_MSG_MAX    ((1u << 20) + 4096u)
 #define SK_RPC_CREDITS    16u           /* calls outstanding per peer */
 #define SK_RPC_HANDLERS   256u          /* handler ids 0..255 */
 
