@@ -40,6 +40,7 @@ enum {
 	KV_RPC_DELETE,
 	KV_RPC_DELTA,                    /* incr, decr */
 	KV_RPC_TOUCH,                    /* touch, gat */
+	KV_RPC_HINT,                     /* a client's one-sided accesses */
 	KV_RPC_END
 };
 
@@ -124,6 +125,19 @@ struct kv_touch_req {
 	int32_t exptime;
 	uint32_t klen;
 	uint32_t gat;         /* 1 gat, 0 touch */
+	uint32_t reserved;    /* 0 */
+};
+
+/*
+ * KV_RPC_HINT: a client tells an owner which of its items it read
+ * one-sided (C-Hint's access hints, kv/README.md "When full"), so that
+ * eviction sees accesses the owner's CPU never did. count key hashes
+ * (sk_kv_siphash13 of the key) follow; at most KV_HINT_MAX. The owner
+ * answers 0 and no body; hints for keys it does not hold are ignored.
+ */
+#define KV_HINT_MAX 512u
+struct kv_hint_req {
+	uint32_t count;
 	uint32_t reserved;    /* 0 */
 };
 

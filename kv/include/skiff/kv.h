@@ -30,7 +30,7 @@
  * (SK_ERR_UNREACHABLE: the key's owner is gone; the other partitions keep
  * working) and, when it returns SK_OK, memcached's answer in *res_p.
  *
- * kv uses rpc handler ids SK_KV_RPC_FIRST .. SK_KV_RPC_FIRST + 4 on the
+ * kv uses rpc handler ids SK_KV_RPC_FIRST .. SK_KV_RPC_FIRST + 15 on the
  * rpc it is given: the program's own handlers must use other ids.
  */
 #ifndef SKIFF_KV_H
@@ -69,6 +69,10 @@ struct sk_kv_attr {
 	/* The quarantine Q of freed items, in ms (kv/README.md); 0: 100. A
 	 * one-sided GET slower than Q / 4 is retried. */
 	uint32_t quarantine_ms;
+	/* When a partition is full: 0 evicts the least recently used items
+	 * by CLOCK (as memcached does), 1 answers SK_KV_ENOMEM (memcached
+	 * -M). */
+	int no_evict;
 };
 
 /*
