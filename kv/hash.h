@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
+
 /* The 128-bit key: k0 is bytes 0..7 of the key read little-endian, k1
  * bytes 8..15, as in the reference implementation. */
 struct sk_kv_hkey {
@@ -24,5 +26,7 @@ uint64_t sk_kv_siphash13(const struct sk_kv_hkey *key, const void *data,
 			 size_t len);
 uint64_t sk_kv_siphash24(const struct sk_kv_hkey *key, const void *data,
 			 size_t len);
+
+#pragma GCC visibility pop
 
 #endif

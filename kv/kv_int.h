@@ -31,6 +31,10 @@
 
 #include "sem.h"
 
+/* kv's files share these, and nothing beyond kv: hidden, so that
+ * libskiff_kv.so exports exactly kv.h's functions. */
+#pragma GCC visibility push(hidden)
+
 /* The rpc handler ids, from SK_KV_RPC_FIRST (kv.h). */
 enum {
 	KV_RPC_SECRET = SK_KV_RPC_FIRST, /* rank 0: the job's hash secret */
@@ -237,5 +241,7 @@ static inline struct kv_part *kv_part_of(struct sk_kv *kv, const void *key,
 
 	return &kv->parts[sk_kv_partition_of(h, kv->nparts)];
 }
+
+#pragma GCC visibility pop
 
 #endif

@@ -1,8 +1,7 @@
 # kv: the distributed hash table (kv/README.md): the partition store
 # (no fabric: its tests link it without UCX), memcached's semantics, and
-# the fabric side over rpc (kv.h). kv/store.h is private to kv. A static
-# library for now, like the others; the shared library and install
-# (mk/install.mk) are to come.
+# the fabric side over rpc (kv.h). kv/store.h is private to kv. The shared
+# library and the install are mk/install.mk's (KV_LIB_SRC).
 
 KV_STORE_SRC := kv/hash.c kv/store.c
 KV_STORE_OBJ := $(KV_STORE_SRC:%.c=$(BUILD)/%.o)
@@ -12,6 +11,8 @@ LIBKV        := $(BUILD)/lib/libskiff_kv.a
 ALL          += $(LIBKV)
 
 $(KV_FAB_OBJ): CPPFLAGS += -Ikv/include -Irpc/include -Ilibos/include
+
+KV_LIB_SRC   = $(KV_STORE_SRC) $(KV_SEM_SRC) $(KV_FAB_SRC)
 
 $(LIBKV): $(KV_STORE_OBJ) $(KV_SEM_OBJ) $(KV_FAB_OBJ)
 	@mkdir -p $(dir $@)

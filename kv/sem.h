@@ -46,6 +46,8 @@
  * kv_res.h, because kv's API returns them. */
 #include "include/skiff/kv_res.h"
 
+#pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
+
 /*
  * kv's key rule: 1..SK_KV_KEY_MAX bytes, none of them a control character
  * (0x00-0x1f, 0x7f) or a space. Bytes 0x80-0xff are allowed (UTF-8 keys).
@@ -178,5 +180,7 @@ enum sk_kv_res sk_kv_store_decide(enum sk_kv_op op,
  * SK_KV_NOT_FOUND (gat: no VALUE line). delete: SK_KV_DELETED or
  * SK_KV_NOT_FOUND. get/gets never change anything.
  */
+
+#pragma GCC visibility pop
 
 #endif

@@ -30,6 +30,8 @@
 
 #include "hash.h"
 
+#pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
+
 #define SK_KV_LINE        64u      /* bucket size and item unit */
 #define SK_KV_HDR_SIZE    4096u    /* the region header's share */
 #define SK_KV_SLOTS       7u       /* slots per bucket (words 1..7) */
@@ -333,5 +335,7 @@ struct sk_kv_part_stats {
 };
 void sk_kv_part_stats(const struct sk_kv_part *part,
 		      struct sk_kv_part_stats *stats_p);
+
+#pragma GCC visibility pop
 
 #endif

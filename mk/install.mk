@@ -36,11 +36,13 @@ $(PIC)/%.o: %.c
 
 $(PIC)/libos/%.o: CPPFLAGS += -Ilibos/include -Ilibos/internal
 $(PIC)/rpc/%.o: CPPFLAGS += -Irpc/include -Ilibos/include
+$(PIC)/kv/%.o: CPPFLAGS += -Ikv/include -Irpc/include -Ilibos/include
 
 SHLIB_VERBS := $(BUILD)/lib/libskiff_verbs.so.$(SKIFF_VERSION)
 SHLIB_OS    := $(BUILD)/lib/libskiff_os.so.$(SKIFF_VERSION)
 SHLIB_RPC   := $(BUILD)/lib/libskiff_rpc.so.$(SKIFF_VERSION)
-SHLIBS      := $(SHLIB_VERBS) $(SHLIB_OS) $(SHLIB_RPC)
+SHLIB_KV    := $(BUILD)/lib/libskiff_kv.so.$(SKIFF_VERSION)
+SHLIBS      := $(SHLIB_VERBS) $(SHLIB_OS) $(SHLIB_RPC) $(SHLIB_KV)
 
 # Each library sets all three variables: target-specific values would
 # otherwise pass down to the libraries it depends on. Every library finds
@@ -61,6 +63,10 @@ $(SHLIB_OS): SHLIB_LIBS := $(VERBS_LIBS)
 $(SHLIB_RPC): $(RPC_SRC:%.c=$(PIC)/%.o) $(SHLIB_OS) $(SHLIB_VERBS)
 $(SHLIB_RPC): SHLIB_LDFLAGS := -Wl,-z,defs
 $(SHLIB_RPC): SHLIB_LIBS := $(VERBS_LIBS)
+$(SHLIB_KV): $(KV_LIB_SRC:%.c=$(PIC)/%.o) $(SHLIB_RPC) $(SHLIB_OS) \
+	$(SHLIB_VERBS)
+$(SHLIB_KV): SHLIB_LDFLAGS := -Wl,-z,defs
+$(SHLIB_KV): SHLIB_LIBS := $(VERBS_LIBS)
 
 shlib_soname = $(patsubst %.$(SKIFF_VERSION),%.$(SKIFF_VERSION_MAJOR),$(notdir $(1)))
 
@@ -83,7 +89,7 @@ endif
 # ---- skiffcc and skiff.pc ----
 # What mk/install.sh writes into skiffcc (mk/skiffcc.in) and skiff.pc
 # (mk/skiff.pc.in), besides the paths.
-SKIFF_LIBS         := -lskiff_rpc -lskiff_os -lskiff_verbs
+SKIFF_LIBS         := -lskiff_kv -lskiff_rpc -lskiff_os -lskiff_verbs
 SKIFF_LIBS_PRIVATE := $(VERBS_LIBS) -lm
 install_env = \
 	SKIFF_VERSION='$(SKIFF_VERSION)' \
@@ -124,7 +130,7 @@ install uninstall: export SKIFF_DATADIR := $(DATADIR)
 install uninstall: export SKIFF_MANDIR := $(MANDIR)
 
 .PHONY: install uninstall
-install: $(LIBVERBS) $(LIBOS) $(LIBRPC) $(SHLIBS) $(BUILD)/bin/skrun \
+install: $(LIBVERBS) $(LIBOS) $(LIBRPC) $(LIBKV) $(SHLIBS) $(BUILD)/bin/skrun \
 	$(BUILD)/bin/skinfo
 	$(Q)$(install_env) ./mk/install.sh install
 

@@ -39,8 +39,10 @@ HEADERS=(
 	libos/include/skiff/arena.h
 	libos/include/skiff/file.h
 	rpc/include/skiff/rpc.h
+	kv/include/skiff/kv.h
+	kv/include/skiff/kv_res.h
 )
-LIBS=(skiff_verbs skiff_os skiff_rpc)
+LIBS=(skiff_verbs skiff_os skiff_rpc skiff_kv)
 PROGS=(skrun skinfo)
 MANPAGES=(skrun.1 skinfo.1 skiffcc.1)
 
@@ -81,7 +83,7 @@ build_skiffcc() {
 	[[ $BUILD == /* ]] && libdir=$BUILD/lib
 	mkdir -p "$BUILD/bin"
 	write_skiffcc "$BUILD/bin/skiffcc" \
-		"-I$src/verbs/include -I$src/libos/include -I$src/rpc/include" \
+		"-I$src/verbs/include -I$src/libos/include -I$src/rpc/include -I$src/kv/include" \
 		"$libdir"
 	ln -sfn skiffcc "$BUILD/bin/skiffc++"
 }

@@ -88,10 +88,10 @@ try "make install PREFIX=<scratch>" mk install PREFIX="$P"
 expect_files() {
 	local l x
 	for x in skiffc++ skiffcc skinfo skrun; do echo "bin/$x"; done
-	for x in arena config file loop os rpc status verbs version; do
+	for x in arena config file kv kv_res loop os rpc status verbs version; do
 		echo "include/skiff/$x.h"
 	done
-	for l in os rpc verbs; do
+	for l in kv os rpc verbs; do
 		for x in a so "so.${V%%.*}" "so.$V"; do
 			echo "lib/libskiff_$l.$x"
 		done
@@ -115,7 +115,8 @@ fi
 
 # include/skiff/ in the tree is the public API, nothing more: every header
 # there is installed, and Skiff's own shared headers live in internal/.
-ls verbs/include/skiff/*.h libos/include/skiff/*.h rpc/include/skiff/*.h |
+ls verbs/include/skiff/*.h libos/include/skiff/*.h rpc/include/skiff/*.h \
+	kv/include/skiff/*.h |
 	sed 's|.*/|include/skiff/|' | LC_ALL=C sort >"$T/tree_h"
 grep '^include/skiff/' "$T/got" >"$T/inst_h"
 if diff -u "$T/tree_h" "$T/inst_h" >"$T/log"; then
@@ -144,12 +145,22 @@ else
 fi
 
 # Libraries: sonames, and libskiff_os.so left 'main' to the application.
-for l in verbs os rpc; do
+for l in verbs os rpc kv; do
 	so=$(readelf -d "$P/lib/libskiff_$l.so.$V" 2>/dev/null |
 		sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 	same "libskiff_$l.so.$V has soname libskiff_$l.so.${V%%.*}" \
 		"$so" "libskiff_$l.so.${V%%.*}"
 done
+# libskiff_kv exports exactly the functions its headers declare.
+sed -nE 's/^[a-z].*[ *](sk_kv_[a-z0-9_]+)\(.*/\1/p' kv/include/skiff/*.h |
+	LC_ALL=C sort -u >"$T/kv_decl"
+nm -D --defined-only "$P/lib/libskiff_kv.so.$V" 2>/dev/null |
+	awk '$2 == "T" { print $3 }' | LC_ALL=C sort >"$T/kv_exp"
+if diff -u "$T/kv_decl" "$T/kv_exp" >"$T/log"; then
+	ok "libskiff_kv.so exports exactly kv.h's $(wc -l <"$T/kv_decl") functions"
+else
+	fail "libskiff_kv.so's exports" "differ from kv.h's functions"
+fi
 same "libskiff_os.so.$V needs 'main' from the application" \
 	"$(nm -D --undefined-only "$P/lib/libskiff_os.so.$V" |
 		awk '$2 == "main" { print $2 }')" main
@@ -209,9 +220,9 @@ CC_=$P/bin/skiffcc CXX_=$P/bin/skiffc++
 same "skiffcc --showme:compile" "$("$CC_" --showme:compile)" \
 	"-I$P/include -pthread"
 same "skiffcc --showme:link" "$("$CC_" --showme:link)" \
-	"-pthread -L$P/lib -Wl,-rpath,$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_rpc -lskiff_os -lskiff_verbs"
+	"-pthread -L$P/lib -Wl,-rpath,$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_kv -lskiff_rpc -lskiff_os -lskiff_verbs"
 same "skiffcc -noshlib --showme:link" "$("$CC_" -noshlib --showme:link)" \
-	"-pthread -Wl,--wrap=main $P/lib/libskiff_rpc.a $P/lib/libskiff_os.a $P/lib/libskiff_verbs.a -libverbs -lucp -lucs -lm"
+	"-pthread -Wl,--wrap=main $P/lib/libskiff_kv.a $P/lib/libskiff_rpc.a $P/lib/libskiff_os.a $P/lib/libskiff_verbs.a -libverbs -lucp -lucs -lm"
 same "skiffcc --showme app.c -o app" "$("$CC_" --showme app.c -o app)" \
 	"cc -I$P/include -pthread app.c -o app $("$CC_" --showme:link)"
 same "skiffcc --showme -c app.c (no link flags)" \
@@ -223,7 +234,7 @@ same "skiffc++ --showme uses c++" "$("$CXX_" --showme | cut -d' ' -f1)" "c++"
 same "skiffcc --showme:incdirs" "$("$CC_" --showme:incdirs)" "$P/include"
 same "skiffcc --showme:libdirs" "$("$CC_" --showme:libdirs)" "$P/lib"
 same "skiffcc --showme:libs" "$("$CC_" --showme:libs)" \
-	"skiff_rpc skiff_os skiff_verbs"
+	"skiff_kv skiff_rpc skiff_os skiff_verbs"
 "$CC_" --showme:bogus >"$T/out" 2>&1
 rc=$?
 same "skiffcc --showme:bogus refused (status 2)" "$rc: $(cat "$T/out")" \
@@ -374,9 +385,9 @@ pc() { pkg-config "$@" | sed 's/ *$//'; }
 same "pkg-config --cflags skiff" "$(pc --cflags skiff)" \
 	"-I$P/include -pthread"
 same "pkg-config --libs skiff" "$(pc --libs skiff)" \
-	"-L$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_rpc -lskiff_os -lskiff_verbs -pthread"
+	"-L$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_kv -lskiff_rpc -lskiff_os -lskiff_verbs -pthread"
 same "pkg-config --static --libs skiff" "$(pc --static --libs skiff)" \
-	"-L$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_rpc -lskiff_os -lskiff_verbs -pthread -libverbs -lucp -lucs -lm"
+	"-L$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_kv -lskiff_rpc -lskiff_os -lskiff_verbs -pthread -libverbs -lucp -lucs -lm"
 unset PKG_CONFIG_PATH
 
 # ---- 5. DESTDIR, bad prefixes, uninstall ----
