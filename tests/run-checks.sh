@@ -86,13 +86,13 @@ conformance() {
 fuzz() {
 	local t corpus rc=0
 	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
-		ucx_rkey kvsem lincheck; do
+		ucx_rkey kvsem lincheck kvread; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)
 		cp "$seeds"/* "$corpus"/
 		echo "== fuzz_$t"
-		timeout 300 "build-fuzz/fuzz_$t" -max_total_time=12 \
+		timeout 300 "build-fuzz/fuzz_$t" -max_total_time=10 \
 			-print_final_stats=1 -artifact_prefix="$LOGS/" \
 			"$corpus" || rc=1
 		rm -rf "$corpus"

@@ -23,3 +23,12 @@ $(KV_TESTS):
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(KV_TEST_LIBS)
+
+# The reader's judgement of bytes READ from a peer (tests/fuzz/fuzz_kvread.c).
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_kvread
+$(FUZZ_BUILD)/fuzz_kvread: tests/fuzz/fuzz_kvread.c $(KV_STORE_SRC) \
+	kv/store.h kv/hash.h verbs/status.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Ikv -Iverbs/include -o $@ \
+		tests/fuzz/fuzz_kvread.c $(KV_STORE_SRC) verbs/status.c
