@@ -652,6 +652,249 @@ static void reader_random_bytes(void **state)
 	}
 }
 
+/* ---- when full: CLOCK with access hints (kv/README.md, "When full") ---- */
+
+static int present(struct fx *f, const char *k)
+{
+	struct sk_kv_item_view v;
+
+	/* Note: the owner's lookup sets the item's reference bit. */
+	return sk_kv_part_lookup(f->part, k, strlen(k), &v) == 0;
+}
+
+/* The region offset of a key's live item (its lookup marks it). */
+static uint64_t item_off(struct fx *f, const char *k)
+{
+	struct sk_kv_item_view v;
+
+	assert_int_equal(sk_kv_part_lookup(f->part, k, strlen(k), &v), 0);
+	return (uint64_t)(v.value - strlen(k) - SK_KV_ITEM_HDR -
+			  (const uint8_t *)f->mem);
+}
+
+/*
+ * B = 2: every key in the one pair, key i in slot word 1 + i (+1 past
+ * word 8), in set order. A full pair evicts its first item without its
+ * bit; a referenced item (the owner's read, or a client's hint by hash)
+ * is passed once, its bit cleared: its second chance, and only one.
+ */
+static void evict_full_pair_clock(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2);
+	struct sk_kv_part_stats st;
+	char k[16];
+	unsigned i;
+	struct fx f;
+
+	c.evict = sk_kv_part_evict_clock;
+	fx_open(&f, 1 << 16, &c);
+	for (i = 0; i < SK_KV_PAIR_SLOTS; i++) {
+		keyname(k, i);
+		assert_int_equal(set(&f, k, "v", 1, 0), 0);
+	}
+	/* Every item was just written (bit set): the first pass clears
+	 * them all, the second evicts slot 1's, key0. */
+	assert_int_equal(set(&f, "x", "v", 1, 0), 0);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.items, SK_KV_PAIR_SLOTS);
+	assert_false(present(&f, "key0"));
+	/* Now x (slot 1) alone has its bit. A client hints key1 (slot 2)
+	 * by its hash: key1 survives, key2, unreferenced, goes. */
+	assert_int_equal(sk_kv_part_ref(f.part, sk_kv_siphash13(&c.hkey,
+								 "key1", 4)), 1);
+	assert_int_equal(sk_kv_part_ref(f.part, 12345), 0);
+	assert_int_equal(set(&f, "y", "v", 1, 0), 0);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.evicted, 2);
+	assert_false(present(&f, "key2"));
+	/* x and key1 had their chance (bits cleared on the way); y took
+	 * slot 3 with its bit. Next goes x, then key1. */
+	assert_int_equal(set(&f, "z", "v", 1, 0), 0);
+	assert_int_equal(set(&f, "z2", "v", 1, 0), 0);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.evicted, 4);
+	assert_false(present(&f, "x"));
+	assert_false(present(&f, "key1"));
+	/* The owner's own read is an access: read all but key9, and key9
+	 * is the one the next set evicts. */
+	for (i = 3; i < SK_KV_PAIR_SLOTS; i++) {
+		keyname(k, i);
+		if (i != 9)
+			assert_true(present(&f, k));
+	}
+	assert_true(present(&f, "y") && present(&f, "z") &&
+		    present(&f, "z2"));
+	assert_int_equal(set(&f, "w", "v", 1, 0), 0);
+	assert_false(present(&f, "key9"));
+	for (i = 3; i < SK_KV_PAIR_SLOTS; i++) {
+		keyname(k, i);
+		assert_true(i == 9 || present(&f, k));
+	}
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.evicted, 5);
+	assert_int_equal(st.items, SK_KV_PAIR_SLOTS);
+	/* Evicted items wait in quarantine as deleted ones do. */
+	assert_int_equal(st.quarantined, 5);
+	fx_close(&f);
+}
+
+/*
+ * A full store: eviction frees chunks of the class asked for, usable Q
+ * after they left their slots; memcached -M (no hook) answers NOMEM.
+ */
+static void evict_full_store(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	char v2[64], k[16];
+	struct sk_kv_part_stats st;
+	uint64_t t0 = 5 * Q_NS;
+	unsigned i, run;
+	struct fx f;
+
+	memset(v2, 'v', sizeof(v2)); /* key + 60 bytes: 2 units */
+	for (run = 0; run < 2; run++) {
+		c.evict = run ? sk_kv_part_evict_clock : NULL;
+		fx_open(&f, 32 * SK_KV_LINE, &c);
+		for (i = 0; i < 16; i++) {
+			keyname(k, i);
+			assert_int_equal(set(&f, k, v2, 60, t0), 0);
+		}
+		sk_kv_part_stats(f.part, &st);
+		assert_int_equal(st.store_used, 32 * SK_KV_LINE);
+		if (!run) {
+			/* no_evict: out of memory now and later. */
+			assert_int_equal(set(&f, "n", v2, 60, t0),
+					 SK_ERR_NOMEM);
+			assert_int_equal(set(&f, "n", v2, 60, t0 + 10 * Q_NS),
+					 SK_ERR_NOMEM);
+			assert_int_equal(st.evicted, 0);
+			fx_close(&f);
+			continue;
+		}
+		/* The last set carved the store out and left the class
+		 * (16 chunks) below its reserve (16 / 8): two evicted
+		 * ahead, both bits cleared on the first turn. */
+		assert_int_equal(st.evicted, 2);
+		assert_int_equal(st.items, 14);
+		/* Nothing free yet: this set evicts one more, and fails. */
+		assert_int_equal(set(&f, "n", v2, 60, t0), SK_ERR_NOMEM);
+		sk_kv_part_stats(f.part, &st);
+		assert_int_equal(st.evicted, 3);
+		assert_int_equal(st.quarantined, 3);
+		/* Q later the first two are free: enough units. */
+		assert_int_equal(set(&f, "n", v2, 60, t0 + Q_NS), 0);
+		assert_int_equal(set(&f, "n2", v2, 60, t0 + Q_NS), 0);
+		assert_true(present(&f, "n") && present(&f, "n2"));
+		/* Another class has no chunk at all (the store was carved
+		 * for 2-unit items; chunks are never split): NOMEM, and
+		 * nothing of the other class is evicted for it. */
+		sk_kv_part_stats(f.part, &st);
+		i = st.evicted;
+		assert_int_equal(set(&f, "small", "v", 1, t0 + 3 * Q_NS),
+				 SK_ERR_NOMEM);
+		sk_kv_part_stats(f.part, &st);
+		assert_int_equal(st.evicted, i);
+		fx_close(&f);
+	}
+}
+
+/*
+ * An evicted item's chunk is not reused before Q from the owner's first
+ * call after its eviction, even when the eviction happened inside a set
+ * that then tried again (the retry must not stamp it with the set's own
+ * time, read before the slot store).
+ */
+static void evict_not_reused_before_q(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	uint64_t off[16], t0 = 5 * Q_NS, t = t0 + 10 * Q_NS, x = 0;
+	struct sk_kv_part_stats st;
+	char k[16];
+	unsigned i, gone;
+	struct fx f;
+
+	c.evict = sk_kv_part_evict_clock;
+	fx_open(&f, 16 * SK_KV_LINE, &c);
+	for (i = 0; i < 16; i++) {
+		keyname(k, i);
+		assert_int_equal(set(&f, k, "v", 1, t0), 0);
+	}
+	/* Two evicted ahead; the rest read (bits set). */
+	for (i = gone = 0; i < 16; i++) {
+		keyname(k, i);
+		if (present(&f, k))
+			off[i] = item_off(&f, k);
+		else
+			off[i] = 0, gone++;
+	}
+	assert_int_equal(gone, 2);
+	/* No free chunk: the set evicts X and fails. */
+	assert_int_equal(set(&f, "new1", "v", 1, t), SK_ERR_NOMEM);
+	for (i = gone = 0; i < 16; i++) {
+		keyname(k, i);
+		if (off[i] && !present(&f, k))
+			x = off[i], gone++;
+	}
+	assert_int_equal(gone, 1);
+	/* The owner's next call, just before t + Q, stamps X. */
+	assert_int_equal(sk_kv_part_reap(f.part, t + Q_NS - 1), 0);
+	/* At t + Q the two evicted ahead are free; X is not. */
+	assert_int_equal(set(&f, "new2", "v", 1, t + Q_NS), 0);
+	assert_int_not_equal(item_off(&f, "new2"), x);
+	assert_int_equal(set(&f, "new3", "v", 1, t + Q_NS), 0);
+	assert_int_not_equal(item_off(&f, "new3"), x);
+	sk_kv_part_stats(f.part, &st);
+	assert_true(st.quarantined >= 1);
+	fx_close(&f);
+}
+
+/* The crawler retires what has expired by the owner's clock, a bounded
+ * number of slots per call, and its memory comes back Q later. */
+static void expiry_sweep(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_part_stats st;
+	struct sk_kv_item_view r;
+	uint8_t buf[64];
+	unsigned i, n, calls;
+	char k[16];
+	struct fx f;
+
+	fx_open(&f, 1 << 16, &c);
+	for (i = 0; i < 25; i++) {
+		keyname(k, i);
+		assert_int_equal(sk_kv_part_set(f.part, k, strlen(k), "v", 1,
+						NULL, 0, 0,
+						i < 10 ? 100 : i < 20 ? 0 : 200,
+						0, NULL), 0);
+	}
+	assert_int_equal(sk_kv_part_expire(f.part, 99, 64 * 8, 1), 0);
+	/* One slot word at a time: bounded work per call. */
+	for (calls = n = 0; calls < 64 * 8; calls++)
+		n += sk_kv_part_expire(f.part, 100, 1, 2);
+	assert_int_equal(n, 10);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, 15);
+	assert_int_equal(st.expired, 10);
+	assert_int_equal(st.quarantined, 10);
+	for (i = 0; i < 25; i++) {
+		keyname(k, i);
+		assert_int_equal(remote_get(&f, k, strlen(k), 0, buf,
+					    sizeof(buf), &r),
+				 i < 10 ? SK_KV_ERR_NOT_FOUND : 0);
+	}
+	assert_int_equal(sk_kv_part_expire(f.part, UINT32_MAX, 64 * 8, 3), 5);
+	/* Stamped at 3 (the next call), free at 3 + Q. */
+	assert_int_equal(sk_kv_part_reap(f.part, 3), 0);
+	assert_int_equal(sk_kv_part_reap(f.part, 3 + Q_NS - 1), 10);
+	assert_int_equal(sk_kv_part_reap(f.part, 3 + Q_NS), 5);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, 10);
+	assert_int_equal(st.quarantined, 0);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +909,10 @@ int main(void)
 		cmocka_unit_test(quarantine_bound),
 		cmocka_unit_test(reader_rules),
 		cmocka_unit_test(reader_random_bytes),
+		cmocka_unit_test(evict_full_pair_clock),
+		cmocka_unit_test(evict_full_store),
+		cmocka_unit_test(evict_not_reused_before_q),
+		cmocka_unit_test(expiry_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
