@@ -23,7 +23,8 @@
 
 #define UNITS(bytes) ((bytes) / SK_KV_LINE)
 #define NCLASS_MAX 64
-#define SK_KV_EVICT_RESERVE_DIV 8 /* a class's reserve: 1/8 of its chunks */
+#define SK_KV_EVICT_RESERVE_DIV 4 /* a class's reserve: 1/4 of its chunks */
+#define SK_KV_BORROW 4 /* classes up an item may borrow a free chunk from */
 
 /* A chunk of the item store, and the item in it: on the owner's heap. */
 struct sk_kv_meta {
@@ -67,6 +68,10 @@ struct sk_kv_part {
 	uint64_t evicted;
 	uint64_t expired;
 	int in_hook;                /* inside cfg.evict, called by a set */
+	/* Sets per class in the current window of Q ([0], from win_start)
+	 * and the one before ([1]): the demand class_reserve covers. */
+	uint32_t win_n[NCLASS_MAX][2];
+	uint64_t win_start;
 };
 
 const char *sk_kv_status_str(int status)
@@ -496,19 +501,38 @@ static void unpublish(struct sk_kv_part *part, uint64_t w)
 	part->items--;
 }
 
-static struct sk_kv_meta *chunk_alloc(struct sk_kv_part *part, uint64_t units)
+static struct sk_kv_meta *pop_free(struct sk_kv_part *part, unsigned c)
 {
-	unsigned c = class_of(part, units);
-	uint64_t cu = part->cls_units[c];
 	struct sk_kv_meta *m = part->free[c];
 
 	if (m) {
 		part->free[c] = m->next;
 		part->nfree[c]--;
-		return m;
 	}
-	if (cu > part->store_units - part->bump)
+	return m;
+}
+
+/*
+ * A free chunk of the item's class, else a new one from the top, else a
+ * free chunk of one of the next few classes (at most about 2.4 times the
+ * size): the item sits in a larger chunk, which keeps its class, until it
+ * leaves. This lets neighbouring classes lend to one that a burst of sets
+ * emptied while its evicted chunks are still in quarantine.
+ */
+static struct sk_kv_meta *chunk_alloc(struct sk_kv_part *part, uint64_t units)
+{
+	unsigned c = class_of(part, units), b;
+	uint64_t cu = part->cls_units[c];
+	struct sk_kv_meta *m = pop_free(part, c);
+
+	if (m)
+		return m;
+	if (cu > part->store_units - part->bump) {
+		for (b = c + 1; b < part->nclass && b <= c + SK_KV_BORROW; b++)
+			if ((m = pop_free(part, b)))
+				return m;
 		return NULL;
+	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
@@ -564,14 +588,54 @@ static void rw_pad(struct region_writer *rw, uint64_t *end)
 
 /*
  * The spare chunks a class keeps, free or in quarantine, once the store is
- * carved out: an eighth of its chunks. Evicting makes a chunk usable only
- * Q later, so a class that waited until it had none would fail every set
- * for Q; with this reserve it fails none while its sets in any Q take
- * fewer chunks than the reserve. A class of under 8 chunks keeps none.
+ * (nearly) carved out. Evicting makes a chunk usable only Q later, so a
+ * class that waited until it had none would fail every set for Q. The
+ * reserve covers twice the class's sets in the last whole window of Q (or
+ * the current one, if more), plus one, and at least an eighth of its
+ * chunks; at most half of them.
  */
 static uint32_t class_reserve(const struct sk_kv_part *part, unsigned c)
 {
-	return part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV;
+	uint32_t r = part->win_n[c][0] > part->win_n[c][1] ?
+		     part->win_n[c][0] : part->win_n[c][1];
+
+	r = 2 * r + 1;
+	if (r < part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV)
+		r = part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV;
+	if (r > part->nchunk[c] / 2)
+		r = part->nchunk[c] / 2;
+	return r;
+}
+
+/* Count a set of class c in the window of Q that holds now_ns. */
+static void class_count(struct sk_kv_part *part, unsigned c, uint64_t now_ns)
+{
+	uint64_t q = part->cfg.quarantine_ns ? part->cfg.quarantine_ns : 1;
+
+	if (now_ns >= part->win_start + q) {
+		int next = now_ns < part->win_start + 2 * q;
+		unsigned i;
+
+		/* The current window becomes the last one, or, after a
+		 * quiet window, both start from nothing. */
+		for (i = 0; i < part->nclass; i++) {
+			part->win_n[i][1] = next ? part->win_n[i][0] : 0;
+			part->win_n[i][0] = 0;
+		}
+		part->win_start = now_ns;
+	}
+	part->win_n[c][0]++;
+}
+
+/* Whether the uncarved tail of the store is under an eighth of it, or
+ * cannot hold a chunk of class c: from then on eviction runs ahead, so
+ * the quarantine pipeline fills while the tail still serves sets. */
+static int nearly_full(const struct sk_kv_part *part, unsigned c)
+{
+	uint64_t left = part->store_units - part->bump;
+
+	return left < part->cls_units[c] ||
+	       left < part->store_units / SK_KV_EVICT_RESERVE_DIV;
 }
 
 /* The hook, with the stamp held off (see stamp). */
@@ -697,10 +761,11 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	/* Evict ahead: what eviction frees is usable only Q later, so a
 	 * class whose spare chunks (free or on their way) run below its
 	 * reserve gets more now, before a set finds none. */
+	class_count(part, m->cls, now_ns);
 	if (part->cfg.evict && part->nfree[m->cls] + part->nquar[m->cls] <
 				       class_reserve(part, m->cls) &&
-	    part->cls_units[m->cls] > part->store_units - part->bump)
-		(void)call_evict(part, h, units, now_ns);
+	    nearly_full(part, m->cls))
+		(void)call_evict(part, h, part->cls_units[m->cls], now_ns);
 	return SK_OK;
 }
 
@@ -742,8 +807,8 @@ int sk_kv_part_ref(struct sk_kv_part *part, uint64_t h)
 /*
  * Whether retiring bytes more keeps the quarantine under limit. Eviction
  * and the crawler retire items nobody asked to change, so the owner's own
- * sweeps stop at half the bound and leave the rest to updates; an update
- * that fails without a chunk may use it all.
+ * sweeps stop at half the bound and leave the rest to updates (a full
+ * pair's one eviction may use it all).
  */
 static int q_room(const struct sk_kv_part *part, uint64_t bytes,
 		  uint64_t limit)
@@ -806,8 +871,7 @@ static int evict_units(struct sk_kv_part *part, uint64_t need)
 	if (part->nchunk[c] == 0)
 		return SK_ERR_NOMEM; /* no chunk of this class to free */
 	bytes = (uint64_t)part->cls_units[c] * SK_KV_LINE;
-	limit = part->nfree[c] ? part->cfg.quarantine_max / 2 :
-				 part->cfg.quarantine_max;
+	limit = part->cfg.quarantine_max / 2;
 	for (steps = 0; steps < 2 * nwords && spare < target; steps++) {
 		uint64_t w = part->hand;
 		struct sk_kv_meta *m = part->shadow[w];
@@ -825,10 +889,9 @@ static int evict_units(struct sk_kv_part *part, uint64_t need)
 		spare++;
 		evicted++;
 	}
-	if (evicted || spare >= target)
-		return SK_OK;
-	return q_room(part, bytes, limit) ? SK_ERR_NOMEM :
-					    SK_KV_ERR_QUARANTINE_FULL;
+	/* Nothing to evict, or the quarantine at the sweeps' half: no
+	 * chunk for now (the update's answer either way). */
+	return evicted || spare >= target ? SK_OK : SK_ERR_NOMEM;
 }
 
 int sk_kv_part_evict_clock(struct sk_kv_part *part, void *arg,

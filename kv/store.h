@@ -364,9 +364,11 @@ int sk_kv_part_ref(struct sk_kv_part *part, uint64_t h);
  * chunks, and one more spare than before when it had no free chunk.
  * Evicted items leave their slots and are retired as deletes are. Only
  * items of the same class help (chunks are never split): a class that
- * has no chunk gets SK_ERR_NOMEM. Its sweeps keep the quarantine under
- * half its bound, a failing update's under the whole bound; past it,
- * SK_KV_ERR_QUARANTINE_FULL.
+ * has no chunk gets SK_ERR_NOMEM (its item may still borrow a free chunk
+ * of a larger class, see sk_kv_part_set). The hand's sweeps keep the
+ * quarantine under half its bound (SK_ERR_NOMEM when that stops them
+ * before they evict anything), a full pair's eviction under the whole
+ * bound (else SK_KV_ERR_QUARANTINE_FULL).
  */
 int sk_kv_part_evict_clock(struct sk_kv_part *part, void *arg,
 			   uint64_t pair_off, uint64_t need_units,
