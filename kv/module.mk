@@ -7,6 +7,7 @@
 KV_STORE_SRC := kv/hash.c kv/store.c
 KV_STORE_OBJ := $(KV_STORE_SRC:%.c=$(BUILD)/%.o)
 KV_FAB_SRC   := kv/map.c kv/owner.c kv/client.c kv/kv.c
+KV_FAB_SRC   += kv/evict.c kv/config.c
 KV_FAB_OBJ   := $(KV_FAB_SRC:%.c=$(BUILD)/%.o)
 LIBKV        := $(BUILD)/lib/libskiff_kv.a
 ALL          += $(LIBKV)
@@ -36,3 +37,7 @@ $(BUILD)/tests/kv_job: $(BUILD)/tests/kv/kv_job.o $(LIBKV) $(LIBRPC) \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
 		$(VERBS_LIBS)
+
+# skinfo -c lists and checks kv's SKIFF_KV_* too (kv/config.c needs only
+# verbs' registry).
+$(BUILD)/bin/skinfo: $(BUILD)/kv/config.o
