@@ -41,3 +41,16 @@ $(BUILD)/tests/kv_job: $(BUILD)/tests/kv/kv_job.o $(LIBKV) $(LIBRPC) \
 # skinfo -c lists and checks kv's SKIFF_KV_* too (kv/config.c needs only
 # verbs' registry).
 $(BUILD)/bin/skinfo: $(BUILD)/kv/config.o
+
+# The owner's eviction and timer in real jobs (tests/kv/evict_job.c); it
+# includes kv's private kv_int.h to read its own partitions' counts.
+NODE_APPS += $(BUILD)/tests/evict_job
+ALL       += $(BUILD)/tests/evict_job
+$(BUILD)/tests/kv/evict_job.o: CPPFLAGS += -Ikv -Ikv/include -Irpc/include \
+	-Ilibos/include
+$(BUILD)/tests/evict_job: $(BUILD)/tests/kv/evict_job.o $(LIBKV) $(LIBRPC) \
+	$(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)
