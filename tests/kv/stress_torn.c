@@ -21,9 +21,9 @@
  * quarantine is 0 (retired chunks reused at once) while readers keep
  * their lease. With the check, neither may let a bad value through.
  *
- * --evict KiB: the owner's store is that small, with the store's CLOCK
- * eviction on, so that sets evict other keys' items (kv/README.md, "When
- * full"); readers hint what they read, and the writer (the owner's
+ * --evict KiB: the owner's store is that small (32 KiB or more), 64 keys
+ * of 32 to 4,000 bytes, and the store's CLOCK eviction is on, so that
+ * sets evict other keys' items (kv/README.md, "When full"); readers hint what they read, and the writer (the owner's
  * thread, as KV_RPC_HINT's handler would be) sets those reference bits.
  * An evicted key reads as a miss; the same rules hold for every value
  * accepted.
@@ -50,7 +50,7 @@
 
 #include "store.h"
 
-#define NKEYS      16
+#define NKEYS      64 /* at most; 16 but with --evict */
 #define NBUCKETS   64
 #define STORE_SIZE (64u << 20)
 #define VMAX       65536u
@@ -78,7 +78,8 @@ static struct {
 	uint64_t seed;
 	/* Shared counters: atomics. */
 	uint64_t issued[NKEYS];     /* highest seq handed to the store */
-	uint32_t hints;             /* --evict: keys read, a bit each */
+	unsigned nkeys;             /* keys in use */
+	uint64_t hints;             /* --evict: keys read, a bit each */
 	uint64_t key_hash[NKEYS];
 	uint64_t accepted;
 	int stop;
@@ -191,8 +192,8 @@ static void *writer(void *arg)
 	}
 	while (!__atomic_load_n(&g.stop, __ATOMIC_RELAXED)) {
 		uint64_t r = splitmix(&x);
-		uint32_t key = r % NKEYS, vlen = sizes[(r >> 8) % 16];
-		uint32_t hints = __atomic_exchange_n(&g.hints, 0,
+		uint32_t key = r % g.nkeys, vlen = sizes[(r >> 8) % 16];
+		uint64_t hints = __atomic_exchange_n(&g.hints, 0,
 						     __ATOMIC_RELAXED);
 
 		/* The readers' hints, applied by the owner's thread. */
@@ -208,6 +209,10 @@ static void *writer(void *arg)
 			deletes++;
 			continue;
 		}
+		/* --evict: values up to 4000 bytes, so that the 64 keys
+		 * outgrow a small store by far and many classes share it. */
+		if (g.evict && vlen > 4000)
+			vlen = 32 + (uint32_t)(r >> 24) % 3969;
 		seq[key]++;
 		value_make(v, vlen, key, seq[key]);
 		/* Issued before it can be seen. */
@@ -221,9 +226,9 @@ static void *writer(void *arg)
 			    st != SK_ERR_NOMEM)
 				break;
 			/* With eviction, a class may have no chunk at all
-			 * (the store was carved for others): after a second,
+			 * (the store was carved for others): after 10 Q,
 			 * this value is given up (issued, never seen). */
-			if (g.evict && now_ns() - t_wait > 1000000000ull) {
+			if (g.evict && now_ns() - t_wait > 40 * g.lease_ns) {
 				gave_up++;
 				st = 0;
 				break;
@@ -243,7 +248,7 @@ static void *writer(void *arg)
 
 		sk_kv_part_stats(g.part, &ps);
 		printf("writer: %" PRIu64 " evicted, %" PRIu64 " hints set a "
-		       "bit, %" PRIu64 " values given up (no chunk in 1 s)\n",
+		       "bit, %" PRIu64 " values given up (no chunk in 10 Q)\n",
 		       ps.evicted, hinted, gave_up);
 	}
 	free(v);
@@ -337,7 +342,7 @@ static void *reader(void *arg)
 		goto out;
 	}
 	while (!__atomic_load_n(&g.stop, __ATOMIC_RELAXED)) {
-		uint32_t key = splitmix(&rd->x) % NKEYS;
+		uint32_t key = splitmix(&rd->x) % g.nkeys;
 		size_t klen = strlen(keys[key]);
 		struct sk_kv_item_view v;
 		struct sk_kv_plan plan;
@@ -407,7 +412,7 @@ static void *reader(void *arg)
 		rd->last[key] = seq;
 		rd->accepted++;
 		if (g.evict)
-			__atomic_fetch_or(&g.hints, 1u << key,
+			__atomic_fetch_or(&g.hints, 1ull << key,
 					  __ATOMIC_RELAXED);
 		if (++batch == 256) {
 			if (__atomic_add_fetch(&g.accepted, batch,
@@ -479,7 +484,7 @@ int main(int argc, char **argv)
 				return usage();
 		} else if (!strcmp(argv[a], "--evict")) {
 			/* Room for a few of the largest values' chunks. */
-			if (parse_u64(argv[++a], &store) || store < 256 ||
+			if (parse_u64(argv[++a], &store) || store < 32 ||
 			    store > STORE_SIZE >> 10)
 				return usage();
 			store <<= 10;
@@ -492,7 +497,8 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
-	for (i = 0; i < NKEYS; i++) {
+	g.nkeys = g.evict ? NKEYS : 16;
+	for (i = 0; i < g.nkeys; i++) {
 		snprintf(keys[i], sizeof(keys[i]), "torn-key-%02u", i);
 		g.key_hash[i] = sk_kv_siphash13(&hkey, keys[i],
 						strlen(keys[i]));
