@@ -30,6 +30,8 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 
 	if (attr)
 		a = *attr;
+	if (kv_config_attr(&a) != SK_OK)
+		return SK_ERR_INVAL;
 	if (a.partitions == 0)
 		a.partitions = KV_PARTS_DEFAULT;
 	if (!kv_pow2(a.partitions) || a.partitions > SK_KV_PART_MAX) {
@@ -64,6 +66,7 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 	kv->part_bytes = a.part_bytes;
 	kv->buckets = a.buckets;
 	kv->quarantine_ns = (uint64_t)a.quarantine_ms * 1000000ull;
+	kv->evict = !a.no_evict;
 	return SK_OK;
 }
 
@@ -75,6 +78,7 @@ static void kv_h_closed(struct sk_rpc_req *req, void *arg)
 
 static void kv_free(struct sk_kv *kv)
 {
+	kv_evict_stop(kv);
 	kv_client_cleanup(kv);
 	kv_own_cleanup(kv);
 	if (kv->rbuf.mr)
@@ -154,6 +158,7 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 	if (st != SK_OK)
 		goto fail;
 	kv->ready = 1;
+	kv_evict_start(kv);
 	if (sk_os_barrier() != 0) {
 		st = SK_ERR_IO;
 		goto fail;

@@ -194,6 +194,10 @@ struct sk_kv {
 	struct sk_region rbuf;      /* where READs land (local rights) */
 	struct kv_read rd;
 	struct sk_kv_stats st;
+	/* evict.c */
+	int evict;                  /* partitions evict by CLOCK when full */
+	struct sk_timer sweep_timer; /* reap and crawl, every Q/2 */
+	uint32_t sweep_ms;
 };
 
 /* map.c */
@@ -230,6 +234,17 @@ void kv_h_store(struct sk_rpc_req *req, void *arg);
 void kv_h_delete(struct sk_rpc_req *req, void *arg);
 void kv_h_delta(struct sk_rpc_req *req, void *arg);
 void kv_h_touch(struct sk_rpc_req *req, void *arg);
+
+/* evict.c: a client's hint of a one-sided access to the item whose key
+ * hashes (sk_kv_siphash13) to key_hash, in partition kp (KV_RPC_HINT);
+ * the owner's quarantine and expiry timer, from open to close. */
+void kv_evict_hint(struct sk_kv *kv, struct kv_part *kp, uint64_t key_hash);
+void kv_evict_start(struct sk_kv *kv);
+void kv_evict_stop(struct sk_kv *kv);
+
+/* config.c: fill the fields of *a left 0 from SKIFF_KV_* (or their
+ * defaults); SK_ERR_CONFIG, with a message, for a bad setting. */
+sk_status_t kv_config_attr(struct sk_kv_attr *a);
 
 /* client.c */
 void kv_client_cleanup(struct sk_kv *kv);

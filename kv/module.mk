@@ -6,6 +6,7 @@
 KV_STORE_SRC := kv/hash.c kv/store.c
 KV_STORE_OBJ := $(KV_STORE_SRC:%.c=$(BUILD)/%.o)
 KV_FAB_SRC   := kv/map.c kv/owner.c kv/client.c kv/kv.c
+KV_FAB_SRC   += kv/evict.c kv/config.c
 KV_FAB_OBJ   := $(KV_FAB_SRC:%.c=$(BUILD)/%.o)
 LIBKV        := $(BUILD)/lib/libskiff_kv.a
 ALL          += $(LIBKV)
@@ -32,6 +33,23 @@ ALL       += $(BUILD)/tests/kv_job
 $(BUILD)/tests/kv/kv_job.o: CPPFLAGS += -Ikv/include -Irpc/include \
 	-Ilibos/include
 $(BUILD)/tests/kv_job: $(BUILD)/tests/kv/kv_job.o $(LIBKV) $(LIBRPC) \
+	$(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)
+
+# skinfo -c lists and checks kv's SKIFF_KV_* too (kv/config.c needs only
+# verbs' registry).
+$(BUILD)/bin/skinfo: $(BUILD)/kv/config.o
+
+# The owner's eviction and timer in real jobs (tests/kv/evict_job.c); it
+# includes kv's private kv_int.h to read its own partitions' counts.
+NODE_APPS += $(BUILD)/tests/evict_job
+ALL       += $(BUILD)/tests/evict_job
+$(BUILD)/tests/kv/evict_job.o: CPPFLAGS += -Ikv -Ikv/include -Irpc/include \
+	-Ilibos/include
+$(BUILD)/tests/evict_job: $(BUILD)/tests/kv/evict_job.o $(LIBKV) $(LIBRPC) \
 	$(LIBOS) $(LIBVERBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")

@@ -42,6 +42,8 @@ sk_status_t kv_own_init(struct sk_kv *kv)
 		.nbuckets = kv->buckets,
 		.hkey = kv->hkey,
 		.quarantine_ns = kv->quarantine_ns,
+		/* kv/README.md, "When full"; NULL: memcached -M. */
+		.evict = kv->evict ? sk_kv_part_evict_clock : NULL,
 	};
 	sk_status_t st;
 

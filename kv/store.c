@@ -23,6 +23,10 @@
 
 #define UNITS(bytes) ((bytes) / SK_KV_LINE)
 #define NCLASS_MAX 64
+/* Eviction runs ahead once less than 1/DIV of the store is uncarved, and
+ * keeps at least 1/DIV of a class's chunks spare (class_reserve). */
+#define SK_KV_EVICT_RESERVE_DIV 4
+#define SK_KV_BORROW 4 /* classes up an item may borrow a free chunk from */
 
 /* A chunk of the item store, and the item in it: on the owner's heap. */
 struct sk_kv_meta {
@@ -32,6 +36,8 @@ struct sk_kv_meta {
 	uint64_t retired_ns;      /* when it left its slot */
 	uint32_t units;           /* the item's exact size */
 	uint16_t cls;             /* the chunk's size class */
+	uint8_t ref;              /* CLOCK's reference bit: read or written
+				   * since the hand last passed */
 };
 
 struct sk_kv_part {
@@ -53,6 +59,21 @@ struct sk_kv_part {
 	uint64_t q_count;
 	uint64_t items;
 	uint64_t cas_next;
+	/* Eviction (kv/README.md, "When full"): chunks per class, carved,
+	 * free and in quarantine; the CLOCK hand and the expiry crawler, slot
+	 * word indexes into bucket[]. */
+	uint32_t nchunk[NCLASS_MAX];
+	uint32_t nfree[NCLASS_MAX];
+	uint32_t nquar[NCLASS_MAX];
+	uint64_t hand;
+	uint64_t crawl;
+	uint64_t evicted;
+	uint64_t expired;
+	int in_hook;                /* inside cfg.evict, called by a set */
+	/* Sets per class in the current window of Q ([0], from win_start)
+	 * and the one before ([1]): the demand class_reserve covers. */
+	uint32_t win_n[NCLASS_MAX][2];
+	uint64_t win_start;
 };
 
 const char *sk_kv_status_str(int status)
@@ -391,6 +412,8 @@ int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
 	if (w < 0)
 		return SK_KV_ERR_NOT_FOUND;
 	m = part->shadow[w];
+	/* The owner's own read of the item: an access CLOCK counts. */
+	part->shadow[w]->ref = 1;
 	ih = (const void *)item_at(part, m);
 	item_p->value = item_at(part, m) + SK_KV_ITEM_HDR + ih->klen;
 	item_p->vlen = ih->vlen;
@@ -411,7 +434,10 @@ static void stamp(struct sk_kv_part *part, uint64_t now_ns)
 {
 	struct sk_kv_meta *m;
 
-	if (!part->p_head)
+	/* Inside an update's eviction hook, now_ns is the update's, read
+	 * before the slot stores the hook makes: its retirees wait for the
+	 * next call. */
+	if (!part->p_head || part->in_hook)
 		return;
 	for (m = part->p_head; m; m = m->next)
 		m->retired_ns = now_ns;
@@ -423,12 +449,14 @@ static void stamp(struct sk_kv_part *part, uint64_t now_ns)
 	part->p_head = part->p_tail = NULL;
 }
 
-unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
+/* Free what has aged Q by now_ns, without stamping: an update calls this
+ * again after its eviction hook retired items during the call, and those
+ * must get the next call's time, not this one's (see stamp). */
+static unsigned reap_aged(struct sk_kv_part *part, uint64_t now_ns)
 {
 	struct sk_kv_meta *m;
 	unsigned n = 0;
 
-	stamp(part, now_ns);
 	/* FIFO in retire order; a clock that went back only delays. */
 	while ((m = part->q_head) && now_ns >= m->retired_ns &&
 	       now_ns - m->retired_ns >= part->cfg.quarantine_ns) {
@@ -437,11 +465,19 @@ unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
 			part->q_tail = NULL;
 		part->q_bytes -= (uint64_t)part->cls_units[m->cls] * SK_KV_LINE;
 		part->q_count--;
+		part->nquar[m->cls]--;
+		part->nfree[m->cls]++;
 		m->next = part->free[m->cls];
 		part->free[m->cls] = m;
 		n++;
 	}
 	return n;
+}
+
+unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
+{
+	stamp(part, now_ns);
+	return reap_aged(part, now_ns);
 }
 
 /* Out of its slot: quarantined, its time stamped by the next call. */
@@ -455,26 +491,57 @@ static void retire(struct sk_kv_part *part, struct sk_kv_meta *m)
 	part->p_tail = m;
 	part->q_bytes += (uint64_t)part->cls_units[m->cls] * SK_KV_LINE;
 	part->q_count++;
+	part->nquar[m->cls]++;
 }
 
-static struct sk_kv_meta *chunk_alloc(struct sk_kv_part *part, uint64_t units)
+/* Slot word w's item out of its slot (slot := 0, release) and retired. */
+static void unpublish(struct sk_kv_part *part, uint64_t w)
 {
-	unsigned c = class_of(part, units);
-	uint64_t cu = part->cls_units[c];
+	__atomic_store_n(&part->bucket[w], 0, __ATOMIC_RELEASE);
+	retire(part, part->shadow[w]);
+	part->shadow[w] = NULL;
+	part->items--;
+}
+
+static struct sk_kv_meta *pop_free(struct sk_kv_part *part, unsigned c)
+{
 	struct sk_kv_meta *m = part->free[c];
 
 	if (m) {
 		part->free[c] = m->next;
-		return m;
+		part->nfree[c]--;
 	}
-	if (cu > part->store_units - part->bump)
+	return m;
+}
+
+/*
+ * A free chunk of the item's class, else a new one from the top, else a
+ * free chunk of one of the next few classes (at most about 2.4 times the
+ * size): the item sits in a larger chunk, which keeps its class, until it
+ * leaves. This lets neighbouring classes lend to one that a burst of sets
+ * emptied while its evicted chunks are still in quarantine.
+ */
+static struct sk_kv_meta *chunk_alloc(struct sk_kv_part *part, uint64_t units)
+{
+	unsigned c = class_of(part, units), b;
+	uint64_t cu = part->cls_units[c];
+	struct sk_kv_meta *m = pop_free(part, c);
+
+	if (m)
+		return m;
+	if (cu > part->store_units - part->bump) {
+		for (b = c + 1; b < part->nclass && b <= c + SK_KV_BORROW; b++)
+			if ((m = pop_free(part, b)))
+				return m;
 		return NULL;
+	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
 	m->off = part->bump;
 	m->cls = c;
 	part->bump += cu;
+	part->nchunk[c]++;
 	return m;
 }
 
@@ -521,6 +588,74 @@ static void rw_pad(struct region_writer *rw, uint64_t *end)
 		__atomic_store_n(rw->w++, 0, __ATOMIC_RELAXED);
 }
 
+/*
+ * The spare chunks a class keeps, free or in quarantine, once the store is
+ * (nearly) carved out. Evicting makes a chunk usable only Q later, so a
+ * class that waited until it had none would fail every set for Q. The
+ * reserve covers twice the class's sets in the last whole window of Q (or
+ * the current one, if more), plus one, and at least a quarter of its
+ * chunks; at most half of them. (Measured, kv/README.md: with an eighth,
+ * and no eviction before the store was carved out, sets failed from the
+ * moment it was.)
+ */
+static uint32_t class_reserve(const struct sk_kv_part *part, unsigned c)
+{
+	uint32_t r = part->win_n[c][0] > part->win_n[c][1] ?
+		     part->win_n[c][0] : part->win_n[c][1];
+
+	r = 2 * r + 1;
+	if (r < part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV)
+		r = part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV;
+	if (r > part->nchunk[c] / 2)
+		r = part->nchunk[c] / 2;
+	return r;
+}
+
+/* Count a set of class c in the window of Q that holds now_ns. */
+static void class_count(struct sk_kv_part *part, unsigned c, uint64_t now_ns)
+{
+	uint64_t q = part->cfg.quarantine_ns ? part->cfg.quarantine_ns : 1;
+
+	if (now_ns >= part->win_start + q) {
+		int next = now_ns < part->win_start + 2 * q;
+		unsigned i;
+
+		/* The current window becomes the last one, or, after a
+		 * quiet window, both start from nothing. */
+		for (i = 0; i < part->nclass; i++) {
+			part->win_n[i][1] = next ? part->win_n[i][0] : 0;
+			part->win_n[i][0] = 0;
+		}
+		part->win_start = now_ns;
+	}
+	part->win_n[c][0]++;
+}
+
+/* Whether the uncarved tail of the store is under a quarter of it, or
+ * cannot hold a chunk of class c: from then on eviction runs ahead, so
+ * the quarantine pipeline fills while the tail still serves sets. */
+static int nearly_full(const struct sk_kv_part *part, unsigned c)
+{
+	uint64_t left = part->store_units - part->bump;
+
+	return left < part->cls_units[c] ||
+	       left < part->store_units / SK_KV_EVICT_RESERVE_DIV;
+}
+
+/* The hook, with the stamp held off (see stamp). */
+static int call_evict(struct sk_kv_part *part, uint64_t h, uint64_t need,
+		      uint64_t now_ns)
+{
+	int st;
+
+	part->in_hook = 1;
+	st = part->cfg.evict(part, part->cfg.evict_arg,
+			     SK_KV_HDR_SIZE + pair_index(h, part->cfg.nbuckets) *
+			     SK_KV_PAIR_SIZE, need, now_ns);
+	part->in_hook = 0;
+	return st;
+}
+
 /* Find the slot and the memory of an update, or say why not. */
 static int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 		       size_t klen, uint64_t units, uint64_t now_ns,
@@ -542,7 +677,7 @@ static int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 		return SK_OK;
 	}
 #endif
-	sk_kv_part_reap(part, now_ns);
+	reap_aged(part, now_ns);
 	if (part->q_bytes >= part->cfg.quarantine_max)
 		return SK_KV_ERR_QUARANTINE_FULL;
 	m = chunk_alloc(part, units);
@@ -563,8 +698,9 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	struct sk_kv_meta *m, *old;
 	uint64_t h, units, region_off, check;
 	uint8_t *item;
+	unsigned tried = 0;
 	int64_t w;
-	int st, attempt;
+	int st;
 
 	if (klen == 0 || klen > SK_KV_KEY_MAX || alen > SK_KV_VALUE_MAX ||
 	    blen > SK_KV_VALUE_MAX - alen)
@@ -572,18 +708,19 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	stamp(part, now_ns);
 	h = sk_kv_siphash13(&part->cfg.hkey, key, klen);
 	units = UNITS(sk_kv_item_size(klen, alen + blen));
-	for (attempt = 0;; attempt++) {
+	for (;;) {
+		unsigned kind;
+
 		st = set_prepare(part, h, key, klen, units, now_ns, &w, &m);
 		if (st == SK_OK)
 			break;
-		if (attempt || !part->cfg.evict ||
-		    (st != SK_KV_ERR_PAIR_FULL && st != SK_ERR_NOMEM))
+		/* The hook once for a full pair, once for no chunk: a set of
+		 * a new key into a full pair of a full store needs both. */
+		kind = st == SK_KV_ERR_PAIR_FULL ? 1 : st == SK_ERR_NOMEM ? 2 : 0;
+		if (!part->cfg.evict || !kind || (tried & kind))
 			return st;
-		st = part->cfg.evict(part, part->cfg.evict_arg,
-				     SK_KV_HDR_SIZE +
-				     pair_index(h, part->cfg.nbuckets) *
-				     SK_KV_PAIR_SIZE,
-				     st == SK_ERR_NOMEM ? units : 0, now_ns);
+		tried |= kind;
+		st = call_evict(part, h, kind == 2 ? units : 0, now_ns);
 		if (st != SK_OK)
 			return st;
 	}
@@ -614,6 +751,7 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	old = part->shadow[w];
 	m->h = h;
 	m->units = units;
+	m->ref = 1; /* written: an access */
 	__atomic_store_n(&part->bucket[w],
 			 sk_kv_slot_make(sk_kv_fp(h), units, m->off),
 			 __ATOMIC_RELEASE);
@@ -624,6 +762,14 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 		retire(part, old);
 	if (cas_p)
 		*cas_p = ih.cas;
+	/* Evict ahead: what eviction frees is usable only Q later, so a
+	 * class whose spare chunks (free or on their way) run below its
+	 * reserve gets more now, before a set finds none. */
+	class_count(part, m->cls, now_ns);
+	if (part->cfg.evict && part->nfree[m->cls] + part->nquar[m->cls] <
+				       class_reserve(part, m->cls) &&
+	    nearly_full(part, m->cls))
+		(void)call_evict(part, h, part->cls_units[m->cls], now_ns);
 	return SK_OK;
 }
 
@@ -640,11 +786,159 @@ int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,
 	w = find(part, h, key, klen);
 	if (w < 0)
 		return SK_KV_ERR_NOT_FOUND;
-	__atomic_store_n(&part->bucket[w], 0, __ATOMIC_RELEASE);
-	retire(part, part->shadow[w]);
-	part->shadow[w] = NULL;
-	part->items--;
+	unpublish(part, w);
 	return SK_OK;
+}
+
+/* ---- when full: CLOCK with access hints (kv/README.md, "When full") ---- */
+
+int sk_kv_part_ref(struct sk_kv_part *part, uint64_t h)
+{
+	uint64_t base = pair_index(h, part->cfg.nbuckets) * 16, w;
+	int n = 0;
+
+	for (w = base; w < base + 16; w++) {
+		struct sk_kv_meta *m = part->shadow[w];
+
+		if (w % 8 && m && m->h == h) {
+			m->ref = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Whether retiring bytes more keeps the quarantine under limit. Eviction
+ * and the crawler retire items nobody asked to change, so the owner's own
+ * sweeps stop at half the bound and leave the rest to updates (a full
+ * pair's one eviction may use it all).
+ */
+static int q_room(const struct sk_kv_part *part, uint64_t bytes,
+		  uint64_t limit)
+{
+	return part->q_bytes + bytes < limit;
+}
+
+static void evict_slot(struct sk_kv_part *part, uint64_t w)
+{
+	unpublish(part, w);
+	part->evicted++;
+}
+
+/* A full pair: its first unreferenced item, clearing the bits it passes;
+ * if all were referenced, the first on the second pass. The new item
+ * takes the freed slot with its bit set, so the next eviction of this
+ * pair passes it first. */
+static int evict_pair(struct sk_kv_part *part, uint64_t pair_off)
+{
+	uint64_t base = (pair_off - SK_KV_HDR_SIZE) / 8, w;
+	unsigned pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (w = base; w < base + 16; w++) {
+			struct sk_kv_meta *m = part->shadow[w];
+
+			if (w % 8 == 0 || !m)
+				continue;
+			if (m->ref) {
+				m->ref = 0;
+				continue;
+			}
+			if (!q_room(part, (uint64_t)part->cls_units[m->cls] *
+				    SK_KV_LINE, part->cfg.quarantine_max))
+				return SK_KV_ERR_QUARANTINE_FULL;
+			evict_slot(part, w);
+			return SK_OK;
+		}
+	}
+	return SK_KV_ERR_PAIR_FULL;
+}
+
+/*
+ * No chunk of need units, or its class below its reserve: the hand sweeps
+ * the slots, clearing the bits of the class's items it passes and
+ * evicting those without, until the class has its reserve of spare chunks
+ * (free or in quarantine) and, when it has no free one, one more than it
+ * had. Chunks are never split, so only items in chunks of that class
+ * help (an item borrowing a larger chunk counts for the chunk's class).
+ * Bounded by two turns of the hand (one clears every bit).
+ */
+static int evict_units(struct sk_kv_part *part, uint64_t need)
+{
+	unsigned c = class_of(part, need);
+	uint64_t nwords = part->cfg.nbuckets * 8, steps, bytes, limit;
+	uint64_t spare = part->nfree[c] + part->nquar[c];
+	uint64_t target = class_reserve(part, c), evicted = 0;
+
+	if (part->nfree[c] == 0 && target < spare + 1)
+		target = spare + 1;
+	if (part->nchunk[c] == 0)
+		return SK_ERR_NOMEM; /* no chunk of this class to free */
+	bytes = (uint64_t)part->cls_units[c] * SK_KV_LINE;
+	limit = part->cfg.quarantine_max / 2;
+	for (steps = 0; steps < 2 * nwords && spare < target; steps++) {
+		uint64_t w = part->hand;
+		struct sk_kv_meta *m = part->shadow[w];
+
+		part->hand = w + 1 < nwords ? w + 1 : 0;
+		if (w % 8 == 0 || !m || m->cls != c)
+			continue;
+		if (m->ref) {
+			m->ref = 0;
+			continue;
+		}
+		if (!q_room(part, bytes, limit))
+			break;
+		evict_slot(part, w);
+		spare++;
+		evicted++;
+	}
+	/* Nothing to evict, or the quarantine at the sweeps' half: no
+	 * chunk for now (the update's answer either way). */
+	return evicted || spare >= target ? SK_OK : SK_ERR_NOMEM;
+}
+
+int sk_kv_part_evict_clock(struct sk_kv_part *part, void *arg,
+			   uint64_t pair_off, uint64_t need_units,
+			   uint64_t now_ns)
+{
+	(void)arg;
+	(void)now_ns;
+	if (need_units == 0)
+		return evict_pair(part, pair_off);
+	return evict_units(part, need_units);
+}
+
+unsigned sk_kv_part_expire(struct sk_kv_part *part, uint32_t unix_now,
+			   uint64_t max_slots, uint64_t now_ns)
+{
+	uint64_t nwords = part->cfg.nbuckets * 8, i;
+	unsigned n = 0;
+
+	stamp(part, now_ns);
+	if (max_slots > nwords)
+		max_slots = nwords;
+	for (i = 0; i < max_slots; i++) {
+		uint64_t w = part->crawl;
+		struct sk_kv_meta *m = part->shadow[w];
+		const struct sk_kv_item_hdr *ih;
+
+		part->crawl = w + 1 < nwords ? w + 1 : 0;
+		if (w % 8 == 0 || !m)
+			continue;
+		ih = (const void *)item_at(part, m);
+		/* The reader's rule (3): expired at exptime. */
+		if (ih->exptime == 0 || ih->exptime > unix_now)
+			continue;
+		if (!q_room(part, (uint64_t)part->cls_units[m->cls] *
+			    SK_KV_LINE, part->cfg.quarantine_max / 2))
+			break;
+		unpublish(part, w);
+		part->expired++;
+		n++;
+	}
+	return n;
 }
 
 void sk_kv_part_restamp(struct sk_kv_part *part, uint32_t epoch)
@@ -664,4 +958,6 @@ void sk_kv_part_stats(const struct sk_kv_part *part,
 	stats_p->store_used = part->bump * SK_KV_LINE;
 	stats_p->quarantined = part->q_count;
 	stats_p->quarantine_bytes = part->q_bytes;
+	stats_p->evicted = part->evicted;
+	stats_p->expired = part->expired;
 }

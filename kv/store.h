@@ -241,10 +241,17 @@ struct sk_kv_part;
 /*
  * Called when an update finds no room: need_units == 0 when both buckets
  * of the pair (pair_off, region offset) are full, else the store has no
- * free chunk of need_units. It may delete items (sk_kv_part_delete) and
- * returns 0 to have the update try once more, or a negative status that
- * the update returns. NULL: the update returns SK_KV_ERR_PAIR_FULL or
- * SK_ERR_NOMEM at once (memcached -M). This is where eviction goes.
+ * free chunk of need_units. Also called, with need_units, after an update
+ * whose size class has fewer spare chunks (free or in quarantine) than
+ * its reserve while the store is carved out: what eviction frees is
+ * usable only Q later, so it must run ahead of the sets (its result is
+ * then ignored). It may retire items (sk_kv_part_delete; items it retires
+ * are stamped by the partition's next call, not with this now_ns, which
+ * was read before its slot stores) and returns 0 to have the update try
+ * once more (once per kind of failure), or a negative status that the
+ * update returns. NULL: the update returns SK_KV_ERR_PAIR_FULL or
+ * SK_ERR_NOMEM at once (memcached -M). sk_kv_part_evict_clock is the
+ * store's policy.
  */
 typedef int (*sk_kv_evict_func_t)(struct sk_kv_part *part, void *arg,
 				  uint64_t pair_off, uint64_t need_units,
@@ -332,10 +339,53 @@ struct sk_kv_part_stats {
 	uint64_t store_used;       /* bytes carved from the store */
 	uint64_t quarantined;      /* retired items not yet free */
 	uint64_t quarantine_bytes;
+	uint64_t evicted;          /* by sk_kv_part_evict_clock, ever */
+	uint64_t expired;          /* by sk_kv_part_expire, ever */
 };
 void sk_kv_part_stats(const struct sk_kv_part *part,
 		      struct sk_kv_part_stats *stats_p);
 
+/* ---- when full (kv/README.md, "When full") ---- */
+
+/*
+ * An access the owner did not make itself: set the CLOCK reference bit of
+ * the items whose full key hash is h (a client's hint of its one-sided
+ * GETs; two keys share a 64-bit hash with probability 2^-64 per pair).
+ * The owner's own reads (sk_kv_part_lookup) and writes set it too.
+ * Returns how many items it marked (0: none with that hash).
+ */
+int sk_kv_part_ref(struct sk_kv_part *part, uint64_t h);
+
+/*
+ * The store's eviction policy, an sk_kv_evict_func_t (arg unused): CLOCK
+ * with second chance. need_units == 0: the pair's first item without its
+ * bit, clearing the bits it passes (all set: the first, on a second pass).
+ * need_units > 0: the partition's hand sweeps the slots (two turns at
+ * most), clearing the bits of items of need_units' size class and
+ * evicting those without, until that class has its reserve of spare
+ * chunks, and one more spare than before when it had no free chunk.
+ * Evicted items leave their slots and are retired as deletes are. Only
+ * items of the same class help (chunks are never split): a class that
+ * has no chunk gets SK_ERR_NOMEM (its item may still borrow a free chunk
+ * of a larger class, see sk_kv_part_set). The hand's sweeps keep the
+ * quarantine under half its bound (SK_ERR_NOMEM when that stops them
+ * before they evict anything), a full pair's eviction under the whole
+ * bound (else SK_KV_ERR_QUARANTINE_FULL).
+ */
+int sk_kv_part_evict_clock(struct sk_kv_part *part, void *arg,
+			   uint64_t pair_off, uint64_t need_units,
+			   uint64_t now_ns);
+
+/*
+ * The expiry crawler (memcached's, beside the readers' lazy rule (3)):
+ * visit the next max_slots slot words (a cursor that wraps; at most one
+ * turn) and retire the items expired at unix_now, the owner's Unix
+ * seconds (exptime != 0 and <= unix_now). now_ns as for every owner call.
+ * Stops early rather than take the quarantine past half its bound.
+ * Returns how many it retired.
+ */
+unsigned sk_kv_part_expire(struct sk_kv_part *part, uint32_t unix_now,
+			   uint64_t max_slots, uint64_t now_ns);
 #pragma GCC visibility pop
 
 #endif

@@ -53,13 +53,15 @@ read_in() {
 		sed -E 's/.*"(SKIFF_[A-Z0-9_]+)"/\1/' | sort -u
 }
 verbs_tabs="verbs/config.c verbs/rdma/config.c verbs/ucx/config.c"
-for layer in verbs libos rpc launcher; do
+for layer in verbs libos rpc launcher kv; do
 	case $layer in
 	verbs) below="$verbs_tabs" own="$verbs_tabs" ;;
 	libos) below="$verbs_tabs libos/config.c" own=libos/config.c ;;
 	rpc) below="$verbs_tabs libos/config.c rpc/config.c" own=rpc/config.c ;;
 	launcher) below="$verbs_tabs libos/config.c launcher/config.c"
 		own=launcher/config.c ;;
+	kv) below="$verbs_tabs libos/config.c rpc/config.c kv/config.c"
+		own=kv/config.c ;;
 	esac
 	for f in $own; do [ -f "$f" ] || bad "$layer: no table $f"; done
 	for name in $(read_in $layer); do
@@ -85,7 +87,7 @@ accepted() { sk 0 "skinfo -c with $1" -- env "$1" "$SKINFO" -c; }
 
 # Every sk_config_ulong call with literal bounds, at them and past them.
 calls=$(grep -rhoE 'sk_config_ulong\("SKIFF_[A-Z0-9_]+", *[0-9][0-9ul <]*, *[0-9][0-9ul <]*,' \
-	verbs libos rpc launcher --include='*.c' |
+	verbs libos rpc launcher kv --include='*.c' |
 	sed -E 's/sk_config_ulong\("([A-Z0-9_]+)", *([^,]*), *([^,]*),/\1 \2 \3/' | sort -u)
 [ "$(echo "$calls" | grep -c .)" -ge 15 ] || bad "found only $(echo "$calls" | grep -c .) sk_config_ulong calls"
 while read -r name lo hi; do
@@ -115,6 +117,9 @@ accepted SKIFF_RDMA_GID_INDEX=3
 refused SKIFF_RDMA_GID_INDEX=first
 refused SKIFF_UCX_RING_KB=48
 accepted SKIFF_UCX_RING_KB=64
+refused SKIFF_KV_PARTITIONS=96
+accepted SKIFF_KV_PARTITIONS=1
+accepted SKIFF_KV_PART_KB=4k
 # Several at once: each named, one summary.
 sk 3 "skinfo -c with two bad" -- env SKIFF_SQ_DEPTH=1 SKIFF_LOOP_SPIN_US=x "$SKINFO" -c
 grep -q SKIFF_SQ_DEPTH "$ERR" && grep -q SKIFF_LOOP_SPIN_US "$ERR" &&

@@ -21,6 +21,13 @@
  * quarantine is 0 (retired chunks reused at once) while readers keep
  * their lease. With the check, neither may let a bad value through.
  *
+ * --evict KiB: the owner's store is that small (32 KiB or more), 64 keys
+ * of 32 to 4,000 bytes, and the store's CLOCK eviction is on, so that
+ * sets evict other keys' items (kv/README.md, "When full"); readers hint what they read, and the writer (the owner's
+ * thread, as KV_RPC_HINT's handler would be) sets those reference bits.
+ * An evicted key reads as a miss; the same rules hold for every value
+ * accepted.
+ *
  * The readers' copies race with the writer's stores on purpose. Both go
  * through 8-byte atomics (the writer's relaxed, in kv/store.c; the
  * readers' acquire, below), so that ThreadSanitizer sees atomics, not a
@@ -28,7 +35,7 @@
  * own state). No suppression is needed.
  *
  *   kv_stress_torn [--gets N] [--readers N] [--no-check] [--reuse-now]
- *                  [--seed S] [--quarantine-ms Q]
+ *                  [--seed S] [--quarantine-ms Q] [--evict KiB]
  * exit 0: N GETs accepted, all good; 3: a bad value accepted; 1: a
  * failure of the test itself; 2: usage.
  */
@@ -43,7 +50,7 @@
 
 #include "store.h"
 
-#define NKEYS      16
+#define NKEYS      64 /* at most; 16 but with --evict */
 #define NBUCKETS   64
 #define STORE_SIZE (64u << 20)
 #define VMAX       65536u
@@ -67,9 +74,13 @@ static struct {
 	uint64_t lease_ns;
 	uint64_t target;
 	int no_check;
+	int evict;
 	uint64_t seed;
 	/* Shared counters: atomics. */
 	uint64_t issued[NKEYS];     /* highest seq handed to the store */
+	unsigned nkeys;             /* keys in use */
+	uint64_t hints;             /* --evict: keys read, a bit each */
+	uint64_t key_hash[NKEYS];
 	uint64_t accepted;
 	int stop;
 	int bad;
@@ -171,7 +182,7 @@ static void *writer(void *arg)
 {
 	uint8_t *v = malloc(VMAX);
 	uint64_t x = g.seed ^ 0x5eed, seq[NKEYS] = { 0 }, writes = 0,
-		 deletes = 0, waits = 0;
+		 deletes = 0, waits = 0, gave_up = 0, hinted = 0, t_wait;
 	int st;
 
 	if (!v) {
@@ -181,7 +192,14 @@ static void *writer(void *arg)
 	}
 	while (!__atomic_load_n(&g.stop, __ATOMIC_RELAXED)) {
 		uint64_t r = splitmix(&x);
-		uint32_t key = r % NKEYS, vlen = sizes[(r >> 8) % 16];
+		uint32_t key = r % g.nkeys, vlen = sizes[(r >> 8) % 16];
+		uint64_t hints = __atomic_exchange_n(&g.hints, 0,
+						     __ATOMIC_RELAXED);
+
+		/* The readers' hints, applied by the owner's thread. */
+		for (unsigned k = 0; hints; k++, hints >>= 1)
+			if (hints & 1)
+				hinted += sk_kv_part_ref(g.part, g.key_hash[k]);
 
 		if ((r >> 16) % 32 == 0) {
 			st = sk_kv_part_delete(g.part, keys[key],
@@ -191,10 +209,15 @@ static void *writer(void *arg)
 			deletes++;
 			continue;
 		}
+		/* --evict: values up to 4000 bytes, so that the 64 keys
+		 * outgrow a small store by far and many classes share it. */
+		if (g.evict && vlen > 4000)
+			vlen = 32 + (uint32_t)(r >> 24) % 3969;
 		seq[key]++;
 		value_make(v, vlen, key, seq[key]);
 		/* Issued before it can be seen. */
 		__atomic_store_n(&g.issued[key], seq[key], __ATOMIC_RELEASE);
+		t_wait = now_ns();
 		for (;;) {
 			st = sk_kv_part_set(g.part, keys[key],
 					    strlen(keys[key]), v, vlen, NULL,
@@ -202,6 +225,14 @@ static void *writer(void *arg)
 			if (st != SK_KV_ERR_QUARANTINE_FULL &&
 			    st != SK_ERR_NOMEM)
 				break;
+			/* With eviction, a class may have no chunk at all
+			 * (the store was carved for others): after 10 Q,
+			 * this value is given up (issued, never seen). */
+			if (g.evict && now_ns() - t_wait > 40 * g.lease_ns) {
+				gave_up++;
+				st = 0;
+				break;
+			}
 			/* Wait for the oldest retired items to age Q. */
 			waits++;
 			sched_yield();
@@ -212,6 +243,14 @@ static void *writer(void *arg)
 	}
 	printf("writer: %" PRIu64 " sets, %" PRIu64 " deletes, %" PRIu64
 	       " waits for quarantine\n", writes, deletes, waits);
+	if (g.evict) {
+		struct sk_kv_part_stats ps;
+
+		sk_kv_part_stats(g.part, &ps);
+		printf("writer: %" PRIu64 " evicted, %" PRIu64 " hints set a "
+		       "bit, %" PRIu64 " values given up (no chunk in 10 Q)\n",
+		       ps.evicted, hinted, gave_up);
+	}
 	free(v);
 	return NULL;
 err:
@@ -303,7 +342,7 @@ static void *reader(void *arg)
 		goto out;
 	}
 	while (!__atomic_load_n(&g.stop, __ATOMIC_RELAXED)) {
-		uint32_t key = splitmix(&rd->x) % NKEYS;
+		uint32_t key = splitmix(&rd->x) % g.nkeys;
 		size_t klen = strlen(keys[key]);
 		struct sk_kv_item_view v;
 		struct sk_kv_plan plan;
@@ -372,6 +411,9 @@ static void *reader(void *arg)
 		}
 		rd->last[key] = seq;
 		rd->accepted++;
+		if (g.evict)
+			__atomic_fetch_or(&g.hints, 1ull << key,
+					  __ATOMIC_RELAXED);
 		if (++batch == 256) {
 			if (__atomic_add_fetch(&g.accepted, batch,
 					       __ATOMIC_RELAXED) >= g.target)
@@ -402,13 +444,13 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: kv_stress_torn [--gets N] [--readers N] "
 			"[--no-check] [--reuse-now] [--seed S] "
-			"[--quarantine-ms Q]\n");
+			"[--quarantine-ms Q] [--evict KiB]\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t readers = 3, q_ms = 20, t0, secs100;
+	uint64_t readers = 3, q_ms = 20, t0, secs100, store = STORE_SIZE;
 	int reuse_now = 0;
 	uint64_t acc = 0, miss = 0, rc = 0, rm = 0, rl = 0;
 	struct sk_kv_part_cfg cfg = { .nbuckets = NBUCKETS, .epoch = 1 };
@@ -440,6 +482,13 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[a], "--seed")) {
 			if (parse_u64(argv[++a], &g.seed))
 				return usage();
+		} else if (!strcmp(argv[a], "--evict")) {
+			/* Room for a few of the largest values' chunks. */
+			if (parse_u64(argv[++a], &store) || store < 32 ||
+			    store > STORE_SIZE >> 10)
+				return usage();
+			store <<= 10;
+			g.evict = 1;
 		} else if (!strcmp(argv[a], "--quarantine-ms")) {
 			if (parse_u64(argv[++a], &q_ms) || !q_ms ||
 			    q_ms > 60000)
@@ -448,20 +497,28 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
-	for (i = 0; i < NKEYS; i++)
+	g.nkeys = g.evict ? NKEYS : 16;
+	for (i = 0; i < g.nkeys; i++) {
 		snprintf(keys[i], sizeof(keys[i]), "torn-key-%02u", i);
+		g.key_hash[i] = sk_kv_siphash13(&hkey, keys[i],
+						strlen(keys[i]));
+	}
 
 	cfg.hkey = hkey;
 	cfg.quarantine_ns = q_ms * 1000000;
 	g.lease_ns = sk_kv_lease_ns(cfg.quarantine_ns);
 	if (reuse_now)
 		cfg.quarantine_ns = 0;
+	if (g.evict)
+		cfg.evict = sk_kv_part_evict_clock;
 	g.region = aligned_alloc(4096, STORE_SIZE);
 	if (!g.region) {
 		fprintf(stderr, "kv_stress_torn: out of memory\n");
 		return 1;
 	}
-	st = sk_kv_part_init(g.region, STORE_SIZE, &cfg, &g.part);
+	/* --evict: the same region, its store cut short. */
+	st = sk_kv_part_init(g.region, g.evict ? store : STORE_SIZE, &cfg,
+			     &g.part);
 	if (st) {
 		fprintf(stderr, "kv_stress_torn: init: %s\n",
 			sk_kv_status_str(st));
@@ -477,11 +534,12 @@ int main(int argc, char **argv)
 	printf("kv_stress_torn: BROKEN publish (in place)\n");
 #endif
 	printf("kv_stress_torn: %" PRIu64 " GETs, %" PRIu64 " readers, "
-	       "Q %" PRIu64 " ms%s, lease %" PRIu64 " us, rule (1) %s\n",
+	       "Q %" PRIu64 " ms%s, lease %" PRIu64 " us, rule (1) %s%s\n",
 	       g.target, readers, q_ms,
 	       reuse_now ? " for readers, 0 (NO quarantine) for the owner" :
 			   "",
-	       g.lease_ns / 1000, g.no_check ? "OFF" : "on");
+	       g.lease_ns / 1000, g.no_check ? "OFF" : "on",
+	       g.evict ? ", a small store that evicts" : "");
 	fflush(stdout);
 
 	t0 = now_ns();

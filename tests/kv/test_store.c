@@ -652,6 +652,337 @@ static void reader_random_bytes(void **state)
 	}
 }
 
+/* ---- when full: CLOCK with access hints (kv/README.md, "When full") ---- */
+
+static int present(struct fx *f, const char *k)
+{
+	struct sk_kv_item_view v;
+
+	/* Note: the owner's lookup sets the item's reference bit. */
+	return sk_kv_part_lookup(f->part, k, strlen(k), &v) == 0;
+}
+
+/* The region offset of a key's live item (its lookup marks it). */
+static uint64_t item_off(struct fx *f, const char *k)
+{
+	struct sk_kv_item_view v;
+
+	assert_int_equal(sk_kv_part_lookup(f->part, k, strlen(k), &v), 0);
+	return (uint64_t)(v.value - strlen(k) - SK_KV_ITEM_HDR -
+			  (const uint8_t *)f->mem);
+}
+
+/*
+ * B = 2: every key in the one pair, key i in slot word 1 + i (+1 past
+ * word 8), in set order. A full pair evicts its first item without its
+ * bit; a referenced item (the owner's read, or a client's hint by hash)
+ * is passed once, its bit cleared: its second chance, and only one.
+ */
+static void evict_full_pair_clock(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2);
+	struct sk_kv_part_stats st;
+	char k[16];
+	unsigned i;
+	struct fx f;
+
+	c.evict = sk_kv_part_evict_clock;
+	fx_open(&f, 1 << 16, &c);
+	for (i = 0; i < SK_KV_PAIR_SLOTS; i++) {
+		keyname(k, i);
+		assert_int_equal(set(&f, k, "v", 1, 0), 0);
+	}
+	/* Every item was just written (bit set): the first pass clears
+	 * them all, the second evicts slot 1's, key0. */
+	assert_int_equal(set(&f, "x", "v", 1, 0), 0);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.items, SK_KV_PAIR_SLOTS);
+	assert_false(present(&f, "key0"));
+	/* Now x (slot 1) alone has its bit. A client hints key1 (slot 2)
+	 * by its hash: key1 survives, key2, unreferenced, goes. */
+	assert_int_equal(sk_kv_part_ref(f.part, sk_kv_siphash13(&c.hkey,
+								 "key1", 4)), 1);
+	assert_int_equal(sk_kv_part_ref(f.part, 12345), 0);
+	assert_int_equal(set(&f, "y", "v", 1, 0), 0);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.evicted, 2);
+	assert_false(present(&f, "key2"));
+	/* x and key1 had their chance (bits cleared on the way); y took
+	 * slot 3 with its bit. Next goes x, then key1. */
+	assert_int_equal(set(&f, "z", "v", 1, 0), 0);
+	assert_int_equal(set(&f, "z2", "v", 1, 0), 0);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.evicted, 4);
+	assert_false(present(&f, "x"));
+	assert_false(present(&f, "key1"));
+	/* The owner's own read is an access: read all but key9, and key9
+	 * is the one the next set evicts. */
+	for (i = 3; i < SK_KV_PAIR_SLOTS; i++) {
+		keyname(k, i);
+		if (i != 9)
+			assert_true(present(&f, k));
+	}
+	assert_true(present(&f, "y") && present(&f, "z") &&
+		    present(&f, "z2"));
+	assert_int_equal(set(&f, "w", "v", 1, 0), 0);
+	assert_false(present(&f, "key9"));
+	for (i = 3; i < SK_KV_PAIR_SLOTS; i++) {
+		keyname(k, i);
+		assert_true(i == 9 || present(&f, k));
+	}
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.evicted, 5);
+	assert_int_equal(st.items, SK_KV_PAIR_SLOTS);
+	/* Evicted items wait in quarantine as deleted ones do. */
+	assert_int_equal(st.quarantined, 5);
+	fx_close(&f);
+}
+
+/*
+ * A full store: eviction frees chunks of the class asked for, usable Q
+ * after they left their slots; memcached -M (no hook) answers NOMEM.
+ */
+static void evict_full_store(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_part_stats st;
+	uint64_t t0 = 5 * Q_NS, ahead;
+	char big[600], k[16];
+	unsigned i, run;
+	struct fx f;
+
+	memset(big, 'b', sizeof(big)); /* 10 units: a class 9 up */
+	/* A bound that leaves the hand's sweeps (half of it) room for the
+	 * class's whole reserve. */
+	c.quarantine_max = 4 * 32 * SK_KV_LINE;
+	for (run = 0; run < 2; run++) {
+		c.evict = run ? sk_kv_part_evict_clock : NULL;
+		fx_open(&f, 32 * SK_KV_LINE, &c);
+		for (i = 0; i < 32; i++) {
+			keyname(k, i);
+			assert_int_equal(set(&f, k, "v", 1, t0), 0);
+		}
+		sk_kv_part_stats(f.part, &st);
+		assert_int_equal(st.store_used, 32 * SK_KV_LINE);
+		if (!run) {
+			/* no_evict: out of memory now and later. */
+			assert_int_equal(set(&f, "n", "v", 1, t0),
+					 SK_ERR_NOMEM);
+			assert_int_equal(set(&f, "n", "v", 1, t0 + 10 * Q_NS),
+					 SK_ERR_NOMEM);
+			assert_int_equal(st.evicted, 0);
+			fx_close(&f);
+			continue;
+		}
+		/* The last sets ran into the store's last quarter and
+		 * evicted ahead, into quarantine. */
+		ahead = st.evicted;
+		assert_true(ahead >= 1);
+		assert_int_equal(st.items, 32 - ahead);
+		assert_int_equal(st.quarantined, ahead);
+		/* Nothing free yet: this set evicts one more, and fails. */
+		assert_int_equal(set(&f, "n", "v", 1, t0), SK_ERR_NOMEM);
+		sk_kv_part_stats(f.part, &st);
+		assert_int_equal(st.evicted, ahead + 1);
+		/* Q later those evicted ahead are free: as many sets of
+		 * new keys succeed at once. */
+		for (i = 0; i < ahead; i++) {
+			snprintf(k, sizeof(k), "n%u", i);
+			assert_int_equal(set(&f, k, "v", 1, t0 + Q_NS), 0);
+			assert_true(present(&f, k));
+		}
+		/* A class with no chunk at all, and none above it to lend
+		 * (chunks are never split): NOMEM, and nothing of another
+		 * class is evicted for it. */
+		sk_kv_part_stats(f.part, &st);
+		ahead = st.evicted;
+		assert_int_equal(set(&f, "big", big, sizeof(big),
+				     t0 + 3 * Q_NS), SK_ERR_NOMEM);
+		sk_kv_part_stats(f.part, &st);
+		assert_int_equal(st.evicted, ahead);
+		fx_close(&f);
+	}
+}
+
+/*
+ * An evicted item's chunk is not reused before Q from the owner's first
+ * call after its eviction, even when the eviction happened inside a set
+ * that then tried again (the retry must not stamp it with the set's own
+ * time, read before the slot store).
+ */
+static void evict_not_reused_before_q(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	uint64_t off[16], t0 = 5 * Q_NS, t = t0 + Q_NS / 2;
+	int gone_at_t[16] = { 0 };
+	char k[16];
+	unsigned i, j, ahead, gone;
+	struct fx f;
+
+	c.evict = sk_kv_part_evict_clock;
+	c.quarantine_max = 4 * 16 * SK_KV_LINE; /* room, as above */
+	fx_open(&f, 16 * SK_KV_LINE, &c);
+	for (i = 0; i < 16; i++) {
+		keyname(k, i);
+		assert_int_equal(set(&f, k, "v", 1, t0), 0);
+	}
+	/* Some evicted ahead; the rest read (bits set). */
+	for (i = ahead = 0; i < 16; i++) {
+		keyname(k, i);
+		if (present(&f, k))
+			off[i] = item_off(&f, k);
+		else
+			off[i] = 0, ahead++;
+	}
+	assert_true(ahead >= 1);
+	/* An idle owner's timer stamps them at t0: free at t0 + Q. */
+	assert_int_equal(sk_kv_part_reap(f.part, t0), 0);
+	/* No free chunk at t: the set evicts more (X) and fails. */
+	assert_int_equal(set(&f, "new1", "v", 1, t), SK_ERR_NOMEM);
+	for (i = gone = 0; i < 16; i++) {
+		keyname(k, i);
+		if (off[i] && !present(&f, k))
+			gone_at_t[i] = 1, gone++;
+	}
+	assert_true(gone >= 1);
+	/* The owner's next call, just before t + Q, stamps X, and frees
+	 * those evicted ahead (stamped t0). */
+	assert_int_equal(sk_kv_part_reap(f.part, t + Q_NS - 1), ahead);
+	/* At t + Q those evicted ahead are free (a stamp of t, the failed
+	 * set's own time, would free X's too, and X's come first). */
+	for (j = 0; j < ahead; j++) {
+		snprintf(k, sizeof(k), "new%u", 2 + j);
+		assert_int_equal(set(&f, k, "v", 1, t + Q_NS), 0);
+		for (i = 0; i < 16; i++)
+			assert_true(!gone_at_t[i] ||
+				    item_off(&f, k) != off[i]);
+	}
+	fx_close(&f);
+}
+
+/* The crawler retires what has expired by the owner's clock, a bounded
+ * number of slots per call, and its memory comes back Q later. */
+static void expiry_sweep(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_part_stats st;
+	struct sk_kv_item_view r;
+	uint8_t buf[64];
+	unsigned i, n, calls;
+	char k[16];
+	struct fx f;
+
+	fx_open(&f, 1 << 16, &c);
+	for (i = 0; i < 25; i++) {
+		keyname(k, i);
+		assert_int_equal(sk_kv_part_set(f.part, k, strlen(k), "v", 1,
+						NULL, 0, 0,
+						i < 10 ? 100 : i < 20 ? 0 : 200,
+						0, NULL), 0);
+	}
+	assert_int_equal(sk_kv_part_expire(f.part, 99, 64 * 8, 1), 0);
+	/* One slot word at a time: bounded work per call. */
+	for (calls = n = 0; calls < 64 * 8; calls++)
+		n += sk_kv_part_expire(f.part, 100, 1, 2);
+	assert_int_equal(n, 10);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, 15);
+	assert_int_equal(st.expired, 10);
+	assert_int_equal(st.quarantined, 10);
+	for (i = 0; i < 25; i++) {
+		keyname(k, i);
+		assert_int_equal(remote_get(&f, k, strlen(k), 0, buf,
+					    sizeof(buf), &r),
+				 i < 10 ? SK_KV_ERR_NOT_FOUND : 0);
+	}
+	assert_int_equal(sk_kv_part_expire(f.part, UINT32_MAX, 64 * 8, 3), 5);
+	/* Stamped at 3 (the next call), free at 3 + Q. */
+	assert_int_equal(sk_kv_part_reap(f.part, 3), 0);
+	assert_int_equal(sk_kv_part_reap(f.part, 3 + Q_NS - 1), 10);
+	assert_int_equal(sk_kv_part_reap(f.part, 3 + Q_NS), 5);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, 10);
+	assert_int_equal(st.quarantined, 0);
+	fx_close(&f);
+}
+
+/* Value bytes of (key, seq): what a get must return exactly. */
+static void fill_val(uint8_t *v, size_t n, unsigned key, unsigned seq)
+{
+	uint32_t x = key * 2654435761u ^ seq * 40503u;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		v[i] = x >> 16;
+	}
+}
+
+/*
+ * 100,000 sets of random sizes (0 to 2,000 bytes: 1 to 33 units, 17 size
+ * classes) of 4,000 keys into a 256 KiB store, eviction on, the owner's
+ * clock going Q / 32 per set: every set succeeds. (Failures would come
+ * from a class whose sets in one Q outrun its reserve, or a class left
+ * without chunks; kv/README.md, "When full".) Every key present reads
+ * back, one-sided, as exactly its last value.
+ */
+static void evict_random_sets(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(256);
+	static uint32_t last_seq[4000], last_len[4000];
+	static uint8_t val[2048], want[2048], buf[4096];
+	struct sk_kv_part_stats st;
+	struct sk_kv_item_view r;
+	uint64_t t = Q_NS;
+	unsigned i, key, len, present_n = 0;
+	char k[16];
+	struct fx f;
+
+	c.evict = sk_kv_part_evict_clock;
+	fx_open(&f, 256 << 10, &c);
+	srand(2026);
+	for (i = 1; i <= 100000; i++) {
+		key = rand() % 4000;
+		len = rand() % 2001;
+		keyname(k, key);
+		fill_val(val, len, key, i);
+		t += Q_NS / 8;
+		assert_int_equal(sk_kv_part_set(f.part, k, strlen(k), val, len,
+						NULL, 0, 0, 0, t, NULL), 0);
+		last_seq[key] = i;
+		last_len[key] = len;
+		/* A client's hint now and then, as GETs would send. */
+		if (i % 3 == 0) {
+			keyname(k, rand() % 4000);
+			(void)sk_kv_part_ref(f.part,
+					     sk_kv_siphash13(&c.hkey, k,
+							     strlen(k)));
+		}
+	}
+	for (key = 0; key < 4000; key++) {
+		int rc;
+
+		keyname(k, key);
+		rc = remote_get(&f, k, strlen(k), 0, buf, sizeof(buf), &r);
+		if (rc == SK_KV_ERR_NOT_FOUND)
+			continue;
+		assert_int_equal(rc, 0);
+		assert_int_equal(r.vlen, last_len[key]);
+		fill_val(want, r.vlen, key, last_seq[key]);
+		assert_memory_equal(r.value, want, r.vlen);
+		present_n++;
+	}
+	sk_kv_part_stats(f.part, &st);
+	print_message("evict_random_sets: %llu evicted, %u of 4000 keys "
+		      "present, %llu bytes in quarantine\n",
+		      (unsigned long long)st.evicted, present_n,
+		      (unsigned long long)st.quarantine_bytes);
+	assert_int_equal(present_n, st.items);
+	assert_true(st.evicted > 0);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +997,11 @@ int main(void)
 		cmocka_unit_test(quarantine_bound),
 		cmocka_unit_test(reader_rules),
 		cmocka_unit_test(reader_random_bytes),
+		cmocka_unit_test(evict_full_pair_clock),
+		cmocka_unit_test(evict_full_store),
+		cmocka_unit_test(evict_not_reused_before_q),
+		cmocka_unit_test(expiry_sweep),
+		cmocka_unit_test(evict_random_sets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

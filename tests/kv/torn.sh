@@ -10,6 +10,10 @@
 #     accepted;
 #   - the same two broken owners with the check: it must catch what they
 #     break, so no bad value gets through (0), at the cost of retries.
+#   - a 128 KiB store that evicts (--evict, kv/README.md "When full"),
+#     64 keys: with every rule and without the check (0); with no
+#     quarantine (evicted and rewritten chunks reused at once), without
+#     the check, it must be caught (3).
 #
 #   BUILD=build tests/kv/torn.sh
 set -uo pipefail
@@ -48,4 +52,9 @@ run 3 "in-place publish, no item check" "$broken" --no-check
 run 3 "no quarantine, no item check" "$good" --no-check --reuse-now
 run 0 "in-place publish, item check" "$broken" --gets 200000
 run 0 "no quarantine, item check" "$good" --gets 200000 --reuse-now
+run 0 "store that evicts, all rules" "$good" --gets 2000000 --evict 128
+run 0 "store that evicts, no item check" "$good" --gets 2000000 \
+	--evict 128 --no-check
+run 3 "store that evicts, no quarantine, no item check" "$good" \
+	--gets 2000000 --evict 128 --no-check --reuse-now
 exit $rc

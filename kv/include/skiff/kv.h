@@ -57,21 +57,24 @@ struct sk_kv;
 #define SK_KV_RPC_FIRST 240u
 
 struct sk_kv_attr {
-	/* Partitions, a power of two, at most 2^24; 0: 256. */
+	/* Partitions, a power of two, at most 2^24; 0: SKIFF_KV_PARTITIONS
+	 * (256). The SKIFF_KV_* settings fill the fields left 0. */
 	uint32_t partitions;
 	/* Bytes of one partition's region (index and items), at least
-	 * 64 KiB; 0: 1 MiB. A node needs about P / N times this in its arena
-	 * (SKIFF_ARENA_MB), next to rpc's share and 1 MiB of read buffer. */
+	 * 64 KiB; 0: SKIFF_KV_PART_KB (1 MiB). A node needs about P / N
+	 * times this in its arena (SKIFF_ARENA_MB), next to rpc's share and
+	 * 1 MiB of read buffer. */
 	size_t part_bytes;
 	/* Buckets of a partition, a power of two; 0: one per 1 KiB of
 	 * part_bytes. */
 	uint64_t buckets;
-	/* The quarantine Q of freed items, in ms (kv/README.md); 0: 100. A
-	 * one-sided GET slower than Q / 4 is retried. */
+	/* The quarantine Q of freed items, in ms (kv/README.md); 0:
+	 * SKIFF_KV_QUARANTINE_MS (100). A one-sided GET slower than Q / 4
+	 * is retried. */
 	uint32_t quarantine_ms;
-	/* When a partition is full: 0 evicts the least recently used items
-	 * by CLOCK (as memcached does), 1 answers SK_KV_ENOMEM (memcached
-	 * -M). */
+	/* When a partition is full: 0 evicts by CLOCK with clients' access
+	 * hints (kv/README.md, "When full"), unless SKIFF_KV_EVICT=0; 1
+	 * answers SK_KV_ENOMEM (memcached -M). */
 	int no_evict;
 };
 
@@ -80,9 +83,9 @@ struct sk_kv_attr {
  * the defaults), over its node's rpc (sk_rpc_open), before any of them
  * uses the table; it returns once every rank has laid its partitions out
  * (it runs an sk_os_barrier). Returns SK_OK and *@kv_p, SK_ERR_INVAL (bad
- * attributes, not a skrun node), SK_ERR_NOMEM (the arena cannot hold the
- * partitions: raise SKIFF_ARENA_MB), or an rpc status reaching rank 0
- * (which hands out the job's hash secret).
+ * attributes or SKIFF_KV_* settings, not a skrun node), SK_ERR_NOMEM
+ * (the arena cannot hold the partitions: raise SKIFF_ARENA_MB), or an rpc
+ * status reaching rank 0 (which hands out the job's hash secret).
  */
 sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 		       struct sk_kv **kv_p);

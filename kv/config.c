@@ -1,0 +1,79 @@
+/*
+ * kv's SKIFF_* variables (skiff/config.h), and their reader: the defaults
+ * of struct sk_kv_attr's fields left 0 (kv.c's kv_attr checks the
+ * result). The table needs nothing of kv but this file, so skinfo links
+ * it (kv/module.mk) and `skinfo -c` lists and checks these with the other
+ * layers' variables.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include <skiff/config.h>
+
+#include "kv_int.h"
+
+static const struct sk_config_var sk_kv_config_vars[] = {
+	{"SKIFF_KV_PARTITIONS", "256",
+	 "partitions of a kv table (a power of two): every rank of the job "
+	 "must use the same; sk_kv_attr.partitions overrides it",
+	 SK_CONFIG_POW2, 1, 1ul << 24, NULL},
+	{"SKIFF_KV_PART_KB", "1024",
+	 "KiB of one kv partition's region (index and items); a node holds "
+	 "about partitions / ranks of them in its arena (SKIFF_ARENA_MB)",
+	 SK_CONFIG_NUM, 64, 1ul << 30, NULL},
+	{"SKIFF_KV_QUARANTINE_MS", "100",
+	 "kv's quarantine Q: freed item memory is not reused for this long; "
+	 "a one-sided GET slower than Q/4 is retried",
+	 SK_CONFIG_NUM, 1, 60000, NULL},
+	{"SKIFF_KV_EVICT", "1",
+	 "1: a full kv partition evicts by CLOCK with clients' access hints; "
+	 "0: it answers out of memory (memcached -M)",
+	 SK_CONFIG_NUM, 0, 1, NULL},
+	{NULL, NULL, NULL, 0, 0, 0, NULL},
+};
+
+struct sk_config_table sk_kv_config = {
+	.layer = "kv: the distributed hash table",
+	.order = SK_CONFIG_ORDER_LAUNCHER + 10,
+	.vars = sk_kv_config_vars,
+};
+SK_CONFIG_REGISTER_TABLE(sk_kv_config)
+
+sk_status_t kv_config_attr(struct sk_kv_attr *a)
+{
+	unsigned long v;
+	sk_status_t st;
+
+	if (a->partitions == 0) {
+		st = sk_config_ulong("SKIFF_KV_PARTITIONS", 1, 1ul << 24, &v);
+		if (st != SK_OK)
+			return st;
+		/* sk_config_ulong checks bounds only; skinfo -c the rest. */
+		if (v & (v - 1)) {
+			fprintf(stderr, "skiff: SKIFF_KV_PARTITIONS=%lu: not a "
+				"power of two\n", v);
+			return SK_ERR_CONFIG;
+		}
+		a->partitions = (uint32_t)v;
+	}
+	if (a->part_bytes == 0) {
+		st = sk_config_ulong("SKIFF_KV_PART_KB", 64, 1ul << 30, &v);
+		if (st != SK_OK)
+			return st;
+		a->part_bytes = (size_t)v << 10;
+	}
+	if (a->quarantine_ms == 0) {
+		st = sk_config_ulong("SKIFF_KV_QUARANTINE_MS", 1, 60000, &v);
+		if (st != SK_OK)
+			return st;
+		a->quarantine_ms = (uint32_t)v;
+	}
+	/* no_evict = 1 in the attributes wins; 0 leaves it to the setting. */
+	if (a->no_evict == 0) {
+		st = sk_config_ulong("SKIFF_KV_EVICT", 0, 1, &v);
+		if (st != SK_OK)
+			return st;
+		a->no_evict = v == 0;
+	}
+	return SK_OK;
+}
