@@ -340,6 +340,18 @@ t_kv_kill() {
 		{ echo "a survivor died of a signal"; return 1; }
 }
 
+t_kv_hist() {
+	# 4 ranks record random get/gets/set/add/replace/append/prepend/cas/
+	# delete on 4 shared keys; kv_lincheck must find the merged history
+	# linearizable, and reject it with one read's answer made impossible
+	# (tests/kv/hist.sh, which runs its own job).
+	BUILD=$BUILD "$repo/tests/kv/hist.sh" 400 >"$OUT" 2>"$ERR"
+	RC=$?
+	[ $RC -eq 0 ] || { echo "exit $RC"; grep -v '^ok' "$OUT" | head -8; return 1; }
+	[ "$(grep -c '^ok ' "$OUT")" -eq 3 ] ||
+		{ echo "not every check of hist.sh ran"; return 1; }
+}
+
 t_rpc_crowd() {
 	# Past the limit: rank 0's arena holds only some peers' slots; the
 	# rest are refused at once, with the setting to raise named.
@@ -999,6 +1011,7 @@ check kv-all-4 t_kv_all
 check kv-gone t_kv_gone
 check kv-hostile t_kv_hostile
 check kv-kill t_kv_kill
+check kv-hist t_kv_hist
 check seal t_seal
 check fds t_fds
 check paths t_paths

@@ -27,7 +27,7 @@ $(BUILD)/tests/kv_lincheck $(BUILD)/tests/test_lincheck: VERBS_LIBS :=
 
 # kv jobs of kvapps (tests/e2e/jobs.sh): a rank killed mid-run, and
 # histories recorded for kv_lincheck (tests/kv/hist.sh).
-KV_APPS_JOBS := $(BUILD)/tests/kill_job
+KV_APPS_JOBS := $(BUILD)/tests/kill_job $(BUILD)/tests/hist_job
 NODE_APPS += $(KV_APPS_JOBS)
 ALL       += $(KV_APPS_JOBS)
 $(KV_APPS_JOBS:$(BUILD)/tests/%=$(BUILD)/tests/kv/%.o): CPPFLAGS += \
