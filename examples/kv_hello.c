@@ -5,7 +5,7 @@
  *
  *     skiffcc kv_hello.c -o kv_hello
  *     skrun -n 4 ./kv_hello [KEYS]             (default 4 keys per node)
- *     skrun -n 4 ./kv_hello --bench GETS        (also time GETS GETs)
+ *     skrun -n 4 ./kv_hello --bench MS          (then GETs for MS ms)
  *
  * The table is collective: every node opens it over its rpc (sk_rpc_open)
  * with the same attributes, and sk_kv_open returns once all have laid out
@@ -15,9 +15,9 @@
  * by rpc. The calls block, serving the node's loop meanwhile, so a node
  * answers the others' sets even while it waits for its own.
  *
- * --bench GETS then times GETS GETs of the other nodes' keys, one at a
- * time, and prints the rate: a quick look, not a benchmark (perf/kv's
- * kvbench is that).
+ * --bench MS then GETs the other nodes' keys, one at a time, for MS
+ * milliseconds, and prints the rate: a quick look, not a benchmark
+ * (perf/kv's kvbench is that).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,17 +49,18 @@ static unsigned long number(const char *s, unsigned long max)
 }
 
 static int bench(struct sk_kv *kv, unsigned rank, unsigned size,
-		 unsigned keys, unsigned long gets)
+		 unsigned keys, unsigned long ms)
 {
 	struct sk_kv_stats before, after;
 	char key[64], val[128];
 	enum sk_kv_res res;
-	unsigned long i;
-	double t;
+	unsigned long i, gets;
+	double t, end;
 
 	sk_kv_stats(kv, &before);
 	t = now_s();
-	for (i = 0; i < gets; i++) {
+	end = t + (double)ms / 1e3;
+	for (i = 0; i == 0 || now_s() < end; i++) {
 		/* Keys of the other nodes, in turn. */
 		unsigned other = (rank + 1 + (unsigned)(i % (size - 1))) % size;
 		int klen = snprintf(key, sizeof(key), "hello:%u:%lu", other,
@@ -76,6 +77,7 @@ static int bench(struct sk_kv *kv, unsigned rank, unsigned size,
 		}
 	}
 	t = now_s() - t;
+	gets = i;
 	sk_kv_stats(kv, &after);
 	printf("kv_hello: rank %u: %lu GETs in %.3f s, %.0f GETs/s, "
 	       "%.1f us each (%" PRIu64 " one-sided, %" PRIu64 " by rpc)\n",
@@ -91,7 +93,7 @@ int main(int argc, char **argv)
 	 * the defaults (SKIFF_ARENA_MB=16) leave room for. */
 	struct sk_kv_attr attr = {.partitions = 16, .part_bytes = 256 << 10};
 	unsigned rank = sk_os_rank(), size = sk_os_size(), keys = 4, r, i;
-	unsigned long gets = 0;
+	unsigned long bench_ms = 0;
 	struct sk_kv_stats ks;
 	char key[64], val[128];
 	struct sk_rpc *rpc;
@@ -101,16 +103,16 @@ int main(int argc, char **argv)
 	int a = 1, rc = 0;
 
 	if (a < argc && strcmp(argv[a], "--bench") == 0) {
-		gets = a + 1 < argc ? number(argv[a + 1], 1ul << 30) : 0;
+		bench_ms = a + 1 < argc ? number(argv[a + 1], 3600000) : 0;
 		a += 2;
-		if (gets == 0)
+		if (bench_ms == 0)
 			a = argc + 1; /* usage */
 	}
 	if (a < argc)
 		keys = (unsigned)number(argv[a++], KEYS_MAX);
 	if (a != argc || keys == 0) {
-		fprintf(stderr, "usage: kv_hello [--bench GETS] [KEYS] (KEYS "
-				"1 to %u)\n", KEYS_MAX);
+		fprintf(stderr, "usage: kv_hello [--bench MS] [KEYS] (MS 1 "
+				"to 3600000, KEYS 1 to %u)\n", KEYS_MAX);
 		return 2;
 	}
 	if (size < 2) {
@@ -187,12 +189,13 @@ int main(int argc, char **argv)
 	if (rc == 0) {
 		sk_kv_stats(kv, &ks);
 		printf("kv_hello: rank %u read back the %u keys of the %u "
-		       "other nodes: %" PRIu64 " one-sided GETs, %" PRIu64
+		       "other node%s: %" PRIu64 " one-sided GETs, %" PRIu64
 		       " served locally, %" PRIu64 " by rpc\n", rank,
-		       keys * (size - 1), size - 1, ks.gets_onesided,
+		       keys * (size - 1), size - 1, size > 2 ? "s" : "",
+		       ks.gets_onesided,
 		       ks.gets_local, ks.gets_rpc);
-		if (gets)
-			rc = bench(kv, rank, size, keys, gets);
+		if (bench_ms)
+			rc = bench(kv, rank, size, keys, bench_ms);
 	}
 
 	/* Close only once every node is done reading the others' keys. */
