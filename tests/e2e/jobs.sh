@@ -345,7 +345,7 @@ t_kv_hist() {
 	# delete on 4 shared keys; kv_lincheck must find the merged history
 	# linearizable, and reject it with one read's answer made impossible
 	# (tests/kv/hist.sh, which runs its own job).
-	BUILD=$BUILD "$repo/tests/kv/hist.sh" 400 >"$OUT" 2>"$ERR"
+	BUILD=$BUILD "$repo/tests/kv/hist.sh" 300 >"$OUT" 2>"$ERR"
 	RC=$?
 	[ $RC -eq 0 ] || { echo "exit $RC"; grep -v '^ok' "$OUT" | head -8; return 1; }
 	[ "$(grep -c '^ok ' "$OUT")" -eq 3 ] ||

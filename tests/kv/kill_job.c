@@ -20,7 +20,7 @@
  * skrun -n; across hosts the figure would carry their clocks' offset) in
  * a key another rank owns, and raises SIGKILL. Each survivor notes when
  * its first operation on the victim's partitions failed, goes on for
- * POST_OPS operations (default 400) that must keep failing on the victim's
+ * POST_OPS operations (default 60) that must keep failing on the victim's
  * partitions and keep working on the others', then reads the kill time
  * and prints the delay next to rpc's liveness bound
  * ((SK_RPC_DEAD_PROBES + 2) x SKIFF_RPC_PROBE_MS, rpc/probe.c). The delay
@@ -45,7 +45,7 @@
 
 #define KEYS 64u        /* keys of each rank */
 #define VMAX 256u
-#define VICTIM_OPS 300u /* the victim's operations before its kill */
+#define VICTIM_OPS 50u  /* the victim's operations before its kill */
 #define GIVE_UP_S 60u   /* no failure by then: the dead owner went unseen */
 #define DEAD_PROBES 4u  /* rpc's SK_RPC_DEAD_PROBES (rpc/rpc_int.h) */
 
@@ -295,7 +295,7 @@ int main(int argc, char **argv)
 		.partitions = 16,
 		.part_bytes = 256u << 10,
 	};
-	unsigned n = sk_os_size(), post_ops = 400;
+	unsigned n = sk_os_size(), post_ops = 60;
 	unsigned char *val, *buf;
 	struct sk_rpc *rpc;
 	struct sk_kv *kv;
