@@ -48,8 +48,8 @@ static unsigned long number(const char *s, unsigned long max)
 	return end != s && *end == '\0' && *s != '-' && v <= max ? v : 0;
 }
 
-static int bench(struct sk_kv *kv, unsigned rank, unsigned size,
-		 unsigned keys, unsigned long ms)
+static int bench(struct sk_kv *kv, unsigned rank, unsigned size, unsigned keys,
+		 unsigned long ms)
 {
 	struct sk_kv_stats before, after;
 	char key[64], val[128];
@@ -66,13 +66,13 @@ static int bench(struct sk_kv *kv, unsigned rank, unsigned size,
 		int klen = snprintf(key, sizeof(key), "hello:%u:%lu", other,
 				    (i / (size - 1)) % keys);
 		sk_status_t st = sk_kv_get(kv, key, (size_t)klen, val,
-					   sizeof(val), NULL, NULL, NULL,
-					   &res);
+					   sizeof(val), NULL, NULL, NULL, &res);
 
 		if (st != SK_OK || res != SK_KV_OK) {
-			fprintf(stderr, "kv_hello: rank %u: get %s: %s\n",
-				rank, key, st != SK_OK ? sk_status_str(st) :
-				sk_kv_res_str(res));
+			fprintf(stderr, "kv_hello: rank %u: get %s: %s\n", rank,
+				key,
+				st != SK_OK ? sk_status_str(st)
+					    : sk_kv_res_str(res));
 			return 1;
 		}
 	}
@@ -111,8 +111,10 @@ int main(int argc, char **argv)
 	if (a < argc)
 		keys = (unsigned)number(argv[a++], KEYS_MAX);
 	if (a != argc || keys == 0) {
-		fprintf(stderr, "usage: kv_hello [--bench MS] [KEYS] (MS 1 "
-				"to 3600000, KEYS 1 to %u)\n", KEYS_MAX);
+		fprintf(stderr,
+			"usage: kv_hello [--bench MS] [KEYS] (MS 1 "
+			"to 3600000, KEYS 1 to %u)\n",
+			KEYS_MAX);
 		return 2;
 	}
 	if (size < 2) {
@@ -138,9 +140,10 @@ int main(int argc, char **argv)
 		st = sk_kv_set(kv, key, (size_t)klen, val, (size_t)vlen, rank,
 			       0, &res);
 		if (st != SK_OK || res != SK_KV_STORED) {
-			fprintf(stderr, "kv_hello: rank %u: set %s: %s\n",
-				rank, key, st != SK_OK ? sk_status_str(st) :
-				sk_kv_res_str(res));
+			fprintf(stderr, "kv_hello: rank %u: set %s: %s\n", rank,
+				key,
+				st != SK_OK ? sk_status_str(st)
+					    : sk_kv_res_str(res));
 			return 1;
 		}
 	}
@@ -151,38 +154,42 @@ int main(int argc, char **argv)
 	/* Read every other node's keys back and check them. */
 	for (r = 0; r < size && rc == 0; r++) {
 		for (i = 0; i < keys && r != rank; i++) {
-			int klen = snprintf(key, sizeof(key), "hello:%u:%u",
-					    r, i);
+			int klen =
+				snprintf(key, sizeof(key), "hello:%u:%u", r, i);
 			char want[128];
 			size_t vlen = 0;
 			uint32_t flags = 0;
 
-			snprintf(want, sizeof(want), "rank %u says hello %u",
-				 r, i);
+			snprintf(want, sizeof(want), "rank %u says hello %u", r,
+				 i);
 			st = sk_kv_get(kv, key, (size_t)klen, val,
 				       sizeof(val) - 1, &vlen, &flags, NULL,
 				       &res);
 			if (st != SK_OK || res != SK_KV_OK ||
 			    vlen >= sizeof(val) || flags != r) {
-				fprintf(stderr, "kv_hello: rank %u: get %s: "
-						"%s\n", rank, key,
-					st != SK_OK ? sk_status_str(st) :
-					sk_kv_res_str(res));
+				fprintf(stderr,
+					"kv_hello: rank %u: get %s: "
+					"%s\n",
+					rank, key,
+					st != SK_OK ? sk_status_str(st)
+						    : sk_kv_res_str(res));
 				rc = 1;
 				break;
 			}
 			val[vlen] = '\0';
 			if (strcmp(val, want) != 0) {
-				fprintf(stderr, "kv_hello: rank %u: get %s: "
-						"'%s', not '%s'\n", rank, key,
-					val, want);
+				fprintf(stderr,
+					"kv_hello: rank %u: get %s: "
+					"'%s', not '%s'\n",
+					rank, key, val, want);
 				rc = 1;
 				break;
 			}
 			if (i == 0)
 				printf("kv_hello: rank %u read %s = '%s' "
 				       "(stored by rank %u, kept by rank "
-				       "%u)\n", rank, key, val, r,
+				       "%u)\n",
+				       rank, key, val, r,
 				       sk_kv_owner_of(kv, key, (size_t)klen));
 		}
 	}
@@ -190,10 +197,9 @@ int main(int argc, char **argv)
 		sk_kv_stats(kv, &ks);
 		printf("kv_hello: rank %u read back the %u keys of the %u "
 		       "other node%s: %" PRIu64 " one-sided GETs, %" PRIu64
-		       " served locally, %" PRIu64 " by rpc\n", rank,
-		       keys * (size - 1), size - 1, size > 2 ? "s" : "",
-		       ks.gets_onesided,
-		       ks.gets_local, ks.gets_rpc);
+		       " served locally, %" PRIu64 " by rpc\n",
+		       rank, keys * (size - 1), size - 1, size > 2 ? "s" : "",
+		       ks.gets_onesided, ks.gets_local, ks.gets_rpc);
 		if (bench_ms)
 			rc = bench(kv, rank, size, keys, bench_ms);
 	}

@@ -21,7 +21,7 @@
 # Prints one "ok"/"FAIL" line per check and exits 1 if any failed.
 set -uo pipefail
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build}
 repo=$(pwd -P)
 ops=${1:-1000}
