@@ -338,6 +338,11 @@ t_kv_kill() {
 		{ echo "not every survivor saw rank 3 gone and the rest served"; return 1; }
 	[ "$(grep -c 'signal' "$ERR")" -eq 1 ] ||
 		{ echo "a survivor died of a signal"; return 1; }
+	# skrun's status is the victim's whatever the survivors' exits were:
+	# a sanitizer's report (a leak of what was kept for the dead owner)
+	# shows only here.
+	! grep -q 'Sanitizer' "$OUT" "$ERR" ||
+		{ echo "a sanitizer report: $(grep -m1 -A5 'ERROR: .*Sanitizer' "$ERR" | tr '\n' ' ')"; return 1; }
 }
 
 t_kv_hist() {
