@@ -3,13 +3,17 @@
 # client on 127.0.0.1 with the default provider (SKIFF_PROVIDER, else auto:
 # rdma if an RDMA port is active, else ucx), then a 4-node job under skrun
 # (hello, a ring of node-to-node sends, a shared file written and read
-# back through the host), then rpc_lat (rpc round trips, 32 B and 4 KiB).
+# back through the host), then rpc_lat (rpc round trips, 32 B and 4 KiB),
+# rpc between nodes, and kv: 4 nodes load keys into the distributed hash
+# table, read each other's back one-sided, and time GETs for a second.
 # Both sides' output is shown as
 # it comes, prefixed [server] and [client]; the demo fails if either side
 # fails or if the pair does not finish within DEMO_TIMEOUT seconds.
 #
 # Environment: BUILD (default build) picks the binaries; DEMO_TIMEOUT
-# (default 120) bounds the run; PORT_MIN/PORT_MAX (default 18600-18999) the
+# (default 120) bounds the run; DEMO_KVBENCH, if set, is the node program
+# and arguments the kv act times GETs with (say "$BUILD/perf/kv/kvbench
+# --mix C -T 1"), instead of examples/kv_hello.c's own loop; PORT_MIN/PORT_MAX (default 18600-18999) the
 # TCP ports tried. Extra arguments go to both sides (e.g. -n 100 -s 65536).
 set -uo pipefail
 
@@ -143,5 +147,20 @@ finish_pair rpc_lat
 # Part 4: rpc inside a job, as examples/rpc_sum.c writes it: rank 0 serves,
 # every other rank connects to it on first use and calls.
 job -n 8 "$build/examples/rpc_sum"
-echo "demo: OK (ping-pong, a 4-node skrun job, rpc round trips, rpc between nodes)"
+
+# Part 5: kv, the distributed hash table (examples/kv_hello.c): every node
+# stores 64 keys and reads the other nodes' back; a GET of another node's
+# key READs its memory without its CPU (the one-sided count is
+# sk_kv_stats'). Then a second of GETs, one at a time per node, and their
+# rate summed over the nodes.
+job -n 4 "$build/examples/kv_hello" 64
+read -r -a kvbench <<<"${DEMO_KVBENCH:-$build/examples/kv_hello --bench 1000 64}"
+job -n 4 "${kvbench[@]}" >"$tmp/kvbench.out"
+cat "$tmp/kvbench.out"
+if [ -z "${DEMO_KVBENCH:-}" ]; then
+	awk '/ GETs\/s, / { n++; gets += $5; s = $8 > s ? $8 : s; rate += $10 }
+	     END { if (n) printf "demo: kv: %d nodes did %d GETs in %.2f s, %.0f GETs/s in all, one GET in flight per node\n", n, gets, s, rate }' \
+		"$tmp/kvbench.out"
+fi
+echo "demo: OK (ping-pong, a 4-node skrun job, rpc round trips, rpc between nodes, kv)"
 

@@ -146,6 +146,36 @@ check_rpc_sum() {
 	refused "$name: 1 node refused" 2 'skrun -n 2 or more'
 }
 
+check_kv_hello() {
+	local p=$1 r o why=''
+	run -n 4 "$p" 3
+	[ $RC -eq 0 ] || why="exit status $RC;"
+	for r in 0 1 2 3; do
+		grep -qFx "kv_hello: rank $r stored 3 keys" "$OUT" ||
+			why+=" rank $r stored nothing;"
+		grep -q "^kv_hello: rank $r read back the 9 keys of the 3 other nodes: " \
+			"$OUT" || why+=" rank $r did not read the others' keys;"
+		for o in 0 1 2 3; do
+			[ $o = "$r" ] && continue
+			grep -q "^kv_hello: rank $r read hello:$o:0 = 'rank $o says hello 0' (stored by rank $o, kept by rank [0-3])\$" \
+				"$OUT" || why+=" rank $r did not show rank $o's key;"
+		done
+	done
+	verdict "$name: 4 nodes, 3 keys each" "$why"
+
+	run -n 2 "$p" --bench 100
+	why=
+	[ $RC -eq 0 ] || why="exit status $RC;"
+	[ "$(lines '^kv_hello: rank [01]: [1-9][0-9]* GETs in [0-9.]* s, [0-9]* GETs/s')" -eq 2 ] ||
+		why+=" no GET rate from both ranks;"
+	verdict "$name --bench 100 (ms)" "$why"
+
+	run -n 1 "$p"
+	refused "$name: 1 node refused" 2 'skrun -n 2 or more'
+	run -n 2 "$p" 0
+	refused "$name: 0 keys refused" 2 'usage: kv_hello'
+}
+
 mkdir -p "$T/work"
 found=0
 for p in "$DIR"/*; do
@@ -159,6 +189,7 @@ for p in "$DIR"/*; do
 	ring) check_ring "$p" ;;
 	file_io) check_file_io "$p" ;;
 	rpc_sum) check_rpc_sum "$p" ;;
+	kv_hello) check_kv_hello "$p" ;;
 	*)
 		run -n 4 "$p"
 		if [ $RC -eq 0 ]; then

@@ -24,3 +24,17 @@ $(FUZZ_BUILD)/fuzz_lincheck: tests/fuzz/fuzz_lincheck.c $(LINCHECK_SRC) \
 
 # Neither links Skiff, so neither needs the fabric's libraries.
 $(BUILD)/tests/kv_lincheck $(BUILD)/tests/test_lincheck: VERBS_LIBS :=
+
+# kv jobs of kvapps (tests/e2e/jobs.sh): a rank killed mid-run, and
+# histories recorded for kv_lincheck (tests/kv/hist.sh).
+KV_APPS_JOBS := $(BUILD)/tests/kill_job $(BUILD)/tests/hist_job
+NODE_APPS += $(KV_APPS_JOBS)
+ALL       += $(KV_APPS_JOBS)
+$(KV_APPS_JOBS:$(BUILD)/tests/%=$(BUILD)/tests/kv/%.o): CPPFLAGS += \
+	-Ikv/include -Irpc/include -Ilibos/include
+$(KV_APPS_JOBS): $(BUILD)/tests/%: $(BUILD)/tests/kv/%.o $(LIBKV) \
+	$(LIBRPC) $(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)
