@@ -26,12 +26,14 @@ RPCJOB=$T/bin/rpc_job
 HOSTILE=$T/bin/hostile_job
 KVJOB=$T/bin/kv_job
 KILLJOB=$T/bin/kill_job
+EVICTJOB=$T/bin/evict_job
 mkdir -p "$T/bin" "$T/work"
 cp "$repo/$BUILD/tests/node_app" "$APP"
 cp "$repo/$BUILD/tests/rpc_job" "$RPCJOB"
 cp "$repo/$BUILD/tests/hostile_job" "$HOSTILE"
 cp "$repo/$BUILD/tests/kv_job" "$KVJOB"
 cp "$repo/$BUILD/tests/kill_job" "$KILLJOB"
+cp "$repo/$BUILD/tests/evict_job" "$EVICTJOB"
 cd "$T/work"
 cleanup() {
 	pkill -KILL -f "$T/" 2>/dev/null
@@ -355,6 +357,26 @@ t_kv_hist() {
 	[ $RC -eq 0 ] || { echo "exit $RC"; grep -v '^ok' "$OUT" | head -8; return 1; }
 	[ "$(grep -c '^ok ' "$OUT")" -eq 3 ] ||
 		{ echo "not every check of hist.sh ran"; return 1; }
+}
+
+t_kv_evict() {
+	# kv/README.md, "When full" (tests/kv/evict_job.c): the owner's timer
+	# reaps quarantine and retires expired items with no update; full
+	# partitions evict with SKIFF_KV_EVICT unset, answer ENOMEM with 0 or
+	# no_evict; a bad SKIFF_KV_PARTITIONS fails the open, naming it.
+	local m
+	for m in idle full full-attr; do
+		SKIFF_KV_PARTITIONS=16 run 120 -n 2 "$EVICTJOB" $m
+		[ $RC -eq 0 ] || { echo "$m: exit $RC"; return 1; }
+		[ "$(grep -c ' ok$' "$OUT")" -ge 2 ] ||
+			{ echo "$m: not every rank ok"; return 1; }
+	done
+	SKIFF_KV_EVICT=0 SKIFF_KV_PARTITIONS=16 run 120 -n 2 "$EVICTJOB" full
+	[ $RC -eq 0 ] || { echo "SKIFF_KV_EVICT=0: exit $RC"; return 1; }
+	SKIFF_KV_PARTITIONS=3 run 60 -n 2 "$EVICTJOB" full
+	[ $RC -ne 0 ] || { echo "SKIFF_KV_PARTITIONS=3 was taken"; return 1; }
+	grep -q 'SKIFF_KV_PARTITIONS' "$ERR" "$OUT" ||
+		{ echo "SKIFF_KV_PARTITIONS=3 refused without naming it"; return 1; }
 }
 
 t_rpc_crowd() {
@@ -1017,6 +1039,7 @@ check kv-gone t_kv_gone
 check kv-hostile t_kv_hostile
 check kv-kill t_kv_kill
 check kv-hist t_kv_hist
+check kv-evict t_kv_evict
 check seal t_seal
 check fds t_fds
 check paths t_paths
