@@ -16,6 +16,11 @@ ALL += $(PERF_KV_NODES) $(PERF_KV_TOOLS)
 perf-kv: $(PERF_KV_NODES) $(PERF_KV_TOOLS) $(BUILD)/bin/skrun \
 	$(BUILD)/perf/sk_read_lat
 
+# Build, then run every script of perf/kv/ (perf/kv/run.sh).
+.PHONY: perf-kv-run
+perf-kv-run: perf-kv
+	$(Q)BUILD=$(BUILD) perf/kv/run.sh
+
 $(BUILD)/perf/kv/kvbench.o: CPPFLAGS += -Ikv/include -Irpc/include \
 	-Ilibos/include
 $(BUILD)/perf/kv/kv_mem.o: CPPFLAGS += -Ikv
