@@ -1083,6 +1083,12 @@ int main(int argc, char **argv)
 				ret = PERF_EXIT_FAIL;
 		}
 	}
+	/* A rank that failed ends the job now (sk_os_abort: skrun kills
+	 * the others): waiting for a stop, a report or a barrier, or
+	 * finalizing, which waits for every node, could wait for ever. */
+	if (ret != PERF_EXIT_OK)
+		sk_os_abort(ret, "kvbench: rank %u failed; ending the job",
+			    b.rank);
 	if (b.o.spin && kvb_serve(&b) != 0) {
 		fprintf(stderr, "kvbench: rank %u: serving: the loop or a stop "
 			"call failed\n", b.rank);
