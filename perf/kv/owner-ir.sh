@@ -72,8 +72,10 @@ if ! [[ ${n1:-} =~ ^[1-9][0-9]*$ && ${n2:-} =~ ^[1-9][0-9]*$ ]] ||
 	echo "owner-ir.sh: bad --ops: '$ops' (two counts, N1 < N2)" >&2
 	exit 2
 fi
-[[ $keys =~ ^[1-9][0-9]*$ ]] && [ "$keys" -ge 16 ] ||
-	{ echo "owner-ir.sh: bad --keys: '$keys' (16 or more)" >&2; exit 2; }
+if ! [[ $keys =~ ^[1-9][0-9]*$ ]] || [ "$keys" -lt 16 ]; then
+	echo "owner-ir.sh: bad --keys: '$keys' (16 or more)" >&2
+	exit 2
+fi
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=../compare-lib.sh
@@ -88,6 +90,7 @@ export SKIFF_PROVIDER=${SKIFF_PROVIDER:-ucx}
 export SKIFF_UCX_KEEPALIVE_MS=${SKIFF_UCX_KEEPALIVE_MS:-3600000}
 cmp_tmp=$(mktemp -d "${TMPDIR:-/tmp}/skiff-kv-owner-ir.XXXXXX")
 mc_pid=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	if [ -n "$mc_pid" ]; then
 		kill "$mc_pid" 2>/dev/null

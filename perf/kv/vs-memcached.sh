@@ -92,6 +92,7 @@ mc_user=()
 [ "$(id -u)" = 0 ] && mc_user=(-u root) # memcached refuses root without -u
 cmp_tmp=$(mktemp -d "${TMPDIR:-/tmp}/skiff-kv-memcached.XXXXXX")
 mc_pid=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	if [ -n "$mc_pid" ]; then
 		kill "$mc_pid" 2>/dev/null

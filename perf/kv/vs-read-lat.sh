@@ -113,7 +113,7 @@ for t in $(seq "$trials"); do
 	else
 		run_kv "$t" && run_read "$t" || failed=1
 	fi
-	[ -n "$rv" ] && [ -n "$kv" ] || continue
+	if [ -z "$rv" ] || [ -z "$kv" ]; then continue; fi
 	r=$(awk -v a="$kv" -v b="$rv" 'BEGIN{printf "%.4f", a / b}')
 	kvs+=("$kv") reads+=("$rv") ratios+=("$r")
 	printf '  trial %d: kv GET p50 %s us (rpc fallbacks %s, read retries %s), sk_read_lat %s us, ratio %s\n' \
