@@ -115,6 +115,7 @@ include perf/os/module.mk
 include tests/libos/module.mk
 include tests/faults/module.mk
 include kv/module.mk tests/kv/store.mk tests/kv/module.mk
+include perf/kv/module.mk
 include perf/fuzz.mk
 include examples/module.mk
 include mk/install.mk
