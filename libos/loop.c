@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,8 +614,16 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 			sk_status_t st = sk_dev_arm(loop->dev);
 			int bound = sk_dev_sleep_bound(loop->dev);
 
-			if (st == SK_ERR_BUSY)
+			/* Work in flight that only polling completes (ucx's
+			 * shared memory): poll on, but give the core to
+			 * whoever else is runnable first, since that may be
+			 * the very peer whose progress answers it (many
+			 * nodes on few cores). Alone on its core, the node
+			 * gets it straight back. */
+			if (st == SK_ERR_BUSY) {
+				sched_yield();
 				continue;
+			}
 			if (st != SK_OK)
 				return st;
 			if (bound >= 0 && (wait < 0 || bound < wait))
