@@ -77,8 +77,6 @@ static void kv_free(struct sk_kv *kv)
 {
 	kv_client_cleanup(kv);
 	kv_own_cleanup(kv);
-	if (kv->rbuf.mr)
-		sk_arena_region_release(kv->arena, &kv->rbuf);
 	/* rpc cannot unregister: requests that come later are told this
 	 * node's kv is closed. */
 	for (unsigned id = KV_RPC_SECRET; id < KV_RPC_END; id++)
@@ -100,7 +98,6 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 		{KV_RPC_DELETE, kv_h_delete},
 	};
 	struct sk_kv *kv;
-	size_t rsize;
 	sk_status_t st;
 
 	if (rpc == NULL || kv_p == NULL || sk_os_loop() == NULL)
@@ -140,16 +137,10 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 		kv->parts[p].owner = r;
 		kv->owners[r].nowned++;
 	}
-	/* Where READs land: a pair, then the largest item a set makes. */
-	rsize = SK_KV_PAIR_SIZE + sk_kv_item_size(SK_KV_KEY_MAX,
-						  SK_KV_VALUE_MAX);
-	st = sk_arena_region(kv->arena, rsize, SK_ACCESS_LOCAL, &kv->rbuf);
-	if (st != SK_OK) {
-		kv->rbuf.mr = NULL;
-		fprintf(stderr, "skiff: kv: rank %u: no arena room for the "
-			"read buffer: %s\n", kv->rank, sk_status_str(st));
+	/* Where READs land (req.c). */
+	st = kv_client_init(kv);
+	if (st != SK_OK)
 		goto fail;
-	}
 	st = kv_own_init(kv);
 	if (st != SK_OK)
 		goto fail;
