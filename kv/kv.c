@@ -95,7 +95,8 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 	} handlers[] = {
 		{KV_RPC_SECRET, kv_h_secret}, {KV_RPC_DESC, kv_h_desc},
 		{KV_RPC_GET, kv_h_get},       {KV_RPC_STORE, kv_h_store},
-		{KV_RPC_DELETE, kv_h_delete},
+		{KV_RPC_DELETE, kv_h_delete}, {KV_RPC_DELTA, kv_h_delta},
+		{KV_RPC_TOUCH, kv_h_touch},   {KV_RPC_HINT, kv_h_hint},
 	};
 	struct sk_kv *kv;
 	sk_status_t st;

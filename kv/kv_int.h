@@ -262,6 +262,13 @@ void kv_h_store(struct sk_rpc_req *req, void *arg);
 void kv_h_delete(struct sk_rpc_req *req, void *arg);
 void kv_h_delta(struct sk_rpc_req *req, void *arg);
 void kv_h_touch(struct sk_rpc_req *req, void *arg);
+void kv_h_hint(struct sk_rpc_req *req, void *arg);
+
+/* evict.c: a client read the item of key_hash in kp (this node's) one-
+ * sided (KV_RPC_HINT), which the owner's CPU did not see: eviction counts
+ * it as an access. Hashes of keys kp does not hold are ignored. (Until
+ * kv/evict.c lands, owner.c has a temporary no-op.) */
+void kv_evict_hint(struct sk_kv *kv, struct kv_part *kp, uint64_t key_hash);
 
 /* client.c */
 sk_status_t kv_owner_get(struct sk_kv *kv, unsigned rank,

@@ -7,6 +7,7 @@
 KV_STORE_SRC := kv/hash.c kv/store.c
 KV_STORE_OBJ := $(KV_STORE_SRC:%.c=$(BUILD)/%.o)
 KV_FAB_SRC   := kv/map.c kv/owner.c kv/client.c kv/kv.c
+KV_FAB_SRC   += kv/wire.c
 KV_FAB_SRC   += kv/req.c
 KV_FAB_OBJ   := $(KV_FAB_SRC:%.c=$(BUILD)/%.o)
 LIBKV        := $(BUILD)/lib/libskiff_kv.a
