@@ -950,8 +950,11 @@ sk_status_t kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n)
 	for (;;) {
 		while (i < n && reqs[i].done)
 			i++;
-		if (i == n)
+		if (i == n) {
+			/* Those done meanwhile were the waiter's to see. */
+			kv->newly_done = 0;
 			return SK_OK;
+		}
 		if (reqs[i].priv_ == NULL)
 			return SK_ERR_INVAL; /* never posted */
 		if (kv_turn(kv, true) < 0)

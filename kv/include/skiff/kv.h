@@ -230,7 +230,8 @@ struct sk_kv_req {
 sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req);
 
 /* One pass of the node's loop without blocking; returns how many of this
- * node's kv requests became done. */
+ * node's kv requests became done since the last sk_kv_progress or wait
+ * (those a post answered at once included). */
 unsigned sk_kv_progress(struct sk_kv *kv);
 
 /* Wait, serving the loop, until the @n requests at @reqs are done. Each
