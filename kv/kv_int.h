@@ -5,8 +5,9 @@
  *
  *   map.c     the job's secret and the placement (rendezvous hashing)
  *   owner.c   this node's partitions: layout, the updates, the handlers
- *   req.c     the requests (kv.h's asynchronous API): the one-sided GET
- *             as a state machine, updates by rpc, access hints
+ *   req.c     the requests (kv.h's asynchronous API), req.h; the
+ *             one-sided GET as a state machine and access hints
+ *             (req_get.c), updates and the rpc GET (req_rpc.c)
  *   client.c  first contact with an owner, the blocking calls
  *   kv.c      open and close
  *
