@@ -55,6 +55,15 @@ void kv_enq(struct kv_q *q, struct sk_kv_req_priv *op)
 	q->n++;
 }
 
+void kv_enq_front(struct kv_q *q, struct sk_kv_req_priv *op)
+{
+	op->next = q->head;
+	q->head = op;
+	if (q->tail == NULL)
+		q->tail = op;
+	q->n++;
+}
+
 struct sk_kv_req_priv *kv_deq(struct kv_q *q)
 {
 	struct sk_kv_req_priv *op = q->head;

@@ -45,6 +45,7 @@ struct sk_kv_req_priv {
 
 /* req.c */
 void kv_enq(struct kv_q *q, struct sk_kv_req_priv *op);
+void kv_enq_front(struct kv_q *q, struct sk_kv_req_priv *op);
 struct sk_kv_req_priv *kv_deq(struct kv_q *q);
 void *kv_pair_at(struct sk_kv *kv, const struct sk_kv_req_priv *op);
 void *kv_item_at(struct sk_kv *kv, const struct sk_kv_req_priv *op);

@@ -74,6 +74,8 @@ void kv_hints_flush(struct sk_kv *kv)
 
 /* ---- READs ---- */
 
+static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op);
+
 static void kv_rd_done(struct sk_op *sop, const struct sk_wc *wc)
 {
 	struct sk_kv_req_priv *op = (struct sk_kv_req_priv *)sop;
@@ -134,8 +136,13 @@ static bool kv_read(struct sk_kv *kv, struct sk_kv_req_priv *op,
 	o->rd_ops[o->rd_out++] = op;
 	return true;
 wait:
+	/* A GET whose pair is read goes before those yet to start: its
+	 * lease runs since its pair READ (rule 4). */
 	op->step = self;
-	kv_enq(&o->rd_wait, op);
+	if (then == kv_get_item_done)
+		kv_enq_front(&o->rd_wait, op);
+	else
+		kv_enq(&o->rd_wait, op);
 	return false;
 }
 
@@ -171,7 +178,6 @@ static bool kv_get_onesided(struct sk_kv *kv, struct sk_kv_req_priv *op,
 }
 
 /* A candidate's READ, once it has room to land. */
-static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op);
 
 static bool kv_get_item(struct sk_kv *kv, struct sk_kv_req_priv *op)
 {
