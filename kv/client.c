@@ -1,19 +1,14 @@
 /*
- * kv client: the calls of kv.h. A key owned here is served in place
- * (owner.c); elsewhere a GET READs the owner's region and an update is an
- * rpc to it.
+ * kv client: first contact with an owner, and the blocking calls of kv.h,
+ * each one request (req.c) posted and waited for, so that both APIs take
+ * one path and answer alike.
  *
  * First contact with an owner (kv_owner_get): connect, then one
  * KV_RPC_DESC brings the descriptors of all its partitions, each checked
  * (sk_rkey_unpack on the owner's endpoint, the region header by
  * sk_kv_view_from_hdr, the partition one the map gives it) and its clock.
- *
- * The one-sided GET (kv_get_onesided) follows kv/README.md, "The reader":
- * READ the pair, pick, READ a candidate, check; a GET slower than the lease
- * or a check that fails is tried again, KV_READ_TRIES times in all, and
- * then asked of the owner by rpc. One READ is outstanding at a time, on
- * rpc's endpoint to the owner (rpc.h, sk_rpc_peer_ep: SK_ERR_AGAIN means
- * run the loop once and retry).
+ * It blocks, serving the loop (sk_rpc_call_sync), inside the post of the
+ * first GET to that owner; an update's first post only connects.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,63 +19,14 @@
 
 #include "kv_int.h"
 
-/* ---- waiting for one READ ---- */
-
-static void kv_read_done(struct sk_op *op, const struct sk_wc *wc)
-{
-	struct kv_read *rd = (struct kv_read *)op;
-
-	rd->status = wc->status;
-	rd->done = 1;
-	rd->lost = 0;
-}
-
-/*
- * READ @len bytes at @off of @kp's region into the read buffer at @loff,
- * and wait for it, serving the loop. When the owner fails, rpc flushes its
- * endpoint, but on ucx an operation UCX holds past the liveness bound is
- * dropped with the endpoint, without a completion (rpc/core.c). So the
- * wait ends when the peer fails; the READ is then lost (rd.lost): the
- * buffer and rd stay its until it completes, if ever, and GETs go by rpc
- * meanwhile.
- */
-static sk_status_t kv_read(struct sk_kv *kv, struct kv_owner *o,
-			   struct sk_ep *ep, struct kv_part *kp, uint64_t off,
-			   size_t len, size_t loff)
-{
-	sk_status_t st;
-
-	kv->rd.op.done = kv_read_done;
-	kv->rd.done = 0;
-	for (;;) {
-		st = sk_post_read(ep, kv->rbuf.mr, kv->rbuf.base + loff, len,
-				  kp->rkey, kp->base + off, 0, &kv->rd.op);
-		if (st != SK_ERR_AGAIN)
-			break;
-		if (sk_loop_run_once(kv->loop, 0) < 0)
-			return SK_ERR_IO;
-	}
-	if (st != SK_OK)
-		return st;
-	while (!kv->rd.done) {
-		if (sk_rpc_peer_failed(o->peer)) {
-			kv->rd.lost = 1;
-			return SK_ERR_UNREACHABLE;
-		}
-		if (sk_loop_run_once(kv->loop, -1) < 0 && !kv->rd.done) {
-			kv->rd.lost = 1;
-			return SK_ERR_IO;
-		}
-	}
-	return kv->rd.status;
-}
-
 /* ---- first contact ---- */
 
 static void kv_owner_forget(struct sk_kv *kv, unsigned rank)
 {
 	struct kv_owner *o = &kv->owners[rank];
 
+	/* Its requests in flight end first (their READs are lost). */
+	kv_owner_fail(kv, rank);
 	/*
 	 * The peer failed: rpc destroys its endpoint, with which the keys
 	 * unpacked on it must go first; rpc gives no hook for that yet, so
@@ -97,7 +43,7 @@ static void kv_owner_forget(struct sk_kv *kv, unsigned rank)
 	o->peer = NULL;
 }
 
-static sk_status_t kv_rpc_status(int rc)
+sk_status_t kv_rpc_status(int rc)
 {
 	switch (rc) {
 	case -ECONNRESET: /* the owner failed */
@@ -173,8 +119,28 @@ static sk_status_t kv_owner_take(struct sk_kv *kv, unsigned rank,
 	return SK_OK;
 }
 
+/* The owner @rank, connected, or a status. */
+sk_status_t kv_owner_connect(struct sk_kv *kv, unsigned rank,
+			     struct kv_owner **o_p)
+{
+	struct kv_owner *o = &kv->owners[rank];
+
+	if (o->peer && sk_rpc_peer_failed(o->peer))
+		kv_owner_forget(kv, rank);
+	if (o->peer == NULL) {
+		sk_status_t st = sk_rpc_connect(kv->rpc, rank, -1, &o->peer);
+
+		if (st != SK_OK) {
+			o->peer = NULL;
+			return SK_ERR_UNREACHABLE;
+		}
+	}
+	*o_p = o;
+	return SK_OK;
+}
+
 /* The owner @rank, connected and with its descriptors, or a status. */
-static sk_status_t kv_owner_get(struct sk_kv *kv, unsigned rank,
+sk_status_t kv_owner_get(struct sk_kv *kv, unsigned rank,
 				struct kv_owner **o_p)
 {
 	struct kv_owner *o = &kv->owners[rank];
@@ -226,162 +192,29 @@ static sk_status_t kv_owner_get(struct sk_kv *kv, unsigned rank,
 	return SK_OK;
 }
 
-/* ---- get ---- */
+/* ---- the blocking calls ---- */
 
-struct kv_get_out {
-	void *buf;
-	size_t cap;
-	size_t *vlen_p;
-	uint32_t *flags_p;
-	uint64_t *cas_p;
-};
-
-static void kv_get_copy(const struct kv_get_out *out, const void *value,
-			uint32_t vlen, uint32_t flags, uint64_t cas)
+/* Post @r, wait for it; its status. */
+static sk_status_t kv_call(struct sk_kv *kv, struct sk_kv_req *r)
 {
-	if (vlen)
-		memcpy(out->buf, value, vlen < out->cap ? vlen : out->cap);
-	if (out->vlen_p)
-		*out->vlen_p = vlen;
-	if (out->flags_p)
-		*out->flags_p = flags;
-	if (out->cas_p)
-		*out->cas_p = cas;
+	sk_status_t st = sk_kv_post(kv, r);
+
+	if (st == SK_OK)
+		st = kv_wait(kv, r, 1);
+	return st == SK_OK ? r->status : st;
 }
 
-/*
- * A READ that failed: the owner is gone, or it is rpc's to say (its
- * probe decides liveness): ask the owner by rpc, which either answers or
- * fails the peer.
- */
-static sk_status_t kv_read_failed(const struct kv_owner *o)
+static void kv_get_out(const struct sk_kv_req *r, size_t *vlen_p,
+		       uint32_t *flags_p, uint64_t *cas_p)
 {
-	return sk_rpc_peer_failed(o->peer) ? SK_ERR_UNREACHABLE
-					   : SK_ERR_AGAIN;
-}
-
-/*
- * The one-sided GET. Returns SK_OK with *res_p (SK_KV_OK or
- * SK_KV_NOT_FOUND), SK_ERR_AGAIN when the caller should ask the owner by
- * rpc, or a fabric status.
- */
-static sk_status_t kv_get_onesided(struct sk_kv *kv, struct kv_owner *o,
-				   struct kv_part *kp, const void *key,
-				   size_t klen, const struct kv_get_out *out,
-				   enum sk_kv_res *res_p)
-{
-	uint64_t lease = sk_kv_lease_ns(kv->quarantine_ns);
-	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
-	struct sk_kv_item_view iv;
-	struct sk_kv_plan plan;
-	struct sk_ep *ep;
-	sk_status_t st;
-
-	sk_kv_read_plan(&kp->view, &kv->hkey, key, klen, &plan);
-	for (unsigned t = 0; t < KV_READ_TRIES; t++) {
-		uint64_t t0 = kv_mono_ns(), now;
-		uint32_t owner_now;
-		unsigned n, i;
-		int rc = 0;
-
-		if (t)
-			kv->st.read_retries++;
-		ep = sk_rpc_peer_ep(o->peer);
-		if (ep == NULL)
-			return SK_ERR_UNREACHABLE;
-		st = kv_read(kv, o, ep, kp, plan.pair_off, SK_KV_PAIR_SIZE, 0);
-		if (st != SK_OK)
-			return kv_read_failed(o);
-		rc = sk_kv_read_pick(&kp->view, &plan, kv->rbuf.base, cands,
-				     &n);
-		if (rc == SK_KV_ERR_STALE)
-			return SK_ERR_AGAIN; /* the owner knows better */
-		if (n == 0) {
-			*res_p = SK_KV_NOT_FOUND;
-			return SK_OK;
-		}
-		for (i = 0; i < n; i++) {
-			if (cands[i].len > kv->rbuf.size - SK_KV_PAIR_SIZE)
-				return SK_ERR_AGAIN; /* larger than we read */
-			ep = sk_rpc_peer_ep(o->peer);
-			if (ep == NULL)
-				return SK_ERR_UNREACHABLE;
-			st = kv_read(kv, o, ep, kp, cands[i].off, cands[i].len,
-				     SK_KV_PAIR_SIZE);
-			if (st != SK_OK)
-				return kv_read_failed(o);
-			now = kv_mono_ns();
-			owner_now = (uint32_t)((o->unix_ns + (now - o->mono_ns))
-					       / 1000000000ull);
-			rc = sk_kv_read_check(&plan, &cands[i],
-					      kv->rbuf.base + SK_KV_PAIR_SIZE,
-					      key, klen, owner_now, &iv);
-			if (rc == SK_KV_ERR_OTHER_KEY)
-				continue;
-			break;
-		}
-		if (i == n) {
-			*res_p = SK_KV_NOT_FOUND; /* only other keys' items */
-			return SK_OK;
-		}
-		if (kv_mono_ns() - t0 >= lease)
-			continue; /* rule (4): too slow to trust */
-		if (rc == SK_KV_ERR_EXPIRED) {
-			*res_p = SK_KV_NOT_FOUND;
-			return SK_OK;
-		}
-		if (rc == 0) {
-			kv_get_copy(out, iv.value, iv.vlen, iv.flags, iv.cas);
-			*res_p = SK_KV_OK;
-			return SK_OK;
-		}
-		/* A bad check or malformed bytes: a write raced us. */
-	}
-	return SK_ERR_AGAIN;
-}
-
-static sk_status_t kv_get_rpc(struct sk_kv *kv, struct kv_owner *o,
-			      const void *key, size_t klen,
-			      const struct kv_get_out *out,
-			      enum sk_kv_res *res_p)
-{
-	size_t cap = sizeof(struct kv_get_resp) + SK_KV_VALUE_MAX;
-	size_t len = sizeof(struct kv_key_req) + klen, got = 0;
-	struct kv_key_req q = {.klen = (uint32_t)klen};
-	struct kv_get_resp a;
-	char req[sizeof(q) + SK_KV_KEY_MAX];
-	char *resp;
-	int rc;
-
-	memcpy(req, &q, sizeof(q));
-	memcpy(req + sizeof(q), key, klen);
-	resp = malloc(cap);
-	if (resp == NULL)
-		return SK_ERR_NOMEM;
-	kv->st.gets_rpc++;
-	rc = sk_rpc_call_sync(o->peer, KV_RPC_GET, req, len, resp, cap, &got);
-	if (rc < 0) {
-		free(resp);
-		return kv_rpc_status(rc);
-	}
-	if (rc == SK_KV_OK) {
-		if (got < sizeof(a)) {
-			free(resp);
-			return SK_ERR_MALFORMED;
-		}
-		memcpy(&a, resp, sizeof(a));
-		if (a.vlen != got - sizeof(a)) {
-			free(resp);
-			return SK_ERR_MALFORMED;
-		}
-		kv_get_copy(out, resp + sizeof(a), a.vlen, a.flags, a.cas);
-	} else if (rc != SK_KV_NOT_FOUND) {
-		free(resp);
-		return SK_ERR_MALFORMED;
-	}
-	free(resp);
-	*res_p = rc;
-	return SK_OK;
+	if (r->res != SK_KV_OK)
+		return;
+	if (vlen_p)
+		*vlen_p = r->vlen;
+	if (flags_p)
+		*flags_p = r->flags;
+	if (cas_p)
+		*cas_p = r->cas;
 }
 
 sk_status_t sk_kv_get(struct sk_kv *kv, const void *key, size_t klen,
@@ -389,73 +222,40 @@ sk_status_t sk_kv_get(struct sk_kv *kv, const void *key, size_t klen,
 		      uint32_t *flags_p, uint64_t *cas_p,
 		      enum sk_kv_res *res_p)
 {
-	struct kv_get_out out = {buf, cap, vlen_p, flags_p, cas_p};
-	struct sk_kv_item_view iv;
-	struct kv_owner *o;
-	struct kv_part *kp;
+	struct sk_kv_req r = {
+		.cmd = SK_KV_CMD_GET, .key = key, .klen = klen,
+		.buf = buf, .cap = cap,
+	};
 	sk_status_t st;
 
-	if (kv == NULL || res_p == NULL || (key == NULL && klen) ||
-	    (buf == NULL && cap))
+	if (res_p == NULL)
 		return SK_ERR_INVAL;
-	if (!sk_kv_key_ok(key, klen)) {
-		*res_p = SK_KV_EFORMAT;
-		return SK_OK;
-	}
-	kp = kv_part_of(kv, key, klen);
-	if (kp->owner == kv->rank) {
-		kv->st.gets_local++;
-		*res_p = kv_own_get(kv, kp, key, klen, &iv);
-		if (*res_p == SK_KV_OK)
-			kv_get_copy(&out, iv.value, iv.vlen, iv.flags, iv.cas);
-		return SK_OK;
-	}
-	st = kv_owner_get(kv, kp->owner, &o);
+	st = kv_call(kv, &r);
 	if (st != SK_OK)
 		return st;
-	/* A ready owner's partitions are all ready, unless its answer
-	 * named one twice and missed another: then ask it by rpc. */
-	st = kp->ready && !kv->rd.lost ?
-	     kv_get_onesided(kv, o, kp, key, klen, &out, res_p) :
-	     SK_ERR_AGAIN;
-	if (st == SK_OK) {
-		kv->st.gets_onesided++;
-		return SK_OK;
-	}
-	if (st != SK_ERR_AGAIN)
-		return st;
-	return kv_get_rpc(kv, o, key, klen, &out, res_p);
+	*res_p = r.res;
+	kv_get_out(&r, vlen_p, flags_p, cas_p);
+	return SK_OK;
 }
 
-/* ---- updates ---- */
-
-/* An update's rpc; @req is @len bytes (a pool buffer when large), and
- * the response's body, if any, goes to @resp (up to @resp_cap). */
-static sk_status_t kv_update(struct sk_kv *kv, unsigned rank, uint16_t id,
-			     const void *req, size_t len, void *resp,
-			     size_t resp_cap, enum sk_kv_res *res_p)
+sk_status_t sk_kv_gat(struct sk_kv *kv, const void *key, size_t klen,
+		      int32_t exptime, void *buf, size_t cap, size_t *vlen_p,
+		      uint32_t *flags_p, uint64_t *cas_p,
+		      enum sk_kv_res *res_p)
 {
-	struct kv_owner *o = &kv->owners[rank];
-	size_t rlen = 0;
-	int rc;
+	struct sk_kv_req r = {
+		.cmd = SK_KV_CMD_GAT, .key = key, .klen = klen,
+		.buf = buf, .cap = cap, .exptime = exptime,
+	};
+	sk_status_t st;
 
-	if (o->peer && sk_rpc_peer_failed(o->peer))
-		kv_owner_forget(kv, rank);
-	if (o->peer == NULL) {
-		sk_status_t st = sk_rpc_connect(kv->rpc, rank, -1, &o->peer);
-
-		if (st != SK_OK) {
-			o->peer = NULL;
-			return SK_ERR_UNREACHABLE;
-		}
-	}
-	kv->st.updates_rpc++;
-	rc = sk_rpc_call_sync(o->peer, id, req, len, resp, resp_cap, &rlen);
-	if (rc < 0)
-		return kv_rpc_status(rc);
-	if (rc >= SK_KV_RES_COUNT || (rlen && rlen != resp_cap))
-		return SK_ERR_MALFORMED;
-	*res_p = rc;
+	if (res_p == NULL)
+		return SK_ERR_INVAL;
+	st = kv_call(kv, &r);
+	if (st != SK_OK)
+		return st;
+	*res_p = r.res;
+	kv_get_out(&r, vlen_p, flags_p, cas_p);
 	return SK_OK;
 }
 
@@ -464,48 +264,22 @@ sk_status_t sk_kv_store(struct sk_kv *kv, enum sk_kv_op op, const void *key,
 			uint32_t flags, int32_t exptime, uint64_t cas,
 			uint64_t *cas_p, enum sk_kv_res *res_p)
 {
-	struct kv_store_req q = {
-		.op = op, .flags = flags, .exptime = exptime,
-		.klen = (uint32_t)klen, .vlen = (uint32_t)vlen, .cas = cas,
+	struct sk_kv_req r = {
+		.cmd = SK_KV_CMD_STORE, .op = op, .key = key, .klen = klen,
+		.value = value, .vlen = vlen, .flags = flags,
+		.exptime = exptime, .cas = cas,
 	};
-	struct kv_cas_resp a = {0};
-	struct kv_part *kp;
-	size_t len;
-	char *req;
 	sk_status_t st;
 
-	if (kv == NULL || res_p == NULL || (key == NULL && klen) ||
-	    (value == NULL && vlen))
+	if (res_p == NULL)
 		return SK_ERR_INVAL;
-	if (!sk_kv_key_ok(key, klen) || (unsigned)op > SK_KV_CAS) {
-		*res_p = SK_KV_EFORMAT;
-		return SK_OK;
-	}
-	if (!sk_kv_value_ok(vlen)) {
-		*res_p = SK_KV_ETOOLARGE;
-		return SK_OK;
-	}
-	kp = kv_part_of(kv, key, klen);
-	if (kp->owner == kv->rank) {
-		*res_p = kv_own_store(kv, kp, op, key, klen, value, vlen, flags,
-				      exptime, cas, cas_p);
-		return SK_OK;
-	}
-	/* A registered buffer: a large request is READ out of it. */
-	len = sizeof(q) + klen + vlen;
-	req = sk_rpc_buf_alloc(kv->rpc, len);
-	if (req == NULL)
-		return SK_ERR_NOMEM;
-	memcpy(req, &q, sizeof(q));
-	memcpy(req + sizeof(q), key, klen);
-	if (vlen)
-		memcpy(req + sizeof(q) + klen, value, vlen);
-	st = kv_update(kv, kp->owner, KV_RPC_STORE, req, len, &a, sizeof(a),
-		       res_p);
-	sk_rpc_buf_free(kv->rpc, req);
-	if (st == SK_OK && *res_p == SK_KV_STORED && cas_p)
-		*cas_p = a.cas;
-	return st;
+	st = kv_call(kv, &r);
+	if (st != SK_OK)
+		return st;
+	*res_p = r.res;
+	if (r.res == SK_KV_STORED && cas_p)
+		*cas_p = r.cas;
+	return SK_OK;
 }
 
 sk_status_t sk_kv_set(struct sk_kv *kv, const void *key, size_t klen,
@@ -516,41 +290,67 @@ sk_status_t sk_kv_set(struct sk_kv *kv, const void *key, size_t klen,
 			   exptime, 0, NULL, res_p);
 }
 
+/* incr, decr: @cmd. */
+static sk_status_t kv_delta(struct sk_kv *kv, enum sk_kv_cmd cmd,
+			    const void *key, size_t klen, uint64_t delta,
+			    uint64_t *value_p, enum sk_kv_res *res_p)
+{
+	struct sk_kv_req r = {
+		.cmd = cmd, .key = key, .klen = klen, .delta = delta,
+	};
+	sk_status_t st;
+
+	if (res_p == NULL)
+		return SK_ERR_INVAL;
+	st = kv_call(kv, &r);
+	if (st != SK_OK)
+		return st;
+	*res_p = r.res;
+	if (r.res == SK_KV_OK && value_p)
+		*value_p = r.number;
+	return SK_OK;
+}
+
+sk_status_t sk_kv_incr(struct sk_kv *kv, const void *key, size_t klen,
+		       uint64_t delta, uint64_t *value_p,
+		       enum sk_kv_res *res_p)
+{
+	return kv_delta(kv, SK_KV_CMD_INCR, key, klen, delta, value_p, res_p);
+}
+
+sk_status_t sk_kv_decr(struct sk_kv *kv, const void *key, size_t klen,
+		       uint64_t delta, uint64_t *value_p,
+		       enum sk_kv_res *res_p)
+{
+	return kv_delta(kv, SK_KV_CMD_DECR, key, klen, delta, value_p, res_p);
+}
+
+/* touch, delete: a key and an answer. */
+static sk_status_t kv_keyed(struct sk_kv *kv, enum sk_kv_cmd cmd,
+			    const void *key, size_t klen, int32_t exptime,
+			    enum sk_kv_res *res_p)
+{
+	struct sk_kv_req r = {
+		.cmd = cmd, .key = key, .klen = klen, .exptime = exptime,
+	};
+	sk_status_t st;
+
+	if (res_p == NULL)
+		return SK_ERR_INVAL;
+	st = kv_call(kv, &r);
+	if (st == SK_OK)
+		*res_p = r.res;
+	return st;
+}
+
+sk_status_t sk_kv_touch(struct sk_kv *kv, const void *key, size_t klen,
+			int32_t exptime, enum sk_kv_res *res_p)
+{
+	return kv_keyed(kv, SK_KV_CMD_TOUCH, key, klen, exptime, res_p);
+}
+
 sk_status_t sk_kv_delete(struct sk_kv *kv, const void *key, size_t klen,
 			 enum sk_kv_res *res_p)
 {
-	struct kv_key_req q = {.klen = (uint32_t)klen};
-	char req[sizeof(q) + SK_KV_KEY_MAX];
-	struct kv_part *kp;
-
-	if (kv == NULL || res_p == NULL || (key == NULL && klen))
-		return SK_ERR_INVAL;
-	if (!sk_kv_key_ok(key, klen)) {
-		*res_p = SK_KV_EFORMAT;
-		return SK_OK;
-	}
-	kp = kv_part_of(kv, key, klen);
-	if (kp->owner == kv->rank) {
-		*res_p = kv_own_delete(kv, kp, key, klen);
-		return SK_OK;
-	}
-	memcpy(req, &q, sizeof(q));
-	memcpy(req + sizeof(q), key, klen);
-	return kv_update(kv, kp->owner, KV_RPC_DELETE, req, sizeof(q) + klen,
-			 NULL, 0, res_p);
-}
-
-void kv_client_cleanup(struct sk_kv *kv)
-{
-	for (uint32_t p = 0; p < kv->nparts; p++) {
-		struct kv_part *kp = &kv->parts[p];
-		struct kv_owner *o = &kv->owners[kp->owner];
-
-		/* Keys on a failed peer's endpoint are left (see
-		 * kv_owner_forget). */
-		if (kp->rkey && o->peer && !sk_rpc_peer_failed(o->peer))
-			sk_rkey_destroy(kp->rkey);
-		kp->rkey = NULL;
-		kp->ready = 0;
-	}
+	return kv_keyed(kv, SK_KV_CMD_DELETE, key, klen, 0, res_p);
 }

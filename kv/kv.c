@@ -81,8 +81,6 @@ static void kv_free(struct sk_kv *kv)
 	kv_evict_stop(kv);
 	kv_client_cleanup(kv);
 	kv_own_cleanup(kv);
-	if (kv->rbuf.mr)
-		sk_arena_region_release(kv->arena, &kv->rbuf);
 	/* rpc cannot unregister: requests that come later are told this
 	 * node's kv is closed. */
 	for (unsigned id = KV_RPC_SECRET; id < KV_RPC_END; id++)
@@ -101,10 +99,10 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 	} handlers[] = {
 		{KV_RPC_SECRET, kv_h_secret}, {KV_RPC_DESC, kv_h_desc},
 		{KV_RPC_GET, kv_h_get},       {KV_RPC_STORE, kv_h_store},
-		{KV_RPC_DELETE, kv_h_delete},
+		{KV_RPC_DELETE, kv_h_delete}, {KV_RPC_DELTA, kv_h_delta},
+		{KV_RPC_TOUCH, kv_h_touch},   {KV_RPC_HINT, kv_h_hint},
 	};
 	struct sk_kv *kv;
-	size_t rsize;
 	sk_status_t st;
 
 	if (rpc == NULL || kv_p == NULL || sk_os_loop() == NULL)
@@ -144,16 +142,10 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 		kv->parts[p].owner = r;
 		kv->owners[r].nowned++;
 	}
-	/* Where READs land: a pair, then the largest item a set makes. */
-	rsize = SK_KV_PAIR_SIZE + sk_kv_item_size(SK_KV_KEY_MAX,
-						  SK_KV_VALUE_MAX);
-	st = sk_arena_region(kv->arena, rsize, SK_ACCESS_LOCAL, &kv->rbuf);
-	if (st != SK_OK) {
-		kv->rbuf.mr = NULL;
-		fprintf(stderr, "skiff: kv: rank %u: no arena room for the "
-			"read buffer: %s\n", kv->rank, sk_status_str(st));
+	/* Where READs land (req.c). */
+	st = kv_client_init(kv);
+	if (st != SK_OK)
 		goto fail;
-	}
 	st = kv_own_init(kv);
 	if (st != SK_OK)
 		goto fail;

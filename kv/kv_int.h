@@ -5,7 +5,10 @@
  *
  *   map.c     the job's secret and the placement (rendezvous hashing)
  *   owner.c   this node's partitions: layout, the updates, the handlers
- *   client.c  the calls: one-sided GET, updates by rpc, first contact
+ *   req.c     the requests (kv.h's asynchronous API), req.h; the
+ *             one-sided GET as a state machine and access hints
+ *             (req_get.c), updates and the rpc GET (req_rpc.c)
+ *   client.c  first contact with an owner, the blocking calls
  *   kv.c      open and close
  *
  * Every word on the wire is in host byte order, as in the partition
@@ -158,6 +161,13 @@ struct kv_part {
 	uint64_t base;
 };
 
+/* A FIFO of requests in flight (struct sk_kv_req_priv, req.c). */
+struct sk_kv_req_priv;
+struct kv_q {
+	struct sk_kv_req_priv *head, *tail;
+	unsigned n;
+};
+
 /* What this node knows of another node as an owner. */
 struct kv_owner {
 	struct sk_rpc_peer *peer;   /* NULL until first contact */
@@ -165,15 +175,32 @@ struct kv_owner {
 	uint64_t unix_ns;           /* its clock when it answered ... */
 	uint64_t mono_ns;           /* ... on ours */
 	uint32_t nowned;            /* partitions it holds, by the map */
+	/* req.c: READs outstanding on its endpoint (at most
+	 * SK_RPC_EP_SHARE, rpc.h), requests waiting to post a READ, and
+	 * requests waiting for an rpc credit or a pool buffer. */
+	struct sk_kv_req_priv *rd_ops[SK_RPC_EP_SHARE];
+	unsigned rd_out;
+	struct kv_q rd_wait, rpc_wait;
+	/* Key hashes of one-sided hits, not yet sent (KV_RPC_HINT). */
+	unsigned nhints;
+	uint64_t hints[KV_HINT_MAX / 8];
 };
 
-/* The one READ a blocking GET has outstanding. */
-struct kv_read {
-	struct sk_op op;
-	int done;
-	int lost;               /* abandoned (kv_read): not reusable yet */
-	sk_status_t status;
-};
+/*
+ * The read buffer (req.c), registered with local rights: KV_PAIRS landing
+ * places of SK_KV_PAIR_SIZE, one per GET in flight (with room for some
+ * held by READs lost on failed owners), then KV_UNITS units of
+ * KV_UNIT bytes where items land, a run of units per item READ: enough
+ * for SK_KV_INFLIGHT_MAX items of up to one unit plus the largest item
+ * a set makes; a larger item waits for room.
+ */
+#define KV_ITEM_BYTES_MAX \
+	((SK_KV_ITEM_HDR + SK_KV_KEY_MAX + SK_KV_VALUE_MAX + SK_KV_LINE - 1) \
+	 / SK_KV_LINE * SK_KV_LINE)
+#define KV_PAIRS (SK_KV_INFLIGHT_MAX + SK_KV_INFLIGHT_MAX / 4)
+#define KV_UNIT  1024u
+#define KV_UNITS (SK_KV_INFLIGHT_MAX + \
+		  (KV_ITEM_BYTES_MAX + KV_UNIT - 1) / KV_UNIT)
 
 struct sk_kv {
 	struct sk_rpc *rpc;
@@ -191,8 +218,18 @@ struct sk_kv {
 	int ready;                  /* partitions laid out: serve them */
 	struct kv_part *parts;      /* [nparts] */
 	struct kv_owner *owners;    /* [size] */
+	/* req.c */
 	struct sk_region rbuf;      /* where READs land (local rights) */
-	struct kv_read rd;
+	uint16_t pair_free[KV_PAIRS];
+	unsigned npair_free;
+	uint64_t unit_map[(KV_UNITS + 63) / 64]; /* 1: in use */
+	unsigned units_live;        /* held by READs that will complete */
+	struct kv_q ready_q;        /* completed, to be stepped */
+	struct kv_q space_q;        /* waiting for item landing room */
+	struct sk_kv_req_priv *lost;         /* READs lost on failed owners */
+	struct sk_kv_req_priv *cache;        /* freed ops, for reuse */
+	unsigned inflight;          /* posted requests not yet done */
+	unsigned newly_done;        /* for sk_kv_progress's count */
 	struct sk_kv_stats st;
 	/* evict.c */
 	int evict;                  /* partitions evict by CLOCK when full */
@@ -234,6 +271,7 @@ void kv_h_store(struct sk_rpc_req *req, void *arg);
 void kv_h_delete(struct sk_rpc_req *req, void *arg);
 void kv_h_delta(struct sk_rpc_req *req, void *arg);
 void kv_h_touch(struct sk_rpc_req *req, void *arg);
+void kv_h_hint(struct sk_rpc_req *req, void *arg);
 
 /* evict.c: a client's hint of a one-sided access to the item whose key
  * hashes (sk_kv_siphash13) to key_hash, in partition kp (KV_RPC_HINT);
@@ -247,7 +285,20 @@ void kv_evict_stop(struct sk_kv *kv);
 sk_status_t kv_config_attr(struct sk_kv_attr *a);
 
 /* client.c */
+sk_status_t kv_owner_get(struct sk_kv *kv, unsigned rank,
+			 struct kv_owner **o_p);
+sk_status_t kv_owner_connect(struct sk_kv *kv, unsigned rank,
+			     struct kv_owner **o_p);
+sk_status_t kv_rpc_status(int rc);
+
+/* req.c */
+sk_status_t kv_client_init(struct sk_kv *kv);
 void kv_client_cleanup(struct sk_kv *kv);
+/* sk_kv_wait without sending the access hints. */
+sk_status_t kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n);
+/* The owner @rank failed: its requests waiting or READing end with
+ * SK_ERR_UNREACHABLE (before its keys go). */
+void kv_owner_fail(struct sk_kv *kv, unsigned rank);
 
 static inline struct kv_part *kv_part_of(struct sk_kv *kv, const void *key,
 					 size_t klen)

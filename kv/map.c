@@ -20,6 +20,7 @@
 #include <skiff/os.h>
 
 #include "kv_int.h"
+#include "wire.h"
 
 uint32_t kv_rendezvous(const struct sk_kv_hkey *hkey, uint32_t partition,
 		       uint32_t epoch, unsigned nranks)
@@ -49,11 +50,14 @@ void kv_h_secret(struct sk_rpc_req *req, void *arg)
 	size_t len;
 
 	data = sk_rpc_req_data(req, &len);
-	if (len != sizeof(q) || !kv->have_secret) {
-		sk_rpc_respond(req, len != sizeof(q) ? -EPROTO : -EAGAIN, 0);
+	if (kv_dec_secret_req(data, len, &q) != 0) {
+		sk_rpc_respond(req, -EPROTO, 0);
 		return;
 	}
-	memcpy(&q, data, sizeof(q));
+	if (!kv->have_secret) {
+		sk_rpc_respond(req, -EAGAIN, 0);
+		return;
+	}
 	if (q.partitions != kv->nparts || q.epoch != kv->epoch) {
 		/* The ranks disagree on the attributes: no common map. */
 		sk_rpc_respond(req, -EINVAL, 0);

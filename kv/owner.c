@@ -11,12 +11,14 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <skiff/os.h>
 
 #include "kv_int.h"
+#include "wire.h"
 
 uint64_t kv_mono_ns(void)
 {
@@ -174,6 +176,86 @@ enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
 	return live ? SK_KV_DELETED : SK_KV_NOT_FOUND;
 }
 
+/*
+ * incr/decr (sem.h's sk_kv_delta): the new number's digits, padded with
+ * spaces to the old length when they fit (memcached rewrites the value in
+ * place then), as a new item with the old flags and expiry and a new CAS.
+ * Items are immutable once published, so "in place" is memcached's value,
+ * not its memory: the new item goes out of place as every update does.
+ */
+enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
+			    const void *key, size_t klen, bool incr,
+			    uint64_t delta, uint64_t *value_p, uint64_t *cas_p)
+{
+	uint64_t now = kv_unix_ns() / 1000000000ull, v;
+	char digits[SK_KV_U64_DIGITS], pad_small[64], *pad = pad_small;
+	struct sk_kv_item_view iv;
+	size_t nd, new_len, plen;
+	enum sk_kv_res r;
+	int st;
+
+	(void)kv;
+	if (sk_kv_part_lookup(kp->part, key, klen, &iv) != 0 ||
+	    sk_kv_expired(iv.exptime, now))
+		return SK_KV_NOT_FOUND;
+	r = sk_kv_delta(iv.value, iv.vlen, incr, delta, &v, digits, &nd,
+			&new_len);
+	if (r != SK_KV_OK)
+		return r;
+	/* The padding: up to the old length, which may be up to 1 MiB of a
+	 * number padded with spaces. */
+	plen = new_len - nd;
+	if (plen > sizeof(pad_small)) {
+		pad = malloc(plen);
+		if (pad == NULL)
+			return SK_KV_ENOMEM_DELTA;
+	}
+	memset(pad, ' ', plen);
+	/* iv.value stays valid during the set: the old item is only retired
+	 * by it, and sk_kv_delta already read it. */
+	st = sk_kv_part_set(kp->part, key, klen, digits, nd, pad, plen,
+			    iv.flags, iv.exptime, kv_mono_ns(), cas_p);
+	if (pad != pad_small)
+		free(pad);
+	if (st != 0)
+		return SK_KV_ENOMEM_DELTA; /* no room, as kv_own_store */
+	*value_p = v;
+	return SK_KV_OK;
+}
+
+/*
+ * touch and gat: the live item gets the new expiry (an exptime already
+ * past makes it expire at once; gat still answers with it, as memcached
+ * 1.6.18 does) and keeps its CAS: sk_kv_part_touch republishes it.
+ */
+enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
+			    const void *key, size_t klen, int32_t exptime,
+			    struct sk_kv_item_view *item_p)
+{
+	uint64_t now = kv_unix_ns() / 1000000000ull, exp;
+	struct sk_kv_item_view iv;
+	int st;
+
+	(void)kv;
+	if (sk_kv_part_lookup(kp->part, key, klen, &iv) != 0 ||
+	    sk_kv_expired(iv.exptime, now))
+		return SK_KV_NOT_FOUND;
+	exp = sk_kv_exptime_abs(exptime, now);
+	if (exp > UINT32_MAX)
+		exp = UINT32_MAX; /* the store's field, as kv_own_store */
+	st = sk_kv_part_touch(kp->part, key, klen, (uint32_t)exp,
+			      kv_mono_ns());
+	if (st == SK_KV_ERR_NOT_FOUND)
+		return SK_KV_NOT_FOUND; /* evicted to make room for itself */
+	if (st != 0)
+		return SK_KV_ENOMEM;
+	if (item_p == NULL)
+		return SK_KV_TOUCHED;
+	if (sk_kv_part_lookup(kp->part, key, klen, item_p) != 0)
+		return SK_KV_NOT_FOUND; /* cannot be: it was just published */
+	return SK_KV_OK;
+}
+
 /* ---- the handlers: bytes from a peer, checked before use ---- */
 
 /* The partition of a key in a request, if this node owns it; NULL for a
@@ -197,11 +279,10 @@ void kv_h_desc(struct sk_rpc_req *req, void *arg)
 	char *out;
 
 	data = sk_rpc_req_data(req, &len);
-	if (len != sizeof(q)) {
+	if (kv_dec_desc_req(data, len, &q) != 0) {
 		sk_rpc_respond(req, -EPROTO, 0);
 		return;
 	}
-	memcpy(&q, data, sizeof(q));
 	if (!kv->ready || q.epoch != kv->epoch) {
 		sk_rpc_respond(req, kv->ready ? -ESTALE : -EAGAIN, 0);
 		return;
@@ -246,100 +327,83 @@ void kv_h_desc(struct sk_rpc_req *req, void *arg)
 }
 
 /*
- * The key of a get or delete request (struct kv_key_req, then the key) and
- * its partition, which must be this node's. On a bad request (-EPROTO) or
- * a key this node does not own (-ESTALE) the request is answered here and
- * false returned.
+ * The partition of a decoded request's key, which must be this node's;
+ * else the request is answered -ESTALE (not ready, or a peer with another
+ * map) and NULL returned.
  */
-static bool kv_key_req_take(struct sk_kv *kv, struct sk_rpc_req *req,
-			    const char **key_p, uint32_t *klen_p,
-			    struct kv_part **kp_p)
+static struct kv_part *kv_req_take(struct sk_kv *kv, struct sk_rpc_req *req,
+				   const char *key, uint32_t klen)
 {
-	struct kv_key_req q;
-	const char *data;
-	size_t len;
+	struct kv_part *kp = kv->ready ? kv_req_part(kv, key, klen) : NULL;
 
-	data = sk_rpc_req_data(req, &len);
-	if (len < sizeof(q)) {
-		sk_rpc_respond(req, -EPROTO, 0);
-		return false;
-	}
-	memcpy(&q, data, sizeof(q));
-	if (q.klen != len - sizeof(q) ||
-	    !sk_kv_key_ok(data + sizeof(q), q.klen)) {
-		sk_rpc_respond(req, -EPROTO, 0);
-		return false;
-	}
-	if (!kv->ready ||
-	    (*kp_p = kv_req_part(kv, data + sizeof(q), q.klen)) == NULL) {
+	if (kp == NULL)
 		sk_rpc_respond(req, -ESTALE, 0);
-		return false;
+	return kp;
+}
+
+/* The SK_KV_OK answer of a get or gat: kv_get_resp and the value. */
+static void kv_respond_item(struct sk_rpc_req *req,
+			    const struct sk_kv_item_view *iv)
+{
+	struct kv_get_resp *a = sk_rpc_resp_buf(req, sizeof(*a) + iv->vlen);
+
+	if (a == NULL) {
+		/* The caller's buffer cannot take it. */
+		sk_rpc_respond(req, -EMSGSIZE, 0);
+		return;
 	}
-	*key_p = data + sizeof(q);
-	*klen_p = q.klen;
-	return true;
+	a->flags = iv->flags;
+	a->vlen = iv->vlen;
+	a->cas = iv->cas;
+	memcpy(a + 1, iv->value, iv->vlen);
+	sk_rpc_respond(req, SK_KV_OK, sizeof(*a) + iv->vlen);
 }
 
 void kv_h_get(struct sk_rpc_req *req, void *arg)
 {
 	struct sk_kv *kv = arg;
 	struct sk_kv_item_view iv;
-	struct kv_get_resp *a;
+	struct kv_key_msg m;
 	struct kv_part *kp;
-	const char *key;
+	const void *data;
 	enum sk_kv_res r;
-	uint32_t klen;
+	size_t len;
 
-	if (!kv_key_req_take(kv, req, &key, &klen, &kp))
+	data = sk_rpc_req_data(req, &len);
+	if (kv_dec_key(data, len, &m) != 0) {
+		sk_rpc_respond(req, -EPROTO, 0);
 		return;
-	r = kv_own_get(kv, kp, key, klen, &iv);
+	}
+	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
+		return;
+	r = kv_own_get(kv, kp, m.key, m.klen, &iv);
 	if (r != SK_KV_OK) {
 		sk_rpc_respond(req, r, 0);
 		return;
 	}
-	a = sk_rpc_resp_buf(req, sizeof(*a) + iv.vlen);
-	if (a == NULL) {
-		/* The caller's buffer cannot take it. */
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	a->flags = iv.flags;
-	a->vlen = iv.vlen;
-	a->cas = iv.cas;
-	memcpy(a + 1, iv.value, iv.vlen);
-	sk_rpc_respond(req, SK_KV_OK, sizeof(*a) + iv.vlen);
+	kv_respond_item(req, &iv);
 }
 
 void kv_h_store(struct sk_rpc_req *req, void *arg)
 {
 	struct sk_kv *kv = arg;
-	struct kv_store_req q;
+	struct kv_store_msg m;
 	struct kv_cas_resp *a;
 	struct kv_part *kp;
-	const char *data, *key;
+	const void *data;
 	enum sk_kv_res r;
 	uint64_t cas = 0;
 	size_t len;
 
 	data = sk_rpc_req_data(req, &len);
-	if (len < sizeof(q)) {
+	if (kv_dec_store(data, len, &m) != 0) {
 		sk_rpc_respond(req, -EPROTO, 0);
 		return;
 	}
-	memcpy(&q, data, sizeof(q));
-	key = data + sizeof(q);
-	if (q.op > SK_KV_CAS || q.reserved || q.klen > SK_KV_KEY_MAX ||
-	    (uint64_t)q.klen + q.vlen != len - sizeof(q) ||
-	    !sk_kv_key_ok(key, q.klen)) {
-		sk_rpc_respond(req, -EPROTO, 0);
+	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
 		return;
-	}
-	if (!kv->ready || (kp = kv_req_part(kv, key, q.klen)) == NULL) {
-		sk_rpc_respond(req, -ESTALE, 0);
-		return;
-	}
-	r = kv_own_store(kv, kp, q.op, key, q.klen, key + q.klen, q.vlen,
-			 q.flags, q.exptime, q.cas, &cas);
+	r = kv_own_store(kv, kp, m.op, m.key, m.klen, m.value, m.vlen,
+			 m.flags, m.exptime, m.cas, &cas);
 	if (r != SK_KV_STORED || (a = sk_rpc_resp_buf(req, sizeof(*a))) == NULL) {
 		sk_rpc_respond(req, r, 0);
 		return;
@@ -351,11 +415,103 @@ void kv_h_store(struct sk_rpc_req *req, void *arg)
 void kv_h_delete(struct sk_rpc_req *req, void *arg)
 {
 	struct sk_kv *kv = arg;
+	struct kv_key_msg m;
 	struct kv_part *kp;
-	const char *key;
-	uint32_t klen;
+	const void *data;
+	size_t len;
 
-	if (!kv_key_req_take(kv, req, &key, &klen, &kp))
+	data = sk_rpc_req_data(req, &len);
+	if (kv_dec_key(data, len, &m) != 0) {
+		sk_rpc_respond(req, -EPROTO, 0);
 		return;
-	sk_rpc_respond(req, kv_own_delete(kv, kp, key, klen), 0);
+	}
+	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
+		return;
+	sk_rpc_respond(req, kv_own_delete(kv, kp, m.key, m.klen), 0);
+}
+
+void kv_h_delta(struct sk_rpc_req *req, void *arg)
+{
+	struct sk_kv *kv = arg;
+	struct kv_delta_resp *a;
+	struct kv_delta_msg m;
+	struct kv_part *kp;
+	const void *data;
+	uint64_t value = 0, cas = 0;
+	enum sk_kv_res r;
+	size_t len;
+
+	data = sk_rpc_req_data(req, &len);
+	if (kv_dec_delta(data, len, &m) != 0) {
+		sk_rpc_respond(req, -EPROTO, 0);
+		return;
+	}
+	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
+		return;
+	r = kv_own_delta(kv, kp, m.key, m.klen, m.incr, m.delta, &value,
+			 &cas);
+	if (r != SK_KV_OK) {
+		sk_rpc_respond(req, r, 0);
+		return;
+	}
+	a = sk_rpc_resp_buf(req, sizeof(*a));
+	if (a == NULL) {
+		/* Done, but the caller cannot take the answer. */
+		sk_rpc_respond(req, -EMSGSIZE, 0);
+		return;
+	}
+	a->value = value;
+	a->cas = cas;
+	sk_rpc_respond(req, r, sizeof(*a));
+}
+
+void kv_h_touch(struct sk_rpc_req *req, void *arg)
+{
+	struct sk_kv *kv = arg;
+	struct sk_kv_item_view iv;
+	struct kv_touch_msg m;
+	struct kv_part *kp;
+	const void *data;
+	enum sk_kv_res r;
+	size_t len;
+
+	data = sk_rpc_req_data(req, &len);
+	if (kv_dec_touch(data, len, &m) != 0) {
+		sk_rpc_respond(req, -EPROTO, 0);
+		return;
+	}
+	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
+		return;
+	r = kv_own_touch(kv, kp, m.key, m.klen, m.exptime,
+			 m.gat ? &iv : NULL);
+	if (r != SK_KV_OK) {
+		sk_rpc_respond(req, r, 0);
+		return;
+	}
+	kv_respond_item(req, &iv);
+}
+
+void kv_h_hint(struct sk_rpc_req *req, void *arg)
+{
+	struct sk_kv *kv = arg;
+	struct kv_hint_msg m;
+	const void *data;
+	size_t len;
+
+	data = sk_rpc_req_data(req, &len);
+	if (kv_dec_hint(data, len, &m) != 0) {
+		sk_rpc_respond(req, -EPROTO, 0);
+		return;
+	}
+	/* Hints for partitions this node does not hold (or not yet) are
+	 * dropped: they are advice, never needed for correctness. */
+	for (uint32_t i = 0; kv->ready && i < m.count; i++) {
+		uint64_t h = kv_hint_hash(&m, i);
+		struct kv_part *kp = &kv->parts[sk_kv_partition_of(h,
+								   kv->nparts)];
+
+		if (kp->part)
+			kv_evict_hint(kv, kp, h);
+	}
+	sk_rpc_respond(req, 0, 0);
 }

@@ -961,3 +961,79 @@ void sk_kv_part_stats(const struct sk_kv_part *part,
 	stats_p->evicted = part->evicted;
 	stats_p->expired = part->expired;
 }
+
+int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
+		     uint32_t exptime, uint64_t now_ns)
+{
+	struct region_writer rw;
+	struct sk_kv_item_hdr ih;
+	struct sk_kv_meta *m, *old;
+	const uint8_t *src;
+	uint64_t h, units, region_off, check;
+	uint8_t *item;
+	int64_t w;
+	int st, attempt;
+
+	if (klen == 0 || klen > SK_KV_KEY_MAX)
+		return SK_ERR_INVAL;
+	stamp(part, now_ns);
+	h = sk_kv_siphash13(&part->cfg.hkey, key, klen);
+	w = find(part, h, key, klen);
+	if (w < 0)
+		return SK_KV_ERR_NOT_FOUND;
+	units = part->shadow[w]->units;
+	for (attempt = 0;; attempt++) {
+		st = set_prepare(part, h, key, klen, units, now_ns, &w, &m);
+		if (st == SK_OK)
+			break;
+		if (attempt || !part->cfg.evict || st != SK_ERR_NOMEM)
+			return st;
+		st = call_evict(part, h, units, now_ns);
+		if (st != SK_OK)
+			return st;
+		/* The hook may have evicted this very key: nothing to
+		 * touch (and its chunk is in quarantine, not free). */
+		if (find(part, h, key, klen) < 0)
+			return SK_KV_ERR_NOT_FOUND;
+	}
+	/* The eviction hook may have deleted this very key: set_prepare
+	 * then gave an empty slot. Nothing to touch; the chunk goes back. */
+	old = part->shadow[w];
+	if (!old || find(part, h, key, klen) != w) {
+		m->next = part->free[m->cls];
+		part->free[m->cls] = m;
+		return SK_KV_ERR_NOT_FOUND;
+	}
+
+	/* The same item, bytes for bytes, but its expiry, in a new chunk:
+	 * the old one stays as it is for readers who hold its slot. Its
+	 * check is keyed with its new offset. The CAS is kept (memcached's
+	 * touch does not change it). */
+	src = item_at(part, old);
+	memcpy(&ih, src, sizeof(ih));
+	ih.exptime = exptime;
+	item = part->store + m->off * SK_KV_LINE;
+	region_off = part->store_off + m->off * SK_KV_LINE;
+	rw.w = (uint64_t *)item + 1;
+	rw.fill = 0;
+	rw_put(&rw, (const uint8_t *)&ih + 8, sizeof(ih) - 8);
+	/* (m == old only in the broken publish's build: in place, where
+	 * the key and value are already there.) */
+	if (m != old) {
+		rw_put(&rw, src + SK_KV_ITEM_HDR, (size_t)ih.klen + ih.vlen);
+		rw_pad(&rw, (uint64_t *)(item + units * SK_KV_LINE));
+	}
+	check = item_check(region_off, item, units * SK_KV_LINE);
+	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
+
+	m->h = h;
+	m->units = units;
+	m->ref = 1; /* touched: an access */
+	__atomic_store_n(&part->bucket[w],
+			 sk_kv_slot_make(sk_kv_fp(h), units, m->off),
+			 __ATOMIC_RELEASE);
+	part->shadow[w] = m;
+	if (old != m)
+		retire(part, old);
+	return SK_OK;
+}

@@ -320,6 +320,20 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 		   uint32_t flags, uint32_t exptime, uint64_t now_ns,
 		   uint64_t *cas_p);
 
+/*
+ * touch: give the key's item the expiry exptime (owner's Unix seconds, 0
+ * never) and keep everything else, its CAS included (memcached's touch
+ * and gat keep it). Out of place like a set: a copy of the item with the
+ * new expiry is built in free memory, sealed for its offset, published in
+ * the same slot, and the old one retired. The eviction hook is called as
+ * for a set when no chunk is free; if it evicts this key, the touch finds
+ * nothing. Returns 0; SK_KV_ERR_NOT_FOUND (expired or not: expiry is the
+ * caller's); SK_ERR_INVAL (key 0 or > 250 bytes); SK_ERR_NOMEM;
+ * SK_KV_ERR_QUARANTINE_FULL. On error the partition is unchanged.
+ */
+int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
+		     uint32_t exptime, uint64_t now_ns);
+
 /* Unpublish (slot := 0) and retire. 0 or SK_KV_ERR_NOT_FOUND,
  * SK_ERR_INVAL for a bad key length. */
 int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,

@@ -11,6 +11,12 @@
  *           is stored and read, a 251-byte one and one with a space are
  *           refused (EFORMAT); a value of SK_KV_VALUE_MAX bytes is stored
  *           and read back, one byte more is refused (ETOOLARGE).
+ *           Then every storage command and incr/decr/touch/gat with
+ *           memcached's corner cases, once on a key this rank owns (in
+ *           place) and once on a key of the next rank (over the fabric);
+ *           then batches (sk_kv_batch): GETs and SETs mixed, past
+ *           SK_KV_INFLIGHT_MAX, exactly at it, with a refused request
+ *           among them, and requests driven by sk_kv_progress alone.
  *
  *   gone    every rank sets KEYS keys of its own; rank 1 then closes its
  *           kv and ends, while the others GET every key:
@@ -19,8 +25,10 @@
  *
  *   hostile every rank sets KEYS keys of its own; rank 0 then sends
  *           random bytes of random lengths (0 .. 9000, so some go by
- *           RDMA) to every kv handler id of every other rank; none may
- *           crash or hang an owner, and every key still reads back whole.
+ *           RDMA) to every kv handler id of every other rank (the first
+ *           five, then the other eleven of kv's sixteen, each counted on
+ *           a line of its own); none may crash or hang an owner or be
+ *           taken, and every key still reads back whole.
  *
  * Each rank prints one line of counts ("rank R: ... ok") or says what
  * failed and exits 1.
@@ -36,7 +44,7 @@
 #include <skiff/os.h>
 #include <skiff/rpc.h>
 
-#define KEYS 1000u
+#define KEYS 200u
 #define VMAX 8192u
 
 static unsigned me;
@@ -196,6 +204,390 @@ static void limits(struct sk_kv *kv, unsigned char *big)
 	get_one(kv, "big2", 4, big, SK_KV_VALUE_MAX, 0, 0, SK_KV_NOT_FOUND);
 }
 
+/* ---- every command, in place and over the fabric ---- */
+
+/* A key named after @tag that rank @owner owns. */
+static size_t key_owned(struct sk_kv *kv, char *buf, const char *tag,
+			unsigned owner)
+{
+	for (unsigned j = 0;; j++) {
+		size_t klen = (size_t)sprintf(buf, "ops:%u:%s:%u", me, tag, j);
+
+		if (sk_kv_owner_of(kv, buf, klen) == owner)
+			return klen;
+	}
+}
+
+#define WANT(what, st, res, want) do {                                  \
+	if ((st) != SK_OK || (res) != (want))                           \
+		FAIL("%s (owner %u): %s, %s, not %s", what, owner,      \
+		     sk_status_str(st), res_str(res), res_str(want));   \
+} while (0)
+
+static void store_want(struct sk_kv *kv, unsigned owner, const char *what,
+		       enum sk_kv_op op, const char *key, size_t klen,
+		       const void *v, size_t vlen, uint64_t cas,
+		       uint64_t *cas_p, enum sk_kv_res want)
+{
+	enum sk_kv_res res = SK_KV_ERROR;
+	sk_status_t st;
+
+	st = sk_kv_store(kv, op, key, klen, v, vlen, 5, 0, cas, cas_p, &res);
+	WANT(what, st, res, want);
+}
+
+/* GET @key and compare with the @len bytes at @want. */
+static void get_want(struct sk_kv *kv, unsigned owner, const char *what,
+		     const char *key, size_t klen, const void *want,
+		     size_t len, unsigned char *buf, size_t cap,
+		     uint64_t *cas_p)
+{
+	enum sk_kv_res res = SK_KV_ERROR;
+	size_t vlen = 0;
+	sk_status_t st;
+
+	st = sk_kv_get(kv, key, klen, buf, cap, &vlen, NULL, cas_p, &res);
+	WANT(what, st, res, SK_KV_OK);
+	if (vlen != len || memcmp(buf, want, len) != 0)
+		FAIL("%s (owner %u): %zu bytes, not the %zu written", what,
+		     owner, vlen, len);
+}
+
+static void semantics(struct sk_kv *kv, unsigned owner,
+		      const unsigned char *big)
+{
+	char k[64], absent[64], num[64];
+	size_t kl, al, nl, vlen = 0;
+	enum sk_kv_res res = SK_KV_ERROR;
+	unsigned char buf[64];
+	uint64_t cas = 0, cas2 = 0, v = 0;
+	sk_status_t st;
+
+	kl = key_owned(kv, k, "k", owner);
+	al = key_owned(kv, absent, "absent", owner);
+	nl = key_owned(kv, num, "num", owner);
+
+	store_want(kv, owner, "add", SK_KV_ADD, k, kl, "mid", 3, 0, NULL,
+		   SK_KV_STORED);
+	store_want(kv, owner, "add on a present key", SK_KV_ADD, k, kl, "x",
+		   1, 0, NULL, SK_KV_NOT_STORED);
+	store_want(kv, owner, "replace on an absent key", SK_KV_REPLACE,
+		   absent, al, "x", 1, 0, NULL, SK_KV_NOT_STORED);
+	store_want(kv, owner, "replace", SK_KV_REPLACE, k, kl, "MID", 3, 0,
+		   NULL, SK_KV_STORED);
+	store_want(kv, owner, "append", SK_KV_APPEND, k, kl, "-z", 2, 0,
+		   NULL, SK_KV_STORED);
+	store_want(kv, owner, "prepend", SK_KV_PREPEND, k, kl, "a-", 2, 0,
+		   NULL, SK_KV_STORED);
+	store_want(kv, owner, "append on an absent key", SK_KV_APPEND,
+		   absent, al, "x", 1, 0, NULL, SK_KV_NOT_STORED);
+	store_want(kv, owner, "prepend on an absent key", SK_KV_PREPEND,
+		   absent, al, "x", 1, 0, NULL, SK_KV_NOT_STORED);
+	get_want(kv, owner, "get after append and prepend", k, kl, "a-MID-z",
+		 7, buf, sizeof(buf), &cas);
+
+	/* cas: a moved-on CAS, the right one, an absent key. */
+	store_want(kv, owner, "cas with another CAS", SK_KV_CAS, k, kl, "c1",
+		   2, cas + 1, NULL, SK_KV_EXISTS);
+	store_want(kv, owner, "cas", SK_KV_CAS, k, kl, "c2", 2, cas, &cas2,
+		   SK_KV_STORED);
+	if (cas2 == cas)
+		FAIL("cas (owner %u): the CAS did not move", owner);
+	store_want(kv, owner, "cas with the old CAS", SK_KV_CAS, k, kl, "c3",
+		   2, cas, NULL, SK_KV_EXISTS);
+	store_want(kv, owner, "cas on an absent key", SK_KV_CAS, absent, al,
+		   "x", 1, 1, NULL, SK_KV_NOT_FOUND);
+	get_want(kv, owner, "get after cas", k, kl, "c2", 2, buf, sizeof(buf),
+		 NULL);
+
+	/* incr wraps at 2^64, decr stops at 0. */
+	store_want(kv, owner, "set of 2^64 - 1", SK_KV_SET, num, nl,
+		   "18446744073709551615", 20, 0, NULL, SK_KV_STORED);
+	st = sk_kv_incr(kv, num, nl, 1, &v, &res);
+	WANT("incr past 2^64 - 1", st, res, SK_KV_OK);
+	if (v != 0)
+		FAIL("incr past 2^64 - 1 (owner %u): %" PRIu64 ", not 0",
+		     owner, v);
+	st = sk_kv_incr(kv, num, nl, 7, &v, &res);
+	WANT("incr", st, res, SK_KV_OK);
+	st = sk_kv_decr(kv, num, nl, 3, &v, &res);
+	WANT("decr", st, res, SK_KV_OK);
+	if (v != 4)
+		FAIL("incr 7, decr 3 (owner %u): %" PRIu64 ", not 4", owner,
+		     v);
+	st = sk_kv_decr(kv, num, nl, 100, &v, &res);
+	WANT("decr past 0", st, res, SK_KV_OK);
+	if (v != 0)
+		FAIL("decr past 0 (owner %u): %" PRIu64 ", not 0", owner, v);
+	st = sk_kv_get(kv, num, nl, buf, sizeof(buf), &vlen, NULL, NULL, &res);
+	WANT("get of the number", st, res, SK_KV_OK);
+	if (vlen == 0 || buf[0] != '0')
+		FAIL("get of the number (owner %u): not 0", owner);
+	st = sk_kv_incr(kv, absent, al, 1, &v, &res);
+	WANT("incr on an absent key", st, res, SK_KV_NOT_FOUND);
+	st = sk_kv_decr(kv, k, kl, 1, &v, &res);
+	WANT("decr on a value not a number", st, res, SK_KV_ENONNUM);
+
+	/* touch and gat */
+	st = sk_kv_touch(kv, k, kl, 3600, &res);
+	WANT("touch", st, res, SK_KV_TOUCHED);
+	st = sk_kv_touch(kv, absent, al, 3600, &res);
+	WANT("touch on an absent key", st, res, SK_KV_NOT_FOUND);
+	vlen = 0;
+	st = sk_kv_gat(kv, k, kl, 0, buf, sizeof(buf), &vlen, NULL, &cas, &res);
+	WANT("gat", st, res, SK_KV_OK);
+	if (vlen != 2 || memcmp(buf, "c2", 2) != 0 || cas != cas2)
+		FAIL("gat (owner %u): not the value and CAS stored", owner);
+	st = sk_kv_gat(kv, absent, al, 0, buf, sizeof(buf), &vlen, NULL, NULL,
+		       &res);
+	WANT("gat on an absent key", st, res, SK_KV_NOT_FOUND);
+	/* A negative expiry expires the item at once. */
+	st = sk_kv_touch(kv, k, kl, -1, &res);
+	WANT("touch with exptime -1", st, res, SK_KV_TOUCHED);
+	st = sk_kv_get(kv, k, kl, buf, sizeof(buf), NULL, NULL, NULL, &res);
+	WANT("get after touch -1", st, res, SK_KV_NOT_FOUND);
+
+	/* Past 1 MiB: rank 0's "big" holds SK_KV_VALUE_MAX bytes (limits);
+	 * neither an append nor a prepend may grow it. (No 1 MiB item is
+	 * made and dropped here: its quarantine would hold most of a 4 MiB
+	 * partition for Q, and the batches after could find it full.) */
+	st = sk_kv_store(kv, SK_KV_APPEND, "big", 3, "x", 1, 0, 0, 0, NULL,
+			 &res);
+	WANT("append past 1 MiB", st, res, SK_KV_NOT_STORED);
+	st = sk_kv_store(kv, SK_KV_PREPEND, "big", 3, "x", 1, 0, 0, 0, NULL,
+			 &res);
+	WANT("prepend past 1 MiB", st, res, SK_KV_NOT_STORED);
+	/* A small buffer gets the value's head and its whole length. */
+	st = sk_kv_get(kv, "big", 3, buf, sizeof(buf), &vlen, NULL, NULL,
+		       &res);
+	WANT("get of 1 MiB into 64 bytes", st, res, SK_KV_OK);
+	if (vlen != SK_KV_VALUE_MAX || check(buf, sizeof(buf),
+					     seed_of("big", 3)) != 0)
+		FAIL("get of 1 MiB into 64 bytes (owner %u): %zu bytes", owner,
+		     vlen);
+	store_want(kv, owner, "set of 1 MiB + 1", SK_KV_SET, absent, al, big,
+		   SK_KV_VALUE_MAX + 1, 0, NULL, SK_KV_ETOOLARGE);
+
+	/* k expired (touch -1): delete finds nothing, as memcached. */
+	st = sk_kv_delete(kv, k, kl, &res);
+	WANT("delete of an expired item", st, res, SK_KV_NOT_FOUND);
+	store_want(kv, owner, "set after expiry", SK_KV_SET, k, kl, "d", 1, 0,
+		   NULL, SK_KV_STORED);
+	st = sk_kv_delete(kv, k, kl, &res);
+	WANT("delete", st, res, SK_KV_DELETED);
+	st = sk_kv_delete(kv, k, kl, &res);
+	WANT("delete again", st, res, SK_KV_NOT_FOUND);
+	st = sk_kv_delete(kv, num, nl, &res);
+	WANT("delete of the number", st, res, SK_KV_DELETED);
+}
+
+/* ---- batches ---- */
+
+#define BATCH 1000u
+
+static size_t bkey_of(char *buf, unsigned rank, unsigned j)
+{
+	return (size_t)sprintf(buf, "batch:%u:%u", rank, j);
+}
+
+/* The value of batch key j: 0 .. 2 KiB, so some land in one unit of the
+ * read buffer and some in several. */
+static size_t bvlen_of(unsigned j)
+{
+	return (size_t)(j * 37u % 2049u);
+}
+
+struct bslot {
+	char key[32];
+	unsigned char *val;    /* a SET's value or a GET's buffer */
+	uint64_t seed;
+	size_t want;           /* a GET's length */
+	uint32_t flags;
+};
+
+/*
+ * @n requests (n may pass SK_KV_INFLIGHT_MAX), GETs of the job's keys and
+ * SETs of this rank's batch keys mixed, @bad of them refused (an unknown
+ * cmd); then one batch GETs back every batch key this rank set. Returns
+ * the number of SETs.
+ */
+static unsigned batch_mixed(struct sk_kv *kv, unsigned n, unsigned nranks,
+			    unsigned base, unsigned bad)
+{
+	struct sk_kv_req *r = calloc(n, sizeof(*r));
+	struct bslot *b = calloc(n, sizeof(*b));
+	unsigned sets = 0;
+	sk_status_t st;
+
+	if (r == NULL || b == NULL)
+		FAIL("out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		b[i].val = malloc(VMAX);
+		if (b[i].val == NULL)
+			FAIL("out of memory");
+		if (i % 3 == 0) {
+			/* A SET of a batch key. */
+			unsigned j = base + i;
+			size_t klen = bkey_of(b[i].key, me, j);
+
+			b[i].seed = seed_of(b[i].key, klen);
+			fill(b[i].val, bvlen_of(j), b[i].seed);
+			r[i].cmd = SK_KV_CMD_STORE;
+			r[i].op = SK_KV_SET;
+			r[i].key = b[i].key;
+			r[i].klen = klen;
+			r[i].value = b[i].val;
+			r[i].vlen = bvlen_of(j);
+			r[i].flags = j;
+		} else {
+			/* A GET of one of the job's keys (every tenth is
+			 * deleted). */
+			unsigned rk = i % nranks, k = (i * 7u) % KEYS;
+
+			k += k % 10 == 0;
+			size_t klen = key_of(b[i].key, rk, k);
+
+			b[i].seed = seed_of(b[i].key, klen);
+			b[i].want = vlen_of(k);
+			b[i].flags = rk << 16 | k;
+			r[i].cmd = SK_KV_CMD_GET;
+			r[i].key = b[i].key;
+			r[i].klen = klen;
+			r[i].buf = b[i].val;
+			r[i].cap = VMAX;
+		}
+		if (bad && i % (n / bad) == n / bad / 2)
+			r[i].cmd = SK_KV_CMD_COUNT; /* not a command */
+	}
+	st = sk_kv_batch(kv, r, n);
+	if (st != SK_OK)
+		FAIL("batch of %u: %s", n, sk_status_str(st));
+	for (unsigned i = 0; i < n; i++) {
+		if (!r[i].done)
+			FAIL("batch of %u: request %u not done", n, i);
+		if (r[i].cmd == SK_KV_CMD_COUNT) {
+			if (r[i].status != SK_ERR_INVAL)
+				FAIL("batch: a bad cmd: %s, not refused",
+				     sk_status_str(r[i].status));
+			continue;
+		}
+		if (r[i].status != SK_OK)
+			FAIL("batch of %u: request %u (%s): %s", n, i,
+			     b[i].key, sk_status_str(r[i].status));
+		if (r[i].cmd == SK_KV_CMD_STORE) {
+			if (r[i].res != SK_KV_STORED || r[i].cas == 0)
+				FAIL("batch: set of %s: %s", b[i].key,
+				     res_str(r[i].res));
+			sets++;
+			continue;
+		}
+		if (r[i].res != SK_KV_OK || r[i].vlen != b[i].want ||
+		    r[i].flags != b[i].flags ||
+		    check(b[i].val, r[i].vlen, b[i].seed) != 0)
+			FAIL("batch: get of %s: %s, %zu bytes (want %zu), "
+			     "flags %" PRIu32, b[i].key, res_str(r[i].res),
+			     r[i].vlen, b[i].want, r[i].flags);
+	}
+	/* Read back what this batch set, in one batch of GETs. */
+	memset(r, 0, n * sizeof(*r));
+	for (unsigned i = 0; i < n; i++) {
+		size_t klen = bkey_of(b[i].key, me, base + i);
+
+		b[i].seed = seed_of(b[i].key, klen);
+		r[i].cmd = SK_KV_CMD_GET;
+		r[i].key = b[i].key;
+		r[i].klen = klen;
+		r[i].buf = b[i].val;
+		r[i].cap = VMAX;
+	}
+	st = sk_kv_batch(kv, r, n);
+	if (st != SK_OK)
+		FAIL("batch of %u GETs: %s", n, sk_status_str(st));
+	for (unsigned i = 0; i < n; i++) {
+		int set = i % 3 == 0 &&
+			  !(bad && i % (n / bad) == n / bad / 2);
+
+		if (r[i].status != SK_OK ||
+		    r[i].res != (set ? SK_KV_OK : SK_KV_NOT_FOUND))
+			FAIL("batch: get of %s: %s, %s", b[i].key,
+			     sk_status_str(r[i].status), res_str(r[i].res));
+		if (set && (r[i].vlen != bvlen_of(base + i) ||
+			    r[i].flags != base + i ||
+			    check(b[i].val, r[i].vlen, b[i].seed) != 0))
+			FAIL("batch: get of %s: %zu bytes, corrupted or "
+			     "short", b[i].key, r[i].vlen);
+	}
+	for (unsigned i = 0; i < n; i++)
+		free(b[i].val);
+	free(b);
+	free(r);
+	return sets;
+}
+
+/* Requests driven by sk_kv_progress alone: it counts each one once. */
+static void progress_only(struct sk_kv *kv, unsigned nranks)
+{
+	struct sk_kv_req r[32];
+	unsigned char bufs[32][64];
+	char keys[32][32];
+	unsigned done = 0;
+
+	memset(r, 0, sizeof(r));
+	/* Keys 1..35 but the deleted tenths: k = i + i / 9 + 1. */
+	for (unsigned i = 0; i < 32; i++) {
+		r[i].cmd = SK_KV_CMD_GET;
+		r[i].key = keys[i];
+		r[i].klen = key_of(keys[i], i % nranks, i + i / 9 + 1);
+		r[i].buf = bufs[i];
+		r[i].cap = sizeof(bufs[i]);
+		if (sk_kv_post(kv, &r[i]) != SK_OK)
+			FAIL("post of a GET refused");
+	}
+	while (done < 32)
+		done += sk_kv_progress(kv);
+	if (sk_kv_progress(kv) != 0)
+		FAIL("sk_kv_progress counted a request twice");
+	for (unsigned i = 0; i < 32; i++) {
+		if (!r[i].done || r[i].status != SK_OK ||
+		    r[i].res != SK_KV_OK || r[i].vlen != vlen_of(i + i / 9 + 1))
+			FAIL("progress: get of %s: %s, %s", keys[i],
+			     sk_status_str(r[i].status), res_str(r[i].res));
+	}
+	/* Bad requests are refused at post. */
+	memset(r, 0, sizeof(r[0]));
+	r[0].cmd = SK_KV_CMD_COUNT;
+	if (sk_kv_post(kv, &r[0]) != SK_ERR_INVAL ||
+	    sk_kv_post(kv, NULL) != SK_ERR_INVAL)
+		FAIL("post of a bad request not refused");
+	r[0].cmd = SK_KV_CMD_GET;
+	r[0].key = NULL;
+	r[0].klen = 3;
+	if (sk_kv_post(kv, &r[0]) != SK_ERR_INVAL)
+		FAIL("post of a NULL key not refused");
+}
+
+static void batches(struct sk_kv *kv, unsigned nranks)
+{
+	struct sk_kv_stats a, z;
+	unsigned sets;
+
+	sk_kv_stats(kv, &a);
+	sets = batch_mixed(kv, BATCH, nranks, 0, 4);
+	sets += batch_mixed(kv, SK_KV_INFLIGHT_MAX, nranks, BATCH, 0);
+	progress_only(kv, nranks);
+	sk_kv_stats(kv, &z);
+	/* Every one-sided GET of the batches was a hit; each hit's key
+	 * goes to its owner as a hint. */
+	if (z.gets_onesided > a.gets_onesided && z.hints_sent == a.hints_sent)
+		FAIL("one-sided hits, but no hint sent");
+	printf("rank %u: batches of %u and %u: %u sets, one-sided %" PRIu64
+	       ", rpc %" PRIu64 ", hints %" PRIu64 "; batches ok\n", me,
+	       BATCH, SK_KV_INFLIGHT_MAX, sets,
+	       z.gets_onesided - a.gets_onesided, z.gets_rpc - a.gets_rpc,
+	       z.hints_sent - a.hints_sent);
+	fflush(stdout);
+}
+
 /* The "gone" mode after rank 1 has ended: every key, owned by rank 1 or
  * not, gets the answer its owner's state calls for, and nothing hangs. */
 static void gone(struct sk_kv *kv, unsigned n, unsigned char *val,
@@ -241,8 +633,10 @@ static void gone(struct sk_kv *kv, unsigned n, unsigned char *val,
 	fflush(stdout);
 }
 
-/* Rank 0's attack on the others' kv handlers (ids from kv.h). */
-static void hostile(struct sk_rpc *rpc, unsigned n)
+/* Rank 0's attack on the others' kv handlers @first..@last (ids from
+ * kv.h), @rounds times each. */
+static void hostile(struct sk_rpc *rpc, unsigned n, unsigned first,
+		    unsigned last, unsigned rounds)
 {
 	unsigned calls = 0, refused = 0;
 	uint64_t x = 0x9e3779b97f4a7c15ull;
@@ -257,9 +651,8 @@ static void hostile(struct sk_rpc *rpc, unsigned n)
 
 		if (st != SK_OK)
 			FAIL("connect to rank %u: %s", r, sk_status_str(st));
-		for (unsigned k = 0; k < 200; k++) {
-			for (unsigned id = SK_KV_RPC_FIRST;
-			     id <= SK_KV_RPC_FIRST + 4; id++) {
+		for (unsigned k = 0; k < rounds; k++) {
+			for (unsigned id = first; id <= last; id++) {
 				size_t len, got = 0;
 				int rc;
 
@@ -280,9 +673,11 @@ static void hostile(struct sk_rpc *rpc, unsigned n)
 		}
 	}
 	sk_rpc_buf_free(rpc, req);
-	printf("rank %u: %u calls of random bytes, %u refused; hostile "
-	       "sent\n", me, calls, refused);
+	printf("rank %u: %u calls of random bytes, %u refused (handlers "
+	       "%u..%u); hostile sent\n", me, calls, refused, first, last);
 	fflush(stdout);
+	if (first > SK_KV_RPC_FIRST + 4 && refused != calls)
+		FAIL("%u calls of random bytes were taken", calls - refused);
 }
 
 /* The job's end, whichever test ran: close the table, free the buffers. */
@@ -338,8 +733,12 @@ int main(int argc, char **argv)
 	}
 	barrier();
 	if (strcmp(argv[1], "hostile") == 0) {
-		if (me == 0)
-			hostile(rpc, n);
+		if (me == 0) {
+			hostile(rpc, n, SK_KV_RPC_FIRST, SK_KV_RPC_FIRST + 4,
+				200);
+			hostile(rpc, n, SK_KV_RPC_FIRST + 5,
+				SK_KV_RPC_FIRST + 15, 100);
+		}
 		barrier();
 		for (unsigned r = 0; r < n; r++) {
 			for (unsigned i = 0; i < KEYS; i++) {
@@ -397,6 +796,10 @@ int main(int argc, char **argv)
 	}
 	barrier();
 	limits(kv, big);
+	semantics(kv, me, big);
+	semantics(kv, (me + 1) % n, big);
+	barrier();
+	batches(kv, n);
 	sk_kv_stats(kv, &ks);
 	printf("rank %u: set %u, deleted %u, got %u and missed %u as "
 	       "expected (one-sided %" PRIu64 ", rpc %" PRIu64 ", local %"

@@ -983,6 +983,114 @@ static void evict_random_sets(void **state)
 	fx_close(&f);
 }
 
+/*
+ * touch: a new expiry, the same CAS, flags, key and value, published out
+ * of place (the old item's bytes stay as they were, in quarantine); the
+ * limits of a key; no room; and an eviction hook that evicts the very key
+ * being touched.
+ */
+static void touch_keeps_cas(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_item_view v, r;
+	struct sk_kv_part_stats st;
+	struct evict_log log = {0};
+	uint8_t buf[4096], before[SK_KV_LINE]; /* the item: one unit */
+	char key[SK_KV_KEY_MAX + 1];
+	const uint8_t *old_item;
+	uint64_t cas1, cas2;
+	struct fx f;
+
+	fx_open(&f, 1 << 20, &c);
+	memset(key, 'k', sizeof(key));
+	assert_int_equal(sk_kv_part_touch(f.part, "t", 1, 5, 10),
+			 SK_KV_ERR_NOT_FOUND);
+	assert_int_equal(sk_kv_part_touch(f.part, key, 0, 5, 10),
+			 SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_touch(f.part, key, SK_KV_KEY_MAX + 1, 5,
+					  10), SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_set(f.part, "t", 1, "value", 5, NULL, 0,
+					7, 1000, 10, &cas1), 0);
+	assert_int_equal(sk_kv_part_lookup(f.part, "t", 1, &v), 0);
+	old_item = v.value - SK_KV_ITEM_HDR - 1;
+	memcpy(before, old_item, sizeof(before));
+
+	assert_int_equal(sk_kv_part_touch(f.part, "t", 1, 2000, 20), 0);
+	assert_int_equal(sk_kv_part_lookup(f.part, "t", 1, &v), 0);
+	assert_int_equal(v.cas, cas1);
+	assert_int_equal(v.flags, 7);
+	assert_int_equal(v.exptime, 2000);
+	assert_int_equal(v.vlen, 5);
+	assert_memory_equal(v.value, "value", 5);
+	/* Out of place: the old item's bytes are untouched. */
+	assert_ptr_not_equal(v.value - SK_KV_ITEM_HDR - 1, old_item);
+	assert_memory_equal(old_item, before, sizeof(before));
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, 1);
+	assert_int_equal(st.quarantined, 1);
+	/* A reader accepts the new item (its check is for its new offset)
+	 * up to the new expiry. */
+	assert_int_equal(remote_get(&f, "t", 1, 1999, buf, sizeof(buf), &r), 0);
+	assert_int_equal(r.cas, cas1);
+	assert_int_equal(r.flags, 7);
+	assert_memory_equal(r.value, "value", 5);
+	assert_int_equal(remote_get(&f, "t", 1, 2000, buf, sizeof(buf), &r),
+			 SK_KV_ERR_EXPIRED);
+	/* 0: never again. */
+	assert_int_equal(sk_kv_part_touch(f.part, "t", 1, 0, 30), 0);
+	assert_int_equal(remote_get(&f, "t", 1, UINT32_MAX, buf, sizeof(buf),
+				    &r), 0);
+	assert_int_equal(r.cas, cas1);
+	/* A later set still gets a new CAS. */
+	assert_int_equal(sk_kv_part_set(f.part, "t", 1, "x", 1, NULL, 0, 0, 0,
+					40, &cas2), 0);
+	assert_true(cas2 > cas1);
+	/* The longest key. */
+	assert_int_equal(sk_kv_part_set(f.part, key, SK_KV_KEY_MAX, "v", 1,
+					NULL, 0, 3, 0, 50, &cas1), 0);
+	assert_int_equal(sk_kv_part_touch(f.part, key, SK_KV_KEY_MAX, 9, 60),
+			 0);
+	assert_int_equal(remote_get(&f, key, SK_KV_KEY_MAX, 8, buf,
+				    sizeof(buf), &r), 0);
+	assert_int_equal(r.cas, cas1);
+	assert_int_equal(r.exptime, 9);
+	fx_close(&f);
+
+	/* No room for the copy: refused, the item as it was. */
+	c = cfg_default(2);
+	fx_open(&f, SK_KV_LINE, &c);
+	assert_int_equal(sk_kv_part_set(f.part, "k", 1, "v", 1, NULL, 0, 0, 5,
+					0, &cas1), 0);
+	assert_int_equal(sk_kv_part_touch(f.part, "k", 1, 6, 1), SK_ERR_NOMEM);
+	assert_int_equal(sk_kv_part_lookup(f.part, "k", 1, &v), 0);
+	assert_int_equal(v.exptime, 5);
+	assert_int_equal(v.cas, cas1);
+	fx_close(&f);
+
+	/* The hook evicts the key being touched: nothing to touch. */
+	c = cfg_default(2);
+	c.quarantine_ns = 0;
+	/* The bound past half a one-line store, so that retiring key0 is
+	 * not refused as too much in quarantine. */
+	c.quarantine_max = 4 * SK_KV_LINE;
+	c.evict = evict_key0;
+	c.evict_arg = &log;
+	fx_open(&f, SK_KV_LINE, &c);
+	assert_int_equal(sk_kv_part_set(f.part, "key0", 4, "v", 1, NULL, 0, 0,
+					0, 0, NULL), 0);
+	assert_int_equal(sk_kv_part_touch(f.part, "key0", 4, 6, 1),
+			 SK_KV_ERR_NOT_FOUND);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.need, 1);
+	assert_int_equal(sk_kv_part_lookup(f.part, "key0", 4, &v),
+			 SK_KV_ERR_NOT_FOUND);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, 0);
+	assert_int_equal(sk_kv_part_set(f.part, "key1", 4, "v", 1, NULL, 0, 0,
+					0, 2, NULL), 0);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1002,6 +1110,7 @@ int main(void)
 		cmocka_unit_test(evict_not_reused_before_q),
 		cmocka_unit_test(expiry_sweep),
 		cmocka_unit_test(evict_random_sets),
+		cmocka_unit_test(touch_keeps_cas),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,8 +22,11 @@
  * - The first contact with an owner fetches, in one rpc, the descriptors
  *   of its partitions and its clock (expiry is the owner's).
  *
- * Calls block, serving the node's loop while they wait (as
- * sk_rpc_call_sync), so a node's own partitions keep being served.
+ * The blocking calls are one asynchronous request (below) posted and
+ * waited for; they serve the node's loop while they wait (as
+ * sk_rpc_call_sync), so a node's own partitions keep being served. The
+ * first request to an owner blocks in its post until the owner answered
+ * (connect, and for a GET its partitions' descriptors).
  * Everything belongs to the thread that runs the node's loop.
  *
  * Results: a call returns an sk_status_t for what went wrong underneath
@@ -63,7 +66,7 @@ struct sk_kv_attr {
 	/* Bytes of one partition's region (index and items), at least
 	 * 64 KiB; 0: SKIFF_KV_PART_KB (1 MiB). A node needs about P / N
 	 * times this in its arena (SKIFF_ARENA_MB), next to rpc's share and
-	 * 1 MiB of read buffer. */
+	 * 1.3 MiB of read buffer. */
 	size_t part_bytes;
 	/* Buckets of a partition, a power of two; 0: one per 1 KiB of
 	 * part_bytes. */
@@ -217,9 +220,8 @@ struct sk_kv_req {
 	sk_status_t status;     /* as the blocking call's return */
 	enum sk_kv_res res;     /* memcached's answer, when status is SK_OK */
 	int done;               /* status and res are final */
-	/* kv's own, while in flight. */
+	/* kv's own: its state while in flight, NULL otherwise. */
 	struct sk_kv_req_priv *priv_;
-	uint64_t priv_words_[4];
 };
 
 /*
@@ -231,7 +233,8 @@ struct sk_kv_req {
 sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req);
 
 /* One pass of the node's loop without blocking; returns how many of this
- * node's kv requests became done. */
+ * node's kv requests became done since the last sk_kv_progress or wait
+ * (those a post answered at once included). */
 unsigned sk_kv_progress(struct sk_kv *kv);
 
 /* Wait, serving the loop, until the @n requests at @reqs are done. Each
@@ -248,6 +251,7 @@ struct sk_kv_stats {
 	uint64_t gets_rpc;       /* fell back to the owner's rpc */
 	uint64_t read_retries;   /* GET attempts the rules turned down */
 	uint64_t updates_rpc;    /* updates sent to an owner */
+	uint64_t hints_sent;     /* key hashes sent to owners (KV_RPC_HINT) */
 };
 void sk_kv_stats(const struct sk_kv *kv, struct sk_kv_stats *st);
 

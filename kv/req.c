@@ -1,0 +1,554 @@
+/*
+ * kv requests: the asynchronous API of kv.h (sk_kv_post, sk_kv_progress,
+ * sk_kv_wait, sk_kv_batch), the one path every call takes (client.c's
+ * blocking calls post one request and wait for it). Owns a request's
+ * life (struct sk_kv_req_priv, req.h), the read buffer where READs land,
+ * the queues of requests waiting for a resource and the pump that runs
+ * them, the local path, and what happens to requests when an owner fails.
+ * The GET's steps are req_get.c's, the rpc's req_rpc.c's.
+ *
+ * A request is a state machine stepped from sk_kv_post and from the pump
+ * (kv_pump), never from a completion callback: READ completions and rpc
+ * continuations only record what came and queue the request on ready_q,
+ * so a step never runs inside another one.
+ *
+ * What a GET may wait for, in a queue,
+ * without blocking anyone: a place among the SK_RPC_EP_SHARE READs it may
+ * have outstanding on the owner's endpoint (rpc.h, sk_rpc_peer_ep), and
+ * room in the item area (a large item waits for the small ones ahead; if
+ * only lost READs hold room, it asks by rpc).
+ *
+ * Updates and the rpc GET are sk_rpc_call with a continuation; with no
+ * credit (SK_ERR_AGAIN) or no pool buffer they wait in their owner's
+ * rpc_wait and are sent again from the pump.
+ *
+ * A failed owner: on ucx a READ held past the liveness bound is dropped
+ * with its endpoint, without a completion (rpc/core.c). So when an
+ * owner's peer fails, its READs are lost: their requests end at once with
+ * SK_ERR_UNREACHABLE, while the READ keeps its landing place (kv->lost)
+ * until it completes, if ever; sk_kv_close frees them regardless.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "req.h"
+
+/* ---- queues ---- */
+
+static void kv_q_push(struct sk_kv_req_priv **head, struct sk_kv_req_priv **tail,
+		      struct sk_kv_req_priv *op)
+{
+	op->next = NULL;
+	if (*tail)
+		(*tail)->next = op;
+	else
+		*head = op;
+	*tail = op;
+}
+
+void kv_enq(struct kv_q *q, struct sk_kv_req_priv *op)
+{
+	kv_q_push(&q->head, &q->tail, op);
+	q->n++;
+}
+
+void kv_enq_front(struct kv_q *q, struct sk_kv_req_priv *op)
+{
+	op->next = q->head;
+	q->head = op;
+	if (q->tail == NULL)
+		q->tail = op;
+	q->n++;
+}
+
+struct sk_kv_req_priv *kv_deq(struct kv_q *q)
+{
+	struct sk_kv_req_priv *op = q->head;
+
+	if (op) {
+		q->head = op->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->n--;
+		op->next = NULL;
+	}
+	return op;
+}
+
+/* ---- the read buffer ---- */
+
+void *kv_pair_at(struct sk_kv *kv, const struct sk_kv_req_priv *op)
+{
+	return (char *)kv->rbuf.base + (size_t)op->pair * SK_KV_PAIR_SIZE;
+}
+
+void *kv_item_at(struct sk_kv *kv, const struct sk_kv_req_priv *op)
+{
+	return (char *)kv->rbuf.base + (size_t)KV_PAIRS * SK_KV_PAIR_SIZE +
+	       (size_t)op->unit * KV_UNIT;
+}
+
+static bool kv_unit_used(const struct sk_kv *kv, unsigned u)
+{
+	return kv->unit_map[u / 64] >> (u % 64) & 1;
+}
+
+static void kv_units_mark(struct sk_kv *kv, unsigned at, unsigned n, bool on)
+{
+	for (unsigned u = at; u < at + n; u++) {
+		if (on)
+			kv->unit_map[u / 64] |= 1ull << (u % 64);
+		else
+			kv->unit_map[u / 64] &= ~(1ull << (u % 64));
+	}
+}
+
+/* First fit of @n free units in a row. */
+bool kv_units_get(struct sk_kv *kv, unsigned n, unsigned *at_p)
+{
+	unsigned run = 0;
+
+	for (unsigned u = 0; u < KV_UNITS; u++) {
+		if (u % 64 == 0 && run == 0 && kv->unit_map[u / 64] == ~0ull) {
+			u += 63;
+			continue;
+		}
+		if (kv_unit_used(kv, u)) {
+			run = 0;
+			continue;
+		}
+		if (++run == n) {
+			*at_p = u + 1 - n;
+			kv_units_mark(kv, *at_p, n, true);
+			return true;
+		}
+	}
+	return false;
+}
+
+void kv_units_put(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	if (op->nunits == 0)
+		return;
+	kv_units_mark(kv, op->unit, op->nunits, false);
+	if (!op->lost)
+		kv->units_live -= op->nunits;
+	op->nunits = 0;
+}
+
+sk_status_t kv_client_init(struct sk_kv *kv)
+{
+	size_t size = (size_t)KV_PAIRS * SK_KV_PAIR_SIZE +
+		      (size_t)KV_UNITS * KV_UNIT;
+	sk_status_t st;
+
+	st = sk_arena_region(kv->arena, size, SK_ACCESS_LOCAL, &kv->rbuf);
+	if (st != SK_OK) {
+		kv->rbuf.mr = NULL;
+		fprintf(stderr, "skiff: kv: rank %u: no arena room for the "
+			"read buffer (%zu bytes): %s\n", kv->rank, size,
+			sk_status_str(st));
+		return st;
+	}
+	for (unsigned i = 0; i < KV_PAIRS; i++)
+		kv->pair_free[i] = (uint16_t)(KV_PAIRS - 1 - i);
+	kv->npair_free = KV_PAIRS;
+	return SK_OK;
+}
+
+/* ---- a request's life ---- */
+
+static struct sk_kv_req_priv *kv_op_new(struct sk_kv *kv)
+{
+	struct sk_kv_req_priv *op = kv->cache;
+
+	if (op)
+		kv->cache = op->next;
+	else if ((op = malloc(sizeof(*op))) == NULL)
+		return NULL;
+	memset(op, 0, sizeof(*op));
+	op->kv = kv;
+	op->pair = -1;
+	return op;
+}
+
+void kv_op_free(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	kv_units_put(kv, op);
+	if (op->pair >= 0)
+		kv->pair_free[kv->npair_free++] = (uint16_t)op->pair;
+	op->pair = -1;
+	if (op->qbuf)
+		sk_rpc_buf_free(kv->rpc, op->qbuf);
+	if (op->resp)
+		sk_rpc_buf_free(kv->rpc, op->resp);
+	op->next = kv->cache;
+	kv->cache = op;
+}
+
+/* A request answered without going in flight. */
+void kv_req_answer(struct sk_kv *kv, struct sk_kv_req *req,
+			  sk_status_t st, enum sk_kv_res res)
+{
+	req->status = st;
+	req->res = res;
+	req->priv_ = NULL;
+	req->done = 1;
+	kv->newly_done++;
+}
+
+bool kv_finish(struct sk_kv *kv, struct sk_kv_req_priv *op,
+		      sk_status_t st, enum sk_kv_res res)
+{
+	if (op->req)
+		kv_req_answer(kv, op->req, st, res);
+	kv->inflight--;
+	kv_op_free(kv, op);
+	return true;
+}
+
+/* A found item's value and attributes into the request. */
+void kv_req_value(struct sk_kv_req *req, const void *value,
+			 uint32_t vlen, uint32_t flags, uint64_t cas)
+{
+	if (req == NULL)
+		return;
+	if (vlen && req->cap)
+		memcpy(req->buf, value, vlen < req->cap ? vlen : req->cap);
+	req->vlen = vlen;
+	req->flags = flags;
+	req->cas = cas;
+}
+
+/* ---- failed owners ---- */
+
+void kv_owner_fail(struct sk_kv *kv, unsigned rank)
+{
+	struct kv_owner *o = &kv->owners[rank];
+	struct sk_kv_req_priv *op;
+
+	for (unsigned i = 0; i < o->rd_out; i++) {
+		op = o->rd_ops[i];
+		if (op->req)
+			kv_req_answer(kv, op->req, SK_ERR_UNREACHABLE,
+				      SK_KV_END);
+		op->req = NULL;
+		kv->inflight--;
+		if (op->nunits)
+			kv->units_live -= op->nunits;
+		op->lost = 1;
+		op->prev = NULL;
+		op->next = kv->lost;
+		if (kv->lost)
+			kv->lost->prev = op;
+		kv->lost = op;
+	}
+	o->rd_out = 0;
+	while ((op = kv_deq(&o->rd_wait)) != NULL)
+		kv_finish(kv, op, SK_ERR_UNREACHABLE, SK_KV_END);
+	while ((op = kv_deq(&o->rpc_wait)) != NULL)
+		kv_finish(kv, op, SK_ERR_UNREACHABLE, SK_KV_END);
+	o->nhints = 0;
+}
+
+/* ---- the pump ---- */
+
+/* Run the ops of @q that can go on now, in order; stop at the first that
+ * must wait again (it went back to the tail). Returns how many went on. */
+static unsigned kv_q_run(struct sk_kv *kv, struct kv_q *q)
+{
+	unsigned n = q->n, ran = 0;
+
+	while (n--) {
+		struct sk_kv_req_priv *op = kv_deq(q);
+
+		if (!op->step(kv, op))
+			break;
+		ran++;
+	}
+	return ran;
+}
+
+static bool kv_waiting(const struct sk_kv *kv)
+{
+	if (kv->space_q.n)
+		return true;
+	for (unsigned r = 0; r < kv->size; r++)
+		if (kv->owners[r].rd_wait.n || kv->owners[r].rpc_wait.n)
+			return true;
+	return false;
+}
+
+static void kv_pump(struct sk_kv *kv)
+{
+	unsigned ran;
+
+	do {
+		struct sk_kv_req_priv *op;
+
+		ran = 0;
+		for (unsigned r = 0; r < kv->size; r++) {
+			struct kv_owner *o = &kv->owners[r];
+
+			if ((o->rd_out || o->rd_wait.n || o->rpc_wait.n) &&
+			    (o->peer == NULL || sk_rpc_peer_failed(o->peer)))
+				kv_owner_fail(kv, r);
+		}
+		while ((op = kv_deq(&kv->ready_q)) != NULL) {
+			op->step(kv, op);
+			ran++;
+		}
+		for (unsigned r = 0; r < kv->size; r++) {
+			struct kv_owner *o = &kv->owners[r];
+
+			if (o->rd_wait.n && o->rd_out < SK_RPC_EP_SHARE)
+				ran += kv_q_run(kv, &o->rd_wait);
+			if (o->rpc_wait.n)
+				ran += kv_q_run(kv, &o->rpc_wait);
+		}
+		if (kv->space_q.n)
+			ran += kv_q_run(kv, &kv->space_q);
+	} while (ran);
+}
+
+/* One turn of the loop: wait for an event, or only briefly when requests
+ * wait for a resource that frees without one of ours (a credit, a pool
+ * buffer, the send queue). */
+static int kv_turn(struct sk_kv *kv, bool block)
+{
+	int rc = sk_loop_run_once(kv->loop,
+				  !block ? 0 : kv_waiting(kv) ? 1 : -1);
+
+	kv_pump(kv);
+	return rc;
+}
+
+/* ---- the API ---- */
+
+/* A request whose owner is this node: served in place. */
+static void kv_post_local(struct sk_kv *kv, struct sk_kv_req *req,
+			  struct kv_part *kp)
+{
+	struct sk_kv_item_view iv;
+	enum sk_kv_res res = SK_KV_ERROR;
+	uint64_t cas = 0, num = 0;
+
+	switch (req->cmd) {
+	case SK_KV_CMD_GET:
+		kv->st.gets_local++;
+		res = kv_own_get(kv, kp, req->key, req->klen, &iv);
+		if (res == SK_KV_OK)
+			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas);
+		break;
+	case SK_KV_CMD_GAT:
+		res = kv_own_touch(kv, kp, req->key, req->klen, req->exptime,
+				   &iv);
+		if (res == SK_KV_OK)
+			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas);
+		break;
+	case SK_KV_CMD_TOUCH:
+		res = kv_own_touch(kv, kp, req->key, req->klen, req->exptime,
+				   NULL);
+		break;
+	case SK_KV_CMD_STORE:
+		res = kv_own_store(kv, kp, req->op, req->key, req->klen,
+				   req->value, req->vlen, req->flags,
+				   req->exptime, req->cas, &cas);
+		if (res == SK_KV_STORED)
+			req->cas = cas;
+		break;
+	case SK_KV_CMD_DELETE:
+		res = kv_own_delete(kv, kp, req->key, req->klen);
+		break;
+	case SK_KV_CMD_INCR:
+	case SK_KV_CMD_DECR:
+		res = kv_own_delta(kv, kp, req->key, req->klen,
+				   req->cmd == SK_KV_CMD_INCR, req->delta,
+				   &num, &cas);
+		if (res == SK_KV_OK) {
+			req->number = num;
+			req->cas = cas;
+		}
+		break;
+	default:
+		break;
+	}
+	kv_req_answer(kv, req, SK_OK, res);
+}
+
+static const uint16_t kv_cmd_rpc[SK_KV_CMD_COUNT] = {
+	[SK_KV_CMD_GET] = KV_RPC_GET,     [SK_KV_CMD_STORE] = KV_RPC_STORE,
+	[SK_KV_CMD_DELETE] = KV_RPC_DELETE, [SK_KV_CMD_INCR] = KV_RPC_DELTA,
+	[SK_KV_CMD_DECR] = KV_RPC_DELTA,  [SK_KV_CMD_TOUCH] = KV_RPC_TOUCH,
+	[SK_KV_CMD_GAT] = KV_RPC_TOUCH,
+};
+
+sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
+{
+	struct sk_kv_req_priv *op;
+	struct kv_owner *o;
+	struct kv_part *kp;
+	sk_status_t st;
+
+	if (kv == NULL || req == NULL ||
+	    (unsigned)req->cmd >= SK_KV_CMD_COUNT ||
+	    (req->key == NULL && req->klen) ||
+	    (req->cmd == SK_KV_CMD_STORE && req->value == NULL && req->vlen) ||
+	    ((req->cmd == SK_KV_CMD_GET || req->cmd == SK_KV_CMD_GAT) &&
+	     req->buf == NULL && req->cap))
+		return SK_ERR_INVAL;
+	req->done = 0;
+	req->priv_ = NULL;
+	if (!sk_kv_key_ok(req->key, req->klen) ||
+	    (req->cmd == SK_KV_CMD_STORE && (unsigned)req->op > SK_KV_CAS)) {
+		kv_req_answer(kv, req, SK_OK, SK_KV_EFORMAT);
+		return SK_OK;
+	}
+	if (req->cmd == SK_KV_CMD_STORE && !sk_kv_value_ok(req->vlen)) {
+		kv_req_answer(kv, req, SK_OK, SK_KV_ETOOLARGE);
+		return SK_OK;
+	}
+	kp = kv_part_of(kv, req->key, req->klen);
+	if (kp->owner == kv->rank) {
+		kv_post_local(kv, req, kp);
+		return SK_OK;
+	}
+	while (kv->inflight >= SK_KV_INFLIGHT_MAX) {
+		if (kv_turn(kv, true) < 0) {
+			kv_req_answer(kv, req, SK_ERR_IO, SK_KV_END);
+			return SK_OK;
+		}
+	}
+	/* First contact blocks here, serving the loop (kv.h). */
+	st = req->cmd == SK_KV_CMD_GET ? kv_owner_get(kv, kp->owner, &o)
+				       : kv_owner_connect(kv, kp->owner, &o);
+	if (st != SK_OK) {
+		kv_req_answer(kv, req, st, SK_KV_END);
+		return SK_OK;
+	}
+	op = kv_op_new(kv);
+	if (op == NULL) {
+		kv_req_answer(kv, req, SK_ERR_NOMEM, SK_KV_END);
+		return SK_OK;
+	}
+	op->req = req;
+	op->rank = kp->owner;
+	op->kp = kp;
+	op->id = kv_cmd_rpc[req->cmd];
+	req->priv_ = op;
+	kv->inflight++;
+	if (req->cmd != SK_KV_CMD_GET) {
+		kv->st.updates_rpc++;
+		kv_rpc_send(kv, op);
+		return SK_OK;
+	}
+	/* A ready owner's partitions are all ready, unless its answer named
+	 * one twice and missed another: then ask it by rpc; so too when
+	 * lost READs hold every landing place. */
+	if (!kp->ready || kv->npair_free == 0) {
+		kv_get_by_rpc(kv, op);
+		return SK_OK;
+	}
+	op->pair = kv->pair_free[--kv->npair_free];
+	sk_kv_read_plan(&kp->view, &kv->hkey, req->key, req->klen, &op->plan);
+	kv_get_pair(kv, op);
+	return SK_OK;
+}
+
+unsigned sk_kv_progress(struct sk_kv *kv)
+{
+	unsigned n;
+
+	if (kv == NULL)
+		return 0;
+	kv_turn(kv, false);
+	n = kv->newly_done;
+	kv->newly_done = 0;
+	return n;
+}
+
+/* sk_kv_wait without sending the hints: the blocking calls use it, as
+ * one hint message per GET would cost the owner what one-sided GETs
+ * save; their hints go KV_HINT_MAX / 8 at a time. */
+sk_status_t kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n)
+{
+	size_t i = 0;
+
+	kv_pump(kv);
+	for (;;) {
+		while (i < n && reqs[i].done)
+			i++;
+		if (i == n) {
+			/* Those done meanwhile were the waiter's to see. */
+			kv->newly_done = 0;
+			return SK_OK;
+		}
+		if (reqs[i].priv_ == NULL)
+			return SK_ERR_INVAL; /* never posted */
+		if (kv_turn(kv, true) < 0)
+			return SK_ERR_IO;
+	}
+}
+
+sk_status_t sk_kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n)
+{
+	sk_status_t st;
+
+	if (kv == NULL || (reqs == NULL && n))
+		return SK_ERR_INVAL;
+	st = kv_wait(kv, reqs, n);
+	kv_hints_flush(kv);
+	return st;
+}
+
+sk_status_t sk_kv_batch(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n)
+{
+	if (kv == NULL || (reqs == NULL && n))
+		return SK_ERR_INVAL;
+	for (size_t i = 0; i < n; i++) {
+		sk_status_t st = sk_kv_post(kv, &reqs[i]);
+
+		/* A request refused is done, with its status, so the wait
+		 * does not wait for it. */
+		if (st != SK_OK) {
+			reqs[i].status = st;
+			reqs[i].priv_ = NULL;
+			reqs[i].done = 1;
+		}
+	}
+	return sk_kv_wait(kv, reqs, n);
+}
+
+void kv_client_cleanup(struct sk_kv *kv)
+{
+	struct sk_kv_req_priv *op;
+
+	for (uint32_t p = 0; kv->parts && kv->owners && p < kv->nparts; p++) {
+		struct kv_part *kp = &kv->parts[p];
+		struct kv_owner *o = &kv->owners[kp->owner];
+
+		/* Keys on a failed peer's endpoint are left (see
+		 * kv_owner_forget). */
+		if (kp->rkey && o->peer && !sk_rpc_peer_failed(o->peer))
+			sk_rkey_destroy(kp->rkey);
+		kp->rkey = NULL;
+		kp->ready = 0;
+	}
+	/* READs lost on failed owners: their endpoints are gone (rpc.h:
+	 * dropped without a completion), so nothing refers to them now. */
+	while ((op = kv->lost) != NULL) {
+		kv->lost = op->next;
+		free(op);
+	}
+	while ((op = kv->cache) != NULL) {
+		kv->cache = op->next;
+		free(op);
+	}
+	if (kv->rbuf.mr) {
+		sk_arena_region_release(kv->arena, &kv->rbuf);
+		kv->rbuf.mr = NULL;
+	}
+}

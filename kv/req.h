@@ -1,0 +1,73 @@
+/*
+ * kv requests, private to req*.c: a request's state while in flight and
+ * what the three files share.
+ *
+ *   req.c      the API (post, progress, wait, batch), a request's life,
+ *              the read buffer, the queues and the pump, failed owners
+ *   req_get.c  the one-sided GET as a state machine, and access hints
+ *   req_rpc.c  updates and the rpc GET: sk_rpc_call with a continuation
+ */
+#ifndef SK_KV_REQ_H
+#define SK_KV_REQ_H
+
+#include <stdbool.h>
+
+#include "kv_int.h"
+
+typedef bool (*kv_step_fn)(struct sk_kv *kv, struct sk_kv_req_priv *op);
+
+struct sk_kv_req_priv {
+	struct sk_op rd;            /* first: the READ's completion context */
+	struct sk_kv *kv;
+	struct sk_kv_req *req;      /* NULL once lost */
+	struct sk_kv_req_priv *next, *prev;
+	kv_step_fn step;            /* what the pump runs next */
+	unsigned rank;
+	struct kv_part *kp;
+	int lost;                   /* its READ outlived its owner */
+	/* GET */
+	struct sk_kv_plan plan;
+	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
+	unsigned ncand, ci, tries;
+	uint64_t t0;
+	int pair;                   /* landing place, -1: none */
+	unsigned unit, nunits;      /* item landing run; nunits 0: none */
+	sk_status_t rd_status;
+	/* rpc */
+	uint16_t id;
+	int big;                    /* the response to a pool buffer */
+	void *qbuf;                 /* pool buffer of a large request */
+	void *resp;                 /* pool buffer of a large response */
+	int rc;
+	sk_status_t st;
+	enum sk_kv_res res;
+};
+
+/* req.c */
+void kv_enq(struct kv_q *q, struct sk_kv_req_priv *op);
+void kv_enq_front(struct kv_q *q, struct sk_kv_req_priv *op);
+struct sk_kv_req_priv *kv_deq(struct kv_q *q);
+void *kv_pair_at(struct sk_kv *kv, const struct sk_kv_req_priv *op);
+void *kv_item_at(struct sk_kv *kv, const struct sk_kv_req_priv *op);
+/* A run of @n free units of the item area, first fit. */
+bool kv_units_get(struct sk_kv *kv, unsigned n, unsigned *at_p);
+void kv_units_put(struct sk_kv *kv, struct sk_kv_req_priv *op);
+void kv_op_free(struct sk_kv *kv, struct sk_kv_req_priv *op);
+void kv_req_answer(struct sk_kv *kv, struct sk_kv_req *req, sk_status_t st,
+		   enum sk_kv_res res);
+/* End @op's request with @st and @res; always true (a step's result). */
+bool kv_finish(struct sk_kv *kv, struct sk_kv_req_priv *op, sk_status_t st,
+	       enum sk_kv_res res);
+void kv_req_value(struct sk_kv_req *req, const void *value, uint32_t vlen,
+		  uint32_t flags, uint64_t cas);
+
+/* req_get.c. Steps return false when the request had to wait (queued). */
+bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op);
+bool kv_get_by_rpc(struct sk_kv *kv, struct sk_kv_req_priv *op);
+void kv_hint_add(struct sk_kv *kv, unsigned rank, uint64_t h);
+void kv_hints_flush(struct sk_kv *kv);
+
+/* req_rpc.c */
+bool kv_rpc_send(struct sk_kv *kv, struct sk_kv_req_priv *op);
+
+#endif

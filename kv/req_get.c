@@ -1,0 +1,275 @@
+/*
+ * kv requests: the one-sided GET (kv/README.md, "The reader") as a state
+ * machine of steps (req.h), and the access hints its hits give owners.
+ * READ the pair into the request's landing place, pick, READ a candidate
+ * into a run of units, check; too slow for the lease or a failed check:
+ * again from the pair, KV_READ_TRIES times in all, then the rpc GET. A
+ * step that cannot go on now queues the request (its owner's rd_wait
+ * past SK_RPC_EP_SHARE READs, space_q when the item area is full) to be
+ * run again by the pump.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "req.h"
+
+/* ---- access hints ---- */
+
+static void kv_hint_cont(void *arg, int status, const void *resp, size_t len)
+{
+	/* Advice: the owner's answer changes nothing here; its credit is
+	 * back once this runs. */
+	(void)arg, (void)status, (void)resp, (void)len;
+}
+
+/* Send @rank's pending hints, fire-and-forget. With no credit they stay
+ * for the next try. */
+static void kv_hint_send(struct sk_kv *kv, unsigned rank)
+{
+	struct kv_owner *o = &kv->owners[rank];
+	char buf[sizeof(struct kv_hint_req) + sizeof(o->hints)];
+	struct kv_hint_req q = {.count = o->nhints};
+	size_t len = sizeof(q) + (size_t)o->nhints * sizeof(o->hints[0]);
+	sk_status_t st;
+
+	if (o->nhints == 0)
+		return;
+	if (o->peer == NULL || sk_rpc_peer_failed(o->peer)) {
+		o->nhints = 0;
+		return;
+	}
+	memcpy(buf, &q, sizeof(q));
+	memcpy(buf + sizeof(q), o->hints, len - sizeof(q));
+	/* Under SK_RPC_INLINE_MAX: rpc copies it before returning. */
+	st = sk_rpc_call(o->peer, KV_RPC_HINT, buf, len, NULL, 0,
+			 kv_hint_cont, NULL);
+	if (st == SK_ERR_AGAIN)
+		return;
+	if (st == SK_OK)
+		kv->st.hints_sent += o->nhints;
+	o->nhints = 0;
+}
+
+void kv_hint_add(struct sk_kv *kv, unsigned rank, uint64_t h)
+{
+	struct kv_owner *o = &kv->owners[rank];
+	unsigned max = sizeof(o->hints) / sizeof(o->hints[0]);
+
+	if (o->nhints < max)
+		o->hints[o->nhints++] = h;
+	/* else: no credit to send the full list; this one is dropped,
+	 * hints are advice. */
+	if (o->nhints == max)
+		kv_hint_send(kv, rank);
+}
+
+void kv_hints_flush(struct sk_kv *kv)
+{
+	for (unsigned r = 0; r < kv->size; r++)
+		kv_hint_send(kv, r);
+}
+
+/* ---- READs ---- */
+
+static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op);
+
+static void kv_rd_done(struct sk_op *sop, const struct sk_wc *wc)
+{
+	struct sk_kv_req_priv *op = (struct sk_kv_req_priv *)sop;
+	struct sk_kv *kv = op->kv;
+	struct kv_owner *o = &kv->owners[op->rank];
+
+	if (op->lost) {
+		/* Its request ended when the owner failed; now its landing
+		 * place is free. */
+		if (op->prev)
+			op->prev->next = op->next;
+		else
+			kv->lost = op->next;
+		if (op->next)
+			op->next->prev = op->prev;
+		op->lost = 0;
+		kv_op_free(kv, op);
+		return;
+	}
+	for (unsigned i = 0; i < o->rd_out; i++) {
+		if (o->rd_ops[i] == op) {
+			o->rd_ops[i] = o->rd_ops[--o->rd_out];
+			break;
+		}
+	}
+	op->rd_status = wc->status;
+	kv_enq(&kv->ready_q, op);
+}
+
+/*
+ * READ @len bytes at @roff of the op's partition into @laddr; @then runs
+ * when it completes. Returns false when the op had to wait (queued, to
+ * run @self again), true otherwise (posted, or the op went on).
+ */
+static bool kv_read(struct sk_kv *kv, struct sk_kv_req_priv *op,
+		    void *laddr, size_t len, uint64_t roff, kv_step_fn then,
+		    kv_step_fn self)
+{
+	struct kv_owner *o = &kv->owners[op->rank];
+	struct sk_ep *ep;
+	sk_status_t st;
+
+	if (o->peer == NULL || sk_rpc_peer_failed(o->peer) ||
+	    !op->kp->ready || (ep = sk_rpc_peer_ep(o->peer)) == NULL)
+		return kv_finish(kv, op, SK_ERR_UNREACHABLE, SK_KV_END);
+	if (o->rd_out >= SK_RPC_EP_SHARE)
+		goto wait;
+	op->rd.done = kv_rd_done;
+	st = sk_post_read(ep, kv->rbuf.mr, laddr, len, op->kp->rkey,
+			  op->kp->base + roff, 0, &op->rd);
+	if (st == SK_ERR_AGAIN)
+		goto wait;
+	op->step = then;
+	if (st != SK_OK) {
+		op->rd_status = st;
+		return then(kv, op);
+	}
+	o->rd_ops[o->rd_out++] = op;
+	return true;
+wait:
+	/* A GET whose pair is read goes before those yet to start: its
+	 * lease runs since its pair READ (rule 4). */
+	op->step = self;
+	if (then == kv_get_item_done)
+		kv_enq_front(&o->rd_wait, op);
+	else
+		kv_enq(&o->rd_wait, op);
+	return false;
+}
+
+/* ---- GET ---- */
+
+bool kv_rpc_send(struct sk_kv *kv, struct sk_kv_req_priv *op);
+bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op);
+
+bool kv_get_by_rpc(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	kv_units_put(kv, op);
+	kv->st.gets_rpc++;
+	op->id = KV_RPC_GET;
+	return kv_rpc_send(kv, op);
+}
+
+/* A READ that failed: the owner is gone, or it is rpc's to say (its probe
+ * decides liveness): ask the owner by rpc, which answers or fails it. */
+static bool kv_get_read_failed(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	struct kv_owner *o = &kv->owners[op->rank];
+
+	if (o->peer == NULL || sk_rpc_peer_failed(o->peer))
+		return kv_finish(kv, op, SK_ERR_UNREACHABLE, SK_KV_END);
+	return kv_get_by_rpc(kv, op);
+}
+
+static bool kv_get_onesided(struct sk_kv *kv, struct sk_kv_req_priv *op,
+			    enum sk_kv_res res)
+{
+	kv->st.gets_onesided++;
+	return kv_finish(kv, op, SK_OK, res);
+}
+
+/* A candidate's READ, once it has room to land. */
+
+static bool kv_get_item(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	const struct sk_kv_cand *c = &op->cands[op->ci];
+
+	if (op->nunits == 0) {
+		unsigned n = (c->len + KV_UNIT - 1) / KV_UNIT;
+
+		if (n > KV_UNITS)
+			return kv_get_by_rpc(kv, op); /* larger than a set
+						       * makes */
+		if (!kv_units_get(kv, n, &op->unit)) {
+			if (kv->units_live == 0)
+				return kv_get_by_rpc(kv, op); /* lost READs
+							       * hold it */
+			op->step = kv_get_item;
+			kv_enq(&kv->space_q, op);
+			return false;
+		}
+		op->nunits = n;
+		kv->units_live += n;
+	}
+	return kv_read(kv, op, kv_item_at(kv, op), c->len, c->off,
+		       kv_get_item_done, kv_get_item);
+}
+
+static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	struct sk_kv_req *req = op->req;
+	struct kv_owner *o = &kv->owners[op->rank];
+	struct sk_kv_item_view iv;
+	uint64_t now;
+	uint32_t owner_now;
+	int rc;
+
+	if (op->rd_status != SK_OK) {
+		kv_units_put(kv, op);
+		return kv_get_read_failed(kv, op);
+	}
+	now = kv_mono_ns();
+	owner_now = (uint32_t)((o->unix_ns + (now - o->mono_ns)) /
+			       1000000000ull);
+	rc = sk_kv_read_check(&op->plan, &op->cands[op->ci],
+			      kv_item_at(kv, op), req->key, req->klen,
+			      owner_now, &iv);
+	if (rc == SK_KV_ERR_OTHER_KEY) {
+		kv_units_put(kv, op);
+		if (++op->ci < op->ncand)
+			return kv_get_item(kv, op);
+		return kv_get_onesided(kv, op, SK_KV_NOT_FOUND);
+	}
+	if (now - op->t0 >= sk_kv_lease_ns(kv->quarantine_ns) ||
+	    (rc != 0 && rc != SK_KV_ERR_EXPIRED)) {
+		/* Too slow to trust (rule 4), or a write raced us (a bad
+		 * check, malformed bytes): again, from the pair. */
+		kv_units_put(kv, op);
+		if (++op->tries >= KV_READ_TRIES)
+			return kv_get_by_rpc(kv, op);
+		kv->st.read_retries++;
+		return kv_get_pair(kv, op);
+	}
+	if (rc == SK_KV_ERR_EXPIRED) {
+		kv_units_put(kv, op);
+		return kv_get_onesided(kv, op, SK_KV_NOT_FOUND);
+	}
+	kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas);
+	kv_hint_add(kv, op->rank, op->plan.h);
+	return kv_get_onesided(kv, op, SK_KV_OK);
+}
+
+static bool kv_get_pair_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	unsigned n = 0;
+	int rc;
+
+	if (op->rd_status != SK_OK)
+		return kv_get_read_failed(kv, op);
+	rc = sk_kv_read_pick(&op->kp->view, &op->plan, kv_pair_at(kv, op),
+			     op->cands, &n);
+	if (rc == SK_KV_ERR_STALE)
+		return kv_get_by_rpc(kv, op); /* the owner knows better */
+	if (n == 0)
+		return kv_get_onesided(kv, op, SK_KV_NOT_FOUND);
+	op->ncand = n;
+	op->ci = 0;
+	return kv_get_item(kv, op);
+}
+
+bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	op->t0 = kv_mono_ns();
+	return kv_read(kv, op, kv_pair_at(kv, op), SK_KV_PAIR_SIZE,
+		       op->plan.pair_off, kv_get_pair_done, kv_get_pair);
+}
+

@@ -1,0 +1,199 @@
+/*
+ * kv's decoders of a peer's bytes (wire.h). The handlers (owner.c,
+ * map.c) answer -EPROTO to whatever these refuse, before they look at the
+ * node's state; the client takes the owners' answers through the response
+ * decoders. Headers are copied out with memcpy: an rpc payload need not
+ * be aligned.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "wire.h"
+
+/* The key of klen bytes after a header of hlen bytes, which must end the
+ * message exactly. */
+static int kv_dec_key_after(const char *data, size_t len, size_t hlen,
+			    uint32_t klen, const char **key_p)
+{
+	if (len - hlen != klen || !sk_kv_key_ok(data + hlen, klen))
+		return -EPROTO;
+	*key_p = data + hlen;
+	return 0;
+}
+
+int kv_dec_key(const void *data, size_t len, struct kv_key_msg *m)
+{
+	struct kv_key_req q;
+
+	if (len < sizeof(q))
+		return -EPROTO;
+	memcpy(&q, data, sizeof(q));
+	if (q.reserved)
+		return -EPROTO;
+	m->klen = q.klen;
+	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
+}
+
+int kv_dec_store(const void *data, size_t len, struct kv_store_msg *m)
+{
+	const char *p = data;
+	struct kv_store_req q;
+
+	if (len < sizeof(q))
+		return -EPROTO;
+	memcpy(&q, p, sizeof(q));
+	/* klen first, so that klen + vlen cannot wrap in 64 bits either way
+	 * and the key check stays inside the message. */
+	if (q.op > SK_KV_CAS || q.reserved || q.klen > SK_KV_KEY_MAX ||
+	    q.vlen > SK_KV_VALUE_MAX ||
+	    (uint64_t)q.klen + q.vlen != len - sizeof(q) ||
+	    !sk_kv_key_ok(p + sizeof(q), q.klen))
+		return -EPROTO;
+	m->op = (enum sk_kv_op)q.op;
+	m->flags = q.flags;
+	m->exptime = q.exptime;
+	m->cas = q.cas;
+	m->key = p + sizeof(q);
+	m->klen = q.klen;
+	m->value = p + sizeof(q) + q.klen;
+	m->vlen = q.vlen;
+	return 0;
+}
+
+int kv_dec_delta(const void *data, size_t len, struct kv_delta_msg *m)
+{
+	struct kv_delta_req q;
+
+	if (len < sizeof(q))
+		return -EPROTO;
+	memcpy(&q, data, sizeof(q));
+	if (q.incr > 1)
+		return -EPROTO;
+	m->incr = q.incr;
+	m->delta = q.delta;
+	m->klen = q.klen;
+	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
+}
+
+int kv_dec_touch(const void *data, size_t len, struct kv_touch_msg *m)
+{
+	struct kv_touch_req q;
+
+	if (len < sizeof(q))
+		return -EPROTO;
+	memcpy(&q, data, sizeof(q));
+	if (q.gat > 1 || q.reserved)
+		return -EPROTO;
+	m->exptime = q.exptime;
+	m->gat = q.gat;
+	m->klen = q.klen;
+	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
+}
+
+int kv_dec_hint(const void *data, size_t len, struct kv_hint_msg *m)
+{
+	struct kv_hint_req q;
+
+	if (len < sizeof(q))
+		return -EPROTO;
+	memcpy(&q, data, sizeof(q));
+	if (q.reserved || q.count > KV_HINT_MAX ||
+	    len - sizeof(q) != (size_t)q.count * sizeof(uint64_t))
+		return -EPROTO;
+	m->count = q.count;
+	m->hashes = (const uint8_t *)data + sizeof(q);
+	return 0;
+}
+
+int kv_dec_desc_req(const void *data, size_t len, struct kv_desc_req *q)
+{
+	if (len != sizeof(*q))
+		return -EPROTO;
+	memcpy(q, data, sizeof(*q));
+	return q->reserved ? -EPROTO : 0;
+}
+
+int kv_dec_secret_req(const void *data, size_t len, struct kv_secret_req *q)
+{
+	if (len != sizeof(*q))
+		return -EPROTO;
+	memcpy(q, data, sizeof(*q));
+	return 0;
+}
+
+/* ---- responses ---- */
+
+int kv_dec_secret_resp(const void *data, size_t len,
+		       struct kv_secret_resp *a)
+{
+	if (len != sizeof(*a))
+		return -EPROTO;
+	memcpy(a, data, sizeof(*a));
+	return 0;
+}
+
+int kv_dec_get_resp(const void *data, size_t len, struct kv_get_resp *a,
+		    const char **value_p)
+{
+	if (len < sizeof(*a))
+		return -EPROTO;
+	memcpy(a, data, sizeof(*a));
+	if (a->vlen > SK_KV_VALUE_MAX || a->vlen != len - sizeof(*a))
+		return -EPROTO;
+	*value_p = (const char *)data + sizeof(*a);
+	return 0;
+}
+
+int kv_dec_cas_resp(const void *data, size_t len, struct kv_cas_resp *a)
+{
+	if (len != sizeof(*a))
+		return -EPROTO;
+	memcpy(a, data, sizeof(*a));
+	return 0;
+}
+
+int kv_dec_delta_resp(const void *data, size_t len, struct kv_delta_resp *a)
+{
+	if (len != sizeof(*a))
+		return -EPROTO;
+	memcpy(a, data, sizeof(*a));
+	return 0;
+}
+
+int kv_dec_desc_hdr(const void *data, size_t len, struct kv_desc_hdr *h,
+		    size_t *off_p)
+{
+	if (len < sizeof(*h))
+		return -EPROTO;
+	memcpy(h, data, sizeof(*h));
+	/* Each entry takes sizeof(struct kv_desc_ent) at least. */
+	if (h->magic != KV_WIRE_MAGIC ||
+	    h->count > (len - sizeof(*h)) / sizeof(struct kv_desc_ent))
+		return -EPROTO;
+	*off_p = sizeof(*h);
+	return 0;
+}
+
+int kv_dec_desc_ent(const void *data, size_t len, size_t *off_p,
+		    struct kv_desc_ent *e, struct sk_kv_view *view_p,
+		    const void **desc_p)
+{
+	const char *p = data;
+	size_t off = *off_p, pad;
+
+	if (off > len || len - off < sizeof(*e))
+		return -EPROTO;
+	memcpy(e, p + off, sizeof(*e));
+	off += sizeof(*e);
+	if (e->desc_len > SK_BLOB_MAX)
+		return -EPROTO;
+	pad = ((size_t)e->desc_len + 7) & ~(size_t)7;
+	if (len - off < pad)
+		return -EPROTO;
+	if (sk_kv_view_from_hdr(&e->hdr, sizeof(e->hdr), view_p) != SK_OK ||
+	    view_p->partition != e->partition)
+		return -EPROTO;
+	*desc_p = p + off;
+	*off_p = off + pad;
+	return 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * kv's decoders of a peer's bytes: every kv rpc message (kv_int.h's
+ * formats), requests as the handlers take them and responses as the
+ * client takes them. Each is a pure function of (bytes, length): no node
+ * state, no fabric, no clock, so that tests/kv/fuzz_owner.c runs them on
+ * anything and tests/kv/test_wire.c holds them to every limit.
+ *
+ * Each returns 0 and fills its result, whose pointers point into the
+ * bytes given, or -EPROTO (what a handler answers to a malformed request)
+ * and leaves it unspecified. They check the message itself: lengths that
+ * add up exactly, every limit, known values in every enumerated field,
+ * zeros in reserved ones, keys by kv's key rule (sk_kv_key_ok). What
+ * depends on the node (its epoch, whether it owns the key's partition,
+ * its map) is the caller's.
+ */
+#ifndef SK_KV_WIRE_H
+#define SK_KV_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kv_int.h"
+
+/* KV_RPC_GET, KV_RPC_DELETE: struct kv_key_req, then exactly klen bytes
+ * of a valid key. */
+struct kv_key_msg {
+	const char *key;
+	uint32_t klen;
+};
+int kv_dec_key(const void *data, size_t len, struct kv_key_msg *m);
+
+/* KV_RPC_STORE: op a known enum sk_kv_op, reserved 0, a valid key, vlen
+ * at most SK_KV_VALUE_MAX (a client answers SK_KV_ETOOLARGE itself, before
+ * sending), and exactly klen + vlen bytes after the header. */
+struct kv_store_msg {
+	enum sk_kv_op op;
+	uint32_t flags;
+	int32_t exptime;
+	uint64_t cas;
+	const char *key;
+	uint32_t klen;
+	const char *value;
+	uint32_t vlen;
+};
+int kv_dec_store(const void *data, size_t len, struct kv_store_msg *m);
+
+/* KV_RPC_DELTA: incr 0 or 1, then exactly klen bytes of a valid key. */
+struct kv_delta_msg {
+	bool incr;
+	uint64_t delta;
+	const char *key;
+	uint32_t klen;
+};
+int kv_dec_delta(const void *data, size_t len, struct kv_delta_msg *m);
+
+/* KV_RPC_TOUCH: gat 0 or 1, reserved 0, then exactly klen bytes of a
+ * valid key. */
+struct kv_touch_msg {
+	int32_t exptime;
+	bool gat;
+	const char *key;
+	uint32_t klen;
+};
+int kv_dec_touch(const void *data, size_t len, struct kv_touch_msg *m);
+
+/* KV_RPC_HINT: reserved 0, count up to KV_HINT_MAX (0 is allowed: a
+ * hint of nothing), then exactly count 8-byte key hashes, read with
+ * kv_hint_hash (they need not be aligned). */
+struct kv_hint_msg {
+	uint32_t count;
+	const uint8_t *hashes;
+};
+int kv_dec_hint(const void *data, size_t len, struct kv_hint_msg *m);
+
+static inline uint64_t kv_hint_hash(const struct kv_hint_msg *m, uint32_t i)
+{
+	uint64_t h;
+
+	memcpy(&h, m->hashes + (size_t)i * sizeof(h), sizeof(h));
+	return h;
+}
+
+/* KV_RPC_DESC's request: exactly struct kv_desc_req, reserved 0. */
+int kv_dec_desc_req(const void *data, size_t len, struct kv_desc_req *q);
+
+/* KV_RPC_SECRET's request: exactly struct kv_secret_req. */
+int kv_dec_secret_req(const void *data, size_t len, struct kv_secret_req *q);
+
+/* ---- responses, as the client takes them ---- */
+
+/* KV_RPC_SECRET's answer: exactly struct kv_secret_resp. */
+int kv_dec_secret_resp(const void *data, size_t len,
+		       struct kv_secret_resp *a);
+
+/* The SK_KV_OK answer of KV_RPC_GET and of a gat (KV_RPC_TOUCH): struct
+ * kv_get_resp, then exactly vlen (<= SK_KV_VALUE_MAX) bytes, at
+ * *value_p. */
+int kv_dec_get_resp(const void *data, size_t len, struct kv_get_resp *a,
+		    const char **value_p);
+
+/* KV_RPC_STORE's SK_KV_STORED answer: exactly struct kv_cas_resp. */
+int kv_dec_cas_resp(const void *data, size_t len, struct kv_cas_resp *a);
+
+/* KV_RPC_DELTA's SK_KV_OK answer: exactly struct kv_delta_resp. */
+int kv_dec_delta_resp(const void *data, size_t len,
+		      struct kv_delta_resp *a);
+
+/*
+ * KV_RPC_DESC's answer: kv_dec_desc_hdr checks the header (magic, and a
+ * count of entries the length can hold at the least) and returns the
+ * offset of the first entry in *off_p; kv_dec_desc_ent then takes the
+ * entry at *off_p and moves *off_p past it (and its descriptor's padding
+ * to 8). An entry is whole, its desc_len at most SK_BLOB_MAX, and its
+ * region header passes sk_kv_view_from_hdr for the entry's own partition
+ * (*view_p, whose epoch is the header's). The descriptor's bytes are at
+ * *desc_p, for sk_rkey_unpack. Whether the epoch, count and partitions
+ * are the ones the caller's map expects is the caller's to check.
+ */
+int kv_dec_desc_hdr(const void *data, size_t len, struct kv_desc_hdr *h,
+		    size_t *off_p);
+int kv_dec_desc_ent(const void *data, size_t len, size_t *off_p,
+		    struct kv_desc_ent *e, struct sk_kv_view *view_p,
+		    const void **desc_p);
+
+#endif
