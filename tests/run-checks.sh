@@ -3,7 +3,8 @@
 # closing line "N passed, N failed" that CI reads.
 #
 #   unit        codec, configuration, option, file-service, loop, kv
-#               semantics, kv store and linearizability-checker tests
+#               semantics, kv store, kv wire decoders and
+#               linearizability-checker tests
 #               (cmocka); no call up a layer or cycle between files
 #               (tests/tools/callcycles.py)
 #   kvtorn      the kv store's torn-read stress: 10^6 one-sided-style GETs
@@ -71,7 +72,7 @@ unit() {
 	python3 tests/tools/callcycles.py "$b" || return 1
 	for t in test_wire test_config test_ring test_opts test_fileserv \
 		test_hostproto test_rpc_wire test_loop test_sem test_store \
-		test_lincheck; do
+		test_kv_wire test_lincheck; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done

@@ -24,3 +24,16 @@ $(FUZZ_BUILD)/fuzz_lincheck: tests/fuzz/fuzz_lincheck.c $(LINCHECK_SRC) \
 
 # Neither links Skiff, so neither needs the fabric's libraries.
 $(BUILD)/tests/kv_lincheck $(BUILD)/tests/test_lincheck: VERBS_LIBS :=
+
+# kv's decoders of a peer's bytes (kv/wire.c): the unit test at every
+# limit and the fuzz target. Neither needs the fabric: wire.c's only
+# calls are into sem.c and store.c (kv_int.h's fabric headers are read
+# for its types only), so neither links UCX. test_kv_wire, not test_wire:
+# verbs has that one.
+KV_WIRE_SRC := kv/wire.c kv/sem.c kv/store.c kv/hash.c
+TEST_PROGS += $(BUILD)/tests/test_kv_wire
+$(BUILD)/tests/kv/test_wire.o: CPPFLAGS += -Ikv -Ikv/include \
+	-Irpc/include -Ilibos/include
+$(BUILD)/tests/test_kv_wire: $(BUILD)/tests/kv/test_wire.o \
+	$(KV_WIRE_SRC:%.c=$(BUILD)/%.o) $(LIBVERBS)
+$(BUILD)/tests/test_kv_wire: VERBS_LIBS :=
