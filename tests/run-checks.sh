@@ -22,7 +22,8 @@
 #               byte for byte (tests/kv/memcached-diff.sh)
 #   fuzz        every libFuzzer target (blobs, hostfiles, host messages,
 #               the rdma and ucx providers' own descriptor decoders, kv's
-#               memcached parsers, the linearizability checker's histories)
+#               memcached parsers, the linearizability checker's histories,
+#               kv's decoders of rpc messages)
 #   perfin      bad flags and garbage TCP exchanges to the perf tools;
 #               skinfo's --help, -c checks, rdma reasons, UCX transports
 #   asan/ubsan  unit + ucx conformance + a short e2e run, sanitizer builds
@@ -87,7 +88,7 @@ conformance() {
 fuzz() {
 	local t corpus rc=0
 	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
-		ucx_rkey kvsem lincheck; do
+		ucx_rkey kvsem lincheck owner; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)

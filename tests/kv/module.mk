@@ -37,3 +37,12 @@ $(BUILD)/tests/kv/test_wire.o: CPPFLAGS += -Ikv -Ikv/include \
 $(BUILD)/tests/test_kv_wire: $(BUILD)/tests/kv/test_wire.o \
 	$(KV_WIRE_SRC:%.c=$(BUILD)/%.o) $(LIBVERBS)
 $(BUILD)/tests/test_kv_wire: VERBS_LIBS :=
+
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_owner
+$(FUZZ_BUILD)/fuzz_owner: tests/kv/fuzz_owner.c $(KV_WIRE_SRC) \
+	verbs/status.c $(wildcard kv/*.h kv/include/skiff/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Ikv -Ikv/include -Irpc/include \
+		-Ilibos/include -o $@ tests/kv/fuzz_owner.c $(KV_WIRE_SRC) \
+		verbs/status.c
