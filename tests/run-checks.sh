@@ -3,7 +3,7 @@
 # closing line "N passed, N failed" that CI reads.
 #
 #   unit        codec, configuration, option, file-service, loop, kv
-#               semantics, kv store, kv wire decoders and
+#               semantics, kv store, kv wire decoders, kv owner and
 #               linearizability-checker tests
 #               (cmocka); no call up a layer or cycle between files
 #               (tests/tools/callcycles.py)
@@ -73,7 +73,7 @@ unit() {
 	python3 tests/tools/callcycles.py "$b" || return 1
 	for t in test_wire test_config test_ring test_opts test_fileserv \
 		test_hostproto test_rpc_wire test_loop test_sem test_store \
-		test_kv_wire test_lincheck; do
+		test_kv_wire test_kv_owner test_lincheck; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done

@@ -46,3 +46,12 @@ $(FUZZ_BUILD)/fuzz_owner: tests/kv/fuzz_owner.c $(KV_WIRE_SRC) \
 	$(Q)clang $(FUZZ_CFLAGS) -Ikv -Ikv/include -Irpc/include \
 		-Ilibos/include -o $@ tests/kv/fuzz_owner.c $(KV_WIRE_SRC) \
 		verbs/status.c
+
+# The owner's decisions (kv/owner.c: incr/decr, touch/gat) on a partition
+# in the test's memory. owner.o brings the fabric's symbols (its handlers
+# and the partitions' arena regions), so this one links every layer.
+TEST_PROGS += $(BUILD)/tests/test_kv_owner
+$(BUILD)/tests/kv/test_owner.o: CPPFLAGS += -Ikv -Ikv/include \
+	-Irpc/include -Ilibos/include
+$(BUILD)/tests/test_kv_owner: $(BUILD)/tests/kv/test_owner.o $(LIBKV) \
+	$(LIBRPC) $(LIBOS) $(LIBVERBS)
