@@ -55,3 +55,16 @@ $(BUILD)/tests/kv/test_owner.o: CPPFLAGS += -Ikv -Ikv/include \
 	-Irpc/include -Ilibos/include
 $(BUILD)/tests/test_kv_owner: $(BUILD)/tests/kv/test_owner.o $(LIBKV) \
 	$(LIBRPC) $(LIBOS) $(LIBVERBS)
+
+# The owner's incr/decr, touch/gat and hint handlers over the fabric,
+# driven by raw rpcs (tests/kv/owner_job.c): a skrun job of 2 ranks.
+NODE_APPS += $(BUILD)/tests/kv_owner_job
+ALL       += $(BUILD)/tests/kv_owner_job
+$(BUILD)/tests/kv/owner_job.o: CPPFLAGS += -Ikv -Ikv/include \
+	-Irpc/include -Ilibos/include
+$(BUILD)/tests/kv_owner_job: $(BUILD)/tests/kv/owner_job.o $(LIBKV) \
+	$(LIBRPC) $(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)
