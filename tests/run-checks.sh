@@ -3,7 +3,8 @@
 # closing line "N passed, N failed" that CI reads.
 #
 #   unit        codec, configuration, option, file-service, loop, kv
-#               semantics, kv store and linearizability-checker tests
+#               semantics, kv store, kv wire decoders, kv owner and
+#               linearizability-checker tests
 #               (cmocka); no call up a layer or cycle between files
 #               (tests/tools/callcycles.py)
 #   kvtorn      the kv store's torn-read stress: 10^6 one-sided-style GETs
@@ -21,7 +22,8 @@
 #               byte for byte (tests/kv/memcached-diff.sh)
 #   fuzz        every libFuzzer target (blobs, hostfiles, host messages,
 #               the rdma and ucx providers' own descriptor decoders, kv's
-#               memcached parsers, the linearizability checker's histories)
+#               memcached parsers, the linearizability checker's histories,
+#               kv's decoders of rpc messages)
 #   perfin      bad flags and garbage TCP exchanges to the perf tools;
 #               skinfo's --help, -c checks, rdma reasons, UCX transports
 #   asan/ubsan  unit + ucx conformance + a short e2e run, sanitizer builds
@@ -71,7 +73,7 @@ unit() {
 	python3 tests/tools/callcycles.py "$b" || return 1
 	for t in test_wire test_config test_ring test_opts test_fileserv \
 		test_hostproto test_rpc_wire test_loop test_sem test_store \
-		test_lincheck; do
+		test_kv_wire test_kv_owner test_lincheck; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done
@@ -86,7 +88,7 @@ conformance() {
 fuzz() {
 	local t corpus rc=0
 	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
-		ucx_rkey kvsem lincheck kvread; do
+		ucx_rkey kvsem lincheck kvread owner; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)

@@ -27,6 +27,7 @@ HOSTILE=$T/bin/hostile_job
 KVJOB=$T/bin/kv_job
 KILLJOB=$T/bin/kill_job
 EVICTJOB=$T/bin/evict_job
+OWNERJOB=$T/bin/kv_owner_job
 mkdir -p "$T/bin" "$T/work"
 cp "$repo/$BUILD/tests/node_app" "$APP"
 cp "$repo/$BUILD/tests/rpc_job" "$RPCJOB"
@@ -34,6 +35,7 @@ cp "$repo/$BUILD/tests/hostile_job" "$HOSTILE"
 cp "$repo/$BUILD/tests/kv_job" "$KVJOB"
 cp "$repo/$BUILD/tests/kill_job" "$KILLJOB"
 cp "$repo/$BUILD/tests/evict_job" "$EVICTJOB"
+cp "$repo/$BUILD/tests/kv_owner_job" "$OWNERJOB"
 cd "$T/work"
 cleanup() {
 	pkill -KILL -f "$T/" 2>/dev/null
@@ -377,6 +379,15 @@ t_kv_evict() {
 	[ $RC -ne 0 ] || { echo "SKIFF_KV_PARTITIONS=3 was taken"; return 1; }
 	grep -q 'SKIFF_KV_PARTITIONS' "$ERR" "$OUT" ||
 		{ echo "SKIFF_KV_PARTITIONS=3 refused without naming it"; return 1; }
+}
+
+t_kv_owner() {
+	# The owner's incr/decr, touch/gat and hint handlers, driven by raw
+	# rpcs, good and bad (tests/kv/owner_job.c).
+	SKIFF_ARENA_MB=64 run 120 -n 2 "$OWNERJOB"
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c 'owner ok$' "$OUT")" -eq 2 ] ||
+		{ echo "not every rank's owner checks passed"; return 1; }
 }
 
 t_rpc_crowd() {
@@ -1040,6 +1051,7 @@ check kv-hostile t_kv_hostile
 check kv-kill t_kv_kill
 check kv-hist t_kv_hist
 check kv-evict t_kv_evict
+check kv-owner t_kv_owner
 check seal t_seal
 check fds t_fds
 check paths t_paths

@@ -38,3 +38,47 @@ $(KV_APPS_JOBS): $(BUILD)/tests/%: $(BUILD)/tests/kv/%.o $(LIBKV) \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
 		$(VERBS_LIBS)
+
+# kv's decoders of a peer's bytes (kv/wire.c): the unit test at every
+# limit and the fuzz target. Neither needs the fabric: wire.c's only
+# calls are into sem.c and store.c (kv_int.h's fabric headers are read
+# for its types only), so neither links UCX. test_kv_wire, not test_wire:
+# verbs has that one.
+KV_WIRE_SRC := kv/wire.c kv/sem.c kv/store.c kv/hash.c
+TEST_PROGS += $(BUILD)/tests/test_kv_wire
+$(BUILD)/tests/kv/test_wire.o: CPPFLAGS += -Ikv -Ikv/include \
+	-Irpc/include -Ilibos/include
+$(BUILD)/tests/test_kv_wire: $(BUILD)/tests/kv/test_wire.o \
+	$(KV_WIRE_SRC:%.c=$(BUILD)/%.o) $(LIBVERBS)
+$(BUILD)/tests/test_kv_wire: VERBS_LIBS :=
+
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_owner
+$(FUZZ_BUILD)/fuzz_owner: tests/kv/fuzz_owner.c $(KV_WIRE_SRC) \
+	verbs/status.c $(wildcard kv/*.h kv/include/skiff/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Ikv -Ikv/include -Irpc/include \
+		-Ilibos/include -o $@ tests/kv/fuzz_owner.c $(KV_WIRE_SRC) \
+		verbs/status.c
+
+# The owner's decisions (kv/owner.c: incr/decr, touch/gat) on a partition
+# in the test's memory. owner.o brings the fabric's symbols (its handlers
+# and the partitions' arena regions), so this one links every layer.
+TEST_PROGS += $(BUILD)/tests/test_kv_owner
+$(BUILD)/tests/kv/test_owner.o: CPPFLAGS += -Ikv -Ikv/include \
+	-Irpc/include -Ilibos/include
+$(BUILD)/tests/test_kv_owner: $(BUILD)/tests/kv/test_owner.o $(LIBKV) \
+	$(LIBRPC) $(LIBOS) $(LIBVERBS)
+
+# The owner's incr/decr, touch/gat and hint handlers over the fabric,
+# driven by raw rpcs (tests/kv/owner_job.c): a skrun job of 2 ranks.
+NODE_APPS += $(BUILD)/tests/kv_owner_job
+ALL       += $(BUILD)/tests/kv_owner_job
+$(BUILD)/tests/kv/owner_job.o: CPPFLAGS += -Ikv -Ikv/include \
+	-Irpc/include -Ilibos/include
+$(BUILD)/tests/kv_owner_job: $(BUILD)/tests/kv/owner_job.o $(LIBKV) \
+	$(LIBRPC) $(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)

@@ -1,0 +1,574 @@
+/*
+ * libFuzzer target for kv's decoders of a peer's bytes (kv/wire.c): every
+ * request an owner's handlers take (get, delete, store, delta, touch,
+ * hint, desc, secret) and every response the client takes (secret, get,
+ * cas, delta, desc). The first byte of an input chooses what to do with
+ * the rest, which is the message:
+ *
+ *   bits 0-3  the decoder (MODE_* below; 12-15 wrap onto 0-3)
+ *   bit 4     seal the lengths: the message's length fields (klen, vlen,
+ *             count, a desc answer's count and desc_len) rewritten to fit
+ *             the bytes there, so that mutations reach what follows them
+ *   bit 5     tame the other fields: reserved words 0, op, incr and gat in
+ *             range, a desc answer's magic right
+ *
+ * Each decoder gets an exact-size heap copy, so ASan sees a read past the
+ * end. Oracles, each an abort:
+ *
+ *  - a message is accepted exactly when a model of the rules, written
+ *    from kv_int.h's formats and reading the bytes at their offsets
+ *    (ref_* below), accepts it;
+ *  - what an accepted request decodes to encodes back to the same bytes,
+ *    its pointers inside the message, its key one sk_kv_key_ok takes;
+ *  - a desc answer's walk moves forward, each descriptor inside the
+ *    message, each region header one sk_kv_view_from_hdr takes;
+ *  - decoding again gives the same verdict.
+ *
+ * Environment:
+ *   SKIFF_FUZZ_WRITE_SEEDS=DIR  write seeds to DIR and exit (how
+ *                               tests/fuzz/corpus_owner was made): a valid
+ *                               message of each kind, and sealed ones of
+ *                               those with lengths to seal
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+#include "../fuzz/fuzz_check.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+enum {
+	MODE_KEY,          /* KV_RPC_GET, KV_RPC_DELETE */
+	MODE_STORE,
+	MODE_DELTA,
+	MODE_TOUCH,
+	MODE_HINT,
+	MODE_DESC_REQ,
+	MODE_SECRET_REQ,
+	MODE_SECRET_RESP,
+	MODE_GET_RESP,
+	MODE_CAS_RESP,
+	MODE_DELTA_RESP,
+	MODE_DESC_RESP,
+	MODE_COUNT
+};
+#define MODE_SEAL 0x10u
+#define MODE_TAME 0x20u
+
+/* ---- the bytes, at their offsets (one byte order per job: host's) ---- */
+
+static uint32_t u32_at(const uint8_t *p, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, p + off, 4);
+	return v;
+}
+
+static void u32_put(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+
+/* ---- the model: the rules, spelled out from kv_int.h ---- */
+
+/* kv's key rule (sem.h): 1..250 bytes, no control character, DEL or
+ * space. */
+static bool ref_key(const uint8_t *k, uint64_t n)
+{
+	if (n < 1 || n > 250)
+		return false;
+	for (uint64_t i = 0; i < n; i++)
+		if (k[i] <= 0x20 || k[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* A header of h bytes whose klen is at klen_off, and the key after it
+ * ending the message. */
+static bool ref_keyed(const uint8_t *p, size_t len, size_t h,
+		      size_t klen_off)
+{
+	return len >= h && u32_at(p, klen_off) == len - h &&
+	       ref_key(p + h, len - h);
+}
+
+static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
+{
+	switch (mode) {
+	case MODE_KEY:      /* klen, reserved */
+		return len >= 8 && u32_at(p, 4) == 0 && ref_keyed(p, len, 8, 0);
+	case MODE_STORE: {  /* op flags exptime klen vlen reserved cas */
+		uint64_t klen, vlen;
+
+		if (len < 32)
+			return false;
+		klen = u32_at(p, 12);
+		vlen = u32_at(p, 16);
+		return u32_at(p, 0) <= 5 && u32_at(p, 20) == 0 &&
+		       vlen <= 1048576 && klen + vlen == len - 32 &&
+		       ref_key(p + 32, klen);
+	}
+	case MODE_DELTA:    /* incr klen delta */
+		return len >= 16 && u32_at(p, 0) <= 1 &&
+		       ref_keyed(p, len, 16, 4);
+	case MODE_TOUCH:    /* exptime klen gat reserved */
+		return len >= 16 && u32_at(p, 8) <= 1 && u32_at(p, 12) == 0 &&
+		       ref_keyed(p, len, 16, 4);
+	case MODE_HINT:     /* count reserved, count x 8 */
+		return len >= 8 && u32_at(p, 4) == 0 && u32_at(p, 0) <= 512 &&
+		       (uint64_t)u32_at(p, 0) * 8 == len - 8;
+	case MODE_DESC_REQ: /* epoch reserved */
+		return len == 8 && u32_at(p, 4) == 0;
+	case MODE_SECRET_REQ:
+		return len == 8;
+	case MODE_SECRET_RESP:
+	case MODE_DELTA_RESP:
+		return len == 16;
+	case MODE_CAS_RESP:
+		return len == 8;
+	case MODE_GET_RESP: /* flags vlen cas, value */
+		return len >= 16 && u32_at(p, 4) <= 1048576 &&
+		       u32_at(p, 4) == len - 16;
+	}
+	return false;
+}
+
+/* ---- the oracles of each decoder ---- */
+
+static void in_msg(const void *ptr, size_t n, const uint8_t *p, size_t len)
+{
+	const uint8_t *q = ptr;
+
+	check(q >= p && n <= len && (size_t)(q - p) <= len - n);
+}
+
+/* Decode; check the verdict against the model and the result against
+ * the bytes. */
+static void run_request(unsigned mode, const uint8_t *p, size_t len)
+{
+	bool want = ref_accepts(mode, p, len);
+	int rc = -1, rc2 = -1;
+
+	switch (mode) {
+	case MODE_KEY: {
+		struct kv_key_msg m;
+		struct kv_key_req q;
+
+		rc = kv_dec_key(p, len, &m);
+		rc2 = kv_dec_key(p, len, &m);
+		if (rc)
+			break;
+		in_msg(m.key, m.klen, p, len);
+		check(sk_kv_key_ok(m.key, m.klen));
+		q = (struct kv_key_req){.klen = m.klen};
+		check(len == sizeof(q) + m.klen);
+		check(memcmp(&q, p, sizeof(q)) == 0);
+		check(m.key == (const char *)p + sizeof(q));
+		break;
+	}
+	case MODE_STORE: {
+		struct kv_store_msg m;
+		struct kv_store_req q;
+
+		rc = kv_dec_store(p, len, &m);
+		rc2 = kv_dec_store(p, len, &m);
+		if (rc)
+			break;
+		in_msg(m.key, m.klen, p, len);
+		in_msg(m.value, m.vlen, p, len);
+		check(sk_kv_key_ok(m.key, m.klen));
+		check(m.op <= SK_KV_CAS && m.vlen <= SK_KV_VALUE_MAX);
+		q = (struct kv_store_req){
+			.op = m.op, .flags = m.flags, .exptime = m.exptime,
+			.klen = m.klen, .vlen = m.vlen, .cas = m.cas,
+		};
+		check(len == sizeof(q) + m.klen + m.vlen);
+		check(memcmp(&q, p, sizeof(q)) == 0);
+		check(m.key == (const char *)p + sizeof(q));
+		check(m.value == m.key + m.klen);
+		break;
+	}
+	case MODE_DELTA: {
+		struct kv_delta_msg m;
+		struct kv_delta_req q;
+
+		rc = kv_dec_delta(p, len, &m);
+		rc2 = kv_dec_delta(p, len, &m);
+		if (rc)
+			break;
+		in_msg(m.key, m.klen, p, len);
+		check(sk_kv_key_ok(m.key, m.klen));
+		q = (struct kv_delta_req){
+			.incr = m.incr, .klen = m.klen, .delta = m.delta,
+		};
+		check(len == sizeof(q) + m.klen);
+		check(memcmp(&q, p, sizeof(q)) == 0);
+		break;
+	}
+	case MODE_TOUCH: {
+		struct kv_touch_msg m;
+		struct kv_touch_req q;
+
+		rc = kv_dec_touch(p, len, &m);
+		rc2 = kv_dec_touch(p, len, &m);
+		if (rc)
+			break;
+		in_msg(m.key, m.klen, p, len);
+		check(sk_kv_key_ok(m.key, m.klen));
+		q = (struct kv_touch_req){
+			.exptime = m.exptime, .klen = m.klen, .gat = m.gat,
+		};
+		check(len == sizeof(q) + m.klen);
+		check(memcmp(&q, p, sizeof(q)) == 0);
+		break;
+	}
+	case MODE_HINT: {
+		struct kv_hint_msg m;
+		struct kv_hint_req q;
+		uint64_t sum = 0;
+
+		rc = kv_dec_hint(p, len, &m);
+		rc2 = kv_dec_hint(p, len, &m);
+		if (rc)
+			break;
+		check(m.count <= KV_HINT_MAX);
+		in_msg(m.hashes, (size_t)m.count * 8, p, len);
+		q = (struct kv_hint_req){.count = m.count};
+		check(len == sizeof(q) + (size_t)m.count * 8);
+		check(memcmp(&q, p, sizeof(q)) == 0);
+		for (uint32_t i = 0; i < m.count; i++) {
+			uint64_t h;
+
+			memcpy(&h, p + sizeof(q) + (size_t)i * 8, 8);
+			check(kv_hint_hash(&m, i) == h);
+			sum += h;
+		}
+		(void)sum;
+		break;
+	}
+	case MODE_DESC_REQ: {
+		struct kv_desc_req q;
+
+		rc = kv_dec_desc_req(p, len, &q);
+		rc2 = kv_dec_desc_req(p, len, &q);
+		if (rc == 0)
+			check(memcmp(&q, p, sizeof(q)) == 0);
+		break;
+	}
+	case MODE_SECRET_REQ: {
+		struct kv_secret_req q;
+
+		rc = kv_dec_secret_req(p, len, &q);
+		rc2 = kv_dec_secret_req(p, len, &q);
+		if (rc == 0)
+			check(memcmp(&q, p, sizeof(q)) == 0);
+		break;
+	}
+	case MODE_SECRET_RESP: {
+		struct kv_secret_resp a;
+
+		rc = kv_dec_secret_resp(p, len, &a);
+		rc2 = kv_dec_secret_resp(p, len, &a);
+		if (rc == 0)
+			check(memcmp(&a, p, sizeof(a)) == 0);
+		break;
+	}
+	case MODE_GET_RESP: {
+		struct kv_get_resp a;
+		const char *v;
+
+		rc = kv_dec_get_resp(p, len, &a, &v);
+		rc2 = kv_dec_get_resp(p, len, &a, &v);
+		if (rc)
+			break;
+		check(memcmp(&a, p, sizeof(a)) == 0);
+		in_msg(v, a.vlen, p, len);
+		check(v == (const char *)p + sizeof(a) &&
+		      len == sizeof(a) + a.vlen);
+		break;
+	}
+	case MODE_CAS_RESP: {
+		struct kv_cas_resp a;
+
+		rc = kv_dec_cas_resp(p, len, &a);
+		rc2 = kv_dec_cas_resp(p, len, &a);
+		if (rc == 0)
+			check(memcmp(&a, p, sizeof(a)) == 0);
+		break;
+	}
+	case MODE_DELTA_RESP: {
+		struct kv_delta_resp a;
+
+		rc = kv_dec_delta_resp(p, len, &a);
+		rc2 = kv_dec_delta_resp(p, len, &a);
+		if (rc == 0)
+			check(memcmp(&a, p, sizeof(a)) == 0);
+		break;
+	}
+	}
+	check(rc == 0 || rc == -EPROTO);
+	check(rc == rc2);
+	check((rc == 0) == want);
+}
+
+/* A desc answer, walked as the client walks it. */
+static void run_desc_resp(const uint8_t *p, size_t len)
+{
+	struct kv_desc_hdr h;
+	size_t off, prev;
+	int rc;
+
+	rc = kv_dec_desc_hdr(p, len, &h, &off);
+	check(rc == 0 || rc == -EPROTO);
+	check((rc == 0) == (len >= sizeof(h) && h.magic == KV_WIRE_MAGIC &&
+			    (uint64_t)h.count * sizeof(struct kv_desc_ent) <=
+			    len - sizeof(h)));
+	if (rc)
+		return;
+	check(off == sizeof(h));
+	for (uint32_t i = 0; i < h.count; i++) {
+		struct kv_desc_ent e;
+		struct sk_kv_view view, v2;
+		const void *desc;
+
+		prev = off;
+		rc = kv_dec_desc_ent(p, len, &off, &e, &view, &desc);
+		check(rc == 0 || rc == -EPROTO);
+		if (rc) {
+			check(off == prev);
+			return;
+		}
+		check(off > prev && off <= len);
+		check(memcmp(&e, p + prev, sizeof(e)) == 0);
+		check(e.desc_len <= SK_BLOB_MAX);
+		in_msg(desc, e.desc_len, p, len);
+		check((const uint8_t *)desc == p + prev + sizeof(e));
+		check(off == prev + sizeof(e) + ((e.desc_len + 7u) & ~7u));
+		check(sk_kv_view_from_hdr(&e.hdr, sizeof(e.hdr), &v2) == SK_OK);
+		check(v2.partition == e.partition &&
+		      view.partition == e.partition &&
+		      view.store_off == v2.store_off &&
+		      view.store_size == v2.store_size);
+	}
+}
+
+/* ---- sealing and taming, on the copy ---- */
+
+static void seal(unsigned mode, uint8_t *p, size_t *len_p)
+{
+	size_t len = *len_p;
+
+	switch (mode) {
+	case MODE_KEY:
+		if (len >= 8)
+			u32_put(p, 0, (uint32_t)(len - 8));
+		break;
+	case MODE_STORE:
+		/* Keep the key length the input gave, if it fits. */
+		if (len >= 32) {
+			uint32_t klen = u32_at(p, 12);
+
+			if (klen > len - 32)
+				u32_put(p, 12, klen = (uint32_t)(len - 32));
+			u32_put(p, 16, (uint32_t)(len - 32 - klen));
+		}
+		break;
+	case MODE_DELTA:
+	case MODE_TOUCH:
+		if (len >= 16)
+			u32_put(p, 4, (uint32_t)(len - 16));
+		break;
+	case MODE_HINT:
+		if (len >= 8) {
+			u32_put(p, 0, (uint32_t)((len - 8) / 8));
+			*len_p = 8 + (len - 8) / 8 * 8;
+		}
+		break;
+	case MODE_GET_RESP:
+		if (len >= 16)
+			u32_put(p, 4, (uint32_t)(len - 16));
+		break;
+	case MODE_DESC_RESP:
+		/* Each entry's desc_len to what is left, at most
+		 * SK_BLOB_MAX, and the count to the entries there. */
+		if (len >= sizeof(struct kv_desc_hdr)) {
+			size_t off = sizeof(struct kv_desc_hdr);
+			uint32_t n = 0;
+
+			while (len - off >= sizeof(struct kv_desc_ent)) {
+				size_t left = len - off -
+					      sizeof(struct kv_desc_ent);
+				uint32_t d = u32_at(p, off + 4);
+
+				if (d > left)
+					d = (uint32_t)left;
+				if (d > SK_BLOB_MAX)
+					d = SK_BLOB_MAX;
+				if (((d + 7u) & ~7u) > left)
+					d &= ~7u;
+				u32_put(p, off + 4, d);
+				off += sizeof(struct kv_desc_ent) +
+				       ((d + 7u) & ~7u);
+				n++;
+			}
+			u32_put(p, 12, n);
+		}
+		break;
+	}
+}
+
+static void tame(unsigned mode, uint8_t *p, size_t len)
+{
+	switch (mode) {
+	case MODE_KEY:
+	case MODE_HINT:
+	case MODE_DESC_REQ:
+		if (len >= 8)
+			u32_put(p, 4, 0);
+		break;
+	case MODE_STORE:
+		if (len >= 32) {
+			u32_put(p, 0, u32_at(p, 0) % 6);
+			u32_put(p, 20, 0);
+		}
+		break;
+	case MODE_DELTA:
+		if (len >= 16)
+			u32_put(p, 0, u32_at(p, 0) & 1);
+		break;
+	case MODE_TOUCH:
+		if (len >= 16) {
+			u32_put(p, 8, u32_at(p, 8) & 1);
+			u32_put(p, 12, 0);
+		}
+		break;
+	case MODE_DESC_RESP:
+		if (len >= sizeof(struct kv_desc_hdr)) {
+			uint64_t magic = KV_WIRE_MAGIC;
+
+			memcpy(p, &magic, sizeof(magic));
+		}
+		break;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int byte = fuzz_take_mode(&data, &size);
+	unsigned mode;
+	uint8_t *p;
+	size_t len = size;
+
+	if (byte < 0)
+		return 0;
+	mode = ((unsigned)byte & 0xf) % MODE_COUNT;
+	p = fuzz_dup(data, size);
+	if (byte & MODE_TAME)
+		tame(mode, p, len);
+	if (byte & MODE_SEAL)
+		seal(mode, p, &len);
+	if (len != size) {
+		/* A sealed hint drops its odd tail: an exact-size copy. */
+		uint8_t *q = fuzz_dup(p, len);
+
+		free(p);
+		p = q;
+	}
+	if (mode == MODE_DESC_RESP)
+		run_desc_resp(p, len);
+	else
+		run_request(mode, p, len);
+	free(p);
+	return 0;
+}
+
+/* ---- seeds ---- */
+
+static void seed(const char *dir, const char *name, unsigned mode,
+		 const void *h, size_t hlen, const void *body, size_t n)
+{
+	uint8_t *b = malloc(hlen + n + 1);
+
+	check(b != NULL);
+	memcpy(b, h, hlen);
+	if (n)
+		memcpy(b + hlen, body, n);
+	fuzz_write_seed(dir, name, (int)mode, b, hlen + n);
+	free(b);
+}
+
+static void write_seeds(const char *dir)
+{
+	struct kv_key_req k = {.klen = 5};
+	struct kv_store_req s = {
+		.op = SK_KV_APPEND, .flags = 7, .exptime = 100, .klen = 5,
+		.vlen = 3, .cas = 9,
+	};
+	struct kv_delta_req d = {.incr = 1, .klen = 5, .delta = 10};
+	struct kv_touch_req t = {.exptime = -1, .klen = 5, .gat = 1};
+	struct kv_hint_req hr = {.count = 2};
+	uint64_t hashes[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
+	struct kv_desc_req dq = {.epoch = 1};
+	struct kv_secret_req sq = {.partitions = 256, .epoch = 1};
+	struct kv_secret_resp sa = {1, 2};
+	struct kv_get_resp ga = {.flags = 3, .vlen = 5, .cas = 4};
+	struct kv_cas_resp ca = {.cas = 12};
+	struct kv_delta_resp da = {.value = 11, .cas = 13};
+	struct kv_desc_hdr dh = {
+		.magic = KV_WIRE_MAGIC, .epoch = 1, .count = 1, .unix_ns = 1,
+	};
+	struct kv_desc_ent de = {
+		.partition = 3, .desc_len = 12, .base = 0x7f0000000000ull,
+		.hdr = {
+			.magic = SK_KV_MAGIC, .version = SK_KV_VERSION,
+			.partition = 3, .epoch = 1, .owner_rank = 1,
+			.nbuckets = 1024,
+			.store_off = SK_KV_HDR_SIZE + 1024 * SK_KV_LINE,
+			.store_size = (1u << 20) - SK_KV_HDR_SIZE -
+				      1024 * SK_KV_LINE,
+		},
+	};
+	uint8_t desc[sizeof(dh) + sizeof(de) + 16] = {0};
+	char kv[] = "key:1abc";
+
+	seed(dir, "key", MODE_KEY, &k, sizeof(k), kv, 5);
+	seed(dir, "store", MODE_STORE, &s, sizeof(s), kv, 8);
+	seed(dir, "store-sealed", MODE_STORE | MODE_SEAL, &s, sizeof(s), kv,
+	     8);
+	seed(dir, "delta", MODE_DELTA, &d, sizeof(d), kv, 5);
+	seed(dir, "touch", MODE_TOUCH, &t, sizeof(t), kv, 5);
+	seed(dir, "hint", MODE_HINT, &hr, sizeof(hr), hashes,
+	     sizeof(hashes));
+	seed(dir, "hint-sealed", MODE_HINT | MODE_SEAL, &hr, sizeof(hr),
+	     hashes, sizeof(hashes));
+	seed(dir, "desc-req", MODE_DESC_REQ, &dq, sizeof(dq), NULL, 0);
+	seed(dir, "secret-req", MODE_SECRET_REQ, &sq, sizeof(sq), NULL, 0);
+	seed(dir, "secret-resp", MODE_SECRET_RESP, &sa, sizeof(sa), NULL, 0);
+	seed(dir, "get-resp", MODE_GET_RESP, &ga, sizeof(ga), "hello", 5);
+	seed(dir, "cas-resp", MODE_CAS_RESP, &ca, sizeof(ca), NULL, 0);
+	seed(dir, "delta-resp", MODE_DELTA_RESP, &da, sizeof(da), NULL, 0);
+	memcpy(desc, &dh, sizeof(dh));
+	memcpy(desc + sizeof(dh), &de, sizeof(de));
+	memset(desc + sizeof(dh) + sizeof(de), 0xab, 12);
+	/* As it is, and sealed: sealing fixes every desc_len, so only the
+	 * first lets a mutated one through. */
+	seed(dir, "desc-resp", MODE_DESC_RESP, desc, sizeof(desc), NULL, 0);
+	seed(dir, "desc-resp-sealed", MODE_DESC_RESP | MODE_SEAL, desc,
+	     sizeof(desc), NULL, 0);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_seeds_if_asked(write_seeds);
+	fuzz_quiet_unless_verbose();
+	return 0;
+}

@@ -1,0 +1,264 @@
+/*
+ * Unit tests of the owner's decisions (kv/owner.c) on a real partition in
+ * this process's memory, with the real clocks: incr/decr (memcached's
+ * digits and padding, wrap and floor, flags and expiry kept, a new CAS)
+ * and touch/gat (a new expiry, the CAS kept, an exptime in the past), and
+ * what each answers when the partition has no room. The same functions
+ * answer a node's own calls and its peers' rpcs (the handlers only decode
+ * and call them), so this is the owner's side of both paths.
+ *
+ * Times: exptimes are whole seconds of CLOCK_REALTIME, read here around
+ * each call; an item made to expire "at once" (exptime -1) is checked
+ * without waiting.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kv_int.h"
+
+struct ofx {
+	struct sk_kv kv;
+	struct kv_part kp;
+	void *mem;
+};
+
+/* A partition of store bytes of items, 64 buckets. */
+static void ofx_open(struct ofx *f, size_t store)
+{
+	struct sk_kv_part_cfg c = {
+		.partition = 0, .epoch = 1, .owner_rank = 0, .nbuckets = 64,
+		.hkey = {0x1111, 0x2222}, .quarantine_ns = 100000000ull,
+	};
+	size_t size = SK_KV_HDR_SIZE + c.nbuckets * SK_KV_LINE + store;
+
+	memset(f, 0, sizeof(*f));
+	f->mem = aligned_alloc(4096, (size + 4095) & ~(size_t)4095);
+	assert_non_null(f->mem);
+	assert_int_equal(sk_kv_part_init(f->mem, size, &c, &f->kp.part), 0);
+	f->kv.nparts = 1;
+	f->kv.epoch = 1;
+	f->kv.hkey = c.hkey;
+	f->kv.parts = &f->kp;
+	f->kv.ready = 1;
+}
+
+static void ofx_close(struct ofx *f)
+{
+	sk_kv_part_cleanup(f->kp.part);
+	free(f->mem);
+}
+
+static uint64_t unix_s(void)
+{
+	return kv_unix_ns() / 1000000000ull;
+}
+
+static enum sk_kv_res put(struct ofx *f, const char *key, const void *v,
+			  size_t vlen, uint32_t flags, int32_t exptime,
+			  uint64_t *cas_p)
+{
+	return kv_own_store(&f->kv, &f->kp, SK_KV_SET, key, strlen(key), v,
+			    vlen, flags, exptime, 0, cas_p);
+}
+
+static enum sk_kv_res delta(struct ofx *f, const char *key, bool incr,
+			    uint64_t d, uint64_t *value_p, uint64_t *cas_p)
+{
+	return kv_own_delta(&f->kv, &f->kp, key, strlen(key), incr, d, value_p,
+			    cas_p);
+}
+
+/* The key's live item: its value must be exactly want (wlen bytes). */
+static struct sk_kv_item_view item_is(struct ofx *f, const char *key,
+				      const char *want, size_t wlen)
+{
+	struct sk_kv_item_view iv;
+
+	assert_int_equal(kv_own_get(&f->kv, &f->kp, key, strlen(key), &iv),
+			 SK_KV_OK);
+	assert_int_equal(iv.vlen, wlen);
+	assert_memory_equal(iv.value, want, wlen);
+	return iv;
+}
+
+static void delta_rules(void **state)
+{
+	struct sk_kv_item_view iv;
+	uint64_t v = 0, cas1, cas2, cas3, t0;
+	struct ofx f;
+
+	(void)state;
+	ofx_open(&f, 1 << 20);
+	assert_int_equal(delta(&f, "n", true, 1, &v, &cas1), SK_KV_NOT_FOUND);
+
+	/* memcached 1.6.18: "100" decr 91 reads "9  " (rewritten in
+	 * place, padded to the old length), with a new CAS; flags and
+	 * expiry kept. */
+	t0 = unix_s();
+	assert_int_equal(put(&f, "n", "100", 3, 5, 1000, &cas1), SK_KV_STORED);
+	iv = item_is(&f, "n", "100", 3);
+	assert_true(iv.exptime >= t0 + 1000 && iv.exptime <= unix_s() + 1000);
+	assert_int_equal(delta(&f, "n", false, 91, &v, &cas2), SK_KV_OK);
+	assert_int_equal(v, 9);
+	assert_int_not_equal(cas2, cas1);
+	iv = item_is(&f, "n", "9  ", 3);
+	assert_int_equal(iv.cas, cas2);
+	assert_int_equal(iv.flags, 5);
+	assert_true(iv.exptime >= t0 + 1000 && iv.exptime <= unix_s() + 1000);
+	assert_int_equal(delta(&f, "n", true, 5, &v, &cas3), SK_KV_OK);
+	assert_int_equal(v, 14);
+	item_is(&f, "n", "14 ", 3);
+	/* Growing past the old length: exactly the digits. */
+	assert_int_equal(delta(&f, "n", true, 986, &v, NULL), SK_KV_OK);
+	assert_int_equal(v, 1000);
+	item_is(&f, "n", "1000", 4);
+	/* decr stops at 0; incr wraps at 2^64. */
+	assert_int_equal(delta(&f, "n", false, 1001, &v, NULL), SK_KV_OK);
+	assert_int_equal(v, 0);
+	item_is(&f, "n", "0   ", 4);
+	assert_int_equal(put(&f, "m", "18446744073709551615", 20, 0, 0, NULL),
+			 SK_KV_STORED);
+	assert_int_equal(delta(&f, "m", true, 1, &v, NULL), SK_KV_OK);
+	assert_int_equal(v, 0);
+	item_is(&f, "m", "0                   ", 20);
+	assert_int_equal(delta(&f, "m", true, UINT64_MAX, &v, NULL), SK_KV_OK);
+	assert_int_equal(v, UINT64_MAX);
+	item_is(&f, "m", "18446744073709551615", 20);
+
+	/* Not a number: refused, the item as it was. */
+	assert_int_equal(put(&f, "s", "12abc", 5, 0, 0, &cas1), SK_KV_STORED);
+	assert_int_equal(delta(&f, "s", true, 1, &v, NULL), SK_KV_ENONNUM);
+	iv = item_is(&f, "s", "12abc", 5);
+	assert_int_equal(iv.cas, cas1);
+	/* An expired item is not there. */
+	assert_int_equal(put(&f, "x", "1", 1, 0, -1, NULL), SK_KV_STORED);
+	assert_int_equal(delta(&f, "x", true, 1, &v, NULL), SK_KV_NOT_FOUND);
+	ofx_close(&f);
+}
+
+/* A number padded with spaces to 1 MiB, the largest value: its padding
+ * is rebuilt whole. */
+static void delta_largest_value(void **state)
+{
+	char *val = malloc(SK_KV_VALUE_MAX);
+	struct sk_kv_item_view iv;
+	uint64_t v = 0;
+	struct ofx f;
+
+	(void)state;
+	assert_non_null(val);
+	memset(val, ' ', SK_KV_VALUE_MAX);
+	memcpy(val, "41", 2);
+	ofx_open(&f, 4 << 20);
+	assert_int_equal(put(&f, "big", val, SK_KV_VALUE_MAX, 0, 0, NULL),
+			 SK_KV_STORED);
+	assert_int_equal(delta(&f, "big", true, 1, &v, NULL), SK_KV_OK);
+	assert_int_equal(v, 42);
+	memcpy(val, "42", 2);
+	iv = item_is(&f, "big", val, SK_KV_VALUE_MAX);
+	(void)iv;
+	ofx_close(&f);
+	free(val);
+}
+
+/* No room for the new item: memcached's out-of-memory answer for incr,
+ * and the item as it was. */
+static void delta_no_room(void **state)
+{
+	struct sk_kv_item_view iv;
+	uint64_t v = 7, cas1;
+	struct ofx f;
+
+	(void)state;
+	ofx_open(&f, SK_KV_LINE);
+	assert_int_equal(put(&f, "n", "1", 1, 0, 0, &cas1), SK_KV_STORED);
+	assert_int_equal(delta(&f, "n", true, 1, &v, NULL),
+			 SK_KV_ENOMEM_DELTA);
+	assert_int_equal(v, 7);
+	iv = item_is(&f, "n", "1", 1);
+	assert_int_equal(iv.cas, cas1);
+	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "n", 1, 100, NULL),
+			 SK_KV_ENOMEM);
+	iv = item_is(&f, "n", "1", 1);
+	assert_int_equal(iv.exptime, 0);
+	ofx_close(&f);
+}
+
+static void touch_and_gat(void **state)
+{
+	struct sk_kv_item_view iv, g;
+	uint64_t cas1, cas2, t0;
+	struct ofx f;
+
+	(void)state;
+	ofx_open(&f, 1 << 20);
+	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 100, NULL),
+			 SK_KV_NOT_FOUND);
+	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 100, &g),
+			 SK_KV_NOT_FOUND);
+	assert_int_equal(put(&f, "t", "ab", 2, 3, 0, &cas1), SK_KV_STORED);
+
+	/* touch: the new expiry, the CAS kept (memcached keeps it). */
+	t0 = unix_s();
+	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 100, NULL),
+			 SK_KV_TOUCHED);
+	iv = item_is(&f, "t", "ab", 2);
+	assert_int_equal(iv.cas, cas1);
+	assert_int_equal(iv.flags, 3);
+	assert_true(iv.exptime >= t0 + 100 && iv.exptime <= unix_s() + 100);
+
+	/* gat: the same, and the item. */
+	t0 = unix_s();
+	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 0, &g), SK_KV_OK);
+	assert_int_equal(g.vlen, 2);
+	assert_memory_equal(g.value, "ab", 2);
+	assert_int_equal(g.cas, cas1);
+	assert_int_equal(g.flags, 3);
+	assert_int_equal(g.exptime, 0);
+	/* The CAS still matches for a cas after the touches. */
+	assert_int_equal(kv_own_store(&f.kv, &f.kp, SK_KV_CAS, "t", 1, "cd", 2,
+				      4, 0, cas1, &cas2), SK_KV_STORED);
+	assert_int_not_equal(cas2, cas1);
+
+	/* An exptime in the past: touch answers TOUCHED and the item is
+	 * gone; gat answers with the item, which is then gone (memcached
+	 * 1.6.18, tests/kv/memcached-cases.txt "gat-gats"). */
+	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, -1, &g), SK_KV_OK);
+	assert_memory_equal(g.value, "cd", 2);
+	assert_int_equal(g.flags, 4);
+	assert_int_equal(kv_own_get(&f.kv, &f.kp, "t", 1, &iv),
+			 SK_KV_NOT_FOUND);
+	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 100, NULL),
+			 SK_KV_NOT_FOUND);
+	assert_int_equal(put(&f, "u", "v", 1, 0, 0, NULL), SK_KV_STORED);
+	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "u", 1, -1, NULL),
+			 SK_KV_TOUCHED);
+	assert_int_equal(kv_own_get(&f.kv, &f.kp, "u", 1, &iv),
+			 SK_KV_NOT_FOUND);
+	/* An absolute exptime (past 30 days) is taken as Unix seconds. */
+	assert_int_equal(put(&f, "w", "v", 1, 0, 0, NULL), SK_KV_STORED);
+	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "w", 1, INT32_MAX, NULL),
+			 SK_KV_TOUCHED);
+	iv = item_is(&f, "w", "v", 1);
+	assert_int_equal(iv.exptime, INT32_MAX);
+	ofx_close(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(delta_rules),
+		cmocka_unit_test(delta_largest_value),
+		cmocka_unit_test(delta_no_room),
+		cmocka_unit_test(touch_and_gat),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,678 @@
+/*
+ * Unit tests of kv's decoders of a peer's bytes (kv/wire.c): every kv rpc
+ * request as the owner's handlers take it, and the responses as the
+ * client takes them. The layout is pinned first (sizes and offsets of
+ * every wire struct); then each decoder gets a valid message at each of
+ * its limits, and the input one past each: a length one short and one
+ * long, keys of 0, 250 and 251 bytes and bad key bytes, values of 1 MiB
+ * and one byte more, an unknown op or flag word, a nonzero reserved word,
+ * a hint count past KV_HINT_MAX. Every decoder sees an exact-size heap
+ * copy, so under ASan a read past the end is a failure; every proper
+ * prefix of every valid request is refused.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "wire.h"
+
+/* ---- the layout ---- */
+
+_Static_assert(sizeof(struct kv_secret_req) == 8, "secret req");
+_Static_assert(sizeof(struct kv_secret_resp) == 16, "secret resp");
+_Static_assert(sizeof(struct kv_desc_req) == 8, "desc req");
+_Static_assert(sizeof(struct kv_desc_hdr) == 24, "desc hdr");
+_Static_assert(offsetof(struct kv_desc_hdr, count) == 12, "desc count");
+_Static_assert(offsetof(struct kv_desc_ent, hdr) == 16, "desc ent hdr");
+_Static_assert(sizeof(struct kv_desc_ent) == 16 + 48, "desc ent");
+_Static_assert(sizeof(struct kv_key_req) == 8, "key req");
+_Static_assert(sizeof(struct kv_get_resp) == 16, "get resp");
+_Static_assert(sizeof(struct kv_store_req) == 32, "store req");
+_Static_assert(offsetof(struct kv_store_req, klen) == 12, "store klen");
+_Static_assert(offsetof(struct kv_store_req, vlen) == 16, "store vlen");
+_Static_assert(offsetof(struct kv_store_req, reserved) == 20, "store rsv");
+_Static_assert(offsetof(struct kv_store_req, cas) == 24, "store cas");
+_Static_assert(sizeof(struct kv_cas_resp) == 8, "cas resp");
+_Static_assert(sizeof(struct kv_delta_req) == 16, "delta req");
+_Static_assert(offsetof(struct kv_delta_req, delta) == 8, "delta");
+_Static_assert(sizeof(struct kv_delta_resp) == 16, "delta resp");
+_Static_assert(sizeof(struct kv_touch_req) == 16, "touch req");
+_Static_assert(offsetof(struct kv_touch_req, gat) == 8, "touch gat");
+_Static_assert(sizeof(struct kv_hint_req) == 8, "hint req");
+
+/* ---- messages in exact-size heap blocks ---- */
+
+static char keys[SK_KV_KEY_MAX + 2]; /* 'k' x 251, then NUL */
+static uint8_t *bigval;              /* SK_KV_VALUE_MAX + 1 bytes */
+
+/* A header of hlen bytes followed by n bytes of body, in a block of
+ * exactly that size. */
+static uint8_t *msg(const void *h, size_t hlen, const void *body, size_t n,
+		    size_t *len_p)
+{
+	uint8_t *p = malloc(hlen + n ? hlen + n : 1);
+
+	assert_non_null(p);
+	memcpy(p, h, hlen);
+	if (n)
+		memcpy(p + hlen, body, n);
+	*len_p = hlen + n;
+	return p;
+}
+
+typedef int (*dec_fn)(const void *data, size_t len, void *out);
+
+/* The decoders as one type, for try_all. */
+static int d_key(const void *d, size_t n, void *o) { return kv_dec_key(d, n, o); }
+static int d_store(const void *d, size_t n, void *o) { return kv_dec_store(d, n, o); }
+static int d_delta(const void *d, size_t n, void *o) { return kv_dec_delta(d, n, o); }
+static int d_touch(const void *d, size_t n, void *o) { return kv_dec_touch(d, n, o); }
+static int d_hint(const void *d, size_t n, void *o) { return kv_dec_hint(d, n, o); }
+static int d_desc_req(const void *d, size_t n, void *o)
+{
+	return kv_dec_desc_req(d, n, o);
+}
+static int d_secret_req(const void *d, size_t n, void *o)
+{
+	return kv_dec_secret_req(d, n, o);
+}
+
+/*
+ * Decode the len bytes at p with dec, as given (expecting want), then
+ * every proper prefix (each in an exact-size copy) and the message one
+ * byte longer, which must all be refused when the whole is valid: every
+ * decoder's lengths are exact.
+ */
+static void try_all(dec_fn dec, const uint8_t *p, size_t len, int want)
+{
+	union {
+		struct kv_key_msg k;
+		struct kv_store_msg s;
+		struct kv_delta_msg d;
+		struct kv_touch_msg t;
+		struct kv_hint_msg h;
+		struct kv_desc_req dq;
+		struct kv_secret_req sq;
+	} out;
+	size_t n, step;
+	uint8_t *c;
+
+	c = malloc(len ? len : 1);
+	assert_non_null(c);
+	memcpy(c, p, len);
+	assert_int_equal(dec(c, len, &out), want);
+	free(c);
+	if (want != 0)
+		return;
+	/* Every prefix of a short message; of a long one, the header's and
+	 * a stride through the body. */
+	step = len > 4096 ? 4093 : 1;
+	for (n = 0; n < len; n += n < 64 ? 1 : step) {
+		c = malloc(n ? n : 1);
+		assert_non_null(c);
+		memcpy(c, p, n);
+		assert_int_equal(dec(c, n, &out), -EPROTO);
+		free(c);
+	}
+	c = malloc(len + 1);
+	assert_non_null(c);
+	memcpy(c, p, len);
+	c[len] = 'k';
+	assert_int_equal(dec(c, len + 1, &out), -EPROTO);
+	free(c);
+}
+
+/* ---- get and delete: struct kv_key_req, then the key ---- */
+
+static int key_req(uint32_t klen, uint32_t reserved, const void *key,
+		   size_t n)
+{
+	struct kv_key_req q = {.klen = klen, .reserved = reserved};
+	struct kv_key_msg m;
+	size_t len;
+	uint8_t *p = msg(&q, sizeof(q), key, n, &len);
+	int rc = kv_dec_key(p, len, &m);
+
+	if (rc == 0) {
+		assert_int_equal(m.klen, klen);
+		assert_ptr_equal(m.key, (char *)p + sizeof(q));
+	}
+	try_all(d_key, p, len, rc);
+	free(p);
+	return rc;
+}
+
+static void dec_key_limits(void **state)
+{
+	(void)state;
+	assert_int_equal(key_req(1, 0, keys, 1), 0);
+	assert_int_equal(key_req(SK_KV_KEY_MAX, 0, keys, SK_KV_KEY_MAX), 0);
+	assert_int_equal(key_req(SK_KV_KEY_MAX + 1, 0, keys,
+				 SK_KV_KEY_MAX + 1), -EPROTO);
+	assert_int_equal(key_req(0, 0, NULL, 0), -EPROTO);
+	/* The length field one off the bytes that follow, either way. */
+	assert_int_equal(key_req(3, 0, keys, 2), -EPROTO);
+	assert_int_equal(key_req(3, 0, keys, 4), -EPROTO);
+	assert_int_equal(key_req(UINT32_MAX, 0, keys, 10), -EPROTO);
+	assert_int_equal(key_req(2, 1, keys, 2), -EPROTO);
+	assert_int_equal(key_req(2, 0x80000000u, keys, 2), -EPROTO);
+	/* kv's key rule: no space, control character or DEL; UTF-8 is. */
+	assert_int_equal(key_req(3, 0, "a b", 3), -EPROTO);
+	assert_int_equal(key_req(3, 0, "a\nb", 3), -EPROTO);
+	assert_int_equal(key_req(3, 0, "a\0b", 3), -EPROTO);
+	assert_int_equal(key_req(3, 0, "a\x7f" "b", 3), -EPROTO);
+	assert_int_equal(key_req(2, 0, "\xc3\xa9", 2), 0);
+	/* Shorter than the header. */
+	assert_int_equal(kv_dec_key("", 0, &(struct kv_key_msg){0}), -EPROTO);
+	assert_int_equal(kv_dec_key(keys, 7, &(struct kv_key_msg){0}),
+			 -EPROTO);
+}
+
+/* ---- store ---- */
+
+static int store_req(uint32_t op, uint32_t klen, uint32_t vlen,
+		     uint32_t reserved, size_t kbytes, size_t vbytes)
+{
+	struct kv_store_req q = {
+		.op = op, .flags = 0xdeadbeef, .exptime = -5, .klen = klen,
+		.vlen = vlen, .reserved = reserved, .cas = UINT64_MAX,
+	};
+	struct kv_store_msg m;
+	size_t len = sizeof(q) + kbytes + vbytes;
+	uint8_t *p = malloc(len);
+	int rc;
+
+	assert_non_null(p);
+	memcpy(p, &q, sizeof(q));
+	memcpy(p + sizeof(q), keys, kbytes);
+	memcpy(p + sizeof(q) + kbytes, bigval, vbytes);
+	rc = kv_dec_store(p, len, &m);
+	if (rc == 0) {
+		assert_int_equal(m.op, op);
+		assert_int_equal(m.flags, 0xdeadbeef);
+		assert_int_equal(m.exptime, -5);
+		assert_int_equal(m.cas, UINT64_MAX);
+		assert_int_equal(m.klen, klen);
+		assert_int_equal(m.vlen, vlen);
+		assert_ptr_equal(m.key, (char *)p + sizeof(q));
+		assert_ptr_equal(m.value, (char *)p + sizeof(q) + klen);
+	}
+	try_all(d_store, p, len, rc);
+	free(p);
+	return rc;
+}
+
+static void dec_store_limits(void **state)
+{
+	(void)state;
+	for (uint32_t op = SK_KV_SET; op <= SK_KV_CAS; op++)
+		assert_int_equal(store_req(op, 1, 5, 0, 1, 5), 0);
+	assert_int_equal(store_req(SK_KV_CAS + 1, 1, 5, 0, 1, 5), -EPROTO);
+	assert_int_equal(store_req(UINT32_MAX, 1, 5, 0, 1, 5), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 1, 5, 1, 1, 5), -EPROTO);
+	/* Keys at and past their limit. */
+	assert_int_equal(store_req(SK_KV_SET, 1, 0, 0, 1, 0), 0);
+	assert_int_equal(store_req(SK_KV_SET, 0, 1, 0, 0, 1), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, SK_KV_KEY_MAX, 3, 0,
+				   SK_KV_KEY_MAX, 3), 0);
+	assert_int_equal(store_req(SK_KV_SET, SK_KV_KEY_MAX + 1, 3, 0,
+				   SK_KV_KEY_MAX + 1, 3), -EPROTO);
+	/* Values at and past theirs, with the longest key too. */
+	assert_int_equal(store_req(SK_KV_SET, 1, SK_KV_VALUE_MAX, 0, 1,
+				   SK_KV_VALUE_MAX), 0);
+	assert_int_equal(store_req(SK_KV_SET, SK_KV_KEY_MAX, SK_KV_VALUE_MAX,
+				   0, SK_KV_KEY_MAX, SK_KV_VALUE_MAX), 0);
+	assert_int_equal(store_req(SK_KV_SET, 1, SK_KV_VALUE_MAX + 1, 0, 1,
+				   SK_KV_VALUE_MAX + 1), -EPROTO);
+	/* Lengths one off the bytes that follow: the key or the value
+	 * field too long or too short, and both that sum right but with a
+	 * key past its limit (the key check must stay in the message). */
+	assert_int_equal(store_req(SK_KV_SET, 2, 5, 0, 1, 5), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 1, 6, 0, 1, 5), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 1, 4, 0, 1, 5), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 1, 5, 0, 1, 6), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 6, 0, 0, 1, 5), -EPROTO);
+	/* Fields whose sum wraps 32 bits onto the true length. */
+	assert_int_equal(store_req(SK_KV_SET, 2, UINT32_MAX, 0, 1, 0),
+			 -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, UINT32_MAX, 2, 0, 1, 0),
+			 -EPROTO);
+	/* A bad key byte. */
+	{
+		struct kv_store_req q = {.op = SK_KV_SET, .klen = 2, .vlen = 1};
+		struct kv_store_msg m;
+		size_t len;
+		uint8_t *p = msg(&q, sizeof(q), "k v", 3, &len);
+
+		assert_int_equal(kv_dec_store(p, len, &m), -EPROTO);
+		free(p);
+	}
+}
+
+/* ---- incr/decr ---- */
+
+static int delta_req(uint32_t incr, uint32_t klen, uint64_t delta,
+		     const void *key, size_t n)
+{
+	struct kv_delta_req q = {.incr = incr, .klen = klen, .delta = delta};
+	struct kv_delta_msg m;
+	size_t len;
+	uint8_t *p = msg(&q, sizeof(q), key, n, &len);
+	int rc = kv_dec_delta(p, len, &m);
+
+	if (rc == 0) {
+		assert_int_equal(m.incr, incr);
+		assert_int_equal(m.delta, delta);
+		assert_int_equal(m.klen, klen);
+		assert_ptr_equal(m.key, (char *)p + sizeof(q));
+	}
+	try_all(d_delta, p, len, rc);
+	free(p);
+	return rc;
+}
+
+static void dec_delta_limits(void **state)
+{
+	(void)state;
+	assert_int_equal(delta_req(1, 1, 0, keys, 1), 0);
+	assert_int_equal(delta_req(0, 1, UINT64_MAX, keys, 1), 0);
+	assert_int_equal(delta_req(2, 1, 1, keys, 1), -EPROTO);
+	assert_int_equal(delta_req(UINT32_MAX, 1, 1, keys, 1), -EPROTO);
+	assert_int_equal(delta_req(1, SK_KV_KEY_MAX, 1, keys, SK_KV_KEY_MAX),
+			 0);
+	assert_int_equal(delta_req(1, SK_KV_KEY_MAX + 1, 1, keys,
+				   SK_KV_KEY_MAX + 1), -EPROTO);
+	assert_int_equal(delta_req(1, 0, 1, NULL, 0), -EPROTO);
+	assert_int_equal(delta_req(1, 2, 1, keys, 1), -EPROTO);
+	assert_int_equal(delta_req(1, 2, 1, keys, 3), -EPROTO);
+	assert_int_equal(delta_req(1, 2, 1, "\t1", 2), -EPROTO);
+}
+
+/* ---- touch and gat ---- */
+
+static int touch_req(uint32_t gat, uint32_t reserved, int32_t exptime,
+		     uint32_t klen, const void *key, size_t n)
+{
+	struct kv_touch_req q = {
+		.exptime = exptime, .klen = klen, .gat = gat,
+		.reserved = reserved,
+	};
+	struct kv_touch_msg m;
+	size_t len;
+	uint8_t *p = msg(&q, sizeof(q), key, n, &len);
+	int rc = kv_dec_touch(p, len, &m);
+
+	if (rc == 0) {
+		assert_int_equal(m.gat, gat);
+		assert_int_equal(m.exptime, exptime);
+		assert_int_equal(m.klen, klen);
+		assert_ptr_equal(m.key, (char *)p + sizeof(q));
+	}
+	try_all(d_touch, p, len, rc);
+	free(p);
+	return rc;
+}
+
+static void dec_touch_limits(void **state)
+{
+	(void)state;
+	assert_int_equal(touch_req(0, 0, 0, 1, keys, 1), 0);
+	assert_int_equal(touch_req(1, 0, INT32_MIN, 1, keys, 1), 0);
+	assert_int_equal(touch_req(1, 0, INT32_MAX, 1, keys, 1), 0);
+	assert_int_equal(touch_req(2, 0, 0, 1, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(0, 1, 0, 1, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(0, 0, 0, SK_KV_KEY_MAX, keys,
+				   SK_KV_KEY_MAX), 0);
+	assert_int_equal(touch_req(0, 0, 0, SK_KV_KEY_MAX + 1, keys,
+				   SK_KV_KEY_MAX + 1), -EPROTO);
+	assert_int_equal(touch_req(0, 0, 0, 0, NULL, 0), -EPROTO);
+	assert_int_equal(touch_req(0, 0, 0, 2, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(0, 0, 0, 2, keys, 3), -EPROTO);
+	assert_int_equal(touch_req(0, 0, 0, 1, " ", 1), -EPROTO);
+}
+
+/* ---- access hints ---- */
+
+static int hint_req(uint32_t count, uint32_t reserved, size_t nhashes)
+{
+	struct kv_hint_req q = {.count = count, .reserved = reserved};
+	struct kv_hint_msg m;
+	uint64_t *h = calloc(nhashes + 1, sizeof(*h));
+	size_t len;
+	uint8_t *p;
+	int rc;
+
+	assert_non_null(h);
+	for (size_t i = 0; i < nhashes; i++)
+		h[i] = 0x0123456789abcdefull * (i + 1);
+	p = msg(&q, sizeof(q), h, nhashes * sizeof(*h), &len);
+	rc = kv_dec_hint(p, len, &m);
+	if (rc == 0) {
+		assert_int_equal(m.count, count);
+		for (uint32_t i = 0; i < count; i++)
+			assert_int_equal(kv_hint_hash(&m, i), h[i]);
+	}
+	try_all(d_hint, p, len, rc);
+	free(p);
+	free(h);
+	return rc;
+}
+
+static void dec_hint_limits(void **state)
+{
+	struct kv_hint_req q = {.count = 2};
+	struct kv_hint_msg m;
+	uint8_t *p = malloc(1 + sizeof(q) + 16);
+
+	(void)state;
+	assert_int_equal(hint_req(0, 0, 0), 0);
+	assert_int_equal(hint_req(1, 0, 1), 0);
+	assert_int_equal(hint_req(KV_HINT_MAX, 0, KV_HINT_MAX), 0);
+	assert_int_equal(hint_req(KV_HINT_MAX + 1, 0, KV_HINT_MAX + 1),
+			 -EPROTO);
+	assert_int_equal(hint_req(UINT32_MAX, 0, 1), -EPROTO);
+	/* count * 8 wrapping 32 bits onto the true length */
+	assert_int_equal(hint_req(0x20000001u, 0, 1), -EPROTO);
+	assert_int_equal(hint_req(1, 1, 1), -EPROTO);
+	assert_int_equal(hint_req(2, 0, 1), -EPROTO);
+	assert_int_equal(hint_req(1, 0, 2), -EPROTO);
+	/* Hashes at an odd address read whole. */
+	assert_non_null(p);
+	memcpy(p + 1, &q, sizeof(q));
+	for (unsigned i = 0; i < 16; i++)
+		p[1 + sizeof(q) + i] = (uint8_t)(i + 1);
+	assert_int_equal(kv_dec_hint(p + 1, sizeof(q) + 16, &m), 0);
+	assert_int_equal(kv_hint_hash(&m, 0), 0x0807060504030201ull);
+	assert_int_equal(kv_hint_hash(&m, 1), 0x100f0e0d0c0b0a09ull);
+	free(p);
+}
+
+/* ---- desc and secret requests ---- */
+
+static void dec_small_requests(void **state)
+{
+	struct kv_desc_req dq = {.epoch = 7};
+	struct kv_secret_req sq = {.partitions = 256, .epoch = 1};
+	struct kv_desc_req dout;
+	struct kv_secret_req sout;
+	size_t len;
+	uint8_t *p;
+
+	(void)state;
+	p = msg(&dq, sizeof(dq), NULL, 0, &len);
+	assert_int_equal(kv_dec_desc_req(p, len, &dout), 0);
+	assert_int_equal(dout.epoch, 7);
+	try_all(d_desc_req, p, len, 0);
+	free(p);
+	dq.reserved = 1;
+	p = msg(&dq, sizeof(dq), NULL, 0, &len);
+	assert_int_equal(kv_dec_desc_req(p, len, &dout), -EPROTO);
+	free(p);
+
+	p = msg(&sq, sizeof(sq), NULL, 0, &len);
+	assert_int_equal(kv_dec_secret_req(p, len, &sout), 0);
+	assert_int_equal(sout.partitions, 256);
+	assert_int_equal(sout.epoch, 1);
+	try_all(d_secret_req, p, len, 0);
+	free(p);
+}
+
+/* ---- responses ---- */
+
+static void dec_fixed_responses(void **state)
+{
+	struct kv_secret_resp s = {1, 2}, so;
+	struct kv_cas_resp c = {42}, co;
+	struct kv_delta_resp d = {UINT64_MAX, 9}, dout;
+	uint8_t *p = malloc(17);
+
+	(void)state;
+	assert_non_null(p);
+	memcpy(p, &s, sizeof(s));
+	assert_int_equal(kv_dec_secret_resp(p, 16, &so), 0);
+	assert_int_equal(so.k0, 1);
+	assert_int_equal(so.k1, 2);
+	assert_int_equal(kv_dec_secret_resp(p, 15, &so), -EPROTO);
+	assert_int_equal(kv_dec_secret_resp(p, 17, &so), -EPROTO);
+	memcpy(p, &c, sizeof(c));
+	assert_int_equal(kv_dec_cas_resp(p, 8, &co), 0);
+	assert_int_equal(co.cas, 42);
+	assert_int_equal(kv_dec_cas_resp(p, 7, &co), -EPROTO);
+	assert_int_equal(kv_dec_cas_resp(p, 9, &co), -EPROTO);
+	assert_int_equal(kv_dec_cas_resp(p, 0, &co), -EPROTO);
+	memcpy(p, &d, sizeof(d));
+	assert_int_equal(kv_dec_delta_resp(p, 16, &dout), 0);
+	assert_int_equal(dout.value, UINT64_MAX);
+	assert_int_equal(dout.cas, 9);
+	assert_int_equal(kv_dec_delta_resp(p, 15, &dout), -EPROTO);
+	assert_int_equal(kv_dec_delta_resp(p, 17, &dout), -EPROTO);
+	free(p);
+}
+
+static int get_resp(uint32_t vlen, size_t n)
+{
+	struct kv_get_resp a = {.flags = 3, .vlen = vlen, .cas = 5}, out;
+	const char *v = NULL;
+	size_t len;
+	uint8_t *p = msg(&a, sizeof(a), bigval, n, &len);
+	int rc = kv_dec_get_resp(p, len, &out, &v);
+
+	if (rc == 0) {
+		assert_int_equal(out.flags, 3);
+		assert_int_equal(out.vlen, vlen);
+		assert_int_equal(out.cas, 5);
+		assert_ptr_equal(v, (char *)p + sizeof(a));
+	}
+	free(p);
+	return rc;
+}
+
+static void dec_get_resp_limits(void **state)
+{
+	struct kv_get_resp out;
+	const char *v;
+
+	(void)state;
+	assert_int_equal(get_resp(0, 0), 0);
+	assert_int_equal(get_resp(5, 5), 0);
+	assert_int_equal(get_resp(5, 4), -EPROTO);
+	assert_int_equal(get_resp(5, 6), -EPROTO);
+	assert_int_equal(get_resp(SK_KV_VALUE_MAX, SK_KV_VALUE_MAX), 0);
+	assert_int_equal(get_resp(SK_KV_VALUE_MAX + 1, SK_KV_VALUE_MAX + 1),
+			 -EPROTO);
+	assert_int_equal(kv_dec_get_resp(bigval, 15, &out, &v), -EPROTO);
+	assert_int_equal(kv_dec_get_resp(bigval, 0, &out, &v), -EPROTO);
+}
+
+/* A region header of partition p that sk_kv_view_from_hdr takes. */
+static struct sk_kv_region_hdr region_hdr(uint32_t p)
+{
+	struct sk_kv_region_hdr h = {
+		.magic = SK_KV_MAGIC, .version = SK_KV_VERSION,
+		.partition = p, .epoch = 1, .owner_rank = 2, .nbuckets = 2,
+		.store_off = SK_KV_HDR_SIZE + 2 * SK_KV_LINE,
+		.store_size = 64 * SK_KV_LINE,
+	};
+	return h;
+}
+
+/* A desc answer of two entries, descriptors of dlen0 and dlen1 bytes;
+ * its length in *len_p. Corruptions are the caller's. */
+static uint8_t *desc_resp(uint32_t dlen0, uint32_t dlen1, size_t *len_p)
+{
+	uint32_t dl[2] = {dlen0, dlen1};
+	struct kv_desc_hdr h = {
+		.magic = KV_WIRE_MAGIC, .epoch = 1, .count = 2, .unix_ns = 77,
+	};
+	size_t len = sizeof(h), off;
+	uint8_t *p;
+
+	for (int i = 0; i < 2; i++)
+		len += sizeof(struct kv_desc_ent) + ((dl[i] + 7) & ~7u);
+	p = calloc(1, len);
+	assert_non_null(p);
+	memcpy(p, &h, sizeof(h));
+	off = sizeof(h);
+	for (uint32_t i = 0; i < 2; i++) {
+		struct kv_desc_ent e = {
+			.partition = 5 + i, .desc_len = dl[i],
+			.base = 0x10000 * (i + 1), .hdr = region_hdr(5 + i),
+		};
+
+		memcpy(p + off, &e, sizeof(e));
+		off += sizeof(e);
+		memset(p + off, 0xd0 + i, dl[i]);
+		off += (dl[i] + 7) & ~7u;
+	}
+	*len_p = len;
+	return p;
+}
+
+/* Walk a desc answer as the client does; 0 if it is all good. */
+static int walk_desc(const uint8_t *p, size_t len, uint32_t *count_p)
+{
+	struct kv_desc_hdr h;
+	struct kv_desc_ent e;
+	struct sk_kv_view view;
+	const void *desc;
+	size_t off;
+	uint32_t i;
+	int rc;
+
+	rc = kv_dec_desc_hdr(p, len, &h, &off);
+	if (rc)
+		return rc;
+	for (i = 0; i < h.count; i++) {
+		rc = kv_dec_desc_ent(p, len, &off, &e, &view, &desc);
+		if (rc)
+			return rc;
+		assert_int_equal(view.partition, e.partition);
+		assert_true((const uint8_t *)desc >= p + sizeof(h));
+		assert_true((const uint8_t *)desc + e.desc_len <= p + len);
+	}
+	*count_p = h.count;
+	return off == len ? 0 : -EMSGSIZE; /* the caller's: bytes left */
+}
+
+static void dec_desc_resp_limits(void **state)
+{
+	struct kv_desc_hdr h;
+	uint32_t count = 0;
+	size_t len, off;
+	uint8_t *p, *c;
+
+	(void)state;
+	/* At the limits: empty descriptors, and SK_BLOB_MAX. */
+	p = desc_resp(0, SK_BLOB_MAX, &len);
+	assert_int_equal(walk_desc(p, len, &count), 0);
+	assert_int_equal(count, 2);
+	/* Every proper prefix fails somewhere, in an exact-size copy. */
+	for (size_t n = 0; n < len; n++) {
+		c = malloc(n ? n : 1);
+		assert_non_null(c);
+		memcpy(c, p, n);
+		assert_int_not_equal(walk_desc(c, n, &count), 0);
+		free(c);
+	}
+	free(p);
+
+	p = desc_resp(13, 1, &len);
+	assert_int_equal(walk_desc(p, len, &count), 0);
+	/* Bad magic; a count the bytes cannot hold. */
+	p[0] ^= 1;
+	assert_int_equal(kv_dec_desc_hdr(p, len, &h, &off), -EPROTO);
+	p[0] ^= 1;
+	((struct kv_desc_hdr *)p)->count = UINT32_MAX;
+	assert_int_equal(kv_dec_desc_hdr(p, len, &h, &off), -EPROTO);
+	((struct kv_desc_hdr *)p)->count = 3;
+	assert_int_equal(walk_desc(p, len, &count), -EPROTO);
+	((struct kv_desc_hdr *)p)->count = 2;
+	free(p);
+
+	/* A descriptor past SK_BLOB_MAX, even with the bytes there. */
+	p = desc_resp(SK_BLOB_MAX + 1, 1, &len);
+	assert_int_equal(walk_desc(p, len, &count), -EPROTO);
+	free(p);
+
+	/* An entry whose region header is another partition's, or bad. */
+	p = desc_resp(8, 8, &len);
+	{
+		struct kv_desc_ent *e = (void *)(p + sizeof(struct kv_desc_hdr));
+
+		e->hdr.partition = 6;
+		assert_int_equal(walk_desc(p, len, &count), -EPROTO);
+		e->hdr.partition = 5;
+		assert_int_equal(walk_desc(p, len, &count), 0);
+		e->hdr.nbuckets = 3;
+		assert_int_equal(walk_desc(p, len, &count), -EPROTO);
+		e->hdr.nbuckets = 2;
+		e->hdr.magic = 0;
+		assert_int_equal(walk_desc(p, len, &count), -EPROTO);
+		e->hdr.magic = SK_KV_MAGIC;
+		/* A desc_len that runs past the message. */
+		e->desc_len = UINT32_MAX;
+		assert_int_equal(walk_desc(p, len, &count), -EPROTO);
+		e->desc_len = 8;
+		/* The last entry's descriptor one byte (padded: 8) longer
+		 * than what is left. */
+		e = (void *)(p + sizeof(struct kv_desc_hdr) + sizeof(*e) + 8);
+		assert_int_equal(e->partition, 6);
+		e->desc_len = 9;
+		assert_int_equal(walk_desc(p, len, &count), -EPROTO);
+		e->desc_len = 8;
+		assert_int_equal(walk_desc(p, len, &count), 0);
+	}
+	/* An offset past the end is refused, not read. */
+	off = len + 1;
+	{
+		struct kv_desc_ent e;
+		struct sk_kv_view v;
+		const void *d;
+
+		assert_int_equal(kv_dec_desc_ent(p, len, &off, &e, &v, &d),
+				 -EPROTO);
+	}
+	free(p);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(keys, 'k', SK_KV_KEY_MAX + 1);
+	bigval = malloc(SK_KV_VALUE_MAX + 1);
+	if (bigval == NULL)
+		return -1;
+	for (size_t i = 0; i <= SK_KV_VALUE_MAX; i++)
+		bigval[i] = (uint8_t)(i * 7 + 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(bigval);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dec_key_limits),
+		cmocka_unit_test(dec_store_limits),
+		cmocka_unit_test(dec_delta_limits),
+		cmocka_unit_test(dec_touch_limits),
+		cmocka_unit_test(dec_hint_limits),
+		cmocka_unit_test(dec_small_requests),
+		cmocka_unit_test(dec_fixed_responses),
+		cmocka_unit_test(dec_get_resp_limits),
+		cmocka_unit_test(dec_desc_resp_limits),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
