@@ -99,7 +99,8 @@ static const char *ref_check(const uint8_t *b, size_t len)
 		if (flags > 3)
 			return "unknown request flags";
 		if (flags & 1) {
-			if (plen != 0 || blen <= 8144 || blen > 1u << 20 ||
+			if (plen != 0 || blen <= 8144 ||
+			    blen > (1u << 20) + 4096u ||
 			    sk_le64_get(b + OFF_REQ_ADDR) == 0)
 				return "malformed large request";
 		} else if (blen != plen) {
@@ -107,7 +108,7 @@ static const char *ref_check(const uint8_t *b, size_t len)
 		} else if (plen > 8144) {
 			return "inline payload over SK_RPC_INLINE_MAX";
 		}
-		if (cap > 1u << 20)
+		if (cap > (1u << 20) + 4096u)
 			return "bad response capacity or address";
 		if ((flags & 2) && sk_le64_get(b + OFF_RESP_ADDR) == 0)
 			return "bad response capacity or address";
@@ -124,7 +125,7 @@ _Static_assert(SK_RPC_MAGIC == 0x5243 && SK_RPC_REQ == 1 &&
 		       SK_RPC_PING == 4 && SK_RPC_PONG == 5 &&
 		       SK_RPC_F_LARGE_REQ == 1 && SK_RPC_F_RESP_ADDR == 2 &&
 		       SK_RPC_CREDITS == 16 && SK_RPC_INLINE_MAX == 8144 &&
-		       SK_RPC_MSG_MAX == 1u << 20 && SK_BLOB_MAX == 1024 &&
+		       SK_RPC_MSG_MAX == (1u << 20) + 4096u && SK_BLOB_MAX == 1024 &&
 		       SK_RPC_HDR == HDR,
 	       "the model's numbers are wire.h's");
 
