@@ -138,6 +138,47 @@ static void test_sequence(void **state)
 	assert_int_equal(len, 3);
 }
 
+/*
+ * A payload that holds the number the receiver expects next, where a
+ * later lap's next cell will start: with the ring empty, the receiver
+ * looks there and must see no message. (It used to read the old payload
+ * as a cell: a kv value carrying a counter failed an endpoint with "bad
+ * ring cell", and a payload shaped like this one was delivered.)
+ */
+static void test_stale_payload(void **state)
+{
+	struct pair *p = *state;
+	uint8_t buf[1000];
+	const char *why = NULL;
+	uint32_t len = 0;
+	uint64_t seq;
+
+	/* Message 1's cell is ring bytes 0..1023; byte 64 is its payload's
+	 * byte 48: there, a cell numbered 6 of kind MSG and 4 bytes. */
+	memset(buf, 0, sizeof(buf));
+	seq = 6;
+	memcpy(buf + 48, &seq, 8);
+	buf[56] = 4;
+	buf[60] = UCX_CELL_MSG;
+	for (seq = 1; seq <= 4; seq++)
+		assert_true(ucx_ring_put(&p->tx, seq, buf, sizeof(buf)));
+	for (seq = 1; seq <= 4; seq++) {
+		assert_non_null(ucx_ring_peek(&p->rx, seq, &len, &why));
+		ucx_ring_pop(&p->rx, len);
+	}
+	/* Message 5, 64 bytes at ring offset 0: the next starts at 64. */
+	assert_true(ucx_ring_put(&p->tx, 5, buf, 40));
+	assert_non_null(ucx_ring_peek(&p->rx, 5, &len, &why));
+	ucx_ring_pop(&p->rx, len);
+	assert_false(ucx_ring_ready(&p->rx, 6));
+	assert_null(ucx_ring_peek(&p->rx, 6, &len, &why));
+	assert_null(why);
+	/* And message 6, when it comes, is its own. */
+	assert_true(ucx_ring_put(&p->tx, 6, "abcdefg", 7));
+	assert_non_null(ucx_ring_peek(&p->rx, 6, &len, &why));
+	assert_int_equal(len, 7);
+}
+
 /* Cells a peer could forge: each refused with a reason, nothing read
  * outside the ring. */
 static void test_bad_cells(void **state)
@@ -358,6 +399,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_laps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_payload, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_cells, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wake, setup, teardown),

@@ -145,6 +145,20 @@ static inline int ucx_ring_put(struct ucx_ring_tx *t, uint64_t seq,
 	memcpy(c + 1, buf, len);
 	c->len = len;
 	c->kind = UCX_CELL_MSG;
+	/* Where the next cell will start, the ring holds whatever an
+	 * earlier lap left: often the middle of an old payload, which the
+	 * receiver, finding the ring empty, reads as a cell's seq. A payload
+	 * can hold the very number it expects next (kv values carrying
+	 * counters did), and it then took payload bytes for a cell. So zero
+	 * that word first (no message is numbered 0); the seq store below
+	 * publishes it with this cell. Unless the ring is now full: then it
+	 * is the start of the oldest cell the receiver still has, a real seq
+	 * already, and not ours to touch. */
+	if (t->tail + need - t->head_cache < t->size)
+		atomic_store_explicit(
+			(_Atomic uint64_t *)(t->data + ((uint32_t)(t->tail + need) &
+							(t->size - 1))),
+			0, memory_order_relaxed);
 	/* seq_cst, not only release: with the load of ctl->sleeping in
 	 * ucx_ring_must_wake() it is one half of the sleep handshake. */
 	atomic_store_explicit((_Atomic uint64_t *)&c->seq, seq,
