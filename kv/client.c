@@ -28,17 +28,14 @@ static void kv_owner_forget(struct sk_kv *kv, unsigned rank)
 	/* Its requests in flight end first (their READs are lost). */
 	kv_owner_fail(kv, rank);
 	/*
-	 * The peer failed: rpc destroys its endpoint, with which the keys
-	 * unpacked on it must go first; rpc gives no hook for that yet, so
-	 * they are left (a few hundred bytes per partition, once per owner
-	 * failure) rather than destroyed after their endpoint.
+	 * The peer failed and rpc destroys its endpoint. Its keys stay
+	 * until a new contact replaces them or the close: a READ lost on
+	 * that endpoint may still name them until it is gone, and a key may
+	 * outlive its endpoint (sk_rkey_unpack).
 	 */
-	for (uint32_t p = 0; p < kv->nparts; p++) {
-		if (kv->parts[p].owner == rank) {
+	for (uint32_t p = 0; p < kv->nparts; p++)
+		if (kv->parts[p].owner == rank)
 			kv->parts[p].ready = 0;
-			kv->parts[p].rkey = NULL;
-		}
-	}
 	o->ready = 0;
 	o->peer = NULL;
 }

@@ -528,12 +528,9 @@ void kv_client_cleanup(struct sk_kv *kv)
 
 	for (uint32_t p = 0; kv->parts && kv->owners && p < kv->nparts; p++) {
 		struct kv_part *kp = &kv->parts[p];
-		struct kv_owner *o = &kv->owners[kp->owner];
 
-		/* Keys on a failed peer's endpoint are left (see
-		 * kv_owner_forget). */
-		if (kp->rkey && o->peer && !sk_rpc_peer_failed(o->peer))
-			sk_rkey_destroy(kp->rkey);
+		/* A failed owner's too: a key may outlive its endpoint. */
+		sk_rkey_destroy(kp->rkey);
 		kp->rkey = NULL;
 		kp->ready = 0;
 	}

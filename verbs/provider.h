@@ -43,6 +43,7 @@ struct sk_ep {
 
 struct sk_rkey {
 	struct sk_ep *ep;
+	struct sk_dev *dev;    /* the key may outlive ep (sk_rkey_destroy) */
 	uint64_t addr;
 	uint64_t len;
 	unsigned access;

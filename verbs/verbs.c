@@ -208,7 +208,7 @@ sk_status_t sk_rkey_unpack_nowait(struct sk_ep *ep, const void *buf,
 void sk_rkey_destroy(struct sk_rkey *rkey)
 {
 	if (rkey)
-		rkey->ep->dev->ops->rkey_destroy(rkey);
+		rkey->dev->ops->rkey_destroy(rkey);
 }
 
 uint64_t sk_rkey_addr(const struct sk_rkey *rkey)

@@ -81,7 +81,7 @@ sk_status_t rdma_rkey_unpack(struct sk_ep *ep, const void *buf,
 	k = calloc(1, sizeof(*k));
 	if (k == NULL)
 		return SK_ERR_NOMEM;
-	k->super = (struct sk_rkey){.ep = ep, .addr = desc.addr,
+	k->super = (struct sk_rkey){.ep = ep, .dev = ep->dev, .addr = desc.addr,
 				    .len = desc.len, .access = desc.access};
 	k->rkey = desc.rkey;
 	*rkey_p = &k->super;

@@ -264,7 +264,7 @@ static sk_status_t ucx_rkey_import(struct sk_ep *ep, const void *buf,
 	k = calloc(1, sizeof(*k));
 	if (k == NULL)
 		return SK_ERR_NOMEM;
-	k->super = (struct sk_rkey){.ep = ep, .addr = m.addr, .len = m.len,
+	k->super = (struct sk_rkey){.ep = ep, .dev = ep->dev, .addr = m.addr, .len = m.len,
 				    .access = m.access};
 	/* Ask the target whether it issued this key. */
 	memset(&ent, 0, sizeof(ent));

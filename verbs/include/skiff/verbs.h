@@ -241,7 +241,9 @@ sk_status_t sk_mr_pack(const struct sk_mr *mr, void *buf, size_t *len_p);
  * The ucx provider may wait for one round trip to @ep's peer, to check the
  * key against the target's table.
  * @rkey_p  out: the key, on success only. Free with sk_rkey_destroy(),
- *          before @ep is destroyed.
+ *          before the device is closed. Destroy it before @ep when you
+ *          can; a key may outlive its endpoint (a failed peer's, which
+ *          its user destroyed), and is then only destroyed.
  */
 sk_status_t sk_rkey_unpack(struct sk_ep *ep, const void *buf, size_t len,
 			   struct sk_rkey **rkey_p);
