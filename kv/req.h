@@ -14,6 +14,8 @@
 
 #include "kv_int.h"
 
+#pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
+
 typedef bool (*kv_step_fn)(struct sk_kv *kv, struct sk_kv_req_priv *op);
 
 struct sk_kv_req_priv {
@@ -52,6 +54,7 @@ void *kv_item_at(struct sk_kv *kv, const struct sk_kv_req_priv *op);
 /* A run of @n free units of the item area, first fit. */
 bool kv_units_get(struct sk_kv *kv, unsigned n, unsigned *at_p);
 void kv_units_put(struct sk_kv *kv, struct sk_kv_req_priv *op);
+struct sk_kv_req_priv *kv_op_new(struct sk_kv *kv);
 void kv_op_free(struct sk_kv *kv, struct sk_kv_req_priv *op);
 void kv_req_answer(struct sk_kv *kv, struct sk_kv_req *req, sk_status_t st,
 		   enum sk_kv_res res);
@@ -69,5 +72,7 @@ void kv_hints_flush(struct sk_kv *kv);
 
 /* req_rpc.c */
 bool kv_rpc_send(struct sk_kv *kv, struct sk_kv_req_priv *op);
+
+#pragma GCC visibility pop
 
 #endif

@@ -23,6 +23,8 @@
 
 #include "kv_int.h"
 
+#pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
+
 /* KV_RPC_GET, KV_RPC_DELETE: struct kv_key_req, then exactly klen bytes
  * of a valid key. */
 struct kv_key_msg {
@@ -123,5 +125,7 @@ int kv_dec_desc_hdr(const void *data, size_t len, struct kv_desc_hdr *h,
 int kv_dec_desc_ent(const void *data, size_t len, size_t *off_p,
 		    struct kv_desc_ent *e, struct sk_kv_view *view_p,
 		    const void **desc_p);
+
+#pragma GCC visibility pop
 
 #endif

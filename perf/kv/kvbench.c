@@ -50,14 +50,6 @@
 #define KVB_KEYS_MAX     (1ul << 28)
 #define KVB_REQ_MAX      (1ul << 40)
 
-/*
- * The asynchronous calls are declared in kv.h but built by a change not in
- * every tree yet: referenced weakly, a depth above 1 says so and stops
- * when the library lacks them, and works unchanged once it has them.
- */
-#pragma weak sk_kv_post
-#pragma weak sk_kv_progress
-
 enum kvb_mix { KVB_A, KVB_B, KVB_C, KVB_SET, KVB_NULL };
 
 static const struct {
@@ -1000,14 +992,6 @@ int main(int argc, char **argv)
 	}
 	if (b.o.remote && b.size < 2) {
 		KVB_ERR("--remote needs 2 ranks or more\n");
-		return PERF_EXIT_USAGE;
-	}
-	if (b.o.depth > 1 && b.o.mix != KVB_NULL &&
-	    (sk_kv_post == NULL || sk_kv_progress == NULL)) {
-		KVB_ERR("--depth %lu needs kv's asynchronous calls "
-			"(sk_kv_post, sk_kv_progress), which this build of "
-			"libskiff_kv does not have yet; use --depth 1\n",
-			b.o.depth);
 		return PERF_EXIT_USAGE;
 	}
 	if (b.o.depth > 1 && b.o.mix == KVB_NULL) {

@@ -177,7 +177,7 @@ same "skinfo's listing starts with the version" \
 # registers its own; skinfo links them) and refuses as each layer would.
 same "installed skinfo -c: a group per layer" \
 	"$("$P/bin/skinfo" -c | sed -n 's/^# ==== \([a-z/]*\):.*/\1/p' | tr '\n' ' ')" \
-	"verbs verbs/rdma verbs/ucx libos rpc launcher "
+	"verbs verbs/rdma verbs/ucx libos rpc launcher kv "
 for bad in SKIFF_SQ_DEPTH=1 SKIFF_ARENA_MB=abc SKIFF_RPC_PROBE_MS=0 \
 	SKIFF_KILL_GRACE_MS=60001; do
 	env "$bad" "$P/bin/skinfo" -c >/dev/null 2>"$T/log"
