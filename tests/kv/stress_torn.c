@@ -86,7 +86,7 @@ static struct {
 	int bad;
 } g;
 
-static char keys[NKEYS][16];
+static char keys[NKEYS][24];
 
 static uint64_t now_ns(void)
 {
