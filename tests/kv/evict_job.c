@@ -40,15 +40,7 @@
 
 #define Q_MS 20u
 
-static unsigned me;
-
-#define FAIL(...) do {                                                  \
-	printf("rank %u: ", me);                                        \
-	printf(__VA_ARGS__);                                            \
-	printf("\n");                                                   \
-	fflush(stdout);                                                 \
-	exit(1);                                                        \
-} while (0)
+#include "job.h"
 
 /* The next key (from *i on) that this rank owns. */
 static size_t own_key(struct sk_kv *kv, char *buf, unsigned *i)

@@ -44,15 +44,7 @@
  * value longer than this: appends alone would grow values without end. */
 #define VLONG 200u
 
-static unsigned me;
-
-#define FAIL(...) do {                                                  \
-	printf("rank %u: ", me);                                        \
-	printf(__VA_ARGS__);                                            \
-	printf("\n");                                                   \
-	fflush(stdout);                                                 \
-	exit(1);                                                        \
-} while (0)
+#include "job.h"
 
 static uint64_t mono_ns(void)
 {
@@ -60,14 +52,6 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t rnd(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
 }
 
 /* The history, one line per operation, grown as needed. */

@@ -49,15 +49,7 @@
 #define GIVE_UP_S 60u   /* no failure by then: the dead owner went unseen */
 #define DEAD_PROBES 4u  /* rpc's SK_RPC_DEAD_PROBES (rpc/rpc_int.h) */
 
-static unsigned me;
-
-#define FAIL(...) do {                                                  \
-	printf("rank %u: ", me);                                        \
-	printf(__VA_ARGS__);                                            \
-	printf("\n");                                                   \
-	fflush(stdout);                                                 \
-	exit(1);                                                        \
-} while (0)
+#include "job.h"
 
 static uint64_t now_ns(void)
 {
@@ -65,14 +57,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t rnd(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
 }
 
 static size_t key_of(char *buf, unsigned rank, unsigned i)

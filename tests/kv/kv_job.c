@@ -47,15 +47,7 @@
 #define KEYS 200u
 #define VMAX 8192u
 
-static unsigned me;
-
-#define FAIL(...) do {                                                  \
-	printf("rank %u: ", me);                                        \
-	printf(__VA_ARGS__);                                            \
-	printf("\n");                                                   \
-	fflush(stdout);                                                 \
-	exit(1);                                                        \
-} while (0)
+#include "job.h"
 
 static size_t key_of(char *buf, unsigned rank, unsigned i)
 {

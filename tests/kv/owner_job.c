@@ -26,15 +26,7 @@
 #include <skiff/os.h>
 #include <skiff/rpc.h>
 
-static unsigned me;
-
-#define FAIL(...) do {                                                  \
-	printf("rank %u: ", me);                                        \
-	printf(__VA_ARGS__);                                            \
-	printf("\n");                                                   \
-	fflush(stdout);                                                 \
-	exit(1);                                                        \
-} while (0)
+#include "job.h"
 
 /* A key named "prefix:i" owned by rank r; its length in *klen_p. */
 static void key_on(struct sk_kv *kv, const char *prefix, unsigned r,
