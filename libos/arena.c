@@ -40,6 +40,7 @@ struct sk_arena {
 	struct sk_dev *dev;
 	struct sk_mr  *mr;
 	struct sk_mr **regions;  /* registrations of regions not released */
+	bool direct_mem;         /* regions from sk_mr_alloc (verbs.h) */
 	unsigned       nregions, regions_cap;
 };
 
@@ -100,6 +101,7 @@ sk_status_t sk_arena_create(struct sk_dev *dev, size_t size, unsigned access,
 	arena->dev = dev;
 	arena->size = (size + 4095) & ~(size_t)4095;
 	sk_dev_query(dev, &attr);
+	arena->direct_mem = attr.direct_mem;
 	arena->base = SK_FAULT("arena_map") ? NULL :
 		      sk_arena_map(&arena->size,
 				   strcmp(attr.provider, "rdma") == 0,
@@ -146,6 +148,11 @@ void sk_arena_destroy(struct sk_arena *arena)
 	free(arena->regions);
 	munmap(arena->base, arena->size);
 	free(arena);
+}
+
+void sk_arena_no_direct(struct sk_arena *arena)
+{
+	arena->direct_mem = false;
 }
 
 const struct sk_mr *sk_arena_mr(const struct sk_arena *arena)
@@ -209,7 +216,17 @@ sk_status_t sk_arena_region(struct sk_arena *arena, size_t size,
 	base = sk_arena_alloc(arena, sz, SK_PAGE);
 	if (base == NULL)
 		return SK_ERR_NOMEM;
-	st = sk_mr_reg(arena->dev, base, sz, access, &mr);
+	if (arena->direct_mem) {
+		/* Memory that peers on this host reach without this node
+		 * (verbs.h, sk_mr_alloc): their READs of it cost it nothing.
+		 * The arena still counts it (the range carved above stays
+		 * untouched: address space, no memory). */
+		st = sk_mr_alloc(arena->dev, sz, access, &mr);
+		if (st == SK_OK)
+			base = sk_mr_addr(mr);
+	} else {
+		st = sk_mr_reg(arena->dev, base, sz, access, &mr);
+	}
 	if (st != SK_OK) {
 		fprintf(stderr, "skiff: cannot register a %zu KiB region of "
 				"the arena: %s\n", sz >> 10,

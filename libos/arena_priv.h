@@ -32,6 +32,10 @@ _Static_assert(sizeof(struct sk_pool_priv) <=
 		       _Alignof(__typeof__(((struct sk_pool *)0)->priv)),
 	       "struct sk_pool's storage does not fit sk_pool_priv");
 
+/* Regions from now on are registered arena memory, never sk_mr_alloc's:
+ * a sealed node may not create shared-memory segments (arena.c). */
+void sk_arena_no_direct(struct sk_arena *arena);
+
 static inline struct sk_pool_priv *sk_pool_priv(struct sk_pool *pool)
 {
 	return (struct sk_pool_priv *)(void *)&pool->priv;

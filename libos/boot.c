@@ -37,6 +37,7 @@
 #include <skiff/config.h>
 #include <skiff/os.h>
 
+#include "arena_priv.h"
 #include "console.h"
 #include "node.h"
 #include "peer.h"
@@ -512,6 +513,9 @@ int __wrap_main(int argc, char **argv, char **envp)
 		if (sk_node_peers_connect_all() != 0)
 			sk_os_abort(1, "SKIFF_SEAL: cannot connect to every "
 				       "node before sealing");
+		/* Shared-memory segments need open(2), which sealing
+		 * takes away (verbs/README.md, "sk_mr_alloc"). */
+		sk_arena_no_direct(sk_node.arena);
 		if (sk_seal() != 0)
 			sk_os_abort(1, "SKIFF_SEAL: cannot seal this node");
 	}

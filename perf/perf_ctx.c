@@ -110,6 +110,16 @@ static int perf_ctx_alloc(struct perf_ctx *c)
 	c->slot_len = (max + PERF_SLOT_ALIGN - 1) & ~(size_t)(PERF_SLOT_ALIGN - 1);
 	c->buf_len = PERF_SLOT_ALIGN + o->tool->slots * c->slot_len;
 	len = (c->buf_len + 4095) & ~(size_t)4095;
+	if (o->alloc) {
+		st = sk_mr_alloc(c->dev, c->buf_len, SK_ACCESS_ALL, &c->mr);
+		if (st != SK_OK) {
+			fprintf(stderr, "%s: cannot allocate %zu bytes: %s\n",
+				perf_name(c), c->buf_len, sk_status_str(st));
+			return -1;
+		}
+		c->buf = sk_mr_addr(c->mr);
+		return 0;
+	}
 	c->buf = aligned_alloc(4096, len);
 	if (c->buf == NULL) {
 		fprintf(stderr, "%s: cannot allocate %zu bytes\n",
@@ -233,7 +243,8 @@ err_disconnect:
 	sk_ep_destroy(c->ep);
 err_dereg:
 	sk_mr_dereg(c->mr);
-	free(c->buf);
+	if (!c->opts.alloc)
+		free(c->buf);
 err_close_sock:
 	perf_sock_close(&c->sock);
 err_close_dev:
@@ -250,7 +261,8 @@ void perf_ctx_cleanup(struct perf_ctx *c)
 	sk_ep_destroy(c->ep);
 	sk_mr_dereg(c->mr);
 	sk_dev_close(c->dev);
-	free(c->buf);
+	if (!c->opts.alloc) /* else the device's, gone with it */
+		free(c->buf);
 	perf_sock_close(&c->sock);
 	c->dev = NULL;
 }

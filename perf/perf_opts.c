@@ -47,6 +47,10 @@ static void perf_usage(const struct perf_tool *t, FILE *out)
 		"else the first)\n"
 		"      --provider=<name>    rdma, ucx or auto (default: "
 		"$SKIFF_PROVIDER, else auto)\n"
+		"      --alloc              this side's memory from sk_mr_alloc "
+		"(ucx: shared\n"
+		"                           memory a peer on this host copies "
+		"directly)\n"
 		"  -h, --help               show this help\n"
 		"\nBoth sides must run the same tool; the server takes the "
 		"client's -s, -n, -a%s.\n"
@@ -94,7 +98,7 @@ static int perf_opt_bad(const struct perf_tool *t, const char *opt,
 int perf_opts_parse(struct perf_opts *o, const struct perf_tool *tool,
 		    int argc, char **argv)
 {
-	enum { OPT_PROVIDER = 0x100 };
+	enum { OPT_PROVIDER = 0x100, OPT_ALLOC };
 	static const struct option longopts[] = {
 		{"size", required_argument, NULL, 's'},
 		{"iters", required_argument, NULL, 'n'},
@@ -105,6 +109,7 @@ int perf_opts_parse(struct perf_opts *o, const struct perf_tool *tool,
 		{"tx-depth", required_argument, NULL, 't'},
 		{"events", no_argument, NULL, 'e'},
 		{"provider", required_argument, NULL, OPT_PROVIDER},
+		{"alloc", no_argument, NULL, OPT_ALLOC},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -166,6 +171,9 @@ int perf_opts_parse(struct perf_opts *o, const struct perf_tool *tool,
 			break;
 		case OPT_PROVIDER:
 			o->provider = optarg;
+			break;
+		case OPT_ALLOC:
+			o->alloc = 1;
 			break;
 		case 'A':
 			if (strcmp(optarg, "CMP_AND_SWAP") == 0)

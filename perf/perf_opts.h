@@ -75,6 +75,7 @@ struct perf_opts {
 	int all_sizes;
 	int atomic;             /* enum perf_atomic */
 	int events;
+	int alloc;              /* --alloc: memory from sk_mr_alloc */
 };
 
 /* A count with an optional k/m/g suffix (powers of 1024) in @min..@max.

@@ -81,6 +81,9 @@ unit() {
 
 conformance() {
 	SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_conformance" &&
+		echo "== conformance, the peer's memory from sk_mr_alloc" &&
+		SK_TEST_PEER_MEM=alloc SKIFF_PROVIDER=ucx timeout 600 \
+			"$1/tests/test_conformance" &&
 		SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_arena" &&
 		SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_rpc"
 }

@@ -94,6 +94,9 @@ struct sk_provider_ops {
 
 	sk_status_t (*mr_reg)(struct sk_dev *dev, void *addr, size_t len,
 			      unsigned access, struct sk_mr **mr_p);
+	/* sk_mr_alloc: page-rounded @len, zeroed memory */
+	sk_status_t (*mr_alloc)(struct sk_dev *dev, size_t len,
+				unsigned access, struct sk_mr **mr_p);
 	void (*mr_dereg)(struct sk_mr *mr);
 	sk_status_t (*mr_pack)(const struct sk_mr *mr, void *buf,
 			       size_t *len_p);

@@ -156,6 +156,19 @@ sk_status_t sk_mr_reg(struct sk_dev *dev, void *addr, size_t len,
 				mr_p);
 }
 
+sk_status_t sk_mr_alloc(struct sk_dev *dev, size_t len, unsigned access,
+			struct sk_mr **mr_p)
+{
+	size_t sz = (len + 4095) & ~(size_t)4095;
+
+	if (dev == NULL || len == 0 || sz < len || mr_p == NULL ||
+	    (access & ~SK_ACCESS_ALL) || access == 0)
+		return SK_ERR_INVAL;
+	if (SK_FAULT("mr_alloc"))
+		return SK_ERR_NOMEM;
+	return dev->ops->mr_alloc(dev, sz, access | SK_ACCESS_LOCAL, mr_p);
+}
+
 void sk_mr_dereg(struct sk_mr *mr)
 {
 	if (mr)

@@ -24,6 +24,7 @@ struct peer_region {
 	void *buf;
 	uint64_t size;
 	struct sk_mr *mr;
+	int owned_by_dev; /* sk_mr_alloc's: the device frees it at close */
 };
 
 struct peer_recv {
@@ -44,6 +45,7 @@ struct peer_state {
 	void *rbuf;       /* receive pool */
 	struct sk_mr *rmr;
 	uint64_t rbuf_size;
+	int alloc_mode;   /* SK_TEST_PEER_MEM=alloc */
 };
 
 static int64_t now_ms(void)
@@ -158,20 +160,40 @@ static void peer_reg(struct peer_state *s, struct sk_test_msg *m)
 		return;
 	}
 	r = &s->regions[id];
-	if (posix_memalign(&r->buf, 4096, m->a)) {
-		r->buf = NULL;
-		m->status = SK_ERR_NOMEM;
-		return;
-	}
 	r->size = m->a;
-	sk_test_fill(r->buf, r->size, m->b);
-	m->status = sk_mr_reg(s->dev, r->buf, r->size, m->aux, &r->mr);
-	if (m->status == SK_OK)
+	if (s->alloc_mode) {
+		/* SK_TEST_PEER_MEM=alloc: the provider's memory (verbs.h,
+		 * sk_mr_alloc), which a ucx initiator on this host copies
+		 * directly. Stays mapped after DEREG, for the checks. */
+		m->status = sk_mr_alloc(s->dev, r->size, m->aux, &r->mr);
+		if (m->status != SK_OK)
+			return;
+		r->buf = sk_mr_addr(r->mr);
+		r->owned_by_dev = 1;
+		sk_test_fill(r->buf, r->size, m->b);
 		m->status = sk_mr_pack(r->mr, m->blob, &len);
-	if (m->status != SK_OK) {
-		free(r->buf);
-		r->buf = NULL;
-		return;
+		if (m->status != SK_OK) {
+			sk_mr_dereg(r->mr);
+			r->mr = NULL;
+			r->buf = NULL;
+			return;
+		}
+	} else {
+		if (posix_memalign(&r->buf, 4096, m->a)) {
+			r->buf = NULL;
+			m->status = SK_ERR_NOMEM;
+			return;
+		}
+		sk_test_fill(r->buf, r->size, m->b);
+		m->status = sk_mr_reg(s->dev, r->buf, r->size, m->aux,
+				      &r->mr);
+		if (m->status == SK_OK)
+			m->status = sk_mr_pack(r->mr, m->blob, &len);
+		if (m->status != SK_OK) {
+			free(r->buf);
+			r->buf = NULL;
+			return;
+		}
 	}
 	m->blob_len = (uint32_t)len;
 	m->id = (uint32_t)id;
@@ -481,7 +503,8 @@ static void peer_cleanup(struct peer_state *s)
 	for (int i = 0; i < PEER_MAX; i++) {
 		if (s->regions[i].mr)
 			sk_mr_dereg(s->regions[i].mr);
-		free(s->regions[i].buf);
+		if (!s->regions[i].owned_by_dev)
+			free(s->regions[i].buf);
 	}
 	if (s->rmr)
 		sk_mr_dereg(s->rmr);
@@ -559,6 +582,8 @@ static void peer_main(int sock)
 	if (s == NULL || m == NULL)
 		_exit(2);
 	s->sock = sock;
+	s->alloc_mode = getenv("SK_TEST_PEER_MEM") &&
+			strcmp(getenv("SK_TEST_PEER_MEM"), "alloc") == 0;
 	if (sk_dev_open(NULL, NULL, &s->dev) != SK_OK)
 		_exit(2);
 	for (;;) {

@@ -631,6 +631,89 @@ static void check_violation(struct fixture *f, enum violation v)
 	sk_rkey_destroy(rkey);
 }
 
+/*
+ * RC executes an endpoint's operations at the target in posting order.
+ * A READ or WRITE posted right behind an atomic on the same word must see
+ * it, whatever path each takes: on ucx a direct copy of the peer's shared
+ * memory (SK_TEST_PEER_MEM=alloc) must wait for the atomic's UCX request.
+ * Each round: FADD +1, WRITE the word, READ it; the READ must give the
+ * WRITE's value (a WRITE that passed the FADD leaves value + 1), and
+ * FADD, READ once more: the old value + 1.
+ */
+static void test_order_after_atomic(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t *res = (uint64_t *)f->buf;
+	struct sk_rkey *rkey;
+	struct sk_wc wc[4];
+	uint64_t raddr;
+	int id;
+
+	id = sk_test_peer_reg(&f->peer, f->ep, 4096,
+			      SK_ACCESS_REMOTE_ATOMIC | SK_ACCESS_REMOTE_READ |
+				      SK_ACCESS_REMOTE_WRITE,
+			      7, &rkey, NULL);
+	assert_true(id >= 0);
+	raddr = sk_rkey_addr(rkey);
+	for (uint64_t round = 0; round < 300; round++) {
+		uint64_t v = 1000 + round * 10;
+
+		res[2] = v;
+		POST(f, sk_post_fadd(f->ep, f->mr, &res[0], rkey, raddr, 1, 0,
+				     NULL));
+		POST(f, sk_post_write(f->ep, f->mr, &res[2], 8, rkey, raddr,
+				      SK_POST_UNSIGNALED, NULL));
+		POST(f, sk_post_read(f->ep, f->mr, &res[1], 8, rkey, raddr, 0,
+				     NULL));
+		POST(f, sk_post_fadd(f->ep, f->mr, &res[3], rkey, raddr, 1, 0,
+				     NULL));
+		POST(f, sk_post_read(f->ep, f->mr, &res[4], 8, rkey, raddr, 0,
+				     NULL));
+		assert_int_equal(fx_wait(f, wc, 4, TIMEOUT_MS), 4);
+		for (int i = 0; i < 4; i++)
+			assert_int_equal(wc[i].status, SK_OK);
+		if (res[1] != v || res[3] != v || res[4] != v + 1)
+			fail_msg("round %llu: wrote %llu, then read %llu; "
+				 "FADD saw %llu, READ after it %llu",
+				 (unsigned long long)round,
+				 (unsigned long long)v,
+				 (unsigned long long)res[1],
+				 (unsigned long long)res[3],
+				 (unsigned long long)res[4]);
+	}
+	sk_rkey_destroy(rkey);
+}
+
+/* sk_mr_alloc: page-rounded, zeroed, ours to use; bad arguments refused;
+ * and a peer's READ and WRITE of it work (the peer writes random bytes
+ * over part of it; we check what landed). */
+static void test_mr_alloc(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_mr *mr;
+	unsigned char *p;
+
+	assert_int_equal(sk_mr_alloc(f->dev, 0, SK_ACCESS_REMOTE_READ, &mr),
+			 SK_ERR_INVAL);
+	assert_int_equal(sk_mr_alloc(f->dev, 100, 0, &mr), SK_ERR_INVAL);
+	assert_int_equal(sk_mr_alloc(f->dev, SIZE_MAX - 10,
+				     SK_ACCESS_REMOTE_READ, &mr),
+			 SK_ERR_INVAL);
+	assert_int_equal(sk_mr_alloc(f->dev, 5000, SK_ACCESS_REMOTE_READ |
+							 SK_ACCESS_REMOTE_WRITE,
+				     &mr),
+			 SK_OK);
+	assert_int_equal(sk_mr_len(mr), 8192);
+	p = sk_mr_addr(mr);
+	assert_non_null(p);
+	assert_int_equal((uintptr_t)p % 4096, 0);
+	for (size_t i = 0; i < 8192; i++)
+		if (p[i] != 0)
+			fail_msg("byte %zu of fresh memory is %u", i, p[i]);
+	memset(p, 0xa5, 8192);
+	sk_mr_dereg(mr);
+}
+
 static void test_write_to_readonly(void **state)
 {
 	check_violation(*state, WRITE_READONLY);
@@ -1095,6 +1178,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomics_concurrent,
 						setup_two, teardown),
+		cmocka_unit_test_setup_teardown(test_order_after_atomic, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_mr_alloc, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_write_to_readonly, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_read_without_right, setup,

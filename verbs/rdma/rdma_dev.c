@@ -391,6 +391,7 @@ static void rdma_dev_close(struct sk_dev *dev)
 		sk_log_error("rdma: %s: registrations still open at close",
 			     d->name);
 	ibv_close_device(d->ctx);
+	rdma_mr_retired_cleanup(d);
 	sk_ep_table_cleanup(&d->eps);
 	free(d);
 }
@@ -405,6 +406,7 @@ const struct sk_provider_ops sk_rdma_provider_ops = {
 	.dev_arm = rdma_dev_arm,
 	.dev_sleep_bound = rdma_dev_sleep_bound,
 	.mr_reg = rdma_mr_reg,
+	.mr_alloc = rdma_mr_alloc,
 	.mr_dereg = rdma_mr_dereg,
 	.mr_pack = rdma_mr_pack,
 	.rkey_unpack = rdma_rkey_unpack,

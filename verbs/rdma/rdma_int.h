@@ -86,6 +86,8 @@ struct rdma_ep {
 struct rdma_mr {
 	struct sk_mr super;
 	struct ibv_mr *mr;
+	int owned;              /* sk_mr_alloc's memory */
+	struct rdma_mr *retired; /* owned, deregistered: mapped until close */
 };
 
 struct rdma_rkey {
@@ -123,6 +125,7 @@ struct rdma_dev {
 	uint64_t next_check_ns;
 	uint32_t polls;
 
+	struct rdma_mr *retired; /* sk_mr_alloc memory, deregistered */
 	struct sk_ep_table eps;
 	char name[64];
 	char transport[64];
@@ -185,7 +188,10 @@ sk_status_t rdma_dev_arm(struct sk_dev *dev);
 /* rdma_mr.c */
 sk_status_t rdma_mr_reg(struct sk_dev *dev, void *addr, size_t len,
 			unsigned access, struct sk_mr **mr_p);
+sk_status_t rdma_mr_alloc(struct sk_dev *dev, size_t len, unsigned access,
+			  struct sk_mr **mr_p);
 void rdma_mr_dereg(struct sk_mr *mr);
+void rdma_mr_retired_cleanup(struct rdma_dev *d);
 sk_status_t rdma_mr_pack(const struct sk_mr *mr, void *buf,
 			 size_t *len_p);
 sk_status_t rdma_rkey_unpack(struct sk_ep *ep, const void *buf,

@@ -3,6 +3,8 @@
  * the packed descriptor a peer imports.
  */
 
+#include <sys/mman.h>
+
 #include "rdma_int.h"
 
 static int rdma_ibv_access(unsigned access)
@@ -44,6 +46,27 @@ sk_status_t rdma_mr_reg(struct sk_dev *dev, void *addr, size_t len,
 }
 
 
+/* The NIC reads and writes any registered memory itself: nothing to
+ * choose, ordinary pages. Mapped until the device closes (verbs.h). */
+sk_status_t rdma_mr_alloc(struct sk_dev *dev, size_t len, unsigned access,
+			  struct sk_mr **mr_p)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	sk_status_t st;
+
+	if (p == MAP_FAILED)
+		return SK_ERR_NOMEM;
+	st = rdma_mr_reg(dev, p, len, access, mr_p);
+	if (st != SK_OK) {
+		munmap(p, len);
+		return st;
+	}
+	sk_container_of(*mr_p, struct rdma_mr, super)->owned = 1;
+	return SK_OK;
+}
+
+
 void rdma_mr_dereg(struct sk_mr *mr)
 {
 	struct rdma_mr *m = sk_container_of(mr, struct rdma_mr, super);
@@ -51,7 +74,25 @@ void rdma_mr_dereg(struct sk_mr *mr)
 	if (ibv_dereg_mr(m->mr))
 		sk_log_error("rdma: deregistration failed: %s",
 			     strerror(errno));
+	if (m->owned) {
+		struct rdma_dev *d = rdma_dev(mr->dev);
+
+		m->retired = d->retired;
+		d->retired = m;
+		return;
+	}
 	free(m);
+}
+
+void rdma_mr_retired_cleanup(struct rdma_dev *d)
+{
+	while (d->retired) {
+		struct rdma_mr *m = d->retired;
+
+		d->retired = m->retired;
+		munmap(m->super.addr, m->super.len);
+		free(m);
+	}
 }
 
 

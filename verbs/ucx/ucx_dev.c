@@ -63,6 +63,20 @@ static int ucx_dev_transports(struct sk_dev *dev, struct sk_tl_info *tl,
 	return n;
 }
 
+/* Whether sk_mr_alloc's memory is a segment peers on this host map
+ * (UCX allocates it from its posix shared-memory domain, the one left in
+ * by default: sysv is left out below). */
+static int ucx_dev_has_posix(struct sk_dev *dev)
+{
+	struct sk_tl_info tl[32];
+	int n = ucx_dev_transports(dev, tl, 32);
+
+	for (int i = 0; i < n && i < 32; i++)
+		if (strcmp(tl[i].tl, "posix") == 0)
+			return 1;
+	return 0;
+}
+
 static sk_status_t ucx_read_config(struct ucx_dev *d, unsigned long *ka_ms,
 				   unsigned long *mrs)
 {
@@ -214,6 +228,7 @@ static sk_status_t ucx_dev_open(const char *device, struct sk_dev **dev_p)
 		.rq_depth = d->rq_depth,
 		.native_atomics = 1,
 		.has_fd = 1,
+		.direct_mem = ucx_dev_has_posix(&d->super),
 	};
 	*dev_p = &d->super;
 	return SK_OK;
@@ -253,6 +268,7 @@ void ucx_dev_close(struct sk_dev *dev)
 	ucp_rkey_buffer_release(d->keytab_rkey_buf);
 	ucp_mem_unmap(d->ctx, d->keytab_memh);
 	free(d->keytab);
+	ucx_mr_retired_cleanup(d);
 	ucp_worker_release_address(d->worker, d->waddr);
 	ucp_worker_destroy(d->worker);
 	/* The worker is gone: nothing can land in these any more. */
@@ -375,6 +391,7 @@ const struct sk_provider_ops sk_ucx_provider_ops = {
 	.dev_arm = ucx_dev_arm,
 	.dev_sleep_bound = ucx_dev_sleep_bound,
 	.mr_reg = ucx_mr_reg,
+	.mr_alloc = ucx_mr_alloc,
 	.mr_dereg = ucx_mr_dereg,
 	.mr_pack = ucx_mr_pack,
 	.rkey_unpack = ucx_rkey_unpack,

@@ -222,6 +222,8 @@ struct ucx_mr {
 	size_t rkey_len;
 	uint32_t key_id;
 	uint64_t cookie;
+	int owned;              /* sk_mr_alloc's: UCX allocated the memory */
+	struct ucx_mr *retired; /* owned, deregistered: mapped until close */
 };
 
 /* A read of a peer's key-table entry (ucx_keytab_fetch), with the buffer
@@ -275,6 +277,7 @@ struct ucx_dev {
 	uint32_t imm_probe;     /* posts until imm_max is tried again */
 	unsigned long inflight; /* UCX requests whose callback is owed */
 	struct ucx_fetch *fetches; /* key-table reads UCX still owns */
+	struct ucx_mr *retired;    /* sk_mr_alloc memory, deregistered */
 	char transport[64];
 };
 
@@ -413,7 +416,10 @@ void ucx_watchdog(struct ucx_dev *d);
 sk_status_t ucx_keytab_init(struct ucx_dev *d, unsigned long n);
 sk_status_t ucx_mr_reg(struct sk_dev *dev, void *addr, size_t len,
 		       unsigned access, struct sk_mr **mr_p);
+sk_status_t ucx_mr_alloc(struct sk_dev *dev, size_t len, unsigned access,
+			 struct sk_mr **mr_p);
 void ucx_mr_dereg(struct sk_mr *mr);
+void ucx_mr_retired_cleanup(struct ucx_dev *d);
 sk_status_t ucx_mr_pack(const struct sk_mr *mr, void *buf,
 			size_t *len_p);
 sk_status_t ucx_rkey_unpack(struct sk_ep *ep, const void *buf,

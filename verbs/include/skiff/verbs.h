@@ -128,6 +128,9 @@ struct sk_dev_attr {
 	uint32_t    rq_depth;   /* receives posted per endpoint */
 	int         native_atomics; /* 1: the NIC or CPU does atomics itself */
 	int         has_fd;     /* 1: sk_dev_fd() can be slept on */
+	int         direct_mem; /* 1: peers on this host reach memory from
+				 * sk_mr_alloc() without the target's
+				 * progress (ucx: shared memory) */
 };
 
 /*
@@ -215,6 +218,21 @@ int sk_dev_wait(struct sk_dev *dev, struct sk_wc *wc, int max,
  */
 sk_status_t sk_mr_reg(struct sk_dev *dev, void *addr, size_t len,
 		      unsigned access, struct sk_mr **mr_p);
+
+/*
+ * Allocate @len bytes (rounded up to whole pages, zeroed) and register them
+ * with @access, in one step: the provider picks the memory. Where it can,
+ * a peer on the same host then reads and writes it without the target
+ * taking part (ucx: a shared-memory segment, on which UCX does the peer's
+ * READs, WRITEs and atomics with the peer's CPU; sk_dev_attr.direct_mem
+ * says so). Else it is ordinary memory, registered as by sk_mr_reg().
+ * sk_mr_addr() gives the memory. sk_mr_dereg() ends the registration;
+ * the memory stays mapped until the device closes (a peer's late write
+ * lands in memory nobody reads, never in an unmapped page) and is not
+ * the caller's to use after it.
+ */
+sk_status_t sk_mr_alloc(struct sk_dev *dev, size_t len, unsigned access,
+			struct sk_mr **mr_p);
 
 /* Deregister. No posted operation may still use it. Peers' keys for it stop
  * working (on ucx: for keys imported after this call). */
