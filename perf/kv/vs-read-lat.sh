@@ -10,10 +10,12 @@
 #            (rank 0 GETs keys rank 1 owns; rank 1 busy-polls its loop, as
 #            sk_read_lat's server polls its device on ucx, where a READ
 #            needs the target's progress)
-#   floor:   sk_read_lat -s ITEM, ITEM = the item's bytes as kv stores
-#            them: 40-byte header + key + value, rounded up to 64 (128 for
-#            16 B keys and 32 B values), the size of the GET's second READ
-#            (its first, the pair, is 128 B too)
+#   floor:   sk_read_lat --alloc -s ITEM, ITEM = the item's bytes as kv
+#            stores them: 40-byte header + key + value, rounded up to 64
+#            (128 for 16 B keys and 32 B values), the size of the GET's
+#            second READ (its first, the pair, is 128 B too). --alloc: the
+#            server's memory from sk_mr_alloc, as kv's partitions are (on
+#            ucx a shared segment UCX reads with the reader's CPU)
 #
 # Both use SKIFF_PROVIDER (default here: ucx) and SKIFF_DEVICE; in the
 # Soft-RoCE guest: SKIFF_PROVIDER=rdma SKIFF_DEVICE=rxe0
@@ -75,9 +77,9 @@ trap 'exit 130' INT TERM
 
 run_read() {
 	local out=$cmp_tmp/read.$1
-	[ "$verbose" = 1 ] && echo "+ sk_read_lat -s $item -n $requests (server, client)"
-	if ! cmp_pair "$out" "$cmp_bin/sk_read_lat" -p @PORT@ -s "$item" -n "$requests" -- \
-		"$cmp_bin/sk_read_lat" -p @PORT@ -s "$item" -n "$requests" @HOST@; then
+	[ "$verbose" = 1 ] && echo "+ sk_read_lat --alloc -s $item -n $requests (server, client)"
+	if ! cmp_pair "$out" "$cmp_bin/sk_read_lat" --alloc -p @PORT@ -s "$item" -n "$requests" -- \
+		"$cmp_bin/sk_read_lat" --alloc -p @PORT@ -s "$item" -n "$requests" @HOST@; then
 		echo "vs-read-lat.sh: sk_read_lat failed:" >&2
 		tail -n 5 "$out" "$out.srv" >&2
 		return 1
