@@ -1,7 +1,9 @@
 /*
  * Job control, as mpirun's: how the job ends and with which exit status.
  * The first rank that fails (non-zero exit, signal, or a Skiff node
- * exiting without finalizing) aborts the job: the others get SIGTERM,
+ * exiting without finalizing) aborts the job, unless --enable-recovery
+ * (then it is reported, its status is the job's, and the rest run on):
+ * the others get SIGTERM,
  * then SIGKILL after SKIFF_KILL_GRACE_MS, and skrun exits with that
  * rank's code (128 + signal for a signal). SIGINT, SIGTERM and SIGHUP are
  * forwarded to the ranks; --timeout ends the job with 124. Every signal
@@ -166,6 +168,30 @@ static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 	return false;
 }
 
+/*
+ * A rank failed. Without --enable-recovery that ends the job, as mpirun's
+ * default; with it (Open MPI's option of that name) the failure is said
+ * and becomes the job's exit status, and the other ranks run on: an
+ * application that tolerates a lost node (kv fails only its partitions)
+ * finishes its work.
+ */
+__attribute__((format(printf, 3, 4))) static void
+sk_rank_failed(struct sk_job *job, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (!job->opts.recovery) {
+		sk_jobctl_vabort(job, code, fmt, ap);
+	} else {
+		fputs("skrun: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputs("; the job goes on (--enable-recovery)\n", stderr);
+		sk_job_set_code(job, code);
+	}
+	va_end(ap);
+}
+
 static void sk_node_exited(struct sk_job *job, struct sk_hnode *n,
 			   int status)
 {
@@ -181,11 +207,11 @@ static void sk_node_exited(struct sk_job *job, struct sk_hnode *n,
 		int sig = WTERMSIG(status);
 
 		if (!job->aborting)
-			sk_job_abort(job, 128 + sig,
-				     "rank %u (pid %d) on %s was killed by "
-				     "signal %d (%s)",
-				     n->rank, (int)n->pid, n->host, sig,
-				     sk_signame(sig));
+			sk_rank_failed(job, 128 + sig,
+				       "rank %u (pid %d) on %s was killed by "
+				       "signal %d (%s)",
+				       n->rank, (int)n->pid, n->host, sig,
+				       sk_signame(sig));
 		else
 			sk_job_set_code(job, 128 + sig);
 	} else if (WEXITSTATUS(status) != 0) {
@@ -194,16 +220,16 @@ static void sk_node_exited(struct sk_job *job, struct sk_hnode *n,
 		if (job->aborting)
 			sk_job_set_code(job, code);
 		else if (!sk_exit_explained(job, n, code))
-			sk_job_abort(job, code,
-				     "rank %u (pid %d) on %s exited with "
-				     "status %d",
-				     n->rank, (int)n->pid, n->host, code);
+			sk_rank_failed(job, code,
+				       "rank %u (pid %d) on %s exited with "
+				       "status %d",
+				       n->rank, (int)n->pid, n->host, code);
 	} else if (n->joined && !n->finalized && !job->aborting) {
-		sk_job_abort(job, 1,
-			     "rank %u (pid %d) on %s exited without "
-			     "finalizing (status 0, but its Skiff runtime "
-			     "never said goodbye)",
-			     n->rank, (int)n->pid, n->host);
+		sk_rank_failed(job, 1,
+			       "rank %u (pid %d) on %s exited without "
+			       "finalizing (status 0, but its Skiff runtime "
+			       "never said goodbye)",
+			       n->rank, (int)n->pid, n->host);
 	}
 	sk_bootsrv_check(job);
 }

@@ -30,6 +30,7 @@ enum opt_id {
 	OPT_HOSTFILE,
 	OPT_PROVIDER,
 	OPT_TAG_OUTPUT,
+	OPT_RECOVERY,
 	OPT_ENV,
 	OPT_TIMEOUT,
 	OPT_BIND_TO,
@@ -86,6 +87,7 @@ static const struct opt {
 	{"wd", OPT_WDIR, true},
 	{"output-filename", OPT_OUTPUT_FILENAME, true},
 	{"merge-stderr-to-stdout", OPT_MERGE_STDERR, false},
+	{"enable-recovery", OPT_RECOVERY, false},
 };
 
 static const char usage[] =
@@ -130,6 +132,10 @@ static const char usage[] =
 	"                         with :nocopy), as Open MPI 4.1 does\n"
 	"  --merge-stderr-to-stdout\n"
 	"                         send each node's stderr to its stdout\n"
+	"  --enable-recovery      a node that fails (non-zero exit, signal)\n"
+	"                         does not end the job: the others run on,\n"
+	"                         and skrun exits with the first failure's\n"
+	"                         status once all have ended\n"
 	"  -h, --help             print this text\n"
 	"  -V, -v, --version      print the version\n"
 	"  --                     end of options\n"
@@ -357,6 +363,9 @@ static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 		return 0;
 	case OPT_OUTPUT_FILENAME:
 		return parse_output_dir(o, opt, val, err, errlen);
+	case OPT_RECOVERY:
+		o->recovery = true;
+		return 0;
 	case OPT_MERGE_STDERR:
 		o->merge_stderr = true;
 		return 0;

@@ -57,6 +57,8 @@ struct sk_job_opts {
 	                            * ":nocopy" suffix is cut off), or NULL */
 	bool        output_nocopy; /* ...:nocopy: files only, not the terminal */
 	bool        merge_stderr;  /* --merge-stderr-to-stdout */
+	bool        recovery;      /* --enable-recovery: a failed rank does
+	                            * not end the job */
 	const char *provider_env;  /* the value -x SKIFF_PROVIDER[=val] gives
 	                            * the nodes (borrowed), or NULL */
 	double      timeout_s;     /* --timeout S (> 0), 0 = none */

@@ -126,6 +126,22 @@ t_kill() {
 		{ echo "no message about the kill"; return 1; }
 }
 
+t_recovery() {
+	# mpirun's --enable-recovery: rank 1 dies of SIGKILL, the other two
+	# run on to their end; skrun exits with the failure's status.
+	run 60 -n 3 --enable-recovery "$APP" survive 1 1500
+	[ $RC -eq 137 ] || { echo "exit $RC, want 137 (rank 1's SIGKILL)"; return 1; }
+	grep -q "rank 1 (pid [0-9]*) on [^ ]* was killed by signal 9 ([A-Za-z]*); the job goes on (--enable-recovery)" "$ERR" ||
+		{ echo "no message naming rank 1 and the recovery"; return 1; }
+	[ "$(grep -c 'outlived the failed rank' "$OUT")" -eq 2 ] ||
+		{ echo "the other ranks did not run to their end"; return 1; }
+	! grep -q "aborting the job" "$ERR" || { echo "the job was aborted"; return 1; }
+	# Without the option the same job ends at the failure.
+	run 60 -n 3 "$APP" survive 1 30000
+	[ $RC -eq 137 ] && ! grep -q 'outlived' "$OUT" ||
+		{ echo "without --enable-recovery: exit $RC, or the job went on"; return 1; }
+}
+
 t_timeout() {
 	run 60 -n 2 --timeout 1.5 "$APP" sleep 60000
 	[ $RC -eq 124 ] || { echo "exit $RC, want 124"; return 1; }
@@ -331,10 +347,9 @@ t_kv_kill() {
 	# Rank 3 SIGKILLs itself while the others GET and set every rank's
 	# keys (tests/kv/kill_job.c): they see its partitions fail with "peer
 	# unreachable", the rest keep answering, and they finish by
-	# themselves. skrun has no option to let a job outlive a killed rank,
-	# so the survivors ignore its SIGTERM and the grace before its
-	# SIGKILL is long; skrun's status is still the victim's 137.
-	SKIFF_KILL_GRACE_MS=60000 SKIFF_ARENA_MB=32 run 120 -n 4 "$KILLJOB"
+	# themselves (skrun --enable-recovery); skrun's status is the
+	# victim's 137.
+	SKIFF_ARENA_MB=32 run 120 -n 4 --enable-recovery "$KILLJOB"
 	[ $RC -eq 137 ] || { echo "exit $RC, want 137 (rank 3's SIGKILL)"; return 1; }
 	grep -q "rank 3 (pid [0-9]*) on [^ ]* was killed by signal 9" "$ERR" ||
 		{ echo "rank 3 did not die of its SIGKILL"; return 1; }
@@ -1029,6 +1044,7 @@ check exit-code t_exit_code
 check crash t_crash
 check kill t_kill
 check timeout t_timeout
+check recovery t_recovery
 check sigint t_sigint
 check abort t_abort
 check nofinal t_nofinal

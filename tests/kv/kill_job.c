@@ -8,12 +8,9 @@
  *
  *   skrun -n 4 kill_job [POST_OPS]
  *
- * skrun aborts a job whose rank dies of a signal: it sends the others
- * SIGTERM, then SIGKILL after SKIFF_KILL_GRACE_MS. It has no option to
- * let the job go on without the rank (mpirun's --enable-recovery), so the
- * survivors ignore SIGTERM and the job runs with a grace long enough for
- * them to finish; skrun then exits 137 (the victim's SIGKILL) whatever the
- * survivors did, and their lines say how they fared.
+ * Run it with skrun --enable-recovery (as mpirun's): the job goes on
+ * without the victim, and skrun exits 137 (the victim's SIGKILL) once the
+ * survivors end, whatever they did; their lines say how they fared.
  *
  * The victim does VICTIM_OPS operations like the others, stores the time
  * of its kill (CLOCK_REALTIME: the ranks share one machine's clock under
@@ -296,9 +293,6 @@ int main(int argc, char **argv)
 		printf("kill_job: run it with skrun -n 3 or more\n");
 		return 2;
 	}
-	/* skrun's SIGTERM to the others when the victim dies (see above). */
-	if (me != n - 1)
-		signal(SIGTERM, SIG_IGN);
 	st = sk_rpc_open(&rpc);
 	if (st != SK_OK)
 		FAIL("sk_rpc_open: %s", sk_status_str(st));

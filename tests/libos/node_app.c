@@ -8,6 +8,9 @@
  *   exit CODE RANK        RANK exits with CODE, the others exit 0
  *   crash RANK            RANK dies of SIGSEGV, the others sleep 60 s
  *   sleep MS              every rank sleeps MS ms on its loop (idle)
+ *   survive R MS          rank R is killed by SIGKILL at once; the others
+ *                         sleep MS ms, say so and exit 0 (skrun
+ *                         --enable-recovery)
  *   nofinal RANK          RANK _exit(0)s without finalizing
  *   abort CODE            rank 0 calls sk_os_abort(CODE)
  *   files MB PATH         each rank writes its MB MiB slice of PATH, then
@@ -510,6 +513,11 @@ int main(int argc, char **argv)
 			raise(SIGSEGV);
 		}
 		sk_os_sleep_ms(60000);
+	} else if (strcmp(cmd, "survive") == 0) {
+		if (rank == (unsigned)atoi(a2))
+			raise(SIGKILL);
+		sk_os_sleep_ms((uint64_t)atoll(a3));
+		printf("rank %u outlived the failed rank\n", rank);
 	} else if (strcmp(cmd, "sleep") == 0) {
 		sk_os_sleep_ms((uint64_t)atoll(a2));
 	} else if (strcmp(cmd, "nofinal") == 0) {
