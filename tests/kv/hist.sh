@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # hist.sh - kv's linearizability check on a real job (issue 12): 4 ranks of
-# tests/kv/hist_job.c issue random get, gets, set, add, replace, append,
-# prepend, cas and delete on 4 shared keys and record what they saw; the
-# per-rank histories are merged and build/tests/kv_lincheck must find every
-# key linearizable.
+# tests/kv/hist_job.c, each running 4 clients at once through kv's
+# asynchronous API, issue random get, gets, set, add, replace, append,
+# prepend, cas, delete, incr, decr and touch on 4 shared keys and record
+# what they saw; the per-rank histories are merged and
+# build/tests/kv_lincheck must find every key linearizable.
 #
 # Then two copies of the merged history, each with one read's answer
 # changed, must be rejected (kv_lincheck exit 1), so a check that passes

@@ -4,14 +4,17 @@
  *
  *   skrun -n 4 hist_job OPS PREFIX
  *
- * Every rank is one client (kv's calls block, and the asynchronous API
- * that would let a rank run several is not built yet). Each issues OPS
- * random operations on the same KEYS keys: get, gets, set, add, replace,
- * append, prepend, cas and delete (incr, decr and touch are not built
- * yet), and writes them in kv_lincheck's history format
+ * Every rank runs CLIENTS clients at once through kv's asynchronous API
+ * (sk_kv_post, sk_kv_progress), each with one operation in flight. A
+ * rank issues OPS random operations in all on the same KEYS keys: get,
+ * gets, set, add, replace, append, prepend, cas, delete, incr, decr and
+ * touch, and writes them in kv_lincheck's history format
  * (tests/kv/README.md) to PREFIX.RANK on the host, which the script
  * merges. Every value written is unique to its client and operation, so
- * a read names the write it saw.
+ * a read names the write it saw; half the sets write a number, for incr
+ * and decr. An operation's response time is read after the progress
+ * pass that saw it done: no earlier than its real answer, so its interval
+ * holds it.
  *
  * Times are CLOCK_MONOTONIC nanoseconds, read just before the call and
  * just after it returned. On Linux that clock is one for every process of
@@ -38,6 +41,7 @@
 #include <skiff/rpc.h>
 
 #define KEYS 4u
+#define CLIENTS 4u /* per rank, each one operation in flight */
 #define OPS_MAX 1000000u
 #define VCAP (64u << 10)
 /* A client sets a key anew instead of appending to it once it read a
@@ -88,18 +92,18 @@ static void out_val(const unsigned char *v, size_t len)
 }
 
 enum hop { H_GET, H_GETS, H_SET, H_ADD, H_REPLACE, H_APPEND, H_PREPEND,
-	   H_CAS, H_DELETE, H_COUNT };
+	   H_CAS, H_DELETE, H_INCR, H_DECR, H_TOUCH, H_COUNT };
 
 static const char *const hop_name[H_COUNT] = {
 	"get", "gets", "set", "add", "replace", "append", "prepend", "cas",
-	"delete",
+	"delete", "incr", "decr", "touch",
 };
 
 /* Weights of the operations in the mix, out of 100. */
 static const unsigned hop_weight[H_COUNT] = {
-	[H_GET] = 22, [H_GETS] = 16, [H_SET] = 14, [H_ADD] = 8,
-	[H_REPLACE] = 7, [H_APPEND] = 8, [H_PREPEND] = 5, [H_CAS] = 12,
-	[H_DELETE] = 8,
+	[H_GET] = 20, [H_GETS] = 14, [H_SET] = 12, [H_ADD] = 6,
+	[H_REPLACE] = 6, [H_APPEND] = 6, [H_PREPEND] = 4, [H_CAS] = 10,
+	[H_DELETE] = 6, [H_INCR] = 7, [H_DECR] = 5, [H_TOUCH] = 4,
 };
 
 static enum hop draw_op(uint64_t r)
@@ -137,88 +141,152 @@ static void pick_keys(struct sk_kv *kv, unsigned n)
 	}
 }
 
-/* The CAS token this client last saw through gets, per key (0: none),
- * and the length of the value it last read. */
-static uint64_t seen_cas[KEYS];
-static size_t seen_len[KEYS];
-
-static void one(struct sk_kv *kv, unsigned op_no, uint64_t *x,
-		unsigned char *buf)
-{
-	uint64_t r = rnd(x), t0, t1, cas = 0;
-	unsigned k = (unsigned)(r >> 40) % KEYS;
-	enum hop h = draw_op(r);
+/*
+ * One client: at most one operation in flight (a client is sequential;
+ * concurrency comes from the others). CLIENTS of them per rank run at
+ * once through the asynchronous API, so the owner serves a rank's
+ * requests interleaved, as it would several application threads'.
+ */
+struct client {
+	unsigned id;            /* rank * CLIENTS + its index */
+	struct sk_kv_req r;
+	enum hop h;
+	unsigned k;
+	uint64_t t0;
 	unsigned char val[32];
-	uint32_t flags = 0;
-	enum sk_kv_res res;
-	size_t klen, vlen = 0;
-	const char *key = keys[k];
-	sk_status_t st;
+	uint64_t cas_sent;      /* the token a cas sent (q->cas comes back
+				 * as the new item's) */
+	unsigned char *buf;     /* VCAP bytes */
+	/* The CAS token this client last saw through gets, per key (0:
+	 * none), and the length of the value it last read. */
+	uint64_t seen_cas[KEYS];
+	size_t seen_len[KEYS];
+};
 
-	klen = strlen(key);
-	if ((h == H_APPEND || h == H_PREPEND) && seen_len[k] > VLONG)
-		h = H_SET;
-	if (h == H_GET || h == H_GETS) {
-		t0 = mono_ns();
-		st = sk_kv_get(kv, key, klen, buf, VCAP, &vlen, &flags, &cas,
-			       &res);
-		t1 = mono_ns();
-		if (st != SK_OK)
-			FAIL("%s %s: %s", hop_name[h], key, sk_status_str(st));
-		out("%u %" PRIu64 " %" PRIu64 " %s %s ->", me, t0, t1,
-		    hop_name[h], key);
-		if (res == SK_KV_NOT_FOUND) {
-			out(" END\n");
+/* Start client @c's next operation, number @op_no. */
+static void start(struct sk_kv *kv, struct client *c, unsigned op_no,
+		  uint64_t *x)
+{
+	uint64_t r = rnd(x);
+	struct sk_kv_req *q = &c->r;
+	size_t vlen;
+
+	c->k = (unsigned)(r >> 40) % KEYS;
+	c->h = draw_op(r);
+	if ((c->h == H_APPEND || c->h == H_PREPEND) &&
+	    c->seen_len[c->k] > VLONG)
+		c->h = H_SET;
+	memset(q, 0, sizeof(*q));
+	q->key = keys[c->k];
+	q->klen = strlen(keys[c->k]);
+	switch (c->h) {
+	case H_GET:
+	case H_GETS:
+		q->cmd = SK_KV_CMD_GET;
+		q->buf = c->buf;
+		q->cap = VCAP;
+		break;
+	case H_DELETE:
+		q->cmd = SK_KV_CMD_DELETE;
+		break;
+	case H_INCR:
+	case H_DECR:
+		q->cmd = c->h == H_INCR ? SK_KV_CMD_INCR : SK_KV_CMD_DECR;
+		/* Mostly small; 1 in 8 near 2^64, so incr wraps and decr
+		 * stops at 0. */
+		q->delta = (r >> 8) % 8 == 0 ? UINT64_MAX - (r >> 48) :
+					       1 + (r >> 24) % 1000;
+		break;
+	case H_TOUCH:
+		q->cmd = SK_KV_CMD_TOUCH;
+		q->exptime = 3600; /* expiry is outside the model */
+		break;
+	default:
+		/* A value no other operation writes: client, operation
+		 * number; half of the sets a number, for incr and decr. */
+		if (c->h == H_SET && (r >> 12) % 2)
+			vlen = (size_t)sprintf((char *)c->val, "%u%07u",
+					       c->id + 1, op_no);
+		else
+			vlen = (size_t)sprintf((char *)c->val, "%c%u.%u",
+					       "abcdefgh"[c->id % 8], c->id,
+					       op_no);
+		q->cmd = SK_KV_CMD_STORE;
+		q->op = store_op[c->h];
+		q->value = c->val;
+		q->vlen = vlen;
+		q->flags = (uint32_t)(r >> 20) % 4;
+		/* cas: mostly the last token seen; 1 in 4 a token off by
+		 * one, which no version is likely to have. */
+		if (c->h == H_CAS)
+			q->cas = c->seen_cas[c->k] + ((r >> 16) % 4 == 0);
+		c->cas_sent = q->cas;
+		break;
+	}
+	c->t0 = mono_ns();
+	if (sk_kv_post(kv, q) != SK_OK)
+		FAIL("%s %s: not posted", hop_name[c->h], keys[c->k]);
+}
+
+/* Client @c's operation is done, seen at @t1: record it. */
+static void finish(struct client *c, uint64_t t1)
+{
+	const struct sk_kv_req *q = &c->r;
+	const char *key = keys[c->k];
+
+	if (q->status != SK_OK)
+		FAIL("%s %s: %s", hop_name[c->h], key,
+		     sk_status_str(q->status));
+	out("%u %" PRIu64 " %" PRIu64 " %s %s", c->id, c->t0, t1,
+	    hop_name[c->h], key);
+	switch (c->h) {
+	case H_GET:
+	case H_GETS:
+		if (q->res == SK_KV_NOT_FOUND) {
+			out(" -> END\n");
 			return;
 		}
-		if (res != SK_KV_OK)
-			FAIL("get %s: %s", key, sk_kv_res_str(res));
-		if (vlen > VCAP)
+		if (q->res != SK_KV_OK)
+			FAIL("get %s: %s", key, sk_kv_res_str(q->res));
+		if (q->vlen > VCAP)
 			FAIL("get %s: %zu bytes, more than the test wrote",
-			     key, vlen);
-		seen_len[k] = vlen;
-		out(" VALUE");
-		out_val(buf, vlen);
-		out(" %" PRIu32, flags);
-		if (h == H_GETS) {
-			out(" %" PRIu64, cas);
-			seen_cas[k] = cas;
+			     key, q->vlen);
+		c->seen_len[c->k] = q->vlen;
+		out(" -> VALUE");
+		out_val(c->buf, q->vlen);
+		out(" %" PRIu32, q->flags);
+		if (c->h == H_GETS) {
+			out(" %" PRIu64, q->cas);
+			c->seen_cas[c->k] = q->cas;
 		}
 		out("\n");
 		return;
-	}
-	if (h == H_DELETE) {
-		t0 = mono_ns();
-		st = sk_kv_delete(kv, key, klen, &res);
-		t1 = mono_ns();
-		if (st != SK_OK)
-			FAIL("delete %s: %s", key, sk_status_str(st));
-		out("%u %" PRIu64 " %" PRIu64 " delete %s -> %s\n", me, t0, t1,
-		    key, sk_kv_res_str(res));
+	case H_INCR:
+	case H_DECR:
+		out(" %" PRIu64 " ->", q->delta);
+		if (q->res == SK_KV_OK)
+			out(" %" PRIu64 "\n", q->number);
+		else if (q->res == SK_KV_NOT_FOUND)
+			out(" NOT_FOUND\n");
+		else if (q->res == SK_KV_ENONNUM)
+			out(" CLIENT_ERROR\n");
+		else
+			FAIL("%s %s: %s", hop_name[c->h], key,
+			     sk_kv_res_str(q->res));
+		return;
+	case H_DELETE:
+	case H_TOUCH:
+		out(" -> %s\n", sk_kv_res_str(q->res));
+		return;
+	default:
+		out_val(c->val, q->vlen);
+		if (c->h != H_APPEND && c->h != H_PREPEND)
+			out(" %" PRIu32, q->flags);
+		if (c->h == H_CAS)
+			out(" %" PRIu64, c->cas_sent);
+		out(" -> %s\n", sk_kv_res_str(q->res));
 		return;
 	}
-	/* A value no other operation writes: client, operation number. */
-	vlen = (size_t)sprintf((char *)val, "%c%u.%u", "abcdefgh"[me % 8],
-			       me, op_no);
-	flags = (uint32_t)(r >> 20) % 4;
-	if (h == H_CAS) {
-		/* Mostly the last token seen; 1 in 4 a token off by one,
-		 * which no version is likely to have. */
-		cas = seen_cas[k] + ((r >> 16) % 4 == 0);
-	}
-	t0 = mono_ns();
-	st = sk_kv_store(kv, store_op[h], key, klen, val, vlen, flags, 0, cas,
-			 NULL, &res);
-	t1 = mono_ns();
-	if (st != SK_OK)
-		FAIL("%s %s: %s", hop_name[h], key, sk_status_str(st));
-	out("%u %" PRIu64 " %" PRIu64 " %s %s", me, t0, t1, hop_name[h], key);
-	out_val(val, vlen);
-	if (h != H_APPEND && h != H_PREPEND)
-		out(" %" PRIu32, flags);
-	if (h == H_CAS)
-		out(" %" PRIu64, cas);
-	out(" -> %s\n", sk_kv_res_str(res));
 }
 
 static void barrier(void)
@@ -233,9 +301,9 @@ int main(int argc, char **argv)
 		.partitions = 16,
 		.part_bytes = 256u << 10,
 	};
+	struct client cl[CLIENTS];
+	unsigned long ops, started = 0, finished = 0;
 	uint64_t x, t0;
-	unsigned long ops;
-	unsigned char *buf;
 	struct sk_rpc *rpc;
 	struct sk_kv_stats ks;
 	struct sk_kv *kv;
@@ -261,19 +329,41 @@ int main(int argc, char **argv)
 	st = sk_kv_open(rpc, &attr, &kv);
 	if (st != SK_OK)
 		FAIL("sk_kv_open: %s", sk_status_str(st));
-	buf = malloc(VCAP);
 	hist_cap = 1u << 20;
 	hist = malloc(hist_cap);
-	if (buf == NULL || hist == NULL)
+	if (hist == NULL)
 		FAIL("out of memory");
+	memset(cl, 0, sizeof(cl));
+	for (unsigned i = 0; i < CLIENTS; i++) {
+		cl[i].id = me * CLIENTS + i;
+		cl[i].buf = malloc(VCAP);
+		if (cl[i].buf == NULL)
+			FAIL("out of memory");
+	}
 	pick_keys(kv, sk_os_size());
-	out("# hist_job rank %u of %u: %lu operations on %u keys, "
-	    "CLOCK_MONOTONIC ns\n", me, sk_os_size(), ops, KEYS);
+	out("# hist_job rank %u of %u: %u clients, %lu operations on %u "
+	    "keys, CLOCK_MONOTONIC ns\n", me, sk_os_size(), CLIENTS, ops,
+	    KEYS);
 	x = 0x9e3779b97f4a7c15ull * (me + 1) ^ (uint64_t)mono_ns();
 	barrier();
 	t0 = mono_ns();
-	for (unsigned i = 0; i < ops; i++)
-		one(kv, i, &x, buf);
+	for (unsigned i = 0; i < CLIENTS && started < ops; i++)
+		start(kv, &cl[i], (unsigned)started++, &x);
+	while (finished < started) {
+		uint64_t t1;
+
+		sk_kv_progress(kv);
+		t1 = mono_ns(); /* after the pass: no earlier than any answer */
+		for (unsigned i = 0; i < CLIENTS; i++) {
+			if (cl[i].r.done == 0 || cl[i].t0 == 0)
+				continue;
+			finish(&cl[i], t1);
+			finished++;
+			cl[i].t0 = 0;
+			if (started < ops)
+				start(kv, &cl[i], (unsigned)started++, &x);
+		}
+	}
 	t0 = mono_ns() - t0;
 	sk_kv_stats(kv, &ks);
 	/* Everyone is done with the table before anyone closes it. */
@@ -291,7 +381,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	barrier();
 	sk_kv_close(kv);
-	free(buf);
+	for (unsigned i = 0; i < CLIENTS; i++)
+		free(cl[i].buf);
 	free(hist);
 	return 0;
 }

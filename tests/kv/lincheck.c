@@ -693,7 +693,6 @@ int sk_lc_write_op(FILE *f, const struct sk_lc_history *h,
  * never records "not t", which makes it permissive, never strict.
  */
 #define LC_PRESENT 1u
-#define LC_ARITH   2u /* the value is incr/decr's decimal output */
 
 struct lc_state {
 	uint32_t bits;
@@ -762,20 +761,43 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* 1 to 20 decimal digits that fit in 64 bits: what the model calls a
- * number (README.md: memcached's strtoull also takes trailing spaces). */
-static bool parse_number(const uint8_t *p, size_t n, uint64_t *v)
+/*
+ * What memcached's incr and decr take for a number (its util.c,
+ * safe_strtoull over glibc's strtoull in the C locale): optional white
+ * space, an optional sign, at least one digit, no overflow past 2^64 - 1,
+ * and then the end of the value or a white-space character (whatever
+ * follows it). A '-' negates modulo 2^64, and is refused when the result
+ * is 2^63 or more. So "12 " and "12 abc" are numbers, "12abc" is not.
+ */
+static bool ws(uint8_t c)
 {
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+bool sk_lc_parse_number(const uint8_t *p, size_t n, uint64_t *v)
+{
+	size_t i = 0, d0;
+	bool neg = false;
 	uint64_t r = 0;
 
-	if (n == 0 || n > 20)
-		return false;
-	for (size_t i = 0; i < n; i++) {
+	while (i < n && ws(p[i]))
+		i++;
+	if (i < n && (p[i] == '+' || p[i] == '-'))
+		neg = p[i++] == '-';
+	d0 = i;
+	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
 		unsigned d = p[i] - (unsigned)'0';
 
-		if (d > 9 || r > (UINT64_MAX - d) / 10)
+		if (r > (UINT64_MAX - d) / 10)
 			return false;
 		r = r * 10 + d;
+	}
+	if (i == d0 || (i < n && p[i] != '\0' && !ws(p[i])))
+		return false;
+	if (neg) {
+		r = -r;
+		if ((int64_t)r < 0)
+			return false;
 	}
 	*v = r;
 	return true;
@@ -834,7 +856,7 @@ static int64_t intern(struct lc_key *k, const uint8_t *p, uint32_t n,
 		k->owned[k->nowned++] = own;
 	v = &k->vals[k->nvals];
 	*v = (struct lc_val){.p = p, .len = n, .hash = hv};
-	v->numeric = parse_number(p, n, &v->num);
+	v->numeric = sk_lc_parse_number(p, n, &v->num);
 	k->vtab[s] = (uint32_t)++k->nvals;
 	return (int64_t)k->nvals - 1;
 err:
@@ -863,23 +885,14 @@ static void bit_clear(uint64_t *b, size_t i)
 	b[i / 64] &= ~(1ull << (i % 64));
 }
 
-/* A hit's value @rv as the state's value: the same bytes, or, for
- * incr/decr's output, the number with trailing spaces (memcached pads a
- * number that shrank in place). */
+/* A hit's value @rv as the state's value: the same bytes (values are
+ * interned, so the same index). incr/decr's padding is in the state's
+ * value itself (sk_lc_apply). */
 static bool val_match(const struct lc_key *k, const struct lc_state *s,
 		      uint32_t rv)
 {
-	const struct lc_val *a = &k->vals[s->val], *b = &k->vals[rv];
-
-	if (s->val == rv)
-		return true;
-	if (!(s->bits & LC_ARITH) || b->len <= a->len ||
-	    memcmp(a->p, b->p, a->len) != 0)
-		return false;
-	for (uint32_t i = a->len; i < b->len; i++)
-		if (b->p[i] != ' ')
-			return false;
-	return true;
+	(void)k;
+	return s->val == rv;
 }
 
 static void new_version(struct lc_state *ns, uint32_t val, uint32_t flags,
@@ -1015,6 +1028,7 @@ static int step(struct lc_key *k, const struct lc_state *s,
 		uint64_t r;
 		int64_t id;
 		uint8_t *own;
+		uint32_t n;
 		int len;
 
 		if (!present)
@@ -1028,16 +1042,21 @@ static int step(struct lc_key *k, const struct lc_state *s,
 		if (!pending && (want != SK_LC_R_NUMBER || op->res_num != r))
 			return 0;
 		len = snprintf(dec, sizeof(dec), "%" PRIu64, r);
-		own = malloc((size_t)len);
+		/* memcached writes a result that fits over the old value in
+		 * place, padded with spaces to its length; a longer one is a
+		 * new item of exactly its digits. */
+		n = (uint32_t)len > v->len ? (uint32_t)len : v->len;
+		own = malloc(n);
 		if (own == NULL) {
 			k->nomem = true;
 			return -1;
 		}
 		memcpy(own, dec, (size_t)len);
-		id = intern(k, own, (uint32_t)len, own);
+		memset(own + len, ' ', n - (uint32_t)len);
+		id = intern(k, own, n, own);
 		if (id < 0)
 			return -1;
-		new_version(ns, (uint32_t)id, s->flags, LC_ARITH);
+		new_version(ns, (uint32_t)id, s->flags, 0);
 		return 1;
 	}
 	case SK_LC_TOUCH:

@@ -188,4 +188,9 @@ int sk_lc_check(const struct sk_lc_history *h, const struct sk_lc_opts *opts,
 		struct sk_lc_report *rep);
 void sk_lc_report_cleanup(struct sk_lc_report *rep);
 
+/* memcached's test of a value as incr/decr's operand (its util.c,
+ * safe_strtoull): optional white space and sign, digits that fit in 64
+ * bits, then the end or white space. */
+bool sk_lc_parse_number(const uint8_t *p, size_t n, uint64_t *v);
+
 #endif /* SKIFF_TESTS_KV_LINCHECK_H */

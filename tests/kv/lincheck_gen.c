@@ -39,19 +39,7 @@ static uint64_t below(uint64_t *s, uint64_t n)
 
 static bool ref_number(const struct ref_item *it, uint64_t *v)
 {
-	uint64_t r = 0;
-
-	if (it->len == 0 || it->len > 20)
-		return false;
-	for (uint32_t i = 0; i < it->len; i++) {
-		if (it->val[i] < '0' || it->val[i] > '9')
-			return false;
-		if (r > (UINT64_MAX - (it->val[i] - '0')) / 10)
-			return false;
-		r = r * 10 + (it->val[i] - '0');
-	}
-	*v = r;
-	return true;
+	return sk_lc_parse_number(it->val, it->len, v);
 }
 
 /* A value: a short word, or a number (some near 2^64, to wrap). */
@@ -176,7 +164,7 @@ static void ref_run(struct ref_item *it, struct sk_lc_op *op, bool apply,
 		break;
 	case SK_LC_INCR:
 	case SK_LC_DECR: {
-		char dec[24];
+		char dec[sizeof(it->val)];
 		int n;
 
 		if (!it->present) {
@@ -192,6 +180,11 @@ static void ref_run(struct ref_item *it, struct sk_lc_op *op, bool apply,
 		else
 			num = num < op->arg ? 0 : num - op->arg;
 		n = snprintf(dec, sizeof(dec), "%" PRIu64, num);
+		/* In place, padded to the old length, when it fits. */
+		if ((uint32_t)n < it->len) {
+			memset(dec + n, ' ', it->len - (uint32_t)n);
+			n = (int)it->len;
+		}
 		store(it, (const uint8_t *)dec, (uint32_t)n, it->flags,
 		      counter);
 		op->res = SK_LC_R_NUMBER;

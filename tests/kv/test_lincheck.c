@@ -94,16 +94,38 @@ static void test_concurrent_incrs(void **state)
 		   "1 20 100 incr n 1 -> 7\n"
 		   "2 30 90 incr n 1 -> 6\n"
 		   "3 110 120 get n -> VALUE \"7\" 0\n");
-	/* incr wraps at 2^64, decr stops at 0. */
+	/* incr wraps at 2^64, decr stops at 0; the results, shorter than
+	 * the value, are written in place padded with spaces. */
 	assert_lin("0 0 10 set n \"18446744073709551615\" 0 -> STORED\n"
 		   "0 20 30 incr n 2 -> 1\n"
 		   "0 40 50 decr n 5 -> 0\n"
-		   "0 60 70 get n -> VALUE \"0\" 0\n");
-	/* memcached pads a number that shrank in place with spaces. */
+		   "0 60 70 get n -> VALUE \"0                   \" 0\n");
+	/* memcached pads a number that shrank in place with spaces: the
+	 * padding is the value's, and what is appended comes after it. */
 	assert_lin("0 0 10 set n \"10\" 7 -> STORED\n"
 		   "0 20 30 decr n 1 -> 9\n"
 		   "0 40 50 get n -> VALUE \"9 \" 7\n"
-		   "0 60 70 get n -> VALUE \"9\" 7\n");
+		   "0 60 70 append n \"x\" -> STORED\n"
+		   "0 80 90 get n -> VALUE \"9 x\" 7\n"
+		   "0 100 110 incr n 1 -> 10\n"
+		   "0 120 130 get n -> VALUE \"10 \" 7\n");
+	assert_not_lin("0 0 10 set n \"10\" 7 -> STORED\n"
+		       "0 20 30 decr n 1 -> 9\n"
+		       "0 40 50 get n -> VALUE \"9\" 7\n");
+	/* A longer result is new bytes: no padding. */
+	assert_lin("0 0 10 set n \"99\" 0 -> STORED\n"
+		   "0 20 30 incr n 1 -> 100\n"
+		   "0 40 50 get n -> VALUE \"100\" 0\n");
+	/* memcached's numbers: white space and a sign before the digits,
+	 * the end or white space (and anything) after them. */
+	assert_lin("0 0 10 set n \" +7 tail\" 0 -> STORED\n"
+		   "0 20 30 incr n 1 -> 8\n"
+		   "0 40 50 set n \"7x\" 0 -> STORED\n"
+		   "0 60 70 incr n 1 -> CLIENT_ERROR\n"
+		   "0 80 90 set n \"-1\" 0 -> STORED\n"
+		   "0 100 110 incr n 1 -> CLIENT_ERROR\n"
+		   "0 120 130 set n \"-0\" 0 -> STORED\n"
+		   "0 140 150 incr n 1 -> 1\n");
 	/* Non-numbers, and a miss. */
 	assert_lin("0 0 10 incr n 1 -> NOT_FOUND\n"
 		   "0 20 30 set n \"x1\" 0 -> STORED\n"
