@@ -862,8 +862,8 @@ static int kvb_print(struct kvb *b)
 	       "of %lu B, values of %lu B, depth %lu (%s), %s\n", b->size,
 	       b->nall, kvb_mixes[b->o.mix].name, kvb_mixes[b->o.mix].what,
 	       b->o.zipf ? "zipf " : "uniform",
-	       b->o.zipf ? (b->o.zmethod == KVB_ZIPF_GRAY ? "(Gray) " :
-			    "(exact) ") : "",
+	       b->o.zipf ? (b->o.zmethod == KVB_ZIPF_GRAY ? "(Gray)" :
+			    "(exact)") : "",
 	       b->o.keys, b->o.ksize, b->o.vsize, b->o.depth,
 	       b->o.depth == 1 ? "blocking calls" : "sk_kv_post",
 	       b->o.owner >= 0 ? "keys of one owner" :
