@@ -294,7 +294,9 @@ t_rpc_all_past_arena() {
 	# connections are refused at once on both sides, the ranks say so
 	# and exit 1. Before, refused and dropped endpoints left UCX
 	# mid-handshake: the job hung, or died of a UCX assertion.
-	SKIFF_ARENA_MB=10 run 120 -n 16 "$RPCJOB" all
+	# 1.4 s on the host; 29-33 s in the Soft-RoCE guest (TCG), where
+	# one CI run under load passed 120 s: the bound only catches hangs.
+	SKIFF_ARENA_MB=10 run 300 -n 16 "$RPCJOB" all
 	[ $RC -eq 1 ] || { echo "exit $RC, not 1"; return 1; }
 	grep -q 'out of memory$\|peer unreachable$' "$OUT" ||
 		{ echo "no refused connection reported"; return 1; }
