@@ -101,49 +101,29 @@ err_unmap:
 	return ucx_status(us);
 }
 
-sk_status_t ucx_mr_reg(struct sk_dev *dev, void *addr, size_t len,
-		       unsigned access, struct sk_mr **mr_p)
-{
-	struct ucx_dev *d = ucx_dev(dev);
-	ucp_mem_map_params_t mp = {
-		.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
-			      UCP_MEM_MAP_PARAM_FIELD_LENGTH,
-		.address = addr,
-		.length = len,
-	};
-	ucp_mem_h memh;
-	ucs_status_t us;
-
-	us = ucp_mem_map(d->ctx, &mp, &memh);
-	if (us != UCS_OK) {
-		sk_log_error("ucx: cannot register %zu bytes: %s", len,
-			     ucs_status_string(us));
-		return ucx_status(us);
-	}
-	return ucx_mr_new(d, memh, addr, len, access, 0, mr_p);
-}
-
 /*
- * UCX allocates: with its shared-memory transport on (posix, UCX's
- * default), a segment that a peer on this host maps when it imports the
- * key. UCX then does that peer's puts, gets and atomics on it with the
- * peer's own CPU (its mm transport: memcpy and CPU atomics), never this
- * process's: 0.08-0.10 us for a 128-byte READ against 0.95 us for
- * registered memory, whose gets UCX emulates with active messages that
- * this process must answer (perf/README.md, "sk_mr_alloc"). UCX falls back
- * to ordinary pages where it cannot (UCX_ALLOC_PRIO).
+ * Map @len bytes with UCX and register them: the caller's at @addr, or,
+ * @addr NULL, memory UCX allocates. With its shared-memory transport on
+ * (posix, UCX's default), UCX's own memory is a segment that a peer on
+ * this host maps when it imports the key; UCX then does that peer's puts,
+ * gets and atomics on it with the peer's own CPU (its mm transport:
+ * memcpy and CPU atomics), never this process's: 0.07-0.08 us for a
+ * 128-byte READ against 0.95-1.16 us for registered memory, whose gets
+ * UCX emulates with active messages that this process must answer
+ * (verbs/README.md, "sk_mr_alloc"). UCX falls back to ordinary pages where
+ * it cannot (UCX_ALLOC_PRIO).
  */
-sk_status_t ucx_mr_alloc(struct sk_dev *dev, size_t len, unsigned access,
-			 struct sk_mr **mr_p)
+static sk_status_t ucx_mr_map(struct sk_dev *dev, void *addr, size_t len,
+			      unsigned access, struct sk_mr **mr_p)
 {
 	struct ucx_dev *d = ucx_dev(dev);
 	ucp_mem_map_params_t mp = {
 		.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
 			      UCP_MEM_MAP_PARAM_FIELD_LENGTH |
 			      UCP_MEM_MAP_PARAM_FIELD_FLAGS,
-		.address = NULL,
+		.address = addr,
 		.length = len,
-		.flags = UCP_MEM_MAP_ALLOCATE,
+		.flags = addr ? 0 : UCP_MEM_MAP_ALLOCATE,
 	};
 	ucp_mem_attr_t ma = {.field_mask = UCP_MEM_ATTR_FIELD_ADDRESS |
 					   UCP_MEM_ATTR_FIELD_LENGTH};
@@ -152,18 +132,35 @@ sk_status_t ucx_mr_alloc(struct sk_dev *dev, size_t len, unsigned access,
 
 	us = ucp_mem_map(d->ctx, &mp, &memh);
 	if (us != UCS_OK) {
-		sk_log_error("ucx: cannot allocate %zu bytes: %s", len,
+		sk_log_error("ucx: cannot %s %zu bytes: %s",
+			     addr ? "register" : "allocate", len,
 			     ucs_status_string(us));
 		return ucx_status(us);
 	}
-	us = ucp_mem_query(memh, &ma);
-	if (us != UCS_OK || ma.length < len) {
-		ucp_mem_unmap(d->ctx, memh);
-		sk_log_error("ucx: allocated memory unknown: %s",
-			     ucs_status_string(us));
-		return SK_ERR_NOMEM;
+	if (addr == NULL) {
+		us = ucp_mem_query(memh, &ma);
+		if (us != UCS_OK || ma.length < len) {
+			ucp_mem_unmap(d->ctx, memh);
+			sk_log_error("ucx: allocated memory unknown: %s",
+				     ucs_status_string(us));
+			return SK_ERR_NOMEM;
+		}
+		addr = ma.address;
 	}
-	return ucx_mr_new(d, memh, ma.address, len, access, 1, mr_p);
+	return ucx_mr_new(d, memh, addr, len, access, mp.address == NULL,
+			  mr_p);
+}
+
+sk_status_t ucx_mr_reg(struct sk_dev *dev, void *addr, size_t len,
+		       unsigned access, struct sk_mr **mr_p)
+{
+	return ucx_mr_map(dev, addr, len, access, mr_p);
+}
+
+sk_status_t ucx_mr_alloc(struct sk_dev *dev, size_t len, unsigned access,
+			 struct sk_mr **mr_p)
+{
+	return ucx_mr_map(dev, NULL, len, access, mr_p);
 }
 
 /*
