@@ -218,6 +218,8 @@ static void sk_node_on_peer(const struct sk_hmsg_hdr *h,
 		why = "a second connection";
 	} else if ((st = sk_node_admit(p.rank, p.service)) != SK_OK) {
 		why = "its service did not take the connection";
+	} else if (sk_node.sealed) {
+		why = "it is sealed (SKIFF_SEAL) and makes no new endpoints";
 	} else {
 		st = sk_ep_create(sk_node.dev, &ep);
 		if (st == SK_OK)
@@ -357,6 +359,16 @@ static sk_status_t sk_node_connect(unsigned rank, unsigned service,
 		return SK_ERR_INVAL;
 	if (sk_peers.closing)
 		return SK_ERR_UNREACHABLE; /* finalizing */
+	if (sk_node.sealed) {
+		/* The provider would need system calls the seal forbids
+		 * (UCX attaches the peer's shared memory with open(2)). */
+		fprintf(stderr, "skiff: rank %u: no new endpoint to rank %u "
+				"for service %u: the node is sealed "
+				"(SKIFF_SEAL); only libos's endpoints, made "
+				"before sealing, exist\n",
+			sk_node.rank, rank, service);
+		return SK_ERR_UNSUPPORTED;
+	}
 	st = sk_node_conn_wait(end);
 	if (st != SK_OK)
 		return st;

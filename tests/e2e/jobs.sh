@@ -438,6 +438,15 @@ t_seal() {
 		{ echo "raw socket() was not refused"; return 1; }
 	[ "$(grep -c "^rank [01] got 'token from [01]' ok$" "$OUT")" -eq 2 ] ||
 		{ echo "sealed nodes could not reach each other"; return 1; }
+	# A service's endpoint (rpc's) would be made after sealing, which
+	# the provider cannot do without open(2): refused at once, saying
+	# why, instead of UCX's shared-memory errors.
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		SKIFF_SEAL=1 run 60 -n 2 "$RPCJOB" all
+	[ $RC -eq 1 ] || { echo "sealed rpc: exit $RC, want 1"; return 1; }
+	grep -q "no new endpoint to rank [01] for service 1: the node is sealed (SKIFF_SEAL)" "$ERR" ||
+		{ echo "sealed rpc: no message naming the seal"; return 1; }
+	! grep -q 'UCX  ERROR' "$OUT" "$ERR" || { echo "sealed rpc: UCX errors"; return 1; }
 }
 
 t_paths() {
