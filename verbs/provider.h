@@ -47,6 +47,8 @@ struct sk_rkey {
 	uint64_t addr;
 	uint64_t len;
 	unsigned access;
+	const uint8_t *direct; /* the byte at addr, mapped here (sk_rkey_ptr),
+				* or NULL */
 };
 
 /* A work request: what one post call asks for, filled by verbs.c. (Not

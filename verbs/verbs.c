@@ -239,6 +239,15 @@ unsigned sk_rkey_access(const struct sk_rkey *rkey)
 	return rkey->access;
 }
 
+const void *sk_rkey_ptr(const struct sk_rkey *rkey, uint64_t raddr)
+{
+	if (rkey == NULL || rkey->direct == NULL ||
+	    !(rkey->access & SK_ACCESS_REMOTE_READ) || raddr < rkey->addr ||
+	    raddr - rkey->addr >= rkey->len)
+		return NULL;
+	return rkey->direct + (raddr - rkey->addr);
+}
+
 sk_status_t sk_ep_create_attr(struct sk_dev *dev,
 			      const struct sk_ep_attr *attr,
 			      struct sk_ep **ep_p)

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -714,6 +715,50 @@ static void test_mr_alloc(void **state)
 	sk_mr_dereg(mr);
 }
 
+/*
+ * sk_rkey_ptr: loads through it read what a READ reads; NULL past the
+ * key's range and for a key without the READ right. A ucx peer's
+ * sk_mr_alloc memory on this host (SK_TEST_PEER_MEM=alloc) must be
+ * mapped; registered memory, and rdma, are not.
+ */
+static void test_rkey_ptr(void **state)
+{
+	struct fixture *f = *state;
+	const char *mode = getenv("SK_TEST_PEER_MEM");
+	bool want = f->attr.direct_mem && mode && strcmp(mode, "alloc") == 0;
+	unsigned char *buf = f->buf;
+	struct sk_rkey *rkey, *wkey;
+	const unsigned char *p;
+	struct sk_wc wc;
+	uint64_t a;
+
+	assert_true(sk_test_peer_reg(&f->peer, f->ep, 8192,
+				     SK_ACCESS_REMOTE_READ, 11, &rkey,
+				     NULL) >= 0);
+	assert_true(sk_test_peer_reg(&f->peer, f->ep, 4096,
+				     SK_ACCESS_REMOTE_WRITE, 12, &wkey,
+				     NULL) >= 0);
+	a = sk_rkey_addr(rkey);
+	p = sk_rkey_ptr(rkey, a + 100);
+	if (!want) {
+		assert_null(p);
+	} else {
+		assert_non_null(p);
+		POST(f, sk_post_read(f->ep, f->mr, buf, 8000, rkey, a + 100, 0,
+				     NULL));
+		assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+		assert_int_equal(wc.status, SK_OK);
+		assert_memory_equal(p, buf, 8000);
+		assert_ptr_equal(sk_rkey_ptr(rkey, a + 8191), p + 8091);
+	}
+	assert_null(sk_rkey_ptr(rkey, a + 8192));
+	assert_null(sk_rkey_ptr(rkey, a - 1));
+	assert_null(sk_rkey_ptr(wkey, sk_rkey_addr(wkey)));
+	assert_null(sk_rkey_ptr(NULL, 0));
+	sk_rkey_destroy(rkey);
+	sk_rkey_destroy(wkey);
+}
+
 static void test_write_to_readonly(void **state)
 {
 	check_violation(*state, WRITE_READONLY);
@@ -1181,6 +1226,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_order_after_atomic, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_mr_alloc, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rkey_ptr, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_write_to_readonly, setup,
 						teardown),

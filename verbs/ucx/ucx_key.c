@@ -366,6 +366,7 @@ static sk_status_t ucx_rkey_import(struct sk_ep *ep, const void *buf,
 	     ent.rkey_hash == sk_wire_hash32(m.rkey, m.rkey_len))) {
 		ucs_status_t us = ucp_ep_rkey_unpack(e->uep, m.rkey,
 						     &k->urkey);
+		void *p;
 		if (us == UCS_ERR_SHMEM_SEGMENT) {
 			/* The key is sound but its segment cannot be
 			 * mapped: the target is gone, or this process may
@@ -382,6 +383,10 @@ static sk_status_t ucx_rkey_import(struct sk_ep *ep, const void *buf,
 			free(k);
 			return SK_ERR_MALFORMED;
 		}
+		/* A peer's shared segment on this host (sk_mr_alloc):
+		 * mapped here, for sk_rkey_ptr. */
+		if (m.len && ucp_rkey_ptr(k->urkey, m.addr, &p) == UCS_OK)
+			k->super.direct = p;
 	}
 	/* else: urkey stays NULL and every operation on it fails with
 	 * SK_ERR_REMOTE_ACCESS, as a NIC answers a bad key. */

@@ -287,6 +287,20 @@ uint64_t sk_rkey_len(const struct sk_rkey *rkey);
 unsigned sk_rkey_access(const struct sk_rkey *rkey);
 
 /*
+ * Where the provider maps the target's memory into this process (ucx: a
+ * peer's sk_mr_alloc memory on this host, sk_dev_attr.direct_mem), a
+ * pointer to remote address @raddr, through which loads stand for READs
+ * of up to the key's end, as OpenSHMEM's shmem_ptr: the target takes no
+ * part, and the loads have no order among themselves, like a READ's. NULL
+ * when there is no such mapping (rdma; registered memory; another host),
+ * when the key grants no READ, or @raddr is outside it. The mapping lives
+ * as long as @rkey. Loads do not fail when the target dies (its memory
+ * stays mapped): the caller's own liveness check must stand in for the
+ * failed READ a NIC would report.
+ */
+const void *sk_rkey_ptr(const struct sk_rkey *rkey, uint64_t raddr);
+
+/*
  * Create an endpoint. It can post nothing until sk_ep_connect().
  * @ep_p  out: the endpoint, on success only. Free with sk_ep_destroy().
  */
