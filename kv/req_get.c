@@ -96,7 +96,8 @@ static void kv_rd_complete(struct sk_kv_req_priv *op, const struct sk_wc *wc,
 			kv->lost = op->next;
 		if (op->next)
 			op->next->prev = op->prev;
-		op->lost = 0;
+		/* Still lost while freed: kv_owner_fail took its units off
+		 * units_live already. */
 		kv_op_free(kv, op);
 		return;
 	}
