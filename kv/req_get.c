@@ -393,8 +393,10 @@ static bool kv_get_both(struct sk_kv *kv, struct sk_kv_req_priv *op,
 	o->rd_ops[o->rd_out++] = op;
 	op->nrd = 1;
 	op->rd2.done = kv_rd2_done;
-	st = sk_post_read(ep, kv->rbuf.mr, kv_item_at(kv, op), e->cand.len,
-			  op->kp->rkey, op->kp->base + e->cand.off, 0,
+	/* Completions come from the loop, never inside a post: the pair's
+	 * cannot run before nrd and step are set below. */
+	st = sk_post_read(ep, kv->rbuf.mr, kv_item_at(kv, op), op->lc.cand.len,
+			  op->kp->rkey, op->kp->base + op->lc.cand.off, 0,
 			  &op->rd2);
 	if (st != SK_OK) {
 		/* The pair is out: go on from it alone. */
