@@ -32,7 +32,6 @@
 #include <skiff/rpc.h>
 #include <skiff/verbs.h>
 
-#include "loc.h"
 #include "sem.h"
 
 /* kv's files share these, and nothing beyond kv: hidden, so that

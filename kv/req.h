@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "kv_int.h"
+#include "loc.h"
 
 #pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
 
