@@ -231,6 +231,15 @@ struct sk_kv {
 	unsigned inflight;          /* posted requests not yet done */
 	unsigned newly_done;        /* for sk_kv_progress's count */
 	struct sk_kv_stats st;
+	/* req_get.c: the location cache (loc.h), [KV_LOC_ENTRIES], and its
+	 * counts, kv's own (sk_kv_stats is public: its struct stays). */
+	struct kv_loc *loc;
+	struct kv_loc_stats {
+		uint64_t hits;      /* pair and item READ at once, accepted */
+		uint64_t misses;    /* READ at once, the item not accepted */
+		uint64_t skipped;   /* a young entry, but no room for two
+		                     * READs: one after the other */
+	} loc_st;
 	/* evict.c */
 	int evict;                  /* partitions evict by CLOCK when full */
 	struct sk_timer sweep_timer; /* reap and crawl, every Q/2 */

@@ -224,6 +224,7 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 	req->priv_ = op;
 	kv->inflight++;
 	if (req->cmd != SK_KV_CMD_GET) {
+		kv_loc_forget(kv, req->key, req->klen);
 		kv->st.updates_rpc++;
 		kv_rpc_send(kv, op);
 		return SK_OK;
@@ -237,7 +238,7 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 	}
 	op->pair = kv->pair_free[--kv->npair_free];
 	sk_kv_read_plan(&kp->view, &kv->hkey, req->key, req->klen, &op->plan);
-	kv_get_pair(kv, op);
+	kv_get_start(kv, op);
 	return SK_OK;
 }
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "kv_int.h"
+#include "loc.h"
 
 #pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
 
@@ -35,6 +36,13 @@ struct sk_kv_req_priv {
 	int pair;                   /* landing place, -1: none */
 	unsigned unit, nunits;      /* item landing run; nunits 0: none */
 	sk_status_t rd_status;
+	/* A GET with a location cache entry (loc.h) READs the pair (rd) and
+	 * the entry's item (rd2) at once; nrd: its READs not yet completed,
+	 * the request goes on when the last one has. */
+	struct sk_op rd2;
+	sk_status_t rd2_status;
+	unsigned nrd;
+	struct kv_loc lc;           /* the entry, as it was at the post */
 	/* rpc */
 	uint16_t id;
 	int big;                    /* the response to a pool buffer */
@@ -66,6 +74,11 @@ void kv_req_value(struct sk_kv_req *req, const void *value, uint32_t vlen,
 
 /* req_get.c. Steps return false when the request had to wait (queued). */
 bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op);
+/* A planned GET's first step: both READs at once with a young location
+ * cache entry, else the pair. */
+bool kv_get_start(struct sk_kv *kv, struct sk_kv_req_priv *op);
+/* The client changes @key: its location cache entry goes. */
+void kv_loc_forget(struct sk_kv *kv, const void *key, size_t klen);
 bool kv_get_by_rpc(struct sk_kv *kv, struct sk_kv_req_priv *op);
 void kv_hint_add(struct sk_kv *kv, unsigned rank, uint64_t h);
 void kv_hints_flush(struct sk_kv *kv);

@@ -2,7 +2,8 @@
  * kv requests, the bottom of the engine: a request's life (struct
  * sk_kv_req_priv, req.h), the queues, the read buffer's places and item
  * units, answering and finishing a request, what happens to an owner's
- * requests when it fails, and the client's setup and teardown. Everything
+ * requests when it fails (once per request, though a GET may have two
+ * READs out), and the client's setup and teardown. Everything
  * above (req_rpc.c, req_get.c, contact.c, req.c, client.c) calls into it;
  * it calls none of them.
  */
@@ -123,6 +124,13 @@ sk_status_t kv_client_init(struct sk_kv *kv)
 		      (size_t)KV_UNITS * KV_UNIT;
 	sk_status_t st;
 
+	kv->loc = calloc(KV_LOC_ENTRIES, sizeof(*kv->loc));
+	if (kv->loc == NULL) {
+		kv->rbuf.mr = NULL;
+		fprintf(stderr, "skiff: kv: rank %u: no memory for the "
+			"location cache\n", kv->rank);
+		return SK_ERR_NOMEM;
+	}
 	st = sk_arena_region(kv->arena, size, SK_ACCESS_LOCAL, &kv->rbuf);
 	if (st != SK_OK) {
 		kv->rbuf.mr = NULL;
@@ -210,6 +218,10 @@ void kv_owner_fail(struct sk_kv *kv, unsigned rank)
 
 	for (unsigned i = 0; i < o->rd_out; i++) {
 		op = o->rd_ops[i];
+		/* A GET with both its READs out is here twice: it ends
+		 * once, and stays lost until both complete (req_get.c). */
+		if (op->lost)
+			continue;
 		if (op->req)
 			kv_req_answer(kv, op->req, SK_ERR_UNREACHABLE,
 				      SK_KV_END);
@@ -275,4 +287,6 @@ void kv_client_cleanup(struct sk_kv *kv)
 		sk_arena_region_release(kv->arena, &kv->rbuf);
 		kv->rbuf.mr = NULL;
 	}
+	free(kv->loc);
+	kv->loc = NULL;
 }

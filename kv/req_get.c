@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,22 +77,27 @@ void kv_hints_flush(struct sk_kv *kv)
 
 static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op);
 
-static void kv_rd_done(struct sk_op *sop, const struct sk_wc *wc)
+/* One of @op's READs completed with @wc; its status into *@st_p. The
+ * request goes on (ready_q) once all its READs have completed. */
+static void kv_rd_complete(struct sk_kv_req_priv *op, const struct sk_wc *wc,
+			   sk_status_t *st_p)
 {
-	struct sk_kv_req_priv *op = (struct sk_kv_req_priv *)sop;
 	struct sk_kv *kv = op->kv;
 	struct kv_owner *o = &kv->owners[op->rank];
 
 	if (op->lost) {
-		/* Its request ended when the owner failed; now its landing
-		 * place is free. */
+		/* Its request ended when the owner failed; once its last
+		 * READ is in, its landing places are free. */
+		if (--op->nrd)
+			return;
 		if (op->prev)
 			op->prev->next = op->next;
 		else
 			kv->lost = op->next;
 		if (op->next)
 			op->next->prev = op->prev;
-		op->lost = 0;
+		/* Still lost while freed: kv_owner_fail took its units off
+		 * units_live already. */
 		kv_op_free(kv, op);
 		return;
 	}
@@ -101,8 +107,25 @@ static void kv_rd_done(struct sk_op *sop, const struct sk_wc *wc)
 			break;
 		}
 	}
-	op->rd_status = wc->status;
-	kv_enq(&kv->ready_q, op);
+	*st_p = wc->status;
+	if (--op->nrd == 0)
+		kv_enq(&kv->ready_q, op);
+}
+
+static void kv_rd_done(struct sk_op *sop, const struct sk_wc *wc)
+{
+	struct sk_kv_req_priv *op = (struct sk_kv_req_priv *)sop;
+
+	kv_rd_complete(op, wc, &op->rd_status);
+}
+
+/* The item's READ of a GET that READs pair and item at once. */
+static void kv_rd2_done(struct sk_op *sop, const struct sk_wc *wc)
+{
+	struct sk_kv_req_priv *op = (struct sk_kv_req_priv *)
+		((char *)sop - offsetof(struct sk_kv_req_priv, rd2));
+
+	kv_rd_complete(op, wc, &op->rd2_status);
 }
 
 /*
@@ -134,6 +157,7 @@ static bool kv_read(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		return then(kv, op);
 	}
 	o->rd_ops[o->rd_out++] = op;
+	op->nrd = 1;
 	return true;
 wait:
 	/* A GET whose pair is read goes before those yet to start: its
@@ -168,6 +192,13 @@ static bool kv_get_read_failed(struct sk_kv *kv, struct sk_kv_req_priv *op)
 	if (o->peer == NULL || sk_rpc_peer_failed(o->peer))
 		return kv_finish(kv, op, SK_ERR_UNREACHABLE, SK_KV_END);
 	return kv_get_by_rpc(kv, op);
+}
+
+/* The owner's Unix seconds at our monotonic @now, as we estimate them
+ * (rule 3). */
+static uint32_t kv_owner_now(const struct kv_owner *o, uint64_t now)
+{
+	return (uint32_t)((o->unix_ns + (now - o->mono_ns)) / 1000000000ull);
 }
 
 static bool kv_get_onesided(struct sk_kv *kv, struct sk_kv_req_priv *op,
@@ -218,8 +249,7 @@ static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 		return kv_get_read_failed(kv, op);
 	}
 	now = kv_mono_ns();
-	owner_now = (uint32_t)((o->unix_ns + (now - o->mono_ns)) /
-			       1000000000ull);
+	owner_now = kv_owner_now(o, now);
 	rc = sk_kv_read_check(&op->plan, &op->cands[op->ci],
 			      kv_item_at(kv, op), req->key, req->klen,
 			      owner_now, &iv);
@@ -243,6 +273,10 @@ static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 		kv_units_put(kv, op);
 		return kv_get_onesided(kv, op, SK_KV_NOT_FOUND);
 	}
+	/* Its slot pointed at this item after t0 (README): a next GET may
+	 * READ it at once. */
+	kv_loc_fill(kv->loc, op->plan.h, op->kp->view.partition,
+		    &op->cands[op->ci], iv.cas, op->t0);
 	kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas);
 	kv_hint_add(kv, op->rank, op->plan.h);
 	return kv_get_onesided(kv, op, SK_KV_OK);
@@ -273,3 +307,120 @@ bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op)
 		       op->plan.pair_off, kv_get_pair_done, kv_get_pair);
 }
 
+/* ---- the location cache (loc.h; README, "The location cache") ---- */
+
+void kv_loc_forget(struct sk_kv *kv, const void *key, size_t klen)
+{
+	kv_loc_drop(kv->loc, sk_kv_siphash13(&kv->hkey, key, klen), NULL);
+}
+
+/* Both READs in: judge the item by the entry (loc.h); if it does not
+ * pass, go on from the pair as a GET without the entry would. */
+static bool kv_get_both_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	struct kv_owner *o = &kv->owners[op->rank];
+	struct sk_kv_item_view iv = { 0 };
+	struct sk_kv_req *req = op->req;
+	unsigned n = 0;
+	uint64_t now;
+	int rc;
+
+	if (op->rd_status != SK_OK) {
+		kv_units_put(kv, op);
+		return kv_get_read_failed(kv, op);
+	}
+	rc = sk_kv_read_pick(&op->kp->view, &op->plan, kv_pair_at(kv, op),
+			     op->cands, &n);
+	if (rc == SK_KV_ERR_STALE)
+		return kv_get_by_rpc(kv, op);
+	if (op->rd2_status == SK_OK) {
+		now = kv_mono_ns();
+		rc = sk_kv_read_check(&op->plan, &op->lc.cand,
+				      kv_item_at(kv, op), req->key, req->klen,
+				      kv_owner_now(o, now), &iv);
+		if (kv_loc_accept(&op->lc, op->cands, n, rc, iv.cas, now,
+				  sk_kv_lease_ns(kv->quarantine_ns))) {
+			kv->loc_st.hits++;
+			kv_loc_fill(kv->loc, op->plan.h, op->lc.part,
+				    &op->lc.cand, iv.cas, op->t0);
+			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas);
+			kv_hint_add(kv, op->rank, op->plan.h);
+			return kv_get_onesided(kv, op, SK_KV_OK);
+		}
+	}
+	/* The entry was wrong, or too old by now: the item READ is lost,
+	 * the pair is this GET's, read after its t0, as always. */
+	kv->loc_st.misses++;
+	kv_loc_drop(kv->loc, op->plan.h, &op->lc);
+	kv_units_put(kv, op);
+	if (n == 0)
+		return kv_get_onesided(kv, op, SK_KV_NOT_FOUND);
+	op->ncand = n;
+	op->ci = 0;
+	return kv_get_item(kv, op);
+}
+
+/* READ the pair and entry @e's item at once: two of the owner's
+ * SK_RPC_EP_SHARE places and a run of item units, or, without room for
+ * both now, the pair alone (the GET without the entry). */
+static bool kv_get_both(struct sk_kv *kv, struct sk_kv_req_priv *op,
+			const struct kv_loc *e)
+{
+	struct kv_owner *o = &kv->owners[op->rank];
+	unsigned n = (e->cand.len + KV_UNIT - 1) / KV_UNIT;
+	struct sk_ep *ep;
+	sk_status_t st;
+
+	if (o->peer == NULL || sk_rpc_peer_failed(o->peer) ||
+	    !op->kp->ready || (ep = sk_rpc_peer_ep(o->peer)) == NULL)
+		return kv_finish(kv, op, SK_ERR_UNREACHABLE, SK_KV_END);
+	if (o->rd_out + 2 > SK_RPC_EP_SHARE || n > KV_UNITS ||
+	    !kv_units_get(kv, n, &op->unit))
+		goto one;
+	op->nunits = n;
+	kv->units_live += n;
+	op->lc = *e;
+	op->t0 = kv_mono_ns();
+	op->rd.done = kv_rd_done;
+	st = sk_post_read(ep, kv->rbuf.mr, kv_pair_at(kv, op), SK_KV_PAIR_SIZE,
+			  op->kp->rkey, op->kp->base + op->plan.pair_off, 0,
+			  &op->rd);
+	if (st != SK_OK) {
+		/* kv_get_pair posts it again, or waits, or fails it. */
+		kv_units_put(kv, op);
+		goto one;
+	}
+	o->rd_ops[o->rd_out++] = op;
+	op->nrd = 1;
+	op->rd2.done = kv_rd2_done;
+	/* Completions come from the loop, never inside a post: the pair's
+	 * cannot run before nrd and step are set below. */
+	st = sk_post_read(ep, kv->rbuf.mr, kv_item_at(kv, op), op->lc.cand.len,
+			  op->kp->rkey, op->kp->base + op->lc.cand.off, 0,
+			  &op->rd2);
+	if (st != SK_OK) {
+		/* The pair is out: go on from it alone. */
+		kv_units_put(kv, op);
+		kv->loc_st.skipped++;
+		op->step = kv_get_pair_done;
+		return true;
+	}
+	o->rd_ops[o->rd_out++] = op;
+	op->nrd = 2;
+	op->step = kv_get_both_done;
+	return true;
+one:
+	kv->loc_st.skipped++;
+	return kv_get_pair(kv, op);
+}
+
+bool kv_get_start(struct sk_kv *kv, struct sk_kv_req_priv *op)
+{
+	const struct kv_loc *e;
+
+	e = kv_loc_find(kv->loc, op->plan.h, op->kp->view.partition,
+			kv_mono_ns(), sk_kv_lease_ns(kv->quarantine_ns));
+	if (e == NULL)
+		return kv_get_pair(kv, op);
+	return kv_get_both(kv, op, e);
+}

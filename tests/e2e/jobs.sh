@@ -28,6 +28,7 @@ KVJOB=$T/bin/kv_job
 KILLJOB=$T/bin/kill_job
 EVICTJOB=$T/bin/evict_job
 OWNERJOB=$T/bin/kv_owner_job
+LOCJOB=$T/bin/loc_job
 mkdir -p "$T/bin" "$T/work"
 cp "$repo/$BUILD/tests/node_app" "$APP"
 cp "$repo/$BUILD/tests/rpc_job" "$RPCJOB"
@@ -36,6 +37,7 @@ cp "$repo/$BUILD/tests/kv_job" "$KVJOB"
 cp "$repo/$BUILD/tests/kill_job" "$KILLJOB"
 cp "$repo/$BUILD/tests/evict_job" "$EVICTJOB"
 cp "$repo/$BUILD/tests/kv_owner_job" "$OWNERJOB"
+cp "$repo/$BUILD/tests/loc_job" "$LOCJOB"
 cd "$T/work"
 cleanup() {
 	pkill -KILL -f "$T/" 2>/dev/null
@@ -396,6 +398,20 @@ t_kv_evict() {
 	[ $RC -ne 0 ] || { echo "SKIFF_KV_PARTITIONS=3 was taken"; return 1; }
 	grep -q 'SKIFF_KV_PARTITIONS' "$ERR" "$OUT" ||
 		{ echo "SKIFF_KV_PARTITIONS=3 refused without naming it"; return 1; }
+}
+
+t_kv_loc() {
+	# The location cache under a writer (tests/kv/loc_job.c): rank 0 sets,
+	# deletes and touches 8 keys it owns, then sets each reader's floor
+	# key; the 2 readers' one-sided GETs must each return a value written,
+	# monotonic per key, never one replaced before the GET began, and must
+	# have taken cache hits; bad usage is refused.
+	run 120 -n 3 "$LOCJOB" 3000
+	[ $RC -eq 0 ] || { echo "exit $RC"; grep -v ' ok$' "$OUT" | head -5; return 1; }
+	[ "$(grep -c ' ok$' "$OUT")" -eq 3 ] || { echo "not every rank ok"; return 1; }
+	run 60 -n 1 "$LOCJOB" 3000
+	[ $RC -ne 0 ] || { echo "one rank was taken"; return 1; }
+	grep -q usage "$OUT" || { echo "one rank refused without usage"; return 1; }
 }
 
 t_kv_owner() {
@@ -1078,6 +1094,7 @@ check kv-hostile t_kv_hostile
 check kv-kill t_kv_kill
 check kv-hist t_kv_hist
 check kv-evict t_kv_evict
+check kv-loc t_kv_loc
 check kv-owner t_kv_owner
 check seal t_seal
 check fds t_fds

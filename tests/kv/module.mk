@@ -82,3 +82,17 @@ $(BUILD)/tests/kv_owner_job: $(BUILD)/tests/kv/owner_job.o $(LIBKV) \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
 		$(VERBS_LIBS)
+
+# The location cache under a writer that keeps changing the keys read
+# (tests/kv/loc_job.c, e2e kv-loc); it includes kv_int.h for the cache's
+# counters.
+NODE_APPS += $(BUILD)/tests/loc_job
+ALL       += $(BUILD)/tests/loc_job
+$(BUILD)/tests/kv/loc_job.o: CPPFLAGS += -Ikv -Ikv/include -Irpc/include \
+	-Ilibos/include
+$(BUILD)/tests/loc_job: $(BUILD)/tests/kv/loc_job.o $(LIBKV) $(LIBRPC) \
+	$(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)

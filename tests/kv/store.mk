@@ -32,3 +32,13 @@ $(FUZZ_BUILD)/fuzz_kvread: tests/fuzz/fuzz_kvread.c $(KV_STORE_SRC) \
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Ikv -Iverbs/include -o $@ \
 		tests/fuzz/fuzz_kvread.c $(KV_STORE_SRC) verbs/status.c
+
+# The location cache's judgement (kv/loc.h) on a partition in this
+# process, the READs' orders built step by step; run by tests/kv/torn.sh.
+KV_LOC_TEST := $(BUILD)/tests/test_kv_loc
+ALL += $(KV_LOC_TEST)
+$(BUILD)/tests/kv/test_loc.o: CPPFLAGS += -Ikv
+$(KV_LOC_TEST): $(BUILD)/tests/kv/test_loc.o $(LIBKV) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TEST_LIBS)

@@ -28,6 +28,28 @@
  * An evicted key reads as a miss; the same rules hold for every value
  * accepted.
  *
+ * --loc: each reader keeps a location cache (kv/loc.h, the same code a
+ * client's GET runs) and, with a young entry for the key, copies the pair
+ * and the cached item at once, their lines mixed in one random order (two
+ * READs in flight together order nothing between them either), judged by
+ * kv_loc_accept; one not accepted goes on from the pair it copied.
+ * --loc-break slot|age|cas leaves one of kv_loc_accept's conditions out
+ * (the slot compare, the age under the lease, the CAS compare), to see
+ * which of them the stress catches: without the slot compare a reader
+ * takes the item its entry names after the key moved on, and is caught
+ * at once (exit 3). The age and CAS rules guard what this load cannot
+ * reach: an entry older than Q whose item's chunk the owner reused, read
+ * in the instant between the reuse's first store and its publish (a
+ * reader here reads every key every few microseconds, so a moved key's
+ * entry goes at its next GET); tests/kv/test_loc.c builds that case step
+ * by step instead.
+ *
+ * Besides being one written, never older than one the reader saw before:
+ * an accepted value's seq must be newer than any the writer had replaced
+ * or deleted before the GET began (g.gone, stored by the writer after its
+ * call returned, loaded by the reader before its first copy): a GET
+ * returns a value that was current at some moment during it.
+ *
  * The readers' copies race with the writer's stores on purpose. Both go
  * through 8-byte atomics (the writer's relaxed, in kv/store.c; the
  * readers' acquire, below), so that ThreadSanitizer sees atomics, not a
@@ -36,6 +58,7 @@
  *
  *   kv_stress_torn [--gets N] [--readers N] [--no-check] [--reuse-now]
  *                  [--seed S] [--quarantine-ms Q] [--evict KiB]
+ *                  [--loc] [--loc-break slot|age|cas]
  * exit 0: N GETs accepted, all good; 3: a bad value accepted; 1: a
  * failure of the test itself; 2: usage.
  */
@@ -48,6 +71,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "loc.h"
 #include "store.h"
 
 #define NKEYS      64 /* at most; 16 but with --evict */
@@ -78,6 +102,10 @@ static struct {
 	uint64_t seed;
 	/* Shared counters: atomics. */
 	uint64_t issued[NKEYS];     /* highest seq handed to the store */
+	uint64_t gone[NKEYS];       /* every seq up to this one replaced or
+				     * deleted */
+	int loc;                    /* --loc */
+	int loc_break;              /* --loc-break: 1 slot, 2 age, 3 cas */
 	unsigned nkeys;             /* keys in use */
 	uint64_t hints;             /* --evict: keys read, a bit each */
 	uint64_t key_hash[NKEYS];
@@ -183,7 +211,7 @@ static void *writer(void *arg)
 	uint8_t *v = malloc(VMAX);
 	uint64_t x = g.seed ^ 0x5eed, seq[NKEYS] = { 0 }, writes = 0,
 		 deletes = 0, waits = 0, gave_up = 0, hinted = 0, t_wait;
-	int st;
+	int st, given_up;
 
 	if (!v) {
 		fprintf(stderr, "writer: out of memory\n");
@@ -206,6 +234,8 @@ static void *writer(void *arg)
 					       strlen(keys[key]), now_ns());
 			if (st && st != SK_KV_ERR_NOT_FOUND)
 				goto err;
+			__atomic_store_n(&g.gone[key], seq[key],
+					 __ATOMIC_RELEASE);
 			deletes++;
 			continue;
 		}
@@ -218,6 +248,7 @@ static void *writer(void *arg)
 		/* Issued before it can be seen. */
 		__atomic_store_n(&g.issued[key], seq[key], __ATOMIC_RELEASE);
 		t_wait = now_ns();
+		given_up = 0;
 		for (;;) {
 			st = sk_kv_part_set(g.part, keys[key],
 					    strlen(keys[key]), v, vlen, NULL,
@@ -230,6 +261,7 @@ static void *writer(void *arg)
 			 * this value is given up (issued, never seen). */
 			if (g.evict && now_ns() - t_wait > 40 * g.lease_ns) {
 				gave_up++;
+				given_up = 1;
 				st = 0;
 				break;
 			}
@@ -239,6 +271,10 @@ static void *writer(void *arg)
 		}
 		if (st)
 			goto err;
+		/* Set: what came before it left its slot. */
+		if (!given_up)
+			__atomic_store_n(&g.gone[key], seq[key] - 1,
+					 __ATOMIC_RELEASE);
 		writes++;
 	}
 	printf("writer: %" PRIu64 " sets, %" PRIu64 " deletes, %" PRIu64
@@ -268,8 +304,10 @@ struct reader {
 	unsigned id;
 	uint64_t x;                 /* its random state */
 	uint64_t accepted, misses, r_check, r_malformed, r_lease;
+	uint64_t loc_hits, loc_misses;
+	struct kv_loc *loc;         /* --loc: its location cache */
 	uint64_t last[NKEYS];       /* newest seq this reader accepted */
-	uint16_t order[(SK_KV_ITEM_HDR + 16 + VMAX) / SK_KV_LINE + 2];
+	uint16_t order[(SK_KV_ITEM_HDR + 16 + VMAX) / SK_KV_LINE + 4];
 };
 
 /*
@@ -283,11 +321,12 @@ struct reader {
  * same, but ThreadSanitizer does not model fences; on x86 both are plain
  * loads.)
  */
-static void nic_read(struct reader *rd, uint64_t off, size_t len, void *dst)
+static void nic_read2(struct reader *rd, uint64_t off, size_t len, void *dst,
+		      uint64_t off2, size_t len2, void *dst2)
 {
-	unsigned n = len / SK_KV_LINE, i, j, w;
-	const uint64_t *src = (const uint64_t *)(g.region + off);
-	uint64_t *d = dst;
+	unsigned n1 = len / SK_KV_LINE, n = n1 + len2 / SK_KV_LINE, i, j, w;
+	const uint64_t *src;
+	uint64_t *d;
 
 	for (i = 0; i < n; i++)
 		rd->order[i] = i;
@@ -303,6 +342,14 @@ static void nic_read(struct reader *rd, uint64_t off, size_t len, void *dst)
 		unsigned line = rd->order[i];
 		uint64_t r = splitmix(&rd->x);
 
+		src = (const uint64_t *)(g.region + off);
+		d = dst;
+		if (line >= n1) {
+			/* --loc: the other READ in flight. */
+			line -= n1;
+			src = (const uint64_t *)(g.region + off2);
+			d = dst2;
+		}
 		for (w = 0; w < 8; w++)
 			d[line * 8 + w] = __atomic_load_n(&src[line * 8 + w],
 							  __ATOMIC_ACQUIRE);
@@ -312,6 +359,11 @@ static void nic_read(struct reader *rd, uint64_t off, size_t len, void *dst)
 			for (w = 0; w < (r >> 32) % 1000; w++)
 				__asm__ __volatile__("" ::: "memory");
 	}
+}
+
+static void nic_read(struct reader *rd, uint64_t off, size_t len, void *dst)
+{
+	nic_read2(rd, off, len, dst, 0, 0, NULL);
 }
 
 static void report_bad(struct reader *rd, uint32_t key, const char *why,
@@ -336,7 +388,9 @@ static void *reader(void *arg)
 	uint8_t pair[SK_KV_PAIR_SIZE] __attribute__((aligned(64)));
 	uint64_t batch = 0;
 
-	if (!item || !scratch) {
+	if (g.loc)
+		rd->loc = calloc(KV_LOC_ENTRIES, sizeof(*rd->loc));
+	if (!item || !scratch || (g.loc && !rd->loc)) {
 		fprintf(stderr, "reader: out of memory\n");
 		__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
 		goto out;
@@ -346,19 +400,58 @@ static void *reader(void *arg)
 		size_t klen = strlen(keys[key]);
 		struct sk_kv_item_view v;
 		struct sk_kv_plan plan;
+		const struct sk_kv_cand *got = NULL;
+		const struct kv_loc *e = NULL;
+		struct kv_loc lc;
 		const char *why;
-		uint64_t t0, seq = 0;
+		uint64_t t0, seq = 0, gone;
 		unsigned n, i;
 		int st;
 
 		sk_kv_read_plan(&g.view, &hkey, keys[key], klen, &plan);
+		gone = __atomic_load_n(&g.gone[key], __ATOMIC_ACQUIRE);
 		t0 = now_ns();
-		nic_read(rd, plan.pair_off, SK_KV_PAIR_SIZE, pair);
+		if (g.loc)
+			e = kv_loc_find(rd->loc, plan.h, 0, t0,
+					g.loc_break == 2 ? UINT64_MAX :
+							   g.lease_ns);
+		if (e && e->cand.len <= max) {
+			lc = *e;
+			nic_read2(rd, plan.pair_off, SK_KV_PAIR_SIZE, pair,
+				  lc.cand.off, lc.cand.len, item);
+		} else {
+			e = NULL;
+			nic_read(rd, plan.pair_off, SK_KV_PAIR_SIZE, pair);
+		}
 		st = sk_kv_read_pick(&g.view, &plan, pair, cands, &n);
 		if (st) {
 			fprintf(stderr, "reader: %s\n", sk_kv_status_str(st));
 			__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
 			break;
+		}
+		if (e) {
+			/* The entry's item, judged as a client's GET does. */
+			struct sk_kv_cand one = lc.cand;
+			uint64_t cas;
+
+			v.cas = 0;
+			st = g.no_check ?
+				     sk_kv_read_parse(&plan, &lc.cand, item,
+						      keys[key], klen, 0, &v) :
+				     sk_kv_read_check(&plan, &lc.cand, item,
+						      keys[key], klen, 0, &v);
+			cas = g.loc_break == 3 ? lc.cas : v.cas;
+			if (kv_loc_accept(&lc, g.loc_break == 1 ? &one : cands,
+					  g.loc_break == 1 ? 1 : n, st, cas,
+					  now_ns(),
+					  g.loc_break == 2 ? UINT64_MAX :
+							     g.lease_ns)) {
+				rd->loc_hits++;
+				got = &lc.cand;
+				goto judged;
+			}
+			rd->loc_misses++;
+			kv_loc_drop(rd->loc, plan.h, &lc);
 		}
 		st = SK_KV_ERR_NOT_FOUND;
 		for (i = 0; i < n; i++) {
@@ -370,9 +463,12 @@ static void *reader(void *arg)
 						      keys[key], klen, 0, &v) :
 				     sk_kv_read_check(&plan, &cands[i], item,
 						      keys[key], klen, 0, &v);
-			if (st != SK_KV_ERR_OTHER_KEY)
+			if (st != SK_KV_ERR_OTHER_KEY) {
+				got = &cands[i];
 				break;
+			}
 		}
+judged:
 		/* Rule (4): a GET slower than the lease is thrown away. */
 		if (now_ns() - t0 >= g.lease_ns) {
 			rd->r_lease++;
@@ -409,7 +505,14 @@ static void *reader(void *arg)
 				   v.vlen);
 			break;
 		}
+		if (seq <= gone) {
+			report_bad(rd, key, "replaced before the GET began",
+				   seq, v.vlen);
+			break;
+		}
 		rd->last[key] = seq;
+		if (g.loc)
+			kv_loc_fill(rd->loc, plan.h, 0, got, v.cas, t0);
 		rd->accepted++;
 		if (g.evict)
 			__atomic_fetch_or(&g.hints, 1ull << key,
@@ -422,6 +525,7 @@ static void *reader(void *arg)
 		}
 	}
 out:
+	free(rd->loc);
 	free(item);
 	free(scratch);
 	return NULL;
@@ -444,7 +548,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: kv_stress_torn [--gets N] [--readers N] "
 			"[--no-check] [--reuse-now] [--seed S] "
-			"[--quarantine-ms Q] [--evict KiB]\n");
+			"[--quarantine-ms Q] [--evict KiB] [--loc] "
+			"[--loc-break slot|age|cas]\n");
 	return 2;
 }
 
@@ -452,7 +557,7 @@ int main(int argc, char **argv)
 {
 	uint64_t readers = 3, q_ms = 20, t0, secs100, store = STORE_SIZE;
 	int reuse_now = 0;
-	uint64_t acc = 0, miss = 0, rc = 0, rm = 0, rl = 0;
+	uint64_t acc = 0, miss = 0, rc = 0, rm = 0, rl = 0, lh = 0, lm = 0;
 	struct sk_kv_part_cfg cfg = { .nbuckets = NBUCKETS, .epoch = 1 };
 	static struct reader rds[READERS_MAX];
 	pthread_t wt;
@@ -468,6 +573,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[a], "--reuse-now")) {
 			reuse_now = 1;
+			continue;
+		}
+		if (!strcmp(argv[a], "--loc")) {
+			g.loc = 1;
 			continue;
 		}
 		if (a + 1 >= argc)
@@ -489,6 +598,17 @@ int main(int argc, char **argv)
 				return usage();
 			store <<= 10;
 			g.evict = 1;
+		} else if (!strcmp(argv[a], "--loc-break")) {
+			a++;
+			g.loc = 1;
+			if (!strcmp(argv[a], "slot"))
+				g.loc_break = 1;
+			else if (!strcmp(argv[a], "age"))
+				g.loc_break = 2;
+			else if (!strcmp(argv[a], "cas"))
+				g.loc_break = 3;
+			else
+				return usage();
 		} else if (!strcmp(argv[a], "--quarantine-ms")) {
 			if (parse_u64(argv[++a], &q_ms) || !q_ms ||
 			    q_ms > 60000)
@@ -540,6 +660,12 @@ int main(int argc, char **argv)
 			   "",
 	       g.lease_ns / 1000, g.no_check ? "OFF" : "on",
 	       g.evict ? ", a small store that evicts" : "");
+	if (g.loc)
+		printf("kv_stress_torn: readers with a location cache%s%s\n",
+		       g.loc_break ? ", BROKEN: no " : "",
+		       g.loc_break == 1 ? "slot compare" :
+		       g.loc_break == 2 ? "age under the lease" :
+		       g.loc_break == 3 ? "CAS compare" : "");
 	fflush(stdout);
 
 	t0 = now_ns();
@@ -567,17 +693,28 @@ int main(int argc, char **argv)
 		rc += rds[i].r_check;
 		rm += rds[i].r_malformed;
 		rl += rds[i].r_lease;
+		lh += rds[i].loc_hits;
+		lm += rds[i].loc_misses;
 	}
 	printf("kv_stress_torn: %" PRIu64 " GETs accepted, %" PRIu64
 	       " misses (deleted), retries: %" PRIu64 " bad check, %" PRIu64
 	       " malformed, %" PRIu64 " over the lease; %" PRIu64 ".%02" PRIu64
 	       " s\n", acc, miss, rc, rm, rl, secs100 / 100, secs100 % 100);
+	if (g.loc)
+		printf("kv_stress_torn: location cache: %" PRIu64 " accepted "
+		       "from pair and item copied at once, %" PRIu64 " not\n",
+		       lh, lm);
 	sk_kv_part_cleanup(g.part);
 	free(g.region);
 	if (g.bad == 3) {
 		printf("kv_stress_torn: FAILED: a torn or wrong value was "
 		       "accepted\n");
 		return 3;
+	}
+	if (g.loc && lh == 0 && !g.bad) {
+		printf("kv_stress_torn: FAILED: the location cache was never "
+		       "used\n");
+		return 1;
 	}
 	if (g.bad || acc < g.target) {
 		printf("kv_stress_torn: FAILED\n");

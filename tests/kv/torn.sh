@@ -14,6 +14,12 @@
 #     64 keys: with every rule and without the check (0); with no
 #     quarantine (evicted and rewritten chunks reused at once), without
 #     the check, it must be caught (3).
+#   - readers with a location cache (--loc, kv/loc.h: pair and cached
+#     item copied at once): with every rule, without the check, and in
+#     the store that evicts (0); without the slot compare (--loc-break
+#     slot), even with the check, it must be caught (3); and first
+#     test_kv_loc, kv_loc_accept on orders of the two READs built step by
+#     step, among them the one the age rule alone turns down (0).
 #
 #   BUILD=build tests/kv/torn.sh
 set -uo pipefail
@@ -39,7 +45,7 @@ run() {
 	fi
 }
 
-for p in "$good" "$broken"; do
+for p in "$good" "$broken" "$BUILD/tests/test_kv_loc"; do
 	if [ ! -x "$p" ]; then
 		echo "torn.sh: $p missing: make first"
 		exit 1
@@ -57,4 +63,12 @@ run 0 "store that evicts, no item check" "$good" --gets 2000000 \
 	--evict 128 --no-check
 run 3 "store that evicts, no quarantine, no item check" "$good" \
 	--gets 2000000 --evict 128 --no-check --reuse-now
+run 0 "location cache's judgement, READ orders built by hand" \
+	"$BUILD/tests/test_kv_loc"
+run 0 "location cache, all rules" "$good" --gets 1000000 --loc
+run 0 "location cache, no item check" "$good" --gets 1000000 --loc \
+	--no-check
+run 0 "location cache, store that evicts" "$good" --gets 1000000 \
+	--evict 128 --loc
+run 3 "location cache without the slot compare" "$good" --loc-break slot
 exit $rc

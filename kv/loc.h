@@ -1,0 +1,120 @@
+/*
+ * kv's location cache (kv/README.md, "The location cache"): where a
+ * client last saw each key's item, so that its next GET can READ the
+ * bucket pair and the item at once instead of one after the other.
+ * Pure functions of their arguments, like the reader's (store.h), so that
+ * the torn-read stress (tests/kv/stress_torn.c --loc) judges with exactly
+ * the code a GET runs.
+ *
+ * An entry says: the key whose full hash is h had its item at (off, len)
+ * of partition part, with CAS cas, and a GET that started at t_live (the
+ * reader's monotonic clock) saw the pair's slot point at that item. It
+ * may be used only while less than L (the lease) has passed since t_live:
+ * before then the owner cannot have freed the item's bytes and put
+ * another item there, so a slot that points at (off, len) points at this
+ * item (the proof is in the README).
+ */
+#ifndef SK_KV_LOC_H
+#define SK_KV_LOC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
+
+#define KV_LOC_ENTRIES 4096u /* direct-mapped, a power of two */
+
+struct kv_loc {
+	uint64_t h;                 /* the key's full hash */
+	uint64_t cas;               /* the item's */
+	uint64_t t_live;            /* see above */
+	struct sk_kv_cand cand;     /* the item; len 0: an empty entry */
+	uint32_t part;
+};
+
+static inline struct kv_loc *kv_loc_slot(struct kv_loc *tab, uint64_t h)
+{
+	return &tab[h & (KV_LOC_ENTRIES - 1)];
+}
+
+/* @h's entry, if it is there and still young enough at @now to be worth
+ * a try (a GET that takes it must still end before t_live + L). */
+static inline const struct kv_loc *kv_loc_find(struct kv_loc *tab,
+					       uint64_t h, uint32_t part,
+					       uint64_t now, uint64_t lease_ns)
+{
+	const struct kv_loc *e = kv_loc_slot(tab, h);
+
+	if (e->cand.len == 0 || e->h != h || e->part != part ||
+	    now - e->t_live >= lease_ns)
+		return NULL;
+	return e;
+}
+
+/* A GET that started at @t0 accepted the item @cand with @cas: its slot
+ * pointed at it at some time after t0. A fill from an older GET does not
+ * overwrite what a younger one saw of the same key. */
+static inline void kv_loc_fill(struct kv_loc *tab, uint64_t h, uint32_t part,
+			       const struct sk_kv_cand *cand, uint64_t cas,
+			       uint64_t t0)
+{
+	struct kv_loc *e = kv_loc_slot(tab, h);
+
+	if (e->cand.len && e->h == h && e->part == part &&
+	    (int64_t)(t0 - e->t_live) < 0)
+		return;
+	e->h = h;
+	e->part = part;
+	e->cand = *cand;
+	e->cas = cas;
+	e->t_live = t0;
+}
+
+/* Forget @h's entry (the client changed the key, or a GET found the
+ * entry wrong); with @was, only if it still says what @was said. */
+static inline void kv_loc_drop(struct kv_loc *tab, uint64_t h,
+			       const struct kv_loc *was)
+{
+	struct kv_loc *e = kv_loc_slot(tab, h);
+
+	if (e->h != h)
+		return;
+	if (was && (e->cand.off != was->cand.off || e->cas != was->cas))
+		return;
+	e->cand.len = 0;
+}
+
+/*
+ * The judgement of a GET that READ the pair and the item of entry @e at
+ * once, both posted after its t0 and the last completing at @t_done:
+ * accept the item only if
+ *   - the pair, as READ by this GET, has a slot with the key's
+ *     fingerprint pointing at exactly e's item (one of the @n candidates
+ *     sk_kv_read_pick gave: @cands);
+ *   - the whole span from e's t_live to t_done is under the lease: then
+ *     that slot points at e's item and no other (README), which also
+ *     makes it rule (4) for this GET, as t_live <= t0;
+ *   - the item passed rules (1) to (3) (@check_rc, sk_kv_read_check's
+ *     answer, is 0) and its CAS, @cas, is e's: a second line, as the
+ *     item check is.
+ */
+static inline bool kv_loc_accept(const struct kv_loc *e,
+				 const struct sk_kv_cand *cands, unsigned n,
+				 int check_rc, uint64_t cas, uint64_t t_done,
+				 uint64_t lease_ns)
+{
+	unsigned i;
+
+	if (check_rc != 0 || cas != e->cas || t_done - e->t_live >= lease_ns)
+		return false;
+	for (i = 0; i < n; i++)
+		if (cands[i].off == e->cand.off && cands[i].len == e->cand.len)
+			return true;
+	return false;
+}
+
+#pragma GCC visibility pop
+
+#endif
