@@ -66,6 +66,7 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 	kv->part_bytes = a.part_bytes;
 	kv->buckets = a.buckets;
 	kv->quarantine_ns = (uint64_t)a.quarantine_ms * 1000000ull;
+	kv->get_direct = 1; /* SKIFF_KV_GET (config.c) may say otherwise */
 	kv->evict = !a.no_evict;
 	return SK_OK;
 }

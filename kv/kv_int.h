@@ -159,7 +159,15 @@ struct kv_part {
 	struct sk_kv_view view;
 	struct sk_rkey *rkey;
 	uint64_t base;
+	/* Its region mapped here (sk_rkey_ptr: ucx shared memory on this
+	 * host), or NULL: a GET copies instead of READing (req_get.c). */
+	const uint8_t *direct;
+	uint64_t direct_len;
 };
+
+/* A wait whose requests were all done at once passes the loop once in
+ * this many (req.c): the node keeps serving its peers. */
+#define KV_TURN_EVERY 16u
 
 /* A FIFO of requests in flight (struct sk_kv_req_priv, req.c). */
 struct sk_kv_req_priv;
@@ -231,6 +239,11 @@ struct sk_kv {
 	unsigned inflight;          /* posted requests not yet done */
 	unsigned newly_done;        /* for sk_kv_progress's count */
 	struct sk_kv_stats st;
+	/* GETs copy owners' regions mapped here (sk_rkey_ptr) instead of
+	 * READing them; copies made (one per READ they stood for). */
+	int get_direct;
+	uint64_t copies;
+	unsigned unturned;          /* waits done without a loop pass */
 	/* req_get.c: the location cache (loc.h), [KV_LOC_ENTRIES], and its
 	 * counts, kv's own (sk_kv_stats is public: its struct stays). */
 	struct kv_loc *loc;

@@ -259,6 +259,7 @@ unsigned sk_kv_progress(struct sk_kv *kv)
  * save; their hints go KV_HINT_MAX / 8 at a time. */
 sk_status_t kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n)
 {
+	bool turned = false;
 	size_t i = 0;
 
 	kv_pump(kv);
@@ -268,8 +269,19 @@ sk_status_t kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n)
 		if (i == n) {
 			/* Those done meanwhile were the waiter's to see. */
 			kv->newly_done = 0;
+			/* Requests done in their post (served here, or copies
+			 * of a region mapped here) never turn the loop: the
+			 * node must still answer its peers (their updates,
+			 * rpc's liveness checks) while it runs on them. */
+			if (!turned && ++kv->unturned >= KV_TURN_EVERY) {
+				kv->unturned = 0;
+				if (kv_turn(kv, false) < 0)
+					return SK_ERR_IO;
+			}
 			return SK_OK;
 		}
+		turned = true;
+		kv->unturned = 0;
 		if (reqs[i].priv_ == NULL)
 			return SK_ERR_INVAL; /* never posted */
 		if (kv_turn(kv, true) < 0)

@@ -144,6 +144,29 @@ static bool kv_read(struct sk_kv *kv, struct sk_kv_req_priv *op,
 	if (o->peer == NULL || sk_rpc_peer_failed(o->peer) ||
 	    !op->kp->ready || (ep = sk_rpc_peer_ep(o->peer)) == NULL)
 		return kv_finish(kv, op, SK_ERR_UNREACHABLE, SK_KV_END);
+	if (op->kp->direct) {
+		/*
+		 * The owner's region is mapped here (sk_rkey_ptr): a copy
+		 * stands for the READ, and the next step runs now. A copy
+		 * orders the lines it reads no more than a READ does, and
+		 * the rules that make a READ safe (README, "The reader")
+		 * hold for it unchanged. The owner's liveness is rpc's
+		 * verdict above, as for a READ (its memory stays readable
+		 * after it dies). The acquire fence puts the copy after
+		 * the one that picked it, as a READ posted after the
+		 * pair's completion is.
+		 */
+		if (roff > op->kp->direct_len || len > op->kp->direct_len - roff) {
+			op->rd_status = SK_ERR_REMOTE_ACCESS;
+		} else {
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			memcpy(laddr, op->kp->direct + roff, len);
+			op->rd_status = SK_OK;
+		}
+		kv->copies++;
+		op->step = then;
+		return then(kv, op);
+	}
 	if (o->rd_out >= SK_RPC_EP_SHARE)
 		goto wait;
 	op->rd.done = kv_rd_done;
@@ -418,6 +441,9 @@ bool kv_get_start(struct sk_kv *kv, struct sk_kv_req_priv *op)
 {
 	const struct kv_loc *e;
 
+	/* Copies are cheaper than the location cache's second look. */
+	if (op->kp->direct)
+		return kv_get_pair(kv, op);
 	e = kv_loc_find(kv->loc, op->plan.h, op->kp->view.partition,
 			kv_mono_ns(), sk_kv_lease_ns(kv->quarantine_ns));
 	if (e == NULL)
