@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <skiff/config.h>
 
@@ -29,6 +30,10 @@ static const struct sk_config_var sk_kv_config_vars[] = {
 	 "1: a full kv partition evicts by CLOCK with clients' access hints; "
 	 "0: it answers out of memory (memcached -M)",
 	 SK_CONFIG_NUM, 0, 1, NULL},
+	{"SKIFF_KV_GET", "onesided",
+	 "onesided: a GET reads the owner's memory (one-sided READs); rpc: "
+	 "every GET asks the owner by rpc (to measure or test that path)",
+	 SK_CONFIG_WORDS, 0, 0, "onesided rpc"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -76,4 +81,23 @@ sk_status_t kv_config_attr(struct sk_kv_attr *a)
 		a->no_evict = v == 0;
 	}
 	return SK_OK;
+}
+
+/* SKIFF_KV_GET: how this node's GETs go; a client-side choice, so, unlike
+ * the attributes above, ranks may differ. */
+sk_status_t kv_config_get_rpc(int *rpc_p)
+{
+	const char *v = sk_config_str("SKIFF_KV_GET");
+
+	if (strcmp(v, "onesided") == 0) {
+		*rpc_p = 0;
+		return SK_OK;
+	}
+	if (strcmp(v, "rpc") == 0) {
+		*rpc_p = 1;
+		return SK_OK;
+	}
+	fprintf(stderr, "skiff: SKIFF_KV_GET='%s': not one of onesided, rpc\n",
+		v);
+	return SK_ERR_CONFIG;
 }

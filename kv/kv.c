@@ -30,7 +30,8 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 
 	if (attr)
 		a = *attr;
-	if (kv_config_attr(&a) != SK_OK)
+	if (kv_config_attr(&a) != SK_OK ||
+	    kv_config_get_rpc(&kv->get_rpc) != SK_OK)
 		return SK_ERR_INVAL;
 	if (a.partitions == 0)
 		a.partitions = KV_PARTS_DEFAULT;

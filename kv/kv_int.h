@@ -231,6 +231,7 @@ struct sk_kv {
 	unsigned inflight;          /* posted requests not yet done */
 	unsigned newly_done;        /* for sk_kv_progress's count */
 	struct sk_kv_stats st;
+	int get_rpc;                /* SKIFF_KV_GET=rpc: no one-sided GET */
 	/* evict.c */
 	int evict;                  /* partitions evict by CLOCK when full */
 	struct sk_timer sweep_timer; /* reap and crawl, every Q/2 */
@@ -283,6 +284,9 @@ void kv_evict_stop(struct sk_kv *kv);
 /* config.c: fill the fields of *a left 0 from SKIFF_KV_* (or their
  * defaults); SK_ERR_CONFIG, with a message, for a bad setting. */
 sk_status_t kv_config_attr(struct sk_kv_attr *a);
+/* SKIFF_KV_GET: *rpc_p 1 for rpc, 0 for onesided; SK_ERR_CONFIG, with a
+ * message, for another value. */
+sk_status_t kv_config_get_rpc(int *rpc_p);
 
 /* client.c */
 sk_status_t kv_owner_get(struct sk_kv *kv, unsigned rank,

@@ -304,6 +304,20 @@ t_kv_all() {
 		{ echo "UCX errors"; return 1; }
 }
 
+t_kv_all_rpc() {
+	# The same with SKIFF_KV_GET=rpc: every remote GET goes to its owner
+	# by rpc (KV_RPC_GET), none one-sided; a value that is neither
+	# onesided nor rpc fails the open, naming the setting.
+	SKIFF_KV_GET=rpc SKIFF_ARENA_MB=64 run 300 -n 4 "$KVJOB" all
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c '(one-sided 0, rpc [1-9][0-9]*, .*; limits ok$' "$OUT")" -eq 4 ] ||
+		{ echo "not every rank's GETs went by rpc alone"; return 1; }
+	SKIFF_KV_GET=RPC SKIFF_ARENA_MB=64 run 60 -n 2 "$KVJOB" all
+	[ $RC -ne 0 ] || { echo "SKIFF_KV_GET=RPC was taken"; return 1; }
+	grep -q "SKIFF_KV_GET='RPC': not one of onesided, rpc" "$ERR" "$OUT" ||
+		{ echo "SKIFF_KV_GET=RPC refused without naming it"; return 1; }
+}
+
 t_kv_gone() {
 	# Rank 1 closes its kv and ends after the keys are set: the GETs and
 	# sets of its partitions fail with "peer unreachable", the rest still
@@ -1046,6 +1060,7 @@ check rpc-crowd t_rpc_crowd
 check rpc-all-past-arena t_rpc_all_past_arena
 check rpc-hostile t_hostile
 check kv-all-4 t_kv_all
+check kv-all-rpc-4 t_kv_all_rpc
 check kv-gone t_kv_gone
 check kv-hostile t_kv_hostile
 check kv-kill t_kv_kill
