@@ -109,19 +109,25 @@ enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 			    const void *value, size_t vlen, uint32_t flags,
 			    int32_t exptime, uint64_t cas, uint64_t *cas_p)
 {
-	uint64_t now = kv_unix_ns() / 1000000000ull;
 	struct sk_kv_meta cur, req, out;
 	struct sk_kv_item_view iv;
 	const struct sk_kv_meta *curp = NULL;
 	const void *a = value, *b = NULL;
 	size_t alen = vlen, blen = 0;
+	bool reads_cur = sk_kv_store_reads_cur(op);
 	enum sk_kv_res r;
+	uint64_t now = 0;
 	int st;
 
 	(void)kv;
 	if (!sk_kv_value_ok(vlen))
 		return SK_KV_ETOOLARGE;
-	if (sk_kv_part_lookup(kp->part, key, klen, &iv) == 0 &&
+	/* A set neither looks the key up (the store finds its slot itself)
+	 * nor, without a relative expiry, reads the clock: a key's hash
+	 * and bucket search and a clock read less per set. */
+	if (reads_cur || exptime > 0)
+		now = kv_unix_ns() / 1000000000ull;
+	if (reads_cur && sk_kv_part_lookup(kp->part, key, klen, &iv) == 0 &&
 	    !sk_kv_expired(iv.exptime, now)) {
 		cur.flags = iv.flags;
 		cur.exp = iv.exptime;

@@ -271,6 +271,17 @@ static void test_store(void **state)
 	assert_int_equal(sk_kv_store_decide(SK_KV_SET, NULL, 0, &req, 1, &out),
 			 SK_KV_STORED);
 	assert_int_equal(out.flags, 7);
+	/* A set does not read the current item (the owner skips the
+	 * lookup): the same answer with one. */
+	assert_false(sk_kv_store_reads_cur(SK_KV_SET));
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(sk_kv_store_decide(SK_KV_SET, &cur,
+					    SK_KV_VALUE_MAX, &req, 1, &out),
+			 SK_KV_STORED);
+	assert_true(out.flags == req.flags && out.exp == req.exp &&
+		    out.cas == req.cas);
+	for (int op = SK_KV_ADD; op <= SK_KV_CAS; op++)
+		assert_true(sk_kv_store_reads_cur((enum sk_kv_op)op));
 	assert_int_equal(sk_kv_store_decide(SK_KV_ADD, &cur, 1, &req, 1, &out),
 			 SK_KV_NOT_STORED);
 	assert_int_equal(sk_kv_store_decide(SK_KV_ADD, NULL, 0, &req, 1, &out),
