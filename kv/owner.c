@@ -94,12 +94,13 @@ enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
 			  const void *key, size_t klen,
 			  struct sk_kv_item_view *item_p)
 {
-	uint64_t now = kv_unix_ns() / 1000000000ull;
-
 	(void)kv;
 	if (sk_kv_part_lookup(kp->part, key, klen, item_p) != 0)
 		return SK_KV_NOT_FOUND;
-	if (sk_kv_expired(item_p->exptime, now))
+	/* The clock only for an item that can expire (most have no
+	 * expiry, and every GET by rpc comes here). */
+	if (item_p->exptime != SK_KV_EXP_NEVER &&
+	    sk_kv_expired(item_p->exptime, kv_unix_ns() / 1000000000ull))
 		return SK_KV_NOT_FOUND;
 	return SK_KV_OK;
 }
