@@ -154,6 +154,7 @@ struct kv_part {
 	/* Owned here: */
 	struct sk_kv_part *part;
 	struct sk_region region;
+	int may_expire;             /* has held an item with an expiry */
 	/* Owned elsewhere, once its owner's descriptors came: */
 	int ready;
 	struct sk_kv_view view;

@@ -152,6 +152,8 @@ enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 	/* Absolute expiries fit 32 bits until 2106; the store's field. */
 	if (out.exp > UINT32_MAX)
 		out.exp = UINT32_MAX;
+	if (out.exp != SK_KV_EXP_NEVER)
+		kp->may_expire = 1; /* the crawler's from now on (evict.c) */
 	st = sk_kv_part_set(kp->part, key, klen, a, alen, b, blen, out.flags,
 			    (uint32_t)out.exp, kv_mono_ns(), cas_p);
 	switch (st) {
@@ -250,6 +252,8 @@ enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 	exp = sk_kv_exptime_abs(exptime, now);
 	if (exp > UINT32_MAX)
 		exp = UINT32_MAX; /* the store's field, as kv_own_store */
+	if (exp != SK_KV_EXP_NEVER)
+		kp->may_expire = 1;
 	st = sk_kv_part_touch(kp->part, key, klen, (uint32_t)exp,
 			      kv_mono_ns());
 	if (st == SK_KV_ERR_NOT_FOUND)
