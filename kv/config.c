@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <skiff/config.h>
 
@@ -29,6 +30,12 @@ static const struct sk_config_var sk_kv_config_vars[] = {
 	 "1: a full kv partition evicts by CLOCK with clients' access hints; "
 	 "0: it answers out of memory (memcached -M)",
 	 SK_CONFIG_NUM, 0, 1, NULL},
+	{"SKIFF_KV_GET", "onesided",
+	 "onesided: a GET reads the owner's memory itself, copying it where "
+	 "it is mapped here (ucx shared memory) and by one-sided READs "
+	 "elsewhere; read: always by READs (to measure or test that path on "
+	 "one host); rpc: every GET asks the owner by rpc",
+	 SK_CONFIG_WORDS, 0, 0, "onesided read rpc"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -76,4 +83,19 @@ sk_status_t kv_config_attr(struct sk_kv_attr *a)
 		a->no_evict = v == 0;
 	}
 	return SK_OK;
+}
+
+/* SKIFF_KV_GET: how this node's GETs go; a client-side choice, so, unlike
+ * the attributes above, ranks may differ. */
+sk_status_t kv_config_get(int *rpc_p, int *direct_p)
+{
+	const char *v = sk_config_str("SKIFF_KV_GET");
+
+	*rpc_p = strcmp(v, "rpc") == 0;
+	*direct_p = strcmp(v, "onesided") == 0;
+	if (*rpc_p || *direct_p || strcmp(v, "read") == 0)
+		return SK_OK;
+	fprintf(stderr, "skiff: SKIFF_KV_GET='%s': not one of onesided, "
+		"read, rpc\n", v);
+	return SK_ERR_CONFIG;
 }

@@ -30,7 +30,8 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 
 	if (attr)
 		a = *attr;
-	if (kv_config_attr(&a) != SK_OK)
+	if (kv_config_attr(&a) != SK_OK ||
+	    kv_config_get(&kv->get_rpc, &kv->get_direct) != SK_OK)
 		return SK_ERR_INVAL;
 	if (a.partitions == 0)
 		a.partitions = KV_PARTS_DEFAULT;
@@ -66,7 +67,6 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 	kv->part_bytes = a.part_bytes;
 	kv->buckets = a.buckets;
 	kv->quarantine_ns = (uint64_t)a.quarantine_ms * 1000000ull;
-	kv->get_direct = 1; /* SKIFF_KV_GET (config.c) may say otherwise */
 	kv->evict = !a.no_evict;
 	return SK_OK;
 }

@@ -154,6 +154,7 @@ struct kv_part {
 	/* Owned here: */
 	struct sk_kv_part *part;
 	struct sk_region region;
+	int may_expire;             /* has held an item with an expiry */
 	/* Owned elsewhere, once its owner's descriptors came: */
 	int ready;
 	struct sk_kv_view view;
@@ -239,8 +240,11 @@ struct sk_kv {
 	unsigned inflight;          /* posted requests not yet done */
 	unsigned newly_done;        /* for sk_kv_progress's count */
 	struct sk_kv_stats st;
-	/* GETs copy owners' regions mapped here (sk_rkey_ptr) instead of
-	 * READing them; copies made (one per READ they stood for). */
+	/* SKIFF_KV_GET (config.c): rpc, no one-sided GET; else direct:
+	 * a GET copies an owner's region mapped here (sk_rkey_ptr) instead
+	 * of READing it (onesided; not with read). Copies made, one per
+	 * READ they stood for. */
+	int get_rpc;
 	int get_direct;
 	uint64_t copies;
 	unsigned unturned;          /* waits done without a loop pass */
@@ -305,6 +309,10 @@ void kv_evict_stop(struct sk_kv *kv);
 /* config.c: fill the fields of *a left 0 from SKIFF_KV_* (or their
  * defaults); SK_ERR_CONFIG, with a message, for a bad setting. */
 sk_status_t kv_config_attr(struct sk_kv_attr *a);
+/* SKIFF_KV_GET: *rpc_p 1 for rpc; *direct_p 1 for onesided (copies of
+ * regions mapped here), 0 for read and rpc; SK_ERR_CONFIG, with a
+ * message, for another value. */
+sk_status_t kv_config_get(int *rpc_p, int *direct_p);
 
 /* client.c */
 sk_status_t kv_owner_get(struct sk_kv *kv, unsigned rank,

@@ -94,12 +94,13 @@ enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
 			  const void *key, size_t klen,
 			  struct sk_kv_item_view *item_p)
 {
-	uint64_t now = kv_unix_ns() / 1000000000ull;
-
 	(void)kv;
 	if (sk_kv_part_lookup(kp->part, key, klen, item_p) != 0)
 		return SK_KV_NOT_FOUND;
-	if (sk_kv_expired(item_p->exptime, now))
+	/* The clock only for an item that can expire (most have no
+	 * expiry, and every GET by rpc comes here). */
+	if (item_p->exptime != SK_KV_EXP_NEVER &&
+	    sk_kv_expired(item_p->exptime, kv_unix_ns() / 1000000000ull))
 		return SK_KV_NOT_FOUND;
 	return SK_KV_OK;
 }
@@ -109,19 +110,25 @@ enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 			    const void *value, size_t vlen, uint32_t flags,
 			    int32_t exptime, uint64_t cas, uint64_t *cas_p)
 {
-	uint64_t now = kv_unix_ns() / 1000000000ull;
 	struct sk_kv_meta cur, req, out;
 	struct sk_kv_item_view iv;
 	const struct sk_kv_meta *curp = NULL;
 	const void *a = value, *b = NULL;
 	size_t alen = vlen, blen = 0;
+	bool reads_cur = sk_kv_store_reads_cur(op);
 	enum sk_kv_res r;
+	uint64_t now = 0;
 	int st;
 
 	(void)kv;
 	if (!sk_kv_value_ok(vlen))
 		return SK_KV_ETOOLARGE;
-	if (sk_kv_part_lookup(kp->part, key, klen, &iv) == 0 &&
+	/* A set neither looks the key up (the store finds its slot itself)
+	 * nor, without a relative expiry, reads the clock: a key's hash
+	 * and bucket search and a clock read less per set. */
+	if (reads_cur || exptime > 0)
+		now = kv_unix_ns() / 1000000000ull;
+	if (reads_cur && sk_kv_part_lookup(kp->part, key, klen, &iv) == 0 &&
 	    !sk_kv_expired(iv.exptime, now)) {
 		cur.flags = iv.flags;
 		cur.exp = iv.exptime;
@@ -145,6 +152,8 @@ enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 	/* Absolute expiries fit 32 bits until 2106; the store's field. */
 	if (out.exp > UINT32_MAX)
 		out.exp = UINT32_MAX;
+	if (out.exp != SK_KV_EXP_NEVER)
+		kp->may_expire = 1; /* the crawler's from now on (evict.c) */
 	st = sk_kv_part_set(kp->part, key, klen, a, alen, b, blen, out.flags,
 			    (uint32_t)out.exp, kv_mono_ns(), cas_p);
 	switch (st) {
@@ -243,6 +252,8 @@ enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 	exp = sk_kv_exptime_abs(exptime, now);
 	if (exp > UINT32_MAX)
 		exp = UINT32_MAX; /* the store's field, as kv_own_store */
+	if (exp != SK_KV_EXP_NEVER)
+		kp->may_expire = 1;
 	st = sk_kv_part_touch(kp->part, key, klen, (uint32_t)exp,
 			      kv_mono_ns());
 	if (st == SK_KV_ERR_NOT_FOUND)

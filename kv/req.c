@@ -205,9 +205,11 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 			return SK_OK;
 		}
 	}
-	/* First contact blocks here, serving the loop (kv.h). */
-	st = req->cmd == SK_KV_CMD_GET ? kv_owner_get(kv, kp->owner, &o)
-				       : kv_owner_connect(kv, kp->owner, &o);
+	/* First contact blocks here, serving the loop (kv.h); GETs by rpc
+	 * (SKIFF_KV_GET=rpc) need no descriptors. */
+	st = req->cmd == SK_KV_CMD_GET && !kv->get_rpc ?
+		     kv_owner_get(kv, kp->owner, &o) :
+		     kv_owner_connect(kv, kp->owner, &o);
 	if (st != SK_OK) {
 		kv_req_answer(kv, req, st, SK_KV_END);
 		return SK_OK;
@@ -231,8 +233,9 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 	}
 	/* A ready owner's partitions are all ready, unless its answer named
 	 * one twice and missed another: then ask it by rpc; so too when
-	 * lost READs hold every landing place. */
-	if (!kp->ready || kv->npair_free == 0) {
+	 * lost READs hold every landing place; and always with
+	 * SKIFF_KV_GET=rpc. */
+	if (kv->get_rpc || !kp->ready || kv->npair_free == 0) {
 		kv_get_by_rpc(kv, op);
 		return SK_OK;
 	}

@@ -46,16 +46,49 @@ static bool c_space(unsigned char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
+/*
+ * Whether any of the 8 bytes of w is a control character, a space or DEL:
+ * below 0x21 (the "has less than" test: (w - 0x21..) & ~w keeps a byte's
+ * top bit when it borrowed and had none; a false hit can only sit above a
+ * true one, so the test as a whole is exact for bounds up to 0x80), or
+ * 0x7f (the same test for a zero byte of w ^ 0x7f..). Every owner request
+ * checks its key; byte by byte that was 8.5 instructions a byte.
+ */
+#define KEY_ONES 0x0101010101010101ull
+
+static inline bool key_word_bad(uint64_t w)
+{
+	uint64_t d = w ^ (0x7f * KEY_ONES);
+
+	return (((w - 0x21 * KEY_ONES) & ~w) | ((d - KEY_ONES) & ~d)) &
+	       (0x80 * KEY_ONES);
+}
+
 bool sk_kv_key_ok(const void *key, size_t len)
 {
 	const unsigned char *k = key;
+	uint64_t w;
 	size_t i;
 
 	if (len == 0 || len > SK_KV_KEY_MAX)
 		return false;
-	for (i = 0; i < len; i++)
-		if (k[i] <= ' ' || k[i] == 0x7f)
+	if (len < 8) {
+		w = 'a' * KEY_ONES; /* the bytes past the key pass */
+		for (i = 0; i < len; i++)
+			w = w << 8 | k[i];
+		return !key_word_bad(w);
+	}
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, k + i, 8);
+		if (key_word_bad(w))
 			return false;
+	}
+	/* The last 0..7 bytes: the last 8, some checked twice. */
+	if (i < len) {
+		memcpy(&w, k + len - 8, 8);
+		if (key_word_bad(w))
+			return false;
+	}
 	return true;
 }
 

@@ -173,6 +173,14 @@ enum sk_kv_res sk_kv_store_decide(enum sk_kv_op op,
 				  const struct sk_kv_meta *req, size_t req_len,
 				  struct sk_kv_meta *out);
 
+/* Whether sk_kv_store_decide's answer for @op depends on the current item
+ * (cur, cur_len): not for a set, which stores whatever is there, so an
+ * owner need not look the key up first. */
+static inline bool sk_kv_store_reads_cur(enum sk_kv_op op)
+{
+	return op != SK_KV_SET;
+}
+
 /*
  * touch and gat/gats: on a live item, set its expiry to
  * sk_kv_exptime_abs(exptime, now) and keep its value, flags and CAS

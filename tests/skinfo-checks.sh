@@ -120,6 +120,11 @@ accepted SKIFF_UCX_RING_KB=64
 refused SKIFF_KV_PARTITIONS=96
 accepted SKIFF_KV_PARTITIONS=1
 accepted SKIFF_KV_PART_KB=4k
+accepted SKIFF_KV_GET=rpc
+accepted SKIFF_KV_GET=onesided
+accepted SKIFF_KV_GET=read
+refused SKIFF_KV_GET=RPC
+refused SKIFF_KV_GET=
 # Several at once: each named, one summary.
 sk 3 "skinfo -c with two bad" -- env SKIFF_SQ_DEPTH=1 SKIFF_LOOP_SPIN_US=x "$SKINFO" -c
 grep -q SKIFF_SQ_DEPTH "$ERR" && grep -q SKIFF_LOOP_SPIN_US "$ERR" &&

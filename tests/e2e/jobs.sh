@@ -324,6 +324,30 @@ t_kv_all() {
 		{ echo "UCX errors"; return 1; }
 }
 
+t_kv_all_read() {
+	# SKIFF_KV_GET=read: remote GETs by READs even where the owner's
+	# memory is mapped here (one ucx host), as between hosts.
+	SKIFF_KV_GET=read SKIFF_ARENA_MB=64 run 300 -n 4 "$KVJOB" all
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c '; limits ok$' "$OUT")" -eq 4 ] ||
+		{ echo "not every rank checked every key"; return 1; }
+	grep -q 'one-sided [1-9]' "$OUT" || { echo "no GET was one-sided"; return 1; }
+}
+
+t_kv_all_rpc() {
+	# The same with SKIFF_KV_GET=rpc: every remote GET goes to its owner
+	# by rpc (KV_RPC_GET), none one-sided; a value that is neither
+	# onesided nor rpc fails the open, naming the setting.
+	SKIFF_KV_GET=rpc SKIFF_ARENA_MB=64 run 300 -n 4 "$KVJOB" all
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c '(one-sided 0, rpc [1-9][0-9]*, .*; limits ok$' "$OUT")" -eq 4 ] ||
+		{ echo "not every rank's GETs went by rpc alone"; return 1; }
+	SKIFF_KV_GET=RPC SKIFF_ARENA_MB=64 run 60 -n 2 "$KVJOB" all
+	[ $RC -ne 0 ] || { echo "SKIFF_KV_GET=RPC was taken"; return 1; }
+	grep -q "SKIFF_KV_GET='RPC': not one of onesided, read, rpc" "$ERR" "$OUT" ||
+		{ echo "SKIFF_KV_GET=RPC refused without naming it"; return 1; }
+}
+
 t_kv_gone() {
 	# Rank 1 closes its kv and ends after the keys are set: the GETs and
 	# sets of its partitions fail with "peer unreachable", the rest still
@@ -369,15 +393,22 @@ t_kv_kill() {
 }
 
 t_kv_hist() {
-	# 4 ranks record random get/gets/set/add/replace/append/prepend/cas/
-	# delete on 4 shared keys; kv_lincheck must find the merged history
-	# linearizable, and reject it with one read's answer made impossible
-	# (tests/kv/hist.sh, which runs its own job).
-	BUILD=$BUILD "$repo/tests/kv/hist.sh" 300 >"$OUT" 2>"$ERR"
-	RC=$?
-	[ $RC -eq 0 ] || { echo "exit $RC"; grep -v '^ok' "$OUT" | head -8; return 1; }
-	[ "$(grep -c '^ok ' "$OUT")" -eq 3 ] ||
-		{ echo "not every check of hist.sh ran"; return 1; }
+	# 4 ranks of 4 clients each record random get/gets/set/add/replace/
+	# append/prepend/cas/delete/incr/decr/touch on 4 shared keys;
+	# kv_lincheck must find the merged history linearizable, and reject
+	# it with one read's answer made impossible (tests/kv/hist.sh, which
+	# runs its own job). Twice: GETs by the default path (on one ucx
+	# host, copies of the owner's memory), then by READs and the
+	# location cache (SKIFF_KV_GET=read).
+	local get
+	for get in onesided read; do
+		SKIFF_KV_GET=$get BUILD=$BUILD "$repo/tests/kv/hist.sh" 300 \
+			>"$OUT" 2>"$ERR"
+		RC=$?
+		[ $RC -eq 0 ] || { echo "$get: exit $RC"; grep -v '^ok' "$OUT" | head -8; return 1; }
+		[ "$(grep -c '^ok ' "$OUT")" -eq 3 ] ||
+			{ echo "$get: not every check of hist.sh ran"; return 1; }
+	done
 }
 
 t_kv_evict() {
@@ -406,9 +437,20 @@ t_kv_loc() {
 	# key; the 2 readers' one-sided GETs must each return a value written,
 	# monotonic per key, never one replaced before the GET began, and must
 	# have taken cache hits; bad usage is refused.
-	run 120 -n 3 "$LOCJOB" 3000
+	# SKIFF_KV_GET=read: by READs, as between hosts (on one ucx host the
+	# default copies the owner's shared memory instead, and never needs
+	# the cache); then the default, whose copies face the same writer.
+	SKIFF_KV_GET=read run 120 -n 3 "$LOCJOB" 3000
 	[ $RC -eq 0 ] || { echo "exit $RC"; grep -v ' ok$' "$OUT" | head -5; return 1; }
 	[ "$(grep -c ' ok$' "$OUT")" -eq 3 ] || { echo "not every rank ok"; return 1; }
+	[ "$(grep -c 'copies 0$' "$OUT")" -eq 2 ] || { echo "read: a GET copied"; return 1; }
+	run 120 -n 3 "$LOCJOB" 3000
+	[ $RC -eq 0 ] || { echo "default: exit $RC"; grep -v ' ok$' "$OUT" | head -5; return 1; }
+	[ "$(grep -c ' ok$' "$OUT")" -eq 3 ] || { echo "default: not every rank ok"; return 1; }
+	if [ "${SKIFF_PROVIDER:-ucx}" = ucx ]; then
+		[ "$(grep -c 'copies [1-9][0-9]*$' "$OUT")" -eq 2 ] ||
+			{ echo "default on ucx: the readers did not copy"; return 1; }
+	fi
 	run 60 -n 1 "$LOCJOB" 3000
 	[ $RC -ne 0 ] || { echo "one rank was taken"; return 1; }
 	grep -q usage "$OUT" || { echo "one rank refused without usage"; return 1; }
@@ -1089,6 +1131,8 @@ check rpc-crowd t_rpc_crowd
 check rpc-all-past-arena t_rpc_all_past_arena
 check rpc-hostile t_hostile
 check kv-all-4 t_kv_all
+check kv-all-read-4 t_kv_all_read
+check kv-all-rpc-4 t_kv_all_rpc
 check kv-gone t_kv_gone
 check kv-hostile t_kv_hostile
 check kv-kill t_kv_kill

@@ -65,6 +65,35 @@ static void test_key(void **state)
 	}
 }
 
+/* sk_kv_key_ok reads words: every byte value at every place of keys of
+ * every length up to 24 and of 250, among neighbours that pass but sit at
+ * the edges of the rule (0x21, 0x7e, 0x80, 0xff), against the rule itself
+ * byte by byte. */
+static void test_key_words(void **state)
+{
+	static const unsigned char fill[] = {'a', 0x21, 0x7e, 0x80, 0xff};
+	unsigned char k[SK_KV_KEY_MAX];
+	size_t len, i;
+	unsigned f;
+	int c;
+
+	(void)state;
+	for (len = 1; len <= SK_KV_KEY_MAX; len = len == 24 ? 250 : len + 1) {
+		for (f = 0; f < sizeof(fill); f++) {
+			memset(k, fill[f], sizeof(k));
+			assert_true(sk_kv_key_ok(k, len));
+			for (i = 0; i < len; i++) {
+				for (c = 0; c < 256; c++) {
+					k[i] = (unsigned char)c;
+					assert_int_equal(sk_kv_key_ok(k, len),
+							 c > ' ' && c != 0x7f);
+				}
+				k[i] = fill[f];
+			}
+		}
+	}
+}
+
 struct u64_case {
 	const char *s;
 	bool ok;
@@ -242,6 +271,17 @@ static void test_store(void **state)
 	assert_int_equal(sk_kv_store_decide(SK_KV_SET, NULL, 0, &req, 1, &out),
 			 SK_KV_STORED);
 	assert_int_equal(out.flags, 7);
+	/* A set does not read the current item (the owner skips the
+	 * lookup): the same answer with one. */
+	assert_false(sk_kv_store_reads_cur(SK_KV_SET));
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(sk_kv_store_decide(SK_KV_SET, &cur,
+					    SK_KV_VALUE_MAX, &req, 1, &out),
+			 SK_KV_STORED);
+	assert_true(out.flags == req.flags && out.exp == req.exp &&
+		    out.cas == req.cas);
+	for (int op = SK_KV_ADD; op <= SK_KV_CAS; op++)
+		assert_true(sk_kv_store_reads_cur((enum sk_kv_op)op));
 	assert_int_equal(sk_kv_store_decide(SK_KV_ADD, &cur, 1, &req, 1, &out),
 			 SK_KV_NOT_STORED);
 	assert_int_equal(sk_kv_store_decide(SK_KV_ADD, NULL, 0, &req, 1, &out),
@@ -339,6 +379,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_res_strings),
 		cmocka_unit_test(test_key),
+		cmocka_unit_test(test_key_words),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_flags),
 		cmocka_unit_test(test_parse_i32),
