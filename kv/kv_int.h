@@ -166,9 +166,13 @@ struct kv_part {
 	uint64_t direct_len;
 };
 
+/* Access hints go to an owner at most once in this many ns (req_get.c):
+ * 64 key hashes per client per 10 ms at most. */
+#define KV_HINT_PERIOD_NS 10000000ull
+
 /* A wait whose requests were all done at once passes the loop once in
  * this many (req.c): the node keeps serving its peers. */
-#define KV_TURN_EVERY 16u
+#define KV_TURN_EVERY 64u
 
 /* A FIFO of requests in flight (struct sk_kv_req_priv, req.c). */
 struct sk_kv_req_priv;
@@ -190,9 +194,11 @@ struct kv_owner {
 	struct sk_kv_req_priv *rd_ops[SK_RPC_EP_SHARE];
 	unsigned rd_out;
 	struct kv_q rd_wait, rpc_wait;
-	/* Key hashes of one-sided hits, not yet sent (KV_RPC_HINT). */
+	/* Key hashes of one-sided hits, not yet sent (KV_RPC_HINT), and
+	 * when the last list went (at most one per KV_HINT_PERIOD_NS). */
 	unsigned nhints;
 	uint64_t hints[KV_HINT_MAX / 8];
+	uint64_t hint_sent_ns;
 };
 
 /*

@@ -26,18 +26,30 @@ static void kv_hint_cont(void *arg, int status, const void *resp, size_t len)
 	(void)arg, (void)status, (void)resp, (void)len;
 }
 
-/* Send @rank's pending hints, fire-and-forget. With no credit they stay
- * for the next try. */
+/*
+ * Send @rank's pending hints, fire-and-forget, at most once per
+ * KV_HINT_PERIOD_NS: the owner's work on hints is then bounded by time,
+ * not by the GETs it never sees (issue 12: its instructions must not grow
+ * with one-sided GETs). Hints found while the list is full are dropped:
+ * they are advice, and the hot keys of a period are the likeliest to be
+ * among the first KV_HINT_MAX / 8 distinct ones read. With no credit they
+ * stay for the next try.
+ */
 static void kv_hint_send(struct sk_kv *kv, unsigned rank)
 {
 	struct kv_owner *o = &kv->owners[rank];
 	char buf[sizeof(struct kv_hint_req) + sizeof(o->hints)];
 	struct kv_hint_req q = {.count = o->nhints};
 	size_t len = sizeof(q) + (size_t)o->nhints * sizeof(o->hints[0]);
+	uint64_t now;
 	sk_status_t st;
 
 	if (o->nhints == 0)
 		return;
+	now = kv_mono_ns();
+	if (now - o->hint_sent_ns < KV_HINT_PERIOD_NS)
+		return;
+	o->hint_sent_ns = now;
 	if (o->peer == NULL || sk_rpc_peer_failed(o->peer)) {
 		o->nhints = 0;
 		return;
@@ -61,8 +73,8 @@ void kv_hint_add(struct sk_kv *kv, unsigned rank, uint64_t h)
 
 	if (o->nhints < max)
 		o->hints[o->nhints++] = h;
-	/* else: no credit to send the full list; this one is dropped,
-	 * hints are advice. */
+	/* else: the list waits for its period (or a credit); this one is
+	 * dropped, hints are advice. */
 	if (o->nhints == max)
 		kv_hint_send(kv, rank);
 }
