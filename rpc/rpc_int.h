@@ -82,6 +82,9 @@ struct sk_rpc_call {
 	void               *own_buf;   /* a copy we made of the request */
 };
 
+/* Responses up to this many bytes that go inline need no pool buffer. */
+#define SK_RPC_SMALL_RESP 64u
+
 struct sk_rpc_req {
 	struct sk_op        op;        /* large request's RDMA read */
 	struct sk_rpc_peer *peer;
@@ -92,8 +95,15 @@ struct sk_rpc_req {
 	size_t              len;
 	void               *large;     /* a large request's copy */
 	int                 reading;   /* its RDMA read is in flight */
-	void               *resp;      /* from sk_rpc_resp_buf */
+	void               *resp;      /* from sk_rpc_resp_buf: a pool
+	                                * buffer, or small's bytes */
 	size_t              resp_len;
+	/* A response that goes inline (a SET's CAS, a small GET) is built
+	 * here: no pool buffer to take and give back (serve.c). */
+	union {
+		uint64_t    align;
+		uint8_t     bytes[SK_RPC_SMALL_RESP];
+	} small;
 };
 
 struct sk_rpc_peer {

@@ -24,6 +24,14 @@ struct sk_rpc_peer *sk_rpc_req_peer(const struct sk_rpc_req *r)
 	return r->peer;
 }
 
+/* Give back @buf, a response's, unless it is @r's own small bytes. */
+static void sk_rpc_resp_free(struct sk_rpc *rpc, struct sk_rpc_req *r,
+			     void *buf)
+{
+	if (buf != r->small.bytes)
+		sk_rpc_buf_free(rpc, buf);
+}
+
 void *sk_rpc_resp_buf(struct sk_rpc_req *r, size_t len)
 {
 	struct sk_rpc *rpc = r->peer->rpc;
@@ -34,7 +42,14 @@ void *sk_rpc_resp_buf(struct sk_rpc_req *r, size_t len)
 		return NULL;
 	if (r->resp && r->resp_len >= len)
 		return r->resp;
-	sk_rpc_buf_free(rpc, r->resp);
+	sk_rpc_resp_free(rpc, r, r->resp);
+	if (len <= sizeof(r->small.bytes) &&
+	    SK_RPC_HDR + len <= rpc->inline_max) {
+		/* It will go inline (sk_rpc_respond), copied at the post. */
+		r->resp = r->small.bytes;
+		r->resp_len = sizeof(r->small.bytes);
+		return r->resp;
+	}
 	r->resp = sk_rpc_buf_get(rpc, len);
 	r->resp_len = r->resp ? len : 0;
 	return r->resp;
@@ -57,7 +72,7 @@ sk_status_t sk_rpc_respond(struct sk_rpc_req *r, int status, size_t len)
 	r->resp = NULL;
 	rpc->stats.served++;
 	if (p->failed) {
-		sk_rpc_buf_free(rpc, buf);
+		sk_rpc_resp_free(rpc, r, buf);
 		sk_rpc_req_release(r);
 		return SK_ERR_FLUSHED;
 	}
@@ -68,7 +83,7 @@ sk_status_t sk_rpc_respond(struct sk_rpc_req *r, int status, size_t len)
 
 		m.h = h;
 		st = sk_rpc_post_inline(p, &m, buf, len);
-		sk_rpc_buf_free(rpc, buf);
+		sk_rpc_resp_free(rpc, r, buf);
 		buf = NULL;
 	} else {
 		if (buf == NULL) {
