@@ -32,7 +32,8 @@
 
 #pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
 
-#define SK_KV_LINE        64u      /* bucket size and item unit */
+#define SK_KV_LINE        64u      /* bucket size */
+#define SK_KV_UNIT        64u      /* item size and offset unit */
 #define SK_KV_HDR_SIZE    4096u    /* the region header's share */
 #define SK_KV_SLOTS       7u       /* slots per bucket (words 1..7) */
 #define SK_KV_PAIR_SIZE   128u     /* one GET's first READ */
@@ -127,8 +128,8 @@ struct sk_kv_item_hdr {
 /* Bytes of the item of a key and value: header, key, value, padding. */
 static inline uint64_t sk_kv_item_size(size_t klen, size_t vlen)
 {
-	return (SK_KV_ITEM_HDR + klen + vlen + SK_KV_LINE - 1) &
-	       ~(uint64_t)(SK_KV_LINE - 1);
+	return (SK_KV_ITEM_HDR + klen + vlen + SK_KV_UNIT - 1) &
+	       ~(uint64_t)(SK_KV_UNIT - 1);
 }
 
 /* ---- placement inside a partition ---- */
