@@ -22,6 +22,12 @@
 #include "store.h"
 
 #define UNITS(bytes) ((bytes) / SK_KV_UNIT)
+_Static_assert(SK_KV_FP_BITS + SK_KV_UNITS_BITS + SK_KV_OFF_BITS == 64,
+	       "the slot word's fields fill its 64 bits");
+_Static_assert(SK_KV_ITEM_UNITS_MAX <= SK_KV_UNITS_MAX,
+	       "the largest item's size fits the slot's units field");
+_Static_assert(sizeof(struct sk_kv_item_hdr) == SK_KV_ITEM_HDR &&
+	       SK_KV_ITEM_HDR % 8 == 0, "the item header, whole words");
 #define NCLASS_MAX 64
 /* Eviction runs ahead once less than 1/DIV of the store is uncarved, and
  * keeps at least 1/DIV of a class's chunks spare (class_reserve). */
@@ -183,8 +189,8 @@ int sk_kv_read_pick(const struct sk_kv_view *view,
 		off = sk_kv_slot_off(s);
 		/* A slot is the owner's word, but what a READ returns is
 		 * bytes: never let one send the next READ out of bounds. */
-		if (units == 0 || off >= store_units ||
-		    units > store_units - off)
+		if (units == 0 || units > SK_KV_ITEM_UNITS_MAX ||
+		    off >= store_units || units > store_units - off)
 			continue;
 		cands[n].off = view->store_off + off * SK_KV_UNIT;
 		cands[n].len = units * SK_KV_UNIT;
@@ -249,18 +255,19 @@ int sk_kv_read_check(const struct sk_kv_plan *plan,
 
 /* ---- the owner ---- */
 
-/* Size classes in units, growing by ~1.25 like memcached's slabs, the
- * last one SK_KV_UNITS_MAX. */
+/* Size classes in units, growing by ~1.25 like memcached's slabs, from
+ * the smallest item (a 1-byte key, no value: 48 bytes) to the largest,
+ * SK_KV_ITEM_UNITS_MAX: 50 classes. */
 static void classes_init(struct sk_kv_part *part)
 {
-	uint64_t u = 1;
+	uint64_t u = UNITS(sk_kv_item_size(1, 0));
 	unsigned n = 0;
 
-	while (u < SK_KV_UNITS_MAX && n < NCLASS_MAX - 1) {
+	while (u < SK_KV_ITEM_UNITS_MAX && n < NCLASS_MAX - 1) {
 		part->cls_units[n++] = u;
 		u = u + 1 > u * 5 / 4 ? u + 1 : u * 5 / 4;
 	}
-	part->cls_units[n++] = SK_KV_UNITS_MAX;
+	part->cls_units[n++] = SK_KV_ITEM_UNITS_MAX;
 	part->nclass = n;
 }
 
@@ -695,17 +702,19 @@ static void rw_pad(struct region_writer *rw, uint64_t *end)
  * (nearly) carved out. Evicting makes a chunk usable only Q later, so a
  * class that waited until it had none would fail every set for Q. The
  * reserve covers twice the class's sets in the last whole window of Q (or
- * the current one, if more), plus one, and at least a quarter of its
+ * the current one, if more), plus two, and at least a quarter of its
  * chunks; at most half of them. (Measured, kv/README.md: with an eighth,
  * and no eviction before the store was carved out, sets failed from the
- * moment it was.)
+ * moment it was; plus one was enough with 64-byte units, but the 16-byte
+ * units' finer classes leave the largest ones fewer chunks, and a burst
+ * of one more set than the last window's twice failed them.)
  */
 static uint32_t class_reserve(const struct sk_kv_part *part, unsigned c)
 {
 	uint32_t r = part->win_n[c][0] > part->win_n[c][1] ?
 		     part->win_n[c][0] : part->win_n[c][1];
 
-	r = 2 * r + 1;
+	r = 2 * r + 2;
 	if (r < part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV)
 		r = part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV;
 	if (r > part->nchunk[c] / 2)

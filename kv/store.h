@@ -4,7 +4,8 @@
  * owner's operations on it, and the reader's rules for bytes copied out
  * of it by one-sided READs. Private to kv: not installed.
  *
- * Region of one partition (all offsets from its start, 64-byte aligned):
+ * Region of one partition (offsets from its start; header and buckets
+ * 64-byte aligned, items 16-byte aligned):
  *
  *	[ header 4 KiB ][ B buckets x 64 B ][ item store ]
  *
@@ -33,7 +34,7 @@
 #pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
 
 #define SK_KV_LINE        64u      /* bucket size */
-#define SK_KV_UNIT        64u      /* item size and offset unit */
+#define SK_KV_UNIT        16u      /* item size and offset unit */
 #define SK_KV_HDR_SIZE    4096u    /* the region header's share */
 #define SK_KV_SLOTS       7u       /* slots per bucket (words 1..7) */
 #define SK_KV_PAIR_SIZE   128u     /* one GET's first READ */
@@ -41,13 +42,22 @@
 #define SK_KV_ITEM_HDR    40u      /* struct sk_kv_item_hdr */
 #define SK_KV_KEY_MAX     250u     /* memcached's key limit */
 #define SK_KV_VALUE_MAX   1048576u /* 1 MiB, memcached's default -I */
-#define SK_KV_UNITS_MAX   0xffffu  /* slot field: items < 4 MiB */
-#define SK_KV_OFF_MAX     ((1ull << 36) - 1) /* slot field, in units */
+#define SK_KV_UNITS_BITS  17u
+#define SK_KV_OFF_BITS    35u
+#define SK_KV_UNITS_MAX   ((1u << SK_KV_UNITS_BITS) - 1) /* slot field */
+#define SK_KV_OFF_MAX     ((1ull << SK_KV_OFF_BITS) - 1) /* slot field, in
+							* units: 512 GiB */
+/* The largest item (a 250-byte key, 1 MiB) and its units: 65,555 of the
+ * field's 131,071. */
+#define SK_KV_ITEM_MAX \
+	((SK_KV_ITEM_HDR + SK_KV_KEY_MAX + SK_KV_VALUE_MAX + SK_KV_UNIT - 1) \
+	 / SK_KV_UNIT * SK_KV_UNIT)
+#define SK_KV_ITEM_UNITS_MAX (SK_KV_ITEM_MAX / SK_KV_UNIT)
 #define SK_KV_FP_BITS     12u
 #define SK_KV_PART_MAX    (1u << 24) /* bucket header's partition field */
 #define SK_KV_BUCKETS_MAX (1ull << 29) /* hash bits 0..27 pick the pair */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     1u
+#define SK_KV_VERSION     2u /* 2: 16-byte units, slot fp:12|units:17|off:35 */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
@@ -67,16 +77,17 @@ const char *sk_kv_status_str(int status);
 
 /* ---- the formats ---- */
 
-/* slot = fp:12 | units:16 | off:36; 0 = empty (fp is never 0). */
+/* slot = fp:12 | units:17 | off:35, sizes and offsets in 16-byte units;
+ * 0 = empty (fp is never 0). */
 static inline uint64_t sk_kv_slot_make(unsigned fp, uint64_t units,
 				       uint64_t off)
 {
-	return (uint64_t)fp << 52 | units << 36 | off;
+	return (uint64_t)fp << 52 | units << SK_KV_OFF_BITS | off;
 }
 static inline unsigned sk_kv_slot_fp(uint64_t s) { return s >> 52; }
 static inline uint64_t sk_kv_slot_units(uint64_t s)
 {
-	return (s >> 36) & SK_KV_UNITS_MAX;
+	return (s >> SK_KV_OFF_BITS) & SK_KV_UNITS_MAX;
 }
 static inline uint64_t sk_kv_slot_off(uint64_t s) { return s & SK_KV_OFF_MAX; }
 
@@ -102,13 +113,14 @@ struct sk_kv_region_hdr {
 	uint32_t epoch;
 	uint32_t owner_rank;
 	uint64_t nbuckets;    /* B, a power of two >= 2 */
-	uint64_t store_off;   /* = SK_KV_HDR_SIZE + 64 B */
-	uint64_t store_size;  /* bytes, a multiple of 64 */
+	uint64_t store_off;   /* = SK_KV_HDR_SIZE + B x 64 */
+	uint64_t store_size;  /* bytes, a multiple of SK_KV_UNIT */
 };
 
-/* An item, 64-byte aligned, immutable once its slot is published. After
+/* An item, 16-byte aligned, immutable once its slot is published. After
  * the header: klen key bytes, vlen value bytes, zeros up to a multiple of
- * 64. check = SipHash-1-3 of every byte after it up to that end, keyed
+ * SK_KV_UNIT (16). Items may share a 64-byte line: the owner writes only
+ * the words of free chunks, never a live item's. check = SipHash-1-3 of every byte after it up to that end, keyed
  * with (the item's offset in the region, SK_KV_CHECK_K1): the same bytes
  * elsewhere do not pass. */
 struct sk_kv_item_hdr {
@@ -188,7 +200,8 @@ void sk_kv_read_plan(const struct sk_kv_view *view,
  * From the 128 bytes of the pair (copied), the slots whose fingerprint
  * matches, in slot order, at most SK_KV_PAIR_SLOTS into cands; their
  * number in *n_p (0: the key is absent, as of this read). Slots that point
- * outside the store are not candidates. SK_KV_ERR_STALE when a bucket
+ * outside the store, or are longer than the largest item, are not
+ * candidates. SK_KV_ERR_STALE when a bucket
  * header names another epoch or partition than the view: the reader's map
  * is out of date, and *n_p is 0.
  */
@@ -275,7 +288,7 @@ struct sk_kv_part_cfg {
  * Lay a partition out over size bytes at mem (64-byte aligned; the caller
  * owns it, registers it for peers' READs, and frees it after
  * sk_kv_part_cleanup). Writes the header and empty buckets; the item store
- * is the rest, which must hold at least one 64-byte unit and at most
+ * is the rest, which must hold at least one 16-byte unit and at most
  * SK_KV_OFF_MAX + 1 of them (beyond, the rest of mem is unused).
  * SK_ERR_INVAL for a bad size, alignment or field; SK_ERR_NOMEM.
  */

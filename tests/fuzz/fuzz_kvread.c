@@ -124,11 +124,14 @@ static void one_pair(const uint8_t *d, size_t n)
 	st = sk_kv_read_pick(&view, &plan, c, cands, &k);
 	if (k > SK_KV_PAIR_SLOTS || (st != 0 && k != 0))
 		die("pick: bad candidate count");
-	for (i = 0; i < k; i++)
+	for (i = 0; i < k; i++) {
 		if (cands[i].off < view.store_off ||
 		    cands[i].off + cands[i].len > view.store_off +
 						   view.store_size)
 			die("pick: a candidate outside the store");
+		if (cands[i].len > SK_KV_ITEM_MAX)
+			die("pick: a candidate longer than any item");
+	}
 	free(c);
 }
 
@@ -173,7 +176,6 @@ static int check_copy(const uint8_t *d, size_t n)
 
 	sk_kv_read_plan(&view, &hkey, "k", 1, &plan);
 	len = sk_kv_item_size(1, sizeof(value));
-	len = (len + SK_KV_LINE - 1) / SK_KV_LINE * SK_KV_LINE;
 	/* The item's start: its value less the header and key. */
 	item = real.value - SK_KV_ITEM_HDR - 1;
 	cand.off = (uint64_t)(item - (const uint8_t *)mem);

@@ -273,8 +273,10 @@ struct reader {
 };
 
 /*
- * What a NIC's READ does to len bytes at off: each 64-byte line copied
- * in a random order, each 8-byte word whole (an atomic load: the race
+ * What a NIC's READ does to len bytes at off: each 64-byte line of the
+ * region that the range touches copied in a random order (items are
+ * 16-byte aligned, so their first and last lines may be shared with
+ * other items), each 8-byte word whole (an atomic load: the race
  * with the owner's stores is the point), with yields and short pauses
  * between lines so that the owner can move on meanwhile. The loads are
  * acquire loads: the next READ is posted after this one completes, so
@@ -285,8 +287,9 @@ struct reader {
  */
 static void nic_read(struct reader *rd, uint64_t off, size_t len, void *dst)
 {
-	unsigned n = len / SK_KV_LINE, i, j, w;
-	const uint64_t *src = (const uint64_t *)(g.region + off);
+	uint64_t first = off / SK_KV_LINE, end = off + len;
+	unsigned n = (end - 1) / SK_KV_LINE - first + 1, i, j;
+	const uint64_t *src = (const uint64_t *)g.region;
 	uint64_t *d = dst;
 
 	for (i = 0; i < n; i++)
@@ -300,12 +303,16 @@ static void nic_read(struct reader *rd, uint64_t off, size_t len, void *dst)
 		rd->order[j] = t;
 	}
 	for (i = 0; i < n; i++) {
-		unsigned line = rd->order[i];
-		uint64_t r = splitmix(&rd->x);
+		uint64_t line = first + rd->order[i], r = splitmix(&rd->x);
+		uint64_t a = line * SK_KV_LINE, b = a + SK_KV_LINE, w;
 
-		for (w = 0; w < 8; w++)
-			d[line * 8 + w] = __atomic_load_n(&src[line * 8 + w],
-							  __ATOMIC_ACQUIRE);
+		if (a < off)
+			a = off;
+		if (b > end)
+			b = end;
+		for (w = a / 8; w < b / 8; w++)
+			d[w - off / 8] = __atomic_load_n(&src[w],
+							 __ATOMIC_ACQUIRE);
 		if (r % 1024 == 0)
 			sched_yield();
 		else if (r % 32 == 1)

@@ -15,10 +15,14 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/mman.h>
 
 #include "store.h"
 
 #define Q_NS 100000000ull /* 100 ms */
+/* The item of a key of up to 5 bytes ("key0" .. "key99") and a 1-byte
+ * value: the tests' small items, all of one size. */
+#define SMALL sk_kv_item_size(5, 1)
 
 /*
  * Key 00 01 .. 0f, message 00 01 .. (i-1), for i = 0..63. SipHash-2-4:
@@ -120,11 +124,19 @@ static void formats_at_limits(void **state)
 	assert_int_equal(w >> 56, 0xff);
 
 	/* The largest item kv stores fits the slot's units field. */
-	assert_true(sk_kv_item_size(SK_KV_KEY_MAX, SK_KV_VALUE_MAX) /
-		    SK_KV_LINE <= SK_KV_UNITS_MAX);
+	assert_int_equal(sk_kv_item_size(SK_KV_KEY_MAX, SK_KV_VALUE_MAX),
+			 SK_KV_ITEM_MAX);
+	assert_int_equal(SK_KV_ITEM_MAX % SK_KV_UNIT, 0);
+	assert_true(SK_KV_ITEM_UNITS_MAX <= SK_KV_UNITS_MAX);
+	s = sk_kv_slot_make(1, SK_KV_ITEM_UNITS_MAX, SK_KV_OFF_MAX);
+	assert_int_equal(sk_kv_slot_units(s), SK_KV_ITEM_UNITS_MAX);
+	assert_int_equal(sk_kv_slot_off(s), SK_KV_OFF_MAX);
 	assert_int_equal(sizeof(struct sk_kv_item_hdr), SK_KV_ITEM_HDR);
-	assert_int_equal(sk_kv_item_size(1, 23), 64);
-	assert_int_equal(sk_kv_item_size(1, 24), 128);
+	/* Items are whole 16-byte units. */
+	assert_int_equal(sk_kv_item_size(1, 15 - SK_KV_ITEM_HDR % 16),
+			 SK_KV_ITEM_HDR / 16 * 16 + 16);
+	assert_int_equal(sk_kv_item_size(1, 16 - SK_KV_ITEM_HDR % 16),
+			 SK_KV_ITEM_HDR / 16 * 16 + 32);
 
 	assert_int_equal(sk_kv_fp(0), 1); /* never 0 */
 	assert_int_equal(sk_kv_partition_of(UINT64_MAX, 1), 0);
@@ -210,7 +222,8 @@ static void init_limits(void **state)
 {
 	struct sk_kv_part_cfg c = cfg_default(2);
 	struct sk_kv_part *p;
-	size_t min = SK_KV_HDR_SIZE + 2 * SK_KV_LINE + SK_KV_LINE;
+	size_t min = SK_KV_HDR_SIZE + 2 * SK_KV_LINE + SK_KV_UNIT;
+	size_t one = SK_KV_HDR_SIZE + 2 * SK_KV_LINE + sk_kv_item_size(1, 1);
 	uint8_t *mem = aligned_alloc(4096, 2 * 4096 + 65536);
 	struct sk_kv_view v;
 
@@ -231,11 +244,18 @@ static void init_limits(void **state)
 	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
 	c.partition = SK_KV_PART_MAX - 1;
 
-	/* The smallest partition: one unit of store. */
-	assert_int_equal(sk_kv_part_init(mem, min, &c, &p), 0);
+	/* The smallest partition: one unit of store, too small for any
+	 * item; and a store of exactly one item. A size between units
+	 * leaves the rest unused. */
+	assert_int_equal(sk_kv_part_init(mem, min + SK_KV_UNIT - 1, &c, &p),
+			 0);
 	assert_int_equal(sk_kv_view_from_hdr(mem, SK_KV_HDR_SIZE, &v), 0);
-	assert_int_equal(v.store_size, SK_KV_LINE);
+	assert_int_equal(v.store_size, SK_KV_UNIT);
 	assert_int_equal(v.partition, SK_KV_PART_MAX - 1);
+	assert_int_equal(sk_kv_part_set(p, "k", 1, "v", 1, NULL, 0, 0, 0, 0,
+					NULL), SK_ERR_NOMEM);
+	sk_kv_part_cleanup(p);
+	assert_int_equal(sk_kv_part_init(mem, one, &c, &p), 0);
 	assert_int_equal(sk_kv_part_set(p, "k", 1, "v", 1, NULL, 0, 0, 0, 0,
 					NULL), 0);
 	assert_int_equal(sk_kv_part_set(p, "j", 1, "v", 1, NULL, 0, 0, 0, 0,
@@ -244,13 +264,23 @@ static void init_limits(void **state)
 
 	/* A header from a peer is checked, not trusted. */
 	assert_int_equal(sk_kv_view_from_hdr(mem, 8, &v), SK_ERR_MALFORMED);
-	((struct sk_kv_region_hdr *)mem)->version = 2;
+	((struct sk_kv_region_hdr *)mem)->version = SK_KV_VERSION + 1;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_VERSION);
+	/* Version 1 (64-byte units) reads slots differently: refused. */
+	((struct sk_kv_region_hdr *)mem)->version = 1;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_VERSION);
 	((struct sk_kv_region_hdr *)mem)->version = SK_KV_VERSION;
 	((struct sk_kv_region_hdr *)mem)->nbuckets = 4;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
 	((struct sk_kv_region_hdr *)mem)->nbuckets = 2;
-	((struct sk_kv_region_hdr *)mem)->store_size = 65;
+	((struct sk_kv_region_hdr *)mem)->store_size = SK_KV_UNIT + 1;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
+	/* At the slot's offset field's limit, and past it. */
+	((struct sk_kv_region_hdr *)mem)->store_size =
+		(SK_KV_OFF_MAX + 1) * SK_KV_UNIT;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), 0);
+	assert_int_equal(v.store_size, (SK_KV_OFF_MAX + 1) * SK_KV_UNIT);
+	((struct sk_kv_region_hdr *)mem)->store_size += SK_KV_UNIT;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
 	((struct sk_kv_region_hdr *)mem)->store_size = 0;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
@@ -359,6 +389,21 @@ static void key_and_value_sizes(void **state)
 				    &r), 0);
 	assert_int_equal(r.vlen, SK_KV_VALUE_MAX);
 	assert_memory_equal(r.value, val, SK_KV_VALUE_MAX);
+	/* It is the largest item: its slot's size is SK_KV_ITEM_UNITS_MAX,
+	 * and the reader READs exactly SK_KV_ITEM_MAX bytes. */
+	{
+		struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
+		struct sk_kv_plan plan;
+		unsigned n, j, found = 0;
+
+		sk_kv_read_plan(&f.view, &c.hkey, key, SK_KV_KEY_MAX, &plan);
+		assert_int_equal(sk_kv_read_pick(&f.view, &plan,
+						 (uint8_t *)f.mem +
+						 plan.pair_off, cands, &n), 0);
+		for (j = 0; j < n; j++)
+			found += cands[j].len == SK_KV_ITEM_MAX;
+		assert_int_equal(found, 1);
+	}
 	/* 249 and 251 bytes of the same letter are other keys. */
 	assert_int_equal(remote_get(&f, key, SK_KV_KEY_MAX - 1, 0, buf,
 				    bufsize, &r), SK_KV_ERR_NOT_FOUND);
@@ -464,8 +509,8 @@ static void memory_and_quarantine(void **state)
 	unsigned i, n;
 	struct fx f;
 
-	/* 16 units of store, 1-unit items: exactly 16 fit. */
-	fx_open(&f, 16 * SK_KV_LINE, &c);
+	/* A store of exactly 16 small items. */
+	fx_open(&f, 16 * SMALL, &c);
 	for (i = n = 0; i < 64; i++) {
 		int r;
 
@@ -478,7 +523,7 @@ static void memory_and_quarantine(void **state)
 	}
 	assert_int_equal(n, 16);
 	sk_kv_part_stats(f.part, &st);
-	assert_int_equal(st.store_used, 16 * SK_KV_LINE);
+	assert_int_equal(st.store_used, 16 * SMALL);
 	/* The failed update changed nothing. */
 	keyname(k, 16);
 	assert_int_equal(sk_kv_part_lookup(f.part, k, strlen(k), &v),
@@ -525,13 +570,13 @@ static void quarantine_bound(void **state)
 	unsigned i;
 	struct fx f;
 
-	c.quarantine_max = 4 * SK_KV_LINE;
-	fx_open(&f, 64 * SK_KV_LINE, &c);
+	c.quarantine_max = 4 * SMALL;
+	fx_open(&f, 64 * SMALL, &c);
 	/* Each rewrite retires one 64-byte item. */
 	for (i = 0; i < 5; i++)
 		assert_int_equal(set(&f, "k", "v", 1, 0), 0);
 	sk_kv_part_stats(f.part, &st);
-	assert_int_equal(st.quarantine_bytes, 4 * SK_KV_LINE);
+	assert_int_equal(st.quarantine_bytes, 4 * SMALL);
 	assert_int_equal(set(&f, "k", "v", 1, Q_NS - 1),
 			 SK_KV_ERR_QUARANTINE_FULL);
 	assert_int_equal(set(&f, "other", "v", 1, Q_NS - 1),
@@ -540,7 +585,7 @@ static void quarantine_bound(void **state)
 	 * this update retires one more. */
 	assert_int_equal(set(&f, "k", "v", 1, Q_NS), 0);
 	sk_kv_part_stats(f.part, &st);
-	assert_int_equal(st.quarantine_bytes, 2 * SK_KV_LINE);
+	assert_int_equal(st.quarantine_bytes, 2 * SMALL);
 	fx_close(&f);
 }
 
@@ -579,26 +624,26 @@ static void reader_rules(void **state)
 		item[i] ^= 0x10;
 	}
 	/* The same bytes said to be elsewhere: the check is of the place. */
-	cb.off += SK_KV_LINE;
+	cb.off += SK_KV_UNIT;
 	assert_int_equal(sk_kv_read_check(&pb, &cb, item, "b", 1, 0, &r),
 			 SK_KV_ERR_BAD_CHECK);
-	cb.off -= SK_KV_LINE;
+	cb.off -= SK_KV_UNIT;
 	/* Read at a wrong length (a torn slot): the check fails. */
 	memset(moved, 0, sizeof(moved));
 	memcpy(moved, item, cb.len);
-	cb.len += SK_KV_LINE;
+	cb.len += SK_KV_UNIT;
 	assert_int_equal(sk_kv_read_check(&pb, &cb, moved, "b", 1, 0, &r),
 			 SK_KV_ERR_BAD_CHECK);
 	/* Without the check, the lengths still keep parse inside the copy. */
 	assert_int_equal(sk_kv_read_parse(&pb, &cb, moved, "b", 1, 0, &r),
 			 SK_ERR_MALFORMED);
-	cb.len -= SK_KV_LINE;
+	cb.len -= SK_KV_UNIT;
 
 	/* A slot past the store's end is no candidate. */
 	for (i = 1; i < 16; i++)
 		if (i != 8)
 			w[i] = sk_kv_slot_make(pb.fp, 1,
-					       f.view.store_size / SK_KV_LINE);
+					       f.view.store_size / SK_KV_UNIT);
 	assert_int_equal(sk_kv_read_pick(&f.view, &pb, pair, cands, &n), 0);
 	assert_int_equal(n, 0);
 	w[1] = sk_kv_slot_make(pb.fp, SK_KV_UNITS_MAX, 0);
@@ -630,6 +675,81 @@ static void reader_rules(void **state)
 	fx_close(&f);
 }
 
+/*
+ * The slot's fields at their limits, on a view of a store as large as the
+ * offset field can address (2^35 units, 512 GiB): an item of the largest
+ * size, at the first unit and ending at the store's last; one unit at the
+ * last offset. A size past the largest item's, or past the store's end,
+ * is no candidate.
+ */
+static void reader_slot_limits(void **state)
+{
+	struct sk_kv_view view = {
+		.partition = 7, .epoch = 3, .nbuckets = 2,
+		.store_off = SK_KV_HDR_SIZE + 2 * SK_KV_LINE,
+		.store_size = (SK_KV_OFF_MAX + 1) * SK_KV_UNIT,
+	};
+	struct sk_kv_plan plan = { .h = 1, .fp = 0x123,
+				   .pair_off = SK_KV_HDR_SIZE };
+	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
+	uint64_t w[16] = { 0 }, top = SK_KV_OFF_MAX + 1;
+	unsigned n;
+
+	w[0] = w[8] = sk_kv_bhdr_make(3, 7, 0);
+	w[1] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX, 0);
+	w[2] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX,
+			       top - SK_KV_ITEM_UNITS_MAX);
+	w[3] = sk_kv_slot_make(0x123, 1, SK_KV_OFF_MAX);
+	w[4] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX + 1, 0);
+	w[5] = sk_kv_slot_make(0x123, SK_KV_UNITS_MAX, 0);
+	w[6] = sk_kv_slot_make(0x123, 2, SK_KV_OFF_MAX);
+	w[7] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX,
+			       top - SK_KV_ITEM_UNITS_MAX + 1);
+	w[9] = sk_kv_slot_make(0x124, 1, 0); /* another fingerprint */
+	assert_int_equal(sk_kv_read_pick(&view, &plan, w, cands, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(cands[0].off, view.store_off);
+	assert_int_equal(cands[0].len, SK_KV_ITEM_MAX);
+	assert_int_equal(cands[1].off + cands[1].len,
+			 view.store_off + view.store_size);
+	assert_int_equal(cands[1].len, SK_KV_ITEM_MAX);
+	assert_int_equal(cands[2].off, view.store_off +
+			 SK_KV_OFF_MAX * SK_KV_UNIT);
+	assert_int_equal(cands[2].len, SK_KV_UNIT);
+}
+
+/*
+ * A partition larger than the offset field addresses uses the first 2^35
+ * units of its store (512 GiB) and leaves the rest. Reserved, not
+ * touched: only the header and buckets are written.
+ */
+static void init_store_past_offset_field(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2);
+	size_t size = SK_KV_HDR_SIZE + 2 * SK_KV_LINE +
+		      (SK_KV_OFF_MAX + 2) * SK_KV_UNIT;
+	struct sk_kv_part_stats st;
+	struct sk_kv_item_view v;
+	struct sk_kv_part *p;
+	struct sk_kv_view view;
+	void *mem;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED)
+		skip(); /* no 512 GiB of address space here */
+	assert_int_equal(sk_kv_part_init(mem, size, &c, &p), 0);
+	assert_int_equal(sk_kv_view_from_hdr(mem, SK_KV_HDR_SIZE, &view), 0);
+	assert_int_equal(view.store_size, (SK_KV_OFF_MAX + 1) * SK_KV_UNIT);
+	assert_int_equal(sk_kv_part_set(p, "k", 1, "v", 1, NULL, 0, 0, 0, 0,
+					NULL), 0);
+	assert_int_equal(sk_kv_part_lookup(p, "k", 1, &v), 0);
+	sk_kv_part_stats(p, &st);
+	assert_int_equal(st.store_used, sk_kv_item_size(1, 1));
+	sk_kv_part_cleanup(p);
+	munmap(mem, size);
+}
+
 /* Random bytes as an item: never accepted, never read out of bounds. */
 static void reader_random_bytes(void **state)
 {
@@ -641,11 +761,12 @@ static void reader_random_bytes(void **state)
 
 	srand(12);
 	for (i = 0; i < 20000; i++) {
-		cand.len = 64 * (1 + i % 4);
+		cand.len = SK_KV_UNIT * (1 + i % 16);
 		for (j = 0; j < cand.len; j++)
 			buf[j] = rand();
 		if (i % 2)
-			buf[36] = 1 + i % 4; /* a plausible klen */
+			/* a plausible klen */
+			buf[offsetof(struct sk_kv_item_hdr, klen)] = 1 + i % 4;
 		assert_int_not_equal(sk_kv_read_check(&plan, &cand, buf, "k",
 						      1, 0, &r), 0);
 		(void)sk_kv_read_parse(&plan, &cand, buf, "k", 1, 0, &r);
@@ -752,19 +873,19 @@ static void evict_full_store(void **state)
 	unsigned i, run;
 	struct fx f;
 
-	memset(big, 'b', sizeof(big)); /* 10 units: a class 9 up */
+	memset(big, 'b', sizeof(big)); /* a class far above the small */
 	/* A bound that leaves the hand's sweeps (half of it) room for the
 	 * class's whole reserve. */
-	c.quarantine_max = 4 * 32 * SK_KV_LINE;
+	c.quarantine_max = 4 * 32 * SMALL;
 	for (run = 0; run < 2; run++) {
 		c.evict = run ? sk_kv_part_evict_clock : NULL;
-		fx_open(&f, 32 * SK_KV_LINE, &c);
+		fx_open(&f, 32 * SMALL, &c);
 		for (i = 0; i < 32; i++) {
 			keyname(k, i);
 			assert_int_equal(set(&f, k, "v", 1, t0), 0);
 		}
 		sk_kv_part_stats(f.part, &st);
-		assert_int_equal(st.store_used, 32 * SK_KV_LINE);
+		assert_int_equal(st.store_used, 32 * SMALL);
 		if (!run) {
 			/* no_evict: out of memory now and later. */
 			assert_int_equal(set(&f, "n", "v", 1, t0),
@@ -821,8 +942,8 @@ static void evict_not_reused_before_q(void **state)
 	struct fx f;
 
 	c.evict = sk_kv_part_evict_clock;
-	c.quarantine_max = 4 * 16 * SK_KV_LINE; /* room, as above */
-	fx_open(&f, 16 * SK_KV_LINE, &c);
+	c.quarantine_max = 4 * 16 * SMALL; /* room, as above */
+	fx_open(&f, 16 * SMALL, &c);
 	for (i = 0; i < 16; i++) {
 		keyname(k, i);
 		assert_int_equal(set(&f, k, "v", 1, t0), 0);
@@ -995,7 +1116,7 @@ static void touch_keeps_cas(void **state)
 	struct sk_kv_item_view v, r;
 	struct sk_kv_part_stats st;
 	struct evict_log log = {0};
-	uint8_t buf[4096], before[SK_KV_LINE]; /* the item: one unit */
+	uint8_t buf[4096], before[64]; /* the item */
 	char key[SK_KV_KEY_MAX + 1];
 	const uint8_t *old_item;
 	uint64_t cas1, cas2;
@@ -1013,7 +1134,7 @@ static void touch_keeps_cas(void **state)
 					7, 1000, 10, &cas1), 0);
 	assert_int_equal(sk_kv_part_lookup(f.part, "t", 1, &v), 0);
 	old_item = v.value - SK_KV_ITEM_HDR - 1;
-	memcpy(before, old_item, sizeof(before));
+	memcpy(before, old_item, sk_kv_item_size(1, 5));
 
 	assert_int_equal(sk_kv_part_touch(f.part, "t", 1, 2000, 20), 0);
 	assert_int_equal(sk_kv_part_lookup(f.part, "t", 1, &v), 0);
@@ -1024,7 +1145,7 @@ static void touch_keeps_cas(void **state)
 	assert_memory_equal(v.value, "value", 5);
 	/* Out of place: the old item's bytes are untouched. */
 	assert_ptr_not_equal(v.value - SK_KV_ITEM_HDR - 1, old_item);
-	assert_memory_equal(old_item, before, sizeof(before));
+	assert_memory_equal(old_item, before, sk_kv_item_size(1, 5));
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.items, 1);
 	assert_int_equal(st.quarantined, 1);
@@ -1058,7 +1179,7 @@ static void touch_keeps_cas(void **state)
 
 	/* No room for the copy: refused, the item as it was. */
 	c = cfg_default(2);
-	fx_open(&f, SK_KV_LINE, &c);
+	fx_open(&f, SMALL, &c);
 	assert_int_equal(sk_kv_part_set(f.part, "k", 1, "v", 1, NULL, 0, 0, 5,
 					0, &cas1), 0);
 	assert_int_equal(sk_kv_part_touch(f.part, "k", 1, 6, 1), SK_ERR_NOMEM);
@@ -1072,16 +1193,16 @@ static void touch_keeps_cas(void **state)
 	c.quarantine_ns = 0;
 	/* The bound past half a one-line store, so that retiring key0 is
 	 * not refused as too much in quarantine. */
-	c.quarantine_max = 4 * SK_KV_LINE;
+	c.quarantine_max = 4 * SMALL;
 	c.evict = evict_key0;
 	c.evict_arg = &log;
-	fx_open(&f, SK_KV_LINE, &c);
+	fx_open(&f, SMALL, &c);
 	assert_int_equal(sk_kv_part_set(f.part, "key0", 4, "v", 1, NULL, 0, 0,
 					0, 0, NULL), 0);
 	assert_int_equal(sk_kv_part_touch(f.part, "key0", 4, 6, 1),
 			 SK_KV_ERR_NOT_FOUND);
 	assert_int_equal(log.calls, 1);
-	assert_int_equal(log.need, 1);
+	assert_int_equal(log.need, sk_kv_item_size(4, 1) / SK_KV_UNIT);
 	assert_int_equal(sk_kv_part_lookup(f.part, "key0", 4, &v),
 			 SK_KV_ERR_NOT_FOUND);
 	sk_kv_part_stats(f.part, &st);
@@ -1105,6 +1226,8 @@ int main(void)
 		cmocka_unit_test(quarantine_bound),
 		cmocka_unit_test(reader_rules),
 		cmocka_unit_test(reader_random_bytes),
+		cmocka_unit_test(reader_slot_limits),
+		cmocka_unit_test(init_store_past_offset_field),
 		cmocka_unit_test(evict_full_pair_clock),
 		cmocka_unit_test(evict_full_store),
 		cmocka_unit_test(evict_not_reused_before_q),
