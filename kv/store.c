@@ -133,7 +133,6 @@ int sk_kv_view_from_hdr(const void *bytes, size_t len, struct sk_kv_view *view_p
 	if (h.version != SK_KV_VERSION)
 		return SK_ERR_VERSION;
 	if (h.nbuckets < 2 || h.nbuckets > SK_KV_BUCKETS_MAX ||
-	    (h.nbuckets & (h.nbuckets - 1)) ||
 	    h.store_off != SK_KV_HDR_SIZE + h.nbuckets * SK_KV_LINE ||
 	    h.partition >= SK_KV_PART_MAX || h.store_size % SK_KV_UNIT)
 		return SK_ERR_MALFORMED;
@@ -148,9 +147,16 @@ int sk_kv_view_from_hdr(const void *bytes, size_t len, struct sk_kv_view *view_p
 	return SK_OK;
 }
 
-static uint64_t pair_index(uint64_t h, uint64_t nbuckets)
+/*
+ * The first bucket of the key's pair (b, b + 1), b in [0, B - 1): hash
+ * bits 0..27 mapped onto the B - 1 places by multiply-shift, so B need
+ * not be a power of two, and pairs overlap: bucket b is in the pairs that
+ * start at b - 1 and at b, and a key may go to the less full of its two
+ * (find_empty), which spreads the load better than disjoint pairs.
+ */
+static uint64_t pair_bucket(uint64_t h, uint64_t nbuckets)
 {
-	return h & (nbuckets / 2 - 1);
+	return ((h & SK_KV_PLACE_MASK) * (nbuckets - 1)) >> SK_KV_PLACE_BITS;
 }
 
 void sk_kv_read_plan(const struct sk_kv_view *view,
@@ -162,7 +168,7 @@ void sk_kv_read_plan(const struct sk_kv_view *view,
 	plan_p->h = h;
 	plan_p->fp = sk_kv_fp(h);
 	plan_p->pair_off = SK_KV_HDR_SIZE +
-			   pair_index(h, view->nbuckets) * SK_KV_PAIR_SIZE;
+			   pair_bucket(h, view->nbuckets) * SK_KV_LINE;
 }
 
 int sk_kv_read_pick(const struct sk_kv_view *view,
@@ -376,7 +382,7 @@ int sk_kv_part_init(void *mem, size_t size, const struct sk_kv_part_cfg *cfg,
 	uint64_t nb = cfg->nbuckets, store_off, units, b, bhdr;
 
 	if (!mem || ((uintptr_t)mem % SK_KV_LINE) || nb < 2 ||
-	    nb > SK_KV_BUCKETS_MAX || (nb & (nb - 1)) ||
+	    nb > SK_KV_BUCKETS_MAX ||
 	    cfg->partition >= SK_KV_PART_MAX)
 		return SK_ERR_INVAL;
 	store_off = SK_KV_HDR_SIZE + nb * SK_KV_LINE;
@@ -461,7 +467,7 @@ static const struct sk_kv_item_hdr *item_of(const struct sk_kv_part *part,
 static int64_t find(const struct sk_kv_part *part, uint64_t h,
 		    const void *key, size_t klen)
 {
-	uint64_t base = pair_index(h, part->cfg.nbuckets) * 16, w;
+	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8, w;
 	unsigned fp = sk_kv_fp(h);
 
 	for (w = base; w < base + 16; w++) {
@@ -478,14 +484,19 @@ static int64_t find(const struct sk_kv_part *part, uint64_t h,
 	return -1;
 }
 
+/* An empty slot of the key's pair, in the bucket with more of them (the
+ * first on a tie), or -1. */
 static int64_t find_empty(const struct sk_kv_part *part, uint64_t h)
 {
-	uint64_t base = pair_index(h, part->cfg.nbuckets) * 16, w;
+	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8, w;
+	int64_t first[2] = { -1, -1 };
+	unsigned nfree[2] = { 0, 0 }, i;
 
-	for (w = base; w < base + 16; w++)
-		if (w % 8 && part->bucket[w] == 0)
-			return w;
-	return -1;
+	for (i = 0; i < 2; i++)
+		for (w = base + 8 * i + 1; w < base + 8 * i + 8; w++)
+			if (part->bucket[w] == 0 && !nfree[i]++)
+				first[i] = (int64_t)w;
+	return nfree[1] > nfree[0] ? first[1] : first[0];
 }
 
 int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
@@ -761,8 +772,8 @@ static int call_evict(struct sk_kv_part *part, uint64_t h, uint64_t need,
 
 	part->in_hook = 1;
 	st = part->cfg.evict(part, part->cfg.evict_arg,
-			     SK_KV_HDR_SIZE + pair_index(h, part->cfg.nbuckets) *
-			     SK_KV_PAIR_SIZE, need, now_ns);
+			     SK_KV_HDR_SIZE + pair_bucket(h, part->cfg.nbuckets) *
+			     SK_KV_LINE, need, now_ns);
 	part->in_hook = 0;
 	return st;
 }
@@ -921,7 +932,7 @@ int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,
 
 int sk_kv_part_ref(struct sk_kv_part *part, uint64_t h)
 {
-	uint64_t base = pair_index(h, part->cfg.nbuckets) * 16, w;
+	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8, w;
 	unsigned fp = sk_kv_fp(h);
 	int n = 0;
 

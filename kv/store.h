@@ -55,9 +55,12 @@
 #define SK_KV_ITEM_UNITS_MAX (SK_KV_ITEM_MAX / SK_KV_UNIT)
 #define SK_KV_FP_BITS     12u
 #define SK_KV_PART_MAX    (1u << 24) /* bucket header's partition field */
-#define SK_KV_BUCKETS_MAX (1ull << 29) /* hash bits 0..27 pick the pair */
+#define SK_KV_PLACE_BITS  28u      /* hash bits 0..27 place the pair */
+#define SK_KV_PLACE_MASK  ((1ull << SK_KV_PLACE_BITS) - 1)
+#define SK_KV_BUCKETS_MAX (1ull << SK_KV_PLACE_BITS) /* any B, 2 to this */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     2u /* 2: 16-byte units, slot fp:12|units:17|off:35 */
+#define SK_KV_VERSION     3u /* 2: 16-byte units, slot fp:12|units:17|off:35;
+			      * 3: pairs (b, b + 1) at any b, any B */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
@@ -112,7 +115,7 @@ struct sk_kv_region_hdr {
 	uint32_t partition;
 	uint32_t epoch;
 	uint32_t owner_rank;
-	uint64_t nbuckets;    /* B, a power of two >= 2 */
+	uint64_t nbuckets;    /* B, 2..SK_KV_BUCKETS_MAX */
 	uint64_t store_off;   /* = SK_KV_HDR_SIZE + B x 64 */
 	uint64_t store_size;  /* bytes, a multiple of SK_KV_UNIT */
 };
@@ -275,7 +278,7 @@ struct sk_kv_part_cfg {
 	uint32_t partition;        /* < SK_KV_PART_MAX */
 	uint32_t epoch;
 	uint32_t owner_rank;
-	uint64_t nbuckets;         /* power of two, 2..SK_KV_BUCKETS_MAX */
+	uint64_t nbuckets;         /* 2..SK_KV_BUCKETS_MAX, any */
 	struct sk_kv_hkey hkey;    /* the job's key-hash secret */
 	uint64_t quarantine_ns;    /* Q */
 	uint64_t quarantine_max;   /* bytes retired at most; 0 = the store's

@@ -15,8 +15,11 @@
  *
  *	kv_mem [-n ITEMS] [-K KEY] [-v VALUE] [-p PARTITIONS] [-f FILL]
  *
- * -f: the share of slots to fill at most, which sizes the buckets (a
- * power of two per partition; default 0.5: half the slots of the table).
+ * -f: the share of slots to fill at most, which sizes the buckets: B =
+ * the fullest partition's keys / (7 x f), rounded up (any B: kv places a
+ * key's pair by multiply-shift). Default 0.5. Sets refused because the
+ * key's pair was full are counted apart ("pair full"): with eviction, each
+ * would have evicted an item of its pair.
  * Exit 0, 1 when an item could not be stored, 2 usage.
  */
 #include <getopt.h>
@@ -48,7 +51,7 @@ int main(int argc, char **argv)
 	struct sk_kv_hkey hkey = {0x736b69666b766d31ull, 0x6d656d6f72792121ull};
 	struct sk_kv_part **parts;
 	uint64_t *count, per_max = 0, nb = 2, chunk_max, region = 0;
-	uint64_t reserved = 0, stored = 0, failed = 0, items = 0;
+	uint64_t reserved = 0, stored = 0, failed = 0, items = 0, pair_full = 0;
 	size_t heap0, heap1, psize;
 	unsigned char **mem;
 	char key[SK_KV_KEY_MAX + 1], *end;
@@ -100,11 +103,13 @@ int main(int argc, char **argv)
 	for (unsigned long p = 0; p < np; p++)
 		if (count[p] > per_max)
 			per_max = count[p];
-	while ((double)nb * SK_KV_SLOTS * fill < (double)per_max)
-		nb *= 2;
+	nb = (uint64_t)ceil((double)per_max / (SK_KV_SLOTS * fill));
+	if (nb < 2)
+		nb = 2;
 	/* Room for every item at up to 1.25 x its units (size classes),
 	 * plus slack: what is not carved is not counted. */
-	chunk_max = (sk_kv_item_size(ksize, vsize) * 5 / 4 + 63) & ~63ull;
+	chunk_max = (sk_kv_item_size(ksize, vsize) * 5 / 4 + SK_KV_UNIT - 1) &
+		    ~(uint64_t)(SK_KV_UNIT - 1);
 	psize = SK_KV_HDR_SIZE + nb * SK_KV_LINE + per_max * chunk_max +
 		(64u << 10);
 	heap0 = mallinfo2().uordblks;
@@ -136,6 +141,8 @@ int main(int argc, char **argv)
 				    0, 0, 0, 1000 + i, NULL);
 		if (rc == 0) {
 			stored++;
+		} else if (rc == SK_KV_ERR_PAIR_FULL) {
+			pair_full++;
 		} else if (failed++ < 5) {
 			fprintf(stderr, "kv_mem: key %lu (partition %u): %s\n",
 				i, p, sk_kv_status_str(rc));
@@ -158,10 +165,11 @@ int main(int argc, char **argv)
 
 		printf("kv_mem: %lu items of %lu B keys and %lu B values over "
 		       "%lu partitions of %" PRIu64 " buckets (%.2f of slots "
-		       "used); %" PRIu64 " stored, %" PRIu64 " refused\n", n,
+		       "used); %" PRIu64 " stored, %" PRIu64 " refused (pair "
+		       "full), %" PRIu64 " failed\n", n,
 		       ksize, vsize, np, nb,
 		       (double)items / ((double)np * (double)nb * SK_KV_SLOTS),
-		       stored, failed);
+		       stored, pair_full, failed);
 		printf("kv_mem: region in use %" PRIu64 " B (headers and "
 		       "buckets %.0f, items %.0f), owner heap %.0f B, regions "
 		       "reserved %" PRIu64 " B\n", region, hdr_b,

@@ -144,6 +144,51 @@ static void formats_at_limits(void **state)
 	assert_int_equal(sk_kv_partition_of(1ull << 56, 256), 1);
 }
 
+/*
+ * A key's pair is buckets (b, b + 1) for b in [0, B - 1), for any B from 2
+ * to SK_KV_BUCKETS_MAX: always inside the bucket array, bucket-aligned,
+ * and every start used (B = 3: both).
+ */
+static void pair_placement(void **state)
+{
+	static const uint64_t bs[] = { 2, 3, 5, 1000, 1024,
+				       SK_KV_BUCKETS_MAX - 1,
+				       SK_KV_BUCKETS_MAX };
+	struct sk_kv_hkey hk = { 7, 8 };
+	unsigned i, j, seen3 = 0;
+	char k[16];
+
+	for (i = 0; i < sizeof(bs) / sizeof(bs[0]); i++) {
+		struct sk_kv_view v = {
+			.nbuckets = bs[i],
+			.store_off = SK_KV_HDR_SIZE + bs[i] * SK_KV_LINE,
+		};
+		uint64_t top = 0;
+
+		for (j = 0; j < 20000; j++) {
+			struct sk_kv_plan plan;
+
+			snprintf(k, sizeof(k), "p%u", j);
+			sk_kv_read_plan(&v, &hk, k, strlen(k), &plan);
+			assert_true(plan.pair_off >= SK_KV_HDR_SIZE);
+			assert_int_equal((plan.pair_off - SK_KV_HDR_SIZE) %
+					 SK_KV_LINE, 0);
+			assert_true(plan.pair_off + SK_KV_PAIR_SIZE <=
+				    v.store_off);
+			if (plan.pair_off > top)
+				top = plan.pair_off;
+			if (bs[i] == 3)
+				seen3 |= 1u << (plan.pair_off -
+						SK_KV_HDR_SIZE) / SK_KV_LINE;
+		}
+		/* The last pair, ending at the last bucket, is reached
+		 * where 20,000 keys can reach it. */
+		if (bs[i] <= 1024)
+			assert_int_equal(top + SK_KV_PAIR_SIZE, v.store_off);
+	}
+	assert_int_equal(seen3, 3);
+}
+
 /* ---- a partition in this process ---- */
 
 struct fx {
@@ -235,10 +280,15 @@ static void init_limits(void **state)
 	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
 	c.nbuckets = 1;
 	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
-	c.nbuckets = 6;
+	c.nbuckets = SK_KV_BUCKETS_MAX + 1;
 	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
-	c.nbuckets = SK_KV_BUCKETS_MAX * 2;
-	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
+	/* Any B from 2: not only powers of two. */
+	c.nbuckets = 3;
+	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), 0);
+	assert_int_equal(sk_kv_view_from_hdr(mem, SK_KV_HDR_SIZE, &v), 0);
+	assert_int_equal(v.nbuckets, 3);
+	assert_int_equal(v.store_off, SK_KV_HDR_SIZE + 3 * SK_KV_LINE);
+	sk_kv_part_cleanup(p);
 	c.nbuckets = 2;
 	c.partition = SK_KV_PART_MAX;
 	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
@@ -266,8 +316,11 @@ static void init_limits(void **state)
 	assert_int_equal(sk_kv_view_from_hdr(mem, 8, &v), SK_ERR_MALFORMED);
 	((struct sk_kv_region_hdr *)mem)->version = SK_KV_VERSION + 1;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_VERSION);
-	/* Version 1 (64-byte units) reads slots differently: refused. */
+	/* Version 1 (64-byte units) reads slots differently, version 2
+	 * places pairs differently: refused. */
 	((struct sk_kv_region_hdr *)mem)->version = 1;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_VERSION);
+	((struct sk_kv_region_hdr *)mem)->version = 2;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_VERSION);
 	((struct sk_kv_region_hdr *)mem)->version = SK_KV_VERSION;
 	((struct sk_kv_region_hdr *)mem)->nbuckets = 4;
@@ -794,10 +847,12 @@ static uint64_t item_off(struct fx *f, const char *k)
 }
 
 /*
- * B = 2: every key in the one pair, key i in slot word 1 + i (+1 past
- * word 8), in set order. A full pair evicts its first item without its
- * bit; a referenced item (the owner's read, or a client's hint by hash)
- * is passed once, its bit cleared: its second chance, and only one.
+ * B = 2: every key in the one pair. A new key goes to the bucket with
+ * more empty slots (the first on a tie), so keys 0, 2, .., 12 fill slot
+ * words 1..7 and keys 1, 3, .., 13 words 9..15; eviction scans words 1..7,
+ * then 9..15. A full pair evicts its first item without its bit; a
+ * referenced item (the owner's read, or a client's hint by hash) is
+ * passed once, its bit cleared: its second chance, and only one.
  */
 static void evict_full_pair_clock(void **state)
 {
@@ -814,43 +869,44 @@ static void evict_full_pair_clock(void **state)
 		assert_int_equal(set(&f, k, "v", 1, 0), 0);
 	}
 	/* Every item was just written (bit set): the first pass clears
-	 * them all, the second evicts slot 1's, key0. */
+	 * them all, the second evicts word 1's, key0. */
 	assert_int_equal(set(&f, "x", "v", 1, 0), 0);
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.evicted, 1);
 	assert_int_equal(st.items, SK_KV_PAIR_SLOTS);
 	assert_false(present(&f, "key0"));
-	/* Now x (slot 1) alone has its bit. A client hints key1 (slot 2)
-	 * by its hash: key1 survives, key2, unreferenced, goes. */
+	/* Now x (word 1) alone has its bit. A client hints key2 (word 2)
+	 * by its hash: key2 survives, key4 (word 3), unreferenced, goes. */
 	assert_int_equal(sk_kv_part_ref(f.part, sk_kv_siphash13(&c.hkey,
-								 "key1", 4)), 1);
+								 "key2", 4)), 1);
 	assert_int_equal(sk_kv_part_ref(f.part, 12345), 0);
 	assert_int_equal(set(&f, "y", "v", 1, 0), 0);
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.evicted, 2);
-	assert_false(present(&f, "key2"));
-	/* x and key1 had their chance (bits cleared on the way); y took
-	 * slot 3 with its bit. Next goes x, then key1. */
+	assert_false(present(&f, "key4"));
+	/* x and key2 had their chance (bits cleared on the way); y took
+	 * word 3 with its bit. Next goes x, then key2. */
 	assert_int_equal(set(&f, "z", "v", 1, 0), 0);
 	assert_int_equal(set(&f, "z2", "v", 1, 0), 0);
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.evicted, 4);
 	assert_false(present(&f, "x"));
-	assert_false(present(&f, "key1"));
-	/* The owner's own read is an access: read all but key9, and key9
-	 * is the one the next set evicts. */
-	for (i = 3; i < SK_KV_PAIR_SLOTS; i++) {
+	assert_false(present(&f, "key2"));
+	/* The owner's own read is an access: read all but key9 (word 13),
+	 * and key9 is the one the next set evicts. */
+	for (i = 0; i < SK_KV_PAIR_SLOTS; i++) {
 		keyname(k, i);
-		if (i != 9)
+		if (i != 0 && i != 2 && i != 4 && i != 9)
 			assert_true(present(&f, k));
 	}
 	assert_true(present(&f, "y") && present(&f, "z") &&
 		    present(&f, "z2"));
 	assert_int_equal(set(&f, "w", "v", 1, 0), 0);
 	assert_false(present(&f, "key9"));
-	for (i = 3; i < SK_KV_PAIR_SLOTS; i++) {
+	for (i = 0; i < SK_KV_PAIR_SLOTS; i++) {
 		keyname(k, i);
-		assert_true(i == 9 || present(&f, k));
+		assert_true(i == 0 || i == 2 || i == 4 || i == 9 ||
+			    present(&f, k));
 	}
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.evicted, 5);
@@ -1217,6 +1273,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hash_vectors),
 		cmocka_unit_test(formats_at_limits),
+		cmocka_unit_test(pair_placement),
 		cmocka_unit_test(init_limits),
 		cmocka_unit_test(owner_ops),
 		cmocka_unit_test(key_and_value_sizes),
