@@ -36,8 +36,8 @@ _Static_assert(sizeof(struct sk_kv_item_hdr) == SK_KV_ITEM_HDR &&
 
 /*
  * The owner keeps no record per item: a live item's chunk is its slot
- * word's offset, its class that of the slot word's size, its key hash in
- * its header. What the slot word cannot say is 4 bits per slot word, on
+ * word's offset, its class that of the slot word's size, its key hash
+ * that of the key in the item (computed for hints). What the slot word cannot say is 4 bits per slot word, on
  * the heap: CLOCK's reference bit (read or written since the hand last
  * passed) and how many classes above its own the item's chunk is (it
  * borrowed a larger free chunk, chunk_alloc).
@@ -230,8 +230,7 @@ int sk_kv_read_parse(const struct sk_kv_plan *plan,
 	if (h.klen == 0 || h.vlen > SK_KV_VALUE_MAX ||
 	    sk_kv_item_size(h.klen, h.vlen) != cand->len)
 		return SK_ERR_MALFORMED;
-	if (h.key_hash != plan->h || h.klen != klen ||
-	    memcmp(p + SK_KV_ITEM_HDR, key, klen))
+	if (h.klen != klen || memcmp(p + SK_KV_ITEM_HDR, key, klen))
 		return SK_KV_ERR_OTHER_KEY;
 	if (h.exptime != 0 && h.exptime <= owner_now)
 		return SK_KV_ERR_EXPIRED;
@@ -477,7 +476,7 @@ static int64_t find(const struct sk_kv_part *part, uint64_t h,
 		if (w % 8 == 0 || s == 0 || sk_kv_slot_fp(s) != fp)
 			continue;
 		ih = item_of(part, w);
-		if (ih->key_hash == h && ih->klen == klen &&
+		if (ih->klen == klen &&
 		    !memcmp((const uint8_t *)ih + SK_KV_ITEM_HDR, key, klen))
 			return w;
 	}
@@ -877,7 +876,6 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	region_off = part->store_off + ch.off * SK_KV_UNIT;
 	memset(&ih, 0, sizeof(ih));
 	ih.cas = part->cas_next++;
-	ih.key_hash = h;
 	ih.flags = flags;
 	ih.exptime = exptime;
 	ih.vlen = alen + blen;
@@ -930,6 +928,17 @@ int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,
 
 /* ---- when full: CLOCK with access hints (kv/README.md, "When full") ---- */
 
+/* The full hash of slot word w's key: items do not carry it (8 bytes
+ * each), and a hint needs it only for the items whose fingerprint its
+ * hash matches, about one. */
+static uint64_t key_hash_of(const struct sk_kv_part *part, uint64_t w)
+{
+	const struct sk_kv_item_hdr *ih = item_of(part, w);
+
+	return sk_kv_siphash13(&part->cfg.hkey,
+			       (const uint8_t *)ih + SK_KV_ITEM_HDR, ih->klen);
+}
+
 int sk_kv_part_ref(struct sk_kv_part *part, uint64_t h)
 {
 	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8, w;
@@ -940,7 +949,7 @@ int sk_kv_part_ref(struct sk_kv_part *part, uint64_t h)
 		uint64_t s = part->bucket[w];
 
 		if (w % 8 && s && sk_kv_slot_fp(s) == fp &&
-		    item_of(part, w)->key_hash == h) {
+		    key_hash_of(part, w) == h) {
 			ref_set(part, w);
 			n++;
 		}

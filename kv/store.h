@@ -39,7 +39,7 @@
 #define SK_KV_SLOTS       7u       /* slots per bucket (words 1..7) */
 #define SK_KV_PAIR_SIZE   128u     /* one GET's first READ */
 #define SK_KV_PAIR_SLOTS  14u      /* candidate slots of one key */
-#define SK_KV_ITEM_HDR    40u      /* struct sk_kv_item_hdr */
+#define SK_KV_ITEM_HDR    32u      /* struct sk_kv_item_hdr */
 #define SK_KV_KEY_MAX     250u     /* memcached's key limit */
 #define SK_KV_VALUE_MAX   1048576u /* 1 MiB, memcached's default -I */
 #define SK_KV_UNITS_BITS  17u
@@ -59,8 +59,9 @@
 #define SK_KV_PLACE_MASK  ((1ull << SK_KV_PLACE_BITS) - 1)
 #define SK_KV_BUCKETS_MAX (1ull << SK_KV_PLACE_BITS) /* any B, 2 to this */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     3u /* 2: 16-byte units, slot fp:12|units:17|off:35;
-			      * 3: pairs (b, b + 1) at any b, any B */
+#define SK_KV_VERSION     4u /* 2: 16-byte units, slot fp:12|units:17|off:35;
+			      * 3: pairs (b, b + 1) at any b, any B;
+			      * 4: a 32-byte item header (no key hash) */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
@@ -129,7 +130,6 @@ struct sk_kv_region_hdr {
 struct sk_kv_item_hdr {
 	uint64_t check;
 	uint64_t cas;
-	uint64_t key_hash;    /* the full h */
 	uint32_t flags;       /* memcached's client flags */
 	uint32_t exptime;     /* owner's Unix seconds, 0 = never */
 	uint32_t vlen;
@@ -224,9 +224,10 @@ struct sk_kv_item_view {
 /*
  * Rules (1) to (3) on the cand->len bytes copied from cand->off: (1) the
  * check matches (else SK_KV_ERR_BAD_CHECK), the header's lengths fit the
- * size read (else SK_ERR_MALFORMED), (2) it is the key's item (else
- * SK_KV_ERR_OTHER_KEY), (3) not expired at owner_now, the owner's Unix
- * seconds as the reader estimates them (else SK_KV_ERR_EXPIRED). Rule (4),
+ * size read (else SK_ERR_MALFORMED), (2) it is the key's item: the key's
+ * length and bytes (else SK_KV_ERR_OTHER_KEY), (3) not expired at
+ * owner_now, the owner's Unix seconds as the reader estimates them (else
+ * SK_KV_ERR_EXPIRED). Rule (4),
  * the lease, is the caller's: the GET must have taken less than
  * sk_kv_lease_ns(Q) on its monotonic clock. *item_p is written only on
  * success and points into item.
