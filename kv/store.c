@@ -4,8 +4,8 @@
  * quarantine, and the reader's acceptance rules.
  *
  * The owner is the region's only writer and the only one who knows where
- * free memory is: chunks, free lists, the quarantine and each item's
- * metadata are on its heap. It writes the region with relaxed 8-byte
+ * free memory is: free lists, the quarantine and 4 bits per slot are on
+ * its heap. It writes the region with relaxed 8-byte
  * atomic stores because peers' NICs (and, in tests, reader threads) read
  * it at the same moment; each update is published by one release store of
  * a slot word. A retired item stays untouched for Q before its chunk can
@@ -37,10 +37,11 @@ _Static_assert(sizeof(struct sk_kv_item_hdr) == SK_KV_ITEM_HDR &&
 /*
  * The owner keeps no record per item: a live item's chunk is its slot
  * word's offset, its class that of the slot word's size, its key hash
- * that of the key in the item (computed for hints). What the slot word cannot say is 4 bits per slot word, on
- * the heap: CLOCK's reference bit (read or written since the hand last
- * passed) and how many classes above its own the item's chunk is (it
- * borrowed a larger free chunk, chunk_alloc).
+ * that of the key in the item (computed for hints). What the slot word
+ * cannot say is 4 bits per slot word, on the heap: CLOCK's reference bit
+ * (read or written since the hand last passed) and how many classes
+ * above its own the item's chunk is (it borrowed a larger free chunk,
+ * chunk_alloc).
  */
 #define SM_REF          1u
 #define SM_BORROW_SHIFT 1
@@ -262,7 +263,7 @@ int sk_kv_read_check(const struct sk_kv_plan *plan,
 
 /* Size classes in units, growing by ~1.25 like memcached's slabs, from
  * the smallest item (a 1-byte key, no value: 48 bytes) to the largest,
- * SK_KV_ITEM_UNITS_MAX: 50 classes. */
+ * SK_KV_ITEM_UNITS_MAX: 48 classes. */
 static void classes_init(struct sk_kv_part *part)
 {
 	uint64_t u = UNITS(sk_kv_item_size(1, 0));
@@ -771,8 +772,9 @@ static int call_evict(struct sk_kv_part *part, uint64_t h, uint64_t need,
 
 	part->in_hook = 1;
 	st = part->cfg.evict(part, part->cfg.evict_arg,
-			     SK_KV_HDR_SIZE + pair_bucket(h, part->cfg.nbuckets) *
-			     SK_KV_LINE, need, now_ns);
+			     SK_KV_HDR_SIZE +
+			     pair_bucket(h, part->cfg.nbuckets) * SK_KV_LINE,
+			     need, now_ns);
 	part->in_hook = 0;
 	return st;
 }

@@ -14,8 +14,8 @@
  *
  * Two sides, kept apart:
  * - the owner (struct sk_kv_part): the only writer. Its allocator, free
- *   lists, quarantine and per-item metadata live on its heap, never in the
- *   region. One thread at a time.
+ *   lists, quarantine and CLOCK bits live on its heap, never in the
+ *   region; it keeps no record per item. One thread at a time.
  * - the reader (sk_kv_read_*): pure functions of a view (struct
  *   sk_kv_view, from the region header), the key and bytes already copied
  *   out of the region. They touch no owner state, so a remote node runs
@@ -47,7 +47,7 @@
 #define SK_KV_UNITS_MAX   ((1u << SK_KV_UNITS_BITS) - 1) /* slot field */
 #define SK_KV_OFF_MAX     ((1ull << SK_KV_OFF_BITS) - 1) /* slot field, in
 							* units: 512 GiB */
-/* The largest item (a 250-byte key, 1 MiB) and its units: 65,555 of the
+/* The largest item (a 250-byte key, 1 MiB) and its units: 65,554 of the
  * field's 131,071. */
 #define SK_KV_ITEM_MAX \
 	((SK_KV_ITEM_HDR + SK_KV_KEY_MAX + SK_KV_VALUE_MAX + SK_KV_UNIT - 1) \
@@ -124,9 +124,9 @@ struct sk_kv_region_hdr {
 /* An item, 16-byte aligned, immutable once its slot is published. After
  * the header: klen key bytes, vlen value bytes, zeros up to a multiple of
  * SK_KV_UNIT (16). Items may share a 64-byte line: the owner writes only
- * the words of free chunks, never a live item's. check = SipHash-1-3 of every byte after it up to that end, keyed
- * with (the item's offset in the region, SK_KV_CHECK_K1): the same bytes
- * elsewhere do not pass. */
+ * the words of free chunks, never a live item's. check = SipHash-1-3 of
+ * every byte after it up to that end, keyed with (the item's offset in
+ * the region, SK_KV_CHECK_K1): the same bytes elsewhere do not pass. */
 struct sk_kv_item_hdr {
 	uint64_t check;
 	uint64_t cas;

@@ -1097,11 +1097,11 @@ static void fill_val(uint8_t *v, size_t n, unsigned key, unsigned seq)
 }
 
 /*
- * 100,000 sets of random sizes (0 to 2,000 bytes: 1 to 33 units, 17 size
- * classes) of 4,000 keys into a 256 KiB store, eviction on, the owner's
- * clock going Q / 32 per set: every set succeeds. (Failures would come
- * from a class whose sets in one Q outrun its reserve, or a class left
- * without chunks; kv/README.md, "When full".) Every key present reads
+ * 100,000 sets of random sizes (0 to 2,000 bytes: 3 to 128 units of 16
+ * bytes, 20 size classes) of 4,000 keys into a 256 KiB store, eviction
+ * on, the owner's clock going Q / 8 per set: every set succeeds.
+ * (Failures would come from a class whose sets in one Q outrun its
+ * reserve, or a class left without chunks; kv/README.md, "When full".) Every key present reads
  * back, one-sided, as exactly its last value.
  */
 static void evict_random_sets(void **state)
