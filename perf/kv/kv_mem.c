@@ -115,8 +115,9 @@ int main(int argc, char **argv)
 	 * plus slack: what is not carved is not counted. */
 	chunk_max = (sk_kv_item_size(ksize, vsize) * 5 / 4 + SK_KV_UNIT - 1) &
 		    ~(uint64_t)(SK_KV_UNIT - 1);
-	psize = SK_KV_HDR_SIZE + nb * SK_KV_LINE + per_max * chunk_max +
-		(64u << 10);
+	/* Whole pages: aligned_alloc wants a multiple of its alignment. */
+	psize = (SK_KV_HDR_SIZE + nb * SK_KV_LINE + per_max * chunk_max +
+		 (64u << 10) + 4095) & ~(size_t)4095;
 	heap0 = mallinfo2().uordblks;
 	for (unsigned long p = 0; p < np; p++) {
 		struct sk_kv_part_cfg cfg = {

@@ -337,7 +337,9 @@ static void report_bad(struct reader *rd, uint32_t key, const char *why,
 static void *reader(void *arg)
 {
 	struct reader *rd = arg;
-	size_t max = sk_kv_item_size(16, VMAX);
+	/* aligned_alloc wants a multiple of the alignment; items are of
+	 * 16-byte units. */
+	size_t max = (sk_kv_item_size(16, VMAX) + 63) / 64 * 64;
 	uint8_t *item = aligned_alloc(64, max), *scratch = malloc(VMAX);
 	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
 	uint8_t pair[SK_KV_PAIR_SIZE] __attribute__((aligned(64)));
