@@ -29,6 +29,7 @@ _Static_assert(SK_KV_ITEM_UNITS_MAX <= SK_KV_UNITS_MAX,
 _Static_assert(sizeof(struct sk_kv_item_hdr) == SK_KV_ITEM_HDR &&
 	       SK_KV_ITEM_HDR % 8 == 0, "the item header, whole words");
 #define NCLASS_MAX 64
+#define CLS_SMALL  256 /* units (4 KiB) under which class_of is a table */
 /* Eviction runs ahead once less than 1/DIV of the store is uncarved, and
  * keeps at least 1/DIV of a class's chunks spare (class_reserve). */
 #define SK_KV_EVICT_RESERVE_DIV 4
@@ -73,6 +74,7 @@ struct sk_kv_part {
 	uint8_t *sm;                 /* 4 bits per slot word (SM_*) */
 	uint32_t cls_units[NCLASS_MAX];
 	unsigned nclass;
+	uint8_t cls_small[CLS_SMALL]; /* class_of below CLS_SMALL units */
 	struct sk_kv_fvec free[NCLASS_MAX];
 	/* The quarantine: a ring of retired chunks, oldest first; the last
 	 * q_pend were retired by the last call and wait for their stamp. */
@@ -275,12 +277,21 @@ static void classes_init(struct sk_kv_part *part)
 	}
 	part->cls_units[n++] = SK_KV_ITEM_UNITS_MAX;
 	part->nclass = n;
+	for (u = 0, n = 0; u < CLS_SMALL; u++) {
+		while (part->cls_units[n] < u)
+			n++;
+		part->cls_small[u] = (uint8_t)n;
+	}
 }
 
+/* The class of an item of units: a table for small items (every update
+ * asks, and a retire), a binary search above. */
 static unsigned class_of(const struct sk_kv_part *part, uint64_t units)
 {
 	unsigned lo = 0, hi = part->nclass - 1;
 
+	if (units < CLS_SMALL)
+		return part->cls_small[units];
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
 
@@ -605,10 +616,12 @@ static void unpublish(struct sk_kv_part *part, uint64_t w)
 	part->items--;
 }
 
-/* A chunk taken for an update: offset in units and class. */
+/* A chunk taken for an update: offset in units, class, and how many
+ * classes above the item's own it is (borrowed). */
 struct chunk {
 	uint64_t off;
 	unsigned cls;
+	unsigned borrow;
 };
 
 static int pop_free(struct sk_kv_part *part, unsigned c, struct chunk *ch)
@@ -635,12 +648,15 @@ static int chunk_alloc(struct sk_kv_part *part, uint64_t units,
 	unsigned c = class_of(part, units), b;
 	uint64_t cu = part->cls_units[c];
 
+	ch->borrow = 0;
 	if (pop_free(part, c, ch))
 		return 1;
 	if (cu > part->store_units - part->bump) {
 		for (b = c + 1; b < part->nclass && b <= c + SK_KV_BORROW; b++)
-			if (pop_free(part, b, ch))
+			if (pop_free(part, b, ch)) {
+				ch->borrow = b - c;
 				return 1;
+			}
 		return 0;
 	}
 	ch->off = part->bump;
@@ -795,6 +811,7 @@ static int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 		ch->off = slot_chunk(part, w, &ch->cls);
 		if (part->cls_units[ch->cls] >= units &&
 		    ch->cls <= class_of(part, units) + SK_KV_BORROW) {
+			ch->borrow = ch->cls - class_of(part, units);
 			/* In place over the live item: what the design
 			 * forbids. */
 			*w_p = w;
@@ -828,8 +845,7 @@ static void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
 			 sk_kv_slot_make(sk_kv_fp(h), units, ch->off),
 			 __ATOMIC_RELEASE);
 	/* Written: an access. */
-	sm_put(part, w, SM_REF | (ch->cls - class_of(part, units)) <<
-				 SM_BORROW_SHIFT);
+	sm_put(part, w, SM_REF | ch->borrow << SM_BORROW_SHIFT);
 	if (!old)
 		part->items++;
 	else if (old_off != ch->off)
