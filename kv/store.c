@@ -4,8 +4,8 @@
  * quarantine, and the reader's acceptance rules.
  *
  * The owner is the region's only writer and the only one who knows where
- * free memory is: chunks, free lists, the quarantine and each item's
- * metadata are on its heap. It writes the region with relaxed 8-byte
+ * free memory is: free lists, the quarantine and 4 bits per slot are on
+ * its heap. It writes the region with relaxed 8-byte
  * atomic stores because peers' NICs (and, in tests, reader threads) read
  * it at the same moment; each update is published by one release store of
  * a slot word. A retired item stays untouched for Q before its chunk can
@@ -21,23 +21,45 @@
 
 #include "store.h"
 
-#define UNITS(bytes) ((bytes) / SK_KV_LINE)
+#define UNITS(bytes) ((bytes) / SK_KV_UNIT)
+_Static_assert(SK_KV_FP_BITS + SK_KV_UNITS_BITS + SK_KV_OFF_BITS == 64,
+	       "the slot word's fields fill its 64 bits");
+_Static_assert(SK_KV_ITEM_UNITS_MAX <= SK_KV_UNITS_MAX,
+	       "the largest item's size fits the slot's units field");
+_Static_assert(sizeof(struct sk_kv_item_hdr) == SK_KV_ITEM_HDR &&
+	       SK_KV_ITEM_HDR % 8 == 0, "the item header, whole words");
 #define NCLASS_MAX 64
+#define CLS_SMALL  256 /* units (4 KiB) under which class_of is a table */
 /* Eviction runs ahead once less than 1/DIV of the store is uncarved, and
  * keeps at least 1/DIV of a class's chunks spare (class_reserve). */
 #define SK_KV_EVICT_RESERVE_DIV 4
 #define SK_KV_BORROW 4 /* classes up an item may borrow a free chunk from */
 
-/* A chunk of the item store, and the item in it: on the owner's heap. */
-struct sk_kv_meta {
-	struct sk_kv_meta *next;  /* free list or quarantine */
-	uint64_t h;               /* the live item's key hash */
-	uint64_t off;             /* units from the store's start */
-	uint64_t retired_ns;      /* when it left its slot */
-	uint32_t units;           /* the item's exact size */
-	uint16_t cls;             /* the chunk's size class */
-	uint8_t ref;              /* CLOCK's reference bit: read or written
-				   * since the hand last passed */
+/*
+ * The owner keeps no record per item: a live item's chunk is its slot
+ * word's offset, its class that of the slot word's size, its key hash
+ * that of the key in the item (computed for hints). What the slot word
+ * cannot say is 4 bits per slot word, on the heap: CLOCK's reference bit
+ * (read or written since the hand last passed) and how many classes
+ * above its own the item's chunk is (it borrowed a larger free chunk,
+ * chunk_alloc).
+ */
+#define SM_REF          1u
+#define SM_BORROW_SHIFT 1
+
+/* Free chunks of a class: their offsets, in units. */
+struct sk_kv_fvec {
+	uint64_t *v;
+	uint32_t n, cap;
+};
+
+/* A retired chunk: offset in units and class, and its retire stamp (0
+ * until stamped: the last q_pend entries). */
+#define QE_CLS_BITS 8
+#define QE_CLS_MASK ((1u << QE_CLS_BITS) - 1)
+struct sk_kv_qent {
+	uint64_t off_cls;
+	uint64_t retired_ns;
 };
 
 struct sk_kv_part {
@@ -49,21 +71,22 @@ struct sk_kv_part {
 	uint64_t store_off;
 	uint64_t store_units;
 	uint64_t bump;               /* first never-used unit */
-	struct sk_kv_meta **shadow;  /* the item of each slot word */
+	uint8_t *sm;                 /* 4 bits per slot word (SM_*) */
 	uint32_t cls_units[NCLASS_MAX];
 	unsigned nclass;
-	struct sk_kv_meta *free[NCLASS_MAX];
-	struct sk_kv_meta *p_head, *p_tail;  /* retired, not yet stamped */
-	struct sk_kv_meta *q_head, *q_tail;  /* stamped, oldest first */
-	uint64_t q_bytes;                    /* of both lists */
-	uint64_t q_count;
+	uint8_t cls_small[CLS_SMALL]; /* class_of below CLS_SMALL units */
+	struct sk_kv_fvec free[NCLASS_MAX];
+	/* The quarantine: a ring of retired chunks, oldest first; the last
+	 * q_pend were retired by the last call and wait for their stamp. */
+	struct sk_kv_qent *q;
+	uint64_t q_cap, q_head, q_len, q_pend;
+	uint64_t q_bytes;
 	uint64_t items;
 	uint64_t cas_next;
-	/* Eviction (kv/README.md, "When full"): chunks per class, carved,
-	 * free and in quarantine; the CLOCK hand and the expiry crawler, slot
-	 * word indexes into bucket[]. */
+	/* Eviction (kv/README.md, "When full"): chunks per class, carved
+	 * and in quarantine (free ones: free[c].n); the CLOCK hand and the
+	 * expiry crawler, slot word indexes into bucket[]. */
 	uint32_t nchunk[NCLASS_MAX];
-	uint32_t nfree[NCLASS_MAX];
 	uint32_t nquar[NCLASS_MAX];
 	uint64_t hand;
 	uint64_t crawl;
@@ -113,9 +136,8 @@ int sk_kv_view_from_hdr(const void *bytes, size_t len, struct sk_kv_view *view_p
 	if (h.version != SK_KV_VERSION)
 		return SK_ERR_VERSION;
 	if (h.nbuckets < 2 || h.nbuckets > SK_KV_BUCKETS_MAX ||
-	    (h.nbuckets & (h.nbuckets - 1)) ||
 	    h.store_off != SK_KV_HDR_SIZE + h.nbuckets * SK_KV_LINE ||
-	    h.partition >= SK_KV_PART_MAX || h.store_size % SK_KV_LINE)
+	    h.partition >= SK_KV_PART_MAX || h.store_size % SK_KV_UNIT)
 		return SK_ERR_MALFORMED;
 	units = UNITS(h.store_size);
 	if (units == 0 || units > SK_KV_OFF_MAX + 1)
@@ -128,9 +150,16 @@ int sk_kv_view_from_hdr(const void *bytes, size_t len, struct sk_kv_view *view_p
 	return SK_OK;
 }
 
-static uint64_t pair_index(uint64_t h, uint64_t nbuckets)
+/*
+ * The first bucket of the key's pair (b, b + 1), b in [0, B - 1): hash
+ * bits 0..27 mapped onto the B - 1 places by multiply-shift, so B need
+ * not be a power of two, and pairs overlap: bucket b is in the pairs that
+ * start at b - 1 and at b, and a key may go to the less full of its two
+ * (find_empty), which spreads the load better than disjoint pairs.
+ */
+static uint64_t pair_bucket(uint64_t h, uint64_t nbuckets)
 {
-	return h & (nbuckets / 2 - 1);
+	return ((h & SK_KV_PLACE_MASK) * (nbuckets - 1)) >> SK_KV_PLACE_BITS;
 }
 
 void sk_kv_read_plan(const struct sk_kv_view *view,
@@ -142,7 +171,7 @@ void sk_kv_read_plan(const struct sk_kv_view *view,
 	plan_p->h = h;
 	plan_p->fp = sk_kv_fp(h);
 	plan_p->pair_off = SK_KV_HDR_SIZE +
-			   pair_index(h, view->nbuckets) * SK_KV_PAIR_SIZE;
+			   pair_bucket(h, view->nbuckets) * SK_KV_LINE;
 }
 
 int sk_kv_read_pick(const struct sk_kv_view *view,
@@ -169,11 +198,11 @@ int sk_kv_read_pick(const struct sk_kv_view *view,
 		off = sk_kv_slot_off(s);
 		/* A slot is the owner's word, but what a READ returns is
 		 * bytes: never let one send the next READ out of bounds. */
-		if (units == 0 || off >= store_units ||
-		    units > store_units - off)
+		if (units == 0 || units > SK_KV_ITEM_UNITS_MAX ||
+		    off >= store_units || units > store_units - off)
 			continue;
-		cands[n].off = view->store_off + off * SK_KV_LINE;
-		cands[n].len = units * SK_KV_LINE;
+		cands[n].off = view->store_off + off * SK_KV_UNIT;
+		cands[n].len = units * SK_KV_UNIT;
 		n++;
 	}
 	*n_p = n;
@@ -196,7 +225,7 @@ int sk_kv_read_parse(const struct sk_kv_plan *plan,
 	const uint8_t *p = item;
 	struct sk_kv_item_hdr h;
 
-	if (cand->len < SK_KV_LINE)
+	if (cand->len < SK_KV_ITEM_HDR)
 		return SK_ERR_MALFORMED;
 	memcpy(&h, p, sizeof(h));
 	/* Lengths first: the bytes may be anything, and the key compare
@@ -204,8 +233,7 @@ int sk_kv_read_parse(const struct sk_kv_plan *plan,
 	if (h.klen == 0 || h.vlen > SK_KV_VALUE_MAX ||
 	    sk_kv_item_size(h.klen, h.vlen) != cand->len)
 		return SK_ERR_MALFORMED;
-	if (h.key_hash != plan->h || h.klen != klen ||
-	    memcmp(p + SK_KV_ITEM_HDR, key, klen))
+	if (h.klen != klen || memcmp(p + SK_KV_ITEM_HDR, key, klen))
 		return SK_KV_ERR_OTHER_KEY;
 	if (h.exptime != 0 && h.exptime <= owner_now)
 		return SK_KV_ERR_EXPIRED;
@@ -224,7 +252,7 @@ int sk_kv_read_check(const struct sk_kv_plan *plan,
 {
 	uint64_t check;
 
-	if (cand->len < SK_KV_LINE)
+	if (cand->len < SK_KV_ITEM_HDR)
 		return SK_ERR_MALFORMED;
 	memcpy(&check, item, sizeof(check));
 	if (check != item_check(cand->off, item, cand->len))
@@ -235,25 +263,35 @@ int sk_kv_read_check(const struct sk_kv_plan *plan,
 
 /* ---- the owner ---- */
 
-/* Size classes in units, growing by ~1.25 like memcached's slabs, the
- * last one SK_KV_UNITS_MAX. */
+/* Size classes in units, growing by ~1.25 like memcached's slabs, from
+ * the smallest item (a 1-byte key, no value: 48 bytes) to the largest,
+ * SK_KV_ITEM_UNITS_MAX: 48 classes. */
 static void classes_init(struct sk_kv_part *part)
 {
-	uint64_t u = 1;
+	uint64_t u = UNITS(sk_kv_item_size(1, 0));
 	unsigned n = 0;
 
-	while (u < SK_KV_UNITS_MAX && n < NCLASS_MAX - 1) {
+	while (u < SK_KV_ITEM_UNITS_MAX && n < NCLASS_MAX - 1) {
 		part->cls_units[n++] = u;
 		u = u + 1 > u * 5 / 4 ? u + 1 : u * 5 / 4;
 	}
-	part->cls_units[n++] = SK_KV_UNITS_MAX;
+	part->cls_units[n++] = SK_KV_ITEM_UNITS_MAX;
 	part->nclass = n;
+	for (u = 0, n = 0; u < CLS_SMALL; u++) {
+		while (part->cls_units[n] < u)
+			n++;
+		part->cls_small[u] = (uint8_t)n;
+	}
 }
 
+/* The class of an item of units: a table for small items (every update
+ * asks, and a retire), a binary search above. */
 static unsigned class_of(const struct sk_kv_part *part, uint64_t units)
 {
 	unsigned lo = 0, hi = part->nclass - 1;
 
+	if (units < CLS_SMALL)
+		return part->cls_small[units];
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
 
@@ -265,6 +303,89 @@ static unsigned class_of(const struct sk_kv_part *part, uint64_t units)
 	return lo;
 }
 
+/* ---- what the owner keeps per slot: 4 bits ---- */
+
+static unsigned sm_get(const struct sk_kv_part *part, uint64_t w)
+{
+	return part->sm[w / 2] >> (w % 2 * 4) & 0xf;
+}
+
+static void sm_put(struct sk_kv_part *part, uint64_t w, unsigned v)
+{
+	unsigned sh = w % 2 * 4;
+
+	part->sm[w / 2] = (uint8_t)((part->sm[w / 2] & ~(0xfu << sh)) |
+				    v << sh);
+}
+
+static void ref_set(struct sk_kv_part *part, uint64_t w)
+{
+	sm_put(part, w, sm_get(part, w) | SM_REF);
+}
+
+/* The chunk of slot word w's item (w in use): its offset in units from
+ * the slot word, its class from the item's size and the classes it
+ * borrowed up. */
+static uint64_t slot_chunk(const struct sk_kv_part *part, uint64_t w,
+			   unsigned *cls_p)
+{
+	uint64_t s = part->bucket[w];
+
+	*cls_p = class_of(part, sk_kv_slot_units(s)) +
+		 (sm_get(part, w) >> SM_BORROW_SHIFT);
+	return sk_kv_slot_off(s);
+}
+
+static uint64_t cls_bytes(const struct sk_kv_part *part, unsigned c)
+{
+	return (uint64_t)part->cls_units[c] * SK_KV_UNIT;
+}
+
+/* ---- free chunks and the quarantine: arrays of offsets ---- */
+
+static int fv_push(struct sk_kv_fvec *fv, uint64_t off)
+{
+	if (fv->n == fv->cap) {
+		uint32_t cap = fv->cap ? 2 * fv->cap : 8;
+		uint64_t *v = realloc(fv->v, (size_t)cap * sizeof(*v));
+
+		if (!v)
+			return SK_ERR_NOMEM;
+		fv->v = v;
+		fv->cap = cap;
+	}
+	fv->v[fv->n++] = off;
+	return SK_OK;
+}
+
+/* Room for n more retired chunks, so that retiring one cannot fail once
+ * a slot store has been made. */
+static int q_reserve(struct sk_kv_part *part, uint64_t n)
+{
+	struct sk_kv_qent *q;
+	uint64_t cap = part->q_cap ? part->q_cap : 16, i;
+
+	if (part->q_len + n <= part->q_cap)
+		return SK_OK;
+	while (cap < part->q_len + n)
+		cap *= 2;
+	q = malloc(cap * sizeof(*q));
+	if (!q)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < part->q_len; i++)
+		q[i] = part->q[(part->q_head + i) & (part->q_cap - 1)];
+	free(part->q);
+	part->q = q;
+	part->q_cap = cap;
+	part->q_head = 0;
+	return SK_OK;
+}
+
+static struct sk_kv_qent *q_at(const struct sk_kv_part *part, uint64_t i)
+{
+	return &part->q[(part->q_head + i) & (part->q_cap - 1)];
+}
+
 int sk_kv_part_init(void *mem, size_t size, const struct sk_kv_part_cfg *cfg,
 		    struct sk_kv_part **part_p)
 {
@@ -272,11 +393,11 @@ int sk_kv_part_init(void *mem, size_t size, const struct sk_kv_part_cfg *cfg,
 	uint64_t nb = cfg->nbuckets, store_off, units, b, bhdr;
 
 	if (!mem || ((uintptr_t)mem % SK_KV_LINE) || nb < 2 ||
-	    nb > SK_KV_BUCKETS_MAX || (nb & (nb - 1)) ||
+	    nb > SK_KV_BUCKETS_MAX ||
 	    cfg->partition >= SK_KV_PART_MAX)
 		return SK_ERR_INVAL;
 	store_off = SK_KV_HDR_SIZE + nb * SK_KV_LINE;
-	if (size < store_off + SK_KV_LINE)
+	if (size < store_off + SK_KV_UNIT)
 		return SK_ERR_INVAL;
 	units = UNITS(size - store_off);
 	if (units > SK_KV_OFF_MAX + 1)
@@ -285,8 +406,8 @@ int sk_kv_part_init(void *mem, size_t size, const struct sk_kv_part_cfg *cfg,
 	part = calloc(1, sizeof(*part));
 	if (!part)
 		return SK_ERR_NOMEM;
-	part->shadow = calloc(nb * 8, sizeof(*part->shadow));
-	if (!part->shadow)
+	part->sm = calloc(nb * 4, 1); /* 4 bits per slot word */
+	if (!part->sm)
 		goto err_free_part;
 
 	part->mem = mem;
@@ -295,7 +416,7 @@ int sk_kv_part_init(void *mem, size_t size, const struct sk_kv_part_cfg *cfg,
 	part->store = (uint8_t *)mem + store_off;
 	part->cfg = *cfg;
 	if (!part->cfg.quarantine_max)
-		part->cfg.quarantine_max = units * SK_KV_LINE / 2;
+		part->cfg.quarantine_max = units * SK_KV_UNIT / 2;
 	part->store_off = store_off;
 	part->store_units = units;
 	part->cas_next = 1;
@@ -310,7 +431,7 @@ int sk_kv_part_init(void *mem, size_t size, const struct sk_kv_part_cfg *cfg,
 	part->hdr->owner_rank = cfg->owner_rank;
 	part->hdr->nbuckets = nb;
 	part->hdr->store_off = store_off;
-	part->hdr->store_size = units * SK_KV_LINE;
+	part->hdr->store_size = units * SK_KV_UNIT;
 	bhdr = sk_kv_bhdr_make(cfg->epoch, cfg->partition, 0);
 	for (b = 0; b < nb; b++)
 		part->bucket[b * 8] = bhdr;
@@ -322,30 +443,16 @@ err_free_part:
 	return SK_ERR_NOMEM;
 }
 
-static void free_list(struct sk_kv_meta *m)
-{
-	while (m) {
-		struct sk_kv_meta *next = m->next;
-
-		free(m);
-		m = next;
-	}
-}
-
 void sk_kv_part_cleanup(struct sk_kv_part *part)
 {
-	uint64_t i;
 	unsigned c;
 
 	if (!part)
 		return;
-	for (i = 0; i < part->cfg.nbuckets * 8; i++)
-		free(part->shadow[i]);
 	for (c = 0; c < part->nclass; c++)
-		free_list(part->free[c]);
-	free_list(part->p_head);
-	free_list(part->q_head);
-	free(part->shadow);
+		free(part->free[c].v);
+	free(part->q);
+	free(part->sm);
 	free(part);
 }
 
@@ -355,53 +462,58 @@ void sk_kv_part_view(const struct sk_kv_part *part, struct sk_kv_view *view_p)
 	view_p->epoch = __atomic_load_n(&part->hdr->epoch, __ATOMIC_RELAXED);
 	view_p->nbuckets = part->cfg.nbuckets;
 	view_p->store_off = part->store_off;
-	view_p->store_size = part->store_units * SK_KV_LINE;
+	view_p->store_size = part->store_units * SK_KV_UNIT;
 }
 
-static const uint8_t *item_at(const struct sk_kv_part *part,
-			      const struct sk_kv_meta *m)
+/* The item slot word w (in use) points at. The owner reads its own region
+ * with plain loads: nobody else writes it. */
+static const struct sk_kv_item_hdr *item_of(const struct sk_kv_part *part,
+					    uint64_t w)
 {
-	return part->store + m->off * SK_KV_LINE;
+	return (const void *)(part->store +
+			      sk_kv_slot_off(part->bucket[w]) * SK_KV_UNIT);
 }
 
-/* The word index (in part->bucket) of the key's live slot, or -1. The
- * owner reads its own region with plain loads: nobody else writes it. */
+/* The word index (in part->bucket) of the key's live slot, or -1. */
 static int64_t find(const struct sk_kv_part *part, uint64_t h,
 		    const void *key, size_t klen)
 {
-	uint64_t base = pair_index(h, part->cfg.nbuckets) * 16, w;
+	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8, w;
 	unsigned fp = sk_kv_fp(h);
 
 	for (w = base; w < base + 16; w++) {
-		const struct sk_kv_meta *m = part->shadow[w];
 		const struct sk_kv_item_hdr *ih;
+		uint64_t s = part->bucket[w];
 
-		if (w % 8 == 0 || !m || sk_kv_slot_fp(part->bucket[w]) != fp ||
-		    m->h != h)
+		if (w % 8 == 0 || s == 0 || sk_kv_slot_fp(s) != fp)
 			continue;
-		ih = (const void *)item_at(part, m);
+		ih = item_of(part, w);
 		if (ih->klen == klen &&
-		    !memcmp(item_at(part, m) + SK_KV_ITEM_HDR, key, klen))
+		    !memcmp((const uint8_t *)ih + SK_KV_ITEM_HDR, key, klen))
 			return w;
 	}
 	return -1;
 }
 
+/* An empty slot of the key's pair, in the bucket with more of them (the
+ * first on a tie), or -1. */
 static int64_t find_empty(const struct sk_kv_part *part, uint64_t h)
 {
-	uint64_t base = pair_index(h, part->cfg.nbuckets) * 16, w;
+	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8, w;
+	int64_t first[2] = { -1, -1 };
+	unsigned nfree[2] = { 0, 0 }, i;
 
-	for (w = base; w < base + 16; w++)
-		if (w % 8 && part->bucket[w] == 0)
-			return w;
-	return -1;
+	for (i = 0; i < 2; i++)
+		for (w = base + 8 * i + 1; w < base + 8 * i + 8; w++)
+			if (part->bucket[w] == 0 && !nfree[i]++)
+				first[i] = (int64_t)w;
+	return nfree[1] > nfree[0] ? first[1] : first[0];
 }
 
 int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
 		      struct sk_kv_item_view *item_p)
 {
 	const struct sk_kv_item_hdr *ih;
-	const struct sk_kv_meta *m;
 	uint64_t h;
 	int64_t w;
 
@@ -411,11 +523,10 @@ int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
 	w = find(part, h, key, klen);
 	if (w < 0)
 		return SK_KV_ERR_NOT_FOUND;
-	m = part->shadow[w];
 	/* The owner's own read of the item: an access CLOCK counts. */
-	part->shadow[w]->ref = 1;
-	ih = (const void *)item_at(part, m);
-	item_p->value = item_at(part, m) + SK_KV_ITEM_HDR + ih->klen;
+	ref_set(part, w);
+	ih = item_of(part, w);
+	item_p->value = (const uint8_t *)ih + SK_KV_ITEM_HDR + ih->klen;
 	item_p->vlen = ih->vlen;
 	item_p->flags = ih->flags;
 	item_p->cas = ih->cas;
@@ -432,21 +543,16 @@ int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
  */
 static void stamp(struct sk_kv_part *part, uint64_t now_ns)
 {
-	struct sk_kv_meta *m;
+	uint64_t i;
 
 	/* Inside an update's eviction hook, now_ns is the update's, read
 	 * before the slot stores the hook makes: its retirees wait for the
 	 * next call. */
-	if (!part->p_head || part->in_hook)
+	if (!part->q_pend || part->in_hook)
 		return;
-	for (m = part->p_head; m; m = m->next)
-		m->retired_ns = now_ns;
-	if (part->q_tail)
-		part->q_tail->next = part->p_head;
-	else
-		part->q_head = part->p_head;
-	part->q_tail = part->p_tail;
-	part->p_head = part->p_tail = NULL;
+	for (i = part->q_len - part->q_pend; i < part->q_len; i++)
+		q_at(part, i)->retired_ns = now_ns;
+	part->q_pend = 0;
 }
 
 /* Free what has aged Q by now_ns, without stamping: an update calls this
@@ -454,21 +560,24 @@ static void stamp(struct sk_kv_part *part, uint64_t now_ns)
  * must get the next call's time, not this one's (see stamp). */
 static unsigned reap_aged(struct sk_kv_part *part, uint64_t now_ns)
 {
-	struct sk_kv_meta *m;
 	unsigned n = 0;
 
 	/* FIFO in retire order; a clock that went back only delays. */
-	while ((m = part->q_head) && now_ns >= m->retired_ns &&
-	       now_ns - m->retired_ns >= part->cfg.quarantine_ns) {
-		part->q_head = m->next;
-		if (!part->q_head)
-			part->q_tail = NULL;
-		part->q_bytes -= (uint64_t)part->cls_units[m->cls] * SK_KV_LINE;
-		part->q_count--;
-		part->nquar[m->cls]--;
-		part->nfree[m->cls]++;
-		m->next = part->free[m->cls];
-		part->free[m->cls] = m;
+	while (part->q_len > part->q_pend) {
+		struct sk_kv_qent *e = q_at(part, 0);
+		unsigned c = e->off_cls & QE_CLS_MASK;
+
+		if (now_ns < e->retired_ns ||
+		    now_ns - e->retired_ns < part->cfg.quarantine_ns)
+			break;
+		/* No heap for the free list: it stays in quarantine (a
+		 * later reap retries). */
+		if (fv_push(&part->free[c], e->off_cls >> QE_CLS_BITS))
+			break;
+		part->q_head = (part->q_head + 1) & (part->q_cap - 1);
+		part->q_len--;
+		part->q_bytes -= cls_bytes(part, c);
+		part->nquar[c]--;
 		n++;
 	}
 	return n;
@@ -480,38 +589,50 @@ unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
 	return reap_aged(part, now_ns);
 }
 
-/* Out of its slot: quarantined, its time stamped by the next call. */
-static void retire(struct sk_kv_part *part, struct sk_kv_meta *m)
+/* Out of its slot: quarantined, its time stamped by the next call. The
+ * caller made room (q_reserve) before its slot store. */
+static void retire(struct sk_kv_part *part, uint64_t off, unsigned c)
 {
-	m->next = NULL;
-	if (part->p_tail)
-		part->p_tail->next = m;
-	else
-		part->p_head = m;
-	part->p_tail = m;
-	part->q_bytes += (uint64_t)part->cls_units[m->cls] * SK_KV_LINE;
-	part->q_count++;
-	part->nquar[m->cls]++;
+	struct sk_kv_qent *e = q_at(part, part->q_len);
+
+	e->off_cls = off << QE_CLS_BITS | c;
+	e->retired_ns = 0;
+	part->q_len++;
+	part->q_pend++;
+	part->q_bytes += cls_bytes(part, c);
+	part->nquar[c]++;
 }
 
-/* Slot word w's item out of its slot (slot := 0, release) and retired. */
+/* Slot word w's item out of its slot (slot := 0, release) and retired.
+ * The caller made room for one retiree. */
 static void unpublish(struct sk_kv_part *part, uint64_t w)
 {
+	unsigned c;
+	uint64_t off = slot_chunk(part, w, &c);
+
 	__atomic_store_n(&part->bucket[w], 0, __ATOMIC_RELEASE);
-	retire(part, part->shadow[w]);
-	part->shadow[w] = NULL;
+	sm_put(part, w, 0);
+	retire(part, off, c);
 	part->items--;
 }
 
-static struct sk_kv_meta *pop_free(struct sk_kv_part *part, unsigned c)
-{
-	struct sk_kv_meta *m = part->free[c];
+/* A chunk taken for an update: offset in units, class, and how many
+ * classes above the item's own it is (borrowed). */
+struct chunk {
+	uint64_t off;
+	unsigned cls;
+	unsigned borrow;
+};
 
-	if (m) {
-		part->free[c] = m->next;
-		part->nfree[c]--;
-	}
-	return m;
+static int pop_free(struct sk_kv_part *part, unsigned c, struct chunk *ch)
+{
+	struct sk_kv_fvec *fv = &part->free[c];
+
+	if (!fv->n)
+		return 0;
+	ch->off = fv->v[--fv->n];
+	ch->cls = c;
+	return 1;
 }
 
 /*
@@ -521,28 +642,43 @@ static struct sk_kv_meta *pop_free(struct sk_kv_part *part, unsigned c)
  * leaves. This lets neighbouring classes lend to one that a burst of sets
  * emptied while its evicted chunks are still in quarantine.
  */
-static struct sk_kv_meta *chunk_alloc(struct sk_kv_part *part, uint64_t units)
+static int chunk_alloc(struct sk_kv_part *part, uint64_t units,
+		       struct chunk *ch)
 {
 	unsigned c = class_of(part, units), b;
 	uint64_t cu = part->cls_units[c];
-	struct sk_kv_meta *m = pop_free(part, c);
 
-	if (m)
-		return m;
+	ch->borrow = 0;
+	if (pop_free(part, c, ch))
+		return 1;
 	if (cu > part->store_units - part->bump) {
 		for (b = c + 1; b < part->nclass && b <= c + SK_KV_BORROW; b++)
-			if ((m = pop_free(part, b)))
-				return m;
-		return NULL;
+			if (pop_free(part, b, ch)) {
+				ch->borrow = b - c;
+				return 1;
+			}
+		return 0;
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->off = part->bump;
-	m->cls = c;
+	ch->off = part->bump;
+	ch->cls = c;
 	part->bump += cu;
 	part->nchunk[c]++;
-	return m;
+	return 1;
+}
+
+/* A chunk chunk_alloc gave back unused: to the top it came from, or to the
+ * free list it was popped from (which has room for it again). */
+static void chunk_unalloc(struct sk_kv_part *part, const struct chunk *ch)
+{
+	uint64_t cu = part->cls_units[ch->cls];
+	struct sk_kv_fvec *fv = &part->free[ch->cls];
+
+	if (ch->off + cu == part->bump) {
+		part->bump -= cu;
+		part->nchunk[ch->cls]--;
+	} else {
+		fv->v[fv->n++] = ch->off;
+	}
 }
 
 /* Writes a region with relaxed 8-byte stores, gathering bytes into
@@ -593,17 +729,19 @@ static void rw_pad(struct region_writer *rw, uint64_t *end)
  * (nearly) carved out. Evicting makes a chunk usable only Q later, so a
  * class that waited until it had none would fail every set for Q. The
  * reserve covers twice the class's sets in the last whole window of Q (or
- * the current one, if more), plus one, and at least a quarter of its
+ * the current one, if more), plus two, and at least a quarter of its
  * chunks; at most half of them. (Measured, kv/README.md: with an eighth,
  * and no eviction before the store was carved out, sets failed from the
- * moment it was.)
+ * moment it was; plus one was enough with 64-byte units, but the 16-byte
+ * units' finer classes leave the largest ones fewer chunks, and a burst
+ * of one more set than the last window's twice failed them.)
  */
 static uint32_t class_reserve(const struct sk_kv_part *part, unsigned c)
 {
 	uint32_t r = part->win_n[c][0] > part->win_n[c][1] ?
 		     part->win_n[c][0] : part->win_n[c][1];
 
-	r = 2 * r + 1;
+	r = 2 * r + 2;
 	if (r < part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV)
 		r = part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV;
 	if (r > part->nchunk[c] / 2)
@@ -650,8 +788,9 @@ static int call_evict(struct sk_kv_part *part, uint64_t h, uint64_t need,
 
 	part->in_hook = 1;
 	st = part->cfg.evict(part, part->cfg.evict_arg,
-			     SK_KV_HDR_SIZE + pair_index(h, part->cfg.nbuckets) *
-			     SK_KV_PAIR_SIZE, need, now_ns);
+			     SK_KV_HDR_SIZE +
+			     pair_bucket(h, part->cfg.nbuckets) * SK_KV_LINE,
+			     need, now_ns);
 	part->in_hook = 0;
 	return st;
 }
@@ -659,33 +798,58 @@ static int call_evict(struct sk_kv_part *part, uint64_t h, uint64_t need,
 /* Find the slot and the memory of an update, or say why not. */
 static int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 		       size_t klen, uint64_t units, uint64_t now_ns,
-		       int64_t *w_p, struct sk_kv_meta **m_p)
+		       int64_t *w_p, struct chunk *ch)
 {
 	int64_t w = find(part, h, key, klen);
-	struct sk_kv_meta *m;
 
 	if (w < 0)
 		w = find_empty(part, h);
 	if (w < 0)
 		return SK_KV_ERR_PAIR_FULL;
 #ifdef SK_KV_BROKEN_PUBLISH
-	m = part->shadow[w];
-	if (m && part->cls_units[m->cls] >= units) {
-		/* In place over the live item: what the design forbids. */
-		*w_p = w;
-		*m_p = m;
-		return SK_OK;
+	if (part->bucket[w]) {
+		ch->off = slot_chunk(part, w, &ch->cls);
+		if (part->cls_units[ch->cls] >= units &&
+		    ch->cls <= class_of(part, units) + SK_KV_BORROW) {
+			ch->borrow = ch->cls - class_of(part, units);
+			/* In place over the live item: what the design
+			 * forbids. */
+			*w_p = w;
+			return SK_OK;
+		}
 	}
 #endif
 	reap_aged(part, now_ns);
 	if (part->q_bytes >= part->cfg.quarantine_max)
 		return SK_KV_ERR_QUARANTINE_FULL;
-	m = chunk_alloc(part, units);
-	if (!m)
+	/* Room to retire the item this update replaces, before any store. */
+	if (q_reserve(part, 1) != SK_OK)
+		return SK_ERR_NOMEM;
+	if (!chunk_alloc(part, units, ch))
 		return SK_ERR_NOMEM;
 	*w_p = w;
-	*m_p = m;
 	return SK_OK;
+}
+
+/* Publish the item built in ch at slot word w (one release store), and
+ * retire the one it replaces. */
+static void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
+		    uint64_t units, const struct chunk *ch)
+{
+	uint64_t old = part->bucket[w], old_off = 0;
+	unsigned old_cls = 0;
+
+	if (old)
+		old_off = slot_chunk(part, w, &old_cls);
+	__atomic_store_n(&part->bucket[w],
+			 sk_kv_slot_make(sk_kv_fp(h), units, ch->off),
+			 __ATOMIC_RELEASE);
+	/* Written: an access. */
+	sm_put(part, w, SM_REF | ch->borrow << SM_BORROW_SHIFT);
+	if (!old)
+		part->items++;
+	else if (old_off != ch->off)
+		retire(part, old_off, old_cls);
 }
 
 int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
@@ -695,7 +859,7 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 {
 	struct region_writer rw;
 	struct sk_kv_item_hdr ih;
-	struct sk_kv_meta *m, *old;
+	struct chunk ch;
 	uint64_t h, units, region_off, check;
 	uint8_t *item;
 	unsigned tried = 0;
@@ -711,7 +875,7 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	for (;;) {
 		unsigned kind;
 
-		st = set_prepare(part, h, key, klen, units, now_ns, &w, &m);
+		st = set_prepare(part, h, key, klen, units, now_ns, &w, &ch);
 		if (st == SK_OK)
 			break;
 		/* The hook once for a full pair, once for no chunk: a set of
@@ -726,11 +890,10 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	}
 
 	/* Build the whole item where no reader is directed yet. */
-	item = part->store + m->off * SK_KV_LINE;
-	region_off = part->store_off + m->off * SK_KV_LINE;
+	item = part->store + ch.off * SK_KV_UNIT;
+	region_off = part->store_off + ch.off * SK_KV_UNIT;
 	memset(&ih, 0, sizeof(ih));
 	ih.cas = part->cas_next++;
-	ih.key_hash = h;
 	ih.flags = flags;
 	ih.exptime = exptime;
 	ih.vlen = alen + blen;
@@ -743,33 +906,22 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 		rw_put(&rw, a, alen);
 	if (blen)
 		rw_put(&rw, b, blen);
-	rw_pad(&rw, (uint64_t *)(item + units * SK_KV_LINE));
-	check = item_check(region_off, item, units * SK_KV_LINE);
+	rw_pad(&rw, (uint64_t *)(item + units * SK_KV_UNIT));
+	check = item_check(region_off, item, units * SK_KV_UNIT);
 	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
 
 	/* The publish: the item's stores before the slot's (release). */
-	old = part->shadow[w];
-	m->h = h;
-	m->units = units;
-	m->ref = 1; /* written: an access */
-	__atomic_store_n(&part->bucket[w],
-			 sk_kv_slot_make(sk_kv_fp(h), units, m->off),
-			 __ATOMIC_RELEASE);
-	part->shadow[w] = m;
-	if (!old)
-		part->items++;
-	else if (old != m)
-		retire(part, old);
+	publish(part, w, h, units, &ch);
 	if (cas_p)
 		*cas_p = ih.cas;
 	/* Evict ahead: what eviction frees is usable only Q later, so a
 	 * class whose spare chunks (free or on their way) run below its
 	 * reserve gets more now, before a set finds none. */
-	class_count(part, m->cls, now_ns);
-	if (part->cfg.evict && part->nfree[m->cls] + part->nquar[m->cls] <
-				       class_reserve(part, m->cls) &&
-	    nearly_full(part, m->cls))
-		(void)call_evict(part, h, part->cls_units[m->cls], now_ns);
+	class_count(part, ch.cls, now_ns);
+	if (part->cfg.evict && part->free[ch.cls].n + part->nquar[ch.cls] <
+				       class_reserve(part, ch.cls) &&
+	    nearly_full(part, ch.cls))
+		(void)call_evict(part, h, part->cls_units[ch.cls], now_ns);
 	return SK_OK;
 }
 
@@ -786,22 +938,37 @@ int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,
 	w = find(part, h, key, klen);
 	if (w < 0)
 		return SK_KV_ERR_NOT_FOUND;
+	if (q_reserve(part, 1) != SK_OK)
+		return SK_ERR_NOMEM;
 	unpublish(part, w);
 	return SK_OK;
 }
 
 /* ---- when full: CLOCK with access hints (kv/README.md, "When full") ---- */
 
+/* The full hash of slot word w's key: items do not carry it (8 bytes
+ * each), and a hint needs it only for the items whose fingerprint its
+ * hash matches, about one. */
+static uint64_t key_hash_of(const struct sk_kv_part *part, uint64_t w)
+{
+	const struct sk_kv_item_hdr *ih = item_of(part, w);
+
+	return sk_kv_siphash13(&part->cfg.hkey,
+			       (const uint8_t *)ih + SK_KV_ITEM_HDR, ih->klen);
+}
+
 int sk_kv_part_ref(struct sk_kv_part *part, uint64_t h)
 {
-	uint64_t base = pair_index(h, part->cfg.nbuckets) * 16, w;
+	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8, w;
+	unsigned fp = sk_kv_fp(h);
 	int n = 0;
 
 	for (w = base; w < base + 16; w++) {
-		struct sk_kv_meta *m = part->shadow[w];
+		uint64_t s = part->bucket[w];
 
-		if (w % 8 && m && m->h == h) {
-			m->ref = 1;
+		if (w % 8 && s && sk_kv_slot_fp(s) == fp &&
+		    key_hash_of(part, w) == h) {
+			ref_set(part, w);
 			n++;
 		}
 	}
@@ -833,21 +1000,24 @@ static void evict_slot(struct sk_kv_part *part, uint64_t w)
 static int evict_pair(struct sk_kv_part *part, uint64_t pair_off)
 {
 	uint64_t base = (pair_off - SK_KV_HDR_SIZE) / 8, w;
-	unsigned pass;
+	unsigned pass, c;
 
 	for (pass = 0; pass < 2; pass++) {
 		for (w = base; w < base + 16; w++) {
-			struct sk_kv_meta *m = part->shadow[w];
+			unsigned v = sm_get(part, w);
 
-			if (w % 8 == 0 || !m)
+			if (w % 8 == 0 || !part->bucket[w])
 				continue;
-			if (m->ref) {
-				m->ref = 0;
+			if (v & SM_REF) {
+				sm_put(part, w, v & ~SM_REF);
 				continue;
 			}
-			if (!q_room(part, (uint64_t)part->cls_units[m->cls] *
-				    SK_KV_LINE, part->cfg.quarantine_max))
+			(void)slot_chunk(part, w, &c);
+			if (!q_room(part, cls_bytes(part, c),
+				    part->cfg.quarantine_max))
 				return SK_KV_ERR_QUARANTINE_FULL;
+			if (q_reserve(part, 1) != SK_OK)
+				return SK_ERR_NOMEM;
 			evict_slot(part, w);
 			return SK_OK;
 		}
@@ -858,37 +1028,42 @@ static int evict_pair(struct sk_kv_part *part, uint64_t pair_off)
 /*
  * No chunk of need units, or its class below its reserve: the hand sweeps
  * the slots, clearing the bits of the class's items it passes and
- * evicting those without, until the class has its reserve of spare chunks
- * (free or in quarantine) and, when it has no free one, one more than it
- * had. Chunks are never split, so only items in chunks of that class
- * help (an item borrowing a larger chunk counts for the chunk's class).
- * Bounded by two turns of the hand (one clears every bit).
+ * evicting those without, until the class has its reserve of spare
+ * chunks (free or in quarantine) and, when it has no free one, one more
+ * than it had. Chunks are never split, so only items in chunks of that
+ * class help (an item borrowing a larger chunk counts for the chunk's
+ * class). Bounded by two turns of the hand (one clears every bit).
  */
 static int evict_units(struct sk_kv_part *part, uint64_t need)
 {
-	unsigned c = class_of(part, need);
+	unsigned c = class_of(part, need), mc;
 	uint64_t nwords = part->cfg.nbuckets * 8, steps, bytes, limit;
-	uint64_t spare = part->nfree[c] + part->nquar[c];
+	uint64_t spare = part->free[c].n + part->nquar[c];
 	uint64_t target = class_reserve(part, c), evicted = 0;
 
-	if (part->nfree[c] == 0 && target < spare + 1)
+	if (part->free[c].n == 0 && target < spare + 1)
 		target = spare + 1;
 	if (part->nchunk[c] == 0)
 		return SK_ERR_NOMEM; /* no chunk of this class to free */
-	bytes = (uint64_t)part->cls_units[c] * SK_KV_LINE;
+	bytes = cls_bytes(part, c);
 	limit = part->cfg.quarantine_max / 2;
 	for (steps = 0; steps < 2 * nwords && spare < target; steps++) {
 		uint64_t w = part->hand;
-		struct sk_kv_meta *m = part->shadow[w];
+		unsigned v;
 
 		part->hand = w + 1 < nwords ? w + 1 : 0;
-		if (w % 8 == 0 || !m || m->cls != c)
+		if (w % 8 == 0 || !part->bucket[w])
 			continue;
-		if (m->ref) {
-			m->ref = 0;
+		(void)slot_chunk(part, w, &mc);
+		if (mc != c)
+			continue;
+		v = sm_get(part, w);
+		if (v & SM_REF) {
+			sm_put(part, w, v & ~SM_REF);
 			continue;
 		}
-		if (!q_room(part, bytes, limit))
+		if (!q_room(part, bytes, limit) ||
+		    q_reserve(part, 1) != SK_OK)
 			break;
 		evict_slot(part, w);
 		spare++;
@@ -914,25 +1089,26 @@ unsigned sk_kv_part_expire(struct sk_kv_part *part, uint32_t unix_now,
 			   uint64_t max_slots, uint64_t now_ns)
 {
 	uint64_t nwords = part->cfg.nbuckets * 8, i;
-	unsigned n = 0;
+	unsigned n = 0, c;
 
 	stamp(part, now_ns);
 	if (max_slots > nwords)
 		max_slots = nwords;
 	for (i = 0; i < max_slots; i++) {
 		uint64_t w = part->crawl;
-		struct sk_kv_meta *m = part->shadow[w];
 		const struct sk_kv_item_hdr *ih;
 
 		part->crawl = w + 1 < nwords ? w + 1 : 0;
-		if (w % 8 == 0 || !m)
+		if (w % 8 == 0 || !part->bucket[w])
 			continue;
-		ih = (const void *)item_at(part, m);
+		ih = item_of(part, w);
 		/* The reader's rule (3): expired at exptime. */
 		if (ih->exptime == 0 || ih->exptime > unix_now)
 			continue;
-		if (!q_room(part, (uint64_t)part->cls_units[m->cls] *
-			    SK_KV_LINE, part->cfg.quarantine_max / 2))
+		(void)slot_chunk(part, w, &c);
+		if (!q_room(part, cls_bytes(part, c),
+			    part->cfg.quarantine_max / 2) ||
+		    q_reserve(part, 1) != SK_OK)
 			break;
 		unpublish(part, w);
 		part->expired++;
@@ -955,8 +1131,8 @@ void sk_kv_part_stats(const struct sk_kv_part *part,
 		      struct sk_kv_part_stats *stats_p)
 {
 	stats_p->items = part->items;
-	stats_p->store_used = part->bump * SK_KV_LINE;
-	stats_p->quarantined = part->q_count;
+	stats_p->store_used = part->bump * SK_KV_UNIT;
+	stats_p->quarantined = part->q_len;
 	stats_p->quarantine_bytes = part->q_bytes;
 	stats_p->evicted = part->evicted;
 	stats_p->expired = part->expired;
@@ -967,9 +1143,9 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 {
 	struct region_writer rw;
 	struct sk_kv_item_hdr ih;
-	struct sk_kv_meta *m, *old;
+	struct chunk ch;
 	const uint8_t *src;
-	uint64_t h, units, region_off, check;
+	uint64_t h, units, region_off, check, old_off;
 	uint8_t *item;
 	int64_t w;
 	int st, attempt;
@@ -981,9 +1157,9 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 	w = find(part, h, key, klen);
 	if (w < 0)
 		return SK_KV_ERR_NOT_FOUND;
-	units = part->shadow[w]->units;
+	units = sk_kv_slot_units(part->bucket[w]);
 	for (attempt = 0;; attempt++) {
-		st = set_prepare(part, h, key, klen, units, now_ns, &w, &m);
+		st = set_prepare(part, h, key, klen, units, now_ns, &w, &ch);
 		if (st == SK_OK)
 			break;
 		if (attempt || !part->cfg.evict || st != SK_ERR_NOMEM)
@@ -998,10 +1174,8 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 	}
 	/* The eviction hook may have deleted this very key: set_prepare
 	 * then gave an empty slot. Nothing to touch; the chunk goes back. */
-	old = part->shadow[w];
-	if (!old || find(part, h, key, klen) != w) {
-		m->next = part->free[m->cls];
-		part->free[m->cls] = m;
+	if (!part->bucket[w] || find(part, h, key, klen) != w) {
+		chunk_unalloc(part, &ch);
 		return SK_KV_ERR_NOT_FOUND;
 	}
 
@@ -1009,31 +1183,24 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 	 * the old one stays as it is for readers who hold its slot. Its
 	 * check is keyed with its new offset. The CAS is kept (memcached's
 	 * touch does not change it). */
-	src = item_at(part, old);
+	old_off = sk_kv_slot_off(part->bucket[w]);
+	src = (const uint8_t *)item_of(part, w);
 	memcpy(&ih, src, sizeof(ih));
 	ih.exptime = exptime;
-	item = part->store + m->off * SK_KV_LINE;
-	region_off = part->store_off + m->off * SK_KV_LINE;
+	item = part->store + ch.off * SK_KV_UNIT;
+	region_off = part->store_off + ch.off * SK_KV_UNIT;
 	rw.w = (uint64_t *)item + 1;
 	rw.fill = 0;
 	rw_put(&rw, (const uint8_t *)&ih + 8, sizeof(ih) - 8);
-	/* (m == old only in the broken publish's build: in place, where
-	 * the key and value are already there.) */
-	if (m != old) {
+	/* (The same chunk only in the broken publish's build: in place,
+	 * where the key and value are already there.) */
+	if (ch.off != old_off) {
 		rw_put(&rw, src + SK_KV_ITEM_HDR, (size_t)ih.klen + ih.vlen);
-		rw_pad(&rw, (uint64_t *)(item + units * SK_KV_LINE));
+		rw_pad(&rw, (uint64_t *)(item + units * SK_KV_UNIT));
 	}
-	check = item_check(region_off, item, units * SK_KV_LINE);
+	check = item_check(region_off, item, units * SK_KV_UNIT);
 	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
 
-	m->h = h;
-	m->units = units;
-	m->ref = 1; /* touched: an access */
-	__atomic_store_n(&part->bucket[w],
-			 sk_kv_slot_make(sk_kv_fp(h), units, m->off),
-			 __ATOMIC_RELEASE);
-	part->shadow[w] = m;
-	if (old != m)
-		retire(part, old);
+	publish(part, w, h, units, &ch);
 	return SK_OK;
 }

@@ -4,7 +4,8 @@
  * owner's operations on it, and the reader's rules for bytes copied out
  * of it by one-sided READs. Private to kv: not installed.
  *
- * Region of one partition (all offsets from its start, 64-byte aligned):
+ * Region of one partition (offsets from its start; header and buckets
+ * 64-byte aligned, items 16-byte aligned):
  *
  *	[ header 4 KiB ][ B buckets x 64 B ][ item store ]
  *
@@ -13,8 +14,8 @@
  *
  * Two sides, kept apart:
  * - the owner (struct sk_kv_part): the only writer. Its allocator, free
- *   lists, quarantine and per-item metadata live on its heap, never in the
- *   region. One thread at a time.
+ *   lists, quarantine and CLOCK bits live on its heap, never in the
+ *   region; it keeps no record per item. One thread at a time.
  * - the reader (sk_kv_read_*): pure functions of a view (struct
  *   sk_kv_view, from the region header), the key and bytes already copied
  *   out of the region. They touch no owner state, so a remote node runs
@@ -32,21 +33,35 @@
 
 #pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
 
-#define SK_KV_LINE        64u      /* bucket size and item unit */
+#define SK_KV_LINE        64u      /* bucket size */
+#define SK_KV_UNIT        16u      /* item size and offset unit */
 #define SK_KV_HDR_SIZE    4096u    /* the region header's share */
 #define SK_KV_SLOTS       7u       /* slots per bucket (words 1..7) */
 #define SK_KV_PAIR_SIZE   128u     /* one GET's first READ */
 #define SK_KV_PAIR_SLOTS  14u      /* candidate slots of one key */
-#define SK_KV_ITEM_HDR    40u      /* struct sk_kv_item_hdr */
+#define SK_KV_ITEM_HDR    32u      /* struct sk_kv_item_hdr */
 #define SK_KV_KEY_MAX     250u     /* memcached's key limit */
 #define SK_KV_VALUE_MAX   1048576u /* 1 MiB, memcached's default -I */
-#define SK_KV_UNITS_MAX   0xffffu  /* slot field: items < 4 MiB */
-#define SK_KV_OFF_MAX     ((1ull << 36) - 1) /* slot field, in units */
+#define SK_KV_UNITS_BITS  17u
+#define SK_KV_OFF_BITS    35u
+#define SK_KV_UNITS_MAX   ((1u << SK_KV_UNITS_BITS) - 1) /* slot field */
+#define SK_KV_OFF_MAX     ((1ull << SK_KV_OFF_BITS) - 1) /* slot field, in
+							* units: 512 GiB */
+/* The largest item (a 250-byte key, 1 MiB) and its units: 65,554 of the
+ * field's 131,071. */
+#define SK_KV_ITEM_MAX \
+	((SK_KV_ITEM_HDR + SK_KV_KEY_MAX + SK_KV_VALUE_MAX + SK_KV_UNIT - 1) \
+	 / SK_KV_UNIT * SK_KV_UNIT)
+#define SK_KV_ITEM_UNITS_MAX (SK_KV_ITEM_MAX / SK_KV_UNIT)
 #define SK_KV_FP_BITS     12u
 #define SK_KV_PART_MAX    (1u << 24) /* bucket header's partition field */
-#define SK_KV_BUCKETS_MAX (1ull << 29) /* hash bits 0..27 pick the pair */
+#define SK_KV_PLACE_BITS  28u      /* hash bits 0..27 place the pair */
+#define SK_KV_PLACE_MASK  ((1ull << SK_KV_PLACE_BITS) - 1)
+#define SK_KV_BUCKETS_MAX (1ull << SK_KV_PLACE_BITS) /* any B, 2 to this */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     1u
+#define SK_KV_VERSION     4u /* 2: 16-byte units, slot fp:12|units:17|off:35;
+			      * 3: pairs (b, b + 1) at any b, any B;
+			      * 4: a 32-byte item header (no key hash) */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
@@ -66,16 +81,17 @@ const char *sk_kv_status_str(int status);
 
 /* ---- the formats ---- */
 
-/* slot = fp:12 | units:16 | off:36; 0 = empty (fp is never 0). */
+/* slot = fp:12 | units:17 | off:35, sizes and offsets in 16-byte units;
+ * 0 = empty (fp is never 0). */
 static inline uint64_t sk_kv_slot_make(unsigned fp, uint64_t units,
 				       uint64_t off)
 {
-	return (uint64_t)fp << 52 | units << 36 | off;
+	return (uint64_t)fp << 52 | units << SK_KV_OFF_BITS | off;
 }
 static inline unsigned sk_kv_slot_fp(uint64_t s) { return s >> 52; }
 static inline uint64_t sk_kv_slot_units(uint64_t s)
 {
-	return (s >> 36) & SK_KV_UNITS_MAX;
+	return (s >> SK_KV_OFF_BITS) & SK_KV_UNITS_MAX;
 }
 static inline uint64_t sk_kv_slot_off(uint64_t s) { return s & SK_KV_OFF_MAX; }
 
@@ -100,20 +116,20 @@ struct sk_kv_region_hdr {
 	uint32_t partition;
 	uint32_t epoch;
 	uint32_t owner_rank;
-	uint64_t nbuckets;    /* B, a power of two >= 2 */
-	uint64_t store_off;   /* = SK_KV_HDR_SIZE + 64 B */
-	uint64_t store_size;  /* bytes, a multiple of 64 */
+	uint64_t nbuckets;    /* B, 2..SK_KV_BUCKETS_MAX */
+	uint64_t store_off;   /* = SK_KV_HDR_SIZE + B x 64 */
+	uint64_t store_size;  /* bytes, a multiple of SK_KV_UNIT */
 };
 
-/* An item, 64-byte aligned, immutable once its slot is published. After
+/* An item, 16-byte aligned, immutable once its slot is published. After
  * the header: klen key bytes, vlen value bytes, zeros up to a multiple of
- * 64. check = SipHash-1-3 of every byte after it up to that end, keyed
- * with (the item's offset in the region, SK_KV_CHECK_K1): the same bytes
- * elsewhere do not pass. */
+ * SK_KV_UNIT (16). Items may share a 64-byte line: the owner writes only
+ * the words of free chunks, never a live item's. check = SipHash-1-3 of
+ * every byte after it up to that end, keyed with (the item's offset in
+ * the region, SK_KV_CHECK_K1): the same bytes elsewhere do not pass. */
 struct sk_kv_item_hdr {
 	uint64_t check;
 	uint64_t cas;
-	uint64_t key_hash;    /* the full h */
 	uint32_t flags;       /* memcached's client flags */
 	uint32_t exptime;     /* owner's Unix seconds, 0 = never */
 	uint32_t vlen;
@@ -127,8 +143,8 @@ struct sk_kv_item_hdr {
 /* Bytes of the item of a key and value: header, key, value, padding. */
 static inline uint64_t sk_kv_item_size(size_t klen, size_t vlen)
 {
-	return (SK_KV_ITEM_HDR + klen + vlen + SK_KV_LINE - 1) &
-	       ~(uint64_t)(SK_KV_LINE - 1);
+	return (SK_KV_ITEM_HDR + klen + vlen + SK_KV_UNIT - 1) &
+	       ~(uint64_t)(SK_KV_UNIT - 1);
 }
 
 /* ---- placement inside a partition ---- */
@@ -187,7 +203,8 @@ void sk_kv_read_plan(const struct sk_kv_view *view,
  * From the 128 bytes of the pair (copied), the slots whose fingerprint
  * matches, in slot order, at most SK_KV_PAIR_SLOTS into cands; their
  * number in *n_p (0: the key is absent, as of this read). Slots that point
- * outside the store are not candidates. SK_KV_ERR_STALE when a bucket
+ * outside the store, or are longer than the largest item, are not
+ * candidates. SK_KV_ERR_STALE when a bucket
  * header names another epoch or partition than the view: the reader's map
  * is out of date, and *n_p is 0.
  */
@@ -207,9 +224,10 @@ struct sk_kv_item_view {
 /*
  * Rules (1) to (3) on the cand->len bytes copied from cand->off: (1) the
  * check matches (else SK_KV_ERR_BAD_CHECK), the header's lengths fit the
- * size read (else SK_ERR_MALFORMED), (2) it is the key's item (else
- * SK_KV_ERR_OTHER_KEY), (3) not expired at owner_now, the owner's Unix
- * seconds as the reader estimates them (else SK_KV_ERR_EXPIRED). Rule (4),
+ * size read (else SK_ERR_MALFORMED), (2) it is the key's item: the key's
+ * length and bytes (else SK_KV_ERR_OTHER_KEY), (3) not expired at
+ * owner_now, the owner's Unix seconds as the reader estimates them (else
+ * SK_KV_ERR_EXPIRED). Rule (4),
  * the lease, is the caller's: the GET must have taken less than
  * sk_kv_lease_ns(Q) on its monotonic clock. *item_p is written only on
  * success and points into item.
@@ -261,7 +279,7 @@ struct sk_kv_part_cfg {
 	uint32_t partition;        /* < SK_KV_PART_MAX */
 	uint32_t epoch;
 	uint32_t owner_rank;
-	uint64_t nbuckets;         /* power of two, 2..SK_KV_BUCKETS_MAX */
+	uint64_t nbuckets;         /* 2..SK_KV_BUCKETS_MAX, any */
 	struct sk_kv_hkey hkey;    /* the job's key-hash secret */
 	uint64_t quarantine_ns;    /* Q */
 	uint64_t quarantine_max;   /* bytes retired at most; 0 = the store's
@@ -274,7 +292,7 @@ struct sk_kv_part_cfg {
  * Lay a partition out over size bytes at mem (64-byte aligned; the caller
  * owns it, registers it for peers' READs, and frees it after
  * sk_kv_part_cleanup). Writes the header and empty buckets; the item store
- * is the rest, which must hold at least one 64-byte unit and at most
+ * is the rest, which must hold at least one 16-byte unit and at most
  * SK_KV_OFF_MAX + 1 of them (beyond, the rest of mem is unused).
  * SK_ERR_INVAL for a bad size, alignment or field; SK_ERR_NOMEM.
  */

@@ -31,7 +31,7 @@
 
 static const struct sk_kv_hkey hkey = { 0x0123456789abcdefull, 42 };
 
-#define NBUCKETS 64u
+#define NBUCKETS 61u /* any B, not only powers of two */
 #define STORE    (64u * 1024u)
 #define PSIZE    (SK_KV_HDR_SIZE + NBUCKETS * SK_KV_LINE + STORE)
 
@@ -60,7 +60,7 @@ static void setup(void)
 		.quarantine_ns = 1000000,
 	};
 
-	mem = aligned_alloc(4096, PSIZE);
+	mem = aligned_alloc(4096, (PSIZE + 4095) / 4096 * 4096);
 	if (mem == NULL || sk_kv_part_init(mem, PSIZE, &cfg, &part) != 0 ||
 	    sk_kv_view_from_hdr(mem, SK_KV_HDR_SIZE, &view) != 0)
 		die("setup");
@@ -102,7 +102,7 @@ static void one_header(const uint8_t *d, size_t n)
 	if (sk_kv_view_from_hdr(c, n, &v) == 0 &&
 	    (v.store_off < SK_KV_HDR_SIZE ||
 	     v.store_off < SK_KV_HDR_SIZE + v.nbuckets * SK_KV_LINE ||
-	     v.nbuckets < 2 || (v.nbuckets & (v.nbuckets - 1))))
+	     v.nbuckets < 2 || v.nbuckets > SK_KV_BUCKETS_MAX))
 		die("accepted a header whose parts overlap");
 	free(c);
 }
@@ -119,16 +119,22 @@ static void one_pair(const uint8_t *d, size_t n)
 		return;
 	k = d[0];
 	sk_kv_read_plan(&view, &hkey, &k, 1, &plan);
+	if (plan.pair_off < SK_KV_HDR_SIZE ||
+	    plan.pair_off + SK_KV_PAIR_SIZE > view.store_off)
+		die("plan: the pair outside the buckets");
 	c = copy(d + 1, SK_KV_PAIR_SIZE);
 	k = ~0u;
 	st = sk_kv_read_pick(&view, &plan, c, cands, &k);
 	if (k > SK_KV_PAIR_SLOTS || (st != 0 && k != 0))
 		die("pick: bad candidate count");
-	for (i = 0; i < k; i++)
+	for (i = 0; i < k; i++) {
 		if (cands[i].off < view.store_off ||
 		    cands[i].off + cands[i].len > view.store_off +
 						   view.store_size)
 			die("pick: a candidate outside the store");
+		if (cands[i].len > SK_KV_ITEM_MAX)
+			die("pick: a candidate longer than any item");
+	}
 	free(c);
 }
 
@@ -173,7 +179,6 @@ static int check_copy(const uint8_t *d, size_t n)
 
 	sk_kv_read_plan(&view, &hkey, "k", 1, &plan);
 	len = sk_kv_item_size(1, sizeof(value));
-	len = (len + SK_KV_LINE - 1) / SK_KV_LINE * SK_KV_LINE;
 	/* The item's start: its value less the header and key. */
 	item = real.value - SK_KV_ITEM_HDR - 1;
 	cand.off = (uint64_t)(item - (const uint8_t *)mem);

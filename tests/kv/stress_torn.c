@@ -311,8 +311,10 @@ struct reader {
 };
 
 /*
- * What a NIC's READ does to len bytes at off: each 64-byte line copied
- * in a random order, each 8-byte word whole (an atomic load: the race
+ * What a NIC's READ does to len bytes at off: each 64-byte line of the
+ * region that the range touches copied in a random order (items are
+ * 16-byte aligned, so their first and last lines may be shared with
+ * other items), each 8-byte word whole (an atomic load: the race
  * with the owner's stores is the point), with yields and short pauses
  * between lines so that the owner can move on meanwhile. The loads are
  * acquire loads: the next READ is posted after this one completes, so
@@ -324,12 +326,18 @@ struct reader {
 static void nic_read2(struct reader *rd, uint64_t off, size_t len, void *dst,
 		      uint64_t off2, size_t len2, void *dst2)
 {
-	unsigned n1 = len / SK_KV_LINE, n = n1 + len2 / SK_KV_LINE, i, j, w;
-	const uint64_t *src;
-	uint64_t *d;
+	/* Lines (64-byte blocks of the region) each READ touches; a READ
+	 * need not start or end on one (items are in 16-byte units). */
+	uint64_t first = off / SK_KV_LINE, end = off + len;
+	uint64_t first2 = off2 / SK_KV_LINE, end2 = off2 + len2;
+	unsigned n1 = (unsigned)((end - 1) / SK_KV_LINE - first + 1);
+	unsigned n = n1 + (len2 ? (unsigned)((end2 - 1) / SK_KV_LINE -
+					     first2 + 1) : 0);
+	const uint64_t *src = (const uint64_t *)g.region;
+	unsigned i, j;
 
 	for (i = 0; i < n; i++)
-		rd->order[i] = i;
+		rd->order[i] = (uint16_t)i;
 	for (i = n - 1; i > 0; i--) {
 		uint16_t t;
 
@@ -339,20 +347,28 @@ static void nic_read2(struct reader *rd, uint64_t off, size_t len, void *dst,
 		rd->order[j] = t;
 	}
 	for (i = 0; i < n; i++) {
-		unsigned line = rd->order[i];
-		uint64_t r = splitmix(&rd->x);
+		unsigned k = rd->order[i];
+		uint64_t r = splitmix(&rd->x), o = off, e = end, line, a, b, w;
+		uint64_t *d = dst;
 
-		src = (const uint64_t *)(g.region + off);
-		d = dst;
-		if (line >= n1) {
+		if (k < n1) {
+			line = first + k;
+		} else {
 			/* --loc: the other READ in flight. */
-			line -= n1;
-			src = (const uint64_t *)(g.region + off2);
+			line = first2 + (k - n1);
+			o = off2;
+			e = end2;
 			d = dst2;
 		}
-		for (w = 0; w < 8; w++)
-			d[line * 8 + w] = __atomic_load_n(&src[line * 8 + w],
-							  __ATOMIC_ACQUIRE);
+		a = line * SK_KV_LINE;
+		b = a + SK_KV_LINE;
+		if (a < o)
+			a = o;
+		if (b > e)
+			b = e;
+		for (w = a / 8; w < b / 8; w++)
+			d[w - o / 8] = __atomic_load_n(&src[w],
+						       __ATOMIC_ACQUIRE);
 		if (r % 1024 == 0)
 			sched_yield();
 		else if (r % 32 == 1)
@@ -382,7 +398,9 @@ static void report_bad(struct reader *rd, uint32_t key, const char *why,
 static void *reader(void *arg)
 {
 	struct reader *rd = arg;
-	size_t max = sk_kv_item_size(16, VMAX);
+	/* aligned_alloc wants a multiple of the alignment; items are of
+	 * 16-byte units. */
+	size_t max = (sk_kv_item_size(16, VMAX) + 63) / 64 * 64;
 	uint8_t *item = aligned_alloc(64, max), *scratch = malloc(VMAX);
 	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
 	uint8_t pair[SK_KV_PAIR_SIZE] __attribute__((aligned(64)));

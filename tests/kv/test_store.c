@@ -15,10 +15,14 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/mman.h>
 
 #include "store.h"
 
 #define Q_NS 100000000ull /* 100 ms */
+/* The item of a key of up to 5 bytes ("key0" .. "key99") and a 1-byte
+ * value: the tests' small items, all of one size. */
+#define SMALL sk_kv_item_size(5, 1)
 
 /*
  * Key 00 01 .. 0f, message 00 01 .. (i-1), for i = 0..63. SipHash-2-4:
@@ -120,16 +124,69 @@ static void formats_at_limits(void **state)
 	assert_int_equal(w >> 56, 0xff);
 
 	/* The largest item kv stores fits the slot's units field. */
-	assert_true(sk_kv_item_size(SK_KV_KEY_MAX, SK_KV_VALUE_MAX) /
-		    SK_KV_LINE <= SK_KV_UNITS_MAX);
+	assert_int_equal(sk_kv_item_size(SK_KV_KEY_MAX, SK_KV_VALUE_MAX),
+			 SK_KV_ITEM_MAX);
+	assert_int_equal(SK_KV_ITEM_MAX % SK_KV_UNIT, 0);
+	assert_true(SK_KV_ITEM_UNITS_MAX <= SK_KV_UNITS_MAX);
+	s = sk_kv_slot_make(1, SK_KV_ITEM_UNITS_MAX, SK_KV_OFF_MAX);
+	assert_int_equal(sk_kv_slot_units(s), SK_KV_ITEM_UNITS_MAX);
+	assert_int_equal(sk_kv_slot_off(s), SK_KV_OFF_MAX);
 	assert_int_equal(sizeof(struct sk_kv_item_hdr), SK_KV_ITEM_HDR);
-	assert_int_equal(sk_kv_item_size(1, 23), 64);
-	assert_int_equal(sk_kv_item_size(1, 24), 128);
+	/* Items are whole 16-byte units. */
+	assert_int_equal(sk_kv_item_size(1, 15 - SK_KV_ITEM_HDR % 16),
+			 SK_KV_ITEM_HDR / 16 * 16 + 16);
+	assert_int_equal(sk_kv_item_size(1, 16 - SK_KV_ITEM_HDR % 16),
+			 SK_KV_ITEM_HDR / 16 * 16 + 32);
 
 	assert_int_equal(sk_kv_fp(0), 1); /* never 0 */
 	assert_int_equal(sk_kv_partition_of(UINT64_MAX, 1), 0);
 	assert_int_equal(sk_kv_partition_of(UINT64_MAX, 256), 255);
 	assert_int_equal(sk_kv_partition_of(1ull << 56, 256), 1);
+}
+
+/*
+ * A key's pair is buckets (b, b + 1) for b in [0, B - 1), for any B from 2
+ * to SK_KV_BUCKETS_MAX: always inside the bucket array, bucket-aligned,
+ * and every start used (B = 3: both).
+ */
+static void pair_placement(void **state)
+{
+	static const uint64_t bs[] = { 2, 3, 5, 1000, 1024,
+				       SK_KV_BUCKETS_MAX - 1,
+				       SK_KV_BUCKETS_MAX };
+	struct sk_kv_hkey hk = { 7, 8 };
+	unsigned i, j, seen3 = 0;
+	char k[16];
+
+	for (i = 0; i < sizeof(bs) / sizeof(bs[0]); i++) {
+		struct sk_kv_view v = {
+			.nbuckets = bs[i],
+			.store_off = SK_KV_HDR_SIZE + bs[i] * SK_KV_LINE,
+		};
+		uint64_t top = 0;
+
+		for (j = 0; j < 20000; j++) {
+			struct sk_kv_plan plan;
+
+			snprintf(k, sizeof(k), "p%u", j);
+			sk_kv_read_plan(&v, &hk, k, strlen(k), &plan);
+			assert_true(plan.pair_off >= SK_KV_HDR_SIZE);
+			assert_int_equal((plan.pair_off - SK_KV_HDR_SIZE) %
+					 SK_KV_LINE, 0);
+			assert_true(plan.pair_off + SK_KV_PAIR_SIZE <=
+				    v.store_off);
+			if (plan.pair_off > top)
+				top = plan.pair_off;
+			if (bs[i] == 3)
+				seen3 |= 1u << (plan.pair_off -
+						SK_KV_HDR_SIZE) / SK_KV_LINE;
+		}
+		/* The last pair, ending at the last bucket, is reached
+		 * where 20,000 keys can reach it. */
+		if (bs[i] <= 1024)
+			assert_int_equal(top + SK_KV_PAIR_SIZE, v.store_off);
+	}
+	assert_int_equal(seen3, 3);
 }
 
 /* ---- a partition in this process ---- */
@@ -210,7 +267,8 @@ static void init_limits(void **state)
 {
 	struct sk_kv_part_cfg c = cfg_default(2);
 	struct sk_kv_part *p;
-	size_t min = SK_KV_HDR_SIZE + 2 * SK_KV_LINE + SK_KV_LINE;
+	size_t min = SK_KV_HDR_SIZE + 2 * SK_KV_LINE + SK_KV_UNIT;
+	size_t one = SK_KV_HDR_SIZE + 2 * SK_KV_LINE + sk_kv_item_size(1, 1);
 	uint8_t *mem = aligned_alloc(4096, 2 * 4096 + 65536);
 	struct sk_kv_view v;
 
@@ -222,20 +280,32 @@ static void init_limits(void **state)
 	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
 	c.nbuckets = 1;
 	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
-	c.nbuckets = 6;
+	c.nbuckets = SK_KV_BUCKETS_MAX + 1;
 	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
-	c.nbuckets = SK_KV_BUCKETS_MAX * 2;
-	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
+	/* Any B from 2: not only powers of two. */
+	c.nbuckets = 3;
+	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), 0);
+	assert_int_equal(sk_kv_view_from_hdr(mem, SK_KV_HDR_SIZE, &v), 0);
+	assert_int_equal(v.nbuckets, 3);
+	assert_int_equal(v.store_off, SK_KV_HDR_SIZE + 3 * SK_KV_LINE);
+	sk_kv_part_cleanup(p);
 	c.nbuckets = 2;
 	c.partition = SK_KV_PART_MAX;
 	assert_int_equal(sk_kv_part_init(mem, 65536, &c, &p), SK_ERR_INVAL);
 	c.partition = SK_KV_PART_MAX - 1;
 
-	/* The smallest partition: one unit of store. */
-	assert_int_equal(sk_kv_part_init(mem, min, &c, &p), 0);
+	/* The smallest partition: one unit of store, too small for any
+	 * item; and a store of exactly one item. A size between units
+	 * leaves the rest unused. */
+	assert_int_equal(sk_kv_part_init(mem, min + SK_KV_UNIT - 1, &c, &p),
+			 0);
 	assert_int_equal(sk_kv_view_from_hdr(mem, SK_KV_HDR_SIZE, &v), 0);
-	assert_int_equal(v.store_size, SK_KV_LINE);
+	assert_int_equal(v.store_size, SK_KV_UNIT);
 	assert_int_equal(v.partition, SK_KV_PART_MAX - 1);
+	assert_int_equal(sk_kv_part_set(p, "k", 1, "v", 1, NULL, 0, 0, 0, 0,
+					NULL), SK_ERR_NOMEM);
+	sk_kv_part_cleanup(p);
+	assert_int_equal(sk_kv_part_init(mem, one, &c, &p), 0);
 	assert_int_equal(sk_kv_part_set(p, "k", 1, "v", 1, NULL, 0, 0, 0, 0,
 					NULL), 0);
 	assert_int_equal(sk_kv_part_set(p, "j", 1, "v", 1, NULL, 0, 0, 0, 0,
@@ -244,13 +314,26 @@ static void init_limits(void **state)
 
 	/* A header from a peer is checked, not trusted. */
 	assert_int_equal(sk_kv_view_from_hdr(mem, 8, &v), SK_ERR_MALFORMED);
+	((struct sk_kv_region_hdr *)mem)->version = SK_KV_VERSION + 1;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_VERSION);
+	/* Version 1 (64-byte units) reads slots differently, version 2
+	 * places pairs differently: refused. */
+	((struct sk_kv_region_hdr *)mem)->version = 1;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_VERSION);
 	((struct sk_kv_region_hdr *)mem)->version = 2;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_VERSION);
 	((struct sk_kv_region_hdr *)mem)->version = SK_KV_VERSION;
 	((struct sk_kv_region_hdr *)mem)->nbuckets = 4;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
 	((struct sk_kv_region_hdr *)mem)->nbuckets = 2;
-	((struct sk_kv_region_hdr *)mem)->store_size = 65;
+	((struct sk_kv_region_hdr *)mem)->store_size = SK_KV_UNIT + 1;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
+	/* At the slot's offset field's limit, and past it. */
+	((struct sk_kv_region_hdr *)mem)->store_size =
+		(SK_KV_OFF_MAX + 1) * SK_KV_UNIT;
+	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), 0);
+	assert_int_equal(v.store_size, (SK_KV_OFF_MAX + 1) * SK_KV_UNIT);
+	((struct sk_kv_region_hdr *)mem)->store_size += SK_KV_UNIT;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
 	((struct sk_kv_region_hdr *)mem)->store_size = 0;
 	assert_int_equal(sk_kv_view_from_hdr(mem, 4096, &v), SK_ERR_MALFORMED);
@@ -359,6 +442,21 @@ static void key_and_value_sizes(void **state)
 				    &r), 0);
 	assert_int_equal(r.vlen, SK_KV_VALUE_MAX);
 	assert_memory_equal(r.value, val, SK_KV_VALUE_MAX);
+	/* It is the largest item: its slot's size is SK_KV_ITEM_UNITS_MAX,
+	 * and the reader READs exactly SK_KV_ITEM_MAX bytes. */
+	{
+		struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
+		struct sk_kv_plan plan;
+		unsigned n, j, found = 0;
+
+		sk_kv_read_plan(&f.view, &c.hkey, key, SK_KV_KEY_MAX, &plan);
+		assert_int_equal(sk_kv_read_pick(&f.view, &plan,
+						 (uint8_t *)f.mem +
+						 plan.pair_off, cands, &n), 0);
+		for (j = 0; j < n; j++)
+			found += cands[j].len == SK_KV_ITEM_MAX;
+		assert_int_equal(found, 1);
+	}
 	/* 249 and 251 bytes of the same letter are other keys. */
 	assert_int_equal(remote_get(&f, key, SK_KV_KEY_MAX - 1, 0, buf,
 				    bufsize, &r), SK_KV_ERR_NOT_FOUND);
@@ -464,8 +562,8 @@ static void memory_and_quarantine(void **state)
 	unsigned i, n;
 	struct fx f;
 
-	/* 16 units of store, 1-unit items: exactly 16 fit. */
-	fx_open(&f, 16 * SK_KV_LINE, &c);
+	/* A store of exactly 16 small items. */
+	fx_open(&f, 16 * SMALL, &c);
 	for (i = n = 0; i < 64; i++) {
 		int r;
 
@@ -478,7 +576,7 @@ static void memory_and_quarantine(void **state)
 	}
 	assert_int_equal(n, 16);
 	sk_kv_part_stats(f.part, &st);
-	assert_int_equal(st.store_used, 16 * SK_KV_LINE);
+	assert_int_equal(st.store_used, 16 * SMALL);
 	/* The failed update changed nothing. */
 	keyname(k, 16);
 	assert_int_equal(sk_kv_part_lookup(f.part, k, strlen(k), &v),
@@ -525,13 +623,13 @@ static void quarantine_bound(void **state)
 	unsigned i;
 	struct fx f;
 
-	c.quarantine_max = 4 * SK_KV_LINE;
-	fx_open(&f, 64 * SK_KV_LINE, &c);
+	c.quarantine_max = 4 * SMALL;
+	fx_open(&f, 64 * SMALL, &c);
 	/* Each rewrite retires one 64-byte item. */
 	for (i = 0; i < 5; i++)
 		assert_int_equal(set(&f, "k", "v", 1, 0), 0);
 	sk_kv_part_stats(f.part, &st);
-	assert_int_equal(st.quarantine_bytes, 4 * SK_KV_LINE);
+	assert_int_equal(st.quarantine_bytes, 4 * SMALL);
 	assert_int_equal(set(&f, "k", "v", 1, Q_NS - 1),
 			 SK_KV_ERR_QUARANTINE_FULL);
 	assert_int_equal(set(&f, "other", "v", 1, Q_NS - 1),
@@ -540,7 +638,7 @@ static void quarantine_bound(void **state)
 	 * this update retires one more. */
 	assert_int_equal(set(&f, "k", "v", 1, Q_NS), 0);
 	sk_kv_part_stats(f.part, &st);
-	assert_int_equal(st.quarantine_bytes, 2 * SK_KV_LINE);
+	assert_int_equal(st.quarantine_bytes, 2 * SMALL);
 	fx_close(&f);
 }
 
@@ -579,26 +677,26 @@ static void reader_rules(void **state)
 		item[i] ^= 0x10;
 	}
 	/* The same bytes said to be elsewhere: the check is of the place. */
-	cb.off += SK_KV_LINE;
+	cb.off += SK_KV_UNIT;
 	assert_int_equal(sk_kv_read_check(&pb, &cb, item, "b", 1, 0, &r),
 			 SK_KV_ERR_BAD_CHECK);
-	cb.off -= SK_KV_LINE;
+	cb.off -= SK_KV_UNIT;
 	/* Read at a wrong length (a torn slot): the check fails. */
 	memset(moved, 0, sizeof(moved));
 	memcpy(moved, item, cb.len);
-	cb.len += SK_KV_LINE;
+	cb.len += SK_KV_UNIT;
 	assert_int_equal(sk_kv_read_check(&pb, &cb, moved, "b", 1, 0, &r),
 			 SK_KV_ERR_BAD_CHECK);
 	/* Without the check, the lengths still keep parse inside the copy. */
 	assert_int_equal(sk_kv_read_parse(&pb, &cb, moved, "b", 1, 0, &r),
 			 SK_ERR_MALFORMED);
-	cb.len -= SK_KV_LINE;
+	cb.len -= SK_KV_UNIT;
 
 	/* A slot past the store's end is no candidate. */
 	for (i = 1; i < 16; i++)
 		if (i != 8)
 			w[i] = sk_kv_slot_make(pb.fp, 1,
-					       f.view.store_size / SK_KV_LINE);
+					       f.view.store_size / SK_KV_UNIT);
 	assert_int_equal(sk_kv_read_pick(&f.view, &pb, pair, cands, &n), 0);
 	assert_int_equal(n, 0);
 	w[1] = sk_kv_slot_make(pb.fp, SK_KV_UNITS_MAX, 0);
@@ -630,6 +728,81 @@ static void reader_rules(void **state)
 	fx_close(&f);
 }
 
+/*
+ * The slot's fields at their limits, on a view of a store as large as the
+ * offset field can address (2^35 units, 512 GiB): an item of the largest
+ * size, at the first unit and ending at the store's last; one unit at the
+ * last offset. A size past the largest item's, or past the store's end,
+ * is no candidate.
+ */
+static void reader_slot_limits(void **state)
+{
+	struct sk_kv_view view = {
+		.partition = 7, .epoch = 3, .nbuckets = 2,
+		.store_off = SK_KV_HDR_SIZE + 2 * SK_KV_LINE,
+		.store_size = (SK_KV_OFF_MAX + 1) * SK_KV_UNIT,
+	};
+	struct sk_kv_plan plan = { .h = 1, .fp = 0x123,
+				   .pair_off = SK_KV_HDR_SIZE };
+	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
+	uint64_t w[16] = { 0 }, top = SK_KV_OFF_MAX + 1;
+	unsigned n;
+
+	w[0] = w[8] = sk_kv_bhdr_make(3, 7, 0);
+	w[1] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX, 0);
+	w[2] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX,
+			       top - SK_KV_ITEM_UNITS_MAX);
+	w[3] = sk_kv_slot_make(0x123, 1, SK_KV_OFF_MAX);
+	w[4] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX + 1, 0);
+	w[5] = sk_kv_slot_make(0x123, SK_KV_UNITS_MAX, 0);
+	w[6] = sk_kv_slot_make(0x123, 2, SK_KV_OFF_MAX);
+	w[7] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX,
+			       top - SK_KV_ITEM_UNITS_MAX + 1);
+	w[9] = sk_kv_slot_make(0x124, 1, 0); /* another fingerprint */
+	assert_int_equal(sk_kv_read_pick(&view, &plan, w, cands, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(cands[0].off, view.store_off);
+	assert_int_equal(cands[0].len, SK_KV_ITEM_MAX);
+	assert_int_equal(cands[1].off + cands[1].len,
+			 view.store_off + view.store_size);
+	assert_int_equal(cands[1].len, SK_KV_ITEM_MAX);
+	assert_int_equal(cands[2].off, view.store_off +
+			 SK_KV_OFF_MAX * SK_KV_UNIT);
+	assert_int_equal(cands[2].len, SK_KV_UNIT);
+}
+
+/*
+ * A partition larger than the offset field addresses uses the first 2^35
+ * units of its store (512 GiB) and leaves the rest. Reserved, not
+ * touched: only the header and buckets are written.
+ */
+static void init_store_past_offset_field(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2);
+	size_t size = SK_KV_HDR_SIZE + 2 * SK_KV_LINE +
+		      (SK_KV_OFF_MAX + 2) * SK_KV_UNIT;
+	struct sk_kv_part_stats st;
+	struct sk_kv_item_view v;
+	struct sk_kv_part *p;
+	struct sk_kv_view view;
+	void *mem;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED)
+		skip(); /* no 512 GiB of address space here */
+	assert_int_equal(sk_kv_part_init(mem, size, &c, &p), 0);
+	assert_int_equal(sk_kv_view_from_hdr(mem, SK_KV_HDR_SIZE, &view), 0);
+	assert_int_equal(view.store_size, (SK_KV_OFF_MAX + 1) * SK_KV_UNIT);
+	assert_int_equal(sk_kv_part_set(p, "k", 1, "v", 1, NULL, 0, 0, 0, 0,
+					NULL), 0);
+	assert_int_equal(sk_kv_part_lookup(p, "k", 1, &v), 0);
+	sk_kv_part_stats(p, &st);
+	assert_int_equal(st.store_used, sk_kv_item_size(1, 1));
+	sk_kv_part_cleanup(p);
+	munmap(mem, size);
+}
+
 /* Random bytes as an item: never accepted, never read out of bounds. */
 static void reader_random_bytes(void **state)
 {
@@ -641,11 +814,12 @@ static void reader_random_bytes(void **state)
 
 	srand(12);
 	for (i = 0; i < 20000; i++) {
-		cand.len = 64 * (1 + i % 4);
+		cand.len = SK_KV_UNIT * (1 + i % 16);
 		for (j = 0; j < cand.len; j++)
 			buf[j] = rand();
 		if (i % 2)
-			buf[36] = 1 + i % 4; /* a plausible klen */
+			/* a plausible klen */
+			buf[offsetof(struct sk_kv_item_hdr, klen)] = 1 + i % 4;
 		assert_int_not_equal(sk_kv_read_check(&plan, &cand, buf, "k",
 						      1, 0, &r), 0);
 		(void)sk_kv_read_parse(&plan, &cand, buf, "k", 1, 0, &r);
@@ -673,10 +847,12 @@ static uint64_t item_off(struct fx *f, const char *k)
 }
 
 /*
- * B = 2: every key in the one pair, key i in slot word 1 + i (+1 past
- * word 8), in set order. A full pair evicts its first item without its
- * bit; a referenced item (the owner's read, or a client's hint by hash)
- * is passed once, its bit cleared: its second chance, and only one.
+ * B = 2: every key in the one pair. A new key goes to the bucket with
+ * more empty slots (the first on a tie), so keys 0, 2, .., 12 fill slot
+ * words 1..7 and keys 1, 3, .., 13 words 9..15; eviction scans words 1..7,
+ * then 9..15. A full pair evicts its first item without its bit; a
+ * referenced item (the owner's read, or a client's hint by hash) is
+ * passed once, its bit cleared: its second chance, and only one.
  */
 static void evict_full_pair_clock(void **state)
 {
@@ -693,43 +869,44 @@ static void evict_full_pair_clock(void **state)
 		assert_int_equal(set(&f, k, "v", 1, 0), 0);
 	}
 	/* Every item was just written (bit set): the first pass clears
-	 * them all, the second evicts slot 1's, key0. */
+	 * them all, the second evicts word 1's, key0. */
 	assert_int_equal(set(&f, "x", "v", 1, 0), 0);
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.evicted, 1);
 	assert_int_equal(st.items, SK_KV_PAIR_SLOTS);
 	assert_false(present(&f, "key0"));
-	/* Now x (slot 1) alone has its bit. A client hints key1 (slot 2)
-	 * by its hash: key1 survives, key2, unreferenced, goes. */
+	/* Now x (word 1) alone has its bit. A client hints key2 (word 2)
+	 * by its hash: key2 survives, key4 (word 3), unreferenced, goes. */
 	assert_int_equal(sk_kv_part_ref(f.part, sk_kv_siphash13(&c.hkey,
-								 "key1", 4)), 1);
+								 "key2", 4)), 1);
 	assert_int_equal(sk_kv_part_ref(f.part, 12345), 0);
 	assert_int_equal(set(&f, "y", "v", 1, 0), 0);
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.evicted, 2);
-	assert_false(present(&f, "key2"));
-	/* x and key1 had their chance (bits cleared on the way); y took
-	 * slot 3 with its bit. Next goes x, then key1. */
+	assert_false(present(&f, "key4"));
+	/* x and key2 had their chance (bits cleared on the way); y took
+	 * word 3 with its bit. Next goes x, then key2. */
 	assert_int_equal(set(&f, "z", "v", 1, 0), 0);
 	assert_int_equal(set(&f, "z2", "v", 1, 0), 0);
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.evicted, 4);
 	assert_false(present(&f, "x"));
-	assert_false(present(&f, "key1"));
-	/* The owner's own read is an access: read all but key9, and key9
-	 * is the one the next set evicts. */
-	for (i = 3; i < SK_KV_PAIR_SLOTS; i++) {
+	assert_false(present(&f, "key2"));
+	/* The owner's own read is an access: read all but key9 (word 13),
+	 * and key9 is the one the next set evicts. */
+	for (i = 0; i < SK_KV_PAIR_SLOTS; i++) {
 		keyname(k, i);
-		if (i != 9)
+		if (i != 0 && i != 2 && i != 4 && i != 9)
 			assert_true(present(&f, k));
 	}
 	assert_true(present(&f, "y") && present(&f, "z") &&
 		    present(&f, "z2"));
 	assert_int_equal(set(&f, "w", "v", 1, 0), 0);
 	assert_false(present(&f, "key9"));
-	for (i = 3; i < SK_KV_PAIR_SLOTS; i++) {
+	for (i = 0; i < SK_KV_PAIR_SLOTS; i++) {
 		keyname(k, i);
-		assert_true(i == 9 || present(&f, k));
+		assert_true(i == 0 || i == 2 || i == 4 || i == 9 ||
+			    present(&f, k));
 	}
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.evicted, 5);
@@ -752,19 +929,19 @@ static void evict_full_store(void **state)
 	unsigned i, run;
 	struct fx f;
 
-	memset(big, 'b', sizeof(big)); /* 10 units: a class 9 up */
+	memset(big, 'b', sizeof(big)); /* a class far above the small */
 	/* A bound that leaves the hand's sweeps (half of it) room for the
 	 * class's whole reserve. */
-	c.quarantine_max = 4 * 32 * SK_KV_LINE;
+	c.quarantine_max = 4 * 32 * SMALL;
 	for (run = 0; run < 2; run++) {
 		c.evict = run ? sk_kv_part_evict_clock : NULL;
-		fx_open(&f, 32 * SK_KV_LINE, &c);
+		fx_open(&f, 32 * SMALL, &c);
 		for (i = 0; i < 32; i++) {
 			keyname(k, i);
 			assert_int_equal(set(&f, k, "v", 1, t0), 0);
 		}
 		sk_kv_part_stats(f.part, &st);
-		assert_int_equal(st.store_used, 32 * SK_KV_LINE);
+		assert_int_equal(st.store_used, 32 * SMALL);
 		if (!run) {
 			/* no_evict: out of memory now and later. */
 			assert_int_equal(set(&f, "n", "v", 1, t0),
@@ -821,8 +998,8 @@ static void evict_not_reused_before_q(void **state)
 	struct fx f;
 
 	c.evict = sk_kv_part_evict_clock;
-	c.quarantine_max = 4 * 16 * SK_KV_LINE; /* room, as above */
-	fx_open(&f, 16 * SK_KV_LINE, &c);
+	c.quarantine_max = 4 * 16 * SMALL; /* room, as above */
+	fx_open(&f, 16 * SMALL, &c);
 	for (i = 0; i < 16; i++) {
 		keyname(k, i);
 		assert_int_equal(set(&f, k, "v", 1, t0), 0);
@@ -920,11 +1097,11 @@ static void fill_val(uint8_t *v, size_t n, unsigned key, unsigned seq)
 }
 
 /*
- * 100,000 sets of random sizes (0 to 2,000 bytes: 1 to 33 units, 17 size
- * classes) of 4,000 keys into a 256 KiB store, eviction on, the owner's
- * clock going Q / 32 per set: every set succeeds. (Failures would come
- * from a class whose sets in one Q outrun its reserve, or a class left
- * without chunks; kv/README.md, "When full".) Every key present reads
+ * 100,000 sets of random sizes (0 to 2,000 bytes: 3 to 128 units of 16
+ * bytes, 20 size classes) of 4,000 keys into a 256 KiB store, eviction
+ * on, the owner's clock going Q / 8 per set: every set succeeds.
+ * (Failures would come from a class whose sets in one Q outrun its
+ * reserve, or a class left without chunks; kv/README.md, "When full".) Every key present reads
  * back, one-sided, as exactly its last value.
  */
 static void evict_random_sets(void **state)
@@ -995,7 +1172,7 @@ static void touch_keeps_cas(void **state)
 	struct sk_kv_item_view v, r;
 	struct sk_kv_part_stats st;
 	struct evict_log log = {0};
-	uint8_t buf[4096], before[SK_KV_LINE]; /* the item: one unit */
+	uint8_t buf[4096], before[64]; /* the item */
 	char key[SK_KV_KEY_MAX + 1];
 	const uint8_t *old_item;
 	uint64_t cas1, cas2;
@@ -1013,7 +1190,7 @@ static void touch_keeps_cas(void **state)
 					7, 1000, 10, &cas1), 0);
 	assert_int_equal(sk_kv_part_lookup(f.part, "t", 1, &v), 0);
 	old_item = v.value - SK_KV_ITEM_HDR - 1;
-	memcpy(before, old_item, sizeof(before));
+	memcpy(before, old_item, sk_kv_item_size(1, 5));
 
 	assert_int_equal(sk_kv_part_touch(f.part, "t", 1, 2000, 20), 0);
 	assert_int_equal(sk_kv_part_lookup(f.part, "t", 1, &v), 0);
@@ -1024,7 +1201,7 @@ static void touch_keeps_cas(void **state)
 	assert_memory_equal(v.value, "value", 5);
 	/* Out of place: the old item's bytes are untouched. */
 	assert_ptr_not_equal(v.value - SK_KV_ITEM_HDR - 1, old_item);
-	assert_memory_equal(old_item, before, sizeof(before));
+	assert_memory_equal(old_item, before, sk_kv_item_size(1, 5));
 	sk_kv_part_stats(f.part, &st);
 	assert_int_equal(st.items, 1);
 	assert_int_equal(st.quarantined, 1);
@@ -1058,7 +1235,7 @@ static void touch_keeps_cas(void **state)
 
 	/* No room for the copy: refused, the item as it was. */
 	c = cfg_default(2);
-	fx_open(&f, SK_KV_LINE, &c);
+	fx_open(&f, SMALL, &c);
 	assert_int_equal(sk_kv_part_set(f.part, "k", 1, "v", 1, NULL, 0, 0, 5,
 					0, &cas1), 0);
 	assert_int_equal(sk_kv_part_touch(f.part, "k", 1, 6, 1), SK_ERR_NOMEM);
@@ -1072,16 +1249,16 @@ static void touch_keeps_cas(void **state)
 	c.quarantine_ns = 0;
 	/* The bound past half a one-line store, so that retiring key0 is
 	 * not refused as too much in quarantine. */
-	c.quarantine_max = 4 * SK_KV_LINE;
+	c.quarantine_max = 4 * SMALL;
 	c.evict = evict_key0;
 	c.evict_arg = &log;
-	fx_open(&f, SK_KV_LINE, &c);
+	fx_open(&f, SMALL, &c);
 	assert_int_equal(sk_kv_part_set(f.part, "key0", 4, "v", 1, NULL, 0, 0,
 					0, 0, NULL), 0);
 	assert_int_equal(sk_kv_part_touch(f.part, "key0", 4, 6, 1),
 			 SK_KV_ERR_NOT_FOUND);
 	assert_int_equal(log.calls, 1);
-	assert_int_equal(log.need, 1);
+	assert_int_equal(log.need, sk_kv_item_size(4, 1) / SK_KV_UNIT);
 	assert_int_equal(sk_kv_part_lookup(f.part, "key0", 4, &v),
 			 SK_KV_ERR_NOT_FOUND);
 	sk_kv_part_stats(f.part, &st);
@@ -1096,6 +1273,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hash_vectors),
 		cmocka_unit_test(formats_at_limits),
+		cmocka_unit_test(pair_placement),
 		cmocka_unit_test(init_limits),
 		cmocka_unit_test(owner_ops),
 		cmocka_unit_test(key_and_value_sizes),
@@ -1105,6 +1283,8 @@ int main(void)
 		cmocka_unit_test(quarantine_bound),
 		cmocka_unit_test(reader_rules),
 		cmocka_unit_test(reader_random_bytes),
+		cmocka_unit_test(reader_slot_limits),
+		cmocka_unit_test(init_store_past_offset_field),
 		cmocka_unit_test(evict_full_pair_clock),
 		cmocka_unit_test(evict_full_store),
 		cmocka_unit_test(evict_not_reused_before_q),
