@@ -343,11 +343,22 @@ static uint64_t cls_bytes(const struct sk_kv_part *part, unsigned c)
 
 /* ---- free chunks and the quarantine: arrays of offsets ---- */
 
+unsigned long sk_kv_alloc_fail_in;
+
+/* The heap for the arrays that grow after init: the only allocations an
+ * update, a delete or a reap can make (tests fail them, store.h). */
+static void *grow(void *p, size_t n)
+{
+	if (sk_kv_alloc_fail_in && --sk_kv_alloc_fail_in == 0)
+		return NULL;
+	return realloc(p, n);
+}
+
 static int fv_push(struct sk_kv_fvec *fv, uint64_t off)
 {
 	if (fv->n == fv->cap) {
 		uint32_t cap = fv->cap ? 2 * fv->cap : 8;
-		uint64_t *v = realloc(fv->v, (size_t)cap * sizeof(*v));
+		uint64_t *v = grow(fv->v, (size_t)cap * sizeof(*v));
 
 		if (!v)
 			return SK_ERR_NOMEM;
@@ -369,7 +380,7 @@ static int q_reserve(struct sk_kv_part *part, uint64_t n)
 		return SK_OK;
 	while (cap < part->q_len + n)
 		cap *= 2;
-	q = malloc(cap * sizeof(*q));
+	q = grow(NULL, cap * sizeof(*q));
 	if (!q)
 		return SK_ERR_NOMEM;
 	for (i = 0; i < part->q_len; i++)
@@ -1130,8 +1141,13 @@ void sk_kv_part_restamp(struct sk_kv_part *part, uint32_t epoch)
 void sk_kv_part_stats(const struct sk_kv_part *part,
 		      struct sk_kv_part_stats *stats_p)
 {
+	unsigned c;
+
 	stats_p->items = part->items;
 	stats_p->store_used = part->bump * SK_KV_UNIT;
+	stats_p->free_bytes = 0;
+	for (c = 0; c < part->nclass; c++)
+		stats_p->free_bytes += part->free[c].n * cls_bytes(part, c);
 	stats_p->quarantined = part->q_len;
 	stats_p->quarantine_bytes = part->q_bytes;
 	stats_p->evicted = part->evicted;

@@ -369,6 +369,7 @@ void sk_kv_part_restamp(struct sk_kv_part *part, uint32_t epoch);
 struct sk_kv_part_stats {
 	uint64_t items;            /* published */
 	uint64_t store_used;       /* bytes carved from the store */
+	uint64_t free_bytes;       /* of those, in free chunks (reusable) */
 	uint64_t quarantined;      /* retired items not yet free */
 	uint64_t quarantine_bytes;
 	uint64_t evicted;          /* by sk_kv_part_evict_clock, ever */
@@ -376,6 +377,15 @@ struct sk_kv_part_stats {
 };
 void sk_kv_part_stats(const struct sk_kv_part *part,
 		      struct sk_kv_part_stats *stats_p);
+
+/*
+ * Tests only (test_store's nomem walk): when nonzero, counts down the
+ * store's allocations after sk_kv_part_init (free lists, the quarantine
+ * ring: the only ones an update, delete or reap makes), and the one that
+ * takes it to 0 fails as an exhausted heap would. 0, never set outside
+ * tests: no allocation fails but the heap's own.
+ */
+extern unsigned long sk_kv_alloc_fail_in;
 
 /* ---- when full (kv/README.md, "When full") ---- */
 

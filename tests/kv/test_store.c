@@ -1268,6 +1268,139 @@ static void touch_keeps_cas(void **state)
 	fx_close(&f);
 }
 
+/*
+ * One run of the nomem walk's workload: sets (values of 1 to 300 bytes,
+ * 40 keys), deletes, touches and reaps into a 32 KiB store that evicts,
+ * the clock going Q/4 per operation, with sk_kv_alloc_fail_in = fail_in.
+ * Every answer must be one the call documents; one that failed changed
+ * nothing (a key keeps its last value or stays absent), one that
+ * succeeded did what it says. At the end, every key present holds
+ * exactly its last value (owner's read and a reader's), the item count
+ * agrees, and 10 Q later, with the heap back, the quarantine empties:
+ * no retired chunk was lost. Returns how many answers were SK_ERR_NOMEM;
+ * *fired_p: whether the fail_in-th allocation was reached.
+ */
+static unsigned nomem_run(unsigned long fail_in, int *fired_p)
+{
+	struct sk_kv_part_cfg c = cfg_default(8);
+	static int32_t model[40];   /* op of the key's last set, -1 none */
+	static uint32_t mlen[40];   /* and its length */
+	static uint8_t val[300], buf[1024];
+	struct sk_kv_part_stats st;
+	struct sk_kv_item_view v;
+	uint64_t t = Q_NS, x = 88172645463325252ull, present = 0;
+	unsigned op, key, len, nomem = 0;
+	char k[16];
+	struct fx f;
+	int rc;
+
+	c.evict = sk_kv_part_evict_clock;
+	fx_open(&f, 32 << 10, &c);
+	memset(model, 0xff, sizeof(model));
+	sk_kv_alloc_fail_in = fail_in;
+	for (op = 0; op < 1500; op++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		key = x % 40;
+		keyname(k, key);
+		t += Q_NS / 4;
+		switch (x >> 32 & 7) {
+		case 0:
+			rc = sk_kv_part_delete(f.part, k, strlen(k), t);
+			assert_true(rc == 0 || rc == SK_KV_ERR_NOT_FOUND ||
+				    rc == SK_ERR_NOMEM);
+			if (rc != SK_ERR_NOMEM)
+				model[key] = -1; /* gone, or evicted */
+			break;
+		case 1:
+			(void)sk_kv_part_reap(f.part, t);
+			rc = 0;
+			break;
+		case 2:
+			rc = sk_kv_part_touch(f.part, k, strlen(k), 0, t);
+			assert_true(rc == 0 || rc == SK_KV_ERR_NOT_FOUND ||
+				    rc == SK_ERR_NOMEM ||
+				    rc == SK_KV_ERR_QUARANTINE_FULL);
+			break;
+		default:
+			len = 1 + (x >> 40) % 300;
+			fill_val(val, len, key, op);
+			rc = sk_kv_part_set(f.part, k, strlen(k), val, len,
+					    NULL, 0, 0, 0, t, NULL);
+			assert_true(rc == 0 || rc == SK_ERR_NOMEM ||
+				    rc == SK_KV_ERR_QUARANTINE_FULL ||
+				    rc == SK_KV_ERR_PAIR_FULL);
+			if (rc == 0) {
+				model[key] = (int32_t)op;
+				mlen[key] = len;
+			}
+			break;
+		}
+		nomem += rc == SK_ERR_NOMEM;
+	}
+	for (key = 0; key < 40; key++) {
+		uint8_t want[300];
+
+		keyname(k, key);
+		if (sk_kv_part_lookup(f.part, k, strlen(k), &v) != 0)
+			continue; /* deleted or evicted */
+		assert_true(model[key] >= 0);
+		len = mlen[key];
+		assert_int_equal(v.vlen, len);
+		fill_val(want, len, key, (unsigned)model[key]);
+		assert_memory_equal(v.value, want, len);
+		assert_int_equal(remote_get(&f, k, strlen(k), 0, buf,
+					    sizeof(buf), &v), 0);
+		assert_memory_equal(v.value, want, len);
+		present++;
+	}
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, present);
+	/* The heap back: every retired chunk comes free, and with every
+	 * key deleted, every chunk carved: none was lost. */
+	*fired_p = fail_in && !sk_kv_alloc_fail_in;
+	sk_kv_alloc_fail_in = 0;
+	for (key = 0; key < 40; key++) {
+		keyname(k, key);
+		rc = sk_kv_part_delete(f.part, k, strlen(k), t);
+		assert_true(rc == 0 || rc == SK_KV_ERR_NOT_FOUND);
+	}
+	(void)sk_kv_part_reap(f.part, t + 10 * Q_NS);
+	(void)sk_kv_part_reap(f.part, t + 20 * Q_NS);
+	sk_kv_part_stats(f.part, &st);
+	assert_int_equal(st.items, 0);
+	assert_int_equal(st.quarantined, 0);
+	assert_int_equal(st.quarantine_bytes, 0);
+	assert_int_equal(st.free_bytes, st.store_used);
+	fx_close(&f);
+	return nomem;
+}
+
+/*
+ * Every allocation an update, delete or reap makes (free lists, the
+ * quarantine ring) failed in turn: the walk goes on until a run makes
+ * fewer allocations than the one asked to fail.
+ */
+static void nomem_walk(void **state)
+{
+	unsigned long n;
+	unsigned nomem = 0;
+	int fired;
+
+	assert_int_equal(nomem_run(0, &fired), 0);
+	assert_false(fired);
+	for (n = 1;; n++) {
+		unsigned r = nomem_run(n, &fired);
+
+		if (!fired) /* not reached: the walk is over */
+			break;
+		nomem += r;
+	}
+	print_message("nomem_walk: %lu allocations failed in turn, %u "
+		      "answered SK_ERR_NOMEM\n", n - 1, nomem);
+	assert_true(n > 8);
+	assert_true(nomem > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1291,6 +1424,7 @@ int main(void)
 		cmocka_unit_test(expiry_sweep),
 		cmocka_unit_test(evict_random_sets),
 		cmocka_unit_test(touch_keeps_cas),
+		cmocka_unit_test(nomem_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
