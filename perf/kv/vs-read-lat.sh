@@ -11,9 +11,9 @@
 #            sk_read_lat's server polls its device on ucx, where a READ
 #            needs the target's progress)
 #   floor:   sk_read_lat --alloc -s ITEM, ITEM = the item's bytes as kv
-#            stores them: 40-byte header + key + value, rounded up to 64
-#            (128 for 16 B keys and 32 B values), the size of the GET's
-#            second READ (its first, the pair, is 128 B too). --alloc: the
+#            stores them: 32-byte header + key + value, rounded up to 16
+#            (80 for 16 B keys and 32 B values), the size of the GET's
+#            second READ (its first, the pair, is 128 B). --alloc: the
 #            server's memory from sk_mr_alloc, as kv's partitions are (on
 #            ucx a shared segment UCX reads with the reader's CPU)
 #
@@ -69,7 +69,7 @@ cmp_setup vs-read-lat.sh sk_read_lat kv/kvbench -- ss
 skrun=$cmp_bin/../bin/skrun
 cmp_host=127.0.0.1
 export SKIFF_PROVIDER=${SKIFF_PROVIDER:-ucx}
-item=$(( (40 + ksize + vsize + 63) / 64 * 64 ))
+item=$(( (32 + ksize + vsize + 15) / 16 * 16 )) # kv/store.h: SK_KV_ITEM_HDR, SK_KV_UNIT
 target=2.2
 cmp_tmp=$(mktemp -d "${TMPDIR:-/tmp}/skiff-kv-readlat.XXXXXX")
 trap cmp_cleanup EXIT
