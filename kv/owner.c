@@ -274,9 +274,14 @@ enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 static struct kv_part *kv_req_part(struct sk_kv *kv, const void *key,
 				   size_t klen)
 {
-	struct kv_part *kp = kv_part_of(kv, key, klen);
+	uint64_t h = sk_kv_siphash13(&kv->hkey, key, klen);
+	struct kv_part *kp = &kv->parts[sk_kv_partition_of(h, kv->nparts)];
 
-	return kp->part ? kp : NULL;
+	if (kp->part == NULL)
+		return NULL;
+	/* The store's calls for this request hash the key no more. */
+	sk_kv_part_hash_known(kp->part, key, klen, h);
+	return kp;
 }
 
 void kv_h_desc(struct sk_rpc_req *req, void *arg)

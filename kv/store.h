@@ -310,6 +310,15 @@ void sk_kv_part_view(const struct sk_kv_part *part, struct sk_kv_view *view_p);
  * *item_p pointing into the region: valid until this key is next changed.
  * SK_KV_ERR_NOT_FOUND; SK_ERR_INVAL for a key of 0 or > 250 bytes.
  */
+/*
+ * @h is SipHash-1-3 of @key with the partition's hkey, as the caller made
+ * it (the owner, to find the partition): the next call on these key bytes
+ * takes it instead of hashing them again. The bytes are kept and
+ * compared, so a call on any other key hashes its own.
+ */
+void sk_kv_part_hash_known(struct sk_kv_part *part, const void *key,
+			   size_t klen, uint64_t h);
+
 int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
 		      struct sk_kv_item_view *item_p);
 

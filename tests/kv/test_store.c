@@ -342,6 +342,36 @@ static void init_limits(void **state)
 	free(mem);
 }
 
+/* sk_kv_part_hash_known: the owner's hash is taken for the same key
+ * bytes only. A deliberately wrong one for "k1" must not reach "k2" (same
+ * length, other bytes), which the reader, hashing for itself, must find;
+ * the right one for "k1" gives what hashing would. */
+static void hash_known(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_item_view v, r;
+	uint8_t buf[4096];
+	uint64_t cas;
+	struct fx f;
+
+	(void)state;
+	fx_open(&f, 1 << 20, &c);
+	sk_kv_part_hash_known(f.part, "k1", 2, 12345);
+	assert_int_equal(sk_kv_part_set(f.part, "k2", 2, "v2", 2, NULL, 0, 0,
+					0, 10, &cas), 0);
+	assert_int_equal(remote_get(&f, "k2", 2, 0, buf, sizeof(buf), &r), 0);
+	assert_memory_equal(r.value, "v2", 2);
+	sk_kv_part_hash_known(f.part, "k1", 2,
+			      sk_kv_siphash13(&c.hkey, "k1", 2));
+	assert_int_equal(sk_kv_part_set(f.part, "k1", 2, "v1", 2, NULL, 0, 0,
+					0, 20, &cas), 0);
+	assert_int_equal(remote_get(&f, "k1", 2, 0, buf, sizeof(buf), &r), 0);
+	assert_memory_equal(r.value, "v1", 2);
+	assert_int_equal(sk_kv_part_lookup(f.part, "k2", 2, &v), 0);
+	assert_memory_equal(v.value, "v2", 2);
+	fx_close(&f);
+}
+
 static void owner_ops(void **state)
 {
 	struct sk_kv_part_cfg c = cfg_default(64);
@@ -1409,6 +1439,7 @@ int main(void)
 		cmocka_unit_test(pair_placement),
 		cmocka_unit_test(init_limits),
 		cmocka_unit_test(owner_ops),
+		cmocka_unit_test(hash_known),
 		cmocka_unit_test(key_and_value_sizes),
 		cmocka_unit_test(full_pair),
 		cmocka_unit_test(evict_hook),
