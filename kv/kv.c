@@ -137,12 +137,7 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 	st = kv_fetch_secret(kv);
 	if (st != SK_OK)
 		goto fail;
-	for (uint32_t p = 0; p < kv->nparts; p++) {
-		uint32_t r = kv_rendezvous(&kv->hkey, p, kv->epoch, kv->size);
-
-		kv->parts[p].owner = r;
-		kv->owners[r].nowned++;
-	}
+	kv_place(kv);
 	/* Where READs land (req.c). */
 	st = kv_client_init(kv);
 	if (st != SK_OK)

@@ -273,6 +273,9 @@ struct sk_kv {
 uint32_t kv_rendezvous(const struct sk_kv_hkey *hkey, uint32_t partition,
 		       uint32_t epoch, unsigned nranks);
 sk_status_t kv_fetch_secret(struct sk_kv *kv);
+/* Each partition's owner (rendezvous, then a partition for every rank
+ * that won none, when there are enough), counted in owners[].nowned. */
+void kv_place(struct sk_kv *kv);
 void kv_h_secret(struct sk_rpc_req *req, void *arg);
 
 /* owner.c */
