@@ -54,7 +54,7 @@ sk_status_t kv_own_init(struct sk_kv *kv)
 
 		if (kp->owner != kv->rank)
 			continue;
-		st = sk_arena_region(kv->arena, kv->part_bytes,
+		st = sk_arena_region_direct(kv->arena, kv->part_bytes,
 				     SK_ACCESS_REMOTE_READ, &kp->region);
 		if (st != SK_OK) {
 			fprintf(stderr, "skiff: kv: rank %u: no arena room for "

@@ -191,8 +191,9 @@ void *sk_arena_alloc(struct sk_arena *arena, size_t size, size_t align)
 	return arena->base + off;
 }
 
-sk_status_t sk_arena_region(struct sk_arena *arena, size_t size,
-			    unsigned access, struct sk_region *region)
+static sk_status_t sk_arena_region_of(struct sk_arena *arena, size_t size,
+				      unsigned access, bool direct,
+				      struct sk_region *region)
 {
 	size_t sz = (size + SK_PAGE - 1) & ~(size_t)(SK_PAGE - 1);
 	struct sk_mr *mr;
@@ -216,7 +217,7 @@ sk_status_t sk_arena_region(struct sk_arena *arena, size_t size,
 	base = sk_arena_alloc(arena, sz, SK_PAGE);
 	if (base == NULL)
 		return SK_ERR_NOMEM;
-	if (arena->direct_mem) {
+	if (direct && arena->direct_mem) {
 		/* Memory that peers on this host reach without this node
 		 * (verbs.h, sk_mr_alloc): their READs of it cost it nothing.
 		 * The arena still counts it (the range carved above stays
@@ -236,6 +237,18 @@ sk_status_t sk_arena_region(struct sk_arena *arena, size_t size,
 	arena->regions[arena->nregions++] = mr;
 	*region = (struct sk_region){.base = base, .size = sz, .mr = mr};
 	return SK_OK;
+}
+
+sk_status_t sk_arena_region(struct sk_arena *arena, size_t size,
+			    unsigned access, struct sk_region *region)
+{
+	return sk_arena_region_of(arena, size, access, false, region);
+}
+
+sk_status_t sk_arena_region_direct(struct sk_arena *arena, size_t size,
+				   unsigned access, struct sk_region *region)
+{
+	return sk_arena_region_of(arena, size, access, true, region);
 }
 
 void sk_arena_region_release(struct sk_arena *arena,

@@ -120,12 +120,19 @@ void *sk_arena_alloc(struct sk_arena *arena, size_t size, size_t align);
  * Returns SK_OK, SK_ERR_NOMEM when the arena is exhausted, or what
  * sk_mr_reg returns. The memory is the arena's for its lifetime; the
  * registration goes with sk_arena_region_release() or sk_arena_destroy().
- * Where the device has direct_mem (verbs.h), the pages are sk_mr_alloc's
- * instead, counted against the arena all the same: peers on the host
- * then reach them without this node's progress.
  */
 sk_status_t sk_arena_region(struct sk_arena *arena, size_t size,
 			    unsigned access, struct sk_region *region);
+/*
+ * The same, but where the device has direct_mem (verbs.h) the pages are
+ * sk_mr_alloc's, counted against the arena all the same: peers on this
+ * host then READ them without this node's progress (kv's partitions).
+ * Limit (UCX 1.13): a peer that imports the key just as this node dies
+ * can crash inside UCX (verbs/README.md, "sk_mr_alloc"), so use it for
+ * memory peers READ often, after they know the node is up.
+ */
+sk_status_t sk_arena_region_direct(struct sk_arena *arena, size_t size,
+				   unsigned access, struct sk_region *region);
 /* Deregister a region (keys peers hold for it stop working). Its memory
  * is not reused: whatever a peer writes there later reaches nobody. */
 void sk_arena_region_release(struct sk_arena *arena,
