@@ -191,7 +191,6 @@ int main(int argc, char **argv)
 	};
 	struct sk_rpc *rpc;
 	struct sk_kv *kv;
-	sk_status_t st;
 	const char *ev;
 
 	me = sk_os_rank();
@@ -203,12 +202,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "full-attr") == 0)
 		attr.no_evict = 1;
-	st = sk_rpc_open(&rpc);
-	if (st != SK_OK)
-		FAIL("sk_rpc_open: %s", sk_status_str(st));
-	st = sk_kv_open(rpc, &attr, &kv);
-	if (st != SK_OK)
-		FAIL("sk_kv_open: %s", sk_status_str(st));
+	kv = job_open(&rpc, &attr);
 	if (kv->owners[me].nowned == 0) {
 		/* Rendezvous placement gave every partition to the others
 		 * (1 in 2^15 with 16 partitions and 2 ranks): they check. */

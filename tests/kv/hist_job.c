@@ -308,7 +308,6 @@ int main(int argc, char **argv)
 	struct sk_kv_stats ks;
 	struct sk_kv *kv;
 	char path[4096], *end;
-	sk_status_t st;
 	FILE *f;
 
 	me = sk_os_rank();
@@ -323,12 +322,7 @@ int main(int argc, char **argv)
 		printf("hist_job: PREFIX is too long\n");
 		return 2;
 	}
-	st = sk_rpc_open(&rpc);
-	if (st != SK_OK)
-		FAIL("sk_rpc_open: %s", sk_status_str(st));
-	st = sk_kv_open(rpc, &attr, &kv);
-	if (st != SK_OK)
-		FAIL("sk_kv_open: %s", sk_status_str(st));
+	kv = job_open(&rpc, &attr);
 	hist_cap = 1u << 20;
 	hist = malloc(hist_cap);
 	if (hist == NULL)

@@ -293,12 +293,7 @@ int main(int argc, char **argv)
 		printf("kill_job: run it with skrun -n 3 or more\n");
 		return 2;
 	}
-	st = sk_rpc_open(&rpc);
-	if (st != SK_OK)
-		FAIL("sk_rpc_open: %s", sk_status_str(st));
-	st = sk_kv_open(rpc, &attr, &kv);
-	if (st != SK_OK)
-		FAIL("sk_kv_open: %s", sk_status_str(st));
+	kv = job_open(&rpc, &attr);
 	val = malloc(VMAX);
 	buf = malloc(VMAX);
 	if (val == NULL || buf == NULL)

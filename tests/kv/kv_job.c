@@ -695,7 +695,6 @@ int main(int argc, char **argv)
 	struct sk_rpc *rpc;
 	struct sk_kv *kv;
 	char key[64];
-	sk_status_t st;
 
 	me = sk_os_rank();
 	if (argc != 2 || (strcmp(argv[1], "all") != 0 &&
@@ -704,12 +703,7 @@ int main(int argc, char **argv)
 		printf("usage: kv_job all|gone|hostile\n");
 		return 2;
 	}
-	st = sk_rpc_open(&rpc);
-	if (st != SK_OK)
-		FAIL("sk_rpc_open: %s", sk_status_str(st));
-	st = sk_kv_open(rpc, &attr, &kv);
-	if (st != SK_OK)
-		FAIL("sk_kv_open: %s", sk_status_str(st));
+	kv = job_open(&rpc, &attr);
 	val = malloc(VMAX);
 	buf = malloc(VMAX);
 	big = malloc(SK_KV_VALUE_MAX + 1);

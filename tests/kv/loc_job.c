@@ -253,7 +253,6 @@ int main(int argc, char **argv)
 	};
 	struct sk_rpc *rpc;
 	unsigned long writes;
-	sk_status_t st;
 	char *end;
 
 	me = sk_os_rank();
@@ -265,12 +264,7 @@ int main(int argc, char **argv)
 		       RANKS_MAX, WRITES_MAX);
 		return 2;
 	}
-	st = sk_rpc_open(&rpc);
-	if (st != SK_OK)
-		FAIL("sk_rpc_open: %s", sk_status_str(st));
-	st = sk_kv_open(rpc, &attr, &kv);
-	if (st != SK_OK)
-		FAIL("sk_kv_open: %s", sk_status_str(st));
+	kv = job_open(&rpc, &attr);
 	for (unsigned k = 0; k < NDATA; k++)
 		key_of(data_key[k], 0, "data", k, 0);
 	if (me == 0)

@@ -255,17 +255,11 @@ int main(void)
 	struct sk_kv_attr attr = {.partitions = 16, .part_bytes = 1u << 20};
 	struct sk_rpc *rpc;
 	struct sk_kv *kv;
-	sk_status_t st;
 
 	me = sk_os_rank();
 	if (sk_os_size() < 2)
 		FAIL("needs 2 ranks at least");
-	st = sk_rpc_open(&rpc);
-	if (st != SK_OK)
-		FAIL("sk_rpc_open: %s", sk_status_str(st));
-	st = sk_kv_open(rpc, &attr, &kv);
-	if (st != SK_OK)
-		FAIL("sk_kv_open: %s", sk_status_str(st));
+	kv = job_open(&rpc, &attr);
 	if (me == 0)
 		client(rpc, kv);
 	/* Rank 1 serves until rank 0 is done. */
