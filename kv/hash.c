@@ -21,6 +21,18 @@
 		v2 = ROTL(v2, 32);                                   \
 	} while (0)
 
+/* One message word into the state: c rounds (m, v0..v3, i and c are the
+ * caller's). */
+#define SIPWORD(word)                                                  \
+	do {                                                           \
+		m = (word);                                            \
+		v3 ^= m;                                               \
+		_Pragma("GCC unroll 4")                                \
+		for (i = 0; i < c; i++)                                \
+			SIPROUND(v0, v1, v2, v3);                      \
+		v0 ^= m;                                               \
+	} while (0)
+
 static inline uint64_t load_le64(const uint8_t *p)
 {
 	uint64_t w;
@@ -50,26 +62,11 @@ siphash(const struct sk_kv_hkey *key, const void *data, size_t len,
 	 * a tenth of a word's instructions at one round (kv's items are
 	 * sealed with SipHash-1-3 of up to 1 MiB). */
 	for (; end - p >= 16; p += 16) {
-		m = load_le64(p);
-		v3 ^= m;
-#pragma GCC unroll 4
-		for (i = 0; i < c; i++)
-			SIPROUND(v0, v1, v2, v3);
-		v0 ^= m;
-		m = load_le64(p + 8);
-		v3 ^= m;
-#pragma GCC unroll 4
-		for (i = 0; i < c; i++)
-			SIPROUND(v0, v1, v2, v3);
-		v0 ^= m;
+		SIPWORD(load_le64(p));
+		SIPWORD(load_le64(p + 8));
 	}
 	if (p != end) {
-		m = load_le64(p);
-		v3 ^= m;
-#pragma GCC unroll 4
-		for (i = 0; i < c; i++)
-			SIPROUND(v0, v1, v2, v3);
-		v0 ^= m;
+		SIPWORD(load_le64(p));
 		p += 8;
 	}
 	/* The last 0..7 bytes, with the length in the top byte. */
