@@ -91,7 +91,6 @@ static sk_status_t kv_owner_take(struct sk_kv *kv, unsigned rank,
 		kp->rkey = rkey;
 		kp->base = e.base;
 		kp->direct = kv->get_direct ? sk_rkey_ptr(rkey, e.base) : NULL;
-		kp->direct_len = sk_rkey_len(rkey);
 		kp->ready = 1;
 	}
 	o->unix_ns = h.unix_ns;

@@ -163,7 +163,6 @@ struct kv_part {
 	/* Its region mapped here (sk_rkey_ptr: ucx shared memory on this
 	 * host), or NULL: a GET copies instead of READing (req_get.c). */
 	const uint8_t *direct;
-	uint64_t direct_len;
 };
 
 /* Access hints go to an owner at most once in this many ns (req_get.c):

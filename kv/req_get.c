@@ -171,7 +171,9 @@ static bool kv_read(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		 * loads (an acquire fence here would say it again, but
 		 * ThreadSanitizer refuses fences).
 		 */
-		if (roff > op->kp->direct_len || len > op->kp->direct_len - roff) {
+		uint64_t rlen = sk_rkey_len(op->kp->rkey);
+
+		if (roff > rlen || len > rlen - roff) {
 			op->rd_status = SK_ERR_REMOTE_ACCESS;
 		} else {
 			memcpy(laddr, op->kp->direct + roff, len);
