@@ -105,7 +105,7 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
 
 # Each component adds its programs, tests and fuzz targets to the lists above.
 include libos/module.mk
-include launcher/module.mk
+include launcher/module.mk launcher/skcached/module.mk
 include rpc/module.mk
 include perf/rpc/module.mk
 include tests/rpc/wire.mk

@@ -217,6 +217,8 @@ struct sk_kv_req {
 	                         * item's CAS (GET, GAT, a store) */
 	/* Set by kv: */
 	uint64_t number;        /* INCR, DECR: the new value */
+	uint32_t expiry;        /* GET, GAT: the item's expiry, Unix
+	                         * seconds by its owner's clock, 0: never */
 	sk_status_t status;     /* as the blocking call's return */
 	enum sk_kv_res res;     /* memcached's answer, when status is SK_OK */
 	int done;               /* status and res are final */

@@ -1,0 +1,46 @@
+/*
+ * skcached: one client connection, and the gateway's figures that `stats`
+ * prints. mc_core.c (commands, output, stats) needs only this; the
+ * gateway (gateway.c) owns the rest of a connection's life.
+ */
+#ifndef SKCACHED_CONN_H
+#define SKCACHED_CONN_H
+
+#include <stdint.h>
+
+#include "mc.h"
+
+/* What `stats` prints (memcached's names); the gateway fills it. */
+struct mc_stats {
+	uint32_t pid;
+	uint64_t started;           /* Unix seconds */
+	uint64_t curr_connections, total_connections, rejected_connections;
+	uint64_t cmd_get, cmd_set, cmd_flush, cmd_touch, cmd_meta;
+	uint64_t get_hits, get_misses, get_expired, get_flushed;
+	uint64_t delete_misses, delete_hits;
+	uint64_t incr_misses, incr_hits, decr_misses, decr_hits;
+	uint64_t cas_misses, cas_hits, cas_badval;
+	uint64_t touch_hits, touch_misses;
+	uint64_t bytes_read, bytes_written;
+	uint64_t limit_maxbytes;
+	unsigned threads;
+	unsigned max_connections;
+	/* Summed over the nodes by the gateway before finish (MC_SP_STATS). */
+	uint64_t curr_items, total_items, bytes, evictions, expired;
+	unsigned nodes;
+};
+
+struct mc_conn {
+	struct mc_conn_pub pub;
+	/* Output not yet written to the socket. */
+	char *out;
+	size_t out_len, out_cap;
+	int out_failed;             /* out of memory: close */
+	struct mc_stats *stats;     /* the gateway's (may be NULL: zeros) */
+};
+
+/* Drop the first @n bytes of the output (written). */
+void mc_out_consume(struct mc_conn *c, size_t n);
+void mc_conn_out_free(struct mc_conn *c);
+
+#endif /* SKCACHED_CONN_H */

@@ -1,0 +1,192 @@
+/*
+ * skcached: commands, a connection's output and the stats table, which
+ * the parsers and the gateway share (mc.h, conn.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+
+struct mc_cmd *mc_cmd_new(unsigned nreq, size_t extra)
+{
+	size_t head = (sizeof(struct mc_cmd) + 15) & ~(size_t)15;
+	size_t reqs = ((size_t)nreq * sizeof(struct sk_kv_req) + 15) &
+		      ~(size_t)15;
+	struct mc_cmd *cmd;
+
+	if (nreq > MC_GET_KEYS_MAX || extra > (SIZE_MAX >> 2))
+		return NULL;
+	cmd = calloc(1, head + reqs + extra);
+	if (cmd == NULL)
+		return NULL;
+	cmd->nreq = nreq;
+	cmd->req = nreq ? (struct sk_kv_req *)((char *)cmd + head) : NULL;
+	cmd->priv = extra ? (char *)cmd + head + reqs : NULL;
+	return cmd;
+}
+
+void mc_cmd_free(struct mc_cmd *cmd)
+{
+	free(cmd);
+}
+
+struct mc_conn_pub *mc_conn_pub(struct mc_conn *c)
+{
+	return &c->pub;
+}
+
+static int mc_out_reserve(struct mc_conn *c, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (c->out_failed)
+		return -1;
+	if (c->out_cap - c->out_len >= n)
+		return 0;
+	cap = c->out_cap ? c->out_cap : 4096;
+	while (cap - c->out_len < n)
+		cap *= 2;
+	p = realloc(c->out, cap);
+	if (p == NULL) {
+		c->out_failed = 1;
+		return -1;
+	}
+	c->out = p;
+	c->out_cap = cap;
+	return 0;
+}
+
+void mc_out(struct mc_conn *c, const void *p, size_t n)
+{
+	if (n == 0 || mc_out_reserve(c, n) != 0)
+		return;
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+}
+
+void mc_outf(struct mc_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (mc_out_reserve(c, 256) != 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(c->out + c->out_len, c->out_cap - c->out_len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= c->out_cap - c->out_len) {
+		if (mc_out_reserve(c, (size_t)n + 1) != 0)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(c->out + c->out_len, c->out_cap - c->out_len, fmt,
+			  ap);
+		va_end(ap);
+	}
+	c->out_len += (size_t)n;
+}
+
+void mc_out_consume(struct mc_conn *c, size_t n)
+{
+	if (n >= c->out_len) {
+		c->out_len = 0;
+		/* A large answer's buffer goes back when it has left. */
+		if (c->out_cap > (1u << 16)) {
+			free(c->out);
+			c->out = NULL;
+			c->out_cap = 0;
+		}
+		return;
+	}
+	memmove(c->out, c->out + n, c->out_len - n);
+	c->out_len -= n;
+}
+
+void mc_conn_out_free(struct mc_conn *c)
+{
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_cap = 0;
+}
+
+uint32_t mc_unix_now(void)
+{
+	return (uint32_t)time(NULL);
+}
+
+static void mc_stat_u64(mc_stat_func_t fn, void *arg, const char *name,
+			uint64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
+	fn(arg, name, s);
+}
+
+int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
+		  void *arg)
+{
+	static const struct mc_stats zero;
+	const struct mc_stats *s = c->stats ? c->stats : &zero;
+	const struct mc_settings *set = c->pub.settings;
+	uint64_t now = mc_unix_now();
+
+	if (strcmp(group, "settings") == 0) {
+		mc_stat_u64(fn, arg, "maxbytes", s->limit_maxbytes);
+		mc_stat_u64(fn, arg, "maxconns", s->max_connections);
+		mc_stat_u64(fn, arg, "verbosity", set ? set->verbose : 0);
+		mc_stat_u64(fn, arg, "num_threads", s->threads);
+		fn(arg, "cas_enabled", "yes");
+		mc_stat_u64(fn, arg, "item_size_max",
+			    set ? set->item_max : 0);
+		fn(arg, "binding_protocol", "auto-negotiate");
+		return 0;
+	}
+	if (group[0] != '\0')
+		return -1;
+	mc_stat_u64(fn, arg, "pid", s->pid);
+	mc_stat_u64(fn, arg, "uptime", s->started && now > s->started ?
+				       now - s->started : 0);
+	mc_stat_u64(fn, arg, "time", now);
+	fn(arg, "version", MC_VERSION);
+	fn(arg, "pointer_size", sizeof(void *) == 8 ? "64" : "32");
+	mc_stat_u64(fn, arg, "max_connections", s->max_connections);
+	mc_stat_u64(fn, arg, "curr_connections", s->curr_connections);
+	mc_stat_u64(fn, arg, "total_connections", s->total_connections);
+	mc_stat_u64(fn, arg, "rejected_connections", s->rejected_connections);
+	mc_stat_u64(fn, arg, "cmd_get", s->cmd_get);
+	mc_stat_u64(fn, arg, "cmd_set", s->cmd_set);
+	mc_stat_u64(fn, arg, "cmd_flush", s->cmd_flush);
+	mc_stat_u64(fn, arg, "cmd_touch", s->cmd_touch);
+	mc_stat_u64(fn, arg, "cmd_meta", s->cmd_meta);
+	mc_stat_u64(fn, arg, "get_hits", s->get_hits);
+	mc_stat_u64(fn, arg, "get_misses", s->get_misses);
+	mc_stat_u64(fn, arg, "get_expired", s->get_expired);
+	mc_stat_u64(fn, arg, "get_flushed", s->get_flushed);
+	mc_stat_u64(fn, arg, "delete_misses", s->delete_misses);
+	mc_stat_u64(fn, arg, "delete_hits", s->delete_hits);
+	mc_stat_u64(fn, arg, "incr_misses", s->incr_misses);
+	mc_stat_u64(fn, arg, "incr_hits", s->incr_hits);
+	mc_stat_u64(fn, arg, "decr_misses", s->decr_misses);
+	mc_stat_u64(fn, arg, "decr_hits", s->decr_hits);
+	mc_stat_u64(fn, arg, "cas_misses", s->cas_misses);
+	mc_stat_u64(fn, arg, "cas_hits", s->cas_hits);
+	mc_stat_u64(fn, arg, "cas_badval", s->cas_badval);
+	mc_stat_u64(fn, arg, "touch_hits", s->touch_hits);
+	mc_stat_u64(fn, arg, "touch_misses", s->touch_misses);
+	mc_stat_u64(fn, arg, "bytes_read", s->bytes_read);
+	mc_stat_u64(fn, arg, "bytes_written", s->bytes_written);
+	mc_stat_u64(fn, arg, "limit_maxbytes", s->limit_maxbytes);
+	mc_stat_u64(fn, arg, "threads", s->threads);
+	mc_stat_u64(fn, arg, "bytes", s->bytes);
+	mc_stat_u64(fn, arg, "curr_items", s->curr_items);
+	mc_stat_u64(fn, arg, "total_items", s->total_items);
+	mc_stat_u64(fn, arg, "evictions", s->evictions);
+	mc_stat_u64(fn, arg, "reclaimed", s->expired);
+	mc_stat_u64(fn, arg, "skiff_nodes", s->nodes);
+	return 0;
+}
