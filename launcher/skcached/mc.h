@@ -59,7 +59,15 @@ enum mc_special {
 	                 * figures; finish calls mc_stats_each */
 };
 
-typedef void (*mc_finish_func_t)(struct mc_conn *c, struct mc_cmd *cmd);
+/*
+ * Write the answer of @cmd, whose requests are all done. Returns 0 when
+ * answered; 1 when it needs another round first (binary's incr with an
+ * initial value: the incr found nothing, so an add goes next): it has
+ * re-armed some requests (their caller's fields set again, ->done and
+ * ->status cleared), which the core posts, calling finish again when they
+ * are done.
+ */
+typedef int (*mc_finish_func_t)(struct mc_conn *c, struct mc_cmd *cmd);
 
 struct mc_cmd {
 	/* Set by the parser: */
