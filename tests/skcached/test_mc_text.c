@@ -602,7 +602,7 @@ static void test_line_limit(void **state)
 	(void)state;
 	assert_non_null(buf);
 	/* a line of MC_LINE_MAX bytes, no newline yet: wait */
-	memset(buf, 'x', MC_LINE_MAX);
+	memset(buf, 'x', MC_LINE_MAX + 1);
 	{
 		struct mc_conn c = { .pub.settings = &settings };
 		struct mc_cmd *cmd = NULL;
@@ -818,6 +818,10 @@ static void test_ma(void **state)
 					   "[10]\n");
 		free(o);
 	}
+	/* ...which q does not hide (memcached 1.6.18: "VA 1\r\n5\r\n") */
+	EXPECT("ma vv1 q N0 J5 v\r\nma vv1 q N0 v\r\nmn\r\n",
+	       "VA 1\r\n5\r\nMN\r\n", MISS, OK(SK_KV_STORED),
+	       { .status = SK_OK, .res = SK_KV_OK, .number = 5 });
 	EXPECT("ma n v MD D3\r\nma n q D2\r\n", "VA 1\r\n7\r\n",
 	       { .status = SK_OK, .res = SK_KV_OK, .number = 7 },
 	       { .status = SK_OK, .res = SK_KV_OK, .number = 9 });
