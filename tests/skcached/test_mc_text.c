@@ -302,6 +302,22 @@ static void test_get_key_limit(void **state)
 	assert_string_equal(o, "CLIENT_ERROR bad command line format\r\n"
 			       "ERROR\r\n");
 	free(o);
+	{
+		static const struct fake g[] = { OK(SK_KV_STORED), MISS };
+
+		n = snprintf(in, sizeof(in), "set %s 0 0 1\r\nx\r\n"
+			     "mg %s\r\n", k250, k250);
+		o = feed(&r, in, (size_t)n, g, 2);
+		assert_string_equal(o, "STORED\r\nEN\r\n");
+		free(o);
+	}
+	n = snprintf(in, sizeof(in), "mg %s v\r\nms %s 1\r\nx\r\n", k251,
+		     k251);
+	o = feed(&r, in, (size_t)n, NULL, 0);
+	assert_string_equal(o, "CLIENT_ERROR bad command line format\r\n"
+			       "CLIENT_ERROR bad command line format\r\n"
+			       "ERROR\r\n");
+	free(o);
 	free(k250);
 	free(k251);
 }
@@ -524,6 +540,19 @@ static void test_flush_stats(void **state)
 	assert_int_equal(mc_text_parse(&c, "flush_all 30\r\n", 14, &cmd), 14);
 	assert_int_equal(cmd->special, MC_SP_FLUSH);
 	assert_int_equal(cmd->flush_delay, 30);
+	mc_cmd_free(cmd);
+	/* over 30 days is a Unix time, which mc.h wants counted from now */
+	{
+		char in[64];
+		int n = snprintf(in, sizeof(in), "flush_all %u\r\n",
+				 mc_unix_now() + 100000000u);
+
+		assert_int_equal(mc_text_parse(&c, in, (size_t)n, &cmd), n);
+		assert_true(cmd->flush_delay >= 100000000 - 5 &&
+			    cmd->flush_delay <= 100000000);
+		mc_cmd_free(cmd);
+	}
+	assert_int_equal(mc_text_parse(&c, "flush_all 30\r\n", 14, &cmd), 14);
 	cmd->special_status = -1;
 	cmd->finish(&c, cmd);
 	mc_cmd_free(cmd);
@@ -847,6 +876,46 @@ static void test_ma(void **state)
 		"CLIENT_ERROR invalid flag\r\nCLIENT_ERROR invalid flag\r\n");
 }
 
+/* The rest of memcached 1.6.18's meta error strings. */
+static void test_meta_errors(void **state)
+{
+	(void)state;
+	EXPECT0("ms b 2 Jx\r\nhi\r\nms b 2 Dx\r\nhi\r\nms b 2 Fx\r\nhi\r\n"
+		"ms b 2 Cx\r\nhi\r\nmn\r\n",
+		"CLIENT_ERROR invalid numeric initial value\r\n"
+		"CLIENT_ERROR invalid numeric delta value\r\n"
+		"CLIENT_ERROR bad command line format\r\n"
+		"CLIENT_ERROR bad token in command line format\r\nMN\r\n");
+	/* too many flags: refused before the length, so no swallow */
+	EXPECT0("ms b 2 s s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 "
+		"s17\r\nhi\r\n"
+		"md b s s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 s17 "
+		"s18\r\n"
+		"ma b s s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 s17 "
+		"s18\r\n",
+		"CLIENT_ERROR options flags too long\r\nERROR\r\n"
+		"CLIENT_ERROR options flags too long\r\n"
+		"CLIENT_ERROR options flags too long\r\n");
+	/* 32 bytes of opaque are fine, 33 are not */
+	EXPECT("mg zz Oxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n",
+	       "EN Oxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n", MISS);
+	EXPECT0("md b Oxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"
+		"ma zz Oxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"
+		"ms b 2 Oxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nhi\r\nmn\r\n",
+		"CLIENT_ERROR opaque token too long\r\n"
+		"CLIENT_ERROR opaque token too long\r\n"
+		"CLIENT_ERROR opaque token too long\r\nMN\r\n");
+	/* kv's refusals, in memcached's words */
+	EXPECT("ms b 1\r\nx\r\nset b 0 0 1\r\nx\r\nincr n 1\r\n"
+	       "set b 0 0 1\r\nx\r\n",
+	       "SERVER_ERROR out of memory storing object\r\n"
+	       "SERVER_ERROR out of memory storing object\r\n"
+	       "SERVER_ERROR out of memory\r\n"
+	       "SERVER_ERROR object too large for cache\r\n",
+	       OK(SK_KV_ENOMEM), OK(SK_KV_ENOMEM), OK(SK_KV_ENOMEM_DELTA),
+	       OK(SK_KV_ETOOLARGE));
+}
+
 static void test_me(void **state)
 {
 	(void)state;
@@ -881,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_ms),
 		cmocka_unit_test(test_md),
 		cmocka_unit_test(test_ma),
+		cmocka_unit_test(test_meta_errors),
 		cmocka_unit_test(test_me),
 	};
 
