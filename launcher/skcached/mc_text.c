@@ -74,6 +74,8 @@ struct tcmd {
 	unsigned nflags;
 	/* ma: T, N and J; the rounds of the finish (mc.h's re-arm). */
 	bool ttl, vivify;
+	bool ttl_last;          /* T comes after N: memcached applies both
+	                         * to a created item in order */
 	int32_t exptime, viv_exptime;
 	uint64_t initial;
 	int round;              /* 0 the incr, 1 its touch, 2 N's add */
@@ -697,7 +699,8 @@ static int finish_ma(struct mc_conn *c, struct mc_cmd *cmd)
 			r->value = t->numbuf;
 			r->vlen = (size_t)n;
 			r->flags = 0;
-			r->exptime = t->viv_exptime;
+			r->exptime = t->ttl && t->ttl_last ? t->exptime :
+							     t->viv_exptime;
 			r->cas = 0;
 			rearm(r);
 			t->round = 2;
@@ -1433,6 +1436,7 @@ static struct mc_cmd *ma_parse(struct parse *p)
 	struct mc_cmd *cmd;
 	bool incr = true;
 	struct tcmd *t;
+	size_t i;
 
 	of.delta = 1;
 	if (p->ntok < 3)
@@ -1463,6 +1467,9 @@ static struct mc_cmd *ma_parse(struct parse *p)
 	t->vivify = of.vivify;
 	t->viv_exptime = of.viv_exptime;
 	t->initial = of.initial;
+	for (i = 2; p->tok[i].length != 0; i++)
+		if (p->tok[i].value[0] == 'T' || p->tok[i].value[0] == 'N')
+			t->ttl_last = p->tok[i].value[0] == 'T';
 	cmd->req[0].delta = of.delta;
 	return cmd;
 }
@@ -1619,7 +1626,7 @@ ssize_t mc_text_parse(struct mc_conn *c, const char *buf, size_t len,
 	const char *nl, *nul;
 	struct mc_cmd *cmd;
 	bool close = false;
-	char *line;
+	char small[MC_LINE_MAX + 1], *line;
 
 	*cmd_p = NULL;
 	if (len == 0)
@@ -1652,7 +1659,8 @@ ssize_t mc_text_parse(struct mc_conn *c, const char *buf, size_t len,
 	nul = memchr(buf, '\0', line_len);
 	if (nul)
 		line_len = (size_t)(nul - buf);
-	line = malloc(line_len + 1);
+	/* Most lines fit on the stack; a long multi-get's goes to the heap. */
+	line = line_len < sizeof(small) ? small : malloc(line_len + 1);
 	if (line == NULL)
 		goto nomem;
 	memcpy(line, buf, line_len);
@@ -1661,7 +1669,8 @@ ssize_t mc_text_parse(struct mc_conn *c, const char *buf, size_t len,
 	p.rest = buf + p.used;
 	p.nrest = len - p.used;
 	cmd = dispatch(&p, line, &need, &swallow, &close);
-	free(line);
+	if (line != small)
+		free(line);
 	if (cmd == NULL) {
 		if (need && p.nrest < need)
 			return 0;
@@ -1680,10 +1689,11 @@ ssize_t mc_text_parse(struct mc_conn *c, const char *buf, size_t len,
 	*cmd_p = cmd;
 	return (ssize_t)(p.used + need);
 nomem:
-	cmd = msg_cmd(NULL);
+	/* mc.h: out of memory answers so and closes, as memcached does. If
+	 * even that small command cannot be had, -1: the core closes. */
+	cmd = msg_cmd("SERVER_ERROR out of memory");
 	if (cmd == NULL)
 		return -1;
-	/* memcached: out of memory here closes the connection */
 	cmd->close_after = 1;
 	*cmd_p = cmd;
 	return (ssize_t)len;

@@ -847,6 +847,20 @@ static void test_ma(void **state)
 					   "[10]\n");
 		free(o);
 	}
+	/* N and T on a created item: the later one's TTL (memcached
+	 * 1.6.18: "ma x2 N100 T5" then mg t: t5; "T5 N100": t100) */
+	{
+		static const struct fake f[] = {
+			MISS, OK(SK_KV_STORED), MISS, OK(SK_KV_STORED),
+		};
+
+		o = feed(&r, "ma x2 N100 T5\r\nma x3 T5 N100\r\n", 31, f, 4);
+		assert_string_equal(o, "HD\r\nHD\r\n");
+		assert_string_equal(r.log, "INCR x2 d1\nSTORE x2 add f0 e5 c0 "
+					   "[0]\nINCR x3 d1\nSTORE x3 add f0 "
+					   "e100 c0 [0]\n");
+		free(o);
+	}
 	/* ...which q does not hide (memcached 1.6.18: "VA 1\r\n5\r\n") */
 	EXPECT("ma vv1 q N0 J5 v\r\nma vv1 q N0 v\r\nmn\r\n",
 	       "VA 1\r\n5\r\nMN\r\n", MISS, OK(SK_KV_STORED),
