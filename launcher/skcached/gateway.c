@@ -445,45 +445,54 @@ static void gw_post_queue(struct gw *gw, struct mc_cmd *cmd)
 	gw->post_tail = cmd;
 }
 
-/* Reads only: a command whose requests are all GETs (or has none). */
-static bool gw_cmd_readonly(const struct mc_cmd *cmd)
+/*
+ * Must @x wait for @y, an earlier command of the same connection still in
+ * flight? When they touch a key in common and one of them changes it,
+ * or when either is flush_all or stats (which see every key).
+ */
+static bool gw_cmd_conflict(const struct mc_cmd *x, const struct mc_cmd *y)
 {
-	if (cmd->special != MC_SP_NONE)
-		return false;
-	for (unsigned i = 0; i < cmd->nreq; i++)
-		if (cmd->req[i].cmd != SK_KV_CMD_GET)
-			return false;
-	return true;
+	if (x->special != MC_SP_NONE || y->special != MC_SP_NONE)
+		return true;
+	for (unsigned i = 0; i < x->nreq; i++) {
+		const struct sk_kv_req *a = &x->req[i];
+
+		for (unsigned j = 0; j < y->nreq; j++) {
+			const struct sk_kv_req *b = &y->req[j];
+
+			if ((a->cmd != SK_KV_CMD_GET ||
+			     b->cmd != SK_KV_CMD_GET) &&
+			    a->klen == b->klen &&
+			    memcmp(a->key, b->key, a->klen) == 0)
+				return true;
+		}
+	}
+	return false;
 }
 
 /*
  * Post the commands of @c whose turn has come. memcached runs a
  * connection's commands one after the other, and a client may pipeline
  * "set k" and "get k": kv does not order requests in flight together
- * (kv.h), so a command that changes the table waits until every earlier
- * one is complete, and every command waits for an earlier change. Reads
- * after reads go together: a pipelined run of gets reaches every owner
- * at once.
+ * (kv.h). So a command waits for the earlier ones in flight that it
+ * conflicts with (a key in common that one of them changes; flush_all
+ * and stats wait for all, and all for them); the rest go together: a
+ * pipelined run of gets, or of sets of different keys, reaches every
+ * owner at once, and what the client sees is what one after the other
+ * would give it. Commands keep their order of posting, so a command
+ * waits, too, behind an earlier one that is itself waiting.
  */
 static void gw_conn_dispatch(struct gw *gw, struct gw_conn *c)
 {
-	bool open_any = false, open_write = false;
-
 	for (struct mc_cmd *cmd = c->head; cmd; cmd = cmd->next) {
-		bool ro = gw_cmd_readonly(cmd);
-
-		if (!cmd->dispatched) {
-			if (open_write || (!ro && open_any))
+		if (cmd->dispatched)
+			continue;
+		for (struct mc_cmd *y = c->head; y != cmd; y = y->next)
+			if (!gw_cmd_quiet(y) && gw_cmd_conflict(cmd, y))
 				return;
-			cmd->dispatched = 1;
-			if (cmd->nreq + cmd->ncore)
-				gw_post_queue(gw, cmd);
-		}
-		if (!gw_cmd_quiet(cmd)) {
-			open_any = true;
-			if (!ro)
-				open_write = true;
-		}
+		cmd->dispatched = 1;
+		if (cmd->nreq + cmd->ncore)
+			gw_post_queue(gw, cmd);
 	}
 }
 
@@ -705,7 +714,12 @@ static void gw_conn_parse(struct gw *gw, struct gw_conn *c)
 		else
 			n = mc_text_parse(&c->mc, c->in + off,
 					  c->in_len - off, &cmd);
-		if (n <= 0 || cmd == NULL)
+		if (n < 0) {
+			/* Not even an error answer could be made. */
+			gw_conn_close(c);
+			return;
+		}
+		if (n == 0 || cmd == NULL)
 			break;
 		off += (size_t)n;
 		if (gw_cmd_special(gw, cmd) != 0) {
