@@ -551,7 +551,9 @@ static void gw_count(struct gw *gw, const struct mc_cmd *cmd)
 		s->cmd_flush++;
 }
 
-/* The owners' figures, summed into the stats the parser prints. */
+/* The owners' figures, summed into the stats the parser prints. A dead
+ * node does not fail stats: the sums are the live nodes' (skiff_nodes
+ * counts them) and `stats skiff` says which one is unreachable. */
 static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
 {
 	struct mc_stats *s = &gw->st;
@@ -566,10 +568,8 @@ static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
 
 		n->rank = r->rank;
 		n->status = r->status == SK_OK && r->res == SK_KV_OK ? 0 : -1;
-		if (n->status != 0) {
-			cmd->special_status = -1;
+		if (n->status != 0)
 			continue;
-		}
 		n->o = *o;
 		s->nodes++;
 		s->curr_items += o->items;

@@ -1,0 +1,402 @@
+#!/usr/bin/env python3
+"""skcached as a server, end to end (tests/skcached/README.md).
+
+Starts real skcached jobs (skrun, gateways and cache nodes over the default
+provider) and checks what a memcached user relies on beyond the protocol:
+the command line, SIGTERM and SIGINT, -c, a cache node that dies, and bad
+clients (a line that never ends, garbage, a client that vanishes mid-value
+or never reads), none of which may hurt other clients or the stored data.
+
+    tests/skcached/server.py [--build DIR] [CHECK...]
+
+Prints one line per check ("ok   NAME" or "FAIL NAME: why") and exits 1 if
+any failed.
+"""
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+BUILD = "build"
+TIMEOUT = 30.0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+class Server:
+    """One skcached job; its ranks are found by their command line."""
+
+    def __init__(self, *args, nodes=2, threads=1):
+        self.port = free_port()
+        self.argv = [os.path.join(BUILD, "bin", "skcached"), "-n", str(nodes),
+                     "-t", str(threads), "-p", str(self.port),
+                     "-l", "127.0.0.1"] + list(args)
+        self.log = open(os.path.join(LOGDIR, "skcached-%d.log" % self.port),
+                        "w+")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        end = time.time() + TIMEOUT
+        while True:
+            try:
+                c = self.conn()
+                c.sendall(b"version\r\n")
+                check(readline(c).startswith(b"VERSION "), "no VERSION")
+                c.close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > end:
+                    self.stop(signal.SIGKILL)
+                    raise Fail("skcached did not start: %s" % self.output())
+                time.sleep(0.1)
+
+    def conn(self):
+        c = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return c
+
+    def ranks(self):
+        out = subprocess.run(["pgrep", "-f", "skcached-node --gateways"],
+                             capture_output=True, text=True).stdout.split()
+        mine = []
+        for pid in out:
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            if cmd[0].endswith(b"skcached-node") and \
+                    str(self.port).encode() in cmd:
+                mine.append(int(pid))
+        return sorted(mine)
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-2000:]
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Fail("skcached did not end within %d s of %s" %
+                       (TIMEOUT, signal.Signals(sig).name))
+
+
+def readline(c):
+    d = b""
+    while not d.endswith(b"\r\n"):
+        b = c.recv(1)
+        if not b:
+            raise Fail("connection closed after %r" % d)
+        d += b
+    return d
+
+
+def until(c, end):
+    d = b""
+    while not d.endswith(end):
+        b = c.recv(65536)
+        if not b:
+            raise Fail("connection closed after %r" % d[-200:])
+        d += b
+    return d
+
+
+def get(c, key):
+    """The value, None when absent, or the SERVER_ERROR line."""
+    c.sendall(b"get " + key + b"\r\n")
+    line = readline(c)
+    if line == b"END\r\n":
+        return None
+    if line.startswith(b"SERVER_ERROR"):
+        return line
+    check(line.startswith(b"VALUE " + key + b" "), "get: %r" % line)
+    n = int(line.split()[3])
+    data = until(c, b"END\r\n")
+    check(len(data) == n + 2 + 5, "get %r: %d bytes for %d" %
+          (key, len(data), n))
+    return data[:n]
+
+
+def store(c, key, value, cmd=b"set"):
+    c.sendall(b"%s %s 0 0 %d\r\n%s\r\n" % (cmd, key, len(value), value))
+    return readline(c)
+
+
+def closed(c, wait=TIMEOUT):
+    """Whether the server closed @c (reading and dropping what comes)."""
+    c.settimeout(wait)
+    try:
+        while True:
+            if not c.recv(65536):
+                return True
+    except (socket.timeout, TimeoutError):
+        return False
+    except ConnectionResetError:
+        return True
+
+
+# ---- the checks ----
+
+def t_signals():
+    """SIGTERM and SIGINT stop the nodes, and skcached exits 0."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        s = Server()
+        c = s.conn()
+        check(store(c, b"k", b"v") == b"STORED\r\n", "set")
+        ranks = s.ranks()
+        check(len(ranks) == 3, "ranks %r, want 1 gateway + 2 nodes" % ranks)
+        rc = s.stop(sig)
+        check(rc == 0, "exit %d after %s, want 0: %s" %
+              (rc, sig.name, s.output()))
+        left = [p for p in ranks if os.path.exists("/proc/%d" % p)]
+        check(not left, "ranks left after %s: %r" % (sig.name, left))
+
+
+def t_flags():
+    """memcached's flags: those meaningless here are refused, never
+    ignored; bad values are usage errors."""
+    sk = os.path.join(BUILD, "bin", "skcached")
+    for args, want in ((["-d"], "means nothing here"),
+                       (["-U", "11211"], "UDP is not served"),
+                       (["-I", "2m"], "from 1k to 1m"),
+                       (["-I", "1000"], "from 1k to 1m"),
+                       (["-t", "0"], "1 to 64"),
+                       (["-n", "0"], "1 to 1024"),
+                       (["-p", "70000"], "1 to 65535"),
+                       (["-c", "x"], "1 to 1000000"),
+                       (["--no-such-flag"], "unknown option"),
+                       (["-p"], "needs a value")):
+        r = subprocess.run([sk] + args, capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        check(r.returncode == 2, "%s: exit %d, want 2" % (args, r.returncode))
+        check(want in r.stderr, "%s: %r lacks %r" % (args, r.stderr, want))
+    r = subprocess.run([sk, "-h"], capture_output=True, text=True)
+    check(r.returncode == 0 and "Usage: skcached" in r.stdout, "-h")
+    r = subprocess.run([sk, "-V"], capture_output=True, text=True)
+    check(r.returncode == 0 and r.stdout.startswith("skcached 1.6"), "-V")
+
+
+def t_conn_limit():
+    """Past -c, a new connection is told so and closed (memcached's
+    maxconns_fast); one that closes makes room."""
+    s = Server("-c", "4", threads=2)
+    try:
+        cs = [s.conn() for _ in range(4)]
+        for c in cs:
+            c.sendall(b"version\r\n")
+            check(readline(c).startswith(b"VERSION"), "version")
+        extra = s.conn()
+        check(readline(extra) == b"ERROR Too many open connections\r\n",
+              "no refusal past -c")
+        check(closed(extra, 5), "the refused connection stays open")
+        cs.pop().close()
+        time.sleep(0.5)
+        c = s.conn()
+        c.sendall(b"version\r\n")
+        check(readline(c).startswith(b"VERSION"), "no room after a close")
+    finally:
+        check(s.stop() == 0, "exit: " + s.output())
+
+
+def t_node_death():
+    """A cache node killed: its keys answer SERVER_ERROR, the others'
+    are served, sets to live nodes work, stats answers, nothing hangs."""
+    s = Server(nodes=3)
+    try:
+        c = s.conn()
+        keys = [b"key:%d" % i for i in range(90)]
+        for k in keys:
+            check(store(c, k, k + b"=v") == b"STORED\r\n", "set")
+        ranks = s.ranks()
+        check(len(ranks) == 4, "ranks %r" % ranks)
+        c.sendall(b"stats skiff\r\n")
+        st = until(c, b"END\r\n").decode()
+        held = {}
+        for line in st.splitlines():
+            f = line.split()
+            if len(f) == 3 and f[1].endswith(":curr_items"):
+                held[int(f[1][4:].split(":")[0])] = int(f[2])
+        check(sum(held.values()) == len(keys), "stats skiff: %r" % held)
+        # ranks are 0 (gateway), 1..3 (nodes): kill node 2.
+        os.kill(ranks[2], signal.SIGKILL)
+        t0 = time.time()
+        lost = found = 0
+        for k in keys:
+            v = get(c, k)
+            if isinstance(v, bytes) and v.startswith(b"SERVER_ERROR"):
+                lost += 1
+            else:
+                check(v == k + b"=v", "get %r: %r" % (k, v))
+                found += 1
+        check(lost == held[2], "%d keys failed, node 2 held %d" %
+              (lost, held[2]))
+        check(time.time() - t0 < 20, "gets took %.1f s" % (time.time() - t0))
+        # One multi-get over every node: the live ones' values, then the
+        # error in END's place.
+        c.sendall(b"get " + b" ".join(keys) + b"\r\n")
+        data = until(c, b"\r\n")
+        while not (data.endswith(b"END\r\n") or
+                   data.split(b"\r\n")[-2].startswith(b"SERVER_ERROR")):
+            data += until(c, b"\r\n")
+        check(data.count(b"VALUE ") == found, "multi-get: %d values, want %d"
+              % (data.count(b"VALUE "), found))
+        stored = 0
+        for i in range(30):
+            r = store(c, b"new:%d" % i, b"x")
+            stored += r == b"STORED\r\n"
+            check(r in (b"STORED\r\n", b"SERVER_ERROR node unreachable\r\n"),
+                  "set after the death: %r" % r)
+        check(stored > 0, "no set reached a live node")
+        c.sendall(b"stats\r\n")
+        st = until(c, b"END\r\n")
+        check(b"STAT skiff_nodes 2\r\n" in st, "stats: %r" % st[-300:])
+    finally:
+        rc = s.stop()
+    # The job lost a node: skrun reports it (128 + SIGKILL), as mpirun.
+    check(rc == 137, "exit %d, want 137 (a node was killed)" % rc)
+
+
+def t_bad_clients():
+    """Bad clients hurt neither the others nor the table."""
+    s = Server("-I", "1m")
+    try:
+        good = s.conn()
+        check(store(good, b"keep", b"safe") == b"STORED\r\n", "set")
+
+        # A line that never ends: the connection is closed, memory bounded.
+        c = s.conn()
+        try:
+            for _ in range(64):
+                c.sendall(b"a" * 4096)
+        except OSError:
+            pass
+        check(closed(c), "an endless line was not closed")
+
+        # Garbage, text and binary.
+        for junk in (os.urandom(5000), b"\x80" + os.urandom(3000),
+                     b"\x00\xff\r\n" * 100):
+            c = s.conn()
+            try:
+                c.sendall(junk)
+            except OSError:
+                pass
+            c.close()
+
+        # A client that vanishes mid-value: nothing is stored.
+        c = s.conn()
+        c.sendall(b"set half 0 0 1000\r\n" + b"x" * 10)
+        c.close()
+
+        # Too large a value: refused, its data dropped, the next command
+        # understood.
+        c = s.conn()
+        big = b"y" * ((1 << 20) + 1)
+        c.sendall(b"set big 0 0 %d\r\n" % len(big) + big + b"\r\n")
+        check(readline(c) == b"SERVER_ERROR object too large for cache\r\n",
+              "too large")
+        c.sendall(b"version\r\n")
+        check(readline(c).startswith(b"VERSION"), "after too large")
+        c.close()
+
+        # A client that never reads: a large value asked for again and
+        # again; the gateway stops reading it rather than grow.
+        c = s.conn()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        check(store(c, b"fat", b"z" * 500000) == b"STORED\r\n", "set fat")
+        c.settimeout(0.2)
+        sent = 0
+        try:
+            while sent < 400 << 20:
+                sent += c.send(b"get fat\r\n" * 1000)
+        except (socket.timeout, TimeoutError, BlockingIOError):
+            pass
+        check(sent < 400 << 20, "the gateway read 400 MB of requests whose "
+              "answers nobody read")
+        gw = s.ranks()[0]
+        with open("/proc/%d/status" % gw) as f:
+            rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS")][0]
+        check(rss < 512 * 1024, "gateway RSS %d KiB" % rss)
+
+        # Meanwhile the good client is served, and the table is intact.
+        check(get(good, b"keep") == b"safe", "keep")
+        check(get(good, b"half") is None, "half a value was stored")
+        check(get(good, b"big") is None, "too large a value was stored")
+        c.close()
+        good.sendall(b"version\r\n")
+        check(readline(good).startswith(b"VERSION"), "good client")
+    finally:
+        check(s.stop() == 0, "exit: " + s.output())
+
+
+def t_multiget():
+    """One get of many keys over every node, as pipelined sets left them."""
+    s = Server(nodes=4, threads=2)
+    try:
+        c = s.conn()
+        keys = [b"m:%d" % i for i in range(200)]
+        c.sendall(b"".join(b"set %s %d 0 %d noreply\r\n%s\r\n" %
+                           (k, i, len(k), k) for i, k in enumerate(keys)))
+        c.sendall(b"get " + b" ".join(keys) + b"\r\n")
+        data = until(c, b"END\r\n")
+        check(data.count(b"VALUE ") == len(keys), "%d of %d values" %
+              (data.count(b"VALUE "), len(keys)))
+        for i, k in enumerate(keys):
+            check(b"VALUE %s %d %d\r\n%s\r\n" % (k, i, len(k), k) in data,
+                  "value of %r" % k)
+    finally:
+        check(s.stop() == 0, "exit: " + s.output())
+
+
+CHECKS = {"signals": t_signals, "flags": t_flags, "conn-limit": t_conn_limit,
+          "node-death": t_node_death, "bad-clients": t_bad_clients,
+          "multiget": t_multiget}
+
+
+def main():
+    global BUILD, LOGDIR
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.environ.get("BUILD", "build"))
+    ap.add_argument("checks", nargs="*")
+    a = ap.parse_args()
+    BUILD = a.build
+    LOGDIR = os.path.join(BUILD, "check", "skcached")
+    os.makedirs(LOGDIR, exist_ok=True)
+    failed = 0
+    for name in a.checks or CHECKS:
+        t0 = time.time()
+        try:
+            CHECKS[name]()
+            print("ok   %-12s (%.1f s)" % (name, time.time() - t0), flush=True)
+        except Fail as e:
+            print("FAIL %-12s %s" % (name, e), flush=True)
+            failed += 1
+    print("skcached server: %d passed, %d failed" %
+          (len(a.checks or CHECKS) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
