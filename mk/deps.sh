@@ -33,7 +33,10 @@ PKGS=(
 	openssh-server     # the ssh launch path of skrun, tested on loopback
 	openssh-client
 	memcached          # tests/kv: the oracle of kv's memcached semantics
-	libmemcached-tools # memcslap/memcstat, memcached's own clients in perf/
+	libmemcached-tools # memcslap/memcstat, memcached's own clients in perf/;
+	                   # memccapable and the tools against skcached
+	python3            # tests/skcached, the demo's memcached client
+	python3-pymemcache # a memcached client nobody here wrote (skcached)
 )
 
 missing=()

@@ -131,7 +131,7 @@ install uninstall: export SKIFF_MANDIR := $(MANDIR)
 
 .PHONY: install uninstall
 install: $(LIBVERBS) $(LIBOS) $(LIBRPC) $(LIBKV) $(SHLIBS) $(BUILD)/bin/skrun \
-	$(BUILD)/bin/skinfo
+	$(BUILD)/bin/skinfo $(BUILD)/bin/skcached $(BUILD)/bin/skcached-node
 	$(Q)$(install_env) ./mk/install.sh install
 
 uninstall:

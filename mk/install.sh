@@ -43,8 +43,8 @@ HEADERS=(
 	kv/include/skiff/kv_res.h
 )
 LIBS=(skiff_verbs skiff_os skiff_rpc skiff_kv)
-PROGS=(skrun skinfo)
-MANPAGES=(skrun.1 skinfo.1 skiffcc.1)
+PROGS=(skrun skinfo skcached skcached-node)
+MANPAGES=(skrun.1 skinfo.1 skiffcc.1 skcached.1)
 
 # Replace every @KEY@ of the template $1 with the value of KEY=value pairs
 # in the rest of the arguments; print the result. Bash does the

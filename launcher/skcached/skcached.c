@@ -405,6 +405,11 @@ int main(int argc, char **argv)
 	 * closes after a barrier): skrun waits that long before SIGKILL,
 	 * unless told otherwise. */
 	setenv("SKIFF_KILL_GRACE_MS", "10000", 0);
+	/* A gateway's work comes from TCP, which a spinning loop looks at
+	 * only now and then (SK_LOOP_FD_CHECK_NS): as memcached, its ranks
+	 * sleep in the kernel until a socket or a completion wakes them,
+	 * which also keeps their CPU to the work done. */
+	setenv("SKIFF_LOOP_SPIN_US", "0", 0);
 	execv(skrun, (char **)av);
 	fprintf(stderr, "skcached: %s: %s\n", skrun, strerror(errno));
 	free(hosts);
