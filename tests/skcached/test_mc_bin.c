@@ -217,7 +217,8 @@ static unsigned feed(const char *req, size_t len, const struct fake *fakes,
 
 static void assert_out(const char *ans, size_t alen)
 {
-	if (conn.out_len != alen || memcmp(conn.out, ans, alen) != 0) {
+	if (conn.out_len != alen ||
+	    (alen > 0 && memcmp(conn.out, ans, alen) != 0)) {
 		fprintf(stderr, "got %zu bytes:", conn.out_len);
 		for (size_t i = 0; i < conn.out_len && i < 96; i++)
 			fprintf(stderr, " %02x", (uint8_t)conn.out[i]);
@@ -227,7 +228,8 @@ static void assert_out(const char *ans, size_t alen)
 		fprintf(stderr, "\n");
 	}
 	assert_int_equal(conn.out_len, alen);
-	assert_memory_equal(conn.out, ans, alen);
+	if (alen > 0)
+		assert_memory_equal(conn.out, ans, alen);
 }
 
 /* One case: its request, kv's answers, memcached's answer. */
@@ -277,9 +279,12 @@ static size_t req(char *p, uint8_t op, const char *key, size_t kl,
 		       opaque, cas);
 
 	p[0] = (char)0x80;
-	memcpy(p + n, ext, el);
-	memcpy(p + n + el, key, kl);
-	memcpy(p + n + el + kl, val, vl);
+	if (el > 0)
+		memcpy(p + n, ext, el);
+	if (kl > 0)
+		memcpy(p + n + el, key, kl);
+	if (vl > 0)
+		memcpy(p + n + el + kl, val, vl);
 	return n + el + kl + vl;
 }
 
