@@ -8,29 +8,32 @@ MC_PROTO_OBJ := $(MC_PROTO_SRC:%.c=$(BUILD)/%.o)
 $(BUILD)/launcher/skcached/%.o: CPPFLAGS += -Ikv/include -Ilauncher/skcached
 $(BUILD)/tests/skcached/%.o: CPPFLAGS += -Ikv/include -Ilauncher/skcached
 
-# The text and meta protocols (mc_text.c): unit test and fuzz target.
-MC_PROTO_SRC += launcher/skcached/mc_text.c
+# The text and meta protocols (mc_text.c), the binary protocol
+# (mc_bin.c): unit tests and fuzz targets.
+MC_PROTO_SRC += launcher/skcached/mc_text.c launcher/skcached/mc_bin.c
 MC_PROTO_OBJ := $(MC_PROTO_SRC:%.c=$(BUILD)/%.o)
 
-TEST_PROGS += $(BUILD)/tests/test_mc_text
+TEST_PROGS += $(BUILD)/tests/test_mc_text $(BUILD)/tests/test_mc_bin
 $(BUILD)/tests/test_mc_text: $(BUILD)/tests/skcached/test_mc_text.o \
 	$(MC_PROTO_OBJ)
+$(BUILD)/tests/test_mc_bin: $(BUILD)/tests/skcached/test_mc_bin.o \
+	$(MC_PROTO_OBJ)
 
-FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_mc_text
-$(FUZZ_BUILD)/fuzz_mc_text: tests/fuzz/fuzz_mc_text.c $(MC_PROTO_SRC) \
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_mc_text $(FUZZ_BUILD)/fuzz_mc_bin
+$(FUZZ_BUILD)/fuzz_mc_%: tests/fuzz/fuzz_mc_%.c $(MC_PROTO_SRC) \
 	launcher/skcached/mc.h launcher/skcached/conn.h \
 	$(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Ikv/include -Ilauncher/skcached -o $@ \
-		tests/fuzz/fuzz_mc_text.c $(MC_PROTO_SRC)
+		$< $(MC_PROTO_SRC)
 
 # skcached: memcached's command line, which becomes a skrun job
 # (skcached.c, with skrun's host parsers); skcached-node: what its ranks
 # run, gateways and cache nodes (gateway.c).
 $(BUILD)/launcher/skcached/%.o: CPPFLAGS += -Ilauncher -Ilibos/include \
 	-Irpc/include
-ALL += $(BUILD)/bin/skcached
+ALL += $(BUILD)/bin/skcached $(BUILD)/bin/skcached-node
 $(BUILD)/bin/skcached: $(BUILD)/launcher/skcached/skcached.o \
 	$(LAUNCHER_OPTS_SRC:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
