@@ -105,7 +105,7 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
 
 # Each component adds its programs, tests and fuzz targets to the lists above.
 include libos/module.mk
-include launcher/module.mk launcher/skcached/module.mk
+include launcher/module.mk
 include rpc/module.mk
 include perf/rpc/module.mk
 include tests/rpc/wire.mk
@@ -115,6 +115,8 @@ include perf/os/module.mk
 include tests/libos/module.mk
 include tests/faults/module.mk
 include kv/module.mk tests/kv/store.mk tests/kv/module.mk
+# skcached uses kv (LIBKV, LIBRPC): after them.
+include launcher/skcached/module.mk
 include perf/kv/module.mk
 include perf/fuzz.mk
 include examples/module.mk
