@@ -180,8 +180,10 @@ for _ in $(seq 200); do
 	sleep 0.1
 done
 skc_up || { echo "demo: FAILED: skcached did not start" >&2; exit 1; }
-echo "demo: \$ python3 (pymemcache) on 127.0.0.1:$port"
-timeout "$timeout_s" python3 - "$port" <<'PY' || { echo "demo: FAILED: the pymemcache client" >&2; kill -TERM "$skc_pid"; exit 1; }
+# Debian's python3, whose python3-pymemcache this is (not a python3 that
+# PATH may find first, such as pyenv's).
+echo "demo: \$ /usr/bin/python3 (pymemcache) on 127.0.0.1:$port"
+timeout "$timeout_s" /usr/bin/python3 - "$port" <<'PY' || { echo "demo: FAILED: the pymemcache client" >&2; kill -TERM "$skc_pid"; exit 1; }
 import sys
 from pymemcache.client.base import Client
 c = Client(("127.0.0.1", int(sys.argv[1])))
@@ -201,7 +203,7 @@ print("[pymemcache] stats skiff, items on each cache node:",
       " ".join(str(int(x)) for x in items))
 PY
 head -c 100000 /dev/urandom >"$tmp/blob.bin"
-(cd "$tmp" && memccp --servers="127.0.0.1:$port" blob.bin && mv blob.bin blob.orig && memccat --servers="127.0.0.1:$port" blob.bin >blob.bin) || { echo "demo: FAILED: memccp/memccat" >&2; kill -TERM "$skc_pid"; exit 1; }
+(cd "$tmp" && memccp --servers="127.0.0.1:$port" blob.bin && mv blob.bin blob.orig && memccat --servers="127.0.0.1:$port" --file=blob.bin blob.bin) || { echo "demo: FAILED: memccp/memccat" >&2; kill -TERM "$skc_pid"; exit 1; }
 cmp -s "$tmp/blob.orig" "$tmp/blob.bin" || { echo "demo: FAILED: memccat gave other bytes" >&2; kill -TERM "$skc_pid"; exit 1; }
 echo "demo: memccp then memccat of a 100000-byte file through skcached: identical"
 kill -TERM "$skc_pid"

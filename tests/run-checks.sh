@@ -3,8 +3,8 @@
 # closing line "N passed, N failed" that CI reads.
 #
 #   unit        codec, configuration, option, file-service, loop, kv
-#               semantics, kv store, kv wire decoders, kv owner and
-#               linearizability-checker tests
+#               semantics, kv store, kv wire decoders, kv owner,
+#               linearizability-checker and skcached protocol tests
 #               (cmocka); no call up a layer or cycle between files
 #               (tests/tools/callcycles.py)
 #   kvtorn      the kv store's torn-read stress: 10^6 one-sided-style GETs
@@ -20,10 +20,15 @@
 #   ssh         skrun's ssh launch path against an sshd on loopback
 #   kvsem       kv's memcached semantics against a private memcached 1.6,
 #               byte for byte (tests/kv/memcached-diff.sh)
+#   skcached    skcached jobs as a memcached user relies on them; memccapable,
+#               pymemcache and libmemcached's tools against them; the
+#               differential test against a real memcached
+#               (tests/skcached/check.sh)
 #   fuzz        every libFuzzer target (blobs, hostfiles, host messages,
 #               the rdma and ucx providers' own descriptor decoders, kv's
 #               memcached parsers, the linearizability checker's histories,
-#               kv's decoders of rpc messages)
+#               kv's decoders of rpc messages, skcached's text, meta and
+#               binary protocol parsers)
 #   perfin      bad flags and garbage TCP exchanges to the perf tools;
 #               skinfo's --help, -c checks, rdma reasons, UCX transports
 #   asan/ubsan  unit + ucx conformance + a short e2e run, sanitizer builds
@@ -73,7 +78,8 @@ unit() {
 	python3 tests/tools/callcycles.py "$b" || return 1
 	for t in test_wire test_config test_ring test_opts test_fileserv \
 		test_hostproto test_rpc_wire test_loop test_sem test_store \
-		test_kv_wire test_kv_owner test_lincheck; do
+		test_kv_wire test_kv_owner test_lincheck test_mc_text \
+		test_mc_bin; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done
@@ -91,7 +97,7 @@ conformance() {
 fuzz() {
 	local t corpus rc=0
 	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
-		ucx_rkey kvsem lincheck kvread owner; do
+		ucx_rkey kvsem lincheck kvread owner mc_text mc_bin; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)
@@ -152,6 +158,7 @@ step e2e e2e "$BUILD"
 step install env BUILD="$BUILD" tests/install/out-of-tree.sh
 step ssh env BUILD="$BUILD" tests/launcher/ssh-loopback.sh
 step kvsem env BUILD="$BUILD" tests/kv/memcached-diff.sh
+step skcached env BUILD="$BUILD" tests/skcached/check.sh
 step fuzz fuzz
 step perfin perfin "$BUILD"
 step asan sanitized address

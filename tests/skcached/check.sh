@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# skcached in make check (step skcached): the server as a user relies on it
+# (server.py), memcached clients nobody here wrote against it (clients.sh),
+# and the differential test against a real memcached (diff.py). Each
+# starts its own skcached jobs on free ports, with the default provider.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+sk=$BUILD/bin/skcached
+rc=0
+
+echo "== server.py"
+timeout 600 python3 tests/skcached/server.py --build "$BUILD" || rc=1
+
+echo "== clients.sh (4 cache nodes, 2 gateways)"
+timeout 600 tests/skcached/clients.sh \
+	--start "$sk -n 4 -t 2 -p {port} -l 127.0.0.1" || rc=1
+
+echo "== diff.py (3 seeds x 5000 commands, against memcached)"
+timeout 900 python3 tests/skcached/diff.py \
+	--server "$sk -n 4 -t 2 -p {port} -l 127.0.0.1" \
+	--seeds 1,2,3 --count 5000 || rc=1
+exit $rc
