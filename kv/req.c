@@ -171,12 +171,47 @@ static const uint16_t kv_cmd_rpc[SK_KV_CMD_COUNT] = {
 	[SK_KV_CMD_GAT] = KV_RPC_TOUCH,
 };
 
-/* flush_all and an owner's figures: to owner req->rank, no key. */
-static sk_status_t kv_post_admin(struct sk_kv *kv, struct sk_kv_req *req)
+/*
+ * @req, going in flight to owner @rank: room among the requests in flight
+ * (waiting, serving the loop), the owner connected (@desc: with its
+ * partitions' descriptors; first contact blocks), and its op. NULL when
+ * @req was answered instead.
+ */
+static struct sk_kv_req_priv *kv_op_begin(struct sk_kv *kv,
+					  struct sk_kv_req *req,
+					  unsigned rank, bool desc)
 {
 	struct sk_kv_req_priv *op;
 	struct kv_owner *o;
 	sk_status_t st;
+
+	while (kv->inflight >= SK_KV_INFLIGHT_MAX) {
+		if (kv_turn(kv, true) < 0) {
+			kv_req_answer(kv, req, SK_ERR_IO, SK_KV_END);
+			return NULL;
+		}
+	}
+	st = desc ? kv_owner_get(kv, rank, &o) : kv_owner_connect(kv, rank, &o);
+	if (st != SK_OK) {
+		kv_req_answer(kv, req, st, SK_KV_END);
+		return NULL;
+	}
+	op = kv_op_new(kv);
+	if (op == NULL) {
+		kv_req_answer(kv, req, SK_ERR_NOMEM, SK_KV_END);
+		return NULL;
+	}
+	op->req = req;
+	op->rank = rank;
+	req->priv_ = op;
+	kv->inflight++;
+	return op;
+}
+
+/* flush_all and an owner's figures: to owner req->rank, no key. */
+static sk_status_t kv_post_admin(struct sk_kv *kv, struct sk_kv_req *req)
+{
+	struct sk_kv_req_priv *op;
 
 	if (req->rank >= kv->size || req->rank < kv->clients ||
 	    (req->cmd == SK_KV_CMD_OWNER_STATS &&
@@ -195,27 +230,10 @@ static sk_status_t kv_post_admin(struct sk_kv *kv, struct sk_kv_req *req)
 		}
 		return SK_OK;
 	}
-	while (kv->inflight >= SK_KV_INFLIGHT_MAX) {
-		if (kv_turn(kv, true) < 0) {
-			kv_req_answer(kv, req, SK_ERR_IO, SK_KV_END);
-			return SK_OK;
-		}
-	}
-	st = kv_owner_connect(kv, req->rank, &o);
-	if (st != SK_OK) {
-		kv_req_answer(kv, req, st, SK_KV_END);
+	op = kv_op_begin(kv, req, req->rank, false);
+	if (op == NULL)
 		return SK_OK;
-	}
-	op = kv_op_new(kv);
-	if (op == NULL) {
-		kv_req_answer(kv, req, SK_ERR_NOMEM, SK_KV_END);
-		return SK_OK;
-	}
-	op->req = req;
-	op->rank = req->rank;
 	op->id = req->cmd == SK_KV_CMD_FLUSH ? KV_RPC_FLUSH : KV_RPC_OSTATS;
-	req->priv_ = op;
-	kv->inflight++;
 	kv_rpc_send(kv, op);
 	return SK_OK;
 }
@@ -223,9 +241,7 @@ static sk_status_t kv_post_admin(struct sk_kv *kv, struct sk_kv_req *req)
 sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 {
 	struct sk_kv_req_priv *op;
-	struct kv_owner *o;
 	struct kv_part *kp;
-	sk_status_t st;
 
 	if (kv == NULL || req == NULL ||
 	    (unsigned)req->cmd >= SK_KV_CMD_COUNT ||
@@ -252,32 +268,14 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 		kv_post_local(kv, req, kp);
 		return SK_OK;
 	}
-	while (kv->inflight >= SK_KV_INFLIGHT_MAX) {
-		if (kv_turn(kv, true) < 0) {
-			kv_req_answer(kv, req, SK_ERR_IO, SK_KV_END);
-			return SK_OK;
-		}
-	}
 	/* First contact blocks here, serving the loop (kv.h); GETs by rpc
 	 * (SKIFF_KV_GET=rpc) need no descriptors. */
-	st = req->cmd == SK_KV_CMD_GET && !kv->get_rpc ?
-		     kv_owner_get(kv, kp->owner, &o) :
-		     kv_owner_connect(kv, kp->owner, &o);
-	if (st != SK_OK) {
-		kv_req_answer(kv, req, st, SK_KV_END);
+	op = kv_op_begin(kv, req, kp->owner,
+			 req->cmd == SK_KV_CMD_GET && !kv->get_rpc);
+	if (op == NULL)
 		return SK_OK;
-	}
-	op = kv_op_new(kv);
-	if (op == NULL) {
-		kv_req_answer(kv, req, SK_ERR_NOMEM, SK_KV_END);
-		return SK_OK;
-	}
-	op->req = req;
-	op->rank = kp->owner;
 	op->kp = kp;
 	op->id = kv_cmd_rpc[req->cmd];
-	req->priv_ = op;
-	kv->inflight++;
 	if (req->cmd != SK_KV_CMD_GET) {
 		kv_loc_forget(kv, req->key, req->klen);
 		kv->st.updates_rpc++;
