@@ -614,9 +614,11 @@ static struct mc_cmd *bin_cmd_new(const struct bin_hdr *h, unsigned nreq,
 /*
  * A command that only answers @status (@msg NULL: its usual text; status
  * 0: nothing), having consumed @used bytes, then dropping @swallow more
- * as they come; @close_after for the errors after which memcached closes.
- * Out of memory: memcached's "Out of memory" and close, as for any
- * command; when even that cannot be had, 0 (the core calls again).
+ * as they come; @close_after for the errors after which memcached closes
+ * (then all @len bytes are taken: nothing after them is read). When even
+ * this small command cannot be allocated: 0, as if the bytes were not all
+ * there yet (the core calls again); a larger one that cannot be is
+ * answered by bin_oom, memcached's "Out of memory" and close.
  */
 static ssize_t bin_answer(struct mc_conn *c, const struct bin_hdr *h,
 			  uint16_t status, const char *msg, int close_after,
@@ -634,7 +636,6 @@ static ssize_t bin_answer(struct mc_conn *c, const struct bin_hdr *h,
 	b->msg = msg;
 	cmd->close_after = close_after;
 	if (close_after) {
-		/* nothing after it is read: take what is there */
 		used = len;
 	} else {
 		mc_conn_pub(c)->swallow = swallow;

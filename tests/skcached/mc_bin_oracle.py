@@ -186,4 +186,5 @@ def main():
               ' /* and memcached closed */' if closes else ''))
 
 
-main()
+if __name__ == "__main__":
+    main()
