@@ -29,6 +29,7 @@ KILLJOB=$T/bin/kill_job
 EVICTJOB=$T/bin/evict_job
 OWNERJOB=$T/bin/kv_owner_job
 LOCJOB=$T/bin/loc_job
+ADMINJOB=$T/bin/kv_admin_job
 mkdir -p "$T/bin" "$T/work"
 cp "$repo/$BUILD/tests/node_app" "$APP"
 cp "$repo/$BUILD/tests/rpc_job" "$RPCJOB"
@@ -38,6 +39,7 @@ cp "$repo/$BUILD/tests/kill_job" "$KILLJOB"
 cp "$repo/$BUILD/tests/evict_job" "$EVICTJOB"
 cp "$repo/$BUILD/tests/kv_owner_job" "$OWNERJOB"
 cp "$repo/$BUILD/tests/loc_job" "$LOCJOB"
+cp "$repo/$BUILD/tests/kv_admin_job" "$ADMINJOB"
 cd "$T/work"
 cleanup() {
 	pkill -KILL -f "$T/" 2>/dev/null
@@ -429,6 +431,15 @@ t_kv_evict() {
 	[ $RC -ne 0 ] || { echo "SKIFF_KV_PARTITIONS=3 was taken"; return 1; }
 	grep -q 'SKIFF_KV_PARTITIONS' "$ERR" "$OUT" ||
 		{ echo "SKIFF_KV_PARTITIONS=3 refused without naming it"; return 1; }
+}
+
+t_kv_admin() {
+	# kv's client-only ranks, flush_all (delayed, replaced, at once), the
+	# owners' figures and a GET's expiry (tests/kv/admin_job.c), as
+	# skcached uses them: rank 0 a client, 3 owners.
+	run 120 -n 4 "$ADMINJOB"
+	[ $RC -eq 0 ] || { echo "exit $RC"; grep -v ' ok$' "$OUT" | head -5; return 1; }
+	[ "$(grep -c ' ok$' "$OUT")" -eq 4 ] || { echo "not every rank ok"; return 1; }
 }
 
 t_kv_loc() {
@@ -1139,6 +1150,7 @@ check kv-kill t_kv_kill
 check kv-hist t_kv_hist
 check kv-evict t_kv_evict
 check kv-loc t_kv_loc
+check kv-admin t_kv_admin
 check kv-owner t_kv_owner
 check seal t_seal
 check fds t_fds

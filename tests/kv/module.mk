@@ -96,3 +96,16 @@ $(BUILD)/tests/loc_job: $(BUILD)/tests/kv/loc_job.o $(LIBKV) $(LIBRPC) \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
 		$(VERBS_LIBS)
+
+# kv's client-only ranks, flush_all, owners' figures and a GET's expiry,
+# from kv.h alone (tests/kv/admin_job.c, e2e kv-admin).
+NODE_APPS += $(BUILD)/tests/kv_admin_job
+ALL       += $(BUILD)/tests/kv_admin_job
+$(BUILD)/tests/kv/admin_job.o: CPPFLAGS += -Ikv/include -Irpc/include \
+	-Ilibos/include
+$(BUILD)/tests/kv_admin_job: $(BUILD)/tests/kv/admin_job.o $(LIBKV) \
+	$(LIBRPC) $(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS)

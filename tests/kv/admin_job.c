@@ -1,0 +1,207 @@
+/*
+ * admin_job: kv's client-only ranks, flush_all, an owner's figures and a
+ * GET's expiry, in a real skrun job, written from kv.h alone as skcached
+ * uses them.
+ *
+ *   skrun -n N admin_job        (N >= 3)
+ *
+ * Rank 0 opens the table as a client (sk_kv_attr.clients = 1): it must
+ * own no key. Every owner stores KEYS keys; then rank 0 checks:
+ * - the owners' figures (SK_KV_CMD_OWNER_STATS) add up to what was
+ *   stored and to every partition; asking a client rank or a rank past
+ *   the job is refused (SK_ERR_INVAL);
+ * - a GET says the item's expiry: 0 for none, now + exptime for a
+ *   relative one;
+ * - a flush_all with a delay leaves the items readable until it is due,
+ *   then they are gone; one without a delay empties the table at once;
+ *   a later flush replaces a pending one (memcached keeps one flush
+ *   time).
+ * Each rank prints "rank R: ... ok", or what failed and exits 1.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <skiff/os.h>
+
+#include "job.h"
+
+#define KEYS 64u
+#define PARTS 32u
+
+static struct sk_kv *kv;
+static unsigned nranks;
+
+/* One request to @rank (FLUSH, OWNER_STATS), waited for. */
+static sk_status_t admin(enum sk_kv_cmd cmd, unsigned rank, int32_t delay,
+			 struct sk_kv_owner_stats *os)
+{
+	struct sk_kv_req r = {.cmd = cmd, .rank = rank, .exptime = delay,
+			      .buf = os, .cap = os ? sizeof(*os) : 0};
+	sk_status_t st = sk_kv_batch(kv, &r, 1);
+
+	if (st != SK_OK)
+		return st;
+	if (r.status == SK_OK && r.res != SK_KV_OK)
+		FAIL("cmd %d to rank %u: answer %s", (int)cmd, rank,
+		     sk_kv_res_str(r.res));
+	return r.status;
+}
+
+static void flush_all(int32_t delay)
+{
+	for (unsigned r = 1; r < nranks; r++) {
+		sk_status_t st = admin(SK_KV_CMD_FLUSH, r, delay, NULL);
+
+		if (st != SK_OK)
+			FAIL("flush to rank %u: %s", r, sk_status_str(st));
+	}
+}
+
+/* How many of every owner's keys are there. */
+static unsigned present(void)
+{
+	char key[32], val[32];
+	enum sk_kv_res res;
+	unsigned n = 0;
+
+	for (unsigned r = 1; r < nranks; r++) {
+		for (unsigned i = 0; i < KEYS; i++) {
+			int klen = snprintf(key, sizeof(key), "k:%u:%u", r, i);
+			sk_status_t st = sk_kv_get(kv, key, (size_t)klen, val,
+						   sizeof(val), NULL, NULL,
+						   NULL, &res);
+
+			if (st != SK_OK)
+				FAIL("get %s: %s", key, sk_status_str(st));
+			n += res == SK_KV_OK;
+		}
+	}
+	return n;
+}
+
+static void store_all(unsigned rank)
+{
+	char key[32];
+	enum sk_kv_res res;
+
+	for (unsigned i = 0; i < KEYS; i++) {
+		int klen = snprintf(key, sizeof(key), "k:%u:%u", rank, i);
+		sk_status_t st = sk_kv_set(kv, key, (size_t)klen, "v", 1, 0, 0,
+					   &res);
+
+		if (st != SK_OK || res != SK_KV_STORED)
+			FAIL("set %s: %s", key,
+			     st != SK_OK ? sk_status_str(st)
+					 : sk_kv_res_str(res));
+	}
+}
+
+static void client(void)
+{
+	struct sk_kv_owner_stats os;
+	uint64_t items = 0, parts = 0;
+	char key[32], val[8];
+	enum sk_kv_res res;
+	struct sk_kv_req g = {0};
+	uint32_t now;
+	int klen;
+
+	/* The owners' figures. */
+	for (unsigned r = 1; r < nranks; r++) {
+		sk_status_t st = admin(SK_KV_CMD_OWNER_STATS, r, 0, &os);
+
+		if (st != SK_OK)
+			FAIL("stats of rank %u: %s", r, sk_status_str(st));
+		if (os.limit_bytes == 0 || os.bytes == 0 || os.reserved)
+			FAIL("stats of rank %u: limit %" PRIu64 " bytes %"
+			     PRIu64, r, os.limit_bytes, os.bytes);
+		items += os.items;
+		parts += os.partitions;
+	}
+	if (items != (uint64_t)KEYS * (nranks - 1) || parts != PARTS)
+		FAIL("owners hold %" PRIu64 " items in %" PRIu64 " partitions,"
+		     " want %u in %u", items, parts, KEYS * (nranks - 1),
+		     PARTS);
+	if (admin(SK_KV_CMD_OWNER_STATS, 0, 0, &os) != SK_ERR_INVAL ||
+	    admin(SK_KV_CMD_OWNER_STATS, nranks, 0, &os) != SK_ERR_INVAL)
+		FAIL("stats of a client rank, or past the job, not refused");
+
+	/* A GET's expiry. */
+	klen = snprintf(key, sizeof(key), "exp:0");
+	now = (uint32_t)time(NULL);
+	if (sk_kv_store(kv, SK_KV_SET, key, (size_t)klen, "x", 1, 0, 1000, 0,
+			NULL, &res) != SK_OK || res != SK_KV_STORED)
+		FAIL("set %s", key);
+	g = (struct sk_kv_req){.cmd = SK_KV_CMD_GET, .key = key,
+			       .klen = (size_t)klen, .buf = val,
+			       .cap = sizeof(val)};
+	if (sk_kv_batch(kv, &g, 1) != SK_OK || g.status != SK_OK ||
+	    g.res != SK_KV_OK)
+		FAIL("get %s", key);
+	if (g.expiry < now + 998 || g.expiry > now + 1002)
+		FAIL("expiry %u, want about %u", g.expiry, now + 1000);
+	g.expiry = 7;
+	if (sk_kv_store(kv, SK_KV_SET, key, (size_t)klen, "x", 1, 0, 0, 0,
+			NULL, &res) != SK_OK || sk_kv_batch(kv, &g, 1) != SK_OK ||
+	    g.res != SK_KV_OK || g.expiry != 0)
+		FAIL("expiry %u of an item that never expires", g.expiry);
+
+	/* flush_all in 2 s: still there, then gone. */
+	if (present() != KEYS * (nranks - 1))
+		FAIL("%u keys before the flush", present());
+	flush_all(2);
+	if (present() != KEYS * (nranks - 1))
+		FAIL("a flush in 2 s took keys at once");
+	sk_os_sleep_ms(3000);
+	if (present() != 0)
+		FAIL("%u keys left 3 s after a flush in 2 s", present());
+
+	/* A pending flush replaced by a later one: the later one's time. */
+	for (unsigned r = 1; r < nranks; r++)
+		store_all(r);
+	flush_all(1);
+	flush_all(60);
+	sk_os_sleep_ms(2000);
+	if (present() != KEYS * (nranks - 1))
+		FAIL("the flush replaced by a later one still ran");
+	flush_all(0);
+	if (present() != 0)
+		FAIL("%u keys left after flush_all", present());
+	printf("rank 0: client: owners' figures, expiry, flush_all ok\n");
+}
+
+int main(void)
+{
+	struct sk_kv_attr attr = {.partitions = PARTS,
+				  .part_bytes = 128u << 10, .clients = 1};
+	char key[32];
+	struct sk_rpc *rpc;
+
+	me = sk_os_rank();
+	nranks = sk_os_size();
+	if (nranks < 3)
+		FAIL("run it with skrun -n 3 or more");
+	kv = job_open(&rpc, &attr);
+	/* A client owns no key. */
+	for (unsigned i = 0; i < 1000; i++) {
+		int klen = snprintf(key, sizeof(key), "any:%u", i);
+
+		if (sk_kv_owner_of(kv, key, (size_t)klen) == 0)
+			FAIL("rank 0, a client, owns %s", key);
+	}
+	if (me != 0)
+		store_all(me);
+	if (sk_os_barrier() != 0)
+		FAIL("barrier");
+	if (me == 0)
+		client();
+	if (sk_os_barrier() != 0)
+		FAIL("barrier");
+	sk_kv_close(kv);
+	sk_rpc_destroy(rpc);
+	if (me != 0)
+		printf("rank %u: owner ok\n", me);
+	return 0;
+}
