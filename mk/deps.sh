@@ -34,6 +34,7 @@ PKGS=(
 	openssh-client
 	memcached          # tests/kv: the oracle of kv's memcached semantics
 	libmemcached-tools # memcslap/memcstat, memcached's own clients in perf/
+	python3-pymemcache # tests/skcached/clients.sh: a client nobody here wrote
 )
 
 missing=()
