@@ -68,6 +68,12 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 	kv->buckets = a.buckets;
 	kv->quarantine_ns = (uint64_t)a.quarantine_ms * 1000000ull;
 	kv->evict = !a.no_evict;
+	if (a.clients >= kv->size) {
+		fprintf(stderr, "skiff: kv: clients %u: fewer than the job's "
+			"%u ranks\n", a.clients, kv->size);
+		return SK_ERR_INVAL;
+	}
+	kv->clients = a.clients;
 	return SK_OK;
 }
 
@@ -80,6 +86,7 @@ static void kv_h_closed(struct sk_rpc_req *req, void *arg)
 static void kv_free(struct sk_kv *kv)
 {
 	kv_evict_stop(kv);
+	kv_flush_stop(kv);
 	kv_client_cleanup(kv);
 	kv_own_cleanup(kv);
 	/* rpc cannot unregister: requests that come later are told this
@@ -102,6 +109,7 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 		{KV_RPC_GET, kv_h_get},       {KV_RPC_STORE, kv_h_store},
 		{KV_RPC_DELETE, kv_h_delete}, {KV_RPC_DELTA, kv_h_delta},
 		{KV_RPC_TOUCH, kv_h_touch},   {KV_RPC_HINT, kv_h_hint},
+		{KV_RPC_FLUSH, kv_h_flush},   {KV_RPC_OSTATS, kv_h_ostats},
 	};
 	struct sk_kv *kv;
 	sk_status_t st;

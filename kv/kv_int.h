@@ -48,6 +48,8 @@ enum {
 	KV_RPC_DELTA,                    /* incr, decr */
 	KV_RPC_TOUCH,                    /* touch, gat */
 	KV_RPC_HINT,                     /* a client's one-sided accesses */
+	KV_RPC_FLUSH,                    /* flush_all (admin.c) */
+	KV_RPC_OSTATS,                   /* an owner's figures (admin.c) */
 	KV_RPC_END
 };
 
@@ -95,6 +97,8 @@ struct kv_get_resp {
 	uint32_t flags;
 	uint32_t vlen;
 	uint64_t cas;
+	uint32_t exptime;     /* owner's Unix seconds, 0: never */
+	uint32_t reserved;    /* 0 */
 };
 
 /*
@@ -145,6 +149,17 @@ struct kv_touch_req {
 #define KV_HINT_MAX 512u
 struct kv_hint_req {
 	uint32_t count;
+	uint32_t reserved;    /* 0 */
+};
+
+/*
+ * KV_RPC_FLUSH: the owner's items go now (delay <= 0) or in delay
+ * seconds, replacing a flush still pending; it answers SK_KV_OK, no body.
+ * KV_RPC_OSTATS: no body; the answer is SK_KV_OK and struct
+ * sk_kv_owner_stats (kv.h).
+ */
+struct kv_flush_req {
+	int32_t delay;
 	uint32_t reserved;    /* 0 */
 };
 
@@ -266,6 +281,10 @@ struct sk_kv {
 	int evict;                  /* partitions evict by CLOCK when full */
 	struct sk_timer sweep_timer; /* reap and crawl, every Q/2 */
 	uint32_t sweep_ms;
+	/* admin.c: a flush_all with a delay, pending */
+	struct sk_timer flush_timer;
+	int flush_pending;
+	uint32_t clients;           /* ranks 0..clients-1 own nothing */
 };
 
 /* map.c */
@@ -276,6 +295,13 @@ sk_status_t kv_fetch_secret(struct sk_kv *kv);
  * that won none, when there are enough), counted in owners[].nowned. */
 void kv_place(struct sk_kv *kv);
 void kv_h_secret(struct sk_rpc_req *req, void *arg);
+
+/* admin.c: flush_all and the owner's figures, by rpc or in place. */
+void kv_h_flush(struct sk_rpc_req *req, void *arg);
+void kv_h_ostats(struct sk_rpc_req *req, void *arg);
+enum sk_kv_res kv_own_flush(struct sk_kv *kv, int32_t delay);
+void kv_own_ostats(struct sk_kv *kv, struct sk_kv_owner_stats *st);
+void kv_flush_stop(struct sk_kv *kv);
 
 /* owner.c */
 uint64_t kv_mono_ns(void);

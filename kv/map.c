@@ -56,19 +56,23 @@ uint32_t kv_rendezvous(const struct sk_kv_hkey *hkey, uint32_t partition,
  * has two or more. Rendezvous alone leaves a rank without a partition by
  * chance ((1 - 1/N)^P: 1% per rank for 16 partitions on 4 ranks), which
  * wastes the node and surprises a program that stores on each rank.
- * Every node computes the same map from the secret.
+ * Every node computes the same map from the secret. Client ranks
+ * (sk_kv_attr.clients, the first ones) take no part: owners are ranks
+ * clients..N-1, and rendezvous runs over those.
  */
 void kv_place(struct sk_kv *kv)
 {
+	unsigned c = kv->clients, nown = kv->size - c;
+
 	for (uint32_t p = 0; p < kv->nparts; p++) {
-		uint32_t r = kv_rendezvous(&kv->hkey, p, kv->epoch, kv->size);
+		uint32_t r = c + kv_rendezvous(&kv->hkey, p, kv->epoch, nown);
 
 		kv->parts[p].owner = r;
 		kv->owners[r].nowned++;
 	}
-	if (kv->nparts < kv->size)
+	if (kv->nparts < nown)
 		return;
-	for (uint32_t r = 0; r < kv->size; r++) {
+	for (uint32_t r = c; r < kv->size; r++) {
 		uint64_t best = 0;
 		int64_t pick = -1;
 

@@ -371,6 +371,8 @@ static void kv_respond_item(struct sk_rpc_req *req,
 	a->flags = iv->flags;
 	a->vlen = iv->vlen;
 	a->cas = iv->cas;
+	a->exptime = iv->exptime;
+	a->reserved = 0;
 	memcpy(a + 1, iv->value, iv->vlen);
 	sk_rpc_respond(req, SK_KV_OK, sizeof(*a) + iv->vlen);
 }

@@ -124,13 +124,15 @@ static void kv_post_local(struct sk_kv *kv, struct sk_kv_req *req,
 		kv->st.gets_local++;
 		res = kv_own_get(kv, kp, req->key, req->klen, &iv);
 		if (res == SK_KV_OK)
-			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas);
+			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
+				     iv.exptime);
 		break;
 	case SK_KV_CMD_GAT:
 		res = kv_own_touch(kv, kp, req->key, req->klen, req->exptime,
 				   &iv);
 		if (res == SK_KV_OK)
-			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas);
+			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
+				     iv.exptime);
 		break;
 	case SK_KV_CMD_TOUCH:
 		res = kv_own_touch(kv, kp, req->key, req->klen, req->exptime,
@@ -169,6 +171,55 @@ static const uint16_t kv_cmd_rpc[SK_KV_CMD_COUNT] = {
 	[SK_KV_CMD_GAT] = KV_RPC_TOUCH,
 };
 
+/* flush_all and an owner's figures: to owner req->rank, no key. */
+static sk_status_t kv_post_admin(struct sk_kv *kv, struct sk_kv_req *req)
+{
+	struct sk_kv_req_priv *op;
+	struct kv_owner *o;
+	sk_status_t st;
+
+	if (req->rank >= kv->size || req->rank < kv->clients ||
+	    (req->cmd == SK_KV_CMD_OWNER_STATS &&
+	     (req->buf == NULL ||
+	      req->cap < sizeof(struct sk_kv_owner_stats))))
+		return SK_ERR_INVAL;
+	req->done = 0;
+	req->priv_ = NULL;
+	if (req->rank == kv->rank) {
+		if (req->cmd == SK_KV_CMD_FLUSH)
+			kv_req_answer(kv, req, SK_OK,
+				      kv_own_flush(kv, req->exptime));
+		else {
+			kv_own_ostats(kv, req->buf);
+			kv_req_answer(kv, req, SK_OK, SK_KV_OK);
+		}
+		return SK_OK;
+	}
+	while (kv->inflight >= SK_KV_INFLIGHT_MAX) {
+		if (kv_turn(kv, true) < 0) {
+			kv_req_answer(kv, req, SK_ERR_IO, SK_KV_END);
+			return SK_OK;
+		}
+	}
+	st = kv_owner_connect(kv, req->rank, &o);
+	if (st != SK_OK) {
+		kv_req_answer(kv, req, st, SK_KV_END);
+		return SK_OK;
+	}
+	op = kv_op_new(kv);
+	if (op == NULL) {
+		kv_req_answer(kv, req, SK_ERR_NOMEM, SK_KV_END);
+		return SK_OK;
+	}
+	op->req = req;
+	op->rank = req->rank;
+	op->id = req->cmd == SK_KV_CMD_FLUSH ? KV_RPC_FLUSH : KV_RPC_OSTATS;
+	req->priv_ = op;
+	kv->inflight++;
+	kv_rpc_send(kv, op);
+	return SK_OK;
+}
+
 sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 {
 	struct sk_kv_req_priv *op;
@@ -183,6 +234,8 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 	    ((req->cmd == SK_KV_CMD_GET || req->cmd == SK_KV_CMD_GAT) &&
 	     req->buf == NULL && req->cap))
 		return SK_ERR_INVAL;
+	if (req->cmd == SK_KV_CMD_FLUSH || req->cmd == SK_KV_CMD_OWNER_STATS)
+		return kv_post_admin(kv, req);
 	req->done = 0;
 	req->priv_ = NULL;
 	if (!sk_kv_key_ok(req->key, req->klen) ||

@@ -70,7 +70,7 @@ void kv_req_answer(struct sk_kv *kv, struct sk_kv_req *req, sk_status_t st,
 bool kv_finish(struct sk_kv *kv, struct sk_kv_req_priv *op, sk_status_t st,
 	       enum sk_kv_res res);
 void kv_req_value(struct sk_kv_req *req, const void *value, uint32_t vlen,
-		  uint32_t flags, uint64_t cas);
+		  uint32_t flags, uint64_t cas, uint32_t exptime);
 
 /* req_get.c. Steps return false when the request had to wait (queued). */
 bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op);

@@ -198,7 +198,8 @@ bool kv_finish(struct sk_kv *kv, struct sk_kv_req_priv *op,
 
 /* A found item's value and attributes into the request. */
 void kv_req_value(struct sk_kv_req *req, const void *value,
-			 uint32_t vlen, uint32_t flags, uint64_t cas)
+			 uint32_t vlen, uint32_t flags, uint64_t cas,
+			 uint32_t exptime)
 {
 	if (req == NULL)
 		return;
@@ -207,6 +208,7 @@ void kv_req_value(struct sk_kv_req *req, const void *value,
 	req->vlen = vlen;
 	req->flags = flags;
 	req->cas = cas;
+	req->expiry = exptime;
 }
 
 /* ---- failed owners ---- */

@@ -316,7 +316,8 @@ static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 	 * READ it at once. */
 	kv_loc_fill(kv->loc, op->plan.h, op->kp->view.partition,
 		    &op->cands[op->ci], iv.cas, op->t0);
-	kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas);
+	kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
+				     iv.exptime);
 	kv_hint_add(kv, op->rank, op->plan.h);
 	return kv_get_onesided(kv, op, SK_KV_OK);
 }
@@ -382,7 +383,8 @@ static bool kv_get_both_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 			kv->loc_st.hits++;
 			kv_loc_fill(kv->loc, op->plan.h, op->lc.part,
 				    &op->lc.cand, iv.cas, op->t0);
-			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas);
+			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
+				     iv.exptime);
 			kv_hint_add(kv, op->rank, op->plan.h);
 			return kv_get_onesided(kv, op, SK_KV_OK);
 		}

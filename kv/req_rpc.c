@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "req.h"
+#include "wire.h"
 
 /* ---- rpc: updates, the rpc GET ---- */
 
@@ -26,7 +27,8 @@ static sk_status_t kv_take_value(struct sk_kv_req_priv *op, const char *resp,
 	memcpy(&a, resp, sizeof(a));
 	if (a.vlen != len - sizeof(a))
 		return SK_ERR_MALFORMED;
-	kv_req_value(op->req, resp + sizeof(a), a.vlen, a.flags, a.cas);
+	kv_req_value(op->req, resp + sizeof(a), a.vlen, a.flags, a.cas,
+		     a.exptime);
 	return SK_OK;
 }
 
@@ -35,6 +37,7 @@ static sk_status_t kv_take_resp(struct sk_kv_req_priv *op, int rc,
 				const void *resp, size_t len)
 {
 	struct sk_kv_req *req = op->req;
+	struct sk_kv_owner_stats os;
 
 	if (rc < 0)
 		return kv_rpc_status(rc);
@@ -76,6 +79,14 @@ static sk_status_t kv_take_resp(struct sk_kv_req_priv *op, int rc,
 			return SK_OK;
 		}
 		return len == 0 ? SK_OK : SK_ERR_MALFORMED;
+	case KV_RPC_OSTATS:
+		if (rc != SK_KV_OK)
+			return SK_ERR_MALFORMED;
+		if (kv_dec_ostats_resp(resp, len, &os) != 0)
+			return SK_ERR_MALFORMED;
+		if (req)
+			memcpy(req->buf, &os, sizeof(os));
+		return SK_OK;
 	default:
 		return len == 0 ? SK_OK : SK_ERR_MALFORMED;
 	}
@@ -159,6 +170,16 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		memcpy(p, &q, hlen = sizeof(q));
 		break;
 	}
+	case KV_RPC_FLUSH: {
+		struct kv_flush_req q = {.delay = req->exptime};
+
+		memcpy(p, &q, sizeof(q));
+		*len_p = sizeof(q);
+		return p;
+	}
+	case KV_RPC_OSTATS:
+		*len_p = 0;
+		return p;
 	default: { /* GET, DELETE */
 		struct kv_key_req q = {.klen = (uint32_t)req->klen};
 

@@ -1154,6 +1154,24 @@ unsigned sk_kv_part_expire(struct sk_kv_part *part, uint32_t unix_now,
 	return n;
 }
 
+int sk_kv_part_flush(struct sk_kv_part *part, uint64_t now_ns)
+{
+	uint64_t nwords = part->cfg.nbuckets * 8, w;
+	int n = 0;
+
+	stamp(part, now_ns);
+	/* One reservation for them all: the flush is all or nothing. */
+	if (q_reserve(part, part->items) != SK_OK)
+		return SK_ERR_NOMEM;
+	for (w = 0; w < nwords; w++) {
+		if (w % 8 == 0 || !part->bucket[w])
+			continue;
+		unpublish(part, w);
+		n++;
+	}
+	return n;
+}
+
 void sk_kv_part_restamp(struct sk_kv_part *part, uint32_t epoch)
 {
 	uint64_t bhdr = sk_kv_bhdr_make(epoch, part->cfg.partition, 0), b;

@@ -366,6 +366,14 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 int sk_kv_part_delete(struct sk_kv_part *part, const void *key, size_t klen,
 		      uint64_t now_ns);
 
+/*
+ * flush_all: unpublish and retire every item, as that many deletes would,
+ * past the quarantine's bound (the items held that memory already; it
+ * comes free Q after). Returns how many, or SK_ERR_NOMEM (the quarantine
+ * ring could not grow; nothing changed).
+ */
+int sk_kv_part_flush(struct sk_kv_part *part, uint64_t now_ns);
+
 /* Stamp what the last call retired, and free the retired items that have
  * aged Q by now_ns. sk_kv_part_set calls it too; an idle owner calls it
  * from a timer. Returns how many came free. */

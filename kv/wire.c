@@ -105,6 +105,23 @@ int kv_dec_hint(const void *data, size_t len, struct kv_hint_msg *m)
 	return 0;
 }
 
+int kv_dec_flush_req(const void *data, size_t len, struct kv_flush_req *q)
+{
+	if (len != sizeof(*q))
+		return -EPROTO;
+	memcpy(q, data, sizeof(*q));
+	return q->reserved ? -EPROTO : 0;
+}
+
+int kv_dec_ostats_resp(const void *data, size_t len,
+		       struct sk_kv_owner_stats *a)
+{
+	if (len != sizeof(*a))
+		return -EPROTO;
+	memcpy(a, data, sizeof(*a));
+	return a->reserved ? -EPROTO : 0;
+}
+
 int kv_dec_desc_req(const void *data, size_t len, struct kv_desc_req *q)
 {
 	if (len != sizeof(*q))
@@ -138,7 +155,8 @@ int kv_dec_get_resp(const void *data, size_t len, struct kv_get_resp *a,
 	if (len < sizeof(*a))
 		return -EPROTO;
 	memcpy(a, data, sizeof(*a));
-	if (a->vlen > SK_KV_VALUE_MAX || a->vlen != len - sizeof(*a))
+	if (a->vlen > SK_KV_VALUE_MAX || a->vlen != len - sizeof(*a) ||
+	    a->reserved)
 		return -EPROTO;
 	*value_p = (const char *)data + sizeof(*a);
 	return 0;

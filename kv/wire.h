@@ -85,6 +85,11 @@ static inline uint64_t kv_hint_hash(const struct kv_hint_msg *m, uint32_t i)
 }
 
 /* KV_RPC_DESC's request: exactly struct kv_desc_req, reserved 0. */
+/* KV_RPC_FLUSH: exactly struct kv_flush_req, reserved 0. KV_RPC_OSTATS:
+ * empty; its answer exactly struct sk_kv_owner_stats, reserved 0. */
+int kv_dec_flush_req(const void *data, size_t len, struct kv_flush_req *q);
+int kv_dec_ostats_resp(const void *data, size_t len,
+		       struct sk_kv_owner_stats *a);
 int kv_dec_desc_req(const void *data, size_t len, struct kv_desc_req *q);
 
 /* KV_RPC_SECRET's request: exactly struct kv_secret_req. */

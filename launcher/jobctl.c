@@ -6,7 +6,8 @@
  * the others get SIGTERM,
  * then SIGKILL after SKIFF_KILL_GRACE_MS, and skrun exits with that
  * rank's code (128 + signal for a signal). SIGINT, SIGTERM and SIGHUP are
- * forwarded to the ranks; --timeout ends the job with 124. Every signal
+ * forwarded to the ranks, whose statuses then make the job's (0 when
+ * every rank handled the signal and exited 0); --timeout ends the job with 124. Every signal
  * skrun handles arrives through one signalfd on the loop, SIGCHLD too:
  * each rank's exit is reaped and explained here.
  *
@@ -269,7 +270,9 @@ static void sk_signal_readable(struct sk_watch *w, unsigned revents)
 			fprintf(stderr, "skrun: got %s; forwarding it to the "
 					"nodes\n", sigabbrev_np(sig) ?
 					sigabbrev_np(sig) : "a signal");
-		sk_job_set_code(job, 128 + sig);
+		/* The ranks' statuses make the job's: one the signal kills
+		 * says 128 + sig (sk_node_exited); a program that takes it
+		 * and ends cleanly (skcached's nodes) ends the job with 0. */
 		if (job->aborting) {
 			/* A second one: do not wait for the grace. */
 			sk_job_signal_all(job, SIGKILL);

@@ -28,6 +28,14 @@ struct mc_stats {
 	/* Summed over the nodes by the gateway before finish (MC_SP_STATS). */
 	uint64_t curr_items, total_items, bytes, evictions, expired;
 	unsigned nodes;
+	/* `stats skiff`: each cache node's figures, as the last stats
+	 * command gathered them (rank, and status 0 or -1: unreachable). */
+	struct mc_node_stats {
+		unsigned rank;
+		int status;
+		struct sk_kv_owner_stats o;
+	} *node;
+	unsigned nnode;
 };
 
 struct mc_conn {

@@ -82,7 +82,11 @@ struct mc_cmd {
 	void *priv;                 /* the parser's @extra bytes */
 	/* The core's: */
 	struct mc_cmd *next;
-	unsigned ndone;
+	struct mc_cmd *post_next;   /* waiting to be posted */
+	unsigned nposted;           /* of req[] then core_req[] */
+	int dispatched;             /* its turn came (gateway.c) */
+	struct sk_kv_req *core_req; /* MC_SP_*: one per cache node */
+	unsigned ncore;
 	int special_status;         /* MC_SP_*: 0, or -1 when a node failed
 	                             * (finish answers SERVER_ERROR) */
 };

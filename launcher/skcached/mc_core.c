@@ -146,6 +146,36 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		fn(arg, "binding_protocol", "auto-negotiate");
 		return 0;
 	}
+	if (strcmp(group, "skiff") == 0) {
+		char name[64];
+
+		mc_stat_u64(fn, arg, "nodes", s->nnode);
+		mc_stat_u64(fn, arg, "gateways", s->threads);
+		for (unsigned i = 0; i < s->nnode; i++) {
+			const struct mc_node_stats *n = &s->node[i];
+
+#define MC_NODE_STAT(field, v) do { \
+		snprintf(name, sizeof(name), "node%u:%s", n->rank, field); \
+		mc_stat_u64(fn, arg, name, v); \
+	} while (0)
+			if (n->status != 0) {
+				snprintf(name, sizeof(name), "node%u:state",
+					 n->rank);
+				fn(arg, name, "unreachable");
+				continue;
+			}
+			snprintf(name, sizeof(name), "node%u:state", n->rank);
+			fn(arg, name, "up");
+			MC_NODE_STAT("partitions", n->o.partitions);
+			MC_NODE_STAT("curr_items", n->o.items);
+			MC_NODE_STAT("bytes", n->o.bytes);
+			MC_NODE_STAT("limit_maxbytes", n->o.limit_bytes);
+			MC_NODE_STAT("evictions", n->o.evictions);
+			MC_NODE_STAT("reclaimed", n->o.expired);
+#undef MC_NODE_STAT
+		}
+		return 0;
+	}
 	if (group[0] != '\0')
 		return -1;
 	mc_stat_u64(fn, arg, "pid", s->pid);

@@ -7,3 +7,39 @@ MC_PROTO_SRC := launcher/skcached/mc_core.c
 MC_PROTO_OBJ := $(MC_PROTO_SRC:%.c=$(BUILD)/%.o)
 $(BUILD)/launcher/skcached/%.o: CPPFLAGS += -Ikv/include -Ilauncher/skcached
 $(BUILD)/tests/skcached/%.o: CPPFLAGS += -Ikv/include -Ilauncher/skcached
+
+# The text and meta protocols (mc_text.c): unit test and fuzz target.
+MC_PROTO_SRC += launcher/skcached/mc_text.c
+MC_PROTO_OBJ := $(MC_PROTO_SRC:%.c=$(BUILD)/%.o)
+
+TEST_PROGS += $(BUILD)/tests/test_mc_text
+$(BUILD)/tests/test_mc_text: $(BUILD)/tests/skcached/test_mc_text.o \
+	$(MC_PROTO_OBJ)
+
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_mc_text
+$(FUZZ_BUILD)/fuzz_mc_text: tests/fuzz/fuzz_mc_text.c $(MC_PROTO_SRC) \
+	launcher/skcached/mc.h launcher/skcached/conn.h \
+	$(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Ikv/include -Ilauncher/skcached -o $@ \
+		tests/fuzz/fuzz_mc_text.c $(MC_PROTO_SRC)
+
+# skcached: memcached's command line, which becomes a skrun job
+# (skcached.c, with skrun's host parsers); skcached-node: what its ranks
+# run, gateways and cache nodes (gateway.c).
+$(BUILD)/launcher/skcached/%.o: CPPFLAGS += -Ilauncher -Ilibos/include \
+	-Irpc/include
+ALL += $(BUILD)/bin/skcached
+$(BUILD)/bin/skcached: $(BUILD)/launcher/skcached/skcached.o \
+	$(LAUNCHER_OPTS_SRC:%.c=$(BUILD)/%.o)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
+
+$(BUILD)/bin/skcached-node: $(BUILD)/launcher/skcached/gateway.o \
+	$(MC_PROTO_OBJ) $(LIBKV) $(LIBRPC) $(LIBOS) $(LIBVERBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
+		$(VERBS_LIBS) -lrt

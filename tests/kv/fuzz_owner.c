@@ -5,7 +5,7 @@
  * cas, delta, desc). The first byte of an input chooses what to do with
  * the rest, which is the message:
  *
- *   bits 0-3  the decoder (MODE_* below; 12-15 wrap onto 0-3)
+ *   bits 0-3  the decoder (MODE_* below; 14-15 wrap onto 0-1)
  *   bit 4     seal the lengths: the message's length fields (klen, vlen,
  *             count, a desc answer's count and desc_len) rewritten to fit
  *             the bytes there, so that mutations reach what follows them
@@ -56,6 +56,8 @@ enum {
 	MODE_CAS_RESP,
 	MODE_DELTA_RESP,
 	MODE_DESC_RESP,
+	MODE_FLUSH_REQ,
+	MODE_OSTATS_RESP,
 	MODE_COUNT
 };
 #define MODE_SEAL 0x10u
@@ -133,9 +135,13 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 		return len == 16;
 	case MODE_CAS_RESP:
 		return len == 8;
-	case MODE_GET_RESP: /* flags vlen cas, value */
-		return len >= 16 && u32_at(p, 4) <= 1048576 &&
-		       u32_at(p, 4) == len - 16;
+	case MODE_GET_RESP: /* flags vlen cas exptime reserved, value */
+		return len >= 24 && u32_at(p, 4) <= 1048576 &&
+		       u32_at(p, 4) == len - 24 && u32_at(p, 20) == 0;
+	case MODE_FLUSH_REQ: /* delay reserved */
+		return len == 8 && u32_at(p, 4) == 0;
+	case MODE_OSTATS_RESP: /* 5 x u64, partitions, reserved */
+		return len == 48 && u32_at(p, 44) == 0;
 	}
 	return false;
 }
@@ -292,6 +298,24 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 		in_msg(v, a.vlen, p, len);
 		check(v == (const char *)p + sizeof(a) &&
 		      len == sizeof(a) + a.vlen);
+		break;
+	}
+	case MODE_FLUSH_REQ: {
+		struct kv_flush_req q;
+
+		rc = kv_dec_flush_req(p, len, &q);
+		rc2 = kv_dec_flush_req(p, len, &q);
+		if (rc == 0)
+			check(memcmp(&q, p, sizeof(q)) == 0);
+		break;
+	}
+	case MODE_OSTATS_RESP: {
+		struct sk_kv_owner_stats a;
+
+		rc = kv_dec_ostats_resp(p, len, &a);
+		rc2 = kv_dec_ostats_resp(p, len, &a);
+		if (rc == 0)
+			check(memcmp(&a, p, sizeof(a)) == 0);
 		break;
 	}
 	case MODE_CAS_RESP: {

@@ -32,7 +32,7 @@ _Static_assert(offsetof(struct kv_desc_hdr, count) == 12, "desc count");
 _Static_assert(offsetof(struct kv_desc_ent, hdr) == 16, "desc ent hdr");
 _Static_assert(sizeof(struct kv_desc_ent) == 16 + 48, "desc ent");
 _Static_assert(sizeof(struct kv_key_req) == 8, "key req");
-_Static_assert(sizeof(struct kv_get_resp) == 16, "get resp");
+_Static_assert(sizeof(struct kv_get_resp) == 24, "get resp");
 _Static_assert(sizeof(struct kv_store_req) == 32, "store req");
 _Static_assert(offsetof(struct kv_store_req, klen) == 12, "store klen");
 _Static_assert(offsetof(struct kv_store_req, vlen) == 16, "store vlen");
@@ -82,6 +82,14 @@ static int d_secret_req(const void *d, size_t n, void *o)
 {
 	return kv_dec_secret_req(d, n, o);
 }
+static int d_flush_req(const void *d, size_t n, void *o)
+{
+	return kv_dec_flush_req(d, n, o);
+}
+static int d_ostats_resp(const void *d, size_t n, void *o)
+{
+	return kv_dec_ostats_resp(d, n, o);
+}
 
 /*
  * Decode the len bytes at p with dec, as given (expecting want), then
@@ -99,6 +107,8 @@ static void try_all(dec_fn dec, const uint8_t *p, size_t len, int want)
 		struct kv_hint_msg h;
 		struct kv_desc_req dq;
 		struct kv_secret_req sq;
+		struct kv_flush_req fq;
+		struct sk_kv_owner_stats os;
 	} out;
 	size_t n, step;
 	uint8_t *c;
@@ -423,6 +433,39 @@ static void dec_small_requests(void **state)
 	free(p);
 }
 
+/* flush_all's request and an owner's figures: exact lengths, reserved 0. */
+static void dec_admin(void **state)
+{
+	struct kv_flush_req fq = {.delay = -1};
+	struct sk_kv_owner_stats os = {.items = 3, .partitions = 2};
+	struct kv_flush_req fout;
+	struct sk_kv_owner_stats oout;
+	size_t len;
+	uint8_t *p;
+
+	(void)state;
+	p = msg(&fq, sizeof(fq), NULL, 0, &len);
+	assert_int_equal(kv_dec_flush_req(p, len, &fout), 0);
+	assert_int_equal(fout.delay, -1);
+	try_all(d_flush_req, p, len, 0);
+	free(p);
+	fq.reserved = 1;
+	p = msg(&fq, sizeof(fq), NULL, 0, &len);
+	assert_int_equal(kv_dec_flush_req(p, len, &fout), -EPROTO);
+	free(p);
+
+	p = msg(&os, sizeof(os), NULL, 0, &len);
+	assert_int_equal(kv_dec_ostats_resp(p, len, &oout), 0);
+	assert_int_equal(oout.items, 3);
+	assert_int_equal(oout.partitions, 2);
+	try_all(d_ostats_resp, p, len, 0);
+	free(p);
+	os.reserved = 9;
+	p = msg(&os, sizeof(os), NULL, 0, &len);
+	assert_int_equal(kv_dec_ostats_resp(p, len, &oout), -EPROTO);
+	free(p);
+}
+
 /* ---- responses ---- */
 
 static void dec_fixed_responses(void **state)
@@ -669,6 +712,7 @@ int main(void)
 		cmocka_unit_test(dec_touch_limits),
 		cmocka_unit_test(dec_hint_limits),
 		cmocka_unit_test(dec_small_requests),
+		cmocka_unit_test(dec_admin),
 		cmocka_unit_test(dec_fixed_responses),
 		cmocka_unit_test(dec_get_resp_limits),
 		cmocka_unit_test(dec_desc_resp_limits),

@@ -79,6 +79,10 @@ struct sk_kv_attr {
 	 * hints (kv/README.md, "When full"), unless SKIFF_KV_EVICT=0; 1
 	 * answers SK_KV_ENOMEM (memcached -M). */
 	int no_evict;
+	/* Ranks 0 .. clients-1 hold no partition and only use the table
+	 * (skcached's gateways); fewer than the job's ranks. 0: every rank
+	 * holds partitions. */
+	uint32_t clients;
 };
 
 /*
@@ -192,6 +196,12 @@ enum sk_kv_cmd {
 	SK_KV_CMD_DECR,    /* delta -> number */
 	SK_KV_CMD_TOUCH,   /* exptime */
 	SK_KV_CMD_GAT,     /* exptime, buf, cap -> vlen, flags, cas */
+	/* To one owner, rank (no key): */
+	SK_KV_CMD_FLUSH,   /* memcached's flush_all: its items go, now
+	                    * (exptime <= 0) or in exptime seconds; a later
+	                    * flush replaces a pending one. res SK_KV_OK */
+	SK_KV_CMD_OWNER_STATS, /* buf, cap >= sizeof(struct
+	                    * sk_kv_owner_stats) -> its figures; SK_KV_OK */
 	SK_KV_CMD_COUNT
 };
 
@@ -211,6 +221,7 @@ struct sk_kv_req {
 	uint32_t flags;         /* STORE: in; GET, GAT: out */
 	int32_t exptime;        /* STORE, TOUCH, GAT */
 	uint64_t delta;         /* INCR, DECR */
+	unsigned rank;          /* FLUSH, OWNER_STATS: the owner asked */
 	/* In and out: */
 	size_t vlen;            /* STORE: in; GET, GAT: the whole length */
 	uint64_t cas;           /* STORE with SK_KV_CAS: in; out: the
@@ -256,6 +267,17 @@ struct sk_kv_stats {
 	uint64_t hints_sent;     /* key hashes sent to owners (KV_RPC_HINT) */
 };
 void sk_kv_stats(const struct sk_kv *kv, struct sk_kv_stats *st);
+
+/* An owner's figures (SK_KV_CMD_OWNER_STATS), over its partitions. */
+struct sk_kv_owner_stats {
+	uint64_t items;          /* published now */
+	uint64_t bytes;          /* held by them (headers, keys, values) */
+	uint64_t limit_bytes;    /* its partitions' regions */
+	uint64_t evictions;      /* ever */
+	uint64_t expired;        /* retired by the expiry crawler, ever */
+	uint32_t partitions;
+	uint32_t reserved;
+};
 
 /* The rank owning @key's partition (where a set goes). */
 unsigned sk_kv_owner_of(const struct sk_kv *kv, const void *key, size_t klen);

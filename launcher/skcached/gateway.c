@@ -1,0 +1,1098 @@
+/*
+ * skcached-node: the program every rank of a skcached job runs
+ * (launcher/skcached/README.md). skcached (skcached.c) starts it with
+ * skrun as T + N ranks: ranks 0..T-1 are the gateways, on the host that
+ * clients reach, and ranks T..T+N-1 the cache nodes, which hold the
+ * table's partitions (kv's clients attribute: the gateways own none).
+ *
+ * A cache node only serves its partitions, from its loop, until SIGTERM.
+ *
+ * A gateway serves memcached's protocols on TCP: it accepts on the shared
+ * port (SO_REUSEPORT: the kernel spreads connections over the gateways,
+ * memcached's -t threads), cuts each connection's bytes into commands
+ * with the parsers (mc_text.c, mc_bin.c), posts every command's kv
+ * requests at once (a multi-get reaches every owner together) and writes
+ * the answers in arrival order as the commands at each connection's head
+ * complete (mc.h).
+ *
+ * Re-entrancy: kv's post may serve the loop (a first contact, or when too
+ * many requests are in flight), and so run the loop's callbacks. So the
+ * callbacks of the sockets only note what happened; the work is done
+ * between loop passes, in gw_run, never inside a callback. The gateway
+ * also keeps its requests in flight under SK_KV_INFLIGHT_MAX itself, and
+ * contacts every owner before it listens, so neither case arises there.
+ *
+ * Bounds (issue 13, "bad input"): a connection's input holds at most one
+ * command (the parsers answer a line over MC_LINE_MAX or a value over -I
+ * without waiting for more); its output past GW_OUT_HIGH, or
+ * GW_CMDS_MAX commands in flight, stop its reading until they drain; past
+ * -c connections (over all gateways, counted in a shared page) a new one
+ * is told "ERROR Too many open connections" and closed, as memcached.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <skiff/kv.h>
+#include <skiff/loop.h>
+#include <skiff/os.h>
+#include <skiff/rpc.h>
+
+#include "conn.h"
+
+#define GW_OUT_HIGH  (4u << 20)  /* stop reading a connection past this */
+#define GW_CMDS_MAX  256u        /* commands in flight per connection */
+#define GW_READ_MIN  16384u      /* room asked of each read */
+#define GW_BUF_FIRST 2048u       /* a GET's first value buffer */
+
+struct gw_conn {
+	struct mc_conn mc;          /* first: the parsers' view */
+	struct gw *gw;
+	int fd;
+	struct sk_watch w;
+	unsigned revents;           /* noted by the callback */
+	bool queued;                /* on gw->ready */
+	struct gw_conn *next_ready;
+	struct gw_conn *prev, *next; /* gw->conns */
+	char *in;
+	size_t in_len, in_cap;
+	struct mc_cmd *head, *tail; /* in arrival order */
+	unsigned ncmds;
+	bool eof;                   /* the client closed its side */
+	bool closing;               /* a close_after answer is written */
+	bool dead;                  /* to free once its requests are done */
+};
+
+struct gw {
+	struct sk_kv *kv;
+	struct sk_loop *loop;
+	unsigned first_owner, size;
+	struct mc_settings set;
+	struct mc_stats st;
+	int listen_fd;
+	struct sk_watch lw;
+	bool accept_ready;
+	int sig_fd;
+	struct sk_watch sw;
+	bool stop;
+	struct gw_conn *conns;
+	struct gw_conn *ready;
+	struct mc_cmd *post_head, *post_tail; /* requests not yet posted */
+	unsigned inflight;
+	unsigned long conns_max;
+	uint64_t *shared_conns;     /* -c over all gateways */
+	char shm_name[64];
+	unsigned verbose;
+};
+
+/* ---- the options skcached passes (skcached.c) ---- */
+
+struct gw_opts {
+	unsigned gateways;
+	unsigned port;
+	const char *listen;
+	unsigned long conns;
+	unsigned long item_max;
+	unsigned verbose;
+	unsigned long mem_mb;
+	int no_evict;
+};
+
+static int gw_parse(int argc, char **argv, struct gw_opts *o)
+{
+	static const struct option lo[] = {
+		{"gateways", required_argument, NULL, 'T'},
+		{"port", required_argument, NULL, 'p'},
+		{"listen", required_argument, NULL, 'l'},
+		{"conns", required_argument, NULL, 'c'},
+		{"item-max", required_argument, NULL, 'I'},
+		{"verbose", required_argument, NULL, 'v'},
+		{"mem-mb", required_argument, NULL, 'm'},
+		{"no-evict", no_argument, NULL, 'M'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*o = (struct gw_opts){.gateways = 1, .port = 11211, .conns = 1024,
+			      .item_max = SK_KV_VALUE_MAX, .mem_mb = 64};
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		char *end = NULL;
+		unsigned long v = 0;
+
+		if (c != 'l' && c != 'M' && c != '?') {
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end)
+				return -1;
+		}
+		switch (c) {
+		case 'T': o->gateways = (unsigned)v; break;
+		case 'p': o->port = (unsigned)v; break;
+		case 'l': o->listen = optarg; break;
+		case 'c': o->conns = v; break;
+		case 'I': o->item_max = v; break;
+		case 'v': o->verbose = (unsigned)v; break;
+		case 'm': o->mem_mb = v; break;
+		case 'M': o->no_evict = 1; break;
+		default: return -1;
+		}
+	}
+	if (optind != argc || o->gateways == 0 || o->port > 65535 ||
+	    o->conns == 0 || o->item_max == 0 ||
+	    o->item_max > SK_KV_VALUE_MAX || o->mem_mb == 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The table's shape from -m: P partitions, at least 16 per cache node and
+ * a power of two, of -m MiB / P each (at least kv's 64 KiB).
+ */
+static void gw_attr(const struct gw_opts *o, unsigned nodes,
+		    struct sk_kv_attr *a)
+{
+	uint64_t total = (uint64_t)o->mem_mb << 20;
+	uint32_t p = 16;
+
+	while (p < 16u * nodes)
+		p *= 2;
+	while (p > 16 && total / p < (64u << 10))
+		p /= 2;
+	*a = (struct sk_kv_attr){
+		.partitions = p,
+		.part_bytes = total / p < (64u << 10) ? (64u << 10)
+						      : (size_t)(total / p),
+		.no_evict = o->no_evict,
+		.clients = o->gateways,
+	};
+}
+
+/* ---- connections ---- */
+
+static void gw_note(struct gw_conn *c, unsigned revents)
+{
+	struct gw *gw = c->gw;
+
+	c->revents |= revents;
+	if (!c->queued) {
+		c->queued = true;
+		c->next_ready = gw->ready;
+		gw->ready = c;
+	}
+}
+
+static void gw_conn_cb(struct sk_watch *w, unsigned revents)
+{
+	struct gw_conn *c = (struct gw_conn *)((char *)w -
+					       offsetof(struct gw_conn, w));
+
+	gw_note(c, revents);
+}
+
+/* Watch what the connection can use now: input while it may take more,
+ * output while some waits. */
+static void gw_conn_watch(struct gw_conn *c)
+{
+	unsigned ev = 0;
+
+	if (!c->eof && !c->closing && c->mc.out_len < GW_OUT_HIGH &&
+	    c->ncmds < GW_CMDS_MAX)
+		ev |= POLLIN;
+	if (c->mc.out_len)
+		ev |= POLLOUT;
+	if (ev == c->w.events)
+		return;
+	if (c->w.events)
+		sk_watch_stop(c->gw->loop, &c->w);
+	c->w.events = ev;
+	if (ev)
+		sk_watch_start(c->gw->loop, &c->w);
+}
+
+static void gw_cmd_release(struct mc_cmd *cmd)
+{
+	for (unsigned i = 0; i < cmd->nreq; i++) {
+		struct sk_kv_req *r = &cmd->req[i];
+
+		if (r->cmd == SK_KV_CMD_GET || r->cmd == SK_KV_CMD_GAT) {
+			free(r->buf);
+			r->buf = NULL;
+		}
+	}
+	for (unsigned i = 0; i < cmd->ncore; i++)
+		free(cmd->core_req[i].buf);
+	free(cmd->core_req);
+	mc_cmd_free(cmd);
+}
+
+/* Are all of @cmd's requests (the parser's and the core's) done? */
+static bool gw_cmd_quiet(const struct mc_cmd *cmd)
+{
+	if (cmd->nposted < cmd->nreq + cmd->ncore)
+		return false;
+	for (unsigned i = 0; i < cmd->nreq; i++)
+		if (!cmd->req[i].done)
+			return false;
+	for (unsigned i = 0; i < cmd->ncore; i++)
+		if (!cmd->core_req[i].done)
+			return false;
+	return true;
+}
+
+static void gw_conn_free(struct gw_conn *c)
+{
+	struct gw *gw = c->gw;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		gw->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	mc_conn_out_free(&c->mc);
+	free(c->in);
+	free(c);
+}
+
+/* Close now; the connection's memory goes when its requests are done (kv
+ * still writes into them). */
+static void gw_conn_close(struct gw_conn *c)
+{
+	struct gw *gw = c->gw;
+	struct mc_cmd **pp, *cmd;
+
+	if (c->dead)
+		return;
+	/* Commands not posted yet go now (they are the queue's tail). */
+	for (pp = &c->head; *pp && (*pp)->dispatched; pp = &(*pp)->next)
+		;
+	c->tail = pp == &c->head ? NULL :
+		  (struct mc_cmd *)((char *)pp - offsetof(struct mc_cmd, next));
+	while ((cmd = *pp) != NULL) {
+		*pp = cmd->next;
+		c->ncmds--;
+		gw_cmd_release(cmd);
+	}
+	if (c->w.events)
+		sk_watch_stop(gw->loop, &c->w);
+	c->w.events = 0;
+	if (gw->verbose > 1)
+		fprintf(stderr, "<%d connection closed.\n", c->fd);
+	close(c->fd);
+	c->fd = -1;
+	c->dead = true;
+	gw->st.curr_connections--;
+	__atomic_fetch_sub(gw->shared_conns, 1, __ATOMIC_RELAXED);
+}
+
+static void gw_accept(struct gw *gw)
+{
+	for (;;) {
+		int fd = accept4(gw->listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		struct gw_conn *c;
+		uint64_t n;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED && gw->verbose)
+				fprintf(stderr, "skcached: accept: %s\n",
+					strerror(errno));
+			return;
+		}
+		n = __atomic_add_fetch(gw->shared_conns, 1, __ATOMIC_RELAXED);
+		if (n > gw->conns_max) {
+			/* memcached's answer past -c (maxconns_fast). */
+			static const char msg[] =
+				"ERROR Too many open connections\r\n";
+
+			__atomic_fetch_sub(gw->shared_conns, 1,
+					   __ATOMIC_RELAXED);
+			gw->st.rejected_connections++;
+			(void)!write(fd, msg, sizeof(msg) - 1);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			__atomic_fetch_sub(gw->shared_conns, 1,
+					   __ATOMIC_RELAXED);
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->gw = gw;
+		c->fd = fd;
+		c->mc.pub.settings = &gw->set;
+		c->mc.pub.settings_rw = &gw->set;
+		c->mc.stats = &gw->st;
+		c->w = (struct sk_watch){.fd = fd, .cb = gw_conn_cb};
+		c->next = gw->conns;
+		if (gw->conns)
+			gw->conns->prev = c;
+		gw->conns = c;
+		gw->st.curr_connections++;
+		gw->st.total_connections++;
+		if (gw->verbose > 1)
+			fprintf(stderr, "<%d new auto-negotiating client "
+				"connection\n", fd);
+		gw_conn_watch(c);
+	}
+}
+
+/* ---- posting ---- */
+
+/* The requests of @cmd the core adds: flush_all to every owner, or the
+ * owners' figures for stats. */
+static int gw_cmd_special(struct gw *gw, struct mc_cmd *cmd)
+{
+	unsigned n = gw->size - gw->first_owner;
+
+	if (cmd->special == MC_SP_NONE)
+		return 0;
+	if (cmd->special == MC_SP_STATS && cmd->stats_group[0] != '\0' &&
+	    strcmp(cmd->stats_group, "skiff") != 0)
+		return 0; /* settings, or unknown: nothing to ask */
+	cmd->core_req = calloc(n, sizeof(*cmd->core_req));
+	if (cmd->core_req == NULL)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		struct sk_kv_req *r = &cmd->core_req[i];
+
+		r->rank = gw->first_owner + i;
+		if (cmd->special == MC_SP_FLUSH) {
+			r->cmd = SK_KV_CMD_FLUSH;
+			r->exptime = cmd->flush_delay;
+		} else {
+			r->cmd = SK_KV_CMD_OWNER_STATS;
+			r->cap = sizeof(struct sk_kv_owner_stats);
+			r->buf = calloc(1, r->cap);
+			if (r->buf == NULL) {
+				cmd->ncore = i;
+				return -1;
+			}
+		}
+	}
+	cmd->ncore = n;
+	return 0;
+}
+
+static struct sk_kv_req *gw_req_at(struct mc_cmd *cmd, unsigned i)
+{
+	return i < cmd->nreq ? &cmd->req[i] : &cmd->core_req[i - cmd->nreq];
+}
+
+static void gw_post_one(struct gw *gw, struct sk_kv_req *r)
+{
+	sk_status_t st;
+
+	if ((r->cmd == SK_KV_CMD_GET || r->cmd == SK_KV_CMD_GAT) &&
+	    r->buf == NULL) {
+		r->buf = malloc(GW_BUF_FIRST);
+		r->cap = r->buf ? GW_BUF_FIRST : 0;
+	}
+	r->done = 0;
+	st = sk_kv_post(gw->kv, r);
+	if (st != SK_OK) {
+		r->status = st;
+		r->done = 1;
+		return;
+	}
+	gw->inflight++;
+}
+
+/* Post what waits, within kv's bound on requests in flight. */
+static void gw_post(struct gw *gw)
+{
+	struct mc_cmd *cmd;
+
+	while ((cmd = gw->post_head) != NULL) {
+		unsigned total = cmd->nreq + cmd->ncore;
+
+		while (cmd->nposted < total &&
+		       gw->inflight < SK_KV_INFLIGHT_MAX)
+			gw_post_one(gw, gw_req_at(cmd, cmd->nposted++));
+		if (cmd->nposted < total)
+			return;
+		gw->post_head = cmd->post_next;
+		if (gw->post_head == NULL)
+			gw->post_tail = NULL;
+	}
+}
+
+static void gw_post_queue(struct gw *gw, struct mc_cmd *cmd)
+{
+	cmd->post_next = NULL;
+	if (gw->post_tail)
+		gw->post_tail->post_next = cmd;
+	else
+		gw->post_head = cmd;
+	gw->post_tail = cmd;
+}
+
+/*
+ * Must @x wait for @y, an earlier command of the same connection still in
+ * flight? When they touch a key in common and one of them changes it,
+ * or when either is flush_all or stats (which see every key).
+ */
+static bool gw_cmd_conflict(const struct mc_cmd *x, const struct mc_cmd *y)
+{
+	if (x->special != MC_SP_NONE || y->special != MC_SP_NONE)
+		return true;
+	for (unsigned i = 0; i < x->nreq; i++) {
+		const struct sk_kv_req *a = &x->req[i];
+
+		for (unsigned j = 0; j < y->nreq; j++) {
+			const struct sk_kv_req *b = &y->req[j];
+
+			if ((a->cmd != SK_KV_CMD_GET ||
+			     b->cmd != SK_KV_CMD_GET) &&
+			    a->klen == b->klen &&
+			    memcmp(a->key, b->key, a->klen) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Post the commands of @c whose turn has come. memcached runs a
+ * connection's commands one after the other, and a client may pipeline
+ * "set k" and "get k": kv does not order requests in flight together
+ * (kv.h). So a command waits for the earlier ones in flight that it
+ * conflicts with (a key in common that one of them changes; flush_all
+ * and stats wait for all, and all for them); the rest go together: a
+ * pipelined run of gets, or of sets of different keys, reaches every
+ * owner at once, and what the client sees is what one after the other
+ * would give it. Commands keep their order of posting, so a command
+ * waits, too, behind an earlier one that is itself waiting.
+ */
+static void gw_conn_dispatch(struct gw *gw, struct gw_conn *c)
+{
+	for (struct mc_cmd *cmd = c->head; cmd; cmd = cmd->next) {
+		if (cmd->dispatched)
+			continue;
+		for (struct mc_cmd *y = c->head; y != cmd; y = y->next)
+			if (!gw_cmd_quiet(y) && gw_cmd_conflict(cmd, y))
+				return;
+		cmd->dispatched = 1;
+		if (cmd->nreq + cmd->ncore)
+			gw_post_queue(gw, cmd);
+	}
+}
+
+/* ---- answers ---- */
+
+static void gw_count(struct gw *gw, const struct mc_cmd *cmd)
+{
+	struct mc_stats *s = &gw->st;
+
+	for (unsigned i = 0; i < cmd->nreq; i++) {
+		const struct sk_kv_req *r = &cmd->req[i];
+		bool ok = r->status == SK_OK;
+
+		switch (r->cmd) {
+		case SK_KV_CMD_GET:
+		case SK_KV_CMD_GAT:
+			s->cmd_get++;
+			if (r->cmd == SK_KV_CMD_GAT)
+				s->cmd_touch++;
+			if (ok && r->res == SK_KV_OK)
+				s->get_hits++;
+			else
+				s->get_misses++;
+			break;
+		case SK_KV_CMD_STORE:
+			s->cmd_set++;
+			if (ok && r->res == SK_KV_STORED)
+				s->total_items++;
+			if (r->op == SK_KV_CAS)
+				*(ok && r->res == SK_KV_STORED ? &s->cas_hits :
+				  ok && r->res == SK_KV_EXISTS ? &s->cas_badval
+							      : &s->cas_misses) += 1;
+			break;
+		case SK_KV_CMD_DELETE:
+			*(ok && r->res == SK_KV_DELETED ? &s->delete_hits
+							: &s->delete_misses) += 1;
+			break;
+		case SK_KV_CMD_INCR:
+			*(ok && r->res == SK_KV_OK ? &s->incr_hits
+						   : &s->incr_misses) += 1;
+			break;
+		case SK_KV_CMD_DECR:
+			*(ok && r->res == SK_KV_OK ? &s->decr_hits
+						   : &s->decr_misses) += 1;
+			break;
+		case SK_KV_CMD_TOUCH:
+			s->cmd_touch++;
+			*(ok && r->res == SK_KV_TOUCHED ? &s->touch_hits
+							: &s->touch_misses) += 1;
+			break;
+		default:
+			break;
+		}
+	}
+	if (cmd->special == MC_SP_FLUSH)
+		s->cmd_flush++;
+}
+
+/* The owners' figures, summed into the stats the parser prints. */
+static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
+{
+	struct mc_stats *s = &gw->st;
+
+	s->curr_items = s->bytes = s->evictions = s->expired = 0;
+	s->nodes = 0;
+	s->nnode = 0;
+	for (unsigned i = 0; i < cmd->ncore; i++) {
+		const struct sk_kv_req *r = &cmd->core_req[i];
+		const struct sk_kv_owner_stats *o = r->buf;
+		struct mc_node_stats *n = &s->node[s->nnode++];
+
+		n->rank = r->rank;
+		n->status = r->status == SK_OK && r->res == SK_KV_OK ? 0 : -1;
+		if (n->status != 0) {
+			cmd->special_status = -1;
+			continue;
+		}
+		n->o = *o;
+		s->nodes++;
+		s->curr_items += o->items;
+		s->bytes += o->bytes;
+		s->evictions += o->evictions;
+		s->expired += o->expired;
+	}
+}
+
+/*
+ * A GET whose value was longer than its buffer: a larger one, and again
+ * (the value may have changed meanwhile: it goes round until it fits).
+ * Returns true when @cmd has requests out again.
+ */
+static bool gw_regrow(struct gw *gw, struct mc_cmd *cmd)
+{
+	bool again = false;
+
+	for (unsigned i = 0; i < cmd->nreq; i++) {
+		struct sk_kv_req *r = &cmd->req[i];
+		void *nb;
+
+		if ((r->cmd != SK_KV_CMD_GET && r->cmd != SK_KV_CMD_GAT) ||
+		    r->status != SK_OK || r->res != SK_KV_OK ||
+		    r->vlen <= r->cap)
+			continue;
+		nb = realloc(r->buf, r->vlen);
+		if (nb == NULL) {
+			r->status = SK_ERR_NOMEM;
+			continue;
+		}
+		r->buf = nb;
+		r->cap = r->vlen;
+		/* A gat again would touch again: harmless, and the same. */
+		gw_post_one(gw, r);
+		again = true;
+	}
+	return again;
+}
+
+/* Answer the commands at @c's head that are complete, in order. */
+static void gw_conn_answer(struct gw *gw, struct gw_conn *c)
+{
+	struct mc_cmd *cmd;
+
+	while ((cmd = c->head) != NULL && gw_cmd_quiet(cmd)) {
+		if (!c->dead && gw_regrow(gw, cmd))
+			return;
+		if (!c->dead) {
+			if (cmd->special == MC_SP_STATS)
+				gw_sum_owners(gw, cmd);
+			else if (cmd->special == MC_SP_FLUSH)
+				for (unsigned i = 0; i < cmd->ncore; i++)
+					if (cmd->core_req[i].status != SK_OK)
+						cmd->special_status = -1;
+			if (cmd->finish(&c->mc, cmd) == 1) {
+				/* Another round: re-post what it re-armed. */
+				for (unsigned i = 0; i < cmd->nreq; i++)
+					if (!cmd->req[i].done)
+						gw_post_one(gw, &cmd->req[i]);
+				continue;
+			}
+			gw_count(gw, cmd);
+			if (cmd->close_after)
+				c->closing = true;
+		}
+		c->head = cmd->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		c->ncmds--;
+		gw_cmd_release(cmd);
+	}
+}
+
+/* ---- a connection's turn ---- */
+
+static void gw_conn_read(struct gw *gw, struct gw_conn *c)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (c->in_cap - c->in_len < GW_READ_MIN) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : GW_READ_MIN * 2;
+			char *p;
+
+			while (cap - c->in_len < GW_READ_MIN)
+				cap *= 2;
+			p = realloc(c->in, cap);
+			if (p == NULL) {
+				gw_conn_close(c);
+				return;
+			}
+			c->in = p;
+			c->in_cap = cap;
+		}
+		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n > 0) {
+			gw->st.bytes_read += (uint64_t)n;
+			/* Bytes a refused value still owes are dropped. */
+			if (c->mc.pub.swallow) {
+				size_t k = c->mc.pub.swallow < (size_t)n ?
+						   c->mc.pub.swallow : (size_t)n;
+
+				memmove(c->in + c->in_len, c->in + c->in_len + k,
+					(size_t)n - k);
+				c->mc.pub.swallow -= k;
+				n -= (ssize_t)k;
+			}
+			c->in_len += (size_t)n;
+			/* One read at a time when it filled the buffer: the
+			 * parser may take a command before the next. */
+			return;
+		}
+		if (n == 0) {
+			c->eof = true;
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			gw_conn_close(c);
+		return;
+	}
+}
+
+static void gw_conn_parse(struct gw *gw, struct gw_conn *c)
+{
+	size_t off = 0;
+
+	while (!c->dead && !c->closing && off < c->in_len &&
+	       c->ncmds < GW_CMDS_MAX && c->mc.out_len < GW_OUT_HIGH &&
+	       c->mc.pub.swallow == 0) {
+		struct mc_cmd *cmd = NULL;
+		ssize_t n;
+
+		if (c->mc.pub.proto == 0)
+			c->mc.pub.proto = (unsigned char)c->in[off] == 0x80 ?
+						  'B' : 'T';
+		if (c->mc.pub.proto == 'B')
+			n = mc_bin_parse(&c->mc, c->in + off, c->in_len - off,
+					 &cmd);
+		else
+			n = mc_text_parse(&c->mc, c->in + off,
+					  c->in_len - off, &cmd);
+		if (n < 0) {
+			/* Not even an error answer could be made. */
+			gw_conn_close(c);
+			return;
+		}
+		if (n == 0 || cmd == NULL)
+			break;
+		off += (size_t)n;
+		if (gw_cmd_special(gw, cmd) != 0) {
+			/* No memory for the owners' requests. */
+			gw_cmd_release(cmd);
+			mc_outf(&c->mc, "SERVER_ERROR out of memory\r\n");
+			c->closing = true;
+			break;
+		}
+		cmd->next = NULL;
+		if (c->tail)
+			c->tail->next = cmd;
+		else
+			c->head = cmd;
+		c->tail = cmd;
+		c->ncmds++;
+		if (cmd->close_after)
+			break; /* nothing after quit or a fatal error */
+	}
+	/* A refused value whose bytes were here already: drop them now. */
+	if (c->mc.pub.swallow && off < c->in_len) {
+		size_t k = c->in_len - off < c->mc.pub.swallow ?
+				   c->in_len - off : c->mc.pub.swallow;
+
+		off += k;
+		c->mc.pub.swallow -= k;
+	}
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	/* Answered and idle: give a large buffer back. */
+	if (c->in_len == 0 && c->in_cap > 4 * GW_READ_MIN) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+}
+
+static void gw_conn_write(struct gw *gw, struct gw_conn *c)
+{
+	while (c->mc.out_len) {
+		ssize_t n = send(c->fd, c->mc.out, c->mc.out_len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			gw->st.bytes_written += (uint64_t)n;
+			mc_out_consume(&c->mc, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			gw_conn_close(c);
+		return;
+	}
+}
+
+static void gw_conn_turn(struct gw *gw, struct gw_conn *c)
+{
+	unsigned ev = c->revents;
+
+	c->revents = 0;
+	if (!c->dead && (ev & (POLLIN | POLLHUP | POLLERR)))
+		gw_conn_read(gw, c);
+	if (!c->dead)
+		gw_conn_parse(gw, c);
+	gw_conn_dispatch(gw, c);
+	gw_conn_answer(gw, c);
+	if (!c->dead)
+		gw_conn_parse(gw, c); /* room again after answers */
+	gw_conn_dispatch(gw, c);
+	if (!c->dead)
+		gw_conn_write(gw, c);
+	if (!c->dead && c->mc.out_failed)
+		gw_conn_close(c);
+	if (!c->dead && c->mc.out_len == 0 &&
+	    (c->closing || (c->eof && c->head == NULL)))
+		gw_conn_close(c);
+	if (!c->dead)
+		gw_conn_watch(c);
+}
+
+/* ---- the gateway's loop ---- */
+
+static void gw_listen_cb(struct sk_watch *w, unsigned revents)
+{
+	struct gw *gw = (struct gw *)((char *)w - offsetof(struct gw, lw));
+
+	(void)revents;
+	gw->accept_ready = true;
+}
+
+/* SIGTERM and SIGINT, in whichever thread they land (libos and the
+ * provider have threads of their own, started before main could block
+ * the signals): the handler only wakes the loop. */
+static int gw_sig_efd = -1;
+
+static void gw_sig_handler(int sig)
+{
+	uint64_t one = 1;
+	int saved = errno;
+
+	(void)sig;
+	(void)!write(gw_sig_efd, &one, sizeof(one));
+	errno = saved;
+}
+
+static void gw_sig_cb(struct sk_watch *w, unsigned revents)
+{
+	struct gw *gw = (struct gw *)((char *)w - offsetof(struct gw, sw));
+	uint64_t n;
+
+	(void)revents;
+	if (read(gw->sig_fd, &n, sizeof(n)) == sizeof(n))
+		gw->stop = true;
+}
+
+/* One pass over everything that may go on: new connections, the sockets
+ * that spoke, the commands whose requests finished. */
+static void gw_run(struct gw *gw)
+{
+	struct gw_conn *c, *next;
+
+	if (gw->accept_ready) {
+		gw->accept_ready = false;
+		gw_accept(gw);
+	}
+	while ((c = gw->ready) != NULL) {
+		gw->ready = c->next_ready;
+		c->queued = false;
+		gw_conn_turn(gw, c);
+	}
+	gw_post(gw);
+	for (c = gw->conns; c; c = next) {
+		next = c->next;
+		if (c->head)
+			gw_conn_turn(gw, c);
+		if (c->dead && c->head == NULL)
+			gw_conn_free(c);
+	}
+}
+
+/* Requests done since the last pass: the gateway's own count of those in
+ * flight (kv's progress counts those done, the local ones included). */
+static void gw_progress(struct gw *gw)
+{
+	unsigned n = sk_kv_progress(gw->kv);
+
+	gw->inflight = n > gw->inflight ? 0 : gw->inflight - n;
+}
+
+static int gw_listen(struct gw *gw, const struct gw_opts *o)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL, *a;
+	char port[8];
+	int fd = -1, rc, one = 1;
+
+	snprintf(port, sizeof(port), "%u", o->port);
+	rc = getaddrinfo(o->listen, port, &hints, &ai);
+	if (rc != 0) {
+		fprintf(stderr, "skcached: -l %s: %s\n",
+			o->listen ? o->listen : "(any)", gai_strerror(rc));
+		return -1;
+	}
+	for (a = ai; a; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
+					  SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+		    listen(fd, 1024) == 0)
+			break;
+		rc = errno;
+		close(fd);
+		fd = -1;
+		errno = rc;
+	}
+	if (fd < 0)
+		fprintf(stderr, "skcached: failed to listen on TCP port %u: "
+			"%s\n", o->port, strerror(errno));
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* The count of open connections that -c bounds, shared by the gateways
+ * of this job (named after skrun's pid, their parent). */
+static int gw_shared(struct gw *gw)
+{
+	int fd;
+
+	snprintf(gw->shm_name, sizeof(gw->shm_name), "/skcached.%d.conns",
+		 (int)getppid());
+	fd = shm_open(gw->shm_name, O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || ftruncate(fd, 4096) != 0) {
+		fprintf(stderr, "skcached: shm %s: %s\n", gw->shm_name,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	gw->shared_conns = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				MAP_SHARED, fd, 0);
+	close(fd);
+	if (gw->shared_conns == MAP_FAILED) {
+		gw->shared_conns = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Contact every owner before listening (kv's first contact blocks). */
+static int gw_contact(struct gw *gw)
+{
+	unsigned n = gw->size - gw->first_owner;
+	struct sk_kv_owner_stats os;
+	int bad = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct sk_kv_req r = {.cmd = SK_KV_CMD_OWNER_STATS,
+				      .rank = gw->first_owner + i,
+				      .buf = &os, .cap = sizeof(os)};
+
+		if (sk_kv_batch(gw->kv, &r, 1) != SK_OK || r.status != SK_OK) {
+			fprintf(stderr, "skcached: cache node %u: %s\n",
+				r.rank, sk_status_str(r.status));
+			bad = 1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+static int gw_serve(struct gw *gw, const struct gw_opts *o)
+{
+	struct gw_conn *c;
+
+	if (gw_shared(gw) != 0 || gw_contact(gw) != 0)
+		return 1;
+	gw->listen_fd = gw_listen(gw, o);
+	if (gw->listen_fd < 0)
+		return 1;
+	gw->lw = (struct sk_watch){.fd = gw->listen_fd, .events = POLLIN,
+				   .cb = gw_listen_cb};
+	sk_watch_start(gw->loop, &gw->lw);
+	if (sk_os_rank() == 0 && gw->verbose)
+		fprintf(stderr, "skcached: serving on port %u: %u gateways, "
+			"%u cache nodes, %lu MiB\n", o->port,
+			gw->first_owner, gw->size - gw->first_owner,
+			o->mem_mb);
+	while (!gw->stop) {
+		int rc = sk_loop_run_once(gw->loop, gw->inflight ? 1 : -1);
+
+		if (rc < 0)
+			break;
+		gw_progress(gw);
+		gw_run(gw);
+		gw_post(gw);
+	}
+	/* SIGTERM: no new connection, none served further; what kv still
+	 * has in flight finishes before kv closes. */
+	sk_watch_stop(gw->loop, &gw->lw);
+	close(gw->listen_fd);
+	for (c = gw->conns; c; c = c->next)
+		gw_conn_close(c);
+	while (gw->inflight) {
+		if (sk_loop_run_once(gw->loop, 1) < 0)
+			break;
+		gw_progress(gw);
+	}
+	while ((c = gw->conns) != NULL) {
+		while (c->head) {
+			struct mc_cmd *cmd = c->head;
+
+			c->head = cmd->next;
+			gw_cmd_release(cmd);
+		}
+		gw_conn_free(c);
+	}
+	return 0;
+}
+
+/* A cache node: serve the partitions until SIGTERM. */
+static int gw_cache(struct gw *gw)
+{
+	while (!gw->stop)
+		if (sk_loop_run_once(gw->loop, -1) < 0)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct gw gw = {.listen_fd = -1, .sig_fd = -1};
+	struct sk_kv_attr attr;
+	struct sigaction sa = {.sa_handler = gw_sig_handler};
+	struct gw_opts o;
+	struct sk_rpc *rpc;
+	sk_status_t st;
+	int rc;
+
+	if (gw_parse(argc, argv, &o) != 0) {
+		fprintf(stderr, "skcached-node: started by skcached only "
+			"(see skcached -h)\n");
+		return 2;
+	}
+	gw.size = sk_os_size();
+	gw.first_owner = o.gateways;
+	if (gw.size <= o.gateways) {
+		fprintf(stderr, "skcached-node: %u ranks for %u gateways: no "
+			"cache node\n", gw.size, o.gateways);
+		return 2;
+	}
+	gw.set = (struct mc_settings){.item_max = o.item_max,
+				      .verbose = (int)o.verbose,
+				      .cas_enabled = 1};
+	gw.verbose = o.verbose;
+	gw.conns_max = o.conns;
+	gw.st = (struct mc_stats){.pid = (uint32_t)getpid(),
+				  .started = (uint64_t)time(NULL),
+				  .limit_maxbytes = (uint64_t)o.mem_mb << 20,
+				  .threads = o.gateways,
+				  .max_connections = (unsigned)o.conns};
+	/* SIGTERM and SIGINT (skrun forwards skcached's) end the job
+	 * cleanly; they come through the loop. */
+	gw.sig_fd = gw_sig_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (gw.sig_fd < 0) {
+		fprintf(stderr, "skcached: eventfd: %s\n", strerror(errno));
+		return 1;
+	}
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	gw_attr(&o, gw.size - gw.first_owner, &attr);
+	st = sk_rpc_open(&rpc);
+	if (st == SK_OK)
+		st = sk_kv_open(rpc, &attr, &gw.kv);
+	if (st != SK_OK)
+		sk_os_abort(1, "skcached: rank %u: opening the table: %s",
+			    sk_os_rank(), sk_status_str(st));
+	gw.loop = sk_os_loop();
+	gw.st.node = calloc(gw.size - gw.first_owner, sizeof(*gw.st.node));
+	if (gw.st.node == NULL)
+		sk_os_abort(1, "skcached: rank %u: out of memory",
+			    sk_os_rank());
+	gw.sw = (struct sk_watch){.fd = gw.sig_fd, .events = POLLIN,
+				  .cb = gw_sig_cb};
+	sk_watch_start(gw.loop, &gw.sw);
+
+	rc = sk_os_rank() < o.gateways ? gw_serve(&gw, &o) : gw_cache(&gw);
+	if (rc != 0)
+		/* The others would serve on without it: the job ends (its
+		 * reason is said above). */
+		sk_os_abort(1, "skcached: rank %u could not serve",
+			    sk_os_rank());
+
+	/* Every rank ends together: no owner leaves while a gateway may
+	 * still read its partitions. */
+	sk_watch_stop(gw.loop, &gw.sw);
+	if (sk_os_barrier() != 0 && rc == 0)
+		rc = 1;
+	sk_kv_close(gw.kv);
+	sk_rpc_destroy(rpc);
+	if (gw.shared_conns) {
+		munmap(gw.shared_conns, 4096);
+		if (sk_os_rank() == 0)
+			shm_unlink(gw.shm_name);
+	}
+	return rc;
+}
