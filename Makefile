@@ -117,7 +117,7 @@ include tests/faults/module.mk
 include kv/module.mk tests/kv/store.mk tests/kv/module.mk
 # skcached uses kv (LIBKV, LIBRPC): after them.
 include launcher/skcached/module.mk
-include perf/kv/module.mk
+include perf/kv/module.mk perf/skcached/module.mk
 include perf/fuzz.mk
 include examples/module.mk
 include mk/install.mk

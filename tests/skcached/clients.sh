@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# clients.sh - memcached clients nobody here wrote, against a server at
+# HOST:PORT (issue 13, "Proven with clients nobody here wrote"):
+#   memccapable  libmemcached's protocol checker (Debian's name for
+#                memcapable), text (-a) and binary (-b); its pass/fail
+#                counts are printed
+#   pymemcache   set/get with flags, cas, expiry, get_many across many
+#                keys, delete, incr/decr (wrap and floor), touch, stats
+#   memccp, memccat, memcrm, memcstat, memcflush   files copied in and
+#                read back byte-identical, text and binary protocol
+#
+# Usage: tests/skcached/clients.sh HOST:PORT
+#        tests/skcached/clients.sh --start 'COMMAND ... {port} ...'
+# --start runs the command with a free port in place of {port}, waits for
+# it to listen, and stops its whole process group at the end.
+# The server is flushed (memccapable and memcflush do so): never point
+# this at a cache whose contents matter.
+# Exit status: 0 every client passed, 1 a failure (named on stderr),
+# 2 usage or no server.
+set -uo pipefail
+
+prog=clients.sh
+usage() {
+	sed -n 's/^# Usage: tests\/skcached\//usage: /p; s/^#        tests\/skcached\//       /p' "$0" >&2
+	exit 2
+}
+die() { echo "$prog: $*" >&2; exit 2; }
+
+[ $# -ge 1 ] || usage
+srv_pid=
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/skcached-clients.XXXXXX") || die "mktemp failed"
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	if [ -n "$srv_pid" ]; then
+		kill -TERM -- "-$srv_pid" 2>/dev/null
+		for _ in $(seq 50); do
+			kill -0 "$srv_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$srv_pid" 2>/dev/null
+		wait "$srv_pid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for t in memccapable memccp memccat memcrm memcstat memcflush; do
+	command -v "$t" >/dev/null || die "$t not found (apt-get install libmemcached-tools)"
+done
+# pymemcache is a Debian package: the system python has it even where
+# another python3 comes first on PATH
+py=
+for p in python3 /usr/bin/python3; do
+	if command -v "$p" >/dev/null && "$p" -c 'import pymemcache' 2>/dev/null; then
+		py=$p
+		break
+	fi
+done
+[ -n "$py" ] || die "no python3 with pymemcache (apt-get install python3-pymemcache)"
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# listening HOST PORT: true once a TCP connect succeeds
+listening() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+case $1 in
+--start)
+	[ $# -eq 2 ] || usage
+	port=$(free_port) || die "no free port"
+	cmd=${2//\{port\}/$port}
+	host=127.0.0.1
+	# its own process group (set -m), so that every process it starts
+	# is stopped with it
+	set -m
+	# shellcheck disable=SC2086 # the command line is split on purpose
+	$cmd </dev/null >"$tmp/server.log" 2>&1 &
+	srv_pid=$!
+	set +m
+	for _ in $(seq 300); do
+		listening "$host" "$port" && break
+		kill -0 "$srv_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "'$cmd' exited before listening"; }
+		sleep 0.1
+	done
+	listening "$host" "$port" || die "'$cmd' does not listen on port $port after 30 s"
+	;;
+-h | --help) usage ;;
+*)
+	[ $# -eq 1 ] || usage
+	[[ $1 =~ ^(.+):([0-9]+)$ ]] || die "bad address '$1' (HOST:PORT)"
+	host=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]}
+	listening "$host" "$port" || die "nothing listens on $host:$port"
+	;;
+esac
+srv=$host:$port
+echo "$prog: clients against $srv"
+
+failed=()
+fail() {
+	echo "$prog: FAIL: $*" >&2
+	failed+=("$1")
+}
+
+# ---- memccapable, text and binary ---------------------------------------
+for proto in a b; do
+	name=text
+	[ $proto = b ] && name=binary
+	out=$tmp/memcapable.$proto
+	timeout 300 memccapable -h "$host" -p "$port" -t 10 -$proto >"$out" 2>&1
+	rc=$?
+	pass=$(grep -c '\[pass\]$' "$out")
+	nfail=$(grep -c '\[FAIL\]$' "$out")
+	skip=$(grep -c '\[skip\]$' "$out")
+	total=$(grep -c '\[[A-Za-z]*\]$' "$out")
+	echo "memccapable -$proto ($name): $pass passed, $nfail failed, $skip skipped, of $total (exit $rc)"
+	if [ $rc -ne 0 ] || [ "$nfail" -ne 0 ] || [ "$pass" -eq 0 ]; then
+		grep -v '\[pass\]$' "$out" | sed 's/^/    /' >&2
+		fail "memccapable -$proto" "$nfail of $total tests failed, exit $rc"
+	fi
+done
+
+# ---- pymemcache ------------------------------------------------------------
+if "$py" - "$host" "$port" >"$tmp/pymemcache" 2>&1 <<'EOF'; then
+import sys
+import time
+from pymemcache.client.base import Client
+
+host, port = sys.argv[1], int(sys.argv[2])
+checks = 0
+
+
+def check(what, got, want):
+    global checks
+    checks += 1
+    if got != want:
+        print("pymemcache: %s: got %.120r, want %.120r" % (what, got, want))
+        sys.exit(1)
+
+
+class Serde:
+    """bytes stored as they are, the flags chosen by the test"""
+    flags = 0
+
+    def serialize(self, key, value):
+        return value, Serde.flags
+
+    def deserialize(self, key, value, flags):
+        return (value, flags)
+
+
+c = Client((host, port), serde=Serde(), connect_timeout=10, timeout=10,
+           default_noreply=False)
+c.flush_all()
+
+# set/get with flags, values of every byte
+for flags in (0, 1, 0xffff, 0xffffffff):
+    Serde.flags = flags
+    v = bytes(range(256)) * 3 + b"%d" % flags
+    check("set flags %d" % flags, c.set("pf:%d" % flags, v), True)
+for flags in (0, 1, 0xffff, 0xffffffff):
+    v = bytes(range(256)) * 3 + b"%d" % flags
+    check("get flags %d" % flags, c.get("pf:%d" % flags), (v, flags))
+Serde.flags = 0
+big = bytes((i * 7) & 0xff for i in range(500000))
+check("set 500 KB", c.set("pbig", big), True)
+check("get 500 KB", c.get("pbig"), (big, 0))
+check("get missing", c.get("pmissing"), None)
+check("add existing", c.add("pf:0", b"x"), False)
+check("add new", c.add("padd", b"x"), True)
+check("replace missing", c.replace("pmissing", b"x"), False)
+check("replace", c.replace("padd", b"y"), True)
+check("append", c.append("padd", b"z"), True)
+check("prepend", c.prepend("padd", b"w"), True)
+check("after append/prepend", c.get("padd"), (b"wyz", 0))
+
+# cas
+c.set("pcas", b"one")
+v, tok = c.gets("pcas")
+check("gets", v, (b"one", 0))
+check("cas with the token", c.cas("pcas", b"two", tok), True)
+check("cas with the old token", c.cas("pcas", b"three", tok), False)
+check("value after cas", c.get("pcas"), (b"two", 0))
+v, tok2 = c.gets("pcas")
+check("new token after cas", tok2 != tok, True)
+check("cas on a missing key", c.cas("pcasmissing", b"x", tok2), None)
+
+# expiry: an hour ahead stays, a negative time is gone at once, a second
+# passes in real time (memcached's clock is whole seconds: gone within 3 s)
+check("set expire 3600", c.set("pexp:h", b"h", expire=3600), True)
+check("get expire 3600", c.get("pexp:h"), (b"h", 0))
+c.set("pexp:neg", b"n", expire=-1)
+check("get expire -1", c.get("pexp:neg"), None)
+c.set("pexp:2", b"s", expire=2)
+check("get expire 2 at once", c.get("pexp:2"), (b"s", 0))
+deadline = time.time() + 10
+while c.get("pexp:2") is not None and time.time() < deadline:
+    time.sleep(0.25)
+check("get expire 2, later", c.get("pexp:2"), None)
+
+# touch (pymemcache 3.5 has no gat: diff.py sends gat and gats)
+c.set("ptouch", b"t")
+check("touch", c.touch("ptouch", 3600), True)
+check("touch missing", c.touch("ptouchmissing", 3600), False)
+check("get after touch", c.get("ptouch"), (b"t", 0))
+check("touch -1", c.touch("ptouch", -1), True)
+check("get after touch -1", c.get("ptouch"), None)
+
+# get_many across many keys (and so every node)
+keys = ["pmany:%d" % i for i in range(400)]
+for i, k in enumerate(keys):
+    c.set(k, b"value %d" % i, noreply=(i % 2 == 0))
+got = c.get_many(keys + ["pmany:missing"])
+check("get_many count", len(got), len(keys))
+for i, k in enumerate(keys):
+    check("get_many " + k, got.get(k), (b"value %d" % i, 0))
+got = c.gets_many(keys[:50])
+check("gets_many count", len(got), 50)
+
+# delete
+check("delete", c.delete("pmany:0", noreply=False), True)
+check("get after delete", c.get("pmany:0"), None)
+check("delete again", c.delete("pmany:0", noreply=False), False)
+check("delete_many", c.delete_many(keys[1:100]), True)
+check("get_many after delete_many", len(c.get_many(keys[:100])), 0)
+
+# incr/decr: numbers, wrap at 2^64, floor at 0, missing, non-numeric
+c.set("pnum", b"10")
+check("incr", c.incr("pnum", 5), 15)
+check("decr", c.decr("pnum", 3), 12)
+check("decr floor", c.decr("pnum", 100), 0)
+c.set("pnum", b"18446744073709551615")
+check("incr wrap", c.incr("pnum", 1), 0)
+check("incr missing", c.incr("pnummissing", 1), None)
+check("decr missing", c.decr("pnummissing", 1), None)
+c.set("pnum", b"abc")
+try:
+    c.incr("pnum", 1)
+    check("incr non-numeric raises", False, True)
+except Exception as e:
+    check("incr non-numeric error", "non-numeric" in str(e), True)
+
+# stats and version answer
+st = c.stats()
+check("stats has curr_items", b"curr_items" in st, True)
+check("version answers", len(c.version()) > 0, True)
+c.close()
+print("pymemcache: %d checks passed" % checks)
+EOF
+	tail -n 1 "$tmp/pymemcache"
+else
+	sed 's/^/    /' "$tmp/pymemcache" >&2
+	fail pymemcache "$(tail -n 1 "$tmp/pymemcache")"
+fi
+
+# ---- libmemcached's tools --------------------------------------------------
+# files of several sizes (empty, one byte, 1 KiB, 100 KiB, 900 KiB: under
+# memcached's 1 MB item) copied in, read back, compared byte for byte;
+# with the text protocol and again with the binary one
+tools_ok=0 tools_n=0
+tcheck() { # WHAT CMD... : run, count, report
+	local what=$1
+	shift
+	tools_n=$((tools_n + 1))
+	if "$@" >"$tmp/tool.out" 2>&1; then
+		tools_ok=$((tools_ok + 1))
+	else
+		sed 's/^/    /' "$tmp/tool.out" >&2
+		fail "$what" "'$*' failed"
+	fi
+}
+mkdir -p "$tmp/in" "$tmp/out"
+sizes=(0 1 1024 102400 921600)
+for s in "${sizes[@]}"; do
+	head -c "$s" /dev/urandom >"$tmp/in/file$s.bin"
+done
+for proto in text binary; do
+	b=()
+	[ $proto = binary ] && b=(-b)
+	tcheck "memcflush ($proto)" memcflush "${b[@]}" -s "$srv"
+	for s in "${sizes[@]}"; do
+		f=file$s.bin
+		tcheck "memccp $f ($proto)" memccp "${b[@]}" -s "$srv" -F $((s + 7)) -e 0 "$tmp/in/$f"
+	done
+	for s in "${sizes[@]}"; do
+		f=file$s.bin
+		rm -f "$tmp/out/$f"
+		tcheck "memccat $f ($proto)" memccat "${b[@]}" -s "$srv" -f "$tmp/out/$f" "$f"
+		tcheck "$f read back byte-identical ($proto)" cmp "$tmp/in/$f" "$tmp/out/$f"
+		flags=$(memccat "${b[@]}" -s "$srv" -F "$f" 2>/dev/null | head -n 1)
+		tcheck "$f flags read back ($proto)" test "$flags" = $((s + 7))
+	done
+	tcheck "memcrm file1.bin ($proto)" memcrm "${b[@]}" -s "$srv" file1.bin
+	tcheck "memccat after memcrm fails ($proto)" \
+		sh -c '! memccat "$@" >/dev/null 2>&1' sh "${b[@]}" -s "$srv" file1.bin
+	tcheck "memcrm of a missing key fails ($proto)" \
+		sh -c '! memcrm "$@" >/dev/null 2>&1' sh "${b[@]}" -s "$srv" file1.bin
+	tcheck "memcstat ($proto)" sh -c 'memcstat "$@" | grep -q "curr_items: [0-9]"' sh "${b[@]}" -s "$srv"
+	tcheck "memcflush ($proto)" memcflush "${b[@]}" -s "$srv"
+	tcheck "memccat after memcflush fails ($proto)" \
+		sh -c '! memccat "$@" >/dev/null 2>&1' sh "${b[@]}" -s "$srv" file1024.bin
+done
+echo "libmemcached tools: $tools_ok of $tools_n checks passed"
+
+if [ ${#failed[@]} -ne 0 ]; then
+	echo "$prog: FAILED: ${#failed[@]} check(s), listed above" >&2
+	exit 1
+fi
+echo "$prog: OK"
+exit 0
