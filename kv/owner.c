@@ -500,6 +500,15 @@ void kv_h_touch(struct sk_rpc_req *req, void *arg)
 	}
 	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
 		return;
+	/* A gat whose answer will not fit the caller's buffer is sent back
+	 * for a larger one before it touches: done now, the touch would
+	 * already have expired the item that the second try asks for. */
+	if (m.gat && kv_own_get(kv, kp, m.key, m.klen, &iv) == SK_KV_OK &&
+	    sk_rpc_resp_buf(req, sizeof(struct kv_get_resp) + iv.vlen) ==
+		    NULL) {
+		sk_rpc_respond(req, -EMSGSIZE, 0);
+		return;
+	}
 	r = kv_own_touch(kv, kp, m.key, m.klen, m.exptime,
 			 m.gat ? &iv : NULL);
 	if (r != SK_KV_OK) {

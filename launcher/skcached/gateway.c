@@ -59,6 +59,8 @@
 #define GW_CMDS_MAX  256u        /* commands in flight per connection */
 #define GW_READ_MIN  16384u      /* room asked of each read */
 #define GW_BUF_FIRST 2048u       /* a GET's first value buffer */
+#define GW_RETRY_NS  (2u * 1000000u) /* an update refused for memory... */
+#define GW_RETRY_MAX 100u        /* ...asked again this often, 200 ms */
 
 struct gw_conn {
 	struct mc_conn mc;          /* first: the parsers' view */
@@ -74,6 +76,8 @@ struct gw_conn {
 	struct mc_cmd *head, *tail; /* in arrival order */
 	unsigned ncmds;
 	bool eof;                   /* the client closed its side */
+	bool last_cut;              /* a quit or fatal error was parsed:
+	                             * nothing after it is read */
 	bool closing;               /* a close_after answer is written */
 	bool dead;                  /* to free once its requests are done */
 };
@@ -93,6 +97,7 @@ struct gw {
 	struct gw_conn *conns;
 	struct gw_conn *ready;
 	struct mc_cmd *post_head, *post_tail; /* requests not yet posted */
+	struct mc_cmd *retry;       /* to ask again later (gw_retry) */
 	unsigned inflight;
 	unsigned long conns_max;
 	uint64_t *shared_conns;     /* -c over all gateways */
@@ -160,19 +165,23 @@ static int gw_parse(int argc, char **argv, struct gw_opts *o)
 }
 
 /*
- * The table's shape from -m: P partitions, at least 16 per cache node and
- * a power of two, of -m MiB / P each (at least kv's 64 KiB).
+ * The table's shape from -m: P partitions of -m MiB / P each, P a power
+ * of two, at least one per cache node, and more (up to 16 per node) while
+ * each keeps GW_PART_MIN: a partition holds items of up to its size less
+ * its index, and a value of memcached's 1 MiB wants a few MiB, with room
+ * for the old items an overwrite leaves in quarantine (kv/README.md).
  */
+#define GW_PART_MIN (4u << 20)
 static void gw_attr(const struct gw_opts *o, unsigned nodes,
 		    struct sk_kv_attr *a)
 {
 	uint64_t total = (uint64_t)o->mem_mb << 20;
-	uint32_t p = 16;
+	uint32_t p = 1;
 
-	while (p < 16u * nodes)
+	while (p < nodes)
 		p *= 2;
-	while (p > 16 && total / p < (64u << 10))
-		p /= 2;
+	while (p < 16u * nodes && total / (2 * p) >= GW_PART_MIN)
+		p *= 2;
 	*a = (struct sk_kv_attr){
 		.partitions = p,
 		.part_bytes = total / p < (64u << 10) ? (64u << 10)
@@ -210,7 +219,8 @@ static void gw_conn_watch(struct gw_conn *c)
 {
 	unsigned ev = 0;
 
-	if (!c->eof && !c->closing && c->mc.out_len < GW_OUT_HIGH &&
+	if (!c->eof && !c->closing && !c->last_cut &&
+	    c->mc.out_len < GW_OUT_HIGH &&
 	    c->ncmds < GW_CMDS_MAX)
 		ev |= POLLIN;
 	if (c->mc.out_len)
@@ -401,10 +411,15 @@ static void gw_post_one(struct gw *gw, struct sk_kv_req *r)
 {
 	sk_status_t st;
 
-	if ((r->cmd == SK_KV_CMD_GET || r->cmd == SK_KV_CMD_GAT) &&
-	    r->buf == NULL) {
+	/* A GET's value buffer starts small and regrows (gw_regrow); a
+	 * gat's is whole at once, since a gat asked again would touch again,
+	 * and the first touch may have expired the item. */
+	if (r->cmd == SK_KV_CMD_GET && r->buf == NULL) {
 		r->buf = malloc(GW_BUF_FIRST);
 		r->cap = r->buf ? GW_BUF_FIRST : 0;
+	} else if (r->cmd == SK_KV_CMD_GAT && r->buf == NULL) {
+		r->buf = malloc(gw->set.item_max);
+		r->cap = r->buf ? gw->set.item_max : 0;
 	}
 	r->done = 0;
 	st = sk_kv_post(gw->kv, r);
@@ -596,6 +611,12 @@ static bool gw_regrow(struct gw *gw, struct mc_cmd *cmd)
 		    r->status != SK_OK || r->res != SK_KV_OK ||
 		    r->vlen <= r->cap)
 			continue;
+		if (r->cmd == SK_KV_CMD_GAT) {
+			/* Longer than -I (stored by another way in): a gat is
+			 * not asked twice (gw_post_one). */
+			r->status = SK_ERR_NOMEM;
+			continue;
+		}
 		nb = realloc(r->buf, r->vlen);
 		if (nb == NULL) {
 			r->status = SK_ERR_NOMEM;
@@ -603,11 +624,72 @@ static bool gw_regrow(struct gw *gw, struct mc_cmd *cmd)
 		}
 		r->buf = nb;
 		r->cap = r->vlen;
-		/* A gat again would touch again: harmless, and the same. */
 		gw_post_one(gw, r);
 		again = true;
 	}
 	return again;
+}
+
+static uint64_t gw_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * An update an owner refused for want of memory. Its quarantine holds the
+ * items recent overwrites retired, for Q (100 ms, kv/README.md "Quarantine"),
+ * where memcached would reuse their memory at once: so a burst of large
+ * overwrites can find a partition full for a moment. The update is asked
+ * again every GW_RETRY_NS, for two quarantines' time, before the client
+ * is told (a table full for good, with -M, answers that much later).
+ * Returns true when @cmd waits for its retry.
+ */
+static bool gw_retry(struct gw *gw, struct mc_cmd *cmd)
+{
+	bool again = false;
+
+	if (cmd->retries >= GW_RETRY_MAX)
+		return false;
+	for (unsigned i = 0; i < cmd->nreq; i++) {
+		struct sk_kv_req *r = &cmd->req[i];
+
+		if (r->status == SK_OK && (r->res == SK_KV_ENOMEM ||
+					   r->res == SK_KV_ENOMEM_DELTA)) {
+			r->done = 0; /* posted again by gw_retry_due */
+			again = true;
+		}
+	}
+	if (!again)
+		return false;
+	cmd->retries++;
+	cmd->retry_at = gw_now_ns() + GW_RETRY_NS;
+	cmd->retry_next = gw->retry;
+	gw->retry = cmd;
+	return true;
+}
+
+/* Post the retries that are due. */
+static void gw_retry_due(struct gw *gw)
+{
+	struct mc_cmd **pp = &gw->retry, *cmd;
+	uint64_t now;
+
+	if (gw->retry == NULL)
+		return;
+	now = gw_now_ns();
+	while ((cmd = *pp) != NULL) {
+		if (cmd->retry_at > now) {
+			pp = &cmd->retry_next;
+			continue;
+		}
+		*pp = cmd->retry_next;
+		for (unsigned i = 0; i < cmd->nreq; i++)
+			if (!cmd->req[i].done)
+				gw_post_one(gw, &cmd->req[i]);
+	}
 }
 
 /* Answer the commands at @c's head that are complete, in order. */
@@ -616,7 +698,7 @@ static void gw_conn_answer(struct gw *gw, struct gw_conn *c)
 	struct mc_cmd *cmd;
 
 	while ((cmd = c->head) != NULL && gw_cmd_quiet(cmd)) {
-		if (!c->dead && gw_regrow(gw, cmd))
+		if (!c->dead && (gw_regrow(gw, cmd) || gw_retry(gw, cmd)))
 			return;
 		if (!c->dead) {
 			if (cmd->special == MC_SP_STATS)
@@ -699,7 +781,7 @@ static void gw_conn_parse(struct gw *gw, struct gw_conn *c)
 {
 	size_t off = 0;
 
-	while (!c->dead && !c->closing && off < c->in_len &&
+	while (!c->dead && !c->closing && !c->last_cut && off < c->in_len &&
 	       c->ncmds < GW_CMDS_MAX && c->mc.out_len < GW_OUT_HIGH &&
 	       c->mc.pub.swallow == 0) {
 		struct mc_cmd *cmd = NULL;
@@ -736,8 +818,11 @@ static void gw_conn_parse(struct gw *gw, struct gw_conn *c)
 			c->head = cmd;
 		c->tail = cmd;
 		c->ncmds++;
-		if (cmd->close_after)
-			break; /* nothing after quit or a fatal error */
+		if (cmd->close_after) {
+			/* Nothing after quit or a fatal error. */
+			c->last_cut = true;
+			break;
+		}
 	}
 	/* A refused value whose bytes were here already: drop them now. */
 	if (c->mc.pub.swallow && off < c->in_len) {
@@ -975,11 +1060,13 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 			gw->first_owner, gw->size - gw->first_owner,
 			o->mem_mb);
 	while (!gw->stop) {
-		int rc = sk_loop_run_once(gw->loop, gw->inflight ? 1 : -1);
+		int rc = sk_loop_run_once(gw->loop, gw->inflight || gw->retry ?
+							    1 : -1);
 
 		if (rc < 0)
 			break;
 		gw_progress(gw);
+		gw_retry_due(gw);
 		gw_run(gw);
 		gw_post(gw);
 	}
@@ -989,6 +1076,7 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 	close(gw->listen_fd);
 	for (c = gw->conns; c; c = c->next)
 		gw_conn_close(c);
+	gw->retry = NULL; /* their connections are closed */
 	while (gw->inflight) {
 		if (sk_loop_run_once(gw->loop, 1) < 0)
 			break;

@@ -85,6 +85,9 @@ struct mc_cmd {
 	struct mc_cmd *post_next;   /* waiting to be posted */
 	unsigned nposted;           /* of req[] then core_req[] */
 	int dispatched;             /* its turn came (gateway.c) */
+	unsigned retries;           /* rounds refused for want of memory */
+	uint64_t retry_at;          /* then asked again at (ns) */
+	struct mc_cmd *retry_next;
 	struct sk_kv_req *core_req; /* MC_SP_*: one per cache node */
 	unsigned ncore;
 	int special_status;         /* MC_SP_*: 0, or -1 when a node failed

@@ -63,6 +63,8 @@ struct tcmd {
 	const char *msg;        /* TK_MSG: the line without "\r\n", or NULL */
 	bool noreply;           /* text noreply, meta q */
 	bool cas;               /* gets, gats */
+	bool bad_key;           /* gat, gats: a key past 250 bytes came
+	                         * after these, which were touched */
 	bool value;             /* meta v */
 	bool key_binary;        /* meta b: k prints the key in base64 */
 	unsigned verbose;       /* TK_VERBOSITY */
@@ -373,6 +375,10 @@ static int finish_get(struct mc_conn *c, struct mc_cmd *cmd)
 	const struct sk_kv_req *failed = NULL;
 	unsigned i;
 
+	if (t->bad_key) {
+		out_line(c, S_EFORMAT);
+		return 0;
+	}
 	for (i = 0; i < cmd->nreq; i++) {
 		const struct sk_kv_req *r = &cmd->req[i];
 
@@ -836,6 +842,7 @@ static struct mc_cmd *get_parse(struct parse *p, bool cas, bool touch)
 	struct mc_cmd *cmd;
 	int32_t exptime = 0;
 	size_t first = 1, nkeys = 0, bytes = 0, i, k;
+	bool bad = false;
 	struct token *t;
 	char *s, *e, *dst;
 
@@ -846,13 +853,17 @@ static struct mc_cmd *get_parse(struct parse *p, bool cas, bool touch)
 	}
 	/* The keys: the tokens of the whole line (memcached tokenizes the
 	 * rest again, past its 24 tokens), first a count and the lengths. */
-	for (i = first; p->tok[i].length != 0; i++) {
-		if (p->tok[i].length > MC_KEY_MAX)
-			return msg_cmd(S_EFORMAT);
+	/* memcached: a key over 250 bytes fails the whole get, and stops
+	 * a gat there, after it touched the keys before it. */
+	for (i = first; p->tok[i].length != 0 && !bad; i++) {
+		if (p->tok[i].length > MC_KEY_MAX) {
+			bad = true;
+			break;
+		}
 		nkeys++;
 		bytes += p->tok[i].length;
 	}
-	s = p->tok[i].value;
+	s = bad ? NULL : p->tok[i].value;
 	while (s && *s) {
 		while (*s == ' ')
 			s++;
@@ -861,13 +872,16 @@ static struct mc_cmd *get_parse(struct parse *p, bool cas, bool touch)
 		e = s;
 		while (*e && *e != ' ')
 			e++;
-		/* memcached: a key over 250 bytes fails the whole get */
-		if ((size_t)(e - s) > MC_KEY_MAX)
-			return msg_cmd(S_EFORMAT);
+		if ((size_t)(e - s) > MC_KEY_MAX) {
+			bad = true;
+			break;
+		}
 		nkeys++;
 		bytes += (size_t)(e - s);
 		s = e;
 	}
+	if (bad && (!touch || nkeys == 0))
+		return msg_cmd(S_EFORMAT);
 	/* memcached answers a multi-get of any size; ours takes at most
 	 * MC_GET_KEYS_MAX keys (a command's requests) and answers one larger
 	 * with memcached's own error for a multi-get it cannot hold. */
@@ -878,17 +892,18 @@ static struct mc_cmd *get_parse(struct parse *p, bool cas, bool touch)
 	if (cmd == NULL)
 		return NULL;
 	tc_of(cmd)->cas = cas;
+	tc_of(cmd)->bad_key = bad;
 	dst = tc_bytes(cmd);
 	k = 0;
-	for (t = &p->tok[first]; t->length != 0; t++) {
+	for (t = &p->tok[first]; t->length != 0 && k < nkeys; t++) {
 		memcpy(dst, t->value, t->length);
 		cmd->req[k].key = dst;
 		cmd->req[k].klen = t->length;
 		dst += t->length;
 		k++;
 	}
-	s = t->value;
-	while (s && *s) {
+	s = k < nkeys ? t->value : NULL;
+	while (s && *s && k < nkeys) {
 		while (*s == ' ')
 			s++;
 		if (*s == '\0')
@@ -907,6 +922,21 @@ static struct mc_cmd *get_parse(struct parse *p, bool cas, bool touch)
 		cmd->req[k].cmd = touch ? SK_KV_CMD_GAT : SK_KV_CMD_GET;
 		cmd->req[k].exptime = exptime;
 	}
+	return cmd;
+}
+
+/* A command of one request on the key of token 1. */
+static struct mc_cmd *key_cmd(const struct token *key, enum tkind kind,
+			      mc_finish_func_t finish, enum sk_kv_cmd kc)
+{
+	struct mc_cmd *cmd = cmd_new(1, key->length, kind, finish);
+
+	if (cmd == NULL)
+		return NULL;
+	memcpy(tc_bytes(cmd), key->value, key->length);
+	cmd->req[0].cmd = kc;
+	cmd->req[0].key = tc_bytes(cmd);
+	cmd->req[0].klen = key->length;
 	return cmd;
 }
 
@@ -936,10 +966,20 @@ static struct mc_cmd *update_parse(struct parse *p, enum sk_kv_op op,
 	if (vlen < 0 || vlen > INT32_MAX - 2)
 		return msg_cmd(noreply ? NULL : S_EFORMAT);
 	if ((size_t)vlen > item_max) {
-		/* memcached swallows the refused value's data and line end */
+		/* memcached swallows the refused value's data and line end,
+		 * and a set drops the key's old item ("stale data", its
+		 * proto_text.c says): the delete's answer is not told. */
 		*swallow = (size_t)vlen + 2;
-		return msg_cmd(noreply ? NULL :
-			       "SERVER_ERROR object too large for cache");
+		if (op != SK_KV_SET || handle_cas)
+			return msg_cmd(noreply ? NULL :
+				       "SERVER_ERROR object too large for "
+				       "cache");
+		cmd = key_cmd(&p->tok[1], TK_MSG, finish_msg,
+			      SK_KV_CMD_DELETE);
+		if (cmd != NULL && !noreply)
+			tc_of(cmd)->msg = "SERVER_ERROR object too large for "
+					  "cache";
+		return cmd;
 	}
 	rc = data_check(p, (size_t)vlen, &err);
 	if (rc < 0) {
@@ -968,20 +1008,6 @@ static struct mc_cmd *update_parse(struct parse *p, enum sk_kv_op op,
 	return cmd;
 }
 
-/* A command of one request on the key of token 1. */
-static struct mc_cmd *key_cmd(const struct token *key, enum tkind kind,
-			      mc_finish_func_t finish, enum sk_kv_cmd kc)
-{
-	struct mc_cmd *cmd = cmd_new(1, key->length, kind, finish);
-
-	if (cmd == NULL)
-		return NULL;
-	memcpy(tc_bytes(cmd), key->value, key->length);
-	cmd->req[0].cmd = kc;
-	cmd->req[0].key = tc_bytes(cmd);
-	cmd->req[0].klen = key->length;
-	return cmd;
-}
 
 static struct mc_cmd *delete_parse(struct parse *p)
 {

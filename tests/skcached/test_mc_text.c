@@ -420,6 +420,7 @@ static void test_value_limit(void **state)
 	size_t n;
 	char *o;
 	static const struct fake f[] = { OK(SK_KV_STORED) };
+	static const struct fake fd[] = { OK(SK_KV_NOT_FOUND) };
 
 	(void)state;
 	assert_non_null(buf);
@@ -430,13 +431,22 @@ static void test_value_limit(void **state)
 	o = feed(&r, buf, n + max + 2, f, 1);
 	assert_string_equal(o, "STORED\r\n");
 	free(o);
-	/* past it: memcached's error, and the data swallowed */
+	/* past it: memcached's error, the data swallowed, and the key's
+	 * old item dropped (memcached 1.6.18 unlinks it on a set too large) */
 	n = (size_t)sprintf(buf, "set a 0 0 %zu\r\n", max + 1);
 	memset(buf + n, 'v', max + 1);
 	memcpy(buf + n + max + 1, "\r\nversion\r\n", 11);
-	o = feed(&r, buf, n + max + 1 + 11, NULL, 0);
+	o = feed(&r, buf, n + max + 1 + 11, fd, 1);
 	assert_string_equal(o, "SERVER_ERROR object too large for cache\r\n"
 			       "VERSION " MC_VERSION "\r\n");
+	assert_non_null(strstr(r.log, "DELETE a\n"));
+	free(o);
+	/* an add too large leaves the old item alone */
+	n = (size_t)sprintf(buf, "add a 0 0 %zu\r\n", max + 1);
+	memset(buf + n, 'v', max + 1);
+	memcpy(buf + n + max + 1, "\r\n", 2);
+	o = feed(&r, buf, n + max + 1 + 2, NULL, 0);
+	assert_string_equal(o, "SERVER_ERROR object too large for cache\r\n");
 	free(o);
 	/* the line alone: what of the value is not here yet is swallowed
 	 * as it comes */
