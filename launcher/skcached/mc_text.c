@@ -1401,8 +1401,16 @@ static struct mc_cmd *ms_parse(struct parse *p, size_t *need,
 		return msg_cmd("CLIENT_ERROR opaque token too long");
 	if (meta_refused('s', &of))
 		return msg_cmd("CLIENT_ERROR invalid flag");
-	if ((size_t)vlen > item_max)
-		return msg_cmd("SERVER_ERROR object too large for cache");
+	if ((size_t)vlen > item_max) {
+		/* memcached's ms drops the key's old item then, whatever the
+		 * mode (no stale data); the delete's answer is not told. */
+		cmd = meta_cmd(p, 3, 0, TK_MSG, finish_msg, SK_KV_CMD_DELETE,
+			       &of);
+		if (cmd != NULL)
+			tc_of(cmd)->msg = "SERVER_ERROR object too large for "
+					  "cache";
+		return cmd;
+	}
 	*swallow = 0;
 	rc = data_check(p, (size_t)vlen, &err);
 	*need = (size_t)vlen + 2;

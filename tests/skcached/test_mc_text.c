@@ -818,9 +818,13 @@ static void test_ms(void **state)
 		int n = snprintf(in, sizeof(in), "ms b %zu q\r\n",
 				 settings.item_max + 1);
 
-		o = feed(&r, in, (size_t)n, NULL, 0);
+		static const struct fake fd[] = { OK(SK_KV_DELETED) };
+
+		/* memcached also drops the key's old item (no stale data) */
+		o = feed(&r, in, (size_t)n, fd, 1);
 		assert_string_equal(
 			o, "SERVER_ERROR object too large for cache\r\n");
+		assert_non_null(strstr(r.log, "DELETE b\n"));
 		assert_int_equal(r.c.pub.swallow, settings.item_max + 3);
 		free(o);
 	}
