@@ -59,6 +59,7 @@
 #define GW_CMDS_MAX  256u        /* commands in flight per connection */
 #define GW_READ_MIN  16384u      /* room asked of each read */
 #define GW_BUF_FIRST 2048u       /* a GET's first value buffer */
+#define GW_BUFS_KEPT 512u        /* of those, kept for the next GETs */
 #define GW_RETRY_NS  (2u * 1000000u) /* an update refused for memory... */
 #define GW_RETRY_MAX 100u        /* ...asked again this often, 200 ms */
 
@@ -98,6 +99,8 @@ struct gw {
 	struct gw_conn *ready;
 	struct mc_cmd *post_head, *post_tail; /* requests not yet posted */
 	struct mc_cmd *retry;       /* to ask again later (gw_retry) */
+	void *bufs[GW_BUFS_KEPT];   /* GET buffers of GW_BUF_FIRST, free */
+	unsigned nbufs;
 	unsigned inflight;
 	unsigned long conns_max;
 	uint64_t *shared_conns;     /* -c over all gateways */
@@ -234,15 +237,19 @@ static void gw_conn_watch(struct gw_conn *c)
 		sk_watch_start(c->gw->loop, &c->w);
 }
 
-static void gw_cmd_release(struct mc_cmd *cmd)
+static void gw_cmd_release(struct gw *gw, struct mc_cmd *cmd)
 {
 	for (unsigned i = 0; i < cmd->nreq; i++) {
 		struct sk_kv_req *r = &cmd->req[i];
 
-		if (r->cmd == SK_KV_CMD_GET || r->cmd == SK_KV_CMD_GAT) {
+		if (r->cmd != SK_KV_CMD_GET && r->cmd != SK_KV_CMD_GAT)
+			continue;
+		if (r->buf && r->cap == GW_BUF_FIRST &&
+		    gw->nbufs < GW_BUFS_KEPT)
+			gw->bufs[gw->nbufs++] = r->buf;
+		else
 			free(r->buf);
-			r->buf = NULL;
-		}
+		r->buf = NULL;
 	}
 	for (unsigned i = 0; i < cmd->ncore; i++)
 		free(cmd->core_req[i].buf);
@@ -296,7 +303,7 @@ static void gw_conn_close(struct gw_conn *c)
 	while ((cmd = *pp) != NULL) {
 		*pp = cmd->next;
 		c->ncmds--;
-		gw_cmd_release(cmd);
+		gw_cmd_release(gw, cmd);
 	}
 	if (c->w.events)
 		sk_watch_stop(gw->loop, &c->w);
@@ -415,7 +422,8 @@ static void gw_post_one(struct gw *gw, struct sk_kv_req *r)
 	 * gat's is whole at once, since a gat asked again would touch again,
 	 * and the first touch may have expired the item. */
 	if (r->cmd == SK_KV_CMD_GET && r->buf == NULL) {
-		r->buf = malloc(GW_BUF_FIRST);
+		r->buf = gw->nbufs ? gw->bufs[--gw->nbufs]
+				   : malloc(GW_BUF_FIRST);
 		r->cap = r->buf ? GW_BUF_FIRST : 0;
 	} else if (r->cmd == SK_KV_CMD_GAT && r->buf == NULL) {
 		r->buf = malloc(gw->set.item_max);
@@ -428,7 +436,10 @@ static void gw_post_one(struct gw *gw, struct sk_kv_req *r)
 		r->done = 1;
 		return;
 	}
-	gw->inflight++;
+	/* Done in its post (a copy of an owner's mapped region, an answer
+	 * kv gave at once) or in flight, which kv's progress counts down. */
+	if (!r->done)
+		gw->inflight++;
 }
 
 /* Post what waits, within kv's bound on requests in flight. */
@@ -722,7 +733,7 @@ static void gw_conn_answer(struct gw *gw, struct gw_conn *c)
 		if (c->head == NULL)
 			c->tail = NULL;
 		c->ncmds--;
-		gw_cmd_release(cmd);
+		gw_cmd_release(gw, cmd);
 	}
 }
 
@@ -806,7 +817,7 @@ static void gw_conn_parse(struct gw *gw, struct gw_conn *c)
 		off += (size_t)n;
 		if (gw_cmd_special(gw, cmd) != 0) {
 			/* No memory for the owners' requests. */
-			gw_cmd_release(cmd);
+			gw_cmd_release(gw, cmd);
 			mc_outf(&c->mc, "SERVER_ERROR out of memory\r\n");
 			c->closing = true;
 			break;
@@ -948,13 +959,32 @@ static void gw_run(struct gw *gw)
 	}
 }
 
-/* Requests done since the last pass: the gateway's own count of those in
- * flight (kv's progress counts those done, the local ones included). */
+/*
+ * Requests done since the last pass. kv's progress counts those done in
+ * their post too, which the gateway never counted in flight; so it asks
+ * kv only while some are, and then recounts them from the commands
+ * (cheap next to the progress pass itself).
+ */
 static void gw_progress(struct gw *gw)
 {
-	unsigned n = sk_kv_progress(gw->kv);
+	unsigned n = 0;
 
-	gw->inflight = n > gw->inflight ? 0 : gw->inflight - n;
+	if (gw->inflight == 0)
+		return;
+	(void)sk_kv_progress(gw->kv);
+	for (struct gw_conn *c = gw->conns; c; c = c->next)
+		for (struct mc_cmd *cmd = c->head; cmd; cmd = cmd->next) {
+			if (!cmd->dispatched)
+				break;
+			for (unsigned i = 0; i < cmd->nposted; i++) {
+				struct sk_kv_req *r = i < cmd->nreq ?
+					&cmd->req[i] :
+					&cmd->core_req[i - cmd->nreq];
+
+				n += !r->done;
+			}
+		}
+	gw->inflight = n;
 }
 
 static int gw_listen(struct gw *gw, const struct gw_opts *o)
@@ -1087,10 +1117,12 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 			struct mc_cmd *cmd = c->head;
 
 			c->head = cmd->next;
-			gw_cmd_release(cmd);
+			gw_cmd_release(gw, cmd);
 		}
 		gw_conn_free(c);
 	}
+	while (gw->nbufs)
+		free(gw->bufs[--gw->nbufs]);
 	return 0;
 }
 

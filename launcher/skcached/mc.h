@@ -137,6 +137,8 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 void mc_out(struct mc_conn *c, const void *p, size_t n);
 void mc_outf(struct mc_conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* A decimal number, without printf (the VALUE line of every hit). */
+void mc_out_u64(struct mc_conn *c, uint64_t v);
 
 /*
  * For MC_SP_STATS's finish: call @fn for each statistic of @group ("":

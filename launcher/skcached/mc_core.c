@@ -90,6 +90,17 @@ void mc_outf(struct mc_conn *c, const char *fmt, ...)
 	c->out_len += (size_t)n;
 }
 
+void mc_out_u64(struct mc_conn *c, uint64_t v)
+{
+	char buf[20], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	mc_out(c, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 void mc_out_consume(struct mc_conn *c, size_t n)
 {
 	if (n >= c->out_len) {

@@ -396,11 +396,15 @@ static int finish_get(struct mc_conn *c, struct mc_cmd *cmd)
 		}
 		mc_out(c, "VALUE ", 6);
 		mc_out(c, r->key, r->klen);
-		if (t->cas)
-			mc_outf(c, " %" PRIu32 " %zu %" PRIu64 "\r\n",
-				r->flags, r->vlen, r->cas);
-		else
-			mc_outf(c, " %" PRIu32 " %zu\r\n", r->flags, r->vlen);
+		mc_out(c, " ", 1);
+		mc_out_u64(c, r->flags);
+		mc_out(c, " ", 1);
+		mc_out_u64(c, r->vlen);
+		if (t->cas) {
+			mc_out(c, " ", 1);
+			mc_out_u64(c, r->cas);
+		}
+		mc_out(c, "\r\n", 2);
 		mc_out(c, r->buf, r->vlen);
 		mc_out(c, "\r\n", 2);
 	}
