@@ -47,7 +47,8 @@ static const char skc_usage[] =
 "  -l, --listen ADDR         interface to listen on (default: all)\n"
 "  -c, --conn-limit N        max simultaneous connections (default 1024)\n"
 "  -t, --threads N           gateway processes, each with its own kv\n"
-"                            client and fabric resources (default 4)\n"
+"                            client and fabric resources (default 4,\n"
+"                            or the number of cores if fewer)\n"
 "  -m, --memory-limit MB     item memory, split over the nodes\n"
 "                            (default 64)\n"
 "  -M, --disable-evictions   answer SERVER_ERROR out of memory instead\n"
@@ -154,9 +155,14 @@ static int skc_parse(int argc, char **argv, struct skc_opts *o)
 {
 	char err[256];
 
-	*o = (struct skc_opts){.nodes = 4, .threads = 4, .port = 11211,
-			       .conns = 1024, .mem_mb = 64,
-			       .item_max = SK_KV_VALUE_MAX};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* memcached's 4 threads, but no more gateways than cores: each is a
+	 * process, and more of them than cores only adds switches. */
+	*o = (struct skc_opts){.nodes = 4, .port = 11211, .conns = 1024,
+			       .mem_mb = 64, .item_max = SK_KV_VALUE_MAX,
+			       .threads = ncpu > 0 && ncpu < 4 ? (unsigned)ncpu
+							       : 4};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL, *eq;
 		char name[32];

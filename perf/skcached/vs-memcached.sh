@@ -33,7 +33,8 @@ usage: perf/skcached/vs-memcached.sh [--server CMD] [--ref CMD] [--time S]
                                      [--keys N] [--trials N] [--verbose]
 
   --server CMD   the server under test; {port} is replaced by a free port
-                 (default: $BUILD/bin/skcached -n 4 -p {port} -U 0 -l 127.0.0.1 -t 4)
+                 (default: $BUILD/bin/skcached -n 4 -p {port} -U 0 -l 127.0.0.1,
+                 its default -t: 4, or the cores if fewer)
   --ref CMD      the reference (default: memcached -p {port} -U 0 -l 127.0.0.1 -t 4)
   --time S       measured seconds per cell and server (default 3)
   --warmup S     unmeasured seconds before each (default 0.5)
@@ -55,7 +56,7 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 mcload=$build/perf/skcached/mcload
 mc_user=
 [ "$(id -u)" = 0 ] && mc_user=" -u root" # memcached refuses root without -u
-server="$build/bin/skcached -n 4 -p {port} -U 0 -l 127.0.0.1 -t 4"
+server="$build/bin/skcached -n 4 -p {port} -U 0 -l 127.0.0.1"
 ref="memcached -p {port} -U 0 -l 127.0.0.1 -t 4$mc_user"
 secs=3 warmup=0.5 conns="1 4 16" mixes="100 90" values="32 1024" keys=10000
 trials=1 verbose=0
