@@ -87,7 +87,9 @@ try "make install PREFIX=<scratch>" mk install PREFIX="$P"
 
 expect_files() {
 	local l x
-	for x in skiffc++ skiffcc skinfo skrun; do echo "bin/$x"; done
+	for x in skcached skcached-node skiffc++ skiffcc skinfo skrun; do
+		echo "bin/$x"
+	done
 	for x in arena config file kv kv_res loop os rpc status verbs version; do
 		echo "include/skiff/$x.h"
 	done
@@ -97,7 +99,7 @@ expect_files() {
 		done
 	done
 	echo lib/pkgconfig/skiff.pc
-	for x in skiffc++ skiffcc skinfo skrun; do
+	for x in skcached skiffc++ skiffcc skinfo skrun; do
 		echo "share/man/man1/$x.1"
 	done
 	for x in "${EXAMPLES[@]}"; do echo "share/skiff/examples/$x.c"; done
@@ -171,6 +173,37 @@ same "pkg-config --modversion skiff" "$(pkg-config --modversion skiff)" "$V"
 same "skinfo --version" "$("$P/bin/skinfo" --version)" "skinfo (Skiff) $V"
 same "skinfo -V" "$("$P/bin/skinfo" -V)" "skinfo (Skiff) $V"
 same "skrun --version" "$("$P/bin/skrun" --version)" "skrun (Skiff) $V"
+same "skcached -V" "$("$P/bin/skcached" -V)" "skcached 1.6.18-skiff (Skiff $V)"
+# The installed skcached finds the installed skrun and skcached-node
+# beside it, serves, and ends with 0 on SIGTERM.
+installed_skcached() {
+	local port pid rc
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	"$P/bin/skcached" -n 2 -t 1 -p "$port" -l 127.0.0.1 </dev/null &
+	pid=$!
+	python3 - "$port" <<'PY' || { kill -KILL "$pid"; return 1; }
+import socket, sys, time
+end = time.time() + 30
+while True:
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+        break
+    except OSError:
+        if time.time() > end:
+            sys.exit("skcached did not listen")
+        time.sleep(0.1)
+s.sendall(b"set k 0 0 2\r\nhi\r\nget k\r\n")
+d = b""
+while not d.endswith(b"END\r\n"):
+    d += s.recv(4096)
+assert d == b"STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n", d
+PY
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	[ "$rc" = 0 ] || { echo "exit $rc after SIGTERM"; return 1; }
+}
+try "installed skcached: set, get, SIGTERM exit 0" installed_skcached
 same "skinfo's listing starts with the version" \
 	"$("$P/bin/skinfo" | head -n 1)" "skiff: $V"
 # The installed skinfo -c knows every layer's SKIFF_* table (each layer
