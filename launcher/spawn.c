@@ -84,6 +84,15 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	/* The signals skrun forwards reach a rank (or its ssh) with their
+	 * default action, as mpirun's do, even when skrun itself was started
+	 * with them ignored: a background job of a shell without job control
+	 * ignores SIGINT and SIGQUIT, and exec keeps an ignored signal
+	 * ignored. A rank that handles them (skcached's) installs its own. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 
 	if (job->opts.bind == SK_BIND_CORE && n->local) {
 		int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);

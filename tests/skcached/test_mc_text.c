@@ -188,7 +188,8 @@ static char *feed(struct run *r, const char *in, size_t len,
 	assert_int_equal(r->used, r->nfk);
 	out = malloc(r->c.out_len + 1);
 	assert_non_null(out);
-	memcpy(out, r->c.out, r->c.out_len);
+	if (r->c.out_len)
+		memcpy(out, r->c.out, r->c.out_len);
 	out[r->c.out_len] = '\0';
 	mc_conn_out_free(&r->c);
 	return out;
