@@ -172,6 +172,7 @@ struct sk_job {
 	struct sk_timer   kill_t;
 	bool              aborting;
 	bool              killed;     /* SIGKILL sent */
+	int               fwd_sig;    /* a signal skrun forwarded, or 0 */
 	int               exit_code;  /* the first failure's */
 	bool              have_code;
 	unsigned          nexited;

@@ -214,12 +214,17 @@ static void sk_node_exited(struct sk_job *job, struct sk_hnode *n,
 				       n->rank, (int)n->pid, n->host, sig,
 				       sk_signame(sig));
 		else
-			sk_job_set_code(job, 128 + sig);
+			sk_job_set_code(job, 128 + (job->fwd_sig ? job->fwd_sig
+								 : sig));
 	} else if (WEXITSTATUS(status) != 0) {
 		int code = WEXITSTATUS(status);
 
+		/* After a forwarded signal, a rank that fails says the
+		 * signal: a remote rank's ssh exits 255 on SIGINT, and a
+		 * rank SIGKILLed after the grace was still its doing. */
 		if (job->aborting)
-			sk_job_set_code(job, code);
+			sk_job_set_code(job, job->fwd_sig ? 128 + job->fwd_sig
+							  : code);
 		else if (!sk_exit_explained(job, n, code))
 			sk_rank_failed(job, code,
 				       "rank %u (pid %d) on %s exited with "
@@ -270,9 +275,12 @@ static void sk_signal_readable(struct sk_watch *w, unsigned revents)
 			fprintf(stderr, "skrun: got %s; forwarding it to the "
 					"nodes\n", sigabbrev_np(sig) ?
 					sigabbrev_np(sig) : "a signal");
-		/* The ranks' statuses make the job's: one the signal kills
-		 * says 128 + sig (sk_node_exited); a program that takes it
-		 * and ends cleanly (skcached's nodes) ends the job with 0. */
+		/* The ranks' statuses make the job's: a rank that does not
+		 * end cleanly says 128 + sig (sk_node_exited); a program
+		 * that takes it and exits 0 (skcached's nodes) ends the job
+		 * with 0. */
+		if (!job->aborting)
+			job->fwd_sig = sig;
 		if (job->aborting) {
 			/* A second one: do not wait for the grace. */
 			sk_job_signal_all(job, SIGKILL);
