@@ -6,8 +6,9 @@
  * and stop are O(log n), the next deadline O(1). Watches live in one epoll
  * set: starting or stopping one is one epoll_ctl(2), and a look at the
  * descriptors costs the same with 1,000 idle watches as with none (skrun
- * watches two pipes per node). Asleep, the loop poll(2)s two descriptors:
- * the device's channel and the set. The spin-
+ * watches two pipes per node). The device's completion channel is in the
+ * set too, so asleep the loop makes one epoll_wait(2), which both waits
+ * and reports the watches' events. The spin-
  * then-sleep policy keeps latency low while traffic flows (a sleeping
  * thread takes microseconds to wake) and costs nothing when idle.
  *
@@ -41,6 +42,7 @@ SK_CONFIG_USES(sk_os_config);
 #define SK_LOOP_EVENTS    64 /* descriptor events per look */
 #define SK_LOOP_FD_CHECK_NS 20000ull /* descriptors while spinning */
 #define SK_LOOP_CLOCK_EVERY 16 /* busy turns between two clock reads */
+#define SK_LOOP_DEV_KEY   UINT64_MAX /* the channel's event: no slot's */
 
 /* The callback gets epoll's events as poll(2)'s revents: same bits. */
 _Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT &&
@@ -59,6 +61,7 @@ struct sk_loop {
 	struct sk_dev    *dev;
 	int               epfd;
 	int               dev_fd;       /* the completion channel, or -1 */
+	bool              dev_in_set;   /* dev_fd is in the epoll set */
 	struct sk_timer **heap;         /* min-heap of armed timers */
 	uint32_t          nheap, heap_cap;
 	uint64_t          timer_seq;
@@ -102,11 +105,20 @@ sk_status_t sk_loop_create(struct sk_dev *dev, struct sk_loop **loop_p)
 		st = errno == ENOMEM ? SK_ERR_NOMEM : SK_ERR_IO;
 		goto err_free;
 	}
-	/* The channel stays out of the set: a look while spinning need not
-	 * see it, and asleep, poll(2) sees its state as it is, as before the
-	 * set existed (it is itself an epoll, over UCX's, on the ucx
-	 * provider). */
+	/* The channel goes in the set, under a key no watch has: asleep, one
+	 * epoll_wait(2) then waits for it and the watches at once, where
+	 * poll(2) on both and a look at the set took two calls. A look while
+	 * spinning may see it ready too (it is level-triggered, and disarmed
+	 * only by the next sleep's arm): such an event is skipped. Where
+	 * epoll refuses it, poll(2) sleeps on both, as before. */
 	loop->dev_fd = dev != NULL ? sk_dev_fd(dev) : -1;
+	if (loop->dev_fd >= 0) {
+		struct epoll_event ev = {.events = EPOLLIN,
+					 .data.u64 = SK_LOOP_DEV_KEY};
+
+		loop->dev_in_set = epoll_ctl(loop->epfd, EPOLL_CTL_ADD,
+					     loop->dev_fd, &ev) == 0;
+	}
 	loop->dev = dev;
 	loop->spin_ns = spin_us * 1000;
 	loop->last_event_ns = sk_time_ns();
@@ -508,8 +520,9 @@ static int sk_loop_look(struct sk_loop *loop, int timeout_ms)
 		uint64_t key = ev[i].data.u64;
 		int fd = (int)(uint32_t)key;
 
-		/* A stale event: its slot left the set since (stopped
-		 * watches), or came back for another file. */
+		/* The channel's (SK_LOOP_DEV_KEY: fd -1), or a stale
+		 * event: its slot left the set since (stopped watches), or
+		 * came back for another file. */
 		if ((size_t)fd >= loop->nfds || !loop->fds[fd].in_set ||
 		    loop->fds[fd].gen != (uint32_t)(key >> 32))
 			continue;
@@ -530,6 +543,8 @@ static int sk_loop_sleep(struct sk_loop *loop, int timeout_ms)
 	};
 	nfds_t n = loop->nwatch > 0 ? 2 : 1;
 
+	if (loop->dev_in_set)
+		return sk_loop_look(loop, timeout_ms);
 	if (loop->fixed)
 		timeout_ms = 0;
 	if (poll(pfd, n, timeout_ms) <= 0 && !loop->fixed)
