@@ -34,7 +34,7 @@ usage: perf/skcached/vs-memcached.sh [--server CMD] [--ref CMD] [--time S]
 
   --server CMD   the server under test; {port} is replaced by a free port
                  (default: $BUILD/bin/skcached -n 4 -p {port} -U 0 -l 127.0.0.1,
-                 its default -t: 4, or the cores if fewer)
+                 its default -t: half the cores, 1 to 4)
   --ref CMD      the reference (default: memcached -p {port} -U 0 -l 127.0.0.1 -t 4)
   --time S       measured seconds per cell and server (default 3)
   --warmup S     unmeasured seconds before each (default 0.5)
