@@ -7,9 +7,9 @@
  * structure (container_of), and its ->done is called with the completion.
  *
  * Idle policy: the loop polls the device for SKIFF_LOOP_SPIN_US after the
- * last event, then arms the completion channel and sleeps in poll(2) on
- * the channel's descriptor and the epoll set of the watched ones, until the
- * next timer. An idle node therefore costs no CPU (tests run 64 nodes on
+ * last event, then arms the completion channel and sleeps in epoll_wait(2)
+ * on one epoll set that holds the channel and the watched descriptors, until
+ * the next timer. An idle node therefore costs no CPU (tests run 64 nodes on
  * two cores).
  *
  * Scale: any number of timers and watches. Starting or stopping a timer is
