@@ -25,6 +25,8 @@ struct mc_stats {
 	uint64_t limit_maxbytes;
 	unsigned threads;
 	unsigned max_connections;
+	/* `stats skiff`: the fabric under the table (sk_dev_query). */
+	const char *provider, *device, *transport;
 	/* Summed over the nodes by the gateway before finish (MC_SP_STATS). */
 	uint64_t curr_items, total_items, bytes, evictions, expired;
 	unsigned nodes;

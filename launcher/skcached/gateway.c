@@ -52,6 +52,7 @@
 #include <skiff/loop.h>
 #include <skiff/os.h>
 #include <skiff/rpc.h>
+#include <skiff/verbs.h>
 
 #include "conn.h"
 
@@ -1139,6 +1140,7 @@ int main(int argc, char **argv)
 {
 	static struct gw gw = {.listen_fd = -1, .sig_fd = -1};
 	struct sk_kv_attr attr;
+	struct sk_dev_attr dattr;
 	struct sigaction sa = {.sa_handler = gw_sig_handler};
 	struct gw_opts o;
 	struct sk_rpc *rpc;
@@ -1187,6 +1189,10 @@ int main(int argc, char **argv)
 		sk_os_abort(1, "skcached: rank %u: opening the table: %s",
 			    sk_os_rank(), sk_status_str(st));
 	gw.loop = sk_os_loop();
+	sk_dev_query(sk_os_dev(), &dattr);
+	gw.st.provider = dattr.provider;
+	gw.st.device = dattr.name;
+	gw.st.transport = dattr.transport;
 	gw.st.node = calloc(gw.size - gw.first_owner, sizeof(*gw.st.node));
 	if (gw.st.node == NULL)
 		sk_os_abort(1, "skcached: rank %u: out of memory",

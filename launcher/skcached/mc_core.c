@@ -162,6 +162,12 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 
 		mc_stat_u64(fn, arg, "nodes", s->nnode);
 		mc_stat_u64(fn, arg, "gateways", s->threads);
+		if (s->provider != NULL)
+			fn(arg, "provider", s->provider);
+		if (s->device != NULL)
+			fn(arg, "device", s->device);
+		if (s->transport != NULL)
+			fn(arg, "transport", s->transport);
 		for (unsigned i = 0; i < s->nnode; i++) {
 			const struct mc_node_stats *n = &s->node[i];
 

@@ -9,10 +9,13 @@
 #   memccp, memccat, memcrm, memcstat, memcflush   files copied in and
 #                read back byte-identical, text and binary protocol
 #
-# Usage: tests/skcached/clients.sh HOST:PORT
-#        tests/skcached/clients.sh --start 'COMMAND ... {port} ...'
+# Usage: tests/skcached/clients.sh [--provider NAME] HOST:PORT
+#        tests/skcached/clients.sh [--provider NAME] --start 'COMMAND ... {port} ...'
 # --start runs the command with a free port in place of {port}, waits for
 # it to listen, and stops its whole process group at the end.
+# --provider fails the run unless skcached's `stats skiff` names NAME as
+# its fabric provider (the rdma step uses it to show the clients ran over
+# rdma-core).
 # The server is flushed (memccapable and memcflush do so): never point
 # this at a cache whose contents matter.
 # Exit status: 0 every client passed, 1 a failure (named on stderr),
@@ -26,6 +29,12 @@ usage() {
 }
 die() { echo "$prog: $*" >&2; exit 2; }
 
+want_provider=
+if [ "${1:-}" = --provider ]; then
+	[ $# -ge 2 ] || usage
+	want_provider=$2
+	shift 2
+fi
 [ $# -ge 1 ] || usage
 srv_pid=
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/skcached-clients.XXXXXX") || die "mktemp failed"
@@ -95,6 +104,27 @@ case $1 in
 esac
 srv=$host:$port
 echo "$prog: clients against $srv"
+if [ -n "$want_provider" ]; then
+	fabric=$("$py" - "$host" "$port" <<'EOF'
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+s.sendall(b"stats skiff\r\n")
+buf = b""
+while not buf.endswith(b"END\r\n") and not buf.endswith(b"ERROR\r\n"):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+stat = dict(l.split(" ", 2)[1:] for l in buf.decode().splitlines()
+            if l.startswith("STAT ") and l.count(" ") >= 2)
+print(" ".join("%s=%s" % (k, stat.get(k, "?"))
+               for k in ("provider", "device", "transport")))
+EOF
+	) || die "stats skiff failed"
+	echo "$prog: the server's fabric: $fabric"
+	[[ " $fabric " == *" provider=$want_provider "* ]] ||
+		die "the server's provider is not $want_provider"
+fi
 
 failed=()
 fail() {

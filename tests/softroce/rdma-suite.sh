@@ -3,8 +3,9 @@
 # Soft-RoCE guest boot (booting the TCG guest is the slow part): the verbs
 # conformance suite, the arena's regions, the rpc suite, then the
 # end-to-end jobs of skrun and libos (among them rpc-hostile: a node that
-# attacks another's rpc with the verbs API, tests/rpc/hostile_job.c), and
-# a strided fault walk.
+# attacks another's rpc with the verbs API, tests/rpc/hostile_job.c, and
+# kv's jobs), skcached with memcached clients nobody here wrote and a
+# cache node killed under it, and a strided fault walk.
 # Run inside the guest by tests/run-checks.sh through guest-run, with
 # SKIFF_PROVIDER=rdma and SKIFF_DEVICE=rxe0.
 set -uo pipefail
@@ -19,6 +20,15 @@ echo "== rpc (rdma) =="
 "$BUILD/tests/test_rpc" || rc=1
 echo "== end-to-end jobs (rdma) =="
 BUILD=$BUILD tests/e2e/jobs.sh || rc=1
+# skcached over rdma-core: memccapable (text and binary), pymemcache and
+# libmemcached's tools (--provider checks `stats skiff` says rdma), then
+# server.py's node death (the dead node's keys fail with SERVER_ERROR,
+# the rest serve) and a multi-get over every node. ~80 s under TCG.
+echo "== skcached: memcached clients, node death, multi-get (rdma) =="
+timeout 300 tests/skcached/clients.sh --provider rdma \
+	--start "$BUILD/bin/skcached -n 2 -t 1 -p {port} -l 127.0.0.1" || rc=1
+timeout 300 python3 tests/skcached/server.py --build "$BUILD" \
+	node-death multiget || rc=1
 # The fault walk of the faults step (tests/faults/walk.sh), on rdma. Under
 # TCG a run takes ~3 s, so every 16th point (~35 runs, ~2 min) rather than
 # all ~540 (~25 min); the full walk runs on ucx in the faults step.
