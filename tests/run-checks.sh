@@ -36,8 +36,9 @@
 #   faults      the fault walk: an rpc workload and a 2-node skrun job, each
 #               run with its N-th fault point failing for every N, in every
 #               process; ASan+LSan fault build (tests/faults/walk.sh)
-#   rdma        conformance + arena + rpc + e2e + a strided fault walk on
-#               Soft-RoCE, in one QEMU guest boot
+#   rdma        conformance + arena + rpc + e2e + skcached with memcached
+#               clients + a strided fault walk on Soft-RoCE, in one QEMU
+#               guest boot
 #
 # SKIFF_CHECK_SKIP="asan rdma" leaves steps out (printed as skipped; CI
 # never sets it). Logs go to $BUILD/check/<step>.log.
@@ -103,7 +104,7 @@ fuzz() {
 		corpus=$(mktemp -d)
 		cp "$seeds"/* "$corpus"/
 		echo "== fuzz_$t"
-		timeout 300 "build-fuzz/fuzz_$t" -max_total_time=10 \
+		timeout 300 "build-fuzz/fuzz_$t" -max_total_time=5 \
 			-print_final_stats=1 -artifact_prefix="$LOGS/" \
 			"$corpus" || rc=1
 		rm -rf "$corpus"
