@@ -46,7 +46,7 @@ static bool label_ok(const char *s, size_t n)
  * some remote step, and so that nothing odd (a leading '-', a quote, a
  * '@') ever reaches a command line built from it.
  */
-static bool host_name_ok(const char *s, size_t n)
+bool sk_host_name_ok(const char *s, size_t n)
 {
 	size_t start = 0;
 
@@ -227,7 +227,7 @@ static int host_entry(struct stage *st, const char *s, size_t n, char *err,
 			count_len = (size_t)(s + n - count);
 		}
 	}
-	if (!host_name_ok(name, name_len))
+	if (!sk_host_name_ok(name, name_len))
 		return sk_parse_err(err, errlen,
 				    "--host: '%s' is not a valid host name",
 				    SK_SHOW(q, name, name_len));
@@ -345,7 +345,7 @@ static int hf_line(struct stage *st, const char *s, size_t n, const char *where,
 		return sk_parse_err(err, errlen,
 				    "%s: expected a host name first, not '%s='",
 				    where, SK_SHOW(q, name, name_len));
-	if (!host_name_ok(name, name_len))
+	if (!sk_host_name_ok(name, name_len))
 		return sk_parse_err(err, errlen,
 				    "%s: '%s' is not a valid host name", where,
 				    SK_SHOW(q, name, name_len));

@@ -2,7 +2,7 @@
 
 # skrun's parsers of outside text: unit-tested and fuzzed on their own.
 LAUNCHER_OPTS_SRC := launcher/opts.c launcher/hosts.c launcher/place.c \
-                     launcher/parse.c
+                     launcher/parse.c launcher/slurm.c
 
 TEST_PROGS += $(BUILD)/tests/test_opts
 $(BUILD)/tests/test_opts: $(BUILD)/tests/launcher/test_opts.o \
@@ -15,6 +15,19 @@ $(FUZZ_BUILD)/fuzz_hostfile: tests/fuzz/fuzz_hostfile.c $(LAUNCHER_OPTS_SRC) \
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Ilauncher -o $@ tests/fuzz/fuzz_hostfile.c \
+		$(LAUNCHER_OPTS_SRC)
+
+TEST_PROGS += $(BUILD)/tests/test_slurm
+$(BUILD)/tests/test_slurm: $(BUILD)/tests/launcher/test_slurm.o \
+	$(LAUNCHER_OPTS_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/tests/launcher/test_slurm.o: CPPFLAGS += -Ilauncher
+
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_slurm
+$(FUZZ_BUILD)/fuzz_slurm: tests/fuzz/fuzz_slurm.c $(LAUNCHER_OPTS_SRC) \
+	launcher/opts.h launcher/parse.h $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Ilauncher -o $@ tests/fuzz/fuzz_slurm.c \
 		$(LAUNCHER_OPTS_SRC)
 
 TEST_PROGS += $(BUILD)/tests/test_fileserv

@@ -161,4 +161,20 @@ int sk_hosts_map(const struct sk_host_list *list, unsigned np,
 		 bool oversubscribe, unsigned *np_p, unsigned **host_of_p,
 		 char *err, size_t errlen);
 
+/*
+ * Slurm's allocation (slurm.c): inside salloc or sbatch, the nodes
+ * (SLURM_JOB_NODELIST, a hostlist expression such as "node[01-03],gpu5")
+ * with their tasks as slots (SLURM_TASKS_PER_NODE, "2(x3),1"), checked
+ * against SLURM_JOB_NUM_NODES and SLURM_NTASKS where those are set, as
+ * mpirun reads them. @get returns a variable's value or NULL (a getenv
+ * wrapper, or a test's table). Returns 0 when there is no allocation
+ * (SLURM_JOB_ID unset); 1 when there is one: @list (emptied first) gets
+ * its hosts and *@ntasks the sum of their slots; -1 with @err set (one
+ * line naming the variables) when the variables are missing, malformed
+ * or contradict each other, @list then untouched.
+ */
+int sk_slurm_alloc(const char *(*get)(const char *name, void *arg), void *arg,
+		   struct sk_host_list *list, unsigned *ntasks, char *err,
+		   size_t errlen);
+
 #endif /* SKIFF_LAUNCHER_OPTS_H */

@@ -67,6 +67,12 @@ const char *sk_parse_show(char *buf, size_t size, const char *s, size_t n);
 
 #define SK_SHOW(buf, s, n) sk_parse_show(buf, sizeof(buf), s, n)
 
+/*
+ * A host name as a resolver takes it (hosts.c): dot-separated DNS labels
+ * (which covers IPv4 addresses), or an IPv6 address.
+ */
+bool sk_host_name_ok(const char *s, size_t n);
+
 enum sk_num { SK_NUM_OK = 0, SK_NUM_BAD, SK_NUM_RANGE };
 
 /*
