@@ -127,7 +127,10 @@ sk_status_t sk_kv_get(struct sk_kv *kv, const void *key, size_t klen,
  * past SK_KV_VALUE_MAX), SK_KV_EXISTS (cas: the CAS moved on),
  * SK_KV_NOT_FOUND (cas: no item), SK_KV_EFORMAT (bad key or op),
  * SK_KV_ETOOLARGE (over SK_KV_VALUE_MAX) or SK_KV_ENOMEM (the partition is
- * full and eviction is off, or nothing could be evicted).
+ * full and eviction is off, or nothing could be evicted; or, for at most
+ * the quarantine Q, updates retired more bytes within one Q than its bound
+ * of half the partition: kv/README.md, "When full". Try again after a
+ * few ms).
  */
 sk_status_t sk_kv_store(struct sk_kv *kv, enum sk_kv_op op, const void *key,
 			size_t klen, const void *value, size_t vlen,
