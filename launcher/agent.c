@@ -58,12 +58,53 @@ static int sk_agent_read_secret(void)
 }
 
 /*
+ * What skrun says on the lifeline after the secret: lines of
+ * SK_AGENT_SIG_FMT. Anything else is skipped a line at a time, and a
+ * line longer than the buffer is dropped whole.
+ */
+struct sk_lifeline {
+	char   line[32];
+	size_t len;
+	bool   overflow;
+};
+
+static void sk_agent_lifeline(struct sk_lifeline *ll, const char *buf,
+			      size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++) {
+		int sig;
+		char end;
+
+		if (buf[i] != '\n') {
+			if (ll->len < sizeof(ll->line) - 1)
+				ll->line[ll->len++] = buf[i];
+			else
+				ll->overflow = true;
+			continue;
+		}
+		ll->line[ll->len] = '\0';
+		/* Only the signals skrun forwards (jobctl.c). */
+		if (!ll->overflow &&
+		    sscanf(ll->line, SK_AGENT_SIG_FMT "%c", &sig, &end) == 1 &&
+		    (sig == SIGTERM || sig == SIGINT || sig == SIGHUP ||
+		     sig == SIGQUIT || sig == SIGKILL))
+			kill(-pid, sig);
+		ll->len = 0;
+		ll->overflow = false;
+	}
+}
+
+/*
  * skrun --agent [--wdir DIR] VAR=val... -- prog args: run one node on this
- * host for a skrun elsewhere, in DIR if this host has it (else in the ssh
- * login's directory, as mpirun does). The ssh connection is its lifeline:
- * when stdin reaches EOF (skrun or ssh died, or the job was aborted) the
- * node's process group is killed. The agent exits with the node's status,
- * or 128 + signal after saying which (ssh cannot carry a signal back).
+ * host for a skrun elsewhere (or, inside Slurm, here through srun), in DIR
+ * if this host has it (else in the ssh login's directory, as mpirun does).
+ * The ssh or srun connection is its lifeline: when stdin reaches EOF
+ * (skrun, ssh or srun died, or the job was aborted) the node's process
+ * group is killed. A line "SIG n" on it (skrun forwarding a signal,
+ * SK_AGENT_SIG_FMT) sends signal n to the node's group, and so does the
+ * agent's own SIGTERM, SIGINT or SIGHUP (Slurm's scancel signals every
+ * step's tasks). The agent exits with the node's status, or 128 + signal
+ * after saying which (neither ssh nor srun carries a signal back).
  */
 int sk_agent_main(int argc, char **argv)
 {
@@ -74,6 +115,7 @@ int sk_agent_main(int argc, char **argv)
 	bool merge = false;
 	pid_t pid, agent = getpid();
 	struct pollfd pfd[2];
+	struct sk_lifeline ll = {.len = 0};
 
 	/* First of all: ssh got us running (see SK_AGENT_MARKER). */
 	if (write(STDOUT_FILENO, SK_AGENT_MARKER, SK_AGENT_MARKER_LEN) < 0)
@@ -121,6 +163,9 @@ int sk_agent_main(int argc, char **argv)
 		wdir_err = errno;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0) {
@@ -168,9 +213,12 @@ int sk_agent_main(int argc, char **argv)
 		if (pfd[1].revents) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) > 0 &&
-			    waitpid(pid, &status, WNOHANG) == pid)
-				break;
+			if (read(sfd, &si, sizeof(si)) > 0) {
+				if (si.ssi_signo != SIGCHLD)
+					kill(-pid, (int)si.ssi_signo);
+				else if (waitpid(pid, &status, WNOHANG) == pid)
+					break;
+			}
 		}
 		if (pfd[0].revents == 0)
 			continue;
@@ -185,6 +233,7 @@ int sk_agent_main(int argc, char **argv)
 			waitpid(pid, &status, 0);
 			return SK_EXIT_LAUNCH;
 		}
+		sk_agent_lifeline(&ll, buf, (size_t)r, pid);
 	}
 	if (WIFSIGNALED(status)) {
 		rank = getenv(SK_ENV_RANK);

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <skiff/config.h>
+
 #include "skrun.h"
 
 char *sk_wdir;
@@ -136,4 +138,72 @@ int sk_prog_setup(const struct sk_job *job, unsigned nlocal,
 			"not start there\n", job->opts.argv[0], host,
 		strerror(e), nlocal, nlocal == 1 ? "" : "s");
 	return SK_EXIT_NOSTART;
+}
+
+static const char *sk_getenv(const char *name, void *arg)
+{
+	(void)arg;
+	return getenv(name);
+}
+
+/*
+ * Inside a Slurm allocation (SLURM_JOB_ID set) and with no --host or
+ * --hostfile, the allocation is the job's host list, its tasks the
+ * slots, and srun starts the ranks (spawn.c), as mpirun does inside one.
+ * SKIFF_SLURM=no ignores it. Refused: variables that are missing,
+ * malformed or contradict each other, no srun, or skrun itself inside a
+ * step (srun skrun...: its ranks would be steps within a step).
+ */
+int sk_slurm_setup(struct sk_job *job)
+{
+	const char *mode = sk_config_str("SKIFF_SLURM");
+	const char *srun = sk_config_str("SKIFF_SRUN");
+	const char *step = getenv("SLURM_STEP_ID");
+	struct sk_host_list list = {0};
+	char err[512];
+	unsigned ntasks;
+	int rc;
+
+	if (strcmp(mode, "no") == 0 || job->opts.hosts.count > 0 ||
+	    job->opts.hostfile != NULL)
+		return 0;
+	if (strcmp(mode, "auto") != 0) {
+		fprintf(stderr, "skrun: SKIFF_SLURM='%s' is not auto or no\n",
+			mode);
+		return SK_EXIT_USAGE;
+	}
+	rc = sk_slurm_alloc(sk_getenv, NULL, &list, &ntasks, err, sizeof(err));
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		fprintf(stderr, "skrun: inside a Slurm allocation, but %s\n",
+			err);
+		return SK_EXIT_USAGE;
+	}
+	if (step != NULL && strcmp(step, "4294967294") != 0 /* batch */ &&
+	    strcmp(step, "4294967290") != 0 /* interactive */) {
+		fprintf(stderr, "skrun: started as a task of Slurm step %s.%s "
+				"(srun skrun ...?): run skrun itself in the "
+				"allocation (salloc or sbatch), and it starts "
+				"the ranks with srun; SKIFF_SLURM=no runs the "
+				"ranks here without Slurm\n",
+			getenv("SLURM_JOB_ID") ? getenv("SLURM_JOB_ID") : "?",
+			step);
+		sk_host_list_cleanup(&list);
+		return SK_EXIT_USAGE;
+	}
+	if (sk_prog_check(srun, NULL, getenv("PATH")) != 0) {
+		fprintf(stderr, "skrun: inside a Slurm allocation (SLURM_JOB_ID="
+				"%s), but '%s' is not on PATH: skrun starts the "
+				"ranks with it (SKIFF_SRUN names another; "
+				"SKIFF_SLURM=no runs them here without Slurm)\n",
+			getenv("SLURM_JOB_ID") ? getenv("SLURM_JOB_ID") : "?",
+			srun);
+		sk_host_list_cleanup(&list);
+		return SK_EXIT_NOSTART;
+	}
+	sk_host_list_cleanup(&job->opts.hosts);
+	job->opts.hosts = list;
+	job->srun = true;
+	return 0;
 }

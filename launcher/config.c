@@ -14,6 +14,13 @@ static const struct sk_config_var sk_launcher_config_vars[] = {
 	 "address nodes use to reach the host's bootstrap; empty: 127.0.0.1 "
 	 "for local jobs, else this host's name",
 	 SK_CONFIG_TEXT, 0, 0, NULL},
+	{"SKIFF_SLURM", "auto",
+	 "inside a Slurm allocation (SLURM_JOB_ID set), auto: take its nodes "
+	 "and start the ranks with srun; no: ignore it",
+	 SK_CONFIG_AUTO_WORDS, 0, 0, "no"},
+	{"SKIFF_SRUN", "srun",
+	 "Slurm's srun, which starts the ranks inside an allocation",
+	 SK_CONFIG_TEXT, 0, 0, NULL},
 	{"SKIFF_KILL_GRACE_MS", "300",
 	 "after SIGTERM, wait this long before SIGKILL on abort",
 	 SK_CONFIG_NUM, 0, 60000, NULL},

@@ -67,9 +67,9 @@ struct sk_hconn {
 struct sk_hnode {
 	unsigned          rank;
 	const char       *host;      /* where it runs */
-	bool              local;     /* forked here, else through ssh */
-	pid_t             pid;       /* the node, or its ssh client */
-	int               stdin_fd;  /* ssh lifeline (remote), else -1 */
+	bool              local;     /* on this machine */
+	pid_t             pid;       /* the node, or its ssh or srun */
+	int               stdin_fd;  /* the agent's lifeline, else -1 */
 	struct sk_pipe    pipe[2];   /* its stdout and stderr pipes */
 	struct sk_outbuf  out[2];    /* partial lines, with --tag-output */
 	struct sk_job    *job;
@@ -145,6 +145,7 @@ struct sk_job {
 	uint8_t           secret[SK_BOOT_SECRET_LEN];
 	char              secret_hex[2 * SK_BOOT_SECRET_LEN + 1];
 	char              hostname[256];
+	bool              srun;      /* ranks start through srun (Slurm) */
 
 	struct sk_dev    *dev;
 	struct sk_loop   *loop;

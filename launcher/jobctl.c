@@ -29,6 +29,34 @@
 
 #include "skrun.h"
 
+/*
+ * A rank started by srun is an agent in a Slurm step: srun forwards
+ * SIGTERM to it but takes SIGINT for itself, so every signal goes down
+ * the lifeline instead, and the agent sends it to the node. SIGKILL also
+ * cuts the lifeline (the agent then kills the node and exits, and srun
+ * with it); a second SIGKILL, with the lifeline already cut, kills srun.
+ */
+static void sk_srun_signal(struct sk_hnode *n, int sig)
+{
+	char line[32];
+	int len;
+
+	if (n->stdin_fd < 0) {
+		if (sig == SIGKILL)
+			kill(-n->pid, SIGKILL);
+		return;
+	}
+	len = snprintf(line, sizeof(line), SK_AGENT_SIG_FMT "\n", sig);
+	if (write(n->stdin_fd, line, (size_t)len) != len && errno != EPIPE &&
+	    errno != EAGAIN)
+		fprintf(stderr, "skrun: rank %u: cannot signal it through "
+				"srun: %s\n", n->rank, strerror(errno));
+	if (sig == SIGKILL) {
+		close(n->stdin_fd);
+		n->stdin_fd = -1;
+	}
+}
+
 static void sk_job_signal_all(struct sk_job *job, int sig)
 {
 	unsigned r;
@@ -36,7 +64,11 @@ static void sk_job_signal_all(struct sk_job *job, int sig)
 	for (r = 0; r < job->size; r++) {
 		struct sk_hnode *n = &job->node[r];
 
-		if (n->pid > 0 && !n->exited)
+		if (n->pid <= 0 || n->exited)
+			continue;
+		if (job->srun)
+			sk_srun_signal(n, sig);
+		else
 			kill(-n->pid, sig); /* its process group */
 	}
 }
@@ -116,8 +148,16 @@ static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 	struct sk_launch *l = &sk_launch[n->rank];
 	unsigned count = l->host_size;
 
-	if (!n->local)
+	if (sk_via_agent(n))
 		sk_pipe_drain(n);
+	if (job->srun && code != 0 && !l->agent_seen) {
+		sk_job_abort(job, SK_EXIT_NOSTART,
+			     "srun could not start skrun --agent on %s (it "
+			     "exited %d before the agent said a word; see its "
+			     "message above); %u rank%s could not start there",
+			     n->host, code, count, count == 1 ? "" : "s");
+		return true;
+	}
 	if (!n->local && code == 255 && !l->agent_seen) {
 		sk_job_abort(job, SK_EXIT_NOSTART,
 			     "ssh to %s failed (the ssh client exited 255 "
@@ -127,7 +167,7 @@ static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 			     n->host, count, count == 1 ? "" : "s");
 		return true;
 	}
-	if (!n->local && l->fail == SK_AGENT_CHDIR) {
+	if (sk_via_agent(n) && l->fail == SK_AGENT_CHDIR) {
 		sk_job_abort(job, SK_EXIT_NOSTART,
 			     "cannot change to the working directory '%s' on "
 			     "%s (--wdir): %s; %u rank%s could not start "
@@ -137,7 +177,7 @@ static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 			     count == 1 ? "" : "s");
 		return true;
 	}
-	if (!n->local && l->fail == SK_AGENT_EXEC) {
+	if (sk_via_agent(n) && l->fail == SK_AGENT_EXEC) {
 		char cwd[PATH_MAX], note[PATH_MAX + 128] = "";
 
 		/* Without --wdir the agent tries skrun's directory and

@@ -255,7 +255,7 @@ static bool sk_pipe_read(struct sk_pipe *p)
 		sk_pipe_close(n->job, n, p->stream - 1);
 		return false;
 	}
-	if (!n->local && p->stream == 1 && !sk_launch[n->rank].hdr_done)
+	if (sk_via_agent(n) && p->stream == 1 && !sk_launch[n->rank].hdr_done)
 		used = sk_agent_eat(n, buf, (size_t)r);
 	if (used < (size_t)r)
 		sk_output_write(n->job, n, p->stream, buf + used,

@@ -196,6 +196,9 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	prov = sk_job_provider(job, &from);
 	if (prov == NULL)
 		return SK_EXIT_USAGE;
+	rc = sk_slurm_setup(job);
+	if (rc != 0)
+		return rc;
 	if (sk_hosts_place(&job->opts.hosts, &place, &np, &host_of, err,
 			   sizeof(err)) != 0) {
 		fprintf(stderr, "skrun: %s\n", err);

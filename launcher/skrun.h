@@ -39,6 +39,9 @@
  */
 #define SK_AGENT_MARKER     "\001skrun-agent\n"
 #define SK_AGENT_MARKER_LEN (sizeof(SK_AGENT_MARKER) - 1)
+/* skrun to the agent, on the lifeline after the secret: send the node's
+ * process group this signal (a line of its own). */
+#define SK_AGENT_SIG_FMT    "SIG %d"
 #define SK_AGENT_FAIL_FMT   "\001skrun-agent fail %s %d %d\n"
 
 enum sk_agent_fail { SK_AGENT_OK = 0, SK_AGENT_EXEC, SK_AGENT_CHDIR };
@@ -64,6 +67,14 @@ extern struct sk_launch *sk_launch;
 /* --wdir made absolute (relative to skrun's directory), or NULL; set by
  * sk_wdir_setup (checks.c). */
 extern char *sk_wdir;
+
+/* Whether rank @n runs under `skrun --agent` (agent.c): started on its
+ * host by ssh, or by srun inside a Slurm allocation, with a lifeline on
+ * its stdin; else it is forked here and runs the program itself. */
+static inline bool sk_via_agent(const struct sk_hnode *n)
+{
+	return !n->local || n->job->srun;
+}
 
 /* Whether @kv assigns the job's secret. */
 static inline bool sk_is_secret(const char *kv)
@@ -104,6 +115,9 @@ int sk_outputs_open(const struct sk_job *job);
 
 void sk_warn_env(const struct sk_job *job);
 int sk_wdir_setup(const struct sk_job *job, bool any_local);
+/* Slurm's allocation as the host list, and srun to start the ranks,
+ * when skrun runs inside one (SKIFF_SLURM, no --host or --hostfile). */
+int sk_slurm_setup(struct sk_job *job);
 /* The program, once for the @nlocal ranks that run here (on @host). */
 int sk_prog_setup(const struct sk_job *job, unsigned nlocal,
 		  const char *host);

@@ -72,6 +72,139 @@ static void sk_child_cloexec(void)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+/* A growing argv, NULL-terminated; launch-time only, so abort on ENOMEM. */
+struct sk_argv {
+	char **v;
+	size_t n, cap;
+};
+
+static void sk_argv_add(struct sk_argv *a, const char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 32;
+		a->v = realloc(a->v, a->cap * sizeof(*a->v));
+		if (a->v == NULL)
+			abort();
+	}
+	a->v[a->n] = strdup(s);
+	if (a->v[a->n] == NULL)
+		abort();
+	a->v[++a->n] = NULL;
+}
+
+/*
+ * In the child: `skrun --agent [--chdir DIR | --wdir DIR] [--merge]
+ * --secret-stdin VAR=val... -- prog args`, the agent's command line for a
+ * rank started on its host by ssh or srun. The job's secret comes on the
+ * agent's stdin, never in a command line (ps, /proc/PID/cmdline on either
+ * host).
+ */
+static char **sk_agent_argv(struct sk_job *job, char **env_add, size_t nenv,
+			    const char *self)
+{
+	struct sk_argv a = {0};
+	char *cwd = getcwd(NULL, 0);
+	size_t k;
+	int i;
+
+	sk_argv_add(&a, self);
+	sk_argv_add(&a, "--agent");
+	if (sk_wdir != NULL) { /* --wdir: there, or not at all */
+		sk_argv_add(&a, "--chdir");
+		sk_argv_add(&a, sk_wdir);
+	} else if (cwd != NULL) { /* where skrun runs, if it can */
+		sk_argv_add(&a, "--wdir");
+		sk_argv_add(&a, cwd);
+	}
+	if (job->opts.merge_stderr)
+		sk_argv_add(&a, "--merge");
+	sk_argv_add(&a, "--secret-stdin");
+	/* skrun's own SKIFF_* and UCX_* settings, as local nodes inherit
+	 * them (mpirun forwards its MCA settings the same way); the job's
+	 * SKIFF_* variables below come last and win. */
+	for (char **ev = environ; *ev; ev++)
+		if ((strncmp(*ev, "SKIFF_", 6) == 0 ||
+		     strncmp(*ev, "UCX_", 4) == 0) &&
+		    strncmp(*ev, "SKIFF_SSH=", 10) != 0 && !sk_is_secret(*ev))
+			sk_argv_add(&a, *ev);
+	for (k = 0; k < nenv; k++)
+		if (!sk_is_secret(env_add[k]))
+			sk_argv_add(&a, env_add[k]);
+	/* -x: Skiff nodes also get these at boot; programs that do not link
+	 * Skiff only from the agent. */
+	for (k = 0; k < job->opts.nenv; k++) {
+		const char *e = job->opts.env[k], *v;
+		char *kv = NULL;
+
+		if (strchr(e, '=') != NULL) {
+			sk_argv_add(&a, e);
+		} else if ((v = getenv(e)) != NULL) {
+			if (asprintf(&kv, "%s=%s", e, v) < 0)
+				abort();
+			sk_argv_add(&a, kv);
+			free(kv);
+		}
+	}
+	sk_argv_add(&a, "--");
+	for (i = 0; i < job->opts.argc; i++)
+		sk_argv_add(&a, job->opts.argv[i]);
+	free(cwd);
+	return a.v;
+}
+
+/*
+ * $SKIFF_SSH HOST "skrun --agent ...". The remote command is one word,
+ * quoted once for the remote shell; the local sh only parses $SKIFF_SSH
+ * (which may hold quotes) and gets HOST and that word as "$@", so nothing
+ * is unquoted twice.
+ */
+static void sk_exec_ssh(struct sk_hnode *n, char **av)
+{
+	const char *ssh = sk_config_str("SKIFF_SSH");
+	char *cmd = NULL, *sh = NULL;
+	size_t len = 0;
+
+	for (; *av; av++)
+		sk_shell_quote(&cmd, &len, *av);
+	if (asprintf(&sh, "exec %s -o BatchMode=yes \"$@\"", ssh) < 0)
+		_exit(127);
+	execl("/bin/sh", "sh", "-c", sh, "sh", n->host, cmd + 1, (char *)NULL);
+	fprintf(stderr, "skrun: cannot run ssh: %s\n", strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Inside a Slurm allocation: `srun` runs the agent as a one-task step on
+ * the rank's host, so that Slurm places, tracks, signals and accounts for
+ * it (scontrol listpids, sstat). --overlap: the job's ranks are steps
+ * that share the allocation, each holding one task of it. Its stdin is
+ * the lifeline, forwarded to the one task; its stdout and stderr carry
+ * the agent's as ssh's do. No shell: the arguments go as they are.
+ */
+static void sk_exec_srun(struct sk_hnode *n, char **av)
+{
+	const char *srun = sk_config_str("SKIFF_SRUN");
+	struct sk_argv a = {0};
+	char *nodelist = NULL, *name = NULL;
+
+	if (asprintf(&nodelist, "--nodelist=%s", n->host) < 0 ||
+	    asprintf(&name, "--job-name=skiff.%u", n->rank) < 0)
+		_exit(127);
+	sk_argv_add(&a, srun);
+	sk_argv_add(&a, "--nodes=1");
+	sk_argv_add(&a, "--ntasks=1");
+	sk_argv_add(&a, nodelist);
+	sk_argv_add(&a, name);
+	sk_argv_add(&a, "--overlap");
+	sk_argv_add(&a, "--quiet");
+	sk_argv_add(&a, "--");
+	for (; *av; av++)
+		sk_argv_add(&a, *av);
+	execvp(srun, a.v);
+	fprintf(stderr, "skrun: cannot run %s: %s\n", srun, strerror(errno));
+	_exit(127);
+}
+
 static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 			  char **env_add, size_t nenv, const char *self)
 {
@@ -94,7 +227,7 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 
-	if (job->opts.bind == SK_BIND_CORE && n->local) {
+	if (job->opts.bind == SK_BIND_CORE && n->local && !job->srun) {
 		int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
 		unsigned idx = sk_launch[n->rank].local_idx;
 		hwloc_obj_t core = hwloc_get_obj_by_type(
@@ -108,7 +241,7 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 				strerror(errno));
 	}
 
-	if (n->local) {
+	if (!sk_via_agent(n)) {
 		for (k = 0; k < nenv; k++)
 			putenv(env_add[k]);
 		/* -x VAR=val for programs that do not link Skiff (Skiff nodes
@@ -128,69 +261,12 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 			job->opts.argv[0], n->host, strerror(errno));
 		_exit(127);
 	} else {
-		/*
-		 * $SKIFF_SSH HOST "skrun --agent [--wdir DIR] VAR=val ...
-		 * -- prog args". The remote command is one word, quoted once
-		 * for the remote shell; the local sh only parses $SKIFF_SSH
-		 * (which may hold quotes) and gets HOST and that word as "$@",
-		 * so nothing is unquoted twice.
-		 */
-		const char *ssh = sk_config_str("SKIFF_SSH");
-		char *cmd = NULL, *sh = NULL, *cwd = getcwd(NULL, 0);
-		size_t len = 0;
-		int i;
+		char **av = sk_agent_argv(job, env_add, nenv, self);
 
-		sk_shell_quote(&cmd, &len, self);
-		sk_shell_quote(&cmd, &len, "--agent");
-		if (sk_wdir != NULL) { /* --wdir: there, or not at all */
-			sk_shell_quote(&cmd, &len, "--chdir");
-			sk_shell_quote(&cmd, &len, sk_wdir);
-		} else if (cwd != NULL) { /* where skrun runs, if it can */
-			sk_shell_quote(&cmd, &len, "--wdir");
-			sk_shell_quote(&cmd, &len, cwd);
-		}
-		if (job->opts.merge_stderr)
-			sk_shell_quote(&cmd, &len, "--merge");
-		/* The job's secret comes on the agent's stdin, never in a
-		 * command line (ps, /proc/PID/cmdline on either host). */
-		sk_shell_quote(&cmd, &len, "--secret-stdin");
-		/* skrun's own SKIFF_* and UCX_* settings, as local nodes
-		 * inherit them (mpirun forwards its MCA settings the same
-		 * way); the job's SKIFF_* variables above come last and win. */
-		for (char **ev = environ; *ev; ev++)
-			if ((strncmp(*ev, "SKIFF_", 6) == 0 ||
-			     strncmp(*ev, "UCX_", 4) == 0) &&
-			    strncmp(*ev, "SKIFF_SSH=", 10) != 0 &&
-			    !sk_is_secret(*ev))
-				sk_shell_quote(&cmd, &len, *ev);
-		for (k = 0; k < nenv; k++)
-			if (!sk_is_secret(env_add[k]))
-				sk_shell_quote(&cmd, &len, env_add[k]);
-		/* -x: Skiff nodes also get these at boot; programs that do
-		 * not link Skiff only from the agent. */
-		for (k = 0; k < job->opts.nenv; k++) {
-			const char *e = job->opts.env[k], *v;
-			char *kv = NULL;
-
-			if (strchr(e, '=') != NULL) {
-				sk_shell_quote(&cmd, &len, e);
-			} else if ((v = getenv(e)) != NULL) {
-				if (asprintf(&kv, "%s=%s", e, v) < 0)
-					_exit(127);
-				sk_shell_quote(&cmd, &len, kv);
-				free(kv);
-			}
-		}
-		sk_shell_quote(&cmd, &len, "--");
-		for (i = 0; i < job->opts.argc; i++)
-			sk_shell_quote(&cmd, &len, job->opts.argv[i]);
-		if (asprintf(&sh, "exec %s -o BatchMode=yes \"$@\"", ssh) < 0)
-			_exit(127);
-		execl("/bin/sh", "sh", "-c", sh, "sh", n->host, cmd + 1,
-		      (char *)NULL);
-		fprintf(stderr, "skrun: cannot run ssh: %s\n",
-			strerror(errno));
-		_exit(127);
+		if (job->srun)
+			sk_exec_srun(n, av);
+		else
+			sk_exec_ssh(n, av);
 	}
 }
 
@@ -219,7 +295,7 @@ int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 		return -ENOMEM;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		return -errno;
-	if (!n->local && pipe2(lifeline, O_CLOEXEC) < 0)
+	if (sk_via_agent(n) && pipe2(lifeline, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
 	if (pid < 0)
@@ -229,9 +305,10 @@ int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 
 		dup2(out[1], STDOUT_FILENO);
 		/* Merged, one pipe keeps the order the node wrote in. */
-		dup2(job->opts.merge_stderr && n->local ? out[1] : err[1],
+		dup2(job->opts.merge_stderr && !sk_via_agent(n) ? out[1]
+							        : err[1],
 		     STDERR_FILENO);
-		if (!n->local) {
+		if (sk_via_agent(n)) {
 			dup2(lifeline[0], STDIN_FILENO);
 		} else if (n->rank != 0) {
 			/* Like mpirun: stdin goes to rank 0 only. */
@@ -245,7 +322,7 @@ int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 		free(env[k]);
 	close(out[1]);
 	close(err[1]);
-	if (!n->local) {
+	if (sk_via_agent(n)) {
 		char line[sizeof(SK_ENV_SECRET) + 2 * SK_BOOT_SECRET_LEN + 2];
 		int l;
 
@@ -261,6 +338,9 @@ int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 					"its secret: %s\n", n->rank,
 				strerror(errno));
 		explicit_bzero(line, sizeof(line));
+		/* What follows are signals for the agent (jobctl.c): never
+		 * wait on an agent that does not read. */
+		fcntl(n->stdin_fd, F_SETFL, O_NONBLOCK);
 	}
 	n->pid = pid;
 	setpgid(pid, pid); /* also here: no race with signal_all */
