@@ -37,6 +37,10 @@ PKGS=(
 	                   # memccapable and the tools against skcached
 	python3            # tests/skcached, the demo's memcached client
 	python3-pymemcache # a memcached client nobody here wrote (skcached)
+	slurmctld          # tests/slurm: a one-machine Slurm cluster, in which
+	slurmd             # skrun starts its ranks with srun
+	slurm-client
+	munge
 )
 
 missing=()

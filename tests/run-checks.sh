@@ -18,6 +18,10 @@
 #               pkg-config, make, C++) and run under the installed skrun;
 #               make uninstall (tests/install/out-of-tree.sh)
 #   ssh         skrun's ssh launch path against an sshd on loopback
+#   slurm       skrun inside Slurm: a one-machine cluster (munged,
+#               slurmctld, slurmd in a scratch directory), jobs through
+#               salloc and sbatch whose ranks are srun steps
+#               (tests/slurm/jobs.sh)
 #   kvsem       kv's memcached semantics against a private memcached 1.6,
 #               byte for byte (tests/kv/memcached-diff.sh)
 #   skcached    skcached jobs as a memcached user relies on them; memccapable,
@@ -80,7 +84,7 @@ unit() {
 	for t in test_wire test_config test_ring test_opts test_fileserv \
 		test_hostproto test_rpc_wire test_loop test_sem test_store \
 		test_kv_wire test_kv_owner test_lincheck test_mc_text \
-		test_mc_bin; do
+		test_mc_bin test_slurm; do
 		echo "== $t"
 		"$b/tests/$t" || return 1
 	done
@@ -98,7 +102,7 @@ conformance() {
 fuzz() {
 	local t corpus rc=0
 	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
-		ucx_rkey kvsem lincheck kvread owner mc_text mc_bin; do
+		ucx_rkey kvsem lincheck kvread owner mc_text mc_bin slurm; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)
@@ -158,6 +162,7 @@ step ucx conformance "$BUILD"
 step e2e e2e "$BUILD"
 step install env BUILD="$BUILD" tests/install/out-of-tree.sh
 step ssh env BUILD="$BUILD" tests/launcher/ssh-loopback.sh
+step slurm env BUILD="$BUILD" tests/slurm/jobs.sh
 step kvsem env BUILD="$BUILD" tests/kv/memcached-diff.sh
 step skcached env BUILD="$BUILD" tests/skcached/check.sh
 step fuzz fuzz
