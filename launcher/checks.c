@@ -205,5 +205,15 @@ int sk_slurm_setup(struct sk_job *job)
 	sk_host_list_cleanup(&job->opts.hosts);
 	job->opts.hosts = list;
 	job->srun = true;
+	/* In a batch script (its step has no SLURM_STEP_ID) skrun runs on
+	 * a node of the allocation, SLURMD_NODENAME; under salloc it runs
+	 * where salloc does, which may be no node of it. */
+	if (step == NULL && getenv("SLURMD_NODENAME") != NULL) {
+		const char *self = getenv("SLURMD_NODENAME");
+
+		for (size_t i = 0; i < list.count; i++)
+			if (strcmp(list.hosts[i].name, self) == 0)
+				job->slurm_node = list.hosts[i].name;
+	}
 	return 0;
 }

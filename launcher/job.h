@@ -68,6 +68,7 @@ struct sk_hnode {
 	unsigned          rank;
 	const char       *host;      /* where it runs */
 	bool              local;     /* on this machine */
+	bool              srun;      /* started as a Slurm step (skrun.c) */
 	pid_t             pid;       /* the node, or its ssh or srun */
 	int               stdin_fd;  /* the agent's lifeline, else -1 */
 	struct sk_pipe    pipe[2];   /* its stdout and stderr pipes */
@@ -145,7 +146,10 @@ struct sk_job {
 	uint8_t           secret[SK_BOOT_SECRET_LEN];
 	char              secret_hex[2 * SK_BOOT_SECRET_LEN + 1];
 	char              hostname[256];
-	bool              srun;      /* ranks start through srun (Slurm) */
+	bool              srun;      /* inside Slurm: ranks are srun steps */
+	const char       *slurm_node; /* inside sbatch: the allocation's
+				       * node skrun runs on, whose ranks it
+				       * forks, or NULL */
 
 	struct sk_dev    *dev;
 	struct sk_loop   *loop;

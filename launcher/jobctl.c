@@ -66,7 +66,7 @@ static void sk_job_signal_all(struct sk_job *job, int sig)
 
 		if (n->pid <= 0 || n->exited)
 			continue;
-		if (job->srun)
+		if (n->srun)
 			sk_srun_signal(n, sig);
 		else
 			kill(-n->pid, sig); /* its process group */
@@ -150,7 +150,7 @@ static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 
 	if (sk_via_agent(n))
 		sk_pipe_drain(n);
-	if (job->srun && code != 0 && !l->agent_seen) {
+	if (n->srun && code != 0 && !l->agent_seen) {
 		sk_job_abort(job, SK_EXIT_NOSTART,
 			     "srun could not start skrun --agent on %s (it "
 			     "exited %d before the agent said a word; see its "

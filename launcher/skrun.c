@@ -218,6 +218,14 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 				  job->opts.hosts.hosts[host_of[r]].name :
 				  "localhost";
 		n->local = sk_host_is_local(job, n->host);
+		/* Inside Slurm, as mpirun: the ranks of the node a batch
+		 * script runs skrun on are forked (in the batch step, which
+		 * Slurm tracks); every other rank is an srun step. */
+		if (job->slurm_node != NULL &&
+		    strcmp(n->host, job->slurm_node) == 0)
+			n->local = true;
+		else
+			n->srun = job->srun;
 		remote |= !n->local;
 		n->stdin_fd = -1;
 		n->confirm_to = SK_NO_RANK;

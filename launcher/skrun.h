@@ -73,7 +73,7 @@ extern char *sk_wdir;
  * its stdin; else it is forked here and runs the program itself. */
 static inline bool sk_via_agent(const struct sk_hnode *n)
 {
-	return !n->local || n->job->srun;
+	return !n->local || n->srun;
 }
 
 /* Whether @kv assigns the job's secret. */

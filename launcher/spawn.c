@@ -227,7 +227,7 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 
-	if (job->opts.bind == SK_BIND_CORE && n->local && !job->srun) {
+	if (job->opts.bind == SK_BIND_CORE && !sk_via_agent(n)) {
 		int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
 		unsigned idx = sk_launch[n->rank].local_idx;
 		hwloc_obj_t core = hwloc_get_obj_by_type(
@@ -263,7 +263,7 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 	} else {
 		char **av = sk_agent_argv(job, env_add, nenv, self);
 
-		if (job->srun)
+		if (n->srun)
 			sk_exec_srun(n, av);
 		else
 			sk_exec_ssh(n, av);

@@ -10,7 +10,10 @@
 #
 # The cluster is tests/slurm/cluster.sh's (munged, slurmctld and slurmd in
 # a scratch directory, one node, "localhost"), brought up and torn down
-# here; one `salloc -n MAX` holds every run. Wall time is the whole
+# here. Two allocations, each holding every run of its table: a batch job
+# (sbatch -n MAX), where skrun, as mpirun, forks the ranks of the node it
+# runs on and would start those of other nodes with srun; and salloc -n
+# MAX, run from this host, where every rank is an srun step. Wall time is the whole
 # command (perf/os/walltime: CLOCK_MONOTONIC from before fork to after
 # wait); the three sides are interleaved, who goes first rotating, and
 # one untimed run of each warms the caches. Every run must exit 0 and
@@ -113,16 +116,11 @@ done
 EOF
 chmod +x "$work/inside.sh"
 echo "$prog: Slurm $(sinfo -V | cut -d' ' -f2), $(mpirun --version 2>/dev/null | head -1); $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "  one allocation (salloc -n $max) on a one-node cluster; $trials trial(s) per size, interleaved"
-salloc -Q -n "$max" "$work/inside.sh" "$trials" "$sizes" "$build" "$work" >"$work/results" 2>"$work/salloc.err"
-rc=$?
-if grep -q '^FAIL' "$work/results" || [ $rc -ne 0 ]; then
-	grep '^FAIL' "$work/results" >&2
-	[ $rc -ne 0 ] && echo "$prog: salloc exited $rc: $(head -c 300 "$work/salloc.err")" >&2
-	exit 1
-fi
-
-# Medians of the times and of the per-trial ratios.
+echo "  a one-node cluster; $trials trial(s) per size, interleaved"
+# table TITLE: the medians of the times and of the per-trial ratios.
+table() {
+echo
+echo "$1"
 awk -v sizes="$sizes" '
 	function median(a, n,   i, j, t) {
 		for (i = 2; i <= n; i++)
@@ -145,6 +143,29 @@ awk -v sizes="$sizes" '
 			if (!ok) miss = 1
 			printf "%4d %10.0f %10.0f %10.0f %12.2f %12.2f  %s\n", N, median(s, T), median(m, T), median(r, T), a, b, ok ? "PASS" : "MISS"
 		}
-		print "targets: skrun/mpirun <= 0.5, skrun/srun <= 1.5 (medians of per-trial ratios)"
 		exit miss ? 4 : 0
 	}' "$work/results"
+}
+
+status=0
+mkdir -p "$work/b"
+job=$(sbatch --parsable -n "$max" -o "$work/results" -e "$work/sbatch.err" \
+	"$work/inside.sh" "$trials" "$sizes" "$build" "$work/b") || exit 1
+while squeue -h -j "$job" -o %T 2>/dev/null | grep -q .; do sleep 0.5; done
+if grep -q '^FAIL' "$work/results" || ! grep -q . "$work/results"; then
+	grep '^FAIL' "$work/results" >&2
+	echo "$prog: the batch job failed: $(head -c 300 "$work/sbatch.err")" >&2
+	exit 1
+fi
+table "sbatch -n $max: skrun forks the ranks of its own node, as mpirun does" || status=4
+salloc -Q -n "$max" "$work/inside.sh" "$trials" "$sizes" "$build" "$work" >"$work/results" 2>"$work/salloc.err"
+rc=$?
+if grep -q '^FAIL' "$work/results" || [ $rc -ne 0 ]; then
+	grep '^FAIL' "$work/results" >&2
+	[ $rc -ne 0 ] && echo "$prog: salloc exited $rc: $(head -c 300 "$work/salloc.err")" >&2
+	exit 1
+fi
+table "salloc -n $max from this host: every skrun rank is an srun step" || status=4
+echo
+echo "targets: skrun/mpirun <= 0.5, skrun/srun <= 1.5 (medians of per-trial ratios)"
+exit $status

@@ -119,6 +119,31 @@ t_steps() {
 		{ echo "ranks share a step"; return 1; }
 }
 
+# In a batch script skrun runs on a node of the allocation (SLURMD_NODENAME)
+# and forks that node's ranks, as mpirun does: they are in the batch
+# step, not steps of their own; Slurm still sees them (listpids).
+t_sbatch_forks() {
+	JOB=$(sbatch --parsable -o "$OUT" -e "$ERR" -n 3 \
+		--wrap "$SKRUN $APP env SLURM_STEP_ID") || return 1
+	await 600 job_over "$JOB" || { echo "job $JOB still running"; return 1; }
+	STATE=$(jobstate "$JOB")
+	[ "$STATE" = "COMPLETED 0:0" ] || { echo "job $JOB: $STATE"; return 1; }
+	[ "$(grep -c '^rank [0-2] SLURM_STEP_ID=(unset)$' "$OUT")" -eq 3 ] ||
+		{ echo "not 3 ranks in the batch step"; return 1; }
+	JOB=$(sbatch --parsable -o "$OUT" -e "$ERR" -n 3 \
+		--wrap "$SKRUN $APP sleep 60000") || return 1
+	await 200 ranks_up sleep 3 || { echo "ranks did not start"; return 1; }
+	local listed nodes
+	listed=$(scontrol listpids "$JOB" 2>&1)
+	nodes=$(pgrep -f "^$APP sleep")
+	scancel "$JOB"
+	for p in $nodes; do
+		echo "$listed" | grep -q "^$p  *$JOB  *batch " ||
+			{ echo "node pid $p not in the batch step: $listed"; return 1; }
+	done
+	await 150 job_over "$JOB" || { echo "job $JOB still running after scancel"; return 1; }
+}
+
 t_salloc_hello() {
 	local n=$1 r
 	timeout -k 5 120 salloc -Q -n "$n" "$SKRUN" "$HELLO" \
@@ -331,6 +356,7 @@ if [ "${SLURM_QUICK:-0}" != 1 ] && want time-limit; then
 	limit_submit
 fi
 scheck steps t_steps
+scheck sbatch-forks t_sbatch_forks
 scheck salloc-hello-4 t_salloc_hello 4
 scheck salloc-hello-16 t_salloc_hello 16
 scheck sbatch-hello-4 t_sbatch_hello 4
