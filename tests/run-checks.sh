@@ -43,6 +43,9 @@
 #   rdma        conformance + arena + rpc + e2e + skcached with memcached
 #               clients + a strided fault walk on Soft-RoCE, in one QEMU
 #               guest boot
+#   wire        a job across two hosts over real RDMA: two Soft-RoCE
+#               guests on one virtual wire, skrun --host guest-a,guest-b
+#               over ssh (tests/softroce/two-hosts.sh)
 #
 # SKIFF_CHECK_SKIP="asan rdma" leaves steps out (printed as skipped; CI
 # never sets it). Logs go to $BUILD/check/<step>.log.
@@ -174,6 +177,7 @@ step ubsan sanitized undefined
 step tsan env_sanitized UCX_MEM_EVENTS=no thread
 step faults tests/faults/walk.sh
 step rdma rdma
+step wire env BUILD="$BUILD" tests/softroce/two-hosts.sh
 
 echo
 if [ $failed -ne 0 ]; then
