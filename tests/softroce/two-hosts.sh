@@ -16,6 +16,13 @@
 # A directory shared by both guests (--share) carries the ssh key, the
 # ready and done flags and guest A's counters.
 #
+# Then, in the same boot, as a benchmark rather than a test (it prints a
+# table and never fails the run; TWO_HOSTS_BENCH=0 leaves it out): 8-byte
+# latency across the wire of sk_write_lat and sk_read_lat beside
+# ib_write_lat and ib_read_lat, and of rpc_lat's call round trip beside
+# twice ib_send_lat and Open MPI's ping-pong over UCX on rxe; medians of
+# 3, as ratios (TCG: absolute figures mean little).
+#
 #   tests/softroce/two-hosts.sh            run it (host side)
 #   tests/softroce/two-hosts.sh --guest a|b DIR   (inside a guest)
 #
@@ -156,6 +163,7 @@ guest_b() {
 	[ $rc -eq 137 ] && grep -q "was killed by signal 9" $err && [ -z "$left_a$left_b" ] &&
 		ok remote-kill || fail remote-kill "exit $rc (want 137); left on A: '$left_a', on B: '$left_b'"
 
+	[ "${TWO_HOSTS_BENCH:-1}" = 0 ] || bench
 	touch "$dir/b.done"
 	await_file "$dir/a.done" 600 || echo "guest A did not report"
 	local a
@@ -171,6 +179,70 @@ guest_b() {
 	[ ! -s "$dir/a.left" ] && ok a-clean || fail a-clean "left on guest A: $(cat "$dir/a.left")"
 	echo "two-hosts: $passed passed, $failed failed"
 	[ $failed -eq 0 ]
+}
+
+# ---- the benchmark, in the same boot (not a test: it prints, never fails) --
+
+# value FILE SIZE MINFIELDS COL: column COL of the last line of FILE whose
+# first field is SIZE and which has at least MINFIELDS fields.
+value() {
+	awk -v s="$2" -v nf="$3" -v col="$4" '$1 == s && NF >= nf {v = $col}
+		END {if (v ~ /^[0-9.]+$/) print v; else exit 1}' "$1"
+}
+
+# pair OUT PORT TOOL ARGS...: TOOL's server on guest A (through ssh), its
+# client here connecting to guest-a, retried while the server is not up.
+pair() {
+	local out=$1 port=$2 tool=$3 i spid
+	shift 3
+	timeout 60 ssh guest-a "cd /tmp && exec $tool -p $port $*" \
+		>"$out.server" 2>&1 &
+	spid=$!
+	for ((i = 0; i < 40; i++)); do
+		timeout 30 "$tool" -p "$port" "$@" guest-a >"$out" 2>&1 && break
+		sleep 0.5
+	done
+	wait $spid 2>/dev/null
+	[ $i -lt 40 ]
+}
+
+bench() {
+	local trials=3 t port=18700 lat_n=500 f v
+	local -A got
+	local perf=$BUILD/perf mpi=(mpirun --allow-run-as-root --host guest-a,guest-b
+		-n 2 --mca pml ucx --mca osc ucx --mca pml_ucx_tls any
+		--mca pml_ucx_devices any --mca btl ^openib
+		--mca oob_tcp_if_include 10.10.0.0/24 -x UCX_NET_DEVICES=rxe0:1
+		-x UCX_TLS=rc_verbs,ud_verbs,self -x UCX_IB_GID_INDEX=0)
+	f=/tmp/bench
+	for ((t = 1; t <= trials; t++)); do
+		pair $f $((port++)) "$perf/sk_write_lat" -s 8 -n $lat_n &&
+			got[skw]+=" $(value $f 8 5 5)"
+		pair $f $((port++)) ib_write_lat -d rxe0 -x 1 -F -s 8 -n $lat_n &&
+			got[ibw]+=" $(value $f 8 5 5)"
+		pair $f $((port++)) "$perf/sk_read_lat" -s 8 -n $lat_n &&
+			got[skr]+=" $(value $f 8 5 5)"
+		pair $f $((port++)) ib_read_lat -d rxe0 -x 1 -F -s 8 -n $lat_n &&
+			got[ibr]+=" $(value $f 8 5 5)"
+		pair $f $((port++)) "$perf/rpc_lat" -s 8 -n $lat_n &&
+			got[rpc]+=" $(value $f 8 9 5)"
+		pair $f $((port++)) ib_send_lat -d rxe0 -x 1 -F -s 8 -n $lat_n &&
+			got[ibs]+=" $(value $f 8 5 5 | awk '{ printf "%.2f", 2 * $1 }')"
+		timeout 120 "${mpi[@]}" "$perf/compare/mpi_pingpong" -s 8 -n $lat_n \
+			-w 50 </dev/null >$f 2>&1 && got[mpi]+=" $(value $f 8 4 4)"
+	done
+	med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
+	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+	local skw ibw skr ibr rpc ibs mpiv
+	skw=$(med "${got[skw]:-}") ibw=$(med "${got[ibw]:-}")
+	skr=$(med "${got[skr]:-}") ibr=$(med "${got[ibr]:-}")
+	rpc=$(med "${got[rpc]:-}") ibs=$(med "${got[ibs]:-}") mpiv=$(med "${got[mpi]:-}")
+	echo "benchmark across the wire (rxe0 to rxe0, TCG: ratios only), 8 B, medians of $trials:"
+	printf '  %-34s %10s  %-30s %10s  %s\n' "Skiff" "us" "peer" "us" "ratio"
+	printf '  %-34s %10s  %-30s %10s  %s\n' "sk_write_lat (half RTT)" "$skw" "ib_write_lat" "$ibw" "$(ratio "$skw" "$ibw")"
+	printf '  %-34s %10s  %-30s %10s  %s\n' "sk_read_lat (RTT)" "$skr" "ib_read_lat" "$ibr" "$(ratio "$skr" "$ibr")"
+	printf '  %-34s %10s  %-30s %10s  %s\n' "rpc_lat (call RTT)" "$rpc" "ib_send_lat x 2" "$ibs" "$(ratio "$rpc" "$ibs")"
+	printf '  %-34s %10s  %-30s %10s  %s\n' "rpc_lat (call RTT)" "$rpc" "Open MPI/UCX ping-pong RTT" "$mpiv" "$(ratio "$rpc" "$mpiv")"
 }
 
 if [ "${1:-}" = --guest ]; then
