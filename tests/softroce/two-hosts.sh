@@ -11,8 +11,8 @@
 #   hello; the ring (node to node, one-sided); the shared file (bulk data
 #   from the remote node through the host's file service); a node killed
 #   on the remote host (the job aborts with 137, nothing left on either
-#   guest); rpc between the nodes; and rxe0's packet counters risen on
-#   both guests.
+#   guest); rpc between the nodes; kv (each node reads the other's keys by
+#   one-sided READs); and rxe0's packet counters risen on both guests.
 # A directory shared by both guests (--share) carries the ssh key, the
 # ready and done flags and guest A's counters.
 #
@@ -144,6 +144,13 @@ guest_b() {
 	[ $rc -eq 0 ] && [ "$(grep -c ' peers ok$' $out)" -eq 2 ] && ok rpc ||
 		fail rpc "exit $rc"
 
+	# kv across the wire: each node stores keys, then reads the other's
+	# back; the GETs of the remote owner's keys are one-sided READs.
+	job 120 -n 2 "$BUILD/examples/kv_hello" 8
+	[ $rc -eq 0 ] &&
+		[ "$(grep -c 'read back the 8 keys of the 1 other node: [1-9][0-9]* one-sided GETs' $out)" -eq 2 ] &&
+		ok kv || fail kv "exit $rc"
+
 	# A node killed on the remote host: the job ends with 137, and no
 	# process of it is left on either guest.
 	timeout -k 5 120 "$skrun" --host guest-a,guest-b -n 2 \
@@ -259,7 +266,7 @@ fi
 
 gr=tests/softroce/guest-run
 "$gr" --check-deps >/dev/null || exit 125
-for f in bin/skrun tests/node_app tests/rpc_job; do
+for f in bin/skrun tests/node_app tests/rpc_job examples/kv_hello; do
 	[ -x "$BUILD/$f" ] || { echo "two-hosts.sh: $BUILD/$f missing: build first (make)" >&2; exit 1; }
 done
 command -v ssh-keygen >/dev/null && [ -x /usr/sbin/sshd ] ||
@@ -288,6 +295,7 @@ start=$(date +%s)
 pids+=($!)
 "$gr" --smp 1 --mem 1536 --timeout 400 --name guest-b --hosts "$A_IP guest-a" \
 	--wire "$pb:$pa:$B_IP/24" --share "$dir" --env BUILD="$BUILD" \
+	--env TWO_HOSTS_BENCH="${TWO_HOSTS_BENCH:-1}" \
 	-- tests/softroce/two-hosts.sh --guest b "$dir" &
 pids+=($!)
 wait "${pids[1]}"
