@@ -311,10 +311,18 @@ static void sk_signal_readable(struct sk_watch *w, unsigned revents)
 			sk_reap(job);
 			continue;
 		}
+		/* Said even when the job is already ending: under Slurm,
+		 * scancel and the time limit signal skrun and its ranks
+		 * together, and a rank's death may be seen first. */
 		if (!job->aborting)
 			fprintf(stderr, "skrun: got %s; forwarding it to the "
 					"nodes\n", sigabbrev_np(sig) ?
 					sigabbrev_np(sig) : "a signal");
+		else
+			fprintf(stderr, "skrun: got %s while the job was "
+					"ending; killing the nodes\n",
+				sigabbrev_np(sig) ? sigabbrev_np(sig)
+						  : "a signal");
 		/* The ranks' statuses make the job's: a rank that does not
 		 * end cleanly says 128 + sig (sk_node_exited); a program
 		 * that takes it and exits 0 (skcached's nodes) ends the job
