@@ -179,5 +179,7 @@ void sk_kv_stats(const struct sk_kv *kv, struct sk_kv_stats *st)
 
 unsigned sk_kv_owner_of(const struct sk_kv *kv, const void *key, size_t klen)
 {
-	return kv_part_of((struct sk_kv *)kv, key, klen)->owner;
+	uint64_t h = kv_key_hash(kv, key, klen);
+
+	return kv_part_of((struct sk_kv *)kv, h)->owner;
 }

@@ -364,11 +364,15 @@ sk_status_t kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n);
  * SK_ERR_UNREACHABLE (before its keys go). */
 void kv_owner_fail(struct sk_kv *kv, unsigned rank);
 
-static inline struct kv_part *kv_part_of(struct sk_kv *kv, const void *key,
-					 size_t klen)
+/* A key's hash: its partition here, its buckets in the owner's region. */
+static inline uint64_t kv_key_hash(const struct sk_kv *kv, const void *key,
+				   size_t klen)
 {
-	uint64_t h = sk_kv_siphash13(&kv->hkey, key, klen);
+	return sk_kv_siphash13(&kv->hkey, key, klen);
+}
 
+static inline struct kv_part *kv_part_of(struct sk_kv *kv, uint64_t h)
+{
 	return &kv->parts[sk_kv_partition_of(h, kv->nparts)];
 }
 

@@ -242,6 +242,7 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 {
 	struct sk_kv_req_priv *op;
 	struct kv_part *kp;
+	uint64_t h;
 
 	if (kv == NULL || req == NULL ||
 	    (unsigned)req->cmd >= SK_KV_CMD_COUNT ||
@@ -263,7 +264,8 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 		kv_req_answer(kv, req, SK_OK, SK_KV_ETOOLARGE);
 		return SK_OK;
 	}
-	kp = kv_part_of(kv, req->key, req->klen);
+	h = kv_key_hash(kv, req->key, req->klen);
+	kp = kv_part_of(kv, h);
 	if (kp->owner == kv->rank) {
 		kv_post_local(kv, req, kp);
 		return SK_OK;
@@ -277,7 +279,7 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 	op->kp = kp;
 	op->id = kv_cmd_rpc[req->cmd];
 	if (req->cmd != SK_KV_CMD_GET) {
-		kv_loc_forget(kv, req->key, req->klen);
+		kv_loc_forget(kv, h);
 		kv->st.updates_rpc++;
 		kv_rpc_send(kv, op);
 		return SK_OK;
@@ -291,7 +293,7 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 		return SK_OK;
 	}
 	op->pair = kv->pair_free[--kv->npair_free];
-	sk_kv_read_plan(&kp->view, &kv->hkey, req->key, req->klen, &op->plan);
+	sk_kv_read_plan_hash(&kp->view, &kv->hkey, h, &op->plan);
 	kv_get_start(kv, op);
 	return SK_OK;
 }

@@ -77,8 +77,9 @@ bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op);
 /* A planned GET's first step: both READs at once with a young location
  * cache entry, else the pair. */
 bool kv_get_start(struct sk_kv *kv, struct sk_kv_req_priv *op);
-/* The client changes @key: its location cache entry goes. */
-void kv_loc_forget(struct sk_kv *kv, const void *key, size_t klen);
+/* The client changes the key of @key_hash (kv_key_hash): its location
+ * cache entry goes. */
+void kv_loc_forget(struct sk_kv *kv, uint64_t key_hash);
 bool kv_get_by_rpc(struct sk_kv *kv, struct sk_kv_req_priv *op);
 void kv_hint_add(struct sk_kv *kv, unsigned rank, uint64_t h);
 void kv_hints_flush(struct sk_kv *kv);

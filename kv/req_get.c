@@ -349,9 +349,9 @@ bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op)
 
 /* ---- the location cache (loc.h; README, "The location cache") ---- */
 
-void kv_loc_forget(struct sk_kv *kv, const void *key, size_t klen)
+void kv_loc_forget(struct sk_kv *kv, uint64_t key_hash)
 {
-	kv_loc_drop(kv->loc, sk_kv_siphash13(&kv->hkey, key, klen), NULL);
+	kv_loc_drop(kv->loc, key_hash, NULL);
 }
 
 /* Both READs in: judge the item by the entry (loc.h); if it does not

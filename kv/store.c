@@ -171,9 +171,16 @@ void sk_kv_read_plan(const struct sk_kv_view *view,
 		     const struct sk_kv_hkey *hkey, const void *key,
 		     size_t klen, struct sk_kv_plan *plan_p)
 {
-	uint64_t h = sk_kv_siphash13(hkey, key, klen);
+	sk_kv_read_plan_hash(view, hkey, sk_kv_siphash13(hkey, key, klen),
+			     plan_p);
+}
 
+void sk_kv_read_plan_hash(const struct sk_kv_view *view,
+			  const struct sk_kv_hkey *hkey, uint64_t h,
+			  struct sk_kv_plan *plan_p)
+{
 	plan_p->h = h;
+	plan_p->hkey = *hkey;
 	plan_p->fp = sk_kv_fp(h);
 	plan_p->pair_off = SK_KV_HDR_SIZE +
 			   pair_bucket(h, view->nbuckets) * SK_KV_LINE;
@@ -214,12 +221,11 @@ int sk_kv_read_pick(const struct sk_kv_view *view,
 	return SK_OK;
 }
 
-static uint64_t item_check(uint64_t region_off, const uint8_t *item,
+static uint64_t item_check(const struct sk_kv_hkey *hkey,
+			   uint64_t region_off, const uint8_t *item,
 			   size_t len)
 {
-	struct sk_kv_hkey k = { .k0 = region_off, .k1 = SK_KV_CHECK_K1 };
-
-	return sk_kv_siphash13(&k, item + 8, len - 8);
+	return sk_kv_check64(hkey, region_off, item + 8, len - 8);
 }
 
 int sk_kv_read_parse(const struct sk_kv_plan *plan,
@@ -260,7 +266,7 @@ int sk_kv_read_check(const struct sk_kv_plan *plan,
 	if (cand->len < SK_KV_ITEM_HDR)
 		return SK_ERR_MALFORMED;
 	memcpy(&check, item, sizeof(check));
-	if (check != item_check(cand->off, item, cand->len))
+	if (check != item_check(&plan->hkey, cand->off, item, cand->len))
 		return SK_KV_ERR_BAD_CHECK;
 	return sk_kv_read_parse(plan, cand, item, key, klen, owner_now,
 				item_p);
@@ -944,7 +950,8 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	if (blen)
 		rw_put(&rw, b, blen);
 	rw_pad(&rw, (uint64_t *)(item + units * SK_KV_UNIT));
-	check = item_check(region_off, item, units * SK_KV_UNIT);
+	check = item_check(&part->cfg.hkey, region_off, item,
+			   units * SK_KV_UNIT);
 	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
 
 	/* The publish: the item's stores before the slot's (release). */
@@ -1258,7 +1265,8 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 		rw_put(&rw, src + SK_KV_ITEM_HDR, (size_t)ih.klen + ih.vlen);
 		rw_pad(&rw, (uint64_t *)(item + units * SK_KV_UNIT));
 	}
-	check = item_check(region_off, item, units * SK_KV_UNIT);
+	check = item_check(&part->cfg.hkey, region_off, item,
+			   units * SK_KV_UNIT);
 	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
 
 	publish(part, w, h, units, &ch);

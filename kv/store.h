@@ -59,9 +59,10 @@
 #define SK_KV_PLACE_MASK  ((1ull << SK_KV_PLACE_BITS) - 1)
 #define SK_KV_BUCKETS_MAX (1ull << SK_KV_PLACE_BITS) /* any B, 2 to this */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     4u /* 2: 16-byte units, slot fp:12|units:17|off:35;
+#define SK_KV_VERSION     5u /* 2: 16-byte units, slot fp:12|units:17|off:35;
 			      * 3: pairs (b, b + 1) at any b, any B;
-			      * 4: a 32-byte item header (no key hash) */
+			      * 4: a 32-byte item header (no key hash);
+			      * 5: the item check is sk_kv_check64 */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
@@ -124,9 +125,10 @@ struct sk_kv_region_hdr {
 /* An item, 16-byte aligned, immutable once its slot is published. After
  * the header: klen key bytes, vlen value bytes, zeros up to a multiple of
  * SK_KV_UNIT (16). Items may share a 64-byte line: the owner writes only
- * the words of free chunks, never a live item's. check = SipHash-1-3 of
- * every byte after it up to that end, keyed with (the item's offset in
- * the region, SK_KV_CHECK_K1): the same bytes elsewhere do not pass. */
+ * the words of free chunks, never a live item's. check = sk_kv_check64 of
+ * every byte after it up to that end, keyed with the job's secret and
+ * seeded with the item's offset in the region: the same bytes elsewhere
+ * do not pass. */
 struct sk_kv_item_hdr {
 	uint64_t check;
 	uint64_t cas;
@@ -137,8 +139,6 @@ struct sk_kv_item_hdr {
 	uint8_t kind;         /* 0; reserved for later kinds */
 	uint16_t reserved;
 };
-
-#define SK_KV_CHECK_K1 0x6b63656863766b73ull /* "skvcheck" */
 
 /* Bytes of the item of a key and value: header, key, value, padding. */
 static inline uint64_t sk_kv_item_size(size_t klen, size_t vlen)
@@ -187,6 +187,7 @@ struct sk_kv_plan {
 	uint64_t h;
 	uint64_t pair_off;
 	unsigned fp;
+	struct sk_kv_hkey hkey; /* the job's secret, for the item check */
 };
 
 /* One fingerprint match: READ len bytes at off in the region. */
@@ -198,6 +199,11 @@ struct sk_kv_cand {
 void sk_kv_read_plan(const struct sk_kv_view *view,
 		     const struct sk_kv_hkey *hkey, const void *key,
 		     size_t klen, struct sk_kv_plan *plan_p);
+/* The same from the key's hash (sk_kv_siphash13 with hkey), for a caller
+ * that already has it. */
+void sk_kv_read_plan_hash(const struct sk_kv_view *view,
+			  const struct sk_kv_hkey *hkey, uint64_t h,
+			  struct sk_kv_plan *plan_p);
 
 /*
  * From the 128 bytes of the pair (copied), the slots whose fingerprint
