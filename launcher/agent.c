@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "parse.h"
 #include "skrun.h"
 
 /*
@@ -73,7 +74,6 @@ static void sk_agent_lifeline(struct sk_lifeline *ll, const char *buf,
 {
 	for (size_t i = 0; i < n; i++) {
 		int sig;
-		char end;
 
 		if (buf[i] != '\n') {
 			if (ll->len < sizeof(ll->line) - 1)
@@ -85,9 +85,7 @@ static void sk_agent_lifeline(struct sk_lifeline *ll, const char *buf,
 		ll->line[ll->len] = '\0';
 		/* Only the signals skrun forwards (jobctl.c). */
 		if (!ll->overflow &&
-		    sscanf(ll->line, SK_AGENT_SIG_FMT "%c", &sig, &end) == 1 &&
-		    (sig == SIGTERM || sig == SIGINT || sig == SIGHUP ||
-		     sig == SIGQUIT || sig == SIGKILL))
+		    (sig = sk_parse_agent_sig(ll->line, ll->len)) != 0)
 			kill(-pid, sig);
 		ll->len = 0;
 		ll->overflow = false;
@@ -199,6 +197,9 @@ int sk_agent_main(int argc, char **argv)
 			wdir_err);
 		_exit(SK_EXIT_NOSTART);
 	}
+	/* Also here, as spawn.c does: a "SIG n" already waiting on the
+	 * lifeline must find the group even if the child has not run yet. */
+	setpgid(pid, pid);
 	pfd[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	for (;;) {

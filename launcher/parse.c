@@ -1,10 +1,12 @@
 /*
  * What skrun's parsers of outside text share (parse.h): opts.c for the
  * command line, hosts.c for --host lists and hostfiles, place.c for the
- * placement's messages. Numbers are read by hand, and input quoted in a
- * message is made printable and cut short, so that every message stays
- * one line whatever a user or a file gave.
+ * placement's messages; and the agent's lifeline lines. Numbers are read
+ * by hand, and input quoted in a message is made printable and cut
+ * short, so that every message stays one line whatever a user or a file
+ * gave.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,4 +58,19 @@ enum sk_num sk_parse_uint(const char *s, size_t n, unsigned min, unsigned max,
 		return SK_NUM_RANGE;
 	*out = (unsigned)v;
 	return SK_NUM_OK;
+}
+
+int sk_parse_agent_sig(const char *line, size_t n)
+{
+	unsigned sig;
+
+	if (n < 5 || memcmp(line, "SIG ", 4) != 0 ||
+	    sk_parse_uint(line + 4, n - 4, 1, 64, &sig) != SK_NUM_OK)
+		return 0;
+	switch (sig) {
+	case SIGTERM: case SIGINT: case SIGHUP: case SIGQUIT: case SIGKILL:
+		return (int)sig;
+	default:
+		return 0;
+	}
 }

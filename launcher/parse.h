@@ -1,7 +1,8 @@
 /*
  * What skrun's parsers of outside text share: opts.c (the command line),
- * hosts.c (--host lists and hostfiles) and place.c (placement). Private
- * to them; the launcher's other parts see opts.h only.
+ * hosts.c (--host lists and hostfiles), place.c (placement), slurm.c
+ * (Slurm's variables) and the agent's lifeline (agent.c). Private to
+ * them; the launcher's other parts see opts.h only.
  */
 #ifndef SKIFF_LAUNCHER_PARSE_H
 #define SKIFF_LAUNCHER_PARSE_H
@@ -83,5 +84,14 @@ enum sk_num { SK_NUM_OK = 0, SK_NUM_BAD, SK_NUM_RANGE };
  */
 enum sk_num sk_parse_uint(const char *s, size_t n, unsigned min, unsigned max,
 			  unsigned *out);
+
+/*
+ * A line of @n bytes (no newline) that skrun writes on an agent's
+ * lifeline (agent.c): "SIG n" (SK_AGENT_SIG_FMT), n in decimal digits and
+ * one of the signals skrun forwards (TERM, INT, HUP, QUIT, KILL). Returns
+ * n, or 0 for any other line: no sign, blank, suffix or other signal, and
+ * no number that only wraps to one.
+ */
+int sk_parse_agent_sig(const char *line, size_t n);
 
 #endif /* SKIFF_LAUNCHER_PARSE_H */

@@ -628,6 +628,37 @@ t_agent_secret() {
 	done
 }
 
+t_agent_lifeline() {
+	# After the secret, the agent's stdin carries skrun's "SIG n" lines:
+	# near misses, other signals, numbers that wrap to 15, NUL bytes and
+	# overlong lines signal nothing, and a good line after them still
+	# does (the node dies of it, the agent says so and exits 128 + 15).
+	local fifo=$T/lifeline pid rc w i
+	rm -f "$fifo"
+	mkfifo "$fifo" || return 1
+	timeout 30 "$SKRUN" --agent --secret-stdin -- sleep 60 <"$fifo" \
+		>"$OUT" 2>"$ERR" &
+	pid=$!
+	exec {w}>"$fifo"
+	printf 'SKIFF_JOB_SECRET=%064d\n' 0 >&"$w"
+	printf 'SIG 10\nSIG 4294967311\nSIG +15\nSIG  15\nSIG 15 \nsig 15\n' >&"$w"
+	printf '%s\0%s\n' 'SIG 1' 5 'SIG 15' '' >&"$w"
+	printf 'SIG 15%040d\n%s\n\n' 0 "$(head -c 5000 /dev/urandom |
+		tr -d '\n\0')" >&"$w"
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		sleep 0.1
+		kill -0 "$pid" 2>/dev/null ||
+			{ exec {w}>&-; echo "the agent ended on a bad line: $(cat "$ERR")"; return 1; }
+	done
+	printf 'SIG 15\n' >&"$w"
+	wait "$pid"
+	rc=$?
+	exec {w}>&-
+	rm -f "$fifo"
+	[ $rc -eq 143 ] && grep -q 'was killed by signal 15' "$ERR" ||
+		{ echo "SIG 15 after bad lines: exit $rc, $(cat "$ERR")"; return 1; }
+}
+
 t_usage() {
 	local args
 	printf 'node1 slots=2\nnode2 slots=x\n' >bad.hosts
@@ -1161,6 +1192,7 @@ check secret t_secret
 check bootenv t_bootenv
 check usage t_usage
 check agent-secret t_agent_secret
+check agent-lifeline t_agent_lifeline
 check plain t_plain
 check bind t_bind
 check version t_version

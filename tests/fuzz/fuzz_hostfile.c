@@ -17,6 +17,10 @@
  *   bits 4-7  np for sk_hosts_map on the resulting list (x 7; 0 = all),
  *             and for sk_hosts_place by node and with -N 1 + np % 5
  *
+ * Every input's rest is also one line of an agent's lifeline
+ * (sk_parse_agent_sig, parse.h): a signal only for "SIG " and decimal
+ * digits whose value is that signal, one of the five skrun forwards.
+ *
  * Oracles, each an abort: every message is one NUL-terminated line of
  * printable text; after a successful parse every host has a valid,
  * non-empty and unique name and 1 to SK_OPTS_MAX_SLOTS slots, the hosts
@@ -33,11 +37,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <signal.h>
+
 #include "opts.h"
+#include "parse.h"
 
 #include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_agent_sig(const uint8_t *data, size_t size)
+{
+	int sig = sk_parse_agent_sig((const char *)data, size);
+	unsigned long v = 0;
+
+	if (sig == 0)
+		return;
+	check(sig == SIGTERM || sig == SIGINT || sig == SIGHUP ||
+	      sig == SIGQUIT || sig == SIGKILL);
+	check(size > 4 && memcmp(data, "SIG ", 4) == 0);
+	for (size_t i = 4; i < size; i++) {
+		check(data[i] >= '0' && data[i] <= '9');
+		v = v * 10 + (data[i] - '0');
+	}
+	check(v == (unsigned long)sig);
+}
 
 #define MAX_WORDS 64
 #define ERR_LEN	  256
@@ -354,6 +378,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 
+	check_agent_sig(data, size);
 	if (mode == 3) {
 		fuzz_argv(data, size, np, over);
 		return 0;

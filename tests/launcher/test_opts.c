@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@
 #include <cmocka.h>
 
 #include "opts.h"
+#include "parse.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1882,6 +1884,43 @@ static void test_bind_check(void **state)
 	assert_int_equal(sk_bind_check(&o, "h", 3, 2, err, sizeof(err)), 0);
 }
 
+/*
+ * The agent's lifeline (agent.c): only "SIG n" with n a signal skrun
+ * forwards is a signal; every other line, however close, is nothing.
+ */
+static void test_agent_sig_lines(void **state)
+{
+	static const struct {
+		const char *line;
+		int sig;
+	} cases[] = {
+		{"SIG 15", SIGTERM}, {"SIG 2", SIGINT}, {"SIG 1", SIGHUP},
+		{"SIG 3", SIGQUIT}, {"SIG 9", SIGKILL}, {"SIG 015", SIGTERM},
+		{"SIG 10", 0},       /* SIGUSR1: not forwarded */
+		{"SIG 0", 0},        {"SIG 65", 0},
+		{"SIG 4294967311", 0}, /* 2^32 + 15: no wrap to TERM */
+		{"SIG 99999999999999999999999", 0},
+		{"SIG +15", 0},      {"SIG -15", 0},  {"SIG  15", 0},
+		{"SIG 15 ", 0},      {"SIG 15\r", 0}, {"SIG 15x", 0},
+		{"SIG 0x0f", 0},     {"SIG ", 0},     {"SIG", 0},
+		{"", 0},             {"sig 15", 0},   {" SIG 15", 0},
+		{"SIGTERM", 0},      {"SIG\t15", 0},  {"SKIFF_JOB_SECRET=00", 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *l = cases[i].line;
+
+		if (sk_parse_agent_sig(l, strlen(l)) != cases[i].sig)
+			fail_msg("line '%s': want %d", l, cases[i].sig);
+	}
+	/* The length is the line's: a NUL inside is a byte, not an end. */
+	assert_int_equal(sk_parse_agent_sig("SIG 15\0", 7), 0);
+	assert_int_equal(sk_parse_agent_sig("SIG 1\0005", 7), 0);
+	/* ...and the parser reads no further than it. */
+	assert_int_equal(sk_parse_agent_sig("SIG 15", 5), SIGHUP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1930,6 +1969,7 @@ int main(void)
 		cmocka_unit_test(test_place_by_node),
 		cmocka_unit_test(test_place_npernode),
 		cmocka_unit_test(test_bind_check),
+		cmocka_unit_test(test_agent_sig_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
