@@ -14,7 +14,8 @@
 #   guest); rpc between the nodes; kv (each node reads the other's keys by
 #   one-sided READs); and rxe0's packet counters risen on both guests.
 # A directory shared by both guests (--share) carries the ssh key, the
-# ready and done flags and guest A's counters.
+# ready and done flags and guest A's counters. First of all, guest-run's
+# own bad arguments (tests/softroce/guest-run-args.sh, no guest booted).
 #
 # Then, in the same boot, as a benchmark rather than a test (it prints a
 # table and never fails the run; TWO_HOSTS_BENCH=0 leaves it out): 8-byte
@@ -265,6 +266,8 @@ fi
 # ---- on the host -------------------------------------------------------------
 
 gr=tests/softroce/guest-run
+# Its bad arguments first: refused before any guest boots.
+BUILD=$BUILD tests/softroce/guest-run-args.sh || exit 1
 "$gr" --check-deps >/dev/null || exit 125
 for f in bin/skrun tests/node_app tests/rpc_job examples/kv_hello; do
 	[ -x "$BUILD/$f" ] || { echo "two-hosts.sh: $BUILD/$f missing: build first (make)" >&2; exit 1; }
