@@ -180,6 +180,16 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) ./mk/demo.sh
 
+# Every benchmark beside its peer, one report (perf/bench/run.sh; its
+# options in BENCH_ARGS, e.g. --guest); two reports compared.
+.PHONY: bench bench-compare
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) ./perf/bench/run.sh $(BENCH_ARGS)
+
+bench-compare:
+	$(Q)/usr/bin/python3 perf/bench/compare.py $(OLD) $(NEW)
+
 # ---- fuzzing (libFuzzer needs clang) ----
 fuzz: $(FUZZ_TARGETS)
 

@@ -41,6 +41,7 @@ PKGS=(
 	slurmd             # skrun starts its ranks with srun
 	slurm-client
 	munge
+	gnuplot-nox        # perf/bench: the report's plots (make bench)
 )
 
 missing=()

@@ -28,6 +28,9 @@
 #               pymemcache and libmemcached's tools against them; the
 #               differential test against a real memcached
 #               (tests/skcached/check.sh)
+#   bench       the quick host-only bench (perf/bench/check.sh): its report's
+#               shape (both sides or a reason per row, JSON, plots; no
+#               timing asserted) and its parsers against bad input
 #   fuzz        every libFuzzer target (blobs, hostfiles, host messages,
 #               the rdma and ucx providers' own descriptor decoders, kv's
 #               memcached parsers, the linearizability checker's histories,
@@ -168,6 +171,7 @@ step ssh env BUILD="$BUILD" tests/launcher/ssh-loopback.sh
 step slurm env BUILD="$BUILD" tests/slurm/jobs.sh
 step kvsem env BUILD="$BUILD" tests/kv/memcached-diff.sh
 step skcached env BUILD="$BUILD" tests/skcached/check.sh
+step bench env BUILD="$BUILD" perf/bench/check.sh
 step fuzz fuzz
 step perfin perfin "$BUILD"
 step asan sanitized address

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# guest.sh - the guest part of perf/bench/run.sh, run INSIDE the Soft-RoCE
+# guest (tests/softroce/guest-run: rxe0, GID index 1), so that one boot
+# serves every rdma pair:
+#
+#   perf/compare-rdma.sh        the driver (sk_*) next to perftest (ib_*)
+#   perf/kv/vs-read-lat.sh      kv's GET next to sk_read_lat (rdma); the
+#                               report sets it beside ib_read_lat of the
+#                               same boot too
+#
+#   guest.sh [--trials N]
+#
+# Each part's output follows a line "=== bench-guest: NAME" (report.py
+# splits on it). Exit status: 0 both ran (targets are judged in the
+# report), 1 one of them failed to run.
+set -uo pipefail
+
+trials=3
+case ${1:-} in
+--trials) trials=${2:?usage: guest.sh [--trials N]} ;;
+"") ;;
+*) echo "guest.sh: usage: guest.sh [--trials N]" >&2; exit 2 ;;
+esac
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
+
+rc=0
+echo "=== bench-guest: rdma"
+perf/compare-rdma.sh --trials "$trials"
+s=$?
+[ $s = 0 ] || [ $s = 4 ] || rc=1
+echo "=== bench-guest: kvlat"
+SKIFF_PROVIDER=rdma SKIFF_DEVICE=rxe0 SKIFF_RDMA_GID_INDEX=1 \
+	perf/kv/vs-read-lat.sh --trials "$trials" --requests 2000
+s=$?
+[ $s = 0 ] || [ $s = 4 ] || rc=1
+echo "=== bench-guest: end (status $rc)"
+exit $rc
