@@ -504,6 +504,10 @@ def machine(guest):
                    ("gcc", "gcc --version | head -1"),
                    ("skiff", "git describe --always --dirty 2>/dev/null")):
         v[k] = sh(cmd) or "not installed"
+    # A tree from `git archive` has no .git: its revision comes from the
+    # environment (SKIFF_BENCH_REV), else it is said to be unknown.
+    if v["skiff"] == "not installed":
+        v["skiff"] = os.environ.get("SKIFF_BENCH_REV") or "unknown (not a git checkout)"
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
     prov = "ucx (UCX %s over shared memory, device ucp) on the host" % v["ucx"]
