@@ -95,6 +95,7 @@ static void kv_free(struct sk_kv *kv)
 		sk_rpc_register(kv->rpc, id, kv_h_closed, NULL);
 	free(kv->parts);
 	free(kv->owners);
+	free(kv->busy);
 	free(kv);
 }
 
@@ -132,7 +133,8 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 	}
 	kv->parts = calloc(kv->nparts, sizeof(*kv->parts));
 	kv->owners = calloc(kv->size, sizeof(*kv->owners));
-	if (kv->parts == NULL || kv->owners == NULL) {
+	kv->busy = calloc(kv->size, sizeof(*kv->busy));
+	if (kv->parts == NULL || kv->owners == NULL || kv->busy == NULL) {
 		st = SK_ERR_NOMEM;
 		goto fail;
 	}

@@ -208,6 +208,7 @@ struct kv_owner {
 	struct sk_kv_req_priv *rd_ops[SK_RPC_EP_SHARE];
 	unsigned rd_out;
 	struct kv_q rd_wait, rpc_wait;
+	int busy_listed;            /* in kv->busy (kv_owner_busy) */
 	/* Key hashes of one-sided hits, not yet sent (KV_RPC_HINT), and
 	 * when the last list went (at most one per KV_HINT_PERIOD_NS). */
 	unsigned nhints;
@@ -247,6 +248,11 @@ struct sk_kv {
 	int ready;                  /* partitions laid out: serve them */
 	struct kv_part *parts;      /* [nparts] */
 	struct kv_owner *owners;    /* [size] */
+	/* The owners that may have READs out or requests waiting (a
+	 * superset: req.c's pump drops the idle ones), so that a request's
+	 * wait costs per busy owner, not per node of the job. */
+	unsigned *busy;             /* [size] */
+	unsigned nbusy;
 	/* req.c */
 	struct sk_region rbuf;      /* where READs land (local rights) */
 	uint16_t pair_free[KV_PAIRS];
@@ -369,6 +375,15 @@ static inline uint64_t kv_key_hash(const struct sk_kv *kv, const void *key,
 				   size_t klen)
 {
 	return sk_kv_siphash13(&kv->hkey, key, klen);
+}
+
+/* Owner @r is about to have a READ out or a request waiting. */
+static inline void kv_owner_busy(struct sk_kv *kv, unsigned r)
+{
+	if (!kv->owners[r].busy_listed) {
+		kv->owners[r].busy_listed = 1;
+		kv->busy[kv->nbusy++] = r;
+	}
 }
 
 static inline struct kv_part *kv_part_of(struct sk_kv *kv, uint64_t h)

@@ -59,9 +59,12 @@ static bool kv_waiting(const struct sk_kv *kv)
 {
 	if (kv->space_q.n)
 		return true;
-	for (unsigned r = 0; r < kv->size; r++)
-		if (kv->owners[r].rd_wait.n || kv->owners[r].rpc_wait.n)
+	for (unsigned i = 0; i < kv->nbusy; i++) {
+		const struct kv_owner *o = &kv->owners[kv->busy[i]];
+
+		if (o->rd_wait.n || o->rpc_wait.n)
 			return true;
+	}
 	return false;
 }
 
@@ -73,19 +76,27 @@ static void kv_pump(struct sk_kv *kv)
 		struct sk_kv_req_priv *op;
 
 		ran = 0;
-		for (unsigned r = 0; r < kv->size; r++) {
+		/* Only the busy owners: an idle one leaves the list (an
+		 * owner that becomes busy while this runs joins its end). */
+		for (unsigned i = 0; i < kv->nbusy;) {
+			unsigned r = kv->busy[i];
 			struct kv_owner *o = &kv->owners[r];
 
-			if ((o->rd_out || o->rd_wait.n || o->rpc_wait.n) &&
-			    (o->peer == NULL || sk_rpc_peer_failed(o->peer)))
+			if (!o->rd_out && !o->rd_wait.n && !o->rpc_wait.n) {
+				o->busy_listed = 0;
+				kv->busy[i] = kv->busy[--kv->nbusy];
+				continue;
+			}
+			if (o->peer == NULL || sk_rpc_peer_failed(o->peer))
 				kv_owner_fail(kv, r);
+			i++;
 		}
 		while ((op = kv_deq(&kv->ready_q)) != NULL) {
 			op->step(kv, op);
 			ran++;
 		}
-		for (unsigned r = 0; r < kv->size; r++) {
-			struct kv_owner *o = &kv->owners[r];
+		for (unsigned i = 0; i < kv->nbusy; i++) {
+			struct kv_owner *o = &kv->owners[kv->busy[i]];
 
 			if (o->rd_wait.n && o->rd_out < SK_RPC_EP_SHARE)
 				ran += kv_q_run(kv, &o->rd_wait);

@@ -30,8 +30,7 @@ struct sk_kv_req_priv {
 	int lost;                   /* its READ outlived its owner */
 	/* GET */
 	struct sk_kv_plan plan;
-	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
-	unsigned ncand, ci, tries;
+	unsigned ncand, ci, tries;  /* cands: at the end */
 	uint64_t t0;
 	int pair;                   /* landing place, -1: none */
 	unsigned unit, nunits;      /* item landing run; nunits 0: none */
@@ -51,6 +50,9 @@ struct sk_kv_req_priv {
 	int rc;
 	sk_status_t st;
 	enum sk_kv_res res;
+	/* Last, and not zeroed by kv_op_new: only the first ncand are
+	 * read, and sk_kv_read_pick writes them. */
+	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
 };
 
 /* req.c */

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,7 +156,7 @@ struct sk_kv_req_priv *kv_op_new(struct sk_kv *kv)
 		kv->cache = op->next;
 	else if ((op = malloc(sizeof(*op))) == NULL)
 		return NULL;
-	memset(op, 0, sizeof(*op));
+	memset(op, 0, offsetof(struct sk_kv_req_priv, cands));
 	op->kv = kv;
 	op->pair = -1;
 	return op;

@@ -195,6 +195,7 @@ static bool kv_read(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		op->rd_status = st;
 		return then(kv, op);
 	}
+	kv_owner_busy(kv, op->rank);
 	o->rd_ops[o->rd_out++] = op;
 	op->nrd = 1;
 	return true;
@@ -202,6 +203,7 @@ wait:
 	/* A GET whose pair is read goes before those yet to start: its
 	 * lease runs since its pair READ (rule 4). */
 	op->step = self;
+	kv_owner_busy(kv, op->rank);
 	if (then == kv_get_item_done)
 		kv_enq_front(&o->rd_wait, op);
 	else
@@ -431,6 +433,7 @@ static bool kv_get_both(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		kv_units_put(kv, op);
 		goto one;
 	}
+	kv_owner_busy(kv, op->rank);
 	o->rd_ops[o->rd_out++] = op;
 	op->nrd = 1;
 	op->rd2.done = kv_rd2_done;

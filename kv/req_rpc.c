@@ -224,6 +224,7 @@ bool kv_rpc_send(struct sk_kv *kv, struct sk_kv_req_priv *op)
 	return true;
 wait:
 	op->step = kv_rpc_send;
+	kv_owner_busy(kv, op->rank);
 	kv_enq(&o->rpc_wait, op);
 	return false;
 }
