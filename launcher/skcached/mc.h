@@ -92,6 +92,7 @@ struct mc_cmd {
 	unsigned ncore;
 	int special_status;         /* MC_SP_*: 0, or -1 when a node failed
 	                             * (finish answers SERVER_ERROR) */
+	int small;                  /* mc_cmd_new's: a cached size */
 };
 
 /*

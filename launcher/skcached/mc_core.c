@@ -9,18 +9,42 @@
 
 #include "conn.h"
 
+/*
+ * Commands of up to MC_CMD_SMALL bytes (a get or set of one key, with its
+ * parser's bytes) are kept on a free list when freed, up to
+ * MC_CMD_CACHED of them: a command is made and freed for every request,
+ * and calloc and free cost about 550 instructions a GET, a tenth of a
+ * gateway's whole work. A gateway is one thread; the list is per thread
+ * all the same.
+ */
+#define MC_CMD_SMALL  1024
+#define MC_CMD_CACHED 256
+
+static __thread struct mc_cmd *mc_cmd_cache;
+static __thread unsigned mc_cmd_ncached;
+
 struct mc_cmd *mc_cmd_new(unsigned nreq, size_t extra)
 {
 	size_t head = (sizeof(struct mc_cmd) + 15) & ~(size_t)15;
 	size_t reqs = ((size_t)nreq * sizeof(struct sk_kv_req) + 15) &
 		      ~(size_t)15;
+	size_t size;
 	struct mc_cmd *cmd;
 
 	if (nreq > MC_GET_KEYS_MAX || extra > (SIZE_MAX >> 2))
 		return NULL;
-	cmd = calloc(1, head + reqs + extra);
-	if (cmd == NULL)
-		return NULL;
+	size = head + reqs + extra;
+	if (size <= MC_CMD_SMALL && mc_cmd_cache != NULL) {
+		cmd = mc_cmd_cache;
+		mc_cmd_cache = cmd->next;
+		mc_cmd_ncached--;
+		memset(cmd, 0, size);
+	} else {
+		cmd = calloc(1, size <= MC_CMD_SMALL ? MC_CMD_SMALL : size);
+		if (cmd == NULL)
+			return NULL;
+	}
+	cmd->small = size <= MC_CMD_SMALL;
 	cmd->nreq = nreq;
 	cmd->req = nreq ? (struct sk_kv_req *)((char *)cmd + head) : NULL;
 	cmd->priv = extra ? (char *)cmd + head + reqs : NULL;
@@ -29,6 +53,14 @@ struct mc_cmd *mc_cmd_new(unsigned nreq, size_t extra)
 
 void mc_cmd_free(struct mc_cmd *cmd)
 {
+	if (cmd == NULL)
+		return;
+	if (cmd->small && mc_cmd_ncached < MC_CMD_CACHED) {
+		cmd->next = mc_cmd_cache;
+		mc_cmd_cache = cmd;
+		mc_cmd_ncached++;
+		return;
+	}
 	free(cmd);
 }
 
