@@ -41,6 +41,15 @@ expect 2 "compare-boot bad size" -- $cb --sizes "4 x"
 expect 2 "compare-boot empty sizes" -- $cb --sizes " "
 expect 2 "compare-boot timeout past 3600" -- $cb --timeout 3601
 expect 2 "compare-boot bad timeout" -- $cb --timeout 0
+# gateway-ir.sh (perf/skcached/) refuses bad options before any server.
+gi=perf/skcached/gateway-ir.sh
+expect 2 "gateway-ir unknown flag" -- $gi --no-such-flag
+expect 2 "gateway-ir one count" -- $gi --gets 1000
+expect 2 "gateway-ir counts in the wrong order" -- $gi --gets "10 5"
+expect 2 "gateway-ir bad count" -- $gi --gets "1 2x"
+expect 2 "gateway-ir no keys" -- $gi --keys 0
+expect 2 "gateway-ir value past 1 MiB" -- $gi --value-size 1048577
+expect 2 "gateway-ir nodes past 64" -- $gi --nodes 65
 expect 2 "sk_hello --pause without a file" -- env SKIFF_PROVIDER=ucx \
 	"$BUILD/perf/os/sk_hello" --pause
 expect 2 "sk_hello stray argument" -- env SKIFF_PROVIDER=ucx \
