@@ -41,6 +41,13 @@ expect 2 "compare-boot bad size" -- $cb --sizes "4 x"
 expect 2 "compare-boot empty sizes" -- $cb --sizes " "
 expect 2 "compare-boot timeout past 3600" -- $cb --timeout 3601
 expect 2 "compare-boot bad timeout" -- $cb --timeout 0
+# perf/kv/vs-read-lat.sh refuses bad options before any job.
+vr=perf/kv/vs-read-lat.sh
+expect 2 "vs-read-lat unknown flag" -- $vr --no-such-flag
+expect 2 "vs-read-lat bad dist" -- $vr --dist normal
+expect 2 "vs-read-lat no dist" -- $vr --dist
+expect 2 "vs-read-lat bad trials" -- $vr --trials 0
+expect 2 "vs-read-lat bad requests" -- $vr --requests 1e5
 # gateway-ir.sh (perf/skcached/) refuses bad options before any server.
 gi=perf/skcached/gateway-ir.sh
 expect 2 "gateway-ir unknown flag" -- $gi --no-such-flag

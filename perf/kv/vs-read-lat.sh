@@ -27,13 +27,18 @@ set -uo pipefail
 usage() {
 	cat <<'EOF'
 usage: perf/kv/vs-read-lat.sh [--trials N] [--requests N] [--keys N]
-                              [--key-size B] [--value-size B] [--keep] [--verbose]
+                              [--key-size B] [--value-size B]
+                              [--dist uniform|zipf] [--keep] [--verbose]
 
   --trials N      interleaved trials (default 3); the ratio is the median
                   of the per-trial ratios
   --requests N    GETs, and READs, per trial (default 20000)
   --keys N        keys in the table (default 2000)
   --key-size B    (default 16)   --value-size B  (default 32)
+  --dist D        kvbench's key popularity: uniform (default: every GET
+                  of a key last read long ago, two dependent READs) or
+                  zipf (0.99: hot keys read again within the lease take
+                  the location cache's one round trip, kv/README.md)
   --keep          keep the raw outputs   --verbose  print each command
 
 Environment: BUILD (default build), SKIFF_PROVIDER (default ucx),
@@ -41,7 +46,7 @@ SKIFF_DEVICE, SKIFF_RDMA_GID_INDEX, PORT_MIN/PORT_MAX.
 EOF
 }
 
-trials=3 requests=20000 keys=2000 ksize=16 vsize=32 verbose=0 cmp_keep=0
+trials=3 requests=20000 keys=2000 ksize=16 vsize=32 dist=uniform verbose=0 cmp_keep=0
 num() { [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "vs-read-lat.sh: bad $1: '${2:-}'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -51,6 +56,12 @@ while [ $# -gt 0 ]; do
 		case $1 in
 		--trials) trials=$2 ;; --requests) requests=$2 ;;
 		--keys) keys=$2 ;; --key-size) ksize=$2 ;; --value-size) vsize=$2 ;;
+		esac
+		shift 2 ;;
+	--dist)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		case $2 in uniform | zipf) dist=$2 ;;
+		*) echo "vs-read-lat.sh: bad --dist: '$2' (uniform or zipf)" >&2; exit 2 ;;
 		esac
 		shift 2 ;;
 	--keep) cmp_keep=1; shift ;;
@@ -90,7 +101,7 @@ run_read() {
 run_kv() {
 	local out=$cmp_tmp/kv.$1
 	local -a cmd=("$skrun" --timeout 600 -n 2 "$cmp_bin/kv/kvbench" --mix C --remote
-		--clients 1 --serve spin --keys "$keys" --key-size "$ksize"
+		--clients 1 --serve spin --dist "$dist" --keys "$keys" --key-size "$ksize"
 		--value-size "$vsize" --requests "$requests" --quiet)
 	[ "$verbose" = 1 ] && echo "+ ${cmd[*]}"
 	if ! SKIFF_ARENA_MB=${SKIFF_ARENA_MB:-64} "${cmd[@]}" </dev/null >"$out" 2>&1; then
@@ -105,7 +116,7 @@ run_kv() {
 }
 
 echo "vs-read-lat.sh: kv GET p50 vs sk_read_lat p50 of $item B" \
-	"(keys $ksize B, values $vsize B); SKIFF_PROVIDER=$SKIFF_PROVIDER;" \
+	"(keys $ksize B, values $vsize B, $dist); SKIFF_PROVIDER=$SKIFF_PROVIDER;" \
 	"$requests per trial; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 kvs=() reads=() ratios=() failed=0
 for t in $(seq "$trials"); do
@@ -129,7 +140,7 @@ k=$(cmp_median "${kvs[@]}") rd=$(cmp_median "${reads[@]}") r=$(cmp_median "${rat
 if awk -v r="$r" -v t="$target" 'BEGIN{exit !(r <= t)}'; then res=PASS; else res=MISS; fi
 echo
 printf '%-28s %8s %12s %14s %7s %7s  %s\n' test size "kv GET p50" "sk_read_lat p50" ratio target result
-printf '%-28s %8s %12s %14s %7.2f %7s  %s\n' "GET vs READ ($SKIFF_PROVIDER)" "$item" \
+printf '%-28s %8s %12s %14s %7.2f %7s  %s\n' "GET vs READ ($SKIFF_PROVIDER, $dist)" "$item" \
 	"$k us" "$rd us" "$r" "<=$target" "$res"
 echo "vs-read-lat.sh: $res: ratio $r over ${#ratios[@]} trial(s)"
 [ $failed = 1 ] && exit 1
