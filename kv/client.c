@@ -47,7 +47,13 @@ sk_status_t sk_kv_get(struct sk_kv *kv, const void *key, size_t klen,
 
 	if (res_p == NULL)
 		return SK_ERR_INVAL;
-	st = kv_call(kv, &r);
+	/* A key in memory mapped here is read on the spot (kv_get_now);
+	 * everything else, and every doubt, is a request. */
+	if (kv != NULL && (klen == 0 || key != NULL) &&
+	    (buf != NULL || cap == 0) && kv_get_now(kv, &r))
+		st = r.status;
+	else
+		st = kv_call(kv, &r);
 	if (st != SK_OK)
 		return st;
 	*res_p = r.res;

@@ -249,6 +249,29 @@ static sk_status_t kv_post_admin(struct sk_kv *kv, struct sk_kv_req *req)
 	return SK_OK;
 }
 
+bool kv_get_now(struct sk_kv *kv, struct sk_kv_req *req)
+{
+	struct kv_part *kp;
+	uint64_t h;
+
+	if (kv->get_rpc || kv->nbusy || !sk_kv_key_ok(req->key, req->klen))
+		return false;
+	h = kv_key_hash(kv, req->key, req->klen);
+	kp = kv_part_of(kv, h);
+	if (kp->owner == kv->rank || !kv_get_direct(kv, kp, h, req))
+		return false;
+	req->status = SK_OK;
+	req->done = 1;
+	/* As kv_wait does for requests done in their post: the node still
+	 * answers its peers while it runs on them. */
+	if (++kv->unturned >= KV_TURN_EVERY) {
+		kv->unturned = 0;
+		if (kv_turn(kv, false) < 0)
+			req->status = SK_ERR_IO;
+	}
+	return true;
+}
+
 sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 {
 	struct sk_kv_req_priv *op;

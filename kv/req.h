@@ -79,9 +79,18 @@ bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op);
 /* A planned GET's first step: both READs at once with a young location
  * cache entry, else the pair. */
 bool kv_get_start(struct sk_kv *kv, struct sk_kv_req_priv *op);
+/* A blocking GET of @req's key (hash @h) in @kp, mapped here, done on the
+ * spot: true with req->res (and the value) set; false when the request
+ * must take the general path (req_get.c says when). */
+#define KV_DIRECT_ITEM_MAX 1024u
+bool kv_get_direct(struct sk_kv *kv, struct kv_part *kp, uint64_t h,
+		   struct sk_kv_req *req);
 /* The client changes the key of @key_hash (kv_key_hash): its location
  * cache entry goes. */
 void kv_loc_forget(struct sk_kv *kv, uint64_t key_hash);
+/* sk_kv_get's first try: true when @req (a GET) was answered on the spot
+ * (kv_get_direct), with req->status and req->res set. */
+bool kv_get_now(struct sk_kv *kv, struct sk_kv_req *req);
 bool kv_get_by_rpc(struct sk_kv *kv, struct sk_kv_req_priv *op);
 void kv_hint_add(struct sk_kv *kv, unsigned rank, uint64_t h);
 void kv_hints_flush(struct sk_kv *kv);

@@ -349,6 +349,78 @@ bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op)
 		       op->plan.pair_off, kv_get_pair_done, kv_get_pair);
 }
 
+/* ---- a blocking GET of memory mapped here ---- */
+
+/*
+ * kv_get_pair .. kv_get_item_done for a partition mapped here
+ * (kp->direct: ucx on one host), on the caller's stack: no request state,
+ * no queue, no pump. The rules are kv_read's for its copies (README, "The
+ * reader"): the lease runs from t0, read before the pair's copy, to after
+ * the item's; the item's check; the bucket headers' epoch and partition.
+ * Only a clean answer is given here: the item, or none of the key's (its
+ * candidates all another key's, or none). Anything else (a bad check, a
+ * copy slower than the lease, a stale map, an item larger than the copy
+ * here, an owner not ready or failed) returns false, and the caller posts
+ * the request, which retries, asks the owner, or fails as it always does.
+ */
+bool kv_get_direct(struct sk_kv *kv, struct kv_part *kp, uint64_t h,
+		   struct sk_kv_req *req)
+{
+	struct kv_owner *o = &kv->owners[kp->owner];
+	uint64_t pair[SK_KV_PAIR_SIZE / 8], item[KV_DIRECT_ITEM_MAX / 8];
+	struct sk_kv_cand cands[SK_KV_PAIR_SLOTS];
+	struct sk_kv_item_view iv;
+	struct sk_kv_plan plan;
+	uint64_t rlen, t0, now;
+	unsigned n, i;
+	int rc;
+
+	if (kp->direct == NULL || !kp->ready || !o->ready ||
+	    o->peer == NULL || sk_rpc_peer_failed(o->peer))
+		return false;
+	rlen = sk_rkey_len(kp->rkey);
+	sk_kv_read_plan_hash(&kp->view, &kv->hkey, h, &plan);
+	if (plan.pair_off > rlen || SK_KV_PAIR_SIZE > rlen - plan.pair_off)
+		return false;
+	t0 = kv_mono_ns();
+	memcpy(pair, kp->direct + plan.pair_off, SK_KV_PAIR_SIZE);
+	if (sk_kv_read_pick(&kp->view, &plan, pair, cands, &n) != SK_OK)
+		return false;
+	kv->copies++;
+	for (i = 0; i < n; i++) {
+		const struct sk_kv_cand *c = &cands[i];
+
+		if (c->len > sizeof(item) || c->off > rlen ||
+		    c->len > rlen - c->off)
+			return false;
+		/* Its address came from the pair's copy: a dependent load,
+		 * ordered after it (kv_read). */
+		memcpy(item, kp->direct + c->off, c->len);
+		kv->copies++;
+		now = kv_mono_ns();
+		rc = sk_kv_read_check(&plan, c, item, req->key, req->klen,
+				      kv_owner_now(o, now), &iv);
+		if (rc == SK_KV_ERR_OTHER_KEY)
+			continue;
+		if (now - t0 >= sk_kv_lease_ns(kv->quarantine_ns) ||
+		    (rc != 0 && rc != SK_KV_ERR_EXPIRED))
+			return false;
+		kv->st.gets_onesided++;
+		if (rc == SK_KV_ERR_EXPIRED) {
+			req->res = SK_KV_NOT_FOUND;
+			return true;
+		}
+		kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
+			     iv.exptime);
+		kv_hint_add(kv, kp->owner, h);
+		req->res = SK_KV_OK;
+		return true;
+	}
+	kv->st.gets_onesided++;
+	req->res = SK_KV_NOT_FOUND;
+	return true;
+}
+
 /* ---- the location cache (loc.h; README, "The location cache") ---- */
 
 void kv_loc_forget(struct sk_kv *kv, uint64_t key_hash)
