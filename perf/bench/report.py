@@ -130,8 +130,8 @@ def failed(ctx, name):
     log = ctx["logs"].get(name, "")
     last = [ln.strip() for ln in log.splitlines() if ln.strip()]
     tail = re.sub(r"[^ -~]+", "?", last[-1])[:160] if last else "no output"
-    return "%s exited %s without figures: %s" % (
-        c["command"].split()[0], c["status"], tail)
+    prog = [w for w in c["command"].split() if "=" not in w] or ["?"]
+    return "%s exited %s without figures: %s" % (prog[0], c["status"], tail)
 
 
 # ---- parsers, one per script; each returns a list of (area, row) ----
@@ -688,7 +688,7 @@ def plots(rep, out, base):
 
     def t(prefix):
         return lambda r: r["test"].startswith(prefix)
-    draw("latency", "Latency vs message size (ucx on this host; medians, min-max)",
+    draw("latency", "Latency vs message size (host: ucx; guest: rdma on rxe0; medians, min-max)",
          "message size (bytes)", "latency (us)", True, True, [
              ("rpc_lat call RTT", pts(t("rpc call vs MPI"), "skiff")),
              ("Open MPI ping-pong RTT", pts(t("rpc call vs MPI"), "peer")),
@@ -750,7 +750,7 @@ def main():
                     continue
                 c = {"name": p[0], "status": p[1] if p[1] == "skipped" else
                      (int(p[1]) if p[1].isdigit() else p[1]),
-                     "seconds": num(p[2]), "command": p[3]}
+                     "seconds": num(p[2]), "command": p[3].strip()}
                 cmds.append(c)
                 ctx["commands"][p[0]] = c
     except OSError as e:

@@ -95,7 +95,7 @@ bench() {
 	bench_pid=
 	printf '%s\t%s\t%s\t%s\n' "$name" "$rc" \
 		"$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}')" \
-		"$*" >>"$raw/commands.tsv"
+		"BUILD=$BUILD $(printf '%q ' "$@")" >>"$raw/commands.tsv"
 	printf 'bench: %-10s exit %s, %s\n' "$name" "$rc" \
 		"$(tail -n 1 "$raw/commands.tsv" | cut -f3) s"
 }
