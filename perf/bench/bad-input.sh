@@ -20,7 +20,10 @@
 # Exit status: 0 every case behaved, 1 a case did not (each is named).
 set -uo pipefail
 
-[ $# = 1 ] && [ -f "$1" ] || { echo "usage: bad-input.sh REPORT.json" >&2; exit 2; }
+if [ $# != 1 ] || [ ! -f "$1" ]; then
+	echo "usage: bad-input.sh REPORT.json" >&2
+	exit 2
+fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 py=/usr/bin/python3
 good=$(cd "$(dirname "$1")" && pwd -P)/$(basename "$1")
@@ -140,7 +143,11 @@ for bad in /nonexistent.json "$work/trunc.json"; do
 done
 echo '{"schema": "x"}' >"$work/other.json"
 $py "$here/compare.py" "$good" "$work/other.json" >/dev/null 2>&1
-[ $? = 2 ] && ok "compare exits 2 on another schema" || no "compare accepts another schema"
+if [ $? = 2 ]; then
+	ok "compare exits 2 on another schema"
+else
+	no "compare accepts another schema"
+fi
 j=$(fresh)
 edit '
 for a in r["areas"].values():
@@ -190,6 +197,13 @@ if $py "$here/report.py" --raw "$raw" --out "$work/rep" --base bad --no-plots \
 	ok "report.py on garbage outputs: every row states a reason"
 else
 	no "report.py on garbage outputs: $(tail -n 3 "$work/out")"
+fi
+if $py "$here/check-report.py" --figures --plots "" "$work/rep/bad.json" >"$work/out" 2>&1; then
+	no "check-report --figures accepts scripts that ran and gave no figures"
+elif grep -q 'ucx ran (exit 1) but no row' "$work/out"; then
+	ok "check-report --figures names a script that ran and gave no figures"
+else
+	no "check-report --figures: $(head -n 2 "$work/out")"
 fi
 mkdir -p "$work/empty"
 if $py "$here/report.py" --raw "$work/empty" --out "$work/rep" --base e >/dev/null 2>&1; then

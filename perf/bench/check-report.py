@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """check-report.py - check a bench report's shape, never its timings.
 
-usage: check-report.py [--areas A,B,...] [--plots P,Q,...] REPORT.json
+usage: check-report.py [--figures] [--areas A,B,...] [--plots P,Q,...] REPORT.json
 
 REPORT.json and the REPORT.md beside it are perf/bench/report.py's. Checked:
 the JSON parses and is a skiff-bench/1 report; every required area (default
@@ -10,8 +10,10 @@ driver,rpc,kv,gateway,launch) has rows; every row has both sides' figures
 and a result that follows from its target; the markdown has a table per
 area with one line per row, both value cells filled, and the reason in the
 notes where a side is missing; the plots named (default latency,
-throughput,launch) exist as PNG files. Exit 0 all good; 1 with one line
-per problem; 2 usage.
+throughput,launch) exist as PNG files. With --figures, also every script
+that ran (not skipped) gave at least one row with both sides' figures: a
+script whose output the parser no longer understands shows here. Exit 0
+all good; 1 with one line per problem; 2 usage.
 """
 import json
 import math
@@ -113,9 +115,12 @@ def main(argv):
     areas = ["driver", "rpc", "kv", "gateway", "launch"]
     plots = ["latency", "throughput", "launch"]
     args = list(argv)
+    figures = False
     while args and args[0].startswith("--"):
         opt = args.pop(0)
-        if opt in ("--areas", "--plots") and args:
+        if opt == "--figures":
+            figures = True
+        elif opt in ("--areas", "--plots") and args:
             v = [x for x in args.pop(0).split(",") if x]
             if opt == "--areas":
                 areas = v
@@ -152,6 +157,17 @@ def main(argv):
         bad("no machine section")
     if not isinstance(rep.get("commands"), list) or not rep["commands"]:
         bad("no commands")
+    elif figures:
+        rows = [r for v in ar.values() if isinstance(v, dict)
+                for r in (v.get("rows") if isinstance(v.get("rows"), list) else [])
+                if isinstance(r, dict)]
+        for c in rep["commands"]:
+            if not isinstance(c, dict) or c.get("status") == "skipped":
+                continue
+            if not any(r.get("source") == c.get("name") and r.get("skiff")
+                       and r.get("peer") for r in rows):
+                bad("%s ran (exit %s) but no row of it has both sides' figures"
+                    % (c.get("name"), c.get("status")))
 
     md = path[:-5] + ".md"
     try:

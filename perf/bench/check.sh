@@ -6,8 +6,9 @@
 # runs the quick host-only bench (perf/bench/run.sh --quick, niced: the
 # machine is shared) into $BUILD/bench-check, checks the report's shape
 # with check-report.py (every row has both sides or a reason; report, JSON
-# and plots exist; the JSON parses and has the five areas; no timing is
-# asserted), then feeds the parsers bad input (bad-input.sh).
+# and plots exist; the JSON parses and has the five areas; every script
+# that ran gave figures its parser understood; no timing is asserted),
+# then feeds the parsers bad input (bad-input.sh).
 # Exit status: 0 all good, 1 otherwise.
 set -uo pipefail
 
@@ -24,5 +25,5 @@ if [ ${#json[@]} != 1 ]; then
 	echo "check: expected one report in $out, found ${#json[@]}" >&2
 	exit 1
 fi
-/usr/bin/python3 perf/bench/check-report.py "${json[0]}" || exit 1
+/usr/bin/python3 perf/bench/check-report.py --figures "${json[0]}" || exit 1
 perf/bench/bad-input.sh "${json[0]}"

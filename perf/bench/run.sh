@@ -13,7 +13,7 @@
 # writes DIR/<date>-<host>.md, .json and -*.png (gnuplot).
 #
 #   --quick      host part only, short trials: a smoke run of the whole
-#                chain for `make check` (~100 s), not a measurement
+#                chain for `make check` (~35 s), not a measurement
 #   --host-only  (default) no Soft-RoCE guest
 #   --guest      also the guest part: one guest boot with the rdma provider
 #                on rxe0 (perftest vs the driver, kv GET vs READ), and the
@@ -27,9 +27,9 @@
 # status), 1 no report could be made, 2 usage.
 set -uo pipefail
 
-usage() { sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -uo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 
-quick=0 guest=0 trials= out= keep=0
+quick=0 guest=0 trials='' out='' keep=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
@@ -82,13 +82,15 @@ t_start=$(date +%s)
 # bench NAME COMMAND...: run one script, its output (stdout and stderr) to
 # $raw/NAME.log, and a line "NAME<TAB>status<TAB>seconds<TAB>command" to
 # $raw/commands.tsv. A failed script is reported, not fatal: report.py
-# turns a missing or failed side into a row with a reason.
+# turns a missing or failed side into a row with a reason. A script gets
+# $limit seconds (status 124 after that).
+limit=$((quick ? 300 : 1800))
 bench() {
 	local name=$1 t0 rc
 	shift
 	t0=$(date +%s.%N)
 	printf 'bench: %-10s %s\n' "$name" "$*"
-	"$@" >"$raw/$name.log" 2>&1 </dev/null &
+	timeout -k 10 "$limit" "$@" >"$raw/$name.log" 2>&1 </dev/null &
 	bench_pid=$!
 	wait $bench_pid
 	rc=$?
