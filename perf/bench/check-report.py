@@ -192,7 +192,7 @@ def main(argv):
             for i, side in ((2, "Skiff"), (3, "peer")):
                 if not cells[i] or cells[i] == "-":
                     bad("%s: %s: %s cell empty in %r" % (md, a, side, cells[0]))
-                elif not re.match(r"^[0-9]", cells[i]) and not (
+                elif not re.match(r"^-?[0-9]", cells[i]) and not (
                         isinstance(r, dict) and r.get("reason") and r["reason"] in cells[7]):
                     bad("%s: %s: %s has no figure and no reason in %r" % (md, a, side, cells[0]))
     names = rep.get("plots") if isinstance(rep.get("plots"), list) else []
