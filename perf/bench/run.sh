@@ -65,10 +65,11 @@ for t in sk_write_lat rpc_lat kv/kvbench os/sk_hello skcached/mcload; do
 done
 
 base=$(date -u +%Y-%m-%d)-$(hostname -s)
-raw=$(mktemp -d "${TMPDIR:-/tmp}/skiff-bench.XXXXXX") || exit 1
 if [ $keep = 1 ]; then
 	raw=$out/$base.raw
 	rm -rf "$raw" && mkdir -p "$raw" || exit 1
+else
+	raw=$(mktemp -d "${TMPDIR:-/tmp}/skiff-bench.XXXXXX") || exit 1
 fi
 bench_pid=
 cleanup() {
