@@ -10,6 +10,10 @@
 #   sk_read_lat   vs ucp_get_lat  one get at a time, waited for: full op
 #   sk_atomic_lat vs ucp_fadd     one fetch-and-add at a time: full op
 #   sk_write_bw   vs ucp_put_bw   64 KiB puts, the same window (-t / -O 128)
+# The two latency pairs of writes and reads run at each size of --sizes
+# (default 8 and 4096 bytes; make bench's full run passes five, for its
+# latency-against-size plot); the atomic is 8 bytes, the bandwidth pair
+# 64 KiB.
 # Latency: Skiff's t_typical (median) against ucx_perftest's 50.0%ile or
 # ucp_get_lat's t_typical (median, sk_read_lat's own table); bandwidth:
 # Skiff's BW average against ucx_perftest's overall MB/s (both MB = 2^20
@@ -43,9 +47,11 @@ set -uo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: perf/compare-ucx.sh [--trials N] [--quick] [--keep]
+usage: perf/compare-ucx.sh [--trials N] [--sizes "8 4096"] [--quick] [--keep]
 
   --trials N   runs per figure; medians are reported (default 3)
+  --sizes LIST sizes in bytes of the write and read latency pairs
+               (default "8 4096")
   --quick      fewer iterations: a smoke test, not a measurement
   --keep       keep the raw outputs (their directory is printed)
 
@@ -58,13 +64,23 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=compare-lib.sh
 . "$here/compare-lib.sh"
 
+sizes="8 4096"
 while [ $# -gt 0 ]; do
 	cmp_opt compare-ucx.sh "$@" && { shift "$cmp_shift"; continue; }
 	case $1 in
+	--sizes) [ $# -ge 2 ] || { usage >&2; exit 2; }; sizes=$2; shift 2 ;;
+	--sizes=*) sizes=${1#*=}; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "compare-ucx.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
+for s in $sizes; do
+	if ! [[ $s =~ ^[1-9][0-9]*$ ]] || [ "$s" -gt 1048576 ]; then
+		echo "compare-ucx.sh: bad size in --sizes: $s (1..1048576)" >&2
+		exit 2
+	fi
+done
+[ -n "${sizes// /}" ] || { echo "compare-ucx.sh: --sizes is empty" >&2; exit 2; }
 
 
 cmp_setup compare-ucx.sh sk_write_lat sk_read_lat sk_atomic_lat \
@@ -105,11 +121,14 @@ pcli="$penv ucx_perftest @HOST@ -p @PORT@ -e -f"
 gsrv="$cmp_bin/compare/ucp_get_lat -p @PORT@"
 gcli="$cmp_bin/compare/ucp_get_lat -p @PORT@"
 
-cmp_tests=(
-	"write_lat|lat|8|sk_write_lat -s 8 -n $lat_n|ucp_put_lat|$psrv|$pcli -t ucp_put_lat -s 8 -n $lat_n -w $warm|"
-	"write_lat|lat|4096|sk_write_lat -s 4096 -n $lat_n|ucp_put_lat|$psrv|$pcli -t ucp_put_lat -s 4096 -n $lat_n -w $warm|"
-	"read_lat|lat|8|sk_read_lat -s 8 -n $lat_n|ucp_get_lat|$gsrv|$gcli -s 8 -n $lat_n -w $warm @HOST@|"
-	"read_lat|lat|4096|sk_read_lat -s 4096 -n $lat_n|ucp_get_lat|$gsrv|$gcli -s 4096 -n $lat_n -w $warm @HOST@|"
+cmp_tests=()
+for s in $sizes; do
+	cmp_tests+=("write_lat|lat|$s|sk_write_lat -s $s -n $lat_n|ucp_put_lat|$psrv|$pcli -t ucp_put_lat -s $s -n $lat_n -w $warm|")
+done
+for s in $sizes; do
+	cmp_tests+=("read_lat|lat|$s|sk_read_lat -s $s -n $lat_n|ucp_get_lat|$gsrv|$gcli -s $s -n $lat_n -w $warm @HOST@|")
+done
+cmp_tests+=(
 	"atomic_lat|lat|8|sk_atomic_lat -A FETCH_AND_ADD -n $lat_n|ucp_fadd|$psrv|$pcli -t ucp_fadd -s 8 -n $lat_n -w $warm|"
 	"write_bw|bw|65536|sk_write_bw -s 65536 -n $bw_n -t $depth|ucp_put_bw|$psrv|$pcli -t ucp_put_bw -s 65536 -n $bw_n -w $((warm / 4)) -O $depth|"
 )

@@ -15,7 +15,8 @@
 #                    spreads a regression
 #   report.py        on garbage, truncated and failed script outputs writes
 #                    a report whose rows state reasons (which check-report
-#                    passes), and exits 1 without commands.tsv
+#                    passes; among them rpc_tput rows whose ucp_am_bw peer
+#                    printed no number), and exits 1 without commands.tsv
 #
 # Exit status: 0 every case behaved, 1 a case did not (each is named).
 set -uo pipefail
@@ -174,7 +175,11 @@ fi
 raw=$work/raw
 mkdir -p "$raw"
 head -c 3000 /dev/urandom >"$raw/ucx.log"
-printf '  trial 1: write_lat       8  skiff FAIL       ucp_put_lat 0.9\n  trial x: read_lat\n' >"$raw/rpc.log"
+{
+	printf '  trial 1: write_lat       8  skiff FAIL       ucp_put_lat 0.9\n  trial x: read_lat\n'
+	printf '  trial 1: rpc_tput 32 B calls/s: 1:7 8:x 64:inf\n  trial 1: ucp_am_bw 32 B msgs/s: nan\n'
+	printf '  trial 2: ucp_am_bw 32 B msgs/s: ?\nrpc/am_bw 8 1 7 ucp_am_bw ? - >=zz MISS\n'
+} >"$raw/rpc.log"
 printf '  trial 1: kv GET p50 nan us (rpc fallbacks 0), sk_read_lat inf us\n' >"$raw/kvlat.log"
 printf '  trial 1: memcached+memcslap 9 GET/s; kv (40 B/2525 B) ? GET/s; kv (16 B/32 B) -1e999 GET/s\n' >"$raw/kvmc.log"
 printf '+ memcached -p 1 -U 0\nmcload: conns=x get_pct=100 ops_s=5\n+ nice mcload -s 127.0.0.1:1 \nmcload: conns=4 ops_s=\n' >"$raw/skcached.log"

@@ -52,13 +52,16 @@ def num(s):
     return v if math.isfinite(v) else None
 
 
-def side(name, values, spread=True):
-    """One side of a row: its figures per trial and their summary."""
+def side(name, values, spread=True, unit=None):
+    """One side of a row: its figures per trial and their summary; unit
+    only where it is not the row's (rpc_tput's peer counts messages)."""
     vals = [v for v in values if v is not None]
     if not vals:
         return None
     s = {"name": name, "median": statistics.median(vals), "n": len(vals),
          "trials": vals}
+    if unit:
+        s["unit"] = unit
     if spread and len(vals) > 1:
         s["min"], s["max"] = min(vals), max(vals)
     return s
@@ -183,6 +186,16 @@ def parse_rpc(ctx, text):
     for m in re.finditer(r"trial (\d+): rpc_tput (\d+) B calls/s: (.*)", text):
         for d, v in re.findall(r"(\d+):(\S+)", m.group(3)):
             tput.setdefault(int(d), {})[int(m.group(1))] = num(v)
+    # ucp_am_bw's one-way message rate, run beside rpc_tput in each trial
+    # (compare-rpc.sh's runs before it had none: their rows say no peer).
+    am_bw, am_ran = {}, False
+    for m in re.finditer(r"trial (\d+): ucp_am_bw (\d+) B msgs/s: (\S+)", text):
+        am_ran = True
+        am_bw[int(m.group(1))] = num(m.group(3))
+    tput_tg = {}
+    for m in re.finditer(r"^rpc/am_bw\s+(\d+)\s+\d+\s+\S+\s+ucp_am_bw\s+\S+\s+\S+"
+                         r"\s+(>=[0-9.]+|-)\s", text, re.M):
+        tput_tg[int(m.group(1))] = target_of(m.group(2))
     targets = {}
     for m in re.finditer(r"^rpc/(mpi|ucx)\s+(\d+)\s.*?((?:<=|>=)[0-9.]+)",
                          text, re.M):
@@ -200,11 +213,28 @@ def parse_rpc(ctx, text):
             "rpc call vs UCP AM ping-pong (full RTT)", s, "us", "lower", rs,
             side("ucx_perftest -t ucp_am_lat (x2)", am[s].values()),
             ratio_pairs(sk[s], am[s]), targets.get(("ucx", s), ("<=", 1.2)))))
+    am = side("ucx_perftest -t ucp_am_bw -s 32 (one way)", am_bw.values(),
+              unit="msgs/s")
     for d in sorted(tput):
+        if not am_ran:
+            rows.append(("rpc", make_row(
+                "rpc_tput calls/s, %d outstanding" % d, 32, "calls/s", "higher",
+                side("rpc_tput -t %d" % d, tput[d].values()), None,
+                reason="no peer: this compare-rpc.sh ran no reference for call rate")))
+            continue
+        # An rpc call is two messages (request and response): >= 0.5 of
+        # the one-way AM message rate when pipelined; 1 outstanding is
+        # round-trip bound, shown without a target.
+        tgt = tput_tg[d] if d in tput_tg else (None if d == 1 else (">=", 0.5))
         rows.append(("rpc", make_row(
             "rpc_tput calls/s, %d outstanding" % d, 32, "calls/s", "higher",
-            side("rpc_tput -t %d" % d, tput[d].values()), None,
-            reason="no peer: compare-rpc.sh runs no reference for call rate")))
+            side("rpc_tput -t %d" % d, tput[d].values()), am,
+            ratio_pairs(tput[d], am_bw), tgt,
+            reason=None if am else "ucx_perftest -t ucp_am_bw gave no figure in "
+            "any trial (see compare-rpc.sh's output)",
+            note="peer in one-way AM messages/s: a call is 2 messages"
+            + ("; 1 outstanding is round-trip bound (1/RTT): no target"
+               if d == 1 else ""))))
     return rows
 
 
@@ -538,7 +568,7 @@ def fmt(x):
 def cell(s, unit):
     if not s:
         return ""
-    t = "%s %s" % (fmt(s["median"]), unit or "")
+    t = "%s %s" % (fmt(s["median"]), s.get("unit") or unit or "")
     if "min" in s:
         t += " (%s-%s)" % (fmt(s["min"]), fmt(s["max"]))
     return t.strip()
@@ -710,7 +740,12 @@ def plots(rep, out, base):
              r["skiff"]["median"] / 1e3, r["skiff"].get("min", r["skiff"]["median"]) / 1e3,
              r["skiff"].get("max", r["skiff"]["median"]) / 1e3)
             for r in rows if r["test"].startswith("rpc_tput") and r["skiff"]]
-    ser = [("rpc_tput k calls/s vs outstanding calls (no peer)", tput)]
+    am = [(int(re.search(r"(\d+) outstanding", r["test"]).group(1)),
+           r["peer"]["median"] / 1e3, r["peer"].get("min", r["peer"]["median"]) / 1e3,
+           r["peer"].get("max", r["peer"]["median"]) / 1e3)
+          for r in rows if r["test"].startswith("rpc_tput") and r["peer"]]
+    ser = [("rpc_tput k calls/s vs outstanding calls, 32 B", tput),
+           ("ucx_perftest ucp_am_bw k msgs/s, 32 B one way (one run per trial)", am)]
     for v in sorted({r["size"] for r in rows if conns(r)}):
         ser += [("skcached k GET/s vs connections, %d B" % v,
                  [(a, b / 1e3, c / 1e3, d / 1e3) for a, b, c, d in cpts("skiff", v)]),

@@ -123,13 +123,14 @@ if [ $quick = 1 ]; then
 	skip slurm "compare-slurm.sh brings a Slurm cluster up (~60 s): full run only"
 	bench osio perf/compare-os-io.sh "${T[@]}" --quick
 else
-	bench ucx perf/compare-ucx.sh "${T[@]}"
+	# Five sizes for the latency-against-size plot (--quick keeps 8, 4096).
+	bench ucx perf/compare-ucx.sh "${T[@]}" --sizes "8 64 512 4096 32768"
 	bench rpc perf/compare-rpc.sh "${T[@]}" --sizes "32 256 1024 4096"
 	bench kvlat perf/kv/vs-read-lat.sh "${T[@]}"
 	bench kvmc perf/kv/vs-memcached.sh "${T[@]}"
 	bench kvir perf/kv/owner-ir.sh --ops "1000 5000"
 	bench skcached perf/skcached/vs-memcached.sh "${T[@]}" --verbose --time 1.5
-	bench boot perf/compare-boot.sh "${T[@]}" --sizes "1 4 16 64"
+	bench boot perf/compare-boot.sh "${T[@]}" --sizes "1 4 16 64 256"
 	if [ "$(id -u)" = 0 ] && command -v slurmctld >/dev/null; then
 		bench slurm perf/compare-slurm.sh "${T[@]}"
 	else
