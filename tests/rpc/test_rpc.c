@@ -962,14 +962,18 @@ static void test_slot_reuse(void **state)
 		echo_ok(p);
 		assert_int_equal(server_cmd(CMD_REMOVE), 1);
 		sk_rpc_peer_remove(p);
-		if (i == 0)
+		if (i == 2 * cycles / 3)
 			used = sk_arena_used(fx.s.arena);
 	}
-	/* Blocks were reused: a few more at most were carved (a removed
-	 * peer's block comes back when its drain ends, which on a loaded
-	 * machine can be after the next peers took theirs); without reuse
-	 * the arena runs out a third of the way through. */
-	assert_true(sk_arena_used(fx.s.arena) <= used + 4 * per);
+	/* Blocks were reused: without reuse the arena runs out a third of
+	 * the way through. And carving stopped: a removed peer's block
+	 * comes back when its drain ends, which on a loaded machine (a TCG
+	 * guest) can be several peers later, so the first cycles may carve
+	 * as many blocks as drains overlap; by the last third those are
+	 * all in circulation, and a few more at most are carved. */
+	if (sk_arena_used(fx.s.arena) > used + 4 * per)
+		fail_msg("the last third of %u cycles carved %zu more blocks",
+			 cycles, (sk_arena_used(fx.s.arena) - used) / per);
 	echo_ok(fx.peer);
 }
 
