@@ -367,13 +367,17 @@ def parse_boot(ctx, text):
                          r"\s+(<=[0-9.]+)", text, re.M):
         n = int(m.group(1))
         kj, mj = num(m.group(4)), num(m.group(5))
+        # What compare-boot.sh says after the result, e.g. "(skrun: memory
+        # run: UCX errors in the output)", goes into the note.
+        end = text.find("\n", m.end())
+        said = re.search(r"\((.*)\)\s*$", text[m.end():end if end >= 0 else None])
         rows.append(("launch", make_row(
             "idle job PSS, %d node%s" % (n, "s" if n > 1 else ""), n, "MiB",
             "lower", side("skrun job (skrun + nodes)", [kj]),
             side("mpirun job (mpirun + ranks)", [mj]),
             [kj / mj] if kj is not None and mj else [],
-            note="one run; target: every node's PSS <= 8 MiB, here max %s"
-            % m.group(3))))
+            note="one run; target: every node's PSS <= 8 MiB, here max %s%s"
+            % (m.group(3), "; compare-boot.sh: " + said.group(1) if said else ""))))
         rows[-1][1]["target"] = {"on": "node PSS max", "op": "<=",
                                  "limit": target_of(m.group(6))[1]}
         rows[-1][1]["result"] = judge("<=", target_of(m.group(6))[1], num(m.group(3)))
