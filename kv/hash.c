@@ -44,6 +44,24 @@ static inline uint64_t load_le64(const uint8_t *p)
 	return w;
 }
 
+/* n < 8 bytes at p, little-endian, zero above. */
+static inline uint64_t load_tail(const uint8_t *p, size_t n)
+{
+	uint64_t w = 0;
+
+	switch (n) {
+	case 7: w |= (uint64_t)p[6] << 48; /* fall through */
+	case 6: w |= (uint64_t)p[5] << 40; /* fall through */
+	case 5: w |= (uint64_t)p[4] << 32; /* fall through */
+	case 4: w |= (uint64_t)p[3] << 24; /* fall through */
+	case 3: w |= (uint64_t)p[2] << 16; /* fall through */
+	case 2: w |= (uint64_t)p[1] << 8;  /* fall through */
+	case 1: w |= (uint64_t)p[0];       break;
+	default: break;
+	}
+	return w;
+}
+
 static inline __attribute__((always_inline)) uint64_t
 siphash(const struct sk_kv_hkey *key, const void *data, size_t len,
 	const int c, const int d)
@@ -70,16 +88,7 @@ siphash(const struct sk_kv_hkey *key, const void *data, size_t len,
 		p += 8;
 	}
 	/* The last 0..7 bytes, with the length in the top byte. */
-	switch (len & 7) {
-	case 7: b |= (uint64_t)p[6] << 48; /* fall through */
-	case 6: b |= (uint64_t)p[5] << 40; /* fall through */
-	case 5: b |= (uint64_t)p[4] << 32; /* fall through */
-	case 4: b |= (uint64_t)p[3] << 24; /* fall through */
-	case 3: b |= (uint64_t)p[2] << 16; /* fall through */
-	case 2: b |= (uint64_t)p[1] << 8;  /* fall through */
-	case 1: b |= (uint64_t)p[0];       break;
-	case 0: break;
-	}
+	b |= load_tail(p, len & 7);
 	v3 ^= b;
 #pragma GCC unroll 4
 	for (i = 0; i < c; i++)
@@ -122,24 +131,6 @@ uint64_t sk_kv_siphash24(const struct sk_kv_hkey *key, const void *data,
 #define CK_P1 0xe7037ed1a0b428dbull
 #define CK_P2 0x8ebc6af09c88c6e3ull
 #define CK_P3 0x589965cc75374cc3ull
-
-/* n < 8 bytes at p, little-endian, zero above. */
-static inline uint64_t load_tail(const uint8_t *p, size_t n)
-{
-	uint64_t w = 0;
-
-	switch (n) {
-	case 7: w |= (uint64_t)p[6] << 48; /* fall through */
-	case 6: w |= (uint64_t)p[5] << 40; /* fall through */
-	case 5: w |= (uint64_t)p[4] << 32; /* fall through */
-	case 4: w |= (uint64_t)p[3] << 24; /* fall through */
-	case 3: w |= (uint64_t)p[2] << 16; /* fall through */
-	case 2: w |= (uint64_t)p[1] << 8;  /* fall through */
-	case 1: w |= (uint64_t)p[0];       break;
-	default: break;
-	}
-	return w;
-}
 
 static inline uint64_t fold(uint64_t a, uint64_t b)
 {

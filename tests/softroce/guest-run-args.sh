@@ -10,17 +10,24 @@ passed=0 failed=0
 share=$(mktemp -d "${BUILD:-build}/guest-run-args.XXXXXX") || exit 1
 trap 'rm -rf "$share"' EXIT
 
-# "ARGS|what the message must say", one a line; ARGS split on blanks.
-while IFS='|' read -r args want; do
-	# shellcheck disable=SC2086 # split on purpose
-	out=$(timeout 20 "$gr" $args -- true 2>&1 >/dev/null)
+# refused WANT ARGS...: guest-run ARGS must exit 2 with WANT in its message.
+refused() {
+	local want=$1 out rc
+	shift
+	out=$(timeout 20 "$gr" "$@" -- true 2>&1 >/dev/null)
 	rc=$?
 	if [ $rc -eq 2 ] && grep -q -- "$want" <<<"$out"; then
 		passed=$((passed + 1))
 	else
-		echo "FAIL guest-run $args: exit $rc, '$out' (want 2, '$want')"
+		echo "FAIL guest-run $*: exit $rc, '$out' (want 2, '$want')"
 		failed=$((failed + 1))
 	fi
+}
+
+# "ARGS|what the message must say", one a line; ARGS split on blanks.
+while IFS='|' read -r args want; do
+	# shellcheck disable=SC2086 # split on purpose
+	refused "$want" $args
 done <<LIST
 --wire 1:2|want LPORT:RPORT:ADDR/PREFIX
 --wire 1:2:10.0.0.1|want LPORT:RPORT:ADDR/PREFIX
@@ -49,21 +56,9 @@ done <<LIST
 --frob|unknown option
 LIST
 
-# The bound of the --hosts and --share shapes: blanks in a value.
-out=$(timeout 20 "$gr" --hosts "10.0.0.1 guest-a,10.0.0.2 Guest-B" -- true 2>&1 >/dev/null)
-rc=$?
-if [ $rc -eq 2 ] && grep -q -- '--hosts: want' <<<"$out"; then
-	passed=$((passed + 1))
-else
-	echo "FAIL guest-run --hosts with a capital: exit $rc"; failed=$((failed + 1))
-fi
+# Values with blanks, which the list above cannot hold.
+refused '--hosts: want' --hosts "10.0.0.1 guest-a,10.0.0.2 Guest-B"
 mkdir -p "$share/a b"
-out=$(timeout 20 "$gr" --share "$share/a b" -- true 2>&1 >/dev/null)
-rc=$?
-if [ $rc -eq 2 ] && grep -q -- 'must not be under /tmp or hold blanks' <<<"$out"; then
-	passed=$((passed + 1))
-else
-	echo "FAIL guest-run --share with a blank: exit $rc"; failed=$((failed + 1))
-fi
+refused 'must not be under /tmp or hold blanks' --share "$share/a b"
 echo "guest-run-args: $passed passed, $failed failed"
 [ $failed -eq 0 ]
