@@ -64,13 +64,13 @@ CFLAGS   += -fno-sanitize-recover=all
 endif
 endif
 
-VERBS_LIBS := -libverbs -lucp -lucs
+VERBS_LIBS := -libverbs -lrdmacm -lucp -lucs
 TEST_LIBS  := -lcmocka
 
 # ---- verbs: the driver library ----
 VERBS_SRC := verbs/status.c verbs/config.c verbs/wire.c verbs/verbs.c \
              verbs/eptab.c verbs/fault.c \
-             $(addprefix verbs/rdma/,rdma_wire.c rdma_cq.c rdma_mr.c \
+             $(addprefix verbs/rdma/,rdma_wire.c rdma_qp.c rdma_cm.c rdma_cq.c rdma_mr.c \
                rdma_ep.c rdma_ops.c rdma_dev.c config.c) \
              $(addprefix verbs/ucx/,ucx_dev.c ucx_ep.c ucx_ops.c ucx_sq.c \
                ucx_rq.c ucx_cq.c ucx_am.c ucx_ring.c ucx_key.c \
@@ -82,7 +82,7 @@ LIBVERBS  := $(BUILD)/lib/libskiff_verbs.a
 # ---- programs ----
 BIN_PROGS  := $(BUILD)/bin/skinfo
 PERF_PROGS := $(addprefix $(BUILD)/perf/,sk_write_lat sk_read_lat \
-              sk_atomic_lat sk_write_bw sk_pingpong)
+              sk_atomic_lat sk_write_bw sk_pingpong sk_conn_rate)
 
 # The perf tools' shared code, by concern (perf/README.md): PERF_BASE needs
 # no Skiff verbs (ucp_get_lat links it alone); PERF_COMMON adds the hello
@@ -93,7 +93,7 @@ PERF_COMMON := $(PERF_BASE) $(addprefix $(BUILD)/perf/,perf_hello.o \
                perf_ctx.o)
 
 TEST_PROGS := $(addprefix $(BUILD)/tests/,test_wire test_config \
-              test_ring test_conformance)
+              test_ring test_conformance test_rdma_cm)
 
 ALL = $(LIBVERBS) $(BIN_PROGS) $(PERF_PROGS) $(TEST_PROGS)
 
@@ -154,6 +154,8 @@ $(BUILD)/tests/test_wire: $(BUILD)/tests/verbs/test_wire.o $(LIBVERBS)
 $(BUILD)/tests/test_config: $(BUILD)/tests/verbs/test_config.o $(LIBVERBS)
 $(BUILD)/tests/test_ring: $(BUILD)/tests/verbs/test_ring.o $(LIBVERBS)
 $(BUILD)/tests/test_conformance: $(BUILD)/tests/verbs/test_conformance.o \
+	$(TEST_COMMON) $(LIBVERBS)
+$(BUILD)/tests/test_rdma_cm: $(BUILD)/tests/verbs/test_rdma_cm.o \
 	$(TEST_COMMON) $(LIBVERBS)
 
 $(BIN_PROGS) $(PERF_PROGS):

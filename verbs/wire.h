@@ -5,7 +5,7 @@
  * Every blob is a fixed 8-byte envelope followed by a provider body; all
  * integers are little-endian:
  *
- *   0  u32 magic      SK_WIRE_MAGIC_EP or SK_WIRE_MAGIC_MR
+ *   0  u32 magic      SK_WIRE_MAGIC_EP, SK_WIRE_MAGIC_MR or SK_WIRE_MAGIC_CM
  *   4  u8  version    SK_WIRE_VERSION
  *   5  u8  provider   SK_WIRE_PROV_RDMA or SK_WIRE_PROV_UCX
  *   6  u16 body_len   bytes of body that follow the envelope
@@ -29,6 +29,7 @@
 
 #define SK_WIRE_MAGIC_EP  0x50454b53u /* "SKEP" */
 #define SK_WIRE_MAGIC_MR  0x524d4b53u /* "SKMR" */
+#define SK_WIRE_MAGIC_CM  0x4d434b53u /* "SKCM": rdma connection request */
 #define SK_WIRE_VERSION   1
 #define SK_WIRE_HDR_LEN   8
 #define SK_WIRE_CHECK_LEN 4

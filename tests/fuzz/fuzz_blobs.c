@@ -94,11 +94,13 @@ enum {
 /* One shape per entry, laid out as on the wire. */
 /* clang-format off */
 static const struct shape shapes[NSHAPES] = {
-	/* rdma_ep_addr_pack: qpn, psn, lid, link layer, mtu, gid */
+	/* rdma_ep_addr_pack: qpn, psn, lid, link layer, mtu, gid, ipv4,
+	 * cm port, tag */
 	[RDMA_EP] = {"rdma endpoint address", SK_WIRE_MAGIC_EP,
 		     SK_WIRE_PROV_RDMA,
 		     {{F_U32, 0, 0}, {F_U32, 0, 0}, {F_U16, 0, 0},
-		      {F_U8, 0, 0}, {F_U8, 0, 0}, {F_FIXED, 0, 16}}},
+		      {F_U8, 0, 0}, {F_U8, 0, 0}, {F_FIXED, 0, 16},
+		      {F_FIXED, 0, 4}, {F_U16, 0, 0}, {F_U64, 0, 0}}},
 	/* rdma_mr_pack: addr, len, rkey, access */
 	[RDMA_MR] = {"rdma memory descriptor", SK_WIRE_MAGIC_MR,
 		     SK_WIRE_PROV_RDMA,
@@ -382,16 +384,17 @@ static void write_seeds(const char *dir)
 {
 	static const uint8_t gid[16] = {[10] = 0xff, [11] = 0xff, 192,
 					168,	     1,		  10};
+	static const uint8_t no_ip[4]; /* blob path: no CM address */
 	const struct fields rdma_ep = {
 		.val = {0x000011, 0xabcdef, 0, 2 /* Ethernet */, 3 /* 1024 */},
-		.ptr = {[5] = gid},
-		.plen = {[5] = sizeof(gid)},
+		.ptr = {[5] = gid, [6] = no_ip},
+		.plen = {[5] = sizeof(gid), [6] = sizeof(no_ip)},
 	};
 	const struct fields rdma_ib = {
 		.val = {0x000123, 0x000001, 0x0007, 1 /* InfiniBand */,
 			5 /* 4096 */},
-		.ptr = {[5] = gid},
-		.plen = {[5] = sizeof(gid)},
+		.ptr = {[5] = gid, [6] = no_ip},
+		.plen = {[5] = sizeof(gid), [6] = sizeof(no_ip)},
 	};
 	const struct fields rdma_mr = {
 		.val = {0x7f0000001000ull, 65536, 0x1234, SK_ACCESS_ALL},

@@ -255,7 +255,7 @@ same "skiffcc --showme:compile" "$("$CC_" --showme:compile)" \
 same "skiffcc --showme:link" "$("$CC_" --showme:link)" \
 	"-pthread -L$P/lib -Wl,-rpath,$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_kv -lskiff_rpc -lskiff_os -lskiff_verbs"
 same "skiffcc -noshlib --showme:link" "$("$CC_" -noshlib --showme:link)" \
-	"-pthread -Wl,--wrap=main $P/lib/libskiff_kv.a $P/lib/libskiff_rpc.a $P/lib/libskiff_os.a $P/lib/libskiff_verbs.a -libverbs -lucp -lucs -lm"
+	"-pthread -Wl,--wrap=main $P/lib/libskiff_kv.a $P/lib/libskiff_rpc.a $P/lib/libskiff_os.a $P/lib/libskiff_verbs.a -libverbs -lrdmacm -lucp -lucs -lm"
 same "skiffcc --showme app.c -o app" "$("$CC_" --showme app.c -o app)" \
 	"cc -I$P/include -pthread app.c -o app $("$CC_" --showme:link)"
 same "skiffcc --showme -c app.c (no link flags)" \
@@ -420,7 +420,7 @@ same "pkg-config --cflags skiff" "$(pc --cflags skiff)" \
 same "pkg-config --libs skiff" "$(pc --libs skiff)" \
 	"-L$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_kv -lskiff_rpc -lskiff_os -lskiff_verbs -pthread"
 same "pkg-config --static --libs skiff" "$(pc --static --libs skiff)" \
-	"-L$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_kv -lskiff_rpc -lskiff_os -lskiff_verbs -pthread -libverbs -lucp -lucs -lm"
+	"-L$P/lib -Wl,--wrap=main -Wl,--export-dynamic-symbol=main -lskiff_kv -lskiff_rpc -lskiff_os -lskiff_verbs -pthread -libverbs -lrdmacm -lucp -lucs -lm"
 unset PKG_CONFIG_PATH
 
 # ---- 5. DESTDIR, bad prefixes, uninstall ----

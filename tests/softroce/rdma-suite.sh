@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rdma-suite.sh - everything `make check` runs on the rdma provider, in one
 # Soft-RoCE guest boot (booting the TCG guest is the slow part): the verbs
-# conformance suite, the arena's regions, the rpc suite, then the
+# conformance suite on both connection paths, the connection manager's
+# cases, the arena's regions, the rpc suite, then the
 # end-to-end jobs of skrun and libos (among them rpc-hostile: a node that
 # attacks another's rpc with the verbs API, tests/rpc/hostile_job.c, and
 # kv's jobs), skcached with memcached clients nobody here wrote and a
@@ -12,8 +13,21 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 rc=0
-echo "== verbs conformance (rdma) =="
+# The conformance suite on both connection paths (verbs/README.md,
+# "Connecting"): the default (the connection manager, on rxe0's IPv4 GID)
+# and the blob path; test_peer_killed prints, for each, how long after
+# kill -9 of the peer its endpoint failed. Then the connection manager's
+# own cases (forged requests, an idle endpoint's dead peer, settings).
+echo "== verbs conformance (rdma, connection manager) =="
+[[ $("$BUILD/bin/skinfo" 2>/dev/null) =~ RoCE,\ GID\ [0-9]+,\ connection\ manager ]] || {
+	echo "rdma-suite: rxe0 does not connect through the connection manager by default"
+	rc=1
+}
 "$BUILD/tests/test_conformance" || rc=1
+echo "== verbs conformance (rdma, blob path) =="
+SKIFF_RDMA_CONNECT=blob "$BUILD/tests/test_conformance" || rc=1
+echo "== the connection manager's cases (rdma) =="
+"$BUILD/tests/test_rdma_cm" || rc=1
 echo "== arena regions against a hostile peer (rdma) =="
 "$BUILD/tests/test_arena" || rc=1
 echo "== rpc (rdma) =="

@@ -33,6 +33,18 @@ static const struct sk_config_var sk_rdma_config_vars[] = {
 	{"SKIFF_RDMA_RD_ATOMIC", "16",
 	 "reads and atomics in flight per endpoint (capped by device)",
 	 SK_CONFIG_NUM, 1, 255, NULL},
+	{"SKIFF_RDMA_CONNECT", "auto",
+	 "how endpoints connect: cm (librdmacm, by IP address), blob (QPN "
+	 "and GID from the packed address); auto: cm where the device has "
+	 "an IPv4 address and rdma_ucm is loaded",
+	 SK_CONFIG_AUTO_WORDS, 0, 0, "cm blob"},
+	{"SKIFF_RDMA_CM_ADDR", "",
+	 "the device's IPv4 address for the connection manager (default: "
+	 "from its RoCE GID; needed on InfiniBand: the IPoIB address)",
+	 SK_CONFIG_TEXT, 0, 0, NULL},
+	{"SKIFF_RDMA_CM_TIMEOUT_MS", "2000",
+	 "address and route resolution timeout, each",
+	 SK_CONFIG_NUM, 10, 600000, NULL},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},
 };
 

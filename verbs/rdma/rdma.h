@@ -14,7 +14,9 @@
 #include <skiff/status.h>
 
 /* Endpoint address body: u32 qpn, u32 psn, u16 lid, u8 link layer,
- * u8 mtu (enum ibv_mtu), u8 gid[16]. */
+ * u8 mtu (enum ibv_mtu), u8 gid[16], then the connection manager's part
+ * (rdma_cm.c): u8 ipv4[4], u16 cm port, u64 tag. A cm port of 0 says the
+ * endpoint connects by blob only; then ipv4 and tag are 0 too. */
 struct rdma_peer_addr {
 	uint32_t qpn;
 	uint32_t psn;
@@ -22,6 +24,9 @@ struct rdma_peer_addr {
 	uint8_t link_layer;  /* IBV_LINK_LAYER_* */
 	uint8_t mtu;         /* enum ibv_mtu */
 	uint8_t gid[16];
+	uint8_t ipv4[4];     /* the device's address, network order */
+	uint16_t cm_port;    /* its listener's port; 0: blob only */
+	uint64_t tag;        /* names the endpoint to the peer's listener */
 };
 
 sk_status_t rdma_ep_addr_encode(const struct rdma_peer_addr *a, void *buf,
@@ -34,6 +39,27 @@ sk_status_t rdma_ep_addr_encode(const struct rdma_peer_addr *a, void *buf,
  */
 sk_status_t rdma_ep_addr_decode(const void *buf, size_t len,
 				uint8_t link_layer, struct rdma_peer_addr *a);
+
+/*
+ * The private data of a connection request (rdma_connect, at most 56
+ * bytes on RDMA_PS_TCP, zero-padded by the kernel): u64 target tag (the
+ * passive endpoint, from its blob), u64 source tag, u32 qpn, u32 psn (the
+ * active endpoint's, as its blob said).
+ */
+struct rdma_cm_req {
+	uint64_t target;
+	uint64_t source;
+	uint32_t qpn;
+	uint32_t psn;
+};
+
+sk_status_t rdma_cm_req_encode(const struct rdma_cm_req *q, void *buf,
+			       size_t *len_p);
+
+/* Decode a request's private data of @len bytes (the envelope's length
+ * decides; zero padding after it is allowed, anything else is not). */
+sk_status_t rdma_cm_req_decode(const void *buf, size_t len,
+			       struct rdma_cm_req *q);
 
 /* Memory descriptor body: u64 addr, u64 len, u32 rkey, u32 access. */
 struct rdma_mr_desc {

@@ -125,7 +125,10 @@ static int rdma_wc_convert(struct rdma_dev *d, const struct ibv_wc *w,
 	if (e == NULL)
 		return 0;
 	if (st != SK_OK) {
-		if (st == SK_ERR_FLUSHED && e->stalled && !e->err_reported)
+		if (st == SK_ERR_FLUSHED && e->cm_gone && !e->err_reported)
+			st = SK_ERR_UNREACHABLE; /* the peer disconnected */
+		else if (st == SK_ERR_FLUSHED && e->stalled &&
+			 !e->err_reported)
 			st = SK_ERR_RETRY_EXCEEDED; /* the watchdog's verdict */
 		e->err_reported = 1;
 	}
@@ -187,17 +190,27 @@ int rdma_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 			break;
 	}
 	/* Every 64th poll, busy or not (a device kept busy by one endpoint
-	 * still notices another's stall), and before the caller sleeps
-	 * (rdma_dev_arm): one coarse clock read then, none on other polls. */
-	if (d->stall_ns && (++d->polls & 63) == 0)
-		rdma_watchdog(d);
+	 * still notices another's stall, or a peer's connection request), and
+	 * before the caller sleeps (rdma_dev_arm): one coarse clock read
+	 * then, none on other polls. */
+	if ((d->stall_ns || d->cm_ch) && (++d->polls & 63) == 0) {
+		if (d->stall_ns)
+			rdma_watchdog(d);
+		if (d->cm_ch && rdma_now_ns() >= d->cm_next_ns) {
+			d->cm_next_ns = rdma_now_ns() + 10000000ull;
+			rdma_cm_progress(d);
+		}
+	}
 	return out;
 }
 
 
 int rdma_dev_fd(const struct sk_dev *dev)
 {
-	return sk_container_of(dev, const struct rdma_dev, super)->chan->fd;
+	const struct rdma_dev *d = sk_container_of(dev, const struct rdma_dev,
+						   super);
+
+	return d->epfd >= 0 ? d->epfd : d->chan->fd;
 }
 
 
@@ -209,6 +222,7 @@ sk_status_t rdma_dev_arm(struct sk_dev *dev)
 
 	if (d->stall_ns)
 		rdma_watchdog(d);
+	rdma_cm_progress(d);
 	if (d->stash_pos < d->nstash)
 		return SK_ERR_BUSY;
 	/* Consume the channel's events (non-blocking fd), then re-arm and

@@ -53,15 +53,6 @@ static int rdma_list(struct sk_dev_info *info, int max)
 }
 
 
-static int rdma_gid_is_ipv4(const union ibv_gid *gid)
-{
-	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-					   0xff, 0xff};
-
-	return memcmp(gid->raw, prefix, sizeof(prefix)) == 0;
-}
-
-
 /* Pick the GID: SKIFF_RDMA_GID_INDEX, else a RoCE v2 IPv4 one, else any
  * RoCE v2, else index 0 (InfiniBand routes by LID and needs no GRH). */
 static sk_status_t rdma_pick_gid(struct rdma_dev *d, int tbl_len)
@@ -116,7 +107,7 @@ static sk_status_t rdma_read_config(struct rdma_dev *d,
 				    const struct ibv_port_attr *pattr,
 				    const struct ibv_device_attr *dattr)
 {
-	unsigned long sq, rq, inl, to, retry, rd, stall, mtu = 0;
+	unsigned long sq, rq, inl, to, retry, rd, stall, cmto, mtu = 0;
 	const char *mtu_cfg = sk_config_str("SKIFF_RDMA_MTU");
 	sk_status_t st;
 
@@ -126,8 +117,11 @@ static sk_status_t rdma_read_config(struct rdma_dev *d,
 	    (st = sk_config_ulong("SKIFF_RDMA_TIMEOUT", 1, 31, &to)) ||
 	    (st = sk_config_ulong("SKIFF_RDMA_RETRY_CNT", 0, 7, &retry)) ||
 	    (st = sk_config_ulong("SKIFF_RDMA_RD_ATOMIC", 1, 255, &rd)) ||
-	    (st = sk_config_ulong("SKIFF_STALL_MS", 0, 86400000, &stall)))
+	    (st = sk_config_ulong("SKIFF_STALL_MS", 0, 86400000, &stall)) ||
+	    (st = sk_config_ulong("SKIFF_RDMA_CM_TIMEOUT_MS", 10, 600000,
+				  &cmto)))
 		return st;
+	d->cm_timeout_ms = (uint32_t)cmto;
 	/* The stall watchdog is for devices that never fail a dead peer
 	 * (verbs.h). A hardware NIC does, after timeout * (retry_cnt + 1)
 	 * (SKIFF_RDMA_TIMEOUT, _RETRY_CNT: about 0.5 s by default), and there
@@ -336,13 +330,18 @@ static sk_status_t rdma_dev_open(const char *device, struct sk_dev **dev_p)
 	st = rdma_probe_inline(d);
 	if (st != SK_OK)
 		goto err_destroy_cq;
+	st = rdma_cm_open(d);
+	if (st != SK_OK)
+		goto err_destroy_cq;
 	ibv_free_device_list(list);
 
-	snprintf(d->transport, sizeof(d->transport), "%s",
-		 rdma_link_layer_str(d->link_layer));
+	snprintf(d->transport, sizeof(d->transport), "%s, %s",
+		 rdma_link_layer_str(d->link_layer),
+		 d->cm_ch ? "connection manager" : "blob connect");
 	if (d->link_layer == IBV_LINK_LAYER_ETHERNET)
-		snprintf(d->transport, sizeof(d->transport), "RoCE, GID %d",
-			 d->gid_index);
+		snprintf(d->transport, sizeof(d->transport), "RoCE, GID %d, %s",
+			 d->gid_index,
+			 d->cm_ch ? "connection manager" : "blob connect");
 	d->super.ops = &sk_rdma_provider_ops;
 	d->super.attr = (struct sk_dev_attr){
 		.provider = "rdma",
@@ -383,6 +382,7 @@ static void rdma_dev_close(struct sk_dev *dev)
 		if (d->eps.eps[i])
 			sk_log_error("rdma: closing %s with endpoint %u still "
 				     "open", d->name, i);
+	rdma_cm_close(d);
 	if (d->events_unacked)
 		ibv_ack_cq_events(d->cq, d->events_unacked);
 	ibv_destroy_cq(d->cq);

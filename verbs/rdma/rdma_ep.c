@@ -1,45 +1,16 @@
 /*
  * Endpoints: an RC queue pair per endpoint, created on the shared CQ,
  * connected from the peer's packed address (INIT, RTR, RTS, as
- * ibv_rc_pingpong does), cancelled into the error state, destroyed.
+ * ibv_rc_pingpong does) or through the connection manager (rdma_cm.c),
+ * cancelled into the error state, destroyed.
  */
 
 #include "rdma_int.h"
-
-struct ibv_qp *rdma_qp_create(struct rdma_dev *d, uint32_t sq,
-			      uint32_t rq, uint32_t *inline_p)
-{
-	struct ibv_qp_init_attr ia = {
-		.send_cq = d->cq,
-		.recv_cq = d->cq,
-		.cap = {.max_send_wr = sq,
-			.max_recv_wr = rq,
-			.max_send_sge = 1,
-			.max_recv_sge = 1,
-			.max_inline_data = *inline_p},
-		.qp_type = IBV_QPT_RC,
-		.sq_sig_all = 0,
-	};
-	struct ibv_qp *qp = ibv_create_qp(d->pd, &ia);
-
-	if (qp)
-		*inline_p = ia.cap.max_inline_data;
-	return qp;
-}
-
 
 sk_status_t rdma_ep_create(struct sk_dev *dev, uint32_t sq, uint32_t rq,
 			   struct sk_ep **ep_p)
 {
 	struct rdma_dev *d = rdma_dev(dev);
-	struct ibv_qp_attr qa = {
-		.qp_state = IBV_QPS_INIT,
-		.pkey_index = 0,
-		.port_num = d->port,
-		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE |
-				   IBV_ACCESS_REMOTE_READ |
-				   IBV_ACCESS_REMOTE_ATOMIC,
-	};
 	uint32_t inl = d->max_inline, psn;
 	struct rdma_ep *e;
 	sk_status_t st;
@@ -63,9 +34,7 @@ sk_status_t rdma_ep_create(struct sk_dev *dev, uint32_t sq, uint32_t rq,
 		st = sk_status_from_errno(errno);
 		goto err_unreserve;
 	}
-	if (ibv_modify_qp(e->qp, &qa, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-					      IBV_QP_PORT |
-					      IBV_QP_ACCESS_FLAGS)) {
+	if (rdma_qp_init(d, e->qp)) {
 		sk_log_error("rdma: %s: QP to INIT failed: %s", d->name,
 			     strerror(errno));
 		st = SK_ERR_IO;
@@ -74,6 +43,10 @@ sk_status_t rdma_ep_create(struct sk_dev *dev, uint32_t sq, uint32_t rq,
 	if (getrandom(&psn, sizeof(psn), 0) != sizeof(psn))
 		psn = (uint32_t)rand();
 	e->psn = psn & 0xffffff;
+	/* The connection manager's name for the endpoint: random, never 0. */
+	while (d->cm_ch != NULL && e->tag == 0)
+		if (getrandom(&e->tag, sizeof(e->tag), 0) != sizeof(e->tag))
+			e->tag = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
 	e->sq_mask = sq - 1;
 	e->rq_mask = rq - 1;
 	e->super.dev = dev;
@@ -107,6 +80,11 @@ sk_status_t rdma_ep_addr_pack(const struct sk_ep *ep, void *buf,
 				   .mtu = (uint8_t)d->mtu};
 
 	memcpy(a.gid, d->gid.raw, sizeof(a.gid));
+	if (d->cm_ch != NULL) {
+		memcpy(a.ipv4, d->cm_ip, sizeof(a.ipv4));
+		a.cm_port = d->cm_port;
+		a.tag = e->tag;
+	}
 	return rdma_ep_addr_encode(&a, buf, len_p);
 }
 
@@ -117,53 +95,18 @@ sk_status_t rdma_ep_connect(struct sk_ep *ep, const void *buf,
 	struct rdma_ep *e = rdma_ep(ep);
 	struct rdma_dev *d = rdma_dev(ep->dev);
 	struct rdma_peer_addr a;
-	struct ibv_qp_attr qa;
+	struct ibv_ah_attr ah;
 	sk_status_t st;
 
 	st = rdma_ep_addr_decode(buf, len, d->link_layer, &a);
 	if (st != SK_OK)
 		return st;
-
-	memset(&qa, 0, sizeof(qa));
-	qa.qp_state = IBV_QPS_RTR;
-	qa.path_mtu = a.mtu < d->mtu ? (enum ibv_mtu)a.mtu : d->mtu;
-	qa.dest_qp_num = a.qpn;
-	qa.rq_psn = a.psn;
-	qa.max_dest_rd_atomic = d->max_dest_rd_atomic;
-	qa.min_rnr_timer = 12;
-	qa.ah_attr.dlid = a.lid;
-	qa.ah_attr.port_num = d->port;
-	if (d->link_layer == IBV_LINK_LAYER_ETHERNET) {
-		qa.ah_attr.is_global = 1;
-		memcpy(qa.ah_attr.grh.dgid.raw, a.gid, 16);
-		qa.ah_attr.grh.sgid_index = (uint8_t)d->gid_index;
-		qa.ah_attr.grh.hop_limit = 64;
-	}
-	if (ibv_modify_qp(e->qp, &qa,
-			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-				  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-				  IBV_QP_MAX_DEST_RD_ATOMIC |
-				  IBV_QP_MIN_RNR_TIMER)) {
-		sk_log_error("rdma: %s: QP to RTR failed: %s", d->name,
-			     strerror(errno));
-		return SK_ERR_IO;
-	}
-	memset(&qa, 0, sizeof(qa));
-	qa.qp_state = IBV_QPS_RTS;
-	qa.timeout = d->timeout;
-	qa.retry_cnt = d->retry_cnt;
-	qa.rnr_retry = 7; /* infinite: a send waits for a receive */
-	qa.sq_psn = e->psn;
-	qa.max_rd_atomic = d->max_rd_atomic;
-	if (ibv_modify_qp(e->qp, &qa,
-			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-				  IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-				  IBV_QP_MAX_QP_RD_ATOMIC)) {
-		sk_log_error("rdma: %s: QP to RTS failed: %s", d->name,
-			     strerror(errno));
-		return SK_ERR_IO;
-	}
-	return SK_OK;
+	/* The connection manager when both ends listen, else the blob: both
+	 * sides see both addresses, so both choose alike. */
+	if (d->cm_ch != NULL && a.cm_port != 0)
+		return rdma_cm_connect(d, e, &a);
+	rdma_ah_from_blob(d, &a, &ah);
+	return rdma_qp_connect(d, e, &ah, a.qpn, a.psn, (enum ibv_mtu)a.mtu);
 }
 
 
@@ -172,6 +115,7 @@ void rdma_ep_destroy(struct sk_ep *ep)
 	struct rdma_ep *e = rdma_ep(ep);
 	struct rdma_dev *d = rdma_dev(ep->dev);
 
+	rdma_cm_ep_destroy(d, e);
 	if (ibv_destroy_qp(e->qp))
 		sk_log_error("rdma: %s: destroying a QP failed: %s", d->name,
 			     strerror(errno));
@@ -185,13 +129,5 @@ void rdma_ep_destroy(struct sk_ep *ep)
 
 sk_status_t rdma_ep_cancel(struct sk_ep *ep)
 {
-	struct rdma_ep *e = rdma_ep(ep);
-	struct ibv_qp_attr qa = {.qp_state = IBV_QPS_ERR};
-
-	if (ibv_modify_qp(e->qp, &qa, IBV_QP_STATE)) {
-		sk_log_error("rdma: %s: QP to ERR failed: %s",
-			     rdma_dev(ep->dev)->name, strerror(errno));
-		return sk_status_from_errno(errno);
-	}
-	return SK_OK;
+	return rdma_qp_error(rdma_dev(ep->dev), rdma_ep(ep));
 }

@@ -5,7 +5,10 @@
  * One device = one protection domain, one completion queue shared by every
  * endpoint and bound to one completion channel. An endpoint is an RC queue
  * pair, connected from the peer's packed address (QPN, PSN, LID, GID, MTU)
- * as ibv_rc_pingpong and perftest do; the exchange itself is the caller's.
+ * as ibv_rc_pingpong and perftest do, or through the RDMA connection
+ * manager (librdmacm: the path resolved from the peer's IP address, a
+ * connection the peer's kernel ends when it exits; rdma_cm.c says how);
+ * the exchange of packed addresses itself is the caller's.
  *
  * Send queue bookkeeping: each endpoint numbers its work requests; the
  * wr_id carries (generation, endpoint index, sequence), so a completion
@@ -20,7 +23,10 @@
  *
  * The files, each one concern, each calling only those before it (checked
  * by tests/tools/callcycles.py):
- *   rdma_wire.c  the wire codecs of rdma.h (address, memory descriptor)
+ *   rdma_wire.c  the wire codecs of rdma.h (address, memory descriptor,
+ *                connection request)
+ *   rdma_qp.c    the queue pair's states: INIT, RTR/RTS, error
+ *   rdma_cm.c    the connection manager: listener, events, connecting
  *   rdma_cq.c    completions: poll, arm, the stash, the stall watchdog
  *   rdma_mr.c    registrations and remote keys
  *   rdma_ep.c    endpoints: the RC QP, connect, cancel, destroy
@@ -40,6 +46,7 @@
 #include <time.h>
 
 #include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
 
 #include <skiff/config.h>
 
@@ -81,6 +88,31 @@ struct rdma_ep {
 	uint64_t wd_since_ns;
 	int stalled;            /* the watchdog moved the QP to error */
 	int err_reported;
+	/* The connection manager's part (rdma_cm.c); zero on the blob
+	 * path. */
+	struct rdma_cm_id *cm_id;
+	uint64_t tag;           /* ours, in our blob; 0: blob path */
+	int cm_state;           /* enum rdma_cm_state */
+	int cm_gone;            /* the peer left: the QP is in error */
+	uint64_t req_source;    /* an accepted request's, checked */
+	uint32_t req_qpn;       /*   against the blob at connect */
+	uint32_t req_psn;
+	uint64_t peer_tag;      /* the blob's, once connected */
+	uint32_t peer_qpn;
+	uint32_t peer_psn;
+	int cm_status;          /* resolution's error (negative errno) */
+};
+
+enum rdma_cm_state {
+	RDMA_CM_NONE,           /* blob path, or nothing heard yet */
+	RDMA_CM_ADDR,           /* active: resolving the address */
+	RDMA_CM_ROUTE,          /*   then the route */
+	RDMA_CM_RESOLVED,       /*   route resolved */
+	RDMA_CM_CONNECTING,     /*   request sent */
+	RDMA_CM_ACCEPTED,       /* passive: request accepted */
+	RDMA_CM_ESTABLISHED,
+	RDMA_CM_FAILED,         /* resolution or request failed */
+	RDMA_CM_GONE,           /* disconnected */
 };
 
 struct rdma_mr {
@@ -127,6 +159,17 @@ struct rdma_dev {
 
 	struct rdma_mr *retired; /* sk_mr_alloc memory, deregistered */
 	struct sk_ep_table eps;
+
+	/* The connection manager (rdma_cm.c); cm_ch is NULL on the blob
+	 * path. One channel and one listener per device; the fd the caller
+	 * sleeps on is an epoll fd over the CQ channel and the CM channel. */
+	struct rdma_event_channel *cm_ch;
+	struct rdma_cm_id *cm_listen;
+	uint8_t cm_ip[4];
+	uint16_t cm_port;
+	uint32_t cm_timeout_ms;  /* address and route resolution */
+	int epfd;                /* -1 on the blob path */
+	uint64_t cm_next_ns;     /* busy polls look at the channel then */
 	char name[64];
 	char transport[64];
 };
@@ -167,6 +210,14 @@ static inline uint64_t rdma_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static inline int rdma_gid_is_ipv4(const union ibv_gid *gid)
+{
+	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					   0xff, 0xff};
+
+	return memcmp(gid->raw, prefix, sizeof(prefix)) == 0;
+}
+
 static inline const char *rdma_link_layer_str(uint8_t ll)
 {
 	return ll == IBV_LINK_LAYER_ETHERNET ? "RoCE" : "InfiniBand";
@@ -177,6 +228,25 @@ static inline const char *rdma_link_layer_str(uint8_t ll)
  * that libskiff_verbs.so exports what it did.
  */
 #pragma GCC visibility push(hidden)
+
+/* rdma_qp.c */
+struct ibv_qp *rdma_qp_create(struct rdma_dev *d, uint32_t sq,
+			      uint32_t rq, uint32_t *inline_p);
+int rdma_qp_init(struct rdma_dev *d, struct ibv_qp *qp);
+void rdma_ah_from_blob(const struct rdma_dev *d,
+		       const struct rdma_peer_addr *a, struct ibv_ah_attr *ah);
+sk_status_t rdma_qp_connect(struct rdma_dev *d, struct rdma_ep *e,
+			    const struct ibv_ah_attr *ah, uint32_t qpn,
+			    uint32_t psn, enum ibv_mtu mtu);
+sk_status_t rdma_qp_error(struct rdma_dev *d, struct rdma_ep *e);
+
+/* rdma_cm.c */
+sk_status_t rdma_cm_open(struct rdma_dev *d);
+void rdma_cm_close(struct rdma_dev *d);
+void rdma_cm_progress(struct rdma_dev *d);
+sk_status_t rdma_cm_connect(struct rdma_dev *d, struct rdma_ep *e,
+			    const struct rdma_peer_addr *a);
+void rdma_cm_ep_destroy(struct rdma_dev *d, struct rdma_ep *e);
 
 /* rdma_cq.c */
 sk_status_t rdma_cq_reserve(struct rdma_dev *d, int more);
@@ -199,8 +269,6 @@ sk_status_t rdma_rkey_unpack(struct sk_ep *ep, const void *buf,
 void rdma_rkey_destroy(struct sk_rkey *rkey);
 
 /* rdma_ep.c */
-struct ibv_qp *rdma_qp_create(struct rdma_dev *d, uint32_t sq,
-			      uint32_t rq, uint32_t *inline_p);
 sk_status_t rdma_ep_create(struct sk_dev *dev, uint32_t sq, uint32_t rq,
 			   struct sk_ep **ep_p);
 sk_status_t rdma_ep_addr_pack(const struct sk_ep *ep, void *buf,

@@ -169,6 +169,15 @@ int sk_dev_fd(const struct sk_dev *dev);
 sk_status_t sk_dev_arm(struct sk_dev *dev);
 
 /*
+ * A peer that leaves. On the rdma provider with the connection manager
+ * (SKIFF_RDMA_CONNECT=cm, the default where the device has an IPv4
+ * address), the peer's kernel ends its connections when its process exits,
+ * killed or not, and the endpoint fails as soon as the device is next
+ * polled or armed: everything posted, and everything posted after, completes
+ * in error, the first with SK_ERR_UNREACHABLE, the rest SK_ERR_FLUSHED.
+ * Elsewhere, a dead peer is found by the transport's retries or, as the last
+ * resort, by the stall watchdog below.
+ *
  * The stall watchdog (SKIFF_STALL_MS).
  *
  * What it is for: a last resort against a dead peer on transports that
