@@ -91,6 +91,8 @@ struct sk_hnode {
 	char              desc[SK_BLOB_MAX];
 	bool              link_down;
 	struct sk_timer   cut_t;     /* closes the endpoint after a cut */
+	struct sk_timer   lost_t;    /* its link failed: wait for its exit */
+	sk_status_t       lost_st;
 	uint64_t          ready_req;
 	bool              stdin_waiting;
 	uint64_t          stdin_req;

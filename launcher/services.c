@@ -450,6 +450,30 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 	return true;
 }
 
+/* How long a node whose process left (its link failed with
+ * SK_ERR_UNREACHABLE: the connection manager heard its kernel close it)
+ * has for its exit status to arrive and name the cause, as mpirun names
+ * the signal, before skrun blames the link. */
+#define SK_LOST_GRACE_MS 500
+
+static void sk_node_lost(struct sk_hnode *n, sk_status_t st)
+{
+	if ((!n->finalized || n->fin_held) && !n->exited &&
+	    !n->job->aborting)
+		sk_job_abort(n->job, 1, "lost the fabric link to rank %u on "
+					"%s (%s)",
+			     n->rank, n->host, sk_status_str(st));
+}
+
+static void sk_node_lost_timer(struct sk_timer *t)
+{
+	struct sk_hnode *n = (struct sk_hnode *)((char *)t -
+						 offsetof(struct sk_hnode,
+							  lost_t));
+
+	sk_node_lost(n, n->lost_st);
+}
+
 static void sk_services_on_error(struct sk_chan *chan, sk_status_t st)
 {
 	struct sk_hnode *n = sk_chan_node(chan);
@@ -465,11 +489,13 @@ static void sk_services_on_error(struct sk_chan *chan, sk_status_t st)
 	 * process exit (waitpid) names the cause. A node that is alive but
 	 * lost its link cannot serve the job, nor end (it waits for that
 	 * reply): end it. */
-	if ((!n->finalized || n->fin_held) && !n->exited &&
-	    !n->job->aborting)
-		sk_job_abort(n->job, 1, "lost the fabric link to rank %u on "
-					"%s (%s)",
-			     n->rank, n->host, sk_status_str(st));
+	if (st == SK_ERR_UNREACHABLE && !n->exited) {
+		n->lost_st = st;
+		n->lost_t.cb = sk_node_lost_timer;
+		sk_timer_start(n->job->loop, &n->lost_t, SK_LOST_GRACE_MS);
+		return;
+	}
+	sk_node_lost(n, st);
 }
 
 /* Retry BOOT replies and stdin that waited for a send slot. */
@@ -627,6 +653,8 @@ void sk_services_stdin(struct sk_job *job)
 
 void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n)
 {
+	if (sk_timer_armed(&n->lost_t))
+		sk_timer_stop(job->loop, &n->lost_t);
 	n->link_down = true;
 	sk_conn_node_closed(job, n);
 	/* A thread may be in its files now: they close when it is done.
