@@ -34,6 +34,7 @@ enum perf_test {
 	PERF_TEST_ATOMIC_LAT,
 	PERF_TEST_WRITE_BW,
 	PERF_TEST_PINGPONG,
+	PERF_TEST_CONN_RATE,
 };
 
 /* Options a tool accepts beyond the common ones (-s -n -p -d --provider). */

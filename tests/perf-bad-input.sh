@@ -22,13 +22,20 @@ expect() { # expect CODE DESCRIPTION -- COMMAND...
 }
 
 for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw sk_pingpong \
-	rpc_lat rpc_tput compare/ucp_get_lat; do
+	sk_conn_rate rpc_lat rpc_tput compare/ucp_get_lat; do
 	bin=$BUILD/perf/$t
 	expect 2 "$t unknown flag" -- "$bin" --no-such-flag
 	expect 2 "$t bad size" -- "$bin" -s 12q 127.0.0.1
 	expect 2 "$t bad iterations" -- "$bin" -n -5 127.0.0.1
 	expect 2 "$t bad port" -- "$bin" -p 99999
 done
+
+# compare-connect.sh too (it needs the guest's rxe0 only afterwards).
+cc=perf/compare-connect.sh
+expect 2 "compare-connect unknown flag" -- $cc --no-such-flag
+expect 2 "compare-connect bad trials" -- $cc --trials 0
+expect 2 "compare-connect bad conns" -- $cc --conns 12q
+expect 2 "compare-connect missing nodes" -- $cc --nodes
 
 # compare-boot.sh refuses bad options before running anything (its
 # limits: --sizes up to 4096 nodes, --timeout up to 3600 s); sk_hello

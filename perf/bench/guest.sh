@@ -7,6 +7,8 @@
 #   perf/kv/vs-read-lat.sh      kv's GET next to sk_read_lat (rdma); the
 #                               report sets it beside ib_read_lat of the
 #                               same boot too
+#   perf/compare-connect.sh     the connection manager against the blob
+#                               path: setup rate, a 64-node job's boot
 #
 #   guest.sh [--trials N]
 #
@@ -33,5 +35,8 @@ SKIFF_PROVIDER=rdma SKIFF_DEVICE=rxe0 SKIFF_RDMA_GID_INDEX=1 \
 	perf/kv/vs-read-lat.sh --trials "$trials" --requests 2000
 s=$?
 [ $s = 0 ] || [ $s = 4 ] || rc=1
+echo "=== bench-guest: connect"
+perf/compare-connect.sh --trials "$trials"
+[ $? = 0 ] || rc=1
 echo "=== bench-guest: end (status $rc)"
 exit $rc

@@ -447,8 +447,40 @@ def parse_guest(ctx, text):
             "GET p50 vs ib_read_lat 8 B (rdma, Soft-RoCE guest)", 8, "us",
             "lower", k, p, [k["median"] / p["median"]], ("<=", 2.2),
             spread=False, note="same boot, different scripts: ratio of medians")))
+    rows += parse_connect(got.get("connect", ""))
     if not ctx["logs"].get("guest") or not rows:
         return []
+    return rows
+
+
+CONNECT_ROWS = [  # (key, test, unit, better)
+    ("rate", "connection setup, 2 processes (sk_conn_rate)", "conn/s", "higher"),
+    ("one", "connect through the host, one at a time (sk_connect -n 8)", "us", "lower"),
+    ("all", "connect all pairs at once (sk_connect -n 8)", "conn/s", "higher"),
+    ("boot", "64-node job, start to exit (skrun sk_hello)", "s", "lower"),
+]
+
+
+def parse_connect(text):
+    """compare-connect.sh's trials: the connection manager (Skiff's side)
+    against the blob path (the peer: ibv_rc_pingpong's way)."""
+    vals = {k: ([], []) for k, _, _, _ in CONNECT_ROWS}
+    for line in re.findall(r"^trial \d+: (.*)$", text, re.M):
+        for part in line.split(";"):
+            f = part.split()
+            if len(f) == 3 and f[0] in vals:
+                vals[f[0]][0].append(num(f[1]))
+                vals[f[0]][1].append(num(f[2]))
+    rows = []
+    for k, test, unit, better in CONNECT_ROWS:
+        blob, cm = vals[k]
+        if not blob:
+            continue
+        ratios = [c / b for b, c in zip(blob, cm) if b and c]
+        rows.append(("driver", make_row(
+            test + " (rdma, Soft-RoCE guest)", 0, unit, better,
+            side("SKIFF_RDMA_CONNECT=cm", cm), side("SKIFF_RDMA_CONNECT=blob", blob),
+            ratios, note="the two connection paths; no target (verbs/README.md)")))
     return rows
 
 
