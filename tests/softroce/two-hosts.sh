@@ -98,7 +98,9 @@ guest_b() {
 	ssh_setup "$dir"
 	await_file "$dir/a.ready" 1200 || { echo "FAIL guest A not ready"; touch "$dir/b.done"; return 1; }
 	c0=$(counters)
-	export SKIFF_PROVIDER=rdma SKIFF_DEVICE=rxe0
+	# The connection manager's path (verbs/README.md, "Connecting"), as
+	# clusters connect: insisted on, so that a guest without it fails.
+	export SKIFF_PROVIDER=rdma SKIFF_DEVICE=rxe0 SKIFF_RDMA_CONNECT=cm
 	local skrun=$BUILD/bin/skrun out=/tmp/out err=/tmp/err rc
 	ok() { echo "ok   $1"; passed=$((passed + 1)); }
 	fail() {
