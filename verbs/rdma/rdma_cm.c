@@ -262,8 +262,23 @@ static void rdma_cm_on_request(struct rdma_dev *d, struct rdma_cm_event *ev)
 		cp.initiator_depth = (uint8_t)rdma_cm_min(
 			ev->param.conn.responder_resources, d->max_rd_atomic);
 		cp.rnr_retry_count = 7;
-		if (rdma_accept(id, &cp))
-			why = strerror(errno);
+		if (rdma_accept(id, &cp)) {
+			/* EINVAL: the requester ended its request before
+			 * our progress came to it: its process left (then
+			 * the watchdog finds it), or its CM gave up on a
+			 * node that did not progress for a minute (then the
+			 * connection works). The two look alike here, so
+			 * the endpoint is left as it is, without the
+			 * connection manager's watch. */
+			if (errno != EINVAL)
+				sk_log_error("rdma: %s: endpoint %u: "
+					     "rdma_accept: %s", d->name,
+					     e->idx, strerror(errno));
+			e->cm_state = RDMA_CM_FAILED;
+			rdma_ack_cm_event(ev);
+			rdma_destroy_id(id);
+			return;
+		}
 	}
 	if (why != NULL) {
 		sk_log_error("rdma: %s: refusing a connection request: %s",
@@ -348,10 +363,17 @@ static void rdma_cm_event(struct rdma_dev *d, struct rdma_cm_event *ev)
 		break;
 	case RDMA_CM_EVENT_UNREACHABLE:
 	case RDMA_CM_EVENT_CONNECT_ERROR:
-		sk_log_error("rdma: %s: endpoint %u: no answer from the peer's "
-			     "connection manager (%s, status %d)", d->name,
-			     e->idx, rdma_event_str(ev->event), ev->status);
-		rdma_cm_fail(d, e, RDMA_CM_FAILED);
+		/* The peer's kernel never answered for its process, which
+		 * takes requests from its progress: a node that did not
+		 * progress for a minute, or a host that is down. The QP is
+		 * left alone (it works in the first case; the transport or
+		 * the watchdog fails it in the second). */
+		sk_log_error("rdma: %s: endpoint %u: the peer never answered "
+			     "the connection request (%s, status %d); its "
+			     "departure will be found by the stall watchdog",
+			     d->name, e->idx, rdma_event_str(ev->event),
+			     ev->status);
+		e->cm_state = RDMA_CM_FAILED;
 		break;
 	case RDMA_CM_EVENT_DISCONNECTED:
 		/* Quietly: every peer's exit, orderly or not, says this; the
