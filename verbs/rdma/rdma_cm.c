@@ -47,6 +47,16 @@
 
 #define RDMA_CM_BACKLOG 1024
 
+/*
+ * The kernel's CM gives up on a silent peer only after about a minute
+ * (rdma_cm's 4.3 s response timeout, retried 15 times, or the 68 s its
+ * MRA asks for). So a request or response that failed younger than this
+ * was ended by the other side's departure, and the endpoint fails; an
+ * older one may have been ended by a CM that gave up on a node that did
+ * not progress, whose queue pair works: it is left to the watchdog.
+ */
+#define RDMA_CM_SURE_NS (30ull * 1000000000ull)
+
 /* The private data of our own refusals: a rejection without it is the
  * peer's kernel ending a request nobody took (its endpoint or process
  * gone first), which is a departure, not a refusal. */
@@ -140,6 +150,7 @@ static sk_status_t rdma_cm_listen(struct rdma_dev *d)
 		return SK_ERR_IO;
 	}
 	d->cm_port = ntohs(rdma_get_src_port(d->cm_listen));
+	d->cm_look_ns = rdma_now_ns();
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 ||
 	    epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->chan->fd, &ev) ||
@@ -264,17 +275,18 @@ static void rdma_cm_on_request(struct rdma_dev *d, struct rdma_cm_event *ev)
 		cp.rnr_retry_count = 7;
 		if (rdma_accept(id, &cp)) {
 			/* EINVAL: the requester ended its request before
-			 * our progress came to it: its process left (then
-			 * the watchdog finds it), or its CM gave up on a
-			 * node that did not progress for a minute (then the
-			 * connection works). The two look alike here, so
-			 * the endpoint is left as it is, without the
-			 * connection manager's watch. */
+			 * we took it. It arrived after our previous look at
+			 * the channel: if that was recent, the requester
+			 * left (RDMA_CM_SURE_NS). */
 			if (errno != EINVAL)
 				sk_log_error("rdma: %s: endpoint %u: "
 					     "rdma_accept: %s", d->name,
 					     e->idx, strerror(errno));
-			e->cm_state = RDMA_CM_FAILED;
+			if (errno == EINVAL &&
+			    rdma_now_ns() - d->cm_prev_ns < RDMA_CM_SURE_NS)
+				rdma_cm_fail(d, e, RDMA_CM_GONE);
+			else
+				e->cm_state = RDMA_CM_FAILED;
 			rdma_ack_cm_event(ev);
 			rdma_destroy_id(id);
 			return;
@@ -335,13 +347,18 @@ static void rdma_cm_event(struct rdma_dev *d, struct rdma_cm_event *ev)
 		break;
 	case RDMA_CM_EVENT_CONNECT_RESPONSE:
 		if (rdma_establish(ev->id)) {
-			/* EINVAL: the peer left already; DISCONNECTED
-			 * follows. */
+			/* EINVAL: the peer ended the connection before we
+			 * completed it: it left, if our request is young
+			 * (RDMA_CM_SURE_NS). */
 			if (errno != EINVAL)
 				sk_log_error("rdma: %s: endpoint %u: "
 					     "rdma_establish: %s", d->name,
 					     e->idx, strerror(errno));
-			rdma_cm_fail(d, e, RDMA_CM_GONE);
+			if (errno == EINVAL &&
+			    rdma_now_ns() - e->cm_sent_ns < RDMA_CM_SURE_NS)
+				rdma_cm_fail(d, e, RDMA_CM_GONE);
+			else
+				e->cm_state = RDMA_CM_FAILED;
 		} else {
 			e->cm_state = RDMA_CM_ESTABLISHED;
 		}
@@ -393,6 +410,9 @@ void rdma_cm_progress(struct rdma_dev *d)
 
 	if (d->cm_ch == NULL)
 		return;
+	/* Whatever is in the channel now arrived since the last look. */
+	d->cm_prev_ns = d->cm_look_ns;
+	d->cm_look_ns = rdma_now_ns();
 	while (rdma_get_cm_event(d->cm_ch, &ev) == 0)
 		rdma_cm_event(d, ev);
 }
@@ -524,6 +544,7 @@ static sk_status_t rdma_cm_active(struct rdma_dev *d, struct rdma_ep *e,
 		return SK_ERR_IO;
 	}
 	e->cm_state = RDMA_CM_CONNECTING;
+	e->cm_sent_ns = rdma_now_ns();
 	return SK_OK;
 }
 

@@ -101,6 +101,7 @@ struct rdma_ep {
 	uint32_t peer_qpn;
 	uint32_t peer_psn;
 	int cm_status;          /* resolution's error (negative errno) */
+	uint64_t cm_sent_ns;    /* active: when rdma_connect went out */
 };
 
 enum rdma_cm_state {
@@ -170,6 +171,8 @@ struct rdma_dev {
 	uint32_t cm_timeout_ms;  /* address and route resolution */
 	int epfd;                /* -1 on the blob path */
 	uint64_t cm_next_ns;     /* busy polls look at the channel then */
+	uint64_t cm_look_ns;     /* the channel's last look, and the one */
+	uint64_t cm_prev_ns;     /*   before it (rdma_cm_progress) */
 	char name[64];
 	char transport[64];
 };
