@@ -37,6 +37,12 @@ expect 2 "compare-connect bad trials" -- $cc --trials 0
 expect 2 "compare-connect bad conns" -- $cc --conns 12q
 expect 2 "compare-connect missing nodes" -- $cc --nodes
 
+rg=perf/rpc-guest.sh
+expect 2 "rpc-guest unknown flag" -- $rg --no-such-flag
+expect 2 "rpc-guest bad trials" -- $rg --trials 0
+expect 2 "rpc-guest bad sizes" -- $rg --sizes "8 x"
+expect 2 "rpc-guest bad iters" -- $rg --iters 5
+
 # compare-boot.sh refuses bad options before running anything (its
 # limits: --sizes up to 4096 nodes, --timeout up to 3600 s); sk_hello
 # refuses a stray argument.

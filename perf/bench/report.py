@@ -447,9 +447,38 @@ def parse_guest(ctx, text):
             "GET p50 vs ib_read_lat 8 B (rdma, Soft-RoCE guest)", 8, "us",
             "lower", k, p, [k["median"] / p["median"]], ("<=", 2.2),
             spread=False, note="same boot, different scripts: ratio of medians")))
+    rows += parse_rpc_guest(got.get("rpc", ""))
+    for area, r in parse_kvmc(ctx, got.get("kvmc", "")):
+        r["test"] += " (rdma, Soft-RoCE guest)"
+        rows.append((area, r))
     rows += parse_connect(got.get("connect", ""))
     if not ctx["logs"].get("guest") or not rows:
         return []
+    return rows
+
+
+def parse_rpc_guest(text):
+    """rpc-guest.sh's trials: rpc_lat on rdma against ib_send_lat (x2) and
+    Open MPI over UCX on rxe0, full round trips, one guest."""
+    sk, ib, mpi = {}, {}, {}
+    for m in re.finditer(r"^trial (\d+) size (\d+): rpc (\S+) ib_send_x2 (\S+)"
+                         r" mpi (\S+)$", text, re.M):
+        t, sz = int(m.group(1)), int(m.group(2))
+        sk.setdefault(sz, {})[t] = num(m.group(3))
+        ib.setdefault(sz, {})[t] = num(m.group(4))
+        mpi.setdefault(sz, {})[t] = num(m.group(5))
+    rows = []
+    for sz in sorted(sk):
+        rs = side("rpc_lat (rdma, call round trip)", sk[sz].values())
+        rows.append(("rpc", make_row(
+            "rpc call vs ib_send_lat x 2 (rdma, Soft-RoCE guest)", sz, "us",
+            "lower", rs, side("ib_send_lat -d rxe0 (x2)", ib[sz].values()),
+            ratio_pairs(sk[sz], ib[sz]), note="TCG guest: read the ratio")))
+        rows.append(("rpc", make_row(
+            "rpc call vs Open MPI/UCX ping-pong (rdma, Soft-RoCE guest)", sz,
+            "us", "lower", rs,
+            side("mpirun -n 2 mpi_pingpong, pml ucx on rxe0", mpi[sz].values()),
+            ratio_pairs(sk[sz], mpi[sz]), note="TCG guest: read the ratio")))
     return rows
 
 

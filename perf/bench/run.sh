@@ -16,8 +16,10 @@
 #                chain for `make check` (~35 s), not a measurement
 #   --host-only  (default) no Soft-RoCE guest
 #   --guest      also the guest part: one guest boot with the rdma provider
-#                on rxe0 (perftest vs the driver, kv GET vs READ), and the
-#                two-guest wire benchmark (rpc vs ib_send_lat)
+#                on rxe0 (perftest vs the driver, rpc vs ib_send_lat and
+#                Open MPI over UCX, kv GET vs READ and vs memcached, the
+#                two connection paths), and the two-guest wire benchmark
+#                (rpc vs ib_send_lat across the wire)
 #   --trials N   trials per pair (default 5; --quick 3)
 #   --out DIR    where the report goes (default perf/results)
 #   --keep       keep the scripts' raw outputs in DIR/<base>.raw/
@@ -142,7 +144,7 @@ fi
 if [ $guest = 1 ]; then
 	# One boot: the driver against perftest, then kv's GET against READ
 	# (perf/bench/guest.sh splits the two outputs with marker lines).
-	bench guest tests/softroce/guest-run --timeout 1500 --mem 3072 \
+	bench guest tests/softroce/guest-run --timeout 2400 --mem 3072 \
 		--env BUILD -- perf/bench/guest.sh --trials "$trials"
 	bench wire tests/softroce/two-hosts.sh
 else
