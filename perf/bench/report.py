@@ -507,7 +507,7 @@ def parse_connect(text):
             continue
         ratios = [c / b for b, c in zip(blob, cm) if b and c]
         rows.append(("driver", make_row(
-            test + " (rdma, Soft-RoCE guest)", 0, unit, better,
+            test + " (rdma, Soft-RoCE guest)", None, unit, better,
             side("SKIFF_RDMA_CONNECT=cm", cm), side("SKIFF_RDMA_CONNECT=blob", blob),
             ratios, note="the two connection paths; no target (verbs/README.md)")))
     return rows
