@@ -13,7 +13,7 @@ Each script prints one line per trial with both sides' figures (the sides
 interleaved in that trial); from them a row takes each side's median and
 min-max and the median of the per-trial ratios, counting a trial only
 when both sides have a figure in it. Scripts that print only medians
-(compare-slurm.sh, owner-ir.sh, two-hosts.sh) give rows without a spread,
+(compare-slurm.sh, owner-ir.sh, older two-hosts.sh runs) give rows without a spread,
 and say so. A side that gave no figure, and every row of a script that
 did not run, carries a "reason". Exit status: 0 written, 1 cannot write.
 """
@@ -513,16 +513,39 @@ def parse_connect(text):
     return rows
 
 
+# two-hosts.sh's per-trial keys: (Skiff's key, peer's key) per table line.
+WIRE_KEYS = {("sk_write_lat", "ib_write_lat"): ("skw", "ibw"),
+             ("sk_read_lat", "ib_read_lat"): ("skr", "ibr"),
+             ("rpc_lat", "ib_send_lat x 2"): ("rpc", "ibs"),
+             ("rpc_lat", "Open MPI/UCX ping-pong RTT"): ("rpc", "mpi")}
+
+
 def parse_wire(ctx, text):
+    """two-hosts.sh's benchmark: from its per-trial lines ("wire trial T:
+    skw X ibw Y ...") when it printed them, else (older runs) from its
+    table of medians, without a spread."""
+    trials = {}
+    for m in re.finditer(r"^wire trial (\d+):(.*)$", text, re.M):
+        f = m.group(2).split()
+        trials[int(m.group(1))] = {f[i]: num(f[i + 1]) for i in range(0, len(f) - 1, 2)}
     rows = []
     for m in re.finditer(r"^\s+(sk_write_lat|sk_read_lat|rpc_lat)\s+\(([^)]*)\)"
                          r"\s+(\S+)\s+(.+?)\s+(\S+)\s+(\S+)\s*$", text, re.M):
+        keys = WIRE_KEYS.get((m.group(1), m.group(4)))
+        test = "%s (%s) vs %s" % (m.group(1), m.group(2), m.group(4))
+        if trials and keys:
+            sk = {t: v.get(keys[0]) for t, v in trials.items()}
+            pe = {t: v.get(keys[1]) for t, v in trials.items()}
+            rows.append(("wire", make_row(
+                test, 8, "us", "lower", side(m.group(1), sk.values()),
+                side(m.group(4), pe.values()), ratio_pairs(sk, pe),
+                note="two TCG guests: read the ratio")))
+            continue
         sv, pv = num(m.group(3)), num(m.group(5))
         rows.append(("wire", make_row(
-            "%s (%s) vs %s" % (m.group(1), m.group(2), m.group(4)), 8, "us",
-            "lower", side(m.group(1), [sv]), side(m.group(4), [pv]),
+            test, 8, "us", "lower", side(m.group(1), [sv]), side(m.group(4), [pv]),
             [num(m.group(6))], spread=False,
-            note="two TCG guests; two-hosts.sh prints medians of 3 only")))
+            note="two TCG guests; this two-hosts.sh printed medians only")))
     return rows
 
 

@@ -218,7 +218,8 @@ pair() {
 
 bench() {
 	local trials=3 t port=18700 lat_n=500 f v
-	local -A got
+	local -A got seen
+	local line k w
 	local perf=$BUILD/perf mpi=(mpirun --allow-run-as-root --host guest-a,guest-b
 		-n 2 --mca pml ucx --mca osc ucx --mca pml_ucx_tls any
 		--mca pml_ucx_devices any --mca btl ^openib
@@ -240,6 +241,19 @@ bench() {
 			got[ibs]+=" $(value $f 8 5 5 | awk '{ printf "%.2f", 2 * $1 }')"
 		timeout 120 "${mpi[@]}" "$perf/compare/mpi_pingpong" -s 8 -n $lat_n \
 			-w 50 </dev/null >$f 2>&1 && got[mpi]+=" $(value $f 8 4 4)"
+		# This trial's figures, for perf/bench/report.py's spreads
+		# and per-trial ratios ("-": that side gave none).
+		line="wire trial $t:"
+		for k in skw ibw skr ibr rpc ibs mpi; do
+			read -r -a w <<<"${got[$k]:-}"
+			if [ ${#w[@]} -gt "${seen[$k]:-0}" ]; then
+				line+=" $k ${w[-1]}"
+			else
+				line+=" $k -"
+			fi
+			seen[$k]=${#w[@]}
+		done
+		echo "$line"
 	done
 	med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
 	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
