@@ -225,6 +225,28 @@ static void rdma_cm_fail(struct rdma_dev *d, struct rdma_ep *e, int state)
 }
 
 
+/*
+ * The handshake's last step (@what) failed. EINVAL: the peer ended the
+ * request or connection first; within RDMA_CM_SURE_NS of @since_ns (when
+ * the request could have arrived, or went out) that means it left, and
+ * the endpoint fails. Otherwise the endpoint keeps its working QP, without
+ * the connection manager's watch.
+ */
+static void rdma_cm_ended(struct rdma_dev *d, struct rdma_ep *e,
+			  const char *what, uint64_t since_ns)
+{
+	int err = errno;
+
+	if (err != EINVAL)
+		sk_log_error("rdma: %s: endpoint %u: %s: %s", d->name, e->idx,
+			     what, strerror(err));
+	if (err == EINVAL && rdma_now_ns() - since_ns < RDMA_CM_SURE_NS)
+		rdma_cm_fail(d, e, RDMA_CM_GONE);
+	else
+		e->cm_state = RDMA_CM_FAILED;
+}
+
+
 static struct rdma_ep *rdma_cm_find(struct rdma_dev *d, uint64_t tag)
 {
 	for (uint32_t i = 0; i < d->eps.n; i++) {
@@ -274,19 +296,9 @@ static void rdma_cm_on_request(struct rdma_dev *d, struct rdma_cm_event *ev)
 			ev->param.conn.responder_resources, d->max_rd_atomic);
 		cp.rnr_retry_count = 7;
 		if (rdma_accept(id, &cp)) {
-			/* EINVAL: the requester ended its request before
-			 * we took it. It arrived after our previous look at
-			 * the channel: if that was recent, the requester
-			 * left (RDMA_CM_SURE_NS). */
-			if (errno != EINVAL)
-				sk_log_error("rdma: %s: endpoint %u: "
-					     "rdma_accept: %s", d->name,
-					     e->idx, strerror(errno));
-			if (errno == EINVAL &&
-			    rdma_now_ns() - d->cm_prev_ns < RDMA_CM_SURE_NS)
-				rdma_cm_fail(d, e, RDMA_CM_GONE);
-			else
-				e->cm_state = RDMA_CM_FAILED;
+			/* The request arrived after our previous look at
+			 * the channel. */
+			rdma_cm_ended(d, e, "rdma_accept", d->cm_prev_ns);
 			rdma_ack_cm_event(ev);
 			rdma_destroy_id(id);
 			return;
@@ -346,22 +358,10 @@ static void rdma_cm_event(struct rdma_dev *d, struct rdma_cm_event *ev)
 		e->cm_state = RDMA_CM_FAILED;
 		break;
 	case RDMA_CM_EVENT_CONNECT_RESPONSE:
-		if (rdma_establish(ev->id)) {
-			/* EINVAL: the peer ended the connection before we
-			 * completed it: it left, if our request is young
-			 * (RDMA_CM_SURE_NS). */
-			if (errno != EINVAL)
-				sk_log_error("rdma: %s: endpoint %u: "
-					     "rdma_establish: %s", d->name,
-					     e->idx, strerror(errno));
-			if (errno == EINVAL &&
-			    rdma_now_ns() - e->cm_sent_ns < RDMA_CM_SURE_NS)
-				rdma_cm_fail(d, e, RDMA_CM_GONE);
-			else
-				e->cm_state = RDMA_CM_FAILED;
-		} else {
+		if (rdma_establish(ev->id))
+			rdma_cm_ended(d, e, "rdma_establish", e->cm_sent_ns);
+		else
 			e->cm_state = RDMA_CM_ESTABLISHED;
-		}
 		break;
 	case RDMA_CM_EVENT_ESTABLISHED:
 		e->cm_state = RDMA_CM_ESTABLISHED;
