@@ -196,8 +196,10 @@ int rdma_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max)
 	if ((d->stall_ns || d->cm_ch) && (++d->polls & 63) == 0) {
 		if (d->stall_ns)
 			rdma_watchdog(d);
-		if (d->cm_ch && rdma_now_ns() >= d->cm_next_ns) {
-			d->cm_next_ns = rdma_now_ns() + 10000000ull;
+		uint64_t now = d->cm_ch ? rdma_now_ns() : 0;
+
+		if (d->cm_ch && now >= d->cm_next_ns) {
+			d->cm_next_ns = now + 10000000ull;
 			rdma_cm_progress(d);
 		}
 	}
