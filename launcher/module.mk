@@ -2,6 +2,7 @@
 
 # skrun's parsers of outside text: unit-tested and fuzzed on their own.
 LAUNCHER_OPTS_SRC := launcher/opts.c launcher/hosts.c launcher/place.c \
+                     launcher/frame.c \
                      launcher/parse.c launcher/slurm.c
 
 TEST_PROGS += $(BUILD)/tests/test_opts
@@ -29,6 +30,14 @@ $(FUZZ_BUILD)/fuzz_slurm: tests/fuzz/fuzz_slurm.c $(LAUNCHER_OPTS_SRC) \
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Ilauncher -o $@ tests/fuzz/fuzz_slurm.c \
 		$(LAUNCHER_OPTS_SRC)
+
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_frames
+$(FUZZ_BUILD)/fuzz_frames: tests/fuzz/fuzz_frames.c launcher/frame.c \
+	launcher/parse.h $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Ilauncher -o $@ tests/fuzz/fuzz_frames.c \
+		launcher/frame.c
 
 TEST_PROGS += $(BUILD)/tests/test_fileserv
 $(BUILD)/tests/test_fileserv: $(BUILD)/tests/launcher/test_fileserv.o \

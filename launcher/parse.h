@@ -1,14 +1,16 @@
 /*
  * What skrun's parsers of outside text share: opts.c (the command line),
  * hosts.c (--host lists and hostfiles), place.c (placement), slurm.c
- * (Slurm's variables) and the agent's lifeline (agent.c). Private to
- * them; the launcher's other parts see opts.h only.
+ * (Slurm's variables), the agent's lifeline (agent.c) and a Slurm step's
+ * frames (frame.c). Private to them and to the parts of skrun that speak
+ * those protocols; the launcher's other parts see opts.h only.
  */
 #ifndef SKIFF_LAUNCHER_PARSE_H
 #define SKIFF_LAUNCHER_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "opts.h"
 
@@ -93,5 +95,77 @@ enum sk_num sk_parse_uint(const char *s, size_t n, unsigned min, unsigned max,
  * no number that only wraps to one.
  */
 int sk_parse_agent_sig(const char *line, size_t n);
+
+/*
+ * A Slurm step's frames (frame.c). Inside an allocation skrun starts one
+ * srun step per host, whose one task is `skrun --agent --ranks LIST`;
+ * the agent forks every rank of LIST there and, after the marker line
+ * (SK_AGENT_MARKER), writes nothing on its stdout but frames, so that
+ * the ranks' streams, pids and exit statuses share srun's one stream:
+ *
+ *   byte 0     kind (enum sk_frame_kind)
+ *   byte 1     0
+ *   bytes 2-3  the rank's index in LIST, little-endian
+ *   bytes 4-7  the body's length, little-endian: 1 to SK_FRAME_DATA_MAX
+ *              for output, 4 for a pid or an exit status
+ *   the body   output bytes as the rank wrote them, or a little-endian
+ *              value: the rank's pid on its host, or its wait status
+ *              (waitpid's, so that a signal survives the trip)
+ */
+enum sk_frame_kind {
+	SK_FRAME_OUT = 1,  /* the rank's stdout */
+	SK_FRAME_ERR = 2,  /* its stderr */
+	SK_FRAME_PID = 3,  /* it started, with this pid */
+	SK_FRAME_EXIT = 4, /* it ended, with this wait status */
+};
+
+#define SK_FRAME_HDR      8
+#define SK_FRAME_DATA_MAX 65536u
+
+void sk_frame_header(uint8_t hdr[SK_FRAME_HDR], enum sk_frame_kind kind,
+		     unsigned idx, uint32_t len);
+/* A whole pid or exit frame into @out. */
+void sk_frame_value(uint8_t out[SK_FRAME_HDR + 4], enum sk_frame_kind kind,
+		    unsigned idx, uint32_t value);
+
+/* One thing a frame said: output comes in pieces of a frame (@data,
+ * @len), in order; a pid or exit status whole (@value). */
+struct sk_frame_ev {
+	enum sk_frame_kind kind;
+	unsigned           idx;
+	const char        *data;
+	size_t             len;
+	uint32_t           value;
+};
+
+/* What sk_frame_feed calls for each: NULL to go on, or why the stream
+ * is broken (a second exit for one rank, say), which stops it. */
+typedef const char *sk_frame_func_t(void *arg, const struct sk_frame_ev *ev);
+
+/* A reader's state across reads; caller-owned, nothing to free. */
+struct sk_frame_rd {
+	unsigned           nranks;
+	uint8_t            hdr[SK_FRAME_HDR];
+	size_t             hlen;
+	enum sk_frame_kind kind;
+	unsigned           idx;
+	uint32_t           left;   /* of the current frame's body */
+	uint8_t            val[4];
+	size_t             vlen;
+	bool               failed;
+	char               err[128]; /* why, once failed */
+};
+
+void sk_frame_rd_init(struct sk_frame_rd *rd, unsigned nranks);
+/*
+ * Feed @len bytes of the stream (any split). Returns 0, or -1 once the
+ * stream is broken (a malformed header, a pid of 0, an exit value that
+ * is no wait status, or @cb's refusal): rd->err says why, and every
+ * later call returns -1 at once.
+ */
+int sk_frame_feed(struct sk_frame_rd *rd, const char *buf, size_t len,
+		  sk_frame_func_t *cb, void *arg);
+/* Whether the stream stopped between frames (its end is no cut). */
+bool sk_frame_rd_idle(const struct sk_frame_rd *rd);
 
 #endif /* SKIFF_LAUNCHER_PARSE_H */

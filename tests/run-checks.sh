@@ -108,7 +108,7 @@ conformance() {
 fuzz() {
 	local t corpus rc=0
 	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
-		ucx_rkey kvsem lincheck kvread owner mc_text mc_bin slurm; do
+		ucx_rkey kvsem lincheck kvread owner mc_text mc_bin slurm frames; do
 		local seeds=tests/fuzz/corpus_$t
 		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 		corpus=$(mktemp -d)

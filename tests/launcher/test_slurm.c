@@ -6,8 +6,14 @@
  * hostile environment could hold instead: missing variables, counts that
  * contradict each other, bad syntax, expansions past skrun's limits. Each
  * refusal names the variable at fault and leaves the list untouched.
+ *
+ * Then the frames of a Slurm step's agent (launcher/frame.c, parse.h),
+ * which skrun reads from srun's stdout: every split of a good stream
+ * gives the same events, and each kind of damage stops the stream with
+ * a message and delivers nothing after it.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +24,7 @@
 #include <cmocka.h>
 
 #include "opts.h"
+#include "parse.h"
 
 /* An environment: NULL-terminated "NAME=value" strings. */
 static const char *env_get(const char *name, void *arg)
@@ -261,6 +268,212 @@ static void test_limits(void **state)
 		   "'4097' is not a task count");
 }
 
+/* ---- a step's frames ---- */
+
+#define EV_MAX 64
+
+struct evlog {
+	struct sk_frame_ev ev[EV_MAX];
+	char data[4096];
+	size_t dlen;
+	unsigned n;
+	const char *refuse_on_exit; /* the callback's refusal, if any */
+};
+
+static const char *log_ev(void *arg, const struct sk_frame_ev *ev)
+{
+	struct evlog *l = arg;
+
+	assert_true(l->n < EV_MAX);
+	l->ev[l->n] = *ev;
+	if (ev->len) {
+		assert_true(l->dlen + ev->len <= sizeof(l->data));
+		memcpy(l->data + l->dlen, ev->data, ev->len);
+		l->dlen += ev->len;
+	}
+	l->n++;
+	return ev->kind == SK_FRAME_EXIT ? l->refuse_on_exit : NULL;
+}
+
+/* A stream: rank 1 says "hi\n" on stdout, its pid, rank 0 an error
+ * line, rank 1's exit by signal 9, rank 0's exit 3. */
+static size_t good_stream(uint8_t *buf)
+{
+	size_t n = 0;
+
+	sk_frame_header(buf + n, SK_FRAME_OUT, 1, 3);
+	memcpy(buf + n + SK_FRAME_HDR, "hi\n", 3);
+	n += SK_FRAME_HDR + 3;
+	sk_frame_value(buf + n, SK_FRAME_PID, 1, 4242);
+	n += SK_FRAME_HDR + 4;
+	sk_frame_header(buf + n, SK_FRAME_ERR, 0, 4);
+	memcpy(buf + n + SK_FRAME_HDR, "bad\n", 4);
+	n += SK_FRAME_HDR + 4;
+	sk_frame_value(buf + n, SK_FRAME_EXIT, 1, 9);
+	n += SK_FRAME_HDR + 4;
+	sk_frame_value(buf + n, SK_FRAME_EXIT, 0, 3 << 8);
+	return n + SK_FRAME_HDR + 4;
+}
+
+static void test_frames_good(void **state)
+{
+	uint8_t buf[256];
+	size_t len = good_stream(buf);
+
+	(void)state;
+	assert_int_equal(len, 59);
+	/* Whole, then a byte at a time, then in every two-piece split. */
+	for (size_t split = 0; split <= len + 1; split++) {
+		struct sk_frame_rd rd;
+		struct evlog l = {.n = 0};
+
+		sk_frame_rd_init(&rd, 2);
+		if (split == len + 1) {
+			for (size_t i = 0; i < len; i++) {
+				assert_int_equal(sk_frame_feed(&rd,
+					(char *)buf + i, 1, log_ev, &l), 0);
+				/* Idle exactly between frames. */
+				size_t at = i + 1;
+				bool edge = at == 11 || at == 23 || at == 35 ||
+					    at == 47 || at == 59;
+
+				assert_int_equal(sk_frame_rd_idle(&rd), edge);
+			}
+		} else {
+			assert_int_equal(sk_frame_feed(&rd, (char *)buf, split,
+						       log_ev, &l), 0);
+			assert_int_equal(sk_frame_feed(&rd, (char *)buf + split,
+						       len - split, log_ev, &l),
+					 0);
+		}
+		assert_true(sk_frame_rd_idle(&rd));
+		assert_int_equal(l.dlen, 7);
+		assert_memory_equal(l.data, "hi\nbad\n", 7);
+		/* Output may come in pieces; the values come whole. */
+		unsigned pid = 0, exits = 0;
+		for (unsigned i = 0; i < l.n; i++) {
+			if (l.ev[i].kind == SK_FRAME_PID) {
+				assert_int_equal(l.ev[i].idx, 1);
+				assert_int_equal(l.ev[i].value, 4242);
+				pid++;
+			} else if (l.ev[i].kind == SK_FRAME_EXIT) {
+				assert_int_equal(l.ev[i].value,
+						 l.ev[i].idx == 1 ? 9u : 3u << 8);
+				exits++;
+			} else {
+				assert_int_equal(l.ev[i].idx,
+						 l.ev[i].kind == SK_FRAME_OUT ? 1
+									     : 0);
+			}
+		}
+		assert_int_equal(pid, 1);
+		assert_int_equal(exits, 2);
+	}
+}
+
+/* One damaged frame after a good one: refused with @why, and the good
+ * one's event was delivered, nothing after. */
+static void expect_bad_frame(const uint8_t *frame, size_t flen,
+			     const char *why)
+{
+	uint8_t buf[64];
+	struct sk_frame_rd rd;
+	struct evlog l = {.n = 0};
+
+	sk_frame_value(buf, SK_FRAME_PID, 0, 7);
+	memcpy(buf + SK_FRAME_HDR + 4, frame, flen);
+	sk_frame_rd_init(&rd, 2);
+	assert_int_equal(sk_frame_feed(&rd, (char *)buf,
+				       SK_FRAME_HDR + 4 + flen, log_ev, &l),
+			 -1);
+	assert_int_equal(l.n, 1);
+	if (strstr(rd.err, why) == NULL)
+		fail_msg("\"%s\" does not say \"%s\"", rd.err, why);
+	assert_false(sk_frame_rd_idle(&rd));
+	/* Sticky: nothing more is read. */
+	assert_int_equal(sk_frame_feed(&rd, (char *)buf, SK_FRAME_HDR + 4,
+				       log_ev, &l),
+			 -1);
+	assert_int_equal(l.n, 1);
+}
+
+static void test_frames_bad(void **state)
+{
+	uint8_t f[16];
+
+	(void)state;
+	sk_frame_header(f, SK_FRAME_OUT, 0, 1);
+	f[0] = 0;
+	expect_bad_frame(f, SK_FRAME_HDR + 1, "unknown kind 0.0");
+	f[0] = 5;
+	expect_bad_frame(f, SK_FRAME_HDR + 1, "unknown kind 5.0");
+	f[0] = SK_FRAME_OUT;
+	f[1] = 1;
+	expect_bad_frame(f, SK_FRAME_HDR + 1, "unknown kind 1.1");
+	sk_frame_header(f, SK_FRAME_OUT, 2, 1);
+	expect_bad_frame(f, SK_FRAME_HDR + 1, "rank index 2 of a step of 2");
+	sk_frame_header(f, SK_FRAME_ERR, 65535, 1);
+	expect_bad_frame(f, SK_FRAME_HDR + 1, "rank index 65535");
+	sk_frame_header(f, SK_FRAME_OUT, 0, 0);
+	expect_bad_frame(f, SK_FRAME_HDR, "an output frame of 0 bytes");
+	sk_frame_header(f, SK_FRAME_OUT, 0, SK_FRAME_DATA_MAX + 1);
+	expect_bad_frame(f, SK_FRAME_HDR, "an output frame of 65537 bytes");
+	sk_frame_header(f, SK_FRAME_OUT, 0, UINT32_MAX);
+	expect_bad_frame(f, SK_FRAME_HDR, "an output frame of 4294967295");
+	sk_frame_header(f, SK_FRAME_PID, 0, 3);
+	expect_bad_frame(f, SK_FRAME_HDR, "a pid frame of 3 bytes, not 4");
+	sk_frame_header(f, SK_FRAME_EXIT, 1, 8);
+	expect_bad_frame(f, SK_FRAME_HDR, "an exit frame of 8 bytes, not 4");
+	sk_frame_value(f, SK_FRAME_PID, 1, 0);
+	expect_bad_frame(f, SK_FRAME_HDR + 4, "pid 0 for rank index 1");
+	sk_frame_value(f, SK_FRAME_PID, 1, 0x80000000u);
+	expect_bad_frame(f, SK_FRAME_HDR + 4, "pid 2147483648");
+	/* Wait statuses: stopped (0x7f), continued (0xffff), a code with
+	 * low bits, a signal with high bits, past 16 bits. */
+	static const uint32_t bad_status[] = {0x7f, 0x137f, 0xffff, 0x0301,
+					      0x0109, 0x10000, 0x41};
+	for (size_t i = 0; i < sizeof(bad_status) / sizeof(bad_status[0]);
+	     i++) {
+		sk_frame_value(f, SK_FRAME_EXIT, 0, bad_status[i]);
+		expect_bad_frame(f, SK_FRAME_HDR + 4, "is no wait status");
+	}
+}
+
+/* The good statuses at their edges, and the callback's refusal. */
+static void test_frames_status(void **state)
+{
+	static const uint32_t good[] = {0, 0xff00, 1, 64, 0x80 | 11};
+	uint8_t f[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct sk_frame_rd rd;
+		struct evlog l = {.n = 0};
+
+		sk_frame_rd_init(&rd, 1);
+		sk_frame_value(f, SK_FRAME_EXIT, 0, good[i]);
+		assert_int_equal(sk_frame_feed(&rd, (char *)f,
+					       SK_FRAME_HDR + 4, log_ev, &l),
+				 0);
+		assert_int_equal(l.n, 1);
+		assert_int_equal(l.ev[0].value, good[i]);
+	}
+	struct sk_frame_rd rd;
+	struct evlog l = {.n = 0, .refuse_on_exit = "a second exit status"};
+
+	sk_frame_rd_init(&rd, 1);
+	sk_frame_value(f, SK_FRAME_EXIT, 0, 0);
+	assert_int_equal(sk_frame_feed(&rd, (char *)f, SK_FRAME_HDR + 4,
+				       log_ev, &l),
+			 -1);
+	assert_string_equal(rd.err, "a second exit status");
+	/* A step of no ranks takes no frame at all. */
+	sk_frame_rd_init(&rd, 0);
+	assert_int_equal(sk_frame_feed(&rd, (char *)f, SK_FRAME_HDR + 4,
+				       log_ev, &l),
+			 -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +484,9 @@ int main(void)
 		cmocka_unit_test(test_contradictions),
 		cmocka_unit_test(test_bad_syntax),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_frames_good),
+		cmocka_unit_test(test_frames_bad),
+		cmocka_unit_test(test_frames_status),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
