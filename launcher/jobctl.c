@@ -29,34 +29,8 @@
 
 #include "skrun.h"
 
-/*
- * A rank started by srun is an agent in a Slurm step: srun forwards
- * SIGTERM to it but takes SIGINT for itself, so every signal goes down
- * the lifeline instead, and the agent sends it to the node. SIGKILL also
- * cuts the lifeline (the agent then kills the node and exits, and srun
- * with it); a second SIGKILL, with the lifeline already cut, kills srun.
- */
-static void sk_srun_signal(struct sk_hnode *n, int sig)
-{
-	char line[32];
-	int len;
-
-	if (n->stdin_fd < 0) {
-		if (sig == SIGKILL)
-			kill(-n->pid, SIGKILL);
-		return;
-	}
-	len = snprintf(line, sizeof(line), SK_AGENT_SIG_FMT "\n", sig);
-	if (write(n->stdin_fd, line, (size_t)len) != len && errno != EPIPE &&
-	    errno != EAGAIN)
-		fprintf(stderr, "skrun: rank %u: cannot signal it through "
-				"srun: %s\n", n->rank, strerror(errno));
-	if (sig == SIGKILL) {
-		close(n->stdin_fd);
-		n->stdin_fd = -1;
-	}
-}
-
+/* Every running rank: its process group, or, for the ranks of Slurm
+ * steps, their agents through the steps' lifelines (step.c). */
 static void sk_job_signal_all(struct sk_job *job, int sig)
 {
 	unsigned r;
@@ -64,13 +38,11 @@ static void sk_job_signal_all(struct sk_job *job, int sig)
 	for (r = 0; r < job->size; r++) {
 		struct sk_hnode *n = &job->node[r];
 
-		if (n->pid <= 0 || n->exited)
+		if (n->pid <= 0 || n->exited || sk_launch[r].in_step)
 			continue;
-		if (n->srun)
-			sk_srun_signal(n, sig);
-		else
-			kill(-n->pid, sig); /* its process group */
+		kill(-n->pid, sig); /* its process group */
 	}
+	sk_steps_signal(job, sig);
 }
 
 static void sk_job_kill_timer(struct sk_timer *t)
@@ -233,7 +205,7 @@ sk_rank_failed(struct sk_job *job, int code, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void sk_node_exited(struct sk_job *job, struct sk_hnode *n,
+void sk_jobctl_rank_exited(struct sk_job *job, struct sk_hnode *n,
 			   int status)
 {
 	n->exited = true;
@@ -289,9 +261,14 @@ static void sk_reap(struct sk_job *job)
 
 		if (pid <= 0)
 			return;
+		if (sk_steps_reap(job, pid, status))
+			continue;
+		/* A rank in a step has its host's pid: never ours. */
 		for (r = 0; r < job->size; r++) {
-			if (job->node[r].pid == pid && !job->node[r].exited) {
-				sk_node_exited(job, &job->node[r], status);
+			if (job->node[r].pid == pid && !job->node[r].exited &&
+			    !sk_launch[r].in_step) {
+				sk_jobctl_rank_exited(job, &job->node[r],
+						      status);
 				break;
 			}
 		}
@@ -324,7 +301,7 @@ static void sk_signal_readable(struct sk_watch *w, unsigned revents)
 				sigabbrev_np(sig) ? sigabbrev_np(sig)
 						  : "a signal");
 		/* The ranks' statuses make the job's: a rank that does not
-		 * end cleanly says 128 + sig (sk_node_exited); a program
+		 * end cleanly says 128 + sig (sk_jobctl_rank_exited); a program
 		 * that takes it and exits 0 (skcached's nodes) ends the job
 		 * with 0. */
 		if (!job->aborting)

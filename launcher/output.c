@@ -234,32 +234,47 @@ static size_t sk_agent_eat(struct sk_hnode *n, const char *buf, size_t len)
 	return i;
 }
 
+void sk_output_agent(struct sk_hnode *n, int stream, const char *buf,
+		     size_t len)
+{
+	size_t used = 0;
+
+	if (stream == 1 && !sk_launch[n->rank].hdr_done)
+		used = sk_agent_eat(n, buf, len);
+	if (used < len)
+		sk_output_write(n->job, n, stream, buf + used, len - used);
+}
+
+void sk_output_agent_end(struct sk_hnode *n)
+{
+	struct sk_launch *l = &sk_launch[n->rank];
+
+	if (l->hdr_len) { /* a cut line is output */
+		sk_output_write(n->job, n, 1, l->hdr, l->hdr_len);
+		l->hdr_len = 0;
+	}
+}
+
 /* Read what a node's pipe holds now. Returns false at its end. */
 static bool sk_pipe_read(struct sk_pipe *p)
 {
 	struct sk_hnode *n = p->node;
 	char buf[65536];
 	ssize_t r;
-	size_t used = 0;
 
 	r = read(p->w.fd, buf, sizeof(buf));
 	if (r < 0 && (errno == EINTR || errno == EAGAIN))
 		return errno == EINTR;
 	if (r <= 0) {
-		struct sk_launch *l = &sk_launch[n->rank];
-
-		if (p->stream == 1 && l->hdr_len) { /* a cut line is output */
-			sk_output_write(n->job, n, 1, l->hdr, l->hdr_len);
-			l->hdr_len = 0;
-		}
+		if (p->stream == 1)
+			sk_output_agent_end(n);
 		sk_pipe_close(n->job, n, p->stream - 1);
 		return false;
 	}
-	if (sk_via_agent(n) && p->stream == 1 && !sk_launch[n->rank].hdr_done)
-		used = sk_agent_eat(n, buf, (size_t)r);
-	if (used < (size_t)r)
-		sk_output_write(n->job, n, p->stream, buf + used,
-			      (size_t)r - used);
+	if (sk_via_agent(n))
+		sk_output_agent(n, p->stream, buf, (size_t)r);
+	else
+		sk_output_write(n->job, n, p->stream, buf, (size_t)r);
 	return true;
 }
 

@@ -234,6 +234,8 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	}
 	rc = sk_launch_setup(job, host_of, &nlocal, &first_local);
 	free(host_of);
+	if (rc == 0)
+		rc = sk_steps_setup(job);
 	/* Each refusal before any rank starts, as mpirun's are. */
 	if (rc != 0 || (rc = sk_bind_setup(job, nlocal)) != 0 ||
 	    (rc = sk_wdir_setup(job, nlocal > 0)) != 0 ||
@@ -306,17 +308,19 @@ bootsrv:
 	}
 	sk_jobctl_start(job, &set);
 	for (r = 0; r < np; r++) {
+		if (sk_launch[r].in_step)
+			continue;
 		rc = sk_spawn(job, &job->node[r], self);
-
 		if (rc < 0) {
 			sk_job_abort(job, SK_EXIT_LAUNCH,
 				     "cannot start rank %u: %s", r,
 				     strerror(-rc));
-			break;
+			return 0;
 		}
-		if (job->opts.report_bindings)
-			sk_report_binding(job, &job->node[r]);
 	}
+	sk_steps_start(job, self, sk_jobctl_rank_exited);
+	for (r = 0; r < np && job->opts.report_bindings; r++)
+		sk_report_binding(job, &job->node[r]);
 	return 0;
 }
 
@@ -358,6 +362,7 @@ static void sk_job_cleanup(struct sk_job *job)
 	 * the registrations and the device go in any case. */
 	busy = sk_fileq_stop();
 	busy += sk_services_files_cleanup(job, busy == 0);
+	sk_steps_cleanup(job);
 	sk_launch_cleanup(job);
 	sk_loop_destroy(job->loop);
 	if (busy == 0) {
@@ -385,6 +390,7 @@ static void sk_job_setup_undo(struct sk_job *job)
 	sk_dev_close(job->dev);
 	if (job->fsrv.root != NULL)
 		sk_fsrv_cleanup(&job->fsrv);
+	sk_steps_cleanup(job);
 	sk_launch_cleanup(job);
 	free(job->node);
 	job->node = NULL;
@@ -432,12 +438,14 @@ int main(int argc, char **argv)
 		sk_job_setup_undo(&job);
 		return rc;
 	}
-	/* Run until every node has exited and said all it had to say. A
-	 * grandchild may hold a pipe open: after the last exit, wait for
-	 * end-of-file on the pipes for at most a second. */
+	/* Run until every node has exited and said all it had to say, and
+	 * every Slurm step's srun has ended. A grandchild may hold a pipe
+	 * open: after the last exit, wait for end-of-file on the pipes (and
+	 * srun's end) for at most a second. */
 	uint64_t drain_end = 0;
 
-	while (job.nexited < job.size || job.open_pipes > 0) {
+	while (job.nexited < job.size || job.open_pipes > 0 ||
+	       sk_steps_running() > 0) {
 		int timeout = -1;
 
 		if (job.nexited == job.size) {

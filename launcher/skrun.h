@@ -5,9 +5,11 @@
  *   output.c  the ranks' output: pipes, tags, --output-filename
  *   checks.c  refusals before any rank starts (program, --wdir, -x)
  *   spawn.c   starting a rank: fork here, or ssh and skrun --agent;
+ *             a host's Slurm step (srun and skrun --agent --ranks);
  *             binding to cores
+ *   step.c    the Slurm steps: one per host, its ranks' frames
  *   jobctl.c  the job's end: signals, --timeout, exits and exit status
- *   agent.c   skrun --agent, the remote end of an ssh launch
+ *   agent.c   skrun --agent, the remote end of an ssh or srun launch
  *   skrun.c   main: setup, the loop, cleanup
  *
  * Nothing below skrun (services.c, bootsrv.c, connect.c, job.c) includes
@@ -57,6 +59,7 @@ struct sk_launch {
 	size_t   hdr_len;
 	bool     hdr_done;    /* past them: the rest is the rank's output */
 	bool     agent_seen;  /* the marker arrived: ssh did its part */
+	bool     in_step;     /* run by its host's Slurm step (step.c) */
 	enum sk_agent_fail fail; /* what the agent could not do */
 	int      fail_errno, fail_wdir_errno;
 };
@@ -106,6 +109,13 @@ void sk_output_flush(struct sk_job *job, struct sk_hnode *n);
 void sk_pipe_readable(struct sk_watch *w, unsigned revents);
 /* Close @n's pipe @s (0 stdout, 1 stderr), if open. */
 void sk_pipe_close(struct sk_job *job, struct sk_hnode *n, int s);
+/* What rank @n's agent passed on from @stream: on stdout, first the
+ * agent's own lines (the marker, a failure to start), which are taken
+ * off and kept in sk_launch; the rest is the rank's output. */
+void sk_output_agent(struct sk_hnode *n, int stream, const char *buf,
+		     size_t len);
+/* The end of that stdout: a line held back is output after all. */
+void sk_output_agent_end(struct sk_hnode *n);
 /* Read all @n's stdout holds now (what its agent said). */
 void sk_pipe_drain(struct sk_hnode *n);
 /* --output-filename: make each rank's files. 0, or an exit status. */
@@ -131,13 +141,53 @@ void sk_bind_cleanup(void);
 /* Start rank @n (@self: skrun's own path, for the remote agent).
  * 0, or -errno. */
 int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self);
+
+/* A Slurm step as sk_spawn_step started it: srun's pid (and process
+ * group), the agent's lifeline (nonblocking, the secret written), and
+ * the read ends of srun's stdout and stderr (nonblocking). */
+struct sk_step_proc {
+	pid_t pid;
+	int   lifeline, out, err;
+};
+
+/* Start the step of @host that runs @ranks ("3,4,5", ascending) there.
+ * 0 with *@p filled, or -errno. */
+int sk_spawn_step(struct sk_job *job, const char *host, const char *ranks,
+		  const char *self, struct sk_step_proc *p);
 void sk_report_binding(struct sk_job *job, struct sk_hnode *n);
+
+/* step.c: inside a Slurm allocation, one step per host */
+
+/* A rank's end as a step's frames, or its step's end, tell it
+ * (jobctl.c's, handed to sk_steps_start): @status as waitpid's. */
+typedef void sk_rank_exit_func_t(struct sk_job *job, struct sk_hnode *n,
+				 int status);
+
+/* Group the ranks skrun.c marked srun by host, one step each, and mark
+ * them in_step. 0, or an exit status after saying why. */
+int sk_steps_setup(struct sk_job *job);
+/* Start every step; @exited learns of each rank's end. 0, or -errno
+ * (said, and the job aborted). */
+int sk_steps_start(struct sk_job *job, const char *self,
+		   sk_rank_exit_func_t *exited);
+/* Send @sig to every running step's ranks (SIGKILL: cut the lifeline;
+ * a second: kill srun). */
+void sk_steps_signal(struct sk_job *job, int sig);
+/* Process @pid's end if it is a step's srun: true then. */
+bool sk_steps_reap(struct sk_job *job, pid_t pid, int status);
+/* How many steps' sruns are still running. */
+unsigned sk_steps_running(void);
+void sk_steps_cleanup(struct sk_job *job);
 
 /* jobctl.c */
 
 /* job->ops->abort. */
 void sk_jobctl_vabort(struct sk_job *job, int code, const char *fmt,
 		      va_list ap) __attribute__((format(printf, 3, 0)));
+/* Rank @n ended with @status (waitpid's): say why if it failed, and end
+ * the job or go on (sk_rank_exit_func_t). */
+void sk_jobctl_rank_exited(struct sk_job *job, struct sk_hnode *n,
+			   int status);
 /* Watch the signals in @set (blocked already) and skrun's stdin, and
  * start --timeout's timer. */
 void sk_jobctl_start(struct sk_job *job, const sigset_t *set);

@@ -94,13 +94,14 @@ static void sk_argv_add(struct sk_argv *a, const char *s)
 
 /*
  * In the child: `skrun --agent [--chdir DIR | --wdir DIR] [--merge]
- * --secret-stdin VAR=val... -- prog args`, the agent's command line for a
- * rank started on its host by ssh or srun. The job's secret comes on the
- * agent's stdin, never in a command line (ps, /proc/PID/cmdline on either
- * host).
+ * [--ranks LIST] --secret-stdin VAR=val... -- prog args`, the agent's
+ * command line for a rank started on its host by ssh, or for the ranks
+ * of a host's Slurm step (@ranks, else NULL). The job's secret comes on
+ * the agent's stdin, never in a command line (ps, /proc/PID/cmdline on
+ * either host).
  */
 static char **sk_agent_argv(struct sk_job *job, char **env_add, size_t nenv,
-			    const char *self)
+			    const char *self, const char *ranks)
 {
 	struct sk_argv a = {0};
 	char *cwd = getcwd(NULL, 0);
@@ -118,6 +119,10 @@ static char **sk_agent_argv(struct sk_job *job, char **env_add, size_t nenv,
 	}
 	if (job->opts.merge_stderr)
 		sk_argv_add(&a, "--merge");
+	if (ranks != NULL) {
+		sk_argv_add(&a, "--ranks");
+		sk_argv_add(&a, ranks);
+	}
 	sk_argv_add(&a, "--secret-stdin");
 	/* skrun's own SKIFF_* and UCX_* settings, as local nodes inherit
 	 * them (mpirun forwards its MCA settings the same way); the job's
@@ -175,20 +180,22 @@ static void sk_exec_ssh(struct sk_hnode *n, char **av)
 
 /*
  * Inside a Slurm allocation: `srun` runs the agent as a one-task step on
- * the rank's host, so that Slurm places, tracks, signals and accounts for
- * it (scontrol listpids, sstat). --overlap: the job's ranks are steps
- * that share the allocation, each holding one task of it. Its stdin is
- * the lifeline, forwarded to the one task; its stdout and stderr carry
- * the agent's as ssh's do. No shell: the arguments go as they are.
+ * @host, the agent runs every rank skrun places there (step.c), and Slurm
+ * places, tracks, signals and accounts for them (scontrol listpids,
+ * sstat), as mpirun's one orted per node. --overlap: the step shares the
+ * allocation's CPUs with any other. Its stdin is the lifeline, forwarded
+ * to the one task; its stdout carries the agent's frames, --unbuffered
+ * so that srun passes them on as they come rather than by lines. No
+ * shell: the arguments go as they are.
  */
-static void sk_exec_srun(struct sk_hnode *n, char **av)
+static void sk_exec_srun(const char *host, char **av)
 {
 	const char *srun = sk_config_str("SKIFF_SRUN");
 	struct sk_argv a = {0};
 	char *nodelist = NULL, *name = NULL;
 
-	if (asprintf(&nodelist, "--nodelist=%s", n->host) < 0 ||
-	    asprintf(&name, "--job-name=skiff.%u", n->rank) < 0)
+	if (asprintf(&nodelist, "--nodelist=%s", host) < 0 ||
+	    asprintf(&name, "--job-name=skiff.%s", host) < 0)
 		_exit(127);
 	sk_argv_add(&a, srun);
 	sk_argv_add(&a, "--nodes=1");
@@ -196,6 +203,7 @@ static void sk_exec_srun(struct sk_hnode *n, char **av)
 	sk_argv_add(&a, nodelist);
 	sk_argv_add(&a, name);
 	sk_argv_add(&a, "--overlap");
+	sk_argv_add(&a, "--unbuffered");
 	sk_argv_add(&a, "--quiet");
 	sk_argv_add(&a, "--");
 	for (; *av; av++)
@@ -205,11 +213,10 @@ static void sk_exec_srun(struct sk_hnode *n, char **av)
 	_exit(127);
 }
 
-static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
-			  char **env_add, size_t nenv, const char *self)
+/* In a child: what every launched process starts from. */
+static void sk_child_reset(void)
 {
 	sigset_t all;
-	size_t k;
 
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -226,7 +233,14 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 	signal(SIGQUIT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+}
 
+static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
+			  char **env_add, size_t nenv, const char *self)
+{
+	size_t k;
+
+	sk_child_reset();
 	if (job->opts.bind == SK_BIND_CORE && !sk_via_agent(n)) {
 		int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
 		unsigned idx = sk_launch[n->rank].local_idx;
@@ -261,13 +275,50 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 			job->opts.argv[0], n->host, strerror(errno));
 		_exit(127);
 	} else {
-		char **av = sk_agent_argv(job, env_add, nenv, self);
-
-		if (n->srun)
-			sk_exec_srun(n, av);
-		else
-			sk_exec_ssh(n, av);
+		sk_exec_ssh(n, sk_agent_argv(job, env_add, nenv, self, NULL));
 	}
+}
+
+/*
+ * The job's secret, first on an agent's lifeline @fd (--secret-stdin): a
+ * fresh pipe takes these ~80 bytes at once. If ssh or srun is gone
+ * already, its exit status says why; nothing to add here. What follows
+ * are signals for the agent (jobctl.c): never wait on one that does not
+ * read.
+ */
+static void sk_give_secret(struct sk_job *job, int fd, const char *host)
+{
+	char line[sizeof(SK_ENV_SECRET) + 2 * SK_BOOT_SECRET_LEN + 2];
+	int l = snprintf(line, sizeof(line), "%s=%s\n", SK_ENV_SECRET,
+			 job->secret_hex);
+
+	if (write(fd, line, (size_t)l) != l && errno != EPIPE)
+		fprintf(stderr, "skrun: cannot give the agent on %s the job's "
+				"secret: %s\n", host, strerror(errno));
+	explicit_bzero(line, sizeof(line));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+}
+
+/* What every rank's environment gets from skrun, into @env (at least 8
+ * slots); *@nenv_p counts them. 0, or -ENOMEM. */
+static int sk_env_common(struct sk_job *job, char **env, size_t *nenv_p)
+{
+	size_t nenv = 0;
+
+	if (asprintf(&env[nenv++], "%s=%s", SK_ENV_BOOTSTRAP,
+		     job->boot_addr) < 0 ||
+	    asprintf(&env[nenv++], "%s=%s", SK_ENV_SECRET,
+		     job->secret_hex) < 0 ||
+	    asprintf(&env[nenv++], "%s=%u", SK_ENV_SIZE, job->size) < 0 ||
+	    asprintf(&env[nenv++], "%s=%llu", SK_ENV_JOBID,
+		     (unsigned long long)job->id) < 0 ||
+	    asprintf(&env[nenv++], "SKIFF_PROVIDER=%s", job->provider) < 0) {
+		for (size_t k = 0; k + 1 < nenv; k++)
+			free(env[k]); /* env[nenv - 1] failed */
+		return -ENOMEM;
+	}
+	*nenv_p = nenv;
+	return 0;
 }
 
 int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
@@ -277,15 +328,8 @@ int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 	int out[2], err[2], lifeline[2] = {-1, -1};
 	pid_t pid;
 
-	if (asprintf(&env[nenv++], "%s=%s", SK_ENV_BOOTSTRAP,
-		     job->boot_addr) < 0 ||
-	    asprintf(&env[nenv++], "%s=%s", SK_ENV_SECRET,
-		     job->secret_hex) < 0 ||
+	if (sk_env_common(job, env, &nenv) != 0 ||
 	    asprintf(&env[nenv++], "%s=%u", SK_ENV_RANK, n->rank) < 0 ||
-	    asprintf(&env[nenv++], "%s=%u", SK_ENV_SIZE, job->size) < 0 ||
-	    asprintf(&env[nenv++], "%s=%llu", SK_ENV_JOBID,
-		     (unsigned long long)job->id) < 0 ||
-	    asprintf(&env[nenv++], "SKIFF_PROVIDER=%s", job->provider) < 0 ||
 	    /* As mpirun's OMPI_COMM_WORLD_LOCAL_RANK and _SIZE: where
 	     * --map-by and -N put the rank among its host's. */
 	    asprintf(&env[nenv++], "SKIFF_LOCAL_RANK=%u",
@@ -323,24 +367,9 @@ int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 	close(out[1]);
 	close(err[1]);
 	if (sk_via_agent(n)) {
-		char line[sizeof(SK_ENV_SECRET) + 2 * SK_BOOT_SECRET_LEN + 2];
-		int l;
-
 		close(lifeline[0]);
 		n->stdin_fd = lifeline[1];
-		/* The secret, first on the lifeline (--secret-stdin): a
-		 * fresh pipe takes these ~80 bytes at once. If ssh is gone
-		 * already, its exit status says why; nothing to add here. */
-		l = snprintf(line, sizeof(line), "%s=%s\n", SK_ENV_SECRET,
-			     job->secret_hex);
-		if (write(n->stdin_fd, line, (size_t)l) != l && errno != EPIPE)
-			fprintf(stderr, "skrun: rank %u: cannot give the agent "
-					"its secret: %s\n", n->rank,
-				strerror(errno));
-		explicit_bzero(line, sizeof(line));
-		/* What follows are signals for the agent (jobctl.c): never
-		 * wait on an agent that does not read. */
-		fcntl(n->stdin_fd, F_SETFL, O_NONBLOCK);
+		sk_give_secret(job, n->stdin_fd, n->host);
 	}
 	n->pid = pid;
 	setpgid(pid, pid); /* also here: no race with signal_all */
@@ -409,4 +438,41 @@ void sk_bind_cleanup(void)
 	if (sk_topo)
 		hwloc_topology_destroy(sk_topo);
 	sk_topo = NULL;
+}
+
+int sk_spawn_step(struct sk_job *job, const char *host, const char *ranks,
+		  const char *self, struct sk_step_proc *p)
+{
+	char *env[16];
+	size_t nenv = 0, k;
+	int out[2], err[2], lifeline[2];
+	pid_t pid;
+
+	if (sk_env_common(job, env, &nenv) != 0)
+		return -ENOMEM;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(lifeline, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		dup2(lifeline[0], STDIN_FILENO);
+		sk_child_reset();
+		sk_exec_srun(host, sk_agent_argv(job, env, nenv, self, ranks));
+	}
+	for (k = 0; k < nenv; k++)
+		free(env[k]);
+	close(out[1]);
+	close(err[1]);
+	close(lifeline[0]);
+	setpgid(pid, pid); /* also here: no race with a signal */
+	sk_give_secret(job, lifeline[1], host);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	*p = (struct sk_step_proc){.pid = pid, .lifeline = lifeline[1],
+				   .out = out[0], .err = err[0]};
+	return 0;
 }

@@ -4,7 +4,7 @@
 # Open MPI's mpirun and against `srun --mpi=pmix` of an MPI hello, which
 # is Slurm's own floor, all inside one allocation of one run.
 #
-#   skrun -n N build/perf/os/sk_hello            (each rank an srun step)
+#   skrun -n N build/perf/os/sk_hello            (one srun step per node)
 #   mpirun -n N build/perf/os/mpi_hello          (mpirun's own launch)
 #   srun --mpi=pmix -n N build/perf/os/mpi_hello
 #
@@ -13,7 +13,8 @@
 # here. Two allocations, each holding every run of its table: a batch job
 # (sbatch -n MAX), where skrun, as mpirun, forks the ranks of the node it
 # runs on and would start those of other nodes with srun; and salloc -n
-# MAX, run from this host, where every rank is an srun step. Wall time is the whole
+# MAX, run from this host, where each node's ranks are one srun step
+# (its agent forks them). Wall time is the whole
 # command (perf/os/walltime: CLOCK_MONOTONIC from before fork to after
 # wait); the three sides are interleaved, who goes first rotating, and
 # one untimed run of each warms the caches. Every run must exit 0 and
@@ -165,7 +166,7 @@ if grep -q '^FAIL' "$work/results" || [ $rc -ne 0 ]; then
 	[ $rc -ne 0 ] && echo "$prog: salloc exited $rc: $(head -c 300 "$work/salloc.err")" >&2
 	exit 1
 fi
-table "salloc -n $max from this host: every skrun rank is an srun step" || status=4
+table "salloc -n $max from this host: one srun step per node, its agent forks the ranks" || status=4
 echo
 echo "targets: skrun/mpirun <= 0.5, skrun/srun <= 1.5 (medians of per-trial ratios)"
 exit $status

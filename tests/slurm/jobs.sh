@@ -3,7 +3,8 @@
 # jobs.sh - skrun inside Slurm, for real (issue 14): a one-machine Slurm
 # cluster from Debian's packages (tests/slurm/cluster.sh: munged,
 # slurmctld and slurmd in a scratch directory, on loopback), and Skiff
-# jobs through salloc and sbatch, whose ranks skrun starts with srun.
+# jobs through salloc and sbatch, whose ranks skrun starts with srun,
+# one step per host.
 # Needs root and slurmctld, slurmd, slurm-client and munge (mk/deps.sh);
 # there is no skip: missing ones are a failure.
 #
@@ -106,8 +107,9 @@ sbatch_wait() {
 
 # ---- the checks: each returns 0 or prints why and returns 1 ----
 
-# Every rank is a Slurm step of the allocation: SLURM_STEP_ID set, each
-# its own, and the job's id.
+# The ranks of a host are one Slurm step of the allocation, as mpirun's
+# orted per node: SLURM_STEP_ID set and the same for all four (the one
+# machine is one node), and each knows its place on the host.
 t_steps() {
 	timeout -k 5 60 salloc -Q -n 4 "$SKRUN" "$APP" env SLURM_STEP_ID \
 		>"$OUT" 2>"$ERR" </dev/null
@@ -115,8 +117,74 @@ t_steps() {
 	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
 	[ "$(grep -c '^rank [0-3] SLURM_STEP_ID=[0-9][0-9]*$' "$OUT")" -eq 4 ] ||
 		{ echo "not 4 ranks with a step id"; return 1; }
-	[ "$(sed 's/.*=//' "$OUT" | sort -u | wc -l)" -eq 4 ] ||
-		{ echo "ranks share a step"; return 1; }
+	[ "$(sed 's/.*=//' "$OUT" | sort -u | wc -l)" -eq 1 ] ||
+		{ echo "the ranks of one host are in different steps: $(cat "$OUT")"; return 1; }
+	timeout -k 5 60 salloc -Q -n 4 "$SKRUN" "$APP" env SKIFF_LOCAL_RANK \
+		>"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	for r in 0 1 2 3; do
+		grep -qx "rank $r SKIFF_LOCAL_RANK=$r" "$OUT" ||
+			{ echo "rank $r's local rank: $(cat "$OUT")"; return 1; }
+	done
+}
+
+# What plain programs write crosses the step's one stream whole: 4 ranks
+# of seq, 20000 lines each on stdout and 100 on stderr, every line
+# whole, and with --tag-output each line under its own rank's tag.
+t_output() {
+	local r
+	timeout -k 5 60 salloc -Q -n 4 "$SKRUN" sh -c \
+		'seq 1 20000; seq 1 100 >&2' >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 0 ] || { echo "exit $RC: $(head -3 "$ERR")"; return 1; }
+	[ "$(wc -l <"$OUT")" -eq 80000 ] &&
+		[ "$(awk '{ s += $1 } END { print s }' "$OUT")" -eq $((4 * 200010000)) ] ||
+		{ echo "stdout: $(wc -l <"$OUT") lines, not 4 x 20000 whole"; return 1; }
+	[ "$(grep -c '^[0-9]*$' "$ERR")" -eq 400 ] ||
+		{ echo "stderr: not 4 x 100 lines: $(head -3 "$ERR")"; return 1; }
+	timeout -k 5 60 salloc -Q -n 4 "$SKRUN" --tag-output sh -c \
+		'seq 1 5000; echo to-stderr >&2' >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 0 ] || { echo "--tag-output: exit $RC"; return 1; }
+	for r in 0 1 2 3; do
+		[ "$(grep -c "^\[[0-9]*,$r\]<stdout>:[0-9]*$" "$OUT")" -eq 5000 ] ||
+			{ echo "rank $r: not 5000 tagged lines"; return 1; }
+		grep -q "^\[[0-9]*,$r\]<stderr>:to-stderr$" "$ERR" ||
+			{ echo "rank $r: no tagged stderr"; return 1; }
+	done
+}
+
+# A program the step's host cannot start: said once for the host, 127.
+t_nostart() {
+	timeout -k 5 60 salloc -Q -n 3 "$SKRUN" "$T/bin/no-such-program" \
+		>"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 127 ] || { echo "exit $RC, want 127: $(cat "$ERR")"; return 1; }
+	grep -q "cannot start '$T/bin/no-such-program' on .*: No such file or directory; 3 ranks could not start there" "$ERR" ||
+		{ echo "no message: $(cat "$ERR")"; return 1; }
+	[ "$(grep -c 'cannot start' "$ERR")" -eq 1 ] ||
+		{ echo "said more than once: $(cat "$ERR")"; return 1; }
+}
+
+# The step's agent killed under its ranks: Slurm ends the step, and skrun
+# says so and ends the job; nothing is left (scheck's look).
+t_agent_killed() {
+	local pid agent
+	timeout -k 5 60 salloc -Q -n 3 "$SKRUN" "$APP" sleep 60000 \
+		>"$OUT" 2>"$ERR" </dev/null &
+	pid=$!
+	await 200 ranks_up sleep 3 || { echo "ranks did not start"; return 1; }
+	agent=$(pgrep -f "^$SKRUN --agent")
+	[ -n "$agent" ] || { kill $pid; echo "no agent"; return 1; }
+	kill -KILL $agent
+	wait $pid
+	RC=$?
+	[ $RC -ne 0 ] || { echo "exit 0"; return 1; }
+	grep -q "of the Slurm step on .* before 3 of its ranks had ended" "$ERR" ||
+		{ echo "exit $RC, no message about the step: $(cat "$ERR")"; return 1; }
+	await 50 no_ranks_left ||
+		{ echo "ranks left: $(pgrep -af "^$APP sleep")"; return 1; }
 }
 
 # In a batch script skrun runs on a node of the allocation (SLURMD_NODENAME)
@@ -193,6 +261,7 @@ t_exit_code() {
 }
 
 ranks_up() { [ "$(pgrep -fc "^$APP $1")" -ge "$2" ]; }
+no_ranks_left() { ! pgrep -f "^$APP " >/dev/null; }
 
 # A node killed: the job aborts (the time it took is printed, not
 # asserted), with 128 + SIGKILL.
@@ -356,6 +425,9 @@ if [ "${SLURM_QUICK:-0}" != 1 ] && want time-limit; then
 	limit_submit
 fi
 scheck steps t_steps
+scheck output t_output
+scheck nostart t_nostart
+scheck agent-killed t_agent_killed
 scheck sbatch-forks t_sbatch_forks
 scheck salloc-hello-4 t_salloc_hello 4
 scheck salloc-hello-16 t_salloc_hello 16
