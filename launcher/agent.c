@@ -1,10 +1,12 @@
 /*
- * skrun --agent: the remote end of an ssh launch. skrun runs it on the
- * rank's host through $SKIFF_SSH (spawn.c); it runs the rank there and
- * holds the ssh channel as its lifeline. Its first line on stdout is the
- * marker (skrun.h), so that skrun can tell ssh's own failure from the
- * rank's; a program it cannot start, it reports in a second line, which
- * output.c takes off the rank's output and jobctl.c says once per host.
+ * skrun --agent: a remote host's end of a launch. skrun runs one per host
+ * (group.c) through $SKIFF_SSH, or through srun as a Slurm step (spawn.c);
+ * it forks the host's ranks there and holds the ssh or srun channel as its
+ * lifeline. Its first line on stdout is the marker (skrun.h), so that
+ * skrun can tell ssh's or srun's own failure from the ranks'; after it
+ * come only frames (parse.h) with each rank's output, pid and wait status.
+ * A program it cannot start, a rank says in a line at the start of its
+ * stdout, which output.c takes off and jobctl.c says once per host.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,12 +98,6 @@ static void sk_agent_lifeline(struct sk_lifeline *ll, const char *buf,
 	}
 }
 
-/* One rank's process group (sk_agent_main's signal_fn). */
-static void sk_agent_signal_one(int sig, void *arg)
-{
-	kill(-*(pid_t *)arg, sig);
-}
-
 static uint64_t sk_agent_now_ms(void)
 {
 	struct timespec ts;
@@ -110,7 +106,7 @@ static uint64_t sk_agent_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* ---- --ranks: every rank of a host in one Slurm step ---- */
+/* ---- the ranks of this host ---- */
 
 /* One rank the agent runs, and its two pipes (read ends, or -1). */
 struct sk_agent_rank {
@@ -306,7 +302,6 @@ static int sk_agent_group(const unsigned *ranks, unsigned count, char **prog,
 	/* A write to a gone skrun fails, and the lifeline's end says the
 	 * rest; the ranks get SIGPIPE back (sk_agent_exec). */
 	signal(SIGPIPE, SIG_IGN);
-	fcntl(sfd, F_SETFL, O_NONBLOCK); /* read until it is empty */
 	if (r == NULL || pfd == NULL || which == NULL) {
 		fprintf(stderr, "skrun --agent: out of memory\n");
 		free(r);
@@ -441,35 +436,30 @@ static int sk_agent_group(const unsigned *ranks, unsigned count, char **prog,
 }
 
 /*
- * skrun --agent [--wdir DIR] VAR=val... -- prog args: run one node on this
- * host for a skrun elsewhere (or, inside Slurm, here through srun), in DIR
- * if this host has it (else in the ssh login's directory, as mpirun does).
- * The ssh or srun connection is its lifeline: when stdin reaches EOF
- * (skrun, ssh or srun died, or the job was aborted) the node's process
- * group is killed. A line "SIG n" on it (skrun forwarding a signal,
- * SK_AGENT_SIG_FMT) sends signal n to the node's group, and so does the
- * agent's own SIGTERM, SIGINT or SIGHUP (Slurm's scancel signals every
- * step's tasks). The agent exits with the node's status, or 128 + signal
- * after saying which (neither ssh nor srun carries a signal back).
- *
- * With --ranks LIST (a Slurm step for every rank of this host, step.c)
- * it runs each rank of LIST, giving it SKIFF_RANK, SKIFF_LOCAL_RANK and
- * SKIFF_LOCAL_SIZE, and frames their output, pids and wait statuses on
- * stdout after the marker (parse.h; sk_agent_group).
+ * skrun --agent [--wdir DIR | --chdir DIR] [--merge] --ranks LIST
+ * --secret-stdin VAR=val... -- prog args: run the ranks of LIST on this
+ * host for a skrun elsewhere (group.c), reached by ssh, or by srun as the
+ * one task of a Slurm step. Each rank runs prog with VAR=val...,
+ * SKIFF_RANK, SKIFF_LOCAL_RANK (its index in LIST) and SKIFF_LOCAL_SIZE,
+ * in its own process group, in DIR if this host has it (else in the ssh
+ * login's directory, as mpirun does; --chdir: there or not at all). Their
+ * output, pids and wait statuses go on stdout as frames after the marker
+ * (parse.h; sk_agent_group). The ssh or srun connection is the lifeline:
+ * when stdin reaches EOF (skrun, ssh or srun died, or the job was
+ * aborted) every rank's group is killed; a line "SIG n" on it (skrun
+ * forwarding a signal, SK_AGENT_SIG_FMT) sends signal n to each, and so
+ * does the agent's own SIGTERM, SIGINT or SIGHUP (Slurm's scancel signals
+ * every step's tasks).
  */
 int sk_agent_main(int argc, char **argv)
 {
-	const char *wdir = NULL, *chdir_to = NULL, *rank;
-	char host[256] = "";
+	const char *wdir = NULL, *chdir_to = NULL;
 	sigset_t set;
 	int i = 2, status, sfd, wdir_err = 0;
 	bool merge = false;
 	unsigned *ranks = NULL, nranks = 0;
-	pid_t pid, agent = getpid();
-	struct pollfd pfd[2];
-	struct sk_lifeline ll = {.len = 0};
 
-	/* First of all: ssh got us running (see SK_AGENT_MARKER). */
+	/* First of all: ssh or srun got us running (SK_AGENT_MARKER). */
 	if (write(STDOUT_FILENO, SK_AGENT_MARKER, SK_AGENT_MARKER_LEN) < 0)
 		return SK_EXIT_LAUNCH;
 	for (;;) {
@@ -504,18 +494,16 @@ int sk_agent_main(int argc, char **argv)
 			break;
 		}
 	}
-	gethostname(host, sizeof(host) - 1);
+	if (ranks == NULL) {
+		fprintf(stderr, "skrun --agent: no --ranks\n");
+		return SK_EXIT_USAGE;
+	}
 	/* --wdir given to skrun: as mpirun, a rank does not start
-	 * elsewhere than asked. */
+	 * elsewhere than asked. Each rank's own stdout says it (skrun says
+	 * it once for the host), and each ends 127. */
 	if (chdir_to != NULL && chdir(chdir_to) != 0) {
 		int e = errno;
 
-		if (ranks == NULL) {
-			dprintf(STDOUT_FILENO, SK_AGENT_FAIL_FMT, "chdir", e,
-				0);
-			return SK_EXIT_NOSTART;
-		}
-		/* Each rank's own stdout says it, and each ends 127. */
 		for (unsigned k = 0; k < nranks; k++) {
 			char line[64];
 			int len = snprintf(line, sizeof(line),
@@ -548,90 +536,16 @@ int sk_agent_main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		fprintf(stderr, "skrun --agent: signalfd: %s\n",
 			strerror(errno));
 		free(ranks);
 		return SK_EXIT_LAUNCH;
 	}
-	if (ranks != NULL) {
-		status = sk_agent_group(ranks, nranks, argv + i + 1, merge,
-					wdir_err, sfd, &set);
-		free(ranks);
-		return status;
-	}
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "skrun --agent: fork: %s\n", strerror(errno));
-		return SK_EXIT_LAUNCH;
-	}
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != agent) /* the agent died before prctl */
-			_exit(SK_EXIT_LAUNCH);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		if (in >= 0) {
-			dup2(in, STDIN_FILENO); /* not the lifeline */
-			if (in != STDIN_FILENO)
-				close(in);
-		}
-		if (merge)
-			dup2(STDOUT_FILENO, STDERR_FILENO);
-		execvp(argv[i + 1], argv + i + 1);
-		/* skrun says it, once for the host (SK_AGENT_MARKER). */
-		dprintf(STDOUT_FILENO, SK_AGENT_FAIL_FMT, "exec", errno,
-			wdir_err);
-		_exit(SK_EXIT_NOSTART);
-	}
-	/* Also here, as spawn.c does: a "SIG n" already waiting on the
-	 * lifeline must find the group even if the child has not run yet. */
-	setpgid(pid, pid);
-	pfd[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
-	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
-	for (;;) {
-		char buf[256];
-		ssize_t r;
-
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			pfd[0].revents = POLLHUP; /* cannot watch: stop */
-		}
-		if (pfd[1].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) > 0) {
-				if (si.ssi_signo != SIGCHLD)
-					kill(-pid, (int)si.ssi_signo);
-				else if (waitpid(pid, &status, WNOHANG) == pid)
-					break;
-			}
-		}
-		if (pfd[0].revents == 0)
-			continue;
-		r = read(STDIN_FILENO, buf, sizeof(buf));
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r <= 0) {
-			/* The lifeline is cut: skrun, or its ssh, is gone. */
-			kill(-pid, SIGTERM);
-			usleep(200000);
-			kill(-pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return SK_EXIT_LAUNCH;
-		}
-		sk_agent_lifeline(&ll, buf, (size_t)r, sk_agent_signal_one, &pid);
-	}
-	if (WIFSIGNALED(status)) {
-		rank = getenv(SK_ENV_RANK);
-		fprintf(stderr, "skrun: rank %s (pid %d) on %s was killed by "
-				"signal %d (%s)\n", rank ? rank : "?", (int)pid,
-			host, WTERMSIG(status), sk_signame(WTERMSIG(status)));
-		return 128 + WTERMSIG(status);
-	}
-	return WEXITSTATUS(status);
+	status = sk_agent_group(ranks, nranks, argv + i + 1, merge, wdir_err,
+				sfd, &set);
+	free(ranks);
+	close(sfd);
+	return status;
 }

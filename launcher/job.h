@@ -68,9 +68,9 @@ struct sk_hnode {
 	unsigned          rank;
 	const char       *host;      /* where it runs */
 	bool              local;     /* on this machine */
-	bool              srun;      /* started as a Slurm step (skrun.c) */
-	pid_t             pid;       /* the node, or its ssh or srun */
-	int               stdin_fd;  /* the agent's lifeline, else -1 */
+	bool              srun;      /* its host's agent is a Slurm step */
+	pid_t             pid;       /* the node (on its host), or its
+	                              * agent's ssh or srun until known */
 	struct sk_pipe    pipe[2];   /* its stdout and stderr pipes */
 	struct sk_outbuf  out[2];    /* partial lines, with --tag-output */
 	struct sk_job    *job;

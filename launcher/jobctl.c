@@ -29,8 +29,8 @@
 
 #include "skrun.h"
 
-/* Every running rank: its process group, or, for the ranks of Slurm
- * steps, their agents through the steps' lifelines (step.c). */
+/* Every running rank: its process group, or, for a remote host's ranks,
+ * their agent, through its lifeline (group.c). */
 static void sk_job_signal_all(struct sk_job *job, int sig)
 {
 	unsigned r;
@@ -38,11 +38,11 @@ static void sk_job_signal_all(struct sk_job *job, int sig)
 	for (r = 0; r < job->size; r++) {
 		struct sk_hnode *n = &job->node[r];
 
-		if (n->pid <= 0 || n->exited || sk_launch[r].in_step)
+		if (n->pid <= 0 || n->exited || sk_launch[r].in_group)
 			continue;
 		kill(-n->pid, sig); /* its process group */
 	}
-	sk_steps_signal(job, sig);
+	sk_groups_signal(job, sig);
 }
 
 static void sk_job_kill_timer(struct sk_timer *t)
@@ -120,8 +120,6 @@ static bool sk_exit_explained(struct sk_job *job, struct sk_hnode *n,
 	struct sk_launch *l = &sk_launch[n->rank];
 	unsigned count = l->host_size;
 
-	if (sk_via_agent(n))
-		sk_pipe_drain(n);
 	if (n->srun && code != 0 && !l->agent_seen) {
 		sk_job_abort(job, SK_EXIT_NOSTART,
 			     "srun could not start skrun --agent on %s (it "
@@ -212,10 +210,6 @@ void sk_jobctl_rank_exited(struct sk_job *job, struct sk_hnode *n,
 	n->status = status;
 	job->nexited++;
 	sk_services_node_gone(job, n);
-	if (n->stdin_fd >= 0) {
-		close(n->stdin_fd);
-		n->stdin_fd = -1;
-	}
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 
@@ -261,12 +255,12 @@ static void sk_reap(struct sk_job *job)
 
 		if (pid <= 0)
 			return;
-		if (sk_steps_reap(job, pid, status))
+		if (sk_groups_reap(job, pid, status))
 			continue;
-		/* A rank in a step has its host's pid: never ours. */
+		/* A remote rank has its host's pid: never ours. */
 		for (r = 0; r < job->size; r++) {
 			if (job->node[r].pid == pid && !job->node[r].exited &&
-			    !sk_launch[r].in_step) {
+			    !sk_launch[r].in_group) {
 				sk_jobctl_rank_exited(job, &job->node[r],
 						      status);
 				break;

@@ -47,7 +47,7 @@ $(BUILD)/launcher/%.o: CPPFLAGS += -Ilibos/include -Ilibos/internal
 
 # ---- skrun ----
 SKRUN_SRC := launcher/skrun.c launcher/agent.c launcher/jobctl.c \
-             launcher/step.c \
+             launcher/group.c \
              launcher/spawn.c launcher/checks.c launcher/output.c \
              launcher/bootsrv.c launcher/services.c \
              launcher/connect.c launcher/job.c launcher/fileq.c \

@@ -1,13 +1,14 @@
 /*
- * What the ranks write, on its way to skrun's stdout and stderr: each
- * node's two pipes (programs that do not link Skiff, anything before boot
- * or after a crash), and through sk_job_output what Skiff nodes send over
+ * What the ranks write, on its way to skrun's stdout and stderr: a local
+ * node's two pipes, a remote node's streams from its agent's frames
+ * (group.c; programs that do not link Skiff, anything before boot or
+ * after a crash), and through sk_job_output what Skiff nodes send over
  * the fabric (services.c). With --tag-output lines are held until whole
  * and tagged; --merge-stderr-to-stdout sends both streams to stdout;
  * --output-filename writes each rank's streams to files as well.
  *
- * At the start of a remote rank's stdout come the lines of its agent
- * (agent.c), which are not the rank's output: they are taken off here,
+ * At the start of a remote rank's stdout may come a line of its agent
+ * (agent.c), which is not the rank's output: they are taken off here,
  * and what they said is kept for jobctl.c, which explains the rank's
  * exit with it.
  */
@@ -173,18 +174,13 @@ static bool sk_agent_prefix(const char *h, size_t n)
 	return true;
 }
 
-/* A whole line from the agent (with its newline): the marker, a failure,
- * or something else, which is output after all. */
+/* A whole line from the agent (with its newline): a failure to start the
+ * rank, or something else, which is output after all. */
 static void sk_agent_line(struct sk_hnode *n, struct sk_launch *l)
 {
 	char kind[16];
 	int e, we;
 
-	if (l->hdr_len == SK_AGENT_MARKER_LEN &&
-	    memcmp(l->hdr, SK_AGENT_MARKER, SK_AGENT_MARKER_LEN) == 0) {
-		l->agent_seen = true;
-		return;
-	}
 	l->hdr[l->hdr_len - 1] = '\0';
 	if (sscanf(l->hdr, "\001skrun-agent fail %15s %d %d", kind, &e, &we) ==
 		    3 &&
@@ -266,29 +262,16 @@ static bool sk_pipe_read(struct sk_pipe *p)
 	if (r < 0 && (errno == EINTR || errno == EAGAIN))
 		return errno == EINTR;
 	if (r <= 0) {
-		if (p->stream == 1)
-			sk_output_agent_end(n);
 		sk_pipe_close(n->job, n, p->stream - 1);
 		return false;
 	}
-	if (sk_via_agent(n))
-		sk_output_agent(n, p->stream, buf, (size_t)r);
-	else
-		sk_output_write(n->job, n, p->stream, buf, (size_t)r);
+	sk_output_write(n->job, n, p->stream, buf, (size_t)r);
 	return true;
 }
 
 void sk_pipe_readable(struct sk_watch *w, unsigned revents)
 {
 	sk_pipe_read((struct sk_pipe *)w);
-}
-
-/* Read all a node's stdout holds now: what its agent said before it
- * exited must be known before its exit status is explained. */
-void sk_pipe_drain(struct sk_hnode *n)
-{
-	while (n->pipe[0].w.fd >= 0 && sk_pipe_read(&n->pipe[0]))
-		;
 }
 
 /* ---- --output-filename ---- */

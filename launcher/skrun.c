@@ -220,14 +220,14 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		n->local = sk_host_is_local(job, n->host);
 		/* Inside Slurm, as mpirun: the ranks of the node a batch
 		 * script runs skrun on are forked (in the batch step, which
-		 * Slurm tracks); every other rank is an srun step. */
+		 * Slurm tracks); every other host's ranks are one srun step
+		 * (group.c). */
 		if (job->slurm_node != NULL &&
 		    strcmp(n->host, job->slurm_node) == 0)
 			n->local = true;
 		else
 			n->srun = job->srun;
 		remote |= !n->local;
-		n->stdin_fd = -1;
 		n->confirm_to = SK_NO_RANK;
 		n->pipe[0].w.fd = n->pipe[1].w.fd = -1;
 		sk_fsrv_files_init(&n->files);
@@ -235,7 +235,7 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	rc = sk_launch_setup(job, host_of, &nlocal, &first_local);
 	free(host_of);
 	if (rc == 0)
-		rc = sk_steps_setup(job);
+		rc = sk_groups_setup(job);
 	/* Each refusal before any rank starts, as mpirun's are. */
 	if (rc != 0 || (rc = sk_bind_setup(job, nlocal)) != 0 ||
 	    (rc = sk_wdir_setup(job, nlocal > 0)) != 0 ||
@@ -308,9 +308,9 @@ bootsrv:
 	}
 	sk_jobctl_start(job, &set);
 	for (r = 0; r < np; r++) {
-		if (sk_launch[r].in_step)
+		if (sk_launch[r].in_group)
 			continue;
-		rc = sk_spawn(job, &job->node[r], self);
+		rc = sk_spawn(job, &job->node[r]);
 		if (rc < 0) {
 			sk_job_abort(job, SK_EXIT_LAUNCH,
 				     "cannot start rank %u: %s", r,
@@ -318,7 +318,7 @@ bootsrv:
 			return 0;
 		}
 	}
-	sk_steps_start(job, self, sk_jobctl_rank_exited);
+	sk_groups_start(job, self, sk_jobctl_rank_exited);
 	for (r = 0; r < np && job->opts.report_bindings; r++)
 		sk_report_binding(job, &job->node[r]);
 	return 0;
@@ -352,8 +352,6 @@ static void sk_job_cleanup(struct sk_job *job)
 			sk_rkey_destroy(n->rkey);
 		if (n->ep)
 			sk_ep_destroy(n->ep);
-		if (n->stdin_fd >= 0)
-			close(n->stdin_fd);
 	}
 	/* A file thread may still wait in a system call for a node (a read
 	 * from a FIFO nobody writes, a disk that does not answer): it keeps
@@ -362,7 +360,7 @@ static void sk_job_cleanup(struct sk_job *job)
 	 * the registrations and the device go in any case. */
 	busy = sk_fileq_stop();
 	busy += sk_services_files_cleanup(job, busy == 0);
-	sk_steps_cleanup(job);
+	sk_groups_cleanup(job);
 	sk_launch_cleanup(job);
 	sk_loop_destroy(job->loop);
 	if (busy == 0) {
@@ -390,7 +388,7 @@ static void sk_job_setup_undo(struct sk_job *job)
 	sk_dev_close(job->dev);
 	if (job->fsrv.root != NULL)
 		sk_fsrv_cleanup(&job->fsrv);
-	sk_steps_cleanup(job);
+	sk_groups_cleanup(job);
 	sk_launch_cleanup(job);
 	free(job->node);
 	job->node = NULL;
@@ -439,13 +437,14 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	/* Run until every node has exited and said all it had to say, and
-	 * every Slurm step's srun has ended. A grandchild may hold a pipe
-	 * open: after the last exit, wait for end-of-file on the pipes (and
-	 * srun's end) for at most a second. */
+	 * every remote host's agent (its srun or ssh) has ended. A
+	 * grandchild may hold a pipe open: after the last exit, wait for
+	 * end-of-file on the pipes (and the agents' ends) for at most a
+	 * second. */
 	uint64_t drain_end = 0;
 
 	while (job.nexited < job.size || job.open_pipes > 0 ||
-	       sk_steps_running() > 0) {
+	       sk_groups_running() > 0) {
 		int timeout = -1;
 
 		if (job.nexited == job.size) {

@@ -4,10 +4,10 @@
  *
  *   output.c  the ranks' output: pipes, tags, --output-filename
  *   checks.c  refusals before any rank starts (program, --wdir, -x)
- *   spawn.c   starting a rank: fork here, or ssh and skrun --agent;
- *             a host's Slurm step (srun and skrun --agent --ranks);
+ *   spawn.c   starting a rank here (fork), or a remote host's agent
+ *             (ssh, or srun inside Slurm, and skrun --agent --ranks);
  *             binding to cores
- *   step.c    the Slurm steps: one per host, its ranks' frames
+ *   group.c   the remote hosts' agents: one per host, its ranks' frames
  *   jobctl.c  the job's end: signals, --timeout, exits and exit status
  *   agent.c   skrun --agent, the remote end of an ssh or srun launch
  *   skrun.c   main: setup, the loop, cleanup
@@ -59,7 +59,7 @@ struct sk_launch {
 	size_t   hdr_len;
 	bool     hdr_done;    /* past them: the rest is the rank's output */
 	bool     agent_seen;  /* the marker arrived: ssh did its part */
-	bool     in_step;     /* run by its host's Slurm step (step.c) */
+	bool     in_group;    /* run by its host's agent (group.c) */
 	enum sk_agent_fail fail; /* what the agent could not do */
 	int      fail_errno, fail_wdir_errno;
 };
@@ -71,9 +71,9 @@ extern struct sk_launch *sk_launch;
  * sk_wdir_setup (checks.c). */
 extern char *sk_wdir;
 
-/* Whether rank @n runs under `skrun --agent` (agent.c): started on its
- * host by ssh, or by srun inside a Slurm allocation, with a lifeline on
- * its stdin; else it is forked here and runs the program itself. */
+/* Whether rank @n runs under its host's `skrun --agent` (agent.c,
+ * group.c): started there by ssh, or by srun inside a Slurm allocation;
+ * else it is forked here and runs the program itself. */
 static inline bool sk_via_agent(const struct sk_hnode *n)
 {
 	return !n->local || n->srun;
@@ -116,8 +116,6 @@ void sk_output_agent(struct sk_hnode *n, int stream, const char *buf,
 		     size_t len);
 /* The end of that stdout: a line held back is output after all. */
 void sk_output_agent_end(struct sk_hnode *n);
-/* Read all @n's stdout holds now (what its agent said). */
-void sk_pipe_drain(struct sk_hnode *n);
 /* --output-filename: make each rank's files. 0, or an exit status. */
 int sk_outputs_open(const struct sk_job *job);
 
@@ -138,46 +136,46 @@ int sk_prog_setup(const struct sk_job *job, unsigned nlocal,
  * than this machine's cores to @nlocal ranks. 0, or an exit status. */
 int sk_bind_setup(const struct sk_job *job, unsigned nlocal);
 void sk_bind_cleanup(void);
-/* Start rank @n (@self: skrun's own path, for the remote agent).
- * 0, or -errno. */
-int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self);
+/* Fork local rank @n. 0, or -errno. */
+int sk_spawn(struct sk_job *job, struct sk_hnode *n);
 
-/* A Slurm step as sk_spawn_step started it: srun's pid (and process
- * group), the agent's lifeline (nonblocking, the secret written), and
- * the read ends of srun's stdout and stderr (nonblocking). */
-struct sk_step_proc {
+/* A host's agent as sk_spawn_group started it: srun's or ssh's pid (and
+ * process group), the agent's lifeline (nonblocking, the secret written),
+ * and the read ends of its stdout and stderr (nonblocking). */
+struct sk_group_proc {
 	pid_t pid;
 	int   lifeline, out, err;
 };
 
-/* Start the step of @host that runs @ranks ("3,4,5", ascending) there.
- * 0 with *@p filled, or -errno. */
-int sk_spawn_step(struct sk_job *job, const char *host, const char *ranks,
-		  const char *self, struct sk_step_proc *p);
+/* Start the agent of @host that runs @ranks ("3,4,5", ascending) there:
+ * an srun step (@srun) or over ssh. 0 with *@p filled, or -errno. */
+int sk_spawn_group(struct sk_job *job, const char *host, bool srun,
+		   const char *ranks, const char *self,
+		   struct sk_group_proc *p);
 void sk_report_binding(struct sk_job *job, struct sk_hnode *n);
 
-/* step.c: inside a Slurm allocation, one step per host */
+/* group.c: one agent per remote host, over ssh or as a Slurm step */
 
-/* A rank's end as a step's frames, or its step's end, tell it
- * (jobctl.c's, handed to sk_steps_start): @status as waitpid's. */
+/* A rank's end as its agent's frames, or its agent's end, tell it
+ * (jobctl.c's, handed to sk_groups_start): @status as waitpid's. */
 typedef void sk_rank_exit_func_t(struct sk_job *job, struct sk_hnode *n,
 				 int status);
 
-/* Group the ranks skrun.c marked srun by host, one step each, and mark
- * them in_step. 0, or an exit status after saying why. */
-int sk_steps_setup(struct sk_job *job);
-/* Start every step; @exited learns of each rank's end. 0, or -errno
- * (said, and the job aborted). */
-int sk_steps_start(struct sk_job *job, const char *self,
-		   sk_rank_exit_func_t *exited);
-/* Send @sig to every running step's ranks (SIGKILL: cut the lifeline;
- * a second: kill srun). */
-void sk_steps_signal(struct sk_job *job, int sig);
-/* Process @pid's end if it is a step's srun: true then. */
-bool sk_steps_reap(struct sk_job *job, pid_t pid, int status);
-/* How many steps' sruns are still running. */
-unsigned sk_steps_running(void);
-void sk_steps_cleanup(struct sk_job *job);
+/* Group the ranks that run under an agent (sk_via_agent) by host, and
+ * mark them in_group. 0, or an exit status after saying why. */
+int sk_groups_setup(struct sk_job *job);
+/* Start every host's agent; @exited learns of each rank's end. 0, or
+ * -errno (said, and the job aborted). */
+int sk_groups_start(struct sk_job *job, const char *self,
+		    sk_rank_exit_func_t *exited);
+/* Send @sig to every running agent's ranks (SIGKILL: cut the lifeline;
+ * a second: kill srun or ssh). */
+void sk_groups_signal(struct sk_job *job, int sig);
+/* Process @pid's end if it is an agent's srun or ssh: true then. */
+bool sk_groups_reap(struct sk_job *job, pid_t pid, int status);
+/* How many agents' sruns or sshs are still running. */
+unsigned sk_groups_running(void);
+void sk_groups_cleanup(struct sk_job *job);
 
 /* jobctl.c */
 

@@ -1,11 +1,12 @@
 /*
- * Starting a rank's process. A local rank is forked and runs the program
- * here, bound to a core if asked; a remote one is an ssh client that runs
- * `skrun --agent` on its host (agent.c), given the rank's environment on
- * its command line and the job's secret first on its stdin, the lifeline.
- * Either way the rank gets its own process group, dies with skrun
- * (PR_SET_PDEATHSIG), starts with its standard streams and nothing else of
- * skrun's, and writes into two pipes that output.c reads.
+ * Starting processes. A local rank is forked and runs the program here,
+ * bound to a core if asked, and writes into two pipes that output.c reads.
+ * A remote host's ranks are one agent's (group.c): an ssh client, or srun
+ * inside Slurm, that runs `skrun --agent --ranks LIST` there (agent.c),
+ * given the job's environment on its command line and the job's secret
+ * first on its stdin, the lifeline. Either way the process gets its own
+ * process group, dies with skrun (PR_SET_PDEATHSIG), and starts with its
+ * standard streams and nothing else of skrun's.
  *
  * Binding (--bind-to core, --report-bindings) needs this machine's
  * topology: sk_bind_setup loads it, and refuses to bind more ranks than
@@ -94,11 +95,10 @@ static void sk_argv_add(struct sk_argv *a, const char *s)
 
 /*
  * In the child: `skrun --agent [--chdir DIR | --wdir DIR] [--merge]
- * [--ranks LIST] --secret-stdin VAR=val... -- prog args`, the agent's
- * command line for a rank started on its host by ssh, or for the ranks
- * of a host's Slurm step (@ranks, else NULL). The job's secret comes on
- * the agent's stdin, never in a command line (ps, /proc/PID/cmdline on
- * either host).
+ * --ranks LIST --secret-stdin VAR=val... -- prog args`, the command line
+ * of a remote host's agent, which runs the ranks of LIST there. The job's
+ * secret comes on the agent's stdin, never in a command line (ps,
+ * /proc/PID/cmdline on either host).
  */
 static char **sk_agent_argv(struct sk_job *job, char **env_add, size_t nenv,
 			    const char *self, const char *ranks)
@@ -119,10 +119,8 @@ static char **sk_agent_argv(struct sk_job *job, char **env_add, size_t nenv,
 	}
 	if (job->opts.merge_stderr)
 		sk_argv_add(&a, "--merge");
-	if (ranks != NULL) {
-		sk_argv_add(&a, "--ranks");
-		sk_argv_add(&a, ranks);
-	}
+	sk_argv_add(&a, "--ranks");
+	sk_argv_add(&a, ranks);
 	sk_argv_add(&a, "--secret-stdin");
 	/* skrun's own SKIFF_* and UCX_* settings, as local nodes inherit
 	 * them (mpirun forwards its MCA settings the same way); the job's
@@ -163,7 +161,7 @@ static char **sk_agent_argv(struct sk_job *job, char **env_add, size_t nenv,
  * (which may hold quotes) and gets HOST and that word as "$@", so nothing
  * is unquoted twice.
  */
-static void sk_exec_ssh(struct sk_hnode *n, char **av)
+static void sk_exec_ssh(const char *host, char **av)
 {
 	const char *ssh = sk_config_str("SKIFF_SSH");
 	char *cmd = NULL, *sh = NULL;
@@ -173,14 +171,14 @@ static void sk_exec_ssh(struct sk_hnode *n, char **av)
 		sk_shell_quote(&cmd, &len, *av);
 	if (asprintf(&sh, "exec %s -o BatchMode=yes \"$@\"", ssh) < 0)
 		_exit(127);
-	execl("/bin/sh", "sh", "-c", sh, "sh", n->host, cmd + 1, (char *)NULL);
+	execl("/bin/sh", "sh", "-c", sh, "sh", host, cmd + 1, (char *)NULL);
 	fprintf(stderr, "skrun: cannot run ssh: %s\n", strerror(errno));
 	_exit(127);
 }
 
 /*
  * Inside a Slurm allocation: `srun` runs the agent as a one-task step on
- * @host, the agent runs every rank skrun places there (step.c), and Slurm
+ * @host, the agent runs every rank skrun places there (group.c), and Slurm
  * places, tracks, signals and accounts for them (scontrol listpids,
  * sstat), as mpirun's one orted per node. --overlap: the step shares the
  * allocation's CPUs with any other. Its stdin is the lifeline, forwarded
@@ -235,13 +233,14 @@ static void sk_child_reset(void)
 	signal(SIGHUP, SIG_DFL);
 }
 
+/* In the child: a local rank's binding, environment, directory, program. */
 static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
-			  char **env_add, size_t nenv, const char *self)
+			  char **env_add, size_t nenv)
 {
 	size_t k;
 
 	sk_child_reset();
-	if (job->opts.bind == SK_BIND_CORE && !sk_via_agent(n)) {
+	if (job->opts.bind == SK_BIND_CORE) {
 		int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
 		unsigned idx = sk_launch[n->rank].local_idx;
 		hwloc_obj_t core = hwloc_get_obj_by_type(
@@ -255,28 +254,24 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 				strerror(errno));
 	}
 
-	if (!sk_via_agent(n)) {
-		for (k = 0; k < nenv; k++)
-			putenv(env_add[k]);
-		/* -x VAR=val for programs that do not link Skiff (Skiff nodes
-		 * get it again at boot); -x VAR is inherited as it is. */
-		for (k = 0; k < job->opts.nenv; k++)
-			if (strchr(job->opts.env[k], '='))
-				putenv(job->opts.env[k]);
-		/* Checked before any rank started; this is only a race. */
-		if (sk_wdir && chdir(sk_wdir) != 0) {
-			fprintf(stderr, "skrun: cannot change to the working "
-					"directory '%s' on %s (--wdir): %s\n",
-				sk_wdir, n->host, strerror(errno));
-			_exit(SK_EXIT_NOSTART);
-		}
-		execvp(job->opts.argv[0], job->opts.argv);
-		fprintf(stderr, "skrun: cannot start '%s' on %s: %s\n",
-			job->opts.argv[0], n->host, strerror(errno));
-		_exit(127);
-	} else {
-		sk_exec_ssh(n, sk_agent_argv(job, env_add, nenv, self, NULL));
+	for (k = 0; k < nenv; k++)
+		putenv(env_add[k]);
+	/* -x VAR=val for programs that do not link Skiff (Skiff nodes get it
+	 * again at boot); -x VAR is inherited as it is. */
+	for (k = 0; k < job->opts.nenv; k++)
+		if (strchr(job->opts.env[k], '='))
+			putenv(job->opts.env[k]);
+	/* Checked before any rank started; this is only a race. */
+	if (sk_wdir && chdir(sk_wdir) != 0) {
+		fprintf(stderr, "skrun: cannot change to the working directory "
+				"'%s' on %s (--wdir): %s\n",
+			sk_wdir, n->host, strerror(errno));
+		_exit(SK_EXIT_NOSTART);
 	}
+	execvp(job->opts.argv[0], job->opts.argv);
+	fprintf(stderr, "skrun: cannot start '%s' on %s: %s\n",
+		job->opts.argv[0], n->host, strerror(errno));
+	_exit(127);
 }
 
 /*
@@ -321,11 +316,11 @@ static int sk_env_common(struct sk_job *job, char **env, size_t *nenv_p)
 	return 0;
 }
 
-int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
+int sk_spawn(struct sk_job *job, struct sk_hnode *n)
 {
 	char *env[16];
 	size_t nenv = 0, k;
-	int out[2], err[2], lifeline[2] = {-1, -1};
+	int out[2], err[2];
 	pid_t pid;
 
 	if (sk_env_common(job, env, &nenv) != 0 ||
@@ -339,38 +334,26 @@ int sk_spawn(struct sk_job *job, struct sk_hnode *n, const char *self)
 		return -ENOMEM;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		return -errno;
-	if (sk_via_agent(n) && pipe2(lifeline, O_CLOEXEC) < 0)
-		return -errno;
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int in;
-
 		dup2(out[1], STDOUT_FILENO);
 		/* Merged, one pipe keeps the order the node wrote in. */
-		dup2(job->opts.merge_stderr && !sk_via_agent(n) ? out[1]
-							        : err[1],
-		     STDERR_FILENO);
-		if (sk_via_agent(n)) {
-			dup2(lifeline[0], STDIN_FILENO);
-		} else if (n->rank != 0) {
+		dup2(job->opts.merge_stderr ? out[1] : err[1], STDERR_FILENO);
+		if (n->rank != 0) {
 			/* Like mpirun: stdin goes to rank 0 only. */
-			in = open("/dev/null", O_RDONLY);
+			int in = open("/dev/null", O_RDONLY);
+
 			if (in >= 0)
 				dup2(in, STDIN_FILENO);
 		}
-		sk_child_exec(job, n, env, nenv, self);
+		sk_child_exec(job, n, env, nenv);
 	}
 	for (k = 0; k < nenv; k++)
 		free(env[k]);
 	close(out[1]);
 	close(err[1]);
-	if (sk_via_agent(n)) {
-		close(lifeline[0]);
-		n->stdin_fd = lifeline[1];
-		sk_give_secret(job, n->stdin_fd, n->host);
-	}
 	n->pid = pid;
 	setpgid(pid, pid); /* also here: no race with signal_all */
 	for (k = 0; k < 2; k++) {
@@ -440,8 +423,9 @@ void sk_bind_cleanup(void)
 	sk_topo = NULL;
 }
 
-int sk_spawn_step(struct sk_job *job, const char *host, const char *ranks,
-		  const char *self, struct sk_step_proc *p)
+int sk_spawn_group(struct sk_job *job, const char *host, bool srun,
+		   const char *ranks, const char *self,
+		   struct sk_group_proc *p)
 {
 	char *env[16];
 	size_t nenv = 0, k;
@@ -461,7 +445,10 @@ int sk_spawn_step(struct sk_job *job, const char *host, const char *ranks,
 		dup2(err[1], STDERR_FILENO);
 		dup2(lifeline[0], STDIN_FILENO);
 		sk_child_reset();
-		sk_exec_srun(host, sk_agent_argv(job, env, nenv, self, ranks));
+		if (srun)
+			sk_exec_srun(host, sk_agent_argv(job, env, nenv, self,
+							 ranks));
+		sk_exec_ssh(host, sk_agent_argv(job, env, nenv, self, ranks));
 	}
 	for (k = 0; k < nenv; k++)
 		free(env[k]);
@@ -472,7 +459,7 @@ int sk_spawn_step(struct sk_job *job, const char *host, const char *ranks,
 	sk_give_secret(job, lifeline[1], host);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	*p = (struct sk_step_proc){.pid = pid, .lifeline = lifeline[1],
+	*p = (struct sk_group_proc){.pid = pid, .lifeline = lifeline[1],
 				   .out = out[0], .err = err[0]};
 	return 0;
 }

@@ -620,24 +620,39 @@ t_agent_secret() {
 	local in
 	for in in 'garbage\n' 'SKIFF_JOB_SECRETX=1\n' '' \
 		"$(head -c 300 /dev/zero | tr '\0' A)"; do
-		printf "$in" | timeout 10 "$SKRUN" --agent --secret-stdin -- \
-			true >"$OUT" 2>"$ERR"
+		printf "$in" | timeout 10 "$SKRUN" --agent --ranks 0 \
+			--secret-stdin -- true >"$OUT" 2>"$ERR"
 		RC=$?
 		[ $RC -eq 2 ] && grep -q 'no job secret on stdin' "$ERR" ||
 			{ echo "input '$in': exit $RC"; return 1; }
 	done
+	# --ranks: ascending ranks below 4096, at most 4096 of them; none
+	# runs otherwise.
+	local list
+	for list in x 3,2 1,1 '' 1,,2 ,1 1, -1 4096 "$(seq -s, 0 4096)"; do
+		timeout 10 "$SKRUN" --agent --ranks "$list" -- true \
+			>"$OUT" 2>"$ERR" </dev/null
+		RC=$?
+		[ $RC -eq 2 ] && grep -q "bad --ranks" "$ERR" ||
+			{ echo "--ranks '${list:0:20}': exit $RC"; return 1; }
+	done
+	timeout 10 "$SKRUN" --agent -- true >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 2 ] && grep -q "no --ranks" "$ERR" ||
+		{ echo "no --ranks: exit $RC"; return 1; }
 }
 
 t_agent_lifeline() {
 	# After the secret, the agent's stdin carries skrun's "SIG n" lines:
 	# near misses, other signals, numbers that wrap to 15, NUL bytes and
 	# overlong lines signal nothing, and a good line after them still
-	# does (the node dies of it, the agent says so and exits 128 + 15).
+	# does (the node dies of it, its exit frame says so, and the agent
+	# exits 128 + 15).
 	local fifo=$T/lifeline pid rc w i
 	rm -f "$fifo"
 	mkfifo "$fifo" || return 1
-	timeout 30 "$SKRUN" --agent --secret-stdin -- sleep 60 <"$fifo" \
-		>"$OUT" 2>"$ERR" &
+	timeout 30 "$SKRUN" --agent --ranks 0 --secret-stdin -- sleep 60 \
+		<"$fifo" >"$OUT" 2>"$ERR" &
 	pid=$!
 	exec {w}>"$fifo"
 	printf 'SKIFF_JOB_SECRET=%064d\n' 0 >&"$w"
@@ -655,7 +670,10 @@ t_agent_lifeline() {
 	rc=$?
 	exec {w}>&-
 	rm -f "$fifo"
-	[ $rc -eq 143 ] && grep -q 'was killed by signal 15' "$ERR" ||
+	# The rank's exit frame (parse.h): kind 4, index 0, 4 bytes, wait
+	# status 15 (killed by SIGTERM).
+	[ $rc -eq 143 ] && od -An -tx1 -v "$OUT" | tr -d ' \n' |
+		grep -q '04000000040000000f000000$' ||
 		{ echo "SIG 15 after bad lines: exit $rc, $(cat "$ERR")"; return 1; }
 }
 

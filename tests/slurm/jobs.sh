@@ -181,7 +181,7 @@ t_agent_killed() {
 	wait $pid
 	RC=$?
 	[ $RC -ne 0 ] || { echo "exit 0"; return 1; }
-	grep -q "of the Slurm step on .* before 3 of its ranks had ended" "$ERR" ||
+	grep -q "the Slurm step on .* (srun pid [0-9]*) .* before 3 of its ranks had ended" "$ERR" ||
 		{ echo "exit $RC, no message about the step: $(cat "$ERR")"; return 1; }
 	await 50 no_ranks_left ||
 		{ echo "ranks left: $(pgrep -af "^$APP sleep")"; return 1; }
