@@ -19,7 +19,8 @@
 # wait); the three sides are interleaved, who goes first rotating, and
 # one untimed run of each warms the caches. Every run must exit 0 and
 # print N distinct hello lines. Ratios: skrun / mpirun (target <= 0.5)
-# and skrun / srun (target <= 1.5), medians of the per-trial ratios.
+# and skrun / srun (target <= 1.5), medians of the per-trial ratios;
+# after each table, every trial's three times ("  trial T: N=n ...").
 #
 # Exit status: 0 every target met, 1 a run failed, 2 usage, 4 a target
 # missed.
@@ -143,6 +144,12 @@ awk -v sizes="$sizes" '
 			ok = a <= 0.5 && b <= 1.5
 			if (!ok) miss = 1
 			printf "%4d %10.0f %10.0f %10.0f %12.2f %12.2f  %s\n", N, median(s, T), median(m, T), median(r, T), a, b, ok ? "PASS" : "MISS"
+		}
+		# Each trial, for a spread (perf/bench/report.py).
+		for (i = 1; i <= n; i++) {
+			N = sz[i]
+			for (t = 1; t <= trials[N]; t++)
+				printf "  trial %d: N=%d skrun %.1f ms mpirun %.1f ms srun %.1f ms\n", t, N, ns["skrun", N, t] / 1e6, ns["mpirun", N, t] / 1e6, ns["srun", N, t] / 1e6
 		}
 		exit miss ? 4 : 0
 	}' "$work/results"

@@ -13,7 +13,7 @@ Each script prints one line per trial with both sides' figures (the sides
 interleaved in that trial); from them a row takes each side's median and
 min-max and the median of the per-trial ratios, counting a trial only
 when both sides have a figure in it. Scripts that print only medians
-(compare-slurm.sh, owner-ir.sh, older two-hosts.sh runs) give rows without a spread,
+(owner-ir.sh, older compare-slurm.sh and two-hosts.sh runs) give rows without a spread,
 and say so. A side that gave no figure, and every row of a script that
 did not run, carries a "reason". Exit status: 0 written, 1 cannot write.
 """
@@ -385,26 +385,46 @@ def parse_boot(ctx, text):
 
 
 def parse_slurm(ctx, text):
-    rows, alloc = [], None
+    """compare-slurm.sh: per allocation (sbatch, then salloc), its table
+    of medians and targets, then its per-trial lines ("trial T: N=n skrun
+    X ms mpirun Y ms srun Z ms"), from which the rows take their spreads;
+    an older output without them gives medians only."""
+    rows, alloc, tab, per = [], None, {}, {}
     for ln in text.splitlines():
         if ln.startswith("sbatch"):
             alloc = "sbatch"
         elif ln.startswith("salloc"):
             alloc = "salloc"
+        if alloc is None:
+            continue
         m = re.match(r"^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+"
                      r"(PASS|MISS)\s*$", ln)
-        if not (m and alloc):
-            continue
-        n = int(m.group(1))
-        s, mp, sr = num(m.group(2)), num(m.group(3)), num(m.group(4))
-        for peer, pv, r, tgt in (("mpirun -n N mpi_hello", mp, num(m.group(5)), 0.5),
-                                 ("srun --mpi=pmix -n N mpi_hello", sr, num(m.group(6)), 1.5)):
-            rows.append(("launch", make_row(
-                "in Slurm (%s), %d node%s, vs %s" % (alloc, n, "s" if n > 1 else "",
-                                                     peer.split()[0]), n, "ms",
-                "lower", side("skrun -n N sk_hello", [s]), side(peer, [pv]),
-                [r], ("<=", tgt), spread=False,
-                note="compare-slurm.sh prints medians only: no spread")))
+        if m:
+            tab[(alloc, int(m.group(1)))] = [num(m.group(k)) for k in range(2, 7)]
+        m = re.match(r"^\s*trial (\d+): N=(\d+) skrun (\S+) ms mpirun (\S+) ms "
+                     r"srun (\S+) ms\s*$", ln)
+        if m:
+            d = per.setdefault((alloc, int(m.group(2))), ({}, {}, {}))
+            for k in range(3):
+                d[k][int(m.group(1))] = num(m.group(3 + k))
+    for (alloc, n), (s, mp, sr, r1, r2) in tab.items():
+        d = per.get((alloc, n))
+        for i, (peer, pv, r, tgt) in enumerate(
+                (("mpirun -n N mpi_hello", mp, r1, 0.5),
+                 ("srun --mpi=pmix -n N mpi_hello", sr, r2, 1.5))):
+            name = "in Slurm (%s), %d node%s, vs %s" % (
+                alloc, n, "s" if n > 1 else "", peer.split()[0])
+            if d:
+                rows.append(("launch", make_row(
+                    name, n, "ms", "lower",
+                    side("skrun -n N sk_hello", d[0].values()),
+                    side(peer, d[1 + i].values()),
+                    ratio_pairs(d[0], d[1 + i]), ("<=", tgt))))
+            else:
+                rows.append(("launch", make_row(
+                    name, n, "ms", "lower", side("skrun -n N sk_hello", [s]),
+                    side(peer, [pv]), [r], ("<=", tgt), spread=False,
+                    note="compare-slurm.sh prints medians only: no spread")))
     return rows
 
 
