@@ -284,9 +284,10 @@ static void rdma_cm_on_request(struct rdma_dev *d, struct rdma_cm_event *ev)
 		why = "its endpoint is connected already";
 	else if (q.source >= e->tag)
 		why = "the requester has the higher tag: it should listen";
-	else if (e->peer_tag != 0 &&
-		 (q.source != e->peer_tag || q.qpn != e->peer_qpn ||
-		  q.psn != e->peer_psn))
+	else if (e->peer.tag != 0 &&
+		 !rdma_cm_who_same(&(struct rdma_cm_who){q.source, q.qpn,
+							  q.psn},
+				   &e->peer))
 		why = "it does not match the peer's packed address";
 	if (why == NULL) {
 		cp.qp_num = e->qp->qp_num;
@@ -315,9 +316,7 @@ static void rdma_cm_on_request(struct rdma_dev *d, struct rdma_cm_event *ev)
 	id->context = e;
 	e->cm_id = id;
 	e->cm_state = RDMA_CM_ACCEPTED;
-	e->req_source = q.source;
-	e->req_qpn = q.qpn;
-	e->req_psn = q.psn;
+	e->req = (struct rdma_cm_who){q.source, q.qpn, q.psn};
 	rdma_ack_cm_event(ev);
 }
 
@@ -555,7 +554,7 @@ sk_status_t rdma_cm_connect(struct rdma_dev *d, struct rdma_ep *e,
 	struct ibv_ah_attr ah;
 	sk_status_t st;
 
-	if (e->peer_tag != 0) {
+	if (e->peer.tag != 0) {
 		sk_log_error("rdma: %s: endpoint %u is connected already",
 			     d->name, e->idx);
 		return SK_ERR_INVAL;
@@ -565,9 +564,7 @@ sk_status_t rdma_cm_connect(struct rdma_dev *d, struct rdma_ep *e,
 			     "this endpoint's own tag", d->name, e->idx);
 		return SK_ERR_INVAL;
 	}
-	e->peer_tag = a->tag;
-	e->peer_qpn = a->qpn;
-	e->peer_psn = a->psn;
+	e->peer = (struct rdma_cm_who){a->tag, a->qpn, a->psn};
 	if (e->tag < a->tag)
 		return rdma_cm_active(d, e, a);
 
@@ -579,9 +576,7 @@ sk_status_t rdma_cm_connect(struct rdma_dev *d, struct rdma_ep *e,
 			     "was connected", d->name, e->idx);
 		return SK_ERR_UNREACHABLE;
 	}
-	if (e->req_source != 0 &&
-	    (e->req_source != a->tag || e->req_qpn != a->qpn ||
-	     e->req_psn != a->psn)) {
+	if (e->req.tag != 0 && !rdma_cm_who_same(&e->req, &e->peer)) {
 		sk_log_error("rdma: %s: endpoint %u: the connection request it "
 			     "accepted does not match the peer's packed "
 			     "address", d->name, e->idx);

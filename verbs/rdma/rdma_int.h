@@ -39,6 +39,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,21 @@ struct rdma_sq_slot {
 	uint32_t opcode;
 	uint32_t user_signaled;
 };
+
+/* A peer endpoint as the connection manager's path names it: its tag (0:
+ * not known yet), its QP number and its first PSN. A request and the
+ * peer's packed address must agree on all three. */
+struct rdma_cm_who {
+	uint64_t tag;
+	uint32_t qpn;
+	uint32_t psn;
+};
+
+static inline bool rdma_cm_who_same(const struct rdma_cm_who *a,
+				    const struct rdma_cm_who *b)
+{
+	return a->tag == b->tag && a->qpn == b->qpn && a->psn == b->psn;
+}
 
 struct rdma_ep {
 	struct sk_ep super;
@@ -94,12 +110,9 @@ struct rdma_ep {
 	uint64_t tag;           /* ours, in our blob; 0: blob path */
 	int cm_state;           /* enum rdma_cm_state */
 	int cm_gone;            /* the peer left: the QP is in error */
-	uint64_t req_source;    /* an accepted request's, checked */
-	uint32_t req_qpn;       /*   against the blob at connect */
-	uint32_t req_psn;
-	uint64_t peer_tag;      /* the blob's, once connected */
-	uint32_t peer_qpn;
-	uint32_t peer_psn;
+	struct rdma_cm_who req; /* an accepted request's, checked
+	                         * against the blob at connect */
+	struct rdma_cm_who peer; /* the blob's, once connected */
 	int cm_status;          /* resolution's error (negative errno) */
 	uint64_t cm_sent_ns;    /* active: when rdma_connect went out */
 };
