@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -226,6 +227,10 @@ static unsigned *sk_agent_ranks(const char *s, unsigned *count_p)
 	return NULL;
 }
 
+/* The descriptor limit the agent was started with, which its ranks get
+ * back (sk_agent_group raises its own). */
+static struct rlimit sk_agent_nofile;
+
 /* In the child for rank @idx: its pipes, its identity, the program. */
 static __attribute__((noreturn)) void
 sk_agent_exec(const struct sk_agent_rank *r, unsigned idx, unsigned count,
@@ -241,6 +246,7 @@ sk_agent_exec(const struct sk_agent_rank *r, unsigned idx, unsigned count,
 		_exit(SK_EXIT_LAUNCH);
 	sigprocmask(SIG_UNBLOCK, set, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	setrlimit(RLIMIT_NOFILE, &sk_agent_nofile);
 	if (in >= 0) {
 		dup2(in, STDIN_FILENO); /* not the lifeline */
 		if (in != STDIN_FILENO)
@@ -302,6 +308,16 @@ static int sk_agent_group(const unsigned *ranks, unsigned count, char **prog,
 	/* A write to a gone skrun fails, and the lifeline's end says the
 	 * rest; the ranks get SIGPIPE back (sk_agent_exec). */
 	signal(SIGPIPE, SIG_IGN);
+	/* Two pipes a rank: raise the soft descriptor limit to the hard one,
+	 * as Open MPI's daemons do, so that a host's ranks are not bounded
+	 * by a login's 1024 (its ranks get the old limit back). */
+	if (getrlimit(RLIMIT_NOFILE, &sk_agent_nofile) == 0 &&
+	    sk_agent_nofile.rlim_cur < sk_agent_nofile.rlim_max) {
+		struct rlimit raised = sk_agent_nofile;
+
+		raised.rlim_cur = raised.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &raised);
+	}
 	if (r == NULL || pfd == NULL || which == NULL) {
 		fprintf(stderr, "skrun --agent: out of memory\n");
 		free(r);
@@ -316,8 +332,18 @@ static int sk_agent_group(const unsigned *ranks, unsigned count, char **prog,
 		r[i].fd[0] = r[i].fd[1] = -1;
 		if (pipe2(out, O_CLOEXEC) < 0 ||
 		    (!merge && pipe2(err, O_CLOEXEC) < 0)) {
-			fprintf(stderr, "skrun --agent: pipe: %s\n",
-				strerror(errno));
+			int e = errno;
+			struct rlimit now;
+
+			if (e == EMFILE && getrlimit(RLIMIT_NOFILE, &now) == 0)
+				fprintf(stderr, "skrun --agent: %u ranks need "
+						"%u descriptors, and this host "
+						"allows %llu (ulimit -n)\n",
+					count, (merge ? 1 : 2) * count + 8,
+					(unsigned long long)now.rlim_cur);
+			else
+				fprintf(stderr, "skrun --agent: pipe: %s\n",
+					strerror(e));
 			failed = true;
 			break;
 		}

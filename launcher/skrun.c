@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <skiff/config.h>
@@ -191,6 +192,7 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sk_fd_limit_raise();
 	gethostname(job->hostname, sizeof(job->hostname) - 1);
 	sk_warn_env(job);
 	prov = sk_job_provider(job, &from);
@@ -312,9 +314,28 @@ bootsrv:
 			continue;
 		rc = sk_spawn(job, &job->node[r]);
 		if (rc < 0) {
-			sk_job_abort(job, SK_EXIT_LAUNCH,
-				     "cannot start rank %u: %s", r,
-				     strerror(-rc));
+			struct rlimit lim;
+
+			if (rc == -EMFILE &&
+			    getrlimit(RLIMIT_NOFILE, &lim) == 0)
+				sk_job_abort(job, SK_EXIT_LAUNCH,
+					     "cannot start rank %u: %s (each "
+					     "rank started here takes 2 "
+					     "descriptors; ulimit -n allows "
+					     "%llu)", r, strerror(-rc),
+					     (unsigned long long)lim.rlim_cur);
+			else
+				sk_job_abort(job, SK_EXIT_LAUNCH,
+					     "cannot start rank %u: %s", r,
+					     strerror(-rc));
+			/* None of the rest starts: each is over, so that the
+			 * loop waits only for the ranks that run. */
+			for (unsigned q = 0; q < np; q++)
+				if (job->node[q].pid == 0 &&
+				    !job->node[q].exited)
+					sk_jobctl_rank_exited(
+						job, &job->node[q],
+						SK_EXIT_LAUNCH << 8);
 			return 0;
 		}
 	}

@@ -136,6 +136,11 @@ int sk_prog_setup(const struct sk_job *job, unsigned nlocal,
  * than this machine's cores to @nlocal ranks. 0, or an exit status. */
 int sk_bind_setup(const struct sk_job *job, unsigned nlocal);
 void sk_bind_cleanup(void);
+/* Two pipes a local rank, and a few descriptors a node: raise the soft
+ * descriptor limit to the hard one, as Open MPI's mpirun does, so that a
+ * job is not bounded by a login's 1024; what skrun starts gets the limit
+ * it was given back. */
+void sk_fd_limit_raise(void);
 /* Fork local rank @n. 0, or -errno. */
 int sk_spawn(struct sk_job *job, struct sk_hnode *n);
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <skiff/config.h>
@@ -211,10 +212,30 @@ static void sk_exec_srun(const char *host, char **av)
 	_exit(127);
 }
 
+/* skrun's descriptor limit as it was started, which every process it
+ * starts gets back (sk_fd_limit_raise). */
+static struct rlimit sk_nofile;
+static bool sk_nofile_raised;
+
+void sk_fd_limit_raise(void)
+{
+	struct rlimit raised;
+
+	if (getrlimit(RLIMIT_NOFILE, &sk_nofile) != 0 ||
+	    sk_nofile.rlim_cur >= sk_nofile.rlim_max)
+		return;
+	raised = sk_nofile;
+	raised.rlim_cur = raised.rlim_max;
+	sk_nofile_raised = setrlimit(RLIMIT_NOFILE, &raised) == 0;
+}
+
 /* In a child: what every launched process starts from. */
 static void sk_child_reset(void)
 {
 	sigset_t all;
+
+	if (sk_nofile_raised)
+		setrlimit(RLIMIT_NOFILE, &sk_nofile);
 
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

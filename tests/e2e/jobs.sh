@@ -677,6 +677,23 @@ t_agent_lifeline() {
 		{ echo "SIG 15 after bad lines: exit $rc, $(cat "$ERR")"; return 1; }
 }
 
+# The descriptor limit, at it and past it: 200 local ranks take 400
+# pipe ends. A soft limit of 256 is raised to the hard one (as mpirun
+# does) and each rank gets 256 back; with 256 as the hard limit too the
+# job ends at once with the reason, and nothing hangs.
+t_fd_limit() {
+	bash -c 'ulimit -Sn 256; exec timeout -k 5 60 "$0" -n 200 sh -c "ulimit -n"' \
+		"$SKRUN" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 0 ] && [ "$(grep -cx 256 "$OUT")" -eq 200 ] ||
+		{ echo "soft 256: exit $RC, $(sort "$OUT" | uniq -c | head -3) $(head -2 "$ERR")"; return 1; }
+	bash -c 'ulimit -n 256; exec timeout -k 5 60 "$0" -n 200 true' \
+		"$SKRUN" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 1 ] && grep -q "cannot start rank [0-9]*: Too many open files (each rank started here takes 2 descriptors; ulimit -n allows 256)" "$ERR" ||
+		{ echo "hard 256: exit $RC, $(head -2 "$ERR")"; return 1; }
+}
+
 t_usage() {
 	local args
 	printf 'node1 slots=2\nnode2 slots=x\n' >bad.hosts
@@ -1211,6 +1228,7 @@ check bootenv t_bootenv
 check usage t_usage
 check agent-secret t_agent_secret
 check agent-lifeline t_agent_lifeline
+check fd-limit t_fd_limit
 check plain t_plain
 check bind t_bind
 check version t_version

@@ -167,6 +167,19 @@ t_nostart() {
 		{ echo "said more than once: $(cat "$ERR")"; return 1; }
 }
 
+# A host's 200 ranks in one step: 400 pipe ends in its agent, under a
+# soft descriptor limit of 256 (Slurm passes the submitter's limits to
+# the step). The agent raises it to the hard limit, as Open MPI's
+# daemons do, and each rank gets 256 back.
+t_many_ranks() {
+	timeout -k 5 120 salloc -Q -n 4 bash -c \
+		'ulimit -Sn 256; exec "$0" --oversubscribe -n 200 sh -c "ulimit -n"' \
+		"$SKRUN" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 0 ] && [ "$(grep -cx 256 "$OUT")" -eq 200 ] ||
+		{ echo "exit $RC: $(sort "$OUT" | uniq -c | head -3) $(head -3 "$ERR")"; return 1; }
+}
+
 # The step's agent killed under its ranks: Slurm ends the step, and skrun
 # says so and ends the job; nothing is left (scheck's look).
 t_agent_killed() {
@@ -428,6 +441,7 @@ scheck steps t_steps
 scheck output t_output
 scheck nostart t_nostart
 scheck agent-killed t_agent_killed
+scheck many-ranks t_many_ranks
 scheck sbatch-forks t_sbatch_forks
 scheck salloc-hello-4 t_salloc_hello 4
 scheck salloc-hello-16 t_salloc_hello 16
