@@ -267,10 +267,11 @@ int sk_groups_start(struct sk_job *job, const char *self,
 
 /*
  * The agent sends what arrives on the lifeline to every rank's process
- * group. srun itself would take SIGINT for its own (and end the step
- * abruptly); SIGKILL cuts the lifeline instead (the agent then kills the
- * ranks and exits, and srun with it), and a second SIGKILL, with the
- * lifeline already cut, kills srun.
+ * group: srun would take SIGINT for its own (and end the step abruptly),
+ * and ssh carries no signal. SIGKILL cuts the lifeline instead (the agent
+ * then kills the ranks, sends their statuses and exits, and srun or ssh
+ * with it), and a second SIGKILL, with the lifeline already cut, kills
+ * srun's or ssh's process group.
  */
 void sk_groups_signal(struct sk_job *job, int sig)
 {
