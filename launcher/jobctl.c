@@ -318,6 +318,21 @@ static void sk_stdin_readable(struct sk_watch *w, unsigned revents)
 	sk_services_stdin(job);
 }
 
+void sk_jobctl_last_signals(struct sk_job *job)
+{
+	struct signalfd_siginfo si;
+
+	if (job->sig_fd < 0)
+		return;
+	while (read(job->sig_fd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo != SIGCHLD)
+			fprintf(stderr, "skrun: got %s while the job was "
+					"ending; its nodes had all exited\n",
+				sigabbrev_np((int)si.ssi_signo) ?
+					sigabbrev_np((int)si.ssi_signo) :
+					"a signal");
+}
+
 void sk_jobctl_start(struct sk_job *job, const sigset_t *set)
 {
 	job->sig_fd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -480,6 +480,7 @@ int main(int argc, char **argv)
 		if (sk_loop_run_once(job.loop, timeout) < 0)
 			break;
 	}
+	sk_jobctl_last_signals(&job);
 	rc = job.have_code ? job.exit_code : 0;
 	sk_job_cleanup(&job);
 	return rc;

@@ -191,6 +191,10 @@ void sk_jobctl_vabort(struct sk_job *job, int code, const char *fmt,
  * the job or go on (sk_rank_exit_func_t). */
 void sk_jobctl_rank_exited(struct sk_job *job, struct sk_hnode *n,
 			   int status);
+/* After the loop: say the signals that came as the last nodes exited
+ * (scancel signals skrun and its batch step's nodes together, and the
+ * nodes may all be gone before skrun reads its own). */
+void sk_jobctl_last_signals(struct sk_job *job);
 /* Watch the signals in @set (blocked already) and skrun's stdin, and
  * start --timeout's timer. */
 void sk_jobctl_start(struct sk_job *job, const sigset_t *set);
