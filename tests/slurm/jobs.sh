@@ -355,7 +355,7 @@ t_scancel() {
 	await 150 job_over "$JOB" || { echo "job $JOB still running after scancel"; return 1; }
 	STATE=$(jobstate "$JOB")
 	[[ $STATE == CANCELLED* ]] || { echo "job $JOB: $STATE"; return 1; }
-	grep -Eq "skrun: got TERM(; forwarding it to the nodes| while the job was ending)" "$ERR" ||
+	grep -Eq "skrun: got TERM(; forwarding it to the nodes| while the job was ending; (killing the nodes|its nodes had all exited))" "$ERR" ||
 		{ echo "skrun did not report the cancel"; return 1; }
 }
 
@@ -428,7 +428,7 @@ t_time_limit() {
 	await 1500 job_over "$limit_job" || { echo "job $limit_job still running after its limit"; return 1; }
 	STATE=$(jobstate "$limit_job")
 	[[ $STATE == TIMEOUT* ]] || { echo "job $limit_job: $STATE"; return 1; }
-	grep -Eq "skrun: got TERM(; forwarding it to the nodes| while the job was ending)" "$T/limit.err" ||
+	grep -Eq "skrun: got TERM(; forwarding it to the nodes| while the job was ending; (killing the nodes|its nodes had all exited))" "$T/limit.err" ||
 		{ echo "skrun did not report Slurm's signal: $(cat "$T/limit.err")"; return 1; }
 	! pgrep -f "$T/limit/" >/dev/null ||
 		{ echo "left behind: $(pgrep -af "$T/limit/")"; return 1; }
