@@ -8,7 +8,7 @@
  * --output-filename writes each rank's streams to files as well.
  *
  * At the start of a remote rank's stdout may come a line of its agent
- * (agent.c), which is not the rank's output: they are taken off here,
+ * (agent.c), which is not the rank's output: it is taken off here,
  * and what they said is kept for jobctl.c, which explains the rank's
  * exit with it.
  */
@@ -188,7 +188,6 @@ static void sk_agent_line(struct sk_hnode *n, struct sk_launch *l)
 		l->fail = kind[0] == 'e' ? SK_AGENT_EXEC : SK_AGENT_CHDIR;
 		l->fail_errno = e;
 		l->fail_wdir_errno = we;
-		l->agent_seen = true;
 		return;
 	}
 	l->hdr[l->hdr_len - 1] = '\n';
@@ -209,8 +208,6 @@ static size_t sk_agent_eat(struct sk_hnode *n, const char *buf, size_t len)
 
 	while (i < len && !l->hdr_done) {
 		if (l->hdr_len == 0 && buf[i] != SK_AGENT_MARKER[0]) {
-			/* Output on stdout at all: ssh got through. */
-			l->agent_seen = true;
 			l->hdr_done = true;
 			break;
 		}
@@ -223,7 +220,6 @@ static size_t sk_agent_eat(struct sk_hnode *n, const char *buf, size_t len)
 			/* Not the agent's after all: the rank's output. */
 			sk_output_write(n->job, n, 1, l->hdr, l->hdr_len);
 			l->hdr_len = 0;
-			l->agent_seen = true;
 			l->hdr_done = true;
 		}
 	}
