@@ -83,6 +83,7 @@ void kv_own_ostats(struct sk_kv *kv, struct sk_kv_owner_stats *st)
 		st->evictions += ps.evicted;
 		st->expired += ps.expired;
 	}
+	st->waited = kv->waited;
 }
 
 void kv_h_flush(struct sk_rpc_req *req, void *arg)

@@ -87,6 +87,7 @@ static void kv_free(struct sk_kv *kv)
 {
 	kv_evict_stop(kv);
 	kv_flush_stop(kv);
+	kv_hold_stop(kv);
 	kv_client_cleanup(kv);
 	kv_own_cleanup(kv);
 	/* rpc cannot unregister: requests that come later are told this
@@ -126,6 +127,7 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 	kv->rank = sk_os_rank();
 	kv->size = sk_os_size();
 	kv->epoch = KV_EPOCH;
+	kv_hold_init(kv);
 	st = kv_attr(kv, attr);
 	if (st != SK_OK) {
 		free(kv);

@@ -170,6 +170,9 @@ struct kv_part {
 	struct sk_kv_part *part;
 	struct sk_region region;
 	int may_expire;             /* has held an item with an expiry */
+	int room_wait;              /* the last update's lack of room may
+	                             * pass (kv_own_must_wait) */
+	struct kv_held *held, *held_tail; /* updates waiting (hold.c) */
 	/* Owned elsewhere, once its owner's descriptors came: */
 	int ready;
 	struct sk_kv_view view;
@@ -187,6 +190,9 @@ struct kv_part {
 /* A wait whose requests were all done at once passes the loop once in
  * this many (req.c): the node keeps serving its peers. */
 #define KV_TURN_EVERY 64u
+
+/* An update held until its partition has room (hold.c). */
+struct kv_held;
 
 /* A FIFO of requests in flight (struct sk_kv_req_priv, req.c). */
 struct sk_kv_req_priv;
@@ -287,6 +293,11 @@ struct sk_kv {
 	int evict;                  /* partitions evict by CLOCK when full */
 	struct sk_timer sweep_timer; /* reap and crawl, every Q/2 */
 	uint32_t sweep_ms;
+	/* hold.c: updates waiting for room, and when to try them again */
+	struct sk_timer hold_timer;
+	uint64_t hold_at;           /* when it fires, if armed */
+	unsigned nheld;
+	uint64_t waited;            /* updates held, ever */
 	/* admin.c: a flush_all with a delay, pending */
 	struct sk_timer flush_timer;
 	int flush_pending;
@@ -331,6 +342,9 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, int32_t exptime,
 			    struct sk_kv_item_view *item_p);
+/* After a kv_own_* call answered @r: whether it found no room but may by
+ * waiting (then hold the update: hold.c). Reading it forgets it. */
+bool kv_own_must_wait(struct kv_part *kp, enum sk_kv_res r);
 void kv_h_desc(struct sk_rpc_req *req, void *arg);
 void kv_h_get(struct sk_rpc_req *req, void *arg);
 void kv_h_store(struct sk_rpc_req *req, void *arg);
@@ -345,6 +359,30 @@ void kv_h_hint(struct sk_rpc_req *req, void *arg);
 void kv_evict_hint(struct sk_kv *kv, struct kv_part *kp, uint64_t key_hash);
 void kv_evict_start(struct sk_kv *kv);
 void kv_evict_stop(struct sk_kv *kv);
+
+/* hold.c: an update that found no room but may by waiting (store.h:
+ * the quarantine at its bound, or its class's chunks all in quarantine)
+ * waits, a peer's (answered later) or this node's own (not done yet), and
+ * is served again once the quarantine's oldest chunk has aged; so are the
+ * partition's later updates, behind it. The holder says what serving a
+ * request means: */
+enum kv_serve_how {
+	KV_SERVE,       /* serve it: true when answered, false: wait more */
+	KV_END_NOMEM,   /* answer: no room after all (ENOMEM) */
+	KV_END_CLOSED,  /* answer: this node's kv is closing */
+};
+typedef bool (*kv_serve_fn)(struct sk_kv *kv, struct kv_part *kp, void *req,
+			    uint16_t id, enum kv_serve_how how);
+static inline bool kv_hold_busy(const struct kv_part *kp)
+{
+	return kp->held != NULL;
+}
+void kv_hold(struct sk_kv *kv, struct kv_part *kp, void *req, uint16_t id,
+	     kv_serve_fn serve);
+void kv_hold_init(struct sk_kv *kv);
+/* At close: every held update is ended (KV_END_CLOSED), the timer
+ * stopped. */
+void kv_hold_stop(struct sk_kv *kv);
 
 /* config.c: fill the fields of *a left 0 from SKIFF_KV_* (or their
  * defaults); SK_ERR_CONFIG, with a message, for a bad setting. */
@@ -364,6 +402,9 @@ sk_status_t kv_rpc_status(int rc);
 /* req.c */
 sk_status_t kv_client_init(struct sk_kv *kv);
 void kv_client_cleanup(struct sk_kv *kv);
+/* A request is done: its status and result (req_core.c). */
+void kv_req_answer(struct sk_kv *kv, struct sk_kv_req *req, sk_status_t st,
+		   enum sk_kv_res res);
 /* sk_kv_wait without sending the access hints. */
 sk_status_t kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n);
 /* The owner @rank failed: its requests waiting or READing end with

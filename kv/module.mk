@@ -6,7 +6,7 @@
 KV_STORE_SRC := kv/hash.c kv/store.c
 KV_STORE_OBJ := $(KV_STORE_SRC:%.c=$(BUILD)/%.o)
 KV_FAB_SRC   := kv/map.c kv/owner.c kv/client.c kv/kv.c
-KV_FAB_SRC   += kv/evict.c kv/config.c
+KV_FAB_SRC   += kv/evict.c kv/hold.c kv/config.c
 KV_FAB_SRC   += kv/wire.c kv/admin.c
 KV_FAB_SRC   += kv/req_core.c kv/req_rpc.c kv/req_get.c kv/contact.c kv/req.c
 KV_FAB_OBJ   := $(KV_FAB_SRC:%.c=$(BUILD)/%.o)

@@ -90,6 +90,24 @@ void kv_own_cleanup(struct sk_kv *kv)
 	}
 }
 
+/* An update found no room (the store's @st): note whether it may find
+ * some by waiting, for kv_own_must_wait. */
+static void kv_own_full(struct kv_part *kp, int st)
+{
+	kp->room_wait = st == SK_KV_ERR_QUARANTINE_FULL ||
+			(st == SK_ERR_NOMEM &&
+			 sk_kv_part_room_at(kp->part, 0) != 0);
+}
+
+bool kv_own_must_wait(struct kv_part *kp, enum sk_kv_res r)
+{
+	bool wait = kp->room_wait &&
+		    (r == SK_KV_ENOMEM || r == SK_KV_ENOMEM_DELTA);
+
+	kp->room_wait = 0;
+	return wait;
+}
+
 enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
 			  const void *key, size_t klen,
 			  struct sk_kv_item_view *item_p)
@@ -162,8 +180,10 @@ enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 	case SK_ERR_INVAL:
 		return SK_KV_ETOOLARGE;
 	default:
-		/* Full pair, no chunk, or too much in quarantine: no
-		 * eviction yet, so memcached -M's answer. */
+		/* Full pair, no chunk, or too much in quarantine: the last
+		 * two may pass within Q (hold.c waits for that); else
+		 * memcached -M's answer. */
+		kv_own_full(kp, st);
 		return SK_KV_ENOMEM;
 	}
 }
@@ -226,8 +246,10 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 			    iv.flags, iv.exptime, kv_mono_ns(), cas_p);
 	if (pad != pad_small)
 		free(pad);
-	if (st != 0)
-		return SK_KV_ENOMEM_DELTA; /* no room, as kv_own_store */
+	if (st != 0) {
+		kv_own_full(kp, st); /* no room, as kv_own_store */
+		return SK_KV_ENOMEM_DELTA;
+	}
 	*value_p = v;
 	return SK_KV_OK;
 }
@@ -258,8 +280,10 @@ enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 			      kv_mono_ns());
 	if (st == SK_KV_ERR_NOT_FOUND)
 		return SK_KV_NOT_FOUND; /* evicted to make room for itself */
-	if (st != 0)
+	if (st != 0) {
+		kv_own_full(kp, st); /* as kv_own_store */
 		return SK_KV_ENOMEM;
+	}
 	if (item_p == NULL)
 		return SK_KV_TOUCHED;
 	if (sk_kv_part_lookup(kp->part, key, klen, item_p) != 0)
@@ -402,15 +426,148 @@ void kv_h_get(struct sk_rpc_req *req, void *arg)
 	kv_respond_item(req, &iv);
 }
 
+/*
+ * The updates. Each kv_serve_* answers a decoded request and returns true,
+ * or returns false, unanswered, when it found no room but may by waiting
+ * (kv_own_must_wait): hold.c holds it and serves it again later
+ * (kv_serve_again). While a partition holds updates, its later ones wait
+ * behind them, in order.
+ */
+static bool kv_serve_store(struct sk_kv *kv, struct kv_part *kp,
+			   struct sk_rpc_req *req, const struct kv_store_msg *m)
+{
+	struct kv_cas_resp *a;
+	enum sk_kv_res r;
+	uint64_t cas = 0;
+
+	r = kv_own_store(kv, kp, m->op, m->key, m->klen, m->value, m->vlen,
+			 m->flags, m->exptime, m->cas, &cas);
+	if (r != SK_KV_STORED || (a = sk_rpc_resp_buf(req, sizeof(*a))) == NULL) {
+		if (kv_own_must_wait(kp, r))
+			return false;
+		sk_rpc_respond(req, r, 0);
+		return true;
+	}
+	a->cas = cas;
+	sk_rpc_respond(req, r, sizeof(*a));
+	return true;
+}
+
+static bool kv_serve_delete(struct sk_kv *kv, struct kv_part *kp,
+			    struct sk_rpc_req *req, const struct kv_key_msg *m)
+{
+	sk_rpc_respond(req, kv_own_delete(kv, kp, m->key, m->klen), 0);
+	return true;
+}
+
+static bool kv_serve_delta(struct sk_kv *kv, struct kv_part *kp,
+			   struct sk_rpc_req *req, const struct kv_delta_msg *m)
+{
+	struct kv_delta_resp *a;
+	uint64_t value = 0, cas = 0;
+	enum sk_kv_res r;
+
+	r = kv_own_delta(kv, kp, m->key, m->klen, m->incr, m->delta, &value,
+			 &cas);
+	if (r != SK_KV_OK) {
+		if (kv_own_must_wait(kp, r))
+			return false;
+		sk_rpc_respond(req, r, 0);
+		return true;
+	}
+	a = sk_rpc_resp_buf(req, sizeof(*a));
+	if (a == NULL) {
+		/* Done, but the caller cannot take the answer. */
+		sk_rpc_respond(req, -EMSGSIZE, 0);
+		return true;
+	}
+	a->value = value;
+	a->cas = cas;
+	sk_rpc_respond(req, r, sizeof(*a));
+	return true;
+}
+
+static bool kv_serve_touch(struct sk_kv *kv, struct kv_part *kp,
+			   struct sk_rpc_req *req, const struct kv_touch_msg *m)
+{
+	struct sk_kv_item_view iv;
+	enum sk_kv_res r;
+
+	/* A gat whose answer will not fit the caller's buffer is sent back
+	 * for a larger one before it touches: done now, the touch would
+	 * already have expired the item that the second try asks for. */
+	if (m->gat && kv_own_get(kv, kp, m->key, m->klen, &iv) == SK_KV_OK &&
+	    sk_rpc_resp_buf(req, sizeof(struct kv_get_resp) + iv.vlen) ==
+		    NULL) {
+		sk_rpc_respond(req, -EMSGSIZE, 0);
+		return true;
+	}
+	r = kv_own_touch(kv, kp, m->key, m->klen, m->exptime,
+			 m->gat ? &iv : NULL);
+	if (r != SK_KV_OK) {
+		if (kv_own_must_wait(kp, r))
+			return false;
+		sk_rpc_respond(req, r, 0);
+		return true;
+	}
+	kv_respond_item(req, &iv);
+	return true;
+}
+
+/* hold.c's kv_serve_fn for a peer's held update (@id its KV_RPC_*). */
+static bool kv_serve_again(struct sk_kv *kv, struct kv_part *kp, void *r,
+			   uint16_t id, enum kv_serve_how how)
+{
+	struct sk_rpc_req *req = r;
+	size_t len;
+	const void *data = sk_rpc_req_data(req, &len);
+	union {
+		struct kv_store_msg store;
+		struct kv_key_msg key;
+		struct kv_delta_msg delta;
+		struct kv_touch_msg touch;
+	} m;
+
+	if (how == KV_END_CLOSED) {
+		sk_rpc_respond(req, -ESHUTDOWN, 0);
+		return true;
+	}
+	if (how == KV_END_NOMEM) {
+		sk_rpc_respond(req, id == KV_RPC_DELTA ? SK_KV_ENOMEM_DELTA :
+							SK_KV_ENOMEM, 0);
+		return true;
+	}
+	/* A failed peer's update is dropped: it was told the owner's
+	 * fate is unknown (SK_ERR_UNREACHABLE), and may have moved on. */
+	if (sk_rpc_peer_failed(sk_rpc_req_peer(req))) {
+		sk_rpc_respond(req, -ECONNRESET, 0);
+		return true;
+	}
+	/* The same bytes decoded before they were held: they decode. */
+	switch (id) {
+	case KV_RPC_STORE:
+		return kv_dec_store(data, len, &m.store) != 0 ||
+		       kv_serve_store(kv, kp, req, &m.store);
+	case KV_RPC_DELETE:
+		return kv_dec_key(data, len, &m.key) != 0 ||
+		       kv_serve_delete(kv, kp, req, &m.key);
+	case KV_RPC_DELTA:
+		return kv_dec_delta(data, len, &m.delta) != 0 ||
+		       kv_serve_delta(kv, kp, req, &m.delta);
+	case KV_RPC_TOUCH:
+		return kv_dec_touch(data, len, &m.touch) != 0 ||
+		       kv_serve_touch(kv, kp, req, &m.touch);
+	default:
+		return true;
+	}
+}
+
 void kv_h_store(struct sk_rpc_req *req, void *arg)
 {
 	struct sk_kv *kv = arg;
 	struct kv_store_msg m;
-	struct kv_cas_resp *a;
 	struct kv_part *kp;
 	const void *data;
-	enum sk_kv_res r;
-	uint64_t cas = 0;
 	size_t len;
 
 	data = sk_rpc_req_data(req, &len);
@@ -420,14 +577,8 @@ void kv_h_store(struct sk_rpc_req *req, void *arg)
 	}
 	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
 		return;
-	r = kv_own_store(kv, kp, m.op, m.key, m.klen, m.value, m.vlen,
-			 m.flags, m.exptime, m.cas, &cas);
-	if (r != SK_KV_STORED || (a = sk_rpc_resp_buf(req, sizeof(*a))) == NULL) {
-		sk_rpc_respond(req, r, 0);
-		return;
-	}
-	a->cas = cas;
-	sk_rpc_respond(req, r, sizeof(*a));
+	if (kv_hold_busy(kp) || !kv_serve_store(kv, kp, req, &m))
+		kv_hold(kv, kp, req, KV_RPC_STORE, kv_serve_again);
 }
 
 void kv_h_delete(struct sk_rpc_req *req, void *arg)
@@ -445,18 +596,16 @@ void kv_h_delete(struct sk_rpc_req *req, void *arg)
 	}
 	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
 		return;
-	sk_rpc_respond(req, kv_own_delete(kv, kp, m.key, m.klen), 0);
+	if (kv_hold_busy(kp) || !kv_serve_delete(kv, kp, req, &m))
+		kv_hold(kv, kp, req, KV_RPC_DELETE, kv_serve_again);
 }
 
 void kv_h_delta(struct sk_rpc_req *req, void *arg)
 {
 	struct sk_kv *kv = arg;
-	struct kv_delta_resp *a;
 	struct kv_delta_msg m;
 	struct kv_part *kp;
 	const void *data;
-	uint64_t value = 0, cas = 0;
-	enum sk_kv_res r;
 	size_t len;
 
 	data = sk_rpc_req_data(req, &len);
@@ -466,31 +615,16 @@ void kv_h_delta(struct sk_rpc_req *req, void *arg)
 	}
 	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
 		return;
-	r = kv_own_delta(kv, kp, m.key, m.klen, m.incr, m.delta, &value,
-			 &cas);
-	if (r != SK_KV_OK) {
-		sk_rpc_respond(req, r, 0);
-		return;
-	}
-	a = sk_rpc_resp_buf(req, sizeof(*a));
-	if (a == NULL) {
-		/* Done, but the caller cannot take the answer. */
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	a->value = value;
-	a->cas = cas;
-	sk_rpc_respond(req, r, sizeof(*a));
+	if (kv_hold_busy(kp) || !kv_serve_delta(kv, kp, req, &m))
+		kv_hold(kv, kp, req, KV_RPC_DELTA, kv_serve_again);
 }
 
 void kv_h_touch(struct sk_rpc_req *req, void *arg)
 {
 	struct sk_kv *kv = arg;
-	struct sk_kv_item_view iv;
 	struct kv_touch_msg m;
 	struct kv_part *kp;
 	const void *data;
-	enum sk_kv_res r;
 	size_t len;
 
 	data = sk_rpc_req_data(req, &len);
@@ -500,22 +634,8 @@ void kv_h_touch(struct sk_rpc_req *req, void *arg)
 	}
 	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
 		return;
-	/* A gat whose answer will not fit the caller's buffer is sent back
-	 * for a larger one before it touches: done now, the touch would
-	 * already have expired the item that the second try asks for. */
-	if (m.gat && kv_own_get(kv, kp, m.key, m.klen, &iv) == SK_KV_OK &&
-	    sk_rpc_resp_buf(req, sizeof(struct kv_get_resp) + iv.vlen) ==
-		    NULL) {
-		sk_rpc_respond(req, -EMSGSIZE, 0);
-		return;
-	}
-	r = kv_own_touch(kv, kp, m.key, m.klen, m.exptime,
-			 m.gat ? &iv : NULL);
-	if (r != SK_KV_OK) {
-		sk_rpc_respond(req, r, 0);
-		return;
-	}
-	kv_respond_item(req, &iv);
+	if (kv_hold_busy(kp) || !kv_serve_touch(kv, kp, req, &m))
+		kv_hold(kv, kp, req, KV_RPC_TOUCH, kv_serve_again);
 }
 
 void kv_h_hint(struct sk_rpc_req *req, void *arg)

@@ -122,9 +122,11 @@ static int kv_turn(struct sk_kv *kv, bool block)
 
 /* ---- the API ---- */
 
-/* A request whose owner is this node: served in place. */
-static void kv_post_local(struct sk_kv *kv, struct sk_kv_req *req,
-			  struct kv_part *kp)
+/* A request whose owner is this node, served in place; false, unanswered,
+ * when an update must wait for room (hold.c holds it, and serves it
+ * again with kv_serve_held). */
+static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
+			   struct sk_kv_req *req)
 {
 	struct sk_kv_item_view iv;
 	enum sk_kv_res res = SK_KV_ERROR;
@@ -172,7 +174,41 @@ static void kv_post_local(struct sk_kv *kv, struct sk_kv_req *req,
 	default:
 		break;
 	}
+	if (kv_own_must_wait(kp, res))
+		return false;
 	kv_req_answer(kv, req, SK_OK, res);
+	return true;
+}
+
+/* hold.c's kv_serve_fn for this node's own held update. */
+static bool kv_serve_held(struct sk_kv *kv, struct kv_part *kp, void *r,
+			  uint16_t id, enum kv_serve_how how)
+{
+	struct sk_kv_req *req = r;
+
+	(void)id;
+	if (how == KV_END_CLOSED)
+		kv_req_answer(kv, req, SK_ERR_UNREACHABLE, SK_KV_END);
+	else if (how == KV_END_NOMEM)
+		kv_req_answer(kv, req, SK_OK,
+			      req->cmd == SK_KV_CMD_INCR ||
+					      req->cmd == SK_KV_CMD_DECR ?
+				      SK_KV_ENOMEM_DELTA : SK_KV_ENOMEM);
+	else
+		return kv_serve_local(kv, kp, req);
+	return true;
+}
+
+static void kv_post_local(struct sk_kv *kv, struct sk_kv_req *req,
+			  struct kv_part *kp)
+{
+	/* Updates keep their order behind held ones; a GET need not. */
+	if ((req->cmd == SK_KV_CMD_GET || !kv_hold_busy(kp)) &&
+	    kv_serve_local(kv, kp, req))
+		return;
+	/* Posted, not done: kv_wait asks only whether priv_ is set. */
+	req->priv_ = (struct sk_kv_req_priv *)kp;
+	kv_hold(kv, kp, req, 0, kv_serve_held);
 }
 
 static const uint16_t kv_cmd_rpc[SK_KV_CMD_COUNT] = {

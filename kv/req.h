@@ -66,8 +66,6 @@ bool kv_units_get(struct sk_kv *kv, unsigned n, unsigned *at_p);
 void kv_units_put(struct sk_kv *kv, struct sk_kv_req_priv *op);
 struct sk_kv_req_priv *kv_op_new(struct sk_kv *kv);
 void kv_op_free(struct sk_kv *kv, struct sk_kv_req_priv *op);
-void kv_req_answer(struct sk_kv *kv, struct sk_kv_req *req, sk_status_t st,
-		   enum sk_kv_res res);
 /* End @op's request with @st and @res; always true (a step's result). */
 bool kv_finish(struct sk_kv *kv, struct sk_kv_req_priv *op, sk_status_t st,
 	       enum sk_kv_res res);

@@ -645,6 +645,15 @@ unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
 	return reap_aged(part, now_ns);
 }
 
+uint64_t sk_kv_part_room_at(const struct sk_kv_part *part, uint64_t now_ns)
+{
+	if (part->q_len == 0)
+		return 0;
+	if (part->q_len == part->q_pend)
+		return now_ns + part->cfg.quarantine_ns;
+	return q_at(part, 0)->retired_ns + part->cfg.quarantine_ns;
+}
+
 /* Out of its slot: quarantined, its time stamped by the next call. The
  * caller made room (q_reserve) before its slot store. */
 static void retire(struct sk_kv_part *part, uint64_t off, unsigned c)

@@ -385,6 +385,12 @@ int sk_kv_part_flush(struct sk_kv_part *part, uint64_t now_ns);
  * from a timer. Returns how many came free. */
 unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns);
 
+/* When the quarantine's oldest item comes free (its stamp + Q, in now_ns's
+ * clock; an item not stamped yet counts as stamped at now_ns), or 0 when
+ * the quarantine is empty: the earliest time an update refused for want of
+ * room (SK_KV_ERR_QUARANTINE_FULL, SK_ERR_NOMEM) may find it. */
+uint64_t sk_kv_part_room_at(const struct sk_kv_part *part, uint64_t now_ns);
+
 /* A new epoch in the region header and every bucket header, so that
  * readers with an older map see SK_KV_ERR_STALE. */
 void sk_kv_part_restamp(struct sk_kv_part *part, uint32_t epoch);

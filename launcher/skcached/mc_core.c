@@ -221,6 +221,7 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 			MC_NODE_STAT("limit_maxbytes", n->o.limit_bytes);
 			MC_NODE_STAT("evictions", n->o.evictions);
 			MC_NODE_STAT("reclaimed", n->o.expired);
+			MC_NODE_STAT("waited_for_room", n->o.waited);
 #undef MC_NODE_STAT
 		}
 		return 0;

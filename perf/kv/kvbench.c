@@ -797,6 +797,30 @@ static int kvb_send_result(struct kvb *b)
 	return rc == 0 ? 0 : -1;
 }
 
+/* Rank 0: every owner's figures, summed (SK_KV_CMD_OWNER_STATS); an
+ * owner that does not answer counts nothing. */
+static void kvb_owners(struct kvb *b, struct sk_kv_owner_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned r = 0; r < b->size; r++) {
+		struct sk_kv_owner_stats o;
+		struct sk_kv_req q;
+
+		memset(&q, 0, sizeof(q));
+		q.cmd = SK_KV_CMD_OWNER_STATS;
+		q.rank = r;
+		q.buf = &o;
+		q.cap = sizeof(o);
+		if (sk_kv_post(b->kv, &q) != SK_OK ||
+		    sk_kv_wait(b->kv, &q, 1) != SK_OK || q.status != SK_OK ||
+		    q.res != SK_KV_OK)
+			continue;
+		sum->items += o.items;
+		sum->evictions += o.evictions;
+		sum->waited += o.waited;
+	}
+}
+
 static void kvb_row(const char *type, double ops_s, double hits_s,
 		    double miss_s, const struct kvb_hist *h, double kb_s)
 {
@@ -819,6 +843,7 @@ static int kvb_print(struct kvb *b)
 	double gets_s = 0, sets_s = 0, hits_s = 0, miss_s = 0, secs = 0;
 	uint64_t ops = 0, errors = 0, bad = 0, misses = 0;
 	struct sk_kv_stats ks = {0};
+	struct sk_kv_owner_stats os;
 	double item = (double)(b->o.ksize + b->o.vsize);
 	const char *line = "------------------------------------------------"
 			   "------------------------------------------------"
@@ -886,18 +911,28 @@ static int kvb_print(struct kvb *b)
 	       ", one-sided %" PRIu64 ", by rpc %" PRIu64 ", read retries %"
 	       PRIu64 ", updates by rpc %" PRIu64 "\n", ks.gets_local,
 	       ks.gets_onesided, ks.gets_rpc, ks.read_retries, ks.updates_rpc);
+	kvb_owners(b, &os);
+	printf("kv owner counters (all owners): items %" PRIu64 ", evictions %"
+	       PRIu64 ", updates that waited for room %" PRIu64 "\n", os.items,
+	       os.evictions, os.waited);
+	if (os.waited)
+		printf("kvbench: %" PRIu64 " updates waited at their owners for "
+		       "memory still in quarantine: the partitions are small "
+		       "for this rate of updates (--part-bytes; kv/README.md, "
+		       "\"Quarantine\")\n", os.waited);
 	printf("kvbench: mix=%s dist=%s keys=%lu ksize=%lu vsize=%lu depth=%lu "
 	       "ranks=%u clients=%u ops=%" PRIu64 " secs=%.3f ops_s=%.0f "
 	       "get_ops_s=%.0f set_ops_s=%.0f get_p50_us=%.3f get_p99_us=%.3f "
 	       "get_p999_us=%.3f set_p50_us=%.3f set_p99_us=%.3f "
 	       "set_p999_us=%.3f misses=%" PRIu64 " errors=%" PRIu64
-	       " bad_values=%" PRIu64 "\n", kvb_mixes[b->o.mix].name,
+	       " bad_values=%" PRIu64 " waited=%" PRIu64 "\n",
+	       kvb_mixes[b->o.mix].name,
 	       b->o.zipf ? "zipf" : "uniform", b->o.keys, b->o.ksize,
 	       b->o.vsize, b->o.depth, b->size, b->nall, ops, secs,
 	       gets_s + sets_s, gets_s, sets_s, kvb_hist_pct(get, 0.5) / 1e3,
 	       kvb_hist_pct(get, 0.99) / 1e3, kvb_hist_pct(get, 0.999) / 1e3,
 	       kvb_hist_pct(set, 0.5) / 1e3, kvb_hist_pct(set, 0.99) / 1e3,
-	       kvb_hist_pct(set, 0.999) / 1e3, misses, errors, bad);
+	       kvb_hist_pct(set, 0.999) / 1e3, misses, errors, bad, os.waited);
 	if (errors || bad)
 		ret = -1;
 out:

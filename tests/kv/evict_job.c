@@ -9,19 +9,24 @@
  *           set keys that expire in 1 s: the timer's crawler must retire
  *           them all, with no update and no GET.
  *   full    2,000 sets of 500 bytes into 64 KiB partitions: with eviction
- *           (SKIFF_KV_EVICT unset or 1) every set is stored, those that
- *           first answer ENOMEM (sets outrunning the quarantine) within
- *           a few waits of Q, and items were evicted; with
- *           SKIFF_KV_EVICT=0, or "full-attr" (no_evict = 1), a set
- *           answers ENOMEM once the partitions are full, still after
- *           waiting, and nothing is evicted.
+ *           (SKIFF_KV_EVICT unset or 1) every set is stored at its first
+ *           try (one outrunning the quarantine waits at the owner:
+ *           kv/hold.c), and items were evicted; with SKIFF_KV_EVICT=0,
+ *           or "full-attr" (no_evict = 1), a set answers ENOMEM once
+ *           the partitions are full, and nothing is evicted.
+ *   churn   10,000 overwrites of 500 bytes on 8 keys this rank owns
+ *           (served in place), then as many on 8 keys the other owns
+ *           (by rpc), far faster than 64 KiB partitions' quarantine
+ *           drains: every one stored at its first try, some after
+ *           waiting at the owner (both rounds: its count of waits grows
+ *           in each), and each key reads back its last value.
  *
  * The partitions' number is SKIFF_KV_PARTITIONS's (the attribute is 0),
  * so that a bad setting must fail the open.
  *
  * Each rank prints "rank R: ... ok" or what failed, and exits 1. Run:
  *
- *   SKIFF_KV_PARTITIONS=16 skrun -n 2 evict_job idle|full|full-attr
+ *   SKIFF_KV_PARTITIONS=16 skrun -n 2 evict_job idle|full|full-attr|churn
  *   SKIFF_KV_EVICT=0 SKIFF_KV_PARTITIONS=16 skrun -n 2 evict_job full
  *   SKIFF_KV_PARTITIONS=3 skrun -n 2 evict_job full     (must fail: the
  *       open refuses the setting, naming it)
@@ -150,8 +155,11 @@ static void full(struct sk_kv *kv, int evict)
 		unsigned w;
 
 		res = set_one(kv, key, klen, val, sizeof(val), 0);
-		/* Out of memory with eviction on is the quarantine's: the
-		 * chunks come back within Q (README, "When full"). */
+		/* With eviction on the owner waits for quarantined memory
+		 * itself: a set never answers ENOMEM (README, "When
+		 * full"); the retries are no_evict's. */
+		if (res == SK_KV_ENOMEM && evict)
+			FAIL("set %s: ENOMEM with eviction on", key);
 		for (w = 0; res == SK_KV_ENOMEM && w < 10; w++) {
 			if (w == 0)
 				nomem++;
@@ -163,9 +171,6 @@ static void full(struct sk_kv *kv, int evict)
 			stored++;
 		else if (res != SK_KV_ENOMEM)
 			FAIL("set %s: %s", key, sk_kv_res_str(res));
-		else if (evict)
-			FAIL("set %s: ENOMEM after 10 waits of Q, eviction on",
-			     key);
 		else
 			break; /* full for good: the rest would be too */
 	}
@@ -177,9 +182,88 @@ static void full(struct sk_kv *kv, int evict)
 		FAIL("no_evict: %u of 2000 stored, %" PRIu64 " evicted",
 		     stored, st.evicted);
 	printf("rank %u: %u stored, %u first answered ENOMEM, %u waits of "
-	       "Q, %" PRIu64 " evicted, %" PRIu64 " items; full %s ok\n", me,
-	       stored, nomem, waits, st.evicted, st.items,
+	       "Q, %" PRIu64 " evicted, %" PRIu64 " items, %" PRIu64
+	       " updates waited at the owner; full %s ok\n", me, stored,
+	       nomem, waits, st.evicted, st.items, kv->waited,
 	       evict ? "evict" : "no_evict");
+}
+
+/* 8 keys owned by rank @owner, from *i on. */
+static void keys_of(struct sk_kv *kv, unsigned owner, char key[8][64],
+		    size_t klen[8])
+{
+	for (unsigned k = 0, i = 0; k < 8; i++) {
+		klen[k] = (size_t)sprintf(key[k], "churn:%u:%u", me, i);
+		if (sk_kv_owner_of(kv, key[k], klen[k]) == owner)
+			k++;
+	}
+}
+
+/* 10,000 overwrites of 500 bytes, round the 8 keys; then each must read
+ * back its last value (that of overwrite 9,992 + k). */
+static void churn_keys(struct sk_kv *kv, char key[8][64], size_t klen[8])
+{
+	char val[500], got[500];
+	size_t vlen;
+
+	memset(val, 'c', sizeof(val));
+	for (unsigned n = 0; n < 10000; n++) {
+		unsigned k = n % 8;
+		enum sk_kv_res res;
+
+		memcpy(val, &n, sizeof(n));
+		res = set_one(kv, key[k], klen[k], val, sizeof(val), 0);
+		if (res != SK_KV_STORED)
+			FAIL("overwrite %u of %s: %s", n, key[k],
+			     sk_kv_res_str(res));
+	}
+	for (unsigned k = 0; k < 8; k++) {
+		enum sk_kv_res res;
+		unsigned n;
+
+		if (sk_kv_get(kv, key[k], klen[k], got, sizeof(got), &vlen,
+			      NULL, NULL, &res) != SK_OK || res != SK_KV_OK ||
+		    vlen != sizeof(got))
+			FAIL("get %s after the churn", key[k]);
+		memcpy(&n, got, sizeof(n));
+		if (n != 9992 + k)
+			FAIL("%s holds overwrite %u, not the last, %u", key[k],
+			     n, 9992 + k);
+	}
+}
+
+/* Two rounds, so that each owner's count of waits tells which path held:
+ * this rank's own keys (served in place), then the other's (by rpc, the
+ * other rank's owner holds them while this one only calls). */
+static void churn(struct sk_kv *kv)
+{
+	char key[8][64];
+	size_t klen[8];
+	unsigned other = (me + 1) % sk_os_size();
+	uint64_t local;
+
+	keys_of(kv, me, key, klen);
+	churn_keys(kv, key, klen);
+	local = kv->waited;
+	if (local == 0)
+		FAIL("10000 overwrites of its own keys, none waited for "
+		     "room: the churn did not reach the quarantine's bound");
+	if (sk_os_barrier() != 0)
+		FAIL("barrier");
+	if (kv->owners[other].nowned != 0) {
+		keys_of(kv, other, key, klen);
+		churn_keys(kv, key, klen);
+	}
+	if (sk_os_barrier() != 0)
+		FAIL("barrier");
+	if (kv->owners[(me + sk_os_size() - 1) % sk_os_size()].nowned != 0 &&
+	    kv->waited == local)
+		FAIL("the other rank's 10000 overwrites by rpc: none waited "
+		     "here for room");
+	printf("rank %u: its own keys: %" PRIu64 " of 10000 overwrites "
+	       "waited for room; the other's by rpc: %" PRIu64 "; last "
+	       "values read back; churn ok\n", me, local,
+	       kv->waited - local);
 }
 
 int main(int argc, char **argv)
@@ -196,8 +280,9 @@ int main(int argc, char **argv)
 	me = sk_os_rank();
 	if (argc != 2 || (strcmp(argv[1], "idle") != 0 &&
 			  strcmp(argv[1], "full") != 0 &&
-			  strcmp(argv[1], "full-attr") != 0)) {
-		printf("usage: evict_job idle|full|full-attr\n");
+			  strcmp(argv[1], "full-attr") != 0 &&
+			  strcmp(argv[1], "churn") != 0)) {
+		printf("usage: evict_job idle|full|full-attr|churn\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "full-attr") == 0)
@@ -209,6 +294,8 @@ int main(int argc, char **argv)
 		printf("rank %u: owns no partition; nothing to check ok\n", me);
 	} else if (strcmp(argv[1], "idle") == 0) {
 		idle(kv);
+	} else if (strcmp(argv[1], "churn") == 0) {
+		churn(kv);
 	} else {
 		ev = getenv("SKIFF_KV_EVICT");
 		full(kv, !attr.no_evict && !(ev && strcmp(ev, "0") == 0));

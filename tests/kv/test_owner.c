@@ -2,8 +2,9 @@
  * Unit tests of the owner's decisions (kv/owner.c) on a real partition in
  * this process's memory, with the real clocks: incr/decr (memcached's
  * digits and padding, wrap and floor, flags and expiry kept, a new CAS)
- * and touch/gat (a new expiry, the CAS kept, an exptime in the past), and
- * what each answers when the partition has no room. The same functions
+ * and touch/gat (a new expiry, the CAS kept, an exptime in the past),
+ * what each answers when the partition has no room, and the updates that
+ * wait for it (kv/hold.c, over a loop with no device). The same functions
  * answer a node's own calls and its peers' rpcs (the handlers only decode
  * and call them), so this is the owner's side of both paths.
  *
@@ -181,6 +182,8 @@ static void delta_no_room(void **state)
 	assert_int_equal(put(&f, "n", "1", 1, 0, 0, &cas1), SK_KV_STORED);
 	assert_int_equal(delta(&f, "n", true, 1, &v, NULL),
 			 SK_KV_ENOMEM_DELTA);
+	/* Nothing in quarantine: waiting would not help. */
+	assert_false(kv_own_must_wait(&f.kp, SK_KV_ENOMEM_DELTA));
 	assert_int_equal(v, 7);
 	iv = item_is(&f, "n", "1", 1);
 	assert_int_equal(iv.cas, cas1);
@@ -314,6 +317,137 @@ static void placement(void **state)
 	assert_true(empty_by_rendezvous > 0);
 }
 
+/* ---- hold.c: updates that wait for room ---- */
+
+/* A held request of the tests: how its serve function went. */
+struct hreq {
+	int refuse;       /* KV_SERVE answers false this many times */
+	int served;       /* KV_SERVE calls */
+	int ended;        /* 0, or 1 + the enum kv_serve_how that ended it */
+	int order;        /* when it ended, among the test's requests */
+	const char *key;  /* a real set instead (hold_real_set) */
+};
+
+static int hold_ends;
+
+static bool hold_serve(struct sk_kv *kv, struct kv_part *kp, void *r,
+		       uint16_t id, enum kv_serve_how how)
+{
+	struct hreq *q = r;
+
+	(void)id;
+	if (how == KV_SERVE) {
+		q->served++;
+		if (q->key) {
+			enum sk_kv_res res = kv_own_store(kv, kp, SK_KV_SET,
+				q->key, strlen(q->key), "new", 3, 0, 0, 0, NULL);
+
+			if (kv_own_must_wait(kp, res))
+				return false;
+			assert_int_equal(res, SK_KV_STORED);
+		} else if (q->refuse-- > 0) {
+			return false;
+		}
+	}
+	q->ended = 1 + (int)how;
+	q->order = ++hold_ends;
+	return true;
+}
+
+/* Run the loop until @q ended (bounded: 200 x Q, against a hang). */
+static void hold_until(struct ofx *f, const struct hreq *q)
+{
+	for (int i = 0; !q->ended && i < 20000; i++)
+		assert_true(sk_loop_run_once(f->kv.loop, 1) >= 0);
+	assert_true(q->ended);
+}
+
+static void hold_open(struct ofx *f, size_t store)
+{
+	ofx_open(f, store);
+	assert_int_equal(sk_loop_create(NULL, &f->kv.loop), SK_OK);
+	/* The bound's Q; the partition's own is 100 ms (ofx_open). */
+	f->kv.quarantine_ns = 10000000ull;
+	kv_hold_init(&f->kv);
+	hold_ends = 0;
+}
+
+static void hold_close(struct ofx *f)
+{
+	kv_hold_stop(&f->kv);
+	sk_loop_destroy(f->kv.loop);
+	ofx_close(f);
+}
+
+/*
+ * A set that finds its class's only spare chunk in quarantine: the owner
+ * may wait (kv_own_must_wait), and the held set is stored once the
+ * quarantine frees it, with no other call.
+ */
+static void hold_real_set(void **state)
+{
+	struct hreq q = {.key = "k"};
+	struct ofx f;
+
+	(void)state;
+	/* Room for two items of this size: the live one and one more. */
+	hold_open(&f, 2 * SK_KV_LINE);
+	assert_int_equal(put(&f, "k", "v1", 2, 0, 0, NULL), SK_KV_STORED);
+	assert_int_equal(put(&f, "k", "v2", 2, 0, 0, NULL), SK_KV_STORED);
+	/* v1's chunk is in quarantine for 100 ms; no other is free. */
+	assert_int_equal(put(&f, "k", "v3", 2, 0, 0, NULL), SK_KV_ENOMEM);
+	assert_true(kv_own_must_wait(&f.kp, SK_KV_ENOMEM));
+	assert_false(kv_own_must_wait(&f.kp, SK_KV_ENOMEM)); /* read once */
+	kv_hold(&f.kv, &f.kp, &q, 0, hold_serve);
+	assert_true(kv_hold_busy(&f.kp));
+	hold_until(&f, &q);
+	assert_int_equal(q.ended, 1 + KV_SERVE);
+	assert_false(kv_hold_busy(&f.kp));
+	(void)item_is(&f, "k", "new", 3);
+	assert_int_equal(f.kv.waited, 1);
+	hold_close(&f);
+}
+
+/*
+ * In order: a request behind one that must wait is not served before it;
+ * one that never finds room ends with KV_END_NOMEM after the bound (4 Q),
+ * not never; those still held at close end with KV_END_CLOSED.
+ */
+static void hold_order_bound_close(void **state)
+{
+	struct hreq a = {.refuse = 3}, b = {0}, c = {.refuse = 1 << 30};
+	struct hreq d = {.refuse = 1 << 30}, e = {0};
+	struct ofx f;
+
+	(void)state;
+	hold_open(&f, 1 << 16);
+	kv_hold(&f.kv, &f.kp, &a, 0, hold_serve);
+	kv_hold(&f.kv, &f.kp, &b, 0, hold_serve);
+	hold_until(&f, &b);
+	assert_int_equal(a.ended, 1 + KV_SERVE);
+	assert_int_equal(b.ended, 1 + KV_SERVE);
+	assert_int_equal(a.order, 1);
+	assert_int_equal(b.order, 2);
+	assert_int_equal(a.served, 4);
+	assert_int_equal(b.served, 1);
+
+	kv_hold(&f.kv, &f.kp, &c, 0, hold_serve);
+	kv_hold(&f.kv, &f.kp, &e, 0, hold_serve);
+	hold_until(&f, &e);
+	assert_int_equal(c.ended, 1 + KV_END_NOMEM);
+	assert_true(c.served >= 2);
+	assert_int_equal(e.ended, 1 + KV_SERVE);
+	assert_true(c.order < e.order);
+
+	kv_hold(&f.kv, &f.kp, &d, 0, hold_serve);
+	assert_int_equal(f.kv.nheld, 1);
+	kv_hold_stop(&f.kv);
+	assert_int_equal(d.ended, 1 + KV_END_CLOSED);
+	assert_int_equal(f.kv.nheld, 0);
+	assert_int_equal(f.kv.waited, 5);
+	hold_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +456,8 @@ int main(void)
 		cmocka_unit_test(delta_no_room),
 		cmocka_unit_test(touch_and_gat),
 		cmocka_unit_test(placement),
+		cmocka_unit_test(hold_real_set),
+		cmocka_unit_test(hold_order_bound_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,10 +127,11 @@ sk_status_t sk_kv_get(struct sk_kv *kv, const void *key, size_t klen,
  * past SK_KV_VALUE_MAX), SK_KV_EXISTS (cas: the CAS moved on),
  * SK_KV_NOT_FOUND (cas: no item), SK_KV_EFORMAT (bad key or op),
  * SK_KV_ETOOLARGE (over SK_KV_VALUE_MAX) or SK_KV_ENOMEM (the partition is
- * full and eviction is off, or nothing could be evicted; or, for at most
- * the quarantine Q, updates retired more bytes within one Q than its bound
- * of half the partition: kv/README.md, "When full". Try again after a
- * few ms).
+ * full and eviction is off, or nothing could be evicted: kv/README.md,
+ * "When full"). An update that finds no room only because freed memory is
+ * still in quarantine (updates retired more bytes within one Q than half
+ * the partition) waits at the owner until some ages, up to 4 Q; so a
+ * partition takes overwrites at most at about half its size per Q.
  */
 sk_status_t sk_kv_store(struct sk_kv *kv, enum sk_kv_op op, const void *key,
 			size_t klen, const void *value, size_t vlen,
@@ -278,6 +279,8 @@ struct sk_kv_owner_stats {
 	uint64_t limit_bytes;    /* its partitions' regions */
 	uint64_t evictions;      /* ever */
 	uint64_t expired;        /* retired by the expiry crawler, ever */
+	uint64_t waited;         /* updates that waited for room (memory
+	                          * still in quarantine), ever */
 	uint32_t partitions;
 	uint32_t reserved;
 };
