@@ -1,11 +1,12 @@
 /*
- * SipHash (Aumasson and Bernstein), 64-bit output, keyed with 128 bits.
- * kv hashes keys with SipHash-1-3, keyed with the job's secret so that a
- * client cannot aim many keys at one bucket. Items are sealed with
- * sk_kv_check64, a multiply-fold hash that costs a fifth as much per byte
- * (kv/store.c; kv/README.md says why a check need not be SipHash). SipHash-2-4 is the same code with more rounds; it is kept
- * because the reference vectors are published for it, which tests the
- * rounds, the loads and the padding that 1-3 shares.
+ * kv's hashes, keyed with the job's 128-bit secret. Keys (sk_kv_key_hash)
+ * and items (sk_kv_check64, the seal) go through a multiply-fold hash,
+ * wyhash's step, a fifth of SipHash's cost per byte (kv/README.md says why
+ * neither need be SipHash). Placement weighs partitions against ranks
+ * with SipHash-1-3 (Aumasson and Bernstein), once per job; SipHash-2-4 is
+ * the same code with more rounds, kept because the reference vectors are
+ * published for it, which tests the rounds, the loads and the padding
+ * that 1-3 shares.
  */
 #ifndef SK_KV_HASH_H
 #define SK_KV_HASH_H
@@ -34,6 +35,19 @@ uint64_t sk_kv_siphash24(const struct sk_kv_hkey *key, const void *data,
  * probability about 2^-64. */
 uint64_t sk_kv_check64(const struct sk_kv_hkey *key, uint64_t seed,
 		       const void *data, size_t len);
+
+/* A key's hash (its partition, bucket pair and fingerprint): the same
+ * multiply-fold, keyed with the job's secret, under a seed that no item
+ * offset can be (offsets are under 2^48), so that a key's hash and an
+ * item's check never coincide by construction. kv/README.md, "Placement",
+ * says why a keyed wyhash step is enough here, as in Go's and Zig's hash
+ * tables. */
+#define SK_KV_KEY_SEED UINT64_MAX
+static inline uint64_t sk_kv_key_hash(const struct sk_kv_hkey *key,
+				      const void *data, size_t len)
+{
+	return sk_kv_check64(key, SK_KV_KEY_SEED, data, len);
+}
 
 #pragma GCC visibility pop
 

@@ -143,7 +143,7 @@ struct kv_touch_req {
  * KV_RPC_HINT: a client tells an owner which of its items it read
  * one-sided (C-Hint's access hints, kv/README.md "When full"), so that
  * eviction sees accesses the owner's CPU never did. count key hashes
- * (sk_kv_siphash13 of the key) follow; at most KV_HINT_MAX. The owner
+ * (sk_kv_key_hash of the key) follow; at most KV_HINT_MAX. The owner
  * answers 0 and no body; hints for keys it does not hold are ignored.
  */
 #define KV_HINT_MAX 512u
@@ -187,6 +187,10 @@ struct kv_part {
  * 64 key hashes per client per 10 ms at most. */
 #define KV_HINT_PERIOD_NS 10000000ull
 
+/* A full list of hints asks the clock whether its period passed once per
+ * this many GETs (a GET takes ~0.15 us, the period 10 ms). */
+#define KV_HINT_SKIP 64u
+
 /* A wait whose requests were all done at once passes the loop once in
  * this many (req.c): the node keeps serving its peers. */
 #define KV_TURN_EVERY 64u
@@ -220,6 +224,8 @@ struct kv_owner {
 	unsigned nhints;
 	uint64_t hints[KV_HINT_MAX / 8];
 	uint64_t hint_sent_ns;
+	unsigned hint_skip;         /* full: drop this many before asking
+	                             * the clock again */
 };
 
 /*
@@ -354,7 +360,7 @@ void kv_h_touch(struct sk_rpc_req *req, void *arg);
 void kv_h_hint(struct sk_rpc_req *req, void *arg);
 
 /* evict.c: a client's hint of a one-sided access to the item whose key
- * hashes (sk_kv_siphash13) to key_hash, in partition kp (KV_RPC_HINT);
+ * hashes (sk_kv_key_hash) to key_hash, in partition kp (KV_RPC_HINT);
  * the owner's quarantine and expiry timer, from open to close. */
 void kv_evict_hint(struct sk_kv *kv, struct kv_part *kp, uint64_t key_hash);
 void kv_evict_start(struct sk_kv *kv);
@@ -415,7 +421,7 @@ void kv_owner_fail(struct sk_kv *kv, unsigned rank);
 static inline uint64_t kv_key_hash(const struct sk_kv *kv, const void *key,
 				   size_t klen)
 {
-	return sk_kv_siphash13(&kv->hkey, key, klen);
+	return sk_kv_key_hash(&kv->hkey, key, klen);
 }
 
 /* Owner @r is about to have a READ out or a request waiting. */

@@ -298,12 +298,13 @@ enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 static struct kv_part *kv_req_part(struct sk_kv *kv, const void *key,
 				   size_t klen)
 {
-	uint64_t h = sk_kv_siphash13(&kv->hkey, key, klen);
+	uint64_t h = sk_kv_key_hash(&kv->hkey, key, klen);
 	struct kv_part *kp = &kv->parts[sk_kv_partition_of(h, kv->nparts)];
 
 	if (kp->part == NULL)
 		return NULL;
-	/* The store's calls for this request hash the key no more. */
+	/* The store's calls for this request hash the key no more (the
+	 * handler forgets it before the request's bytes can go). */
 	sk_kv_part_hash_known(kp->part, key, klen, h);
 	return kp;
 }
@@ -419,6 +420,7 @@ void kv_h_get(struct sk_rpc_req *req, void *arg)
 	if ((kp = kv_req_take(kv, req, m.key, m.klen)) == NULL)
 		return;
 	r = kv_own_get(kv, kp, m.key, m.klen, &iv);
+	sk_kv_part_hash_forget(kp->part);
 	if (r != SK_KV_OK) {
 		sk_rpc_respond(req, r, 0);
 		return;
@@ -579,6 +581,7 @@ void kv_h_store(struct sk_rpc_req *req, void *arg)
 		return;
 	if (kv_hold_busy(kp) || !kv_serve_store(kv, kp, req, &m))
 		kv_hold(kv, kp, req, KV_RPC_STORE, kv_serve_again);
+	sk_kv_part_hash_forget(kp->part);
 }
 
 void kv_h_delete(struct sk_rpc_req *req, void *arg)
@@ -598,6 +601,7 @@ void kv_h_delete(struct sk_rpc_req *req, void *arg)
 		return;
 	if (kv_hold_busy(kp) || !kv_serve_delete(kv, kp, req, &m))
 		kv_hold(kv, kp, req, KV_RPC_DELETE, kv_serve_again);
+	sk_kv_part_hash_forget(kp->part);
 }
 
 void kv_h_delta(struct sk_rpc_req *req, void *arg)
@@ -617,6 +621,7 @@ void kv_h_delta(struct sk_rpc_req *req, void *arg)
 		return;
 	if (kv_hold_busy(kp) || !kv_serve_delta(kv, kp, req, &m))
 		kv_hold(kv, kp, req, KV_RPC_DELTA, kv_serve_again);
+	sk_kv_part_hash_forget(kp->part);
 }
 
 void kv_h_touch(struct sk_rpc_req *req, void *arg)
@@ -636,6 +641,7 @@ void kv_h_touch(struct sk_rpc_req *req, void *arg)
 		return;
 	if (kv_hold_busy(kp) || !kv_serve_touch(kv, kp, req, &m))
 		kv_hold(kv, kp, req, KV_RPC_TOUCH, kv_serve_again);
+	sk_kv_part_hash_forget(kp->part);
 }
 
 void kv_h_hint(struct sk_rpc_req *req, void *arg)

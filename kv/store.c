@@ -64,10 +64,10 @@ struct sk_kv_qent {
 
 struct sk_kv_part {
 	/* A key's hash its caller already made (sk_kv_part_hash_known):
-	 * used when the next call names the same key bytes. */
+	 * used while calls name the same key bytes. */
 	uint64_t memo_h;
-	uint32_t memo_klen;
-	uint8_t memo_key[SK_KV_KEY_MAX];
+	size_t memo_klen;
+	const void *memo_key;
 	uint8_t *mem;
 	struct sk_kv_region_hdr *hdr;
 	uint64_t *bucket;            /* nbuckets x 8 words */
@@ -171,7 +171,7 @@ void sk_kv_read_plan(const struct sk_kv_view *view,
 		     const struct sk_kv_hkey *hkey, const void *key,
 		     size_t klen, struct sk_kv_plan *plan_p)
 {
-	sk_kv_read_plan_hash(view, hkey, sk_kv_siphash13(hkey, key, klen),
+	sk_kv_read_plan_hash(view, hkey, sk_kv_key_hash(hkey, key, klen),
 			     plan_p);
 }
 
@@ -548,22 +548,25 @@ static int64_t find_empty(const struct sk_kv_part *part, uint64_t h)
 void sk_kv_part_hash_known(struct sk_kv_part *part, const void *key,
 			   size_t klen, uint64_t h)
 {
-	if (klen == 0 || klen > SK_KV_KEY_MAX)
-		return;
-	memcpy(part->memo_key, key, klen);
-	part->memo_klen = (uint32_t)klen;
+	part->memo_key = key;
+	part->memo_klen = klen;
 	part->memo_h = h;
 }
 
-/* SipHash-1-3 of @key with the partition's key, or the one its caller
- * made for the same bytes: about 140 instructions for 16 bytes against
- * a compare (a SET or an rpc GET hashes its key once, in owner.c). */
+void sk_kv_part_hash_forget(struct sk_kv_part *part)
+{
+	part->memo_key = NULL;
+}
+
+/* The hash of @key with the partition's key, or the one its caller made
+ * for the same bytes (a SET or an rpc GET hashes its key once, in
+ * owner.c): about 45 instructions for 16 bytes against two compares. */
 static uint64_t key_hash(const struct sk_kv_part *part, const void *key,
 			 size_t klen)
 {
-	if (klen == part->memo_klen && memcmp(key, part->memo_key, klen) == 0)
+	if (key == part->memo_key && klen == part->memo_klen)
 		return part->memo_h;
-	return sk_kv_siphash13(&part->cfg.hkey, key, klen);
+	return sk_kv_key_hash(&part->cfg.hkey, key, klen);
 }
 
 int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
@@ -1019,7 +1022,7 @@ static uint64_t key_hash_of(const struct sk_kv_part *part, uint64_t w)
 {
 	const struct sk_kv_item_hdr *ih = item_of(part, w);
 
-	return sk_kv_siphash13(&part->cfg.hkey,
+	return sk_kv_key_hash(&part->cfg.hkey,
 			       (const uint8_t *)ih + SK_KV_ITEM_HDR, ih->klen);
 }
 

@@ -59,10 +59,11 @@
 #define SK_KV_PLACE_MASK  ((1ull << SK_KV_PLACE_BITS) - 1)
 #define SK_KV_BUCKETS_MAX (1ull << SK_KV_PLACE_BITS) /* any B, 2 to this */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     5u /* 2: 16-byte units, slot fp:12|units:17|off:35;
+#define SK_KV_VERSION     6u /* 2: 16-byte units, slot fp:12|units:17|off:35;
 			      * 3: pairs (b, b + 1) at any b, any B;
 			      * 4: a 32-byte item header (no key hash);
-			      * 5: the item check is sk_kv_check64 */
+			      * 5: the item check is sk_kv_check64;
+			      * 6: keys hash with sk_kv_key_hash */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
@@ -199,7 +200,7 @@ struct sk_kv_cand {
 void sk_kv_read_plan(const struct sk_kv_view *view,
 		     const struct sk_kv_hkey *hkey, const void *key,
 		     size_t klen, struct sk_kv_plan *plan_p);
-/* The same from the key's hash (sk_kv_siphash13 with hkey), for a caller
+/* The same from the key's hash (sk_kv_key_hash with hkey), for a caller
  * that already has it. */
 void sk_kv_read_plan_hash(const struct sk_kv_view *view,
 			  const struct sk_kv_hkey *hkey, uint64_t h,
@@ -317,13 +318,16 @@ void sk_kv_part_view(const struct sk_kv_part *part, struct sk_kv_view *view_p);
  * SK_KV_ERR_NOT_FOUND; SK_ERR_INVAL for a key of 0 or > 250 bytes.
  */
 /*
- * @h is SipHash-1-3 of @key with the partition's hkey, as the caller made
- * it (the owner, to find the partition): the next call on these key bytes
- * takes it instead of hashing them again. The bytes are kept and
- * compared, so a call on any other key hashes its own.
+ * @h is sk_kv_key_hash of @key with the partition's hkey, as the caller made
+ * it (the owner, to find the partition): the calls on these very bytes
+ * (the same @key pointer and @klen) take it instead of hashing them again,
+ * until sk_kv_part_hash_forget. The caller must not change the bytes in
+ * between. A call on any other key hashes its own. (Keeping a copy of the
+ * bytes and comparing cost as much as the hash itself.)
  */
 void sk_kv_part_hash_known(struct sk_kv_part *part, const void *key,
 			   size_t klen, uint64_t h);
+void sk_kv_part_hash_forget(struct sk_kv_part *part);
 
 int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
 		      struct sk_kv_item_view *item_p);

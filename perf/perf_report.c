@@ -40,8 +40,10 @@ void perf_lat_print_row(size_t size, unsigned long iters, uint64_t *ns,
 	avg = sum / (double)n;
 	for (size_t i = 0; i < n; i++)
 		var += ((double)ns[i] - avg) * ((double)ns[i] - avg);
-	printf(" %-7zu %-10lu %-7.2f        %-7.2f      %-7.2f          "
-	       " %-7.2f        %-7.2f         %-7.2f                %-7.2f\n",
+	/* perftest prints two decimals; a READ in shared memory (ucx on one
+	 * host) takes 60 ns, which two decimals round by up to 8%: three. */
+	printf(" %-7zu %-10lu %-7.3f        %-7.3f      %-7.3f          "
+	       " %-7.3f        %-7.3f         %-7.3f                %-7.3f\n",
 	       size, iters, (double)ns[0] / f, (double)ns[n - 1] / f,
 	       (double)ns[n / 2] / f, avg / f, sqrt(var / (double)n) / f,
 	       (double)ns[(size_t)((double)n * 0.99)] / f,

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	/* Where each key goes, first, to size the partitions. */
 	for (unsigned long i = 0; i < n; i++) {
 		int l = snprintf(key, sizeof(key), "k%0*lu", (int)ksize - 1, i);
-		uint64_t h = sk_kv_siphash13(&hkey, key, (size_t)l);
+		uint64_t h = sk_kv_key_hash(&hkey, key, (size_t)l);
 
 		count[sk_kv_partition_of(h, (uint32_t)np)]++;
 	}
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 	}
 	for (unsigned long i = 0; i < n; i++) {
 		int l = snprintf(key, sizeof(key), "k%0*lu", (int)ksize - 1, i);
-		uint64_t h = sk_kv_siphash13(&hkey, key, (size_t)l);
+		uint64_t h = sk_kv_key_hash(&hkey, key, (size_t)l);
 		uint32_t p = sk_kv_partition_of(h, (uint32_t)np);
 		int rc;
 

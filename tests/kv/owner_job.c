@@ -209,7 +209,7 @@ static void client(struct sk_rpc *rpc, struct sk_kv *kv)
 
 	/* Hints: taken (and, until eviction, dropped) up to the limit. */
 	for (unsigned i = 0; i <= KV_HINT_MAX; i++)
-		hashes[i] = sk_kv_siphash13(&kv->hkey, n, nlen) + i;
+		hashes[i] = sk_kv_key_hash(&kv->hkey, n, nlen) + i;
 	hq = (struct kv_hint_req){.count = 3};
 	rc = call(peer, KV_RPC_HINT, &hq, sizeof(hq), hashes, 3 * 8, resp,
 		  sizeof(resp), &got);

@@ -638,7 +638,7 @@ int main(int argc, char **argv)
 	g.nkeys = g.evict ? NKEYS : 16;
 	for (i = 0; i < g.nkeys; i++) {
 		snprintf(keys[i], sizeof(keys[i]), "torn-key-%02u", i);
-		g.key_hash[i] = sk_kv_siphash13(&hkey, keys[i],
+		g.key_hash[i] = sk_kv_key_hash(&hkey, keys[i],
 						strlen(keys[i]));
 	}
 

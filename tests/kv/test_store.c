@@ -409,9 +409,11 @@ static void init_limits(void **state)
 /* sk_kv_part_hash_known: the owner's hash is taken for the same key
  * bytes only. A deliberately wrong one for "k1" must not reach "k2" (same
  * length, other bytes), which the reader, hashing for itself, must find;
- * the right one for "k1" gives what hashing would. */
+ * the right one for "k1" gives what hashing would; after
+ * sk_kv_part_hash_forget even the same bytes hash for themselves. */
 static void hash_known(void **state)
 {
+	static const char k3[] = "k3";
 	struct sk_kv_part_cfg c = cfg_default(64);
 	struct sk_kv_item_view v, r;
 	uint8_t buf[4096];
@@ -426,13 +428,20 @@ static void hash_known(void **state)
 	assert_int_equal(remote_get(&f, "k2", 2, 0, buf, sizeof(buf), &r), 0);
 	assert_memory_equal(r.value, "v2", 2);
 	sk_kv_part_hash_known(f.part, "k1", 2,
-			      sk_kv_siphash13(&c.hkey, "k1", 2));
+			      sk_kv_key_hash(&c.hkey, "k1", 2));
 	assert_int_equal(sk_kv_part_set(f.part, "k1", 2, "v1", 2, NULL, 0, 0,
 					0, 20, &cas), 0);
 	assert_int_equal(remote_get(&f, "k1", 2, 0, buf, sizeof(buf), &r), 0);
 	assert_memory_equal(r.value, "v1", 2);
 	assert_int_equal(sk_kv_part_lookup(f.part, "k2", 2, &v), 0);
 	assert_memory_equal(v.value, "v2", 2);
+	/* Forgotten: a wrong hash for these very bytes is taken no more. */
+	sk_kv_part_hash_known(f.part, k3, 2, 12345);
+	sk_kv_part_hash_forget(f.part);
+	assert_int_equal(sk_kv_part_set(f.part, k3, 2, "v3", 2, NULL, 0, 0,
+					0, 30, &cas), 0);
+	assert_int_equal(remote_get(&f, k3, 2, 0, buf, sizeof(buf), &r), 0);
+	assert_memory_equal(r.value, "v3", 2);
 	fx_close(&f);
 }
 
@@ -971,7 +980,7 @@ static void evict_full_pair_clock(void **state)
 	assert_false(present(&f, "key0"));
 	/* Now x (word 1) alone has its bit. A client hints key2 (word 2)
 	 * by its hash: key2 survives, key4 (word 3), unreferenced, goes. */
-	assert_int_equal(sk_kv_part_ref(f.part, sk_kv_siphash13(&c.hkey,
+	assert_int_equal(sk_kv_part_ref(f.part, sk_kv_key_hash(&c.hkey,
 								 "key2", 4)), 1);
 	assert_int_equal(sk_kv_part_ref(f.part, 12345), 0);
 	assert_int_equal(set(&f, "y", "v", 1, 0), 0);
@@ -1227,7 +1236,7 @@ static void evict_random_sets(void **state)
 		if (i % 3 == 0) {
 			keyname(k, rand() % 4000);
 			(void)sk_kv_part_ref(f.part,
-					     sk_kv_siphash13(&c.hkey, k,
+					     sk_kv_key_hash(&c.hkey, k,
 							     strlen(k)));
 		}
 	}
