@@ -132,7 +132,9 @@ def failed(ctx, name):
         return c["command"]
     log = ctx["logs"].get(name, "")
     last = [ln.strip() for ln in log.splitlines() if ln.strip()]
-    tail = re.sub(r"[^ -~]+", "?", last[-1])[:160] if last else "no output"
+    # Stripped after the cut too: a reason ending in a space is not found
+    # in the markdown's (stripped) cell.
+    tail = re.sub(r"[^ -~]+", "?", last[-1])[:160].strip() if last else "no output"
     prog = [w for w in c["command"].split() if "=" not in w] or ["?"]
     return "%s exited %s without figures: %s" % (prog[0], c["status"], tail)
 
