@@ -295,19 +295,28 @@ def parse_kvir(ctx, text):
     m = re.search(r"^memcached Ir per GET \(for scale\)\s+(\S+)", text, re.M)
     if m:
         mc = num(m.group(1))
+    # --trials N prints a line per trial; the judged lines are the medians
+    trials = {0: [], 1: [], 2: []}
+    for m in re.finditer(r"^\s+trial \d+: one-sided GET (\S+), SET (\S+), rpc GET (\S+) Ir",
+                         text, re.M):
+        for i in range(3):
+            trials[i].append(num(m.group(i + 1)))
     rows = []
-    for label, pat in (("owner Ir per one-sided GET", r"owner Ir per one-sided GET"),
-                       ("kv's own Ir per SET", r"kv's own Ir per SET \(handlers: set - null\)"),
-                       ("kv's own Ir per rpc GET", r"kv's own Ir per rpc GET \(get - null\)")):
+    for i, (label, pat) in enumerate((
+            ("owner Ir per one-sided GET", r"owner Ir per one-sided GET"),
+            ("kv's own Ir per SET", r"kv's own Ir per SET \(handlers: set - null\)"),
+            ("kv's own Ir per rpc GET", r"kv's own Ir per rpc GET \(get - null\)"))):
         m = re.search("^" + pat + r"\s+(\S+)\s+(<=[0-9.]+)", text, re.M)
         if not m:
             continue
-        v = num(m.group(1))
+        vs = [v for v in trials[i] if v is not None] or [num(m.group(1))]
         pr = side("memcached Ir per GET (callgrind)", [mc]) if mc is not None else None
         rows.append(("kv", make_row(
-            label, None, "Ir", "lower", side("owner-ir.sh (callgrind)", [v]), pr,
-            [v / mc] if v is not None and mc else [], target_of(m.group(2)),
-            on="skiff", note="target on Skiff's own count; one measurement",
+            label, None, "Ir", "lower", side("owner-ir.sh (callgrind)", vs), pr,
+            [v / mc for v in vs if v is not None] if mc else [],
+            target_of(m.group(2)), on="skiff",
+            note="target on Skiff's own count; %s" % (
+                "%d trials" % len(vs) if len(vs) > 1 else "one measurement"),
             reason=None if pr else "memcached's row missing from owner-ir.sh")))
     return rows
 

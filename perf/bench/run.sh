@@ -130,7 +130,7 @@ else
 	bench rpc perf/compare-rpc.sh "${T[@]}" --sizes "32 256 1024 4096"
 	bench kvlat perf/kv/vs-read-lat.sh "${T[@]}"
 	bench kvmc perf/kv/vs-memcached.sh "${T[@]}"
-	bench kvir perf/kv/owner-ir.sh --ops "1000 5000"
+	bench kvir perf/kv/owner-ir.sh --ops "1000 5000" --trials "$trials"
 	bench skcached perf/skcached/vs-memcached.sh "${T[@]}" --verbose --time 1.5
 	bench boot perf/compare-boot.sh "${T[@]}" --sizes "1 4 16 64 256"
 	if [ "$(id -u)" = 0 ] && command -v slurmctld >/dev/null; then
