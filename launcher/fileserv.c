@@ -318,6 +318,17 @@ int64_t sk_fsrv_lseek(struct sk_fsrv_files *files, int32_t fd, int64_t offset,
 	return pos < 0 ? -errno : pos;
 }
 
+static void fill_stat(const struct stat *sb, struct sk_hstat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = (uint64_t)sb->st_size;
+	st->mtime_ns = (uint64_t)sb->st_mtim.tv_sec * 1000000000u +
+		       (uint64_t)sb->st_mtim.tv_nsec;
+	st->ino = (uint64_t)sb->st_ino;
+	st->mode = (uint32_t)sb->st_mode;
+	st->nlink = (uint32_t)sb->st_nlink;
+}
+
 int64_t sk_fsrv_fstat(struct sk_fsrv_files *files, int32_t fd,
 		      struct sk_hstat *st)
 {
@@ -328,14 +339,77 @@ int64_t sk_fsrv_fstat(struct sk_fsrv_files *files, int32_t fd,
 		return -EBADF;
 	if (fstat(f->fd, &sb) < 0)
 		return -errno;
-	memset(st, 0, sizeof(*st));
-	st->size = (uint64_t)sb.st_size;
-	st->mtime_ns = (uint64_t)sb.st_mtim.tv_sec * 1000000000u +
-		       (uint64_t)sb.st_mtim.tv_nsec;
-	st->ino = (uint64_t)sb.st_ino;
-	st->mode = (uint32_t)sb.st_mode;
-	st->nlink = (uint32_t)sb.st_nlink;
+	fill_stat(&sb, st);
 	return 0;
+}
+
+int64_t sk_fsrv_stat(struct sk_fsrv *srv, const char *path,
+		     struct sk_hstat *st)
+{
+	const char *rel;
+	struct stat sb;
+	int fd, ret;
+
+	ret = relative(srv, path, &rel);
+	if (ret < 0)
+		return ret;
+	/* O_PATH: a file the host could not read still has its status,
+	 * as stat(2) needs no permission on the file itself. */
+	fd = open_beneath(srv, rel, O_PATH | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	ret = fstat(fd, &sb) < 0 ? -errno : 0;
+	close(fd);
+	if (ret == 0)
+		fill_stat(&sb, st);
+	return ret;
+}
+
+int64_t sk_fsrv_fsync(struct sk_fsrv_files *files, int32_t fd, bool data)
+{
+	struct sk_fsrv_file *f = handle(files, fd);
+
+	if (f == NULL)
+		return -EBADF;
+	return (data ? fdatasync(f->fd) : fsync(f->fd)) < 0 ? -errno : 0;
+}
+
+int64_t sk_fsrv_ftruncate(struct sk_fsrv_files *files, int32_t fd,
+			  int64_t length)
+{
+	struct sk_fsrv_file *f = handle(files, fd);
+
+	if (f == NULL)
+		return -EBADF;
+	return ftruncate(f->fd, (off_t)length) < 0 ? -errno : 0;
+}
+
+int64_t sk_fsrv_rename(struct sk_fsrv *srv, const char *from, const char *to)
+{
+	char buf1[SK_HMSG_PATH_MAX], buf2[SK_HMSG_PATH_MAX];
+	const char *rel1, *rel2, *last1, *last2;
+	int pfd1, pfd2, ret;
+
+	ret = relative(srv, from, &rel1);
+	if (ret == 0)
+		ret = relative(srv, to, &rel2);
+	if (ret < 0)
+		return ret;
+	pfd1 = open_parent(srv, rel1, buf1, &last1);
+	if (pfd1 < 0)
+		return pfd1;
+	pfd2 = open_parent(srv, rel2, buf2, &last2);
+	if (pfd2 < 0) {
+		close(pfd1);
+		return pfd2;
+	}
+	/* Both parents are beneath the root, and renameat follows no
+	 * symlink in the last components: it moves a link, not its
+	 * target. */
+	ret = renameat(pfd1, last1, pfd2, last2) < 0 ? -errno : 0;
+	close(pfd1);
+	close(pfd2);
+	return ret;
 }
 
 int64_t sk_fsrv_unlink(struct sk_fsrv *srv, const char *path)

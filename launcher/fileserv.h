@@ -19,6 +19,7 @@
 #define SKIFF_LAUNCHER_FILESERV_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,15 @@ int64_t sk_fsrv_lseek(struct sk_fsrv_files *files, int32_t fd,
 		      int64_t offset, int32_t whence);
 int64_t sk_fsrv_fstat(struct sk_fsrv_files *files, int32_t fd,
 		      struct sk_hstat *st);
+/* stat(2) of @path beneath the root (symlinks followed, beneath it). */
+int64_t sk_fsrv_stat(struct sk_fsrv *srv, const char *path,
+		     struct sk_hstat *st);
+/* fsync(2), or fdatasync(2) when @data. */
+int64_t sk_fsrv_fsync(struct sk_fsrv_files *files, int32_t fd, bool data);
+int64_t sk_fsrv_ftruncate(struct sk_fsrv_files *files, int32_t fd,
+			  int64_t length);
+/* rename(2), both paths beneath the root. */
+int64_t sk_fsrv_rename(struct sk_fsrv *srv, const char *from, const char *to);
 int64_t sk_fsrv_unlink(struct sk_fsrv *srv, const char *path);
 int64_t sk_fsrv_mkdir(struct sk_fsrv *srv, const char *path, uint32_t mode);
 /* Pack as many entries of directory handle @fd (skipping "." and "..") as

@@ -186,6 +186,25 @@ static void sk_fop_work(struct sk_fileq_req *q)
 	case SK_HMSG_UNLINK:
 		rc = sk_fsrv_unlink(srv, req->u.path);
 		break;
+	case SK_HMSG_STAT:
+		rc = sk_fsrv_stat(srv, req->u.path, &f->st);
+		if (rc >= 0) {
+			f->out = &f->st;
+			f->outlen = sizeof(f->st);
+		}
+		break;
+	case SK_HMSG_FSYNC:
+		rc = sk_fsrv_fsync(&n->files, req->u.fd.fd,
+				   req->hdr.flags & SK_HFSYNC_DATA);
+		break;
+	case SK_HMSG_FTRUNCATE:
+		rc = sk_fsrv_ftruncate(&n->files, req->u.trunc.fd,
+				       req->u.trunc.length);
+		break;
+	case SK_HMSG_RENAME:
+		rc = sk_fsrv_rename(srv, req->u.rename.from,
+				    req->u.rename.to);
+		break;
 	case SK_HMSG_MKDIR:
 		rc = sk_fsrv_mkdir(srv, req->u.mkdir.path,
 				   req->u.mkdir.m.mode);

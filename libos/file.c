@@ -47,14 +47,32 @@ static bool sk_file_ready(void)
 	return true;
 }
 
+/* A path's bytes on the wire, with its NUL, or -errno: the host takes an
+ * empty or overlong path for a malformed message (and cuts the node), so
+ * they are refused here, as the kernel would refuse them. */
+static int64_t sk_file_path_len(const char *path)
+{
+	size_t plen;
+
+	if (path == NULL)
+		return -EFAULT;
+	plen = strlen(path) + 1;
+	if (plen == 1)
+		return -ENOENT;
+	if (plen > SK_HMSG_PATH_MAX)
+		return -ENAMETOOLONG;
+	return (int64_t)plen;
+}
+
 static int64_t sk_file_path_call(uint16_t type, const void *fixed,
 				 size_t flen, const char *path)
 {
-	size_t plen = strlen(path) + 1;
+	int64_t plen = sk_file_path_len(path);
 
-	if (plen > SK_HMSG_PATH_MAX)
-		return -ENAMETOOLONG;
-	return sk_node_call(type, 0, fixed, flen, path, plen, NULL, 0, NULL);
+	if (plen < 0)
+		return plen;
+	return sk_node_call(type, 0, fixed, flen, path, (size_t)plen, NULL, 0,
+			    NULL);
 }
 
 int sk_open(const char *path, int flags, ...)
@@ -207,6 +225,22 @@ off_t sk_lseek(int fd, off_t offset, int whence)
 	return sk_file_ret(rc) ? -1 : (off_t)rc;
 }
 
+/* FSTAT's and STAT's reply into *@st. */
+static int sk_file_stat_ret(int64_t rc, size_t got, const struct sk_hstat *hs,
+			    struct sk_stat *st)
+{
+	if (rc >= 0 && got != sizeof(*hs))
+		rc = -EIO;
+	if (sk_file_ret(rc))
+		return -1;
+	st->size = hs->size;
+	st->mtime_ns = hs->mtime_ns;
+	st->ino = hs->ino;
+	st->mode = hs->mode;
+	st->nlink = hs->nlink;
+	return 0;
+}
+
 int sk_fstat(int fd, struct sk_stat *st)
 {
 	struct sk_hreq_fd r = {.fd = fd};
@@ -218,16 +252,64 @@ int sk_fstat(int fd, struct sk_stat *st)
 		return -1;
 	rc = sk_node_call(SK_HMSG_FSTAT, 0, &r, sizeof(r), NULL, 0, &hs,
 			  sizeof(hs), &got);
-	if (rc >= 0 && got != sizeof(hs))
-		rc = -EIO;
-	if (sk_file_ret(rc))
+	return sk_file_stat_ret(rc, got, &hs, st);
+}
+
+int sk_stat(const char *path, struct sk_stat *st)
+{
+	int64_t plen = sk_file_path_len(path), rc;
+	struct sk_hstat hs;
+	size_t got = 0;
+
+	if (!sk_file_ready() || sk_file_ret(plen))
 		return -1;
-	st->size = hs.size;
-	st->mtime_ns = hs.mtime_ns;
-	st->ino = hs.ino;
-	st->mode = hs.mode;
-	st->nlink = hs.nlink;
-	return 0;
+	rc = sk_node_call(SK_HMSG_STAT, 0, path, (size_t)plen, NULL, 0, &hs,
+			  sizeof(hs), &got);
+	return sk_file_stat_ret(rc, got, &hs, st);
+}
+
+static int sk_file_sync(int fd, uint16_t flags)
+{
+	struct sk_hreq_fd r = {.fd = fd};
+
+	if (!sk_file_ready())
+		return -1;
+	return sk_file_ret(sk_node_call(SK_HMSG_FSYNC, flags, &r, sizeof(r),
+					NULL, 0, NULL, 0, NULL));
+}
+
+int sk_fsync(int fd)
+{
+	return sk_file_sync(fd, 0);
+}
+
+int sk_fdatasync(int fd)
+{
+	return sk_file_sync(fd, SK_HFSYNC_DATA);
+}
+
+int sk_ftruncate(int fd, off_t length)
+{
+	struct sk_hreq_trunc t = {.fd = fd, .length = length};
+
+	if (!sk_file_ready())
+		return -1;
+	if (length < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sk_file_ret(sk_node_call(SK_HMSG_FTRUNCATE, 0, &t, sizeof(t),
+					NULL, 0, NULL, 0, NULL));
+}
+
+int sk_rename(const char *from, const char *to)
+{
+	int64_t l1 = sk_file_path_len(from), l2 = sk_file_path_len(to);
+
+	if (!sk_file_ready() || sk_file_ret(l1) || sk_file_ret(l2))
+		return -1;
+	return sk_file_ret(sk_node_call(SK_HMSG_RENAME, 0, from, (size_t)l1,
+					to, (size_t)l2, NULL, 0, NULL));
 }
 
 int sk_unlink(const char *path)

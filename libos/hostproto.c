@@ -38,6 +38,8 @@ const char *sk_hmsg_type_str(unsigned type)
 		[SK_HMSG_READDIR] = "READDIR", [SK_HMSG_CONNECT] = "CONNECT",
 		[SK_HMSG_LISTEN] = "LISTEN",   [SK_HMSG_ACCEPT] = "ACCEPT",
 		[SK_HMSG_BARRIER] = "BARRIER", [SK_HMSG_CONNECTED] = "CONNECTED",
+		[SK_HMSG_STAT] = "STAT",       [SK_HMSG_FSYNC] = "FSYNC",
+		[SK_HMSG_FTRUNCATE] = "FTRUNCATE", [SK_HMSG_RENAME] = "RENAME",
 	};
 
 	if (type == SK_HMSG_REPLY)
@@ -201,10 +203,46 @@ sk_status_t sk_hmsg_parse(const void *buf, size_t len, struct sk_hreq *req,
 		memcpy(&req->u.lseek, p, sizeof(struct sk_hreq_lseek));
 		break;
 	case SK_HMSG_UNLINK:
+	case SK_HMSG_STAT:
 		req->u.path = sk_hmsg_path(p, plen, why);
 		if (req->u.path == NULL)
 			return SK_ERR_MALFORMED;
 		break;
+	case SK_HMSG_FSYNC:
+		EXACT(sizeof(struct sk_hreq_fd));
+		memcpy(&req->u.fd, p, sizeof(struct sk_hreq_fd));
+		if ((req->hdr.flags & ~SK_HFSYNC_DATA) != 0 ||
+		    req->u.fd.reserved != 0) {
+			*why = "unknown fsync flags";
+			return SK_ERR_MALFORMED;
+		}
+		break;
+	case SK_HMSG_FTRUNCATE:
+		EXACT(sizeof(struct sk_hreq_trunc));
+		memcpy(&req->u.trunc, p, sizeof(struct sk_hreq_trunc));
+		if (req->u.trunc.length < 0 || req->u.trunc.reserved != 0) {
+			*why = "negative length";
+			return SK_ERR_MALFORMED;
+		}
+		break;
+	case SK_HMSG_RENAME: {
+		/* Two paths, each NUL-terminated, and nothing after. */
+		const char *nul = plen ? memchr(p, '\0', plen) : NULL;
+		size_t l1;
+
+		if (nul == NULL) {
+			*why = "rename without two paths";
+			return SK_ERR_MALFORMED;
+		}
+		l1 = (size_t)(nul - p) + 1;
+		req->u.rename.from = sk_hmsg_path(p, l1, why);
+		if (req->u.rename.from == NULL)
+			return SK_ERR_MALFORMED;
+		req->u.rename.to = sk_hmsg_path(p + l1, plen - l1, why);
+		if (req->u.rename.to == NULL)
+			return SK_ERR_MALFORMED;
+		break;
+	}
 	case SK_HMSG_MKDIR:
 		NEED(sizeof(struct sk_hreq_mkdir));
 		memcpy(&req->u.mkdir.m, p, sizeof(struct sk_hreq_mkdir));

@@ -96,6 +96,17 @@ t_files() {
 	rm -f big.dat
 }
 
+t_posix() {
+	# stat, fsync, fdatasync, ftruncate (sparse, past 4 GiB), pread and
+	# pwrite past 4 GiB, rename, stdio and their errors through the
+	# host's file service (tests/libos/node_app.c, do_posix).
+	run 120 -n 1 "$APP" posix
+	[ $RC -eq 0 ] && grep -q '^posix: ok$' "$OUT" ||
+		{ echo "exit $RC"; grep 'posix' "$OUT" | head -5; return 1; }
+	[ ! -e posix.a ] && [ ! -e posix.b ] && [ ! -e posix.c ] ||
+		{ echo "files left behind"; return 1; }
+}
+
 t_exit_code() {
 	run 60 -n 3 "$APP" exit 5 1
 	[ $RC -eq 5 ] || { echo "exit $RC, want 5"; return 1; }
@@ -1244,6 +1255,7 @@ check bind-refuse t_bind_refuse
 check no-fabric t_nofabric
 check messages t_messages
 check files-${FILE_MB}MB t_files
+check posix t_posix
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file

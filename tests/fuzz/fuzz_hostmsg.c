@@ -95,7 +95,22 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 	case SK_HMSG_MKDIR:
 		return plen >= 8 && ref_path_ok(p + 8, plen - 8);
 	case SK_HMSG_UNLINK:
+	case SK_HMSG_STAT:
 		return ref_path_ok(p, plen);
+	case SK_HMSG_RENAME: {
+		/* two paths: the first ends at the first NUL */
+		const uint8_t *nul = plen ? memchr(p, '\0', plen) : NULL;
+		size_t l1 = nul ? (size_t)(nul - p) + 1 : 0;
+
+		return nul && ref_path_ok(p, l1) &&
+		       ref_path_ok(p + l1, plen - l1);
+	}
+	case SK_HMSG_FSYNC:
+		return plen == 8 && (flags & ~SK_HFSYNC_DATA) == 0 &&
+		       sk_le32_get(p + 4) == 0;
+	case SK_HMSG_FTRUNCATE:
+		return plen == 16 && sk_le32_get(p + 4) == 0 &&
+		       (int64_t)sk_le64_get(p + 8) >= 0;
 	case SK_HMSG_CLOSE:
 	case SK_HMSG_FSTAT:
 	case SK_HMSG_READDIR:
@@ -182,7 +197,22 @@ static void check_request(const uint8_t *b, size_t len,
 		check_tail_str(r->u.mkdir.path, p + 8, end);
 		break;
 	case SK_HMSG_UNLINK:
+	case SK_HMSG_STAT:
 		check_tail_str(r->u.path, p, end);
+		break;
+	case SK_HMSG_RENAME:
+		check(r->u.rename.from == (const char *)p);
+		check(strlen(r->u.rename.from) + 1 <= SK_HMSG_PATH_MAX);
+		check_tail_str(r->u.rename.to, p + strlen(r->u.rename.from) + 1,
+			       end);
+		break;
+	case SK_HMSG_FSYNC:
+		check(plen == 8 && memcmp(&r->u.fd, p, 8) == 0);
+		check((r->hdr.flags & ~SK_HFSYNC_DATA) == 0);
+		break;
+	case SK_HMSG_FTRUNCATE:
+		check(plen == 16 && memcmp(&r->u.trunc, p, 16) == 0);
+		check(r->u.trunc.length >= 0);
 		break;
 	case SK_HMSG_CLOSE:
 	case SK_HMSG_FSTAT:
@@ -537,6 +567,16 @@ static void write_seeds(const char *dir)
 	write_request(dir, "barrier", SK_HMSG_BARRIER, 0, pl, 0);
 	n = pl_peer(pl, 1, 0, 0, 0);
 	write_request(dir, "connected", SK_HMSG_CONNECTED, 0, pl, n);
+	write_request(dir, "stat", SK_HMSG_STAT, 0,
+		      (const uint8_t *)"data/in.dat", 12);
+	write_request(dir, "rename", SK_HMSG_RENAME, 0,
+		      (const uint8_t *)"ckpt.tmp\0ckpt.1", 16);
+	sk_le32_put(pl, 5);
+	sk_le32_put(pl + 4, 0);
+	write_request(dir, "fsync", SK_HMSG_FSYNC, 0, pl, 8);
+	write_request(dir, "fdatasync", SK_HMSG_FSYNC, SK_HFSYNC_DATA, pl, 8);
+	sk_le64_put(pl + 8, (uint64_t)5 << 30);
+	write_request(dir, "ftruncate", SK_HMSG_FTRUNCATE, 0, pl, 16);
 	write_hello(dir, "hello-1", 0, 1, 40);
 	write_hello(dir, "hello-3", 1, 3, 36);
 	write_hello(dir, "hello-longest", 63, 64, SK_BLOB_MAX);

@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <skiff/file.h>
@@ -253,6 +254,101 @@ static int do_paths(void)
 	printf("unlink /etc/hostname: %s\n",
 	       sk_unlink("/etc/hostname") < 0 ? strerror(errno) : "UNLINKED");
 	return 0;
+}
+
+static int posix_fails;
+
+/* One check of do_posix: its line only when it fails, with errno. */
+static void want(int ok, const char *what)
+{
+	if (ok)
+		return;
+	printf("posix: FAIL %s (errno: %s)\n", what, strerror(errno));
+	posix_fails++;
+}
+
+/*
+ * The calls beyond open/read/write (libos/README.md, "Files"): stat,
+ * fsync, fdatasync, ftruncate (up past 4 GiB: a sparse file, its hole
+ * read as zeros), pwrite and pread past 4 GiB, a read past the end,
+ * rename, stdio, and their errors as Linux gives them, paths escaping
+ * the root included. Rank 0 only; "posix: ok" at the end.
+ */
+static int do_posix(void)
+{
+	static const char data[] = "skiff posix";
+	const off_t big = (off_t)5 << 30;
+	struct sk_stat st;
+	char buf[64];
+	FILE *f;
+	int fd;
+
+	if (sk_os_rank() != 0)
+		return 0;
+	sk_unlink("posix.a");
+	sk_unlink("posix.b");
+	fd = sk_open("posix.a", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	want(fd >= 0, "open posix.a");
+	want(sk_write(fd, data, sizeof(data)) == (ssize_t)sizeof(data),
+	     "write");
+	want(sk_fsync(fd) == 0, "fsync");
+	want(sk_fdatasync(fd) == 0, "fdatasync");
+	want(sk_stat("posix.a", &st) == 0 && st.size == sizeof(data) &&
+		     S_ISREG(st.mode) && st.nlink == 1,
+	     "stat: size, a regular file, one link");
+	want(sk_ftruncate(fd, big) == 0, "ftruncate to 5 GiB");
+	want(sk_fstat(fd, &st) == 0 && st.size == (uint64_t)big,
+	     "size after ftruncate up");
+	want(sk_pwrite(fd, data, sizeof(data), big + 1) ==
+		     (ssize_t)sizeof(data), "pwrite past 4 GiB");
+	memset(buf, 'x', sizeof(buf));
+	want(sk_pread(fd, buf, sizeof(data), big + 1) ==
+		     (ssize_t)sizeof(data) &&
+		     memcmp(buf, data, sizeof(data)) == 0,
+	     "pread past 4 GiB");
+	want(sk_pread(fd, buf, 4, big - 4) == 4 &&
+		     memcmp(buf, "\0\0\0\0", 4) == 0, "the hole reads zeros");
+	want(sk_pread(fd, buf, 8, big + 1 + (off_t)sizeof(data)) == 0,
+	     "a read past the end gives 0");
+	want(sk_ftruncate(fd, 4) == 0 && sk_fstat(fd, &st) == 0 &&
+		     st.size == 4, "ftruncate down to 4 bytes");
+	want(sk_ftruncate(fd, -1) < 0 && errno == EINVAL,
+	     "ftruncate to -1: EINVAL");
+	want(sk_ftruncate(999, 0) < 0 && errno == EBADF,
+	     "ftruncate of no file: EBADF");
+	want(sk_fsync(999) < 0 && errno == EBADF, "fsync of no file: EBADF");
+	sk_close(fd);
+	want(sk_rename("posix.a", "posix.b") == 0, "rename");
+	want(sk_stat("posix.a", &st) < 0 && errno == ENOENT,
+	     "the old name is gone: ENOENT");
+	want(sk_stat("posix.b", &st) == 0 && st.size == 4, "the new name");
+	want(sk_stat("posix.b/x", &st) < 0 && errno == ENOTDIR,
+	     "a file as a directory: ENOTDIR");
+	want(sk_rename("posix.none", "posix.c") < 0 && errno == ENOENT,
+	     "rename of nothing: ENOENT");
+	want(sk_rename("posix.b", "../posix.c") < 0 && errno == EACCES,
+	     "rename out of the root: EACCES");
+	want(sk_rename("/etc/hostname", "posix.c") < 0 && errno == EACCES,
+	     "rename from outside the root: EACCES");
+	want(sk_stat("../", &st) < 0 && errno == EACCES,
+	     "stat outside the root: EACCES");
+	want(sk_stat("", &st) < 0 && errno == ENOENT,
+	     "stat of an empty path: ENOENT");
+	want(sk_rename("", "posix.c") < 0 && errno == ENOENT,
+	     "rename of an empty path: ENOENT");
+	want(sk_stat("posix.b", &st) == 0, "still served after those");
+	want(sk_unlink("posix.b") == 0, "unlink");
+	f = sk_fopen("posix.c", "w");
+	want(f != NULL, "sk_fopen");
+	if (f != NULL) {
+		fprintf(f, "line %d\n", 42);
+		want(fclose(f) == 0, "fclose");
+	}
+	want(sk_stat("posix.c", &st) == 0 && st.size == 8,
+	     "stdio's bytes are in the file");
+	sk_unlink("posix.c");
+	printf("posix: %s\n", posix_fails ? "FAILED" : "ok");
+	return posix_fails ? 1 : 0;
 }
 
 struct ring_op {
@@ -540,6 +636,8 @@ int main(int argc, char **argv)
 		return do_fds();
 	} else if (strcmp(cmd, "paths") == 0) {
 		return do_paths();
+	} else if (strcmp(cmd, "posix") == 0) {
+		return do_posix();
 	} else if (strcmp(cmd, "ring") == 0) {
 		return do_ring();
 	} else if (strcmp(cmd, "arenakey") == 0) {

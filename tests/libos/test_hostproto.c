@@ -73,7 +73,9 @@ _Static_assert(SK_HMSG_READY == 1 && SK_HMSG_CONSOLE == 2 &&
 		       SK_HMSG_MKDIR == 13 && SK_HMSG_READDIR == 14 &&
 		       SK_HMSG_CONNECT == 15 && SK_HMSG_LISTEN == 16 &&
 		       SK_HMSG_ACCEPT == 17 && SK_HMSG_BARRIER == 18 &&
-		       SK_HMSG_CONNECTED == 19 && SK_HMSG_TYPE_MAX == 20,
+		       SK_HMSG_CONNECTED == 19 && SK_HMSG_STAT == 20 &&
+		       SK_HMSG_FSYNC == 21 && SK_HMSG_FTRUNCATE == 22 &&
+		       SK_HMSG_RENAME == 23 && SK_HMSG_TYPE_MAX == 24,
 	       "request types are on the wire");
 _Static_assert(SK_HMSG_REPLY == 0x80 && SK_HMSG_BOOT == 0x81 &&
 		       SK_HMSG_PEER == 0x82,
@@ -381,6 +383,10 @@ static void test_type_names(void **state)
 	assert_string_equal(sk_hmsg_type_str(SK_HMSG_ACCEPT), "ACCEPT");
 	assert_string_equal(sk_hmsg_type_str(SK_HMSG_BARRIER), "BARRIER");
 	assert_string_equal(sk_hmsg_type_str(SK_HMSG_CONNECTED), "CONNECTED");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_STAT), "STAT");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_FSYNC), "FSYNC");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_FTRUNCATE), "FTRUNCATE");
+	assert_string_equal(sk_hmsg_type_str(SK_HMSG_RENAME), "RENAME");
 	assert_string_equal(sk_hmsg_type_str(SK_HMSG_PEER + 1), "unknown");
 	assert_string_equal(sk_hmsg_type_str(0xffff), "unknown");
 	assert_string_equal(sk_boot_result_str(SK_BOOT_OK), "ok");
@@ -649,6 +655,112 @@ static void test_unlink(void **state)
 	assert_string_equal(r.u.path, "tmp/scratch");
 	mk_unlink(m, long_path(SK_HMSG_PATH_MAX - 1));
 	expect_ok(m, &r);
+	msg_free(m);
+}
+
+static void mk_trunc(struct msg *m, int32_t fd, uint32_t reserved,
+		     int64_t length)
+{
+	msg_begin(m, SK_HMSG_FTRUNCATE, 0);
+	msg_u32(m, (uint32_t)fd);
+	msg_u32(m, reserved);
+	msg_u64(m, (uint64_t)length);
+	msg_seal(m);
+}
+
+/* STAT is a path, as UNLINK; FSYNC a handle and a flag; FTRUNCATE a
+ * handle and a length past 4 GiB; RENAME two paths, back to back. */
+static void test_stat_sync_trunc_rename(void **state)
+{
+	struct msg *m = msg_new();
+	struct sk_hreq r;
+
+	(void)state;
+	msg_begin(m, SK_HMSG_STAT, 0);
+	msg_str(m, "data/in.dat");
+	msg_seal(m);
+	expect_ok(m, &r);
+	check_hdr(&r, SK_HMSG_STAT, 0, 12);
+	assert_string_equal(r.u.path, "data/in.dat");
+	mk_fd(m, SK_HMSG_FSYNC, 4);
+	expect_ok(m, &r);
+	assert_int_equal(r.u.fd.fd, 4);
+	sk_le16_put(m->b + OFF_FLAGS, SK_HFSYNC_DATA);
+	expect_ok(m, &r);
+	check_hdr(&r, SK_HMSG_FSYNC, SK_HFSYNC_DATA, 8);
+	mk_trunc(m, 6, 0, (int64_t)5 << 30);
+	expect_ok(m, &r);
+	check_hdr(&r, SK_HMSG_FTRUNCATE, 0, 16);
+	assert_int_equal(r.u.trunc.fd, 6);
+	assert_true(r.u.trunc.length == (int64_t)5 << 30);
+	mk_trunc(m, 6, 0, 0);
+	expect_ok(m, &r);
+	msg_begin(m, SK_HMSG_RENAME, 0);
+	msg_str(m, "ckpt.tmp");
+	msg_str(m, "ckpt/1");
+	msg_seal(m);
+	expect_ok(m, &r);
+	check_hdr(&r, SK_HMSG_RENAME, 0, 9 + 7);
+	assert_ptr_equal(r.u.rename.from, m->heap + HDR);
+	assert_string_equal(r.u.rename.from, "ckpt.tmp");
+	assert_ptr_equal(r.u.rename.to, m->heap + HDR + 9);
+	assert_string_equal(r.u.rename.to, "ckpt/1");
+	/* Both paths at the limit: 8 KiB, inside a slot. */
+	msg_begin(m, SK_HMSG_RENAME, 0);
+	msg_str(m, long_path(SK_HMSG_PATH_MAX - 1));
+	msg_str(m, long_path(SK_HMSG_PATH_MAX - 1));
+	msg_seal(m);
+	expect_ok(m, &r);
+	msg_free(m);
+}
+
+static void check_bad_paths(uint16_t type, size_t fixed);
+
+static void test_stat_sync_trunc_rename_bad(void **state)
+{
+	struct msg *m = msg_new();
+
+	(void)state;
+	check_bad_paths(SK_HMSG_STAT, 0);
+	mk_fd(m, SK_HMSG_FSYNC, 4);
+	sk_le16_put(m->b + OFF_FLAGS, 2);
+	expect_refused(m, "fsync flags");
+	mk_fd(m, SK_HMSG_FSYNC, 4);
+	sk_le32_put(m->b + HDR + 4, 1);
+	expect_refused(m, "fsync flags");
+	mk_trunc(m, 6, 0, -1);
+	expect_refused(m, "negative length");
+	mk_trunc(m, 6, 7, 10);
+	expect_refused(m, "negative length");
+	/* RENAME: one path, none, an empty one, a missing NUL, a third. */
+	msg_begin(m, SK_HMSG_RENAME, 0);
+	msg_str(m, "only");
+	msg_seal(m);
+	expect_refused(m, "missing path");
+	msg_begin(m, SK_HMSG_RENAME, 0);
+	msg_seal(m);
+	expect_refused(m, "two paths");
+	msg_begin(m, SK_HMSG_RENAME, 0);
+	msg_str(m, "");
+	msg_str(m, "to");
+	msg_seal(m);
+	expect_refused(m, "empty path");
+	msg_begin(m, SK_HMSG_RENAME, 0);
+	msg_str(m, "from");
+	msg_bytes(m, "to", 2);
+	msg_seal(m);
+	expect_refused(m, "NUL-terminated");
+	msg_begin(m, SK_HMSG_RENAME, 0);
+	msg_str(m, "a");
+	msg_str(m, "b");
+	msg_str(m, "c");
+	msg_seal(m);
+	expect_refused(m, "NUL-terminated");
+	msg_begin(m, SK_HMSG_RENAME, 0);
+	msg_str(m, long_path(SK_HMSG_PATH_MAX));
+	msg_str(m, "b");
+	msg_seal(m);
+	expect_refused(m, "SK_HMSG_PATH_MAX");
 	msg_free(m);
 }
 
@@ -1053,6 +1165,7 @@ static void test_fixed_sizes(void **state)
 	} fixed[] = {
 		{SK_HMSG_CLOSE, 8}, {SK_HMSG_FSTAT, 8},
 		{SK_HMSG_READDIR, 8}, {SK_HMSG_LSEEK, 16},
+		{SK_HMSG_FSYNC, 8}, {SK_HMSG_FTRUNCATE, 16},
 	};
 	struct msg *m = msg_new();
 
@@ -1425,6 +1538,25 @@ static int mk_sample(struct msg *m, unsigned i, long *prefix_ok)
 	case 23:
 		mk_peer(m, SK_HMSG_CONNECTED, 2, 1, 0, 0);
 		break;
+	case 24:
+		msg_begin(m, SK_HMSG_STAT, 0);
+		msg_str(m, "input.dat");
+		msg_seal(m);
+		break;
+	case 25:
+		mk_fd(m, SK_HMSG_FSYNC, 4);
+		sk_le16_put(m->b + OFF_FLAGS, SK_HFSYNC_DATA);
+		break;
+	case 26:
+		mk_trunc(m, 4, 0, (int64_t)5 << 30);
+		break;
+	case 27:
+		/* Cut anywhere, one path or none is left: refused. */
+		msg_begin(m, SK_HMSG_RENAME, 0);
+		msg_str(m, "ckpt.tmp");
+		msg_str(m, "ckpt.1");
+		msg_seal(m);
+		break;
 	default:
 		return 0;
 	}
@@ -1756,6 +1888,8 @@ int main(void)
 		cmocka_unit_test(test_lseek),
 		cmocka_unit_test(test_unlink),
 		cmocka_unit_test(test_mkdir),
+		cmocka_unit_test(test_stat_sync_trunc_rename),
+		cmocka_unit_test(test_stat_sync_trunc_rename_bad),
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_accept),
 		cmocka_unit_test(test_connected),

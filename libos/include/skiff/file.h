@@ -41,7 +41,12 @@ ssize_t sk_pread(int fd, void *buf, size_t len, off_t offset);
 ssize_t sk_pwrite(int fd, const void *buf, size_t len, off_t offset);
 off_t sk_lseek(int fd, off_t offset, int whence);
 int sk_fstat(int fd, struct sk_stat *st);
+int sk_stat(const char *path, struct sk_stat *st);
+int sk_fsync(int fd);
+int sk_fdatasync(int fd);
+int sk_ftruncate(int fd, off_t length);
 int sk_unlink(const char *path);
+int sk_rename(const char *from, const char *to);
 int sk_mkdir(const char *path, mode_t mode);
 
 /* Directories: open with sk_opendir, then sk_readdir returns entries

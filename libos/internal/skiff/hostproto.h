@@ -148,6 +148,11 @@ enum sk_hmsg_type {
 	SK_HMSG_CONNECTED,  /* struct sk_hreq_peer (the rank a CONNECT went
 	                     * to): the reply's address is connected. The
 	                     * host holds that node's FINALIZE until then */
+	SK_HMSG_STAT,       /* the path (NUL). Reply: struct sk_hstat */
+	SK_HMSG_FSYNC,      /* struct sk_hreq_fd; flags SK_HFSYNC_DATA:
+	                     * fdatasync, else fsync */
+	SK_HMSG_FTRUNCATE,  /* struct sk_hreq_trunc */
+	SK_HMSG_RENAME,     /* the old path (NUL), then the new one (NUL) */
 	SK_HMSG_TYPE_MAX,
 	/* replies, host -> node */
 	SK_HMSG_REPLY = 0x80, /* result in hdr.result; payload per request */
@@ -204,6 +209,15 @@ struct sk_hreq_mkdir {
 	uint32_t reserved;
 };
 
+/* FTRUNCATE: @length >= 0, reserved 0. */
+struct sk_hreq_trunc {
+	int32_t  fd;
+	uint32_t reserved;
+	int64_t  length;
+};
+
+#define SK_HFSYNC_DATA 1u /* FSYNC's flag: fdatasync */
+
 /* CONNECT, ACCEPT, CONNECTED and PEER: a rank and a service. Services name who owns
  * the endpoints of a connection on each node: 0 is libos's own
  * (sk_os_peer), others are handed to their listener (sk_os_listen). */
@@ -239,6 +253,7 @@ _Static_assert(sizeof(struct sk_hreq_fd) == 8, "fd is 8 bytes");
 _Static_assert(sizeof(struct sk_hreq_io) == 24, "io is 24 bytes");
 _Static_assert(sizeof(struct sk_hreq_lseek) == 16, "lseek is 16 bytes");
 _Static_assert(sizeof(struct sk_hreq_mkdir) == 8, "mkdir is 8 bytes");
+_Static_assert(sizeof(struct sk_hreq_trunc) == 16, "trunc is 16 bytes");
 _Static_assert(sizeof(struct sk_hreq_peer) == 8, "peer is 8 bytes");
 _Static_assert(sizeof(struct sk_hstat) == 32, "stat is 32 bytes");
 _Static_assert(sizeof(struct sk_hboot) == 24, "boot is 24 bytes");
@@ -254,10 +269,13 @@ struct sk_hreq {
 		uint32_t             max;        /* STDIN_READ */
 		struct { int32_t code; const char *msg; } abort;
 		struct { struct sk_hreq_open o; const char *path; } open;
-		struct sk_hreq_fd    fd;         /* CLOSE, FSTAT, READDIR */
+		struct sk_hreq_fd    fd;         /* CLOSE, FSTAT, READDIR,
+		                                  * FSYNC */
 		struct sk_hreq_lseek lseek;
 		struct { struct sk_hreq_mkdir m; const char *path; } mkdir;
-		const char          *path;       /* UNLINK */
+		const char          *path;       /* UNLINK, STAT */
+		struct sk_hreq_trunc trunc;      /* FTRUNCATE */
+		struct { const char *from, *to; } rename;
 		struct { struct sk_hreq_peer p; const void *blob;
 			 size_t len; } peer;     /* CONNECT, ACCEPT,
 		                                  * CONNECTED (no blob) */
