@@ -41,11 +41,17 @@
 /*
  * What a node may ask of open. The values are the host's; on x86-64 they
  * are also the wire's (hostproto.h). Everything else (O_PATH, O_TMPFILE,
- * O_DIRECT, O_SYNC, O_NONBLOCK, ...) is refused rather than passed on.
+ * O_NONBLOCK, O_ASYNC, ...) is refused rather than passed on.
  */
 #define OPEN_FLAGS_OK                                                          \
 	(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY |     \
-	 O_NOFOLLOW | O_CLOEXEC)
+	 O_NOFOLLOW | O_CLOEXEC | O_DIRECT | O_SYNC | O_DSYNC)
+
+/* O_DIRECT's memory alignment on the host's side: its buffers for a
+ * node's data are aligned to this, or the bytes are copied through one
+ * that is, so that only the node's offset and length (Linux's rules for
+ * its file system) decide whether a transfer is EINVAL. */
+#define DIRECT_ALIGN 4096u
 
 /*
  * Added to every open. O_NONBLOCK so that the open itself never waits:
@@ -245,6 +251,7 @@ int64_t sk_fsrv_open(struct sk_fsrv *srv, struct sk_fsrv_files *files,
 	}
 	files->f[h].fd = fd;
 	files->f[h].dir = NULL;
+	files->f[h].direct = (flags & O_DIRECT) != 0;
 	return h;
 }
 
@@ -266,42 +273,72 @@ int64_t sk_fsrv_close(struct sk_fsrv_files *files, int32_t fd)
 	return 0;
 }
 
+/* An O_DIRECT file's transfer whose host buffer is not aligned goes
+ * through an aligned copy; NULL when none is needed (or none could be
+ * had: then the kernel says what it says). */
+static void *direct_copy(const struct sk_fsrv_file *f, const void *buf,
+			 size_t len)
+{
+	if (!f->direct || len == 0 || (uintptr_t)buf % DIRECT_ALIGN == 0)
+		return NULL;
+	return aligned_alloc(DIRECT_ALIGN,
+			     (len + DIRECT_ALIGN - 1) / DIRECT_ALIGN *
+				     DIRECT_ALIGN);
+}
+
 int64_t sk_fsrv_read(struct sk_fsrv_files *files, int32_t fd, void *buf,
 		     size_t len, int64_t offset)
 {
 	struct sk_fsrv_file *f = handle(files, fd);
+	void *tmp, *to;
 	ssize_t n;
 
 	if (f == NULL)
 		return -EBADF;
 	if (offset < -1)
 		return -EINVAL;
+	tmp = direct_copy(f, buf, len);
+	to = tmp ? tmp : buf;
 	do {
 		if (offset == -1)
-			n = read(f->fd, buf, len);
+			n = read(f->fd, to, len);
 		else
-			n = pread(f->fd, buf, len, (off_t)offset);
+			n = pread(f->fd, to, len, (off_t)offset);
 	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	if (n < 0)
+		n = -errno;
+	else if (tmp)
+		memcpy(buf, tmp, (size_t)n);
+	free(tmp);
+	return n;
 }
 
 int64_t sk_fsrv_write(struct sk_fsrv_files *files, int32_t fd, const void *buf,
 		      size_t len, int64_t offset)
 {
 	struct sk_fsrv_file *f = handle(files, fd);
+	void *tmp;
 	ssize_t n;
 
 	if (f == NULL)
 		return -EBADF;
 	if (offset < -1)
 		return -EINVAL;
+	tmp = direct_copy(f, buf, len);
+	if (tmp) {
+		memcpy(tmp, buf, len);
+		buf = tmp;
+	}
 	do {
 		if (offset == -1)
 			n = write(f->fd, buf, len);
 		else
 			n = pwrite(f->fd, buf, len, (off_t)offset);
 	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	if (n < 0)
+		n = -errno;
+	free(tmp);
+	return n;
 }
 
 int64_t sk_fsrv_lseek(struct sk_fsrv_files *files, int32_t fd, int64_t offset,

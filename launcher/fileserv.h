@@ -34,8 +34,9 @@ struct sk_fsrv {
 };
 
 struct sk_fsrv_file {
-	int  fd;   /* host descriptor, -1 when the slot is free */
-	DIR *dir;  /* set by the first READDIR on a directory */
+	int  fd;     /* host descriptor, -1 when the slot is free */
+	DIR *dir;    /* set by the first READDIR on a directory */
+	bool direct; /* opened O_DIRECT */
 };
 
 /* One node's open files. */
@@ -54,8 +55,11 @@ void sk_fsrv_files_init(struct sk_fsrv_files *files);
 void sk_fsrv_files_cleanup(struct sk_fsrv_files *files);
 
 /* @flags: O_RDONLY/O_WRONLY/O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
- * O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC; anything else is -EINVAL. @mode is
- * masked to 0777. Returns the node's handle. */
+ * O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_DIRECT, O_SYNC, O_DSYNC; anything
+ * else is -EINVAL. @mode is masked to 0777. Returns the node's handle. An
+ * O_DIRECT file's reads and writes go through host memory aligned to 4
+ * KiB, so its offsets and lengths meet the file system's rules or get
+ * EINVAL, as the node's own would. */
 int64_t sk_fsrv_open(struct sk_fsrv *srv, struct sk_fsrv_files *files,
 		     const char *path, int32_t flags, uint32_t mode);
 int64_t sk_fsrv_close(struct sk_fsrv_files *files, int32_t fd);

@@ -25,6 +25,37 @@
 /* Largest read whose bytes come back inside the reply. */
 #define SK_FILE_INLINE_MAX SK_HMSG_PAYLOAD_MAX
 
+/*
+ * O_DIRECT: the host's kernel judges a transfer's offset and length (the
+ * host aligns its own buffers), but the node's buffer never reaches a
+ * kernel, so the node checks it as Linux would: aligned to the usual
+ * logical block size. The handles opened O_DIRECT, by number (the host
+ * gives at most 256 per node).
+ */
+#define SK_FILE_DIRECT_ALIGN 512u
+#define SK_FILE_HANDLES      256u
+static uint64_t sk_file_direct[SK_FILE_HANDLES / 64];
+
+static void sk_file_mark(int fd, bool direct)
+{
+	uint64_t bit;
+
+	if (fd < 0 || (unsigned)fd >= SK_FILE_HANDLES)
+		return;
+	bit = 1ull << (fd % 64);
+	if (direct)
+		sk_file_direct[fd / 64] |= bit;
+	else
+		sk_file_direct[fd / 64] &= ~bit;
+}
+
+static bool sk_file_misaligned(int fd, const void *buf)
+{
+	return fd >= 0 && (unsigned)fd < SK_FILE_HANDLES &&
+	       (sk_file_direct[fd / 64] >> (fd % 64) & 1) &&
+	       (uintptr_t)buf % SK_FILE_DIRECT_ALIGN != 0;
+}
+
 static int sk_file_ret(int64_t rc)
 {
 	if (rc < 0) {
@@ -90,17 +121,24 @@ int sk_open(const char *path, int flags, ...)
 	if (!sk_file_ready())
 		return -1;
 	rc = sk_file_path_call(SK_HMSG_OPEN, &o, sizeof(o), path);
-	return sk_file_ret(rc) ? -1 : (int)rc;
+	if (sk_file_ret(rc))
+		return -1;
+	sk_file_mark((int)rc, (flags & O_DIRECT) != 0);
+	return (int)rc;
 }
 
 int sk_close(int fd)
 {
 	struct sk_hreq_fd r = {.fd = fd};
+	int rc;
 
 	if (!sk_file_ready())
 		return -1;
-	return sk_file_ret(sk_node_call(SK_HMSG_CLOSE, 0, &r, sizeof(r), NULL,
-					0, NULL, 0, NULL));
+	rc = sk_file_ret(sk_node_call(SK_HMSG_CLOSE, 0, &r, sizeof(r), NULL,
+				      0, NULL, 0, NULL));
+	if (rc == 0)
+		sk_file_mark(fd, false);
+	return rc;
 }
 
 /* One read of at most a chunk. */
@@ -159,6 +197,10 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 
 	if (!sk_file_ready())
 		return -1;
+	if (sk_file_misaligned(fd, buf)) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
 	while (done < len || (len == 0 && done == 0)) {

@@ -107,6 +107,17 @@ t_posix() {
 		{ echo "files left behind"; return 1; }
 }
 
+t_direct() {
+	# O_DIRECT through the host: each transfer, aligned or not, answered
+	# as the node's own open(2) of a file beside it is (node_app.c,
+	# do_direct), EINVAL for the misaligned ones.
+	run 120 -n 1 "$APP" direct
+	[ $RC -eq 0 ] && grep -q '^direct: .*ok' "$OUT" ||
+		{ echo "exit $RC"; grep 'direct' "$OUT" | head -5; return 1; }
+	[ ! -e direct.sk ] && [ ! -e direct.lx ] ||
+		{ echo "files left behind"; return 1; }
+}
+
 t_exit_code() {
 	run 60 -n 3 "$APP" exit 5 1
 	[ $RC -eq 5 ] || { echo "exit $RC, want 5"; return 1; }
@@ -1256,6 +1267,7 @@ check no-fabric t_nofabric
 check messages t_messages
 check files-${FILE_MB}MB t_files
 check posix t_posix
+check direct t_direct
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file

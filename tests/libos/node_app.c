@@ -351,6 +351,106 @@ static int do_posix(void)
 	return posix_fails ? 1 : 0;
 }
 
+/*
+ * O_DIRECT through the host against this process's own open(2) of a file
+ * beside it (a node of these tests runs on the host, in the job's root):
+ * every transfer must get the same answer, and the same bytes back;
+ * offsets, lengths and buffers that break O_DIRECT's alignment included.
+ * Where the file system refuses O_DIRECT at open, both must refuse it
+ * alike. Rank 0 only; "direct: ok ..." at the end.
+ */
+static int do_direct(void)
+{
+	static const struct {
+		const char *what;
+		off_t off;
+		size_t len;
+		size_t shift; /* the buffer's misalignment */
+		int rd;
+	} c[] = {
+		{"write 4 KiB at 0", 0, 4096, 0, 0},
+		{"write 1 MiB + 4 KiB at 4 KiB (bulk)", 4096, (1u << 20) + 4096,
+		 0, 0},
+		{"write at offset 100", 100, 4096, 0, 0},
+		{"write of 100 bytes", 0, 100, 0, 0},
+		{"write from a buffer 1 byte off", 0, 4096, 1, 0},
+		{"read 4 KiB at 0", 0, 4096, 0, 1},
+		{"read 1 MiB at 4 KiB (bulk)", 4096, 1u << 20, 0, 1},
+		{"read at offset 100", 100, 4096, 0, 1},
+		{"read of 100 bytes", 0, 100, 0, 1},
+		{"read into a buffer 1 byte off", 0, 4096, 1, 1},
+		{"read past the end", (off_t)8 << 20, 4096, 0, 1},
+	};
+	size_t cap = (2u << 20) + 8192, i, n = sizeof(c) / sizeof(c[0]);
+	char *src = aligned_alloc(4096, cap), *a = aligned_alloc(4096, cap);
+	char *b = aligned_alloc(4096, cap);
+	int sfd, lfd, serr, lerr, fails = 0, einval = 0;
+
+	if (sk_os_rank() != 0)
+		return 0;
+	if (src == NULL || a == NULL || b == NULL)
+		return 1;
+	for (i = 0; i < cap; i++)
+		src[i] = (char)pattern(i);
+	sfd = sk_open("direct.sk", O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+	serr = errno;
+	lfd = open("direct.lx", O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+	lerr = errno;
+	if ((sfd < 0) != (lfd < 0) || (sfd < 0 && serr != lerr)) {
+		printf("direct: FAIL open: skiff %s, linux %s\n",
+		       sfd < 0 ? strerror(serr) : "ok",
+		       lfd < 0 ? strerror(lerr) : "ok");
+		return 1;
+	}
+	if (sfd < 0) {
+		/* tmpfs and overlayfs create the file, then refuse the
+		 * flag. */
+		sk_unlink("direct.sk");
+		unlink("direct.lx");
+		printf("direct: O_DIRECT refused here, by both alike (%s): "
+		       "ok\n", strerror(serr));
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		char *sb = (c[i].rd ? a : src) + c[i].shift;
+		char *lb = (c[i].rd ? b : src) + c[i].shift;
+		ssize_t s, l;
+
+		errno = 0;
+		s = c[i].rd ? sk_pread(sfd, sb, c[i].len, c[i].off) :
+			      sk_pwrite(sfd, sb, c[i].len, c[i].off);
+		serr = errno;
+		errno = 0;
+		l = c[i].rd ? pread(lfd, lb, c[i].len, c[i].off) :
+			      pwrite(lfd, lb, c[i].len, c[i].off);
+		lerr = errno;
+		if (s != l || (s < 0 && serr != lerr) ||
+		    (c[i].rd && s > 0 && memcmp(sb, lb, (size_t)s) != 0)) {
+			printf("direct: FAIL %s: skiff %zd (%s), linux %zd "
+			       "(%s)\n", c[i].what, s,
+			       s < 0 ? strerror(serr) : "ok", l,
+			       l < 0 ? strerror(lerr) : "ok");
+			fails++;
+		}
+		einval += s < 0 && serr == EINVAL;
+	}
+	sk_close(sfd);
+	close(lfd);
+	sk_unlink("direct.sk");
+	unlink("direct.lx");
+	free(src);
+	free(a);
+	free(b);
+	if (einval < 4) {
+		printf("direct: FAIL only %d of the misaligned transfers were "
+		       "EINVAL\n", einval);
+		fails++;
+	}
+	printf("direct: %s (%zu transfers as Linux's, %d of them EINVAL)\n",
+	       fails ? "FAILED" : "ok", n, einval);
+	return fails ? 1 : 0;
+}
+
 struct ring_op {
 	struct sk_op op;
 	bool         done;
@@ -638,6 +738,8 @@ int main(int argc, char **argv)
 		return do_paths();
 	} else if (strcmp(cmd, "posix") == 0) {
 		return do_posix();
+	} else if (strcmp(cmd, "direct") == 0) {
+		return do_direct();
 	} else if (strcmp(cmd, "ring") == 0) {
 		return do_ring();
 	} else if (strcmp(cmd, "arenakey") == 0) {
