@@ -107,6 +107,25 @@ t_posix() {
 		{ echo "files left behind"; return 1; }
 }
 
+t_enospc() {
+	# A full file system under the host's file service: the node's write
+	# fails with ENOSPC, the job runs on (its console, its other files),
+	# and removing the file gives the room back (node_app.c, do_enospc).
+	# A 1 MiB tmpfs inside the job's root, mounted in a mount namespace
+	# of the job's own (as root, or in a user namespace), so that nothing
+	# stays mounted whatever happens.
+	local -a ns=(unshare --mount)
+	[ "$(id -u)" = 0 ] || ns=(unshare --user --map-root-user --mount)
+	mkdir -p small
+	timeout -k 5 120 "${ns[@]}" sh -c \
+		'mount -t tmpfs -o size=1m skiff-e2e small && exec "$@"' sh \
+		"$SKRUN" -n 2 "$APP" enospc small >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	rmdir small
+	[ $RC -eq 0 ] && grep -q '^enospc: ok$' "$OUT" ||
+		{ echo "exit $RC (a mount namespace needs root or user namespaces)"; grep 'enospc' "$OUT" | head -5; return 1; }
+}
+
 t_direct() {
 	# O_DIRECT through the host: each transfer, aligned or not, answered
 	# as the node's own open(2) of a file beside it is (node_app.c,
@@ -1268,6 +1287,7 @@ check messages t_messages
 check files-${FILE_MB}MB t_files
 check posix t_posix
 check direct t_direct
+check enospc t_enospc
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file

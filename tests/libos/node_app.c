@@ -337,7 +337,20 @@ static int do_posix(void)
 	want(sk_rename("", "posix.c") < 0 && errno == ENOENT,
 	     "rename of an empty path: ENOENT");
 	want(sk_stat("posix.b", &st) == 0, "still served after those");
-	want(sk_unlink("posix.b") == 0, "unlink");
+	/* Removed while open: the handle keeps the file, as a descriptor
+	 * does. */
+	fd = sk_open("posix.b", O_RDWR);
+	want(fd >= 0, "open posix.b");
+	want(sk_unlink("posix.b") == 0, "unlink while open");
+	want(sk_stat("posix.b", &st) < 0 && errno == ENOENT,
+	     "the name is gone");
+	want(sk_fstat(fd, &st) == 0 && st.nlink == 0 && st.size == 4,
+	     "the open file has no link and its 4 bytes");
+	want(sk_pwrite(fd, "tail", 4, 4) == 4 &&
+		     sk_pread(fd, buf, 8, 0) == 8 &&
+		     memcmp(buf, "skiftail", 8) == 0,
+	     "it is still read and written");
+	want(sk_close(fd) == 0, "close the removed file");
 	f = sk_fopen("posix.c", "w");
 	want(f != NULL, "sk_fopen");
 	if (f != NULL) {
@@ -349,6 +362,60 @@ static int do_posix(void)
 	sk_unlink("posix.c");
 	printf("posix: %s\n", posix_fails ? "FAILED" : "ok");
 	return posix_fails ? 1 : 0;
+}
+
+/*
+ * A full file system: rank 0 writes 64 KiB blocks into DIR/fill until the
+ * host's write fails, which must be ENOSPC (with 0 or more bytes of a
+ * partial block first); the node then goes on: it removes the file, which
+ * gives the room back, writes and reads a small file there, and says
+ * "enospc: ok". Run with DIR on a small file system.
+ */
+static int do_enospc(const char *dir)
+{
+	char path[256], buf[65536], back[16];
+	uint64_t total = 0;
+	ssize_t n = 0;
+	int fd;
+
+	if (sk_os_rank() != 0)
+		return 0;
+	memset(buf, 'f', sizeof(buf));
+	snprintf(path, sizeof(path), "%s/fill", dir);
+	fd = sk_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		printf("enospc: FAIL open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while (total < ((uint64_t)1 << 32) &&
+	       (n = sk_write(fd, buf, sizeof(buf))) > 0)
+		total += (uint64_t)n;
+	if (n >= 0 || errno != ENOSPC) {
+		printf("enospc: FAIL the write after %llu bytes: %s\n",
+		       (unsigned long long)total,
+		       n < 0 ? strerror(errno) : "no error");
+		return 1;
+	}
+	printf("enospc: ENOSPC after %llu bytes\n",
+	       (unsigned long long)total);
+	sk_close(fd);
+	if (sk_unlink(path) < 0) {
+		printf("enospc: FAIL unlink: %s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/after", dir);
+	fd = sk_open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || sk_write(fd, "room again", 10) != 10 ||
+	    sk_pread(fd, back, 10, 0) != 10 ||
+	    memcmp(back, "room again", 10) != 0) {
+		printf("enospc: FAIL writing after the room came back: %s\n",
+		       strerror(errno));
+		return 1;
+	}
+	sk_close(fd);
+	sk_unlink(path);
+	printf("enospc: ok\n");
+	return 0;
 }
 
 /*
@@ -740,6 +807,8 @@ int main(int argc, char **argv)
 		return do_posix();
 	} else if (strcmp(cmd, "direct") == 0) {
 		return do_direct();
+	} else if (strcmp(cmd, "enospc") == 0) {
+		return do_enospc(a2);
 	} else if (strcmp(cmd, "ring") == 0) {
 		return do_ring();
 	} else if (strcmp(cmd, "arenakey") == 0) {
