@@ -126,6 +126,17 @@ t_enospc() {
 		{ echo "exit $RC (a mount namespace needs root or user namespaces)"; grep 'enospc' "$OUT" | head -5; return 1; }
 }
 
+t_killwrite() {
+	# A node killed in the middle of its writes (node_app.c,
+	# do_killwrite): skrun closes the 8 files it held for that node,
+	# another node's files are still served, the job ends with the
+	# killed rank's status (--enable-recovery).
+	run 120 -n 2 --enable-recovery "$APP" killwrite
+	[ $RC -eq 137 ] && grep -q '^killwrite: ok$' "$OUT" ||
+		{ echo "exit $RC, want 137"; grep 'killwrite' "$OUT" | head -3; return 1; }
+	[ ! -e kw.0 ] && [ ! -e kw.own ] || { echo "files left behind"; return 1; }
+}
+
 t_direct() {
 	# O_DIRECT through the host: each transfer, aligned or not, answered
 	# as the node's own open(2) of a file beside it is (node_app.c,
@@ -1288,6 +1299,7 @@ check files-${FILE_MB}MB t_files
 check posix t_posix
 check direct t_direct
 check enospc t_enospc
+check killwrite t_killwrite
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file

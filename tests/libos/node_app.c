@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -362,6 +363,118 @@ static int do_posix(void)
 	sk_unlink("posix.c");
 	printf("posix: %s\n", posix_fails ? "FAILED" : "ok");
 	return posix_fails ? 1 : 0;
+}
+
+/* skrun's descriptors (this node's parent: a local rank) open on the
+ * files kw.0 .. kw.7 of the job's root. */
+static int kw_host_fds(void)
+{
+	char dir[64], path[512], target[512];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)getppid());
+	d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		ssize_t l;
+		const char *base;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		l = readlink(path, target, sizeof(target) - 1);
+		if (l <= 0)
+			continue;
+		target[l] = '\0';
+		base = strrchr(target, '/');
+		if (base && strncmp(base, "/kw.", 4) == 0 && base[4] >= '0' &&
+		    base[4] <= '7' && base[5] == '\0')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * A node killed mid-write (run with --enable-recovery, 2 ranks): rank 1
+ * opens kw.0 .. kw.7 through the host and then writes 1 MiB at a time
+ * into kw.0 for ever; rank 0 sees skrun hold those 8 files, kills rank 1
+ * with SIGKILL in the middle of its writes, and then sees skrun close all
+ * 8, while its own files are still served. "killwrite: ok".
+ */
+static int do_killwrite(void)
+{
+	char *big, pidbuf[32];
+	int fds[8], i, before, after = -1;
+	ssize_t n;
+	FILE *f;
+	pid_t victim;
+
+	if (sk_os_rank() == 1) {
+		for (i = 0; i < 8; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "kw.%d", i);
+			fds[i] = sk_open(name, O_RDWR | O_CREAT | O_TRUNC, 0644);
+			if (fds[i] < 0)
+				return 1;
+		}
+		f = sk_fopen("kw.pid", "w");
+		if (f == NULL)
+			return 1;
+		fprintf(f, "%d\n", (int)getpid());
+		fclose(f);
+		big = malloc(1u << 20);
+		if (big == NULL || sk_os_barrier() != 0)
+			return 1;
+		memset(big, 'k', 1u << 20);
+		for (;;)
+			if (sk_pwrite(fds[0], big, 1u << 20, 0) < 0)
+				return 1;
+	}
+	if (sk_os_rank() != 0)
+		return 0;
+	if (sk_os_barrier() != 0)
+		return 1;
+	before = kw_host_fds();
+	f = sk_fopen("kw.pid", "r");
+	if (f == NULL || fgets(pidbuf, sizeof(pidbuf), f) == NULL)
+		return 1;
+	fclose(f);
+	victim = (pid_t)atoi(pidbuf);
+	sk_os_sleep_ms(100); /* its writes under way */
+	if (victim <= 0 || kill(victim, SIGKILL) != 0) {
+		printf("killwrite: FAIL kill %d: %s\n", (int)victim,
+		       strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < 200 && (after = kw_host_fds()) > 0; i++)
+		sk_os_sleep_ms(50);
+	big = malloc(1u << 20);
+	if (big == NULL)
+		return 1;
+	memset(big, 'r', 1u << 20);
+	i = sk_open("kw.own", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	n = i >= 0 ? sk_pwrite(i, big, 1u << 20, 0) : -1;
+	n = n == 1 << 20 ? sk_pread(i, big, 1u << 20, 0) : -1;
+	if (i >= 0)
+		sk_close(i);
+	for (int k = 0; k < 8; k++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "kw.%d", k);
+		sk_unlink(name);
+	}
+	sk_unlink("kw.pid");
+	sk_unlink("kw.own");
+	printf("killwrite: skrun held %d of the killed node's files, then "
+	       "%d; rank 0's own 1 MiB %s\n", before, after,
+	       n == 1 << 20 ? "written and read" : "FAILED");
+	if (before != 8 || after != 0 || n != 1 << 20)
+		return 1;
+	printf("killwrite: ok\n");
+	return 0;
 }
 
 /*
@@ -809,6 +922,8 @@ int main(int argc, char **argv)
 		return do_direct();
 	} else if (strcmp(cmd, "enospc") == 0) {
 		return do_enospc(a2);
+	} else if (strcmp(cmd, "killwrite") == 0) {
+		return do_killwrite();
 	} else if (strcmp(cmd, "ring") == 0) {
 		return do_ring();
 	} else if (strcmp(cmd, "arenakey") == 0) {
