@@ -148,6 +148,24 @@ t_direct() {
 		{ echo "files left behind"; return 1; }
 }
 
+t_slices() {
+	# 16 nodes write one file (32 MiB, or E2E_FILE_MB if less) in
+	# segments of random sizes (1 byte to 3 MiB) and owners, each with one pwrite, in random orders; each
+	# reads back its own and the next node's; the host's bytes are the
+	# pattern (node_app.c, do_slices).
+	local nodes=16 mb=$((FILE_MB < 32 ? FILE_MB : 32)) want plain
+	rm -f shared.dat
+	run 600 -n $nodes "$APP" slices "$mb" shared.dat 7
+	[ $RC -eq 0 ] || { echo "exit $RC"; grep -v ': match$' "$OUT" | head -3; return 1; }
+	[ "$(grep -c ': match$' "$OUT")" -eq $nodes ] ||
+		{ echo "a node read back other bytes"; return 1; }
+	want=$("$APP" fnvpattern $((mb * 1048576)))
+	plain=$("$APP" fnvfile shared.dat)
+	[ "$want" = "$plain" ] ||
+		{ echo "file on the host: $plain, expected $want"; return 1; }
+	rm -f shared.dat
+}
+
 t_exit_code() {
 	run 60 -n 3 "$APP" exit 5 1
 	[ $RC -eq 5 ] || { echo "exit $RC, want 5"; return 1; }
@@ -1296,6 +1314,7 @@ check bind-refuse t_bind_refuse
 check no-fabric t_nofabric
 check messages t_messages
 check files-${FILE_MB}MB t_files
+check slices-16 t_slices
 check posix t_posix
 check direct t_direct
 check enospc t_enospc

@@ -122,6 +122,116 @@ static int do_files(unsigned mb, const char *path)
 	return hw == hr ? 0 : 1;
 }
 
+/* The segments of do_slices' file: [off[i], off[i + 1]), from 1 byte to
+ * 3 MiB each, the same list on every rank (seeded). */
+static size_t slices_layout(uint64_t total, uint64_t seed, uint64_t **off_p)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1, *off = NULL, at = 0;
+	size_t n = 0, cap = 0;
+
+	for (;;) {
+		if (n == cap) {
+			uint64_t *o = realloc(off, (cap = cap ? 2 * cap : 64) *
+							    sizeof(*off));
+
+			if (o == NULL) {
+				free(off);
+				return 0;
+			}
+			off = o;
+		}
+		off[n++] = at;
+		if (at == total)
+			break;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		at += 1 + x % (3u << 20);
+		if (at > total)
+			at = total;
+	}
+	*off_p = off;
+	return n - 1;
+}
+
+/*
+ * Many nodes write one file: its segments (random sizes, 1 byte to 3 MiB,
+ * not multiples of a chunk) go to random ranks, each written with one
+ * sk_pwrite in a random order; after a barrier every rank reads back its
+ * own segments and those of the next rank, every byte checked against
+ * pattern(). The host's bytes are checked by the caller (fnvfile against
+ * fnvpattern of @mb MiB).
+ */
+static int do_slices(unsigned mb, const char *path, uint64_t seed)
+{
+	unsigned rank = sk_os_rank(), size = sk_os_size();
+	uint64_t total = (uint64_t)mb << 20, *off = NULL, x, wrote = 0;
+	size_t nseg = slices_layout(total, seed, &off), mine = 0, i, j;
+	size_t *order = calloc(nseg ? nseg : 1, sizeof(*order));
+	unsigned char *buf = malloc(3u << 20);
+	unsigned bad = 0, checked = 0;
+	int fd;
+
+	if (nseg == 0 || order == NULL || buf == NULL)
+		return 1;
+	fd = sk_open(path, O_RDWR | O_CREAT, 0644);
+	if (fd < 0) {
+		printf("rank %u: open %s: %s\n", rank, path, strerror(errno));
+		return 1;
+	}
+	/* The owner of segment i: a hash of i, so ranks interleave. */
+#define SLICE_OWNER(i) ((unsigned)((((uint64_t)(i) + seed) * \
+				    0xd6e8feb86659fd93ull) >> 40) % size)
+	for (i = 0; i < nseg; i++)
+		if (SLICE_OWNER(i) == rank)
+			order[mine++] = i;
+	x = seed ^ (0x2545f4914f6cdd1dull * (rank + 1));
+	for (i = mine; i > 1; i--) { /* shuffled */
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		j = x % i;
+		size_t t = order[i - 1];
+
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < mine; i++) {
+		uint64_t a = off[order[i]], n = off[order[i] + 1] - a;
+
+		for (j = 0; j < n; j++)
+			buf[j] = pattern(a + j);
+		if (sk_pwrite(fd, buf, n, (off_t)a) != (ssize_t)n) {
+			printf("rank %u: pwrite: %s\n", rank, strerror(errno));
+			return 1;
+		}
+		wrote += n;
+	}
+	if (sk_os_barrier() != 0)
+		return 1;
+	for (i = 0; i < nseg; i++) {
+		unsigned o = SLICE_OWNER(i);
+		uint64_t a = off[i], n = off[i + 1] - a;
+
+		if (o != rank && o != (rank + 1) % size)
+			continue;
+		memset(buf, 0, n);
+		if (sk_pread(fd, buf, n, (off_t)a) != (ssize_t)n) {
+			printf("rank %u: pread: %s\n", rank, strerror(errno));
+			return 1;
+		}
+		for (j = 0; j < n; j++)
+			bad += buf[j] != pattern(a + j);
+		checked++;
+	}
+#undef SLICE_OWNER
+	sk_close(fd);
+	free(buf);
+	free(order);
+	free(off);
+	printf("rank %u: wrote %zu of %zu segments (%llu bytes); read back "
+	       "%u, its own and rank %u's: %s\n", rank, mine, nseg,
+	       (unsigned long long)wrote, checked, (rank + 1) % size,
+	       bad ? "MISMATCH" : "match");
+	return bad ? 1 : 0;
+}
+
 static int do_readfile(const char *path)
 {
 	char buf[65536];
@@ -906,6 +1016,9 @@ int main(int argc, char **argv)
 		sk_os_sleep_ms(60000);
 	} else if (strcmp(cmd, "files") == 0) {
 		return do_files((unsigned)atoi(a2), a3);
+	} else if (strcmp(cmd, "slices") == 0) {
+		return do_slices((unsigned)atoi(a2), a3,
+				 argc > 4 ? strtoull(argv[4], NULL, 10) : 1);
 	} else if (strcmp(cmd, "readfile") == 0) {
 		return do_readfile(a2);
 	} else if (strcmp(cmd, "stdin") == 0) {
