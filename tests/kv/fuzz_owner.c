@@ -140,8 +140,8 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 		       u32_at(p, 4) == len - 24 && u32_at(p, 20) == 0;
 	case MODE_FLUSH_REQ: /* delay reserved */
 		return len == 8 && u32_at(p, 4) == 0;
-	case MODE_OSTATS_RESP: /* 5 x u64, partitions, reserved */
-		return len == 48 && u32_at(p, 44) == 0;
+	case MODE_OSTATS_RESP: /* 6 x u64, partitions, reserved */
+		return len == 56 && u32_at(p, 52) == 0;
 	}
 	return false;
 }

@@ -1023,7 +1023,7 @@ static int step(struct lc_key *k, const struct lc_state *s,
 		return pending || want == SK_LC_R_DELETED;
 	case SK_LC_INCR:
 	case SK_LC_DECR: {
-		const struct lc_val *v = &k->vals[s->val];
+		const struct lc_val *v;
 		char dec[24];
 		uint64_t r;
 		int64_t id;
@@ -1033,6 +1033,8 @@ static int step(struct lc_key *k, const struct lc_state *s,
 
 		if (!present)
 			return pending || want == SK_LC_R_NOT_FOUND;
+		/* Only a present key has a value (vals may be NULL else). */
+		v = &k->vals[s->val];
 		if (!v->numeric)
 			return pending || want == SK_LC_R_NON_NUMERIC;
 		if (op->code == SK_LC_INCR)
