@@ -116,11 +116,11 @@ struct sk_hnode {
 
 	/* files */
 	struct sk_fsrv_files files;
-	char             *bulk;      /* SK_HMSG_BULK_MAX in the host arena */
-	struct sk_op      bulk_op;
-	struct sk_fop    *fop;       /* its file request (services.c) */
-	bool              fop_busy;  /* one is in flight */
-	bool              fop_owed;  /* its reply waits for a send slot */
+	char             *bulk;      /* SK_HMSG_BULK_AREA in the host arena */
+	struct sk_fop    *fops;      /* SK_HMSG_BULK_DEPTH requests (services.c) */
+	unsigned          fops_busy; /* in flight */
+	bool              fop_excl;  /* the one in flight has the files alone */
+	bool              writing;   /* a bulk write is on a file thread */
 	bool              files_owed; /* gone while a thread had its files */
 };
 

@@ -65,11 +65,20 @@ void sk_node_cut(struct sk_hnode *n, const char *what, const char *why)
 /* ---- files ---- */
 
 /*
- * A node's file request. Its system calls run on a file thread (fileq.h),
- * so a slow disk or a FIFO that waits holds up that node alone; the
- * fabric (bulk RDMA, the reply) stays on the loop's thread. A node has at
- * most one in flight: the next waits in its receive slot (on_msg says
- * "not now") and comes back when this one's reply has gone.
+ * A node's file requests. Their system calls run on the file threads
+ * (fileq.h), so a slow disk or a FIFO that waits holds up that node alone;
+ * the fabric (bulk RDMA, the reply) stays on the loop's thread.
+ *
+ * A node has up to SK_HMSG_BULK_DEPTH requests in flight, each with its
+ * own slice of the node's bulk area, so that one chunk's RDMA, another's
+ * system call and the node's copy of a third overlap (libos/file.c sends
+ * them). Only reads and writes at explicit offsets run side by side:
+ * they touch no shared state (pread/pwrite on a descriptor the node's
+ * table keeps open). Everything else (open, close, a transfer at the file
+ * position, readdir...) has the node's files to itself: it waits for those
+ * in flight, and those after it wait for it. A request that cannot start
+ * stays in its receive slot (on_msg says "not now") and comes back when
+ * a reply has gone, in arrival order.
  *
  * The message is copied here before it is parsed again, so the thread
  * works on bytes nobody else can change, and their pointers stay valid
@@ -77,8 +86,14 @@ void sk_node_cut(struct sk_hnode *n, const char *what, const char *why)
  */
 struct sk_fop {
 	struct sk_fileq_req q;
+	struct sk_op        bulk_op;
 	struct sk_hnode    *node;
+	char               *bulk;       /* its slice of the node's bulk area */
+	struct sk_rkey     *key;        /* the node's buffer's, for this one */
+	bool                busy;
 	bool                on_thread;  /* between submit and ->done */
+	bool                owed;       /* its reply waits for a send slot */
+	bool                queued;     /* its bytes are in; waits to write */
 	struct sk_hreq      req;        /* parsed from msg */
 	int64_t             rc;
 	const void         *out;
@@ -88,43 +103,72 @@ struct sk_fop {
 	char                buf[SK_HMSG_PAYLOAD_MAX]; /* inline read, readdir */
 };
 
-static bool sk_fop_bulk(const struct sk_fop *f)
+static bool sk_io_req(const struct sk_hreq *req)
 {
-	return (f->req.hdr.type == SK_HMSG_READ ||
-		f->req.hdr.type == SK_HMSG_WRITE) && f->req.io.raddr != 0;
+	return req->hdr.type == SK_HMSG_READ || req->hdr.type == SK_HMSG_WRITE;
 }
 
-/* The request is over: the node may send the next. */
-static void sk_fop_end(struct sk_hnode *n)
+static bool sk_fop_bulk(const struct sk_fop *f)
 {
-	n->fop_busy = false;
-	if (n->files_owed) {
+	return sk_io_req(&f->req) && f->req.io.raddr != 0;
+}
+
+/* Whether @req may run beside the node's other file requests. */
+static bool sk_fop_shared(const struct sk_hreq *req)
+{
+	return sk_io_req(req) && req->io.offset >= 0;
+}
+
+static bool sk_fops_on_thread(const struct sk_hnode *n)
+{
+	unsigned i;
+
+	for (i = 0; n->fops && i < SK_HMSG_BULK_DEPTH; i++)
+		if (n->fops[i].on_thread)
+			return true;
+	return false;
+}
+
+/* The request is over: its slot may take the node's next. */
+static void sk_fop_end(struct sk_fop *f)
+{
+	struct sk_hnode *n = f->node;
+
+	f->busy = false;
+	f->owed = false;
+	if (f->key) {
+		sk_rkey_destroy(f->key);
+		f->key = NULL;
+	}
+	n->fops_busy--;
+	if (n->fops_busy == 0)
+		n->fop_excl = false;
+	if (n->files_owed && !sk_fops_on_thread(n)) {
 		/* The node went while a thread had its files. */
 		n->files_owed = false;
 		sk_fsrv_files_cleanup(&n->files);
 	}
 }
 
-static void sk_fop_reply(struct sk_hnode *n)
+static void sk_fop_reply(struct sk_fop *f)
 {
-	struct sk_fop *f = n->fop;
+	struct sk_hnode *n = f->node;
 
 	if (!n->link_down && !sk_chan_can_send(&n->chan)) {
-		n->fop_owed = true; /* on_writable sends it */
+		f->owed = true; /* on_writable sends it */
 		return;
 	}
-	n->fop_owed = false;
 	sk_reply(n, f->req.hdr.req_id, SK_HMSG_REPLY, f->rc, f->out,
 		 f->outlen, NULL, 0);
-	sk_fop_end(n);
+	sk_fop_end(f);
 }
 
-static void sk_fop_fail(struct sk_hnode *n, int64_t rc)
+static void sk_fop_fail(struct sk_fop *f, int64_t rc)
 {
-	n->fop->rc = rc;
-	n->fop->out = NULL;
-	n->fop->outlen = 0;
-	sk_fop_reply(n);
+	f->rc = rc;
+	f->out = NULL;
+	f->outlen = 0;
+	sk_fop_reply(f);
 }
 
 /* On a file thread: the system calls, nothing else. */
@@ -150,9 +194,9 @@ static void sk_fop_work(struct sk_fileq_req *q)
 		break;
 	case SK_HMSG_READ:
 		if (req->io.raddr != 0) {
-			/* Into the bulk buffer; the loop's thread writes
+			/* Into the bulk slice; the loop's thread writes
 			 * it to the node. */
-			rc = sk_fsrv_read(&n->files, req->io.fd, n->bulk,
+			rc = sk_fsrv_read(&n->files, req->io.fd, f->bulk,
 					  req->io.len, req->io.offset);
 			break;
 		}
@@ -165,7 +209,7 @@ static void sk_fop_work(struct sk_fileq_req *q)
 		break;
 	case SK_HMSG_WRITE:
 		if (req->io.raddr != 0)
-			rc = sk_fsrv_write(&n->files, req->io.fd, n->bulk,
+			rc = sk_fsrv_write(&n->files, req->io.fd, f->bulk,
 					   req->io.len, req->io.offset);
 		else
 			rc = sk_fsrv_write(&n->files, req->io.fd,
@@ -226,12 +270,47 @@ static void sk_fop_work(struct sk_fileq_req *q)
 
 static void sk_fop_done(struct sk_fileq_req *q);
 
-static void sk_fop_submit(struct sk_hnode *n)
+static void sk_fop_submit(struct sk_fop *f)
 {
-	n->fop->on_thread = true;
-	n->fop->q.work = sk_fop_work;
-	n->fop->q.done = sk_fop_done;
-	sk_fileq_submit(&n->fop->q);
+	f->on_thread = true;
+	f->q.work = sk_fop_work;
+	f->q.done = sk_fop_done;
+	sk_fileq_submit(&f->q);
+}
+
+/*
+ * A bulk write whose bytes are in goes to a file thread, one of the node's
+ * at a time: writes to one file take its inode's lock, so two at once only
+ * make a thread spin on it (tmpfs, ext4), while the next chunk's RDMA
+ * still overlaps this one's system call. The others wait, oldest first.
+ */
+static void sk_fop_write_start(struct sk_fop *f)
+{
+	struct sk_hnode *n = f->node;
+
+	if (n->writing) {
+		f->queued = true;
+		return;
+	}
+	n->writing = true;
+	sk_fop_submit(f);
+}
+
+static void sk_fop_write_next(struct sk_hnode *n)
+{
+	struct sk_fop *next = NULL;
+	unsigned i;
+
+	n->writing = false;
+	for (i = 0; i < SK_HMSG_BULK_DEPTH; i++)
+		if (n->fops[i].queued &&
+		    (next == NULL ||
+		     n->fops[i].req.hdr.req_id < next->req.hdr.req_id))
+			next = &n->fops[i];
+	if (next) {
+		next->queued = false;
+		sk_fop_write_start(next);
+	}
 }
 
 /* Back on the loop's thread. */
@@ -244,50 +323,67 @@ static void sk_fop_done(struct sk_fileq_req *q)
 	sk_status_t st;
 
 	f->on_thread = false;
+	if (f->req.hdr.type == SK_HMSG_WRITE && sk_fop_bulk(f))
+		sk_fop_write_next(n);
 	if (n->link_down || n->exited) {
-		sk_fop_end(n);
+		sk_fop_end(f);
 		return;
 	}
 	if (f->req.hdr.type == SK_HMSG_READ && sk_fop_bulk(f) && f->rc > 0) {
-		st = sk_post_write(n->ep, sk_arena_mr(job->arena), n->bulk,
-				   (size_t)f->rc, n->rkey, f->req.io.raddr, 0,
-				   &n->bulk_op);
+		st = sk_post_write(n->ep, sk_arena_mr(job->arena), f->bulk,
+				   (size_t)f->rc, f->key ? f->key : n->rkey,
+				   f->req.io.raddr, 0, &f->bulk_op);
 		if (st == SK_OK)
 			return; /* sk_bulk_done replies */
 		f->rc = -EIO;
 	}
-	sk_fop_reply(n);
+	sk_fop_reply(f);
 }
 
 /* The RDMA of a bulk transfer completed. */
 static void sk_bulk_done(struct sk_op *op, const struct sk_wc *wc)
 {
-	struct sk_hnode *n = (struct sk_hnode *)((char *)op -
-						 offsetof(struct sk_hnode,
-							  bulk_op));
+	struct sk_fop *f = (struct sk_fop *)((char *)op -
+					     offsetof(struct sk_fop,
+						      bulk_op));
+	struct sk_hnode *n = f->node;
 
 	if (n->link_down || n->exited) {
-		sk_fop_end(n);
+		sk_fop_end(f);
 		return;
 	}
 	if (wc->status != SK_OK) {
 		/* A bad address from the node, or the link died. */
-		sk_fop_fail(n, -EFAULT);
+		sk_fop_fail(f, -EFAULT);
 		return;
 	}
-	if (n->fop->req.hdr.type == SK_HMSG_READ) {
-		sk_fop_reply(n); /* rc: pread's count */
+	if (f->req.hdr.type == SK_HMSG_READ) {
+		sk_fop_reply(f); /* rc: pread's count */
 		return;
 	}
-	sk_fop_submit(n); /* the data is in: write it to the file */
+	sk_fop_write_start(f); /* the data is in: write it to the file */
 }
 
-static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n)
+static void sk_bulk_start(struct sk_job *job, struct sk_fop *f)
 {
-	const struct sk_hreq_io *io = &n->fop->req.io;
+	struct sk_hnode *n = f->node;
+	const struct sk_hreq_io *io = &f->req.io;
+	const struct sk_rkey *rk;
 	sk_status_t st;
 
-	if (n->rkey == NULL) {
+	if (f->req.u.bytes.len > 0) {
+		/* The node's own buffer, registered for this call: a key
+		 * that does not import is the node's error, as a bad
+		 * address is. Imported without a round trip for the same
+		 * reason as the bounce region's (below): the node keeps
+		 * the registration until this request's reply. */
+		st = sk_rkey_unpack_nowait(n->ep, f->req.u.bytes.data,
+					   f->req.u.bytes.len, &f->key);
+		if (st != SK_OK) {
+			sk_fop_fail(f, -EFAULT);
+			return;
+		}
+	} else if (n->rkey == NULL) {
 		/* Imported on the first bulk transfer, without the ucx key
 		 * check's round trip: the descriptor is the node's own, of
 		 * its arena, which lives as long as its link to us, and a
@@ -297,57 +393,66 @@ static void sk_bulk_start(struct sk_job *job, struct sk_hnode *n)
 		st = sk_rkey_unpack_nowait(n->ep, n->desc, n->desc_len,
 					   &n->rkey);
 		if (st != SK_OK) {
-			sk_fop_end(n);
+			sk_fop_end(f);
 			sk_node_cut(n, "a bad arena descriptor",
 				    sk_status_str(st));
 			return;
 		}
 	}
-	if (io->raddr < sk_rkey_addr(n->rkey) ||
-	    io->len > sk_rkey_len(n->rkey) ||
-	    io->raddr - sk_rkey_addr(n->rkey) >
-		    sk_rkey_len(n->rkey) - io->len) {
-		sk_fop_fail(n, -EFAULT);
+	rk = f->key ? f->key : n->rkey;
+	if (io->raddr < sk_rkey_addr(rk) || io->len > sk_rkey_len(rk) ||
+	    io->raddr - sk_rkey_addr(rk) > sk_rkey_len(rk) - io->len) {
+		sk_fop_fail(f, -EFAULT);
 		return;
 	}
-	n->bulk_op.done = sk_bulk_done;
-	if (n->fop->req.hdr.type == SK_HMSG_READ) {
-		sk_fop_submit(n); /* pread, then the RDMA write */
+	f->bulk_op.done = sk_bulk_done;
+	if (f->req.hdr.type == SK_HMSG_READ) {
+		sk_fop_submit(f); /* pread, then the RDMA write */
 		return;
 	}
 	if (io->len == 0) {
-		sk_fop_fail(n, 0);
+		sk_fop_fail(f, 0);
 		return;
 	}
-	st = sk_post_read(n->ep, sk_arena_mr(job->arena), n->bulk, io->len,
-			  n->rkey, io->raddr, 0, &n->bulk_op);
+	st = sk_post_read(n->ep, sk_arena_mr(job->arena), f->bulk, io->len,
+			  rk, io->raddr, 0, &f->bulk_op);
 	if (st != SK_OK)
-		sk_fop_fail(n, -EIO);
+		sk_fop_fail(f, -EIO);
 }
 
-/* A file request: false to leave it in its slot while the node's last
- * one is still in flight. */
+/* A file request (@req, parsed from @msg): false to leave it in its slot
+ * until it can start. */
 static bool sk_serve_file(struct sk_job *job, struct sk_hnode *n,
-			  const void *msg, size_t len)
+			  const struct sk_hreq *req, const void *msg,
+			  size_t len)
 {
-	struct sk_fop *f;
+	struct sk_fop *f = NULL;
 	const char *why = "";
+	bool shared = sk_fop_shared(req);
+	unsigned i;
 
-	if (n->fop_busy)
+	if (n->fop_excl || (!shared && n->fops_busy > 0) ||
+	    n->fops_busy == SK_HMSG_BULK_DEPTH)
 		return false;
-	if (n->fop == NULL) {
-		n->fop = calloc(1, sizeof(*n->fop));
-		if (n->fop == NULL) {
-			struct sk_hreq req;
-
-			if (sk_hmsg_parse(msg, len, &req, &why) == SK_OK)
-				sk_reply(n, req.hdr.req_id, SK_HMSG_REPLY,
-					 -ENOMEM, NULL, 0, NULL, 0);
+	if (n->fops == NULL) {
+		n->fops = calloc(SK_HMSG_BULK_DEPTH, sizeof(*n->fops));
+		if (n->fops == NULL) {
+			sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, -ENOMEM,
+				 NULL, 0, NULL, 0);
 			return true;
 		}
+		for (i = 0; i < SK_HMSG_BULK_DEPTH; i++) {
+			n->fops[i].node = n;
+			n->fops[i].bulk = n->bulk + (size_t)i * SK_HMSG_BULK_MAX;
+		}
 	}
-	f = n->fop;
-	f->node = n;
+	for (i = 0; i < SK_HMSG_BULK_DEPTH; i++)
+		if (!n->fops[i].busy) {
+			f = &n->fops[i];
+			break;
+		}
+	if (f == NULL) /* fops_busy says there is one */
+		return false;
 	if (len > sizeof(f->msg)) {
 		sk_node_cut(n, "a malformed message", "longer than a slot");
 		return true;
@@ -357,11 +462,13 @@ static bool sk_serve_file(struct sk_job *job, struct sk_hnode *n,
 		sk_node_cut(n, "a malformed message", why);
 		return true;
 	}
-	n->fop_busy = true;
+	f->busy = true;
+	n->fops_busy++;
+	n->fop_excl = !shared;
 	if (sk_fop_bulk(f))
-		sk_bulk_start(job, n);
+		sk_bulk_start(job, f);
 	else
-		sk_fop_submit(n);
+		sk_fop_submit(f);
 	return true;
 }
 
@@ -461,7 +568,7 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 			     req.u.abort.msg);
 		break;
 	default:
-		return sk_serve_file(job, n, msg, len);
+		return sk_serve_file(job, n, &req, msg, len);
 	}
 	/* connect.c's word on a request that breaks the protocol. */
 	if (bad != NULL)
@@ -521,9 +628,11 @@ static void sk_services_on_error(struct sk_chan *chan, sk_status_t st)
 static void sk_services_on_writable(struct sk_chan *chan)
 {
 	struct sk_hnode *n = sk_chan_node(chan);
+	unsigned i;
 
-	if (n->fop_owed)
-		sk_fop_reply(n);
+	for (i = 0; n->fops && i < SK_HMSG_BULK_DEPTH; i++)
+		if (n->fops[i].owed && sk_chan_can_send(chan))
+			sk_fop_reply(&n->fops[i]);
 	sk_conn_writable(n->job, n);
 	sk_services_boot(n->job);
 }
@@ -547,7 +656,7 @@ sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 	st = sk_ep_connect(n->ep, addr, len);
 	if (st != SK_OK)
 		goto err_destroy;
-	n->bulk = sk_arena_alloc(job->arena, SK_HMSG_BULK_MAX, 4096);
+	n->bulk = sk_arena_alloc(job->arena, SK_HMSG_BULK_AREA, 4096);
 	if (n->bulk == NULL) {
 		st = SK_ERR_NOMEM;
 		goto err_destroy;
@@ -678,7 +787,7 @@ void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n)
 	sk_conn_node_closed(job, n);
 	/* A thread may be in its files now: they close when it is done.
 	 * A bulk RDMA in flight touches no file. */
-	if (n->fop_busy && n->fop->on_thread)
+	if (sk_fops_on_thread(n))
 		n->files_owed = true;
 	else
 		sk_fsrv_files_cleanup(&n->files);
@@ -696,13 +805,13 @@ unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone)
 	for (r = 0; r < job->size; r++) {
 		struct sk_hnode *n = &job->node[r];
 
-		if (!threads_gone && n->fop_busy && n->fop->on_thread) {
+		if (!threads_gone && sk_fops_on_thread(n)) {
 			busy++; /* the exit closes them */
 			continue;
 		}
 		sk_fsrv_files_cleanup(&n->files);
-		free(n->fop);
-		n->fop = NULL;
+		free(n->fops);
+		n->fops = NULL;
 	}
 	return busy;
 }

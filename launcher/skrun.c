@@ -286,9 +286,9 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		job->nofabric = sk_nofabric;
 		goto bootsrv;
 	}
-	/* Per node: a channel's slots and a bulk buffer. */
+	/* Per node: a channel's slots and a bulk area. */
 	st = sk_arena_create(job->dev,
-			     (size_t)np * (SK_HMSG_BULK_MAX +
+			     (size_t)np * (SK_HMSG_BULK_AREA +
 					   (SK_HMSG_SLOTS + SK_CHAN_SEND_SLOTS) *
 						   SK_HMSG_SLOT_SIZE + 8192) +
 				     (1u << 20),

@@ -467,7 +467,7 @@ static void sk_node_boot(void)
 		sk_boot_die("arena: %s", sk_status_str(st));
 	/* The host RDMA-writes file reads into it and RDMA-reads file
 	 * writes out of it (file.c); nothing else is there. */
-	st = sk_arena_region(sk_node.arena, SK_HMSG_BULK_MAX,
+	st = sk_arena_region(sk_node.arena, SK_HMSG_BULK_AREA,
 			     SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
 			     &sk_node.bounce_region);
 	if (st != SK_OK) /* the arena or the provider said why, above */

@@ -1,6 +1,6 @@
 /*
  * libos's SKIFF_* variables (skiff/config.h). The files that read them
- * (arena.c, boot.c, loop.c, peer.c; rpc and skrun read the boot timeout
+ * (arena.c, boot.c, file.c, loop.c, peer.c; rpc and skrun read the boot timeout
  * too) name this table with SK_CONFIG_USES, which links this object, and
  * so its registration, into every program that reads one.
  */
@@ -14,6 +14,10 @@ static const struct sk_config_var sk_os_config_vars[] = {
 	{"SKIFF_LOOP_SPIN_US", "50",
 	 "poll this long after the last event before sleeping",
 	 SK_CONFIG_NUM, 0, 1000000, NULL},
+	{"SKIFF_FILE_ZCOPY_KB", "512",
+	 "file transfers this large move from the caller's buffer "
+	 "(registered for the call) with no copy; 0 never",
+	 SK_CONFIG_NUM, 0, 1ul << 30, NULL},
 	{"SKIFF_BOOT_TIMEOUT_MS", "60000",
 	 "bound on the bootstrap exchange with the host",
 	 SK_CONFIG_NUM, 1, 3600000, NULL},

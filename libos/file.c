@@ -18,41 +18,65 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <skiff/config.h>
 #include <skiff/file.h>
 
 #include "node.h"
 
 /* Largest read whose bytes come back inside the reply. */
 #define SK_FILE_INLINE_MAX SK_HMSG_PAYLOAD_MAX
+SK_CONFIG_USES(sk_os_config);
+
+/* The smallest transfer that registers the caller's buffer instead of
+ * copying through the bounce region (zero-copy): SKIFF_FILE_ZCOPY_KB, read
+ * once; 0 never. */
+static size_t sk_file_zcopy_min(void)
+{
+	static size_t min = 1;
+	unsigned long kb;
+
+	if (min == 1)
+		min = sk_config_ulong("SKIFF_FILE_ZCOPY_KB", 0, 1ul << 30,
+				      &kb) == SK_OK && kb > 0 ?
+			      (size_t)kb << 10 : SIZE_MAX;
+	return min;
+}
 
 /*
  * O_DIRECT: the host's kernel judges a transfer's offset and length (the
  * host aligns its own buffers), but the node's buffer never reaches a
  * kernel, so the node checks it as Linux would: aligned to the usual
- * logical block size. The handles opened O_DIRECT, by number (the host
- * gives at most 256 per node).
+ * logical block size. O_APPEND: every write goes to the end, so a large
+ * one cannot be cut into chunks at offsets (sk_file_rw). What each handle
+ * was opened with, by number (the host gives at most 256 per node).
  */
 #define SK_FILE_DIRECT_ALIGN 512u
 #define SK_FILE_HANDLES      256u
-static uint64_t sk_file_direct[SK_FILE_HANDLES / 64];
+typedef uint64_t sk_file_set[SK_FILE_HANDLES / 64];
+static sk_file_set sk_file_direct, sk_file_append;
 
-static void sk_file_mark(int fd, bool direct)
+static void sk_file_mark(sk_file_set set, int fd, bool on)
 {
 	uint64_t bit;
 
 	if (fd < 0 || (unsigned)fd >= SK_FILE_HANDLES)
 		return;
 	bit = 1ull << (fd % 64);
-	if (direct)
-		sk_file_direct[fd / 64] |= bit;
+	if (on)
+		set[fd / 64] |= bit;
 	else
-		sk_file_direct[fd / 64] &= ~bit;
+		set[fd / 64] &= ~bit;
+}
+
+static bool sk_file_has(const sk_file_set set, int fd)
+{
+	return fd >= 0 && (unsigned)fd < SK_FILE_HANDLES &&
+	       (set[fd / 64] >> (fd % 64) & 1);
 }
 
 static bool sk_file_misaligned(int fd, const void *buf)
 {
-	return fd >= 0 && (unsigned)fd < SK_FILE_HANDLES &&
-	       (sk_file_direct[fd / 64] >> (fd % 64) & 1) &&
+	return sk_file_has(sk_file_direct, fd) &&
 	       (uintptr_t)buf % SK_FILE_DIRECT_ALIGN != 0;
 }
 
@@ -123,7 +147,8 @@ int sk_open(const char *path, int flags, ...)
 	rc = sk_file_path_call(SK_HMSG_OPEN, &o, sizeof(o), path);
 	if (sk_file_ret(rc))
 		return -1;
-	sk_file_mark((int)rc, (flags & O_DIRECT) != 0);
+	sk_file_mark(sk_file_direct, (int)rc, (flags & O_DIRECT) != 0);
+	sk_file_mark(sk_file_append, (int)rc, (flags & O_APPEND) != 0);
 	return (int)rc;
 }
 
@@ -136,12 +161,14 @@ int sk_close(int fd)
 		return -1;
 	rc = sk_file_ret(sk_node_call(SK_HMSG_CLOSE, 0, &r, sizeof(r), NULL,
 				      0, NULL, 0, NULL));
-	if (rc == 0)
-		sk_file_mark(fd, false);
+	if (rc == 0) {
+		sk_file_mark(sk_file_direct, fd, false);
+		sk_file_mark(sk_file_append, fd, false);
+	}
 	return rc;
 }
 
-/* One read of at most a chunk. */
+/* One read of at most a chunk, through bounce slice 0. */
 static int64_t sk_file_read1(int fd, char *buf, size_t len, int64_t offset)
 {
 	struct sk_hreq_io io = {.fd = fd, .offset = offset};
@@ -188,21 +215,14 @@ static int64_t sk_file_write1(int fd, const char *buf, size_t len,
 	return rc;
 }
 
-/* Loop over chunks until done, a short transfer, or an error after some
- * bytes (then the bytes count, as POSIX's partial transfers). */
-static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
-			  int64_t offset)
+/* Loop over chunks one at a time until done, a short transfer, or an
+ * error after some bytes (then the bytes count, as POSIX's partial
+ * transfers): transfers at the file position that cannot be pipelined. */
+static ssize_t sk_file_rw_serial(bool write, int fd, void *buf, size_t len,
+				 int64_t offset)
 {
 	size_t done = 0;
 
-	if (!sk_file_ready())
-		return -1;
-	if (sk_file_misaligned(fd, buf)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (len > SSIZE_MAX)
-		len = SSIZE_MAX;
 	while (done < len || (len == 0 && done == 0)) {
 		size_t want = len - done;
 		int64_t off = offset < 0 ? -1 : offset + (int64_t)done;
@@ -224,6 +244,177 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 			break;
 	}
 	return (ssize_t)done;
+}
+
+/* A chunk in flight: its call, and where its bytes go in the caller's
+ * buffer. Ring position i uses bounce slice i. */
+struct sk_file_chunk {
+	struct sk_hcall *call;
+	size_t           at;
+	uint32_t         len;
+};
+
+/* Wait for @c's reply and free its call; its result (or -ENOTCONN). */
+static int64_t sk_file_reap(struct sk_file_chunk *c)
+{
+	int64_t rc;
+
+	while (!c->call->done)
+		if (sk_loop_run_once(sk_node.loop, -1) < 0)
+			break;
+	rc = c->call->done ? c->call->result : -ENOTCONN;
+	c->call->busy = false;
+	sk_node.ncalls--;
+	return rc;
+}
+
+/* The caller's buffer, registered for one transfer so that the host moves
+ * its bytes by RDMA with no copy here: the host may read it (a write) or
+ * write it (a read), and only for as long as the call lasts. */
+struct sk_file_zcopy {
+	struct sk_mr *mr;
+	size_t        keylen;
+	char          key[SK_BLOB_MAX];
+};
+
+static bool sk_file_zcopy_start(struct sk_file_zcopy *z, bool write,
+				void *buf, size_t len)
+{
+	z->mr = NULL;
+	if (len < sk_file_zcopy_min())
+		return false;
+	/* Refused where the provider cannot (a sealed node's filter may
+	 * refuse the system call): the bounce region then serves. */
+	if (sk_mr_reg(sk_node.dev, buf, len,
+		      write ? SK_ACCESS_REMOTE_READ : SK_ACCESS_REMOTE_WRITE,
+		      &z->mr) != SK_OK)
+		return false;
+	z->keylen = sizeof(z->key);
+	if (sk_mr_pack(z->mr, z->key, &z->keylen) != SK_OK) {
+		sk_mr_dereg(z->mr);
+		z->mr = NULL;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A transfer of more than a chunk at explicit offsets: up to
+ * SK_HMSG_BULK_DEPTH chunks in flight, so that the host's system call for
+ * one and the RDMA of the next overlap. The chunks move straight between
+ * the caller's buffer and the host (zero-copy) where it registers, else
+ * each through its own bounce slice and a copy here. They complete in any
+ * order at the host but are taken in order here: the count returned is
+ * the longest prefix that was transferred whole. A chunk that fails or
+ * comes up short (end of file, a full disk) ends the transfer there, as a
+ * short read or write would; chunks after it that were already in flight
+ * are waited for, and their bytes not counted (a write's may have reached
+ * the file beyond the count, as after a short write(2)).
+ */
+static ssize_t sk_file_rw_pipe(bool write, int fd, char *buf, size_t len,
+			       int64_t offset)
+{
+	struct sk_file_chunk ring[SK_HMSG_BULK_DEPTH];
+	struct sk_file_zcopy z;
+	bool zcopy = sk_file_zcopy_start(&z, write, buf, len);
+	unsigned head = 0, inflight = 0;
+	size_t sent = 0, done = 0;
+	int err = 0;
+	bool stop = false;
+
+	while (inflight > 0 || (!stop && sent < len)) {
+		while (!stop && sent < len && inflight < SK_HMSG_BULK_DEPTH) {
+			unsigned slot = (head + inflight) % SK_HMSG_BULK_DEPTH;
+			char *slice = sk_node.bounce +
+				      (size_t)slot * SK_HMSG_BULK_MAX;
+			struct sk_hreq_io io = {
+				.fd = fd,
+				.offset = offset + (int64_t)sent,
+				.raddr = (uintptr_t)(zcopy ? buf + sent :
+							     slice),
+			};
+			struct sk_hcall *call;
+
+			io.len = (uint32_t)(len - sent > SK_HMSG_BULK_MAX ?
+						    SK_HMSG_BULK_MAX :
+						    len - sent);
+			if (write && !zcopy)
+				memcpy(slice, buf + sent, io.len);
+			call = sk_node_send(write ? SK_HMSG_WRITE :
+						    SK_HMSG_READ,
+					    0, &io, sizeof(io),
+					    zcopy ? z.key : NULL,
+					    zcopy ? z.keylen : 0, false);
+			if (call == NULL) {
+				err = ENOTCONN;
+				stop = true;
+				break;
+			}
+			ring[slot] = (struct sk_file_chunk){call, sent, io.len};
+			inflight++;
+			sent += io.len;
+		}
+		if (inflight == 0)
+			break;
+
+		struct sk_file_chunk *c = &ring[head];
+		int64_t rc = sk_file_reap(c);
+		char *slice = sk_node.bounce + (size_t)head * SK_HMSG_BULK_MAX;
+
+		head = (head + 1) % SK_HMSG_BULK_DEPTH;
+		inflight--;
+		if (stop)
+			continue; /* past a failed or short chunk */
+		if (rc < 0 || rc > (int64_t)c->len) {
+			err = rc < 0 ? (int)-rc : EIO;
+			stop = true;
+			continue;
+		}
+		if (!write && !zcopy && rc > 0)
+			memcpy(buf + c->at, slice, (size_t)rc);
+		done += (size_t)rc;
+		if ((uint64_t)rc < c->len)
+			stop = true;
+	}
+	/* Every reply is in: the host is done with the buffer. */
+	if (zcopy)
+		sk_mr_dereg(z.mr);
+	if (done == 0 && err != 0) {
+		errno = err;
+		return -1;
+	}
+	return (ssize_t)done;
+}
+
+static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
+			  int64_t offset)
+{
+	int64_t pos;
+	ssize_t done;
+
+	if (!sk_file_ready())
+		return -1;
+	if (sk_file_misaligned(fd, buf)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	if (len <= SK_HMSG_BULK_MAX || sk_file_has(sk_file_append, fd))
+		return sk_file_rw_serial(write, fd, buf, len, offset);
+	if (offset >= 0)
+		return sk_file_rw_pipe(write, fd, buf, len, offset);
+	/* At the file position: where it is, the chunks at offsets from
+	 * there, then the position moved past what was transferred, as
+	 * read(2) and write(2) move it. A descriptor without a position (a
+	 * FIFO) goes a chunk at a time. */
+	pos = sk_lseek(fd, 0, SEEK_CUR);
+	if (pos < 0)
+		return sk_file_rw_serial(write, fd, buf, len, -1);
+	done = sk_file_rw_pipe(write, fd, buf, len, pos);
+	if (done > 0) /* fails only with the link, which ends the node */
+		sk_lseek(fd, pos + done, SEEK_SET);
+	return done;
 }
 
 ssize_t sk_read(int fd, void *buf, size_t len)

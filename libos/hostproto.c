@@ -192,10 +192,16 @@ sk_status_t sk_hmsg_parse(const void *buf, size_t len, struct sk_hreq *req,
 			}
 			req->u.bytes.data = p;
 			req->u.bytes.len = inl;
-		} else if (plen != 0 || req->io.len > SK_HMSG_BULK_MAX) {
-			*why = "bulk request with inline bytes or over "
-			       "SK_HMSG_BULK_MAX";
+		} else if (plen > SK_BLOB_MAX ||
+			   req->io.len > SK_HMSG_BULK_MAX) {
+			*why = "bulk request over SK_HMSG_BULK_MAX or with a "
+			       "key over SK_BLOB_MAX";
 			return SK_ERR_MALFORMED;
+		} else {
+			/* The key of the node's memory at @raddr, when
+			 * it is not the bounce region's. */
+			req->u.bytes.data = p;
+			req->u.bytes.len = plen;
 		}
 		break;
 	case SK_HMSG_LSEEK:

@@ -42,6 +42,7 @@ PKGS=(
 	slurm-client
 	munge
 	gnuplot-nox        # perf/bench: the report's plots (make bench)
+	fio                # perf/compare-file-io.sh: the file service's peer
 )
 
 missing=()

@@ -107,6 +107,20 @@ t_posix() {
 		{ echo "files left behind"; return 1; }
 }
 
+t_bigio() {
+	# Transfers of several chunks in flight (libos/file.c): at the file
+	# position, short at the end of the file, O_APPEND, an odd buffer;
+	# through the bounce region and from the caller's own buffer
+	# (node_app.c, do_bigio).
+	local z
+	for z in 0 512; do
+		SKIFF_FILE_ZCOPY_KB=$z run 120 -n 1 -x SKIFF_FILE_ZCOPY_KB "$APP" bigio
+		[ $RC -eq 0 ] && grep -q '^bigio: ok$' "$OUT" ||
+			{ echo "SKIFF_FILE_ZCOPY_KB=$z: exit $RC"; grep 'bigio' "$OUT" | head -5; return 1; }
+	done
+	[ ! -e bigio.a ] && [ ! -e bigio.b ] || { echo "files left behind"; return 1; }
+}
+
 t_enospc() {
 	# A full file system under the host's file service: the node's write
 	# fails with ENOSPC, the job runs on (its console, its other files),
@@ -1320,6 +1334,7 @@ check messages t_messages
 check files-${FILE_MB}MB t_files
 check slices-16 t_slices
 check posix t_posix
+check bigio t_bigio
 check direct t_direct
 check enospc t_enospc
 check killwrite t_killwrite

@@ -121,8 +121,9 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 	case SK_HMSG_WRITE:
 		if (plen < 24 || (int64_t)sk_le64_get(p + 8) < -1)
 			return 0;
-		if (sk_le64_get(p + 16) != 0)
-			return plen == 24 && sk_le32_get(p + 4) <= SK_HMSG_BULK_MAX;
+		if (sk_le64_get(p + 16) != 0) /* then at most a key */
+			return plen - 24 <= SK_BLOB_MAX &&
+			       sk_le32_get(p + 4) <= SK_HMSG_BULK_MAX;
 		if (type == SK_HMSG_READ)
 			return plen == 24 && sk_le32_get(p + 4) <= SK_HMSG_PAYLOAD_MAX;
 		return sk_le32_get(p + 4) == plen - 24;
@@ -227,7 +228,10 @@ static void check_request(const uint8_t *b, size_t len,
 		check(memcmp(&r->io, p, 24) == 0);
 		check(r->io.offset >= -1);
 		if (r->io.raddr) {
-			check(plen == 24 && r->io.len <= SK_HMSG_BULK_MAX);
+			check(r->io.len <= SK_HMSG_BULK_MAX);
+			check(r->u.bytes.data == p + 24);
+			check(r->u.bytes.len == plen - 24);
+			check(r->u.bytes.len <= SK_BLOB_MAX);
 		} else if (r->hdr.type == SK_HMSG_WRITE) {
 			check(r->u.bytes.data == p + 24);
 			check(r->u.bytes.len == r->io.len);

@@ -15,6 +15,7 @@
  *   abort CODE            rank 0 calls sk_os_abort(CODE)
  *   files MB PATH         each rank writes its MB MiB slice of PATH, then
  *                         reads it back; prints slice checksums
+ *   bigio                 rank 0's transfers of several chunks (pipelined)
  *   readfile PATH         rank 0 reads PATH with fopen/fread; prints its
  *                         size and checksum
  *   stdin                 rank 0 reads stdin to EOF; prints size, checksum
@@ -601,6 +602,144 @@ static int do_killwrite(void)
  * gives the room back, writes and reads a small file there, and says
  * "enospc: ok". Run with DIR on a small file system.
  */
+/*
+ * Transfers of several chunks (pipelined, libos/file.c), each checked byte
+ * for byte: at the file position (the position must end where read(2) and
+ * write(2) leave it), short at the end of the file in the middle of the
+ * chunks in flight, through an O_APPEND handle (which goes a chunk at a
+ * time), from and into a buffer at an odd address with an odd length.
+ * Run with SKIFF_FILE_ZCOPY_KB=0 (the bounce region) and without (the
+ * caller's buffer registered). Rank 0 only; "bigio: ok" at the end.
+ */
+static int bigio_check(const unsigned char *b, size_t len, uint64_t off,
+		       const char *what)
+{
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != pattern(off + i)) {
+			printf("bigio: FAIL %s: byte %zu of %zu is wrong\n",
+			       what, i, len);
+			return 1;
+		}
+	return 0;
+}
+
+static int do_bigio(void)
+{
+	const size_t big = (3u << 20) + 5, tail = 7, cap = 6u << 20;
+	unsigned char *w, *r;
+	off_t pos;
+	ssize_t n;
+	int fd, rc = 1;
+
+	if (sk_os_rank() != 0)
+		return 0;
+	w = malloc(cap + 1);
+	r = malloc(cap + 1);
+	if (w == NULL || r == NULL)
+		return 1;
+	for (size_t i = 0; i < cap; i++)
+		w[i] = pattern(i);
+	fd = sk_open("bigio.a", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		printf("bigio: FAIL open: %s\n", strerror(errno));
+		goto out;
+	}
+	/* At the position: 3 MiB + 5, then 7 bytes that must follow them. */
+	if ((n = sk_write(fd, w, big)) != (ssize_t)big ||
+	    (n = sk_write(fd, w + big, tail)) != (ssize_t)tail ||
+	    (pos = sk_lseek(fd, 0, SEEK_CUR)) != (off_t)(big + tail)) {
+		printf("bigio: FAIL write at the position: %zd (%s)\n", n,
+		       strerror(errno));
+		goto out;
+	}
+	/* Short at the end, mid-pipeline: 5 MiB asked from 1 MiB. */
+	n = sk_pread(fd, r, 5u << 20, 1u << 20);
+	if (n != (ssize_t)(big + tail - (1u << 20)) ||
+	    bigio_check(r, (size_t)n, 1u << 20, "pread to the end"))
+		goto fail_n;
+	/* At the position again: all of it, then nothing. */
+	if (sk_lseek(fd, 0, SEEK_SET) != 0 ||
+	    (n = sk_read(fd, r, 4u << 20)) != (ssize_t)(big + tail) ||
+	    bigio_check(r, (size_t)n, 0, "read at the position") ||
+	    (n = sk_read(fd, r, 2u << 20)) != 0)
+		goto fail_n;
+	/* Odd address, odd length, explicit offset. */
+	if ((n = sk_pwrite(fd, w + 1, (1u << 20) + 3, 1)) !=
+		    (ssize_t)(1u << 20) + 3 ||
+	    (n = sk_pread(fd, r + 1, (1u << 20) + 3, 1)) !=
+		    (ssize_t)(1u << 20) + 3 ||
+	    bigio_check(r + 1, (size_t)n, 1, "odd buffer"))
+		goto fail_n;
+	sk_close(fd);
+	/* O_APPEND: two appends of 2 MiB + 1, in order. */
+	fd = sk_open("bigio.b", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
+		     0644);
+	if (fd < 0 || (n = sk_write(fd, w, (2u << 20) + 1)) !=
+			      (ssize_t)(2u << 20) + 1 ||
+	    (n = sk_write(fd, w + (2u << 20) + 1, (2u << 20) + 1)) !=
+		    (ssize_t)(2u << 20) + 1)
+		goto fail_n;
+	sk_close(fd);
+	fd = sk_open("bigio.b", O_RDONLY);
+	if (fd < 0 || (n = sk_read(fd, r, cap)) != (ssize_t)(4u << 20) + 2 ||
+	    bigio_check(r, (size_t)n, 0, "appended"))
+		goto fail_n;
+	printf("bigio: ok\n");
+	rc = 0;
+	goto out;
+fail_n:
+	printf("bigio: FAIL %zd (%s)\n", n, strerror(errno));
+out:
+	if (fd >= 0)
+		sk_close(fd);
+	sk_unlink("bigio.a");
+	sk_unlink("bigio.b");
+	free(w);
+	free(r);
+	return rc;
+}
+
+static int do_enospc_big(const char *dir)
+{
+	const size_t len = 3u << 20; /* the file system holds 1 MiB */
+	char path[256];
+	unsigned char *b = malloc(len), *back = malloc(len);
+	ssize_t n, m = -1;
+	int fd, rc = 1;
+
+	if (b == NULL || back == NULL)
+		return 1;
+	for (size_t i = 0; i < len; i++)
+		b[i] = pattern(i);
+	snprintf(path, sizeof(path), "%s/fill", dir);
+	fd = sk_open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	n = fd < 0 ? -1 : sk_write(fd, b, len);
+	if (n <= 0 || (size_t)n >= len) {
+		printf("enospc: FAIL a %zu-byte write into 1 MiB: %zd (%s)\n",
+		       len, n, strerror(errno));
+		goto out;
+	}
+	m = sk_pread(fd, back, (size_t)n, 0);
+	if (m != n || memcmp(b, back, (size_t)n) != 0) {
+		printf("enospc: FAIL reading back %zd bytes: %zd\n", n, m);
+		goto out;
+	}
+	m = sk_write(fd, b, len);
+	if (m >= 0 || errno != ENOSPC) {
+		printf("enospc: FAIL the write after the short one: %zd (%s)\n",
+		       m, m < 0 ? strerror(errno) : "no error");
+		goto out;
+	}
+	printf("enospc: a %zu-byte write stored %zd bytes\n", len, n);
+	rc = 0;
+out:
+	if (fd >= 0)
+		sk_close(fd);
+	free(b);
+	free(back);
+	return rc;
+}
+
 static int do_enospc(const char *dir)
 {
 	char path[256], buf[65536], back[16];
@@ -630,6 +769,16 @@ static int do_enospc(const char *dir)
 	       (unsigned long long)total);
 	sk_close(fd);
 	if (sk_unlink(path) < 0) {
+		printf("enospc: FAIL unlink: %s\n", strerror(errno));
+		return 1;
+	}
+	/* One write of several chunks in flight that runs out of room:
+	 * the count of what fits, the bytes it counts in the file, then
+	 * ENOSPC. */
+	if (do_enospc_big(dir) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/fill", dir);
+	if (sk_unlink(path) < 0 && errno != ENOENT) {
 		printf("enospc: FAIL unlink: %s\n", strerror(errno));
 		return 1;
 	}
@@ -1040,6 +1189,8 @@ int main(int argc, char **argv)
 		return do_posix();
 	} else if (strcmp(cmd, "direct") == 0) {
 		return do_direct();
+	} else if (strcmp(cmd, "bigio") == 0) {
+		return do_bigio();
 	} else if (strcmp(cmd, "enospc") == 0) {
 		return do_enospc(a2);
 	} else if (strcmp(cmd, "killwrite") == 0) {

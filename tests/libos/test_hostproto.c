@@ -90,7 +90,9 @@ _Static_assert(SK_HSERVICE_MAX == 64, "services 0..63");
 _Static_assert(SK_HMSG_PAYLOAD_MAX == 16384 - 24,
 	       "a payload fills the rest of a slot");
 _Static_assert(SK_HMSG_PATH_MAX == 4096, "paths fit PATH_MAX");
-_Static_assert(SK_HMSG_BULK_MAX == 1u << 20, "bulk is at most 1 MiB");
+_Static_assert(SK_HMSG_BULK_MAX == 256u << 10, "a bulk chunk is 256 KiB");
+_Static_assert(SK_HMSG_BULK_AREA == 4 * SK_HMSG_BULK_MAX,
+	       "four chunks in flight: 1 MiB of bounce region per node");
 
 #define HOFF_MAGIC    0
 #define HOFF_VERSION  4
@@ -1259,6 +1261,8 @@ static void test_inline_read_bad(void **state)
 	msg_free(m);
 }
 
+static const char key[SK_BLOB_MAX + 1];
+
 static void test_bulk_bad(void **state)
 {
 	static const uint32_t big[] = {SK_HMSG_BULK_MAX + 1, UINT32_MAX};
@@ -1270,11 +1274,34 @@ static void test_bulk_bad(void **state)
 			mk_io(m, t, 3, big[i], 0, RADDR, NULL, 0);
 			expect_refused(m, "bulk");
 		}
-		/* Inline bytes next to an RDMA address. */
-		mk_io(m, t, 3, 3, 0, RADDR, "abc", 3);
+		/* A key longer than any descriptor. */
+		mk_io(m, t, 3, 3, 0, RADDR, key, SK_BLOB_MAX + 1);
 		expect_refused(m, "bulk");
-		mk_io(m, t, 3, 0, 0, 1, "a", 1);
+		mk_io(m, t, 3, 0, 0, 1, key, sizeof(key));
 		expect_refused(m, "bulk");
+	}
+	msg_free(m);
+}
+
+/* A bulk request may carry the key of the node's buffer (zero-copy): any
+ * bytes up to SK_BLOB_MAX, which the host imports as a descriptor. */
+static void test_bulk_key(void **state)
+{
+	static const size_t lens[] = {1, 3, 100, SK_BLOB_MAX};
+	struct msg *m = msg_new();
+	struct sk_hreq r;
+
+	(void)state;
+	for (uint16_t t = SK_HMSG_READ; t <= SK_HMSG_WRITE; t++) {
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			mk_io(m, t, 3, SK_HMSG_BULK_MAX, 1ll << 33, RADDR,
+			      key, lens[i]);
+			expect_ok(m, &r);
+			assert_true(r.io.raddr == RADDR);
+			assert_int_equal(r.io.len, SK_HMSG_BULK_MAX);
+			assert_ptr_equal(r.u.bytes.data, m->heap + HDR + 24);
+			assert_int_equal(r.u.bytes.len, lens[i]);
+		}
 	}
 	msg_free(m);
 }
@@ -1913,6 +1940,7 @@ int main(void)
 		cmocka_unit_test(test_inline_write_len),
 		cmocka_unit_test(test_inline_read_bad),
 		cmocka_unit_test(test_bulk_bad),
+		cmocka_unit_test(test_bulk_key),
 		cmocka_unit_test(test_peer_short),
 		cmocka_unit_test(test_peer_bad_service),
 		cmocka_unit_test(test_peer_bad_flags),

@@ -40,11 +40,12 @@ typedef void (*sk_chan_writable_func_t)(struct sk_chan *chan);
 #define SK_CHAN_SEND_SLOTS (2 * SK_HMSG_SLOTS)
 
 /* The queue depths a channel's endpoint needs (sk_ep_create_attr): its
- * send slots plus the host's one bulk RDMA operation, and its receive
- * slots. Not the device's default: skrun has such an endpoint per node on
- * one completion queue. */
+ * send slots plus the host's bulk RDMA operations (one per request in
+ * flight), and its receive slots. Not the device's default: skrun has
+ * such an endpoint per node on one completion queue. */
 #define SK_CHAN_EP_ATTR \
-	((struct sk_ep_attr){.sq_depth = SK_CHAN_SEND_SLOTS + 2, \
+	((struct sk_ep_attr){.sq_depth = SK_CHAN_SEND_SLOTS + \
+					 SK_HMSG_BULK_DEPTH + 1, \
 			     .rq_depth = SK_HMSG_SLOTS})
 
 struct sk_chan_slot {

@@ -186,17 +186,25 @@ struct sk_hreq_fd {
 
 /* READ: the host reads up to @len bytes at @offset (-1: the file position)
  * and, if @raddr is 0, returns them inline (@len <= SK_HMSG_PAYLOAD_MAX),
- * else RDMA-writes them to @raddr in the node's bounce region before
- * replying.
+ * else RDMA-writes them to @raddr before replying.
  * WRITE: the bytes are inline after this struct (@raddr 0) or the host
- * RDMA-reads them from @raddr. @len is at most SK_HMSG_BULK_MAX. */
+ * RDMA-reads them from @raddr. @len is at most SK_HMSG_BULK_MAX.
+ * A bulk request (@raddr set) is followed by nothing, and @raddr is in the
+ * node's bounce region, or by the packed descriptor (sk_mr_pack, at most
+ * SK_BLOB_MAX bytes) of a registration of the node's that covers it: the
+ * application's own buffer, registered for this call (zero-copy). */
 struct sk_hreq_io {
 	int32_t  fd;
 	uint32_t len;
 	int64_t  offset;
 	uint64_t raddr;
 };
-#define SK_HMSG_BULK_MAX (1u << 20)
+#define SK_HMSG_BULK_MAX (256u << 10)
+/* A node has up to SK_HMSG_BULK_DEPTH bulk requests in flight, each in its
+ * own SK_HMSG_BULK_MAX slice of its bounce region and of the host's bulk
+ * area for it (libos/file.c, launcher/services.c). */
+#define SK_HMSG_BULK_DEPTH 4u
+#define SK_HMSG_BULK_AREA  (SK_HMSG_BULK_DEPTH * SK_HMSG_BULK_MAX)
 
 struct sk_hreq_lseek {
 	int32_t  fd;
@@ -265,7 +273,8 @@ struct sk_hreq {
 	struct sk_hmsg_hdr hdr;
 	union {
 		struct { const void *data; size_t len; } bytes; /* READY,
-		                                 * CONSOLE, inline WRITE data */
+		                                 * CONSOLE, inline WRITE data,
+		                                 * a bulk READ's or WRITE's key */
 		uint32_t             max;        /* STDIN_READ */
 		struct { int32_t code; const char *msg; } abort;
 		struct { struct sk_hreq_open o; const char *path; } open;
