@@ -47,7 +47,7 @@ struct sk_rkey {
 	uint64_t addr;
 	uint64_t len;
 	unsigned access;
-	const uint8_t *direct; /* the byte at addr, mapped here (sk_rkey_ptr),
+	uint8_t *direct;       /* the byte at addr, mapped here (sk_rkey_ptr),
 				* or NULL */
 };
 

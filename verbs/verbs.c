@@ -239,13 +239,25 @@ unsigned sk_rkey_access(const struct sk_rkey *rkey)
 	return rkey->access;
 }
 
-const void *sk_rkey_ptr(const struct sk_rkey *rkey, uint64_t raddr)
+static uint8_t *sk_rkey_map(const struct sk_rkey *rkey, uint64_t raddr,
+			    unsigned access)
 {
 	if (rkey == NULL || rkey->direct == NULL ||
-	    !(rkey->access & SK_ACCESS_REMOTE_READ) || raddr < rkey->addr ||
+	    (rkey->access & access) != access || raddr < rkey->addr ||
 	    raddr - rkey->addr >= rkey->len)
 		return NULL;
 	return rkey->direct + (raddr - rkey->addr);
+}
+
+const void *sk_rkey_ptr(const struct sk_rkey *rkey, uint64_t raddr)
+{
+	return sk_rkey_map(rkey, raddr, SK_ACCESS_REMOTE_READ);
+}
+
+void *sk_rkey_ptr_rw(const struct sk_rkey *rkey, uint64_t raddr)
+{
+	return sk_rkey_map(rkey, raddr,
+			   SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE);
 }
 
 sk_status_t sk_ep_create_attr(struct sk_dev *dev,

@@ -755,8 +755,61 @@ static void test_rkey_ptr(void **state)
 	assert_null(sk_rkey_ptr(rkey, a - 1));
 	assert_null(sk_rkey_ptr(wkey, sk_rkey_addr(wkey)));
 	assert_null(sk_rkey_ptr(NULL, 0));
+	/* For stores, READ and WRITE are both needed. */
+	assert_null(sk_rkey_ptr_rw(rkey, a + 100));
+	assert_null(sk_rkey_ptr_rw(wkey, sk_rkey_addr(wkey)));
+	assert_null(sk_rkey_ptr_rw(NULL, 0));
 	sk_rkey_destroy(rkey);
 	sk_rkey_destroy(wkey);
+}
+
+/*
+ * sk_rkey_ptr_rw: stores through it are what a READ then reads, and what
+ * it reads is what a WRITE wrote; a system call takes it as its buffer.
+ * NULL where sk_rkey_ptr is, and past the key's range.
+ */
+static void test_rkey_ptr_rw(void **state)
+{
+	struct fixture *f = *state;
+	const char *mode = getenv("SK_TEST_PEER_MEM");
+	bool want = f->attr.direct_mem && mode && strcmp(mode, "alloc") == 0;
+	unsigned char *buf = f->buf;
+	struct sk_rkey *key;
+	unsigned char *p;
+	struct sk_wc wc;
+	int pfd[2];
+	uint64_t a;
+
+	assert_true(sk_test_peer_reg(&f->peer, f->ep, 8192,
+				     SK_ACCESS_REMOTE_READ |
+					     SK_ACCESS_REMOTE_WRITE,
+				     13, &key, NULL) >= 0);
+	a = sk_rkey_addr(key);
+	p = sk_rkey_ptr_rw(key, a + 64);
+	if (!want) {
+		assert_null(p);
+		sk_rkey_destroy(key);
+		return;
+	}
+	assert_non_null(p);
+	assert_ptr_equal(sk_rkey_ptr(key, a + 64), p);
+	/* A pipe's read(2) stores into the peer's memory. */
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(write(pfd[1], "through a system call", 21), 21);
+	assert_int_equal(read(pfd[0], p, 21), 21);
+	close(pfd[0]);
+	close(pfd[1]);
+	POST(f, sk_post_read(f->ep, f->mr, buf, 21, key, a + 64, 0, NULL));
+	assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+	assert_int_equal(wc.status, SK_OK);
+	assert_memory_equal(buf, "through a system call", 21);
+	memcpy(buf, "a WRITE", 7);
+	POST(f, sk_post_write(f->ep, f->mr, buf, 7, key, a + 1000, 0, NULL));
+	assert_int_equal(fx_wait(f, &wc, 1, TIMEOUT_MS), 1);
+	assert_int_equal(wc.status, SK_OK);
+	assert_memory_equal(p + 936, "a WRITE", 7);
+	assert_null(sk_rkey_ptr_rw(key, a + 8192));
+	sk_rkey_destroy(key);
 }
 
 static void test_write_to_readonly(void **state)
@@ -1232,6 +1285,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mr_alloc, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rkey_ptr, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rkey_ptr_rw, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_write_to_readonly, setup,
 						teardown),

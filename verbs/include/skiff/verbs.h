@@ -308,6 +308,14 @@ unsigned sk_rkey_access(const struct sk_rkey *rkey);
  * failed READ a NIC would report.
  */
 const void *sk_rkey_ptr(const struct sk_rkey *rkey, uint64_t raddr);
+/*
+ * The same mapping for loads and stores, where the key grants READ and
+ * WRITE: stores stand for WRITEs, with a WRITE's lack of order, and the
+ * pointer may be a system call's buffer (skrun's pread() straight into a
+ * node's bounce region, and its pwrite() out of it). NULL where
+ * sk_rkey_ptr() is, or without WRITE.
+ */
+void *sk_rkey_ptr_rw(const struct sk_rkey *rkey, uint64_t raddr);
 
 /*
  * Create an endpoint. It can post nothing until sk_ep_connect().
