@@ -117,6 +117,8 @@ struct sk_hnode {
 	/* files */
 	struct sk_fsrv_files files;
 	char             *bulk;      /* SK_HMSG_BULK_AREA in the host arena */
+	struct sk_region  bulk_region; /* its own, when shared with the node */
+	bool              bulk_shared; /* the node may map it (SK_HIO_HOSTBUF) */
 	struct sk_fop    *fops;      /* SK_HMSG_BULK_DEPTH requests (services.c) */
 	unsigned          fops_busy; /* in flight */
 	bool              fop_excl;  /* the one in flight has the files alone */

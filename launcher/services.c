@@ -89,6 +89,7 @@ struct sk_fop {
 	struct sk_op        bulk_op;
 	struct sk_hnode    *node;
 	char               *bulk;       /* its slice of the node's bulk area */
+	char               *data;       /* where this one's bulk bytes are */
 	struct sk_rkey     *key;        /* the node's buffer's, for this one */
 	bool                busy;
 	bool                on_thread;  /* between submit and ->done */
@@ -103,14 +104,28 @@ struct sk_fop {
 	char                buf[SK_HMSG_PAYLOAD_MAX]; /* inline read, readdir */
 };
 
+/* The registration the node's bulk area is in. */
+static const struct sk_mr *sk_services_bulk_mr(struct sk_job *job,
+					       const struct sk_hnode *n)
+{
+	return n->bulk_shared ? n->bulk_region.mr : sk_arena_mr(job->arena);
+}
+
 static bool sk_io_req(const struct sk_hreq *req)
 {
 	return req->hdr.type == SK_HMSG_READ || req->hdr.type == SK_HMSG_WRITE;
 }
 
+/* The bytes are in the node's bulk area on the host, which it maps. */
+static bool sk_fop_hostbuf(const struct sk_fop *f)
+{
+	return sk_io_req(&f->req) && (f->req.hdr.flags & SK_HIO_HOSTBUF);
+}
+
 static bool sk_fop_bulk(const struct sk_fop *f)
 {
-	return sk_io_req(&f->req) && f->req.io.raddr != 0;
+	return sk_io_req(&f->req) &&
+	       (f->req.io.raddr != 0 || sk_fop_hostbuf(f));
 }
 
 /* Whether @req may run beside the node's other file requests. */
@@ -193,10 +208,10 @@ static void sk_fop_work(struct sk_fileq_req *q)
 		rc = sk_fsrv_close(&n->files, req->u.fd.fd);
 		break;
 	case SK_HMSG_READ:
-		if (req->io.raddr != 0) {
-			/* Into the bulk slice; the loop's thread writes
-			 * it to the node. */
-			rc = sk_fsrv_read(&n->files, req->io.fd, f->bulk,
+		if (sk_fop_bulk(f)) {
+			/* Into the bulk slice: the node's mapping of it, or
+			 * the loop's thread writes it to the node. */
+			rc = sk_fsrv_read(&n->files, req->io.fd, f->data,
 					  req->io.len, req->io.offset);
 			break;
 		}
@@ -208,8 +223,8 @@ static void sk_fop_work(struct sk_fileq_req *q)
 		}
 		break;
 	case SK_HMSG_WRITE:
-		if (req->io.raddr != 0)
-			rc = sk_fsrv_write(&n->files, req->io.fd, f->bulk,
+		if (sk_fop_bulk(f))
+			rc = sk_fsrv_write(&n->files, req->io.fd, f->data,
 					   req->io.len, req->io.offset);
 		else
 			rc = sk_fsrv_write(&n->files, req->io.fd,
@@ -329,8 +344,9 @@ static void sk_fop_done(struct sk_fileq_req *q)
 		sk_fop_end(f);
 		return;
 	}
-	if (f->req.hdr.type == SK_HMSG_READ && sk_fop_bulk(f) && f->rc > 0) {
-		st = sk_post_write(n->ep, sk_arena_mr(job->arena), f->bulk,
+	if (f->req.hdr.type == SK_HMSG_READ && sk_fop_bulk(f) &&
+	    !sk_fop_hostbuf(f) && f->rc > 0) {
+		st = sk_post_write(n->ep, sk_services_bulk_mr(job, n), f->data,
 				   (size_t)f->rc, f->key ? f->key : n->rkey,
 				   f->req.io.raddr, 0, &f->bulk_op);
 		if (st == SK_OK)
@@ -371,6 +387,23 @@ static void sk_bulk_start(struct sk_job *job, struct sk_fop *f)
 	const struct sk_rkey *rk;
 	sk_status_t st;
 
+	if (sk_fop_hostbuf(f)) {
+		/* The node's bytes are here already, or go here: no RDMA.
+		 * The parser kept @raddr to a slice of the area. */
+		if (!n->bulk_shared) {
+			sk_fop_fail(f, -EINVAL);
+			return;
+		}
+		f->data = n->bulk + io->raddr;
+		if (f->req.hdr.type == SK_HMSG_READ)
+			sk_fop_submit(f);
+		else if (io->len == 0)
+			sk_fop_fail(f, 0);
+		else
+			sk_fop_write_start(f);
+		return;
+	}
+	f->data = f->bulk;
 	if (f->req.u.bytes.len > 0) {
 		/* The node's own buffer, registered for this call: a key
 		 * that does not import is the node's error, as a bad
@@ -414,8 +447,8 @@ static void sk_bulk_start(struct sk_job *job, struct sk_fop *f)
 		sk_fop_fail(f, 0);
 		return;
 	}
-	st = sk_post_read(n->ep, sk_arena_mr(job->arena), f->bulk, io->len,
-			  rk, io->raddr, 0, &f->bulk_op);
+	st = sk_post_read(n->ep, sk_services_bulk_mr(job, n), f->data,
+			  io->len, rk, io->raddr, 0, &f->bulk_op);
 	if (st != SK_OK)
 		sk_fop_fail(f, -EIO);
 }
@@ -637,6 +670,33 @@ static void sk_services_on_writable(struct sk_chan *chan)
 	sk_services_boot(n->job);
 }
 
+/*
+ * The node's bulk area. Where the device maps peers' memory on this host
+ * (ucx's shared memory, sk_dev_attr.direct_mem), the area is a segment of
+ * its own that the node maps (BOOT carries its descriptor): its transfers
+ * then copy straight into and out of the memory the file threads use, with
+ * no RDMA (SK_HIO_HOSTBUF). A segment per node, so that a node reaches no
+ * other node's bytes. Elsewhere it is host memory the node never sees.
+ * Failing that, the area is plain arena memory, as on rdma.
+ */
+static sk_status_t sk_services_bulk(struct sk_job *job, struct sk_hnode *n)
+{
+	struct sk_dev_attr attr;
+
+	sk_dev_query(job->dev, &attr);
+	if (attr.direct_mem &&
+	    sk_arena_region_direct(job->arena, SK_HMSG_BULK_AREA,
+				   SK_ACCESS_REMOTE_READ |
+					   SK_ACCESS_REMOTE_WRITE,
+				   &n->bulk_region) == SK_OK) {
+		n->bulk = n->bulk_region.base;
+		n->bulk_shared = true;
+		return SK_OK;
+	}
+	n->bulk = sk_arena_alloc(job->arena, SK_HMSG_BULK_AREA, 4096);
+	return n->bulk ? SK_OK : SK_ERR_NOMEM;
+}
+
 sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 				const void *addr, size_t len)
 {
@@ -656,11 +716,9 @@ sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 	st = sk_ep_connect(n->ep, addr, len);
 	if (st != SK_OK)
 		goto err_destroy;
-	n->bulk = sk_arena_alloc(job->arena, SK_HMSG_BULK_AREA, 4096);
-	if (n->bulk == NULL) {
-		st = SK_ERR_NOMEM;
+	st = sk_services_bulk(job, n);
+	if (st != SK_OK)
 		goto err_destroy;
-	}
 	n->chan.on_msg = sk_services_on_msg;
 	n->chan.on_error = sk_services_on_error;
 	n->chan.on_writable = sk_services_on_writable;
@@ -737,12 +795,21 @@ void sk_services_boot(struct sk_job *job)
 				     .envc = (uint32_t)nenv,
 				     .job_id = job->id};
 
+		char desc[SK_BLOB_MAX];
+		size_t dlen = sizeof(desc);
+
 		if (!n->ready || n->link_down)
 			continue;
 		if (!sk_chan_can_send(&n->chan))
 			return; /* on_writable calls again */
+		if (!n->bulk_shared ||
+		    sk_mr_pack(n->bulk_region.mr, desc, &dlen) != SK_OK ||
+		    dlen > sizeof(buf) - len)
+			dlen = 0;
+		b.bulk_len = (uint32_t)dlen;
 		memcpy(buf, &b, sizeof(b));
-		sk_reply(n, n->ready_req, SK_HMSG_BOOT, 0, buf, len, NULL, 0);
+		sk_reply(n, n->ready_req, SK_HMSG_BOOT, 0, buf, len, desc,
+			 dlen);
 		n->ready = true;
 		job->nboot_done++;
 		n->ready_req = UINT64_MAX;

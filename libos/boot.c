@@ -345,6 +345,34 @@ static char **sk_boot_strings(const char **pp, const char *end, uint32_t n)
 	return v;
 }
 
+/*
+ * The host's bulk area for this node, where the host offers it (shared
+ * memory on this host): mapped, file transfers copy into and out of it
+ * and the host reads and writes the same pages, with no RDMA between
+ * (file.c). Mapping needs open(2), so it is done here, before any seal.
+ * Anything short of a mapping of the whole area leaves the bounce region
+ * in use; SKIFF_FILE_MAP=0 declines it.
+ */
+static void sk_boot_map_hostbuf(const void *desc, size_t len)
+{
+	unsigned long on;
+	char *p;
+
+	if (sk_config_ulong("SKIFF_FILE_MAP", 0, 1, &on) != SK_OK || !on)
+		return;
+	if (sk_rkey_unpack_nowait(sk_node.host_ep, desc, len,
+				  &sk_node.hostbuf_key) != SK_OK)
+		return;
+	p = sk_rkey_ptr_rw(sk_node.hostbuf_key,
+			   sk_rkey_addr(sk_node.hostbuf_key));
+	if (p == NULL || sk_rkey_len(sk_node.hostbuf_key) < SK_HMSG_BULK_AREA) {
+		sk_rkey_destroy(sk_node.hostbuf_key);
+		sk_node.hostbuf_key = NULL;
+		return;
+	}
+	sk_node.hostbuf = p;
+}
+
 static char **sk_boot_receive(int *argc_p)
 {
 	static char buf[SK_HMSG_PAYLOAD_MAX];
@@ -373,6 +401,8 @@ static char **sk_boot_receive(int *argc_p)
 	p = buf + sizeof(b);
 	argv = sk_boot_strings(&p, buf + got, b.argc);
 	env = sk_boot_strings(&p, buf + got, b.envc);
+	if ((size_t)(buf + got - p) != b.bulk_len)
+		sk_boot_die("malformed BOOT message");
 	for (i = 0; i < b.envc; i++) {
 		char *eq = strchr(env[i], '=');
 
@@ -383,6 +413,8 @@ static char **sk_boot_receive(int *argc_p)
 		free(env[i]);
 	}
 	free(env);
+	if (b.bulk_len > 0)
+		sk_boot_map_hostbuf(p, b.bulk_len);
 	*argc_p = (int)b.argc;
 	return argv;
 }
@@ -392,6 +424,11 @@ static char **sk_boot_receive(int *argc_p)
 static void sk_node_teardown(void)
 {
 	sk_node_peers_close();
+	if (sk_node.hostbuf_key) {
+		sk_node.hostbuf = NULL;
+		sk_rkey_destroy(sk_node.hostbuf_key);
+		sk_node.hostbuf_key = NULL;
+	}
 	sk_chan_cleanup(&sk_node.chan);
 	sk_ep_destroy(sk_node.host_ep);
 	sk_arena_destroy(sk_node.arena);

@@ -18,6 +18,10 @@ static const struct sk_config_var sk_os_config_vars[] = {
 	 "file transfers this large move from the caller's buffer "
 	 "(registered for the call) with no copy; 0 never",
 	 SK_CONFIG_NUM, 0, 1ul << 30, NULL},
+	{"SKIFF_FILE_MAP", "1",
+	 "1 maps the host's file buffer where it is shared memory on this "
+	 "host (no RDMA for file bytes); 0 uses RDMA",
+	 SK_CONFIG_NUM, 0, 1, NULL},
 	{"SKIFF_BOOT_TIMEOUT_MS", "60000",
 	 "bound on the bootstrap exchange with the host",
 	 SK_CONFIG_NUM, 1, 3600000, NULL},

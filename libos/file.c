@@ -168,7 +168,31 @@ int sk_close(int fd)
 	return rc;
 }
 
-/* One read of at most a chunk, through bounce slice 0. */
+/*
+ * Slice @i of the area a chunk's bytes go through: the host's bulk area,
+ * mapped here (the host's file threads read and write the same pages), or
+ * this node's bounce region (the host moves the bytes by RDMA).
+ */
+static char *sk_file_slice(unsigned i)
+{
+	return (sk_node.hostbuf ? sk_node.hostbuf : sk_node.bounce) +
+	       (size_t)i * SK_HMSG_BULK_MAX;
+}
+
+/* What a request says of slice @i: its offset in the host's area, or its
+ * address in the bounce region. */
+static uint64_t sk_file_slice_addr(unsigned i)
+{
+	return sk_node.hostbuf ? (uint64_t)i * SK_HMSG_BULK_MAX :
+				 (uintptr_t)sk_file_slice(i);
+}
+
+static uint16_t sk_file_io_flags(void)
+{
+	return sk_node.hostbuf ? SK_HIO_HOSTBUF : 0;
+}
+
+/* One read of at most a chunk, through slice 0. */
 static int64_t sk_file_read1(int fd, char *buf, size_t len, int64_t offset)
 {
 	struct sk_hreq_io io = {.fd = fd, .offset = offset};
@@ -184,13 +208,13 @@ static int64_t sk_file_read1(int fd, char *buf, size_t len, int64_t offset)
 		return rc;
 	}
 	io.len = (uint32_t)(len > SK_HMSG_BULK_MAX ? SK_HMSG_BULK_MAX : len);
-	io.raddr = (uintptr_t)sk_node.bounce;
-	rc = sk_node_call(SK_HMSG_READ, 0, &io, sizeof(io), NULL, 0, NULL, 0,
-			  NULL);
+	io.raddr = sk_file_slice_addr(0);
+	rc = sk_node_call(SK_HMSG_READ, sk_file_io_flags(), &io, sizeof(io),
+			  NULL, 0, NULL, 0, NULL);
 	if (rc > (int64_t)io.len)
 		return -EIO;
 	if (rc > 0)
-		memcpy(buf, sk_node.bounce, (size_t)rc);
+		memcpy(buf, sk_file_slice(0), (size_t)rc);
 	return rc;
 }
 
@@ -206,10 +230,10 @@ static int64_t sk_file_write1(int fd, const char *buf, size_t len,
 				    NULL, 0, NULL);
 	}
 	io.len = (uint32_t)(len > SK_HMSG_BULK_MAX ? SK_HMSG_BULK_MAX : len);
-	io.raddr = (uintptr_t)sk_node.bounce;
-	memcpy(sk_node.bounce, buf, io.len);
-	rc = sk_node_call(SK_HMSG_WRITE, 0, &io, sizeof(io), NULL, 0, NULL, 0,
-			  NULL);
+	io.raddr = sk_file_slice_addr(0);
+	memcpy(sk_file_slice(0), buf, io.len);
+	rc = sk_node_call(SK_HMSG_WRITE, sk_file_io_flags(), &io, sizeof(io),
+			  NULL, 0, NULL, 0, NULL);
 	if (rc > (int64_t)io.len)
 		return -EIO;
 	return rc;
@@ -316,7 +340,11 @@ static ssize_t sk_file_rw_pipe(bool write, int fd, char *buf, size_t len,
 {
 	struct sk_file_chunk ring[SK_HMSG_BULK_DEPTH];
 	struct sk_file_zcopy z;
-	bool zcopy = sk_file_zcopy_start(&z, write, buf, len);
+	/* Not where the host's area is mapped here: there the one copy is
+	 * this node's, into memory the host reads (UCX would emulate an
+	 * RDMA on the caller's buffer with this node's CPU anyway). */
+	bool zcopy = sk_node.hostbuf == NULL &&
+		     sk_file_zcopy_start(&z, write, buf, len);
 	unsigned head = 0, inflight = 0;
 	size_t sent = 0, done = 0;
 	int err = 0;
@@ -325,13 +353,12 @@ static ssize_t sk_file_rw_pipe(bool write, int fd, char *buf, size_t len,
 	while (inflight > 0 || (!stop && sent < len)) {
 		while (!stop && sent < len && inflight < SK_HMSG_BULK_DEPTH) {
 			unsigned slot = (head + inflight) % SK_HMSG_BULK_DEPTH;
-			char *slice = sk_node.bounce +
-				      (size_t)slot * SK_HMSG_BULK_MAX;
+			char *slice = sk_file_slice(slot);
 			struct sk_hreq_io io = {
 				.fd = fd,
 				.offset = offset + (int64_t)sent,
-				.raddr = (uintptr_t)(zcopy ? buf + sent :
-							     slice),
+				.raddr = zcopy ? (uintptr_t)(buf + sent) :
+						 sk_file_slice_addr(slot),
 			};
 			struct sk_hcall *call;
 
@@ -342,7 +369,8 @@ static ssize_t sk_file_rw_pipe(bool write, int fd, char *buf, size_t len,
 				memcpy(slice, buf + sent, io.len);
 			call = sk_node_send(write ? SK_HMSG_WRITE :
 						    SK_HMSG_READ,
-					    0, &io, sizeof(io),
+					    zcopy ? 0 : sk_file_io_flags(),
+					    &io, sizeof(io),
 					    zcopy ? z.key : NULL,
 					    zcopy ? z.keylen : 0, false);
 			if (call == NULL) {
@@ -359,7 +387,7 @@ static ssize_t sk_file_rw_pipe(bool write, int fd, char *buf, size_t len,
 
 		struct sk_file_chunk *c = &ring[head];
 		int64_t rc = sk_file_reap(c);
-		char *slice = sk_node.bounce + (size_t)head * SK_HMSG_BULK_MAX;
+		char *slice = sk_file_slice(head);
 
 		head = (head + 1) % SK_HMSG_BULK_DEPTH;
 		inflight--;

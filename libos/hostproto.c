@@ -176,7 +176,21 @@ sk_status_t sk_hmsg_parse(const void *buf, size_t len, struct sk_hreq *req,
 			*why = "negative file offset";
 			return SK_ERR_MALFORMED;
 		}
-		if (req->io.raddr == 0) {
+		if ((req->hdr.flags & ~SK_HIO_HOSTBUF) != 0) {
+			*why = "unknown read/write flags";
+			return SK_ERR_MALFORMED;
+		}
+		if (req->hdr.flags & SK_HIO_HOSTBUF) {
+			if (plen != 0 || req->io.raddr % SK_HMSG_BULK_MAX ||
+			    req->io.raddr >= SK_HMSG_BULK_AREA ||
+			    req->io.len > SK_HMSG_BULK_MAX) {
+				*why = "host-buffer transfer with bytes, or "
+				       "not a slice of the bulk area";
+				return SK_ERR_MALFORMED;
+			}
+			req->u.bytes.data = p;
+			req->u.bytes.len = 0;
+		} else if (req->io.raddr == 0) {
 			size_t inl = req->hdr.type == SK_HMSG_WRITE ?
 					     plen : 0;
 

@@ -59,8 +59,12 @@ struct sk_node {
 	struct sk_hcall  calls[SK_HMSG_CALL_SLOTS];
 	unsigned         ncalls;   /* busy calls */
 	uint64_t         next_req;
-	char            *bounce;   /* SK_HMSG_BULK_MAX bytes: bounce_region */
+	char            *bounce;   /* SK_HMSG_BULK_AREA bytes: bounce_region */
 	struct sk_region bounce_region; /* the host reads and writes it */
+	/* The host's bulk area for this node, mapped here (BOOT's
+	 * descriptor; SK_HIO_HOSTBUF), or NULL: then the bounce region. */
+	char            *hostbuf;
+	struct sk_rkey  *hostbuf_key;
 
 	/* Who takes a PEER: set by peer.c when it posts its LISTEN, which
 	 * is what makes the host send them (NULL: a PEER is malformed). */

@@ -1,14 +1,16 @@
 /*
- * sk_file_bw [-c CHUNK] MIB PATH: file bandwidth through the host.
+ * sk_file_bw [-c CHUNK] [-k] MIB PATH: file bandwidth through the host.
  *
  * A node writes MIB MiB to PATH (a path under the job's root, served by
- * skrun's file service) with sk_write, CHUNK bytes a call (default 1 MiB,
- * SK_HMSG_BULK_MAX), closes it, opens it again and reads it back with
- * sk_read in the same chunks. It prints
+ * skrun's file service) with sk_write, CHUNK bytes a call (default 1 MiB),
+ * closes it, opens it again and reads it back with sk_read in the same
+ * chunks. -k keeps the file's pages: the write overwrites it in place
+ * (no O_TRUNC), so that it measures the path, not the page allocation of
+ * a new file. It prints
  *
  *   write_bytes W write_s T read_bytes R read_s T
  *
- * where the write time runs from sk_open(O_CREAT | O_TRUNC) to the return
+ * where the write time runs from sk_open(O_CREAT [| O_TRUNC]) to the return
  * of sk_close and the read time from sk_open to sk_close, each with
  * clock_gettime(CLOCK_MONOTONIC) (dd's timer runs from after its opens to
  * after its closes: the two differ by one open, a round trip). Every chunk carries
@@ -34,7 +36,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sk_file_bw [-c CHUNK] MIB PATH\n");
+	fprintf(stderr, "usage: sk_file_bw [-c CHUNK] [-k] MIB PATH\n");
 	exit(2);
 }
 
@@ -59,9 +61,13 @@ int main(int argc, char **argv)
 	const char *path;
 	size_t total, off, i;
 	double t0, tw, tr;
-	int fd, c;
+	int fd, c, trunc = O_TRUNC;
 
-	while ((c = getopt(argc, argv, "c:")) != -1) {
+	while ((c = getopt(argc, argv, "c:k")) != -1) {
+		if (c == 'k') {
+			trunc = 0;
+			continue;
+		}
 		if (c != 'c')
 			usage();
 		chunk = os_parse_count(optarg, 64ul << 20);
@@ -90,7 +96,7 @@ int main(int argc, char **argv)
 		pat[i] = (unsigned char)(i * 131 + (i >> 8));
 
 	t0 = now();
-	fd = sk_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	fd = sk_open(path, O_WRONLY | O_CREAT | trunc, 0644);
 	if (fd < 0)
 		fail("open", path);
 	for (off = 0; off < total; off += chunk) {

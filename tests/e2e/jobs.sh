@@ -112,11 +112,14 @@ t_bigio() {
 	# position, short at the end of the file, O_APPEND, an odd buffer;
 	# through the bounce region and from the caller's own buffer
 	# (node_app.c, do_bigio).
-	local z
-	for z in 0 512; do
-		SKIFF_FILE_ZCOPY_KB=$z run 120 -n 1 -x SKIFF_FILE_ZCOPY_KB "$APP" bigio
+	# Three ways: the host's buffer mapped (ucx on one host), RDMA
+	# through the bounce region, and RDMA on the caller's buffer.
+	local v
+	for v in 1,512 0,0 0,512; do
+		SKIFF_FILE_MAP=${v%,*} SKIFF_FILE_ZCOPY_KB=${v#*,} run 120 -n 1 \
+			-x SKIFF_FILE_MAP -x SKIFF_FILE_ZCOPY_KB "$APP" bigio
 		[ $RC -eq 0 ] && grep -q '^bigio: ok$' "$OUT" ||
-			{ echo "SKIFF_FILE_ZCOPY_KB=$z: exit $RC"; grep 'bigio' "$OUT" | head -5; return 1; }
+			{ echo "SKIFF_FILE_MAP,ZCOPY_KB=$v: exit $RC"; grep 'bigio' "$OUT" | head -5; return 1; }
 	done
 	[ ! -e bigio.a ] && [ ! -e bigio.b ] || { echo "files left behind"; return 1; }
 }

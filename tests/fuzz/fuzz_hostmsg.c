@@ -119,8 +119,14 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 		return plen == 16;
 	case SK_HMSG_READ:
 	case SK_HMSG_WRITE:
-		if (plen < 24 || (int64_t)sk_le64_get(p + 8) < -1)
+		if (plen < 24 || (int64_t)sk_le64_get(p + 8) < -1 ||
+		    (flags & ~SK_HIO_HOSTBUF) != 0)
 			return 0;
+		if (flags & SK_HIO_HOSTBUF) /* a slice of the host's area */
+			return plen == 24 &&
+			       sk_le64_get(p + 16) % SK_HMSG_BULK_MAX == 0 &&
+			       sk_le64_get(p + 16) < SK_HMSG_BULK_AREA &&
+			       sk_le32_get(p + 4) <= SK_HMSG_BULK_MAX;
 		if (sk_le64_get(p + 16) != 0) /* then at most a key */
 			return plen - 24 <= SK_BLOB_MAX &&
 			       sk_le32_get(p + 4) <= SK_HMSG_BULK_MAX;
@@ -227,7 +233,13 @@ static void check_request(const uint8_t *b, size_t len,
 	case SK_HMSG_WRITE:
 		check(memcmp(&r->io, p, 24) == 0);
 		check(r->io.offset >= -1);
-		if (r->io.raddr) {
+		check((r->hdr.flags & ~SK_HIO_HOSTBUF) == 0);
+		if (r->hdr.flags & SK_HIO_HOSTBUF) {
+			check(plen == 24 && r->u.bytes.len == 0);
+			check(r->io.raddr % SK_HMSG_BULK_MAX == 0 &&
+			      r->io.raddr < SK_HMSG_BULK_AREA &&
+			      r->io.len <= SK_HMSG_BULK_MAX);
+		} else if (r->io.raddr) {
 			check(r->io.len <= SK_HMSG_BULK_MAX);
 			check(r->u.bytes.data == p + 24);
 			check(r->u.bytes.len == plen - 24);
@@ -541,7 +553,7 @@ static void write_seeds(const char *dir)
 	write_request(dir, "readdir", SK_HMSG_READDIR, 0, pl, 8);
 	n = pl_io(pl, 5, 4096, -1, 0);
 	write_request(dir, "read-inline", SK_HMSG_READ, 0, pl, n);
-	n = pl_io(pl, 5, 1u << 20, 0, 0x7f0012340000ull);
+	n = pl_io(pl, 5, SK_HMSG_BULK_MAX, 0, 0x7f0012340000ull);
 	write_request(dir, "read-bulk", SK_HMSG_READ, 0, pl, n);
 	n = pl_io(pl, 5, 12, 100, 0);
 	memcpy(pl + n, "hello, file\n", 12);
@@ -584,6 +596,16 @@ static void write_seeds(const char *dir)
 	write_hello(dir, "hello-1", 0, 1, 40);
 	write_hello(dir, "hello-3", 1, 3, 36);
 	write_hello(dir, "hello-longest", 63, 64, SK_BLOB_MAX);
+	/* Chunks of a pipelined transfer: in the host's mapped area, and
+	 * from the caller's buffer with its key after the struct. */
+	n = pl_io(pl, 5, SK_HMSG_BULK_MAX, 1ll << 32, 2 * SK_HMSG_BULK_MAX);
+	write_request(dir, "read-hostbuf", SK_HMSG_READ, SK_HIO_HOSTBUF, pl, n);
+	write_request(dir, "write-hostbuf", SK_HMSG_WRITE, SK_HIO_HOSTBUF, pl,
+		      n);
+	n = pl_io(pl, 5, SK_HMSG_BULK_MAX, 0, 0x7f0012340000ull);
+	memset(pl + n, 0x5a, 120);
+	write_request(dir, "read-key", SK_HMSG_READ, 0, pl, n + 120);
+	write_request(dir, "write-key", SK_HMSG_WRITE, 0, pl, n + 120);
 }
 
 FUZZ_INITIALIZE_WITH_SEEDS(write_seeds)

@@ -62,6 +62,8 @@ _Static_assert(offsetof(struct sk_hreq_peer, flags) == 6, "peer.flags");
 _Static_assert(sizeof(struct sk_hreq_peer) == 8, "peer is 8 bytes");
 _Static_assert(offsetof(struct sk_hstat, mode) == 24, "stat.mode");
 _Static_assert(offsetof(struct sk_hboot, job_id) == 16, "boot.job_id");
+_Static_assert(offsetof(struct sk_hboot, bulk_len) == 24, "boot.bulk_len");
+_Static_assert(SK_HIO_HOSTBUF == 1, "read/write flag on the wire");
 
 /* Type numbers and limits are on the wire too. */
 _Static_assert(SK_HMSG_READY == 1 && SK_HMSG_CONSOLE == 2 &&
@@ -314,6 +316,22 @@ static void mk_io(struct msg *m, uint16_t type, int32_t fd, uint32_t len,
 	msg_u32(m, (uint32_t)fd);
 	msg_u32(m, len);
 	msg_u64(m, (uint64_t)off);
+	msg_u64(m, raddr);
+	if (n)
+		msg_bytes(m, data, n);
+	msg_seal(m);
+}
+
+/* A READ or WRITE with header flags @flags, nothing after the struct but
+ * @n bytes of @data. */
+static void mk_io_flags(struct msg *m, uint16_t type, uint16_t flags,
+			uint32_t len, uint64_t raddr, const void *data,
+			size_t n)
+{
+	msg_begin(m, type, flags);
+	msg_u32(m, 3);
+	msg_u32(m, len);
+	msg_u64(m, 4096);
 	msg_u64(m, raddr);
 	if (n)
 		msg_bytes(m, data, n);
@@ -1283,6 +1301,51 @@ static void test_bulk_bad(void **state)
 	msg_free(m);
 }
 
+/* SK_HIO_HOSTBUF: a slice of the host's bulk area, by its offset; no
+ * bytes after the struct; no other flag. */
+static void test_hostbuf(void **state)
+{
+	static const uint64_t bad_raddr[] = {1, SK_HMSG_BULK_MAX - 1,
+					     SK_HMSG_BULK_MAX + 512,
+					     SK_HMSG_BULK_AREA,
+					     SK_HMSG_BULK_AREA +
+						     SK_HMSG_BULK_MAX,
+					     UINT64_MAX};
+	struct msg *m = msg_new();
+	struct sk_hreq r;
+
+	(void)state;
+	for (uint16_t t = SK_HMSG_READ; t <= SK_HMSG_WRITE; t++) {
+		for (unsigned i = 0; i < SK_HMSG_BULK_DEPTH; i++) {
+			mk_io_flags(m, t, SK_HIO_HOSTBUF, SK_HMSG_BULK_MAX,
+				    (uint64_t)i * SK_HMSG_BULK_MAX, NULL, 0);
+			expect_ok(m, &r);
+			assert_int_equal(r.hdr.flags, SK_HIO_HOSTBUF);
+			assert_true(r.io.raddr == (uint64_t)i *
+							  SK_HMSG_BULK_MAX);
+			assert_int_equal(r.u.bytes.len, 0);
+		}
+		mk_io_flags(m, t, SK_HIO_HOSTBUF, 0, 0, NULL, 0);
+		expect_ok(m, &r);
+		for (size_t i = 0; i < sizeof(bad_raddr) / sizeof(*bad_raddr);
+		     i++) {
+			mk_io_flags(m, t, SK_HIO_HOSTBUF, 1, bad_raddr[i],
+				    NULL, 0);
+			expect_refused(m, "host-buffer");
+		}
+		mk_io_flags(m, t, SK_HIO_HOSTBUF, SK_HMSG_BULK_MAX + 1, 0,
+			    NULL, 0);
+		expect_refused(m, "host-buffer");
+		mk_io_flags(m, t, SK_HIO_HOSTBUF, 3, 0, "abc", 3);
+		expect_refused(m, "host-buffer");
+		for (unsigned f = 2; f < 0x10000; f <<= 1) {
+			mk_io_flags(m, t, (uint16_t)f, 3, 0, "abc", 3);
+			expect_refused(m, "unknown read/write flags");
+		}
+	}
+	msg_free(m);
+}
+
 /* A bulk request may carry the key of the node's buffer (zero-copy): any
  * bytes up to SK_BLOB_MAX, which the host imports as a descriptor. */
 static void test_bulk_key(void **state)
@@ -1941,6 +2004,7 @@ int main(void)
 		cmocka_unit_test(test_inline_read_bad),
 		cmocka_unit_test(test_bulk_bad),
 		cmocka_unit_test(test_bulk_key),
+		cmocka_unit_test(test_hostbuf),
 		cmocka_unit_test(test_peer_short),
 		cmocka_unit_test(test_peer_bad_service),
 		cmocka_unit_test(test_peer_bad_flags),

@@ -205,6 +205,11 @@ struct sk_hreq_io {
  * area for it (libos/file.c, launcher/services.c). */
 #define SK_HMSG_BULK_DEPTH 4u
 #define SK_HMSG_BULK_AREA  (SK_HMSG_BULK_DEPTH * SK_HMSG_BULK_MAX)
+/* READ's and WRITE's one flag: the bytes are (WRITE) or go (READ) in the
+ * host's bulk area for this node, which the node has mapped (BOOT's
+ * descriptor), at offset @raddr: a slice's, a multiple of SK_HMSG_BULK_MAX
+ * below SK_HMSG_BULK_AREA. Nothing follows the struct. */
+#define SK_HIO_HOSTBUF 1u
 
 struct sk_hreq_lseek {
 	int32_t  fd;
@@ -246,13 +251,19 @@ struct sk_hstat {
 	uint32_t nlink;
 };
 
-/* BOOT: then argc NUL-terminated strings, then envc "NAME=value" ones. */
+/* BOOT: then argc NUL-terminated strings, then envc "NAME=value" ones,
+ * then @bulk_len bytes: the packed descriptor (sk_mr_pack) of the host's
+ * bulk area for this node, SK_HMSG_BULK_AREA bytes of shared memory it
+ * may map (sk_rkey_ptr_rw) for SK_HIO_HOSTBUF transfers; 0 when the host
+ * has none for it (another host, or no shared memory). */
 struct sk_hboot {
 	uint32_t rank;
 	uint32_t size;
 	uint32_t argc;
 	uint32_t envc;
 	uint64_t job_id;
+	uint32_t bulk_len;
+	uint32_t reserved;
 };
 
 _Static_assert(sizeof(struct sk_hmsg_hdr) == 24, "header is 24 bytes");
@@ -264,7 +275,7 @@ _Static_assert(sizeof(struct sk_hreq_mkdir) == 8, "mkdir is 8 bytes");
 _Static_assert(sizeof(struct sk_hreq_trunc) == 16, "trunc is 16 bytes");
 _Static_assert(sizeof(struct sk_hreq_peer) == 8, "peer is 8 bytes");
 _Static_assert(sizeof(struct sk_hstat) == 32, "stat is 32 bytes");
-_Static_assert(sizeof(struct sk_hboot) == 24, "boot is 24 bytes");
+_Static_assert(sizeof(struct sk_hboot) == 32, "boot is 32 bytes");
 
 /* A request as the host sees it after sk_hmsg_parse(): every field checked,
  * every string NUL-terminated inside the message. Pointers point into the
