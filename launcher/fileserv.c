@@ -341,6 +341,26 @@ int64_t sk_fsrv_write(struct sk_fsrv_files *files, int32_t fd, const void *buf,
 	return n;
 }
 
+int64_t sk_fsrv_write_all(struct sk_fsrv_files *files, int32_t fd,
+			  const void *buf, size_t len, int64_t offset)
+{
+	size_t done = 0;
+	int64_t n;
+
+	if (offset < 0)
+		return -EINVAL;
+	do {
+		n = sk_fsrv_write(files, fd, (const char *)buf + done,
+				  len - done, offset + (int64_t)done);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -EIO; /* no progress and no reason */
+		done += (size_t)n;
+	} while (done < len);
+	return (int64_t)done;
+}
+
 int64_t sk_fsrv_lseek(struct sk_fsrv_files *files, int32_t fd, int64_t offset,
 		      int32_t whence)
 {

@@ -68,6 +68,10 @@ int64_t sk_fsrv_read(struct sk_fsrv_files *files, int32_t fd, void *buf,
 		     size_t len, int64_t offset);
 int64_t sk_fsrv_write(struct sk_fsrv_files *files, int32_t fd,
 		      const void *buf, size_t len, int64_t offset);
+/* A write at @offset (>= 0) of all @len bytes: a short write(2) goes on
+ * from where it stopped, and its failure is the result. */
+int64_t sk_fsrv_write_all(struct sk_fsrv_files *files, int32_t fd,
+			  const void *buf, size_t len, int64_t offset);
 int64_t sk_fsrv_lseek(struct sk_fsrv_files *files, int32_t fd,
 		      int64_t offset, int32_t whence);
 int64_t sk_fsrv_fstat(struct sk_fsrv_files *files, int32_t fd,

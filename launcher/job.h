@@ -122,7 +122,6 @@ struct sk_hnode {
 	struct sk_fop    *fops;      /* SK_HMSG_BULK_DEPTH requests (services.c) */
 	unsigned          fops_busy; /* in flight */
 	bool              fop_excl;  /* the one in flight has the files alone */
-	bool              writing;   /* a bulk write is on a file thread */
 	bool              files_owed; /* gone while a thread had its files */
 };
 

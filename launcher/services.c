@@ -94,7 +94,6 @@ struct sk_fop {
 	bool                busy;
 	bool                on_thread;  /* between submit and ->done */
 	bool                owed;       /* its reply waits for a send slot */
-	bool                queued;     /* its bytes are in; waits to write */
 	struct sk_hreq      req;        /* parsed from msg */
 	int64_t             rc;
 	const void         *out;
@@ -223,7 +222,10 @@ static void sk_fop_work(struct sk_fileq_req *q)
 		}
 		break;
 	case SK_HMSG_WRITE:
-		if (sk_fop_bulk(f))
+		if (sk_fop_bulk(f) && (req->hdr.flags & SK_HIO_WHOLE))
+			rc = sk_fsrv_write_all(&n->files, req->io.fd, f->data,
+					       req->io.len, req->io.offset);
+		else if (sk_fop_bulk(f))
 			rc = sk_fsrv_write(&n->files, req->io.fd, f->data,
 					   req->io.len, req->io.offset);
 		else
@@ -293,41 +295,6 @@ static void sk_fop_submit(struct sk_fop *f)
 	sk_fileq_submit(&f->q);
 }
 
-/*
- * A bulk write whose bytes are in goes to a file thread, one of the node's
- * at a time: writes to one file take its inode's lock, so two at once only
- * make a thread spin on it (tmpfs, ext4), while the next chunk's RDMA
- * still overlaps this one's system call. The others wait, oldest first.
- */
-static void sk_fop_write_start(struct sk_fop *f)
-{
-	struct sk_hnode *n = f->node;
-
-	if (n->writing) {
-		f->queued = true;
-		return;
-	}
-	n->writing = true;
-	sk_fop_submit(f);
-}
-
-static void sk_fop_write_next(struct sk_hnode *n)
-{
-	struct sk_fop *next = NULL;
-	unsigned i;
-
-	n->writing = false;
-	for (i = 0; i < SK_HMSG_BULK_DEPTH; i++)
-		if (n->fops[i].queued &&
-		    (next == NULL ||
-		     n->fops[i].req.hdr.req_id < next->req.hdr.req_id))
-			next = &n->fops[i];
-	if (next) {
-		next->queued = false;
-		sk_fop_write_start(next);
-	}
-}
-
 /* Back on the loop's thread. */
 static void sk_fop_done(struct sk_fileq_req *q)
 {
@@ -338,8 +305,6 @@ static void sk_fop_done(struct sk_fileq_req *q)
 	sk_status_t st;
 
 	f->on_thread = false;
-	if (f->req.hdr.type == SK_HMSG_WRITE && sk_fop_bulk(f))
-		sk_fop_write_next(n);
 	if (n->link_down || n->exited) {
 		sk_fop_end(f);
 		return;
@@ -377,7 +342,7 @@ static void sk_bulk_done(struct sk_op *op, const struct sk_wc *wc)
 		sk_fop_reply(f); /* rc: pread's count */
 		return;
 	}
-	sk_fop_write_start(f); /* the data is in: write it to the file */
+	sk_fop_submit(f); /* the data is in: write it to the file */
 }
 
 static void sk_bulk_start(struct sk_job *job, struct sk_fop *f)
@@ -400,7 +365,7 @@ static void sk_bulk_start(struct sk_job *job, struct sk_fop *f)
 		else if (io->len == 0)
 			sk_fop_fail(f, 0);
 		else
-			sk_fop_write_start(f);
+			sk_fop_submit(f);
 		return;
 	}
 	f->data = f->bulk;

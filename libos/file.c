@@ -43,40 +43,57 @@ static size_t sk_file_zcopy_min(void)
 }
 
 /*
- * O_DIRECT: the host's kernel judges a transfer's offset and length (the
- * host aligns its own buffers), but the node's buffer never reaches a
- * kernel, so the node checks it as Linux would: aligned to the usual
- * logical block size. O_APPEND: every write goes to the end, so a large
- * one cannot be cut into chunks at offsets (sk_file_rw). What each handle
- * was opened with, by number (the host gives at most 256 per node).
+ * What each handle was opened with, by number (the host gives at most 256
+ * per node), and what this node keeps of it:
+ *
+ * - O_DIRECT: the host's kernel judges a transfer's offset and length (the
+ *   host aligns its own buffers), but the node's buffer never reaches a
+ *   kernel, so the node checks it as Linux would: aligned to the usual
+ *   logical block size. O_DIRECT, O_SYNC and O_DSYNC writes are never
+ *   left behind (below): each returns when the host's write(2) has.
+ * - O_APPEND: every write goes to the end, so a large one cannot be cut
+ *   into chunks at offsets; it goes a chunk at a time.
+ * - The file position, kept here from a handle's first bulk transfer at
+ *   the position (one LSEEK asks the host where it is): from then on its
+ *   reads and writes go at explicit offsets, so that they can overlap,
+ *   and sk_lseek answers SEEK_SET and SEEK_CUR here. A handle without a
+ *   position (a FIFO) stays with the host's.
+ * - A left-behind write's failure, owed to the next sk_read, sk_write,
+ *   sk_fsync or sk_close of the handle (as NFS reports them).
  */
 #define SK_FILE_DIRECT_ALIGN 512u
 #define SK_FILE_HANDLES      256u
-typedef uint64_t sk_file_set[SK_FILE_HANDLES / 64];
-static sk_file_set sk_file_direct, sk_file_append;
 
-static void sk_file_mark(sk_file_set set, int fd, bool on)
+enum {
+	SK_FH_DIRECT = 1 << 0,
+	SK_FH_APPEND = 1 << 1,
+	SK_FH_SYNC   = 1 << 2, /* O_DIRECT, O_SYNC or O_DSYNC */
+	SK_FH_POS    = 1 << 3, /* ->pos is the file position */
+	SK_FH_NOPOS  = 1 << 4, /* the file has none (ESPIPE) */
+};
+
+struct sk_fh {
+	uint8_t flags;
+	int     err;   /* a left-behind write's errno, or 0 */
+	int64_t pos;
+};
+
+static struct sk_fh sk_fh[SK_FILE_HANDLES];
+
+static struct sk_fh *sk_file_fh(int fd)
 {
-	uint64_t bit;
+	static struct sk_fh none;
 
-	if (fd < 0 || (unsigned)fd >= SK_FILE_HANDLES)
-		return;
-	bit = 1ull << (fd % 64);
-	if (on)
-		set[fd / 64] |= bit;
-	else
-		set[fd / 64] &= ~bit;
-}
-
-static bool sk_file_has(const sk_file_set set, int fd)
-{
-	return fd >= 0 && (unsigned)fd < SK_FILE_HANDLES &&
-	       (set[fd / 64] >> (fd % 64) & 1);
+	if (fd < 0 || (unsigned)fd >= SK_FILE_HANDLES) {
+		none = (struct sk_fh){0};
+		return &none;
+	}
+	return &sk_fh[fd];
 }
 
 static bool sk_file_misaligned(int fd, const void *buf)
 {
-	return sk_file_has(sk_file_direct, fd) &&
+	return (sk_file_fh(fd)->flags & SK_FH_DIRECT) &&
 	       (uintptr_t)buf % SK_FILE_DIRECT_ALIGN != 0;
 }
 
@@ -89,7 +106,266 @@ static int sk_file_ret(int64_t rc)
 	return 0;
 }
 
-static bool sk_file_ready(void)
+/*
+ * Slice @i of the area a chunk's bytes go through: the host's bulk area,
+ * mapped here (the host's file threads read and write the same pages), or
+ * this node's bounce region (the host moves the bytes by RDMA).
+ */
+static char *sk_file_slice(unsigned i)
+{
+	return (sk_node.hostbuf ? sk_node.hostbuf : sk_node.bounce) +
+	       (size_t)i * SK_HMSG_BULK_MAX;
+}
+
+/* What a request says of slice @i: its offset in the host's area, or its
+ * address in the bounce region. */
+static uint64_t sk_file_slice_addr(unsigned i)
+{
+	return sk_node.hostbuf ? (uint64_t)i * SK_HMSG_BULK_MAX :
+				 (uintptr_t)sk_file_slice(i);
+}
+
+static uint16_t sk_file_io_flags(void)
+{
+	return sk_node.hostbuf ? SK_HIO_HOSTBUF : 0;
+}
+
+/*
+ * Writes left behind: a write of a handle without O_DIRECT, O_SYNC or
+ * O_DSYNC, at an offset, that goes through the host's buffer (or the
+ * bounce region) returns once its last chunk is copied there and sent, as
+ * write(2) returns once its bytes are in the page cache; its chunks
+ * complete while the application goes on, so that its next write's copy
+ * overlaps the host's write(2) of this one. Up to SK_HMSG_BULK_DEPTH
+ * chunks are out: ring position i is slice i. Each asks the host for all
+ * of it or the error (SK_HIO_WHOLE), which goes to its handle (->err).
+ *
+ * Every other file call waits for them first (sk_file_settle), so a node
+ * reads what it wrote, and the host's work on a handle is over before it
+ * is closed or synced; so do a barrier and the node's exit (node.c's
+ * drain waits for every reply). Another node sees the bytes after this
+ * one's sk_close, sk_fsync or a barrier, as MPI-IO's processes do after
+ * a sync.
+ */
+static struct {
+	struct sk_hcall *call[SK_HMSG_BULK_DEPTH];
+	int              fd[SK_HMSG_BULK_DEPTH];
+	int64_t          off[SK_HMSG_BULK_DEPTH];
+	uint32_t         len[SK_HMSG_BULK_DEPTH];
+	unsigned         head, n;
+} sk_wb;
+
+/* A left-behind chunk's reply (or the link's end): its handle's error. */
+static void sk_wb_reply(struct sk_hcall *c)
+{
+	unsigned i;
+
+	for (i = 0; i < SK_HMSG_BULK_DEPTH; i++)
+		if (sk_wb.call[i] == c)
+			break;
+	if (i < SK_HMSG_BULK_DEPTH) {
+		struct sk_fh *h = sk_file_fh(sk_wb.fd[i]);
+		int64_t rc = c->result;
+
+		if (h->err == 0 && rc != (int64_t)sk_wb.len[i])
+			h->err = rc < 0 ? (int)-rc : EIO;
+		sk_wb.call[i] = NULL;
+	}
+	c->busy = false;
+	sk_node.ncalls--;
+}
+
+/* Take the oldest left-behind chunk off the ring once its reply is in
+ * (the link's end answers every call). */
+static void sk_wb_pop(void)
+{
+	unsigned i = sk_wb.head;
+
+	while (sk_wb.call[i] != NULL)
+		if (sk_loop_run_once(sk_node.loop, -1) < 0) {
+			/* The loop itself failed: nothing will come. */
+			struct sk_fh *h = sk_file_fh(sk_wb.fd[i]);
+
+			if (h->err == 0)
+				h->err = EIO;
+			sk_wb.call[i] = NULL;
+		}
+	sk_wb.head = (i + 1) % SK_HMSG_BULK_DEPTH;
+	sk_wb.n--;
+}
+
+/*
+ * Read-ahead: a handle read at its position in pieces of at most a chunk
+ * (a 64 KiB read loop, stdio's large reads) has the next chunks asked for
+ * before it asks, up to SK_HMSG_BULK_DEPTH, in the slices: its reads are
+ * then copies from chunks already here or on their way. Any other file
+ * call, a write, a read elsewhere and a barrier drop it (sk_file_settle).
+ */
+static struct {
+	int              fd;       /* -1: none */
+	unsigned         barriers; /* sk_node.barriers when it started */
+	struct sk_hcall *call[SK_HMSG_BULK_DEPTH];
+	int64_t          got[SK_HMSG_BULK_DEPTH]; /* the reply's result */
+	int64_t          off;      /* file offset of the head chunk */
+	size_t           used;     /* bytes of the head chunk read */
+	unsigned         head, n;
+} sk_ra = {.fd = -1};
+
+static void sk_ra_reply(struct sk_hcall *c)
+{
+	unsigned i;
+
+	for (i = 0; i < SK_HMSG_BULK_DEPTH; i++)
+		if (sk_ra.call[i] == c) {
+			sk_ra.got[i] = c->result;
+			sk_ra.call[i] = NULL;
+		}
+	c->busy = false;
+	sk_node.ncalls--;
+}
+
+/* Ask for the chunk after the last one in the ring. */
+static void sk_ra_ask(void)
+{
+	unsigned slot = (sk_ra.head + sk_ra.n) % SK_HMSG_BULK_DEPTH;
+	struct sk_hreq_io io = {
+		.fd = sk_ra.fd, .len = SK_HMSG_BULK_MAX,
+		.offset = sk_ra.off + (int64_t)sk_ra.n * SK_HMSG_BULK_MAX,
+		.raddr = sk_file_slice_addr(slot),
+	};
+	struct sk_hcall *call = sk_node_send(SK_HMSG_READ, sk_file_io_flags(),
+					     &io, sizeof(io), NULL, 0, false);
+
+	sk_ra.got[slot] = -ENOTCONN;
+	if (call == NULL)
+		return;
+	call->on_reply = sk_ra_reply; /* no reply before the loop runs */
+	sk_ra.call[slot] = call;
+	sk_ra.n++;
+}
+
+/* Wait for what is asked and forget it all. */
+static void sk_ra_drop(void)
+{
+	unsigned i;
+
+	for (i = 0; i < SK_HMSG_BULK_DEPTH; i++)
+		while (sk_ra.call[i] != NULL)
+			if (sk_loop_run_once(sk_node.loop, -1) < 0)
+				sk_ra.call[i] = NULL; /* nothing will come */
+	sk_ra.fd = -1;
+	sk_ra.n = 0;
+}
+
+static bool sk_wb_overlaps(int64_t off, uint32_t len)
+{
+	unsigned k;
+
+	for (k = 0; k < sk_wb.n; k++) {
+		unsigned i = (sk_wb.head + k) % SK_HMSG_BULK_DEPTH;
+
+		if (off < sk_wb.off[i] + (int64_t)sk_wb.len[i] &&
+		    sk_wb.off[i] < off + (int64_t)len)
+			return true;
+	}
+	return false;
+}
+
+static void sk_wb_drain(void)
+{
+	while (sk_wb.n > 0)
+		sk_wb_pop();
+}
+
+static void sk_file_settle(void)
+{
+	sk_wb_drain();
+	if (sk_ra.fd >= 0)
+		sk_ra_drop();
+}
+
+/* A read of at most a chunk at @pos of @fd, at its position: from the
+ * read-ahead, started here when it is not @fd's at @pos. The count, 0 at
+ * the end of the file, or -1 with errno. */
+static ssize_t sk_ra_read(int fd, char *buf, size_t len, int64_t pos)
+{
+	size_t copied = 0;
+
+	if (sk_ra.fd != fd || sk_ra.barriers != sk_node.barriers ||
+	    pos != sk_ra.off + (int64_t)sk_ra.used || sk_ra.n == 0) {
+		if (sk_ra.fd >= 0)
+			sk_ra_drop();
+		sk_ra.fd = fd;
+		sk_ra.barriers = sk_node.barriers;
+		sk_ra.off = pos;
+		sk_ra.used = 0;
+		sk_ra.head = 0;
+		while (sk_ra.n < SK_HMSG_BULK_DEPTH) {
+			unsigned n = sk_ra.n;
+
+			sk_ra_ask();
+			if (sk_ra.n == n)
+				break;
+		}
+		if (sk_ra.n == 0) {
+			sk_ra.fd = -1;
+			errno = ENOTCONN;
+			return -1;
+		}
+	}
+	while (copied < len && sk_ra.n > 0) {
+		unsigned h = sk_ra.head;
+		int64_t got;
+		size_t take;
+
+		while (sk_ra.call[h] != NULL)
+			if (sk_loop_run_once(sk_node.loop, -1) < 0) {
+				sk_ra.call[h] = NULL;
+				sk_ra.got[h] = -EIO;
+			}
+		got = sk_ra.got[h];
+		if (got < 0 || got > (int64_t)SK_HMSG_BULK_MAX) {
+			sk_ra_drop(); /* the next read asks again */
+			if (copied > 0)
+				break;
+			errno = got < 0 ? (int)-got : EIO;
+			return -1;
+		}
+		if ((size_t)got <= sk_ra.used)
+			break; /* the end of the file */
+		take = (size_t)got - sk_ra.used;
+		if (take > len - copied)
+			take = len - copied;
+		memcpy(buf + copied, sk_file_slice(h) + sk_ra.used, take);
+		sk_ra.used += take;
+		copied += take;
+		if (sk_ra.used == SK_HMSG_BULK_MAX) {
+			/* Read whole: its slice asks for the next one. */
+			sk_ra.head = (h + 1) % SK_HMSG_BULK_DEPTH;
+			sk_ra.n--;
+			sk_ra.off += SK_HMSG_BULK_MAX;
+			sk_ra.used = 0;
+			sk_ra_ask();
+		} else if (sk_ra.used == (size_t)got) {
+			break; /* a short chunk: the end, for now */
+		}
+	}
+	return (ssize_t)copied;
+}
+
+/* The failure owed to handle @fd, if any: -1 with errno, once. */
+static int sk_file_owed(int fd)
+{
+	struct sk_fh *h = sk_file_fh(fd);
+
+	if (h->err == 0)
+		return 0;
+	errno = h->err;
+	h->err = 0;
+	return -1;
+}
+
+static bool sk_file_linked(void)
 {
 	if (!sk_node.booted) {
 		errno = ENOSYS;
@@ -100,6 +376,15 @@ static bool sk_file_ready(void)
 		return false;
 	}
 	return true;
+}
+
+/* Before a call to the host: booted, linked, and no write left behind. */
+static bool sk_file_ready(void)
+{
+	if (!sk_file_linked())
+		return false;
+	sk_file_settle();
+	return sk_file_linked();
 }
 
 /* A path's bytes on the wire, with its NUL, or -errno: the host takes an
@@ -147,49 +432,35 @@ int sk_open(const char *path, int flags, ...)
 	rc = sk_file_path_call(SK_HMSG_OPEN, &o, sizeof(o), path);
 	if (sk_file_ret(rc))
 		return -1;
-	sk_file_mark(sk_file_direct, (int)rc, (flags & O_DIRECT) != 0);
-	sk_file_mark(sk_file_append, (int)rc, (flags & O_APPEND) != 0);
+	*sk_file_fh((int)rc) = (struct sk_fh){
+		.flags = (flags & O_DIRECT ? SK_FH_DIRECT : 0) |
+			 (flags & O_APPEND ? SK_FH_APPEND : 0) |
+			 (flags & (O_DIRECT | O_SYNC | O_DSYNC) ? SK_FH_SYNC :
+								   0),
+	};
 	return (int)rc;
 }
 
+/* The handle is closed, and a write left behind failed: close reports it
+ * (the handle is gone all the same), as NFS's close does. */
 int sk_close(int fd)
 {
 	struct sk_hreq_fd r = {.fd = fd};
-	int rc;
+	int rc, err;
 
 	if (!sk_file_ready())
 		return -1;
+	err = sk_file_fh(fd)->err;
 	rc = sk_file_ret(sk_node_call(SK_HMSG_CLOSE, 0, &r, sizeof(r), NULL,
 				      0, NULL, 0, NULL));
 	if (rc == 0) {
-		sk_file_mark(sk_file_direct, fd, false);
-		sk_file_mark(sk_file_append, fd, false);
+		*sk_file_fh(fd) = (struct sk_fh){0};
+		if (err != 0) {
+			errno = err;
+			return -1;
+		}
 	}
 	return rc;
-}
-
-/*
- * Slice @i of the area a chunk's bytes go through: the host's bulk area,
- * mapped here (the host's file threads read and write the same pages), or
- * this node's bounce region (the host moves the bytes by RDMA).
- */
-static char *sk_file_slice(unsigned i)
-{
-	return (sk_node.hostbuf ? sk_node.hostbuf : sk_node.bounce) +
-	       (size_t)i * SK_HMSG_BULK_MAX;
-}
-
-/* What a request says of slice @i: its offset in the host's area, or its
- * address in the bounce region. */
-static uint64_t sk_file_slice_addr(unsigned i)
-{
-	return sk_node.hostbuf ? (uint64_t)i * SK_HMSG_BULK_MAX :
-				 (uintptr_t)sk_file_slice(i);
-}
-
-static uint16_t sk_file_io_flags(void)
-{
-	return sk_node.hostbuf ? SK_HIO_HOSTBUF : 0;
 }
 
 /* One read of at most a chunk, through slice 0. */
@@ -414,13 +685,82 @@ static ssize_t sk_file_rw_pipe(bool write, int fd, char *buf, size_t len,
 	return (ssize_t)done;
 }
 
+static int64_t sk_file_host_lseek(int fd, int64_t offset, int whence)
+{
+	struct sk_hreq_lseek r = {.fd = fd, .whence = whence,
+				  .offset = offset};
+
+	return sk_node_call(SK_HMSG_LSEEK, 0, &r, sizeof(r), NULL, 0, NULL, 0,
+			    NULL);
+}
+
+/* Whether a write of @len bytes to @h may be left behind (sk_wb). Only
+ * through the host's mapped buffer: there the host writes the chunks in
+ * the order they were sent, which RDMA's completions would not keep. */
+static bool sk_file_behind_ok(const struct sk_fh *h, size_t len)
+{
+	return sk_node.hostbuf != NULL && len > SK_FILE_INLINE_MAX &&
+	       !(h->flags & (SK_FH_SYNC | SK_FH_APPEND));
+}
+
+/* Copy @len bytes into the ring's slices and send them, at @offset; back
+ * once the last is sent (see sk_wb). The count sent, or -1 when nothing
+ * went (an earlier chunk's failure is owed first). */
+static ssize_t sk_file_write_behind(int fd, const char *buf, size_t len,
+				    int64_t offset)
+{
+	struct sk_fh *h = sk_file_fh(fd);
+	size_t sent = 0;
+
+	while (sent < len) {
+		struct sk_hreq_io io = {.fd = fd,
+					.offset = offset + (int64_t)sent};
+		struct sk_hcall *call;
+		unsigned slot;
+
+		io.len = (uint32_t)(len - sent > SK_HMSG_BULK_MAX ?
+					    SK_HMSG_BULK_MAX : len - sent);
+		/* The host writes the chunks out side by side, in any
+		 * order: none may overlap one still out (of any handle: two
+		 * may be one file). */
+		while (sk_wb.n == SK_HMSG_BULK_DEPTH ||
+		       sk_wb_overlaps(io.offset, io.len))
+			sk_wb_pop();
+		if (h->err != 0)
+			break; /* an earlier chunk failed: owed */
+		slot = (sk_wb.head + sk_wb.n) % SK_HMSG_BULK_DEPTH;
+		io.raddr = sk_file_slice_addr(slot);
+		memcpy(sk_file_slice(slot), buf + sent, io.len);
+		call = sk_node_send(SK_HMSG_WRITE,
+				    sk_file_io_flags() | SK_HIO_WHOLE, &io,
+				    sizeof(io), NULL, 0, false);
+		if (call == NULL) {
+			if (h->err == 0)
+				h->err = ENOTCONN;
+			break;
+		}
+		/* No reply can be in before the loop runs again. */
+		call->on_reply = sk_wb_reply;
+		sk_wb.call[slot] = call;
+		sk_wb.fd[slot] = fd;
+		sk_wb.off[slot] = io.offset;
+		sk_wb.len[slot] = io.len;
+		sk_wb.n++;
+		sent += io.len;
+	}
+	if (sent == 0)
+		return sk_file_owed(fd);
+	return (ssize_t)sent;
+}
+
 static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 			  int64_t offset)
 {
-	int64_t pos;
+	struct sk_fh *h = sk_file_fh(fd);
+	bool behind, ahead, at_pos;
 	ssize_t done;
 
-	if (!sk_file_ready())
+	if (!sk_file_linked())
 		return -1;
 	if (sk_file_misaligned(fd, buf)) {
 		errno = EINVAL;
@@ -428,20 +768,49 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 	}
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	if (len <= SK_HMSG_BULK_MAX || sk_file_has(sk_file_append, fd))
-		return sk_file_rw_serial(write, fd, buf, len, offset);
-	if (offset >= 0)
-		return sk_file_rw_pipe(write, fd, buf, len, offset);
-	/* At the file position: where it is, the chunks at offsets from
-	 * there, then the position moved past what was transferred, as
-	 * read(2) and write(2) move it. A descriptor without a position (a
-	 * FIFO) goes a chunk at a time. */
-	pos = sk_lseek(fd, 0, SEEK_CUR);
-	if (pos < 0)
-		return sk_file_rw_serial(write, fd, buf, len, -1);
-	done = sk_file_rw_pipe(write, fd, buf, len, pos);
-	if (done > 0) /* fails only with the link, which ends the node */
-		sk_lseek(fd, pos + done, SEEK_SET);
+	/* A handle's first bulk transfer at the position: where is it?
+	 * (The host's position moves with nothing else this node has out:
+	 * its writes left behind go at offsets.) */
+	if (offset < 0 && len > SK_FILE_INLINE_MAX &&
+	    !(h->flags & (SK_FH_APPEND | SK_FH_POS | SK_FH_NOPOS))) {
+		int64_t pos = sk_file_host_lseek(fd, 0, SEEK_CUR);
+
+		if (pos >= 0) {
+			h->flags |= SK_FH_POS;
+			h->pos = pos;
+		} else if (pos == -ESPIPE) {
+			h->flags |= SK_FH_NOPOS;
+		}
+	}
+	behind = write && sk_file_behind_ok(h, len);
+	ahead = !write && offset < 0 && len <= SK_HMSG_BULK_MAX &&
+		(h->flags & SK_FH_POS) && !(h->flags & SK_FH_SYNC);
+	if (ahead)
+		sk_wb_drain(); /* the read-ahead stays if it is this one's */
+	else if (!behind)
+		sk_file_settle();
+	else if (sk_ra.fd >= 0)
+		sk_ra_drop(); /* the write takes the slices */
+	if (sk_file_owed(fd) != 0)
+		return -1;
+	if (ahead) {
+		done = sk_ra_read(fd, buf, len, h->pos);
+		if (done > 0)
+			h->pos += done;
+		return done;
+	}
+	at_pos = offset < 0 && (h->flags & SK_FH_POS);
+	if (at_pos)
+		offset = h->pos;
+	if (offset < 0 || (h->flags & SK_FH_APPEND) ||
+	    len <= SK_HMSG_PAYLOAD_MAX - sizeof(struct sk_hreq_io))
+		done = sk_file_rw_serial(write, fd, buf, len, offset);
+	else if (behind)
+		done = sk_file_write_behind(fd, buf, len, offset);
+	else
+		done = sk_file_rw_pipe(write, fd, buf, len, offset);
+	if (at_pos && done > 0)
+		h->pos += done;
 	return done;
 }
 
@@ -473,17 +842,35 @@ ssize_t sk_pwrite(int fd, const void *buf, size_t len, off_t offset)
 	return sk_file_rw(true, fd, (void *)buf, len, offset);
 }
 
+/* Where a handle kept here is, SEEK_SET and SEEK_CUR are answered here
+ * (with lseek's errors); SEEK_END asks the host, whose answer is kept. */
 off_t sk_lseek(int fd, off_t offset, int whence)
 {
-	struct sk_hreq_lseek r = {.fd = fd, .whence = whence,
-				  .offset = offset};
+	struct sk_fh *h = sk_file_fh(fd);
 	int64_t rc;
 
 	if (!sk_file_ready())
 		return -1;
-	rc = sk_node_call(SK_HMSG_LSEEK, 0, &r, sizeof(r), NULL, 0, NULL, 0,
-			  NULL);
-	return sk_file_ret(rc) ? -1 : (off_t)rc;
+	if ((h->flags & SK_FH_POS) && (whence == SEEK_SET || whence == SEEK_CUR)) {
+		int64_t base = whence == SEEK_CUR ? h->pos : 0;
+
+		if (offset > 0 && base > INT64_MAX - offset) {
+			errno = EOVERFLOW;
+			return -1;
+		}
+		if (base + offset < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		h->pos = base + offset;
+		return (off_t)h->pos;
+	}
+	rc = sk_file_host_lseek(fd, offset, whence);
+	if (sk_file_ret(rc))
+		return -1;
+	if (h->flags & SK_FH_POS)
+		h->pos = rc;
+	return (off_t)rc;
 }
 
 /* FSTAT's and STAT's reply into *@st. */
@@ -529,14 +916,20 @@ int sk_stat(const char *path, struct sk_stat *st)
 	return sk_file_stat_ret(rc, got, &hs, st);
 }
 
+/* After the writes left behind, the host's fsync; a failure of theirs is
+ * this call's (the data did not reach the file). */
 static int sk_file_sync(int fd, uint16_t flags)
 {
 	struct sk_hreq_fd r = {.fd = fd};
+	int rc;
 
 	if (!sk_file_ready())
 		return -1;
-	return sk_file_ret(sk_node_call(SK_HMSG_FSYNC, flags, &r, sizeof(r),
-					NULL, 0, NULL, 0, NULL));
+	rc = sk_file_ret(sk_node_call(SK_HMSG_FSYNC, flags, &r, sizeof(r),
+				      NULL, 0, NULL, 0, NULL));
+	if (rc == 0 && sk_file_owed(fd) != 0)
+		return -1;
+	return rc;
 }
 
 int sk_fsync(int fd)

@@ -65,6 +65,9 @@ struct sk_node {
 	 * descriptor; SK_HIO_HOSTBUF), or NULL: then the bounce region. */
 	char            *hostbuf;
 	struct sk_rkey  *hostbuf_key;
+	/* Bumped by every barrier: file.c's read-ahead, read before it,
+	 * is dropped (another node may have written since). */
+	unsigned         barriers;
 
 	/* Who takes a PEER: set by peer.c when it posts its LISTEN, which
 	 * is what makes the host send them (NULL: a PEER is malformed). */

@@ -490,6 +490,10 @@ int sk_os_barrier(void)
 
 	if (!sk_node.booted)
 		return 0;
+	/* Every reply first: a file write left behind (file.c) is in the
+	 * file before the other nodes pass the barrier. */
+	sk_node_drain();
+	sk_node.barriers++;
 	rc = sk_node_call(SK_HMSG_BARRIER, 0, NULL, 0, NULL, 0, NULL, 0,
 			  NULL);
 	return rc < 0 ? (int)rc : 0;

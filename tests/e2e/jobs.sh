@@ -124,6 +124,19 @@ t_bigio() {
 	[ ! -e bigio.a ] && [ ! -e bigio.b ] || { echo "files left behind"; return 1; }
 }
 
+t_wbra() {
+	# Writes left behind and read-ahead at their seams (node_app.c,
+	# do_wbra): overlapping writes in order, read-ahead dropped after a
+	# write and after a barrier past which another node wrote.
+	local v
+	for v in 1 0; do
+		SKIFF_FILE_MAP=$v run 120 -n 2 -x SKIFF_FILE_MAP "$APP" wbra
+		[ $RC -eq 0 ] && grep -q '^wbra: ok$' "$OUT" ||
+			{ echo "SKIFF_FILE_MAP=$v: exit $RC"; grep 'wbra' "$OUT" | head -5; return 1; }
+	done
+	[ ! -e wbra.dat ] || { echo "file left behind"; return 1; }
+}
+
 t_enospc() {
 	# A full file system under the host's file service: the node's write
 	# fails with ENOSPC, the job runs on (its console, its other files),
@@ -1338,6 +1351,7 @@ check files-${FILE_MB}MB t_files
 check slices-16 t_slices
 check posix t_posix
 check bigio t_bigio
+check wbra t_wbra
 check direct t_direct
 check enospc t_enospc
 check killwrite t_killwrite

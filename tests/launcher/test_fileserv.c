@@ -380,6 +380,36 @@ static void test_big_io(void **state)
 	free(in);
 }
 
+/* All of it or the error: a write left behind has no count to give. */
+static void test_write_all(void **state)
+{
+	struct fx *fx = *state;
+	size_t len = 3 * SK_HMSG_BULK_MAX + 7;
+	uint8_t *out = malloc(len), *in = malloc(len);
+
+	assert_non_null(out);
+	assert_non_null(in);
+	for (size_t i = 0; i < len; i++)
+		out[i] = (uint8_t)(i * 7 + (i >> 9));
+	assert_int_equal(fs_open(fx, "all", O_CREAT | O_RDWR), 0);
+	assert_int_equal(sk_fsrv_write_all(&fx->files, 0, out, len, 5),
+			 (int64_t)len);
+	assert_int_equal(sk_fsrv_read(&fx->files, 0, in, len, 5),
+			 (int64_t)len);
+	assert_memory_equal(in, out, len);
+	/* Only at an offset; only a handle the node has. */
+	assert_int_equal(sk_fsrv_write_all(&fx->files, 0, out, 1, -1),
+			 -EINVAL);
+	assert_int_equal(sk_fsrv_write_all(&fx->files, 7, out, 1, 0), -EBADF);
+	/* A FIFO has no offsets: its error, not a count. */
+	assert_int_equal(mkfifo(join(fx->root, "fifo"), 0600), 0);
+	assert_int_equal(fs_open(fx, "fifo", O_RDWR), 1);
+	assert_int_equal(sk_fsrv_write_all(&fx->files, 1, out, 10, 0),
+			 -ESPIPE);
+	free(out);
+	free(in);
+}
+
 static void test_bad_offsets_and_whence(void **state)
 {
 	struct fx *fx = *state;
@@ -1157,6 +1187,7 @@ int main(void)
 		T(test_root_slash),
 		T(test_write_read_back),
 		T(test_big_io),
+		T(test_write_all),
 		T(test_bad_offsets_and_whence),
 		T(test_fstat),
 		T(test_unlink),

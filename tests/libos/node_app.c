@@ -16,6 +16,7 @@
  *   files MB PATH         each rank writes its MB MiB slice of PATH, then
  *                         reads it back; prints slice checksums
  *   bigio                 rank 0's transfers of several chunks (pipelined)
+ *   wbra                  (2 nodes) writes left behind, read-ahead, barriers
  *   readfile PATH         rank 0 reads PATH with fopen/fread; prints its
  *                         size and checksum
  *   stdin                 rank 0 reads stdin to EOF; prints size, checksum
@@ -699,13 +700,142 @@ out:
 	return rc;
 }
 
+/*
+ * Writes left behind and read-ahead (libos/file.c), at their seams, on 2
+ * nodes: overlapping writes back to back land in the order written;
+ * rank 0's read-ahead is not served after its own write, nor after a
+ * barrier past which rank 1 rewrote the file; rank 1 reads after the
+ * barrier what rank 0 left behind before it. "wbra: ok" from rank 0.
+ */
+static int wbra_expect(const unsigned char *b, size_t len, unsigned char v,
+		       const char *what)
+{
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != v) {
+			printf("wbra: FAIL %s: byte %zu is %u, not %u\n", what,
+			       i, b[i], v);
+			return 1;
+		}
+	return 0;
+}
+
+static int do_wbra(void)
+{
+	const size_t mib = 1u << 20, piece = 65536;
+	unsigned char *a = malloc(2 * mib), *r = malloc(2 * mib);
+	unsigned rank = sk_os_rank();
+	int fd = -1, rc = 1;
+
+	if (a == NULL || r == NULL || sk_os_size() != 2)
+		return 1;
+	if (rank == 0) {
+		fd = sk_open("wbra.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0)
+			goto fail;
+		/* 1 MiB of 1s, then 2s over its second half and on, then
+		 * 3s over its first 64 KiB: all left behind, overlapping. */
+		memset(a, 1, mib);
+		if (sk_pwrite(fd, a, mib, 0) != (ssize_t)mib)
+			goto fail;
+		memset(a, 2, mib);
+		if (sk_pwrite(fd, a, mib, mib / 2) != (ssize_t)mib)
+			goto fail;
+		memset(a, 3, piece);
+		if (sk_pwrite(fd, a, piece, 0) != (ssize_t)piece)
+			goto fail;
+		if (sk_pread(fd, r, mib + mib / 2, 0) != (ssize_t)(mib + mib / 2) ||
+		    wbra_expect(r, piece, 3, "the last write") ||
+		    wbra_expect(r + piece, mib / 2 - piece, 1, "the first") ||
+		    wbra_expect(r + mib / 2, mib, 2, "the second"))
+			goto out;
+		/* 32 writes over one place, all out at once if they could
+		 * be: the last one's bytes stay. */
+		for (unsigned k = 0; k < 32; k++) {
+			memset(a, 10 + k, piece);
+			if (sk_pwrite(fd, a, piece, 8 * piece) !=
+			    (ssize_t)piece)
+				goto fail;
+		}
+		if (sk_pread(fd, r, piece, 8 * piece) != (ssize_t)piece ||
+		    wbra_expect(r, piece, 41, "the last of 32 writes"))
+			goto out;
+		/* Read-ahead from 0, then a write inside what it holds. */
+		if (sk_lseek(fd, 0, SEEK_SET) != 0 ||
+		    sk_read(fd, r, piece) != (ssize_t)piece ||
+		    wbra_expect(r, piece, 3, "a read from 0"))
+			goto out;
+		memset(a, 4, piece);
+		if (sk_pwrite(fd, a, piece, 2 * piece) != (ssize_t)piece ||
+		    sk_read(fd, r, piece) != (ssize_t)piece ||
+		    wbra_expect(r, piece, 1, "a read after a write") ||
+		    sk_read(fd, r, piece) != (ssize_t)piece ||
+		    wbra_expect(r, piece, 4, "the write, read at the position"))
+			goto out;
+		/* Read-ahead of [4 piece, ...), which rank 1 rewrites. */
+		if (sk_read(fd, r, piece) != (ssize_t)piece ||
+		    wbra_expect(r, piece, 1, "a read before the barrier"))
+			goto out;
+	}
+	if (sk_os_barrier() != 0)
+		goto fail;
+	if (rank == 1) {
+		fd = sk_open("wbra.dat", O_RDWR);
+		memset(a, 5, mib);
+		if (fd < 0 ||
+		    sk_pread(fd, r, piece, 2 * piece) != (ssize_t)piece ||
+		    wbra_expect(r, piece, 4, "rank 0's write, on rank 1") ||
+		    sk_pwrite(fd, a, mib, 4 * piece) != (ssize_t)mib)
+			goto fail;
+	}
+	if (sk_os_barrier() != 0)
+		goto fail;
+	if (rank == 0) {
+		if (sk_read(fd, r, piece) != (ssize_t)piece ||
+		    wbra_expect(r, piece, 5, "read-ahead across a barrier"))
+			goto out;
+		printf("wbra: ok\n");
+	}
+	rc = 0;
+	goto out;
+fail:
+	printf("wbra: FAIL rank %u: %s\n", rank, strerror(errno));
+out:
+	if (fd >= 0)
+		sk_close(fd);
+	sk_os_barrier();
+	if (rank == 0)
+		sk_unlink("wbra.dat");
+	free(a);
+	free(r);
+	return rc;
+}
+
+/* A write then an fsync of @fd: the errno one of them reported (a write
+ * left behind reports its failure on the next call), or 0. */
+static int write_sync_err(int fd, const void *b, size_t len, ssize_t *n_p)
+{
+	int err = 0;
+
+	*n_p = sk_write(fd, b, len);
+	if (*n_p < 0)
+		err = errno;
+	if (sk_fsync(fd) < 0 && err == 0)
+		err = errno;
+	return err;
+}
+
+/* One write of several chunks that runs out of room: a short count, or
+ * ENOSPC from it or from the fsync after it (a write left behind says so
+ * there, as NFS does); what the file holds is the pattern; the next write
+ * fails with ENOSPC. */
 static int do_enospc_big(const char *dir)
 {
 	const size_t len = 3u << 20; /* the file system holds 1 MiB */
 	char path[256];
 	unsigned char *b = malloc(len), *back = malloc(len);
+	struct sk_stat st;
 	ssize_t n, m = -1;
-	int fd, rc = 1;
+	int fd, err, rc = 1;
 
 	if (b == NULL || back == NULL)
 		return 1;
@@ -713,24 +843,30 @@ static int do_enospc_big(const char *dir)
 		b[i] = pattern(i);
 	snprintf(path, sizeof(path), "%s/fill", dir);
 	fd = sk_open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	n = fd < 0 ? -1 : sk_write(fd, b, len);
-	if (n <= 0 || (size_t)n >= len) {
-		printf("enospc: FAIL a %zu-byte write into 1 MiB: %zd (%s)\n",
-		       len, n, strerror(errno));
+	n = -1;
+	err = fd < 0 ? errno : write_sync_err(fd, b, len, &n);
+	/* A write that waits says so with its count; one left behind, with
+	 * ENOSPC from the fsync. */
+	if (err != ENOSPC && !(err == 0 && n >= 0 && (size_t)n < len)) {
+		printf("enospc: FAIL a %zu-byte write into 1 MiB: %s\n", len,
+		       err ? strerror(err) : "no error");
 		goto out;
 	}
-	m = sk_pread(fd, back, (size_t)n, 0);
-	if (m != n || memcmp(b, back, (size_t)n) != 0) {
-		printf("enospc: FAIL reading back %zd bytes: %zd\n", n, m);
+	if (sk_fstat(fd, &st) != 0 || st.size >= len ||
+	    (m = sk_pread(fd, back, st.size, 0)) != (ssize_t)st.size ||
+	    memcmp(b, back, st.size) != 0) {
+		printf("enospc: FAIL reading back what the file holds: %zd\n",
+		       m);
 		goto out;
 	}
-	m = sk_write(fd, b, len);
-	if (m >= 0 || errno != ENOSPC) {
-		printf("enospc: FAIL the write after the short one: %zd (%s)\n",
-		       m, m < 0 ? strerror(errno) : "no error");
+	err = write_sync_err(fd, b, len, &n);
+	if (err != ENOSPC) {
+		printf("enospc: FAIL the write after the short one: %s\n",
+		       err ? strerror(err) : "no error");
 		goto out;
 	}
-	printf("enospc: a %zu-byte write stored %zd bytes\n", len, n);
+	printf("enospc: a %zu-byte write left %llu bytes\n", len,
+	       (unsigned long long)st.size);
 	rc = 0;
 out:
 	if (fd >= 0)
@@ -1189,6 +1325,8 @@ int main(int argc, char **argv)
 		return do_posix();
 	} else if (strcmp(cmd, "direct") == 0) {
 		return do_direct();
+	} else if (strcmp(cmd, "wbra") == 0) {
+		return do_wbra();
 	} else if (strcmp(cmd, "bigio") == 0) {
 		return do_bigio();
 	} else if (strcmp(cmd, "enospc") == 0) {

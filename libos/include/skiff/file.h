@@ -5,9 +5,20 @@
  *
  * Paths are relative to the job's root on the host (skrun's working
  * directory, or its --root); the host refuses paths that escape it.
- * Transfers up to SK_FILE_INLINE_MAX bytes travel inside messages; larger
- * ones move by RDMA between the node's arena and the host's registered
- * buffer, a chunk (SK_HMSG_BULK_MAX) at a time.
+ * Small transfers travel inside messages; larger ones go in chunks of 256
+ * KiB, four at a time, through the host's buffer for this node (mapped
+ * here where both are on one host, else moved by RDMA from a bounce
+ * region or, for large ones, from the caller's own buffer).
+ *
+ * Writes left behind: on one host, a write of 16 KiB or more to a handle
+ * without O_DIRECT, O_SYNC, O_DSYNC or O_APPEND returns once its bytes are
+ * copied to the host's buffer, as write(2) returns once they are in the
+ * page cache. This node's own later calls see them (every other file call
+ * waits for them first). Another node sees them after this one's
+ * sk_close, sk_fsync or sk_os_barrier (MPI-IO's "sync, barrier" rule).
+ * If one fails (ENOSPC, EIO), the next sk_write, sk_read, sk_fsync or
+ * sk_close of that handle fails with its errno, as on NFS; the return
+ * value of a write already returned is not changed.
  *
  * Every call blocks the calling (main) thread while it serves the node's
  * loop, and returns -1 with errno set on failure, as POSIX does. ENOSYS

@@ -117,7 +117,9 @@ sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
  * Wait, serving the loop, until every node of the job that is still
  * running has called sk_os_barrier (as MPI_Barrier; nodes that finished
  * or died are not waited for). Returns 0, or -ENOTCONN when the host link
- * is down. Outside a job it returns 0 at once.
+ * is down. Outside a job it returns 0 at once. File writes this node left
+ * behind (skiff/file.h) are in their files before it enters: after the
+ * barrier every node reads them.
  */
 int sk_os_barrier(void);
 

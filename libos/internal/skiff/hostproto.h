@@ -210,6 +210,10 @@ struct sk_hreq_io {
  * descriptor), at offset @raddr: a slice's, a multiple of SK_HMSG_BULK_MAX
  * below SK_HMSG_BULK_AREA. Nothing follows the struct. */
 #define SK_HIO_HOSTBUF 1u
+/* WRITE's flag: all of it or the error (a short write(2) is tried on, and
+ * its failure is the answer): a write nobody waits on (libos/file.c's
+ * left-behind writes) has no use for a count. */
+#define SK_HIO_WHOLE   2u
 
 struct sk_hreq_lseek {
 	int32_t  fd;
