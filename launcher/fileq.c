@@ -117,6 +117,16 @@ static void sk_fileq_readable(struct sk_watch *w, unsigned revents)
 	}
 }
 
+bool sk_fileq_busy(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&sk_fq.lock);
+	n = sk_fq.queued + sk_fq.running;
+	pthread_mutex_unlock(&sk_fq.lock);
+	return n > 0;
+}
+
 int sk_fileq_init(struct sk_loop *loop)
 {
 	sk_fq.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -14,6 +14,8 @@
 #ifndef SKIFF_LAUNCHER_FILEQ_H
 #define SKIFF_LAUNCHER_FILEQ_H
 
+#include <stdbool.h>
+
 #include <skiff/loop.h>
 
 /* At most this many requests run at once (each can wait in a system
@@ -31,6 +33,9 @@ int sk_fileq_init(struct sk_loop *loop);
 /* Queue @req; its ->done follows on the loop's thread, never inside this
  * call. With no worker and none that can start, ->work runs here. */
 void sk_fileq_submit(struct sk_fileq_req *req);
+/* Whether requests are queued or running: the loop's thread then sleeps
+ * rather than spins while it waits (skrun.c), leaving the cores to them. */
+bool sk_fileq_busy(void);
 /* Stop the workers that are idle, and tell the others to stop when
  * their request returns. Returns how many requests are still running or
  * queued: their memory must outlive the process's exit. */

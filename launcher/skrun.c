@@ -477,7 +477,10 @@ int main(int argc, char **argv)
 				break;
 			timeout = (int)((drain_end - now) / 1000000 + 1);
 		}
-		if (sk_loop_run_once(job.loop, timeout) < 0)
+		/* While file threads work, sleep when idle: spinning here
+		 * would take a core from them (and from the nodes). */
+		if ((sk_fileq_busy() ? sk_loop_wait_once(job.loop, timeout) :
+				       sk_loop_run_once(job.loop, timeout)) < 0)
 			break;
 	}
 	sk_jobctl_last_signals(&job);

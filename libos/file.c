@@ -130,6 +130,16 @@ static uint16_t sk_file_io_flags(void)
 	return sk_node.hostbuf ? SK_HIO_HOSTBUF : 0;
 }
 
+/* Run the loop for a reply of the host's file service. Where the host
+ * shares this machine (its buffer is mapped here), the answer is work of
+ * its file threads on the same few cores: sleep at once rather than spin
+ * on one of them (loop.h). */
+static int sk_file_wait(void)
+{
+	return sk_node.hostbuf ? sk_loop_wait_once(sk_node.loop, -1) :
+				 sk_loop_run_once(sk_node.loop, -1);
+}
+
 /*
  * Writes left behind: a write of a handle without O_DIRECT, O_SYNC or
  * O_DSYNC, at an offset, that goes through the host's buffer (or the
@@ -182,7 +192,7 @@ static void sk_wb_pop(void)
 	unsigned i = sk_wb.head;
 
 	while (sk_wb.call[i] != NULL)
-		if (sk_loop_run_once(sk_node.loop, -1) < 0) {
+		if (sk_file_wait() < 0) {
 			/* The loop itself failed: nothing will come. */
 			struct sk_fh *h = sk_file_fh(sk_wb.fd[i]);
 
@@ -251,7 +261,7 @@ static void sk_ra_drop(void)
 
 	for (i = 0; i < SK_HMSG_BULK_DEPTH; i++)
 		while (sk_ra.call[i] != NULL)
-			if (sk_loop_run_once(sk_node.loop, -1) < 0)
+			if (sk_file_wait() < 0)
 				sk_ra.call[i] = NULL; /* nothing will come */
 	sk_ra.fd = -1;
 	sk_ra.n = 0;
@@ -319,7 +329,7 @@ static ssize_t sk_ra_read(int fd, char *buf, size_t len, int64_t pos)
 		size_t take;
 
 		while (sk_ra.call[h] != NULL)
-			if (sk_loop_run_once(sk_node.loop, -1) < 0) {
+			if (sk_file_wait() < 0) {
 				sk_ra.call[h] = NULL;
 				sk_ra.got[h] = -EIO;
 			}
@@ -555,7 +565,7 @@ static int64_t sk_file_reap(struct sk_file_chunk *c)
 	int64_t rc;
 
 	while (!c->call->done)
-		if (sk_loop_run_once(sk_node.loop, -1) < 0)
+		if (sk_file_wait() < 0)
 			break;
 	rc = c->call->done ? c->call->result : -ENOTCONN;
 	c->call->busy = false;

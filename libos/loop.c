@@ -654,6 +654,17 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 	}
 }
 
+int sk_loop_wait_once(struct sk_loop *loop, int timeout_ms)
+{
+	uint64_t spin = loop->spin_ns;
+	int n;
+
+	loop->spin_ns = 0;
+	n = sk_loop_run_once(loop, timeout_ms);
+	loop->spin_ns = spin;
+	return n;
+}
+
 sk_status_t sk_loop_run(struct sk_loop *loop)
 {
 	loop->stop = false;

@@ -107,6 +107,13 @@ void sk_loop_destroy(struct sk_loop *loop);
  * handled, 0 on timeout, or a negative status if the device failed.
  */
 int sk_loop_run_once(struct sk_loop *loop, int timeout_ms);
+/*
+ * sk_loop_run_once() that sleeps as soon as nothing is ready, without the
+ * SKIFF_LOOP_SPIN_US spin: for a wait whose answer is work on this host's
+ * other cores (a file request the host's threads carry out), which a
+ * spinning waiter would take a core from when cores are few.
+ */
+int sk_loop_wait_once(struct sk_loop *loop, int timeout_ms);
 /* Run until sk_loop_stop() is called from a callback. */
 sk_status_t sk_loop_run(struct sk_loop *loop);
 void sk_loop_stop(struct sk_loop *loop);
