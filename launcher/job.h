@@ -116,7 +116,7 @@ struct sk_hnode {
 
 	/* files */
 	struct sk_fsrv_files files;
-	char             *bulk;      /* SK_HMSG_BULK_AREA in the host arena */
+	char             *bulk;      /* SK_HMSG_BULK_DEPTH * job->bulk_chunk */
 	struct sk_region  bulk_region; /* its own, when shared with the node */
 	bool              bulk_shared; /* the node may map it (SK_HIO_HOSTBUF) */
 	struct sk_fop    *fops;      /* SK_HMSG_BULK_DEPTH requests (services.c) */
@@ -145,6 +145,7 @@ struct sk_job {
 	struct sk_job_opts opts;
 	unsigned          size;
 	struct sk_hnode  *node;       /* [size] */
+	uint32_t          bulk_chunk; /* sk_services_bulk_chunk(size) */
 	uint64_t          id;
 	uint8_t           secret[SK_BOOT_SECRET_LEN];
 	char              secret_hex[2 * SK_BOOT_SECRET_LEN + 1];
@@ -231,6 +232,9 @@ void sk_conn_writable(struct sk_job *job, struct sk_hnode *n);
 
 /* Close a node's link for a protocol violation, saying what it sent. */
 void sk_node_cut(struct sk_hnode *n, const char *what, const char *why);
+/* The most one bulk file request of a job of @np nodes moves (BOOT's
+ * bulk_chunk): each node's bulk area is SK_HMSG_BULK_DEPTH of them. */
+uint32_t sk_services_bulk_chunk(unsigned np);
 sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 				const void *addr, size_t len);
 /* Undo sk_services_connect (its bulk buffer stays in the arena). */

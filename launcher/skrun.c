@@ -287,8 +287,10 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		goto bootsrv;
 	}
 	/* Per node: a channel's slots and a bulk area. */
+	job->bulk_chunk = sk_services_bulk_chunk(np);
 	st = sk_arena_create(job->dev,
-			     (size_t)np * (SK_HMSG_BULK_AREA +
+			     (size_t)np * (SK_HMSG_BULK_DEPTH *
+					   (size_t)job->bulk_chunk +
 					   (SK_HMSG_SLOTS + SK_CHAN_SEND_SLOTS) *
 						   SK_HMSG_SLOT_SIZE + 8192) +
 				     (1u << 20),

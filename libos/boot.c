@@ -365,7 +365,8 @@ static void sk_boot_map_hostbuf(const void *desc, size_t len)
 		return;
 	p = sk_rkey_ptr_rw(sk_node.hostbuf_key,
 			   sk_rkey_addr(sk_node.hostbuf_key));
-	if (p == NULL || sk_rkey_len(sk_node.hostbuf_key) < SK_HMSG_BULK_AREA) {
+	if (p == NULL || sk_rkey_len(sk_node.hostbuf_key) <
+				 SK_HMSG_BULK_DEPTH * (uint64_t)sk_node.chunk) {
 		sk_rkey_destroy(sk_node.hostbuf_key);
 		sk_node.hostbuf_key = NULL;
 		return;
@@ -401,8 +402,12 @@ static char **sk_boot_receive(int *argc_p)
 	p = buf + sizeof(b);
 	argv = sk_boot_strings(&p, buf + got, b.argc);
 	env = sk_boot_strings(&p, buf + got, b.envc);
-	if ((size_t)(buf + got - p) != b.bulk_len)
+	if ((size_t)(buf + got - p) != b.bulk_len ||
+	    b.bulk_chunk < SK_HMSG_CHUNK_MIN ||
+	    b.bulk_chunk > SK_HMSG_BULK_MAX ||
+	    (b.bulk_chunk & (b.bulk_chunk - 1)) != 0)
 		sk_boot_die("malformed BOOT message");
+	sk_node.chunk = b.bulk_chunk;
 	for (i = 0; i < b.envc; i++) {
 		char *eq = strchr(env[i], '=');
 
@@ -504,7 +509,7 @@ static void sk_node_boot(void)
 		sk_boot_die("arena: %s", sk_status_str(st));
 	/* The host RDMA-writes file reads into it and RDMA-reads file
 	 * writes out of it (file.c); nothing else is there. */
-	st = sk_arena_region(sk_node.arena, SK_HMSG_BULK_AREA,
+	st = sk_arena_region(sk_node.arena, SK_HMSG_BOUNCE_SIZE,
 			     SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
 			     &sk_node.bounce_region);
 	if (st != SK_OK) /* the arena or the provider said why, above */

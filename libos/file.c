@@ -1,6 +1,7 @@
 /*
  * A node's files: each call is one request to the host's file service
- * (hostproto.h), or, for bulk data, one request per SK_HMSG_BULK_MAX chunk.
+ * (hostproto.h), or, for bulk data, one request per chunk (the job's, from
+ * BOOT; through the bounce region at most SK_HMSG_BOUNCE_CHUNK).
  *
  * Small transfers ride inside the messages. Large ones use the node's bounce
  * buffer, a region of the arena registered on its own for the host to read
@@ -109,19 +110,27 @@ static int sk_file_ret(int64_t rc)
 /*
  * Slice @i of the area a chunk's bytes go through: the host's bulk area,
  * mapped here (the host's file threads read and write the same pages), or
- * this node's bounce region (the host moves the bytes by RDMA).
+ * this node's bounce region (the host moves the bytes by RDMA). A slice
+ * is a chunk: the job's (BOOT's), or the bounce region's if smaller.
  */
+static uint32_t sk_file_chunk(void)
+{
+	if (sk_node.hostbuf || sk_node.chunk <= SK_HMSG_BOUNCE_CHUNK)
+		return sk_node.chunk;
+	return SK_HMSG_BOUNCE_CHUNK;
+}
+
 static char *sk_file_slice(unsigned i)
 {
 	return (sk_node.hostbuf ? sk_node.hostbuf : sk_node.bounce) +
-	       (size_t)i * SK_HMSG_BULK_MAX;
+	       (size_t)i * sk_file_chunk();
 }
 
 /* What a request says of slice @i: its offset in the host's area, or its
  * address in the bounce region. */
 static uint64_t sk_file_slice_addr(unsigned i)
 {
-	return sk_node.hostbuf ? (uint64_t)i * SK_HMSG_BULK_MAX :
+	return sk_node.hostbuf ? (uint64_t)i * sk_file_chunk() :
 				 (uintptr_t)sk_file_slice(i);
 }
 
@@ -239,8 +248,8 @@ static void sk_ra_ask(void)
 {
 	unsigned slot = (sk_ra.head + sk_ra.n) % SK_HMSG_BULK_DEPTH;
 	struct sk_hreq_io io = {
-		.fd = sk_ra.fd, .len = SK_HMSG_BULK_MAX,
-		.offset = sk_ra.off + (int64_t)sk_ra.n * SK_HMSG_BULK_MAX,
+		.fd = sk_ra.fd, .len = sk_file_chunk(),
+		.offset = sk_ra.off + (int64_t)sk_ra.n * sk_file_chunk(),
 		.raddr = sk_file_slice_addr(slot),
 	};
 	struct sk_hcall *call = sk_node_send(SK_HMSG_READ, sk_file_io_flags(),
@@ -334,7 +343,7 @@ static ssize_t sk_ra_read(int fd, char *buf, size_t len, int64_t pos)
 				sk_ra.got[h] = -EIO;
 			}
 		got = sk_ra.got[h];
-		if (got < 0 || got > (int64_t)SK_HMSG_BULK_MAX) {
+		if (got < 0 || got > (int64_t)sk_file_chunk()) {
 			sk_ra_drop(); /* the next read asks again */
 			if (copied > 0)
 				break;
@@ -349,11 +358,11 @@ static ssize_t sk_ra_read(int fd, char *buf, size_t len, int64_t pos)
 		memcpy(buf + copied, sk_file_slice(h) + sk_ra.used, take);
 		sk_ra.used += take;
 		copied += take;
-		if (sk_ra.used == SK_HMSG_BULK_MAX) {
+		if (sk_ra.used == sk_file_chunk()) {
 			/* Read whole: its slice asks for the next one. */
 			sk_ra.head = (h + 1) % SK_HMSG_BULK_DEPTH;
 			sk_ra.n--;
-			sk_ra.off += SK_HMSG_BULK_MAX;
+			sk_ra.off += sk_file_chunk();
 			sk_ra.used = 0;
 			sk_ra_ask();
 		} else if (sk_ra.used == (size_t)got) {
@@ -488,7 +497,7 @@ static int64_t sk_file_read1(int fd, char *buf, size_t len, int64_t offset)
 			return -EIO;
 		return rc;
 	}
-	io.len = (uint32_t)(len > SK_HMSG_BULK_MAX ? SK_HMSG_BULK_MAX : len);
+	io.len = (uint32_t)(len > sk_file_chunk() ? sk_file_chunk() : len);
 	io.raddr = sk_file_slice_addr(0);
 	rc = sk_node_call(SK_HMSG_READ, sk_file_io_flags(), &io, sizeof(io),
 			  NULL, 0, NULL, 0, NULL);
@@ -510,7 +519,7 @@ static int64_t sk_file_write1(int fd, const char *buf, size_t len,
 		return sk_node_call(SK_HMSG_WRITE, 0, &io, sizeof(io), buf, len,
 				    NULL, 0, NULL);
 	}
-	io.len = (uint32_t)(len > SK_HMSG_BULK_MAX ? SK_HMSG_BULK_MAX : len);
+	io.len = (uint32_t)(len > sk_file_chunk() ? sk_file_chunk() : len);
 	io.raddr = sk_file_slice_addr(0);
 	memcpy(sk_file_slice(0), buf, io.len);
 	rc = sk_node_call(SK_HMSG_WRITE, sk_file_io_flags(), &io, sizeof(io),
@@ -542,8 +551,8 @@ static ssize_t sk_file_rw_serial(bool write, int fd, void *buf, size_t len,
 			return -1;
 		}
 		done += (size_t)rc;
-		if (rc == 0 || (size_t)rc < (want > SK_HMSG_BULK_MAX ?
-						     SK_HMSG_BULK_MAX : want))
+		if (rc == 0 || (size_t)rc < (want > sk_file_chunk() ?
+						     sk_file_chunk() : want))
 			break;
 		if (len == 0)
 			break;
@@ -582,11 +591,18 @@ struct sk_file_zcopy {
 	char          key[SK_BLOB_MAX];
 };
 
+/* Whether a transfer of @len bytes goes from the caller's buffer: large,
+ * and no mapped host buffer here (there the one copy is this node's). */
+static bool sk_file_zcopy_fits(size_t len)
+{
+	return sk_node.hostbuf == NULL && len >= sk_file_zcopy_min();
+}
+
 static bool sk_file_zcopy_start(struct sk_file_zcopy *z, bool write,
 				void *buf, size_t len)
 {
 	z->mr = NULL;
-	if (len < sk_file_zcopy_min())
+	if (!sk_file_zcopy_fits(len))
 		return false;
 	/* Refused where the provider cannot (a sealed node's filter may
 	 * refuse the system call): the bounce region then serves. */
@@ -624,8 +640,9 @@ static ssize_t sk_file_rw_pipe(bool write, int fd, char *buf, size_t len,
 	/* Not where the host's area is mapped here: there the one copy is
 	 * this node's, into memory the host reads (UCX would emulate an
 	 * RDMA on the caller's buffer with this node's CPU anyway). */
-	bool zcopy = sk_node.hostbuf == NULL &&
-		     sk_file_zcopy_start(&z, write, buf, len);
+	bool zcopy = sk_file_zcopy_start(&z, write, buf, len);
+	/* Zero-copy chunks need only fit the host's slice. */
+	uint32_t chunk = zcopy ? sk_node.chunk : sk_file_chunk();
 	unsigned head = 0, inflight = 0;
 	size_t sent = 0, done = 0;
 	int err = 0;
@@ -643,9 +660,8 @@ static ssize_t sk_file_rw_pipe(bool write, int fd, char *buf, size_t len,
 			};
 			struct sk_hcall *call;
 
-			io.len = (uint32_t)(len - sent > SK_HMSG_BULK_MAX ?
-						    SK_HMSG_BULK_MAX :
-						    len - sent);
+			io.len = (uint32_t)(len - sent > chunk ? chunk :
+								 len - sent);
 			if (write && !zcopy)
 				memcpy(slice, buf + sent, io.len);
 			call = sk_node_send(write ? SK_HMSG_WRITE :
@@ -728,8 +744,8 @@ static ssize_t sk_file_write_behind(int fd, const char *buf, size_t len,
 		struct sk_hcall *call;
 		unsigned slot;
 
-		io.len = (uint32_t)(len - sent > SK_HMSG_BULK_MAX ?
-					    SK_HMSG_BULK_MAX : len - sent);
+		io.len = (uint32_t)(len - sent > sk_file_chunk() ?
+					    sk_file_chunk() : len - sent);
 		/* The host writes the chunks out side by side, in any
 		 * order: none may overlap one still out (of any handle: two
 		 * may be one file). */
@@ -793,8 +809,8 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 		}
 	}
 	behind = write && sk_file_behind_ok(h, len);
-	ahead = !write && offset < 0 && len <= SK_HMSG_BULK_MAX &&
-		(h->flags & SK_FH_POS) && !(h->flags & SK_FH_SYNC);
+	ahead = !write && offset < 0 && (h->flags & SK_FH_POS) &&
+		!(h->flags & SK_FH_SYNC) && !sk_file_zcopy_fits(len);
 	if (ahead)
 		sk_wb_drain(); /* the read-ahead stays if it is this one's */
 	else if (!behind)

@@ -183,11 +183,10 @@ sk_status_t sk_hmsg_parse(const void *buf, size_t len, struct sk_hreq *req,
 			return SK_ERR_MALFORMED;
 		}
 		if (req->hdr.flags & SK_HIO_HOSTBUF) {
-			if (plen != 0 || req->io.raddr % SK_HMSG_BULK_MAX ||
-			    req->io.raddr >= SK_HMSG_BULK_AREA ||
-			    req->io.len > SK_HMSG_BULK_MAX) {
+			if (plen != 0 || req->io.len > SK_HMSG_BULK_MAX ||
+			    req->io.raddr > SK_HMSG_AREA_MAX - req->io.len) {
 				*why = "host-buffer transfer with bytes, or "
-				       "not a slice of the bulk area";
+				       "past any bulk area";
 				return SK_ERR_MALFORMED;
 			}
 			req->u.bytes.data = p;

@@ -59,12 +59,13 @@ struct sk_node {
 	struct sk_hcall  calls[SK_HMSG_CALL_SLOTS];
 	unsigned         ncalls;   /* busy calls */
 	uint64_t         next_req;
-	char            *bounce;   /* SK_HMSG_BULK_AREA bytes: bounce_region */
+	char            *bounce;   /* SK_HMSG_BOUNCE_SIZE: bounce_region */
 	struct sk_region bounce_region; /* the host reads and writes it */
 	/* The host's bulk area for this node, mapped here (BOOT's
 	 * descriptor; SK_HIO_HOSTBUF), or NULL: then the bounce region. */
 	char            *hostbuf;
 	struct sk_rkey  *hostbuf_key;
+	uint32_t         chunk;    /* the job's, from BOOT (file.c) */
 	/* Bumped by every barrier: file.c's read-ahead, read before it,
 	 * is dropped (another node may have written since). */
 	unsigned         barriers;

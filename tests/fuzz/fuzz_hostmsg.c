@@ -123,11 +123,12 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 		    (flags & ~(SK_HIO_HOSTBUF | SK_HIO_WHOLE)) != 0 ||
 		    (type == SK_HMSG_READ && (flags & SK_HIO_WHOLE)))
 			return 0;
-		if (flags & SK_HIO_HOSTBUF) /* a slice of the host's area */
+		if (flags & SK_HIO_HOSTBUF) /* a range of the host's area */
 			return plen == 24 &&
-			       sk_le64_get(p + 16) % SK_HMSG_BULK_MAX == 0 &&
-			       sk_le64_get(p + 16) < SK_HMSG_BULK_AREA &&
-			       sk_le32_get(p + 4) <= SK_HMSG_BULK_MAX;
+			       sk_le32_get(p + 4) <= SK_HMSG_BULK_MAX &&
+			       sk_le64_get(p + 16) + sk_le32_get(p + 4) <=
+				       SK_HMSG_AREA_MAX &&
+			       sk_le64_get(p + 16) <= SK_HMSG_AREA_MAX;
 		if (sk_le64_get(p + 16) != 0) /* then at most a key */
 			return plen - 24 <= SK_BLOB_MAX &&
 			       sk_le32_get(p + 4) <= SK_HMSG_BULK_MAX;
@@ -239,9 +240,8 @@ static void check_request(const uint8_t *b, size_t len,
 		      !(r->hdr.flags & SK_HIO_WHOLE));
 		if (r->hdr.flags & SK_HIO_HOSTBUF) {
 			check(plen == 24 && r->u.bytes.len == 0);
-			check(r->io.raddr % SK_HMSG_BULK_MAX == 0 &&
-			      r->io.raddr < SK_HMSG_BULK_AREA &&
-			      r->io.len <= SK_HMSG_BULK_MAX);
+			check(r->io.len <= SK_HMSG_BULK_MAX &&
+			      r->io.raddr <= SK_HMSG_AREA_MAX - r->io.len);
 		} else if (r->io.raddr) {
 			check(r->io.len <= SK_HMSG_BULK_MAX);
 			check(r->u.bytes.data == p + 24);

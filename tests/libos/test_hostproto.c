@@ -93,9 +93,12 @@ _Static_assert(SK_HSERVICE_MAX == 64, "services 0..63");
 _Static_assert(SK_HMSG_PAYLOAD_MAX == 16384 - 24,
 	       "a payload fills the rest of a slot");
 _Static_assert(SK_HMSG_PATH_MAX == 4096, "paths fit PATH_MAX");
-_Static_assert(SK_HMSG_BULK_MAX == 256u << 10, "a bulk chunk is 256 KiB");
-_Static_assert(SK_HMSG_BULK_AREA == 4 * SK_HMSG_BULK_MAX,
-	       "four chunks in flight: 1 MiB of bounce region per node");
+_Static_assert(SK_HMSG_BULK_MAX == 1u << 20, "a bulk request is 1 MiB at most");
+_Static_assert(SK_HMSG_BULK_DEPTH == 4 && SK_HMSG_CHUNK_MIN == 64u << 10,
+	       "four chunks in flight, of 64 KiB at least");
+_Static_assert(SK_HMSG_BOUNCE_SIZE == 1u << 20, "1 MiB of bounce region");
+_Static_assert(offsetof(struct sk_hboot, bulk_chunk) == 28,
+	       "boot.bulk_chunk");
 
 #define HOFF_MAGIC    0
 #define HOFF_VERSION  4
@@ -1302,16 +1305,15 @@ static void test_bulk_bad(void **state)
 	msg_free(m);
 }
 
-/* SK_HIO_HOSTBUF: a slice of the host's bulk area, by its offset; no
- * bytes after the struct; no other flag. */
+/* SK_HIO_HOSTBUF: a range of the host's bulk area, by its offset, inside
+ * the largest area there is (the host checks its own); no bytes after the
+ * struct; no other flag. */
 static void test_hostbuf(void **state)
 {
-	static const uint64_t bad_raddr[] = {1, SK_HMSG_BULK_MAX - 1,
-					     SK_HMSG_BULK_MAX + 512,
-					     SK_HMSG_BULK_AREA,
-					     SK_HMSG_BULK_AREA +
-						     SK_HMSG_BULK_MAX,
-					     UINT64_MAX};
+	static const uint64_t bad_raddr[] = {SK_HMSG_AREA_MAX - 511,
+					     SK_HMSG_AREA_MAX,
+					     SK_HMSG_AREA_MAX + 4096,
+					     UINT64_MAX - 511, UINT64_MAX};
 	struct msg *m = msg_new();
 	struct sk_hreq r;
 
@@ -1328,9 +1330,12 @@ static void test_hostbuf(void **state)
 		}
 		mk_io_flags(m, t, SK_HIO_HOSTBUF, 0, 0, NULL, 0);
 		expect_ok(m, &r);
+		mk_io_flags(m, t, SK_HIO_HOSTBUF, 512, SK_HMSG_AREA_MAX - 512,
+			    NULL, 0);
+		expect_ok(m, &r);
 		for (size_t i = 0; i < sizeof(bad_raddr) / sizeof(*bad_raddr);
 		     i++) {
-			mk_io_flags(m, t, SK_HIO_HOSTBUF, 1, bad_raddr[i],
+			mk_io_flags(m, t, SK_HIO_HOSTBUF, 512, bad_raddr[i],
 				    NULL, 0);
 			expect_refused(m, "host-buffer");
 		}

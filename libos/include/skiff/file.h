@@ -5,8 +5,8 @@
  *
  * Paths are relative to the job's root on the host (skrun's working
  * directory, or its --root); the host refuses paths that escape it.
- * Small transfers travel inside messages; larger ones go in chunks of 256
- * KiB, four at a time, through the host's buffer for this node (mapped
+ * Small transfers travel inside messages; larger ones go in chunks of up to
+ * 1 MiB, four at a time, through the host's buffer for this node (mapped
  * here where both are on one host, else moved by RDMA from a bounce
  * region or, for large ones, from the caller's own buffer).
  *

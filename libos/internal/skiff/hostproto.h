@@ -199,20 +199,26 @@ struct sk_hreq_io {
 	int64_t  offset;
 	uint64_t raddr;
 };
-#define SK_HMSG_BULK_MAX (256u << 10)
-/* A node has up to SK_HMSG_BULK_DEPTH bulk requests in flight, each in its
- * own SK_HMSG_BULK_MAX slice of its bounce region and of the host's bulk
- * area for it (libos/file.c, launcher/services.c). */
-#define SK_HMSG_BULK_DEPTH 4u
-#define SK_HMSG_BULK_AREA  (SK_HMSG_BULK_DEPTH * SK_HMSG_BULK_MAX)
+#define SK_HMSG_BULK_MAX (1u << 20)
+/*
+ * A node has up to SK_HMSG_BULK_DEPTH bulk requests in flight, each in its
+ * own slice of the host's bulk area for it. A slice is the job's chunk
+ * (BOOT's @bulk_chunk: a power of two from SK_HMSG_CHUNK_MIN to
+ * SK_HMSG_BULK_MAX, which skrun sizes from the job's size, launcher/
+ * services.c); through the node's bounce region (RDMA) a chunk is at most
+ * SK_HMSG_BOUNCE_CHUNK, the region SK_HMSG_BOUNCE_SIZE.
+ */
+#define SK_HMSG_BULK_DEPTH   4u
+#define SK_HMSG_CHUNK_MIN    (64u << 10)
+#define SK_HMSG_BOUNCE_CHUNK (256u << 10)
+#define SK_HMSG_BOUNCE_SIZE  (SK_HMSG_BULK_DEPTH * SK_HMSG_BOUNCE_CHUNK)
+#define SK_HMSG_AREA_MAX     (SK_HMSG_BULK_DEPTH * SK_HMSG_BULK_MAX)
 /* READ's and WRITE's one flag: the bytes are (WRITE) or go (READ) in the
  * host's bulk area for this node, which the node has mapped (BOOT's
- * descriptor), at offset @raddr: a slice's, a multiple of SK_HMSG_BULK_MAX
- * below SK_HMSG_BULK_AREA. Nothing follows the struct. */
+ * descriptor), at offset @raddr; @raddr + @len stays inside the area
+ * (the host checks it against the area's size; at most SK_HMSG_AREA_MAX).
+ * Nothing follows the struct. */
 #define SK_HIO_HOSTBUF 1u
-/* WRITE's flag: all of it or the error (a short write(2) is tried on, and
- * its failure is the answer): a write nobody waits on (libos/file.c's
- * left-behind writes) has no use for a count. */
 #define SK_HIO_WHOLE   2u
 
 struct sk_hreq_lseek {
@@ -257,9 +263,10 @@ struct sk_hstat {
 
 /* BOOT: then argc NUL-terminated strings, then envc "NAME=value" ones,
  * then @bulk_len bytes: the packed descriptor (sk_mr_pack) of the host's
- * bulk area for this node, SK_HMSG_BULK_AREA bytes of shared memory it
- * may map (sk_rkey_ptr_rw) for SK_HIO_HOSTBUF transfers; 0 when the host
- * has none for it (another host, or no shared memory). */
+ * bulk area for this node, SK_HMSG_BULK_DEPTH * @bulk_chunk bytes of
+ * shared memory it may map (sk_rkey_ptr_rw) for SK_HIO_HOSTBUF transfers;
+ * 0 when the host has none for it (another host, or no shared memory).
+ * @bulk_chunk: the most one bulk request of this job moves. */
 struct sk_hboot {
 	uint32_t rank;
 	uint32_t size;
@@ -267,7 +274,7 @@ struct sk_hboot {
 	uint32_t envc;
 	uint64_t job_id;
 	uint32_t bulk_len;
-	uint32_t reserved;
+	uint32_t bulk_chunk;
 };
 
 _Static_assert(sizeof(struct sk_hmsg_hdr) == 24, "header is 24 bytes");
