@@ -963,6 +963,25 @@ int sk_fsync(int fd)
 	return sk_file_sync(fd, 0);
 }
 
+int sk_fsync_all(int fd)
+{
+	int rc = sk_file_sync(fd, 0), err = errno;
+	int brc;
+
+	if (!sk_node.booted)
+		return rc;
+	brc = sk_node_barrier();
+	if (rc != 0) {
+		errno = err;
+		return -1;
+	}
+	if (brc != 0) {
+		errno = -brc;
+		return -1;
+	}
+	return 0;
+}
+
 int sk_fdatasync(int fd)
 {
 	return sk_file_sync(fd, SK_HFSYNC_DATA);

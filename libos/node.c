@@ -153,6 +153,19 @@ int sk_node_post(uint16_t type, uint16_t flags, const void *p1, size_t len1)
 								    -ENOTCONN;
 }
 
+int sk_node_barrier(void)
+{
+	int64_t rc;
+
+	/* Every reply first: a file write left behind (file.c) is in the
+	 * file before the other nodes pass the barrier. */
+	sk_node_drain();
+	sk_node.barriers++;
+	rc = sk_node_call(SK_HMSG_BARRIER, 0, NULL, 0, NULL, 0, NULL, 0,
+			  NULL);
+	return rc < 0 ? (int)rc : 0;
+}
+
 void sk_node_drain(void)
 {
 	while (sk_node.ncalls > 0 && !sk_node.down)

@@ -101,6 +101,9 @@ struct sk_hcall *sk_node_send(uint16_t type, uint16_t flags, const void *p1,
 int sk_node_post(uint16_t type, uint16_t flags, const void *p1, size_t len1);
 /* Wait until every request sent so far has its reply. */
 void sk_node_drain(void);
+/* The job's barrier (sk_os_barrier, sk_fsync_all), after sk_node_drain.
+ * 0, or -ENOTCONN. */
+int sk_node_barrier(void);
 /* The same, for at most @ms milliseconds (crash paths). */
 void sk_node_drain_ms(unsigned ms);
 

@@ -486,17 +486,7 @@ sk_status_t sk_os_listen(unsigned service, sk_os_accept_func_t fn,
 
 int sk_os_barrier(void)
 {
-	int64_t rc;
-
-	if (!sk_node.booted)
-		return 0;
-	/* Every reply first: a file write left behind (file.c) is in the
-	 * file before the other nodes pass the barrier. */
-	sk_node_drain();
-	sk_node.barriers++;
-	rc = sk_node_call(SK_HMSG_BARRIER, 0, NULL, 0, NULL, 0, NULL, 0,
-			  NULL);
-	return rc < 0 ? (int)rc : 0;
+	return sk_node.booted ? sk_node_barrier() : 0;
 }
 
 /* ---- finalize ---- */

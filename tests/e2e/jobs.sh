@@ -137,6 +137,15 @@ t_wbra() {
 	[ ! -e wbra.dat ] || { echo "file left behind"; return 1; }
 }
 
+t_fsyncall() {
+	# The collective flush (node_app.c, do_fsyncall): 4 ranks' slices
+	# of one file, each read by the next rank once sk_fsync_all returns.
+	run 120 -n 4 "$APP" fsyncall
+	[ $RC -eq 0 ] && grep -q '^fsyncall: ok$' "$OUT" ||
+		{ echo "exit $RC"; grep 'fsyncall' "$OUT" | head -5; return 1; }
+	[ ! -e fsyncall.dat ] || { echo "file left behind"; return 1; }
+}
+
 t_enospc() {
 	# A full file system under the host's file service: the node's write
 	# fails with ENOSPC, the job runs on (its console, its other files),
@@ -1352,6 +1361,7 @@ check slices-16 t_slices
 check posix t_posix
 check bigio t_bigio
 check wbra t_wbra
+check fsyncall t_fsyncall
 check direct t_direct
 check enospc t_enospc
 check killwrite t_killwrite

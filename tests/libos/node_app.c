@@ -17,6 +17,8 @@
  *                         reads it back; prints slice checksums
  *   bigio                 rank 0's transfers of several chunks (pipelined)
  *   wbra                  (2 nodes) writes left behind, read-ahead, barriers
+ *   fsyncall              every rank's slice, sk_fsync_all, the next rank's
+ *                         slice read back
  *   readfile PATH         rank 0 reads PATH with fopen/fread; prints its
  *                         size and checksum
  *   stdin                 rank 0 reads stdin to EOF; prints size, checksum
@@ -810,6 +812,65 @@ out:
 	return rc;
 }
 
+/*
+ * sk_fsync_all: every rank writes its 3 MiB + 1 slice of one file (left
+ * behind where it can be), rank 0 only after a pause, so that the others
+ * are waiting in the call; when it returns, every rank reads its
+ * neighbour's slice whole. "fsyncall: ok" from rank 0.
+ */
+static int do_fsyncall(void)
+{
+	const size_t slice = (3u << 20) + 1;
+	unsigned rank = sk_os_rank(), size = sk_os_size();
+	unsigned next = (rank + 1) % size;
+	unsigned char *b = malloc(slice), *r = malloc(slice);
+	int fd, rc = 1;
+
+	if (b == NULL || r == NULL)
+		return 1;
+	if (rank == 0)
+		sk_unlink("fsyncall.dat");
+	if (sk_os_barrier() != 0)
+		return 1;
+	fd = sk_open("fsyncall.dat", O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		goto fail;
+	for (size_t i = 0; i < slice; i++)
+		b[i] = pattern((uint64_t)rank * slice + i);
+	if (rank == 0)
+		sk_os_sleep_ms(300);
+	if (sk_pwrite(fd, b, slice, (off_t)(rank * slice)) != (ssize_t)slice ||
+	    sk_fsync_all(fd) != 0)
+		goto fail;
+	if (sk_pread(fd, r, slice, (off_t)(next * slice)) != (ssize_t)slice)
+		goto fail;
+	for (size_t i = 0; i < slice; i++)
+		if (r[i] != pattern((uint64_t)next * slice + i)) {
+			printf("fsyncall: FAIL rank %u: rank %u's byte %zu\n",
+			       rank, next, i);
+			goto out;
+		}
+	if (sk_close(fd) != 0)
+		goto fail;
+	fd = -1;
+	if (sk_os_barrier() != 0)
+		goto fail;
+	if (rank == 0) {
+		sk_unlink("fsyncall.dat");
+		printf("fsyncall: ok\n");
+	}
+	rc = 0;
+	goto out;
+fail:
+	printf("fsyncall: FAIL rank %u: %s\n", rank, strerror(errno));
+out:
+	if (fd >= 0)
+		sk_close(fd);
+	free(b);
+	free(r);
+	return rc;
+}
+
 /* A write then an fsync of @fd: the errno one of them reported (a write
  * left behind reports its failure on the next call), or 0. */
 static int write_sync_err(int fd, const void *b, size_t len, ssize_t *n_p)
@@ -1325,6 +1386,8 @@ int main(int argc, char **argv)
 		return do_posix();
 	} else if (strcmp(cmd, "direct") == 0) {
 		return do_direct();
+	} else if (strcmp(cmd, "fsyncall") == 0) {
+		return do_fsyncall();
 	} else if (strcmp(cmd, "wbra") == 0) {
 		return do_wbra();
 	} else if (strcmp(cmd, "bigio") == 0) {

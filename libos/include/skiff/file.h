@@ -55,6 +55,14 @@ int sk_fstat(int fd, struct sk_stat *st);
 int sk_stat(const char *path, struct sk_stat *st);
 int sk_fsync(int fd);
 int sk_fdatasync(int fd);
+/*
+ * A collective flush, as MPI_File_sync then MPI_Barrier: every node of the
+ * job calls it (each on its own handle, of one file or not); when it
+ * returns on any node, every node's writes are in its file and fsynced on
+ * the host. Returns this node's fsync result (0, or -1 with errno), or -1
+ * with ENOTCONN when the barrier cannot be reached.
+ */
+int sk_fsync_all(int fd);
 int sk_ftruncate(int fd, off_t length);
 int sk_unlink(const char *path);
 int sk_rename(const char *from, const char *to);
