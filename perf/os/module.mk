@@ -5,18 +5,20 @@
 #   sk_connect     the cost of connecting nodes on first use
 #   sk_console_bw  MiB of text to stdout; perf/compare-os-io.sh
 #   sk_file_bw     a file written and read back through the host; the same
+#   sk_file_shared N nodes' slices of one file (perf/compare-mpiio.sh)
 #   sk_idle        sleeps on its loop; perf/os/idle-cpu.sh
 # Plain programs:
 #   mpi_hello      the Open MPI reference of compare-boot.sh (mpicc); built
 #                  only where mpicc is installed
+#   mpi_file_bw    the MPI-IO reference of compare-mpiio.sh (mpicc)
 #   walltime       runs a command, prints its wall time (CLOCK_MONOTONIC)
 
 PERF_OS_NODES := $(addprefix $(BUILD)/perf/os/,sk_hello sk_connect \
-                 sk_console_bw sk_file_bw sk_idle)
+                 sk_console_bw sk_file_bw sk_file_shared sk_idle)
 PERF_OS_TOOLS := $(BUILD)/perf/os/walltime
 MPICC         ?= mpicc
 PERF_OS_MPI   := $(if $(shell command -v $(MPICC) 2>/dev/null),\
-                 $(BUILD)/perf/os/mpi_hello)
+                 $(BUILD)/perf/os/mpi_hello $(BUILD)/perf/os/mpi_file_bw)
 ALL += $(PERF_OS_NODES) $(PERF_OS_TOOLS) $(PERF_OS_MPI)
 
 .PHONY: perf-os
@@ -37,7 +39,8 @@ $(PERF_OS_TOOLS): $(BUILD)/perf/os/%: $(BUILD)/perf/os/%.o
 
 # Open MPI's wrapper compiler, with the same warnings; mpi.h is a system
 # header to it. Not under $(BUILD)/%.o's rule: no -I of ours is needed.
-$(BUILD)/perf/os/mpi_hello: perf/os/mpi_hello.c
+$(BUILD)/perf/os/mpi_hello $(BUILD)/perf/os/mpi_file_bw: \
+		$(BUILD)/perf/os/%: perf/os/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MPICC   $@")
 	$(Q)$(MPICC) $(CFLAGS) $(LDFLAGS) -o $@ $<
