@@ -157,6 +157,17 @@ for trial in $(seq "$trials"); do
 		else
 			run_fio $bs io_uring; run_fio $bs psync; run_dd $bs; run_sk $bs
 		fi
+		# This trial's figures: the last of each list (make bench's
+		# report pairs them by trial).
+		for op in w r; do
+			line="  trial $trial: bs $bs $op"
+			for p in skiff "${peers[@]}"; do
+				v=${vals[$bs.$op.$p]:-}
+				v=${v% }
+				line+=" $p ${v##* }"
+			done
+			[ -n "${vals[$bs.$op.skiff]:-}" ] && echo "$line MB/s"
+		done
 	done
 done
 

@@ -134,6 +134,16 @@ for trial in $(seq "$trials"); do
 		else
 			run_mpi "$n" romio321; run_mpi "$n" ompio; run_sk "$n"
 		fi
+		# This trial's seconds (make bench's report pairs them).
+		for op in w r; do
+			line="  trial $trial: ranks $n $op"
+			for p in skiff ompio romio321; do
+				v=${vals[$n.$p.$op]:-}
+				v=${v% }
+				line+=" $p ${v##* }"
+			done
+			[ -n "${vals[$n.skiff.$op]:-}" ] && echo "$line s"
+		done
 	done
 done
 

@@ -37,7 +37,7 @@ AREAS = [  # (key, title); the first five are the issue's, always present
     ("kv", "kv"),
     ("gateway", "Gateway: skcached against memcached"),
     ("launch", "Launch: skrun against mpirun"),
-    ("os", "Node I/O through the host (no targets)"),
+    ("os", "Node I/O through the host"),
     ("wire", "Across the wire: two Soft-RoCE guests"),
 ]
 REQUIRED_AREAS = [a for a, _ in AREAS[:5]]
@@ -462,6 +462,82 @@ def parse_osio(ctx, text):
     return rows
 
 
+def parse_fileio(ctx, text):
+    """compare-file-io.sh: one node's file bandwidth against the fastest
+    of dd, fio psync and fio io_uring in each trial (target >= 0.9)."""
+    per = {}
+    for m in re.finditer(r"trial (\d+): bs (\d+) ([wr]) skiff (\S+) dd (\S+)"
+                         r" fio-psync (\S+) fio-io_uring (\S+) MB/s", text):
+        t, bs, op = int(m.group(1)), int(m.group(2)), m.group(3)
+        peers = [v for v in (num(m.group(g)) for g in (5, 6, 7)) if v]
+        d = per.setdefault((bs, op), ({}, {}))
+        d[0][t] = num(m.group(4))
+        d[1][t] = max(peers) if peers else None
+    rows = []
+    for (bs, op), (a, b) in sorted(per.items(), key=lambda kv: (-kv[0][0], kv[0][1] == "r")):
+        what = "write" if op == "w" else "read"
+        rows.append(("os", make_row(
+            "file %s, one node, %d KiB requests" % (what, bs // 1024), bs // 1024,
+            "MB/s", "higher", side("skrun -n 1 sk_file_bw -k -c %d" % bs, a.values()),
+            side("fastest of dd, fio psync, fio io_uring", b.values()),
+            ratio_pairs(a, b), (">=", 0.9),
+            note="1 GiB over one file in /dev/shm (compare-file-io.sh)")))
+    return rows
+
+
+def parse_mpiio(ctx, text):
+    """compare-mpiio.sh: N nodes' slices of one shared file against the
+    faster of Open MPI's OMPIO and ROMIO in each trial (target >= 1.0)."""
+    m = re.search(r"compare-mpiio.sh: (\d+) MiB shared file, (\d+) KiB", text)
+    if not m:
+        return []
+    mib, kib = int(m.group(1)), int(m.group(2))
+    per = {}
+    for m in re.finditer(r"trial (\d+): ranks (\d+) ([wr]) skiff (\S+) ompio (\S+)"
+                         r" romio321 (\S+) s", text):
+        t, n, op = int(m.group(1)), int(m.group(2)), m.group(3)
+        rate = lambda g: (mib / num(m.group(g))) if num(m.group(g)) else None
+        peers = [v for v in (rate(5), rate(6)) if v]
+        d = per.setdefault((n, op), ({}, {}))
+        d[0][t] = rate(4)
+        d[1][t] = max(peers) if peers else None
+    rows = []
+    for (n, op), (a, b) in sorted(per.items(), key=lambda kv: (kv[0][0], kv[0][1] == "r")):
+        what = "write" if op == "w" else "read"
+        rows.append(("os", make_row(
+            "shared file %s, %d rank%s" % (what, n, "s" if n > 1 else ""), n, "MB/s",
+            "higher", side("skrun -n N sk_file_shared", a.values()),
+            side("faster of OMPIO, ROMIO (MPI_File_%s_at_all)" % what, b.values()),
+            ratio_pairs(a, b), (">=", 1.0),
+            note="%d MiB, %d KiB requests (compare-mpiio.sh)" % (mib, kib))))
+    return rows
+
+
+def parse_ckpt(ctx, text):
+    """compare-console-ckpt.sh: a node's console latency while 16 others
+    checkpoint, against the same job idle (target p50 <= 2.0x)."""
+    per = {}
+    for m in re.finditer(r"trial (\d+): (ckpt|idle) p50 (\S+) p99 (\S+) us", text):
+        t, kind = int(m.group(1)), m.group(2)
+        for q, g in (("p50", 3), ("p99", 4)):
+            d = per.setdefault(q, ({}, {}))
+            d[0 if kind == "ckpt" else 1][t] = num(m.group(g))
+    w = re.search(r"1 console node beside (\d+) checkpointing", text)
+    writers = int(w.group(1)) if w else 0
+    rows = []
+    for q in ("p50", "p99"):
+        if q not in per:
+            continue
+        a, b = per[q]
+        rows.append(("os", make_row(
+            "console line %s during a %d-node checkpoint" % (q, writers), writers,
+            "us", "lower", side("the checkpoint running", a.values()),
+            side("the same job idle", b.values()), ratio_pairs(a, b),
+            ("<=", 2.0) if q == "p50" else None,
+            note="printf to skrun's stdout (compare-console-ckpt.sh)")))
+    return rows
+
+
 def parse_guest(ctx, text):
     parts = re.split(r"^=== bench-guest: (\S+).*$", text, flags=re.M)
     got = dict(zip(parts[1::2], parts[2::2]))
@@ -592,6 +668,9 @@ SOURCES = [
     ("boot", "launch", parse_boot, "skrun vs mpirun (compare-boot.sh)"),
     ("slurm", "launch", parse_slurm, "skrun vs mpirun and srun in Slurm"),
     ("osio", "os", parse_osio, "console and files (compare-os-io.sh)"),
+    ("fileio", "os", parse_fileio, "one node's files vs dd and fio (compare-file-io.sh)"),
+    ("mpiio", "os", parse_mpiio, "shared file vs MPI-IO (compare-mpiio.sh)"),
+    ("ckpt", "os", parse_ckpt, "console latency during a checkpoint (compare-console-ckpt.sh)"),
     ("wire", "wire", parse_wire, "two-host wire (two-hosts.sh)"),
 ]
 

@@ -124,6 +124,9 @@ if [ $quick = 1 ]; then
 	bench boot perf/compare-boot.sh "${T[@]}" --sizes "1 4" --no-memory
 	skip slurm "compare-slurm.sh brings a Slurm cluster up (~60 s): full run only"
 	bench osio perf/compare-os-io.sh "${T[@]}" --quick
+	bench fileio perf/compare-file-io.sh "${T[@]}" --quick
+	bench mpiio perf/compare-mpiio.sh "${T[@]}" --quick
+	bench ckpt perf/compare-console-ckpt.sh "${T[@]}" --quick
 else
 	# Five sizes for the latency-against-size plot (--quick keeps 8, 4096).
 	bench ucx perf/compare-ucx.sh "${T[@]}" --sizes "8 64 512 4096 32768"
@@ -139,6 +142,9 @@ else
 		skip slurm "compare-slurm.sh needs root and slurmctld (mk/deps.sh)"
 	fi
 	bench osio perf/compare-os-io.sh "${T[@]}"
+	bench fileio perf/compare-file-io.sh "${T[@]}"
+	bench mpiio perf/compare-mpiio.sh "${T[@]}"
+	bench ckpt perf/compare-console-ckpt.sh "${T[@]}"
 fi
 
 if [ $guest = 1 ]; then

@@ -6,16 +6,19 @@
 #   sk_console_bw  MiB of text to stdout; perf/compare-os-io.sh
 #   sk_file_bw     a file written and read back through the host; the same
 #   sk_file_shared N nodes' slices of one file (perf/compare-mpiio.sh)
+#   sk_console_lat a node's console latency beside a checkpoint
 #   sk_idle        sleeps on its loop; perf/os/idle-cpu.sh
 # Plain programs:
 #   mpi_hello      the Open MPI reference of compare-boot.sh (mpicc); built
 #                  only where mpicc is installed
 #   mpi_file_bw    the MPI-IO reference of compare-mpiio.sh (mpicc)
 #   walltime       runs a command, prints its wall time (CLOCK_MONOTONIC)
+#   linelat        reads sk_console_lat's lines, prints their latency
 
 PERF_OS_NODES := $(addprefix $(BUILD)/perf/os/,sk_hello sk_connect \
-                 sk_console_bw sk_file_bw sk_file_shared sk_idle)
-PERF_OS_TOOLS := $(BUILD)/perf/os/walltime
+                 sk_console_bw sk_file_bw sk_file_shared sk_console_lat \
+                 sk_idle)
+PERF_OS_TOOLS := $(BUILD)/perf/os/walltime $(BUILD)/perf/os/linelat
 MPICC         ?= mpicc
 PERF_OS_MPI   := $(if $(shell command -v $(MPICC) 2>/dev/null),\
                  $(BUILD)/perf/os/mpi_hello $(BUILD)/perf/os/mpi_file_bw)
