@@ -70,6 +70,29 @@ expect 2 "gateway-ir bad count" -- $gi --gets "1 2x"
 expect 2 "gateway-ir no keys" -- $gi --keys 0
 expect 2 "gateway-ir value past 1 MiB" -- $gi --value-size 1048577
 expect 2 "gateway-ir nodes past 64" -- $gi --nodes 65
+# The file benchmarks (issue 16) refuse bad options before any run.
+for sc in compare-file-io compare-mpiio compare-console-ckpt; do
+	expect 2 "$sc unknown flag" -- perf/$sc.sh --no-such-flag
+	expect 2 "$sc bad trials" -- perf/$sc.sh --trials 0
+	expect 2 "$sc trials with no number" -- perf/$sc.sh --trials
+done
+expect 2 "compare-file-io bad size" -- perf/compare-file-io.sh --mib 1x
+expect 2 "compare-mpiio bad ranks" -- perf/compare-mpiio.sh --ranks "1 x"
+expect 2 "compare-mpiio empty ranks" -- perf/compare-mpiio.sh --ranks " "
+expect 2 "compare-mpiio bad request size" -- perf/compare-mpiio.sh --bs-kib 0
+expect 2 "compare-console-ckpt bad writers" -- perf/compare-console-ckpt.sh --writers -1
+# Their node programs, in a job, and linelat on input that is not its.
+expect 2 "sk_file_shared no arguments" -- env SKIFF_PROVIDER=ucx \
+	"$BUILD/bin/skrun" -n 1 "$BUILD/perf/os/sk_file_shared"
+expect 2 "sk_file_shared bad size" -- env SKIFF_PROVIDER=ucx \
+	"$BUILD/bin/skrun" -n 1 "$BUILD/perf/os/sk_file_shared" 1x 1024 f
+expect 2 "sk_file_shared slices under a request" -- env SKIFF_PROVIDER=ucx \
+	"$BUILD/bin/skrun" -n 2 "$BUILD/perf/os/sk_file_shared" 1 1024 f
+expect 2 "sk_console_lat bad mode" -- "$BUILD/perf/os/sk_console_lat" 1 busy 64
+expect 2 "sk_console_lat bad period" -- "$BUILD/perf/os/sk_console_lat" -p 0 1 idle 64
+expect 2 "sk_file_bw bad chunk" -- "$BUILD/perf/os/sk_file_bw" -c 4 16 f
+expect 1 "linelat on garbage" -- sh -c "head -c 65536 /dev/urandom | '$BUILD/perf/os/linelat'"
+expect 1 "linelat on nothing" -- "$BUILD/perf/os/linelat" </dev/null
 expect 2 "sk_hello --pause without a file" -- env SKIFF_PROVIDER=ucx \
 	"$BUILD/perf/os/sk_hello" --pause
 expect 2 "sk_hello stray argument" -- env SKIFF_PROVIDER=ucx \
