@@ -532,13 +532,43 @@ static int64_t sk_file_write1(int fd, const char *buf, size_t len,
 /* Loop over chunks one at a time until done, a short transfer, or an
  * error after some bytes (then the bytes count, as POSIX's partial
  * transfers): transfers at the file position that cannot be pipelined. */
+/*
+ * Whether file bytes must ride inside messages: a sealed node on a device
+ * that maps shared memory (ucx on one host) whose host buffer is not
+ * mapped here. There an RDMA with skrun has UCX attach skrun's shared
+ * memory, which needs open(2), which the seal refuses (UCX then aborts
+ * the node). A sealed node maps its host buffer at boot, before the seal,
+ * so this is the fallback for a mapping refused or declined.
+ */
+static bool sk_file_inline_only(void)
+{
+	static int direct = -1;
+
+	if (!sk_node.sealed || sk_node.hostbuf != NULL)
+		return false;
+	if (direct < 0) {
+		struct sk_dev_attr attr;
+
+		sk_dev_query(sk_node.dev, &attr);
+		direct = attr.direct_mem != 0;
+	}
+	return direct;
+}
+
+/* The most one request of the serial path moves (see above). */
+#define SK_FILE_INLINE_IO (SK_HMSG_PAYLOAD_MAX - sizeof(struct sk_hreq_io))
+
 static ssize_t sk_file_rw_serial(bool write, int fd, void *buf, size_t len,
 				 int64_t offset)
 {
+	bool small = sk_file_inline_only();
 	size_t done = 0;
 
 	while (done < len || (len == 0 && done == 0)) {
 		size_t want = len - done;
+
+		if (small && want > SK_FILE_INLINE_IO)
+			want = SK_FILE_INLINE_IO;
 		int64_t off = offset < 0 ? -1 : offset + (int64_t)done;
 		int64_t rc = write ?
 			sk_file_write1(fd, (char *)buf + done, want, off) :
@@ -810,7 +840,8 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 	}
 	behind = write && sk_file_behind_ok(h, len);
 	ahead = !write && offset < 0 && (h->flags & SK_FH_POS) &&
-		!(h->flags & SK_FH_SYNC) && !sk_file_zcopy_fits(len);
+		!(h->flags & SK_FH_SYNC) && !sk_file_zcopy_fits(len) &&
+		!sk_file_inline_only();
 	if (ahead)
 		sk_wb_drain(); /* the read-ahead stays if it is this one's */
 	else if (!behind)
@@ -829,7 +860,7 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 	if (at_pos)
 		offset = h->pos;
 	if (offset < 0 || (h->flags & SK_FH_APPEND) ||
-	    len <= SK_HMSG_PAYLOAD_MAX - sizeof(struct sk_hreq_io))
+	    len <= SK_FILE_INLINE_IO || sk_file_inline_only())
 		done = sk_file_rw_serial(write, fd, buf, len, offset);
 	else if (behind)
 		done = sk_file_write_behind(fd, buf, len, offset);
