@@ -146,6 +146,15 @@ t_fsyncall() {
 	[ ! -e fsyncall.dat ] || { echo "file left behind"; return 1; }
 }
 
+t_appends() {
+	# 8 nodes append records of 1 B to 96 KiB to one file with O_APPEND
+	# (node_app.c, do_appends): every record once, whole, none mixed.
+	run 120 -n 8 "$APP" appends "$RANDOM"
+	[ $RC -eq 0 ] && grep -q '^appends: ok ' "$OUT" ||
+		{ echo "exit $RC"; grep 'appends' "$OUT" | head -5; return 1; }
+	[ ! -e appends.dat ] || { echo "file left behind"; return 1; }
+}
+
 t_enospc() {
 	# A full file system under the host's file service: the node's write
 	# fails with ENOSPC, the job runs on (its console, its other files),
@@ -1372,6 +1381,7 @@ check posix t_posix
 check bigio t_bigio
 check wbra t_wbra
 check fsyncall t_fsyncall
+check appends t_appends
 check direct t_direct
 check enospc t_enospc
 check killwrite t_killwrite

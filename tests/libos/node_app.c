@@ -17,6 +17,8 @@
  *                         reads it back; prints slice checksums
  *   bigio                 rank 0's transfers of several chunks (pipelined)
  *   wbra                  (2 nodes) writes left behind, read-ahead, barriers
+ *   appends [SEED]        every rank appends 64 records to one file (O_APPEND);
+ *                         rank 0 finds each once, whole
  *   fsyncall              every rank's slice, sk_fsync_all, the next rank's
  *                         slice read back
  *   readfile PATH         rank 0 reads PATH with fopen/fread; prints its
@@ -906,6 +908,107 @@ out:
 	return rc;
 }
 
+/*
+ * Many nodes appending to one file (O_APPEND): each rank appends 64
+ * records of 1 B to 96 KiB (header: rank, sequence, length; then a
+ * pattern of the three), each with one sk_write. After a barrier rank 0
+ * reads the file through and finds every record once, whole: no append
+ * was lost, torn or mixed with another. "appends: ok N bytes".
+ */
+struct app_rec {
+	uint32_t magic, rank, seq, len;
+};
+#define APP_MAGIC 0x41505044u
+#define APP_RECS  64u
+
+static unsigned char app_byte(const struct app_rec *h, uint32_t i)
+{
+	return (unsigned char)(h->rank * 31 + h->seq * 7 + i * 13 + (i >> 9));
+}
+
+static int do_appends(uint64_t seed)
+{
+	unsigned rank = sk_os_rank(), size = sk_os_size();
+	size_t cap = sizeof(struct app_rec) + 96 * 1024;
+	unsigned char *b = malloc(cap);
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + rank + 1;
+	int fd, rc = 1;
+
+	if (b == NULL)
+		return 1;
+	if (rank == 0)
+		sk_unlink("appends.dat");
+	if (sk_os_barrier() != 0)
+		return 1;
+	fd = sk_open("appends.dat", O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0)
+		goto fail;
+	for (uint32_t q = 0; q < APP_RECS; q++) {
+		struct app_rec h = {APP_MAGIC, rank, q, 0};
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		h.len = 1 + (uint32_t)(x % (96 * 1024));
+		memcpy(b, &h, sizeof(h));
+		for (uint32_t i = 0; i < h.len; i++)
+			b[sizeof(h) + i] = app_byte(&h, i);
+		if (sk_write(fd, b, sizeof(h) + h.len) !=
+		    (ssize_t)(sizeof(h) + h.len))
+			goto fail;
+	}
+	if (sk_close(fd) != 0)
+		goto fail;
+	fd = -1;
+	if (sk_os_barrier() != 0)
+		goto fail;
+	if (rank == 0) {
+		FILE *f = sk_fopen("appends.dat", "r");
+		unsigned char *seen = calloc((size_t)size * APP_RECS, 1);
+		struct app_rec h;
+		uint64_t bytes = 0, recs = 0;
+
+		if (f == NULL || seen == NULL)
+			goto fail;
+		while (fread(&h, sizeof(h), 1, f) == 1) {
+			if (h.magic != APP_MAGIC || h.rank >= size ||
+			    h.seq >= APP_RECS || h.len > 96 * 1024 ||
+			    seen[h.rank * APP_RECS + h.seq] ||
+			    fread(b, 1, h.len, f) != h.len) {
+				printf("appends: FAIL a torn or stray record "
+				       "at byte %llu\n",
+				       (unsigned long long)bytes);
+				goto out;
+			}
+			for (uint32_t i = 0; i < h.len; i++)
+				if (b[i] != app_byte(&h, i)) {
+					printf("appends: FAIL rank %u's record "
+					       "%u, byte %u\n", h.rank, h.seq, i);
+					goto out;
+				}
+			seen[h.rank * APP_RECS + h.seq] = 1;
+			bytes += sizeof(h) + h.len;
+			recs++;
+		}
+		fclose(f);
+		free(seen);
+		if (recs != (uint64_t)size * APP_RECS) {
+			printf("appends: FAIL %llu records of %u\n",
+			       (unsigned long long)recs, size * APP_RECS);
+			goto out;
+		}
+		sk_unlink("appends.dat");
+		printf("appends: ok %llu bytes\n", (unsigned long long)bytes);
+	}
+	rc = 0;
+	goto out;
+fail:
+	printf("appends: FAIL rank %u: %s\n", rank, strerror(errno));
+out:
+	if (fd >= 0)
+		sk_close(fd);
+	free(b);
+	return rc;
+}
+
 /* A write then an fsync of @fd: the errno one of them reported (a write
  * left behind reports its failure on the next call), or 0. */
 static int write_sync_err(int fd, const void *b, size_t len, ssize_t *n_p)
@@ -1421,6 +1524,8 @@ int main(int argc, char **argv)
 		return do_posix();
 	} else if (strcmp(cmd, "direct") == 0) {
 		return do_direct();
+	} else if (strcmp(cmd, "appends") == 0) {
+		return do_appends(a2 ? strtoull(a2, NULL, 10) : 1);
 	} else if (strcmp(cmd, "fsyncall") == 0) {
 		return do_fsyncall();
 	} else if (strcmp(cmd, "wbra") == 0) {
