@@ -556,7 +556,9 @@ static int kw_host_fds(void)
  * a bulk write, the host's READ of its bounce buffer waits for the stall
  * watchdog; see tests/e2e/jobs.sh, t_killwrite.)
  */
-static int do_killwrite(void)
+/* @mid: rank 1 is killed while it writes (its writes out, the host's
+ * threads on them), not between two requests. */
+static int do_killwrite(bool mid)
 {
 	char *big, pidbuf[32];
 	int fds[8], i, before, after = -1;
@@ -581,7 +583,7 @@ static int do_killwrite(void)
 			if (sk_pwrite(fds[i % 8], big, 1u << 20, 0) < 0)
 				return 1;
 		/* Its pid once its writes are done: killed between two
-		 * requests (see the e2e check for why not during one). */
+		 * requests, or (@mid) while it writes on. */
 		f = sk_fopen("kw.pid", "w");
 		if (f == NULL)
 			return 1;
@@ -589,6 +591,10 @@ static int do_killwrite(void)
 		fclose(f);
 		if (sk_os_barrier() != 0)
 			return 1;
+		for (i = 0; mid; i++)
+			if (sk_pwrite(fds[i % 8], big, 1u << 20,
+				      (off_t)(i / 8 % 16) << 20) < 0)
+				return 1;
 		for (;;)
 			sk_os_sleep_ms(1000);
 	}
@@ -602,6 +608,8 @@ static int do_killwrite(void)
 		return 1;
 	fclose(f);
 	victim = (pid_t)atoi(pidbuf);
+	if (mid)
+		sk_os_sleep_ms(300); /* well into its writes */
 	if (victim <= 0 || kill(victim, SIGKILL) != 0) {
 		printf("killwrite: FAIL kill %d: %s\n", (int)victim,
 		       strerror(errno));
@@ -1535,7 +1543,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "enospc") == 0) {
 		return do_enospc(a2);
 	} else if (strcmp(cmd, "killwrite") == 0) {
-		return do_killwrite();
+		return do_killwrite(strcmp(a2, "mid") == 0);
 	} else if (strcmp(cmd, "ring") == 0) {
 		return do_ring();
 	} else if (strcmp(cmd, "arenakey") == 0) {
