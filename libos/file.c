@@ -75,6 +75,7 @@ enum {
 
 struct sk_fh {
 	uint8_t flags;
+	uint8_t xfers; /* small transfers at the host's position, up to 2 */
 	int     err;   /* a left-behind write's errno, or 0 */
 	int64_t pos;
 };
@@ -755,13 +756,19 @@ static int64_t sk_file_host_lseek(int fd, int64_t offset, int whence)
  * the order they were sent, which RDMA's completions would not keep. */
 static bool sk_file_behind_ok(const struct sk_fh *h, size_t len)
 {
-	return sk_node.hostbuf != NULL && len > SK_FILE_INLINE_MAX &&
-	       !(h->flags & (SK_FH_SYNC | SK_FH_APPEND));
+	if (len == 0 || (h->flags & (SK_FH_SYNC | SK_FH_APPEND)))
+		return false;
+	/* A small one rides in its message: no slice, no RDMA. */
+	if (len <= SK_FILE_INLINE_IO)
+		return true;
+	return sk_node.hostbuf != NULL;
 }
 
 /* Copy @len bytes into the ring's slices and send them, at @offset; back
- * once the last is sent (see sk_wb). The count sent, or -1 when nothing
- * went (an earlier chunk's failure is owed first). */
+ * once the last is sent (see sk_wb). A write of at most SK_FILE_INLINE_IO
+ * goes inside its message instead (its ring position's slice unused).
+ * The count sent, or -1 when nothing went (an earlier chunk's failure is
+ * owed first). */
 static ssize_t sk_file_write_behind(int fd, const char *buf, size_t len,
 				    int64_t offset)
 {
@@ -785,11 +792,16 @@ static ssize_t sk_file_write_behind(int fd, const char *buf, size_t len,
 		if (h->err != 0)
 			break; /* an earlier chunk failed: owed */
 		slot = (sk_wb.head + sk_wb.n) % SK_HMSG_BULK_DEPTH;
-		io.raddr = sk_file_slice_addr(slot);
-		memcpy(sk_file_slice(slot), buf + sent, io.len);
-		call = sk_node_send(SK_HMSG_WRITE,
-				    sk_file_io_flags() | SK_HIO_WHOLE, &io,
-				    sizeof(io), NULL, 0, false);
+		if (len <= SK_FILE_INLINE_IO) {
+			call = sk_node_send(SK_HMSG_WRITE, SK_HIO_WHOLE, &io,
+					    sizeof(io), buf, len, false);
+		} else {
+			io.raddr = sk_file_slice_addr(slot);
+			memcpy(sk_file_slice(slot), buf + sent, io.len);
+			call = sk_node_send(SK_HMSG_WRITE,
+					    sk_file_io_flags() | SK_HIO_WHOLE,
+					    &io, sizeof(io), NULL, 0, false);
+		}
 		if (call == NULL) {
 			if (h->err == 0)
 				h->err = ENOTCONN;
@@ -824,10 +836,13 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 	}
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	/* A handle's first bulk transfer at the position: where is it?
-	 * (The host's position moves with nothing else this node has out:
-	 * its writes left behind go at offsets.) */
-	if (offset < 0 && len > SK_FILE_INLINE_MAX &&
+	/* A handle's first bulk transfer at the position, or its second
+	 * there (a loop, stdio's): where is it? (The host's
+	 * position moves with nothing else this node has out: its writes
+	 * left behind go at offsets.) */
+	if (offset < 0 && h->xfers < 2)
+		h->xfers++;
+	if (offset < 0 && (len > SK_FILE_INLINE_MAX || h->xfers == 2) &&
 	    !(h->flags & (SK_FH_APPEND | SK_FH_POS | SK_FH_NOPOS))) {
 		int64_t pos = sk_file_host_lseek(fd, 0, SEEK_CUR);
 
@@ -859,11 +874,12 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 	at_pos = offset < 0 && (h->flags & SK_FH_POS);
 	if (at_pos)
 		offset = h->pos;
-	if (offset < 0 || (h->flags & SK_FH_APPEND) ||
-	    len <= SK_FILE_INLINE_IO || sk_file_inline_only())
+	if (offset < 0 || (h->flags & SK_FH_APPEND))
 		done = sk_file_rw_serial(write, fd, buf, len, offset);
 	else if (behind)
 		done = sk_file_write_behind(fd, buf, len, offset);
+	else if (len <= SK_FILE_INLINE_IO || sk_file_inline_only())
+		done = sk_file_rw_serial(write, fd, buf, len, offset);
 	else
 		done = sk_file_rw_pipe(write, fd, buf, len, offset);
 	if (at_pos && done > 0)

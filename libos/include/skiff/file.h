@@ -10,10 +10,11 @@
  * here where both are on one host, else moved by RDMA from a bounce
  * region or, for large ones, from the caller's own buffer).
  *
- * Writes left behind: on one host, a write of 16 KiB or more to a handle
- * without O_DIRECT, O_SYNC, O_DSYNC or O_APPEND returns once its bytes are
- * copied to the host's buffer, as write(2) returns once they are in the
- * page cache. This node's own later calls see them (every other file call
+ * Writes left behind: a write to a handle without O_DIRECT, O_SYNC, O_DSYNC
+ * or O_APPEND, once this node knows the handle's position, returns once
+ * its bytes are sent (up to 16 KiB, inside the message; larger, on one
+ * host, copied to the host's buffer), as write(2) returns once they are
+ * in the page cache. This node's own later calls see them (every other file call
  * waits for them first). Another node sees them after this one's
  * sk_close, sk_fsync or sk_os_barrier (MPI-IO's "sync, barrier" rule).
  * If one fails (ENOSPC, EIO), the next sk_write, sk_read, sk_fsync or
