@@ -221,18 +221,19 @@ static void sk_fop_work(struct sk_fileq_req *q)
 			f->outlen = (size_t)rc;
 		}
 		break;
-	case SK_HMSG_WRITE:
-		if (sk_fop_bulk(f) && (req->hdr.flags & SK_HIO_WHOLE))
-			rc = sk_fsrv_write_all(&n->files, req->io.fd, f->data,
-					       req->io.len, req->io.offset);
-		else if (sk_fop_bulk(f))
-			rc = sk_fsrv_write(&n->files, req->io.fd, f->data,
-					   req->io.len, req->io.offset);
-		else
-			rc = sk_fsrv_write(&n->files, req->io.fd,
-					   req->u.bytes.data, req->u.bytes.len,
+	case SK_HMSG_WRITE: {
+		const void *src = sk_fop_bulk(f) ? f->data : req->u.bytes.data;
+		size_t len = sk_fop_bulk(f) ? req->io.len : req->u.bytes.len;
+
+		/* SK_HIO_WHOLE: all of it or the error (a write left
+		 * behind, whose count nobody waits for). */
+		rc = req->hdr.flags & SK_HIO_WHOLE ?
+			     sk_fsrv_write_all(&n->files, req->io.fd, src, len,
+					       req->io.offset) :
+			     sk_fsrv_write(&n->files, req->io.fd, src, len,
 					   req->io.offset);
 		break;
+	}
 	case SK_HMSG_LSEEK:
 		rc = sk_fsrv_lseek(&n->files, req->u.lseek.fd,
 				   req->u.lseek.offset, req->u.lseek.whence);

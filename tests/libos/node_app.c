@@ -1084,6 +1084,14 @@ static int do_enospc_big(const char *dir)
 		       err ? strerror(err) : "no error");
 		goto out;
 	}
+	/* A small write (left behind inside its message, where it can be)
+	 * into the full file system: ENOSPC, from it or from the fsync. */
+	err = write_sync_err(fd, b, 100, &n);
+	if (err != ENOSPC) {
+		printf("enospc: FAIL a small write: %s\n",
+		       err ? strerror(err) : "no error");
+		goto out;
+	}
 	printf("enospc: a %zu-byte write left %llu bytes\n", len,
 	       (unsigned long long)st.size);
 	rc = 0;
