@@ -355,7 +355,8 @@ static void sk_bulk_start(struct sk_job *job, struct sk_fop *f)
 
 	if (sk_fop_hostbuf(f)) {
 		/* The node's bytes are here already, or go here: no RDMA.
-		 * The parser kept @raddr to a slice of the area. */
+		 * The parser kept the range below SK_HMSG_AREA_MAX; this
+		 * node's area may be smaller. */
 		if (!n->bulk_shared ||
 		    io->raddr + io->len > SK_HMSG_BULK_DEPTH *
 						  (uint64_t)job->bulk_chunk) {
@@ -363,9 +364,7 @@ static void sk_bulk_start(struct sk_job *job, struct sk_fop *f)
 			return;
 		}
 		f->data = n->bulk + io->raddr;
-		if (f->req.hdr.type == SK_HMSG_READ)
-			sk_fop_submit(f);
-		else if (io->len == 0)
+		if (f->req.hdr.type == SK_HMSG_WRITE && io->len == 0)
 			sk_fop_fail(f, 0);
 		else
 			sk_fop_submit(f);
