@@ -697,6 +697,8 @@ t_badreq() {
 		grep -qx "lseek bad whence: Invalid argument" "$OUT" &&
 		grep -qx "bulk read outside the arena: Bad address" "$OUT" &&
 		grep -qx "bulk read into the arena, not the bounce buffer: Bad address" "$OUT" &&
+		grep -qx "bulk read with a bad key: Bad address" "$OUT" &&
+		grep -qx "bulk read with a key that does not cover it: Bad address" "$OUT" &&
 		grep -qx "readdir on a file: Not a directory" "$OUT" &&
 		grep -qx "still served: yes" "$OUT" ||
 		{ echo "a bad request was not refused"; return 1; }

@@ -1487,6 +1487,25 @@ static int do_badreq(void)
 	rc = call(SK_HMSG_READ, &io, sizeof(io));
 	printf("bulk read into the arena, not the bounce buffer: %s\n",
 	       rc >= 0 ? "allowed" : strerror((int)-rc));
+	/* With a "key" that is no descriptor (zero-copy's payload). */
+	rc = sk_node_call(SK_HMSG_READ, 0, &io, sizeof(io), "not a key", 9,
+			  NULL, 0, NULL);
+	printf("bulk read with a bad key: %s\n",
+	       rc >= 0 ? "allowed" : strerror((int)-rc));
+	/* A key of this node's bounce region itself, for the arena: its
+	 * range does not cover the address. */
+	{
+		char desc[SK_BLOB_MAX];
+		size_t dlen = sizeof(desc);
+
+		if (sk_mr_pack(sk_node.bounce_region.mr, desc, &dlen) ==
+		    SK_OK) {
+			rc = sk_node_call(SK_HMSG_READ, 0, &io, sizeof(io),
+					  desc, dlen, NULL, 0, NULL);
+			printf("bulk read with a key that does not cover it: "
+			       "%s\n", rc >= 0 ? "allowed" : strerror((int)-rc));
+		}
+	}
 	sk_close(fd);
 	printf("readdir on a file: %s\n",
 	       sk_opendir("inside.txt") == NULL ? strerror(errno) : "opened");
