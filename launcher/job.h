@@ -233,8 +233,9 @@ void sk_conn_writable(struct sk_job *job, struct sk_hnode *n);
 /* Close a node's link for a protocol violation, saying what it sent. */
 void sk_node_cut(struct sk_hnode *n, const char *what, const char *why);
 /* The most one bulk file request of a job of @np nodes moves (BOOT's
- * bulk_chunk): each node's bulk area is SK_HMSG_BULK_DEPTH of them. */
-uint32_t sk_services_bulk_chunk(unsigned np);
+ * bulk_chunk): each node's bulk area is SK_HMSG_BULK_DEPTH of them;
+ * @pinned: skrun's registered memory is pinned (no direct_mem). */
+uint32_t sk_services_bulk_chunk(unsigned np, bool pinned);
 sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 				const void *addr, size_t len);
 /* Undo sk_services_connect (its bulk buffer stays in the arena). */

@@ -652,15 +652,19 @@ static void sk_services_on_writable(struct sk_chan *chan)
  * KiB that overhead is half a chunk's copy time, at 1 MiB an eighth. So
  * chunks are as large as skrun's memory for them allows: SK_BULK_BUDGET
  * over the job's nodes, a power of two from 64 KiB to 1 MiB (1 MiB up to
- * 64 nodes, 256 KiB at 256, 64 KiB from 1024).
+ * 64 nodes, 256 KiB at 256, 64 KiB from 1024). Where that memory is
+ * registered with a NIC (@pinned: rdma, whose registration pins and
+ * touches every page before the first node can boot: 256 MiB took the
+ * 64-node boot in the TCG guest past its timeout), at most the bounce
+ * region's chunk: 1 MiB a node, as the node's own.
  */
 #define SK_BULK_BUDGET (256u << 20)
 
-uint32_t sk_services_bulk_chunk(unsigned np)
+uint32_t sk_services_bulk_chunk(unsigned np, bool pinned)
 {
 	uint64_t per = SK_BULK_BUDGET / ((uint64_t)(np ? np : 1) *
 					 SK_HMSG_BULK_DEPTH);
-	uint32_t c = SK_HMSG_BULK_MAX;
+	uint32_t c = pinned ? SK_HMSG_BOUNCE_CHUNK : SK_HMSG_BULK_MAX;
 
 	while (c > SK_HMSG_CHUNK_MIN && c > per)
 		c >>= 1;

@@ -286,8 +286,9 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		job->nofabric = sk_nofabric;
 		goto bootsrv;
 	}
-	/* Per node: a channel's slots and a bulk area. */
-	job->bulk_chunk = sk_services_bulk_chunk(np);
+	/* Per node: a channel's slots and a bulk area (attr is the device's,
+	 * queried above). */
+	job->bulk_chunk = sk_services_bulk_chunk(np, !attr.direct_mem);
 	st = sk_arena_create(job->dev,
 			     (size_t)np * (SK_HMSG_BULK_DEPTH *
 					   (size_t)job->bulk_chunk +
