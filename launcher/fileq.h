@@ -7,7 +7,8 @@
  * The loop's thread submits a request; a worker runs its ->work; the loop's
  * thread then runs its ->done, woken by an eventfd it watches. Workers are
  * started as requests need them, up to SK_FILEQ_THREADS; past that,
- * requests wait in order. Nothing in ->work may touch the fabric, the loop
+ * requests wait in order. Requests of one key run one at a time, in order
+ * (skrun keys a file's buffered writes: see fileq.c). Nothing in ->work may touch the fabric, the loop
  * or anything else of the loop's thread: only the request and the files
  * it names.
  */
@@ -15,6 +16,7 @@
 #define SKIFF_LAUNCHER_FILEQ_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <skiff/loop.h>
 
@@ -24,6 +26,9 @@
 
 struct sk_fileq_req {
 	struct sk_fileq_req *next;
+	/* Not 0: never runs beside another request of the same key; those
+	 * run in the order they were submitted. */
+	uint64_t             key;
 	void (*work)(struct sk_fileq_req *req); /* on a worker */
 	void (*done)(struct sk_fileq_req *req); /* on the loop's thread */
 };

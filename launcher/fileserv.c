@@ -222,6 +222,18 @@ void sk_fsrv_files_cleanup(struct sk_fsrv_files *files)
 			sk_fsrv_close(files, i);
 }
 
+/* sk_fsrv_write_key's: the file's device and inode, mixed (two files
+ * that collide only share a queue), never 0. */
+static uint64_t file_key(int fd, int32_t flags)
+{
+	struct stat st;
+
+	if ((flags & O_DIRECT) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return ((uint64_t)st.st_ino * 0x9e3779b97f4a7c15ull ^
+		(uint64_t)st.st_dev) | 1;
+}
+
 int64_t sk_fsrv_open(struct sk_fsrv *srv, struct sk_fsrv_files *files,
 		     const char *path, int32_t flags, uint32_t mode)
 {
@@ -252,7 +264,15 @@ int64_t sk_fsrv_open(struct sk_fsrv *srv, struct sk_fsrv_files *files,
 	files->f[h].fd = fd;
 	files->f[h].dir = NULL;
 	files->f[h].direct = (flags & O_DIRECT) != 0;
+	files->f[h].wkey = file_key(fd, flags);
 	return h;
+}
+
+uint64_t sk_fsrv_write_key(const struct sk_fsrv_files *files, int32_t fd)
+{
+	if (fd < 0 || fd >= SK_FSRV_MAX_FILES || files->f[fd].fd < 0)
+		return 0;
+	return files->f[fd].wkey;
 }
 
 int64_t sk_fsrv_close(struct sk_fsrv_files *files, int32_t fd)

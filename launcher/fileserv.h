@@ -37,6 +37,7 @@ struct sk_fsrv_file {
 	int  fd;     /* host descriptor, -1 when the slot is free */
 	DIR *dir;    /* set by the first READDIR on a directory */
 	bool direct; /* opened O_DIRECT */
+	uint64_t wkey; /* its file's, for sk_fsrv_write_key */
 };
 
 /* One node's open files. */
@@ -63,6 +64,11 @@ void sk_fsrv_files_cleanup(struct sk_fsrv_files *files);
 int64_t sk_fsrv_open(struct sk_fsrv *srv, struct sk_fsrv_files *files,
 		     const char *path, int32_t flags, uint32_t mode);
 int64_t sk_fsrv_close(struct sk_fsrv_files *files, int32_t fd);
+/* Not 0 for a regular file opened without O_DIRECT: the same for every
+ * handle (any node's) of one file, so that skrun runs its writes one at a
+ * time (fileq.h's keys) rather than have its threads spin on the file's
+ * lock. 0 for anything else, or a handle not open. */
+uint64_t sk_fsrv_write_key(const struct sk_fsrv_files *files, int32_t fd);
 /* @offset -1: at (and advancing) the file position; else pread/pwrite. */
 int64_t sk_fsrv_read(struct sk_fsrv_files *files, int32_t fd, void *buf,
 		     size_t len, int64_t offset);

@@ -39,6 +39,11 @@ $(FUZZ_BUILD)/fuzz_frames: tests/fuzz/fuzz_frames.c launcher/frame.c \
 	$(Q)clang $(FUZZ_CFLAGS) -Ilauncher -o $@ tests/fuzz/fuzz_frames.c \
 		launcher/frame.c
 
+TEST_PROGS += $(BUILD)/tests/test_fileq
+$(BUILD)/tests/test_fileq: $(BUILD)/tests/launcher/test_fileq.o \
+	$(BUILD)/launcher/fileq.o $(LIBOS) $(LIBVERBS)
+$(BUILD)/tests/launcher/test_fileq.o: CPPFLAGS += -Ilauncher -Ilibos/include
+
 TEST_PROGS += $(BUILD)/tests/test_fileserv
 $(BUILD)/tests/test_fileserv: $(BUILD)/tests/launcher/test_fileserv.o \
 	$(BUILD)/launcher/fileserv.o

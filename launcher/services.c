@@ -291,6 +291,10 @@ static void sk_fop_done(struct sk_fileq_req *q);
 static void sk_fop_submit(struct sk_fop *f)
 {
 	f->on_thread = true;
+	/* A file's writes run one at a time (fileq.c says why). */
+	f->q.key = f->req.hdr.type == SK_HMSG_WRITE ?
+			   sk_fsrv_write_key(&f->node->files, f->req.io.fd) :
+			   0;
 	f->q.work = sk_fop_work;
 	f->q.done = sk_fop_done;
 	sk_fileq_submit(&f->q);

@@ -87,7 +87,7 @@ unit() {
 	local b=$1 t
 	echo "== callcycles (who calls whom, from nm)"
 	python3 tests/tools/callcycles.py "$b" || return 1
-	for t in test_wire test_config test_ring test_opts test_fileserv \
+	for t in test_wire test_config test_ring test_opts test_fileserv test_fileq \
 		test_hostproto test_rpc_wire test_loop test_sem test_store \
 		test_kv_wire test_kv_owner test_lincheck test_mc_text \
 		test_mc_bin test_slurm; do

@@ -1178,6 +1178,42 @@ static void test_files_cleanup(void **state)
 	assert_int_equal(fs_open(fx, "f", O_RDONLY), 0);
 }
 
+/* sk_fsrv_write_key: one key for every handle of a regular file, any
+ * node's; another file's differs; none for anything else. */
+static void test_write_key(void **state)
+{
+	struct fx *fx = *state;
+	struct sk_fsrv_files *b = malloc(sizeof(*b));
+	uint64_t k;
+
+	assert_non_null(b);
+	sk_fsrv_files_init(b);
+	assert_int_equal(fs_open(fx, "k1", O_CREAT | O_RDWR), 0);
+	assert_int_equal(fs_open(fx, "k1", O_RDONLY), 1);
+	assert_int_equal(fs_open(fx, "k2", O_CREAT | O_RDWR), 2);
+	assert_int_equal(mkdir(join(fx->root, "kd"), 0755), 0);
+	assert_int_equal(fs_open(fx, "kd", O_RDONLY | O_DIRECTORY), 3);
+	assert_int_equal(mkfifo(join(fx->root, "kf"), 0600), 0);
+	assert_int_equal(fs_open(fx, "kf", O_RDWR), 4);
+	assert_int_equal(sk_fsrv_open(&fx->srv, b, "k1", O_WRONLY, 0), 0);
+	k = sk_fsrv_write_key(&fx->files, 0);
+	assert_int_not_equal(k, 0);
+	assert_int_equal(sk_fsrv_write_key(&fx->files, 1), k);
+	assert_int_equal(sk_fsrv_write_key(b, 0), k);
+	assert_int_not_equal(sk_fsrv_write_key(&fx->files, 2), 0);
+	assert_int_not_equal(sk_fsrv_write_key(&fx->files, 2), k);
+	assert_int_equal(sk_fsrv_write_key(&fx->files, 3), 0);
+	assert_int_equal(sk_fsrv_write_key(&fx->files, 4), 0);
+	/* Closed, never open, out of range. */
+	assert_int_equal(sk_fsrv_close(&fx->files, 1), 0);
+	assert_int_equal(sk_fsrv_write_key(&fx->files, 1), 0);
+	assert_int_equal(sk_fsrv_write_key(&fx->files, 9), 0);
+	assert_int_equal(sk_fsrv_write_key(&fx->files, -1), 0);
+	assert_int_equal(sk_fsrv_write_key(&fx->files, SK_FSRV_MAX_FILES), 0);
+	sk_fsrv_files_cleanup(b);
+	free(b);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1188,6 +1224,7 @@ int main(void)
 		T(test_write_read_back),
 		T(test_big_io),
 		T(test_write_all),
+		T(test_write_key),
 		T(test_bad_offsets_and_whence),
 		T(test_fstat),
 		T(test_unlink),
