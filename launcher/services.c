@@ -185,6 +185,29 @@ static void sk_fop_fail(struct sk_fop *f, int64_t rc)
 	sk_fop_reply(f);
 }
 
+/*
+ * A growing write's length (SK_HIO_GROW): take its slice's length word,
+ * which the node may have raised since it sent the request, so that it
+ * adds no more. On the file thread, as the write starts: the longer the
+ * node had, the more it added. The length, or -EINVAL for one that is not
+ * the node's to give (the node's bug, its own file's loss).
+ */
+static int64_t sk_fop_grown(struct sk_fop *f)
+{
+	uint32_t chunk = f->node->job->bulk_chunk, len;
+	uint32_t *word;
+
+	if (f->req.io.raddr % chunk != 0)
+		return -EINVAL;
+	word = (uint32_t *)(f->node->bulk + SK_HMSG_BULK_DEPTH *
+						   (size_t)chunk) +
+	       f->req.io.raddr / chunk;
+	len = __atomic_exchange_n(word, SK_HMSG_CTL_TAKEN, __ATOMIC_ACQUIRE);
+	if (len < f->req.io.len || len > chunk)
+		return -EINVAL;
+	return len;
+}
+
 /* On a file thread: the system calls, nothing else. */
 static void sk_fop_work(struct sk_fileq_req *q)
 {
@@ -224,6 +247,12 @@ static void sk_fop_work(struct sk_fileq_req *q)
 	case SK_HMSG_WRITE: {
 		const void *src = sk_fop_bulk(f) ? f->data : req->u.bytes.data;
 		size_t len = sk_fop_bulk(f) ? req->io.len : req->u.bytes.len;
+
+		if ((req->hdr.flags & SK_HIO_GROW) &&
+		    (rc = sk_fop_grown(f)) < 0)
+			break;
+		if (req->hdr.flags & SK_HIO_GROW)
+			len = (size_t)rc;
 
 		/* SK_HIO_WHOLE: all of it or the error (a write left
 		 * behind, whose count nobody waits for). */
@@ -690,8 +719,10 @@ static sk_status_t sk_services_bulk(struct sk_job *job, struct sk_hnode *n)
 	struct sk_dev_attr attr;
 
 	sk_dev_query(job->dev, &attr);
+	/* Mapped, the area ends with the slices' length words
+	 * (SK_HIO_GROW). */
 	if (attr.direct_mem &&
-	    sk_arena_region_direct(job->arena, area,
+	    sk_arena_region_direct(job->arena, area + SK_HMSG_CTL_SIZE,
 				   SK_ACCESS_REMOTE_READ |
 					   SK_ACCESS_REMOTE_WRITE,
 				   &n->bulk_region) == SK_OK) {

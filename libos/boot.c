@@ -372,6 +372,10 @@ static void sk_boot_map_hostbuf(const void *desc, size_t len)
 		return;
 	}
 	sk_node.hostbuf = p;
+	if (sk_rkey_len(sk_node.hostbuf_key) >=
+	    SK_HMSG_BULK_DEPTH * (uint64_t)sk_node.chunk + SK_HMSG_CTL_SIZE)
+		sk_node.hostctl = (uint32_t *)(p + SK_HMSG_BULK_DEPTH *
+							   (size_t)sk_node.chunk);
 }
 
 static char **sk_boot_receive(int *argc_p)
@@ -431,6 +435,7 @@ static void sk_node_teardown(void)
 	sk_node_peers_close();
 	if (sk_node.hostbuf_key) {
 		sk_node.hostbuf = NULL;
+		sk_node.hostctl = NULL;
 		sk_rkey_destroy(sk_node.hostbuf_key);
 		sk_node.hostbuf_key = NULL;
 	}

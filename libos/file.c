@@ -166,12 +166,19 @@ static int sk_file_wait(void)
  * drain waits for every reply). Another node sees the bytes after this
  * one's sk_close, sk_fsync or a barrier, as MPI-IO's processes do after
  * a sync.
+ *
+ * Where the host takes growing writes (sk_node.hostctl, SK_HIO_GROW), a
+ * write that goes on from where the newest chunk ends is added to that
+ * chunk while the host has not started it (sk_wb_grow): a loop of small
+ * writes then costs the host a request per chunk it writes, not one per
+ * call, and still every byte of a write that returned is the host's.
  */
 static struct {
 	struct sk_hcall *call[SK_HMSG_BULK_DEPTH];
 	int              fd[SK_HMSG_BULK_DEPTH];
 	int64_t          off[SK_HMSG_BULK_DEPTH];
 	uint32_t         len[SK_HMSG_BULK_DEPTH];
+	bool             grow[SK_HMSG_BULK_DEPTH]; /* sent SK_HIO_GROW */
 	unsigned         head, n;
 } sk_wb;
 
@@ -289,6 +296,42 @@ static bool sk_wb_overlaps(int64_t off, uint32_t len)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Add what fits of @len bytes at @off of @fd to the newest chunk left
+ * behind, if the write goes on from its end and the host has not taken it
+ * (SK_HIO_GROW): copy them after its bytes, then raise its length word
+ * from what it was, which fails once the host has taken it (the copy is
+ * then no one's). The count added, or 0.
+ */
+static size_t sk_wb_grow(int fd, const char *buf, size_t len, int64_t off)
+{
+	unsigned i = (sk_wb.head + sk_wb.n + SK_HMSG_BULK_DEPTH - 1) %
+		     SK_HMSG_BULK_DEPTH;
+	uint32_t have = sk_wb.len[i], add;
+	bool clash = false;
+
+	if (sk_wb.n == 0 || !sk_wb.grow[i] || sk_wb.call[i] == NULL ||
+	    sk_wb.fd[i] != fd || sk_wb.off[i] + (int64_t)have != off ||
+	    have >= sk_file_chunk())
+		return 0;
+	add = (uint32_t)(len < sk_file_chunk() - have ? len :
+							sk_file_chunk() - have);
+	/* Nor may it overlap an older chunk still out (sk_wb_overlaps). */
+	sk_wb.n--;
+	clash = sk_wb_overlaps(off, add);
+	sk_wb.n++;
+	if (clash ||
+	    __atomic_load_n(&sk_node.hostctl[i], __ATOMIC_RELAXED) != have)
+		return 0;
+	memcpy(sk_file_slice(i) + have, buf, add);
+	if (!__atomic_compare_exchange_n(&sk_node.hostctl[i], &have,
+					 have + add, false, __ATOMIC_RELEASE,
+					 __ATOMIC_RELAXED))
+		return 0;
+	sk_wb.len[i] += add;
+	return add;
 }
 
 static void sk_wb_drain(void)
@@ -778,9 +821,17 @@ static ssize_t sk_file_write_behind(int fd, const char *buf, size_t len,
 	while (sent < len) {
 		struct sk_hreq_io io = {.fd = fd,
 					.offset = offset + (int64_t)sent};
+		bool grow = sk_node.hostctl != NULL;
 		struct sk_hcall *call;
 		unsigned slot;
+		size_t added;
 
+		if (grow && h->err == 0 &&
+		    (added = sk_wb_grow(fd, buf + sent, len - sent,
+					io.offset)) > 0) {
+			sent += added;
+			continue;
+		}
 		io.len = (uint32_t)(len - sent > sk_file_chunk() ?
 					    sk_file_chunk() : len - sent);
 		/* The host writes the chunks out side by side, in any
@@ -792,14 +843,18 @@ static ssize_t sk_file_write_behind(int fd, const char *buf, size_t len,
 		if (h->err != 0)
 			break; /* an earlier chunk failed: owed */
 		slot = (sk_wb.head + sk_wb.n) % SK_HMSG_BULK_DEPTH;
-		if (len <= SK_FILE_INLINE_IO) {
+		if (len <= SK_FILE_INLINE_IO && !grow) {
 			call = sk_node_send(SK_HMSG_WRITE, SK_HIO_WHOLE, &io,
 					    sizeof(io), buf, len, false);
 		} else {
 			io.raddr = sk_file_slice_addr(slot);
 			memcpy(sk_file_slice(slot), buf + sent, io.len);
+			if (grow)
+				__atomic_store_n(&sk_node.hostctl[slot], io.len,
+						 __ATOMIC_RELEASE);
 			call = sk_node_send(SK_HMSG_WRITE,
-					    sk_file_io_flags() | SK_HIO_WHOLE,
+					    sk_file_io_flags() | SK_HIO_WHOLE |
+						    (grow ? SK_HIO_GROW : 0),
 					    &io, sizeof(io), NULL, 0, false);
 		}
 		if (call == NULL) {
@@ -813,6 +868,7 @@ static ssize_t sk_file_write_behind(int fd, const char *buf, size_t len,
 		sk_wb.fd[slot] = fd;
 		sk_wb.off[slot] = io.offset;
 		sk_wb.len[slot] = io.len;
+		sk_wb.grow[slot] = grow;
 		sk_wb.n++;
 		sent += io.len;
 	}

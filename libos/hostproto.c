@@ -176,9 +176,12 @@ sk_status_t sk_hmsg_parse(const void *buf, size_t len, struct sk_hreq *req,
 			*why = "negative file offset";
 			return SK_ERR_MALFORMED;
 		}
-		if ((req->hdr.flags & ~(SK_HIO_HOSTBUF | SK_HIO_WHOLE)) ||
+		if ((req->hdr.flags &
+		     ~(SK_HIO_HOSTBUF | SK_HIO_WHOLE | SK_HIO_GROW)) ||
 		    (req->hdr.type == SK_HMSG_READ &&
-		     (req->hdr.flags & SK_HIO_WHOLE))) {
+		     (req->hdr.flags & (SK_HIO_WHOLE | SK_HIO_GROW))) ||
+		    ((req->hdr.flags & SK_HIO_GROW) &&
+		     (~req->hdr.flags & (SK_HIO_HOSTBUF | SK_HIO_WHOLE)))) {
 			*why = "unknown read/write flags";
 			return SK_ERR_MALFORMED;
 		}

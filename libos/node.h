@@ -64,6 +64,9 @@ struct sk_node {
 	/* The host's bulk area for this node, mapped here (BOOT's
 	 * descriptor; SK_HIO_HOSTBUF), or NULL: then the bounce region. */
 	char            *hostbuf;
+	/* Its slices' length words where the host takes SK_HIO_GROW (the
+	 * area is that much longer), or NULL. */
+	uint32_t        *hostctl;
 	struct sk_rkey  *hostbuf_key;
 	uint32_t         chunk;    /* the job's, from BOOT (file.c) */
 	/* Bumped by every barrier: file.c's read-ahead, read before it,

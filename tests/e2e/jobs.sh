@@ -198,6 +198,28 @@ t_killwrite() {
 	done
 }
 
+t_grow() {
+	# 24 MiB in small writes at the position, some overwritten twice
+	# (node_app.c, do_grow): read back whole; then the same with the node
+	# SIGKILLed after its last write returned: every byte of every write
+	# that returned is in the host's file (where the host maps the node's
+	# buffer, writes are added to a chunk still out: SK_HIO_GROW).
+	local want got
+	rm -f grow.dat
+	run 120 -n 1 "$APP" grow
+	[ $RC -eq 0 ] && grep -q '^grow: ok' "$OUT" ||
+		{ echo "exit $RC"; grep 'grow' "$OUT" | head -3; tail -3 "$ERR"; return 1; }
+	rm -f grow.dat
+	run 120 -n 1 "$APP" grow die
+	[ $RC -eq 137 ] && grep -q '^grow: .* dying$' "$OUT" ||
+		{ echo "die: exit $RC, want 137"; grep 'grow' "$OUT" | head -3; tail -3 "$ERR"; return 1; }
+	want=$("$APP" fnvpattern $((24 << 20)))
+	got=$("$APP" fnvfile grow.dat)
+	[ "$want" = "$got" ] ||
+		{ echo "die: host's file: $got, expected $want"; return 1; }
+	rm -f grow.dat
+}
+
 t_direct() {
 	# O_DIRECT through the host: each transfer, aligned or not, answered
 	# as the node's own open(2) of a file beside it is (node_app.c,
@@ -1398,6 +1420,7 @@ check appends t_appends
 check direct t_direct
 check enospc t_enospc
 check killwrite t_killwrite
+check grow t_grow
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file

@@ -120,8 +120,13 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 	case SK_HMSG_READ:
 	case SK_HMSG_WRITE:
 		if (plen < 24 || (int64_t)sk_le64_get(p + 8) < -1 ||
-		    (flags & ~(SK_HIO_HOSTBUF | SK_HIO_WHOLE)) != 0 ||
-		    (type == SK_HMSG_READ && (flags & SK_HIO_WHOLE)))
+		    (flags & ~(SK_HIO_HOSTBUF | SK_HIO_WHOLE | SK_HIO_GROW)) !=
+			    0 ||
+		    (type == SK_HMSG_READ &&
+		     (flags & (SK_HIO_WHOLE | SK_HIO_GROW))) ||
+		    ((flags & SK_HIO_GROW) &&
+		     (flags & (SK_HIO_HOSTBUF | SK_HIO_WHOLE)) !=
+			     (SK_HIO_HOSTBUF | SK_HIO_WHOLE)))
 			return 0;
 		if (flags & SK_HIO_HOSTBUF) /* a range of the host's area */
 			return plen == 24 &&
@@ -235,9 +240,13 @@ static void check_request(const uint8_t *b, size_t len,
 	case SK_HMSG_WRITE:
 		check(memcmp(&r->io, p, 24) == 0);
 		check(r->io.offset >= -1);
-		check((r->hdr.flags & ~(SK_HIO_HOSTBUF | SK_HIO_WHOLE)) == 0);
+		check((r->hdr.flags &
+		       ~(SK_HIO_HOSTBUF | SK_HIO_WHOLE | SK_HIO_GROW)) == 0);
 		check(r->hdr.type == SK_HMSG_WRITE ||
-		      !(r->hdr.flags & SK_HIO_WHOLE));
+		      !(r->hdr.flags & (SK_HIO_WHOLE | SK_HIO_GROW)));
+		check(!(r->hdr.flags & SK_HIO_GROW) ||
+		      ((r->hdr.flags & SK_HIO_HOSTBUF) &&
+		       (r->hdr.flags & SK_HIO_WHOLE)));
 		if (r->hdr.flags & SK_HIO_HOSTBUF) {
 			check(plen == 24 && r->u.bytes.len == 0);
 			check(r->io.len <= SK_HMSG_BULK_MAX &&
@@ -612,6 +621,8 @@ static void write_seeds(const char *dir)
 	n = pl_io(pl, 5, SK_HMSG_BULK_MAX, 1ll << 20, SK_HMSG_BULK_MAX);
 	write_request(dir, "write-behind", SK_HMSG_WRITE,
 		      SK_HIO_HOSTBUF | SK_HIO_WHOLE, pl, n);
+	write_request(dir, "write-grow", SK_HMSG_WRITE,
+		      SK_HIO_HOSTBUF | SK_HIO_WHOLE | SK_HIO_GROW, pl, n);
 }
 
 FUZZ_INITIALIZE_WITH_SEEDS(write_seeds)

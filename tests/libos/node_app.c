@@ -19,6 +19,8 @@
  *   wbra                  (2 nodes) writes left behind, read-ahead, barriers
  *   appends [SEED]        every rank appends 64 records to one file (O_APPEND);
  *                         rank 0 finds each once, whole
+ *   grow [die]            rank 0: 24 MiB in small writes at the position,
+ *                         read back (or SIGKILLed: the host's file checked)
  *   fsyncall              every rank's slice, sk_fsync_all, the next rank's
  *                         slice read back
  *   readfile PATH         rank 0 reads PATH with fopen/fread; prints its
@@ -640,6 +642,78 @@ static int do_killwrite(bool mid)
 	if (before != 8 || after != 0 || n != 1 << 20)
 		return 1;
 	printf("killwrite: ok\n");
+	return 0;
+}
+
+/*
+ * A loop of small writes (libos/file.c: each added to the chunk the host
+ * has not started, SK_HIO_GROW): rank 0 writes GROW_BYTES of the pattern
+ * at the file position in pieces of 1 byte to 48 KiB (now and then up to
+ * 300 KiB), and every 64th piece overwrites an earlier range with wrong
+ * bytes and at once with the right ones (the later write must win). Then
+ * @die: SIGKILL itself, so that the host's file must hold every byte of
+ * every write that returned (the test script checks it); else closes,
+ * reads it all back, checks each byte and says "grow: ok".
+ */
+#define GROW_BYTES (24u << 20)
+
+static int do_grow(bool die)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull, done = 0;
+	unsigned char *b = malloc(300u << 10), *r;
+	unsigned piece = 0;
+	int fd;
+
+	fd = sk_open("grow.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || b == NULL)
+		return 1;
+	while (done < GROW_BYTES) {
+		size_t n, i;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		n = x % 16 == 0 ? 1 + x / 16 % (300u << 10) :
+				  1 + x / 16 % (48u << 10);
+		if (n > GROW_BYTES - done)
+			n = GROW_BYTES - done;
+		for (i = 0; i < n; i++)
+			b[i] = pattern(done + i);
+		if (sk_write(fd, b, n) != (ssize_t)n) {
+			printf("grow: FAIL write %zu at %llu: %s\n", n,
+			       (unsigned long long)done, strerror(errno));
+			return 1;
+		}
+		done += n;
+		if (++piece % 64 == 0 && done > 4096) {
+			uint64_t at = x / 64 % (done - 4096);
+
+			for (i = 0; i < 4096; i++)
+				b[i] = (unsigned char)~pattern(at + i);
+			if (sk_pwrite(fd, b, 4096, (off_t)at) != 4096)
+				return 1;
+			for (i = 0; i < 4096; i++)
+				b[i] = pattern(at + i);
+			if (sk_pwrite(fd, b, 4096, (off_t)at) != 4096)
+				return 1;
+		}
+	}
+	if (die) {
+		printf("grow: %u writes returned, dying\n", piece);
+		fflush(stdout);
+		raise(SIGKILL);
+	}
+	if (sk_close(fd) != 0 || (fd = sk_open("grow.dat", O_RDONLY)) < 0)
+		return 1;
+	r = malloc(GROW_BYTES);
+	if (r == NULL || sk_read(fd, r, GROW_BYTES) != GROW_BYTES)
+		return 1;
+	for (done = 0; done < GROW_BYTES; done++)
+		if (r[done] != pattern(done)) {
+			printf("grow: FAIL byte %llu\n",
+			       (unsigned long long)done);
+			return 1;
+		}
+	sk_close(fd);
+	printf("grow: ok, %u writes\n", piece);
 	return 0;
 }
 
@@ -1581,6 +1655,8 @@ int main(int argc, char **argv)
 		return do_bigio();
 	} else if (strcmp(cmd, "enospc") == 0) {
 		return do_enospc(a2);
+	} else if (strcmp(cmd, "grow") == 0) {
+		return rank == 0 ? do_grow(a2 && strcmp(a2, "die") == 0) : 0;
 	} else if (strcmp(cmd, "killwrite") == 0) {
 		return do_killwrite(strcmp(a2, "mid") == 0);
 	} else if (strcmp(cmd, "ring") == 0) {

@@ -63,8 +63,10 @@ _Static_assert(sizeof(struct sk_hreq_peer) == 8, "peer is 8 bytes");
 _Static_assert(offsetof(struct sk_hstat, mode) == 24, "stat.mode");
 _Static_assert(offsetof(struct sk_hboot, job_id) == 16, "boot.job_id");
 _Static_assert(offsetof(struct sk_hboot, bulk_len) == 24, "boot.bulk_len");
-_Static_assert(SK_HIO_HOSTBUF == 1 && SK_HIO_WHOLE == 2,
+_Static_assert(SK_HIO_HOSTBUF == 1 && SK_HIO_WHOLE == 2 && SK_HIO_GROW == 4,
 	       "read/write flags on the wire");
+_Static_assert(SK_HMSG_CTL_SIZE == 4096 && SK_HMSG_CTL_TAKEN == 0x80000000u,
+	       "the growing writes' control words");
 
 /* Type numbers and limits are on the wire too. */
 _Static_assert(SK_HMSG_READY == 1 && SK_HMSG_CONSOLE == 2 &&
@@ -1344,7 +1346,7 @@ static void test_hostbuf(void **state)
 		expect_refused(m, "host-buffer");
 		mk_io_flags(m, t, SK_HIO_HOSTBUF, 3, 0, "abc", 3);
 		expect_refused(m, "host-buffer");
-		for (unsigned f = 4; f < 0x10000; f <<= 1) {
+		for (unsigned f = 8; f < 0x10000; f <<= 1) {
 			mk_io_flags(m, t, (uint16_t)f, 3, 0, "abc", 3);
 			expect_refused(m, "unknown read/write flags");
 		}
@@ -1361,6 +1363,27 @@ static void test_hostbuf(void **state)
 	expect_refused(m, "unknown read/write flags");
 	mk_io_flags(m, SK_HMSG_READ, SK_HIO_WHOLE | SK_HIO_HOSTBUF, 3, 0,
 		    NULL, 0);
+	expect_refused(m, "unknown read/write flags");
+	/* SK_HIO_GROW: only a write left behind in the host's buffer. */
+	mk_io_flags(m, SK_HMSG_WRITE,
+		    SK_HIO_GROW | SK_HIO_WHOLE | SK_HIO_HOSTBUF, 3,
+		    SK_HMSG_BULK_MAX, NULL, 0);
+	expect_ok(m, &r);
+	assert_int_equal(r.hdr.flags,
+			 SK_HIO_GROW | SK_HIO_WHOLE | SK_HIO_HOSTBUF);
+	mk_io_flags(m, SK_HMSG_WRITE, SK_HIO_GROW | SK_HIO_HOSTBUF, 3, 0,
+		    NULL, 0);
+	expect_refused(m, "unknown read/write flags");
+	mk_io_flags(m, SK_HMSG_WRITE, SK_HIO_GROW | SK_HIO_WHOLE, 3, 0, "abc",
+		    3);
+	expect_refused(m, "unknown read/write flags");
+	mk_io_flags(m, SK_HMSG_WRITE, SK_HIO_GROW, 3, 0, "abc", 3);
+	expect_refused(m, "unknown read/write flags");
+	mk_io_flags(m, SK_HMSG_READ,
+		    SK_HIO_GROW | SK_HIO_WHOLE | SK_HIO_HOSTBUF, 3, 0, NULL, 0);
+	expect_refused(m, "unknown read/write flags");
+	mk_io_flags(m, SK_HMSG_READ, SK_HIO_GROW | SK_HIO_HOSTBUF, 3, 0, NULL,
+		    0);
 	expect_refused(m, "unknown read/write flags");
 	msg_free(m);
 }

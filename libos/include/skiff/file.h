@@ -14,7 +14,9 @@
  * or O_APPEND, once this node knows the handle's position, returns once
  * its bytes are sent (up to 16 KiB, inside the message; larger, on one
  * host, copied to the host's buffer), as write(2) returns once they are
- * in the page cache. This node's own later calls see them (every other file call
+ * in the page cache; on one host, a write that goes on from the last one
+ * is added to its chunk while the host has not started it. This node's
+ * own later calls see them (every other file call
  * waits for them first). Another node sees them after this one's
  * sk_close, sk_fsync or sk_os_barrier (MPI-IO's "sync, barrier" rule).
  * If one fails (ENOSPC, EIO), the next sk_write, sk_read, sk_fsync or

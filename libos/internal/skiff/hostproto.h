@@ -219,7 +219,24 @@ struct sk_hreq_io {
  * (the host checks it against the area's size; at most SK_HMSG_AREA_MAX).
  * Nothing follows the struct. */
 #define SK_HIO_HOSTBUF 1u
+/* WRITE: all @len bytes or the error (a write left behind). */
 #define SK_HIO_WHOLE   2u
+/*
+ * WRITE with SK_HIO_HOSTBUF and SK_HIO_WHOLE, @raddr a slice's start: the
+ * node may go on adding bytes to the slice after it sent the request,
+ * until the host takes it. A node's area is then followed by
+ * SK_HMSG_CTL_SIZE bytes of control words, a uint32_t per slice: the
+ * slice's length, which the node sets before it sends and raises with a
+ * compare-and-swap after each copy it adds; the host's thread takes it
+ * with an exchange for SK_HMSG_CTL_TAKEN as it starts the write, and
+ * writes that many bytes (from @len up to the chunk; else EINVAL). So a
+ * loop of small writes fills a slice while the host writes the last one,
+ * and every byte of a write that returned is the host's: none waits in
+ * the node. (BOOT's area length says whether the words are there.)
+ */
+#define SK_HIO_GROW    4u
+#define SK_HMSG_CTL_SIZE  4096u
+#define SK_HMSG_CTL_TAKEN 0x80000000u
 
 struct sk_hreq_lseek {
 	int32_t  fd;
@@ -264,7 +281,8 @@ struct sk_hstat {
 /* BOOT: then argc NUL-terminated strings, then envc "NAME=value" ones,
  * then @bulk_len bytes: the packed descriptor (sk_mr_pack) of the host's
  * bulk area for this node, SK_HMSG_BULK_DEPTH * @bulk_chunk bytes of
- * shared memory it may map (sk_rkey_ptr_rw) for SK_HIO_HOSTBUF transfers;
+ * shared memory it may map (sk_rkey_ptr_rw) for SK_HIO_HOSTBUF transfers,
+ * and SK_HMSG_CTL_SIZE more where the host takes SK_HIO_GROW;
  * 0 when the host has none for it (another host, or no shared memory).
  * @bulk_chunk: the most one bulk request of this job moves. */
 struct sk_hboot {
