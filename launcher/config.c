@@ -24,6 +24,10 @@ static const struct sk_config_var sk_launcher_config_vars[] = {
 	{"SKIFF_KILL_GRACE_MS", "300",
 	 "after SIGTERM, wait this long before SIGKILL on abort",
 	 SK_CONFIG_NUM, 0, 60000, NULL},
+	{"SKIFF_FILE_MEM_MB", "auto",
+	 "file memory (sk_file_alloc) per node on this host, MiB; auto: 64, "
+	 "less past 64 nodes (4 GiB in all)",
+	 SK_CONFIG_AUTO_NUM, 0, 65536, NULL},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},
 };
 

@@ -146,6 +146,7 @@ struct sk_job {
 	unsigned          size;
 	struct sk_hnode  *node;       /* [size] */
 	uint32_t          bulk_chunk; /* sk_services_bulk_chunk(size) */
+	size_t            file_mem;   /* a node's, after its mapped slices */
 	uint64_t          id;
 	uint8_t           secret[SK_BOOT_SECRET_LEN];
 	char              secret_hex[2 * SK_BOOT_SECRET_LEN + 1];
@@ -236,6 +237,10 @@ void sk_node_cut(struct sk_hnode *n, const char *what, const char *why);
  * bulk_chunk): each node's bulk area is SK_HMSG_BULK_DEPTH of them;
  * @pinned: skrun's registered memory is pinned (no direct_mem). */
 uint32_t sk_services_bulk_chunk(unsigned np, bool pinned);
+/* The file memory each node of @np gets after its mapped slices, for
+ * sk_file_alloc (SKIFF_FILE_MEM_MB, else a share of skrun's budget); 0
+ * with @err set for a bad setting. */
+size_t sk_services_file_mem(unsigned np, const char **err);
 sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 				const void *addr, size_t len);
 /* Undo sk_services_connect (its bulk buffer stays in the arena). */

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <skiff/config.h>
+
 #include "fileq.h"
 #include "job.h"
 
@@ -197,7 +199,10 @@ static int64_t sk_fop_grown(struct sk_fop *f)
 	uint32_t chunk = f->node->job->bulk_chunk, len;
 	uint32_t *word;
 
-	if (f->req.io.raddr % chunk != 0)
+	/* A slice's start (never file memory: its word would be past the
+	 * page of them). */
+	if (f->req.io.raddr % chunk != 0 ||
+	    f->req.io.raddr >= SK_HMSG_BULK_DEPTH * (uint64_t)chunk)
 		return -EINVAL;
 	word = (uint32_t *)(f->node->bulk + SK_HMSG_BULK_DEPTH *
 						   (size_t)chunk) +
@@ -379,6 +384,20 @@ static void sk_bulk_done(struct sk_op *op, const struct sk_wc *wc)
 	sk_fop_submit(f); /* the data is in: write it to the file */
 }
 
+/* Whether a SK_HIO_HOSTBUF transfer lies inside the node's slices or its
+ * file memory (not across, not on the length words); a growing write,
+ * inside a slice from its start. */
+static bool sk_hostbuf_range_ok(const struct sk_job *job,
+				const struct sk_hreq_io *io)
+{
+	uint64_t slices = SK_HMSG_BULK_DEPTH * (uint64_t)job->bulk_chunk;
+	uint64_t mem = slices + SK_HMSG_CTL_SIZE;
+
+	if (io->raddr + io->len <= slices)
+		return true;
+	return io->raddr >= mem && io->raddr + io->len <= mem + job->file_mem;
+}
+
 static void sk_bulk_start(struct sk_job *job, struct sk_fop *f)
 {
 	struct sk_hnode *n = f->node;
@@ -390,9 +409,7 @@ static void sk_bulk_start(struct sk_job *job, struct sk_fop *f)
 		/* The node's bytes are here already, or go here: no RDMA.
 		 * The parser kept the range below SK_HMSG_AREA_MAX; this
 		 * node's area may be smaller. */
-		if (!n->bulk_shared ||
-		    io->raddr + io->len > SK_HMSG_BULK_DEPTH *
-						  (uint64_t)job->bulk_chunk) {
+		if (!n->bulk_shared || !sk_hostbuf_range_ok(job, io)) {
 			sk_fop_fail(f, -EINVAL);
 			return;
 		}
@@ -705,6 +722,34 @@ uint32_t sk_services_bulk_chunk(unsigned np, bool pinned)
 }
 
 /*
+ * A node's file memory (sk_file_alloc: the application's buffers that
+ * skrun's threads read into and write from, with no copy on the node):
+ * after its slices and their length words, in the same segment, where the
+ * area is mapped. Address space until used (tmpfs pages come as they are
+ * touched), so the default only bounds skrun's: 64 MiB a node, 4 GiB in
+ * all.
+ */
+#define SK_FILE_MEM_BUDGET ((size_t)4 << 30)
+
+size_t sk_services_file_mem(unsigned np, const char **err)
+{
+	const char *v = sk_config_str("SKIFF_FILE_MEM_MB");
+	unsigned long mb;
+
+	*err = NULL;
+	if (strcmp(v, "auto") != 0) {
+		if (sk_config_ulong("SKIFF_FILE_MEM_MB", 0, 65536, &mb) !=
+		    SK_OK) {
+			*err = "bad SKIFF_FILE_MEM_MB";
+			return 0;
+		}
+		return (size_t)mb << 20;
+	}
+	mb = (unsigned long)(SK_FILE_MEM_BUDGET / (np ? np : 1) >> 20);
+	return (size_t)(mb < 64 ? mb : 64) << 20;
+}
+
+/*
  * The node's bulk area. Where the device maps peers' memory on this host
  * (ucx's shared memory, sk_dev_attr.direct_mem), the area is a segment of
  * its own that the node maps (BOOT carries its descriptor): its transfers
@@ -719,10 +764,11 @@ static sk_status_t sk_services_bulk(struct sk_job *job, struct sk_hnode *n)
 	struct sk_dev_attr attr;
 
 	sk_dev_query(job->dev, &attr);
-	/* Mapped, the area ends with the slices' length words
-	 * (SK_HIO_GROW). */
+	/* Mapped, the slices are followed by their length words
+	 * (SK_HIO_GROW) and the node's file memory. */
 	if (attr.direct_mem &&
-	    sk_arena_region_direct(job->arena, area + SK_HMSG_CTL_SIZE,
+	    sk_arena_region_direct(job->arena,
+				   area + SK_HMSG_CTL_SIZE + job->file_mem,
 				   SK_ACCESS_REMOTE_READ |
 					   SK_ACCESS_REMOTE_WRITE,
 				   &n->bulk_region) == SK_OK) {

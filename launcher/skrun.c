@@ -289,9 +289,18 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	/* Per node: a channel's slots and a bulk area (attr is the device's,
 	 * queried above). */
 	job->bulk_chunk = sk_services_bulk_chunk(np, !attr.direct_mem);
+	if (attr.direct_mem) {
+		const char *why;
+
+		job->file_mem = sk_services_file_mem(np, &why);
+		if (why != NULL)
+			return SK_EXIT_USAGE; /* sk_config_ulong said why */
+	}
 	st = sk_arena_create(job->dev,
 			     (size_t)np * (SK_HMSG_BULK_DEPTH *
 					   (size_t)job->bulk_chunk +
+					   (attr.direct_mem ? SK_HMSG_CTL_SIZE +
+						   job->file_mem : 0) +
 					   (SK_HMSG_SLOTS + SK_CHAN_SEND_SLOTS) *
 						   SK_HMSG_SLOT_SIZE + 8192) +
 				     (1u << 20),

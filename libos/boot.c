@@ -355,6 +355,7 @@ static char **sk_boot_strings(const char **pp, const char *end, uint32_t n)
  */
 static void sk_boot_map_hostbuf(const void *desc, size_t len)
 {
+	uint64_t slices = SK_HMSG_BULK_DEPTH * (uint64_t)sk_node.chunk;
 	unsigned long on;
 	char *p;
 
@@ -372,10 +373,13 @@ static void sk_boot_map_hostbuf(const void *desc, size_t len)
 		return;
 	}
 	sk_node.hostbuf = p;
-	if (sk_rkey_len(sk_node.hostbuf_key) >=
-	    SK_HMSG_BULK_DEPTH * (uint64_t)sk_node.chunk + SK_HMSG_CTL_SIZE)
-		sk_node.hostctl = (uint32_t *)(p + SK_HMSG_BULK_DEPTH *
-							   (size_t)sk_node.chunk);
+	if (sk_rkey_len(sk_node.hostbuf_key) >= slices + SK_HMSG_CTL_SIZE)
+		sk_node.hostctl = (uint32_t *)(p + slices);
+	if (sk_rkey_len(sk_node.hostbuf_key) > slices + SK_HMSG_CTL_SIZE) {
+		sk_node.filemem = p + slices + SK_HMSG_CTL_SIZE;
+		sk_node.filemem_len = sk_rkey_len(sk_node.hostbuf_key) -
+				      slices - SK_HMSG_CTL_SIZE;
+	}
 }
 
 static char **sk_boot_receive(int *argc_p)
@@ -436,6 +440,8 @@ static void sk_node_teardown(void)
 	if (sk_node.hostbuf_key) {
 		sk_node.hostbuf = NULL;
 		sk_node.hostctl = NULL;
+		sk_node.filemem = NULL;
+		sk_node.filemem_len = 0;
 		sk_rkey_destroy(sk_node.hostbuf_key);
 		sk_node.hostbuf_key = NULL;
 	}

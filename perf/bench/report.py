@@ -495,23 +495,28 @@ def parse_mpiio(ctx, text):
         return []
     mib, kib = int(m.group(1)), int(m.group(2))
     per = {}
-    for m in re.finditer(r"trial (\d+): ranks (\d+) ([wr]) skiff (\S+) ompio (\S+)"
-                         r" romio321 (\S+) s", text):
+    for m in re.finditer(r"trial (\d+): ranks (\d+) ([wr]) skiff (\S+) skiff-mem (\S+)"
+                         r" ompio (\S+) romio321 (\S+) s", text):
         t, n, op = int(m.group(1)), int(m.group(2)), m.group(3)
         rate = lambda g: (mib / num(m.group(g))) if num(m.group(g)) else None
-        peers = [v for v in (rate(5), rate(6)) if v]
-        d = per.setdefault((n, op), ({}, {}))
+        peers = [v for v in (rate(6), rate(7)) if v]
+        d = per.setdefault((n, op), ({}, {}, {}))
         d[0][t] = rate(4)
-        d[1][t] = max(peers) if peers else None
+        d[1][t] = rate(5)
+        d[2][t] = max(peers) if peers else None
     rows = []
-    for (n, op), (a, b) in sorted(per.items(), key=lambda kv: (kv[0][0], kv[0][1] == "r")):
+    for (n, op), (a, am, b) in sorted(per.items(),
+                                      key=lambda kv: (kv[0][0], kv[0][1] == "r")):
         what = "write" if op == "w" else "read"
-        rows.append(("os", make_row(
-            "shared file %s, %d rank%s" % (what, n, "s" if n > 1 else ""), n, "MB/s",
-            "higher", side("skrun -n N sk_file_shared", a.values()),
-            side("faster of OMPIO, ROMIO (MPI_File_%s_at_all)" % what, b.values()),
-            ratio_pairs(a, b), (">=", 1.0),
-            note="%d MiB, %d KiB requests (compare-mpiio.sh)" % (mib, kib))))
+        for mine, how, cmd in ((a, "", "skrun -n N sk_file_shared"),
+                               (am, ", file memory", "skrun -n N sk_file_shared -a")):
+            rows.append(("os", make_row(
+                "shared file %s, %d rank%s%s" % (what, n, "s" if n > 1 else "", how),
+                n, "MB/s", "higher", side(cmd, mine.values()),
+                side("faster of OMPIO, ROMIO (MPI_File_%s_at_all)" % what, b.values()),
+                ratio_pairs(mine, b), (">=", 1.0),
+                note="%d MiB, %d KiB requests (compare-mpiio.sh)%s" % (
+                    mib, kib, "; buffer from sk_file_alloc" if how else ""))))
     return rows
 
 

@@ -62,7 +62,7 @@ static const char *mpi_why(void)
 int main(int argc, char **argv)
 {
 	static const struct shio_ops ops = {mpi_open, mpi_io, mpi_close,
-					    mpi_barrier, mpi_why};
+					    mpi_barrier, mpi_why, NULL, NULL};
 	int rank, size, rc;
 
 	MPI_Init(&argc, &argv);

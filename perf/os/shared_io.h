@@ -34,6 +34,9 @@ struct shio_ops {
 	int (*close)(void);
 	void (*barrier)(void);
 	const char *(*why)(void);
+	/* The request buffer's; NULL: malloc and free. */
+	void *(*alloc)(size_t len);
+	void (*free)(void *p);
 };
 
 static double shio_now(void)
@@ -115,14 +118,17 @@ static int shio_main(const struct shio_ops *ops, int argc, char **argv,
 				prog, mib, size, kib);
 		return 2;
 	}
-	buf = malloc(bs);
+	buf = ops->alloc ? ops->alloc(bs) : malloc(bs);
 	if (buf == NULL)
 		return 1;
 	for (size_t i = 0; i < bs; i++)
 		buf[i] = (unsigned char)(i * 131 + (i >> 8));
 	tw = shio_pass(ops, 1, argv[3], rank, slice, bs, buf);
 	tr = tw < 0 ? -1.0 : shio_pass(ops, 0, argv[3], rank, slice, bs, buf);
-	free(buf);
+	if (ops->alloc)
+		ops->free(buf);
+	else
+		free(buf);
 	if (tw < 0 || tr < 0)
 		return 1;
 	if (rank == 0)

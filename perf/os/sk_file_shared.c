@@ -1,10 +1,13 @@
 /*
- * sk_file_shared TOTAL_MIB BS_KIB PATH: N Skiff nodes write their slices
- * of one file through the host's file service, then read them back
+ * sk_file_shared [-a] TOTAL_MIB BS_KIB PATH: N Skiff nodes write their
+ * slices of one file through the host's file service, then read them back
  * (perf/os/shared_io.h; perf/compare-mpiio.sh runs it beside MPI-IO).
  * Each rank goes through its slice in order with sk_write and sk_read at
  * the file position, as a checkpoint does: the writes are left behind and
- * the reads read ahead where the node maps the host's buffer.
+ * the reads read ahead where the node maps the host's buffer. -a: the
+ * request buffer comes from sk_file_alloc (skiff/file.h): the host's
+ * threads then read into it and write from it, with no copy on the node
+ * (as an MPI program would take MPI_Alloc_mem's memory for RDMA).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,12 +63,18 @@ static const char *sk_why(void)
 
 int main(int argc, char **argv)
 {
-	static const struct shio_ops ops = {sk_open_, sk_io, sk_close_,
-					    sk_barrier_, sk_why};
+	struct shio_ops ops = {sk_open_, sk_io, sk_close_, sk_barrier_, sk_why,
+			       NULL, NULL};
 
 	if (!sk_os_booted()) {
 		fprintf(stderr, "sk_file_shared: run me under skrun\n");
 		return 1;
+	}
+	if (argc > 1 && strcmp(argv[1], "-a") == 0) {
+		ops.alloc = sk_file_alloc;
+		ops.free = sk_file_free;
+		argv[1] = argv[0];
+		argc--, argv++;
 	}
 	return shio_main(&ops, argc, argv, sk_os_rank(), sk_os_size(),
 			 "sk_file_shared");

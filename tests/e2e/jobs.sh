@@ -198,6 +198,25 @@ t_killwrite() {
 	done
 }
 
+t_filemem() {
+	# sk_file_alloc's memory (node_app.c, do_filemem): transfers from
+	# and into it, byte for byte; its blocks used up, freed, merged. With
+	# the default (64 MiB), with 2 MiB, and (ucx) with no mapping: then
+	# every block is ordinary memory and the same transfers work.
+	local v
+	for v in auto 2 map0; do
+		[ "$v" = map0 ] && [ "${SKIFF_PROVIDER:-}" = rdma ] && continue
+		if [ "$v" = map0 ]; then
+			SKIFF_FILE_MAP=0 run 120 -n 1 -x SKIFF_FILE_MAP "$APP" filemem
+		else
+			SKIFF_FILE_MEM_MB=$v run 120 -n 1 "$APP" filemem
+		fi
+		[ $RC -eq 0 ] && grep -q '^filemem: ok' "$OUT" ||
+			{ echo "$v: exit $RC"; grep 'filemem' "$OUT" | head -3; tail -3 "$ERR"; return 1; }
+	done
+	[ ! -e filemem.dat ] || { echo "file left behind"; return 1; }
+}
+
 t_grow() {
 	# 24 MiB in small writes at the position, some overwritten twice
 	# (node_app.c, do_grow): read back whole; then the same with the node
@@ -729,6 +748,15 @@ t_badreq() {
 		grep -qx "readdir on a file: Not a directory" "$OUT" &&
 		grep -qx "still served: yes" "$OUT" ||
 		{ echo "a bad request was not refused"; return 1; }
+	# The host's mapped area (ucx on one host): nothing on the slices'
+	# length words, across into the file memory, past it; no growing
+	# write outside the slices.
+	grep -qx "host-buffer: not mapped" "$OUT" || {
+		grep -qx "host-buffer read of the length words: Invalid argument" "$OUT" &&
+			grep -qx "host-buffer read across slices and file memory: Invalid argument" "$OUT" &&
+			grep -qx "host-buffer read past the file memory: Invalid argument" "$OUT" &&
+			grep -qx "growing write in the file memory: Invalid argument" "$OUT"
+	} || { echo "a bad host-buffer request was not refused"; grep -i 'host-buffer\|growing' "$OUT"; return 1; }
 }
 
 t_secret() {
@@ -1421,6 +1449,7 @@ check direct t_direct
 check enospc t_enospc
 check killwrite t_killwrite
 check grow t_grow
+check filemem t_filemem
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file

@@ -19,6 +19,8 @@
  *   wbra                  (2 nodes) writes left behind, read-ahead, barriers
  *   appends [SEED]        every rank appends 64 records to one file (O_APPEND);
  *                         rank 0 finds each once, whole
+ *   filemem               rank 0: transfers from and into sk_file_alloc
+ *                         memory; its blocks used up, freed, merged
  *   grow [die]            rank 0: 24 MiB in small writes at the position,
  *                         read back (or SIGKILLed: the host's file checked)
  *   fsyncall              every rank's slice, sk_fsync_all, the next rank's
@@ -714,6 +716,112 @@ static int do_grow(bool die)
 		}
 	sk_close(fd);
 	printf("grow: ok, %u writes\n", piece);
+	return 0;
+}
+
+/*
+ * File memory (sk_file_alloc): rank 0 moves 3 MiB + 5 from one block to a
+ * file at an odd offset and back into another, at the file position too,
+ * a read short at the end of the file, each byte checked; then takes 1
+ * MiB blocks until one is ordinary memory (where there is file memory,
+ * exactly as many as fit, each used for a transfer), frees them in
+ * another order, and takes all of the file memory as one block (the
+ * freed blocks merged). "filemem: ok" with what it found.
+ */
+static bool fm_in(const void *p, size_t len)
+{
+	const char *b = p;
+
+	return sk_node.filemem != NULL && b >= sk_node.filemem &&
+	       b + len <= sk_node.filemem + sk_node.filemem_len;
+}
+
+static int fm_check(const unsigned char *b, size_t len, uint64_t off,
+		    const char *what)
+{
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != pattern(off + i)) {
+			printf("filemem: FAIL %s: byte %zu of %zu\n", what, i,
+			       len);
+			return 1;
+		}
+	return 0;
+}
+
+static int do_filemem(void)
+{
+	const size_t big = (3u << 20) + 5, mib = 1u << 20;
+	unsigned char *w, *r, *blk[1024];
+	unsigned n = 0, inmem = 0;
+	int fd;
+
+	if (sk_os_rank() != 0)
+		return 0;
+	w = sk_file_alloc(big);
+	r = sk_file_alloc(big);
+	fd = sk_open("filemem.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (w == NULL || r == NULL || fd < 0 ||
+	    (uintptr_t)w % 4096 != 0 || (uintptr_t)r % 4096 != 0)
+		return 1;
+	for (size_t i = 0; i < big; i++)
+		w[i] = pattern(7 + i);
+	if (sk_pwrite(fd, w, big, 7) != (ssize_t)big ||
+	    sk_pread(fd, r, big, 7) != (ssize_t)big ||
+	    fm_check(r, big, 7, "pread"))
+		return 1;
+	/* At the position: the rest of the file from 1000, short. */
+	memset(r, 0, big);
+	if (sk_lseek(fd, 1000, SEEK_SET) != 1000 ||
+	    sk_read(fd, r, big) != (ssize_t)(big + 7 - 1000) ||
+	    sk_lseek(fd, 0, SEEK_CUR) != (off_t)(big + 7) ||
+	    fm_check(r, big + 7 - 1000, 1000, "read at the position"))
+		return 1;
+	/* A write at the position from the middle of a block. */
+	if (sk_lseek(fd, 0, SEEK_SET) != 0 ||
+	    sk_write(fd, w + 993, mib) != (ssize_t)mib ||
+	    sk_pread(fd, r, mib, 0) != (ssize_t)mib ||
+	    fm_check(r, mib, 1000, "write at the position"))
+		return 1;
+	printf("filemem: transfers %s\n",
+	       fm_in(w, big) ? "in file memory" : "in ordinary memory");
+	sk_file_free(w);
+	sk_file_free(r);
+	/* Blocks until one is ordinary memory. */
+	while (n < 1024) {
+		blk[n] = sk_file_alloc(mib);
+		if (blk[n] == NULL)
+			return 1;
+		memset(blk[n], (int)n, mib);
+		if (sk_pwrite(fd, blk[n], mib, 0) != (ssize_t)mib ||
+		    sk_pread(fd, blk[n], mib, 0) != (ssize_t)mib ||
+		    blk[n][mib - 1] != (unsigned char)n) {
+			printf("filemem: FAIL block %u\n", n);
+			return 1;
+		}
+		if (!fm_in(blk[n++], mib))
+			break;
+		inmem++;
+	}
+	if (sk_node.filemem != NULL && inmem != sk_node.filemem_len / mib) {
+		printf("filemem: FAIL %u blocks of %zu MiB\n", inmem,
+		       sk_node.filemem_len / mib);
+		return 1;
+	}
+	for (unsigned i = 0; i < n; i += 2)
+		sk_file_free(blk[i]);
+	for (unsigned i = 1; i < n; i += 2)
+		sk_file_free(blk[i]);
+	if (sk_node.filemem != NULL) {
+		w = sk_file_alloc(sk_node.filemem_len);
+		if (!fm_in(w, sk_node.filemem_len)) {
+			printf("filemem: FAIL freed blocks not merged\n");
+			return 1;
+		}
+		sk_file_free(w);
+	}
+	sk_close(fd);
+	sk_unlink("filemem.dat");
+	printf("filemem: ok, %u MiB blocks of file memory\n", inmem);
 	return 0;
 }
 
@@ -1580,6 +1688,50 @@ static int do_badreq(void)
 			       "%s\n", rc >= 0 ? "allowed" : strerror((int)-rc));
 		}
 	}
+	/* The host's area, where mapped: a transfer on the slices' length
+	 * words, across slices and file memory, past the file memory; a
+	 * growing write in the file memory (its word would be past theirs). */
+	if (sk_node.hostbuf != NULL) {
+		uint64_t slices = SK_HMSG_BULK_DEPTH * (uint64_t)sk_node.chunk;
+		static const struct {
+			const char *what;
+			uint16_t    type, flags;
+			int64_t     at; /* from the file memory's start */
+		} bad[] = {
+			{"host-buffer read of the length words", SK_HMSG_READ,
+			 SK_HIO_HOSTBUF, -(int64_t)SK_HMSG_CTL_SIZE},
+			{"host-buffer read across slices and file memory",
+			 SK_HMSG_READ, SK_HIO_HOSTBUF,
+			 -(int64_t)SK_HMSG_CTL_SIZE - 5},
+			{"host-buffer read past the file memory", SK_HMSG_READ,
+			 SK_HIO_HOSTBUF, -1},
+			{"growing write in the file memory", SK_HMSG_WRITE,
+			 SK_HIO_HOSTBUF | SK_HIO_WHOLE | SK_HIO_GROW, 0},
+		};
+
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			struct sk_hreq_io hio = {.fd = fd, .len = 10,
+						 .offset = 0};
+
+			hio.raddr = slices + SK_HMSG_CTL_SIZE + bad[k].at;
+			if (bad[k].at == -1)
+				hio.raddr = slices + SK_HMSG_CTL_SIZE +
+					    sk_node.filemem_len - 5;
+			if (bad[k].type == SK_HMSG_WRITE) {
+				sk_close(fd);
+				fd = sk_open("badreq.out", O_RDWR | O_CREAT,
+					     0644);
+				hio.fd = fd;
+			}
+			rc = sk_node_call(bad[k].type, bad[k].flags, &hio,
+					  sizeof(hio), NULL, 0, NULL, 0, NULL);
+			printf("%s: %s\n", bad[k].what,
+			       rc >= 0 ? "allowed" : strerror((int)-rc));
+		}
+		sk_unlink("badreq.out");
+	} else {
+		printf("host-buffer: not mapped\n");
+	}
 	sk_close(fd);
 	printf("readdir on a file: %s\n",
 	       sk_opendir("inside.txt") == NULL ? strerror(errno) : "opened");
@@ -1655,6 +1807,8 @@ int main(int argc, char **argv)
 		return do_bigio();
 	} else if (strcmp(cmd, "enospc") == 0) {
 		return do_enospc(a2);
+	} else if (strcmp(cmd, "filemem") == 0) {
+		return do_filemem();
 	} else if (strcmp(cmd, "grow") == 0) {
 		return rank == 0 ? do_grow(a2 && strcmp(a2, "die") == 0) : 0;
 	} else if (strcmp(cmd, "killwrite") == 0) {

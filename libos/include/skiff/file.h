@@ -53,6 +53,23 @@ ssize_t sk_read(int fd, void *buf, size_t len);
 ssize_t sk_write(int fd, const void *buf, size_t len);
 ssize_t sk_pread(int fd, void *buf, size_t len, off_t offset);
 ssize_t sk_pwrite(int fd, const void *buf, size_t len, off_t offset);
+
+/*
+ * File memory, as MPI_Alloc_mem gives memory for RDMA: where the host
+ * shares this machine, a buffer from sk_file_alloc is memory the host's
+ * file threads reach themselves, so sk_read/sk_pread into it and
+ * sk_write/sk_pwrite from it move each byte once (the host's pread(2) or
+ * pwrite(2) on the buffer itself), with no copy on this node. Such a
+ * transfer returns when the host is done with the buffer (no write left
+ * behind, no read-ahead). Blocks are page-aligned (O_DIRECT's rule).
+ * skrun gives each node SKIFF_FILE_MEM_MB of it (64 MiB, less past 64
+ * nodes); when it is used up, or on another host or over RDMA,
+ * sk_file_alloc returns ordinary page-aligned memory, which every call
+ * takes as any buffer. NULL with errno ENOMEM when there is no memory at
+ * all. Free only with sk_file_free (NULL is ignored).
+ */
+void *sk_file_alloc(size_t len);
+void sk_file_free(void *p);
 off_t sk_lseek(int fd, off_t offset, int whence);
 int sk_fstat(int fd, struct sk_stat *st);
 int sk_stat(const char *path, struct sk_stat *st);

@@ -212,7 +212,10 @@ struct sk_hreq_io {
 #define SK_HMSG_CHUNK_MIN    (64u << 10)
 #define SK_HMSG_BOUNCE_CHUNK (256u << 10)
 #define SK_HMSG_BOUNCE_SIZE  (SK_HMSG_BULK_DEPTH * SK_HMSG_BOUNCE_CHUNK)
-#define SK_HMSG_AREA_MAX     (SK_HMSG_BULK_DEPTH * SK_HMSG_BULK_MAX)
+/* A node's area on the host: its slices, then (where mapped) the slices'
+ * length words (SK_HMSG_CTL_SIZE), then its file memory (sk_file_alloc,
+ * BOOT's descriptor says how long), at most this long in all. */
+#define SK_HMSG_AREA_MAX     ((uint64_t)1 << 40)
 /* READ's and WRITE's one flag: the bytes are (WRITE) or go (READ) in the
  * host's bulk area for this node, which the node has mapped (BOOT's
  * descriptor), at offset @raddr; @raddr + @len stays inside the area
