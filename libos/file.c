@@ -973,9 +973,10 @@ static ssize_t sk_file_write_behind(int fd, const char *buf, size_t len,
 		}
 		io.len = (uint32_t)(len - sent > sk_file_chunk() ?
 					    sk_file_chunk() : len - sent);
-		/* The host writes the chunks out side by side, in any
-		 * order: none may overlap one still out (of any handle: two
-		 * may be one file). */
+		/* None may overlap one still out (of any handle: two may
+		 * be one file): the host runs a file's writes in order
+		 * (skrun's fileq keys), but not those of a file it could
+		 * not key. */
 		while (sk_wb.n == SK_HMSG_BULK_DEPTH ||
 		       sk_wb_overlaps(io.offset, io.len))
 			sk_wb_pop();
