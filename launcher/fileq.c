@@ -116,7 +116,7 @@ static struct sk_fileq_req *sk_fileq_take(bool *more_p)
 static void *sk_fileq_worker(void *arg)
 {
 	unsigned slot = (unsigned)(uintptr_t)arg;
-	struct sk_fileq_req *req;
+	struct sk_fileq_req *req = NULL;
 	bool more;
 
 	pthread_mutex_lock(&sk_fq.lock);

@@ -705,6 +705,7 @@ static int do_grow(bool die)
 	}
 	if (sk_close(fd) != 0 || (fd = sk_open("grow.dat", O_RDONLY)) < 0)
 		return 1;
+	free(b);
 	r = malloc(GROW_BYTES);
 	if (r == NULL || sk_read(fd, r, GROW_BYTES) != GROW_BYTES)
 		return 1;
@@ -714,6 +715,7 @@ static int do_grow(bool die)
 			       (unsigned long long)done);
 			return 1;
 		}
+	free(r);
 	sk_close(fd);
 	printf("grow: ok, %u writes\n", piece);
 	return 0;
