@@ -253,11 +253,15 @@ static void sk_fop_work(struct sk_fileq_req *q)
 		const void *src = sk_fop_bulk(f) ? f->data : req->u.bytes.data;
 		size_t len = sk_fop_bulk(f) ? req->io.len : req->u.bytes.len;
 
-		if ((req->hdr.flags & SK_HIO_GROW) &&
-		    (rc = sk_fop_grown(f)) < 0)
-			break;
-		if (req->hdr.flags & SK_HIO_GROW)
-			len = (size_t)rc;
+		if (req->hdr.flags & SK_HIO_GROW) {
+			int64_t grown = sk_fop_grown(f);
+
+			if (grown < 0) {
+				rc = grown;
+				break;
+			}
+			len = (size_t)grown;
+		}
 
 		/* SK_HIO_WHOLE: all of it or the error (a write left
 		 * behind, whose count nobody waits for). */
