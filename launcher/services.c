@@ -635,10 +635,10 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 	return true;
 }
 
-/* How long a node whose process left (its link failed with
- * SK_ERR_UNREACHABLE: the connection manager heard its kernel close it)
- * has for its exit status to arrive and name the cause, as mpirun names
- * the signal, before skrun blames the link. */
+/* How long a node whose link failed (SK_ERR_UNREACHABLE: the connection
+ * manager heard its kernel close it; or an operation on it flushed) has
+ * for its exit status to arrive and name the cause, as mpirun names the
+ * signal, before skrun blames the link. */
 #define SK_LOST_GRACE_MS 500
 
 static void sk_node_lost(struct sk_hnode *n, sk_status_t st)
@@ -673,8 +673,11 @@ static void sk_services_on_error(struct sk_chan *chan, sk_status_t st)
 	/* After FINALIZE's reply the node is allowed to go; otherwise its
 	 * process exit (waitpid) names the cause. A node that is alive but
 	 * lost its link cannot serve the job, nor end (it waits for that
-	 * reply): end it. */
-	if (st == SK_ERR_UNREACHABLE && !n->exited) {
+	 * reply): end it. Whatever the link said: a node killed while skrun
+	 * RDMA-reads its buffer shows first as that READ flushed, before
+	 * the connection manager's word or its exit status (seen on rdma
+	 * in the guest: e2e killwrite mid, under --enable-recovery). */
+	if (!n->exited) {
 		n->lost_st = st;
 		n->lost_t.cb = sk_node_lost_timer;
 		sk_timer_start(n->job->loop, &n->lost_t, SK_LOST_GRACE_MS);

@@ -230,7 +230,8 @@ t_grow() {
 		{ echo "exit $RC"; grep 'grow' "$OUT" | head -3; tail -3 "$ERR"; return 1; }
 	rm -f grow.dat
 	run 120 -n 1 "$APP" grow die
-	[ $RC -eq 137 ] && grep -q '^grow: .* dying$' "$OUT" ||
+	# (Its "dying" line may not make it out: the kill follows at once.)
+	[ $RC -eq 137 ] ||
 		{ echo "die: exit $RC, want 137"; grep 'grow' "$OUT" | head -3; tail -3 "$ERR"; return 1; }
 	want=$("$APP" fnvpattern $((24 << 20)))
 	got=$("$APP" fnvfile grow.dat)
