@@ -656,8 +656,10 @@ struct sk_file_chunk {
 #define SK_FMEM_BLOCKS 256u
 
 static struct {
-	size_t   off[SK_FMEM_BLOCKS], len[SK_FMEM_BLOCKS];
-	bool     used[SK_FMEM_BLOCKS];
+	struct sk_fmem_block {
+		size_t off, len;
+		bool   used;
+	}        b[SK_FMEM_BLOCKS];
 	unsigned n; /* 0: not set up yet */
 } sk_fmem;
 
@@ -678,12 +680,8 @@ static bool sk_file_in_mem(const void *buf, size_t len)
 
 static void sk_fmem_drop(unsigned i)
 {
-	memmove(&sk_fmem.off[i], &sk_fmem.off[i + 1],
-		(sk_fmem.n - i - 1) * sizeof(sk_fmem.off[0]));
-	memmove(&sk_fmem.len[i], &sk_fmem.len[i + 1],
-		(sk_fmem.n - i - 1) * sizeof(sk_fmem.len[0]));
-	memmove(&sk_fmem.used[i], &sk_fmem.used[i + 1],
-		(sk_fmem.n - i - 1) * sizeof(sk_fmem.used[0]));
+	memmove(&sk_fmem.b[i], &sk_fmem.b[i + 1],
+		(sk_fmem.n - i - 1) * sizeof(sk_fmem.b[0]));
 	sk_fmem.n--;
 }
 
@@ -695,32 +693,28 @@ static void *sk_fmem_take(size_t len)
 	if (sk_node.filemem == NULL || len > sk_node.filemem_len)
 		return NULL;
 	if (sk_fmem.n == 0) {
-		sk_fmem.off[0] = 0;
-		sk_fmem.len[0] = sk_node.filemem_len;
-		sk_fmem.used[0] = false;
+		sk_fmem.b[0] = (struct sk_fmem_block){0, sk_node.filemem_len,
+						      false};
 		sk_fmem.n = 1;
 	}
 	for (i = 0; i < sk_fmem.n; i++) {
-		if (sk_fmem.used[i] || sk_fmem.len[i] < len)
+		struct sk_fmem_block *blk = &sk_fmem.b[i];
+
+		if (blk->used || blk->len < len)
 			continue;
-		if (sk_fmem.len[i] > len) {
+		if (blk->len > len) {
 			/* Split: the rest stays free after it. */
 			if (sk_fmem.n == SK_FMEM_BLOCKS)
 				continue;
-			memmove(&sk_fmem.off[i + 2], &sk_fmem.off[i + 1],
-				(sk_fmem.n - i - 1) * sizeof(sk_fmem.off[0]));
-			memmove(&sk_fmem.len[i + 2], &sk_fmem.len[i + 1],
-				(sk_fmem.n - i - 1) * sizeof(sk_fmem.len[0]));
-			memmove(&sk_fmem.used[i + 2], &sk_fmem.used[i + 1],
-				(sk_fmem.n - i - 1) * sizeof(sk_fmem.used[0]));
-			sk_fmem.off[i + 1] = sk_fmem.off[i] + len;
-			sk_fmem.len[i + 1] = sk_fmem.len[i] - len;
-			sk_fmem.used[i + 1] = false;
-			sk_fmem.len[i] = len;
+			memmove(blk + 2, blk + 1,
+				(sk_fmem.n - i - 1) * sizeof(*blk));
+			blk[1] = (struct sk_fmem_block){blk->off + len,
+							blk->len - len, false};
+			blk->len = len;
 			sk_fmem.n++;
 		}
-		sk_fmem.used[i] = true;
-		return sk_node.filemem + sk_fmem.off[i];
+		blk->used = true;
+		return sk_node.filemem + blk->off;
 	}
 	return NULL;
 }
@@ -755,21 +749,21 @@ void sk_file_free(void *p)
 		return;
 	}
 	for (i = 0; i < sk_fmem.n; i++)
-		if (sk_fmem.used[i] &&
-		    sk_node.filemem + sk_fmem.off[i] == (char *)p)
+		if (sk_fmem.b[i].used &&
+		    sk_node.filemem + sk_fmem.b[i].off == (char *)p)
 			break;
 	if (i == sk_fmem.n) {
 		fprintf(stderr, "skiff: sk_file_free(%p): not a block of "
 				"sk_file_alloc\n", p);
 		abort();
 	}
-	sk_fmem.used[i] = false;
-	if (i + 1 < sk_fmem.n && !sk_fmem.used[i + 1]) {
-		sk_fmem.len[i] += sk_fmem.len[i + 1];
+	sk_fmem.b[i].used = false;
+	if (i + 1 < sk_fmem.n && !sk_fmem.b[i + 1].used) {
+		sk_fmem.b[i].len += sk_fmem.b[i + 1].len;
 		sk_fmem_drop(i + 1);
 	}
-	if (i > 0 && !sk_fmem.used[i - 1]) {
-		sk_fmem.len[i - 1] += sk_fmem.len[i];
+	if (i > 0 && !sk_fmem.b[i - 1].used) {
+		sk_fmem.b[i - 1].len += sk_fmem.b[i].len;
 		sk_fmem_drop(i);
 	}
 }
