@@ -756,7 +756,9 @@ t_badreq() {
 		grep -qx "host-buffer read of the length words: Invalid argument" "$OUT" &&
 			grep -qx "host-buffer read across slices and file memory: Invalid argument" "$OUT" &&
 			grep -qx "host-buffer read past the file memory: Invalid argument" "$OUT" &&
-			grep -qx "growing write in the file memory: Invalid argument" "$OUT"
+			grep -qx "growing write in the file memory: Invalid argument" "$OUT" &&
+			grep -qx "growing write, length word past its slice: Invalid argument" "$OUT" &&
+			grep -qx "growing write, length word under the request: Invalid argument" "$OUT"
 	} || { echo "a bad host-buffer request was not refused"; grep -i 'host-buffer\|growing' "$OUT"; return 1; }
 }
 

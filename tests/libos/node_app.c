@@ -1730,6 +1730,28 @@ static int do_badreq(void)
 			printf("%s: %s\n", bad[k].what,
 			       rc >= 0 ? "allowed" : strerror((int)-rc));
 		}
+		/* A growing write whose length word says more than its
+		 * slice holds, or less than the request. */
+		if (sk_node.hostctl != NULL) {
+			struct sk_hreq_io hio = {.fd = fd, .len = 10,
+						 .offset = 0, .raddr = 0};
+
+			for (size_t k = 0; k < 2; k++) {
+				__atomic_store_n(&sk_node.hostctl[0],
+						 k == 0 ? sk_node.chunk + 1 : 5,
+						 __ATOMIC_RELEASE);
+				rc = sk_node_call(SK_HMSG_WRITE,
+						  SK_HIO_HOSTBUF | SK_HIO_WHOLE |
+							  SK_HIO_GROW,
+						  &hio, sizeof(hio), NULL, 0,
+						  NULL, 0, NULL);
+				printf("growing write, length word %s: %s\n",
+				       k == 0 ? "past its slice" :
+						"under the request",
+				       rc >= 0 ? "allowed" :
+						 strerror((int)-rc));
+			}
+		}
 		sk_unlink("badreq.out");
 	} else {
 		printf("host-buffer: not mapped\n");
