@@ -172,7 +172,7 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 				 .map_by = job->opts.map_by,
 				 .npernode = job->opts.npernode,
 				 .oversubscribe = job->opts.oversubscribe};
-	const char *prov, *from, *first_local;
+	const char *prov, *from, *first_local, *why;
 	struct sk_dev_attr attr;
 	char err[512];
 	unsigned *host_of = NULL, r, np, nlocal;
@@ -256,6 +256,10 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	if (sk_config_ulong("SKIFF_BOOT_TIMEOUT_MS", 1, 3600000,
 			    &job->boot_timeout_ms) != SK_OK)
 		return SK_EXIT_USAGE;
+	/* Read, and refused when bad, whatever the provider. */
+	job->file_mem = sk_services_file_mem(np, &why);
+	if (why != NULL)
+		return SK_EXIT_USAGE;
 
 	/* The nodes' files live beneath their working directory unless
 	 * --root says otherwise (the file service runs here: a --wdir
@@ -289,13 +293,9 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	/* Per node: a channel's slots and a bulk area (attr is the device's,
 	 * queried above). */
 	job->bulk_chunk = sk_services_bulk_chunk(np, !attr.direct_mem);
-	if (attr.direct_mem) {
-		const char *why;
-
-		job->file_mem = sk_services_file_mem(np, &why);
-		if (why != NULL)
-			return SK_EXIT_USAGE; /* sk_config_ulong said why */
-	}
+	/* File memory only where nodes map skrun's memory. */
+	if (!attr.direct_mem)
+		job->file_mem = 0;
 	st = sk_arena_create(job->dev,
 			     (size_t)np * (SK_HMSG_BULK_DEPTH *
 					   (size_t)job->bulk_chunk +

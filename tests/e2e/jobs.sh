@@ -916,6 +916,12 @@ t_usage() {
 		grep -q "^skrun: " "$ERR" ||
 			{ echo "'skrun $args': no message"; return 1; }
 	done
+	# skrun's own settings: refused with the variable named, exit 2.
+	for args in abc 65537 -1 1x; do
+		SKIFF_FILE_MEM_MB=$args run 20 -n 1 "$APP"
+		[ $RC -eq 2 ] && grep -q "SKIFF_FILE_MEM_MB='$args' is not a number" "$ERR" ||
+			{ echo "SKIFF_FILE_MEM_MB=$args: exit $RC, want 2"; return 1; }
+	done
 	run 20 --help
 	[ $RC -eq 0 ] && grep -qi "usage" "$OUT" || { echo "--help"; return 1; }
 	run 20 -n 2 "$T/bin/no-such-program"
