@@ -389,8 +389,8 @@ static void sk_bulk_done(struct sk_op *op, const struct sk_wc *wc)
 }
 
 /* Whether a SK_HIO_HOSTBUF transfer lies inside the node's slices or its
- * file memory (not across, not on the length words); a growing write,
- * inside a slice from its start. */
+ * file memory (not across, not on the length words). A growing write's
+ * slice start is sk_fop_grown's to check. */
 static bool sk_hostbuf_range_ok(const struct sk_job *job,
 				const struct sk_hreq_io *io)
 {
@@ -681,9 +681,7 @@ static void sk_services_on_error(struct sk_chan *chan, sk_status_t st)
 		n->lost_st = st;
 		n->lost_t.cb = sk_node_lost_timer;
 		sk_timer_start(n->job->loop, &n->lost_t, SK_LOST_GRACE_MS);
-		return;
 	}
-	sk_node_lost(n, st);
 }
 
 /* Retry BOOT replies and stdin that waited for a send slot. */
