@@ -29,12 +29,40 @@ uint64_t sk_kv_siphash13(const struct sk_kv_hkey *key, const void *data,
 uint64_t sk_kv_siphash24(const struct sk_kv_hkey *key, const void *data,
 			 size_t len);
 
-/* The item check of len bytes at data: 64 bits, keyed with the job's
- * secret and a seed (the item's offset in its region). Not a MAC: a
- * well-mixed sum that a mix of two items' bytes fails but with
- * probability about 2^-64. */
+/* The multiply-fold hash of len bytes at data: 64 bits, keyed with the
+ * job's secret and a seed. Not a MAC: a well-mixed sum that a mix of two
+ * inputs fails but with probability about 2^-64. */
 uint64_t sk_kv_check64(const struct sk_kv_hkey *key, uint64_t seed,
 		       const void *data, size_t len);
+
+/* An item's seal: sk_kv_check64 of its bytes from its flags on (store.h,
+ * struct sk_kv_item_hdr), under a seed of its own. Whoever writes those
+ * bytes makes it: the client of a SET by rpc, the owner for what it
+ * builds. */
+#define SK_KV_SEAL_SEED (UINT64_MAX - 1)
+
+/* An item's check word: its seal closed with what only the owner knows
+ * when it stores the item (the CAS it assigns, the absolute expiry, the
+ * item's offset in the region), three products with secret-dependent
+ * operands: a reader that gets any of them from another item, or reads the
+ * bytes at another place, fails it but with probability about 2^-64. */
+static inline uint64_t sk_kv_item_close(const struct sk_kv_hkey *key,
+					uint64_t seal, uint64_t cas,
+					uint32_t exptime, uint64_t region_off)
+{
+	unsigned __int128 r;
+	uint64_t s1 = key->k0 ^ 0xe7037ed1a0b428dbull;
+	uint64_t s2 = key->k1 ^ 0x8ebc6af09c88c6e3ull;
+	uint64_t h;
+
+	r = (unsigned __int128)(seal ^ s1) * (cas ^ s2);
+	h = (uint64_t)r ^ (uint64_t)(r >> 64);
+	r = (unsigned __int128)(h ^ 0xa0761d6478bd642full) *
+	    ((uint64_t)exptime ^ s1);
+	h = (uint64_t)r ^ (uint64_t)(r >> 64);
+	r = (unsigned __int128)(h ^ 0x589965cc75374cc3ull) * (region_off ^ s2);
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
 
 /* A key's hash (its partition, bucket pair and fingerprint): the same
  * multiply-fold, keyed with the job's secret, under a seed that no item

@@ -102,18 +102,29 @@ struct kv_get_resp {
 };
 
 /*
- * KV_RPC_STORE: the key, then the value, follow. The handler's status is
- * the enum sk_kv_res; on SK_KV_STORED the response is kv_cas_resp.
+ * KV_RPC_STORE: the new item whole, as the owner will store it (store.h,
+ * struct sk_kv_item_hdr: the header, the key, the value, zeros to a
+ * multiple of 16; sk_kv_item_size(klen, vlen) bytes), sealed by the
+ * client (sk_kv_item_seal, with reserved 0). Three header fields carry
+ * the request on the wire instead: check the seal, cas the CAS unique to
+ * match (SK_KV_CAS; else 0), exptime the request's as memcached reads it,
+ * reserved the op. The owner stores the rest as it came: a SET costs it
+ * neither building the item nor sealing it (kv/README.md, "Updates").
+ * The handler's status is the enum sk_kv_res; on SK_KV_STORED the
+ * response is kv_cas_resp.
  */
 struct kv_store_req {
-	uint32_t op;          /* enum sk_kv_op */
-	uint32_t flags;
-	int32_t exptime;
-	uint32_t klen;
-	uint32_t vlen;
-	uint32_t reserved;    /* 0 */
+	uint64_t seal;
 	uint64_t cas;         /* SK_KV_CAS: the CAS unique to match */
+	int32_t exptime;
+	uint32_t flags;
+	uint32_t vlen;
+	uint8_t klen;
+	uint8_t kind;         /* 0 */
+	uint16_t op;          /* enum sk_kv_op */
 };
+_Static_assert(sizeof(struct kv_store_req) == SK_KV_ITEM_HDR,
+	       "KV_RPC_STORE's header is the item's");
 struct kv_cas_resp {
 	uint64_t cas;
 };
@@ -337,7 +348,8 @@ enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
 enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 			    enum sk_kv_op op, const void *key, size_t klen,
 			    const void *value, size_t vlen, uint32_t flags,
-			    int32_t exptime, uint64_t cas, uint64_t *cas_p);
+			    int32_t exptime, uint64_t cas, const void *img,
+			    uint64_t *cas_p);
 enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
 			     const void *key, size_t klen);
 enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,

@@ -154,7 +154,7 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 	case SK_KV_CMD_STORE:
 		res = kv_own_store(kv, kp, req->op, req->key, req->klen,
 				   req->value, req->vlen, req->flags,
-				   req->exptime, req->cas, &cas);
+				   req->exptime, req->cas, NULL, &cas);
 		if (res == SK_KV_STORED)
 			req->cas = cas;
 		break;

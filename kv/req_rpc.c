@@ -130,12 +130,16 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 
 	switch (op->id) {
 	case KV_RPC_STORE: {
+		/* The item whole and sealed (kv_int.h): the owner stores it
+		 * as it comes. The seal is of the item's own bytes, whose
+		 * reserved field is 0; the op goes there after. */
 		struct kv_store_req q = {
-			.op = req->op, .flags = req->flags,
-			.exptime = req->exptime, .klen = (uint32_t)req->klen,
-			.vlen = (uint32_t)req->vlen, .cas = req->cas,
+			.cas = req->cas, .exptime = req->exptime,
+			.flags = req->flags, .vlen = (uint32_t)req->vlen,
+			.klen = (uint8_t)req->klen,
 		};
-		size_t len = sizeof(q) + req->klen + req->vlen;
+		size_t len = sk_kv_item_size(req->klen, req->vlen);
+		size_t end = sizeof(q) + req->klen + req->vlen;
 
 		if (len > SK_RPC_INLINE_MAX) {
 			/* A registered buffer: the owner READs it. */
@@ -149,6 +153,10 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		if (req->vlen)
 			memcpy(p + sizeof(q) + req->klen, req->value,
 			       req->vlen);
+		memset(p + end, 0, len - end);
+		q.seal = sk_kv_item_seal(&kv->hkey, p, len);
+		q.op = (uint16_t)req->op;
+		memcpy(p, &q, sizeof(q));
 		*len_p = len;
 		return p;
 	}

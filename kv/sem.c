@@ -46,25 +46,10 @@ static bool c_space(unsigned char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-/*
- * Whether any of the 8 bytes of w is a control character, a space or DEL:
- * below 0x21 (the "has less than" test: (w - 0x21..) & ~w keeps a byte's
- * top bit when it borrowed and had none; a false hit can only sit above a
- * true one, so the test as a whole is exact for bounds up to 0x80), or
- * 0x7f (the same test for a zero byte of w ^ 0x7f..). Every owner request
- * checks its key; byte by byte that was 8.5 instructions a byte.
- */
-#define KEY_ONES 0x0101010101010101ull
-
-static inline uint64_t key_word_bad(uint64_t w)
-{
-	uint64_t d = w ^ (0x7f * KEY_ONES);
-
-	return (((w - 0x21 * KEY_ONES) & ~w) | ((d - KEY_ONES) & ~d)) &
-	       (0x80 * KEY_ONES);
-}
-
-bool sk_kv_key_ok(const void *key, size_t len)
+/* Any length; sk_kv_key_ok (sem.h) checks 8-16 byte keys itself. Each
+ * word with sk_kv_key_word_bad; byte by byte that was 8.5 instructions a
+ * byte. */
+bool sk_kv_key_ok_any(const void *key, size_t len)
 {
 	const unsigned char *k = key;
 	uint64_t w;
@@ -72,30 +57,21 @@ bool sk_kv_key_ok(const void *key, size_t len)
 
 	if (len == 0 || len > SK_KV_KEY_MAX)
 		return false;
-	if (len >= 8 && len <= 16) {
-		/* The common keys: their first and last 8 bytes (some
-		 * checked twice), one test. */
-		uint64_t v;
-
-		memcpy(&w, k, 8);
-		memcpy(&v, k + len - 8, 8);
-		return !(key_word_bad(w) | key_word_bad(v));
-	}
 	if (len < 8) {
-		w = 'a' * KEY_ONES; /* the bytes past the key pass */
+		w = 'a' * 0x0101010101010101ull; /* the bytes past the key pass */
 		for (i = 0; i < len; i++)
 			w = w << 8 | k[i];
-		return !key_word_bad(w);
+		return !sk_kv_key_word_bad(w);
 	}
 	for (i = 0; i + 8 <= len; i += 8) {
 		memcpy(&w, k + i, 8);
-		if (key_word_bad(w))
+		if (sk_kv_key_word_bad(w))
 			return false;
 	}
 	/* The last 0..7 bytes: the last 8, some checked twice. */
 	if (i < len) {
 		memcpy(&w, k + len - 8, 8);
-		if (key_word_bad(w))
+		if (sk_kv_key_word_bad(w))
 			return false;
 	}
 	return true;
@@ -189,23 +165,6 @@ bool sk_kv_parse_i32(const char *s, size_t len, int32_t *out)
 		return false;
 	*out = neg ? (int32_t)(0 - (int64_t)mag) : (int32_t)mag;
 	return true;
-}
-
-uint64_t sk_kv_exptime_abs(int32_t exptime, uint64_t now)
-{
-	if (exptime == 0)
-		return SK_KV_EXP_NEVER;
-	/* EXPTIME_TO_POSITIVE_TIME: negative becomes a time long past */
-	if (exptime < 0)
-		return SK_KV_EXP_PAST;
-	if (exptime <= SK_KV_REL_MAX)
-		return now + (uint64_t)exptime;
-	/*
-	 * Absolute. realtime() maps a time at or before the server's start
-	 * to "1 s after start", which is past; any time <= now is past here.
-	 * It cannot be 0 (never), being > SK_KV_REL_MAX.
-	 */
-	return (uint64_t)exptime;
 }
 
 bool sk_kv_expired(uint64_t exp, uint64_t now)

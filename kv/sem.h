@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* memcached's KEY_MAX_LENGTH */
 #define SK_KV_KEY_MAX 250
@@ -60,7 +61,37 @@
  * them. kv refuses those keys as the issue asks; the gateway answers
  * SK_KV_EFORMAT for them, as memcached does for a 251-byte key.
  */
-bool sk_kv_key_ok(const void *key, size_t len);
+bool sk_kv_key_ok_any(const void *key, size_t len);
+
+/*
+ * Whether any of the 8 bytes of w is a control character, a space or DEL
+ * (a high bit per such byte): below 0x21 (the "has less than" test:
+ * (w - 0x21..) & ~w keeps a byte's top bit when it borrowed and had none;
+ * a false hit can only sit above a true one, so the test as a whole is
+ * exact for bounds up to 0x80), or 0x7f (the same test for a zero byte of
+ * w ^ 0x7f..).
+ */
+static inline uint64_t sk_kv_key_word_bad(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t d = w ^ (0x7f * ones);
+
+	return (((w - 0x21 * ones) & ~w) | ((d - ones) & ~d)) & (0x80 * ones);
+}
+
+/* sk_kv_key_ok, the common 8-16 byte keys inline (every update's first
+ * check at the owner): their first and last 8 bytes, one test. */
+static inline bool sk_kv_key_ok(const void *key, size_t len)
+{
+	const unsigned char *k = key;
+	uint64_t w, v;
+
+	if (len < 8 || len > 16)
+		return sk_kv_key_ok_any(key, len);
+	memcpy(&w, k, 8);
+	memcpy(&v, k + len - 8, 8);
+	return !(sk_kv_key_word_bad(w) | sk_kv_key_word_bad(v));
+}
 
 /*
  * The field parsers read one token of a command line, as memcached's
@@ -108,7 +139,22 @@ bool sk_kv_parse_i32(const char *s, size_t len, int32_t *out);
  */
 #define SK_KV_EXP_NEVER 0
 #define SK_KV_EXP_PAST 1
-uint64_t sk_kv_exptime_abs(int32_t exptime, uint64_t now);
+static inline uint64_t sk_kv_exptime_abs(int32_t exptime, uint64_t now)
+{
+	if (exptime == 0)
+		return SK_KV_EXP_NEVER;
+	/* EXPTIME_TO_POSITIVE_TIME: negative becomes a time long past */
+	if (exptime < 0)
+		return SK_KV_EXP_PAST;
+	if (exptime <= SK_KV_REL_MAX)
+		return now + (uint64_t)exptime;
+	/*
+	 * Absolute. realtime() maps a time at or before the server's start
+	 * to "1 s after start", which is past; any time <= now is past here.
+	 * It cannot be 0 (never), being > SK_KV_REL_MAX.
+	 */
+	return (uint64_t)exptime;
+}
 bool sk_kv_expired(uint64_t exp, uint64_t now);
 
 /*

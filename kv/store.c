@@ -16,6 +16,7 @@
  * live item in place when the new one fits its chunk: the publish step
  * the design forbids, built to show that the torn-read stress catches it.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,12 @@ _Static_assert(SK_KV_ITEM_UNITS_MAX <= SK_KV_UNITS_MAX,
 	       "the largest item's size fits the slot's units field");
 _Static_assert(sizeof(struct sk_kv_item_hdr) == SK_KV_ITEM_HDR &&
 	       SK_KV_ITEM_HDR % 8 == 0, "the item header, whole words");
+_Static_assert(offsetof(struct sk_kv_item_hdr, flags) == SK_KV_ITEM_SEALED,
+	       "the seal starts at the flags");
+/* A step of the update path, inlined into it: a SET is a few hundred
+ * instructions, and calls between these small steps were a fifth of it
+ * (kv/README.md, "Where kv stands"). */
+#define KV_HOT static inline __attribute__((always_inline))
 #define NCLASS_MAX 64
 #define CLS_SMALL  256 /* units (4 KiB) under which class_of is a table */
 /* Eviction runs ahead once less than 1/DIV of the store is uncarved, and
@@ -162,7 +169,7 @@ int sk_kv_view_from_hdr(const void *bytes, size_t len, struct sk_kv_view *view_p
  * start at b - 1 and at b, and a key may go to the less full of its two
  * (find_empty), which spreads the load better than disjoint pairs.
  */
-static uint64_t pair_bucket(uint64_t h, uint64_t nbuckets)
+KV_HOT uint64_t pair_bucket(uint64_t h, uint64_t nbuckets)
 {
 	return ((h & SK_KV_PLACE_MASK) * (nbuckets - 1)) >> SK_KV_PLACE_BITS;
 }
@@ -234,11 +241,17 @@ int sk_kv_read_pick(const struct sk_kv_view *view,
 	return SK_OK;
 }
 
+/* The check word the item of len bytes at item must carry at region_off
+ * (store.h): its seal, recomputed, closed with its cas and exptime. */
 static uint64_t item_check(const struct sk_kv_hkey *hkey,
 			   uint64_t region_off, const uint8_t *item,
 			   size_t len)
 {
-	return sk_kv_check64(hkey, region_off, item + 8, len - 8);
+	struct sk_kv_item_hdr h;
+
+	memcpy(&h, item, sizeof(h));
+	return sk_kv_item_close(hkey, sk_kv_item_seal(hkey, item, len), h.cas,
+				h.exptime, region_off);
 }
 
 int sk_kv_read_parse(const struct sk_kv_plan *plan,
@@ -310,7 +323,7 @@ static void classes_init(struct sk_kv_part *part)
 
 /* The class of an item of units: a table for small items (every update
  * asks, and a retire), a binary search above. */
-static unsigned class_of(const struct sk_kv_part *part, uint64_t units)
+KV_HOT unsigned class_of(const struct sk_kv_part *part, uint64_t units)
 {
 	unsigned lo = 0, hi = part->nclass - 1;
 
@@ -329,12 +342,12 @@ static unsigned class_of(const struct sk_kv_part *part, uint64_t units)
 
 /* ---- what the owner keeps per slot: 4 bits ---- */
 
-static unsigned sm_get(const struct sk_kv_part *part, uint64_t w)
+KV_HOT unsigned sm_get(const struct sk_kv_part *part, uint64_t w)
 {
 	return part->sm[w / 2] >> (w % 2 * 4) & 0xf;
 }
 
-static void sm_put(struct sk_kv_part *part, uint64_t w, unsigned v)
+KV_HOT void sm_put(struct sk_kv_part *part, uint64_t w, unsigned v)
 {
 	unsigned sh = w % 2 * 4;
 
@@ -350,7 +363,7 @@ static void ref_set(struct sk_kv_part *part, uint64_t w)
 /* The chunk of slot word w's item (w in use): its offset in units from
  * the slot word, its class from the item's size and the classes it
  * borrowed up. */
-static uint64_t slot_chunk(const struct sk_kv_part *part, uint64_t w,
+KV_HOT uint64_t slot_chunk(const struct sk_kv_part *part, uint64_t w,
 			   unsigned *cls_p)
 {
 	uint64_t s = part->bucket[w];
@@ -360,7 +373,7 @@ static uint64_t slot_chunk(const struct sk_kv_part *part, uint64_t w,
 	return sk_kv_slot_off(s);
 }
 
-static uint64_t cls_bytes(const struct sk_kv_part *part, unsigned c)
+KV_HOT uint64_t cls_bytes(const struct sk_kv_part *part, unsigned c)
 {
 	return (uint64_t)part->cls_units[c] * SK_KV_UNIT;
 }
@@ -393,22 +406,26 @@ static int fv_push(struct sk_kv_fvec *fv, uint64_t off)
 	return SK_OK;
 }
 
-/* Room for n more retired chunks, so that retiring one cannot fail once
- * a slot store has been made. */
-static int q_reserve(struct sk_kv_part *part, uint64_t n)
+/* q_reserve's growing of the ring, seldom. */
+static __attribute__((noinline)) int q_grow(struct sk_kv_part *part,
+					    uint64_t n)
 {
 	struct sk_kv_qent *q;
-	uint64_t cap = part->q_cap ? part->q_cap : 16, i;
+	uint64_t cap = part->q_cap ? part->q_cap : 16, first;
 
-	if (part->q_len + n <= part->q_cap)
-		return SK_OK;
 	while (cap < part->q_len + n)
 		cap *= 2;
 	q = grow(NULL, cap * sizeof(*q));
 	if (!q)
 		return SK_ERR_NOMEM;
-	for (i = 0; i < part->q_len; i++)
-		q[i] = part->q[(part->q_head + i) & (part->q_cap - 1)];
+	/* The ring's two runs, oldest first (one when it has not wrapped). */
+	first = part->q_cap - part->q_head;
+	if (first > part->q_len)
+		first = part->q_len;
+	if (part->q_len) {
+		memcpy(q, part->q + part->q_head, first * sizeof(*q));
+		memcpy(q + first, part->q, (part->q_len - first) * sizeof(*q));
+	}
 	free(part->q);
 	part->q = q;
 	part->q_cap = cap;
@@ -416,7 +433,16 @@ static int q_reserve(struct sk_kv_part *part, uint64_t n)
 	return SK_OK;
 }
 
-static struct sk_kv_qent *q_at(const struct sk_kv_part *part, uint64_t i)
+/* Room for n more retired chunks, so that retiring one cannot fail once
+ * a slot store has been made. */
+KV_HOT int q_reserve(struct sk_kv_part *part, uint64_t n)
+{
+	if (part->q_len + n <= part->q_cap)
+		return SK_OK;
+	return q_grow(part, n);
+}
+
+KV_HOT struct sk_kv_qent *q_at(const struct sk_kv_part *part, uint64_t i)
 {
 	return &part->q[(part->q_head + i) & (part->q_cap - 1)];
 }
@@ -502,37 +528,57 @@ void sk_kv_part_view(const struct sk_kv_part *part, struct sk_kv_view *view_p)
 
 /* The item slot word w (in use) points at. The owner reads its own region
  * with plain loads: nobody else writes it. */
-static const struct sk_kv_item_hdr *item_of(const struct sk_kv_part *part,
+KV_HOT const struct sk_kv_item_hdr *item_of(const struct sk_kv_part *part,
 					    uint64_t w)
 {
 	return (const void *)(part->store +
 			      sk_kv_slot_off(part->bucket[w]) * SK_KV_UNIT);
 }
 
-/* The word index (in part->bucket) of the key's live slot, or -1. */
-static int64_t find(const struct sk_kv_part *part, uint64_t h,
+/* Whether the n key bytes at a and b are equal: two word compares for
+ * the common 8-16 byte keys (memcmp's call was a fifth of find). */
+KV_HOT int key_eq(const uint8_t *a, const void *b, size_t n)
+{
+	const uint8_t *q = b;
+	uint64_t x0, x1, y0, y1;
+
+	if (n < 8 || n > 16)
+		return !memcmp(a, b, n);
+	memcpy(&x0, a, 8);
+	memcpy(&y0, q, 8);
+	memcpy(&x1, a + n - 8, 8);
+	memcpy(&y1, q + n - 8, 8);
+	return !((x0 ^ y0) | (x1 ^ y1));
+}
+
+/* The word index (in part->bucket) of the key's live slot, or -1. The
+ * pair's 14 slots unrolled, the two bucket headers (words 0 and 8) left
+ * out: a used slot's fingerprint is never 0, so an empty one never
+ * matches. */
+KV_HOT int64_t find(const struct sk_kv_part *part, uint64_t h,
 		    const void *key, size_t klen)
 {
-	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8, w;
-	unsigned fp = sk_kv_fp(h);
+	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8;
+	const uint64_t *b = part->bucket + base;
+	unsigned fp = sk_kv_fp(h), i;
 
-	for (w = base; w < base + 16; w++) {
+#pragma GCC unroll 16
+	for (i = 1; i < 16; i++) {
 		const struct sk_kv_item_hdr *ih;
-		uint64_t s = part->bucket[w];
 
-		if (w % 8 == 0 || s == 0 || sk_kv_slot_fp(s) != fp)
+		if (i == 8 || sk_kv_slot_fp(b[i]) != fp)
 			continue;
-		ih = item_of(part, w);
+		ih = item_of(part, base + i);
 		if (ih->klen == klen &&
-		    !memcmp((const uint8_t *)ih + SK_KV_ITEM_HDR, key, klen))
-			return w;
+		    key_eq((const uint8_t *)ih + SK_KV_ITEM_HDR, key, klen))
+			return (int64_t)(base + i);
 	}
 	return -1;
 }
 
 /* An empty slot of the key's pair, in the bucket with more of them (the
  * first on a tie), or -1. */
-static int64_t find_empty(const struct sk_kv_part *part, uint64_t h)
+KV_HOT int64_t find_empty(const struct sk_kv_part *part, uint64_t h)
 {
 	uint64_t base = pair_bucket(h, part->cfg.nbuckets) * 8, w;
 	int64_t first[2] = { -1, -1 };
@@ -561,7 +607,7 @@ void sk_kv_part_hash_forget(struct sk_kv_part *part)
 /* The hash of @key with the partition's key, or the one its caller made
  * for the same bytes (a SET or an rpc GET hashes its key once, in
  * owner.c): about 45 instructions for 16 bytes against two compares. */
-static uint64_t key_hash(const struct sk_kv_part *part, const void *key,
+KV_HOT uint64_t key_hash(const struct sk_kv_part *part, const void *key,
 			 size_t klen)
 {
 	if (key == part->memo_key && klen == part->memo_klen)
@@ -600,7 +646,7 @@ int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
  * that retired them) could be earlier than a reader's read of the slot by
  * as long as the owner stalled in between, and Q would start too soon.
  */
-static void stamp(struct sk_kv_part *part, uint64_t now_ns)
+KV_HOT void stamp(struct sk_kv_part *part, uint64_t now_ns)
 {
 	uint64_t i;
 
@@ -609,15 +655,18 @@ static void stamp(struct sk_kv_part *part, uint64_t now_ns)
 	 * next call. */
 	if (!part->q_pend || part->in_hook)
 		return;
-	for (i = part->q_len - part->q_pend; i < part->q_len; i++)
+	i = part->q_len - part->q_pend;
+	do
 		q_at(part, i)->retired_ns = now_ns;
+	while (++i < part->q_len);
 	part->q_pend = 0;
 }
 
 /* Free what has aged Q by now_ns, without stamping: an update calls this
  * again after its eviction hook retired items during the call, and those
  * must get the next call's time, not this one's (see stamp). */
-static unsigned reap_aged(struct sk_kv_part *part, uint64_t now_ns)
+static __attribute__((noinline)) unsigned
+reap_some(struct sk_kv_part *part, uint64_t now_ns)
 {
 	unsigned n = 0;
 
@@ -642,6 +691,21 @@ static unsigned reap_aged(struct sk_kv_part *part, uint64_t now_ns)
 	return n;
 }
 
+/* reap_aged, where the oldest entry may have aged: an update asks every
+ * time, and most times it has not. */
+KV_HOT unsigned reap_aged(struct sk_kv_part *part, uint64_t now_ns)
+{
+	const struct sk_kv_qent *e;
+
+	if (part->q_len == part->q_pend)
+		return 0;
+	e = q_at(part, 0);
+	if (now_ns < e->retired_ns ||
+	    now_ns - e->retired_ns < part->cfg.quarantine_ns)
+		return 0;
+	return reap_some(part, now_ns);
+}
+
 unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
 {
 	stamp(part, now_ns);
@@ -659,7 +723,7 @@ uint64_t sk_kv_part_room_at(const struct sk_kv_part *part, uint64_t now_ns)
 
 /* Out of its slot: quarantined, its time stamped by the next call. The
  * caller made room (q_reserve) before its slot store. */
-static void retire(struct sk_kv_part *part, uint64_t off, unsigned c)
+KV_HOT void retire(struct sk_kv_part *part, uint64_t off, unsigned c)
 {
 	struct sk_kv_qent *e = q_at(part, part->q_len);
 
@@ -692,7 +756,7 @@ struct chunk {
 	unsigned borrow;
 };
 
-static int pop_free(struct sk_kv_part *part, unsigned c, struct chunk *ch)
+KV_HOT int pop_free(struct sk_kv_part *part, unsigned c, struct chunk *ch)
 {
 	struct sk_kv_fvec *fv = &part->free[c];
 
@@ -710,7 +774,7 @@ static int pop_free(struct sk_kv_part *part, unsigned c, struct chunk *ch)
  * leaves. This lets neighbouring classes lend to one that a burst of sets
  * emptied while its evicted chunks are still in quarantine.
  */
-static int chunk_alloc(struct sk_kv_part *part, uint64_t units,
+KV_HOT int chunk_alloc(struct sk_kv_part *part, uint64_t units,
 		       struct chunk *ch)
 {
 	unsigned c = class_of(part, units), b;
@@ -804,7 +868,7 @@ static void rw_pad(struct region_writer *rw, uint64_t *end)
  * units' finer classes leave the largest ones fewer chunks, and a burst
  * of one more set than the last window's twice failed them.)
  */
-static uint32_t class_reserve(const struct sk_kv_part *part, unsigned c)
+KV_HOT uint32_t class_reserve(const struct sk_kv_part *part, unsigned c)
 {
 	uint32_t r = part->win_n[c][0] > part->win_n[c][1] ?
 		     part->win_n[c][0] : part->win_n[c][1];
@@ -818,7 +882,7 @@ static uint32_t class_reserve(const struct sk_kv_part *part, unsigned c)
 }
 
 /* Count a set of class c in the window of Q that holds now_ns. */
-static void class_count(struct sk_kv_part *part, unsigned c, uint64_t now_ns)
+KV_HOT void class_count(struct sk_kv_part *part, unsigned c, uint64_t now_ns)
 {
 	uint64_t q = part->cfg.quarantine_ns ? part->cfg.quarantine_ns : 1;
 
@@ -840,7 +904,7 @@ static void class_count(struct sk_kv_part *part, unsigned c, uint64_t now_ns)
 /* Whether the uncarved tail of the store is under a quarter of it, or
  * cannot hold a chunk of class c: from then on eviction runs ahead, so
  * the quarantine pipeline fills while the tail still serves sets. */
-static int nearly_full(const struct sk_kv_part *part, unsigned c)
+KV_HOT int nearly_full(const struct sk_kv_part *part, unsigned c)
 {
 	uint64_t left = part->store_units - part->bump;
 
@@ -864,7 +928,7 @@ static int call_evict(struct sk_kv_part *part, uint64_t h, uint64_t need,
 }
 
 /* Find the slot and the memory of an update, or say why not. */
-static int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
+KV_HOT int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 		       size_t klen, uint64_t units, uint64_t now_ns,
 		       int64_t *w_p, struct chunk *ch)
 {
@@ -901,7 +965,7 @@ static int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 
 /* Publish the item built in ch at slot word w (one release store), and
  * retire the one it replaces. */
-static void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
+KV_HOT void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
 		    uint64_t units, const struct chunk *ch)
 {
 	uint64_t old = part->bucket[w], old_off = 0;
@@ -920,32 +984,29 @@ static void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
 		retire(part, old_off, old_cls);
 }
 
-int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
-		   const void *a, size_t alen, const void *b, size_t blen,
-		   uint32_t flags, uint32_t exptime, uint64_t now_ns,
-		   uint64_t *cas_p)
+/*
+ * Stamp, hash, and find the slot and the chunk of an update of units
+ * units, calling the eviction hook where it may help: *h_p, *w_p and *ch
+ * on SK_OK, else why not. Inlined into the two updates that build items
+ * (their own copies of it are most of a SET's work).
+ */
+static inline __attribute__((always_inline)) int
+set_place(struct sk_kv_part *part, const void *key, size_t klen,
+	  uint64_t units, uint64_t now_ns, uint64_t *h_p, int64_t *w_p,
+	  struct chunk *ch)
 {
-	struct region_writer rw;
-	struct sk_kv_item_hdr ih;
-	struct chunk ch;
-	uint64_t h, units, region_off, check;
-	uint8_t *item;
 	unsigned tried = 0;
-	int64_t w;
+	uint64_t h;
 	int st;
 
-	if (klen == 0 || klen > SK_KV_KEY_MAX || alen > SK_KV_VALUE_MAX ||
-	    blen > SK_KV_VALUE_MAX - alen)
-		return SK_ERR_INVAL;
 	stamp(part, now_ns);
-	h = key_hash(part, key, klen);
-	units = UNITS(sk_kv_item_size(klen, alen + blen));
+	*h_p = h = key_hash(part, key, klen);
 	for (;;) {
 		unsigned kind;
 
-		st = set_prepare(part, h, key, klen, units, now_ns, &w, &ch);
+		st = set_prepare(part, h, key, klen, units, now_ns, w_p, ch);
 		if (st == SK_OK)
-			break;
+			return SK_OK;
 		/* The hook once for a full pair, once for no chunk: a set of
 		 * a new key into a full pair of a full store needs both. */
 		kind = st == SK_KV_ERR_PAIR_FULL ? 1 : st == SK_ERR_NOMEM ? 2 : 0;
@@ -956,6 +1017,45 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 		if (st != SK_OK)
 			return st;
 	}
+}
+
+/* After an update's item is built in ch: publish it at w (the item's
+ * stores before the slot's, release), then count the set and evict
+ * ahead: what eviction frees is usable only Q later, so a class whose
+ * spare chunks (free or on their way) run below its reserve gets more
+ * now, before a set finds none. */
+static inline __attribute__((always_inline)) void
+set_done(struct sk_kv_part *part, int64_t w, uint64_t h, uint64_t units,
+	 const struct chunk *ch, uint64_t now_ns)
+{
+	publish(part, w, h, units, ch);
+	class_count(part, ch->cls, now_ns);
+	if (part->cfg.evict && nearly_full(part, ch->cls) &&
+	    part->free[ch->cls].n + part->nquar[ch->cls] <
+		    class_reserve(part, ch->cls))
+		(void)call_evict(part, h, part->cls_units[ch->cls], now_ns);
+}
+
+int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
+		   const void *a, size_t alen, const void *b, size_t blen,
+		   uint32_t flags, uint32_t exptime, uint64_t now_ns,
+		   uint64_t *cas_p)
+{
+	struct region_writer rw;
+	struct sk_kv_item_hdr ih;
+	struct chunk ch;
+	uint64_t h, units, region_off, check;
+	uint8_t *item;
+	int64_t w;
+	int st;
+
+	if (klen == 0 || klen > SK_KV_KEY_MAX || alen > SK_KV_VALUE_MAX ||
+	    blen > SK_KV_VALUE_MAX - alen)
+		return SK_ERR_INVAL;
+	units = UNITS(sk_kv_item_size(klen, alen + blen));
+	st = set_place(part, key, klen, units, now_ns, &h, &w, &ch);
+	if (st != SK_OK)
+		return st;
 
 	/* Build the whole item where no reader is directed yet. */
 	item = part->store + ch.off * SK_KV_UNIT;
@@ -979,18 +1079,53 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 			   units * SK_KV_UNIT);
 	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
 
-	/* The publish: the item's stores before the slot's (release). */
-	publish(part, w, h, units, &ch);
+	set_done(part, w, h, units, &ch, now_ns);
 	if (cas_p)
 		*cas_p = ih.cas;
-	/* Evict ahead: what eviction frees is usable only Q later, so a
-	 * class whose spare chunks (free or on their way) run below its
-	 * reserve gets more now, before a set finds none. */
-	class_count(part, ch.cls, now_ns);
-	if (part->cfg.evict && part->free[ch.cls].n + part->nquar[ch.cls] <
-				       class_reserve(part, ch.cls) &&
-	    nearly_full(part, ch.cls))
-		(void)call_evict(part, h, part->cls_units[ch.cls], now_ns);
+	return SK_OK;
+}
+
+int sk_kv_part_put(struct sk_kv_part *part, const void *img, size_t len,
+		   uint32_t exptime, uint64_t now_ns, uint64_t *cas_p)
+{
+	const uint8_t *src = img;
+	struct sk_kv_item_hdr ih;
+	struct chunk ch;
+	uint64_t h, units = UNITS(len), i, v, *dst;
+	int64_t w;
+	int st;
+
+	memcpy(&ih, src, sizeof(ih));
+	st = set_place(part, src + SK_KV_ITEM_HDR, ih.klen, units, now_ns, &h,
+		       &w, &ch);
+	if (st != SK_OK)
+		return st;
+
+	/* The sender's bytes from the flags on, word by word (relaxed
+	 * stores, as rw_put's); the owner's fields and the closed check in
+	 * the header's first words. */
+	dst = (uint64_t *)(part->store + ch.off * SK_KV_UNIT);
+	ih.cas = part->cas_next++;
+	ih.exptime = exptime;
+	ih.reserved = 0;
+	ih.check = sk_kv_item_close(&part->cfg.hkey, ih.check, ih.cas, exptime,
+				    part->store_off + ch.off * SK_KV_UNIT);
+#pragma GCC unroll 4
+	for (i = 0; i < SK_KV_ITEM_HDR / 8; i++) {
+		memcpy(&v, (const uint8_t *)&ih + 8 * i, 8);
+		__atomic_store_n(dst + i, v, __ATOMIC_RELAXED);
+	}
+	/* Two words a unit (an item is at least two units). */
+	for (; i < units * (SK_KV_UNIT / 8); i += 2) {
+		memcpy(&v, src + 8 * i, 8);
+		__atomic_store_n(dst + i, v, __ATOMIC_RELAXED);
+		memcpy(&v, src + 8 * i + 8, 8);
+		__atomic_store_n(dst + i + 1, v, __ATOMIC_RELAXED);
+	}
+
+	set_done(part, w, h, units, &ch, now_ns);
+	if (cas_p)
+		*cas_p = ih.cas;
 	return SK_OK;
 }
 

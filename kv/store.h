@@ -59,11 +59,13 @@
 #define SK_KV_PLACE_MASK  ((1ull << SK_KV_PLACE_BITS) - 1)
 #define SK_KV_BUCKETS_MAX (1ull << SK_KV_PLACE_BITS) /* any B, 2 to this */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     6u /* 2: 16-byte units, slot fp:12|units:17|off:35;
+#define SK_KV_VERSION     7u /* 2: 16-byte units, slot fp:12|units:17|off:35;
 			      * 3: pairs (b, b + 1) at any b, any B;
 			      * 4: a 32-byte item header (no key hash);
 			      * 5: the item check is sk_kv_check64;
-			      * 6: keys hash with sk_kv_key_hash */
+			      * 6: keys hash with sk_kv_key_hash;
+			      * 7: the check closes a seal of the bytes
+			      *    from flags on (exptime before flags) */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
@@ -126,20 +128,35 @@ struct sk_kv_region_hdr {
 /* An item, 16-byte aligned, immutable once its slot is published. After
  * the header: klen key bytes, vlen value bytes, zeros up to a multiple of
  * SK_KV_UNIT (16). Items may share a 64-byte line: the owner writes only
- * the words of free chunks, never a live item's. check = sk_kv_check64 of
- * every byte after it up to that end, keyed with the job's secret and
- * seeded with the item's offset in the region: the same bytes elsewhere
- * do not pass. */
+ * the words of free chunks, never a live item's.
+ *
+ * check = sk_kv_item_close(seal, cas, exptime, the item's offset in the
+ * region), where seal = sk_kv_item_seal of the bytes from flags to the
+ * end (SK_KV_ITEM_SEALED on). The seal is made by whoever writes those
+ * bytes (for a SET by rpc, the client, which sends the item whole:
+ * wire.h); the owner closes it with the fields only it knows. A reader
+ * recomputes both. */
 struct sk_kv_item_hdr {
 	uint64_t check;
 	uint64_t cas;
-	uint32_t flags;       /* memcached's client flags */
 	uint32_t exptime;     /* owner's Unix seconds, 0 = never */
+	uint32_t flags;       /* memcached's client flags: sealed from here */
 	uint32_t vlen;
 	uint8_t klen;
 	uint8_t kind;         /* 0; reserved for later kinds */
-	uint16_t reserved;
+	uint16_t reserved;    /* 0 */
 };
+#define SK_KV_ITEM_SEALED 20u /* offsetof(struct sk_kv_item_hdr, flags) */
+
+/* The seal of an item of len bytes (a multiple of SK_KV_UNIT, at least
+ * SK_KV_ITEM_HDR) at item: of its bytes from SK_KV_ITEM_SEALED on. */
+static inline uint64_t sk_kv_item_seal(const struct sk_kv_hkey *key,
+				       const void *item, size_t len)
+{
+	return sk_kv_check64(key, SK_KV_SEAL_SEED,
+			     (const uint8_t *)item + SK_KV_ITEM_SEALED,
+			     len - SK_KV_ITEM_SEALED);
+}
 
 /* Bytes of the item of a key and value: header, key, value, padding. */
 static inline uint64_t sk_kv_item_size(size_t klen, size_t vlen)
@@ -356,6 +373,19 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 		   const void *a, size_t alen, const void *b, size_t blen,
 		   uint32_t flags, uint32_t exptime, uint64_t now_ns,
 		   uint64_t *cas_p);
+
+/*
+ * The same for an item built and sealed by its sender (a SET by rpc,
+ * wire.h): img is the whole item, len = sk_kv_item_size(klen, vlen) of
+ * its header's lengths; its bytes from SK_KV_ITEM_SEALED on are stored as
+ * they are and its check word is taken as their seal (not recomputed: a
+ * wrong one fails the readers of this item's key, who then ask by rpc).
+ * Its cas, exptime and reserved fields are not read: the item gets a new
+ * cas, exptime here, and 0. The caller checked the lengths and the key
+ * (wire.c). Returns as sk_kv_part_set.
+ */
+int sk_kv_part_put(struct sk_kv_part *part, const void *img, size_t len,
+		   uint32_t exptime, uint64_t now_ns, uint64_t *cas_p);
 
 /*
  * touch: give the key's item the expiry exptime (owner's Unix seconds, 0

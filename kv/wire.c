@@ -34,32 +34,6 @@ int kv_dec_key(const void *data, size_t len, struct kv_key_msg *m)
 	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
 }
 
-int kv_dec_store(const void *data, size_t len, struct kv_store_msg *m)
-{
-	const char *p = data;
-	struct kv_store_req q;
-
-	if (len < sizeof(q))
-		return -EPROTO;
-	memcpy(&q, p, sizeof(q));
-	/* klen first, so that klen + vlen cannot wrap in 64 bits either way
-	 * and the key check stays inside the message. */
-	if (q.op > SK_KV_CAS || q.reserved || q.klen > SK_KV_KEY_MAX ||
-	    q.vlen > SK_KV_VALUE_MAX ||
-	    (uint64_t)q.klen + q.vlen != len - sizeof(q) ||
-	    !sk_kv_key_ok(p + sizeof(q), q.klen))
-		return -EPROTO;
-	m->op = (enum sk_kv_op)q.op;
-	m->flags = q.flags;
-	m->exptime = q.exptime;
-	m->cas = q.cas;
-	m->key = p + sizeof(q);
-	m->klen = q.klen;
-	m->value = p + sizeof(q) + q.klen;
-	m->vlen = q.vlen;
-	return 0;
-}
-
 int kv_dec_delta(const void *data, size_t len, struct kv_delta_msg *m)
 {
 	struct kv_delta_req q;

@@ -16,6 +16,7 @@
 #ifndef SK_KV_WIRE_H
 #define SK_KV_WIRE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,9 +34,11 @@ struct kv_key_msg {
 };
 int kv_dec_key(const void *data, size_t len, struct kv_key_msg *m);
 
-/* KV_RPC_STORE: op a known enum sk_kv_op, reserved 0, a valid key, vlen
- * at most SK_KV_VALUE_MAX (a client answers SK_KV_ETOOLARGE itself, before
- * sending), and exactly klen + vlen bytes after the header. */
+/* KV_RPC_STORE (kv_int.h): op a known enum sk_kv_op, kind 0, a valid
+ * key, vlen at most SK_KV_VALUE_MAX (a client answers SK_KV_ETOOLARGE
+ * itself, before sending), and exactly sk_kv_item_size(klen, vlen) bytes
+ * in all. The seal and the padding are the client's word: the owner
+ * stores them, and a wrong one fails only the GETs of this key. */
 struct kv_store_msg {
 	enum sk_kv_op op;
 	uint32_t flags;
@@ -45,8 +48,38 @@ struct kv_store_msg {
 	uint32_t klen;
 	const char *value;
 	uint32_t vlen;
+	const void *img;      /* the item, sealed: sk_kv_part_put's */
+	uint32_t img_len;
 };
-int kv_dec_store(const void *data, size_t len, struct kv_store_msg *m);
+/* Inline: every SET's first step. */
+static inline int kv_dec_store(const void *data, size_t len,
+			       struct kv_store_msg *m)
+{
+	const char *p = data;
+	struct kv_store_req q;
+
+	if (len < sizeof(q))
+		return -EPROTO;
+	memcpy(&q, p, sizeof(q));
+	/* The lengths first, so that the key check stays inside the
+	 * message. */
+	if (q.op > SK_KV_CAS || q.kind || q.klen > SK_KV_KEY_MAX ||
+	    q.vlen > SK_KV_VALUE_MAX ||
+	    sk_kv_item_size(q.klen, q.vlen) != len ||
+	    !sk_kv_key_ok(p + sizeof(q), q.klen))
+		return -EPROTO;
+	m->op = (enum sk_kv_op)q.op;
+	m->flags = q.flags;
+	m->exptime = q.exptime;
+	m->cas = q.cas;
+	m->key = p + sizeof(q);
+	m->klen = q.klen;
+	m->value = p + sizeof(q) + q.klen;
+	m->vlen = q.vlen;
+	m->img = data;
+	m->img_len = (uint32_t)len;
+	return 0;
+}
 
 /* KV_RPC_DELTA: incr 0 or 1, then exactly klen bytes of a valid key. */
 struct kv_delta_msg {

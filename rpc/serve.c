@@ -36,6 +36,13 @@ void *sk_rpc_resp_buf(struct sk_rpc_req *r, size_t len)
 {
 	struct sk_rpc *rpc = r->peer->rpc;
 
+	/* The common answer first: a few bytes, inline, the first asked. */
+	if (r->resp == NULL && len <= sizeof(r->small.bytes) &&
+	    len <= r->h.resp_cap && SK_RPC_HDR + len <= rpc->inline_max) {
+		r->resp = r->small.bytes;
+		r->resp_len = sizeof(r->small.bytes);
+		return r->resp;
+	}
 	if (len > r->h.resp_cap || len > SK_RPC_MSG_MAX)
 		return NULL;
 	if (len > SK_RPC_INLINE_MAX && !(r->h.flags & SK_RPC_F_RESP_ADDR))

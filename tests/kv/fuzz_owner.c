@@ -106,15 +106,18 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 	switch (mode) {
 	case MODE_KEY:      /* klen, reserved */
 		return len >= 8 && u32_at(p, 4) == 0 && ref_keyed(p, len, 8, 0);
-	case MODE_STORE: {  /* op flags exptime klen vlen reserved cas */
+	case MODE_STORE: {  /* the item: seal cas exptime flags vlen klen
+			     * (u8) kind (u8) op (u16), key, value, zeros
+			     * to 16 */
 		uint64_t klen, vlen;
 
 		if (len < 32)
 			return false;
-		klen = u32_at(p, 12);
-		vlen = u32_at(p, 16);
-		return u32_at(p, 0) <= 5 && u32_at(p, 20) == 0 &&
-		       vlen <= 1048576 && klen + vlen == len - 32 &&
+		klen = p[28];
+		vlen = u32_at(p, 24);
+		return (p[30] | p[31] << 8) <= 5 && p[29] == 0 &&
+		       vlen <= 1048576 &&
+		       (32 + klen + vlen + 15) / 16 * 16 == len &&
 		       ref_key(p + 32, klen);
 	}
 	case MODE_DELTA:    /* incr klen delta */
@@ -191,12 +194,12 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 		in_msg(m.value, m.vlen, p, len);
 		check(sk_kv_key_ok(m.key, m.klen));
 		check(m.op <= SK_KV_CAS && m.vlen <= SK_KV_VALUE_MAX);
-		q = (struct kv_store_req){
-			.op = m.op, .flags = m.flags, .exptime = m.exptime,
-			.klen = m.klen, .vlen = m.vlen, .cas = m.cas,
-		};
-		check(len == sizeof(q) + m.klen + m.vlen);
-		check(memcmp(&q, p, sizeof(q)) == 0);
+		memcpy(&q, p, sizeof(q));
+		check(q.op == m.op && q.flags == m.flags &&
+		      q.exptime == m.exptime && q.klen == m.klen &&
+		      q.vlen == m.vlen && q.cas == m.cas && q.kind == 0);
+		check(len == sk_kv_item_size(m.klen, m.vlen));
+		check(m.img == (const void *)p && m.img_len == len);
 		check(m.key == (const char *)p + sizeof(q));
 		check(m.value == m.key + m.klen);
 		break;
@@ -395,13 +398,19 @@ static void seal(unsigned mode, uint8_t *p, size_t *len_p)
 			u32_put(p, 0, (uint32_t)(len - 8));
 		break;
 	case MODE_STORE:
-		/* Keep the key length the input gave, if it fits. */
-		if (len >= 32) {
-			uint32_t klen = u32_at(p, 12);
+		/* A whole number of units; keep the key length the input
+		 * gave, if it fits, and the value to the last 1..16 bytes
+		 * (the rest is padding). */
+		if (len >= 48) {
+			uint32_t klen = p[28];
 
-			if (klen > len - 32)
-				u32_put(p, 12, klen = (uint32_t)(len - 32));
-			u32_put(p, 16, (uint32_t)(len - 32 - klen));
+			len &= ~(size_t)15;
+			if (klen > len - 33)
+				klen = (uint32_t)(len - 33) & 0xff;
+			p[28] = (uint8_t)klen;
+			u32_put(p, 24, (uint32_t)(len - 32 - klen -
+						  p[24] % 16 % (len - 32 - klen)));
+			*len_p = len;
 		}
 		break;
 	case MODE_DELTA:
@@ -459,8 +468,9 @@ static void tame(unsigned mode, uint8_t *p, size_t len)
 		break;
 	case MODE_STORE:
 		if (len >= 32) {
-			u32_put(p, 0, u32_at(p, 0) % 6);
-			u32_put(p, 20, 0);
+			p[29] = 0;
+			p[30] = (uint8_t)(p[30] % 6);
+			p[31] = 0;
 		}
 		break;
 	case MODE_DELTA:
@@ -533,7 +543,7 @@ static void write_seeds(const char *dir)
 	struct kv_key_req k = {.klen = 5};
 	struct kv_store_req s = {
 		.op = SK_KV_APPEND, .flags = 7, .exptime = 100, .klen = 5,
-		.vlen = 3, .cas = 9,
+		.vlen = 3, .cas = 9, .seal = 0x5ea1,
 	};
 	struct kv_delta_req d = {.incr = 1, .klen = 5, .delta = 10};
 	struct kv_touch_req t = {.exptime = -1, .klen = 5, .gat = 1};
@@ -561,11 +571,13 @@ static void write_seeds(const char *dir)
 	};
 	uint8_t desc[sizeof(dh) + sizeof(de) + 16] = {0};
 	char kv[] = "key:1abc";
+	char zkv[16] = "key:1abc";
 
 	seed(dir, "key", MODE_KEY, &k, sizeof(k), kv, 5);
-	seed(dir, "store", MODE_STORE, &s, sizeof(s), kv, 8);
-	seed(dir, "store-sealed", MODE_STORE | MODE_SEAL, &s, sizeof(s), kv,
-	     8);
+	/* 32 + 5 + 3 padded to 48: the key, value and 8 zeros. */
+	seed(dir, "store", MODE_STORE, &s, sizeof(s), zkv, 16);
+	seed(dir, "store-sealed", MODE_STORE | MODE_SEAL, &s, sizeof(s), zkv,
+	     16);
 	seed(dir, "delta", MODE_DELTA, &d, sizeof(d), kv, 5);
 	seed(dir, "touch", MODE_TOUCH, &t, sizeof(t), kv, 5);
 	seed(dir, "hint", MODE_HINT, &hr, sizeof(hr), hashes,

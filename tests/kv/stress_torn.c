@@ -206,16 +206,38 @@ static int value_verify(const uint8_t *v, uint32_t vlen, uint32_t key,
 
 /* ---- the writer: the partition's owner ---- */
 
+/* The item of a SET by rpc as its client builds it (kv_int.h's
+ * KV_RPC_STORE): header, key, value, zeros, sealed with reserved 0. */
+static size_t img_build(uint8_t *img, const char *key, const void *v,
+			uint32_t vlen, uint32_t flags)
+{
+	struct sk_kv_item_hdr ih = {.flags = flags, .vlen = vlen};
+	size_t klen = strlen(key), len = sk_kv_item_size(klen, vlen);
+
+	ih.klen = (uint8_t)klen;
+	memset(img, 0, len);
+	memcpy(img, &ih, sizeof(ih));
+	memcpy(img + SK_KV_ITEM_HDR, key, klen);
+	memcpy(img + SK_KV_ITEM_HDR + klen, v, vlen);
+	ih.check = sk_kv_item_seal(&hkey, img, len);
+	memcpy(img, &ih.check, sizeof(ih.check));
+	return len;
+}
+
 static void *writer(void *arg)
 {
 	uint8_t *v = malloc(VMAX);
+	uint8_t *img = malloc(sk_kv_item_size(SK_KV_KEY_MAX, VMAX));
+	size_t img_len = 0;
 	uint64_t x = g.seed ^ 0x5eed, seq[NKEYS] = { 0 }, writes = 0,
 		 deletes = 0, waits = 0, gave_up = 0, hinted = 0, t_wait;
 	int st, given_up;
 
-	if (!v) {
+	if (!v || !img) {
 		fprintf(stderr, "writer: out of memory\n");
 		__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
+		free(v);
+		free(img);
 		return NULL;
 	}
 	while (!__atomic_load_n(&g.stop, __ATOMIC_RELAXED)) {
@@ -249,10 +271,19 @@ static void *writer(void *arg)
 		__atomic_store_n(&g.issued[key], seq[key], __ATOMIC_RELEASE);
 		t_wait = now_ns();
 		given_up = 0;
+		/* Every other set as a SET by rpc arrives: the item built
+		 * and sealed by its sender (sk_kv_part_put). */
+		if (seq[key] % 2)
+			img_len = img_build(img, keys[key], v, vlen, key);
 		for (;;) {
-			st = sk_kv_part_set(g.part, keys[key],
-					    strlen(keys[key]), v, vlen, NULL,
-					    0, key, 0, now_ns(), NULL);
+			if (seq[key] % 2)
+				st = sk_kv_part_put(g.part, img, img_len, 0,
+						    now_ns(), NULL);
+			else
+				st = sk_kv_part_set(g.part, keys[key],
+						    strlen(keys[key]), v, vlen,
+						    NULL, 0, key, 0, now_ns(),
+						    NULL);
 			if (st != SK_KV_ERR_QUARANTINE_FULL &&
 			    st != SK_ERR_NOMEM)
 				break;
@@ -288,12 +319,14 @@ static void *writer(void *arg)
 		       ps.evicted, hinted, gave_up);
 	}
 	free(v);
+	free(img);
 	return NULL;
 err:
 	fprintf(stderr, "writer: %s\n", sk_kv_status_str(st));
 	__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&g.stop, 1, __ATOMIC_RELAXED);
 	free(v);
+	free(img);
 	return NULL;
 }
 

@@ -66,7 +66,7 @@ static enum sk_kv_res put(struct ofx *f, const char *key, const void *v,
 			  uint64_t *cas_p)
 {
 	return kv_own_store(&f->kv, &f->kp, SK_KV_SET, key, strlen(key), v,
-			    vlen, flags, exptime, 0, cas_p);
+			    vlen, flags, exptime, 0, NULL, cas_p);
 }
 
 static enum sk_kv_res delta(struct ofx *f, const char *key, bool incr,
@@ -227,7 +227,7 @@ static void touch_and_gat(void **state)
 	assert_int_equal(g.exptime, 0);
 	/* The CAS still matches for a cas after the touches. */
 	assert_int_equal(kv_own_store(&f.kv, &f.kp, SK_KV_CAS, "t", 1, "cd", 2,
-				      4, 0, cas1, &cas2), SK_KV_STORED);
+				      4, 0, cas1, NULL, &cas2), SK_KV_STORED);
 	assert_int_not_equal(cas2, cas1);
 
 	/* An exptime in the past: touch answers TOUCHED and the item is
@@ -340,7 +340,7 @@ static bool hold_serve(struct sk_kv *kv, struct kv_part *kp, void *r,
 		q->served++;
 		if (q->key) {
 			enum sk_kv_res res = kv_own_store(kv, kp, SK_KV_SET,
-				q->key, strlen(q->key), "new", 3, 0, 0, 0, NULL);
+				q->key, strlen(q->key), "new", 3, 0, 0, 0, NULL, NULL);
 
 			if (kv_own_must_wait(kp, res))
 				return false;

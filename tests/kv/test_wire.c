@@ -33,11 +33,25 @@ _Static_assert(offsetof(struct kv_desc_ent, hdr) == 16, "desc ent hdr");
 _Static_assert(sizeof(struct kv_desc_ent) == 16 + 48, "desc ent");
 _Static_assert(sizeof(struct kv_key_req) == 8, "key req");
 _Static_assert(sizeof(struct kv_get_resp) == 24, "get resp");
+/* KV_RPC_STORE's header is the item's, field for field, three of them
+ * carrying the request (kv_int.h). */
 _Static_assert(sizeof(struct kv_store_req) == 32, "store req");
-_Static_assert(offsetof(struct kv_store_req, klen) == 12, "store klen");
-_Static_assert(offsetof(struct kv_store_req, vlen) == 16, "store vlen");
-_Static_assert(offsetof(struct kv_store_req, reserved) == 20, "store rsv");
-_Static_assert(offsetof(struct kv_store_req, cas) == 24, "store cas");
+_Static_assert(offsetof(struct kv_store_req, seal) ==
+	       offsetof(struct sk_kv_item_hdr, check), "store seal");
+_Static_assert(offsetof(struct kv_store_req, cas) ==
+	       offsetof(struct sk_kv_item_hdr, cas), "store cas");
+_Static_assert(offsetof(struct kv_store_req, exptime) ==
+	       offsetof(struct sk_kv_item_hdr, exptime), "store exptime");
+_Static_assert(offsetof(struct kv_store_req, flags) ==
+	       offsetof(struct sk_kv_item_hdr, flags), "store flags");
+_Static_assert(offsetof(struct kv_store_req, vlen) ==
+	       offsetof(struct sk_kv_item_hdr, vlen), "store vlen");
+_Static_assert(offsetof(struct kv_store_req, klen) ==
+	       offsetof(struct sk_kv_item_hdr, klen), "store klen");
+_Static_assert(offsetof(struct kv_store_req, kind) ==
+	       offsetof(struct sk_kv_item_hdr, kind), "store kind");
+_Static_assert(offsetof(struct kv_store_req, op) ==
+	       offsetof(struct sk_kv_item_hdr, reserved), "store op");
 _Static_assert(sizeof(struct kv_cas_resp) == 8, "cas resp");
 _Static_assert(sizeof(struct kv_delta_req) == 16, "delta req");
 _Static_assert(offsetof(struct kv_delta_req, delta) == 8, "delta");
@@ -186,19 +200,26 @@ static void dec_key_limits(void **state)
 
 /* ---- store ---- */
 
+/* A KV_RPC_STORE of a key of kbytes and a value of vbytes whose header
+ * says klen and vlen, padded to the item's size of kbytes + vbytes plus
+ * extra bytes (which may be negative), decoded. */
 static int store_req(uint32_t op, uint32_t klen, uint32_t vlen,
-		     uint32_t reserved, size_t kbytes, size_t vbytes)
+		     uint8_t kind, size_t kbytes, size_t vbytes, long extra)
 {
 	struct kv_store_req q = {
-		.op = op, .flags = 0xdeadbeef, .exptime = -5, .klen = klen,
-		.vlen = vlen, .reserved = reserved, .cas = UINT64_MAX,
+		.seal = 0x5ea1, .op = (uint16_t)op, .flags = 0xdeadbeef,
+		.exptime = -5, .klen = (uint8_t)klen, .vlen = vlen,
+		.kind = kind, .cas = UINT64_MAX,
 	};
 	struct kv_store_msg m;
-	size_t len = sizeof(q) + kbytes + vbytes;
-	uint8_t *p = malloc(len);
+	size_t len = (size_t)((long)sk_kv_item_size(kbytes, vbytes) + extra);
+	size_t body = sizeof(q) + kbytes + vbytes;
+	uint8_t *p = malloc(len > body ? len : body);
 	int rc;
 
 	assert_non_null(p);
+	assert_true(op <= UINT16_MAX && klen <= UINT8_MAX);
+	memset(p, 0, len > body ? len : body);
 	memcpy(p, &q, sizeof(q));
 	memcpy(p + sizeof(q), keys, kbytes);
 	memcpy(p + sizeof(q) + kbytes, bigval, vbytes);
@@ -212,6 +233,8 @@ static int store_req(uint32_t op, uint32_t klen, uint32_t vlen,
 		assert_int_equal(m.vlen, vlen);
 		assert_ptr_equal(m.key, (char *)p + sizeof(q));
 		assert_ptr_equal(m.value, (char *)p + sizeof(q) + klen);
+		assert_ptr_equal(m.img, p);
+		assert_int_equal(m.img_len, len);
 	}
 	try_all(d_store, p, len, rc);
 	free(p);
@@ -222,45 +245,60 @@ static void dec_store_limits(void **state)
 {
 	(void)state;
 	for (uint32_t op = SK_KV_SET; op <= SK_KV_CAS; op++)
-		assert_int_equal(store_req(op, 1, 5, 0, 1, 5), 0);
-	assert_int_equal(store_req(SK_KV_CAS + 1, 1, 5, 0, 1, 5), -EPROTO);
-	assert_int_equal(store_req(UINT32_MAX, 1, 5, 0, 1, 5), -EPROTO);
-	assert_int_equal(store_req(SK_KV_SET, 1, 5, 1, 1, 5), -EPROTO);
-	/* Keys at and past their limit. */
-	assert_int_equal(store_req(SK_KV_SET, 1, 0, 0, 1, 0), 0);
-	assert_int_equal(store_req(SK_KV_SET, 0, 1, 0, 0, 1), -EPROTO);
+		assert_int_equal(store_req(op, 1, 5, 0, 1, 5, 0), 0);
+	assert_int_equal(store_req(SK_KV_CAS + 1, 1, 5, 0, 1, 5, 0), -EPROTO);
+	assert_int_equal(store_req(UINT16_MAX, 1, 5, 0, 1, 5, 0), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 1, 5, 1, 1, 5, 0), -EPROTO);
+	/* Keys at and past their limit (the field holds up to 255). */
+	assert_int_equal(store_req(SK_KV_SET, 1, 0, 0, 1, 0, 0), 0);
+	assert_int_equal(store_req(SK_KV_SET, 0, 1, 0, 0, 1, 0), -EPROTO);
 	assert_int_equal(store_req(SK_KV_SET, SK_KV_KEY_MAX, 3, 0,
-				   SK_KV_KEY_MAX, 3), 0);
+				   SK_KV_KEY_MAX, 3, 0), 0);
 	assert_int_equal(store_req(SK_KV_SET, SK_KV_KEY_MAX + 1, 3, 0,
-				   SK_KV_KEY_MAX + 1, 3), -EPROTO);
+				   SK_KV_KEY_MAX + 1, 3, 0), -EPROTO);
 	/* Values at and past theirs, with the longest key too. */
 	assert_int_equal(store_req(SK_KV_SET, 1, SK_KV_VALUE_MAX, 0, 1,
-				   SK_KV_VALUE_MAX), 0);
+				   SK_KV_VALUE_MAX, 0), 0);
 	assert_int_equal(store_req(SK_KV_SET, SK_KV_KEY_MAX, SK_KV_VALUE_MAX,
-				   0, SK_KV_KEY_MAX, SK_KV_VALUE_MAX), 0);
+				   0, SK_KV_KEY_MAX, SK_KV_VALUE_MAX, 0), 0);
 	assert_int_equal(store_req(SK_KV_SET, 1, SK_KV_VALUE_MAX + 1, 0, 1,
-				   SK_KV_VALUE_MAX + 1), -EPROTO);
-	/* Lengths one off the bytes that follow: the key or the value
-	 * field too long or too short, and both that sum right but with a
-	 * key past its limit (the key check must stay in the message). */
-	assert_int_equal(store_req(SK_KV_SET, 2, 5, 0, 1, 5), -EPROTO);
-	assert_int_equal(store_req(SK_KV_SET, 1, 6, 0, 1, 5), -EPROTO);
-	assert_int_equal(store_req(SK_KV_SET, 1, 4, 0, 1, 5), -EPROTO);
-	assert_int_equal(store_req(SK_KV_SET, 1, 5, 0, 1, 6), -EPROTO);
-	assert_int_equal(store_req(SK_KV_SET, 6, 0, 0, 1, 5), -EPROTO);
-	/* Fields whose sum wraps 32 bits onto the true length. */
-	assert_int_equal(store_req(SK_KV_SET, 2, UINT32_MAX, 0, 1, 0),
+				   SK_KV_VALUE_MAX + 1, 0), -EPROTO);
+	/* The item's size exactly: without its padding (16 bytes in all
+	 * here: 32 + 1 + 5 is 38, padded to 48), one byte short, one over,
+	 * a unit over; and with no padding to add (32 + 8 + 8). */
+	assert_int_equal(store_req(SK_KV_SET, 1, 5, 0, 1, 5, -10), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 1, 5, 0, 1, 5, -1), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 1, 5, 0, 1, 5, 1), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 1, 5, 0, 1, 5, 16), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 8, 8, 0, 8, 8, 0), 0);
+	assert_int_equal(store_req(SK_KV_SET, 8, 8, 0, 8, 8, -1), -EPROTO);
+	/* Lengths that split the same bytes otherwise, inside the same
+	 * padded size (1 + 5, 2 + 4, 2 + 5 and 6 + 0 all pad to 48): the
+	 * header decides, and the key check runs over its klen bytes (the
+	 * value's first byte here is 0x01, no key byte); lengths past the
+	 * bytes fail on the size. */
+	assert_int_equal(store_req(SK_KV_SET, 1, 5, 0, 2, 4, 0), 0);
+	assert_int_equal(store_req(SK_KV_SET, 2, 5, 0, 1, 5, 0), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 6, 0, 0, 1, 5, 0), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 6, 0, 0, 6, 0, 0), 0);
+	assert_int_equal(store_req(SK_KV_SET, 1, 21, 0, 1, 5, 0), -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 200, 0, 0, 1, 5, 0), -EPROTO);
+	/* Fields far past the bytes: no sum may wrap onto the length. */
+	assert_int_equal(store_req(SK_KV_SET, 2, UINT32_MAX, 0, 1, 0, 0),
 			 -EPROTO);
-	assert_int_equal(store_req(SK_KV_SET, UINT32_MAX, 2, 0, 1, 0),
-			 -EPROTO);
+	assert_int_equal(store_req(SK_KV_SET, 255, UINT32_MAX - 254, 0, 1, 0,
+				   0), -EPROTO);
 	/* A bad key byte. */
 	{
-		struct kv_store_req q = {.op = SK_KV_SET, .klen = 2, .vlen = 1};
+		struct kv_store_req q = {.op = SK_KV_SET, .klen = 3, .vlen = 1};
 		struct kv_store_msg m;
 		size_t len;
-		uint8_t *p = msg(&q, sizeof(q), "k v", 3, &len);
+		uint8_t *p = msg(&q, sizeof(q), "k vv\0\0\0\0\0\0\0\0\0\0\0\0",
+				 16, &len);
 
 		assert_int_equal(kv_dec_store(p, len, &m), -EPROTO);
+		p[sizeof(q) + 1] = 'x';
+		assert_int_equal(kv_dec_store(p, len, &m), 0);
 		free(p);
 	}
 }
