@@ -43,9 +43,12 @@ uint64_t sk_kv_check64(const struct sk_kv_hkey *key, uint64_t seed,
 
 /* An item's check word: its seal closed with what only the owner knows
  * when it stores the item (the CAS it assigns, the absolute expiry, the
- * item's offset in the region), three products with secret-dependent
- * operands: a reader that gets any of them from another item, or reads the
- * bytes at another place, fails it but with probability about 2^-64. */
+ * item's offset in the region), by two products with secret-dependent
+ * operands: a reader that gets any of them from another item, or reads
+ * the bytes at another place, fails it but with probability about 2^-64.
+ * The CAS and expiry are folded apart from the seal and meet it in the
+ * last product, so a reader's check is one product longer than the
+ * seal's chain of multiplies (a GET waits for that chain). */
 static inline uint64_t sk_kv_item_close(const struct sk_kv_hkey *key,
 					uint64_t seal, uint64_t cas,
 					uint32_t exptime, uint64_t region_off)
@@ -53,14 +56,12 @@ static inline uint64_t sk_kv_item_close(const struct sk_kv_hkey *key,
 	unsigned __int128 r;
 	uint64_t s1 = key->k0 ^ 0xe7037ed1a0b428dbull;
 	uint64_t s2 = key->k1 ^ 0x8ebc6af09c88c6e3ull;
-	uint64_t h;
+	uint64_t m;
 
-	r = (unsigned __int128)(seal ^ s1) * (cas ^ s2);
-	h = (uint64_t)r ^ (uint64_t)(r >> 64);
-	r = (unsigned __int128)(h ^ 0xa0761d6478bd642full) *
-	    ((uint64_t)exptime ^ s1);
-	h = (uint64_t)r ^ (uint64_t)(r >> 64);
-	r = (unsigned __int128)(h ^ 0x589965cc75374cc3ull) * (region_off ^ s2);
+	r = (unsigned __int128)(cas ^ s1) * ((uint64_t)exptime ^ s2);
+	m = (uint64_t)r ^ (uint64_t)(r >> 64);
+	r = (unsigned __int128)(seal ^ m ^ 0x589965cc75374cc3ull) *
+	    (region_off ^ s2 ^ 0xa0761d6478bd642full);
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
