@@ -17,7 +17,9 @@ void sk_reply(struct sk_hnode *n, uint64_t req_id, uint16_t type,
 				.result = result};
 	sk_status_t st;
 
-	if (n->link_down)
+	/* An exited node's last requests are still served (services.c,
+	 * sk_services_node_exited); nobody reads their answers. */
+	if (n->link_down || n->exited)
 		return;
 	st = sk_chan_send(&n->chan, &h, p1, len1, p2, len2);
 	/* Callers check sk_chan_can_send() first; a failure here means the

@@ -92,6 +92,8 @@ struct sk_hnode {
 	bool              link_down;
 	struct sk_timer   cut_t;     /* closes the endpoint after a cut */
 	struct sk_timer   lost_t;    /* its link failed: wait for its exit */
+	struct sk_timer   gone_t;    /* exited: its last messages, then gone */
+	uint64_t          exited_ns; /* when its exit was seen */
 	sk_status_t       lost_st;
 	uint64_t          ready_req;
 	bool              stdin_waiting;
@@ -247,6 +249,12 @@ sk_status_t sk_services_connect(struct sk_job *job, struct sk_hnode *n,
 void sk_services_disconnect(struct sk_job *job, struct sk_hnode *n);
 void sk_services_boot(struct sk_job *job);
 void sk_services_stdin(struct sk_job *job);
+/* A node's process ended: its last console lines and writes still in the
+ * channel are taken for a few loop turns (while its file requests run, up
+ * to 2 s), then sk_services_node_gone. */
+void sk_services_node_exited(struct sk_job *job, struct sk_hnode *n);
+/* Whether a node that exited is still being drained so. */
+bool sk_services_draining(const struct sk_job *job);
 void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n);
 /* At the job's end: close what the nodes left open, except, unless
  * @threads_gone (sk_fileq_stop found no request running), the files a

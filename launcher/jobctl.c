@@ -209,7 +209,7 @@ void sk_jobctl_rank_exited(struct sk_job *job, struct sk_hnode *n,
 	n->exited = true;
 	n->status = status;
 	job->nexited++;
-	sk_services_node_gone(job, n);
+	sk_services_node_exited(job, n);
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 

@@ -164,6 +164,10 @@ static void sk_fop_end(struct sk_fop *f)
 		n->files_owed = false;
 		sk_fsrv_files_cleanup(&n->files);
 	}
+	/* An exited node's requests that waited for this slot: no reply's
+	 * completion will offer them again. */
+	if (n->exited && !n->link_down)
+		sk_chan_resume(&n->chan);
 }
 
 static void sk_fop_reply(struct sk_fop *f)
@@ -585,8 +589,17 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 		sk_node_cut(n, "a malformed message", why);
 		return true;
 	}
-	if (!sk_chan_can_send(chan))
+	/* A node that has exited: what it printed and wrote without waiting
+	 * for an answer (console lines; writes left behind, which return
+	 * once sent) is carried out, unanswered (sk_services_node_exited).
+	 * Anything else it sent, it never had the answer to. */
+	if (n->exited) {
+		if (!n->ready || (req.hdr.type != SK_HMSG_CONSOLE &&
+				  req.hdr.type != SK_HMSG_WRITE))
+			return true;
+	} else if (!sk_chan_can_send(chan)) {
 		return false; /* every request gets a reply: wait for a slot */
+	}
 	if (!n->ready && req.hdr.type != SK_HMSG_READY) {
 		sk_node_cut(n, "a request before READY",
 			    sk_hmsg_type_str(req.hdr.type));
@@ -935,8 +948,48 @@ void sk_services_stdin(struct sk_job *job)
 		 buf, r > 0 ? (size_t)r : 0, NULL, 0);
 }
 
+/* How long after a node's exit skrun still takes what it sent before it
+ * ended, at the most (while its file requests run or wait for a slot). */
+#define SK_EXITED_DRAIN_MS 2000u
+#define SK_EXITED_TURN_MS  5u
+
+static void sk_node_exited_timer(struct sk_timer *t)
+{
+	struct sk_hnode *n = (struct sk_hnode *)((char *)t -
+						 offsetof(struct sk_hnode,
+							  gone_t));
+	struct sk_job *job = n->job;
+
+	if (!n->link_down && sk_fops_on_thread(n) &&
+	    sk_time_ns() - n->exited_ns < SK_EXITED_DRAIN_MS * 1000000ull) {
+		sk_timer_start(job->loop, &n->gone_t, SK_EXITED_TURN_MS);
+		return;
+	}
+	sk_services_node_gone(job, n);
+}
+
+bool sk_services_draining(const struct sk_job *job)
+{
+	for (unsigned r = 0; r < job->size; r++)
+		if (sk_timer_armed(&job->node[r].gone_t))
+			return true;
+	return false;
+}
+
+void sk_services_node_exited(struct sk_job *job, struct sk_hnode *n)
+{
+	/* Its last messages may be in the channel still (a write that
+	 * returned once sent, console lines flushed just before a kill):
+	 * the loop's next turns take them, then the node is gone. */
+	n->exited_ns = sk_time_ns();
+	n->gone_t.cb = sk_node_exited_timer;
+	sk_timer_start(job->loop, &n->gone_t, SK_EXITED_TURN_MS);
+}
+
 void sk_services_node_gone(struct sk_job *job, struct sk_hnode *n)
 {
+	if (sk_timer_armed(&n->gone_t))
+		sk_timer_stop(job->loop, &n->gone_t);
 	if (sk_timer_armed(&n->lost_t))
 		sk_timer_stop(job->loop, &n->lost_t);
 	n->link_down = true;

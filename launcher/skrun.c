@@ -39,6 +39,9 @@
 SK_CONFIG_USES(sk_os_config);
 
 #define SKRUN_VERSION SKIFF_VERSION /* skiff/version.h: the one place */
+/* How long skrun carries out what the nodes sent before they all ended
+ * (the main loop says why). */
+#define SKRUN_FILE_DRAIN_MS 10000ull
 
 /* Why skrun runs without a fabric ("" when it has one). */
 static char sk_nofabric[512];
@@ -473,21 +476,33 @@ int main(int argc, char **argv)
 	 * every remote host's agent (its srun or ssh) has ended. A
 	 * grandchild may hold a pipe open: after the last exit, wait for
 	 * end-of-file on the pipes (and the agents' ends) for at most a
-	 * second. */
-	uint64_t drain_end = 0;
+	 * second. What the nodes sent before they ended is taken and
+	 * carried out too (sk_services_node_exited: console lines, writes
+	 * that returned once sent), and the file threads finish what they
+	 * have, for at most SKRUN_FILE_DRAIN_MS. */
+	uint64_t drain_end = 0, file_end = 0;
 
 	while (job.nexited < job.size || job.open_pipes > 0 ||
-	       sk_groups_running() > 0) {
+	       sk_groups_running() > 0 || sk_fileq_busy() ||
+	       sk_services_draining(&job)) {
 		int timeout = -1;
 
 		if (job.nexited == job.size) {
-			uint64_t now = sk_time_ns();
+			uint64_t now = sk_time_ns(), end = 0;
 
-			if (drain_end == 0)
+			if (drain_end == 0) {
 				drain_end = now + 1000000000ull;
-			if (now >= drain_end)
+				file_end = now + SKRUN_FILE_DRAIN_MS * 1000000ull;
+			}
+			if ((job.open_pipes > 0 || sk_groups_running() > 0) &&
+			    now < drain_end)
+				end = drain_end;
+			if ((sk_fileq_busy() || sk_services_draining(&job)) &&
+			    now < file_end && file_end > end)
+				end = file_end;
+			if (end == 0)
 				break;
-			timeout = (int)((drain_end - now) / 1000000 + 1);
+			timeout = (int)((end - now) / 1000000 + 1);
 		}
 		/* While file threads work, sleep when idle: spinning here
 		 * would take a core from them (and from the nodes). */

@@ -46,6 +46,11 @@ static void sk_chan_drain_backlog(struct sk_chan *chan)
 	}
 }
 
+void sk_chan_resume(struct sk_chan *chan)
+{
+	sk_chan_drain_backlog(chan);
+}
+
 static void sk_chan_recv_done(struct sk_op *op, const struct sk_wc *wc)
 {
 	struct sk_chan_slot *s = (struct sk_chan_slot *)op;

@@ -99,6 +99,11 @@ static inline bool sk_chan_can_send(const struct sk_chan *chan)
 	return !chan->failed && chan->nsfree > 0;
 }
 
+/* Offer the messages on_msg deferred (returned false for) again, oldest
+ * first, while it takes them: for a consumer that made room without a send
+ * completing (a send's completion offers them by itself). */
+void sk_chan_resume(struct sk_chan *chan);
+
 /* Forget the channel. Its endpoint must be destroyed (or flushed and its
  * completions polled) before its arena memory is reused. */
 void sk_chan_cleanup(struct sk_chan *chan);
