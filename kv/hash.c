@@ -114,44 +114,33 @@ uint64_t sk_kv_siphash24(const struct sk_kv_hkey *key, const void *data,
 }
 
 /*
- * The item check: one 64x64->128-bit multiply per 16 bytes, the product's
+ * The multiply-fold hash (an item's seal, a key's hash): one 64x64->128-bit
+ * multiply per 16 bytes, sk_kv_fold: the product's
  * halves folded by xor (the mixing step of wyhash, github.com/
  * wangyi-fudan/wyhash, which passes SMHasher). For 16 bytes SipHash-1-3
  * spends two rounds of 14 operations and a load and xors per word; this
  * spends two loads, two xors and a multiply. Every input goes through a
  * product with a secret-dependent operand: the job's key and the seed
- * (the item's region offset) enter the state before the first word, the
- * length at the start and at the end.
+ * (which says what is hashed: SK_KV_SEAL_SEED, SK_KV_KEY_SEED) enter the
+ * state before the first word, the length at the start and at the end.
  *
  * A product is 0 when one operand is, and then forgets the other: with
  * a = w0 ^ s1 and b = w1 ^ h, that needs w0 = s1 or w1 = h, values that
  * depend on the job's secret, 2^-64 for bytes that do not know it.
  */
-#define CK_P0 0xa0761d6478bd642full /* wyhash's primes */
-#define CK_P1 0xe7037ed1a0b428dbull
-#define CK_P2 0x8ebc6af09c88c6e3ull
-#define CK_P3 0x589965cc75374cc3ull
-
-static inline uint64_t fold(uint64_t a, uint64_t b)
-{
-	unsigned __int128 r = (unsigned __int128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
 uint64_t sk_kv_check64(const struct sk_kv_hkey *key, uint64_t seed,
 		       const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t s1 = key->k0 ^ CK_P1, s2 = key->k1 ^ CK_P2;
-	uint64_t h = fold(seed ^ s1 ^ CK_P0, (uint64_t)len ^ s2);
+	uint64_t s1 = key->k0 ^ SK_KV_CK_P1, s2 = key->k1 ^ SK_KV_CK_P2;
+	uint64_t h = sk_kv_fold(seed ^ s1 ^ SK_KV_CK_P0, (uint64_t)len ^ s2);
 	size_t n = len;
 
 	for (; n >= 16; p += 16, n -= 16)
-		h = fold(load_le64(p) ^ s1, load_le64(p + 8) ^ h);
+		h = sk_kv_fold(load_le64(p) ^ s1, load_le64(p + 8) ^ h);
 	if (n) {
 		/* The last 1..15 bytes, zero-padded (the length is in h).
-		 * An item's are 8 (its check word is not hashed). */
+		 * An item's seal has 12 (it starts 20 bytes in). */
 		uint64_t w0, w1 = 0;
 
 		if (n >= 8) {
@@ -160,7 +149,7 @@ uint64_t sk_kv_check64(const struct sk_kv_hkey *key, uint64_t seed,
 		} else {
 			w0 = load_tail(p, n);
 		}
-		h = fold(w0 ^ s1, w1 ^ h);
+		h = sk_kv_fold(w0 ^ s1, w1 ^ h);
 	}
-	return fold(h ^ CK_P3, (uint64_t)len ^ s2 ^ CK_P0);
+	return sk_kv_fold(h ^ SK_KV_CK_P3, (uint64_t)len ^ s2 ^ SK_KV_CK_P0);
 }

@@ -29,6 +29,21 @@ uint64_t sk_kv_siphash13(const struct sk_kv_hkey *key, const void *data,
 uint64_t sk_kv_siphash24(const struct sk_kv_hkey *key, const void *data,
 			 size_t len);
 
+/* wyhash's primes: the multiply-fold's constants (hash.c) and the
+ * close's (below). */
+#define SK_KV_CK_P0 0xa0761d6478bd642full
+#define SK_KV_CK_P1 0xe7037ed1a0b428dbull
+#define SK_KV_CK_P2 0x8ebc6af09c88c6e3ull
+#define SK_KV_CK_P3 0x589965cc75374cc3ull
+
+/* The step: a 64x64->128-bit product, its halves folded by xor. */
+static inline uint64_t sk_kv_fold(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
 /* The multiply-fold hash of len bytes at data: 64 bits, keyed with the
  * job's secret and a seed. Not a MAC: a well-mixed sum that a mix of two
  * inputs fails but with probability about 2^-64. */
@@ -53,16 +68,11 @@ static inline uint64_t sk_kv_item_close(const struct sk_kv_hkey *key,
 					uint64_t seal, uint64_t cas,
 					uint32_t exptime, uint64_t region_off)
 {
-	unsigned __int128 r;
-	uint64_t s1 = key->k0 ^ 0xe7037ed1a0b428dbull;
-	uint64_t s2 = key->k1 ^ 0x8ebc6af09c88c6e3ull;
-	uint64_t m;
+	uint64_t s1 = key->k0 ^ SK_KV_CK_P1, s2 = key->k1 ^ SK_KV_CK_P2;
+	uint64_t m = sk_kv_fold(cas ^ s1, (uint64_t)exptime ^ s2);
 
-	r = (unsigned __int128)(cas ^ s1) * ((uint64_t)exptime ^ s2);
-	m = (uint64_t)r ^ (uint64_t)(r >> 64);
-	r = (unsigned __int128)(seal ^ m ^ 0x589965cc75374cc3ull) *
-	    (region_off ^ s2 ^ 0xa0761d6478bd642full);
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
+	return sk_kv_fold(seal ^ m ^ SK_KV_CK_P3,
+			  region_off ^ s2 ^ SK_KV_CK_P0);
 }
 
 /* A key's hash (its partition, bucket pair and fingerprint): the same
