@@ -60,6 +60,7 @@ LOGS=$BUILD/check
 mkdir -p "$LOGS"
 passed=0 failed=0 skipped=0
 failures=()
+declare -A status
 
 step() {
 	local name=$1
@@ -75,6 +76,7 @@ step() {
 		printf 'ok (%ds)\n' $((SECONDS - t0))
 		passed=$((passed + 1))
 	else
+		status[$name]=$?
 		printf 'FAILED (%ds), last lines of %s:\n' $((SECONDS - t0)) \
 			"$LOGS/$name.log"
 		tail -n 25 "$LOGS/$name.log" | sed 's/^/    | /'
@@ -183,8 +185,18 @@ step faults tests/faults/walk.sh
 step rdma rdma
 step wire env BUILD="$BUILD" tests/softroce/two-hosts.sh
 
+# What failed, again at the very end: CI shows only the output's last lines.
+digest() {
+	grep -E '^(FAIL|not ok)[ :]|\[ +(FAILED|ERROR) +\]|passed, [1-9][0-9]* failed|^[a-z0-9-]+: failed|ERROR: [A-Za-z]+Sanitizer|runtime error:' \
+		"$LOGS/$1.log" | head -n 12 | sed "s/^/    $1| /"
+	echo "    $1| exit status ${status[$1]}"
+}
+
 echo
 if [ $failed -ne 0 ]; then
+	for f in "${failures[@]}"; do
+		digest "$f"
+	done
 	echo "failed steps: ${failures[*]} (logs in $LOGS/)"
 fi
 if [ $skipped -ne 0 ]; then

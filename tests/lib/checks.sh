@@ -15,11 +15,12 @@
 #   CHECK_ORPHAN_ROUNDS  0.2 s rounds a job's processes get to exit
 #                (default 10)
 
-passed=0 failed=0 RC=0
+passed=0 failed=0 RC=0 failed_names=()
 
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
 fail() {
 	echo "FAIL $1: $2"
+	failed_names+=("$1")
 	sed 's/^/     | /' "$OUT" | head -20
 	sed 's/^/     ! /' "$ERR" | head -20
 	failed=$((failed + 1))
@@ -79,8 +80,13 @@ check() {
 	fi
 }
 
-# summary LABEL: the counts line; fails if any check failed.
+# summary LABEL: the counts line, naming the failed checks; fails if any
+# check failed.
 summary() {
-	echo "$1: $passed passed, $failed failed"
+	if [ "$failed" -eq 0 ]; then
+		echo "$1: $passed passed, $failed failed"
+	else
+		echo "$1: $passed passed, $failed failed (${failed_names[*]})"
+	fi
 	[ "$failed" -eq 0 ]
 }

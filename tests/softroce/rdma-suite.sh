@@ -12,7 +12,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-rc=0
+rc=0 failed_parts=()
+# part NAME CMD...: run one part; a failure is named again at the end, where
+# CI's excerpt of the output (its last lines) shows it.
+part() {
+	local name=$1
+	shift
+	"$@" || { rc=1; failed_parts+=("$name"); }
+}
 # The conformance suite on both connection paths (verbs/README.md,
 # "Connecting"): the default (the connection manager, on rxe0's IPv4 GID)
 # and the blob path; test_peer_killed prints, for each, how long after
@@ -21,31 +28,33 @@ rc=0
 echo "== verbs conformance (rdma, connection manager) =="
 [[ $("$BUILD/bin/skinfo" 2>/dev/null) =~ RoCE,\ GID\ [0-9]+,\ connection\ manager ]] || {
 	echo "rdma-suite: rxe0 does not connect through the connection manager by default"
-	rc=1
+	rc=1 failed_parts+=(skinfo)
 }
-"$BUILD/tests/test_conformance" || rc=1
+part conformance-cm "$BUILD/tests/test_conformance"
 echo "== verbs conformance (rdma, blob path) =="
-SKIFF_RDMA_CONNECT=blob "$BUILD/tests/test_conformance" || rc=1
+part conformance-blob env SKIFF_RDMA_CONNECT=blob "$BUILD/tests/test_conformance"
 echo "== the connection manager's cases (rdma) =="
-"$BUILD/tests/test_rdma_cm" || rc=1
+part rdma-cm "$BUILD/tests/test_rdma_cm"
 echo "== arena regions against a hostile peer (rdma) =="
-"$BUILD/tests/test_arena" || rc=1
+part arena "$BUILD/tests/test_arena"
 echo "== rpc (rdma) =="
-"$BUILD/tests/test_rpc" || rc=1
+part rpc "$BUILD/tests/test_rpc"
 echo "== end-to-end jobs (rdma) =="
-BUILD=$BUILD tests/e2e/jobs.sh || rc=1
+part e2e env BUILD="$BUILD" tests/e2e/jobs.sh
 # skcached over rdma-core: memccapable (text and binary), pymemcache and
 # libmemcached's tools (--provider checks `stats skiff` says rdma), then
 # server.py's node death (the dead node's keys fail with SERVER_ERROR,
 # the rest serve) and a multi-get over every node. ~80 s under TCG.
 echo "== skcached: memcached clients, node death, multi-get (rdma) =="
-timeout 300 tests/skcached/clients.sh --provider rdma \
-	--start "$BUILD/bin/skcached -n 2 -t 1 -p {port} -l 127.0.0.1" || rc=1
-timeout 300 python3 tests/skcached/server.py --build "$BUILD" \
-	node-death multiget || rc=1
+part skcached-clients timeout 300 tests/skcached/clients.sh --provider rdma \
+	--start "$BUILD/bin/skcached -n 2 -t 1 -p {port} -l 127.0.0.1"
+part skcached-server timeout 300 python3 tests/skcached/server.py \
+	--build "$BUILD" node-death multiget
 # The fault walk of the faults step (tests/faults/walk.sh), on rdma. Under
 # TCG a run takes ~3 s, so every 16th point (~35 runs, ~2 min) rather than
 # all ~540 (~25 min); the full walk runs on ucx in the faults step.
 echo "== fault walk, every 16th point (rdma) =="
-SKIFF_FAULT_STRIDE=${SKIFF_FAULT_STRIDE:-16} tests/faults/walk.sh || rc=1
+part fault-walk env SKIFF_FAULT_STRIDE="${SKIFF_FAULT_STRIDE:-16}" \
+	tests/faults/walk.sh
+[ $rc -eq 0 ] || echo "rdma-suite: failed: ${failed_parts[*]}"
 exit $rc
