@@ -41,6 +41,7 @@ SK_CONFIG_USES(sk_os_config);
 #define SK_LOOP_BATCH     32 /* completions per poll */
 #define SK_LOOP_EVENTS    64 /* descriptor events per look */
 #define SK_LOOP_FD_CHECK_NS 20000ull /* descriptors while spinning */
+#define SK_LOOP_SPIN_MAX_US 1000000ul /* SKIFF_LOOP_SPIN_US's bound */
 #define SK_LOOP_CLOCK_EVERY 16 /* busy turns between two clock reads */
 #define SK_LOOP_DEV_KEY   UINT64_MAX /* the channel's event: no slot's */
 
@@ -71,6 +72,7 @@ struct sk_loop {
 	unsigned          nwatch;       /* active watches */
 	uint64_t          look;         /* looks at the descriptors */
 	uint64_t          spin_ns; /* SKIFF_LOOP_SPIN_US */
+	uint64_t          fd_every_ns;  /* descriptors while spinning */
 	uint64_t          last_event_ns;
 	uint64_t          fd_check_ns;  /* last look at the watches */
 	unsigned          quick_turns;  /* busy turns since the clock read */
@@ -92,7 +94,8 @@ sk_status_t sk_loop_create(struct sk_dev *dev, struct sk_loop **loop_p)
 	unsigned long spin_us;
 	sk_status_t st;
 
-	st = sk_config_ulong("SKIFF_LOOP_SPIN_US", 0, 1000000, &spin_us);
+	st = sk_config_ulong("SKIFF_LOOP_SPIN_US", 0, SK_LOOP_SPIN_MAX_US,
+			     &spin_us);
 	if (st != SK_OK)
 		return st;
 	loop = calloc(1, sizeof(*loop));
@@ -121,6 +124,7 @@ sk_status_t sk_loop_create(struct sk_dev *dev, struct sk_loop **loop_p)
 	}
 	loop->dev = dev;
 	loop->spin_ns = spin_us * 1000;
+	loop->fd_every_ns = SK_LOOP_FD_CHECK_NS;
 	loop->last_event_ns = sk_time_ns();
 	*loop_p = loop;
 	return SK_OK;
@@ -596,7 +600,7 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 		 * spinning, look every SK_LOOP_FD_CHECK_NS, not on every
 		 * turn. */
 		if (loop->nwatch > 0 && now - loop->fd_check_ns >=
-					     SK_LOOP_FD_CHECK_NS) {
+					     loop->fd_every_ns) {
 			loop->fd_check_ns = now;
 			n += sk_loop_look(loop, 0);
 		}
@@ -663,6 +667,17 @@ int sk_loop_wait_once(struct sk_loop *loop, int timeout_ms)
 	n = sk_loop_run_once(loop, timeout_ms);
 	loop->spin_ns = spin;
 	return n;
+}
+
+void sk_loop_set_spin(struct sk_loop *loop, unsigned long spin_us,
+		      unsigned long fd_check_us)
+{
+	if (spin_us > SK_LOOP_SPIN_MAX_US)
+		spin_us = SK_LOOP_SPIN_MAX_US;
+	if (fd_check_us > SK_LOOP_SPIN_MAX_US)
+		fd_check_us = SK_LOOP_SPIN_MAX_US;
+	loop->spin_ns = (uint64_t)spin_us * 1000;
+	loop->fd_every_ns = (uint64_t)fd_check_us * 1000;
 }
 
 sk_status_t sk_loop_run(struct sk_loop *loop)

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -734,6 +735,49 @@ static void test_device_sleep_wakes(void **state)
 	sk_dev_close(dev);
 }
 
+/* sk_loop_set_spin: a byte written while the loop spins (1 s, looking at
+ * its descriptors on every turn) or sleeps at once (0) is delivered, once;
+ * out-of-range values are bounded, not wrapped. */
+static void test_set_spin(void **state)
+{
+	static const unsigned long spins[][2] = {
+		{1000000, 0}, {0, 0}, {ULONG_MAX, ULONG_MAX}, {50, 20}};
+	struct sk_loop *loop;
+	struct sk_dev *dev;
+
+	(void)state;
+	assert_int_equal(sk_dev_open("ucx", NULL, &dev), SK_OK);
+	assert_int_equal(sk_loop_create(dev, &loop), SK_OK);
+	for (size_t i = 0; i < sizeof(spins) / sizeof(spins[0]); i++) {
+		struct late_write lw = {.ms = 20};
+		struct pwatch p = {0};
+		pthread_t th;
+		int fds[2];
+
+		sk_loop_set_spin(loop, spins[i][0], spins[i][1]);
+		assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+		p.w = (struct sk_watch){.fd = fds[0], .events = POLLIN,
+					.cb = pwatch_readable};
+		sk_watch_start(loop, &p.w);
+		lw.fd = fds[1];
+		assert_int_equal(pthread_create(&th, NULL, late_write, &lw),
+				 0);
+		watch_left = 1;
+		while (watch_left > 0)
+			assert_true(sk_loop_run_once(loop, -1) >= 0);
+		assert_int_equal(p.calls, 1);
+		assert_int_equal(p.bytes, 1);
+		pthread_join(th, NULL);
+		/* Nothing more is ready: a turn that may not wait says 0. */
+		assert_int_equal(sk_loop_run_once(loop, 0), 0);
+		sk_watch_stop(loop, &p.w);
+		close(fds[0]);
+		close(fds[1]);
+	}
+	sk_loop_destroy(loop);
+	sk_dev_close(dev);
+}
+
 static void never_due(struct sk_timer *t)
 {
 	(void)t;
@@ -808,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_start_from_callback),
 		cmocka_unit_test(test_nested_run_in_callback),
 		cmocka_unit_test(test_device_sleep_wakes),
+		cmocka_unit_test(test_set_spin),
 		cmocka_unit_test(test_throughput_counts),
 	};
 

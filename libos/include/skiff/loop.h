@@ -114,6 +114,17 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms);
  * spinning waiter would take a core from when cores are few.
  */
 int sk_loop_wait_once(struct sk_loop *loop, int timeout_ms);
+/*
+ * How the loop waits when nothing is ready: it polls for @spin_us after
+ * the last event (SKIFF_LOOP_SPIN_US until this is called), looking at
+ * its descriptors every @fd_check_us meanwhile (20 by default: a look is
+ * a system call), then sleeps. @fd_check_us 0 looks on every turn: for a
+ * loop whose work comes mostly from descriptors (skcached's gateways
+ * serving TCP), where waking from sleep costs more than the looks. Values
+ * above 1,000,000 are taken as 1,000,000.
+ */
+void sk_loop_set_spin(struct sk_loop *loop, unsigned long spin_us,
+		      unsigned long fd_check_us);
 /* Run until sk_loop_stop() is called from a callback. */
 sk_status_t sk_loop_run(struct sk_loop *loop);
 void sk_loop_stop(struct sk_loop *loop);
