@@ -30,10 +30,17 @@ struct skc_opts {
 	const char *listen;
 	unsigned long conns, mem_mb, item_max;
 	unsigned verbose;
+	unsigned long spin_us;
 	int no_evict;
 	struct sk_host_list hosts;
 	const char *provider;
 };
+
+/* A gateway's spin: long enough to catch a client's next request on a
+ * busy connection without sleeping (waking costs tens of microseconds on
+ * a virtual machine), short enough to sleep soon when the clients stop
+ * (launcher/README.md, "skcached"). */
+#define SKC_SPIN_DEFAULT "50"
 
 static const char skc_usage[] =
 "Usage: skcached -n NODES [memcached's options] [--host H[:N],...]\n"
@@ -64,7 +71,11 @@ static const char skc_usage[] =
 "  -V, --version             print the version\n"
 "  -h, --help                print this text\n"
 "\n"
-"It serves until SIGTERM or SIGINT, then stops the nodes and exits 0.\n";
+"It serves until SIGTERM or SIGINT, then stops the nodes and exits 0.\n"
+"\n"
+"Environment: SKIFF_GATEWAY_SPIN_US (default " SKC_SPIN_DEFAULT "): how long a\n"
+"gateway polls its sockets after its last request before it sleeps;\n"
+"0 sleeps at once (the least CPU, the slowest answers at low load).\n";
 
 /* memcached's flags that mean nothing here, with why. */
 static const struct {
@@ -154,6 +165,7 @@ __attribute__((format(printf, 1, 2))) static int skc_bad(const char *fmt,
 static int skc_parse(int argc, char **argv, struct skc_opts *o)
 {
 	char err[256];
+	const char *spin;
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -297,6 +309,12 @@ static int skc_parse(int argc, char **argv, struct skc_opts *o)
 	}
 	if (o->threads + o->nodes > 4096)
 		return skc_bad("-t and -n: at most 4096 ranks in all");
+	spin = getenv("SKIFF_GATEWAY_SPIN_US");
+	if (spin == NULL || *spin == '\0')
+		spin = SKC_SPIN_DEFAULT;
+	if (skc_num(spin, 0, 1000000, &o->spin_us))
+		return skc_bad("SKIFF_GATEWAY_SPIN_US=%s: microseconds, 0 to "
+			       "1000000", spin);
 	return 0;
 }
 
@@ -331,7 +349,7 @@ int main(int argc, char **argv)
 {
 	char self[PATH_MAX], dir[PATH_MAX], skrun[PATH_MAX + 8],
 		node[PATH_MAX + 16], np[16], arena[40], port[16], conns[24],
-		item[24], mem[24], gws[16], verbose[16], *hosts = NULL;
+		item[24], mem[24], gws[16], verbose[16], spin[24], *hosts = NULL;
 	const char *av[64];
 	struct skc_opts o;
 	unsigned long arena_mb;
@@ -407,6 +425,9 @@ int main(int argc, char **argv)
 	av[n++] = mem;
 	av[n++] = "--verbose";
 	av[n++] = verbose;
+	snprintf(spin, sizeof(spin), "%lu", o.spin_us);
+	av[n++] = "--spin-us";
+	av[n++] = spin;
 	if (o.no_evict)
 		av[n++] = "--no-evict";
 	av[n] = NULL;
@@ -415,10 +436,9 @@ int main(int argc, char **argv)
 	 * closes after a barrier): skrun waits that long before SIGKILL,
 	 * unless told otherwise. */
 	setenv("SKIFF_KILL_GRACE_MS", "10000", 0);
-	/* A gateway's work comes from TCP, which a spinning loop looks at
-	 * only now and then (SK_LOOP_FD_CHECK_NS): as memcached, its ranks
-	 * sleep in the kernel until a socket or a completion wakes them,
-	 * which also keeps their CPU to the work done. */
+	/* The cache nodes sleep until a completion wakes them: their work
+	 * (a SET's rpc, a hint) is rare next to a GET, which costs them
+	 * nothing. The gateways spin as --spin-us says (gateway.c). */
 	setenv("SKIFF_LOOP_SPIN_US", "0", 0);
 	execv(skrun, (char **)av);
 	fprintf(stderr, "skcached: %s: %s\n", skrun, strerror(errno));

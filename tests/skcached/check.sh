@@ -12,8 +12,10 @@ rc=0
 echo "== server.py"
 timeout 600 python3 tests/skcached/server.py --build "$BUILD" || rc=1
 
-echo "== clients.sh (4 cache nodes, 2 gateways)"
-timeout 600 tests/skcached/clients.sh \
+# Gateways that sleep at once (SKIFF_GATEWAY_SPIN_US=0) here; server.py
+# and diff.py run with the default spin.
+echo "== clients.sh (4 cache nodes, 2 gateways that do not spin)"
+SKIFF_GATEWAY_SPIN_US=0 timeout 600 tests/skcached/clients.sh \
 	--start "$sk -n 4 -t 2 -p {port} -l 127.0.0.1" || rc=1
 
 # The differential test leaves out what skcached refuses on purpose

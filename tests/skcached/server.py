@@ -193,8 +193,17 @@ def t_flags():
                            timeout=TIMEOUT)
         check(r.returncode == 2, "%s: exit %d, want 2" % (args, r.returncode))
         check(want in r.stderr, "%s: %r lacks %r" % (args, r.stderr, want))
+    for bad in ("x", "-1", "1000001", "5us", "99999999999999999999999"):
+        env = dict(os.environ, SKIFF_GATEWAY_SPIN_US=bad)
+        r = subprocess.run([sk, "-p", "1"], capture_output=True, text=True,
+                           timeout=TIMEOUT, env=env)
+        check(r.returncode == 2, "SKIFF_GATEWAY_SPIN_US=%s: exit %d, want 2"
+              % (bad, r.returncode))
+        check("SKIFF_GATEWAY_SPIN_US=%s: microseconds, 0 to 1000000" % bad
+              in r.stderr, "SKIFF_GATEWAY_SPIN_US=%s: %r" % (bad, r.stderr))
     r = subprocess.run([sk, "-h"], capture_output=True, text=True)
-    check(r.returncode == 0 and "Usage: skcached" in r.stdout, "-h")
+    check(r.returncode == 0 and "Usage: skcached" in r.stdout and
+          "SKIFF_GATEWAY_SPIN_US" in r.stdout, "-h")
     r = subprocess.run([sk, "-V"], capture_output=True, text=True)
     check(r.returncode == 0 and r.stdout.startswith("skcached 1.6"), "-V")
 
