@@ -39,7 +39,7 @@ struct skc_opts {
 /* A gateway's spin: long enough to catch a client's next request on a
  * busy connection without sleeping (waking costs tens of microseconds on
  * a virtual machine), short enough to sleep soon when the clients stop
- * (launcher/README.md, "skcached"). */
+ * (launcher/skcached/README.md, "Why the gateways spin"). */
 #define SKC_SPIN_DEFAULT "50"
 
 static const char skc_usage[] =
