@@ -60,23 +60,28 @@ orphans() {
 }
 
 # check NAME CMD...: run the check CMD (0, or prints why and returns 1)
-# with $OUT and $ERR emptied, then look for processes left behind.
+# with $OUT and $ERR emptied, then look for processes left behind. Its
+# line gives how long CMD took (a check near its run bound shows).
 check() {
 	local name=$1
 	shift
 	want "$name" || return 0
-	local why
+	local why t0=${EPOCHREALTIME/,/.} took
 	: >"$OUT"
 	: >"$ERR"
 	if why=$("$@" 2>&1); then
+		took=$(awk -v a="$t0" -v b="${EPOCHREALTIME/,/.}" \
+			'BEGIN { printf "%.1f", b - a }')
 		if orphans >"$T/orph"; then
 			fail "$name" "processes left behind: $(cat "$T/orph")"
 			pkill -KILL -f "$T/bin/"
 		else
-			ok "$name"
+			ok "$name ($took s)"
 		fi
 	else
-		fail "$name" "$why"
+		took=$(awk -v a="$t0" -v b="${EPOCHREALTIME/,/.}" \
+			'BEGIN { printf "%.1f", b - a }')
+		fail "$name" "$why (after $took s)"
 	fi
 }
 
