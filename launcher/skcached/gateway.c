@@ -1083,6 +1083,12 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 
 	if (gw_shared(gw) != 0 || gw_contact(gw) != 0)
 		return 1;
+	/* A gateway's work comes from TCP: it polls its sockets on every
+	 * turn for --spin-us after its last event before it sleeps (a
+	 * client's next request on a busy connection comes sooner than a
+	 * wake-up would). A cache node sleeps at once (SKIFF_LOOP_SPIN_US,
+	 * 0 from skcached). */
+	sk_loop_set_spin(gw->loop, o->spin_us, 0);
 	gw->listen_fd = gw_listen(gw, o);
 	if (gw->listen_fd < 0)
 		return 1;
@@ -1205,13 +1211,6 @@ int main(int argc, char **argv)
 				  .cb = gw_sig_cb};
 	sk_watch_start(gw.loop, &gw.sw);
 
-	/* A gateway's work comes from TCP: it polls its sockets on every
-	 * turn for --spin-us after its last event before it sleeps (a
-	 * client's next request on a busy connection comes sooner than a
-	 * wake-up would). A cache node sleeps at once (SKIFF_LOOP_SPIN_US,
-	 * 0 from skcached). */
-	if (sk_os_rank() < o.gateways)
-		sk_loop_set_spin(gw.loop, o.spin_us, 0);
 	rc = sk_os_rank() < o.gateways ? gw_serve(&gw, &o) : gw_cache(&gw);
 	if (rc != 0)
 		/* The others would serve on without it: the job ends (its

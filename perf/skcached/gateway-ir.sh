@@ -6,7 +6,9 @@
 #
 # skcached: the job skcached would start (`skrun -n 1+N --enable-recovery
 # skcached-node --gateways 1 ...`), with rank 0, the one gateway, under
-# callgrind (perf/skcached/gw-wrap.sh); N cache nodes run natively.
+# callgrind (perf/skcached/gw-wrap.sh); N cache nodes run natively. The
+# gateway runs without its spin (no --spin-us: 0): what a spin executes
+# is time waited between requests, not work per GET.
 # memcached: `memcached -t 1` under callgrind (descriptor limit as in
 # perf/kv/owner-ir.sh: -c 1012 under ulimit -n 1024).
 # The same client for both, one connection, one request at a time: it sets

@@ -66,22 +66,19 @@ check() {
 	local name=$1
 	shift
 	want "$name" || return 0
-	local why t0=${EPOCHREALTIME/,/.} took
+	local why t0=${EPOCHREALTIME/,/.} took st=0
 	: >"$OUT"
 	: >"$ERR"
-	if why=$("$@" 2>&1); then
-		took=$(awk -v a="$t0" -v b="${EPOCHREALTIME/,/.}" \
-			'BEGIN { printf "%.1f", b - a }')
-		if orphans >"$T/orph"; then
-			fail "$name" "processes left behind: $(cat "$T/orph")"
-			pkill -KILL -f "$T/bin/"
-		else
-			ok "$name ($took s)"
-		fi
-	else
-		took=$(awk -v a="$t0" -v b="${EPOCHREALTIME/,/.}" \
-			'BEGIN { printf "%.1f", b - a }')
+	why=$("$@" 2>&1) || st=1
+	took=$(awk -v a="$t0" -v b="${EPOCHREALTIME/,/.}" \
+		'BEGIN { printf "%.1f", b - a }')
+	if [ $st -ne 0 ]; then
 		fail "$name" "$why (after $took s)"
+	elif orphans >"$T/orph"; then
+		fail "$name" "processes left behind: $(cat "$T/orph")"
+		pkill -KILL -f "$T/bin/"
+	else
+		ok "$name ($took s)"
 	fi
 }
 
