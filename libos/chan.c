@@ -30,8 +30,9 @@ static void sk_chan_repost(struct sk_chan *chan, struct sk_chan_slot *s)
 		sk_chan_fail(chan, st);
 }
 
-/* Offer deferred messages again, oldest first, while they are taken. */
-static void sk_chan_drain_backlog(struct sk_chan *chan)
+/* Offer deferred messages again, oldest first, while they are taken
+ * (chan.h). */
+void sk_chan_resume(struct sk_chan *chan)
 {
 	while (chan->nbacklog > 0 && !chan->failed) {
 		struct sk_chan_slot *s = &chan->rslot[chan->backlog[0]];
@@ -44,11 +45,6 @@ static void sk_chan_drain_backlog(struct sk_chan *chan)
 			chan->nbacklog * sizeof(chan->backlog[0]));
 		sk_chan_repost(chan, s);
 	}
-}
-
-void sk_chan_resume(struct sk_chan *chan)
-{
-	sk_chan_drain_backlog(chan);
 }
 
 static void sk_chan_recv_done(struct sk_op *op, const struct sk_wc *wc)
@@ -93,7 +89,7 @@ static void sk_chan_send_done(struct sk_op *op, const struct sk_wc *wc)
 		sk_chan_fail(chan, wc->status);
 		return;
 	}
-	sk_chan_drain_backlog(chan);
+	sk_chan_resume(chan);
 	if (chan->nbacklog == 0 && chan->on_writable && !chan->failed)
 		chan->on_writable(chan);
 }
