@@ -72,7 +72,7 @@ struct sk_loop {
 	unsigned          nwatch;       /* active watches */
 	uint64_t          look;         /* looks at the descriptors */
 	uint64_t          spin_ns; /* SKIFF_LOOP_SPIN_US */
-	uint64_t          fd_every_ns;  /* descriptors while spinning */
+	uint64_t          fd_every_ns;  /* looks while spinning, this apart */
 	uint64_t          last_event_ns;
 	uint64_t          fd_check_ns;  /* last look at the watches */
 	unsigned          quick_turns;  /* busy turns since the clock read */
@@ -597,8 +597,8 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 		}
 		n += sk_loop_fire_timers(loop, now);
 		/* Descriptors cost an epoll_wait(2) each look: while
-		 * spinning, look every SK_LOOP_FD_CHECK_NS, not on every
-		 * turn. */
+		 * spinning, look every fd_every_ns (SK_LOOP_FD_CHECK_NS, or
+		 * sk_loop_set_spin's), not on every turn unless it is 0. */
 		if (loop->nwatch > 0 && now - loop->fd_check_ns >=
 					     loop->fd_every_ns) {
 			loop->fd_check_ns = now;

@@ -703,19 +703,15 @@ static void *late_write(void *arg)
 	return NULL;
 }
 
-static void test_device_sleep_wakes(void **state)
+/* A byte another thread writes to a watched pipe @ms from now is
+ * delivered to the watch, once; then nothing more is ready. */
+static void late_byte_delivered(struct sk_loop *loop, unsigned ms)
 {
-	struct late_write lw = {.ms = 50};
-	struct sk_loop *loop;
-	struct sk_dev *dev;
+	struct late_write lw = {.ms = ms};
 	struct pwatch p = {0};
 	pthread_t th;
 	int fds[2];
 
-	(void)state;
-	assert_int_equal(sk_dev_open("ucx", NULL, &dev), SK_OK);
-	assert_true(sk_dev_fd(dev) >= 0);
-	assert_int_equal(sk_loop_create(dev, &loop), SK_OK);
 	assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
 	p.w = (struct sk_watch){.fd = fds[0], .events = POLLIN,
 				.cb = pwatch_readable};
@@ -727,10 +723,25 @@ static void test_device_sleep_wakes(void **state)
 	while (watch_left > 0)
 		assert_true(sk_loop_run_once(loop, -1) >= 0);
 	assert_int_equal(p.calls, 1);
+	assert_int_equal(p.bytes, 1);
 	pthread_join(th, NULL);
+	/* Nothing more is ready: a turn that may not wait says 0. */
+	assert_int_equal(sk_loop_run_once(loop, 0), 0);
 	sk_watch_stop(loop, &p.w);
 	close(fds[0]);
 	close(fds[1]);
+}
+
+static void test_device_sleep_wakes(void **state)
+{
+	struct sk_loop *loop;
+	struct sk_dev *dev;
+
+	(void)state;
+	assert_int_equal(sk_dev_open("ucx", NULL, &dev), SK_OK);
+	assert_true(sk_dev_fd(dev) >= 0);
+	assert_int_equal(sk_loop_create(dev, &loop), SK_OK);
+	late_byte_delivered(loop, 50);
 	sk_loop_destroy(loop);
 	sk_dev_close(dev);
 }
@@ -749,30 +760,8 @@ static void test_set_spin(void **state)
 	assert_int_equal(sk_dev_open("ucx", NULL, &dev), SK_OK);
 	assert_int_equal(sk_loop_create(dev, &loop), SK_OK);
 	for (size_t i = 0; i < sizeof(spins) / sizeof(spins[0]); i++) {
-		struct late_write lw = {.ms = 20};
-		struct pwatch p = {0};
-		pthread_t th;
-		int fds[2];
-
 		sk_loop_set_spin(loop, spins[i][0], spins[i][1]);
-		assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-		p.w = (struct sk_watch){.fd = fds[0], .events = POLLIN,
-					.cb = pwatch_readable};
-		sk_watch_start(loop, &p.w);
-		lw.fd = fds[1];
-		assert_int_equal(pthread_create(&th, NULL, late_write, &lw),
-				 0);
-		watch_left = 1;
-		while (watch_left > 0)
-			assert_true(sk_loop_run_once(loop, -1) >= 0);
-		assert_int_equal(p.calls, 1);
-		assert_int_equal(p.bytes, 1);
-		pthread_join(th, NULL);
-		/* Nothing more is ready: a turn that may not wait says 0. */
-		assert_int_equal(sk_loop_run_once(loop, 0), 0);
-		sk_watch_stop(loop, &p.w);
-		close(fds[0]);
-		close(fds[1]);
+		late_byte_delivered(loop, 20);
 	}
 	sk_loop_destroy(loop);
 	sk_dev_close(dev);
