@@ -90,7 +90,10 @@ struct sk_provider_ops {
 	void (*dev_close)(struct sk_dev *dev);
 	int (*dev_poll)(struct sk_dev *dev, struct sk_wc *wc, int max);
 	int (*dev_fd)(const struct sk_dev *dev);
-	sk_status_t (*dev_arm)(struct sk_dev *dev);
+	/* @quiet: the caller slept on dev_fd since the last SK_OK and saw
+	 * it stay unreadable (sk_dev_rearm); a provider may then skip what
+	 * only a fired channel needs. */
+	sk_status_t (*dev_arm)(struct sk_dev *dev, int quiet);
 	/* optional: longest sleep before the next poll, -1 none */
 	int (*dev_sleep_bound)(const struct sk_dev *dev);
 

@@ -94,7 +94,12 @@ int sk_dev_fd(const struct sk_dev *dev)
 
 sk_status_t sk_dev_arm(struct sk_dev *dev)
 {
-	return dev->ops->dev_arm(dev);
+	return dev->ops->dev_arm(dev, 0);
+}
+
+sk_status_t sk_dev_rearm(struct sk_dev *dev)
+{
+	return dev->ops->dev_arm(dev, 1);
 }
 
 static int64_t sk_now_ms(void)

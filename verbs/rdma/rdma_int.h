@@ -269,7 +269,7 @@ sk_status_t rdma_cq_reserve(struct rdma_dev *d, int more);
 int rdma_dev_sleep_bound(const struct sk_dev *dev);
 int rdma_dev_poll(struct sk_dev *dev, struct sk_wc *wc, int max);
 int rdma_dev_fd(const struct sk_dev *dev);
-sk_status_t rdma_dev_arm(struct sk_dev *dev);
+sk_status_t rdma_dev_arm(struct sk_dev *dev, int quiet);
 
 /* rdma_mr.c */
 sk_status_t rdma_mr_reg(struct sk_dev *dev, void *addr, size_t len,

@@ -3,6 +3,9 @@
  * that drive everything else, and the provider's operations table.
  */
 
+#include <sched.h>
+#include <sys/epoll.h>
+
 #include "ucx_int.h"
 
 /* ---- device ---- */
@@ -356,9 +359,43 @@ static int ucx_dev_fd(const struct sk_dev *dev)
 	return d->pfd >= 0 ? d->pfd : d->efd;
 }
 
-static sk_status_t ucx_dev_arm(struct sk_dev *dev)
+/* Which of the completion channel's two descriptors are readable now:
+ * *ring for the wakeup socket, *ucp for the worker's efd. One
+ * epoll_wait(2) with no timeout; on an error, both, which costs only the
+ * syscalls this look saves. */
+static void ucx_dev_ready(struct ucx_dev *d, int *ring, int *ucp)
+{
+	struct epoll_event ev[2];
+	int n = epoll_wait(d->pfd, ev, 2, 0);
+
+	*ring = *ucp = n < 0;
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.fd == d->host.wake_fd)
+			*ring = 1;
+		else
+			*ucp = 1;
+	}
+}
+
+/*
+ * Before the caller sleeps on ucx_dev_fd. UCX's arm is a system call per
+ * descriptor of its worker (its eventfd, its timer, each transport's
+ * socket), made on every sleep, most of them finding nothing. But an armed
+ * worker stays armed until one of them fires, which makes efd readable:
+ * with rings (the usual same-host job), where the channel is our own
+ * epoll of efd and the wakeup socket, one look at it tells which fired,
+ * and the worker is armed anew only when efd did, or when anything went
+ * through UCX since its last arm (ucp_armed is cleared by every post and
+ * by every progress that did something). A node woken by a ring message
+ * so pays one look and one read of the socket before it sleeps again,
+ * where it paid five or six system calls; one woken by another of its
+ * caller's descriptors (@quiet, sk_dev_rearm) pays none. Without rings
+ * (no such look) the worker is armed anew unless @quiet.
+ */
+static sk_status_t ucx_dev_arm(struct sk_dev *dev, int quiet)
 {
 	struct ucx_dev *d = ucx_dev(dev);
+	int ring = !quiet, ucp = !quiet;
 	ucs_status_t us;
 
 	if (d->stall_ns)
@@ -367,18 +404,29 @@ static sk_status_t ucx_dev_arm(struct sk_dev *dev)
 		return SK_ERR_BUSY;
 	/* UCX completes some requests (endpoint flushes, shared-memory
 	 * work) from progress alone, with no event on the fd: while any is
-	 * in flight, keep polling. Idle, the worker sleeps. */
+	 * in flight, keep polling, but give the core to whoever else is
+	 * runnable first, since that may be the very peer whose progress
+	 * answers it (many nodes on few cores). Alone on its core, the node
+	 * gets it straight back. Idle, the worker sleeps. */
 	if (d->inflight) {
 		ucx_progress(d);
+		if (d->cq_tail == d->cq_head)
+			sched_yield();
 		return SK_ERR_BUSY;
 	}
-	if (d->nrings && ucx_rings_arm(d))
+	if (d->pfd >= 0 && !quiet)
+		ucx_dev_ready(d, &ring, &ucp);
+	if (d->nrings && ucx_rings_arm(d, ring))
 		return SK_ERR_BUSY;
+	if (d->ucp_armed && !ucp)
+		return SK_OK;
 	us = ucp_worker_arm(d->worker);
-
 	if (us == UCS_ERR_BUSY)
 		return SK_ERR_BUSY;
-	return us == UCS_OK ? SK_OK : ucx_status(us);
+	if (us != UCS_OK)
+		return ucx_status(us);
+	d->ucp_armed = 1;
+	return SK_OK;
 }
 
 const struct sk_provider_ops sk_ucx_provider_ops = {

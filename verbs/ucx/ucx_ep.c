@@ -156,6 +156,7 @@ sk_status_t ucx_ep_connect(struct sk_ep *ep, const void *buf,
 	ep_params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
 	ep_params.err_handler.cb = ucx_ep_err_cb;
 	ep_params.err_handler.arg = e;
+	d->ucp_armed = 0; /* ucx_dev_arm */
 	us = ucp_ep_create(d->worker, &ep_params, &e->uep);
 	if (us != UCS_OK) {
 		sk_log_error("ucx: cannot create an endpoint: %s",
@@ -229,6 +230,7 @@ void ucx_send_nop(struct ucx_dev *d, struct ucx_ep *e)
 	e->nop_hdr = (struct ucx_am_hdr){.dst_idx = e->peer_idx,
 					 .dst_gen = e->peer_gen,
 					 .seq = e->tx_seq++};
+	d->ucp_armed = 0; /* ucx_dev_arm */
 	ret = ucp_am_send_nbx(e->uep, UCX_AM_NOP, &e->nop_hdr,
 			      sizeof(e->nop_hdr), NULL, 0, &p);
 	if (UCS_PTR_IS_PTR(ret))
@@ -253,6 +255,7 @@ void *ucx_ep_close_start(struct ucx_dev *d, struct ucx_ep *e)
 	ucs_status_ptr_t req;
 
 	ucx_cb_dev = d;
+	d->ucp_armed = 0; /* ucx_dev_arm */
 	req = ucp_ep_close_nbx(e->uep, &p);
 	ucx_cb_dev = saved;
 	return req == NULL || UCS_PTR_IS_ERR(req) ? NULL : req;

@@ -271,6 +271,10 @@ struct ucx_dev {
 	int ring_on;            /* SKIFF_UCX_SHM */
 	uint32_t ring_size;     /* SKIFF_UCX_RING_KB, in bytes */
 	int pfd;                /* epoll of efd and the wakeup socket; -1 */
+	int ucp_armed;          /* the worker is armed and nothing was done
+				 * through it since: sleeping needs no new
+				 * ucp_worker_arm while efd stays quiet
+				 * (ucx_dev_arm) */
 	struct ucx_ep **rings;  /* endpoints whose ring we poll */
 	uint32_t nrings, rings_cap;
 	uint32_t polls;
@@ -400,7 +404,7 @@ void ucx_rings_init(struct ucx_dev *d);
 void ucx_rings_cleanup(struct ucx_dev *d);
 sk_status_t ucx_rings_add(struct ucx_dev *d, struct ucx_ep *e);
 void ucx_rings_del(struct ucx_dev *d, struct ucx_ep *e);
-int ucx_rings_arm(struct ucx_dev *d);
+int ucx_rings_arm(struct ucx_dev *d, int woken);
 
 /* ucx_progress.c */
 void ucx_progress(struct ucx_dev *d);
@@ -511,6 +515,7 @@ static inline void ucx_slot_track(struct ucx_dev *d,
 				  struct ucx_sq_slot *s,
 				  ucs_status_ptr_t ret)
 {
+	d->ucp_armed = 0;
 	if (ret == NULL)
 		return;
 	if (UCS_PTR_IS_ERR(ret)) {

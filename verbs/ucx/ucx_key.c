@@ -293,6 +293,7 @@ static sk_status_t ucx_keytab_fetch(struct ucx_dev *d, struct ucx_ep *e,
 	if (f == NULL)
 		return SK_ERR_NOMEM;
 	p.user_data = f;
+	d->ucp_armed = 0; /* ucx_dev_arm */
 	req = ucp_get_nbx(e->uep, &f->ent, sizeof(f->ent),
 			  e->keytab_addr + (uint64_t)id * sizeof(f->ent),
 			  e->keytab_rkey, &p);

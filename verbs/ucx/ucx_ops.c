@@ -103,6 +103,7 @@ static int ucx_send_imm(struct ucx_dev *d, struct ucx_ep *e,
 		memcpy(msg.bytes + sizeof(msg.hdr), op->laddr, op->len);
 	ucx_fence_if_dirty(d, e);
 	p.op_attr_mask = UCP_OP_ATTR_FLAG_FORCE_IMM_CMPL;
+	d->ucp_armed = 0; /* ucx_dev_arm */
 	ret = ucp_am_send_nbx(e->uep, UCX_AM_SEND, NULL, 0, msg.bytes,
 			      sizeof(msg.hdr) + op->len, &p);
 	if (ret != NULL) {

@@ -16,9 +16,12 @@ void ucx_progress(struct ucx_dev *d)
 	ucx_cb_dev = d;
 	/* Stop at the first progress that made completions: one more call
 	 * that finds nothing costs as much as the useful one. */
-	for (int i = 0; i < UCX_PROGRESS_SPIN; i++)
-		if (ucp_worker_progress(d->worker) == 0 ||
-		    d->cq_tail != d->cq_head)
+	for (int i = 0; i < UCX_PROGRESS_SPIN; i++) {
+		if (ucp_worker_progress(d->worker) == 0)
 			break;
+		d->ucp_armed = 0; /* it did something: arm it anew */
+		if (d->cq_tail != d->cq_head)
+			break;
+	}
 	ucx_cb_dev = saved;
 }

@@ -139,18 +139,21 @@ void ucx_rx_drain(struct ucx_dev *d, struct ucx_ep *e)
  * the device works as before, through UCX alone. */
 void ucx_rings_init(struct ucx_dev *d)
 {
-	struct epoll_event ev = {.events = EPOLLIN};
+	/* Each event names its descriptor: ucx_dev_arm looks at which. */
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = d->efd};
+	struct epoll_event wev = {.events = EPOLLIN};
 
 	d->pfd = -1;
 	d->host.wake_fd = -1;
 	if (!d->ring_on)
 		return;
 	ucx_ring_host_init(&d->host);
+	wev.data.fd = d->host.wake_fd;
 	if (d->host.wake_fd >= 0)
 		d->pfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->pfd >= 0 &&
 	    epoll_ctl(d->pfd, EPOLL_CTL_ADD, d->efd, &ev) == 0 &&
-	    epoll_ctl(d->pfd, EPOLL_CTL_ADD, d->host.wake_fd, &ev) == 0)
+	    epoll_ctl(d->pfd, EPOLL_CTL_ADD, d->host.wake_fd, &wev) == 0)
 		return;
 	if (d->pfd >= 0)
 		close(d->pfd);
@@ -194,11 +197,13 @@ void ucx_rings_del(struct ucx_dev *d, struct ucx_ep *e)
 	e->ring_polled = 0;
 }
 
-/* Before sleeping: tell the senders, then look once more (ring.h).
- * Returns 1 when a message waits. */
-int ucx_rings_arm(struct ucx_dev *d)
+/* Before sleeping: empty the wakeup socket if @woken (it is readable),
+ * then tell the senders and look once more (ring.h). Returns 1 when a
+ * message waits. */
+int ucx_rings_arm(struct ucx_dev *d, int woken)
 {
-	ucx_ring_host_drain(&d->host);
+	if (woken)
+		ucx_ring_host_drain(&d->host);
 	for (uint32_t i = 0; i < d->nrings; i++)
 		if (ucx_ring_rx_arm(&d->rings[i]->rx, d->rings[i]->rx_seq))
 			return 1;

@@ -153,6 +153,7 @@ ucs_status_t ucx_deliver(struct ucx_dev *d, struct ucx_ep *e,
 		r->opcode = SK_OP_RECV;
 		r->byte_len = (uint32_t)m->length;
 		r->done = 0;
+		d->ucp_armed = 0; /* ucx_dev_arm */
 		req = ucp_am_recv_data_nbx(d->worker, m->data, r->buf,
 					   m->length, &p);
 		if (req == NULL) {

@@ -169,6 +169,17 @@ int sk_dev_fd(const struct sk_dev *dev);
 sk_status_t sk_dev_arm(struct sk_dev *dev);
 
 /*
+ * sk_dev_arm for a caller that, since the last SK_OK from either, slept on
+ * sk_dev_fd() and saw it stay unreadable (woken by another descriptor or
+ * a timeout): the channel is still armed, and the provider may skip the
+ * system calls that only a fired channel needs (ucx: one look at its
+ * descriptors, and UCX's own arm). If the fd became readable after the
+ * caller looked, the next sleep returns at once, and sk_dev_arm then does
+ * the whole arm. sk_dev_arm is always correct in its place.
+ */
+sk_status_t sk_dev_rearm(struct sk_dev *dev);
+
+/*
  * A peer that leaves. On the rdma provider with the connection manager
  * (SKIFF_RDMA_CONNECT=cm, the default where the device has an IPv4
  * address), the peer's kernel ends its connections when its process exits,
