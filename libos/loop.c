@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +62,9 @@ struct sk_loop {
 	int               epfd;
 	int               dev_fd;       /* the completion channel, or -1 */
 	bool              dev_in_set;   /* dev_fd is in the epoll set */
+	bool              dev_armed;    /* the last arm said SK_OK, and no
+					 * look or sleep since saw dev_fd
+					 * readable: sk_dev_rearm will do */
 	struct sk_timer **heap;         /* min-heap of armed timers */
 	uint32_t          nheap, heap_cap;
 	uint64_t          timer_seq;
@@ -524,9 +526,13 @@ static int sk_loop_look(struct sk_loop *loop, int timeout_ms)
 		uint64_t key = ev[i].data.u64;
 		int fd = (int)(uint32_t)key;
 
-		/* The channel's (SK_LOOP_DEV_KEY: fd -1), or a stale
-		 * event: its slot left the set since (stopped watches), or
-		 * came back for another file. */
+		/* The channel's: the caller polls the device. */
+		if (key == SK_LOOP_DEV_KEY) {
+			loop->dev_armed = false;
+			continue;
+		}
+		/* A stale event: its slot left the set since (stopped
+		 * watches), or came back for another file. */
 		if ((size_t)fd >= loop->nfds || !loop->fds[fd].in_set ||
 		    loop->fds[fd].gen != (uint32_t)(key >> 32))
 			continue;
@@ -553,6 +559,8 @@ static int sk_loop_sleep(struct sk_loop *loop, int timeout_ms)
 		timeout_ms = 0;
 	if (poll(pfd, n, timeout_ms) <= 0 && !loop->fixed)
 		return 0; /* timeout or EINTR: the caller loops */
+	if (pfd[0].revents)
+		loop->dev_armed = false;
 	if (loop->fixed || (n == 2 && pfd[1].revents))
 		return sk_loop_look(loop, 0);
 	return 0;
@@ -630,31 +638,33 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 			/* No channel: nap briefly instead of spinning. */
 			n = sk_loop_look(loop, wait < 0 || wait > 1 ? 1 : wait);
 		} else {
-			sk_status_t st = sk_dev_arm(loop->dev);
+			/* Armed, and the channel quiet since: the cheap
+			 * arm (a sleep that a descriptor or timer ended). */
+			sk_status_t st = loop->dev_armed ?
+						 sk_dev_rearm(loop->dev) :
+						 sk_dev_arm(loop->dev);
 			int bound = sk_dev_sleep_bound(loop->dev);
 
-			/* Work in flight that only polling completes (ucx's
-			 * shared memory): poll on, but give the core to
-			 * whoever else is runnable first, since that may be
-			 * the very peer whose progress answers it (many
-			 * nodes on few cores). Alone on its core, the node
-			 * gets it straight back. */
-			if (st == SK_ERR_BUSY) {
-				sched_yield();
+			loop->dev_armed = st == SK_OK;
+
+			/* Completions waiting, or work in flight that only
+			 * polling completes (ucx's shared memory: its arm
+			 * yields the core first, for the peer that may
+			 * answer it): poll on. */
+			if (st == SK_ERR_BUSY)
 				continue;
-			}
 			if (st != SK_OK)
 				return st;
 			if (bound >= 0 && (wait < 0 || bound < wait))
 				wait = bound;
 			n = sk_loop_sleep(loop, wait);
 		}
-		if (n > 0) {
-			loop->last_event_ns = sk_time_ns();
+		/* The sleep looked at every descriptor: the next look is
+		 * due a full interval from now, not on the next turn. */
+		loop->last_event_ns = loop->fd_check_ns = sk_time_ns();
+		if (n > 0)
 			return n;
-		}
 		/* Woken by the channel (or a timeout): spin again briefly. */
-		loop->last_event_ns = sk_time_ns();
 	}
 }
 
