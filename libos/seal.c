@@ -36,7 +36,7 @@ static const int sk_seal_allowed[] = {
 	/* descriptors the node already holds */
 	SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_close, SYS_ioctl,
 	SYS_fcntl, SYS_ppoll, SYS_epoll_pwait, SYS_epoll_ctl,
-	SYS_sendmsg, SYS_recvmsg, SYS_sendto, SYS_recvfrom,
+	SYS_sendmsg, SYS_recvmsg, SYS_recvmmsg, SYS_sendto, SYS_recvfrom,
 	SYS_getsockopt, SYS_setsockopt, SYS_shutdown,
 #ifdef SYS_poll
 	SYS_poll, SYS_epoll_wait, SYS_select,

@@ -104,13 +104,24 @@ void ucx_ring_host_cleanup(struct ucx_ring_host *h)
 	h->wake_fd = -1;
 }
 
+/* Every wakeup waiting, in one system call for up to 16 of them (a node
+ * woken by many senders at once); recv(2) until EAGAIN took two for one. */
 void ucx_ring_host_drain(const struct ucx_ring_host *h)
 {
-	char buf[64];
+	enum { N = 16 };
+	char buf[N];
+	struct iovec iov[N];
+	struct mmsghdr m[N];
 
 	if (h->wake_fd < 0)
 		return;
-	while (recv(h->wake_fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+	memset(m, 0, sizeof(m));
+	for (int i = 0; i < N; i++) {
+		iov[i] = (struct iovec){.iov_base = &buf[i], .iov_len = 1};
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (recvmmsg(h->wake_fd, m, N, MSG_DONTWAIT, NULL) == N)
 		;
 }
 
