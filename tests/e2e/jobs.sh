@@ -595,7 +595,8 @@ t_kv_evict() {
 	local m
 	for m in idle full full-attr churn; do
 		SKIFF_KV_PARTITIONS=16 run 120 -n 2 "$EVICTJOB" $m
-		[ $RC -eq 0 ] || { echo "$m: exit $RC"; return 1; }
+		[ $RC -eq 0 ] ||
+			{ echo "$m: exit $RC"; grep -v ' ok$' "$OUT" | head -3; return 1; }
 		[ "$(grep -c ' ok$' "$OUT")" -ge 2 ] ||
 			{ echo "$m: not every rank ok"; return 1; }
 	done

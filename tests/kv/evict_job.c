@@ -14,12 +14,16 @@
  *           kv/hold.c), and items were evicted; with SKIFF_KV_EVICT=0,
  *           or "full-attr" (no_evict = 1), a set answers ENOMEM once
  *           the partitions are full, and nothing is evicted.
- *   churn   10,000 overwrites of 500 bytes on 8 keys this rank owns
- *           (served in place), then as many on 8 keys the other owns
- *           (by rpc), far faster than 64 KiB partitions' quarantine
- *           drains: every one stored at its first try, some after
- *           waiting at the owner (both rounds: its count of waits grows
- *           in each), and each key reads back its last value.
+ *   churn   160 overwrites of 500 bytes on 8 keys this rank owns, all in
+ *           one partition (served in place), then as many on 8 keys of
+ *           one partition the other owns (by rpc), with a quarantine of
+ *           0.5 s: a partition's room for overwrites within one Q (its
+ *           quarantine's bound, half the partition: some 50 items) is
+ *           spent within half a second unless each takes 10 ms, so
+ *           the overwrites after it must wait at the owner however slow
+ *           the fabric. Every one is stored at its first try, the
+ *           owner's count of waits grows in both rounds, and each key
+ *           reads back its last value.
  *
  * The partitions' number is SKIFF_KV_PARTITIONS's (the attribute is 0),
  * so that a bad setting must fail the open.
@@ -44,6 +48,9 @@
 #include <skiff/os.h>
 
 #define Q_MS 20u
+/* churn's quarantine and overwrites per round (see above). */
+#define CHURN_Q_MS 500u
+#define CHURN_N 160u
 
 #include "job.h"
 
@@ -188,26 +195,33 @@ static void full(struct sk_kv *kv, int evict)
 	       evict ? "evict" : "no_evict");
 }
 
-/* 8 keys owned by rank @owner, from *i on. */
+/* 8 keys owned by rank @owner, all in one of its partitions. */
 static void keys_of(struct sk_kv *kv, unsigned owner, char key[8][64],
 		    size_t klen[8])
 {
+	struct kv_part *kp = NULL, *p;
+
 	for (unsigned k = 0, i = 0; k < 8; i++) {
 		klen[k] = (size_t)sprintf(key[k], "churn:%u:%u", me, i);
-		if (sk_kv_owner_of(kv, key[k], klen[k]) == owner)
+		if (sk_kv_owner_of(kv, key[k], klen[k]) != owner)
+			continue;
+		p = kv_part_of(kv, kv_key_hash(kv, key[k], klen[k]));
+		if (kp == NULL)
+			kp = p;
+		if (p == kp)
 			k++;
 	}
 }
 
-/* 10,000 overwrites of 500 bytes, round the 8 keys; then each must read
- * back its last value (that of overwrite 9,992 + k). */
+/* CHURN_N overwrites of 500 bytes, round the 8 keys; then each must read
+ * back its last value (that of overwrite CHURN_N - 8 + k). */
 static void churn_keys(struct sk_kv *kv, char key[8][64], size_t klen[8])
 {
 	char val[500], got[500];
 	size_t vlen;
 
 	memset(val, 'c', sizeof(val));
-	for (unsigned n = 0; n < 10000; n++) {
+	for (unsigned n = 0; n < CHURN_N; n++) {
 		unsigned k = n % 8;
 		enum sk_kv_res res;
 
@@ -226,9 +240,9 @@ static void churn_keys(struct sk_kv *kv, char key[8][64], size_t klen[8])
 		    vlen != sizeof(got))
 			FAIL("get %s after the churn", key[k]);
 		memcpy(&n, got, sizeof(n));
-		if (n != 9992 + k)
+		if (n != CHURN_N - 8 + k)
 			FAIL("%s holds overwrite %u, not the last, %u", key[k],
-			     n, 9992 + k);
+			     n, CHURN_N - 8 + k);
 	}
 }
 
@@ -246,8 +260,9 @@ static void churn(struct sk_kv *kv)
 	churn_keys(kv, key, klen);
 	local = kv->waited;
 	if (local == 0)
-		FAIL("10000 overwrites of its own keys, none waited for "
-		     "room: the churn did not reach the quarantine's bound");
+		FAIL("%u overwrites of its own keys, none waited for room: "
+		     "the churn did not reach the quarantine's bound",
+		     CHURN_N);
 	if (sk_os_barrier() != 0)
 		FAIL("barrier");
 	if (kv->owners[other].nowned != 0) {
@@ -258,11 +273,11 @@ static void churn(struct sk_kv *kv)
 		FAIL("barrier");
 	if (kv->owners[(me + sk_os_size() - 1) % sk_os_size()].nowned != 0 &&
 	    kv->waited == local)
-		FAIL("the other rank's 10000 overwrites by rpc: none waited "
-		     "here for room");
-	printf("rank %u: its own keys: %" PRIu64 " of 10000 overwrites "
+		FAIL("the other rank's %u overwrites by rpc: none waited "
+		     "here for room", CHURN_N);
+	printf("rank %u: its own keys: %" PRIu64 " of %u overwrites "
 	       "waited for room; the other's by rpc: %" PRIu64 "; last "
-	       "values read back; churn ok\n", me, local,
+	       "values read back; churn ok\n", me, local, CHURN_N,
 	       kv->waited - local);
 }
 
@@ -287,6 +302,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "full-attr") == 0)
 		attr.no_evict = 1;
+	if (strcmp(argv[1], "churn") == 0)
+		attr.quarantine_ms = CHURN_Q_MS;
 	kv = job_open(&rpc, &attr);
 	if (kv->owners[me].nowned == 0) {
 		/* Rendezvous placement gave every partition to the others
