@@ -4,6 +4,7 @@
 #   make check             install missing Debian packages, build, run all tests
 #   make demo              build and run the main demo job
 #   make SANITIZER=address|undefined|thread [check]   sanitizer build in build-<san>/
+#   make SANITIZER=address,undefined   both at once, in build-address-undefined/
 #   make FAULTS=1 [SANITIZER=address]   fault-injection build (skiff/fault.h) in
 #                          build-faults/ (build-address-faults/); tests/faults
 #   make CC=clang          any compiler; warnings are errors with gcc and clang
@@ -15,6 +16,11 @@
 SHELL      := /bin/bash
 CC         ?= cc
 SANITIZER  ?=
+comma      := ,
+SAN_LIST   := $(subst $(comma), ,$(SANITIZER))
+# The builds `make check` and `make demo` make themselves run this many
+# jobs (a plain `make` runs one unless given -j).
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FAULTS     ?=
 V          ?= 0
 
@@ -23,7 +29,7 @@ V          ?= 0
 ifeq ($(SANITIZER),)
 BUILD      ?= build$(if $(filter 1,$(FAULTS)),-faults)
 else
-BUILD      ?= build-$(SANITIZER)$(if $(filter 1,$(FAULTS)),-faults)
+BUILD      ?= build-$(subst $(comma),-,$(SANITIZER))$(if $(filter 1,$(FAULTS)),-faults)
 endif
 
 ifeq ($(V),1)
@@ -54,12 +60,15 @@ $(error FAULTS must be 1 or empty)
 endif
 
 ifneq ($(SANITIZER),)
-ifeq ($(filter $(SANITIZER),address undefined thread),)
-$(error SANITIZER must be address, undefined or thread)
+ifneq ($(filter-out address undefined thread,$(SAN_LIST)),)
+$(error SANITIZER must be address, undefined, thread or address,undefined)
+endif
+ifneq ($(and $(filter thread,$(SAN_LIST)),$(filter address,$(SAN_LIST))),)
+$(error SANITIZER: thread and address cannot be built together)
 endif
 CFLAGS   += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=$(SANITIZER)
-ifeq ($(SANITIZER),undefined)
+ifneq ($(filter undefined,$(SAN_LIST)),)
 CFLAGS   += -fno-sanitize-recover=all
 endif
 endif
@@ -174,12 +183,12 @@ deps:
 	$(Q)./mk/deps.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory fuzz-build-if-clang
-	$(Q)BUILD=$(BUILD) ./tests/run-checks.sh
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) all
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) fuzz-build-if-clang
+	$(Q)BUILD=$(BUILD) JOBS=$(JOBS) ./tests/run-checks.sh
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) all
 	$(Q)BUILD=$(BUILD) ./mk/demo.sh
 
 # Every benchmark beside its peer, one report (perf/bench/run.sh; its
@@ -234,7 +243,8 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-address build-undefined build-thread build-fuzz \
+	rm -rf build build-address build-undefined build-address-undefined \
+		build-thread build-fuzz \
 		build-faults build-*-faults
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -12,6 +12,7 @@
 #   BUILD           build directory (default build)
 #   E2E_FILE_MB     size of the shared-file test (default 100)
 #   E2E_ONLY        run only the checks whose names match this regex
+#   E2E_SKIP        leave out the checks whose names match this regex
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -47,7 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-OUT=$T/out ERR=$T/err CHECK_ONLY=${E2E_ONLY:-}
+OUT=$T/out ERR=$T/err CHECK_ONLY=${E2E_ONLY:-} CHECK_SKIP=${E2E_SKIP:-}
 # shellcheck source-path=SCRIPTDIR source=../lib/checks.sh
 . "$repo/tests/lib/checks.sh"
 

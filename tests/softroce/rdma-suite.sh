@@ -40,7 +40,12 @@ part arena "$BUILD/tests/test_arena"
 echo "== rpc (rdma) =="
 part rpc "$BUILD/tests/test_rpc"
 echo "== end-to-end jobs (rdma) =="
-part e2e env BUILD="$BUILD" tests/e2e/jobs.sh
+# Not here: the checks of skrun alone, which start no Skiff node or only
+# 64 to count skrun's pipes (ring-64 still boots 64 nodes on rdma): the
+# ucx step runs them on the host in a seventh of the guest's time.
+part e2e env BUILD="$BUILD" \
+	E2E_SKIP='^(hello-64|usage|version|x-warn|bind|bind-refuse|placement|merge|output-file|agent-secret)$' \
+	tests/e2e/jobs.sh
 # skcached over rdma-core: memccapable (text and binary), pymemcache and
 # libmemcached's tools (--provider checks `stats skiff` says rdma), then
 # server.py's node death (the dead node's keys fail with SERVER_ERROR,
