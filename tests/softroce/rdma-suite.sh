@@ -16,9 +16,10 @@ rc=0 failed_parts=()
 # part NAME CMD...: run one part; a failure is named again at the end, where
 # CI's excerpt of the output (its last lines) shows it.
 part() {
-	local name=$1
+	local name=$1 t0=$SECONDS
 	shift
 	"$@" || { rc=1; failed_parts+=("$name"); }
+	echo "part $name: $((SECONDS - t0)) s"
 }
 # The conformance suite on both connection paths (verbs/README.md,
 # "Connecting"): the default (the connection manager, on rxe0's IPv4 GID)

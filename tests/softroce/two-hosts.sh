@@ -22,14 +22,15 @@
 # latency across the wire of sk_write_lat and sk_read_lat beside
 # ib_write_lat and ib_read_lat, and of rpc_lat's call round trip beside
 # twice ib_send_lat and Open MPI's ping-pong over UCX on rxe; medians of
-# 3, as ratios (TCG: absolute figures mean little).
+# 3 (TWO_HOSTS_TRIALS), as ratios (TCG: absolute figures mean little).
 #
 #   tests/softroce/two-hosts.sh            run it (host side)
 #   tests/softroce/two-hosts.sh --guest a|b DIR   (inside a guest)
 #
 # Output: one "ok"/"FAIL" line per check from guest B, then "two-hosts: N
-# passed, N failed". Exit status: 0 all passed, 1 a check failed, 125 a
-# guest could not run (guest-run's), 124 the bound (--timeout) expired.
+# passed, N failed". Exit status: 0 all passed, 1 a check failed, 2 a bad
+# TWO_HOSTS_TRIALS, 125 a guest could not run (guest-run's), 124 the bound
+# (--timeout) expired.
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -219,7 +220,7 @@ pair() {
 }
 
 bench() {
-	local trials=3 t port=18700 lat_n=500 f v
+	local trials=${TWO_HOSTS_TRIALS:-3} t port=18700 lat_n=500 f v
 	local -A got seen
 	local line k w
 	local perf=$BUILD/perf mpi=(mpirun --allow-run-as-root --host guest-a,guest-b
@@ -284,6 +285,10 @@ fi
 # ---- on the host -------------------------------------------------------------
 
 gr=tests/softroce/guest-run
+[[ ${TWO_HOSTS_TRIALS:-3} =~ ^[1-9][0-9]?$ ]] || {
+	echo "two-hosts: TWO_HOSTS_TRIALS must be 1-99, not '$TWO_HOSTS_TRIALS'" >&2
+	exit 2
+}
 # Its bad arguments first: refused before any guest boots.
 BUILD=$BUILD tests/softroce/guest-run-args.sh || exit 1
 "$gr" --check-deps >/dev/null || exit 125
@@ -317,6 +322,7 @@ pids+=($!)
 "$gr" --smp 1 --mem 1536 --timeout 400 --name guest-b --hosts "$A_IP guest-a" \
 	--wire "$pb:$pa:$B_IP/24" --share "$dir" --env BUILD="$BUILD" \
 	--env TWO_HOSTS_BENCH="${TWO_HOSTS_BENCH:-1}" \
+	--env TWO_HOSTS_TRIALS="${TWO_HOSTS_TRIALS:-3}" \
 	-- tests/softroce/two-hosts.sh --guest b "$dir" &
 pids+=($!)
 wait "${pids[1]}"
