@@ -20,8 +20,9 @@ static const struct sk_config_var sk_kv_config_vars[] = {
 	 SK_CONFIG_POW2, 1, 1ul << 24, NULL},
 	{"SKIFF_KV_PART_KB", "1024",
 	 "KiB of one kv partition's region (index and items); a node holds "
-	 "about partitions / ranks of them in its arena (SKIFF_ARENA_MB)",
-	 SK_CONFIG_NUM, 64, 1ul << 30, NULL},
+	 "about partitions / ranks of them in its arena (SKIFF_ARENA_MB); "
+	 "at most 8 GiB, what a slot's offset addresses",
+	 SK_CONFIG_NUM, 64, KV_PART_KB_MAX, NULL},
 	{"SKIFF_KV_QUARANTINE_MS", "100",
 	 "kv's quarantine Q: freed item memory is not reused for this long; "
 	 "a one-sided GET slower than Q/4 is retried",
@@ -64,7 +65,8 @@ sk_status_t kv_config_attr(struct sk_kv_attr *a)
 		a->partitions = (uint32_t)v;
 	}
 	if (a->part_bytes == 0) {
-		st = sk_config_ulong("SKIFF_KV_PART_KB", 64, 1ul << 30, &v);
+		st = sk_config_ulong("SKIFF_KV_PART_KB", 64, KV_PART_KB_MAX,
+				     &v);
 		if (st != SK_OK)
 			return st;
 		a->part_bytes = (size_t)v << 10;

@@ -15,6 +15,11 @@
 #define KV_PARTS_DEFAULT 256u
 #define KV_PART_BYTES_DEFAULT (1u << 20)
 #define KV_PART_BYTES_MIN (64u << 10)
+/* What a slot's offset addresses (store.h), which leaves room for the
+ * header and buckets of any region this large. */
+#define KV_PART_BYTES_MAX ((SK_KV_OFF_MAX + 1) * SK_KV_UNIT)
+_Static_assert(KV_PART_BYTES_MAX == (uint64_t)KV_PART_KB_MAX << 10,
+	       "SKIFF_KV_PART_KB's bound is the store's");
 #define KV_QUARANTINE_MS_DEFAULT 100u
 
 static int kv_pow2(uint64_t x)
@@ -42,9 +47,11 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 	}
 	if (a.part_bytes == 0)
 		a.part_bytes = KV_PART_BYTES_DEFAULT;
-	if (a.part_bytes < KV_PART_BYTES_MIN) {
-		fprintf(stderr, "skiff: kv: part_bytes %zu: at least %u\n",
-			a.part_bytes, KV_PART_BYTES_MIN);
+	if (a.part_bytes < KV_PART_BYTES_MIN ||
+	    a.part_bytes > KV_PART_BYTES_MAX) {
+		fprintf(stderr, "skiff: kv: part_bytes %zu: from %u to %llu\n",
+			a.part_bytes, KV_PART_BYTES_MIN,
+			(unsigned long long)KV_PART_BYTES_MAX);
 		return SK_ERR_INVAL;
 	}
 	lines = (a.part_bytes - SK_KV_HDR_SIZE) / SK_KV_LINE;

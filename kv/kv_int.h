@@ -55,6 +55,8 @@ enum {
 
 #define KV_EPOCH      1u   /* static membership, for now */
 #define KV_READ_TRIES 8u   /* one-sided attempts before the rpc GET */
+#define KV_PART_KB_MAX (1ul << 23) /* a partition's region: 8 GiB, what a
+				    * slot's offset addresses */
 #define KV_WIRE_MAGIC 0x31637266766b6b73ull /* "skkvfrc1" */
 
 /* KV_RPC_SECRET: request and response. */

@@ -7,12 +7,13 @@
  * the code a GET runs.
  *
  * An entry says: the key whose full hash is h had its item at (off, len)
- * of partition part, with CAS cas, and a GET that started at t_live (the
- * reader's monotonic clock) saw the pair's slot point at that item. It
- * may be used only while less than L (the lease) has passed since t_live:
- * before then the owner cannot have freed the item's bytes and put
- * another item there, so a slot that points at (off, len) points at this
- * item (the proof is in the README).
+ * of partition part, its chunk in generation gen, with CAS cas, and a GET
+ * that started at t_live (the reader's monotonic clock) saw the pair's
+ * slot point at that item. It may be used only while less than 64 L (the
+ * lease, times the generations a slot tells apart) has passed since
+ * t_live: before then the owner cannot have reused the item's chunk 64
+ * times, so a slot that points at (off, len, gen) points at this item
+ * (the proof is in the README).
  */
 #ifndef SK_KV_LOC_H
 #define SK_KV_LOC_H
@@ -25,6 +26,13 @@
 #pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
 
 #define KV_LOC_ENTRIES 4096u /* direct-mapped, a power of two */
+
+/* How long an entry may be used: the lease for each generation a slot
+ * tells apart. */
+static inline uint64_t kv_loc_age_ns(uint64_t lease_ns)
+{
+	return lease_ns << SK_KV_GEN_BITS;
+}
 
 struct kv_loc {
 	uint64_t h;                 /* the key's full hash */
@@ -40,7 +48,7 @@ static inline struct kv_loc *kv_loc_slot(struct kv_loc *tab, uint64_t h)
 }
 
 /* @h's entry, if it is there and still young enough at @now to be worth
- * a try (a GET that takes it must still end before t_live + L). */
+ * a try (a GET that takes it must still end before t_live + 64 L). */
 static inline const struct kv_loc *kv_loc_find(struct kv_loc *tab,
 					       uint64_t h, uint32_t part,
 					       uint64_t now, uint64_t lease_ns)
@@ -48,7 +56,7 @@ static inline const struct kv_loc *kv_loc_find(struct kv_loc *tab,
 	const struct kv_loc *e = kv_loc_slot(tab, h);
 
 	if (e->cand.len == 0 || e->h != h || e->part != part ||
-	    now - e->t_live >= lease_ns)
+	    now - e->t_live >= kv_loc_age_ns(lease_ns))
 		return NULL;
 	return e;
 }
@@ -81,36 +89,39 @@ static inline void kv_loc_drop(struct kv_loc *tab, uint64_t h,
 
 	if (e->h != h)
 		return;
-	if (was && (e->cand.off != was->cand.off || e->cas != was->cas))
+	if (was && (e->cand.off != was->cand.off ||
+		    e->cand.gen != was->cand.gen || e->cas != was->cas))
 		return;
 	e->cand.len = 0;
 }
 
 /*
  * The judgement of a GET that READ the pair and the item of entry @e at
- * once, both posted after its t0 and the last completing at @t_done:
+ * once, both posted after its @t0 and the last completing at @t_done:
  * accept the item only if
  *   - the pair, as READ by this GET, has a slot with the key's
- *     fingerprint pointing at exactly e's item (one of the @n candidates
- *     sk_kv_read_pick gave: @cands);
- *   - the whole span from e's t_live to t_done is under the lease: then
- *     that slot points at e's item and no other (README), which also
- *     makes it rule (4) for this GET, as t_live <= t0;
+ *     fingerprint pointing at exactly e's item, generation included (one
+ *     of the @n candidates sk_kv_read_pick gave: @cands);
+ *   - the whole span from e's t_live to t_done is under 64 L: then that
+ *     slot points at e's item and no other (README);
+ *   - the GET itself, t0 to t_done, is under L (rule (4));
  *   - the item passed rules (1) to (3) (@check_rc, sk_kv_read_check's
  *     answer, is 0) and its CAS, @cas, is e's: a second line, as the
  *     item check is.
  */
 static inline bool kv_loc_accept(const struct kv_loc *e,
 				 const struct sk_kv_cand *cands, unsigned n,
-				 int check_rc, uint64_t cas, uint64_t t_done,
-				 uint64_t lease_ns)
+				 int check_rc, uint64_t cas, uint64_t t0,
+				 uint64_t t_done, uint64_t lease_ns)
 {
 	unsigned i;
 
-	if (check_rc != 0 || cas != e->cas || t_done - e->t_live >= lease_ns)
+	if (check_rc != 0 || cas != e->cas || t_done - t0 >= lease_ns ||
+	    t_done - e->t_live >= kv_loc_age_ns(lease_ns))
 		return false;
 	for (i = 0; i < n; i++)
-		if (cands[i].off == e->cand.off && cands[i].len == e->cand.len)
+		if (cands[i].off == e->cand.off &&
+		    cands[i].len == e->cand.len && cands[i].gen == e->cand.gen)
 			return true;
 	return false;
 }

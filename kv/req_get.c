@@ -460,8 +460,8 @@ static bool kv_get_both_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 		rc = sk_kv_read_check(&op->plan, &op->lc.cand,
 				      kv_item_at(kv, op), req->key, req->klen,
 				      kv_owner_now(o, now), &iv);
-		if (kv_loc_accept(&op->lc, op->cands, n, rc, iv.cas, now,
-				  sk_kv_lease_ns(kv->quarantine_ns))) {
+		if (kv_loc_accept(&op->lc, op->cands, n, rc, iv.cas, op->t0,
+				  now, sk_kv_lease_ns(kv->quarantine_ns))) {
 			kv->loc_st.hits++;
 			kv_loc_fill(kv->loc, op->plan.h, op->lc.part,
 				    &op->lc.cand, iv.cas, op->t0);

@@ -23,7 +23,7 @@
 #include "store.h"
 
 #define UNITS(bytes) ((bytes) / SK_KV_UNIT)
-_Static_assert(SK_KV_FP_BITS + SK_KV_UNITS_BITS + SK_KV_OFF_BITS == 64,
+_Static_assert(SK_KV_FP_BITS + SK_KV_UNITS_BITS + SK_KV_LOC_BITS == 64,
 	       "the slot word's fields fill its 64 bits");
 _Static_assert(SK_KV_ITEM_UNITS_MAX <= SK_KV_UNITS_MAX,
 	       "the largest item's size fits the slot's units field");
@@ -54,14 +54,23 @@ _Static_assert(offsetof(struct sk_kv_item_hdr, flags) == SK_KV_ITEM_SEALED,
 #define SM_REF          1u
 #define SM_BORROW_SHIFT 1
 
-/* Free chunks of a class: their offsets, in units. */
+/* A chunk's tag, as free lists and the quarantine keep it: the slot's
+ * gen:6 | off:29 (offset in units, and the generation of its next or
+ * last use). */
+static inline uint64_t chunk_tag(unsigned gen, uint64_t off)
+{
+	return (uint64_t)gen << SK_KV_OFF_BITS | off;
+}
+
+/* Free chunks of a class: their tags, the generation each one's next
+ * item gets. */
 struct sk_kv_fvec {
 	uint64_t *v;
 	uint32_t n, cap;
 };
 
-/* A retired chunk: offset in units and class, and its retire stamp (0
- * until stamped: the last q_pend entries). */
+/* A retired chunk: its tag (its last item's generation) and class, and
+ * its retire stamp (0 until stamped: the last q_pend entries). */
 #define QE_CLS_BITS 8
 #define QE_CLS_MASK ((1u << QE_CLS_BITS) - 1)
 struct sk_kv_qent {
@@ -234,6 +243,7 @@ int sk_kv_read_pick(const struct sk_kv_view *view,
 				continue;
 			cands[n].off = view->store_off + off * SK_KV_UNIT;
 			cands[n].len = units * SK_KV_UNIT;
+			cands[n].gen = sk_kv_slot_gen(s);
 			n++;
 		}
 	}
@@ -360,9 +370,9 @@ static void ref_set(struct sk_kv_part *part, uint64_t w)
 	sm_put(part, w, sm_get(part, w) | SM_REF);
 }
 
-/* The chunk of slot word w's item (w in use): its offset in units from
- * the slot word, its class from the item's size and the classes it
- * borrowed up. */
+/* The chunk of slot word w's item (w in use): its tag (generation and
+ * offset in units) from the slot word, its class from the item's size
+ * and the classes it borrowed up. */
 KV_HOT uint64_t slot_chunk(const struct sk_kv_part *part, uint64_t w,
 			   unsigned *cls_p)
 {
@@ -370,7 +380,7 @@ KV_HOT uint64_t slot_chunk(const struct sk_kv_part *part, uint64_t w,
 
 	*cls_p = class_of(part, sk_kv_slot_units(s)) +
 		 (sm_get(part, w) >> SM_BORROW_SHIFT);
-	return sk_kv_slot_off(s);
+	return s & ((1ull << SK_KV_LOC_BITS) - 1);
 }
 
 KV_HOT uint64_t cls_bytes(const struct sk_kv_part *part, unsigned c)
@@ -391,7 +401,7 @@ static void *grow(void *p, size_t n)
 	return realloc(p, n);
 }
 
-static int fv_push(struct sk_kv_fvec *fv, uint64_t off)
+static int fv_push(struct sk_kv_fvec *fv, uint64_t tag)
 {
 	if (fv->n == fv->cap) {
 		uint32_t cap = fv->cap ? 2 * fv->cap : 8;
@@ -402,7 +412,7 @@ static int fv_push(struct sk_kv_fvec *fv, uint64_t off)
 		fv->v = v;
 		fv->cap = cap;
 	}
-	fv->v[fv->n++] = off;
+	fv->v[fv->n++] = tag;
 	return SK_OK;
 }
 
@@ -678,9 +688,15 @@ reap_some(struct sk_kv_part *part, uint64_t now_ns)
 		if (now_ns < e->retired_ns ||
 		    now_ns - e->retired_ns < part->cfg.quarantine_ns)
 			break;
-		/* No heap for the free list: it stays in quarantine (a
-		 * later reap retries). */
-		if (fv_push(&part->free[c], e->off_cls >> QE_CLS_BITS))
+		uint64_t tag = e->off_cls >> QE_CLS_BITS;
+
+		/* Out of quarantine, the chunk's next item is another
+		 * generation. No heap for the free list: it stays in
+		 * quarantine (a later reap retries). */
+		if (fv_push(&part->free[c],
+			    chunk_tag((sk_kv_slot_gen(tag) + 1) &
+				      SK_KV_GEN_MASK,
+				      tag & SK_KV_OFF_MAX)))
 			break;
 		part->q_head = (part->q_head + 1) & (part->q_cap - 1);
 		part->q_len--;
@@ -723,11 +739,11 @@ uint64_t sk_kv_part_room_at(const struct sk_kv_part *part, uint64_t now_ns)
 
 /* Out of its slot: quarantined, its time stamped by the next call. The
  * caller made room (q_reserve) before its slot store. */
-KV_HOT void retire(struct sk_kv_part *part, uint64_t off, unsigned c)
+KV_HOT void retire(struct sk_kv_part *part, uint64_t tag, unsigned c)
 {
 	struct sk_kv_qent *e = q_at(part, part->q_len);
 
-	e->off_cls = off << QE_CLS_BITS | c;
+	e->off_cls = tag << QE_CLS_BITS | c;
 	e->retired_ns = 0;
 	part->q_len++;
 	part->q_pend++;
@@ -740,18 +756,20 @@ KV_HOT void retire(struct sk_kv_part *part, uint64_t off, unsigned c)
 static void unpublish(struct sk_kv_part *part, uint64_t w)
 {
 	unsigned c;
-	uint64_t off = slot_chunk(part, w, &c);
+	uint64_t tag = slot_chunk(part, w, &c);
 
 	__atomic_store_n(&part->bucket[w], 0, __ATOMIC_RELEASE);
 	sm_put(part, w, 0);
-	retire(part, off, c);
+	retire(part, tag, c);
 	part->items--;
 }
 
-/* A chunk taken for an update: offset in units, class, and how many
- * classes above the item's own it is (borrowed). */
+/* A chunk taken for an update: offset in units, the generation its item
+ * gets, class, and how many classes above the item's own it is
+ * (borrowed). */
 struct chunk {
 	uint64_t off;
+	unsigned gen;
 	unsigned cls;
 	unsigned borrow;
 };
@@ -760,9 +778,13 @@ KV_HOT int pop_free(struct sk_kv_part *part, unsigned c, struct chunk *ch)
 {
 	struct sk_kv_fvec *fv = &part->free[c];
 
+	uint64_t tag;
+
 	if (!fv->n)
 		return 0;
-	ch->off = fv->v[--fv->n];
+	tag = fv->v[--fv->n];
+	ch->off = tag & SK_KV_OFF_MAX;
+	ch->gen = sk_kv_slot_gen(tag);
 	ch->cls = c;
 	return 1;
 }
@@ -792,6 +814,7 @@ KV_HOT int chunk_alloc(struct sk_kv_part *part, uint64_t units,
 		return 0;
 	}
 	ch->off = part->bump;
+	ch->gen = 0;
 	ch->cls = c;
 	part->bump += cu;
 	part->nchunk[c]++;
@@ -809,7 +832,7 @@ static void chunk_unalloc(struct sk_kv_part *part, const struct chunk *ch)
 		part->bump -= cu;
 		part->nchunk[ch->cls]--;
 	} else {
-		fv->v[fv->n++] = ch->off;
+		fv->v[fv->n++] = chunk_tag(ch->gen, ch->off);
 	}
 }
 
@@ -940,7 +963,10 @@ KV_HOT int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 		return SK_KV_ERR_PAIR_FULL;
 #ifdef SK_KV_BROKEN_PUBLISH
 	if (part->bucket[w]) {
-		ch->off = slot_chunk(part, w, &ch->cls);
+		uint64_t tag = slot_chunk(part, w, &ch->cls);
+
+		ch->off = tag & SK_KV_OFF_MAX;
+		ch->gen = sk_kv_slot_gen(tag);
 		if (part->cls_units[ch->cls] >= units &&
 		    ch->cls <= class_of(part, units) + SK_KV_BORROW) {
 			ch->borrow = ch->cls - class_of(part, units);
@@ -968,20 +994,20 @@ KV_HOT int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 KV_HOT void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
 		    uint64_t units, const struct chunk *ch)
 {
-	uint64_t old = part->bucket[w], old_off = 0;
+	uint64_t old = part->bucket[w], old_tag = 0;
 	unsigned old_cls = 0;
 
 	if (old)
-		old_off = slot_chunk(part, w, &old_cls);
+		old_tag = slot_chunk(part, w, &old_cls);
 	__atomic_store_n(&part->bucket[w],
-			 sk_kv_slot_make(sk_kv_fp(h), units, ch->off),
+			 sk_kv_slot_make(sk_kv_fp(h), units, ch->gen, ch->off),
 			 __ATOMIC_RELEASE);
 	/* Written: an access. */
 	sm_put(part, w, SM_REF | ch->borrow << SM_BORROW_SHIFT);
 	if (!old)
 		part->items++;
-	else if (old_off != ch->off)
-		retire(part, old_off, old_cls);
+	else if ((old_tag & SK_KV_OFF_MAX) != ch->off)
+		retire(part, old_tag, old_cls);
 }
 
 /*

@@ -43,10 +43,13 @@
 #define SK_KV_KEY_MAX     250u     /* memcached's key limit */
 #define SK_KV_VALUE_MAX   1048576u /* 1 MiB, memcached's default -I */
 #define SK_KV_UNITS_BITS  17u
-#define SK_KV_OFF_BITS    35u
+#define SK_KV_GEN_BITS    6u
+#define SK_KV_OFF_BITS    29u
+#define SK_KV_LOC_BITS    (SK_KV_GEN_BITS + SK_KV_OFF_BITS)
 #define SK_KV_UNITS_MAX   ((1u << SK_KV_UNITS_BITS) - 1) /* slot field */
+#define SK_KV_GEN_MASK    ((1u << SK_KV_GEN_BITS) - 1)   /* slot field */
 #define SK_KV_OFF_MAX     ((1ull << SK_KV_OFF_BITS) - 1) /* slot field, in
-							* units: 512 GiB */
+							* units: 8 GiB */
 /* The largest item (a 250-byte key, 1 MiB) and its units: 65,554 of the
  * field's 131,071. */
 #define SK_KV_ITEM_MAX \
@@ -59,13 +62,14 @@
 #define SK_KV_PLACE_MASK  ((1ull << SK_KV_PLACE_BITS) - 1)
 #define SK_KV_BUCKETS_MAX (1ull << SK_KV_PLACE_BITS) /* any B, 2 to this */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     7u /* 2: 16-byte units, slot fp:12|units:17|off:35;
+#define SK_KV_VERSION     8u /* 2: 16-byte units, slot fp:12|units:17|off:35;
 			      * 3: pairs (b, b + 1) at any b, any B;
 			      * 4: a 32-byte item header (no key hash);
 			      * 5: the item check is sk_kv_check64;
 			      * 6: keys hash with sk_kv_key_hash;
 			      * 7: the check closes a seal of the bytes
-			      *    from flags on (exptime before flags) */
+			      *    from flags on (exptime before flags);
+			      * 8: slot fp:12|units:17|gen:6|off:29 */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
@@ -85,17 +89,26 @@ const char *sk_kv_status_str(int status);
 
 /* ---- the formats ---- */
 
-/* slot = fp:12 | units:17 | off:35, sizes and offsets in 16-byte units;
- * 0 = empty (fp is never 0). */
+/* slot = fp:12 | units:17 | gen:6 | off:29, sizes and offsets in 16-byte
+ * units; 0 = empty (fp is never 0). gen counts the uses of the item's
+ * chunk (mod 64): each time the chunk comes out of quarantine it rises
+ * by one, so that a slot naming the same offset and length as an older
+ * one, within 64 reuses, says it is another item (kv/README.md, "The
+ * location cache"). */
 static inline uint64_t sk_kv_slot_make(unsigned fp, uint64_t units,
-				       uint64_t off)
+				       unsigned gen, uint64_t off)
 {
-	return (uint64_t)fp << 52 | units << SK_KV_OFF_BITS | off;
+	return (uint64_t)fp << 52 | units << SK_KV_LOC_BITS |
+	       (uint64_t)gen << SK_KV_OFF_BITS | off;
 }
 static inline unsigned sk_kv_slot_fp(uint64_t s) { return s >> 52; }
 static inline uint64_t sk_kv_slot_units(uint64_t s)
 {
-	return (s >> SK_KV_OFF_BITS) & SK_KV_UNITS_MAX;
+	return (s >> SK_KV_LOC_BITS) & SK_KV_UNITS_MAX;
+}
+static inline unsigned sk_kv_slot_gen(uint64_t s)
+{
+	return (s >> SK_KV_OFF_BITS) & SK_KV_GEN_MASK;
 }
 static inline uint64_t sk_kv_slot_off(uint64_t s) { return s & SK_KV_OFF_MAX; }
 
@@ -208,10 +221,12 @@ struct sk_kv_plan {
 	struct sk_kv_hkey hkey; /* the job's secret, for the item check */
 };
 
-/* One fingerprint match: READ len bytes at off in the region. */
+/* One fingerprint match: READ len bytes at off in the region; gen is its
+ * slot's chunk generation. */
 struct sk_kv_cand {
 	uint64_t off;
 	uint32_t len;
+	uint32_t gen;
 };
 
 void sk_kv_read_plan(const struct sk_kv_view *view,

@@ -176,14 +176,30 @@ int main(void)
 {
 	struct sk_kv_attr attr = {.partitions = PARTS,
 				  .part_bytes = 128u << 10, .clients = 1};
+	struct sk_kv_attr bad;
 	char key[32];
 	struct sk_rpc *rpc;
+	sk_status_t st;
 
 	me = sk_os_rank();
 	nranks = sk_os_size();
 	if (nranks < 3)
 		FAIL("run it with skrun -n 3 or more");
-	kv = job_open(&rpc, &attr);
+	/* A partition's size just outside its bounds (64 KiB to 8 GiB,
+	 * what a slot's offset addresses) is refused before anything is
+	 * set up; then the table opens on the same rpc. */
+	if (sk_rpc_open(&rpc) != SK_OK)
+		FAIL("sk_rpc_open");
+	bad = attr;
+	bad.part_bytes = ((size_t)8 << 30) + 1;
+	if (sk_kv_open(rpc, &bad, &kv) != SK_ERR_INVAL)
+		FAIL("part_bytes 8 GiB + 1 was not refused");
+	bad.part_bytes = (64u << 10) - 1;
+	if (sk_kv_open(rpc, &bad, &kv) != SK_ERR_INVAL)
+		FAIL("part_bytes 64 KiB - 1 was not refused");
+	st = sk_kv_open(rpc, &attr, &kv);
+	if (st != SK_OK)
+		FAIL("sk_kv_open: %s", sk_status_str(st));
 	/* A client owns no key. */
 	for (unsigned i = 0; i < 1000; i++) {
 		int klen = snprintf(key, sizeof(key), "any:%u", i);

@@ -34,11 +34,12 @@
  * READs in flight together order nothing between them either), judged by
  * kv_loc_accept; one not accepted goes on from the pair it copied.
  * --loc-break slot|age|cas leaves one of kv_loc_accept's conditions out
- * (the slot compare, the age under the lease, the CAS compare), to see
+ * (the slot compare, the age under 64 leases, the CAS compare), to see
  * which of them the stress catches: without the slot compare a reader
  * takes the item its entry names after the key moved on, and is caught
  * at once (exit 3). The age and CAS rules guard what this load cannot
- * reach: an entry older than Q whose item's chunk the owner reused, read
+ * reach: an entry older than 16 Q whose item's chunk the owner reused 64
+ * times (its generation back where it was), read
  * in the instant between the reuse's first store and its publish (a
  * reader here reads every key every few microseconds, so a moved key's
  * entry goes at its next GET); tests/kv/test_loc.c builds that case step
@@ -494,7 +495,7 @@ static void *reader(void *arg)
 			cas = g.loc_break == 3 ? lc.cas : v.cas;
 			if (kv_loc_accept(&lc, g.loc_break == 1 ? &one : cands,
 					  g.loc_break == 1 ? 1 : n, st, cas,
-					  now_ns(),
+					  t0, now_ns(),
 					  g.loc_break == 2 ? UINT64_MAX :
 							     g.lease_ns)) {
 				rd->loc_hits++;

@@ -7,11 +7,12 @@
  * may see: the item's lines copied at one moment, the pair's at another.
  *
  * The case a concurrent stress cannot reach (tests/kv/stress_torn.c
- * --loc-break age): an entry older than Q, its item's chunk freed and
- * taken by the key's next value, the item READ landing before that
- * value's first store and the pair READ after its publish. Then the
- * slot compare, the item check and the CAS compare all pass on a value
- * replaced two sets earlier, and only the age rule turns it down.
+ * --loc-break age): an entry whose item's chunk was freed and taken by
+ * the key's next value, the item READ landing before that value's first
+ * store and the pair READ after its publish. The item check and the CAS
+ * compare pass on a value replaced two sets earlier; the slot's
+ * generation turns it down, and 64 uses of the chunk later, when the
+ * generation is back where it was, only the age rule does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,7 +106,7 @@ static void get_and_fill(struct fx *f, const char *want, uint64_t t0)
 static void table(void **state)
 {
 	struct kv_loc tab[KV_LOC_ENTRIES] = { 0 }, was;
-	struct sk_kv_cand a = { 4096 + 64 * 64, 64 }, b = { 8192, 128 };
+	struct sk_kv_cand a = { 4096 + 64 * 64, 64, 0 }, b = { 8192, 128, 5 };
 	uint64_t h = 0x123456789abcdef0ull, L = sk_kv_lease_ns(Q_NS);
 	const struct kv_loc *e;
 
@@ -120,17 +121,22 @@ static void table(void **state)
 	/* Another key in the same place, another partition. */
 	assert_null(kv_loc_find(tab, h + KV_LOC_ENTRIES, 3, 1000, L));
 	assert_null(kv_loc_find(tab, h, 4, 1000, L));
-	/* Young until L has passed since t_live, not at L. */
-	assert_non_null(kv_loc_find(tab, h, 3, 1000 + L - 1, L));
-	assert_null(kv_loc_find(tab, h, 3, 1000 + L, L));
+	/* Young until 64 L have passed since t_live, not at 64 L. */
+	assert_non_null(kv_loc_find(tab, h, 3, 1000 + 64 * L - 1, L));
+	assert_null(kv_loc_find(tab, h, 3, 1000 + 64 * L, L));
 	/* An older GET's fill leaves a younger one's entry. */
 	kv_loc_fill(tab, h, 3, &b, 8, 999);
 	assert_int_equal(kv_loc_find(tab, h, 3, 1000, L)->cas, 7);
 	kv_loc_fill(tab, h, 3, &b, 8, 1001);
 	assert_int_equal(kv_loc_find(tab, h, 3, 1001, L)->cas, 8);
+	assert_int_equal(kv_loc_find(tab, h, 3, 1001, L)->cand.gen, 5);
 	/* A drop as of an entry that has changed since leaves it. */
 	was = *kv_loc_find(tab, h, 3, 1001, L);
 	was.cas = 7;
+	kv_loc_drop(tab, h, &was);
+	assert_non_null(kv_loc_find(tab, h, 3, 1001, L));
+	was.cas = 8;
+	was.cand.gen = 4;
 	kv_loc_drop(tab, h, &was);
 	assert_non_null(kv_loc_find(tab, h, 3, 1001, L));
 	kv_loc_drop(tab, h + KV_LOC_ENTRIES, NULL); /* another key's */
@@ -153,17 +159,23 @@ static void hit(void **state)
 	/* Both READs at once: item first, pair after, or the other way. */
 	assert_int_equal(read_item(f, &e.cand), 0);
 	read_pair(f);
-	assert_true(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 20,
-				  L));
+	assert_true(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 10,
+				  t + 20, L));
 	assert_memory_equal(f->iv.value, "v1", 2);
-	/* A GET that ends L after the entry's GET began: turned down. */
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + L,
-				   L));
+	/* Long after: still taken while under 64 L from the entry's GET ... */
+	assert_true(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas,
+				  t + 64 * L - 10, t + 64 * L - 1, L));
+	/* ... not at 64 L, */
+	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas,
+				   t + 64 * L - 10, t + 64 * L, L));
+	/* nor a GET that itself took L (rule 4). */
+	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 10,
+				   t + 10 + L, L));
 	/* A bad check, or another CAS: turned down. */
 	assert_false(kv_loc_accept(&e, f->cands, f->n, SK_KV_ERR_BAD_CHECK,
-				   f->iv.cas, t + 20, L));
+				   f->iv.cas, t + 10, t + 20, L));
 	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas + 1,
-				   t + 20, L));
+				   t + 10, t + 20, L));
 	fx_close(f);
 }
 
@@ -185,18 +197,18 @@ static void moved(void **state)
 	read_pair(f);
 	assert_int_equal(f->n, 1);
 	assert_true(f->cands[0].off != e.cand.off);
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 20,
-				   L));
+	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 5,
+				   t + 20, L));
 
 	get_and_fill(f, "v2", t + 30);
 	e = *kv_loc_find(f->tab, f->plan.h, 0, t + 30, L);
 	assert_int_equal(read_item(f, &e.cand), 0);
 	assert_int_equal(sk_kv_part_touch(f->part, "k", 1, 12345, t + 40), 0);
 	read_pair(f);
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 50,
-				   L));
+	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 35,
+				   t + 50, L));
 	/* touch kept the CAS: the CAS compare could not tell the old item
-	 * from the new; the slot compare (and the age rule) do. */
+	 * from the new; the slot compare does. */
 	assert_int_equal(f->cands[0].off != e.cand.off, 1);
 	assert_int_equal(read_item(f, &f->cands[0]), 0);
 	assert_int_equal(f->iv.cas, e.cas);
@@ -214,7 +226,9 @@ static void reused_chunk(void **state)
 	struct fx *f = fx_open();
 	uint64_t L = sk_kv_lease_ns(Q_NS), t = 1000, t_hit;
 	struct sk_kv_item_view old;
-	struct kv_loc e;
+	struct kv_loc e, nogen;
+	unsigned uses = 1;
+	char v[8];
 
 	(void)state;
 	set(f, "v1", t);
@@ -225,35 +239,68 @@ static void reused_chunk(void **state)
 	assert_int_equal(sk_kv_part_reap(f->part, t + 20 + Q_NS), 1);
 	t_hit = t + 20 + Q_NS + 1;
 
-	/* The entry is too old to be tried: no GET takes it. */
-	assert_null(kv_loc_find(f->tab, f->plan.h, 0, t_hit, L));
-
-	/* Were it tried: the item READ lands now, on the freed chunk, v1's
-	 * bytes still whole ... */
+	/* The entry is young enough to be tried (under 64 L) ... */
+	assert_non_null(kv_loc_find(f->tab, f->plan.h, 0, t_hit, L));
+	/* ... and its item READ lands now, on the freed chunk, v1's bytes
+	 * still whole ... */
 	assert_int_equal(read_item(f, &e.cand), 0);
 	old = f->iv;
 	assert_memory_equal(old.value, "v1", 2);
-	/* ... then v3 takes the chunk, and the pair READ sees it there. */
+	/* ... then v3 takes the chunk, and the pair READ sees it there: the
+	 * same offset and length, the chunk's next generation. */
 	set(f, "v3", t_hit + 1);
 	read_pair(f);
 	assert_int_equal(f->n, 1);
 	assert_int_equal(f->cands[0].off, e.cand.off);
 	assert_int_equal(f->cands[0].len, e.cand.len);
-	/* Slot compare, check and CAS all pass on v1, which was replaced
-	 * before this GET began: without the age rule it is accepted ... */
-	assert_true(kv_loc_accept(&e, f->cands, f->n, 0, old.cas, t_hit + 2,
-				  UINT64_MAX));
-	/* ... with it, not. */
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, old.cas, t_hit + 2,
-				   L));
+	assert_int_equal(f->cands[0].gen, (e.cand.gen + 1) & SK_KV_GEN_MASK);
+	/* The check and the CAS pass on v1, which was replaced before this
+	 * GET began; the generation turns it down ... */
+	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, old.cas, t_hit,
+				   t_hit + 2, L));
+	/* ... which a slot without one could not (the age rule then had to
+	 * stop the entry at L, where it now goes on to 64 L). */
+	nogen = e;
+	nogen.cand.gen = f->cands[0].gen;
+	assert_true(kv_loc_accept(&nogen, f->cands, f->n, 0, old.cas, t_hit,
+				  t_hit + 2, L));
 
 	/* The item READ landing after v3's publish reads v3 whole: the CAS
-	 * compare turns that down even without the age rule (a second line:
-	 * an entry vouches for its own item only). */
+	 * compare turns that down too (a second line: an entry vouches for
+	 * its own item only). */
 	assert_int_equal(read_item(f, &e.cand), 0);
 	assert_memory_equal(f->iv.value, "v3", 2);
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas,
-				   t_hit + 2, UINT64_MAX));
+	assert_false(kv_loc_accept(&nogen, f->cands, f->n, 0, f->iv.cas,
+				   t_hit, t_hit + 2, UINT64_MAX));
+
+	/* Set the key on, reaping each replaced item Q later, until the
+	 * chunk's generation comes round to the entry's: 64 uses of it,
+	 * each at least Q after the last. */
+	t = t_hit + 1;
+	for (unsigned i = 4; uses < 64; i++) {
+		t += Q_NS + 2;
+		sk_kv_part_reap(f->part, t);          /* stamp */
+		assert_int_equal(sk_kv_part_reap(f->part, t + Q_NS), 1);
+		t += Q_NS + 1;
+		snprintf(v, sizeof(v), "v%u", i % 10);
+		set(f, v, t);
+		read_pair(f);
+		assert_int_equal(f->n, 1);
+		if (f->cands[0].off == e.cand.off)
+			uses++;
+	}
+	assert_int_equal(f->cands[0].off, e.cand.off);
+	assert_int_equal(f->cands[0].len, e.cand.len);
+	assert_int_equal(f->cands[0].gen, e.cand.gen);
+	assert_true(t - e.t_live >= 64 * Q_NS);
+	/* Now only the age rule tells v1's entry from the chunk's item: a
+	 * copy of v1 would pass the slot compare, the check and the CAS.
+	 * But the entry is 64 Q old, past 64 L: not tried, not taken. */
+	assert_null(kv_loc_find(f->tab, f->plan.h, 0, t, L));
+	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, old.cas, t, t + 1,
+				   L));
+	assert_true(kv_loc_accept(&e, f->cands, f->n, 0, old.cas, t, t + 1,
+				  UINT64_MAX >> SK_KV_GEN_BITS));
 	fx_close(f);
 }
 

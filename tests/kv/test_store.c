@@ -167,20 +167,32 @@ static void check64_properties(void **state)
 
 static void formats_at_limits(void **state)
 {
-	uint64_t s = sk_kv_slot_make(0xfff, SK_KV_UNITS_MAX, SK_KV_OFF_MAX);
+	uint64_t s = sk_kv_slot_make(0xfff, SK_KV_UNITS_MAX,
+				     SK_KV_GEN_MASK, SK_KV_OFF_MAX);
 	uint64_t w;
 
 	assert_int_equal(s, UINT64_MAX);
 	assert_int_equal(sk_kv_slot_fp(s), 0xfff);
 	assert_int_equal(sk_kv_slot_units(s), SK_KV_UNITS_MAX);
+	assert_int_equal(sk_kv_slot_gen(s), SK_KV_GEN_MASK);
 	assert_int_equal(sk_kv_slot_off(s), SK_KV_OFF_MAX);
-	s = sk_kv_slot_make(1, 1, 0);
+	s = sk_kv_slot_make(1, 1, 0, 0);
 	assert_int_equal(sk_kv_slot_fp(s), 1);
 	assert_int_equal(sk_kv_slot_units(s), 1);
 	assert_int_equal(sk_kv_slot_off(s), 0);
-	s = sk_kv_slot_make(1, SK_KV_UNITS_MAX, 0);
+	s = sk_kv_slot_make(1, SK_KV_UNITS_MAX, 0, 0);
 	assert_int_equal(sk_kv_slot_fp(s), 1);
 	assert_int_equal(sk_kv_slot_off(s), 0);
+	/* The generation sits between the size and the offset, and
+	 * touches neither. */
+	s = sk_kv_slot_make(1, 1, SK_KV_GEN_MASK, 0);
+	assert_int_equal(sk_kv_slot_units(s), 1);
+	assert_int_equal(sk_kv_slot_gen(s), SK_KV_GEN_MASK);
+	assert_int_equal(sk_kv_slot_off(s), 0);
+	s = sk_kv_slot_make(1, 0, 1, SK_KV_OFF_MAX);
+	assert_int_equal(sk_kv_slot_units(s), 0);
+	assert_int_equal(sk_kv_slot_gen(s), 1);
+	assert_int_equal(sk_kv_slot_off(s), SK_KV_OFF_MAX);
 
 	w = sk_kv_bhdr_make(UINT32_MAX, SK_KV_PART_MAX - 1, 0xff);
 	assert_int_equal(sk_kv_bhdr_epoch(w), UINT32_MAX);
@@ -192,7 +204,7 @@ static void formats_at_limits(void **state)
 			 SK_KV_ITEM_MAX);
 	assert_int_equal(SK_KV_ITEM_MAX % SK_KV_UNIT, 0);
 	assert_true(SK_KV_ITEM_UNITS_MAX <= SK_KV_UNITS_MAX);
-	s = sk_kv_slot_make(1, SK_KV_ITEM_UNITS_MAX, SK_KV_OFF_MAX);
+	s = sk_kv_slot_make(1, SK_KV_ITEM_UNITS_MAX, 0, SK_KV_OFF_MAX);
 	assert_int_equal(sk_kv_slot_units(s), SK_KV_ITEM_UNITS_MAX);
 	assert_int_equal(sk_kv_slot_off(s), SK_KV_OFF_MAX);
 	assert_int_equal(sizeof(struct sk_kv_item_hdr), SK_KV_ITEM_HDR);
@@ -798,13 +810,13 @@ static void reader_rules(void **state)
 	/* A slot past the store's end is no candidate. */
 	for (i = 1; i < 16; i++)
 		if (i != 8)
-			w[i] = sk_kv_slot_make(pb.fp, 1,
+			w[i] = sk_kv_slot_make(pb.fp, 1, 0,
 					       f.view.store_size / SK_KV_UNIT);
 	assert_int_equal(sk_kv_read_pick(&f.view, &pb, pair, cands, &n), 0);
 	assert_int_equal(n, 0);
-	w[1] = sk_kv_slot_make(pb.fp, SK_KV_UNITS_MAX, 0);
-	w[2] = sk_kv_slot_make(pb.fp, 0, 0);
-	w[3] = sk_kv_slot_make(pb.fp, 1, SK_KV_OFF_MAX);
+	w[1] = sk_kv_slot_make(pb.fp, SK_KV_UNITS_MAX, 0, 0);
+	w[2] = sk_kv_slot_make(pb.fp, 0, 0, 0);
+	w[3] = sk_kv_slot_make(pb.fp, 1, 0, SK_KV_OFF_MAX);
 	assert_int_equal(sk_kv_read_pick(&f.view, &pb, pair, cands, &n), 0);
 	assert_int_equal(n, 0);
 
@@ -833,10 +845,10 @@ static void reader_rules(void **state)
 
 /*
  * The slot's fields at their limits, on a view of a store as large as the
- * offset field can address (2^35 units, 512 GiB): an item of the largest
+ * offset field can address (2^29 units, 8 GiB): an item of the largest
  * size, at the first unit and ending at the store's last; one unit at the
  * last offset. A size past the largest item's, or past the store's end,
- * is no candidate.
+ * is no candidate. Each candidate carries its slot's generation.
  */
 static void reader_slot_limits(void **state)
 {
@@ -852,16 +864,16 @@ static void reader_slot_limits(void **state)
 	unsigned n;
 
 	w[0] = w[8] = sk_kv_bhdr_make(3, 7, 0);
-	w[1] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX, 0);
-	w[2] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX,
+	w[1] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX, 0, 0);
+	w[2] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX, 1,
 			       top - SK_KV_ITEM_UNITS_MAX);
-	w[3] = sk_kv_slot_make(0x123, 1, SK_KV_OFF_MAX);
-	w[4] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX + 1, 0);
-	w[5] = sk_kv_slot_make(0x123, SK_KV_UNITS_MAX, 0);
-	w[6] = sk_kv_slot_make(0x123, 2, SK_KV_OFF_MAX);
-	w[7] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX,
+	w[3] = sk_kv_slot_make(0x123, 1, SK_KV_GEN_MASK, SK_KV_OFF_MAX);
+	w[4] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX + 1, 0, 0);
+	w[5] = sk_kv_slot_make(0x123, SK_KV_UNITS_MAX, 0, 0);
+	w[6] = sk_kv_slot_make(0x123, 2, 0, SK_KV_OFF_MAX);
+	w[7] = sk_kv_slot_make(0x123, SK_KV_ITEM_UNITS_MAX, 0,
 			       top - SK_KV_ITEM_UNITS_MAX + 1);
-	w[9] = sk_kv_slot_make(0x124, 1, 0); /* another fingerprint */
+	w[9] = sk_kv_slot_make(0x124, 1, 0, 0); /* another fingerprint */
 	assert_int_equal(sk_kv_read_pick(&view, &plan, w, cands, &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(cands[0].off, view.store_off);
@@ -872,11 +884,14 @@ static void reader_slot_limits(void **state)
 	assert_int_equal(cands[2].off, view.store_off +
 			 SK_KV_OFF_MAX * SK_KV_UNIT);
 	assert_int_equal(cands[2].len, SK_KV_UNIT);
+	assert_int_equal(cands[0].gen, 0);
+	assert_int_equal(cands[1].gen, 1);
+	assert_int_equal(cands[2].gen, SK_KV_GEN_MASK);
 }
 
 /*
- * A partition larger than the offset field addresses uses the first 2^35
- * units of its store (512 GiB) and leaves the rest. Reserved, not
+ * A partition larger than the offset field addresses uses the first 2^29
+ * units of its store (8 GiB) and leaves the rest. Reserved, not
  * touched: only the header and buckets are written.
  */
 static void init_store_past_offset_field(void **state)
@@ -893,7 +908,7 @@ static void init_store_past_offset_field(void **state)
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED)
-		skip(); /* no 512 GiB of address space here */
+		skip(); /* no 8 GiB of address space here */
 	assert_int_equal(sk_kv_part_init(mem, size, &c, &p), 0);
 	assert_int_equal(sk_kv_view_from_hdr(mem, SK_KV_HDR_SIZE, &view), 0);
 	assert_int_equal(view.store_size, (SK_KV_OFF_MAX + 1) * SK_KV_UNIT);

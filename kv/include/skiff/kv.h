@@ -63,8 +63,8 @@ struct sk_kv_attr {
 	/* Partitions, a power of two, at most 2^24; 0: SKIFF_KV_PARTITIONS
 	 * (256). The SKIFF_KV_* settings fill the fields left 0. */
 	uint32_t partitions;
-	/* Bytes of one partition's region (index and items), at least
-	 * 64 KiB; 0: SKIFF_KV_PART_KB (1 MiB). A node needs about P / N
+	/* Bytes of one partition's region (index and items), 64 KiB to
+	 * 8 GiB; 0: SKIFF_KV_PART_KB (1 MiB). A node needs about P / N
 	 * times this in its arena (SKIFF_ARENA_MB), next to rpc's share and
 	 * 1.3 MiB of read buffer. */
 	size_t part_bytes;
