@@ -1,7 +1,7 @@
 /*
  * kv's location cache (kv/README.md, "The location cache"): where a
  * client last saw each key's item, so that its next GET can READ the
- * bucket pair and the item at once instead of one after the other.
+ * item alone instead of the bucket pair and then the item.
  * Pure functions of their arguments, like the reader's (store.h), so that
  * the torn-read stress (tests/kv/stress_torn.c --loc) judges with exactly
  * the code a GET runs.
@@ -63,15 +63,17 @@ static inline const struct kv_loc *kv_loc_find(struct kv_loc *tab,
 
 /* A GET that started at @t0 accepted the item @cand with @cas: its slot
  * pointed at it at some time after t0. A fill from an older GET does not
- * overwrite what a younger one saw of the same key. */
+ * overwrite what a younger one saw of the same key. CAS 0 is a killed
+ * item's (a GET without the check may take one whose slot it read before
+ * the kill): no entry, since the kill is what a hit looks for. */
 static inline void kv_loc_fill(struct kv_loc *tab, uint64_t h, uint32_t part,
 			       const struct sk_kv_cand *cand, uint64_t cas,
 			       uint64_t t0)
 {
 	struct kv_loc *e = kv_loc_slot(tab, h);
 
-	if (e->cand.len && e->h == h && e->part == part &&
-	    (int64_t)(t0 - e->t_live) < 0)
+	if (cas == 0 || (e->cand.len && e->h == h && e->part == part &&
+			 (int64_t)(t0 - e->t_live) < 0))
 		return;
 	e->h = h;
 	e->part = part;
@@ -96,34 +98,25 @@ static inline void kv_loc_drop(struct kv_loc *tab, uint64_t h,
 }
 
 /*
- * The judgement of a GET that READ the pair and the item of entry @e at
- * once, both posted after its @t0 and the last completing at @t_done:
- * accept the item only if
- *   - the pair, as READ by this GET, has a slot with the key's
- *     fingerprint pointing at exactly e's item, generation included (one
- *     of the @n candidates sk_kv_read_pick gave: @cands);
- *   - the whole span from e's t_live to t_done is under 64 L: then that
- *     slot points at e's item and no other (README);
+ * The judgement of a GET that READ entry @e's item alone, posted after its
+ * @t0, completing at @t_done: accept the item only if
+ *   - its CAS, @cas, is e's: the owner kills an item (its CAS := 0) just
+ *     before its slot store takes it out, so a READ that found the CAS
+ *     read the item while it was still in its slot (README);
+ *   - the whole span from e's t_live to t_done is under 64 L: then no
+ *     other item of the chunk can carry e's generation (README);
  *   - the GET itself, t0 to t_done, is under L (rule (4));
- *   - the item passed rules (1) to (3) (@check_rc, sk_kv_read_check's
- *     answer, is 0) and its CAS, @cas, is e's: a second line, as the
- *     item check is.
+ *   - it passed rules (1) to (3) under e's offset and generation
+ *     (@check_rc, sk_kv_read_check's answer, is 0): a second line, as
+ *     in the README.
  */
-static inline bool kv_loc_accept(const struct kv_loc *e,
-				 const struct sk_kv_cand *cands, unsigned n,
-				 int check_rc, uint64_t cas, uint64_t t0,
-				 uint64_t t_done, uint64_t lease_ns)
+static inline bool kv_loc_accept(const struct kv_loc *e, int check_rc,
+				 uint64_t cas, uint64_t t0, uint64_t t_done,
+				 uint64_t lease_ns)
 {
-	unsigned i;
-
-	if (check_rc != 0 || cas != e->cas || t_done - t0 >= lease_ns ||
-	    t_done - e->t_live >= kv_loc_age_ns(lease_ns))
-		return false;
-	for (i = 0; i < n; i++)
-		if (cands[i].off == e->cand.off &&
-		    cands[i].len == e->cand.len && cands[i].gen == e->cand.gen)
-			return true;
-	return false;
+	return check_rc == 0 && cas != 0 && cas == e->cas &&
+	       t_done - t0 < lease_ns &&
+	       t_done - e->t_live < kv_loc_age_ns(lease_ns);
 }
 
 #pragma GCC visibility pop

@@ -35,13 +35,11 @@ struct sk_kv_req_priv {
 	int pair;                   /* landing place, -1: none */
 	unsigned unit, nunits;      /* item landing run; nunits 0: none */
 	sk_status_t rd_status;
-	/* A GET with a location cache entry (loc.h) READs the pair (rd) and
-	 * the entry's item (rd2) at once; nrd: its READs not yet completed,
-	 * the request goes on when the last one has. */
-	struct sk_op rd2;
-	sk_status_t rd2_status;
+	/* READs posted and not yet completed (one at a time); a GET with
+	 * a location cache entry (loc.h) READs the entry's item alone
+	 * first, lc: the entry, as it was at the post. */
 	unsigned nrd;
-	struct kv_loc lc;           /* the entry, as it was at the post */
+	struct kv_loc lc;
 	/* rpc */
 	uint16_t id;
 	int big;                    /* the response to a pool buffer */

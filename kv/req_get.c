@@ -139,15 +139,6 @@ static void kv_rd_done(struct sk_op *sop, const struct sk_wc *wc)
 	kv_rd_complete(op, wc, &op->rd_status);
 }
 
-/* The item's READ of a GET that READs pair and item at once. */
-static void kv_rd2_done(struct sk_op *sop, const struct sk_wc *wc)
-{
-	struct sk_kv_req_priv *op = (struct sk_kv_req_priv *)
-		((char *)sop - offsetof(struct sk_kv_req_priv, rd2));
-
-	kv_rd_complete(op, wc, &op->rd2_status);
-}
-
 /*
  * READ @len bytes at @roff of the op's partition into @laddr; @then runs
  * when it completes. Returns false when the op had to wait (queued, to
@@ -436,14 +427,15 @@ void kv_loc_forget(struct sk_kv *kv, uint64_t key_hash)
 	kv_loc_drop(kv->loc, key_hash, NULL);
 }
 
-/* Both READs in: judge the item by the entry (loc.h); if it does not
- * pass, go on from the pair as a GET without the entry would. */
-static bool kv_get_both_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
+static bool kv_get_cached(struct sk_kv *kv, struct sk_kv_req_priv *op);
+
+/* The entry's item in: judge it by the entry (loc.h); if it does not
+ * pass, the GET starts again from the pair, as one without the entry. */
+static bool kv_get_cached_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 {
 	struct kv_owner *o = &kv->owners[op->rank];
 	struct sk_kv_item_view iv = { 0 };
 	struct sk_kv_req *req = op->req;
-	unsigned n = 0;
 	uint64_t now;
 	int rc;
 
@@ -451,91 +443,44 @@ static bool kv_get_both_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 		kv_units_put(kv, op);
 		return kv_get_read_failed(kv, op);
 	}
-	rc = sk_kv_read_pick(&op->kp->view, &op->plan, kv_pair_at(kv, op),
-			     op->cands, &n);
-	if (rc == SK_KV_ERR_STALE)
-		return kv_get_by_rpc(kv, op);
-	if (op->rd2_status == SK_OK) {
-		now = kv_mono_ns();
-		rc = sk_kv_read_check(&op->plan, &op->lc.cand,
-				      kv_item_at(kv, op), req->key, req->klen,
-				      kv_owner_now(o, now), &iv);
-		if (kv_loc_accept(&op->lc, op->cands, n, rc, iv.cas, op->t0,
-				  now, sk_kv_lease_ns(kv->quarantine_ns))) {
-			kv->loc_st.hits++;
-			kv_loc_fill(kv->loc, op->plan.h, op->lc.part,
-				    &op->lc.cand, iv.cas, op->t0);
-			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
-				     iv.exptime);
-			kv_hint_add(kv, op->rank, op->plan.h);
-			return kv_get_onesided(kv, op, SK_KV_OK);
-		}
+	now = kv_mono_ns();
+	rc = sk_kv_read_check(&op->plan, &op->lc.cand, kv_item_at(kv, op),
+			      req->key, req->klen, kv_owner_now(o, now), &iv);
+	if (kv_loc_accept(&op->lc, rc, iv.cas, op->t0, now,
+			  sk_kv_lease_ns(kv->quarantine_ns))) {
+		kv->loc_st.hits++;
+		kv_loc_fill(kv->loc, op->plan.h, op->lc.part, &op->lc.cand,
+			    iv.cas, op->t0);
+		kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
+			     iv.exptime);
+		kv_hint_add(kv, op->rank, op->plan.h);
+		return kv_get_onesided(kv, op, SK_KV_OK);
 	}
-	/* The entry was wrong, or too old by now: the item READ is lost,
-	 * the pair is this GET's, read after its t0, as always. */
+	/* Killed (the key changed), too old by now, or expired: the READ
+	 * is lost, and the entry with it. */
 	kv->loc_st.misses++;
 	kv_loc_drop(kv->loc, op->plan.h, &op->lc);
 	kv_units_put(kv, op);
-	if (n == 0)
-		return kv_get_onesided(kv, op, SK_KV_NOT_FOUND);
-	op->ncand = n;
-	op->ci = 0;
-	return kv_get_item(kv, op);
+	return kv_get_pair(kv, op);
 }
 
-/* READ the pair and entry @e's item at once: two of the owner's
- * SK_RPC_EP_SHARE places and a run of item units, or, without room for
- * both now, the pair alone (the GET without the entry). */
-static bool kv_get_both(struct sk_kv *kv, struct sk_kv_req_priv *op,
-			const struct kv_loc *e)
+/* READ entry op->lc's item alone, into a run of units; without room for
+ * it now, the GET READs the pair as one without the entry. */
+static bool kv_get_cached(struct sk_kv *kv, struct sk_kv_req_priv *op)
 {
-	struct kv_owner *o = &kv->owners[op->rank];
-	unsigned n = (e->cand.len + KV_UNIT - 1) / KV_UNIT;
-	struct sk_ep *ep;
-	sk_status_t st;
+	if (op->nunits == 0) {
+		unsigned n = (op->lc.cand.len + KV_UNIT - 1) / KV_UNIT;
 
-	if (o->peer == NULL || sk_rpc_peer_failed(o->peer) ||
-	    !op->kp->ready || (ep = sk_rpc_peer_ep(o->peer)) == NULL)
-		return kv_finish(kv, op, SK_ERR_UNREACHABLE, SK_KV_END);
-	if (o->rd_out + 2 > SK_RPC_EP_SHARE || n > KV_UNITS ||
-	    !kv_units_get(kv, n, &op->unit))
-		goto one;
-	op->nunits = n;
-	kv->units_live += n;
-	op->lc = *e;
+		if (n > KV_UNITS || !kv_units_get(kv, n, &op->unit)) {
+			kv->loc_st.skipped++;
+			return kv_get_pair(kv, op);
+		}
+		op->nunits = n;
+		kv->units_live += n;
+	}
 	op->t0 = kv_mono_ns();
-	op->rd.done = kv_rd_done;
-	st = sk_post_read(ep, kv->rbuf.mr, kv_pair_at(kv, op), SK_KV_PAIR_SIZE,
-			  op->kp->rkey, op->kp->base + op->plan.pair_off, 0,
-			  &op->rd);
-	if (st != SK_OK) {
-		/* kv_get_pair posts it again, or waits, or fails it. */
-		kv_units_put(kv, op);
-		goto one;
-	}
-	kv_owner_busy(kv, op->rank);
-	o->rd_ops[o->rd_out++] = op;
-	op->nrd = 1;
-	op->rd2.done = kv_rd2_done;
-	/* Completions come from the loop, never inside a post: the pair's
-	 * cannot run before nrd and step are set below. */
-	st = sk_post_read(ep, kv->rbuf.mr, kv_item_at(kv, op), op->lc.cand.len,
-			  op->kp->rkey, op->kp->base + op->lc.cand.off, 0,
-			  &op->rd2);
-	if (st != SK_OK) {
-		/* The pair is out: go on from it alone. */
-		kv_units_put(kv, op);
-		kv->loc_st.skipped++;
-		op->step = kv_get_pair_done;
-		return true;
-	}
-	o->rd_ops[o->rd_out++] = op;
-	op->nrd = 2;
-	op->step = kv_get_both_done;
-	return true;
-one:
-	kv->loc_st.skipped++;
-	return kv_get_pair(kv, op);
+	return kv_read(kv, op, kv_item_at(kv, op), op->lc.cand.len,
+		       op->lc.cand.off, kv_get_cached_done, kv_get_cached);
 }
 
 bool kv_get_start(struct sk_kv *kv, struct sk_kv_req_priv *op)
@@ -549,5 +494,6 @@ bool kv_get_start(struct sk_kv *kv, struct sk_kv_req_priv *op)
 			kv_mono_ns(), sk_kv_lease_ns(kv->quarantine_ns));
 	if (e == NULL)
 		return kv_get_pair(kv, op);
-	return kv_get_both(kv, op, e);
+	op->lc = *e;
+	return kv_get_cached(kv, op);
 }

@@ -302,7 +302,9 @@ int sk_kv_read_check(const struct sk_kv_plan *plan,
 	if (cand->len < SK_KV_ITEM_HDR)
 		return SK_ERR_MALFORMED;
 	memcpy(&check, item, sizeof(check));
-	if (check != item_check(&plan->hkey, cand->off, item, cand->len))
+	if (check != item_check(&plan->hkey,
+				sk_kv_item_place(cand->off, cand->gen), item,
+				cand->len))
 		return SK_KV_ERR_BAD_CHECK;
 	return sk_kv_read_parse(plan, cand, item, key, klen, owner_now,
 				item_p);
@@ -751,13 +753,32 @@ KV_HOT void retire(struct sk_kv_part *part, uint64_t tag, unsigned c)
 	part->nquar[c]++;
 }
 
-/* Slot word w's item out of its slot (slot := 0, release) and retired.
- * The caller made room for one retiree. */
+/*
+ * Kill slot word w's item, just before a slot store takes it out: its CAS
+ * becomes 0, which no item has (cas_next starts at 1), so its check fails
+ * too. Ordered before that store (release): a READ that finds the item's
+ * CAS still there read it while the item was still in its slot, which
+ * lets a location-cache GET READ the item alone (kv/README.md, "The
+ * location cache").
+ */
+KV_HOT void item_kill(struct sk_kv_part *part, uint64_t w)
+{
+	uint64_t *item = (uint64_t *)(part->store +
+				      sk_kv_slot_off(part->bucket[w]) *
+					      SK_KV_UNIT);
+
+	__atomic_store_n(item + offsetof(struct sk_kv_item_hdr, cas) / 8, 0,
+			 __ATOMIC_RELAXED);
+}
+
+/* Slot word w's item out of its slot (slot := 0, release), killed first,
+ * and retired. The caller made room for one retiree. */
 static void unpublish(struct sk_kv_part *part, uint64_t w)
 {
 	unsigned c;
 	uint64_t tag = slot_chunk(part, w, &c);
 
+	item_kill(part, w);
 	__atomic_store_n(&part->bucket[w], 0, __ATOMIC_RELEASE);
 	sm_put(part, w, 0);
 	retire(part, tag, c);
@@ -997,8 +1018,11 @@ KV_HOT void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
 	uint64_t old = part->bucket[w], old_tag = 0;
 	unsigned old_cls = 0;
 
-	if (old)
+	if (old) {
 		old_tag = slot_chunk(part, w, &old_cls);
+		if ((old_tag & SK_KV_OFF_MAX) != ch->off)
+			item_kill(part, w);
+	}
 	__atomic_store_n(&part->bucket[w],
 			 sk_kv_slot_make(sk_kv_fp(h), units, ch->gen, ch->off),
 			 __ATOMIC_RELEASE);
@@ -1101,7 +1125,8 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	if (blen)
 		rw_put(&rw, b, blen);
 	rw_pad(&rw, (uint64_t *)(item + units * SK_KV_UNIT));
-	check = item_check(&part->cfg.hkey, region_off, item,
+	check = item_check(&part->cfg.hkey,
+			   sk_kv_item_place(region_off, ch.gen), item,
 			   units * SK_KV_UNIT);
 	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
 
@@ -1135,7 +1160,9 @@ int sk_kv_part_put(struct sk_kv_part *part, const void *img, size_t len,
 	ih.exptime = exptime;
 	ih.reserved = 0;
 	ih.check = sk_kv_item_close(&part->cfg.hkey, ih.check, ih.cas, exptime,
-				    part->store_off + ch.off * SK_KV_UNIT);
+				    sk_kv_item_place(part->store_off +
+						     ch.off * SK_KV_UNIT,
+						     ch.gen));
 #pragma GCC unroll 4
 	for (i = 0; i < SK_KV_ITEM_HDR / 8; i++) {
 		memcpy(&v, (const uint8_t *)&ih + 8 * i, 8);
@@ -1451,7 +1478,8 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 		rw_put(&rw, src + SK_KV_ITEM_HDR, (size_t)ih.klen + ih.vlen);
 		rw_pad(&rw, (uint64_t *)(item + units * SK_KV_UNIT));
 	}
-	check = item_check(&part->cfg.hkey, region_off, item,
+	check = item_check(&part->cfg.hkey,
+			   sk_kv_item_place(region_off, ch.gen), item,
 			   units * SK_KV_UNIT);
 	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
 

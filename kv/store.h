@@ -141,10 +141,13 @@ struct sk_kv_region_hdr {
 /* An item, 16-byte aligned, immutable once its slot is published. After
  * the header: klen key bytes, vlen value bytes, zeros up to a multiple of
  * SK_KV_UNIT (16). Items may share a 64-byte line: the owner writes only
- * the words of free chunks, never a live item's.
+ * the words of free chunks, and of a live item only its CAS, once, just
+ * before it leaves its slot: 0, which no item has ("killed",
+ * kv/README.md).
  *
- * check = sk_kv_item_close(seal, cas, exptime, the item's offset in the
- * region), where seal = sk_kv_item_seal of the bytes from flags to the
+ * check = sk_kv_item_close(seal, cas, exptime, sk_kv_item_place(the
+ * item's offset in the region, its chunk's generation)), where seal =
+ * sk_kv_item_seal of the bytes from flags to the
  * end (SK_KV_ITEM_SEALED on). The seal is made by whoever writes those
  * bytes (for a SET by rpc, the client, which sends the item whole:
  * wire.h); the owner closes it with the fields only it knows. A reader
@@ -160,6 +163,13 @@ struct sk_kv_item_hdr {
 	uint16_t reserved;    /* 0 */
 };
 #define SK_KV_ITEM_SEALED 20u /* offsetof(struct sk_kv_item_hdr, flags) */
+
+/* Where an item is, as its check closes over it: its offset in the
+ * region (under 2^47) and its chunk's generation (the slot's gen) above. */
+static inline uint64_t sk_kv_item_place(uint64_t region_off, unsigned gen)
+{
+	return region_off | (uint64_t)gen << 56;
+}
 
 /* The seal of an item of len bytes (a multiple of SK_KV_UNIT, at least
  * SK_KV_ITEM_HDR) at item: of its bytes from SK_KV_ITEM_SEALED on. */

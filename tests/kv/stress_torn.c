@@ -29,21 +29,20 @@
  * accepted.
  *
  * --loc: each reader keeps a location cache (kv/loc.h, the same code a
- * client's GET runs) and, with a young entry for the key, copies the pair
- * and the cached item at once, their lines mixed in one random order (two
- * READs in flight together order nothing between them either), judged by
- * kv_loc_accept; one not accepted goes on from the pair it copied.
- * --loc-break slot|age|cas leaves one of kv_loc_accept's conditions out
- * (the slot compare, the age under 64 leases, the CAS compare), to see
- * which of them the stress catches: without the slot compare a reader
- * takes the item its entry names after the key moved on, and is caught
- * at once (exit 3). The age and CAS rules guard what this load cannot
- * reach: an entry older than 16 Q whose item's chunk the owner reused 64
- * times (its generation back where it was), read
- * in the instant between the reuse's first store and its publish (a
- * reader here reads every key every few microseconds, so a moved key's
- * entry goes at its next GET); tests/kv/test_loc.c builds that case step
- * by step instead.
+ * client's GET runs) and, with a young entry for the key, copies the
+ * cached item alone, its lines in a random order, judged by
+ * kv_loc_accept; one not accepted starts again from the pair.
+ * --loc-break age|cas leaves one of kv_loc_accept's conditions out (the
+ * age under 64 leases, the CAS compare), to see which of them the stress
+ * catches: without the CAS compare and the item check (--no-check) a
+ * reader takes the killed item its entry names after the key moved on,
+ * and is caught at once (exit 3); with the check, the killed CAS fails
+ * it (the second line). The age rule guards what this load cannot reach:
+ * an entry older than 16 Q whose item's chunk the owner reused 64 times
+ * (its generation back where it was), read in the instant between a
+ * touch's first store and its publish (a reader here reads every key
+ * every few microseconds, so a moved key's entry goes at its next GET);
+ * tests/kv/test_loc.c builds that case step by step instead.
  *
  * Besides being one written, never older than one the reader saw before:
  * an accepted value's seq must be newer than any the writer had replaced
@@ -59,7 +58,7 @@
  *
  *   kv_stress_torn [--gets N] [--readers N] [--no-check] [--reuse-now]
  *                  [--seed S] [--quarantine-ms Q] [--evict KiB]
- *                  [--loc] [--loc-break slot|age|cas]
+ *                  [--loc] [--loc-break age|cas]
  * exit 0: N GETs accepted, all good; 3: a bad value accepted; 1: a
  * failure of the test itself; 2: usage.
  */
@@ -106,7 +105,7 @@ static struct {
 	uint64_t gone[NKEYS];       /* every seq up to this one replaced or
 				     * deleted */
 	int loc;                    /* --loc */
-	int loc_break;              /* --loc-break: 1 slot, 2 age, 3 cas */
+	int loc_break;              /* --loc-break: 2 age, 3 cas */
 	unsigned nkeys;             /* keys in use */
 	uint64_t hints;             /* --evict: keys read, a bit each */
 	uint64_t key_hash[NKEYS];
@@ -357,17 +356,14 @@ struct reader {
  * same, but ThreadSanitizer does not model fences; on x86 both are plain
  * loads.)
  */
-static void nic_read2(struct reader *rd, uint64_t off, size_t len, void *dst,
-		      uint64_t off2, size_t len2, void *dst2)
+static void nic_read(struct reader *rd, uint64_t off, size_t len, void *dst)
 {
-	/* Lines (64-byte blocks of the region) each READ touches; a READ
-	 * need not start or end on one (items are in 16-byte units). */
+	/* Lines (64-byte blocks of the region) the READ touches; it need
+	 * not start or end on one (items are in 16-byte units). */
 	uint64_t first = off / SK_KV_LINE, end = off + len;
-	uint64_t first2 = off2 / SK_KV_LINE, end2 = off2 + len2;
-	unsigned n1 = (unsigned)((end - 1) / SK_KV_LINE - first + 1);
-	unsigned n = n1 + (len2 ? (unsigned)((end2 - 1) / SK_KV_LINE -
-					     first2 + 1) : 0);
+	unsigned n = (unsigned)((end - 1) / SK_KV_LINE - first + 1);
 	const uint64_t *src = (const uint64_t *)g.region;
+	uint64_t *d = dst;
 	unsigned i, j;
 
 	for (i = 0; i < n; i++)
@@ -381,39 +377,22 @@ static void nic_read2(struct reader *rd, uint64_t off, size_t len, void *dst,
 		rd->order[j] = t;
 	}
 	for (i = 0; i < n; i++) {
-		unsigned k = rd->order[i];
-		uint64_t r = splitmix(&rd->x), o = off, e = end, line, a, b, w;
-		uint64_t *d = dst;
+		uint64_t r = splitmix(&rd->x), line = first + rd->order[i];
+		uint64_t a = line * SK_KV_LINE, b = a + SK_KV_LINE, w;
 
-		if (k < n1) {
-			line = first + k;
-		} else {
-			/* --loc: the other READ in flight. */
-			line = first2 + (k - n1);
-			o = off2;
-			e = end2;
-			d = dst2;
-		}
-		a = line * SK_KV_LINE;
-		b = a + SK_KV_LINE;
-		if (a < o)
-			a = o;
-		if (b > e)
-			b = e;
+		if (a < off)
+			a = off;
+		if (b > end)
+			b = end;
 		for (w = a / 8; w < b / 8; w++)
-			d[w - o / 8] = __atomic_load_n(&src[w],
-						       __ATOMIC_ACQUIRE);
+			d[w - off / 8] = __atomic_load_n(&src[w],
+							 __ATOMIC_ACQUIRE);
 		if (r % 1024 == 0)
 			sched_yield();
 		else if (r % 32 == 1)
 			for (w = 0; w < (r >> 32) % 1000; w++)
 				__asm__ __volatile__("" ::: "memory");
 	}
-}
-
-static void nic_read(struct reader *rd, uint64_t off, size_t len, void *dst)
-{
-	nic_read2(rd, off, len, dst, 0, 0, NULL);
 }
 
 static void report_bad(struct reader *rd, uint32_t key, const char *why,
@@ -468,24 +447,13 @@ static void *reader(void *arg)
 					g.loc_break == 2 ? UINT64_MAX :
 							   g.lease_ns);
 		if (e && e->cand.len <= max) {
-			lc = *e;
-			nic_read2(rd, plan.pair_off, SK_KV_PAIR_SIZE, pair,
-				  lc.cand.off, lc.cand.len, item);
-		} else {
-			e = NULL;
-			nic_read(rd, plan.pair_off, SK_KV_PAIR_SIZE, pair);
-		}
-		st = sk_kv_read_pick(&g.view, &plan, pair, cands, &n);
-		if (st) {
-			fprintf(stderr, "reader: %s\n", sk_kv_status_str(st));
-			__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
-			break;
-		}
-		if (e) {
-			/* The entry's item, judged as a client's GET does. */
-			struct sk_kv_cand one = lc.cand;
+			/* The entry's item alone, judged as a client's GET
+			 * does; not taken, the GET starts again from the
+			 * pair. */
 			uint64_t cas;
 
+			lc = *e;
+			nic_read(rd, lc.cand.off, lc.cand.len, item);
 			v.cas = 0;
 			st = g.no_check ?
 				     sk_kv_read_parse(&plan, &lc.cand, item,
@@ -493,10 +461,9 @@ static void *reader(void *arg)
 				     sk_kv_read_check(&plan, &lc.cand, item,
 						      keys[key], klen, 0, &v);
 			cas = g.loc_break == 3 ? lc.cas : v.cas;
-			if (kv_loc_accept(&lc, g.loc_break == 1 ? &one : cands,
-					  g.loc_break == 1 ? 1 : n, st, cas,
-					  t0, now_ns(),
-					  g.loc_break == 2 ? UINT64_MAX :
+			if (kv_loc_accept(&lc, st, cas, t0, now_ns(),
+					  g.loc_break == 2 ? UINT64_MAX >>
+						  SK_KV_GEN_BITS :
 							     g.lease_ns)) {
 				rd->loc_hits++;
 				got = &lc.cand;
@@ -504,6 +471,14 @@ static void *reader(void *arg)
 			}
 			rd->loc_misses++;
 			kv_loc_drop(rd->loc, plan.h, &lc);
+			t0 = now_ns();
+		}
+		nic_read(rd, plan.pair_off, SK_KV_PAIR_SIZE, pair);
+		st = sk_kv_read_pick(&g.view, &plan, pair, cands, &n);
+		if (st) {
+			fprintf(stderr, "reader: %s\n", sk_kv_status_str(st));
+			__atomic_store_n(&g.bad, 1, __ATOMIC_RELAXED);
+			break;
 		}
 		st = SK_KV_ERR_NOT_FOUND;
 		for (i = 0; i < n; i++) {
@@ -601,7 +576,7 @@ static int usage(void)
 	fprintf(stderr, "usage: kv_stress_torn [--gets N] [--readers N] "
 			"[--no-check] [--reuse-now] [--seed S] "
 			"[--quarantine-ms Q] [--evict KiB] [--loc] "
-			"[--loc-break slot|age|cas]\n");
+			"[--loc-break age|cas]\n");
 	return 2;
 }
 
@@ -653,9 +628,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[a], "--loc-break")) {
 			a++;
 			g.loc = 1;
-			if (!strcmp(argv[a], "slot"))
-				g.loc_break = 1;
-			else if (!strcmp(argv[a], "age"))
+			if (!strcmp(argv[a], "age"))
 				g.loc_break = 2;
 			else if (!strcmp(argv[a], "cas"))
 				g.loc_break = 3;
@@ -715,8 +688,7 @@ int main(int argc, char **argv)
 	if (g.loc)
 		printf("kv_stress_torn: readers with a location cache%s%s\n",
 		       g.loc_break ? ", BROKEN: no " : "",
-		       g.loc_break == 1 ? "slot compare" :
-		       g.loc_break == 2 ? "age under the lease" :
+		       g.loc_break == 2 ? "age under 64 leases" :
 		       g.loc_break == 3 ? "CAS compare" : "");
 	fflush(stdout);
 
@@ -754,7 +726,7 @@ int main(int argc, char **argv)
 	       " s\n", acc, miss, rc, rm, rl, secs100 / 100, secs100 % 100);
 	if (g.loc)
 		printf("kv_stress_torn: location cache: %" PRIu64 " accepted "
-		       "from pair and item copied at once, %" PRIu64 " not\n",
+		       "from the item copied alone, %" PRIu64 " not\n",
 		       lh, lm);
 	sk_kv_part_cleanup(g.part);
 	free(g.region);

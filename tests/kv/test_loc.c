@@ -1,18 +1,14 @@
 /*
  * Unit tests of kv's location cache (kv/loc.h): the table (find, fill,
- * drop), and kv_loc_accept's judgement of a GET that READ the pair and
- * the cached item at once, on a partition in this process's memory with
- * the owner's and the reader's clock in the test's hands. Each case
- * builds, step by step, an order of events two READs in flight together
- * may see: the item's lines copied at one moment, the pair's at another.
- *
- * The case a concurrent stress cannot reach (tests/kv/stress_torn.c
- * --loc-break age): an entry whose item's chunk was freed and taken by
- * the key's next value, the item READ landing before that value's first
- * store and the pair READ after its publish. The item check and the CAS
- * compare pass on a value replaced two sets earlier; the slot's
- * generation turns it down, and 64 uses of the chunk later, when the
- * generation is back where it was, only the age rule does.
+ * drop), and kv_loc_accept's judgement of a GET that READ the cached item
+ * alone, on a partition in this process's memory with the owner's and
+ * the reader's clock in the test's hands. Each case builds, step by step,
+ * what the item's READ may find: the item still in its slot, killed (its
+ * CAS 0) after a set, touch or delete, its chunk taken by the key's next
+ * value in the next generation, and the case a concurrent stress cannot
+ * reach (tests/kv/stress_torn.c --loc-break age): 64 touches later, the
+ * chunk holding the key with the entry's CAS in the entry's generation,
+ * which only the age rule turns down.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,44 +139,66 @@ static void table(void **state)
 	assert_non_null(kv_loc_find(tab, h, 3, 1001, L));
 	kv_loc_drop(tab, h, NULL);
 	assert_null(kv_loc_find(tab, h, 3, 1001, L));
+	/* A killed item's CAS (0) makes no entry, and no hit. */
+	kv_loc_fill(tab, h, 3, &a, 0, 1002);
+	assert_null(kv_loc_find(tab, h, 3, 1002, L));
+	{
+		struct kv_loc z = { .h = h, .cas = 0, .t_live = 1002,
+				    .cand = a, .part = 3 };
+
+		assert_false(kv_loc_accept(&z, 0, 0, 1002, 1003, L));
+	}
 }
 
-/* Nothing changed: a young entry's item is taken, not past the lease. */
+/* Nothing changed: a young entry's item is taken, not past 64 L, nor by a
+ * GET slower than L. */
 static void hit(void **state)
 {
 	struct fx *f = fx_open();
-	uint64_t L = sk_kv_lease_ns(Q_NS), t = 1000;
+	uint64_t L = sk_kv_lease_ns(Q_NS), t = 1000, cas;
 	struct kv_loc e;
 
 	(void)state;
 	set(f, "v1", t);
 	get_and_fill(f, "v1", t);
 	e = *kv_loc_find(f->tab, f->plan.h, 0, t + 10, L);
-	/* Both READs at once: item first, pair after, or the other way. */
+	/* The item alone, READ now. */
 	assert_int_equal(read_item(f, &e.cand), 0);
-	read_pair(f);
-	assert_true(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 10,
-				  t + 20, L));
+	cas = f->iv.cas;
+	assert_true(kv_loc_accept(&e, 0, cas, t + 10, t + 20, L));
 	assert_memory_equal(f->iv.value, "v1", 2);
 	/* Long after: still taken while under 64 L from the entry's GET ... */
-	assert_true(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas,
-				  t + 64 * L - 10, t + 64 * L - 1, L));
+	assert_true(kv_loc_accept(&e, 0, cas, t + 64 * L - 10,
+				  t + 64 * L - 1, L));
 	/* ... not at 64 L, */
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas,
-				   t + 64 * L - 10, t + 64 * L, L));
+	assert_false(kv_loc_accept(&e, 0, cas, t + 64 * L - 10, t + 64 * L,
+				   L));
 	/* nor a GET that itself took L (rule 4). */
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 10,
-				   t + 10 + L, L));
+	assert_false(kv_loc_accept(&e, 0, cas, t + 10, t + 10 + L, L));
 	/* A bad check, or another CAS: turned down. */
-	assert_false(kv_loc_accept(&e, f->cands, f->n, SK_KV_ERR_BAD_CHECK,
-				   f->iv.cas, t + 10, t + 20, L));
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas + 1,
-				   t + 10, t + 20, L));
+	assert_false(kv_loc_accept(&e, SK_KV_ERR_BAD_CHECK, cas, t + 10,
+				   t + 20, L));
+	assert_false(kv_loc_accept(&e, 0, cas + 1, t + 10, t + 20, L));
 	fx_close(f);
 }
 
-/* The key set anew, or touched (the same CAS, the item elsewhere): the
- * pair no longer points at the entry's item. */
+/* The entry's item as a READ after it left its slot finds it: killed,
+ * its CAS 0. Without the check (read_parse) the CAS compare alone turns
+ * it down: the first line. */
+static void expect_killed(struct fx *f, const struct kv_loc *e, uint64_t t)
+{
+	struct sk_kv_item_view pv;
+	uint64_t L = sk_kv_lease_ns(Q_NS);
+
+	assert_int_equal(read_item(f, &e->cand), SK_KV_ERR_BAD_CHECK);
+	assert_int_equal(sk_kv_read_parse(&f->plan, &e->cand, f->item, "k", 1,
+					  0, &pv), 0);
+	assert_int_equal(pv.cas, 0);
+	assert_false(kv_loc_accept(e, 0, pv.cas, t, t + 1, L));
+}
+
+/* The key set anew, touched (the same CAS, the item elsewhere) or
+ * deleted: the entry's item is killed before its slot moves on. */
 static void moved(void **state)
 {
 	struct fx *f = fx_open();
@@ -191,115 +209,123 @@ static void moved(void **state)
 	set(f, "v1", t);
 	get_and_fill(f, "v1", t);
 	e = *kv_loc_find(f->tab, f->plan.h, 0, t, L);
-	/* The item READ lands first: the old item, whole (quarantined). */
+	/* READ before the set: v1 whole, still in its slot: taken, and it
+	 * linearizes there. */
 	assert_int_equal(read_item(f, &e.cand), 0);
+	assert_true(kv_loc_accept(&e, 0, f->iv.cas, t + 5, t + 6, L));
 	set(f, "v2", t + 10);
-	read_pair(f);
-	assert_int_equal(f->n, 1);
-	assert_true(f->cands[0].off != e.cand.off);
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 5,
-				   t + 20, L));
+	expect_killed(f, &e, t + 15);
 
 	get_and_fill(f, "v2", t + 30);
 	e = *kv_loc_find(f->tab, f->plan.h, 0, t + 30, L);
-	assert_int_equal(read_item(f, &e.cand), 0);
 	assert_int_equal(sk_kv_part_touch(f->part, "k", 1, 12345, t + 40), 0);
+	expect_killed(f, &e, t + 45);
+	/* touch kept the CAS: the new item, where the pair now points, has
+	 * the entry's; the old one's kill is what tells them apart. */
 	read_pair(f);
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, f->iv.cas, t + 35,
-				   t + 50, L));
-	/* touch kept the CAS: the CAS compare could not tell the old item
-	 * from the new; the slot compare does. */
-	assert_int_equal(f->cands[0].off != e.cand.off, 1);
+	assert_int_equal(f->n, 1);
+	assert_true(f->cands[0].off != e.cand.off);
 	assert_int_equal(read_item(f, &f->cands[0]), 0);
 	assert_int_equal(f->iv.cas, e.cas);
+
+	get_and_fill(f, "v2", t + 50);
+	e = *kv_loc_find(f->tab, f->plan.h, 0, t + 50, L);
+	assert_int_equal(sk_kv_part_delete(f->part, "k", 1, t + 60), 0);
+	expect_killed(f, &e, t + 65);
 	fx_close(f);
+}
+
+/* Reap what was retired before @t (stamped now), then Q later: one chunk
+ * comes free. */
+static void reap_one(struct fx *f, uint64_t t)
+{
+	sk_kv_part_reap(f->part, t);
+	assert_int_equal(sk_kv_part_reap(f->part, t + Q_NS), 1);
 }
 
 /*
  * The entry's item replaced, its chunk freed Q later and taken by the
- * key's next value, at the same offset, with the same length. A GET with
- * the old entry: its item READ copies the freed chunk before the new
- * value's stores, its pair READ sees the new value's slot.
+ * key's next value, at the same offset, with the same length, in the
+ * chunk's next generation: the entry's READ finds that value whole, which
+ * fails the check under the entry's generation, and has another CAS.
  */
 static void reused_chunk(void **state)
 {
 	struct fx *f = fx_open();
 	uint64_t L = sk_kv_lease_ns(Q_NS), t = 1000, t_hit;
-	struct sk_kv_item_view old;
-	struct kv_loc e, nogen;
-	unsigned uses = 1;
-	char v[8];
+	struct kv_loc e;
 
 	(void)state;
 	set(f, "v1", t);
 	get_and_fill(f, "v1", t);
 	e = *kv_loc_find(f->tab, f->plan.h, 0, t, L);
-	set(f, "v2", t + 10);                         /* v1 retired */
-	sk_kv_part_reap(f->part, t + 20);             /* ... stamped */
-	assert_int_equal(sk_kv_part_reap(f->part, t + 20 + Q_NS), 1);
+	set(f, "v2", t + 10);                         /* v1 killed, retired */
+	reap_one(f, t + 20);
 	t_hit = t + 20 + Q_NS + 1;
 
-	/* The entry is young enough to be tried (under 64 L) ... */
+	/* The entry is young enough to be tried (under 64 L); its READ now
+	 * finds v1 killed. */
 	assert_non_null(kv_loc_find(f->tab, f->plan.h, 0, t_hit, L));
-	/* ... and its item READ lands now, on the freed chunk, v1's bytes
-	 * still whole ... */
-	assert_int_equal(read_item(f, &e.cand), 0);
-	old = f->iv;
-	assert_memory_equal(old.value, "v1", 2);
-	/* ... then v3 takes the chunk, and the pair READ sees it there: the
-	 * same offset and length, the chunk's next generation. */
+	expect_killed(f, &e, t_hit);
+	/* v3 takes the chunk: the same offset and length, the next
+	 * generation. */
 	set(f, "v3", t_hit + 1);
 	read_pair(f);
 	assert_int_equal(f->n, 1);
 	assert_int_equal(f->cands[0].off, e.cand.off);
 	assert_int_equal(f->cands[0].len, e.cand.len);
 	assert_int_equal(f->cands[0].gen, (e.cand.gen + 1) & SK_KV_GEN_MASK);
-	/* The check and the CAS pass on v1, which was replaced before this
-	 * GET began; the generation turns it down ... */
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, old.cas, t_hit,
-				   t_hit + 2, L));
-	/* ... which a slot without one could not (the age rule then had to
-	 * stop the entry at L, where it now goes on to 64 L). */
-	nogen = e;
-	nogen.cand.gen = f->cands[0].gen;
-	assert_true(kv_loc_accept(&nogen, f->cands, f->n, 0, old.cas, t_hit,
-				  t_hit + 2, L));
-
-	/* The item READ landing after v3's publish reads v3 whole: the CAS
-	 * compare turns that down too (a second line: an entry vouches for
-	 * its own item only). */
-	assert_int_equal(read_item(f, &e.cand), 0);
+	/* The entry's READ finds v3 whole: under the entry's generation its
+	 * check fails; under its own it passes, with another CAS. */
+	assert_int_equal(read_item(f, &e.cand), SK_KV_ERR_BAD_CHECK);
+	assert_int_equal(read_item(f, &f->cands[0]), 0);
 	assert_memory_equal(f->iv.value, "v3", 2);
-	assert_false(kv_loc_accept(&nogen, f->cands, f->n, 0, f->iv.cas,
-				   t_hit, t_hit + 2, UINT64_MAX));
+	assert_true(f->iv.cas != e.cas);
+	assert_false(kv_loc_accept(&e, 0, f->iv.cas, t_hit + 2, t_hit + 3,
+				   UINT64_MAX >> SK_KV_GEN_BITS));
+	fx_close(f);
+}
 
-	/* Set the key on, reaping each replaced item Q later, until the
-	 * chunk's generation comes round to the entry's: 64 uses of it,
-	 * each at least Q after the last. */
-	t = t_hit + 1;
-	for (unsigned i = 4; uses < 64; i++) {
-		t += Q_NS + 2;
-		sk_kv_part_reap(f->part, t);          /* stamp */
-		assert_int_equal(sk_kv_part_reap(f->part, t + Q_NS), 1);
+/*
+ * What only the age rule turns down: touches move the key between two
+ * chunks, keeping its CAS, until the entry's chunk is back in the entry's
+ * generation (64 uses, each at least Q after the one before) holding the
+ * key with the entry's CAS. A READ of it passes the check and the CAS
+ * compare; the entry, 64 Q old by then, is past 64 L.
+ */
+static void touched_round(void **state)
+{
+	struct fx *f = fx_open();
+	uint64_t L = sk_kv_lease_ns(Q_NS), t = 1000;
+	unsigned uses = 0, x = 100;
+	struct kv_loc e;
+
+	(void)state;
+	set(f, "v1", t);
+	get_and_fill(f, "v1", t);
+	e = *kv_loc_find(f->tab, f->plan.h, 0, t, L);
+	/* The first touch goes to a new chunk; every later one takes the
+	 * chunk the one before left, once it is out of quarantine. */
+	assert_int_equal(sk_kv_part_touch(f->part, "k", 1, x++, t + 1), 0);
+	t += 2;
+	while (uses < 64) {
+		reap_one(f, t);
 		t += Q_NS + 1;
-		snprintf(v, sizeof(v), "v%u", i % 10);
-		set(f, v, t);
+		assert_int_equal(sk_kv_part_touch(f->part, "k", 1, x++, t), 0);
 		read_pair(f);
 		assert_int_equal(f->n, 1);
 		if (f->cands[0].off == e.cand.off)
 			uses++;
 	}
-	assert_int_equal(f->cands[0].off, e.cand.off);
 	assert_int_equal(f->cands[0].len, e.cand.len);
 	assert_int_equal(f->cands[0].gen, e.cand.gen);
 	assert_true(t - e.t_live >= 64 * Q_NS);
-	/* Now only the age rule tells v1's entry from the chunk's item: a
-	 * copy of v1 would pass the slot compare, the check and the CAS.
-	 * But the entry is 64 Q old, past 64 L: not tried, not taken. */
+	assert_int_equal(read_item(f, &e.cand), 0);
+	assert_int_equal(f->iv.cas, e.cas);
+	/* Not tried, not taken; without the age rule, taken. */
 	assert_null(kv_loc_find(f->tab, f->plan.h, 0, t, L));
-	assert_false(kv_loc_accept(&e, f->cands, f->n, 0, old.cas, t, t + 1,
-				   L));
-	assert_true(kv_loc_accept(&e, f->cands, f->n, 0, old.cas, t, t + 1,
+	assert_false(kv_loc_accept(&e, 0, f->iv.cas, t, t + 1, L));
+	assert_true(kv_loc_accept(&e, 0, f->iv.cas, t, t + 1,
 				  UINT64_MAX >> SK_KV_GEN_BITS));
 	fx_close(f);
 }
@@ -311,6 +337,7 @@ int main(void)
 		cmocka_unit_test(hit),
 		cmocka_unit_test(moved),
 		cmocka_unit_test(reused_chunk),
+		cmocka_unit_test(touched_round),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

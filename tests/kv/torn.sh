@@ -14,12 +14,13 @@
 #     64 keys: with every rule and without the check (0); with no
 #     quarantine (evicted and rewritten chunks reused at once), without
 #     the check, it must be caught (3).
-#   - readers with a location cache (--loc, kv/loc.h: pair and cached
-#     item copied at once): with every rule, without the check, and in
-#     the store that evicts (0); without the slot compare (--loc-break
-#     slot), even with the check, it must be caught (3); and first
-#     test_kv_loc, kv_loc_accept on orders of the two READs built step by
-#     step, among them the one the age rule alone turns down (0).
+#   - readers with a location cache (--loc, kv/loc.h: the cached item
+#     copied alone): with every rule, without the check, and in the store
+#     that evicts (0); without the CAS compare, which sees the owner's
+#     kill, and without the check (--loc-break cas --no-check), it must be
+#     caught (3); and first test_kv_loc, kv_loc_accept on what the item's
+#     READ may find, built step by step, among them the case the age rule
+#     alone turns down (0).
 #
 #   BUILD=build tests/kv/torn.sh
 set -uo pipefail
@@ -71,5 +72,6 @@ run 0 "location cache, no item check" "$good" --gets 300000 --loc \
 	--no-check
 run 0 "location cache, store that evicts" "$good" --gets 1000000 \
 	--evict 128 --loc
-run 3 "location cache without the slot compare" "$good" --loc-break slot
+run 3 "location cache without the CAS compare or the check" "$good" \
+	--loc-break cas --no-check
 exit $rc
