@@ -63,17 +63,17 @@ static inline const struct kv_loc *kv_loc_find(struct kv_loc *tab,
 
 /* A GET that started at @t0 accepted the item @cand with @cas: its slot
  * pointed at it at some time after t0. A fill from an older GET does not
- * overwrite what a younger one saw of the same key. CAS 0 is a killed
- * item's (a GET without the check may take one whose slot it read before
- * the kill): no entry, since the kill is what a hit looks for. */
+ * overwrite what a younger one saw of the same key. A @killed item (its
+ * slot read before the owner's kill, its copy after) makes no entry: it
+ * has left its slot, and the kill is what a hit looks for. */
 static inline void kv_loc_fill(struct kv_loc *tab, uint64_t h, uint32_t part,
 			       const struct sk_kv_cand *cand, uint64_t cas,
-			       uint64_t t0)
+			       int killed, uint64_t t0)
 {
 	struct kv_loc *e = kv_loc_slot(tab, h);
 
-	if (cas == 0 || (e->cand.len && e->h == h && e->part == part &&
-			 (int64_t)(t0 - e->t_live) < 0))
+	if (killed || (e->cand.len && e->h == h && e->part == part &&
+		       (int64_t)(t0 - e->t_live) < 0))
 		return;
 	e->h = h;
 	e->part = part;
@@ -100,9 +100,11 @@ static inline void kv_loc_drop(struct kv_loc *tab, uint64_t h,
 /*
  * The judgement of a GET that READ entry @e's item alone, posted after its
  * @t0, completing at @t_done: accept the item only if
- *   - its CAS, @cas, is e's: the owner kills an item (its CAS := 0) just
- *     before its slot store takes it out, so a READ that found the CAS
- *     read the item while it was still in its slot (README);
+ *   - it is not @killed: the owner kills an item (SK_KV_CAS_KILLED in its
+ *     CAS word) just before its slot store takes it out, so a READ that
+ *     found the bit clear read the item while it was still in its slot
+ *     (README);
+ *   - its CAS, @cas, is e's;
  *   - the whole span from e's t_live to t_done is under 64 L: then no
  *     other item of the chunk can carry e's generation (README);
  *   - the GET itself, t0 to t_done, is under L (rule (4));
@@ -111,10 +113,10 @@ static inline void kv_loc_drop(struct kv_loc *tab, uint64_t h,
  *     in the README.
  */
 static inline bool kv_loc_accept(const struct kv_loc *e, int check_rc,
-				 uint64_t cas, uint64_t t0, uint64_t t_done,
-				 uint64_t lease_ns)
+				 uint64_t cas, int killed, uint64_t t0,
+				 uint64_t t_done, uint64_t lease_ns)
 {
-	return check_rc == 0 && cas != 0 && cas == e->cas &&
+	return check_rc == 0 && !killed && cas == e->cas &&
 	       t_done - t0 < lease_ns &&
 	       t_done - e->t_live < kv_loc_age_ns(lease_ns);
 }

@@ -316,7 +316,7 @@ static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 	/* Its slot pointed at this item after t0 (README): a next GET may
 	 * READ it at once. */
 	kv_loc_fill(kv->loc, op->plan.h, op->kp->view.partition,
-		    &op->cands[op->ci], iv.cas, op->t0);
+		    &op->cands[op->ci], iv.cas, iv.killed, op->t0);
 	kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
 				     iv.exptime);
 	kv_hint_add(kv, op->rank, op->plan.h);
@@ -446,11 +446,11 @@ static bool kv_get_cached_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 	now = kv_mono_ns();
 	rc = sk_kv_read_check(&op->plan, &op->lc.cand, kv_item_at(kv, op),
 			      req->key, req->klen, kv_owner_now(o, now), &iv);
-	if (kv_loc_accept(&op->lc, rc, iv.cas, op->t0, now,
+	if (kv_loc_accept(&op->lc, rc, iv.cas, iv.killed, op->t0, now,
 			  sk_kv_lease_ns(kv->quarantine_ns))) {
 		kv->loc_st.hits++;
 		kv_loc_fill(kv->loc, op->plan.h, op->lc.part, &op->lc.cand,
-			    iv.cas, op->t0);
+			    iv.cas, 0, op->t0);
 		kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
 			     iv.exptime);
 		kv_hint_add(kv, op->rank, op->plan.h);

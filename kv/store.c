@@ -260,8 +260,8 @@ static uint64_t item_check(const struct sk_kv_hkey *hkey,
 	struct sk_kv_item_hdr h;
 
 	memcpy(&h, item, sizeof(h));
-	return sk_kv_item_close(hkey, sk_kv_item_seal(hkey, item, len), h.cas,
-				h.exptime, region_off);
+	return sk_kv_item_close(hkey, sk_kv_item_seal(hkey, item, len),
+				h.cas & ~SK_KV_CAS_KILLED, h.exptime, region_off);
 }
 
 int sk_kv_read_parse(const struct sk_kv_plan *plan,
@@ -287,8 +287,9 @@ int sk_kv_read_parse(const struct sk_kv_plan *plan,
 	item_p->value = p + SK_KV_ITEM_HDR + h.klen;
 	item_p->vlen = h.vlen;
 	item_p->flags = h.flags;
-	item_p->cas = h.cas;
+	item_p->cas = h.cas & ~SK_KV_CAS_KILLED;
 	item_p->exptime = h.exptime;
+	item_p->killed = (h.cas & SK_KV_CAS_KILLED) != 0;
 	return SK_OK;
 }
 
@@ -648,6 +649,7 @@ int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
 	item_p->flags = ih->flags;
 	item_p->cas = ih->cas;
 	item_p->exptime = ih->exptime;
+	item_p->killed = 0;
 	return SK_OK;
 }
 
@@ -754,21 +756,22 @@ KV_HOT void retire(struct sk_kv_part *part, uint64_t tag, unsigned c)
 }
 
 /*
- * Kill slot word w's item, just before a slot store takes it out: its CAS
- * becomes 0, which no item has (cas_next starts at 1), so its check fails
- * too. Ordered before that store (release): a READ that finds the item's
- * CAS still there read it while the item was still in its slot, which
- * lets a location-cache GET READ the item alone (kv/README.md, "The
- * location cache").
+ * Kill slot word w's item, just before a slot store takes it out: set
+ * SK_KV_CAS_KILLED in its CAS word (no CAS has it; the check closes over
+ * the CAS without it, so a GET that read the slot before this store
+ * still takes the item, current at that read). Ordered before the slot
+ * store (release): a READ that finds the bit clear read the item while
+ * it was still in its slot, which lets a location-cache GET READ the
+ * item alone (kv/README.md, "The location cache").
  */
 KV_HOT void item_kill(struct sk_kv_part *part, uint64_t w)
 {
-	uint64_t *item = (uint64_t *)(part->store +
-				      sk_kv_slot_off(part->bucket[w]) *
-					      SK_KV_UNIT);
+	uint64_t *cas = (uint64_t *)(part->store +
+				     sk_kv_slot_off(part->bucket[w]) *
+					     SK_KV_UNIT) +
+			offsetof(struct sk_kv_item_hdr, cas) / 8;
 
-	__atomic_store_n(item + offsetof(struct sk_kv_item_hdr, cas) / 8, 0,
-			 __ATOMIC_RELAXED);
+	__atomic_store_n(cas, *cas | SK_KV_CAS_KILLED, __ATOMIC_RELAXED);
 }
 
 /* Slot word w's item out of its slot (slot := 0, release), killed first,

@@ -142,8 +142,8 @@ struct sk_kv_region_hdr {
  * the header: klen key bytes, vlen value bytes, zeros up to a multiple of
  * SK_KV_UNIT (16). Items may share a 64-byte line: the owner writes only
  * the words of free chunks, and of a live item only its CAS, once, just
- * before it leaves its slot: 0, which no item has ("killed",
- * kv/README.md).
+ * before it leaves its slot: SK_KV_CAS_KILLED set ("the kill",
+ * kv/README.md). The check closes over the CAS without that bit.
  *
  * check = sk_kv_item_close(seal, cas, exptime, sk_kv_item_place(the
  * item's offset in the region, its chunk's generation)), where seal =
@@ -163,6 +163,10 @@ struct sk_kv_item_hdr {
 	uint16_t reserved;    /* 0 */
 };
 #define SK_KV_ITEM_SEALED 20u /* offsetof(struct sk_kv_item_hdr, flags) */
+
+/* The kill's bit in an item's CAS word: no CAS has it (they count from
+ * 1). */
+#define SK_KV_CAS_KILLED (1ull << 63)
 
 /* Where an item is, as its check closes over it: its offset in the
  * region (under 2^47) and its chunk's generation (the slot's gen) above. */
@@ -266,8 +270,9 @@ struct sk_kv_item_view {
 	const uint8_t *value;
 	uint32_t vlen;
 	uint32_t flags;
-	uint64_t cas;
+	uint64_t cas;         /* without SK_KV_CAS_KILLED */
 	uint32_t exptime;
+	uint32_t killed;      /* the copy had SK_KV_CAS_KILLED */
 };
 
 /*

@@ -141,7 +141,7 @@ static void one_pair(const uint8_t *d, size_t n)
 static void one_item(const uint8_t *d, size_t n)
 {
 	struct sk_kv_plan plan;
-	struct sk_kv_cand cand;
+	struct sk_kv_cand cand = { 0 };
 	struct sk_kv_item_view v;
 	uint8_t *c;
 	unsigned klen;
@@ -170,7 +170,7 @@ static void one_item(const uint8_t *d, size_t n)
 static int check_copy(const uint8_t *d, size_t n)
 {
 	struct sk_kv_plan plan;
-	struct sk_kv_cand cand;
+	struct sk_kv_cand cand = { 0 };
 	struct sk_kv_item_view v;
 	const uint8_t *item;
 	uint8_t *c;
@@ -190,7 +190,8 @@ static int check_copy(const uint8_t *d, size_t n)
 	if (ok) {
 		inside(&v, c, len);
 		if (v.vlen != sizeof(value) ||
-		    memcmp(v.value, value, sizeof(value)) != 0 || v.flags != 9)
+		    memcmp(v.value, value, sizeof(value)) != 0 || v.flags != 9 ||
+		    v.cas != real.cas)
 			die("accepted a changed item");
 	}
 	free(c);

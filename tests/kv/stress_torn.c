@@ -32,17 +32,17 @@
  * client's GET runs) and, with a young entry for the key, copies the
  * cached item alone, its lines in a random order, judged by
  * kv_loc_accept; one not accepted starts again from the pair.
- * --loc-break age|cas leaves one of kv_loc_accept's conditions out (the
- * age under 64 leases, the CAS compare), to see which of them the stress
- * catches: without the CAS compare and the item check (--no-check) a
- * reader takes the killed item its entry names after the key moved on,
- * and is caught at once (exit 3); with the check, the killed CAS fails
- * it (the second line). The age rule guards what this load cannot reach:
- * an entry older than 16 Q whose item's chunk the owner reused 64 times
- * (its generation back where it was), read in the instant between a
- * touch's first store and its publish (a reader here reads every key
- * every few microseconds, so a moved key's entry goes at its next GET);
- * tests/kv/test_loc.c builds that case step by step instead.
+ * --loc-break age|cas|kill leaves one of kv_loc_accept's conditions out
+ * (the age under 64 leases, the CAS compare, the look at the kill), to
+ * see which of them the stress catches: without the kill's a reader
+ * takes the killed item its entry names after the key moved on, whole
+ * and passing its check, and is caught at once (exit 3). The age rule
+ * and the CAS compare guard what this load cannot reach: an entry older
+ * than 16 Q whose item's chunk the owner reused 64 times (its generation
+ * back where it was), read in the instant between a touch's first store
+ * and its publish (a reader here reads every key every few microseconds,
+ * so a moved key's entry goes at its next GET); tests/kv/test_loc.c
+ * builds those cases step by step instead.
  *
  * Besides being one written, never older than one the reader saw before:
  * an accepted value's seq must be newer than any the writer had replaced
@@ -58,7 +58,7 @@
  *
  *   kv_stress_torn [--gets N] [--readers N] [--no-check] [--reuse-now]
  *                  [--seed S] [--quarantine-ms Q] [--evict KiB]
- *                  [--loc] [--loc-break age|cas]
+ *                  [--loc] [--loc-break age|cas|kill]
  * exit 0: N GETs accepted, all good; 3: a bad value accepted; 1: a
  * failure of the test itself; 2: usage.
  */
@@ -105,7 +105,7 @@ static struct {
 	uint64_t gone[NKEYS];       /* every seq up to this one replaced or
 				     * deleted */
 	int loc;                    /* --loc */
-	int loc_break;              /* --loc-break: 2 age, 3 cas */
+	int loc_break;              /* --loc-break: 2 age, 3 cas, 4 kill */
 	unsigned nkeys;             /* keys in use */
 	uint64_t hints;             /* --evict: keys read, a bit each */
 	uint64_t key_hash[NKEYS];
@@ -455,13 +455,16 @@ static void *reader(void *arg)
 			lc = *e;
 			nic_read(rd, lc.cand.off, lc.cand.len, item);
 			v.cas = 0;
+			v.killed = 0;
 			st = g.no_check ?
 				     sk_kv_read_parse(&plan, &lc.cand, item,
 						      keys[key], klen, 0, &v) :
 				     sk_kv_read_check(&plan, &lc.cand, item,
 						      keys[key], klen, 0, &v);
 			cas = g.loc_break == 3 ? lc.cas : v.cas;
-			if (kv_loc_accept(&lc, st, cas, t0, now_ns(),
+			if (kv_loc_accept(&lc, st, cas,
+					  g.loc_break == 4 ? 0 : (int)v.killed,
+					  t0, now_ns(),
 					  g.loc_break == 2 ? UINT64_MAX >>
 						  SK_KV_GEN_BITS :
 							     g.lease_ns)) {
@@ -539,7 +542,8 @@ judged:
 		}
 		rd->last[key] = seq;
 		if (g.loc)
-			kv_loc_fill(rd->loc, plan.h, 0, got, v.cas, t0);
+			kv_loc_fill(rd->loc, plan.h, 0, got, v.cas,
+				    (int)v.killed, t0);
 		rd->accepted++;
 		if (g.evict)
 			__atomic_fetch_or(&g.hints, 1ull << key,
@@ -576,7 +580,7 @@ static int usage(void)
 	fprintf(stderr, "usage: kv_stress_torn [--gets N] [--readers N] "
 			"[--no-check] [--reuse-now] [--seed S] "
 			"[--quarantine-ms Q] [--evict KiB] [--loc] "
-			"[--loc-break age|cas]\n");
+			"[--loc-break age|cas|kill]\n");
 	return 2;
 }
 
@@ -632,6 +636,8 @@ int main(int argc, char **argv)
 				g.loc_break = 2;
 			else if (!strcmp(argv[a], "cas"))
 				g.loc_break = 3;
+			else if (!strcmp(argv[a], "kill"))
+				g.loc_break = 4;
 			else
 				return usage();
 		} else if (!strcmp(argv[a], "--quarantine-ms")) {
@@ -689,6 +695,7 @@ int main(int argc, char **argv)
 		printf("kv_stress_torn: readers with a location cache%s%s\n",
 		       g.loc_break ? ", BROKEN: no " : "",
 		       g.loc_break == 2 ? "age under 64 leases" :
+		       g.loc_break == 4 ? "look at the kill" :
 		       g.loc_break == 3 ? "CAS compare" : "");
 	fflush(stdout);
 

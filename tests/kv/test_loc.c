@@ -3,8 +3,8 @@
  * drop), and kv_loc_accept's judgement of a GET that READ the cached item
  * alone, on a partition in this process's memory with the owner's and
  * the reader's clock in the test's hands. Each case builds, step by step,
- * what the item's READ may find: the item still in its slot, killed (its
- * CAS 0) after a set, touch or delete, its chunk taken by the key's next
+ * what the item's READ may find: the item still in its slot, killed (a bit
+ * of its CAS word) after a set, touch or delete, its chunk taken by the key's next
  * value in the next generation, and the case a concurrent stress cannot
  * reach (tests/kv/stress_torn.c --loc-break age): 64 touches later, the
  * chunk holding the key with the entry's CAS in the entry's generation,
@@ -96,7 +96,7 @@ static void get_and_fill(struct fx *f, const char *want, uint64_t t0)
 	assert_int_equal(read_item(f, &f->cands[0]), 0);
 	assert_int_equal(f->iv.vlen, strlen(want));
 	assert_memory_equal(f->iv.value, want, f->iv.vlen);
-	kv_loc_fill(f->tab, f->plan.h, 0, &f->cands[0], f->iv.cas, t0);
+	kv_loc_fill(f->tab, f->plan.h, 0, &f->cands[0], f->iv.cas, 0, t0);
 }
 
 static void table(void **state)
@@ -108,7 +108,7 @@ static void table(void **state)
 
 	(void)state;
 	assert_null(kv_loc_find(tab, h, 0, 0, L)); /* empty */
-	kv_loc_fill(tab, h, 3, &a, 7, 1000);
+	kv_loc_fill(tab, h, 3, &a, 7, 0, 1000);
 	e = kv_loc_find(tab, h, 3, 1000, L);
 	assert_non_null(e);
 	assert_int_equal(e->cand.off, a.off);
@@ -121,9 +121,9 @@ static void table(void **state)
 	assert_non_null(kv_loc_find(tab, h, 3, 1000 + 64 * L - 1, L));
 	assert_null(kv_loc_find(tab, h, 3, 1000 + 64 * L, L));
 	/* An older GET's fill leaves a younger one's entry. */
-	kv_loc_fill(tab, h, 3, &b, 8, 999);
+	kv_loc_fill(tab, h, 3, &b, 8, 0, 999);
 	assert_int_equal(kv_loc_find(tab, h, 3, 1000, L)->cas, 7);
-	kv_loc_fill(tab, h, 3, &b, 8, 1001);
+	kv_loc_fill(tab, h, 3, &b, 8, 0, 1001);
 	assert_int_equal(kv_loc_find(tab, h, 3, 1001, L)->cas, 8);
 	assert_int_equal(kv_loc_find(tab, h, 3, 1001, L)->cand.gen, 5);
 	/* A drop as of an entry that has changed since leaves it. */
@@ -139,14 +139,15 @@ static void table(void **state)
 	assert_non_null(kv_loc_find(tab, h, 3, 1001, L));
 	kv_loc_drop(tab, h, NULL);
 	assert_null(kv_loc_find(tab, h, 3, 1001, L));
-	/* A killed item's CAS (0) makes no entry, and no hit. */
-	kv_loc_fill(tab, h, 3, &a, 0, 1002);
+	/* A killed item makes no entry, and no hit. */
+	kv_loc_fill(tab, h, 3, &a, 9, 1, 1002);
 	assert_null(kv_loc_find(tab, h, 3, 1002, L));
 	{
-		struct kv_loc z = { .h = h, .cas = 0, .t_live = 1002,
+		struct kv_loc z = { .h = h, .cas = 9, .t_live = 1002,
 				    .cand = a, .part = 3 };
 
-		assert_false(kv_loc_accept(&z, 0, 0, 1002, 1003, L));
+		assert_true(kv_loc_accept(&z, 0, 9, 0, 1002, 1003, L));
+		assert_false(kv_loc_accept(&z, 0, 9, 1, 1002, 1003, L));
 	}
 }
 
@@ -165,36 +166,43 @@ static void hit(void **state)
 	/* The item alone, READ now. */
 	assert_int_equal(read_item(f, &e.cand), 0);
 	cas = f->iv.cas;
-	assert_true(kv_loc_accept(&e, 0, cas, t + 10, t + 20, L));
+	assert_true(kv_loc_accept(&e, 0, cas, 0, t + 10, t + 20, L));
 	assert_memory_equal(f->iv.value, "v1", 2);
 	/* Long after: still taken while under 64 L from the entry's GET ... */
-	assert_true(kv_loc_accept(&e, 0, cas, t + 64 * L - 10,
+	assert_true(kv_loc_accept(&e, 0, cas, 0, t + 64 * L - 10,
 				  t + 64 * L - 1, L));
 	/* ... not at 64 L, */
-	assert_false(kv_loc_accept(&e, 0, cas, t + 64 * L - 10, t + 64 * L,
+	assert_false(kv_loc_accept(&e, 0, cas, 0, t + 64 * L - 10, t + 64 * L,
 				   L));
 	/* nor a GET that itself took L (rule 4). */
-	assert_false(kv_loc_accept(&e, 0, cas, t + 10, t + 10 + L, L));
+	assert_false(kv_loc_accept(&e, 0, cas, 0, t + 10, t + 10 + L, L));
 	/* A bad check, or another CAS: turned down. */
-	assert_false(kv_loc_accept(&e, SK_KV_ERR_BAD_CHECK, cas, t + 10,
+	assert_false(kv_loc_accept(&e, SK_KV_ERR_BAD_CHECK, cas, 0, t + 10,
 				   t + 20, L));
-	assert_false(kv_loc_accept(&e, 0, cas + 1, t + 10, t + 20, L));
+	assert_false(kv_loc_accept(&e, 0, cas + 1, 0, t + 10, t + 20, L));
 	fx_close(f);
 }
 
-/* The entry's item as a READ after it left its slot finds it: killed,
- * its CAS 0. Without the check (read_parse) the CAS compare alone turns
- * it down: the first line. */
+/* The entry's item as a READ after it left its slot finds it: whole, its
+ * check good (a GET that read its slot before the kill takes it), its CAS
+ * the entry's, but killed: the hit turns it down, with the check or
+ * without (read_parse): the first line. */
 static void expect_killed(struct fx *f, const struct kv_loc *e, uint64_t t)
 {
 	struct sk_kv_item_view pv;
 	uint64_t L = sk_kv_lease_ns(Q_NS);
 
-	assert_int_equal(read_item(f, &e->cand), SK_KV_ERR_BAD_CHECK);
+	assert_int_equal(read_item(f, &e->cand), 0);
+	assert_int_equal(f->iv.killed, 1);
+	assert_int_equal(f->iv.cas, e->cas);
+	assert_false(kv_loc_accept(e, 0, f->iv.cas, (int)f->iv.killed, t,
+				   t + 1, L));
 	assert_int_equal(sk_kv_read_parse(&f->plan, &e->cand, f->item, "k", 1,
 					  0, &pv), 0);
-	assert_int_equal(pv.cas, 0);
-	assert_false(kv_loc_accept(e, 0, pv.cas, t, t + 1, L));
+	assert_int_equal(pv.killed, 1);
+	assert_false(kv_loc_accept(e, 0, pv.cas, (int)pv.killed, t, t + 1, L));
+	/* Blind to the kill, it would be taken. */
+	assert_true(kv_loc_accept(e, 0, pv.cas, 0, t, t + 1, L));
 }
 
 /* The key set anew, touched (the same CAS, the item elsewhere) or
@@ -212,9 +220,16 @@ static void moved(void **state)
 	/* READ before the set: v1 whole, still in its slot: taken, and it
 	 * linearizes there. */
 	assert_int_equal(read_item(f, &e.cand), 0);
-	assert_true(kv_loc_accept(&e, 0, f->iv.cas, t + 5, t + 6, L));
+	assert_true(kv_loc_accept(&e, 0, f->iv.cas, 0, t + 5, t + 6, L));
+	/* A GET without the entry reads the pair now (v1's slot) ... */
+	read_pair(f);
 	set(f, "v2", t + 10);
 	expect_killed(f, &e, t + 15);
+	/* ... and v1's item after the set: killed, and still its answer
+	 * (v1 was the key's at the pair's read): rules 1 to 3 pass. */
+	assert_int_equal(read_item(f, &f->cands[0]), 0);
+	assert_memory_equal(f->iv.value, "v1", 2);
+	assert_int_equal(f->iv.killed, 1);
 
 	get_and_fill(f, "v2", t + 30);
 	e = *kv_loc_find(f->tab, f->plan.h, 0, t + 30, L);
@@ -281,7 +296,7 @@ static void reused_chunk(void **state)
 	assert_int_equal(read_item(f, &f->cands[0]), 0);
 	assert_memory_equal(f->iv.value, "v3", 2);
 	assert_true(f->iv.cas != e.cas);
-	assert_false(kv_loc_accept(&e, 0, f->iv.cas, t_hit + 2, t_hit + 3,
+	assert_false(kv_loc_accept(&e, 0, f->iv.cas, 0, t_hit + 2, t_hit + 3,
 				   UINT64_MAX >> SK_KV_GEN_BITS));
 	fx_close(f);
 }
@@ -324,8 +339,8 @@ static void touched_round(void **state)
 	assert_int_equal(f->iv.cas, e.cas);
 	/* Not tried, not taken; without the age rule, taken. */
 	assert_null(kv_loc_find(f->tab, f->plan.h, 0, t, L));
-	assert_false(kv_loc_accept(&e, 0, f->iv.cas, t, t + 1, L));
-	assert_true(kv_loc_accept(&e, 0, f->iv.cas, t, t + 1,
+	assert_false(kv_loc_accept(&e, 0, f->iv.cas, 0, t, t + 1, L));
+	assert_true(kv_loc_accept(&e, 0, f->iv.cas, 0, t, t + 1,
 				  UINT64_MAX >> SK_KV_GEN_BITS));
 	fx_close(f);
 }

@@ -16,9 +16,8 @@
 #     the check, it must be caught (3).
 #   - readers with a location cache (--loc, kv/loc.h: the cached item
 #     copied alone): with every rule, without the check, and in the store
-#     that evicts (0); without the CAS compare, which sees the owner's
-#     kill, and without the check (--loc-break cas --no-check), it must be
-#     caught (3); and first test_kv_loc, kv_loc_accept on what the item's
+#     that evicts (0); without the look at the owner's kill (--loc-break
+#     kill), even with the check, it must be caught (3); and first test_kv_loc, kv_loc_accept on what the item's
 #     READ may find, built step by step, among them the case the age rule
 #     alone turns down (0).
 #
@@ -72,6 +71,5 @@ run 0 "location cache, no item check" "$good" --gets 300000 --loc \
 	--no-check
 run 0 "location cache, store that evicts" "$good" --gets 1000000 \
 	--evict 128 --loc
-run 3 "location cache without the CAS compare or the check" "$good" \
-	--loc-break cas --no-check
+run 3 "location cache blind to the kill" "$good" --loc-break kill
 exit $rc
