@@ -8,12 +8,13 @@
  *
  * An entry says: the key whose full hash is h had its item at (off, len)
  * of partition part, its chunk in generation gen, with CAS cas, and a GET
- * that started at t_live (the reader's monotonic clock) saw the pair's
- * slot point at that item. It may be used only while less than 64 L (the
- * lease, times the generations a slot tells apart) has passed since
+ * that started at t_live (the reader's monotonic clock) found that item
+ * in the key's slot. It may be used only while less than 64 L (the lease,
+ * times the generations a slot and a check tell apart) has passed since
  * t_live: before then the owner cannot have reused the item's chunk 64
- * times, so a slot that points at (off, len, gen) points at this item
- * (the proof is in the README).
+ * times, so bytes at (off, len) that pass the check in generation gen,
+ * not killed, with the entry's CAS, are this item's (the proof is in the
+ * README).
  */
 #ifndef SK_KV_LOC_H
 #define SK_KV_LOC_H

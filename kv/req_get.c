@@ -275,6 +275,20 @@ static bool kv_get_item(struct sk_kv *kv, struct sk_kv_req_priv *op)
 		       kv_get_item_done, kv_get_item);
 }
 
+/* A one-sided GET took the item @iv copied from @cand: its answer, an
+ * entry for the next GET of the key (loc.h), the owner's access hint. */
+static bool kv_get_took(struct sk_kv *kv, struct sk_kv_req_priv *op,
+			const struct sk_kv_cand *cand,
+			const struct sk_kv_item_view *iv)
+{
+	kv_loc_fill(kv->loc, op->plan.h, op->kp->view.partition, cand,
+		    iv->cas, (int)iv->killed, op->t0);
+	kv_req_value(op->req, iv->value, iv->vlen, iv->flags, iv->cas,
+		     iv->exptime);
+	kv_hint_add(kv, op->rank, op->plan.h);
+	return kv_get_onesided(kv, op, SK_KV_OK);
+}
+
 static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 {
 	struct sk_kv_req *req = op->req;
@@ -314,13 +328,8 @@ static bool kv_get_item_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 		return kv_get_onesided(kv, op, SK_KV_NOT_FOUND);
 	}
 	/* Its slot pointed at this item after t0 (README): a next GET may
-	 * READ it at once. */
-	kv_loc_fill(kv->loc, op->plan.h, op->kp->view.partition,
-		    &op->cands[op->ci], iv.cas, iv.killed, op->t0);
-	kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
-				     iv.exptime);
-	kv_hint_add(kv, op->rank, op->plan.h);
-	return kv_get_onesided(kv, op, SK_KV_OK);
+	 * READ it alone. */
+	return kv_get_took(kv, op, &op->cands[op->ci], &iv);
 }
 
 static bool kv_get_pair_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
@@ -449,12 +458,7 @@ static bool kv_get_cached_done(struct sk_kv *kv, struct sk_kv_req_priv *op)
 	if (kv_loc_accept(&op->lc, rc, iv.cas, iv.killed, op->t0, now,
 			  sk_kv_lease_ns(kv->quarantine_ns))) {
 		kv->loc_st.hits++;
-		kv_loc_fill(kv->loc, op->plan.h, op->lc.part, &op->lc.cand,
-			    iv.cas, 0, op->t0);
-		kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
-			     iv.exptime);
-		kv_hint_add(kv, op->rank, op->plan.h);
-		return kv_get_onesided(kv, op, SK_KV_OK);
+		return kv_get_took(kv, op, &op->lc.cand, &iv);
 	}
 	/* Killed (the key changed), too old by now, or expired: the READ
 	 * is lost, and the entry with it. */

@@ -61,6 +61,11 @@ static inline uint64_t chunk_tag(unsigned gen, uint64_t off)
 {
 	return (uint64_t)gen << SK_KV_OFF_BITS | off;
 }
+static inline unsigned tag_gen(uint64_t tag)
+{
+	return (tag >> SK_KV_OFF_BITS) & SK_KV_GEN_MASK;
+}
+static inline uint64_t tag_off(uint64_t tag) { return tag & SK_KV_OFF_MAX; }
 
 /* Free chunks of a class: their tags, the generation each one's next
  * item gets. */
@@ -688,19 +693,17 @@ reap_some(struct sk_kv_part *part, uint64_t now_ns)
 	while (part->q_len > part->q_pend) {
 		struct sk_kv_qent *e = q_at(part, 0);
 		unsigned c = e->off_cls & QE_CLS_MASK;
+		uint64_t tag = e->off_cls >> QE_CLS_BITS;
 
 		if (now_ns < e->retired_ns ||
 		    now_ns - e->retired_ns < part->cfg.quarantine_ns)
 			break;
-		uint64_t tag = e->off_cls >> QE_CLS_BITS;
-
 		/* Out of quarantine, the chunk's next item is another
 		 * generation. No heap for the free list: it stays in
 		 * quarantine (a later reap retries). */
 		if (fv_push(&part->free[c],
-			    chunk_tag((sk_kv_slot_gen(tag) + 1) &
-				      SK_KV_GEN_MASK,
-				      tag & SK_KV_OFF_MAX)))
+			    chunk_tag((tag_gen(tag) + 1) & SK_KV_GEN_MASK,
+				      tag_off(tag))))
 			break;
 		part->q_head = (part->q_head + 1) & (part->q_cap - 1);
 		part->q_len--;
@@ -801,14 +804,13 @@ struct chunk {
 KV_HOT int pop_free(struct sk_kv_part *part, unsigned c, struct chunk *ch)
 {
 	struct sk_kv_fvec *fv = &part->free[c];
-
 	uint64_t tag;
 
 	if (!fv->n)
 		return 0;
 	tag = fv->v[--fv->n];
-	ch->off = tag & SK_KV_OFF_MAX;
-	ch->gen = sk_kv_slot_gen(tag);
+	ch->off = tag_off(tag);
+	ch->gen = tag_gen(tag);
 	ch->cls = c;
 	return 1;
 }
@@ -989,8 +991,8 @@ KV_HOT int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 	if (part->bucket[w]) {
 		uint64_t tag = slot_chunk(part, w, &ch->cls);
 
-		ch->off = tag & SK_KV_OFF_MAX;
-		ch->gen = sk_kv_slot_gen(tag);
+		ch->off = tag_off(tag);
+		ch->gen = tag_gen(tag);
 		if (part->cls_units[ch->cls] >= units &&
 		    ch->cls <= class_of(part, units) + SK_KV_BORROW) {
 			ch->borrow = ch->cls - class_of(part, units);
@@ -1023,7 +1025,7 @@ KV_HOT void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
 
 	if (old) {
 		old_tag = slot_chunk(part, w, &old_cls);
-		if ((old_tag & SK_KV_OFF_MAX) != ch->off)
+		if (tag_off(old_tag) != ch->off)
 			item_kill(part, w);
 	}
 	__atomic_store_n(&part->bucket[w],
@@ -1033,7 +1035,7 @@ KV_HOT void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
 	sm_put(part, w, SM_REF | ch->borrow << SM_BORROW_SHIFT);
 	if (!old)
 		part->items++;
-	else if ((old_tag & SK_KV_OFF_MAX) != ch->off)
+	else if (tag_off(old_tag) != ch->off)
 		retire(part, old_tag, old_cls);
 }
 
