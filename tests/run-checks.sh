@@ -107,20 +107,44 @@ conformance() {
 		SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_rpc"
 }
 
+# One target for 5 s on a copy of its seeds; output to $2.
+fuzz_one() {
+	local t=$1 seeds=tests/fuzz/corpus_$1 corpus rc=0
+	[ "$t" = blobs ] && seeds=tests/fuzz/corpus
+	corpus=$(mktemp -d)
+	cp "$seeds"/* "$corpus"/
+	timeout 300 "build-fuzz/fuzz_$t" -max_total_time=5 \
+		-print_final_stats=1 -artifact_prefix="$LOGS/" \
+		"$corpus" >"$2" 2>&1 || rc=1
+	rm -rf "$corpus"
+	return $rc
+}
+
+# Every target, JOBS at a time (each is one process on one core); their
+# outputs in the list's order.
 fuzz() {
-	local t corpus rc=0
-	for t in blobs hostfile hostmsg perf_hello rpc ring rdma_blobs \
-		ucx_rkey kvsem lincheck kvread owner mc_text mc_bin slurm frames; do
-		local seeds=tests/fuzz/corpus_$t
-		[ "$t" = blobs ] && seeds=tests/fuzz/corpus
-		corpus=$(mktemp -d)
-		cp "$seeds"/* "$corpus"/
-		echo "== fuzz_$t"
-		timeout 300 "build-fuzz/fuzz_$t" -max_total_time=5 \
-			-print_final_stats=1 -artifact_prefix="$LOGS/" \
-			"$corpus" || rc=1
-		rm -rf "$corpus"
+	local t rc=0 tmp i n=0 jobs=${JOBS:-2}
+	local -a ts=(blobs hostfile hostmsg perf_hello rpc ring rdma_blobs
+		ucx_rkey kvsem lincheck kvread owner mc_text mc_bin slurm frames)
+	local -a pids=()
+	tmp=$(mktemp -d)
+	for ((i = 0; i < ${#ts[@]}; i++)); do
+		if [ $n -ge "$jobs" ]; then
+			wait "${pids[i - jobs]}" || rc=1
+			n=$((n - 1))
+		fi
+		fuzz_one "${ts[i]}" "$tmp/$i" &
+		pids[i]=$!
+		n=$((n + 1))
 	done
+	for ((i = ${#ts[@]} - n; i < ${#ts[@]}; i++)); do
+		wait "${pids[i]}" || rc=1
+	done
+	for ((i = 0; i < ${#ts[@]}; i++)); do
+		echo "== fuzz_${ts[i]}"
+		cat "$tmp/$i"
+	done
+	rm -rf "$tmp"
 	return $rc
 }
 
