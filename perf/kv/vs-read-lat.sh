@@ -6,10 +6,12 @@
 # run, trials interleaved. Target: GET p50 <= 2.2 x READ p50 (a GET is two
 # dependent READs: its 128-byte bucket pair, then the item).
 #
-#   kvbench: skrun -n 2 kvbench --mix C --remote --clients 1 --serve spin
-#            (rank 0 GETs keys rank 1 owns; rank 1 busy-polls its loop, as
-#            sk_read_lat's server polls its device on ucx, where a READ
-#            needs the target's progress)
+#   kvbench: skrun -n 2 kvbench --mix C --remote --clients 1 --serve S
+#            (rank 0 GETs keys rank 1 owns; S = spin by default: rank 1
+#            busy-polls its loop, as sk_read_lat's server polls its device
+#            on ucx, where a READ needs the target's progress. On rdma
+#            sk_read_lat's server sleeps; an owner sleeping there made
+#            GETs slower in the guest, not faster: perf/README.md)
 #   floor:   sk_read_lat --alloc -s ITEM, ITEM = the item's bytes as kv
 #            stores them: 32-byte header + key + value, rounded up to 16
 #            (80 for 16 B keys and 32 B values), the size of the GET's
@@ -28,17 +30,22 @@ usage() {
 	cat <<'EOF'
 usage: perf/kv/vs-read-lat.sh [--trials N] [--requests N] [--keys N]
                               [--key-size B] [--value-size B]
-                              [--dist uniform|zipf] [--keep] [--verbose]
+                              [--dist uniform|zipf] [--serve spin|sleep]
+                              [--keep] [--verbose]
 
   --trials N      interleaved trials (default 3); the ratio is the median
                   of the per-trial ratios
   --requests N    GETs, and READs, per trial (default 20000)
   --keys N        keys in the table (default 2000)
   --key-size B    (default 16)   --value-size B  (default 32)
-  --dist D        kvbench's key popularity: uniform (default: every GET
-                  of a key last read long ago, two dependent READs) or
-                  zipf (0.99: hot keys read again within the lease take
-                  the location cache's one round trip, kv/README.md)
+  --dist D        kvbench's key popularity: uniform (default) or zipf
+                  (0.99). A GET of a key this client read within 64
+                  leases (1.6 s) READs the item alone, one round trip
+                  (kv/README.md, "The location cache"); others READ the
+                  pair, then the item. At the guest's rates the default
+                  2,000 keys come back in time; --keys 100000 measures
+                  GETs of keys not read lately
+  --serve S       how kv's owner waits (kvbench --serve; default spin)
   --keep          keep the raw outputs   --verbose  print each command
 
 Environment: BUILD (default build), SKIFF_PROVIDER (default ucx),
@@ -46,7 +53,7 @@ SKIFF_DEVICE, SKIFF_RDMA_GID_INDEX, PORT_MIN/PORT_MAX.
 EOF
 }
 
-trials=3 requests=20000 keys=2000 ksize=16 vsize=32 dist=uniform verbose=0 cmp_keep=0
+trials=3 requests=20000 keys=2000 ksize=16 vsize=32 dist=uniform serve=spin verbose=0 cmp_keep=0
 num() { [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "vs-read-lat.sh: bad $1: '${2:-}'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -62,6 +69,12 @@ while [ $# -gt 0 ]; do
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
 		case $2 in uniform | zipf) dist=$2 ;;
 		*) echo "vs-read-lat.sh: bad --dist: '$2' (uniform or zipf)" >&2; exit 2 ;;
+		esac
+		shift 2 ;;
+	--serve)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		case $2 in spin | sleep) serve=$2 ;;
+		*) echo "vs-read-lat.sh: bad --serve: '$2' (spin or sleep)" >&2; exit 2 ;;
 		esac
 		shift 2 ;;
 	--keep) cmp_keep=1; shift ;;
@@ -101,7 +114,7 @@ run_read() {
 run_kv() {
 	local out=$cmp_tmp/kv.$1
 	local -a cmd=("$skrun" --timeout 600 -n 2 "$cmp_bin/kv/kvbench" --mix C --remote
-		--clients 1 --serve spin --dist "$dist" --keys "$keys" --key-size "$ksize"
+		--clients 1 --serve "$serve" --dist "$dist" --keys "$keys" --key-size "$ksize"
 		--value-size "$vsize" --requests "$requests" --quiet)
 	[ "$verbose" = 1 ] && echo "+ ${cmd[*]}"
 	if ! SKIFF_ARENA_MB=${SKIFF_ARENA_MB:-64} "${cmd[@]}" </dev/null >"$out" 2>&1; then
@@ -117,6 +130,7 @@ run_kv() {
 
 echo "vs-read-lat.sh: kv GET p50 vs sk_read_lat p50 of $item B" \
 	"(keys $ksize B, values $vsize B, $dist); SKIFF_PROVIDER=$SKIFF_PROVIDER;" \
+	"owner $serve;" \
 	"$requests per trial; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 kvs=() reads=() ratios=() failed=0
 for t in $(seq "$trials"); do
