@@ -24,6 +24,10 @@ static const struct {
 			    "(default 128)"},
 	{PERF_OPT_EVENTS, "  -e, --events             sleep on the completion "
 			  "channel instead of polling"},
+	{PERF_OPT_CHAIN, "      --chain=<count>      a sample is <count> reads, "
+			 "each posted when the one\n"
+			 "                           before it completed "
+			 "(1-16, default 1; not perftest's)"},
 };
 
 static void perf_usage(const struct perf_tool *t, FILE *out)
@@ -98,7 +102,7 @@ static int perf_opt_bad(const struct perf_tool *t, const char *opt,
 int perf_opts_parse(struct perf_opts *o, const struct perf_tool *tool,
 		    int argc, char **argv)
 {
-	enum { OPT_PROVIDER = 0x100, OPT_ALLOC };
+	enum { OPT_PROVIDER = 0x100, OPT_ALLOC, OPT_CHAIN };
 	static const struct option longopts[] = {
 		{"size", required_argument, NULL, 's'},
 		{"iters", required_argument, NULL, 'n'},
@@ -110,6 +114,7 @@ int perf_opts_parse(struct perf_opts *o, const struct perf_tool *tool,
 		{"events", no_argument, NULL, 'e'},
 		{"provider", required_argument, NULL, OPT_PROVIDER},
 		{"alloc", no_argument, NULL, OPT_ALLOC},
+		{"chain", required_argument, NULL, OPT_CHAIN},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -124,6 +129,7 @@ int perf_opts_parse(struct perf_opts *o, const struct perf_tool *tool,
 		.iters = tool->def_iters,
 		.tx_depth = 128,
 		.atomic = PERF_ATOMIC_FADD,
+		.chain = 1,
 	};
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":s:n:ap:d:A:t:eh", longopts,
@@ -131,11 +137,18 @@ int perf_opts_parse(struct perf_opts *o, const struct perf_tool *tool,
 		unsigned need = ch == 'a' ? PERF_OPT_ALL :
 				ch == 'A' ? PERF_OPT_ATOMIC :
 				ch == 't' ? PERF_OPT_TX_DEPTH :
-				ch == 'e' ? PERF_OPT_EVENTS : 0;
+				ch == 'e' ? PERF_OPT_EVENTS :
+				ch == OPT_CHAIN ? PERF_OPT_CHAIN : 0;
 
 		if (need && !(tool->opts & need)) {
-			fprintf(stderr, "%s: option -%c does not apply to this "
-					"test\n", tool->name, ch);
+			if (ch == OPT_CHAIN)
+				fprintf(stderr, "%s: option --chain does not "
+						"apply to this test\n",
+					tool->name);
+			else
+				fprintf(stderr, "%s: option -%c does not apply "
+						"to this test\n",
+					tool->name, ch);
 			return PERF_EXIT_USAGE;
 		}
 		switch (ch) {
@@ -174,6 +187,12 @@ int perf_opts_parse(struct perf_opts *o, const struct perf_tool *tool,
 			break;
 		case OPT_ALLOC:
 			o->alloc = 1;
+			break;
+		case OPT_CHAIN:
+			if (perf_parse_ulong(optarg, 1, PERF_MAX_CHAIN, &v))
+				return perf_opt_bad(tool, "chain", optarg,
+						    "need 1..16");
+			o->chain = (unsigned)v;
 			break;
 		case 'A':
 			if (strcmp(optarg, "CMP_AND_SWAP") == 0)

@@ -43,7 +43,10 @@ enum perf_opt_flags {
 	PERF_OPT_ATOMIC   = 1u << 1, /* -A CMP_AND_SWAP|FETCH_AND_ADD */
 	PERF_OPT_TX_DEPTH = 1u << 2, /* -t */
 	PERF_OPT_EVENTS   = 1u << 3, /* -e: sleep on the completion channel */
+	PERF_OPT_CHAIN    = 1u << 4, /* --chain: dependent reads per sample */
 };
+
+#define PERF_MAX_CHAIN 16
 
 enum perf_atomic {
 	PERF_ATOMIC_FADD = 0,
@@ -77,6 +80,7 @@ struct perf_opts {
 	int atomic;             /* enum perf_atomic */
 	int events;
 	int alloc;              /* --alloc: memory from sk_mr_alloc */
+	unsigned chain;         /* --chain: reads in a row per sample (1) */
 };
 
 /* A count with an optional k/m/g suffix (powers of 1024) in @min..@max.

@@ -18,7 +18,7 @@ static const struct perf_tool read_lat_tool = {
 	.name = "sk_read_lat",
 	.title = "RDMA_Read Latency Test",
 	.test = PERF_TEST_READ_LAT,
-	.opts = PERF_OPT_ALL,
+	.opts = PERF_OPT_ALL | PERF_OPT_CHAIN,
 	.def_size = 2,
 	.def_iters = 1000,
 	.min_iters = 1,
@@ -31,30 +31,39 @@ static const struct perf_tool read_lat_tool = {
  * is the time between two consecutive posts (@ns has iters + 1 entries;
  * the last is the end): one clock read per sample, which matters where
  * clock_gettime is a system call (about 1 us in the TCG guest, where the
- * clocksource is the HPET).
+ * clocksource is the HPET). With --chain N a sample is N reads, each
+ * posted once the one before it completed: the floor of a lookup whose
+ * reads depend on each other (kv's GET: its bucket pair, then the item).
  */
+static int read_one(struct perf_ctx *c, void *dst, size_t size,
+		    uint64_t raddr)
+{
+	struct sk_wc wc;
+	sk_status_t st;
+
+	while ((st = sk_post_read(c->ep, c->mr, dst, size, c->rkey, raddr, 0,
+				  NULL)) == SK_ERR_AGAIN)
+		if (perf_ctx_progress(c, "read") < 0)
+			return -1;
+	if (st != SK_OK) {
+		fprintf(stderr, "sk_read_lat: cannot post a read: %s\n",
+			sk_status_str(st));
+		return -1;
+	}
+	return perf_ctx_wait_one(c, &wc, "read") ? -1 : 0;
+}
+
 static int read_lat_run(struct perf_ctx *c, size_t size, uint64_t *ns)
 {
 	void *dst = perf_ctx_slot(c, 0);
 	uint64_t raddr = perf_ctx_rslot(c, 0);
-	struct sk_wc wc;
 	long bad;
 
 	for (unsigned long i = 0; i < c->opts.iters; i++) {
-		sk_status_t st;
-
 		ns[i] = perf_now_ns();
-		while ((st = sk_post_read(c->ep, c->mr, dst, size, c->rkey,
-					  raddr, 0, NULL)) == SK_ERR_AGAIN)
-			if (perf_ctx_progress(c, "read") < 0)
+		for (unsigned j = 0; j < c->opts.chain; j++)
+			if (read_one(c, dst, size, raddr))
 				return -1;
-		if (st != SK_OK) {
-			fprintf(stderr, "sk_read_lat: cannot post a read: %s\n",
-				sk_status_str(st));
-			return -1;
-		}
-		if (perf_ctx_wait_one(c, &wc, "read"))
-			return -1;
 	}
 	ns[c->opts.iters] = perf_now_ns();
 	for (unsigned long i = 0; i < c->opts.iters; i++)

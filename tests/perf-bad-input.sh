@@ -29,6 +29,12 @@ for t in sk_write_lat sk_read_lat sk_atomic_lat sk_write_bw sk_pingpong \
 	expect 2 "$t bad iterations" -- "$bin" -n -5 127.0.0.1
 	expect 2 "$t bad port" -- "$bin" -p 99999
 done
+# --chain is sk_read_lat's alone, 1 to 16.
+for v in 0 17 x 2x -1; do
+	expect 2 "sk_read_lat bad chain $v" -- $BUILD/perf/sk_read_lat --chain "$v" 127.0.0.1
+done
+expect 2 "sk_read_lat chain without a value" -- $BUILD/perf/sk_read_lat --chain
+expect 2 "sk_write_lat takes no chain" -- $BUILD/perf/sk_write_lat --chain 2 127.0.0.1
 
 # compare-connect.sh too (it needs the guest's rxe0 only afterwards).
 cc=perf/compare-connect.sh
@@ -58,6 +64,8 @@ expect 2 "compare-boot bad timeout" -- $cb --timeout 0
 vr=perf/kv/vs-read-lat.sh
 expect 2 "vs-read-lat unknown flag" -- $vr --no-such-flag
 expect 2 "vs-read-lat bad dist" -- $vr --dist normal
+expect 2 "vs-read-lat bad serve" -- $vr --serve busy
+expect 2 "vs-read-lat serve without a value" -- $vr --serve
 expect 2 "vs-read-lat no dist" -- $vr --dist
 expect 2 "vs-read-lat bad trials" -- $vr --trials 0
 expect 2 "vs-read-lat bad requests" -- $vr --requests 1e5
