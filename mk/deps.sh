@@ -43,6 +43,7 @@ PKGS=(
 	munge
 	gnuplot-nox        # perf/bench: the report's plots (make bench)
 	fio                # perf/compare-file-io.sh: the file service's peer
+	valgrind           # make check's memcheck step; callgrind in perf/
 )
 
 missing=()
