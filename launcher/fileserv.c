@@ -187,6 +187,14 @@ int sk_fsrv_init(struct sk_fsrv *srv, const char *root, char *err,
 	srv->root_fd = open(srv->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (srv->root_fd < 0)
 		goto fail;
+	/* openat2 arrived in Linux 5.6; a container's seccomp profile may
+	 * still refuse it. Without it nothing below the root opens. */
+	srv->no_openat2 = 0;
+	ret = open_beneath(srv, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (ret >= 0)
+		close(ret);
+	else if (ret == -ENOSYS || ret == -EPERM)
+		srv->no_openat2 = -ret;
 	return 0;
 
 fail:

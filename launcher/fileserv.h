@@ -31,6 +31,8 @@
 struct sk_fsrv {
 	int   root_fd;   /* O_PATH|O_DIRECTORY descriptor of the root */
 	char *root;      /* its absolute, symlink-free path */
+	int   no_openat2; /* errno of openat2(2) refused here (ENOSYS under
+			   * an old kernel or a seccomp filter), else 0 */
 };
 
 struct sk_fsrv_file {
@@ -46,7 +48,10 @@ struct sk_fsrv_files {
 };
 
 /* Open @root (NULL: the current directory). Returns 0, or -errno with a
- * message in @err ("--root 'x': No such file or directory"). */
+ * message in @err ("--root 'x': No such file or directory"). Where this
+ * system refuses openat2(2), which every path below the root goes through,
+ * it still returns 0 with srv->no_openat2 set: the job runs, and each of
+ * its nodes' path calls fails with that errno (the caller says why). */
 int sk_fsrv_init(struct sk_fsrv *srv, const char *root, char *err,
 		 size_t errlen);
 void sk_fsrv_cleanup(struct sk_fsrv *srv);

@@ -83,3 +83,10 @@ $(BUILD)/tests/keystall_app: $(BUILD)/tests/launcher/keystall_app.o $(LIBOS) \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(SKIFF_APP_LDFLAGS) -o $@ $(filter %.o %.a,$^) \
 		$(VERBS_LIBS)
+
+# e2e's no-openat2 check: skrun with a system call refused (seccomp).
+ALL += $(BUILD)/tests/deny_syscall
+$(BUILD)/tests/deny_syscall: $(BUILD)/tests/launcher/deny_syscall.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^

@@ -275,6 +275,12 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		fprintf(stderr, "skrun: %s\n", err);
 		return SK_EXIT_USAGE;
 	}
+	if (job->fsrv.no_openat2)
+		fprintf(stderr, "skrun: warning: the nodes' file service needs "
+				"openat2(2) (Linux 5.6 or later), which this "
+				"system refuses (%s): their file calls will "
+				"fail with that error\n",
+			strerror(job->fsrv.no_openat2));
 	/* No fabric is no reason to refuse `skrun hostname` (mpirun does
 	 * not); a Skiff rank is told why when it tries to boot. */
 	if (sk_fabric_open(job, prov, from) == SK_OK) {

@@ -900,6 +900,26 @@ t_fd_limit() {
 		{ echo "hard 64: exit $RC, $(head -2 "$ERR")"; return 1; }
 }
 
+t_no_openat2() {
+	# A system that refuses openat2(2) (a kernel before 5.6, a container's
+	# seccomp profile): skrun says so once, the job runs, and a node's
+	# file call fails with the refusal's errno, never a crash or a hang.
+	run 60 -n 1 "$APP" hello
+	[ $RC -eq 0 ] && ! grep -q openat2 "$ERR" ||
+		{ echo "a warning where openat2 works: exit $RC, $(head -2 "$ERR")"; return 1; }
+	printf 'abc' >oa2.txt
+	timeout -k 5 60 "$repo/$BUILD/tests/deny_syscall" 437 "$SKRUN" -n 1 \
+		"$APP" readfile oa2.txt >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 1 ] ||
+		{ echo "exit $RC, want 1 (the node's open failed)"; head -3 "$ERR"; return 1; }
+	grep -q "^skrun: warning: the nodes' file service needs openat2(2) (Linux 5.6 or later), which this system refuses (Function not implemented)" "$ERR" ||
+		{ echo "no warning: $(head -2 "$ERR")"; return 1; }
+	grep -q "oa2.txt: Function not implemented" "$OUT" "$ERR" ||
+		{ echo "the node's error was not ENOSYS: $(cat "$OUT" "$ERR" | head -3)"; return 1; }
+	rm -f oa2.txt
+}
+
 t_usage() {
 	local args
 	printf 'node1 slots=2\nnode2 slots=x\n' >bad.hosts
@@ -1441,6 +1461,7 @@ check usage t_usage
 check agent-secret t_agent_secret
 check agent-lifeline t_agent_lifeline
 check fd-limit t_fd_limit
+check no-openat2 t_no_openat2
 check plain t_plain
 check bind t_bind
 check version t_version
