@@ -109,9 +109,39 @@ conformance() {
 		SKIFF_PROVIDER=ucx timeout 600 "$1/tests/test_rpc"
 }
 
+# par FN ITEM...: "FN ITEM OUTFILE" for every item, JOBS at a time (each
+# a process on one core), then "== ITEM" and its output, in the list's
+# order. Fails if any failed.
+par() {
+	local fn=$1 rc=0 tmp i n=0 jobs=${JOBS:-2} done_pid
+	shift
+	local -a items=("$@")
+	tmp=$(mktemp -d)
+	# The next starts when any one ends (wait -n), so a long one does not
+	# hold a core idle behind it.
+	for ((i = 0; i < ${#items[@]}; i++)); do
+		if [ $n -ge "$jobs" ]; then
+			wait -n -p done_pid || rc=1
+			n=$((n - 1))
+		fi
+		"$fn" "${items[i]}" "$tmp/$i" &
+		n=$((n + 1))
+	done
+	for ((; n > 0; n--)); do
+		wait -n -p done_pid || rc=1
+	done
+	for ((i = 0; i < ${#items[@]}; i++)); do
+		echo "== ${items[i]}"
+		cat "$tmp/$i"
+	done
+	rm -rf "$tmp"
+	return $rc
+}
+
 # One target for 5 s on a copy of its seeds; output to $2.
 fuzz_one() {
-	local t=$1 seeds=tests/fuzz/corpus_$1 corpus rc=0
+	local t=${1#fuzz_} seeds corpus rc=0
+	seeds=tests/fuzz/corpus_$t
 	[ "$t" = blobs ] && seeds=tests/fuzz/corpus
 	corpus=$(mktemp -d)
 	cp "$seeds"/* "$corpus"/
@@ -122,49 +152,29 @@ fuzz_one() {
 	return $rc
 }
 
-# Every target, JOBS at a time (each is one process on one core); their
-# outputs in the list's order.
 fuzz() {
-	local t rc=0 tmp i n=0 jobs=${JOBS:-2}
-	local -a ts=(blobs hostfile hostmsg perf_hello rpc ring rdma_blobs
-		ucx_rkey kvsem lincheck kvread owner mc_text mc_bin slurm frames)
-	local -a pids=()
-	tmp=$(mktemp -d)
-	for ((i = 0; i < ${#ts[@]}; i++)); do
-		if [ $n -ge "$jobs" ]; then
-			wait "${pids[i - jobs]}" || rc=1
-			n=$((n - 1))
-		fi
-		fuzz_one "${ts[i]}" "$tmp/$i" &
-		pids[i]=$!
-		n=$((n + 1))
-	done
-	for ((i = ${#ts[@]} - n; i < ${#ts[@]}; i++)); do
-		wait "${pids[i]}" || rc=1
-	done
-	for ((i = 0; i < ${#ts[@]}; i++)); do
-		echo "== fuzz_${ts[i]}"
-		cat "$tmp/$i"
-	done
-	rm -rf "$tmp"
-	return $rc
+	par fuzz_one fuzz_blobs fuzz_hostfile fuzz_hostmsg fuzz_perf_hello \
+		fuzz_rpc fuzz_ring fuzz_rdma_blobs fuzz_ucx_rkey fuzz_kvsem \
+		fuzz_lincheck fuzz_kvread fuzz_owner fuzz_mc_text fuzz_mc_bin \
+		fuzz_slurm fuzz_frames
 }
 
 # The unit tests under valgrind's memcheck: what ASan does not see (reads
 # of memory never written), and leaks of definite kinds. Not
 # test_fileserv: valgrind 3.19 does not know openat2(2), which the file
 # service needs (it answers ENOSYS there); ASan runs it.
+memcheck_one() {
+	valgrind -q --error-exitcode=99 --leak-check=full \
+		--show-leak-kinds=definite --errors-for-leak-kinds=definite \
+		"$MEMCHECK_BUILD/tests/$1" >"$2" 2>&1
+}
+
 memcheck() {
-	local b=$1 t
-	for t in test_wire test_config test_ring test_opts test_fileq \
-		test_hostproto test_rpc_wire test_loop test_sem test_store \
-		test_kv_wire test_kv_owner test_kv_loc test_lincheck \
-		test_mc_text test_mc_bin test_slurm; do
-		echo "== $t"
-		valgrind -q --error-exitcode=99 --leak-check=full \
-			--show-leak-kinds=definite \
-			--errors-for-leak-kinds=definite "$b/tests/$t" || return 1
-	done
+	MEMCHECK_BUILD=$1 par memcheck_one test_lincheck test_store \
+		test_opts test_ring test_config test_loop test_slurm \
+		test_kv_owner test_fileq test_wire test_hostproto \
+		test_kv_wire test_mc_text test_mc_bin test_kv_loc \
+		test_rpc_wire test_sem
 }
 
 e2e() {
