@@ -36,6 +36,9 @@ struct mc_stats {
 		unsigned rank;
 		int status;
 		struct sk_kv_owner_stats o;
+		/* Its evictions and expired at the last `stats reset`:
+		 * `stats` counts from there, `stats skiff` from its start. */
+		uint64_t evictions_base, expired_base;
 	} *node;
 	unsigned nnode;
 };
@@ -48,6 +51,10 @@ struct mc_conn {
 	int out_failed;             /* out of memory: close */
 	struct mc_stats *stats;     /* the gateway's (may be NULL: zeros) */
 };
+
+/* `stats reset`: zero @s's counters (memcached's stats_reset), and take
+ * the nodes' evictions and expired as they are now for the new zero. */
+void mc_stats_reset(struct mc_stats *s);
 
 /* Drop the first @n bytes of the output (written). */
 void mc_out_consume(struct mc_conn *c, size_t n);

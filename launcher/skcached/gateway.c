@@ -388,8 +388,9 @@ static int gw_cmd_special(struct gw *gw, struct mc_cmd *cmd)
 	if (cmd->special == MC_SP_NONE)
 		return 0;
 	if (cmd->special == MC_SP_STATS && cmd->stats_group[0] != '\0' &&
-	    strcmp(cmd->stats_group, "skiff") != 0)
-		return 0; /* settings, or unknown: nothing to ask */
+	    strcmp(cmd->stats_group, "skiff") != 0 &&
+	    strcmp(cmd->stats_group, "reset") != 0)
+		return 0; /* settings, sizes, or unknown: nothing to ask */
 	cmd->core_req = calloc(n, sizeof(*cmd->core_req));
 	if (cmd->core_req == NULL)
 		return -1;
@@ -605,8 +606,11 @@ static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
 		s->nodes++;
 		s->curr_items += o->items;
 		s->bytes += o->bytes;
-		s->evictions += o->evictions;
-		s->expired += o->expired;
+		/* Since the last reset (a node's figures only grow). */
+		s->evictions += o->evictions - (o->evictions < n->evictions_base ?
+						o->evictions : n->evictions_base);
+		s->expired += o->expired - (o->expired < n->expired_base ?
+					    o->expired : n->expired_base);
 	}
 }
 

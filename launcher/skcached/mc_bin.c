@@ -40,9 +40,10 @@
  *   INT32_MAX (2038) are taken as INT32_MAX, where memcached would keep
  *   them as a later absolute time.
  * - verbosity (0x1b) is not a binary command of memcached 1.6.18: it
- *   answers "Unknown command" there and here. "stats reset" and "stats
- *   detail" answer what mc_stats_each says (0x0001 "Not found" for a group
- *   it does not know).
+ *   answers "Unknown command" there and here. "stats detail", "items",
+ *   "slabs" and "conns" answer 0x0001 "Not found" here (mc_stats_each
+ *   keeps no such figures); "reset" resets and "sizes" says it is
+ *   disabled, as memcached does.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -772,9 +773,12 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 		if (cmd == NULL)
 			return bin_oom(c, &h, len, cmd_p);
 		cmd->special = MC_SP_STATS;
-		/* memcached compares the first 8 bytes only */
+		/* memcached compares the first 8 bytes only (5 for
+		 * reset) */
 		if (gl >= 8 && memcmp(g, "settings", 8) == 0)
 			gl = 8;
+		else if (gl >= 5 && memcmp(g, "reset", 5) == 0)
+			gl = 5;
 		memcpy(cmd->stats_group, g, gl);
 		cmd->stats_group[gl] = '\0';
 		*cmd_p = cmd;

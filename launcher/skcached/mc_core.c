@@ -170,6 +170,29 @@ static void mc_stat_u64(mc_stat_func_t fn, void *arg, const char *name,
 	fn(arg, name, s);
 }
 
+void mc_stats_reset(struct mc_stats *s)
+{
+	s->total_connections = s->rejected_connections = 0;
+	s->cmd_get = s->cmd_set = s->cmd_flush = s->cmd_touch = 0;
+	s->cmd_meta = 0;
+	s->get_hits = s->get_misses = s->get_expired = s->get_flushed = 0;
+	s->delete_misses = s->delete_hits = 0;
+	s->incr_misses = s->incr_hits = s->decr_misses = s->decr_hits = 0;
+	s->cas_misses = s->cas_hits = s->cas_badval = 0;
+	s->touch_hits = s->touch_misses = 0;
+	s->bytes_read = s->bytes_written = 0;
+	s->total_items = 0;
+	s->evictions = s->expired = 0;
+	for (unsigned i = 0; i < s->nnode; i++) {
+		struct mc_node_stats *n = &s->node[i];
+
+		if (n->status != 0)
+			continue;
+		n->evictions_base = n->o.evictions;
+		n->expired_base = n->o.expired;
+	}
+}
+
 int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		  void *arg)
 {
@@ -187,6 +210,21 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		mc_stat_u64(fn, arg, "item_size_max",
 			    set ? set->item_max : 0);
 		fn(arg, "binding_protocol", "auto-negotiate");
+		return 0;
+	}
+	if (strcmp(group, "sizes") == 0) {
+		/* memcached's answer without -o track_sizes; kv keeps no
+		 * histogram of item sizes either. */
+		fn(arg, "sizes_status", "disabled");
+		return 0;
+	}
+	if (strcmp(group, "reset") == 0) {
+		/* What memcached's stats_reset zeroes: the counters, not
+		 * the state (connections and items now, the settings). The
+		 * nodes' evictions and expired count on there: `stats`
+		 * subtracts what they were now. Nothing to print. */
+		if (c->stats != NULL)
+			mc_stats_reset(c->stats);
 		return 0;
 	}
 	if (strcmp(group, "skiff") == 0) {

@@ -487,7 +487,10 @@ static int finish_stats(struct mc_conn *c, struct mc_cmd *cmd)
 		out_line(c, "ERROR");
 		return 0;
 	}
-	mc_out(c, "END\r\n", 5);
+	if (strcmp(cmd->stats_group, "reset") == 0)
+		out_line(c, "RESET");
+	else
+		mc_out(c, "END\r\n", 5);
 	return 0;
 }
 
@@ -1130,8 +1133,9 @@ static struct mc_cmd *stats_parse(struct parse *p)
 	struct mc_cmd *cmd;
 	const char *group = p->ntok > 2 ? p->tok[1].value : "";
 
-	/* Groups the core does not know (reset, detail, slabs...) answer
-	 * ERROR in finish, as memcached does for the ones it lacks. */
+	/* Groups the core does not know answer ERROR in finish (memcached
+	 * does so for unknown ones; skcached also for slabs, items, conns
+	 * and detail, whose figures it does not keep: README). */
 	if (strlen(group) >= sizeof(cmd->stats_group))
 		return msg_cmd("ERROR");
 	cmd = cmd_new(0, 0, TK_STATS, finish_stats);

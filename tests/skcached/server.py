@@ -386,6 +386,19 @@ def t_multiget():
         for i, k in enumerate(keys):
             check(b"VALUE %s %d %d\r\n%s\r\n" % (k, i, len(k), k) in data,
                   "value of %r" % k)
+        # stats reset zeroes the counters, not the items (memcached's).
+        c.sendall(b"stats reset\r\n")
+        check(until(c, b"\r\n") == b"RESET\r\n", "stats reset")
+        c.sendall(b"get m:1\r\n")
+        until(c, b"END\r\n")
+        c.sendall(b"get nosuch\r\n")
+        until(c, b"END\r\n")
+        c.sendall(b"stats\r\n")
+        st = until(c, b"END\r\n")
+        for want in (b"STAT cmd_get 2\r\n", b"STAT get_hits 1\r\n",
+                     b"STAT get_misses 1\r\n", b"STAT cmd_set 0\r\n",
+                     b"STAT total_items 0\r\n", b"STAT curr_items 200\r\n"):
+            check(want in st, "after stats reset, no %r in %r" % (want, st))
     finally:
         check(s.stop() == 0, "exit: " + s.output())
 

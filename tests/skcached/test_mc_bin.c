@@ -521,6 +521,11 @@ static void test_flush_stats_special(void **state)
 		assert_int_equal(cmd->special, MC_SP_STATS);
 		assert_string_equal(cmd->stats_group, "settings");
 		mc_cmd_free(cmd);
+		/* and "reset" by its first 5 */
+		k = req(p, 0x10, "resetXY", 7, NULL, 0, NULL, 0, 1, 0);
+		assert_int_equal(mc_bin_parse(&conn, p, k, &cmd), k);
+		assert_string_equal(cmd->stats_group, "reset");
+		mc_cmd_free(cmd);
 		/* other groups go as they are, "" for none */
 		k = req(p, 0x10, "items", 5, NULL, 0, NULL, 0, 1, 0);
 		assert_int_equal(mc_bin_parse(&conn, p, k, &cmd), k);

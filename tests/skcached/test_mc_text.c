@@ -583,6 +583,44 @@ static void test_flush_stats(void **state)
 	mc_conn_out_free(&c);
 }
 
+/* stats sizes and stats reset, as memcached 1.6.18 answers them; the reset
+ * zeroes the counters, not the items now, and takes the nodes' evictions
+ * as the new zero. */
+static void test_stats_reset_sizes(void **state)
+{
+	struct mc_node_stats node = {
+		.rank = 1, .o = { .items = 5, .evictions = 7, .expired = 3 },
+	};
+	struct mc_stats st = {
+		.cmd_get = 9, .get_hits = 4, .get_misses = 5, .cmd_set = 2,
+		.total_connections = 3, .curr_connections = 1,
+		.bytes_read = 100, .total_items = 2, .curr_items = 5,
+		.evictions = 7, .expired = 3, .node = &node, .nnode = 1,
+	};
+	struct mc_conn c = { .pub.settings = &settings, .stats = &st };
+	struct mc_cmd *cmd = NULL;
+
+	(void)state;
+	assert_int_equal(mc_text_parse(&c, "stats sizes\r\n", 13, &cmd), 13);
+	cmd->finish(&c, cmd);
+	mc_cmd_free(cmd);
+	assert_int_equal(mc_text_parse(&c, "stats reset\r\n", 13, &cmd), 13);
+	assert_int_equal(cmd->special, MC_SP_STATS);
+	cmd->finish(&c, cmd);
+	mc_cmd_free(cmd);
+	c.out[c.out_len] = '\0';
+	assert_string_equal(c.out, "STAT sizes_status disabled\r\nEND\r\n"
+				   "RESET\r\n");
+	assert_true(st.cmd_get == 0 && st.get_hits == 0 && st.get_misses == 0 &&
+		    st.cmd_set == 0 && st.total_connections == 0 &&
+		    st.bytes_read == 0 && st.total_items == 0 &&
+		    st.evictions == 0 && st.expired == 0);
+	/* the state stays */
+	assert_true(st.curr_connections == 1 && st.curr_items == 5);
+	assert_true(node.evictions_base == 7 && node.expired_base == 3);
+	mc_conn_out_free(&c);
+}
+
 /* ---- pipelining, partial input, lines ---- */
 
 static void test_pipeline(void **state)
@@ -971,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_touch),
 		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_flush_stats),
+		cmocka_unit_test(test_stats_reset_sizes),
 		cmocka_unit_test(test_pipeline),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_line_limit),
