@@ -211,30 +211,53 @@ static const char *sk_conn_accept(struct sk_job *job, struct sk_hnode *n,
 	return NULL;
 }
 
-/* The FINALIZE reply of a node, once all its accepted peers have
- * connected to it and every node has finalized (or gone): as MPI_Finalize,
- * so that no node tears down an endpoint to one that has exited. */
-/* Every node that joined has finalized, exited or lost its link. */
-static bool sk_conn_all_finalized(const struct sk_job *job)
+/*
+ * The end of a job, in two steps, as MPI_Finalize is collective. A node's
+ * FINALIZE is answered once all its accepted peers have connected to it
+ * and every node has finalized (or gone): no node tears down an endpoint
+ * to one that has exited. The node then handles what its peers sent
+ * before they finalized (sk_dev_drain) and sends FINALIZE again with
+ * SK_HFIN_LEAVE, answered once every node has: only then may it exit, so
+ * no node handles a message from a node that has exited (libos/README.md,
+ * "Nobody leaves too early").
+ */
+/* Every node that joined has finalized (or, @leave, left), exited or lost
+ * its link. */
+static bool sk_conn_all_finalized(const struct sk_job *job, bool leave)
 {
 	for (unsigned r = 0; r < job->size; r++) {
 		const struct sk_hnode *n = &job->node[r];
 
-		if (n->joined && !n->finalized && !n->exited && !n->link_down)
+		if (n->joined && !(leave ? n->left : n->finalized) &&
+		    !n->exited && !n->link_down)
 			return false;
 	}
 	return true;
 }
 
-static void sk_conn_fin_check(struct sk_hnode *t)
+/* Answer what @t's FINALIZEs wait for, if it is there. @all: every node
+ * has finalized (-1: not known yet), @all_left: every node has left. */
+static void sk_conn_fin_answer(struct sk_hnode *t, int all, int all_left)
 {
-	if (!t->fin_held || t->unconfirmed > 0 || t->link_down ||
-	    !sk_chan_can_send(&t->chan) || !sk_conn_all_finalized(t->job))
+	if (t->link_down)
 		return;
 	/* Held until sent: a send that fails reports the link lost at
 	 * once (on_error), which must know the node still waits for it. */
-	sk_reply(t, t->fin_req, SK_HMSG_REPLY, 0, NULL, 0, NULL, 0);
-	t->fin_held = false;
+	if (t->fin_held && t->unconfirmed == 0 && sk_chan_can_send(&t->chan) &&
+	    (all >= 0 ? all : sk_conn_all_finalized(t->job, false))) {
+		sk_reply(t, t->fin_req, SK_HMSG_REPLY, 0, NULL, 0, NULL, 0);
+		t->fin_held = false;
+	}
+	if (t->leave_held && sk_chan_can_send(&t->chan) &&
+	    (all_left >= 0 ? all_left : sk_conn_all_finalized(t->job, true))) {
+		sk_reply(t, t->leave_req, SK_HMSG_REPLY, 0, NULL, 0, NULL, 0);
+		t->leave_held = false;
+	}
+}
+
+static void sk_conn_fin_check(struct sk_hnode *t)
+{
+	sk_conn_fin_answer(t, -1, -1);
 }
 
 /* @n's end of the connection to its confirm_to node is up, or will never
@@ -252,19 +275,36 @@ static void sk_conn_confirm(struct sk_job *job, struct sk_hnode *n)
 	sk_conn_fin_check(t);
 }
 
-void sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
-		      uint64_t req_id)
+const char *sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
+			     const struct sk_hreq *req)
 {
-	sk_conn_node_closed(job, n);
-	n->fin_held = true;
-	n->fin_req = req_id;
+	if (req->hdr.flags & SK_HFIN_LEAVE) {
+		if (!n->finalized || n->fin_held)
+			return "a LEAVE before its FINALIZE was answered";
+		if (n->left)
+			return "a second LEAVE";
+		n->left = true;
+		n->leave_held = true;
+		n->leave_req = req->hdr.req_id;
+	} else {
+		if (n->finalized)
+			return "a second FINALIZE";
+		n->finalized = true;
+		sk_conn_node_closed(job, n);
+		n->fin_held = true;
+		n->fin_req = req->hdr.req_id;
+	}
 	sk_conn_fin_release(job);
+	return NULL;
 }
 
 void sk_conn_fin_release(struct sk_job *job)
 {
+	int all = sk_conn_all_finalized(job, false);
+	int all_left = sk_conn_all_finalized(job, true);
+
 	for (unsigned r = 0; r < job->size; r++)
-		sk_conn_fin_check(&job->node[r]);
+		sk_conn_fin_answer(&job->node[r], all, all_left);
 }
 
 static void sk_conn_connected(struct sk_job *job, struct sk_hnode *n,
@@ -357,8 +397,11 @@ void sk_conn_node_closed(struct sk_job *job, struct sk_hnode *n)
 
 	/* What it owed another node's FINALIZE, it will never give. */
 	sk_conn_confirm(job, n);
-	if (n->conn_closed)
+	if (n->conn_closed) {
+		/* Finalized before: the others' LEAVEs need not wait. */
+		sk_conn_fin_release(job);
 		return;
+	}
 	n->conn_closed = true;
 	n->listening = false;
 	/* Whoever waits for this node is refused. */

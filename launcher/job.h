@@ -112,6 +112,9 @@ struct sk_hnode {
 	unsigned          unconfirmed; /* ACCEPTs whose node is not up */
 	bool              fin_held;   /* FINALIZE waits for them */
 	uint64_t          fin_req;
+	bool              left;       /* the second FINALIZE (LEAVE) came */
+	bool              leave_held; /* its reply waits for every node's */
+	uint64_t          leave_req;
 	bool              in_barrier;
 	bool              barrier_owed;
 	uint64_t          barrier_req;
@@ -221,10 +224,12 @@ const char *sk_barrier_serve(struct sk_job *job, struct sk_hnode *n,
 /* The node finalized, exited or lost its link: refuse what waits for it,
  * drop what it asked, and let a barrier go on without it. */
 void sk_conn_node_closed(struct sk_job *job, struct sk_hnode *n);
-/* FINALIZE from @n: answer it, now or once every node that connected to
- * it has its end up. */
-void sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
-		      uint64_t req_id);
+/* FINALIZE from @n: answer it once every node that connected to it has
+ * its end up and every node has finalized; the second (SK_HFIN_LEAVE),
+ * once every node has sent its own. Returns NULL, or what breaks the
+ * protocol (a LEAVE before the FINALIZE's reply, a third FINALIZE). */
+const char *sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
+			     const struct sk_hreq *req);
 /* Answer the FINALIZEs held for every node to finalize, if they now are
  * (a node finalized or went). */
 void sk_conn_fin_release(struct sk_job *job);

@@ -619,8 +619,7 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 		sk_serve_stdin(job, n, &req);
 		break;
 	case SK_HMSG_FINALIZE:
-		n->finalized = true;
-		sk_conn_finalize(job, n, req.hdr.req_id);
+		bad = sk_conn_finalize(job, n, &req);
 		break;
 	case SK_HMSG_CONNECTED:
 	case SK_HMSG_CONNECT:
@@ -656,7 +655,7 @@ static bool sk_services_on_msg(struct sk_chan *chan, void *msg, size_t len)
 
 static void sk_node_lost(struct sk_hnode *n, sk_status_t st)
 {
-	if ((!n->finalized || n->fin_held) && !n->exited &&
+	if ((!n->finalized || n->fin_held || n->leave_held) && !n->exited &&
 	    !n->job->aborting)
 		sk_job_abort(n->job, 1, "lost the fabric link to rank %u on "
 					"%s (%s)",

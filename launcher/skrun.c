@@ -61,12 +61,22 @@ static sk_status_t sk_fabric_open(struct sk_job *job, const char *prov,
 	char said[384] = "";
 	sk_status_t st;
 	ssize_t got = 0;
+	bool ka_set;
 
 	fflush(stderr);
 	saved = mfd >= 0 ? dup(STDERR_FILENO) : -1;
 	if (saved >= 0)
 		dup2(mfd, STDERR_FILENO);
+	/* No keepalive checks from skrun (ucx; the nodes still check it):
+	 * a node's exit status tells skrun of its death, and a check sent to
+	 * a node that has just exited makes UCX say on stdout that it cannot
+	 * reach the node (libos/README.md, "Nobody leaves too early"). Only
+	 * for skrun's own device: the nodes do not inherit it. */
+	ka_set = getenv("UCX_KEEPALIVE_INTERVAL") == NULL &&
+		 setenv("UCX_KEEPALIVE_INTERVAL", "inf", 0) == 0;
 	st = sk_dev_open(prov, NULL, &job->dev);
+	if (ka_set)
+		unsetenv("UCX_KEEPALIVE_INTERVAL");
 	fflush(stderr);
 	if (saved >= 0) {
 		dup2(saved, STDERR_FILENO);
@@ -384,6 +394,12 @@ static void sk_job_cleanup(struct sk_job *job)
 	unsigned r, busy;
 
 	sk_bootsrv_stop(job);
+	/* What the nodes sent before they exited (a UCX keepalive check of
+	 * its endpoint to us) is handled while that endpoint still stands:
+	 * once it is gone, UCX answers through a new endpoint, which fails
+	 * to reach the dead node and says so. */
+	if (job->dev)
+		sk_dev_drain(job->dev);
 	for (r = 0; r < job->size; r++) {
 		struct sk_hnode *n = &job->node[r];
 

@@ -474,9 +474,16 @@ static void sk_node_finalize(void)
 	if (!sk_node.down) {
 		/* The reply comes once the host has written everything this
 		 * node said, and every node has finalized: nothing is lost at
-		 * exit. */
-		sk_node_call(SK_HMSG_FINALIZE, 0, NULL, 0, NULL, 0, NULL, 0,
-			     NULL);
+		 * exit, and no node talks to this one any more. What they
+		 * said before may still wait in the fabric (a UCX keepalive
+		 * check of an endpoint this node has closed, whose answer
+		 * needs the sender alive): handle it, then leave together. */
+		if (sk_node_call(SK_HMSG_FINALIZE, 0, NULL, 0, NULL, 0, NULL,
+				 0, NULL) == 0) {
+			sk_dev_drain(sk_node.dev);
+			sk_node_call(SK_HMSG_FINALIZE, SK_HFIN_LEAVE, NULL, 0,
+				     NULL, 0, NULL, 0, NULL);
+		}
 	}
 	sk_node.down = true;
 	/* A sealed node cannot make the system calls a provider's teardown

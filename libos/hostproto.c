@@ -139,6 +139,10 @@ sk_status_t sk_hmsg_parse(const void *buf, size_t len, struct sk_hreq *req,
 		break;
 	case SK_HMSG_FINALIZE:
 		EXACT(0);
+		if ((req->hdr.flags & ~SK_HFIN_LEAVE) != 0) {
+			*why = "unknown finalize flags";
+			return SK_ERR_MALFORMED;
+		}
 		break;
 	case SK_HMSG_ABORT:
 		NEED(sizeof(int32_t) + 1);

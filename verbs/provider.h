@@ -96,6 +96,8 @@ struct sk_provider_ops {
 	sk_status_t (*dev_arm)(struct sk_dev *dev, int quiet);
 	/* optional: longest sleep before the next poll, -1 none */
 	int (*dev_sleep_bound)(const struct sk_dev *dev);
+	/* optional (sk_dev_drain): handle what peers already delivered */
+	void (*dev_drain)(struct sk_dev *dev);
 
 	sk_status_t (*mr_reg)(struct sk_dev *dev, void *addr, size_t len,
 			      unsigned access, struct sk_mr **mr_p);

@@ -115,6 +115,12 @@ int sk_dev_sleep_bound(const struct sk_dev *dev)
 	return dev->ops->dev_sleep_bound ? dev->ops->dev_sleep_bound(dev) : -1;
 }
 
+void sk_dev_drain(struct sk_dev *dev)
+{
+	if (dev->ops->dev_drain)
+		dev->ops->dev_drain(dev);
+}
+
 int sk_dev_wait(struct sk_dev *dev, struct sk_wc *wc, int max, int timeout_ms)
 {
 	int64_t deadline = timeout_ms < 0 ? 0 : sk_now_ms() + timeout_ms;

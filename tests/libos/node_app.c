@@ -1623,6 +1623,14 @@ static int do_badmsg(const char *kind)
 		memcpy(m.p, &io, sizeof(io));
 		m.h.len = sizeof(io);
 		len += sizeof(io);
+	} else if (strcmp(kind, "leave") == 0) {
+		/* Well formed, but out of turn: the second FINALIZE before
+		 * the first. */
+		m.h.type = SK_HMSG_FINALIZE;
+		m.h.flags = SK_HFIN_LEAVE;
+	} else if (strcmp(kind, "finflags") == 0) {
+		m.h.type = SK_HMSG_FINALIZE;
+		m.h.flags = 2;
 	} else {
 		printf("unknown badmsg kind %s\n", kind);
 		return 2;

@@ -506,6 +506,18 @@ static void test_finalize(void **state)
 	expect_ok(m, &r);
 	check_hdr(&r, SK_HMSG_FINALIZE, 0, 0);
 	msg_free(m);
+	/* The second FINALIZE, and a flag nobody defined. */
+	m = msg_new();
+	msg_begin(m, SK_HMSG_FINALIZE, SK_HFIN_LEAVE);
+	msg_seal(m);
+	expect_ok(m, &r);
+	check_hdr(&r, SK_HMSG_FINALIZE, SK_HFIN_LEAVE, 0);
+	msg_free(m);
+	m = msg_new();
+	msg_begin(m, SK_HMSG_FINALIZE, 2);
+	msg_seal(m);
+	expect_refused(m, "unknown finalize flags");
+	msg_free(m);
 }
 
 static void test_abort(void **state)

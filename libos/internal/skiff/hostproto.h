@@ -119,7 +119,10 @@ enum sk_hmsg_type {
 	                     * BOOT, once all are ready */
 	SK_HMSG_CONSOLE,    /* flags: 1 stdout, 2 stderr; payload: bytes */
 	SK_HMSG_STDIN_READ, /* payload: u32 max. Reply: bytes; 0 = EOF */
-	SK_HMSG_FINALIZE,   /* clean exit follows; reply once output is out */
+	SK_HMSG_FINALIZE,   /* clean exit follows; reply once output is out
+	                     * and every node has finalized. Then again
+	                     * with SK_HFIN_LEAVE; reply once every node
+	                     * has sent that (or gone) */
 	SK_HMSG_ABORT,      /* payload: i32 code, then a message (NUL) */
 	SK_HMSG_OPEN,       /* struct sk_hreq_open, then the path (NUL) */
 	SK_HMSG_CLOSE,      /* struct sk_hreq_fd */
@@ -260,6 +263,10 @@ struct sk_hreq_trunc {
 };
 
 #define SK_HFSYNC_DATA 1u /* FSYNC's flag: fdatasync */
+/* FINALIZE's flag: the second FINALIZE, sent once the node has handled
+ * what its peers sent before their own (sk_dev_drain); only after its
+ * reply does a node tear down its device and exit. */
+#define SK_HFIN_LEAVE 1u
 
 /* CONNECT, ACCEPT, CONNECTED and PEER: a rank and a service. Services name who owns
  * the endpoints of a connection on each node: 0 is libos's own

@@ -223,6 +223,19 @@ sk_status_t sk_dev_rearm(struct sk_dev *dev);
  * completion arrives.
  */
 int sk_dev_sleep_bound(const struct sk_dev *dev);
+
+/*
+ * Handle now whatever peers have already delivered to the transport under
+ * this device, the transport's own traffic included; completions it makes
+ * wait for the next sk_dev_poll(). Never blocks. For the end of a job:
+ * once every peer has stopped talking to this device (a barrier says so),
+ * a drain, then a second barrier, and no process handles a message from a
+ * peer that has already exited. That matters for ucx, where a peer's
+ * keepalive check of an endpoint this side has already closed makes UCX
+ * answer it through a new endpoint to the peer's shared memory, which
+ * fails, on stderr, if the peer is gone. Nothing to do on rdma.
+ */
+void sk_dev_drain(struct sk_dev *dev);
 /*
  * Poll up to @max completions, sleeping on the completion channel while
  * there are none, for at most @timeout_ms (-1: forever). Returns the count,
