@@ -88,7 +88,7 @@ static int ref_request_ok(const uint8_t *b, size_t len)
 		return plen == 4 && sk_le32_get(p) >= 1 &&
 		       sk_le32_get(p) <= SK_HMSG_PAYLOAD_MAX;
 	case SK_HMSG_FINALIZE:
-		return plen == 0;
+		return plen == 0 && (flags & ~SK_HFIN_LEAVE) == 0;
 	case SK_HMSG_ABORT:
 		return plen >= 5 && p[plen - 1] == '\0';
 	case SK_HMSG_OPEN:
@@ -267,6 +267,8 @@ static void check_request(const uint8_t *b, size_t len,
 		}
 		break;
 	case SK_HMSG_FINALIZE:
+		check((r->hdr.flags & ~SK_HFIN_LEAVE) == 0);
+		/* fall through */
 	case SK_HMSG_LISTEN:
 	case SK_HMSG_BARRIER:
 		check(plen == 0);
@@ -623,6 +625,8 @@ static void write_seeds(const char *dir)
 		      SK_HIO_HOSTBUF | SK_HIO_WHOLE, pl, n);
 	write_request(dir, "write-grow", SK_HMSG_WRITE,
 		      SK_HIO_HOSTBUF | SK_HIO_WHOLE | SK_HIO_GROW, pl, n);
+	write_request(dir, "finalize-leave", SK_HMSG_FINALIZE, SK_HFIN_LEAVE,
+		      pl, 0);
 }
 
 FUZZ_INITIALIZE_WITH_SEEDS(write_seeds)
