@@ -16,8 +16,12 @@
 #                named on a "skip" line and counted in the summary
 #   CHECK_ORPHAN_ROUNDS  0.2 s rounds a job's processes get to exit
 #                (default 10)
+#   CHECK_SHARD  "I/N": of the checks CHECK_ONLY lets through, take only
+#                every Nth, from the Ith (0-based): N runs of the suite,
+#                side by side, share its checks out (each names and counts
+#                only its own, skipped ones too)
 
-passed=0 failed=0 skipped=0 RC=0 failed_names=()
+passed=0 failed=0 skipped=0 RC=0 failed_names=() shard_seq=0
 
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
 fail() {
@@ -29,11 +33,17 @@ fail() {
 }
 want() {
 	[[ -z ${CHECK_ONLY:-} || $1 =~ $CHECK_ONLY ]] || return 1
+	if [[ -n ${CHECK_SHARD:-} ]]; then
+		shard_seq=$((shard_seq + 1))
+		(((shard_seq - 1) % ${CHECK_SHARD#*/} == ${CHECK_SHARD%/*})) ||
+			return 1
+	fi
 	if [[ -n ${CHECK_SKIP:-} && $1 =~ $CHECK_SKIP ]]; then
 		echo "skip $1 (CHECK_SKIP)"
 		skipped=$((skipped + 1))
 		return 1
 	fi
+	return 0
 }
 
 # run SECONDS ARGS...: skrun ARGS, output in $OUT/$ERR, status in $RC.
