@@ -379,6 +379,15 @@ t_nofinal() {
 		{ echo "no message"; return 1; }
 }
 
+# A rank that finalizes, then exits without the second FINALIZE (LEAVE):
+# its exit releases the others' LEAVEs, and the job ends cleanly.
+t_noleave() {
+	run 60 -n 3 "$APP" noleave 1
+	[ $RC -eq 0 ] || { echo "exit $RC, want 0"; return 1; }
+	[ "$(grep -c '^rank [0-2] done$' "$OUT")" -eq 3 ] ||
+		{ echo "not every rank said done"; return 1; }
+}
+
 t_stdin() {
 	local want
 	head -c 300000 /dev/urandom >in.bin
@@ -1461,6 +1470,7 @@ check recovery t_recovery
 check sigint t_sigint
 check abort t_abort
 check nofinal t_nofinal
+check noleave t_noleave
 check stdin t_stdin
 check args-env t_args_env
 check ring t_ring

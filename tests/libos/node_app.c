@@ -12,6 +12,8 @@
  *                         sleep MS ms, say so and exit 0 (skrun
  *                         --enable-recovery)
  *   nofinal RANK          RANK _exit(0)s without finalizing
+ *   noleave RANK          RANK finalizes (the first FINALIZE, by hand),
+ *                         then _exit(0)s without the second (LEAVE)
  *   abort CODE            rank 0 calls sk_os_abort(CODE)
  *   files MB PATH         each rank writes its MB MiB slice of PATH, then
  *                         reads it back; prints slice checksums
@@ -1806,6 +1808,18 @@ int main(int argc, char **argv)
 		if (rank == (unsigned)atoi(a2))
 			_exit(0);
 		sk_os_sleep_ms(60000);
+	} else if (strcmp(cmd, "noleave") == 0) {
+		printf("rank %u done\n", rank);
+		if (rank == (unsigned)atoi(a2)) {
+			/* Answered once every rank has finalized; then gone
+			 * without a LEAVE, after the others' LEAVEs reached
+			 * the host: they must not wait for this one. */
+			int64_t rc = sk_node_call(SK_HMSG_FINALIZE, 0, NULL, 0,
+						  NULL, 0, NULL, 0, NULL);
+
+			usleep(300000);
+			_exit(rc == 0 ? 0 : 3);
+		}
 	} else if (strcmp(cmd, "abort") == 0) {
 		if (rank == 0)
 			sk_os_abort(atoi(a2), "test abort from rank %u", rank);
