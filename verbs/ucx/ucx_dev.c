@@ -429,24 +429,9 @@ static sk_status_t ucx_dev_arm(struct sk_dev *dev, int quiet)
 	return SK_OK;
 }
 
-/*
- * Progress until the worker finds nothing more: UCX's messages from peers
- * (keepalive checks above all) wait in our shared-memory FIFO until a
- * progress reads them, and sk_dev_poll progresses only every 4th poll
- * when rings carry the sends. Bounded, in case peers keep sending.
- */
 static void ucx_dev_drain(struct sk_dev *dev)
 {
-	struct ucx_dev *d = ucx_dev(dev);
-	struct ucx_dev *saved = ucx_cb_dev;
-
-	ucx_cb_dev = d;
-	for (int i = 0; i < 4096; i++) {
-		if (ucp_worker_progress(d->worker) == 0)
-			break;
-		d->ucp_armed = 0;
-	}
-	ucx_cb_dev = saved;
+	ucx_progress_drain(ucx_dev(dev));
 }
 
 const struct sk_provider_ops sk_ucx_provider_ops = {

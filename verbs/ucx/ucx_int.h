@@ -408,6 +408,7 @@ int ucx_rings_arm(struct ucx_dev *d, int woken);
 
 /* ucx_progress.c */
 void ucx_progress(struct ucx_dev *d);
+void ucx_progress_drain(struct ucx_dev *d);
 
 /* ucx_dev.c */
 void ucx_dev_close(struct sk_dev *dev);
