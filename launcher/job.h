@@ -227,7 +227,7 @@ void sk_conn_node_closed(struct sk_job *job, struct sk_hnode *n);
 /* FINALIZE from @n: answer it once every node that connected to it has
  * its end up and every node has finalized; the second (SK_HFIN_LEAVE),
  * once every node has sent its own. Returns NULL, or what breaks the
- * protocol (a LEAVE before the FINALIZE's reply, a third FINALIZE). */
+ * protocol (a LEAVE before the FINALIZE's reply, a second of either). */
 const char *sk_conn_finalize(struct sk_job *job, struct sk_hnode *n,
 			     const struct sk_hreq *req);
 /* Answer the FINALIZEs held for every node to finalize, if they now are
