@@ -55,6 +55,7 @@
 #include <skiff/verbs.h>
 
 #include "conn.h"
+#include "listen.h"
 
 #define GW_OUT_HIGH  (4u << 20)  /* stop reading a connection past this */
 #define GW_CMDS_MAX  256u        /* commands in flight per connection */
@@ -90,8 +91,12 @@ struct gw {
 	unsigned first_owner, size;
 	struct mc_settings set;
 	struct mc_stats st;
-	int listen_fd;
-	struct sk_watch lw;
+	/* Its listening sockets (listen.h), each watched. */
+	struct gw_listener {
+		struct sk_watch w;
+		struct gw      *gw;
+	} listen[MC_LISTEN_MAX];
+	unsigned nlisten;
 	bool accept_ready;
 	int sig_fd;
 	struct sk_watch sw;
@@ -322,10 +327,10 @@ static void gw_conn_close(struct gw_conn *c)
 	__atomic_fetch_sub(gw->shared_conns, 1, __ATOMIC_RELAXED);
 }
 
-static void gw_accept(struct gw *gw)
+static void gw_accept1(struct gw *gw, int lfd)
 {
 	for (;;) {
-		int fd = accept4(gw->listen_fd, NULL, NULL,
+		int fd = accept4(lfd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
 		struct gw_conn *c;
 		uint64_t n;
@@ -375,6 +380,14 @@ static void gw_accept(struct gw *gw)
 				"connection\n", fd);
 		gw_conn_watch(c);
 	}
+}
+
+static void gw_accept(struct gw *gw)
+{
+	unsigned i;
+
+	for (i = 0; i < gw->nlisten; i++)
+		gw_accept1(gw, gw->listen[i].w.fd);
 }
 
 /* ---- posting ---- */
@@ -912,10 +925,10 @@ static void gw_conn_turn(struct gw *gw, struct gw_conn *c)
 
 static void gw_listen_cb(struct sk_watch *w, unsigned revents)
 {
-	struct gw *gw = (struct gw *)((char *)w - offsetof(struct gw, lw));
+	struct gw_listener *l = (struct gw_listener *)w;
 
 	(void)revents;
-	gw->accept_ready = true;
+	l->gw->accept_ready = true;
 }
 
 /* SIGTERM and SIGINT, in whichever thread they land (libos and the
@@ -996,42 +1009,27 @@ static void gw_progress(struct gw *gw)
 	gw->inflight = n;
 }
 
+/* Listen on every address (listen.h) beside the other gateways. */
 static int gw_listen(struct gw *gw, const struct gw_opts *o)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct addrinfo *ai = NULL, *a;
-	char port[8];
-	int fd = -1, rc, one = 1;
+	int fds[MC_LISTEN_MAX], n, i;
+	char err[256];
 
-	snprintf(port, sizeof(port), "%u", o->port);
-	rc = getaddrinfo(o->listen, port, &hints, &ai);
-	if (rc != 0) {
-		fprintf(stderr, "skcached: -l %s: %s\n",
-			o->listen ? o->listen : "(any)", gai_strerror(rc));
+	n = mc_listen(o->listen, o->port, true, fds, err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "skcached: %s\n", err);
 		return -1;
 	}
-	for (a = ai; a; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
-					  SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
-		    listen(fd, 1024) == 0)
-			break;
-		rc = errno;
-		close(fd);
-		fd = -1;
-		errno = rc;
+	for (i = 0; i < n; i++) {
+		gw->listen[i] = (struct gw_listener){
+			.w = {.fd = fds[i], .events = POLLIN,
+			      .cb = gw_listen_cb},
+			.gw = gw,
+		};
+		sk_watch_start(gw->loop, &gw->listen[i].w);
 	}
-	if (fd < 0)
-		fprintf(stderr, "skcached: failed to listen on TCP port %u: "
-			"%s\n", o->port, strerror(errno));
-	freeaddrinfo(ai);
-	return fd;
+	gw->nlisten = (unsigned)n;
+	return 0;
 }
 
 /* The count of open connections that -c bounds, shared by the gateways
@@ -1084,6 +1082,7 @@ static int gw_contact(struct gw *gw)
 static int gw_serve(struct gw *gw, const struct gw_opts *o)
 {
 	struct gw_conn *c;
+	unsigned i;
 
 	if (gw_shared(gw) != 0 || gw_contact(gw) != 0)
 		return 1;
@@ -1093,12 +1092,8 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 	 * wake-up would). A cache node sleeps at once (SKIFF_LOOP_SPIN_US,
 	 * 0 from skcached). */
 	sk_loop_set_spin(gw->loop, o->spin_us, 0);
-	gw->listen_fd = gw_listen(gw, o);
-	if (gw->listen_fd < 0)
+	if (gw_listen(gw, o) != 0)
 		return 1;
-	gw->lw = (struct sk_watch){.fd = gw->listen_fd, .events = POLLIN,
-				   .cb = gw_listen_cb};
-	sk_watch_start(gw->loop, &gw->lw);
 	if (sk_os_rank() == 0 && gw->verbose)
 		fprintf(stderr, "skcached: serving on port %u: %u gateways, "
 			"%u cache nodes, %lu MiB\n", o->port,
@@ -1117,8 +1112,10 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 	}
 	/* SIGTERM: no new connection, none served further; what kv still
 	 * has in flight finishes before kv closes. */
-	sk_watch_stop(gw->loop, &gw->lw);
-	close(gw->listen_fd);
+	for (i = 0; i < gw->nlisten; i++) {
+		sk_watch_stop(gw->loop, &gw->listen[i].w);
+		close(gw->listen[i].w.fd);
+	}
 	for (c = gw->conns; c; c = c->next)
 		gw_conn_close(c);
 	gw->retry = NULL; /* their connections are closed */
@@ -1152,7 +1149,7 @@ static int gw_cache(struct gw *gw)
 
 int main(int argc, char **argv)
 {
-	static struct gw gw = {.listen_fd = -1, .sig_fd = -1};
+	static struct gw gw = {.sig_fd = -1};
 	struct sk_kv_attr attr;
 	struct sk_dev_attr dattr;
 	struct sigaction sa = {.sa_handler = gw_sig_handler};

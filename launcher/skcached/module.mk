@@ -30,17 +30,20 @@ $(FUZZ_BUILD)/fuzz_mc_%: tests/fuzz/fuzz_mc_%.c $(MC_PROTO_SRC) \
 
 # skcached: memcached's command line, which becomes a skrun job
 # (skcached.c, with skrun's host parsers); skcached-node: what its ranks
-# run, gateways and cache nodes (gateway.c).
+# run, gateways and cache nodes (gateway.c); both bind the port
+# (listen.c).
 $(BUILD)/launcher/skcached/%.o: CPPFLAGS += -Ilauncher -Ilibos/include \
 	-Irpc/include
 ALL += $(BUILD)/bin/skcached $(BUILD)/bin/skcached-node
 $(BUILD)/bin/skcached: $(BUILD)/launcher/skcached/skcached.o \
+	$(BUILD)/launcher/skcached/listen.o \
 	$(LAUNCHER_OPTS_SRC:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
 
 $(BUILD)/bin/skcached-node: $(BUILD)/launcher/skcached/gateway.o \
+	$(BUILD)/launcher/skcached/listen.o \
 	$(MC_PROTO_OBJ) $(LIBKV) $(LIBRPC) $(LIBOS) $(LIBVERBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")

@@ -19,6 +19,7 @@
 
 #include <skiff/version.h>
 
+#include "listen.h"
 #include "mc.h"
 #include "opts.h"
 
@@ -51,7 +52,8 @@ static const char skc_usage[] =
 "  -n, --nodes N             cache nodes, 1 to 1024 (default 4)\n"
 "  -p, --port N              TCP port (default 11211)\n"
 "  -U, --udp-port N          only 0: UDP is not served\n"
-"  -l, --listen ADDR         interface to listen on (default: all)\n"
+"  -l, --listen ADDR         interface to listen on (default: all,\n"
+"                            IPv4 and IPv6)\n"
 "  -c, --conn-limit N        max simultaneous connections (default 1024)\n"
 "  -t, --threads N           gateway processes, each with its own kv\n"
 "                            client and fabric resources (default:\n"
@@ -345,6 +347,28 @@ static char *skc_hosts(const struct skc_opts *o)
 	return s;
 }
 
+/*
+ * Whether the port is free at every address it will be served on: bound
+ * here alone (no SO_REUSEPORT), so that a port another server listens on,
+ * another skcached's included, fails now, in memcached's words, instead
+ * of the gateways sharing it with that server (SO_REUSEPORT would let
+ * them, between processes of one user). The gateways bind it again.
+ */
+static int skc_port_free(const struct skc_opts *o)
+{
+	int fds[MC_LISTEN_MAX], n;
+	char err[256];
+
+	n = mc_listen(o->listen, o->port, false, fds, err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	while (n > 0)
+		close(fds[--n]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char self[PATH_MAX], dir[PATH_MAX], skrun[PATH_MAX + 8],
@@ -361,6 +385,10 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		sk_host_list_cleanup(&o.hosts);
 		return rc < 0 ? 0 : rc;
+	}
+	if (skc_port_free(&o) != 0) {
+		sk_host_list_cleanup(&o.hosts);
+		return 71; /* EX_OSERR, as memcached */
 	}
 	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (sl <= 0) {

@@ -44,11 +44,11 @@ def check(cond, why):
 class Server:
     """One skcached job; its ranks are found by their command line."""
 
-    def __init__(self, *args, nodes=2, threads=1):
+    def __init__(self, *args, nodes=2, threads=1, listen=["-l", "127.0.0.1"]):
         self.port = free_port()
         self.argv = [os.path.join(BUILD, "bin", "skcached"), "-n", str(nodes),
-                     "-t", str(threads), "-p", str(self.port),
-                     "-l", "127.0.0.1"] + list(args)
+                     "-t", str(threads), "-p", str(self.port)] + listen + \
+            list(args)
         self.log = open(os.path.join(LOGDIR, "skcached-%d.log" % self.port),
                         "w+")
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
@@ -206,6 +206,58 @@ def t_flags():
           "SKIFF_GATEWAY_SPIN_US" in r.stdout, "-h")
     r = subprocess.run([sk, "-V"], capture_output=True, text=True)
     check(r.returncode == 0 and r.stdout.startswith("skcached 1.6"), "-V")
+
+
+def has_ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+def t_port():
+    """A port in use is refused in memcached's words with its exit status
+    (71), whoever holds it, another skcached too; without -l every
+    wildcard address is served, IPv6's as well, as memcached does."""
+    sk = os.path.join(BUILD, "bin", "skcached")
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    port = held.getsockname()[1]
+    for args, want in (
+            (["-l", "127.0.0.1"], "failed to listen on one of interface(s) "
+             "127.0.0.1: Address already in use"),
+            ([], "failed to listen on TCP port %d: Address already in use"
+             % port)):
+        r = subprocess.run([sk, "-n", "1", "-p", str(port)] + args,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        check(r.returncode == 71, "%s on a held port: exit %d, want 71: %r"
+              % (args, r.returncode, r.stderr))
+        check(want in r.stderr, "%s: %r lacks %r" % (args, r.stderr, want))
+    held.close()
+    s = Server(listen=[])
+    try:
+        c = s.conn()
+        check(store(c, b"k", b"first") == b"STORED\r\n", "set")
+        r = subprocess.run([sk, "-n", "1", "-p", str(s.port)],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        check(r.returncode == 71 and "Address already in use" in r.stderr,
+              "a second skcached on the port: exit %d: %r" %
+              (r.returncode, r.stderr))
+        # Every connection still reaches the first one's table.
+        for _ in range(8):
+            c2 = s.conn()
+            check(get(c2, b"k") == b"first", "the port was shared")
+            c2.close()
+        if has_ipv6_loopback():
+            c6 = socket.create_connection(("::1", s.port), timeout=TIMEOUT)
+            check(get(c6, b"k") == b"first", "no answer on ::1")
+            c6.close()
+    finally:
+        check(s.stop() == 0, "exit: " + s.output())
 
 
 def t_conn_limit():
@@ -403,7 +455,8 @@ def t_multiget():
         check(s.stop() == 0, "exit: " + s.output())
 
 
-CHECKS = {"signals": t_signals, "flags": t_flags, "conn-limit": t_conn_limit,
+CHECKS = {"signals": t_signals, "flags": t_flags, "port": t_port,
+          "conn-limit": t_conn_limit,
           "node-death": t_node_death, "bad-clients": t_bad_clients,
           "multiget": t_multiget}
 
