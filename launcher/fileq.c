@@ -168,14 +168,19 @@ static void sk_fileq_readable(struct sk_watch *w, unsigned revents)
 	}
 }
 
-bool sk_fileq_busy(void)
+unsigned sk_fileq_load(void)
 {
 	unsigned n;
 
 	pthread_mutex_lock(&sk_fq.lock);
 	n = sk_fq.queued + sk_fq.running;
 	pthread_mutex_unlock(&sk_fq.lock);
-	return n > 0;
+	return n;
+}
+
+bool sk_fileq_busy(void)
+{
+	return sk_fileq_load() > 0;
 }
 
 int sk_fileq_init(struct sk_loop *loop)

@@ -41,6 +41,8 @@ void sk_fileq_submit(struct sk_fileq_req *req);
 /* Whether requests are queued or running: the loop's thread then sleeps
  * rather than spins while it waits (skrun.c), leaving the cores to them. */
 bool sk_fileq_busy(void);
+/* How many requests are queued or running. */
+unsigned sk_fileq_load(void);
 /* Stop the workers that are idle, and tell the others to stop when
  * their request returns. Returns how many requests are still running or
  * queued: their memory must outlive the process's exit. */

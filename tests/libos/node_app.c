@@ -780,6 +780,13 @@ static int do_filemem(void)
 	    sk_lseek(fd, 0, SEEK_CUR) != (off_t)(big + 7) ||
 	    fm_check(r, big + 7 - 1000, 1000, "read at the position"))
 		return 1;
+	/* Short within a large request's first half, and at the end (skrun
+	 * may split a large read over two threads: services.c). */
+	memset(r, 0, big);
+	if (sk_pread(fd, r, mib, (off_t)(big + 7 - 100000)) != 100000 ||
+	    fm_check(r, 100000, big + 7 - 100000, "pread short") ||
+	    sk_pread(fd, r, mib, (off_t)(big + 7)) != 0)
+		return 1;
 	/* A write at the position from the middle of a block. */
 	if (sk_lseek(fd, 0, SEEK_SET) != 0 ||
 	    sk_write(fd, w + 993, mib) != (ssize_t)mib ||
