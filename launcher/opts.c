@@ -45,6 +45,10 @@ enum opt_id {
 	OPT_WDIR,
 	OPT_OUTPUT_FILENAME,
 	OPT_MERGE_STDERR,
+	OPT_TIMESTAMP,
+	OPT_DISPLAY_MAP,
+	OPT_ALLOW_ROOT,
+	OPT_MCA,
 };
 
 /*
@@ -88,6 +92,11 @@ static const struct opt {
 	{"output-filename", OPT_OUTPUT_FILENAME, true},
 	{"merge-stderr-to-stdout", OPT_MERGE_STDERR, false},
 	{"enable-recovery", OPT_RECOVERY, false},
+	{"timestamp-output", OPT_TIMESTAMP, false},
+	{"display-map", OPT_DISPLAY_MAP, false},
+	{"allow-run-as-root", OPT_ALLOW_ROOT, false},
+	{"mca", OPT_MCA, true},
+	{"gmca", OPT_MCA, true},
 };
 
 static const char usage[] =
@@ -115,6 +124,12 @@ static const char usage[] =
 	"  -x VAR[=VALUE]         set VAR in every node's environment, to\n"
 	"                         VALUE or to its value here; may be repeated\n"
 	"  --tag-output           prefix every line of output with its node\n"
+	"  --timestamp-output     prefix every line of output with the time\n"
+	"                         it reached skrun\n"
+	"  --display-map          print where each node runs before the job\n"
+	"                         starts\n"
+	"  --allow-run-as-root    taken, as mpirun's: skrun runs as root\n"
+	"                         without it\n"
 	"  --timeout S            end the job after S seconds (S > 0, may be\n"
 	"                         fractional)\n"
 	"  --bind-to core|none    bind each node to a core (default: none;\n"
@@ -314,6 +329,21 @@ static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 	case OPT_TAG_OUTPUT:
 		o->tag_output = true;
 		return 0;
+	case OPT_TIMESTAMP:
+		o->timestamp_output = true;
+		return 0;
+	case OPT_DISPLAY_MAP:
+		o->display_map = true;
+		return 0;
+	case OPT_ALLOW_ROOT:
+		/* mpirun refuses root without it; skrun never does. */
+		return 0;
+	case OPT_MCA:
+		return sk_parse_err(err, errlen,
+				    "%s: Open MPI's MCA parameters mean nothing "
+				    "to Skiff; its settings are SKIFF_* "
+				    "variables (-x VAR=VALUE for the nodes)",
+				    opt);
 	case OPT_ENV:
 		return add_env(o, opt, val, err, errlen);
 	case OPT_TIMEOUT:

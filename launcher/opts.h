@@ -43,6 +43,8 @@ struct sk_job_opts {
 	const char *provider;      /* --provider rdma|ucx|auto, or NULL */
 	const char *root;          /* --root DIR for the file service, or NULL */
 	bool        tag_output;    /* --tag-output */
+	bool        timestamp_output; /* --timestamp-output */
+	bool        display_map;   /* --display-map */
 	bool        report_bindings; /* --report-bindings */
 	bool        oversubscribe; /* --oversubscribe */
 	enum sk_bind bind;         /* --bind-to core|none (default none; core

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "skrun.h"
@@ -81,21 +82,37 @@ static void sk_emit(struct sk_job *job, struct sk_hnode *n, int stream,
 			     len);
 }
 
+/* A line's prefix, as Open MPI 4.1 writes it: the time it came
+ * (--timestamp-output, ctime's form), the job and rank (--tag-output),
+ * then the stream. */
 static void sk_tagged_line(struct sk_job *job, struct sk_hnode *n,
 			   int stream, const char *line, size_t len)
 {
-	char tag[64];
-	int tl = snprintf(tag, sizeof(tag), "[%llu,%u]<%s>:",
-			  (unsigned long long)job->id, n->rank,
-			  stream == 1 ? "stdout" : "stderr");
+	char tag[128];
+	size_t tl = 0;
+
+	if (job->opts.timestamp_output) {
+		time_t now = time(NULL);
+		struct tm tm;
+
+		if (localtime_r(&now, &tm) != NULL)
+			tl = strftime(tag, sizeof(tag), "%a %b %e %H:%M:%S %Y",
+				      &tm);
+	}
+	if (job->opts.tag_output)
+		tl += (size_t)snprintf(tag + tl, sizeof(tag) - tl, "[%llu,%u]",
+				       (unsigned long long)job->id, n->rank);
+	tl += (size_t)snprintf(tag + tl, sizeof(tag) - tl, "<%s>:",
+			       stream == 1 ? "stdout" : "stderr");
 
 	/* Tagged in the files too, as Open MPI 4.1 does. */
-	sk_emit(job, n, stream, tag, (size_t)tl);
+	sk_emit(job, n, stream, tag, tl);
 	sk_emit(job, n, stream, line, len);
 }
 
 /* Write what node @n put on @stream (1 stdout, 2 stderr). Lines of one
- * node stay whole and in order; with --tag-output each gets its tag. */
+ * node stay whole and in order; with --tag-output or --timestamp-output
+ * each gets its prefix. */
 void sk_output_write(struct sk_job *job, struct sk_hnode *n, int stream,
 		     const char *buf, size_t len)
 {
@@ -107,7 +124,7 @@ void sk_output_write(struct sk_job *job, struct sk_hnode *n, int stream,
 	if (job->opts.merge_stderr)
 		stream = 1;
 	o = &n->out[stream - 1];
-	if (!job->opts.tag_output) {
+	if (!job->opts.tag_output && !job->opts.timestamp_output) {
 		sk_emit(job, n, stream, buf, len);
 		return;
 	}

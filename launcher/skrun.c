@@ -257,6 +257,8 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	    (rc = sk_prog_setup(job, nlocal, first_local)) != 0 ||
 	    (rc = sk_outputs_open(job)) != 0)
 		return rc;
+	if (job->opts.display_map)
+		sk_display_map(job);
 
 	if (getrandom(job->secret, sizeof(job->secret), 0) !=
 	    (ssize_t)sizeof(job->secret)) {

@@ -158,6 +158,8 @@ int sk_spawn_group(struct sk_job *job, const char *host, bool srun,
 		   const char *ranks, const char *self,
 		   struct sk_group_proc *p);
 void sk_report_binding(struct sk_job *job, struct sk_hnode *n);
+/* --display-map: the placement, on stdout, before the job starts. */
+void sk_display_map(struct sk_job *job);
 
 /* group.c: one agent per remote host, over ssh or as a Slurm step */
 

@@ -414,6 +414,67 @@ void sk_report_binding(struct sk_job *job, struct sk_hnode *n)
 			set);
 }
 
+/*
+ * --display-map: where each rank runs, before any starts, on stdout, in
+ * the shape of Open MPI 4.1's JOB MAP: each host with its slots and
+ * ranks, each rank with its binding (a local rank's core, as
+ * sk_child_exec picks it; a remote one's is its agent's to pick).
+ */
+void sk_display_map(struct sk_job *job)
+{
+	const struct sk_host_list *hl = &job->opts.hosts;
+	size_t nh = hl->count ? hl->count : 1, h;
+	unsigned long long total = 0;
+	unsigned r;
+	int ncores = sk_topo ? hwloc_get_nbobjs_by_type(sk_topo,
+							HWLOC_OBJ_CORE) :
+			       0;
+
+	for (h = 0; h < nh; h++)
+		total += hl->count && hl->hosts[h].slots ? hl->hosts[h].slots :
+			 hl->count				 ? 1 :
+								   job->size;
+	printf(" Data for JOB [%llu,1] offset 0 Total slots allocated %llu\n\n"
+	       " ========================   JOB MAP   ========================"
+	       "\n",
+	       (unsigned long long)job->id, total);
+	for (h = 0; h < nh; h++) {
+		const char *name = hl->count ? hl->hosts[h].name : "localhost";
+		unsigned procs = 0, slots;
+
+		/* A host named twice is one entry per name here, as its
+		 * ranks are placed (hosts.c merges them before). */
+		for (r = 0; r < job->size; r++)
+			procs += strcmp(job->node[r].host, name) == 0;
+		slots = hl->count ? (hl->hosts[h].slots ? hl->hosts[h].slots :
+							  1) :
+				    job->size;
+		printf("\n Data for node: %s\tNum slots: %u\tMax slots: 0\t"
+		       "Num procs: %u\n",
+		       strcmp(name, "localhost") == 0 ? job->hostname : name,
+		       slots, procs);
+		for (r = 0; r < job->size; r++) {
+			struct sk_hnode *n = &job->node[r];
+
+			if (strcmp(n->host, name) != 0)
+				continue;
+			printf(" \tProcess jobid: [%llu,1] App: 0 Process "
+			       "rank: %u Bound: ",
+			       (unsigned long long)job->id, r);
+			if (job->opts.bind != SK_BIND_CORE)
+				printf("UNBOUND\n");
+			else if (n->local && ncores > 0)
+				printf("core %u\n", sk_launch[r].local_idx %
+							  (unsigned)ncores);
+			else
+				printf("a core, picked on its host\n");
+		}
+	}
+	printf("\n ============================================================="
+	       "\n");
+	fflush(stdout);
+}
+
 /* ---- the cores ---- */
 
 /* mpirun's refusal to bind more ranks than this machine has cores. */

@@ -1136,6 +1136,28 @@ t_merge() {
 		{ echo "merged file: $(ls ofm/1/rank.0)"; return 1; }
 }
 
+# mpirun's flags for output and placement, as Open MPI 4.1 prints them:
+# --timestamp-output (ctime's time, then the tag, then the stream), the
+# job map before any rank starts; --allow-run-as-root taken; --mca refused.
+t_mpiflags() {
+	local ts='[A-Z][a-z]{2} [A-Z][a-z]{2} [ 1-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] [0-9]{4}'
+	run 30 -n 2 --timestamp-output --allow-run-as-root "$APP" hello
+	[ $RC -eq 0 ] && [ "$(grep -Ec "^$ts<stdout>:hello from rank [01] of 2$" "$OUT")" -eq 2 ] ||
+		{ echo "--timestamp-output: exit $RC: $(head -3 "$OUT")"; return 1; }
+	run 30 -n 1 --timestamp-output --tag-output sh -c 'echo e >&2; printf part'
+	grep -Eq "^$ts\[[0-9]+,0\]<stderr>:e$" "$ERR" &&
+		grep -Eq "^$ts\[[0-9]+,0\]<stdout>:part$" "$OUT" ||
+		{ echo "both prefixes: $(cat "$ERR" "$OUT")"; return 1; }
+	run 30 -n 3 --display-map "$APP" hello
+	[ $RC -eq 0 ] && [ "$(grep -c 'Process rank: [0-2] Bound: UNBOUND$' "$OUT")" -eq 3 ] &&
+		grep -q "Num procs: 3" "$OUT" &&
+		[ "$(grep -n 'JOB MAP' "$OUT" | cut -d: -f1)" -lt "$(grep -n 'hello from' "$OUT" | head -1 | cut -d: -f1)" ] ||
+		{ echo "--display-map: exit $RC: $(cat "$OUT")"; return 1; }
+	run 30 -n 1 --mca btl self "$APP" hello
+	[ $RC -eq 2 ] && grep -q "MCA parameters mean nothing to Skiff" "$ERR" && ! grep -q hello "$OUT" ||
+		{ echo "--mca: exit $RC: $(cat "$ERR")"; return 1; }
+}
+
 t_placement() {
 	fake_ssh
 	local line='echo "$SKIFF_RANK $FAKE_HOST $SKIFF_LOCAL_RANK/$SKIFF_LOCAL_SIZE"'
@@ -1513,6 +1535,7 @@ check version t_version
 check output-file t_output_file
 check wdir t_wdir
 check merge t_merge
+check mpiflags t_mpiflags
 check placement t_placement
 check x-warn t_xwarn
 check bind-refuse t_bind_refuse

@@ -493,6 +493,23 @@ static void test_opts_flags(void **state)
 	assert_true(o.tag_output && o.report_bindings && o.oversubscribe);
 	sk_opts_cleanup(&o);
 
+	/* mpirun's output and map flags; its root permission, which
+	 * skrun does not need; its MCA parameters, which are refused. */
+	assert_int_equal(PARSE(&o, err, "--timestamp-output", "-display-map",
+			       "--allow-run-as-root", "p"),
+			 0);
+	assert_true(o.timestamp_output && o.display_map);
+	assert_false(o.tag_output);
+	sk_opts_cleanup(&o);
+	OPTS_ERR("--mca: Open MPI's MCA parameters mean nothing to Skiff; its "
+		 "settings are SKIFF_* variables (-x VAR=VALUE for the nodes)",
+		 "--mca", "btl", "self", "p");
+	OPTS_ERR("-gmca: Open MPI's MCA parameters mean nothing to Skiff; its "
+		 "settings are SKIFF_* variables (-x VAR=VALUE for the nodes)",
+		 "-gmca", "btl", "self", "p");
+	OPTS_ERR("--allow-run-as-root takes no value", "--allow-run-as-root=1",
+		 "p");
+
 	OPTS_ERR("--tag-output takes no value", "--tag-output=yes", "p");
 	OPTS_ERR("--oversubscribe takes no value", "--oversubscribe=", "p");
 	OPTS_ERR("-report-bindings takes no value", "-report-bindings=1", "p");
