@@ -85,12 +85,35 @@ struct gw_conn {
 	bool dead;                  /* to free once its requests are done */
 };
 
+/*
+ * What the gateways of one job share, in one segment named after skrun's
+ * pid: the count of open connections that -c bounds; each gateway's
+ * stats, in its slot (by rank), which it alone writes and every gateway
+ * reads, so that `stats` is the server's, as memcached's threads' sums
+ * are, whichever gateway a connection reached; and the zero `stats
+ * reset` set (the counters' sums then, each cache node's evictions and
+ * reclaims then).
+ */
+#define GW_GATEWAYS_MAX 64u
+#define GW_NODES_MAX    1024u
+
+struct gw_shm {
+	uint64_t conns;
+	uint64_t pad[7];
+	struct mc_stats slot[GW_GATEWAYS_MAX];
+	struct mc_stats base;
+	struct {
+		uint64_t evictions, expired;
+	} node_base[GW_NODES_MAX];
+};
+
 struct gw {
 	struct sk_kv *kv;
 	struct sk_loop *loop;
 	unsigned first_owner, size;
 	struct mc_settings set;
-	struct mc_stats st;
+	struct mc_stats *st;        /* this gateway's slot of the shared
+	                             * segment (a cache node: its own) */
 	/* Its listening sockets (listen.h), each watched. */
 	struct gw_listener {
 		struct sk_watch w;
@@ -109,7 +132,8 @@ struct gw {
 	unsigned nbufs;
 	unsigned inflight;
 	unsigned long conns_max;
-	uint64_t *shared_conns;     /* -c over all gateways */
+	struct gw_shm *shm;         /* shared by the gateways (gw_shared) */
+	uint64_t *shared_conns;     /* -c over all gateways: shm->conns */
 	char shm_name[64];
 	unsigned verbose;
 };
@@ -169,7 +193,8 @@ static int gw_parse(int argc, char **argv, struct gw_opts *o)
 		default: return -1;
 		}
 	}
-	if (optind != argc || o->gateways == 0 || o->port > 65535 ||
+	if (optind != argc || o->gateways == 0 ||
+	    o->gateways > GW_GATEWAYS_MAX || o->port > 65535 ||
 	    o->conns == 0 || o->item_max == 0 ||
 	    o->item_max > SK_KV_VALUE_MAX || o->mem_mb == 0 ||
 	    o->spin_us > 1000000)
@@ -323,7 +348,7 @@ static void gw_conn_close(struct gw_conn *c)
 	close(c->fd);
 	c->fd = -1;
 	c->dead = true;
-	gw->st.curr_connections--;
+	gw->st->curr_connections--;
 	__atomic_fetch_sub(gw->shared_conns, 1, __ATOMIC_RELAXED);
 }
 
@@ -350,7 +375,7 @@ static void gw_accept1(struct gw *gw, int lfd)
 
 			__atomic_fetch_sub(gw->shared_conns, 1,
 					   __ATOMIC_RELAXED);
-			gw->st.rejected_connections++;
+			gw->st->rejected_connections++;
 			(void)!write(fd, msg, sizeof(msg) - 1);
 			close(fd);
 			continue;
@@ -367,14 +392,14 @@ static void gw_accept1(struct gw *gw, int lfd)
 		c->fd = fd;
 		c->mc.pub.settings = &gw->set;
 		c->mc.pub.settings_rw = &gw->set;
-		c->mc.stats = &gw->st;
+		c->mc.stats = gw->st;
 		c->w = (struct sk_watch){.fd = fd, .cb = gw_conn_cb};
 		c->next = gw->conns;
 		if (gw->conns)
 			gw->conns->prev = c;
 		gw->conns = c;
-		gw->st.curr_connections++;
-		gw->st.total_connections++;
+		gw->st->curr_connections++;
+		gw->st->total_connections++;
 		if (gw->verbose > 1)
 			fprintf(stderr, "<%d new auto-negotiating client "
 				"connection\n", fd);
@@ -543,13 +568,97 @@ static void gw_conn_dispatch(struct gw *gw, struct gw_conn *c)
 
 /* ---- answers ---- */
 
+/* The counters `stats` sums over the gateways, and `stats reset` zeroes. */
+static const size_t gw_counters[] = {
+#define GW_C(f) offsetof(struct mc_stats, f)
+	GW_C(total_connections), GW_C(rejected_connections), GW_C(cmd_get),
+	GW_C(cmd_set),        GW_C(cmd_flush),     GW_C(cmd_touch),
+	GW_C(cmd_meta),       GW_C(get_hits),      GW_C(get_misses),
+	GW_C(get_expired),    GW_C(get_flushed),   GW_C(delete_misses),
+	GW_C(delete_hits),    GW_C(incr_misses),   GW_C(incr_hits),
+	GW_C(decr_misses),    GW_C(decr_hits),     GW_C(cas_misses),
+	GW_C(cas_hits),       GW_C(cas_badval),    GW_C(touch_hits),
+	GW_C(touch_misses),   GW_C(bytes_read),    GW_C(bytes_written),
+	GW_C(total_items),
+#undef GW_C
+};
+
+static uint64_t *gw_field(struct mc_stats *s, size_t off)
+{
+	return (uint64_t *)((char *)s + off);
+}
+
+/* Field @off summed over the gateways' slots (each written by its own
+ * gateway alone: read as it is now). */
+static uint64_t gw_sum(struct gw *gw, size_t off)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < gw->first_owner; i++)
+		sum += __atomic_load_n(gw_field(&gw->shm->slot[i], off),
+				       __ATOMIC_RELAXED);
+	return sum;
+}
+
+/* The server's stats as `stats` prints them: this gateway's, with the
+ * counters and connections of every gateway since the last reset. */
+static void gw_stats_view(struct gw *gw, struct mc_stats *v)
+{
+	*v = *gw->st;
+	if (gw->shm == NULL)
+		return;
+	for (size_t k = 0; k < sizeof(gw_counters) / sizeof(gw_counters[0]); k++) {
+		uint64_t sum = gw_sum(gw, gw_counters[k]);
+		uint64_t base = __atomic_load_n(
+			gw_field(&gw->shm->base, gw_counters[k]),
+			__ATOMIC_RELAXED);
+
+		*gw_field(v, gw_counters[k]) = sum > base ? sum - base : 0;
+	}
+	v->curr_connections =
+		gw_sum(gw, offsetof(struct mc_stats, curr_connections));
+}
+
+/* `stats reset` was answered (mc_stats_reset took each node's figures as
+ * its new zero, in gw->st->node): the zero for every gateway. */
+static void gw_stats_reset(struct gw *gw)
+{
+	if (gw->shm == NULL)
+		return;
+	for (size_t k = 0; k < sizeof(gw_counters) / sizeof(gw_counters[0]); k++)
+		__atomic_store_n(gw_field(&gw->shm->base, gw_counters[k]),
+				 gw_sum(gw, gw_counters[k]), __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < gw->st->nnode; i++) {
+		const struct mc_node_stats *n = &gw->st->node[i];
+		unsigned idx = n->rank - gw->first_owner;
+
+		if (n->status != 0 || idx >= GW_NODES_MAX)
+			continue;
+		__atomic_store_n(&gw->shm->node_base[idx].evictions,
+				 n->evictions_base, __ATOMIC_RELAXED);
+		__atomic_store_n(&gw->shm->node_base[idx].expired,
+				 n->expired_base, __ATOMIC_RELAXED);
+	}
+}
+
+
+/*
+ * A finished command's counts, as memcached keeps them: a hit or a miss
+ * only where the item was found or not (an incr of a non-number, a bad
+ * key or an unreachable owner is neither); `me` is cmd_meta alone.
+ */
 static void gw_count(struct gw *gw, const struct mc_cmd *cmd)
 {
-	struct mc_stats *s = &gw->st;
+	struct mc_stats *s = gw->st;
 
+	if (cmd->meta_debug) {
+		s->cmd_meta++;
+		return;
+	}
 	for (unsigned i = 0; i < cmd->nreq; i++) {
 		const struct sk_kv_req *r = &cmd->req[i];
-		bool ok = r->status == SK_OK;
+		enum sk_kv_res res = r->status == SK_OK ? r->res : SK_KV_EFORMAT;
+		bool miss = r->status == SK_OK && res == SK_KV_NOT_FOUND;
 
 		switch (r->cmd) {
 		case SK_KV_CMD_GET:
@@ -557,36 +666,48 @@ static void gw_count(struct gw *gw, const struct mc_cmd *cmd)
 			s->cmd_get++;
 			if (r->cmd == SK_KV_CMD_GAT)
 				s->cmd_touch++;
-			if (ok && r->res == SK_KV_OK)
+			if (res == SK_KV_OK)
 				s->get_hits++;
-			else
+			else if (miss)
 				s->get_misses++;
 			break;
 		case SK_KV_CMD_STORE:
 			s->cmd_set++;
-			if (ok && r->res == SK_KV_STORED)
+			if (res == SK_KV_STORED)
 				s->total_items++;
-			if (r->op == SK_KV_CAS)
-				*(ok && r->res == SK_KV_STORED ? &s->cas_hits :
-				  ok && r->res == SK_KV_EXISTS ? &s->cas_badval
-							      : &s->cas_misses) += 1;
+			if (r->op != SK_KV_CAS)
+				break;
+			if (res == SK_KV_STORED)
+				s->cas_hits++;
+			else if (res == SK_KV_EXISTS)
+				s->cas_badval++;
+			else if (miss)
+				s->cas_misses++;
 			break;
 		case SK_KV_CMD_DELETE:
-			*(ok && r->res == SK_KV_DELETED ? &s->delete_hits
-							: &s->delete_misses) += 1;
+			if (res == SK_KV_DELETED)
+				s->delete_hits++;
+			else if (miss)
+				s->delete_misses++;
 			break;
 		case SK_KV_CMD_INCR:
-			*(ok && r->res == SK_KV_OK ? &s->incr_hits
-						   : &s->incr_misses) += 1;
+			if (res == SK_KV_OK)
+				s->incr_hits++;
+			else if (miss)
+				s->incr_misses++;
 			break;
 		case SK_KV_CMD_DECR:
-			*(ok && r->res == SK_KV_OK ? &s->decr_hits
-						   : &s->decr_misses) += 1;
+			if (res == SK_KV_OK)
+				s->decr_hits++;
+			else if (miss)
+				s->decr_misses++;
 			break;
 		case SK_KV_CMD_TOUCH:
 			s->cmd_touch++;
-			*(ok && r->res == SK_KV_TOUCHED ? &s->touch_hits
-							: &s->touch_misses) += 1;
+			if (res == SK_KV_TOUCHED)
+				s->touch_hits++;
+			else if (miss)
+				s->touch_misses++;
 			break;
 		default:
 			break;
@@ -601,7 +722,7 @@ static void gw_count(struct gw *gw, const struct mc_cmd *cmd)
  * counts them) and `stats skiff` says which one is unreachable. */
 static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
 {
-	struct mc_stats *s = &gw->st;
+	struct mc_stats *s = gw->st;
 
 	s->curr_items = s->bytes = s->evictions = s->expired = 0;
 	s->nodes = 0;
@@ -616,6 +737,16 @@ static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
 		if (n->status != 0)
 			continue;
 		n->o = *o;
+		if (gw->shm && n->rank - gw->first_owner < GW_NODES_MAX) {
+			unsigned idx = n->rank - gw->first_owner;
+
+			n->evictions_base = __atomic_load_n(
+				&gw->shm->node_base[idx].evictions,
+				__ATOMIC_RELAXED);
+			n->expired_base = __atomic_load_n(
+				&gw->shm->node_base[idx].expired,
+				__ATOMIC_RELAXED);
+		}
 		s->nodes++;
 		s->curr_items += o->items;
 		s->bytes += o->bytes;
@@ -734,13 +865,24 @@ static void gw_conn_answer(struct gw *gw, struct gw_conn *c)
 		if (!c->dead && (gw_regrow(gw, cmd) || gw_retry(gw, cmd)))
 			return;
 		if (!c->dead) {
-			if (cmd->special == MC_SP_STATS)
+			struct mc_stats view;
+			int again;
+
+			if (cmd->special == MC_SP_STATS) {
 				gw_sum_owners(gw, cmd);
-			else if (cmd->special == MC_SP_FLUSH)
+				gw_stats_view(gw, &view);
+				c->mc.stats = &view;
+			} else if (cmd->special == MC_SP_FLUSH) {
 				for (unsigned i = 0; i < cmd->ncore; i++)
 					if (cmd->core_req[i].status != SK_OK)
 						cmd->special_status = -1;
-			if (cmd->finish(&c->mc, cmd) == 1) {
+			}
+			again = cmd->finish(&c->mc, cmd);
+			c->mc.stats = gw->st;
+			if (cmd->special == MC_SP_STATS &&
+			    strcmp(cmd->stats_group, "reset") == 0)
+				gw_stats_reset(gw);
+			if (again == 1) {
 				/* Another round: re-post what it re-armed. */
 				for (unsigned i = 0; i < cmd->nreq; i++)
 					if (!cmd->req[i].done)
@@ -782,7 +924,7 @@ static void gw_conn_read(struct gw *gw, struct gw_conn *c)
 		}
 		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n > 0) {
-			gw->st.bytes_read += (uint64_t)n;
+			gw->st->bytes_read += (uint64_t)n;
 			/* Bytes a refused value still owes are dropped. */
 			if (c->mc.pub.swallow) {
 				size_t k = c->mc.pub.swallow < (size_t)n ?
@@ -884,7 +1026,7 @@ static void gw_conn_write(struct gw *gw, struct gw_conn *c)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n > 0) {
-			gw->st.bytes_written += (uint64_t)n;
+			gw->st->bytes_written += (uint64_t)n;
 			mc_out_consume(&c->mc, (size_t)n);
 			continue;
 		}
@@ -1032,29 +1174,32 @@ static int gw_listen(struct gw *gw, const struct gw_opts *o)
 	return 0;
 }
 
-/* The count of open connections that -c bounds, shared by the gateways
- * of this job (named after skrun's pid, their parent). */
+/* The segment the gateways share (struct gw_shm); this gateway's stats
+ * move to its slot. */
 static int gw_shared(struct gw *gw)
 {
+	struct gw_shm *shm;
 	int fd;
 
 	snprintf(gw->shm_name, sizeof(gw->shm_name), "/skcached.%d.conns",
 		 (int)getppid());
 	fd = shm_open(gw->shm_name, O_RDWR | O_CREAT, 0600);
-	if (fd < 0 || ftruncate(fd, 4096) != 0) {
+	if (fd < 0 || ftruncate(fd, sizeof(struct gw_shm)) != 0) {
 		fprintf(stderr, "skcached: shm %s: %s\n", gw->shm_name,
 			strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	gw->shared_conns = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-				MAP_SHARED, fd, 0);
+	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   0);
 	close(fd);
-	if (gw->shared_conns == MAP_FAILED) {
-		gw->shared_conns = NULL;
+	if (shm == MAP_FAILED)
 		return -1;
-	}
+	gw->shm = shm;
+	gw->shared_conns = &shm->conns;
+	shm->slot[sk_os_rank()] = *gw->st;
+	gw->st = &shm->slot[sk_os_rank()];
 	return 0;
 }
 
@@ -1150,6 +1295,7 @@ static int gw_cache(struct gw *gw)
 int main(int argc, char **argv)
 {
 	static struct gw gw = {.sig_fd = -1};
+	static struct mc_stats gw_own_stats;
 	struct sk_kv_attr attr;
 	struct sk_dev_attr dattr;
 	struct sigaction sa = {.sa_handler = gw_sig_handler};
@@ -1175,7 +1321,8 @@ int main(int argc, char **argv)
 				      .cas_enabled = 1};
 	gw.verbose = o.verbose;
 	gw.conns_max = o.conns;
-	gw.st = (struct mc_stats){.pid = (uint32_t)getpid(),
+	gw.st = &gw_own_stats;
+	*gw.st = (struct mc_stats){.pid = (uint32_t)getppid(),
 				  .started = (uint64_t)time(NULL),
 				  .limit_maxbytes = (uint64_t)o.mem_mb << 20,
 				  .threads = o.gateways,
@@ -1201,11 +1348,11 @@ int main(int argc, char **argv)
 			    sk_os_rank(), sk_status_str(st));
 	gw.loop = sk_os_loop();
 	sk_dev_query(sk_os_dev(), &dattr);
-	gw.st.provider = dattr.provider;
-	gw.st.device = dattr.name;
-	gw.st.transport = dattr.transport;
-	gw.st.node = calloc(gw.size - gw.first_owner, sizeof(*gw.st.node));
-	if (gw.st.node == NULL)
+	gw.st->provider = dattr.provider;
+	gw.st->device = dattr.name;
+	gw.st->transport = dattr.transport;
+	gw.st->node = calloc(gw.size - gw.first_owner, sizeof(*gw.st->node));
+	if (gw.st->node == NULL)
 		sk_os_abort(1, "skcached: rank %u: out of memory",
 			    sk_os_rank());
 	gw.sw = (struct sk_watch){.fd = gw.sig_fd, .events = POLLIN,
@@ -1226,8 +1373,8 @@ int main(int argc, char **argv)
 		rc = 1;
 	sk_kv_close(gw.kv);
 	sk_rpc_destroy(rpc);
-	if (gw.shared_conns) {
-		munmap(gw.shared_conns, 4096);
+	if (gw.shm) {
+		munmap(gw.shm, sizeof(*gw.shm));
 		if (sk_os_rank() == 0)
 			shm_unlink(gw.shm_name);
 	}

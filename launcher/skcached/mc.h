@@ -77,6 +77,8 @@ struct mc_cmd {
 	char stats_group[32];       /* MC_SP_STATS: "" or the argument */
 	int close_after;            /* close the connection after the
 	                             * answer is written (quit, fatal) */
+	int meta_debug;             /* me: counts as cmd_meta, not as a get
+	                             * (memcached's meta_cmds) */
 	unsigned nreq;              /* requests in req[] (mc_cmd_new) */
 	struct sk_kv_req *req;
 	void *priv;                 /* the parser's @extra bytes */

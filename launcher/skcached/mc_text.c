@@ -1538,6 +1538,7 @@ static struct mc_cmd *me_parse(struct parse *p)
 	cmd = cmd_new(1, key->length, TK_ME, finish_me);
 	if (cmd == NULL)
 		return NULL;
+	cmd->meta_debug = 1;
 	memcpy(tc_bytes(cmd), key->value, key->length);
 	tc_of(cmd)->key = tc_bytes(cmd);
 	tc_of(cmd)->klen = key->length;

@@ -260,6 +260,58 @@ def t_port():
         check(s.stop() == 0, "exit: " + s.output())
 
 
+def stats_of(c, group=b""):
+    c.sendall(b"stats" + group + b"\r\n")
+    d = {}
+    while True:
+        line = readline(c)
+        if line == b"END\r\n":
+            return d
+        p = line.split()
+        check(len(p) == 3 and p[0] == b"STAT", "stats line %r" % line)
+        d[p[1].decode()] = p[2].decode()
+
+
+def t_stats():
+    """stats is the server's whichever gateway a connection reached (as
+    memcached's threads' sums), stats reset zeroes it for all, pid is
+    skcached's; me counts as cmd_meta, an incr of a non-number as no
+    miss (memcached 1.6's counts)."""
+    s = Server(threads=2)
+    try:
+        cs = [s.conn() for _ in range(8)]
+        a = cs[0]
+        check(store(a, b"k", b"v") == b"STORED\r\n", "set")
+        for _ in range(10):
+            check(get(a, b"k") == b"v", "get")
+        check(get(a, b"absent") is None, "get absent")
+        check(store(a, b"m", b"x") == b"STORED\r\n", "set m")
+        a.sendall(b"me m\r\n")
+        check(readline(a).startswith(b"ME m "), "me")
+        a.sendall(b"incr m 1\r\nincr nope 1\r\n")
+        check(readline(a).startswith(b"CLIENT_ERROR cannot increment"),
+              "incr of a non-number")
+        check(readline(a) == b"NOT_FOUND\r\n", "incr absent")
+        want = {"cmd_get": "11", "get_hits": "10", "get_misses": "1",
+                "cmd_set": "2", "cmd_meta": "1", "incr_misses": "1",
+                "incr_hits": "0", "curr_connections": "8",
+                "pid": str(s.proc.pid), "threads": "2"}
+        for i, c in enumerate(cs):
+            d = stats_of(c)
+            got = {k: d.get(k) for k in want}
+            check(got == want, "connection %d: %r, want %r" % (i, got, want))
+        cs[5].sendall(b"stats reset\r\n")
+        check(readline(cs[5]) == b"RESET\r\n", "stats reset")
+        check(get(cs[6], b"k") == b"v", "get after reset")
+        for i, c in enumerate(cs):
+            d = stats_of(c)
+            check(d["cmd_get"] == "1" and d["get_hits"] == "1" and
+                  d["cmd_set"] == "0" and d["curr_connections"] == "8",
+                  "after reset, connection %d: %r" % (i, d))
+    finally:
+        check(s.stop() == 0, "exit: " + s.output())
+
+
 def t_conn_limit():
     """Past -c, a new connection is told so and closed (memcached's
     maxconns_fast); one that closes makes room."""
@@ -456,6 +508,7 @@ def t_multiget():
 
 
 CHECKS = {"signals": t_signals, "flags": t_flags, "port": t_port,
+          "stats": t_stats,
           "conn-limit": t_conn_limit,
           "node-death": t_node_death, "bad-clients": t_bad_clients,
           "multiget": t_multiget}
