@@ -49,6 +49,7 @@ enum opt_id {
 	OPT_DISPLAY_MAP,
 	OPT_ALLOW_ROOT,
 	OPT_MCA,
+	OPT_STDIN,
 };
 
 /*
@@ -97,6 +98,7 @@ static const struct opt {
 	{"allow-run-as-root", OPT_ALLOW_ROOT, false},
 	{"mca", OPT_MCA, true},
 	{"gmca", OPT_MCA, true},
+	{"stdin", OPT_STDIN, true},
 };
 
 static const char usage[] =
@@ -130,6 +132,8 @@ static const char usage[] =
 	"                         starts\n"
 	"  --allow-run-as-root    taken, as mpirun's: skrun runs as root\n"
 	"                         without it\n"
+	"  --stdin RANK|none      the node that reads skrun's stdin (default\n"
+	"                         0); none: every node reads end of file\n"
 	"  --timeout S            end the job after S seconds (S > 0, may be\n"
 	"                         fractional)\n"
 	"  --bind-to core|none    bind each node to a core (default: none;\n"
@@ -338,6 +342,28 @@ static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 	case OPT_ALLOW_ROOT:
 		/* mpirun refuses root without it; skrun never does. */
 		return 0;
+	case OPT_STDIN: {
+		unsigned r;
+
+		if (strcmp(val, "none") == 0) {
+			o->stdin_rank = -1;
+			return 0;
+		}
+		if (strcmp(val, "all") == 0)
+			return sk_parse_err(err, errlen,
+					    "%s all: not supported: one node "
+					    "reads stdin (a rank, or none)",
+					    opt);
+		if (sk_parse_uint(val, strlen(val), 0, SK_OPTS_MAX_NODES - 1,
+				  &r) != SK_NUM_OK)
+			return sk_parse_err(err, errlen,
+					    "%s: '%s' is not a rank (0 to %u) "
+					    "or none",
+					    opt, SK_SHOW(q, val, strlen(val)),
+					    SK_OPTS_MAX_NODES - 1);
+		o->stdin_rank = (int)r;
+		return 0;
+	}
 	case OPT_MCA:
 		return sk_parse_err(err, errlen,
 				    "%s: Open MPI's MCA parameters mean nothing "

@@ -45,6 +45,8 @@ struct sk_job_opts {
 	bool        tag_output;    /* --tag-output */
 	bool        timestamp_output; /* --timestamp-output */
 	bool        display_map;   /* --display-map */
+	int         stdin_rank;    /* --stdin: the rank that reads stdin
+	                            * (default 0), -1 none */
 	bool        report_bindings; /* --report-bindings */
 	bool        oversubscribe; /* --oversubscribe */
 	enum sk_bind bind;         /* --bind-to core|none (default none; core

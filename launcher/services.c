@@ -638,7 +638,7 @@ static void sk_serve_ready(struct sk_job *job, struct sk_hnode *n,
 static void sk_serve_stdin(struct sk_job *job, struct sk_hnode *n,
 			   const struct sk_hreq *req)
 {
-	if (n->rank != 0 || job->stdin_eof) {
+	if ((int)n->rank != job->opts.stdin_rank || job->stdin_eof) {
 		sk_reply(n, req->hdr.req_id, SK_HMSG_REPLY, 0, NULL, 0, NULL,
 			 0);
 		return;
@@ -1001,10 +1001,18 @@ too_big:
 		     (size_t)SK_HMSG_PAYLOAD_MAX);
 }
 
-/* Host stdin became readable: serve rank 0's waiting STDIN_READ. */
+/* Host stdin became readable: serve the waiting STDIN_READ of the rank
+ * that reads it (0, or --stdin's; none: no rank waits). */
 void sk_services_stdin(struct sk_job *job)
 {
-	struct sk_hnode *n = &job->node[0];
+	struct sk_hnode *n;
+
+	if (job->opts.stdin_rank < 0 ||
+	    (unsigned)job->opts.stdin_rank >= job->size) {
+		sk_watch_stop(job->loop, &job->stdin_w);
+		return;
+	}
+	n = &job->node[job->opts.stdin_rank];
 	char buf[SK_HMSG_PAYLOAD_MAX];
 	ssize_t r;
 

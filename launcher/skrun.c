@@ -219,6 +219,12 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		fprintf(stderr, "skrun: %s\n", err);
 		return SK_EXIT_USAGE;
 	}
+	if (job->opts.stdin_rank >= 0 && (unsigned)job->opts.stdin_rank >= np) {
+		fprintf(stderr, "skrun: --stdin %d: the job has %u node%s "
+				"(ranks 0 to %u)\n",
+			job->opts.stdin_rank, np, np == 1 ? "" : "s", np - 1);
+		return SK_EXIT_USAGE;
+	}
 	job->size = np;
 	job->id = (uint64_t)getpid();
 	job->node = calloc(np, sizeof(*job->node));

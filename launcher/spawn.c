@@ -362,8 +362,9 @@ int sk_spawn(struct sk_job *job, struct sk_hnode *n)
 		dup2(out[1], STDOUT_FILENO);
 		/* Merged, one pipe keeps the order the node wrote in. */
 		dup2(job->opts.merge_stderr ? out[1] : err[1], STDERR_FILENO);
-		if (n->rank != 0) {
-			/* Like mpirun: stdin goes to rank 0 only. */
+		if ((int)n->rank != job->opts.stdin_rank) {
+			/* Like mpirun: stdin goes to one rank, 0 unless
+			 * --stdin says otherwise. */
 			int in = open("/dev/null", O_RDONLY);
 
 			if (in >= 0)

@@ -1,9 +1,9 @@
 /*
  * The console of a node: stdout and stderr become stdio streams whose bytes
  * go to the host in CONSOLE messages, so an unmodified printf, puts or
- * fwrite(stdout) reaches skrun's terminal. stdin of rank 0 reads the host's
- * stdin, a STDIN_READ at a time; other ranks read end-of-file, as under
- * mpirun.
+ * fwrite(stdout) reaches skrun's terminal. stdin reads the host's stdin, a
+ * STDIN_READ at a time: skrun gives its bytes to one rank (0, or the one
+ * its --stdin names) and end-of-file to the others, as mpirun does.
  *
  * Both output streams are line-buffered with a buffer of one message, so a
  * line is one message and the host sees each node's lines in the order the
@@ -67,7 +67,7 @@ static ssize_t sk_console_read(void *cookie, char *buf, size_t size)
 	size_t got = 0;
 	int64_t rc;
 
-	if (sk_node.rank != 0 || max == 0)
+	if (max == 0)
 		return 0;
 	if (!sk_node_linked())
 		return 0;

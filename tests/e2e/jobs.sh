@@ -396,6 +396,15 @@ t_stdin() {
 	RC=$?
 	[ $RC -eq 0 ] && grep -qx "$want" "$OUT" ||
 		{ echo "exit $RC; want '$want'"; return 1; }
+	# mpirun's --stdin: another rank reads it, or none does (end of file).
+	timeout 60 "$SKRUN" -n 3 --stdin 2 "$APP" stdin 2 <in.bin >"$OUT" 2>"$ERR"
+	RC=$?
+	[ $RC -eq 0 ] && grep -qx "$want" "$OUT" ||
+		{ echo "--stdin 2: exit $RC; want '$want': $(cat "$OUT")"; return 1; }
+	timeout 60 "$SKRUN" -n 2 --stdin none "$APP" stdin 0 <in.bin >"$OUT" 2>"$ERR"
+	RC=$?
+	[ $RC -eq 0 ] && grep -qx "stdin 0 bytes fnv $(printf %016x 14695981039346656037)" "$OUT" ||
+		{ echo "--stdin none: exit $RC: $(cat "$OUT")"; return 1; }
 }
 
 t_args_env() {

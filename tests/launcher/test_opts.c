@@ -509,6 +509,22 @@ static void test_opts_flags(void **state)
 		 "-gmca", "btl", "self", "p");
 	OPTS_ERR("--allow-run-as-root takes no value", "--allow-run-as-root=1",
 		 "p");
+	/* --stdin: a rank or none; all is refused. */
+	assert_int_equal(PARSE(&o, err, "p"), 0);
+	assert_int_equal(o.stdin_rank, 0);
+	sk_opts_cleanup(&o);
+	assert_int_equal(PARSE(&o, err, "--stdin", "7", "p"), 0);
+	assert_int_equal(o.stdin_rank, 7);
+	sk_opts_cleanup(&o);
+	assert_int_equal(PARSE(&o, err, "-stdin=none", "p"), 0);
+	assert_int_equal(o.stdin_rank, -1);
+	sk_opts_cleanup(&o);
+	OPTS_ERR("--stdin all: not supported: one node reads stdin (a rank, "
+		 "or none)", "--stdin", "all", "p");
+	OPTS_ERR("--stdin: '-1' is not a rank (0 to 4095) or none", "--stdin",
+		 "-1", "p");
+	OPTS_ERR("--stdin: '4096' is not a rank (0 to 4095) or none",
+		 "--stdin", "4096", "p");
 
 	OPTS_ERR("--tag-output takes no value", "--tag-output=yes", "p");
 	OPTS_ERR("--oversubscribe takes no value", "--oversubscribe=", "p");

@@ -29,7 +29,8 @@
  *                         slice read back
  *   readfile PATH         rank 0 reads PATH with fopen/fread; prints its
  *                         size and checksum
- *   stdin                 rank 0 reads stdin to EOF; prints size, checksum
+ *   stdin [RANK]          rank RANK (0) reads stdin to EOF; prints size,
+ *                         checksum
  *   seal PATH             (SKIFF_SEAL=1) printf, a host file read, raw
  *                         open()/socket(), each reported, then the ring
  *   paths                 bad paths to the file service, each reported
@@ -268,13 +269,13 @@ static int do_readfile(const char *path)
 	return 0;
 }
 
-static int do_stdin(void)
+static int do_stdin(unsigned reader)
 {
 	char buf[4096];
 	uint64_t h = FNV_INIT, total = 0;
 	size_t n;
 
-	if (sk_os_rank() != 0)
+	if (sk_os_rank() != reader)
 		return 0;
 	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0) {
 		h = fnv(h, buf, n);
@@ -1839,7 +1840,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "readfile") == 0) {
 		return do_readfile(a2);
 	} else if (strcmp(cmd, "stdin") == 0) {
-		return do_stdin();
+		return do_stdin(a2 ? (unsigned)atoi(a2) : 0);
 	} else if (strcmp(cmd, "seal") == 0) {
 		return do_seal(a2);
 	} else if (strcmp(cmd, "fds") == 0) {
