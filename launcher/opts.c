@@ -117,10 +117,11 @@ static const char usage[] =
 	"                         \"host [slots=N] [max_slots=N]\"\n"
 	"  --oversubscribe        allow more nodes than slots (the rest go\n"
 	"                         round-robin over the hosts)\n"
-	"  --map-by slot|node|core\n"
+	"  --map-by slot|node|core|ppr:N:node\n"
 	"                         slot: fill each host's slots in turn\n"
 	"                         (default); node: one node per host in\n"
-	"                         turn; core: as slot, bound to a core each\n"
+	"                         turn; core: as slot, bound to a core each;\n"
+	"                         ppr:N:node: as -N N\n"
 	"  -N, --npernode N       N nodes on each host (--pernode: 1)\n"
 	"  --provider P           fabric provider: rdma, ucx or auto\n"
 	"  -x VAR[=VALUE]         set VAR in every node's environment, to\n"
@@ -392,6 +393,25 @@ static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 		o->bind_given = true;
 		return 0;
 	case OPT_MAP_BY:
+		/* ppr:N:node is what mpirun's -N stands for. */
+		if (strncmp(val, "ppr:", 4) == 0) {
+			const char *c = strchr(val + 4, ':');
+
+			if (c == NULL || strcmp(c, ":node") != 0)
+				return sk_parse_err(
+					err, errlen,
+					"%s: '%s': only ppr:N:node is "
+					"supported (N nodes on each host)",
+					opt, SK_SHOW(q, val, strlen(val)));
+			if (o->ppr_given)
+				return sk_parse_err(err, errlen,
+						    "%s: a second ppr", opt);
+			o->ppr_given = true;
+			return opt_count(opt, strndupa(val + 4,
+						       (size_t)(c - val - 4)),
+					 SK_OPTS_MAX_SLOTS, "nodes per host",
+					 &o->ppr, err, errlen);
+		}
 		if (strcmp(val, "slot") == 0)
 			o->map_by = SK_MAP_SLOT;
 		else if (strcmp(val, "node") == 0)
@@ -401,8 +421,8 @@ static int opt_apply(struct sk_job_opts *o, enum opt_id id, const char *opt,
 		else
 			return sk_parse_err(
 				err, errlen,
-				"%s: '%s' is not supported (slot, node "
-				"or core)",
+				"%s: '%s' is not supported (slot, node, "
+				"core or ppr:N:node)",
 				opt, SK_SHOW(q, val, strlen(val)));
 		o->map_by_given = true;
 		return 0;
@@ -478,7 +498,18 @@ static int opts_consistent(struct sk_job_opts *o, char *err, size_t errlen)
 	const char *pe = env_provider(o);
 	char q[SK_SHOW_MAX], q2[SK_SHOW_MAX];
 
-	if (o->npernode && o->map_by_given)
+	if (o->ppr_given) {
+		if (o->npernode)
+			return sk_parse_err(
+				err, errlen,
+				"-N/--npernode and --map-by ppr:N:node "
+				"cannot be combined (they say the same)");
+		if (o->map_by_given)
+			return sk_parse_err(err, errlen,
+					    "--map-by given twice (ppr:N:node "
+					    "and another)");
+		o->npernode = o->ppr;
+	} else if (o->npernode && o->map_by_given)
 		return sk_parse_err(
 			err, errlen,
 			"-N/--npernode and --map-by cannot be combined "

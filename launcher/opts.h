@@ -56,6 +56,9 @@ struct sk_job_opts {
 	enum sk_map map_by;        /* --map-by slot|node|core */
 	bool        map_by_given;  /* --map-by was given */
 	unsigned    npernode;      /* -N/--npernode/--pernode; 0 = not given */
+	unsigned    ppr;           /* --map-by ppr:N:node's N (becomes
+	                            * npernode) */
+	bool        ppr_given;
 	const char *wdir;          /* --wdir/-wdir/-wd DIR, or NULL */
 	char       *output_dir;    /* --output-filename DIR (allocated: the
 	                            * ":nocopy" suffix is cut off), or NULL */

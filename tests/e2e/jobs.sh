@@ -1174,6 +1174,9 @@ t_placement() {
 	run 30 --host 127.0.0.1:2,127.0.0.2:2 -N 1 sh -c "$line"
 	[ $RC -eq 0 ] && [ "$(sort "$OUT" | tr '\n' ' ')" = "0 127.0.0.1 0/1 1 127.0.0.2 0/1 " ] ||
 		{ echo "-N 1: exit $RC, $(sort "$OUT" | tr '\n' ' ')"; unset SKIFF_SSH; return 1; }
+	run 30 --host 127.0.0.1:2,127.0.0.2:2 --map-by ppr:1:node sh -c "$line"
+	[ $RC -eq 0 ] && [ "$(sort "$OUT" | tr '\n' ' ')" = "0 127.0.0.1 0/1 1 127.0.0.2 0/1 " ] ||
+		{ echo "--map-by ppr:1:node: exit $RC, $(sort "$OUT" | tr '\n' ' ')"; unset SKIFF_SSH; return 1; }
 	run 30 --host 127.0.0.1:2,127.0.0.2:2 --map-by node sh -c "$line"
 	[ "$(sort "$OUT" | tr '\n' ' ')" = "0 127.0.0.1 0/2 1 127.0.0.2 0/2 2 127.0.0.1 1/2 3 127.0.0.2 1/2 " ] ||
 		{ echo "--map-by node: $(sort "$OUT" | tr '\n' ' ')"; unset SKIFF_SSH; return 1; }

@@ -509,6 +509,20 @@ static void test_opts_flags(void **state)
 		 "-gmca", "btl", "self", "p");
 	OPTS_ERR("--allow-run-as-root takes no value", "--allow-run-as-root=1",
 		 "p");
+	/* --map-by ppr:N:node is -N N; other ppr forms are refused. */
+	assert_int_equal(PARSE(&o, err, "--map-by", "ppr:3:node", "p"), 0);
+	assert_int_equal(o.npernode, 3);
+	assert_false(o.map_by_given);
+	sk_opts_cleanup(&o);
+	OPTS_ERR("--map-by: 'ppr:2:socket': only ppr:N:node is supported (N "
+		 "nodes on each host)", "--map-by", "ppr:2:socket", "p");
+	OPTS_ERR("--map-by: '0' is out of range (1 to 4096)", "--map-by",
+		 "ppr:0:node", "p");
+	OPTS_ERR("-N/--npernode and --map-by ppr:N:node cannot be combined "
+		 "(they say the same)", "--map-by", "ppr:1:node", "-N", "1",
+		 "p");
+	OPTS_ERR("--map-by given twice (ppr:N:node and another)", "--map-by",
+		 "slot", "--map-by", "ppr:1:node", "p");
 	/* --stdin: a rank or none; all is refused. */
 	assert_int_equal(PARSE(&o, err, "p"), 0);
 	assert_int_equal(o.stdin_rank, 0);
@@ -722,17 +736,14 @@ static void test_opts_map_by(void **state)
 	assert_int_equal(o.bind, SK_BIND_NONE);
 	sk_opts_cleanup(&o);
 
-	OPTS_ERR("--map-by: 'socket' is not supported (slot, node or core)",
+	OPTS_ERR("--map-by: 'socket' is not supported (slot, node, core or ppr:N:node)",
 		 "--map-by", "socket", "p");
-	OPTS_ERR("--map-by: 'ppr:2:node' is not supported (slot, node or "
-		 "core)",
-		 "--map-by", "ppr:2:node", "p");
 	OPTS_ERR("--map-by: 'slot:OVERSUBSCRIBE' is not supported (slot, "
-		 "node or core)",
+		 "node, core or ppr:N:node)",
 		 "--map-by", "slot:OVERSUBSCRIBE", "p");
-	OPTS_ERR("--map-by: 'Node' is not supported (slot, node or core)",
+	OPTS_ERR("--map-by: 'Node' is not supported (slot, node, core or ppr:N:node)",
 		 "--map-by=Node", "p");
-	OPTS_ERR("--map-by: '' is not supported (slot, node or core)",
+	OPTS_ERR("--map-by: '' is not supported (slot, node, core or ppr:N:node)",
 		 "--map-by", "", "p");
 	OPTS_ERR("--map-by: missing value", "--map-by");
 }
