@@ -486,10 +486,12 @@ static void gw_post_one(struct gw *gw, struct sk_kv_req *r)
 		gw->inflight++;
 }
 
-/* Post what waits, within kv's bound on requests in flight. */
-static void gw_post(struct gw *gw)
+/* Post what waits, within kv's bound on requests in flight. Whether any
+ * command it finished posting is done already (its answer is due). */
+static bool gw_post(struct gw *gw)
 {
 	struct mc_cmd *cmd;
+	bool due = false;
 
 	while ((cmd = gw->post_head) != NULL) {
 		unsigned total = cmd->nreq + cmd->ncore;
@@ -498,11 +500,13 @@ static void gw_post(struct gw *gw)
 		       gw->inflight < SK_KV_INFLIGHT_MAX)
 			gw_post_one(gw, gw_req_at(cmd, cmd->nposted++));
 		if (cmd->nposted < total)
-			return;
+			return due;
+		due |= gw_cmd_quiet(cmd);
 		gw->post_head = cmd->post_next;
 		if (gw->post_head == NULL)
 			gw->post_tail = NULL;
 	}
+	return due;
 }
 
 static void gw_post_queue(struct gw *gw, struct mc_cmd *cmd)
@@ -862,7 +866,16 @@ static void gw_conn_answer(struct gw *gw, struct gw_conn *c)
 	struct mc_cmd *cmd;
 
 	while ((cmd = c->head) != NULL && gw_cmd_quiet(cmd)) {
-		if (!c->dead && (gw_regrow(gw, cmd) || gw_retry(gw, cmd)))
+		/* A GET asked again with a larger buffer is often done in
+		 * its post (a copy of the owner's mapped region): answered
+		 * now, not at the loop's next wake-up, which nothing may
+		 * bring for a while. */
+		if (!c->dead && gw_regrow(gw, cmd)) {
+			if (gw_cmd_quiet(cmd))
+				continue;
+			return;
+		}
+		if (!c->dead && gw_retry(gw, cmd))
 			return;
 		if (!c->dead) {
 			struct mc_stats view;
@@ -1228,6 +1241,7 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 {
 	struct gw_conn *c;
 	unsigned i;
+	bool due = false;
 
 	if (gw_shared(gw) != 0 || gw_contact(gw) != 0)
 		return 1;
@@ -1245,15 +1259,19 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 			gw->first_owner, gw->size - gw->first_owner,
 			o->mem_mb);
 	while (!gw->stop) {
-		int rc = sk_loop_run_once(gw->loop, gw->inflight || gw->retry ?
-							    1 : -1);
+		int rc = sk_loop_run_once(gw->loop,
+					  due			    ? 0 :
+					  gw->inflight || gw->retry ? 1 :
+								      -1);
 
 		if (rc < 0)
 			break;
 		gw_progress(gw);
 		gw_retry_due(gw);
 		gw_run(gw);
-		gw_post(gw);
+		/* What waited for room in kv: one done in its post is
+		 * answered on the next pass, which must not sleep. */
+		due = gw_post(gw);
 	}
 	/* SIGTERM: no new connection, none served further; what kv still
 	 * has in flight finishes before kv closes. */
