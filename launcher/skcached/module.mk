@@ -40,7 +40,7 @@ $(BUILD)/bin/skcached: $(BUILD)/launcher/skcached/skcached.o \
 	$(LAUNCHER_OPTS_SRC:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lrt
 
 $(BUILD)/bin/skcached-node: $(BUILD)/launcher/skcached/gateway.o \
 	$(BUILD)/launcher/skcached/listen.o \

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <skiff/version.h>
@@ -373,7 +374,8 @@ int main(int argc, char **argv)
 {
 	char self[PATH_MAX], dir[PATH_MAX], skrun[PATH_MAX + 8],
 		node[PATH_MAX + 16], np[16], arena[40], port[16], conns[24],
-		item[24], mem[24], gws[16], verbose[16], spin[24], *hosts = NULL;
+		item[24], mem[24], gws[16], verbose[16], spin[24], shm[64],
+		*hosts = NULL;
 	const char *av[64];
 	struct skc_opts o;
 	unsigned long arena_mb;
@@ -468,6 +470,11 @@ int main(int argc, char **argv)
 	 * (a SET's rpc, a hint) is rare next to a GET, which costs them
 	 * nothing. The gateways spin as --spin-us says (gateway.c). */
 	setenv("SKIFF_LOOP_SPIN_US", "0", 0);
+	/* The gateways share a segment named after their parent, skrun,
+	 * which this process becomes: one left by an earlier job of the
+	 * same pid that ended without removing it must not be theirs. */
+	snprintf(shm, sizeof(shm), "/skcached.%d.conns", (int)getpid());
+	shm_unlink(shm);
 	execv(skrun, (char **)av);
 	fprintf(stderr, "skcached: %s: %s\n", skrun, strerror(errno));
 	free(hosts);
