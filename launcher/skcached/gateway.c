@@ -60,7 +60,7 @@
 #define GW_OUT_HIGH  (4u << 20)  /* stop reading a connection past this */
 #define GW_CMDS_MAX  256u        /* commands in flight per connection */
 #define GW_READ_MIN  16384u      /* room asked of each read */
-#define GW_BUF_FIRST 2048u       /* a GET's first value buffer */
+#define GW_BUF_FIRST 16384u      /* a GET's first value buffer */
 #define GW_BUFS_KEPT 512u        /* of those, kept for the next GETs */
 #define GW_RETRY_NS  (2u * 1000000u) /* an update refused for memory... */
 #define GW_RETRY_MAX 100u        /* ...asked again this often, 200 ms */
