@@ -52,6 +52,14 @@ struct mc_conn {
 	struct mc_stats *stats;     /* the gateway's (may be NULL: zeros) */
 };
 
+/* The counters (uint64_t fields of struct mc_stats) that `stats reset`
+ * zeroes, by offset; a gateway sums them over the gateways (gateway.c).
+ * The others are state (curr_connections) or the nodes' figures. */
+extern const size_t mc_stats_counters[];
+extern const unsigned mc_stats_ncounters;
+/* Counter @k of @s. */
+uint64_t *mc_stats_counter(struct mc_stats *s, unsigned k);
+
 /* `stats reset`: zero @s's counters (memcached's stats_reset), and take
  * the nodes' evictions and expired as they are now for the new zero. */
 void mc_stats_reset(struct mc_stats *s);

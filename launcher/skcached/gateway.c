@@ -572,35 +572,16 @@ static void gw_conn_dispatch(struct gw *gw, struct gw_conn *c)
 
 /* ---- answers ---- */
 
-/* The counters `stats` sums over the gateways, and `stats reset` zeroes. */
-static const size_t gw_counters[] = {
-#define GW_C(f) offsetof(struct mc_stats, f)
-	GW_C(total_connections), GW_C(rejected_connections), GW_C(cmd_get),
-	GW_C(cmd_set),        GW_C(cmd_flush),     GW_C(cmd_touch),
-	GW_C(cmd_meta),       GW_C(get_hits),      GW_C(get_misses),
-	GW_C(get_expired),    GW_C(get_flushed),   GW_C(delete_misses),
-	GW_C(delete_hits),    GW_C(incr_misses),   GW_C(incr_hits),
-	GW_C(decr_misses),    GW_C(decr_hits),     GW_C(cas_misses),
-	GW_C(cas_hits),       GW_C(cas_badval),    GW_C(touch_hits),
-	GW_C(touch_misses),   GW_C(bytes_read),    GW_C(bytes_written),
-	GW_C(total_items),
-#undef GW_C
-};
-
-static uint64_t *gw_field(struct mc_stats *s, size_t off)
-{
-	return (uint64_t *)((char *)s + off);
-}
-
-/* Field @off summed over the gateways' slots (each written by its own
- * gateway alone: read as it is now). */
+/* The field at @off summed over the gateways' slots (each written by
+ * its own gateway alone: read as it is now). */
 static uint64_t gw_sum(struct gw *gw, size_t off)
 {
 	uint64_t sum = 0;
 
 	for (unsigned i = 0; i < gw->first_owner; i++)
-		sum += __atomic_load_n(gw_field(&gw->shm->slot[i], off),
-				       __ATOMIC_RELAXED);
+		sum += __atomic_load_n(
+			(uint64_t *)((char *)&gw->shm->slot[i] + off),
+			__ATOMIC_RELAXED);
 	return sum;
 }
 
@@ -611,13 +592,12 @@ static void gw_stats_view(struct gw *gw, struct mc_stats *v)
 	*v = *gw->st;
 	if (gw->shm == NULL)
 		return;
-	for (size_t k = 0; k < sizeof(gw_counters) / sizeof(gw_counters[0]); k++) {
-		uint64_t sum = gw_sum(gw, gw_counters[k]);
+	for (unsigned k = 0; k < mc_stats_ncounters; k++) {
+		uint64_t sum = gw_sum(gw, mc_stats_counters[k]);
 		uint64_t base = __atomic_load_n(
-			gw_field(&gw->shm->base, gw_counters[k]),
-			__ATOMIC_RELAXED);
+			mc_stats_counter(&gw->shm->base, k), __ATOMIC_RELAXED);
 
-		*gw_field(v, gw_counters[k]) = sum > base ? sum - base : 0;
+		*mc_stats_counter(v, k) = sum > base ? sum - base : 0;
 	}
 	v->curr_connections =
 		gw_sum(gw, offsetof(struct mc_stats, curr_connections));
@@ -629,9 +609,10 @@ static void gw_stats_reset(struct gw *gw)
 {
 	if (gw->shm == NULL)
 		return;
-	for (size_t k = 0; k < sizeof(gw_counters) / sizeof(gw_counters[0]); k++)
-		__atomic_store_n(gw_field(&gw->shm->base, gw_counters[k]),
-				 gw_sum(gw, gw_counters[k]), __ATOMIC_RELAXED);
+	for (unsigned k = 0; k < mc_stats_ncounters; k++)
+		__atomic_store_n(mc_stats_counter(&gw->shm->base, k),
+				 gw_sum(gw, mc_stats_counters[k]),
+				 __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < gw->st->nnode; i++) {
 		const struct mc_node_stats *n = &gw->st->node[i];
 		unsigned idx = n->rank - gw->first_owner;

@@ -2,6 +2,7 @@
  * skcached: commands, a connection's output and the stats table, which
  * the parsers and the gateway share (mc.h, conn.h).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,18 +171,31 @@ static void mc_stat_u64(mc_stat_func_t fn, void *arg, const char *name,
 	fn(arg, name, s);
 }
 
+#define MC_C(f) offsetof(struct mc_stats, f)
+const size_t mc_stats_counters[] = {
+	MC_C(total_connections), MC_C(rejected_connections), MC_C(cmd_get),
+	MC_C(cmd_set),        MC_C(cmd_flush),     MC_C(cmd_touch),
+	MC_C(cmd_meta),       MC_C(get_hits),      MC_C(get_misses),
+	MC_C(get_expired),    MC_C(get_flushed),   MC_C(delete_misses),
+	MC_C(delete_hits),    MC_C(incr_misses),   MC_C(incr_hits),
+	MC_C(decr_misses),    MC_C(decr_hits),     MC_C(cas_misses),
+	MC_C(cas_hits),       MC_C(cas_badval),    MC_C(touch_hits),
+	MC_C(touch_misses),   MC_C(bytes_read),    MC_C(bytes_written),
+	MC_C(total_items),
+};
+#undef MC_C
+const unsigned mc_stats_ncounters =
+	sizeof(mc_stats_counters) / sizeof(mc_stats_counters[0]);
+
+uint64_t *mc_stats_counter(struct mc_stats *s, unsigned k)
+{
+	return (uint64_t *)((char *)s + mc_stats_counters[k]);
+}
+
 void mc_stats_reset(struct mc_stats *s)
 {
-	s->total_connections = s->rejected_connections = 0;
-	s->cmd_get = s->cmd_set = s->cmd_flush = s->cmd_touch = 0;
-	s->cmd_meta = 0;
-	s->get_hits = s->get_misses = s->get_expired = s->get_flushed = 0;
-	s->delete_misses = s->delete_hits = 0;
-	s->incr_misses = s->incr_hits = s->decr_misses = s->decr_hits = 0;
-	s->cas_misses = s->cas_hits = s->cas_badval = 0;
-	s->touch_hits = s->touch_misses = 0;
-	s->bytes_read = s->bytes_written = 0;
-	s->total_items = 0;
+	for (unsigned k = 0; k < mc_stats_ncounters; k++)
+		*mc_stats_counter(s, k) = 0;
 	s->evictions = s->expired = 0;
 	for (unsigned i = 0; i < s->nnode; i++) {
 		struct mc_node_stats *n = &s->node[i];
