@@ -255,6 +255,16 @@ static void sk_child_reset(void)
 }
 
 /* In the child: a local rank's binding, environment, directory, program. */
+/* The core a local rank is bound to with --bind-to core: its index among
+ * this machine's ranks, round the cores (sk_topo loaded). */
+static unsigned sk_core_of(const struct sk_hnode *n)
+{
+	int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
+
+	return ncores > 0 ? sk_launch[n->rank].local_idx % (unsigned)ncores :
+			    0;
+}
+
 static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 			  char **env_add, size_t nenv)
 {
@@ -262,11 +272,8 @@ static void sk_child_exec(struct sk_job *job, struct sk_hnode *n,
 
 	sk_child_reset();
 	if (job->opts.bind == SK_BIND_CORE) {
-		int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
-		unsigned idx = sk_launch[n->rank].local_idx;
 		hwloc_obj_t core = hwloc_get_obj_by_type(
-			sk_topo, HWLOC_OBJ_CORE,
-			ncores > 0 ? idx % (unsigned)ncores : 0);
+			sk_topo, HWLOC_OBJ_CORE, sk_core_of(n));
 
 		if (core && hwloc_set_cpubind(sk_topo, core->cpuset,
 					      HWLOC_CPUBIND_PROCESS) != 0)
@@ -396,8 +403,7 @@ int sk_spawn(struct sk_job *job, struct sk_hnode *n)
 void sk_report_binding(struct sk_job *job, struct sk_hnode *n)
 {
 	int ncores = hwloc_get_nbobjs_by_type(sk_topo, HWLOC_OBJ_CORE);
-	unsigned idx = sk_launch[n->rank].local_idx;
-	unsigned core = ncores > 0 ? idx % (unsigned)ncores : 0;
+	unsigned core = sk_core_of(n);
 	hwloc_obj_t obj = hwloc_get_obj_by_type(sk_topo, HWLOC_OBJ_CORE, core);
 	char set[128] = "";
 	int i;
@@ -421,39 +427,42 @@ void sk_report_binding(struct sk_job *job, struct sk_hnode *n)
  * ranks, each rank with its binding (a local rank's core, as
  * sk_child_exec picks it; a remote one's is its agent's to pick).
  */
+/* Host @h's slots as the map shows them: given, 1 by default, or the
+ * job's size where no host was named. */
+static unsigned sk_map_slots(const struct sk_job *job, size_t h)
+{
+	const struct sk_host_list *hl = &job->opts.hosts;
+
+	if (hl->count == 0)
+		return job->size;
+	return hl->hosts[h].slots ? hl->hosts[h].slots : 1;
+}
+
 void sk_display_map(struct sk_job *job)
 {
 	const struct sk_host_list *hl = &job->opts.hosts;
 	size_t nh = hl->count ? hl->count : 1, h;
 	unsigned long long total = 0;
 	unsigned r;
-	int ncores = sk_topo ? hwloc_get_nbobjs_by_type(sk_topo,
-							HWLOC_OBJ_CORE) :
-			       0;
 
 	for (h = 0; h < nh; h++)
-		total += hl->count && hl->hosts[h].slots ? hl->hosts[h].slots :
-			 hl->count				 ? 1 :
-								   job->size;
+		total += sk_map_slots(job, h);
 	printf(" Data for JOB [%llu,1] offset 0 Total slots allocated %llu\n\n"
 	       " ========================   JOB MAP   ========================"
 	       "\n",
 	       (unsigned long long)job->id, total);
 	for (h = 0; h < nh; h++) {
 		const char *name = hl->count ? hl->hosts[h].name : "localhost";
-		unsigned procs = 0, slots;
+		unsigned procs = 0;
 
 		/* A host named twice is one entry per name here, as its
 		 * ranks are placed (hosts.c merges them before). */
 		for (r = 0; r < job->size; r++)
 			procs += strcmp(job->node[r].host, name) == 0;
-		slots = hl->count ? (hl->hosts[h].slots ? hl->hosts[h].slots :
-							  1) :
-				    job->size;
 		printf("\n Data for node: %s\tNum slots: %u\tMax slots: 0\t"
 		       "Num procs: %u\n",
 		       strcmp(name, "localhost") == 0 ? job->hostname : name,
-		       slots, procs);
+		       sk_map_slots(job, h), procs);
 		for (r = 0; r < job->size; r++) {
 			struct sk_hnode *n = &job->node[r];
 
@@ -464,9 +473,8 @@ void sk_display_map(struct sk_job *job)
 			       (unsigned long long)job->id, r);
 			if (job->opts.bind != SK_BIND_CORE)
 				printf("UNBOUND\n");
-			else if (n->local && ncores > 0)
-				printf("core %u\n", sk_launch[r].local_idx %
-							  (unsigned)ncores);
+			else if (n->local)
+				printf("core %u\n", sk_core_of(n));
 			else
 				printf("a core, picked on its host\n");
 		}

@@ -132,8 +132,8 @@ struct gw {
 	unsigned nbufs;
 	unsigned inflight;
 	unsigned long conns_max;
-	struct gw_shm *shm;         /* shared by the gateways (gw_shared) */
-	uint64_t *shared_conns;     /* -c over all gateways: shm->conns */
+	struct gw_shm *shm;         /* shared by the gateways (gw_shared);
+	                             * ->conns counts -c over them all */
 	char shm_name[64];
 	unsigned verbose;
 };
@@ -349,7 +349,7 @@ static void gw_conn_close(struct gw_conn *c)
 	c->fd = -1;
 	c->dead = true;
 	gw->st->curr_connections--;
-	__atomic_fetch_sub(gw->shared_conns, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&gw->shm->conns, 1, __ATOMIC_RELAXED);
 }
 
 static void gw_accept1(struct gw *gw, int lfd)
@@ -367,13 +367,13 @@ static void gw_accept1(struct gw *gw, int lfd)
 					strerror(errno));
 			return;
 		}
-		n = __atomic_add_fetch(gw->shared_conns, 1, __ATOMIC_RELAXED);
+		n = __atomic_add_fetch(&gw->shm->conns, 1, __ATOMIC_RELAXED);
 		if (n > gw->conns_max) {
 			/* memcached's answer past -c (maxconns_fast). */
 			static const char msg[] =
 				"ERROR Too many open connections\r\n";
 
-			__atomic_fetch_sub(gw->shared_conns, 1,
+			__atomic_fetch_sub(&gw->shm->conns, 1,
 					   __ATOMIC_RELAXED);
 			gw->st->rejected_connections++;
 			(void)!write(fd, msg, sizeof(msg) - 1);
@@ -382,7 +382,7 @@ static void gw_accept1(struct gw *gw, int lfd)
 		}
 		c = calloc(1, sizeof(*c));
 		if (c == NULL) {
-			__atomic_fetch_sub(gw->shared_conns, 1,
+			__atomic_fetch_sub(&gw->shm->conns, 1,
 					   __ATOMIC_RELAXED);
 			close(fd);
 			continue;
@@ -625,7 +625,6 @@ static void gw_stats_reset(struct gw *gw)
 				 n->expired_base, __ATOMIC_RELAXED);
 	}
 }
-
 
 /*
  * A finished command's counts, as memcached keeps them: a hit or a miss
@@ -1191,7 +1190,6 @@ static int gw_shared(struct gw *gw)
 	if (shm == MAP_FAILED)
 		return -1;
 	gw->shm = shm;
-	gw->shared_conns = &shm->conns;
 	shm->slot[sk_os_rank()] = *gw->st;
 	gw->st = &shm->slot[sk_os_rank()];
 	return 0;
