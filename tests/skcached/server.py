@@ -238,6 +238,13 @@ def t_port():
               % (args, r.returncode, r.stderr))
         check(want in r.stderr, "%s: %r lacks %r" % (args, r.stderr, want))
     held.close()
+    # A -l that names no address is refused the same way, before any rank.
+    r = subprocess.run([sk, "-n", "1", "-p", str(port), "-l",
+                        "no-such-host.invalid"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    check(r.returncode == 71 and "failed to listen on one of interface(s) "
+          "no-such-host.invalid: " in r.stderr,
+          "-l no-such-host.invalid: exit %d: %r" % (r.returncode, r.stderr))
     s = Server(listen=[])
     try:
         c = s.conn()
