@@ -585,6 +585,7 @@ static int sk_loop_timeout_ms(struct sk_loop *loop, uint64_t now,
 int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 {
 	uint64_t start = timeout_ms > 0 ? sk_time_ns() : 0, now;
+	bool look_due, idle;
 	int n;
 
 	for (;;) {
@@ -606,9 +607,17 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 		n += sk_loop_fire_timers(loop, now);
 		/* Descriptors cost an epoll_wait(2) each look: while
 		 * spinning, look every fd_every_ns (SK_LOOP_FD_CHECK_NS, or
-		 * sk_loop_set_spin's), not on every turn unless it is 0. */
-		if (loop->nwatch > 0 && now - loop->fd_check_ns >=
-					     loop->fd_every_ns) {
+		 * sk_loop_set_spin's), not on every turn unless it is 0.
+		 * Not when this turn ends in a sleep: the sleep looks at
+		 * them (a request served by a loop that sleeps at once then
+		 * costs one epoll_wait, not two). */
+		look_due = loop->nwatch > 0 &&
+			   now - loop->fd_check_ns >= loop->fd_every_ns;
+		idle = n == 0 && timeout_ms != 0 &&
+		       now - loop->last_event_ns >= loop->spin_ns &&
+		       (timeout_ms < 0 ||
+			now - start < (uint64_t)timeout_ms * 1000000ull);
+		if (look_due && !idle) {
 			loop->fd_check_ns = now;
 			n += sk_loop_look(loop, 0);
 		}
@@ -651,8 +660,18 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 			 * polling completes (ucx's shared memory: its arm
 			 * yields the core first, for the peer that may
 			 * answer it): poll on. */
-			if (st == SK_ERR_BUSY)
+			if (st == SK_ERR_BUSY) {
+				/* No sleep to look at the descriptors. */
+				if (look_due) {
+					loop->fd_check_ns = now;
+					n = sk_loop_look(loop, 0);
+					if (n > 0) {
+						loop->last_event_ns = now;
+						return n;
+					}
+				}
 				continue;
+			}
 			if (st != SK_OK)
 				return st;
 			if (bound >= 0 && (wait < 0 || bound < wait))
