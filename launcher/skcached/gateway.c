@@ -132,6 +132,10 @@ struct gw {
 	unsigned nbufs;
 	unsigned inflight;
 	unsigned long conns_max;
+	/* Whether to spin (gw_serve): the connection the last request came
+	 * on, and when a request last came on another. */
+	const struct gw_conn *last_conn;
+	uint64_t switch_ns;
 	struct gw_shm *shm;         /* shared by the gateways (gw_shared);
 	                             * ->conns counts -c over them all */
 	char shm_name[64];
@@ -316,6 +320,8 @@ static void gw_conn_free(struct gw_conn *c)
 		gw->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (gw->last_conn == c)
+		gw->last_conn = NULL;
 	mc_conn_out_free(&c->mc);
 	free(c->in);
 	free(c);
@@ -918,6 +924,11 @@ static void gw_conn_read(struct gw *gw, struct gw_conn *c)
 		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n > 0) {
 			gw->st->bytes_read += (uint64_t)n;
+			if (c != gw->last_conn) {
+				if (gw->last_conn != NULL)
+					gw->switch_ns = gw_now_ns();
+				gw->last_conn = c;
+			}
 			/* Bytes a refused value still owes are dropped. */
 			if (c->mc.pub.swallow) {
 				size_t k = c->mc.pub.swallow < (size_t)n ?
@@ -1216,6 +1227,25 @@ static int gw_contact(struct gw *gw)
 	return bad ? -1 : 0;
 }
 
+/*
+ * Whether the gateway spins before it sleeps: only while requests come on
+ * more than one connection, a request on another one in the last
+ * GW_SPIN_SPAN spins. Then the next request (another connection's) comes
+ * inside the spin, and catching it saves a wake-up on each side (the
+ * load generator's too: README.md, "Why the gateways spin"). One client
+ * connection's next request comes only after its round trip, which a
+ * spin would fill with a busy core: the gateway sleeps at once, as
+ * memcached's threads do, and costs what they cost per request.
+ */
+#define GW_SPIN_SPAN 4u
+
+static bool gw_spins(const struct gw *gw, const struct gw_opts *o)
+{
+	return o->spin_us > 0 && gw->last_conn != NULL &&
+	       gw_now_ns() - gw->switch_ns <
+		       (uint64_t)GW_SPIN_SPAN * o->spin_us * 1000u;
+}
+
 static int gw_serve(struct gw *gw, const struct gw_opts *o)
 {
 	struct gw_conn *c;
@@ -1224,11 +1254,11 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 
 	if (gw_shared(gw) != 0 || gw_contact(gw) != 0)
 		return 1;
-	/* A gateway's work comes from TCP: it polls its sockets on every
-	 * turn for --spin-us after its last event before it sleeps (a
-	 * client's next request on a busy connection comes sooner than a
-	 * wake-up would). A cache node sleeps at once (SKIFF_LOOP_SPIN_US,
-	 * 0 from skcached). */
+	/* A gateway's work comes from TCP: while more than one connection
+	 * sends (gw_spins), it polls its sockets on every turn for --spin-us
+	 * after its last event before it sleeps (their next request comes
+	 * sooner than a wake-up would). A cache node sleeps at once
+	 * (SKIFF_LOOP_SPIN_US, 0 from skcached). */
 	sk_loop_set_spin(gw->loop, o->spin_us, 0);
 	if (gw_listen(gw, o) != 0)
 		return 1;
@@ -1238,10 +1268,10 @@ static int gw_serve(struct gw *gw, const struct gw_opts *o)
 			gw->first_owner, gw->size - gw->first_owner,
 			o->mem_mb);
 	while (!gw->stop) {
-		int rc = sk_loop_run_once(gw->loop,
-					  due			    ? 0 :
-					  gw->inflight || gw->retry ? 1 :
-								      -1);
+		int wait = due ? 0 : gw->inflight || gw->retry ? 1 : -1;
+		int rc = wait == 0 || gw_spins(gw, o) ?
+				 sk_loop_run_once(gw->loop, wait) :
+				 sk_loop_wait_once(gw->loop, wait);
 
 		if (rc < 0)
 			break;
