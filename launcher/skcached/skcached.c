@@ -77,8 +77,9 @@ static const char skc_usage[] =
 "It serves until SIGTERM or SIGINT, then stops the nodes and exits 0.\n"
 "\n"
 "Environment: SKIFF_GATEWAY_SPIN_US (default " SKC_SPIN_DEFAULT "): how long a\n"
-"gateway polls its sockets after its last request before it sleeps;\n"
-"0 sleeps at once (the least CPU, the slowest answers at low load).\n";
+"gateway polls its sockets after its last request before it sleeps,\n"
+"while requests come on more than one connection; 0 sleeps at once (the\n"
+"least CPU, the slowest answers at low load).\n";
 
 /* memcached's flags that mean nothing here, with why. */
 static const struct {
