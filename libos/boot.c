@@ -39,6 +39,7 @@
 
 #include "arena_priv.h"
 #include "console.h"
+#include "fmem.h"
 #include "node.h"
 #include "peer.h"
 #include "seal.h"
@@ -379,6 +380,7 @@ static void sk_boot_map_hostbuf(const void *desc, size_t len)
 		sk_node.filemem = p + slices + SK_HMSG_CTL_SIZE;
 		sk_node.filemem_len = sk_rkey_len(sk_node.hostbuf_key) -
 				      slices - SK_HMSG_CTL_SIZE;
+		sk_fmem_setup(sk_node.filemem, sk_node.filemem_len);
 	}
 }
 
@@ -437,7 +439,10 @@ static char **sk_boot_receive(int *argc_p)
 static void sk_node_teardown(void)
 {
 	sk_node_peers_close();
-	if (sk_node.hostbuf_key) {
+	/* A block of the file memory still taken (malloc's, say) may be
+	 * freed or read by what runs after this (exit handlers): its
+	 * mapping stays until the process ends. */
+	if (sk_node.hostbuf_key && !sk_fmem_busy()) {
 		sk_node.hostbuf = NULL;
 		sk_node.hostctl = NULL;
 		sk_node.filemem = NULL;

@@ -18,6 +18,11 @@ static const struct sk_config_var sk_os_config_vars[] = {
 	 "file transfers this large move from the caller's buffer "
 	 "(registered for the call) with no copy; 0 never",
 	 SK_CONFIG_NUM, 0, 1ul << 30, NULL},
+	{"SKIFF_FILE_MALLOC_KB", "512",
+	 "malloc'd blocks this large come from the file memory where the "
+	 "host's area is mapped (file transfers from them move no byte on "
+	 "the node); 0 never",
+	 SK_CONFIG_NUM, 0, 1ul << 30, NULL},
 	{"SKIFF_FILE_MAP", "1",
 	 "1 maps the host's file buffer where it is shared memory on this "
 	 "host (no RDMA for file bytes); 0 uses RDMA",

@@ -22,6 +22,7 @@
 #include <skiff/config.h>
 #include <skiff/file.h>
 
+#include "fmem.h"
 #include "node.h"
 
 /* Largest read whose bytes come back inside the reply. */
@@ -643,32 +644,31 @@ struct sk_file_chunk {
 };
 
 /*
- * The file memory: where the host's area is mapped, a part of it that
- * sk_file_alloc hands to the application (hostproto.h, SK_HMSG_AREA_MAX).
- * A transfer from or into it is a request per piece naming its offset in
- * the area: the host's threads pwrite(2) from and pread(2) into the
- * application's buffer, and nothing is copied here. Blocks are whole
- * pages (O_DIRECT's alignment and more), first fit, in a table of their
- * own in the node's memory (the host's pages hold only data), adjacent
- * free ones merged.
+ * Whether a transfer of @len bytes at @buf goes from or into the file
+ * memory (fmem.c), where the host's threads take the bytes from the
+ * buffer itself: a block of sk_file_alloc's, or one malloc gave when the
+ * transfer is SK_FILE_MALLOC_IO_MIN or more. A smaller transfer in a large
+ * malloc'd buffer (a loop of 64 KiB reads into it, stdio's 8 KiB) goes
+ * through the slices, which read ahead and leave writes behind, where
+ * the file memory's pays a round trip a request. So does a write from a
+ * malloc'd block where the host has a core to spare: the node's copy
+ * into a slice runs beside the host's write(2) of the one before, where
+ * the file memory's write waits for the host's (one node alone on 2
+ * cores: 0.81x MPI-IO's rate left behind, 0.68-0.74x from the block).
  */
-#define SK_FMEM_ALIGN  4096u
-#define SK_FMEM_BLOCKS 256u
+#define SK_FILE_MALLOC_IO_MIN (512u << 10)
 
-static struct {
-	struct sk_fmem_block {
-		size_t off, len;
-		bool   used;
-	}        b[SK_FMEM_BLOCKS];
-	unsigned n; /* 0: not set up yet */
-} sk_fmem;
-
-static bool sk_file_in_mem(const void *buf, size_t len)
+static bool sk_file_in_mem(bool write, const void *buf, size_t len)
 {
-	uintptr_t b = (uintptr_t)buf, m = (uintptr_t)sk_node.filemem;
-
-	return sk_node.filemem != NULL && b >= m &&
-	       len <= sk_node.filemem_len && b - m <= sk_node.filemem_len - len;
+	switch (sk_fmem_kind(buf, len)) {
+	case SK_FMEM_FILE:
+		return true;
+	case SK_FMEM_MALLOC:
+		return len >= SK_FILE_MALLOC_IO_MIN &&
+		       !(write && sk_fmem_spare_core());
+	default:
+		return false;
+	}
 }
 
 /* A request's piece of a transfer in the file memory: the most a request
@@ -677,96 +677,6 @@ static bool sk_file_in_mem(const void *buf, size_t len)
  * more threads were slower at 1, 4 and 16 nodes (measured: 4 GiB at 4
  * nodes read in 0.38 s in 1 MiB pieces, 0.56 s in 256 KiB). */
 #define SK_FILE_MEM_CHUNK SK_HMSG_BULK_MAX
-
-static void sk_fmem_drop(unsigned i)
-{
-	memmove(&sk_fmem.b[i], &sk_fmem.b[i + 1],
-		(sk_fmem.n - i - 1) * sizeof(sk_fmem.b[0]));
-	sk_fmem.n--;
-}
-
-/* First fit of @len (whole pages) in the file memory, or NULL. */
-static void *sk_fmem_take(size_t len)
-{
-	unsigned i;
-
-	if (sk_node.filemem == NULL || len > sk_node.filemem_len)
-		return NULL;
-	if (sk_fmem.n == 0) {
-		sk_fmem.b[0] = (struct sk_fmem_block){0, sk_node.filemem_len,
-						      false};
-		sk_fmem.n = 1;
-	}
-	for (i = 0; i < sk_fmem.n; i++) {
-		struct sk_fmem_block *blk = &sk_fmem.b[i];
-
-		if (blk->used || blk->len < len)
-			continue;
-		if (blk->len > len) {
-			/* Split: the rest stays free after it. */
-			if (sk_fmem.n == SK_FMEM_BLOCKS)
-				continue;
-			memmove(blk + 2, blk + 1,
-				(sk_fmem.n - i - 1) * sizeof(*blk));
-			blk[1] = (struct sk_fmem_block){blk->off + len,
-							blk->len - len, false};
-			blk->len = len;
-			sk_fmem.n++;
-		}
-		blk->used = true;
-		return sk_node.filemem + blk->off;
-	}
-	return NULL;
-}
-
-void *sk_file_alloc(size_t len)
-{
-	size_t sz = (len + SK_FMEM_ALIGN - 1) & ~(size_t)(SK_FMEM_ALIGN - 1);
-	void *p;
-
-	if (sz < len) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (sz == 0)
-		sz = SK_FMEM_ALIGN;
-	p = sk_fmem_take(sz);
-	if (p != NULL)
-		return p;
-	/* None left, or none here (another host, RDMA): ordinary memory,
-	 * which every call takes too, through a copy. */
-	return aligned_alloc(SK_FMEM_ALIGN, sz);
-}
-
-void sk_file_free(void *p)
-{
-	unsigned i;
-
-	if (p == NULL)
-		return;
-	if (!sk_file_in_mem(p, 0) || sk_fmem.n == 0) {
-		free(p);
-		return;
-	}
-	for (i = 0; i < sk_fmem.n; i++)
-		if (sk_fmem.b[i].used &&
-		    sk_node.filemem + sk_fmem.b[i].off == (char *)p)
-			break;
-	if (i == sk_fmem.n) {
-		fprintf(stderr, "skiff: sk_file_free(%p): not a block of "
-				"sk_file_alloc\n", p);
-		abort();
-	}
-	sk_fmem.b[i].used = false;
-	if (i + 1 < sk_fmem.n && !sk_fmem.b[i + 1].used) {
-		sk_fmem.b[i].len += sk_fmem.b[i + 1].len;
-		sk_fmem_drop(i + 1);
-	}
-	if (i > 0 && !sk_fmem.b[i - 1].used) {
-		sk_fmem.b[i - 1].len += sk_fmem.b[i].len;
-		sk_fmem_drop(i);
-	}
-}
 
 /* Wait for @c's reply and free its call; its result (or -ENOTCONN). */
 static int64_t sk_file_reap(struct sk_file_chunk *c)
@@ -830,16 +740,15 @@ static bool sk_file_zcopy_start(struct sk_file_zcopy *z, bool write,
  * comes up short (end of file, a full disk) ends the transfer there, as a
  * short read or write would; chunks after it that were already in flight
  * are waited for, and their bytes not counted (a write's may have reached
- * the file beyond the count, as after a short write(2)).
+ * the file beyond the count, as after a short write(2)). @mem: the buffer
+ * is in the file memory (sk_file_in_mem), and the host's threads read
+ * into and write from it.
  */
 static ssize_t sk_file_rw_pipe(bool write, int fd, char *buf, size_t len,
-			       int64_t offset)
+			       int64_t offset, bool mem)
 {
 	struct sk_file_chunk ring[SK_HMSG_BULK_DEPTH];
 	struct sk_file_zcopy z;
-	/* In the file memory (sk_file_alloc): the host's threads read
-	 * into and write from the buffer itself. */
-	bool mem = sk_file_in_mem(buf, len);
 	/* Not where the host's area is mapped here: there the one copy is
 	 * this node's, into memory the host reads (UCX would emulate an
 	 * RDMA on the caller's buffer with this node's CPU anyway). */
@@ -1046,7 +955,7 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 	/* From or into the file memory: the host's threads take the bytes
 	 * from the buffer itself, while the call waits (the buffer is the
 	 * application's again when it returns). */
-	mem = len > SK_FILE_INLINE_IO && sk_file_in_mem(buf, len);
+	mem = len > SK_FILE_INLINE_IO && sk_file_in_mem(write, buf, len);
 	behind = write && !mem && sk_file_behind_ok(h, len);
 	ahead = !write && !mem && offset < 0 && (h->flags & SK_FH_POS) &&
 		!(h->flags & SK_FH_SYNC) && !sk_file_zcopy_fits(len) &&
@@ -1075,7 +984,7 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 	else if (len <= SK_FILE_INLINE_IO || sk_file_inline_only())
 		done = sk_file_rw_serial(write, fd, buf, len, offset);
 	else
-		done = sk_file_rw_pipe(write, fd, buf, len, offset);
+		done = sk_file_rw_pipe(write, fd, buf, len, offset, mem);
 	if (at_pos && done > 0)
 		h->pos += done;
 	return done;

@@ -3,7 +3,7 @@
 
 LIBOS_SRC := libos/loop.c libos/arena.c libos/chan.c libos/hostproto.c \
              libos/node.c libos/boot.c libos/peer.c libos/console.c \
-             libos/file.c libos/seal.c libos/config.c
+             libos/file.c libos/fmem.c libos/seal.c libos/config.c
 LIBOS_OBJ := $(LIBOS_SRC:%.c=$(BUILD)/%.o)
 LIBOS     := $(BUILD)/lib/libskiff_os.a
 ALL       += $(LIBOS)

@@ -242,6 +242,37 @@ t_filemem() {
 	[ ! -e filemem.dat ] || { echo "file left behind"; return 1; }
 }
 
+t_malloc() {
+	# malloc's large blocks in the file memory (node_app.c, do_malloc):
+	# transfers from and into them, calloc, realloc, the aligned kin,
+	# threads, a block freed by a destructor after libos's teardown.
+	# Default, alone (writes from the blocks left behind where a core is
+	# spare) and beside 7 more nodes (from the blocks themselves); the
+	# file memory 2 MiB (most blocks glibc's); SKIFF_FILE_MALLOC_KB=0 and
+	# (ucx) no mapping: every block glibc's, the same calls work.
+	local v want
+	for v in auto n8 2 kb0 map0; do
+		[ "$v" = map0 ] && [ "${SKIFF_PROVIDER:-}" = rdma ] && continue
+		case $v in
+		map0) SKIFF_FILE_MAP=0 run 120 -n 1 -x SKIFF_FILE_MAP "$APP" malloc ;;
+		kb0) SKIFF_FILE_MALLOC_KB=0 run 120 -n 1 -x SKIFF_FILE_MALLOC_KB "$APP" malloc ;;
+		n8) run 120 -n 8 "$APP" malloc ;;
+		*) SKIFF_FILE_MEM_MB=$v run 120 -n 1 "$APP" malloc ;;
+		esac
+		[ $RC -eq 0 ] && grep -q '^malloc: ok' "$OUT" ||
+			{ echo "$v: exit $RC"; grep 'malloc' "$OUT" | head -3; tail -3 "$ERR"; return 1; }
+		# Where the area is mapped (ucx), the default puts them there
+		# (not in a sanitizer's build: malloc is the sanitizer's).
+		want="in ordinary memory"
+		case $v in auto | n8) ;; *) false ;; esac &&
+			[ "${SKIFF_PROVIDER:-ucx}" != rdma ] &&
+			! grep -q "sanitizer's malloc" "$OUT" && want="in file memory"
+		grep -q "^malloc: large blocks $want" "$OUT" ||
+			{ echo "$v: want blocks $want"; grep 'malloc' "$OUT" | head -3; return 1; }
+	done
+	[ ! -e malloc.dat ] || { echo "file left behind"; return 1; }
+}
+
 t_grow() {
 	# 24 MiB in small writes at the position, some overwritten twice
 	# (node_app.c, do_grow): read back whole; then the same with the node
@@ -1565,6 +1596,7 @@ check enospc t_enospc
 check killwrite t_killwrite
 check grow t_grow
 check filemem t_filemem
+check malloc t_malloc
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file

@@ -23,6 +23,8 @@
  *                         rank 0 finds each once, whole
  *   filemem               rank 0: transfers from and into sk_file_alloc
  *                         memory; its blocks used up, freed, merged
+ *   malloc                rank 0: malloc's large blocks (file memory where
+ *                         mapped), transfers, calloc, realloc, threads
  *   grow [die]            rank 0: 24 MiB in small writes at the position,
  *                         read back (or SIGKILLed: the host's file checked)
  *   fsyncall              every rank's slice, sk_fsync_all, the next rank's
@@ -52,6 +54,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -834,6 +838,175 @@ static int do_filemem(void)
 	sk_close(fd);
 	sk_unlink("filemem.dat");
 	printf("filemem: ok, %u MiB blocks of file memory\n", inmem);
+	return 0;
+}
+
+/*
+ * malloc's large blocks (libos/fmem.c): rank 0 mallocs a buffer of 3 MiB
+ * + 5, which is file memory where the host's area is mapped (else
+ * glibc's: both work alike), and moves it to a file and back at offsets
+ * and at the position, in one call and in 64 KiB calls, each byte
+ * checked; calloc of the block a dirty one left is all zero; realloc
+ * grows (bytes kept), shrinks, and takes a glibc block past the bound;
+ * posix_memalign, aligned_alloc and valloc are aligned and
+ * malloc_usable_size covers the request; 1 MiB blocks until the file
+ * memory is used up and glibc's serve the rest; two threads take and
+ * free blocks at once. One block stays taken at exit, and a destructor
+ * (which runs after libos's teardown) checks its bytes and frees it: the
+ * mapping must outlive the teardown. "malloc: ok" with what it found.
+ */
+/* libos/fmem.c leaves malloc to a sanitizer. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MAL_SANITIZER 1
+#else
+#define MAL_SANITIZER 0
+#endif
+
+static unsigned char *mal_kept;
+static size_t mal_kept_len;
+
+static void mal_fini(void) __attribute__((destructor));
+static void mal_fini(void)
+{
+	if (mal_kept == NULL)
+		return;
+	for (size_t i = 0; i < mal_kept_len; i++)
+		if (mal_kept[i] != pattern(i))
+			_exit(97);
+	free(mal_kept);
+}
+
+static void *mal_churn(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+
+	for (int i = 0; i < 2000; i++) {
+		size_t len = (512u << 10) + (rand_r(&seed) % (1u << 20));
+		unsigned char *p = malloc(len);
+
+		if (p == NULL)
+			return (void *)1;
+		p[0] = p[len - 1] = (unsigned char)seed;
+		if (p[0] != (unsigned char)seed ||
+		    p[len - 1] != (unsigned char)seed)
+			return (void *)1;
+		free(p);
+	}
+	return NULL;
+}
+
+static int do_malloc(void)
+{
+	const size_t big = (3u << 20) + 5, mib = 1u << 20, step = 64u << 10;
+	unsigned char *w, *r, *blk[1024], *z;
+	unsigned n = 0, inmem = 0;
+	pthread_t t[2];
+	void *ret[2];
+	size_t off;
+	int fd;
+
+	if (sk_os_rank() != 0)
+		return 0;
+	w = malloc(big);
+	r = malloc(big);
+	fd = sk_open("malloc.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (w == NULL || r == NULL || fd < 0)
+		return 1;
+	for (size_t i = 0; i < big; i++)
+		w[i] = pattern(7 + i);
+	if (sk_pwrite(fd, w, big, 7) != (ssize_t)big ||
+	    sk_pread(fd, r, big, 7) != (ssize_t)big ||
+	    fm_check(r, big, 7, "malloc pread"))
+		return 1;
+	/* 64 KiB calls at the position into the large buffer. */
+	memset(r, 0, big);
+	if (sk_lseek(fd, 7, SEEK_SET) != 7)
+		return 1;
+	for (off = 0; off < big; off += step) {
+		size_t len = big - off < step ? big - off : step;
+
+		if (sk_read(fd, r + off, len) != (ssize_t)len)
+			return 1;
+	}
+	if (fm_check(r, big, 7, "malloc 64 KiB reads"))
+		return 1;
+	printf("malloc: large blocks %s%s\n",
+	       fm_in(w, big) ? "in file memory" : "in ordinary memory",
+	       MAL_SANITIZER ? " (a sanitizer's malloc)" : "");
+	/* calloc where a dirty block was. */
+	free(w);
+	z = calloc(1, big);
+	if (z == NULL)
+		return 1;
+	for (size_t i = 0; i < big; i++)
+		if (z[i] != 0) {
+			printf("malloc: FAIL calloc byte %zu not zero\n", i);
+			return 1;
+		}
+	free(z);
+	/* realloc: grow, shrink, past the file memory. */
+	w = realloc(r, big + mib);
+	if (w == NULL || fm_check(w, big, 7, "realloc grown"))
+		return 1;
+	r = realloc(w, mib);
+	if (r == NULL || fm_check(r, mib, 7, "realloc shrunk"))
+		return 1;
+	w = realloc(r, (size_t)1 << 30); /* more than any file memory */
+	if (w == NULL || fm_in(w, 1) || fm_check(w, mib, 7, "realloc out"))
+		return 1;
+	free(w);
+	/* Aligned kin, and what malloc_usable_size says. */
+	if (posix_memalign((void **)&w, 4096, mib) != 0 ||
+	    (uintptr_t)w % 4096 != 0 || malloc_usable_size(w) < mib)
+		return 1;
+	free(w);
+	w = aligned_alloc(65536, 2 * mib);
+	if (w == NULL || (uintptr_t)w % 65536 != 0 ||
+	    malloc_usable_size(w) < 2 * mib)
+		return 1;
+	free(w);
+	w = valloc(mib + 1);
+	if (w == NULL || (uintptr_t)w % 4096 != 0)
+		return 1;
+	free(w);
+	/* Blocks until the file memory is used up, then glibc's. */
+	while (n < 1024) {
+		blk[n] = malloc(mib);
+		if (blk[n] == NULL)
+			return 1;
+		memset(blk[n], (int)n, mib);
+		if (sk_pwrite(fd, blk[n], mib, 0) != (ssize_t)mib ||
+		    sk_pread(fd, blk[n], mib, 0) != (ssize_t)mib ||
+		    blk[n][mib - 1] != (unsigned char)n) {
+			printf("malloc: FAIL block %u\n", n);
+			return 1;
+		}
+		if (!fm_in(blk[n++], mib))
+			break;
+		inmem++;
+	}
+	for (unsigned i = 0; i < n; i += 2)
+		free(blk[i]);
+	for (unsigned i = 1; i < n; i += 2)
+		free(blk[i]);
+	/* Two threads at once. */
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&t[i], NULL, mal_churn,
+				   (void *)(uintptr_t)(i + 1)) != 0)
+			return 1;
+	for (int i = 0; i < 2; i++)
+		if (pthread_join(t[i], &ret[i]) != 0 || ret[i] != NULL)
+			return 1;
+	sk_close(fd);
+	sk_unlink("malloc.dat");
+	/* Kept past the teardown, for mal_fini. */
+	mal_kept_len = mib + 3;
+	mal_kept = malloc(mal_kept_len);
+	if (mal_kept == NULL)
+		return 1;
+	for (size_t i = 0; i < mal_kept_len; i++)
+		mal_kept[i] = pattern(i);
+	printf("malloc: ok, %u MiB blocks of file memory\n", inmem);
 	return 0;
 }
 
@@ -1863,6 +2036,8 @@ int main(int argc, char **argv)
 		return do_enospc(a2);
 	} else if (strcmp(cmd, "filemem") == 0) {
 		return do_filemem();
+	} else if (strcmp(cmd, "malloc") == 0) {
+		return do_malloc();
 	} else if (strcmp(cmd, "grow") == 0) {
 		return rank == 0 ? do_grow(a2 && strcmp(a2, "die") == 0) : 0;
 	} else if (strcmp(cmd, "killwrite") == 0) {

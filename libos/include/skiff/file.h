@@ -66,7 +66,10 @@ ssize_t sk_pwrite(int fd, const void *buf, size_t len, off_t offset);
  * nodes); when it is used up, or on another host or over RDMA,
  * sk_file_alloc returns ordinary page-aligned memory, which every call
  * takes as any buffer. NULL with errno ENOMEM when there is no memory at
- * all. Free only with sk_file_free (NULL is ignored).
+ * all. Free only with sk_file_free (NULL is ignored). malloc's blocks of
+ * SKIFF_FILE_MALLOC_KB (512) or more come from the same memory while it
+ * lasts (libos/README.md, "File memory"): large transfers from and into
+ * them move with no copy on this node too.
  */
 void *sk_file_alloc(size_t len);
 void sk_file_free(void *p);
