@@ -25,8 +25,9 @@ static const struct sk_config_var sk_launcher_config_vars[] = {
 	 "after SIGTERM, wait this long before SIGKILL on abort",
 	 SK_CONFIG_NUM, 0, 60000, NULL},
 	{"SKIFF_FILE_MEM_MB", "auto",
-	 "file memory (sk_file_alloc) per node on this host, MiB; auto: 64, "
-	 "less past 64 nodes (4 GiB in all)",
+	 "file memory (sk_file_alloc, malloc's large blocks) per node on "
+	 "this host, MiB; auto: 64, less past 64 nodes (4 GiB in all) or "
+	 "where /dev/shm has little room (half of it)",
 	 SK_CONFIG_AUTO_NUM, 0, 65536, NULL},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},
 };

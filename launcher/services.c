@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/statvfs.h>
 
 #include <skiff/config.h>
 
@@ -822,13 +823,14 @@ uint32_t sk_services_bulk_chunk(unsigned np, bool pinned)
  * after its slices and their length words, in the same segment, where the
  * area is mapped. Address space until used (tmpfs pages come as they are
  * touched), so the default only bounds skrun's: 64 MiB a node, 4 GiB in
- * all.
+ * all, half the room free where the areas are made.
  */
 #define SK_FILE_MEM_BUDGET ((size_t)4 << 30)
 
 size_t sk_services_file_mem(unsigned np, const char **err)
 {
-	const char *v = sk_config_str("SKIFF_FILE_MEM_MB");
+	const char *v = sk_config_str("SKIFF_FILE_MEM_MB"), *dir;
+	struct statvfs sv;
 	unsigned long mb;
 
 	*err = NULL;
@@ -841,7 +843,25 @@ size_t sk_services_file_mem(unsigned np, const char **err)
 		return (size_t)mb << 20;
 	}
 	mb = (unsigned long)(SK_FILE_MEM_BUDGET / (np ? np : 1) >> 20);
-	return (size_t)(mb < 64 ? mb : 64) << 20;
+	if (mb > 64)
+		mb = 64;
+	/* Each node's area is a tmpfs file (UCX's posix transport: in
+	 * UCX_POSIX_DIR, else /dev/shm), which UCX reserves whole when skrun
+	 * makes it and refuses, with an error on the console, past the
+	 * file system's room (a container's /dev/shm is often 64 MiB): then
+	 * the node has neither mapping nor file memory. Auto takes at most
+	 * half the room free at launch. */
+	dir = getenv("UCX_POSIX_DIR");
+	if (dir == NULL || *dir == '\0')
+		dir = "/dev/shm";
+	if (statvfs(dir, &sv) == 0) {
+		uint64_t room = (uint64_t)sv.f_bavail * sv.f_frsize / 2 /
+				(np ? np : 1) >> 20;
+
+		if (room < mb)
+			mb = (unsigned long)room;
+	}
+	return (size_t)mb << 20;
 }
 
 /*

@@ -273,6 +273,29 @@ t_malloc() {
 	[ ! -e malloc.dat ] || { echo "file left behind"; return 1; }
 }
 
+t_shmroom() {
+	# A small /dev/shm (a container's): skrun's default file memory takes
+	# at most half its free room, so UCX makes every node's area (no
+	# "failed to allocate" on the console) and malloc's blocks are there
+	# (node_app.c, do_malloc). A 48 MiB tmpfs over /dev/shm in a mount
+	# namespace of the job's own, as t_enospc's. ucx only (rdma maps
+	# nothing).
+	[ "${SKIFF_PROVIDER:-ucx}" = rdma ] && return 0
+	local -a ns=(unshare --mount)
+	[ "$(id -u)" = 0 ] || ns=(unshare --user --map-root-user --mount)
+	timeout -k 5 120 "${ns[@]}" sh -c \
+		'mount -t tmpfs -o size=48m skiff-e2e /dev/shm && exec "$@"' sh \
+		"$SKRUN" -n 2 "$APP" malloc >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+	[ $RC -eq 0 ] && grep -q '^malloc: ok' "$OUT" ||
+		{ echo "exit $RC (a mount namespace needs root or user namespaces)"; grep 'malloc' "$OUT" | head -3; tail -3 "$ERR"; return 1; }
+	! grep -q 'failed to allocate' "$ERR" ||
+		{ echo "UCX could not make an area:"; grep 'failed to allocate' "$ERR" | head -2; return 1; }
+	grep -q '^malloc: large blocks in file memory' "$OUT" ||
+		grep -q "sanitizer's malloc" "$OUT" ||
+		{ echo "no file memory"; grep 'malloc' "$OUT" | head -3; return 1; }
+}
+
 t_grow() {
 	# 24 MiB in small writes at the position, some overwritten twice
 	# (node_app.c, do_grow): read back whole; then the same with the node
@@ -1597,6 +1620,7 @@ check killwrite t_killwrite
 check grow t_grow
 check filemem t_filemem
 check malloc t_malloc
+check shmroom t_shmroom
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file
