@@ -757,12 +757,47 @@ static int fm_check(const unsigned char *b, size_t len, uint64_t off,
 	return 0;
 }
 
+/*
+ * 1 MiB blocks from @take until one is ordinary memory (where there is
+ * file memory, exactly as many as fit), each used for a transfer through
+ * @fd and checked; then all given back with @give, every other one first
+ * (the freed blocks merge). How many were in file memory, or -1.
+ */
+static int fm_fill(void *(*take)(size_t), void (*give)(void *), int fd,
+		   const char *what)
+{
+	const size_t mib = 1u << 20;
+	unsigned char *blk[1024];
+	unsigned n = 0;
+	int inmem = 0;
+
+	while (n < 1024) {
+		blk[n] = take(mib);
+		if (blk[n] == NULL)
+			return -1;
+		memset(blk[n], (int)n, mib);
+		if (sk_pwrite(fd, blk[n], mib, 0) != (ssize_t)mib ||
+		    sk_pread(fd, blk[n], mib, 0) != (ssize_t)mib ||
+		    blk[n][mib - 1] != (unsigned char)n) {
+			printf("%s: FAIL block %u\n", what, n);
+			return -1;
+		}
+		if (!fm_in(blk[n++], mib))
+			break;
+		inmem++;
+	}
+	for (unsigned i = 0; i < n; i += 2)
+		give(blk[i]);
+	for (unsigned i = 1; i < n; i += 2)
+		give(blk[i]);
+	return inmem;
+}
+
 static int do_filemem(void)
 {
 	const size_t big = (3u << 20) + 5, mib = 1u << 20;
-	unsigned char *w, *r, *blk[1024];
-	unsigned n = 0, inmem = 0;
-	int fd;
+	unsigned char *w, *r;
+	int fd, inmem;
 
 	if (sk_os_rank() != 0)
 		return 0;
@@ -803,30 +838,15 @@ static int do_filemem(void)
 	sk_file_free(w);
 	sk_file_free(r);
 	/* Blocks until one is ordinary memory. */
-	while (n < 1024) {
-		blk[n] = sk_file_alloc(mib);
-		if (blk[n] == NULL)
-			return 1;
-		memset(blk[n], (int)n, mib);
-		if (sk_pwrite(fd, blk[n], mib, 0) != (ssize_t)mib ||
-		    sk_pread(fd, blk[n], mib, 0) != (ssize_t)mib ||
-		    blk[n][mib - 1] != (unsigned char)n) {
-			printf("filemem: FAIL block %u\n", n);
-			return 1;
-		}
-		if (!fm_in(blk[n++], mib))
-			break;
-		inmem++;
-	}
-	if (sk_node.filemem != NULL && inmem != sk_node.filemem_len / mib) {
-		printf("filemem: FAIL %u blocks of %zu MiB\n", inmem,
+	inmem = fm_fill(sk_file_alloc, sk_file_free, fd, "filemem");
+	if (inmem < 0)
+		return 1;
+	if (sk_node.filemem != NULL &&
+	    (size_t)inmem != sk_node.filemem_len / mib) {
+		printf("filemem: FAIL %d blocks of %zu MiB\n", inmem,
 		       sk_node.filemem_len / mib);
 		return 1;
 	}
-	for (unsigned i = 0; i < n; i += 2)
-		sk_file_free(blk[i]);
-	for (unsigned i = 1; i < n; i += 2)
-		sk_file_free(blk[i]);
 	if (sk_node.filemem != NULL) {
 		w = sk_file_alloc(sk_node.filemem_len);
 		if (!fm_in(w, sk_node.filemem_len)) {
@@ -837,7 +857,7 @@ static int do_filemem(void)
 	}
 	sk_close(fd);
 	sk_unlink("filemem.dat");
-	printf("filemem: ok, %u MiB blocks of file memory\n", inmem);
+	printf("filemem: ok, %d MiB blocks of file memory\n", inmem);
 	return 0;
 }
 
@@ -898,8 +918,8 @@ static void *mal_churn(void *arg)
 static int do_malloc(void)
 {
 	const size_t big = (3u << 20) + 5, mib = 1u << 20, step = 64u << 10;
-	unsigned char *w, *r, *blk[1024], *z;
-	unsigned n = 0, inmem = 0;
+	unsigned char *w, *r, *z;
+	int inmem;
 	pthread_t t[2];
 	void *ret[2];
 	size_t off;
@@ -970,25 +990,9 @@ static int do_malloc(void)
 		return 1;
 	free(w);
 	/* Blocks until the file memory is used up, then glibc's. */
-	while (n < 1024) {
-		blk[n] = malloc(mib);
-		if (blk[n] == NULL)
-			return 1;
-		memset(blk[n], (int)n, mib);
-		if (sk_pwrite(fd, blk[n], mib, 0) != (ssize_t)mib ||
-		    sk_pread(fd, blk[n], mib, 0) != (ssize_t)mib ||
-		    blk[n][mib - 1] != (unsigned char)n) {
-			printf("malloc: FAIL block %u\n", n);
-			return 1;
-		}
-		if (!fm_in(blk[n++], mib))
-			break;
-		inmem++;
-	}
-	for (unsigned i = 0; i < n; i += 2)
-		free(blk[i]);
-	for (unsigned i = 1; i < n; i += 2)
-		free(blk[i]);
+	inmem = fm_fill(malloc, free, fd, "malloc");
+	if (inmem < 0)
+		return 1;
 	/* Two threads at once. */
 	for (int i = 0; i < 2; i++)
 		if (pthread_create(&t[i], NULL, mal_churn,
@@ -1006,7 +1010,7 @@ static int do_malloc(void)
 		return 1;
 	for (size_t i = 0; i < mal_kept_len; i++)
 		mal_kept[i] = pattern(i);
-	printf("malloc: ok, %u MiB blocks of file memory\n", inmem);
+	printf("malloc: ok, %d MiB blocks of file memory\n", inmem);
 	return 0;
 }
 
