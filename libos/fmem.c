@@ -153,7 +153,7 @@ static void *sk_fmem_take(size_t len, bool malloced)
 		}
 		blk->used = true;
 		blk->malloced = malloced;
-		sk_fmem.used++;
+		__atomic_add_fetch(&sk_fmem.used, 1, __ATOMIC_RELAXED);
 		p = sk_fmem.base + blk->off;
 		break;
 	}
@@ -192,7 +192,7 @@ static bool sk_fmem_give(const char *fn, void *p)
 		sk_fmem_bad(fn, p);
 	}
 	sk_fmem.b[i].used = false;
-	sk_fmem.used--;
+	__atomic_sub_fetch(&sk_fmem.used, 1, __ATOMIC_RELAXED);
 	if ((unsigned)i + 1 < sk_fmem.n && !sk_fmem.b[i + 1].used) {
 		sk_fmem.b[i].len += sk_fmem.b[i + 1].len;
 		sk_fmem_drop((unsigned)i + 1);
