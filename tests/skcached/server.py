@@ -520,11 +520,51 @@ def t_multiget():
         check(s.stop() == 0, "exit: " + s.output())
 
 
+def t_sizes():
+    """Values on both sides of a GET's first buffer (16 KiB, which a longer
+    value outgrows and is read again in one as long; the gateway then
+    starts GETs that long until 32 shorter ones in a row): each comes
+    back byte for byte, alone, in a multi-get beside short ones, and
+    after runs of short GETs."""
+    s = Server("-I", "1m", nodes=2)
+    try:
+        c = s.conn()
+        sizes = [0, 100, 16383, 16384, 16385, 70000, 500000, 1000000]
+        vals = {}
+        for n in sizes:
+            k = b"z:%d" % n
+            vals[k] = bytes((i * 7 + n) & 0xff for i in range(n))
+            c.sendall(b"set %s %d 0 %d\r\n%s\r\n" % (k, n & 0xffff, n,
+                                                      vals[k]))
+            check(until(c, b"\r\n") == b"STORED\r\n", "set %r" % k)
+
+        def want(k):
+            v = vals[k]
+            return b"VALUE %s %d %d\r\n%s\r\n" % (k, len(v) & 0xffff,
+                                                   len(v), v)
+        order = [b"z:500000", b"z:100", b"z:1000000", b"z:16385", b"z:0",
+                 b"z:16384", b"z:70000", b"z:16383"] + [b"z:100"] * 40 + \
+            [b"z:1000000", b"z:16385"]
+        for k in order:
+            c.sendall(b"get %s\r\n" % k)
+            got = until(c, b"END\r\n")
+            check(got == want(k) + b"END\r\n", "get %r: %d bytes" %
+                  (k, len(got)))
+        ks = list(vals)
+        for mix in (ks, ks[::-1]):
+            c.sendall(b"get " + b" ".join(mix) + b"\r\n")
+            got = until(c, b"END\r\n")
+            check(got == b"".join(want(k) for k in mix) + b"END\r\n",
+                  "multi-get of every size: %d bytes" % len(got))
+    finally:
+        check(s.stop() == 0, "exit: " + s.output())
+
+
 CHECKS = {"signals": t_signals, "flags": t_flags, "port": t_port,
           "stats": t_stats,
           "conn-limit": t_conn_limit,
           "node-death": t_node_death, "bad-clients": t_bad_clients,
-          "multiget": t_multiget}
+          "multiget": t_multiget, "sizes": t_sizes}
 
 
 def main():
