@@ -171,7 +171,8 @@ static int sk_fmem_find(const void *p)
 	return -1;
 }
 
-static void sk_fmem_bad(const char *fn, const void *p)
+static __attribute__((noreturn)) void sk_fmem_bad(const char *fn,
+						 const void *p)
 {
 	fprintf(stderr, "skiff: %s(%p): inside the file memory, but not a "
 			"block's start\n", fn, p);
