@@ -251,16 +251,23 @@ t_malloc() {
 	# file memory 2 MiB (most blocks glibc's); SKIFF_FILE_MALLOC_KB=0 and
 	# (ucx) no mapping: every block glibc's, the same calls work.
 	local v want
-	for v in auto n8 2 kb0 map0; do
+	for v in auto n8 2 kb0 bad map0; do
 		[ "$v" = map0 ] && [ "${SKIFF_PROVIDER:-}" = rdma ] && continue
 		case $v in
 		map0) SKIFF_FILE_MAP=0 run 120 -n 1 -x SKIFF_FILE_MAP "$APP" malloc ;;
 		kb0) SKIFF_FILE_MALLOC_KB=0 run 120 -n 1 -x SKIFF_FILE_MALLOC_KB "$APP" malloc ;;
+		bad) SKIFF_FILE_MALLOC_KB=12x run 120 -n 1 -x SKIFF_FILE_MALLOC_KB "$APP" malloc ;;
 		n8) run 120 -n 8 "$APP" malloc ;;
 		*) SKIFF_FILE_MEM_MB=$v run 120 -n 1 "$APP" malloc ;;
 		esac
 		[ $RC -eq 0 ] && grep -q '^malloc: ok' "$OUT" ||
 			{ echo "$v: exit $RC"; grep 'malloc' "$OUT" | head -3; tail -3 "$ERR"; return 1; }
+		# A bad value is named, and malloc stays glibc's (where it
+		# is read: a mapped area, no sanitizer).
+		[ "$v" != bad ] || [ "${SKIFF_PROVIDER:-ucx}" = rdma ] ||
+			grep -q "sanitizer's malloc" "$OUT" ||
+			grep -q "SKIFF_FILE_MALLOC_KB='12x' is not a number" "$ERR" ||
+			{ echo "bad: no word of SKIFF_FILE_MALLOC_KB=12x"; tail -3 "$ERR"; return 1; }
 		# Where the area is mapped (ucx), the default puts them there
 		# (not in a sanitizer's build: malloc is the sanitizer's).
 		want="in ordinary memory"
