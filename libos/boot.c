@@ -377,10 +377,10 @@ static void sk_boot_map_hostbuf(const void *desc, size_t len)
 	if (sk_rkey_len(sk_node.hostbuf_key) >= slices + SK_HMSG_CTL_SIZE)
 		sk_node.hostctl = (uint32_t *)(p + slices);
 	if (sk_rkey_len(sk_node.hostbuf_key) > slices + SK_HMSG_CTL_SIZE) {
-		sk_node.filemem = p + slices + SK_HMSG_CTL_SIZE;
-		sk_node.filemem_len = sk_rkey_len(sk_node.hostbuf_key) -
-				      slices - SK_HMSG_CTL_SIZE;
-		sk_fmem_setup(sk_node.filemem, sk_node.filemem_len);
+		/* The rest is the file memory (fmem.c). */
+		sk_fmem_setup(p + slices + SK_HMSG_CTL_SIZE,
+			      sk_rkey_len(sk_node.hostbuf_key) - slices -
+				      SK_HMSG_CTL_SIZE);
 	}
 }
 
@@ -445,8 +445,6 @@ static void sk_node_teardown(void)
 	if (sk_node.hostbuf_key && !sk_fmem_busy()) {
 		sk_node.hostbuf = NULL;
 		sk_node.hostctl = NULL;
-		sk_node.filemem = NULL;
-		sk_node.filemem_len = 0;
 		sk_rkey_destroy(sk_node.hostbuf_key);
 		sk_node.hostbuf_key = NULL;
 	}

@@ -228,6 +228,12 @@ enum sk_fmem_kind sk_fmem_kind(const void *buf, size_t len)
 	return kind;
 }
 
+size_t sk_fmem_size(void)
+{
+	return __atomic_load_n(&sk_fmem.base, __ATOMIC_ACQUIRE) ? sk_fmem.len :
+								  0;
+}
+
 bool sk_fmem_spare_core(void)
 {
 	return sk_fmem.spare_core;

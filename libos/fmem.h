@@ -23,6 +23,8 @@ enum sk_fmem_kind {
 void sk_fmem_setup(char *base, size_t len);
 /* The kind of block [@buf, @buf + @len) lies in. */
 enum sk_fmem_kind sk_fmem_kind(const void *buf, size_t len);
+/* How long the file memory is: 0 where there is none. */
+size_t sk_fmem_size(void);
 /* Whether this host has more cores than it has nodes of the job (read
  * at boot): then a node's copy runs beside the host's threads. */
 bool sk_fmem_spare_core(void);

@@ -67,10 +67,6 @@ struct sk_node {
 	/* Its slices' length words where the host takes SK_HIO_GROW (the
 	 * area is that much longer), or NULL. */
 	uint32_t        *hostctl;
-	/* Its file memory (sk_file_alloc), after the length words, or
-	 * NULL. */
-	char            *filemem;
-	size_t           filemem_len;
 	struct sk_rkey  *hostbuf_key;
 	uint32_t         chunk;    /* the job's, from BOOT (file.c) */
 	/* Bumped by every barrier: file.c's read-ahead, read before it,

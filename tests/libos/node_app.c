@@ -69,6 +69,7 @@
 #include <skiff/file.h>
 #include <skiff/os.h>
 
+#include "../../libos/fmem.h"
 #include "../../libos/node.h" /* badmsg only: the raw host channel */
 
 /* FNV-1a over a buffer, continued from @h. */
@@ -739,10 +740,7 @@ static int do_grow(bool die)
  */
 static bool fm_in(const void *p, size_t len)
 {
-	const char *b = p;
-
-	return sk_node.filemem != NULL && b >= sk_node.filemem &&
-	       b + len <= sk_node.filemem + sk_node.filemem_len;
+	return sk_fmem_kind(p, len) != SK_FMEM_NONE;
 }
 
 static int fm_check(const unsigned char *b, size_t len, uint64_t off,
@@ -841,15 +839,14 @@ static int do_filemem(void)
 	inmem = fm_fill(sk_file_alloc, sk_file_free, fd, "filemem");
 	if (inmem < 0)
 		return 1;
-	if (sk_node.filemem != NULL &&
-	    (size_t)inmem != sk_node.filemem_len / mib) {
+	if (sk_fmem_size() != 0 && (size_t)inmem != sk_fmem_size() / mib) {
 		printf("filemem: FAIL %d blocks of %zu MiB\n", inmem,
-		       sk_node.filemem_len / mib);
+		       sk_fmem_size() / mib);
 		return 1;
 	}
-	if (sk_node.filemem != NULL) {
-		w = sk_file_alloc(sk_node.filemem_len);
-		if (!fm_in(w, sk_node.filemem_len)) {
+	if (sk_fmem_size() != 0) {
+		w = sk_file_alloc(sk_fmem_size());
+		if (!fm_in(w, sk_fmem_size())) {
 			printf("filemem: FAIL freed blocks not merged\n");
 			return 1;
 		}
@@ -1913,7 +1910,7 @@ static int do_badreq(void)
 			hio.raddr = slices + SK_HMSG_CTL_SIZE + bad[k].at;
 			if (bad[k].at == -1)
 				hio.raddr = slices + SK_HMSG_CTL_SIZE +
-					    sk_node.filemem_len - 5;
+					    sk_fmem_size() - 5;
 			if (bad[k].type == SK_HMSG_WRITE) {
 				sk_close(fd);
 				fd = sk_open("badreq.out", O_RDWR | O_CREAT,
