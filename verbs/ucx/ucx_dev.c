@@ -4,6 +4,7 @@
  */
 
 #include <sched.h>
+#include <stdbool.h>
 #include <sys/epoll.h>
 
 #include "ucx_int.h"
@@ -288,13 +289,17 @@ void ucx_dev_close(struct sk_dev *dev)
 	free(d);
 }
 
-/* While an endpoint owes completions, the watchdog must run even if none
- * ever wakes the caller: bound its sleep, as the rdma provider does. */
+/* A nap while requests in flight stand still (ucx_dev_arm) ends in time
+ * to progress them again. While an endpoint owes completions, the
+ * watchdog must run even if none ever wakes the caller: bound its sleep,
+ * as the rdma provider does. */
 static int ucx_dev_sleep_bound(const struct sk_dev *dev)
 {
 	const struct ucx_dev *d = sk_container_of(dev, const struct ucx_dev,
 						  super);
 
+	if (d->inflight && d->still_ns)
+		return UCX_NAP_MS;
 	if (d->stall_ns == 0)
 		return -1;
 	for (uint32_t i = 0; i < d->eps.n; i++) {
@@ -392,6 +397,26 @@ static void ucx_dev_ready(struct ucx_dev *d, int *ring, int *ucp)
  * caller's descriptors (@quiet, sk_dev_rearm) pays none. Without rings
  * (no such look) the worker is armed anew unless @quiet.
  */
+/* Whether the requests in flight have stood still (no progress call did
+ * anything, since @moved and before) for UCX_STILL_NS. */
+static bool ucx_still(struct ucx_dev *d, unsigned long moved)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (d->moved != moved) {
+		d->still_ns = 0;
+		return false;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (d->still_ns == 0) {
+		d->still_ns = now;
+		return false;
+	}
+	return now - d->still_ns >= UCX_STILL_NS;
+}
+
 static sk_status_t ucx_dev_arm(struct sk_dev *dev, int quiet)
 {
 	struct ucx_dev *d = ucx_dev(dev);
@@ -407,12 +432,24 @@ static sk_status_t ucx_dev_arm(struct sk_dev *dev, int quiet)
 	 * in flight, keep polling, but give the core to whoever else is
 	 * runnable first, since that may be the very peer whose progress
 	 * answers it (many nodes on few cores). Alone on its core, the node
-	 * gets it straight back. Idle, the worker sleeps. */
+	 * gets it straight back. Once they have not moved for
+	 * UCX_STILL_NS, their peer is busy elsewhere (a node waiting at boot
+	 * for the host, which is starting the others): the worker is armed
+	 * and the caller naps, a millisecond at most (ucx_dev_sleep_bound),
+	 * instead of taking turns on the cores from the very processes it
+	 * waits for. Idle, the worker sleeps. */
 	if (d->inflight) {
+		unsigned long moved = d->moved;
+
 		ucx_progress(d);
-		if (d->cq_tail == d->cq_head)
+		if (d->cq_tail != d->cq_head)
+			return SK_ERR_BUSY;
+		if (!ucx_still(d, moved)) {
 			sched_yield();
-		return SK_ERR_BUSY;
+			return SK_ERR_BUSY;
+		}
+	} else {
+		d->still_ns = 0;
 	}
 	if (d->pfd >= 0 && !quiet)
 		ucx_dev_ready(d, &ring, &ucp);

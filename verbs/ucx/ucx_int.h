@@ -89,6 +89,8 @@
 #define UCX_AM_NOP        3 /* takes a number, delivers nothing */
 #define UCX_PROGRESS_SPIN 16
 #define UCX_CLOSE_MS      2000
+#define UCX_STILL_NS      200000 /* requests in flight stood still: nap */
+#define UCX_NAP_MS        1      /* ... this long at most */
 #define UCX_MAX_INLINE    256
 #define UCX_INPLACE_MIN   512  /* AM data above this is delivered in place */
 #define UCX_IMM_PROBE     4096 /* sends between tries of a larger imm_max */
@@ -280,6 +282,9 @@ struct ucx_dev {
 	uint32_t polls;
 	uint32_t imm_probe;     /* posts until imm_max is tried again */
 	unsigned long inflight; /* UCX requests whose callback is owed */
+	unsigned long moved;    /* progress calls that did something */
+	uint64_t still_ns;      /* since when requests in flight have not
+				 * moved (ucx_dev_arm's nap); 0: they move */
 	struct ucx_fetch *fetches; /* key-table reads UCX still owns */
 	struct ucx_mr *retired;    /* sk_mr_alloc memory, deregistered */
 	char transport[64];

@@ -24,6 +24,7 @@ static inline void ucx_progress_until(struct ucx_dev *d, int max,
 		if (ucp_worker_progress(d->worker) == 0)
 			break;
 		d->ucp_armed = 0; /* it did something: arm it anew */
+		d->moved++;
 		if (to_completion && d->cq_tail != d->cq_head)
 			break;
 	}
