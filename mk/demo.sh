@@ -158,7 +158,7 @@ job -n 4 "$build/examples/kv_hello" 64
 read -r -a kvbench <<<"${DEMO_KVBENCH:-$build/perf/kv/kvbench --mix B --dist zipf --keys 20000 --time 1 --depth 16}"
 SKIFF_ARENA_MB=${SKIFF_ARENA_MB:-64} job -n 4 "${kvbench[@]}" >"$tmp/kvbench.out"
 if grep -q '^\[job\] kvbench: mix=' "$tmp/kvbench.out"; then
-	grep -E '^(demo: \$|\[job\] (kvbench: [0-9]+ ranks|Type|Sets|Gets|Totals))' "$tmp/kvbench.out"
+	grep -E '^(demo: \$|\[job\] (kvbench: [0-9]+ ranks|Type|Sets|Gets|Totals|kvbench: [0-9]+ updates waited))' "$tmp/kvbench.out"
 	sed -n 's/^\[job\] kvbench: mix=\([A-Za-z]*\) .* ranks=\([0-9]*\) .* ops_s=\([0-9]*\) get_ops_s=\([0-9]*\) .* get_p50_us=\([0-9.]*\) .* errors=\([0-9]*\) bad_values=\([0-9]*\).*/demo: kv: kvbench mix \1 on \2 nodes: \3 ops\/s (\4 GETs\/s), GET p50 \5 us, \6 errors, \7 bad values/p' "$tmp/kvbench.out"
 else
 	cat "$tmp/kvbench.out"
