@@ -26,8 +26,8 @@ static const struct sk_config_var sk_launcher_config_vars[] = {
 	 SK_CONFIG_NUM, 0, 60000, NULL},
 	{"SKIFF_FILE_MEM_MB", "auto",
 	 "file memory (sk_file_alloc, malloc's large blocks) per node on "
-	 "this host, MiB; auto: 64, less past 64 nodes (4 GiB in all) or "
-	 "where /dev/shm has little room (half of it)",
+	 "this host, MiB (address space: RAM once touched); auto: 64, less "
+	 "past 64 nodes (4 GiB in all)",
 	 SK_CONFIG_AUTO_NUM, 0, 65536, NULL},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},
 };

@@ -122,8 +122,12 @@ struct sk_hnode {
 	/* files */
 	struct sk_fsrv_files files;
 	char             *bulk;      /* SK_HMSG_BULK_DEPTH * job->bulk_chunk */
-	struct sk_region  bulk_region; /* its own, when shared with the node */
-	bool              bulk_shared; /* the node may map it (SK_HIO_HOSTBUF) */
+	/* When shared with the node (the node may map it, SK_HIO_HOSTBUF):
+	 * a memory file of its own, and its registration, for a node that
+	 * does not map it (its transfers then go by RDMA). */
+	bool              bulk_shared;
+	struct sk_hmap    bulk_map;
+	struct sk_mr     *bulk_mr;
 	struct sk_fop    *fops;      /* SK_HMSG_BULK_DEPTH requests (services.c) */
 	unsigned          fops_busy; /* in flight */
 	bool              fop_excl;  /* the one in flight has the files alone */

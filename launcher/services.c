@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/statvfs.h>
 
 #include <skiff/config.h>
 
@@ -118,7 +117,7 @@ struct sk_fop {
 static const struct sk_mr *sk_services_bulk_mr(struct sk_job *job,
 					       const struct sk_hnode *n)
 {
-	return n->bulk_shared ? n->bulk_region.mr : sk_arena_mr(job->arena);
+	return n->bulk_shared ? n->bulk_mr : sk_arena_mr(job->arena);
 }
 
 static bool sk_io_req(const struct sk_hreq *req)
@@ -820,17 +819,16 @@ uint32_t sk_services_bulk_chunk(unsigned np, bool pinned)
 /*
  * A node's file memory (sk_file_alloc: the application's buffers that
  * skrun's threads read into and write from, with no copy on the node):
- * after its slices and their length words, in the same segment, where the
- * area is mapped. Address space until used (tmpfs pages come as they are
- * touched), so the default only bounds skrun's: 64 MiB a node, 4 GiB in
- * all, half the room free where the areas are made.
+ * after its slices and their length words, in the same memory file, where
+ * the area is mapped. Address space until used (the file's pages come as
+ * they are touched: hostproto.h, struct sk_hmap), so the default only
+ * bounds skrun's: 64 MiB a node, 4 GiB in all.
  */
 #define SK_FILE_MEM_BUDGET ((size_t)4 << 30)
 
 size_t sk_services_file_mem(unsigned np, const char **err)
 {
-	const char *v = sk_config_str("SKIFF_FILE_MEM_MB"), *dir;
-	struct statvfs sv;
+	const char *v = sk_config_str("SKIFF_FILE_MEM_MB");
 	unsigned long mb;
 
 	*err = NULL;
@@ -845,51 +843,41 @@ size_t sk_services_file_mem(unsigned np, const char **err)
 	mb = (unsigned long)(SK_FILE_MEM_BUDGET / (np ? np : 1) >> 20);
 	if (mb > 64)
 		mb = 64;
-	/* Each node's area is a tmpfs file (UCX's posix transport: in
-	 * UCX_POSIX_DIR, else /dev/shm), which UCX reserves whole when skrun
-	 * makes it and refuses, with an error on the console, past the
-	 * file system's room (a container's /dev/shm is often 64 MiB): then
-	 * the node has neither mapping nor file memory. Auto takes at most
-	 * half the room free at launch. */
-	dir = getenv("UCX_POSIX_DIR");
-	if (dir == NULL || *dir == '\0')
-		dir = "/dev/shm";
-	if (statvfs(dir, &sv) == 0) {
-		uint64_t room = (uint64_t)sv.f_bavail * sv.f_frsize / 2 /
-				(np ? np : 1) >> 20;
-
-		if (room < mb)
-			mb = (unsigned long)room;
-	}
 	return (size_t)mb << 20;
 }
 
 /*
  * The node's bulk area. Where the device maps peers' memory on this host
- * (ucx's shared memory, sk_dev_attr.direct_mem), the area is a segment of
- * its own that the node maps (BOOT carries its descriptor): its transfers
- * then copy straight into and out of the memory the file threads use, with
- * no RDMA (SK_HIO_HOSTBUF). A segment per node, so that a node reaches no
- * other node's bytes. Elsewhere it is host memory the node never sees.
- * Failing that, the area is plain arena memory, as on rdma.
+ * (ucx's shared memory, sk_dev_attr.direct_mem), the area is a memory file
+ * of its own that the node maps (BOOT carries its descriptor): its
+ * transfers then copy straight into and out of the memory the file
+ * threads use, with no RDMA (SK_HIO_HOSTBUF). A file per node, each node
+ * told of its own only (a process of the job's user could open the others
+ * through /proc, as it could ptrace the nodes); registered too, for a
+ * node that does not map it (another machine, SKIFF_FILE_MAP=0).
+ * Elsewhere the area is arena memory the node never sees, as on rdma.
  */
 static sk_status_t sk_services_bulk(struct sk_job *job, struct sk_hnode *n)
 {
 	size_t area = SK_HMSG_BULK_DEPTH * (size_t)job->bulk_chunk;
-	struct sk_dev_attr attr;
-
-	sk_dev_query(job->dev, &attr);
 	/* Mapped, the slices are followed by their length words
 	 * (SK_HIO_GROW) and the node's file memory. */
-	if (attr.direct_mem &&
-	    sk_arena_region_direct(job->arena,
-				   area + SK_HMSG_CTL_SIZE + job->file_mem,
-				   SK_ACCESS_REMOTE_READ |
-					   SK_ACCESS_REMOTE_WRITE,
-				   &n->bulk_region) == SK_OK) {
-		n->bulk = n->bulk_region.base;
-		n->bulk_shared = true;
-		return SK_OK;
+	size_t shared = area + SK_HMSG_CTL_SIZE + job->file_mem;
+	struct sk_dev_attr attr;
+	void *p;
+
+	sk_dev_query(job->dev, &attr);
+	if (n->bulk_shared)
+		return SK_OK; /* a hello again, after a connect that failed */
+	if (attr.direct_mem && sk_hmap_create(shared, &n->bulk_map, &p) == 0) {
+		if (sk_mr_reg(job->dev, p, shared,
+			      SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
+			      &n->bulk_mr) == SK_OK) {
+			n->bulk = p;
+			n->bulk_shared = true;
+			return SK_OK;
+		}
+		sk_hmap_destroy(&n->bulk_map, p);
 	}
 	n->bulk = sk_arena_alloc(job->arena, area, 4096);
 	return n->bulk ? SK_OK : SK_ERR_NOMEM;
@@ -1001,10 +989,10 @@ void sk_services_boot(struct sk_job *job)
 			continue;
 		if (!sk_chan_can_send(&n->chan))
 			return; /* on_writable calls again */
-		if (!n->bulk_shared ||
-		    sk_mr_pack(n->bulk_region.mr, desc, &dlen) != SK_OK ||
-		    dlen > sizeof(buf) - len)
+		dlen = n->bulk_shared ? sizeof(n->bulk_map) : 0;
+		if (dlen > sizeof(buf) - len)
 			dlen = 0;
+		memcpy(desc, &n->bulk_map, dlen);
 		b.bulk_len = (uint32_t)dlen;
 		memcpy(buf, &b, sizeof(b));
 		sk_reply(n, n->ready_req, SK_HMSG_BOOT, 0, buf, len, desc,
@@ -1119,6 +1107,12 @@ unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone)
 	for (r = 0; r < job->size; r++) {
 		struct sk_hnode *n = &job->node[r];
 
+		/* The registration goes before the device; the memory stays
+		 * while a thread may still use it. */
+		if (n->bulk_mr) {
+			sk_mr_dereg(n->bulk_mr);
+			n->bulk_mr = NULL;
+		}
 		if (!threads_gone && sk_fops_on_thread(n)) {
 			busy++; /* the exit closes them */
 			continue;
@@ -1126,6 +1120,11 @@ unsigned sk_services_files_cleanup(struct sk_job *job, bool threads_gone)
 		sk_fsrv_files_cleanup(&n->files);
 		free(n->fops);
 		n->fops = NULL;
+		if (n->bulk_shared) {
+			sk_hmap_destroy(&n->bulk_map, n->bulk);
+			n->bulk = NULL;
+			n->bulk_shared = false;
+		}
 	}
 	return busy;
 }

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -347,40 +348,37 @@ static char **sk_boot_strings(const char **pp, const char *end, uint32_t n)
 }
 
 /*
- * The host's bulk area for this node, where the host offers it (shared
- * memory on this host): mapped, file transfers copy into and out of it
- * and the host reads and writes the same pages, with no RDMA between
- * (file.c). Mapping needs open(2), so it is done here, before any seal.
- * Anything short of a mapping of the whole area leaves the bounce region
- * in use; SKIFF_FILE_MAP=0 declines it.
+ * The host's bulk area for this node, where the host offers it (a memory
+ * file on this machine, hostproto.h's struct sk_hmap): mapped, file
+ * transfers copy into and out of it and the host reads and writes the
+ * same pages, with no RDMA between (file.c). Mapping needs open(2), so it
+ * is done here, before any seal. Anything short of a mapping of the whole
+ * area leaves the bounce region in use; SKIFF_FILE_MAP=0 declines it.
  */
 static void sk_boot_map_hostbuf(const void *desc, size_t len)
 {
 	uint64_t slices = SK_HMSG_BULK_DEPTH * (uint64_t)sk_node.chunk;
 	unsigned long on;
+	size_t maplen;
 	char *p;
 
 	if (sk_config_ulong("SKIFF_FILE_MAP", 0, 1, &on) != SK_OK || !on)
 		return;
-	if (sk_rkey_unpack_nowait(sk_node.host_ep, desc, len,
-				  &sk_node.hostbuf_key) != SK_OK)
+	p = sk_hmap_open(desc, len, &maplen);
+	if (p == NULL)
 		return;
-	p = sk_rkey_ptr_rw(sk_node.hostbuf_key,
-			   sk_rkey_addr(sk_node.hostbuf_key));
-	if (p == NULL || sk_rkey_len(sk_node.hostbuf_key) <
-				 SK_HMSG_BULK_DEPTH * (uint64_t)sk_node.chunk) {
-		sk_rkey_destroy(sk_node.hostbuf_key);
-		sk_node.hostbuf_key = NULL;
+	if (maplen < slices) {
+		munmap(p, maplen);
 		return;
 	}
 	sk_node.hostbuf = p;
-	if (sk_rkey_len(sk_node.hostbuf_key) >= slices + SK_HMSG_CTL_SIZE)
+	sk_node.hostbuf_len = maplen;
+	if (maplen >= slices + SK_HMSG_CTL_SIZE)
 		sk_node.hostctl = (uint32_t *)(p + slices);
-	if (sk_rkey_len(sk_node.hostbuf_key) > slices + SK_HMSG_CTL_SIZE) {
+	if (maplen > slices + SK_HMSG_CTL_SIZE) {
 		/* The rest is the file memory (fmem.c). */
 		sk_fmem_setup(p + slices + SK_HMSG_CTL_SIZE,
-			      sk_rkey_len(sk_node.hostbuf_key) - slices -
-				      SK_HMSG_CTL_SIZE);
+			      maplen - slices - SK_HMSG_CTL_SIZE);
 	}
 }
 
@@ -442,11 +440,11 @@ static void sk_node_teardown(void)
 	/* A block of the file memory still taken (malloc's, say) may be
 	 * freed or read by what runs after this (exit handlers): its
 	 * mapping stays until the process ends. */
-	if (sk_node.hostbuf_key && !sk_fmem_busy()) {
+	if (sk_node.hostbuf && !sk_fmem_busy()) {
+		munmap(sk_node.hostbuf, sk_node.hostbuf_len);
 		sk_node.hostbuf = NULL;
 		sk_node.hostctl = NULL;
-		sk_rkey_destroy(sk_node.hostbuf_key);
-		sk_node.hostbuf_key = NULL;
+		sk_node.hostbuf_len = 0;
 	}
 	sk_chan_cleanup(&sk_node.chan);
 	sk_ep_destroy(sk_node.host_ep);

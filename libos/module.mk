@@ -2,6 +2,7 @@
 # Layers above include libos/include (and verbs/include) only.
 
 LIBOS_SRC := libos/loop.c libos/arena.c libos/chan.c libos/hostproto.c \
+             libos/hostmap.c \
              libos/node.c libos/boot.c libos/peer.c libos/console.c \
              libos/file.c libos/fmem.c libos/seal.c libos/config.c
 LIBOS_OBJ := $(LIBOS_SRC:%.c=$(BUILD)/%.o)

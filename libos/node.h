@@ -67,7 +67,7 @@ struct sk_node {
 	/* Its slices' length words where the host takes SK_HIO_GROW (the
 	 * area is that much longer), or NULL. */
 	uint32_t        *hostctl;
-	struct sk_rkey  *hostbuf_key;
+	size_t           hostbuf_len; /* the whole mapping's */
 	uint32_t         chunk;    /* the job's, from BOOT (file.c) */
 	/* Bumped by every barrier: file.c's read-ahead, read before it,
 	 * is dropped (another node may have written since). */

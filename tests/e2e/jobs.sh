@@ -281,10 +281,10 @@ t_malloc() {
 }
 
 t_shmroom() {
-	# A small /dev/shm (a container's): skrun's default file memory takes
-	# at most half its free room, so UCX makes every node's area (no
-	# "failed to allocate" on the console) and malloc's blocks are there
-	# (node_app.c, do_malloc). A 48 MiB tmpfs over /dev/shm in a mount
+	# A small /dev/shm (a container's): the nodes' areas are memory files
+	# outside it (launcher/README.md), so UCX's own segments fit (no
+	# "failed to allocate" on the console) and malloc's blocks are in the
+	# full default file memory (node_app.c, do_malloc). A 48 MiB tmpfs over /dev/shm in a mount
 	# namespace of the job's own, as t_enospc's. ucx only (rdma maps
 	# nothing).
 	[ "${SKIFF_PROVIDER:-ucx}" = rdma ] && return 0
@@ -301,6 +301,43 @@ t_shmroom() {
 	grep -q '^malloc: large blocks in file memory' "$OUT" ||
 		grep -q "sanitizer's malloc" "$OUT" ||
 		{ echo "no file memory"; grep 'malloc' "$OUT" | head -3; return 1; }
+}
+
+t_arealazy() {
+	# Each node's area on this host is a sparse memory file of skrun's
+	# (launcher/README.md, "The area is a memory file"): 8 idle nodes have
+	# 8 areas of the whole default length (64 MiB of file memory and the
+	# slices), of which nothing was written. UCX's allocator, before,
+	# wrote every byte of each at boot. ucx only (rdma maps nothing).
+	[ "${SKIFF_PROVIDER:-ucx}" = rdma ] && return 0
+	local pid i f n=0 sz blk big=0 used=0
+	"$SKRUN" -n 8 "$APP" sleep 20000 >"$OUT" 2>"$ERR" </dev/null &
+	pid=$!
+	for i in $(seq 200); do
+		n=0
+		for f in /proc/$pid/fd/*; do
+			case "$(readlink "$f" 2>/dev/null)" in
+			*memfd:skiff-area*) n=$((n + 1)) ;;
+			esac
+		done
+		[ $n -ge 8 ] && break
+		sleep 0.05
+	done
+	for f in /proc/$pid/fd/*; do
+		case "$(readlink "$f" 2>/dev/null)" in
+		*memfd:skiff-area*)
+			read -r sz blk < <(stat -L -c '%s %b' "$f")
+			[ "$sz" -ge $((64 << 20)) ] && big=$((big + 1))
+			used=$((used + blk * 512)) ;;
+		esac
+	done
+	kill -TERM $pid 2>/dev/null
+	wait $pid
+	[ $n -eq 8 ] || { echo "$n areas, want 8"; tail -3 "$ERR"; return 1; }
+	[ $big -eq 8 ] || { echo "$big of 8 areas hold 64 MiB"; return 1; }
+	# The nodes touched nothing; a page or two of slack.
+	[ $used -le $((8 * 8192)) ] ||
+		{ echo "$used bytes of the areas written at boot"; return 1; }
 }
 
 t_grow() {
@@ -1628,6 +1665,7 @@ check grow t_grow
 check filemem t_filemem
 check malloc t_malloc
 check shmroom t_shmroom
+check arealazy t_arealazy
 check boot-blackhole t_boot_blackhole
 check boot-hostile t_boot_hostile
 check slow-file t_slow_file

@@ -14,12 +14,17 @@
  * (tests/lib/bootsrv_standins.c) for the symbols of skrun.c and
  * services.c that the hello checker never reaches.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -123,7 +128,7 @@ _Static_assert(sizeof(struct sk_boot_hello) == HELLO, "hello is 48 bytes");
 _Static_assert(offsetof(struct sk_boot_welcome, result) == 6, "result");
 _Static_assert(offsetof(struct sk_boot_welcome, size) == 8, "welcome size");
 _Static_assert(SK_BOOT_MAGIC == 0x544b4253u, "\"SBKT\" little-endian");
-_Static_assert(SK_BOOT_VERSION == 2, "a version bump is a wire change");
+_Static_assert(SK_BOOT_VERSION == 3, "a version bump is a wire change");
 _Static_assert(SK_BOOT_SECRET_LEN == 32, "the secret is 32 bytes");
 _Static_assert(SK_BLOB_MAX <= UINT16_MAX, "a u16 length holds any blob");
 _Static_assert(SK_BOOT_MSG_MAX == HELLO + 2 + SK_BLOB_MAX,
@@ -1319,6 +1324,109 @@ static void test_bulk_bad(void **state)
 	msg_free(m);
 }
 
+/* BOOT's area descriptor (struct sk_hmap), field by field. */
+_Static_assert(offsetof(struct sk_hmap, magic) == 0, "hmap.magic");
+_Static_assert(offsetof(struct sk_hmap, pid) == 4, "hmap.pid");
+_Static_assert(offsetof(struct sk_hmap, fd) == 8, "hmap.fd");
+_Static_assert(offsetof(struct sk_hmap, len) == 16, "hmap.len");
+_Static_assert(offsetof(struct sk_hmap, boot_id) == 24, "hmap.boot_id");
+_Static_assert(SK_HMAP_MAGIC == 0x50414d53u, "\"SMAP\" little-endian");
+
+/* What the node does with BOOT's descriptor of its area: an area made
+ * here (this process plays the host) maps, and the two mappings are the
+ * same pages, none of them written by making it; each field that is not
+ * as made is refused with the errno sk_hmap_open documents. */
+static void test_hmap(void **state)
+{
+	const size_t len = (size_t)64 << 20;
+	struct sk_hmap d, bad;
+	size_t got = 0;
+	char *host, *node;
+	char path[64];
+	int fd;
+
+	(void)state;
+	assert_int_equal(sk_hmap_create(len, &d, (void **)&host), 0);
+	assert_int_equal(d.magic, SK_HMAP_MAGIC);
+	assert_int_equal(d.pid, (uint32_t)getpid());
+	assert_true(d.len == len);
+	assert_int_equal(d.boot_id[SK_HMAP_BOOT_ID_LEN - 1], '\0');
+	assert_true(strlen(d.boot_id) > 0);
+	/* Close-on-exec: no node inherits another's area. */
+	assert_true(fcntl(d.fd, F_GETFD) & FD_CLOEXEC);
+
+	node = sk_hmap_open(&d, sizeof(d), &got);
+	assert_non_null(node);
+	assert_true(got == len);
+	assert_ptr_not_equal(node, host);
+	host[0] = 'h';
+	host[len - 1] = 't';
+	node[4096] = 'n';
+	assert_int_equal(node[0], 'h');
+	assert_int_equal(node[len - 1], 't');
+	assert_int_equal(host[4096], 'n');
+	munmap(node, len);
+
+	/* A descriptor of another length, or not one. */
+	errno = 0;
+	assert_null(sk_hmap_open(&d, sizeof(d) - 1, &got));
+	assert_int_equal(errno, EINVAL);
+	assert_null(sk_hmap_open(&d, 0, &got));
+	assert_int_equal(errno, EINVAL);
+#define BAD(field, value, err)                                         \
+	do {                                                           \
+		bad = d;                                               \
+		bad.field = (value);                                   \
+		errno = 0;                                             \
+		assert_null(sk_hmap_open(&bad, sizeof(bad), &got));    \
+		assert_int_equal(errno, (err));                        \
+	} while (0)
+	BAD(magic, SK_HMAP_MAGIC + 1, EINVAL);
+	BAD(fd, -1, EINVAL);
+	BAD(pid, 0, EINVAL);
+	BAD(len, 0, EINVAL);
+	BAD(len, SK_HMSG_AREA_MAX + 1, EINVAL);
+	/* A length other than the file's. */
+	BAD(len, len - 4096, EINVAL);
+	BAD(len, len + 4096, EINVAL);
+	/* Not this process's descriptor of it: no such one, or a file that
+	 * is not the area (this test's stdin need not be a regular file). */
+	BAD(fd, 1000000, ENOENT);
+	BAD(pid, (uint32_t)getpid() + 4000000u, ENOENT);
+	/* Another kernel's boot. */
+	bad = d;
+	bad.boot_id[0] = bad.boot_id[0] == '0' ? '1' : '0';
+	errno = 0;
+	assert_null(sk_hmap_open(&bad, sizeof(bad), &got));
+	assert_int_equal(errno, EXDEV);
+	/* A boot id that does not end inside its field. */
+	bad = d;
+	memset(bad.boot_id, 'a', sizeof(bad.boot_id));
+	errno = 0;
+	assert_null(sk_hmap_open(&bad, sizeof(bad), &got));
+	assert_int_equal(errno, EINVAL);
+#undef BAD
+	/* A regular file that is not a memory file of the right length. */
+	snprintf(path, sizeof(path), "/tmp/skiff-hmap-%d", (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	bad = d;
+	bad.fd = fd;
+	errno = 0;
+	assert_null(sk_hmap_open(&bad, sizeof(bad), &got));
+	assert_int_equal(errno, EINVAL);
+	close(fd);
+
+	sk_hmap_destroy(&d, host);
+	assert_int_equal(d.fd, -1);
+	/* Nothing to make. */
+	assert_int_equal(sk_hmap_create(0, &d, (void **)&host), -EINVAL);
+	assert_int_equal(sk_hmap_create(SK_HMSG_AREA_MAX + 1, &d,
+					(void **)&host), -EINVAL);
+}
+
 /* SK_HIO_HOSTBUF: a range of the host's bulk area, by its offset, inside
  * the largest area there is (the host checks its own); no bytes after the
  * struct; no other flag. */
@@ -2059,6 +2167,7 @@ int main(void)
 		cmocka_unit_test(test_bulk_bad),
 		cmocka_unit_test(test_bulk_key),
 		cmocka_unit_test(test_hostbuf),
+		cmocka_unit_test(test_hmap),
 		cmocka_unit_test(test_peer_short),
 		cmocka_unit_test(test_peer_bad_service),
 		cmocka_unit_test(test_peer_bad_flags),

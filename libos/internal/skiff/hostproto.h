@@ -53,7 +53,7 @@ extern "C" {
 /* ---- 1. bootstrap (TCP) ---- */
 
 #define SK_BOOT_MAGIC      0x544b4253u /* "SBKT" little-endian */
-#define SK_BOOT_VERSION    2
+#define SK_BOOT_VERSION    3
 #define SK_BOOT_SECRET_LEN 32          /* bytes; 64 hex digits in the env */
 
 /* The environment skrun gives each node. */
@@ -289,11 +289,11 @@ struct sk_hstat {
 };
 
 /* BOOT: then argc NUL-terminated strings, then envc "NAME=value" ones,
- * then @bulk_len bytes: the packed descriptor (sk_mr_pack) of the host's
- * bulk area for this node, SK_HMSG_BULK_DEPTH * @bulk_chunk bytes of
- * shared memory it may map (sk_rkey_ptr_rw) for SK_HIO_HOSTBUF transfers,
- * and SK_HMSG_CTL_SIZE more where the host takes SK_HIO_GROW;
- * 0 when the host has none for it (another host, or no shared memory).
+ * then @bulk_len bytes: a struct sk_hmap, the host's bulk area for this
+ * node as a memory file it may map for SK_HIO_HOSTBUF transfers:
+ * SK_HMSG_BULK_DEPTH * @bulk_chunk bytes of slices, SK_HMSG_CTL_SIZE more
+ * where the host takes SK_HIO_GROW, then the node's file memory; 0 when
+ * the host offers none (the device does not share memory on this host).
  * @bulk_chunk: the most one bulk request of this job moves. */
 struct sk_hboot {
 	uint32_t rank;
@@ -305,6 +305,42 @@ struct sk_hboot {
 	uint32_t bulk_chunk;
 };
 
+/*
+ * A node's area as the host makes it where they share memory: a memory
+ * file (memfd_create) of @len bytes that the node maps by opening
+ * /proc/@pid/fd/@fd, the host's own descriptor of it, before any seal.
+ * The file is sparse: a page costs RAM once it is touched, and making the
+ * area costs the host nothing, however large the file memory in it
+ * (UCX's shared-memory allocator writes every byte of a segment when it
+ * makes one, which at 68 MiB a node was most of a large job's boot).
+ * @boot_id is the host kernel's (/proc/sys/kernel/random/boot_id): a node
+ * whose kernel is another declines the mapping, as a node that cannot
+ * open the file does, and the bounce region serves its transfers.
+ */
+#define SK_HMAP_MAGIC 0x50414d53u /* "SMAP" little-endian */
+#define SK_HMAP_BOOT_ID_LEN 40u
+
+struct sk_hmap {
+	uint32_t magic;
+	uint32_t pid;
+	int32_t  fd;
+	uint32_t reserved;
+	uint64_t len;
+	char     boot_id[SK_HMAP_BOOT_ID_LEN]; /* NUL-padded text */
+};
+
+/* The host's side: a memory file of @len bytes, mapped at *@p and
+ * described in @d; the file stays open until sk_hmap_destroy. 0, or
+ * -errno. */
+int sk_hmap_create(size_t len, struct sk_hmap *d, void **p);
+void sk_hmap_destroy(struct sk_hmap *d, void *p);
+/* The node's side: map the file @desc (@len bytes of BOOT) describes; its
+ * length in *@len_p. NULL, errno set, where it cannot: a descriptor that
+ * is not one (EINVAL), another kernel (EXDEV), a file it cannot open or
+ * that is not as described. */
+void *sk_hmap_open(const void *desc, size_t len, size_t *len_p);
+
+_Static_assert(sizeof(struct sk_hmap) == 64, "hmap is 64 bytes");
 _Static_assert(sizeof(struct sk_hmsg_hdr) == 24, "header is 24 bytes");
 _Static_assert(sizeof(struct sk_hreq_open) == 8, "open is 8 bytes");
 _Static_assert(sizeof(struct sk_hreq_fd) == 8, "fd is 8 bytes");

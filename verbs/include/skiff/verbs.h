@@ -262,7 +262,9 @@ sk_status_t sk_mr_reg(struct sk_dev *dev, void *addr, size_t len,
  * sk_mr_addr() gives the memory. sk_mr_dereg() ends the registration;
  * the memory stays mapped until the device closes (a peer's late write
  * lands in memory nobody reads, never in an unmapped page) and is not
- * the caller's to use after it.
+ * the caller's to use after it. On ucx every page is written when it is
+ * made (UCX's posix allocator checks the room so), so it costs RAM and
+ * time for all of @len at once.
  */
 sk_status_t sk_mr_alloc(struct sk_dev *dev, size_t len, unsigned access,
 			struct sk_mr **mr_p);
