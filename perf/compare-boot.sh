@@ -186,18 +186,27 @@ ranks_of() {
 		done
 }
 
+# The system's shared memory (/proc/meminfo's Shmem), KiB.
+shmem() {
+	awk '/^Shmem:/ { print $2 }' /proc/meminfo
+}
+
 # memory SIDE N: one paused run; sets mem[SIDE.N] to "node_pss_med
-# node_pss_max node_rss_med launcher_pss launcher_rss job_pss" (KiB), or
-# failed_at on failure.
+# node_pss_max node_rss_med launcher_pss launcher_rss job_pss shmem"
+# (KiB), or failed_at on failure. shmem is the system's Shmem growth
+# from before the launch to the pause: the shared-memory files the job
+# made, mapped or not (PSS sees only pages a process maps, so memory a
+# launcher writes into a file and never maps shows only here).
 declare -A mem
 memory_run() {
-	local side=$1 n=$2 out pause pid prog i rc nodes vals lp
+	local side=$1 n=$2 out pause pid prog i rc nodes vals lp shm0
 	local -a cmd
 	read -r -a cmd <<<"$("${side}_cmd" "$n")"
 	prog=$("${side}_prog")
 	out=$os_tmp/$side.$n.mem.out
 	pause=$os_tmp/$side.$n.resume
 	os_show ">$out" "${cmd[@]}" --pause "$pause"
+	shm0=$(shmem)
 	"${cmd[@]}" --pause "$pause" </dev/null >"$out" 2>"$os_tmp/last.err" &
 	pid=$!
 	for ((i = 0; i < run_timeout * 10; i++)); do
@@ -226,7 +235,7 @@ memory_run() {
 		max=$(tail -n 1 <<<"$pss")
 		total=$(awk -v l="${lp%% *}" '{ t += $1 } END { print t + l }' <<<"$vals")
 		# shellcheck disable=SC2086 # the values are words
-		mem[$side.$n]="$(os_median $pss) $max $(os_median $rss) $lp $total"
+		mem[$side.$n]="$(os_median $pss) $max $(os_median $rss) $lp $total $(($(shmem) - shm0))"
 	else
 		echo "$os_name: ${cmd[*]}: found $(wc -w <<<"$nodes") of $n ranks to measure" >&2
 		failed_at[$side.$n]="memory run: ranks not found"
@@ -324,19 +333,21 @@ done
 if [ $memory = 1 ]; then
 	echo
 	echo "Memory of an idle job, MiB: per node the median PSS [max] and median" \
-		"RSS; the launcher's PSS and RSS; the job's PSS (launcher + all nodes)"
-	printf '%5s | %-24s %-13s %8s | %-24s %-13s %8s | %7s  %s\n' N \
-		"sk node pss [max] rss" "skrun pss rss" "job_pss" \
-		"mpi rank pss [max] rss" "mpirun pss rss" "job_pss" target result
+		"RSS; the launcher's PSS and RSS; the job's PSS (launcher + all nodes);" \
+		"shm: the system's shared memory grown since the launch (files the" \
+		"job made, mapped or not: not to be added to PSS)"
+	printf '%5s | %-24s %-13s %8s %7s | %-24s %-13s %8s %7s | %7s  %s\n' N \
+		"sk node pss [max] rss" "skrun pss rss" "job_pss" "shm" \
+		"mpi rank pss [max] rss" "mpirun pss rss" "job_pss" "shm" target result
 	for n in $sizes; do
 		line=$(printf '%5s |' "$n")
 		for side in sk mpi; do
 			if [ -n "${mem[$side.$n]:-}" ]; then
-				line+=$(awk '{ printf " %-24s %-13s %8.1f |",
+				line+=$(awk '{ printf " %-24s %-13s %8.1f %7.1f |",
 					sprintf("%.2f [%.2f] %.2f", $1/1024, $2/1024, $3/1024),
-					sprintf("%.2f %.2f", $4/1024, $5/1024), $6/1024 }' <<<"${mem[$side.$n]}")
+					sprintf("%.2f %.2f", $4/1024, $5/1024), $6/1024, $7/1024 }' <<<"${mem[$side.$n]}")
 			else
-				line+=$(printf ' %-24s %-13s %8s |' "-" "-" "-")
+				line+=$(printf ' %-24s %-13s %8s %7s |' "-" "-" "-" "-")
 			fi
 		done
 		if [ -n "${mem[sk.$n]:-}" ]; then

@@ -374,10 +374,10 @@ def parse_boot(ctx, text):
             side("mpirun -n N mpi_hello", mp[n].values()),
             ratio_pairs(sk[n], mp[n]), tg.get(n, ("<=", 0.30)))))
     for m in re.finditer(r"^\s*(\d+) \| ([0-9.]+) \[([0-9.]+)\] \S+\s+\S+ \S+\s+"
-                         r"([0-9.]+) \| \S+ \[\S+\] \S+\s+\S+ \S+\s+([0-9.]+) \|"
-                         r"\s+(<=[0-9.]+)", text, re.M):
+                         r"([0-9.]+)\s+(-?[0-9.]+) \| \S+ \[\S+\] \S+\s+\S+ \S+\s+"
+                         r"([0-9.]+)\s+(-?[0-9.]+) \|\s+(<=[0-9.]+)", text, re.M):
         n = int(m.group(1))
-        kj, mj = num(m.group(4)), num(m.group(5))
+        kj, mj = num(m.group(4)), num(m.group(6))
         # What compare-boot.sh says after the result, e.g. "(skrun: memory
         # run: UCX errors in the output)", goes into the note.
         end = text.find("\n", m.end())
@@ -387,11 +387,13 @@ def parse_boot(ctx, text):
             "lower", side("skrun job (skrun + nodes)", [kj]),
             side("mpirun job (mpirun + ranks)", [mj]),
             [kj / mj] if kj is not None and mj else [],
-            note="one run; target: every node's PSS <= 8 MiB, here max %s%s"
-            % (m.group(3), "; compare-boot.sh: " + said.group(1) if said else ""))))
+            note="one run; target: every node's PSS <= 8 MiB, here max %s; "
+            "shared memory grown while idle %s MiB (skrun job) and %s (mpirun "
+            "job)%s" % (m.group(3), m.group(5), m.group(7),
+                        "; compare-boot.sh: " + said.group(1) if said else ""))))
         rows[-1][1]["target"] = {"on": "node PSS max", "op": "<=",
-                                 "limit": target_of(m.group(6))[1]}
-        rows[-1][1]["result"] = judge("<=", target_of(m.group(6))[1], num(m.group(3)))
+                                 "limit": target_of(m.group(8))[1]}
+        rows[-1][1]["result"] = judge("<=", target_of(m.group(8))[1], num(m.group(3)))
     return rows
 
 
