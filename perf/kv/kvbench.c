@@ -799,8 +799,11 @@ static int kvb_send_result(struct kvb *b)
 
 /* Rank 0: every owner's figures, summed (SK_KV_CMD_OWNER_STATS); an
  * owner that does not answer counts nothing. */
-static void kvb_owners(struct kvb *b, struct sk_kv_owner_stats *sum)
+/* Every owner's figures, summed; how many owners answered. */
+static unsigned kvb_owners(struct kvb *b, struct sk_kv_owner_stats *sum)
 {
+	unsigned answered = 0;
+
 	memset(sum, 0, sizeof(*sum));
 	for (unsigned r = 0; r < b->size; r++) {
 		struct sk_kv_owner_stats o;
@@ -818,7 +821,9 @@ static void kvb_owners(struct kvb *b, struct sk_kv_owner_stats *sum)
 		sum->items += o.items;
 		sum->evictions += o.evictions;
 		sum->waited += o.waited;
+		answered++;
 	}
+	return answered;
 }
 
 static void kvb_row(const char *type, double ops_s, double hits_s,
@@ -844,6 +849,7 @@ static int kvb_print(struct kvb *b)
 	uint64_t ops = 0, errors = 0, bad = 0, misses = 0;
 	struct sk_kv_stats ks = {0};
 	struct sk_kv_owner_stats os;
+	unsigned owners;
 	double item = (double)(b->o.ksize + b->o.vsize);
 	const char *line = "------------------------------------------------"
 			   "------------------------------------------------"
@@ -911,10 +917,14 @@ static int kvb_print(struct kvb *b)
 	       ", one-sided %" PRIu64 ", by rpc %" PRIu64 ", read retries %"
 	       PRIu64 ", updates by rpc %" PRIu64 "\n", ks.gets_local,
 	       ks.gets_onesided, ks.gets_rpc, ks.read_retries, ks.updates_rpc);
-	kvb_owners(b, &os);
-	printf("kv owner counters (all owners): items %" PRIu64 ", evictions %"
-	       PRIu64 ", updates that waited for room %" PRIu64 "\n", os.items,
-	       os.evictions, os.waited);
+	owners = kvb_owners(b, &os);
+	if (owners == b->size)
+		printf("kv owner counters (all owners): ");
+	else
+		printf("kv owner counters (%u of %u owners answered): ", owners,
+		       b->size);
+	printf("items %" PRIu64 ", evictions %" PRIu64 ", updates that waited "
+	       "for room %" PRIu64 "\n", os.items, os.evictions, os.waited);
 	if (os.waited)
 		printf("kvbench: %" PRIu64 " updates waited at their owners for "
 		       "memory still in quarantine: the partitions are small "
@@ -1124,6 +1134,10 @@ int main(int argc, char **argv)
 			ret = PERF_EXIT_FAIL;
 		}
 	}
+	/* Every rank serves until rank 0 has asked each owner for its
+	 * figures (kvb_owners): one that closed its kv first answers none. */
+	if (sk_os_barrier() != 0)
+		ret = PERF_EXIT_FAIL;
 	if (b.me.errors || b.me.bad_values)
 		ret = PERF_EXIT_FAIL;
 	sk_kv_close(b.kv);

@@ -54,6 +54,7 @@ EVICTJOB=$T/bin/evict_job
 OWNERJOB=$T/bin/kv_owner_job
 LOCJOB=$T/bin/loc_job
 ADMINJOB=$T/bin/kv_admin_job
+KVBENCH=$T/bin/kvbench
 mkdir -p "$T/bin" "$T/work"
 cp "$repo/$BUILD/tests/node_app" "$APP"
 cp "$repo/$BUILD/tests/rpc_job" "$RPCJOB"
@@ -64,6 +65,7 @@ cp "$repo/$BUILD/tests/evict_job" "$EVICTJOB"
 cp "$repo/$BUILD/tests/kv_owner_job" "$OWNERJOB"
 cp "$repo/$BUILD/tests/loc_job" "$LOCJOB"
 cp "$repo/$BUILD/tests/kv_admin_job" "$ADMINJOB"
+cp "$repo/$BUILD/perf/kv/kvbench" "$KVBENCH"
 cd "$T/work"
 cleanup() {
 	pkill -KILL -f "$T/" 2>/dev/null
@@ -645,6 +647,17 @@ t_kv_all() {
 		{ echo "no GET was one-sided"; return 1; }
 	! grep -q 'UCX  ERROR' "$OUT" "$ERR" ||
 		{ echo "UCX errors"; return 1; }
+}
+
+t_kvbench_owners() {
+	# kvbench's owner counters are every owner's: rank 0 asks each one
+	# after the run, and the others serve until it has (they closed
+	# their kv first, and the sum was rank 0's own quarter, labelled as
+	# all owners'). 4 ranks, 2,000 keys loaded: 2,000 items.
+	SKIFF_ARENA_MB=64 run 120 -n 4 "$KVBENCH" --mix C --keys 2000 --time 0.2
+	[ $RC -eq 0 ] || { echo "exit $RC"; tail -3 "$ERR"; return 1; }
+	grep -q '^kv owner counters (all owners): items 2000,' "$OUT" ||
+		{ echo "owners:"; grep 'owner counters' "$OUT"; return 1; }
 }
 
 t_kv_all_read() {
@@ -1617,6 +1630,7 @@ check rpc-crowd t_rpc_crowd
 check rpc-all-past-arena t_rpc_all_past_arena
 check rpc-hostile t_hostile
 check kv-all-4 t_kv_all
+check kvbench-owners t_kvbench_owners
 check kv-all-read-4 t_kv_all_read
 check kv-all-rpc-4 t_kv_all_rpc
 check kv-gone t_kv_gone
