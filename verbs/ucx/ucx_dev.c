@@ -382,6 +382,23 @@ static void ucx_dev_ready(struct ucx_dev *d, int *ring, int *ucp)
 	}
 }
 
+/* Whether the requests in flight have stood still, no progress call
+ * (sk_dev_poll's or arm's) having done anything, for UCX_STILL_NS. */
+static bool ucx_still(struct ucx_dev *d)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (d->still_ns == 0 || d->moved != d->still_moved) {
+		d->still_ns = now;
+		d->still_moved = d->moved;
+		return false;
+	}
+	return now - d->still_ns >= UCX_STILL_NS;
+}
+
 /*
  * Before the caller sleeps on ucx_dev_fd. UCX's arm is a system call per
  * descriptor of its worker (its eventfd, its timer, each transport's
@@ -397,26 +414,6 @@ static void ucx_dev_ready(struct ucx_dev *d, int *ring, int *ucp)
  * caller's descriptors (@quiet, sk_dev_rearm) pays none. Without rings
  * (no such look) the worker is armed anew unless @quiet.
  */
-/* Whether the requests in flight have stood still (no progress call did
- * anything, since @moved and before) for UCX_STILL_NS. */
-static bool ucx_still(struct ucx_dev *d, unsigned long moved)
-{
-	struct timespec ts;
-	uint64_t now;
-
-	if (d->moved != moved) {
-		d->still_ns = 0;
-		return false;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	if (d->still_ns == 0) {
-		d->still_ns = now;
-		return false;
-	}
-	return now - d->still_ns >= UCX_STILL_NS;
-}
-
 static sk_status_t ucx_dev_arm(struct sk_dev *dev, int quiet)
 {
 	struct ucx_dev *d = ucx_dev(dev);
@@ -439,12 +436,10 @@ static sk_status_t ucx_dev_arm(struct sk_dev *dev, int quiet)
 	 * instead of taking turns on the cores from the very processes it
 	 * waits for. Idle, the worker sleeps. */
 	if (d->inflight) {
-		unsigned long moved = d->moved;
-
 		ucx_progress(d);
 		if (d->cq_tail != d->cq_head)
 			return SK_ERR_BUSY;
-		if (!ucx_still(d, moved)) {
+		if (!ucx_still(d)) {
 			sched_yield();
 			return SK_ERR_BUSY;
 		}

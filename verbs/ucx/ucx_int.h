@@ -284,7 +284,8 @@ struct ucx_dev {
 	unsigned long inflight; /* UCX requests whose callback is owed */
 	unsigned long moved;    /* progress calls that did something */
 	uint64_t still_ns;      /* since when requests in flight have not
-				 * moved (ucx_dev_arm's nap); 0: they move */
+				 * moved (ucx_dev_arm's nap); 0: none out */
+	unsigned long still_moved; /* moved, as still_ns was set */
 	struct ucx_fetch *fetches; /* key-table reads UCX still owns */
 	struct ucx_mr *retired;    /* sk_mr_alloc memory, deregistered */
 	char transport[64];
