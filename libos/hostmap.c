@@ -13,6 +13,10 @@
 
 #include <skiff/hostproto.h>
 
+#define SK_HMAP_NAME "skiff-area"
+/* How /proc/PID/fd/N reads for it (then " (deleted)"). */
+#define SK_HMAP_LINK "/memfd:" SK_HMAP_NAME
+
 /* This kernel's boot id, NUL-padded; -errno when it cannot be read. */
 static int sk_hmap_boot_id(char id[SK_HMAP_BOOT_ID_LEN])
 {
@@ -44,7 +48,7 @@ int sk_hmap_create(size_t len, struct sk_hmap *d, void **p)
 	if (err)
 		return err;
 	/* Close-on-exec: no node inherits another node's area. */
-	fd = memfd_create("skiff-area", MFD_CLOEXEC);
+	fd = memfd_create(SK_HMAP_NAME, MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)len) != 0) {
@@ -79,8 +83,9 @@ void sk_hmap_destroy(struct sk_hmap *d, void *p)
 void *sk_hmap_open(const void *desc, size_t len, size_t *len_p)
 {
 	struct sk_hmap d;
-	char id[SK_HMAP_BOOT_ID_LEN], path[64];
+	char id[SK_HMAP_BOOT_ID_LEN], path[64], link[64];
 	struct stat st;
+	ssize_t n;
 	void *p;
 	int fd, err;
 
@@ -105,6 +110,16 @@ void *sk_hmap_open(const void *desc, size_t len, size_t *len_p)
 		return NULL;
 	}
 	snprintf(path, sizeof(path), "/proc/%u/fd/%d", d.pid, d.fd);
+	/* The host's memory file, not whatever that pid and descriptor
+	 * name here (another pid namespace on the same kernel). */
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return NULL;
+	link[n] = '\0';
+	if (strncmp(link, SK_HMAP_LINK, strlen(SK_HMAP_LINK)) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;

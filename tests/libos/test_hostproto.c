@@ -1406,7 +1406,7 @@ static void test_hmap(void **state)
 	assert_null(sk_hmap_open(&bad, sizeof(bad), &got));
 	assert_int_equal(errno, EINVAL);
 #undef BAD
-	/* A regular file that is not a memory file of the right length. */
+	/* A regular file of the right kind but not the host's memory file. */
 	snprintf(path, sizeof(path), "/tmp/skiff-hmap-%d", (int)getpid());
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
