@@ -866,9 +866,9 @@ static sk_status_t sk_services_bulk(struct sk_job *job, struct sk_hnode *n)
 	struct sk_dev_attr attr;
 	void *p;
 
-	sk_dev_query(job->dev, &attr);
 	if (n->bulk_shared)
 		return SK_OK; /* a hello again, after a connect that failed */
+	sk_dev_query(job->dev, &attr);
 	if (attr.direct_mem && sk_hmap_create(shared, &n->bulk_map, &p) == 0) {
 		if (sk_mr_reg(job->dev, p, shared,
 			      SK_ACCESS_REMOTE_READ | SK_ACCESS_REMOTE_WRITE,
@@ -981,22 +981,18 @@ void sk_services_boot(struct sk_job *job)
 				     .envc = (uint32_t)nenv,
 				     .job_id = job->id,
 				     .bulk_chunk = job->bulk_chunk};
-
-		char desc[SK_BLOB_MAX];
-		size_t dlen = sizeof(desc);
+		size_t dlen = n->bulk_shared ? sizeof(n->bulk_map) : 0;
 
 		if (!n->ready || n->link_down)
 			continue;
 		if (!sk_chan_can_send(&n->chan))
 			return; /* on_writable calls again */
-		dlen = n->bulk_shared ? sizeof(n->bulk_map) : 0;
 		if (dlen > sizeof(buf) - len)
 			dlen = 0;
-		memcpy(desc, &n->bulk_map, dlen);
 		b.bulk_len = (uint32_t)dlen;
 		memcpy(buf, &b, sizeof(b));
-		sk_reply(n, n->ready_req, SK_HMSG_BOOT, 0, buf, len, desc,
-			 dlen);
+		sk_reply(n, n->ready_req, SK_HMSG_BOOT, 0, buf, len,
+			 &n->bulk_map, dlen);
 		n->ready = true;
 		job->nboot_done++;
 		n->ready_req = UINT64_MAX;
