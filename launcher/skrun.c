@@ -318,7 +318,10 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 		goto bootsrv;
 	}
 	/* Per node: a channel's slots and a bulk area (attr is the device's,
-	 * queried above). */
+	 * queried above). Where nodes map skrun's memory the area, with the
+	 * file memory, is a memory file of its own (services.c,
+	 * sk_services_bulk); the arena keeps room for the slices, which
+	 * serve should making that file fail. */
 	job->bulk_chunk = sk_services_bulk_chunk(np, !attr.direct_mem);
 	/* File memory only where nodes map skrun's memory. */
 	if (!attr.direct_mem)
@@ -326,8 +329,6 @@ static int sk_job_setup(struct sk_job *job, const char *self)
 	st = sk_arena_create(job->dev,
 			     (size_t)np * (SK_HMSG_BULK_DEPTH *
 					   (size_t)job->bulk_chunk +
-					   (attr.direct_mem ? SK_HMSG_CTL_SIZE +
-						   job->file_mem : 0) +
 					   (SK_HMSG_SLOTS + SK_CHAN_SEND_SLOTS) *
 						   SK_HMSG_SLOT_SIZE + 8192) +
 				     (1u << 20),
