@@ -39,17 +39,19 @@ SK_CONFIG_USES(sk_os_config);
 /*
  * The sanitizers bring their own malloc, which must see every block: with
  * them, malloc is theirs alone and the file memory is sk_file_alloc's.
+ * (SK_FMEM_HOOKS: whether malloc is ours. Not SK_FMEM_MALLOC, the kind
+ * of block sk_fmem_kind names, which such a macro would shadow.)
  */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SK_FMEM_MALLOC 0
+#define SK_FMEM_HOOKS 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
 	__has_feature(memory_sanitizer)
-#define SK_FMEM_MALLOC 0
+#define SK_FMEM_HOOKS 0
 #endif
 #endif
-#ifndef SK_FMEM_MALLOC
-#define SK_FMEM_MALLOC 1
+#ifndef SK_FMEM_HOOKS
+#define SK_FMEM_HOOKS 1
 #endif
 
 static struct {
@@ -107,7 +109,7 @@ void sk_fmem_setup(char *base, size_t len)
 		sk_fmem.n = 1;
 		sk_fmem.spare_core = local != NULL && cpus > 0 &&
 				     strtoul(local, NULL, 10) < (unsigned long)cpus;
-		if (SK_FMEM_MALLOC &&
+		if (SK_FMEM_HOOKS &&
 		    sk_config_ulong("SKIFF_FILE_MALLOC_KB", 0, 1ul << 30,
 				    &kb) == SK_OK && kb > 0)
 			__atomic_store_n(&sk_fmem.malloc_min, (size_t)kb << 10,
@@ -251,7 +253,7 @@ static size_t sk_fmem_round(size_t len)
 	return sz < len ? 0 : sz == 0 ? SK_FMEM_ALIGN : sz;
 }
 
-#if SK_FMEM_MALLOC
+#if SK_FMEM_HOOKS
 /* glibc's allocator, which the functions below stand in front of (its
  * manual, "Replacing malloc"). */
 extern void *__libc_malloc(size_t len);
@@ -409,7 +411,7 @@ size_t malloc_usable_size(void *p)
 							"malloc_usable_size");
 	return libc_usable ? libc_usable(p) : 0;
 }
-#endif /* SK_FMEM_MALLOC */
+#endif /* SK_FMEM_HOOKS */
 
 void *sk_file_alloc(size_t len)
 {
@@ -425,7 +427,7 @@ void *sk_file_alloc(size_t len)
 		return p;
 	/* None left, or none here (another host, RDMA): ordinary memory,
 	 * which every call takes too, through a copy. */
-#if SK_FMEM_MALLOC
+#if SK_FMEM_HOOKS
 	return __libc_memalign(SK_FMEM_ALIGN, sz);
 #else
 	return aligned_alloc(SK_FMEM_ALIGN, sz);

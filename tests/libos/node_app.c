@@ -950,6 +950,22 @@ static int do_malloc(void)
 	printf("malloc: large blocks %s%s\n",
 	       fm_in(w, big) ? "in file memory" : "in ordinary memory",
 	       MAL_SANITIZER ? " (a sanitizer's malloc)" : "");
+	/* file.c's choice of path reads the kind: malloc's blocks are
+	 * written behind through the slices where the host has a core to
+	 * spare, sk_file_alloc's never (the application owns them). */
+	if (fm_in(w, big)) {
+		void *f = sk_file_alloc(mib);
+
+		if (sk_fmem_kind(w, big) != SK_FMEM_MALLOC ||
+		    (f != NULL && sk_fmem_kind(f, mib) != SK_FMEM_FILE)) {
+			printf("malloc: FAIL block kinds: malloc's %d, "
+			       "sk_file_alloc's %d\n",
+			       (int)sk_fmem_kind(w, big),
+			       f ? (int)sk_fmem_kind(f, mib) : -1);
+			return 1;
+		}
+		sk_file_free(f);
+	}
 	/* calloc where a dirty block was. */
 	free(w);
 	z = calloc(1, big);
