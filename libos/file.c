@@ -650,23 +650,27 @@ struct sk_file_chunk {
  * transfer is SK_FILE_MALLOC_IO_MIN or more. A smaller transfer in a large
  * malloc'd buffer (a loop of 64 KiB reads into it, stdio's 8 KiB) goes
  * through the slices, which read ahead and leave writes behind, where
- * the file memory's pays a round trip a request. So does a write from a
- * malloc'd block where the host has a core to spare: the node's copy
- * into a slice runs beside the host's write(2) of the one before, where
- * the file memory's write waits for the host's (one node alone on 2
- * cores, 4 GiB in 1 MiB writes, perf/compare-mpiio.sh: 5,004 MB/s left
- * behind, 3,228 from the block, against MPI-IO's 6,365; 2026-12-07).
+ * the file memory's pays a round trip a request. So does any transfer
+ * from or into a malloc'd block that the slices pipeline (@piped: a
+ * write they leave behind, a read at the position they read ahead) where
+ * the host has a core to spare: the node's copy runs beside the host's
+ * system call for the next chunk, where the file memory's call waits for
+ * the host's, and each wait is two wake-ups (one node alone on 2 cores,
+ * 4 GiB in 1 MiB calls, perf/compare-mpiio.sh, 2026-12-07: writes 5,004
+ * MB/s left behind, 3,228 from the block, MPI-IO 6,365; reads 7.0 GB/s
+ * read ahead, 4-6.4 from the block). sk_file_alloc's blocks are the
+ * application's to reuse the moment the call returns: never left behind.
  */
 #define SK_FILE_MALLOC_IO_MIN (512u << 10)
 
-static bool sk_file_in_mem(bool write, const void *buf, size_t len)
+static bool sk_file_in_mem(bool piped, const void *buf, size_t len)
 {
 	switch (sk_fmem_kind(buf, len)) {
 	case SK_FMEM_FILE:
 		return true;
 	case SK_FMEM_MALLOC:
 		return len >= SK_FILE_MALLOC_IO_MIN &&
-		       !(write && sk_fmem_spare_core());
+		       !(piped && sk_fmem_spare_core());
 	default:
 		return false;
 	}
@@ -956,11 +960,14 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 	/* From or into the file memory: the host's threads take the bytes
 	 * from the buffer itself, while the call waits (the buffer is the
 	 * application's again when it returns). */
-	mem = len > SK_FILE_INLINE_IO && sk_file_in_mem(write, buf, len);
-	behind = write && !mem && sk_file_behind_ok(h, len);
-	ahead = !write && !mem && offset < 0 && (h->flags & SK_FH_POS) &&
+	behind = write && sk_file_behind_ok(h, len);
+	ahead = !write && offset < 0 && (h->flags & SK_FH_POS) &&
 		!(h->flags & SK_FH_SYNC) && !sk_file_zcopy_fits(len) &&
 		!sk_file_inline_only();
+	mem = len > SK_FILE_INLINE_IO &&
+	      sk_file_in_mem(behind || ahead, buf, len);
+	behind = behind && !mem;
+	ahead = ahead && !mem;
 	if (ahead)
 		sk_wb_drain(); /* the read-ahead stays if it is this one's */
 	else if (!behind)

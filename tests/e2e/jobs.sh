@@ -248,8 +248,9 @@ t_malloc() {
 	# malloc's large blocks in the file memory (node_app.c, do_malloc):
 	# transfers from and into them, calloc, realloc, the aligned kin,
 	# threads, a block freed by a destructor after libos's teardown.
-	# Default, alone (writes from the blocks left behind where a core is
-	# spare) and beside 7 more nodes (from the blocks themselves); the
+	# Default, alone (writes from the blocks left behind and reads at the
+	# position read ahead, where a core is spare; the block kinds
+	# checked) and beside 7 more nodes (from the blocks themselves); the
 	# file memory 2 MiB (most blocks glibc's); SKIFF_FILE_MALLOC_KB=0 and
 	# (ucx) no mapping: every block glibc's, the same calls work.
 	local v want

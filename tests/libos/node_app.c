@@ -947,6 +947,18 @@ static int do_malloc(void)
 	}
 	if (fm_check(r, big, 7, "malloc 64 KiB reads"))
 		return 1;
+	/* One read of it all at the position (read ahead through the
+	 * slices where the host has a core to spare), then one write. */
+	memset(r, 0, big);
+	if (sk_lseek(fd, 7, SEEK_SET) != 7 ||
+	    sk_read(fd, r, big) != (ssize_t)big ||
+	    fm_check(r, big, 7, "malloc read at the position"))
+		return 1;
+	if (sk_lseek(fd, 7, SEEK_SET) != 7 ||
+	    sk_write(fd, r, big) != (ssize_t)big ||
+	    sk_pread(fd, w, big, 7) != (ssize_t)big ||
+	    fm_check(w, big, 7, "malloc write at the position"))
+		return 1;
 	printf("malloc: large blocks %s%s\n",
 	       fm_in(w, big) ? "in file memory" : "in ordinary memory",
 	       MAL_SANITIZER ? " (a sanitizer's malloc)" : "");
