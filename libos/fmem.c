@@ -34,7 +34,6 @@
 SK_CONFIG_USES(sk_os_config);
 
 #define SK_FMEM_ALIGN  4096u
-#define SK_FMEM_BLOCKS 256u
 
 /*
  * The sanitizers bring their own malloc, which must see every block: with

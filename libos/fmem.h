@@ -12,6 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The most blocks, taken and free, the table holds: at most 256 taken at
+ * once, 255 where the last would have to be cut from a free one. Past
+ * that, sk_file_alloc and malloc give ordinary memory, as when the file
+ * memory is used up (e2e filemem tests at and past it). */
+#define SK_FMEM_BLOCKS 256u
+
 enum sk_fmem_kind {
 	SK_FMEM_NONE,   /* not (wholly) inside one block */
 	SK_FMEM_FILE,   /* a block of sk_file_alloc's */

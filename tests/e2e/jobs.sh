@@ -227,12 +227,16 @@ t_killwrite() {
 
 t_filemem() {
 	# sk_file_alloc's memory (node_app.c, do_filemem): transfers from
-	# and into it, byte for byte; its blocks used up, freed, merged. With
-	# the default (64 MiB), with 2 MiB, and (ucx) with no mapping: then
-	# every block is ordinary memory and the same transfers work.
+	# and into it, byte for byte; its blocks used up, freed, merged; the
+	# blocks' table at its limit and past it. With the default (64 MiB),
+	# with 2 MiB, (ucx) with skrun's most, 65536 MiB (the table ends
+	# before the memory), and (ucx) with no mapping: then every block is
+	# ordinary memory and the same transfers work.
 	local v
-	for v in auto 2 map0; do
-		[ "$v" = map0 ] && [ "${SKIFF_PROVIDER:-}" = rdma ] && continue
+	for v in auto 2 65536 map0; do
+		case $v in map0 | 65536)
+			[ "${SKIFF_PROVIDER:-}" = rdma ] && continue ;;
+		esac
 		if [ "$v" = map0 ]; then
 			SKIFF_FILE_MAP=0 run 120 -n 1 -x SKIFF_FILE_MAP "$APP" filemem
 		else

@@ -63,7 +63,8 @@ ssize_t sk_pwrite(int fd, const void *buf, size_t len, off_t offset);
  * transfer returns when the host is done with the buffer (no write left
  * behind, no read-ahead). Blocks are page-aligned (O_DIRECT's rule).
  * skrun gives each node SKIFF_FILE_MEM_MB of it (64 MiB, less past 64
- * nodes); when it is used up, or on another host or over RDMA,
+ * nodes), in at most 255 blocks at once; when it is used up, past those
+ * blocks, or on another host or over RDMA,
  * sk_file_alloc returns ordinary page-aligned memory, which every call
  * takes as any buffer. NULL with errno ENOMEM when there is no memory at
  * all. Free only with sk_file_free (NULL is ignored). malloc's blocks of
