@@ -160,7 +160,7 @@ fuzz() {
 	par fuzz_one fuzz_blobs fuzz_hostfile fuzz_hostmsg fuzz_perf_hello \
 		fuzz_rpc fuzz_ring fuzz_rdma_blobs fuzz_ucx_rkey fuzz_kvsem \
 		fuzz_lincheck fuzz_kvread fuzz_owner fuzz_mc_text fuzz_mc_bin \
-		fuzz_slurm fuzz_frames
+		fuzz_slurm fuzz_frames fuzz_hmap
 }
 
 # The unit tests under valgrind's memcheck: what ASan does not see (reads

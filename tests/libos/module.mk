@@ -40,3 +40,13 @@ $(FUZZ_BUILD)/fuzz_hostmsg: tests/fuzz/fuzz_hostmsg.c $(HOSTMSG_FUZZ_SRC) \
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Ilibos/include -Ilibos/internal -Ilauncher -o $@ \
 		tests/fuzz/fuzz_hostmsg.c $(HOSTMSG_FUZZ_SRC)
+
+# The node's reader of BOOT's area descriptor (libos/hostmap.c), on a
+# real memory file the target makes.
+FUZZ_TARGETS += $(FUZZ_BUILD)/fuzz_hmap
+$(FUZZ_BUILD)/fuzz_hmap: tests/fuzz/fuzz_hmap.c libos/hostmap.c \
+	libos/internal/skiff/hostproto.h $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Ilibos/include -Ilibos/internal -o $@ \
+		tests/fuzz/fuzz_hmap.c libos/hostmap.c
