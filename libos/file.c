@@ -657,8 +657,8 @@ struct sk_file_chunk {
  * system call for the next chunk, where the file memory's call waits for
  * the host's, and each wait is two wake-ups (one node alone on 2 cores,
  * 4 GiB in 1 MiB calls, perf/compare-mpiio.sh, 2026-12-07: writes 5,004
- * MB/s left behind, 3,228 from the block, MPI-IO 6,365; reads 7.0 GB/s
- * read ahead, 4-6.4 from the block). sk_file_alloc's blocks are the
+ * MB/s left behind, 3,228 from the block, MPI-IO 6,365; reads 5.5-7.0
+ * GB/s read ahead, 3.9-5.6 from the block). sk_file_alloc's blocks are the
  * application's to reuse the moment the call returns: never left behind.
  */
 #define SK_FILE_MALLOC_IO_MIN (512u << 10)
