@@ -957,13 +957,15 @@ static ssize_t sk_file_rw(bool write, int fd, void *buf, size_t len,
 			h->flags |= SK_FH_NOPOS;
 		}
 	}
-	/* From or into the file memory: the host's threads take the bytes
-	 * from the buffer itself, while the call waits (the buffer is the
-	 * application's again when it returns). */
+	/* Whether the slices would pipeline it: a write left behind, a read
+	 * at the position read ahead. */
 	behind = write && sk_file_behind_ok(h, len);
 	ahead = !write && offset < 0 && (h->flags & SK_FH_POS) &&
 		!(h->flags & SK_FH_SYNC) && !sk_file_zcopy_fits(len) &&
 		!sk_file_inline_only();
+	/* From or into the file memory instead: the host's threads take the
+	 * bytes from the buffer itself, while the call waits (the buffer is
+	 * the application's again when it returns). */
 	mem = len > SK_FILE_INLINE_IO &&
 	      sk_file_in_mem(behind || ahead, buf, len);
 	behind = behind && !mem;
