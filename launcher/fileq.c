@@ -63,15 +63,21 @@ static void sk_fileq_wake(void)
 		perror("skrun: file threads: eventfd");
 }
 
-/* Called with the lock held. */
-static void sk_fileq_finish(struct sk_fileq_req *req)
+/* Called with the lock held: whether the loop must be woken for it (the
+ * list was empty; else a wake-up for the list is on its way, and the loop
+ * takes the whole list under the lock). The caller writes the eventfd
+ * after it lets the lock go: the loop's thread wakes to take that lock. */
+static bool sk_fileq_finish(struct sk_fileq_req *req)
 {
+	bool first = sk_fq.done_head == NULL;
+
 	req->next = NULL;
 	if (sk_fq.done_tail)
 		sk_fq.done_tail->next = req;
 	else
 		sk_fq.done_head = req;
 	sk_fq.done_tail = req;
+	return first;
 }
 
 static bool sk_fileq_key_running(uint64_t key)
@@ -121,6 +127,8 @@ static void *sk_fileq_worker(void *arg)
 
 	pthread_mutex_lock(&sk_fq.lock);
 	for (;;) {
+		bool signal, wake;
+
 		while (!sk_fq.stopping && (req = sk_fileq_take(&more)) == NULL) {
 			sk_fq.idle++;
 			pthread_cond_wait(&sk_fq.cond, &sk_fq.lock);
@@ -128,19 +136,28 @@ static void *sk_fileq_worker(void *arg)
 		}
 		if (sk_fq.stopping)
 			break;
-		if (more && sk_fq.idle > 0)
-			pthread_cond_signal(&sk_fq.cond);
+		signal = more && sk_fq.idle > 0;
 		sk_fq.keys[slot] = req->key;
 		sk_fq.running++;
 		pthread_mutex_unlock(&sk_fq.lock);
+		/* Wake-ups go after the unlock: a thread woken with the
+		 * lock still held would only wait for it again. */
+		if (signal)
+			pthread_cond_signal(&sk_fq.cond);
 
 		req->work(req);
 
 		pthread_mutex_lock(&sk_fq.lock);
-		sk_fq.running--;
 		sk_fq.keys[slot] = 0;
-		sk_fileq_finish(req);
-		sk_fileq_wake();
+		wake = sk_fileq_finish(req);
+		if (wake) {
+			/* Still counted as running: sk_fileq_stop keeps the
+			 * eventfd open for this write. */
+			pthread_mutex_unlock(&sk_fq.lock);
+			sk_fileq_wake();
+			pthread_mutex_lock(&sk_fq.lock);
+		}
+		sk_fq.running--;
 	}
 	sk_fq.slot_used[slot] = false;
 	sk_fq.nthreads--;
@@ -257,11 +274,12 @@ void sk_fileq_submit(struct sk_fileq_req *req)
 		req->work(req);
 		pthread_mutex_lock(&sk_fq.lock);
 		sk_fileq_finish(req);
+		pthread_mutex_unlock(&sk_fq.lock);
 		sk_fileq_wake();
-	} else {
-		pthread_cond_signal(&sk_fq.cond);
+		return;
 	}
 	pthread_mutex_unlock(&sk_fq.lock);
+	pthread_cond_signal(&sk_fq.cond);
 }
 
 unsigned sk_fileq_stop(void)
