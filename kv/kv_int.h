@@ -95,6 +95,11 @@ struct kv_key_req {
 	uint32_t klen;
 	uint32_t reserved;
 };
+struct kv_delete_req {
+	uint32_t klen;
+	uint32_t reserved;    /* 0 */
+	uint64_t cas;         /* 0: any item; else only the one with it */
+};
 struct kv_get_resp {
 	uint32_t flags;
 	uint32_t vlen;
@@ -137,10 +142,13 @@ struct kv_delta_req {
 	uint32_t incr;        /* 1 incr, 0 decr */
 	uint32_t klen;
 	uint64_t delta;
+	uint64_t cas;         /* 0: any item; else only the one with it */
 };
 struct kv_delta_resp {
 	uint64_t value;
-	uint64_t cas;
+	uint64_t cas;         /* the new item's */
+	uint32_t exptime;     /* its expiry, owner's Unix seconds, 0: never */
+	uint32_t reserved;    /* 0 */
 };
 
 /* KV_RPC_TOUCH: the key follows. touch answers SK_KV_TOUCHED and no
@@ -352,11 +360,15 @@ enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 			    const void *value, size_t vlen, uint32_t flags,
 			    int32_t exptime, uint64_t cas, const void *img,
 			    uint64_t *cas_p);
+/* delete and delta: @cas 0 takes any live item, another only the one
+ * with that CAS (else SK_KV_EXISTS), as memcached's binary and meta
+ * commands do. */
 enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
-			     const void *key, size_t klen);
+			     const void *key, size_t klen, uint64_t cas);
 enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, bool incr,
-			    uint64_t delta, uint64_t *value_p, uint64_t *cas_p);
+			    uint64_t delta, uint64_t cas, uint64_t *value_p,
+			    uint64_t *cas_p, uint32_t *exptime_p);
 /* touch (item_p NULL) or gat (the touched item in *item_p, as
  * kv_own_get's). */
 enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,

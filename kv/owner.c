@@ -216,7 +216,7 @@ enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 }
 
 enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
-			     const void *key, size_t klen)
+			     const void *key, size_t klen, uint64_t cas)
 {
 	uint64_t now = kv_unix_ns() / 1000000000ull;
 	struct sk_kv_item_view iv;
@@ -226,6 +226,8 @@ enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
 	if (sk_kv_part_lookup(kp->part, key, klen, &iv) != 0)
 		return SK_KV_NOT_FOUND;
 	live = !sk_kv_expired(iv.exptime, now);
+	if (live && cas != 0 && iv.cas != cas)
+		return SK_KV_EXISTS;
 	/* An expired item goes too, but memcached answers NOT_FOUND. */
 	if (sk_kv_part_delete(kp->part, key, klen, kv_mono_ns()) != 0)
 		return SK_KV_NOT_FOUND;
@@ -241,7 +243,8 @@ enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
  */
 enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, bool incr,
-			    uint64_t delta, uint64_t *value_p, uint64_t *cas_p)
+			    uint64_t delta, uint64_t cas, uint64_t *value_p,
+			    uint64_t *cas_p, uint32_t *exptime_p)
 {
 	uint64_t now = kv_unix_ns() / 1000000000ull, v;
 	char digits[SK_KV_U64_DIGITS], pad_small[64], *pad = pad_small;
@@ -254,6 +257,8 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 	if (sk_kv_part_lookup(kp->part, key, klen, &iv) != 0 ||
 	    sk_kv_expired(iv.exptime, now))
 		return SK_KV_NOT_FOUND;
+	if (cas != 0 && iv.cas != cas)
+		return SK_KV_EXISTS;
 	r = sk_kv_delta(iv.value, iv.vlen, incr, delta, &v, digits, &nd,
 			&new_len);
 	if (r != SK_KV_OK)
@@ -278,6 +283,8 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 		return SK_KV_ENOMEM_DELTA;
 	}
 	*value_p = v;
+	if (exptime_p)
+		*exptime_p = iv.exptime;
 	return SK_KV_OK;
 }
 
@@ -486,9 +493,11 @@ kv_serve_store(struct sk_kv *kv, struct kv_part *kp, struct sk_rpc_req *req,
 }
 
 static bool kv_serve_delete(struct sk_kv *kv, struct kv_part *kp,
-			    struct sk_rpc_req *req, const struct kv_key_msg *m)
+			    struct sk_rpc_req *req,
+			    const struct kv_delete_msg *m)
 {
-	sk_rpc_respond(req, kv_own_delete(kv, kp, m->key, m->klen), 0);
+	sk_rpc_respond(req, kv_own_delete(kv, kp, m->key, m->klen, m->cas),
+		       0);
 	return true;
 }
 
@@ -497,10 +506,11 @@ static bool kv_serve_delta(struct sk_kv *kv, struct kv_part *kp,
 {
 	struct kv_delta_resp *a;
 	uint64_t value = 0, cas = 0;
+	uint32_t exptime = 0;
 	enum sk_kv_res r;
 
-	r = kv_own_delta(kv, kp, m->key, m->klen, m->incr, m->delta, &value,
-			 &cas);
+	r = kv_own_delta(kv, kp, m->key, m->klen, m->incr, m->delta, m->cas,
+			 &value, &cas, &exptime);
 	if (r != SK_KV_OK) {
 		if (kv_own_must_wait(kp, r))
 			return false;
@@ -515,6 +525,8 @@ static bool kv_serve_delta(struct sk_kv *kv, struct kv_part *kp,
 	}
 	a->value = value;
 	a->cas = cas;
+	a->exptime = exptime;
+	a->reserved = 0;
 	sk_rpc_respond(req, r, sizeof(*a));
 	return true;
 }
@@ -549,7 +561,7 @@ static bool kv_serve_touch(struct sk_kv *kv, struct kv_part *kp,
 /* An update's message, decoded by its KV_RPC_* id. */
 union kv_update {
 	struct kv_store_msg store;
-	struct kv_key_msg key;
+	struct kv_delete_msg del;
 	struct kv_delta_msg delta;
 	struct kv_touch_msg touch;
 };
@@ -572,9 +584,9 @@ static inline __attribute__((always_inline)) int kv_dec_update(uint16_t id, stru
 		*key_p = m->store.key, *klen_p = m->store.klen;
 		return 0;
 	case KV_RPC_DELETE:
-		if (kv_dec_key(data, len, &m->key) != 0)
+		if (kv_dec_delete(data, len, &m->del) != 0)
 			return -EPROTO;
-		*key_p = m->key.key, *klen_p = m->key.klen;
+		*key_p = m->del.key, *klen_p = m->del.klen;
 		return 0;
 	case KV_RPC_DELTA:
 		if (kv_dec_delta(data, len, &m->delta) != 0)
@@ -599,7 +611,7 @@ kv_serve_update(struct sk_kv *kv, struct kv_part *kp, struct sk_rpc_req *req,
 	case KV_RPC_STORE:
 		return kv_serve_store(kv, kp, req, &m->store);
 	case KV_RPC_DELETE:
-		return kv_serve_delete(kv, kp, req, &m->key);
+		return kv_serve_delete(kv, kp, req, &m->del);
 	case KV_RPC_DELTA:
 		return kv_serve_delta(kv, kp, req, &m->delta);
 	default:

@@ -131,6 +131,7 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 	struct sk_kv_item_view iv;
 	enum sk_kv_res res = SK_KV_ERROR;
 	uint64_t cas = 0, num = 0;
+	uint32_t exptime = 0;
 
 	switch (req->cmd) {
 	case SK_KV_CMD_GET:
@@ -159,16 +160,17 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 			req->cas = cas;
 		break;
 	case SK_KV_CMD_DELETE:
-		res = kv_own_delete(kv, kp, req->key, req->klen);
+		res = kv_own_delete(kv, kp, req->key, req->klen, req->cas);
 		break;
 	case SK_KV_CMD_INCR:
 	case SK_KV_CMD_DECR:
 		res = kv_own_delta(kv, kp, req->key, req->klen,
 				   req->cmd == SK_KV_CMD_INCR, req->delta,
-				   &num, &cas);
+				   req->cas, &num, &cas, &exptime);
 		if (res == SK_KV_OK) {
 			req->number = num;
 			req->cas = cas;
+			req->expiry = exptime;
 		}
 		break;
 	default:

@@ -69,12 +69,12 @@ static sk_status_t kv_take_resp(struct sk_kv_req_priv *op, int rc,
 		if (rc == SK_KV_OK) {
 			struct kv_delta_resp a;
 
-			if (len != sizeof(a))
+			if (kv_dec_delta_resp(resp, len, &a) != 0)
 				return SK_ERR_MALFORMED;
-			memcpy(&a, resp, sizeof(a));
 			if (req) {
 				req->number = a.value;
 				req->cas = a.cas;
+				req->expiry = a.exptime;
 			}
 			return SK_OK;
 		}
@@ -164,6 +164,7 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		struct kv_delta_req q = {
 			.incr = req->cmd == SK_KV_CMD_INCR,
 			.klen = (uint32_t)req->klen, .delta = req->delta,
+			.cas = req->cas,
 		};
 
 		memcpy(p, &q, hlen = sizeof(q));
@@ -188,7 +189,14 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 	case KV_RPC_OSTATS:
 		*len_p = 0;
 		return p;
-	default: { /* GET, DELETE */
+	case KV_RPC_DELETE: {
+		struct kv_delete_req q = {.klen = (uint32_t)req->klen,
+					  .cas = req->cas};
+
+		memcpy(p, &q, hlen = sizeof(q));
+		break;
+	}
+	default: { /* GET */
 		struct kv_key_req q = {.klen = (uint32_t)req->klen};
 
 		memcpy(p, &q, hlen = sizeof(q));

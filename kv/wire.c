@@ -34,6 +34,20 @@ int kv_dec_key(const void *data, size_t len, struct kv_key_msg *m)
 	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
 }
 
+int kv_dec_delete(const void *data, size_t len, struct kv_delete_msg *m)
+{
+	struct kv_delete_req q;
+
+	if (len < sizeof(q))
+		return -EPROTO;
+	memcpy(&q, data, sizeof(q));
+	if (q.reserved)
+		return -EPROTO;
+	m->cas = q.cas;
+	m->klen = q.klen;
+	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
+}
+
 int kv_dec_delta(const void *data, size_t len, struct kv_delta_msg *m)
 {
 	struct kv_delta_req q;
@@ -45,6 +59,7 @@ int kv_dec_delta(const void *data, size_t len, struct kv_delta_msg *m)
 		return -EPROTO;
 	m->incr = q.incr;
 	m->delta = q.delta;
+	m->cas = q.cas;
 	m->klen = q.klen;
 	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
 }
@@ -149,7 +164,7 @@ int kv_dec_delta_resp(const void *data, size_t len, struct kv_delta_resp *a)
 	if (len != sizeof(*a))
 		return -EPROTO;
 	memcpy(a, data, sizeof(*a));
-	return 0;
+	return a->reserved ? -EPROTO : 0;
 }
 
 int kv_dec_desc_hdr(const void *data, size_t len, struct kv_desc_hdr *h,

@@ -26,13 +26,22 @@
 
 #pragma GCC visibility push(hidden) /* kv's own (kv_int.h) */
 
-/* KV_RPC_GET, KV_RPC_DELETE: struct kv_key_req, then exactly klen bytes
- * of a valid key. */
+/* KV_RPC_GET: struct kv_key_req, reserved 0, then exactly klen bytes of
+ * a valid key. */
 struct kv_key_msg {
 	const char *key;
 	uint32_t klen;
 };
 int kv_dec_key(const void *data, size_t len, struct kv_key_msg *m);
+
+/* KV_RPC_DELETE: struct kv_delete_req, reserved 0, then exactly klen
+ * bytes of a valid key. */
+struct kv_delete_msg {
+	uint64_t cas;
+	const char *key;
+	uint32_t klen;
+};
+int kv_dec_delete(const void *data, size_t len, struct kv_delete_msg *m);
 
 /* KV_RPC_STORE (kv_int.h): op a known enum sk_kv_op, kind 0, a valid
  * key, vlen at most SK_KV_VALUE_MAX (a client answers SK_KV_ETOOLARGE
@@ -85,6 +94,7 @@ static inline int kv_dec_store(const void *data, size_t len,
 struct kv_delta_msg {
 	bool incr;
 	uint64_t delta;
+	uint64_t cas;
 	const char *key;
 	uint32_t klen;
 };
@@ -143,7 +153,8 @@ int kv_dec_get_resp(const void *data, size_t len, struct kv_get_resp *a,
 /* KV_RPC_STORE's SK_KV_STORED answer: exactly struct kv_cas_resp. */
 int kv_dec_cas_resp(const void *data, size_t len, struct kv_cas_resp *a);
 
-/* KV_RPC_DELTA's SK_KV_OK answer: exactly struct kv_delta_resp. */
+/* KV_RPC_DELTA's SK_KV_OK answer: exactly struct kv_delta_resp, reserved
+ * 0. */
 int kv_dec_delta_resp(const void *data, size_t len,
 		      struct kv_delta_resp *a);
 

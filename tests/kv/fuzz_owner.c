@@ -5,7 +5,7 @@
  * cas, delta, desc). The first byte of an input chooses what to do with
  * the rest, which is the message:
  *
- *   bits 0-3  the decoder (MODE_* below; 14-15 wrap onto 0-1)
+ *   bits 0-3  the decoder (MODE_* below; 15 wraps onto 0)
  *   bit 4     seal the lengths: the message's length fields (klen, vlen,
  *             count, a desc answer's count and desc_len) rewritten to fit
  *             the bytes there, so that mutations reach what follows them
@@ -44,7 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum {
-	MODE_KEY,          /* KV_RPC_GET, KV_RPC_DELETE */
+	MODE_KEY,          /* KV_RPC_GET */
 	MODE_STORE,
 	MODE_DELTA,
 	MODE_TOUCH,
@@ -58,6 +58,8 @@ enum {
 	MODE_DESC_RESP,
 	MODE_FLUSH_REQ,
 	MODE_OSTATS_RESP,
+	MODE_DELETE,       /* KV_RPC_DELETE (after the others: the corpus
+	                    * keeps its modes) */
 	MODE_COUNT
 };
 #define MODE_SEAL 0x10u
@@ -120,9 +122,12 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 		       (32 + klen + vlen + 15) / 16 * 16 == len &&
 		       ref_key(p + 32, klen);
 	}
-	case MODE_DELTA:    /* incr klen delta */
-		return len >= 16 && u32_at(p, 0) <= 1 &&
-		       ref_keyed(p, len, 16, 4);
+	case MODE_DELETE:   /* klen, reserved, cas */
+		return len >= 16 && u32_at(p, 4) == 0 &&
+		       ref_keyed(p, len, 16, 0);
+	case MODE_DELTA:    /* incr klen delta cas */
+		return len >= 24 && u32_at(p, 0) <= 1 &&
+		       ref_keyed(p, len, 24, 4);
 	case MODE_TOUCH:    /* exptime klen gat reserved */
 		return len >= 16 && u32_at(p, 8) <= 1 && u32_at(p, 12) == 0 &&
 		       ref_keyed(p, len, 16, 4);
@@ -134,8 +139,9 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 	case MODE_SECRET_REQ:
 		return len == 8;
 	case MODE_SECRET_RESP:
-	case MODE_DELTA_RESP:
 		return len == 16;
+	case MODE_DELTA_RESP: /* value cas exptime reserved */
+		return len == 24 && u32_at(p, 20) == 0;
 	case MODE_CAS_RESP:
 		return len == 8;
 	case MODE_GET_RESP: /* flags vlen cas exptime reserved, value */
@@ -182,6 +188,22 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 		check(m.key == (const char *)p + sizeof(q));
 		break;
 	}
+	case MODE_DELETE: {
+		struct kv_delete_msg m;
+		struct kv_delete_req q;
+
+		rc = kv_dec_delete(p, len, &m);
+		rc2 = kv_dec_delete(p, len, &m);
+		if (rc)
+			break;
+		in_msg(m.key, m.klen, p, len);
+		check(sk_kv_key_ok(m.key, m.klen));
+		q = (struct kv_delete_req){.klen = m.klen, .cas = m.cas};
+		check(len == sizeof(q) + m.klen);
+		check(memcmp(&q, p, sizeof(q)) == 0);
+		check(m.key == (const char *)p + sizeof(q));
+		break;
+	}
 	case MODE_STORE: {
 		struct kv_store_msg m;
 		struct kv_store_req q;
@@ -216,6 +238,7 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 		check(sk_kv_key_ok(m.key, m.klen));
 		q = (struct kv_delta_req){
 			.incr = m.incr, .klen = m.klen, .delta = m.delta,
+			.cas = m.cas,
 		};
 		check(len == sizeof(q) + m.klen);
 		check(memcmp(&q, p, sizeof(q)) == 0);
@@ -413,7 +436,14 @@ static void seal(unsigned mode, uint8_t *p, size_t *len_p)
 			*len_p = len;
 		}
 		break;
+	case MODE_DELETE:
+		if (len >= 16)
+			u32_put(p, 0, (uint32_t)(len - 16));
+		break;
 	case MODE_DELTA:
+		if (len >= 24)
+			u32_put(p, 4, (uint32_t)(len - 24));
+		break;
 	case MODE_TOUCH:
 		if (len >= 16)
 			u32_put(p, 4, (uint32_t)(len - 16));
@@ -461,10 +491,15 @@ static void tame(unsigned mode, uint8_t *p, size_t len)
 {
 	switch (mode) {
 	case MODE_KEY:
+	case MODE_DELETE:
 	case MODE_HINT:
 	case MODE_DESC_REQ:
 		if (len >= 8)
 			u32_put(p, 4, 0);
+		break;
+	case MODE_DELTA_RESP:
+		if (len >= 24)
+			u32_put(p, 20, 0);
 		break;
 	case MODE_STORE:
 		if (len >= 32) {
@@ -545,7 +580,8 @@ static void write_seeds(const char *dir)
 		.op = SK_KV_APPEND, .flags = 7, .exptime = 100, .klen = 5,
 		.vlen = 3, .cas = 9, .seal = 0x5ea1,
 	};
-	struct kv_delta_req d = {.incr = 1, .klen = 5, .delta = 10};
+	struct kv_delete_req dl = {.klen = 5, .cas = 77};
+	struct kv_delta_req d = {.incr = 1, .klen = 5, .delta = 10, .cas = 3};
 	struct kv_touch_req t = {.exptime = -1, .klen = 5, .gat = 1};
 	struct kv_hint_req hr = {.count = 2};
 	uint64_t hashes[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
@@ -554,7 +590,7 @@ static void write_seeds(const char *dir)
 	struct kv_secret_resp sa = {1, 2};
 	struct kv_get_resp ga = {.flags = 3, .vlen = 5, .cas = 4};
 	struct kv_cas_resp ca = {.cas = 12};
-	struct kv_delta_resp da = {.value = 11, .cas = 13};
+	struct kv_delta_resp da = {.value = 11, .cas = 13, .exptime = 99};
 	struct kv_desc_hdr dh = {
 		.magic = KV_WIRE_MAGIC, .epoch = 1, .count = 1, .unix_ns = 1,
 	};
@@ -578,6 +614,7 @@ static void write_seeds(const char *dir)
 	seed(dir, "store", MODE_STORE, &s, sizeof(s), zkv, 16);
 	seed(dir, "store-sealed", MODE_STORE | MODE_SEAL, &s, sizeof(s), zkv,
 	     16);
+	seed(dir, "delete", MODE_DELETE, &dl, sizeof(dl), kv, 5);
 	seed(dir, "delta", MODE_DELTA, &d, sizeof(d), kv, 5);
 	seed(dir, "touch", MODE_TOUCH, &t, sizeof(t), kv, 5);
 	seed(dir, "hint", MODE_HINT, &hr, sizeof(hr), hashes,

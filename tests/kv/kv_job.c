@@ -12,7 +12,8 @@
  *           refused (EFORMAT); a value of SK_KV_VALUE_MAX bytes is stored
  *           and read back, one byte more is refused (ETOOLARGE).
  *           Then every storage command and incr/decr/touch/gat with
- *           memcached's corner cases, once on a key this rank owns (in
+ *           memcached's corner cases, incr/decr/delete with a CAS to
+ *           match, once on a key this rank owns (in
  *           place) and once on a key of the next rank (over the fabric);
  *           then batches (sk_kv_batch): GETs and SETs mixed, past
  *           SK_KV_INFLIGHT_MAX, exactly at it, with a refused request
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <skiff/kv.h>
 #include <skiff/os.h>
@@ -245,6 +247,87 @@ static void get_want(struct sk_kv *kv, unsigned owner, const char *what,
 		     owner, vlen, len);
 }
 
+/* One request through the asynchronous API. */
+static void one_want(struct sk_kv *kv, unsigned owner, const char *what,
+		     struct sk_kv_req *r, enum sk_kv_res want)
+{
+	sk_status_t st = sk_kv_batch(kv, r, 1);
+
+	if (st == SK_OK)
+		st = r->status;
+	WANT(what, st, r->res, want);
+}
+
+/*
+ * incr, decr and delete with a CAS to match (struct sk_kv_req's cas, as
+ * memcached's ma C, md C and binary incr/delete take one): another CAS is
+ * refused with SK_KV_EXISTS and the item kept; the item's own is taken,
+ * and incr/decr answer the new item's CAS and expiry.
+ */
+static void cas_ops(struct sk_kv *kv, unsigned owner, const char *num,
+		    size_t nl)
+{
+	unsigned char buf[64];
+	struct sk_kv_req r;
+	enum sk_kv_res res = SK_KV_ERROR;
+	uint64_t cas = 0, cas2 = 0;
+	long long lo, hi;
+	sk_status_t st;
+
+	lo = (long long)time(NULL) + 3600 - 60;
+	st = sk_kv_store(kv, SK_KV_SET, num, nl, "41", 2, 0, 3600, 0, &cas,
+			 &res);
+	WANT("set of 41 for 3600 s", st, res, SK_KV_STORED);
+	hi = (long long)time(NULL) + 3600 + 60;
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_INCR, .key = num, .klen = nl,
+			       .delta = 1, .cas = cas + 1};
+	one_want(kv, owner, "incr with another CAS", &r, SK_KV_EXISTS);
+	get_want(kv, owner, "get after incr with another CAS", num, nl, "41",
+		 2, buf, sizeof(buf), NULL);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_DECR, .key = num, .klen = nl,
+			       .delta = 1, .cas = cas};
+	one_want(kv, owner, "decr with its CAS", &r, SK_KV_OK);
+	if (r.number != 40 || r.cas == cas || r.cas == 0)
+		FAIL("decr with its CAS (owner %u): %" PRIu64 ", CAS %" PRIu64
+		     " after %" PRIu64, owner, r.number, r.cas, cas);
+	if ((long long)r.expiry < lo || (long long)r.expiry > hi)
+		FAIL("decr with its CAS (owner %u): expiry %u, not %lld..%lld",
+		     owner, r.expiry, lo, hi);
+	cas2 = 0;
+	st = sk_kv_get(kv, num, nl, buf, sizeof(buf), NULL, NULL, &cas2, &res);
+	WANT("get after decr", st, res, SK_KV_OK);
+	if (cas2 != r.cas)
+		FAIL("get after decr (owner %u): CAS %" PRIu64 ", decr said %"
+		     PRIu64, owner, cas2, r.cas);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_DELETE, .key = num,
+			       .klen = nl, .cas = cas};
+	one_want(kv, owner, "delete with the old CAS", &r, SK_KV_EXISTS);
+	get_want(kv, owner, "get after delete with the old CAS", num, nl,
+		 "40", 2, buf, sizeof(buf), NULL);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_DELETE, .key = num,
+			       .klen = nl, .cas = cas2};
+	one_want(kv, owner, "delete with its CAS", &r, SK_KV_DELETED);
+	st = sk_kv_get(kv, num, nl, buf, sizeof(buf), NULL, NULL, NULL, &res);
+	WANT("get after delete with its CAS", st, res, SK_KV_NOT_FOUND);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_INCR, .key = num, .klen = nl,
+			       .delta = 1, .cas = cas2};
+	one_want(kv, owner, "incr with a CAS on an absent key", &r,
+		 SK_KV_NOT_FOUND);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_DELETE, .key = num,
+			       .klen = nl, .cas = cas2};
+	one_want(kv, owner, "delete with a CAS of an absent key", &r,
+		 SK_KV_NOT_FOUND);
+	/* No CAS: any item; no expiry: 0. */
+	store_want(kv, owner, "set of 7", SK_KV_SET, num, nl, "7", 1, 0, NULL,
+		   SK_KV_STORED);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_INCR, .key = num, .klen = nl,
+			       .delta = 2};
+	one_want(kv, owner, "incr without a CAS", &r, SK_KV_OK);
+	if (r.number != 9 || r.expiry != 0)
+		FAIL("incr without a CAS (owner %u): %" PRIu64 ", expiry %u",
+		     owner, r.number, r.expiry);
+}
+
 static void semantics(struct sk_kv *kv, unsigned owner,
 		      const unsigned char *big)
 {
@@ -291,6 +374,8 @@ static void semantics(struct sk_kv *kv, unsigned owner,
 		   "x", 1, 1, NULL, SK_KV_NOT_FOUND);
 	get_want(kv, owner, "get after cas", k, kl, "c2", 2, buf, sizeof(buf),
 		 NULL);
+
+	cas_ops(kv, owner, num, nl);
 
 	/* incr wraps at 2^64, decr stops at 0. */
 	store_want(kv, owner, "set of 2^64 - 1", SK_KV_SET, num, nl,

@@ -72,8 +72,8 @@ static enum sk_kv_res put(struct ofx *f, const char *key, const void *v,
 static enum sk_kv_res delta(struct ofx *f, const char *key, bool incr,
 			    uint64_t d, uint64_t *value_p, uint64_t *cas_p)
 {
-	return kv_own_delta(&f->kv, &f->kp, key, strlen(key), incr, d, value_p,
-			    cas_p);
+	return kv_own_delta(&f->kv, &f->kp, key, strlen(key), incr, d, 0,
+			    value_p, cas_p, NULL);
 }
 
 /* The key's live item: its value must be exactly want (wlen bytes). */
@@ -87,6 +87,61 @@ static struct sk_kv_item_view item_is(struct ofx *f, const char *key,
 	assert_int_equal(iv.vlen, wlen);
 	assert_memory_equal(iv.value, want, wlen);
 	return iv;
+}
+
+/*
+ * delete and incr/decr with a CAS to match (memcached's md C and ma C, and
+ * the binary protocol's delete and incr with a CAS): 0 takes any item,
+ * another only the item with that CAS, else SK_KV_EXISTS and the item
+ * stays; an absent or expired item is SK_KV_NOT_FOUND whatever the CAS.
+ * incr answers the new item's CAS and its expiry.
+ */
+static void cas_conditions(void **state)
+{
+	uint64_t v = 0, cas1, cas2 = 0, t0;
+	uint32_t exp = 1;
+	struct ofx f;
+
+	(void)state;
+	ofx_open(&f, 1 << 20);
+	t0 = unix_s();
+	assert_int_equal(put(&f, "n", "7", 1, 0, 500, &cas1), SK_KV_STORED);
+	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, true, 1, cas1 + 1,
+				      &v, &cas2, &exp),
+			 SK_KV_EXISTS);
+	item_is(&f, "n", "7", 1);
+	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, true, 1, cas1, &v,
+				      &cas2, &exp),
+			 SK_KV_OK);
+	assert_int_equal(v, 8);
+	assert_int_not_equal(cas2, cas1);
+	assert_int_equal(item_is(&f, "n", "8", 1).cas, cas2);
+	assert_true(exp >= t0 + 500 && exp <= unix_s() + 500);
+	/* The CAS it had before no longer matches. */
+	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, false, 1, cas1,
+				      &v, NULL, NULL),
+			 SK_KV_EXISTS);
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas1),
+			 SK_KV_EXISTS);
+	item_is(&f, "n", "8", 1);
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas2),
+			 SK_KV_DELETED);
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas2),
+			 SK_KV_NOT_FOUND);
+	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, true, 1, cas2, &v,
+				      NULL, NULL),
+			 SK_KV_NOT_FOUND);
+	/* No expiry: 0. */
+	assert_int_equal(put(&f, "m", "1", 1, 0, 0, &cas1), SK_KV_STORED);
+	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "m", 1, true, 1, 0, &v,
+				      &cas2, &exp),
+			 SK_KV_OK);
+	assert_int_equal(exp, 0);
+	/* An expired item is not found, CAS or not. */
+	assert_int_equal(put(&f, "x", "1", 1, 0, -1, &cas1), SK_KV_STORED);
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "x", 1, cas1 + 1),
+			 SK_KV_NOT_FOUND);
+	ofx_close(&f);
 }
 
 static void delta_rules(void **state)
@@ -452,6 +507,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(delta_rules),
+		cmocka_unit_test(cas_conditions),
 		cmocka_unit_test(delta_largest_value),
 		cmocka_unit_test(delta_no_room),
 		cmocka_unit_test(touch_and_gat),

@@ -53,9 +53,12 @@ _Static_assert(offsetof(struct kv_store_req, kind) ==
 _Static_assert(offsetof(struct kv_store_req, op) ==
 	       offsetof(struct sk_kv_item_hdr, reserved), "store op");
 _Static_assert(sizeof(struct kv_cas_resp) == 8, "cas resp");
-_Static_assert(sizeof(struct kv_delta_req) == 16, "delta req");
+_Static_assert(sizeof(struct kv_delete_req) == 16, "delete req");
+_Static_assert(offsetof(struct kv_delete_req, cas) == 8, "delete cas");
+_Static_assert(sizeof(struct kv_delta_req) == 24, "delta req");
 _Static_assert(offsetof(struct kv_delta_req, delta) == 8, "delta");
-_Static_assert(sizeof(struct kv_delta_resp) == 16, "delta resp");
+_Static_assert(offsetof(struct kv_delta_req, cas) == 16, "delta cas");
+_Static_assert(sizeof(struct kv_delta_resp) == 24, "delta resp");
 _Static_assert(sizeof(struct kv_touch_req) == 16, "touch req");
 _Static_assert(offsetof(struct kv_touch_req, gat) == 8, "touch gat");
 _Static_assert(sizeof(struct kv_hint_req) == 8, "hint req");
@@ -85,6 +88,7 @@ typedef int (*dec_fn)(const void *data, size_t len, void *out);
 /* The decoders as one type, for try_all. */
 static int d_key(const void *d, size_t n, void *o) { return kv_dec_key(d, n, o); }
 static int d_store(const void *d, size_t n, void *o) { return kv_dec_store(d, n, o); }
+static int d_delete(const void *d, size_t n, void *o) { return kv_dec_delete(d, n, o); }
 static int d_delta(const void *d, size_t n, void *o) { return kv_dec_delta(d, n, o); }
 static int d_touch(const void *d, size_t n, void *o) { return kv_dec_touch(d, n, o); }
 static int d_hint(const void *d, size_t n, void *o) { return kv_dec_hint(d, n, o); }
@@ -115,6 +119,7 @@ static void try_all(dec_fn dec, const uint8_t *p, size_t len, int want)
 {
 	union {
 		struct kv_key_msg k;
+		struct kv_delete_msg dl;
 		struct kv_store_msg s;
 		struct kv_delta_msg d;
 		struct kv_touch_msg t;
@@ -195,6 +200,51 @@ static void dec_key_limits(void **state)
 	/* Shorter than the header. */
 	assert_int_equal(kv_dec_key("", 0, &(struct kv_key_msg){0}), -EPROTO);
 	assert_int_equal(kv_dec_key(keys, 7, &(struct kv_key_msg){0}),
+			 -EPROTO);
+}
+
+/* ---- delete: struct kv_delete_req (a CAS to match, or 0), then the key */
+
+static int delete_req(uint32_t klen, uint32_t reserved, uint64_t cas,
+		      const void *key, size_t n)
+{
+	struct kv_delete_req q = {.klen = klen, .reserved = reserved,
+				  .cas = cas};
+	struct kv_delete_msg m;
+	size_t len;
+	uint8_t *p = msg(&q, sizeof(q), key, n, &len);
+	int rc = kv_dec_delete(p, len, &m);
+
+	if (rc == 0) {
+		assert_int_equal(m.klen, klen);
+		assert_true(m.cas == cas);
+		assert_ptr_equal(m.key, (char *)p + sizeof(q));
+	}
+	try_all(d_delete, p, len, rc);
+	free(p);
+	return rc;
+}
+
+static void dec_delete_limits(void **state)
+{
+	(void)state;
+	assert_int_equal(delete_req(1, 0, 0, keys, 1), 0);
+	assert_int_equal(delete_req(1, 0, UINT64_MAX, keys, 1), 0);
+	assert_int_equal(delete_req(SK_KV_KEY_MAX, 0, 7, keys, SK_KV_KEY_MAX),
+			 0);
+	assert_int_equal(delete_req(SK_KV_KEY_MAX + 1, 0, 7, keys,
+				    SK_KV_KEY_MAX + 1), -EPROTO);
+	assert_int_equal(delete_req(0, 0, 0, NULL, 0), -EPROTO);
+	assert_int_equal(delete_req(3, 0, 0, keys, 2), -EPROTO);
+	assert_int_equal(delete_req(3, 0, 0, keys, 4), -EPROTO);
+	assert_int_equal(delete_req(2, 1, 0, keys, 2), -EPROTO);
+	assert_int_equal(delete_req(3, 0, 1, "a b", 3), -EPROTO);
+	/* GET's shorter header is not a delete's: the key would be read
+	 * from the CAS's bytes. */
+	assert_int_equal(kv_dec_delete("\1\0\0\0\0\0\0\0k", 9,
+				       &(struct kv_delete_msg){0}),
+			 -EPROTO);
+	assert_int_equal(kv_dec_delete(keys, 15, &(struct kv_delete_msg){0}),
 			 -EPROTO);
 }
 
@@ -308,7 +358,8 @@ static void dec_store_limits(void **state)
 static int delta_req(uint32_t incr, uint32_t klen, uint64_t delta,
 		     const void *key, size_t n)
 {
-	struct kv_delta_req q = {.incr = incr, .klen = klen, .delta = delta};
+	struct kv_delta_req q = {.incr = incr, .klen = klen, .delta = delta,
+				 .cas = delta ^ 0x5555};
 	struct kv_delta_msg m;
 	size_t len;
 	uint8_t *p = msg(&q, sizeof(q), key, n, &len);
@@ -317,6 +368,7 @@ static int delta_req(uint32_t incr, uint32_t klen, uint64_t delta,
 	if (rc == 0) {
 		assert_int_equal(m.incr, incr);
 		assert_int_equal(m.delta, delta);
+		assert_true(m.cas == (delta ^ 0x5555));
 		assert_int_equal(m.klen, klen);
 		assert_ptr_equal(m.key, (char *)p + sizeof(q));
 	}
@@ -510,8 +562,8 @@ static void dec_fixed_responses(void **state)
 {
 	struct kv_secret_resp s = {1, 2}, so;
 	struct kv_cas_resp c = {42}, co;
-	struct kv_delta_resp d = {UINT64_MAX, 9}, dout;
-	uint8_t *p = malloc(17);
+	struct kv_delta_resp d = {UINT64_MAX, 9, UINT32_MAX, 0}, dout;
+	uint8_t *p = malloc(25);
 
 	(void)state;
 	assert_non_null(p);
@@ -528,11 +580,16 @@ static void dec_fixed_responses(void **state)
 	assert_int_equal(kv_dec_cas_resp(p, 9, &co), -EPROTO);
 	assert_int_equal(kv_dec_cas_resp(p, 0, &co), -EPROTO);
 	memcpy(p, &d, sizeof(d));
-	assert_int_equal(kv_dec_delta_resp(p, 16, &dout), 0);
+	assert_int_equal(kv_dec_delta_resp(p, 24, &dout), 0);
 	assert_int_equal(dout.value, UINT64_MAX);
 	assert_int_equal(dout.cas, 9);
-	assert_int_equal(kv_dec_delta_resp(p, 15, &dout), -EPROTO);
-	assert_int_equal(kv_dec_delta_resp(p, 17, &dout), -EPROTO);
+	assert_int_equal(dout.exptime, UINT32_MAX);
+	assert_int_equal(kv_dec_delta_resp(p, 16, &dout), -EPROTO);
+	assert_int_equal(kv_dec_delta_resp(p, 23, &dout), -EPROTO);
+	assert_int_equal(kv_dec_delta_resp(p, 25, &dout), -EPROTO);
+	d.reserved = 1;
+	memcpy(p, &d, sizeof(d));
+	assert_int_equal(kv_dec_delta_resp(p, 24, &dout), -EPROTO);
 	free(p);
 }
 
@@ -745,6 +802,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dec_key_limits),
+		cmocka_unit_test(dec_delete_limits),
 		cmocka_unit_test(dec_store_limits),
 		cmocka_unit_test(dec_delta_limits),
 		cmocka_unit_test(dec_touch_limits),

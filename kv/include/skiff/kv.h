@@ -170,7 +170,8 @@ sk_status_t sk_kv_gat(struct sk_kv *kv, const void *key, size_t klen,
 		      uint32_t *flags_p, uint64_t *cas_p,
 		      enum sk_kv_res *res_p);
 
-/* delete: *@res_p is SK_KV_DELETED, SK_KV_NOT_FOUND or SK_KV_EFORMAT. */
+/* delete: *@res_p is SK_KV_DELETED, SK_KV_NOT_FOUND or SK_KV_EFORMAT.
+ * (Of any item: SK_KV_CMD_DELETE below also takes a CAS to match.) */
 sk_status_t sk_kv_delete(struct sk_kv *kv, const void *key, size_t klen,
 			 enum sk_kv_res *res_p);
 
@@ -195,9 +196,9 @@ sk_status_t sk_kv_delete(struct sk_kv *kv, const void *key, size_t klen,
 enum sk_kv_cmd {
 	SK_KV_CMD_GET,     /* get/gets: buf, cap -> vlen, flags, cas */
 	SK_KV_CMD_STORE,   /* op, value, vlen, flags, exptime, cas -> cas */
-	SK_KV_CMD_DELETE,
-	SK_KV_CMD_INCR,    /* delta -> number */
-	SK_KV_CMD_DECR,    /* delta -> number */
+	SK_KV_CMD_DELETE,  /* cas (0: any) */
+	SK_KV_CMD_INCR,    /* delta, cas (0: any) -> number, cas, expiry */
+	SK_KV_CMD_DECR,    /* delta, cas (0: any) -> number, cas, expiry */
 	SK_KV_CMD_TOUCH,   /* exptime */
 	SK_KV_CMD_GAT,     /* exptime, buf, cap -> vlen, flags, cas */
 	/* To one owner, rank (no key): */
@@ -228,12 +229,18 @@ struct sk_kv_req {
 	unsigned rank;          /* FLUSH, OWNER_STATS: the owner asked */
 	/* In and out: */
 	size_t vlen;            /* STORE: in; GET, GAT: the whole length */
-	uint64_t cas;           /* STORE with SK_KV_CAS: in; out: the
-	                         * item's CAS (GET, GAT, a store) */
+	uint64_t cas;           /* in: STORE with SK_KV_CAS the CAS to
+	                         * match; DELETE, INCR, DECR 0 for any item,
+	                         * else only the item with this CAS
+	                         * (SK_KV_EXISTS otherwise, the item kept),
+	                         * as memcached's binary and meta commands
+	                         * take one; out: the item's CAS (GET, GAT, a
+	                         * store, INCR, DECR) */
 	/* Set by kv: */
 	uint64_t number;        /* INCR, DECR: the new value */
-	uint32_t expiry;        /* GET, GAT: the item's expiry, Unix
-	                         * seconds by its owner's clock, 0: never */
+	uint32_t expiry;        /* GET, GAT, INCR, DECR: the item's expiry,
+	                         * Unix seconds by its owner's clock, 0:
+	                         * never */
 	sk_status_t status;     /* as the blocking call's return */
 	enum sk_kv_res res;     /* memcached's answer, when status is SK_OK */
 	int done;               /* status and res are final */
