@@ -257,6 +257,11 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 	if (sk_kv_part_lookup(kp->part, key, klen, &iv) != 0 ||
 	    sk_kv_expired(iv.exptime, now))
 		return SK_KV_NOT_FOUND;
+	/* memcached's order: an empty value or one it keeps in chunks is
+	 * no number before any CAS test (sem.h), and the CAS is tested
+	 * before the digits are read. */
+	if (iv.vlen == 0 || sk_kv_mc_chunked(klen, iv.flags, iv.vlen))
+		return SK_KV_ENONNUM;
 	if (cas != 0 && iv.cas != cas)
 		return SK_KV_EXISTS;
 	r = sk_kv_delta(iv.value, iv.vlen, incr, delta, &v, digits, &nd,

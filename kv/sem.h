@@ -165,10 +165,9 @@ bool sk_kv_expired(uint64_t exp, uint64_t now);
  * the end. So " 12", "12 abc", "12\t", "+12" and "-0" are numbers; "",
  * "12abc", "abc", "-1" and "18446744073709551616" are not
  * (SK_KV_ENONNUM). memcached also refuses any item stored in chunks,
- * whatever it holds: by default one whose 59 + key + value bytes exceed
- * 512 KiB (a value of 524229 bytes or more under a 1-byte key). kv does
- * not emulate that: a number padded with spaces that far is a number here.
- * Nor does it emulate memcached on a value of only white space, where
+ * whatever it holds, and before it tests a CAS: sk_kv_mc_chunked, which
+ * the owner applies too (kv_own_delta). kv does not emulate memcached on
+ * a value of only white space, where
  * strtoull reads on past the item (1.6.18 then answers with digits from
  * whatever follows in the slab); kv answers SK_KV_ENONNUM.
  *
@@ -182,6 +181,18 @@ bool sk_kv_expired(uint64_t exp, uint64_t now);
  * Flags and expiry are kept; the item gets a new CAS.
  */
 bool sk_kv_value_u64(const void *val, size_t len, uint64_t *out);
+
+/*
+ * Whether memcached 1.6.18 at its defaults (-I 1m: 512 KiB chunks) stores
+ * an item of this key length, client flags and value length in chunks:
+ * its 48-byte header, the CAS, the key and a NUL, the flags unless 0, the
+ * value and its "\r\n", past 512 KiB (checked against memcached: under a
+ * 1-byte key a value of 524229 bytes, or 524225 with flags, is chunked).
+ */
+static inline bool sk_kv_mc_chunked(size_t klen, uint32_t flags, size_t vlen)
+{
+	return 48 + 8 + klen + 1 + (flags ? 4 : 0) + vlen + 2 > 512 * 1024;
+}
 enum sk_kv_res sk_kv_delta(const void *val, size_t len, bool incr,
 			   uint64_t delta, uint64_t *result,
 			   char digits[SK_KV_U64_DIGITS], size_t *ndigits,

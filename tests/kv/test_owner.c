@@ -137,6 +137,16 @@ static void cas_conditions(void **state)
 				      &cas2, &exp),
 			 SK_KV_OK);
 	assert_int_equal(exp, 0);
+	/* memcached's order: the CAS before the digits, but an empty value
+	 * is no number first. */
+	assert_int_equal(put(&f, "a", "ab", 2, 0, 0, &cas1), SK_KV_STORED);
+	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "a", 1, true, 1, cas1 + 1,
+				      &v, NULL, NULL),
+			 SK_KV_EXISTS);
+	assert_int_equal(put(&f, "e", "", 0, 0, 0, &cas1), SK_KV_STORED);
+	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "e", 1, true, 1, cas1 + 1,
+				      &v, NULL, NULL),
+			 SK_KV_ENONNUM);
 	/* An expired item is not found, CAS or not. */
 	assert_int_equal(put(&f, "x", "1", 1, 0, -1, &cas1), SK_KV_STORED);
 	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "x", 1, cas1 + 1),
@@ -201,26 +211,48 @@ static void delta_rules(void **state)
 
 /* A number padded with spaces to 1 MiB, the largest value: its padding
  * is rebuilt whole. */
-static void delta_largest_value(void **state)
+/* A number padded with spaces, at and past the length memcached keeps in
+ * chunks (sem.h, sk_kv_mc_chunked): memcached 1.6.18 under a 1-byte key
+ * increments 524228 bytes and refuses 524229 as no number (524224 and
+ * 524225 with flags), CAS or not; and so does kv. */
+static void delta_chunked_value(void **state)
 {
+	static const struct {
+		size_t vlen;
+		uint32_t flags;
+		enum sk_kv_res want;
+	} c[] = {
+		{524228, 0, SK_KV_OK},     {524229, 0, SK_KV_ENONNUM},
+		{524224, 1, SK_KV_OK},     {524225, 1, SK_KV_ENONNUM},
+		{SK_KV_VALUE_MAX, 0, SK_KV_ENONNUM},
+	};
 	char *val = malloc(SK_KV_VALUE_MAX);
-	struct sk_kv_item_view iv;
-	uint64_t v = 0;
-	struct ofx f;
+	uint64_t v = 0, cas;
 
 	(void)state;
 	assert_non_null(val);
-	memset(val, ' ', SK_KV_VALUE_MAX);
-	memcpy(val, "41", 2);
-	ofx_open(&f, 4 << 20);
-	assert_int_equal(put(&f, "big", val, SK_KV_VALUE_MAX, 0, 0, NULL),
-			 SK_KV_STORED);
-	assert_int_equal(delta(&f, "big", true, 1, &v, NULL), SK_KV_OK);
-	assert_int_equal(v, 42);
-	memcpy(val, "42", 2);
-	iv = item_is(&f, "big", val, SK_KV_VALUE_MAX);
-	(void)iv;
-	ofx_close(&f);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct ofx f;
+
+		ofx_open(&f, 4 << 20);
+		memset(val, ' ', c[i].vlen);
+		memcpy(val, "41", 2);
+		assert_int_equal(put(&f, "b", val, c[i].vlen, c[i].flags, 0,
+				     &cas),
+				 SK_KV_STORED);
+		/* with another CAS: no number comes first */
+		assert_int_equal(kv_own_delta(&f.kv, &f.kp, "b", 1, true, 1,
+					      cas + 1, &v, NULL, NULL),
+				 c[i].want == SK_KV_OK ? SK_KV_EXISTS :
+							 SK_KV_ENONNUM);
+		assert_int_equal(delta(&f, "b", true, 1, &v, NULL), c[i].want);
+		if (c[i].want == SK_KV_OK) {
+			assert_int_equal(v, 42);
+			memcpy(val, "42", 2);
+		}
+		item_is(&f, "b", val, c[i].vlen);
+		ofx_close(&f);
+	}
 	free(val);
 }
 
@@ -508,7 +540,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(delta_rules),
 		cmocka_unit_test(cas_conditions),
-		cmocka_unit_test(delta_largest_value),
+		cmocka_unit_test(delta_chunked_value),
 		cmocka_unit_test(delta_no_room),
 		cmocka_unit_test(touch_and_gat),
 		cmocka_unit_test(placement),
