@@ -135,6 +135,7 @@ struct bin_cmd {
 	uint32_t exp_raw;       /* incr: the expiration word */
 	uint64_t delta;         /* incr: the delta */
 	uint64_t initial;       /* incr: the initial value */
+	uint64_t cas;           /* incr: the header's CAS to match, or 0 */
 	unsigned rounds;        /* incr: the adds tried */
 	char digits[24];        /* incr: the initial value, as added */
 	uint16_t klen;
@@ -487,6 +488,7 @@ static void bin_arm_delta(const struct bin_cmd *b, struct sk_kv_req *r)
 	r->key = b->key;
 	r->klen = b->klen;
 	r->delta = b->delta;
+	r->cas = b->cas;
 }
 
 /* Set @r to the add of the initial value (memcached's: flags 0, the
@@ -820,13 +822,14 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 			return bin_protocol_error(c, &h, len, cmd_p);
 		if (len < need)
 			return 0;
-		if (h.cas != 0)
-			return bin_answer(c, &h, BIN_NOT_SUPPORTED, NULL, 0,
-					  need, 0, len, cmd_p);
+		/* A CAS other than 0: only the item with it goes (else
+		 * "Data exists for key"), as in memcached. */
 		used = bin_keyed(c, &h, p, 0, need, len, bin_finish_delete,
 				 cmd_p, &cmd);
-		if (cmd != NULL)
+		if (cmd != NULL) {
 			cmd->req[0].cmd = SK_KV_CMD_DELETE;
+			cmd->req[0].cas = h.cas;
+		}
 		return used;
 
 	case BIN_INCREMENT:
@@ -836,9 +839,6 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 			return bin_protocol_error(c, &h, len, cmd_p);
 		if (len < need)
 			return 0;
-		if (h.cas != 0)
-			return bin_answer(c, &h, BIN_NOT_SUPPORTED, NULL, 0,
-					  need, 0, len, cmd_p);
 		used = bin_keyed(c, &h, p, 0, need, len, bin_finish_incr,
 				 cmd_p, &cmd);
 		if (cmd != NULL) {
@@ -846,10 +846,12 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 			b->delta = get64(p + BIN_HDR_LEN);
 			b->initial = get64(p + BIN_HDR_LEN + 8);
 			b->exp_raw = get32(p + BIN_HDR_LEN + 16);
+			b->cas = h.cas; /* not 0: the item's must match */
 			r = &cmd->req[0];
 			r->cmd = base == BIN_INCREMENT ? SK_KV_CMD_INCR
 						       : SK_KV_CMD_DECR;
 			r->delta = b->delta;
+			r->cas = b->cas;
 		}
 		return used;
 

@@ -82,6 +82,8 @@ struct tcmd {
 	uint64_t initial;
 	int round;              /* 0 the incr, 1 its touch, 2 N's add */
 	uint64_t number;        /* ma: the answer of round 0 */
+	uint64_t new_cas;       /* ma: the item's CAS after round 0 or 2 */
+	uint32_t expiry;        /* ma: its expiry after round 0 (kv's) */
 	char numbuf[24];        /* ma N: the initial value, stored */
 };
 
@@ -535,6 +537,34 @@ static uint32_t ttl_left(uint32_t expiry)
 	return expiry > now ? expiry - now : 0;
 }
 
+/* memcached reads an exptime over 30 days as Unix time (REALTIME_MAXDELTA) */
+#define REALTIME_MAXDELTA (60 * 60 * 24 * 30)
+
+/*
+ * ma's t, as memcached prints it->exptime less its clock: -1 for none;
+ * after a T (or N on a created item) the exptime given, which memcached
+ * prints back exactly when it is relative; else the seconds left of the
+ * item's expiry as kv holds it. (An exptime already past expires the
+ * item: memcached then prints its clock's wrap-around, 0 here.)
+ */
+static void out_ma_ttl(struct mc_conn *c, bool given, int32_t exptime,
+		       uint32_t expiry)
+{
+	if (given) {
+		if (exptime == 0)
+			mc_out(c, " t-1", 4);
+		else if (exptime > 0 && exptime <= REALTIME_MAXDELTA)
+			mc_outf(c, " t%" PRId32, exptime);
+		else
+			mc_outf(c, " t%" PRIu32,
+				exptime > 0 ? ttl_left((uint32_t)exptime) : 0);
+	} else if (expiry == 0) {
+		mc_out(c, " t-1", 4);
+	} else {
+		mc_outf(c, " t%" PRIu32, ttl_left(expiry));
+	}
+}
+
 static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 {
 	const struct tcmd *t = tc_of(cmd);
@@ -654,12 +684,24 @@ static int finish_md(struct mc_conn *c, struct mc_cmd *cmd)
 		out_failed(c, r);
 		return 0;
 	}
-	if (r->res == SK_KV_DELETED) {
+	if (r->cmd == SK_KV_CMD_GET) {
+		/* md C0 (md_parse): no item's CAS is 0 */
+		if (r->res == SK_KV_OK)
+			mc_out(c, "EX", 2);
+		else if (r->res == SK_KV_NOT_FOUND)
+			mc_out(c, "NF", 2);
+		else {
+			out_line(c, res_text(r->res));
+			return 0;
+		}
+	} else if (r->res == SK_KV_DELETED) {
 		if (t->noreply)
 			return 0;
 		mc_out(c, "HD", 2);
 	} else if (r->res == SK_KV_NOT_FOUND) {
 		mc_out(c, "NF", 2);
+	} else if (r->res == SK_KV_EXISTS) {
+		mc_out(c, "EX", 2); /* C: the item's CAS moved on */
 	} else {
 		out_line(c, res_text(r->res));
 		return 0;
@@ -674,6 +716,45 @@ static void rearm(struct sk_kv_req *r)
 	r->done = 0;
 	r->status = SK_OK;
 	r->res = 0;
+}
+
+/* ma's flags after HD or VA, in their order as memcached's loop takes
+ * them: T, and N on a created item, set the TTL that a t after them
+ * prints; c is the item's new CAS. */
+static void out_ma_flags(struct mc_conn *c, const struct tcmd *t)
+{
+	bool given = false;
+	int32_t exptime = 0;
+	const char *f;
+	unsigned i;
+
+	for_each_flag(t, f, i) {
+		switch (f[0]) {
+		case 'O':
+			mc_out(c, " ", 1);
+			mc_out(c, f, strlen(f));
+			break;
+		case 'k':
+			out_meta_key(c, t);
+			break;
+		case 'c':
+			mc_outf(c, " c%" PRIu64, t->new_cas);
+			break;
+		case 't':
+			out_ma_ttl(c, given, exptime, t->expiry);
+			break;
+		case 'T':
+			given = true;
+			exptime = t->exptime;
+			break;
+		case 'N':
+			if (t->round == 2) {
+				given = true;
+				exptime = t->viv_exptime;
+			}
+			break;
+		}
+	}
 }
 
 static int finish_ma(struct mc_conn *c, struct mc_cmd *cmd)
@@ -691,6 +772,8 @@ static int finish_ma(struct mc_conn *c, struct mc_cmd *cmd)
 	case 0:
 		if (r->res == SK_KV_OK) {
 			t->number = r->number;
+			t->new_cas = r->cas;
+			t->expiry = r->expiry;
 			if (t->ttl) {
 				/* T: the new TTL once the number changed */
 				r->cmd = SK_KV_CMD_TOUCH;
@@ -719,8 +802,9 @@ static int finish_ma(struct mc_conn *c, struct mc_cmd *cmd)
 			t->round = 2;
 			return 1;
 		}
-		if (r->res == SK_KV_NOT_FOUND) {
-			mc_out(c, "NF", 2);
+		if (r->res == SK_KV_NOT_FOUND || r->res == SK_KV_EXISTS) {
+			/* EX: C, and the item's CAS moved on */
+			mc_out(c, r->res == SK_KV_EXISTS ? "EX" : "NF", 2);
 			out_meta_ok(c, t);
 			mc_out(c, "\r\n", 2);
 		} else {
@@ -743,6 +827,8 @@ static int finish_ma(struct mc_conn *c, struct mc_cmd *cmd)
 			return 0;
 		}
 		t->number = t->initial;
+		t->new_cas = r->cas;
+		t->expiry = 0; /* memcached makes it without, then N or T */
 		break;
 	}
 	/* q hides a changed number, but memcached still shows a created
@@ -754,7 +840,7 @@ static int finish_ma(struct mc_conn *c, struct mc_cmd *cmd)
 		mc_outf(c, "VA %d", n);
 	else
 		mc_out(c, "HD", 2);
-	out_meta_ok(c, t);
+	out_ma_flags(c, t);
 	mc_out(c, "\r\n", 2);
 	if (t->value) {
 		mc_out(c, num, (size_t)n);
@@ -1097,9 +1183,6 @@ static struct mc_cmd *verbosity_parse(struct parse *p)
 	return cmd;
 }
 
-/* memcached reads an exptime over 30 days as Unix time (REALTIME_MAXDELTA) */
-#define REALTIME_MAXDELTA (60 * 60 * 24 * 30)
-
 static struct mc_cmd *flush_parse(struct parse *p)
 {
 	bool noreply = noreply_maybe(p);
@@ -1274,9 +1357,7 @@ static int meta_preparse(struct parse *p, size_t start, struct mflags *of,
  *       win and stale tokens need item state kv lacks)
  *   ms: I (invalidate), C with append or prepend (kv's append has no CAS
  *       test)
- *   md: C (kv's delete has no CAS test), I (stale marking)
- *   ma: C (no CAS test in kv's incr), c and t (kv's incr returns neither
- *       the new CAS nor the TTL)
+ *   md: I (stale marking)
  * Unlisted flags that a command ignores in memcached (u, P, L; v on md)
  * are ignored here too.
  */
@@ -1290,9 +1371,7 @@ static bool meta_refused(char cm, const struct mflags *of)
 		return of->seen['I'] ||
 		       (of->has_cas && (of->mode == 'A' || of->mode == 'P'));
 	case 'd':
-		return of->seen['C'] || of->seen['I'];
-	case 'a':
-		return of->seen['C'] || of->seen['c'] || of->seen['t'];
+		return of->seen['I'];
 	}
 	return false;
 }
@@ -1455,6 +1534,7 @@ static struct mc_cmd *md_parse(struct parse *p)
 {
 	const char *err = S_EFORMAT;
 	struct mflags of = {0};
+	struct mc_cmd *cmd;
 
 	if (p->ntok < 3)
 		return msg_cmd("ERROR");
@@ -1468,7 +1548,14 @@ static struct mc_cmd *md_parse(struct parse *p)
 		return msg_cmd("CLIENT_ERROR opaque token too long");
 	if (meta_refused('d', &of))
 		return msg_cmd("CLIENT_ERROR invalid flag");
-	return meta_cmd(p, 2, 0, TK_MD, finish_md, SK_KV_CMD_DELETE, &of);
+	/* C: only the item with that CAS goes (kv's cas; its 0 is any
+	 * item, memcached's C0 matches none: a GET says EX or NF). */
+	cmd = meta_cmd(p, 2, 0, TK_MD, finish_md,
+		       of.has_cas && of.cas == 0 ? SK_KV_CMD_GET :
+						   SK_KV_CMD_DELETE, &of);
+	if (cmd != NULL && of.has_cas)
+		cmd->req[0].cas = of.cas;
+	return cmd;
 }
 
 static struct mc_cmd *ma_parse(struct parse *p)
@@ -1513,6 +1600,8 @@ static struct mc_cmd *ma_parse(struct parse *p)
 		if (p->tok[i].value[0] == 'T' || p->tok[i].value[0] == 'N')
 			t->ttl_last = p->tok[i].value[0] == 'T';
 	cmd->req[0].delta = of.delta;
+	/* C: only the item with that CAS (C0 is none, as in memcached) */
+	cmd->req[0].cas = of.has_cas ? of.cas : 0;
 	return cmd;
 }
 

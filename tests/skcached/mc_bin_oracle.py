@@ -43,6 +43,8 @@ def u32(v):
 NOOP_SENT = pkt(0x0a, opaque=SENT)
 SENT_ANSWER = b'\x81\x0a' + bytes(10) + u32(SENT) + bytes(8)
 ITEM_MAX = 1 << 20
+K5_CAS = 16  # what the sets answer on a fresh server
+N5_CAS = 17
 
 # name, request bytes, closes
 CASES = [
@@ -107,6 +109,18 @@ CASES = [
     ('stat_bogus', pkt(0x10, b'bogus', opaque=58)),
     # the first two settings and the end (the rest are memcached's own)
     ('stat_settings', pkt(0x10, b'settings', opaque=59)),
+    # delete and incr with a CAS: another item's is refused, the item's
+    # own is taken (K5_CAS and N5_CAS: what the sets before answer)
+    ('set_k5', pkt(0x01, b'k5', setx(0, 0), b'v', 72)),
+    ('delete_cas_exists', pkt(0x04, b'k5', opaque=73, cas=K5_CAS + 100)),
+    ('set_n5', pkt(0x01, b'n5', setx(0, 0), b'5', 74)),
+    ('incr_cas_exists', pkt(0x05, b'n5', incx(1, 0, 0xffffffff), opaque=75,
+                            cas=K5_CAS)),
+    ('incr_cas_ok', pkt(0x05, b'n5', incx(1, 0, 0xffffffff), opaque=76,
+                        cas=N5_CAS)),
+    ('delete_cas_ok', pkt(0x04, b'k5', opaque=77, cas=K5_CAS)),
+    ('incr_cas_miss', pkt(0x05, b'k5', incx(1, 0, 0xffffffff), opaque=78,
+                          cas=K5_CAS)),
     ('quit', pkt(0x07, opaque=60), True),
     ('quitq', pkt(0x17, opaque=61), True),
     ('get_key251', pkt(0x00, b'k' * 251, opaque=62), True),

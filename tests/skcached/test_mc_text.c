@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -97,6 +98,9 @@ static void apply(struct run *r, struct sk_kv_req *q)
 		      (const char *)q->value);
 	if (q->cmd == SK_KV_CMD_INCR || q->cmd == SK_KV_CMD_DECR)
 		logf_(r, " d%llu", (unsigned long long)q->delta);
+	if ((q->cmd == SK_KV_CMD_DELETE || q->cmd == SK_KV_CMD_INCR ||
+	     q->cmd == SK_KV_CMD_DECR) && q->cas != 0)
+		logf_(r, " c%llu", (unsigned long long)q->cas);
 	if (q->cmd == SK_KV_CMD_TOUCH || q->cmd == SK_KV_CMD_GAT)
 		logf_(r, " e%d", q->exptime);
 	logf_(r, "\n");
@@ -119,6 +123,11 @@ static void apply(struct run *r, struct sk_kv_req *q)
 	}
 	if (q->cmd == SK_KV_CMD_STORE && f->res == SK_KV_STORED)
 		q->cas = f->cas;
+	if ((q->cmd == SK_KV_CMD_INCR || q->cmd == SK_KV_CMD_DECR) &&
+	    f->status == SK_OK && f->res == SK_KV_OK) {
+		q->cas = f->cas;
+		q->expiry = f->expiry;
+	}
 	q->number = f->number;
 	q->done = 1;
 }
@@ -878,9 +887,30 @@ static void test_md(void **state)
 	EXPECT0("md b Z\r\nmd b k k\r\nmd\r\n",
 		"CLIENT_ERROR invalid or duplicate flag\r\n"
 		"CLIENT_ERROR invalid or duplicate flag\r\nERROR\r\n");
-	/* refused (memcached: NF or HD by the CAS) */
-	EXPECT0("md b C5\r\nmd b I\r\n",
-		"CLIENT_ERROR invalid flag\r\nCLIENT_ERROR invalid flag\r\n");
+	/* C: only the item with that CAS goes; EX shows despite q, and so
+	 * do the O and k flags (memcached 1.6.18, "mg b c" then c1: "md b
+	 * C99 q k O5" EX kb O5, "md b C0" EX, "md b C1 k O5" HD kb O5, "md
+	 * b C1 q" NF; C0 matches no item, so skcached asks with a GET) */
+	{
+		struct run r;
+		char *o;
+		static const struct fake f[] = {
+			OK(SK_KV_EXISTS), HIT("x", 0), OK(SK_KV_DELETED), MISS,
+			MISS,
+		};
+
+		const char *in = "md b C99 q k O5\r\nmd b C0\r\nmd b C1 k O5\r\n"
+				 "md b C1 q\r\nmd b C0 q\r\n";
+
+		o = feed(&r, in, strlen(in), f, 5);
+		assert_string_equal(o, "EX kb O5\r\nEX\r\nHD kb O5\r\nNF\r\n"
+				       "NF\r\n");
+		assert_string_equal(r.log, "DELETE b c99\nGET b\nDELETE b c1\n"
+					   "DELETE b c1\nGET b\n");
+		free(o);
+	}
+	/* refused: I marks the item stale, which kv does not keep */
+	EXPECT0("md b I\r\n", "CLIENT_ERROR invalid flag\r\n");
 }
 
 static void test_ma(void **state)
@@ -938,9 +968,62 @@ static void test_ma(void **state)
 	EXPECT0("ma n MX\r\nma n Dx\r\n",
 		"CLIENT_ERROR invalid mode for ma M token\r\n"
 		"CLIENT_ERROR invalid or duplicate flag\r\n");
-	/* refused (memcached: HD c21 t-1): kv's incr gives neither */
-	EXPECT0("ma n c t\r\nma n C1\r\n",
-		"CLIENT_ERROR invalid flag\r\nCLIENT_ERROR invalid flag\r\n");
+	/* C, c and t (memcached 1.6.18 on "10" with CAS 2, no expiry:
+	 * "ma n C99 c t k O1" EX kn O1, "ma n C99 q" EX, "ma n C2 c t v"
+	 * VA 2 c3 t-1 and 11, "ma n C0 c t" HD c4 t-1: C0 is no test) */
+	{
+		static const struct fake f[] = {
+			OK(SK_KV_EXISTS), OK(SK_KV_EXISTS),
+			{ .status = SK_OK, .res = SK_KV_OK, .number = 11,
+			  .cas = 3 },
+			{ .status = SK_OK, .res = SK_KV_OK, .number = 12,
+			  .cas = 4 },
+		};
+
+		const char *in = "ma n C99 c t k O1\r\nma n C99 q\r\n"
+				 "ma n C2 c t v\r\nma n C0 c t\r\n";
+
+		o = feed(&r, in, strlen(in), f, 4);
+		assert_string_equal(o, "EX kn O1\r\nEX\r\nVA 2 c3 t-1\r\n11\r\n"
+				       "HD c4 t-1\r\n");
+		assert_string_equal(r.log, "INCR n d1 c99\nINCR n d1 c99\n"
+					   "INCR n d1 c2\nINCR n d1\n");
+		free(o);
+	}
+	/* t: the TTL before a T after it, the T's after (memcached on an
+	 * item set for 300 s: "ma n t T100" HD t300, then "ma n T200 t c"
+	 * HD t200 c3); on a created item the N's or T's, in their order
+	 * ("ma zz4 t N50" HD t-1, "ma zz2 N50 t c" HD t50 c7, "ma zz5 N50
+	 * T20 t" HD t20) */
+	{
+		struct fake f[] = {
+			{ .status = SK_OK, .res = SK_KV_OK, .number = 11,
+			  .cas = 2, .expiry = 0 },
+			OK(SK_KV_TOUCHED),
+			{ .status = SK_OK, .res = SK_KV_OK, .number = 12,
+			  .cas = 3 },
+			OK(SK_KV_TOUCHED),
+			MISS, { .status = SK_OK, .res = SK_KV_STORED,
+				.cas = 7 },
+			MISS, OK(SK_KV_STORED),
+			MISS, OK(SK_KV_STORED),
+		};
+		const char *in = "ma n t T100\r\nma n T200 t c\r\n"
+				 "ma zz2 N50 t c\r\nma zz4 t N50\r\n"
+				 "ma zz5 N50 T20 t\r\n";
+
+		/* an expiry 300 s from now, as kv would answer it */
+		f[0].expiry = (uint32_t)time(NULL) + 300;
+		o = feed(&r, in, strlen(in), f, 10);
+		assert_true(strcmp(o, "HD t300\r\nHD t200 c3\r\nHD t50 c7\r\n"
+				      "HD t-1\r\nHD t20\r\n") == 0 ||
+			    strcmp(o, "HD t299\r\nHD t200 c3\r\nHD t50 c7\r\n"
+				      "HD t-1\r\nHD t20\r\n") == 0);
+		free(o);
+	}
+	/* the CAS test comes before the digits are read (memcached: "ma m
+	 * C1" on "ab" EX) */
+	EXPECT("ma m C1\r\n", "EX\r\n", OK(SK_KV_EXISTS));
 }
 
 /* The rest of memcached 1.6.18's meta error strings. */
