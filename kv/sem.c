@@ -227,6 +227,10 @@ enum sk_kv_res sk_kv_store_decide(enum sk_kv_op op,
 	case SK_KV_PREPEND:
 		if (!cur)
 			return SK_KV_NOT_STORED;
+		/* a CAS, when given, must match (memcached's binary and
+		 * meta append) */
+		if (req->cas != 0 && req->cas != cur->cas)
+			return SK_KV_EXISTS;
 		if (req_len > SK_KV_VALUE_MAX - cur_len || cur_len > SK_KV_VALUE_MAX)
 			return SK_KV_NOT_STORED;
 		out->flags = cur->flags;

@@ -208,7 +208,8 @@ enum sk_kv_res sk_kv_delta(const void *val, size_t len, bool incr,
  * new one after/before it). Otherwise the result is:
  *   add on a live item, replace/append/prepend on none: SK_KV_NOT_STORED;
  *   cas on none: SK_KV_NOT_FOUND; cas with another cas unique (0 too):
- *   SK_KV_EXISTS;
+ *   SK_KV_EXISTS; append/prepend with a cas unique other than 0 and the
+ *   item's: SK_KV_EXISTS;
  *   append/prepend past SK_KV_VALUE_MAX: SK_KV_NOT_STORED (memcached's
  *   answer when it cannot allocate the joined item).
  * The value's own size is checked first, by sk_kv_value_ok

@@ -360,6 +360,16 @@ static void semantics(struct sk_kv *kv, unsigned owner,
 		   absent, al, "x", 1, 0, NULL, SK_KV_NOT_STORED);
 	get_want(kv, owner, "get after append and prepend", k, kl, "a-MID-z",
 		 7, buf, sizeof(buf), &cas);
+	/* append and prepend with a CAS: another is refused, the item's
+	 * taken (memcached's binary and meta append) */
+	store_want(kv, owner, "append with another CAS", SK_KV_APPEND, k, kl,
+		   "!", 1, cas + 1, NULL, SK_KV_EXISTS);
+	store_want(kv, owner, "prepend with another CAS", SK_KV_PREPEND, k,
+		   kl, "!", 1, cas + 1, NULL, SK_KV_EXISTS);
+	store_want(kv, owner, "append with its CAS", SK_KV_APPEND, k, kl, "+",
+		   1, cas, &cas, SK_KV_STORED);
+	get_want(kv, owner, "get after append with its CAS", k, kl,
+		 "a-MID-z+", 8, buf, sizeof(buf), &cas);
 
 	/* cas: a moved-on CAS, the right one, an absent key. */
 	store_want(kv, owner, "cas with another CAS", SK_KV_CAS, k, kl, "c1",

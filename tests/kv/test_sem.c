@@ -303,6 +303,20 @@ static void test_store(void **state)
 	assert_int_equal(sk_kv_store_decide(SK_KV_APPEND, &cur, SK_KV_VALUE_MAX, &req,
 				     1, &out),
 			 SK_KV_NOT_STORED);
+	/* append and prepend with a CAS: only the item's matches; 0 is
+	 * none given (memcached's binary and meta append) */
+	req.cas = 8;
+	assert_int_equal(sk_kv_store_decide(SK_KV_APPEND, &cur, 1, &req, 1, &out),
+			 SK_KV_EXISTS);
+	assert_int_equal(sk_kv_store_decide(SK_KV_PREPEND, &cur, 1, &req, 1,
+					    &out),
+			 SK_KV_EXISTS);
+	assert_int_equal(sk_kv_store_decide(SK_KV_APPEND, NULL, 0, &req, 1, &out),
+			 SK_KV_NOT_STORED);
+	req.cas = 0;
+	assert_int_equal(sk_kv_store_decide(SK_KV_APPEND, &cur, 1, &req, 1, &out),
+			 SK_KV_STORED);
+	req.cas = 9;
 	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, NULL, 0, &req, 1, &out),
 			 SK_KV_NOT_FOUND);
 	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),

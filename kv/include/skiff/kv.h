@@ -121,17 +121,20 @@ sk_status_t sk_kv_get(struct sk_kv *kv, const void *key, size_t klen,
  * @flags and memcached's @exptime (0 never, up to 30 days relative, beyond
  * absolute Unix seconds, negative already expired); append and prepend
  * keep the item's flags and expiry and ignore these. @cas is the CAS
- * unique a cas must match (others ignore it). *@res_p: SK_KV_STORED (the
- * item's new CAS in *@cas_p, which may be NULL), SK_KV_NOT_STORED (add on
- * a present key; replace, append or prepend on an absent one; an append
- * past SK_KV_VALUE_MAX), SK_KV_EXISTS (cas: the CAS moved on),
- * SK_KV_NOT_FOUND (cas: no item), SK_KV_EFORMAT (bad key or op),
- * SK_KV_ETOOLARGE (over SK_KV_VALUE_MAX) or SK_KV_ENOMEM (the partition is
- * full and eviction is off, or nothing could be evicted: kv/README.md,
- * "When full"). An update that finds no room only because freed memory is
- * still in quarantine (updates retired more bytes within one Q than half
- * the partition) waits at the owner until some ages, up to 4 Q; so a
- * partition takes overwrites at most at about half its size per Q.
+ * unique a cas must match; append and prepend take one too (0: any item;
+ * another: only the item with it, else SK_KV_EXISTS); set, add and
+ * replace ignore it. *@res_p: SK_KV_STORED (the item's new CAS in
+ * *@cas_p, which may be NULL), SK_KV_NOT_STORED (add on a present key;
+ * replace, append or prepend on an absent one; an append past
+ * SK_KV_VALUE_MAX), SK_KV_EXISTS (cas, or append/prepend with a CAS: the
+ * item's moved on), SK_KV_NOT_FOUND (cas: no item), SK_KV_EFORMAT (bad
+ * key or op), SK_KV_ETOOLARGE (over SK_KV_VALUE_MAX) or SK_KV_ENOMEM (the
+ * partition is full and eviction is off, or nothing could be evicted:
+ * kv/README.md, "When full"). An update that finds no room only because
+ * freed memory is still in quarantine (updates retired more bytes within
+ * one Q than half the partition) waits at the owner until some ages, up
+ * to 4 Q; so a partition takes overwrites at most at about half its size
+ * per Q.
  */
 sk_status_t sk_kv_store(struct sk_kv *kv, enum sk_kv_op op, const void *key,
 			size_t klen, const void *value, size_t vlen,
