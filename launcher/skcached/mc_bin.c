@@ -874,9 +874,6 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 					  BIN_HDR_LEN, h.bodylen, len, cmd_p);
 		if (len < need)
 			return 0;
-		if (!update && h.cas != 0)
-			return bin_answer(c, &h, BIN_NOT_SUPPORTED, NULL, 0,
-					  need, 0, len, cmd_p);
 		used = bin_keyed(c, &h, p, vlen, need, len, bin_finish_store,
 				 cmd_p, &cmd);
 		if (cmd == NULL)
@@ -907,11 +904,11 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 			r->flags = get32(p + BIN_HDR_LEN);
 			r->exptime = bin_exptime(get32(p + BIN_HDR_LEN + 4));
 			/* memcached: any update with a CAS is a cas */
-			if (h.cas != 0) {
+			if (h.cas != 0)
 				r->op = SK_KV_CAS;
-				r->cas = h.cas;
-			}
 		}
+		/* append and prepend test it too (0: none) */
+		r->cas = h.cas;
 		return used;
 	}
 

@@ -1355,8 +1355,7 @@ static int meta_preparse(struct parse *p, size_t start, struct mflags *of,
  * command; refused with memcached's error for an unknown flag:
  *   mg: h (hit before), l (last access), R (recache win), N (vivify: the
  *       win and stale tokens need item state kv lacks)
- *   ms: I (invalidate), C with append or prepend (kv's append has no CAS
- *       test)
+ *   ms: I (invalidate)
  *   md: I (stale marking)
  * Unlisted flags that a command ignores in memcached (u, P, L; v on md)
  * are ignored here too.
@@ -1368,8 +1367,7 @@ static bool meta_refused(char cm, const struct mflags *of)
 		return of->seen['h'] || of->seen['l'] || of->seen['R'] ||
 		       of->seen['N'];
 	case 's':
-		return of->seen['I'] ||
-		       (of->has_cas && (of->mode == 'A' || of->mode == 'P'));
+		return of->seen['I'];
 	case 'd':
 		return of->seen['I'];
 	}

@@ -45,6 +45,7 @@ SENT_ANSWER = b'\x81\x0a' + bytes(10) + u32(SENT) + bytes(8)
 ITEM_MAX = 1 << 20
 K5_CAS = 16  # what the sets answer on a fresh server
 N5_CAS = 17
+K6_CAS = 19
 
 # name, request bytes, closes
 CASES = [
@@ -121,6 +122,11 @@ CASES = [
     ('delete_cas_ok', pkt(0x04, b'k5', opaque=77, cas=K5_CAS)),
     ('incr_cas_miss', pkt(0x05, b'k5', incx(1, 0, 0xffffffff), opaque=78,
                           cas=K5_CAS)),
+    ('set_k6', pkt(0x01, b'k6', setx(0, 0), b'v', 79)),
+    ('append_cas_exists', pkt(0x0e, b'k6', val=b'x', opaque=80,
+                              cas=K6_CAS + 100)),
+    ('prepend_cas_ok', pkt(0x0f, b'k6', val=b'y', opaque=81, cas=K6_CAS)),
+    ('get_k6', pkt(0x00, b'k6', opaque=82)),
     ('quit', pkt(0x07, opaque=60), True),
     ('quitq', pkt(0x17, opaque=61), True),
     ('get_key251', pkt(0x00, b'k' * 251, opaque=62), True),

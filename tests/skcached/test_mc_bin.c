@@ -400,7 +400,8 @@ static void test_incr_family(void **state)
 	assert_true(posted[0].delta == UINT64_MAX);
 }
 
-/* delete and incr with a CAS in the header: kv is asked to match it
+/* delete, incr, append and prepend with a CAS in the header: kv is asked
+ * to match it
  * (sk_kv_req's cas), and its SK_KV_EXISTS is memcached's "Data exists for
  * key."; a CAS of 0 is no condition (every case above). */
 static void test_cas_conditions(void **state)
@@ -420,6 +421,14 @@ static void test_cas_conditions(void **state)
 	assert_int_equal(posted[0].cas, 16);
 	CASE(incr_cas_miss, KV(NOT_FOUND));
 	assert_int_equal(posted[0].cas, 16);
+	CASE(set_k6, KV(STORED, .cas = 19));
+	CASE(append_cas_exists, KV(EXISTS));
+	assert_int_equal(posted[0].op, SK_KV_APPEND);
+	assert_int_equal(posted[0].cas, 119);
+	CASE(prepend_cas_ok, KV(STORED, .cas = 20));
+	assert_int_equal(posted[0].op, SK_KV_PREPEND);
+	assert_int_equal(posted[0].cas, 19);
+	CASE(get_k6, KV(OK, .flags = 0, .cas = 20, .value = "yv"));
 	/* the earlier cases posted no condition */
 	CASE(delete_hit, KV(DELETED));
 	assert_int_equal(posted[0].cas, 0);
@@ -700,13 +709,6 @@ static void test_not_memcached(void **state)
 				"Out of memory allocating item", 0x01020304);
 		assert_out(want, wn);
 	}
-	/* append with a CAS unique: kv's append cannot compare one
-	 * (delete and incr can: test_cas_conditions) */
-	conn_reset(ITEM_MAX);
-	n = req(p, 0x19, "k1", 2, NULL, 0, "v", 1, 8, 99);
-	feed(p, n, NULL, 0, 0);
-	wn = err_answer(want, 0x19, 0x0083, "Not supported", 8);
-	assert_out(want, wn);
 	/* touch or stat with bytes after the key: "Invalid arguments" and
 	 * close (memcached reads them as the next header, and closes) */
 	conn_reset(ITEM_MAX);

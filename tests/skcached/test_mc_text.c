@@ -861,6 +861,32 @@ static void test_ms(void **state)
 	/* refused (memcached: HD): kv has no stale items */
 	EXPECT0("ms b 2 I\r\nhi\r\nmn\r\n",
 		"CLIENT_ERROR invalid flag\r\nMN\r\n");
+	/* append and prepend with C: the CAS goes to kv, which tests it;
+	 * C0 is none (memcached 1.6.18 on "x" with CAS 1: "ms b 1 MA C99 k
+	 * O3" EX kb O3, "ms b 1 MA C1 c" HD c2, "ms b 1 MP C0 c" HD c3, "ms
+	 * zz 1 MP C5" NS, "ms b 1 MA C99 q" EX) */
+	{
+		static const struct fake f[] = {
+			OK(SK_KV_EXISTS),
+			{ .status = SK_OK, .res = SK_KV_STORED, .cas = 2 },
+			{ .status = SK_OK, .res = SK_KV_STORED, .cas = 3 },
+			OK(SK_KV_NOT_STORED), OK(SK_KV_EXISTS),
+		};
+		const char *in = "ms b 1 MA C99 k O3\r\ny\r\nms b 1 MA C1 c\r\ny\r\n"
+				 "ms b 1 MP C0 c\r\nz\r\nms zz 1 MP C5\r\ny\r\n"
+				 "ms b 1 MA C99 q\r\ny\r\n";
+
+		o = feed(&r, in, strlen(in), f, 5);
+		assert_string_equal(o, "EX kb O3\r\nHD c2\r\nHD c3\r\nNS\r\n"
+				       "EX\r\n");
+		assert_string_equal(r.log,
+				    "STORE b append f0 e0 c99 [y]\n"
+				    "STORE b append f0 e0 c1 [y]\n"
+				    "STORE b prepend f0 e0 c0 [z]\n"
+				    "STORE zz prepend f0 e0 c5 [y]\n"
+				    "STORE b append f0 e0 c99 [y]\n");
+		free(o);
+	}
 	{
 		char in[64];
 		int n = snprintf(in, sizeof(in), "ms b %zu q\r\n",
