@@ -514,20 +514,31 @@ static void out_meta_key(struct mc_conn *c, const struct tcmd *t)
 	}
 }
 
+/* Flag token @f if it is O (echoed) or k (the key), which every meta
+ * answer returns in the flags' order; false for any other. */
+static bool out_meta_echo(struct mc_conn *c, const struct tcmd *t,
+			  const char *f)
+{
+	if (f[0] == 'O') {
+		mc_out(c, " ", 1);
+		mc_out(c, f, strlen(f));
+		return true;
+	}
+	if (f[0] == 'k') {
+		out_meta_key(c, t);
+		return true;
+	}
+	return false;
+}
+
 /* The O and k flags, all a miss or a failure returns. */
 static void out_meta_ok(struct mc_conn *c, const struct tcmd *t)
 {
 	const char *f;
 	unsigned i;
 
-	for_each_flag(t, f, i) {
-		if (f[0] == 'O') {
-			mc_out(c, " ", 1);
-			mc_out(c, f, strlen(f));
-		} else if (f[0] == 'k') {
-			out_meta_key(c, t);
-		}
-	}
+	for_each_flag(t, f, i)
+		out_meta_echo(c, t, f);
 }
 
 static uint32_t ttl_left(uint32_t expiry)
@@ -541,14 +552,14 @@ static uint32_t ttl_left(uint32_t expiry)
 #define REALTIME_MAXDELTA (60 * 60 * 24 * 30)
 
 /*
- * ma's t, as memcached prints it->exptime less its clock: -1 for none;
- * after a T (or N on a created item) the exptime given, which memcached
- * prints back exactly when it is relative; else the seconds left of the
- * item's expiry as kv holds it. (An exptime already past expires the
+ * The t flag, as memcached prints it->exptime less its clock: -1 for none;
+ * the seconds left of the item's @expiry as kv holds it; or, on ma after a
+ * T (or N on a created item), the exptime @given, which memcached prints
+ * back exactly when it is relative. (An exptime already past expires the
  * item: memcached then prints its clock's wrap-around, 0 here.)
  */
-static void out_ma_ttl(struct mc_conn *c, bool given, int32_t exptime,
-		       uint32_t expiry)
+static void out_meta_ttl(struct mc_conn *c, bool given, int32_t exptime,
+			 uint32_t expiry)
 {
 	if (given) {
 		if (exptime == 0)
@@ -598,10 +609,7 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 			mc_outf(c, " s%zu", r->vlen);
 			break;
 		case 't':
-			if (r->expiry == 0)
-				mc_out(c, " t-1", 4);
-			else
-				mc_outf(c, " t%" PRIu32, ttl_left(r->expiry));
+			out_meta_ttl(c, false, 0, r->expiry);
 			break;
 		case 'c':
 			mc_outf(c, " c%" PRIu64, r->cas);
@@ -609,12 +617,8 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 		case 'f':
 			mc_outf(c, " f%" PRIu32, r->flags);
 			break;
-		case 'O':
-			mc_out(c, " ", 1);
-			mc_out(c, f, strlen(f));
-			break;
-		case 'k':
-			out_meta_key(c, t);
+		default:
+			out_meta_echo(c, t, f);
 			break;
 		}
 	}
@@ -660,15 +664,12 @@ static int finish_ms(struct mc_conn *c, struct mc_cmd *cmd)
 		return 0;
 	}
 	for_each_flag(t, f, i) {
-		if (f[0] == 'O') {
-			mc_out(c, " ", 1);
-			mc_out(c, f, strlen(f));
-		} else if (f[0] == 'k') {
-			out_meta_key(c, t);
-		} else if (f[0] == 'c') {
+		if (f[0] == 'c') {
 			/* memcached: the new CAS once stored, else 0 */
 			mc_outf(c, " c%" PRIu64,
 				r->res == SK_KV_STORED ? r->cas : 0);
+		} else {
+			out_meta_echo(c, t, f);
 		}
 	}
 	mc_out(c, "\r\n", 2);
@@ -730,18 +731,11 @@ static void out_ma_flags(struct mc_conn *c, const struct tcmd *t)
 
 	for_each_flag(t, f, i) {
 		switch (f[0]) {
-		case 'O':
-			mc_out(c, " ", 1);
-			mc_out(c, f, strlen(f));
-			break;
-		case 'k':
-			out_meta_key(c, t);
-			break;
 		case 'c':
 			mc_outf(c, " c%" PRIu64, t->new_cas);
 			break;
 		case 't':
-			out_ma_ttl(c, given, exptime, t->expiry);
+			out_meta_ttl(c, given, exptime, t->expiry);
 			break;
 		case 'T':
 			given = true;
@@ -752,6 +746,9 @@ static void out_ma_flags(struct mc_conn *c, const struct tcmd *t)
 				given = true;
 				exptime = t->viv_exptime;
 			}
+			break;
+		default:
+			out_meta_echo(c, t, f);
 			break;
 		}
 	}
