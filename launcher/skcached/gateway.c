@@ -565,13 +565,19 @@ static bool gw_cmd_conflict(const struct mc_cmd *x, const struct mc_cmd *y)
  * Post the commands of @c whose turn has come. memcached runs a
  * connection's commands one after the other, and a client may pipeline
  * "set k" and "get k": kv does not order requests in flight together
- * (kv.h). So a command waits for the earlier ones in flight that it
- * conflicts with (a key in common that one of them changes; flush_all
+ * (kv.h). So a command waits for the earlier ones not yet answered that
+ * it conflicts with (a key in common that one of them changes; flush_all
  * and stats wait for all, and all for them); the rest go together: a
  * pipelined run of gets, or of sets of different keys, reaches every
  * owner at once, and what the client sees is what one after the other
- * would give it. Commands keep their order of posting, so a command
- * waits, too, behind an earlier one that is itself waiting.
+ * would give it. Answered, not just done: a command's finish may post
+ * another round (ma's N adds the item its incr missed, ma's T touches
+ * it, binary incr adds its initial value, a GET asks again with a larger
+ * buffer, a SET refused for room is retried), and until it has answered,
+ * a later command of its key would overtake that round (a pipelined
+ * "ma k N0" and "get k" missed the new item half the time). Commands
+ * keep their order of posting, so a command waits, too, behind an
+ * earlier one that is itself waiting.
  */
 static void gw_conn_dispatch(struct gw *gw, struct gw_conn *c)
 {
@@ -579,7 +585,7 @@ static void gw_conn_dispatch(struct gw *gw, struct gw_conn *c)
 		if (cmd->dispatched)
 			continue;
 		for (struct mc_cmd *y = c->head; y != cmd; y = y->next)
-			if (!gw_cmd_quiet(y) && gw_cmd_conflict(cmd, y))
+			if (gw_cmd_conflict(cmd, y))
 				return;
 		cmd->dispatched = 1;
 		if (cmd->nreq + cmd->ncore)

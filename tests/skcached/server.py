@@ -520,6 +520,29 @@ def t_multiget():
         check(s.stop() == 0, "exit: " + s.output())
 
 
+def t_rounds():
+    """Pipelined commands of one key, the first of which takes a second
+    round: what a later one sees is what one after the other gives
+    (memcached 1.6.18: "ma k N0 J5" then "get k" reads 5; "ma k D3 T100"
+    then "mg k v t" reads 8 and t100). Half of the vivify pairs missed
+    before the gateway waited for answers, not just for done requests."""
+    s = Server(nodes=4, threads=1)
+    try:
+        c = s.conn()
+        for i in range(300):
+            k = b"r:%d" % i
+            c.sendall(b"ma %s N0 J5\r\nget %s\r\nma %s D3 T100\r\n"
+                      b"mg %s v t\r\nmn\r\n" % (k, k, k, k))
+            data = until(c, b"MN\r\n")
+            # t100, or t99 where the clock's second turned in between
+            check(data.replace(b" t99\r\n", b" t100\r\n") ==
+                  b"HD\r\nVALUE %s 0 1\r\n5\r\nEND\r\nHD\r\n"
+                  b"VA 1 t100\r\n8\r\nMN\r\n" % k,
+                  "pair %d answered %r" % (i, data))
+    finally:
+        check(s.stop() == 0, "exit: " + s.output())
+
+
 def t_sizes():
     """Values on both sides of a GET's first buffer (16 KiB, which a longer
     value outgrows and is read again in one as long; the gateway then
@@ -564,7 +587,7 @@ CHECKS = {"signals": t_signals, "flags": t_flags, "port": t_port,
           "stats": t_stats,
           "conn-limit": t_conn_limit,
           "node-death": t_node_death, "bad-clients": t_bad_clients,
-          "multiget": t_multiget, "sizes": t_sizes}
+          "multiget": t_multiget, "rounds": t_rounds, "sizes": t_sizes}
 
 
 def main():
