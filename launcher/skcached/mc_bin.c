@@ -847,11 +847,7 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 			b->initial = get64(p + BIN_HDR_LEN + 8);
 			b->exp_raw = get32(p + BIN_HDR_LEN + 16);
 			b->cas = h.cas; /* not 0: the item's must match */
-			r = &cmd->req[0];
-			r->cmd = base == BIN_INCREMENT ? SK_KV_CMD_INCR
-						       : SK_KV_CMD_DECR;
-			r->delta = b->delta;
-			r->cas = b->cas;
+			bin_arm_delta(b, &cmd->req[0]);
 		}
 		return used;
 
