@@ -97,25 +97,33 @@ struct kv_key_req {
 };
 struct kv_delete_req {
 	uint32_t klen;
-	uint32_t reserved;    /* 0 */
+	uint32_t mode;        /* 0, or KV_DELETE_STALE [| KV_DELETE_TTL] */
 	uint64_t cas;         /* 0: any item; else only the one with it */
+	int32_t exptime;      /* KV_DELETE_TTL's, as memcached reads it;
+	                       * else 0 */
+	uint32_t reserved;    /* 0 */
 };
+/* md I: the item stays, stale, its token free again, with a new CAS (and
+ * with KV_DELETE_TTL the expiry exptime). */
+#define KV_DELETE_STALE 1u
+#define KV_DELETE_TTL 2u
 struct kv_get_resp {
 	uint32_t flags;
 	uint32_t vlen;
 	uint64_t cas;
 	uint32_t exptime;     /* owner's Unix seconds, 0: never */
-	uint32_t reserved;    /* 0 */
+	uint32_t state;       /* SK_KV_STATE_* (kv.h): the item's before
+	                       * this request, and WON */
 };
 
 /*
  * KV_RPC_STORE: the new item whole, as the owner will store it (store.h,
  * struct sk_kv_item_hdr: the header, the key, the value, zeros to a
  * multiple of 16; sk_kv_item_size(klen, vlen) bytes), sealed by the
- * client (sk_kv_item_seal, with reserved 0). Three header fields carry
+ * client (sk_kv_item_seal, with state 0). Three header fields carry
  * the request on the wire instead: check the seal, cas the CAS unique to
  * match (SK_KV_CAS; else 0), exptime the request's as memcached reads it,
- * reserved the op. The owner stores the rest as it came: a SET costs it
+ * state the op (| KV_STORE_STALE). The owner stores the rest as it came: a SET costs it
  * neither building the item nor sealing it (kv/README.md, "Updates").
  * The handler's status is the enum sk_kv_res; on SK_KV_STORED the
  * response is kv_cas_resp.
@@ -128,8 +136,12 @@ struct kv_store_req {
 	uint32_t vlen;
 	uint8_t klen;
 	uint8_t kind;         /* 0 */
-	uint16_t op;          /* enum sk_kv_op */
+	uint16_t op;          /* enum sk_kv_op, | KV_STORE_STALE */
 };
+/* ms I: with SK_KV_CAS, a CAS older than the item's still stores, the new
+ * item stale and with the old one's expiry and token (the owner seals
+ * it: its state is not the client's 0). */
+#define KV_STORE_STALE 0x100u
 _Static_assert(sizeof(struct kv_store_req) == SK_KV_ITEM_HDR,
 	       "KV_RPC_STORE's header is the item's");
 struct kv_cas_resp {
@@ -151,14 +163,23 @@ struct kv_delta_resp {
 	uint32_t reserved;    /* 0 */
 };
 
-/* KV_RPC_TOUCH: the key follows. touch answers SK_KV_TOUCHED and no
- * body; gat SK_KV_OK and kv_get_resp and the value, as KV_RPC_GET. */
+/*
+ * KV_RPC_TOUCH, the updates a read may make: touch, gat, and memcached's
+ * mg with T, N or a stale item's token to win. The key follows. Without
+ * KV_TOUCH_ANSWER it answers SK_KV_TOUCHED and no body; with it SK_KV_OK
+ * and kv_get_resp and the value, as KV_RPC_GET.
+ */
 struct kv_touch_req {
-	int32_t exptime;
+	int32_t exptime;      /* KV_TOUCH_TTL's; else 0 */
 	uint32_t klen;
-	uint32_t gat;         /* 1 gat, 0 touch */
-	uint32_t reserved;    /* 0 */
+	uint32_t mode;        /* KV_TOUCH_*: TTL or ANSWER at least */
+	int32_t vivify;       /* KV_TOUCH_VIVIFY's expiry; else 0 */
 };
+#define KV_TOUCH_ANSWER 1u /* answer with the item (gat, mg) */
+#define KV_TOUCH_TTL 2u    /* give it the expiry exptime (touch, gat) */
+#define KV_TOUCH_WIN 4u    /* win its token if stale and not handed out */
+#define KV_TOUCH_VIVIFY 8u /* on a miss create it, empty, token won */
+#define KV_TOUCH_MODES 15u
 
 /*
  * KV_RPC_HINT: a client tells an owner which of its items it read
@@ -358,22 +379,26 @@ enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
 enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 			    enum sk_kv_op op, const void *key, size_t klen,
 			    const void *value, size_t vlen, uint32_t flags,
-			    int32_t exptime, uint64_t cas, const void *img,
-			    uint64_t *cas_p);
+			    int32_t exptime, uint64_t cas, bool stale,
+			    const void *img, uint64_t *cas_p);
 /* delete and delta: @cas 0 takes any live item, another only the one
  * with that CAS (else SK_KV_EXISTS), as memcached's binary and meta
- * commands do. */
+ * commands do. delete's @mode: 0, or KV_DELETE_STALE (md I: the item is
+ * kept, stale) with KV_DELETE_TTL for a new expiry @exptime. */
 enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
-			     const void *key, size_t klen, uint64_t cas);
+			     const void *key, size_t klen, uint64_t cas,
+			     unsigned mode, int32_t exptime);
 enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, bool incr,
 			    uint64_t delta, uint64_t cas, uint64_t *value_p,
 			    uint64_t *cas_p, uint32_t *exptime_p);
-/* touch (item_p NULL) or gat (the touched item in *item_p, as
- * kv_own_get's). */
+/* KV_RPC_TOUCH's work, @mode its KV_TOUCH_* bits: touch (no ANSWER),
+ * gat, or mg's (kv_int.h). With ANSWER the item in *item_p, as
+ * kv_own_get's, and its SK_KV_STATE_* in *state_p. */
 enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
-			    const void *key, size_t klen, int32_t exptime,
-			    struct sk_kv_item_view *item_p);
+			    const void *key, size_t klen, unsigned mode,
+			    int32_t exptime, int32_t vivify,
+			    struct sk_kv_item_view *item_p, unsigned *state_p);
 /* After a kv_own_* call answered @r: whether it found no room but may by
  * waiting (then hold the update: hold.c). Reading it forgets it. */
 bool kv_own_must_wait(struct kv_part *kp, enum sk_kv_res r);

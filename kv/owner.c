@@ -20,6 +20,11 @@
 #include "kv_int.h"
 #include "wire.h"
 
+_Static_assert(SK_KV_STATE_STALE == SK_KV_ITEM_STALE &&
+		       SK_KV_STATE_TOKEN == SK_KV_ITEM_TOKEN &&
+		       !(SK_KV_STATE_WON & SK_KV_ITEM_STATES),
+	       "kv.h's item states are the item header's");
+
 uint64_t kv_mono_ns(void)
 {
 	struct timespec ts;
@@ -128,7 +133,8 @@ enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
 static inline __attribute__((always_inline)) enum sk_kv_res
 kv_store_in(struct kv_part *kp, enum sk_kv_op op, const void *key,
 	    size_t klen, const void *value, size_t vlen, uint32_t flags,
-	    int32_t exptime, uint64_t cas, const void *img, uint64_t *cas_p)
+	    int32_t exptime, uint64_t cas, bool stale, const void *img,
+	    uint64_t *cas_p)
 {
 	struct sk_kv_meta cur, req, out;
 	struct sk_kv_item_view iv;
@@ -149,6 +155,7 @@ kv_store_in(struct kv_part *kp, enum sk_kv_op op, const void *key,
 		now = kv_unix_ns() / 1000000000ull;
 	out.flags = flags;
 	out.exp = sk_kv_exptime_abs(exptime, now);
+	out.stale = false;
 	if (sk_kv_store_reads_cur(op)) {
 		if (exptime <= 0)
 			now = kv_unix_ns() / 1000000000ull;
@@ -161,6 +168,7 @@ kv_store_in(struct kv_part *kp, enum sk_kv_op op, const void *key,
 		}
 		req = out;
 		req.cas = cas;
+		req.stale = stale;
 		r = sk_kv_store_decide(op, curp, curp ? iv.vlen : 0, &req,
 				       vlen, &out);
 		if (r != SK_KV_STORED)
@@ -182,8 +190,16 @@ kv_store_in(struct kv_part *kp, enum sk_kv_op op, const void *key,
 	if (out.exp != SK_KV_EXP_NEVER)
 		kp->may_expire = 1; /* the crawler's from now on (evict.c) */
 	/* An item the client built and sealed (a peer's set, add, replace or
-	 * cas: its flags are the request's) is stored as it came. */
-	if (img)
+	 * cas: its flags are the request's) is stored as it came; not a
+	 * stale one (ms I), whose state the client sealed as 0. */
+	if (out.stale)
+		st = sk_kv_part_set_state(kp->part, key, klen, value, vlen,
+					  NULL, 0, out.flags,
+					  (uint32_t)out.exp,
+					  SK_KV_ITEM_STALE |
+						  (iv.state & SK_KV_ITEM_TOKEN),
+					  kv_mono_ns(), cas_p);
+	else if (img)
 		st = sk_kv_part_put(kp->part, img, sk_kv_item_size(klen, vlen),
 				    (uint32_t)out.exp, kv_mono_ns(), cas_p);
 	else
@@ -207,19 +223,53 @@ kv_store_in(struct kv_part *kp, enum sk_kv_op op, const void *key,
 enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 			    enum sk_kv_op op, const void *key, size_t klen,
 			    const void *value, size_t vlen, uint32_t flags,
-			    int32_t exptime, uint64_t cas, const void *img,
-			    uint64_t *cas_p)
+			    int32_t exptime, uint64_t cas, bool stale,
+			    const void *img, uint64_t *cas_p)
 {
 	(void)kv;
 	return kv_store_in(kp, op, key, klen, value, vlen, flags, exptime, cas,
-			   img, cas_p);
+			   stale, img, cas_p);
+}
+
+/* An absolute expiry for the item's 32-bit field (until 2106), noted for
+ * the expiry crawler. */
+static uint32_t kv_own_exp(struct kv_part *kp, int32_t exptime, uint64_t now)
+{
+	uint64_t exp = sk_kv_exptime_abs(exptime, now);
+
+	if (exp > UINT32_MAX)
+		exp = UINT32_MAX;
+	if (exp != SK_KV_EXP_NEVER)
+		kp->may_expire = 1;
+	return (uint32_t)exp;
+}
+
+/* Republish the key's item with @exp and @state (sk_kv_part_restate):
+ * SK_KV_OK, SK_KV_NOT_FOUND (it was evicted to make room for itself), or
+ * SK_KV_ENOMEM with the lack of room noted, as kv_own_store's. */
+static enum sk_kv_res kv_own_restate(struct kv_part *kp, const void *key,
+				     size_t klen, uint32_t exp,
+				     unsigned state, bool new_cas)
+{
+	int st = sk_kv_part_restate(kp->part, key, klen, exp, state, new_cas,
+				    kv_mono_ns(), NULL);
+
+	if (st == SK_KV_ERR_NOT_FOUND)
+		return SK_KV_NOT_FOUND;
+	if (st != 0) {
+		kv_own_full(kp, st);
+		return SK_KV_ENOMEM;
+	}
+	return SK_KV_OK;
 }
 
 enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
-			     const void *key, size_t klen, uint64_t cas)
+			     const void *key, size_t klen, uint64_t cas,
+			     unsigned mode, int32_t exptime)
 {
 	uint64_t now = kv_unix_ns() / 1000000000ull;
 	struct sk_kv_item_view iv;
+	enum sk_kv_res r;
 	int live;
 
 	(void)kv;
@@ -228,6 +278,18 @@ enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
 	live = !sk_kv_expired(iv.exptime, now);
 	if (live && cas != 0 && iv.cas != cas)
 		return SK_KV_EXISTS;
+	/* md I: the item stays, stale, with a new CAS; its token is free
+	 * again for the next mg (memcached's set_stale). */
+	if (live && (mode & KV_DELETE_STALE)) {
+		r = kv_own_restate(kp, key, klen,
+				   mode & KV_DELETE_TTL ?
+					   kv_own_exp(kp, exptime, now) :
+					   iv.exptime,
+				   (iv.state | SK_KV_ITEM_STALE) &
+					   ~SK_KV_ITEM_TOKEN,
+				   true);
+		return r == SK_KV_OK ? SK_KV_DELETED : r;
+	}
 	/* An expired item goes too, but memcached answers NOT_FOUND. */
 	if (sk_kv_part_delete(kp->part, key, klen, kv_mono_ns()) != 0)
 		return SK_KV_NOT_FOUND;
@@ -279,8 +341,12 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 	memset(pad, ' ', plen);
 	/* iv.value stays valid during the set: the old item is only retired
 	 * by it, and sk_kv_delta already read it. */
-	st = sk_kv_part_set(kp->part, key, klen, digits, nd, pad, plen,
-			    iv.flags, iv.exptime, kv_mono_ns(), cas_p);
+	/* memcached rewrites a number that fits in place, item flags and
+	 * all (a stale item stays stale); a longer one is a new item. */
+	st = sk_kv_part_set_state(kp->part, key, klen, digits, nd, pad, plen,
+				  iv.flags, iv.exptime,
+				  new_len == iv.vlen ? iv.state : 0,
+				  kv_mono_ns(), cas_p);
 	if (pad != pad_small)
 		free(pad);
 	if (st != 0) {
@@ -294,39 +360,63 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 }
 
 /*
- * touch and gat: the live item gets the new expiry (an exptime already
- * past makes it expire at once; gat still answers with it, as memcached
- * 1.6.18 does) and keeps its CAS: sk_kv_part_touch republishes it.
+ * touch, gat and mg (kv_int.h's KV_TOUCH_* in @mode): the live item gets
+ * the new expiry with TTL (an exptime already past makes it expire at
+ * once; gat still answers with it, as memcached 1.6.18 does) and keeps
+ * its CAS; with WIN a stale item whose token no mg has won yet gives it
+ * to this one (memcached's mg: X and W), and with VIVIFY a miss creates
+ * an empty item (flags 0, expiry @vivify) whose token this one wins (mg
+ * N). Any change republishes the item (sk_kv_part_restate).
  */
 enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
-			    const void *key, size_t klen, int32_t exptime,
-			    struct sk_kv_item_view *item_p)
+			    const void *key, size_t klen, unsigned mode,
+			    int32_t exptime, int32_t vivify,
+			    struct sk_kv_item_view *item_p, unsigned *state_p)
 {
-	uint64_t now = kv_unix_ns() / 1000000000ull, exp;
+	uint64_t now = kv_unix_ns() / 1000000000ull;
 	struct sk_kv_item_view iv;
+	unsigned state, new_state;
+	uint32_t exp;
+	enum sk_kv_res r;
 	int st;
 
 	(void)kv;
 	if (sk_kv_part_lookup(kp->part, key, klen, &iv) != 0 ||
-	    sk_kv_expired(iv.exptime, now))
-		return SK_KV_NOT_FOUND;
-	exp = sk_kv_exptime_abs(exptime, now);
-	if (exp > UINT32_MAX)
-		exp = UINT32_MAX; /* the store's field, as kv_own_store */
-	if (exp != SK_KV_EXP_NEVER)
-		kp->may_expire = 1;
-	st = sk_kv_part_touch(kp->part, key, klen, (uint32_t)exp,
-			      kv_mono_ns());
-	if (st == SK_KV_ERR_NOT_FOUND)
-		return SK_KV_NOT_FOUND; /* evicted to make room for itself */
-	if (st != 0) {
-		kv_own_full(kp, st); /* as kv_own_store */
-		return SK_KV_ENOMEM;
+	    sk_kv_expired(iv.exptime, now)) {
+		if (!(mode & KV_TOUCH_VIVIFY))
+			return SK_KV_NOT_FOUND;
+		st = sk_kv_part_set_state(kp->part, key, klen, NULL, 0, NULL,
+					  0, 0, kv_own_exp(kp, vivify, now),
+					  SK_KV_ITEM_TOKEN, kv_mono_ns(),
+					  NULL);
+		if (st != 0) {
+			kv_own_full(kp, st);
+			return SK_KV_ENOMEM;
+		}
+		state = SK_KV_STATE_WON;
+	} else {
+		state = iv.state;
+		new_state = iv.state;
+		exp = iv.exptime;
+		if ((mode & KV_TOUCH_WIN) && (iv.state & SK_KV_ITEM_STALE) &&
+		    !(iv.state & SK_KV_ITEM_TOKEN)) {
+			new_state |= SK_KV_ITEM_TOKEN;
+			state |= SK_KV_STATE_WON;
+		}
+		if (mode & KV_TOUCH_TTL)
+			exp = kv_own_exp(kp, exptime, now);
+		if ((mode & KV_TOUCH_TTL) || new_state != iv.state) {
+			r = kv_own_restate(kp, key, klen, exp, new_state,
+					   false);
+			if (r != SK_KV_OK)
+				return r;
+		}
 	}
-	if (item_p == NULL)
+	if (!(mode & KV_TOUCH_ANSWER))
 		return SK_KV_TOUCHED;
 	if (sk_kv_part_lookup(kp->part, key, klen, item_p) != 0)
 		return SK_KV_NOT_FOUND; /* cannot be: it was just published */
+	*state_p = state;
 	return SK_KV_OK;
 }
 
@@ -424,7 +514,7 @@ kv_req_take(struct sk_kv *kv, struct sk_rpc_req *req, const char *key,
 
 /* The SK_KV_OK answer of a get or gat: kv_get_resp and the value. */
 static void kv_respond_item(struct sk_rpc_req *req,
-			    const struct sk_kv_item_view *iv)
+			    const struct sk_kv_item_view *iv, unsigned state)
 {
 	struct kv_get_resp *a = sk_rpc_resp_buf(req, sizeof(*a) + iv->vlen);
 
@@ -437,7 +527,7 @@ static void kv_respond_item(struct sk_rpc_req *req,
 	a->vlen = iv->vlen;
 	a->cas = iv->cas;
 	a->exptime = iv->exptime;
-	a->reserved = 0;
+	a->state = state;
 	memcpy(a + 1, iv->value, iv->vlen);
 	sk_rpc_respond(req, SK_KV_OK, sizeof(*a) + iv->vlen);
 }
@@ -465,7 +555,7 @@ void kv_h_get(struct sk_rpc_req *req, void *arg)
 		sk_rpc_respond(req, r, 0);
 		return;
 	}
-	kv_respond_item(req, &iv);
+	kv_respond_item(req, &iv, iv.state);
 }
 
 /*
@@ -485,7 +575,7 @@ kv_serve_store(struct sk_kv *kv, struct kv_part *kp, struct sk_rpc_req *req,
 
 	(void)kv;
 	r = kv_store_in(kp, m->op, m->key, m->klen, m->value, m->vlen,
-			m->flags, m->exptime, m->cas, m->img, &cas);
+			m->flags, m->exptime, m->cas, m->stale, m->img, &cas);
 	if (r != SK_KV_STORED || (a = sk_rpc_resp_buf(req, sizeof(*a))) == NULL) {
 		if (kv_own_must_wait(kp, r))
 			return false;
@@ -501,8 +591,14 @@ static bool kv_serve_delete(struct sk_kv *kv, struct kv_part *kp,
 			    struct sk_rpc_req *req,
 			    const struct kv_delete_msg *m)
 {
-	sk_rpc_respond(req, kv_own_delete(kv, kp, m->key, m->klen, m->cas),
-		       0);
+	enum sk_kv_res r = kv_own_delete(kv, kp, m->key, m->klen, m->cas,
+					 (m->stale ? KV_DELETE_STALE : 0) |
+						 (m->ttl ? KV_DELETE_TTL : 0),
+					 m->exptime);
+
+	if (kv_own_must_wait(kp, r))
+		return false; /* md I found no room to republish */
+	sk_rpc_respond(req, r, 0);
 	return true;
 }
 
@@ -540,26 +636,29 @@ static bool kv_serve_touch(struct sk_kv *kv, struct kv_part *kp,
 			   struct sk_rpc_req *req, const struct kv_touch_msg *m)
 {
 	struct sk_kv_item_view iv;
+	unsigned state = 0;
 	enum sk_kv_res r;
 
-	/* A gat whose answer will not fit the caller's buffer is sent back
-	 * for a larger one before it touches: done now, the touch would
-	 * already have expired the item that the second try asks for. */
-	if (m->gat && kv_own_get(kv, kp, m->key, m->klen, &iv) == SK_KV_OK &&
+	/* An answer that will not fit the caller's buffer is sent back for
+	 * a larger one before anything changes: done now, the touch would
+	 * already have expired the item that the second try asks for, or
+	 * the token it won would be another's Z. */
+	if ((m->mode & KV_TOUCH_ANSWER) &&
+	    kv_own_get(kv, kp, m->key, m->klen, &iv) == SK_KV_OK &&
 	    sk_rpc_resp_buf(req, sizeof(struct kv_get_resp) + iv.vlen) ==
 		    NULL) {
 		sk_rpc_respond(req, -EMSGSIZE, 0);
 		return true;
 	}
-	r = kv_own_touch(kv, kp, m->key, m->klen, m->exptime,
-			 m->gat ? &iv : NULL);
+	r = kv_own_touch(kv, kp, m->key, m->klen, m->mode, m->exptime,
+			 m->vivify, &iv, &state);
 	if (r != SK_KV_OK) {
 		if (kv_own_must_wait(kp, r))
 			return false;
 		sk_rpc_respond(req, r, 0);
 		return true;
 	}
-	kv_respond_item(req, &iv);
+	kv_respond_item(req, &iv, state);
 	return true;
 }
 

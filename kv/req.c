@@ -130,37 +130,43 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 {
 	struct sk_kv_item_view iv;
 	enum sk_kv_res res = SK_KV_ERROR;
+	unsigned state = 0;
 	uint64_t cas = 0, num = 0;
 	uint32_t exptime = 0;
 
 	switch (req->cmd) {
 	case SK_KV_CMD_GET:
 		kv->st.gets_local++;
+		if (req->meta & (SK_KV_META_WIN | SK_KV_META_VIVIFY))
+			goto touch; /* mg: it may win a token, or create */
 		res = kv_own_get(kv, kp, req->key, req->klen, &iv);
 		if (res == SK_KV_OK)
 			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
-				     iv.exptime);
+				     iv.exptime, iv.state);
 		break;
 	case SK_KV_CMD_GAT:
-		res = kv_own_touch(kv, kp, req->key, req->klen, req->exptime,
-				   &iv);
+	case SK_KV_CMD_TOUCH:
+	touch:
+		res = kv_own_touch(kv, kp, req->key, req->klen,
+				   kv_touch_mode(req),
+				   req->cmd == SK_KV_CMD_GET ? 0 : req->exptime,
+				   req->vivify, &iv, &state);
 		if (res == SK_KV_OK)
 			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
-				     iv.exptime);
-		break;
-	case SK_KV_CMD_TOUCH:
-		res = kv_own_touch(kv, kp, req->key, req->klen, req->exptime,
-				   NULL);
+				     iv.exptime, state);
 		break;
 	case SK_KV_CMD_STORE:
 		res = kv_own_store(kv, kp, req->op, req->key, req->klen,
 				   req->value, req->vlen, req->flags,
-				   req->exptime, req->cas, NULL, &cas);
+				   req->exptime, req->cas,
+				   (req->meta & SK_KV_META_INVALIDATE) != 0,
+				   NULL, &cas);
 		if (res == SK_KV_STORED)
 			req->cas = cas;
 		break;
 	case SK_KV_CMD_DELETE:
-		res = kv_own_delete(kv, kp, req->key, req->klen, req->cas);
+		res = kv_own_delete(kv, kp, req->key, req->klen, req->cas,
+				    kv_delete_mode(req), req->exptime);
 		break;
 	case SK_KV_CMD_INCR:
 	case SK_KV_CMD_DECR:
@@ -318,6 +324,8 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 
 	if (kv == NULL || req == NULL ||
 	    (unsigned)req->cmd >= SK_KV_CMD_COUNT ||
+	    (req->meta & ~(SK_KV_META_WIN | SK_KV_META_VIVIFY |
+			   SK_KV_META_INVALIDATE | SK_KV_META_TTL)) ||
 	    (req->key == NULL && req->klen) ||
 	    (req->cmd == SK_KV_CMD_STORE && req->value == NULL && req->vlen) ||
 	    ((req->cmd == SK_KV_CMD_GET || req->cmd == SK_KV_CMD_GAT) &&
@@ -327,6 +335,7 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 		return kv_post_admin(kv, req);
 	req->done = 0;
 	req->priv_ = NULL;
+	req->state = 0;
 	if (!sk_kv_key_ok(req->key, req->klen) ||
 	    (req->cmd == SK_KV_CMD_STORE && (unsigned)req->op > SK_KV_CAS)) {
 		kv_req_answer(kv, req, SK_OK, SK_KV_EFORMAT);

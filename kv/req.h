@@ -68,7 +68,45 @@ void kv_op_free(struct sk_kv *kv, struct sk_kv_req_priv *op);
 bool kv_finish(struct sk_kv *kv, struct sk_kv_req_priv *op, sk_status_t st,
 	       enum sk_kv_res res);
 void kv_req_value(struct sk_kv_req *req, const void *value, uint32_t vlen,
-		  uint32_t flags, uint64_t cas, uint32_t exptime);
+		  uint32_t flags, uint64_t cas, uint32_t exptime,
+		  unsigned state);
+/* Whether a GET's answer is its owner's to give (the request then goes by
+ * rpc): a miss (@iv NULL) with SK_KV_META_VIVIFY, or a hit on a stale
+ * item whose token a SK_KV_META_WIN request would win. Both change the
+ * item, which one-sided READs cannot. */
+static inline bool kv_get_owner_decides(const struct sk_kv_req *req,
+					const struct sk_kv_item_view *iv)
+{
+	if (iv == NULL)
+		return (req->meta & SK_KV_META_VIVIFY) != 0;
+	return (req->meta & SK_KV_META_WIN) &&
+	       (iv->state & (SK_KV_ITEM_STALE | SK_KV_ITEM_TOKEN)) ==
+		       SK_KV_ITEM_STALE;
+}
+/* KV_RPC_DELETE's mode for @req. */
+static inline uint32_t kv_delete_mode(const struct sk_kv_req *req)
+{
+	if (!(req->meta & SK_KV_META_INVALIDATE))
+		return 0;
+	return KV_DELETE_STALE |
+	       (req->meta & SK_KV_META_TTL ? KV_DELETE_TTL : 0);
+}
+/* KV_RPC_TOUCH's mode for @req (a TOUCH, a GAT, or a GET with meta). */
+static inline uint32_t kv_touch_mode(const struct sk_kv_req *req)
+{
+	uint32_t mode = req->cmd == SK_KV_CMD_TOUCH ? KV_TOUCH_TTL :
+			req->cmd == SK_KV_CMD_GAT ?
+						      KV_TOUCH_ANSWER | KV_TOUCH_TTL :
+						      KV_TOUCH_ANSWER;
+
+	if (req->cmd != SK_KV_CMD_TOUCH) {
+		if (req->meta & SK_KV_META_WIN)
+			mode |= KV_TOUCH_WIN;
+		if (req->meta & SK_KV_META_VIVIFY)
+			mode |= KV_TOUCH_VIVIFY;
+	}
+	return mode;
+}
 
 /* req_get.c. Steps return false when the request had to wait (queued). */
 bool kv_get_pair(struct sk_kv *kv, struct sk_kv_req_priv *op);

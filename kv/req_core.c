@@ -200,7 +200,7 @@ bool kv_finish(struct sk_kv *kv, struct sk_kv_req_priv *op,
 /* A found item's value and attributes into the request. */
 void kv_req_value(struct sk_kv_req *req, const void *value,
 			 uint32_t vlen, uint32_t flags, uint64_t cas,
-			 uint32_t exptime)
+			 uint32_t exptime, unsigned state)
 {
 	if (req == NULL)
 		return;
@@ -210,6 +210,7 @@ void kv_req_value(struct sk_kv_req *req, const void *value,
 	req->flags = flags;
 	req->cas = cas;
 	req->expiry = exptime;
+	req->state = state;
 }
 
 /* ---- failed owners ---- */

@@ -219,7 +219,12 @@ bool kv_get_by_rpc(struct sk_kv *kv, struct sk_kv_req_priv *op)
 {
 	kv_units_put(kv, op);
 	kv->st.gets_rpc++;
-	op->id = KV_RPC_GET;
+	/* mg's GET (SK_KV_META_*) asks as an update may: a token to win, an
+	 * item to create. */
+	op->id = op->req && (op->req->meta &
+			     (SK_KV_META_WIN | SK_KV_META_VIVIFY)) ?
+			 KV_RPC_TOUCH :
+			 KV_RPC_GET;
 	return kv_rpc_send(kv, op);
 }
 
@@ -244,6 +249,9 @@ static uint32_t kv_owner_now(const struct kv_owner *o, uint64_t now)
 static bool kv_get_onesided(struct sk_kv *kv, struct sk_kv_req_priv *op,
 			    enum sk_kv_res res)
 {
+	if (res == SK_KV_NOT_FOUND && op->req &&
+	    kv_get_owner_decides(op->req, NULL))
+		return kv_get_by_rpc(kv, op); /* mg N: the owner creates */
 	kv->st.gets_onesided++;
 	return kv_finish(kv, op, SK_OK, res);
 }
@@ -283,8 +291,10 @@ static bool kv_get_took(struct sk_kv *kv, struct sk_kv_req_priv *op,
 {
 	kv_loc_fill(kv->loc, op->plan.h, op->kp->view.partition, cand,
 		    iv->cas, (int)iv->killed, op->t0);
+	if (op->req && kv_get_owner_decides(op->req, iv))
+		return kv_get_by_rpc(kv, op); /* a token to win */
 	kv_req_value(op->req, iv->value, iv->vlen, iv->flags, iv->cas,
-		     iv->exptime);
+		     iv->exptime, iv->state);
 	kv_hint_add(kv, op->rank, op->plan.h);
 	return kv_get_onesided(kv, op, SK_KV_OK);
 }
@@ -413,17 +423,22 @@ bool kv_get_direct(struct sk_kv *kv, struct kv_part *kp, uint64_t h,
 		if (now - t0 >= sk_kv_lease_ns(kv->quarantine_ns) ||
 		    (rc != 0 && rc != SK_KV_ERR_EXPIRED))
 			return false;
+		if (kv_get_owner_decides(req,
+					 rc == SK_KV_ERR_EXPIRED ? NULL : &iv))
+			return false; /* the owner's to answer (mg) */
 		kv->st.gets_onesided++;
 		if (rc == SK_KV_ERR_EXPIRED) {
 			req->res = SK_KV_NOT_FOUND;
 			return true;
 		}
 		kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
-			     iv.exptime);
+			     iv.exptime, iv.state);
 		kv_hint_add(kv, kp->owner, h);
 		req->res = SK_KV_OK;
 		return true;
 	}
+	if (kv_get_owner_decides(req, NULL))
+		return false;
 	kv->st.gets_onesided++;
 	req->res = SK_KV_NOT_FOUND;
 	return true;

@@ -21,14 +21,12 @@ static sk_status_t kv_take_value(struct sk_kv_req_priv *op, const char *resp,
 				 size_t len)
 {
 	struct kv_get_resp a;
+	const char *value;
 
-	if (len < sizeof(a))
+	if (kv_dec_get_resp(resp, len, &a, &value) != 0)
 		return SK_ERR_MALFORMED;
-	memcpy(&a, resp, sizeof(a));
-	if (a.vlen != len - sizeof(a))
-		return SK_ERR_MALFORMED;
-	kv_req_value(op->req, resp + sizeof(a), a.vlen, a.flags, a.cas,
-		     a.exptime);
+	kv_req_value(op->req, value, a.vlen, a.flags, a.cas, a.exptime,
+		     a.state);
 	return SK_OK;
 }
 
@@ -50,7 +48,8 @@ static sk_status_t kv_take_resp(struct sk_kv_req_priv *op, int rc,
 		return rc == SK_KV_NOT_FOUND && len == 0 ? SK_OK
 							 : SK_ERR_MALFORMED;
 	case KV_RPC_TOUCH:
-		if (rc == SK_KV_OK && req && req->cmd == SK_KV_CMD_GAT)
+		/* A GAT's, or a GET's that asked its owner (req.h) */
+		if (rc == SK_KV_OK && req && req->cmd != SK_KV_CMD_TOUCH)
 			return kv_take_value(op, resp, len);
 		return len == 0 ? SK_OK : SK_ERR_MALFORMED;
 	case KV_RPC_STORE:
@@ -132,7 +131,7 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 	case KV_RPC_STORE: {
 		/* The item whole and sealed (kv_int.h): the owner stores it
 		 * as it comes. The seal is of the item's own bytes, whose
-		 * reserved field is 0; the op goes there after. */
+		 * state field is 0; the op goes there after. */
 		struct kv_store_req q = {
 			.cas = req->cas, .exptime = req->exptime,
 			.flags = req->flags, .vlen = (uint32_t)req->vlen,
@@ -156,6 +155,9 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		memset(p + end, 0, len - end);
 		q.seal = sk_kv_item_seal(&kv->hkey, p, len);
 		q.op = (uint16_t)req->op;
+		if (req->op == SK_KV_CAS &&
+		    (req->meta & SK_KV_META_INVALIDATE))
+			q.op |= KV_STORE_STALE;
 		memcpy(p, &q, sizeof(q));
 		*len_p = len;
 		return p;
@@ -171,9 +173,11 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		break;
 	}
 	case KV_RPC_TOUCH: {
+		uint32_t mode = kv_touch_mode(req);
 		struct kv_touch_req q = {
-			.exptime = req->exptime, .klen = (uint32_t)req->klen,
-			.gat = req->cmd == SK_KV_CMD_GAT,
+			.exptime = mode & KV_TOUCH_TTL ? req->exptime : 0,
+			.klen = (uint32_t)req->klen, .mode = mode,
+			.vivify = mode & KV_TOUCH_VIVIFY ? req->vivify : 0,
 		};
 
 		memcpy(p, &q, hlen = sizeof(q));
@@ -190,8 +194,12 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		*len_p = 0;
 		return p;
 	case KV_RPC_DELETE: {
-		struct kv_delete_req q = {.klen = (uint32_t)req->klen,
-					  .cas = req->cas};
+		uint32_t mode = kv_delete_mode(req);
+		struct kv_delete_req q = {
+			.klen = (uint32_t)req->klen, .mode = mode,
+			.cas = req->cas,
+			.exptime = mode & KV_DELETE_TTL ? req->exptime : 0,
+		};
 
 		memcpy(p, &q, hlen = sizeof(q));
 		break;

@@ -216,6 +216,7 @@ enum sk_kv_res sk_kv_store_decide(enum sk_kv_op op,
 				  struct sk_kv_meta *out)
 {
 	*out = *req;
+	out->stale = false;
 	switch (op) {
 	case SK_KV_SET:
 		return SK_KV_STORED;
@@ -240,9 +241,15 @@ enum sk_kv_res sk_kv_store_decide(enum sk_kv_op op,
 		if (!cur)
 			return SK_KV_NOT_FOUND;
 		/* a cas unique of 0 matches nothing (CAS_NONE is BADVAL here) */
-		if (req->cas == 0 || req->cas != cur->cas)
-			return SK_KV_EXISTS;
-		return SK_KV_STORED;
+		if (req->cas != 0 && req->cas == cur->cas)
+			return SK_KV_STORED;
+		/* ms I: an older CAS stores a stale item (CAS_STALE) */
+		if (req->stale && req->cas != 0 && req->cas < cur->cas) {
+			out->exp = cur->exp;
+			out->stale = true;
+			return SK_KV_STORED;
+		}
+		return SK_KV_EXISTS;
 	}
 	return SK_KV_ERROR;
 }

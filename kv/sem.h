@@ -212,6 +212,10 @@ enum sk_kv_res sk_kv_delta(const void *val, size_t len, bool incr,
  *   item's: SK_KV_EXISTS;
  *   append/prepend past SK_KV_VALUE_MAX: SK_KV_NOT_STORED (memcached's
  *   answer when it cannot allocate the joined item).
+ * A cas with req->stale (memcached's ms I) whose cas unique is below the
+ * item's (and not 0) stores all the same, as memcached's CAS_STALE: *out
+ * has the old item's expiry and stale set (the new item is stale, and
+ * keeps the old one's token). out->stale is false on every other path.
  * The value's own size is checked first, by sk_kv_value_ok
  * (SK_KV_ETOOLARGE, after which memcached reads and drops the data block).
  */
@@ -219,6 +223,7 @@ struct sk_kv_meta {
 	uint32_t flags;
 	uint64_t exp; /* absolute, sk_kv_exptime_abs */
 	uint64_t cas;
+	bool stale;   /* req: ms I; out: the item is stored stale */
 };
 
 static inline bool sk_kv_value_ok(size_t len)

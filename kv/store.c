@@ -287,8 +287,11 @@ int sk_kv_read_parse(const struct sk_kv_plan *plan,
 		return SK_ERR_MALFORMED;
 	if (h.klen != klen || memcmp(p + SK_KV_ITEM_HDR, key, klen))
 		return SK_KV_ERR_OTHER_KEY;
+	if (h.state & ~SK_KV_ITEM_STATES)
+		return SK_ERR_MALFORMED;
 	if (h.exptime != 0 && h.exptime <= owner_now)
 		return SK_KV_ERR_EXPIRED;
+	item_p->state = h.state;
 	item_p->value = p + SK_KV_ITEM_HDR + h.klen;
 	item_p->vlen = h.vlen;
 	item_p->flags = h.flags;
@@ -655,6 +658,7 @@ int sk_kv_part_lookup(struct sk_kv_part *part, const void *key, size_t klen,
 	item_p->cas = ih->cas;
 	item_p->exptime = ih->exptime;
 	item_p->killed = 0;
+	item_p->state = ih->state;
 	return SK_OK;
 }
 
@@ -1096,6 +1100,16 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 		   uint32_t flags, uint32_t exptime, uint64_t now_ns,
 		   uint64_t *cas_p)
 {
+	return sk_kv_part_set_state(part, key, klen, a, alen, b, blen, flags,
+				    exptime, 0, now_ns, cas_p);
+}
+
+int sk_kv_part_set_state(struct sk_kv_part *part, const void *key,
+			 size_t klen, const void *a, size_t alen,
+			 const void *b, size_t blen, uint32_t flags,
+			 uint32_t exptime, unsigned state, uint64_t now_ns,
+			 uint64_t *cas_p)
+{
 	struct region_writer rw;
 	struct sk_kv_item_hdr ih;
 	struct chunk ch;
@@ -1105,7 +1119,7 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	int st;
 
 	if (klen == 0 || klen > SK_KV_KEY_MAX || alen > SK_KV_VALUE_MAX ||
-	    blen > SK_KV_VALUE_MAX - alen)
+	    blen > SK_KV_VALUE_MAX - alen || (state & ~SK_KV_ITEM_STATES))
 		return SK_ERR_INVAL;
 	units = UNITS(sk_kv_item_size(klen, alen + blen));
 	st = set_place(part, key, klen, units, now_ns, &h, &w, &ch);
@@ -1121,6 +1135,7 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 	ih.exptime = exptime;
 	ih.vlen = alen + blen;
 	ih.klen = klen;
+	ih.state = (uint16_t)state;
 	rw.w = (uint64_t *)item + 1;
 	rw.fill = 0;
 	rw_put(&rw, (const uint8_t *)&ih + 8, sizeof(ih) - 8);
@@ -1163,7 +1178,7 @@ int sk_kv_part_put(struct sk_kv_part *part, const void *img, size_t len,
 	dst = (uint64_t *)(part->store + ch.off * SK_KV_UNIT);
 	ih.cas = part->cas_next++;
 	ih.exptime = exptime;
-	ih.reserved = 0;
+	ih.state = 0;
 	ih.check = sk_kv_item_close(&part->cfg.hkey, ih.check, ih.cas, exptime,
 				    sk_kv_item_place(part->store_off +
 						     ch.off * SK_KV_UNIT,
@@ -1426,6 +1441,14 @@ void sk_kv_part_stats(const struct sk_kv_part *part,
 int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 		     uint32_t exptime, uint64_t now_ns)
 {
+	return sk_kv_part_restate(part, key, klen, exptime, SK_KV_ITEM_KEEP,
+				  false, now_ns, NULL);
+}
+
+int sk_kv_part_restate(struct sk_kv_part *part, const void *key,
+		       size_t klen, uint32_t exptime, unsigned state,
+		       bool new_cas, uint64_t now_ns, uint64_t *cas_p)
+{
 	struct region_writer rw;
 	struct sk_kv_item_hdr ih;
 	struct chunk ch;
@@ -1435,7 +1458,8 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 	int64_t w;
 	int st, attempt;
 
-	if (klen == 0 || klen > SK_KV_KEY_MAX)
+	if (klen == 0 || klen > SK_KV_KEY_MAX ||
+	    (state != SK_KV_ITEM_KEEP && (state & ~SK_KV_ITEM_STATES)))
 		return SK_ERR_INVAL;
 	stamp(part, now_ns);
 	h = key_hash(part, key, klen);
@@ -1464,14 +1488,20 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 		return SK_KV_ERR_NOT_FOUND;
 	}
 
-	/* The same item, bytes for bytes, but its expiry, in a new chunk:
-	 * the old one stays as it is for readers who hold its slot. Its
-	 * check is keyed with its new offset. The CAS is kept (memcached's
-	 * touch does not change it). */
+	/* The same item, bytes for bytes, but its expiry and state, in a
+	 * new chunk: the old one stays as it is for readers who hold its
+	 * slot. Its check is keyed with its new offset. The CAS is kept
+	 * unless asked (memcached's touch does not change it). */
 	old_off = sk_kv_slot_off(part->bucket[w]);
 	src = (const uint8_t *)item_of(part, w);
 	memcpy(&ih, src, sizeof(ih));
 	ih.exptime = exptime;
+	if (state != SK_KV_ITEM_KEEP)
+		ih.state = (uint16_t)state;
+	if (new_cas)
+		ih.cas = part->cas_next++;
+	else
+		ih.cas &= ~SK_KV_CAS_KILLED;
 	item = part->store + ch.off * SK_KV_UNIT;
 	region_off = part->store_off + ch.off * SK_KV_UNIT;
 	rw.w = (uint64_t *)item + 1;
@@ -1489,5 +1519,7 @@ int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 	__atomic_store_n((uint64_t *)item, check, __ATOMIC_RELAXED);
 
 	publish(part, w, h, units, &ch);
+	if (cas_p)
+		*cas_p = ih.cas;
 	return SK_OK;
 }

@@ -24,6 +24,7 @@
 #ifndef SK_KV_STORE_H
 #define SK_KV_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,14 +63,16 @@
 #define SK_KV_PLACE_MASK  ((1ull << SK_KV_PLACE_BITS) - 1)
 #define SK_KV_BUCKETS_MAX (1ull << SK_KV_PLACE_BITS) /* any B, 2 to this */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     8u /* 2: 16-byte units, slot fp:12|units:17|off:35;
+#define SK_KV_VERSION     9u /* 2: 16-byte units, slot fp:12|units:17|off:35;
 			      * 3: pairs (b, b + 1) at any b, any B;
 			      * 4: a 32-byte item header (no key hash);
 			      * 5: the item check is sk_kv_check64;
 			      * 6: keys hash with sk_kv_key_hash;
 			      * 7: the check closes a seal of the bytes
 			      *    from flags on (exptime before flags);
-			      * 8: slot fp:12|units:17|gen:6|off:29 */
+			      * 8: slot fp:12|units:17|gen:6|off:29;
+			      * 9: the header's last u16 is the item's
+			      *    state (stale, token won) */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
@@ -160,9 +163,18 @@ struct sk_kv_item_hdr {
 	uint32_t vlen;
 	uint8_t klen;
 	uint8_t kind;         /* 0; reserved for later kinds */
-	uint16_t reserved;    /* 0 */
+	uint16_t state;       /* SK_KV_ITEM_STALE | SK_KV_ITEM_TOKEN */
 };
 #define SK_KV_ITEM_SEALED 20u /* offsetof(struct sk_kv_item_hdr, flags) */
+
+/* An item's state: memcached's ITEM_STALE (invalidated by md I or ms I
+ * since it was last set) and ITEM_TOKEN_SENT (a meta get won its token:
+ * later ones see Z, not W). Set only by the owner, which then seals the
+ * item itself; a client's sealed item (KV_RPC_STORE) has state 0. */
+#define SK_KV_ITEM_STALE 1u
+#define SK_KV_ITEM_TOKEN 2u
+#define SK_KV_ITEM_STATES (SK_KV_ITEM_STALE | SK_KV_ITEM_TOKEN)
+#define SK_KV_ITEM_KEEP (~0u) /* sk_kv_part_restate: the state as it is */
 
 /* The kill's bit in an item's CAS word: no CAS has it (they count from
  * 1). */
@@ -273,6 +285,7 @@ struct sk_kv_item_view {
 	uint64_t cas;         /* without SK_KV_CAS_KILLED */
 	uint32_t exptime;
 	uint32_t killed;      /* the copy had SK_KV_CAS_KILLED */
+	uint32_t state;       /* SK_KV_ITEM_* (an unknown bit: malformed) */
 };
 
 /*
@@ -403,6 +416,13 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
 		   const void *a, size_t alen, const void *b, size_t blen,
 		   uint32_t flags, uint32_t exptime, uint64_t now_ns,
 		   uint64_t *cas_p);
+/* The same, the new item's state (SK_KV_ITEM_*) given; sk_kv_part_set's
+ * is 0. */
+int sk_kv_part_set_state(struct sk_kv_part *part, const void *key,
+			 size_t klen, const void *a, size_t alen,
+			 const void *b, size_t blen, uint32_t flags,
+			 uint32_t exptime, unsigned state, uint64_t now_ns,
+			 uint64_t *cas_p);
 
 /*
  * The same for an item built and sealed by its sender (a SET by rpc,
@@ -410,8 +430,8 @@ int sk_kv_part_set(struct sk_kv_part *part, const void *key, size_t klen,
  * its header's lengths; its bytes from SK_KV_ITEM_SEALED on are stored as
  * they are and its check word is taken as their seal (not recomputed: a
  * wrong one fails the readers of this item's key, who then ask by rpc).
- * Its cas, exptime and reserved fields are not read: the item gets a new
- * cas, exptime here, and 0. The caller checked the lengths and the key
+ * Its cas, exptime and state fields are not read: the item gets a new
+ * cas, exptime here, and state 0. The caller checked the lengths and the key
  * (wire.c). Returns as sk_kv_part_set.
  */
 int sk_kv_part_put(struct sk_kv_part *part, const void *img, size_t len,
@@ -430,6 +450,17 @@ int sk_kv_part_put(struct sk_kv_part *part, const void *img, size_t len,
  */
 int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,
 		     uint32_t exptime, uint64_t now_ns);
+
+/*
+ * sk_kv_part_touch that may also change the item's state (SK_KV_ITEM_*,
+ * or SK_KV_ITEM_KEEP as touch does) and give it a new CAS (new_cas; md I does both). With a new CAS, the
+ * old copy's CAS word gets SK_KV_CAS_KILLED as a set's would, so that a
+ * reader's location cache lets it go. *cas_p (may be NULL): the CAS the
+ * item has now. Returns as sk_kv_part_touch.
+ */
+int sk_kv_part_restate(struct sk_kv_part *part, const void *key,
+		       size_t klen, uint32_t exptime, unsigned state,
+		       bool new_cas, uint64_t now_ns, uint64_t *cas_p);
 
 /* Unpublish (slot := 0) and retire. 0 or SK_KV_ERR_NOT_FOUND,
  * SK_ERR_INVAL for a bad key length. */

@@ -41,8 +41,13 @@ int kv_dec_delete(const void *data, size_t len, struct kv_delete_msg *m)
 	if (len < sizeof(q))
 		return -EPROTO;
 	memcpy(&q, data, sizeof(q));
-	if (q.reserved)
+	if (q.reserved || (q.mode & ~(KV_DELETE_STALE | KV_DELETE_TTL)) ||
+	    (q.mode && !(q.mode & KV_DELETE_STALE)) ||
+	    (!(q.mode & KV_DELETE_TTL) && q.exptime))
 		return -EPROTO;
+	m->stale = q.mode & KV_DELETE_STALE;
+	m->ttl = (q.mode & KV_DELETE_TTL) != 0;
+	m->exptime = q.exptime;
 	m->cas = q.cas;
 	m->klen = q.klen;
 	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
@@ -71,10 +76,14 @@ int kv_dec_touch(const void *data, size_t len, struct kv_touch_msg *m)
 	if (len < sizeof(q))
 		return -EPROTO;
 	memcpy(&q, data, sizeof(q));
-	if (q.gat > 1 || q.reserved)
+	if ((q.mode & ~KV_TOUCH_MODES) ||
+	    !(q.mode & (KV_TOUCH_ANSWER | KV_TOUCH_TTL)) ||
+	    (!(q.mode & KV_TOUCH_TTL) && q.exptime) ||
+	    (!(q.mode & KV_TOUCH_VIVIFY) && q.vivify))
 		return -EPROTO;
 	m->exptime = q.exptime;
-	m->gat = q.gat;
+	m->mode = q.mode;
+	m->vivify = q.vivify;
 	m->klen = q.klen;
 	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
 }
@@ -145,7 +154,8 @@ int kv_dec_get_resp(const void *data, size_t len, struct kv_get_resp *a,
 		return -EPROTO;
 	memcpy(a, data, sizeof(*a));
 	if (a->vlen > SK_KV_VALUE_MAX || a->vlen != len - sizeof(*a) ||
-	    a->reserved)
+	    (a->state & ~(SK_KV_STATE_STALE | SK_KV_STATE_TOKEN |
+			  SK_KV_STATE_WON)))
 		return -EPROTO;
 	*value_p = (const char *)data + sizeof(*a);
 	return 0;

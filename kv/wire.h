@@ -34,22 +34,28 @@ struct kv_key_msg {
 };
 int kv_dec_key(const void *data, size_t len, struct kv_key_msg *m);
 
-/* KV_RPC_DELETE: struct kv_delete_req, reserved 0, then exactly klen
- * bytes of a valid key. */
+/* KV_RPC_DELETE: struct kv_delete_req, reserved 0, mode 0 or
+ * KV_DELETE_STALE with or without KV_DELETE_TTL, exptime 0 without the
+ * latter, then exactly klen bytes of a valid key. */
 struct kv_delete_msg {
+	bool stale;           /* md I */
+	bool ttl;
+	int32_t exptime;
 	uint64_t cas;
 	const char *key;
 	uint32_t klen;
 };
 int kv_dec_delete(const void *data, size_t len, struct kv_delete_msg *m);
 
-/* KV_RPC_STORE (kv_int.h): op a known enum sk_kv_op, kind 0, a valid
+/* KV_RPC_STORE (kv_int.h): op a known enum sk_kv_op (KV_STORE_STALE
+ * only with SK_KV_CAS), kind 0, a valid
  * key, vlen at most SK_KV_VALUE_MAX (a client answers SK_KV_ETOOLARGE
  * itself, before sending), and exactly sk_kv_item_size(klen, vlen) bytes
  * in all. The seal and the padding are the client's word: the owner
  * stores them, and a wrong one fails only the GETs of this key. */
 struct kv_store_msg {
 	enum sk_kv_op op;
+	bool stale;           /* KV_STORE_STALE */
 	uint32_t flags;
 	int32_t exptime;
 	uint64_t cas;
@@ -72,12 +78,16 @@ static inline int kv_dec_store(const void *data, size_t len,
 	memcpy(&q, p, sizeof(q));
 	/* The lengths first, so that the key check stays inside the
 	 * message. */
-	if (q.op > SK_KV_CAS || q.kind || q.klen > SK_KV_KEY_MAX ||
+	if ((q.op & ~KV_STORE_STALE) > SK_KV_CAS ||
+	    ((q.op & KV_STORE_STALE) && q.op != (SK_KV_CAS | KV_STORE_STALE)) ||
+	    q.kind ||
+	    q.klen > SK_KV_KEY_MAX ||
 	    q.vlen > SK_KV_VALUE_MAX ||
 	    sk_kv_item_size(q.klen, q.vlen) != len ||
 	    !sk_kv_key_ok(p + sizeof(q), q.klen))
 		return -EPROTO;
-	m->op = (enum sk_kv_op)q.op;
+	m->op = (enum sk_kv_op)(q.op & ~KV_STORE_STALE);
+	m->stale = (q.op & KV_STORE_STALE) != 0;
 	m->flags = q.flags;
 	m->exptime = q.exptime;
 	m->cas = q.cas;
@@ -100,11 +110,13 @@ struct kv_delta_msg {
 };
 int kv_dec_delta(const void *data, size_t len, struct kv_delta_msg *m);
 
-/* KV_RPC_TOUCH: gat 0 or 1, reserved 0, then exactly klen bytes of a
- * valid key. */
+/* KV_RPC_TOUCH: mode KV_TOUCH_* bits with TTL or ANSWER among them,
+ * exptime 0 without TTL, vivify 0 without VIVIFY, then exactly klen bytes
+ * of a valid key. */
 struct kv_touch_msg {
 	int32_t exptime;
-	bool gat;
+	uint32_t mode;
+	int32_t vivify;
 	const char *key;
 	uint32_t klen;
 };
@@ -145,8 +157,8 @@ int kv_dec_secret_resp(const void *data, size_t len,
 		       struct kv_secret_resp *a);
 
 /* The SK_KV_OK answer of KV_RPC_GET and of a gat (KV_RPC_TOUCH): struct
- * kv_get_resp, then exactly vlen (<= SK_KV_VALUE_MAX) bytes, at
- * *value_p. */
+ * kv_get_resp, state only SK_KV_STATE_* bits, then exactly vlen (<=
+ * SK_KV_VALUE_MAX) bytes, at *value_p. */
 int kv_dec_get_resp(const void *data, size_t len, struct kv_get_resp *a,
 		    const char **value_p);
 

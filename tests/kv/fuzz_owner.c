@@ -9,8 +9,8 @@
  *   bit 4     seal the lengths: the message's length fields (klen, vlen,
  *             count, a desc answer's count and desc_len) rewritten to fit
  *             the bytes there, so that mutations reach what follows them
- *   bit 5     tame the other fields: reserved words 0, op, incr and gat in
- *             range, a desc answer's magic right
+ *   bit 5     tame the other fields: reserved words 0, op, incr and
+ *             modes in range, a desc answer's magic right
  *
  * Each decoder gets an exact-size heap copy, so ASan sees a read past the
  * end. Oracles, each an abort:
@@ -94,6 +94,13 @@ static bool ref_key(const uint8_t *k, uint64_t n)
 	return true;
 }
 
+/* KV_RPC_STORE's op: a storage command, ms I's bit (0x100) only with a
+ * cas (5). */
+static bool ref_store_op(unsigned op)
+{
+	return op <= 5 || op == 0x105;
+}
+
 /* A header of h bytes whose klen is at klen_off, and the key after it
  * ending the message. */
 static bool ref_keyed(const uint8_t *p, size_t len, size_t h,
@@ -117,19 +124,30 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 			return false;
 		klen = p[28];
 		vlen = u32_at(p, 24);
-		return (p[30] | p[31] << 8) <= 5 && p[29] == 0 &&
+		return ref_store_op(p[30] | p[31] << 8) && p[29] == 0 &&
 		       vlen <= 1048576 &&
 		       (32 + klen + vlen + 15) / 16 * 16 == len &&
 		       ref_key(p + 32, klen);
 	}
-	case MODE_DELETE:   /* klen, reserved, cas */
-		return len >= 16 && u32_at(p, 4) == 0 &&
-		       ref_keyed(p, len, 16, 0);
+	case MODE_DELETE:   /* klen, mode, cas, exptime, reserved: mode 0,
+			     * STALE (1) or STALE | TTL (3), exptime 0
+			     * without TTL */
+		return len >= 24 &&
+		       (u32_at(p, 4) == 0 || u32_at(p, 4) == 1 ||
+			u32_at(p, 4) == 3) &&
+		       (u32_at(p, 4) == 3 || u32_at(p, 16) == 0) &&
+		       u32_at(p, 20) == 0 && ref_keyed(p, len, 24, 0);
 	case MODE_DELTA:    /* incr klen delta cas */
 		return len >= 24 && u32_at(p, 0) <= 1 &&
 		       ref_keyed(p, len, 24, 4);
-	case MODE_TOUCH:    /* exptime klen gat reserved */
-		return len >= 16 && u32_at(p, 8) <= 1 && u32_at(p, 12) == 0 &&
+	case MODE_TOUCH:    /* exptime klen mode vivify: mode's bits ANSWER
+			     * 1, TTL 2 (one of them at least), WIN 4,
+			     * VIVIFY 8; exptime 0 without TTL, vivify
+			     * without VIVIFY */
+		return len >= 16 && u32_at(p, 8) <= 15 &&
+		       (u32_at(p, 8) & 3) != 0 &&
+		       ((u32_at(p, 8) & 2) || u32_at(p, 0) == 0) &&
+		       ((u32_at(p, 8) & 8) || u32_at(p, 12) == 0) &&
 		       ref_keyed(p, len, 16, 4);
 	case MODE_HINT:     /* count reserved, count x 8 */
 		return len >= 8 && u32_at(p, 4) == 0 && u32_at(p, 0) <= 512 &&
@@ -144,9 +162,10 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 		return len == 24 && u32_at(p, 20) == 0;
 	case MODE_CAS_RESP:
 		return len == 8;
-	case MODE_GET_RESP: /* flags vlen cas exptime reserved, value */
+	case MODE_GET_RESP: /* flags vlen cas exptime state (bits 0-2),
+			     * value */
 		return len >= 24 && u32_at(p, 4) <= 1048576 &&
-		       u32_at(p, 4) == len - 24 && u32_at(p, 20) == 0;
+		       u32_at(p, 4) == len - 24 && u32_at(p, 20) <= 7;
 	case MODE_FLUSH_REQ: /* delay reserved */
 		return len == 8 && u32_at(p, 4) == 0;
 	case MODE_OSTATS_RESP: /* 6 x u64, partitions, reserved */
@@ -198,7 +217,11 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 			break;
 		in_msg(m.key, m.klen, p, len);
 		check(sk_kv_key_ok(m.key, m.klen));
-		q = (struct kv_delete_req){.klen = m.klen, .cas = m.cas};
+		q = (struct kv_delete_req){
+			.klen = m.klen, .cas = m.cas, .exptime = m.exptime,
+			.mode = (m.stale ? KV_DELETE_STALE : 0) |
+				(m.ttl ? KV_DELETE_TTL : 0),
+		};
 		check(len == sizeof(q) + m.klen);
 		check(memcmp(&q, p, sizeof(q)) == 0);
 		check(m.key == (const char *)p + sizeof(q));
@@ -217,7 +240,8 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 		check(sk_kv_key_ok(m.key, m.klen));
 		check(m.op <= SK_KV_CAS && m.vlen <= SK_KV_VALUE_MAX);
 		memcpy(&q, p, sizeof(q));
-		check(q.op == m.op && q.flags == m.flags &&
+		check(q.op == (m.op | (m.stale ? KV_STORE_STALE : 0)) &&
+		      (!m.stale || m.op == SK_KV_CAS) && q.flags == m.flags &&
 		      q.exptime == m.exptime && q.klen == m.klen &&
 		      q.vlen == m.vlen && q.cas == m.cas && q.kind == 0);
 		check(len == sk_kv_item_size(m.klen, m.vlen));
@@ -255,7 +279,8 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 		in_msg(m.key, m.klen, p, len);
 		check(sk_kv_key_ok(m.key, m.klen));
 		q = (struct kv_touch_req){
-			.exptime = m.exptime, .klen = m.klen, .gat = m.gat,
+			.exptime = m.exptime, .klen = m.klen, .mode = m.mode,
+			.vivify = m.vivify,
 		};
 		check(len == sizeof(q) + m.klen);
 		check(memcmp(&q, p, sizeof(q)) == 0);
@@ -437,8 +462,8 @@ static void seal(unsigned mode, uint8_t *p, size_t *len_p)
 		}
 		break;
 	case MODE_DELETE:
-		if (len >= 16)
-			u32_put(p, 0, (uint32_t)(len - 16));
+		if (len >= 24)
+			u32_put(p, 0, (uint32_t)(len - 24));
 		break;
 	case MODE_DELTA:
 		if (len >= 24)
@@ -455,8 +480,8 @@ static void seal(unsigned mode, uint8_t *p, size_t *len_p)
 		}
 		break;
 	case MODE_GET_RESP:
-		if (len >= 16)
-			u32_put(p, 4, (uint32_t)(len - 16));
+		if (len >= 24)
+			u32_put(p, 4, (uint32_t)(len - 24));
 		break;
 	case MODE_DESC_RESP:
 		/* Each entry's desc_len to what is left, at most
@@ -491,11 +516,25 @@ static void tame(unsigned mode, uint8_t *p, size_t len)
 {
 	switch (mode) {
 	case MODE_KEY:
-	case MODE_DELETE:
 	case MODE_HINT:
 	case MODE_DESC_REQ:
 		if (len >= 8)
 			u32_put(p, 4, 0);
+		break;
+	case MODE_DELETE:
+		if (len >= 24) {
+			uint32_t m = u32_at(p, 4) & 3;
+
+			m = m ? m | 1 : 0;
+			u32_put(p, 4, m);
+			if (m != 3)
+				u32_put(p, 16, 0);
+			u32_put(p, 20, 0);
+		}
+		break;
+	case MODE_GET_RESP:
+		if (len >= 24)
+			u32_put(p, 20, u32_at(p, 20) & 7);
 		break;
 	case MODE_DELTA_RESP:
 		if (len >= 24)
@@ -505,7 +544,7 @@ static void tame(unsigned mode, uint8_t *p, size_t len)
 		if (len >= 32) {
 			p[29] = 0;
 			p[30] = (uint8_t)(p[30] % 6);
-			p[31] = 0;
+			p[31] = p[30] == SK_KV_CAS ? p[31] & 1 : 0;
 		}
 		break;
 	case MODE_DELTA:
@@ -514,8 +553,15 @@ static void tame(unsigned mode, uint8_t *p, size_t len)
 		break;
 	case MODE_TOUCH:
 		if (len >= 16) {
-			u32_put(p, 8, u32_at(p, 8) & 1);
-			u32_put(p, 12, 0);
+			uint32_t m = u32_at(p, 8) & 15;
+
+			if (!(m & 3))
+				m |= 1;
+			u32_put(p, 8, m);
+			if (!(m & 2))
+				u32_put(p, 0, 0);
+			if (!(m & 8))
+				u32_put(p, 12, 0);
 		}
 		break;
 	case MODE_DESC_RESP:
@@ -581,14 +627,26 @@ static void write_seeds(const char *dir)
 		.vlen = 3, .cas = 9, .seal = 0x5ea1,
 	};
 	struct kv_delete_req dl = {.klen = 5, .cas = 77};
+	struct kv_delete_req dli = {.klen = 5, .cas = 77, .exptime = 30,
+				    .mode = KV_DELETE_STALE | KV_DELETE_TTL};
 	struct kv_delta_req d = {.incr = 1, .klen = 5, .delta = 10, .cas = 3};
-	struct kv_touch_req t = {.exptime = -1, .klen = 5, .gat = 1};
+	struct kv_touch_req t = {.exptime = -1, .klen = 5,
+				 .mode = KV_TOUCH_ANSWER | KV_TOUCH_TTL};
+	struct kv_touch_req tn = {.vivify = 30, .klen = 5,
+				  .mode = KV_TOUCH_ANSWER | KV_TOUCH_WIN |
+					  KV_TOUCH_VIVIFY};
+	struct kv_store_req si = {
+		.op = SK_KV_CAS | KV_STORE_STALE, .flags = 7, .klen = 5,
+		.vlen = 3, .cas = 9, .seal = 0x5ea1,
+	};
 	struct kv_hint_req hr = {.count = 2};
 	uint64_t hashes[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
 	struct kv_desc_req dq = {.epoch = 1};
 	struct kv_secret_req sq = {.partitions = 256, .epoch = 1};
 	struct kv_secret_resp sa = {1, 2};
-	struct kv_get_resp ga = {.flags = 3, .vlen = 5, .cas = 4};
+	struct kv_get_resp ga = {.flags = 3, .vlen = 5, .cas = 4,
+				 .state = SK_KV_STATE_STALE |
+					  SK_KV_STATE_WON};
 	struct kv_cas_resp ca = {.cas = 12};
 	struct kv_delta_resp da = {.value = 11, .cas = 13, .exptime = 99};
 	struct kv_desc_hdr dh = {
@@ -615,8 +673,11 @@ static void write_seeds(const char *dir)
 	seed(dir, "store-sealed", MODE_STORE | MODE_SEAL, &s, sizeof(s), zkv,
 	     16);
 	seed(dir, "delete", MODE_DELETE, &dl, sizeof(dl), kv, 5);
+	seed(dir, "delete-stale", MODE_DELETE, &dli, sizeof(dli), kv, 5);
+	seed(dir, "store-stale", MODE_STORE, &si, sizeof(si), zkv, 16);
 	seed(dir, "delta", MODE_DELTA, &d, sizeof(d), kv, 5);
 	seed(dir, "touch", MODE_TOUCH, &t, sizeof(t), kv, 5);
+	seed(dir, "touch-vivify", MODE_TOUCH, &tn, sizeof(tn), kv, 5);
 	seed(dir, "hint", MODE_HINT, &hr, sizeof(hr), hashes,
 	     sizeof(hashes));
 	seed(dir, "hint-sealed", MODE_HINT | MODE_SEAL, &hr, sizeof(hr),

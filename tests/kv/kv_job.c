@@ -328,6 +328,100 @@ static void cas_ops(struct sk_kv *kv, unsigned owner, const char *num,
 		     owner, r.number, r.expiry);
 }
 
+/* A GET or GAT with @meta: SK_KV_OK with @state, or SK_KV_NOT_FOUND. */
+static void mget_want(struct sk_kv *kv, unsigned owner, const char *what,
+		      const char *key, size_t klen, unsigned meta,
+		      int32_t vivify, enum sk_kv_res want, unsigned state,
+		      const char *value)
+{
+	unsigned char buf[64];
+	struct sk_kv_req r = {
+		.cmd = SK_KV_CMD_GET, .key = key, .klen = klen, .meta = meta,
+		.vivify = vivify, .buf = buf, .cap = sizeof(buf),
+	};
+
+	one_want(kv, owner, what, &r, want);
+	if (want != SK_KV_OK)
+		return;
+	if (r.state != state)
+		FAIL("%s (owner %u): state %u, not %u", what, owner, r.state,
+		     state);
+	if (r.vlen != strlen(value) || memcmp(buf, value, r.vlen) != 0)
+		FAIL("%s (owner %u): %zu bytes, not \"%s\"", what, owner,
+		     r.vlen, value);
+}
+
+/*
+ * memcached's stale items and win tokens through struct sk_kv_req's meta
+ * (kv.h): mg N creates and wins, a later mg sees the token taken; md I
+ * (DELETE | SK_KV_META_INVALIDATE) keeps the item stale, the next mg wins
+ * it, the one after does not; ms I (a cas with an older CAS) stores it
+ * stale; a set clears it. A plain GET never wins.
+ */
+static void meta_ops(struct sk_kv *kv, unsigned owner)
+{
+	const unsigned W = SK_KV_META_WIN, N = SK_KV_META_WIN |
+					      SK_KV_META_VIVIFY;
+	const unsigned X = SK_KV_STATE_STALE, Z = SK_KV_STATE_TOKEN,
+		       WON = SK_KV_STATE_WON;
+	struct sk_kv_req r;
+	uint64_t cas = 0, cas2 = 0;
+	char k[64];
+	size_t kl;
+
+	kl = key_owned(kv, k, "meta", owner);
+	mget_want(kv, owner, "mg on a miss", k, kl, W, 0, SK_KV_NOT_FOUND, 0,
+		  "");
+	mget_want(kv, owner, "mg N on a miss", k, kl, N, 30, SK_KV_OK, WON,
+		  "");
+	mget_want(kv, owner, "mg N after it", k, kl, N, 30, SK_KV_OK, Z, "");
+	mget_want(kv, owner, "get after mg N", k, kl, 0, 0, SK_KV_OK, Z, "");
+	store_want(kv, owner, "set after mg N", SK_KV_SET, k, kl, "v1", 2, 0,
+		   &cas, SK_KV_STORED);
+	mget_want(kv, owner, "mg after the set", k, kl, W, 0, SK_KV_OK, 0,
+		  "v1");
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_DELETE, .key = k, .klen = kl,
+			       .meta = SK_KV_META_INVALIDATE,
+			       .cas = cas + 1};
+	one_want(kv, owner, "md I with another CAS", &r, SK_KV_EXISTS);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_DELETE, .key = k, .klen = kl,
+			       .meta = SK_KV_META_INVALIDATE |
+				       SK_KV_META_TTL,
+			       .exptime = 600, .cas = cas};
+	one_want(kv, owner, "md I T600", &r, SK_KV_DELETED);
+	mget_want(kv, owner, "get of a stale item", k, kl, 0, 0, SK_KV_OK, X,
+		  "v1");
+	mget_want(kv, owner, "mg of a stale item", k, kl, W, 0, SK_KV_OK,
+		  X | WON, "v1");
+	mget_want(kv, owner, "mg of a stale item, won", k, kl, W, 0,
+		  SK_KV_OK, X | Z, "v1");
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_GET, .key = k, .klen = kl};
+	one_want(kv, owner, "get of the stale item's CAS", &r, SK_KV_OK);
+	cas2 = r.cas;
+	if (cas2 == cas || r.expiry == 0)
+		FAIL("md I (owner %u): CAS %" PRIu64 " after %" PRIu64
+		     ", expiry %u", owner, cas2, cas, r.expiry);
+	/* ms I: the CAS from before md I is older: stored, stale */
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_STORE, .op = SK_KV_CAS,
+			       .key = k, .klen = kl, .value = "v2", .vlen = 2,
+			       .cas = cas};
+	one_want(kv, owner, "cas with an old CAS", &r, SK_KV_EXISTS);
+	r.meta = SK_KV_META_INVALIDATE;
+	r.cas = cas;
+	one_want(kv, owner, "ms I with an old CAS", &r, SK_KV_STORED);
+	mget_want(kv, owner, "mg after ms I", k, kl, W, 0, SK_KV_OK, X | Z,
+		  "v2");
+	store_want(kv, owner, "set of a stale item", SK_KV_SET, k, kl, "v3",
+		   2, 0, NULL, SK_KV_STORED);
+	mget_want(kv, owner, "mg after the set", k, kl, W, 0, SK_KV_OK, 0,
+		  "v3");
+	/* Unknown meta bits are the caller's error. */
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_GET, .key = k, .klen = kl,
+			       .meta = 64};
+	if (sk_kv_post(kv, &r) != SK_ERR_INVAL)
+		FAIL("a GET with meta 64 was posted (owner %u)", owner);
+}
+
 static void semantics(struct sk_kv *kv, unsigned owner,
 		      const unsigned char *big)
 {
@@ -386,6 +480,7 @@ static void semantics(struct sk_kv *kv, unsigned owner,
 		 NULL);
 
 	cas_ops(kv, owner, num, nl);
+	meta_ops(kv, owner);
 
 	/* incr wraps at 2^64, decr stops at 0. */
 	store_want(kv, owner, "set of 2^64 - 1", SK_KV_SET, num, nl,

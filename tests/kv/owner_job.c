@@ -136,12 +136,12 @@ static void set(struct sk_kv *kv, const char *key, size_t klen,
 }
 
 static int touch(struct sk_rpc_peer *peer, const char *key, size_t klen,
-		 int32_t exptime, uint32_t gat, uint32_t reserved,
+		 int32_t exptime, uint32_t mode, int32_t vivify,
 		 void *resp, size_t cap, size_t *got_p)
 {
 	struct kv_touch_req q = {
-		.exptime = exptime, .klen = (uint32_t)klen, .gat = gat,
-		.reserved = reserved,
+		.exptime = exptime, .klen = (uint32_t)klen, .mode = mode,
+		.vivify = vivify,
 	};
 
 	return call(peer, KV_RPC_TOUCH, &q, sizeof(q), key, klen, resp, cap,
@@ -188,21 +188,21 @@ static void client(struct sk_rpc *rpc, struct sk_kv *kv)
 	delta(peer, s, slen, 1, 1, SK_KV_ENONNUM, NULL);
 
 	/* touch and gat keep the CAS. */
-	rc = touch(peer, n, nlen, 100, 0, 0, resp, sizeof(resp), &got);
+	rc = touch(peer, n, nlen, 100, KV_TOUCH_TTL, 0, resp, sizeof(resp), &got);
 	if (rc != SK_KV_TOUCHED || got != 0)
 		FAIL("touch: status %d, %zu bytes", rc, got);
 	if (get_is(kv, n, nlen, "1000", 4, 5) != cas1)
 		FAIL("touch changed the CAS");
-	rc = touch(peer, n, nlen, 0, 1, 0, resp, sizeof(resp), &got);
+	rc = touch(peer, n, nlen, 0, KV_TOUCH_TTL | KV_TOUCH_ANSWER, 0, resp, sizeof(resp), &got);
 	if (rc != SK_KV_OK || kv_dec_get_resp(resp, got, &ga, &val) != 0 ||
 	    ga.vlen != 4 || memcmp(val, "1000", 4) || ga.flags != 5 ||
 	    ga.cas != cas1)
 		FAIL("gat: status %d, %zu bytes", rc, got);
-	rc = touch(peer, none, nonelen, 0, 1, 0, resp, sizeof(resp), &got);
+	rc = touch(peer, none, nonelen, 0, KV_TOUCH_TTL | KV_TOUCH_ANSWER, 0, resp, sizeof(resp), &got);
 	if (rc != SK_KV_NOT_FOUND || got != 0)
 		FAIL("gat of a missing key: status %d", rc);
 	/* An exptime in the past: gone. */
-	rc = touch(peer, s, slen, -1, 0, 0, resp, sizeof(resp), &got);
+	rc = touch(peer, s, slen, -1, KV_TOUCH_TTL, 0, resp, sizeof(resp), &got);
 	if (rc != SK_KV_TOUCHED)
 		FAIL("touch -1: status %d", rc);
 	get_is(kv, s, slen, NULL, 0, 0);
@@ -230,14 +230,16 @@ static void client(struct sk_rpc *rpc, struct sk_kv *kv)
 	delta(peer, n, nlen, 2, 1, -EPROTO, NULL);
 	memset(big, 'k', sizeof(big));
 	delta(peer, big, sizeof(big), 1, 1, -EPROTO, NULL);
-	rc = touch(peer, n, nlen, 0, 0, 1, resp, sizeof(resp), &got);
+	rc = touch(peer, n, nlen, 0, KV_TOUCH_TTL, 1, resp, sizeof(resp),
+		   &got);
 	if (rc != -EPROTO)
-		FAIL("touch with a reserved word: status %d", rc);
-	rc = touch(peer, n, nlen, 0, 2, 0, resp, sizeof(resp), &got);
+		FAIL("touch with an N expiry but no N: status %d", rc);
+	rc = touch(peer, n, nlen, 0, KV_TOUCH_TTL | 16, 0, resp, sizeof(resp),
+		   &got);
 	if (rc != -EPROTO)
-		FAIL("touch with gat 2: status %d", rc);
+		FAIL("touch with an unknown mode bit: status %d", rc);
 	delta(peer, mine, minelen, 1, 1, -ESTALE, NULL);
-	rc = touch(peer, mine, minelen, 0, 0, 0, resp, sizeof(resp), &got);
+	rc = touch(peer, mine, minelen, 0, KV_TOUCH_TTL, 0, resp, sizeof(resp), &got);
 	if (rc != -ESTALE)
 		FAIL("touch of rank 0's key at rank 1: status %d", rc);
 

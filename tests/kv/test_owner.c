@@ -66,7 +66,22 @@ static enum sk_kv_res put(struct ofx *f, const char *key, const void *v,
 			  uint64_t *cas_p)
 {
 	return kv_own_store(&f->kv, &f->kp, SK_KV_SET, key, strlen(key), v,
-			    vlen, flags, exptime, 0, NULL, cas_p);
+			    vlen, flags, exptime, 0, false, NULL, cas_p);
+}
+
+/* touch (iv_p NULL) or gat, as kv_own_touch serves KV_RPC_TOUCH */
+static enum sk_kv_res touch(struct ofx *f, const char *key, size_t klen,
+			    int32_t exptime, struct sk_kv_item_view *iv_p)
+{
+	unsigned st = 99;
+	enum sk_kv_res r = kv_own_touch(&f->kv, &f->kp, key, klen,
+					iv_p ? KV_TOUCH_ANSWER | KV_TOUCH_TTL :
+					       KV_TOUCH_TTL,
+					exptime, 0, iv_p, &st);
+
+	if (r == SK_KV_OK)
+		assert_int_equal(st, 0); /* never stale here */
+	return r;
 }
 
 static enum sk_kv_res delta(struct ofx *f, const char *key, bool incr,
@@ -121,12 +136,12 @@ static void cas_conditions(void **state)
 	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, false, 1, cas1,
 				      &v, NULL, NULL),
 			 SK_KV_EXISTS);
-	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas1),
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas1, 0, 0),
 			 SK_KV_EXISTS);
 	item_is(&f, "n", "8", 1);
-	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas2),
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas2, 0, 0),
 			 SK_KV_DELETED);
-	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas2),
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas2, 0, 0),
 			 SK_KV_NOT_FOUND);
 	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, true, 1, cas2, &v,
 				      NULL, NULL),
@@ -149,7 +164,7 @@ static void cas_conditions(void **state)
 			 SK_KV_ENONNUM);
 	/* An expired item is not found, CAS or not. */
 	assert_int_equal(put(&f, "x", "1", 1, 0, -1, &cas1), SK_KV_STORED);
-	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "x", 1, cas1 + 1),
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "x", 1, cas1 + 1, 0, 0),
 			 SK_KV_NOT_FOUND);
 	ofx_close(&f);
 }
@@ -274,7 +289,7 @@ static void delta_no_room(void **state)
 	assert_int_equal(v, 7);
 	iv = item_is(&f, "n", "1", 1);
 	assert_int_equal(iv.cas, cas1);
-	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "n", 1, 100, NULL),
+	assert_int_equal(touch(&f, "n", 1, 100, NULL),
 			 SK_KV_ENOMEM);
 	iv = item_is(&f, "n", "1", 1);
 	assert_int_equal(iv.exptime, 0);
@@ -289,15 +304,15 @@ static void touch_and_gat(void **state)
 
 	(void)state;
 	ofx_open(&f, 1 << 20);
-	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 100, NULL),
+	assert_int_equal(touch(&f, "t", 1, 100, NULL),
 			 SK_KV_NOT_FOUND);
-	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 100, &g),
+	assert_int_equal(touch(&f, "t", 1, 100, &g),
 			 SK_KV_NOT_FOUND);
 	assert_int_equal(put(&f, "t", "ab", 2, 3, 0, &cas1), SK_KV_STORED);
 
 	/* touch: the new expiry, the CAS kept (memcached keeps it). */
 	t0 = unix_s();
-	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 100, NULL),
+	assert_int_equal(touch(&f, "t", 1, 100, NULL),
 			 SK_KV_TOUCHED);
 	iv = item_is(&f, "t", "ab", 2);
 	assert_int_equal(iv.cas, cas1);
@@ -306,7 +321,7 @@ static void touch_and_gat(void **state)
 
 	/* gat: the same, and the item. */
 	t0 = unix_s();
-	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 0, &g), SK_KV_OK);
+	assert_int_equal(touch(&f, "t", 1, 0, &g), SK_KV_OK);
 	assert_int_equal(g.vlen, 2);
 	assert_memory_equal(g.value, "ab", 2);
 	assert_int_equal(g.cas, cas1);
@@ -314,30 +329,190 @@ static void touch_and_gat(void **state)
 	assert_int_equal(g.exptime, 0);
 	/* The CAS still matches for a cas after the touches. */
 	assert_int_equal(kv_own_store(&f.kv, &f.kp, SK_KV_CAS, "t", 1, "cd", 2,
-				      4, 0, cas1, NULL, &cas2), SK_KV_STORED);
+				      4, 0, cas1, false, NULL, &cas2), SK_KV_STORED);
 	assert_int_not_equal(cas2, cas1);
 
 	/* An exptime in the past: touch answers TOUCHED and the item is
 	 * gone; gat answers with the item, which is then gone (memcached
 	 * 1.6.18, tests/kv/memcached-cases.txt "gat-gats"). */
-	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, -1, &g), SK_KV_OK);
+	assert_int_equal(touch(&f, "t", 1, -1, &g), SK_KV_OK);
 	assert_memory_equal(g.value, "cd", 2);
 	assert_int_equal(g.flags, 4);
 	assert_int_equal(kv_own_get(&f.kv, &f.kp, "t", 1, &iv),
 			 SK_KV_NOT_FOUND);
-	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "t", 1, 100, NULL),
+	assert_int_equal(touch(&f, "t", 1, 100, NULL),
 			 SK_KV_NOT_FOUND);
 	assert_int_equal(put(&f, "u", "v", 1, 0, 0, NULL), SK_KV_STORED);
-	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "u", 1, -1, NULL),
+	assert_int_equal(touch(&f, "u", 1, -1, NULL),
 			 SK_KV_TOUCHED);
 	assert_int_equal(kv_own_get(&f.kv, &f.kp, "u", 1, &iv),
 			 SK_KV_NOT_FOUND);
 	/* An absolute exptime (past 30 days) is taken as Unix seconds. */
 	assert_int_equal(put(&f, "w", "v", 1, 0, 0, NULL), SK_KV_STORED);
-	assert_int_equal(kv_own_touch(&f.kv, &f.kp, "w", 1, INT32_MAX, NULL),
+	assert_int_equal(touch(&f, "w", 1, INT32_MAX, NULL),
 			 SK_KV_TOUCHED);
 	iv = item_is(&f, "w", "v", 1);
 	assert_int_equal(iv.exptime, INT32_MAX);
+	ofx_close(&f);
+}
+
+/* mg as KV_RPC_TOUCH serves it: ANSWER | WIN, with N's VIVIFY and expiry
+ * when vivify is not 0. *state_p: the answer's SK_KV_STATE_*. */
+static enum sk_kv_res mg(struct ofx *f, const char *key, int32_t vivify,
+			 struct sk_kv_item_view *iv_p, unsigned *state_p)
+{
+	*state_p = 99;
+	return kv_own_touch(&f->kv, &f->kp, key, strlen(key),
+			    KV_TOUCH_ANSWER | KV_TOUCH_WIN |
+				    (vivify ? KV_TOUCH_VIVIFY : 0),
+			    0, vivify, iv_p, state_p);
+}
+
+/*
+ * memcached's stale items and win tokens (mg N, md I, ms I; proto_text.c
+ * of 1.6.18): a miss with N creates an empty item and wins (W alone); a
+ * later mg sees Z; md I keeps the item, stale, with a new CAS and its
+ * token free: the next mg wins (X W), the one after sees X Z; ms I with
+ * an older CAS stores a stale item with the old expiry and token; a set
+ * or an append clears both, a touch and an incr in place keep them.
+ */
+static void stale_and_tokens(void **state)
+{
+	struct sk_kv_item_view iv;
+	uint64_t cas1, cas2, cas3, t0;
+	unsigned st;
+	struct ofx f;
+
+	(void)state;
+	ofx_open(&f, 1 << 20);
+	t0 = unix_s();
+	/* mg N30 on a miss: created, won; then Z; without N a miss. */
+	assert_int_equal(mg(&f, "a", 0, &iv, &st), SK_KV_NOT_FOUND);
+	assert_int_equal(mg(&f, "a", 30, &iv, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_WON);
+	assert_int_equal(iv.vlen, 0);
+	assert_int_equal(iv.flags, 0);
+	assert_true(iv.exptime >= t0 + 30 && iv.exptime <= unix_s() + 30);
+	cas1 = iv.cas;
+	assert_int_equal(mg(&f, "a", 30, &iv, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_TOKEN);
+	assert_int_equal(iv.cas, cas1);
+	assert_int_equal(mg(&f, "a", 0, &iv, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_TOKEN);
+	/* The winner sets it: both bits gone. */
+	assert_int_equal(put(&f, "a", "v1", 2, 5, 0, &cas1), SK_KV_STORED);
+	assert_int_equal(mg(&f, "a", 30, &iv, &st), SK_KV_OK);
+	assert_int_equal(st, 0);
+	assert_int_equal(iv.exptime, 0);
+
+	/* md I with a wrong CAS: EX, nothing changes. */
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "a", 1, cas1 + 1,
+				       KV_DELETE_STALE, 0),
+			 SK_KV_EXISTS);
+	assert_int_equal(item_is(&f, "a", "v1", 2).state, 0);
+	/* md I T30: stale, a new CAS, the expiry given. */
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "a", 1, cas1,
+				       KV_DELETE_STALE | KV_DELETE_TTL, 30),
+			 SK_KV_DELETED);
+	iv = item_is(&f, "a", "v1", 2);
+	assert_int_equal(iv.state, SK_KV_ITEM_STALE);
+	assert_int_not_equal(iv.cas, cas1);
+	assert_true(iv.exptime >= t0 + 30 && iv.exptime <= unix_s() + 30);
+	cas2 = iv.cas;
+	/* The first mg wins (X W), the next sees X Z; a plain get or a
+	 * touch wins nothing. */
+	assert_int_equal(kv_own_get(&f.kv, &f.kp, "a", 1, &iv), SK_KV_OK);
+	assert_int_equal(iv.state, SK_KV_ITEM_STALE);
+	assert_int_equal(touch(&f, "a", 1, 0, NULL), SK_KV_TOUCHED);
+	assert_int_equal(item_is(&f, "a", "v1", 2).state, SK_KV_ITEM_STALE);
+	assert_int_equal(mg(&f, "a", 0, &iv, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_STALE | SK_KV_STATE_WON);
+	assert_int_equal(iv.cas, cas2);
+	assert_int_equal(iv.exptime, 0); /* the touch's */
+	assert_int_equal(mg(&f, "a", 30, &iv, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_STALE | SK_KV_STATE_TOKEN);
+	/* md I again frees the token. */
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "a", 1, 0,
+				       KV_DELETE_STALE, 0),
+			 SK_KV_DELETED);
+	iv = item_is(&f, "a", "v1", 2);
+	assert_int_equal(iv.state, SK_KV_ITEM_STALE);
+	cas3 = iv.cas;
+	assert_int_not_equal(cas3, cas2);
+	assert_int_equal(mg(&f, "a", 0, &iv, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_STALE | SK_KV_STATE_WON);
+	assert_int_equal(iv.cas, cas3); /* a win keeps the CAS */
+
+	/* ms I: the item's CAS is cas3; a lower one stores, stale, token
+	 * kept, the old expiry; a cas without I is EX. */
+	assert_int_equal(touch(&f, "a", 1, 100, NULL), SK_KV_TOUCHED);
+	assert_int_equal(kv_own_store(&f.kv, &f.kp, SK_KV_CAS, "a", 1, "v2", 2,
+				      7, 0, cas2, false, NULL, NULL),
+			 SK_KV_EXISTS);
+	assert_int_equal(kv_own_store(&f.kv, &f.kp, SK_KV_CAS, "a", 1, "v2", 2,
+				      7, 0, cas2, true, NULL, &cas1),
+			 SK_KV_STORED);
+	iv = item_is(&f, "a", "v2", 2);
+	assert_int_equal(iv.state, SK_KV_ITEM_STALE | SK_KV_ITEM_TOKEN);
+	assert_int_equal(iv.flags, 7);
+	assert_int_equal(iv.cas, cas1);
+	assert_true(iv.exptime >= t0 + 100 && iv.exptime <= unix_s() + 100);
+	/* With its own CAS: a plain store, both bits gone. */
+	assert_int_equal(kv_own_store(&f.kv, &f.kp, SK_KV_CAS, "a", 1, "v3", 2,
+				      7, 0, cas1, true, NULL, NULL),
+			 SK_KV_STORED);
+	assert_int_equal(item_is(&f, "a", "v3", 2).state, 0);
+
+	/* incr: in place keeps the state, a longer number does not. */
+	assert_int_equal(put(&f, "n", "10", 2, 0, 0, NULL), SK_KV_STORED);
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, 0,
+				       KV_DELETE_STALE, 0),
+			 SK_KV_DELETED);
+	assert_int_equal(delta(&f, "n", true, 5, &cas2, NULL), SK_KV_OK);
+	assert_int_equal(item_is(&f, "n", "15", 2).state, SK_KV_ITEM_STALE);
+	assert_int_equal(delta(&f, "n", true, 100, &cas2, NULL), SK_KV_OK);
+	assert_int_equal(item_is(&f, "n", "115", 3).state, 0);
+	/* append: a new item, not stale. */
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, 0,
+				       KV_DELETE_STALE, 0),
+			 SK_KV_DELETED);
+	assert_int_equal(kv_own_store(&f.kv, &f.kp, SK_KV_APPEND, "n", 1, "x",
+				      1, 0, 0, 0, false, NULL, NULL),
+			 SK_KV_STORED);
+	assert_int_equal(item_is(&f, "n", "115x", 4).state, 0);
+	/* md I on nothing, or on an expired item: NF. */
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "z", 1, 0,
+				       KV_DELETE_STALE, 0),
+			 SK_KV_NOT_FOUND);
+	assert_int_equal(put(&f, "x", "1", 1, 0, -1, NULL), SK_KV_STORED);
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "x", 1, 0,
+				       KV_DELETE_STALE, 0),
+			 SK_KV_NOT_FOUND);
+	/* mg N over an expired item creates anew. */
+	assert_int_equal(mg(&f, "x", 5, &iv, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_WON);
+	assert_int_equal(iv.vlen, 0);
+	ofx_close(&f);
+}
+
+/* No room to republish: md I and a token win answer ENOMEM and change
+ * nothing. */
+static void stale_no_room(void **state)
+{
+	struct sk_kv_item_view iv;
+	unsigned st;
+	struct ofx f;
+
+	(void)state;
+	ofx_open(&f, SK_KV_LINE);
+	assert_int_equal(put(&f, "n", "1", 1, 0, 0, NULL), SK_KV_STORED);
+	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, 0,
+				       KV_DELETE_STALE, 0),
+			 SK_KV_ENOMEM);
+	assert_int_equal(item_is(&f, "n", "1", 1).state, 0);
+	assert_int_equal(mg(&f, "m", 10, &iv, &st), SK_KV_ENOMEM);
+	assert_int_equal(kv_own_get(&f.kv, &f.kp, "m", 1, &iv),
+			 SK_KV_NOT_FOUND);
 	ofx_close(&f);
 }
 
@@ -427,7 +602,8 @@ static bool hold_serve(struct sk_kv *kv, struct kv_part *kp, void *r,
 		q->served++;
 		if (q->key) {
 			enum sk_kv_res res = kv_own_store(kv, kp, SK_KV_SET,
-				q->key, strlen(q->key), "new", 3, 0, 0, 0, NULL, NULL);
+				q->key, strlen(q->key), "new", 3, 0, 0, 0, false, NULL,
+				NULL);
 
 			if (kv_own_must_wait(kp, res))
 				return false;
@@ -543,6 +719,8 @@ int main(void)
 		cmocka_unit_test(delta_chunked_value),
 		cmocka_unit_test(delta_no_room),
 		cmocka_unit_test(touch_and_gat),
+		cmocka_unit_test(stale_and_tokens),
+		cmocka_unit_test(stale_no_room),
 		cmocka_unit_test(placement),
 		cmocka_unit_test(hold_real_set),
 		cmocka_unit_test(hold_order_bound_close),

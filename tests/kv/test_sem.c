@@ -324,6 +324,37 @@ static void test_store(void **state)
 	req.cas = 8;
 	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),
 			 SK_KV_EXISTS);
+	/* ms I (stale): a CAS below the item's stores, stale, with the old
+	 * expiry; the item's own CAS stores as ever, not stale; above it, 0,
+	 * or another op, the stale flag changes nothing. */
+	req.stale = true;
+	req.cas = 8;
+	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),
+			 SK_KV_STORED);
+	assert_true(out.stale);
+	assert_int_equal(out.exp, cur.exp);
+	assert_int_equal(out.flags, req.flags);
+	req.cas = 9;
+	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),
+			 SK_KV_STORED);
+	assert_false(out.stale);
+	assert_int_equal(out.exp, req.exp);
+	req.cas = 10;
+	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),
+			 SK_KV_EXISTS);
+	req.cas = 0;
+	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),
+			 SK_KV_EXISTS);
+	req.cas = 8;
+	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, NULL, 0, &req, 1, &out),
+			 SK_KV_NOT_FOUND);
+	assert_int_equal(sk_kv_store_decide(SK_KV_APPEND, &cur, 1, &req, 1,
+					    &out),
+			 SK_KV_EXISTS);
+	assert_int_equal(sk_kv_store_decide(SK_KV_SET, &cur, 1, &req, 1, &out),
+			 SK_KV_STORED);
+	assert_false(out.stale);
+	req.stale = false;
 	req.cas = 0;
 	cur.cas = 0;
 	assert_int_equal(sk_kv_store_decide(SK_KV_CAS, &cur, 1, &req, 1, &out),

@@ -1507,6 +1507,100 @@ static unsigned nomem_run(unsigned long fail_in, int *fired_p)
  * quarantine ring) failed in turn: the walk goes on until a run makes
  * fewer allocations than the one asked to fail.
  */
+/*
+ * An item's state (memcached's stale bit and win token): set by
+ * sk_kv_part_set_state and sk_kv_part_restate, sealed with the item so a
+ * reader sees it (and a flipped bit fails the check), kept by touch,
+ * cleared by a set; restate with a new CAS gives one and kills the old
+ * copy. Unknown state bits are refused.
+ */
+static void item_state(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_item_view v, r;
+	uint8_t buf[4096];
+	uint64_t cas1, cas2, cas3;
+	struct fx f;
+
+	(void)state;
+	fx_open(&f, 1 << 20, &c);
+	assert_int_equal(sk_kv_part_set_state(f.part, "s", 1, "v", 1, NULL, 0,
+					      3, 0, 4, 10, &cas1),
+			 SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_set_state(f.part, "s", 1, "", 0, NULL, 0,
+					      0, 50, SK_KV_ITEM_TOKEN, 10,
+					      &cas1), 0);
+	assert_int_equal(sk_kv_part_lookup(f.part, "s", 1, &v), 0);
+	assert_int_equal(v.state, SK_KV_ITEM_TOKEN);
+	assert_int_equal(remote_get(&f, "s", 1, 1, buf, sizeof(buf), &r), 0);
+	assert_int_equal(r.state, SK_KV_ITEM_TOKEN);
+	assert_int_equal(r.vlen, 0);
+	assert_int_equal(r.cas, cas1);
+	/* touch keeps it; restate changes it, the CAS kept or new */
+	assert_int_equal(sk_kv_part_touch(f.part, "s", 1, 60, 20), 0);
+	assert_int_equal(remote_get(&f, "s", 1, 1, buf, sizeof(buf), &r), 0);
+	assert_int_equal(r.state, SK_KV_ITEM_TOKEN);
+	assert_int_equal(r.exptime, 60);
+	assert_int_equal(sk_kv_part_restate(f.part, "s", 1, 70,
+					    SK_KV_ITEM_STALE, false, 30,
+					    &cas2), 0);
+	assert_int_equal(cas2, cas1);
+	assert_int_equal(remote_get(&f, "s", 1, 1, buf, sizeof(buf), &r), 0);
+	assert_int_equal(r.state, SK_KV_ITEM_STALE);
+	assert_int_equal(r.exptime, 70);
+	assert_int_equal(r.cas, cas1);
+	assert_int_equal(sk_kv_part_restate(f.part, "s", 1, 70,
+					    SK_KV_ITEM_STATES, true, 40,
+					    &cas3), 0);
+	assert_true(cas3 > cas1);
+	assert_int_equal(remote_get(&f, "s", 1, 1, buf, sizeof(buf), &r), 0);
+	assert_int_equal(r.state, SK_KV_ITEM_STATES);
+	assert_int_equal(r.cas, cas3);
+	assert_int_equal(sk_kv_part_restate(f.part, "s", 1, 70, 4, false, 50,
+					    NULL), SK_ERR_INVAL);
+	assert_int_equal(sk_kv_part_restate(f.part, "t", 1, 70, 0, false, 50,
+					    NULL), SK_KV_ERR_NOT_FOUND);
+	/* a set clears it */
+	assert_int_equal(sk_kv_part_set(f.part, "s", 1, "w", 1, NULL, 0, 0, 0,
+					60, NULL), 0);
+	assert_int_equal(remote_get(&f, "s", 1, 1, buf, sizeof(buf), &r), 0);
+	assert_int_equal(r.state, 0);
+	fx_close(&f);
+}
+
+/* A reader refuses an item with a state bit it does not know, even one
+ * sealed and checked as the owner would. */
+static void item_state_unknown(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2);
+	struct sk_kv_cand cand = {.off = 4096, .len = 48, .gen = 0};
+	struct sk_kv_item_hdr h = {.vlen = 1, .klen = 1, .cas = 5};
+	struct sk_kv_item_view r;
+	struct sk_kv_plan plan;
+	uint8_t item[48] = {0};
+	struct fx f;
+
+	(void)state;
+	fx_open(&f, 1 << 16, &c);
+	sk_kv_read_plan(&f.view, &c.hkey, "a", 1, &plan);
+	for (unsigned st = 0; st < 8; st++) {
+		h.state = (uint16_t)st;
+		memcpy(item, &h, sizeof(h));
+		item[SK_KV_ITEM_HDR] = 'a';
+		item[SK_KV_ITEM_HDR + 1] = 'v';
+		h.check = sk_kv_item_close(&c.hkey,
+					   sk_kv_item_seal(&c.hkey, item, 48),
+					   5, 0, sk_kv_item_place(4096, 0));
+		memcpy(item, &h, sizeof(h));
+		assert_int_equal(sk_kv_read_check(&plan, &cand, item, "a", 1, 0,
+						  &r),
+				 st <= SK_KV_ITEM_STATES ? 0 : SK_ERR_MALFORMED);
+		if (st <= SK_KV_ITEM_STATES)
+			assert_int_equal(r.state, st);
+	}
+	fx_close(&f);
+}
+
 static void nomem_walk(void **state)
 {
 	unsigned long n;
@@ -1553,6 +1647,8 @@ int main(void)
 		cmocka_unit_test(expiry_sweep),
 		cmocka_unit_test(evict_random_sets),
 		cmocka_unit_test(touch_keeps_cas),
+		cmocka_unit_test(item_state),
+		cmocka_unit_test(item_state_unknown),
 		cmocka_unit_test(nomem_walk),
 	};
 

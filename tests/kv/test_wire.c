@@ -51,16 +51,18 @@ _Static_assert(offsetof(struct kv_store_req, klen) ==
 _Static_assert(offsetof(struct kv_store_req, kind) ==
 	       offsetof(struct sk_kv_item_hdr, kind), "store kind");
 _Static_assert(offsetof(struct kv_store_req, op) ==
-	       offsetof(struct sk_kv_item_hdr, reserved), "store op");
+	       offsetof(struct sk_kv_item_hdr, state), "store op");
 _Static_assert(sizeof(struct kv_cas_resp) == 8, "cas resp");
-_Static_assert(sizeof(struct kv_delete_req) == 16, "delete req");
+_Static_assert(sizeof(struct kv_delete_req) == 24, "delete req");
 _Static_assert(offsetof(struct kv_delete_req, cas) == 8, "delete cas");
+_Static_assert(offsetof(struct kv_delete_req, exptime) == 16, "delete ttl");
 _Static_assert(sizeof(struct kv_delta_req) == 24, "delta req");
 _Static_assert(offsetof(struct kv_delta_req, delta) == 8, "delta");
 _Static_assert(offsetof(struct kv_delta_req, cas) == 16, "delta cas");
 _Static_assert(sizeof(struct kv_delta_resp) == 24, "delta resp");
 _Static_assert(sizeof(struct kv_touch_req) == 16, "touch req");
-_Static_assert(offsetof(struct kv_touch_req, gat) == 8, "touch gat");
+_Static_assert(offsetof(struct kv_touch_req, mode) == 8, "touch mode");
+_Static_assert(offsetof(struct kv_touch_req, vivify) == 12, "touch N");
 _Static_assert(sizeof(struct kv_hint_req) == 8, "hint req");
 
 /* ---- messages in exact-size heap blocks ---- */
@@ -205,11 +207,12 @@ static void dec_key_limits(void **state)
 
 /* ---- delete: struct kv_delete_req (a CAS to match, or 0), then the key */
 
-static int delete_req(uint32_t klen, uint32_t reserved, uint64_t cas,
-		      const void *key, size_t n)
+static int delete_req_full(uint32_t klen, uint32_t mode, uint64_t cas,
+			   int32_t exptime, uint32_t reserved,
+			   const void *key, size_t n)
 {
-	struct kv_delete_req q = {.klen = klen, .reserved = reserved,
-				  .cas = cas};
+	struct kv_delete_req q = {.klen = klen, .mode = mode, .cas = cas,
+				  .exptime = exptime, .reserved = reserved};
 	struct kv_delete_msg m;
 	size_t len;
 	uint8_t *p = msg(&q, sizeof(q), key, n, &len);
@@ -218,11 +221,20 @@ static int delete_req(uint32_t klen, uint32_t reserved, uint64_t cas,
 	if (rc == 0) {
 		assert_int_equal(m.klen, klen);
 		assert_true(m.cas == cas);
+		assert_int_equal(m.stale, (mode & KV_DELETE_STALE) != 0);
+		assert_int_equal(m.ttl, (mode & KV_DELETE_TTL) != 0);
+		assert_int_equal(m.exptime, exptime);
 		assert_ptr_equal(m.key, (char *)p + sizeof(q));
 	}
 	try_all(d_delete, p, len, rc);
 	free(p);
 	return rc;
+}
+
+static int delete_req(uint32_t klen, uint32_t mode, uint64_t cas,
+		      const void *key, size_t n)
+{
+	return delete_req_full(klen, mode, cas, 0, 0, key, n);
 }
 
 static void dec_delete_limits(void **state)
@@ -237,14 +249,27 @@ static void dec_delete_limits(void **state)
 	assert_int_equal(delete_req(0, 0, 0, NULL, 0), -EPROTO);
 	assert_int_equal(delete_req(3, 0, 0, keys, 2), -EPROTO);
 	assert_int_equal(delete_req(3, 0, 0, keys, 4), -EPROTO);
-	assert_int_equal(delete_req(2, 1, 0, keys, 2), -EPROTO);
 	assert_int_equal(delete_req(3, 0, 1, "a b", 3), -EPROTO);
+	/* md I: STALE, with TTL its exptime; no other mode, no exptime
+	 * without TTL, a reserved word of 0. */
+	assert_int_equal(delete_req(2, KV_DELETE_STALE, 0, keys, 2), 0);
+	assert_int_equal(delete_req_full(2, KV_DELETE_STALE | KV_DELETE_TTL,
+					 9, INT32_MIN, 0, keys, 2), 0);
+	assert_int_equal(delete_req_full(2, KV_DELETE_STALE | KV_DELETE_TTL,
+					 9, INT32_MAX, 0, keys, 2), 0);
+	assert_int_equal(delete_req(2, KV_DELETE_TTL, 0, keys, 2), -EPROTO);
+	assert_int_equal(delete_req(2, 4, 0, keys, 2), -EPROTO);
+	assert_int_equal(delete_req(2, UINT32_MAX, 0, keys, 2), -EPROTO);
+	assert_int_equal(delete_req_full(2, KV_DELETE_STALE, 0, 5, 0, keys, 2),
+			 -EPROTO);
+	assert_int_equal(delete_req_full(2, 0, 0, 5, 0, keys, 2), -EPROTO);
+	assert_int_equal(delete_req_full(2, 0, 0, 0, 1, keys, 2), -EPROTO);
 	/* GET's shorter header is not a delete's: the key would be read
 	 * from the CAS's bytes. */
 	assert_int_equal(kv_dec_delete("\1\0\0\0\0\0\0\0k", 9,
 				       &(struct kv_delete_msg){0}),
 			 -EPROTO);
-	assert_int_equal(kv_dec_delete(keys, 15, &(struct kv_delete_msg){0}),
+	assert_int_equal(kv_dec_delete(keys, 23, &(struct kv_delete_msg){0}),
 			 -EPROTO);
 }
 
@@ -275,7 +300,8 @@ static int store_req(uint32_t op, uint32_t klen, uint32_t vlen,
 	memcpy(p + sizeof(q) + kbytes, bigval, vbytes);
 	rc = kv_dec_store(p, len, &m);
 	if (rc == 0) {
-		assert_int_equal(m.op, op);
+		assert_int_equal(m.op, op & ~KV_STORE_STALE);
+		assert_int_equal(m.stale, (op & KV_STORE_STALE) != 0);
 		assert_int_equal(m.flags, 0xdeadbeef);
 		assert_int_equal(m.exptime, -5);
 		assert_int_equal(m.cas, UINT64_MAX);
@@ -297,6 +323,14 @@ static void dec_store_limits(void **state)
 	for (uint32_t op = SK_KV_SET; op <= SK_KV_CAS; op++)
 		assert_int_equal(store_req(op, 1, 5, 0, 1, 5, 0), 0);
 	assert_int_equal(store_req(SK_KV_CAS + 1, 1, 5, 0, 1, 5, 0), -EPROTO);
+	/* ms I's flag, with a cas only */
+	assert_int_equal(store_req(SK_KV_CAS | KV_STORE_STALE, 1, 5, 0, 1, 5,
+				   0), 0);
+	for (uint32_t op = SK_KV_SET; op < SK_KV_CAS; op++)
+		assert_int_equal(store_req(op | KV_STORE_STALE, 1, 5, 0, 1, 5,
+					   0), -EPROTO);
+	assert_int_equal(store_req(SK_KV_CAS | 0x200, 1, 5, 0, 1, 5, 0),
+			 -EPROTO);
 	assert_int_equal(store_req(UINT16_MAX, 1, 5, 0, 1, 5, 0), -EPROTO);
 	assert_int_equal(store_req(SK_KV_SET, 1, 5, 1, 1, 5, 0), -EPROTO);
 	/* Keys at and past their limit (the field holds up to 255). */
@@ -396,12 +430,12 @@ static void dec_delta_limits(void **state)
 
 /* ---- touch and gat ---- */
 
-static int touch_req(uint32_t gat, uint32_t reserved, int32_t exptime,
+static int touch_req(uint32_t mode, int32_t vivify, int32_t exptime,
 		     uint32_t klen, const void *key, size_t n)
 {
 	struct kv_touch_req q = {
-		.exptime = exptime, .klen = klen, .gat = gat,
-		.reserved = reserved,
+		.exptime = exptime, .klen = klen, .mode = mode,
+		.vivify = vivify,
 	};
 	struct kv_touch_msg m;
 	size_t len;
@@ -409,7 +443,8 @@ static int touch_req(uint32_t gat, uint32_t reserved, int32_t exptime,
 	int rc = kv_dec_touch(p, len, &m);
 
 	if (rc == 0) {
-		assert_int_equal(m.gat, gat);
+		assert_int_equal(m.mode, mode);
+		assert_int_equal(m.vivify, vivify);
 		assert_int_equal(m.exptime, exptime);
 		assert_int_equal(m.klen, klen);
 		assert_ptr_equal(m.key, (char *)p + sizeof(q));
@@ -422,19 +457,34 @@ static int touch_req(uint32_t gat, uint32_t reserved, int32_t exptime,
 static void dec_touch_limits(void **state)
 {
 	(void)state;
-	assert_int_equal(touch_req(0, 0, 0, 1, keys, 1), 0);
-	assert_int_equal(touch_req(1, 0, INT32_MIN, 1, keys, 1), 0);
-	assert_int_equal(touch_req(1, 0, INT32_MAX, 1, keys, 1), 0);
-	assert_int_equal(touch_req(2, 0, 0, 1, keys, 1), -EPROTO);
-	assert_int_equal(touch_req(0, 1, 0, 1, keys, 1), -EPROTO);
-	assert_int_equal(touch_req(0, 0, 0, SK_KV_KEY_MAX, keys,
+	const uint32_t T = KV_TOUCH_TTL, A = KV_TOUCH_ANSWER;
+	const uint32_t W = KV_TOUCH_WIN, N = KV_TOUCH_VIVIFY;
+
+	(void)state;
+	/* touch, gat, and every mg: any mode with TTL or ANSWER */
+	assert_int_equal(touch_req(T, 0, 0, 1, keys, 1), 0);
+	assert_int_equal(touch_req(T | A, 0, INT32_MIN, 1, keys, 1), 0);
+	assert_int_equal(touch_req(T | A, 0, INT32_MAX, 1, keys, 1), 0);
+	assert_int_equal(touch_req(A | W, 0, 0, 1, keys, 1), 0);
+	assert_int_equal(touch_req(A | W | N, INT32_MIN, 0, 1, keys, 1), 0);
+	assert_int_equal(touch_req(A | T | W | N, INT32_MAX, -1, 1, keys, 1),
+			 0);
+	assert_int_equal(touch_req(T | W | N, 5, 5, 1, keys, 1), 0);
+	assert_int_equal(touch_req(0, 0, 0, 1, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(W | N, 0, 0, 1, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(T | 16, 0, 0, 1, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(UINT32_MAX, 0, 0, 1, keys, 1), -EPROTO);
+	/* an exptime without TTL, an N's expiry without VIVIFY */
+	assert_int_equal(touch_req(A, 0, 1, 1, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(A | T, 1, 1, 1, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(T, 0, 0, SK_KV_KEY_MAX, keys,
 				   SK_KV_KEY_MAX), 0);
-	assert_int_equal(touch_req(0, 0, 0, SK_KV_KEY_MAX + 1, keys,
+	assert_int_equal(touch_req(T, 0, 0, SK_KV_KEY_MAX + 1, keys,
 				   SK_KV_KEY_MAX + 1), -EPROTO);
-	assert_int_equal(touch_req(0, 0, 0, 0, NULL, 0), -EPROTO);
-	assert_int_equal(touch_req(0, 0, 0, 2, keys, 1), -EPROTO);
-	assert_int_equal(touch_req(0, 0, 0, 2, keys, 3), -EPROTO);
-	assert_int_equal(touch_req(0, 0, 0, 1, " ", 1), -EPROTO);
+	assert_int_equal(touch_req(T, 0, 0, 0, NULL, 0), -EPROTO);
+	assert_int_equal(touch_req(T, 0, 0, 2, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(T, 0, 0, 2, keys, 3), -EPROTO);
+	assert_int_equal(touch_req(T, 0, 0, 1, " ", 1), -EPROTO);
 }
 
 /* ---- access hints ---- */
@@ -593,9 +643,10 @@ static void dec_fixed_responses(void **state)
 	free(p);
 }
 
-static int get_resp(uint32_t vlen, size_t n)
+static int get_resp_state(uint32_t vlen, size_t n, uint32_t state)
 {
-	struct kv_get_resp a = {.flags = 3, .vlen = vlen, .cas = 5}, out;
+	struct kv_get_resp a = {.flags = 3, .vlen = vlen, .cas = 5,
+				.state = state}, out;
 	const char *v = NULL;
 	size_t len;
 	uint8_t *p = msg(&a, sizeof(a), bigval, n, &len);
@@ -605,10 +656,16 @@ static int get_resp(uint32_t vlen, size_t n)
 		assert_int_equal(out.flags, 3);
 		assert_int_equal(out.vlen, vlen);
 		assert_int_equal(out.cas, 5);
+		assert_int_equal(out.state, state);
 		assert_ptr_equal(v, (char *)p + sizeof(a));
 	}
 	free(p);
 	return rc;
+}
+
+static int get_resp(uint32_t vlen, size_t n)
+{
+	return get_resp_state(vlen, n, 0);
 }
 
 static void dec_get_resp_limits(void **state)
@@ -624,6 +681,11 @@ static void dec_get_resp_limits(void **state)
 	assert_int_equal(get_resp(SK_KV_VALUE_MAX, SK_KV_VALUE_MAX), 0);
 	assert_int_equal(get_resp(SK_KV_VALUE_MAX + 1, SK_KV_VALUE_MAX + 1),
 			 -EPROTO);
+	assert_int_equal(get_resp_state(1, 1, SK_KV_STATE_STALE |
+					   SK_KV_STATE_TOKEN |
+					   SK_KV_STATE_WON), 0);
+	assert_int_equal(get_resp_state(1, 1, 8), -EPROTO);
+	assert_int_equal(get_resp_state(1, 1, UINT32_MAX), -EPROTO);
 	assert_int_equal(kv_dec_get_resp(bigval, 15, &out, &v), -EPROTO);
 	assert_int_equal(kv_dec_get_resp(bigval, 0, &out, &v), -EPROTO);
 }

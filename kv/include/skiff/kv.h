@@ -213,6 +213,36 @@ enum sk_kv_cmd {
 	SK_KV_CMD_COUNT
 };
 
+/*
+ * memcached's meta-protocol variants of a request (struct sk_kv_req's
+ * meta), for a gateway that speaks it (launcher/skcached). An item may be
+ * stale (md I or ms I marked it since it was last set) and may have had
+ * its token won (a meta get was told W: it should fetch the value anew;
+ * the others are told Z meanwhile). kv keeps both on the item, and any
+ * later set, append, prepend or delete clears them (a touch and an incr
+ * that fits the old length keep them, as memcached's do).
+ */
+#define SK_KV_META_WIN 1u        /* GET, GAT: a stale item whose token no
+                                  * one won yet gives it to this request
+                                  * (every mg asks this) */
+#define SK_KV_META_VIVIFY 2u     /* GET, GAT: on a miss, create an empty
+                                  * item (flags 0, expiry vivify, read as
+                                  * exptime) and win its token (mg N) */
+#define SK_KV_META_INVALIDATE 4u /* DELETE: keep the item, stale, with a
+                                  * new CAS and its token free again (md
+                                  * I); STORE with SK_KV_CAS: a CAS below
+                                  * the item's stores all the same, the new
+                                  * item stale with the old one's expiry
+                                  * and token (ms I) */
+#define SK_KV_META_TTL 8u        /* DELETE with INVALIDATE: and the expiry
+                                  * exptime (md I T) */
+
+/* struct sk_kv_req's state after a GET or GAT answered SK_KV_OK: */
+#define SK_KV_STATE_STALE 1u /* the item is stale (mg's X) */
+#define SK_KV_STATE_TOKEN 2u /* its token was won before this request
+                              * (mg's Z) */
+#define SK_KV_STATE_WON 4u   /* this request won it (mg's W) */
+
 /* At most this many requests of one node are in flight at once; a post
  * past it first waits (serving the loop) for one to finish. */
 #define SK_KV_INFLIGHT_MAX 256u
@@ -230,6 +260,9 @@ struct sk_kv_req {
 	int32_t exptime;        /* STORE, TOUCH, GAT */
 	uint64_t delta;         /* INCR, DECR */
 	unsigned rank;          /* FLUSH, OWNER_STATS: the owner asked */
+	unsigned meta;          /* SK_KV_META_* (GET, GAT, DELETE, STORE),
+	                         * 0 for none */
+	int32_t vivify;         /* with SK_KV_META_VIVIFY */
 	/* In and out: */
 	size_t vlen;            /* STORE: in; GET, GAT: the whole length */
 	uint64_t cas;           /* in: STORE with SK_KV_CAS the CAS to
@@ -244,6 +277,7 @@ struct sk_kv_req {
 	uint32_t expiry;        /* GET, GAT, INCR, DECR: the item's expiry,
 	                         * Unix seconds by its owner's clock, 0:
 	                         * never */
+	unsigned state;         /* GET, GAT: SK_KV_STATE_* */
 	sk_status_t status;     /* as the blocking call's return */
 	enum sk_kv_res res;     /* memcached's answer, when status is SK_OK */
 	int done;               /* status and res are final */
