@@ -472,23 +472,33 @@ static struct sk_kv_req *gw_req_at(struct mc_cmd *cmd, unsigned i)
 	return i < cmd->nreq ? &cmd->req[i] : &cmd->core_req[i - cmd->nreq];
 }
 
+/* A read that must not be asked twice (a gat, an mg): its buffer is
+ * whole from the start. */
+static bool gw_req_once(const struct sk_kv_req *r)
+{
+	return r->cmd == SK_KV_CMD_GAT ||
+	       (r->cmd == SK_KV_CMD_GET && r->meta != 0);
+}
+
 static void gw_post_one(struct gw *gw, struct sk_kv_req *r)
 {
 	sk_status_t st;
 
 	/* A GET's value buffer starts small and regrows (gw_regrow); a
 	 * gat's is whole at once, since a gat asked again would touch again,
-	 * and the first touch may have expired the item. */
-	if (r->cmd == SK_KV_CMD_GET && r->buf == NULL && gw->get_hint) {
+	 * and the first touch may have expired the item; so is an mg's (a
+	 * GET with meta), which may win a token the second ask would see
+	 * taken. */
+	if (gw_req_once(r) && r->buf == NULL) {
+		r->buf = malloc(gw->set.item_max);
+		r->cap = r->buf ? gw->set.item_max : 0;
+	} else if (r->cmd == SK_KV_CMD_GET && r->buf == NULL && gw->get_hint) {
 		r->buf = malloc(gw->get_hint);
 		r->cap = r->buf ? gw->get_hint : 0;
 	} else if (r->cmd == SK_KV_CMD_GET && r->buf == NULL) {
 		r->buf = gw->nbufs ? gw->bufs[--gw->nbufs]
 				   : malloc(GW_BUF_FIRST);
 		r->cap = r->buf ? GW_BUF_FIRST : 0;
-	} else if (r->cmd == SK_KV_CMD_GAT && r->buf == NULL) {
-		r->buf = malloc(gw->set.item_max);
-		r->cap = r->buf ? gw->set.item_max : 0;
 	}
 	r->done = 0;
 	st = sk_kv_post(gw->kv, r);
@@ -536,6 +546,13 @@ static void gw_post_queue(struct gw *gw, struct mc_cmd *cmd)
 	gw->post_tail = cmd;
 }
 
+/* Whether @r only reads: a GET without meta (an mg's may win a token or
+ * create the item). */
+static bool gw_req_reads(const struct sk_kv_req *r)
+{
+	return r->cmd == SK_KV_CMD_GET && r->meta == 0;
+}
+
 /*
  * Must @x wait for @y, an earlier command of the same connection still in
  * flight? When they touch a key in common and one of them changes it,
@@ -551,8 +568,7 @@ static bool gw_cmd_conflict(const struct mc_cmd *x, const struct mc_cmd *y)
 		for (unsigned j = 0; j < y->nreq; j++) {
 			const struct sk_kv_req *b = &y->req[j];
 
-			if ((a->cmd != SK_KV_CMD_GET ||
-			     b->cmd != SK_KV_CMD_GET) &&
+			if ((!gw_req_reads(a) || !gw_req_reads(b)) &&
 			    a->klen == b->klen &&
 			    memcmp(a->key, b->key, a->klen) == 0)
 				return true;
@@ -781,6 +797,13 @@ static bool gw_regrow(struct gw *gw, struct mc_cmd *cmd)
 		if ((r->cmd != SK_KV_CMD_GET && r->cmd != SK_KV_CMD_GAT) ||
 		    r->status != SK_OK || r->res != SK_KV_OK)
 			continue;
+		if (gw_req_once(r)) {
+			/* Longer than -I (stored by another way in): not
+			 * asked twice (gw_post_one). */
+			if (r->vlen > r->cap)
+				r->status = SK_ERR_NOMEM;
+			continue;
+		}
 		if (r->cmd == SK_KV_CMD_GET && r->vlen > GW_BUF_FIRST) {
 			gw->get_short = 0;
 			if (r->vlen > gw->get_hint)
@@ -792,12 +815,6 @@ static bool gw_regrow(struct gw *gw, struct mc_cmd *cmd)
 		}
 		if (r->vlen <= r->cap)
 			continue;
-		if (r->cmd == SK_KV_CMD_GAT) {
-			/* Longer than -I (stored by another way in): a gat is
-			 * not asked twice (gw_post_one). */
-			r->status = SK_ERR_NOMEM;
-			continue;
-		}
 		nb = realloc(r->buf, r->vlen);
 		if (nb == NULL) {
 			r->status = SK_ERR_NOMEM;

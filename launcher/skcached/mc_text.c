@@ -580,6 +580,8 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 {
 	const struct tcmd *t = tc_of(cmd);
 	const struct sk_kv_req *r = &cmd->req[0];
+	int32_t ttl = 0;
+	bool created;
 	const char *f;
 	unsigned i;
 
@@ -599,6 +601,10 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 		out_line(c, "SERVER_ERROR value lost");
 		return 0;
 	}
+	/* N made it (won without its being stale): memcached's new item
+	 * has no expiry until the flags' walk reaches T or N. */
+	created = (r->state & (SK_KV_STATE_WON | SK_KV_STATE_STALE)) ==
+		  SK_KV_STATE_WON;
 	if (t->value)
 		mc_outf(c, "VA %zu", r->vlen);
 	else
@@ -608,8 +614,14 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 		case 's':
 			mc_outf(c, " s%zu", r->vlen);
 			break;
+		case 'T':
+			ttl = t->exptime;
+			break;
+		case 'N':
+			ttl = t->viv_exptime;
+			break;
 		case 't':
-			out_meta_ttl(c, false, 0, r->expiry);
+			out_meta_ttl(c, created, ttl, r->expiry);
 			break;
 		case 'c':
 			mc_outf(c, " c%" PRIu64, r->cas);
@@ -622,6 +634,14 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 			break;
 		}
 	}
+	/* The token flags, in memcached's order: Z (another won it), X
+	 * (stale), W (this one won it). */
+	if (r->state & SK_KV_STATE_TOKEN)
+		mc_out(c, " Z", 2);
+	if (r->state & SK_KV_STATE_STALE)
+		mc_out(c, " X", 2);
+	if (r->state & SK_KV_STATE_WON)
+		mc_out(c, " W", 2);
 	mc_out(c, "\r\n", 2);
 	if (t->value) {
 		mc_out(c, r->buf, r->vlen);
@@ -1350,25 +1370,27 @@ static int meta_preparse(struct parse *p, size_t start, struct mflags *of,
 /*
  * The flags memcached 1.6.18 accepts whose effect kv cannot give, per
  * command; refused with memcached's error for an unknown flag:
- *   mg: h (hit before), l (last access), R (recache win), N (vivify: the
- *       win and stale tokens need item state kv lacks)
- *   ms: I (invalidate)
- *   md: I (stale marking)
- * Unlisted flags that a command ignores in memcached (u, P, L; v on md)
- * are ignored here too.
+ *   mg: h (hit before) and l (last access): the owner never sees a GET
+ *       that READs its memory; R (recache: a win by the TTL left) is not
+ *       built yet
+ * Unlisted flags that a command ignores in memcached (u, P, L; v on md;
+ * I on mg and ma) are ignored here too.
  */
 static bool meta_refused(char cm, const struct mflags *of)
 {
-	switch (cm) {
-	case 'g':
-		return of->seen['h'] || of->seen['l'] || of->seen['R'] ||
-		       of->seen['N'];
-	case 's':
-		return of->seen['I'];
-	case 'd':
-		return of->seen['I'];
-	}
-	return false;
+	return cm == 'g' && (of->seen['h'] || of->seen['l'] || of->seen['R']);
+}
+
+/* Whether T comes after N among the flags from token @start on (both
+ * set an item that N created, in order). */
+static bool meta_ttl_last(const struct parse *p, size_t start)
+{
+	bool last = false;
+
+	for (size_t i = start; p->tok[i].length != 0; i++)
+		if (p->tok[i].value[0] == 'T' || p->tok[i].value[0] == 'N')
+			last = p->tok[i].value[0] == 'T';
+	return last;
 }
 
 /* Any O token over memcached's length. */
@@ -1440,8 +1462,20 @@ static struct mc_cmd *mg_parse(struct parse *p)
 		return msg_cmd("CLIENT_ERROR opaque token too long");
 	cmd = meta_cmd(p, 2, 0, TK_MG, finish_mg,
 		       of.new_ttl ? SK_KV_CMD_GAT : SK_KV_CMD_GET, &of);
-	if (cmd)
-		cmd->req[0].exptime = of.exptime;
+	if (cmd == NULL)
+		return NULL;
+	cmd->req[0].exptime = of.exptime;
+	/* Every mg may win a stale item's token (X W); with N a miss
+	 * creates the item, its expiry the later of T and N. */
+	cmd->req[0].meta = SK_KV_META_WIN;
+	if (of.vivify) {
+		cmd->req[0].meta |= SK_KV_META_VIVIFY;
+		cmd->req[0].vivify = of.new_ttl && meta_ttl_last(p, 2) ?
+					     of.exptime :
+					     of.viv_exptime;
+	}
+	tc_of(cmd)->exptime = of.exptime;
+	tc_of(cmd)->viv_exptime = of.viv_exptime;
 	return cmd;
 }
 
@@ -1522,6 +1556,9 @@ static struct mc_cmd *ms_parse(struct parse *p, size_t *need,
 	cmd->req[0].flags = of.client_flags;
 	cmd->req[0].exptime = of.exptime;
 	cmd->req[0].cas = of.has_cas ? of.cas : 0;
+	/* I: a cas whose CAS is older than the item's stores it stale */
+	if (of.seen['I'] && op == SK_KV_CAS)
+		cmd->req[0].meta = SK_KV_META_INVALIDATE;
 	return cmd;
 }
 
@@ -1548,8 +1585,16 @@ static struct mc_cmd *md_parse(struct parse *p)
 	cmd = meta_cmd(p, 2, 0, TK_MD, finish_md,
 		       of.has_cas && of.cas == 0 ? SK_KV_CMD_GET :
 						   SK_KV_CMD_DELETE, &of);
-	if (cmd != NULL && of.has_cas)
+	if (cmd == NULL)
+		return NULL;
+	if (of.has_cas)
 		cmd->req[0].cas = of.cas;
+	/* I: the item stays, stale (with T a new expiry) */
+	if (of.seen['I'] && cmd->req[0].cmd == SK_KV_CMD_DELETE) {
+		cmd->req[0].meta = SK_KV_META_INVALIDATE |
+				   (of.new_ttl ? SK_KV_META_TTL : 0);
+		cmd->req[0].exptime = of.exptime;
+	}
 	return cmd;
 }
 
@@ -1560,7 +1605,6 @@ static struct mc_cmd *ma_parse(struct parse *p)
 	struct mc_cmd *cmd;
 	bool incr = true;
 	struct tcmd *t;
-	size_t i;
 
 	of.delta = 1;
 	if (p->ntok < 3)
@@ -1591,9 +1635,7 @@ static struct mc_cmd *ma_parse(struct parse *p)
 	t->vivify = of.vivify;
 	t->viv_exptime = of.viv_exptime;
 	t->initial = of.initial;
-	for (i = 2; p->tok[i].length != 0; i++)
-		if (p->tok[i].value[0] == 'T' || p->tok[i].value[0] == 'N')
-			t->ttl_last = p->tok[i].value[0] == 'T';
+	t->ttl_last = meta_ttl_last(p, 2);
 	cmd->req[0].delta = of.delta;
 	/* C: only the item with that CAS (C0 is none, as in memcached) */
 	cmd->req[0].cas = of.has_cas ? of.cas : 0;

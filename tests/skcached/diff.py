@@ -648,6 +648,13 @@ def run_seed(seed, count, ref, sut, stats_names, verbose, stats, a):
                        for a, s in zip(answers, (ref, sut))]
         if big:
             stats["big"] += 1
+        # the stale-item and win-token flags the reference showed (mg's
+        # W, X and Z after md I, ms I and N), to show they were reached
+        for line in answers[0]:
+            if line[:3] in (b"VA ", b"HD ", b"HD"):
+                for f in line.split(b" ")[1:]:
+                    if f in (b"W", b"X", b"Z"):
+                        stats["tokens"][f] = stats["tokens"].get(f, 0) + 1
         for s in (ref, sut):
             if s.dead():
                 raise Fail("seed %d, command %d: %s" % (seed, i, s.dead()))
@@ -772,7 +779,8 @@ def main():
         servers.append(sut)
         for seed in seeds:
             t0 = time.time()
-            st = {"big": 0, "mismatches": 0, "by": {}, "max": a.max_mismatches}
+            st = {"big": 0, "mismatches": 0, "by": {}, "tokens": {},
+                  "max": a.max_mismatches}
             if not run_seed(seed, a.count, ref, sut, a.stats_names,
                             a.verbose, st, a):
                 failed += 1
@@ -787,7 +795,10 @@ def main():
                 continue
             print("diff.py: seed %d: %d commands, identical answers (%.1f s;"
                   " %d incr/decr of numbers >= 2^63 checked against computed"
-                  " results)" % (seed, a.count, time.time() - t0, st["big"]))
+                  " results; mg flags W %d, X %d, Z %d)"
+                  % (seed, a.count, time.time() - t0, st["big"],
+                     st["tokens"].get(b"W", 0), st["tokens"].get(b"X", 0),
+                     st["tokens"].get(b"Z", 0)))
         if failed:
             print("diff.py: FAILED, %d of %d seeds had mismatches" %
                   (failed, len(seeds)))

@@ -35,6 +35,7 @@ struct fake {
 	uint64_t cas;
 	uint64_t number;        /* INCR, DECR */
 	uint32_t expiry;
+	unsigned state;         /* GET, GAT: SK_KV_STATE_* */
 };
 
 #define OK(r) { .status = SK_OK, .res = (r) }
@@ -101,10 +102,22 @@ static void apply(struct run *r, struct sk_kv_req *q)
 	if ((q->cmd == SK_KV_CMD_DELETE || q->cmd == SK_KV_CMD_INCR ||
 	     q->cmd == SK_KV_CMD_DECR) && q->cas != 0)
 		logf_(r, " c%llu", (unsigned long long)q->cas);
-	if (q->cmd == SK_KV_CMD_TOUCH || q->cmd == SK_KV_CMD_GAT)
+	if (q->cmd == SK_KV_CMD_TOUCH || q->cmd == SK_KV_CMD_GAT ||
+	    (q->cmd == SK_KV_CMD_DELETE && (q->meta & SK_KV_META_TTL)))
 		logf_(r, " e%d", q->exptime);
+	/* SK_KV_META_*: W win, N vivify (its expiry), I invalidate, T ttl */
+	if (q->meta) {
+		logf_(r, " [%s%s%s%s]", q->meta & SK_KV_META_WIN ? "W" : "",
+		      q->meta & SK_KV_META_VIVIFY ? "N" : "",
+		      q->meta & SK_KV_META_INVALIDATE ? "I" : "",
+		      q->meta & SK_KV_META_TTL ? "T" : "");
+		if (q->meta & SK_KV_META_VIVIFY)
+			logf_(r, " n%d", q->vivify);
+	}
 	logf_(r, "\n");
 
+	if (r->used >= r->nfk)
+		fprintf(stderr, "unscripted request; asked so far:\n%s", r->log);
 	assert_true(r->used < r->nfk);
 	f = &r->fk[r->used++];
 	q->status = f->status;
@@ -120,6 +133,7 @@ static void apply(struct run *r, struct sk_kv_req *q)
 		q->flags = f->flags;
 		q->cas = f->cas;
 		q->expiry = f->expiry;
+		q->state = f->state;
 	}
 	if (q->cmd == SK_KV_CMD_STORE && f->res == SK_KV_STORED)
 		q->cas = f->cas;
@@ -781,7 +795,7 @@ static void test_mg(void **state)
 		char *o = feed(&r, "mg a c T30\r\n", 12, f, 1);
 
 		assert_string_equal(o, "HD c42\r\n");
-		assert_string_equal(r.log, "GAT a e30\n");
+		assert_string_equal(r.log, "GAT a e30 [W]\n");
 		free(o);
 	}
 	/* b: the key in base64; kv sees it decoded */
@@ -791,7 +805,7 @@ static void test_mg(void **state)
 		char *o = feed(&r, "mg Zm9v b k\r\n", 13, f, 1);
 
 		assert_string_equal(o, "EN kZm9v b\r\n");
-		assert_string_equal(r.log, "GET foo\n");
+		assert_string_equal(r.log, "GET foo [W]\n");
 		free(o);
 	}
 	EXPECT0("mg a b\r\n", "CLIENT_ERROR error decoding key\r\n");
@@ -809,9 +823,82 @@ static void test_mg(void **state)
 		"CLIENT_ERROR options flags are too long\r\n");
 	/* refused: memcached 1.6.18 answers these (h1, HD...); kv lacks
 	 * what they need */
-	EXPECT0("mg a h\r\nmg a l\r\nmg a N5\r\nmg a R5\r\n",
+	EXPECT0("mg a h\r\nmg a l\r\nmg a R5\r\n",
 		"CLIENT_ERROR invalid flag\r\nCLIENT_ERROR invalid flag\r\n"
-		"CLIENT_ERROR invalid flag\r\nCLIENT_ERROR invalid flag\r\n");
+		"CLIENT_ERROR invalid flag\r\n");
+}
+
+/*
+ * mg's win tokens (N, and the stale items md I and ms I leave): kv says
+ * whether the item is stale, whether its token was won before, and
+ * whether this request won it (struct sk_kv_req's state); mg prints Z, X
+ * and W after the other flags. Answers from memcached 1.6.18 in the same
+ * states (a miss, then N30; md I T30; a second mg).
+ */
+static void test_mg_tokens(void **state)
+{
+	static const struct fake created[] = {
+		{ .status = SK_OK, .res = SK_KV_OK, .value = "", .cas = 1,
+		  .state = SK_KV_STATE_WON },
+	};
+	static const struct fake taken[] = {
+		{ .status = SK_OK, .res = SK_KV_OK, .value = "", .cas = 1,
+		  .state = SK_KV_STATE_TOKEN },
+	};
+	static const struct fake stale_won[] = {
+		{ .status = SK_OK, .res = SK_KV_OK, .value = "hi", .cas = 8,
+		  .state = SK_KV_STATE_STALE | SK_KV_STATE_WON },
+	};
+	static const struct fake stale_taken[] = {
+		{ .status = SK_OK, .res = SK_KV_OK, .value = "hi", .cas = 8,
+		  .state = SK_KV_STATE_STALE | SK_KV_STATE_TOKEN },
+	};
+	struct run r;
+	char *o;
+
+	(void)state;
+	/* "mg k1 N30 v c t s" on a miss: created, empty, won; t is N's */
+	o = feed(&r, "mg k1 N30 v c t s\r\n", 19, created, 1);
+	assert_string_equal(o, "VA 0 c1 t30 s0 W\r\n\r\n");
+	assert_string_equal(r.log, "GET k1 [WN] n30\n");
+	free(o);
+	/* then "mg k1 N30 s": Z */
+	o = feed(&r, "mg k1 N30 s\r\n", 13, taken, 1);
+	assert_string_equal(o, "HD s0 Z\r\n");
+	free(o);
+	/* a created item's t follows the flags' order: none before N or T,
+	 * then the later of them; the expiry kv gets is the later one */
+	o = feed(&r, "mg k3 T40 N30 t\r\n", 17, created, 1);
+	assert_string_equal(o, "HD t30 W\r\n");
+	assert_string_equal(r.log, "GAT k3 e40 [WN] n30\n");
+	free(o);
+	o = feed(&r, "mg k3 t N30 T40\r\n", 17, created, 1);
+	assert_string_equal(o, "HD t-1 W\r\n");
+	assert_string_equal(r.log, "GAT k3 e40 [WN] n40\n");
+	free(o);
+	o = feed(&r, "mg k4 N0 t\r\n", 12, created, 1);
+	assert_string_equal(o, "HD t-1 W\r\n");
+	free(o);
+	/* a stale item (md I): the first mg wins (X W), the next sees X Z,
+	 * after k and O */
+	o = feed(&r, "mg k1 k O5 v\r\n", 14, stale_won, 1);
+	assert_string_equal(o, "VA 2 kk1 O5 X W\r\nhi\r\n");
+	free(o);
+	o = feed(&r, "mg k1 v\r\n", 9, stale_taken, 1);
+	assert_string_equal(o, "VA 2 Z X\r\nhi\r\n");
+	free(o);
+	/* get and gets never show them, and never ask to win */
+	o = feed(&r, "gets k1\r\n", 9, stale_taken, 1);
+	assert_string_equal(o, "VALUE k1 0 2 8\r\nhi\r\nEND\r\n");
+	assert_string_equal(r.log, "GET k1\n");
+	free(o);
+	/* N on a miss that kv could not create (no room): EN */
+	o = feed(&r, "mg k5 N30 v\r\n", 13,
+		 (const struct fake[]){OK(SK_KV_ENOMEM)}, 1);
+	assert_string_equal(o, "EN\r\n");
+	free(o);
+	EXPECT0("mg k N\r\n",
+		"CLIENT_ERROR bad token in command line format\r\n");
 }
 
 static void test_ms(void **state)
@@ -858,9 +945,6 @@ static void test_ms(void **state)
 	EXPECT0("ms b 2\r\nhiX\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
 	EXPECT0("ms b 2 q\r\nhiX\r\n",
 		"CLIENT_ERROR bad data chunk\r\nERROR\r\n");
-	/* refused (memcached: HD): kv has no stale items */
-	EXPECT0("ms b 2 I\r\nhi\r\nmn\r\n",
-		"CLIENT_ERROR invalid flag\r\nMN\r\n");
 	/* append and prepend with C: the CAS goes to kv, which tests it;
 	 * C0 is none (memcached 1.6.18 on "x" with CAS 1: "ms b 1 MA C99 k
 	 * O3" EX kb O3, "ms b 1 MA C1 c" HD c2, "ms b 1 MP C0 c" HD c3, "ms
@@ -902,10 +986,39 @@ static void test_ms(void **state)
 		assert_int_equal(r.c.pub.swallow, settings.item_max + 3);
 		free(o);
 	}
+	/* I: a cas (C, in set or replace mode) may store a stale item; kv
+	 * decides by the CAS. Without C, or in append mode, I changes
+	 * nothing (memcached 1.6.18: "ms a 2 C1 I" under a newer CAS is HD,
+	 * "ms a 2 C1 I MA" is EX, "ms a 2 C1 I ME" is NS, "ms a 2 I" is
+	 * HD). */
+	{
+		static const struct fake f[] = {
+			{ .status = SK_OK, .res = SK_KV_STORED, .cas = 9 },
+			OK(SK_KV_EXISTS), OK(SK_KV_NOT_STORED),
+			{ .status = SK_OK, .res = SK_KV_STORED, .cas = 10 },
+			{ .status = SK_OK, .res = SK_KV_STORED, .cas = 11 },
+		};
+		const char *in = "ms a 2 C1 I c\r\nv2\r\nms a 2 C1 I MA\r\nv6\r\n"
+				 "ms a 2 C1 I ME\r\nv7\r\nms a 2 I\r\nv5\r\n"
+				 "ms a 2 C3 MR I\r\nv8\r\n";
+
+		o = feed(&r, in, strlen(in), f, 5);
+		assert_string_equal(o, "HD c9\r\nEX\r\nNS\r\nHD\r\nHD\r\n");
+		assert_string_equal(r.log,
+				    "STORE a cas f0 e0 c1 [v2] [I]\n"
+				    "STORE a append f0 e0 c1 [v6]\n"
+				    "STORE a add f0 e0 c1 [v7]\n"
+				    "STORE a set f0 e0 c0 [v5]\n"
+				    "STORE a cas f0 e0 c3 [v8] [I]\n");
+		free(o);
+	}
 }
 
 static void test_md(void **state)
 {
+	struct run r;
+	char *o;
+
 	(void)state;
 	EXPECT("md b q\r\nmd b q\r\nmd b k O5 v\r\n", "NF\r\nNF kb O5\r\n",
 	       OK(SK_KV_DELETED), MISS, MISS);
@@ -918,8 +1031,6 @@ static void test_md(void **state)
 	 * C99 q k O5" EX kb O5, "md b C0" EX, "md b C1 k O5" HD kb O5, "md
 	 * b C1 q" NF; C0 matches no item, so skcached asks with a GET) */
 	{
-		struct run r;
-		char *o;
 		static const struct fake f[] = {
 			OK(SK_KV_EXISTS), HIT("x", 0), OK(SK_KV_DELETED), MISS,
 			MISS,
@@ -935,8 +1046,32 @@ static void test_md(void **state)
 					   "DELETE b c1\nGET b\n");
 		free(o);
 	}
-	/* refused: I marks the item stale, which kv does not keep */
-	EXPECT0("md b I\r\n", "CLIENT_ERROR invalid flag\r\n");
+	/* I: the item stays, stale; T gives it an expiry; q hides HD but not
+	 * EX or NF (memcached 1.6.18: "md k1 I T30", "md a I q",
+	 * "md a I C1" on another CAS, "md b I" on a miss) */
+	{
+		static const struct fake f[] = {
+			OK(SK_KV_DELETED), OK(SK_KV_DELETED),
+			OK(SK_KV_EXISTS), OK(SK_KV_NOT_FOUND),
+		};
+		const char *in = "md k1 I T30\r\nmd a I q\r\nmd a I C1\r\n"
+				 "md b I k\r\n";
+
+		o = feed(&r, in, strlen(in), f, 4);
+		assert_string_equal(o, "HD\r\nEX\r\nNF kb\r\n");
+		assert_string_equal(r.log, "DELETE k1 e30 [IT]\nDELETE a [I]\n"
+					   "DELETE a c1 [I]\nDELETE b [I]\n");
+		free(o);
+	}
+	/* C0 matches no item, I or not: a GET */
+	{
+		static const struct fake f[] = { HIT("x", 0) };
+
+		o = feed(&r, "md a C0 I\r\n", 11, f, 1);
+		assert_string_equal(o, "EX\r\n");
+		assert_string_equal(r.log, "GET a\n");
+		free(o);
+	}
 }
 
 static void test_ma(void **state)
@@ -1124,6 +1259,7 @@ int main(void)
 		cmocka_unit_test(test_line_limit),
 		cmocka_unit_test(test_dead_node),
 		cmocka_unit_test(test_mg),
+		cmocka_unit_test(test_mg_tokens),
 		cmocka_unit_test(test_ms),
 		cmocka_unit_test(test_md),
 		cmocka_unit_test(test_ma),
