@@ -160,7 +160,7 @@ struct kv_delta_resp {
 	uint64_t value;
 	uint64_t cas;         /* the new item's */
 	uint32_t exptime;     /* its expiry, owner's Unix seconds, 0: never */
-	uint32_t reserved;    /* 0 */
+	uint32_t grew;        /* 1: the number outgrew the old value; else 0 */
 };
 
 /*
@@ -174,12 +174,18 @@ struct kv_touch_req {
 	uint32_t klen;
 	uint32_t mode;        /* KV_TOUCH_*: TTL or ANSWER at least */
 	int32_t vivify;       /* KV_TOUCH_VIVIFY's expiry; else 0 */
+	int32_t recache;      /* KV_TOUCH_RECACHE's time; else 0 */
+	uint32_t reserved;    /* 0 */
 };
 #define KV_TOUCH_ANSWER 1u /* answer with the item (gat, mg) */
 #define KV_TOUCH_TTL 2u    /* give it the expiry exptime (touch, gat) */
 #define KV_TOUCH_WIN 4u    /* win its token if stale and not handed out */
 #define KV_TOUCH_VIVIFY 8u /* on a miss create it, empty, token won */
-#define KV_TOUCH_MODES 15u
+#define KV_TOUCH_RECACHE 16u /* win it too if its expiry is before
+                              * recache (mg R) */
+#define KV_TOUCH_RECACHE_OLD 32u /* RECACHE compares the expiry before
+                                  * TTL's, not after */
+#define KV_TOUCH_MODES 63u
 
 /*
  * KV_RPC_HINT: a client tells an owner which of its items it read
@@ -391,13 +397,14 @@ enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
 enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, bool incr,
 			    uint64_t delta, uint64_t cas, uint64_t *value_p,
-			    uint64_t *cas_p, uint32_t *exptime_p);
+			    uint64_t *cas_p, uint32_t *exptime_p,
+			    bool *grew_p);
 /* KV_RPC_TOUCH's work, @mode its KV_TOUCH_* bits: touch (no ANSWER),
  * gat, or mg's (kv_int.h). With ANSWER the item in *item_p, as
  * kv_own_get's, and its SK_KV_STATE_* in *state_p. */
 enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, unsigned mode,
-			    int32_t exptime, int32_t vivify,
+			    int32_t exptime, int32_t vivify, int32_t recache,
 			    struct sk_kv_item_view *item_p, unsigned *state_p);
 /* After a kv_own_* call answered @r: whether it found no room but may by
  * waiting (then hold the update: hold.c). Reading it forgets it. */

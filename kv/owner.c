@@ -22,7 +22,8 @@
 
 _Static_assert(SK_KV_STATE_STALE == SK_KV_ITEM_STALE &&
 		       SK_KV_STATE_TOKEN == SK_KV_ITEM_TOKEN &&
-		       !(SK_KV_STATE_WON & SK_KV_ITEM_STATES),
+		       !((SK_KV_STATE_WON | SK_KV_STATE_CREATED) &
+			 SK_KV_ITEM_STATES),
 	       "kv.h's item states are the item header's");
 
 uint64_t kv_mono_ns(void)
@@ -306,7 +307,8 @@ enum sk_kv_res kv_own_delete(struct sk_kv *kv, struct kv_part *kp,
 enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, bool incr,
 			    uint64_t delta, uint64_t cas, uint64_t *value_p,
-			    uint64_t *cas_p, uint32_t *exptime_p)
+			    uint64_t *cas_p, uint32_t *exptime_p,
+			    bool *grew_p)
 {
 	uint64_t now = kv_unix_ns() / 1000000000ull, v;
 	char digits[SK_KV_U64_DIGITS], pad_small[64], *pad = pad_small;
@@ -356,7 +358,18 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 	*value_p = v;
 	if (exptime_p)
 		*exptime_p = iv.exptime;
+	if (grew_p)
+		*grew_p = new_len != iv.vlen;
 	return SK_KV_OK;
+}
+
+/* mg R: an item of expiry @exp (0 never) whose token is free is won when
+ * it expires before @recache, read as an exptime (memcached compares
+ * it->exptime < realtime(R); an R of 0 or below never wins). */
+static bool kv_own_recache(uint32_t exp, int32_t recache, uint64_t now)
+{
+	return exp != SK_KV_EXP_NEVER &&
+	       (uint64_t)exp < sk_kv_exptime_abs(recache, now);
 }
 
 /*
@@ -366,11 +379,14 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
  * its CAS; with WIN a stale item whose token no mg has won yet gives it
  * to this one (memcached's mg: X and W), and with VIVIFY a miss creates
  * an empty item (flags 0, expiry @vivify) whose token this one wins (mg
- * N). Any change republishes the item (sk_kv_part_restate).
+ * N). With RECACHE an item whose token is free wins it too when it
+ * expires before @recache (mg R; its expiry before or after the TTL's,
+ * as RECACHE_OLD says). Any change republishes the item
+ * (sk_kv_part_restate).
  */
 enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, unsigned mode,
-			    int32_t exptime, int32_t vivify,
+			    int32_t exptime, int32_t vivify, int32_t recache,
 			    struct sk_kv_item_view *item_p, unsigned *state_p)
 {
 	uint64_t now = kv_unix_ns() / 1000000000ull;
@@ -393,18 +409,24 @@ enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 			kv_own_full(kp, st);
 			return SK_KV_ENOMEM;
 		}
-		state = SK_KV_STATE_WON;
+		state = SK_KV_STATE_WON | SK_KV_STATE_CREATED;
 	} else {
 		state = iv.state;
 		new_state = iv.state;
 		exp = iv.exptime;
-		if ((mode & KV_TOUCH_WIN) && (iv.state & SK_KV_ITEM_STALE) &&
-		    !(iv.state & SK_KV_ITEM_TOKEN)) {
+		if (mode & KV_TOUCH_TTL)
+			exp = kv_own_exp(kp, exptime, now);
+		if (!(iv.state & SK_KV_ITEM_TOKEN) &&
+		    (((mode & KV_TOUCH_WIN) &&
+		      (iv.state & SK_KV_ITEM_STALE)) ||
+		     ((mode & KV_TOUCH_RECACHE) &&
+		      kv_own_recache(mode & KV_TOUCH_RECACHE_OLD ?
+					     iv.exptime :
+					     exp,
+				     recache, now)))) {
 			new_state |= SK_KV_ITEM_TOKEN;
 			state |= SK_KV_STATE_WON;
 		}
-		if (mode & KV_TOUCH_TTL)
-			exp = kv_own_exp(kp, exptime, now);
 		if ((mode & KV_TOUCH_TTL) || new_state != iv.state) {
 			r = kv_own_restate(kp, key, klen, exp, new_state,
 					   false);
@@ -608,10 +630,11 @@ static bool kv_serve_delta(struct sk_kv *kv, struct kv_part *kp,
 	struct kv_delta_resp *a;
 	uint64_t value = 0, cas = 0;
 	uint32_t exptime = 0;
+	bool grew = false;
 	enum sk_kv_res r;
 
 	r = kv_own_delta(kv, kp, m->key, m->klen, m->incr, m->delta, m->cas,
-			 &value, &cas, &exptime);
+			 &value, &cas, &exptime, &grew);
 	if (r != SK_KV_OK) {
 		if (kv_own_must_wait(kp, r))
 			return false;
@@ -627,7 +650,7 @@ static bool kv_serve_delta(struct sk_kv *kv, struct kv_part *kp,
 	a->value = value;
 	a->cas = cas;
 	a->exptime = exptime;
-	a->reserved = 0;
+	a->grew = grew;
 	sk_rpc_respond(req, r, sizeof(*a));
 	return true;
 }
@@ -651,7 +674,7 @@ static bool kv_serve_touch(struct sk_kv *kv, struct kv_part *kp,
 		return true;
 	}
 	r = kv_own_touch(kv, kp, m->key, m->klen, m->mode, m->exptime,
-			 m->vivify, &iv, &state);
+			 m->vivify, m->recache, &iv, &state);
 	if (r != SK_KV_OK) {
 		if (kv_own_must_wait(kp, r))
 			return false;

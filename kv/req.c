@@ -131,13 +131,15 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 	struct sk_kv_item_view iv;
 	enum sk_kv_res res = SK_KV_ERROR;
 	unsigned state = 0;
+	bool grew = false;
 	uint64_t cas = 0, num = 0;
 	uint32_t exptime = 0;
 
 	switch (req->cmd) {
 	case SK_KV_CMD_GET:
 		kv->st.gets_local++;
-		if (req->meta & (SK_KV_META_WIN | SK_KV_META_VIVIFY))
+		if (req->meta & (SK_KV_META_WIN | SK_KV_META_VIVIFY |
+				 SK_KV_META_RECACHE))
 			goto touch; /* mg: it may win a token, or create */
 		res = kv_own_get(kv, kp, req->key, req->klen, &iv);
 		if (res == SK_KV_OK)
@@ -150,7 +152,7 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 		res = kv_own_touch(kv, kp, req->key, req->klen,
 				   kv_touch_mode(req),
 				   req->cmd == SK_KV_CMD_GET ? 0 : req->exptime,
-				   req->vivify, &iv, &state);
+				   req->vivify, req->recache, &iv, &state);
 		if (res == SK_KV_OK)
 			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
 				     iv.exptime, state);
@@ -172,11 +174,12 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 	case SK_KV_CMD_DECR:
 		res = kv_own_delta(kv, kp, req->key, req->klen,
 				   req->cmd == SK_KV_CMD_INCR, req->delta,
-				   req->cas, &num, &cas, &exptime);
+				   req->cas, &num, &cas, &exptime, &grew);
 		if (res == SK_KV_OK) {
 			req->number = num;
 			req->cas = cas;
 			req->expiry = exptime;
+			req->state = grew ? SK_KV_STATE_GREW : 0;
 		}
 		break;
 	default:
@@ -325,7 +328,8 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 	if (kv == NULL || req == NULL ||
 	    (unsigned)req->cmd >= SK_KV_CMD_COUNT ||
 	    (req->meta & ~(SK_KV_META_WIN | SK_KV_META_VIVIFY |
-			   SK_KV_META_INVALIDATE | SK_KV_META_TTL)) ||
+			   SK_KV_META_INVALIDATE | SK_KV_META_TTL |
+			   SK_KV_META_RECACHE | SK_KV_META_RECACHE_OLD)) ||
 	    (req->key == NULL && req->klen) ||
 	    (req->cmd == SK_KV_CMD_STORE && req->value == NULL && req->vlen) ||
 	    ((req->cmd == SK_KV_CMD_GET || req->cmd == SK_KV_CMD_GAT) &&

@@ -71,17 +71,25 @@ void kv_req_value(struct sk_kv_req *req, const void *value, uint32_t vlen,
 		  uint32_t flags, uint64_t cas, uint32_t exptime,
 		  unsigned state);
 /* Whether a GET's answer is its owner's to give (the request then goes by
- * rpc): a miss (@iv NULL) with SK_KV_META_VIVIFY, or a hit on a stale
- * item whose token a SK_KV_META_WIN request would win. Both change the
- * item, which one-sided READs cannot. */
+ * rpc): a miss (@iv NULL) with SK_KV_META_VIVIFY, or a hit whose token a
+ * SK_KV_META_WIN request would win (a stale item) or a RECACHE one may
+ * (an expiry before recache, by @owner_now, the owner's clock as the
+ * reader estimates it: a second early, the owner deciding). Both change
+ * the item, which one-sided READs cannot. */
 static inline bool kv_get_owner_decides(const struct sk_kv_req *req,
-					const struct sk_kv_item_view *iv)
+					const struct sk_kv_item_view *iv,
+					uint32_t owner_now)
 {
 	if (iv == NULL)
 		return (req->meta & SK_KV_META_VIVIFY) != 0;
-	return (req->meta & SK_KV_META_WIN) &&
-	       (iv->state & (SK_KV_ITEM_STALE | SK_KV_ITEM_TOKEN)) ==
-		       SK_KV_ITEM_STALE;
+	if (iv->state & SK_KV_ITEM_TOKEN)
+		return false;
+	if ((req->meta & SK_KV_META_WIN) && (iv->state & SK_KV_ITEM_STALE))
+		return true;
+	return (req->meta & SK_KV_META_RECACHE) &&
+	       iv->exptime != SK_KV_EXP_NEVER &&
+	       (uint64_t)iv->exptime <
+		       sk_kv_exptime_abs(req->recache, owner_now) + 1;
 }
 /* KV_RPC_DELETE's mode for @req. */
 static inline uint32_t kv_delete_mode(const struct sk_kv_req *req)
@@ -94,16 +102,20 @@ static inline uint32_t kv_delete_mode(const struct sk_kv_req *req)
 /* KV_RPC_TOUCH's mode for @req (a TOUCH, a GAT, or a GET with meta). */
 static inline uint32_t kv_touch_mode(const struct sk_kv_req *req)
 {
-	uint32_t mode = req->cmd == SK_KV_CMD_TOUCH ? KV_TOUCH_TTL :
-			req->cmd == SK_KV_CMD_GAT ?
-						      KV_TOUCH_ANSWER | KV_TOUCH_TTL :
-						      KV_TOUCH_ANSWER;
+	uint32_t mode = KV_TOUCH_ANSWER;
 
-	if (req->cmd != SK_KV_CMD_TOUCH) {
-		if (req->meta & SK_KV_META_WIN)
-			mode |= KV_TOUCH_WIN;
-		if (req->meta & SK_KV_META_VIVIFY)
-			mode |= KV_TOUCH_VIVIFY;
+	if (req->cmd == SK_KV_CMD_TOUCH)
+		return KV_TOUCH_TTL;
+	if (req->cmd == SK_KV_CMD_GAT)
+		mode |= KV_TOUCH_TTL;
+	if (req->meta & SK_KV_META_WIN)
+		mode |= KV_TOUCH_WIN;
+	if (req->meta & SK_KV_META_VIVIFY)
+		mode |= KV_TOUCH_VIVIFY;
+	if (req->meta & SK_KV_META_RECACHE) {
+		mode |= KV_TOUCH_RECACHE;
+		if (req->meta & SK_KV_META_RECACHE_OLD)
+			mode |= KV_TOUCH_RECACHE_OLD;
 	}
 	return mode;
 }

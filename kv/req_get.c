@@ -222,7 +222,8 @@ bool kv_get_by_rpc(struct sk_kv *kv, struct sk_kv_req_priv *op)
 	/* mg's GET (SK_KV_META_*) asks as an update may: a token to win, an
 	 * item to create. */
 	op->id = op->req && (op->req->meta &
-			     (SK_KV_META_WIN | SK_KV_META_VIVIFY)) ?
+			     (SK_KV_META_WIN | SK_KV_META_VIVIFY |
+			      SK_KV_META_RECACHE)) ?
 			 KV_RPC_TOUCH :
 			 KV_RPC_GET;
 	return kv_rpc_send(kv, op);
@@ -250,7 +251,7 @@ static bool kv_get_onesided(struct sk_kv *kv, struct sk_kv_req_priv *op,
 			    enum sk_kv_res res)
 {
 	if (res == SK_KV_NOT_FOUND && op->req &&
-	    kv_get_owner_decides(op->req, NULL))
+	    kv_get_owner_decides(op->req, NULL, 0))
 		return kv_get_by_rpc(kv, op); /* mg N: the owner creates */
 	kv->st.gets_onesided++;
 	return kv_finish(kv, op, SK_OK, res);
@@ -291,7 +292,10 @@ static bool kv_get_took(struct sk_kv *kv, struct sk_kv_req_priv *op,
 {
 	kv_loc_fill(kv->loc, op->plan.h, op->kp->view.partition, cand,
 		    iv->cas, (int)iv->killed, op->t0);
-	if (op->req && kv_get_owner_decides(op->req, iv))
+	if (op->req &&
+	    kv_get_owner_decides(op->req, iv,
+				 kv_owner_now(&kv->owners[op->rank],
+					      kv_mono_ns())))
 		return kv_get_by_rpc(kv, op); /* a token to win */
 	kv_req_value(op->req, iv->value, iv->vlen, iv->flags, iv->cas,
 		     iv->exptime, iv->state);
@@ -424,7 +428,8 @@ bool kv_get_direct(struct sk_kv *kv, struct kv_part *kp, uint64_t h,
 		    (rc != 0 && rc != SK_KV_ERR_EXPIRED))
 			return false;
 		if (kv_get_owner_decides(req,
-					 rc == SK_KV_ERR_EXPIRED ? NULL : &iv))
+					 rc == SK_KV_ERR_EXPIRED ? NULL : &iv,
+					 kv_owner_now(o, now)))
 			return false; /* the owner's to answer (mg) */
 		kv->st.gets_onesided++;
 		if (rc == SK_KV_ERR_EXPIRED) {
@@ -437,7 +442,7 @@ bool kv_get_direct(struct sk_kv *kv, struct kv_part *kp, uint64_t h,
 		req->res = SK_KV_OK;
 		return true;
 	}
-	if (kv_get_owner_decides(req, NULL))
+	if (kv_get_owner_decides(req, NULL, 0))
 		return false;
 	kv->st.gets_onesided++;
 	req->res = SK_KV_NOT_FOUND;

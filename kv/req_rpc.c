@@ -74,6 +74,7 @@ static sk_status_t kv_take_resp(struct sk_kv_req_priv *op, int rc,
 				req->number = a.value;
 				req->cas = a.cas;
 				req->expiry = a.exptime;
+				req->state = a.grew ? SK_KV_STATE_GREW : 0;
 			}
 			return SK_OK;
 		}
@@ -178,6 +179,7 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 			.exptime = mode & KV_TOUCH_TTL ? req->exptime : 0,
 			.klen = (uint32_t)req->klen, .mode = mode,
 			.vivify = mode & KV_TOUCH_VIVIFY ? req->vivify : 0,
+			.recache = mode & KV_TOUCH_RECACHE ? req->recache : 0,
 		};
 
 		memcpy(p, &q, hlen = sizeof(q));

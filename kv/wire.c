@@ -76,14 +76,17 @@ int kv_dec_touch(const void *data, size_t len, struct kv_touch_msg *m)
 	if (len < sizeof(q))
 		return -EPROTO;
 	memcpy(&q, data, sizeof(q));
-	if ((q.mode & ~KV_TOUCH_MODES) ||
+	if ((q.mode & ~KV_TOUCH_MODES) || q.reserved ||
 	    !(q.mode & (KV_TOUCH_ANSWER | KV_TOUCH_TTL)) ||
 	    (!(q.mode & KV_TOUCH_TTL) && q.exptime) ||
-	    (!(q.mode & KV_TOUCH_VIVIFY) && q.vivify))
+	    (!(q.mode & KV_TOUCH_VIVIFY) && q.vivify) ||
+	    (!(q.mode & KV_TOUCH_RECACHE) &&
+	     (q.recache || (q.mode & KV_TOUCH_RECACHE_OLD))))
 		return -EPROTO;
 	m->exptime = q.exptime;
 	m->mode = q.mode;
 	m->vivify = q.vivify;
+	m->recache = q.recache;
 	m->klen = q.klen;
 	return kv_dec_key_after(data, len, sizeof(q), q.klen, &m->key);
 }
@@ -155,7 +158,7 @@ int kv_dec_get_resp(const void *data, size_t len, struct kv_get_resp *a,
 	memcpy(a, data, sizeof(*a));
 	if (a->vlen > SK_KV_VALUE_MAX || a->vlen != len - sizeof(*a) ||
 	    (a->state & ~(SK_KV_STATE_STALE | SK_KV_STATE_TOKEN |
-			  SK_KV_STATE_WON)))
+			  SK_KV_STATE_WON | SK_KV_STATE_CREATED)))
 		return -EPROTO;
 	*value_p = (const char *)data + sizeof(*a);
 	return 0;
@@ -174,7 +177,7 @@ int kv_dec_delta_resp(const void *data, size_t len, struct kv_delta_resp *a)
 	if (len != sizeof(*a))
 		return -EPROTO;
 	memcpy(a, data, sizeof(*a));
-	return a->reserved ? -EPROTO : 0;
+	return a->grew > 1 ? -EPROTO : 0;
 }
 
 int kv_dec_desc_hdr(const void *data, size_t len, struct kv_desc_hdr *h,

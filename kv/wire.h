@@ -110,13 +110,15 @@ struct kv_delta_msg {
 };
 int kv_dec_delta(const void *data, size_t len, struct kv_delta_msg *m);
 
-/* KV_RPC_TOUCH: mode KV_TOUCH_* bits with TTL or ANSWER among them,
- * exptime 0 without TTL, vivify 0 without VIVIFY, then exactly klen bytes
- * of a valid key. */
+/* KV_RPC_TOUCH: mode KV_TOUCH_* bits with TTL or ANSWER among them
+ * (RECACHE_OLD only with RECACHE), exptime 0 without TTL, vivify 0
+ * without VIVIFY, recache 0 without RECACHE, reserved 0, then exactly
+ * klen bytes of a valid key. */
 struct kv_touch_msg {
 	int32_t exptime;
 	uint32_t mode;
 	int32_t vivify;
+	int32_t recache;
 	const char *key;
 	uint32_t klen;
 };
@@ -165,8 +167,8 @@ int kv_dec_get_resp(const void *data, size_t len, struct kv_get_resp *a,
 /* KV_RPC_STORE's SK_KV_STORED answer: exactly struct kv_cas_resp. */
 int kv_dec_cas_resp(const void *data, size_t len, struct kv_cas_resp *a);
 
-/* KV_RPC_DELTA's SK_KV_OK answer: exactly struct kv_delta_resp, reserved
- * 0. */
+/* KV_RPC_DELTA's SK_KV_OK answer: exactly struct kv_delta_resp, grew 0
+ * or 1. */
 int kv_dec_delta_resp(const void *data, size_t len,
 		      struct kv_delta_resp *a);
 

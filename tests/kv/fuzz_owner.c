@@ -140,15 +140,19 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 	case MODE_DELTA:    /* incr klen delta cas */
 		return len >= 24 && u32_at(p, 0) <= 1 &&
 		       ref_keyed(p, len, 24, 4);
-	case MODE_TOUCH:    /* exptime klen mode vivify: mode's bits ANSWER
-			     * 1, TTL 2 (one of them at least), WIN 4,
-			     * VIVIFY 8; exptime 0 without TTL, vivify
-			     * without VIVIFY */
-		return len >= 16 && u32_at(p, 8) <= 15 &&
+	case MODE_TOUCH:    /* exptime klen mode vivify recache reserved:
+			     * mode's bits ANSWER 1, TTL 2 (one of them at
+			     * least), WIN 4, VIVIFY 8, RECACHE 16,
+			     * RECACHE_OLD 32 (only with 16); exptime 0
+			     * without TTL, vivify without VIVIFY, recache
+			     * without RECACHE */
+		return len >= 24 && u32_at(p, 8) <= 63 &&
 		       (u32_at(p, 8) & 3) != 0 &&
 		       ((u32_at(p, 8) & 2) || u32_at(p, 0) == 0) &&
 		       ((u32_at(p, 8) & 8) || u32_at(p, 12) == 0) &&
-		       ref_keyed(p, len, 16, 4);
+		       ((u32_at(p, 8) & 16) ||
+			(u32_at(p, 16) == 0 && !(u32_at(p, 8) & 32))) &&
+		       u32_at(p, 20) == 0 && ref_keyed(p, len, 24, 4);
 	case MODE_HINT:     /* count reserved, count x 8 */
 		return len >= 8 && u32_at(p, 4) == 0 && u32_at(p, 0) <= 512 &&
 		       (uint64_t)u32_at(p, 0) * 8 == len - 8;
@@ -158,14 +162,14 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 		return len == 8;
 	case MODE_SECRET_RESP:
 		return len == 16;
-	case MODE_DELTA_RESP: /* value cas exptime reserved */
-		return len == 24 && u32_at(p, 20) == 0;
+	case MODE_DELTA_RESP: /* value cas exptime grew (0 or 1) */
+		return len == 24 && u32_at(p, 20) <= 1;
 	case MODE_CAS_RESP:
 		return len == 8;
-	case MODE_GET_RESP: /* flags vlen cas exptime state (bits 0-2),
+	case MODE_GET_RESP: /* flags vlen cas exptime state (bits 0-3),
 			     * value */
 		return len >= 24 && u32_at(p, 4) <= 1048576 &&
-		       u32_at(p, 4) == len - 24 && u32_at(p, 20) <= 7;
+		       u32_at(p, 4) == len - 24 && u32_at(p, 20) <= 15;
 	case MODE_FLUSH_REQ: /* delay reserved */
 		return len == 8 && u32_at(p, 4) == 0;
 	case MODE_OSTATS_RESP: /* 6 x u64, partitions, reserved */
@@ -280,7 +284,7 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 		check(sk_kv_key_ok(m.key, m.klen));
 		q = (struct kv_touch_req){
 			.exptime = m.exptime, .klen = m.klen, .mode = m.mode,
-			.vivify = m.vivify,
+			.vivify = m.vivify, .recache = m.recache,
 		};
 		check(len == sizeof(q) + m.klen);
 		check(memcmp(&q, p, sizeof(q)) == 0);
@@ -470,8 +474,8 @@ static void seal(unsigned mode, uint8_t *p, size_t *len_p)
 			u32_put(p, 4, (uint32_t)(len - 24));
 		break;
 	case MODE_TOUCH:
-		if (len >= 16)
-			u32_put(p, 4, (uint32_t)(len - 16));
+		if (len >= 24)
+			u32_put(p, 4, (uint32_t)(len - 24));
 		break;
 	case MODE_HINT:
 		if (len >= 8) {
@@ -534,11 +538,11 @@ static void tame(unsigned mode, uint8_t *p, size_t len)
 		break;
 	case MODE_GET_RESP:
 		if (len >= 24)
-			u32_put(p, 20, u32_at(p, 20) & 7);
+			u32_put(p, 20, u32_at(p, 20) & 15);
 		break;
 	case MODE_DELTA_RESP:
 		if (len >= 24)
-			u32_put(p, 20, 0);
+			u32_put(p, 20, u32_at(p, 20) & 1);
 		break;
 	case MODE_STORE:
 		if (len >= 32) {
@@ -552,16 +556,21 @@ static void tame(unsigned mode, uint8_t *p, size_t len)
 			u32_put(p, 0, u32_at(p, 0) & 1);
 		break;
 	case MODE_TOUCH:
-		if (len >= 16) {
-			uint32_t m = u32_at(p, 8) & 15;
+		if (len >= 24) {
+			uint32_t m = u32_at(p, 8) & 63;
 
 			if (!(m & 3))
 				m |= 1;
+			if (!(m & 16))
+				m &= ~32u;
 			u32_put(p, 8, m);
 			if (!(m & 2))
 				u32_put(p, 0, 0);
 			if (!(m & 8))
 				u32_put(p, 12, 0);
+			if (!(m & 16))
+				u32_put(p, 16, 0);
+			u32_put(p, 20, 0);
 		}
 		break;
 	case MODE_DESC_RESP:
@@ -632,9 +641,9 @@ static void write_seeds(const char *dir)
 	struct kv_delta_req d = {.incr = 1, .klen = 5, .delta = 10, .cas = 3};
 	struct kv_touch_req t = {.exptime = -1, .klen = 5,
 				 .mode = KV_TOUCH_ANSWER | KV_TOUCH_TTL};
-	struct kv_touch_req tn = {.vivify = 30, .klen = 5,
+	struct kv_touch_req tn = {.vivify = 30, .klen = 5, .recache = 10,
 				  .mode = KV_TOUCH_ANSWER | KV_TOUCH_WIN |
-					  KV_TOUCH_VIVIFY};
+					  KV_TOUCH_VIVIFY | KV_TOUCH_RECACHE};
 	struct kv_store_req si = {
 		.op = SK_KV_CAS | KV_STORE_STALE, .flags = 7, .klen = 5,
 		.vlen = 3, .cas = 9, .seal = 0x5ea1,
@@ -648,7 +657,8 @@ static void write_seeds(const char *dir)
 				 .state = SK_KV_STATE_STALE |
 					  SK_KV_STATE_WON};
 	struct kv_cas_resp ca = {.cas = 12};
-	struct kv_delta_resp da = {.value = 11, .cas = 13, .exptime = 99};
+	struct kv_delta_resp da = {.value = 11, .cas = 13, .exptime = 99,
+				   .grew = 1};
 	struct kv_desc_hdr dh = {
 		.magic = KV_WIRE_MAGIC, .epoch = 1, .count = 1, .unix_ns = 1,
 	};

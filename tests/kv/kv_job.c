@@ -323,9 +323,22 @@ static void cas_ops(struct sk_kv *kv, unsigned owner, const char *num,
 	r = (struct sk_kv_req){.cmd = SK_KV_CMD_INCR, .key = num, .klen = nl,
 			       .delta = 2};
 	one_want(kv, owner, "incr without a CAS", &r, SK_KV_OK);
-	if (r.number != 9 || r.expiry != 0)
-		FAIL("incr without a CAS (owner %u): %" PRIu64 ", expiry %u",
-		     owner, r.number, r.expiry);
+	if (r.number != 9 || r.expiry != 0 || r.state != 0)
+		FAIL("incr without a CAS (owner %u): %" PRIu64 ", expiry %u, "
+		     "state %u", owner, r.number, r.expiry, r.state);
+	/* 9 + 1 outgrows the value (SK_KV_STATE_GREW); 10 + 1 does not */
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_INCR, .key = num, .klen = nl,
+			       .delta = 1};
+	one_want(kv, owner, "incr past 9", &r, SK_KV_OK);
+	if (r.number != 10 || r.state != SK_KV_STATE_GREW)
+		FAIL("incr past 9 (owner %u): %" PRIu64 ", state %u", owner,
+		     r.number, r.state);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_INCR, .key = num, .klen = nl,
+			       .delta = 1};
+	one_want(kv, owner, "incr of 10", &r, SK_KV_OK);
+	if (r.number != 11 || r.state != 0)
+		FAIL("incr of 10 (owner %u): %" PRIu64 ", state %u", owner,
+		     r.number, r.state);
 }
 
 /* A GET or GAT with @meta: SK_KV_OK with @state, or SK_KV_NOT_FOUND. */
@@ -351,6 +364,24 @@ static void mget_want(struct sk_kv *kv, unsigned owner, const char *what,
 		     r.vlen, value);
 }
 
+/* mg R (SK_KV_META_WIN | SK_KV_META_RECACHE) of @key's "v4": @state. */
+static void mget_recache(struct sk_kv *kv, unsigned owner, const char *what,
+			 const char *key, size_t klen, int32_t recache,
+			 unsigned state)
+{
+	unsigned char buf[64];
+	struct sk_kv_req r = {
+		.cmd = SK_KV_CMD_GET, .key = key, .klen = klen,
+		.meta = SK_KV_META_WIN | SK_KV_META_RECACHE,
+		.recache = recache, .buf = buf, .cap = sizeof(buf),
+	};
+
+	one_want(kv, owner, what, &r, SK_KV_OK);
+	if (r.state != state || r.vlen != 2 || memcmp(buf, "v4", 2) != 0)
+		FAIL("%s (owner %u): state %u, not %u", what, owner, r.state,
+		     state);
+}
+
 /*
  * memcached's stale items and win tokens through struct sk_kv_req's meta
  * (kv.h): mg N creates and wins, a later mg sees the token taken; md I
@@ -363,7 +394,7 @@ static void meta_ops(struct sk_kv *kv, unsigned owner)
 	const unsigned W = SK_KV_META_WIN, N = SK_KV_META_WIN |
 					      SK_KV_META_VIVIFY;
 	const unsigned X = SK_KV_STATE_STALE, Z = SK_KV_STATE_TOKEN,
-		       WON = SK_KV_STATE_WON;
+		       WON = SK_KV_STATE_WON, NEW = SK_KV_STATE_CREATED;
 	struct sk_kv_req r;
 	uint64_t cas = 0, cas2 = 0;
 	char k[64];
@@ -372,8 +403,8 @@ static void meta_ops(struct sk_kv *kv, unsigned owner)
 	kl = key_owned(kv, k, "meta", owner);
 	mget_want(kv, owner, "mg on a miss", k, kl, W, 0, SK_KV_NOT_FOUND, 0,
 		  "");
-	mget_want(kv, owner, "mg N on a miss", k, kl, N, 30, SK_KV_OK, WON,
-		  "");
+	mget_want(kv, owner, "mg N on a miss", k, kl, N, 30, SK_KV_OK,
+		  WON | NEW, "");
 	mget_want(kv, owner, "mg N after it", k, kl, N, 30, SK_KV_OK, Z, "");
 	mget_want(kv, owner, "get after mg N", k, kl, 0, 0, SK_KV_OK, Z, "");
 	store_want(kv, owner, "set after mg N", SK_KV_SET, k, kl, "v1", 2, 0,
@@ -415,6 +446,15 @@ static void meta_ops(struct sk_kv *kv, unsigned owner)
 		   2, 0, NULL, SK_KV_STORED);
 	mget_want(kv, owner, "mg after the set", k, kl, W, 0, SK_KV_OK, 0,
 		  "v3");
+	/* mg R: an item of 600 s is won by R 1200, not by R 30 */
+	store_want(kv, owner, "set for R", SK_KV_SET, k, kl, "v4", 2, 0,
+		   NULL, SK_KV_STORED);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_TOUCH, .key = k, .klen = kl,
+			       .exptime = 600};
+	one_want(kv, owner, "touch for R", &r, SK_KV_TOUCHED);
+	mget_recache(kv, owner, "mg R30", k, kl, 30, 0);
+	mget_recache(kv, owner, "mg R1200", k, kl, 1200, WON);
+	mget_recache(kv, owner, "mg R1200 again", k, kl, 1200, Z);
 	/* Unknown meta bits are the caller's error. */
 	r = (struct sk_kv_req){.cmd = SK_KV_CMD_GET, .key = k, .klen = kl,
 			       .meta = 64};

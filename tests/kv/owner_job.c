@@ -193,12 +193,14 @@ static void client(struct sk_rpc *rpc, struct sk_kv *kv)
 		FAIL("touch: status %d, %zu bytes", rc, got);
 	if (get_is(kv, n, nlen, "1000", 4, 5) != cas1)
 		FAIL("touch changed the CAS");
-	rc = touch(peer, n, nlen, 0, KV_TOUCH_TTL | KV_TOUCH_ANSWER, 0, resp, sizeof(resp), &got);
+	rc = touch(peer, n, nlen, 0, KV_TOUCH_TTL | KV_TOUCH_ANSWER, 0, resp,
+		   sizeof(resp), &got);
 	if (rc != SK_KV_OK || kv_dec_get_resp(resp, got, &ga, &val) != 0 ||
 	    ga.vlen != 4 || memcmp(val, "1000", 4) || ga.flags != 5 ||
 	    ga.cas != cas1)
 		FAIL("gat: status %d, %zu bytes", rc, got);
-	rc = touch(peer, none, nonelen, 0, KV_TOUCH_TTL | KV_TOUCH_ANSWER, 0, resp, sizeof(resp), &got);
+	rc = touch(peer, none, nonelen, 0, KV_TOUCH_TTL | KV_TOUCH_ANSWER, 0,
+		   resp, sizeof(resp), &got);
 	if (rc != SK_KV_NOT_FOUND || got != 0)
 		FAIL("gat of a missing key: status %d", rc);
 	/* An exptime in the past: gone. */
@@ -234,7 +236,7 @@ static void client(struct sk_rpc *rpc, struct sk_kv *kv)
 		   &got);
 	if (rc != -EPROTO)
 		FAIL("touch with an N expiry but no N: status %d", rc);
-	rc = touch(peer, n, nlen, 0, KV_TOUCH_TTL | 16, 0, resp, sizeof(resp),
+	rc = touch(peer, n, nlen, 0, KV_TOUCH_TTL | 64, 0, resp, sizeof(resp),
 		   &got);
 	if (rc != -EPROTO)
 		FAIL("touch with an unknown mode bit: status %d", rc);

@@ -77,7 +77,7 @@ static enum sk_kv_res touch(struct ofx *f, const char *key, size_t klen,
 	enum sk_kv_res r = kv_own_touch(&f->kv, &f->kp, key, klen,
 					iv_p ? KV_TOUCH_ANSWER | KV_TOUCH_TTL :
 					       KV_TOUCH_TTL,
-					exptime, 0, iv_p, &st);
+					exptime, 0, 0, iv_p, &st);
 
 	if (r == SK_KV_OK)
 		assert_int_equal(st, 0); /* never stale here */
@@ -88,7 +88,7 @@ static enum sk_kv_res delta(struct ofx *f, const char *key, bool incr,
 			    uint64_t d, uint64_t *value_p, uint64_t *cas_p)
 {
 	return kv_own_delta(&f->kv, &f->kp, key, strlen(key), incr, d, 0,
-			    value_p, cas_p, NULL);
+			    value_p, cas_p, NULL, NULL);
 }
 
 /* The key's live item: its value must be exactly want (wlen bytes). */
@@ -122,11 +122,11 @@ static void cas_conditions(void **state)
 	t0 = unix_s();
 	assert_int_equal(put(&f, "n", "7", 1, 0, 500, &cas1), SK_KV_STORED);
 	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, true, 1, cas1 + 1,
-				      &v, &cas2, &exp),
+				      &v, &cas2, &exp, NULL),
 			 SK_KV_EXISTS);
 	item_is(&f, "n", "7", 1);
 	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, true, 1, cas1, &v,
-				      &cas2, &exp),
+				      &cas2, &exp, NULL),
 			 SK_KV_OK);
 	assert_int_equal(v, 8);
 	assert_int_not_equal(cas2, cas1);
@@ -134,7 +134,7 @@ static void cas_conditions(void **state)
 	assert_true(exp >= t0 + 500 && exp <= unix_s() + 500);
 	/* The CAS it had before no longer matches. */
 	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, false, 1, cas1,
-				      &v, NULL, NULL),
+				      &v, NULL, NULL, NULL),
 			 SK_KV_EXISTS);
 	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas1, 0, 0),
 			 SK_KV_EXISTS);
@@ -144,23 +144,23 @@ static void cas_conditions(void **state)
 	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, cas2, 0, 0),
 			 SK_KV_NOT_FOUND);
 	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, true, 1, cas2, &v,
-				      NULL, NULL),
+				      NULL, NULL, NULL),
 			 SK_KV_NOT_FOUND);
 	/* No expiry: 0. */
 	assert_int_equal(put(&f, "m", "1", 1, 0, 0, &cas1), SK_KV_STORED);
 	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "m", 1, true, 1, 0, &v,
-				      &cas2, &exp),
+				      &cas2, &exp, NULL),
 			 SK_KV_OK);
 	assert_int_equal(exp, 0);
 	/* memcached's order: the CAS before the digits, but an empty value
 	 * is no number first. */
 	assert_int_equal(put(&f, "a", "ab", 2, 0, 0, &cas1), SK_KV_STORED);
 	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "a", 1, true, 1, cas1 + 1,
-				      &v, NULL, NULL),
+				      &v, NULL, NULL, NULL),
 			 SK_KV_EXISTS);
 	assert_int_equal(put(&f, "e", "", 0, 0, 0, &cas1), SK_KV_STORED);
 	assert_int_equal(kv_own_delta(&f.kv, &f.kp, "e", 1, true, 1, cas1 + 1,
-				      &v, NULL, NULL),
+				      &v, NULL, NULL, NULL),
 			 SK_KV_ENONNUM);
 	/* An expired item is not found, CAS or not. */
 	assert_int_equal(put(&f, "x", "1", 1, 0, -1, &cas1), SK_KV_STORED);
@@ -257,7 +257,7 @@ static void delta_chunked_value(void **state)
 				 SK_KV_STORED);
 		/* with another CAS: no number comes first */
 		assert_int_equal(kv_own_delta(&f.kv, &f.kp, "b", 1, true, 1,
-					      cas + 1, &v, NULL, NULL),
+					      cas + 1, &v, NULL, NULL, NULL),
 				 c[i].want == SK_KV_OK ? SK_KV_EXISTS :
 							 SK_KV_ENONNUM);
 		assert_int_equal(delta(&f, "b", true, 1, &v, NULL), c[i].want);
@@ -365,7 +365,7 @@ static enum sk_kv_res mg(struct ofx *f, const char *key, int32_t vivify,
 	return kv_own_touch(&f->kv, &f->kp, key, strlen(key),
 			    KV_TOUCH_ANSWER | KV_TOUCH_WIN |
 				    (vivify ? KV_TOUCH_VIVIFY : 0),
-			    0, vivify, iv_p, state_p);
+			    0, vivify, 0, iv_p, state_p);
 }
 
 /*
@@ -389,7 +389,7 @@ static void stale_and_tokens(void **state)
 	/* mg N30 on a miss: created, won; then Z; without N a miss. */
 	assert_int_equal(mg(&f, "a", 0, &iv, &st), SK_KV_NOT_FOUND);
 	assert_int_equal(mg(&f, "a", 30, &iv, &st), SK_KV_OK);
-	assert_int_equal(st, SK_KV_STATE_WON);
+	assert_int_equal(st, SK_KV_STATE_WON | SK_KV_STATE_CREATED);
 	assert_int_equal(iv.vlen, 0);
 	assert_int_equal(iv.flags, 0);
 	assert_true(iv.exptime >= t0 + 30 && iv.exptime <= unix_s() + 30);
@@ -468,10 +468,27 @@ static void stale_and_tokens(void **state)
 	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, 0,
 				       KV_DELETE_STALE, 0),
 			 SK_KV_DELETED);
-	assert_int_equal(delta(&f, "n", true, 5, &cas2, NULL), SK_KV_OK);
-	assert_int_equal(item_is(&f, "n", "15", 2).state, SK_KV_ITEM_STALE);
-	assert_int_equal(delta(&f, "n", true, 100, &cas2, NULL), SK_KV_OK);
-	assert_int_equal(item_is(&f, "n", "115", 3).state, 0);
+	{
+		bool grew = true;
+
+		assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, true, 5, 0,
+					      &cas2, NULL, NULL, &grew),
+				 SK_KV_OK);
+		assert_false(grew);
+		assert_int_equal(item_is(&f, "n", "15", 2).state,
+				 SK_KV_ITEM_STALE);
+		assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, true, 100,
+					      0, &cas2, NULL, NULL, &grew),
+				 SK_KV_OK);
+		assert_true(grew);
+		assert_int_equal(item_is(&f, "n", "115", 3).state, 0);
+		/* down in place: padded, not grown */
+		assert_int_equal(kv_own_delta(&f.kv, &f.kp, "n", 1, false, 110,
+					      0, &cas2, NULL, NULL, &grew),
+				 SK_KV_OK);
+		assert_false(grew);
+		item_is(&f, "n", "5  ", 3);
+	}
 	/* append: a new item, not stale. */
 	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "n", 1, 0,
 				       KV_DELETE_STALE, 0),
@@ -479,7 +496,7 @@ static void stale_and_tokens(void **state)
 	assert_int_equal(kv_own_store(&f.kv, &f.kp, SK_KV_APPEND, "n", 1, "x",
 				      1, 0, 0, 0, false, NULL, NULL),
 			 SK_KV_STORED);
-	assert_int_equal(item_is(&f, "n", "115x", 4).state, 0);
+	assert_int_equal(item_is(&f, "n", "5  x", 4).state, 0);
 	/* md I on nothing, or on an expired item: NF. */
 	assert_int_equal(kv_own_delete(&f.kv, &f.kp, "z", 1, 0,
 				       KV_DELETE_STALE, 0),
@@ -490,8 +507,62 @@ static void stale_and_tokens(void **state)
 			 SK_KV_NOT_FOUND);
 	/* mg N over an expired item creates anew. */
 	assert_int_equal(mg(&f, "x", 5, &iv, &st), SK_KV_OK);
-	assert_int_equal(st, SK_KV_STATE_WON);
+	assert_int_equal(st, SK_KV_STATE_WON | SK_KV_STATE_CREATED);
 	assert_int_equal(iv.vlen, 0);
+	ofx_close(&f);
+}
+
+/* mg R as the owner serves it: @mode's ANSWER | WIN | RECACHE (and TTL
+ * with @exptime, RECACHE_OLD). */
+static enum sk_kv_res mg_r(struct ofx *f, const char *key, unsigned mode,
+			   int32_t exptime, int32_t recache, unsigned *state_p)
+{
+	struct sk_kv_item_view iv;
+
+	*state_p = 99;
+	return kv_own_touch(&f->kv, &f->kp, key, strlen(key),
+			    KV_TOUCH_ANSWER | KV_TOUCH_WIN | KV_TOUCH_RECACHE |
+				    mode,
+			    exptime, 0, recache, &iv, state_p);
+}
+
+/*
+ * mg R (memcached 1.6.18: won when no token was handed out and the item
+ * expires before R, stale or not; never an item without expiry, never R
+ * 0 or below; after a T in the flags the new expiry is the one compared,
+ * before it the old).
+ */
+static void recache_tokens(void **state)
+{
+	const unsigned T = KV_TOUCH_TTL, OLD = KV_TOUCH_RECACHE_OLD;
+	unsigned st;
+	struct ofx f;
+
+	(void)state;
+	ofx_open(&f, 1 << 20);
+	assert_int_equal(put(&f, "r", "v", 1, 0, 100, NULL), SK_KV_STORED);
+	assert_int_equal(mg_r(&f, "r", 0, 0, 30, &st), SK_KV_OK);
+	assert_int_equal(st, 0);
+	assert_int_equal(mg_r(&f, "r", 0, 0, 0, &st), SK_KV_OK);
+	assert_int_equal(st, 0);
+	assert_int_equal(mg_r(&f, "r", 0, 0, -5, &st), SK_KV_OK);
+	assert_int_equal(st, 0);
+	assert_int_equal(mg_r(&f, "r", 0, 0, 200, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_WON);
+	assert_int_equal(item_is(&f, "r", "v", 1).state, SK_KV_ITEM_TOKEN);
+	assert_int_equal(mg_r(&f, "r", 0, 0, 200, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_TOKEN);
+	/* no expiry: never */
+	assert_int_equal(put(&f, "n", "v", 1, 0, 0, NULL), SK_KV_STORED);
+	assert_int_equal(mg_r(&f, "n", 0, 0, INT32_MAX, &st), SK_KV_OK);
+	assert_int_equal(st, 0);
+	/* T10 R50 on an item of 100 s: the new expiry wins; R50 T10 (OLD)
+	 * compares the old one and does not */
+	assert_int_equal(put(&f, "t", "v", 1, 0, 100, NULL), SK_KV_STORED);
+	assert_int_equal(mg_r(&f, "t", T | OLD, 10, 50, &st), SK_KV_OK);
+	assert_int_equal(st, 0);
+	assert_int_equal(mg_r(&f, "t", T, 10, 50, &st), SK_KV_OK);
+	assert_int_equal(st, SK_KV_STATE_WON);
 	ofx_close(&f);
 }
 
@@ -721,6 +792,7 @@ int main(void)
 		cmocka_unit_test(touch_and_gat),
 		cmocka_unit_test(stale_and_tokens),
 		cmocka_unit_test(stale_no_room),
+		cmocka_unit_test(recache_tokens),
 		cmocka_unit_test(placement),
 		cmocka_unit_test(hold_real_set),
 		cmocka_unit_test(hold_order_bound_close),

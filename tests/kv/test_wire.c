@@ -60,7 +60,8 @@ _Static_assert(sizeof(struct kv_delta_req) == 24, "delta req");
 _Static_assert(offsetof(struct kv_delta_req, delta) == 8, "delta");
 _Static_assert(offsetof(struct kv_delta_req, cas) == 16, "delta cas");
 _Static_assert(sizeof(struct kv_delta_resp) == 24, "delta resp");
-_Static_assert(sizeof(struct kv_touch_req) == 16, "touch req");
+_Static_assert(sizeof(struct kv_touch_req) == 24, "touch req");
+_Static_assert(offsetof(struct kv_touch_req, recache) == 16, "touch R");
 _Static_assert(offsetof(struct kv_touch_req, mode) == 8, "touch mode");
 _Static_assert(offsetof(struct kv_touch_req, vivify) == 12, "touch N");
 _Static_assert(sizeof(struct kv_hint_req) == 8, "hint req");
@@ -430,12 +431,13 @@ static void dec_delta_limits(void **state)
 
 /* ---- touch and gat ---- */
 
-static int touch_req(uint32_t mode, int32_t vivify, int32_t exptime,
-		     uint32_t klen, const void *key, size_t n)
+static int touch_req_full(uint32_t mode, int32_t vivify, int32_t recache,
+			  uint32_t reserved, int32_t exptime, uint32_t klen,
+			  const void *key, size_t n)
 {
 	struct kv_touch_req q = {
 		.exptime = exptime, .klen = klen, .mode = mode,
-		.vivify = vivify,
+		.vivify = vivify, .recache = recache, .reserved = reserved,
 	};
 	struct kv_touch_msg m;
 	size_t len;
@@ -445,6 +447,7 @@ static int touch_req(uint32_t mode, int32_t vivify, int32_t exptime,
 	if (rc == 0) {
 		assert_int_equal(m.mode, mode);
 		assert_int_equal(m.vivify, vivify);
+		assert_int_equal(m.recache, recache);
 		assert_int_equal(m.exptime, exptime);
 		assert_int_equal(m.klen, klen);
 		assert_ptr_equal(m.key, (char *)p + sizeof(q));
@@ -452,6 +455,12 @@ static int touch_req(uint32_t mode, int32_t vivify, int32_t exptime,
 	try_all(d_touch, p, len, rc);
 	free(p);
 	return rc;
+}
+
+static int touch_req(uint32_t mode, int32_t vivify, int32_t exptime,
+		     uint32_t klen, const void *key, size_t n)
+{
+	return touch_req_full(mode, vivify, 0, 0, exptime, klen, key, n);
 }
 
 static void dec_touch_limits(void **state)
@@ -472,7 +481,18 @@ static void dec_touch_limits(void **state)
 	assert_int_equal(touch_req(T | W | N, 5, 5, 1, keys, 1), 0);
 	assert_int_equal(touch_req(0, 0, 0, 1, keys, 1), -EPROTO);
 	assert_int_equal(touch_req(W | N, 0, 0, 1, keys, 1), -EPROTO);
-	assert_int_equal(touch_req(T | 16, 0, 0, 1, keys, 1), -EPROTO);
+	assert_int_equal(touch_req(T | 64, 0, 0, 1, keys, 1), -EPROTO);
+	/* mg R: its time only with RECACHE, OLD only with it */
+	assert_int_equal(touch_req_full(A | W | KV_TOUCH_RECACHE, 0, 30, 0, 0,
+					1, keys, 1), 0);
+	assert_int_equal(touch_req_full(A | T | KV_TOUCH_RECACHE |
+					KV_TOUCH_RECACHE_OLD, 0, INT32_MIN,
+					0, 5, 1, keys, 1), 0);
+	assert_int_equal(touch_req_full(A | W, 0, 30, 0, 0, 1, keys, 1),
+			 -EPROTO);
+	assert_int_equal(touch_req_full(A | KV_TOUCH_RECACHE_OLD, 0, 0, 0, 0,
+					1, keys, 1), -EPROTO);
+	assert_int_equal(touch_req_full(A, 0, 0, 1, 0, 1, keys, 1), -EPROTO);
 	assert_int_equal(touch_req(UINT32_MAX, 0, 0, 1, keys, 1), -EPROTO);
 	/* an exptime without TTL, an N's expiry without VIVIFY */
 	assert_int_equal(touch_req(A, 0, 1, 1, keys, 1), -EPROTO);
@@ -637,7 +657,11 @@ static void dec_fixed_responses(void **state)
 	assert_int_equal(kv_dec_delta_resp(p, 16, &dout), -EPROTO);
 	assert_int_equal(kv_dec_delta_resp(p, 23, &dout), -EPROTO);
 	assert_int_equal(kv_dec_delta_resp(p, 25, &dout), -EPROTO);
-	d.reserved = 1;
+	d.grew = 1;
+	memcpy(p, &d, sizeof(d));
+	assert_int_equal(kv_dec_delta_resp(p, 24, &dout), 0);
+	assert_int_equal(dout.grew, 1);
+	d.grew = 2;
 	memcpy(p, &d, sizeof(d));
 	assert_int_equal(kv_dec_delta_resp(p, 24, &dout), -EPROTO);
 	free(p);
@@ -683,8 +707,9 @@ static void dec_get_resp_limits(void **state)
 			 -EPROTO);
 	assert_int_equal(get_resp_state(1, 1, SK_KV_STATE_STALE |
 					   SK_KV_STATE_TOKEN |
-					   SK_KV_STATE_WON), 0);
-	assert_int_equal(get_resp_state(1, 1, 8), -EPROTO);
+					   SK_KV_STATE_WON |
+					   SK_KV_STATE_CREATED), 0);
+	assert_int_equal(get_resp_state(1, 1, 16), -EPROTO);
 	assert_int_equal(get_resp_state(1, 1, UINT32_MAX), -EPROTO);
 	assert_int_equal(kv_dec_get_resp(bigval, 15, &out, &v), -EPROTO);
 	assert_int_equal(kv_dec_get_resp(bigval, 0, &out, &v), -EPROTO);

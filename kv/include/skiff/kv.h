@@ -236,12 +236,24 @@ enum sk_kv_cmd {
                                   * and token (ms I) */
 #define SK_KV_META_TTL 8u        /* DELETE with INVALIDATE: and the expiry
                                   * exptime (md I T) */
+#define SK_KV_META_RECACHE 16u   /* GET, GAT: win the token of an item
+                                  * whose token no one won and whose
+                                  * expiry is before recache (read as
+                                  * exptime) too, stale or not (mg R) */
+#define SK_KV_META_RECACHE_OLD 32u /* GAT with RECACHE: compare the
+                                  * expiry before this GAT's (R before T
+                                  * in mg); else after it */
 
 /* struct sk_kv_req's state after a GET or GAT answered SK_KV_OK: */
 #define SK_KV_STATE_STALE 1u /* the item is stale (mg's X) */
 #define SK_KV_STATE_TOKEN 2u /* its token was won before this request
                               * (mg's Z) */
 #define SK_KV_STATE_WON 4u   /* this request won it (mg's W) */
+#define SK_KV_STATE_CREATED 8u /* with WON: by creating the item (mg N) */
+/* ... and after an INCR or DECR that answered SK_KV_OK: */
+#define SK_KV_STATE_GREW 16u /* the number outgrew the old value, so the
+                              * item was made anew (memcached's ma then
+                              * gives its T to the old item: lost) */
 
 /* At most this many requests of one node are in flight at once; a post
  * past it first waits (serving the loop) for one to finish. */
@@ -263,6 +275,7 @@ struct sk_kv_req {
 	unsigned meta;          /* SK_KV_META_* (GET, GAT, DELETE, STORE),
 	                         * 0 for none */
 	int32_t vivify;         /* with SK_KV_META_VIVIFY */
+	int32_t recache;        /* with SK_KV_META_RECACHE */
 	/* In and out: */
 	size_t vlen;            /* STORE: in; GET, GAT: the whole length */
 	uint64_t cas;           /* in: STORE with SK_KV_CAS the CAS to
