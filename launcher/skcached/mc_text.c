@@ -601,10 +601,9 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 		out_line(c, "SERVER_ERROR value lost");
 		return 0;
 	}
-	/* N made it (won without its being stale): memcached's new item
-	 * has no expiry until the flags' walk reaches T or N. */
-	created = (r->state & (SK_KV_STATE_WON | SK_KV_STATE_STALE)) ==
-		  SK_KV_STATE_WON;
+	/* N made it: memcached's new item has no expiry until the flags'
+	 * walk reaches T or N. */
+	created = (r->state & SK_KV_STATE_CREATED) != 0;
 	if (t->value)
 		mc_outf(c, "VA %zu", r->vlen);
 	else
@@ -791,8 +790,12 @@ static int finish_ma(struct mc_conn *c, struct mc_cmd *cmd)
 			t->number = r->number;
 			t->new_cas = r->cas;
 			t->expiry = r->expiry;
-			if (t->ttl) {
-				/* T: the new TTL once the number changed */
+			/* T: the new TTL once the number changed. Not when
+			 * it outgrew the old value: memcached's ma then gives
+			 * T to the item it replaced (do_add_delta returns the
+			 * old one), so the stored item keeps its TTL, though
+			 * t prints T's. */
+			if (t->ttl && !(r->state & SK_KV_STATE_GREW)) {
 				r->cmd = SK_KV_CMD_TOUCH;
 				r->exptime = t->exptime;
 				rearm(r);
@@ -1250,8 +1253,9 @@ static struct mc_cmd *stats_parse(struct parse *p)
 
 struct mflags {
 	bool has_error, value, quiet, has_cas, key_binary, vivify, new_ttl;
+	bool recache;
 	char mode;
-	int32_t exptime, viv_exptime;
+	int32_t exptime, viv_exptime, recache_time;
 	uint32_t client_flags;
 	uint64_t cas, delta, initial;
 	uint8_t seen[127];
@@ -1312,6 +1316,9 @@ static int meta_preparse(struct parse *p, size_t start, struct mflags *of,
 				*errstr = "CLIENT_ERROR bad token in command "
 					  "line format";
 				of->has_error = true;
+			} else {
+				of->recache = true;
+				of->recache_time = tmp;
 			}
 			break;
 		case 'l': case 'O': case 'P': case 'L': case 'k': case 's':
@@ -1371,14 +1378,26 @@ static int meta_preparse(struct parse *p, size_t start, struct mflags *of,
  * The flags memcached 1.6.18 accepts whose effect kv cannot give, per
  * command; refused with memcached's error for an unknown flag:
  *   mg: h (hit before) and l (last access): the owner never sees a GET
- *       that READs its memory; R (recache: a win by the TTL left) is not
- *       built yet
+ *       that READs its memory
  * Unlisted flags that a command ignores in memcached (u, P, L; v on md;
- * I on mg and ma) are ignored here too.
+ * I on mg and ma; R on all but mg) are ignored here too.
  */
 static bool meta_refused(char cm, const struct mflags *of)
 {
-	return cm == 'g' && (of->seen['h'] || of->seen['l'] || of->seen['R']);
+	return cm == 'g' && (of->seen['h'] || of->seen['l']);
+}
+
+/* Whether flag @a comes before flag @b among the flags from token @start
+ * on (both there). */
+static bool meta_before(const struct parse *p, size_t start, char a, char b)
+{
+	for (size_t i = start; p->tok[i].length != 0; i++) {
+		if (p->tok[i].value[0] == a)
+			return true;
+		if (p->tok[i].value[0] == b)
+			return false;
+	}
+	return false;
 }
 
 /* Whether T comes after N among the flags from token @start on (both
@@ -1468,6 +1487,14 @@ static struct mc_cmd *mg_parse(struct parse *p)
 	/* Every mg may win a stale item's token (X W); with N a miss
 	 * creates the item, its expiry the later of T and N. */
 	cmd->req[0].meta = SK_KV_META_WIN;
+	/* R: a win too if the item expires before R's time (and, after a
+	 * T among the flags, the T's expiry is the one compared) */
+	if (of.recache) {
+		cmd->req[0].meta |= SK_KV_META_RECACHE;
+		cmd->req[0].recache = of.recache_time;
+		if (of.new_ttl && meta_before(p, 2, 'R', 'T'))
+			cmd->req[0].meta |= SK_KV_META_RECACHE_OLD;
+	}
 	if (of.vivify) {
 		cmd->req[0].meta |= SK_KV_META_VIVIFY;
 		cmd->req[0].vivify = of.new_ttl && meta_ttl_last(p, 2) ?

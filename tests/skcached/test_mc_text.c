@@ -105,14 +105,20 @@ static void apply(struct run *r, struct sk_kv_req *q)
 	if (q->cmd == SK_KV_CMD_TOUCH || q->cmd == SK_KV_CMD_GAT ||
 	    (q->cmd == SK_KV_CMD_DELETE && (q->meta & SK_KV_META_TTL)))
 		logf_(r, " e%d", q->exptime);
-	/* SK_KV_META_*: W win, N vivify (its expiry), I invalidate, T ttl */
+	/* SK_KV_META_*: W win, N vivify (its expiry), I invalidate, T ttl,
+	 * R recache (its time), O recache the old expiry */
 	if (q->meta) {
-		logf_(r, " [%s%s%s%s]", q->meta & SK_KV_META_WIN ? "W" : "",
+		logf_(r, " [%s%s%s%s%s%s]",
+		      q->meta & SK_KV_META_WIN ? "W" : "",
 		      q->meta & SK_KV_META_VIVIFY ? "N" : "",
 		      q->meta & SK_KV_META_INVALIDATE ? "I" : "",
-		      q->meta & SK_KV_META_TTL ? "T" : "");
+		      q->meta & SK_KV_META_TTL ? "T" : "",
+		      q->meta & SK_KV_META_RECACHE ? "R" : "",
+		      q->meta & SK_KV_META_RECACHE_OLD ? "O" : "");
 		if (q->meta & SK_KV_META_VIVIFY)
 			logf_(r, " n%d", q->vivify);
+		if (q->meta & SK_KV_META_RECACHE)
+			logf_(r, " r%d", q->recache);
 	}
 	logf_(r, "\n");
 
@@ -143,6 +149,8 @@ static void apply(struct run *r, struct sk_kv_req *q)
 		q->expiry = f->expiry;
 	}
 	q->number = f->number;
+	if (q->cmd == SK_KV_CMD_INCR || q->cmd == SK_KV_CMD_DECR)
+		q->state = f->state;
 	q->done = 1;
 }
 
@@ -823,9 +831,14 @@ static void test_mg(void **state)
 		"CLIENT_ERROR options flags are too long\r\n");
 	/* refused: memcached 1.6.18 answers these (h1, HD...); kv lacks
 	 * what they need */
-	EXPECT0("mg a h\r\nmg a l\r\nmg a R5\r\n",
-		"CLIENT_ERROR invalid flag\r\nCLIENT_ERROR invalid flag\r\n"
-		"CLIENT_ERROR invalid flag\r\n");
+	EXPECT0("mg a h\r\nmg a l\r\n",
+		"CLIENT_ERROR invalid flag\r\nCLIENT_ERROR invalid flag\r\n");
+}
+
+/* One command of @in, one request answered by f[0]. */
+static char *feed1(struct run *r, const char *in, const struct fake *f)
+{
+	return feed(r, in, strlen(in), f, 1);
 }
 
 /*
@@ -839,6 +852,10 @@ static void test_mg_tokens(void **state)
 {
 	static const struct fake created[] = {
 		{ .status = SK_OK, .res = SK_KV_OK, .value = "", .cas = 1,
+		  .state = SK_KV_STATE_WON | SK_KV_STATE_CREATED },
+	};
+	static const struct fake recached[] = {
+		{ .status = SK_OK, .res = SK_KV_OK, .value = "v", .cas = 3,
 		  .state = SK_KV_STATE_WON },
 	};
 	static const struct fake taken[] = {
@@ -858,40 +875,56 @@ static void test_mg_tokens(void **state)
 
 	(void)state;
 	/* "mg k1 N30 v c t s" on a miss: created, empty, won; t is N's */
-	o = feed(&r, "mg k1 N30 v c t s\r\n", 19, created, 1);
+	o = feed1(&r, "mg k1 N30 v c t s\r\n", created);
 	assert_string_equal(o, "VA 0 c1 t30 s0 W\r\n\r\n");
 	assert_string_equal(r.log, "GET k1 [WN] n30\n");
 	free(o);
 	/* then "mg k1 N30 s": Z */
-	o = feed(&r, "mg k1 N30 s\r\n", 13, taken, 1);
+	o = feed1(&r, "mg k1 N30 s\r\n", taken);
 	assert_string_equal(o, "HD s0 Z\r\n");
 	free(o);
 	/* a created item's t follows the flags' order: none before N or T,
 	 * then the later of them; the expiry kv gets is the later one */
-	o = feed(&r, "mg k3 T40 N30 t\r\n", 17, created, 1);
+	o = feed1(&r, "mg k3 T40 N30 t\r\n", created);
 	assert_string_equal(o, "HD t30 W\r\n");
 	assert_string_equal(r.log, "GAT k3 e40 [WN] n30\n");
 	free(o);
-	o = feed(&r, "mg k3 t N30 T40\r\n", 17, created, 1);
+	o = feed1(&r, "mg k3 t N30 T40\r\n", created);
 	assert_string_equal(o, "HD t-1 W\r\n");
 	assert_string_equal(r.log, "GAT k3 e40 [WN] n40\n");
 	free(o);
-	o = feed(&r, "mg k4 N0 t\r\n", 12, created, 1);
+	o = feed1(&r, "mg k4 N0 t\r\n", created);
 	assert_string_equal(o, "HD t-1 W\r\n");
 	free(o);
 	/* a stale item (md I): the first mg wins (X W), the next sees X Z,
 	 * after k and O */
-	o = feed(&r, "mg k1 k O5 v\r\n", 14, stale_won, 1);
+	o = feed1(&r, "mg k1 k O5 v\r\n", stale_won);
 	assert_string_equal(o, "VA 2 kk1 O5 X W\r\nhi\r\n");
 	free(o);
-	o = feed(&r, "mg k1 v\r\n", 9, stale_taken, 1);
+	o = feed1(&r, "mg k1 v\r\n", stale_taken);
 	assert_string_equal(o, "VA 2 Z X\r\nhi\r\n");
 	free(o);
 	/* get and gets never show them, and never ask to win */
-	o = feed(&r, "gets k1\r\n", 9, stale_taken, 1);
+	o = feed1(&r, "gets k1\r\n", stale_taken);
 	assert_string_equal(o, "VALUE k1 0 2 8\r\nhi\r\nEND\r\n");
 	assert_string_equal(r.log, "GET k1\n");
 	free(o);
+	/* R: kv decides ("mg r s R200" on an item set with T100: "HD s1
+	 * W", a win that created nothing); R compares the expiry before a T
+	 * that comes after it (kv's RECACHE_OLD), after one before it */
+	o = feed1(&r, "mg r s R200\r\n", recached);
+	assert_string_equal(o, "HD s1 W\r\n");
+	assert_string_equal(r.log, "GET r [WR] r200\n");
+	free(o);
+	o = feed1(&r, "mg r R50 T10\r\n", recached);
+	assert_string_equal(o, "HD W\r\n");
+	assert_string_equal(r.log, "GAT r e10 [WRO] r50\n");
+	free(o);
+	o = feed1(&r, "mg r T10 R50\r\n", recached);
+	assert_string_equal(r.log, "GAT r e10 [WR] r50\n");
+	free(o);
+	EXPECT0("mg r Rz\r\n",
+		"CLIENT_ERROR bad token in command line format\r\n");
 	/* N on a miss that kv could not create (no room): EN */
 	o = feed(&r, "mg k5 N30 v\r\n", 13,
 		 (const struct fake[]){OK(SK_KV_ENOMEM)}, 1);
@@ -1124,6 +1157,20 @@ static void test_ma(void **state)
 		o = feed(&r, "ma n T10 v\r\n", 12, f, 2);
 		assert_string_equal(o, "VA 2\r\n12\r\n");
 		assert_string_equal(r.log, "INCR n d1\nTOUCH n e10\n");
+		free(o);
+	}
+	/* ... but not after a number that outgrew its value: memcached
+	 * gives T to the item it replaced ("99", "ma n T30 t v": VA 3 t30
+	 * and 100; "mg n t" then t-1; from "99 " the same ma leaves t30) */
+	{
+		static const struct fake f[] = {
+			{ .status = SK_OK, .res = SK_KV_OK, .number = 100,
+			  .state = SK_KV_STATE_GREW },
+		};
+
+		o = feed(&r, "ma n T30 t v\r\n", 14, f, 1);
+		assert_string_equal(o, "VA 3 t30\r\n100\r\n");
+		assert_string_equal(r.log, "INCR n d1\n");
 		free(o);
 	}
 	EXPECT0("ma n MX\r\nma n Dx\r\n",
