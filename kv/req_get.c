@@ -292,7 +292,8 @@ static bool kv_get_took(struct sk_kv *kv, struct sk_kv_req_priv *op,
 {
 	kv_loc_fill(kv->loc, op->plan.h, op->kp->view.partition, cand,
 		    iv->cas, (int)iv->killed, op->t0);
-	if (op->req &&
+	/* (A plain GET reads no clock for it.) */
+	if (op->req && op->req->meta &&
 	    kv_get_owner_decides(op->req, iv,
 				 kv_owner_now(&kv->owners[op->rank],
 					      kv_mono_ns())))
@@ -427,7 +428,8 @@ bool kv_get_direct(struct sk_kv *kv, struct kv_part *kp, uint64_t h,
 		if (now - t0 >= sk_kv_lease_ns(kv->quarantine_ns) ||
 		    (rc != 0 && rc != SK_KV_ERR_EXPIRED))
 			return false;
-		if (kv_get_owner_decides(req,
+		if (req->meta &&
+		    kv_get_owner_decides(req,
 					 rc == SK_KV_ERR_EXPIRED ? NULL : &iv,
 					 kv_owner_now(o, now)))
 			return false; /* the owner's to answer (mg) */
