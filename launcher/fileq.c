@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +39,8 @@ static struct {
 	struct sk_fileq_req *done_head, *done_tail;
 	unsigned             queued;       /* in head..tail */
 	unsigned             running;      /* in a worker's ->work */
+	unsigned             waking;       /* done, its worker yet to write
+	                                    * the eventfd */
 	unsigned             idle;         /* workers waiting on cond */
 	unsigned             nthreads;
 	uint64_t             keys[SK_FILEQ_THREADS]; /* a worker's; 0 none */
@@ -149,15 +152,20 @@ static void *sk_fileq_worker(void *arg)
 
 		pthread_mutex_lock(&sk_fq.lock);
 		sk_fq.keys[slot] = 0;
+		sk_fq.running--;
 		wake = sk_fileq_finish(req);
 		if (wake) {
-			/* Still counted as running: sk_fileq_stop keeps the
-			 * eventfd open for this write. */
+			/* Counted as waking: sk_fileq_stop keeps the eventfd
+			 * open for this write. Not as running: once its done
+			 * is the loop's, the request is not the threads' work
+			 * (sk_fileq_busy), or skrun's last turn would wait for
+			 * a wake-up that already came. */
+			sk_fq.waking++;
 			pthread_mutex_unlock(&sk_fq.lock);
 			sk_fileq_wake();
 			pthread_mutex_lock(&sk_fq.lock);
+			sk_fq.waking--;
 		}
-		sk_fq.running--;
 	}
 	sk_fq.slot_used[slot] = false;
 	sk_fq.nthreads--;
@@ -291,6 +299,14 @@ unsigned sk_fileq_stop(void)
 	pthread_mutex_lock(&sk_fq.lock);
 	sk_fq.stopping = true;
 	pthread_cond_broadcast(&sk_fq.cond);
+	/* A worker done with its request is one write to a non-blocking
+	 * eventfd from letting go: wait for it rather than leave the
+	 * eventfd open for it. */
+	while (sk_fq.waking) {
+		pthread_mutex_unlock(&sk_fq.lock);
+		sched_yield();
+		pthread_mutex_lock(&sk_fq.lock);
+	}
 	left = sk_fq.running + sk_fq.queued;
 	pthread_mutex_unlock(&sk_fq.lock);
 	sk_watch_stop(sk_fq.loop, &sk_fq.w);
