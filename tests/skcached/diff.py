@@ -565,6 +565,15 @@ def strtoull_ok(b):
     return v
 
 
+def mc_time(ref):
+    """The reference's clock (stats' time), or ours if it says none."""
+    for line in ref.exchange(b"stats\r\nmn\r\n", 1).split(b"\r\n"):
+        f = line.split(b" ")
+        if len(f) == 3 and f[:2] == [b"STAT", b"time"] and f[2].isdigit():
+            return int(f[2])
+    return int(time.time())
+
+
 def big_incr(ref, sut, cmd):
     """memcached's incr/decr of a stored number of 2^63 or more looks for
     a minus sign past the value's end (see NUMS): the oracle's answer then
@@ -608,10 +617,12 @@ def big_incr(ref, sut, cmd):
     if ttl < 0:
         exp = 0
     elif ttl > 30 * 86400:
-        # memcached: an absolute time; an item set to expire at 2^31 - 1
-        # shows a TTL that, added to our clock (a second or two ahead of
-        # memcached's coarse one), can pass it: the set would be refused
-        exp = min(int(time.time()) + ttl, 2 ** 31 - 1)
+        # memcached: an absolute time, its expiry = its own clock (stats'
+        # time: coarse, a second or so behind ours) + the TTL it showed.
+        # Our clock in its place moved the item's expiry on by that much
+        # at every such fix (3 s in one run: past the slack), and could
+        # pass 2^31 - 1, where the set would be refused.
+        exp = min(mc_time(ref) + ttl, 2 ** 31 - 1)
     else:
         exp = max(ttl, 1)
     fix = b"set %s %d %d %d noreply\r\n%s\r\n" % (w[1], flags, exp,
