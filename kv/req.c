@@ -138,17 +138,18 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 	switch (req->cmd) {
 	case SK_KV_CMD_GET:
 		kv->st.gets_local++;
-		if (req->meta & (SK_KV_META_WIN | SK_KV_META_VIVIFY |
-				 SK_KV_META_RECACHE))
-			goto touch; /* mg: it may win a token, or create */
-		res = kv_own_get(kv, kp, req->key, req->klen, &iv);
-		if (res == SK_KV_OK)
-			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
-				     iv.exptime, iv.state);
-		break;
+		if (!(req->meta & (SK_KV_META_WIN | SK_KV_META_VIVIFY |
+				   SK_KV_META_RECACHE))) {
+			res = kv_own_get(kv, kp, req->key, req->klen, &iv);
+			if (res == SK_KV_OK)
+				kv_req_value(req, iv.value, iv.vlen, iv.flags,
+					     iv.cas, iv.exptime, iv.state);
+			break;
+		}
+		/* mg: it may win a token, or create the item */
+		/* fall through */
 	case SK_KV_CMD_GAT:
 	case SK_KV_CMD_TOUCH:
-	touch:
 		res = kv_own_touch(kv, kp, req->key, req->klen,
 				   kv_touch_mode(req),
 				   req->cmd == SK_KV_CMD_GET ? 0 : req->exptime,
