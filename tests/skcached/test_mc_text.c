@@ -835,10 +835,18 @@ static void test_mg(void **state)
 		"CLIENT_ERROR invalid flag\r\nCLIENT_ERROR invalid flag\r\n");
 }
 
-/* One command of @in, one request answered by f[0]. */
-static char *feed1(struct run *r, const char *in, const struct fake *f)
+/* One command of @in, one request answered by f[0]: the answer must be
+ * @out, and what was asked of kv @log (unless NULL). */
+static void one_is(const char *in, const struct fake *f, const char *out,
+		   const char *log)
 {
-	return feed(r, in, strlen(in), f, 1);
+	struct run r;
+	char *o = feed(&r, in, strlen(in), f, 1);
+
+	assert_string_equal(o, out);
+	if (log)
+		assert_string_equal(r.log, log);
+	free(o);
 }
 
 /*
@@ -870,66 +878,50 @@ static void test_mg_tokens(void **state)
 		{ .status = SK_OK, .res = SK_KV_OK, .value = "hi", .cas = 8,
 		  .state = SK_KV_STATE_STALE | SK_KV_STATE_TOKEN },
 	};
-	struct run r;
-	char *o;
-
 	(void)state;
 	/* "mg k1 N30 v c t s" on a miss: created, empty, won; t is N's */
-	o = feed1(&r, "mg k1 N30 v c t s\r\n", created);
-	assert_string_equal(o, "VA 0 c1 t30 s0 W\r\n\r\n");
-	assert_string_equal(r.log, "GET k1 [WN] n30\n");
-	free(o);
+	one_is("mg k1 N30 v c t s\r\n", created,
+	       "VA 0 c1 t30 s0 W\r\n\r\n",
+	       "GET k1 [WN] n30\n");
 	/* then "mg k1 N30 s": Z */
-	o = feed1(&r, "mg k1 N30 s\r\n", taken);
-	assert_string_equal(o, "HD s0 Z\r\n");
-	free(o);
+	one_is("mg k1 N30 s\r\n", taken,
+	       "HD s0 Z\r\n", NULL);
 	/* a created item's t follows the flags' order: none before N or T,
 	 * then the later of them; the expiry kv gets is the later one */
-	o = feed1(&r, "mg k3 T40 N30 t\r\n", created);
-	assert_string_equal(o, "HD t30 W\r\n");
-	assert_string_equal(r.log, "GAT k3 e40 [WN] n30\n");
-	free(o);
-	o = feed1(&r, "mg k3 t N30 T40\r\n", created);
-	assert_string_equal(o, "HD t-1 W\r\n");
-	assert_string_equal(r.log, "GAT k3 e40 [WN] n40\n");
-	free(o);
-	o = feed1(&r, "mg k4 N0 t\r\n", created);
-	assert_string_equal(o, "HD t-1 W\r\n");
-	free(o);
+	one_is("mg k3 T40 N30 t\r\n", created,
+	       "HD t30 W\r\n",
+	       "GAT k3 e40 [WN] n30\n");
+	one_is("mg k3 t N30 T40\r\n", created,
+	       "HD t-1 W\r\n",
+	       "GAT k3 e40 [WN] n40\n");
+	one_is("mg k4 N0 t\r\n", created,
+	       "HD t-1 W\r\n", NULL);
 	/* a stale item (md I): the first mg wins (X W), the next sees X Z,
 	 * after k and O */
-	o = feed1(&r, "mg k1 k O5 v\r\n", stale_won);
-	assert_string_equal(o, "VA 2 kk1 O5 X W\r\nhi\r\n");
-	free(o);
-	o = feed1(&r, "mg k1 v\r\n", stale_taken);
-	assert_string_equal(o, "VA 2 Z X\r\nhi\r\n");
-	free(o);
+	one_is("mg k1 k O5 v\r\n", stale_won,
+	       "VA 2 kk1 O5 X W\r\nhi\r\n", NULL);
+	one_is("mg k1 v\r\n", stale_taken,
+	       "VA 2 Z X\r\nhi\r\n", NULL);
 	/* get and gets never show them, and never ask to win */
-	o = feed1(&r, "gets k1\r\n", stale_taken);
-	assert_string_equal(o, "VALUE k1 0 2 8\r\nhi\r\nEND\r\n");
-	assert_string_equal(r.log, "GET k1\n");
-	free(o);
+	one_is("gets k1\r\n", stale_taken,
+	       "VALUE k1 0 2 8\r\nhi\r\nEND\r\n",
+	       "GET k1\n");
 	/* R: kv decides ("mg r s R200" on an item set with T100: "HD s1
 	 * W", a win that created nothing); R compares the expiry before a T
 	 * that comes after it (kv's RECACHE_OLD), after one before it */
-	o = feed1(&r, "mg r s R200\r\n", recached);
-	assert_string_equal(o, "HD s1 W\r\n");
-	assert_string_equal(r.log, "GET r [WR] r200\n");
-	free(o);
-	o = feed1(&r, "mg r R50 T10\r\n", recached);
-	assert_string_equal(o, "HD W\r\n");
-	assert_string_equal(r.log, "GAT r e10 [WRO] r50\n");
-	free(o);
-	o = feed1(&r, "mg r T10 R50\r\n", recached);
-	assert_string_equal(r.log, "GAT r e10 [WR] r50\n");
-	free(o);
+	one_is("mg r s R200\r\n", recached,
+	       "HD s1 W\r\n",
+	       "GET r [WR] r200\n");
+	one_is("mg r R50 T10\r\n", recached,
+	       "HD W\r\n",
+	       "GAT r e10 [WRO] r50\n");
+	one_is("mg r T10 R50\r\n", recached, "HD W\r\n",
+	       "GAT r e10 [WR] r50\n");
 	EXPECT0("mg r Rz\r\n",
 		"CLIENT_ERROR bad token in command line format\r\n");
 	/* N on a miss that kv could not create (no room): EN */
-	o = feed(&r, "mg k5 N30 v\r\n", 13,
-		 (const struct fake[]){OK(SK_KV_ENOMEM)}, 1);
-	assert_string_equal(o, "EN\r\n");
-	free(o);
+	one_is("mg k5 N30 v\r\n", (const struct fake[]){OK(SK_KV_ENOMEM)},
+	       "EN\r\n", NULL);
 	EXPECT0("mg k N\r\n",
 		"CLIENT_ERROR bad token in command line format\r\n");
 }
