@@ -214,8 +214,10 @@ static bool kv_serve_held(struct sk_kv *kv, struct kv_part *kp, void *r,
 static void kv_post_local(struct sk_kv *kv, struct sk_kv_req *req,
 			  struct kv_part *kp)
 {
-	/* Updates keep their order behind held ones; a GET need not. */
-	if ((req->cmd == SK_KV_CMD_GET || !kv_hold_busy(kp)) &&
+	/* Updates keep their order behind held ones; a GET need not, but
+	 * an mg's may change the item (its rpc is an update too). */
+	if (((req->cmd == SK_KV_CMD_GET && !req->meta) ||
+	     !kv_hold_busy(kp)) &&
 	    kv_serve_local(kv, kp, req))
 		return;
 	/* Posted, not done: kv_wait asks only whether priv_ is set. */
