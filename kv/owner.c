@@ -129,6 +129,24 @@ enum sk_kv_res kv_own_get(struct sk_kv *kv, struct kv_part *kp,
 	return SK_KV_OK;
 }
 
+/* An absolute expiry @exp as the item's 32-bit field (absolute expiries
+ * fit it until 2106), noted for the expiry crawler (evict.c): the
+ * partition's items may expire from now on. */
+static inline uint32_t kv_own_exp_field(struct kv_part *kp, uint64_t exp)
+{
+	if (exp > UINT32_MAX)
+		exp = UINT32_MAX;
+	if (exp != SK_KV_EXP_NEVER)
+		kp->may_expire = 1;
+	return (uint32_t)exp;
+}
+
+/* The same of a request's exptime, read as memcached reads it at @now. */
+static uint32_t kv_own_exp(struct kv_part *kp, int32_t exptime, uint64_t now)
+{
+	return kv_own_exp_field(kp, sk_kv_exptime_abs(exptime, now));
+}
+
 /* kv_own_store, inlined into the handler of a peer's update too (a call
  * of eleven arguments was a tenth of a SET's own work). */
 static inline __attribute__((always_inline)) enum sk_kv_res
@@ -144,6 +162,7 @@ kv_store_in(struct kv_part *kp, enum sk_kv_op op, const void *key,
 	size_t alen = vlen, blen = 0;
 	enum sk_kv_res r;
 	uint64_t now = 0;
+	uint32_t exp;
 	int st;
 
 	if (!sk_kv_value_ok(vlen))
@@ -185,28 +204,22 @@ kv_store_in(struct kv_part *kp, enum sk_kv_op op, const void *key,
 		b = iv.value, blen = iv.vlen;
 		img = NULL;
 	}
-	/* Absolute expiries fit 32 bits until 2106; the store's field. */
-	if (out.exp > UINT32_MAX)
-		out.exp = UINT32_MAX;
-	if (out.exp != SK_KV_EXP_NEVER)
-		kp->may_expire = 1; /* the crawler's from now on (evict.c) */
+	exp = kv_own_exp_field(kp, out.exp);
 	/* An item the client built and sealed (a peer's set, add, replace or
 	 * cas: its flags are the request's) is stored as it came; not a
 	 * stale one (ms I), whose state the client sealed as 0. */
 	if (out.stale)
 		st = sk_kv_part_set_state(kp->part, key, klen, value, vlen,
-					  NULL, 0, out.flags,
-					  (uint32_t)out.exp,
+					  NULL, 0, out.flags, exp,
 					  SK_KV_ITEM_STALE |
 						  (iv.state & SK_KV_ITEM_TOKEN),
 					  kv_mono_ns(), cas_p);
 	else if (img)
 		st = sk_kv_part_put(kp->part, img, sk_kv_item_size(klen, vlen),
-				    (uint32_t)out.exp, kv_mono_ns(), cas_p);
+				    exp, kv_mono_ns(), cas_p);
 	else
 		st = sk_kv_part_set(kp->part, key, klen, a, alen, b, blen,
-				    out.flags, (uint32_t)out.exp, kv_mono_ns(),
-				    cas_p);
+				    out.flags, exp, kv_mono_ns(), cas_p);
 	switch (st) {
 	case 0:
 		return SK_KV_STORED;
@@ -230,19 +243,6 @@ enum sk_kv_res kv_own_store(struct sk_kv *kv, struct kv_part *kp,
 	(void)kv;
 	return kv_store_in(kp, op, key, klen, value, vlen, flags, exptime, cas,
 			   stale, img, cas_p);
-}
-
-/* An absolute expiry for the item's 32-bit field (until 2106), noted for
- * the expiry crawler. */
-static uint32_t kv_own_exp(struct kv_part *kp, int32_t exptime, uint64_t now)
-{
-	uint64_t exp = sk_kv_exptime_abs(exptime, now);
-
-	if (exp > UINT32_MAX)
-		exp = UINT32_MAX;
-	if (exp != SK_KV_EXP_NEVER)
-		kp->may_expire = 1;
-	return (uint32_t)exp;
 }
 
 /* Republish the key's item with @exp and @state (sk_kv_part_restate):
@@ -614,9 +614,7 @@ static bool kv_serve_delete(struct sk_kv *kv, struct kv_part *kp,
 			    const struct kv_delete_msg *m)
 {
 	enum sk_kv_res r = kv_own_delete(kv, kp, m->key, m->klen, m->cas,
-					 (m->stale ? KV_DELETE_STALE : 0) |
-						 (m->ttl ? KV_DELETE_TTL : 0),
-					 m->exptime);
+					 m->mode, m->exptime);
 
 	if (kv_own_must_wait(kp, r))
 		return false; /* md I found no room to republish */

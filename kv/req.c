@@ -138,8 +138,7 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 	switch (req->cmd) {
 	case SK_KV_CMD_GET:
 		kv->st.gets_local++;
-		if (!(req->meta & (SK_KV_META_WIN | SK_KV_META_VIVIFY |
-				   SK_KV_META_RECACHE))) {
+		if (!kv_get_may_change(req)) {
 			res = kv_own_get(kv, kp, req->key, req->klen, &iv);
 			if (res == SK_KV_OK)
 				kv_req_value(req, iv.value, iv.vlen, iv.flags,
@@ -216,7 +215,7 @@ static void kv_post_local(struct sk_kv *kv, struct sk_kv_req *req,
 {
 	/* Updates keep their order behind held ones; a GET need not, but
 	 * an mg's may change the item (its rpc is an update too). */
-	if (((req->cmd == SK_KV_CMD_GET && !req->meta) ||
+	if (((req->cmd == SK_KV_CMD_GET && !kv_get_may_change(req)) ||
 	     !kv_hold_busy(kp)) &&
 	    kv_serve_local(kv, kp, req))
 		return;

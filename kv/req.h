@@ -91,6 +91,13 @@ static inline bool kv_get_owner_decides(const struct sk_kv_req *req,
 	       (uint64_t)iv->exptime <
 		       sk_kv_exptime_abs(req->recache, owner_now) + 1;
 }
+/* Whether GET @req may change its item (an mg's: a token to win, an item
+ * to create): then the owner serves it as an update (KV_RPC_TOUCH). */
+static inline bool kv_get_may_change(const struct sk_kv_req *req)
+{
+	return (req->meta & (SK_KV_META_WIN | SK_KV_META_VIVIFY |
+			     SK_KV_META_RECACHE)) != 0;
+}
 /* KV_RPC_DELETE's mode for @req. */
 static inline uint32_t kv_delete_mode(const struct sk_kv_req *req)
 {

@@ -221,11 +221,8 @@ bool kv_get_by_rpc(struct sk_kv *kv, struct sk_kv_req_priv *op)
 	kv->st.gets_rpc++;
 	/* mg's GET (SK_KV_META_*) asks as an update may: a token to win, an
 	 * item to create. */
-	op->id = op->req && (op->req->meta &
-			     (SK_KV_META_WIN | SK_KV_META_VIVIFY |
-			      SK_KV_META_RECACHE)) ?
-			 KV_RPC_TOUCH :
-			 KV_RPC_GET;
+	op->id = op->req && kv_get_may_change(op->req) ? KV_RPC_TOUCH :
+							  KV_RPC_GET;
 	return kv_rpc_send(kv, op);
 }
 

@@ -1500,8 +1500,6 @@ int sk_kv_part_restate(struct sk_kv_part *part, const void *key,
 		ih.state = (uint16_t)state;
 	if (new_cas)
 		ih.cas = part->cas_next++;
-	else
-		ih.cas &= ~SK_KV_CAS_KILLED;
 	item = part->store + ch.off * SK_KV_UNIT;
 	region_off = part->store_off + ch.off * SK_KV_UNIT;
 	rw.w = (uint64_t *)item + 1;

@@ -45,8 +45,7 @@ int kv_dec_delete(const void *data, size_t len, struct kv_delete_msg *m)
 	    (q.mode && !(q.mode & KV_DELETE_STALE)) ||
 	    (!(q.mode & KV_DELETE_TTL) && q.exptime))
 		return -EPROTO;
-	m->stale = q.mode & KV_DELETE_STALE;
-	m->ttl = (q.mode & KV_DELETE_TTL) != 0;
+	m->mode = q.mode;
 	m->exptime = q.exptime;
 	m->cas = q.cas;
 	m->klen = q.klen;

@@ -38,8 +38,7 @@ int kv_dec_key(const void *data, size_t len, struct kv_key_msg *m);
  * KV_DELETE_STALE with or without KV_DELETE_TTL, exptime 0 without the
  * latter, then exactly klen bytes of a valid key. */
 struct kv_delete_msg {
-	bool stale;           /* md I */
-	bool ttl;
+	uint32_t mode;        /* KV_DELETE_* */
 	int32_t exptime;
 	uint64_t cas;
 	const char *key;

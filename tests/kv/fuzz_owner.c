@@ -223,8 +223,7 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 		check(sk_kv_key_ok(m.key, m.klen));
 		q = (struct kv_delete_req){
 			.klen = m.klen, .cas = m.cas, .exptime = m.exptime,
-			.mode = (m.stale ? KV_DELETE_STALE : 0) |
-				(m.ttl ? KV_DELETE_TTL : 0),
+			.mode = m.mode,
 		};
 		check(len == sizeof(q) + m.klen);
 		check(memcmp(&q, p, sizeof(q)) == 0);

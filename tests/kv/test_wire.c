@@ -222,8 +222,7 @@ static int delete_req_full(uint32_t klen, uint32_t mode, uint64_t cas,
 	if (rc == 0) {
 		assert_int_equal(m.klen, klen);
 		assert_true(m.cas == cas);
-		assert_int_equal(m.stale, (mode & KV_DELETE_STALE) != 0);
-		assert_int_equal(m.ttl, (mode & KV_DELETE_TTL) != 0);
+		assert_int_equal(m.mode, mode);
 		assert_int_equal(m.exptime, exptime);
 		assert_ptr_equal(m.key, (char *)p + sizeof(q));
 	}
