@@ -1388,7 +1388,7 @@ static bool meta_refused(char cm, const struct mflags *of)
 }
 
 /* Whether flag @a comes before flag @b among the flags from token @start
- * on (both there). */
+ * on (both there; flags are never repeated). */
 static bool meta_before(const struct parse *p, size_t start, char a, char b)
 {
 	for (size_t i = start; p->tok[i].length != 0; i++) {
@@ -1398,18 +1398,6 @@ static bool meta_before(const struct parse *p, size_t start, char a, char b)
 			return false;
 	}
 	return false;
-}
-
-/* Whether T comes after N among the flags from token @start on (both
- * set an item that N created, in order). */
-static bool meta_ttl_last(const struct parse *p, size_t start)
-{
-	bool last = false;
-
-	for (size_t i = start; p->tok[i].length != 0; i++)
-		if (p->tok[i].value[0] == 'T' || p->tok[i].value[0] == 'N')
-			last = p->tok[i].value[0] == 'T';
-	return last;
 }
 
 /* Any O token over memcached's length. */
@@ -1497,7 +1485,7 @@ static struct mc_cmd *mg_parse(struct parse *p)
 	}
 	if (of.vivify) {
 		cmd->req[0].meta |= SK_KV_META_VIVIFY;
-		cmd->req[0].vivify = of.new_ttl && meta_ttl_last(p, 2) ?
+		cmd->req[0].vivify = of.new_ttl && meta_before(p, 2, 'N', 'T') ?
 					     of.exptime :
 					     of.viv_exptime;
 	}
@@ -1662,7 +1650,7 @@ static struct mc_cmd *ma_parse(struct parse *p)
 	t->vivify = of.vivify;
 	t->viv_exptime = of.viv_exptime;
 	t->initial = of.initial;
-	t->ttl_last = meta_ttl_last(p, 2);
+	t->ttl_last = meta_before(p, 2, 'N', 'T');
 	cmd->req[0].delta = of.delta;
 	/* C: only the item with that CAS (C0 is none, as in memcached) */
 	cmd->req[0].cas = of.has_cas ? of.cas : 0;
