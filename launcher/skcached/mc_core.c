@@ -157,9 +157,17 @@ void mc_conn_out_free(struct mc_conn *c)
 	c->out_len = c->out_cap = 0;
 }
 
+/*
+ * kv's owners stamp expiries by CLOCK_REALTIME; time() reads the kernel's
+ * coarse clock, which lags it by up to a tick, and would print t101 for an
+ * item given T100 just as the second turns.
+ */
 uint32_t mc_unix_now(void)
 {
-	return (uint32_t)time(NULL);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint32_t)ts.tv_sec;
 }
 
 static void mc_stat_u64(mc_stat_func_t fn, void *arg, const char *name,
