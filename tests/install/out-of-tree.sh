@@ -178,7 +178,7 @@ same "skcached -V" "$("$P/bin/skcached" -V)" "skcached 1.6.18-skiff (Skiff $V)"
 # beside it, serves, and ends with 0 on SIGTERM.
 installed_skcached() {
 	local port pid rc
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(python3 tests/lib/free_port.py)
 	"$P/bin/skcached" -n 2 -t 1 -p "$port" -l 127.0.0.1 </dev/null &
 	pid=$!
 	python3 - "$port" <<'PY' || { kill -KILL "$pid"; return 1; }

@@ -68,9 +68,7 @@ for p in python3 /usr/bin/python3; do
 done
 [ -n "$py" ] || die "no python3 with pymemcache (apt-get install python3-pymemcache)"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/../lib/free_port.py"; }
 # listening HOST PORT: true once a TCP connect succeeds
 listening() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 

@@ -53,6 +53,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from free_port import free_port  # noqa: E402
+
 TTL_SLACK = 2          # seconds two servers' mg t may differ by (clock)
 TIMEOUT = 5.0          # seconds to wait for one answer before "<timeout>"
 MAX_ITEM = 1024 * 1024  # memcached's default -I
@@ -61,13 +65,6 @@ MAX_ITEM = 1024 * 1024  # memcached's default -I
 class Fail(Exception):
     pass
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Server:

@@ -29,9 +29,7 @@ usage() {
 	exit 2
 }
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/../lib/free_port.py"; }
 
 check_deps() {
 	local missing=()
