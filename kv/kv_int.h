@@ -114,6 +114,9 @@ struct kv_get_resp {
 	uint32_t exptime;     /* owner's Unix seconds, 0: never */
 	uint32_t state;       /* SK_KV_STATE_* (kv.h): the item's before
 	                       * this request, and WON */
+	uint32_t exptime_before; /* a touch's: the expiry it replaced (a
+	                          * created item's: its own); else exptime */
+	uint32_t reserved;    /* 0 */
 };
 
 /*
@@ -401,11 +404,13 @@ enum sk_kv_res kv_own_delta(struct sk_kv *kv, struct kv_part *kp,
 			    bool *grew_p);
 /* KV_RPC_TOUCH's work, @mode its KV_TOUCH_* bits: touch (no ANSWER),
  * gat, or mg's (kv_int.h). With ANSWER the item in *item_p, as
- * kv_own_get's, and its SK_KV_STATE_* in *state_p. */
+ * kv_own_get's, its SK_KV_STATE_* in *state_p, and the expiry it had
+ * before this touch in *before_p (a created item's: its own). */
 enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, unsigned mode,
 			    int32_t exptime, int32_t vivify, int32_t recache,
-			    struct sk_kv_item_view *item_p, unsigned *state_p);
+			    struct sk_kv_item_view *item_p, unsigned *state_p,
+			    uint32_t *before_p);
 /* After a kv_own_* call answered @r: whether it found no room but may by
  * waiting (then hold the update: hold.c). Reading it forgets it. */
 bool kv_own_must_wait(struct kv_part *kp, enum sk_kv_res r);

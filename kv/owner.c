@@ -387,12 +387,13 @@ static bool kv_own_recache(uint32_t exp, int32_t recache, uint64_t now)
 enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 			    const void *key, size_t klen, unsigned mode,
 			    int32_t exptime, int32_t vivify, int32_t recache,
-			    struct sk_kv_item_view *item_p, unsigned *state_p)
+			    struct sk_kv_item_view *item_p, unsigned *state_p,
+			    uint32_t *before_p)
 {
 	uint64_t now = kv_unix_ns() / 1000000000ull;
 	struct sk_kv_item_view iv;
 	unsigned state, new_state;
-	uint32_t exp;
+	uint32_t exp, before;
 	enum sk_kv_res r;
 	int st;
 
@@ -401,8 +402,9 @@ enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 	    sk_kv_expired(iv.exptime, now)) {
 		if (!(mode & KV_TOUCH_VIVIFY))
 			return SK_KV_NOT_FOUND;
+		before = kv_own_exp(kp, vivify, now);
 		st = sk_kv_part_set_state(kp->part, key, klen, NULL, 0, NULL,
-					  0, 0, kv_own_exp(kp, vivify, now),
+					  0, 0, before,
 					  SK_KV_ITEM_TOKEN, kv_mono_ns(),
 					  NULL);
 		if (st != 0) {
@@ -413,7 +415,7 @@ enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 	} else {
 		state = iv.state;
 		new_state = iv.state;
-		exp = iv.exptime;
+		exp = before = iv.exptime;
 		if (mode & KV_TOUCH_TTL)
 			exp = kv_own_exp(kp, exptime, now);
 		if (!(iv.state & SK_KV_ITEM_TOKEN) &&
@@ -439,6 +441,7 @@ enum sk_kv_res kv_own_touch(struct sk_kv *kv, struct kv_part *kp,
 	if (sk_kv_part_lookup(kp->part, key, klen, item_p) != 0)
 		return SK_KV_NOT_FOUND; /* cannot be: it was just published */
 	*state_p = state;
+	*before_p = before;
 	return SK_KV_OK;
 }
 
@@ -536,7 +539,8 @@ kv_req_take(struct sk_kv *kv, struct sk_rpc_req *req, const char *key,
 
 /* The SK_KV_OK answer of a get or gat: kv_get_resp and the value. */
 static void kv_respond_item(struct sk_rpc_req *req,
-			    const struct sk_kv_item_view *iv, unsigned state)
+			    const struct sk_kv_item_view *iv, unsigned state,
+			    uint32_t before)
 {
 	struct kv_get_resp *a = sk_rpc_resp_buf(req, sizeof(*a) + iv->vlen);
 
@@ -550,6 +554,8 @@ static void kv_respond_item(struct sk_rpc_req *req,
 	a->cas = iv->cas;
 	a->exptime = iv->exptime;
 	a->state = state;
+	a->exptime_before = before;
+	a->reserved = 0;
 	memcpy(a + 1, iv->value, iv->vlen);
 	sk_rpc_respond(req, SK_KV_OK, sizeof(*a) + iv->vlen);
 }
@@ -577,7 +583,7 @@ void kv_h_get(struct sk_rpc_req *req, void *arg)
 		sk_rpc_respond(req, r, 0);
 		return;
 	}
-	kv_respond_item(req, &iv, iv.state);
+	kv_respond_item(req, &iv, iv.state, iv.exptime);
 }
 
 /*
@@ -658,6 +664,7 @@ static bool kv_serve_touch(struct sk_kv *kv, struct kv_part *kp,
 {
 	struct sk_kv_item_view iv;
 	unsigned state = 0;
+	uint32_t before = 0;
 	enum sk_kv_res r;
 
 	/* An answer that will not fit the caller's buffer is sent back for
@@ -672,14 +679,14 @@ static bool kv_serve_touch(struct sk_kv *kv, struct kv_part *kp,
 		return true;
 	}
 	r = kv_own_touch(kv, kp, m->key, m->klen, m->mode, m->exptime,
-			 m->vivify, m->recache, &iv, &state);
+			 m->vivify, m->recache, &iv, &state, &before);
 	if (r != SK_KV_OK) {
 		if (kv_own_must_wait(kp, r))
 			return false;
 		sk_rpc_respond(req, r, 0);
 		return true;
 	}
-	kv_respond_item(req, &iv, state);
+	kv_respond_item(req, &iv, state, before);
 	return true;
 }
 

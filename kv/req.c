@@ -131,6 +131,7 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 	struct sk_kv_item_view iv;
 	enum sk_kv_res res = SK_KV_ERROR;
 	unsigned state = 0;
+	uint32_t before = 0;
 	bool grew = false;
 	uint64_t cas = 0, num = 0;
 	uint32_t exptime = 0;
@@ -152,10 +153,13 @@ static bool kv_serve_local(struct sk_kv *kv, struct kv_part *kp,
 		res = kv_own_touch(kv, kp, req->key, req->klen,
 				   kv_touch_mode(req),
 				   req->cmd == SK_KV_CMD_GET ? 0 : req->exptime,
-				   req->vivify, req->recache, &iv, &state);
-		if (res == SK_KV_OK)
+				   req->vivify, req->recache, &iv, &state,
+				   &before);
+		if (res == SK_KV_OK) {
 			kv_req_value(req, iv.value, iv.vlen, iv.flags, iv.cas,
 				     iv.exptime, state);
+			req->expiry_before = before;
+		}
 		break;
 	case SK_KV_CMD_STORE:
 		res = kv_own_store(kv, kp, req->op, req->key, req->klen,

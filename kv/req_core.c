@@ -210,6 +210,7 @@ void kv_req_value(struct sk_kv_req *req, const void *value,
 	req->flags = flags;
 	req->cas = cas;
 	req->expiry = exptime;
+	req->expiry_before = exptime;
 	req->state = state;
 }
 

@@ -27,6 +27,8 @@ static sk_status_t kv_take_value(struct sk_kv_req_priv *op, const char *resp,
 		return SK_ERR_MALFORMED;
 	kv_req_value(op->req, value, a.vlen, a.flags, a.cas, a.exptime,
 		     a.state);
+	if (op->req)
+		op->req->expiry_before = a.exptime_before;
 	return SK_OK;
 }
 

@@ -156,6 +156,7 @@ int kv_dec_get_resp(const void *data, size_t len, struct kv_get_resp *a,
 		return -EPROTO;
 	memcpy(a, data, sizeof(*a));
 	if (a->vlen > SK_KV_VALUE_MAX || a->vlen != len - sizeof(*a) ||
+	    a->reserved != 0 ||
 	    (a->state & ~(SK_KV_STATE_STALE | SK_KV_STATE_TOKEN |
 			  SK_KV_STATE_WON | SK_KV_STATE_CREATED)))
 		return -EPROTO;

@@ -580,6 +580,7 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 {
 	const struct tcmd *t = tc_of(cmd);
 	const struct sk_kv_req *r = &cmd->req[0];
+	uint32_t expiry;
 	int32_t ttl = 0;
 	bool created;
 	const char *f;
@@ -602,8 +603,10 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 		return 0;
 	}
 	/* N made it: memcached's new item has no expiry until the flags'
-	 * walk reaches T or N. */
+	 * walk reaches T or N. An item that was there has, until the walk
+	 * reaches T, the expiry kv's touch replaced. */
 	created = (r->state & SK_KV_STATE_CREATED) != 0;
+	expiry = r->expiry_before;
 	if (t->value)
 		mc_outf(c, "VA %zu", r->vlen);
 	else
@@ -615,12 +618,13 @@ static int finish_mg(struct mc_conn *c, struct mc_cmd *cmd)
 			break;
 		case 'T':
 			ttl = t->exptime;
+			expiry = r->expiry;
 			break;
 		case 'N':
 			ttl = t->viv_exptime;
 			break;
 		case 't':
-			out_meta_ttl(c, created, ttl, r->expiry);
+			out_meta_ttl(c, created, ttl, expiry);
 			break;
 		case 'c':
 			mc_outf(c, " c%" PRIu64, r->cas);

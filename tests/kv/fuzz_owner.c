@@ -166,10 +166,11 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 		return len == 24 && u32_at(p, 20) <= 1;
 	case MODE_CAS_RESP:
 		return len == 8;
-	case MODE_GET_RESP: /* flags vlen cas exptime state (bits 0-3),
-			     * value */
-		return len >= 24 && u32_at(p, 4) <= 1048576 &&
-		       u32_at(p, 4) == len - 24 && u32_at(p, 20) <= 15;
+	case MODE_GET_RESP: /* flags vlen cas exptime state (bits 0-3)
+			     * exptime_before reserved, value */
+		return len >= 32 && u32_at(p, 4) <= 1048576 &&
+		       u32_at(p, 4) == len - 32 && u32_at(p, 20) <= 15 &&
+		       u32_at(p, 28) == 0;
 	case MODE_FLUSH_REQ: /* delay reserved */
 		return len == 8 && u32_at(p, 4) == 0;
 	case MODE_OSTATS_RESP: /* 6 x u64, partitions, reserved */
@@ -483,8 +484,8 @@ static void seal(unsigned mode, uint8_t *p, size_t *len_p)
 		}
 		break;
 	case MODE_GET_RESP:
-		if (len >= 24)
-			u32_put(p, 4, (uint32_t)(len - 24));
+		if (len >= 32)
+			u32_put(p, 4, (uint32_t)(len - 32));
 		break;
 	case MODE_DESC_RESP:
 		/* Each entry's desc_len to what is left, at most
@@ -536,8 +537,10 @@ static void tame(unsigned mode, uint8_t *p, size_t len)
 		}
 		break;
 	case MODE_GET_RESP:
-		if (len >= 24)
+		if (len >= 32) {
 			u32_put(p, 20, u32_at(p, 20) & 15);
+			u32_put(p, 28, 0);
+		}
 		break;
 	case MODE_DELTA_RESP:
 		if (len >= 24)
@@ -653,8 +656,9 @@ static void write_seeds(const char *dir)
 	struct kv_secret_req sq = {.partitions = 256, .epoch = 1};
 	struct kv_secret_resp sa = {1, 2};
 	struct kv_get_resp ga = {.flags = 3, .vlen = 5, .cas = 4,
-				 .state = SK_KV_STATE_STALE |
-					  SK_KV_STATE_WON};
+				 .exptime = 60, .state = SK_KV_STATE_STALE |
+						       SK_KV_STATE_WON,
+				 .exptime_before = 30};
 	struct kv_cas_resp ca = {.cas = 12};
 	struct kv_delta_resp da = {.value = 11, .cas = 13, .exptime = 99,
 				   .grew = 1};

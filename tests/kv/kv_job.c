@@ -452,6 +452,20 @@ static void meta_ops(struct sk_kv *kv, unsigned owner)
 	r = (struct sk_kv_req){.cmd = SK_KV_CMD_TOUCH, .key = k, .klen = kl,
 			       .exptime = 600};
 	one_want(kv, owner, "touch for R", &r, SK_KV_TOUCHED);
+	/* a GAT answers the expiry its touch replaced (mg's t before T);
+	 * a GET's is its expiry */
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_GAT, .key = k, .klen = kl,
+			       .exptime = 900, .meta = W};
+	one_want(kv, owner, "gat of 900 s", &r, SK_KV_OK);
+	if (r.expiry_before == 0 || r.expiry < r.expiry_before + 300 ||
+	    r.expiry > r.expiry_before + 302)
+		FAIL("gat (owner %u): expiry %u, before it %u", owner,
+		     r.expiry, r.expiry_before);
+	r = (struct sk_kv_req){.cmd = SK_KV_CMD_GET, .key = k, .klen = kl};
+	one_want(kv, owner, "get after the gat", &r, SK_KV_OK);
+	if (r.expiry_before != r.expiry)
+		FAIL("get (owner %u): expiry %u, before it %u", owner,
+		     r.expiry, r.expiry_before);
 	mget_recache(kv, owner, "mg R30", k, kl, 30, 0);
 	mget_recache(kv, owner, "mg R1200", k, kl, 1200, WON);
 	mget_recache(kv, owner, "mg R1200 again", k, kl, 1200, Z);

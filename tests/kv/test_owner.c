@@ -69,18 +69,24 @@ static enum sk_kv_res put(struct ofx *f, const char *key, const void *v,
 			    vlen, flags, exptime, 0, false, NULL, cas_p);
 }
 
+/* The expiry the last gat of touch() replaced, as kv_own_touch said. */
+static uint32_t touched_before;
+
 /* touch (iv_p NULL) or gat, as kv_own_touch serves KV_RPC_TOUCH */
 static enum sk_kv_res touch(struct ofx *f, const char *key, size_t klen,
 			    int32_t exptime, struct sk_kv_item_view *iv_p)
 {
 	unsigned st = 99;
+	uint32_t before;
 	enum sk_kv_res r = kv_own_touch(&f->kv, &f->kp, key, klen,
 					iv_p ? KV_TOUCH_ANSWER | KV_TOUCH_TTL :
 					       KV_TOUCH_TTL,
-					exptime, 0, 0, iv_p, &st);
+					exptime, 0, 0, iv_p, &st, &before);
 
-	if (r == SK_KV_OK)
+	if (r == SK_KV_OK) {
 		assert_int_equal(st, 0); /* never stale here */
+		touched_before = before;
+	}
 	return r;
 }
 
@@ -319,9 +325,12 @@ static void touch_and_gat(void **state)
 	assert_int_equal(iv.flags, 3);
 	assert_true(iv.exptime >= t0 + 100 && iv.exptime <= unix_s() + 100);
 
-	/* gat: the same, and the item. */
+	/* gat: the same, and the item; and the expiry it replaced (mg's t
+	 * before its T). */
 	t0 = unix_s();
+	touched_before = 7;
 	assert_int_equal(touch(&f, "t", 1, 0, &g), SK_KV_OK);
+	assert_int_equal(touched_before, iv.exptime);
 	assert_int_equal(g.vlen, 2);
 	assert_memory_equal(g.value, "ab", 2);
 	assert_int_equal(g.cas, cas1);
@@ -361,11 +370,13 @@ static void touch_and_gat(void **state)
 static enum sk_kv_res mg(struct ofx *f, const char *key, int32_t vivify,
 			 struct sk_kv_item_view *iv_p, unsigned *state_p)
 {
+	uint32_t before;
+
 	*state_p = 99;
 	return kv_own_touch(&f->kv, &f->kp, key, strlen(key),
 			    KV_TOUCH_ANSWER | KV_TOUCH_WIN |
 				    (vivify ? KV_TOUCH_VIVIFY : 0),
-			    0, vivify, 0, iv_p, state_p);
+			    0, vivify, 0, iv_p, state_p, &before);
 }
 
 /*
@@ -518,12 +529,13 @@ static enum sk_kv_res mg_r(struct ofx *f, const char *key, unsigned mode,
 			   int32_t exptime, int32_t recache, unsigned *state_p)
 {
 	struct sk_kv_item_view iv;
+	uint32_t before;
 
 	*state_p = 99;
 	return kv_own_touch(&f->kv, &f->kp, key, strlen(key),
 			    KV_TOUCH_ANSWER | KV_TOUCH_WIN | KV_TOUCH_RECACHE |
 				    mode,
-			    exptime, 0, recache, &iv, state_p);
+			    exptime, 0, recache, &iv, state_p, &before);
 }
 
 /*

@@ -32,7 +32,7 @@ _Static_assert(offsetof(struct kv_desc_hdr, count) == 12, "desc count");
 _Static_assert(offsetof(struct kv_desc_ent, hdr) == 16, "desc ent hdr");
 _Static_assert(sizeof(struct kv_desc_ent) == 16 + 48, "desc ent");
 _Static_assert(sizeof(struct kv_key_req) == 8, "key req");
-_Static_assert(sizeof(struct kv_get_resp) == 24, "get resp");
+_Static_assert(sizeof(struct kv_get_resp) == 32, "get resp");
 /* KV_RPC_STORE's header is the item's, field for field, three of them
  * carrying the request (kv_int.h). */
 _Static_assert(sizeof(struct kv_store_req) == 32, "store req");
@@ -666,10 +666,13 @@ static void dec_fixed_responses(void **state)
 	free(p);
 }
 
-static int get_resp_state(uint32_t vlen, size_t n, uint32_t state)
+static int get_resp_full(uint32_t vlen, size_t n, uint32_t state,
+			 uint32_t reserved)
 {
 	struct kv_get_resp a = {.flags = 3, .vlen = vlen, .cas = 5,
-				.state = state}, out;
+				.exptime = 8, .state = state,
+				.exptime_before = 6, .reserved = reserved},
+			   out;
 	const char *v = NULL;
 	size_t len;
 	uint8_t *p = msg(&a, sizeof(a), bigval, n, &len);
@@ -680,10 +683,17 @@ static int get_resp_state(uint32_t vlen, size_t n, uint32_t state)
 		assert_int_equal(out.vlen, vlen);
 		assert_int_equal(out.cas, 5);
 		assert_int_equal(out.state, state);
+		assert_int_equal(out.exptime, 8);
+		assert_int_equal(out.exptime_before, 6);
 		assert_ptr_equal(v, (char *)p + sizeof(a));
 	}
 	free(p);
 	return rc;
+}
+
+static int get_resp_state(uint32_t vlen, size_t n, uint32_t state)
+{
+	return get_resp_full(vlen, n, state, 0);
 }
 
 static int get_resp(uint32_t vlen, size_t n)
@@ -710,6 +720,8 @@ static void dec_get_resp_limits(void **state)
 					   SK_KV_STATE_CREATED), 0);
 	assert_int_equal(get_resp_state(1, 1, 16), -EPROTO);
 	assert_int_equal(get_resp_state(1, 1, UINT32_MAX), -EPROTO);
+	assert_int_equal(get_resp_full(1, 1, 0, 1), -EPROTO);
+	assert_int_equal(kv_dec_get_resp(bigval, 31, &out, &v), -EPROTO);
 	assert_int_equal(kv_dec_get_resp(bigval, 15, &out, &v), -EPROTO);
 	assert_int_equal(kv_dec_get_resp(bigval, 0, &out, &v), -EPROTO);
 }

@@ -420,14 +420,6 @@ class Gen:
             # its own uptime clock, as an unsigned number (2^32 - 61 a
             # minute after its start): not a figure two servers share
             fl.remove(b"t")
-        ts = [f for f in fl if f[:1] == b"T"]
-        if cmd == b"mg" and b"t" in fl and ts and \
-                fl.index(b"t") < fl.index(ts[0]):
-            # memcached runs mg's flags in their order, so a t before T
-            # says the TTL before the touch; skcached's touch comes first
-            # (launcher/skcached/README.md): t goes after T
-            fl.remove(b"t")
-            fl.append(b"t")
         if b"c" in fl and b"k" not in fl:
             fl.append(b"k")     # CAS tokens are per key: name it
         return b"".join(b" " + f for f in fl)

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ struct fake {
 	uint64_t cas;
 	uint64_t number;        /* INCR, DECR */
 	uint32_t expiry;
+	bool touched;           /* GAT: expiry_before is before, not expiry */
+	uint32_t before;
 	unsigned state;         /* GET, GAT: SK_KV_STATE_* */
 };
 
@@ -139,6 +142,7 @@ static void apply(struct run *r, struct sk_kv_req *q)
 		q->flags = f->flags;
 		q->cas = f->cas;
 		q->expiry = f->expiry;
+		q->expiry_before = f->touched ? f->before : f->expiry;
 		q->state = f->state;
 	}
 	if (q->cmd == SK_KV_CMD_STORE && f->res == SK_KV_STORED)
@@ -850,6 +854,48 @@ static void one_is(const char *in, const struct fake *f, const char *out,
 }
 
 /*
+ * mg's t before its T: the TTL kv's touch replaced (memcached 1.6.18
+ * runs the flags in order: on an item set for 100 s, "mg k t T30 v" VA 2
+ * t100, then "mg k t" t30; with no expiry, "mg j t T40 c" HD t-1 c1; "mg
+ * r t R200 T30" on 100 s HD t100 W).
+ */
+static void test_mg_ttl_order(void **state)
+{
+	uint32_t now = (uint32_t)time(NULL);
+	const struct fake k[] = {
+		{ .status = SK_OK, .res = SK_KV_OK, .value = "hi",
+		  .expiry = now + 30, .touched = true, .before = now + 100 },
+	};
+	const struct fake j[] = {
+		{ .status = SK_OK, .res = SK_KV_OK, .value = "hi", .cas = 1,
+		  .expiry = now + 40, .touched = true, .before = 0 },
+	};
+	const struct fake r[] = {
+		{ .status = SK_OK, .res = SK_KV_OK, .value = "hi",
+		  .expiry = now + 30, .touched = true, .before = now + 100,
+		  .state = SK_KV_STATE_WON },
+	};
+	struct run run;
+	char *o;
+
+	(void)state;
+	/* the clock may turn a second between now and the answer */
+	o = feed(&run, "mg k t T30 v\r\n", 14, k, 1);
+	assert_true(strcmp(o, "VA 2 t100\r\nhi\r\n") == 0 ||
+		    strcmp(o, "VA 2 t99\r\nhi\r\n") == 0);
+	free(o);
+	o = feed(&run, "mg k T30 t v\r\n", 14, k, 1);
+	assert_true(strcmp(o, "VA 2 t30\r\nhi\r\n") == 0 ||
+		    strcmp(o, "VA 2 t29\r\nhi\r\n") == 0);
+	free(o);
+	one_is("mg j t T40 c\r\n", j, "HD t-1 c1\r\n", "GAT j e40 [W]\n");
+	o = feed(&run, "mg r t R200 T30\r\n", 17, r, 1);
+	assert_true(strcmp(o, "HD t100 W\r\n") == 0 ||
+		    strcmp(o, "HD t99 W\r\n") == 0);
+	free(o);
+}
+
+/*
  * mg's win tokens (N, and the stale items md I and ms I leave): kv says
  * whether the item is stale, whether its token was won before, and
  * whether this request won it (struct sk_kv_req's state); mg prints Z, X
@@ -1299,6 +1345,7 @@ int main(void)
 		cmocka_unit_test(test_dead_node),
 		cmocka_unit_test(test_mg),
 		cmocka_unit_test(test_mg_tokens),
+		cmocka_unit_test(test_mg_ttl_order),
 		cmocka_unit_test(test_ms),
 		cmocka_unit_test(test_md),
 		cmocka_unit_test(test_ma),

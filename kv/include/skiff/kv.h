@@ -290,6 +290,9 @@ struct sk_kv_req {
 	uint32_t expiry;        /* GET, GAT, INCR, DECR: the item's expiry,
 	                         * Unix seconds by its owner's clock, 0:
 	                         * never */
+	uint32_t expiry_before; /* GET, GAT: the item's expiry before this
+	                         * request's touch (mg's t before its T);
+	                         * without one, as expiry */
 	unsigned state;         /* GET, GAT: SK_KV_STATE_* */
 	sk_status_t status;     /* as the blocking call's return */
 	enum sk_kv_res res;     /* memcached's answer, when status is SK_OK */
