@@ -1398,7 +1398,9 @@ int main(int argc, char **argv)
 	}
 	gw.set = (struct mc_settings){.item_max = o.item_max,
 				      .verbose = (int)o.verbose,
-				      .cas_enabled = 1};
+				      .cas_enabled = 1,
+				      .tcpport = o.port,
+				      .inter = o.listen};
 	gw.verbose = o.verbose;
 	gw.conns_max = o.conns;
 	gw.st = &gw_own_stats;

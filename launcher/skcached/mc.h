@@ -48,6 +48,8 @@ struct mc_settings {
 	size_t item_max;        /* -I: the largest value, at most 1 MiB */
 	int verbose;            /* -v: 1, -vv: 2; `verbosity` sets it */
 	int cas_enabled;        /* always 1 (memcached -C turns it off) */
+	unsigned tcpport;       /* -p */
+	const char *inter;      /* -l as given, or NULL */
 };
 
 /* Commands the core itself must carry out before finish. */

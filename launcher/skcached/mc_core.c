@@ -226,7 +226,11 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 	if (strcmp(group, "settings") == 0) {
 		mc_stat_u64(fn, arg, "maxbytes", s->limit_maxbytes);
 		mc_stat_u64(fn, arg, "maxconns", s->max_connections);
+		mc_stat_u64(fn, arg, "tcpport", set ? set->tcpport : 0);
+		fn(arg, "udpport", "0"); /* -U 0: no UDP, as skcached has */
+		fn(arg, "inter", set && set->inter ? set->inter : "NULL");
 		mc_stat_u64(fn, arg, "verbosity", set ? set->verbose : 0);
+		fn(arg, "evictions", "on"); /* kv evicts to make room */
 		mc_stat_u64(fn, arg, "num_threads", s->threads);
 		fn(arg, "cas_enabled", "yes");
 		mc_stat_u64(fn, arg, "item_size_max",

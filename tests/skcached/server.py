@@ -318,6 +318,13 @@ def t_stats():
             check(d["cmd_get"] == "1" and d["get_hits"] == "1" and
                   d["cmd_set"] == "0" and d["curr_connections"] == "8",
                   "after reset, connection %d: %r" % (i, d))
+        # stats settings: memcached's names for what skcached was given
+        d = stats_of(cs[0], b" settings")
+        want = {"maxconns": "1024", "tcpport": str(s.port), "udpport": "0",
+                "inter": "127.0.0.1", "num_threads": "2",
+                "item_size_max": "1048576", "cas_enabled": "yes"}
+        got = {k: d.get(k) for k in want}
+        check(got == want, "stats settings: %r, want %r" % (got, want))
     finally:
         check(s.stop() == 0, "exit: " + s.output())
 
