@@ -75,6 +75,11 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 	kv->buckets = a.buckets;
 	kv->quarantine_ns = (uint64_t)a.quarantine_ms * 1000000ull;
 	kv->evict = !a.no_evict;
+	if (a.any_keys != 0 && a.any_keys != 1) {
+		fprintf(stderr, "skiff: kv: any_keys %d: 0 or 1\n", a.any_keys);
+		return SK_ERR_INVAL;
+	}
+	kv->any_keys = a.any_keys;
 	if (a.clients >= kv->size) {
 		fprintf(stderr, "skiff: kv: clients %u: fewer than the job's "
 			"%u ranks\n", a.clients, kv->size);

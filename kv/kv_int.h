@@ -306,6 +306,7 @@ struct sk_kv {
 	uint64_t buckets;
 	uint64_t quarantine_ns;
 	struct sk_kv_hkey hkey;
+	int any_keys;               /* sk_kv_attr's: kv_key_ok */
 	int have_secret;            /* rank 0 from the start; others once
 	                             * rank 0 answered */
 	int ready;                  /* partitions laid out: serve them */
@@ -479,6 +480,15 @@ sk_status_t kv_wait(struct sk_kv *kv, struct sk_kv_req *reqs, size_t n);
 /* The owner @rank failed: its requests waiting or READing end with
  * SK_ERR_UNREACHABLE (before its keys go). */
 void kv_owner_fail(struct sk_kv *kv, unsigned rank);
+
+/* The table's key rule: any 1 to 250 bytes with sk_kv_attr.any_keys
+ * (memcached's servers), else no space, control byte or DEL as well
+ * (protocol.txt's rule, sk_kv_key_ok). */
+static inline bool kv_key_ok(const struct sk_kv *kv, const void *key,
+			     size_t klen)
+{
+	return kv->any_keys ? sk_kv_key_len_ok(klen) : sk_kv_key_ok(key, klen);
+}
 
 /* A key's hash: its partition here, its buckets in the owner's region. */
 static inline uint64_t kv_key_hash(const struct sk_kv *kv, const void *key,

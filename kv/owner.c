@@ -571,7 +571,7 @@ void kv_h_get(struct sk_rpc_req *req, void *arg)
 	size_t len;
 
 	data = sk_rpc_req_data(req, &len);
-	if (kv_dec_key(data, len, &m) != 0) {
+	if (kv_dec_key(data, len, &m) != 0 || !kv_key_ok(kv, m.key, m.klen)) {
 		sk_rpc_respond(req, -EPROTO, 0);
 		return;
 	}
@@ -791,7 +791,8 @@ kv_h_update(struct sk_rpc_req *req, struct sk_kv *kv, uint16_t id)
 	const char *key;
 	uint32_t klen;
 
-	if (kv_dec_update(id, req, &m, &key, &klen) != 0) {
+	if (kv_dec_update(id, req, &m, &key, &klen) != 0 ||
+	    !kv_key_ok(kv, key, klen)) {
 		sk_rpc_respond(req, -EPROTO, 0);
 		return;
 	}

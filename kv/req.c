@@ -307,7 +307,7 @@ bool kv_get_now(struct sk_kv *kv, struct sk_kv_req *req)
 	struct kv_part *kp;
 	uint64_t h;
 
-	if (kv->get_rpc || kv->nbusy || !sk_kv_key_ok(req->key, req->klen))
+	if (kv->get_rpc || kv->nbusy || !kv_key_ok(kv, req->key, req->klen))
 		return false;
 	h = kv_key_hash(kv, req->key, req->klen);
 	kp = kv_part_of(kv, h);
@@ -346,7 +346,7 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 	req->done = 0;
 	req->priv_ = NULL;
 	req->state = 0;
-	if (!sk_kv_key_ok(req->key, req->klen) ||
+	if (!kv_key_ok(kv, req->key, req->klen) ||
 	    (req->cmd == SK_KV_CMD_STORE && (unsigned)req->op > SK_KV_CAS)) {
 		kv_req_answer(kv, req, SK_OK, SK_KV_EFORMAT);
 		return SK_OK;

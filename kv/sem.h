@@ -58,8 +58,10 @@
  * before it) and cuts it at the first NUL (strlen), and checks only the
  * length. So it stores keys containing \t, \r, \v, \f, 0x01-0x1f and 0x7f;
  * a key cannot contain ' ', '\n' or NUL only because the line cannot carry
- * them. kv refuses those keys as the issue asks; the gateway answers
- * SK_KV_EFORMAT for them, as memcached does for a 251-byte key.
+ * them. sk_kv_key_ok refuses those keys (protocol.txt's rule, kv's by
+ * default: kv.h's SK_KV_EFORMAT, as memcached answers a 251-byte key);
+ * a table opened with sk_kv_attr.any_keys takes them, as skcached's
+ * does (sk_kv_key_len_ok).
  */
 bool sk_kv_key_ok_any(const void *key, size_t len);
 
@@ -77,6 +79,13 @@ static inline uint64_t sk_kv_key_word_bad(uint64_t w)
 	uint64_t d = w ^ (0x7f * ones);
 
 	return (((w - 0x21 * ones) & ~w) | ((d - ones) & ~d)) & (0x80 * ones);
+}
+
+/* The length alone: 1 to SK_KV_KEY_MAX bytes (what the wire carries, and
+ * all of the key rule of a table opened with sk_kv_attr.any_keys). */
+static inline bool sk_kv_key_len_ok(size_t len)
+{
+	return len - 1 < SK_KV_KEY_MAX;
 }
 
 /* sk_kv_key_ok, the common 8-16 byte keys inline (every update's first

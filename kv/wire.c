@@ -15,7 +15,7 @@
 static int kv_dec_key_after(const char *data, size_t len, size_t hlen,
 			    uint32_t klen, const char **key_p)
 {
-	if (len - hlen != klen || !sk_kv_key_ok(data + hlen, klen))
+	if (len - hlen != klen || !sk_kv_key_len_ok(klen))
 		return -EPROTO;
 	*key_p = data + hlen;
 	return 0;

@@ -9,9 +9,9 @@
  * bytes given, or -EPROTO (what a handler answers to a malformed request)
  * and leaves it unspecified. They check the message itself: lengths that
  * add up exactly, every limit, known values in every enumerated field,
- * zeros in reserved ones, keys by kv's key rule (sk_kv_key_ok). What
- * depends on the node (its epoch, whether it owns the key's partition,
- * its map) is the caller's.
+ * zeros in reserved ones, keys of 1 to SK_KV_KEY_MAX bytes. What depends
+ * on the node (its epoch, whether it owns the key's partition, its map,
+ * the table's key rule: kv_key_ok) is the caller's.
  */
 #ifndef SK_KV_WIRE_H
 #define SK_KV_WIRE_H
@@ -80,10 +80,9 @@ static inline int kv_dec_store(const void *data, size_t len,
 	if ((q.op & ~KV_STORE_STALE) > SK_KV_CAS ||
 	    ((q.op & KV_STORE_STALE) && q.op != (SK_KV_CAS | KV_STORE_STALE)) ||
 	    q.kind ||
-	    q.klen > SK_KV_KEY_MAX ||
+	    !sk_kv_key_len_ok(q.klen) ||
 	    q.vlen > SK_KV_VALUE_MAX ||
-	    sk_kv_item_size(q.klen, q.vlen) != len ||
-	    !sk_kv_key_ok(p + sizeof(q), q.klen))
+	    sk_kv_item_size(q.klen, q.vlen) != len)
 		return -EPROTO;
 	m->op = (enum sk_kv_op)(q.op & ~KV_STORE_STALE);
 	m->stale = (q.op & KV_STORE_STALE) != 0;

@@ -238,6 +238,9 @@ static void gw_attr(const struct gw_opts *o, unsigned nodes,
 						      : (size_t)(total / p),
 		.no_evict = o->no_evict,
 		.clients = o->gateways,
+		/* memcached's keys: any bytes its protocols can carry
+		 * (memaslap's start with control bytes) */
+		.any_keys = 1,
 	};
 }
 

@@ -16,10 +16,8 @@
  *   SK_OK answers 0x0086 "Temporary failure" when the key's node is gone
  *   (SK_ERR_UNREACHABLE: another try may find it back), 0x0082 "Out of
  *   memory" for SK_ERR_NOMEM, 0x0084 "Internal error" otherwise; a flush
- *   or stats a node failed (special_status) answers 0x0086. A key kv
- *   refuses (SK_KV_EFORMAT: a space or control byte, which memcached's
- *   binary protocol would store) answers 0x0004 "Invalid arguments"
- *   without closing.
+ *   or stats a node failed (special_status) answers 0x0086. (Keys are
+ *   any bytes, as memcached's: skcached opens kv with any_keys.)
  * - kv's delete, incr/decr, append and prepend take no CAS unique, so
  *   those with a non-zero CAS in the header answer 0x0083 "Not supported"
  *   (memcached compares it) instead of acting without it.

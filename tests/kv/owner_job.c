@@ -240,6 +240,18 @@ static void client(struct sk_rpc *rpc, struct sk_kv *kv)
 		   &got);
 	if (rc != -EPROTO)
 		FAIL("touch with an unknown mode bit: status %d", rc);
+	/* The table's key rule (the default: protocol.txt's) is the
+	 * handler's: the wire carries any 1 to 250 bytes. */
+	delta(peer, "a\x01b", 3, 1, 1, -EPROTO, NULL);
+	delta(peer, "a b", 3, 1, 1, -EPROTO, NULL);
+	{
+		struct kv_key_req kq = {.klen = 3};
+
+		rc = call(peer, KV_RPC_GET, &kq, sizeof(kq), "a\x7f" "b", 3,
+			  resp, sizeof(resp), &got);
+		if (rc != -EPROTO)
+			FAIL("get of a key with DEL: status %d", rc);
+	}
 	delta(peer, mine, minelen, 1, 1, -ESTALE, NULL);
 	rc = touch(peer, mine, minelen, 0, KV_TOUCH_TTL, 0, resp, sizeof(resp), &got);
 	if (rc != -ESTALE)

@@ -18,14 +18,13 @@ echo "== clients.sh (4 cache nodes, 2 gateways that do not spin)"
 SKIFF_GATEWAY_SPIN_US=0 timeout 600 tests/skcached/clients.sh \
 	--start "$sk -n 4 -t 2 -p {port} -l 127.0.0.1" || rc=1
 
-# The differential test leaves out what skcached refuses on purpose
-# (launcher/skcached/README.md, "where they differ"): keys with control
-# bytes (kv's key rule: no control characters). -m
-# 1024: it compares the protocols, not memory policies (its 1 MB values
-# would make a 4 MiB partition evict where memcached's slabs have room).
+# The differential test, keys with control bytes included (skcached opens
+# kv with any_keys, memcached's own key rule). -m 1024: it compares the
+# protocols, not memory policies (its 1 MB values would make a 4 MiB
+# partition evict where memcached's slabs have room).
 echo "== diff.py (3 seeds x 5000 commands, against memcached)"
 timeout 900 python3 tests/skcached/diff.py \
 	--server "$sk -n 4 -t 2 -m 1024 -p {port} -l 127.0.0.1" \
-	--seeds 1,2,3 --count 5000 --without-ctl-keys \
+	--seeds 1,2,3 --count 5000 \
 	|| rc=1
 exit $rc

@@ -8,6 +8,10 @@
 #                keys, delete, incr/decr (wrap and floor), touch, stats
 #   memccp, memccat, memcrm, memcstat, memcflush   files copied in and
 #                read back byte-identical, text and binary protocol
+#   memcaslap    libmemcached's load generator (Debian's name for
+#                memaslap; its keys start with control bytes): 20,000
+#                requests, 90/10 GET/SET, a tenth of the GETs verified,
+#                text and binary; every GET must hit and none may fail
 #
 # Usage: tests/skcached/clients.sh [--provider NAME] HOST:PORT
 #        tests/skcached/clients.sh [--provider NAME] --start 'COMMAND ... {port} ...'
@@ -54,7 +58,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for t in memccapable memccp memccat memcrm memcstat memcflush; do
+for t in memccapable memccp memccat memcrm memcstat memcflush memcaslap; do
 	command -v "$t" >/dev/null || die "$t not found (apt-get install libmemcached-tools)"
 done
 # pymemcache is a Debian package: the system python has it even where
@@ -329,6 +333,26 @@ for proto in text binary; do
 		sh -c '! memccat "$@" >/dev/null 2>&1' sh "${b[@]}" -s "$srv" file1024.bin
 done
 echo "libmemcached tools: $tools_ok of $tools_n checks passed"
+
+# ---- memcaslap (memaslap), text and binary ------------------------------
+for proto in text binary; do
+	b=()
+	[ $proto = binary ] && b=(-B)
+	out=$tmp/memaslap.$proto
+	timeout 120 memcaslap -s "$srv" -x 20000 -c 4 -T 1 --verify=0.1 "${b[@]}" \
+		>"$out" 2>&1
+	rc=$?
+	stat() { sed -n "s/^$1: //p" "$out"; }
+	echo "memcaslap ($proto): exit $rc, cmd_get $(stat cmd_get), cmd_set $(stat cmd_set), get_misses $(stat get_misses), verify_failed $(stat verify_failed)"
+	# its errors are lines of "<fd ANSWER"
+	if [ $rc -ne 0 ] || [ "$(stat cmd_get)" != 18000 ] ||
+		[ "$(stat cmd_set)" != 2000 ] || [ "$(stat get_misses)" != 0 ] ||
+		[ "$(stat verify_misses)" != 0 ] || [ "$(stat verify_failed)" != 0 ] ||
+		grep -q '^<' "$out"; then
+		sed 's/^/    /' "$out" | head -20 >&2
+		fail "memcaslap ($proto)" "exit $rc"
+	fi
+done
 
 if [ ${#failed[@]} -ne 0 ]; then
 	echo "$prog: FAILED: ${#failed[@]} check(s), listed above" >&2

@@ -327,8 +327,11 @@ class Gen:
         self.keys = [p + k for k in (b"a", b"b", b"c", b"d", b"e", b"f")]
         self.keys.append(p + b"n")             # mostly numeric
         self.keys.append(p.ljust(250, b"L"))  # the longest valid key
-        self.bad = [p.ljust(251, b"L"),       # one byte too long
-                    p + b"ctl\x01x", p + b"\x7f"]
+        # one byte too long; control bytes, which memcached's tokenizer
+        # keeps in a key (memaslap's keys start with 0x10s)
+        self.bad = [p.ljust(251, b"L"),
+                    p + b"ctl\x01x", p + b"\x7f", b"\x10\x10" + p + b"m",
+                    p + b"t\tb", p + b"c\rr"]
         if no_ctl:                            # --without-ctl-keys
             self.bad = [self.bad[0], p + b"ctl_x", p + b"_"]
 

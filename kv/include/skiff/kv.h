@@ -52,7 +52,9 @@ extern "C" {
 struct sk_rpc;
 struct sk_kv;
 
-/* memcached's key limit; keys have no space or control character. */
+/* memcached's key limit. Keys have no space, control byte or DEL
+ * (protocol.txt's rule) unless the table is opened with
+ * sk_kv_attr.any_keys (the rule memcached's servers keep). */
 #define SK_KV_KEY_MAX 250
 /* The value limit (memcached's -I 1m). */
 #define SK_KV_VALUE_MAX (1u << 20)
@@ -83,6 +85,13 @@ struct sk_kv_attr {
 	 * (skcached's gateways); fewer than the job's ranks. 0: every rank
 	 * holds partitions. */
 	uint32_t clients;
+	/* 1: a key is any 1 to SK_KV_KEY_MAX bytes, as memcached 1.6's
+	 * servers take them (its text protocol splits a line on ' ' alone,
+	 * so memaslap's keys carry control bytes; the binary protocol
+	 * carries any byte). 0: no space, control byte or DEL either
+	 * (protocol.txt's rule); other keys answer SK_KV_EFORMAT. Every
+	 * rank the same. */
+	int any_keys;
 };
 
 /*
