@@ -37,6 +37,7 @@ PKGS=(
 	                   # memccapable and the tools against skcached
 	python3            # tests/skcached, the demo's memcached client
 	python3-pymemcache # a memcached client nobody here wrote (skcached)
+	python3-memcache   # and another (python-memcached)
 	slurmctld          # tests/slurm: a one-machine Slurm cluster, in which
 	slurmd             # skrun starts its ranks with srun
 	slurm-client

@@ -30,8 +30,11 @@
 
 #include <skiff/kv.h>
 
-/* What `version` answers, and binary's version. */
-#define MC_VERSION "1.6.18-skiff"
+/* What `version` answers, and binary's version: the memcached whose
+ * protocols skcached speaks, as bare digits, since clients parse them (the
+ * npm memcached client matches /(\d+)\.(\d+)\.(\d+)$/ and crashed on
+ * "1.6.18-skiff"). `skcached -V` and `stats skiff` say it is Skiff. */
+#define MC_VERSION "1.6.18"
 /* memcached's limits (memcached.h): KEY_MAX_LENGTH, and the longest
  * command line it reads before "CLIENT_ERROR line too long"... */
 #define MC_KEY_MAX 250u

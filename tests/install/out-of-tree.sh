@@ -173,7 +173,7 @@ same "pkg-config --modversion skiff" "$(pkg-config --modversion skiff)" "$V"
 same "skinfo --version" "$("$P/bin/skinfo" --version)" "skinfo (Skiff) $V"
 same "skinfo -V" "$("$P/bin/skinfo" -V)" "skinfo (Skiff) $V"
 same "skrun --version" "$("$P/bin/skrun" --version)" "skrun (Skiff) $V"
-same "skcached -V" "$("$P/bin/skcached" -V)" "skcached 1.6.18-skiff (Skiff $V)"
+same "skcached -V" "$("$P/bin/skcached" -V)" "skcached 1.6.18 (Skiff $V)"
 # The installed skcached finds the installed skrun and skcached-node
 # beside it, serves, and ends with 0 on SIGTERM.
 installed_skcached() {

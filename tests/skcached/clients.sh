@@ -6,6 +6,8 @@
 #                counts are printed
 #   pymemcache   set/get with flags, cas, expiry, get_many across many
 #                keys, delete, incr/decr (wrap and floor), touch, stats
+#   python-memcached   another Python client (Debian python3-memcache):
+#                its pickled values, multi-gets, cas, incr/decr, stats
 #   memccp, memccat, memcrm, memcstat, memcflush   files copied in and
 #                read back byte-identical, text and binary protocol
 #   memcaslap    libmemcached's load generator (Debian's name for
@@ -71,6 +73,8 @@ for p in python3 /usr/bin/python3; do
 	fi
 done
 [ -n "$py" ] || die "no python3 with pymemcache (apt-get install python3-pymemcache)"
+"$py" -c 'import memcache' 2>/dev/null ||
+	die "no python3 with memcache (apt-get install python3-memcache)"
 
 free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/../lib/free_port.py"; }
 # listening HOST PORT: true once a TCP connect succeeds
@@ -283,6 +287,61 @@ EOF
 else
 	sed 's/^/    /' "$tmp/pymemcache" >&2
 	fail pymemcache "$(tail -n 1 "$tmp/pymemcache")"
+fi
+
+# ---- python-memcached -------------------------------------------------------
+# What memcached 1.6.18 answered to the same calls, checked by hand.
+if "$py" - "$host" "$port" >"$tmp/pymc" 2>&1 <<'EOF'; then
+import sys
+import memcache
+
+mc = memcache.Client(["%s:%s" % (sys.argv[1], sys.argv[2])])
+checks = 0
+
+
+def check(what, got, want):
+    global checks
+    checks += 1
+    if got != want:
+        print("python-memcached: %s: got %.120r, want %.120r" %
+              (what, got, want))
+        sys.exit(1)
+
+
+check("set", mc.set("pm:k1", "v1"), True)
+check("get", mc.get("pm:k1"), "v1")
+check("add of a present key", mc.add("pm:k1", "x"), False)
+check("replace", mc.replace("pm:k1", "v2"), True)
+check("append", mc.append("pm:k1", "a"), True)
+check("prepend", mc.prepend("pm:k1", "p"), True)
+check("get after both", mc.get("pm:k1"), "pv2a")
+check("set an int", mc.set("pm:n", 10), True)
+check("incr", mc.incr("pm:n", 5), 15)
+check("decr stops at 0", mc.decr("pm:n", 20), 0)
+check("set_multi of pickled values",
+      mc.set_multi({"pm:a": 1, "pm:b": [1, 2], "pm:c": {"x": "y"}}), [])
+check("get_multi", mc.get_multi(["pm:a", "pm:b", "pm:c", "pm:zz"]),
+      {"pm:a": 1, "pm:b": [1, 2], "pm:c": {"x": "y"}})
+check("gets", mc.gets("pm:k1"), "pv2a")
+check("cas with its token", mc.cas("pm:k1", "v3"), True)
+check("get after cas", mc.get("pm:k1"), "v3")
+check("delete", mc.delete("pm:k1"), 1)
+check("get after delete", mc.get("pm:k1"), None)
+check("touch", mc.touch("pm:a", 100), 1)
+check("a 500 kB value", mc.set("pm:big", "x" * 500000), True)
+check("read back", len(mc.get("pm:big") or ""), 500000)
+check("a UTF-8 key", mc.set("pm:\u00e9", "utf"), True)
+check("read back by it", mc.get("pm:\u00e9"), "utf")
+st = mc.get_stats()
+check("stats of one server", len(st), 1)
+check("stats names", all(k in st[0][1] for k in ("curr_items", "get_hits",
+                                                 "cmd_get")), True)
+print("python-memcached: %d checks passed" % checks)
+EOF
+	tail -n 1 "$tmp/pymc"
+else
+	sed 's/^/    /' "$tmp/pymc" >&2
+	fail python-memcached "$(tail -n 1 "$tmp/pymc")"
 fi
 
 # ---- libmemcached's tools --------------------------------------------------

@@ -14,6 +14,7 @@ any failed.
 """
 import argparse
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -286,6 +287,12 @@ def t_stats():
         cs = [s.conn() for _ in range(8)]
         a = cs[0]
         check(store(a, b"k", b"v") == b"STORED\r\n", "set")
+        # memcached's version as bare digits: clients parse it (npm's
+        # memcached matches /(\d+)\.(\d+)\.(\d+)$/)
+        a.sendall(b"version\r\n")
+        v = readline(a)
+        check(re.match(rb"VERSION \d+\.\d+\.\d+\r\n$", v) is not None,
+              "version %r" % v)
         for _ in range(10):
             check(get(a, b"k") == b"v", "get")
         check(get(a, b"absent") is None, "get absent")
