@@ -689,6 +689,19 @@ t_kv_all_rpc() {
 		{ echo "SKIFF_KV_GET=RPC refused without naming it"; return 1; }
 }
 
+t_kv_anykeys() {
+	# A table opened with any_keys (skcached's): keys with control bytes,
+	# a space, DEL and NUL are set by every rank and read back by every
+	# rank, one-sided and then by rpc; 251 bytes and none still refused.
+	local mode
+	for mode in onesided rpc; do
+		SKIFF_KV_GET=$mode SKIFF_ARENA_MB=64 run 300 -n 4 "$KVJOB" anykeys
+		[ $RC -eq 0 ] || { echo "$mode: exit $RC"; return 1; }
+		[ "$(grep -c '; anykeys ok$' "$OUT")" -eq 4 ] ||
+			{ echo "$mode: not every rank read every key"; return 1; }
+	done
+}
+
 t_kv_gone() {
 	# Rank 1 closes its kv and ends after the keys are set: the GETs and
 	# sets of its partitions fail with "peer unreachable", the rest still
@@ -1638,6 +1651,7 @@ check kv-all-4 t_kv_all
 check kvbench-owners t_kvbench_owners
 check kv-all-read-4 t_kv_all_read
 check kv-all-rpc-4 t_kv_all_rpc
+check kv-anykeys t_kv_anykeys
 check kv-gone t_kv_gone
 check kv-hostile t_kv_hostile
 check kv-kill t_kv_kill

@@ -31,6 +31,12 @@
  *           a line of its own); none may crash or hang an owner or be
  *           taken, and every key still reads back whole.
  *
+ *   anykeys the table opened with sk_kv_attr.any_keys (memcached's own
+ *           key rule, skcached's): every rank sets keys holding control
+ *           bytes, a space, DEL and NUL (memaslap's start with 0x10s),
+ *           every rank reads every rank's back and checks them, deletes
+ *           its own; a 251-byte key and an empty one are still refused.
+ *
  * Each rank prints one line of counts ("rank R: ... ok") or says what
  * failed and exits 1.
  */
@@ -145,6 +151,18 @@ static void get_one(struct sk_kv *kv, const void *key, size_t klen,
 		     (const char *)key, vlen, flags,
 		     vlen == want_len ? ", corrupted" : "", want_len,
 		     want_flags);
+}
+
+/* A key of rank r with every byte kv's default rule refuses (any_keys). */
+static size_t odd_key_of(char *buf, unsigned rank, unsigned i)
+{
+	size_t n = (size_t)sprintf(buf, "\x10\x10odd %u:%u\x01\t\x7f", rank,
+				   i);
+
+	buf[n++] = '\0';
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	return n;
 }
 
 static void del_one(struct sk_kv *kv, const void *key, size_t klen,
@@ -943,10 +961,12 @@ int main(int argc, char **argv)
 	me = sk_os_rank();
 	if (argc != 2 || (strcmp(argv[1], "all") != 0 &&
 			  strcmp(argv[1], "gone") != 0 &&
-			  strcmp(argv[1], "hostile") != 0)) {
-		printf("usage: kv_job all|gone|hostile\n");
+			  strcmp(argv[1], "hostile") != 0 &&
+			  strcmp(argv[1], "anykeys") != 0)) {
+		printf("usage: kv_job all|gone|hostile|anykeys\n");
 		return 2;
 	}
+	attr.any_keys = strcmp(argv[1], "anykeys") == 0;
 	kv = job_open(&rpc, &attr);
 	val = malloc(VMAX);
 	buf = malloc(VMAX);
@@ -962,6 +982,41 @@ int main(int argc, char **argv)
 			SK_KV_STORED);
 	}
 	barrier();
+	if (attr.any_keys) {
+		for (unsigned i = 0; i < KEYS; i++) {
+			size_t klen = odd_key_of(key, me, i);
+
+			fill(val, vlen_of(i), seed_of(key, klen));
+			set_one(kv, key, klen, val, vlen_of(i), i,
+				SK_KV_STORED);
+		}
+		barrier();
+		for (unsigned r = 0; r < n; r++) {
+			for (unsigned i = 0; i < KEYS; i++) {
+				size_t klen = odd_key_of(key, r, i);
+
+				get_one(kv, key, klen, buf, VMAX, vlen_of(i),
+					i, SK_KV_OK);
+				got++;
+			}
+		}
+		barrier();
+		for (unsigned i = 0; i < KEYS; i++) {
+			size_t klen = odd_key_of(key, me, i);
+
+			del_one(kv, key, klen, SK_KV_DELETED);
+			get_one(kv, key, klen, buf, VMAX, 0, 0,
+				SK_KV_NOT_FOUND);
+		}
+		memset(big, 'k', SK_KV_KEY_MAX + 1);
+		set_one(kv, big, SK_KV_KEY_MAX + 1, val, 1, 0, SK_KV_EFORMAT);
+		set_one(kv, big, 0, val, 1, 0, SK_KV_EFORMAT);
+		printf("rank %u: %u keys with control bytes read back; "
+		       "anykeys ok\n", me, got);
+		fflush(stdout);
+		barrier();
+		return finish(kv, val, buf, big);
+	}
 	if (strcmp(argv[1], "hostile") == 0) {
 		if (me == 0) {
 			hostile(rpc, n, SK_KV_RPC_FIRST, SK_KV_RPC_FIRST + 4,

@@ -54,8 +54,8 @@ echo "== end-to-end jobs (rdma) =="
 part e2e env BUILD="$BUILD" E2E_FILE_MB=32 E2E_JOBS=2 \
 	E2E_SKIP='^(hello-64|usage|version|x-warn|bind|bind-refuse|placement|merge|output-file|agent-secret|fd-limit|no-openat2|slow-file|slow-file-end|kv-all-read-4)$' \
 	tests/e2e/jobs.sh
-# skcached over rdma-core: memccapable (text and binary), pymemcache and
-# libmemcached's tools (--provider checks `stats skiff` says rdma), then
+# skcached over rdma-core: memccapable (text and binary), pymemcache,
+# python-memcached, libmemcached's tools and memaslap (--provider checks `stats skiff` says rdma), then
 # server.py's node death (the dead node's keys fail with SERVER_ERROR,
 # the rest serve) and a multi-get over every node. ~80 s under TCG.
 echo "== skcached: memcached clients, node death, multi-get (rdma) =="
