@@ -394,6 +394,8 @@ done
 echo "libmemcached tools: $tools_ok of $tools_n checks passed"
 
 # ---- memcaslap (memaslap), text and binary ------------------------------
+# slap_field NAME: the figure memcaslap printed as "NAME: N" in $out
+slap_field() { sed -n "s/^$1: //p" "$out"; }
 for proto in text binary; do
 	b=()
 	[ $proto = binary ] && b=(-B)
@@ -401,12 +403,11 @@ for proto in text binary; do
 	timeout 120 memcaslap -s "$srv" -x 20000 -c 4 -T 1 --verify=0.1 "${b[@]}" \
 		>"$out" 2>&1
 	rc=$?
-	stat() { sed -n "s/^$1: //p" "$out"; }
-	echo "memcaslap ($proto): exit $rc, cmd_get $(stat cmd_get), cmd_set $(stat cmd_set), get_misses $(stat get_misses), verify_failed $(stat verify_failed)"
+	echo "memcaslap ($proto): exit $rc, cmd_get $(slap_field cmd_get), cmd_set $(slap_field cmd_set), get_misses $(slap_field get_misses), verify_failed $(slap_field verify_failed)"
 	# its errors are lines of "<fd ANSWER"
-	if [ $rc -ne 0 ] || [ "$(stat cmd_get)" != 18000 ] ||
-		[ "$(stat cmd_set)" != 2000 ] || [ "$(stat get_misses)" != 0 ] ||
-		[ "$(stat verify_misses)" != 0 ] || [ "$(stat verify_failed)" != 0 ] ||
+	if [ $rc -ne 0 ] || [ "$(slap_field cmd_get)" != 18000 ] ||
+		[ "$(slap_field cmd_set)" != 2000 ] || [ "$(slap_field get_misses)" != 0 ] ||
+		[ "$(slap_field verify_misses)" != 0 ] || [ "$(slap_field verify_failed)" != 0 ] ||
 		grep -q '^<' "$out"; then
 		sed 's/^/    /' "$out" | head -20 >&2
 		fail "memcaslap ($proto)" "exit $rc"
