@@ -55,7 +55,7 @@ bool sk_kv_key_ok_any(const void *key, size_t len)
 	uint64_t w;
 	size_t i;
 
-	if (len == 0 || len > SK_KV_KEY_MAX)
+	if (!sk_kv_key_len_ok(len))
 		return false;
 	if (len < 8) {
 		w = 'a' * 0x0101010101010101ull; /* the bytes past the key pass */
