@@ -1408,7 +1408,7 @@ int main(int argc, char **argv)
 	gw.conns_max = o.conns;
 	gw.st = &gw_own_stats;
 	*gw.st = (struct mc_stats){.pid = (uint32_t)getppid(),
-				  .started = (uint64_t)time(NULL),
+				  .started = mc_unix_now(),
 				  .limit_maxbytes = (uint64_t)o.mem_mb << 20,
 				  .threads = o.gateways,
 				  .max_connections = (unsigned)o.conns};

@@ -66,7 +66,6 @@ class Fail(Exception):
     pass
 
 
-
 class Server:
     """One server: started from a command line, or just an address."""
 
@@ -327,8 +326,8 @@ class Gen:
         self.keys = [p + k for k in (b"a", b"b", b"c", b"d", b"e", b"f")]
         self.keys.append(p + b"n")             # mostly numeric
         self.keys.append(p.ljust(250, b"L"))  # the longest valid key
-        # one byte too long; control bytes, which memcached's tokenizer
-        # keeps in a key (memaslap's keys start with 0x10s)
+        # rare keys: one byte too long (refused), and control bytes, which
+        # memcached's tokenizer keeps in a key (memaslap's start with 0x10s)
         self.bad = [p.ljust(251, b"L"),
                     p + b"ctl\x01x", p + b"\x7f", b"\x10\x10" + p + b"m",
                     p + b"t\tb", p + b"c\rr"]

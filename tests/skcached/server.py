@@ -29,7 +29,6 @@ BUILD = "build"
 TIMEOUT = 30.0
 
 
-
 class Fail(Exception):
     pass
 
