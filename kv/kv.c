@@ -28,6 +28,25 @@ static int kv_pow2(uint64_t x)
 }
 
 /* The attributes, with defaults filled in and checked. */
+/* The default buckets of a region of @bytes: one per 1 KiB, a power of
+ * two, at least 2. */
+static uint64_t kv_buckets_for(uint64_t bytes)
+{
+	uint64_t b = 2;
+
+	while (b * 2 <= bytes / 1024)
+		b *= 2;
+	return b;
+}
+
+size_t sk_kv_part_bytes_for(size_t item_bytes, uint64_t *buckets_p)
+{
+	uint64_t b = kv_buckets_for(item_bytes);
+
+	*buckets_p = b;
+	return item_bytes + SK_KV_HDR_SIZE + (size_t)b * SK_KV_LINE;
+}
+
 static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 {
 	struct sk_kv_attr a = {0};
@@ -55,11 +74,8 @@ static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 		return SK_ERR_INVAL;
 	}
 	lines = (a.part_bytes - SK_KV_HDR_SIZE) / SK_KV_LINE;
-	if (a.buckets == 0) {
-		a.buckets = 2;
-		while (a.buckets * 2 <= a.part_bytes / 1024)
-			a.buckets *= 2;
-	}
+	if (a.buckets == 0)
+		a.buckets = kv_buckets_for(a.part_bytes);
 	/* The buckets must leave room for items. */
 	if (!kv_pow2(a.buckets) || a.buckets < 2 ||
 	    a.buckets > SK_KV_BUCKETS_MAX || a.buckets >= lines / 2) {

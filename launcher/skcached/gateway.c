@@ -225,17 +225,21 @@ static int gw_parse(int argc, char **argv, struct gw_opts *o)
 static void gw_attr(const struct gw_opts *o, unsigned nodes,
 		    struct sk_kv_attr *a)
 {
-	uint64_t total = (uint64_t)o->mem_mb << 20;
+	uint64_t total = (uint64_t)o->mem_mb << 20, buckets;
 	uint32_t p = 1;
+	size_t items;
 
 	while (p < nodes)
 		p *= 2;
 	while (p < 16u * nodes && total / (2 * p) >= GW_PART_MIN)
 		p *= 2;
+	/* -m is item memory, as memcached's: each partition's index and
+	 * header come on top of its share. */
+	items = total / p < (64u << 10) ? (64u << 10) : (size_t)(total / p);
 	*a = (struct sk_kv_attr){
 		.partitions = p,
-		.part_bytes = total / p < (64u << 10) ? (64u << 10)
-						      : (size_t)(total / p),
+		.part_bytes = sk_kv_part_bytes_for(items, &buckets),
+		.buckets = buckets,
 		.no_evict = o->no_evict,
 		.clients = o->gateways,
 		/* memcached's keys: any bytes its protocols can carry

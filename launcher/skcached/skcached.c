@@ -406,10 +406,11 @@ int main(int argc, char **argv)
 	snprintf(skrun, sizeof(skrun), "%s/skrun", dir);
 	snprintf(node, sizeof(node), "%s/skcached-node", dir);
 
-	/* A cache node's arena holds its share of -m, twice over for the
-	 * partitions rendezvous hashing gives it beyond an even share, and
-	 * room for rpc and kv's read buffer. */
-	arena_mb = 2 * o.mem_mb / o.nodes + 48;
+	/* A cache node's arena holds its share of -m and the partitions'
+	 * indexes (a sixteenth more), twice over for the partitions
+	 * rendezvous hashing gives it beyond an even share, and room for rpc
+	 * and kv's read buffer. */
+	arena_mb = 2 * (o.mem_mb + o.mem_mb / 16 + 1) / o.nodes + 48;
 	snprintf(arena, sizeof(arena), "SKIFF_ARENA_MB=%lu", arena_mb);
 	snprintf(np, sizeof(np), "%u", o.threads + o.nodes);
 	snprintf(gws, sizeof(gws), "%u", o.threads);

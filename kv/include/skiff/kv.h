@@ -95,6 +95,14 @@ struct sk_kv_attr {
 };
 
 /*
+ * The part_bytes and buckets of a partition whose items may take
+ * @item_bytes (memcached's -m counts item memory only): @item_bytes plus
+ * the index of one bucket per 1 KiB of it and the region's header. Sets
+ * *@buckets_p (for sk_kv_attr.buckets) and returns part_bytes.
+ */
+size_t sk_kv_part_bytes_for(size_t item_bytes, uint64_t *buckets_p);
+
+/*
  * Collective: every rank of the job calls it, with the same @attr (NULL:
  * the defaults), over its node's rpc (sk_rpc_open), before any of them
  * uses the table; it returns once every rank has laid its partitions out
