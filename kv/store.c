@@ -38,8 +38,14 @@ _Static_assert(offsetof(struct sk_kv_item_hdr, flags) == SK_KV_ITEM_SEALED,
 #define NCLASS_MAX 64
 #define CLS_SMALL  256 /* units (4 KiB) under which class_of is a table */
 /* Eviction runs ahead once less than 1/DIV of the store is uncarved, and
- * keeps at least 1/DIV of a class's chunks spare (class_reserve). */
+ * keeps at least 1/DIV of a class's chunks spare (class_reserve). Both
+ * floors cover bursts beyond what the last window of Q saw, which do not
+ * grow with the store: past TAIL_MAX bytes and RESERVE_MAX chunks a large
+ * store keeps only those and what twice the window's sets need
+ * (kv/README.md, "Liveness under a steady SET load"). */
 #define SK_KV_EVICT_RESERVE_DIV 4
+#define SK_KV_EVICT_TAIL_MAX    (256u << 10)
+#define SK_KV_EVICT_RESERVE_MAX 64u
 #define SK_KV_BORROW 4 /* classes up an item may borrow a free chunk from */
 
 /*
@@ -122,6 +128,7 @@ struct sk_kv_part {
 	/* Sets per class in the current window of Q ([0], from win_start)
 	 * and the one before ([1]): the demand class_reserve covers. */
 	uint32_t win_n[NCLASS_MAX][2];
+	uint64_t win_units[2]; /* the units of those sets, all classes */
 	uint64_t win_start;
 };
 
@@ -915,7 +922,7 @@ static void rw_pad(struct region_writer *rw, uint64_t *end)
  * class that waited until it had none would fail every set for Q. The
  * reserve covers twice the class's sets in the last whole window of Q (or
  * the current one, if more), plus two, and at least a quarter of its
- * chunks; at most half of them. (Measured, kv/README.md: with an eighth,
+ * chunks or RESERVE_MAX, whichever is fewer; at most half of them. (Measured, kv/README.md: with an eighth,
  * and no eviction before the store was carved out, sets failed from the
  * moment it was; plus one was enough with 64-byte units, but the 16-byte
  * units' finer classes leave the largest ones fewer chunks, and a burst
@@ -925,10 +932,13 @@ KV_HOT uint32_t class_reserve(const struct sk_kv_part *part, unsigned c)
 {
 	uint32_t r = part->win_n[c][0] > part->win_n[c][1] ?
 		     part->win_n[c][0] : part->win_n[c][1];
+	uint32_t floor = part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV;
 
+	if (floor > SK_KV_EVICT_RESERVE_MAX)
+		floor = SK_KV_EVICT_RESERVE_MAX;
 	r = 2 * r + 2;
-	if (r < part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV)
-		r = part->nchunk[c] / SK_KV_EVICT_RESERVE_DIV;
+	if (r < floor)
+		r = floor;
 	if (r > part->nchunk[c] / 2)
 		r = part->nchunk[c] / 2;
 	return r;
@@ -949,20 +959,32 @@ KV_HOT void class_count(struct sk_kv_part *part, unsigned c, uint64_t now_ns)
 			part->win_n[i][1] = next ? part->win_n[i][0] : 0;
 			part->win_n[i][0] = 0;
 		}
+		part->win_units[1] = next ? part->win_units[0] : 0;
+		part->win_units[0] = 0;
 		part->win_start = now_ns;
 	}
 	part->win_n[c][0]++;
+	part->win_units[0] += part->cls_units[c];
 }
 
-/* Whether the uncarved tail of the store is under a quarter of it, or
- * cannot hold a chunk of class c: from then on eviction runs ahead, so
- * the quarantine pipeline fills while the tail still serves sets. */
+/* Whether the uncarved tail of the store is under twice the units set in
+ * a window of Q (the last whole one or the current one), at least
+ * TAIL_MAX bytes and at most a quarter of the store, or cannot hold a
+ * chunk of class c: from then on eviction runs ahead, so the quarantine
+ * pipeline fills while the tail still serves sets. */
 KV_HOT int nearly_full(const struct sk_kv_part *part, unsigned c)
 {
 	uint64_t left = part->store_units - part->bump;
+	uint64_t quarter = part->store_units / SK_KV_EVICT_RESERVE_DIV;
+	uint64_t tail = part->win_units[0] > part->win_units[1] ?
+			part->win_units[0] : part->win_units[1];
 
-	return left < part->cls_units[c] ||
-	       left < part->store_units / SK_KV_EVICT_RESERVE_DIV;
+	tail *= 2;
+	if (tail < UNITS(SK_KV_EVICT_TAIL_MAX))
+		tail = UNITS(SK_KV_EVICT_TAIL_MAX);
+	if (tail > quarter)
+		tail = quarter;
+	return left < part->cls_units[c] || left < tail;
 }
 
 /* The hook, with the stamp held off (see stamp). */
