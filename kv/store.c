@@ -119,16 +119,20 @@ struct sk_kv_part {
 	 * and in quarantine (free ones: free[c].n); the CLOCK hand and the
 	 * expiry crawler, slot word indexes into bucket[]. */
 	uint32_t nchunk[NCLASS_MAX];
+	uint32_t nchunk_peak[NCLASS_MAX]; /* chunk_split keeps half of it */
 	uint32_t nquar[NCLASS_MAX];
 	uint64_t hand;
 	uint64_t crawl;
 	uint64_t evicted;
 	uint64_t expired;
+	uint64_t split;             /* free chunks cut for a smaller class */
 	int in_hook;                /* inside cfg.evict, called by a set */
 	/* Sets per class in the current window of Q ([0], from win_start)
 	 * and the one before ([1]): the demand class_reserve covers. */
 	uint32_t win_n[NCLASS_MAX][2];
 	uint64_t win_units[2]; /* the units of those sets, all classes */
+	uint64_t last_set_ns[NCLASS_MAX]; /* a class's last set (chunk_split) */
+	uint64_t split_next_ns; /* chunk_split found none: not before this */
 	uint64_t win_start;
 };
 
@@ -826,15 +830,101 @@ KV_HOT int pop_free(struct sk_kv_part *part, unsigned c, struct chunk *ch)
 	return 1;
 }
 
+KV_HOT uint32_t class_reserve(const struct sk_kv_part *part, unsigned c);
+
+/*
+ * Memory for class c from a larger class that no longer uses it: cut a
+ * free chunk of a class with no set for SPLIT_IDLE_Q windows of Q and
+ * more spare chunks than it keeps (split_keep) into chunks of c (the rest of it,
+ * under one chunk of c, is lost), one for the caller (ch, when not NULL)
+ * and the others to c's free list. The first keeps the chunk's
+ * generation (its old items' slot words named that offset), the others
+ * start at 0 (none ever named theirs). A free chunk is out of quarantine,
+ * so no reader holds it. Chunks are never merged, so this is one way,
+ * and only idle classes give: after a workload moves to smaller values,
+ * the new class grows into the memory the old one left free instead of
+ * evicting its own items (kv/README.md, "When full").
+ */
+#define SK_KV_SPLIT_IDLE_Q 50
+
+/* The spare chunks an idle class keeps for when its sets come back: its
+ * reserve, and at least a quarter of its chunks and two. */
+static uint32_t split_keep(const struct sk_kv_part *part, unsigned b)
+{
+	uint32_t r = class_reserve(part, b);
+
+	if (r < part->nchunk[b] / SK_KV_EVICT_RESERVE_DIV)
+		r = part->nchunk[b] / SK_KV_EVICT_RESERVE_DIV;
+	return r < 2 ? 2 : r;
+}
+static __attribute__((noinline)) int chunk_split(struct sk_kv_part *part,
+						 unsigned c, struct chunk *ch,
+						 uint64_t now_ns)
+{
+	uint64_t cu = part->cls_units[c], bu, off, k, i, idle;
+	struct sk_kv_fvec *fv = &part->free[c];
+	struct chunk big;
+	unsigned b;
+
+	if (now_ns < part->split_next_ns)
+		return 0;
+	idle = SK_KV_SPLIT_IDLE_Q * part->cfg.quarantine_ns;
+	for (b = c + 1; b < part->nclass; b++)
+		if (part->free[b].n &&
+		    part->cls_units[b] >= 2 * cu &&
+		    part->nchunk[b] > part->nchunk_peak[b] / 2 &&
+		    now_ns >= part->last_set_ns[b] + idle &&
+		    part->free[b].n + part->nquar[b] > split_keep(part, b))
+			break;
+	if (b >= part->nclass) {
+		/* Classes go idle slowly: look again a Q later. */
+		part->split_next_ns = now_ns + part->cfg.quarantine_ns;
+		return 0;
+	}
+	bu = part->cls_units[b];
+	k = bu / cu;
+	/* Room on c's free list for all the chunks and one more (a
+	 * chunk_unalloc of the caller's). */
+	while (fv->cap < fv->n + k + 1) {
+		uint32_t cap = fv->cap ? fv->cap * 2 : 64;
+		uint64_t *v = grow(fv->v, (size_t)cap * sizeof(*v));
+
+		if (v == NULL)
+			return 0;
+		fv->v = v;
+		fv->cap = cap;
+	}
+	if (!pop_free(part, b, &big))
+		return 0;
+	off = big.off;
+	part->nchunk[b]--;
+	part->nchunk[c] += k;
+	if (part->nchunk[c] > part->nchunk_peak[c])
+		part->nchunk_peak[c] = part->nchunk[c];
+	part->split++;
+	for (i = k - 1; i >= 1; i--)
+		fv->v[fv->n++] = chunk_tag(0, off + i * cu);
+	if (ch == NULL) {
+		fv->v[fv->n++] = chunk_tag(big.gen, off);
+		return 1;
+	}
+	ch->off = off;
+	ch->gen = big.gen;
+	ch->cls = c;
+	ch->borrow = 0;
+	return 1;
+}
+
 /*
  * A free chunk of the item's class, else a new one from the top, else a
  * free chunk of one of the next few classes (at most about 2.4 times the
  * size): the item sits in a larger chunk, which keeps its class, until it
  * leaves. This lets neighbouring classes lend to one that a burst of sets
- * emptied while its evicted chunks are still in quarantine.
+ * emptied while its evicted chunks are still in quarantine. Else one cut
+ * from an idle class's free chunk (chunk_split).
  */
 KV_HOT int chunk_alloc(struct sk_kv_part *part, uint64_t units,
-		       struct chunk *ch)
+		       struct chunk *ch, uint64_t now_ns)
 {
 	unsigned c = class_of(part, units), b;
 	uint64_t cu = part->cls_units[c];
@@ -848,13 +938,14 @@ KV_HOT int chunk_alloc(struct sk_kv_part *part, uint64_t units,
 				ch->borrow = b - c;
 				return 1;
 			}
-		return 0;
+		return chunk_split(part, c, ch, now_ns);
 	}
 	ch->off = part->bump;
 	ch->gen = 0;
 	ch->cls = c;
 	part->bump += cu;
-	part->nchunk[c]++;
+	if (++part->nchunk[c] > part->nchunk_peak[c])
+		part->nchunk_peak[c] = part->nchunk[c];
 	return 1;
 }
 
@@ -965,6 +1056,7 @@ KV_HOT void class_count(struct sk_kv_part *part, unsigned c, uint64_t now_ns)
 	}
 	part->win_n[c][0]++;
 	part->win_units[0] += part->cls_units[c];
+	part->last_set_ns[c] = now_ns;
 }
 
 /* Whether the uncarved tail of the store is under twice the units set in
@@ -1035,7 +1127,7 @@ KV_HOT int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 	/* Room to retire the item this update replaces, before any store. */
 	if (q_reserve(part, 1) != SK_OK)
 		return SK_ERR_NOMEM;
-	if (!chunk_alloc(part, units, ch))
+	if (!chunk_alloc(part, units, ch, now_ns))
 		return SK_ERR_NOMEM;
 	*w_p = w;
 	return SK_OK;
@@ -1113,7 +1205,8 @@ set_done(struct sk_kv_part *part, int64_t w, uint64_t h, uint64_t units,
 	class_count(part, ch->cls, now_ns);
 	if (part->cfg.evict && nearly_full(part, ch->cls) &&
 	    part->free[ch->cls].n + part->nquar[ch->cls] <
-		    class_reserve(part, ch->cls))
+		    class_reserve(part, ch->cls) &&
+	    !chunk_split(part, ch->cls, NULL, now_ns))
 		(void)call_evict(part, h, part->cls_units[ch->cls], now_ns);
 }
 
@@ -1458,6 +1551,7 @@ void sk_kv_part_stats(const struct sk_kv_part *part,
 	stats_p->quarantine_bytes = part->q_bytes;
 	stats_p->evicted = part->evicted;
 	stats_p->expired = part->expired;
+	stats_p->split = part->split;
 }
 
 int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,

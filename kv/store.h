@@ -498,6 +498,7 @@ struct sk_kv_part_stats {
 	uint64_t quarantine_bytes;
 	uint64_t evicted;          /* by sk_kv_part_evict_clock, ever */
 	uint64_t expired;          /* by sk_kv_part_expire, ever */
+	uint64_t split;            /* free chunks cut into smaller ones */
 };
 void sk_kv_part_stats(const struct sk_kv_part *part,
 		      struct sk_kv_part_stats *stats_p);

@@ -21,6 +21,11 @@
  * quarantine is 0 (retired chunks reused at once) while readers keep
  * their lease. With the check, neither may let a bad value through.
  *
+ * --shift (with --evict): values of 2,000 to 4,000 bytes for 100 Q, then
+ * of 32 to 300 for 100 Q, in turn, so that the store cuts the idle large
+ * classes' free chunks into small ones (chunk_split), with readers on
+ * them; the writer prints how many it cut.
+ *
  * --evict KiB: the owner's store is that small (32 KiB or more), 64 keys
  * of 32 to 4,000 bytes, and the store's CLOCK eviction is on, so that
  * sets evict other keys' items (kv/README.md, "When full"); readers hint what they read, and the writer (the owner's
@@ -57,7 +62,7 @@
  * own state). No suppression is needed.
  *
  *   kv_stress_torn [--gets N] [--readers N] [--no-check] [--reuse-now]
- *                  [--seed S] [--quarantine-ms Q] [--evict KiB]
+ *                  [--seed S] [--quarantine-ms Q] [--evict KiB [--shift]]
  *                  [--loc] [--loc-break age|cas|kill]
  * exit 0: N GETs accepted, all good; 3: a bad value accepted; 1: a
  * failure of the test itself; 2: usage.
@@ -99,6 +104,8 @@ static struct {
 	uint64_t target;
 	int no_check;
 	int evict;
+	int shift;                  /* --shift: 1, and its phase length */
+	uint64_t shift_ns, shift_t0;
 	uint64_t seed;
 	/* Shared counters: atomics. */
 	uint64_t issued[NKEYS];     /* highest seq handed to the store */
@@ -265,6 +272,13 @@ static void *writer(void *arg)
 		 * outgrow a small store by far and many classes share it. */
 		if (g.evict && vlen > 4000)
 			vlen = 32 + (uint32_t)(r >> 24) % 3969;
+		/* --shift: large values, then small ones, in turn: in each
+		 * small phase the large classes go idle and the store cuts
+		 * their free chunks for the small (chunk_split). */
+		if (g.shift)
+			vlen = (now_ns() - g.shift_t0) / g.shift_ns % 2 ?
+				       32 + (uint32_t)(r >> 24) % 269 :
+				       2000 + (uint32_t)(r >> 24) % 2001;
 		seq[key]++;
 		value_make(v, vlen, key, seq[key]);
 		/* Issued before it can be seen. */
@@ -315,8 +329,9 @@ static void *writer(void *arg)
 
 		sk_kv_part_stats(g.part, &ps);
 		printf("writer: %" PRIu64 " evicted, %" PRIu64 " hints set a "
-		       "bit, %" PRIu64 " values given up (no chunk in 10 Q)\n",
-		       ps.evicted, hinted, gave_up);
+		       "bit, %" PRIu64 " values given up (no chunk in 10 Q), "
+		       "%" PRIu64 " chunks split\n",
+		       ps.evicted, hinted, gave_up, ps.split);
 	}
 	free(v);
 	free(img);
@@ -579,7 +594,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: kv_stress_torn [--gets N] [--readers N] "
 			"[--no-check] [--reuse-now] [--seed S] "
-			"[--quarantine-ms Q] [--evict KiB] [--loc] "
+			"[--quarantine-ms Q] [--evict KiB [--shift]] [--loc] "
 			"[--loc-break age|cas|kill]\n");
 	return 2;
 }
@@ -608,6 +623,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[a], "--loc")) {
 			g.loc = 1;
+			continue;
+		}
+		if (!strcmp(argv[a], "--shift")) {
+			g.shift = 1;
 			continue;
 		}
 		if (a + 1 >= argc)
@@ -648,6 +667,8 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
+	if (g.shift && !g.evict)
+		return usage();
 	g.nkeys = g.evict ? NKEYS : 16;
 	for (i = 0; i < g.nkeys; i++) {
 		snprintf(keys[i], sizeof(keys[i]), "torn-key-%02u", i);
@@ -658,6 +679,8 @@ int main(int argc, char **argv)
 	cfg.hkey = hkey;
 	cfg.quarantine_ns = q_ms * 1000000;
 	g.lease_ns = sk_kv_lease_ns(cfg.quarantine_ns);
+	g.shift_ns = 100 * cfg.quarantine_ns; /* twice the store's idle */
+	g.shift_t0 = now_ns();
 	if (reuse_now)
 		cfg.quarantine_ns = 0;
 	if (g.evict)

@@ -1269,9 +1269,10 @@ static void evict_random_sets(void **state)
 		present_n++;
 	}
 	sk_kv_part_stats(f.part, &st);
-	print_message("evict_random_sets: %llu evicted, %u of 4000 keys "
-		      "present, %llu bytes in quarantine\n",
-		      (unsigned long long)st.evicted, present_n,
+	print_message("evict_random_sets: %llu evicted, %llu chunks split, "
+		      "%u of 4000 keys present, %llu bytes in quarantine\n",
+		      (unsigned long long)st.evicted,
+		      (unsigned long long)st.split, present_n,
 		      (unsigned long long)st.quarantine_bytes);
 	assert_int_equal(present_n, st.items);
 	assert_true(st.evicted > 0);
@@ -1319,6 +1320,87 @@ static void evict_large_store_keeps_most(void **state)
 		      (unsigned long long)st.evicted);
 	assert_true(st.evicted > 0);
 	assert_true(held * 100 >= (uint64_t)store * 85);
+	fx_close(&f);
+}
+
+/*
+ * A workload that moves from large values to small ones in a full store:
+ * 1 MiB filled by 16,000-byte values (their class carves it all), then
+ * 100-byte values of new keys. The small values' class has no chunk and
+ * none in reach; free chunks of the large class beyond its reserve are
+ * cut into small ones (chunk_split), so every set succeeds and the new
+ * keys fill the store, where without the cut each small set waited Q
+ * for the few chunks eviction could give back. Every value read back is
+ * the last one set.
+ */
+static void evict_sizes_shift(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(2048);
+	static uint8_t val[16000], want[16000], buf[16384];
+	static uint32_t seq[6200];
+	struct sk_kv_part_stats st;
+	struct sk_kv_item_view r;
+	uint64_t t = Q_NS;
+	unsigned i, key, failed = 0, present = 0;
+	char k[16];
+	struct fx f;
+
+	(void)state;
+	c.evict = sk_kv_part_evict_clock;
+	fx_open(&f, 1u << 20, &c);
+	/* Large values over 200 keys, eight a Q: the store fills, and
+	 * evicting keeps the class's reserve spare. */
+	for (i = 1; i <= 400; i++) {
+		key = i % 200;
+		keyname(k, key);
+		fill_val(val, 16000, key, i);
+		t += Q_NS / 8;
+		assert_int_equal(sk_kv_part_set(f.part, k, strlen(k), val,
+						16000, NULL, 0, 0, 0, t, NULL),
+				 0);
+		seq[key] = i;
+	}
+	/* A quiet second (the large class's demand falls to its floor),
+	 * then small values of 6,000 new keys, eight a Q: the large class
+	 * is idle for SPLIT_IDLE_Q (50) windows of Q after the first 400. */
+	t += 10 * Q_NS;
+	for (i = 401; i <= 6400; i++) {
+		key = 200 + (i - 401);
+		keyname(k, key);
+		fill_val(val, 100, key, i);
+		t += Q_NS / 8;
+		if (sk_kv_part_set(f.part, k, strlen(k), val, 100, NULL, 0, 0,
+				   0, t, NULL) != 0)
+			failed++;
+		else
+			seq[key] = i;
+	}
+	for (key = 0; key < 6200; key++) {
+		size_t len = key < 200 ? 16000 : 100;
+		int rc;
+
+		keyname(k, key);
+		rc = remote_get(&f, k, strlen(k), 0, buf, sizeof(buf), &r);
+		if (rc == SK_KV_ERR_NOT_FOUND)
+			continue;
+		assert_int_equal(rc, 0);
+		assert_int_equal(r.vlen, len);
+		fill_val(want, len, key, seq[key]);
+		assert_memory_equal(r.value, want, len);
+		present++;
+	}
+	sk_kv_part_stats(f.part, &st);
+	print_message("evict_sizes_shift: %u small sets failed, %llu chunks "
+		      "split, %u keys present (%llu items), %llu evicted\n",
+		      failed, (unsigned long long)st.split, present,
+		      (unsigned long long)st.items,
+		      (unsigned long long)st.evicted);
+	assert_int_equal(present, st.items);
+	assert_int_equal(failed, 0);
+	assert_true(st.split > 0);
+	/* Without the cut the small class kept 44 (its own evictions fed
+	 * it); with it, the large class's spare beyond a quarter. */
+	assert_true(present >= 500);
 	fx_close(&f);
 }
 
@@ -1691,6 +1773,7 @@ int main(void)
 		cmocka_unit_test(expiry_sweep),
 		cmocka_unit_test(evict_random_sets),
 		cmocka_unit_test(evict_large_store_keeps_most),
+		cmocka_unit_test(evict_sizes_shift),
 		cmocka_unit_test(touch_keeps_cas),
 		cmocka_unit_test(item_state),
 		cmocka_unit_test(item_state_unknown),

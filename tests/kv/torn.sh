@@ -13,7 +13,10 @@
 #   - a 128 KiB store that evicts (--evict, kv/README.md "When full"),
 #     64 keys: with every rule and without the check (0); with no
 #     quarantine (evicted and rewritten chunks reused at once), without
-#     the check, it must be caught (3).
+#     the check, it must be caught (3); with value sizes shifting
+#     between large and small (--shift: free chunks of the idle large
+#     classes cut into small ones), with every rule and without the
+#     check (0).
 #   - readers with a location cache (--loc, kv/loc.h: the cached item
 #     copied alone): with every rule, without the check, and in the store
 #     that evicts (0); without the look at the owner's kill (--loc-break
@@ -63,6 +66,12 @@ run 0 "store that evicts, no item check" "$good" --gets 2000000 \
 	--evict 128 --no-check
 run 3 "store that evicts, no quarantine, no item check" "$good" \
 	--gets 2000000 --evict 128 --no-check --reuse-now
+# Values large, then small, in turn (phases of 100 Q = 0.5 s): the idle
+# large classes' free chunks cut into small ones under the readers.
+run 0 "store that evicts, sizes shifting, all rules" "$good" \
+	--gets 4000000 --evict 128 --shift --quarantine-ms 5
+run 0 "store that evicts, sizes shifting, no item check" "$good" \
+	--gets 4000000 --evict 128 --shift --quarantine-ms 5 --no-check
 run 0 "location cache's judgement, READ orders built by hand" \
 	"$BUILD/tests/test_kv_loc"
 # 3 x 10^5 GETs each: the 10^6 of the issue are the first two runs'.
