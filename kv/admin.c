@@ -79,7 +79,7 @@ void kv_own_ostats(struct sk_kv *kv, struct sk_kv_owner_stats *st)
 		st->items += ps.items;
 		st->bytes += ps.store_used - ps.free_bytes -
 			     ps.quarantine_bytes;
-		st->limit_bytes += kp->region.size;
+		st->limit_bytes += ps.store_size;
 		st->evictions += ps.evicted;
 		st->expired += ps.expired;
 	}

@@ -1543,6 +1543,7 @@ void sk_kv_part_stats(const struct sk_kv_part *part,
 	unsigned c;
 
 	stats_p->items = part->items;
+	stats_p->store_size = part->store_units * SK_KV_UNIT;
 	stats_p->store_used = part->bump * SK_KV_UNIT;
 	stats_p->free_bytes = 0;
 	for (c = 0; c < part->nclass; c++)

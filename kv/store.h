@@ -492,6 +492,7 @@ void sk_kv_part_restamp(struct sk_kv_part *part, uint32_t epoch);
 
 struct sk_kv_part_stats {
 	uint64_t items;            /* published */
+	uint64_t store_size;       /* the store's bytes (items' memory) */
 	uint64_t store_used;       /* bytes carved from the store */
 	uint64_t free_bytes;       /* of those, in free chunks (reusable) */
 	uint64_t quarantined;      /* retired items not yet free */

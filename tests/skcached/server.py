@@ -382,11 +382,19 @@ def t_node_death():
         c.sendall(b"stats skiff\r\n")
         st = until(c, b"END\r\n").decode()
         held = {}
+        limit = 0
         for line in st.splitlines():
             f = line.split()
             if len(f) == 3 and f[1].endswith(":curr_items"):
                 held[int(f[1][4:].split(":")[0])] = int(f[2])
+            if len(f) == 3 and f[1].endswith(":limit_maxbytes"):
+                limit += int(f[2])
         check(sum(held.values()) == len(keys), "stats skiff: %r" % held)
+        # -m is item memory, as memcached's: the nodes' shares add up
+        # to stats' limit_maxbytes (the indexes come on top).
+        want = int(stats_of(c)["limit_maxbytes"])
+        check(limit == want, "nodes' limit_maxbytes add up to %d, "
+              "stats says %d" % (limit, want))
         # ranks are 0 (gateway), 1..3 (nodes): kill node 2.
         os.kill(ranks[2], signal.SIGKILL)
         t0 = time.time()

@@ -353,7 +353,8 @@ void sk_kv_stats(const struct sk_kv *kv, struct sk_kv_stats *st);
 struct sk_kv_owner_stats {
 	uint64_t items;          /* published now */
 	uint64_t bytes;          /* held by them (headers, keys, values) */
-	uint64_t limit_bytes;    /* its partitions' regions */
+	uint64_t limit_bytes;    /* its partitions' item memory (their
+	                          * regions less index and header) */
 	uint64_t evictions;      /* ever */
 	uint64_t expired;        /* retired by the expiry crawler, ever */
 	uint64_t waited;         /* updates that waited for room (memory
