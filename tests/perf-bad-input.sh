@@ -78,6 +78,13 @@ expect 2 "gateway-ir bad count" -- $gi --gets "1 2x"
 expect 2 "gateway-ir no keys" -- $gi --keys 0
 expect 2 "gateway-ir value past 1 MiB" -- $gi --value-size 1048577
 expect 2 "gateway-ir nodes past 64" -- $gi --nodes 65
+# capacity.py (perf/skcached/) too.
+cp=perf/skcached/capacity.py
+expect 2 "capacity unknown flag" -- $cp --no-such-flag
+expect 2 "capacity unknown load" -- $cp --loads fill,nope
+expect 2 "capacity no keys" -- $cp --keys 0
+expect 2 "capacity value past 1 MB" -- $cp --value 1000001
+expect 2 "capacity bad memory" -- $cp --mem x
 # The file benchmarks (issue 16) refuse bad options before any run.
 for sc in compare-file-io compare-mpiio compare-console-ckpt; do
 	expect 2 "$sc unknown flag" -- perf/$sc.sh --no-such-flag
