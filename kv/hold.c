@@ -22,9 +22,12 @@
  * cannot, and one by rpc reads what is published.
  *
  * An update still without room after KV_HOLD_MAX_Q quarantines gets the
- * answer it would have had (SK_KV_ENOMEM, as memcached -M): its class may
- * truly have no chunk (the store was carved out for other sizes), and
- * nothing may hang. A held peer's update whose peer failed is dropped.
+ * answer it would have had (SK_KV_ENOMEM, as memcached -M): nothing may
+ * hang. One whose class has no chunk at all and none to borrow is not
+ * held (kv_own_full asks sk_kv_part_nomem_for_good): the store was carved
+ * out for other sizes, and waiting behind it would hold its partition's
+ * other updates for nothing. A held peer's update whose peer failed is
+ * dropped.
  *
  * This file is only the queue and its timer: what serving, refusing and
  * ending a request mean is its holder's (kv_serve_fn), owner.c's for a

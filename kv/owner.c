@@ -102,7 +102,8 @@ static void kv_own_full(struct kv_part *kp, int st)
 {
 	kp->room_wait = st == SK_KV_ERR_QUARANTINE_FULL ||
 			(st == SK_ERR_NOMEM &&
-			 sk_kv_part_room_at(kp->part, 0) != 0);
+			 sk_kv_part_room_at(kp->part, 0) != 0 &&
+			 !sk_kv_part_nomem_for_good(kp->part));
 }
 
 bool kv_own_must_wait(struct kv_part *kp, enum sk_kv_res r)

@@ -133,6 +133,7 @@ struct sk_kv_part {
 	uint64_t win_units[2]; /* the units of those sets, all classes */
 	uint64_t last_set_ns[NCLASS_MAX]; /* a class's last set (chunk_split) */
 	uint64_t split_next_ns; /* chunk_split found none: not before this */
+	int nomem_for_good;     /* sk_kv_part_nomem_for_good */
 	uint64_t win_start;
 };
 
@@ -750,6 +751,11 @@ unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns)
 	return reap_aged(part, now_ns);
 }
 
+int sk_kv_part_nomem_for_good(const struct sk_kv_part *part)
+{
+	return part->nomem_for_good;
+}
+
 uint64_t sk_kv_part_room_at(const struct sk_kv_part *part, uint64_t now_ns)
 {
 	if (part->q_len == 0)
@@ -1095,12 +1101,27 @@ static int call_evict(struct sk_kv_part *part, uint64_t h, uint64_t need,
 }
 
 /* Find the slot and the memory of an update, or say why not. */
+/* No chunk of the class of @units, none free or in quarantine among the
+ * classes it may borrow from: no wait brings one. */
+static int nomem_for_good(const struct sk_kv_part *part, uint64_t units)
+{
+	unsigned c = class_of(part, units), b;
+
+	if (part->nchunk[c])
+		return 0;
+	for (b = c + 1; b < part->nclass && b <= c + SK_KV_BORROW; b++)
+		if (part->free[b].n || part->nquar[b])
+			return 0;
+	return 1;
+}
+
 KV_HOT int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 		       size_t klen, uint64_t units, uint64_t now_ns,
 		       int64_t *w_p, struct chunk *ch)
 {
 	int64_t w = find(part, h, key, klen);
 
+	part->nomem_for_good = 0;
 	if (w < 0)
 		w = find_empty(part, h);
 	if (w < 0)
@@ -1127,8 +1148,10 @@ KV_HOT int set_prepare(struct sk_kv_part *part, uint64_t h, const void *key,
 	/* Room to retire the item this update replaces, before any store. */
 	if (q_reserve(part, 1) != SK_OK)
 		return SK_ERR_NOMEM;
-	if (!chunk_alloc(part, units, ch, now_ns))
+	if (!chunk_alloc(part, units, ch, now_ns)) {
+		part->nomem_for_good = nomem_for_good(part, units);
 		return SK_ERR_NOMEM;
+	}
 	*w_p = w;
 	return SK_OK;
 }

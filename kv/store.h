@@ -486,6 +486,13 @@ unsigned sk_kv_part_reap(struct sk_kv_part *part, uint64_t now_ns);
  * room (SK_KV_ERR_QUARANTINE_FULL, SK_ERR_NOMEM) may find it. */
 uint64_t sk_kv_part_room_at(const struct sk_kv_part *part, uint64_t now_ns);
 
+/* Whether the last update's SK_ERR_NOMEM was for good: its class had no
+ * chunk at all, and none of the classes it may borrow from had one free or
+ * in quarantine, so waiting for the quarantine brings it nothing (the
+ * store was carved out for other sizes; memcached answers out of memory
+ * at once there too). 0 after any other outcome. */
+int sk_kv_part_nomem_for_good(const struct sk_kv_part *part);
+
 /* A new epoch in the region header and every bucket header, so that
  * readers with an older map see SK_KV_ERR_STALE. */
 void sk_kv_part_restamp(struct sk_kv_part *part, uint32_t epoch);

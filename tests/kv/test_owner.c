@@ -755,6 +755,33 @@ static void hold_real_set(void **state)
 }
 
 /*
+ * A set of a class with no chunk at all, none to borrow, while the
+ * quarantine holds chunks of another class: waiting brings it nothing, so
+ * the owner does not hold it (it held such a set for 4 Q, and every update
+ * of its partition behind it: skcached's SETs stalled at -m 8 with mixed
+ * sizes), and answers out of memory at once, as memcached does.
+ */
+static void hold_not_for_good(void **state)
+{
+	static char big[1500];
+	struct ofx f;
+
+	(void)state;
+	memset(big, 'b', sizeof(big));
+	hold_open(&f, 2 * SK_KV_LINE);
+	assert_int_equal(put(&f, "k", "v1", 2, 0, 0, NULL), SK_KV_STORED);
+	assert_int_equal(put(&f, "k", "v2", 2, 0, 0, NULL), SK_KV_STORED);
+	/* v1's chunk is in quarantine: an update of its class may wait. */
+	assert_int_equal(put(&f, "k", "v3", 2, 0, 0, NULL), SK_KV_ENOMEM);
+	assert_true(kv_own_must_wait(&f.kp, SK_KV_ENOMEM));
+	/* One far larger: no chunk of its class will ever come free. */
+	assert_int_equal(put(&f, "b", big, sizeof(big), 0, 0, NULL),
+			 SK_KV_ENOMEM);
+	assert_false(kv_own_must_wait(&f.kp, SK_KV_ENOMEM));
+	hold_close(&f);
+}
+
+/*
  * In order: a request behind one that must wait is not served before it;
  * one that never finds room ends with KV_END_NOMEM after the bound (4 Q),
  * not never; those still held at close end with KV_END_CLOSED.
@@ -807,6 +834,7 @@ int main(void)
 		cmocka_unit_test(recache_tokens),
 		cmocka_unit_test(placement),
 		cmocka_unit_test(hold_real_set),
+		cmocka_unit_test(hold_not_for_good),
 		cmocka_unit_test(hold_order_bound_close),
 	};
 

@@ -1076,8 +1076,10 @@ static void evict_full_store(void **state)
 		assert_true(ahead >= 1);
 		assert_int_equal(st.items, 32 - ahead);
 		assert_int_equal(st.quarantined, ahead);
-		/* Nothing free yet: this set evicts one more, and fails. */
+		/* Nothing free yet: this set evicts one more, and fails,
+		 * for now only (its class's chunks are in quarantine). */
 		assert_int_equal(set(&f, "n", "v", 1, t0), SK_ERR_NOMEM);
+		assert_false(sk_kv_part_nomem_for_good(f.part));
 		sk_kv_part_stats(f.part, &st);
 		assert_int_equal(st.evicted, ahead + 1);
 		/* Q later those evicted ahead are free: as many sets of
@@ -1094,8 +1096,12 @@ static void evict_full_store(void **state)
 		ahead = st.evicted;
 		assert_int_equal(set(&f, "big", big, sizeof(big),
 				     t0 + 3 * Q_NS), SK_ERR_NOMEM);
+		assert_true(sk_kv_part_nomem_for_good(f.part));
 		sk_kv_part_stats(f.part, &st);
 		assert_int_equal(st.evicted, ahead);
+		/* Any other outcome clears it. */
+		assert_int_equal(set(&f, "n0", "w", 1, t0 + 3 * Q_NS), 0);
+		assert_false(sk_kv_part_nomem_for_good(f.part));
 		fx_close(&f);
 	}
 }
