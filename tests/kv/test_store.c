@@ -1220,6 +1220,27 @@ static void fill_val(uint8_t *v, size_t n, unsigned key, unsigned seq)
 	}
 }
 
+/* Key @key read as a peer would: 0 if absent, else 1 once its value is
+ * the @len bytes fill_val gives for (@key, @seq). */
+static unsigned read_back(struct fx *f, unsigned key, size_t len,
+			  unsigned seq)
+{
+	static uint8_t want[16384], buf[16384];
+	struct sk_kv_item_view r;
+	char k[16];
+	int rc;
+
+	keyname(k, key);
+	rc = remote_get(f, k, strlen(k), 0, buf, sizeof(buf), &r);
+	if (rc == SK_KV_ERR_NOT_FOUND)
+		return 0;
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.vlen, len);
+	fill_val(want, len, key, seq);
+	assert_memory_equal(r.value, want, len);
+	return 1;
+}
+
 /*
  * 100,000 sets of random sizes (0 to 2,000 bytes: 3 to 128 units of 16
  * bytes, 20 size classes) of 4,000 keys into a 256 KiB store, eviction
@@ -1232,9 +1253,8 @@ static void evict_random_sets(void **state)
 {
 	struct sk_kv_part_cfg c = cfg_default(256);
 	static uint32_t last_seq[4000], last_len[4000];
-	static uint8_t val[2048], want[2048], buf[4096];
+	static uint8_t val[2048];
 	struct sk_kv_part_stats st;
-	struct sk_kv_item_view r;
 	uint64_t t = Q_NS;
 	unsigned i, key, len, present_n = 0;
 	char k[16];
@@ -1261,19 +1281,8 @@ static void evict_random_sets(void **state)
 							     strlen(k)));
 		}
 	}
-	for (key = 0; key < 4000; key++) {
-		int rc;
-
-		keyname(k, key);
-		rc = remote_get(&f, k, strlen(k), 0, buf, sizeof(buf), &r);
-		if (rc == SK_KV_ERR_NOT_FOUND)
-			continue;
-		assert_int_equal(rc, 0);
-		assert_int_equal(r.vlen, last_len[key]);
-		fill_val(want, r.vlen, key, last_seq[key]);
-		assert_memory_equal(r.value, want, r.vlen);
-		present_n++;
-	}
+	for (key = 0; key < 4000; key++)
+		present_n += read_back(&f, key, last_len[key], last_seq[key]);
 	sk_kv_part_stats(f.part, &st);
 	print_message("evict_random_sets: %llu evicted, %llu chunks split, "
 		      "%u of 4000 keys present, %llu bytes in quarantine\n",
@@ -1342,10 +1351,9 @@ static void evict_large_store_keeps_most(void **state)
 static void evict_sizes_shift(void **state)
 {
 	struct sk_kv_part_cfg c = cfg_default(2048);
-	static uint8_t val[16000], want[16000], buf[16384];
+	static uint8_t val[16000];
 	static uint32_t seq[6200];
 	struct sk_kv_part_stats st;
-	struct sk_kv_item_view r;
 	uint64_t t = Q_NS;
 	unsigned i, key, failed = 0, present = 0;
 	char k[16];
@@ -1381,20 +1389,8 @@ static void evict_sizes_shift(void **state)
 		else
 			seq[key] = i;
 	}
-	for (key = 0; key < 6200; key++) {
-		size_t len = key < 200 ? 16000 : 100;
-		int rc;
-
-		keyname(k, key);
-		rc = remote_get(&f, k, strlen(k), 0, buf, sizeof(buf), &r);
-		if (rc == SK_KV_ERR_NOT_FOUND)
-			continue;
-		assert_int_equal(rc, 0);
-		assert_int_equal(r.vlen, len);
-		fill_val(want, len, key, seq[key]);
-		assert_memory_equal(r.value, want, len);
-		present++;
-	}
+	for (key = 0; key < 6200; key++)
+		present += read_back(&f, key, key < 200 ? 16000 : 100, seq[key]);
 	sk_kv_part_stats(f.part, &st);
 	print_message("evict_sizes_shift: %u small sets failed, %llu chunks "
 		      "split, %u keys present (%llu items), %llu evicted\n",
