@@ -838,19 +838,6 @@ KV_HOT int pop_free(struct sk_kv_part *part, unsigned c, struct chunk *ch)
 
 KV_HOT uint32_t class_reserve(const struct sk_kv_part *part, unsigned c);
 
-/*
- * Memory for class c from a larger class that no longer uses it: cut a
- * free chunk of a class with no set for SPLIT_IDLE_Q windows of Q and
- * more spare chunks than it keeps (split_keep) into chunks of c (the rest of it,
- * under one chunk of c, is lost), one for the caller (ch, when not NULL)
- * and the others to c's free list. The first keeps the chunk's
- * generation (its old items' slot words named that offset), the others
- * start at 0 (none ever named theirs). A free chunk is out of quarantine,
- * so no reader holds it. Chunks are never merged, so this is one way,
- * and only idle classes give: after a workload moves to smaller values,
- * the new class grows into the memory the old one left free instead of
- * evicting its own items (kv/README.md, "When full").
- */
 #define SK_KV_SPLIT_IDLE_Q 50
 
 /* The spare chunks an idle class keeps for when its sets come back: its
@@ -863,6 +850,20 @@ static uint32_t split_keep(const struct sk_kv_part *part, unsigned b)
 		r = part->nchunk[b] / SK_KV_EVICT_RESERVE_DIV;
 	return r < 2 ? 2 : r;
 }
+
+/*
+ * Memory for class c from a larger class that no longer uses it: cut a
+ * free chunk of a class with no set for SPLIT_IDLE_Q windows of Q and
+ * more spare chunks than it keeps (split_keep) into chunks of c (the
+ * rest of it, under one chunk of c, is lost), one for the caller (ch,
+ * when not NULL) and the others to c's free list. The first keeps the
+ * chunk's generation (its old items' slot words named that offset), the
+ * others start at 0 (none ever named theirs). A free chunk is out of
+ * quarantine, so no reader holds it. Chunks are never merged, so this is
+ * one way, and only idle classes give: after a workload moves to smaller
+ * values, the new class grows into the memory the old one left free
+ * instead of evicting its own items (kv/README.md, "When full").
+ */
 static __attribute__((noinline)) int chunk_split(struct sk_kv_part *part,
 						 unsigned c, struct chunk *ch,
 						 uint64_t now_ns)
@@ -1019,11 +1020,12 @@ static void rw_pad(struct region_writer *rw, uint64_t *end)
  * class that waited until it had none would fail every set for Q. The
  * reserve covers twice the class's sets in the last whole window of Q (or
  * the current one, if more), plus two, and at least a quarter of its
- * chunks or RESERVE_MAX, whichever is fewer; at most half of them. (Measured, kv/README.md: with an eighth,
- * and no eviction before the store was carved out, sets failed from the
- * moment it was; plus one was enough with 64-byte units, but the 16-byte
- * units' finer classes leave the largest ones fewer chunks, and a burst
- * of one more set than the last window's twice failed them.)
+ * chunks or RESERVE_MAX, whichever is fewer; at most half of them.
+ * (Measured, kv/README.md: with an eighth, and no eviction before the
+ * store was carved out, sets failed from the moment it was; plus one was
+ * enough with 64-byte units, but the 16-byte units' finer classes leave
+ * the largest ones fewer chunks, and a burst of one more set than the
+ * last window's twice failed them.)
  */
 KV_HOT uint32_t class_reserve(const struct sk_kv_part *part, unsigned c)
 {
