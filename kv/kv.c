@@ -27,7 +27,6 @@ static int kv_pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
-/* The attributes, with defaults filled in and checked. */
 /* The default buckets of a region of @bytes: one per 1 KiB, a power of
  * two, at least 2. */
 static uint64_t kv_buckets_for(uint64_t bytes)
@@ -47,6 +46,7 @@ size_t sk_kv_part_bytes_for(size_t item_bytes, uint64_t *buckets_p)
 	return item_bytes + SK_KV_HDR_SIZE + (size_t)b * SK_KV_LINE;
 }
 
+/* The attributes, with defaults filled in and checked. */
 static sk_status_t kv_attr(struct sk_kv *kv, const struct sk_kv_attr *attr)
 {
 	struct sk_kv_attr a = {0};

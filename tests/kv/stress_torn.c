@@ -104,8 +104,8 @@ static struct {
 	uint64_t target;
 	int no_check;
 	int evict;
-	int shift;                  /* --shift: 1, and its phase length */
-	uint64_t shift_ns, shift_t0;
+	int shift;                  /* --shift */
+	uint64_t shift_ns, shift_t0; /* its phase length, and its start */
 	uint64_t seed;
 	/* Shared counters: atomics. */
 	uint64_t issued[NKEYS];     /* highest seq handed to the store */
