@@ -140,6 +140,7 @@ sk_status_t sk_kv_open(struct sk_rpc *rpc, const struct sk_kv_attr *attr,
 		{KV_RPC_DELETE, kv_h_delete}, {KV_RPC_DELTA, kv_h_delta},
 		{KV_RPC_TOUCH, kv_h_touch},   {KV_RPC_HINT, kv_h_hint},
 		{KV_RPC_FLUSH, kv_h_flush},   {KV_RPC_OSTATS, kv_h_ostats},
+		{KV_RPC_CSTATS, kv_h_cstats}, {KV_RPC_DUMP, kv_h_dump},
 	};
 	struct sk_kv *kv;
 	sk_status_t st;

@@ -50,6 +50,8 @@ enum {
 	KV_RPC_HINT,                     /* a client's one-sided accesses */
 	KV_RPC_FLUSH,                    /* flush_all (admin.c) */
 	KV_RPC_OSTATS,                   /* an owner's figures (admin.c) */
+	KV_RPC_CSTATS,                   /* ... per size class (admin.c) */
+	KV_RPC_DUMP,                     /* a size class's keys (admin.c) */
 	KV_RPC_END
 };
 
@@ -207,12 +209,32 @@ struct kv_hint_req {
  * KV_RPC_FLUSH: the owner's items go now (delay <= 0) or in delay
  * seconds, replacing a flush still pending; it answers SK_KV_OK, no body.
  * KV_RPC_OSTATS: no body; the answer is SK_KV_OK and struct
- * sk_kv_owner_stats (kv.h).
+ * sk_kv_owner_stats (kv.h). KV_RPC_CSTATS: no body; the answer is SK_KV_OK
+ * and a struct sk_kv_class_stats per class (kv_dec_cstats_resp).
  */
 struct kv_flush_req {
 	int32_t delay;
 	uint32_t reserved;    /* 0 */
 };
+
+/*
+ * KV_RPC_DUMP: the keys of size class cls from cursor on, at most max
+ * bytes of entries (struct sk_kv_dump_ent, each padded to 8 with
+ * zeros). The answer is SK_KV_OK, struct kv_dump_resp and the entries:
+ * next is where the next call goes on (0: none left).
+ */
+struct kv_dump_req {
+	uint64_t cursor;
+	uint32_t cls;         /* < SK_KV_CLASSES_MAX */
+	uint32_t max;         /* >= SK_KV_DUMP_MIN */
+};
+struct kv_dump_resp {
+	uint64_t next;
+	uint32_t len;         /* of the entries after this */
+	uint32_t count;       /* entries */
+};
+/* The most entry bytes a dump answer carries (it goes inline). */
+#define KV_DUMP_MAX (SK_RPC_INLINE_MAX - sizeof(struct kv_dump_resp))
 
 /* What this node knows of a partition. */
 struct kv_part {
@@ -376,6 +398,15 @@ void kv_h_flush(struct sk_rpc_req *req, void *arg);
 void kv_h_ostats(struct sk_rpc_req *req, void *arg);
 enum sk_kv_res kv_own_flush(struct sk_kv *kv, int32_t delay);
 void kv_own_ostats(struct sk_kv *kv, struct sk_kv_owner_stats *st);
+void kv_h_cstats(struct sk_rpc_req *req, void *arg);
+void kv_h_dump(struct sk_rpc_req *req, void *arg);
+/* Entries of class @cls from *@cursor on into @out (up to @max bytes,
+ * >= SK_KV_DUMP_MIN): the bytes filled; *@cursor where to go on, 0 after
+ * the last; *@count the entries. */
+size_t kv_own_dump(struct sk_kv *kv, unsigned cls, uint64_t *cursor,
+		   void *out, size_t max, uint32_t *count);
+/* Into @cls (SK_KV_CLASSES_MAX of them): how many classes. */
+unsigned kv_own_cstats(struct sk_kv *kv, struct sk_kv_class_stats *cls);
 void kv_flush_stop(struct sk_kv *kv);
 
 /* owner.c */

@@ -277,27 +277,43 @@ static sk_status_t kv_post_admin(struct sk_kv *kv, struct sk_kv_req *req)
 {
 	struct sk_kv_req_priv *op;
 
+	size_t need = req->cmd == SK_KV_CMD_OWNER_STATS
+			      ? sizeof(struct sk_kv_owner_stats)
+		      : req->cmd == SK_KV_CMD_CLASS_STATS
+			      ? SK_KV_CLASSES_MAX *
+					sizeof(struct sk_kv_class_stats)
+		      : req->cmd == SK_KV_CMD_DUMP ? SK_KV_DUMP_MIN
+						   : 0;
+	uint32_t count;
+
 	if (req->rank >= kv->size || req->rank < kv->clients ||
-	    (req->cmd == SK_KV_CMD_OWNER_STATS &&
-	     (req->buf == NULL ||
-	      req->cap < sizeof(struct sk_kv_owner_stats))))
+	    (need && (req->buf == NULL || req->cap < need)) ||
+	    (req->cmd == SK_KV_CMD_DUMP && req->cls >= SK_KV_CLASSES_MAX))
 		return SK_ERR_INVAL;
 	req->done = 0;
 	req->priv_ = NULL;
 	if (req->rank == kv->rank) {
+		enum sk_kv_res res = SK_KV_OK;
+
 		if (req->cmd == SK_KV_CMD_FLUSH)
-			kv_req_answer(kv, req, SK_OK,
-				      kv_own_flush(kv, req->exptime));
-		else {
+			res = kv_own_flush(kv, req->exptime);
+		else if (req->cmd == SK_KV_CMD_OWNER_STATS)
 			kv_own_ostats(kv, req->buf);
-			kv_req_answer(kv, req, SK_OK, SK_KV_OK);
-		}
+		else if (req->cmd == SK_KV_CMD_CLASS_STATS)
+			req->vlen = kv_own_cstats(kv, req->buf);
+		else
+			req->vlen = kv_own_dump(kv, req->cls, &req->cursor,
+						req->buf, req->cap, &count);
+		kv_req_answer(kv, req, SK_OK, res);
 		return SK_OK;
 	}
 	op = kv_op_begin(kv, req, req->rank, false);
 	if (op == NULL)
 		return SK_OK;
-	op->id = req->cmd == SK_KV_CMD_FLUSH ? KV_RPC_FLUSH : KV_RPC_OSTATS;
+	op->id = req->cmd == SK_KV_CMD_FLUSH	     ? KV_RPC_FLUSH
+		 : req->cmd == SK_KV_CMD_OWNER_STATS ? KV_RPC_OSTATS
+		 : req->cmd == SK_KV_CMD_CLASS_STATS ? KV_RPC_CSTATS
+						     : KV_RPC_DUMP;
 	kv_rpc_send(kv, op);
 	return SK_OK;
 }
@@ -341,7 +357,8 @@ sk_status_t sk_kv_post(struct sk_kv *kv, struct sk_kv_req *req)
 	    ((req->cmd == SK_KV_CMD_GET || req->cmd == SK_KV_CMD_GAT) &&
 	     req->buf == NULL && req->cap))
 		return SK_ERR_INVAL;
-	if (req->cmd == SK_KV_CMD_FLUSH || req->cmd == SK_KV_CMD_OWNER_STATS)
+	if (req->cmd == SK_KV_CMD_FLUSH || req->cmd == SK_KV_CMD_OWNER_STATS ||
+	    req->cmd == SK_KV_CMD_CLASS_STATS || req->cmd == SK_KV_CMD_DUMP)
 		return kv_post_admin(kv, req);
 	req->done = 0;
 	req->priv_ = NULL;

@@ -89,6 +89,36 @@ static sk_status_t kv_take_resp(struct sk_kv_req_priv *op, int rc,
 		if (req)
 			memcpy(req->buf, &os, sizeof(os));
 		return SK_OK;
+	case KV_RPC_DUMP: {
+		struct kv_dump_resp a;
+		const void *ents;
+
+		if (rc != SK_KV_OK ||
+		    kv_dec_dump_resp(resp, len, &a, &ents) != 0 ||
+		    (req && a.len > req->cap))
+			return SK_ERR_MALFORMED;
+		if (req) {
+			memcpy(req->buf, ents, a.len);
+			req->vlen = a.len;
+			req->cursor = a.next;
+		}
+		return SK_OK;
+	}
+	case KV_RPC_CSTATS: {
+		struct sk_kv_class_stats cls[SK_KV_CLASSES_MAX];
+		int n;
+
+		if (rc != SK_KV_OK)
+			return SK_ERR_MALFORMED;
+		n = kv_dec_cstats_resp(resp, len, cls);
+		if (n < 0)
+			return SK_ERR_MALFORMED;
+		if (req) {
+			memcpy(req->buf, cls, (size_t)n * sizeof(*cls));
+			req->vlen = (size_t)n;
+		}
+		return SK_OK;
+	}
 	default:
 		return len == 0 ? SK_OK : SK_ERR_MALFORMED;
 	}
@@ -195,8 +225,20 @@ static const void *kv_rpc_build(struct sk_kv *kv, struct sk_kv_req_priv *op,
 		return p;
 	}
 	case KV_RPC_OSTATS:
+	case KV_RPC_CSTATS:
 		*len_p = 0;
 		return p;
+	case KV_RPC_DUMP: {
+		struct kv_dump_req q = {
+			.cursor = req->cursor, .cls = req->cls,
+			.max = (uint32_t)(req->cap < KV_DUMP_MAX ? req->cap
+								 : KV_DUMP_MAX),
+		};
+
+		memcpy(p, &q, sizeof(q));
+		*len_p = sizeof(q);
+		return p;
+	}
 	case KV_RPC_DELETE: {
 		uint32_t mode = kv_delete_mode(req);
 		struct kv_delete_req q = {

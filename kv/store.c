@@ -35,7 +35,7 @@ _Static_assert(offsetof(struct sk_kv_item_hdr, flags) == SK_KV_ITEM_SEALED,
  * instructions, and calls between these small steps were a fifth of it
  * (kv/README.md, "Where kv stands"). */
 #define KV_HOT static inline __attribute__((always_inline))
-#define NCLASS_MAX 64
+#define NCLASS_MAX SK_KV_PART_CLASSES
 #define CLS_SMALL  256 /* units (4 KiB) under which class_of is a table */
 /* Eviction runs ahead once less than 1/DIV of the store is uncarved, and
  * keeps at least 1/DIV of a class's chunks spare (class_reserve). Both
@@ -126,6 +126,14 @@ struct sk_kv_part {
 	uint64_t evicted;
 	uint64_t expired;
 	uint64_t split;             /* free chunks cut for a smaller class */
+	/* Per class of chunk, for sk_kv_part_classes: the bytes its
+	 * published items take, sets into it, and its items evicted (those
+	 * with an expiry apart) and expired, ever. */
+	uint64_t cls_ibytes[NCLASS_MAX];
+	uint64_t cls_sets[NCLASS_MAX];
+	uint64_t cls_evicted[NCLASS_MAX];
+	uint64_t cls_evicted_exp[NCLASS_MAX];
+	uint64_t cls_expired[NCLASS_MAX];
 	int in_hook;                /* inside cfg.evict, called by a set */
 	/* Sets per class in the current window of Q ([0], from win_start)
 	 * and the one before ([1]): the demand class_reserve covers. */
@@ -805,6 +813,7 @@ static void unpublish(struct sk_kv_part *part, uint64_t w)
 	unsigned c;
 	uint64_t tag = slot_chunk(part, w, &c);
 
+	part->cls_ibytes[c] -= sk_kv_slot_units(part->bucket[w]) * SK_KV_UNIT;
 	item_kill(part, w);
 	__atomic_store_n(&part->bucket[w], 0, __ATOMIC_RELEASE);
 	sm_put(part, w, 0);
@@ -1064,6 +1073,7 @@ KV_HOT void class_count(struct sk_kv_part *part, unsigned c, uint64_t now_ns)
 	}
 	part->win_n[c][0]++;
 	part->win_units[0] += part->cls_units[c];
+	part->cls_sets[c]++;
 	part->last_set_ns[c] = now_ns;
 }
 
@@ -1168,9 +1178,11 @@ KV_HOT void publish(struct sk_kv_part *part, int64_t w, uint64_t h,
 
 	if (old) {
 		old_tag = slot_chunk(part, w, &old_cls);
+		part->cls_ibytes[old_cls] -= sk_kv_slot_units(old) * SK_KV_UNIT;
 		if (tag_off(old_tag) != ch->off)
 			item_kill(part, w);
 	}
+	part->cls_ibytes[ch->cls] += units * SK_KV_UNIT;
 	__atomic_store_n(&part->bucket[w],
 			 sk_kv_slot_make(sk_kv_fp(h), units, ch->gen, ch->off),
 			 __ATOMIC_RELEASE);
@@ -1406,6 +1418,11 @@ static int q_room(const struct sk_kv_part *part, uint64_t bytes,
 
 static void evict_slot(struct sk_kv_part *part, uint64_t w)
 {
+	unsigned c;
+
+	(void)slot_chunk(part, w, &c);
+	part->cls_evicted[c]++;
+	part->cls_evicted_exp[c] += item_of(part, w)->exptime != 0;
 	unpublish(part, w);
 	part->evicted++;
 }
@@ -1529,6 +1546,7 @@ unsigned sk_kv_part_expire(struct sk_kv_part *part, uint32_t unix_now,
 			break;
 		unpublish(part, w);
 		part->expired++;
+		part->cls_expired[c]++;
 		n++;
 	}
 	return n;
@@ -1578,6 +1596,56 @@ void sk_kv_part_stats(const struct sk_kv_part *part,
 	stats_p->evicted = part->evicted;
 	stats_p->expired = part->expired;
 	stats_p->split = part->split;
+}
+
+unsigned sk_kv_part_classes(const struct sk_kv_part *part,
+			    struct sk_kv_part_class *cls, unsigned max)
+{
+	unsigned c;
+
+	for (c = 0; c < part->nclass && c < max; c++) {
+		struct sk_kv_part_class *k = &cls[c];
+
+		k->chunk_size = cls_bytes(part, c);
+		k->chunks = part->nchunk[c];
+		k->free = part->free[c].n;
+		k->quarantined = part->nquar[c];
+		k->items = k->chunks - k->free - k->quarantined;
+		k->item_bytes = part->cls_ibytes[c];
+		k->sets = part->cls_sets[c];
+		k->evicted = part->cls_evicted[c];
+		k->evicted_exp = part->cls_evicted_exp[c];
+		k->expired = part->cls_expired[c];
+	}
+	return part->nclass;
+}
+
+uint64_t sk_kv_part_slot_words(const struct sk_kv_part *part)
+{
+	return part->cfg.nbuckets * 8;
+}
+
+uint64_t sk_kv_part_dump(const struct sk_kv_part *part, unsigned cls,
+			 uint64_t pos, uint32_t unix_now, sk_kv_dump_fn fn,
+			 void *arg)
+{
+	uint64_t nwords = part->cfg.nbuckets * 8, w;
+	unsigned c;
+
+	for (w = pos; w < nwords; w++) {
+		const struct sk_kv_item_hdr *ih;
+
+		if (w % 8 == 0 || !part->bucket[w])
+			continue;
+		(void)slot_chunk(part, w, &c);
+		ih = item_of(part, w);
+		if (c != cls || (ih->exptime != 0 && ih->exptime <= unix_now))
+			continue;
+		if (fn(arg, (const uint8_t *)ih + SK_KV_ITEM_HDR, ih->klen,
+		       ih->vlen, ih->exptime))
+			return w;
+	}
+	return nwords;
 }
 
 int sk_kv_part_touch(struct sk_kv_part *part, const void *key, size_t klen,

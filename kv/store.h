@@ -511,6 +511,35 @@ struct sk_kv_part_stats {
 void sk_kv_part_stats(const struct sk_kv_part *part,
 		      struct sk_kv_part_stats *stats_p);
 
+/* One size class of the store's chunks (memcached's slab class): kv.h's
+ * struct sk_kv_class_stats, which kv_own_cstats sums these into, says
+ * what each field is. */
+struct sk_kv_part_class {
+	uint64_t chunk_size, chunks, free, quarantined, items, item_bytes;
+	uint64_t sets, evicted, evicted_exp, expired;
+};
+#define SK_KV_PART_CLASSES 64u /* the most a store has */
+
+/* Slot words of the partition's index (its buckets' words, the headers
+ * among them): the end of a dump's walk. */
+uint64_t sk_kv_part_slot_words(const struct sk_kv_part *part);
+
+/* For sk_kv_part_dump: one item; nonzero to stop before it. */
+typedef int (*sk_kv_dump_fn)(void *arg, const void *key, size_t klen,
+			     uint32_t vlen, uint32_t exptime);
+/* The items of class @cls not expired at @unix_now, from slot word @pos
+ * on (0: the first), each to @fn in slot order until it stops. Returns
+ * where to go on: the slot word @fn stopped at, or the slot words' count
+ * when the walk is through. */
+uint64_t sk_kv_part_dump(const struct sk_kv_part *part, unsigned cls,
+			 uint64_t pos, uint32_t unix_now, sk_kv_dump_fn fn,
+			 void *arg);
+/* The store's classes, smallest chunk first, into @cls (up to @max;
+ * SK_KV_PART_CLASSES holds them all); returns how many it has: always
+ * the same, carved or not. */
+unsigned sk_kv_part_classes(const struct sk_kv_part *part,
+			    struct sk_kv_part_class *cls, unsigned max);
+
 /*
  * Tests only (test_store's nomem walk): when nonzero, counts down the
  * store's allocations after sk_kv_part_init (free lists, the quarantine

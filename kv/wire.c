@@ -122,6 +122,75 @@ int kv_dec_ostats_resp(const void *data, size_t len,
 	return a->reserved ? -EPROTO : 0;
 }
 
+int kv_dec_cstats_resp(const void *data, size_t len,
+		       struct sk_kv_class_stats *cls)
+{
+	size_t n = len / sizeof(*cls), i;
+
+	if (len % sizeof(*cls) || n > SK_KV_CLASSES_MAX)
+		return -EPROTO;
+	memcpy(cls, data, len);
+	for (i = 0; i < n; i++) {
+		const struct sk_kv_class_stats *k = &cls[i];
+
+		if (k->chunk_size == 0 ||
+		    (i && k->chunk_size <= cls[i - 1].chunk_size) ||
+		    k->free > k->chunks ||
+		    k->quarantined > k->chunks - k->free ||
+		    k->items != k->chunks - k->free - k->quarantined ||
+		    k->evicted_exp > k->evicted)
+			return -EPROTO;
+	}
+	return (int)n;
+}
+
+int kv_dec_dump_req(const void *data, size_t len, struct kv_dump_req *q)
+{
+	if (len != sizeof(*q))
+		return -EPROTO;
+	memcpy(q, data, sizeof(*q));
+	return q->cls < SK_KV_CLASSES_MAX && q->max >= SK_KV_DUMP_MIN &&
+			       q->max <= KV_DUMP_MAX
+		       ? 0
+		       : -EPROTO;
+}
+
+int kv_dec_dump_resp(const void *data, size_t len, struct kv_dump_resp *a,
+		     const void **ents_p)
+{
+	const uint8_t *ents = (const uint8_t *)data + sizeof(*a);
+	const struct sk_kv_dump_ent *e;
+	const uint8_t *key;
+	size_t off = 0, end;
+	uint32_t n = 0;
+
+	if (len < sizeof(*a))
+		return -EPROTO;
+	memcpy(a, data, sizeof(*a));
+	if (a->len != len - sizeof(*a) || a->len > KV_DUMP_MAX ||
+	    a->len % 8)
+		return -EPROTO;
+	while (off < a->len) {
+		size_t at = off;
+
+		e = sk_kv_dump_next(ents, a->len, &off, &key);
+		if (e == NULL || e->reserved || e->vlen > SK_KV_VALUE_MAX)
+			return -EPROTO;
+		/* The padding: zeros, and whole. */
+		end = at + sizeof(*e) + e->klen;
+		if (off != ((end + 7) & ~(size_t)7))
+			return -EPROTO;
+		for (; end < off; end++)
+			if (ents[end])
+				return -EPROTO;
+		n++;
+	}
+	if (n != a->count)
+		return -EPROTO;
+	*ents_p = ents;
+	return 0;
+}
+
 int kv_dec_desc_req(const void *data, size_t len, struct kv_desc_req *q)
 {
 	if (len != sizeof(*q))

@@ -146,6 +146,23 @@ int kv_dec_flush_req(const void *data, size_t len, struct kv_flush_req *q);
 int kv_dec_ostats_resp(const void *data, size_t len,
 		       struct sk_kv_owner_stats *a);
 int kv_dec_desc_req(const void *data, size_t len, struct kv_desc_req *q);
+/* KV_RPC_CSTATS: empty; its answer 0 (an owner of no partition) to
+ * SK_KV_CLASSES_MAX struct
+ * sk_kv_class_stats, whole, each self-consistent (its chunks add up, its
+ * evictions with an expiry within its evictions) and each chunk larger
+ * than the one before. -> the count, or -EPROTO. @cls holds
+ * SK_KV_CLASSES_MAX. */
+int kv_dec_cstats_resp(const void *data, size_t len,
+		       struct sk_kv_class_stats *cls);
+/* KV_RPC_DUMP's request: exactly struct kv_dump_req, cls below
+ * SK_KV_CLASSES_MAX, max from SK_KV_DUMP_MIN to KV_DUMP_MAX. */
+int kv_dec_dump_req(const void *data, size_t len, struct kv_dump_req *q);
+/* Its answer: struct kv_dump_resp, then exactly len bytes of count
+ * entries, each a key of 1 to 250 bytes, a value of at most
+ * SK_KV_VALUE_MAX, reserved and padding 0 (sk_kv_dump_next walks
+ * them). *@ents_p: the entries. */
+int kv_dec_dump_resp(const void *data, size_t len, struct kv_dump_resp *a,
+		     const void **ents_p);
 
 /* KV_RPC_SECRET's request: exactly struct kv_secret_req. */
 int kv_dec_secret_req(const void *data, size_t len, struct kv_secret_req *q);

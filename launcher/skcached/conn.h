@@ -41,6 +41,11 @@ struct mc_stats {
 		uint64_t evictions_base, expired_base;
 	} *node;
 	unsigned nnode;
+	/* `stats items` and `stats slabs`: the nodes' size classes summed
+	 * (SK_KV_CLASSES_MAX of them, ncls filled), as the last such
+	 * command gathered them. */
+	struct sk_kv_class_stats *cls;
+	unsigned ncls;
 };
 
 struct mc_conn {

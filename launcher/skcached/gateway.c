@@ -308,6 +308,7 @@ static void gw_cmd_release(struct gw *gw, struct mc_cmd *cmd)
 	for (unsigned i = 0; i < cmd->ncore; i++)
 		free(cmd->core_req[i].buf);
 	free(cmd->core_req);
+	free(cmd->dump_buf);
 	mc_cmd_free(cmd);
 }
 
@@ -438,18 +439,98 @@ static void gw_accept(struct gw *gw)
 
 /* ---- posting ---- */
 
-/* The requests of @cmd the core adds: flush_all to every owner, or the
- * owners' figures for stats. */
+/* A cachedump's buffer per owner: the entries of one round. */
+#define GW_DUMP_BUF 8192u
+
+static void gw_post_one(struct gw *gw, struct sk_kv_req *r);
+
+/* Take what the owners' DUMPs brought and ask those with more again,
+ * while the answer wants more: its limit of keys, or MC_DUMP_MAX of
+ * lines, which the entries gathered fill once they are 3/2 of it (an
+ * entry is 16 bytes, its key and up to 7 of padding; its line "ITEM ",
+ * the key and at least 13: at most 24 bytes of entry for 19 of line).
+ * Returns true when some are out again. A node that failed is left
+ * out, as its keys are in stats. */
+static bool gw_dump_more(struct gw *gw, struct mc_cmd *cmd)
+{
+	bool again = false;
+
+	for (unsigned i = 0; i < cmd->ncore; i++) {
+		struct sk_kv_req *r = &cmd->core_req[i];
+		size_t off = 0;
+		const uint8_t *key;
+
+		if (r->status != SK_OK || r->res != SK_KV_OK) {
+			r->cursor = 0;
+			continue;
+		}
+		if (r->vlen) {
+			uint8_t *nb = realloc(cmd->dump_buf,
+					      cmd->dump_len + r->vlen);
+
+			if (nb == NULL) {
+				cmd->special_status = -1;
+				return false;
+			}
+			memcpy(nb + cmd->dump_len, r->buf, r->vlen);
+			cmd->dump_buf = nb;
+			while (sk_kv_dump_next(r->buf, r->vlen, &off, &key))
+				cmd->dump_n++;
+			cmd->dump_len += r->vlen;
+			r->vlen = 0;
+		}
+	}
+	for (unsigned i = 0; i < cmd->ncore; i++) {
+		struct sk_kv_req *r = &cmd->core_req[i];
+
+		if (r->cursor == 0 || !r->done)
+			continue;
+		if ((cmd->dump_limit && cmd->dump_n >= cmd->dump_limit) ||
+		    cmd->dump_len >= MC_DUMP_MAX / 2 * 3) {
+			r->cursor = 0;
+			continue;
+		}
+		gw_post_one(gw, r);
+		again = true;
+	}
+	return again;
+}
+
+/*
+ * The requests of @cmd the core adds, one per owner: flush_all; the
+ * owners' figures for stats, or their size classes for stats items and
+ * slabs; stats cachedump's DUMP of kv's class dump_class - 1 (1 is kv's
+ * first, as memcached numbers its classes; 0 and those past kv's have no
+ * item: END at once), which gw_dump_more asks again until it has enough.
+ */
 static int gw_cmd_special(struct gw *gw, struct mc_cmd *cmd)
 {
 	unsigned n = gw->size - gw->first_owner;
+	enum sk_kv_cmd kind;
+	size_t cap = 0;
 
-	if (cmd->special == MC_SP_NONE)
+	if (cmd->special == MC_SP_FLUSH) {
+		kind = SK_KV_CMD_FLUSH;
+	} else if (cmd->special != MC_SP_STATS) {
 		return 0;
-	if (cmd->special == MC_SP_STATS && cmd->stats_group[0] != '\0' &&
-	    strcmp(cmd->stats_group, "skiff") != 0 &&
-	    strcmp(cmd->stats_group, "reset") != 0)
+	} else if (cmd->dump) {
+		if (cmd->dump_class == 0 ||
+		    cmd->dump_class > SK_KV_CLASSES_MAX)
+			return 0;
+		kind = SK_KV_CMD_DUMP;
+		cap = GW_DUMP_BUF;
+	} else if (strcmp(cmd->stats_group, "items") == 0 ||
+		   strcmp(cmd->stats_group, "slabs") == 0) {
+		kind = SK_KV_CMD_CLASS_STATS;
+		cap = SK_KV_CLASSES_MAX * sizeof(struct sk_kv_class_stats);
+	} else if (cmd->stats_group[0] == '\0' ||
+		   strcmp(cmd->stats_group, "skiff") == 0 ||
+		   strcmp(cmd->stats_group, "reset") == 0) {
+		kind = SK_KV_CMD_OWNER_STATS;
+		cap = sizeof(struct sk_kv_owner_stats);
+	} else {
 		return 0; /* settings, sizes, or unknown: nothing to ask */
+	}
 	cmd->core_req = calloc(n, sizeof(*cmd->core_req));
 	if (cmd->core_req == NULL)
 		return -1;
@@ -457,17 +538,15 @@ static int gw_cmd_special(struct gw *gw, struct mc_cmd *cmd)
 		struct sk_kv_req *r = &cmd->core_req[i];
 
 		r->rank = gw->first_owner + i;
-		if (cmd->special == MC_SP_FLUSH) {
-			r->cmd = SK_KV_CMD_FLUSH;
+		r->cmd = kind;
+		if (kind == SK_KV_CMD_FLUSH)
 			r->exptime = cmd->flush_delay;
-		} else {
-			r->cmd = SK_KV_CMD_OWNER_STATS;
-			r->cap = sizeof(struct sk_kv_owner_stats);
-			r->buf = calloc(1, r->cap);
-			if (r->buf == NULL) {
-				cmd->ncore = i;
-				return -1;
-			}
+		if (kind == SK_KV_CMD_DUMP)
+			r->cls = cmd->dump_class - 1;
+		r->cap = cap;
+		if (cap && (r->buf = calloc(1, cap)) == NULL) {
+			cmd->ncore = i;
+			return -1;
 		}
 	}
 	cmd->ncore = n;
@@ -750,10 +829,16 @@ static void gw_count(struct gw *gw, const struct mc_cmd *cmd)
 /* The owners' figures, summed into the stats the parser prints. A dead
  * node does not fail stats: the sums are the live nodes' (skiff_nodes
  * counts them) and `stats skiff` says which one is unreachable. */
+static void gw_sum_classes(struct gw *gw, struct mc_cmd *cmd);
+
 static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
 {
 	struct mc_stats *s = gw->st;
 
+	if (cmd->ncore && cmd->core_req[0].cmd == SK_KV_CMD_CLASS_STATS) {
+		gw_sum_classes(gw, cmd);
+		return;
+	}
 	s->curr_items = s->bytes = s->evictions = s->expired = 0;
 	s->nodes = 0;
 	s->nnode = 0;
@@ -785,6 +870,29 @@ static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
 						o->evictions : n->evictions_base);
 		s->expired += o->expired - (o->expired < n->expired_base ?
 					    o->expired : n->expired_base);
+	}
+}
+
+/* The owners' size classes, summed class by class (every owner has the
+ * same ones) for `stats items` and `stats slabs`; a dead node's are not
+ * there, as in `stats`. */
+static void gw_sum_classes(struct gw *gw, struct mc_cmd *cmd)
+{
+	struct mc_stats *s = gw->st;
+
+	memset(s->cls, 0, SK_KV_CLASSES_MAX * sizeof(*s->cls));
+	s->ncls = 0;
+	for (unsigned i = 0; i < cmd->ncore; i++) {
+		const struct sk_kv_req *r = &cmd->core_req[i];
+		const struct sk_kv_class_stats *k = r->buf;
+
+		if (r->status != SK_OK || r->res != SK_KV_OK)
+			continue;
+		for (unsigned c = 0; c < r->vlen && c < SK_KV_CLASSES_MAX;
+		     c++)
+			sk_kv_class_stats_add(&s->cls[c], &k[c]);
+		if (r->vlen > s->ncls)
+			s->ncls = (unsigned)r->vlen;
 	}
 }
 
@@ -914,11 +1022,16 @@ static void gw_conn_answer(struct gw *gw, struct gw_conn *c)
 		}
 		if (!c->dead && gw_retry(gw, cmd))
 			return;
+		if (!c->dead && cmd->dump && gw_dump_more(gw, cmd)) {
+			if (gw_cmd_quiet(cmd))
+				continue;
+			return;
+		}
 		if (!c->dead) {
 			struct mc_stats view;
 			int again;
 
-			if (cmd->special == MC_SP_STATS) {
+			if (cmd->special == MC_SP_STATS && !cmd->dump) {
 				gw_sum_owners(gw, cmd);
 				gw_stats_view(gw, &view);
 				c->mc.stats = &view;
@@ -1441,7 +1554,8 @@ int main(int argc, char **argv)
 	gw.st->device = dattr.name;
 	gw.st->transport = dattr.transport;
 	gw.st->node = calloc(gw.size - gw.first_owner, sizeof(*gw.st->node));
-	if (gw.st->node == NULL)
+	gw.st->cls = calloc(SK_KV_CLASSES_MAX, sizeof(*gw.st->cls));
+	if (gw.st->node == NULL || gw.st->cls == NULL)
 		sk_os_abort(1, "skcached: rank %u: out of memory",
 			    sk_os_rank());
 	gw.sw = (struct sk_watch){.fd = gw.sig_fd, .events = POLLIN,

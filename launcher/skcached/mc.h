@@ -80,6 +80,10 @@ struct mc_cmd {
 	enum mc_special special;
 	int32_t flush_delay;        /* MC_SP_FLUSH */
 	char stats_group[32];       /* MC_SP_STATS: "" or the argument */
+	int dump;                   /* MC_SP_STATS "cachedump" (text's): */
+	unsigned dump_class;        /* the class asked (1 the smallest) */
+	unsigned dump_limit;        /* keys at most, 0: as many as 2 MiB
+	                             * of answer takes (memcached's) */
 	int close_after;            /* close the connection after the
 	                             * answer is written (quit, fatal) */
 	int meta_debug;             /* me: counts as cmd_meta, not as a get
@@ -99,6 +103,10 @@ struct mc_cmd {
 	unsigned ncore;
 	int special_status;         /* MC_SP_*: 0, or -1 when a node failed
 	                             * (finish answers SERVER_ERROR) */
+	uint8_t *dump_buf;          /* dump: the owners' entries, gathered
+	                             * (kv.h, sk_kv_dump_next) */
+	size_t dump_len;
+	unsigned dump_n;            /* entries in dump_buf */
 	int small;                  /* mc_cmd_new's: a cached size */
 };
 
@@ -151,13 +159,17 @@ void mc_out_u64(struct mc_conn *c, uint64_t v);
 /*
  * For MC_SP_STATS's finish: call @fn for each statistic of @group ("":
  * the general ones, memcached's names summed over the nodes; "settings";
- * "skiff": per node), in order. Returns 0, or -1 for a group it does not
+ * "items" and "slabs": the nodes' size classes; "skiff": per node), in order. Returns 0, or -1 for a group it does not
  * know (memcached 1.6 answers "ERROR" to those).
  */
 typedef void (*mc_stat_func_t)(void *arg, const char *name,
 			       const char *value);
 int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		  void *arg);
+
+/* memcached's bound on a cachedump's answer (items.c, memlimit), END
+ * included. */
+#define MC_DUMP_MAX (2u << 20)
 
 /*
  * Besides value, flags and CAS, kv tells a GET or GAT req->expiry: the

@@ -38,10 +38,10 @@
  *   INT32_MAX (2038) are taken as INT32_MAX, where memcached would keep
  *   them as a later absolute time.
  * - verbosity (0x1b) is not a binary command of memcached 1.6.18: it
- *   answers "Unknown command" there and here. "stats detail", "items",
- *   "slabs" and "conns" answer 0x0001 "Not found" here (mc_stats_each
- *   keeps no such figures); "reset" resets and "sizes" says it is
- *   disabled, as memcached does.
+ *   answers "Unknown command" there and here. "stats detail" and
+ *   "conns" answer 0x0001 "Not found" here (mc_stats_each keeps no such
+ *   figures); "reset" resets, "sizes" says it is disabled, and "items"
+ *   and "slabs" give kv's size classes, as in text.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -2,6 +2,7 @@
  * skcached: commands, a connection's output and the stats table, which
  * the parsers and the gateway share (mc.h, conn.h).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,68 @@ void mc_stats_reset(struct mc_stats *s)
 	}
 }
 
+/* memcached's slab page: its -I, 1 MiB by default (slab_page_size). */
+#define MC_PAGE_SIZE (1u << 20)
+
+/*
+ * `stats items` and `stats slabs` from kv's size classes (struct
+ * sk_kv_class_stats), numbered from 1 as memcached's slab classes are.
+ * The fields are memcached's where kv keeps the figure; the rest are not
+ * printed (kv has no segmented LRU, no access times, no per-class hit
+ * counts: README.md, "stats items and stats slabs"). kv carves chunks one
+ * at a time, not in pages: total_pages is the class's chunks' bytes in
+ * memcached's 1 MiB pages, rounded up, so that tools that skip a class
+ * with no page (memcached-tool's display) show it.
+ */
+static void mc_stats_classes(const struct mc_stats *s, bool items,
+			     mc_stat_func_t fn, void *arg)
+{
+	uint64_t malloced = 0;
+	unsigned active = 0;
+	char name[64];
+
+	for (unsigned i = 0; s->cls != NULL && i < s->ncls; i++) {
+		const struct sk_kv_class_stats *k = &s->cls[i];
+		uint64_t bytes = k->chunks * k->chunk_size;
+
+#define MC_CLS_STAT(fmt, field, v) do { \
+		snprintf(name, sizeof(name), fmt, i + 1, field); \
+		mc_stat_u64(fn, arg, name, v); \
+	} while (0)
+		if (items && k->items != 0) {
+			MC_CLS_STAT("items:%u:%s", "number", k->items);
+			MC_CLS_STAT("items:%u:%s", "mem_requested",
+				    k->item_bytes);
+			MC_CLS_STAT("items:%u:%s", "evicted", k->evicted);
+			MC_CLS_STAT("items:%u:%s", "evicted_nonzero",
+				    k->evicted_exp);
+			MC_CLS_STAT("items:%u:%s", "crawler_reclaimed",
+				    k->expired);
+		}
+		if (!items && k->chunks != 0) {
+			MC_CLS_STAT("%u:%s", "chunk_size", k->chunk_size);
+			MC_CLS_STAT("%u:%s", "chunks_per_page",
+				    MC_PAGE_SIZE / k->chunk_size);
+			MC_CLS_STAT("%u:%s", "total_pages",
+				    (bytes + MC_PAGE_SIZE - 1) / MC_PAGE_SIZE);
+			MC_CLS_STAT("%u:%s", "total_chunks", k->chunks);
+			MC_CLS_STAT("%u:%s", "used_chunks", k->items);
+			/* Retired chunks are reusable a quarantine (ms)
+			 * later: free, as memcached's freed chunks are. */
+			MC_CLS_STAT("%u:%s", "free_chunks",
+				    k->free + k->quarantined);
+			MC_CLS_STAT("%u:%s", "cmd_set", k->sets);
+			active++;
+			malloced += bytes;
+		}
+#undef MC_CLS_STAT
+	}
+	if (!items) {
+		mc_stat_u64(fn, arg, "active_slabs", active);
+		mc_stat_u64(fn, arg, "total_malloced", malloced);
+	}
+}
+
 int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		  void *arg)
 {
@@ -251,6 +314,10 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		 * subtracts what they were now. Nothing to print. */
 		if (c->stats != NULL)
 			mc_stats_reset(c->stats);
+		return 0;
+	}
+	if (strcmp(group, "items") == 0 || strcmp(group, "slabs") == 0) {
+		mc_stats_classes(s, group[0] == 'i', fn, arg);
 		return 0;
 	}
 	if (strcmp(group, "skiff") == 0) {

@@ -496,6 +496,49 @@ static int finish_stats(struct mc_conn *c, struct mc_cmd *cmd)
 	return 0;
 }
 
+/*
+ * memcached's cachedump lines (items.c, item_cachedump): "ITEM key
+ * [value bytes b; expiry s]", the expiry in Unix seconds (0: never), up
+ * to limit keys (0: no limit) and MC_DUMP_MAX bytes with the END. Keys
+ * with a space, CR or LF are left out, as memcached leaves out its binary
+ * keys (the only ones that can hold them there): they would break the
+ * lines.
+ */
+static int finish_dump(struct mc_conn *c, struct mc_cmd *cmd)
+{
+	const struct sk_kv_dump_ent *e;
+	const uint8_t *key;
+	size_t off = 0, bytes = 0;
+	unsigned shown = 0;
+	char line[64];
+
+	if (cmd->special_status != 0) {
+		out_line(c, "SERVER_ERROR out of memory writing stats");
+		return 0;
+	}
+	while ((cmd->dump_limit == 0 || shown < cmd->dump_limit) &&
+	       (e = sk_kv_dump_next(cmd->dump_buf, cmd->dump_len, &off,
+				    &key)) != NULL) {
+		int n;
+
+		if (memchr(key, ' ', e->klen) || memchr(key, '\r', e->klen) ||
+		    memchr(key, '\n', e->klen))
+			continue;
+		n = snprintf(line, sizeof(line), " [%u b; %u s]\r\n", e->vlen,
+			     e->exptime);
+		if (n < 0 || (size_t)n >= sizeof(line) ||
+		    bytes + 5 + e->klen + (size_t)n + 5 > MC_DUMP_MAX)
+			break;
+		mc_out(c, "ITEM ", 5);
+		mc_out(c, key, e->klen);
+		mc_out(c, line, (size_t)n);
+		bytes += 5 + e->klen + (size_t)n;
+		shown++;
+	}
+	mc_out(c, "END\r\n", 5);
+	return 0;
+}
+
 /* ---- meta answers ---- */
 
 /* The flag tokens of @t, one by one. */
@@ -1235,14 +1278,41 @@ static struct mc_cmd *flush_parse(struct parse *p)
 	return cmd;
 }
 
+/* stats cachedump <class> <limit>: memcached's checks, in its order
+ * (proto_text.c, process_stat); 64 is its MAX_NUMBER_OF_SLAB_CLASSES. */
+static struct mc_cmd *cachedump_parse(struct parse *p)
+{
+	struct mc_cmd *cmd;
+	uint32_t id, limit;
+
+	if (p->ntok < 5)
+		return msg_cmd("CLIENT_ERROR bad command line");
+	if (!safe_strtoul(p->tok[2].value, &id) ||
+	    !safe_strtoul(p->tok[3].value, &limit))
+		return msg_cmd("CLIENT_ERROR bad command line format");
+	if (id >= 64)
+		return msg_cmd("CLIENT_ERROR Illegal slab id");
+	cmd = cmd_new(0, 0, TK_STATS, finish_dump);
+	if (cmd == NULL)
+		return NULL;
+	cmd->special = MC_SP_STATS;
+	strcpy(cmd->stats_group, "cachedump");
+	cmd->dump = 1;
+	cmd->dump_class = id;
+	cmd->dump_limit = limit;
+	return cmd;
+}
+
 static struct mc_cmd *stats_parse(struct parse *p)
 {
 	struct mc_cmd *cmd;
 	const char *group = p->ntok > 2 ? p->tok[1].value : "";
 
+	if (strcmp(group, "cachedump") == 0)
+		return cachedump_parse(p);
 	/* Groups the core does not know answer ERROR in finish (memcached
-	 * does so for unknown ones; skcached also for slabs, items, conns
-	 * and detail, whose figures it does not keep: README). */
+	 * does so for unknown ones; skcached also for conns and detail,
+	 * whose figures it does not keep: README). */
 	if (strlen(group) >= sizeof(cmd->stats_group))
 		return msg_cmd("ERROR");
 	cmd = cmd_new(0, 0, TK_STATS, finish_stats);

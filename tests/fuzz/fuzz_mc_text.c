@@ -168,6 +168,8 @@ static void write_seeds(const char *dir)
 		("\x06\x07gat 10 a\r\ntouch a 5\r\nflush_all 10\r\nstats\r\n"
 		 "verbosity 1\r\nversion\r\nquit\r\n"),
 		"\x07\x01set a 0 0 100\r\nxx\r\n",
+		("\x08\x01stats items\r\nstats slabs\r\n"
+		 "stats cachedump 1 0\r\nstats cachedump 64 x\r\n"),
 	};
 	char name[32];
 	size_t i;

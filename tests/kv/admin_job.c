@@ -10,6 +10,11 @@
  * - the owners' figures (SK_KV_CMD_OWNER_STATS) add up to what was
  *   stored and to every partition; asking a client rank or a rank past
  *   the job is refused (SK_ERR_INVAL);
+ * - each owner's size classes (SK_KV_CMD_CLASS_STATS), asked by rpc and
+ *   by the owner itself, hold its items, all in the class of a 48-byte
+ *   chunk, with every set counted there; a buffer too small is refused;
+ * - a DUMP of that class from every owner, 512 bytes at a time, lists
+ *   each key stored exactly once (by rpc and in place);
  * - a GET says the item's expiry: 0 for none, now + exptime for a
  *   relative one;
  * - a flush_all with a delay leaves the items readable until it is due,
@@ -20,6 +25,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -47,6 +53,85 @@ static sk_status_t admin(enum sk_kv_cmd cmd, unsigned rank, int32_t delay,
 		FAIL("cmd %d to rank %u: answer %s", (int)cmd, rank,
 		     sk_kv_res_str(r.res));
 	return r.status;
+}
+
+/*
+ * @rank's size classes agree with its figures: @items items (its own
+ * count), every one and every set in the class of 48-byte chunks (keys
+ * "k:R:I" with a 1-byte value: 32 + 8 + 1 bytes), which is the first.
+ */
+static void check_classes(unsigned rank, uint64_t items)
+{
+	static struct sk_kv_class_stats cls[SK_KV_CLASSES_MAX];
+	struct sk_kv_req r = {.cmd = SK_KV_CMD_CLASS_STATS, .rank = rank,
+			      .buf = cls, .cap = sizeof(cls)};
+	uint64_t sum = 0;
+
+	if (sk_kv_batch(kv, &r, 1) != SK_OK || r.status != SK_OK ||
+	    r.res != SK_KV_OK)
+		FAIL("classes of rank %u: %s", rank, sk_status_str(r.status));
+	if (r.vlen < 40 || r.vlen > SK_KV_CLASSES_MAX ||
+	    cls[0].chunk_size != 48)
+		FAIL("rank %u: %zu classes, the first of %" PRIu64 " bytes",
+		     rank, r.vlen, cls[0].chunk_size);
+	for (size_t c = 0; c < r.vlen; c++)
+		sum += cls[c].items;
+	if (sum != items || cls[0].items != items ||
+	    cls[0].sets < items || cls[0].item_bytes != 48 * items)
+		FAIL("rank %u: classes hold %" PRIu64 " items (%" PRIu64
+		     " in the first, %" PRIu64 " bytes, %" PRIu64 " sets), "
+		     "its figures %" PRIu64, rank, sum, cls[0].items,
+		     cls[0].item_bytes, cls[0].sets, items);
+	r.cap = sizeof(cls) - 1;
+	if (sk_kv_post(kv, &r) != SK_ERR_INVAL)
+		FAIL("classes into too small a buffer not refused");
+}
+
+/*
+ * @rank's keys of the first class, by DUMP in buffers of the least size
+ * (many calls): each of them must be "k:R:I" (R an owner, I < KEYS), and
+ * is marked in @seen (nranks x KEYS), which must not have it yet.
+ * Returns how many.
+ */
+static unsigned dump_keys(unsigned rank, uint8_t *seen)
+{
+	static uint8_t buf[SK_KV_DUMP_MIN];
+	struct sk_kv_req r = {.cmd = SK_KV_CMD_DUMP, .rank = rank,
+			      .buf = buf, .cap = sizeof(buf)};
+	unsigned n = 0, calls = 0;
+
+	do {
+		const struct sk_kv_dump_ent *e;
+		const uint8_t *key;
+		size_t off = 0;
+
+		if (sk_kv_batch(kv, &r, 1) != SK_OK || r.status != SK_OK ||
+		    r.res != SK_KV_OK)
+			FAIL("dump of rank %u: %s", rank,
+			     sk_status_str(r.status));
+		while ((e = sk_kv_dump_next(buf, r.vlen, &off, &key))) {
+			unsigned kr, ki;
+			char k[32];
+
+			memcpy(k, key, e->klen < 31 ? e->klen : 31);
+			k[e->klen < 31 ? e->klen : 31] = '\0';
+			if (sscanf(k, "k:%u:%u", &kr, &ki) != 2 || kr == 0 ||
+			    kr >= nranks || ki >= KEYS || e->vlen != 1 ||
+			    e->exptime != 0 || seen[kr * KEYS + ki]++)
+				FAIL("dump of rank %u: %s (value %u, expiry "
+				     "%u) twice or not ours", rank, k, e->vlen,
+				     e->exptime);
+			n++;
+		}
+		if (off != r.vlen)
+			FAIL("dump of rank %u: %zu of %zu bytes walked", rank,
+			     off, r.vlen);
+		calls++;
+	} while (r.cursor != 0);
+	if (n > 21 && calls < 2)
+		FAIL("dump of rank %u: %u keys in one call of 512 bytes", rank,
+		     n);
+	return n;
 }
 
 static void flush_all(int32_t delay)
@@ -119,6 +204,7 @@ static void client(void)
 			     PRIu64, r, os.limit_bytes, os.bytes);
 		items += os.items;
 		parts += os.partitions;
+		check_classes(r, os.items);
 	}
 	if (items != (uint64_t)KEYS * (nranks - 1) || parts != PARTS)
 		FAIL("owners hold %" PRIu64 " items in %" PRIu64 " partitions,"
@@ -127,6 +213,30 @@ static void client(void)
 	if (admin(SK_KV_CMD_OWNER_STATS, 0, 0, &os) != SK_ERR_INVAL ||
 	    admin(SK_KV_CMD_OWNER_STATS, nranks, 0, &os) != SK_ERR_INVAL)
 		FAIL("stats of a client rank, or past the job, not refused");
+
+	/* Every key, once, from the owners' dumps. */
+	{
+		uint8_t *seen = calloc((size_t)nranks * KEYS, 1);
+		uint8_t small[SK_KV_DUMP_MIN];
+		struct sk_kv_req d = {.cmd = SK_KV_CMD_DUMP, .rank = 1,
+				      .buf = small, .cap = sizeof(small) - 1};
+		unsigned n = 0;
+
+		if (seen == NULL)
+			FAIL("calloc");
+		for (unsigned r = 1; r < nranks; r++)
+			n += dump_keys(r, seen);
+		if (n != KEYS * (nranks - 1))
+			FAIL("dumps list %u keys, want %u", n,
+			     KEYS * (nranks - 1));
+		free(seen);
+		if (sk_kv_post(kv, &d) != SK_ERR_INVAL)
+			FAIL("a dump into %zu bytes not refused", d.cap);
+		d.cap = sizeof(small);
+		d.cls = SK_KV_CLASSES_MAX;
+		if (sk_kv_post(kv, &d) != SK_ERR_INVAL)
+			FAIL("a dump of class %u not refused", d.cls);
+	}
 
 	/* A GET's expiry. */
 	klen = snprintf(key, sizeof(key), "exp:0");
@@ -209,6 +319,22 @@ int main(void)
 	}
 	if (me != 0)
 		store_all(me);
+	if (sk_os_barrier() != 0)
+		FAIL("barrier");
+	if (me != 0) {
+		/* The owner's own figures, in place (no rpc). */
+		struct sk_kv_owner_stats os;
+
+		uint8_t *seen = calloc((size_t)nranks * KEYS, 1);
+
+		if (admin(SK_KV_CMD_OWNER_STATS, me, 0, &os) != SK_OK)
+			FAIL("own figures");
+		check_classes(me, os.items);
+		if (seen == NULL || dump_keys(me, seen) != os.items)
+			FAIL("own dump: not its %" PRIu64 " items", os.items);
+		free(seen);
+	}
+	/* No set lands while an owner looks at its own. */
 	if (sk_os_barrier() != 0)
 		FAIL("barrier");
 	if (me == 0)

@@ -60,10 +60,14 @@ enum {
 	MODE_OSTATS_RESP,
 	MODE_DELETE,       /* KV_RPC_DELETE (after the others: the corpus
 	                    * keeps its modes) */
+	MODE_CSTATS_RESP,  /* KV_RPC_CSTATS's answer */
+	MODE_DUMP_REQ,     /* KV_RPC_DUMP (modes 16 and up: bit 0x40) */
+	MODE_DUMP_RESP,
 	MODE_COUNT
 };
 #define MODE_SEAL 0x10u
 #define MODE_TAME 0x20u
+#define MODE_HIGH 0x40u /* the mode's fifth bit */
 
 /* ---- the bytes, at their offsets (one byte order per job: host's) ---- */
 
@@ -81,6 +85,65 @@ static void u32_put(uint8_t *p, size_t off, uint32_t v)
 }
 
 /* ---- the model: the rules, spelled out from kv_int.h ---- */
+
+static uint64_t u64_at(const uint8_t *p, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, p + off, 8);
+	return v;
+}
+
+/* KV_RPC_DUMP's answer: next (u64), len, count, then len bytes (at most
+ * 8128, a multiple of 8) of count entries: vlen (<= 1 MiB), exptime,
+ * klen (1..250), reserved 0, the key, zeros to the next multiple of 8. */
+static bool ref_dump_resp(const uint8_t *p, size_t len)
+{
+	size_t off = 16, n = 0;
+
+	if (len < 16 || u32_at(p, 8) != len - 16 || len - 16 > 8128 ||
+	    (len - 16) % 8)
+		return false;
+	while (off < len) {
+		size_t klen, next;
+
+		if (len - off < 16)
+			return false;
+		klen = u32_at(p, off + 8);
+		next = off + (16 + klen + 7) / 8 * 8;
+		if (u32_at(p, off) > 1048576 || klen < 1 || klen > 250 ||
+		    u32_at(p, off + 12) != 0 || next > len)
+			return false;
+		for (size_t i = off + 16 + klen; i < next; i++)
+			if (p[i])
+				return false;
+		off = next;
+		n++;
+	}
+	return n == u32_at(p, 12);
+}
+
+/* KV_RPC_CSTATS's answer: 0 to 64 classes of 10 x u64 (chunk_size
+ * chunks free quarantined items item_bytes sets evicted evicted_exp
+ * expired), chunk sizes rising from 1, free + quarantined + items =
+ * chunks, evicted_exp <= evicted. */
+static bool ref_cstats(const uint8_t *p, size_t len)
+{
+	if (len % 80 || len / 80 > 64)
+		return false;
+	for (size_t off = 0; off < len; off += 80) {
+		uint64_t chunks = u64_at(p, off + 8), fr = u64_at(p, off + 16);
+		uint64_t q = u64_at(p, off + 24), items = u64_at(p, off + 32);
+
+		if (u64_at(p, off) == 0 ||
+		    (off && u64_at(p, off) <= u64_at(p, off - 80)) ||
+		    fr > chunks || q > chunks - fr ||
+		    items != chunks - fr - q ||
+		    u64_at(p, off + 64) > u64_at(p, off + 56))
+			return false;
+	}
+	return true;
+}
 
 /* A key on the wire (wire.h): 1..250 bytes, any of them (the table's
  * rule is the handler's). */
@@ -171,6 +234,13 @@ static bool ref_accepts(unsigned mode, const uint8_t *p, size_t len)
 		return len == 8 && u32_at(p, 4) == 0;
 	case MODE_OSTATS_RESP: /* 6 x u64, partitions, reserved */
 		return len == 56 && u32_at(p, 52) == 0;
+	case MODE_CSTATS_RESP:
+		return ref_cstats(p, len);
+	case MODE_DUMP_REQ: /* cursor, cls < 64, 512 <= max <= 8128 */
+		return len == 16 && u32_at(p, 8) < 64 &&
+		       u32_at(p, 12) >= 512 && u32_at(p, 12) <= 8128;
+	case MODE_DUMP_RESP:
+		return ref_dump_resp(p, len);
 	}
 	return false;
 }
@@ -369,6 +439,47 @@ static void run_request(unsigned mode, const uint8_t *p, size_t len)
 			check(memcmp(&a, p, sizeof(a)) == 0);
 		break;
 	}
+	case MODE_DUMP_REQ: {
+		struct kv_dump_req q;
+
+		rc = kv_dec_dump_req(p, len, &q);
+		rc2 = kv_dec_dump_req(p, len, &q);
+		if (rc == 0)
+			check(memcmp(&q, p, sizeof(q)) == 0);
+		break;
+	}
+	case MODE_DUMP_RESP: {
+		struct kv_dump_resp a;
+		const void *ents = NULL;
+
+		rc = kv_dec_dump_resp(p, len, &a, &ents);
+		rc2 = kv_dec_dump_resp(p, len, &a, &ents);
+		if (rc == 0) {
+			const struct sk_kv_dump_ent *e;
+			const uint8_t *key;
+			size_t off = 0;
+			uint32_t n = 0;
+
+			check(memcmp(&a, p, sizeof(a)) == 0 &&
+			      (const uint8_t *)ents == p + sizeof(a));
+			while ((e = sk_kv_dump_next(ents, a.len, &off, &key)))
+				n++;
+			check(n == a.count && off == a.len);
+		}
+		break;
+	}
+	case MODE_CSTATS_RESP: {
+		static struct sk_kv_class_stats a[SK_KV_CLASSES_MAX];
+		int n = kv_dec_cstats_resp(p, len, a);
+
+		rc = n < 0 ? n : 0;
+		rc2 = kv_dec_cstats_resp(p, len, a);
+		rc2 = rc2 < 0 ? rc2 : 0;
+		if (n >= 0)
+			check((size_t)n * sizeof(*a) == len &&
+			      memcmp(a, p, len) == 0);
+		break;
+	}
 	case MODE_CAS_RESP: {
 		struct kv_cas_resp a;
 
@@ -483,6 +594,37 @@ static void seal(unsigned mode, uint8_t *p, size_t *len_p)
 		if (len >= 32)
 			u32_put(p, 4, (uint32_t)(len - 32));
 		break;
+	case MODE_DUMP_RESP:
+		/* Whole entries (klen cut to what is left, 1 to 250),
+		 * len and count to them. */
+		if (len >= 16) {
+			size_t off = 16;
+			uint32_t n = 0;
+
+			len = 16 + (len - 16 < 8128 ? len - 16 : 8128);
+			while (len - off >= 24) {
+				uint32_t k = u32_at(p, off + 8) % 250 + 1;
+				size_t room = ((len - off) & ~(size_t)7) - 16;
+				size_t next;
+
+				if (k > room)
+					k = (uint32_t)room;
+				u32_put(p, off + 8, k);
+				next = off + (16 + k + 7) / 8 * 8;
+				memset(p + off + 16 + k, 0, next - off - 16 - k);
+				off = next;
+				n++;
+			}
+			*len_p = len = off;
+			u32_put(p, 8, (uint32_t)(len - 16));
+			u32_put(p, 12, n);
+		}
+		break;
+	case MODE_CSTATS_RESP:
+		/* Whole classes, 64 at most. */
+		len -= len % 80;
+		*len_p = len < 64 * 80 ? len : 64 * 80;
+		break;
 	case MODE_DESC_RESP:
 		/* Each entry's desc_len to what is left, at most
 		 * SK_BLOB_MAX, and the count to the entries there. */
@@ -571,6 +713,37 @@ static void tame(unsigned mode, uint8_t *p, size_t len)
 			u32_put(p, 20, 0);
 		}
 		break;
+	case MODE_DUMP_REQ:
+		if (len >= 16) {
+			u32_put(p, 8, u32_at(p, 8) % 64);
+			u32_put(p, 12, 512 + u32_at(p, 12) % (8128 - 511));
+		}
+		break;
+	case MODE_DUMP_RESP:
+		/* Each entry's reserved 0, its value within 1 MiB. */
+		for (size_t off = 16; off + 16 <= len; off += 16) {
+			u32_put(p, off, u32_at(p, off) % (1048576 + 1));
+			u32_put(p, off + 12, 0);
+		}
+		break;
+	case MODE_CSTATS_RESP:
+		/* Each whole class adds up (items the rest of its chunks),
+		 * its chunk size above the last one's. */
+		for (size_t off = 0; off + 80 <= len; off += 80) {
+			uint64_t v[10];
+
+			memcpy(v, p + off, sizeof(v));
+			v[0] = (off ? u64_at(p, off - 80) : 0) + 1 +
+			       v[0] % 4096;
+			v[1] %= 1ull << 40; /* so that + 1 cannot wrap */
+			v[7] %= 1ull << 40;
+			v[2] = v[1] ? v[2] % (v[1] + 1) : 0;
+			v[3] = v[1] - v[2] ? v[3] % (v[1] - v[2] + 1) : 0;
+			v[4] = v[1] - v[2] - v[3];
+			v[8] = v[7] ? v[8] % (v[7] + 1) : 0;
+			memcpy(p + off, v, sizeof(v));
+		}
+		break;
 	case MODE_DESC_RESP:
 		if (len >= sizeof(struct kv_desc_hdr)) {
 			uint64_t magic = KV_WIRE_MAGIC;
@@ -590,7 +763,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (byte < 0)
 		return 0;
-	mode = ((unsigned)byte & 0xf) % MODE_COUNT;
+	mode = (((unsigned)byte & 0xf) | ((unsigned)byte & MODE_HIGH) >> 2) %
+	       MODE_COUNT;
 	p = fuzz_dup(data, size);
 	if (byte & MODE_TAME)
 		tame(mode, p, len);
@@ -656,6 +830,21 @@ static void write_seeds(const char *dir)
 						       SK_KV_STATE_WON,
 				 .exptime_before = 30};
 	struct kv_cas_resp ca = {.cas = 12};
+	struct kv_dump_req dq2 = {.cursor = 3ull << 32 | 17, .cls = 2,
+				  .max = 4096};
+	/* next len count, then two entries: "key:1" and "k" */
+	uint64_t dump[2 + 3 + 3] = {
+		3ull << 32 | 99, 48ull | 2ull << 32,
+		5ull | 0ull << 32, 5ull, 0x313a79656bull,
+		7ull | 100ull << 32, 1ull, 'k',
+	};
+	struct sk_kv_class_stats cs[2] = {
+		{.chunk_size = 48, .chunks = 10, .free = 2, .quarantined = 3,
+		 .items = 5, .item_bytes = 240, .sets = 9, .evicted = 4,
+		 .evicted_exp = 1, .expired = 2},
+		{.chunk_size = 64, .chunks = 1, .items = 1, .item_bytes = 60,
+		 .sets = 1},
+	};
 	struct kv_delta_resp da = {.value = 11, .cas = 13, .exptime = 99,
 				   .grew = 1};
 	struct kv_desc_hdr dh = {
@@ -697,6 +886,13 @@ static void write_seeds(const char *dir)
 	seed(dir, "get-resp", MODE_GET_RESP, &ga, sizeof(ga), "hello", 5);
 	seed(dir, "cas-resp", MODE_CAS_RESP, &ca, sizeof(ca), NULL, 0);
 	seed(dir, "delta-resp", MODE_DELTA_RESP, &da, sizeof(da), NULL, 0);
+	seed(dir, "cstats-resp", MODE_CSTATS_RESP, cs, sizeof(cs), NULL, 0);
+	seed(dir, "dump-req", (MODE_DUMP_REQ & 0xf) | MODE_HIGH, &dq2,
+	     sizeof(dq2), NULL, 0);
+	seed(dir, "dump-resp", (MODE_DUMP_RESP & 0xf) | MODE_HIGH, dump,
+	     sizeof(dump), NULL, 0);
+	seed(dir, "cstats-resp-tame", MODE_CSTATS_RESP | MODE_TAME, cs,
+	     sizeof(cs), NULL, 0);
 	memcpy(desc, &dh, sizeof(dh));
 	memcpy(desc + sizeof(dh), &de, sizeof(de));
 	memset(desc + sizeof(dh) + sizeof(de), 0xab, 12);

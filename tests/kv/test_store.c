@@ -339,6 +339,207 @@ static int set(struct fx *f, const char *key, const void *val, size_t vlen,
 			      0, 0, now, NULL);
 }
 
+/*
+ * The store's size classes (sk_kv_part_classes) against its totals
+ * (sk_kv_part_stats), which other counters keep: items, evictions,
+ * expiries, free and quarantined bytes add up, and each class's figures
+ * hold together. Returns the bytes the classes say their items take.
+ */
+static uint64_t check_classes(struct fx *f)
+{
+	struct sk_kv_part_class k[SK_KV_PART_CLASSES];
+	struct sk_kv_part_stats st;
+	uint64_t items = 0, ev = 0, exp = 0, free_b = 0, q_b = 0, carved = 0;
+	uint64_t bytes = 0;
+	unsigned n = sk_kv_part_classes(f->part, k, SK_KV_PART_CLASSES), c;
+
+	sk_kv_part_stats(f->part, &st);
+	assert_true(n >= 40 && n <= SK_KV_PART_CLASSES);
+	assert_int_equal(k[0].chunk_size, sk_kv_item_size(1, 0));
+	assert_int_equal(k[n - 1].chunk_size, SK_KV_ITEM_MAX);
+	for (c = 0; c < n; c++) {
+		assert_true(c == 0 || k[c].chunk_size > k[c - 1].chunk_size);
+		assert_true(k[c].free + k[c].quarantined <= k[c].chunks);
+		assert_true(k[c].item_bytes <= k[c].items * k[c].chunk_size);
+		assert_true(k[c].item_bytes >=
+			    k[c].items * sk_kv_item_size(1, 0));
+		assert_true(k[c].evicted_exp <= k[c].evicted);
+		items += k[c].items;
+		ev += k[c].evicted;
+		exp += k[c].expired;
+		free_b += k[c].free * k[c].chunk_size;
+		q_b += k[c].quarantined * k[c].chunk_size;
+		carved += k[c].chunks * k[c].chunk_size;
+		bytes += k[c].item_bytes;
+	}
+	assert_int_equal(items, st.items);
+	assert_int_equal(ev, st.evicted);
+	assert_int_equal(exp, st.expired);
+	assert_int_equal(free_b, st.free_bytes);
+	assert_int_equal(q_b, st.quarantine_bytes);
+	/* A cut leaves what its smaller chunks do not fill unused. */
+	assert_true(carved <= st.store_used);
+	return bytes;
+}
+
+/* The class whose chunks hold an item of @klen and @vlen bytes (the
+ * smallest that fits: no store here lends a larger one). */
+static unsigned class_for(struct fx *f, size_t klen, size_t vlen)
+{
+	struct sk_kv_part_class k[SK_KV_PART_CLASSES];
+	unsigned n = sk_kv_part_classes(f->part, k, SK_KV_PART_CLASSES), c;
+
+	for (c = 0; c < n; c++)
+		if (k[c].chunk_size >= sk_kv_item_size(klen, vlen))
+			return c;
+	fail();
+	return 0;
+}
+
+/*
+ * What `stats items` and `stats slabs` show (skcached), class by class:
+ * a set counts in its chunk's class, an overwrite with another size moves
+ * the key's item there and leaves the old chunk in quarantine, expiry and
+ * eviction count where the item was.
+ */
+static void class_figures(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct sk_kv_part_class k[SK_KV_PART_CLASSES];
+	static char big[600];
+	unsigned small, large;
+	struct fx f;
+
+	(void)state;
+	memset(big, 'b', sizeof(big));
+	fx_open(&f, 1 << 16, &c);
+	small = class_for(&f, 1, 1);
+	large = class_for(&f, 1, sizeof(big));
+	assert_true(large > small);
+	assert_int_equal(check_classes(&f), 0);
+	assert_int_equal(set(&f, "a", "v", 1, 1), 0);
+	assert_int_equal(set(&f, "b", big, sizeof(big), 1), 0);
+	assert_int_equal(sk_kv_part_set(f.part, "e", 1, big, sizeof(big), NULL,
+					0, 0, 100, 1, NULL), 0);
+	assert_int_equal(check_classes(&f),
+			 sk_kv_item_size(1, 1) + 2 * sk_kv_item_size(1, 600));
+	sk_kv_part_classes(f.part, k, SK_KV_PART_CLASSES);
+	assert_int_equal(k[small].items, 1);
+	assert_int_equal(k[small].sets, 1);
+	assert_int_equal(k[small].item_bytes, sk_kv_item_size(1, 1));
+	assert_int_equal(k[large].items, 2);
+	assert_int_equal(k[large].chunks, 2);
+	assert_int_equal(k[large].sets, 2);
+
+	/* "a" grows into the large class; its small chunk waits out Q. */
+	assert_int_equal(set(&f, "a", big, sizeof(big), 2), 0);
+	assert_int_equal(check_classes(&f), 3 * sk_kv_item_size(1, 600));
+	sk_kv_part_classes(f.part, k, SK_KV_PART_CLASSES);
+	assert_int_equal(k[small].items, 0);
+	assert_int_equal(k[small].quarantined, 1);
+	assert_int_equal(k[small].item_bytes, 0);
+	assert_int_equal(k[large].items, 3);
+	assert_int_equal(k[large].sets, 3);
+
+	/* "e" expires where it was; Q later the small chunk is free. */
+	assert_int_equal(sk_kv_part_expire(f.part, 100, 64 * 8, 3), 1);
+	sk_kv_part_reap(f.part, 4 + Q_NS);
+	assert_int_equal(check_classes(&f), 2 * sk_kv_item_size(1, 600));
+	sk_kv_part_classes(f.part, k, SK_KV_PART_CLASSES);
+	assert_int_equal(k[large].expired, 1);
+	assert_int_equal(k[large].items, 2);
+	assert_int_equal(k[small].free, 1);
+	assert_int_equal(k[small].quarantined, 0);
+	assert_int_equal(k[large].evicted, 0);
+	fx_close(&f);
+}
+
+/* sk_kv_part_dump's callback: counts, and stops at the (stop)th. */
+struct dump_seen {
+	unsigned n, stop;
+	uint64_t vlen_sum;
+	uint32_t exptime_max;
+};
+
+static int dump_count(void *arg, const void *key, size_t klen, uint32_t vlen,
+		      uint32_t exptime)
+{
+	struct dump_seen *d = arg;
+
+	assert_true(klen >= 1 && klen <= SK_KV_KEY_MAX);
+	assert_true(memcmp(key, "d", 1) == 0);
+	if (d->stop && d->n == d->stop)
+		return 1;
+	d->n++;
+	d->vlen_sum += vlen;
+	if (exptime > d->exptime_max)
+		d->exptime_max = exptime;
+	return 0;
+}
+
+/*
+ * memcached's stats cachedump, from one store: a class's items in slot
+ * order, the expired left out, and a walk stopped by its callback goes on
+ * where it stopped, over as many calls as it takes.
+ */
+static void dump_walk(void **state)
+{
+	struct sk_kv_part_cfg c = cfg_default(64);
+	struct dump_seen all = {0}, part = {0};
+	uint64_t words, pos;
+	unsigned small, i, calls;
+	static char big[600];
+	char k[16];
+	struct fx f;
+
+	(void)state;
+	memset(big, 'b', sizeof(big));
+	fx_open(&f, 1 << 16, &c);
+	small = class_for(&f, 4, 1);
+	for (i = 0; i < 40; i++) {
+		snprintf(k, sizeof(k), "d%03u", i);
+		assert_int_equal(sk_kv_part_set(f.part, k, 4, "v", 1, NULL, 0,
+						0, i < 10 ? 100 : i < 20 ? 500
+								  : 0,
+						1, NULL), 0);
+	}
+	assert_int_equal(set(&f, "dbig", big, sizeof(big), 1), 0);
+	words = sk_kv_part_slot_words(f.part);
+	assert_int_equal(words, 64 * 8);
+	/* At 200 the ten that expire at 100 are gone. */
+	assert_int_equal(sk_kv_part_dump(f.part, small, 0, 200, dump_count,
+					 &all), words);
+	assert_int_equal(all.n, 30);
+	assert_int_equal(all.vlen_sum, 30);
+	assert_int_equal(all.exptime_max, 500);
+	all = (struct dump_seen){0};
+	assert_int_equal(sk_kv_part_dump(f.part, class_for(&f, 4, 600), 0,
+					 200, dump_count, &all), words);
+	assert_int_equal(all.n, 1);
+	assert_int_equal(all.vlen_sum, 600);
+	/* Three at a time: the same 30, each once. */
+	for (pos = 0, calls = 0; pos < words; calls++) {
+		uint64_t next;
+
+		part.stop = part.n + 3;
+		next = sk_kv_part_dump(f.part, small, pos, 200, dump_count,
+				       &part);
+		assert_true(next > pos || next == words);
+		pos = next;
+	}
+	assert_int_equal(part.n, 30);
+	assert_int_equal(calls, 10);
+	/* A class with no item, and one past the last. */
+	all = (struct dump_seen){0};
+	assert_int_equal(sk_kv_part_dump(f.part, small + 1, 0, 200, dump_count,
+					 &all), words);
+	assert_int_equal(all.n, 0);
+	assert_int_equal(sk_kv_part_dump(f.part, SK_KV_PART_CLASSES, 0, 200,
+					 dump_count, &all), words);
+	assert_int_equal(all.n, 0);
+	fx_close(&f);
+}
+
 static void init_limits(void **state)
 {
 	struct sk_kv_part_cfg c = cfg_default(2);
@@ -1257,6 +1458,7 @@ static void evict_random_sets(void **state)
 	struct sk_kv_part_stats st;
 	uint64_t t = Q_NS;
 	unsigned i, key, len, present_n = 0;
+	uint64_t bytes = 0;
 	char k[16];
 	struct fx f;
 
@@ -1281,8 +1483,13 @@ static void evict_random_sets(void **state)
 							     strlen(k)));
 		}
 	}
-	for (key = 0; key < 4000; key++)
-		present_n += read_back(&f, key, last_len[key], last_seq[key]);
+	for (key = 0; key < 4000; key++) {
+		unsigned in = read_back(&f, key, last_len[key], last_seq[key]);
+
+		keyname(k, key);
+		present_n += in;
+		bytes += in ? sk_kv_item_size(strlen(k), last_len[key]) : 0;
+	}
 	sk_kv_part_stats(f.part, &st);
 	print_message("evict_random_sets: %llu evicted, %llu chunks split, "
 		      "%u of 4000 keys present, %llu bytes in quarantine\n",
@@ -1291,6 +1498,7 @@ static void evict_random_sets(void **state)
 		      (unsigned long long)st.quarantine_bytes);
 	assert_int_equal(present_n, st.items);
 	assert_true(st.evicted > 0);
+	assert_int_equal(check_classes(&f), bytes);
 	fx_close(&f);
 }
 
@@ -1403,6 +1611,7 @@ static void evict_sizes_shift(void **state)
 	/* Without the cut the small class kept 44 (its own evictions fed
 	 * it); with it, the large class's spare beyond a quarter. */
 	assert_true(present >= 500);
+	(void)check_classes(&f); /* the cut chunks counted in their class */
 	fx_close(&f);
 }
 
@@ -1780,6 +1989,8 @@ int main(void)
 		cmocka_unit_test(item_state),
 		cmocka_unit_test(item_state_unknown),
 		cmocka_unit_test(nomem_walk),
+		cmocka_unit_test(class_figures),
+		cmocka_unit_test(dump_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

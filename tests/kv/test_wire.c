@@ -107,6 +107,10 @@ static int d_flush_req(const void *d, size_t n, void *o)
 {
 	return kv_dec_flush_req(d, n, o);
 }
+static int d_dump_req(const void *d, size_t n, void *o)
+{
+	return kv_dec_dump_req(d, n, o);
+}
 static int d_ostats_resp(const void *d, size_t n, void *o)
 {
 	return kv_dec_ostats_resp(d, n, o);
@@ -131,6 +135,7 @@ static void try_all(dec_fn dec, const uint8_t *p, size_t len, int want)
 		struct kv_secret_req sq;
 		struct kv_flush_req fq;
 		struct sk_kv_owner_stats os;
+		struct kv_dump_req dmp;
 	} out;
 	size_t n, step;
 	uint8_t *c;
@@ -627,6 +632,167 @@ static void dec_admin(void **state)
 	free(p);
 }
 
+/* KV_RPC_CSTATS's answer: whole classes, each adding up, sizes rising. */
+static void dec_cstats_resp(void **state)
+{
+	static struct sk_kv_class_stats cls[SK_KV_CLASSES_MAX + 1], out[
+		SK_KV_CLASSES_MAX];
+	size_t one = sizeof(cls[0]);
+	uint8_t *p = (uint8_t *)cls;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i <= SK_KV_CLASSES_MAX; i++)
+		cls[i] = (struct sk_kv_class_stats){
+			.chunk_size = 48 + 16 * i, .chunks = 10 + i,
+			.free = 2, .quarantined = 3, .items = 5 + i,
+			.item_bytes = 100, .sets = 50, .evicted = 7,
+			.evicted_exp = 7, .expired = 1,
+		};
+	/* None (an owner of no partition), one, all; not one more. */
+	assert_int_equal(kv_dec_cstats_resp(p, 0, out), 0);
+	assert_int_equal(kv_dec_cstats_resp(p, one, out), 1);
+	assert_int_equal(kv_dec_cstats_resp(p, SK_KV_CLASSES_MAX * one, out),
+			 (int)SK_KV_CLASSES_MAX);
+	assert_memory_equal(out, cls, SK_KV_CLASSES_MAX * one);
+	assert_int_equal(kv_dec_cstats_resp(p, (SK_KV_CLASSES_MAX + 1) * one,
+					    out), -EPROTO);
+	/* Not whole classes. */
+	for (i = 1; i < one; i++) {
+		assert_int_equal(kv_dec_cstats_resp(p, one + i, out), -EPROTO);
+		assert_int_equal(kv_dec_cstats_resp(p, i, out), -EPROTO);
+	}
+	/* A class that does not add up, or out of order: the whole answer. */
+	cls[1].items++;
+	assert_int_equal(kv_dec_cstats_resp(p, 3 * one, out), -EPROTO);
+	cls[1].items--;
+	cls[1].free = cls[1].chunks + 1;
+	cls[1].items = 0;
+	assert_int_equal(kv_dec_cstats_resp(p, 3 * one, out), -EPROTO);
+	cls[1].free = 2;
+	cls[1].quarantined = UINT64_MAX; /* free + quarantined wraps */
+	assert_int_equal(kv_dec_cstats_resp(p, 3 * one, out), -EPROTO);
+	cls[1].quarantined = 3;
+	cls[1].items = 5 + 1;
+	assert_int_equal(kv_dec_cstats_resp(p, 3 * one, out), 3);
+	cls[2].evicted_exp = 8;
+	assert_int_equal(kv_dec_cstats_resp(p, 3 * one, out), -EPROTO);
+	cls[2].evicted_exp = 7;
+	cls[2].chunk_size = cls[1].chunk_size;
+	assert_int_equal(kv_dec_cstats_resp(p, 3 * one, out), -EPROTO);
+	cls[2].chunk_size = 48 + 32;
+	cls[0].chunk_size = 0;
+	assert_int_equal(kv_dec_cstats_resp(p, 3 * one, out), -EPROTO);
+}
+
+/* KV_RPC_DUMP: the request's bounds; the answer's entries, walked. */
+static int dump_ent(uint8_t *p, uint32_t vlen, const char *key)
+{
+	struct sk_kv_dump_ent e = {.vlen = vlen, .exptime = 9,
+				   .klen = (uint32_t)strlen(key)};
+	int n = (int)((sizeof(e) + e.klen + 7) & ~7u);
+
+	memset(p, 0, (size_t)n);
+	memcpy(p, &e, sizeof(e));
+	memcpy(p + sizeof(e), key, e.klen);
+	return n;
+}
+
+static int dump_resp(const uint8_t *ents, uint32_t len, uint32_t count)
+{
+	static uint8_t buf[sizeof(struct kv_dump_resp) + KV_DUMP_MAX + 32];
+	struct kv_dump_resp a = {.next = 5, .len = len, .count = count};
+	struct kv_dump_resp got;
+	const void *e;
+
+	memcpy(buf, &a, sizeof(a));
+	memcpy(buf + sizeof(a), ents, len);
+	return kv_dec_dump_resp(buf, sizeof(a) + len, &got, &e);
+}
+
+static void dec_dump(void **state)
+{
+	struct kv_dump_req q = {.cursor = 7, .cls = SK_KV_CLASSES_MAX - 1,
+				.max = SK_KV_DUMP_MIN};
+	struct kv_dump_req qout;
+	static uint8_t ents[KV_DUMP_MAX + 32];
+	char key[251];
+	size_t len, off = 0;
+	const uint8_t *k;
+	uint8_t *p;
+	int n = 0;
+
+	(void)state;
+	p = msg(&q, sizeof(q), NULL, 0, &len);
+	assert_int_equal(kv_dec_dump_req(p, len, &qout), 0);
+	assert_int_equal(qout.cursor, 7);
+	try_all(d_dump_req, p, len, 0);
+	free(p);
+	q.max = KV_DUMP_MAX;
+	p = msg(&q, sizeof(q), NULL, 0, &len);
+	assert_int_equal(kv_dec_dump_req(p, len, &qout), 0);
+	free(p);
+	q.max = KV_DUMP_MAX + 1;
+	p = msg(&q, sizeof(q), NULL, 0, &len);
+	assert_int_equal(kv_dec_dump_req(p, len, &qout), -EPROTO);
+	free(p);
+	q.max = SK_KV_DUMP_MIN - 1;
+	p = msg(&q, sizeof(q), NULL, 0, &len);
+	assert_int_equal(kv_dec_dump_req(p, len, &qout), -EPROTO);
+	free(p);
+	q.max = SK_KV_DUMP_MIN;
+	q.cls = SK_KV_CLASSES_MAX;
+	p = msg(&q, sizeof(q), NULL, 0, &len);
+	assert_int_equal(kv_dec_dump_req(p, len, &qout), -EPROTO);
+	free(p);
+
+	/* Answers: none, one, a key of 250, and as they are walked. */
+	assert_int_equal(dump_resp(ents, 0, 0), 0);
+	memset(key, 'k', 250);
+	key[250] = '\0';
+	n += dump_ent(ents + n, 3, "a");
+	n += dump_ent(ents + n, SK_KV_VALUE_MAX, key);
+	n += dump_ent(ents + n, 0, "1234567");
+	assert_int_equal(dump_resp(ents, (uint32_t)n, 3), 0);
+	assert_non_null(sk_kv_dump_next(ents, (size_t)n, &off, &k));
+	assert_memory_equal(k, "a", 1);
+	assert_int_equal(sk_kv_dump_next(ents, (size_t)n, &off, &k)->klen,
+			 250);
+	assert_int_equal(sk_kv_dump_next(ents, (size_t)n, &off, &k)->vlen, 0);
+	assert_int_equal(off, (size_t)n);
+	assert_null(sk_kv_dump_next(ents, (size_t)n, &off, &k));
+	/* The count, the length, a cut entry, padding that is not zero, a
+	 * value past the limit, a key of 0 or 251 bytes, reserved set. */
+	assert_int_equal(dump_resp(ents, (uint32_t)n, 2), -EPROTO);
+	assert_int_equal(dump_resp(ents, (uint32_t)n - 8, 3), -EPROTO);
+	assert_int_equal(dump_resp(ents, 16, 1), -EPROTO);
+	ents[17] = 1; /* "a"'s padding */
+	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
+	ents[17] = 0;
+	assert_int_equal(dump_resp(ents, 24, 1), 0);
+	((struct sk_kv_dump_ent *)ents)->vlen = SK_KV_VALUE_MAX + 1;
+	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
+	((struct sk_kv_dump_ent *)ents)->vlen = 3;
+	((struct sk_kv_dump_ent *)ents)->klen = 0;
+	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
+	((struct sk_kv_dump_ent *)ents)->klen = 251;
+	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
+	((struct sk_kv_dump_ent *)ents)->klen = 1;
+	((struct sk_kv_dump_ent *)ents)->reserved = 1;
+	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
+	((struct sk_kv_dump_ent *)ents)->reserved = 0;
+	/* A whole answer of the longest: accepted; 8 more: refused. */
+	_Static_assert(KV_DUMP_MAX == 334 * 24 + 112, "the fill below");
+	for (n = 0; n < 334 * 24;)
+		n += dump_ent(ents + n, 1, "a");
+	key[96] = '\0'; /* 16 + 96: the last 112 bytes */
+	n += dump_ent(ents + n, 1, key);
+	assert_int_equal(n, (int)KV_DUMP_MAX);
+	assert_int_equal(dump_resp(ents, (uint32_t)n, 335), 0);
+	n += dump_ent(ents + n, 1, "a");
+	assert_int_equal(dump_resp(ents, (uint32_t)n, 336), -EPROTO);
+}
+
 /* ---- responses ---- */
 
 static void dec_fixed_responses(void **state)
@@ -909,6 +1075,8 @@ int main(void)
 		cmocka_unit_test(dec_hint_limits),
 		cmocka_unit_test(dec_small_requests),
 		cmocka_unit_test(dec_admin),
+		cmocka_unit_test(dec_cstats_resp),
+		cmocka_unit_test(dec_dump),
 		cmocka_unit_test(dec_fixed_responses),
 		cmocka_unit_test(dec_get_resp_limits),
 		cmocka_unit_test(dec_desc_resp_limits),

@@ -387,6 +387,23 @@ for proto in text binary; do
 	tcheck "memcrm of a missing key fails ($proto)" \
 		sh -c '! memcrm "$@" >/dev/null 2>&1' sh "${b[@]}" -s "$srv" file1.bin
 	tcheck "memcstat ($proto)" sh -c 'memcstat "$@" | grep -q "curr_items: [0-9]"' sh "${b[@]}" -s "$srv"
+	# stats items and stats slabs, the groups memcached-tool reads.
+	tcheck "memcstat --args=items ($proto)" \
+		sh -c 'memcstat "$@" --args=items | grep -q "items:[0-9]*:number: [1-9]"' sh "${b[@]}" -s "$srv"
+	tcheck "memcstat --args=slabs ($proto)" \
+		sh -c 'memcstat "$@" --args=slabs | grep -q "total_malloced: [1-9]"' sh "${b[@]}" -s "$srv"
+	# memcdump lists the keys by stats cachedump, text only. memcached
+	# lists only its cold LRU's keys, which a new item reaches later;
+	# skcached (which answers stats skiff) every key, so there
+	# file1024.bin must be listed.
+	if [ $proto = text ]; then
+		memcdump -s "$srv" >"$tmp/memcdump" 2>&1
+		tcheck "memcdump exits 0" test $? -eq 0
+		if memcstat -s "$srv" --args=skiff >/dev/null 2>&1; then
+			tcheck "memcdump lists file1024.bin" \
+				grep -qx file1024.bin "$tmp/memcdump"
+		fi
+	fi
 	tcheck "memcflush ($proto)" memcflush "${b[@]}" -s "$srv"
 	tcheck "memccat after memcflush fails ($proto)" \
 		sh -c '! memccat "$@" >/dev/null 2>&1' sh "${b[@]}" -s "$srv" file1024.bin
@@ -413,6 +430,24 @@ for proto in text binary; do
 		fail "memcaslap ($proto)" "exit $rc"
 	fi
 done
+
+# ---- memcached-tool (the memcached package's), display ----------------
+# It reads stats items and stats slabs and prints a row per class with a
+# page; before skcached answered those it waited for an END forever.
+mtool=/usr/share/memcached/scripts/memcached-tool
+if [ -f "$mtool" ]; then
+	out=$tmp/memcached-tool
+	timeout 30 perl "$mtool" "$srv" display >"$out" 2>&1
+	rc=$?
+	rows=$(grep -cE '^ *[0-9]+ +[0-9.]+[BK] ' "$out")
+	echo "memcached-tool display: exit $rc, $rows class rows"
+	if [ $rc -ne 0 ] || [ "$rows" -lt 1 ]; then
+		sed 's/^/    /' "$out" | head -20 >&2
+		fail "memcached-tool display" "exit $rc, $rows rows"
+	fi
+else
+	fail "memcached-tool display" "$mtool not found (apt-get install memcached)"
+fi
 
 if [ ${#failed[@]} -ne 0 ]; then
 	echo "$prog: FAILED: ${#failed[@]} check(s), listed above" >&2

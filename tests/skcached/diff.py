@@ -493,8 +493,16 @@ class Gen:
             return b"flush_all" + r.choice([b"", b" 0", b" noreply"]) + \
                 b"\r\n"
         if y < 0.4:
+            # (stats items is left out: memcached's flush_all leaves
+            # its items counted until they are touched, kv's go at once)
             return r.choice([b"version\r\n", b"verbosity 1\r\n",
-                             b"verbosity 0 noreply\r\n", b"stats\r\n"])
+                             b"verbosity 0 noreply\r\n", b"stats\r\n",
+                             b"stats slabs\r\n", b"stats cachedump\r\n",
+                             b"stats cachedump 1\r\n",
+                             b"stats cachedump x 0\r\n",
+                             b"stats cachedump 0 0\r\n",
+                             b"stats cachedump 64 0\r\n",
+                             b"stats cachedump 3 -1\r\n"])
         if y < 0.7:
             return r.choice([b"bogus\r\n", b"\r\n", b"GET " + k() + b"\r\n",
                              b"get\r\n", b"set " + k() + b"\r\n",

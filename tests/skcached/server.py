@@ -331,8 +331,123 @@ def t_stats():
                 "item_size_max": "1048576", "cas_enabled": "yes"}
         got = {k: d.get(k) for k in want}
         check(got == want, "stats settings: %r, want %r" % (got, want))
+        classes(cs)
+        cachedump(cs)
     finally:
         check(s.stop() == 0, "exit: " + s.output())
+
+
+def classes(cs):
+    """stats items and stats slabs: the nodes' size classes, memcached's
+    names, each class the smallest chunk its items fit (kv's items take
+    a 32-byte header, the key and the value, padded to 16 bytes); every
+    gateway sees the same."""
+    big = b"b" * 2000
+    for i in range(3):
+        check(store(cs[0], b"big%d" % i, big) == b"STORED\r\n", "set big")
+    cs[0].sendall(b"set bigx 0 100 2000\r\n" + big + b"\r\n")
+    check(readline(cs[0]) == b"STORED\r\n", "set bigx")
+    size = (32 + 4 + 2000 + 15) // 16 * 16
+    items = int(stats_of(cs[0])["curr_items"])
+    for c in cs[:2]:
+        it = stats_of(c, b" items")
+        sl = stats_of(c, b" slabs")
+        num = {int(k.split(":")[1]): int(v) for k, v in it.items()
+               if k.endswith(":number")}
+        check(sum(num.values()) == items,
+              "items:N:number add up to %d, curr_items %d" %
+              (sum(num.values()), items))
+        ids = sorted({int(k.split(":")[0]) for k in sl if ":" in k})
+        check(int(sl["active_slabs"]) == len(ids) and set(num) <= set(ids),
+              "slabs %r against items %r" % (sl, it))
+        malloced = 0
+        for n in ids:
+            f = {k: int(sl["%d:%s" % (n, k)]) for k in
+                 ("chunk_size", "total_chunks", "used_chunks",
+                  "free_chunks", "total_pages", "chunks_per_page",
+                  "cmd_set")}
+            check(f["used_chunks"] == num.get(n, 0) and
+                  f["used_chunks"] + f["free_chunks"] == f["total_chunks"]
+                  and f["total_pages"] >= 1 and f["cmd_set"] >= 1 and
+                  f["chunks_per_page"] == (1 << 20) // f["chunk_size"],
+                  "class %d: %r" % (n, f))
+            malloced += f["total_chunks"] * f["chunk_size"]
+        check(int(sl["total_malloced"]) == malloced, "total_malloced")
+        # The 2000-byte values: four items in one class, the smallest
+        # that holds them.
+        n = [n for n in ids if int(sl["%d:chunk_size" % n]) >= size][0]
+        check(num.get(n) == 4 and
+              int(it["items:%d:mem_requested" % n]) == 4 * size and
+              int(it["items:%d:evicted" % n]) == 0 and
+              int(it["items:%d:evicted_nonzero" % n]) == 0 and
+              int(it["items:%d:crawler_reclaimed" % n]) == 0,
+              "class %d of the 2000-byte values: %r" % (n, it))
+
+
+def dump_lines(c, cmd):
+    """The ITEM lines of a stats cachedump, and the answer's bytes."""
+    c.sendall(cmd + b"\r\n")
+    lines, n = [], 0
+    while True:
+        line = readline(c)
+        n += len(line)
+        if line == b"END\r\n":
+            return lines, n
+        check(line.startswith(b"ITEM "), "%s: %r" % (cmd, line))
+        lines.append(line)
+
+
+def cachedump(cs):
+    """stats cachedump CLASS LIMIT: each key of the class on every node,
+    as memcached prints them (value bytes, expiry in Unix seconds, 0 for
+    none), LIMIT of them (0: all, up to 2 MiB of answer with END, as
+    memcached's); gathered from the nodes over many rounds; memcached's
+    errors for bad arguments."""
+    sl = stats_of(cs[0], b" slabs")
+    size = (32 + 4 + 2000 + 15) // 16 * 16
+    ids = sorted({int(k.split(":")[0]) for k in sl if ":" in k})
+    n = [n for n in ids if int(sl["%d:chunk_size" % n]) >= size][0]
+    now = int(time.time())
+    for c in cs[:2]:
+        lines, _ = dump_lines(c, b"stats cachedump %d 0" % n)
+        got = {}
+        for line in lines:
+            m = re.match(rb"ITEM (\S+) \[(\d+) b; (\d+) s\]\r\n$", line)
+            check(m is not None, "cachedump line %r" % line)
+            got[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+        check(sorted(got) == [b"big0", b"big1", b"big2", b"bigx"] and
+              all(got[b"big%d" % i] == (2000, 0) for i in range(3)) and
+              got[b"bigx"][0] == 2000 and
+              abs(got[b"bigx"][1] - (now + 100)) <= 2,
+              "cachedump of class %d: %r" % (n, got))
+        check(len(dump_lines(c, b"stats cachedump %d 3" % n)[0]) == 3,
+              "cachedump with a limit of 3")
+    for cmd, want in ((b"stats cachedump", b"CLIENT_ERROR bad command line"),
+                      (b"stats cachedump 1", b"CLIENT_ERROR bad command line"),
+                      (b"stats cachedump 1 x",
+                       b"CLIENT_ERROR bad command line format"),
+                      (b"stats cachedump 64 0",
+                       b"CLIENT_ERROR Illegal slab id"),
+                      (b"stats cachedump 0 0", b"END"),
+                      (b"stats cachedump 63 0", b"END")):
+        cs[1].sendall(cmd + b"\r\n")
+        check(readline(cs[1]) == want + b"\r\n", "%s: not %s" % (cmd, want))
+    # Past 2 MiB: 9,000 keys of 240 bytes in one class (kv's owners
+    # answer 8 KiB at a time, some thirty keys).
+    key = b"%0236d"
+    a = cs[2]
+    a.sendall(b"".join(b"set " + key % i + b" 0 0 1 noreply\r\nv\r\n"
+                       for i in range(9000)))
+    check(store(a, key % 9000, b"v") == b"STORED\r\n", "set long keys")
+    it = stats_of(a, b" items")
+    n = max(((int(v), int(k.split(":")[1])) for k, v in it.items()
+             if k.endswith(":number")))[1]
+    lines, nbytes = dump_lines(a, b"stats cachedump %d 0" % n)
+    check(8000 < len(lines) < 9001 and nbytes <= 2 << 20 and
+          nbytes + 260 > 2 << 20,
+          "cachedump past 2 MiB: %d lines, %d bytes" % (len(lines), nbytes))
+    lines, _ = dump_lines(a, b"stats cachedump %d 100" % n)
+    check(len(lines) == 100, "cachedump with a limit of 100")
 
 
 def t_conn_limit():
@@ -428,6 +543,14 @@ def t_node_death():
         c.sendall(b"stats\r\n")
         st = until(c, b"END\r\n")
         check(b"STAT skiff_nodes 2\r\n" in st, "stats: %r" % st[-300:])
+        # The classes and the keys of the live nodes (the keys above
+        # and new:N are of kv's first class).
+        it = stats_of(c, b" items")
+        check(int(it.get("items:1:number", 0)) == found + stored,
+              "stats items: %r, want %d items" % (it, found + stored))
+        lines, _ = dump_lines(c, b"stats cachedump 1 0")
+        check(len(lines) == found + stored,
+              "cachedump: %d keys, want %d" % (len(lines), found + stored))
     finally:
         rc = s.stop()
     # The job lost a node: skrun reports it (128 + SIGKILL), as mpirun.

@@ -656,6 +656,102 @@ static void test_stats_reset_sizes(void **state)
 	mc_conn_out_free(&c);
 }
 
+/* An entry of a DUMP answer at @p (kv.h's layout): its bytes. */
+static size_t dump_ent(uint8_t *p, const char *key, size_t klen,
+		       uint32_t vlen, uint32_t exptime)
+{
+	struct sk_kv_dump_ent e = {.vlen = vlen, .exptime = exptime,
+				   .klen = (uint32_t)klen};
+	size_t n = (sizeof(e) + klen + 7) & ~(size_t)7;
+
+	memset(p, 0, n);
+	memcpy(p, &e, sizeof(e));
+	memcpy(p + sizeof(e), key, klen);
+	return n;
+}
+
+/*
+ * stats items and stats slabs from the nodes' classes (memcached's names,
+ * classes from 1, only those with items or chunks), and stats
+ * cachedump's lines from what the core gathered: memcached's format, its
+ * limit, keys that would break a line left out; its argument errors.
+ */
+static void test_stats_classes_dump(void **state)
+{
+	struct sk_kv_class_stats cls[3] = {
+		{.chunk_size = 48, .chunks = 10, .free = 2, .quarantined = 3,
+		 .items = 5, .item_bytes = 240, .sets = 9, .evicted = 4,
+		 .evicted_exp = 1, .expired = 2},
+		{.chunk_size = 64},
+		{.chunk_size = 3 << 20 >> 2, .chunks = 2, .items = 2,
+		 .item_bytes = 1000000, .sets = 2},
+	};
+	struct mc_stats st = {.cls = cls, .ncls = 3};
+	struct mc_conn c = { .pub.settings = &settings, .stats = &st };
+	struct mc_cmd *cmd = NULL;
+	uint8_t buf[256];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(mc_text_parse(&c, "stats items\r\n", 13, &cmd), 13);
+	cmd->finish(&c, cmd);
+	mc_cmd_free(cmd);
+	c.out[c.out_len] = '\0';
+	assert_string_equal(c.out,
+		"STAT items:1:number 5\r\nSTAT items:1:mem_requested 240\r\n"
+		"STAT items:1:evicted 4\r\nSTAT items:1:evicted_nonzero 1\r\n"
+		"STAT items:1:crawler_reclaimed 2\r\n"
+		"STAT items:3:number 2\r\n"
+		"STAT items:3:mem_requested 1000000\r\n"
+		"STAT items:3:evicted 0\r\nSTAT items:3:evicted_nonzero 0\r\n"
+		"STAT items:3:crawler_reclaimed 0\r\nEND\r\n");
+	mc_conn_out_free(&c);
+	assert_int_equal(mc_text_parse(&c, "stats slabs\r\n", 13, &cmd), 13);
+	cmd->finish(&c, cmd);
+	mc_cmd_free(cmd);
+	c.out[c.out_len] = '\0';
+	/* 2 chunks of 768 KiB: 1.5 MiB, two of memcached's 1 MiB pages */
+	assert_string_equal(c.out,
+		"STAT 1:chunk_size 48\r\nSTAT 1:chunks_per_page 21845\r\n"
+		"STAT 1:total_pages 1\r\nSTAT 1:total_chunks 10\r\n"
+		"STAT 1:used_chunks 5\r\nSTAT 1:free_chunks 5\r\n"
+		"STAT 1:cmd_set 9\r\n"
+		"STAT 3:chunk_size 786432\r\nSTAT 3:chunks_per_page 1\r\n"
+		"STAT 3:total_pages 2\r\nSTAT 3:total_chunks 2\r\n"
+		"STAT 3:used_chunks 2\r\nSTAT 3:free_chunks 0\r\n"
+		"STAT 3:cmd_set 2\r\n"
+		"STAT active_slabs 2\r\nSTAT total_malloced 1573344\r\n"
+		"END\r\n");
+	mc_conn_out_free(&c);
+
+	/* cachedump: the class and limit asked; the lines of what came */
+	assert_int_equal(mc_text_parse(&c, "stats cachedump 3 2\r\n", 21,
+				       &cmd), 21);
+	assert_true(cmd->special == MC_SP_STATS && cmd->dump &&
+		    cmd->dump_class == 3 && cmd->dump_limit == 2);
+	n += dump_ent(buf + n, "a", 1, 5, 0);
+	n += dump_ent(buf + n, "sp ace", 6, 1, 0);
+	n += dump_ent(buf + n, "b\0c", 3, 70000, 1800000000u);
+	n += dump_ent(buf + n, "d", 1, 1, 0);
+	cmd->dump_buf = buf;
+	cmd->dump_len = n;
+	cmd->finish(&c, cmd);
+	cmd->dump_buf = NULL;
+	mc_cmd_free(cmd);
+	assert_int_equal(c.out_len, 58);
+	assert_memory_equal(c.out, "ITEM a [5 b; 0 s]\r\n"
+			    "ITEM b\0c [70000 b; 1800000000 s]\r\nEND\r\n", 58);
+	mc_conn_out_free(&c);
+	EXPECT0("stats cachedump\r\nstats cachedump 1\r\n"
+		"stats cachedump 1 x\r\nstats cachedump -1 0\r\n"
+		"stats cachedump 64 0\r\nstats cachedump 0 0\r\n",
+		"CLIENT_ERROR bad command line\r\n"
+		"CLIENT_ERROR bad command line\r\n"
+		"CLIENT_ERROR bad command line format\r\n"
+		"CLIENT_ERROR bad command line format\r\n"
+		"CLIENT_ERROR Illegal slab id\r\nEND\r\n");
+}
+
 /* ---- pipelining, partial input, lines ---- */
 
 static void test_pipeline(void **state)
@@ -1339,6 +1435,7 @@ int main(void)
 		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_flush_stats),
 		cmocka_unit_test(test_stats_reset_sizes),
+		cmocka_unit_test(test_stats_classes_dump),
 		cmocka_unit_test(test_pipeline),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_line_limit),

@@ -227,6 +227,15 @@ enum sk_kv_cmd {
 	                    * flush replaces a pending one. res SK_KV_OK */
 	SK_KV_CMD_OWNER_STATS, /* buf, cap >= sizeof(struct
 	                    * sk_kv_owner_stats) -> its figures; SK_KV_OK */
+	SK_KV_CMD_CLASS_STATS, /* buf, cap >= SK_KV_CLASSES_MAX x sizeof(
+	                    * struct sk_kv_class_stats) -> vlen: how many
+	                    * classes it filled in; SK_KV_OK */
+	SK_KV_CMD_DUMP,    /* memcached's stats cachedump: the items of
+	                    * size class cls (0 the smallest) from cursor on
+	                    * (0: the first), into buf (cap >=
+	                    * SK_KV_DUMP_MIN) as entries (sk_kv_dump_next)
+	                    * -> vlen: the bytes filled; cursor: where the
+	                    * next call goes on, 0 after the last. SK_KV_OK */
 	SK_KV_CMD_COUNT
 };
 
@@ -288,12 +297,15 @@ struct sk_kv_req {
 	uint32_t flags;         /* STORE: in; GET, GAT: out */
 	int32_t exptime;        /* STORE, TOUCH, GAT */
 	uint64_t delta;         /* INCR, DECR */
-	unsigned rank;          /* FLUSH, OWNER_STATS: the owner asked */
+	unsigned rank;          /* FLUSH, OWNER_STATS, CLASS_STATS: the
+	                         * owner asked */
 	unsigned meta;          /* SK_KV_META_* (GET, GAT, DELETE, STORE),
 	                         * 0 for none */
 	int32_t vivify;         /* with SK_KV_META_VIVIFY */
 	int32_t recache;        /* with SK_KV_META_RECACHE */
+	unsigned cls;           /* DUMP: the size class */
 	/* In and out: */
+	uint64_t cursor;        /* DUMP: where to go on; where to next */
 	size_t vlen;            /* STORE: in; GET, GAT: the whole length */
 	uint64_t cas;           /* in: STORE with SK_KV_CAS the CAS to
 	                         * match; DELETE, INCR, DECR 0 for any item,
@@ -362,6 +374,83 @@ struct sk_kv_owner_stats {
 	uint32_t partitions;
 	uint32_t reserved;
 };
+
+/*
+ * One size class of an owner's item memory, over its partitions
+ * (SK_KV_CMD_CLASS_STATS): memcached's slab class. Items are kept in
+ * chunks of fixed sizes growing by about 1.25 from 48 bytes to the
+ * largest item; every owner has the same classes, smallest first.
+ */
+#define SK_KV_CLASSES_MAX 64u
+struct sk_kv_class_stats {
+	uint64_t chunk_size;     /* bytes of each chunk */
+	uint64_t chunks;         /* carved from the store (or cut from a
+	                          * larger class's free chunk) */
+	uint64_t free;           /* of those, reusable now */
+	uint64_t quarantined;    /* retired, reusable a quarantine later */
+	uint64_t items;          /* the rest: each holds a published item */
+	uint64_t item_bytes;     /* what those items take (header, key and
+	                          * value, padded to 16 bytes) */
+	uint64_t sets;           /* items stored in these chunks, ever */
+	uint64_t evicted;        /* items evicted from them, ever */
+	uint64_t evicted_exp;    /* of those, items that had an expiry */
+	uint64_t expired;        /* retired by the expiry crawler, ever */
+};
+
+/* @k's figures added to @sum's, the same class of another partition or
+ * owner (the chunk size is @k's). */
+static inline void sk_kv_class_stats_add(struct sk_kv_class_stats *sum,
+					 const struct sk_kv_class_stats *k)
+{
+	sum->chunk_size = k->chunk_size;
+	sum->chunks += k->chunks;
+	sum->free += k->free;
+	sum->quarantined += k->quarantined;
+	sum->items += k->items;
+	sum->item_bytes += k->item_bytes;
+	sum->sets += k->sets;
+	sum->evicted += k->evicted;
+	sum->evicted_exp += k->evicted_exp;
+	sum->expired += k->expired;
+}
+
+/*
+ * One item of an SK_KV_CMD_DUMP answer, its key's bytes after it; the
+ * next one starts at the next multiple of 8. A dump is a walk of the
+ * owner's slots over several calls, not a snapshot: an item set or
+ * removed meanwhile may be listed or not. Expired items are not.
+ */
+struct sk_kv_dump_ent {
+	uint32_t vlen;          /* the value's length */
+	uint32_t exptime;       /* Unix seconds by the owner's clock, 0:
+	                         * never */
+	uint32_t klen;          /* 1 to 250 */
+	uint32_t reserved;      /* 0 */
+};
+#define SK_KV_DUMP_MIN 512u  /* the least buf a DUMP takes: room for an
+                              * entry of the longest key */
+
+/* The entry at *@off of a DUMP's @len bytes at @buf, and its key
+ * (*@key_p); *@off moves to the next. NULL after the last, or at bytes
+ * that are not an entry. */
+static inline const struct sk_kv_dump_ent *
+sk_kv_dump_next(const void *buf, size_t len, size_t *off,
+		const uint8_t **key_p)
+{
+	const struct sk_kv_dump_ent *e;
+	size_t o = *off;
+
+	if (o > len || len - o < sizeof(*e) || o % 8)
+		return NULL;
+	e = (const struct sk_kv_dump_ent *)((const uint8_t *)buf + o);
+	if (e->klen == 0 || e->klen > 250 ||
+	    len - o - sizeof(*e) < e->klen)
+		return NULL;
+	*key_p = (const uint8_t *)(e + 1);
+	o += (sizeof(*e) + e->klen + 7) & ~(size_t)7;
+	*off = o < len ? o : len;
+	return e;
+}
 
 /* The rank owning @key's partition (where a set goes). */
 unsigned sk_kv_owner_of(const struct sk_kv *kv, const void *key, size_t klen);
