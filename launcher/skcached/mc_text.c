@@ -1845,6 +1845,10 @@ static struct mc_cmd *dispatch(struct parse *p, char *line, size_t *need,
 	}
 	if (strcmp(c0, "version") == 0)
 		return msg_cmd("VERSION " MC_VERSION);
+	/* memcached's answer without -A, whatever the arguments: skcached
+	 * stops on SIGTERM or SIGINT only. */
+	if (strcmp(c0, "shutdown") == 0)
+		return msg_cmd("ERROR: shutdown not enabled");
 	if (strcmp(c0, "quit") == 0) {
 		*close = true;
 		return msg_cmd(NULL);

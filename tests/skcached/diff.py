@@ -502,7 +502,8 @@ class Gen:
                              b"stats cachedump x 0\r\n",
                              b"stats cachedump 0 0\r\n",
                              b"stats cachedump 64 0\r\n",
-                             b"stats cachedump 3 -1\r\n"])
+                             b"stats cachedump 3 -1\r\n",
+                             b"shutdown\r\n", b"shutdown graceful\r\n"])
         if y < 0.7:
             return r.choice([b"bogus\r\n", b"\r\n", b"GET " + k() + b"\r\n",
                              b"get\r\n", b"set " + k() + b"\r\n",

@@ -565,6 +565,10 @@ static void test_misc(void **state)
 	settings.verbose = 0;
 	free(o);
 	EXPECT0("version 1 2\r\n", "VERSION " MC_VERSION "\r\n");
+	/* memcached 1.6.18 without -A */
+	EXPECT0("shutdown\r\nshutdown graceful\r\nshutdown a b c\r\n",
+		"ERROR: shutdown not enabled\r\nERROR: shutdown not enabled\r\n"
+		"ERROR: shutdown not enabled\r\n");
 	EXPECT0("\r\n\na\r\nsets\r\nmz a\r\n",
 		"ERROR\r\nERROR\r\nERROR\r\nERROR\r\nERROR\r\n");
 	o = feed(&r, "quit\r\nversion\r\n", 15, NULL, 0);
