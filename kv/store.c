@@ -1638,8 +1638,10 @@ uint64_t sk_kv_part_dump(const struct sk_kv_part *part, unsigned cls,
 		if (w % 8 == 0 || !part->bucket[w])
 			continue;
 		(void)slot_chunk(part, w, &c);
+		if (c != cls)
+			continue; /* (its item's lines not touched) */
 		ih = item_of(part, w);
-		if (c != cls || (ih->exptime != 0 && ih->exptime <= unix_now))
+		if (ih->exptime != 0 && ih->exptime <= unix_now)
 			continue;
 		if (fn(arg, (const uint8_t *)ih + SK_KV_ITEM_HDR, ih->klen,
 		       ih->vlen, ih->exptime))
