@@ -399,8 +399,9 @@ struct sk_kv_class_stats {
 
 /* @k's figures added to @sum's, the same class of another partition or
  * owner (the chunk size is @k's). */
-static inline void sk_kv_class_stats_add(struct sk_kv_class_stats *sum,
-					 const struct sk_kv_class_stats *k)
+static inline void
+sk_kv_class_stats_add(struct sk_kv_class_stats *sum,
+		      const struct sk_kv_class_stats *k)
 {
 	sum->chunk_size = k->chunk_size;
 	sum->chunks += k->chunks;
