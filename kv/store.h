@@ -63,7 +63,7 @@
 #define SK_KV_PLACE_MASK  ((1ull << SK_KV_PLACE_BITS) - 1)
 #define SK_KV_BUCKETS_MAX (1ull << SK_KV_PLACE_BITS) /* any B, 2 to this */
 #define SK_KV_MAGIC       0x31766b6666696b73ull /* "skiffkv1" */
-#define SK_KV_VERSION     9u /* 2: 16-byte units, slot fp:12|units:17|off:35;
+#define SK_KV_VERSION     10u /* 2: 16-byte units, slot fp:12|units:17|off:35;
 			      * 3: pairs (b, b + 1) at any b, any B;
 			      * 4: a 32-byte item header (no key hash);
 			      * 5: the item check is sk_kv_check64;
@@ -72,7 +72,9 @@
 			      *    from flags on (exptime before flags);
 			      * 8: slot fp:12|units:17|gen:6|off:29;
 			      * 9: the header's last u16 is the item's
-			      *    state (stale, token won) */
+			      *    state (stale, token won);
+			      * 10: sk_kv_check64 runs four chains from
+			      *    64 bytes on */
 
 /* kv's statuses, next to the project's (skiff/status.h). */
 enum {
