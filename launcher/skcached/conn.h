@@ -48,6 +48,27 @@ struct mc_stats {
 	unsigned ncls;
 };
 
+/* stats detail's table (mc.h), in the gateways' shared segment. */
+struct mc_prefix {
+	uint32_t state;             /* 0 free, 1 being filled, 2 in use */
+	uint32_t len;
+	uint64_t seq;               /* when it came (the dump's order) */
+	uint64_t count[4];          /* enum mc_prefix_count */
+	char prefix[MC_KEY_MAX];
+};
+struct mc_prefixes {
+	uint32_t on;
+	uint32_t pad;
+	uint64_t next_seq;
+	struct mc_prefix ent[MC_PREFIX_MAX];
+};
+/* Count @kind (and a hit, for a get) for @key's prefix, if it has one,
+ * while the table is on. Safe from several processes at once. */
+void mc_prefix_count(struct mc_prefixes *t, const void *key, size_t klen,
+		     enum mc_prefix_count kind, int hit);
+/* `stats reset`: every prefix forgotten (memcached's stats_prefix_clear). */
+void mc_prefix_clear(struct mc_prefixes *t);
+
 struct mc_conn {
 	struct mc_conn_pub pub;
 	/* Output not yet written to the socket. */
@@ -55,6 +76,7 @@ struct mc_conn {
 	size_t out_len, out_cap;
 	int out_failed;             /* out of memory: close */
 	struct mc_stats *stats;     /* the gateway's (may be NULL: zeros) */
+	struct mc_prefixes *prefixes; /* stats detail's (may be NULL) */
 };
 
 /* The counters (uint64_t fields of struct mc_stats) that `stats reset`

@@ -107,6 +107,7 @@ struct gw_shm {
 	struct {
 		uint64_t evictions, expired;
 	} node_base[GW_NODES_MAX];
+	struct mc_prefixes prefixes; /* stats detail's, every gateway's */
 };
 
 struct gw {
@@ -415,6 +416,7 @@ static void gw_accept1(struct gw *gw, int lfd)
 		c->mc.pub.settings = &gw->set;
 		c->mc.pub.settings_rw = &gw->set;
 		c->mc.stats = gw->st;
+		c->mc.prefixes = gw->shm ? &gw->shm->prefixes : NULL;
 		c->w = (struct sk_watch){.fd = fd, .cb = gw_conn_cb};
 		c->next = gw->conns;
 		if (gw->conns)
@@ -734,6 +736,7 @@ static void gw_stats_reset(struct gw *gw)
 {
 	if (gw->shm == NULL)
 		return;
+	mc_prefix_clear(&gw->shm->prefixes);
 	for (unsigned k = 0; k < mc_stats_ncounters; k++)
 		__atomic_store_n(mc_stats_counter(&gw->shm->base, k),
 				 gw_sum(gw, mc_stats_counters[k]),

@@ -88,6 +88,8 @@ struct mc_cmd {
 	                             * answer is written (quit, fatal) */
 	int meta_debug;             /* me: counts as cmd_meta, not as a get
 	                             * (memcached's meta_cmds) */
+	char detail_op;             /* stats detail: 'n' on, 'f' off, 'd'
+	                             * dump, 0 the usage error */
 	unsigned nreq;              /* requests in req[] (mc_cmd_new) */
 	struct sk_kv_req *req;
 	void *priv;                 /* the parser's @extra bytes */
@@ -166,6 +168,27 @@ typedef void (*mc_stat_func_t)(void *arg, const char *name,
 			       const char *value);
 int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		  void *arg);
+
+/*
+ * memcached's `stats detail`: per key prefix (the bytes before the first
+ * ':', in keys that have one), the gets, hits, sets and deletes, counted
+ * while it is on (off at the start). A table of MC_PREFIX_MAX prefixes,
+ * laid out to be shared by every gateway of a server (in their shared
+ * segment: each counts into it, any dumps it); a prefix beyond the
+ * table's room is not counted. mc_detail: on, off or, for a dump, @fn
+ * for each prefix; a connection without a table (tests) counts nothing.
+ */
+#define MC_PREFIX_MAX 1024u
+enum mc_prefix_count { MC_PFX_GET, MC_PFX_HIT, MC_PFX_SET, MC_PFX_DEL };
+typedef void (*mc_prefix_func_t)(void *arg, const char *prefix, size_t len,
+				 const uint64_t counts[4]);
+void mc_detail(struct mc_conn *c, char op, mc_prefix_func_t fn, void *arg);
+/* Count one for @key's prefix, where memcached does: a get or gat's key
+ * (and whether it hit) as it is answered, a storage command and a delete
+ * as they are taken (whatever comes of them), text and binary; not meta
+ * commands, incr, decr or touch. */
+void mc_detail_count(struct mc_conn *c, const void *key, size_t klen,
+		     enum mc_prefix_count kind, int hit);
 
 /* memcached's bound on a cachedump's answer (items.c, memlimit), END
  * included. */

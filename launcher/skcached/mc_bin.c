@@ -39,12 +39,13 @@
  *   them as a later absolute time.
  * - verbosity (0x1b) is not a binary command of memcached 1.6.18: it
  *   answers "Unknown command" there and here. "stats detail" and
- *   "conns" answer 0x0001 "Not found" here (mc_stats_each keeps no such
- *   figures); "reset" resets, "sizes" says it is disabled, and "items"
+ *   "conns" answer 0x0001 "Not found" here (detail is text's, in
+ *   memcached too); "reset" resets, "sizes" says it is disabled, and "items"
  *   and "slabs" give kv's size classes, as in text.
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mc.h"
@@ -380,6 +381,81 @@ static int bin_finish_stats(struct mc_conn *c, struct mc_cmd *cmd)
 	return 0;
 }
 
+/* stats detail's dump, gathered for one packet (mc_detail's callback) */
+struct bin_detail_buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void bin_detail_put(struct bin_detail_buf *d, const void *s, size_t n)
+{
+	if (d->failed)
+		return;
+	if (d->cap - d->len < n) {
+		size_t cap = d->cap ? d->cap : 256;
+		char *p;
+
+		while (cap - d->len < n)
+			cap *= 2;
+		p = realloc(d->p, cap);
+		if (p == NULL) {
+			d->failed = 1;
+			return;
+		}
+		d->p = p;
+		d->cap = cap;
+	}
+	memcpy(d->p + d->len, s, n);
+	d->len += n;
+}
+
+static void bin_detail_line(void *arg, const char *prefix, size_t len,
+			    const uint64_t n[4])
+{
+	char tail[96];
+	int k = snprintf(tail, sizeof(tail),
+			 " get %llu hit %llu set %llu del %llu\r\n",
+			 (unsigned long long)n[MC_PFX_GET],
+			 (unsigned long long)n[MC_PFX_HIT],
+			 (unsigned long long)n[MC_PFX_SET],
+			 (unsigned long long)n[MC_PFX_DEL]);
+
+	bin_detail_put(arg, "PREFIX ", 7);
+	bin_detail_put(arg, prefix, len);
+	bin_detail_put(arg, tail, (size_t)k);
+}
+
+/* memcached's binary stats detail (proto_bin.c, process_bin_stat): on
+ * and off answer the end packet alone; dump one stat "detailed" whose
+ * value is the text's dump, END included, then the end. */
+static int bin_finish_detail(struct mc_conn *c, struct mc_cmd *cmd)
+{
+	const struct bin_cmd *b = cmd->priv;
+
+	if (cmd->detail_op == 'd') {
+		struct bin_detail_buf d = {0};
+
+		mc_detail(c, 'd', bin_detail_line, &d);
+		bin_detail_put(&d, "END\r\n", 5);
+		if (d.failed) {
+			free(d.p);
+			bin_out_error(c, b, BIN_ENOMEM,
+				      "Out of memory generating stats");
+			return 0;
+		}
+		bin_out_hdr(c, b, BIN_STAT, BIN_OK, 8, 0,
+			    (uint32_t)(8 + d.len), 0);
+		mc_out(c, "detailed", 8);
+		mc_out(c, d.p, d.len);
+		free(d.p);
+	} else {
+		mc_detail(c, cmd->detail_op, NULL, NULL);
+	}
+	bin_out_hdr(c, b, BIN_STAT, BIN_OK, 0, 0, 0, 0);
+	return 0;
+}
+
 /* get, getq, getk, getkq, touch, gat, gatq, gatk, gatkq */
 static int bin_finish_get(struct mc_conn *c, struct mc_cmd *cmd)
 {
@@ -391,6 +467,8 @@ static int bin_finish_get(struct mc_conn *c, struct mc_cmd *cmd)
 	size_t vl = with_value ? r->vlen : 0;
 	uint8_t flags[4];
 
+	mc_detail_count(c, b->key, b->klen, MC_PFX_GET,
+			r->status == SK_OK && r->res == SK_KV_OK);
 	if (bin_out_failed(c, b, r))
 		return 0;
 	if (r->res == SK_KV_NOT_FOUND) {
@@ -667,6 +745,29 @@ static size_t bin_item_max(struct mc_conn *c)
 	return s->item_max;
 }
 
+/* A stat request "detail" + @rest: " dump", " on" or " off" by their
+ * first bytes, as memcached compares them; else "Not found". */
+static ssize_t bin_detail(struct mc_conn *c, const struct bin_hdr *h,
+			  const char *rest, size_t n, size_t need, size_t len,
+			  struct mc_cmd **cmd_p)
+{
+	struct mc_cmd *cmd;
+	char op = n >= 5 && memcmp(rest, " dump", 5) == 0 ? 'd'
+		  : n >= 3 && memcmp(rest, " on", 3) == 0  ? 'n'
+		  : n >= 4 && memcmp(rest, " off", 4) == 0 ? 'f'
+							   : 0;
+
+	if (op == 0)
+		return bin_answer(c, h, BIN_ENOENT, NULL, 0, need, 0, len,
+				  cmd_p);
+	cmd = bin_cmd_new(h, 0, NULL, 0, 0, bin_finish_detail);
+	if (cmd == NULL)
+		return bin_oom(c, h, len, cmd_p);
+	cmd->detail_op = op;
+	*cmd_p = cmd;
+	return (ssize_t)need;
+}
+
 /* One kv request on the key of the command at @p (after the extras). */
 static ssize_t bin_keyed(struct mc_conn *c, const struct bin_hdr *h,
 			 const uint8_t *p, size_t vlen, size_t used,
@@ -769,6 +870,9 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 		if (gl >= sizeof(cmd->stats_group) || memchr(g, 0, gl))
 			return bin_answer(c, &h, BIN_ENOENT, NULL, 0, need, 0,
 					  len, cmd_p);
+		if (gl >= 6 && memcmp(g, "detail", 6) == 0)
+			return bin_detail(c, &h, g + 6, gl - 6, need, len,
+					  cmd_p);
 		cmd = bin_cmd_new(&h, 0, NULL, 0, 0, bin_finish_stats);
 		if (cmd == NULL)
 			return bin_oom(c, &h, len, cmd_p);
@@ -825,6 +929,8 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 		used = bin_keyed(c, &h, p, 0, need, len, bin_finish_delete,
 				 cmd_p, &cmd);
 		if (cmd != NULL) {
+			b = cmd->priv;
+			mc_detail_count(c, b->key, b->klen, MC_PFX_DEL, 0);
 			cmd->req[0].cmd = SK_KV_CMD_DELETE;
 			cmd->req[0].cas = h.cas;
 		}
@@ -863,9 +969,15 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 		vlen = h.bodylen - h.extlen - h.keylen;
 		/* memcached answers before the value arrives, and drops it
 		 * as it comes */
-		if (vlen > bin_item_max(c))
+		if (vlen > bin_item_max(c)) {
+			/* (counted as taken, as memcached counts it before
+			 * it finds it too large: when its key is here) */
+			if (len >= BIN_HDR_LEN + h.extlen + h.keylen)
+				mc_detail_count(c, p + BIN_HDR_LEN + h.extlen,
+						h.keylen, MC_PFX_SET, 0);
 			return bin_answer(c, &h, BIN_E2BIG, NULL, 0,
 					  BIN_HDR_LEN, h.bodylen, len, cmd_p);
+		}
 		if (len < need)
 			return 0;
 		used = bin_keyed(c, &h, p, vlen, need, len, bin_finish_store,
@@ -873,6 +985,7 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 		if (cmd == NULL)
 			return used;
 		b = cmd->priv;
+		mc_detail_count(c, b->key, b->klen, MC_PFX_SET, 0);
 		r = &cmd->req[0];
 		r->cmd = SK_KV_CMD_STORE;
 		r->value = b->key + h.keylen;

@@ -295,6 +295,11 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		mc_stat_u64(fn, arg, "verbosity", set ? set->verbose : 0);
 		fn(arg, "evictions", "on"); /* kv evicts to make room */
 		mc_stat_u64(fn, arg, "num_threads", s->threads);
+		fn(arg, "stat_key_prefix", ":");
+		fn(arg, "detail_enabled",
+		   c->prefixes && __atomic_load_n(&c->prefixes->on,
+						  __ATOMIC_RELAXED) ? "yes"
+								    : "no");
 		fn(arg, "cas_enabled", "yes");
 		mc_stat_u64(fn, arg, "item_size_max",
 			    set ? set->item_max : 0);
@@ -400,4 +405,194 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 	mc_stat_u64(fn, arg, "reclaimed", s->expired);
 	mc_stat_u64(fn, arg, "skiff_nodes", s->nodes);
 	return 0;
+}
+
+/* ---- stats detail: counts by key prefix (mc.h) ---- */
+
+/* FNV-1a: where a prefix's probe starts. */
+static uint32_t mc_prefix_hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (uint8_t)*p++) * 16777619u;
+	return h;
+}
+
+/*
+ * The entry of @p, made if it is new. Gateways are processes sharing the
+ * table: a free entry is taken by a compare-and-swap of its state, filled,
+ * then published (release); one being filled by another is waited for a
+ * little, and if it stays so this count is dropped, not written into a
+ * second entry of the same prefix. NULL: no room, or dropped.
+ */
+static struct mc_prefix *mc_prefix_find(struct mc_prefixes *t, const char *p,
+					size_t n)
+{
+	uint32_t h = mc_prefix_hash(p, n);
+
+	for (unsigned i = 0; i < MC_PREFIX_MAX; i++) {
+		struct mc_prefix *e = &t->ent[(h + i) % MC_PREFIX_MAX];
+		uint32_t st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+		unsigned spins = 0;
+
+		if (st == 0) {
+			uint32_t zero = 0;
+
+			if (__atomic_compare_exchange_n(&e->state, &zero, 1,
+							false, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE)) {
+				e->len = (uint32_t)n;
+				e->seq = __atomic_fetch_add(&t->next_seq, 1,
+							    __ATOMIC_RELAXED);
+				memcpy(e->prefix, p, n);
+				__atomic_store_n(&e->state, 2,
+						 __ATOMIC_RELEASE);
+				return e;
+			}
+			st = zero;
+		}
+		while (st == 1 && spins++ < 1000)
+			st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+		if (st == 1)
+			return NULL;
+		if (st == 2 && e->len == n && memcmp(e->prefix, p, n) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+void mc_prefix_count(struct mc_prefixes *t, const void *key, size_t klen,
+		     enum mc_prefix_count kind, int hit)
+{
+	const char *k = key;
+	struct mc_prefix *e;
+	size_t n;
+
+	if (t == NULL || !__atomic_load_n(&t->on, __ATOMIC_RELAXED))
+		return;
+	/* memcached's: up to the first ':', not past a NUL */
+	for (n = 0; n < klen && k[n] != '\0' && k[n] != ':'; n++)
+		;
+	if (n == klen || k[n] != ':' || n > MC_KEY_MAX)
+		return;
+	e = mc_prefix_find(t, k, n);
+	if (e == NULL)
+		return;
+	__atomic_add_fetch(&e->count[kind], 1, __ATOMIC_RELAXED);
+	if (kind == MC_PFX_GET && hit)
+		__atomic_add_fetch(&e->count[MC_PFX_HIT], 1, __ATOMIC_RELAXED);
+}
+
+void mc_prefix_clear(struct mc_prefixes *t)
+{
+	if (t == NULL)
+		return;
+	for (unsigned i = 0; i < MC_PREFIX_MAX; i++) {
+		struct mc_prefix *e = &t->ent[i];
+
+		/* Counts another gateway adds meanwhile may be lost or kept:
+		 * stats, not the table. */
+		if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != 2)
+			continue;
+		for (unsigned k = 0; k < 4; k++)
+			__atomic_store_n(&e->count[k], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->state, 0, __ATOMIC_RELEASE);
+	}
+}
+
+/* MurmurHash3_x86_32, seed 0 (Appleby's public-domain code, as memcached
+ * 1.6 hashes with by default), of a little-endian host. */
+static uint32_t mc_murmur3(const void *key, size_t len)
+{
+	const uint8_t *d = key;
+	uint32_t h = 0, k;
+	size_t i;
+
+#define MC_ROTL(x, r) ((x) << (r) | (x) >> (32 - (r)))
+	for (i = 0; i + 4 <= len; i += 4) {
+		memcpy(&k, d + i, 4);
+		k *= 0xcc9e2d51u;
+		k = MC_ROTL(k, 15) * 0x1b873593u;
+		h ^= k;
+		h = MC_ROTL(h, 13) * 5 + 0xe6546b64u;
+	}
+	k = 0;
+	switch (len & 3) {
+	case 3:
+		k ^= (uint32_t)d[i + 2] << 16;
+		/* fall through */
+	case 2:
+		k ^= (uint32_t)d[i + 1] << 8;
+		/* fall through */
+	case 1:
+		k ^= d[i];
+		k *= 0xcc9e2d51u;
+		k = MC_ROTL(k, 15) * 0x1b873593u;
+		h ^= k;
+	}
+#undef MC_ROTL
+	h ^= (uint32_t)len;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	return h ^ h >> 16;
+}
+
+/* A dump's order, memcached's: its 256 buckets by the prefix's hash, in
+ * a bucket the newest first. */
+struct mc_prefix_ord {
+	uint32_t bucket;
+	uint64_t seq;
+	const struct mc_prefix *e;
+};
+
+static int mc_prefix_cmp(const void *a, const void *b)
+{
+	const struct mc_prefix_ord *x = a, *y = b;
+
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+void mc_detail(struct mc_conn *c, char op, mc_prefix_func_t fn, void *arg)
+{
+	static struct mc_prefix_ord ord[MC_PREFIX_MAX];
+	struct mc_prefixes *t = c->prefixes;
+	unsigned n = 0;
+
+	if (t == NULL)
+		return;
+	if (op == 'n' || op == 'f') {
+		__atomic_store_n(&t->on, op == 'n', __ATOMIC_RELAXED);
+		return;
+	}
+	for (unsigned i = 0; i < MC_PREFIX_MAX; i++) {
+		const struct mc_prefix *e = &t->ent[i];
+
+		if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != 2)
+			continue;
+		ord[n++] = (struct mc_prefix_ord){
+			.bucket = mc_murmur3(e->prefix, e->len) % 256,
+			.seq = e->seq, .e = e,
+		};
+	}
+	qsort(ord, n, sizeof(ord[0]), mc_prefix_cmp);
+	for (unsigned i = 0; i < n; i++) {
+		const struct mc_prefix *e = ord[i].e;
+		uint64_t cnt[4];
+
+		for (unsigned k = 0; k < 4; k++)
+			cnt[k] = __atomic_load_n(&e->count[k],
+						 __ATOMIC_RELAXED);
+		fn(arg, e->prefix, e->len, cnt);
+	}
+}
+
+void mc_detail_count(struct mc_conn *c, const void *key, size_t klen,
+		     enum mc_prefix_count kind, int hit)
+{
+	mc_prefix_count(c->prefixes, key, klen, kind, hit);
 }

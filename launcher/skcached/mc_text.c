@@ -68,6 +68,13 @@ struct tcmd {
 	bool value;             /* meta v */
 	bool key_binary;        /* meta b: k prints the key in base64 */
 	unsigned verbose;       /* TK_VERBOSITY */
+	/* stats detail: what it counts for the key pfx_key when it is
+	 * answered (memcached counts a command as it runs it, and a
+	 * pipelined "stats detail on" runs before the commands after it):
+	 * 1 + enum mc_prefix_count, or 0 for nothing */
+	int pfx;
+	const char *pfx_key;
+	size_t pfx_klen;
 	/* meta: the key as kv sees it (decoded), and the flag tokens of the
 	 * line after it, each NUL-terminated, in their order. */
 	const char *key;
@@ -340,10 +347,21 @@ static const char *res_text(enum sk_kv_res res)
 	}
 }
 
+/* stats detail's count of @cmd, once it runs (tcmd's pfx). */
+static void tc_count(struct mc_conn *c, struct mc_cmd *cmd)
+{
+	const struct tcmd *t = tc_of(cmd);
+
+	if (t->pfx)
+		mc_detail_count(c, t->pfx_key, t->pfx_klen,
+				(enum mc_prefix_count)(t->pfx - 1), 0);
+}
+
 static int finish_msg(struct mc_conn *c, struct mc_cmd *cmd)
 {
 	const struct tcmd *t = tc_of(cmd);
 
+	tc_count(c, cmd);
 	if (t->msg)
 		out_line(c, t->msg);
 	return 0;
@@ -377,13 +395,13 @@ static int finish_get(struct mc_conn *c, struct mc_cmd *cmd)
 	const struct sk_kv_req *failed = NULL;
 	unsigned i;
 
-	if (t->bad_key) {
-		out_line(c, S_EFORMAT);
-		return 0;
-	}
 	for (i = 0; i < cmd->nreq; i++) {
 		const struct sk_kv_req *r = &cmd->req[i];
 
+		mc_detail_count(c, r->key, r->klen, MC_PFX_GET,
+				r->status == SK_OK && r->res == SK_KV_OK);
+		if (t->bad_key)
+			continue;
 		if (r->status != SK_OK) {
 			if (failed == NULL)
 				failed = r;
@@ -410,7 +428,9 @@ static int finish_get(struct mc_conn *c, struct mc_cmd *cmd)
 		mc_out(c, r->buf, r->vlen);
 		mc_out(c, "\r\n", 2);
 	}
-	if (failed && failed->status != SK_OK)
+	if (t->bad_key)
+		out_line(c, S_EFORMAT);
+	else if (failed && failed->status != SK_OK)
 		out_failed(c, failed);
 	else if (failed)
 		out_line(c, "SERVER_ERROR value lost");
@@ -425,6 +445,7 @@ static int finish_one(struct mc_conn *c, struct mc_cmd *cmd)
 	const struct tcmd *t = tc_of(cmd);
 	const struct sk_kv_req *r = &cmd->req[0];
 
+	tc_count(c, cmd);
 	if (t->noreply)
 		return 0;
 	if (r->status != SK_OK)
@@ -536,6 +557,31 @@ static int finish_dump(struct mc_conn *c, struct mc_cmd *cmd)
 		shown++;
 	}
 	mc_out(c, "END\r\n", 5);
+	return 0;
+}
+
+static void detail_line(void *arg, const char *prefix, size_t len,
+			const uint64_t n[4])
+{
+	struct mc_conn *c = arg;
+
+	mc_out(c, "PREFIX ", 7);
+	mc_out(c, prefix, len);
+	mc_outf(c, " get %llu hit %llu set %llu del %llu\r\n",
+		(unsigned long long)n[MC_PFX_GET],
+		(unsigned long long)n[MC_PFX_HIT],
+		(unsigned long long)n[MC_PFX_SET],
+		(unsigned long long)n[MC_PFX_DEL]);
+}
+
+static int finish_detail(struct mc_conn *c, struct mc_cmd *cmd)
+{
+	if (cmd->detail_op == 0) {
+		out_line(c, "CLIENT_ERROR usage: stats detail on|off|dump");
+		return 0;
+	}
+	mc_detail(c, cmd->detail_op, detail_line, c);
+	out_line(c, cmd->detail_op == 'd' ? "END" : "OK");
 	return 0;
 }
 
@@ -1013,8 +1059,9 @@ static struct mc_cmd *get_parse(struct parse *p, bool cas, bool touch)
 	}
 	/* The keys: the tokens of the whole line (memcached tokenizes the
 	 * rest again, past its 24 tokens), first a count and the lengths. */
-	/* memcached: a key over 250 bytes fails the whole get, and stops
-	 * a gat there, after it touched the keys before it. */
+	/* memcached: a key over 250 bytes fails the whole get or gat, after
+	 * it looked up (a gat touched) the keys before it: counted in its
+	 * stats, their answers dropped. */
 	for (i = first; p->tok[i].length != 0 && !bad; i++) {
 		if (p->tok[i].length > MC_KEY_MAX) {
 			bad = true;
@@ -1040,7 +1087,7 @@ static struct mc_cmd *get_parse(struct parse *p, bool cas, bool touch)
 		bytes += (size_t)(e - s);
 		s = e;
 	}
-	if (bad && (!touch || nkeys == 0))
+	if (bad && nkeys == 0)
 		return msg_cmd(S_EFORMAT);
 	/* memcached answers a multi-get of any size; ours takes at most
 	 * MC_GET_KEYS_MAX keys (a command's requests) and answers one larger
@@ -1100,6 +1147,34 @@ static struct mc_cmd *key_cmd(const struct token *key, enum tkind kind,
 	return cmd;
 }
 
+/* @cmd counts @kind for the key of its first request in stats detail. */
+static struct mc_cmd *pfx_counts(struct mc_cmd *cmd, enum mc_prefix_count kind)
+{
+	if (cmd != NULL) {
+		tc_of(cmd)->pfx = 1 + (int)kind;
+		tc_of(cmd)->pfx_key = cmd->req[0].key;
+		tc_of(cmd)->pfx_klen = cmd->req[0].klen;
+	}
+	return cmd;
+}
+
+/* A command that only answers @msg (NULL: nothing), and counts @kind for
+ * @key in stats detail. */
+static struct mc_cmd *msg_key_cmd(const char *msg, const struct token *key,
+				  enum mc_prefix_count kind)
+{
+	struct mc_cmd *cmd = cmd_new(0, key->length, TK_MSG, finish_msg);
+
+	if (cmd == NULL)
+		return NULL;
+	memcpy(tc_bytes(cmd), key->value, key->length);
+	tc_of(cmd)->msg = msg;
+	tc_of(cmd)->pfx = 1 + (int)kind;
+	tc_of(cmd)->pfx_key = tc_bytes(cmd);
+	tc_of(cmd)->pfx_klen = key->length;
+	return cmd;
+}
+
 /* set, add, replace, append, prepend (@op) and cas. Sets *swallow. */
 static struct mc_cmd *update_parse(struct parse *p, enum sk_kv_op op,
 				   bool handle_cas, size_t *need,
@@ -1131,11 +1206,11 @@ static struct mc_cmd *update_parse(struct parse *p, enum sk_kv_op op,
 		 * proto_text.c says): the delete's answer is not told. */
 		*swallow = (size_t)vlen + 2;
 		if (op != SK_KV_SET || handle_cas)
-			return msg_cmd(noreply ? NULL :
-				       "SERVER_ERROR object too large for "
-				       "cache");
-		cmd = key_cmd(&p->tok[1], TK_MSG, finish_msg,
-			      SK_KV_CMD_DELETE);
+			return msg_key_cmd(noreply ? NULL :
+					   "SERVER_ERROR object too large for "
+					   "cache", &p->tok[1], MC_PFX_SET);
+		cmd = pfx_counts(key_cmd(&p->tok[1], TK_MSG, finish_msg,
+					 SK_KV_CMD_DELETE), MC_PFX_SET);
 		if (cmd != NULL && !noreply)
 			tc_of(cmd)->msg = "SERVER_ERROR object too large for "
 					  "cache";
@@ -1147,8 +1222,9 @@ static struct mc_cmd *update_parse(struct parse *p, enum sk_kv_op op,
 		return NULL;
 	}
 	*need = (size_t)vlen + 2;
+	/* (counted in stats detail whatever its data, as memcached does) */
 	if (rc > 0)
-		return msg_cmd(noreply ? NULL : err);
+		return msg_key_cmd(noreply ? NULL : err, &p->tok[1], MC_PFX_SET);
 	cmd = cmd_new(1, p->tok[1].length + (size_t)vlen, TK_STORE,
 		      finish_one);
 	if (cmd == NULL)
@@ -1165,7 +1241,7 @@ static struct mc_cmd *update_parse(struct parse *p, enum sk_kv_op op,
 	cmd->req[0].flags = flags;
 	cmd->req[0].exptime = exptime;
 	cmd->req[0].cas = cas;
-	return cmd;
+	return pfx_counts(cmd, MC_PFX_SET);
 }
 
 
@@ -1188,7 +1264,8 @@ static struct mc_cmd *delete_parse(struct parse *p)
 	}
 	if (p->tok[1].length > MC_KEY_MAX)
 		return msg_cmd(noreply ? NULL : S_EFORMAT);
-	cmd = key_cmd(&p->tok[1], TK_DELETE, finish_one, SK_KV_CMD_DELETE);
+	cmd = pfx_counts(key_cmd(&p->tok[1], TK_DELETE, finish_one,
+				 SK_KV_CMD_DELETE), MC_PFX_DEL);
 	if (cmd)
 		tc_of(cmd)->noreply = noreply;
 	return cmd;
@@ -1303,6 +1380,22 @@ static struct mc_cmd *cachedump_parse(struct parse *p)
 	return cmd;
 }
 
+/* stats detail on|off|dump (proto_text.c, process_stats_detail): no
+ * request; the table is the core's (mc_detail). */
+static struct mc_cmd *detail_parse(struct parse *p)
+{
+	const char *op = p->ntok >= 4 ? p->tok[2].value : "";
+	struct mc_cmd *cmd = cmd_new(0, 0, TK_STATS, finish_detail);
+
+	if (cmd == NULL)
+		return NULL;
+	cmd->detail_op = strcmp(op, "on") == 0	  ? 'n'
+			 : strcmp(op, "off") == 0 ? 'f'
+			 : strcmp(op, "dump") == 0 ? 'd'
+						   : 0;
+	return cmd;
+}
+
 static struct mc_cmd *stats_parse(struct parse *p)
 {
 	struct mc_cmd *cmd;
@@ -1310,6 +1403,8 @@ static struct mc_cmd *stats_parse(struct parse *p)
 
 	if (strcmp(group, "cachedump") == 0)
 		return cachedump_parse(p);
+	if (strcmp(group, "detail") == 0)
+		return detail_parse(p);
 	/* Groups the core does not know answer ERROR in finish (memcached
 	 * does so for unknown ones; skcached also for conns and detail,
 	 * whose figures it does not keep: README). */

@@ -168,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mc_settings settings = { .cas_enabled = 1 };
 	struct mc_stats stats = { .pid = 1, .limit_maxbytes = 64 << 20 };
+	static struct mc_prefixes prefixes; /* stats detail's */
 	struct mc_conn c;
 	size_t off = 0;
 	int mode = fuzz_take_mode(&data, &size);
@@ -181,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.pub.settings_rw = &settings;
 	c.pub.proto = 'B';
 	c.stats = &stats;
+	c.prefixes = &prefixes;
 
 	while (off < size) {
 		struct mc_cmd *cmd, *again;

@@ -137,7 +137,11 @@ static size_t run(struct mc_conn *c, const char *buf, size_t len,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mc_settings set = { .item_max = ITEM_MAX, .cas_enabled = 1 };
-	struct mc_conn c = { .pub.settings = &set, .pub.settings_rw = &set };
+	/* stats detail's table, shared by the inputs as by a server's
+	 * gateways (the first "stats detail on" turns it on for good) */
+	static struct mc_prefixes prefixes;
+	struct mc_conn c = { .pub.settings = &set, .pub.settings_rw = &set,
+			     .prefixes = &prefixes };
 	bool closed = false;
 	size_t cut, done;
 	char *in;
@@ -169,7 +173,9 @@ static void write_seeds(const char *dir)
 		 "verbosity 1\r\nversion\r\nquit\r\n"),
 		"\x07\x01set a 0 0 100\r\nxx\r\n",
 		("\x08\x01stats items\r\nstats slabs\r\n"
-		 "stats cachedump 1 0\r\nstats cachedump 64 x\r\n"),
+		 "stats cachedump 1 0\r\nstats cachedump 64 x\r\n"
+		 "stats detail on\r\nget a:b\r\ndelete a:c\r\n"
+		 "stats detail dump\r\nstats detail\r\n"),
 	};
 	char name[32];
 	size_t i;

@@ -323,7 +323,9 @@ class Gen:
                     letters[i:i + 1])
         self.no_huge = no_huge
         p = b"d%d_" % seed
-        self.keys = [p + k for k in (b"a", b"b", b"c", b"d", b"e", b"f")]
+        # (three with a prefix, for stats detail's counts)
+        self.keys = [p + k for k in (b"a", b"x:b", b"x:c", b"y:d", b"e",
+                                     b"f")]
         self.keys.append(p + b"n")             # mostly numeric
         self.keys.append(p.ljust(250, b"L"))  # the longest valid key
         # rare keys: one byte too long (refused), and control bytes, which
@@ -503,7 +505,11 @@ class Gen:
                              b"stats cachedump 0 0\r\n",
                              b"stats cachedump 64 0\r\n",
                              b"stats cachedump 3 -1\r\n",
-                             b"shutdown\r\n", b"shutdown graceful\r\n"])
+                             b"shutdown\r\n", b"shutdown graceful\r\n",
+                             b"stats detail\r\n", b"stats detail x\r\n",
+                             b"stats detail on\r\n",
+                             b"stats detail off\r\n",
+                             b"stats detail dump\r\n"])
         if y < 0.7:
             return r.choice([b"bogus\r\n", b"\r\n", b"GET " + k() + b"\r\n",
                              b"get\r\n", b"set " + k() + b"\r\n",
@@ -677,6 +683,10 @@ def run_seed(seed, count, ref, sut, stats_names, verbose, stats, a):
             cmds = [resolve(c, s) for c in batch]
             if big and s is ref:
                 cmds[0], pre = big[2], pre + big[1]
+            elif big:
+                # the same set after the incr, whose value it already
+                # holds: both count a set (stats detail)
+                cmds.insert(1, big[2])
             raw = s.exchange(b"".join(cmds) + b"mn\r\n", n_mn)
             answers.append(s.normalize(pre + raw, stats_names))
         if answers[0] == answers[1] and any(

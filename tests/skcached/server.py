@@ -333,6 +333,7 @@ def t_stats():
         check(got == want, "stats settings: %r, want %r" % (got, want))
         classes(cs)
         cachedump(cs)
+        detail(cs)
     finally:
         check(s.stop() == 0, "exit: " + s.output())
 
@@ -448,6 +449,39 @@ def cachedump(cs):
           "cachedump past 2 MiB: %d lines, %d bytes" % (len(lines), nbytes))
     lines, _ = dump_lines(a, b"stats cachedump %d 100" % n)
     check(len(lines) == 100, "cachedump with a limit of 100")
+
+
+def detail(cs):
+    """stats detail: counts by key prefix, the server's whichever gateway
+    a connection reached (they share one table), on and off for all,
+    cleared by stats reset."""
+    for c in cs:
+        c.sendall(b"stats detail on\r\n")
+        check(readline(c) == b"OK\r\n", "stats detail on")
+    check(stats_of(cs[1], b" settings").get("detail_enabled") == "yes",
+          "detail_enabled after on")
+    for i, c in enumerate(cs):
+        check(store(c, b"dt:%d" % i, b"v") == b"STORED\r\n", "set dt:")
+        check(get(c, b"dt:%d" % i) == b"v", "get dt:")
+        check(get(c, b"dt:none") is None, "get dt:none")
+        c.sendall(b"delete dt:%d\r\n" % i)
+        check(readline(c) == b"DELETED\r\n", "delete dt:")
+    n = len(cs)
+    want = b"PREFIX dt get %d hit %d set %d del %d\r\n" % (2 * n, n, n, n)
+    for c in cs:
+        c.sendall(b"stats detail dump\r\n")
+        lines = [readline(c)]
+        while lines[-1] != b"END\r\n":
+            lines.append(readline(c))
+        check(want in lines, "stats detail dump: %r, want %r" % (lines, want))
+    cs[0].sendall(b"stats detail off\r\nstats reset\r\nstats detail dump\r\n")
+    check(readline(cs[0]) == b"OK\r\n" and readline(cs[0]) == b"RESET\r\n"
+          and readline(cs[0]) == b"END\r\n", "after off and reset")
+    check(store(cs[5], b"dt:x", b"v") == b"STORED\r\n", "set when off")
+    cs[5].sendall(b"stats detail dump\r\n")
+    check(readline(cs[5]) == b"END\r\n", "counted while off")
+    check(stats_of(cs[1], b" settings").get("detail_enabled") == "no",
+          "detail_enabled after off")
 
 
 def t_conn_limit():

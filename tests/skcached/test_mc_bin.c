@@ -592,6 +592,45 @@ static void test_flush_stats_special(void **state)
 
 /* The stat packets: the gateway's own names, in memcached's packets; with
  * memcached's figures, its first two settings come out the same bytes. */
+/*
+ * stats detail in binary, as memcached's process_bin_stat: "detail on"
+ * and "detail off" answer the end packet alone, "detail dump" a stat
+ * "detailed" holding the text's dump, END included, then the end;
+ * anything else after "detail" is "Not found". A get counts for its key's
+ * prefix as it is answered.
+ */
+static void test_stats_detail(void **state)
+{
+	static struct mc_prefixes t;
+	static const char dump[] = "PREFIX k get 1 hit 1 set 0 del 0\r\nEND\r\n";
+	static const struct fake f[] = { KV(OK, .value = "v") };
+	char p[160], want[200];
+	size_t n, w;
+
+	(void)state;
+	conn_reset(ITEM_MAX);
+	conn.prefixes = &t;
+	n = req(p, 0x10, "detail on", 9, NULL, 0, NULL, 0, 1, 0);
+	n += req(p + n, 0x00, "k:1", 3, NULL, 0, NULL, 0, 2, 0);
+	feed(p, n, f, 1, 0);
+	assert_true(t.on);
+	conn.out_len = 0;
+	n = req(p, 0x10, "detail dump", 11, NULL, 0, NULL, 0, 3, 0);
+	n += req(p + n, 0x10, "detail off", 10, NULL, 0, NULL, 0, 4, 0);
+	n += req(p + n, 0x10, "detail x", 8, NULL, 0, NULL, 0, 5, 0);
+	feed(p, n, NULL, 0, 0);
+	w = hdr(want, 0x10, 0, 8, 0, (uint32_t)(8 + sizeof(dump) - 1), 3, 0);
+	memcpy(want + w, "detailed", 8);
+	memcpy(want + w + 8, dump, sizeof(dump) - 1);
+	w += 8 + sizeof(dump) - 1;
+	w += hdr(want + w, 0x10, 0, 0, 0, 0, 3, 0);
+	w += hdr(want + w, 0x10, 0, 0, 0, 0, 4, 0);
+	w += err_answer(want + w, 0x10, 0x0001, "Not found", 5);
+	assert_out(want, w);
+	assert_false(t.on);
+	conn.prefixes = NULL;
+}
+
 static void test_stats_packets(void **state)
 {
 	/* maxbytes (40 bytes), maxconns (36 bytes), the end (24) */
@@ -947,6 +986,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_flush_stats_special,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_detail, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_packets, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_protocol_errors, setup,

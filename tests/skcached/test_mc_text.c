@@ -164,6 +164,9 @@ static void apply(struct run *r, struct sk_kv_req *q)
  * from @fk in order, finish (again while it re-arms). Returns the
  * answer, NUL-terminated, to free(); r->closed when a command closed.
  */
+/* stats detail's table for feed's connection (NULL: none) */
+static struct mc_prefixes *feed_prefixes;
+
 static char *feed(struct run *r, const char *in, size_t len,
 		  const struct fake *fk, size_t nfk)
 {
@@ -171,6 +174,7 @@ static char *feed(struct run *r, const char *in, size_t len,
 	char *out;
 
 	memset(r, 0, sizeof(*r));
+	r->c.prefixes = feed_prefixes;
 	r->c.pub.settings = &settings;
 	r->c.pub.settings_rw = &settings;
 	r->fk = fk;
@@ -327,11 +331,22 @@ static void test_get_key_limit(void **state)
 	assert_string_equal(o, "END\r\n");
 	free(o);
 	/* memcached 1.6.18: any key over 250 fails the whole get, the
-	 * values before it included */
-	n = snprintf(in, sizeof(in), "get a %s\r\n", k251);
-	o = feed(&r, in, (size_t)n, NULL, 0);
-	assert_string_equal(o, "CLIENT_ERROR bad command line format\r\n");
-	free(o);
+	 * values before it included, which it looked up (its stats count
+	 * them): a hit's value is dropped */
+	{
+		static const struct fake hit[] = { HIT("x", 0) };
+
+		n = snprintf(in, sizeof(in), "get a %s\r\n", k251);
+		o = feed(&r, in, (size_t)n, hit, 1);
+		assert_string_equal(o,
+				    "CLIENT_ERROR bad command line format\r\n");
+		free(o);
+		n = snprintf(in, sizeof(in), "get %s a\r\n", k251);
+		o = feed(&r, in, (size_t)n, NULL, 0);
+		assert_string_equal(o,
+				    "CLIENT_ERROR bad command line format\r\n");
+		free(o);
+	}
 	n = snprintf(in, sizeof(in), "set %s 0 0 1\r\nx\r\n", k251);
 	o = feed(&r, in, (size_t)n, NULL, 0);
 	/* ...and the data line is then a command of its own */
@@ -754,6 +769,47 @@ static void test_stats_classes_dump(void **state)
 		"CLIENT_ERROR bad command line format\r\n"
 		"CLIENT_ERROR bad command line format\r\n"
 		"CLIENT_ERROR Illegal slab id\r\nEND\r\n");
+}
+
+/*
+ * stats detail as memcached 1.6.18 answers it: usage errors, on and off,
+ * and the dump of gets, hits, sets and deletes by key prefix (keys with a
+ * ':' only), in memcached's order (its 256 buckets by MurmurHash3 of the
+ * prefix: "b" 3, "a" 178). A pipelined "on" counts the commands after
+ * it: counted as each is answered, not as it is read. Meta commands,
+ * incr and touch are not counted.
+ */
+static void test_stats_detail(void **state)
+{
+	static struct mc_prefixes t;
+
+	(void)state;
+	feed_prefixes = &t;
+	EXPECT("stats detail\r\nstats detail x\r\nstats detail dump\r\n"
+	       "stats detail on\r\nset a:1 0 0 1\r\nx\r\n"
+	       "get a:1 b:2 c\r\ndelete a:1\r\ntouch a:1 0\r\n"
+	       "stats detail dump\r\nstats detail off\r\nget a:1\r\n"
+	       "stats detail dump\r\n",
+	       "CLIENT_ERROR usage: stats detail on|off|dump\r\n"
+	       "CLIENT_ERROR usage: stats detail on|off|dump\r\nEND\r\n"
+	       "OK\r\nSTORED\r\nVALUE a:1 0 1\r\nx\r\nEND\r\nDELETED\r\n"
+	       "TOUCHED\r\n"
+	       "PREFIX b get 1 hit 0 set 0 del 0\r\n"
+	       "PREFIX a get 1 hit 1 set 1 del 1\r\nEND\r\n"
+	       "OK\r\nVALUE a:1 0 1\r\nx\r\nEND\r\n"
+	       "PREFIX b get 1 hit 0 set 0 del 0\r\n"
+	       "PREFIX a get 1 hit 1 set 1 del 1\r\nEND\r\n",
+	       OK(SK_KV_STORED), HIT("x", 0), MISS, MISS, OK(SK_KV_DELETED),
+	       OK(SK_KV_TOUCHED), HIT("x", 0));
+	/* a too large value (the set drops the key's item) and a bad data
+	 * chunk are counted as sets */
+	EXPECT("stats detail on\r\nset a:2 0 0 2000000\r\n",
+	       "OK\r\nSERVER_ERROR object too large for cache\r\n", MISS);
+	mc_prefix_clear(&t);
+	EXPECT0("append b:9 0 0 1\r\nxy\r\nstats detail dump\r\n",
+		"CLIENT_ERROR bad data chunk\r\nERROR\r\n" /* (memcached's) */
+		"PREFIX b get 0 hit 0 set 1 del 0\r\nEND\r\n");
+	feed_prefixes = NULL;
 }
 
 /* ---- pipelining, partial input, lines ---- */
@@ -1440,6 +1496,7 @@ int main(void)
 		cmocka_unit_test(test_flush_stats),
 		cmocka_unit_test(test_stats_reset_sizes),
 		cmocka_unit_test(test_stats_classes_dump),
+		cmocka_unit_test(test_stats_detail),
 		cmocka_unit_test(test_pipeline),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_line_limit),
