@@ -69,6 +69,26 @@ void mc_prefix_count(struct mc_prefixes *t, const void *key, size_t klen,
 /* `stats reset`: every prefix forgotten (memcached's stats_prefix_clear). */
 void mc_prefix_clear(struct mc_prefixes *t);
 
+/*
+ * `stats conns`: every gateway's listening sockets and connections, in a
+ * table the gateways share (gateway.c); each writes its own entries, any
+ * prints them all. memcached numbers them by descriptor, which each
+ * gateway process counts on its own: here the number is the entry's.
+ */
+enum { MC_CS_LISTENING = 1, MC_CS_READ, MC_CS_NREAD };
+struct mc_conn_rec {
+	uint32_t used;              /* 0 free, 1 taken */
+	uint32_t state;             /* MC_CS_*, 0 while being filled */
+	uint64_t last_cmd;          /* Unix seconds: its last command (a
+	                             * listener: since it listens) */
+	char addr[64];              /* memcached's "tcp:HOST:PORT" */
+	char listen_addr[64];       /* a client's listener; "" for one */
+};
+struct mc_conn_table {
+	struct mc_conn_rec *rec;
+	unsigned n;
+};
+
 struct mc_conn {
 	struct mc_conn_pub pub;
 	/* Output not yet written to the socket. */
@@ -77,6 +97,8 @@ struct mc_conn {
 	int out_failed;             /* out of memory: close */
 	struct mc_stats *stats;     /* the gateway's (may be NULL: zeros) */
 	struct mc_prefixes *prefixes; /* stats detail's (may be NULL) */
+	const struct mc_conn_table *conns; /* stats conns' (may be NULL) */
+	int rec;                    /* this one's entry there, or -1 */
 };
 
 /* The counters (uint64_t fields of struct mc_stats) that `stats reset`

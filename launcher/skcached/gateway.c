@@ -34,6 +34,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -86,6 +87,7 @@ struct gw_conn {
 	bool closing;               /* a close_after answer is written */
 	bool dead;                  /* to free once its requests are done */
 };
+#define GW_LISTEN_RECS (GW_GATEWAYS_MAX * MC_LISTEN_MAX)
 
 /*
  * What the gateways of one job share, in one segment named after skrun's
@@ -148,6 +150,11 @@ struct gw {
 	struct gw_shm *shm;         /* shared by the gateways (gw_shared);
 	                             * ->conns counts -c over them all */
 	char shm_name[64];
+	size_t shm_size;
+	struct mc_conn_table ctab;  /* stats conns': after the segment's
+	                             * struct gw_shm, -c entries and the
+	                             * listeners' (GW_LISTEN_RECS) */
+	unsigned rec_hint;          /* where the next claim looks first */
 	unsigned verbose;
 };
 
@@ -327,6 +334,74 @@ static bool gw_cmd_quiet(const struct mc_cmd *cmd)
 	return true;
 }
 
+/* memcached's text of an address (memcached.c, get_conn_text). */
+static void gw_addr_text(const struct sockaddr_storage *ss, char *out,
+			 size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(out, len, "tcp:%s:%u", host, ntohs(a->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(out, len, "tcp6:[%s]:%u", host, ntohs(a->sin6_port));
+	} else {
+		snprintf(out, len, "?");
+	}
+}
+
+/*
+ * An entry of stats conns' table for socket @fd (a client's when @peer,
+ * else a listener's), or -1 when the table is full (not listed then). A
+ * free entry is taken by a compare-and-swap (the gateways share the
+ * table), filled, and its state published last.
+ */
+static int gw_rec_claim(struct gw *gw, int fd, bool peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	for (unsigned k = 0; k < gw->ctab.n; k++) {
+		unsigned i = (gw->rec_hint + k) % gw->ctab.n;
+		struct mc_conn_rec *r = &gw->ctab.rec[i];
+		uint32_t zero = 0;
+
+		if (__atomic_load_n(&r->used, __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&r->used, &zero, 1, false,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		gw->rec_hint = i + 1;
+		r->addr[0] = r->listen_addr[0] = '\0';
+		if (peer && getpeername(fd, (void *)&ss, &sl) == 0)
+			gw_addr_text(&ss, r->addr, sizeof(r->addr));
+		sl = sizeof(ss);
+		if (getsockname(fd, (void *)&ss, &sl) == 0)
+			gw_addr_text(&ss, peer ? r->listen_addr : r->addr,
+				     sizeof(r->addr));
+		__atomic_store_n(&r->last_cmd, mc_unix_now(),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&r->state,
+				 peer ? MC_CS_READ : MC_CS_LISTENING,
+				 __ATOMIC_RELEASE);
+		return (int)i;
+	}
+	return -1;
+}
+
+static void gw_rec_release(struct gw *gw, int i)
+{
+	if (i < 0)
+		return;
+	__atomic_store_n(&gw->ctab.rec[i].state, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&gw->ctab.rec[i].used, 0, __ATOMIC_RELEASE);
+}
+
 static void gw_conn_free(struct gw_conn *c)
 {
 	struct gw *gw = c->gw;
@@ -371,6 +446,8 @@ static void gw_conn_close(struct gw_conn *c)
 	close(c->fd);
 	c->fd = -1;
 	c->dead = true;
+	gw_rec_release(gw, c->mc.rec);
+	c->mc.rec = -1;
 	gw->st->curr_connections--;
 	__atomic_fetch_sub(&gw->shm->conns, 1, __ATOMIC_RELAXED);
 }
@@ -417,6 +494,8 @@ static void gw_accept1(struct gw *gw, int lfd)
 		c->mc.pub.settings_rw = &gw->set;
 		c->mc.stats = gw->st;
 		c->mc.prefixes = gw->shm ? &gw->shm->prefixes : NULL;
+		c->mc.conns = &gw->ctab;
+		c->mc.rec = gw_rec_claim(gw, fd, true);
 		c->w = (struct sk_watch){.fd = fd, .cb = gw_conn_cb};
 		c->next = gw->conns;
 		if (gw->conns)
@@ -1035,7 +1114,8 @@ static void gw_conn_answer(struct gw *gw, struct gw_conn *c)
 			int again;
 
 			if (cmd->special == MC_SP_STATS && !cmd->dump) {
-				gw_sum_owners(gw, cmd);
+				if (cmd->ncore)
+					gw_sum_owners(gw, cmd);
 				gw_stats_view(gw, &view);
 				c->mc.stats = &view;
 			} else if (cmd->special == MC_SP_FLUSH) {
@@ -1126,6 +1206,7 @@ static void gw_conn_read(struct gw *gw, struct gw_conn *c)
 static void gw_conn_parse(struct gw *gw, struct gw_conn *c)
 {
 	size_t off = 0;
+	bool cut = false;
 
 	while (!c->dead && !c->closing && !c->last_cut && off < c->in_len &&
 	       c->ncmds < GW_CMDS_MAX && c->mc.out_len < GW_OUT_HIGH &&
@@ -1150,6 +1231,7 @@ static void gw_conn_parse(struct gw *gw, struct gw_conn *c)
 		if (n == 0 || cmd == NULL)
 			break;
 		off += (size_t)n;
+		cut = true;
 		if (gw_cmd_special(gw, cmd) != 0) {
 			/* No memory for the owners' requests. */
 			gw_cmd_release(gw, cmd);
@@ -1181,6 +1263,20 @@ static void gw_conn_parse(struct gw *gw, struct gw_conn *c)
 	if (off) {
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
+	}
+	/* stats conns: the last command's time; waiting for a value's
+	 * bytes (a whole line, or a binary header, here) or for a command */
+	if (c->mc.rec >= 0) {
+		struct mc_conn_rec *r = &gw->ctab.rec[c->mc.rec];
+		bool nread = c->mc.pub.proto == 'B'
+				     ? c->in_len >= 24
+				     : c->in_len && memchr(c->in, '\n', c->in_len);
+
+		if (cut)
+			__atomic_store_n(&r->last_cmd, mc_unix_now(),
+					 __ATOMIC_RELAXED);
+		__atomic_store_n(&r->state, nread ? MC_CS_NREAD : MC_CS_READ,
+				 __ATOMIC_RELAXED);
 	}
 	/* Answered and idle: give a large buffer back. */
 	if (c->in_len == 0 && c->in_cap > 4 * GW_READ_MIN) {
@@ -1339,6 +1435,7 @@ static int gw_listen(struct gw *gw, const struct gw_opts *o)
 			      .cb = gw_listen_cb},
 			.gw = gw,
 		};
+		(void)gw_rec_claim(gw, fds[i], false);
 		sk_watch_start(gw->loop, &gw->listen[i].w);
 	}
 	gw->nlisten = (unsigned)n;
@@ -1354,20 +1451,27 @@ static int gw_shared(struct gw *gw)
 
 	snprintf(gw->shm_name, sizeof(gw->shm_name), "/skcached.%d.conns",
 		 (int)getppid());
+	gw->shm_size = sizeof(struct gw_shm) +
+		       (gw->conns_max + GW_LISTEN_RECS) *
+			       sizeof(struct mc_conn_rec);
 	fd = shm_open(gw->shm_name, O_RDWR | O_CREAT, 0600);
-	if (fd < 0 || ftruncate(fd, sizeof(struct gw_shm)) != 0) {
+	if (fd < 0 || ftruncate(fd, (off_t)gw->shm_size) != 0) {
 		fprintf(stderr, "skcached: shm %s: %s\n", gw->shm_name,
 			strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	shm = mmap(NULL, gw->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		   0);
 	close(fd);
 	if (shm == MAP_FAILED)
 		return -1;
 	gw->shm = shm;
+	gw->ctab = (struct mc_conn_table){
+		.rec = (struct mc_conn_rec *)(shm + 1),
+		.n = (unsigned)(gw->conns_max + GW_LISTEN_RECS),
+	};
 	shm->slot[sk_os_rank()] = *gw->st;
 	gw->st = &shm->slot[sk_os_rank()];
 	return 0;
@@ -1580,7 +1684,7 @@ int main(int argc, char **argv)
 	sk_kv_close(gw.kv);
 	sk_rpc_destroy(rpc);
 	if (gw.shm) {
-		munmap(gw.shm, sizeof(*gw.shm));
+		munmap(gw.shm, gw.shm_size);
 		if (sk_os_rank() == 0)
 			shm_unlink(gw.shm_name);
 	}

@@ -38,10 +38,11 @@
  *   INT32_MAX (2038) are taken as INT32_MAX, where memcached would keep
  *   them as a later absolute time.
  * - verbosity (0x1b) is not a binary command of memcached 1.6.18: it
- *   answers "Unknown command" there and here. "stats detail" and
- *   "conns" answer 0x0001 "Not found" here (detail is text's, in
- *   memcached too); "reset" resets, "sizes" says it is disabled, and "items"
- *   and "slabs" give kv's size classes, as in text.
+ *   answers "Unknown command" there and here. Of the stat groups,
+ *   "reset" resets, "sizes" says it is disabled, "items" and "slabs"
+ *   answer as in text, "conns" is "Not found" (memcached answers it in
+ *   text only), and "detail on", "off" and "dump" answer as memcached's
+ *   binary does (the dump in one stat, "detailed").
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -873,6 +874,10 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 		if (gl >= 6 && memcmp(g, "detail", 6) == 0)
 			return bin_detail(c, &h, g + 6, gl - 6, need, len,
 					  cmd_p);
+		/* memcached answers conns in text only */
+		if (gl == 5 && memcmp(g, "conns", 5) == 0)
+			return bin_answer(c, &h, BIN_ENOENT, NULL, 0, need, 0,
+					  len, cmd_p);
 		cmd = bin_cmd_new(&h, 0, NULL, 0, 0, bin_finish_stats);
 		if (cmd == NULL)
 			return bin_oom(c, &h, len, cmd_p);

@@ -278,6 +278,51 @@ static void mc_stats_classes(const struct mc_stats *s, bool items,
 	}
 }
 
+/*
+ * `stats conns`, memcached's lines for each listening socket and client
+ * connection of every gateway: addr, listen_addr (a client's), state and
+ * secs_since_last_cmd. The connection asking is conn_parse_cmd (it is),
+ * an idle one conn_read, one with a command line whose value is still
+ * coming conn_nread, as memcached says of its own.
+ */
+static void mc_stats_conns(struct mc_conn *c, uint64_t now, mc_stat_func_t fn,
+			   void *arg)
+{
+	static const char *const state[] = {
+		[MC_CS_LISTENING] = "conn_listening",
+		[MC_CS_READ] = "conn_read",
+		[MC_CS_NREAD] = "conn_nread",
+	};
+	char name[48], v[64];
+
+	for (unsigned i = 0; c->conns != NULL && i < c->conns->n; i++) {
+		const struct mc_conn_rec *r = &c->conns->rec[i];
+		uint32_t st = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+		uint64_t last = __atomic_load_n(&r->last_cmd,
+						__ATOMIC_RELAXED);
+
+		if (!__atomic_load_n(&r->used, __ATOMIC_ACQUIRE) || st == 0 ||
+		    st > MC_CS_NREAD)
+			continue;
+		/* (a gateway may be closing it and another taking it
+		 * meanwhile: the strings are copied whole, NUL at the end) */
+		snprintf(name, sizeof(name), "%u:addr", i);
+		memcpy(v, r->addr, sizeof(v));
+		v[sizeof(v) - 1] = '\0';
+		fn(arg, name, v);
+		if (st != MC_CS_LISTENING) {
+			snprintf(name, sizeof(name), "%u:listen_addr", i);
+			memcpy(v, r->listen_addr, sizeof(v));
+			v[sizeof(v) - 1] = '\0';
+			fn(arg, name, v);
+		}
+		snprintf(name, sizeof(name), "%u:state", i);
+		fn(arg, name, (int)i == c->rec ? "conn_parse_cmd" : state[st]);
+		snprintf(name, sizeof(name), "%u:secs_since_last_cmd", i);
+		mc_stat_u64(fn, arg, name, now > last ? now - last : 0);
+	}
+}
+
 int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		  void *arg)
 {
@@ -319,6 +364,10 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		 * subtracts what they were now. Nothing to print. */
 		if (c->stats != NULL)
 			mc_stats_reset(c->stats);
+		return 0;
+	}
+	if (strcmp(group, "conns") == 0) {
+		mc_stats_conns(c, now, fn, arg);
 		return 0;
 	}
 	if (strcmp(group, "items") == 0 || strcmp(group, "slabs") == 0) {

@@ -1405,9 +1405,8 @@ static struct mc_cmd *stats_parse(struct parse *p)
 		return cachedump_parse(p);
 	if (strcmp(group, "detail") == 0)
 		return detail_parse(p);
-	/* Groups the core does not know answer ERROR in finish (memcached
-	 * does so for unknown ones; skcached also for conns and detail,
-	 * whose figures it does not keep: README). */
+	/* Groups the core does not know answer ERROR in finish, as
+	 * memcached's do. */
 	if (strlen(group) >= sizeof(cmd->stats_group))
 		return msg_cmd("ERROR");
 	cmd = cmd_new(0, 0, TK_STATS, finish_stats);

@@ -509,7 +509,8 @@ class Gen:
                              b"stats detail\r\n", b"stats detail x\r\n",
                              b"stats detail on\r\n",
                              b"stats detail off\r\n",
-                             b"stats detail dump\r\n"])
+                             b"stats detail dump\r\n",
+                             b"stats conns\r\n"])
         if y < 0.7:
             return r.choice([b"bogus\r\n", b"\r\n", b"GET " + k() + b"\r\n",
                              b"get\r\n", b"set " + k() + b"\r\n",

@@ -334,6 +334,7 @@ def t_stats():
         classes(cs)
         cachedump(cs)
         detail(cs)
+        conns(s, cs)
     finally:
         check(s.stop() == 0, "exit: " + s.output())
 
@@ -482,6 +483,53 @@ def detail(cs):
     check(readline(cs[5]) == b"END\r\n", "counted while off")
     check(stats_of(cs[1], b" settings").get("detail_enabled") == "no",
           "detail_enabled after off")
+
+
+def conns(s, cs):
+    """stats conns: every gateway's listener and connections, each with
+    memcached's lines; the connection asking is conn_parse_cmd, one whose
+    value is still coming conn_nread; a closed one goes."""
+    part = s.conn()
+    part.sendall(b"set conns:part 0 0 10\r\nabc")
+    time.sleep(0.5)
+
+    def table(c):
+        d = stats_of(c, b" conns")
+        ents = {}
+        for k, v in d.items():
+            n, _, field = k.partition(":")
+            ents.setdefault(n, {})[field] = v
+        return ents
+
+    ents = table(cs[3])
+    mine = {"tcp:%s:%d" % c.getsockname()[:2] for c in cs + [part]}
+    clients = {e["addr"]: e for e in ents.values()
+               if e.get("state") != "conn_listening"}
+    listeners = [e for e in ents.values()
+                 if e.get("state") == "conn_listening"]
+    check(mine <= set(clients), "stats conns: %r, want %r" % (ents, mine))
+    check(len(listeners) == 2 and all(
+        e["addr"] == "tcp:127.0.0.1:%d" % s.port for e in listeners),
+        "stats conns: listeners %r (2 gateways)" % listeners)
+    for c in clients.values():
+        check(c.get("listen_addr") == "tcp:127.0.0.1:%d" % s.port and
+              c["secs_since_last_cmd"].isdigit(), "entry %r" % c)
+    ask = clients["tcp:%s:%d" % cs[3].getsockname()[:2]]
+    check(ask["state"] == "conn_parse_cmd", "the asking one: %r" % ask)
+    p = clients["tcp:%s:%d" % part.getsockname()[:2]]
+    check(p["state"] == "conn_nread", "half a value: %r" % p)
+    others = [c["state"] for a, c in clients.items()
+              if a in mine and c is not ask and c is not p]
+    check(others and all(st == "conn_read" for st in others),
+          "idle ones: %r" % others)
+    gone = "tcp:%s:%d" % part.getsockname()[:2]
+    part.close()
+    for _ in range(50):
+        if all(e.get("addr") != gone for e in table(cs[3]).values()):
+            break
+        time.sleep(0.1)
+    else:
+        raise Fail("a closed connection still in stats conns")
 
 
 def t_conn_limit():

@@ -597,7 +597,7 @@ static void test_flush_stats_special(void **state)
  * and "detail off" answer the end packet alone, "detail dump" a stat
  * "detailed" holding the text's dump, END included, then the end;
  * anything else after "detail" is "Not found". A get counts for its key's
- * prefix as it is answered.
+ * prefix as it is answered. "conns" is not a binary stat group.
  */
 static void test_stats_detail(void **state)
 {
@@ -628,6 +628,12 @@ static void test_stats_detail(void **state)
 	w += err_answer(want + w, 0x10, 0x0001, "Not found", 5);
 	assert_out(want, w);
 	assert_false(t.on);
+	/* conns: text only, as in memcached */
+	conn.out_len = 0;
+	n = req(p, 0x10, "conns", 5, NULL, 0, NULL, 0, 6, 0);
+	feed(p, n, NULL, 0, 0);
+	w = err_answer(want, 0x10, 0x0001, "Not found", 6);
+	assert_out(want, w);
 	conn.prefixes = NULL;
 }
 

@@ -812,6 +812,49 @@ static void test_stats_detail(void **state)
 	feed_prefixes = NULL;
 }
 
+/* stats conns: memcached's four lines for each entry in use (no
+ * listen_addr for a listener), the asking connection's state
+ * conn_parse_cmd; free entries and ones being filled are left out.
+ * (Their last commands are to come: 0 seconds, whenever the test runs.) */
+static void test_stats_conns(void **state)
+{
+	struct mc_conn_rec rec[5] = {
+		{.used = 1, .state = MC_CS_LISTENING, .last_cmd = 1ull << 40,
+		 .addr = "tcp:0.0.0.0:11211"},
+		{0},
+		{.used = 1, .state = MC_CS_READ, .last_cmd = 1ull << 40,
+		 .addr = "tcp:127.0.0.1:5000",
+		 .listen_addr = "tcp:127.0.0.1:11211"},
+		{.used = 1, .state = MC_CS_NREAD, .last_cmd = 1ull << 40,
+		 .addr = "tcp6:[::1]:5001", .listen_addr = "tcp6:[::1]:11211"},
+		{.used = 1, .state = 0, .addr = "filling"},
+	};
+	struct mc_conn_table t = {rec, 5};
+	struct mc_conn c = { .pub.settings = &settings, .conns = &t, .rec = 2 };
+	struct mc_cmd *cmd = NULL;
+	char want[1024];
+	unsigned secs = 0;
+
+	(void)state;
+	assert_int_equal(mc_text_parse(&c, "stats conns\r\n", 13, &cmd), 13);
+	cmd->finish(&c, cmd);
+	mc_cmd_free(cmd);
+	c.out[c.out_len] = '\0';
+	snprintf(want, sizeof(want),
+		 "STAT 0:addr tcp:0.0.0.0:11211\r\nSTAT 0:state conn_listening\r\n"
+		 "STAT 0:secs_since_last_cmd %u\r\n"
+		 "STAT 2:addr tcp:127.0.0.1:5000\r\n"
+		 "STAT 2:listen_addr tcp:127.0.0.1:11211\r\n"
+		 "STAT 2:state conn_parse_cmd\r\n"
+		 "STAT 2:secs_since_last_cmd %u\r\n"
+		 "STAT 3:addr tcp6:[::1]:5001\r\n"
+		 "STAT 3:listen_addr tcp6:[::1]:11211\r\n"
+		 "STAT 3:state conn_nread\r\n"
+		 "STAT 3:secs_since_last_cmd %u\r\nEND\r\n", secs, secs, secs);
+	assert_string_equal(c.out, want);
+	mc_conn_out_free(&c);
+}
+
 /* ---- pipelining, partial input, lines ---- */
 
 static void test_pipeline(void **state)
@@ -1497,6 +1540,7 @@ int main(void)
 		cmocka_unit_test(test_stats_reset_sizes),
 		cmocka_unit_test(test_stats_classes_dump),
 		cmocka_unit_test(test_stats_detail),
+		cmocka_unit_test(test_stats_conns),
 		cmocka_unit_test(test_pipeline),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_line_limit),
