@@ -1272,8 +1272,11 @@ static void gw_conn_parse(struct gw *gw, struct gw_conn *c)
 				     ? c->in_len >= 24
 				     : c->in_len && memchr(c->in, '\n', c->in_len);
 
+		/* (the kernel's coarse seconds: time(2) costs a tenth of
+		 * mc_unix_now's clock, here on every request; memcached's
+		 * own current_time is a second's tick too) */
 		if (cut)
-			__atomic_store_n(&r->last_cmd, mc_unix_now(),
+			__atomic_store_n(&r->last_cmd, (uint64_t)time(NULL),
 					 __ATOMIC_RELAXED);
 		__atomic_store_n(&r->state, nread ? MC_CS_NREAD : MC_CS_READ,
 				 __ATOMIC_RELAXED);
