@@ -908,11 +908,32 @@ static void gw_count(struct gw *gw, const struct mc_cmd *cmd)
 		s->cmd_flush++;
 }
 
+/* The owners' size classes, summed class by class (every owner has the
+ * same ones) for `stats items` and `stats slabs`; a dead node's are not
+ * there, as in `stats`. */
+static void gw_sum_classes(struct gw *gw, struct mc_cmd *cmd)
+{
+	struct mc_stats *s = gw->st;
+
+	memset(s->cls, 0, SK_KV_CLASSES_MAX * sizeof(*s->cls));
+	s->ncls = 0;
+	for (unsigned i = 0; i < cmd->ncore; i++) {
+		const struct sk_kv_req *r = &cmd->core_req[i];
+		const struct sk_kv_class_stats *k = r->buf;
+
+		if (r->status != SK_OK || r->res != SK_KV_OK)
+			continue;
+		for (unsigned c = 0; c < r->vlen && c < SK_KV_CLASSES_MAX;
+		     c++)
+			sk_kv_class_stats_add(&s->cls[c], &k[c]);
+		if (r->vlen > s->ncls)
+			s->ncls = (unsigned)r->vlen;
+	}
+}
+
 /* The owners' figures, summed into the stats the parser prints. A dead
  * node does not fail stats: the sums are the live nodes' (skiff_nodes
  * counts them) and `stats skiff` says which one is unreachable. */
-static void gw_sum_classes(struct gw *gw, struct mc_cmd *cmd);
-
 static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
 {
 	struct mc_stats *s = gw->st;
@@ -952,29 +973,6 @@ static void gw_sum_owners(struct gw *gw, struct mc_cmd *cmd)
 						o->evictions : n->evictions_base);
 		s->expired += o->expired - (o->expired < n->expired_base ?
 					    o->expired : n->expired_base);
-	}
-}
-
-/* The owners' size classes, summed class by class (every owner has the
- * same ones) for `stats items` and `stats slabs`; a dead node's are not
- * there, as in `stats`. */
-static void gw_sum_classes(struct gw *gw, struct mc_cmd *cmd)
-{
-	struct mc_stats *s = gw->st;
-
-	memset(s->cls, 0, SK_KV_CLASSES_MAX * sizeof(*s->cls));
-	s->ncls = 0;
-	for (unsigned i = 0; i < cmd->ncore; i++) {
-		const struct sk_kv_req *r = &cmd->core_req[i];
-		const struct sk_kv_class_stats *k = r->buf;
-
-		if (r->status != SK_OK || r->res != SK_KV_OK)
-			continue;
-		for (unsigned c = 0; c < r->vlen && c < SK_KV_CLASSES_MAX;
-		     c++)
-			sk_kv_class_stats_add(&s->cls[c], &k[c]);
-		if (r->vlen > s->ncls)
-			s->ncls = (unsigned)r->vlen;
 	}
 }
 
