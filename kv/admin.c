@@ -1,9 +1,10 @@
 /*
  * kv's owner-wide commands, not tied to a key: memcached's flush_all,
- * and an owner's figures for skcached's stats (kv.h, SK_KV_CMD_FLUSH,
- * SK_KV_CMD_OWNER_STATS and, per size class, SK_KV_CMD_CLASS_STATS). Each
- * is served by rpc (KV_RPC_FLUSH, KV_RPC_OSTATS, KV_RPC_CSTATS) or in place
- * when the caller is the owner.
+ * an owner's figures for skcached's stats (kv.h, SK_KV_CMD_FLUSH,
+ * SK_KV_CMD_OWNER_STATS and, per size class, SK_KV_CMD_CLASS_STATS), and
+ * a size class's keys (SK_KV_CMD_DUMP, stats cachedump). Each is served
+ * by rpc (KV_RPC_FLUSH, KV_RPC_OSTATS, KV_RPC_CSTATS, KV_RPC_DUMP) or in
+ * place when the caller is the owner.
  *
  * A flush retires every item of the owner's partitions as deletes would
  * (sk_kv_part_flush), so one-sided readers see them go by the same rules.
