@@ -175,14 +175,14 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
  * while it is on (off at the start). A table of MC_PREFIX_MAX prefixes,
  * laid out to be shared by every gateway of a server (in their shared
  * segment: each counts into it, any dumps it); a prefix beyond the
- * table's room is not counted. mc_detail: on, off or, for a dump, @fn
- * for each prefix; a connection without a table (tests) counts nothing.
+ * table's room is not counted. mc_detail: on, off or, for a dump,
+ * memcached's text of it (its PREFIX lines, then END) given to @put a
+ * piece at a time; a connection without a table (tests) counts nothing.
  */
 #define MC_PREFIX_MAX 1024u
 enum mc_prefix_count { MC_PFX_GET, MC_PFX_HIT, MC_PFX_SET, MC_PFX_DEL };
-typedef void (*mc_prefix_func_t)(void *arg, const char *prefix, size_t len,
-				 const uint64_t counts[4]);
-void mc_detail(struct mc_conn *c, char op, mc_prefix_func_t fn, void *arg);
+typedef void (*mc_put_func_t)(void *arg, const void *p, size_t n);
+void mc_detail(struct mc_conn *c, char op, mc_put_func_t put, void *arg);
 /* Count one for @key's prefix, where memcached does: a get or gat's key
  * (and whether it hit) as it is answered, a storage command and a delete
  * as they are taken (whatever comes of them), text and binary; not meta

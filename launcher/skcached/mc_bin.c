@@ -389,8 +389,10 @@ struct bin_detail_buf {
 	int failed;
 };
 
-static void bin_detail_put(struct bin_detail_buf *d, const void *s, size_t n)
+static void bin_detail_put(void *arg, const void *s, size_t n)
 {
+	struct bin_detail_buf *d = arg;
+
 	if (d->failed)
 		return;
 	if (d->cap - d->len < n) {
@@ -411,22 +413,6 @@ static void bin_detail_put(struct bin_detail_buf *d, const void *s, size_t n)
 	d->len += n;
 }
 
-static void bin_detail_line(void *arg, const char *prefix, size_t len,
-			    const uint64_t n[4])
-{
-	char tail[96];
-	int k = snprintf(tail, sizeof(tail),
-			 " get %llu hit %llu set %llu del %llu\r\n",
-			 (unsigned long long)n[MC_PFX_GET],
-			 (unsigned long long)n[MC_PFX_HIT],
-			 (unsigned long long)n[MC_PFX_SET],
-			 (unsigned long long)n[MC_PFX_DEL]);
-
-	bin_detail_put(arg, "PREFIX ", 7);
-	bin_detail_put(arg, prefix, len);
-	bin_detail_put(arg, tail, (size_t)k);
-}
-
 /* memcached's binary stats detail (proto_bin.c, process_bin_stat): on
  * and off answer the end packet alone; dump one stat "detailed" whose
  * value is the text's dump, END included, then the end. */
@@ -437,8 +423,7 @@ static int bin_finish_detail(struct mc_conn *c, struct mc_cmd *cmd)
 	if (cmd->detail_op == 'd') {
 		struct bin_detail_buf d = {0};
 
-		mc_detail(c, 'd', bin_detail_line, &d);
-		bin_detail_put(&d, "END\r\n", 5);
+		mc_detail(c, 'd', bin_detail_put, &d);
 		if (d.failed) {
 			free(d.p);
 			bin_out_error(c, b, BIN_ENOMEM,

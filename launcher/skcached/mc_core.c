@@ -606,12 +606,16 @@ static int mc_prefix_cmp(const void *a, const void *b)
 	return x->seq > y->seq ? -1 : x->seq < y->seq;
 }
 
-void mc_detail(struct mc_conn *c, char op, mc_prefix_func_t fn, void *arg)
+void mc_detail(struct mc_conn *c, char op, mc_put_func_t put, void *arg)
 {
 	static struct mc_prefix_ord ord[MC_PREFIX_MAX];
 	struct mc_prefixes *t = c->prefixes;
 	unsigned n = 0;
 
+	if (op == 'd' && t == NULL) {
+		put(arg, "END\r\n", 5);
+		return;
+	}
 	if (t == NULL)
 		return;
 	if (op == 'n' || op == 'f') {
@@ -632,12 +636,25 @@ void mc_detail(struct mc_conn *c, char op, mc_prefix_func_t fn, void *arg)
 	for (unsigned i = 0; i < n; i++) {
 		const struct mc_prefix *e = ord[i].e;
 		uint64_t cnt[4];
+		char tail[96];
+		int k;
 
-		for (unsigned k = 0; k < 4; k++)
-			cnt[k] = __atomic_load_n(&e->count[k],
+		for (unsigned j = 0; j < 4; j++)
+			cnt[j] = __atomic_load_n(&e->count[j],
 						 __ATOMIC_RELAXED);
-		fn(arg, e->prefix, e->len, cnt);
+		/* stats_prefix.c's "PREFIX %s get %llu hit %llu set %llu
+		 * del %llu\r\n" (the prefix by its length: it may hold NUL) */
+		k = snprintf(tail, sizeof(tail),
+			     " get %llu hit %llu set %llu del %llu\r\n",
+			     (unsigned long long)cnt[MC_PFX_GET],
+			     (unsigned long long)cnt[MC_PFX_HIT],
+			     (unsigned long long)cnt[MC_PFX_SET],
+			     (unsigned long long)cnt[MC_PFX_DEL]);
+		put(arg, "PREFIX ", 7);
+		put(arg, e->prefix, e->len);
+		put(arg, tail, (size_t)k);
 	}
+	put(arg, "END\r\n", 5);
 }
 
 void mc_detail_count(struct mc_conn *c, const void *key, size_t klen,

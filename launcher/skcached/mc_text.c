@@ -560,28 +560,21 @@ static int finish_dump(struct mc_conn *c, struct mc_cmd *cmd)
 	return 0;
 }
 
-static void detail_line(void *arg, const char *prefix, size_t len,
-			const uint64_t n[4])
+static void detail_put(void *arg, const void *p, size_t n)
 {
-	struct mc_conn *c = arg;
-
-	mc_out(c, "PREFIX ", 7);
-	mc_out(c, prefix, len);
-	mc_outf(c, " get %llu hit %llu set %llu del %llu\r\n",
-		(unsigned long long)n[MC_PFX_GET],
-		(unsigned long long)n[MC_PFX_HIT],
-		(unsigned long long)n[MC_PFX_SET],
-		(unsigned long long)n[MC_PFX_DEL]);
+	mc_out(arg, p, n);
 }
 
 static int finish_detail(struct mc_conn *c, struct mc_cmd *cmd)
 {
-	if (cmd->detail_op == 0) {
+	if (cmd->detail_op == 0)
 		out_line(c, "CLIENT_ERROR usage: stats detail on|off|dump");
-		return 0;
+	else if (cmd->detail_op == 'd')
+		mc_detail(c, 'd', detail_put, c);
+	else {
+		mc_detail(c, cmd->detail_op, NULL, NULL);
+		out_line(c, "OK");
 	}
-	mc_detail(c, cmd->detail_op, detail_line, c);
-	out_line(c, cmd->detail_op == 'd' ? "END" : "OK");
 	return 0;
 }
 
