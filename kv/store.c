@@ -1629,7 +1629,7 @@ uint64_t sk_kv_part_dump(const struct sk_kv_part *part, unsigned cls,
 			 uint64_t pos, uint32_t unix_now, sk_kv_dump_fn fn,
 			 void *arg)
 {
-	uint64_t nwords = part->cfg.nbuckets * 8, w;
+	uint64_t nwords = sk_kv_part_slot_words(part), w;
 	unsigned c;
 
 	for (w = pos; w < nwords; w++) {
