@@ -45,6 +45,72 @@ static void sk_job_signal_all(struct sk_job *job, int sig)
 	sk_groups_signal(job, sig);
 }
 
+/*
+ * Append rank @r to the list in @buf as ranges ("0-3,7,9-10"); @prev is the
+ * last rank added (or -1), @run the length of the range it ends.
+ */
+static void sk_ranks_add(char *buf, size_t cap, long *prev, unsigned *run,
+			 unsigned r)
+{
+	size_t len = strlen(buf);
+
+	if (*prev >= 0 && (unsigned long)*prev + 1 == r) {
+		*prev = r;
+		(*run)++;
+		return;
+	}
+	if (*run > 0 && len < cap)
+		len += (size_t)snprintf(buf + len, cap - len, "-%ld", *prev);
+	if (len < cap)
+		snprintf(buf + len, cap - len, "%s%u", len ? "," : "", r);
+	*prev = r;
+	*run = 0;
+}
+
+static void sk_ranks_end(char *buf, size_t cap, long prev, unsigned run)
+{
+	size_t len = strlen(buf);
+
+	if (run > 0 && len < cap)
+		snprintf(buf + len, cap - len, "-%ld", prev);
+	if (strlen(buf) >= cap - 1)
+		memcpy(buf + cap - 4, "...", 4);
+}
+
+/*
+ * Which ranks a stop finds still running, and which of those had
+ * finalized (their program ended; libos was closing): what a hung job
+ * leaves to look at, as mpirun's --report-state-on-timeout.
+ */
+static void sk_job_say_running(struct sk_job *job)
+{
+	char all[256] = "", fin[256] = "";
+	long pa = -1, pf = -1;
+	unsigned ra = 0, rf = 0, n = 0, nf = 0, r;
+
+	for (r = 0; r < job->size; r++) {
+		const struct sk_hnode *h = &job->node[r];
+
+		if (h->exited)
+			continue;
+		sk_ranks_add(all, sizeof(all), &pa, &ra, r);
+		n++;
+		if (h->finalized) {
+			sk_ranks_add(fin, sizeof(fin), &pf, &rf, r);
+			nf++;
+		}
+	}
+	if (n == 0)
+		return;
+	sk_ranks_end(all, sizeof(all), pa, ra);
+	sk_ranks_end(fin, sizeof(fin), pf, rf);
+	fprintf(stderr, "skrun: %u of %u rank%s still running: %s", n,
+		job->size, job->size == 1 ? "" : "s", all);
+	if (nf > 0)
+		fprintf(stderr, " (finalizing: %s)", fin);
+	fputc('\n', stderr);
+}
+
 static void sk_job_kill_timer(struct sk_timer *t)
 {
 	struct sk_job *job = (struct sk_job *)((char *)t -
@@ -101,6 +167,7 @@ static void sk_job_timeout(struct sk_timer *t)
 		return;
 	fprintf(stderr, "skrun: the job timed out after %g s (--timeout); "
 			"killing it\n", job->opts.timeout_s);
+	sk_job_say_running(job);
 	sk_job_set_code(job, SK_EXIT_TIMEOUT);
 	sk_job_stop(job, SIGTERM);
 }
@@ -285,11 +352,12 @@ static void sk_signal_readable(struct sk_watch *w, unsigned revents)
 		/* Said even when the job is already ending: under Slurm,
 		 * scancel and the time limit signal skrun and its ranks
 		 * together, and a rank's death may be seen first. */
-		if (!job->aborting)
+		if (!job->aborting) {
 			fprintf(stderr, "skrun: got %s; forwarding it to the "
 					"nodes\n", sigabbrev_np(sig) ?
 					sigabbrev_np(sig) : "a signal");
-		else
+			sk_job_say_running(job);
+		} else
 			fprintf(stderr, "skrun: got %s while the job was "
 					"ending; killing the nodes\n",
 				sigabbrev_np(sig) ? sigabbrev_np(sig)

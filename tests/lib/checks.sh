@@ -27,9 +27,22 @@ ok() { echo "ok   $1"; passed=$((passed + 1)); }
 fail() {
 	echo "FAIL $1: $2"
 	failed_names+=("$1")
-	sed 's/^/     | /' "$OUT" | head -20
-	sed 's/^/     ! /' "$ERR" | head -20
+	excerpt '     | ' "$OUT"
+	excerpt '     ! ' "$ERR"
 	failed=$((failed + 1))
+}
+# excerpt PREFIX FILE: FILE's first 14 lines and its last 6, or all of it
+# up to 20 (what a job said last, skrun's word on a hang, is at the end).
+excerpt() {
+	local n
+	n=$(wc -l <"$2")
+	if [ "$n" -le 20 ]; then
+		sed "s/^/$1/" "$2"
+	else
+		head -14 "$2" | sed "s/^/$1/"
+		echo "$1... $((n - 20)) more lines ..."
+		tail -6 "$2" | sed "s/^/$1/"
+	fi
 }
 want() {
 	[[ -z ${CHECK_ONLY:-} || $1 =~ $CHECK_ONLY ]] || return 1
