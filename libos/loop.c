@@ -80,6 +80,13 @@ struct sk_loop {
 	unsigned          quick_turns;  /* busy turns since the clock read */
 	bool              busy;         /* events since last_event_ns */
 	bool              stop;
+	/* The last poll's completions, handed out in order from wc_next:
+	 * a callback that runs the loop again (a printf that waits for a
+	 * send slot, inside a message's handler) takes the rest of this
+	 * batch before polling the device, so the completion it waits for
+	 * cannot be stuck behind it in the outer call's batch. */
+	struct sk_wc      wc[SK_LOOP_BATCH];
+	unsigned          wc_n, wc_next;
 };
 
 uint64_t sk_time_ns(void)
@@ -429,25 +436,36 @@ void sk_watch_start(struct sk_loop *loop, struct sk_watch *w)
 
 static int sk_loop_poll_dev(struct sk_loop *loop)
 {
-	struct sk_wc wc[SK_LOOP_BATCH];
-	int n, i;
+	int n = 0;
 
 	if (loop->dev == NULL)
 		return 0;
-	n = sk_dev_poll(loop->dev, wc, SK_LOOP_BATCH);
-	for (i = 0; i < n; i++) {
-		struct sk_op *op = wc[i].ctx;
+	if (loop->wc_next == loop->wc_n) {
+		int got = sk_dev_poll(loop->dev, loop->wc, SK_LOOP_BATCH);
+
+		if (got <= 0)
+			return got;
+		loop->wc_n = (unsigned)got;
+		loop->wc_next = 0;
+	}
+	/* A callback may run the loop (loop->wc above): each completion is
+	 * taken off the batch before its callback runs, and copied, since
+	 * a nested poll refills the array. */
+	while (loop->wc_next < loop->wc_n) {
+		struct sk_wc wc = loop->wc[loop->wc_next++];
+		struct sk_op *op = wc.ctx;
 
 		/* Every loop user posts with an sk_op; a NULL context is a
 		 * bug of ours, not of a peer. */
 		if (op == NULL) {
 			fprintf(stderr, "skiff: BUG: completion (%s, %s) "
 					"without a context\n",
-				sk_opcode_str(wc[i].opcode),
-				sk_status_str(wc[i].status));
+				sk_opcode_str(wc.opcode),
+				sk_status_str(wc.status));
 			abort();
 		}
-		op->done(op, &wc[i]);
+		op->done(op, &wc);
+		n++;
 	}
 	return n;
 }

@@ -23,7 +23,11 @@
  * timer or watch stopped by an earlier callback is not called, and one
  * started by a callback is first called on a later look, never with an event
  * seen before it was started. Once stopped, its memory may be freed or
- * reused at once, even from a callback.
+ * reused at once, even from a callback. A callback that has to wait (libos's
+ * own: a message to the host that waits for a send slot, such as a printf
+ * inside a message's handler) may run the loop again: the nested turn first
+ * takes the completions the outer turn polled and has not handed out, in
+ * order, so the one it waits for is never held behind it.
  *
  * Watches, rules that follow from epoll:
  * - Stop a watch before closing its descriptor. (The kernel keeps watching a
