@@ -859,6 +859,21 @@ t_rpc_crowd() {
 		{ echo "no message naming SKIFF_ARENA_MB"; return 1; }
 }
 
+t_rpc_chain() {
+	# Handlers that pass a call on by sk_rpc_call_sync and print from
+	# inside the handler, every rank's chain at once: handlers wait nested
+	# in each other's loops (the nested turn that could not see its own
+	# batch's completions hung rpc-all-past-arena on rdma). 16 ranks, 15
+	# hops: each link carries 16 calls at once, SK_RPC_CREDITS, the limit
+	# (rpc.h says why deeper cycles of synchronous calls cannot finish).
+	run 120 -n 16 "$RPCJOB" chain 15
+	[ $RC -eq 0 ] || { echo "exit $RC"; return 1; }
+	[ "$(grep -c 'chain of 15 hops ok, 16 calls served$' "$OUT")" -eq 16 ] ||
+		{ echo "not every chain came back whole"; return 1; }
+	[ "$(grep -c 'passing rank [0-9]*.s call on' "$OUT")" -eq 240 ] ||
+		{ echo "not every handler printed"; return 1; }
+}
+
 t_seal() {
 	echo "a line from the host" >hostfile.txt
 	# LeakSanitizer stops the world with clone and ptrace at exit, which
@@ -1657,6 +1672,7 @@ check rpc-late t_rpc_late
 check rpc-finished t_rpc_finished
 check rpc-crowd t_rpc_crowd
 check rpc-all-past-arena t_rpc_all_past_arena
+check rpc-chain t_rpc_chain
 check rpc-hostile t_hostile
 check kv-all-4 t_kv_all
 check kvbench-owners t_kvbench_owners

@@ -15,7 +15,13 @@
  *   finished     rank 0 ends at once; rank 1 connects to it later
  *   crowd        ranks > 0 all connect to rank 0 and call it; run with a
  *                small SKIFF_ARENA_MB, some are refused at once
+ *   chain [H]    every rank calls the next at once, and each handler prints
+ *                a line and passes the call on, by sk_rpc_call_sync from
+ *                inside the handler, for H hops (default 5): handlers wait
+ *                nested in each other's loops, as an application's
+ *                forwarding server does; every answer checked
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +32,7 @@
 
 #include "../lib/rpc_side.h"
 
-enum { RPC_ECHO = 7 };
+enum { RPC_ECHO = 7, RPC_FWD = 8 };
 
 static void fill(unsigned char *p, size_t len, unsigned from, unsigned to)
 {
@@ -208,6 +214,92 @@ static int do_crowd(void)
 	return st == SK_OK || st == SK_ERR_UNREACHABLE ? (rc ? 1 : 0) : 1;
 }
 
+/* ---- chain ---- */
+
+struct fwd {
+	uint32_t origin; /* the rank whose call this is */
+	uint32_t hops;   /* handlers left to pass it on */
+	uint8_t  data[56];
+};
+
+static struct sk_rpc_peer *chain_next;
+static unsigned chain_served, chain_bad;
+
+/* The last hop answers with the request and its own rank as the status;
+ * the others print, pass it on and wait, inside this handler, for the
+ * answer they then return. */
+static void h_fwd(struct sk_rpc_req *req, void *arg)
+{
+	unsigned me = sk_os_rank();
+	struct fwd f, back;
+	size_t len, got = 0;
+	const void *in = sk_rpc_req_data(req, &len);
+	void *out;
+	int rc;
+
+	(void)arg;
+	if (len != sizeof(f)) {
+		chain_bad++;
+		sk_rpc_respond(req, -EINVAL, 0);
+		return;
+	}
+	memcpy(&f, in, sizeof(f));
+	chain_served++;
+	rc = (int)me;
+	back = f;
+	if (f.hops > 0) {
+		printf("rank %u: passing rank %u's call on, %u hops left\n", me,
+		       f.origin, f.hops);
+		f.hops--;
+		rc = sk_rpc_call_sync(chain_next, RPC_FWD, &f, sizeof(f),
+				      &back, sizeof(back), &got);
+		if (rc >= 0 && got != sizeof(back))
+			rc = -EPROTO;
+	}
+	out = sk_rpc_resp_buf(req, sizeof(back));
+	if (out == NULL || rc < 0) {
+		sk_rpc_respond(req, rc < 0 ? rc : -ENOMEM, 0);
+		return;
+	}
+	memcpy(out, &back, sizeof(back));
+	sk_rpc_respond(req, rc, sizeof(back));
+}
+
+static int do_chain(unsigned hops)
+{
+	unsigned me = sk_os_rank(), n = sk_os_size();
+	unsigned last = (me + hops + 1) % n;
+	struct sk_rpc *rpc = open_rpc();
+	struct fwd f = {.origin = me, .hops = hops}, back;
+	size_t got = 0;
+	sk_status_t st;
+	int rc;
+
+	sk_rpc_register(rpc, RPC_FWD, h_fwd, NULL);
+	st = sk_rpc_connect(rpc, (me + 1) % n, -1, &chain_next);
+	if (st != SK_OK) {
+		printf("rank %u: connect to %u: %s\n", me, (me + 1) % n,
+		       sk_status_str(st));
+		return 1;
+	}
+	/* Everyone's handler can pass calls on before anyone calls. */
+	sk_os_barrier();
+	fill(f.data, sizeof(f.data), me, last);
+	rc = sk_rpc_call_sync(chain_next, RPC_FWD, &f, sizeof(f), &back,
+			      sizeof(back), &got);
+	if (rc != (int)last || got != sizeof(back) || back.origin != me ||
+	    check(back.data, sizeof(back.data), me, last) != 0) {
+		printf("rank %u: chain of %u hops: status %d (want %u), %zu "
+		       "bytes\n", me, hops, rc, last, got);
+		chain_bad++;
+	}
+	/* Every chain is answered before anyone leaves. */
+	sk_os_barrier();
+	printf("rank %u: chain of %u hops %s, %u calls served\n", me, hops,
+	       chain_bad ? "FAILED" : "ok", chain_served);
+	return chain_bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -226,6 +318,8 @@ int main(int argc, char **argv)
 		return do_finished();
 	if (strcmp(cmd, "crowd") == 0)
 		return do_crowd();
+	if (strcmp(cmd, "chain") == 0)
+		return do_chain(argc > 2 ? (unsigned)atoi(argv[2]) : 5);
 	fprintf(stderr, "rpc_job: unknown mode '%s'\n", cmd);
 	return 2;
 }

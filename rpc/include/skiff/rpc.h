@@ -199,6 +199,17 @@ sk_status_t sk_rpc_call(struct sk_rpc_peer *peer, uint16_t id,
  * Blocking wrapper: call and run the loop until the response. Returns the
  * status as sk_rpc_cont_func_t has it; the response is copied into @resp
  * (up to @resp_cap) and its length into *@len_p.
+ *
+ * It may be called from a handler (a server that passes calls on): the
+ * loop runs nested, serving other calls meanwhile, and the handler answers
+ * when it returns. Each such handler holds a credit on the link it called
+ * until its own answer, and a nested handler returns before the ones
+ * under it: calls that go round a cycle of nodes this way can have at
+ * most SK_RPC_CREDITS of them on one link at once (e2e rpc-chain: 16
+ * ranks each starting a 15-hop chain), and past that every handler can be
+ * waiting for a credit another holds, for good, as blocking sends round a
+ * ring do in MPI. Deeper forwarding answers later instead: sk_rpc_call
+ * with a continuation that calls sk_rpc_respond.
  */
 int sk_rpc_call_sync(struct sk_rpc_peer *peer, uint16_t id, const void *req,
 		     size_t len, void *resp, size_t resp_cap, size_t *len_p);
