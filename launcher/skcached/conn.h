@@ -21,6 +21,8 @@ struct mc_stats {
 	uint64_t incr_misses, incr_hits, decr_misses, decr_hits;
 	uint64_t cas_misses, cas_hits, cas_badval;
 	uint64_t touch_hits, touch_misses;
+	uint64_t store_too_large;   /* stores refused: larger than -I */
+	uint64_t store_no_memory;   /* stores refused: no room in the table */
 	uint64_t bytes_read, bytes_written;
 	uint64_t limit_maxbytes;
 	unsigned threads;

@@ -846,6 +846,10 @@ static void gw_count(struct gw *gw, const struct mc_cmd *cmd)
 		s->cmd_meta++;
 		return;
 	}
+	if (cmd->too_large) {
+		s->store_too_large++;
+		return;
+	}
 	for (unsigned i = 0; i < cmd->nreq; i++) {
 		const struct sk_kv_req *r = &cmd->req[i];
 		enum sk_kv_res res = r->status == SK_OK ? r->res : SK_KV_EFORMAT;
@@ -866,6 +870,10 @@ static void gw_count(struct gw *gw, const struct mc_cmd *cmd)
 			s->cmd_set++;
 			if (res == SK_KV_STORED)
 				s->total_items++;
+			else if (res == SK_KV_ETOOLARGE)
+				s->store_too_large++;
+			else if (res == SK_KV_ENOMEM)
+				s->store_no_memory++;
 			if (r->op != SK_KV_CAS)
 				break;
 			if (res == SK_KV_STORED)

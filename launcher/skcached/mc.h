@@ -88,6 +88,10 @@ struct mc_cmd {
 	                             * answer is written (quit, fatal) */
 	int meta_debug;             /* me: counts as cmd_meta, not as a get
 	                             * (memcached's meta_cmds) */
+	int too_large;              /* a store refused as larger than -I:
+	                             * counts as store_too_large, and the
+	                             * delete of the key's old item it may
+	                             * carry counts as nothing */
 	char detail_op;             /* stats detail: 'n' on, 'f' off, 'd'
 	                             * dump, 0 the usage error */
 	unsigned nreq;              /* requests in req[] (mc_cmd_new) */

@@ -958,15 +958,38 @@ ssize_t mc_bin_parse(struct mc_conn *c, const char *buf, size_t len,
 			return bin_protocol_error(c, &h, len, cmd_p);
 		vlen = h.bodylen - h.extlen - h.keylen;
 		/* memcached answers before the value arrives, and drops it
-		 * as it comes */
+		 * as it comes; a set also drops the key's old item ("stale
+		 * data", its proto_bin.c says), so that one waits for the
+		 * key, and its delete's answer is not told */
 		if (vlen > bin_item_max(c)) {
+			size_t head = BIN_HDR_LEN + h.extlen + h.keylen;
+
+			if (base == BIN_SET) {
+				if (len < head)
+					return 0;
+				used = bin_keyed(c, &h, p, 0, head, len,
+						 bin_finish_error, cmd_p, &cmd);
+				if (cmd == NULL)
+					return used;
+				b = cmd->priv;
+				b->err = BIN_E2BIG;
+				mc_detail_count(c, b->key, b->klen, MC_PFX_SET,
+						0);
+				cmd->req[0].cmd = SK_KV_CMD_DELETE;
+				cmd->too_large = 1;
+				mc_conn_pub(c)->swallow = vlen;
+				return used;
+			}
 			/* (counted as taken, as memcached counts it before
 			 * it finds it too large: when its key is here) */
-			if (len >= BIN_HDR_LEN + h.extlen + h.keylen)
+			if (len >= head)
 				mc_detail_count(c, p + BIN_HDR_LEN + h.extlen,
 						h.keylen, MC_PFX_SET, 0);
-			return bin_answer(c, &h, BIN_E2BIG, NULL, 0,
+			used = bin_answer(c, &h, BIN_E2BIG, NULL, 0,
 					  BIN_HDR_LEN, h.bodylen, len, cmd_p);
+			if (used > 0) /* *cmd_p is the answer */
+				(*cmd_p)->too_large = 1;
+			return used;
 		}
 		if (len < need)
 			return 0;

@@ -190,7 +190,7 @@ const size_t mc_stats_counters[] = {
 	MC_C(decr_misses),    MC_C(decr_hits),     MC_C(cas_misses),
 	MC_C(cas_hits),       MC_C(cas_badval),    MC_C(touch_hits),
 	MC_C(touch_misses),   MC_C(bytes_read),    MC_C(bytes_written),
-	MC_C(total_items),
+	MC_C(total_items),    MC_C(store_too_large), MC_C(store_no_memory),
 };
 #undef MC_C
 const unsigned mc_stats_ncounters =
@@ -443,9 +443,14 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 	mc_stat_u64(fn, arg, "cas_badval", s->cas_badval);
 	mc_stat_u64(fn, arg, "touch_hits", s->touch_hits);
 	mc_stat_u64(fn, arg, "touch_misses", s->touch_misses);
+	mc_stat_u64(fn, arg, "store_too_large", s->store_too_large);
+	mc_stat_u64(fn, arg, "store_no_memory", s->store_no_memory);
 	mc_stat_u64(fn, arg, "bytes_read", s->bytes_read);
 	mc_stat_u64(fn, arg, "bytes_written", s->bytes_written);
 	mc_stat_u64(fn, arg, "limit_maxbytes", s->limit_maxbytes);
+	/* Past -c a connection is taken, told and closed (memcached's
+	 * maxconns_fast): the listeners never stop. */
+	fn(arg, "accepting_conns", "1");
 	mc_stat_u64(fn, arg, "threads", s->threads);
 	mc_stat_u64(fn, arg, "bytes", s->bytes);
 	mc_stat_u64(fn, arg, "curr_items", s->curr_items);

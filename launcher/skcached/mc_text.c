@@ -1199,14 +1199,18 @@ static struct mc_cmd *update_parse(struct parse *p, enum sk_kv_op op,
 		 * proto_text.c says): the delete's answer is not told. */
 		*swallow = (size_t)vlen + 2;
 		if (op != SK_KV_SET || handle_cas)
-			return msg_key_cmd(noreply ? NULL :
-					   "SERVER_ERROR object too large for "
-					   "cache", &p->tok[1], MC_PFX_SET);
-		cmd = pfx_counts(key_cmd(&p->tok[1], TK_MSG, finish_msg,
-					 SK_KV_CMD_DELETE), MC_PFX_SET);
+			cmd = msg_key_cmd(noreply ? NULL :
+					  "SERVER_ERROR object too large for "
+					  "cache", &p->tok[1], MC_PFX_SET);
+		else
+			cmd = pfx_counts(key_cmd(&p->tok[1], TK_MSG,
+						 finish_msg,
+						 SK_KV_CMD_DELETE), MC_PFX_SET);
 		if (cmd != NULL && !noreply)
 			tc_of(cmd)->msg = "SERVER_ERROR object too large for "
 					  "cache";
+		if (cmd != NULL)
+			cmd->too_large = 1;
 		return cmd;
 	}
 	rc = data_check(p, (size_t)vlen, &err);
@@ -1698,9 +1702,11 @@ static struct mc_cmd *ms_parse(struct parse *p, size_t *need,
 		 * mode (no stale data); the delete's answer is not told. */
 		cmd = meta_cmd(p, 3, 0, TK_MSG, finish_msg, SK_KV_CMD_DELETE,
 			       &of);
-		if (cmd != NULL)
+		if (cmd != NULL) {
 			tc_of(cmd)->msg = "SERVER_ERROR object too large for "
 					  "cache";
+			cmd->too_large = 1;
+		}
 		return cmd;
 	}
 	*swallow = 0;

@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -276,6 +277,55 @@ def stats_of(c, group=b""):
         d[p[1].decode()] = p[2].decode()
 
 
+def bin_set(c, key, value):
+    """A binary protocol set; its status."""
+    extras = struct.pack(">II", 0, 0)
+    c.sendall(struct.pack(">BBHBBHIIQ", 0x80, 0x01, len(key), len(extras),
+                          0, 0, len(extras) + len(key) + len(value), 0, 0)
+              + extras + key + value)
+    h = b""
+    while len(h) < 24:
+        h += c.recv(24 - len(h))
+    status, body = struct.unpack(">6xH I", h[:12])
+    while body > 0:
+        body -= len(c.recv(body))
+    return status
+
+
+def too_large(s, cs):
+    """Stores past -I (text set, meta ms, binary set) count as
+    store_too_large, not as sets; the old item a set drops, as memcached's
+    "stale data" rule does, counts as no delete; the listeners accept."""
+    a = cs[0]
+    big = b"y" * ((1 << 20) + 1)
+    for k in (b"tl1", b"tl2", b"tl3"):
+        check(store(a, k, b"old") == b"STORED\r\n", "set " + k.decode())
+    a.sendall(b"stats reset\r\n")
+    check(readline(a) == b"RESET\r\n", "stats reset")
+    a.sendall(b"set tl1 0 0 %d\r\n" % len(big) + big + b"\r\n")
+    check(readline(a) == b"SERVER_ERROR object too large for cache\r\n",
+          "set too large")
+    a.sendall(b"ms tl2 %d T0\r\n" % len(big) + big + b"\r\n")
+    check(readline(a) == b"SERVER_ERROR object too large for cache\r\n",
+          "ms too large")
+    b = s.conn()
+    check(bin_set(b, b"tl3", big) == 0x0003, "binary set too large")
+    b.close()
+    for k in (b"tl1", b"tl2", b"tl3"):
+        check(get(a, k) is None, "a too-large store left %s's old item" %
+              k.decode())
+    for i, c in enumerate(cs):
+        d = stats_of(c)
+        got = {k: d.get(k) for k in ("store_too_large", "store_no_memory",
+                                     "cmd_set", "delete_hits",
+                                     "delete_misses", "accepting_conns")}
+        want = {"store_too_large": "3", "store_no_memory": "0",
+                "cmd_set": "0", "delete_hits": "0", "delete_misses": "0",
+                "accepting_conns": "1"}
+        check(got == want, "too large, connection %d: %r, want %r" %
+              (i, got, want))
+
+
 def t_stats():
     """stats is the server's whichever gateway a connection reached (as
     memcached's threads' sums), stats reset zeroes it for all, pid is
@@ -324,6 +374,7 @@ def t_stats():
             check(d["cmd_get"] == "1" and d["get_hits"] == "1" and
                   d["cmd_set"] == "0" and d["curr_connections"] == "8",
                   "after reset, connection %d: %r" % (i, d))
+        too_large(s, cs)
         # stats settings: memcached's names for what skcached was given
         d = stats_of(cs[0], b" settings")
         want = {"maxconns": "1024", "tcpport": str(s.port), "udpport": "0",
