@@ -79,15 +79,18 @@ static void sk_ranks_end(char *buf, size_t cap, long prev, unsigned run)
 
 /*
  * Which ranks a stop finds still running, and which of those had
- * finalized (their program ended; libos was closing): what a hung job
- * leaves to look at, as mpirun's --report-state-on-timeout.
+ * finalized (their program ended; libos was closing), as @buf: " (6 of 16
+ * ranks still running: 0-3,9,12; finalizing: 9)", or "" when none is.
+ * What a hung job leaves to look at, as mpirun's --report-state-on-timeout.
  */
-static void sk_job_say_running(struct sk_job *job)
+static const char *sk_job_running(const struct sk_job *job, char *buf,
+				  size_t cap)
 {
 	char all[256] = "", fin[256] = "";
 	long pa = -1, pf = -1;
 	unsigned ra = 0, rf = 0, n = 0, nf = 0, r;
 
+	buf[0] = '\0';
 	for (r = 0; r < job->size; r++) {
 		const struct sk_hnode *h = &job->node[r];
 
@@ -101,14 +104,13 @@ static void sk_job_say_running(struct sk_job *job)
 		}
 	}
 	if (n == 0)
-		return;
+		return buf;
 	sk_ranks_end(all, sizeof(all), pa, ra);
 	sk_ranks_end(fin, sizeof(fin), pf, rf);
-	fprintf(stderr, "skrun: %u of %u rank%s still running: %s", n,
-		job->size, job->size == 1 ? "" : "s", all);
-	if (nf > 0)
-		fprintf(stderr, " (finalizing: %s)", fin);
-	fputc('\n', stderr);
+	snprintf(buf, cap, " (%u of %u rank%s still running: %s%s%s)", n,
+		 job->size, job->size == 1 ? "" : "s", all,
+		 nf ? "; finalizing: " : "", nf ? fin : "");
+	return buf;
 }
 
 static void sk_job_kill_timer(struct sk_timer *t)
@@ -162,12 +164,13 @@ static void sk_job_timeout(struct sk_timer *t)
 	struct sk_job *job = (struct sk_job *)((char *)t -
 					       offsetof(struct sk_job,
 							timeout_t));
+	char running[600];
 
 	if (job->aborting)
 		return;
 	fprintf(stderr, "skrun: the job timed out after %g s (--timeout); "
-			"killing it\n", job->opts.timeout_s);
-	sk_job_say_running(job);
+			"killing it%s\n", job->opts.timeout_s,
+		sk_job_running(job, running, sizeof(running)));
 	sk_job_set_code(job, SK_EXIT_TIMEOUT);
 	sk_job_stop(job, SIGTERM);
 }
@@ -353,10 +356,13 @@ static void sk_signal_readable(struct sk_watch *w, unsigned revents)
 		 * scancel and the time limit signal skrun and its ranks
 		 * together, and a rank's death may be seen first. */
 		if (!job->aborting) {
+			char running[600];
+
 			fprintf(stderr, "skrun: got %s; forwarding it to the "
-					"nodes\n", sigabbrev_np(sig) ?
-					sigabbrev_np(sig) : "a signal");
-			sk_job_say_running(job);
+					"nodes%s\n",
+				sigabbrev_np(sig) ? sigabbrev_np(sig)
+						  : "a signal",
+				sk_job_running(job, running, sizeof(running)));
 		} else
 			fprintf(stderr, "skrun: got %s while the job was "
 					"ending; killing the nodes\n",

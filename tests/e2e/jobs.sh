@@ -455,12 +455,12 @@ t_timeout() {
 	grep -q "timed out after 1.5 s" "$ERR" || { echo "no message"; return 1; }
 	# It names the ranks still running, as ranges: what a hung job
 	# leaves to look at (rank 1 died first, --enable-recovery went on).
-	grep -q "^skrun: 2 of 2 ranks still running: 0-1$" "$ERR" ||
+	grep -q "killing it (2 of 2 ranks still running: 0-1)$" "$ERR" ||
 		{ echo "no list of the ranks still running"; return 1; }
 	# (The job's status is its first failure's: rank 1's SIGKILL.)
 	run 60 -n 4 --enable-recovery --timeout 2 "$APP" survive 1 60000
 	[ $RC -eq 137 ] || { echo "exit $RC, want 137"; return 1; }
-	grep -q "^skrun: 3 of 4 ranks still running: 0,2-3$" "$ERR" ||
+	grep -q "killing it (3 of 4 ranks still running: 0,2-3)$" "$ERR" ||
 		{ echo "ranks still running: $(grep 'still running' "$ERR")"; return 1; }
 }
 
@@ -477,7 +477,7 @@ t_sigint() {
 	RC=$?
 	kill $guard 2>/dev/null
 	[ $RC -eq 130 ] || { echo "exit $RC, want 130 (128+SIGINT)"; return 1; }
-	grep -q "^skrun: 2 of 2 ranks still running: 0-1$" "$ERR" ||
+	grep -q "^skrun: got INT; forwarding it to the nodes (2 of 2 ranks still running: 0-1)$" "$ERR" ||
 		{ echo "no list of the ranks still running"; return 1; }
 }
 
