@@ -1199,18 +1199,17 @@ static struct mc_cmd *update_parse(struct parse *p, enum sk_kv_op op,
 		 * proto_text.c says): the delete's answer is not told. */
 		*swallow = (size_t)vlen + 2;
 		if (op != SK_KV_SET || handle_cas)
-			cmd = msg_key_cmd(noreply ? NULL :
-					  "SERVER_ERROR object too large for "
-					  "cache", &p->tok[1], MC_PFX_SET);
+			cmd = msg_key_cmd(NULL, &p->tok[1], MC_PFX_SET);
 		else
 			cmd = pfx_counts(key_cmd(&p->tok[1], TK_MSG,
 						 finish_msg,
 						 SK_KV_CMD_DELETE), MC_PFX_SET);
-		if (cmd != NULL && !noreply)
+		if (cmd == NULL)
+			return NULL;
+		cmd->too_large = 1;
+		if (!noreply)
 			tc_of(cmd)->msg = "SERVER_ERROR object too large for "
 					  "cache";
-		if (cmd != NULL)
-			cmd->too_large = 1;
 		return cmd;
 	}
 	rc = data_check(p, (size_t)vlen, &err);
