@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -45,36 +46,43 @@ static void sk_job_signal_all(struct sk_job *job, int sig)
 	sk_groups_signal(job, sig);
 }
 
-/*
- * Append rank @r to the list in @buf as ranges ("0-3,7,9-10"); @prev is the
- * last rank added (or -1), @run the length of the range it ends.
- */
-static void sk_ranks_add(char *buf, size_t cap, long *prev, unsigned *run,
-			 unsigned r)
+/* A rank still running (@fin: and finalized). */
+static bool sk_rank_in(const struct sk_hnode *h, bool fin)
 {
-	size_t len = strlen(buf);
-
-	if (*prev >= 0 && (unsigned long)*prev + 1 == r) {
-		*prev = r;
-		(*run)++;
-		return;
-	}
-	if (*run > 0 && len < cap)
-		len += (size_t)snprintf(buf + len, cap - len, "-%ld", *prev);
-	if (len < cap)
-		snprintf(buf + len, cap - len, "%s%u", len ? "," : "", r);
-	*prev = r;
-	*run = 0;
+	return !h->exited && (!fin || h->finalized);
 }
 
-static void sk_ranks_end(char *buf, size_t cap, long prev, unsigned run)
+/*
+ * The ranks sk_rank_in() takes, as ranges ("0-3,7,9-10") in @buf, cut with
+ * "..." if they do not fit; returns how many there are.
+ */
+static unsigned sk_ranks_list(const struct sk_job *job, bool fin, char *buf,
+			      size_t cap)
 {
-	size_t len = strlen(buf);
+	size_t len = 0;
+	unsigned n = 0, r, first;
 
-	if (run > 0 && len < cap)
-		snprintf(buf + len, cap - len, "-%ld", prev);
-	if (strlen(buf) >= cap - 1)
+	buf[0] = '\0';
+	for (r = 0; r < job->size; r++) {
+		if (!sk_rank_in(&job->node[r], fin))
+			continue;
+		first = r;
+		while (r + 1 < job->size && sk_rank_in(&job->node[r + 1], fin))
+			r++;
+		n += r - first + 1;
+		if (len >= cap)
+			continue;
+		if (first == r)
+			len += (size_t)snprintf(buf + len, cap - len, "%s%u",
+						len ? "," : "", r);
+		else
+			len += (size_t)snprintf(buf + len, cap - len,
+						"%s%u-%u", len ? "," : "",
+						first, r);
+	}
+	if (len >= cap)
 		memcpy(buf + cap - 4, "...", 4);
+	return n;
 }
 
 /*
@@ -86,30 +94,15 @@ static void sk_ranks_end(char *buf, size_t cap, long prev, unsigned run)
 static const char *sk_job_running(const struct sk_job *job, char *buf,
 				  size_t cap)
 {
-	char all[256] = "", fin[256] = "";
-	long pa = -1, pf = -1;
-	unsigned ra = 0, rf = 0, n = 0, nf = 0, r;
+	char all[256], fin[256];
+	unsigned n = sk_ranks_list(job, false, all, sizeof(all));
+	unsigned nf = sk_ranks_list(job, true, fin, sizeof(fin));
 
 	buf[0] = '\0';
-	for (r = 0; r < job->size; r++) {
-		const struct sk_hnode *h = &job->node[r];
-
-		if (h->exited)
-			continue;
-		sk_ranks_add(all, sizeof(all), &pa, &ra, r);
-		n++;
-		if (h->finalized) {
-			sk_ranks_add(fin, sizeof(fin), &pf, &rf, r);
-			nf++;
-		}
-	}
-	if (n == 0)
-		return buf;
-	sk_ranks_end(all, sizeof(all), pa, ra);
-	sk_ranks_end(fin, sizeof(fin), pf, rf);
-	snprintf(buf, cap, " (%u of %u rank%s still running: %s%s%s)", n,
-		 job->size, job->size == 1 ? "" : "s", all,
-		 nf ? "; finalizing: " : "", nf ? fin : "");
+	if (n > 0)
+		snprintf(buf, cap, " (%u of %u rank%s still running: %s%s%s)",
+			 n, job->size, job->size == 1 ? "" : "s", all,
+			 nf ? "; finalizing: " : "", nf ? fin : "");
 	return buf;
 }
 
