@@ -34,6 +34,7 @@
 #include <skiff/loop.h>
 
 #include "loop_priv.h"
+#include "../lib/ep_pair.h"
 
 #define RUN_LIMIT_NS (10ull * 1000000000ull) /* a test that waits longer failed */
 
@@ -809,14 +810,13 @@ static void nest_op_done(struct sk_op *op, const struct sk_wc *wc)
 
 static void test_nested_run_in_completion(void **state)
 {
-	char addr_a[SK_BLOB_MAX], addr_b[SK_BLOB_MAX], msg[NEST_OPS][32];
-	size_t la = sizeof(addr_a), lb = sizeof(addr_b);
+	char msg[NEST_OPS][32];
 	struct nest_op ops[2 * NEST_OPS];
 	unsigned done_n = 0, nested_saw = 0, i;
 	bool nesting = false;
 	struct sk_loop *loop;
 	struct sk_dev *dev;
-	struct sk_ep *a, *b;
+	struct sk_ep *a = NULL, *b = NULL;
 	struct sk_mr *mr;
 	char *rbuf;
 	uint64_t t0;
@@ -825,12 +825,7 @@ static void test_nested_run_in_completion(void **state)
 	/* $SKIFF_PROVIDER's: the Soft-RoCE step runs it on rdma. */
 	assert_int_equal(sk_dev_open(NULL, NULL, &dev), SK_OK);
 	assert_int_equal(sk_loop_create(dev, &loop), SK_OK);
-	assert_int_equal(sk_ep_create(dev, &a), SK_OK);
-	assert_int_equal(sk_ep_create(dev, &b), SK_OK);
-	assert_int_equal(sk_ep_addr_pack(a, addr_a, &la), SK_OK);
-	assert_int_equal(sk_ep_addr_pack(b, addr_b, &lb), SK_OK);
-	assert_int_equal(sk_ep_connect(a, addr_b, lb), SK_OK);
-	assert_int_equal(sk_ep_connect(b, addr_a, la), SK_OK);
+	assert_int_equal(sk_test_ep_pair(dev, dev, &a, &b), SK_OK);
 	assert_int_equal(sk_mr_alloc(dev, NEST_OPS * 64, SK_ACCESS_LOCAL,
 				     &mr), SK_OK);
 	rbuf = sk_mr_addr(mr);

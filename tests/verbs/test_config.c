@@ -29,6 +29,7 @@
 
 #include "../../verbs/provider.h"
 #include "../../verbs/wire.h"
+#include "../lib/ep_pair.h"
 #include "../lib/wire_seal.h"
 
 #define TIMEOUT_MS 10000
@@ -930,9 +931,9 @@ static void *progress_thread(void *arg)
 static void test_ring_write_then_send(void **state)
 {
 	struct sk_dev *d1, *d2;
-	struct sk_ep *a, *b;
-	uint8_t addr_a[SK_BLOB_MAX], addr_b[SK_BLOB_MAX], desc[SK_BLOB_MAX];
-	size_t la = sizeof(addr_a), lb = sizeof(addr_b), ld = sizeof(desc);
+	struct sk_ep *a = NULL, *b = NULL;
+	uint8_t desc[SK_BLOB_MAX];
+	size_t ld = sizeof(desc);
 	enum { WLEN = 32768, WORDS = WLEN / 8 };
 	uint64_t *target = NULL, *rbuf = NULL, *src = NULL, last_write = 0;
 	uint64_t written_before[64];
@@ -947,12 +948,7 @@ static void test_ring_write_then_send(void **state)
 	assert_int_equal(sk_dev_open("ucx", NULL, &d1), SK_OK);
 	assert_int_equal(sk_dev_open("ucx", NULL, &d2), SK_OK);
 	unsetenv("UCX_TLS");
-	assert_int_equal(sk_ep_create(d1, &a), SK_OK);
-	assert_int_equal(sk_ep_create(d2, &b), SK_OK);
-	assert_int_equal(sk_ep_addr_pack(a, addr_a, &la), SK_OK);
-	assert_int_equal(sk_ep_addr_pack(b, addr_b, &lb), SK_OK);
-	assert_int_equal(sk_ep_connect(a, addr_b, lb), SK_OK);
-	assert_int_equal(sk_ep_connect(b, addr_a, la), SK_OK);
+	assert_int_equal(sk_test_ep_pair(d1, d2, &a, &b), SK_OK);
 	assert_int_equal(posix_memalign((void **)&target, 4096, WLEN), 0);
 	assert_int_equal(posix_memalign((void **)&rbuf, 4096, 64 * 64), 0);
 	assert_int_equal(posix_memalign((void **)&src, 4096, 4 * WLEN), 0);
