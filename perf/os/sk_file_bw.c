@@ -1,12 +1,14 @@
 /*
- * sk_file_bw [-c CHUNK] [-k] MIB PATH: file bandwidth through the host.
+ * sk_file_bw [-c CHUNK] [-k] [-r] MIB PATH: file bandwidth through the host.
  *
  * A node writes MIB MiB to PATH (a path under the job's root, served by
  * skrun's file service) with sk_write, CHUNK bytes a call (default 1 MiB),
  * closes it, opens it again and reads it back with sk_read in the same
  * chunks. -k keeps the file's pages: the write overwrites it in place
  * (no O_TRUNC), so that it measures the path, not the page allocation of
- * a new file. It prints
+ * a new file. -r only reads (PATH must hold MIB MiB an earlier run wrote
+ * with the same CHUNK; write_s is then 0): a profile of the read alone.
+ * It prints
  *
  *   write_bytes W write_s T read_bytes R read_s T
  *
@@ -22,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +39,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sk_file_bw [-c CHUNK] [-k] MIB PATH\n");
+	fprintf(stderr, "usage: sk_file_bw [-c CHUNK] [-k] [-r] MIB PATH\n");
 	exit(2);
 }
 
@@ -60,12 +63,17 @@ int main(int argc, char **argv)
 	unsigned char *pat, *buf;
 	const char *path;
 	size_t total, off, i;
-	double t0, tw, tr;
+	double t0, tw = 0, tr;
 	int fd, c, trunc = O_TRUNC;
+	bool only_read = false;
 
-	while ((c = getopt(argc, argv, "c:k")) != -1) {
+	while ((c = getopt(argc, argv, "c:kr")) != -1) {
 		if (c == 'k') {
 			trunc = 0;
+			continue;
+		}
+		if (c == 'r') {
+			only_read = true;
 			continue;
 		}
 		if (c != 'c')
@@ -95,6 +103,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < chunk; i++)
 		pat[i] = (unsigned char)(i * 131 + (i >> 8));
 
+	if (only_read)
+		goto read;
 	t0 = now();
 	fd = sk_open(path, O_WRONLY | O_CREAT | trunc, 0644);
 	if (fd < 0)
@@ -117,6 +127,7 @@ int main(int argc, char **argv)
 		fail("close", path);
 	tw = now() - t0;
 
+read:
 	t0 = now();
 	fd = sk_open(path, O_RDONLY);
 	if (fd < 0)
