@@ -293,13 +293,13 @@ static int do_stdin(unsigned reader)
 
 static int do_ring(void);
 
-/* Sealed: 3 MiB + 5 written (left behind where the host's buffer is
+/* Sealed: 3 chunks + 5 bytes written (left behind where the host's buffer is
  * mapped), read back at the position (read ahead) and by offset (the
  * caller's buffer registered, where it is not mapped: the filter may
  * refuse the registration, and the bounce region serves). 0, or -1. */
 static int seal_bulk(void)
 {
-	const size_t len = (3u << 20) + 5;
+	const size_t len = 3 * (size_t)SK_HMSG_BULK_MAX + 5;
 	unsigned char *b = malloc(len), *r = malloc(len);
 	char name[32];
 	int fd, rc = -1;
@@ -1125,7 +1125,10 @@ static int bigio_check(const unsigned char *b, size_t len, uint64_t off,
 
 static int do_bigio(void)
 {
-	const size_t big = (3u << 20) + 5, tail = 7, cap = 6u << 20;
+	/* In units of the largest chunk a job has (its own may be less):
+	 * every transfer below spans several chunks whatever the job's. */
+	const size_t u = SK_HMSG_BULK_MAX;
+	const size_t big = 3 * u + 5, tail = 7, cap = 6 * u;
 	unsigned char *w, *r;
 	off_t pos;
 	ssize_t n;
@@ -1144,7 +1147,7 @@ static int do_bigio(void)
 		printf("bigio: FAIL open: %s\n", strerror(errno));
 		goto out;
 	}
-	/* At the position: 3 MiB + 5, then 7 bytes that must follow them. */
+	/* At the position: 3 units + 5, then 7 bytes that must follow. */
 	if ((n = sk_write(fd, w, big)) != (ssize_t)big ||
 	    (n = sk_write(fd, w + big, tail)) != (ssize_t)tail ||
 	    (pos = sk_lseek(fd, 0, SEEK_CUR)) != (off_t)(big + tail)) {
@@ -1152,36 +1155,34 @@ static int do_bigio(void)
 		       strerror(errno));
 		goto out;
 	}
-	/* Short at the end, mid-pipeline: 5 MiB asked from 1 MiB. */
-	n = sk_pread(fd, r, 5u << 20, 1u << 20);
-	if (n != (ssize_t)(big + tail - (1u << 20)) ||
-	    bigio_check(r, (size_t)n, 1u << 20, "pread to the end"))
+	/* Short at the end, mid-pipeline: 5 units asked from 1. */
+	n = sk_pread(fd, r, 5 * u, u);
+	if (n != (ssize_t)(big + tail - u) ||
+	    bigio_check(r, (size_t)n, u, "pread to the end"))
 		goto fail_n;
 	/* At the position again: all of it, then nothing. */
 	if (sk_lseek(fd, 0, SEEK_SET) != 0 ||
-	    (n = sk_read(fd, r, 4u << 20)) != (ssize_t)(big + tail) ||
+	    (n = sk_read(fd, r, 4 * u)) != (ssize_t)(big + tail) ||
 	    bigio_check(r, (size_t)n, 0, "read at the position") ||
-	    (n = sk_read(fd, r, 2u << 20)) != 0)
+	    (n = sk_read(fd, r, 2 * u)) != 0)
 		goto fail_n;
 	/* Odd address, odd length, explicit offset. */
-	if ((n = sk_pwrite(fd, w + 1, (1u << 20) + 3, 1)) !=
-		    (ssize_t)(1u << 20) + 3 ||
-	    (n = sk_pread(fd, r + 1, (1u << 20) + 3, 1)) !=
-		    (ssize_t)(1u << 20) + 3 ||
+	if ((n = sk_pwrite(fd, w + 1, u + 3, 1)) != (ssize_t)u + 3 ||
+	    (n = sk_pread(fd, r + 1, u + 3, 1)) != (ssize_t)u + 3 ||
 	    bigio_check(r + 1, (size_t)n, 1, "odd buffer"))
 		goto fail_n;
 	sk_close(fd);
-	/* O_APPEND: two appends of 2 MiB + 1, in order. */
+	/* O_APPEND: two appends of 2 units + 1, in order. */
 	fd = sk_open("bigio.b", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
 		     0644);
-	if (fd < 0 || (n = sk_write(fd, w, (2u << 20) + 1)) !=
-			      (ssize_t)(2u << 20) + 1 ||
-	    (n = sk_write(fd, w + (2u << 20) + 1, (2u << 20) + 1)) !=
-		    (ssize_t)(2u << 20) + 1)
+	if (fd < 0 ||
+	    (n = sk_write(fd, w, 2 * u + 1)) != (ssize_t)(2 * u + 1) ||
+	    (n = sk_write(fd, w + 2 * u + 1, 2 * u + 1)) !=
+		    (ssize_t)(2 * u + 1))
 		goto fail_n;
 	sk_close(fd);
 	fd = sk_open("bigio.b", O_RDONLY);
-	if (fd < 0 || (n = sk_read(fd, r, cap)) != (ssize_t)(4u << 20) + 2 ||
+	if (fd < 0 || (n = sk_read(fd, r, cap)) != (ssize_t)(4 * u + 2) ||
 	    bigio_check(r, (size_t)n, 0, "appended"))
 		goto fail_n;
 	printf("bigio: ok\n");
