@@ -13,7 +13,12 @@
 /* What `stats` prints (memcached's names); the gateway fills it. */
 struct mc_stats {
 	uint32_t pid;
+	uint32_t gw_pid;            /* the gateway process whose slot it is */
+	uint32_t gw_rank;           /* and its rank (`stats skiff`) */
 	uint64_t started;           /* Unix seconds */
+	/* CPU the server's processes used, microseconds (rusage_user,
+	 * rusage_system): filled as `stats` is answered. */
+	uint64_t cpu_user_us, cpu_system_us;
 	uint64_t curr_connections, total_connections, rejected_connections;
 	uint64_t cmd_get, cmd_set, cmd_flush, cmd_touch, cmd_meta;
 	uint64_t get_hits, get_misses, get_expired, get_flushed;

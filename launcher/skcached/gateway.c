@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -791,11 +792,64 @@ static uint64_t gw_sum(struct gw *gw, size_t off)
 	return sum;
 }
 
+/* Add the CPU gateway process @pid has used, from /proc/PID/stat (its
+ * utime and stime, in clock ticks); nothing where that cannot be read. */
+static void gw_proc_cpu(uint32_t pid, uint64_t *user_us, uint64_t *sys_us)
+{
+	unsigned long long ut, st;
+	long hz = sysconf(_SC_CLK_TCK);
+	char path[48], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: the fields
+	 * start after its last ')'. utime and stime are the 14th and 15th. */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u "
+				       "%*u %*u %llu %llu", &ut, &st) != 2)
+		return;
+	*user_us += ut * 1000000ull / (unsigned long long)hz;
+	*sys_us += st * 1000000ull / (unsigned long long)hz;
+}
+
+/* rusage_user and rusage_system: the CPU of the server's processes, the
+ * gateways (memcached's is its one process's; the cache nodes' is not
+ * counted, as memcached's storage is no process of its own). This one's
+ * by getrusage, the others' from /proc. */
+static void gw_stats_cpu(struct gw *gw, struct mc_stats *v)
+{
+	struct rusage ru;
+
+	v->cpu_user_us = v->cpu_system_us = 0;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		v->cpu_user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 +
+				 (uint64_t)ru.ru_utime.tv_usec;
+		v->cpu_system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000 +
+				   (uint64_t)ru.ru_stime.tv_usec;
+	}
+	for (unsigned i = 0; gw->shm != NULL && i < gw->first_owner; i++) {
+		uint32_t pid = gw->shm->slot[i].gw_pid;
+
+		if (pid != 0 && pid != gw->st->gw_pid)
+			gw_proc_cpu(pid, &v->cpu_user_us, &v->cpu_system_us);
+	}
+}
+
 /* The server's stats as `stats` prints them: this gateway's, with the
  * counters and connections of every gateway since the last reset. */
 static void gw_stats_view(struct gw *gw, struct mc_stats *v)
 {
 	*v = *gw->st;
+	gw_stats_cpu(gw, v);
 	if (gw->shm == NULL)
 		return;
 	for (unsigned k = 0; k < mc_stats_ncounters; k++) {
@@ -1641,6 +1695,8 @@ int main(int argc, char **argv)
 	gw.conns_max = o.conns;
 	gw.st = &gw_own_stats;
 	*gw.st = (struct mc_stats){.pid = (uint32_t)getppid(),
+				  .gw_pid = (uint32_t)getpid(),
+				  .gw_rank = sk_os_rank(),
 				  .started = mc_unix_now(),
 				  .limit_maxbytes = (uint64_t)o.mem_mb << 20,
 				  .threads = o.gateways,

@@ -323,6 +323,17 @@ static void mc_stats_conns(struct mc_conn *c, uint64_t now, mc_stat_func_t fn,
 	}
 }
 
+/* @us as memcached prints a CPU time: seconds and six decimals. */
+static void mc_stat_secs(mc_stat_func_t fn, void *arg, const char *name,
+			 uint64_t us)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%llu.%06llu", (unsigned long long)(us / 1000000),
+		 (unsigned long long)(us % 1000000));
+	fn(arg, name, v);
+}
+
 int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 		  void *arg)
 {
@@ -379,6 +390,7 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 
 		mc_stat_u64(fn, arg, "nodes", s->nnode);
 		mc_stat_u64(fn, arg, "gateways", s->threads);
+		mc_stat_u64(fn, arg, "gateway", s->gw_rank); /* answering */
 		if (s->provider != NULL)
 			fn(arg, "provider", s->provider);
 		if (s->device != NULL)
@@ -419,6 +431,8 @@ int mc_stats_each(struct mc_conn *c, const char *group, mc_stat_func_t fn,
 	mc_stat_u64(fn, arg, "time", now);
 	fn(arg, "version", MC_VERSION);
 	fn(arg, "pointer_size", sizeof(void *) == 8 ? "64" : "32");
+	mc_stat_secs(fn, arg, "rusage_user", s->cpu_user_us);
+	mc_stat_secs(fn, arg, "rusage_system", s->cpu_system_us);
 	mc_stat_u64(fn, arg, "max_connections", s->max_connections);
 	mc_stat_u64(fn, arg, "curr_connections", s->curr_connections);
 	mc_stat_u64(fn, arg, "total_connections", s->total_connections);

@@ -386,8 +386,58 @@ def t_stats():
         cachedump(cs)
         detail(cs)
         conns(s, cs)
+        rusage(s, cs)
     finally:
         check(s.stop() == 0, "exit: " + s.output())
+
+
+def rusage(s, cs):
+    """rusage_user and rusage_system in memcached's form, the CPU of
+    every gateway whichever one answers: after a load on one gateway,
+    the other's answer is not behind by more than the clock ticks in
+    which /proc counts."""
+    def cpu(c):
+        d = stats_of(c)
+        for f in ("rusage_user", "rusage_system"):
+            check(re.match(r"\d+\.\d{6}$", d.get(f, "")) is not None,
+                  "%s %r" % (f, d.get(f)))
+        return float(d["rusage_user"]) + float(d["rusage_system"])
+    # one connection on each gateway (stats skiff says which answers)
+    by_gw = {}
+    # which gateway takes a connection is the kernel's choice: more
+    # until both have one
+    extra = [s.conn() for _ in range(32)]
+    for c in cs + extra:
+        if len(by_gw) == 2:
+            break
+        c.sendall(b"stats skiff\r\n")
+        gw = None
+        while True:
+            line = readline(c)
+            if line == b"END\r\n":
+                break
+            if line.startswith(b"STAT gateway "):
+                gw = line.split()[2].decode()
+        by_gw.setdefault(gw, c)
+    check(len(by_gw) == 2, "connections reach gateways %r" % sorted(by_gw))
+    a, b = by_gw["0"], by_gw["1"]
+    # Round trips on a until its CPU has grown by 0.2 s: b, idle, would
+    # be that far behind if it did not count a's.
+    start = last = cpu(a)
+    check(last > 0, "rusage at the start: %r" % last)
+    check(store(a, b"r", b"x") == b"STORED\r\n", "set r")
+    for _ in range(100):
+        if last - start >= 0.2:
+            break
+        for _ in range(500):
+            check(get(a, b"r") == b"x", "get r")
+        last = cpu(a)
+    check(last - start >= 0.2, "rusage %.6f after the load, %.6f before" %
+          (last, start))
+    other = cpu(b)
+    check(other >= last - 0.03, "gateway 1's rusage %.6f, gateway 0's "
+          "%.6f before it" % (other, last))
+    check(cpu(a) >= other - 0.03, "gateway 0's rusage after gateway 1's")
 
 
 def classes(cs):
