@@ -38,6 +38,8 @@ PKGS=(
 	python3            # tests/skcached, the demo's memcached client
 	python3-pymemcache # a memcached client nobody here wrote (skcached)
 	python3-memcache   # and another (python-memcached)
+	libcache-memcached-fast-perl # and Perl's two (skcached's clients.sh)
+	libcache-memcached-perl
 	slurmctld          # tests/slurm: a one-machine Slurm cluster, in which
 	slurmd             # skrun starts its ranks with srun
 	slurm-client

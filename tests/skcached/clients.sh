@@ -8,6 +8,9 @@
 #                keys, delete, incr/decr (wrap and floor), touch, stats
 #   python-memcached   another Python client (Debian python3-memcache):
 #                its pickled values, multi-gets, cas, incr/decr, stats
+#   Cache::Memcached::Fast and Cache::Memcached   Perl's two (Debian
+#                libcache-memcached-fast-perl, libcache-memcached-perl):
+#                the same, with gat, touch, UTF-8 and serialized values
 #   memccp, memccat, memcrm, memcstat, memcflush   files copied in and
 #                read back byte-identical, text and binary protocol
 #   memcaslap    libmemcached's load generator (Debian's name for
@@ -75,6 +78,8 @@ done
 [ -n "$py" ] || die "no python3 with pymemcache (apt-get install python3-pymemcache)"
 "$py" -c 'import memcache' 2>/dev/null ||
 	die "no python3 with memcache (apt-get install python3-memcache)"
+perl -MCache::Memcached::Fast -MCache::Memcached -e 1 2>/dev/null ||
+	die "no Perl memcached clients (apt-get install libcache-memcached-fast-perl libcache-memcached-perl)"
 
 free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/../lib/free_port.py"; }
 # listening HOST PORT: true once a TCP connect succeeds
@@ -342,6 +347,109 @@ EOF
 else
 	sed 's/^/    /' "$tmp/pymc" >&2
 	fail python-memcached "$(tail -n 1 "$tmp/pymc")"
+fi
+
+# ---- Perl: Cache::Memcached::Fast and Cache::Memcached ----------------------
+# Two more clients nobody here wrote (Debian libcache-memcached-fast-perl,
+# a C implementation of the protocol, and libcache-memcached-perl, the
+# original pure-Perl one). What memcached 1.6.18 answered to the same
+# calls, checked by running this against it.
+if perl - "$host:$port" >"$tmp/perl" 2>&1 <<'EOF'; then
+use strict;
+use warnings;
+use Cache::Memcached::Fast;
+use Cache::Memcached;
+
+my $addr = shift;
+my $checks = 0;
+sub check {
+	my ($what, $got, $want) = @_;
+	$checks++;
+	$got = 'undef' unless defined $got;
+	$want = 'undef' unless defined $want;
+	return if $got eq $want;
+	print "perl: $what: got '" . substr($got, 0, 120) . "', want '$want'\n";
+	exit 1;
+}
+
+my $f = Cache::Memcached::Fast->new({servers => [$addr], utf8 => 1,
+					     max_size => 2 << 20});
+check('fast: set', $f->set('pl:a', 'alpha'), 1);
+check('fast: get', $f->get('pl:a'), 'alpha');
+check('fast: add of a present key', $f->add('pl:a', 'x'), '');
+check('fast: add', $f->add('pl:b', 'beta', 100), 1);
+check('fast: replace', $f->replace('pl:b', 'BETA'), 1);
+check('fast: replace of an absent key', $f->replace('pl:zz', 'x'), '');
+check('fast: append', $f->append('pl:a', '-end'), 1);
+check('fast: prepend', $f->prepend('pl:a', 'start-'), 1);
+check('fast: get after both', $f->get('pl:a'), 'start-alpha-end');
+check('fast: append to an absent key', $f->append('pl:nope', 'x'), '');
+check('fast: incr of an absent key', $f->incr('pl:n'), '');
+check('fast: set a number', $f->set('pl:n', 10), 1);
+check('fast: incr', $f->incr('pl:n', 5), 15);
+check('fast: decr stops at 0', $f->decr('pl:n', 20), '0E0');
+check('fast: incr of a non-number', $f->incr('pl:a', 1), undef);
+my $g = $f->gets('pl:b');
+check('fast: gets', $g ? $g->[1] : undef, 'BETA');
+check('fast: cas with its token', $f->cas('pl:b', $g->[0], 'cas-1'), 1);
+check('fast: cas with a stale token', $f->cas('pl:b', $g->[0], 'cas-2'), '');
+check('fast: get after cas', $f->get('pl:b'), 'cas-1');
+check('fast: touch', $f->touch('pl:b', 50), 1);
+check('fast: touch of an absent key', $f->touch('pl:nokey', 50), '');
+check('fast: gat', scalar($f->gat(60, 'pl:b')), 'cas-1');
+my %many = map { ("pl:k$_" => "v$_") } 1 .. 200;
+my $set = $f->set_multi(map { [$_, $many{$_}] } keys %many);
+check('fast: set_multi', scalar(grep { $_ } values %$set), 200);
+my $got = $f->get_multi(keys %many, 'pl:missing1', 'pl:missing2');
+check('fast: get_multi', scalar(keys %$got), 200);
+check('fast: get_multi values',
+      scalar(grep { $got->{$_} eq $many{$_} } keys %$got), 200);
+check('fast: delete', $f->delete('pl:a'), 1);
+check('fast: delete again', $f->delete('pl:a'), '');
+check('fast: a 500 kB value', $f->set('pl:big', 'x' x 500000), 1);
+check('fast: read back', length($f->get('pl:big') // ''), 500000);
+check('fast: past -I', scalar($f->set('pl:toobig', 'x' x 1100000)), undef);
+check('fast: a UTF-8 key and value', $f->set("pl:\x{43a}", "\x{2603}"), 1);
+check('fast: read back by it', $f->get("pl:\x{43a}"), "\x{2603}");
+check('fast: a Perl structure', $f->set('pl:ref', {a => [1, 2, 3]}), 1);
+my $r = $f->get('pl:ref');
+check('fast: read back', $r ? join(':', @{$r->{a}}) : undef, '1:2:3');
+check('fast: an expired set', $f->set('pl:e', 'gone', -1), 1);
+check('fast: is gone', $f->get('pl:e'), undef);
+check('fast: version', scalar(keys %{$f->server_versions}), 1);
+
+my $c = Cache::Memcached->new({servers => [$addr]});
+check('pure: set', $c->set('pl:p', 'perl'), 1);
+check('pure: get', $c->get('pl:p'), 'perl');
+check('pure: add of a present key', $c->add('pl:p', 'x'), '');
+check('pure: replace', $c->replace('pl:p', 'PERL'), 1);
+check('pure: incr of an absent key', $c->incr('pl:cnt'), undef);
+$c->set('pl:cnt', 1);
+check('pure: incr', $c->incr('pl:cnt', 41), 42);
+check('pure: decr stops at 0', $c->decr('pl:cnt', 50), 0);
+check('pure: append', $c->append('pl:p', '!'), 1);
+check('pure: prepend', $c->prepend('pl:p', '>'), 1);
+my $m = $c->get_multi('pl:p', 'pl:cnt', 'pl:none');
+check('pure: get_multi',
+      join(',', map { $m->{$_} // 'undef' } qw(pl:p pl:cnt pl:none)),
+      '>PERL!,0 ,undef');
+check('pure: delete', $c->delete('pl:p'), 1);
+check('pure: delete again', $c->delete('pl:p'), '');
+check('pure: a Perl structure', $c->set('pl:r', [1, {x => 2}]), 1);
+my $rr = $c->get('pl:r');
+check('pure: read back', $rr ? $rr->[1]{x} : undef, 2);
+check('pure: a 300 kB value', $c->set('pl:big2', 'y' x 300000), 1);
+check('pure: read back', length($c->get('pl:big2') // ''), 300000);
+my $st = $c->stats(['misc'])->{hosts}{$addr}{misc};
+check('pure: stats', join(',', map { exists $st->{$_} ? 1 : 0 }
+	qw(pid uptime curr_items cmd_get get_hits rusage_user rusage_system)),
+      '1,1,1,1,1,1,1');
+print "perl: $checks checks passed\n";
+EOF
+	tail -n 1 "$tmp/perl"
+else
+	sed 's/^/    /' "$tmp/perl" >&2
+	fail perl "$(tail -n 1 "$tmp/perl")"
 fi
 
 # ---- libmemcached's tools --------------------------------------------------
