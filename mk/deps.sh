@@ -40,6 +40,8 @@ PKGS=(
 	python3-memcache   # and another (python-memcached)
 	libcache-memcached-fast-perl # and Perl's two (skcached's clients.sh)
 	libcache-memcached-perl
+	ruby               # and Ruby's Dalli (binary protocol), with its
+	ruby-dalli         # interpreter, which ruby-dalli does not pull in
 	slurmctld          # tests/slurm: a one-machine Slurm cluster, in which
 	slurmd             # skrun starts its ranks with srun
 	slurm-client

@@ -11,6 +11,8 @@
 #   Cache::Memcached::Fast and Cache::Memcached   Perl's two (Debian
 #                libcache-memcached-fast-perl, libcache-memcached-perl):
 #                the same, with gat, touch, UTF-8 and serialized values
+#   Dalli        Ruby's (Debian ruby-dalli 3.0: the binary protocol):
+#                the same, fetch, and stats
 #   memccp, memccat, memcrm, memcstat, memcflush   files copied in and
 #                read back byte-identical, text and binary protocol
 #   memcaslap    libmemcached's load generator (Debian's name for
@@ -80,6 +82,8 @@ done
 	die "no python3 with memcache (apt-get install python3-memcache)"
 perl -MCache::Memcached::Fast -MCache::Memcached -e 1 2>/dev/null ||
 	die "no Perl memcached clients (apt-get install libcache-memcached-fast-perl libcache-memcached-perl)"
+ruby -rdalli -e 1 2>/dev/null ||
+	die "no Ruby with Dalli (apt-get install ruby ruby-dalli)"
 
 free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/../lib/free_port.py"; }
 # listening HOST PORT: true once a TCP connect succeeds
@@ -450,6 +454,71 @@ EOF
 else
 	sed 's/^/    /' "$tmp/perl" >&2
 	fail perl "$(tail -n 1 "$tmp/perl")"
+fi
+
+# ---- Ruby: Dalli (binary protocol) ------------------------------------------
+# A Ruby client nobody here wrote (Debian ruby-dalli 3.0, which speaks the
+# binary protocol). What memcached 1.6.18 answered to the same calls,
+# checked by running this against it; CAS values aside (Dalli 3.0 reads
+# them byte-swapped from either server).
+if ruby - "$host:$port" >"$tmp/dalli" 2>&1 <<'EOF'; then
+require 'dalli'
+addr = ARGV[0]
+$checks = 0
+def check(what, got, want)
+  $checks += 1
+  return if got == want
+  puts "dalli: #{what}: got #{got.inspect[0, 120]}, want #{want.inspect}"
+  exit 1
+end
+d = Dalli::Client.new(addr, serializer: Marshal, compress: false,
+                            socket_timeout: 5)
+check 'set', d.set('rb:a', 'alpha').is_a?(Integer), true
+check 'get', d.get('rb:a'), 'alpha'
+check 'add of a present key', d.add('rb:a', 'x'), false
+check 'add', d.add('rb:b', 'beta', 100).is_a?(Integer), true
+check 'replace', d.replace('rb:b', 'BETA').is_a?(Integer), true
+check 'replace of an absent key', d.replace('rb:zz', 'x'), 0
+d.set('rb:r', 'raw', 0, raw: true)
+check 'append', d.append('rb:r', '-end'), true
+check 'prepend', d.prepend('rb:r', 'start-'), true
+check 'get after both', d.get('rb:r', raw: true), 'start-raw-end'
+check 'append to an absent key', d.append('rb:nope', 'x'), false
+check 'incr of an absent key', d.incr('rb:n', 1), nil
+check 'incr with an initial value', d.incr('rb:n2', 1, nil, 7), 7
+check 'incr', d.incr('rb:n2', 5), 12
+check 'decr stops at 0', d.decr('rb:n2', 100), 0
+check 'the counter as text', d.get('rb:n2', raw: true), '0 '
+check 'cas', d.cas('rb:b') { |v| v + '!' }.is_a?(Integer), true
+check 'get after cas', d.get('rb:b'), 'BETA!'
+check 'cas of an absent key', d.cas('rb:nokey') { |_| 'x' }, nil
+check 'touch', d.touch('rb:b', 50), true
+check 'touch of an absent key', d.touch('rb:nokey', 50), nil
+check 'gat', d.gat('rb:b', 60), 'BETA!'
+many = (1..300).map { |i| ["rb:k#{i}", "v#{i}"] }.to_h
+many.each { |k, v| d.set(k, v) }
+check 'get_multi', d.get_multi(*many.keys, 'rb:miss1', 'rb:miss2'), many
+check 'delete', d.delete('rb:a'), true
+check 'delete again', d.delete('rb:a'), nil
+check 'a 500 kB value', d.set('rb:big', 'x' * 500_000).is_a?(Integer), true
+check 'read back', (d.get('rb:big') || '').size, 500_000
+check 'a UTF-8 key and value', d.set('rb:ключ', 'значение ☃').is_a?(Integer), true
+check 'read back by it', d.get('rb:ключ'), 'значение ☃'
+check 'a Ruby structure', d.set('rb:obj', {a: [1, 2, 3]}).is_a?(Integer), true
+check 'read back', d.get('rb:obj'), {a: [1, 2, 3]}
+check 'fetch computes', d.fetch('rb:f', 30) { 'computed' }, 'computed'
+check 'fetch finds', d.fetch('rb:f') { 'not this' }, 'computed'
+st = d.stats[addr] || {}
+check 'stats', %w[pid uptime curr_items cmd_get get_hits rusage_user
+                  rusage_system].map { |k| st.key?(k) }, [true] * 7
+check 'version', d.version[addr], '1.6.18'
+d.close
+puts "dalli: #{$checks} checks passed"
+EOF
+	tail -n 1 "$tmp/dalli"
+else
+	sed 's/^/    /' "$tmp/dalli" >&2
+	fail dalli "$(tail -n 1 "$tmp/dalli")"
 fi
 
 # ---- libmemcached's tools --------------------------------------------------
