@@ -42,6 +42,8 @@ PKGS=(
 	libcache-memcached-perl
 	ruby               # and Ruby's Dalli (binary protocol), with its
 	ruby-dalli         # interpreter, which ruby-dalli does not pull in
+	php-cli            # and PHP's pecl memcache
+	php-memcache
 	slurmctld          # tests/slurm: a one-machine Slurm cluster, in which
 	slurmd             # skrun starts its ranks with srun
 	slurm-client

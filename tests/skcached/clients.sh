@@ -13,6 +13,8 @@
 #                the same, with gat, touch, UTF-8 and serialized values
 #   Dalli        Ruby's (Debian ruby-dalli 3.0: the binary protocol):
 #                the same, fetch, and stats
+#   php-memcache PHP's pecl memcache (Debian php-memcache: its own C
+#                client): the same, with PHP's serialized values
 #   memccp, memccat, memcrm, memcstat, memcflush   files copied in and
 #                read back byte-identical, text and binary protocol
 #   memcaslap    libmemcached's load generator (Debian's name for
@@ -84,6 +86,8 @@ perl -MCache::Memcached::Fast -MCache::Memcached -e 1 2>/dev/null ||
 	die "no Perl memcached clients (apt-get install libcache-memcached-fast-perl libcache-memcached-perl)"
 ruby -rdalli -e 1 2>/dev/null ||
 	die "no Ruby with Dalli (apt-get install ruby ruby-dalli)"
+php -r 'exit(class_exists("Memcache") ? 0 : 1);' 2>/dev/null ||
+	die "no PHP with memcache (apt-get install php-cli php-memcache)"
 
 free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/../lib/free_port.py"; }
 # listening HOST PORT: true once a TCP connect succeeds
@@ -519,6 +523,87 @@ EOF
 else
 	sed 's/^/    /' "$tmp/dalli" >&2
 	fail dalli "$(tail -n 1 "$tmp/dalli")"
+fi
+
+# ---- PHP: pecl memcache -----------------------------------------------------
+# PHP's own client (Debian php-memcache 4.0: the text protocol, in C, not
+# libmemcached). What memcached 1.6.18 answered to the same calls,
+# checked by running this against it.
+if php -d display_errors=stderr -d error_reporting=0 -- "$host:$port" \
+	>"$tmp/php" 2>&1 <<'EOF'; then
+<?php
+$addr = explode(':', $argv[1]);
+$checks = 0;
+function check($what, $got, $want) {
+	global $checks;
+	$checks++;
+	if ($got === $want)
+		return;
+	echo "php-memcache: $what: got ", substr(var_export($got, true), 0, 120),
+	     ", want ", var_export($want, true), "\n";
+	exit(1);
+}
+$m = new Memcache();
+check('connect', $m->connect($addr[0], (int)$addr[1]), true);
+check('set', $m->set('php:a', 'alpha'), true);
+check('get', $m->get('php:a'), 'alpha');
+check('add of a present key', $m->add('php:a', 'x'), false);
+check('add', $m->add('php:b', 'beta', 0, 100), true);
+check('replace', $m->replace('php:b', 'BETA'), true);
+check('replace of an absent key', $m->replace('php:zz', 'x'), false);
+check('append', $m->append('php:a', '-end'), true);
+check('prepend', $m->prepend('php:a', 'start-'), true);
+check('get after both', $m->get('php:a'), 'start-alpha-end');
+check('append to an absent key', $m->append('php:nope', 'x'), false);
+check('incr of an absent key', $m->increment('php:n', 1), false);
+check('set a number', $m->set('php:n', 10), true);
+check('incr', $m->increment('php:n', 5), 15);
+check('decr stops at 0', $m->decrement('php:n', 20), 0);
+check('get the counter', $m->get('php:n'), 0);
+check('incr of a non-number', $m->increment('php:a', 1), false);
+$f = null;
+$c = null;
+check('get with its cas', $m->get('php:b', $f, $c), 'BETA');
+check('cas with its token', $m->cas('php:b', 'cas-1', 0, 0, $c), true);
+check('cas with a stale token', $m->cas('php:b', 'cas-2', 0, 0, $c), false);
+check('get after cas', $m->get('php:b'), 'cas-1');
+check('an array', $m->set('php:arr', ['x' => [1, 2]]), true);
+check('read back', $m->get('php:arr'), ['x' => [1, 2]]);
+check('an int', $m->set('php:int', 42), true);
+check('read back', $m->get('php:int'), 42);
+check('a float', $m->set('php:flt', 1.5), true);
+check('read back', $m->get('php:flt'), 1.5);
+$keys = [];
+for ($i = 0; $i < 200; $i++) {
+	$m->set("php:k$i", "v$i");
+	$keys[] = "php:k$i";
+}
+$keys[] = 'php:missing';
+$got = $m->get($keys);
+check('a 201-key get', [count($got), $got['php:k7'], $got['php:k199']],
+      [200, 'v7', 'v199']);
+check('delete', $m->delete('php:a'), true);
+check('delete again', $m->delete('php:a'), false);
+check('a 500 kB value', $m->set('php:big', str_repeat('x', 500000)), true);
+check('read back', strlen($m->get('php:big')), 500000);
+check('a UTF-8 key and value', $m->set('php:ключ', 'значение ☃'), true);
+check('read back by it', $m->get('php:ключ'), 'значение ☃');
+check('an expired set', $m->set('php:e', 'gone', 0, -1), true);
+check('is gone', $m->get('php:e'), false);
+$st = $m->getStats();
+check('stats', array_map(function ($k) use ($st) { return isset($st[$k]); },
+	['pid', 'uptime', 'curr_items', 'cmd_get', 'get_hits', 'rusage_user',
+	 'rusage_system']), array_fill(0, 7, true));
+check('stats items', is_array($m->getStats('items')), true);
+check('stats slabs', is_array($m->getStats('slabs')), true);
+check('version', $m->getVersion(), '1.6.18');
+check('close', $m->close(), true);
+echo "php-memcache: $checks checks passed\n";
+EOF
+	tail -n 1 "$tmp/php"
+else
+	sed 's/^/    /' "$tmp/php" >&2
+	fail php-memcache "$(tail -n 1 "$tmp/php")"
 fi
 
 # ---- libmemcached's tools --------------------------------------------------
