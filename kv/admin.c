@@ -188,11 +188,11 @@ struct kv_dump_fill {
 };
 
 static int kv_dump_one(void *arg, const void *key, size_t klen,
-		       uint32_t vlen, uint32_t exptime)
+		       uint32_t vlen, uint32_t exptime, uint64_t cas)
 {
 	struct kv_dump_fill *f = arg;
 	struct sk_kv_dump_ent e = {.vlen = vlen, .exptime = exptime,
-				   .klen = (uint32_t)klen};
+				   .klen = (uint32_t)klen, .cas = cas};
 	size_t n = (sizeof(e) + klen + 7) & ~(size_t)7;
 
 	if (f->max - f->len < n)

@@ -1644,7 +1644,7 @@ uint64_t sk_kv_part_dump(const struct sk_kv_part *part, unsigned cls,
 		if (ih->exptime != 0 && ih->exptime <= unix_now)
 			continue;
 		if (fn(arg, (const uint8_t *)ih + SK_KV_ITEM_HDR, ih->klen,
-		       ih->vlen, ih->exptime))
+		       ih->vlen, ih->exptime, ih->cas))
 			return w;
 	}
 	return nwords;

@@ -199,12 +199,15 @@ static inline uint64_t sk_kv_item_seal(const struct sk_kv_hkey *key,
 			     len - SK_KV_ITEM_SEALED);
 }
 
-/* Bytes of the item of a key and value: header, key, value, padding. */
+/* Bytes of the item of a key and value: header, key, value, padding
+ * (kv.h says the same to its users: sk_kv_item_bytes). */
 static inline uint64_t sk_kv_item_size(size_t klen, size_t vlen)
 {
 	return (SK_KV_ITEM_HDR + klen + vlen + SK_KV_UNIT - 1) &
 	       ~(uint64_t)(SK_KV_UNIT - 1);
 }
+_Static_assert(SK_KV_ITEM_HDR == 32 && SK_KV_UNIT == 16,
+	       "kv.h's sk_kv_item_bytes");
 
 /* ---- placement inside a partition ---- */
 
@@ -528,7 +531,7 @@ uint64_t sk_kv_part_slot_words(const struct sk_kv_part *part);
 
 /* For sk_kv_part_dump: one item; nonzero to stop before it. */
 typedef int (*sk_kv_dump_fn)(void *arg, const void *key, size_t klen,
-			     uint32_t vlen, uint32_t exptime);
+			     uint32_t vlen, uint32_t exptime, uint64_t cas);
 /* The items of class @cls not expired at @unix_now, from slot word @pos
  * on (0: the first), each to @fn in slot order until it stops. Returns
  * where to go on: the slot word @fn stopped at, or the slot words' count

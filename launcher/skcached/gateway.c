@@ -526,14 +526,31 @@ static void gw_accept(struct gw *gw)
 
 static void gw_post_one(struct gw *gw, struct sk_kv_req *r);
 
-/* Take what the owners' DUMPs brought and ask those with more again,
- * while the answer wants more: its limit of keys, or MC_DUMP_MAX of
- * lines, which the entries gathered fill once they are 3/2 of it (an
- * entry is 16 bytes, its key and up to 7 of padding; its line "ITEM ",
- * the key and at least 13: at most 24 bytes of entry for 19 of line).
- * Returns true when some are out again. A node that failed is left
- * out, as its keys are in stats. */
-static bool gw_dump_more(struct gw *gw, struct mc_cmd *cmd)
+/* The next class of a metadump's after the one walked, or 0. */
+static unsigned gw_metadump_next(const struct mc_cmd *cmd)
+{
+	uint64_t rest = cmd->dump_class >= 64 ? 0 :
+			cmd->dump_classes >> cmd->dump_class;
+
+	if (rest == 0)
+		return 0;
+	return cmd->dump_class + (unsigned)__builtin_ctzll(rest) + 1;
+}
+
+/*
+ * Take what the owners' DUMPs brought and ask those with more again,
+ * while the answer wants more. A cachedump's: its limit of keys, or
+ * MC_DUMP_MAX of lines, which the entries gathered fill once they are
+ * twice it (an entry is 24 bytes, its key and up to 7 of padding; its
+ * line "ITEM ", the key and at least 13: at most 32 bytes of entry for
+ * 19 of line). A metadump's has no bound: each round's lines are written
+ * at once, and when every owner is through a class the next class
+ * starts; it waits (returns 2, dump_paused) while the connection has
+ * GW_OUT_HIGH of output unread, and goes on when the client has read it
+ * (gw_conn_turn). Returns 1 when some are out again, 0 when the walk is
+ * over. A node that failed is left out, as its keys are in stats.
+ */
+static int gw_dump_more(struct gw *gw, struct gw_conn *c, struct mc_cmd *cmd)
 {
 	bool again = false;
 
@@ -562,20 +579,41 @@ static bool gw_dump_more(struct gw *gw, struct mc_cmd *cmd)
 			r->vlen = 0;
 		}
 	}
+	if (cmd->metadump) {
+		mc_metadump_lines(&c->mc, cmd);
+		cmd->dump_paused = c->mc.out_len >= GW_OUT_HIGH;
+		if (cmd->dump_paused)
+			return 2;
+	}
 	for (unsigned i = 0; i < cmd->ncore; i++) {
 		struct sk_kv_req *r = &cmd->core_req[i];
 
 		if (r->cursor == 0 || !r->done)
 			continue;
-		if ((cmd->dump_limit && cmd->dump_n >= cmd->dump_limit) ||
-		    cmd->dump_len >= MC_DUMP_MAX / 2 * 3) {
+		if (!cmd->metadump &&
+		    ((cmd->dump_limit && cmd->dump_n >= cmd->dump_limit) ||
+		     cmd->dump_len >= MC_DUMP_MAX * 2)) {
 			r->cursor = 0;
 			continue;
 		}
 		gw_post_one(gw, r);
 		again = true;
 	}
-	return again;
+	if (again || !cmd->metadump)
+		return again;
+	/* Every owner is through this class: the next one, from the
+	 * start, on every owner. */
+	cmd->dump_class = gw_metadump_next(cmd);
+	if (cmd->dump_class == 0 || cmd->dump_class > SK_KV_CLASSES_MAX)
+		return 0;
+	for (unsigned i = 0; i < cmd->ncore; i++) {
+		struct sk_kv_req *r = &cmd->core_req[i];
+
+		r->cls = cmd->dump_class - 1;
+		r->cursor = 0;
+		gw_post_one(gw, r);
+	}
+	return 1;
 }
 
 /*
@@ -1164,10 +1202,16 @@ static void gw_conn_answer(struct gw *gw, struct gw_conn *c)
 		}
 		if (!c->dead && gw_retry(gw, cmd))
 			return;
-		if (!c->dead && cmd->dump && gw_dump_more(gw, cmd)) {
-			if (gw_cmd_quiet(cmd))
-				continue;
-			return;
+		if (!c->dead && cmd->dump) {
+			int more = gw_dump_more(gw, c, cmd);
+
+			if (more == 2)
+				return; /* the client reads first */
+			if (more == 1) {
+				if (gw_cmd_quiet(cmd))
+					continue;
+				return;
+			}
 		}
 		if (!c->dead) {
 			struct mc_stats view;
@@ -1384,6 +1428,13 @@ static void gw_conn_turn(struct gw *gw, struct gw_conn *c)
 	gw_conn_dispatch(gw, c);
 	if (!c->dead)
 		gw_conn_write(gw, c);
+	/* A metadump that waited for the client to read goes on once it
+	 * has (its next round's lines then follow these). */
+	if (!c->dead && c->head != NULL && c->head->dump_paused &&
+	    c->mc.out_len < GW_OUT_HIGH) {
+		gw_conn_answer(gw, c);
+		gw_conn_write(gw, c);
+	}
 	if (!c->dead && c->mc.out_failed)
 		gw_conn_close(c);
 	if (!c->dead && c->mc.out_len == 0 &&

@@ -80,8 +80,14 @@ struct mc_cmd {
 	enum mc_special special;
 	int32_t flush_delay;        /* MC_SP_FLUSH */
 	char stats_group[32];       /* MC_SP_STATS: "" or the argument */
-	int dump;                   /* MC_SP_STATS "cachedump" (text's): */
-	unsigned dump_class;        /* the class asked (1 the smallest) */
+	int dump;                   /* MC_SP_STATS "cachedump" (text's), or
+	                             * metadump: */
+	unsigned dump_class;        /* the class asked (1 the smallest);
+	                             * metadump: the one being walked */
+	int metadump;               /* lru_crawler metadump (text's): every
+	                             * class of dump_classes, a round of
+	                             * lines at a time (mc_metadump_lines) */
+	uint64_t dump_classes;      /* metadump: bit n-1 for class n */
 	unsigned dump_limit;        /* keys at most, 0: as many as 2 MiB
 	                             * of answer takes (memcached's) */
 	int close_after;            /* close the connection after the
@@ -113,6 +119,8 @@ struct mc_cmd {
 	                             * (kv.h, sk_kv_dump_next) */
 	size_t dump_len;
 	unsigned dump_n;            /* entries in dump_buf */
+	int dump_paused;            /* metadump: the next round waits for
+	                             * the client to read (gateway.c) */
 	int small;                  /* mc_cmd_new's: a cached size */
 };
 
@@ -197,6 +205,11 @@ void mc_detail_count(struct mc_conn *c, const void *key, size_t klen,
 /* memcached's bound on a cachedump's answer (items.c, memlimit), END
  * included. */
 #define MC_DUMP_MAX (2u << 20)
+
+/* metadump: write a line for each entry gathered in cmd->dump_buf (of
+ * class cmd->dump_class), and empty it; the core calls it after each
+ * round, and finish after the last, before its END. */
+void mc_metadump_lines(struct mc_conn *c, struct mc_cmd *cmd);
 
 /*
  * Besides value, flags and CAS, kv tells a GET or GAT req->expiry: the

@@ -518,6 +518,64 @@ static int finish_stats(struct mc_conn *c, struct mc_cmd *cmd)
 }
 
 /*
+ * memcached's metadump lines (crawler.c, crawler_metadump_eval): "key=K
+ * exp=E cas=C cls=N size=S\n", the key URI-encoded as memcached encodes
+ * it (util.c, uriencode: all but letters, digits and "-._~" as %XX), E
+ * the expiry in Unix seconds or -1 for none, S the item's bytes in its
+ * owner's store. memcached's la (last access) and fetch (fetched since
+ * set) are not there: kv keeps no access time, and GETs are one-sided
+ * READs the owners never see. Expired items are not listed.
+ */
+void mc_metadump_lines(struct mc_conn *c, struct mc_cmd *cmd)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const struct sk_kv_dump_ent *e;
+	const uint8_t *key;
+	size_t off = 0;
+
+	while ((e = sk_kv_dump_next(cmd->dump_buf, cmd->dump_len, &off,
+				    &key)) != NULL) {
+		char line[4 + 3 * 250 + 96], *o = line;
+
+		memcpy(o, "key=", 4);
+		o += 4;
+		for (uint32_t i = 0; i < e->klen; i++) {
+			uint8_t b = key[i];
+
+			if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+			    (b >= '0' && b <= '9') || b == '-' || b == '.' ||
+			    b == '_' || b == '~') {
+				*o++ = (char)b;
+			} else {
+				*o++ = '%';
+				*o++ = hex[b >> 4];
+				*o++ = hex[b & 15];
+			}
+		}
+		o += snprintf(o, (size_t)(line + sizeof(line) - o),
+			      " exp=%lld cas=%llu cls=%u size=%llu\n",
+			      e->exptime ? (long long)e->exptime : -1ll,
+			      (unsigned long long)e->cas, cmd->dump_class,
+			      (unsigned long long)sk_kv_item_bytes(e->klen,
+								   e->vlen));
+		mc_out(c, line, (size_t)(o - line));
+	}
+	cmd->dump_len = 0;
+	cmd->dump_n = 0;
+}
+
+static int finish_metadump(struct mc_conn *c, struct mc_cmd *cmd)
+{
+	if (cmd->special_status != 0) {
+		out_line(c, "SERVER_ERROR out of memory writing stats");
+		return 0;
+	}
+	mc_metadump_lines(c, cmd);
+	mc_out(c, "END\r\n", 5);
+	return 0;
+}
+
+/*
  * memcached's cachedump lines (items.c, item_cachedump): "ITEM key
  * [value bytes b; expiry s]", the expiry in Unix seconds (0: never), up
  * to limit keys (0: no limit) and MC_DUMP_MAX bytes with the END. Keys
@@ -1376,6 +1434,61 @@ static struct mc_cmd *cachedump_parse(struct parse *p)
 	return cmd;
 }
 
+/*
+ * lru_crawler metadump <all|hash|id[,id...]> (memcached 1.6's
+ * proto_text.c, process_lru_crawler_command; crawler.c,
+ * lru_crawler_crawl): a line for every unexpired item of the classes
+ * (memcached's ids 1 to 63, else BADCLASS; "hash" walks all), then END.
+ * The crawler's other commands (crawl, enable, disable, sleep, tocrawl)
+ * drive memcached's own LRU crawler, which skcached does not have (the
+ * nodes retire expired items on their own): ERROR, memcached's answer
+ * to a form it does not know.
+ */
+static struct mc_cmd *lru_crawler_parse(struct parse *p)
+{
+	const char *arg = p->ntok == 4 ? p->tok[2].value : NULL, *s;
+	uint64_t classes = 0;
+	struct mc_cmd *cmd;
+
+	if (arg == NULL || strcmp(p->tok[1].value, "metadump") != 0)
+		return msg_cmd("ERROR");
+	if (strcmp(arg, "all") == 0 || strcmp(arg, "hash") == 0) {
+		classes = ~(uint64_t)0 >> 1; /* 1 to 63 */
+	} else {
+		/* strtok_r's walk: empty pieces are skipped. */
+		for (s = arg; *s != '\0';) {
+			size_t n = strcspn(s, ",");
+			char piece[24];
+			uint32_t id;
+
+			if (n == 0) {
+				s++;
+				continue;
+			}
+			if (n >= sizeof(piece))
+				return msg_cmd("BADCLASS invalid class id");
+			memcpy(piece, s, n);
+			piece[n] = '\0';
+			if (!safe_strtoul(piece, &id) || id < 1 || id >= 64)
+				return msg_cmd("BADCLASS invalid class id");
+			classes |= (uint64_t)1 << (id - 1);
+			s += n;
+		}
+	}
+	if (classes == 0)
+		return msg_cmd("NOTSTARTED no items to crawl");
+	cmd = cmd_new(0, 0, TK_STATS, finish_metadump);
+	if (cmd == NULL)
+		return NULL;
+	cmd->special = MC_SP_STATS;
+	strcpy(cmd->stats_group, "metadump");
+	cmd->dump = 1;
+	cmd->metadump = 1;
+	cmd->dump_classes = classes;
+	cmd->dump_class = (unsigned)__builtin_ctzll(classes) + 1;
+	return cmd;
+}
+
 /* stats detail on|off|dump (proto_text.c, process_stats_detail): no
  * request; the table is the core's (mc_detail). */
 static struct mc_cmd *detail_parse(struct parse *p)
@@ -1919,6 +2032,8 @@ static struct mc_cmd *dispatch(struct parse *p, char *line, size_t *need,
 	}
 	if (strcmp(c0, "stats") == 0)
 		return stats_parse(p);
+	if (strcmp(c0, "lru_crawler") == 0)
+		return lru_crawler_parse(p);
 	if (strcmp(c0, "incr") == 0 || strcmp(c0, "decr") == 0) {
 		WANT(n == 4 || n == 5);
 		return arith_parse(p, c0[0] == 'i');

@@ -96,7 +96,8 @@ static uint64_t u64_at(const uint8_t *p, size_t off)
 
 /* KV_RPC_DUMP's answer: next (u64), len, count, then len bytes (at most
  * 8128, a multiple of 8) of count entries: vlen (<= 1 MiB), exptime,
- * klen (1..250), reserved 0, the key, zeros to the next multiple of 8. */
+ * klen (1..250), reserved 0, cas (u64, any), the key, zeros to the next
+ * multiple of 8. */
 static bool ref_dump_resp(const uint8_t *p, size_t len)
 {
 	size_t off = 16, n = 0;
@@ -107,14 +108,14 @@ static bool ref_dump_resp(const uint8_t *p, size_t len)
 	while (off < len) {
 		size_t klen, next;
 
-		if (len - off < 16)
+		if (len - off < 24)
 			return false;
 		klen = u32_at(p, off + 8);
-		next = off + (16 + klen + 7) / 8 * 8;
+		next = off + (24 + klen + 7) / 8 * 8;
 		if (u32_at(p, off) > 1048576 || klen < 1 || klen > 250 ||
 		    u32_at(p, off + 12) != 0 || next > len)
 			return false;
-		for (size_t i = off + 16 + klen; i < next; i++)
+		for (size_t i = off + 24 + klen; i < next; i++)
 			if (p[i])
 				return false;
 		off = next;
@@ -832,11 +833,12 @@ static void write_seeds(const char *dir)
 	struct kv_cas_resp ca = {.cas = 12};
 	struct kv_dump_req dq2 = {.cursor = 3ull << 32 | 17, .cls = 2,
 				  .max = 4096};
-	/* next len count, then two entries: "key:1" and "k" */
-	uint64_t dump[2 + 3 + 3] = {
-		3ull << 32 | 99, 48ull | 2ull << 32,
-		5ull | 0ull << 32, 5ull, 0x313a79656bull,
-		7ull | 100ull << 32, 1ull, 'k',
+	/* next len count, then two entries (vlen exptime, klen reserved,
+	 * cas, key): "key:1" and "k" */
+	uint64_t dump[2 + 4 + 4] = {
+		3ull << 32 | 99, 64ull | 2ull << 32,
+		5ull | 0ull << 32, 5ull, 77ull, 0x313a79656bull,
+		7ull | 100ull << 32, 1ull, 78ull, 'k',
 	};
 	struct sk_kv_class_stats cs[2] = {
 		{.chunk_size = 48, .chunks = 10, .free = 2, .quarantined = 3,

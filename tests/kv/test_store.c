@@ -459,10 +459,11 @@ struct dump_seen {
 	unsigned n, stop;
 	uint64_t vlen_sum;
 	uint32_t exptime_max;
+	uint64_t cas[64]; /* each item's, as listed */
 };
 
 static int dump_count(void *arg, const void *key, size_t klen, uint32_t vlen,
-		      uint32_t exptime)
+		      uint32_t exptime, uint64_t cas)
 {
 	struct dump_seen *d = arg;
 
@@ -470,6 +471,8 @@ static int dump_count(void *arg, const void *key, size_t klen, uint32_t vlen,
 	assert_true(memcmp(key, "d", 1) == 0);
 	if (d->stop && d->n == d->stop)
 		return 1;
+	assert_true(d->n < 64);
+	d->cas[d->n] = cas;
 	d->n++;
 	d->vlen_sum += vlen;
 	if (exptime > d->exptime_max)
@@ -512,6 +515,13 @@ static void dump_walk(void **state)
 	assert_int_equal(all.n, 30);
 	assert_int_equal(all.vlen_sum, 30);
 	assert_int_equal(all.exptime_max, 500);
+	/* Each with its own CAS, as set: 1 to 41 (the set of "dbig" is
+	 * the 41st), the first ten expired. */
+	for (i = 0; i < all.n; i++) {
+		assert_true(all.cas[i] > 10 && all.cas[i] <= 41);
+		for (unsigned j = 0; j < i; j++)
+			assert_true(all.cas[j] != all.cas[i]);
+	}
 	all = (struct dump_seen){0};
 	assert_int_equal(sk_kv_part_dump(f.part, class_for(&f, 4, 600), 0,
 					 200, dump_count, &all), words);

@@ -765,32 +765,32 @@ static void dec_dump(void **state)
 	 * value past the limit, a key of 0 or 251 bytes, reserved set. */
 	assert_int_equal(dump_resp(ents, (uint32_t)n, 2), -EPROTO);
 	assert_int_equal(dump_resp(ents, (uint32_t)n - 8, 3), -EPROTO);
-	assert_int_equal(dump_resp(ents, 16, 1), -EPROTO);
-	ents[17] = 1; /* "a"'s padding */
+	_Static_assert(sizeof(struct sk_kv_dump_ent) == 24, "offsets below");
 	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
-	ents[17] = 0;
-	assert_int_equal(dump_resp(ents, 24, 1), 0);
+	ents[25] = 1; /* "a"'s padding */
+	assert_int_equal(dump_resp(ents, 32, 1), -EPROTO);
+	ents[25] = 0;
+	assert_int_equal(dump_resp(ents, 32, 1), 0);
 	((struct sk_kv_dump_ent *)ents)->vlen = SK_KV_VALUE_MAX + 1;
-	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
+	assert_int_equal(dump_resp(ents, 32, 1), -EPROTO);
 	((struct sk_kv_dump_ent *)ents)->vlen = 3;
 	((struct sk_kv_dump_ent *)ents)->klen = 0;
-	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
+	assert_int_equal(dump_resp(ents, 32, 1), -EPROTO);
 	((struct sk_kv_dump_ent *)ents)->klen = 251;
-	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
+	assert_int_equal(dump_resp(ents, 32, 1), -EPROTO);
 	((struct sk_kv_dump_ent *)ents)->klen = 1;
 	((struct sk_kv_dump_ent *)ents)->reserved = 1;
-	assert_int_equal(dump_resp(ents, 24, 1), -EPROTO);
+	assert_int_equal(dump_resp(ents, 32, 1), -EPROTO);
 	((struct sk_kv_dump_ent *)ents)->reserved = 0;
-	/* A whole answer of the longest: accepted; 8 more: refused. */
-	_Static_assert(KV_DUMP_MAX == 334 * 24 + 112, "the fill below");
-	for (n = 0; n < 334 * 24;)
+	/* A whole answer: accepted; one entry more: refused. */
+	_Static_assert(KV_DUMP_MAX == 254 * 32, "the fill below");
+	for (n = 0; n < 253 * 32;)
 		n += dump_ent(ents + n, 1, "a");
-	key[96] = '\0'; /* 16 + 96: the last 112 bytes */
-	n += dump_ent(ents + n, 1, key);
+	n += dump_ent(ents + n, 1, "12345678"); /* 24 + 8: the last 32 */
 	assert_int_equal(n, (int)KV_DUMP_MAX);
-	assert_int_equal(dump_resp(ents, (uint32_t)n, 335), 0);
+	assert_int_equal(dump_resp(ents, (uint32_t)n, 254), 0);
 	n += dump_ent(ents + n, 1, "a");
-	assert_int_equal(dump_resp(ents, (uint32_t)n, 336), -EPROTO);
+	assert_int_equal(dump_resp(ents, (uint32_t)n, 255), -EPROTO);
 }
 
 /* ---- responses ---- */

@@ -711,6 +711,61 @@ else
 	fail "memcached-tool display" "$mtool not found (apt-get install memcached)"
 fi
 
+# ---- memcached-tool keys and dump -------------------------------------------
+# Both walk `lru_crawler metadump all`, reading lines until END (before
+# skcached answered it they waited forever on its ERROR); dump then gets
+# every key and prints it as an add command with its flags and expiry.
+if [ -f "$mtool" ]; then
+	if "$py" - "$host" "$port" "$mtool" >"$tmp/mtool" 2>&1 <<'EOF'; then
+import re
+import socket
+import subprocess
+import sys
+import time
+
+host, port, mtool = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+c = socket.create_connection((host, port))
+for i in range(50):
+    v = b"value %d" % i
+    c.sendall(b"set mt:%d %d %d %d\r\n%s\r\n" %
+              (i, i, 3600 if i == 7 else 0, len(v), v))
+    got = b""
+    while not got.endswith(b"\r\n"):
+        got += c.recv(100)
+    if got != b"STORED\r\n":
+        sys.exit("memcached-tool: set mt:%d: %r" % (i, got))
+srv = "%s:%d" % (host, port)
+keys = subprocess.run(["perl", mtool, srv, "keys"], capture_output=True,
+                      timeout=60)
+exp = {}
+for line in keys.stdout.decode("latin-1").splitlines():
+    m = re.match(r"key=mt%3A(\d+) exp=(-?\d+) ", line)
+    if m:
+        exp[int(m.group(1))] = int(m.group(2))
+if keys.returncode != 0 or sorted(exp) != list(range(50)) or \
+        not exp[7] > time.time() or exp[8] != -1:
+    sys.exit("memcached-tool keys: exit %d, keys %r" %
+             (keys.returncode, sorted(exp)[:60]))
+dump = subprocess.run(["perl", mtool, srv, "dump"], capture_output=True,
+                      timeout=60)
+adds = dict((int(m.group(1)), m.groups()[1:]) for m in re.finditer(
+    rb"^add mt:(\d+) (\d+) (\d+) (\d+)\r\n(.*?)\r\n", dump.stdout, re.M))
+want = dict((i, (b"%d" % i, b"%d" % exp[7] if i == 7 else b"0",
+                 b"%d" % len(b"value %d" % i), b"value %d" % i))
+            for i in range(50))
+if dump.returncode != 0 or adds != want:
+    sys.exit("memcached-tool dump: exit %d, %d of 50 adds" %
+             (dump.returncode, sum(adds.get(i) == want[i] for i in want)))
+print("memcached-tool keys and dump: 50 keys, 50 adds with their flags, "
+      "values and expiry")
+EOF
+		tail -n 1 "$tmp/mtool"
+	else
+		sed 's/^/    /' "$tmp/mtool" >&2
+		fail "memcached-tool keys and dump" "$(tail -n 1 "$tmp/mtool")"
+	fi
+fi
+
 if [ ${#failed[@]} -ne 0 ]; then
 	echo "$prog: FAILED: ${#failed[@]} check(s), listed above" >&2
 	exit 1

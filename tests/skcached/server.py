@@ -907,8 +907,106 @@ def t_sizes():
         check(s.stop() == 0, "exit: " + s.output())
 
 
+def metadump_of(c, arg, wait=0):
+    """The items an lru_crawler metadump lists: {key: fields}, each key
+    URI-decoded and listed once. @wait: seconds to leave the answer unread
+    first (the gateway must wait for the client, not buffer it all)."""
+    c.sendall(b"lru_crawler metadump " + arg + b"\r\n")
+    time.sleep(wait)
+    data = until(c, b"END\r\n")
+    got = {}
+    for line in data[:-len(b"END\r\n")].split(b"\n")[:-1]:
+        m = re.match(rb"key=(\S+) exp=(-1|\d+) cas=(\d+) cls=(\d+) "
+                     rb"size=(\d+)$", line)
+        check(m is not None, "metadump line %r" % line[:200])
+        key = re.sub(rb"%([0-9A-F]{2})",
+                     lambda h: bytes([int(h.group(1), 16)]), m.group(1))
+        check(key not in got, "metadump lists %r twice" % key)
+        got[key] = tuple(int(x) for x in m.groups()[1:])
+    return got
+
+
+def metadump_raw(c, wait=0):
+    c.sendall(b"lru_crawler metadump all\r\n")
+    time.sleep(wait)
+    return until(c, b"END\r\n")
+
+
+def t_metadump():
+    """lru_crawler metadump (memcached-tool's keys and dump read it): every
+    unexpired key of every node once, URI-encoded, with its expiry, CAS,
+    class and size; a class list lists those classes only; past the
+    gateway's output bound (4 MiB) the walk waits for the client to read,
+    while another connection is served."""
+    # -m 256: room for every key (a full partition would evict some)
+    s = Server("-m", "256", nodes=4, threads=1)
+    try:
+        a, b = s.conn(), s.conn()
+        check(metadump_of(a, b"all") == {}, "an empty table's metadump")
+        now = int(time.time())
+        odd = [b"k%20y", b"a/b\x01", b"~._-Zz9"]
+        for k in odd:
+            check(store(a, k, b"x") == b"STORED\r\n", "set %r" % k)
+        a.sendall(b"set big 0 100 3000\r\n" + b"y" * 3000 + b"\r\n")
+        check(readline(a) == b"STORED\r\n", "set big")
+        a.sendall(b"set gone 0 1 1\r\nz\r\n")
+        check(readline(a) == b"STORED\r\n", "set gone")
+        time.sleep(2.1)
+        got = metadump_of(a, b"all")
+        check(sorted(got) == sorted(odd + [b"big"]),
+              "metadump all: %r" % sorted(got))
+        check(got[b"big"][0] in range(now + 99, now + 103) and
+              got[b"big"][3] == (32 + 3 + 3000 + 15) // 16 * 16,
+              "big's fields %r" % (got[b"big"],))
+        check(all(got[k][0] == -1 and got[k][1] > 0 for k in odd),
+              "no expiry, a CAS: %r" % got)
+        cls = got[b"big"][2]
+        check(metadump_of(a, b"hash") == got, "metadump hash")
+        check(sorted(metadump_of(a, b"%d" % cls)) == [b"big"],
+              "metadump of big's class %d" % cls)
+        small = {got[k][2] for k in odd}
+        check(sorted(metadump_of(a, b",".join(b"%d" % n for n in small))) ==
+              sorted(odd), "metadump of classes %r" % small)
+        for arg, want in ((b"0", b"BADCLASS invalid class id"),
+                          (b"64", b"BADCLASS invalid class id"),
+                          (b",", b"NOTSTARTED no items to crawl")):
+            a.sendall(b"lru_crawler metadump " + arg + b"\r\n")
+            check(readline(a) == want + b"\r\n", "metadump %r" % arg)
+        # 250,000 keys: 11 MB of lines, past the gateway's 4 MiB and what
+        # the kernel holds for a client with a small receive buffer (the
+        # gateway then waits with its walk); read after a pause, while
+        # another connection is served.
+        a.sendall(b"".join(b"set md%06d 0 0 1 noreply\r\nv\r\n" % i
+                           for i in range(250000)))
+        check(store(a, b"last", b"v") == b"STORED\r\n", "the sets")
+        check(stats_of(a)["evictions"] == "0", "evictions")
+        r = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        r.settimeout(60)  # a walk that never goes on fails, not hangs
+        r.connect(("127.0.0.1", s.port))
+        r.sendall(b"lru_crawler metadump all\r\n")
+        time.sleep(1)
+        check(store(b, b"during", b"v") == b"STORED\r\n" and
+              get(b, b"during") == b"v", "another client during the dump")
+        data = until(r, b"END\r\n")
+        keys = set(re.findall(rb"^key=(md\d{6}) ", data, re.M))
+        check(len(keys) == 250000 and len(data) > 8 << 20,
+              "the long metadump: %d of 250000 keys, %d bytes" %
+              (len(keys), len(data)))
+        check(get(r, b"last") == b"v", "a get after it")
+        r.close()
+        # Left unread a second, then read at once: the gateway's 4 MiB
+        # goes out in a write or two, and the walk must go on by itself.
+        a.settimeout(60)
+        keys = set(re.findall(rb"^key=(md\d{6}) ",
+                              metadump_raw(a, wait=1), re.M))
+        check(len(keys) == 250000, "read late: %d of 250000 keys" % len(keys))
+    finally:
+        check(s.stop() == 0, "exit: " + s.output())
+
+
 CHECKS = {"signals": t_signals, "flags": t_flags, "port": t_port,
-          "stats": t_stats,
+          "stats": t_stats, "metadump": t_metadump,
           "conn-limit": t_conn_limit,
           "node-death": t_node_death, "bad-clients": t_bad_clients,
           "multiget": t_multiget, "rounds": t_rounds, "sizes": t_sizes}

@@ -689,6 +689,89 @@ static size_t dump_ent(uint8_t *p, const char *key, size_t klen,
 	return n;
 }
 
+/* The answer to @line alone, where it needs no node: an error. */
+static void answer_of(const char *line, const char *want)
+{
+	struct mc_conn c = { .pub.settings = &settings };
+	struct mc_cmd *cmd = NULL;
+
+	assert_int_equal(mc_text_parse(&c, line, strlen(line), &cmd),
+			 (ssize_t)strlen(line));
+	cmd->finish(&c, cmd);
+	mc_cmd_free(cmd);
+	c.out[c.out_len] = '\0';
+	assert_string_equal(c.out, want);
+	mc_conn_out_free(&c);
+}
+
+/*
+ * lru_crawler metadump: the classes asked (memcached's 1 to 63, "all" and
+ * "hash" all of them), its errors as memcached 1.6.18 answers them
+ * (checked against it), and the lines of what the core gathered: the key
+ * URI-encoded as memcached encodes it, -1 for no expiry, the item's
+ * bytes in its owner's store; each round's lines once, then END.
+ */
+static void test_metadump(void **state)
+{
+	struct mc_conn c = { .pub.settings = &settings };
+	struct mc_cmd *cmd = NULL;
+	uint8_t buf[256];
+	size_t n = 0;
+	const char *want;
+
+	(void)state;
+	answer_of("lru_crawler metadump 0\r\n", "BADCLASS invalid class id\r\n");
+	answer_of("lru_crawler metadump 64\r\n",
+		  "BADCLASS invalid class id\r\n");
+	answer_of("lru_crawler metadump 1,x\r\n",
+		  "BADCLASS invalid class id\r\n");
+	answer_of("lru_crawler metadump -1\r\n",
+		  "BADCLASS invalid class id\r\n");
+	answer_of("lru_crawler metadump ,,\r\n",
+		  "NOTSTARTED no items to crawl\r\n");
+	answer_of("lru_crawler metadump\r\n", "ERROR\r\n");
+	answer_of("lru_crawler metadump all x\r\n", "ERROR\r\n");
+	answer_of("lru_crawler crawl all\r\n", "ERROR\r\n");
+	answer_of("lru_crawler\r\n", "ERROR\r\n");
+
+	assert_int_equal(mc_text_parse(&c, "lru_crawler metadump all\r\n", 26,
+				       &cmd), 26);
+	assert_true(cmd->special == MC_SP_STATS && cmd->dump &&
+		    cmd->metadump && cmd->dump_class == 1 &&
+		    cmd->dump_classes == ~(uint64_t)0 >> 1);
+	mc_cmd_free(cmd);
+	assert_int_equal(mc_text_parse(&c, "lru_crawler metadump hash\r\n",
+				       27, &cmd), 27);
+	assert_true(cmd->metadump && cmd->dump_classes == ~(uint64_t)0 >> 1);
+	mc_cmd_free(cmd);
+	assert_int_equal(mc_text_parse(&c, "lru_crawler metadump 63,,5,7\r\n",
+				       30, &cmd), 30);
+	assert_true(cmd->metadump && cmd->dump_class == 5 &&
+		    cmd->dump_classes == ((1ull << 62) | (1u << 4) | (1u << 6)));
+
+	/* a round's lines, of the class being walked */
+	cmd->dump_class = 7;
+	n += dump_ent(buf + n, "a", 1, 5, 0);
+	n += dump_ent(buf + n, "k%20y \x01~._-Z9", 13, 1000, 1800000000u);
+	((struct sk_kv_dump_ent *)buf)->cas = 42;
+	cmd->dump_buf = buf;
+	cmd->dump_len = n;
+	cmd->dump_n = 2;
+	mc_metadump_lines(&c, cmd);
+	assert_true(cmd->dump_len == 0 && cmd->dump_n == 0);
+	want = "key=a exp=-1 cas=42 cls=7 size=48\n"
+	       "key=k%2520y%20%01~._-Z9 exp=1800000000 cas=0 cls=7 size=1056\n";
+	assert_int_equal(c.out_len, strlen(want));
+	assert_memory_equal(c.out, want, strlen(want));
+	/* the end: nothing more gathered, END */
+	cmd->finish(&c, cmd);
+	cmd->dump_buf = NULL;
+	mc_cmd_free(cmd);
+	c.out[c.out_len] = '\0';
+	assert_string_equal(c.out + strlen(want), "END\r\n");
+	mc_conn_out_free(&c);
+}
+
 /*
  * stats items and stats slabs from the nodes' classes (memcached's names,
  * classes from 1, only those with items or chunks), and stats
@@ -1539,6 +1622,7 @@ int main(void)
 		cmocka_unit_test(test_flush_stats),
 		cmocka_unit_test(test_stats_reset_sizes),
 		cmocka_unit_test(test_stats_classes_dump),
+		cmocka_unit_test(test_metadump),
 		cmocka_unit_test(test_stats_detail),
 		cmocka_unit_test(test_stats_conns),
 		cmocka_unit_test(test_pipeline),

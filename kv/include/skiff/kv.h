@@ -427,9 +427,19 @@ struct sk_kv_dump_ent {
 	                         * never */
 	uint32_t klen;          /* 1 to 250 */
 	uint32_t reserved;      /* 0 */
+	uint64_t cas;           /* the item's CAS (memcached's metadump) */
 };
 #define SK_KV_DUMP_MIN 512u  /* the least buf a DUMP takes: room for an
                               * entry of the longest key */
+
+/* The bytes an item of a @klen-byte key and a @vlen-byte value takes in
+ * an owner's store: its 32-byte header, the key and the value, padded to
+ * 16 (what struct sk_kv_class_stats's item_bytes adds up). */
+static inline uint64_t
+sk_kv_item_bytes(size_t klen, size_t vlen)
+{
+	return (32u + klen + vlen + 15u) & ~(uint64_t)15;
+}
 
 /* The entry at *@off of a DUMP's @len bytes at @buf, and its key
  * (*@key_p); *@off moves to the next. NULL after the last, or at bytes
