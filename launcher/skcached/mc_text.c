@@ -1409,6 +1409,22 @@ static struct mc_cmd *flush_parse(struct parse *p)
 	return cmd;
 }
 
+/* A walk of the nodes' keys from class @cls (gw_dump_more, gateway.c),
+ * answered by @finish. */
+static struct mc_cmd *dump_cmd(mc_finish_func_t finish, const char *group,
+			       unsigned cls)
+{
+	struct mc_cmd *cmd = cmd_new(0, 0, TK_STATS, finish);
+
+	if (cmd == NULL)
+		return NULL;
+	cmd->special = MC_SP_STATS;
+	strcpy(cmd->stats_group, group);
+	cmd->dump = 1;
+	cmd->dump_class = cls;
+	return cmd;
+}
+
 /* stats cachedump <class> <limit>: memcached's checks, in its order
  * (proto_text.c, process_stat); 64 is its MAX_NUMBER_OF_SLAB_CLASSES. */
 static struct mc_cmd *cachedump_parse(struct parse *p)
@@ -1423,14 +1439,9 @@ static struct mc_cmd *cachedump_parse(struct parse *p)
 		return msg_cmd("CLIENT_ERROR bad command line format");
 	if (id >= 64)
 		return msg_cmd("CLIENT_ERROR Illegal slab id");
-	cmd = cmd_new(0, 0, TK_STATS, finish_dump);
-	if (cmd == NULL)
-		return NULL;
-	cmd->special = MC_SP_STATS;
-	strcpy(cmd->stats_group, "cachedump");
-	cmd->dump = 1;
-	cmd->dump_class = id;
-	cmd->dump_limit = limit;
+	cmd = dump_cmd(finish_dump, "cachedump", id);
+	if (cmd != NULL)
+		cmd->dump_limit = limit;
 	return cmd;
 }
 
@@ -1477,15 +1488,12 @@ static struct mc_cmd *lru_crawler_parse(struct parse *p)
 	}
 	if (classes == 0)
 		return msg_cmd("NOTSTARTED no items to crawl");
-	cmd = cmd_new(0, 0, TK_STATS, finish_metadump);
-	if (cmd == NULL)
-		return NULL;
-	cmd->special = MC_SP_STATS;
-	strcpy(cmd->stats_group, "metadump");
-	cmd->dump = 1;
-	cmd->metadump = 1;
-	cmd->dump_classes = classes;
-	cmd->dump_class = (unsigned)__builtin_ctzll(classes) + 1;
+	cmd = dump_cmd(finish_metadump, "metadump",
+		       (unsigned)__builtin_ctzll(classes) + 1);
+	if (cmd != NULL) {
+		cmd->metadump = 1;
+		cmd->dump_classes = classes;
+	}
 	return cmd;
 }
 
