@@ -907,13 +907,19 @@ def t_sizes():
         check(s.stop() == 0, "exit: " + s.output())
 
 
-def metadump_of(c, arg, wait=0):
-    """The items an lru_crawler metadump lists: {key: fields}, each key
-    URI-decoded and listed once. @wait: seconds to leave the answer unread
-    first (the gateway must wait for the client, not buffer it all)."""
+def metadump_raw(c, arg=b"all", wait=0):
+    """An lru_crawler metadump's answer, END included. @wait: seconds to
+    leave it unread first (the gateway must wait for the client, not
+    buffer it all)."""
     c.sendall(b"lru_crawler metadump " + arg + b"\r\n")
     time.sleep(wait)
-    data = until(c, b"END\r\n")
+    return until(c, b"END\r\n")
+
+
+def metadump_of(c, arg):
+    """The items an lru_crawler metadump lists: {key: fields}, each key
+    URI-decoded and listed once."""
+    data = metadump_raw(c, arg)
     got = {}
     for line in data[:-len(b"END\r\n")].split(b"\n")[:-1]:
         m = re.match(rb"key=(\S+) exp=(-1|\d+) cas=(\d+) cls=(\d+) "
@@ -924,12 +930,6 @@ def metadump_of(c, arg, wait=0):
         check(key not in got, "metadump lists %r twice" % key)
         got[key] = tuple(int(x) for x in m.groups()[1:])
     return got
-
-
-def metadump_raw(c, wait=0):
-    c.sendall(b"lru_crawler metadump all\r\n")
-    time.sleep(wait)
-    return until(c, b"END\r\n")
 
 
 def t_metadump():
